@@ -1,0 +1,126 @@
+// Network-namespace lab for tests: every namespace and host-side link this module creates carries a
+// per-run unique prefix, is recorded, and is removed by cleanup() — which tests call in `after()` and which
+// also runs on process exit and on SIGINT/SIGTERM, so a failing or interrupted test leaves nothing behind.
+// Addresses used by tests must come from 192.0.2.0/24, 198.51.100.0/24 or 2001:db8::/32 only.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+const created = new Set<string>();
+let hooksInstalled = false;
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** Runs `ip ARGS...`, throwing with stderr on failure. */
+export function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs a command inside namespace `ns`; returns status, stdout and stderr, never throws. */
+export function nsExec(ns: string, cmd: string, args: string[], timeoutMs = 20_000) {
+  const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', cleanupAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      cleanupAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** A short unique tag for this run: namespace names are limited, interface names to 15 characters. */
+export function uniqueTag(): string {
+  return `${process.pid.toString(36).slice(-3)}${randomBytes(2).toString('hex')}`;
+}
+
+/** Creates a namespace named `kats-<label>-<tag>` with `lo` up and returns its name. */
+export function createNetns(label: string): string {
+  installHooks();
+  const name = `kats-${label}-${uniqueTag()}`;
+  ip('netns', 'add', name);
+  created.add(name);
+  ip('-n', name, 'link', 'set', 'lo', 'up');
+  return name;
+}
+
+/** Deletes one namespace (and with it every interface inside it). */
+export function deleteNetns(name: string): void {
+  spawnSync('ip', ['netns', 'del', name]);
+  created.delete(name);
+}
+
+function cleanupAll(): void {
+  for (const n of [...created]) deleteNetns(n);
+}
+
+/**
+ * A LAN segment: a bridge in its own namespace, plus one veth per host whose inside end is named `ifname`
+ * (default eth0). Deleting the bridge namespace removes all the peer ends, so the link is cut.
+ */
+export class Lab {
+  readonly bridgeNs: string;
+  readonly hosts = new Map<string, string>();
+  #closed = false;
+
+  constructor(label: string) {
+    this.bridgeNs = createNetns(`${label}br`);
+    ip('-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', this.bridgeNs, 'link', 'set', 'br0', 'up');
+  }
+
+  /** Adds a host namespace with `ifname` on the bridge; returns the namespace name. */
+  addHost(hostLabel: string, ifname = 'eth0'): string {
+    const ns = createNetns(hostLabel);
+    const port = `p${this.hosts.size}${uniqueTag()}`.slice(0, 15);
+    ip('-n', ns, 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', port, 'netns', this.bridgeNs);
+    ip('-n', this.bridgeNs, 'link', 'set', port, 'master', 'br0', 'up');
+    ip('-n', ns, 'link', 'set', ifname, 'up');
+    this.hosts.set(hostLabel, ns);
+    return ns;
+  }
+
+  /** Name of the bridge-side port of a host, for cutting its link: `ip -n bridgeNs link set PORT down`. */
+  portOf(hostLabel: string, ifname = 'eth0'): string {
+    const ns = this.hosts.get(hostLabel);
+    if (!ns) throw new Error(`no host ${hostLabel}`);
+    const out = ip('-n', ns, '-o', 'link', 'show', ifname);
+    const m = /@if(\d+)/.exec(out);
+    if (!m) throw new Error(`cannot find peer of ${ifname} in ${ns}`);
+    const peerIndex = m[1];
+    const list = ip('-n', this.bridgeNs, '-o', 'link', 'show');
+    const line = list.split('\n').find((l) => l.startsWith(`${peerIndex}: `));
+    const pm = line && /^\d+: ([^@:]+)/.exec(line);
+    if (!pm?.[1]) throw new Error(`peer ${peerIndex} not in ${this.bridgeNs}`);
+    return pm[1];
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const ns of this.hosts.values()) deleteNetns(ns);
+    deleteNetns(this.bridgeNs);
+  }
+}
+
+/** A namespace whose only interfaces are `lo` and `eth0` (a veth whose peer stays in a hidden namespace). */
+export function createLoEth0Netns(label: string): { ns: string; close: () => void } {
+  const ns = createNetns(label);
+  const peerNs = createNetns(`${label}p`);
+  ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p', 'netns', peerNs);
+  ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  ip('-n', peerNs, 'link', 'set', 'eth0p', 'up');
+  return {
+    ns,
+    close: () => {
+      deleteNetns(ns);
+      deleteNetns(peerNs);
+    },
+  };
+}
