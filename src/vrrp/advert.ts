@@ -1,0 +1,48 @@
+// The decoded VRRP advertisement and its receive metadata: the contract between the packet codec
+// (src/vrrp/packet.ts) and the state machine (src/vrrp/fsm*.ts). Plain data, JSON-safe, no Buffers,
+// so recorded events can be replayed from JSON lines.
+
+export type IpFamily = 4 | 6;
+export type VrrpVersion = 2 | 3;
+
+/** VRRP packet type 1 is the only one defined (RFC 3768 §5.3.2, RFC 9568 §5.2.2). */
+export const VRRP_TYPE_ADVERTISEMENT = 1;
+export const VRRP_PROTOCOL = 112;
+export const VRRP_TTL = 255;
+export const PRIORITY_OWNER = 255;
+export const PRIORITY_STOP = 0;
+
+/** v2 authentication types (RFC 2338 / keepalived); v3 has none. */
+export const AuthType = { none: 0, pass: 1, ah: 2 } as const;
+export type AuthTypeCode = (typeof AuthType)[keyof typeof AuthType];
+
+export interface VrrpAdvert {
+  version: VrrpVersion;
+  type: number;
+  vrid: number;
+  priority: number;
+  /**
+   * Advertisement interval in centiseconds, whatever the version: v2 carries whole seconds on the wire
+   * (×100 here), v3 carries 12-bit centiseconds. One unit keeps the timer arithmetic in the FSM uniform.
+   */
+  advertIntervalCs: number;
+  /** v2 auth type (0 for v3). */
+  authType: number;
+  /** v2 PASS data as 8 bytes in hex ('' when absent). */
+  authDataHex: string;
+  /** Virtual addresses carried, in textual form (dotted quad / RFC 5952 IPv6). */
+  addresses: string[];
+  /** Checksum as found on the wire. */
+  checksum: number;
+}
+
+/** What the socket layer knows about a received packet besides its bytes. */
+export interface RxMeta {
+  family: IpFamily;
+  srcAddr: string;
+  dstAddr: string;
+  /** IPv4 TTL or IPv6 hop limit as received. */
+  ttl: number;
+  ifindex: number;
+  ifname?: string;
+}
