@@ -1,0 +1,120 @@
+// The few libc calls the socket layer needs, bound through koffi (pinned 3.3.4, see
+// /work/shared/notes/node-sockets.md). Bound lazily on first use so that importing a module that only
+// builds frames never loads the FFI. Constants are Linux values (identical on x86-64 and arm64).
+import koffi from 'koffi';
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_PACKET = 17;
+export const SOCK_RAW = 3;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_TRUNC = 0x20;
+export const MSG_CTRUNC = 0x08;
+
+export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
+export const SO_BINDTODEVICE = 25;
+
+export const IPPROTO_IP = 0;
+export const IPPROTO_IPV6 = 41;
+export const IP_TOS = 1;
+export const IP_TTL = 2;
+export const IP_HDRINCL = 3;
+export const IP_PKTINFO = 8;
+export const IP_MULTICAST_IF = 32;
+export const IP_MULTICAST_TTL = 33;
+export const IP_MULTICAST_LOOP = 34;
+export const IP_ADD_MEMBERSHIP = 35;
+export const IP_DROP_MEMBERSHIP = 36;
+
+export const IPV6_CHECKSUM = 7;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_ADD_MEMBERSHIP = 20;
+export const IPV6_DROP_MEMBERSHIP = 21;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const IPV6_RECVHOPLIMIT = 51;
+export const IPV6_HOPLIMIT = 52;
+
+export const ETH_P_ALL = 0x0003;
+export const ETH_P_IP = 0x0800;
+export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
+
+/** A native memory block and an ArrayBuffer view over it, for msghdr/iovec/cmsg built in JS. */
+export interface NativeBlock {
+  ptr: unknown;
+  bytes: Uint8Array;
+  address: bigint;
+}
+
+export interface Libc {
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array | null, alen: number): number;
+  /** `msg` is the native block holding a struct msghdr at offset 0. */
+  recvmsg(fd: number, msg: unknown, flags: number): number;
+  close(fd: number): number;
+  if_nametoindex(name: string): number;
+  errno(): number;
+  alloc(size: number): NativeBlock;
+  free(block: NativeBlock): void;
+  poll(fd: number, onReadable: () => void): PollHandle;
+}
+
+export interface PollHandle {
+  close(): void;
+  unref(): void;
+  ref(): void;
+}
+
+let bound: Libc | undefined;
+
+export function libc(): Libc {
+  if (bound) return bound;
+  const lib = koffi.load('libc.so.6');
+  const socket = lib.func('int socket(int, int, int)');
+  const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
+  const bind = lib.func('int bind(int, const void *, uint32_t)');
+  const sendto = lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)');
+  const recvmsg = lib.func('intptr_t recvmsg(int, void *, int)');
+  const close = lib.func('int close(int)');
+  const ifNameToIndex = lib.func('unsigned int if_nametoindex(const char *)');
+  bound = {
+    socket: (d, t, p) => socket(d, t, p) as number,
+    setsockopt: (fd, level, name, value, len) => setsockopt(fd, level, name, value, len) as number,
+    bind: (fd, addr, len) => bind(fd, addr, len) as number,
+    sendto: (fd, buf, len, flags, addr, alen) => Number(sendto(fd, buf, len, flags, addr, alen)),
+    recvmsg: (fd, msg, flags) => Number(recvmsg(fd, msg, flags)),
+    close: (fd) => close(fd) as number,
+    if_nametoindex: (name) => ifNameToIndex(name) as number,
+    errno: () => koffi.errno(),
+    alloc: (size) => {
+      const ptr = koffi.alloc('uint8_t', size);
+      const bytes = new Uint8Array(koffi.view(ptr, size));
+      bytes.fill(0);
+      return { ptr, bytes, address: koffi.address(ptr) };
+    },
+    free: (block) => koffi.free(block.ptr),
+    poll: (fd, onReadable) => {
+      // koffi invokes this with napi Call (not MakeCallback): anything thrown here would stay pending and
+      // be re-thrown by the next unrelated koffi call, so callers must pass a function that never throws.
+      // The real signature is (status, events), unlike koffi's .d.ts.
+      const h = koffi.node.poll(fd, { readable: true }, () => onReadable());
+      if (!h) throw new Error('koffi.node.poll returned no handle');
+      return h;
+    },
+  };
+  return bound;
+}
+
+/** Interface name → index, 0 when there is no such interface. */
+export function ifNameToIndex(name: string): number {
+  return libc().if_nametoindex(name);
+}

@@ -1,0 +1,261 @@
+// A raw (AF_INET/AF_INET6 SOCK_RAW) or packet (AF_PACKET) socket on the Node event loop, through koffi.
+// `RawSocketPort` is the project's own seam: the daemon talks to it only, so this koffi implementation can
+// be swapped for a native addon with the same surface (see /work/shared/notes/node-sockets.md).
+//
+// Receive path: koffi.node.poll (uv_poll on this thread's loop) wakes us; we drain with non-blocking
+// recvmsg until EAGAIN (at most MAX_PER_WAKE datagrams, so a flood cannot starve timers; the poll is
+// level-triggered and fires again). koffi calls the poll callback with napi Call, not MakeCallback: an
+// exception escaping it would be re-thrown later by an unrelated koffi call. So the whole callback is
+// inside try/catch, and an exception from the user's handler is re-thrown on a clean stack via
+// setImmediate, where Node reports it like any other uncaught callback error.
+import type { IpFamily, RxMeta } from '../vrrp/advert.js';
+import { formatIpv4, formatIpv6 } from './inet.js';
+import {
+  AF_INET,
+  AF_INET6,
+  AF_PACKET,
+  IP_PKTINFO,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_HOPLIMIT,
+  IPV6_PKTINFO,
+  IPV6_RECVHOPLIMIT,
+  IPV6_RECVPKTINFO,
+  type Libc,
+  libc,
+  type PollHandle,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+} from './libc.js';
+import { type ControlMessage, type ReceivedDatagram, RecvBuffer } from './msghdr.js';
+import { fail, type NetError, type NetResult, ok, socketError } from './net-error.js';
+import { int32 } from './sockaddr.js';
+
+const EAGAIN = 11;
+const EINTR = 4;
+const MAX_PER_WAKE = 256;
+
+/** Received on an AF_PACKET socket: the whole link-layer frame plus sockaddr_ll facts. */
+export interface FrameMeta {
+  ifindex: number;
+  /** Ethertype (host order). */
+  protocol: number;
+  /** PACKET_HOST 0, BROADCAST 1, MULTICAST 2, OTHERHOST 3, OUTGOING 4. */
+  pktType: number;
+}
+
+export type MessageHandler = (bytes: Uint8Array, meta: RxMeta) => void;
+export type FrameHandler = (frame: Uint8Array, meta: FrameMeta) => void;
+export type ErrorHandler = (error: NetError) => void;
+
+/** The socket surface the daemon uses; implemented here with koffi. */
+export interface RawSocketPort {
+  readonly fd: number;
+  readonly domain: number;
+  readonly closed: boolean;
+  setsockopt(level: number, name: number, value: number | Uint8Array): NetResult<void>;
+  bind(sockaddr: Uint8Array): NetResult<void>;
+  sendTo(data: Uint8Array, sockaddr: Uint8Array): NetResult<number>;
+  /** IP sockets: (bytes, RxMeta). For AF_INET the bytes start at the IPv4 header, as the kernel gives them. */
+  onMessage(handler: MessageHandler, onError?: ErrorHandler): NetResult<void>;
+  /** AF_PACKET sockets: whole frames. */
+  onFrame(handler: FrameHandler, onError?: ErrorHandler): NetResult<void>;
+  /** Let the process exit while this socket is open (default: the socket keeps the loop alive). */
+  unref(): void;
+  close(): void;
+}
+
+export class RawSocket implements RawSocketPort {
+  readonly fd: number;
+  readonly domain: number;
+  readonly #libc: Libc;
+  readonly #label: string;
+  #closed = false;
+  #poll: PollHandle | undefined;
+  #recv: RecvBuffer | undefined;
+  #unref = false;
+
+  private constructor(lib: Libc, fd: number, domain: number, label: string) {
+    this.#libc = lib;
+    this.fd = fd;
+    this.domain = domain;
+    this.#label = label;
+  }
+
+  /**
+   * socket(domain, SOCK_RAW | NONBLOCK | CLOEXEC, protocol). CLOEXEC so notify scripts never inherit raw
+   * sockets. IP sockets get IP_PKTINFO / IPV6_RECVPKTINFO + IPV6_RECVHOPLIMIT turned on, because RxMeta
+   * (destination, ifindex, hop limit) depends on them. For AF_PACKET pass the ethertype in network order.
+   */
+  static open(domain: number, protocol: number, label = ''): NetResult<RawSocket> {
+    let lib: Libc;
+    try {
+      lib = libc();
+    } catch (e) {
+      return fail('KA_SOCKET_OS', `cannot load libc through koffi: ${(e as Error).message}`);
+    }
+    const fd = lib.socket(domain, 3 /* SOCK_RAW */ | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) return { ok: false, error: socketError('socket', lib.errno(), label) };
+    const s = new RawSocket(lib, fd, domain, label);
+    const recvOpts: [number, number][] =
+      domain === AF_INET
+        ? [[IPPROTO_IP, IP_PKTINFO]]
+        : domain === AF_INET6
+          ? [
+              [IPPROTO_IPV6, IPV6_RECVPKTINFO],
+              [IPPROTO_IPV6, IPV6_RECVHOPLIMIT],
+            ]
+          : [];
+    for (const [level, name] of recvOpts) {
+      const r = s.setsockopt(level, name, 1);
+      if (!r.ok) {
+        s.close();
+        return r;
+      }
+    }
+    return ok(s);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  setsockopt(level: number, name: number, value: number | Uint8Array): NetResult<void> {
+    if (this.#closed) return fail('KA_SOCKET_CLOSED', `setsockopt(${level},${name}) on closed socket`);
+    const buf = typeof value === 'number' ? int32(value) : value;
+    if (this.#libc.setsockopt(this.fd, level, name, buf, buf.length) < 0) {
+      return { ok: false, error: socketError(`setsockopt(${level},${name})`, this.#libc.errno(), this.#label) };
+    }
+    return ok(undefined);
+  }
+
+  bind(sockaddr: Uint8Array): NetResult<void> {
+    if (this.#closed) return fail('KA_SOCKET_CLOSED', 'bind on closed socket');
+    if (this.#libc.bind(this.fd, sockaddr, sockaddr.length) < 0) {
+      return { ok: false, error: socketError('bind', this.#libc.errno(), this.#label) };
+    }
+    return ok(undefined);
+  }
+
+  sendTo(data: Uint8Array, sockaddr: Uint8Array): NetResult<number> {
+    if (this.#closed) return fail('KA_SOCKET_CLOSED', 'sendto on closed socket');
+    const n = this.#libc.sendto(this.fd, data, data.length, 0, sockaddr, sockaddr.length);
+    if (n < 0) return { ok: false, error: socketError('sendto', this.#libc.errno(), this.#label) };
+    return ok(n);
+  }
+
+  onMessage(handler: MessageHandler, onError?: ErrorHandler): NetResult<void> {
+    if (this.domain !== AF_INET && this.domain !== AF_INET6) {
+      return fail('KA_SOCKET_EINVAL', 'onMessage needs an AF_INET or AF_INET6 socket; use onFrame');
+    }
+    const family: IpFamily = this.domain === AF_INET ? 4 : 6;
+    return this.#startReceive((d) => {
+      const meta = family === 4 ? ipv4Meta(d) : ipv6Meta(d);
+      if (meta) handler(d.data, meta);
+    }, onError);
+  }
+
+  onFrame(handler: FrameHandler, onError?: ErrorHandler): NetResult<void> {
+    if (this.domain !== AF_PACKET) return fail('KA_SOCKET_EINVAL', 'onFrame needs an AF_PACKET socket');
+    return this.#startReceive((d) => {
+      const v = new DataView(d.name.buffer, d.name.byteOffset, d.name.byteLength);
+      if (d.name.length < 12) return;
+      handler(d.data, { protocol: v.getUint16(2, false), ifindex: v.getInt32(4, true), pktType: d.name[10] ?? 0 });
+    }, onError);
+  }
+
+  #startReceive(deliver: (d: ReceivedDatagram) => void, onError?: ErrorHandler): NetResult<void> {
+    if (this.#closed) return fail('KA_SOCKET_CLOSED', 'receive on closed socket');
+    if (this.#poll) return fail('KA_SOCKET_EINVAL', 'a receive handler is already installed');
+    const report = (e: NetError) => {
+      if (onError) onError(e);
+    };
+    this.#recv = new RecvBuffer(this.#libc);
+    const onReadable = () => {
+      try {
+        for (let i = 0; i < MAX_PER_WAKE && !this.#closed && this.#recv; i++) {
+          const r = this.#recv.receive(this.fd);
+          if ('errno' in r) {
+            if (r.errno === EAGAIN || r.errno === EINTR) break;
+            report(socketError('recvmsg', r.errno, this.#label));
+            break;
+          }
+          if (r.datagram.truncated) continue;
+          try {
+            deliver(r.datagram);
+          } catch (userError) {
+            // Programmer error in the handler: surface it on a clean stack, never inside koffi.
+            setImmediate(() => {
+              throw userError;
+            });
+          }
+        }
+      } catch (e) {
+        try {
+          report({ code: 'KA_SOCKET_OS', message: `receive loop failed: ${(e as Error).message}` });
+        } catch {
+          // onError itself threw: nothing may escape into koffi.
+        }
+      }
+    };
+    try {
+      this.#poll = this.#libc.poll(this.fd, onReadable);
+    } catch (e) {
+      return fail('KA_SOCKET_OS', `cannot poll socket: ${(e as Error).message}`);
+    }
+    if (this.#unref) this.#poll.unref();
+    return ok(undefined);
+  }
+
+  unref(): void {
+    this.#unref = true;
+    this.#poll?.unref();
+  }
+
+  /** Idempotent. Stops polling before closing the fd, so libuv never polls a closed descriptor. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#poll?.close();
+    this.#poll = undefined;
+    this.#libc.close(this.fd);
+    // The receive buffer may be in use by the loop that called us; free it after that loop unwinds.
+    const recv = this.#recv;
+    this.#recv = undefined;
+    if (recv) setImmediate(() => recv.free());
+  }
+}
+
+function findCmsg(control: ControlMessage[], level: number, type: number): Uint8Array | undefined {
+  return control.find((c) => c.level === level && c.type === type)?.data;
+}
+
+/** IPv4 raw sockets deliver the IP header; IP_PKTINFO adds { int ifindex; in_addr spec_dst; in_addr addr }. */
+function ipv4Meta(d: ReceivedDatagram): RxMeta | undefined {
+  const h = d.data;
+  if (h.length < 20 || h[0] === undefined || h[0] >> 4 !== 4) return undefined;
+  const info = findCmsg(d.control, IPPROTO_IP, IP_PKTINFO);
+  const ifindex = info && info.length >= 12 ? new DataView(info.buffer, info.byteOffset).getInt32(0, true) : 0;
+  return {
+    family: 4,
+    srcAddr: formatIpv4(h, 12),
+    dstAddr: info && info.length >= 12 ? formatIpv4(info, 8) : formatIpv4(h, 16),
+    ttl: h[8] ?? 0,
+    ifindex,
+  };
+}
+
+/** IPv6 raw sockets never show the header: source from msg_name, the rest from cmsgs. */
+function ipv6Meta(d: ReceivedDatagram): RxMeta | undefined {
+  if (d.name.length < 24) return undefined;
+  const info = findCmsg(d.control, IPPROTO_IPV6, IPV6_PKTINFO); // struct in6_pktinfo { in6_addr; int ifindex }
+  const hops = findCmsg(d.control, IPPROTO_IPV6, IPV6_HOPLIMIT);
+  return {
+    family: 6,
+    srcAddr: formatIpv6(d.name, 8),
+    dstAddr: info && info.length >= 20 ? formatIpv6(info, 0) : '::',
+    // -1 when the kernel did not report it: a validator comparing with 255 then rejects the packet.
+    ttl: hops && hops.length >= 4 ? new DataView(hops.buffer, hops.byteOffset).getInt32(0, true) : -1,
+    ifindex: info && info.length >= 20 ? new DataView(info.buffer, info.byteOffset).getInt32(16, true) : 0,
+  };
+}

@@ -1,0 +1,234 @@
+// One VRRP socket per (interface, family): IP protocol 112 on a raw socket tied to the interface with
+// SO_BINDTODEVICE, multicast group joined there (or none in unicast mode).
+//   IPv4: IP_HDRINCL, we write the header (see ipv4-header.ts for why); IP_PKTINFO gives dst/ifindex.
+//   IPv6: the kernel builds the header; IPV6_CHECKSUM offset 6 makes it compute and verify the VRRPv3
+//         checksum over the pseudo-header (RFC 5798 §5.2.8); hop limit 255 for multicast and unicast
+//         (RFC 5798 §5.1.2.3); IPV6_RECVHOPLIMIT/RECVPKTINFO feed RxMeta so the receiver can enforce 255.
+// Multicast loopback is off on both: we must not hear our own adverts.
+import type { IpFamily, RxMeta } from '../vrrp/advert.js';
+import { VRRP_PROTOCOL, VRRP_TTL } from '../vrrp/advert.js';
+import { formatIpv4, isMulticast, parseIp } from './inet.js';
+import { buildIpv4Header, IPV4_HEADER_LEN } from './ipv4-header.js';
+import {
+  AF_INET,
+  AF_INET6,
+  IP_ADD_MEMBERSHIP,
+  IP_HDRINCL,
+  IP_MULTICAST_IF,
+  IP_MULTICAST_LOOP,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_ADD_MEMBERSHIP,
+  IPV6_CHECKSUM,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP,
+  IPV6_UNICAST_HOPS,
+  ifNameToIndex,
+  SO_BINDTODEVICE,
+  SOL_SOCKET,
+} from './libc.js';
+import { fail, type NetError, type NetResult, ok } from './net-error.js';
+import { RawSocket } from './raw-socket.js';
+import { ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6 } from './sockaddr.js';
+
+export const VRRP_GROUP_V4 = '224.0.0.18';
+export const VRRP_GROUP_V6 = 'ff02::12';
+/** Offset of the checksum field in the VRRP header, for IPV6_CHECKSUM. */
+const VRRP_CHECKSUM_OFFSET = 6;
+
+export interface VrrpSocketOptions {
+  ifname: string;
+  family: IpFamily;
+  /** Multicast destination; default 224.0.0.18 / ff02::12. Not joined in unicast mode. */
+  group?: string;
+  /** Unicast mode: no group join; send() needs an explicit peer address. */
+  unicast?: boolean;
+  /**
+   * Source address. IPv4: required, written into the header we build. IPv6: optional; when given the
+   * socket is bound to it (a link-local source needs the interface as scope, which we supply).
+   */
+  srcAddr?: string;
+  /** TTL / hop limit for unicast sends (keepalived `unicast_ttl`); multicast always uses 255. */
+  unicastTtl?: number;
+}
+
+export type VrrpMessageHandler = (payload: Uint8Array, meta: RxMeta, ipv4Header?: Uint8Array) => void;
+
+export class VrrpSocket {
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly family: IpFamily;
+  readonly group: string;
+  readonly unicast: boolean;
+  readonly #sock: RawSocket;
+  readonly #groupBytes: Uint8Array;
+  #src: Uint8Array | undefined;
+  #unicastTtl: number;
+  #ipId = 0;
+
+  private constructor(sock: RawSocket, o: VrrpSocketOptions, ifindex: number, group: Uint8Array) {
+    this.#sock = sock;
+    this.ifname = o.ifname;
+    this.ifindex = ifindex;
+    this.family = o.family;
+    this.group = o.group ?? (o.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+    this.unicast = o.unicast ?? false;
+    this.#groupBytes = group;
+    this.#unicastTtl = o.unicastTtl ?? VRRP_TTL;
+  }
+
+  static open(o: VrrpSocketOptions): NetResult<VrrpSocket> {
+    const groupText = o.group ?? (o.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+    const group = parseIp(groupText);
+    if (!group || group.family !== o.family || !isMulticast(group.bytes)) {
+      return fail('KA_SOCKET_BAD_ADDRESS', `${groupText} is not an IPv${o.family} multicast group`);
+    }
+    const src = o.srcAddr === undefined ? undefined : parseIp(o.srcAddr);
+    if (o.srcAddr !== undefined && (!src || src.family !== o.family)) {
+      return fail('KA_SOCKET_BAD_ADDRESS', `source ${o.srcAddr} is not an IPv${o.family} address`);
+    }
+    if (o.family === 4 && !src) {
+      return fail('KA_SOCKET_NO_SOURCE', `IPv4 VRRP socket on ${o.ifname} needs a source address`);
+    }
+    let ifindex: number;
+    try {
+      ifindex = ifNameToIndex(o.ifname);
+    } catch (e) {
+      return fail('KA_SOCKET_OS', `cannot load libc through koffi: ${(e as Error).message}`);
+    }
+    if (ifindex === 0) return fail('KA_SOCKET_ENODEV', `no interface named ${o.ifname}`);
+    const opened = RawSocket.open(o.family === 4 ? AF_INET : AF_INET6, VRRP_PROTOCOL, `vrrp ${o.ifname}`);
+    if (!opened.ok) return opened;
+    const sock = opened.value;
+    const vs = new VrrpSocket(sock, o, ifindex, group.bytes);
+    vs.#src = src?.bytes;
+    const steps = o.family === 4 ? vs.#ipv4Options() : vs.#ipv6Options();
+    for (const step of steps) {
+      const r = step();
+      if (!r.ok) {
+        sock.close();
+        return r;
+      }
+    }
+    return ok(vs);
+  }
+
+  #common(): (() => NetResult<void>)[] {
+    const name = new TextEncoder().encode(`${this.ifname}\0`);
+    return [() => this.#sock.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, name)];
+  }
+
+  #ipv4Options(): (() => NetResult<void>)[] {
+    const s = this.#sock;
+    return [
+      ...this.#common(),
+      () => s.setsockopt(IPPROTO_IP, IP_HDRINCL, 1),
+      () => s.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0),
+      () => s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn(new Uint8Array(4), this.ifindex)),
+      () =>
+        this.unicast
+          ? ok(undefined)
+          : s.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, ipMreqn(this.#groupBytes, this.ifindex)),
+    ];
+  }
+
+  #ipv6Options(): (() => NetResult<void>)[] {
+    const s = this.#sock;
+    return [
+      ...this.#common(),
+      () => s.setsockopt(IPPROTO_IPV6, IPV6_CHECKSUM, VRRP_CHECKSUM_OFFSET),
+      () => s.setsockopt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0),
+      () => s.setsockopt(IPPROTO_IPV6, IPV6_MULTICAST_IF, this.ifindex),
+      () => s.setsockopt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, VRRP_TTL),
+      () => s.setsockopt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, this.#unicastTtl),
+      () =>
+        this.unicast
+          ? ok(undefined)
+          : s.setsockopt(IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, ipv6Mreq(this.#groupBytes, this.ifindex)),
+      () => (this.#src ? s.bind(sockaddrIn6(this.#src, this.ifindex)) : ok(undefined)),
+    ];
+  }
+
+  get closed(): boolean {
+    return this.#sock.closed;
+  }
+
+  /** The IPv4 source written into headers (textual), or the IPv6 bound source if any. */
+  get srcAddr(): string | undefined {
+    if (!this.#src) return undefined;
+    return this.family === 4 ? formatIpv4(this.#src) : undefined;
+  }
+
+  /** IPv4 only: change the source written into future headers (the interface's primary address moved). */
+  setIpv4Source(addr: string): NetResult<void> {
+    const p = parseIp(addr);
+    if (this.family !== 4 || !p || p.family !== 4) {
+      return fail('KA_SOCKET_BAD_ADDRESS', `${addr} is not an IPv4 source for this socket`);
+    }
+    this.#src = p.bytes;
+    return ok(undefined);
+  }
+
+  /**
+   * Sends one VRRP packet (header + addresses [+ auth], checksum already set for IPv4; for IPv6 the
+   * kernel fills it). `dstAddr` defaults to the multicast group; unicast sockets must name the peer.
+   */
+  send(payload: Uint8Array, dstAddr?: string): NetResult<void> {
+    if (this.unicast && dstAddr === undefined) {
+      return fail('KA_SOCKET_BAD_ADDRESS', `unicast VRRP socket on ${this.ifname} needs a peer address`);
+    }
+    let dst = this.#groupBytes;
+    if (dstAddr !== undefined) {
+      const p = parseIp(dstAddr);
+      if (!p || p.family !== this.family) {
+        return fail('KA_SOCKET_BAD_ADDRESS', `${dstAddr} is not an IPv${this.family} address`);
+      }
+      dst = p.bytes;
+    }
+    const ttl = isMulticast(dst) ? VRRP_TTL : this.#unicastTtl;
+    if (this.family === 6) {
+      const r = this.#sock.sendTo(payload, sockaddrIn6(dst, this.ifindex));
+      return r.ok ? ok(undefined) : r;
+    }
+    const src = this.#src;
+    if (!src) return fail('KA_SOCKET_NO_SOURCE', `no IPv4 source on ${this.ifname}`);
+    this.#ipId = (this.#ipId + 1) & 0xffff;
+    const header = buildIpv4Header({
+      src,
+      dst,
+      protocol: VRRP_PROTOCOL,
+      payloadLength: payload.length,
+      ttl,
+      id: this.#ipId,
+    });
+    const packet = new Uint8Array(header.length + payload.length);
+    packet.set(header, 0);
+    packet.set(payload, header.length);
+    const r = this.#sock.sendTo(packet, sockaddrIn(dst));
+    return r.ok ? ok(undefined) : r;
+  }
+
+  /**
+   * Delivers each received packet as its VRRP part (IPv4 header stripped) with RxMeta; IPv4 also passes
+   * the header, which AH authentication and the tot_len check need. Packets too short for their IPv4
+   * header are dropped here.
+   */
+  onMessage(handler: VrrpMessageHandler, onError?: (e: NetError) => void): NetResult<void> {
+    const withName = (meta: RxMeta): RxMeta => ({ ...meta, ifname: this.ifname });
+    if (this.family === 6) return this.#sock.onMessage((b, m) => handler(b, withName(m)), onError);
+    return this.#sock.onMessage((b, m) => {
+      const ihl = ((b[0] ?? 0) & 0x0f) * 4;
+      if (ihl < IPV4_HEADER_LEN || b.length < ihl) return;
+      handler(b.subarray(ihl), withName(m), b.subarray(0, ihl));
+    }, onError);
+  }
+
+  unref(): void {
+    this.#sock.unref();
+  }
+
+  close(): void {
+    this.#sock.close();
+  }
+}
