@@ -57,7 +57,14 @@ export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
   bind(fd: number, addr: Uint8Array, len: number): number;
-  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array | null, alen: number): number;
+  sendto(
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    addr: Uint8Array | null,
+    alen: number,
+  ): number;
   /** `msg` is the native block holding a struct msghdr at offset 0. */
   recvmsg(fd: number, msg: unknown, flags: number): number;
   close(fd: number): number;

@@ -124,7 +124,10 @@ export class RawSocket implements RawSocketPort {
     if (this.#closed) return fail('KA_SOCKET_CLOSED', `setsockopt(${level},${name}) on closed socket`);
     const buf = typeof value === 'number' ? int32(value) : value;
     if (this.#libc.setsockopt(this.fd, level, name, buf, buf.length) < 0) {
-      return { ok: false, error: socketError(`setsockopt(${level},${name})`, this.#libc.errno(), this.#label) };
+      return {
+        ok: false,
+        error: socketError(`setsockopt(${level},${name})`, this.#libc.errno(), this.#label),
+      };
     }
     return ok(undefined);
   }
@@ -160,7 +163,11 @@ export class RawSocket implements RawSocketPort {
     return this.#startReceive((d) => {
       const v = new DataView(d.name.buffer, d.name.byteOffset, d.name.byteLength);
       if (d.name.length < 12) return;
-      handler(d.data, { protocol: v.getUint16(2, false), ifindex: v.getInt32(4, true), pktType: d.name[10] ?? 0 });
+      handler(d.data, {
+        protocol: v.getUint16(2, false),
+        ifindex: v.getInt32(4, true),
+        pktType: d.name[10] ?? 0,
+      });
     }, onError);
   }
 
@@ -235,7 +242,8 @@ function ipv4Meta(d: ReceivedDatagram): RxMeta | undefined {
   const h = d.data;
   if (h.length < 20 || h[0] === undefined || h[0] >> 4 !== 4) return undefined;
   const info = findCmsg(d.control, IPPROTO_IP, IP_PKTINFO);
-  const ifindex = info && info.length >= 12 ? new DataView(info.buffer, info.byteOffset).getInt32(0, true) : 0;
+  const ifindex =
+    info && info.length >= 12 ? new DataView(info.buffer, info.byteOffset).getInt32(0, true) : 0;
   return {
     family: 4,
     srcAddr: formatIpv4(h, 12),

@@ -7,7 +7,7 @@
 // Multicast loopback is off on both: we must not hear our own adverts.
 import type { IpFamily, RxMeta } from '../vrrp/advert.js';
 import { VRRP_PROTOCOL, VRRP_TTL } from '../vrrp/advert.js';
-import { formatIpv4, isMulticast, parseIp } from './inet.js';
+import { formatIp, isMulticast, parseIp } from './inet.js';
 import { buildIpv4Header, IPV4_HEADER_LEN } from './ipv4-header.js';
 import {
   AF_INET,
@@ -154,10 +154,9 @@ export class VrrpSocket {
     return this.#sock.closed;
   }
 
-  /** The IPv4 source written into headers (textual), or the IPv6 bound source if any. */
+  /** The IPv4 source written into headers, or the IPv6 source the socket is bound to, if any. */
   get srcAddr(): string | undefined {
-    if (!this.#src) return undefined;
-    return this.family === 4 ? formatIpv4(this.#src) : undefined;
+    return this.#src ? formatIp(this.#src) : undefined;
   }
 
   /** IPv4 only: change the source written into future headers (the interface's primary address moved). */

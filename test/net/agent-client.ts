@@ -32,9 +32,10 @@ export class Agent {
     });
   }
 
-  /** Starts an agent inside `ns` and waits until it has loaded. */
-  static async start(ns: string): Promise<Agent> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', agentPath], {
+  /** Starts an agent inside `ns` (optionally under a wrapper command such as setpriv) once it has loaded. */
+  static async start(ns: string, wrapper: string[] = []): Promise<Agent> {
+    const cmd = [...wrapper, process.execPath, '--import', 'tsx', agentPath];
+    const child = spawn('ip', ['netns', 'exec', ns, ...cmd], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const a = new Agent(ns, child);

@@ -99,7 +99,9 @@ test('IPv4 multicast: TTL 255, TOS 0xc0, group as destination, header checksum v
   await Promise.all([a.call('close', { key: 'm4' }), b.call('close', { key: 'm4' })]);
 });
 
-test('IPv6 multicast: hop limit 255, ff02::12 as destination, kernel-computed checksum', { skip }, async () => {
+test('IPv6 multicast: hop limit 255, ff02::12 as destination, kernel-computed checksum', {
+  skip,
+}, async () => {
   await open(a, { key: 'm6', ifname: 'eth0', family: 6, srcAddr: '2001:db8::1' });
   const ifB = await open(b, { key: 'm6', ifname: 'eth0', family: 6 });
   const pkt = advertV3([Buffer.from('20010db8000000000000000000000100', 'hex')]);
@@ -115,5 +117,105 @@ test('IPv6 multicast: hop limit 255, ff02::12 as destination, kernel-computed ch
   assert.equal(ev.meta.ifindex, ifB);
   assert.equal(ev.meta.srcAddr, '2001:db8::1', 'source the socket was bound to');
   assert.equal(ev.headerHex, undefined);
+  // Independent check of the kernel's checksum: pseudo-header (RFC 8200 §8.1) + message sums to zero.
+  const pseudo = Buffer.alloc(40);
+  pseudo.write('20010db8000000000000000000000001', 0, 'hex');
+  pseudo.write('ff020000000000000000000000000012', 16, 'hex');
+  pseudo.writeUInt32BE(rx.length, 32);
+  pseudo[39] = 112;
+  assert.equal(internetChecksum(Buffer.concat([pseudo, rx])), 0);
   await Promise.all([a.call('close', { key: 'm6' }), b.call('close', { key: 'm6' })]);
+});
+
+test('IPv4 unicast: configured unicast TTL, own address as destination, no group needed', {
+  skip,
+}, async () => {
+  await open(a, {
+    key: 'u4',
+    ifname: 'eth0',
+    family: 4,
+    srcAddr: '192.0.2.1',
+    unicast: true,
+    unicastTtl: 64,
+  });
+  const ifB = await open(b, { key: 'u4', ifname: 'eth0', family: 4, srcAddr: '192.0.2.2', unicast: true });
+  const pkt = advertV3([v4('192.0.2.100')], { src: v4('192.0.2.1'), dst: v4('192.0.2.2') });
+  const got = received(b, 'u4', pkt);
+  const missingPeer = await a.call<{ ok: boolean; error: { code: string } }>('vrrpSend', {
+    key: 'u4',
+    payloadHex: pkt.toString('hex'),
+  });
+  assert.equal(missingPeer.error.code, 'KA_SOCKET_BAD_ADDRESS', 'unicast send without a peer is refused');
+  assert.deepEqual(
+    await a.call('vrrpSend', { key: 'u4', payloadHex: pkt.toString('hex'), dst: '192.0.2.2' }),
+    {
+      ok: true,
+    },
+  );
+  const ev = await got;
+  assert.deepEqual(ev.meta, {
+    family: 4,
+    srcAddr: '192.0.2.1',
+    dstAddr: '192.0.2.2',
+    ttl: 64,
+    ifindex: ifB,
+    ifname: 'eth0',
+  });
+  await Promise.all([a.call('close', { key: 'u4' }), b.call('close', { key: 'u4' })]);
+});
+
+test('IPv6 unicast: hop limit 255 by default, own address as destination', { skip }, async () => {
+  await open(a, { key: 'u6', ifname: 'eth0', family: 6, srcAddr: '2001:db8::1', unicast: true });
+  const ifB = await open(b, { key: 'u6', ifname: 'eth0', family: 6, unicast: true });
+  const pkt = advertV3([Buffer.from('20010db8000000000000000000000100', 'hex')]);
+  const sent = await a.call<{ ok: boolean }>('vrrpSend', {
+    key: 'u6',
+    payloadHex: pkt.toString('hex'),
+    dst: '2001:db8::2',
+  });
+  assert.equal(sent.ok, true);
+  const ev = (await b.waitEvent((e) => e.event === 'vrrp' && e.key === 'u6')) as unknown as VrrpEvent;
+  assert.deepEqual(ev.meta, {
+    family: 6,
+    srcAddr: '2001:db8::1',
+    dstAddr: '2001:db8::2',
+    ttl: 255,
+    ifindex: ifB,
+    ifname: 'eth0',
+  });
+  await Promise.all([a.call('close', { key: 'u6' }), b.call('close', { key: 'u6' })]);
+});
+
+test('bad arguments come back as coded errors', { skip }, async () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ ifname: 'nosuch0', family: 4, srcAddr: '192.0.2.1' }, 'KA_SOCKET_ENODEV'],
+    [{ ifname: 'eth0', family: 4 }, 'KA_SOCKET_NO_SOURCE'],
+    [{ ifname: 'eth0', family: 4, srcAddr: '192.0.2.1', group: '192.0.2.9' }, 'KA_SOCKET_BAD_ADDRESS'],
+    [{ ifname: 'eth0', family: 6, srcAddr: '192.0.2.1' }, 'KA_SOCKET_BAD_ADDRESS'],
+    // Binding to an address the host does not have.
+    [{ ifname: 'eth0', family: 6, srcAddr: '2001:db8::77' }, 'KA_SOCKET_EADDRNOTAVAIL'],
+  ];
+  for (const [args, code] of cases) {
+    const r = await a.call<OpenResult>('vrrpOpen', { key: 'bad', ...args });
+    assert.equal(r.ok, false, JSON.stringify(args));
+    assert.equal(r.error?.code, code, JSON.stringify(args));
+  }
+});
+
+test('without CAP_NET_RAW: KA_SOCKET_EPERM naming the capability', { skip }, async () => {
+  // Root with CAP_NET_RAW removed from the bounding set loses it across exec.
+  const weak = await Agent.start(a.ns, ['setpriv', '--bounding-set', '-net_raw', '--inh-caps', '-net_raw']);
+  try {
+    const r = await weak.call<OpenResult & { error: { message: string } }>('vrrpOpen', {
+      key: 'x',
+      ifname: 'eth0',
+      family: 4,
+      srcAddr: '192.0.2.1',
+    });
+    assert.equal(r.ok, false);
+    assert.equal(r.error.code, 'KA_SOCKET_EPERM');
+    assert.match(r.error.message, /CAP_NET_RAW/);
+  } finally {
+    await weak.stop();
+  }
 });
