@@ -1,0 +1,243 @@
+// Receive validation of a VRRP advert for one instance, as a pure function of (bytes, socket metadata,
+// instance policy). The checks run in keepalived's order (vrrp_check_packet, notes §3.4), each rejection
+// naming the RFC 6527 / RFC 2787 counter to bump; stats.ts countRxResult() applies the result to counters.
+//
+// Order (rule numbers of notes §3.4):
+//   1  AH header present ⇔ v2 instance with auth_type AH           → AuthTypeMismatch
+//   2  lengths (IP total length, AH, count × address size, auth)    → PacketLengthErrors
+//      (Ethernet padding of short frames tolerated, packet.ts MAX_PADDED_IP_LENGTH)
+//   3  TTL / hop limit 255 (RFC 9568 §7.1); unicast: the peer's min_ttl/max_ttl if set, else any → IpTtlErrors
+//   4  version == configured (and a version nibble of 2/3)          → VersionErrors
+//      VRID == configured (the demultiplexing keepalived does before vrrp_check_packet) → VrIdErrors
+//   6  v2 auth type known (0/1/2) → InvalidAuthType; == configured → AuthTypeMismatch;
+//      PASS 8-byte constant-time compare / AH HMAC-MD5-96          → AuthFailures
+//      v2 advert interval == configured (else drop, "to prevent concurrent VRID") → AdvIntervalErrors
+//   7  type == 1 (RFC 9568 §7.1)                                     → RcvdInvalidTypePackets
+//   9  v3 advert interval mismatch is accepted (the FSM adopts it, RFC 9568 §6.4.2) — reported, not dropped
+//  10  checksum: v2 VRRP-only; v3/IPv6 pseudo-header; v3/IPv4 either form, the matching one reported → ChecksumErrors
+//  11  destination multicast ⇔ instance not unicast                 → DstAddrErrors (extension)
+//  12  owner (priority 255) with owner_ignore_adverts drops          → OwnerIgnoredAdverts (extension)
+//  14  unicast source must be a configured peer (check_unicast_src) → UnicastSrcErrors (extension)
+//  13  VIP list differing from the configured one: reported (AddressListErrors), NOT dropped
+// Rule 5 (keepalived 2.4's auth_hmac trailer) does not exist in 2.2.7 and is not implemented. Rule 14 runs before
+// rule 13 here so that a packet dropped for its source is not also counted as received with a bad address list.
+import type { AuthTypeCode, IpFamily, RxMeta, VrrpAdvert, VrrpVersion } from './advert.js';
+import { AuthType, PRIORITY_OWNER, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT } from './advert.js';
+import { AUTH_DATA_LENGTH, authKeyBytes, passAuthMatches } from './auth.js';
+import { verifyAhIcv } from './auth-ah.js';
+import { type ChecksumForm, verifyVrrpChecksum } from './checksum.js';
+import { type DecodedPacket, decodeAdvert } from './packet.js';
+import { canonicalIp, isMulticastAddr, parseIp } from './packet-addr.js';
+import { IPPROTO_AH, IPV4_OFF_PROTOCOL } from './packet-ip.js';
+import type { RxCounterName } from './stats.js';
+
+export interface UnicastPeer {
+  addr: string;
+  /** keepalived `unicast_peer { ADDR min_ttl N max_ttl N }`: accepted TTL range for this peer's adverts. */
+  minTtl?: number;
+  maxTtl?: number;
+}
+
+/** What the receiving instance is configured with. */
+export interface RxPolicy {
+  version: VrrpVersion;
+  family: IpFamily;
+  vrid: number;
+  /** v2 only (ignored for v3, as keepalived does). */
+  authType: AuthTypeCode;
+  /** `auth_pass` (first 8 bytes are used) for PASS and AH. */
+  authPassword: string;
+  advertIntervalCs: number;
+  unicast: boolean;
+  unicastPeers: UnicastPeer[];
+  checkUnicastSrc: boolean;
+  /** Configured (base) priority: 255 makes the instance the address owner. */
+  priority: number;
+  ownerIgnoreAdverts: boolean;
+  /** Configured virtual addresses (any textual form; compared canonically). */
+  vips: string[];
+  /** The bytes start with the IP header (IPv4 raw socket) rather than the VRRP header. */
+  withIpHeader: boolean;
+  /**
+   * AH anti-replay, opt-in: when set, an AH sequence number below it fails authentication. The caller keeps the
+   * last accepted `ahSeq` + 1 here.
+   */
+  ahMinSeq?: number;
+}
+
+export type RxValidateResult =
+  | {
+      ok: true;
+      advert: VrrpAdvert;
+      /** Which checksum form matched ('vrrp-only' for v2, 'pseudo-header' for v3/IPv6, either for v3/IPv4). */
+      checksumForm: ChecksumForm;
+      /** Advertised addresses differ from the configured VIPs (count it; do not drop). */
+      addressListMismatch: boolean;
+      /** v3 advert interval differs from the configured one (the FSM adopts the master's). */
+      intervalMismatch: boolean;
+      /** AH sequence number, when the packet carried AH. */
+      ahSeq: number | null;
+      packet: DecodedPacket;
+    }
+  | { ok: false; counter: RxCounterName; reason: string };
+
+function reject(counter: RxCounterName, reason: string): RxValidateResult {
+  return { ok: false, counter, reason };
+}
+
+/** Validates one received packet for one instance. Pure; never throws. */
+export function validateAdvert(bytes: Uint8Array, meta: RxMeta, policy: RxPolicy): RxValidateResult {
+  const family = policy.family;
+  const wantAuth = policy.version === 2 ? policy.authType : AuthType.none;
+
+  // 1. AH present ⇔ auth_type AH. Only visible when the IPv4 header is in front.
+  if (family === 4 && policy.withIpHeader && bytes.length > IPV4_OFF_PROTOCOL && bytes[0]! >> 4 === 4) {
+    const hasAh = bytes[IPV4_OFF_PROTOCOL] === IPPROTO_AH;
+    if (hasAh !== (wantAuth === AuthType.ah)) {
+      return reject(
+        'AuthTypeMismatch',
+        hasAh ? 'AH header but auth_type is not AH' : 'auth_type AH but no AH header',
+      );
+    }
+  } else if (wantAuth === AuthType.ah) {
+    return reject('AuthTypeMismatch', 'auth_type AH needs the IPv4 header to check the AH');
+  }
+
+  // 2. Lengths.
+  const decoded = decodeAdvert(bytes, { family, withIpHeader: policy.withIpHeader });
+  if (!decoded.ok && decoded.error !== 'vrrp-version') {
+    if (decoded.error === 'ah-header') return reject('AuthFailures', 'malformed AH header');
+    return reject('PacketLengthErrors', `malformed packet: ${decoded.error}`);
+  }
+  const pkt = decoded.ok ? decoded.packet : null;
+  const srcText = pkt?.ipv4?.src ?? pkt?.ipv6?.src ?? meta.srcAddr;
+  const dstText = pkt?.ipv4?.dst ?? pkt?.ipv6?.dst ?? meta.dstAddr;
+
+  // 3. TTL / hop limit.
+  const ttl = pkt?.ipv4?.ttl ?? pkt?.ipv6?.hopLimit ?? meta.ttl;
+  if (policy.unicast) {
+    const peer = findPeer(policy, srcText);
+    if (peer?.minTtl !== undefined && ttl < peer.minTtl) {
+      return reject('IpTtlErrors', `TTL ${ttl} below min_ttl ${peer.minTtl} of peer ${srcText}`);
+    }
+    if (peer?.maxTtl !== undefined && ttl > peer.maxTtl) {
+      return reject('IpTtlErrors', `TTL ${ttl} above max_ttl ${peer.maxTtl} of peer ${srcText}`);
+    }
+  } else if (ttl !== VRRP_TTL) {
+    return reject('IpTtlErrors', `TTL/hop limit ${ttl}, expected ${VRRP_TTL}`);
+  }
+
+  // 4. Version, then VRID.
+  if (!decoded.ok) return reject('VersionErrors', 'VRRP version is not 2 or 3 (or v2 over IPv6)');
+  const { advert, packet } = decoded;
+  if (advert.version !== policy.version) {
+    return reject('VersionErrors', `version ${advert.version}, configured ${policy.version}`);
+  }
+  if (advert.vrid !== policy.vrid)
+    return reject('VrIdErrors', `VRID ${advert.vrid}, configured ${policy.vrid}`);
+
+  // 6. v2 authentication and interval.
+  if (advert.version === 2) {
+    const t = advert.authType;
+    if (t !== AuthType.none && t !== AuthType.pass && t !== AuthType.ah) {
+      return reject('InvalidAuthType', `unknown auth type ${t}`);
+    }
+    if (t !== wantAuth) return reject('AuthTypeMismatch', `auth type ${t}, configured ${wantAuth}`);
+    if (t === AuthType.pass) {
+      const at = packet.vrrpOffset + packet.vrrpLength - AUTH_DATA_LENGTH;
+      if (!passAuthMatches(bytes, at, policy.authPassword))
+        return reject('AuthFailures', 'PASS data mismatch');
+    } else if (t === AuthType.ah) {
+      if (!verifyAhIcv(bytes, packet.ahOffset, authKeyBytes(policy.authPassword), packet.packetLength)) {
+        return reject('AuthFailures', 'AH HMAC-MD5-96 mismatch');
+      }
+      if (policy.ahMinSeq !== undefined && packet.ah!.seq < policy.ahMinSeq) {
+        return reject(
+          'AuthFailures',
+          `AH sequence ${packet.ah!.seq} replayed (expected ≥ ${policy.ahMinSeq})`,
+        );
+      }
+    }
+    if (advert.advertIntervalCs !== policy.advertIntervalCs) {
+      return reject(
+        'AdvIntervalErrors',
+        `advert interval ${advert.advertIntervalCs} cs, configured ${policy.advertIntervalCs} cs`,
+      );
+    }
+  }
+
+  // 7. Type.
+  if (advert.type !== VRRP_TYPE_ADVERTISEMENT) return reject('RcvdInvalidTypePackets', `type ${advert.type}`);
+
+  // 9. v3 interval mismatch: accepted.
+  const intervalMismatch = advert.advertIntervalCs !== policy.advertIntervalCs;
+
+  // 10. Checksum.
+  const src = parseIp(srcText, family);
+  const dst = parseIp(dstText, family);
+  if (!src || !dst)
+    return reject('ChecksumErrors', `cannot form the pseudo-header from ${srcText} → ${dstText}`);
+  const checksumForm = verifyVrrpChecksum(
+    bytes,
+    { version: advert.version, family, src, dst },
+    packet.vrrpOffset,
+    packet.vrrpLength,
+  );
+  if (!checksumForm) return reject('ChecksumErrors', `bad checksum 0x${advert.checksum.toString(16)}`);
+
+  // 11. Destination kind.
+  const dstIsMulticast = isMulticastAddr(dst, family);
+  if (dstIsMulticast === policy.unicast) {
+    return reject(
+      'DstAddrErrors',
+      policy.unicast
+        ? `multicast ${dstText} to a unicast instance`
+        : `unicast ${dstText} to a multicast instance`,
+    );
+  }
+
+  // 12. Owner ignoring adverts.
+  if (policy.priority === PRIORITY_OWNER && policy.ownerIgnoreAdverts) {
+    return reject('OwnerIgnoredAdverts', 'address owner with owner_ignore_adverts');
+  }
+
+  // 14. Unicast source.
+  if (policy.unicast && policy.checkUnicastSrc && !findPeer(policy, srcText)) {
+    return reject('UnicastSrcErrors', `source ${srcText} is not a configured unicast peer`);
+  }
+
+  // 13. Address list: counted, not dropped.
+  const addressListMismatch = !sameAddressSet(advert.addresses, policy.vips, family);
+
+  return {
+    ok: true,
+    advert,
+    checksumForm,
+    addressListMismatch,
+    intervalMismatch,
+    ahSeq: packet.ah ? packet.ah.seq : null,
+    packet,
+  };
+}
+
+function findPeer(policy: RxPolicy, srcText: string): UnicastPeer | undefined {
+  const src = canonicalIp(srcText, policy.family);
+  if (src === null) return undefined;
+  return policy.unicastPeers.find((p) => canonicalIp(p.addr, policy.family) === src);
+}
+
+/** Same addresses regardless of order; advertised addresses are already canonical (decoder output). */
+function sameAddressSet(advertised: string[], configured: string[], family: IpFamily): boolean {
+  if (advertised.length !== configured.length) return false;
+  const want = new Set(configured.map((a) => canonicalIp(stripPrefix(a), family)));
+  const got = new Set(advertised);
+  if (got.size !== want.size) return false;
+  for (const a of got) if (!want.has(a)) return false;
+  return true;
+}
+
+/** Config VIPs may carry a prefix length (192.0.2.1/24). */
+function stripPrefix(a: string): string {
+  const slash = a.indexOf('/');
+  return slash >= 0 ? a.slice(0, slash) : a;
+}
