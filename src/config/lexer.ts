@@ -1,0 +1,173 @@
+// Lexical rules of keepalived.conf, one function per rule, all pure.
+// Facts from keepalived's lib/parser.c (see shared/notes/keepalived-reference.md §1.1); code is our own.
+
+/** keepalived reads lines with fgets into a 1024-byte buffer: 1023 characters plus the newline fit. */
+export const MAX_LINE_BYTES = 1024;
+
+const WHITESPACE = new Set([' ', '\t', '\f', '\n', '\r', '\v']);
+
+export function isBlank(ch: string | undefined): boolean {
+  return ch !== undefined && WHITESPACE.has(ch);
+}
+
+export interface DecommentResult {
+  text: string;
+  unterminatedQuote: boolean;
+}
+
+/**
+ * Removes a comment and surrounding blanks. A `!` or `#` starts a comment anywhere outside double
+ * quotes; single quotes do not protect (keepalived only toggles on `"`). `\!` and `\#` outside quotes
+ * stand for the literal character.
+ */
+export function decomment(line: string): DecommentResult {
+  let inQuote = false;
+  let out = '';
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (ch === '"') {
+      inQuote = !inQuote;
+      out += ch;
+      continue;
+    }
+    if (!inQuote) {
+      if (ch === '\\' && (line[i + 1] === '!' || line[i + 1] === '#')) {
+        out += line[i + 1];
+        i++;
+        continue;
+      }
+      if (ch === '!' || ch === '#') break;
+    }
+    out += ch;
+  }
+  return { text: out.trim(), unterminatedQuote: inQuote };
+}
+
+/**
+ * Splits a decommented line on blanks; a `"…"` run is one token with its quotes removed and no escapes.
+ * Text glued to a quote (`ab"c d"`) joins the same token, as keepalived's word splitter does.
+ */
+export function tokenize(text: string): { tokens: string[]; unmatchedQuote: boolean } {
+  const tokens: string[] = [];
+  let i = 0;
+  let unmatchedQuote = false;
+  while (i < text.length) {
+    while (i < text.length && isBlank(text[i])) i++;
+    if (i >= text.length) break;
+    let tok = '';
+    while (i < text.length && !isBlank(text[i])) {
+      if (text[i] === '"') {
+        const end = text.indexOf('"', i + 1);
+        if (end < 0) {
+          unmatchedQuote = true;
+          tok += text.slice(i + 1);
+          i = text.length;
+          break;
+        }
+        tok += text.slice(i + 1, end);
+        i = end + 1;
+      } else {
+        tok += text[i];
+        i++;
+      }
+    }
+    tokens.push(tok);
+  }
+  return { tokens, unmatchedQuote };
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  E: '\x1b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
+
+/**
+ * Tokeniser for script-like keywords (notify*, script, misc_path, …): both `"` and `'` quote,
+ * adjacent pieces concatenate, and backslash escapes are decoded outside single quotes
+ * (`\a \b \E \f \n \r \t \v`, `\nnn` octal, `\xXX` hex, `\cC` control, `\C` = C).
+ */
+export function tokenizeQuoted(text: string): { tokens: string[]; unmatchedQuote: boolean } {
+  const tokens: string[] = [];
+  let i = 0;
+  let unmatchedQuote = false;
+  while (i < text.length) {
+    while (i < text.length && isBlank(text[i])) i++;
+    if (i >= text.length) break;
+    let tok = '';
+    let quote: string | null = null;
+    while (i < text.length) {
+      const ch = text[i]!;
+      if (quote === null && isBlank(ch)) break;
+      if (quote === null && (ch === '"' || ch === "'")) {
+        quote = ch;
+        i++;
+        continue;
+      }
+      if (quote !== null && ch === quote) {
+        quote = null;
+        i++;
+        continue;
+      }
+      if (ch === '\\' && quote !== "'" && i + 1 < text.length) {
+        const [decoded, used] = decodeEscape(text, i + 1);
+        tok += decoded;
+        i += 1 + used;
+        continue;
+      }
+      tok += ch;
+      i++;
+    }
+    if (quote !== null) unmatchedQuote = true;
+    tokens.push(tok);
+  }
+  return { tokens, unmatchedQuote };
+}
+
+/** Decodes the escape whose letter starts at `at`; returns the text and how many characters it used. */
+function decodeEscape(text: string, at: number): [string, number] {
+  const c = text[at]!;
+  const simple = SIMPLE_ESCAPES[c];
+  if (simple !== undefined) return [simple, 1];
+  if (c >= '0' && c <= '7') {
+    const m = /^[0-7]{1,3}/.exec(text.slice(at))![0];
+    return [String.fromCharCode(Number.parseInt(m, 8) & 0xff), m.length];
+  }
+  if (c === 'x') {
+    const m = /^[0-9a-fA-F]{1,2}/.exec(text.slice(at + 1));
+    if (m) return [String.fromCharCode(Number.parseInt(m[0], 16)), 1 + m[0].length];
+    return ['x', 1];
+  }
+  if (c === 'c' && at + 1 < text.length) {
+    return [String.fromCharCode(text.charCodeAt(at + 1) & 0x1f), 2];
+  }
+  return [c, 1];
+}
+
+/**
+ * Splits a line at every `{` and `}` outside double quotes: the text before a brace is one logical
+ * line and each brace stands alone, so `virtual_ipaddress { 192.0.2.1 }` reads as four lines.
+ */
+export function splitBraces(text: string): string[] {
+  const parts: string[] = [];
+  let inQuote = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') inQuote = !inQuote;
+    else if (!inQuote && (ch === '{' || ch === '}')) {
+      const before = text.slice(start, i).trim();
+      if (before) parts.push(before);
+      parts.push(ch);
+      start = i + 1;
+    }
+  }
+  const rest = text.slice(start).trim();
+  if (rest) parts.push(rest);
+  return parts;
+}

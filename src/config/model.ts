@@ -1,0 +1,469 @@
+// The typed configuration model: what the parser produces and everything downstream consumes.
+// Units are in the names. Every object that came from a block remembers where it was declared, so
+// later validation (and the daemon) can point at the right line.
+import type { SourcePos } from './diagnostics.js';
+
+export type Family = 4 | 6;
+
+export interface ScriptSpec {
+  /** argv after quoting and escape processing. */
+  argv: string[];
+  user?: string;
+  group?: string;
+  pos: SourcePos;
+}
+
+export interface GlobalDefs {
+  routerId?: string;
+  notificationEmails: string[];
+  notificationEmailFrom?: string;
+  smtpServer?: { host: string; port: number };
+  smtpHeloName?: string;
+  smtpConnectTimeoutS: number;
+  smtpAlert?: boolean;
+  smtpAlertVrrp?: boolean;
+  smtpAlertChecker?: boolean;
+  scriptUser?: { user: string; group?: string };
+  enableScriptSecurity: boolean;
+  vrrpVersion: 2 | 3;
+  vrrpMcastGroup4: string;
+  vrrpMcastGroup6: string;
+  vrrpGarpMasterDelayS: number;
+  vrrpGarpMasterRepeat: number;
+  vrrpGarpMasterRefreshS: number;
+  vrrpGarpMasterRefreshRepeat: number;
+  vrrpGarpLowerPrioDelayS?: number;
+  vrrpGarpLowerPrioRepeat?: number;
+  vrrpGarpIntervalUs: number;
+  vrrpGnaIntervalUs: number;
+  vrrpMinGarp: boolean;
+  vrrpDownTimerAdverts: number;
+  vrrpLowerPrioNoAdvert: boolean;
+  vrrpHigherPrioSendAdvert: boolean;
+  vrrpCheckUnicastSrc: boolean;
+  vrrpSkipCheckAdvAddr: boolean;
+  vrrpStrict: boolean;
+  v3ChecksumAsV2: boolean;
+  vrrpOwnerIgnoreAdverts: boolean;
+  vrrpStartupDelayS: number;
+  notifyFifo?: string;
+  notifyFifoScript?: ScriptSpec;
+  vrrpNotifyFifo?: string;
+  vrrpNotifyFifoScript?: ScriptSpec;
+  lvsNotifyFifo?: string;
+  lvsNotifyFifoScript?: ScriptSpec;
+  lvsSyncDaemon?: { interface: string; instance?: string; syncId?: number };
+  lvsFlush: boolean;
+  maxAutoPriority?: number;
+  randomSeed?: number;
+  stateDumpFile?: string;
+  statsDumpFile?: string;
+  jsonDumpFile?: string;
+  dynamicInterfaces: boolean;
+  /** Keywords accepted and range-checked whose effect the daemon does not model yet. */
+  other: Record<string, string[]>;
+}
+
+export interface VirtualAddress {
+  /** Address in canonical text form. */
+  address: string;
+  family: Family;
+  prefixLength: number;
+  broadcast?: string;
+  dev?: string;
+  scope?: string;
+  label?: string;
+  peer?: string;
+  noDad: boolean;
+  noTrack: boolean;
+  useVmac: boolean;
+  /** The rest of the options, kept as given (home, mngtmpaddr, noprefixroute, autojoin, preferred_lft …). */
+  flags: string[];
+  pos: SourcePos;
+}
+
+export interface IpRouteLine {
+  /** The `ip route`/`ip rule` words, validated for destination syntax only. */
+  words: string[];
+  dev?: string;
+  family?: Family;
+  noTrack: boolean;
+  pos: SourcePos;
+}
+
+export interface TrackRef {
+  name: string;
+  weight?: number;
+  reverse: boolean;
+  pos: SourcePos;
+}
+
+export interface UnicastPeer {
+  address: string;
+  minTtl?: number;
+  maxTtl?: number;
+  pos: SourcePos;
+}
+
+export type VrrpState = 'MASTER' | 'BACKUP';
+
+export interface VrrpInstance {
+  name: string;
+  pos: SourcePos;
+  state?: VrrpState;
+  statePos?: SourcePos;
+  interface?: string;
+  interfacePos?: SourcePos;
+  vrid?: number;
+  vridPos?: SourcePos;
+  priority?: number;
+  priorityPos?: SourcePos;
+  advertIntervalUs?: number;
+  advertIntPos?: SourcePos;
+  version?: 2 | 3;
+  versionPos?: SourcePos;
+  family?: Family;
+  nopreempt: boolean;
+  nopreemptPos?: SourcePos;
+  preemptDelayUs?: number;
+  preemptDelayPos?: SourcePos;
+  downTimerAdverts?: number;
+  virtualIpaddresses: VirtualAddress[];
+  virtualIpaddressesExcluded: VirtualAddress[];
+  virtualRoutes: IpRouteLine[];
+  virtualRules: IpRouteLine[];
+  unicastSrcIp?: string;
+  unicastPeers: UnicastPeer[];
+  unicastPeerPos?: SourcePos;
+  unicastTtl?: number;
+  mcastDstIp?: string;
+  checkUnicastSrc?: boolean;
+  useVmac?: { name?: string; mac?: string };
+  useVmacPos?: SourcePos;
+  vmacXmitBase: boolean;
+  trackInterfaces: TrackRef[];
+  trackScripts: TrackRef[];
+  trackFiles: TrackRef[];
+  trackProcesses: TrackRef[];
+  trackBfds: TrackRef[];
+  dontTrackPrimary: boolean;
+  auth?: { type: 'PASS' | 'AH'; password?: string; pos: SourcePos };
+  accept?: boolean;
+  acceptPos?: SourcePos;
+  strictMode?: boolean;
+  skipCheckAdvAddr?: boolean;
+  lowerPrioNoAdvert?: boolean;
+  higherPrioSendAdvert?: boolean;
+  ownerIgnoreAdverts?: boolean;
+  garpMasterDelayS?: number;
+  garpMasterRepeat?: number;
+  garpMasterRefreshS?: number;
+  garpMasterRefreshRepeat?: number;
+  garpLowerPrioDelayS?: number;
+  garpLowerPrioRepeat?: number;
+  notify: {
+    master?: ScriptSpec;
+    backup?: ScriptSpec;
+    fault?: ScriptSpec;
+    stop?: ScriptSpec;
+    deleted?: ScriptSpec;
+    generic?: ScriptSpec;
+    masterRxLowerPri?: ScriptSpec;
+  };
+  notifyPriorityChanges: boolean;
+  smtpAlert?: boolean;
+  promoteSecondaries: boolean;
+  v3ChecksumAsV2?: boolean;
+  other: Record<string, string[]>;
+}
+
+export interface SyncGroup {
+  name: string;
+  pos: SourcePos;
+  members: { name: string; pos: SourcePos }[];
+  groupPos?: SourcePos;
+  trackInterfaces: TrackRef[];
+  trackScripts: TrackRef[];
+  trackFiles: TrackRef[];
+  trackProcesses: TrackRef[];
+  notify: VrrpInstance['notify'];
+  notifyPriorityChanges: boolean;
+  smtpAlert?: boolean;
+  syncGroupTrackingWeight: boolean;
+}
+
+export interface VrrpScript {
+  name: string;
+  pos: SourcePos;
+  script?: ScriptSpec;
+  intervalUs: number;
+  timeoutUs?: number;
+  weight: number;
+  reverse: boolean;
+  rise: number;
+  fall: number;
+  user?: { user: string; group?: string };
+  initFail: boolean;
+}
+
+export interface TrackFile {
+  name: string;
+  pos: SourcePos;
+  file?: string;
+  weight: number;
+  reverse: boolean;
+  initFile?: { value: number; overwrite: boolean };
+}
+
+export interface TrackProcess {
+  name: string;
+  pos: SourcePos;
+  process?: string[];
+  paramMatch?: 'initial' | 'partial';
+  weight: number;
+  reverse: boolean;
+  quorum: number;
+  quorumMax?: number;
+  delayUs?: number;
+  forkDelayUs?: number;
+  terminateDelayUs?: number;
+  fullCommand: boolean;
+}
+
+export type CheckerKind =
+  | 'HTTP_GET'
+  | 'SSL_GET'
+  | 'TCP_CHECK'
+  | 'MISC_CHECK'
+  | 'SMTP_CHECK'
+  | 'DNS_CHECK'
+  | 'UDP_CHECK'
+  | 'PING_CHECK'
+  | 'FILE_CHECK'
+  | 'BFD_CHECK';
+
+export interface HttpUrl {
+  path?: string;
+  digest?: string;
+  statusCodes: { from: number; to: number }[];
+  virtualhost?: string;
+  regex?: string;
+  regexNoMatch: boolean;
+  pos: SourcePos;
+}
+
+export interface Checker {
+  kind: CheckerKind;
+  pos: SourcePos;
+  connectIp?: string;
+  connectPort?: number;
+  bindTo?: string;
+  bindPort?: number;
+  bindIf?: string;
+  connectTimeoutUs?: number;
+  fwmark?: number;
+  retry?: number;
+  delayBeforeRetryUs?: number;
+  warmupUs?: number;
+  delayLoopUs?: number;
+  alpha?: boolean;
+  logAllFailures?: boolean;
+  // HTTP/SSL
+  urls: HttpUrl[];
+  httpProtocol?: string;
+  virtualhost?: string;
+  enableSni?: boolean;
+  sniName?: string;
+  fastRecovery?: boolean;
+  // MISC
+  miscPath?: ScriptSpec;
+  miscTimeoutUs?: number;
+  miscDynamic?: boolean;
+  user?: { user: string; group?: string };
+  // SMTP
+  heloName?: string;
+  // DNS
+  dnsType?: string;
+  dnsName?: string;
+  // UDP
+  payloadHex?: string;
+  requireReplyHex?: string;
+  requireReply?: boolean;
+  minReplyLength?: number;
+  maxReplyLength?: number;
+  // FILE / BFD
+  trackFile?: string;
+  weight?: number;
+  reverse?: boolean;
+  dynamic?: boolean;
+  name?: string;
+  other: Record<string, string[]>;
+}
+
+export interface RealServer {
+  address: string;
+  port?: number;
+  pos: SourcePos;
+  weight?: number;
+  lvsMethod?: string;
+  inhibitOnFailure?: boolean;
+  notifyUp?: ScriptSpec;
+  notifyDown?: ScriptSpec;
+  uthreshold?: number;
+  lthreshold?: number;
+  alpha?: boolean;
+  retry?: number;
+  delayBeforeRetryUs?: number;
+  warmupUs?: number;
+  connectTimeoutUs?: number;
+  delayLoopUs?: number;
+  smtpAlert?: boolean;
+  virtualhost?: string;
+  checkers: Checker[];
+  other: Record<string, string[]>;
+}
+
+export type VirtualServerKey =
+  | { kind: 'address'; address: string; family: Family; port?: number }
+  | { kind: 'fwmark'; fwmark: number; family?: Family }
+  | { kind: 'group'; group: string };
+
+export interface VirtualServer {
+  key: VirtualServerKey;
+  pos: SourcePos;
+  lbAlgo?: string;
+  lbKind?: string;
+  lbKindOptions: string[];
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  protocolPos?: SourcePos;
+  persistenceTimeoutS?: number;
+  persistenceGranularity?: string;
+  persistenceEngine?: string;
+  delayLoopUs?: number;
+  connectTimeoutUs?: number;
+  retry?: number;
+  delayBeforeRetryUs?: number;
+  warmupUs?: number;
+  inhibitOnFailure?: boolean;
+  alpha: boolean;
+  omega: boolean;
+  quorum: number;
+  hysteresis: number;
+  quorumUp?: ScriptSpec;
+  quorumDown?: ScriptSpec;
+  sorryServer?: { address: string; port?: number; pos: SourcePos };
+  sorryServerInhibit: boolean;
+  sorryServerLvsMethod?: string;
+  haSuspend: boolean;
+  virtualhost?: string;
+  ipFamily?: Family;
+  smtpAlert?: boolean;
+  realServers: RealServer[];
+  other: Record<string, string[]>;
+}
+
+export interface VirtualServerGroupEntry {
+  kind: 'range' | 'fwmark';
+  /** For ranges: first address, last address (same family), port. */
+  first?: string;
+  last?: string;
+  port?: number;
+  fwmark?: number;
+  family?: Family;
+  pos: SourcePos;
+}
+
+export interface VirtualServerGroup {
+  name: string;
+  pos: SourcePos;
+  entries: VirtualServerGroupEntry[];
+}
+
+export interface GarpGroup {
+  pos: SourcePos;
+  garpIntervalUs?: number;
+  gnaIntervalUs?: number;
+  interfaces: string[];
+}
+
+export interface BfdInstance {
+  name: string;
+  pos: SourcePos;
+  options: Record<string, string[]>;
+}
+
+export interface SslConfig {
+  password?: string;
+  ca?: string;
+  certificate?: string;
+  key?: string;
+  pos: SourcePos;
+}
+
+export interface KeepalivedConfig {
+  globalDefs: GlobalDefs;
+  vrrpScripts: VrrpScript[];
+  trackFiles: TrackFile[];
+  trackProcesses: TrackProcess[];
+  vrrpInstances: VrrpInstance[];
+  syncGroups: SyncGroup[];
+  garpGroups: GarpGroup[];
+  staticIpaddresses: VirtualAddress[];
+  staticRoutes: IpRouteLine[];
+  staticRules: IpRouteLine[];
+  virtualServers: VirtualServer[];
+  virtualServerGroups: VirtualServerGroup[];
+  bfdInstances: BfdInstance[];
+  ssl?: SslConfig;
+  /** Root-level single keywords (net_namespace, instance, use_pid_dir …). */
+  root: Record<string, string[]>;
+}
+
+export function defaultGlobalDefs(): GlobalDefs {
+  return {
+    notificationEmails: [],
+    smtpConnectTimeoutS: 30,
+    enableScriptSecurity: false,
+    vrrpVersion: 2,
+    vrrpMcastGroup4: '224.0.0.18',
+    vrrpMcastGroup6: 'ff02::12',
+    vrrpGarpMasterDelayS: 5,
+    vrrpGarpMasterRepeat: 5,
+    vrrpGarpMasterRefreshS: 0,
+    vrrpGarpMasterRefreshRepeat: 1,
+    vrrpGarpIntervalUs: 0,
+    vrrpGnaIntervalUs: 0,
+    vrrpMinGarp: false,
+    vrrpDownTimerAdverts: 3,
+    vrrpLowerPrioNoAdvert: false,
+    vrrpHigherPrioSendAdvert: false,
+    vrrpCheckUnicastSrc: false,
+    vrrpSkipCheckAdvAddr: false,
+    vrrpStrict: false,
+    v3ChecksumAsV2: false,
+    vrrpOwnerIgnoreAdverts: false,
+    vrrpStartupDelayS: 0,
+    lvsFlush: false,
+    dynamicInterfaces: false,
+    other: {},
+  };
+}
+
+export function emptyConfig(): KeepalivedConfig {
+  return {
+    globalDefs: defaultGlobalDefs(),
+    vrrpScripts: [],
+    trackFiles: [],
+    trackProcesses: [],
+    vrrpInstances: [],
+    syncGroups: [],
+    garpGroups: [],
+    staticIpaddresses: [],
+    staticRoutes: [],
+    staticRules: [],
+    virtualServers: [],
+    virtualServerGroups: [],
+    bfdInstances: [],
+    root: {},
+  };
+}

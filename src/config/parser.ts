@@ -1,0 +1,183 @@
+// The block parser: walks logical lines against keyword tables, as keepalived's keyword tree does.
+// It is iterative (an explicit frame stack), so 10,000 nested braces cost memory, not call stack.
+import type { Diagnostics, SourcePos } from './diagnostics.js';
+import { tokenize, tokenizeQuoted } from './lexer.js';
+import type { LogicalLine } from './reader.js';
+
+export interface ParseCtx {
+  diag: Diagnostics;
+}
+
+/** A keyword with a plain handler: gets the tokens (keyword first). */
+export type LineHandler<T> = (target: T, tokens: string[], pos: SourcePos, ctx: ParseCtx) => void;
+
+export interface KeywordDef<T = any> {
+  /** Handles `keyword args…` on one line. */
+  line?: LineHandler<T>;
+  /** Opens a block of keywords: returns the block's target, or null to skip the block. */
+  block?: {
+    keywords: () => KeywordTable<any>;
+    open: (parent: T, tokens: string[], pos: SourcePos, ctx: ParseCtx) => unknown | null;
+    close?: (target: any, ctx: ParseCtx, pos: SourcePos) => void;
+  };
+  /** Opens a block whose lines are values (e.g. virtual_ipaddress): each line goes to `value`. */
+  values?: {
+    open: (parent: T, tokens: string[], pos: SourcePos, ctx: ParseCtx) => unknown | null;
+    value: (target: any, tokens: string[], pos: SourcePos, ctx: ParseCtx) => void;
+    close?: (target: any, ctx: ParseCtx, pos: SourcePos) => void;
+  };
+  /** Re-tokenise with both quote kinds and escapes (script-like keywords). */
+  quoted?: boolean;
+}
+
+export type KeywordTable<T = any> = Record<string, KeywordDef<T>>;
+
+type Frame =
+  | {
+      kind: 'keywords';
+      table: KeywordTable;
+      target: unknown;
+      close?: (target: any, ctx: ParseCtx, pos: SourcePos) => void;
+      awaitingBrace: boolean;
+      openPos: SourcePos;
+    }
+  | {
+      kind: 'values';
+      target: unknown;
+      value: (target: any, tokens: string[], pos: SourcePos, ctx: ParseCtx) => void;
+      close?: (target: any, ctx: ParseCtx, pos: SourcePos) => void;
+      awaitingBrace: boolean;
+      openPos: SourcePos;
+    }
+  | { kind: 'skip'; depth: number; awaitingBrace: boolean; openPos: SourcePos };
+
+export interface LineSource {
+  next(): LogicalLine | null;
+}
+
+export function parseBlocks(
+  source: LineSource,
+  root: KeywordTable,
+  rootTarget: unknown,
+  ctx: ParseCtx,
+): void {
+  const stack: Frame[] = [
+    {
+      kind: 'keywords',
+      table: root,
+      target: rootTarget,
+      awaitingBrace: false,
+      openPos: { file: '', line: 0 },
+    },
+  ];
+  let line: LogicalLine | null = source.next();
+  let lastPos: SourcePos = { file: '', line: 0 };
+  while (line) {
+    const pos = { file: line.file, line: line.line };
+    lastPos = pos;
+    const frame = stack.at(-1)!;
+    const text = line.text;
+
+    if (frame.awaitingBrace) {
+      if (text === '{') {
+        frame.awaitingBrace = false;
+        if (frame.kind === 'skip') frame.depth = 1;
+        line = source.next();
+        continue;
+      }
+      // keepalived: "Missing '{' at beginning of configuration block"; the block is empty and the
+      // line is read again at the outer level.
+      ctx.diag.error('CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", pos);
+      stack.pop();
+      continue;
+    }
+
+    if (frame.kind === 'skip') {
+      if (text === '{') frame.depth++;
+      else if (text === '}') {
+        frame.depth--;
+        if (frame.depth === 0) stack.pop();
+      }
+      line = source.next();
+      continue;
+    }
+
+    if (text === '}') {
+      if (stack.length === 1) ctx.diag.error('CONFIG_UNEXPECTED_EOB', "Extra '}' found", pos);
+      else {
+        stack.pop();
+        frame.close?.(frame.target, ctx, pos);
+      }
+      line = source.next();
+      continue;
+    }
+    if (text === '{') {
+      ctx.diag.error('CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", pos);
+      stack.push({ kind: 'skip', depth: 1, awaitingBrace: false, openPos: pos });
+      line = source.next();
+      continue;
+    }
+
+    if (frame.kind === 'values') {
+      const { tokens, unmatchedQuote } = tokenize(text);
+      if (unmatchedQuote) ctx.diag.error('CONFIG_UNMATCHED_QUOTE', 'Unmatched quote', pos);
+      frame.value(frame.target, tokens, pos, ctx);
+      line = source.next();
+      continue;
+    }
+
+    const first = tokenize(text).tokens[0] ?? '';
+    const def = Object.hasOwn(frame.table, first) ? frame.table[first] : undefined;
+    if (!def) {
+      ctx.diag.error('CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${first}'`, pos);
+      line = source.next();
+      // An unknown block keyword: skip its block so its contents are not misread as our keywords.
+      if (line && line.text === '{') {
+        stack.push({ kind: 'skip', depth: 1, awaitingBrace: false, openPos: pos });
+        line = source.next();
+      }
+      continue;
+    }
+    const t = def.quoted ? tokenizeQuoted(text) : tokenize(text);
+    if (t.unmatchedQuote) ctx.diag.error('CONFIG_UNMATCHED_QUOTE', 'Unmatched quote', pos);
+    const tokens = t.tokens;
+    if (def.line) def.line(frame.target, tokens, pos, ctx);
+    if (def.block) {
+      const target = def.block.open(frame.target, tokens, pos, ctx);
+      if (target === null || target === undefined)
+        stack.push({ kind: 'skip', depth: 0, awaitingBrace: true, openPos: pos });
+      else
+        stack.push({
+          kind: 'keywords',
+          table: def.block.keywords(),
+          target,
+          close: def.block.close,
+          awaitingBrace: true,
+          openPos: pos,
+        });
+    } else if (def.values) {
+      const target = def.values.open(frame.target, tokens, pos, ctx);
+      if (target === null || target === undefined)
+        stack.push({ kind: 'skip', depth: 0, awaitingBrace: true, openPos: pos });
+      else
+        stack.push({
+          kind: 'values',
+          target,
+          value: def.values.value,
+          close: def.values.close,
+          awaitingBrace: true,
+          openPos: pos,
+        });
+    }
+    line = source.next();
+  }
+  // A skip frame waiting for its '{' at EOF counts as opened: fix awaiting frames first.
+  const open = stack.length - 1;
+  if (open > 0) {
+    ctx.diag.error('CONFIG_MISSING_EOB', `There are ${open} missing '}'s or extra '{'s`, lastPos);
+    while (stack.length > 1) {
+      const f = stack.pop()!;
+      if (f.kind !== 'skip' && !f.awaitingBrace) f.close?.(f.target, ctx, lastPos);
+    }
+  }
+}

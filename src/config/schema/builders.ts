@@ -1,0 +1,164 @@
+// Small builders for keyword definitions, so the tables read as a schema: name → type, range, field.
+import type { SourcePos } from '../diagnostics.js';
+import type { ScriptSpec } from '../model.js';
+import type { KeywordDef, ParseCtx } from '../parser.js';
+import { type Read, readBool, readDecimalScaled, readInt, readTimerUs } from '../values.js';
+
+type Setter<T> = (target: any, value: T, pos: SourcePos) => void;
+
+function field<T>(name: string): Setter<T> {
+  return (target, value) => {
+    target[name] = value;
+  };
+}
+
+function report(ctx: ParseCtx, kw: string, r: { ok: false; error: string }, pos: SourcePos): void {
+  ctx.diag.error('CONFIG_INVALID_VALUE', `${kw}: ${r.error}`, pos);
+}
+
+function withValue<T>(read: (s: string | undefined) => Read<T>, set: Setter<T> | string): KeywordDef {
+  const setter = typeof set === 'string' ? field<T>(set) : set;
+  return {
+    line: (target, tokens, pos, ctx) => {
+      if (tokens[1] === undefined) {
+        ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a parameter`, pos);
+        return;
+      }
+      const r = read(tokens[1]);
+      if (!r.ok) report(ctx, tokens[0]!, r, pos);
+      else setter(target, r.value, pos);
+    },
+  };
+}
+
+export const int = (set: Setter<number> | string, min: number, max: number): KeywordDef =>
+  withValue((s) => readInt(s, min, max), set);
+
+/** Decimal seconds → integer microseconds. */
+export const timerUs = (set: Setter<number> | string, minS = 0, maxS = 4294.967295): KeywordDef =>
+  withValue((s) => readTimerUs(s, minS, maxS), set);
+
+/** Decimal seconds with `decimals` places → seconds as a float (for options we only carry). */
+export const seconds = (
+  set: Setter<number> | string,
+  decimals: number,
+  minS: number,
+  maxS: number,
+): KeywordDef =>
+  withValue((s) => {
+    const r = readDecimalScaled(s, decimals, minS, maxS);
+    return r.ok ? { ok: true, value: r.value / 10 ** decimals } : r;
+  }, set);
+
+export const str = (set: Setter<string> | string): KeywordDef =>
+  withValue(
+    (s) => (s === undefined ? { ok: false, error: 'missing parameter' } : { ok: true, value: s }),
+    set,
+  );
+
+/** A flag keyword: present means true, or an explicit boolean argument. */
+export function flag(set: Setter<boolean> | string, value = true): KeywordDef {
+  const setter = typeof set === 'string' ? field<boolean>(set) : set;
+  return {
+    line: (target, tokens, pos, ctx) => {
+      if (tokens[1] === undefined) {
+        setter(target, value, pos);
+        return;
+      }
+      const r = readBool(tokens[1]);
+      if (!r.ok) report(ctx, tokens[0]!, r, pos);
+      else setter(target, value ? r.value : !r.value, pos);
+    },
+  };
+}
+
+/** Accepted and carried in `other` (keywords whose effect the daemon does not model yet). */
+export function carry(minArgs = 0): KeywordDef {
+  return {
+    line: (target, tokens, pos, ctx) => {
+      if (tokens.length - 1 < minArgs) {
+        ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a parameter`, pos);
+        return;
+      }
+      target.other ??= {};
+      target.other[tokens[0]!] = tokens.slice(1);
+    },
+  };
+}
+
+/** `KEYWORD "CMD ARGS" [user [group]]` or `KEYWORD CMD` (quoted re-tokenising already applied). */
+export function parseScript(tokens: string[], pos: SourcePos): ScriptSpec | null {
+  const cmd = tokens[1];
+  if (cmd === undefined || cmd === '') return null;
+  const spec: ScriptSpec = { argv: splitCommand(cmd), pos };
+  if (tokens[2] !== undefined) {
+    const [user, group] = tokens[2].includes(':') ? tokens[2].split(':', 2) : [tokens[2], tokens[3]];
+    spec.user = user!;
+    if (group) spec.group = group;
+  }
+  return spec;
+}
+
+/** Splits a command string as keepalived does for execution: blanks separate, quotes group. */
+export function splitCommand(cmd: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  let has = false;
+  for (const ch of cmd) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has || cur) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += ch;
+      has = true;
+    }
+  }
+  if (has || cur) out.push(cur);
+  return out;
+}
+
+export function script(set: Setter<ScriptSpec> | string): KeywordDef {
+  const setter = typeof set === 'string' ? field<ScriptSpec>(set) : set;
+  return {
+    quoted: true,
+    line: (target, tokens, pos, ctx) => {
+      const s = parseScript(tokens, pos);
+      if (!s) ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a script`, pos);
+      else setter(target, s, pos);
+    },
+  };
+}
+
+export function userGroup(set: Setter<{ user: string; group?: string }> | string): KeywordDef {
+  const setter = typeof set === 'string' ? field<{ user: string; group?: string }>(set) : set;
+  return {
+    line: (target, tokens, pos, ctx) => {
+      const u = tokens[1];
+      if (!u) {
+        ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a user`, pos);
+        return;
+      }
+      const [user, group] = u.includes(':') ? u.split(':', 2) : [u, tokens[2]];
+      setter(target, group ? { user: user!, group } : { user: user! }, pos);
+    },
+  };
+}
+
+/** A keyword that is valid but only logs a deprecation. */
+export function deprecated(message: string, then?: KeywordDef): KeywordDef {
+  return {
+    ...then,
+    line: (target, tokens, pos, ctx) => {
+      ctx.diag.warn('CONFIG_DEPRECATED', message, pos);
+      then?.line?.(target, tokens, pos, ctx);
+    },
+  };
+}

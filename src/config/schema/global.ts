@@ -1,0 +1,195 @@
+// global_defs { … } keywords (keepalived's core/global_parser.c keyword set; behaviour from man5).
+import type { GlobalDefs } from '../model.js';
+import type { KeywordTable } from '../parser.js';
+import { readIp } from '../values.js';
+import { carry, flag, int, script, seconds, str, timerUs, userGroup } from './builders.js';
+
+/** Keywords accepted and carried in `other`, with the minimum argument count. */
+const CARRIED: Record<string, number> = {
+  smtp_alert_checker: 0,
+  no_email_faults: 0,
+  no_checker_emails: 0,
+  checker_log_all_failures: 0,
+  set_supplementary_groups: 0,
+  use_symlink_paths: 0,
+  startup_script: 1,
+  startup_script_timeout: 1,
+  shutdown_script: 1,
+  shutdown_script_timeout: 1,
+  vrrp_garp_extra_if: 1,
+  vrrp_vmac_garp_intvl: 1,
+  vrrp_delay_after_boot: 0,
+  log_unknown_vrids: 0,
+  default_interface: 1,
+  disable_local_igmp: 0,
+  vmac_prefix: 1,
+  vmac_addr_prefix: 1,
+  vrrp_notify_priority_changes: 0,
+  fifo_write_vrrp_states_on_reload: 0,
+  vrrp_iptables: 0,
+  vrrp_ipsets: 0,
+  nftables: 0,
+  nftables_priority: 1,
+  nftables_ifindex: 0,
+  nftables_counters: 0,
+  nftables_ipvs: 0,
+  nftables_ipvs_priority: 1,
+  nftables_ipvs_start_fwmark: 1,
+  lvs_timeouts: 1,
+  lvs_flush_on_stop: 0,
+  lvs_flush_onstop: 0,
+  rs_init_notifies: 0,
+  process_names: 0,
+  process_name: 1,
+  vrrp_process_name: 1,
+  checker_process_name: 1,
+  lvs_process_name: 1,
+  bfd_process_name: 1,
+  min_auto_priority_delay: 1,
+  umask: 1,
+  vrrp_rx_bufs_policy: 1,
+  vrrp_rx_bufs_multiplier: 1,
+  snmp_socket: 1,
+  enable_traps: 0,
+  enable_snmp_vrrp: 0,
+  enable_snmp_keepalived: 0,
+  enable_snmp_checker: 0,
+  enable_snmp_rfc: 0,
+  enable_snmp_rfcv2: 0,
+  enable_snmp_rfcv3: 0,
+  snmp_vs_stats_update_interval: 1,
+  snmp_rs_stats_update_interval: 1,
+  enable_dbus: 0,
+  dbus_service_name: 1,
+  dbus_no_interface_name: 0,
+  reload_check_config: 0,
+  reload_time_file: 1,
+  reload_repeat: 0,
+  reload_file: 0,
+  include_check: 0,
+  config_save_dir: 1,
+  tmp_config_directory: 1,
+  data_use_instance: 0,
+  json_version: 1,
+  iproute_usr_dir: 1,
+  iproute_etc_dir: 1,
+  vrrp_startup_delay: 1,
+  linkbeat_use_polling: 0,
+  network_namespace: 1,
+};
+
+for (const p of ['vrrp', 'checker', 'bfd']) {
+  for (const s of ['priority', 'no_swap', 'rt_priority', 'cpu_affinity', 'rlimit_rttime', 'rlimit_rtime'])
+    CARRIED[`${p}_${s}`] = s === 'no_swap' ? 0 : 1;
+}
+for (const p of [
+  'vrrp_netlink_cmd',
+  'vrrp_netlink_monitor',
+  'lvs_netlink_cmd',
+  'lvs_netlink_monitor',
+  'process_monitor',
+]) {
+  CARRIED[`${p}_rcv_bufs`] = 1;
+  CARRIED[`${p}_rcv_bufs_force`] = 0;
+}
+
+export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
+  const t: KeywordTable<GlobalDefs> = {
+    router_id: str('routerId'),
+    notification_email: {
+      values: {
+        open: (g) => g,
+        value: (g: GlobalDefs, tokens) => {
+          g.notificationEmails.push(...tokens);
+        },
+      },
+    },
+    notification_email_from: str('notificationEmailFrom'),
+    smtp_server: {
+      line: (g, tokens, pos, ctx) => {
+        const host = tokens[1];
+        if (!host) return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'smtp_server requires an address', pos);
+        const port = tokens[2] === undefined ? 25 : Number(tokens[2]);
+        if (!Number.isInteger(port) || port < 1 || port > 65535)
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid port '${tokens[2]}' for smtp_server`, pos);
+        g.smtpServer = { host, port };
+      },
+    },
+    smtp_helo_name: str('smtpHeloName'),
+    smtp_connect_timeout: int('smtpConnectTimeoutS', 1, 86400),
+    smtp_alert: flag('smtpAlert'),
+    smtp_alert_vrrp: flag('smtpAlertVrrp'),
+    script_user: userGroup('scriptUser'),
+    enable_script_security: flag('enableScriptSecurity'),
+    vrrp_version: int('vrrpVersion', 2, 3),
+    vrrp_mcast_group4: {
+      line: (g, tokens, pos, ctx) => {
+        const r = readIp(tokens[1]);
+        if (!r.ok || r.value.family !== 4)
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `vrrp_mcast_group4 '${tokens[1] ?? ''}' is invalid`,
+            pos,
+          );
+        g.vrrpMcastGroup4 = r.value.address;
+      },
+    },
+    vrrp_mcast_group6: {
+      line: (g, tokens, pos, ctx) => {
+        const r = readIp(tokens[1]);
+        if (!r.ok || r.value.family !== 6)
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `vrrp_mcast_group6 '${tokens[1] ?? ''}' is invalid`,
+            pos,
+          );
+        g.vrrpMcastGroup6 = r.value.address;
+      },
+    },
+    vrrp_garp_master_delay: int('vrrpGarpMasterDelayS', 0, 86400),
+    vrrp_garp_master_repeat: int('vrrpGarpMasterRepeat', 0, 2147483647),
+    vrrp_garp_master_refresh: int('vrrpGarpMasterRefreshS', 0, 86400),
+    vrrp_garp_master_refresh_repeat: int('vrrpGarpMasterRefreshRepeat', 0, 2147483647),
+    vrrp_garp_lower_prio_delay: int('vrrpGarpLowerPrioDelayS', 0, 86400),
+    vrrp_garp_lower_prio_repeat: int('vrrpGarpLowerPrioRepeat', 0, 2147483647),
+    // keepalived 2.2.7 rejects 0 here: "number '0' outside range [0.000001, 4294.967295]".
+    vrrp_garp_interval: timerUs('vrrpGarpIntervalUs', 0.000001),
+    vrrp_gna_interval: timerUs('vrrpGnaIntervalUs', 0.000001),
+    vrrp_min_garp: flag('vrrpMinGarp'),
+    vrrp_down_timer_adverts: int('vrrpDownTimerAdverts', 1, 100),
+    vrrp_lower_prio_no_advert: flag('vrrpLowerPrioNoAdvert'),
+    vrrp_higher_prio_send_advert: flag('vrrpHigherPrioSendAdvert'),
+    vrrp_check_unicast_src: flag('vrrpCheckUnicastSrc'),
+    vrrp_skip_check_adv_addr: flag('vrrpSkipCheckAdvAddr'),
+    vrrp_strict: flag('vrrpStrict'),
+    v3_checksum_as_v2: flag('v3ChecksumAsV2'),
+    vrrp_owner_ignore_adverts: flag('vrrpOwnerIgnoreAdverts'),
+    notify_fifo: str('notifyFifo'),
+    notify_fifo_script: script('notifyFifoScript'),
+    vrrp_notify_fifo: str('vrrpNotifyFifo'),
+    vrrp_notify_fifo_script: script('vrrpNotifyFifoScript'),
+    lvs_notify_fifo: str('lvsNotifyFifo'),
+    lvs_notify_fifo_script: script('lvsNotifyFifoScript'),
+    lvs_sync_daemon: {
+      line: (g, tokens, pos, ctx) => {
+        const iface = tokens[1];
+        if (!iface)
+          return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'lvs_sync_daemon requires an interface', pos);
+        g.lvsSyncDaemon = { interface: iface };
+        if (tokens[2] && tokens[2] !== 'id') g.lvsSyncDaemon.instance = tokens[2];
+        const idAt = tokens.indexOf('id');
+        if (idAt > 0) g.lvsSyncDaemon.syncId = Number(tokens[idAt + 1]);
+      },
+    },
+    lvs_flush: flag('lvsFlush'),
+    max_auto_priority: int('maxAutoPriority', -1, 99),
+    random_seed: int('randomSeed', 0, 4294967295),
+    state_dump_file: str('stateDumpFile'),
+    stats_dump_file: str('statsDumpFile'),
+    json_dump_file: str('jsonDumpFile'),
+    dynamic_interfaces: flag('dynamicInterfaces'),
+    vrrp_startup_delay: seconds('vrrpStartupDelayS', 6, 0, 4294.967295),
+  };
+  for (const [kw, min] of Object.entries(CARRIED)) t[kw] ??= carry(min);
+  return t;
+}

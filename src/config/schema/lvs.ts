@@ -1,0 +1,485 @@
+// LVS side: virtual_server (address+port, fwmark, group), real_server, the checkers, and
+// virtual_server_group. Deprecated aliases resolve to the same handler (lb_algo = lvs_sched,
+// lb_kind = lvs_method, nb_get_retry = retry).
+import type { SourcePos } from '../diagnostics.js';
+import type {
+  Checker,
+  CheckerKind,
+  HttpUrl,
+  RealServer,
+  VirtualServer,
+  VirtualServerGroup,
+  VirtualServerGroupEntry,
+} from '../model.js';
+import type { KeywordDef, KeywordTable } from '../parser.js';
+import { ipToBytes, readInt, readIp, readPrefix } from '../values.js';
+import { carry, flag, int, script, str, timerUs, userGroup } from './builders.js';
+
+export const SCHEDULERS = new Set([
+  'rr',
+  'wrr',
+  'lc',
+  'wlc',
+  'lblc',
+  'sh',
+  'mh',
+  'dh',
+  'fo',
+  'ovf',
+  'lblcr',
+  'sed',
+  'nq',
+  'twos',
+]);
+const METHODS = new Set(['NAT', 'DR', 'TUN', 'MASQ', 'GATEWAY', 'IPIP', 'PMASQ']);
+
+const sched: KeywordDef<VirtualServer> = {
+  line: (vs, tokens, pos, ctx) => {
+    const v = tokens[1];
+    if (!v) return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'lvs_sched requires a scheduler', pos);
+    if (!SCHEDULERS.has(v))
+      ctx.diag.warn('CONFIG_UNKNOWN_SCHEDULER', `Unknown scheduler '${v}' - kernel may not support it`, pos);
+    vs.lbAlgo = v;
+  },
+};
+
+const method: KeywordDef<VirtualServer | RealServer> = {
+  line: (vs, tokens, pos, ctx) => {
+    const v = tokens[1]?.toUpperCase();
+    if (!v || !METHODS.has(v))
+      return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid lvs_method '${tokens[1] ?? ''}'`, pos);
+    const canonical = v === 'MASQ' ? 'NAT' : v === 'GATEWAY' ? 'DR' : v === 'IPIP' ? 'TUN' : v;
+    if ('realServers' in vs) {
+      vs.lbKind = canonical;
+      vs.lbKindOptions = tokens.slice(2);
+    } else vs.lvsMethod = canonical;
+  },
+};
+
+/** Common timing/retry keywords on virtual servers, real servers and checkers. */
+function common<T>(): KeywordTable<T> {
+  return {
+    delay_loop: timerUs('delayLoopUs', 0.000001),
+    connect_timeout: timerUs('connectTimeoutUs', 0.000001),
+    retry: int('retry', 0, 2147483647),
+    nb_get_retry: int('retry', 0, 2147483647),
+    delay_before_retry: timerUs('delayBeforeRetryUs'),
+    warmup: timerUs('warmupUs'),
+    alpha: flag('alpha'),
+    smtp_alert: flag('smtpAlert'),
+    virtualhost: str('virtualhost'),
+    inhibit_on_failure: flag('inhibitOnFailure'),
+  };
+}
+
+export function virtualServerKeywords(): KeywordTable<VirtualServer> {
+  const t: KeywordTable<VirtualServer> = {
+    ...common<VirtualServer>(),
+    lb_algo: sched,
+    lvs_sched: sched,
+    lb_kind: method as KeywordDef<VirtualServer>,
+    lvs_method: method as KeywordDef<VirtualServer>,
+    protocol: {
+      line: (vs, tokens, pos, ctx) => {
+        const p = tokens[1]?.toUpperCase();
+        if (p !== 'TCP' && p !== 'UDP' && p !== 'SCTP')
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `Unknown protocol '${tokens[1] ?? ''}' - ignoring`,
+            pos,
+          );
+        vs.protocol = p;
+        vs.protocolPos = pos;
+      },
+    },
+    persistence_timeout: {
+      line: (vs, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) {
+          vs.persistenceTimeoutS = 360;
+          return;
+        }
+        const r = readInt(tokens[1], 1, 2678400);
+        if (!r.ok) return ctx.diag.error('CONFIG_INVALID_VALUE', `persistence_timeout ${r.error}`, pos);
+        vs.persistenceTimeoutS = r.value;
+      },
+    },
+    persistence_granularity: str('persistenceGranularity'),
+    persistence_engine: str('persistenceEngine'),
+    omega: flag('omega'),
+    quorum: int('quorum', 1, 2147483647),
+    hysteresis: int('hysteresis', 0, 2147483647),
+    quorum_up: script('quorumUp'),
+    quorum_down: script('quorumDown'),
+    sorry_server: {
+      line: (vs, tokens, pos, ctx) => {
+        const a = readIp(tokens[1]);
+        if (!a.ok)
+          return ctx.diag.error(
+            'CONFIG_INVALID_ADDRESS',
+            `Invalid sorry_server address ${tokens[1] ?? ''}`,
+            pos,
+          );
+        const port = tokens[2] === undefined ? undefined : readInt(tokens[2], 0, 65535);
+        if (port && !port.ok)
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid sorry_server port ${tokens[2]}`, pos);
+        vs.sorryServer = port
+          ? { address: a.value.address, port: port.value, pos }
+          : { address: a.value.address, pos };
+      },
+    },
+    sorry_server_inhibit: flag('sorryServerInhibit'),
+    sorry_server_lvs_method: str('sorryServerLvsMethod'),
+    ha_suspend: flag('haSuspend'),
+    ip_family: {
+      line: (vs, tokens, pos, ctx) => {
+        if (tokens[1] === 'inet') vs.ipFamily = 4;
+        else if (tokens[1] === 'inet6') vs.ipFamily = 6;
+        else ctx.diag.error('CONFIG_INVALID_VALUE', `unknown ip_family '${tokens[1] ?? ''}'`, pos);
+      },
+    },
+    real_server: {
+      block: {
+        keywords: realServerKeywords,
+        open: (vs, tokens, pos, ctx) => {
+          const a = readIp(tokens[1]);
+          if (!a.ok) {
+            ctx.diag.error(
+              'CONFIG_INVALID_ADDRESS',
+              `Invalid real server ip address/port ${tokens[1] ?? ''}`,
+              pos,
+            );
+            return null;
+          }
+          const rs: RealServer = { address: a.value.address, pos, checkers: [], other: {} };
+          if (tokens[2] !== undefined) {
+            const p = readInt(tokens[2], 0, 65535);
+            if (!p.ok) {
+              ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid real server port ${tokens[2]}`, pos);
+              return null;
+            }
+            rs.port = p.value;
+          }
+          vs.realServers.push(rs);
+          return rs;
+        },
+      },
+    },
+  };
+  for (const kw of [
+    'snmp_name',
+    'ops',
+    'hashed',
+    'flag-1',
+    'flag-2',
+    'flag-3',
+    'sh-port',
+    'sh-fallback',
+    'mh-port',
+    'mh-fallback',
+    'weight',
+  ])
+    t[kw] = carry();
+  return t;
+}
+
+export function realServerKeywords(): KeywordTable<RealServer> {
+  const t: KeywordTable<RealServer> = {
+    ...common<RealServer>(),
+    weight: int('weight', 0, 65535),
+    lvs_method: method as KeywordDef<RealServer>,
+    notify_up: script('notifyUp'),
+    notify_down: script('notifyDown'),
+    uthreshold: int('uthreshold', 0, 2147483647),
+    lthreshold: int('lthreshold', 0, 2147483647),
+    snmp_name: carry(1),
+  };
+  for (const kind of CHECKER_KINDS) t[kind] = checkerBlock(kind);
+  return t;
+}
+
+const CHECKER_KINDS: CheckerKind[] = [
+  'HTTP_GET',
+  'SSL_GET',
+  'TCP_CHECK',
+  'MISC_CHECK',
+  'SMTP_CHECK',
+  'DNS_CHECK',
+  'UDP_CHECK',
+  'PING_CHECK',
+  'FILE_CHECK',
+  'BFD_CHECK',
+];
+
+function newChecker(kind: CheckerKind, pos: SourcePos): Checker {
+  return { kind, pos, urls: [], other: {} };
+}
+
+function checkerBlock(kind: CheckerKind): KeywordDef<RealServer> {
+  return {
+    block: {
+      keywords: () => checkerKeywords(kind),
+      open: (rs, _tokens, pos) => {
+        const c = newChecker(kind, pos);
+        rs.checkers.push(c);
+        return c;
+      },
+    },
+  };
+}
+
+function connectionKeywords(): KeywordTable<Checker> {
+  return {
+    connect_ip: {
+      line: (c, tokens, pos, ctx) => {
+        const a = readIp(tokens[1]);
+        if (!a.ok)
+          return ctx.diag.error('CONFIG_INVALID_ADDRESS', `invalid connect_ip ${tokens[1] ?? ''}`, pos);
+        c.connectIp = a.value.address;
+      },
+    },
+    connect_port: int('connectPort', 0, 65535),
+    bindto: str('bindTo'),
+    bind_port: int('bindPort', 0, 65535),
+    bind_if: str('bindIf'),
+    connect_timeout: timerUs('connectTimeoutUs', 0.000001),
+    fwmark: int('fwmark', 0, 4294967295),
+  };
+}
+
+function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
+  const all: KeywordTable<Checker> = {
+    retry: int('retry', 0, 2147483647),
+    nb_get_retry: int('retry', 0, 2147483647),
+    delay_before_retry: timerUs('delayBeforeRetryUs'),
+    warmup: timerUs('warmupUs'),
+    delay_loop: timerUs('delayLoopUs', 0.000001),
+    alpha: flag('alpha'),
+    log_all_failures: flag('logAllFailures'),
+  };
+  switch (kind) {
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return {
+        ...all,
+        ...connectionKeywords(),
+        url: {
+          block: {
+            keywords: urlKeywords,
+            open: (c, _t, pos) => {
+              const u: HttpUrl = { statusCodes: [], regexNoMatch: false, pos };
+              c.urls.push(u);
+              return u;
+            },
+          },
+        },
+        http_protocol: str('httpProtocol'),
+        virtualhost: str('virtualhost'),
+        fast_recovery: flag('fastRecovery'),
+        enable_sni: flag('enableSni'),
+        sni_name: str('sniName'),
+        tls_compliant: carry(),
+      };
+    case 'TCP_CHECK':
+    case 'PING_CHECK':
+      return { ...all, ...connectionKeywords() };
+    case 'MISC_CHECK':
+      return {
+        ...all,
+        misc_path: script('miscPath'),
+        misc_timeout: timerUs('miscTimeoutUs', 0.000001),
+        misc_dynamic: flag('miscDynamic'),
+        user: userGroup('user'),
+      };
+    case 'SMTP_CHECK':
+      return {
+        ...all,
+        ...connectionKeywords(),
+        helo_name: str('heloName'),
+        host: {
+          block: {
+            keywords: connectionKeywords,
+            open: (c) => c,
+          },
+        },
+      };
+    case 'DNS_CHECK':
+      return {
+        ...all,
+        ...connectionKeywords(),
+        type: {
+          line: (c, tokens, pos, ctx) => {
+            const v = tokens[1]?.toUpperCase();
+            if (!v || !['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'].includes(v))
+              return ctx.diag.error(
+                'CONFIG_INVALID_VALUE',
+                `DNS_CHECK: unknown type '${tokens[1] ?? ''}'`,
+                pos,
+              );
+            c.dnsType = v;
+          },
+        },
+        name: str('dnsName'),
+      };
+    case 'UDP_CHECK':
+      return {
+        ...all,
+        ...connectionKeywords(),
+        payload: hexField('payloadHex'),
+        require_reply: {
+          line: (c, tokens, pos, ctx) => {
+            c.requireReply = true;
+            if (tokens[1] !== undefined) {
+              if (!/^([0-9a-fA-FxX]{2})+$/.test(tokens[1]))
+                return ctx.diag.error(
+                  'CONFIG_INVALID_VALUE',
+                  `UDP_CHECK: invalid require_reply '${tokens[1]}'`,
+                  pos,
+                );
+              c.requireReplyHex = tokens[1].toLowerCase();
+            }
+          },
+        },
+        min_reply_length: int('minReplyLength', 0, 65535),
+        max_reply_length: int('maxReplyLength', 0, 65535),
+      };
+    case 'FILE_CHECK':
+      return {
+        ...all,
+        track_file: str('trackFile'),
+        weight: {
+          line: (c, tokens, pos, ctx) => {
+            const r = readInt(tokens[1], -254, 254);
+            if (!r.ok) return ctx.diag.error('CONFIG_INVALID_VALUE', `FILE_CHECK weight ${r.error}`, pos);
+            c.weight = r.value;
+            c.reverse = tokens[2] === 'reverse';
+          },
+        },
+        dynamic: flag('dynamic'),
+      };
+    case 'BFD_CHECK':
+      return { ...all, name: str('name') };
+  }
+}
+
+function hexField(name: keyof Checker): KeywordDef<Checker> {
+  return {
+    line: (c, tokens, pos, ctx) => {
+      const v = tokens[1];
+      if (!v || !/^([0-9a-fA-F]{2})+$/.test(v))
+        return ctx.diag.error('CONFIG_INVALID_VALUE', `${tokens[0]}: invalid hex string '${v ?? ''}'`, pos);
+      (c as unknown as Record<string, string>)[name] = v.toLowerCase();
+    },
+  };
+}
+
+function urlKeywords(): KeywordTable<HttpUrl> {
+  return {
+    path: str('path'),
+    digest: {
+      line: (u, tokens, pos, ctx) => {
+        const d = tokens[1];
+        if (!d || !/^[0-9a-fA-F]{32}$/.test(d))
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `digest '${d ?? ''}' is not an MD5 hex string`, pos);
+        u.digest = d.toLowerCase();
+      },
+    },
+    status_code: {
+      line: (u, tokens, pos, ctx) => {
+        for (const w of tokens.slice(1)) {
+          const m = /^(\d{3})(?:-(\d{3}))?$/.exec(w);
+          const from = m ? Number(m[1]) : Number.NaN;
+          const to = m?.[2] ? Number(m[2]) : from;
+          if (!m || from < 100 || to > 599 || to < from) {
+            ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid HTTP_GET status code '${w}'`, pos);
+            continue;
+          }
+          u.statusCodes.push({ from, to });
+        }
+      },
+    },
+    virtualhost: str('virtualhost'),
+    regex: str('regex'),
+    regex_no_match: flag('regexNoMatch'),
+    regex_options: carry(),
+    regex_min_offset: carry(1),
+    regex_max_offset: carry(1),
+    regex_stack: carry(1),
+    tls_compliant: carry(),
+  };
+}
+
+/** `IP[-LAST_OCTET|/LEN] [PORT]` or `fwmark N [inet|inet6]` lines of a virtual_server_group. */
+export function parseVsGroupEntry(
+  tokens: string[],
+  pos: SourcePos,
+  g: VirtualServerGroup,
+  ctx: { diag: any },
+): void {
+  if (tokens[0] === 'fwmark') {
+    const r = readInt(tokens[1], 1, 4294967295);
+    if (!r.ok)
+      return ctx.diag.error('CONFIG_INVALID_VALUE', `virtual server group ${g.name}: invalid fwmark`, pos);
+    const e: VirtualServerGroupEntry = { kind: 'fwmark', fwmark: r.value, pos };
+    if (tokens[2] === 'inet6') e.family = 6;
+    else if (tokens[2] === 'inet') e.family = 4;
+    g.entries.push(e);
+    return;
+  }
+  const first = tokens[0]!;
+  const port = tokens[1] === undefined ? undefined : readInt(tokens[1], 0, 65535);
+  if (port && !port.ok)
+    return ctx.diag.error(
+      'CONFIG_INVALID_VALUE',
+      `virtual server group ${g.name}: invalid port ${tokens[1]}`,
+      pos,
+    );
+  const range = /^(.*)-([0-9a-fA-F]+)$/.exec(first);
+  if (range && !first.includes('/')) {
+    const a = readIp(range[1]);
+    if (!a.ok)
+      return ctx.diag.error(
+        'CONFIG_INVALID_ADDRESS',
+        `virtual server group ${g.name}: invalid address ${first}`,
+        pos,
+      );
+    const bytes = ipToBytes(a.value.address);
+    const lastPart = Number.parseInt(range[2]!, a.value.family === 4 ? 10 : 16);
+    const startPart = a.value.family === 4 ? bytes[3]! : (bytes[14]! << 8) | bytes[15]!;
+    if (lastPart < startPart || lastPart > (a.value.family === 4 ? 255 : 0xffff))
+      return ctx.diag.error(
+        'CONFIG_INVALID_ADDRESS',
+        `virtual server group ${g.name}: invalid range ${first}`,
+        pos,
+      );
+    const last =
+      a.value.family === 4
+        ? a.value.address.replace(/\d+$/, String(lastPart))
+        : a.value.address.replace(/[0-9a-f]+$/, lastPart.toString(16));
+    const e: VirtualServerGroupEntry = {
+      kind: 'range',
+      first: a.value.address,
+      last,
+      family: a.value.family,
+      pos,
+    };
+    if (port) e.port = port.value;
+    g.entries.push(e);
+    return;
+  }
+  const p = readPrefix(first);
+  if (!p.ok)
+    return ctx.diag.error(
+      'CONFIG_INVALID_ADDRESS',
+      `virtual server group ${g.name}: invalid address ${first}`,
+      pos,
+    );
+  const e: VirtualServerGroupEntry = {
+    kind: 'range',
+    first: p.value.address,
+    last: p.value.address,
+    family: p.value.family,
+    pos,
+  };
+  if (port) e.port = port.value;
+  g.entries.push(e);
+}

@@ -1,0 +1,37 @@
+// static_ipaddress / static_routes / static_rules: addresses and routes keepalived keeps in place
+// whatever the VRRP state.
+import type { KeepalivedConfig } from '../model.js';
+import type { KeywordTable } from '../parser.js';
+import { parseRouteLine, parseRuleLine, parseVirtualAddress } from './addresses.js';
+
+export function addressRouteKeywords(): KeywordTable<KeepalivedConfig> {
+  return {
+    static_ipaddress: {
+      values: {
+        open: (c) => c,
+        value: (c: KeepalivedConfig, tokens, pos, ctx) => {
+          const a = parseVirtualAddress(tokens, pos, ctx);
+          if (a) c.staticIpaddresses.push(a);
+        },
+      },
+    },
+    static_routes: {
+      values: {
+        open: (c) => c,
+        value: (c: KeepalivedConfig, tokens, pos, ctx) => {
+          const r = parseRouteLine(tokens, pos, ctx);
+          if (r) c.staticRoutes.push(r);
+        },
+      },
+    },
+    static_rules: {
+      values: {
+        open: (c) => c,
+        value: (c: KeepalivedConfig, tokens, pos, ctx) => {
+          const r = parseRuleLine(tokens, pos, ctx);
+          if (r) c.staticRules.push(r);
+        },
+      },
+    },
+  };
+}

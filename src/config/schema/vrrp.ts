@@ -1,0 +1,548 @@
+// VRRP-side blocks: vrrp_instance, vrrp_sync_group, vrrp_script, track_file, vrrp_track_process,
+// garp_group, static_ipaddress/routes/rules.
+import type { SourcePos } from '../diagnostics.js';
+import type {
+  GarpGroup,
+  IpRouteLine,
+  KeepalivedConfig,
+  SyncGroup,
+  TrackFile,
+  TrackProcess,
+  TrackRef,
+  VirtualAddress,
+  VrrpInstance,
+  VrrpScript,
+} from '../model.js';
+import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
+import { readInt, readIp, readTimerUs } from '../values.js';
+import { parseRouteLine, parseRuleLine, parseVirtualAddress } from './addresses.js';
+import { carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
+
+/** The parser needs the whole config for parse-time lookups (track_script must be defined first). */
+export interface VrrpParseEnv {
+  config: KeepalivedConfig;
+}
+
+function newInstance(name: string, pos: SourcePos): VrrpInstance {
+  return {
+    name,
+    pos,
+    nopreempt: false,
+    virtualIpaddresses: [],
+    virtualIpaddressesExcluded: [],
+    virtualRoutes: [],
+    virtualRules: [],
+    unicastPeers: [],
+    vmacXmitBase: false,
+    trackInterfaces: [],
+    trackScripts: [],
+    trackFiles: [],
+    trackProcesses: [],
+    trackBfds: [],
+    dontTrackPrimary: false,
+    notify: {},
+    notifyPriorityChanges: false,
+    promoteSecondaries: false,
+    other: {},
+  };
+}
+
+const addressBlock = (pick: (i: any) => VirtualAddress[]): KeywordDef => ({
+  values: {
+    open: (i) => i,
+    value: (i, tokens, pos, ctx) => {
+      const v = parseVirtualAddress(tokens, pos, ctx);
+      if (v) pick(i).push(v);
+    },
+  },
+});
+
+const routeBlock = (pick: (i: any) => IpRouteLine[], rule: boolean): KeywordDef => ({
+  values: {
+    open: (i) => i,
+    value: (i, tokens, pos, ctx) => {
+      const r = rule ? parseRuleLine(tokens, pos, ctx) : parseRouteLine(tokens, pos, ctx);
+      if (r) pick(i).push(r);
+    },
+  },
+});
+
+/** Track lists: `NAME [weight N] [reverse|noreverse]`; `resolve` says whether NAME is known now. */
+function trackBlock(
+  pick: (i: any) => TrackRef[],
+  what: string,
+  weightMin: number,
+  weightMax: number,
+  resolve?: (name: string) => boolean,
+): KeywordDef {
+  return {
+    values: {
+      open: (i) => i,
+      value: (i, tokens, pos, ctx: ParseCtx) => {
+        const name = tokens[0]!;
+        if (resolve && !resolve(name)) {
+          ctx.diag.error('CONFIG_TRACK_NOT_FOUND', `(${i.name}) ${what} ${name} not found, ignoring...`, pos);
+          return;
+        }
+        const ref: TrackRef = { name, reverse: false, pos };
+        for (let k = 1; k < tokens.length; k++) {
+          const w = tokens[k];
+          if (w === 'weight') {
+            const r = readInt(tokens[k + 1], weightMin, weightMax);
+            if (!r.ok) {
+              ctx.diag.error(
+                'CONFIG_INVALID_VALUE',
+                `(${i.name}) weight for ${name} must be between [${weightMin}:${weightMax}] inclusive. Ignoring...`,
+                pos,
+              );
+              return;
+            }
+            ref.weight = r.value;
+            k++;
+          } else if (w === 'reverse') ref.reverse = true;
+          else if (w === 'noreverse') ref.reverse = false;
+          else {
+            ctx.diag.error(
+              'CONFIG_UNKNOWN_KEYWORD',
+              `(${i.name}) unknown ${what} option '${w}' - ignoring`,
+              pos,
+            );
+          }
+        }
+        pick(i).push(ref);
+      },
+    },
+  };
+}
+
+export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstance> {
+  const cfg = env.config;
+  const t: KeywordTable<VrrpInstance> = {
+    state: {
+      line: (i, tokens, pos, ctx) => {
+        const s = tokens[1];
+        i.statePos = pos;
+        if (s === 'MASTER' || s === 'BACKUP') i.state = s;
+        else {
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `(${i.name}) unknown state '${s ?? ''}', defaulting to BACKUP`,
+            pos,
+          );
+          i.state = 'BACKUP';
+        }
+      },
+    },
+    interface: str((i: VrrpInstance, v: string, pos: SourcePos) => {
+      i.interface = v;
+      i.interfacePos = pos;
+    }),
+    virtual_router_id: int(
+      (i: VrrpInstance, v: number, pos: SourcePos) => {
+        i.vrid = v;
+        i.vridPos = pos;
+      },
+      1,
+      255,
+    ),
+    priority: int(
+      (i: VrrpInstance, v: number, pos: SourcePos) => {
+        i.priority = v;
+        i.priorityPos = pos;
+      },
+      1,
+      255,
+    ),
+    advert_int: timerUs(
+      (i: VrrpInstance, v: number, pos: SourcePos) => {
+        i.advertIntervalUs = v;
+        i.advertIntPos = pos;
+      },
+      0,
+      4294.967295,
+    ),
+    version: int(
+      (i: VrrpInstance, v: number, pos: SourcePos) => {
+        i.version = v as 2 | 3;
+        i.versionPos = pos;
+      },
+      2,
+      3,
+    ),
+    nopreempt: flag((i: VrrpInstance, v: boolean, pos: SourcePos) => {
+      i.nopreempt = v;
+      i.nopreemptPos = pos;
+    }),
+    preempt: flag((i: VrrpInstance) => {
+      i.nopreempt = false;
+    }),
+    preempt_delay: timerUs(
+      (i: VrrpInstance, v: number, pos: SourcePos) => {
+        i.preemptDelayUs = v;
+        i.preemptDelayPos = pos;
+      },
+      0,
+      1000,
+    ),
+    down_timer_adverts: int('downTimerAdverts', 1, 100),
+    virtual_ipaddress: addressBlock((i: VrrpInstance) => i.virtualIpaddresses),
+    virtual_ipaddress_excluded: addressBlock((i: VrrpInstance) => i.virtualIpaddressesExcluded),
+    virtual_routes: routeBlock((i: VrrpInstance) => i.virtualRoutes, false),
+    virtual_rules: routeBlock((i: VrrpInstance) => i.virtualRules, true),
+    promote_secondaries: flag('promoteSecondaries'),
+    accept: flag((i: VrrpInstance, v: boolean, pos: SourcePos) => {
+      i.accept = v;
+      i.acceptPos = pos;
+    }),
+    no_accept: flag((i: VrrpInstance, v: boolean, pos: SourcePos) => {
+      i.accept = !v;
+      i.acceptPos = pos;
+    }),
+    skip_check_adv_addr: flag('skipCheckAdvAddr'),
+    strict_mode: flag('strictMode'),
+    unicast_src_ip: srcIp(),
+    mcast_src_ip: srcIp(),
+    unicast_peer: {
+      values: {
+        open: (i: VrrpInstance, _t, pos) => {
+          i.unicastPeerPos = pos;
+          return i;
+        },
+        value: (i: VrrpInstance, tokens, pos, ctx) => {
+          const a = readIp(tokens[0]);
+          if (!a.ok) {
+            ctx.diag.error(
+              'CONFIG_INVALID_ADDRESS',
+              `(${i.name}) VRRP parsed invalid IP ${tokens[0]}. skipping IP...`,
+              pos,
+            );
+            return;
+          }
+          const peer = { address: a.value.address, pos } as VrrpInstance['unicastPeers'][number];
+          for (let k = 1; k < tokens.length; k += 2) {
+            const r = readInt(tokens[k + 1], 0, 255);
+            if (!r.ok || (tokens[k] !== 'min_ttl' && tokens[k] !== 'max_ttl')) {
+              ctx.diag.error(
+                'CONFIG_INVALID_VALUE',
+                `(${i.name}) invalid unicast_peer option '${tokens[k]}'`,
+                pos,
+              );
+              break;
+            }
+            if (tokens[k] === 'min_ttl') peer.minTtl = r.value;
+            else peer.maxTtl = r.value;
+          }
+          i.unicastPeers.push(peer);
+        },
+      },
+    },
+    unicast_ttl: int('unicastTtl', 0, 255),
+    mcast_dst_ip: {
+      line: (i, tokens, pos, ctx) => {
+        const a = readIp(tokens[1]);
+        if (!a.ok)
+          return ctx.diag.error(
+            'CONFIG_INVALID_ADDRESS',
+            `(${i.name}) invalid mcast_dst_ip ${tokens[1] ?? ''}`,
+            pos,
+          );
+        i.mcastDstIp = a.value.address;
+      },
+    },
+    check_unicast_src: flag('checkUnicastSrc'),
+    use_vmac: {
+      line: (i, tokens, pos) => {
+        i.useVmac = {};
+        i.useVmacPos = pos;
+        for (const w of tokens.slice(1)) {
+          if (/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(w)) i.useVmac.mac = w.toLowerCase();
+          else if (w !== 'netlink_notify_msg' && !i.useVmac.name) i.useVmac.name = w;
+        }
+      },
+    },
+    vmac_xmit_base: flag('vmacXmitBase'),
+    track_interface: trackBlock((i: VrrpInstance) => i.trackInterfaces, 'tracked interface', -253, 253),
+    track_script: trackBlock(
+      (i: VrrpInstance) => i.trackScripts,
+      'track script',
+      -253,
+      253,
+      (n) => cfg.vrrpScripts.some((s) => s.name === n),
+    ),
+    track_file: trackBlock(
+      (i: VrrpInstance) => i.trackFiles,
+      'track file',
+      -254,
+      254,
+      (n) => cfg.trackFiles.some((s) => s.name === n),
+    ),
+    track_process: trackBlock(
+      (i: VrrpInstance) => i.trackProcesses,
+      'track process',
+      -254,
+      254,
+      (n) => cfg.trackProcesses.some((s) => s.name === n),
+    ),
+    track_bfd: trackBlock(
+      (i: VrrpInstance) => i.trackBfds,
+      'track bfd',
+      -253,
+      253,
+      (n) => cfg.bfdInstances.some((s) => s.name === n),
+    ),
+    dont_track_primary: flag('dontTrackPrimary'),
+    notify_master: script((i: VrrpInstance, s) => {
+      i.notify.master = s;
+    }),
+    notify_backup: script((i: VrrpInstance, s) => {
+      i.notify.backup = s;
+    }),
+    notify_fault: script((i: VrrpInstance, s) => {
+      i.notify.fault = s;
+    }),
+    notify_stop: script((i: VrrpInstance, s) => {
+      i.notify.stop = s;
+    }),
+    notify_deleted: {
+      quoted: true,
+      line: (i, tokens, pos) => {
+        i.notify.deleted = { argv: tokens.slice(1), pos };
+      },
+    },
+    notify: script((i: VrrpInstance, s) => {
+      i.notify.generic = s;
+    }),
+    notify_master_rx_lower_pri: script((i: VrrpInstance, s) => {
+      i.notify.masterRxLowerPri = s;
+    }),
+    notify_priority_changes: flag('notifyPriorityChanges'),
+    smtp_alert: flag('smtpAlert'),
+    garp_master_delay: int('garpMasterDelayS', 0, 86400),
+    garp_master_repeat: int('garpMasterRepeat', 0, 2147483647),
+    garp_master_refresh: int('garpMasterRefreshS', 0, 86400),
+    garp_master_refresh_repeat: int('garpMasterRefreshRepeat', 0, 2147483647),
+    garp_lower_prio_delay: int('garpLowerPrioDelayS', 0, 86400),
+    garp_lower_prio_repeat: int('garpLowerPrioRepeat', 0, 2147483647),
+    lower_prio_no_advert: flag('lowerPrioNoAdvert'),
+    higher_prio_send_advert: flag('higherPrioSendAdvert'),
+    owner_ignore_adverts: flag('ownerIgnoreAdverts'),
+    authentication: {
+      block: {
+        keywords: authKeywords,
+        open: (i: VrrpInstance, _t, pos) => {
+          i.auth = { type: 'PASS', pos };
+          return i;
+        },
+      },
+    },
+    lvs_sync_daemon_interface: {
+      line: (i, tokens, pos, ctx) => {
+        ctx.diag.warn(
+          'CONFIG_DEPRECATED',
+          `(${i.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.`,
+          pos,
+        );
+        ctx.diag.warn('CONFIG_DEPRECATED', '        Please use global lvs_sync_daemon', pos);
+        i.other.lvs_sync_daemon_interface = tokens.slice(1);
+      },
+    },
+    linkbeat_use_polling: deprecated(
+      'linkbeat_use_polling in vrrp_instance is deprecated; use linkbeat_interfaces',
+      carry(),
+    ),
+  };
+  for (const [kw, min] of Object.entries({
+    vrf: 1,
+    native_ipv6: 0,
+    debug: 0,
+    timer_expired_backup: 0,
+    no_virtual_ipaddress: 0,
+    unicast_fault_no_peer: 0,
+    old_unicast_checksum: 0,
+    track_src_ip: 0,
+    use_vmac_addr: 0,
+    use_ipvlan: 0,
+    garp_extra_if: 1,
+    vmac_garp_intvl: 1,
+    kernel_rx_buf_size: 1,
+  }))
+    t[kw] ??= carry(min);
+  return t;
+}
+
+function srcIp(): KeywordDef<VrrpInstance> {
+  return {
+    line: (i, tokens, pos, ctx) => {
+      const a = readIp(tokens[1]);
+      if (!a.ok)
+        return ctx.diag.error(
+          'CONFIG_INVALID_ADDRESS',
+          `(${i.name}) invalid source address ${tokens[1] ?? ''}`,
+          pos,
+        );
+      i.unicastSrcIp = a.value.address;
+    },
+  };
+}
+
+function authKeywords(): KeywordTable<VrrpInstance> {
+  return {
+    auth_type: {
+      line: (i, tokens, pos, ctx) => {
+        const v = tokens[1];
+        if (v === 'PASS' || v === 'AH') i.auth = { ...i.auth!, type: v };
+        else
+          ctx.diag.error('CONFIG_INVALID_VALUE', `(${i.name}) unknown authentication type '${v ?? ''}'`, pos);
+      },
+    },
+    auth_pass: {
+      line: (i, tokens, pos, ctx) => {
+        const v = tokens[1];
+        if (v === undefined)
+          return ctx.diag.error('CONFIG_MISSING_PARAMETER', `(${i.name}) auth_pass requires a password`, pos);
+        if (Buffer.byteLength(v) > 8)
+          ctx.diag.warn('CONFIG_TRUNCATED', `Truncating auth_pass to 8 characters`, pos);
+        i.auth = { ...i.auth!, password: v.slice(0, 8) };
+      },
+    },
+  };
+}
+
+export function syncGroupKeywords(): KeywordTable<SyncGroup> {
+  return {
+    group: {
+      values: {
+        open: (g: SyncGroup, _t, pos) => {
+          g.groupPos = pos;
+          return g;
+        },
+        value: (g: SyncGroup, tokens, pos) => {
+          for (const n of tokens) g.members.push({ name: n, pos });
+        },
+      },
+    },
+    track_interface: trackBlock((g: SyncGroup) => g.trackInterfaces, 'tracked interface', -253, 253),
+    track_script: trackBlock((g: SyncGroup) => g.trackScripts, 'track script', -253, 253),
+    track_file: trackBlock((g: SyncGroup) => g.trackFiles, 'track file', -254, 254),
+    track_process: trackBlock((g: SyncGroup) => g.trackProcesses, 'track process', -254, 254),
+    track_bfd: trackBlock(() => [], 'track bfd', -253, 253),
+    notify_master: script((g: SyncGroup, s) => {
+      g.notify.master = s;
+    }),
+    notify_backup: script((g: SyncGroup, s) => {
+      g.notify.backup = s;
+    }),
+    notify_fault: script((g: SyncGroup, s) => {
+      g.notify.fault = s;
+    }),
+    notify_stop: script((g: SyncGroup, s) => {
+      g.notify.stop = s;
+    }),
+    notify: script((g: SyncGroup, s) => {
+      g.notify.generic = s;
+    }),
+    smtp_alert: flag('smtpAlert'),
+    notify_priority_changes: flag('notifyPriorityChanges'),
+    sync_group_tracking_weight: flag('syncGroupTrackingWeight'),
+    global_tracking: flag('syncGroupTrackingWeight'),
+  };
+}
+
+export function vrrpScriptKeywords(): KeywordTable<VrrpScript> {
+  return {
+    script: script('script'),
+    interval: timerUs('intervalUs', 0.000001),
+    timeout: timerUs('timeoutUs', 0.000001),
+    weight: weightWithReverse(-253, 253),
+    rise: int('rise', 1, 2147483647),
+    fall: int('fall', 1, 2147483647),
+    user: userGroup('user'),
+    init_fail: flag('initFail'),
+  };
+}
+
+function weightWithReverse(min: number, max: number): KeywordDef {
+  return {
+    line: (s, tokens, pos, ctx) => {
+      const r = readInt(tokens[1], min, max);
+      if (!r.ok) return ctx.diag.error('CONFIG_INVALID_VALUE', `${s.name}: weight ${r.error}`, pos);
+      s.weight = r.value;
+      if (tokens[2] === 'reverse') s.reverse = true;
+      else if (tokens[2] !== undefined && tokens[2] !== 'noreverse')
+        ctx.diag.error('CONFIG_INVALID_VALUE', `${s.name}: unknown weight option '${tokens[2]}'`, pos);
+    },
+  };
+}
+
+export function trackFileKeywords(): KeywordTable<TrackFile> {
+  return {
+    file: str('file'),
+    weight: weightWithReverse(-254, 254),
+    init_file: {
+      line: (f, tokens) => {
+        const value = tokens[1] !== undefined && tokens[1] !== 'overwrite' ? Number(tokens[1]) : 0;
+        f.initFile = { value, overwrite: tokens.includes('overwrite') };
+      },
+    },
+  };
+}
+
+export function trackProcessKeywords(): KeywordTable<TrackProcess> {
+  return {
+    process: {
+      quoted: true,
+      line: (p, tokens, pos, ctx) => {
+        if (tokens.length < 2)
+          return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'process requires a name', pos);
+        p.process = tokens.slice(1);
+      },
+    },
+    param_match: {
+      line: (p, tokens, pos, ctx) => {
+        if (tokens[1] === 'initial' || tokens[1] === 'partial') p.paramMatch = tokens[1];
+        else ctx.diag.error('CONFIG_INVALID_VALUE', `invalid param_match '${tokens[1] ?? ''}'`, pos);
+      },
+    },
+    weight: weightWithReverse(-254, 254),
+    quorum: int('quorum', 1, 65535),
+    quorum_max: int('quorumMax', 1, 65535),
+    delay: timerUs('delayUs'),
+    fork_delay: timerUs('forkDelayUs'),
+    terminate_delay: timerUs('terminateDelayUs'),
+    full_command: flag('fullCommand'),
+  };
+}
+
+export function garpGroupKeywords(): KeywordTable<GarpGroup> {
+  return {
+    garp_interval: timerUs('garpIntervalUs', 0.000001),
+    gna_interval: timerUs('gnaIntervalUs', 0.000001),
+    interface: {
+      line: (g, tokens) => {
+        if (tokens[1]) g.interfaces.push(tokens[1]);
+      },
+    },
+    interfaces: {
+      values: {
+        open: (g) => g,
+        value: (g: GarpGroup, tokens) => {
+          g.interfaces.push(...tokens);
+        },
+      },
+    },
+  };
+}
+
+export { addressBlock, routeBlock };
+
+export function newVrrpInstance(name: string, pos: SourcePos): VrrpInstance {
+  return newInstance(name, pos);
+}
+
+export function newVrrpScript(name: string, pos: SourcePos): VrrpScript {
+  return { name, pos, intervalUs: 1_000_000, weight: 0, reverse: false, rise: 1, fall: 1, initFail: false };
+}
+
+export function readScriptInterval(s: string | undefined) {
+  return readTimerUs(s);
+}

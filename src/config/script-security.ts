@@ -1,0 +1,96 @@
+// Script checks keepalived makes before it will run anything: the script must be found, and a
+// script that would run as root without `enable_script_security` is a security violation (config
+// test exit code 6).
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { Diagnostics } from './diagnostics.js';
+import type { KeepalivedConfig, ScriptSpec } from './model.js';
+
+/** Finds an executable the way execvp would: absolute/relative paths as given, bare names on PATH. */
+export function resolveExecutable(cmd: string, pathEnv = process.env.PATH ?? '/usr/bin:/bin'): string | null {
+  const candidates = cmd.includes('/') ? [cmd] : pathEnv.split(delimiter).map((d) => join(d || '.', cmd));
+  for (const c of candidates) {
+    try {
+      if (!statSync(c).isFile()) continue;
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      /* try the next one */
+    }
+  }
+  return null;
+}
+
+/** User names known to this host (/etc/passwd). */
+export function userExists(name: string): boolean {
+  if (/^\d+$/.test(name)) return true;
+  try {
+    return readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .some((l) => l.split(':', 1)[0] === name);
+  } catch {
+    return false;
+  }
+}
+
+interface NamedScript {
+  spec: ScriptSpec;
+  /** The vrrp_script name for track scripts (which are disabled when not found). */
+  trackName?: string;
+}
+
+function allScripts(cfg: KeepalivedConfig): NamedScript[] {
+  const out: NamedScript[] = [];
+  const add = (spec: ScriptSpec | undefined, trackName?: string) => {
+    if (spec) out.push(trackName ? { spec, trackName } : { spec });
+  };
+  for (const s of cfg.vrrpScripts) add(s.script, s.name);
+  for (const i of cfg.vrrpInstances) for (const spec of Object.values(i.notify)) add(spec);
+  for (const g of cfg.syncGroups) for (const spec of Object.values(g.notify)) add(spec);
+  const gd = cfg.globalDefs;
+  add(gd.notifyFifoScript);
+  add(gd.vrrpNotifyFifoScript);
+  add(gd.lvsNotifyFifoScript);
+  for (const vs of cfg.virtualServers) {
+    add(vs.quorumUp);
+    add(vs.quorumDown);
+    for (const rs of vs.realServers) {
+      add(rs.notifyUp);
+      add(rs.notifyDown);
+      for (const c of rs.checkers) add(c.miscPath);
+    }
+  }
+  return out;
+}
+
+export function checkScripts(cfg: KeepalivedConfig, diag: Diagnostics): void {
+  const gd = cfg.globalDefs;
+  const defaultUserIsRoot = gd.scriptUser
+    ? gd.scriptUser.user === 'root' || gd.scriptUser.user === '0'
+    : !userExists('keepalived_script');
+  let violation = false;
+  const disabled = new Set<string>();
+  for (const { spec, trackName } of allScripts(cfg)) {
+    const cmd = spec.argv[0];
+    const found = cmd ? resolveExecutable(cmd) : null;
+    if (!found) {
+      if (trackName) {
+        diag.error(
+          'CONFIG_SCRIPT_NOT_FOUND',
+          `Disabling track script ${trackName} since not found/accessible`,
+        );
+        disabled.add(trackName);
+      }
+      continue;
+    }
+    const runsAsRoot = spec.user ? spec.user === 'root' || spec.user === '0' : defaultUserIsRoot;
+    if (runsAsRoot && !gd.enableScriptSecurity) violation = true;
+  }
+  if (disabled.size > 0) cfg.vrrpScripts = cfg.vrrpScripts.filter((s) => !disabled.has(s.name));
+  if (violation)
+    diag.add(
+      'security',
+      'CONFIG_SCRIPT_SECURITY',
+      'SECURITY VIOLATION - scripts are being executed but script_security not enabled.',
+    );
+}

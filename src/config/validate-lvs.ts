@@ -1,0 +1,60 @@
+// Semantic validation of virtual servers, as keepalived's checker process completes them:
+// defaults with an error for a missing protocol (UDP), scheduler (wlc) and method (NAT).
+import type { Diagnostics } from './diagnostics.js';
+import type { KeepalivedConfig, VirtualServer } from './model.js';
+
+export function vsLabel(vs: VirtualServer, protocol: string): string {
+  const k = vs.key;
+  if (k.kind === 'fwmark') return `FWM ${k.fwmark}`;
+  if (k.kind === 'group') return `group ${k.group}`;
+  return `[${k.address}]:${protocol}:${k.port ?? 0}`;
+}
+
+export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
+  for (const vs of cfg.virtualServers) {
+    if (vs.key.kind === 'fwmark' && vs.protocol) {
+      diag.error(
+        'CONFIG_VS_PROTOCOL',
+        `Warning: Virtual server ${vsLabel(vs, '')}: protocol specified for fwmark - protocol will be ignored`,
+      );
+    }
+    if (vs.key.kind === 'address' && !vs.protocol) {
+      diag.error(
+        'CONFIG_VS_PROTOCOL',
+        `Virtual server ${vsLabel(vs, 'none')}: no protocol set - defaulting to UDP`,
+      );
+      vs.protocol = 'UDP';
+    }
+    const proto = (vs.protocol ?? 'tcp').toLowerCase();
+    if (!vs.lbKind) {
+      diag.error(
+        'CONFIG_VS_METHOD',
+        `Virtual server ${vsLabel(vs, proto)}: no forwarding method set, setting default NAT`,
+      );
+      vs.lbKind = 'NAT';
+    }
+    if (!vs.lbAlgo) {
+      diag.error(
+        'CONFIG_VS_SCHEDULER',
+        `Virtual server ${vsLabel(vs, proto)}: no scheduler set, setting default 'wlc'`,
+      );
+      vs.lbAlgo = 'wlc';
+    }
+    if (vs.key.kind === 'address' && (vs.key.port ?? 0) === 0 && vs.persistenceTimeoutS === undefined) {
+      diag.error(
+        'CONFIG_VS_PORT',
+        `Virtual server ${vsLabel(vs, proto)}: zero port only valid for persistent services - setting`,
+      );
+      vs.persistenceTimeoutS = 360;
+    }
+    if (
+      vs.key.kind === 'group' &&
+      !cfg.virtualServerGroups.some((g) => g.name === (vs.key as { group: string }).group)
+    ) {
+      diag.error(
+        'CONFIG_VS_GROUP',
+        `Virtual server group ${vs.key.group} specified but not configured - ignoring virtual server`,
+      );
+    }
+  }
+}

@@ -1,0 +1,257 @@
+// Semantic validation of the VRRP side, as keepalived "completes" each instance after parsing
+// (vrrp_complete_instance and friends). It fixes the model the same way keepalived does — rounding,
+// clearing incompatible options, dropping what cannot work — and says so.
+import type { Diagnostics } from './diagnostics.js';
+import type { KeepalivedConfig, VrrpInstance } from './model.js';
+
+export interface HostFacts {
+  /** Interface names present on this host (network namespace). */
+  interfaces: Set<string>;
+}
+
+const US_PER_S = 1_000_000;
+const US_PER_CS = 10_000;
+
+function fmtSeconds(us: number, decimals: number): string {
+  return (us / US_PER_S).toFixed(decimals);
+}
+
+export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: HostFacts | null): void {
+  const g = cfg.globalDefs;
+  let missingInterface = false;
+
+  const checkIf = (
+    name: string | undefined,
+    message: string,
+    pos: { file: string; line: number } | undefined,
+  ) => {
+    if (!host || name === undefined) return;
+    if (!host.interfaces.has(name)) {
+      diag.warn('CONFIG_BAD_IF', message, pos);
+      missingInterface = true;
+    }
+  };
+
+  for (const a of cfg.staticIpaddresses)
+    checkIf(
+      a.dev,
+      `WARNING - interface ${a.dev} for ip address ${a.address}${a.prefixLength !== (a.family === 4 ? 32 : 128) ? `/${a.prefixLength}` : ''} doesn't exist`,
+      a.pos,
+    );
+  for (const r of cfg.staticRoutes) checkRoute(r);
+
+  function checkRoute(r: KeepalivedConfig['staticRoutes'][number]): void {
+    if (r.dev !== undefined)
+      checkIf(r.dev, `WARNING - interface ${r.dev} for VROUTE nexthop doesn't exist`, r.pos);
+    for (let k = 0; k < r.words.length; k++)
+      if (r.words[k] === 'dev' && k > r.words.indexOf(r.dev ?? '\0') + 1)
+        checkIf(
+          r.words[k + 1],
+          `WARNING - interface ${r.words[k + 1]} for VROUTE nexthop doesn't exist`,
+          r.pos,
+        );
+  }
+
+  const kept: VrrpInstance[] = [];
+  for (const i of cfg.vrrpInstances) {
+    const name = `(${i.name})`;
+    if (i.vrid === undefined) {
+      diag.error('CONFIG_NO_VRID', `${name} the virtual router id must be set`);
+      continue;
+    }
+    if (i.interface !== undefined)
+      checkIf(
+        i.interface,
+        `WARNING - interface ${i.interface} for vrrp_instance ${i.name} doesn't exist`,
+        i.interfacePos,
+      );
+    for (const t of i.trackInterfaces) {
+      if (t.name === i.interface) continue;
+      checkIf(t.name, `${name} tracked interface ${t.name} doesn't exist`, t.pos);
+    }
+    for (const v of [...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded])
+      checkIf(v.dev, `WARNING - interface ${v.dev} for ip address ${v.address} doesn't exist`, v.pos);
+    for (const r of i.virtualRoutes) checkRoute(r);
+
+    // Family: IPv6 forces version 3 (keepalived 2.2.7 does so silently).
+    const family = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
+    i.family = family;
+    let version = i.version ?? g.vrrpVersion;
+    if (family === 6 && version === 2) version = 3;
+    i.version = version;
+
+    const strict = i.strictMode ?? g.vrrpStrict;
+    let priority = i.priority ?? (i.state === 'MASTER' ? 255 : 100);
+    i.priority = priority;
+
+    // Advertisement interval.
+    let adv = i.advertIntervalUs ?? US_PER_S;
+    if (version === 2) {
+      if (adv % US_PER_S !== 0) {
+        diag.error(
+          'CONFIG_ADVERT_INT',
+          `${name} VRRPv2 advertisement interval ${fmtSeconds(adv, 6)}s must be an integer. rounding`,
+        );
+        adv = Math.max(US_PER_S, Math.round(adv / US_PER_S) * US_PER_S);
+      }
+      if (adv > 255 * US_PER_S) adv = 255 * US_PER_S;
+    } else {
+      if (adv > 4095 * US_PER_CS) {
+        diag.error(
+          'CONFIG_ADVERT_INT',
+          `${name} VRRPv3 advertisement interval ${fmtSeconds(adv, 2)}s is out of range. Must be less than 40.96s. Setting to 40.95s`,
+        );
+        adv = 4095 * US_PER_CS;
+      } else if (adv % US_PER_CS !== 0) {
+        diag.error(
+          'CONFIG_ADVERT_INT',
+          `${name} VRRPv3 advertisement interval ${fmtSeconds(adv, 6)}s must be in units of 10ms - rounding`,
+        );
+        adv = Math.max(US_PER_CS, Math.round(adv / US_PER_CS) * US_PER_CS);
+      }
+    }
+    i.advertIntervalUs = adv;
+
+    // Authentication.
+    if (i.auth) {
+      if (version === 3) {
+        diag.error('CONFIG_AUTH', `${name} VRRP version 3 does not support authentication. Ignoring.`);
+        delete i.auth;
+      } else if (strict) {
+        diag.error('CONFIG_AUTH', `${name} Strict mode does not support authentication. Ignoring.`);
+        delete i.auth;
+      } else if (i.auth.password === undefined) {
+        diag.error('CONFIG_AUTH', `${name} Authentication specified but no password given. Ignoring`);
+        delete i.auth;
+      } else if (i.auth.type === 'AH' && i.state === 'MASTER') {
+        diag.error(
+          'CONFIG_AUTH',
+          `${name} Initial state master is incompatible with AH authentication - clearing`,
+        );
+        i.state = 'BACKUP';
+      }
+    }
+
+    // Strict mode (vrrp_strict / strict_mode).
+    if (strict) {
+      if (i.state === 'MASTER' && priority !== 255) {
+        diag.error('CONFIG_STRICT', `${name} State MASTER must match being address owner`);
+        i.state = 'BACKUP';
+      }
+      if (
+        (i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? 0) > 0 &&
+        i.garpLowerPrioRepeat !== undefined
+      ) {
+        diag.error('CONFIG_STRICT', `${name} Strict mode requires no repeat garps. resetting`);
+        i.garpLowerPrioRepeat = 0;
+      }
+      if (i.preemptDelayUs) {
+        diag.error('CONFIG_STRICT', `${name} Strict mode does not support preempt_delay. Ignoring.`);
+        delete i.preemptDelayUs;
+      }
+      if (i.unicastPeers.length > 0) {
+        diag.error('CONFIG_STRICT', `${name} Strict mode does not support unicast peers - ignoring`);
+        i.unicastPeers = [];
+      }
+    }
+
+    // Preemption.
+    if (i.nopreempt && priority === 255) {
+      diag.error(
+        'CONFIG_PREEMPT',
+        `${name} nopreempt is incompatible with priority 255. resetting nopreempt`,
+      );
+      i.nopreempt = false;
+    } else if (i.nopreempt && i.state === 'MASTER') {
+      diag.error(
+        'CONFIG_PREEMPT',
+        `${name} Warning - nopreempt will not work with initial state MASTER - clearing`,
+      );
+      i.nopreempt = false;
+    }
+    if (i.preemptDelayUs !== undefined) {
+      if (i.nopreempt) {
+        diag.error('CONFIG_PREEMPT', `${name} preempt_delay is incompatible with nopreempt mode - resetting`);
+        delete i.preemptDelayUs;
+      } else if (i.state === 'MASTER') {
+        diag.error(
+          'CONFIG_PREEMPT',
+          `${name} Warning - preempt delay will not work with initial state MASTER - clearing`,
+        );
+        delete i.preemptDelayUs;
+      }
+    }
+
+    if (i.virtualIpaddresses.length === 0) {
+      if (strict) diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is required`);
+      else diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is sensible`);
+    }
+    priority = i.priority;
+    void priority;
+    kept.push(i);
+  }
+  cfg.vrrpInstances = kept;
+
+  // Duplicate VRID on one interface and family (unicast instances are told apart by their peers).
+  const seen = new Map<string, VrrpInstance>();
+  for (const i of kept) {
+    if (i.unicastPeers.length > 0) continue;
+    const key = `${i.vrid}/${i.family}/${i.interface ?? ''}`;
+    const other = seen.get(key);
+    if (other)
+      diag.error(
+        'CONFIG_DUPLICATE_VRID',
+        `${other.name} and ${i.name} both use VRID ${i.vrid} with IPv${i.family} on interface ${i.interface ?? '(none)'}`,
+      );
+    else seen.set(key, i);
+  }
+
+  validateSyncGroups(cfg, diag);
+  if (missingInterface) diag.warn('CONFIG_BAD_IF', 'Non-existent interface specified in configuration');
+}
+
+function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
+  const owner = new Map<string, string>();
+  const kept = [];
+  for (const g of cfg.syncGroups) {
+    if (g.members.length === 0) {
+      diag.error('CONFIG_SYNC_GROUP', `Sync group ${g.name} has no virtual router(s). removing`);
+      continue;
+    }
+    const members = [];
+    for (const m of g.members) {
+      if (!cfg.vrrpInstances.some((i) => i.name === m.name)) {
+        diag.error(
+          'CONFIG_SYNC_GROUP',
+          `Virtual router ${m.name} specified in sync group ${g.name} doesn't exist - ignoring`,
+        );
+        continue;
+      }
+      const prev = owner.get(m.name);
+      if (prev !== undefined) {
+        diag.error(
+          'CONFIG_SYNC_GROUP',
+          `Virtual router ${m.name} cannot exist in more than one sync group; ignoring ${g.name}`,
+        );
+        continue;
+      }
+      members.push(m);
+    }
+    if (members.length === 0) {
+      diag.error(
+        'CONFIG_SYNC_GROUP',
+        `Sync group ${g.name}, no matching virtual router found in group declaration - removing`,
+      );
+      continue;
+    }
+    for (const m of members) owner.set(m.name, g.name);
+    if (members.length === 1)
+      diag.error(
+        'CONFIG_SYNC_GROUP',
+        `Sync group ${g.name} has only 1 virtual router(s) - this probably isn't what you want`,
+      );
+    g.members = members;
+    kept.push(g);
+  }
+  cfg.syncGroups = kept;
+}

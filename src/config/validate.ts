@@ -1,0 +1,33 @@
+// Whole-configuration validation: runs each side's checks in keepalived's order.
+import { readFileSync } from 'node:fs';
+import type { Diagnostics } from './diagnostics.js';
+import type { KeepalivedConfig } from './model.js';
+import { checkScripts } from './script-security.js';
+import { validateLvs } from './validate-lvs.js';
+import { type HostFacts, validateVrrp } from './validate-vrrp.js';
+
+/** Interface names of the network namespace this process runs in (/proc/net/dev is per namespace). */
+export function readHostInterfaces(): Set<string> {
+  try {
+    const text = readFileSync('/proc/net/dev', 'utf8');
+    const names = new Set<string>();
+    for (const line of text.split('\n').slice(2)) {
+      const m = /^\s*([^:\s]+):/.exec(line);
+      if (m?.[1]) names.add(m[1]);
+    }
+    return names;
+  } catch {
+    return new Set();
+  }
+}
+
+export interface ValidateOptions {
+  /** Facts about this host; null skips host checks (interfaces, script files). */
+  host: HostFacts | null;
+}
+
+export function validateConfig(cfg: KeepalivedConfig, diag: Diagnostics, opts: ValidateOptions): void {
+  validateLvs(cfg, diag);
+  validateVrrp(cfg, diag, opts.host);
+  if (opts.host) checkScripts(cfg, diag);
+}

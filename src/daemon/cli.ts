@@ -1,0 +1,343 @@
+// keepalived's command line: the same short and long options, so existing unit files and scripts
+// can call keepalived-ts unchanged. Parsing is pure; errors are values.
+
+export interface CliOptions {
+  configFile: string;
+  configTest: boolean;
+  /** `--config-test=FILE` writes the report there instead of stderr. */
+  configTestOutput?: string;
+  configId?: string;
+  dontFork: boolean;
+  logConsole: boolean;
+  logDetail: boolean;
+  logFacility?: number;
+  logFile?: string;
+  noSyslog: boolean;
+  vrrpOnly: boolean;
+  checkOnly: boolean;
+  noBfd: boolean;
+  pidFile?: string;
+  vrrpPidFile?: string;
+  checkersPidFile?: string;
+  bfdPidFile?: string;
+  dontRespawn: boolean;
+  dontReleaseVrrp: boolean;
+  dontReleaseIpvs: boolean;
+  releaseVips: boolean;
+  namespace?: string;
+  signum?: string;
+  version: boolean;
+  help: boolean;
+  /** keepalived-ts: print the resolved configuration model as JSON. */
+  dumpConf: boolean;
+}
+
+export type CliResult = { ok: true; options: CliOptions } | { ok: false; error: string };
+
+export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
+
+type Spec = {
+  short?: string;
+  long: string;
+  arg: 'none' | 'required' | 'optional';
+  set: (o: CliOptions, v?: string) => void;
+};
+
+const SPECS: Spec[] = [
+  {
+    short: 'f',
+    long: 'use-file',
+    arg: 'required',
+    set: (o, v) => {
+      o.configFile = v!;
+    },
+  },
+  {
+    short: 't',
+    long: 'config-test',
+    arg: 'optional',
+    set: (o, v) => {
+      o.configTest = true;
+      if (v) o.configTestOutput = v;
+    },
+  },
+  {
+    short: 'i',
+    long: 'config-id',
+    arg: 'required',
+    set: (o, v) => {
+      o.configId = v!;
+    },
+  },
+  {
+    short: 'n',
+    long: 'dont-fork',
+    arg: 'none',
+    set: (o) => {
+      o.dontFork = true;
+    },
+  },
+  {
+    short: 'l',
+    long: 'log-console',
+    arg: 'none',
+    set: (o) => {
+      o.logConsole = true;
+    },
+  },
+  {
+    short: 'D',
+    long: 'log-detail',
+    arg: 'none',
+    set: (o) => {
+      o.logDetail = true;
+    },
+  },
+  {
+    short: 'S',
+    long: 'log-facility',
+    arg: 'required',
+    set: (o, v) => {
+      o.logFacility = Number(v);
+    },
+  },
+  {
+    short: 'g',
+    long: 'log-file',
+    arg: 'optional',
+    set: (o, v) => {
+      o.logFile = v ?? '/tmp/keepalived.log';
+    },
+  },
+  {
+    short: 'G',
+    long: 'no-syslog',
+    arg: 'none',
+    set: (o) => {
+      o.noSyslog = true;
+    },
+  },
+  {
+    short: 'P',
+    long: 'vrrp',
+    arg: 'none',
+    set: (o) => {
+      o.vrrpOnly = true;
+    },
+  },
+  {
+    short: 'C',
+    long: 'check',
+    arg: 'none',
+    set: (o) => {
+      o.checkOnly = true;
+    },
+  },
+  {
+    short: 'B',
+    long: 'no_bfd',
+    arg: 'none',
+    set: (o) => {
+      o.noBfd = true;
+    },
+  },
+  {
+    short: 'p',
+    long: 'pid',
+    arg: 'required',
+    set: (o, v) => {
+      o.pidFile = v!;
+    },
+  },
+  {
+    short: 'r',
+    long: 'vrrp_pid',
+    arg: 'required',
+    set: (o, v) => {
+      o.vrrpPidFile = v!;
+    },
+  },
+  {
+    short: 'c',
+    long: 'checkers_pid',
+    arg: 'required',
+    set: (o, v) => {
+      o.checkersPidFile = v!;
+    },
+  },
+  {
+    short: 'b',
+    long: 'bfd_pid',
+    arg: 'required',
+    set: (o, v) => {
+      o.bfdPidFile = v!;
+    },
+  },
+  {
+    short: 'R',
+    long: 'dont-respawn',
+    arg: 'none',
+    set: (o) => {
+      o.dontRespawn = true;
+    },
+  },
+  {
+    short: 'V',
+    long: 'dont-release-vrrp',
+    arg: 'none',
+    set: (o) => {
+      o.dontReleaseVrrp = true;
+    },
+  },
+  {
+    short: 'I',
+    long: 'dont-release-ipvs',
+    arg: 'none',
+    set: (o) => {
+      o.dontReleaseIpvs = true;
+    },
+  },
+  {
+    short: 'X',
+    long: 'release-vips',
+    arg: 'none',
+    set: (o) => {
+      o.releaseVips = true;
+    },
+  },
+  {
+    short: 's',
+    long: 'namespace',
+    arg: 'required',
+    set: (o, v) => {
+      o.namespace = v!;
+    },
+  },
+  {
+    short: 'v',
+    long: 'version',
+    arg: 'none',
+    set: (o) => {
+      o.version = true;
+    },
+  },
+  {
+    short: 'h',
+    long: 'help',
+    arg: 'none',
+    set: (o) => {
+      o.help = true;
+    },
+  },
+  {
+    long: 'signum',
+    arg: 'required',
+    set: (o, v) => {
+      o.signum = v!;
+    },
+  },
+  {
+    long: 'dump-conf',
+    arg: 'none',
+    set: (o) => {
+      o.dumpConf = true;
+    },
+  },
+  // Accepted for compatibility; they change nothing here.
+  { short: 'd', long: 'dump-conf-keepalived', arg: 'none', set: () => {} },
+  { short: 'x', long: 'snmp', arg: 'none', set: () => {} },
+  { short: 'a', long: 'address-monitoring', arg: 'none', set: () => {} },
+  { short: 'm', long: 'core-dump', arg: 'none', set: () => {} },
+  { short: 'M', long: 'core-dump-pattern', arg: 'optional', set: () => {} },
+  { short: 'u', long: 'umask', arg: 'required', set: () => {} },
+];
+
+export function defaultOptions(): CliOptions {
+  return {
+    configFile: DEFAULT_CONFIG_FILE,
+    configTest: false,
+    dontFork: false,
+    logConsole: false,
+    logDetail: false,
+    noSyslog: false,
+    vrrpOnly: false,
+    checkOnly: false,
+    noBfd: false,
+    dontRespawn: false,
+    dontReleaseVrrp: false,
+    dontReleaseIpvs: false,
+    releaseVips: false,
+    version: false,
+    help: false,
+    dumpConf: false,
+  };
+}
+
+export function parseArgs(argv: string[]): CliResult {
+  const o = defaultOptions();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+      const spec = SPECS.find((s) => s.long === name);
+      if (!spec) return { ok: false, error: `unrecognized option '--${name}'` };
+      if (spec.arg === 'none') {
+        if (inline !== undefined) return { ok: false, error: `option '--${name}' doesn't allow an argument` };
+        spec.set(o);
+      } else if (spec.arg === 'optional') spec.set(o, inline);
+      else {
+        const v = inline ?? argv[++i];
+        if (v === undefined) return { ok: false, error: `option '--${name}' requires an argument` };
+        spec.set(o, v);
+      }
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      for (let k = 1; k < a.length; k++) {
+        const ch = a[k]!;
+        const spec = SPECS.find((s) => s.short === ch);
+        if (!spec) return { ok: false, error: `invalid option -- '${ch}'` };
+        if (spec.arg === 'none') {
+          spec.set(o);
+          continue;
+        }
+        const rest = a.slice(k + 1);
+        if (spec.arg === 'optional') spec.set(o, rest || undefined);
+        else {
+          const v = rest || argv[++i];
+          if (v === undefined) return { ok: false, error: `option requires an argument -- '${ch}'` };
+          spec.set(o, v);
+        }
+        break;
+      }
+      continue;
+    }
+    return { ok: false, error: `unexpected argument '${a}'` };
+  }
+  return { ok: true, options: o };
+}
+
+export const USAGE = `Usage: keepalived-ts [OPTION...]
+  -f, --use-file=FILE          Use the specified configuration file (default ${DEFAULT_CONFIG_FILE})
+  -t, --config-test[=LOG_FILE] Check the configuration for obvious errors, output to stderr by default
+  -i, --config-id ID           Skip any configuration lines beginning '@' that don't match ID
+  -n, --dont-fork              Don't fork the daemon process
+  -l, --log-console            Log messages to local console
+  -D, --log-detail             Detailed log messages
+  -S, --log-facility=[0-7]     Set syslog facility to LOG_LOCAL[0-7]
+  -g, --log-file=FILE          Also log to FILE (default /tmp/keepalived.log)
+  -G, --no-syslog              Don't log via syslog
+  -P, --vrrp                   Only run with VRRP subsystem
+  -C, --check                  Only run with Health-checker subsystem
+  -p, --pid=FILE               Use specified pidfile for parent process
+  -r, --vrrp_pid=FILE          Use specified pidfile for VRRP child process
+  -c, --checkers_pid=FILE      Use specified pidfile for checkers child process
+  -R, --dont-respawn           Don't respawn child processes
+  -V, --dont-release-vrrp      Don't remove VRRP VIPs and VROUTEs on daemon stop
+  -I, --dont-release-ipvs      Don't remove IPVS topology on daemon stop
+  -s, --namespace=NAME         Run in network namespace NAME
+      --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
+      --dump-conf              Print the resolved configuration as JSON and exit
+  -v, --version                Display the version number
+  -h, --help                   Display this help message
+`;

@@ -1,0 +1,18 @@
+// `keepalived-ts -t`: parse, validate against this host, report in keepalived's format, and return
+// keepalived's exit code (0 clean, 4 cannot run, 5 errors but would run, 6 script security).
+import { loadConfig } from '../config/load.js';
+import type { KeepalivedConfig } from '../config/model.js';
+import { readHostInterfaces, validateConfig } from '../config/validate.js';
+
+export interface ConfigTestResult {
+  exitCode: number;
+  /** Report lines, in keepalived's `(Line N) message` format. */
+  lines: string[];
+  config: KeepalivedConfig;
+}
+
+export function runConfigTest(file: string, configId?: string): ConfigTestResult {
+  const { config, diag } = loadConfig(file, configId === undefined ? {} : { configId });
+  validateConfig(config, diag, { host: { interfaces: readHostInterfaces() } });
+  return { exitCode: diag.exitCode(), lines: diag.list.map((d) => diag.format(d)), config };
+}

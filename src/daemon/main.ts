@@ -1,0 +1,54 @@
+// Process entry: command line → the requested mode. Only the config test and configuration dump
+// exist so far; the daemon proper is wired in by the Linux binding.
+import { writeFileSync } from 'node:fs';
+import { parseArgs, USAGE } from './cli.js';
+import { runConfigTest } from './config-test.js';
+
+export const VERSION = '0.1.0';
+
+const SIGNUMS: Record<string, number> = {
+  STOP: 15,
+  RELOAD: 1,
+  DATA: 10,
+  STATS: 12,
+  STATS_CLEAR: 64 - 1, // SIGRTMAX - 1
+  JSON: 34 + 2, // SIGRTMIN + 2
+};
+
+export function main(argv: string[]): number {
+  const parsed = parseArgs(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`keepalived-ts: ${parsed.error}\n${USAGE}`);
+    return 1;
+  }
+  const o = parsed.options;
+  if (o.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (o.version) {
+    process.stderr.write(`keepalived-ts v${VERSION} (keepalived 2.x compatible)\n`);
+    return 0;
+  }
+  if (o.signum !== undefined) {
+    const n = SIGNUMS[o.signum.toUpperCase()];
+    if (n === undefined) {
+      process.stderr.write(`Unknown sigfunc ${o.signum}\n`);
+      return 1;
+    }
+    process.stdout.write(`${n}\n`);
+    return 0;
+  }
+  if (o.configTest || o.dumpConf) {
+    const r = runConfigTest(o.configFile, o.configId);
+    const report = r.lines.map((l) => `${l}\n`).join('');
+    if (o.configTestOutput) writeFileSync(o.configTestOutput, report);
+    else process.stderr.write(report);
+    if (o.dumpConf) process.stdout.write(`${JSON.stringify(r.config, null, 2)}\n`);
+    return r.exitCode;
+  }
+  process.stderr.write(
+    'keepalived-ts: the daemon mode is not available yet; use -t to test a configuration\n',
+  );
+  return 1;
+}
