@@ -108,7 +108,7 @@ export class AnnounceSender {
     try {
       ifindex = ifNameToIndex(ifname);
     } catch (e) {
-      return fail('KA_SOCKET_OS', `cannot load libc through koffi: ${(e as Error).message}`);
+      return fail('KA_SOCKET_OS', `koffi call failed: ${(e as Error).message}`);
     }
     if (ifindex === 0) return fail('KA_SOCKET_ENODEV', `no interface named ${ifname}`);
     const r = RawSocket.open(AF_PACKET, 0, `packet ${ifname}`);

@@ -92,7 +92,7 @@ export class RawSocket implements RawSocketPort {
     try {
       lib = libc();
     } catch (e) {
-      return fail('KA_SOCKET_OS', `cannot load libc through koffi: ${(e as Error).message}`);
+      return fail('KA_SOCKET_OS', `koffi call failed: ${(e as Error).message}`);
     }
     const fd = lib.socket(domain, 3 /* SOCK_RAW */ | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0) return { ok: false, error: socketError('socket', lib.errno(), label) };

@@ -95,7 +95,7 @@ export class VrrpSocket {
     try {
       ifindex = ifNameToIndex(o.ifname);
     } catch (e) {
-      return fail('KA_SOCKET_OS', `cannot load libc through koffi: ${(e as Error).message}`);
+      return fail('KA_SOCKET_OS', `koffi call failed: ${(e as Error).message}`);
     }
     if (ifindex === 0) return fail('KA_SOCKET_ENODEV', `no interface named ${o.ifname}`);
     const opened = RawSocket.open(o.family === 4 ? AF_INET : AF_INET6, VRRP_PROTOCOL, `vrrp ${o.ifname}`);

@@ -219,3 +219,57 @@ test('without CAP_NET_RAW: KA_SOCKET_EPERM naming the capability', { skip }, asy
     await weak.stop();
   }
 });
+
+test('a throwing handler surfaces as an uncaught exception and leaves koffi and the socket usable', {
+  skip,
+}, async () => {
+  await open(a, { key: 't', ifname: 'eth0', family: 4, srcAddr: '192.0.2.1' });
+  await open(b, { key: 't', ifname: 'eth0', family: 4, srcAddr: '192.0.2.2', throwOnce: true });
+  const p1 = advertV3([v4('192.0.2.101')], { src: v4('192.0.2.1'), dst: v4('224.0.0.18') });
+  const p2 = advertV3([v4('192.0.2.102')], { src: v4('192.0.2.1'), dst: v4('224.0.0.18') });
+  await a.call('vrrpSend', { key: 't', payloadHex: p1.toString('hex') });
+  const uncaught = await b.waitEvent((e) => e.event === 'uncaught');
+  assert.equal(uncaught.message, 'handler boom');
+  // The pitfall being guarded: an exception left pending inside koffi is re-thrown by the next koffi
+  // call. b's next koffi calls (sendto here, recvmsg below) must succeed.
+  assert.deepEqual(await b.call('vrrpSend', { key: 't', payloadHex: p1.toString('hex') }), { ok: true });
+  const got = received(b, 't', p2);
+  await a.call('vrrpSend', { key: 't', payloadHex: p2.toString('hex') });
+  await got;
+  assert.equal(b.events.filter((e) => e.event === 'uncaught').length, 1);
+  await Promise.all([a.call('close', { key: 't' }), b.call('close', { key: 't' })]);
+});
+
+test('closing the socket from inside its handler stops delivery mid-burst without crashing', {
+  skip,
+}, async () => {
+  await open(a, { key: 'c', ifname: 'eth0', family: 6, srcAddr: '2001:db8::1' });
+  await open(b, { key: 'c', ifname: 'eth0', family: 6, closeOnFirst: true });
+  const pkt = advertV3([Buffer.from('20010db8000000000000000000000100', 'hex')]);
+  for (let i = 0; i < 20; i++) await a.call('vrrpSend', { key: 'c', payloadHex: pkt.toString('hex') });
+  await b.waitEvent((e) => e.event === 'vrrp' && e.key === 'c');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(b.events.filter((e) => e.event === 'vrrp' && e.key === 'c').length, 1);
+  // Still alive and answering.
+  assert.deepEqual(await b.call('close', { key: 'c' }), { ok: true, value: null });
+  await a.call('close', { key: 'c' });
+});
+
+test('socket lifecycle: close is idempotent, everything after it is KA_SOCKET_CLOSED', { skip }, async () => {
+  const r = await a.call<Record<string, { error?: { code: string } } | boolean>>('lifecycle');
+  assert.equal(r.before, false);
+  assert.equal(r.after, true);
+  for (const k of ['send', 'opt', 'listen']) {
+    assert.equal((r[k] as { error: { code: string } }).error.code, 'KA_SOCKET_CLOSED', k);
+  }
+  assert.equal(
+    (r.frames as { error: { code: string } }).error.code,
+    'KA_SOCKET_EINVAL',
+    'onFrame on an IP socket',
+  );
+  assert.equal(
+    b.events.some((e) => e.event === 'uncaught' && e.message !== 'handler boom') ||
+      a.events.some((e) => e.event === 'uncaught'),
+    false,
+  );
+});
