@@ -23,8 +23,22 @@ interface SurveyEntry {
   exitCode: number | null;
   signal?: string;
   referenceCrashes?: string;
-  messages: { file: string | null; line: number; text: string }[];
+  /** Distinct messages in first-seen order; `count` when printed more than once (one per parse pass). */
+  messages: { file: string | null; line: number; text: string; count?: number }[];
   unlocatedMessages: string[];
+}
+
+function distinctMessages(
+  messages: { file: string | null; line: number; text: string }[],
+): SurveyEntry['messages'] {
+  const byKey = new Map<string, SurveyEntry['messages'][number]>();
+  for (const m of messages) {
+    const key = `${m.file}\u0000${m.line}\u0000${m.text}`;
+    const seen = byKey.get(key);
+    if (seen) seen.count = (seen.count ?? 1) + 1;
+    else byKey.set(key, { ...m });
+  }
+  return [...byKey.values()];
 }
 
 async function main(): Promise<void> {
@@ -45,8 +59,8 @@ async function main(): Promise<void> {
         exitCode: r.exitCode,
         ...(r.signal ? { signal: r.signal } : {}),
         ...(c.options.referenceCrashes ? { referenceCrashes: c.options.referenceCrashes } : {}),
-        messages: r.messages,
-        unlocatedMessages: r.unlocated,
+        messages: distinctMessages(r.messages),
+        unlocatedMessages: [...new Set(r.unlocated)],
       };
       return [c.name, entry] as const;
     });

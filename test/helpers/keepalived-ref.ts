@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const REFERENCE_KEEPALIVED = '/usr/sbin/keepalived';
-export const OURS_BIN = join(REPO_ROOT, 'bin', 'keepalived-ts');
+/** Ours; KATS_OURS_BIN may point at another node entry script (e.g. to check the harness itself). */
+export const OURS_BIN = process.env.KATS_OURS_BIN ?? join(REPO_ROOT, 'bin', 'keepalived-ts');
 export const CASES_DIR = join(REPO_ROOT, 'test', 'data', 'config-cases');
 export const CORPUS_DIR = '/work/shared/corpus/keepalived-samples';
 
@@ -135,6 +136,8 @@ export function referenceAvailable(): boolean {
   return existsSync(REFERENCE_KEEPALIVED);
 }
 
+const NOFILE_LIMIT = 1024;
+
 interface RunOutcome {
   code: number | null;
   signal: string | null;
@@ -150,7 +153,9 @@ function run(
   return new Promise((resolveRun) => {
     execFile(
       'ip',
-      ['netns', 'exec', ns, ...argv],
+      // RLIMIT_NOFILE pinned: include cycles recurse until EMFILE, and node raises its own soft limit
+      // (inherited by children) to the hard limit, which would make those runs huge and slow.
+      ['netns', 'exec', ns, 'prlimit', `--nofile=${NOFILE_LIMIT}`, '--', ...argv],
       {
         cwd: '/',
         encoding: 'latin1',
