@@ -7,8 +7,7 @@
 //   file as given on the command line, included files as written in the include line (often relative),
 //   so only the basename is comparable between implementations.
 // * `(Line N) text` → key `basename(mainFile):N`. keepalived 2.2.7 uses this bare form only during its
-//   first (global_defs) pass over a configuration that consists of the main file alone, so the line
-//   always belongs to the main file.
+//   first (global_defs) pass and only for lines of the main file (included files are named even there).
 // * Lines without a location (post-parse validation such as "(VI_1) State MASTER must match being address
 //   owner") are kept in `unlocated` but are not part of `flaggedLines`.
 // keepalived parses the file once per subsystem, so the same message may repeat; a set hides that.
