@@ -263,7 +263,7 @@ describe('6. AH (HMAC-MD5-96)', () => {
     const b = ahPacket();
     b[1] = 0x00;
     b[6] = 0x40;
-    b[10] ^= 0xff;
+    b[10]! ^= 0xff;
     expectOk(validateAdvert(b, meta4, ahPolicy));
   });
   test('opt-in anti-replay', () => {
