@@ -1,0 +1,28 @@
+// Inputs to the VRRP state machine: a JSON-safe union (no Buffers, no class instances), so a run can be
+// recorded to JSON lines and replayed. Time is not part of an event; it travels beside it as `nowUs`.
+import type { RxMeta, VrrpAdvert } from './advert.js';
+import type { VrrpInstanceParams } from './instance-params.js';
+import type { VrrpTimerName } from './timers.js';
+
+export type VrrpEvent =
+  /** Begin running (from INIT, or again after STOP). */
+  | { type: 'start' }
+  /** An advert that the packet layer has already decoded and validated (rx-validate.ts). */
+  | { type: 'advertRx'; advert: VrrpAdvert; meta: RxMeta }
+  /** A timer armed by an `armTimer` action has reached its deadline. */
+  | { type: 'timer'; timer: VrrpTimerName }
+  /** The instance's own interface changed state. */
+  | { type: 'interfaceUp' }
+  | { type: 'interfaceDown' }
+  /** A tracker (by its TrackerDef name) went up/down (interface, script, process, bfd) … */
+  | { type: 'tracker'; name: string; up: boolean }
+  /** … or a track_file produced a new value. */
+  | { type: 'trackerValue'; name: string; value: number }
+  /** New base (configured) priority, e.g. from a management interface. */
+  | { type: 'priority'; priority: number }
+  /** Graceful stop (SIGTERM): send priority 0 if master, remove VIPs, enter STOP. */
+  | { type: 'shutdown' }
+  /** Reload (SIGHUP) matched this instance to new parameters: keep the state, diff the VIPs. */
+  | { type: 'reload'; params: VrrpInstanceParams };
+
+export type VrrpEventType = VrrpEvent['type'];

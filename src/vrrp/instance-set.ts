@@ -1,0 +1,140 @@
+// All VRRP instances of one daemon (one router) with their sync groups: the object the Linux daemon and the
+// simulator drive. Pure like the instances: `handle(event, nowUs) -> actions`, `nextDeadline()`, and
+// `handleTimers(nowUs)` to fire every due timer. An optional recorder sees each input and its outputs, in
+// the replay format of fsm-replay.ts.
+import type { VrrpAction } from './actions.js';
+import type { VrrpEvent } from './events.js';
+import { VrrpInstance } from './fsm.js';
+import type { VrrpInstanceParams } from './instance-params.js';
+import { type SyncGroupParams, VrrpSyncGroup } from './sync-group.js';
+import type { VrrpTimerName } from './timers.js';
+
+/** Inputs at daemon level: one instance's event, or something that fans out to several instances. */
+export type EngineEvent =
+  | { type: 'instance'; instance: string; event: VrrpEvent }
+  /** A link changed: instances on that interface see interfaceUp/Down, instances tracking it a tracker event. */
+  | { type: 'link'; ifname: string; up: boolean }
+  /** A named tracker (vrrp_script, track_process, bfd…) changed, for every instance that tracks it. */
+  | { type: 'tracker'; name: string; up: boolean }
+  | { type: 'trackerValue'; name: string; value: number }
+  | { type: 'startAll' }
+  | { type: 'shutdownAll' };
+
+export interface EngineConfig {
+  instances: VrrpInstanceParams[];
+  syncGroups: SyncGroupParams[];
+}
+
+export type EngineRecord =
+  | { kind: 'in'; nowUs: number; event: EngineEvent }
+  | { kind: 'out'; actions: VrrpAction[] };
+
+export class VrrpEngine {
+  readonly config: EngineConfig;
+  /** Receives each input and its outputs (fsm-replay.ts writes them as JSON lines). */
+  recorder: ((rec: EngineRecord) => void) | null = null;
+  #instances = new Map<string, VrrpInstance>();
+  #groups: VrrpSyncGroup[] = [];
+  #groupOf = new Map<string, VrrpSyncGroup>();
+
+  constructor(config: EngineConfig) {
+    this.config = config;
+    for (const p of config.instances) {
+      if (this.#instances.has(p.name)) throw new RangeError(`duplicate instance name ${p.name}`);
+      this.#instances.set(p.name, new VrrpInstance(p));
+    }
+    for (const g of config.syncGroups) {
+      const members = g.members.map((n) => {
+        const inst = this.#instances.get(n);
+        if (!inst) throw new RangeError(`sync group ${g.name}: unknown instance ${n}`);
+        if (this.#groupOf.has(n)) throw new RangeError(`instance ${n} is in two sync groups`);
+        return inst;
+      });
+      const group = new VrrpSyncGroup(g, members);
+      this.#groups.push(group);
+      for (const n of g.members) this.#groupOf.set(n, group);
+    }
+  }
+
+  instance(name: string): VrrpInstance | undefined {
+    return this.#instances.get(name);
+  }
+
+  instances(): VrrpInstance[] {
+    return [...this.#instances.values()];
+  }
+
+  groups(): VrrpSyncGroup[] {
+    return [...this.#groups];
+  }
+
+  /** The earliest armed timer of any instance (ties: instance order, then timer order). */
+  nextDeadline(): { instance: string; timer: VrrpTimerName; atUs: number } | null {
+    let best: { instance: string; timer: VrrpTimerName; atUs: number } | null = null;
+    for (const inst of this.#instances.values()) {
+      const d = inst.nextDeadline();
+      if (d && (best === null || d.atUs < best.atUs)) best = { instance: inst.name, ...d };
+    }
+    return best;
+  }
+
+  /** Fires every timer due at `nowUs`, earliest first, each as its own recorded input. */
+  handleTimers(nowUs: number): VrrpAction[] {
+    const out: VrrpAction[] = [];
+    for (;;) {
+      const d = this.nextDeadline();
+      if (d === null || d.atUs > nowUs) return out;
+      out.push(
+        ...this.handle(
+          { type: 'instance', instance: d.instance, event: { type: 'timer', timer: d.timer } },
+          nowUs,
+        ),
+      );
+    }
+  }
+
+  handle(event: EngineEvent, nowUs: number): VrrpAction[] {
+    this.recorder?.({ kind: 'in', nowUs, event });
+    const out: VrrpAction[] = [];
+    switch (event.type) {
+      case 'instance':
+        this.#toInstance(event.instance, event.event, nowUs, out);
+        break;
+      case 'link':
+        for (const inst of this.#instances.values()) {
+          if (inst.params.interface === event.ifname) {
+            this.#toInstance(inst.name, { type: event.up ? 'interfaceUp' : 'interfaceDown' }, nowUs, out);
+          }
+          if (inst.params.trackers.some((t) => t.kind === 'interface' && t.name === event.ifname)) {
+            this.#toInstance(inst.name, { type: 'tracker', name: event.ifname, up: event.up }, nowUs, out);
+          }
+        }
+        break;
+      case 'tracker':
+      case 'trackerValue':
+        for (const inst of this.#instances.values()) {
+          if (inst.params.trackers.some((t) => t.name === event.name))
+            this.#toInstance(inst.name, event, nowUs, out);
+        }
+        break;
+      case 'startAll':
+        for (const inst of this.#instances.values())
+          this.#toInstance(inst.name, { type: 'start' }, nowUs, out);
+        break;
+      case 'shutdownAll':
+        for (const inst of this.#instances.values())
+          this.#toInstance(inst.name, { type: 'shutdown' }, nowUs, out);
+        break;
+    }
+    this.recorder?.({ kind: 'out', actions: out });
+    return out;
+  }
+
+  #toInstance(name: string, event: VrrpEvent, nowUs: number, out: VrrpAction[]): void {
+    const inst = this.#instances.get(name);
+    if (!inst) return;
+    const before = inst.state;
+    out.push(...inst.handle(event, nowUs));
+    this.#groupOf.get(name)?.afterMemberEvent(inst, before, nowUs, out);
+  }
+}

@@ -1,0 +1,87 @@
+// Effective priority from trackers (keepalived vrrp_track.c semantics, notes §3.7, man5 track_*):
+//   total = base + Σ adjustments, effective = clamp(total, 1, 254); an owner (base 255) is never adjusted.
+//   weight 0:  tracker KO ⇒ FAULT (no priority change).
+//   weight > 0: +weight while OK.      weight < 0: −|weight| while KO.
+//   reverse:   the tracker's OK/KO sense is flipped before the rules above (weight 0 reverse ⇒ FAULT while OK).
+//   track_file: value × weight is added (negated by reverse); weight 0 ⇒ any non-zero value is a fault;
+//               an adjustment below −253 is a fault.
+// RFC 3768/9568 have no trackers; this is keepalived's extension.
+import { PRIORITY_OWNER } from './advert.js';
+
+export type TrackerKind = 'interface' | 'script' | 'file' | 'process' | 'bfd';
+
+export interface TrackerDef {
+  /** Interface name, vrrp_script name, track_file name… (the name tracker events carry). */
+  name: string;
+  kind: TrackerKind;
+  /** −254..254 (keepalived's per-kind ranges are checked by the config layer). */
+  weight: number;
+  reverse: boolean;
+  /** State before the first tracker event: up/OK by default (keepalived `init_fail` starts KO). */
+  initialUp?: boolean;
+  /** track_file: value before the first reading (keepalived `init_file`, default 0). */
+  initialValue?: number;
+}
+
+/** The latest reading of a tracker: up/down for most kinds, a number for track_file. */
+export type TrackerReading = { up: boolean } | { value: number };
+
+export const MIN_EFFECTIVE_PRIORITY = 1;
+export const MAX_EFFECTIVE_PRIORITY = 254;
+/** A track_file adjustment below this puts the instance in FAULT (man5 track_file). */
+export const FILE_FAULT_BELOW = -253;
+
+export function initialReading(def: TrackerDef): TrackerReading {
+  if (def.kind === 'file') return { value: def.initialValue ?? 0 };
+  return { up: def.initialUp ?? true };
+}
+
+export interface TrackerEffect {
+  fault: boolean;
+  delta: number;
+}
+
+/** What one tracker contributes, given its current reading. */
+export function trackerEffect(def: TrackerDef, reading: TrackerReading): TrackerEffect {
+  if ('value' in reading) {
+    const sign = def.reverse ? -1 : 1;
+    if (def.weight === 0) return { fault: reading.value !== 0, delta: 0 };
+    const delta = reading.value * def.weight * sign;
+    return delta < FILE_FAULT_BELOW ? { fault: true, delta: 0 } : { fault: false, delta };
+  }
+  const ok = def.reverse ? !reading.up : reading.up;
+  if (def.weight === 0) return { fault: !ok, delta: 0 };
+  if (def.weight > 0) return { fault: false, delta: ok ? def.weight : 0 };
+  return { fault: false, delta: ok ? 0 : def.weight };
+}
+
+export interface PriorityResult {
+  /** Priority to advertise and use for skew/comparisons. */
+  effective: number;
+  /** Some weight-0 (or file) tracker demands FAULT. */
+  trackerFault: boolean;
+}
+
+/**
+ * Effective priority. `ignoreWeights` drops weighted trackers (keepalived ignores them on sync-group members
+ * unless `sync_group_tracking_weight`); weight-0 faults still apply.
+ */
+export function computePriority(
+  basePriority: number,
+  defs: readonly TrackerDef[],
+  readings: ReadonlyMap<string, TrackerReading>,
+  ignoreWeights = false,
+): PriorityResult {
+  let total = basePriority;
+  let trackerFault = false;
+  for (const def of defs) {
+    const reading = readings.get(def.name) ?? initialReading(def);
+    const effect = trackerEffect(def, reading);
+    if (effect.fault) trackerFault = true;
+    if (!ignoreWeights) total += effect.delta;
+  }
+  // The owner keeps 255 whatever its trackers say (trackers can neither lower nor raise to 255).
+  if (basePriority === PRIORITY_OWNER) return { effective: PRIORITY_OWNER, trackerFault };
+  const effective = Math.min(MAX_EFFECTIVE_PRIORITY, Math.max(MIN_EFFECTIVE_PRIORITY, total));
+  return { effective, trackerFault };
+}
