@@ -91,8 +91,17 @@ export function buildUnsolicitedNaFrame(senderMac: Uint8Array, vip: Uint8Array, 
   return f;
 }
 
+/** What the daemon needs to announce addresses on one interface; AnnounceSender implements it. */
+export interface Announcer {
+  readonly ifname: string;
+  readonly closed: boolean;
+  sendGarp(vip: string, mac: string): NetResult<void>;
+  sendUnsolicitedNa(vip: string, mac: string, router?: boolean): NetResult<void>;
+  close(): void;
+}
+
 /** An AF_PACKET socket on one interface for GARP and NA frames. Protocol 0: it never receives. */
-export class AnnounceSender {
+export class AnnounceSender implements Announcer {
   readonly ifname: string;
   readonly ifindex: number;
   readonly #sock: RawSocket;

@@ -60,17 +60,19 @@ export class RecvBuffer {
     const v = this.#view;
     // The kernel rewrites these three on every call.
     v.setUint32(MSGHDR_OFF + 8, NAME_LEN, true);
-    v.setBigUint64(MSGHDR_OFF + 40, BigInt(CONTROL_LEN), true);
+    // size_t msg_controllen as two 32-bit halves: avoids a BigInt per packet on the hot path.
+    v.setUint32(MSGHDR_OFF + 40, CONTROL_LEN, true);
+    v.setUint32(MSGHDR_OFF + 44, 0, true);
     v.setInt32(MSGHDR_OFF + 48, 0, true);
     const n = this.#libc.recvmsg(fd, this.#block.ptr, MSG_DONTWAIT);
     if (n < 0) return { errno: this.#libc.errno() };
     const b = this.#block.bytes;
     const flags = v.getInt32(MSGHDR_OFF + 48, true);
     const nameLen = Math.min(v.getUint32(MSGHDR_OFF + 8, true), NAME_LEN);
-    const controlLen = Math.min(Number(v.getBigUint64(MSGHDR_OFF + 40, true)), CONTROL_LEN);
+    const controlLen = Math.min(v.getUint32(MSGHDR_OFF + 40, true), CONTROL_LEN);
     const control: ControlMessage[] = [];
     for (let off = 0; off + 16 <= controlLen; ) {
-      const len = Number(v.getBigUint64(CONTROL_OFF + off, true));
+      const len = v.getUint32(CONTROL_OFF + off, true); // high half of size_t is 0 for len <= 512
       if (len < 16 || off + len > controlLen) break;
       control.push({
         level: v.getInt32(CONTROL_OFF + off + 8, true),

@@ -443,7 +443,7 @@ export class Netlink {
 export type NetlinkEventHandler = (e: NetlinkEvent) => void;
 
 /**
- * Subscribes to link and IPv4/IPv6 address notifications. Events come from the kernel's multicast groups
+ * Subscribes to link and IPv4/IPv6 address notifications. The socket does not keep the process alive. Events come from the kernel's multicast groups
  * in order. A kernel-side overflow (ENOBUFS) is reported through onError: events were lost, and the owner
  * should re-list links and addresses.
  */
@@ -481,7 +481,16 @@ export class NetlinkMonitor {
           });
           continue;
         }
-        if (ev) handler(ev);
+        if (!ev) continue;
+        try {
+          handler(ev);
+        } catch (userError) {
+          // A bug in the handler must not stop the remaining messages of this batch; report it like any
+          // uncaught callback error, on a clean stack.
+          setImmediate(() => {
+            throw userError;
+          });
+        }
       }
     });
     return ok(mon);

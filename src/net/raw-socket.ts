@@ -3,7 +3,7 @@
 // be swapped for a native addon with the same surface (see /work/shared/notes/node-sockets.md).
 //
 // Receive path: koffi.node.poll (uv_poll on this thread's loop) wakes us; we drain with non-blocking
-// recvmsg until EAGAIN (at most MAX_PER_WAKE datagrams, so a flood cannot starve timers; the poll is
+// recvmsg until EAGAIN (at most MAX_PER_WAKE = 64 datagrams, about 0.6 ms, so a flood cannot starve timers; the poll is
 // level-triggered and fires again). koffi calls the poll callback with napi Call, not MakeCallback: an
 // exception escaping it would be re-thrown later by an unrelated koffi call. So the whole callback is
 // inside try/catch, and an exception from the user's handler is re-thrown on a clean stack via
@@ -33,7 +33,7 @@ import { int32 } from './sockaddr.js';
 
 const EAGAIN = 11;
 const EINTR = 4;
-const MAX_PER_WAKE = 256;
+const MAX_PER_WAKE = 64;
 
 /** Received on an AF_PACKET socket: the whole link-layer frame plus sockaddr_ll facts. */
 export interface FrameMeta {

@@ -55,7 +55,18 @@ export interface VrrpSocketOptions {
 
 export type VrrpMessageHandler = (payload: Uint8Array, meta: RxMeta, ipv4Header?: Uint8Array) => void;
 
-export class VrrpSocket {
+/** What the daemon needs from a VRRP socket; VrrpSocket implements it, a simulator can too. */
+export interface VrrpTransport {
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly family: IpFamily;
+  readonly closed: boolean;
+  send(payload: Uint8Array, dstAddr?: string): NetResult<void>;
+  onMessage(handler: VrrpMessageHandler, onError?: (e: NetError) => void): NetResult<void>;
+  close(): void;
+}
+
+export class VrrpSocket implements VrrpTransport {
   readonly ifname: string;
   readonly ifindex: number;
   readonly family: IpFamily;

@@ -56,6 +56,7 @@ test('NA with the Router flag: flags 0xa0 and a checksum that still verifies', (
 const skip = !isRoot() && 'needs root for network namespaces';
 let lab: Lab;
 let sender: Agent;
+let listener: Agent;
 let nsB: string;
 let macA: string;
 const tmp = mkdtempSync(join(tmpdir(), 'kats-garp-'));
@@ -66,14 +67,23 @@ before(async () => {
   const nsA = lab.addHost('a');
   nsB = lab.addHost('b');
   macA = JSON.parse(ip('-n', nsA, '-j', 'link', 'show', 'eth0'))[0].address;
-  sender = await Agent.start(nsA);
+  [sender, listener] = await Promise.all([Agent.start(nsA), Agent.start(nsB)]);
+  // Our own AF_PACKET receive path (RawSocket.onFrame) listens too, next to tcpdump.
+  for (const [key, ethertype] of [
+    ['arp', 0x0806],
+    ['ip6', 0x86dd],
+  ] as const) {
+    assert.deepEqual(await listener.call('packetListen', { key, ifname: 'eth0', ethertype }), { ok: true });
+  }
 });
 
 after(async () => {
-  await sender?.stop();
+  await Promise.all([sender?.stop(), listener?.stop()]);
   lab?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
+
+const ipIndex = (ns: string): number => JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'eth0'))[0].ifindex;
 
 /** Runs tcpdump in nsB until `count` frames matching `filter` arrive, while `act` sends them. */
 async function capture(filter: string, count: number, act: () => Promise<void>): Promise<string> {
@@ -145,6 +155,13 @@ test('GARP and NA on the wire: byte-exact with the sender MAC, NA checksum ok pe
   assert.match(text, /Request who-has 192\.0\.2\.100 \((Broadcast|ff:ff:ff:ff:ff:ff)\) tell 192\.0\.2\.100/);
   assert.match(text, /hlim 255.*2001:db8::100 > ff02::1: \[icmp6 sum ok\] ICMP6, neighbor advertisement/);
   assert.match(text, /Flags \[router, override\]/);
+  // The AF_PACKET receiver saw the same bytes, with the link-layer facts from sockaddr_ll.
+  const garpHex = frames[0]!.toString('hex');
+  const arpEv = await listener.waitEvent((e) => e.event === 'frame' && e.frameHex === garpHex);
+  assert.deepEqual(arpEv.meta, { protocol: 0x0806, ifindex: ipIndex(nsB), pktType: 1 /* broadcast */ });
+  const naHex = frames[1]!.toString('hex');
+  const naEv = await listener.waitEvent((e) => e.event === 'frame' && e.frameHex === naHex);
+  assert.deepEqual(naEv.meta, { protocol: 0x86dd, ifindex: ipIndex(nsB), pktType: 2 /* multicast */ });
 });
 
 test('announcing with a VMAC puts that MAC in the frame', { skip }, async () => {
