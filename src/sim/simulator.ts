@@ -1,0 +1,499 @@
+// Deterministic multi-router VRRP simulator (style-models §2 quinn `Pair`, h11 `ConnectionPair`): routers run
+// the real pure engine (src/vrrp/instance-set.ts) on virtual LAN segments, with a virtual clock that jumps to
+// the next event. Every random draw comes from one seeded PRNG in a fixed order and ties in time are broken by
+// scheduling order, so a seed replays exactly. Adverts go through the real codec and receive validation
+// (wire.ts) unless `codec: false`.
+import type { AdvertToSend, VrrpAction, VrrpState } from '../vrrp/actions.js';
+import type { IpFamily, RxMeta, VrrpAdvert } from '../vrrp/advert.js';
+import type { VrrpInstance } from '../vrrp/fsm.js';
+import {
+  instanceParams,
+  type VrrpInstanceParams,
+  type VrrpInstanceParamsInput,
+} from '../vrrp/instance-params.js';
+import { type EngineConfig, type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
+import type { SyncGroupParams } from '../vrrp/sync-group.js';
+import type { VrrpTimerName } from '../vrrp/timers.js';
+import { EventQueue } from './event-queue.js';
+import { MasterLog } from './master-log.js';
+import { Prng } from './prng.js';
+import { encodeForDestination, multicastGroup, receiveBytes, rxPolicyOf, toVrrpAdvert } from './wire.js';
+
+export interface LinkConditions {
+  /** Probability that one packet copy is lost. */
+  lossProb: number;
+  /** Fixed one-way delay, µs. */
+  delayUs: number;
+  /** Extra uniform delay in [0, jitterUs], µs (reorders packets whose spacing is below it). */
+  jitterUs: number;
+  /** Probability that a packet is delivered twice. */
+  dupProb: number;
+  /** Probability that a packet is held back by reorderDelayUs (explicit reordering). */
+  reorderProb: number;
+  reorderDelayUs: number;
+}
+
+export const CLEAN_LINK: LinkConditions = {
+  lossProb: 0,
+  delayUs: 100,
+  jitterUs: 0,
+  dupProb: 0,
+  reorderProb: 0,
+  reorderDelayUs: 0,
+};
+
+/** One instance of a simulated router; its interface is the segment it sits on. */
+export type SimInstanceSpec = Omit<VrrpInstanceParamsInput, 'interface'> & { segment: string };
+
+export interface SimRouterSpec {
+  id: string;
+  instances: SimInstanceSpec[];
+  syncGroups?: SyncGroupParams[];
+}
+
+/** Scenario operations, scheduled with `at()`. JSON-safe. */
+export type SimOp =
+  | { op: 'start'; router: string }
+  | { op: 'crash'; router: string }
+  | { op: 'restart'; router: string }
+  /** Graceful stop: the engine shuts down (priority 0 sent), then the router is gone. */
+  | { op: 'shutdown'; router: string }
+  | { op: 'partition'; segment: string; sides: string[][] }
+  | { op: 'heal'; segment: string }
+  | { op: 'conditions'; segment: string; conditions: Partial<LinkConditions> }
+  | { op: 'linkDown'; router: string; segment: string }
+  | { op: 'linkUp'; router: string; segment: string }
+  | { op: 'priority'; router: string; instance: string; priority: number }
+  | { op: 'tracker'; router: string; name: string; up: boolean };
+
+export interface SimOptions {
+  seed: number;
+  /** Encode/decode/validate every advert with the real codec (default true). */
+  codec?: boolean;
+  /** Keep a text trace of every input and output (for determinism checks and debugging). */
+  trace?: boolean;
+}
+
+/** The virtual router an instance belongs to on the LAN: segment, family, VRID. */
+export function vrKey(segment: string, family: IpFamily, vrid: number): string {
+  return `${segment}|v${family}|${vrid}`;
+}
+
+interface Segment {
+  name: string;
+  conditions: LinkConditions;
+  /** router id → side number while partitioned. */
+  partition: Map<string, number> | null;
+  members: string[];
+}
+
+type QueueItem =
+  | {
+      k: 'deliver';
+      router: string;
+      segment: string;
+      key: string;
+      bytes: Uint8Array | null;
+      advert: VrrpAdvert | null;
+      meta: RxMeta;
+    }
+  | { k: 'timer'; router: string; life: number; instance: string; timer: VrrpTimerName; gen: number }
+  | { k: 'op'; op: SimOp };
+
+export class SimRouter {
+  readonly id: string;
+  readonly config: EngineConfig;
+  engine: VrrpEngine;
+  alive = false;
+  /** Incremented by every crash/restart, so timers of a previous life are dropped. */
+  life = 0;
+  readonly linkDown = new Set<string>();
+  /** Instance name → its virtual-router key; key → instance name. */
+  readonly keyOf = new Map<string, string>();
+  readonly instanceAt = new Map<string, string>();
+  readonly segmentOf = new Map<string, string>();
+  /** State as seen through the action stream (checks that addVips comes after the MASTER transition). */
+  readonly trackedState = new Map<string, VrrpState>();
+  /** Installed VIPs per instance. */
+  readonly vips = new Map<string, Set<string>>();
+  timerGen = new Map<string, number>();
+
+  constructor(spec: SimRouterSpec) {
+    this.id = spec.id;
+    const instances: VrrpInstanceParams[] = spec.instances.map((s) => {
+      const { segment, ...rest } = s;
+      const p = instanceParams({ ...rest, interface: segment });
+      const key = vrKey(segment, p.family, p.vrid);
+      this.keyOf.set(p.name, key);
+      this.instanceAt.set(key, p.name);
+      this.segmentOf.set(p.name, segment);
+      return p;
+    });
+    this.config = { instances, syncGroups: spec.syncGroups ?? [] };
+    this.engine = new VrrpEngine(this.config);
+  }
+
+  instance(name: string): VrrpInstance {
+    const inst = this.engine.instance(name);
+    if (!inst) throw new RangeError(`router ${this.id} has no instance ${name}`);
+    return inst;
+  }
+}
+
+export interface SimCounters {
+  packetsSent: number;
+  packetsDelivered: number;
+  packetsLost: number;
+  packetsDropped: number;
+  eventsProcessed: number;
+}
+
+export class Simulator {
+  readonly prng: Prng;
+  readonly codec: boolean;
+  readonly masterLog = new MasterLog();
+  readonly counters: SimCounters = {
+    packetsSent: 0,
+    packetsDelivered: 0,
+    packetsLost: 0,
+    packetsDropped: 0,
+    eventsProcessed: 0,
+  };
+  /** Invariant violations seen while running (e.g. a VIP added by a non-master). */
+  readonly violations: string[] = [];
+  readonly trace: string[] | null;
+  /** Called with every engine output (tests hook in here). */
+  onActions: ((router: string, nowUs: number, actions: VrrpAction[]) => void) | null = null;
+  #now = 0;
+  #queue = new EventQueue<QueueItem>();
+  #segments = new Map<string, Segment>();
+  #routers = new Map<string, SimRouter>();
+
+  constructor(opts: SimOptions) {
+    this.prng = new Prng(opts.seed);
+    this.codec = opts.codec ?? true;
+    this.trace = opts.trace ? [] : null;
+  }
+
+  get nowUs(): number {
+    return this.#now;
+  }
+
+  addSegment(name: string, conditions: Partial<LinkConditions> = {}): void {
+    this.#segments.set(name, {
+      name,
+      conditions: { ...CLEAN_LINK, ...conditions },
+      partition: null,
+      members: [],
+    });
+  }
+
+  /** Adds a router; it starts at `startAtUs` (null: only when a `start` op is scheduled). */
+  addRouter(spec: SimRouterSpec, startAtUs: number | null = 0): SimRouter {
+    if (this.#routers.has(spec.id)) throw new RangeError(`duplicate router ${spec.id}`);
+    const r = new SimRouter(spec);
+    this.#routers.set(r.id, r);
+    for (const seg of new Set(r.segmentOf.values())) {
+      if (!this.#segments.has(seg)) this.addSegment(seg);
+      this.#segments.get(seg)!.members.push(r.id);
+    }
+    if (startAtUs !== null) this.at(startAtUs, { op: 'start', router: r.id });
+    return r;
+  }
+
+  router(id: string): SimRouter {
+    const r = this.#routers.get(id);
+    if (!r) throw new RangeError(`no router ${id}`);
+    return r;
+  }
+
+  routers(): SimRouter[] {
+    return [...this.#routers.values()];
+  }
+
+  segment(name: string): Readonly<Segment> {
+    const s = this.#segments.get(name);
+    if (!s) throw new RangeError(`no segment ${name}`);
+    return s;
+  }
+
+  at(atUs: number, op: SimOp): void {
+    this.#queue.push(Math.max(atUs, this.#now), { k: 'op', op });
+  }
+
+  /** Runs every event up to and including `untilUs`, then leaves the clock at `untilUs`. */
+  run(untilUs: number): void {
+    for (;;) {
+      const t = this.#queue.peekTime();
+      if (t === null || t > untilUs) break;
+      const e = this.#queue.pop()!;
+      this.#now = e.atUs;
+      this.counters.eventsProcessed++;
+      this.#dispatch(e.item);
+    }
+    this.#now = Math.max(this.#now, untilUs);
+  }
+
+  /** Sends one input to a router's engine directly (tests), applying its outputs to the network. */
+  inject(routerId: string, event: EngineEvent): VrrpAction[] {
+    return this.#feed(this.router(routerId), event);
+  }
+
+  // ===== internals =====
+
+  #log(line: string): void {
+    this.trace?.push(`${this.#now} ${line}`);
+  }
+
+  #dispatch(item: QueueItem): void {
+    switch (item.k) {
+      case 'op':
+        this.#applyOp(item.op);
+        return;
+      case 'timer': {
+        const r = this.#routers.get(item.router)!;
+        if (!r.alive || r.life !== item.life) return;
+        if (r.timerGen.get(`${item.instance}|${item.timer}`) !== item.gen) return;
+        this.#feed(r, {
+          type: 'instance',
+          instance: item.instance,
+          event: { type: 'timer', timer: item.timer },
+        });
+        return;
+      }
+      case 'deliver': {
+        const r = this.#routers.get(item.router)!;
+        if (!r.alive || r.linkDown.has(item.segment)) {
+          this.counters.packetsLost++;
+          return;
+        }
+        const name = r.instanceAt.get(item.key);
+        if (name === undefined) return;
+        const advert =
+          item.bytes !== null
+            ? receiveBytes(item.bytes, item.meta, rxPolicyOf(r.instance(name).params))
+            : item.advert;
+        if (advert === null) {
+          this.counters.packetsDropped++;
+          this.#log(`${r.id} drop ${item.key} from ${item.meta.srcAddr}`);
+          return;
+        }
+        this.counters.packetsDelivered++;
+        this.#feed(r, {
+          type: 'instance',
+          instance: name,
+          event: { type: 'advertRx', advert, meta: item.meta },
+        });
+        return;
+      }
+    }
+  }
+
+  #applyOp(op: SimOp): void {
+    this.#log(`op ${JSON.stringify(op)}`);
+    switch (op.op) {
+      case 'start':
+      case 'restart': {
+        const r = this.router(op.router);
+        if (r.alive && op.op === 'start') return;
+        if (r.alive) this.#crash(r);
+        r.engine = new VrrpEngine(r.config);
+        r.life++;
+        r.alive = true;
+        r.trackedState.clear();
+        this.#feed(r, { type: 'startAll' });
+        // Links that are down stay down across a restart.
+        for (const seg of r.linkDown) this.#feed(r, { type: 'link', ifname: seg, up: false });
+        return;
+      }
+      case 'crash': {
+        const r = this.router(op.router);
+        if (r.alive) this.#crash(r);
+        return;
+      }
+      case 'shutdown': {
+        const r = this.router(op.router);
+        if (!r.alive) return;
+        this.#feed(r, { type: 'shutdownAll' });
+        this.#crash(r);
+        return;
+      }
+      case 'partition': {
+        const seg = this.#segments.get(op.segment)!;
+        seg.partition = new Map();
+        op.sides.forEach((side, i) => {
+          for (const id of side) seg.partition!.set(id, i);
+        });
+        return;
+      }
+      case 'heal':
+        this.#segments.get(op.segment)!.partition = null;
+        return;
+      case 'conditions': {
+        const seg = this.#segments.get(op.segment)!;
+        seg.conditions = { ...seg.conditions, ...op.conditions };
+        return;
+      }
+      case 'linkDown':
+      case 'linkUp': {
+        const r = this.router(op.router);
+        const up = op.op === 'linkUp';
+        if (up) r.linkDown.delete(op.segment);
+        else r.linkDown.add(op.segment);
+        if (r.alive) this.#feed(r, { type: 'link', ifname: op.segment, up });
+        return;
+      }
+      case 'priority': {
+        const r = this.router(op.router);
+        if (r.alive) {
+          this.#feed(r, {
+            type: 'instance',
+            instance: op.instance,
+            event: { type: 'priority', priority: op.priority },
+          });
+        }
+        return;
+      }
+      case 'tracker': {
+        const r = this.router(op.router);
+        if (r.alive) this.#feed(r, { type: 'tracker', name: op.name, up: op.up });
+        return;
+      }
+    }
+  }
+
+  /** The router process dies: no priority 0, its addresses vanish with it, its timers are void. */
+  #crash(r: SimRouter): void {
+    r.alive = false;
+    r.life++;
+    this.masterLog.endAllOf(r.id, this.#now);
+    r.vips.clear();
+    r.trackedState.clear();
+  }
+
+  #feed(r: SimRouter, event: EngineEvent): VrrpAction[] {
+    const actions = r.engine.handle(event, this.#now);
+    if (this.trace) this.#log(`${r.id} ${JSON.stringify(event)} => ${JSON.stringify(actions)}`);
+    for (const a of actions) this.#applyAction(r, a);
+    this.onActions?.(r.id, this.#now, actions);
+    return actions;
+  }
+
+  #applyAction(r: SimRouter, a: VrrpAction): void {
+    switch (a.type) {
+      case 'sendAdvert':
+        this.#transmit(r, a.instance, a.advert);
+        return;
+      case 'armTimer': {
+        const k = `${a.instance}|${a.timer}`;
+        const gen = (r.timerGen.get(k) ?? 0) + 1;
+        r.timerGen.set(k, gen);
+        this.#queue.push(Math.max(a.atUs, this.#now), {
+          k: 'timer',
+          router: r.id,
+          life: r.life,
+          instance: a.instance,
+          timer: a.timer,
+          gen,
+        });
+        return;
+      }
+      case 'cancelTimer': {
+        const k = `${a.instance}|${a.timer}`;
+        r.timerGen.set(k, (r.timerGen.get(k) ?? 0) + 1);
+        return;
+      }
+      case 'stateChange': {
+        r.trackedState.set(a.instance, a.to);
+        const key = r.keyOf.get(a.instance)!;
+        if (a.to === 'MASTER') this.masterLog.begin(key, r.id, this.#now);
+        else if (a.from === 'MASTER') this.masterLog.end(key, r.id, this.#now);
+        return;
+      }
+      case 'addVips': {
+        if (r.trackedState.get(a.instance) !== 'MASTER') {
+          this.violations.push(
+            `${this.#now}: ${r.id}/${a.instance} added VIPs while ${r.trackedState.get(a.instance) ?? 'INIT'}`,
+          );
+        }
+        let set = r.vips.get(a.instance);
+        if (!set) {
+          set = new Set();
+          r.vips.set(a.instance, set);
+        }
+        for (const v of a.vips) set.add(v.address);
+        return;
+      }
+      case 'removeVips': {
+        const set = r.vips.get(a.instance);
+        for (const v of a.vips) set?.delete(v.address);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #transmit(r: SimRouter, instance: string, advert: AdvertToSend): void {
+    const segName = r.segmentOf.get(instance)!;
+    if (r.linkDown.has(segName)) return;
+    const seg = this.#segments.get(segName)!;
+    const key = r.keyOf.get(instance)!;
+    const group = multicastGroup(advert.family);
+    const targets: { router: SimRouter; dst: string }[] = [];
+    for (const id of seg.members) {
+      if (id === r.id) continue;
+      const peer = this.#routers.get(id)!;
+      if (advert.unicastPeers.length === 0) {
+        targets.push({ router: peer, dst: group });
+        continue;
+      }
+      const name = peer.instanceAt.get(key);
+      if (name === undefined) continue;
+      const addr = peer.config.instances.find((p) => p.name === name)!.primaryAddress;
+      if (advert.unicastPeers.includes(addr)) targets.push({ router: peer, dst: addr });
+    }
+    const encoded = new Map<string, Uint8Array>();
+    const c = seg.conditions;
+    for (const t of targets) {
+      this.counters.packetsSent++;
+      const sameSide =
+        seg.partition === null || (seg.partition.get(r.id) ?? -1) === (seg.partition.get(t.router.id) ?? -1);
+      // Draw the randomness even for a partitioned target, so a partition does not shift later draws.
+      const lost = this.prng.chance(c.lossProb);
+      const dup = this.prng.chance(c.dupProb);
+      if (!sameSide || lost) {
+        this.counters.packetsLost++;
+        continue;
+      }
+      let bytes: Uint8Array | null = null;
+      let obj: VrrpAdvert | null = null;
+      if (this.codec) {
+        bytes = encoded.get(t.dst) ?? encodeForDestination(advert, t.dst);
+        encoded.set(t.dst, bytes);
+      } else obj = toVrrpAdvert(advert);
+      const meta: RxMeta = {
+        family: advert.family,
+        srcAddr: advert.srcAddr,
+        dstAddr: t.dst,
+        ttl: 255,
+        ifindex: 1,
+        ifname: segName,
+      };
+      for (let copy = 0; copy < (dup ? 2 : 1); copy++) {
+        let delay = c.delayUs;
+        if (c.jitterUs > 0) delay += this.prng.int(c.jitterUs + 1);
+        if (this.prng.chance(c.reorderProb)) delay += c.reorderDelayUs;
+        this.#queue.push(this.#now + delay, {
+          k: 'deliver',
+          router: t.router.id,
+          segment: segName,
+          key,
+          bytes,
+          advert: obj,
+          meta,
+        });
+      }
+    }
+  }
+}
