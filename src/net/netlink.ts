@@ -30,6 +30,10 @@ export interface LinkInfo {
   /** "aa:bb:cc:dd:ee:ff", '' for links without one. */
   mac: string;
   mtu: number;
+  /** IFLA_INFO_KIND: 'veth', 'macvlan', 'bridge'...; absent for plain devices. */
+  linkKind?: string;
+  /** IFLA_LINK: the parent of a macvlan/vlan/veth (index in the link's own namespace or its peer's). */
+  parentIndex?: number;
 }
 
 export interface AddressInfo {
@@ -174,9 +178,26 @@ export function macvlanLinkInfo(mode: MacvlanMode): Buffer {
   ]);
 }
 
+/** IFLA_INFO_KIND out of an IFLA_LINKINFO payload (nested attributes), if present. */
+export function linkKindOf(linkinfo: Uint8Array): string | undefined {
+  const v = new DataView(linkinfo.buffer, linkinfo.byteOffset, linkinfo.byteLength);
+  for (let off = 0; off + 4 <= linkinfo.length; ) {
+    const len = v.getUint16(off, true);
+    const type = v.getUint16(off + 2, true) & 0x3fff;
+    if (len < 4 || off + len > linkinfo.length) return undefined;
+    if (type === IFLA_INFO_KIND) {
+      return Buffer.from(linkinfo.subarray(off + 4, off + len))
+        .toString('latin1')
+        .replace(/\0+$/, '');
+    }
+    off += (len + 3) & ~3;
+  }
+  return undefined;
+}
+
 export function linkInfoOf(m: rt.LinkMessage): LinkInfo {
   const flags = m.data.flags ?? {};
-  return {
+  const info: LinkInfo = {
     index: m.data.index ?? 0,
     name: m.attrs.ifname ?? '',
     up: flags.up === true,
@@ -184,6 +205,10 @@ export function linkInfoOf(m: rt.LinkMessage): LinkInfo {
     mac: m.attrs.address && m.attrs.address.length === 6 ? formatMac(m.attrs.address) : '',
     mtu: m.attrs.mtu ?? 0,
   };
+  const kind = m.attrs.linkinfo ? linkKindOf(m.attrs.linkinfo) : undefined;
+  if (kind) info.linkKind = kind;
+  if (m.attrs.link && m.attrs.link.length >= 4) info.parentIndex = m.attrs.link.readUInt32LE(0);
+  return info;
 }
 
 export function addressInfoOf(m: rt.AddressMessage): AddressInfo | undefined {

@@ -54,6 +54,9 @@ test('listLinks reports eth0 as ip does: index, up, carrier, MAC, MTU', { skip }
     carrier: true,
     mac: ref.address,
     mtu: ref.mtu,
+    linkKind: 'veth',
+    // ip shows the veth peer as eth0@ifN: IFLA_LINK.
+    parentIndex: ref.link_index,
   });
   assert.ok(r.value!.some((x) => x.name === 'lo'));
 });
@@ -179,6 +182,11 @@ test('macvlan VMAC 00:00:5e:00:01:07 on eth0, private and bridge modes', { skip 
     assert.equal(l.linkinfo.info_kind, 'macvlan');
     assert.equal(l.linkinfo.info_data.mode, mode);
     await nextEvent(from, { kind: 'link', action: 'new', name: 'vrrp.7', mac: '00:00:5e:00:01:07' });
+    const listed = (await nl<{ name: string; linkKind?: string; parentIndex?: number }[]>('listLinks'))
+      .value!;
+    const vmac = listed.find((x) => x.name === 'vrrp.7');
+    assert.equal(vmac?.linkKind, 'macvlan');
+    assert.equal(vmac?.parentIndex, eth0);
     const dup = await nl('createMacvlan', {
       parentIndex: eth0,
       name: 'vrrp.7',

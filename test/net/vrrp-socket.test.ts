@@ -127,6 +127,20 @@ test('IPv6 multicast: hop limit 255, ff02::12 as destination, kernel-computed ch
   await Promise.all([a.call('close', { key: 'm6' }), b.call('close', { key: 'm6' })]);
 });
 
+test('IPv6 bound to a link-local source (keepalived default): scope taken from the interface', {
+  skip,
+}, async () => {
+  ip('-n', a.ns, 'addr', 'add', 'fe80::a/64', 'dev', 'eth0', 'nodad');
+  await open(a, { key: 'll', ifname: 'eth0', family: 6, srcAddr: 'fe80::a' });
+  await open(b, { key: 'll', ifname: 'eth0', family: 6 });
+  const pkt = advertV3([Buffer.from('20010db8000000000000000000000100', 'hex')]);
+  assert.deepEqual(await a.call('vrrpSend', { key: 'll', payloadHex: pkt.toString('hex') }), { ok: true });
+  const ev = (await b.waitEvent((e) => e.event === 'vrrp' && e.key === 'll')) as unknown as VrrpEvent;
+  assert.equal(ev.meta.srcAddr, 'fe80::a');
+  assert.equal(ev.meta.ttl, 255);
+  await Promise.all([a.call('close', { key: 'll' }), b.call('close', { key: 'll' })]);
+});
+
 test('IPv4 unicast: configured unicast TTL, own address as destination, no group needed', {
   skip,
 }, async () => {
