@@ -8,7 +8,7 @@
 // Override (Router only when forwarding), one target link-layer address option.
 import { parseIp, parseMac } from './inet.js';
 import { internetChecksum } from './ipv4-header.js';
-import { AF_PACKET, ETH_P_ARP, ETH_P_IPV6, ifNameToIndex } from './libc.js';
+import { ETH_P_ARP, ETH_P_IPV6, ifNameToIndex } from './libc.js';
 import { fail, type NetResult, ok } from './net-error.js';
 import { RawSocket } from './raw-socket.js';
 import { sockaddrLl } from './sockaddr.js';
@@ -120,7 +120,7 @@ export class AnnounceSender implements Announcer {
       return fail('KA_SOCKET_OS', `koffi call failed: ${(e as Error).message}`);
     }
     if (ifindex === 0) return fail('KA_SOCKET_ENODEV', `no interface named ${ifname}`);
-    const r = RawSocket.open(AF_PACKET, 0, `packet ${ifname}`);
+    const r = RawSocket.openPacket(0, `packet ${ifname}`);
     if (!r.ok) return r;
     return ok(new AnnounceSender(r.value, ifname, ifindex));
   }

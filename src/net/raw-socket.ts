@@ -85,7 +85,7 @@ export class RawSocket implements RawSocketPort {
   /**
    * socket(domain, SOCK_RAW | NONBLOCK | CLOEXEC, protocol). CLOEXEC so notify scripts never inherit raw
    * sockets. IP sockets get IP_PKTINFO / IPV6_RECVPKTINFO + IPV6_RECVHOPLIMIT turned on, because RxMeta
-   * (destination, ifindex, hop limit) depends on them. For AF_PACKET pass the ethertype in network order.
+   * (destination, ifindex, hop limit) depends on them. For AF_PACKET use openPacket().
    */
   static open(domain: number, protocol: number, label = ''): NetResult<RawSocket> {
     let lib: Libc;
@@ -114,6 +114,15 @@ export class RawSocket implements RawSocketPort {
       }
     }
     return ok(s);
+  }
+
+  /**
+   * AF_PACKET socket receiving frames of `ethertype` (host order; ETH_P_ALL for everything, 0 for a
+   * send-only socket). Bind it to an interface with sockaddrLl() before receiving.
+   */
+  static openPacket(ethertype: number, label = ''): NetResult<RawSocket> {
+    const networkOrder = ((ethertype & 0xff) << 8) | ((ethertype >> 8) & 0xff);
+    return RawSocket.open(AF_PACKET, networkOrder, label);
   }
 
   get closed(): boolean {
