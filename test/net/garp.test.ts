@@ -104,7 +104,10 @@ async function capture(filter: string, count: number, act: () => Promise<void>):
   ]);
   let err = '';
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 5000);
+    const t = setTimeout(() => {
+      td.kill('SIGKILL');
+      reject(new Error(`tcpdump did not start: ${err}`));
+    }, 5000);
     td.stderr.on('data', (d: Buffer) => {
       err += d.toString();
       if (err.includes('listening on')) {
