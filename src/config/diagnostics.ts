@@ -2,11 +2,12 @@
 // keepalived's config-test exit codes, and the place (file and line) it concerns.
 
 /**
- * keepalived's classes: a fatal error means the daemon cannot run (exit 4), a plain error or warning
+ * keepalived's classes: `abort` is a keyword missing its required parameter, which stops keepalived
+ * 2.2.7's parser on the spot (exit 2); a fatal error means the daemon cannot run (exit 4), a plain error or warning
  * means it would run with the offending part dropped or defaulted (exit 5), and a script-security error
  * exits 6.
  */
-export type Severity = 'fatal' | 'error' | 'warning' | 'security' | 'info';
+export type Severity = 'abort' | 'fatal' | 'error' | 'warning' | 'security' | 'info';
 
 export interface SourcePos {
   file: string;
@@ -21,7 +22,7 @@ export interface Diagnostic {
   pos?: SourcePos;
 }
 
-export const ExitCode = { ok: 0, cannotRun: 4, errorsButRuns: 5, scriptSecurity: 6 } as const;
+export const ExitCode = { ok: 0, parseAborted: 2, cannotRun: 4, errorsButRuns: 5, scriptSecurity: 6 } as const;
 
 export class Diagnostics {
   readonly list: Diagnostic[] = [];
@@ -37,12 +38,30 @@ export class Diagnostics {
   warn(code: string, message: string, pos?: SourcePos): void {
     this.add('warning', code, message, pos);
   }
+  note(code: string, message: string, pos?: SourcePos): void {
+    this.add('info', code, message, pos);
+  }
+  /** keepalived 2.2.7 stops parsing when a keyword lacks its required parameter. */
+  missingParameter(keyword: string, pos: SourcePos): void {
+    this.add(
+      'abort',
+      'CONFIG_MISSING_PARAMETER',
+      `*** Configuration line starting \`${keyword}\` is missing a parameter after keyword \`${keyword}\` at word position 2`,
+      pos,
+    );
+  }
   fatal(code: string, message: string, pos?: SourcePos): void {
     this.add('fatal', code, message, pos);
   }
 
+  /** True once a diagnostic has stopped parsing. */
+  get aborted(): boolean {
+    return this.list.some((d) => d.severity === 'abort');
+  }
+
   exitCode(): number {
     let code: number = ExitCode.ok;
+    if (this.aborted) return ExitCode.parseAborted;
     for (const d of this.list) {
       if (d.severity === 'fatal') return ExitCode.cannotRun;
       if (d.severity === 'security') code = ExitCode.scriptSecurity;
@@ -54,6 +73,9 @@ export class Diagnostics {
 
   /** keepalived's format: `(FILE: Line N) msg` when several files are involved, else `(Line N) msg`. */
   format(d: Diagnostic): string {
+    // Notes are our own additions where keepalived is silent; they name the place in a form that is
+    // not keepalived's, so tools that read keepalived's report see what keepalived would say.
+    if (d.severity === 'info') return d.pos ? `note: ${d.pos.file}:${d.pos.line}: ${d.message}` : `note: ${d.message}`;
     if (!d.pos) return d.message;
     const where = this.files.size > 1 ? `${d.pos.file}: Line ${d.pos.line}` : `Line ${d.pos.line}`;
     return `(${where}) ${d.message}`;

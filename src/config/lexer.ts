@@ -73,6 +73,12 @@ export function tokenize(text: string): { tokens: string[]; unmatchedQuote: bool
     }
     tokens.push(tok);
   }
+  // keepalived reads a lone trailing backslash as part of the word before it ("51 \\" is "51\\"),
+  // so a stray continuation mark makes that value invalid rather than silently vanishing.
+  if (tokens.length > 1 && tokens.at(-1) === '\\') {
+    tokens.pop();
+    tokens[tokens.length - 1] += '\\';
+  }
   return { tokens, unmatchedQuote };
 }
 

@@ -85,6 +85,8 @@ export interface VirtualAddress {
 export interface IpRouteLine {
   /** The `ip route`/`ip rule` words, validated for destination syntax only. */
   words: string[];
+  /** Route destination as written (or 'default'); absent for rules. */
+  destination?: string;
   dev?: string;
   family?: Family;
   noTrack: boolean;

@@ -23,6 +23,8 @@ export interface KeywordDef<T = any> {
   /** Opens a block whose lines are values (e.g. virtual_ipaddress): each line goes to `value`. */
   values?: {
     open: (parent: T, tokens: string[], pos: SourcePos, ctx: ParseCtx) => unknown | null;
+    /** How many arguments the keyword line takes (a group name, say); more is an error. */
+    args?: number;
     value: (target: any, tokens: string[], pos: SourcePos, ctx: ParseCtx) => void;
     close?: (target: any, ctx: ParseCtx, pos: SourcePos) => void;
   };
@@ -72,7 +74,7 @@ export function parseBlocks(
   ];
   let line: LogicalLine | null = source.next();
   let lastPos: SourcePos = { file: '', line: 0 };
-  while (line) {
+  while (line && !ctx.diag.aborted) {
     const pos = { file: line.file, line: line.line };
     lastPos = pos;
     const frame = stack.at(-1)!;
@@ -83,6 +85,11 @@ export function parseBlocks(
         frame.awaitingBrace = false;
         if (frame.kind === 'skip') frame.depth = 1;
         line = source.next();
+        continue;
+      }
+      // A value block (virtual_ipaddress …) without its '{' is read anyway, as keepalived does.
+      if (frame.kind === 'values') {
+        frame.awaitingBrace = false;
         continue;
       }
       // keepalived: "Missing '{' at beginning of configuration block"; the block is empty and the
@@ -112,8 +119,9 @@ export function parseBlocks(
       continue;
     }
     if (text === '{') {
+      // keepalived ignores the brace and reads what follows at the current level; the block's
+      // closing brace then ends the enclosing block. Odd, but it is what existing configs meet.
       ctx.diag.error('CONFIG_UNEXPECTED_BOB', "Unexpected '{' - ignoring", pos);
-      stack.push({ kind: 'skip', depth: 1, awaitingBrace: false, openPos: pos });
       line = source.next();
       continue;
     }
@@ -131,11 +139,6 @@ export function parseBlocks(
     if (!def) {
       ctx.diag.error('CONFIG_UNKNOWN_KEYWORD', `Unknown keyword '${first}'`, pos);
       line = source.next();
-      // An unknown block keyword: skip its block so its contents are not misread as our keywords.
-      if (line && line.text === '{') {
-        stack.push({ kind: 'skip', depth: 1, awaitingBrace: false, openPos: pos });
-        line = source.next();
-      }
       continue;
     }
     const t = def.quoted ? tokenizeQuoted(text) : tokenize(text);
@@ -156,6 +159,12 @@ export function parseBlocks(
           openPos: pos,
         });
     } else if (def.values) {
+      if (tokens.length > 1 + (def.values.args ?? 0))
+        ctx.diag.error(
+          'CONFIG_EXTRA_PARAMETERS',
+          `Block ${tokens[0]} has extra parameters ${tokens.slice(1 + (def.values.args ?? 0)).join(' ')} ...`,
+          pos,
+        );
       const target = def.values.open(frame.target, tokens, pos, ctx);
       if (target === null || target === undefined)
         stack.push({ kind: 'skip', depth: 0, awaitingBrace: true, openPos: pos });
@@ -173,8 +182,8 @@ export function parseBlocks(
   }
   // A skip frame waiting for its '{' at EOF counts as opened: fix awaiting frames first.
   const open = stack.length - 1;
-  if (open > 0) {
-    ctx.diag.error('CONFIG_MISSING_EOB', `There are ${open} missing '}'s or extra '{'s`, lastPos);
+  if (open > 0 && !ctx.diag.aborted) {
+    ctx.diag.error('CONFIG_MISSING_EOB', `There are ${open} missing '}'s or extra '{'s`);
     while (stack.length > 1) {
       const f = stack.pop()!;
       if (f.kind !== 'skip' && !f.awaitingBrace) f.close?.(f.target, ctx, lastPos);

@@ -5,9 +5,9 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Diagnostics, SourcePos } from './diagnostics.js';
-import { globWithBraces, hasWildcard } from './glob.js';
+import { globWithBraces } from './glob.js';
 import { decomment, MAX_LINE_BYTES, splitBraces } from './lexer.js';
-import { expandRepeat, isRepeatLine } from './repeat.js';
+import { isRepeatLine, parseRepeat } from './repeat.js';
 import { Definitions } from './substitute.js';
 
 export interface LogicalLine extends SourcePos {
@@ -128,7 +128,7 @@ export class LineReader {
       }
       const nul = raw.indexOf('\0');
       if (nul >= 0) {
-        this.#diag.error('CONFIG_EMBEDDED_NUL', 'Configuration file appears to have embedded NULs', pos);
+        this.#diag.note('CONFIG_EMBEDDED_NUL', 'embedded NUL byte: the rest of the line is ignored', pos);
         raw = raw.slice(0, nul);
       }
       if (raw.endsWith('\r')) raw = raw.slice(0, -1);
@@ -146,53 +146,49 @@ export class LineReader {
         return null;
       }
       const dc = decomment(text);
-      if (dc.unterminatedQuote) this.#diag.error('CONFIG_UNMATCHED_QUOTE', 'Unterminated quote', pos);
+      if (dc.unterminatedQuote) this.#diag.error('CONFIG_UNMATCHED_QUOTE', `Unterminated quote '${dc.text}'`, pos);
       text = dc.text;
       if (!text) return null;
-      // include is recognised before conditionals and substitution (keepalived.conf(5)).
-      const first = text.split(/\s+/, 1)[0]!;
-      if (INCLUDE_KEYWORDS.has(first)) {
-        this.#include(first, text.slice(first.length).trim(), pos);
-        return null;
-      }
-      const cond = this.#conditional(text, pos);
+      // keepalived 2.2.7 applies conditionals and definitions before it looks for `include`
+      // (the 2.4 man page says otherwise; the reference binary is what we match).
+      const cond = this.#conditional(text);
       if (cond === null) return null;
       text = cond;
       if (text.startsWith('$')) {
         const def = this.#defs.tryDefine(text);
         if (def === 'defined') return null;
-        if (def === 'bad') {
-          this.#diag.error('CONFIG_BAD_DEFINITION', `Invalid definition '${text}'`, pos);
-          return null;
-        }
-      }
-    }
-    if (text.includes('$')) {
-      const sub = this.#defs.substitute(text);
-      if (sub.lines.length !== 1 || sub.lines[0] !== text) {
-        const produced = sub.lines
-          .map((l) => decomment(l).text)
-          .map((l) => this.#defs.restoreLiterals(l))
-          .filter((l) => l.length > 0);
-        const again: PendingLine[] = [];
-        for (const l of produced) {
-          const c = this.#conditional(l, pos);
-          if (c !== null && c.length > 0) again.push({ ...pos, text: c, expanded: true });
-        }
-        if (!this.#queue(again, pos)) return null;
-        return null;
       }
     }
     if (isRepeatLine(text)) {
-      const r = expandRepeat(text);
+      const r = parseRepeat(text);
       if (!r.ok) {
         this.#diag.error('CONFIG_BAD_REPEAT', r.error, pos);
         return null;
       }
-      this.#queue(
-        r.lines.map((l) => ({ ...pos, text: l, expanded: true })),
-        pos,
-      );
+      const produced: PendingLine[] = [];
+      for (const values of r.tuples) {
+        const lines = this.#defs.withBindings(r.vars, values, () => this.#defs.substitute(r.rest).lines);
+        for (const l of lines) produced.push({ ...pos, text: l, expanded: true });
+      }
+      this.#queue(produced, pos);
+      return null;
+    }
+    if (text.includes('$')) {
+      const sub = this.#defs.substitute(text);
+      if (sub.lines.length !== 1 || sub.lines[0] !== text) {
+        const again: PendingLine[] = [];
+        for (const l of sub.lines) {
+          const t = this.#defs.restoreLiterals(decomment(l).text);
+          const c = t ? this.#conditional(t) : null;
+          if (c) again.push({ ...pos, text: c, expanded: true });
+        }
+        this.#queue(again, pos);
+        return null;
+      }
+    }
+    const first = text.split(/\s+/, 1)[0]!;
+    if (INCLUDE_KEYWORDS.has(first) && text.length > first.length) {
+      this.#include(first, text.slice(first.length).trim(), pos);
       return null;
     }
     const parts = splitBraces(text);
@@ -219,57 +215,49 @@ export class LineReader {
     return true;
   }
 
-  /** Applies `@ID` / `@^ID`: returns the line without its prefix, or null if it is not for us. */
-  #conditional(text: string, pos: SourcePos): string | null {
+  /**
+   * Applies `@ID` / `@^ID`: returns the line without its prefix, or null if it is not for us.
+   * keepalived drops a conditional with nothing after the id silently, and so do we.
+   */
+  #conditional(text: string): string | null {
     if (!text.startsWith('@')) return text;
     const m = /^@(\^?)(\S*)(?:\s+(.*))?$/.exec(text);
-    if (!m?.[2] || m[3] === undefined) {
-      this.#diag.error('CONFIG_BAD_CONDITIONAL', `Invalid conditional line '${text}'`, pos);
-      return null;
-    }
+    if (!m || !m[2] || m[3] === undefined) return null;
     const matches = m[2] === this.#opts.configId;
     const negated = m[1] === '^';
     return matches !== negated ? m[3].trim() : null;
   }
 
+  /**
+   * `include GLOB`. What keepalived 2.2.7 reports: a plain include that matches nothing, or a brace
+   * alternative that matches nothing, is an error ("Config files missing"); for the checked variants
+   * (includer/m/w/b/a) a failed check is a security error (config-test exit 6).
+   */
   #include(keyword: string, arg: string, pos: SourcePos): void {
-    if (!arg) {
-      this.#diag.error('CONFIG_MISSING_PARAMETER', `${keyword} requires a file name`, pos);
-      return;
-    }
     const words = arg.split(/\s+/);
     const pattern = words[0]!.replace(/^"(.*)"$/, '$1');
     const here = this.#files.at(-1);
     const base = here ? dirname(here.realPath) : process.cwd();
     const abs = isAbsolute(pattern) ? pattern : resolve(base, pattern);
-    const mustMatch = keyword === 'includem' || keyword === 'includea';
-    const mustMatchWild = keyword === 'includew' || keyword === 'includea';
-    const braceMatch = keyword === 'includeb' || keyword === 'includea';
+    const severity = keyword === 'include' ? 'error' : 'security';
     const matches = globWithBraces(abs);
     const all = matches.flatMap((m) => m.paths);
-    const wild = hasWildcard(pattern);
     if (all.length === 0) {
-      if ((mustMatch && !wild) || mustMatchWild)
-        this.#diag.error('CONFIG_FILE_NOT_FOUND', `No config files matched '${pattern}'.`, pos);
+      this.#diag.add(severity, 'CONFIG_FILE_NOT_FOUND', `Config files missing '${pattern}'.`, pos);
       return;
     }
-    if (braceMatch) {
-      for (const m of matches)
-        if (m.paths.length === 0)
-          this.#diag.error('CONFIG_FILE_NOT_FOUND', `No config files matched '${m.alternative}'.`, pos);
-    }
-    // Open in reverse so that the first match is read first (the file stack is LIFO).
+    if (matches.length > 1 && matches.some((m) => m.paths.length === 0))
+      this.#diag.add(severity, 'CONFIG_FILE_NOT_FOUND', `Some config files missing: "${pattern}".`, pos);
     const toOpen: string[] = [];
     for (const p of all) {
       try {
         const st = statSync(p);
-        if (st.isDirectory()) continue;
+        if (st.isDirectory()) {
+          this.#diag.error('CONFIG_INCLUDE_DIRECTORY', `Configuration file '${p}' is a directory - skipping`, pos);
+          continue;
+        }
         if (st.mode & 0o111) {
-          this.#diag.error(
-            'CONFIG_INCLUDE_EXECUTABLE',
-            `Configuration file '${p}' is executable - ignoring`,
-            pos,
-          );
+          this.#diag.error('CONFIG_INCLUDE_EXECUTABLE', `Configuration file '${p}' is executable - skipping`, pos);
           continue;
         }
       } catch {
@@ -277,7 +265,8 @@ export class LineReader {
       }
       toOpen.push(p);
     }
-    // Included files are read after the current one is suspended: push them as a chain.
+    // The file stack is LIFO: push in reverse so that the first match is read first. Lines already
+    // queued from the include line itself belong after the included files.
     const pendingHere = this.#pending.splice(0);
     for (const p of toOpen.reverse()) {
       if (!this.#open(p, pos, false))

@@ -8,23 +8,30 @@ export function isRepeatLine(text: string): boolean {
   return REPEAT_RE.test(text);
 }
 
-export type RepeatResult = { ok: true; lines: string[] } | { ok: false; error: string };
+export type RepeatParse =
+  | { ok: true; vars: string[]; tuples: string[][]; rest: string }
+  | { ok: false; error: string };
 
 /** keepalived caps nothing, but a line must not become unbounded work: 10 million is far past real use. */
 const MAX_VALUES = 10_000_000;
 
-export function expandRepeat(text: string): RepeatResult {
+/**
+ * Parses a repetition line into its variables, the value tuples to bind in turn, and the text to
+ * repeat. Binding and substitution are the reader's job, because the repeated text may use
+ * definitions (even multi-line ones) that refer to the loop variable.
+ */
+export function parseRepeat(text: string): RepeatParse {
   const m = REPEAT_RE.exec(text);
   if (!m) return { ok: false, error: 'not a repetition' };
   const kind = m[1]!;
   const open = m[0].length - 1;
   const close = matchingParen(text, open);
-  if (close < 0) return { ok: false, error: `~${kind} missing ')'` };
+  if (close < 0) return { ok: false, error: `Invalid ~${kind.slice(0, 3)} specification '${text}'` };
   const inner = text.slice(open + 1, close);
   const rest = text.slice(close + 1).trim();
-  if (!rest) return { ok: false, error: `~${kind} has nothing to repeat` };
-  if (kind === 'LST') return expandList(inner, rest);
-  return expandSeq(inner, rest, kind === 'SEQx');
+  const r = kind === 'LST' ? parseList(inner, text) : parseSeq(inner, text, kind === 'SEQx');
+  if (!r.ok) return r;
+  return { ...r, rest };
 }
 
 function matchingParen(text: string, open: number): number {
@@ -39,14 +46,15 @@ function matchingParen(text: string, open: number): number {
   return -1;
 }
 
-function expandSeq(inner: string, rest: string, hex: boolean): RepeatResult {
+type Bindings = { ok: true; vars: string[]; tuples: string[][] } | { ok: false; error: string };
+
+function parseSeq(inner: string, line: string, hex: boolean): Bindings {
   const args = inner.split(',').map((s) => s.trim());
   const name = args.shift();
-  if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-    return { ok: false, error: `~SEQ invalid variable name '${name ?? ''}'` };
+  const invalid = { ok: false as const, error: `Invalid ~SEQ specification '${line}'` };
+  if (!name || /\s/.test(name)) return invalid;
   const nums = args.map((a) => (/^-?\d+$/.test(a) ? Number.parseInt(a, 10) : Number.NaN));
-  if (nums.length < 1 || nums.length > 3 || nums.some((n) => Number.isNaN(n)))
-    return { ok: false, error: `~SEQ(${inner}) needs 1 to 3 integer arguments after the variable` };
+  if (nums.length < 1 || nums.length > 3 || nums.some((n) => Number.isNaN(n))) return invalid;
   let start: number;
   let step: number;
   let end: number;
@@ -60,45 +68,26 @@ function expandSeq(inner: string, rest: string, hex: boolean): RepeatResult {
   } else {
     [start, step, end] = nums as [number, number, number];
   }
-  if (step === 0) return { ok: false, error: `~SEQ(${inner}) step cannot be 0` };
-  if (hex && (start < 0 || end < 0)) return { ok: false, error: `~SEQx(${inner}) values must be positive` };
+  if (step === 0 || (hex && (start < 0 || end < 0))) return invalid;
   const count = Math.floor((end - start) / step) + 1;
-  if (count <= 0) return { ok: true, lines: [] };
-  if (count > MAX_VALUES) return { ok: false, error: `~SEQ(${inner}) produces too many values` };
-  const values: string[] = [];
-  for (let v = start, i = 0; i < count; v += step, i++) values.push(hex ? v.toString(16) : String(v));
-  return { ok: true, lines: values.map((v) => replaceVar(rest, name, v)) };
+  if (count > MAX_VALUES) return { ok: false, error: `~SEQ produces too many values '${line}'` };
+  const tuples: string[][] = [];
+  for (let v = start, i = 0; i < count; v += step, i++) tuples.push([hex ? v.toString(16) : String(v)]);
+  return { ok: true, vars: [name], tuples };
 }
 
-function expandList(inner: string, rest: string): RepeatResult {
+function parseList(inner: string, line: string): Bindings {
+  const invalid = { ok: false as const, error: `Invalid ~LST specification '${line}'` };
   const trimmed = inner.trim();
   if (trimmed.startsWith('{')) {
     const groups = [...trimmed.matchAll(/\{([^}]*)\}/g)].map((g) => g[1]!.split(',').map((s) => s.trim()));
     const names = groups.shift();
-    if (!names || names.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)))
-      return { ok: false, error: `~LST(${inner}) invalid variable names` };
-    const lines: string[] = [];
-    for (const g of groups) {
-      if (g.length !== names.length)
-        return { ok: false, error: `~LST(${inner}) value group size differs from names` };
-      let line = rest;
-      names.forEach((n, i) => {
-        line = replaceVar(line, n, g[i]!);
-      });
-      lines.push(line);
-    }
-    return { ok: true, lines };
+    if (!names || names.some((n) => !n || /\s/.test(n)) || groups.length === 0) return invalid;
+    if (groups.some((g) => g.length !== names.length)) return invalid;
+    return { ok: true, vars: names, tuples: groups };
   }
   const args = trimmed.split(',').map((s) => s.trim());
   const name = args.shift();
-  if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-    return { ok: false, error: `~LST invalid variable name '${name ?? ''}'` };
-  return { ok: true, lines: args.map((v) => replaceVar(rest, name, v)) };
-}
-
-/** Replaces `$name` (at a word boundary) and `${name}`. */
-function replaceVar(text: string, name: string, value: string): string {
-  const braced = text.replaceAll(`\${${name}}`, value);
-  const re = new RegExp(`\\$${name}(?=$|[\\s,)])`, 'g');
-  return braced.replace(re, () => value);
+  if (!name || /\s/.test(name) || args.length === 0) return invalid;
+  return { ok: true, vars: [name], tuples: args.map((a) => [a]) };
 }

@@ -39,17 +39,23 @@ interface NamedScript {
   trackName?: string;
 }
 
-function allScripts(cfg: KeepalivedConfig): NamedScript[] {
+/** keepalived checks each process's scripts separately: the VRRP side and the checker side. */
+export type ScriptSide = 'vrrp' | 'checker';
+
+function allScripts(cfg: KeepalivedConfig, side: ScriptSide): NamedScript[] {
   const out: NamedScript[] = [];
   const add = (spec: ScriptSpec | undefined, trackName?: string) => {
     if (spec) out.push(trackName ? { spec, trackName } : { spec });
   };
-  for (const s of cfg.vrrpScripts) add(s.script, s.name);
-  for (const i of cfg.vrrpInstances) for (const spec of Object.values(i.notify)) add(spec);
-  for (const g of cfg.syncGroups) for (const spec of Object.values(g.notify)) add(spec);
   const gd = cfg.globalDefs;
-  add(gd.notifyFifoScript);
-  add(gd.vrrpNotifyFifoScript);
+  if (side === 'vrrp') {
+    for (const s of cfg.vrrpScripts) add(s.script, s.name);
+    for (const i of cfg.vrrpInstances) for (const spec of Object.values(i.notify)) add(spec);
+    for (const g of cfg.syncGroups) for (const spec of Object.values(g.notify)) add(spec);
+    add(gd.notifyFifoScript);
+    add(gd.vrrpNotifyFifoScript);
+    return out;
+  }
   add(gd.lvsNotifyFifoScript);
   for (const vs of cfg.virtualServers) {
     add(vs.quorumUp);
@@ -63,14 +69,14 @@ function allScripts(cfg: KeepalivedConfig): NamedScript[] {
   return out;
 }
 
-export function checkScripts(cfg: KeepalivedConfig, diag: Diagnostics): void {
+export function checkScripts(cfg: KeepalivedConfig, diag: Diagnostics, side: ScriptSide): void {
   const gd = cfg.globalDefs;
   const defaultUserIsRoot = gd.scriptUser
     ? gd.scriptUser.user === 'root' || gd.scriptUser.user === '0'
     : !userExists('keepalived_script');
   let violation = false;
   const disabled = new Set<string>();
-  for (const { spec, trackName } of allScripts(cfg)) {
+  for (const { spec, trackName } of allScripts(cfg, side)) {
     const cmd = spec.argv[0];
     const found = cmd ? resolveExecutable(cmd) : null;
     if (!found) {

@@ -73,6 +73,23 @@ export class Definitions {
     return { lines: [this.#expand(text, 0)] };
   }
 
+  /** Runs `fn` with `names` temporarily defined as `values` (the loop variables of ~SEQ/~LST). */
+  withBindings<T>(names: string[], values: string[], fn: () => T): T {
+    const saved = names.map((n) => this.#values.get(n));
+    names.forEach((n, i) => {
+      this.#values.set(n, [values[i] ?? '']);
+    });
+    try {
+      return fn();
+    } finally {
+      names.forEach((n, i) => {
+        const old = saved[i];
+        if (old === undefined) this.#values.delete(n);
+        else this.#values.set(n, old);
+      });
+    }
+  }
+
   /** Puts back the literal `#` and `!` of ${_HASH}/${_BANG} after re-decommenting. */
   restoreLiterals(text: string): string {
     return text.replaceAll(HASH_MARK, '#').replaceAll(BANG_MARK, '!');

@@ -16,7 +16,8 @@ function fmtSeconds(us: number, decimals: number): string {
   return (us / US_PER_S).toFixed(decimals);
 }
 
-export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: HostFacts | null): void {
+/** Returns false when validation stopped early (a missing interface), as keepalived's does. */
+export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: HostFacts | null): boolean {
   const g = cfg.globalDefs;
   let missingInterface = false;
 
@@ -43,6 +44,15 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
   function checkRoute(r: KeepalivedConfig['staticRoutes'][number]): void {
     if (r.dev !== undefined)
       checkIf(r.dev, `WARNING - interface ${r.dev} for VROUTE nexthop doesn't exist`, r.pos);
+    else if (!r.noTrack) {
+      const dest =
+        r.destination === undefined || r.destination === 'default'
+          ? r.family === 6
+            ? '::/0'
+            : '0.0.0.0/0'
+          : r.destination;
+      diag.warn('CONFIG_ROUTE_UNTRACKED', `Warning - cannot track route ${dest} with no interface specified, not tracking`, r.pos);
+    }
     for (let k = 0; k < r.words.length; k++)
       if (r.words[k] === 'dev' && k > r.words.indexOf(r.dev ?? '\0') + 1)
         checkIf(
@@ -52,6 +62,23 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
         );
   }
 
+  // Interfaces are looked up while parsing in keepalived; a missing one ends VRRP validation there.
+  for (const i of cfg.vrrpInstances) {
+    if (i.interface !== undefined)
+      checkIf(i.interface, `WARNING - interface ${i.interface} for vrrp_instance ${i.name} doesn't exist`, i.interfacePos);
+    for (const t of i.trackInterfaces) {
+      if (t.name === i.interface) continue;
+      checkIf(t.name, `(${i.name}) tracked interface ${t.name} doesn't exist`, t.pos);
+    }
+    for (const v of [...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded])
+      checkIf(v.dev, `WARNING - interface ${v.dev} for ip address ${v.address} doesn't exist`, v.pos);
+    for (const r of i.virtualRoutes) checkRoute(r);
+  }
+  if (missingInterface) {
+    diag.warn('CONFIG_BAD_IF', 'Non-existent interface specified in configuration');
+    return false;
+  }
+
   const kept: VrrpInstance[] = [];
   for (const i of cfg.vrrpInstances) {
     const name = `(${i.name})`;
@@ -59,20 +86,6 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       diag.error('CONFIG_NO_VRID', `${name} the virtual router id must be set`);
       continue;
     }
-    if (i.interface !== undefined)
-      checkIf(
-        i.interface,
-        `WARNING - interface ${i.interface} for vrrp_instance ${i.name} doesn't exist`,
-        i.interfacePos,
-      );
-    for (const t of i.trackInterfaces) {
-      if (t.name === i.interface) continue;
-      checkIf(t.name, `${name} tracked interface ${t.name} doesn't exist`, t.pos);
-    }
-    for (const v of [...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded])
-      checkIf(v.dev, `WARNING - interface ${v.dev} for ip address ${v.address} doesn't exist`, v.pos);
-    for (const r of i.virtualRoutes) checkRoute(r);
-
     // Family: IPv6 forces version 3 (keepalived 2.2.7 does so silently).
     const family = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
     i.family = family;
@@ -81,7 +94,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
     i.version = version;
 
     const strict = i.strictMode ?? g.vrrpStrict;
-    let priority = i.priority ?? (i.state === 'MASTER' ? 255 : 100);
+    const priority = i.priority ?? (i.state === 'MASTER' ? 255 : 100);
     i.priority = priority;
 
     // Advertisement interval.
@@ -186,8 +199,6 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       if (strict) diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is required`);
       else diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is sensible`);
     }
-    priority = i.priority;
-    void priority;
     kept.push(i);
   }
   cfg.vrrpInstances = kept;
@@ -207,7 +218,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
   }
 
   validateSyncGroups(cfg, diag);
-  if (missingInterface) diag.warn('CONFIG_BAD_IF', 'Non-existent interface specified in configuration');
+  return true;
 }
 
 function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {

@@ -28,6 +28,7 @@ export interface ValidateOptions {
 
 export function validateConfig(cfg: KeepalivedConfig, diag: Diagnostics, opts: ValidateOptions): void {
   validateLvs(cfg, diag);
-  validateVrrp(cfg, diag, opts.host);
-  if (opts.host) checkScripts(cfg, diag);
+  if (opts.host && cfg.virtualServers.length > 0) checkScripts(cfg, diag, 'checker');
+  const vrrpComplete = validateVrrp(cfg, diag, opts.host);
+  if (opts.host && vrrpComplete && cfg.vrrpInstances.length > 0) checkScripts(cfg, diag, 'vrrp');
 }

@@ -1,6 +1,7 @@
 // Address-like block lines: virtual/static IP addresses, and `ip route` / `ip rule` lines.
 import type { SourcePos } from '../diagnostics.js';
 import type { IpRouteLine, VirtualAddress } from '../model.js';
+import { readFileSync } from 'node:fs';
 import type { ParseCtx } from '../parser.js';
 import { readIp, readPrefix } from '../values.js';
 
@@ -97,51 +98,113 @@ export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: Parse
   return vip;
 }
 
-const ROUTE_TYPES = new Set([
-  'unicast',
-  'blackhole',
-  'unreachable',
-  'prohibit',
-  'throw',
-  'local',
-  'broadcast',
-  'multicast',
-  'nat',
+const ROUTE_TYPES = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'multicast', 'nat']);
+/** `ip route` options that take one argument (iproute2's grammar, as keepalived reads it). */
+const ROUTE_ARG = new Set([
+  'src', 'via', 'gw', 'dev', 'oif', 'table', 'metric', 'preference', 'pref', 'scope', 'proto', 'protocol', 'mtu',
+  'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'ssthresh', 'realms', 'rto_min',
+  'hoplimit', 'features', 'quickack', 'congctl', 'expires', 'fastopen_no_cookie', 'ttl-propagate', 'weight', 'tos',
 ]);
+const ROUTE_FLAGS = new Set(['onlink', 'pervasive', 'no_track', 'nexthop', 'or', 'lock']);
 
-/** An `ip route` line: the destination must parse; `dev` and `no_track` are lifted out. */
+/** An `ip route` line: one destination, options; `dev`, family and `no_track` are lifted out. */
 export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx): IpRouteLine | null {
-  const line: IpRouteLine = { words: [], noTrack: false, pos };
-  let i = 0;
-  if (ROUTE_TYPES.has(tokens[0]!)) line.words.push(tokens[i++]!);
-  if (tokens[i] === 'to') i++;
-  const dest = tokens[i];
+  const line: IpRouteLine = { words: [...tokens], noTrack: false, pos };
+  let dest: string | undefined;
+  const checkFamily = (addr: string): boolean => {
+    const p = readPrefix(addr);
+    if (!p.ok) return true;
+    if (line.family !== undefined && line.family !== p.value.family) {
+      ctx.diag.error('CONFIG_ROUTE_FAMILY', 'Cannot mix IPv4 and IPv6 addresses for route', pos);
+      return false;
+    }
+    line.family = p.value.family;
+    return true;
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const w = tokens[i]!;
+    if (i === 0 && ROUTE_TYPES.has(w)) continue;
+    if (w === 'no_track') {
+      line.noTrack = true;
+      continue;
+    }
+    if (w === 'or') ctx.diag.warn('CONFIG_DEPRECATED', '"or" for routes is deprecated. Please use "nexthop"', pos);
+    if (w === 'gw') ctx.diag.warn('CONFIG_DEPRECATED', '"gw" for routes is deprecated. Please use "via"', pos);
+    if (ROUTE_FLAGS.has(w)) continue;
+    if (ROUTE_ARG.has(w)) {
+      const arg = tokens[++i];
+      if (arg === undefined) {
+        ctx.diag.error('CONFIG_MISSING_PARAMETER', `route option ${w} requires a value`, pos);
+        return null;
+      }
+      if ((w === 'dev' || w === 'oif') && line.dev === undefined) line.dev = arg;
+      if ((w === 'via' || w === 'gw' || w === 'src') && !checkFamily(arg)) return null;
+      continue;
+    }
+    if (dest === undefined) {
+      const d = w === 'to' ? tokens[++i] : w;
+      if (d === undefined) break;
+      dest = d;
+      if (d === 'default') continue;
+      const p = readPrefix(d);
+      if (p.ok) {
+        if (!checkFamily(d)) return null;
+        continue;
+      }
+      // keepalived's two messages for an unparsable destination; a bad prefix length falls back to
+      // the full length instead.
+      const bare = readPrefix(d.split('/')[0]);
+      if (bare.ok && d.includes('/')) {
+        ctx.diag.error('CONFIG_INVALID_ADDRESS', `Invalid address prefix len for address ${d} - using full length`, pos);
+        if (!checkFamily(bare.value.address)) return null;
+        continue;
+      }
+      ctx.diag.error('CONFIG_INVALID_ADDRESS', `VRRP parsed invalid IP ${d}. skipping IP...`, pos);
+      ctx.diag.error('CONFIG_INVALID_ADDRESS', `unknown route keyword ${d}`, pos);
+      return null;
+    }
+    ctx.diag.error('CONFIG_UNKNOWN_KEYWORD', `unknown route keyword ${w}`, pos);
+    return null;
+  }
   if (dest === undefined) {
     ctx.diag.error('CONFIG_MISSING_PARAMETER', 'route has no destination', pos);
     return null;
   }
-  if (dest !== 'default') {
-    const p = readPrefix(dest);
-    if (!p.ok) {
-      ctx.diag.error('CONFIG_INVALID_ADDRESS', `Invalid route destination ${dest}`, pos);
-      return null;
-    }
-    line.family = p.value.family;
-  }
-  for (; i < tokens.length; i++) {
-    const w = tokens[i]!;
-    if (w === 'no_track') line.noTrack = true;
-    else {
-      if (w === 'dev' || w === 'oif') line.dev = tokens[i + 1];
-      line.words.push(w);
-    }
-  }
+  line.destination = dest;
   return line;
 }
 
-/** An `ip rule` line: `from`/`to` addresses must parse. */
-export function parseRuleLine(tokens: string[], pos: SourcePos, ctx: ParseCtx): IpRouteLine | null {
+const RULE_ARG = new Set([
+  'from', 'to', 'table', 'lookup', 'preference', 'priority', 'pref', 'order', 'fwmark', 'iif', 'oif', 'tos', 'dsfield',
+  'uidrange', 'sport', 'dport', 'ipproto', 'goto', 'suppress_prefixlength', 'suppress_ifgroup', 'realms', 'nat',
+  'protocol', 'l3mdev',
+]);
+const RULE_FLAGS = new Set(['not', 'no_track', 'unicast', 'blackhole', 'unreachable', 'prohibit', 'l3mdev']);
+const BUILTIN_TABLES = new Set(['local', 'main', 'default', 'unspec']);
+
+/** Routing table names: numbers, the built-in ones, and names in iproute2's rt_tables files. */
+function knownTable(name: string): boolean {
+  if (/^\d+$/.test(name) || BUILTIN_TABLES.has(name)) return true;
+  for (const f of ['/etc/iproute2/rt_tables', '/usr/share/iproute2/rt_tables', '/usr/lib/iproute2/rt_tables']) {
+    try {
+      const text = readFileSync(f, 'utf8');
+      if (text.split('\n').some((l) => l.replace(/#.*/, '').trim().split(/\s+/)[1] === name)) return true;
+    } catch {
+      /* not there */
+    }
+  }
+  return false;
+}
+
+/** keepalived numbers rules that lack a preference downwards from 16384, and warns about it. */
+export interface RuleDefaults {
+  nextPreference: number;
+}
+
+/** An `ip rule` line: `from`/`to` addresses must parse, the table must exist. */
+export function parseRuleLine(tokens: string[], pos: SourcePos, ctx: ParseCtx, defaults?: RuleDefaults): IpRouteLine | null {
   const line: IpRouteLine = { words: [], noTrack: false, pos };
+  let hasPreference = false;
   for (let i = 0; i < tokens.length; i++) {
     const w = tokens[i]!;
     if (w === 'no_track') {
@@ -149,19 +212,40 @@ export function parseRuleLine(tokens: string[], pos: SourcePos, ctx: ParseCtx): 
       continue;
     }
     line.words.push(w);
-    if ((w === 'from' || w === 'to') && tokens[i + 1] !== undefined) {
-      const a = tokens[i + 1]!;
-      if (a !== 'all') {
-        const p = readPrefix(a);
-        if (!p.ok) {
-          ctx.diag.error('CONFIG_INVALID_ADDRESS', `VRRP parsed invalid IP ${a}. skipping IP...`, pos);
-          ctx.diag.error('CONFIG_INVALID_ADDRESS', `Invalid rule ${w} address ${a}`, pos);
-          return null;
-        }
-        line.family = p.value.family;
-      }
+    if (RULE_FLAGS.has(w)) continue;
+    if (!RULE_ARG.has(w)) {
+      ctx.diag.error('CONFIG_UNKNOWN_KEYWORD', `Unknown rule keyword ${w}`, pos);
+      return null;
     }
-    if (w === 'dev' || w === 'iif' || w === 'oif') line.dev = tokens[i + 1];
+    const arg = tokens[++i];
+    if (arg === undefined) {
+      ctx.diag.error('CONFIG_MISSING_PARAMETER', `rule option ${w} requires a value`, pos);
+      return null;
+    }
+    line.words.push(arg);
+    if ((w === 'from' || w === 'to') && arg !== 'all') {
+      const p = readPrefix(arg);
+      if (!p.ok) {
+        ctx.diag.error('CONFIG_INVALID_ADDRESS', `VRRP parsed invalid IP ${arg}. skipping IP...`, pos);
+        ctx.diag.error('CONFIG_INVALID_ADDRESS', `Invalid rule ${w} address ${arg}`, pos);
+        return null;
+      }
+      line.family = p.value.family;
+    }
+    if ((w === 'table' || w === 'lookup') && !knownTable(arg)) {
+      ctx.diag.error('CONFIG_UNKNOWN_TABLE', `Routing table ${arg} not found for rule`, pos);
+      return null;
+    }
+    if (w === 'preference' || w === 'priority' || w === 'pref' || w === 'order') hasPreference = true;
+    if (w === 'iif' || w === 'oif') line.dev = arg;
+  }
+  if (!hasPreference && defaults) {
+    ctx.diag.warn(
+      'CONFIG_RULE_PREFERENCE',
+      `Rule has no preference specified - setting to ${defaults.nextPreference}. This is probably not what you want.`,
+      pos,
+    );
+    line.words.push('preference', String(defaults.nextPreference--));
   }
   return line;
 }

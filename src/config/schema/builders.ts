@@ -21,7 +21,7 @@ function withValue<T>(read: (s: string | undefined) => Read<T>, set: Setter<T> |
   return {
     line: (target, tokens, pos, ctx) => {
       if (tokens[1] === undefined) {
-        ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a parameter`, pos);
+        ctx.diag.missingParameter(tokens[0]!, pos);
         return;
       }
       const r = read(tokens[1]);

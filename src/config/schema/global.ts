@@ -1,8 +1,21 @@
+import { spawnSync } from 'node:child_process';
 // global_defs { … } keywords (keepalived's core/global_parser.c keyword set; behaviour from man5).
 import type { GlobalDefs } from '../model.js';
 import type { KeywordTable } from '../parser.js';
-import { readIp } from '../values.js';
-import { carry, flag, int, script, seconds, str, timerUs, userGroup } from './builders.js';
+import { userExists } from '../script-security.js';
+import { isMulticast, readIp } from '../values.js';
+
+/**
+ * keepalived resolves smtp_server with getaddrinfo while parsing; `getent ahosts` is the same lookup
+ * (hosts file, then DNS as nsswitch says) without writing a resolver of our own.
+ */
+function resolvesHost(s: string): boolean {
+  if (readIp(s).ok) return true;
+  if (!/^[A-Za-z0-9.-]+$/.test(s)) return false;
+  const r = spawnSync('getent', ['ahosts', s], { timeout: 5000, stdio: 'ignore' });
+  return r.status === 0;
+}
+import { carry, flag, int, script, seconds, str, timerUs } from './builders.js';
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
 const CARRIED: Record<string, number> = {
@@ -95,7 +108,12 @@ for (const p of [
 
 export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
   const t: KeywordTable<GlobalDefs> = {
-    router_id: str('routerId'),
+    router_id: {
+      line: (g, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) ctx.diag.error('CONFIG_MISSING_PARAMETER', 'routerid name missing - ignoring', pos);
+        else g.routerId = tokens[1];
+      },
+    },
     notification_email: {
       values: {
         open: (g) => g,
@@ -108,10 +126,10 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     smtp_server: {
       line: (g, tokens, pos, ctx) => {
         const host = tokens[1];
-        if (!host) return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'smtp_server requires an address', pos);
+        if (!host) return ctx.diag.missingParameter(tokens[0]!, pos);
         const port = tokens[2] === undefined ? 25 : Number(tokens[2]);
-        if (!Number.isInteger(port) || port < 1 || port > 65535)
-          return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid port '${tokens[2]}' for smtp_server`, pos);
+        if (!Number.isInteger(port) || port < 1 || port > 65535 || !resolvesHost(host))
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid smtp server ${host} ${tokens[2] ?? 25}`, pos);
         g.smtpServer = { host, port };
       },
     },
@@ -119,7 +137,14 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     smtp_connect_timeout: int('smtpConnectTimeoutS', 1, 86400),
     smtp_alert: flag('smtpAlert'),
     smtp_alert_vrrp: flag('smtpAlertVrrp'),
-    script_user: userGroup('scriptUser'),
+    script_user: {
+      line: (g, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const [user, group] = tokens[1].includes(':') ? tokens[1].split(':', 2) : [tokens[1], tokens[2]];
+        if (!userExists(user!)) return ctx.diag.error('CONFIG_SCRIPT_USER', 'Error setting global script uid/gid', pos);
+        g.scriptUser = group ? { user: user!, group } : { user: user! };
+      },
+    },
     enable_script_security: flag('enableScriptSecurity'),
     vrrp_version: int('vrrpVersion', 2, 3),
     vrrp_mcast_group4: {

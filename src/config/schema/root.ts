@@ -7,6 +7,7 @@ import { globalDefsKeywords } from './global.js';
 import { parseVsGroupEntry, virtualServerKeywords } from './lvs.js';
 import { addressRouteKeywords } from './static.js';
 import {
+  closeVrrpScript,
   garpGroupKeywords,
   newVrrpInstance,
   newVrrpScript,
@@ -21,14 +22,16 @@ function named<T>(
   what: string,
   make: (name: string, cfg: KeepalivedConfig, pos: { file: string; line: number }, ctx: ParseCtx) => T | null,
   keywords: () => KeywordTable<T>,
+  close?: (target: T, ctx: ParseCtx, pos: { file: string; line: number }) => void,
 ): KeywordDef<KeepalivedConfig> {
   return {
     block: {
       keywords,
+      close,
       open: (cfg, tokens, pos, ctx) => {
         const name = tokens[1];
         if (!name) {
-          ctx.diag.error('CONFIG_MISSING_PARAMETER', `${what} requires a name`, pos);
+          ctx.diag.missingParameter(what, pos);
           return null;
         }
         return make(name, cfg, pos, ctx);
@@ -38,6 +41,7 @@ function named<T>(
 }
 
 export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConfig> {
+  const rules = { nextPreference: 16384 };
   const t: KeywordTable<KeepalivedConfig> = {
     global_defs: {
       block: { keywords: globalDefsKeywords, open: (c) => c.globalDefs },
@@ -53,7 +57,7 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
         c.vrrpInstances.push(i);
         return i;
       },
-      () => vrrpInstanceKeywords({ config: cfg }),
+      () => vrrpInstanceKeywords({ config: cfg, rules }),
     ),
     vrrp_script: named(
       'vrrp_script',
@@ -63,6 +67,7 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
         return s;
       },
       vrrpScriptKeywords,
+      (s, ctx, pos) => closeVrrpScript(cfg, s, ctx, pos),
     ),
     vrrp_sync_group: named(
       'vrrp_sync_group',
@@ -112,11 +117,15 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
         },
       },
     },
-    ...addressRouteKeywords(),
+    ...addressRouteKeywords(rules),
     virtual_server: {
       block: {
         keywords: virtualServerKeywords,
         open: (c, tokens, pos, ctx) => {
+          if (tokens[1] === undefined) {
+            ctx.diag.missingParameter('virtual_server', pos);
+            return null;
+          }
           const vs = openVirtualServer(tokens, pos, ctx);
           if (vs) c.virtualServers.push(vs);
           return vs;
@@ -125,6 +134,7 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
     },
     virtual_server_group: {
       values: {
+        args: 1,
         open: (c, tokens, pos, ctx) => {
           const name = tokens[1];
           if (!name) {

@@ -2,9 +2,9 @@
 // whatever the VRRP state.
 import type { KeepalivedConfig } from '../model.js';
 import type { KeywordTable } from '../parser.js';
-import { parseRouteLine, parseRuleLine, parseVirtualAddress } from './addresses.js';
+import { parseRouteLine, parseRuleLine, parseVirtualAddress, type RuleDefaults } from './addresses.js';
 
-export function addressRouteKeywords(): KeywordTable<KeepalivedConfig> {
+export function addressRouteKeywords(rules: RuleDefaults): KeywordTable<KeepalivedConfig> {
   return {
     static_ipaddress: {
       values: {
@@ -28,7 +28,7 @@ export function addressRouteKeywords(): KeywordTable<KeepalivedConfig> {
       values: {
         open: (c) => c,
         value: (c: KeepalivedConfig, tokens, pos, ctx) => {
-          const r = parseRuleLine(tokens, pos, ctx);
+          const r = parseRuleLine(tokens, pos, ctx, rules);
           if (r) c.staticRules.push(r);
         },
       },

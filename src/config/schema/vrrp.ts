@@ -14,13 +14,14 @@ import type {
   VrrpScript,
 } from '../model.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
-import { readInt, readIp, readTimerUs } from '../values.js';
-import { parseRouteLine, parseRuleLine, parseVirtualAddress } from './addresses.js';
+import { readInt, readIp } from '../values.js';
+import { parseRouteLine, parseRuleLine, parseVirtualAddress, type RuleDefaults } from './addresses.js';
 import { carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
 
 /** The parser needs the whole config for parse-time lookups (track_script must be defined first). */
 export interface VrrpParseEnv {
   config: KeepalivedConfig;
+  rules: RuleDefaults;
 }
 
 function newInstance(name: string, pos: SourcePos): VrrpInstance {
@@ -47,21 +48,38 @@ function newInstance(name: string, pos: SourcePos): VrrpInstance {
   };
 }
 
-const addressBlock = (pick: (i: any) => VirtualAddress[]): KeywordDef => ({
+/**
+ * An instance's address family is fixed by the first address it is given (source, peer or VIP);
+ * keepalived rejects later addresses of the other family where they are read.
+ */
+function claimFamily(i: VrrpInstance, family: 4 | 6): boolean {
+  if (i.family === undefined) {
+    i.family = family;
+    return true;
+  }
+  return i.family === family;
+}
+
+const addressBlock = (pick: (i: any) => VirtualAddress[], checkFamily: boolean): KeywordDef => ({
   values: {
     open: (i) => i,
-    value: (i, tokens, pos, ctx) => {
+    value: (i: VrrpInstance, tokens, pos, ctx) => {
       const v = parseVirtualAddress(tokens, pos, ctx);
-      if (v) pick(i).push(v);
+      if (!v) return;
+      if (checkFamily && !claimFamily(i, v.family)) {
+        ctx.diag.error('CONFIG_VIP_FAMILY', `(${i.name}): address family must match VRRP instance [${v.address}] - ignoring`, pos);
+        return;
+      }
+      pick(i).push(v);
     },
   },
 });
 
-const routeBlock = (pick: (i: any) => IpRouteLine[], rule: boolean): KeywordDef => ({
+const routeBlock = (pick: (i: any) => IpRouteLine[], rules: RuleDefaults | null): KeywordDef => ({
   values: {
     open: (i) => i,
     value: (i, tokens, pos, ctx) => {
-      const r = rule ? parseRuleLine(tokens, pos, ctx) : parseRouteLine(tokens, pos, ctx);
+      const r = rules ? parseRuleLine(tokens, pos, ctx, rules) : parseRouteLine(tokens, pos, ctx);
       if (r) pick(i).push(r);
     },
   },
@@ -71,6 +89,7 @@ const routeBlock = (pick: (i: any) => IpRouteLine[], rule: boolean): KeywordDef 
 function trackBlock(
   pick: (i: any) => TrackRef[],
   what: string,
+  dupWhat: string,
   weightMin: number,
   weightMax: number,
   resolve?: (name: string) => boolean,
@@ -80,6 +99,10 @@ function trackBlock(
       open: (i) => i,
       value: (i, tokens, pos, ctx: ParseCtx) => {
         const name = tokens[0]!;
+        if (pick(i).some((r: TrackRef) => r.name === name)) {
+          ctx.diag.error('CONFIG_DUPLICATE_TRACK', `(${i.name}) duplicate ${dupWhat} ${name} - ignoring`, pos);
+          return;
+        }
         if (resolve && !resolve(name)) {
           ctx.diag.error('CONFIG_TRACK_NOT_FOUND', `(${i.name}) ${what} ${name} not found, ignoring...`, pos);
           return;
@@ -133,10 +156,15 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
         }
       },
     },
-    interface: str((i: VrrpInstance, v: string, pos: SourcePos) => {
-      i.interface = v;
-      i.interfacePos = pos;
-    }),
+    interface: {
+      line: (i, tokens, pos, ctx) => {
+        const v = tokens[1];
+        if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        if (v === 'lo') return ctx.diag.error('CONFIG_BAD_IF', `(${i.name}) cannot use a loopback interface (lo) for vrrp - ignoring`, pos);
+        i.interface = v;
+        i.interfacePos = pos;
+      },
+    },
     virtual_router_id: int(
       (i: VrrpInstance, v: number, pos: SourcePos) => {
         i.vrid = v;
@@ -185,10 +213,10 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       1000,
     ),
     down_timer_adverts: int('downTimerAdverts', 1, 100),
-    virtual_ipaddress: addressBlock((i: VrrpInstance) => i.virtualIpaddresses),
-    virtual_ipaddress_excluded: addressBlock((i: VrrpInstance) => i.virtualIpaddressesExcluded),
-    virtual_routes: routeBlock((i: VrrpInstance) => i.virtualRoutes, false),
-    virtual_rules: routeBlock((i: VrrpInstance) => i.virtualRules, true),
+    virtual_ipaddress: addressBlock((i: VrrpInstance) => i.virtualIpaddresses, true),
+    virtual_ipaddress_excluded: addressBlock((i: VrrpInstance) => i.virtualIpaddressesExcluded, false),
+    virtual_routes: routeBlock((i: VrrpInstance) => i.virtualRoutes, null),
+    virtual_rules: routeBlock((i: VrrpInstance) => i.virtualRules, env.rules),
     promote_secondaries: flag('promoteSecondaries'),
     accept: flag((i: VrrpInstance, v: boolean, pos: SourcePos) => {
       i.accept = v;
@@ -261,31 +289,31 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     },
     vmac_xmit_base: flag('vmacXmitBase'),
-    track_interface: trackBlock((i: VrrpInstance) => i.trackInterfaces, 'tracked interface', -253, 253),
+    track_interface: trackBlock((i: VrrpInstance) => i.trackInterfaces, 'tracked interface', 'track_interface', -253, 253),
     track_script: trackBlock(
       (i: VrrpInstance) => i.trackScripts,
-      'track script',
+      'track script', 'track_script',
       -253,
       253,
       (n) => cfg.vrrpScripts.some((s) => s.name === n),
     ),
     track_file: trackBlock(
       (i: VrrpInstance) => i.trackFiles,
-      'track file',
+      'track file', 'track_file',
       -254,
       254,
       (n) => cfg.trackFiles.some((s) => s.name === n),
     ),
     track_process: trackBlock(
       (i: VrrpInstance) => i.trackProcesses,
-      'track process',
+      'track process', 'track_process',
       -254,
       254,
       (n) => cfg.trackProcesses.some((s) => s.name === n),
     ),
     track_bfd: trackBlock(
       (i: VrrpInstance) => i.trackBfds,
-      'track bfd',
+      'track bfd', 'track_bfd',
       -253,
       253,
       (n) => cfg.bfdInstances.some((s) => s.name === n),
@@ -421,11 +449,11 @@ export function syncGroupKeywords(): KeywordTable<SyncGroup> {
         },
       },
     },
-    track_interface: trackBlock((g: SyncGroup) => g.trackInterfaces, 'tracked interface', -253, 253),
-    track_script: trackBlock((g: SyncGroup) => g.trackScripts, 'track script', -253, 253),
-    track_file: trackBlock((g: SyncGroup) => g.trackFiles, 'track file', -254, 254),
-    track_process: trackBlock((g: SyncGroup) => g.trackProcesses, 'track process', -254, 254),
-    track_bfd: trackBlock(() => [], 'track bfd', -253, 253),
+    track_interface: trackBlock((g: SyncGroup) => g.trackInterfaces, 'tracked interface', 'track_interface', -253, 253),
+    track_script: trackBlock((g: SyncGroup) => g.trackScripts, 'track script', 'track_script', -253, 253),
+    track_file: trackBlock((g: SyncGroup) => g.trackFiles, 'track file', 'track_file', -254, 254),
+    track_process: trackBlock((g: SyncGroup) => g.trackProcesses, 'track process', 'track_process', -254, 254),
+    track_bfd: trackBlock(() => [], 'track bfd', 'track_bfd', -253, 253),
     notify_master: script((g: SyncGroup, s) => {
       g.notify.master = s;
     }),
@@ -533,7 +561,6 @@ export function garpGroupKeywords(): KeywordTable<GarpGroup> {
   };
 }
 
-export { addressBlock, routeBlock };
 
 export function newVrrpInstance(name: string, pos: SourcePos): VrrpInstance {
   return newInstance(name, pos);
@@ -543,6 +570,9 @@ export function newVrrpScript(name: string, pos: SourcePos): VrrpScript {
   return { name, pos, intervalUs: 1_000_000, weight: 0, reverse: false, rise: 1, fall: 1, initFail: false };
 }
 
-export function readScriptInterval(s: string | undefined) {
-  return readTimerUs(s);
+/** At the closing brace: a vrrp_script without a script is dropped (keepalived blames that line). */
+export function closeVrrpScript(cfg: KeepalivedConfig, s: VrrpScript, ctx: ParseCtx, pos: SourcePos): void {
+  if (s.script) return;
+  ctx.diag.error('CONFIG_NO_SCRIPT', `No script set for vrrp_script ${s.name} - removing`, pos);
+  cfg.vrrpScripts = cfg.vrrpScripts.filter((x) => x !== s);
 }
