@@ -10,9 +10,22 @@ export const AUTH_DATA_LENGTH = 8;
 /** First 8 bytes of the password's UTF-8 encoding, zero-padded to 8: the PASS data and the AH key. */
 export function authKeyBytes(password: string): Uint8Array {
   const out = new Uint8Array(AUTH_DATA_LENGTH);
-  const raw = Buffer.from(password, 'utf8');
-  out.set(raw.subarray(0, AUTH_DATA_LENGTH));
+  out.set(sharedKey(password));
   return out;
+}
+
+// Passwords come from the configuration (a handful), so their keys are memoised for the per-packet checks.
+const keyCache = new Map<string, Uint8Array>();
+
+function sharedKey(password: string): Uint8Array {
+  let key = keyCache.get(password);
+  if (key === undefined) {
+    key = new Uint8Array(AUTH_DATA_LENGTH);
+    key.set(Buffer.from(password, 'utf8').subarray(0, AUTH_DATA_LENGTH));
+    if (keyCache.size >= 64) keyCache.clear();
+    keyCache.set(password, key);
+  }
+  return key;
 }
 
 /** The PASS authentication data for a password, as the hex string VrrpAdvert.authDataHex holds. */
@@ -27,5 +40,5 @@ export function passAuthDataHex(password: string): string {
 export function passAuthMatches(bytes: Uint8Array, offset: number, password: string): boolean {
   if (offset < 0 || offset + AUTH_DATA_LENGTH > bytes.length) return false;
   const received = bytes.subarray(offset, offset + AUTH_DATA_LENGTH);
-  return timingSafeEqual(received, authKeyBytes(password));
+  return timingSafeEqual(received, sharedKey(password));
 }

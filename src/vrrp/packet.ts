@@ -50,7 +50,7 @@ import { AuthType, VRRP_PROTOCOL, VRRP_TTL } from './advert.js';
 import { AUTH_DATA_LENGTH, authKeyBytes } from './auth.js';
 import { AH_HEADER_LENGTH, type AhFields, parseAhHeader, writeAhHeader, writeAhIcv } from './auth-ah.js';
 import { type ChecksumForm, computeVrrpChecksum, VRRP_CHECKSUM_OFFSET } from './checksum.js';
-import { addrLengthOf, formatIp, parseIp, parseIpv4 } from './packet-addr.js';
+import { addrLengthOf, formatIp, parseIpShared, parseIpv4 } from './packet-addr.js';
 import {
   IPPROTO_AH,
   IPV4_MIN_HEADER_LENGTH,
@@ -136,6 +136,8 @@ export function vrrpMessageLength(version: VrrpVersion, family: IpFamily, addres
   return VRRP_HEADER_LENGTH + addressCount * addrLengthOf(family) + (version === 2 ? AUTH_DATA_LENGTH : 0);
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function fail(error: DecodeErrorCode): DecodeResult {
   return { ok: false, error };
 }
@@ -208,7 +210,7 @@ export function decodeAdvert(bytes: Uint8Array, opts: DecodeOptions): DecodeResu
     for (let i = authStart; i < messageEnd; i++) if (bytes[i] !== 0) nonZero = true;
     // keepalived zero-fills the field when it does not use PASS; keep it '' then, as the contract says.
     if (b4 === AuthType.pass || nonZero) {
-      authDataHex = Buffer.from(bytes.buffer, bytes.byteOffset + authStart, AUTH_DATA_LENGTH).toString('hex');
+      for (let i = authStart; i < messageEnd; i++) authDataHex += HEX_BYTE[bytes[i]!];
     }
   }
   const advert: VrrpAdvert = {
@@ -256,8 +258,11 @@ export interface EncodeOptions {
   ah?: { password: string; seq: number; spi?: number };
 }
 
-function check(cond: boolean, what: string): void {
-  if (!cond) throw new RangeError(`encodeAdvert: ${what}`);
+const HEX16 = /^[0-9a-fA-F]{16}$/;
+
+/** Throws RangeError naming the field; `what` is a thunk so the happy path builds no strings. */
+function check(cond: boolean, what: () => string): void {
+  if (!cond) throw new RangeError(`encodeAdvert: ${what()}`);
 }
 
 /**
@@ -267,36 +272,40 @@ function check(cond: boolean, what: string): void {
 export function encodeAdvert(advert: VrrpAdvert, opts: EncodeOptions): Buffer {
   const { family } = opts;
   const { version } = advert;
-  check(version === 2 || version === 3, `version ${version}`);
-  check(!(version === 2 && family === 6), 'VRRPv2 exists only over IPv4');
-  check(advert.type >= 0 && advert.type <= 15, `type ${advert.type}`);
-  check(advert.vrid >= 0 && advert.vrid <= 255, `vrid ${advert.vrid}`);
-  check(advert.priority >= 0 && advert.priority <= 255, `priority ${advert.priority}`);
-  check(advert.addresses.length <= VRRP_MAX_ADDRESSES, `${advert.addresses.length} addresses`);
+  check(version === 2 || version === 3, () => `version ${version}`);
+  check(!(version === 2 && family === 6), () => 'VRRPv2 exists only over IPv4');
+  check(advert.type >= 0 && advert.type <= 15, () => `type ${advert.type}`);
+  check(advert.vrid >= 0 && advert.vrid <= 255, () => `vrid ${advert.vrid}`);
+  check(advert.priority >= 0 && advert.priority <= 255, () => `priority ${advert.priority}`);
+  check(advert.addresses.length <= VRRP_MAX_ADDRESSES, () => `${advert.addresses.length} addresses`);
   if (version === 2) {
     const s = advert.advertIntervalCs / 100;
     check(
       Number.isInteger(s) && s >= 0 && s <= VRRP_V2_MAX_INTERVAL_S,
-      `v2 interval ${advert.advertIntervalCs} cs`,
+      () => `v2 interval ${advert.advertIntervalCs} cs`,
     );
-    check(advert.authType >= 0 && advert.authType <= 255, `auth type ${advert.authType}`);
-    check(/^([0-9a-fA-F]{16})?$/.test(advert.authDataHex), 'authDataHex must be 16 hex digits or empty');
+    check(advert.authType >= 0 && advert.authType <= 255, () => `auth type ${advert.authType}`);
+    check(
+      advert.authDataHex === '' || HEX16.test(advert.authDataHex),
+      () => 'authDataHex must be 16 hex digits or empty',
+    );
   } else {
     const cs = advert.advertIntervalCs;
-    check(Number.isInteger(cs) && cs >= 0 && cs <= VRRP_V3_MAX_INTERVAL_CS, `v3 interval ${cs} cs`);
+    check(Number.isInteger(cs) && cs >= 0 && cs <= VRRP_V3_MAX_INTERVAL_CS, () => `v3 interval ${cs} cs`);
   }
   const withIpHeader = opts.withIpHeader === true;
-  check(!(withIpHeader && family === 6), 'IPv6 headers are built by the kernel');
-  check(!(opts.ah && (!withIpHeader || version !== 2)), 'AH needs VRRPv2 with the IPv4 header');
-  const src = parseIp(opts.srcAddr, family);
-  const dst = parseIp(opts.dstAddr, family);
-  check(src !== null && dst !== null, `bad source/destination ${opts.srcAddr} ${opts.dstAddr}`);
+  check(!(withIpHeader && family === 6), () => 'IPv6 headers are built by the kernel');
+  check(!(opts.ah && (!withIpHeader || version !== 2)), () => 'AH needs VRRPv2 with the IPv4 header');
+  const src = parseIpShared(opts.srcAddr, family);
+  const dst = parseIpShared(opts.dstAddr, family);
+  check(src !== null && dst !== null, () => `bad source/destination ${opts.srcAddr} ${opts.dstAddr}`);
 
   const vrrpLength = vrrpMessageLength(version, family, advert.addresses.length);
   const ipHeaderLength = withIpHeader ? IPV4_MIN_HEADER_LENGTH : 0;
   const ahLength = opts.ah ? AH_HEADER_LENGTH : 0;
   const vrrpOffset = ipHeaderLength + ahLength;
-  const out = Buffer.alloc(vrrpOffset + vrrpLength);
+  // Pooled allocation (cheaper than a fresh zeroed ArrayBuffer for ~50-byte packets), zeroed explicitly.
+  const out = Buffer.allocUnsafe(vrrpOffset + vrrpLength).fill(0);
 
   out[vrrpOffset + VRRP_OFF_VERSION_TYPE] = (version << 4) | advert.type;
   out[vrrpOffset + VRRP_OFF_VRID] = advert.vrid;
@@ -306,15 +315,15 @@ export function encodeAdvert(advert: VrrpAdvert, opts: EncodeOptions): Buffer {
     out[vrrpOffset + VRRP_OFF_AUTH_TYPE] = advert.authType;
     out[vrrpOffset + VRRP_OFF_INTERVAL] = advert.advertIntervalCs / 100;
     if (advert.authDataHex !== '')
-      out.write(advert.authDataHex, vrrpOffset + vrrpLength - AUTH_DATA_LENGTH, 'hex');
+      writeHex(out, vrrpOffset + vrrpLength - AUTH_DATA_LENGTH, advert.authDataHex);
   } else {
     out[vrrpOffset + VRRP_OFF_AUTH_TYPE] = advert.advertIntervalCs >> 8;
     out[vrrpOffset + VRRP_OFF_INTERVAL] = advert.advertIntervalCs & 0xff;
   }
   const addrLength = addrLengthOf(family);
   for (let i = 0; i < advert.addresses.length; i++) {
-    const a = parseIp(advert.addresses[i]!, family);
-    check(a !== null, `bad address ${advert.addresses[i]}`);
+    const a = parseIpShared(advert.addresses[i]!, family);
+    check(a !== null, () => `bad address ${advert.addresses[i]}`);
     out.set(a!, vrrpOffset + VRRP_OFF_ADDRESSES + i * addrLength);
   }
   const sum = computeVrrpChecksum(
@@ -346,6 +355,17 @@ export function encodeAdvert(advert: VrrpAdvert, opts: EncodeOptions): Buffer {
     writeAhIcv(out, ipHeaderLength, authKeyBytes(opts.ah.password));
   }
   return out;
+}
+
+/** Writes an even-length string of hex digits (already validated) as bytes at out[offset]. */
+function writeHex(out: Uint8Array, offset: number, hex: string): void {
+  for (let i = 0; i < hex.length; i += 2) {
+    out[offset + i / 2] = (hexDigit(hex.charCodeAt(i)) << 4) | hexDigit(hex.charCodeAt(i + 1));
+  }
+}
+
+function hexDigit(c: number): number {
+  return c <= 57 ? c - 48 : (c | 0x20) - 87;
 }
 
 /** keepalived uses the sender's IPv4 address as the AH SPI. */

@@ -27,7 +27,7 @@ import { AUTH_DATA_LENGTH, authKeyBytes, passAuthMatches } from './auth.js';
 import { verifyAhIcv } from './auth-ah.js';
 import { type ChecksumForm, verifyVrrpChecksum } from './checksum.js';
 import { type DecodedPacket, decodeAdvert } from './packet.js';
-import { canonicalIp, isMulticastAddr, parseIp } from './packet-addr.js';
+import { canonicalIp, isMulticastAddr, parseIpShared } from './packet-addr.js';
 import { IPPROTO_AH, IPV4_OFF_PROTOCOL } from './packet-ip.js';
 import type { RxCounterName } from './stats.js';
 
@@ -173,8 +173,8 @@ export function validateAdvert(bytes: Uint8Array, meta: RxMeta, policy: RxPolicy
   const intervalMismatch = advert.advertIntervalCs !== policy.advertIntervalCs;
 
   // 10. Checksum.
-  const src = parseIp(srcText, family);
-  const dst = parseIp(dstText, family);
+  const src = parseIpShared(srcText, family);
+  const dst = parseIpShared(dstText, family);
   if (!src || !dst)
     return reject('ChecksumErrors', `cannot form the pseudo-header from ${srcText} → ${dstText}`);
   const checksumForm = verifyVrrpChecksum(

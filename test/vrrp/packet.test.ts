@@ -3,6 +3,7 @@
 // there), not by this codec; real-daemon bytes are in golden.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import type { IpFamily, VrrpAdvert } from '../../src/vrrp/advert.js';
 import { passAuthDataHex } from '../../src/vrrp/auth.js';
 import type { ChecksumForm } from '../../src/vrrp/checksum.js';
@@ -284,6 +285,62 @@ describe('addresses and checksums', () => {
       const back = parseIpv6(formatIpv6(b));
       assert.deepEqual(back, b);
     }
+  });
+  test('IPv6 parse/format agree with the WHATWG URL host parser (independent oracle)', () => {
+    const viaUrl = (s: string): string | null => {
+      try {
+        return new URL(`http://[${s}]/`).hostname.slice(1, -1);
+      } catch {
+        return null;
+      }
+    };
+    const piece = fc.oneof(
+      fc.constantFrom('0', '00', '0000', '1', 'ffff', 'FfFf', 'db8', '2001', '12345', 'g', ''),
+      fc.constantFrom('192.0.2.1', '1.2.3', '01.2.3.4', '255.255.255.255', '256.1.1.1'),
+    );
+    const garbage = fc.array(piece, { minLength: 1, maxLength: 10 }).map((p) => p.join(':'));
+    // Valid spellings of random addresses: zero runs, '::' anywhere, upper case, leading zeros, IPv4 tails.
+    const valid = fc
+      .record({
+        groups: fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff })), {
+          minLength: 8,
+          maxLength: 8,
+        }),
+        cut: fc.nat(8),
+        len: fc.nat(8),
+        upper: fc.boolean(),
+        pad: fc.boolean(),
+        v4tail: fc.boolean(),
+      })
+      .map(({ groups, cut, len, upper, pad, v4tail }) => {
+        let parts = groups.map((g) => {
+          const h = g.toString(16);
+          const t = pad ? h.padStart(4, '0') : h;
+          return upper ? t.toUpperCase() : t;
+        });
+        if (v4tail) {
+          const [a, b] = [groups[6]!, groups[7]!];
+          parts = [...parts.slice(0, 6), `${a >> 8}.${a & 0xff}.${b >> 8}.${b & 0xff}`];
+        }
+        if (len === 0 || cut + len > parts.length) return parts.join(':');
+        return `${parts.slice(0, cut).join(':')}::${parts.slice(cut + len).join(':')}`;
+      });
+    const text = fc.oneof(garbage, valid);
+    fc.assert(
+      fc.property(text, (s) => {
+        const b = parseIpv6(s);
+        const want = s.length > 45 ? null : viaUrl(s);
+        assert.equal(b ? formatIpv6(b) : null, want, s);
+      }),
+      { numRuns: 20_000, seed: 7 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (b) => {
+        const z = b.map((x, i) => (i % 3 === 0 ? 0 : x));
+        assert.equal(formatIpv6(z), viaUrl(formatIpv6(z)));
+      }),
+      { numRuns: 5_000, seed: 8 },
+    );
   });
   test('RFC 1071 §3 example sum', () => {
     // Bytes 00 01 f2 03 f4 f5 f6 f7: one's complement sum 0xddf2, so the checksum is ~0xddf2.
