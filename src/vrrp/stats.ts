@@ -35,6 +35,9 @@ export interface VrrpStats {
   RcvdV3ChecksumWithoutPseudoHeader: number;
 }
 
+/** The counters object newRxStats() returns (receive and send counters of one instance). */
+export type RxStats = VrrpStats;
+
 /** Counters that a rejected packet increments (one per rejection). */
 export type RxCounterName =
   | 'AdvIntervalErrors'
@@ -51,7 +54,7 @@ export type RxCounterName =
   | 'UnicastSrcErrors'
   | 'OwnerIgnoredAdverts';
 
-export function newRxStats(): VrrpStats {
+export function newRxStats(): RxStats {
   return {
     RcvdAdvertisements: 0,
     AdvIntervalErrors: 0,
