@@ -22,7 +22,13 @@ export interface Diagnostic {
   pos?: SourcePos;
 }
 
-export const ExitCode = { ok: 0, parseAborted: 2, cannotRun: 4, errorsButRuns: 5, scriptSecurity: 6 } as const;
+export const ExitCode = {
+  ok: 0,
+  parseAborted: 2,
+  cannotRun: 4,
+  errorsButRuns: 5,
+  scriptSecurity: 6,
+} as const;
 
 export class Diagnostics {
   readonly list: Diagnostic[] = [];
@@ -75,7 +81,8 @@ export class Diagnostics {
   format(d: Diagnostic): string {
     // Notes are our own additions where keepalived is silent; they name the place in a form that is
     // not keepalived's, so tools that read keepalived's report see what keepalived would say.
-    if (d.severity === 'info') return d.pos ? `note: ${d.pos.file}:${d.pos.line}: ${d.message}` : `note: ${d.message}`;
+    if (d.severity === 'info')
+      return d.pos ? `note: ${d.pos.file}:${d.pos.line}: ${d.message}` : `note: ${d.message}`;
     if (!d.pos) return d.message;
     const where = this.files.size > 1 ? `${d.pos.file}: Line ${d.pos.line}` : `Line ${d.pos.line}`;
     return `(${where}) ${d.message}`;

@@ -206,6 +206,8 @@ export interface VrrpScript {
   fall: number;
   user?: { user: string; group?: string };
   initFail: boolean;
+  /** Set when a parse error disqualifies the script (it is dropped at its closing brace). */
+  invalid?: boolean;
 }
 
 export interface TrackFile {

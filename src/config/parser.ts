@@ -87,9 +87,14 @@ export function parseBlocks(
         line = source.next();
         continue;
       }
-      // A value block (virtual_ipaddress …) without its '{' is read anyway, as keepalived does.
+      // A value block (virtual_ipaddress …) without its '{' takes the next line as its only value,
+      // silently, as keepalived 2.2.7 does.
       if (frame.kind === 'values') {
-        frame.awaitingBrace = false;
+        stack.pop();
+        const { tokens } = tokenize(text);
+        frame.value(frame.target, tokens, pos, ctx);
+        frame.close?.(frame.target, ctx, pos);
+        line = source.next();
         continue;
       }
       // keepalived: "Missing '{' at beginning of configuration block"; the block is empty and the
@@ -142,7 +147,13 @@ export function parseBlocks(
       continue;
     }
     const t = def.quoted ? tokenizeQuoted(text) : tokenize(text);
-    if (t.unmatchedQuote) ctx.diag.error('CONFIG_UNMATCHED_QUOTE', 'Unmatched quote', pos);
+    if (t.unmatchedQuote && def.quoted) {
+      // A script line whose quote never closes is dropped, not run in a guessed form.
+      ctx.diag.error('CONFIG_UNMATCHED_QUOTE', `String '${text}': missing terminating quote`, pos);
+      line = source.next();
+      continue;
+    }
+    if (t.unmatchedQuote) ctx.diag.error('CONFIG_UNMATCHED_QUOTE', `Unmatched quote: '${text}'`, pos);
     const tokens = t.tokens;
     if (def.line) def.line(frame.target, tokens, pos, ctx);
     if (def.block) {

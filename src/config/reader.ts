@@ -146,7 +146,8 @@ export class LineReader {
         return null;
       }
       const dc = decomment(text);
-      if (dc.unterminatedQuote) this.#diag.error('CONFIG_UNMATCHED_QUOTE', `Unterminated quote '${dc.text}'`, pos);
+      if (dc.unterminatedQuote)
+        this.#diag.error('CONFIG_UNMATCHED_QUOTE', `Unterminated quote '${dc.text}'`, pos);
       text = dc.text;
       if (!text) return null;
       // keepalived 2.2.7 applies conditionals and definitions before it looks for `include`
@@ -234,8 +235,8 @@ export class LineReader {
    * (includer/m/w/b/a) a failed check is a security error (config-test exit 6).
    */
   #include(keyword: string, arg: string, pos: SourcePos): void {
-    const words = arg.split(/\s+/);
-    const pattern = words[0]!.replace(/^"(.*)"$/, '$1');
+    // keepalived 2.2.7 takes the rest of the line as the pattern, spaces and quotes included.
+    const pattern = arg;
     const here = this.#files.at(-1);
     const base = here ? dirname(here.realPath) : process.cwd();
     const abs = isAbsolute(pattern) ? pattern : resolve(base, pattern);
@@ -253,11 +254,19 @@ export class LineReader {
       try {
         const st = statSync(p);
         if (st.isDirectory()) {
-          this.#diag.error('CONFIG_INCLUDE_DIRECTORY', `Configuration file '${p}' is a directory - skipping`, pos);
+          this.#diag.error(
+            'CONFIG_INCLUDE_DIRECTORY',
+            `Configuration file '${p}' is a directory - skipping`,
+            pos,
+          );
           continue;
         }
         if (st.mode & 0o111) {
-          this.#diag.error('CONFIG_INCLUDE_EXECUTABLE', `Configuration file '${p}' is executable - skipping`, pos);
+          this.#diag.error(
+            'CONFIG_INCLUDE_EXECUTABLE',
+            `Configuration file '${p}' is executable - skipping`,
+            pos,
+          );
           continue;
         }
       } catch {

@@ -51,7 +51,11 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
             ? '::/0'
             : '0.0.0.0/0'
           : r.destination;
-      diag.warn('CONFIG_ROUTE_UNTRACKED', `Warning - cannot track route ${dest} with no interface specified, not tracking`, r.pos);
+      diag.warn(
+        'CONFIG_ROUTE_UNTRACKED',
+        `Warning - cannot track route ${dest} with no interface specified, not tracking`,
+        r.pos,
+      );
     }
     for (let k = 0; k < r.words.length; k++)
       if (r.words[k] === 'dev' && k > r.words.indexOf(r.dev ?? '\0') + 1)
@@ -65,7 +69,11 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
   // Interfaces are looked up while parsing in keepalived; a missing one ends VRRP validation there.
   for (const i of cfg.vrrpInstances) {
     if (i.interface !== undefined)
-      checkIf(i.interface, `WARNING - interface ${i.interface} for vrrp_instance ${i.name} doesn't exist`, i.interfacePos);
+      checkIf(
+        i.interface,
+        `WARNING - interface ${i.interface} for vrrp_instance ${i.name} doesn't exist`,
+        i.interfacePos,
+      );
     for (const t of i.trackInterfaces) {
       if (t.name === i.interface) continue;
       checkIf(t.name, `(${i.name}) tracked interface ${t.name} doesn't exist`, t.pos);

@@ -9,10 +9,10 @@ export type Read<T> = { ok: true; value: T } | { ok: false; error: string };
 const ok = <T>(value: T): Read<T> => ({ ok: true, value });
 const bad = <T>(error: string): Read<T> => ({ ok: false, error });
 
-/** keepalived's read_int: decimal (or 0x hex) integer in [min, max]. */
+/** keepalived's read_int: a decimal integer in [min, max] (2.2.7 rejects hex). */
 export function readInt(s: string | undefined, min: number, max: number): Read<number> {
   if (s === undefined) return bad('missing parameter');
-  if (!/^[-+]?(\d+|0[xX][0-9a-fA-F]+)$/.test(s)) return bad(`invalid number '${s}'`);
+  if (!/^[-+]?\d+$/.test(s)) return bad(`invalid number '${s}'`);
   const v = Number(s.replace(/^\+/, ''));
   if (!Number.isSafeInteger(v)) return bad(`invalid number '${s}'`);
   if (v < min || v > max) return bad(`number '${s}' outside range [${min}, ${max}]`);

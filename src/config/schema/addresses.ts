@@ -1,7 +1,8 @@
 // Address-like block lines: virtual/static IP addresses, and `ip route` / `ip rule` lines.
+
+import { readFileSync } from 'node:fs';
 import type { SourcePos } from '../diagnostics.js';
 import type { IpRouteLine, VirtualAddress } from '../model.js';
-import { readFileSync } from 'node:fs';
 import type { ParseCtx } from '../parser.js';
 import { readIp, readPrefix } from '../values.js';
 
@@ -98,12 +99,52 @@ export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: Parse
   return vip;
 }
 
-const ROUTE_TYPES = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'multicast', 'nat']);
+const ROUTE_TYPES = new Set([
+  'unicast',
+  'blackhole',
+  'unreachable',
+  'prohibit',
+  'throw',
+  'local',
+  'broadcast',
+  'multicast',
+  'nat',
+]);
 /** `ip route` options that take one argument (iproute2's grammar, as keepalived reads it). */
 const ROUTE_ARG = new Set([
-  'src', 'via', 'gw', 'dev', 'oif', 'table', 'metric', 'preference', 'pref', 'scope', 'proto', 'protocol', 'mtu',
-  'advmss', 'rtt', 'rttvar', 'reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'ssthresh', 'realms', 'rto_min',
-  'hoplimit', 'features', 'quickack', 'congctl', 'expires', 'fastopen_no_cookie', 'ttl-propagate', 'weight', 'tos',
+  'src',
+  'via',
+  'gw',
+  'dev',
+  'oif',
+  'table',
+  'metric',
+  'preference',
+  'pref',
+  'scope',
+  'proto',
+  'protocol',
+  'mtu',
+  'advmss',
+  'rtt',
+  'rttvar',
+  'reordering',
+  'window',
+  'cwnd',
+  'initcwnd',
+  'initrwnd',
+  'ssthresh',
+  'realms',
+  'rto_min',
+  'hoplimit',
+  'features',
+  'quickack',
+  'congctl',
+  'expires',
+  'fastopen_no_cookie',
+  'ttl-propagate',
+  'weight',
+  'tos',
 ]);
 const ROUTE_FLAGS = new Set(['onlink', 'pervasive', 'no_track', 'nexthop', 'or', 'lock']);
 
@@ -128,8 +169,10 @@ export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx):
       line.noTrack = true;
       continue;
     }
-    if (w === 'or') ctx.diag.warn('CONFIG_DEPRECATED', '"or" for routes is deprecated. Please use "nexthop"', pos);
-    if (w === 'gw') ctx.diag.warn('CONFIG_DEPRECATED', '"gw" for routes is deprecated. Please use "via"', pos);
+    if (w === 'or')
+      ctx.diag.warn('CONFIG_DEPRECATED', '"or" for routes is deprecated. Please use "nexthop"', pos);
+    if (w === 'gw')
+      ctx.diag.warn('CONFIG_DEPRECATED', '"gw" for routes is deprecated. Please use "via"', pos);
     if (ROUTE_FLAGS.has(w)) continue;
     if (ROUTE_ARG.has(w)) {
       const arg = tokens[++i];
@@ -155,7 +198,11 @@ export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx):
       // the full length instead.
       const bare = readPrefix(d.split('/')[0]);
       if (bare.ok && d.includes('/')) {
-        ctx.diag.error('CONFIG_INVALID_ADDRESS', `Invalid address prefix len for address ${d} - using full length`, pos);
+        ctx.diag.error(
+          'CONFIG_INVALID_ADDRESS',
+          `Invalid address prefix len for address ${d} - using full length`,
+          pos,
+        );
         if (!checkFamily(bare.value.address)) return null;
         continue;
       }
@@ -175,9 +222,30 @@ export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx):
 }
 
 const RULE_ARG = new Set([
-  'from', 'to', 'table', 'lookup', 'preference', 'priority', 'pref', 'order', 'fwmark', 'iif', 'oif', 'tos', 'dsfield',
-  'uidrange', 'sport', 'dport', 'ipproto', 'goto', 'suppress_prefixlength', 'suppress_ifgroup', 'realms', 'nat',
-  'protocol', 'l3mdev',
+  'from',
+  'to',
+  'table',
+  'lookup',
+  'preference',
+  'priority',
+  'pref',
+  'order',
+  'fwmark',
+  'iif',
+  'oif',
+  'tos',
+  'dsfield',
+  'uidrange',
+  'sport',
+  'dport',
+  'ipproto',
+  'goto',
+  'suppress_prefixlength',
+  'suppress_ifgroup',
+  'realms',
+  'nat',
+  'protocol',
+  'l3mdev',
 ]);
 const RULE_FLAGS = new Set(['not', 'no_track', 'unicast', 'blackhole', 'unreachable', 'prohibit', 'l3mdev']);
 const BUILTIN_TABLES = new Set(['local', 'main', 'default', 'unspec']);
@@ -185,7 +253,11 @@ const BUILTIN_TABLES = new Set(['local', 'main', 'default', 'unspec']);
 /** Routing table names: numbers, the built-in ones, and names in iproute2's rt_tables files. */
 function knownTable(name: string): boolean {
   if (/^\d+$/.test(name) || BUILTIN_TABLES.has(name)) return true;
-  for (const f of ['/etc/iproute2/rt_tables', '/usr/share/iproute2/rt_tables', '/usr/lib/iproute2/rt_tables']) {
+  for (const f of [
+    '/etc/iproute2/rt_tables',
+    '/usr/share/iproute2/rt_tables',
+    '/usr/lib/iproute2/rt_tables',
+  ]) {
     try {
       const text = readFileSync(f, 'utf8');
       if (text.split('\n').some((l) => l.replace(/#.*/, '').trim().split(/\s+/)[1] === name)) return true;
@@ -202,7 +274,12 @@ export interface RuleDefaults {
 }
 
 /** An `ip rule` line: `from`/`to` addresses must parse, the table must exist. */
-export function parseRuleLine(tokens: string[], pos: SourcePos, ctx: ParseCtx, defaults?: RuleDefaults): IpRouteLine | null {
+export function parseRuleLine(
+  tokens: string[],
+  pos: SourcePos,
+  ctx: ParseCtx,
+  defaults?: RuleDefaults,
+): IpRouteLine | null {
   const line: IpRouteLine = { words: [], noTrack: false, pos };
   let hasPreference = false;
   for (let i = 0; i < tokens.length; i++) {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 // global_defs { … } keywords (keepalived's core/global_parser.c keyword set; behaviour from man5).
 import type { GlobalDefs } from '../model.js';
-import type { KeywordTable } from '../parser.js';
+import type { KeywordDef, KeywordTable } from '../parser.js';
 import { userExists } from '../script-security.js';
 import { isMulticast, readIp } from '../values.js';
 
@@ -15,6 +15,7 @@ function resolvesHost(s: string): boolean {
   const r = spawnSync('getent', ['ahosts', s], { timeout: 5000, stdio: 'ignore' });
   return r.status === 0;
 }
+
 import { carry, flag, int, script, seconds, str, timerUs } from './builders.js';
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
@@ -106,11 +107,29 @@ for (const p of [
   CARRIED[`${p}_rcv_bufs_force`] = 0;
 }
 
+function mcastGroup(family: 4 | 6): KeywordDef<GlobalDefs> {
+  return {
+    line: (g, tokens, pos, ctx) => {
+      if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+      const r = readIp(tokens[1]);
+      if (!r.ok || r.value.family !== family || !isMulticast(r.value.address, family))
+        return ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `${tokens[0]} [${tokens[1]}] is not multicast. Skipping`,
+          pos,
+        );
+      if (family === 4) g.vrrpMcastGroup4 = r.value.address;
+      else g.vrrpMcastGroup6 = r.value.address;
+    },
+  };
+}
+
 export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
   const t: KeywordTable<GlobalDefs> = {
     router_id: {
       line: (g, tokens, pos, ctx) => {
-        if (tokens[1] === undefined) ctx.diag.error('CONFIG_MISSING_PARAMETER', 'routerid name missing - ignoring', pos);
+        if (tokens[1] === undefined)
+          ctx.diag.error('CONFIG_MISSING_PARAMETER', 'routerid name missing - ignoring', pos);
         else g.routerId = tokens[1];
       },
     },
@@ -129,7 +148,11 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
         if (!host) return ctx.diag.missingParameter(tokens[0]!, pos);
         const port = tokens[2] === undefined ? 25 : Number(tokens[2]);
         if (!Number.isInteger(port) || port < 1 || port > 65535 || !resolvesHost(host))
-          return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid smtp server ${host} ${tokens[2] ?? 25}`, pos);
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `Invalid smtp server ${host} ${tokens[2] ?? 25}`,
+            pos,
+          );
         g.smtpServer = { host, port };
       },
     },
@@ -141,36 +164,15 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
       line: (g, tokens, pos, ctx) => {
         if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
         const [user, group] = tokens[1].includes(':') ? tokens[1].split(':', 2) : [tokens[1], tokens[2]];
-        if (!userExists(user!)) return ctx.diag.error('CONFIG_SCRIPT_USER', 'Error setting global script uid/gid', pos);
+        if (!userExists(user!))
+          return ctx.diag.error('CONFIG_SCRIPT_USER', 'Error setting global script uid/gid', pos);
         g.scriptUser = group ? { user: user!, group } : { user: user! };
       },
     },
     enable_script_security: flag('enableScriptSecurity'),
     vrrp_version: int('vrrpVersion', 2, 3),
-    vrrp_mcast_group4: {
-      line: (g, tokens, pos, ctx) => {
-        const r = readIp(tokens[1]);
-        if (!r.ok || r.value.family !== 4)
-          return ctx.diag.error(
-            'CONFIG_INVALID_VALUE',
-            `vrrp_mcast_group4 '${tokens[1] ?? ''}' is invalid`,
-            pos,
-          );
-        g.vrrpMcastGroup4 = r.value.address;
-      },
-    },
-    vrrp_mcast_group6: {
-      line: (g, tokens, pos, ctx) => {
-        const r = readIp(tokens[1]);
-        if (!r.ok || r.value.family !== 6)
-          return ctx.diag.error(
-            'CONFIG_INVALID_VALUE',
-            `vrrp_mcast_group6 '${tokens[1] ?? ''}' is invalid`,
-            pos,
-          );
-        g.vrrpMcastGroup6 = r.value.address;
-      },
-    },
+    vrrp_mcast_group4: mcastGroup(4),
+    vrrp_mcast_group6: mcastGroup(6),
     vrrp_garp_master_delay: int('vrrpGarpMasterDelayS', 0, 86400),
     vrrp_garp_master_repeat: int('vrrpGarpMasterRepeat', 0, 2147483647),
     vrrp_garp_master_refresh: int('vrrpGarpMasterRefreshS', 0, 86400),
@@ -184,7 +186,12 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     vrrp_down_timer_adverts: int('vrrpDownTimerAdverts', 1, 100),
     vrrp_lower_prio_no_advert: flag('vrrpLowerPrioNoAdvert'),
     vrrp_higher_prio_send_advert: flag('vrrpHigherPrioSendAdvert'),
-    vrrp_check_unicast_src: flag('vrrpCheckUnicastSrc'),
+    // keepalived 2.2.7 takes no argument here and ignores one if given.
+    vrrp_check_unicast_src: {
+      line: (g) => {
+        g.vrrpCheckUnicastSrc = true;
+      },
+    },
     vrrp_skip_check_adv_addr: flag('vrrpSkipCheckAdvAddr'),
     vrrp_strict: flag('vrrpStrict'),
     v3_checksum_as_v2: flag('v3ChecksumAsV2'),

@@ -150,6 +150,15 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
             );
             return null;
           }
+          const vsFamily = vs.key.kind === 'address' ? vs.key.family : vs.ipFamily;
+          if (vsFamily !== undefined && vsFamily !== a.value.family) {
+            ctx.diag.error(
+              'CONFIG_RS_FAMILY',
+              `Address family of virtual server and real server ${a.value.address} don't match - skipping real server.`,
+              pos,
+            );
+            return null;
+          }
           const rs: RealServer = { address: a.value.address, pos, checkers: [], other: {} };
           if (tokens[2] !== undefined) {
             const p = readInt(tokens[2], 0, 65535);
@@ -210,8 +219,16 @@ const CHECKER_KINDS: CheckerKind[] = [
   'BFD_CHECK',
 ];
 
+/** Each checker remembers its real server so that an incomplete one can be dropped at its close. */
+const owners = new WeakMap<Checker, RealServer>();
+
 function newChecker(kind: CheckerKind, pos: SourcePos): Checker {
   return { kind, pos, urls: [], other: {} };
+}
+
+function dropChecker(c: Checker): void {
+  const rs = owners.get(c);
+  if (rs) rs.checkers = rs.checkers.filter((x) => x !== c);
 }
 
 function checkerBlock(kind: CheckerKind): KeywordDef<RealServer> {
@@ -221,7 +238,22 @@ function checkerBlock(kind: CheckerKind): KeywordDef<RealServer> {
       open: (rs, _tokens, pos) => {
         const c = newChecker(kind, pos);
         rs.checkers.push(c);
+        owners.set(c, rs);
         return c;
+      },
+      // keepalived completes a checker at its closing brace and blames that line.
+      close: (c: Checker, ctx, pos) => {
+        if (kind === 'MISC_CHECK' && !c.miscPath) {
+          ctx.diag.error(
+            'CONFIG_NO_MISC_PATH',
+            'No script path has been specified for MISC_CHECKER - skipping',
+            pos,
+          );
+          dropChecker(c);
+        } else if ((kind === 'HTTP_GET' || kind === 'SSL_GET') && c.urls.length === 0) {
+          ctx.diag.error('CONFIG_NO_URL', 'HTTP/SSL_GET checker has no urls specified - ignoring', pos);
+          dropChecker(c);
+        }
       },
     },
   };
@@ -416,7 +448,7 @@ export function parseVsGroupEntry(
   ctx: { diag: any },
 ): void {
   if (tokens[0] === 'fwmark') {
-    const r = readInt(tokens[1], 1, 4294967295);
+    const r = readInt(tokens[1], 0, 4294967295);
     if (!r.ok)
       return ctx.diag.error('CONFIG_INVALID_VALUE', `virtual server group ${g.name}: invalid fwmark`, pos);
     const e: VirtualServerGroupEntry = { kind: 'fwmark', fwmark: r.value, pos };

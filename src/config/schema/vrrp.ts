@@ -14,6 +14,7 @@ import type {
   VrrpScript,
 } from '../model.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
+import { userExists } from '../script-security.js';
 import { readInt, readIp } from '../values.js';
 import { parseRouteLine, parseRuleLine, parseVirtualAddress, type RuleDefaults } from './addresses.js';
 import { carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
@@ -67,7 +68,11 @@ const addressBlock = (pick: (i: any) => VirtualAddress[], checkFamily: boolean):
       const v = parseVirtualAddress(tokens, pos, ctx);
       if (!v) return;
       if (checkFamily && !claimFamily(i, v.family)) {
-        ctx.diag.error('CONFIG_VIP_FAMILY', `(${i.name}): address family must match VRRP instance [${v.address}] - ignoring`, pos);
+        ctx.diag.error(
+          'CONFIG_VIP_FAMILY',
+          `(${i.name}): address family must match VRRP instance [${v.address}] - ignoring`,
+          pos,
+        );
         return;
       }
       pick(i).push(v);
@@ -100,7 +105,11 @@ function trackBlock(
       value: (i, tokens, pos, ctx: ParseCtx) => {
         const name = tokens[0]!;
         if (pick(i).some((r: TrackRef) => r.name === name)) {
-          ctx.diag.error('CONFIG_DUPLICATE_TRACK', `(${i.name}) duplicate ${dupWhat} ${name} - ignoring`, pos);
+          ctx.diag.error(
+            'CONFIG_DUPLICATE_TRACK',
+            `(${i.name}) duplicate ${dupWhat} ${name} - ignoring`,
+            pos,
+          );
           return;
         }
         if (resolve && !resolve(name)) {
@@ -144,6 +153,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     state: {
       line: (i, tokens, pos, ctx) => {
         const s = tokens[1];
+        if (s === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
         i.statePos = pos;
         if (s === 'MASTER' || s === 'BACKUP') i.state = s;
         else {
@@ -160,7 +170,12 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       line: (i, tokens, pos, ctx) => {
         const v = tokens[1];
         if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
-        if (v === 'lo') return ctx.diag.error('CONFIG_BAD_IF', `(${i.name}) cannot use a loopback interface (lo) for vrrp - ignoring`, pos);
+        if (v === 'lo')
+          return ctx.diag.error(
+            'CONFIG_BAD_IF',
+            `(${i.name}) cannot use a loopback interface (lo) for vrrp - ignoring`,
+            pos,
+          );
         i.interface = v;
         i.interfacePos = pos;
       },
@@ -186,8 +201,8 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
         i.advertIntervalUs = v;
         i.advertIntPos = pos;
       },
-      0,
-      4294.967295,
+      0.01,
+      255,
     ),
     version: int(
       (i: VrrpInstance, v: number, pos: SourcePos) => {
@@ -241,7 +256,15 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
           if (!a.ok) {
             ctx.diag.error(
               'CONFIG_INVALID_ADDRESS',
-              `(${i.name}) VRRP parsed invalid IP ${tokens[0]}. skipping IP...`,
+              `Configuration error: VRRP instance[${i.name}] malformed unicast peer address[${tokens[0]}]. Skipping...`,
+              pos,
+            );
+            return;
+          }
+          if (!claimFamily(i, a.value.family)) {
+            ctx.diag.error(
+              'CONFIG_PEER_FAMILY',
+              `Configuration error: VRRP instance[${i.name}] and unicast peer address[${tokens[0]}] MUST be of the same family !!! Skipping...`,
               pos,
             );
             return;
@@ -289,31 +312,41 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     },
     vmac_xmit_base: flag('vmacXmitBase'),
-    track_interface: trackBlock((i: VrrpInstance) => i.trackInterfaces, 'tracked interface', 'track_interface', -253, 253),
+    track_interface: trackBlock(
+      (i: VrrpInstance) => i.trackInterfaces,
+      'tracked interface',
+      'track_interface',
+      -253,
+      253,
+    ),
     track_script: trackBlock(
       (i: VrrpInstance) => i.trackScripts,
-      'track script', 'track_script',
+      'track script',
+      'track_script',
       -253,
       253,
       (n) => cfg.vrrpScripts.some((s) => s.name === n),
     ),
     track_file: trackBlock(
       (i: VrrpInstance) => i.trackFiles,
-      'track file', 'track_file',
+      'track file',
+      'track_file',
       -254,
       254,
       (n) => cfg.trackFiles.some((s) => s.name === n),
     ),
     track_process: trackBlock(
       (i: VrrpInstance) => i.trackProcesses,
-      'track process', 'track_process',
+      'track process',
+      'track_process',
       -254,
       254,
       (n) => cfg.trackProcesses.some((s) => s.name === n),
     ),
     track_bfd: trackBlock(
       (i: VrrpInstance) => i.trackBfds,
-      'track bfd', 'track_bfd',
+      'track bfd',
+      'track_bfd',
       -253,
       253,
       (n) => cfg.bfdInstances.some((s) => s.name === n),
@@ -401,11 +434,18 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
 function srcIp(): KeywordDef<VrrpInstance> {
   return {
     line: (i, tokens, pos, ctx) => {
+      if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
       const a = readIp(tokens[1]);
       if (!a.ok)
         return ctx.diag.error(
           'CONFIG_INVALID_ADDRESS',
-          `(${i.name}) invalid source address ${tokens[1] ?? ''}`,
+          `Configuration error: VRRP instance[${i.name}] malformed src address[${tokens[1]}]. Skipping...`,
+          pos,
+        );
+      if (!claimFamily(i, a.value.family))
+        return ctx.diag.error(
+          'CONFIG_SRC_FAMILY',
+          `(${i.name}) unicast_src_ip ${tokens[1]} is not of the instance's address family - ignoring`,
           pos,
         );
       i.unicastSrcIp = a.value.address;
@@ -449,10 +489,22 @@ export function syncGroupKeywords(): KeywordTable<SyncGroup> {
         },
       },
     },
-    track_interface: trackBlock((g: SyncGroup) => g.trackInterfaces, 'tracked interface', 'track_interface', -253, 253),
+    track_interface: trackBlock(
+      (g: SyncGroup) => g.trackInterfaces,
+      'tracked interface',
+      'track_interface',
+      -253,
+      253,
+    ),
     track_script: trackBlock((g: SyncGroup) => g.trackScripts, 'track script', 'track_script', -253, 253),
     track_file: trackBlock((g: SyncGroup) => g.trackFiles, 'track file', 'track_file', -254, 254),
-    track_process: trackBlock((g: SyncGroup) => g.trackProcesses, 'track process', 'track_process', -254, 254),
+    track_process: trackBlock(
+      (g: SyncGroup) => g.trackProcesses,
+      'track process',
+      'track_process',
+      -254,
+      254,
+    ),
     track_bfd: trackBlock(() => [], 'track bfd', 'track_bfd', -253, 253),
     notify_master: script((g: SyncGroup, s) => {
       g.notify.master = s;
@@ -484,7 +536,22 @@ export function vrrpScriptKeywords(): KeywordTable<VrrpScript> {
     weight: weightWithReverse(-253, 253),
     rise: int('rise', 1, 2147483647),
     fall: int('fall', 1, 2147483647),
-    user: userGroup('user'),
+    user: {
+      line: (s, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const [user, group] = tokens[1].includes(':') ? tokens[1].split(':', 2) : [tokens[1], tokens[2]];
+        if (!userExists(user!)) {
+          ctx.diag.error(
+            'CONFIG_SCRIPT_USER',
+            `Unable to set uid/gid for script '${s.script?.argv.join(' ') ?? ''}'`,
+            pos,
+          );
+          s.invalid = true;
+          return;
+        }
+        s.user = group ? { user: user!, group } : { user: user! };
+      },
+    },
     init_fail: flag('initFail'),
   };
 }
@@ -561,7 +628,6 @@ export function garpGroupKeywords(): KeywordTable<GarpGroup> {
   };
 }
 
-
 export function newVrrpInstance(name: string, pos: SourcePos): VrrpInstance {
   return newInstance(name, pos);
 }
@@ -572,7 +638,8 @@ export function newVrrpScript(name: string, pos: SourcePos): VrrpScript {
 
 /** At the closing brace: a vrrp_script without a script is dropped (keepalived blames that line). */
 export function closeVrrpScript(cfg: KeepalivedConfig, s: VrrpScript, ctx: ParseCtx, pos: SourcePos): void {
-  if (s.script) return;
-  ctx.diag.error('CONFIG_NO_SCRIPT', `No script set for vrrp_script ${s.name} - removing`, pos);
+  if (s.script && !s.invalid) return;
+  if (!s.script)
+    ctx.diag.error('CONFIG_NO_SCRIPT', `No script set for vrrp_script ${s.name} - removing`, pos);
   cfg.vrrpScripts = cfg.vrrpScripts.filter((x) => x !== s);
 }
