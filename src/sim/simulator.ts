@@ -6,6 +6,7 @@
 import type { AdvertToSend, VrrpAction, VrrpState } from '../vrrp/actions.js';
 import type { IpFamily, RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';
+import type { ReplayRecord } from '../vrrp/fsm-replay.js';
 import {
   instanceParams,
   type VrrpInstanceParams,
@@ -117,6 +118,8 @@ export class SimRouter {
   /** Installed VIPs per instance. */
   readonly vips = new Map<string, Set<string>>();
   timerGen = new Map<string, number>();
+  /** When set, every engine input/output of this router is appended here (fsm-replay.ts format). */
+  records: ReplayRecord[] | null = null;
 
   constructor(spec: SimRouterSpec) {
     this.id = spec.id;
@@ -298,6 +301,11 @@ export class Simulator {
         if (r.alive && op.op === 'start') return;
         if (r.alive) this.#crash(r);
         r.engine = new VrrpEngine(r.config);
+        if (r.records) {
+          const records = r.records;
+          records.push({ kind: 'config', config: r.config });
+          r.engine.recorder = (rec) => records.push(rec);
+        }
         r.life++;
         r.alive = true;
         r.trackedState.clear();

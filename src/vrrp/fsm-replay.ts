@@ -4,7 +4,8 @@
 //   {"kind":"in","nowUs":1000000,"event":{"type":"instance","instance":"VI_1","event":{"type":"start"}}}
 //   {"kind":"out","actions":[…]}
 // Replaying feeds the inputs to a fresh engine and checks that every output matches exactly, so a field
-// failure recorded by the daemon (or a simulator run) becomes a deterministic test.
+// failure recorded by the daemon (or a simulator run) becomes a deterministic test. A later `config` record
+// starts a fresh engine (the recorded process restarted).
 import type { VrrpAction } from './actions.js';
 import { type EngineConfig, type EngineRecord, VrrpEngine } from './instance-set.js';
 
@@ -60,15 +61,19 @@ export type ReplayResult =
 export function replay(records: readonly ReplayRecord[]): ReplayResult {
   const first = records[0];
   if (first?.kind !== 'config') return { ok: false, code: 'no-config', index: 0 };
-  const engine = new VrrpEngine(first.config);
+  let engine = new VrrpEngine(first.config);
   let inputs = 0;
   let pending: VrrpAction[] | null = null;
   for (let i = 1; i < records.length; i++) {
     const rec = records[i]!;
-    if (rec.kind === 'in') {
+    if (rec.kind === 'config') {
+      // A restart of the recorded process: a fresh engine from here on.
+      engine = new VrrpEngine(rec.config);
+      pending = null;
+    } else if (rec.kind === 'in') {
       pending = engine.handle(rec.event, rec.nowUs);
       inputs++;
-    } else if (rec.kind === 'out') {
+    } else {
       const actual = pending ?? [];
       pending = null;
       if (JSON.stringify(actual) !== JSON.stringify(rec.actions)) {
