@@ -36,6 +36,15 @@ export interface ConfigTestOptions {
    * the case, so there is no reference behaviour to conform to.
    */
   referenceCrashes?: string;
+  /**
+   * Set (from `# kats-reference-differs: WHY`) where keepalived-ts deliberately departs from 2.2.7: a
+   * feature 2.2.7 lacks (`${_ENV}`), or a 2.2.7 defect (no include-cycle detection, line numbers that
+   * drift after an over-long line). Such a case states its own oracle with `# kats-expect-exit: N`
+   * and `# kats-expect-lines: a b …` (basename:line keys, or bare numbers for the main file).
+   */
+  referenceDiffers?: string;
+  expectExit?: number;
+  expectLines?: string[];
 }
 
 export interface LocatedMessage {
@@ -83,7 +92,7 @@ export function parseConfigTestStderr(
   return { flaggedLines, messages, unlocated };
 }
 
-/** Reads `# kats-config-id: ID` and `# kats-env: NAME=VALUE` directives from a case file's header. */
+/** Reads the `# kats-…:` directives (config id, env, reference crashes/differences, own oracle) from a case file's header. */
 export function readCaseOptions(file: string): ConfigTestOptions {
   const opts: ConfigTestOptions = {};
   const head = readFileSync(file, 'latin1').split('\n').slice(0, 15);
@@ -92,6 +101,19 @@ export function readCaseOptions(file: string): ConfigTestOptions {
     if (id?.[1]) opts.configId = id[1];
     const crash = /^# kats-reference-crashes: (.+)$/.exec(line);
     if (crash?.[1]) opts.referenceCrashes = crash[1];
+    const differs = /^# kats-reference-differs: (.+)$/.exec(line);
+    if (differs?.[1]) opts.referenceDiffers = differs[1];
+    const exit = /^# kats-expect-exit: (\d+)$/.exec(line);
+    if (exit?.[1]) opts.expectExit = Number(exit[1]);
+    const lines = /^# kats-expect-lines:(.*)$/.exec(line);
+    if (lines) {
+      const main = basename(file);
+      opts.expectLines = (lines[1] ?? '')
+        .trim()
+        .split(/\s+/)
+        .filter((w) => w.length > 0)
+        .map((w) => (/^\d+$/.test(w) ? `${main}:${w}` : w));
+    }
     const env = /^# kats-env: ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
     if (env?.[1]) {
       opts.env ??= {};

@@ -72,6 +72,9 @@ function common<T>(): KeywordTable<T> {
   };
 }
 
+/** The virtual server each real server belongs to, for checks made at the real server's close. */
+const serverOf = new WeakMap<RealServer, VirtualServer>();
+
 export function virtualServerKeywords(): KeywordTable<VirtualServer> {
   const t: KeywordTable<VirtualServer> = {
     ...common<VirtualServer>(),
@@ -150,15 +153,6 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
             );
             return null;
           }
-          const vsFamily = vs.key.kind === 'address' ? vs.key.family : vs.ipFamily;
-          if (vsFamily !== undefined && vsFamily !== a.value.family) {
-            ctx.diag.error(
-              'CONFIG_RS_FAMILY',
-              `Address family of virtual server and real server ${a.value.address} don't match - skipping real server.`,
-              pos,
-            );
-            return null;
-          }
           const rs: RealServer = { address: a.value.address, pos, checkers: [], other: {} };
           if (tokens[2] !== undefined) {
             const p = readInt(tokens[2], 0, 65535);
@@ -169,7 +163,21 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
             rs.port = p.value;
           }
           vs.realServers.push(rs);
+          serverOf.set(rs, vs);
           return rs;
+        },
+        // keepalived checks the families when it completes the real server, at its closing brace.
+        close: (rs: RealServer, ctx, pos) => {
+          const vs = serverOf.get(rs)!;
+          const vsFamily = vs.key.kind === 'address' ? vs.key.family : vs.ipFamily;
+          if (vsFamily !== undefined && vsFamily !== (rs.address.includes(':') ? 6 : 4)) {
+            ctx.diag.error(
+              'CONFIG_RS_FAMILY',
+              `Address family of virtual server and real server ${rs.address} don't match - skipping real server.`,
+              pos,
+            );
+            vs.realServers = vs.realServers.filter((r) => r !== rs);
+          }
         },
       },
     },
