@@ -1,0 +1,295 @@
+// The validated keepalived.conf model → what the daemon runs: the VRRP engine's parameters (one
+// VrrpInstanceParams per vrrp_instance, one SyncGroupParams per vrrp_sync_group) and, beside them, the
+// per-instance wiring the Linux runtime needs and the engine does not (socket key, receive policy, transmit
+// options, notify scripts). Pure: facts about the host come in through `HostAddressing`.
+//
+// Defaults follow keepalived (man5 keepalived.conf, notes §2-3): instance keywords fall back to their
+// global_defs counterparts (vrrp_garp_*, vrrp_lower_prio_no_advert …), strict mode forces
+// lower_prio_no_advert and turns accept off for non-owners, vrrp_min_garp means one GARP and no second block.
+import type {
+  KeepalivedConfig,
+  ScriptSpec,
+  TrackRef,
+  VirtualAddress,
+  VrrpInstance,
+} from '../config/model.js';
+import type { AuthTypeCode, IpFamily, VrrpVersion } from '../vrrp/advert.js';
+import { AuthType } from '../vrrp/advert.js';
+import type { ChecksumForm } from '../vrrp/checksum.js';
+import {
+  type VirtualAddress as EngineVip,
+  type JsonValue,
+  resolveInstanceParams,
+  type VrrpInstanceParams,
+} from '../vrrp/instance-params.js';
+import type { EngineConfig } from '../vrrp/instance-set.js';
+import type { TrackerDef } from '../vrrp/priority.js';
+import type { RxPolicy } from '../vrrp/rx-validate.js';
+import type { SyncGroupParams } from '../vrrp/sync-group.js';
+
+const US_PER_S = 1_000_000;
+const US_PER_CS = 10_000;
+
+/** What the mapping needs to know about this host. */
+export interface HostAddressing {
+  /** Source an instance uses without unicast_src_ip/mcast_src_ip: primary IPv4, or link-local IPv6. */
+  defaultSource(ifname: string, family: IpFamily): string | undefined;
+}
+
+/** notify_* scripts of an instance or sync group (keepalived's argv after quoting). */
+export interface NotifyScripts {
+  master?: ScriptSpec;
+  backup?: ScriptSpec;
+  fault?: ScriptSpec;
+  stop?: ScriptSpec;
+  /** `notify`: run with 4 more args (INSTANCE|GROUP, name, state, priority). */
+  generic?: ScriptSpec;
+  masterRxLowerPri?: ScriptSpec;
+}
+
+/** The sockets an instance shares: one per (interface, family, multicast|unicast). */
+export interface SocketKey {
+  ifname: string;
+  family: IpFamily;
+  unicast: boolean;
+  /** Multicast group (ignored for unicast sockets). */
+  group: string;
+}
+
+export function socketKeyString(k: SocketKey): string {
+  return `${k.ifname}/${k.family}/${k.unicast ? 'unicast' : `mcast:${k.group}`}`;
+}
+
+/** How an instance's adverts are put on the wire besides what AdvertToSend carries. */
+export interface TxOptions {
+  authType: AuthTypeCode;
+  authPassword: string;
+  /** v3 over IPv4 only (v3_checksum_as_v2 → 'vrrp-only'). */
+  checksumForm: ChecksumForm;
+  /** keepalived `unicast_ttl`. */
+  unicastTtl?: number;
+}
+
+export interface InstanceWiring {
+  name: string;
+  socket: SocketKey;
+  rxPolicy: RxPolicy;
+  tx: TxOptions;
+  notify: NotifyScripts;
+}
+
+export interface EnginePlan {
+  engine: EngineConfig;
+  /** By instance name. */
+  wiring: Map<string, InstanceWiring>;
+  /** By sync group name. */
+  groupNotify: Map<string, NotifyScripts>;
+  /** notify_fifo and vrrp_notify_fifo (deduplicated: the same path is written once, as keepalived does). */
+  notifyFifos: string[];
+  /** Things the daemon does differently from keepalived or ignores, one line each, for the log. */
+  warnings: string[];
+  /** Instances that cannot run (the daemon refuses to start while there are any). */
+  errors: string[];
+}
+
+function authCode(t: 'PASS' | 'AH' | undefined): AuthTypeCode {
+  return t === 'PASS' ? AuthType.pass : t === 'AH' ? AuthType.ah : AuthType.none;
+}
+
+/** A config VIP line as the engine's plain data; the netlink layer reads the options. */
+export function engineVip(v: VirtualAddress): EngineVip {
+  const options: { [key: string]: JsonValue } = { family: v.family, noDad: v.noDad, noTrack: v.noTrack };
+  if (v.label !== undefined) options.label = v.label;
+  if (v.broadcast !== undefined) options.broadcast = v.broadcast;
+  if (v.scope !== undefined) options.scope = v.scope;
+  if (v.peer !== undefined) options.peer = v.peer;
+  if (v.flags.length > 0) options.flags = [...v.flags];
+  const out: EngineVip = { address: v.address, prefixLen: v.prefixLength, options };
+  if (v.dev !== undefined) out.dev = v.dev;
+  return out;
+}
+
+function trackerOf(ref: TrackRef, kind: TrackerDef['kind'], defaultWeight: number): TrackerDef {
+  return { name: ref.name, kind, weight: ref.weight ?? defaultWeight, reverse: ref.reverse };
+}
+
+function notifyOf(n: VrrpInstance['notify']): NotifyScripts {
+  const out: NotifyScripts = {};
+  if (n.master) out.master = n.master;
+  if (n.backup) out.backup = n.backup;
+  if (n.fault) out.fault = n.fault;
+  if (n.stop) out.stop = n.stop;
+  if (n.generic) out.generic = n.generic;
+  if (n.masterRxLowerPri) out.masterRxLowerPri = n.masterRxLowerPri;
+  return out;
+}
+
+/**
+ * Builds the engine parameters and runtime wiring. Call after validateConfig (which settles version,
+ * family, priority and the advert interval the way keepalived's vrrp_complete_instance does).
+ */
+export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): EnginePlan {
+  const g = cfg.globalDefs;
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const instances: VrrpInstanceParams[] = [];
+  const wiring = new Map<string, InstanceWiring>();
+
+  // A sync group's track_interface entries apply to each member (keepalived vrrp_sync.c).
+  const groupTracks = new Map<string, TrackRef[]>();
+  for (const sg of cfg.syncGroups) {
+    for (const m of sg.members) groupTracks.set(m.name, sg.trackInterfaces);
+    if (sg.trackScripts.length + sg.trackFiles.length + sg.trackProcesses.length > 0) {
+      warnings.push(`sync group ${sg.name}: track_script/track_file/track_process are not run yet; ignored`);
+    }
+  }
+
+  for (const i of cfg.vrrpInstances) {
+    const name = `(${i.name})`;
+    if (i.vrid === undefined) {
+      errors.push(`${name} has no virtual_router_id`);
+      continue;
+    }
+    if (i.interface === undefined) {
+      errors.push(`${name} has no interface`);
+      continue;
+    }
+    const family: IpFamily = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
+    let version: VrrpVersion = i.version ?? g.vrrpVersion;
+    if (family === 6) version = 3;
+    const strict = i.strictMode ?? g.vrrpStrict;
+    const basePriority = i.priority ?? (i.state === 'MASTER' ? 255 : 100);
+    const advertIntervalCs = Math.max(1, Math.round((i.advertIntervalUs ?? US_PER_S) / US_PER_CS));
+
+    const src = i.unicastSrcIp ?? host.defaultSource(i.interface, family);
+    if (src === undefined) {
+      errors.push(
+        `${name} no IPv${family} ${family === 4 ? 'address' : 'link-local address'} on ${i.interface} to send from`,
+      );
+      continue;
+    }
+    if (i.auth?.type === 'AH') {
+      errors.push(`${name} auth_type AH is not supported by the daemon yet`);
+      continue;
+    }
+    if (i.useVmac) warnings.push(`${name} use_vmac is not supported yet; using ${i.interface} itself`);
+    for (const [what, list] of [
+      ['track_script', i.trackScripts],
+      ['track_file', i.trackFiles],
+      ['track_process', i.trackProcesses],
+      ['track_bfd', i.trackBfds],
+    ] as const) {
+      if (list.length > 0) warnings.push(`${name} ${what} is not run yet; ignored`);
+    }
+    if (i.virtualRoutes.length + i.virtualRules.length > 0) {
+      warnings.push(`${name} virtual_routes/virtual_rules are not installed yet; ignored`);
+    }
+
+    // track_interface: weight 0 (the default) means FAULT while down (man5 track_interface).
+    const trackers: TrackerDef[] = [];
+    for (const ref of [...i.trackInterfaces, ...(groupTracks.get(i.name) ?? [])]) {
+      if (ref.name === i.interface) continue; // the instance's own interface is tracked anyway
+      if (trackers.some((t) => t.name === ref.name)) continue;
+      trackers.push(trackerOf(ref, 'interface', 0));
+    }
+
+    const minGarp = g.vrrpMinGarp;
+    const garpMasterDelayUs = minGarp ? 0 : (i.garpMasterDelayS ?? g.vrrpGarpMasterDelayS) * US_PER_S;
+    const garpMasterRepeat = minGarp ? 1 : (i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat);
+    const lowerDelayS = i.garpLowerPrioDelayS ?? g.vrrpGarpLowerPrioDelayS;
+    const lowerRepeat = i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat;
+
+    const input: Parameters<typeof resolveInstanceParams>[0] = {
+      name: i.name,
+      vrid: i.vrid,
+      version,
+      family,
+      interface: i.interface,
+      basePriority,
+      advertIntervalCs,
+      initialState: i.state ?? 'BACKUP',
+      nopreempt: i.nopreempt,
+      preemptDelayUs: i.preemptDelayUs ?? 0,
+      downTimerAdverts: i.downTimerAdverts ?? g.vrrpDownTimerAdverts,
+      primaryAddress: src,
+      vips: i.virtualIpaddresses.map(engineVip),
+      excludedVips: i.virtualIpaddressesExcluded.map(engineVip),
+      virtualRoutes: [],
+      virtualRules: [],
+      unicastPeers: i.unicastPeers.map((p) => p.address),
+      // vrrp_strict forces RFC 3768 behaviour: no advert in reply to a lower priority (notes §3.3).
+      lowerPrioNoAdvert: strict || (i.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert),
+      higherPrioSendAdvert: i.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
+      ownerIgnoreAdverts: i.ownerIgnoreAdverts ?? g.vrrpOwnerIgnoreAdverts,
+      garpMasterDelayUs,
+      garpMasterRepeat,
+      garpMasterRefreshUs: (i.garpMasterRefreshS ?? g.vrrpGarpMasterRefreshS) * US_PER_S,
+      garpMasterRefreshRepeat: i.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat,
+      trackers,
+      dontTrackPrimary: i.dontTrackPrimary,
+      accept: i.accept ?? (!strict || basePriority === 255),
+      notifyPriorityChanges: i.notifyPriorityChanges,
+    };
+    if (lowerDelayS !== undefined) input.garpLowerPrioDelayUs = minGarp ? 0 : lowerDelayS * US_PER_S;
+    else if (minGarp) input.garpLowerPrioDelayUs = 0;
+    if (lowerRepeat !== undefined) input.garpLowerPrioRepeat = minGarp ? 1 : lowerRepeat;
+    else if (minGarp) input.garpLowerPrioRepeat = 1;
+    const resolved = resolveInstanceParams(input);
+    for (const n of resolved.notes) warnings.push(`${name} ${n}`);
+    instances.push(resolved.params);
+
+    const unicast = i.unicastPeers.length > 0;
+    const authType = version === 2 ? authCode(i.auth?.type) : AuthType.none;
+    const authPassword = version === 2 ? (i.auth?.password ?? '') : '';
+    const rxPolicy: RxPolicy = {
+      version,
+      family,
+      vrid: i.vrid,
+      authType,
+      authPassword,
+      advertIntervalCs: resolved.params.advertIntervalCs,
+      unicast,
+      unicastPeers: i.unicastPeers.map((p) => {
+        const peer: RxPolicy['unicastPeers'][number] = { addr: p.address };
+        if (p.minTtl !== undefined) peer.minTtl = p.minTtl;
+        if (p.maxTtl !== undefined) peer.maxTtl = p.maxTtl;
+        return peer;
+      }),
+      checkUnicastSrc: i.checkUnicastSrc ?? g.vrrpCheckUnicastSrc,
+      priority: basePriority,
+      ownerIgnoreAdverts: resolved.params.ownerIgnoreAdverts,
+      vips: i.virtualIpaddresses.map((v) => v.address),
+      withIpHeader: family === 4,
+    };
+    const tx: TxOptions = {
+      authType,
+      authPassword,
+      checksumForm: (i.v3ChecksumAsV2 ?? g.v3ChecksumAsV2) ? 'vrrp-only' : 'pseudo-header',
+    };
+    if (i.unicastTtl !== undefined) tx.unicastTtl = i.unicastTtl;
+    wiring.set(i.name, {
+      name: i.name,
+      socket: {
+        ifname: i.interface,
+        family,
+        unicast,
+        group: i.mcastDstIp ?? (family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6),
+      },
+      rxPolicy,
+      tx,
+      notify: notifyOf(i.notify),
+    });
+  }
+
+  const syncGroups: SyncGroupParams[] = [];
+  const groupNotify = new Map<string, NotifyScripts>();
+  for (const sg of cfg.syncGroups) {
+    const members = sg.members.map((m) => m.name).filter((n) => wiring.has(n));
+    if (members.length === 0) continue;
+    syncGroups.push({ name: sg.name, members, trackingWeight: sg.syncGroupTrackingWeight });
+    groupNotify.set(sg.name, notifyOf(sg.notify));
+  }
+
+  const notifyFifos = [...new Set([g.notifyFifo, g.vrrpNotifyFifo].filter((f): f is string => !!f))];
+  return { engine: { instances, syncGroups }, wiring, groupNotify, notifyFifos, warnings, errors };
+}

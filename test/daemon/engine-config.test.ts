@@ -1,0 +1,236 @@
+// The config model → engine parameters mapping (src/daemon/engine-config.ts), on real config files run
+// through the real loader and validator.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Diagnostics } from '../../src/config/diagnostics.js';
+import { loadConfig } from '../../src/config/load.js';
+import { validateConfig } from '../../src/config/validate.js';
+import { buildEnginePlan, type HostAddressing, socketKeyString } from '../../src/daemon/engine-config.js';
+import { AuthType } from '../../src/vrrp/advert.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kats-engcfg-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const host: HostAddressing = {
+  defaultSource: (ifname, family) =>
+    ifname === 'eth0'
+      ? family === 4
+        ? '192.0.2.1'
+        : 'fe80::1'
+      : ifname === 'eth1'
+        ? '198.51.100.1'
+        : undefined,
+};
+
+let n = 0;
+function plan(text: string, h: HostAddressing = host) {
+  const file = join(dir, `c${n++}.conf`);
+  writeFileSync(file, text);
+  const { config, diag } = loadConfig(file, { configId: 'x', env: {} });
+  validateConfig(config, diag, { host: { interfaces: new Set(['lo', 'eth0', 'eth1']) } });
+  return { plan: buildEnginePlan(config, h), diag: diag as Diagnostics };
+}
+
+test('global_defs defaults flow into instance parameters; instance keywords override them', () => {
+  const { plan: p } = plan(`
+global_defs {
+  vrrp_version 3
+  vrrp_garp_master_delay 2
+  vrrp_garp_master_repeat 3
+  vrrp_garp_master_refresh 10
+  vrrp_lower_prio_no_advert
+  vrrp_higher_prio_send_advert
+  vrrp_mcast_group4 224.0.0.19
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 7
+  priority 120
+  advert_int 0.25
+  virtual_ipaddress { 192.0.2.100/24 dev eth1 label eth1:v }
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 8
+  state MASTER
+  garp_master_repeat 9
+  lower_prio_no_advert false
+  virtual_ipaddress { 192.0.2.101 }
+}
+`);
+  assert.deepEqual(p.errors, []);
+  const [a, b] = p.engine.instances;
+  assert.ok(a && b);
+  assert.equal(a.version, 3);
+  assert.equal(a.advertIntervalCs, 25);
+  assert.equal(a.basePriority, 120);
+  assert.equal(a.primaryAddress, '192.0.2.1');
+  assert.equal(a.garpMasterDelayUs, 2_000_000);
+  assert.equal(a.garpMasterRepeat, 3);
+  assert.equal(a.garpMasterRefreshUs, 10_000_000);
+  // man5: garp_lower_prio_* default to the garp_master_* values.
+  assert.equal(a.garpLowerPrioDelayUs, 2_000_000);
+  assert.equal(a.garpLowerPrioRepeat, 3);
+  assert.equal(a.lowerPrioNoAdvert, true);
+  assert.equal(a.higherPrioSendAdvert, true);
+  assert.deepEqual(a.vips, [
+    {
+      address: '192.0.2.100',
+      prefixLen: 24,
+      dev: 'eth1',
+      options: { family: 4, noDad: false, noTrack: false, label: 'eth1:v' },
+    },
+  ]);
+  assert.equal(p.wiring.get('A')?.socket.group, '224.0.0.19');
+  // state MASTER without priority is the address owner (keepalived vrrp_complete_instance).
+  assert.equal(b.basePriority, 255);
+  assert.equal(b.initialState, 'MASTER');
+  assert.equal(b.garpMasterRepeat, 9);
+  assert.equal(b.lowerPrioNoAdvert, false);
+});
+
+test('unicast peers, PASS auth (v2) and the receive policy', () => {
+  const { plan: p } = plan(`
+vrrp_instance U {
+  interface eth0
+  virtual_router_id 9
+  unicast_src_ip 192.0.2.5
+  unicast_peer {
+    192.0.2.6 min_ttl 250
+    192.0.2.7
+  }
+  check_unicast_src
+  authentication {
+    auth_type PASS
+    auth_pass s3cret
+  }
+  virtual_ipaddress { 192.0.2.102 }
+}
+`);
+  assert.deepEqual(p.errors, []);
+  const i = p.engine.instances[0]!;
+  assert.equal(i.version, 2);
+  assert.equal(i.advertIntervalCs, 100);
+  assert.equal(i.primaryAddress, '192.0.2.5', 'unicast_src_ip wins over the interface address');
+  assert.deepEqual(i.unicastPeers, ['192.0.2.6', '192.0.2.7']);
+  const w = p.wiring.get('U')!;
+  assert.equal(socketKeyString(w.socket), 'eth0/4/unicast');
+  assert.equal(w.rxPolicy.authType, AuthType.pass);
+  assert.equal(w.rxPolicy.authPassword, 's3cret');
+  assert.equal(w.rxPolicy.unicast, true);
+  assert.equal(w.rxPolicy.checkUnicastSrc, true);
+  assert.equal(w.rxPolicy.withIpHeader, true);
+  assert.deepEqual(w.rxPolicy.unicastPeers, [{ addr: '192.0.2.6', minTtl: 250 }, { addr: '192.0.2.7' }]);
+  assert.equal(w.tx.authType, AuthType.pass);
+});
+
+test('IPv6 instances use v3, the link-local source, and the IPv6 group; v3 drops authentication', () => {
+  const { plan: p } = plan(`
+vrrp_instance S {
+  interface eth0
+  virtual_router_id 10
+  authentication {
+    auth_type PASS
+    auth_pass x
+  }
+  virtual_ipaddress { 2001:db8::100/64 }
+}
+`);
+  const i = p.engine.instances[0]!;
+  assert.equal(i.family, 6);
+  assert.equal(i.version, 3);
+  assert.equal(i.primaryAddress, 'fe80::1');
+  const w = p.wiring.get('S')!;
+  assert.equal(socketKeyString(w.socket), 'eth0/6/mcast:ff02::12');
+  assert.equal(w.rxPolicy.authType, AuthType.none);
+  assert.equal(w.rxPolicy.withIpHeader, false);
+});
+
+test('track_interface weights, sync groups with their track_interface, notify scripts and FIFOs', () => {
+  const { plan: p } = plan(`
+global_defs {
+  notify_fifo /tmp/f1
+  vrrp_notify_fifo /tmp/f1
+}
+vrrp_sync_group G {
+  group { A B }
+  track_interface { eth1 weight -10 }
+  notify_master "/bin/true group"
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 11
+  track_interface {
+    eth1
+    lo weight 5
+  }
+  notify_master "/bin/echo a"
+  notify /bin/true
+  virtual_ipaddress { 192.0.2.103 }
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 12
+  virtual_ipaddress { 192.0.2.104 }
+}
+`);
+  assert.deepEqual(p.errors, []);
+  const [a, b] = p.engine.instances;
+  assert.deepEqual(
+    a!.trackers.map((t) => [t.name, t.kind, t.weight]),
+    [
+      ['eth1', 'interface', 0],
+      ['lo', 'interface', 5],
+    ],
+    'instance entries first; the group entry for eth1 does not duplicate it',
+  );
+  assert.deepEqual(
+    b!.trackers.map((t) => [t.name, t.weight]),
+    [['eth1', -10]],
+  );
+  assert.deepEqual(p.engine.syncGroups, [{ name: 'G', members: ['A', 'B'], trackingWeight: false }]);
+  assert.deepEqual(p.wiring.get('A')!.notify.master?.argv, ['/bin/echo', 'a']);
+  assert.deepEqual(p.wiring.get('A')!.notify.generic?.argv, ['/bin/true']);
+  assert.deepEqual(p.groupNotify.get('G')!.master?.argv, ['/bin/true', 'group']);
+  assert.deepEqual(p.notifyFifos, ['/tmp/f1']);
+});
+
+test('an instance without a source address, or with AH, is an error; nopreempt rules are applied', () => {
+  const { plan: p } = plan(
+    `
+vrrp_instance NoSrc {
+  interface eth1
+  virtual_router_id 13
+  virtual_ipaddress { 192.0.2.105 }
+}
+vrrp_instance Ah {
+  interface eth0
+  virtual_router_id 14
+  authentication {
+    auth_type AH
+    auth_pass k
+  }
+  virtual_ipaddress { 192.0.2.106 }
+}
+vrrp_instance Np {
+  interface eth0
+  virtual_router_id 15
+  priority 50
+  nopreempt
+  virtual_ipaddress { 192.0.2.107 }
+}
+`,
+    { defaultSource: (ifname, family) => (ifname === 'eth0' && family === 4 ? '192.0.2.1' : undefined) },
+  );
+  assert.equal(p.errors.length, 2);
+  assert.match(p.errors[0]!, /\(NoSrc\) no IPv4 address on eth1/);
+  assert.match(p.errors[1]!, /\(Ah\) auth_type AH/);
+  assert.deepEqual(
+    p.engine.instances.map((i) => i.name),
+    ['Np'],
+  );
+  assert.equal(p.engine.instances[0]!.nopreempt, true);
+});
