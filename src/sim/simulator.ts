@@ -13,6 +13,7 @@ import {
   type VrrpInstanceParamsInput,
 } from '../vrrp/instance-params.js';
 import { type EngineConfig, type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
+import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import type { VrrpTimerName } from '../vrrp/timers.js';
 import { EventQueue } from './event-queue.js';
@@ -98,8 +99,26 @@ type QueueItem =
       advert: VrrpAdvert | null;
       meta: RxMeta;
     }
-  | { k: 'timer'; router: string; life: number; instance: string; timer: VrrpTimerName; gen: number }
+  | {
+      k: 'timer';
+      router: string;
+      life: number;
+      instance: string;
+      timer: VrrpTimerName;
+      slot: TimerSlot;
+      atUs: number;
+    }
   | { k: 'op'; op: SimOp };
+
+/**
+ * One armed timer of one instance. Scheduling is lazy: re-arming later than an entry already queued (a backup's
+ * down timer reset by every advert) pushes nothing; when the queued entry comes due it re-queues itself at the
+ * armed deadline. This halves the queue traffic of large runs without changing when timers fire.
+ */
+interface TimerSlot {
+  armedAtUs: number | null;
+  queuedAtUs: number | null;
+}
 
 export class SimRouter {
   readonly id: string;
@@ -117,7 +136,10 @@ export class SimRouter {
   readonly trackedState = new Map<string, VrrpState>();
   /** Installed VIPs per instance. */
   readonly vips = new Map<string, Set<string>>();
-  timerGen = new Map<string, number>();
+  /** instance → timer → slot (cleared by every crash/restart). */
+  timerSlots = new Map<string, Map<VrrpTimerName, TimerSlot>>();
+  /** Receive policy per instance (rx-validate.ts), fixed for the router's configuration. */
+  readonly rxPolicy = new Map<string, RxPolicy>();
   /** When set, every engine input/output of this router is appended here (fsm-replay.ts format). */
   records: ReplayRecord[] | null = null;
 
@@ -130,6 +152,7 @@ export class SimRouter {
       this.keyOf.set(p.name, key);
       this.instanceAt.set(key, p.name);
       this.segmentOf.set(p.name, segment);
+      this.rxPolicy.set(p.name, rxPolicyOf(p));
       return p;
     });
     this.config = { instances, syncGroups: spec.syncGroups ?? [] };
@@ -256,7 +279,15 @@ export class Simulator {
       case 'timer': {
         const r = this.#routers.get(item.router)!;
         if (!r.alive || r.life !== item.life) return;
-        if (r.timerGen.get(`${item.instance}|${item.timer}`) !== item.gen) return;
+        const slot = item.slot;
+        if (slot.queuedAtUs !== item.atUs) return; // superseded by an earlier entry
+        slot.queuedAtUs = null;
+        if (slot.armedAtUs === null) return; // cancelled
+        if (slot.armedAtUs > this.#now) {
+          this.#queueTimer(r, item.instance, item.timer, slot);
+          return;
+        }
+        slot.armedAtUs = null;
         this.#feed(r, {
           type: 'instance',
           instance: item.instance,
@@ -273,9 +304,7 @@ export class Simulator {
         const name = r.instanceAt.get(item.key);
         if (name === undefined) return;
         const advert =
-          item.bytes !== null
-            ? receiveBytes(item.bytes, item.meta, rxPolicyOf(r.instance(name).params))
-            : item.advert;
+          item.bytes !== null ? receiveBytes(item.bytes, item.meta, r.rxPolicy.get(name)!) : item.advert;
         if (advert === null) {
           this.counters.packetsDropped++;
           this.#log(`${r.id} drop ${item.key} from ${item.meta.srcAddr}`);
@@ -307,6 +336,7 @@ export class Simulator {
           r.engine.recorder = (rec) => records.push(rec);
         }
         r.life++;
+        r.timerSlots = new Map();
         r.alive = true;
         r.trackedState.clear();
         this.#feed(r, { type: 'startAll' });
@@ -374,6 +404,7 @@ export class Simulator {
   #crash(r: SimRouter): void {
     r.alive = false;
     r.life++;
+    r.timerSlots = new Map();
     this.masterLog.endAllOf(r.id, this.#now);
     r.vips.clear();
     r.trackedState.clear();
@@ -393,24 +424,15 @@ export class Simulator {
         this.#transmit(r, a.instance, a.advert);
         return;
       case 'armTimer': {
-        const k = `${a.instance}|${a.timer}`;
-        const gen = (r.timerGen.get(k) ?? 0) + 1;
-        r.timerGen.set(k, gen);
-        this.#queue.push(Math.max(a.atUs, this.#now), {
-          k: 'timer',
-          router: r.id,
-          life: r.life,
-          instance: a.instance,
-          timer: a.timer,
-          gen,
-        });
+        const slot = this.#slot(r, a.instance, a.timer);
+        slot.armedAtUs = Math.max(a.atUs, this.#now);
+        if (slot.queuedAtUs === null || slot.armedAtUs < slot.queuedAtUs)
+          this.#queueTimer(r, a.instance, a.timer, slot);
         return;
       }
-      case 'cancelTimer': {
-        const k = `${a.instance}|${a.timer}`;
-        r.timerGen.set(k, (r.timerGen.get(k) ?? 0) + 1);
+      case 'cancelTimer':
+        this.#slot(r, a.instance, a.timer).armedAtUs = null;
         return;
-      }
       case 'stateChange': {
         r.trackedState.set(a.instance, a.to);
         const key = r.keyOf.get(a.instance)!;
@@ -440,6 +462,26 @@ export class Simulator {
       default:
         return;
     }
+  }
+
+  #slot(r: SimRouter, instance: string, timer: VrrpTimerName): TimerSlot {
+    let byTimer = r.timerSlots.get(instance);
+    if (!byTimer) {
+      byTimer = new Map();
+      r.timerSlots.set(instance, byTimer);
+    }
+    let slot = byTimer.get(timer);
+    if (!slot) {
+      slot = { armedAtUs: null, queuedAtUs: null };
+      byTimer.set(timer, slot);
+    }
+    return slot;
+  }
+
+  #queueTimer(r: SimRouter, instance: string, timer: VrrpTimerName, slot: TimerSlot): void {
+    const atUs = slot.armedAtUs!;
+    slot.queuedAtUs = atUs;
+    this.#queue.push(atUs, { k: 'timer', router: r.id, life: r.life, instance, timer, slot, atUs });
   }
 
   #transmit(r: SimRouter, instance: string, advert: AdvertToSend): void {
