@@ -223,7 +223,7 @@ export class LineReader {
   #conditional(text: string): string | null {
     if (!text.startsWith('@')) return text;
     const m = /^@(\^?)(\S*)(?:\s+(.*))?$/.exec(text);
-    if (!m || !m[2] || m[3] === undefined) return null;
+    if (!m?.[2] || m[3] === undefined) return null;
     const matches = m[2] === this.#opts.configId;
     const negated = m[1] === '^';
     return matches !== negated ? m[3].trim() : null;

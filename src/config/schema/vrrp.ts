@@ -17,7 +17,7 @@ import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
 import { userExists } from '../script-security.js';
 import { readInt, readIp } from '../values.js';
 import { parseRouteLine, parseRuleLine, parseVirtualAddress, type RuleDefaults } from './addresses.js';
-import { carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
+import { carry, deprecated, flag, int, script, str, timerUs } from './builders.js';
 
 /** The parser needs the whole config for parse-time lookups (track_script must be defined first). */
 export interface VrrpParseEnv {
