@@ -101,7 +101,7 @@ test('one member in FAULT takes the whole group to FAULT (masters send priority 
   const acts = e.handle({ type: 'link', ifname: 'eth1', up: false }, 5_000_000);
   assert.equal(e.instance('VI_1')!.state, 'FAULT');
   assert.equal(e.instance('VI_2')!.state, 'FAULT');
-  const prio0 = acts.filter((a) => a.type === 'sendAdvert' && a.advert.priority === 0).map((a) => a.instance);
+  const prio0 = acts.flatMap((a) => (a.type === 'sendAdvert' && a.advert.priority === 0 ? [a.instance] : []));
   assert.deepEqual(prio0.sort(), ['VI_1', 'VI_2']);
   assert.deepEqual(groupNotifies(acts), ['FAULT 0']);
   const back = e.handle({ type: 'link', ifname: 'eth1', up: true }, 6_000_000);
