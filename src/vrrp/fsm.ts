@@ -179,7 +179,7 @@ export class VrrpInstance {
         this.#reassess(nowUs, out);
         break;
       case 'shutdown':
-        this.#shutdown(nowUs, out);
+        this.#shutdown(out);
         break;
       case 'reload':
         this.#reload(event.params, nowUs, out);
@@ -413,8 +413,7 @@ export class VrrpInstance {
     this.#becomeMaster(nowUs, out, 'master down timer expired');
   }
 
-  #shutdown(nowUs: number, out: VrrpAction[]): void {
-    void nowUs;
+  #shutdown(out: VrrpAction[]): void {
     if (this.#state === 'STOP') return;
     if (this.#state === 'MASTER') {
       // RFC 3768 §6.4.3 "If a Shutdown event is received": send priority 0, then leave.
