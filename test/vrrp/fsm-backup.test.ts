@@ -29,7 +29,13 @@ test('startup: a backup arms Master_Down_Interval and becomes master when it exp
   const acts = d.advanceTo(1_000 + mdi);
   assert.equal(d.instance.state, 'MASTER');
   // keepalived vrrp_goto_master order: advert first, then addresses, GARPs, timers, notify.
-  assert.deepEqual(actionTypes(acts).slice(0, 5), ['stateChange', 'sendAdvert', 'stat', 'addVips', 'sendGarp']);
+  assert.deepEqual(actionTypes(acts).slice(0, 5), [
+    'stateChange',
+    'sendAdvert',
+    'stat',
+    'addVips',
+    'sendGarp',
+  ]);
   assert.equal(findAction(acts, 'sendAdvert')!.advert.priority, 100);
   assert.deepEqual(findAction(acts, 'notify'), {
     type: 'notify',

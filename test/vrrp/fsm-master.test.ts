@@ -52,7 +52,11 @@ test('a higher-priority advert sends the master to BACKUP: VIPs removed, down ti
   assert.equal(d.instance.state, 'BACKUP');
   assert.equal(adverts(acts).length, 0);
   assert.ok(findAction(acts, 'removeVips'));
-  assert.deepEqual(findAction(acts, 'cancelTimer'), { type: 'cancelTimer', instance: 'VI_1', timer: 'advert' });
+  assert.deepEqual(findAction(acts, 'cancelTimer'), {
+    type: 'cancelTimer',
+    instance: 'VI_1',
+    timer: 'advert',
+  });
   assert.equal(d.instance.timerDeadline('masterDown'), 2_000_000 + 3_609_375);
   assert.equal(d.instance.timerDeadline('advert'), null);
   assert.ok(acts.some((a) => a.type === 'stat' && a.counter === 'ReleasedMaster'));
@@ -92,7 +96,11 @@ test('equal priority over IPv6 compares the 16 address bytes', () => {
   assert.equal(compareAddresses('2001:db8::1:0', '2001:db8::ffff', 6), 1);
   assert.equal(compareAddresses('fe80::2', 'fe80::10', 6), -1);
   assert.equal(compareAddresses('2001:db8::a', '2001:db8:0:0::a', 6), 0);
-  const d = master({ family: 6, primaryAddress: 'fe80::2', vips: [{ address: '2001:db8::100', prefixLen: 64 }] });
+  const d = master({
+    family: 6,
+    primaryAddress: 'fe80::2',
+    vips: [{ address: '2001:db8::100', prefixLen: 64 }],
+  });
   d.rx(100, 'fe80::10', 1_000);
   assert.equal(d.instance.state, 'BACKUP');
 });
@@ -118,7 +126,13 @@ test('shutdown while MASTER: priority-0 advert, VIPs removed, STOP notify', () =
   assert.ok(acts.some((a) => a.type === 'stat' && a.counter === 'SentPriZeroPackets'));
   assert.ok(findAction(acts, 'removeVips'));
   assert.equal(d.instance.state, 'STOP');
-  assert.deepEqual(acts.at(-1), { type: 'notify', scope: 'INSTANCE', name: 'VI_1', state: 'STOP', priority: 100 });
+  assert.deepEqual(acts.at(-1), {
+    type: 'notify',
+    scope: 'INSTANCE',
+    name: 'VI_1',
+    state: 'STOP',
+    priority: 100,
+  });
   assert.equal(d.instance.nextDeadline(), null);
 });
 
@@ -191,7 +205,9 @@ test('the owner leaving FAULT goes straight back to MASTER', () => {
 test('notify_priority_changes reports MASTER_PRIORITY', () => {
   const d = master({ notifyPriorityChanges: true });
   const acts = d.send({ type: 'priority', priority: 90 }, 10);
-  assert.deepEqual(acts, [{ type: 'notify', scope: 'INSTANCE', name: 'VI_1', state: 'MASTER_PRIORITY', priority: 90 }]);
+  assert.deepEqual(acts, [
+    { type: 'notify', scope: 'INSTANCE', name: 'VI_1', state: 'MASTER_PRIORITY', priority: 90 },
+  ]);
 });
 
 test('owner_ignore_adverts: an owner ignores every advert', () => {

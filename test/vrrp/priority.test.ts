@@ -46,15 +46,29 @@ test('the owner (255) is never adjusted, but a weight-0 failure still faults it'
 test('a weight-0 tracker that fails means FAULT; reverse flips the sense', () => {
   assert.equal(computePriority(100, [script('z', 0)], readings([['z', { up: false }]])).trackerFault, true);
   assert.equal(computePriority(100, [script('z', 0)], readings([['z', { up: true }]])).trackerFault, false);
-  assert.equal(computePriority(100, [script('z', 0, true)], readings([['z', { up: true }]])).trackerFault, true);
-  assert.equal(computePriority(100, [script('z', 0, true)], readings([['z', { up: false }]])).trackerFault, false);
+  assert.equal(
+    computePriority(100, [script('z', 0, true)], readings([['z', { up: true }]])).trackerFault,
+    true,
+  );
+  assert.equal(
+    computePriority(100, [script('z', 0, true)], readings([['z', { up: false }]])).trackerFault,
+    false,
+  );
   // reverse on a weighted tracker: +10 while the script fails.
-  assert.equal(computePriority(100, [script('r', 10, true)], readings([['r', { up: false }]])).effective, 110);
+  assert.equal(
+    computePriority(100, [script('r', 10, true)], readings([['r', { up: false }]])).effective,
+    110,
+  );
   assert.equal(computePriority(100, [script('r', 10, true)], readings([['r', { up: true }]])).effective, 100);
 });
 
 test('track_file: value × weight, weight 0 faults on non-zero, below −253 faults', () => {
-  const file = (weight: number, reverse = false): TrackerDef => ({ name: 'f', kind: 'file', weight, reverse });
+  const file = (weight: number, reverse = false): TrackerDef => ({
+    name: 'f',
+    kind: 'file',
+    weight,
+    reverse,
+  });
   assert.equal(computePriority(100, [file(2)], readings([['f', { value: 15 }]])).effective, 130);
   assert.equal(computePriority(100, [file(2, true)], readings([['f', { value: 15 }]])).effective, 70);
   assert.equal(computePriority(100, [file(0)], readings([['f', { value: 3 }]])).trackerFault, true);
@@ -67,5 +81,8 @@ test('initial state: up unless init_fail; sync-group members can ignore weights'
   const initFail: TrackerDef = { ...script('s', -20), initialUp: false };
   assert.equal(computePriority(100, [initFail], readings([])).effective, 80);
   assert.equal(computePriority(100, [initFail], readings([]), true).effective, 100);
-  assert.equal(computePriority(100, [script('z', 0)], readings([['z', { up: false }]]), true).trackerFault, true);
+  assert.equal(
+    computePriority(100, [script('z', 0)], readings([['z', { up: false }]]), true).trackerFault,
+    true,
+  );
 });
