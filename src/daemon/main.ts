@@ -1,8 +1,9 @@
-// Process entry: command line → the requested mode. Only the config test and configuration dump
-// exist so far; the daemon proper is wired in by the Linux binding.
+// Process entry: command line → the requested mode: help, version, --signum, the config test / dump, or
+// the daemon (run.ts).
 import { writeFileSync } from 'node:fs';
 import { parseArgs, USAGE } from './cli.js';
 import { runConfigTest } from './config-test.js';
+import { runDaemon } from './run.js';
 
 export const VERSION = '0.1.0';
 
@@ -47,8 +48,5 @@ export function main(argv: string[]): number {
     if (o.dumpConf) process.stdout.write(`${JSON.stringify(r.config, null, 2)}\n`);
     return r.exitCode;
   }
-  process.stderr.write(
-    'keepalived-ts: the daemon mode is not available yet; use -t to test a configuration\n',
-  );
-  return 1;
+  return runDaemon(o, argv, VERSION);
 }

@@ -1,0 +1,145 @@
+// keepalived's notifications (notes §4): for each notify action, the specific script (notify_master,
+// notify_backup, notify_fault, notify_stop, notify_master_rx_lower_pri), then the generic `notify` with 4 more
+// args (INSTANCE|GROUP, name, state, priority), then one line on each notify FIFO
+// (`INSTANCE "VI_1" MASTER 100`). Scripts are spawned detached in their own process group and never awaited:
+// nothing on the advert path waits for them.
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import type { ScriptSpec } from '../config/model.js';
+import type { NotifyState } from '../vrrp/actions.js';
+import type { NotifyScripts } from './engine-config.js';
+import type { Logger } from './logger.js';
+
+export interface NotifyEvent {
+  scope: 'INSTANCE' | 'GROUP';
+  name: string;
+  state: NotifyState;
+  priority: number;
+}
+
+/** The FIFO line keepalived writes (vrrp_notify.c format). */
+export function fifoLine(e: NotifyEvent): string {
+  return `${e.scope} "${e.name}" ${e.state} ${e.priority}\n`;
+}
+
+/** The specific script for a state, if configured. */
+export function scriptFor(scripts: NotifyScripts, state: NotifyState): ScriptSpec | undefined {
+  switch (state) {
+    case 'MASTER':
+      return scripts.master;
+    case 'BACKUP':
+      return scripts.backup;
+    case 'FAULT':
+      return scripts.fault;
+    case 'STOP':
+      return scripts.stop;
+    case 'MASTER_RX_LOWER_PRI':
+      return scripts.masterRxLowerPri;
+    default:
+      return undefined;
+  }
+}
+
+/** The generic `notify` script runs for real states only, not for the pseudo-states. */
+export function genericArgv(scripts: NotifyScripts, e: NotifyEvent): string[] | undefined {
+  if (!scripts.generic) return undefined;
+  if (e.state !== 'MASTER' && e.state !== 'BACKUP' && e.state !== 'FAULT' && e.state !== 'STOP')
+    return undefined;
+  return [...scripts.generic.argv, e.scope, e.name, e.state, String(e.priority)];
+}
+
+const SCRUBBED_ENV = ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
+
+export class Notifier {
+  readonly #instances: Map<string, NotifyScripts>;
+  readonly #groups: Map<string, NotifyScripts>;
+  readonly #log: Logger;
+  readonly #fifoFds: { path: string; fd: number }[] = [];
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(
+    instances: Map<string, NotifyScripts>,
+    groups: Map<string, NotifyScripts>,
+    fifos: string[],
+    log: Logger,
+  ) {
+    this.#instances = instances;
+    this.#groups = groups;
+    this.#log = log;
+    this.#env = { ...process.env };
+    for (const k of SCRUBBED_ENV) delete this.#env[k];
+    for (const path of fifos) this.#openFifo(path);
+  }
+
+  /** keepalived creates a missing FIFO; opened read-write and non-blocking, a write never waits for a reader. */
+  #openFifo(path: string): void {
+    try {
+      let isFile = false;
+      try {
+        isFile = statSync(path).isFile();
+      } catch {
+        const r = spawnSync('mkfifo', ['-m', '0600', path]);
+        if (r.status !== 0) throw new Error(`mkfifo failed: ${r.stderr?.toString().trim()}`);
+      }
+      // A regular file is appended to (handy for tests and for plain logging).
+      const flags = isFile
+        ? constants.O_WRONLY | constants.O_APPEND
+        : constants.O_RDWR | constants.O_NONBLOCK;
+      this.#fifoFds.push({ path, fd: openSync(path, flags) });
+    } catch (e) {
+      this.#log.error(`cannot open notify FIFO ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  notify(e: NotifyEvent): void {
+    const scripts = (e.scope === 'INSTANCE' ? this.#instances : this.#groups).get(e.name) ?? {};
+    const specific = scriptFor(scripts, e.state);
+    if (specific) this.#run(specific.argv);
+    const generic = genericArgv(scripts, e);
+    if (generic) this.#run(generic);
+    const line = fifoLine(e);
+    for (const f of this.#fifoFds) {
+      try {
+        writeSync(f.fd, line);
+      } catch (err) {
+        this.#log.detail(`notify FIFO ${f.path}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * keepalived executes the path directly when it is an executable file, else hands the whole line to the
+   * shell (system()).
+   */
+  #run(argv: string[]): void {
+    const [cmd, ...args] = argv;
+    if (!cmd) return;
+    let direct = false;
+    try {
+      accessSync(cmd, constants.X_OK);
+      direct = statSync(cmd).isFile();
+    } catch {
+      direct = false;
+    }
+    try {
+      const child = direct
+        ? spawn(cmd, args, { detached: true, stdio: 'ignore', env: this.#env })
+        : spawn('/bin/sh', ['-c', argv.join(' ')], { detached: true, stdio: 'ignore', env: this.#env });
+      child.on('error', (err) => this.#log.error(`notify script ${cmd}: ${err.message}`));
+      child.unref();
+    } catch (err) {
+      this.#log.error(`notify script ${cmd}: ${(err as Error).message}`);
+    }
+  }
+
+  close(): void {
+    for (const f of this.#fifoFds) {
+      try {
+        closeSync(f.fd);
+      } catch {
+        // closed already
+      }
+    }
+    this.#fifoFds.length = 0;
+  }
+}

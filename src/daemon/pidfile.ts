@@ -1,0 +1,56 @@
+// keepalived's pid files (-p for the main process, -r for the VRRP process). keepalived-ts is one process,
+// so both hold the same pid. A pid file naming a live process means another daemon runs: refuse to start.
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+
+export const DEFAULT_PID_FILE = '/run/keepalived-ts.pid';
+export const DEFAULT_VRRP_PID_FILE = '/run/keepalived-ts_vrrp.pid';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid in `file` if it names a live process other than us. */
+export function runningPid(file: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
+  return alive(pid) ? pid : null;
+}
+
+export type PidFileResult = { ok: true } | { ok: false; error: string };
+
+export function writePidFiles(files: string[]): PidFileResult {
+  for (const f of files) {
+    const other = runningPid(f);
+    if (other !== null) return { ok: false, error: `daemon is already running (pid ${other} in ${f})` };
+  }
+  for (const f of files) {
+    try {
+      writeFileSync(f, `${process.pid}\n`);
+    } catch (e) {
+      return { ok: false, error: `cannot write pid file ${f}: ${(e as Error).message}` };
+    }
+  }
+  return { ok: true };
+}
+
+/** Removes the pid files that still hold our pid. */
+export function removePidFiles(files: string[]): void {
+  for (const f of files) {
+    try {
+      if (readFileSync(f, 'utf8').trim() === String(process.pid)) unlinkSync(f);
+    } catch {
+      // already gone
+    }
+  }
+}

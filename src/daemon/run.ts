@@ -1,0 +1,116 @@
+// Daemon mode (keepalived's default when neither -t nor --dump-conf is given): check capabilities, load and
+// validate the configuration, detach unless -n, write the pid files, run the VRRP runtime until SIGTERM or
+// SIGINT, then stop gracefully (masters send priority 0 and drop their VIPs) and exit 0.
+//   -f FILE  -i ID  -n (stay in the foreground)  -l (log to stderr; else syslog through logger(1))  -D (detail)
+//   -p FILE / -r FILE (pid files; keepalived-ts is one process, both get its pid)  -V (keep VIPs on stop)
+// Signals: TERM/INT stop; USR1 writes the instance status, USR2 the counters, as JSON (keepalived's
+// /tmp/keepalived.data and /tmp/keepalived.stats paths, or state_dump_file / stats_dump_file); HUP (reload)
+// is not implemented yet and is logged and ignored.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { loadConfig } from '../config/load.js';
+import { readHostInterfaces, validateConfig } from '../config/validate.js';
+import { missingCapabilities } from './capabilities.js';
+import type { CliOptions } from './cli.js';
+import { createLogger, type Logger } from './logger.js';
+import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
+import { VrrpRuntime } from './vrrp-runtime.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+
+/** Runs the daemon. Returns an exit code now for failures found synchronously, else 0 and keeps running. */
+export function runDaemon(o: CliOptions, argv: string[], version: string): number {
+  const missing = missingCapabilities();
+  if (missing.length > 0) {
+    process.stderr.write(
+      `keepalived-ts: missing capability ${missing.join(' and ')}: raw VRRP/ARP sockets need CAP_NET_RAW and ` +
+        'address changes need CAP_NET_ADMIN; run as root or grant cap_net_raw,cap_net_admin\n',
+    );
+    return EXIT_FAILURE;
+  }
+  if (!o.dontFork) return detach(argv);
+
+  const log = createLogger({ console: o.logConsole, detail: o.logDetail });
+  log.info(`Starting keepalived-ts v${version}, VRRP only`);
+  const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
+  validateConfig(config, diag, { host: { interfaces: readHostInterfaces() } });
+  for (const d of diag.list) log.warn(diag.format(d));
+  const code = diag.exitCode();
+  if (code === 2 || code === 4) {
+    log.error(`Stopping: the configuration in ${o.configFile} cannot be run`);
+    log.close();
+    return EXIT_FAILURE;
+  }
+  const pidFiles = [o.pidFile ?? DEFAULT_PID_FILE, o.vrrpPidFile ?? DEFAULT_VRRP_PID_FILE];
+  const pid = writePidFiles(pidFiles);
+  if (!pid.ok) {
+    log.error(pid.error);
+    log.close();
+    return EXIT_FAILURE;
+  }
+  process.on('exit', () => removePidFiles(pidFiles));
+  void serve(config, o, log, pidFiles);
+  return EXIT_OK;
+}
+
+async function serve(
+  config: Parameters<typeof VrrpRuntime.start>[0],
+  o: CliOptions,
+  log: Logger,
+  pidFiles: string[],
+): Promise<void> {
+  let stopping = false;
+  let runtime: VrrpRuntime | null = null;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`Stopping (${why})`);
+    await runtime?.stop();
+    removePidFiles(pidFiles);
+    log.info('Stopped');
+    log.close();
+    process.exit(EXIT_OK);
+  };
+  // Installed before the runtime starts, so a TERM during startup still stops cleanly.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => log.warn('reload (SIGHUP) is not implemented yet; ignored'));
+  const dump = (file: string, what: 'status' | 'stats') => {
+    if (!runtime) return;
+    const s = runtime.status();
+    const body =
+      what === 'status'
+        ? s.instances.map(({ stats: _s, ...rest }) => rest)
+        : s.instances.map((i) => ({ name: i.name, stats: i.stats }));
+    try {
+      writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+    } catch (e) {
+      log.error(`cannot write ${file}: ${(e as Error).message}`);
+    }
+  };
+  process.on('SIGUSR1', () => dump(config.globalDefs.stateDumpFile ?? '/tmp/keepalived.data', 'status'));
+  process.on('SIGUSR2', () => dump(config.globalDefs.statsDumpFile ?? '/tmp/keepalived.stats', 'stats'));
+
+  const r = await VrrpRuntime.start(config, { log, keepVipsOnStop: o.dontReleaseVrrp });
+  if (!r.ok) {
+    for (const e of r.errors) log.error(e);
+    removePidFiles(pidFiles);
+    log.close();
+    process.exit(EXIT_FAILURE);
+  }
+  runtime = r.runtime;
+  if (stopping) await runtime.stop();
+}
+
+/** keepalived forks into the background; we re-spawn ourselves detached with -n and exit 0. */
+function detach(argv: string[]): number {
+  const script = process.argv[1];
+  if (script === undefined) return EXIT_FAILURE;
+  const child = spawn(process.execPath, [...process.execArgv, script, ...argv, '-n'], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+  return EXIT_OK;
+}

@@ -1,0 +1,110 @@
+// Installs and removes an instance's virtual addresses through rtnetlink, in the order the engine asked
+// (one serial queue: a quick MASTER → BACKUP → MASTER must not reorder an add and a delete). It remembers
+// which addresses each instance has installed, so the runtime can tell our own deletions from an address
+// removed behind our back, and re-add addresses after a link comes back (the kernel flushes IPv6 addresses
+// on link down unless keep_addr_on_down).
+import type { Netlink } from '../net/netlink.js';
+import type { AddressSpec } from '../net/netlink-types.js';
+import type { VirtualAddress } from '../vrrp/instance-params.js';
+import type { InterfaceTable } from './interface-table.js';
+import type { Logger } from './logger.js';
+
+export interface InstalledVip {
+  instance: string;
+  vip: VirtualAddress;
+  ifname: string;
+}
+
+function familyOf(v: VirtualAddress): 4 | 6 {
+  const f = v.options?.family;
+  return f === 6 || (f === undefined && v.address.includes(':')) ? 6 : 4;
+}
+
+export class VipInstaller {
+  readonly #nl: Netlink;
+  readonly #table: InterfaceTable;
+  readonly #log: Logger;
+  /** key `address%ifname` → owner. */
+  readonly #installed = new Map<string, InstalledVip>();
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(nl: Netlink, table: InterfaceTable, log: Logger) {
+    this.#nl = nl;
+    this.#table = table;
+    this.#log = log;
+  }
+
+  #key(address: string, ifname: string): string {
+    return `${address}%${ifname}`;
+  }
+
+  #spec(v: VirtualAddress, ifname: string): AddressSpec | string {
+    const link = this.#table.link(ifname);
+    if (!link) return `no interface ${ifname} for ${v.address}`;
+    const o = v.options ?? {};
+    const spec: AddressSpec = { ifindex: link.index, address: v.address, prefixLen: v.prefixLen };
+    if (typeof o.label === 'string') spec.label = o.label;
+    if (typeof o.broadcast === 'string') spec.broadcast = o.broadcast;
+    if (typeof o.scope === 'string') spec.scope = o.scope as AddressSpec['scope'];
+    // keepalived adds IPv6 VIPs without duplicate address detection, so they are usable at once.
+    if (familyOf(v) === 6) spec.nodad = true;
+    if (Array.isArray(o.flags) && o.flags.includes('noprefixroute')) spec.noprefixroute = true;
+    return spec;
+  }
+
+  #enqueue(op: () => Promise<void>): void {
+    this.#queue = this.#queue.then(op, op);
+  }
+
+  add(instance: string, vips: VirtualAddress[], defaultIf: string): void {
+    for (const v of vips) {
+      const ifname = v.dev ?? defaultIf;
+      this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
+      this.#enqueue(async () => {
+        const spec = this.#spec(v, ifname);
+        if (typeof spec === 'string') return this.#log.error(`(${instance}) cannot add VIP: ${spec}`);
+        const r = await this.#nl.addAddress(spec);
+        // Already there (we were master before a restart, or an admin added it): it is ours now.
+        if (!r.ok && r.error.code !== 'KA_NETLINK_EEXIST') {
+          this.#log.error(`(${instance}) ${r.error.message}`);
+        }
+      });
+    }
+  }
+
+  remove(instance: string, vips: VirtualAddress[], defaultIf: string): void {
+    for (const v of vips) {
+      const ifname = v.dev ?? defaultIf;
+      this.#installed.delete(this.#key(v.address, ifname));
+      this.#enqueue(async () => {
+        const spec = this.#spec(v, ifname);
+        if (typeof spec === 'string') return;
+        const r = await this.#nl.deleteAddress(spec);
+        // Gone already (link flushed, or removed by hand): nothing to do.
+        if (!r.ok && r.error.code !== 'KA_NETLINK_EADDRNOTAVAIL' && r.error.code !== 'KA_NETLINK_ENOENT') {
+          this.#log.error(`(${instance}) ${r.error.message}`);
+        }
+      });
+    }
+  }
+
+  /** The installed VIP at (address, interface), if one of ours. */
+  owner(address: string, ifname: string): InstalledVip | undefined {
+    return this.#installed.get(this.#key(address, ifname));
+  }
+
+  /** Forget an address the kernel removed (so a later re-add is recorded afresh). */
+  forget(address: string, ifname: string): void {
+    this.#installed.delete(this.#key(address, ifname));
+  }
+
+  /** Installed VIPs of every instance on `ifname` (to re-add after link up). */
+  on(ifname: string): InstalledVip[] {
+    return [...this.#installed.values()].filter((x) => x.ifname === ifname);
+  }
+
+  /** Resolves when every queued request has been answered (or timed out). */
+  idle(timeoutMs: number): Promise<void> {
+    return Promise.race([this.#queue, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+}

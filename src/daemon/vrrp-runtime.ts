@@ -1,0 +1,361 @@
+// The VRRP engine bound to Linux. Inputs: validated adverts from the sockets, link changes and address
+// deletions from rtnetlink, and ONE timer armed at the engine's next deadline — each fed to the engine with
+// the current monotonic time in µs. Outputs: the engine's actions, performed in order: adverts on the wire,
+// VIPs through rtnetlink, GARP/NA, notify scripts and FIFO lines, counters, log lines.
+//
+// Nothing on the advert path awaits: sends are synchronous, address changes go to a serial netlink queue,
+// scripts are spawned and forgotten.
+import type { KeepalivedConfig } from '../config/model.js';
+import type { NetError } from '../net/net-error.js';
+import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
+import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
+import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
+import { PRIORITY_OWNER, VRRP_TYPE_ADVERTISEMENT } from '../vrrp/advert.js';
+import type { InstanceStatus } from '../vrrp/fsm.js';
+import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
+import type { VrrpStats } from '../vrrp/stats.js';
+import { Announcers } from './announcers.js';
+import { monotonicUs } from './clock.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import { buildEnginePlan, type EnginePlan } from './engine-config.js';
+import { InterfaceTable } from './interface-table.js';
+import type { Logger } from './logger.js';
+import { Notifier } from './notifier.js';
+import { VipInstaller } from './vip-installer.js';
+import { VrrpSocketPool } from './vrrp-sockets.js';
+
+export interface RuntimeOptions {
+  log: Logger;
+  /** -V (--dont-release-vrrp): leave the VIPs in place on stop. */
+  keepVipsOnStop?: boolean;
+  /** How long startup waits for IPv6 link-local sources to finish DAD (default 5 s). */
+  sourceWaitMs?: number;
+}
+
+export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: string[] };
+
+export interface RuntimeStatus {
+  instances: (InstanceStatus & { stats: VrrpStats & Record<FsmCounterName, number> })[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class VrrpRuntime {
+  readonly #log: Logger;
+  readonly #nl: Netlink;
+  readonly #table: InterfaceTable;
+  readonly #plan: EnginePlan;
+  readonly #engine: VrrpEngine;
+  readonly #pool: VrrpSocketPool;
+  readonly #vips: VipInstaller;
+  readonly #announcers: Announcers;
+  readonly #notifier: Notifier;
+  readonly #timer: DeadlineTimer;
+  readonly #keepVipsOnStop: boolean;
+  readonly #fsmStats = new Map<string, Record<FsmCounterName, number>>();
+  /** Interfaces the engine cares about (instance interfaces, tracked interfaces, VIP devices) → last state. */
+  readonly #linkUp = new Map<string, boolean>();
+  /** Last send error code per instance, so a persisting failure is logged once. */
+  readonly #sendError = new Map<string, string>();
+  #monitor: NetlinkMonitor | null = null;
+  #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
+
+  private constructor(log: Logger, nl: Netlink, table: InterfaceTable, plan: EnginePlan, keepVips: boolean) {
+    this.#log = log;
+    this.#nl = nl;
+    this.#table = table;
+    this.#plan = plan;
+    this.#keepVipsOnStop = keepVips;
+    this.#engine = new VrrpEngine(plan.engine);
+    this.#pool = new VrrpSocketPool(
+      (instance, advert, meta) => this.#onAdvert(instance, advert, meta),
+      (instance, r) => this.#log.detail(`(${instance}) dropped advert: ${r.counter}: ${r.reason}`),
+      (e) => this.#log.error(e.message),
+    );
+    this.#vips = new VipInstaller(nl, table, log);
+    this.#announcers = new Announcers(table, log);
+    const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
+    this.#notifier = new Notifier(scripts, plan.groupNotify, plan.notifyFifos, log);
+    this.#timer = new DeadlineTimer((nowUs) => this.#onTimer(nowUs));
+    for (const p of plan.engine.instances) {
+      this.#fsmStats.set(p.name, {
+        BecomeMaster: 0,
+        ReleasedMaster: 0,
+        SentAdvertisements: 0,
+        SentPriZeroPackets: 0,
+      });
+    }
+  }
+
+  /** Opens everything, then starts every instance. Never throws; failures come back as log-ready lines. */
+  static async start(cfg: KeepalivedConfig, opts: RuntimeOptions): Promise<RuntimeStart> {
+    const log = opts.log;
+    const nlr = Netlink.open();
+    if (!nlr.ok) return { ok: false, errors: [nlr.error.message] };
+    const nl = nlr.value;
+    const fail = (errors: string[]): RuntimeStart => {
+      nl.close();
+      return { ok: false, errors };
+    };
+    // An IPv6 link-local source is unusable while DAD runs (just after link up): wait for it, briefly.
+    const deadline = Date.now() + (opts.sourceWaitMs ?? 5000);
+    let table: InterfaceTable;
+    let plan: EnginePlan;
+    for (;;) {
+      const t = await InterfaceTable.load(nl);
+      if (!t.ok) return fail([t.error.message]);
+      table = t.value;
+      plan = buildEnginePlan(cfg, table);
+      const waiting = plan.errors.some((e) => e.includes('link-local'));
+      if (!waiting || Date.now() >= deadline) break;
+      await sleep(100);
+    }
+    if (plan.errors.length > 0) return fail(plan.errors);
+    if (plan.engine.instances.length === 0) return fail(['no VRRP instance to run']);
+    for (const w of plan.warnings) log.warn(w);
+
+    let rt: VrrpRuntime;
+    try {
+      rt = new VrrpRuntime(log, nl, table, plan, opts.keepVipsOnStop ?? false);
+    } catch (e) {
+      return fail([(e as Error).message]);
+    }
+    const opened = rt.#open();
+    if (opened.length > 0) {
+      rt.#closeAll();
+      return { ok: false, errors: opened };
+    }
+    rt.#begin();
+    return { ok: true, runtime: rt };
+  }
+
+  #open(): string[] {
+    const errors: string[] = [];
+    for (const p of this.#plan.engine.instances) {
+      const w = this.#plan.wiring.get(p.name)!;
+      const r = this.#pool.add(w, p.primaryAddress);
+      if (!r.ok) errors.push(`(${p.name}) ${r.error.message}`);
+    }
+    if (errors.length > 0) return errors;
+    const mon = NetlinkMonitor.open(
+      (ev) => this.#onNetlink(ev),
+      (e: NetError) => this.#log.error(`${e.message} (link events may have been lost)`),
+    );
+    if (!mon.ok) return [mon.error.message];
+    this.#monitor = mon.value;
+    return [];
+  }
+
+  #begin(): void {
+    const now = monotonicUs();
+    for (const p of this.#plan.engine.instances) {
+      const names = [p.interface, ...p.trackers.filter((t) => t.kind === 'interface').map((t) => t.name)];
+      for (const v of [...p.vips, ...p.excludedVips]) if (v.dev) names.push(v.dev);
+      for (const n of names) this.#linkUp.set(n, this.#table.isUp(n));
+    }
+    // Links already down count before the instances start, so they start in FAULT (keepalived does the same).
+    for (const [ifname, up] of this.#linkUp) {
+      if (!up) this.#engine.handle({ type: 'link', ifname, up: false }, now);
+    }
+    this.#state = 'running';
+    this.#handle({ type: 'startAll' });
+  }
+
+  // ===== engine I/O =====
+
+  #handle(ev: EngineEvent): void {
+    this.#perform(this.#engine.handle(ev, monotonicUs()));
+    this.#rearm();
+  }
+
+  #onTimer(nowUs: number): void {
+    if (this.#state !== 'running') return;
+    this.#perform(this.#engine.handleTimers(nowUs));
+    this.#rearm();
+  }
+
+  #rearm(): void {
+    if (this.#state !== 'running') return this.#timer.cancel();
+    this.#timer.arm(this.#engine.nextDeadline()?.atUs ?? null);
+  }
+
+  #onAdvert(instance: string, advert: VrrpAdvert, meta: RxMeta): void {
+    if (this.#state !== 'running') return;
+    this.#handle({ type: 'instance', instance, event: { type: 'advertRx', advert, meta } });
+  }
+
+  #perform(actions: VrrpAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'sendAdvert': {
+          const r = this.#pool.send(a.instance, a.advert);
+          if (r.ok) this.#sendError.delete(a.instance);
+          else if (this.#sendError.get(a.instance) !== r.error.code) {
+            this.#sendError.set(a.instance, r.error.code);
+            this.#log.error(`(${a.instance}) cannot send advert: ${r.error.message}`);
+          }
+          break;
+        }
+        case 'addVips': {
+          const p = this.#engine.instance(a.instance)!.params;
+          this.#log.detail(`(${a.instance}) setting VIPs`);
+          this.#vips.add(a.instance, a.vips, p.interface);
+          break;
+        }
+        case 'removeVips': {
+          if (this.#state === 'stopping' && this.#keepVipsOnStop) break;
+          const p = this.#engine.instance(a.instance)!.params;
+          this.#log.detail(`(${a.instance}) removing VIPs`);
+          this.#vips.remove(a.instance, a.vips, p.interface);
+          break;
+        }
+        case 'sendGarp': {
+          const p = this.#engine.instance(a.instance)!.params;
+          this.#announcers.announce(
+            a.instance,
+            a.family,
+            a.addresses,
+            a.repeat,
+            [...p.vips, ...p.excludedVips],
+            p.interface,
+          );
+          break;
+        }
+        case 'notify':
+          if (a.scope === 'GROUP')
+            this.#log.info(`VRRP_Group(${a.name}) Syncing instances to ${a.state} state`);
+          this.#notifier.notify(a);
+          break;
+        case 'stat': {
+          const s = this.#fsmStats.get(a.instance);
+          if (s) s[a.counter]++;
+          break;
+        }
+        case 'stateChange':
+          // keepalived's wording, which operators and our tests grep for.
+          this.#log.info(`(${a.instance}) Entering ${a.to} STATE`);
+          this.#log.detail(`(${a.instance}) ${a.from} -> ${a.to}: ${a.reason}`);
+          break;
+        case 'armTimer':
+        case 'cancelTimer':
+          // The engine keeps the deadlines; #rearm() reads the earliest after every input.
+          break;
+      }
+    }
+  }
+
+  // ===== rtnetlink events =====
+
+  #onNetlink(ev: NetlinkEvent): void {
+    this.#table.apply(ev);
+    if (this.#state !== 'running') return;
+    if (ev.kind === 'link') {
+      const prev = this.#linkUp.get(ev.name);
+      if (prev === undefined) return;
+      const up = ev.action === 'new' && ev.up && ev.carrier;
+      if (up === prev) return;
+      this.#linkUp.set(ev.name, up);
+      this.#log.info(`Netlink reports ${ev.name} ${up ? 'up' : 'down'}`);
+      this.#handle({ type: 'link', ifname: ev.name, up });
+      if (up) this.#reinstallOn(ev.name);
+      return;
+    }
+    if (ev.action === 'del') this.#addressDeleted(ev.address, ev.index);
+  }
+
+  /** The kernel flushes IPv6 addresses on link down: a master puts its VIPs on that link back. */
+  #reinstallOn(ifname: string): void {
+    for (const x of this.#vips.on(ifname)) {
+      if (this.#engine.instance(x.instance)?.state !== 'MASTER') continue;
+      this.#vips.add(x.instance, [x.vip], ifname);
+    }
+  }
+
+  /**
+   * A VIP deleted behind our back while MASTER (notes §3.3): keepalived forces the instance to BACKUP (it takes
+   * over again after the down timer if nobody else does, re-adding the VIPs); `no_track` VIPs are left alone.
+   * Deletions caused by a link going down are not that: the VIP comes back with the link.
+   */
+  #addressDeleted(address: string, ifindex: number): void {
+    const ifname = this.#table.linkByIndex(ifindex)?.name;
+    if (ifname === undefined) return;
+    const owner = this.#vips.owner(address, ifname);
+    if (!owner || !this.#table.isUp(ifname)) return;
+    const inst = this.#engine.instance(owner.instance);
+    if (inst?.state !== 'MASTER') return;
+    if (owner.vip.options?.noTrack === true) {
+      this.#vips.forget(address, ifname);
+      return;
+    }
+    if (inst.params.basePriority === PRIORITY_OWNER) {
+      // An address owner stays master whatever happens: put the address back.
+      this.#log.info(`(${inst.name}) VIP ${address} deleted - re-adding (address owner)`);
+      this.#vips.add(inst.name, [owner.vip], ifname);
+      return;
+    }
+    this.#log.info(`(${inst.name}) VIP ${address} deleted - going to BACKUP`);
+    this.#handle(forceBackupEvent(inst.name, inst.params));
+  }
+
+  // ===== status and stop =====
+
+  status(): RuntimeStatus {
+    return {
+      instances: this.#engine.instances().map((i) => ({
+        ...i.status(),
+        stats: { ...this.#pool.stats.get(i.name)!, ...this.#fsmStats.get(i.name)! },
+      })),
+    };
+  }
+
+  /** Graceful stop: masters send priority 0 and drop their VIPs, STOP notifies run, everything closes. */
+  async stop(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    this.#timer.cancel();
+    this.#perform(this.#engine.handle({ type: 'shutdownAll' }, monotonicUs()));
+    await this.#vips.idle(3000);
+    this.#closeAll();
+    this.#state = 'stopped';
+  }
+
+  #closeAll(): void {
+    this.#timer.cancel();
+    this.#pool.close();
+    this.#announcers.close();
+    this.#monitor?.close();
+    this.#notifier.close();
+    this.#nl.close();
+  }
+}
+
+/**
+ * Stop-gap until the engine has an event for "leave MASTER now" (requested from the src/vrrp owner): an advert
+ * at priority 255 from our own address, which a non-owner MASTER treats as a higher-priority master and so
+ * goes to BACKUP (dropping the VIPs, notifying BACKUP); with nobody else advertising, its down timer makes it
+ * MASTER again and the VIPs are re-added — keepalived's observable behaviour.
+ */
+function forceBackupEvent(
+  instance: string,
+  p: { version: 2 | 3; vrid: number; advertIntervalCs: number; primaryAddress: string; family: 4 | 6 },
+): EngineEvent {
+  const advert: VrrpAdvert = {
+    version: p.version,
+    type: VRRP_TYPE_ADVERTISEMENT,
+    vrid: p.vrid,
+    priority: PRIORITY_OWNER,
+    advertIntervalCs: p.advertIntervalCs,
+    authType: 0,
+    authDataHex: '',
+    addresses: [],
+    checksum: 0,
+  };
+  const meta: RxMeta = {
+    family: p.family,
+    srcAddr: p.primaryAddress,
+    dstAddr: p.primaryAddress,
+    ttl: 255,
+    ifindex: 0,
+  };
+  return { type: 'instance', instance, event: { type: 'advertRx', advert, meta } };
+}

@@ -1,0 +1,169 @@
+// The daemon's VRRP sockets: one per (interface, family, multicast|unicast) — for IPv6 also per bound
+// source — shared by the instances on it and demultiplexed by VRID. Every received packet goes through
+// validateAdvert with the instance's receive policy and is counted (stats.ts); valid adverts go to `onAdvert`.
+// Sending encodes the engine's AdvertToSend (encodeAdvert) and writes one copy per unicast peer or one to the
+// group; for IPv4 VrrpSocket writes our own IP header (TOS 0xc0, TTL 255), for IPv6 the kernel checksums.
+import type { NetError, NetResult } from '../net/net-error.js';
+import { ok } from '../net/net-error.js';
+import { VrrpSocket } from '../net/vrrp-socket.js';
+import type { AdvertToSend } from '../vrrp/actions.js';
+import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
+import { AuthType, VRRP_TYPE_ADVERTISEMENT } from '../vrrp/advert.js';
+import { passAuthDataHex } from '../vrrp/auth.js';
+import { encodeAdvert } from '../vrrp/packet.js';
+import { isMulticastAddr, parseIpShared } from '../vrrp/packet-addr.js';
+import { type RxValidateResult, validateAdvert } from '../vrrp/rx-validate.js';
+import { countRxResult, newRxStats, type VrrpStats } from '../vrrp/stats.js';
+import { type InstanceWiring, socketKeyString } from './engine-config.js';
+
+const IPPROTO_AH = 51;
+const AH_LENGTH = 24;
+
+/** A validated advert for one instance, ready for the engine. */
+export type AdvertHandler = (instance: string, advert: VrrpAdvert, meta: RxMeta) => void;
+/** Every rejected packet, for the detail log. */
+export type RejectHandler = (instance: string, result: Extract<RxValidateResult, { ok: false }>) => void;
+
+interface Slot {
+  key: string;
+  sock: VrrpSocket;
+  unicast: boolean;
+  /** (interface, family) shared with the sibling socket of the other mode, if any. */
+  pairKey: string;
+  byVrid: Map<number, InstanceWiring[]>;
+}
+
+export class VrrpSocketPool {
+  readonly stats = new Map<string, VrrpStats>();
+  readonly #slots = new Map<string, Slot>();
+  readonly #slotOf = new Map<string, Slot>();
+  readonly #wiring = new Map<string, InstanceWiring>();
+  readonly #onAdvert: AdvertHandler;
+  readonly #onReject: RejectHandler;
+  readonly #onError: (e: NetError) => void;
+
+  constructor(onAdvert: AdvertHandler, onReject: RejectHandler, onError: (e: NetError) => void) {
+    this.#onAdvert = onAdvert;
+    this.#onReject = onReject;
+    this.#onError = onError;
+  }
+
+  /** Opens (or joins) the socket of an instance. `srcAddr` is the instance's advert source. */
+  add(w: InstanceWiring, srcAddr: string): NetResult<void> {
+    const s = w.socket;
+    const pairKey = `${s.ifname}/${s.family}`;
+    // IPv6 sockets are bound to their source address, so instances with different sources need their own.
+    const key = socketKeyString(s) + (s.family === 6 ? `/${srcAddr}` : '');
+    let slot = this.#slots.get(key);
+    if (!slot) {
+      const opts: Parameters<typeof VrrpSocket.open>[0] = {
+        ifname: s.ifname,
+        family: s.family,
+        unicast: s.unicast,
+        group: s.group,
+        srcAddr,
+      };
+      if (w.tx.unicastTtl !== undefined) opts.unicastTtl = w.tx.unicastTtl;
+      const opened = VrrpSocket.open(opts);
+      if (!opened.ok) return opened;
+      const created: Slot = { key, sock: opened.value, unicast: s.unicast, pairKey, byVrid: new Map() };
+      const started = created.sock.onMessage(
+        (payload, meta, hdr) => this.#receive(created, payload, meta, hdr),
+        (e) => this.#onError(e),
+      );
+      if (!started.ok) {
+        created.sock.close();
+        return started;
+      }
+      this.#slots.set(key, created);
+      slot = created;
+    }
+    const list = slot.byVrid.get(w.rxPolicy.vrid) ?? [];
+    list.push(w);
+    slot.byVrid.set(w.rxPolicy.vrid, list);
+    this.#slotOf.set(w.name, slot);
+    this.#wiring.set(w.name, w);
+    this.stats.set(w.name, newRxStats());
+    return ok(undefined);
+  }
+
+  #hasSibling(slot: Slot): boolean {
+    for (const s of this.#slots.values()) if (s !== slot && s.pairKey === slot.pairKey) return true;
+    return false;
+  }
+
+  #receive(slot: Slot, payload: Uint8Array, meta: RxMeta, ipv4Header?: Uint8Array): void {
+    const bytes = ipv4Header ? joinHeader(ipv4Header, payload) : payload;
+    // A raw socket sees every VRRP packet the host receives on the interface. When a multicast and a unicast
+    // socket share it, each takes the packets of its own kind (the other socket would count them as errors).
+    const dst = parseIpShared(meta.dstAddr, meta.family);
+    if (dst && this.#hasSibling(slot) && isMulticastAddr(dst, meta.family) === slot.unicast) return;
+    const vrid = vridOf(payload, ipv4Header);
+    const targets = vrid === null ? [...slot.byVrid.values()].flat() : (slot.byVrid.get(vrid) ?? []);
+    for (const w of targets) {
+      const result = validateAdvert(bytes, meta, w.rxPolicy);
+      const stats = this.stats.get(w.name);
+      if (stats) countRxResult(stats, result);
+      if (result.ok) this.#onAdvert(w.name, result.advert, meta);
+      else this.#onReject(w.name, result);
+    }
+  }
+
+  /** Puts one advert of `instance` on the wire (one copy per unicast peer). */
+  send(instance: string, a: AdvertToSend): NetResult<void> {
+    const slot = this.#slotOf.get(instance);
+    const w = this.#wiring.get(instance);
+    if (!slot || !w) return ok(undefined);
+    const advert: VrrpAdvert = {
+      version: a.version,
+      type: VRRP_TYPE_ADVERTISEMENT,
+      vrid: a.vrid,
+      priority: a.priority,
+      advertIntervalCs: a.advertIntervalCs,
+      authType: w.tx.authType,
+      authDataHex: w.tx.authType === AuthType.pass ? passAuthDataHex(w.tx.authPassword) : '',
+      addresses: a.addresses,
+      checksum: 0,
+    };
+    if (a.family === 4 && slot.sock.srcAddr !== a.srcAddr) {
+      const r = slot.sock.setIpv4Source(a.srcAddr);
+      if (!r.ok) return r;
+    }
+    const targets = a.unicastPeers.length > 0 ? a.unicastPeers : [w.socket.group];
+    let result: NetResult<void> = ok(undefined);
+    for (const dst of targets) {
+      const bytes = encodeAdvert(advert, {
+        family: a.family,
+        srcAddr: a.srcAddr,
+        dstAddr: dst,
+        checksumForm: w.tx.checksumForm,
+      });
+      const r = slot.sock.send(bytes, slot.unicast ? dst : undefined);
+      if (!r.ok) result = r;
+    }
+    return result;
+  }
+
+  close(): void {
+    for (const s of this.#slots.values()) s.sock.close();
+    this.#slots.clear();
+    this.#slotOf.clear();
+  }
+}
+
+/** The IPv4 packet as the kernel delivered it (the socket hands header and payload over separately). */
+function joinHeader(header: Uint8Array, payload: Uint8Array): Uint8Array {
+  if (header.buffer === payload.buffer && header.byteOffset + header.length === payload.byteOffset) {
+    return new Uint8Array(header.buffer, header.byteOffset, header.length + payload.length);
+  }
+  const out = new Uint8Array(header.length + payload.length);
+  out.set(header, 0);
+  out.set(payload, header.length);
+  return out;
+}
+
+/** The VRID byte, skipping an IPv4 AH header; null when the packet is too short to say. */
+function vridOf(payload: Uint8Array, ipv4Header?: Uint8Array): number | null {
+  const offset = ipv4Header && ipv4Header[9] === IPPROTO_AH ? AH_LENGTH : 0;
+  return payload.length > offset + 1 ? payload[offset + 1]! : null;
+}

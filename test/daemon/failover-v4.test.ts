@@ -1,0 +1,105 @@
+// keepalived-ts as a real daemon on a LAN of network namespaces (bridge + veth), VRRPv3 over IPv4 multicast
+// with a 100 ms advert interval: election, link cut, preemption on return, graceful stop.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, sleep, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+const VIP = '192.0.2.100';
+const ADVERT_MS = 100;
+
+function conf(priority: number, extra = ''): string {
+  return `
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority ${priority}
+  advert_int ${ADVERT_MS / 1000}
+  ${extra}
+  virtual_ipaddress {
+    ${VIP}/24
+  }
+}
+`;
+}
+
+const routers: Router[] = [];
+let lab: Lab | null = null;
+after(() => {
+  killAllRouters();
+  lab?.close();
+  for (const r of routers) r.removeDir();
+});
+
+const MASTER = /\(VI_1\) Entering MASTER STATE/;
+const BACKUP = /\(VI_1\) Entering BACKUP STATE/;
+
+test('three routers: election, link cut, preemption on return, graceful stop', {
+  skip,
+  timeout: 40_000,
+}, async () => {
+  lab = new Lab('dv4');
+  const hosts = ['r1', 'r2', 'r3'].map((h, k) => {
+    const ns = lab!.addHost(h);
+    ip('-n', ns, 'addr', 'add', `192.0.2.${k + 1}/24`, 'dev', 'eth0');
+    return ns;
+  });
+  const [ns1, ns2, ns3] = hosts as [string, string, string];
+  const r1 = new Router('r1', ns1, conf(100));
+  const r2 = new Router('r2', ns2, conf(150));
+  const r3 = new Router('r3', ns3, conf(200));
+  routers.push(r1, r2, r3);
+
+  // Election: the highest priority wins, the others end in backup (one that started earlier may have been
+  // master until the higher one appeared); only the master holds the VIP.
+  await r3.waitFor(MASTER, 5000);
+  await waitUntil(
+    () => r1.lastState() === 'BACKUP' && r2.lastState() === 'BACKUP' && r3.lastState() === 'MASTER',
+    3000,
+    'r3 master, r1 and r2 backup',
+  );
+  await waitUntil(() => holds(ns3, VIP) && !holds(ns1, VIP) && !holds(ns2, VIP), 2000, 'VIP on r3 only');
+  // Steady: nobody changes state over 5 more advert intervals.
+  const quiet = [r1.mark(), r2.mark(), r3.mark()];
+  await sleep(5 * ADVERT_MS);
+  [r1, r2, r3].forEach((r, k) => assert.equal(r.grep(/Entering/, quiet[k]).length, 0, r.log()));
+
+  // Cutting r3's link: r3 sees carrier loss (FAULT), r2 (next priority) becomes master and holds the VIP.
+  const m2 = r2.mark();
+  const m1 = r1.mark();
+  const cutAt = Date.now();
+  ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r3'), 'down');
+  const took = await r2.waitFor(MASTER, 5000, m2);
+  await r3.waitFor(/\(VI_1\) Entering FAULT STATE/, 3000);
+  await waitUntil(() => holds(ns2, VIP), 2000, 'VIP on r2');
+  await waitUntil(() => !holds(ns3, VIP), 2000, 'VIP gone from r3 in FAULT');
+  assert.equal(r1.grep(MASTER, m1).length, 0, 'r1 stays backup');
+  const cutFailoverMs = (took.stampMs ?? took.rxMs) - cutAt;
+  // Master_Down_Interval for priority 150 at 100 ms: 3 × 100 + (256 − 150) × 100 / 256 ≈ 341 ms.
+  assert.ok(cutFailoverMs < 3 * ADVERT_MS + 100 + 250, `link-cut failover took ${cutFailoverMs} ms`);
+  console.log(`# link-cut failover (cut → backup MASTER): ${cutFailoverMs} ms`);
+
+  // r3 comes back: it preempts (higher priority, preempt by default), r2 releases the VIP.
+  const m3 = r3.mark();
+  const m2b = r2.mark();
+  ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r3'), 'up');
+  await r3.waitFor(MASTER, 5000, m3);
+  await r2.waitFor(BACKUP, 3000, m2b);
+  await waitUntil(() => holds(ns3, VIP) && !holds(ns2, VIP), 2000, 'VIP back on r3 only');
+
+  // Graceful stop: r3 sends priority 0; r2 takes over after Skew_Time, well within one advert interval.
+  const m2c = r2.mark();
+  const stopAt = Date.now();
+  const stopping = r3.stop('SIGTERM');
+  const handover = await r2.waitFor(MASTER, 3000, m2c);
+  const handoverMs = (handover.stampMs ?? handover.rxMs) - stopAt;
+  assert.equal(await stopping, 0, `r3 exit code\n${r3.log()}`);
+  await waitUntil(() => holds(ns2, VIP), 1000, 'VIP on r2 after stop');
+  assert.ok(!holds(ns3, VIP), 'stopped master removed its VIP');
+  assert.ok(handoverMs < ADVERT_MS + 100, `graceful handover took ${handoverMs} ms`);
+  console.log(`# graceful-stop handover (SIGTERM → backup MASTER): ${handoverMs} ms`);
+  assert.ok(r3.grep(/Entering STOP STATE/).length === 1 || r3.grep(/Stopped/).length === 1, r3.log());
+});

@@ -1,0 +1,201 @@
+// Test harness for daemon tests: a keepalived-ts (or keepalived) process inside a network namespace, with its
+// log lines collected (and timestamped on arrival) so tests can wait for "(VI_1) Entering MASTER STATE", and
+// helpers to read the addresses a namespace holds. Every Router is recorded; killAllRouters() SIGKILLs any
+// still running (tests call it in after hooks and finally blocks; it also runs on process exit).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const BIN = resolve(import.meta.dirname, '../../bin/keepalived-ts');
+
+export interface LogLine {
+  text: string;
+  /** Date.now() when the line reached the test. */
+  rxMs: number;
+  /** The daemon's own timestamp (ISO prefix of keepalived-ts -l lines), if present. */
+  stampMs: number | null;
+}
+
+const live = new Set<Router>();
+let hooked = false;
+
+export function killAllRouters(): void {
+  for (const r of [...live]) r.kill();
+}
+
+export interface RouterOptions {
+  /** Run this argv instead of keepalived-ts (the reference keepalived for interop tests). */
+  command?: string[];
+  extraArgs?: string[];
+}
+
+export class Router {
+  readonly name: string;
+  readonly ns: string;
+  readonly dir: string;
+  readonly conf: string;
+  readonly pidFile: string;
+  readonly vrrpPidFile: string;
+  readonly lines: LogLine[] = [];
+  readonly proc: ChildProcess;
+  exitCode: number | null = null;
+  exitSignal: NodeJS.Signals | null = null;
+  #exited: Promise<void>;
+  #waiters: (() => void)[] = [];
+
+  constructor(name: string, ns: string, confText: string, opts: RouterOptions = {}) {
+    if (!hooked) {
+      hooked = true;
+      process.on('exit', killAllRouters);
+    }
+    this.name = name;
+    this.ns = ns;
+    this.dir = mkdtempSync(join(tmpdir(), `kats-${name}-`));
+    this.conf = join(this.dir, 'keepalived.conf');
+    this.pidFile = join(this.dir, 'main.pid');
+    this.vrrpPidFile = join(this.dir, 'vrrp.pid');
+    writeFileSync(this.conf, confText);
+    const argv = opts.command ?? [
+      process.execPath,
+      BIN,
+      '-n',
+      '-l',
+      '-D',
+      '-f',
+      this.conf,
+      '-p',
+      this.pidFile,
+      '-r',
+      this.vrrpPidFile,
+    ];
+    this.proc = spawn('ip', ['netns', 'exec', ns, ...argv, ...(opts.extraArgs ?? [])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(this);
+    let partial = '';
+    const onData = (chunk: Buffer) => {
+      partial += chunk.toString('utf8');
+      const parts = partial.split('\n');
+      partial = parts.pop() ?? '';
+      const now = Date.now();
+      for (const text of parts) {
+        const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) /.exec(text);
+        this.lines.push({ text, rxMs: now, stampMs: m?.[1] ? Date.parse(m[1]) : null });
+      }
+      for (const w of this.#waiters.splice(0)) w();
+    };
+    this.proc.stdout?.on('data', onData);
+    this.proc.stderr?.on('data', onData);
+    this.#exited = new Promise((res) => {
+      this.proc.on('exit', (code, signal) => {
+        this.exitCode = code;
+        this.exitSignal = signal;
+        live.delete(this);
+        for (const w of this.#waiters.splice(0)) w();
+        res();
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.exitCode === null && this.exitSignal === null;
+  }
+
+  /** Index to pass as `from` so a wait only sees lines logged after now. */
+  mark(): number {
+    return this.lines.length;
+  }
+
+  /** The first line at or after `from` matching `re`; rejects after `timeoutMs` or if the process exits. */
+  async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.lines.slice(from).find((l) => re.test(l.text));
+      if (hit) return hit;
+      if (!this.running)
+        throw new Error(`${this.name} exited (${this.exitCode}) before ${re}\n${this.log()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.name}: no ${re} within ${timeoutMs} ms\n${this.log()}`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+  }
+
+  /** Lines at or after `from` matching `re`. */
+  grep(re: RegExp, from = 0): LogLine[] {
+    return this.lines.slice(from).filter((l) => re.test(l.text));
+  }
+
+  /** The state of the last `(INSTANCE) Entering X STATE` line, or null before any. */
+  lastState(instance = 'VI_1'): string | null {
+    const re = new RegExp(`\\(${instance}\\) Entering (\\w+) STATE`);
+    for (let k = this.lines.length - 1; k >= 0; k--) {
+      const m = re.exec(this.lines[k]!.text);
+      if (m?.[1]) return m[1];
+    }
+    return null;
+  }
+
+  log(): string {
+    return this.lines.map((l) => `  [${this.name}] ${l.text}`).join('\n');
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<number | null> {
+    if (this.running) this.proc.kill(signal);
+    const t = setTimeout(() => this.kill(), timeoutMs);
+    await this.#exited;
+    clearTimeout(t);
+    return this.exitCode;
+  }
+
+  kill(): void {
+    // `ip netns exec` execs the command, so the child pid is the daemon itself.
+    if (this.running) this.proc.kill('SIGKILL');
+  }
+
+  exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  removeDir(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Addresses (without prefix) on `ifname` in `ns`, both families. */
+export function addressesOf(ns: string, ifname = 'eth0'): string[] {
+  const r = spawnSync('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', ifname], { encoding: 'utf8' });
+  const out: string[] = [];
+  for (const line of (r.stdout ?? '').split('\n')) {
+    const m = /\binet6? ([0-9a-f.:]+)\//.exec(line);
+    if (m?.[1]) out.push(m[1]);
+  }
+  return out;
+}
+
+export function holds(ns: string, address: string, ifname = 'eth0'): boolean {
+  return addressesOf(ns, ifname).includes(address);
+}
+
+/** Polls `cond` every `stepMs` until true; throws with `what` after `timeoutMs`. */
+export async function waitUntil(
+  cond: () => boolean,
+  timeoutMs: number,
+  what: string,
+  stepMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
