@@ -65,7 +65,7 @@ test('three routers: election, link cut, preemption on return, graceful stop', {
   // Steady: nobody changes state over 5 more advert intervals.
   const quiet = [r1.mark(), r2.mark(), r3.mark()];
   await sleep(5 * ADVERT_MS);
-  [r1, r2, r3].forEach((r, k) => assert.equal(r.grep(/Entering/, quiet[k]).length, 0, r.log()));
+  for (const [k, r] of [r1, r2, r3].entries()) assert.equal(r.grep(/Entering/, quiet[k]).length, 0, r.log());
 
   // Cutting r3's link: r3 sees carrier loss (FAULT), r2 (next priority) becomes master and holds the VIP.
   const m2 = r2.mark();
