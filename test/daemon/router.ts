@@ -44,7 +44,12 @@ export class Router {
   #exited: Promise<void>;
   #waiters: (() => void)[] = [];
 
-  constructor(name: string, ns: string, confText: string, opts: RouterOptions = {}) {
+  constructor(
+    name: string,
+    ns: string,
+    confText: string | ((dir: string) => string),
+    opts: RouterOptions = {},
+  ) {
     if (!hooked) {
       hooked = true;
       process.on('exit', killAllRouters);
@@ -55,7 +60,7 @@ export class Router {
     this.conf = join(this.dir, 'keepalived.conf');
     this.pidFile = join(this.dir, 'main.pid');
     this.vrrpPidFile = join(this.dir, 'vrrp.pid');
-    writeFileSync(this.conf, confText);
+    writeFileSync(this.conf, typeof confText === 'string' ? confText : confText(this.dir));
     const argv = opts.command ?? [
       process.execPath,
       BIN,

@@ -1,0 +1,188 @@
+// keepalived-ts daemons in network namespaces: nopreempt, unicast beside multicast on one interface, and
+// VRRPv2 with PASS authentication (including the counters a wrong password produces).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, test } from 'node:test';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, sleep, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+const MASTER = (i = 'VI_1') => new RegExp(`\\(${i}\\) Entering MASTER STATE`);
+
+let lab: Lab | null = null;
+const routers: Router[] = [];
+afterEach(() => {
+  killAllRouters();
+  lab?.close();
+  lab = null;
+  for (const r of routers.splice(0)) r.removeDir();
+});
+
+function hosts(label: string, n: number): string[] {
+  lab = new Lab(label);
+  return Array.from({ length: n }, (_, k) => {
+    const ns = lab!.addHost(`r${k + 1}`);
+    ip('-n', ns, 'addr', 'add', `192.0.2.${k + 1}/24`, 'dev', 'eth0');
+    return ns;
+  });
+}
+
+function start(name: string, ns: string, conf: string): Router {
+  const r = new Router(name, ns, conf);
+  routers.push(r);
+  return r;
+}
+
+test('nopreempt: a higher-priority backup that arrives later does not take over', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const [ns1, ns2] = hosts('dnp', 2) as [string, string];
+  const conf = (priority: number) => `
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 52
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  nopreempt
+  virtual_ipaddress { 192.0.2.100/24 }
+}`;
+  const low = start('low', ns2, conf(100));
+  await low.waitFor(MASTER(), 5000);
+  await waitUntil(() => holds(ns2, '192.0.2.100'), 2000, 'VIP on low');
+  const high = start('high', ns1, conf(200));
+  await high.waitFor(/Entering BACKUP STATE/, 5000);
+  // 20 advert intervals: without nopreempt the higher one would have preempted after ~3.
+  await sleep(2000);
+  assert.equal(high.grep(MASTER()).length, 0, high.log());
+  assert.equal(low.lastState(), 'MASTER');
+  assert.ok(holds(ns2, '192.0.2.100') && !holds(ns1, '192.0.2.100'));
+  // It still takes over when the master goes away.
+  const m = high.mark();
+  await low.stop();
+  await high.waitFor(MASTER(), 2000, m);
+  await waitUntil(() => holds(ns1, '192.0.2.100'), 1000, 'VIP on high');
+});
+
+test('unicast and multicast instances side by side on one interface', { skip, timeout: 20_000 }, async () => {
+  const [ns1, ns2] = hosts('duc', 2) as [string, string];
+  // VI_1 unicast (r1 wins), VI_2 multicast (r2 wins): two sockets on eth0, each taking its own packets.
+  const conf = (self: string, peer: string, p1: number, p2: number) => `
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 53
+  version 3
+  priority ${p1}
+  advert_int 0.1
+  unicast_src_ip ${self}
+  unicast_peer { ${peer} }
+  virtual_ipaddress { 192.0.2.101/24 }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 54
+  version 3
+  priority ${p2}
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.102/24 }
+}`;
+  const r1 = start('r1', ns1, conf('192.0.2.1', '192.0.2.2', 200, 100));
+  const r2 = start('r2', ns2, conf('192.0.2.2', '192.0.2.1', 100, 200));
+  await waitUntil(
+    () =>
+      r1.lastState('VI_1') === 'MASTER' &&
+      r2.lastState('VI_1') === 'BACKUP' &&
+      r2.lastState('VI_2') === 'MASTER' &&
+      r1.lastState('VI_2') === 'BACKUP',
+    5000,
+    'r1 master of VI_1, r2 master of VI_2',
+  );
+  await waitUntil(
+    () =>
+      holds(ns1, '192.0.2.101') &&
+      !holds(ns2, '192.0.2.101') &&
+      holds(ns2, '192.0.2.102') &&
+      !holds(ns1, '192.0.2.102'),
+    2000,
+    'each VIP on its master only',
+  );
+  const quiet = [r1.mark(), r2.mark()];
+  await sleep(500);
+  assert.equal(r1.grep(/Entering/, quiet[0]).length, 0, r1.log());
+  assert.equal(r2.grep(/Entering/, quiet[1]).length, 0, r2.log());
+  assert.equal(r1.grep(/dropped advert/).length, 0, `no packet is counted as an error\n${r1.log()}`);
+
+  // Unicast failover: cut r1; r2 takes VI_1 (the unicast adverts stop arriving).
+  const m = r2.mark();
+  ip('-n', lab!.bridgeNs, 'link', 'set', lab!.portOf('r1'), 'down');
+  await r2.waitFor(MASTER('VI_1'), 3000, m);
+  await waitUntil(() => holds(ns2, '192.0.2.101'), 1000, 'VIP 101 on r2');
+});
+
+test('VRRPv2 with PASS authentication; a wrong password is rejected and counted', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  const [ns1, ns2, ns3] = hosts('dv2', 3) as [string, string, string];
+  const conf = (priority: number, pass: string) => (dir: string) =>
+    `
+global_defs {
+  stats_dump_file ${join(dir, 'stats.json')}
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 55
+  priority ${priority}
+  advert_int 1
+  authentication {
+    auth_type PASS
+    auth_pass ${pass}
+  }
+  virtual_ipaddress { 192.0.2.103/24 }
+}`;
+  const r1 = start('r1', ns1, conf(200, 'secret1'));
+  const r2 = start('r2', ns2, conf(100, 'secret1'));
+  // r3 has the wrong password: it cannot authenticate r1's adverts, so it too becomes master, and r1 and r2
+  // drop its adverts (AuthFailures) instead of reacting to them.
+  const r3 = start('r3', ns3, conf(50, 'wrong!'));
+  await r1.waitFor(MASTER(), 6000);
+  await r3.waitFor(MASTER(), 8000);
+  await waitUntil(
+    () => r2.lastState() === 'BACKUP' && r1.lastState() === 'MASTER',
+    3000,
+    'r1 master, r2 backup',
+  );
+  assert.ok(holds(ns1, '192.0.2.103') && !holds(ns2, '192.0.2.103'));
+  await sleep(1200); // at least one advert of r3's after it became master
+  r1.proc.kill('SIGUSR2');
+  const statsFile = join(r1.dir, 'stats.json');
+  let stats: { name: string; stats: Record<string, number> }[] = [];
+  await waitUntil(
+    () => {
+      try {
+        stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    2000,
+    'stats dump',
+  );
+  const s = stats.find((x) => x.name === 'VI_1')!.stats;
+  assert.ok(s.AuthFailures! >= 1, `AuthFailures counted: ${JSON.stringify(s)}`);
+  assert.ok(s.SentAdvertisements! >= 2, JSON.stringify(s));
+  assert.equal(s.BecomeMaster, 1);
+  assert.equal(r1.lastState(), 'MASTER', 'r1 ignored the unauthenticated adverts');
+
+  // Graceful stop of r1: r2 (same password) takes over after the v2 Skew_Time (256 − 100)/256 s ≈ 609 ms.
+  const m = r2.mark();
+  const t0 = Date.now();
+  assert.equal(await r1.stop(), 0);
+  const line = await r2.waitFor(MASTER(), 3000, m);
+  const ms = (line.stampMs ?? line.rxMs) - t0;
+  assert.ok(ms < 609 + 200, `v2 handover ${ms} ms`);
+  await waitUntil(() => holds(ns2, '192.0.2.103'), 1000, 'VIP on r2');
+});
