@@ -266,7 +266,7 @@ interface ChildResult {
 function runChild(job: Job, jobDir: string, deadlineMs: number): Promise<ChildResult> {
   const jobFile = join(jobDir, `job-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(jobFile, JSON.stringify(job));
-  const env = { ...process.env, [JOB_ENV]: jobFile };
+  const env: NodeJS.ProcessEnv = { ...process.env, [JOB_ENV]: jobFile };
   // The child must not think it is a node:test subprocess.
   delete env.NODE_TEST_CONTEXT;
   return new Promise((done) => {
