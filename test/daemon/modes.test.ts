@@ -28,7 +28,7 @@ function hosts(label: string, n: number): string[] {
   });
 }
 
-function start(name: string, ns: string, conf: string): Router {
+function start(name: string, ns: string, conf: string | ((dir: string) => string)): Router {
   const r = new Router(name, ns, conf);
   routers.push(r);
   return r;
