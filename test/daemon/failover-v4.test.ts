@@ -29,6 +29,7 @@ vrrp_instance VI_1 {
 const routers: Router[] = [];
 let lab: Lab | null = null;
 after(() => {
+  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
   killAllRouters();
   lab?.close();
   for (const r of routers) r.removeDir();

@@ -1,0 +1,75 @@
+// VRRPv3 over IPv6 between keepalived-ts daemons: link-local sources (the daemon waits for DAD on them),
+// ff02::12, VIPs added with nodad; election, link cut (the kernel flushes IPv6 addresses on carrier loss),
+// preemption on return, graceful stop.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+const VIP = '2001:db8::100';
+const MASTER = /\(VI_6\) Entering MASTER STATE/;
+
+const conf = (priority: number) => `
+vrrp_instance VI_6 {
+  interface eth0
+  virtual_router_id 61
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress {
+    ${VIP}/64
+  }
+}
+`;
+
+let lab: Lab | null = null;
+const routers: Router[] = [];
+after(() => {
+  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
+  killAllRouters();
+  lab?.close();
+  for (const r of routers) r.removeDir();
+});
+
+test('IPv6: election, link cut and return, graceful stop', { skip, timeout: 30_000 }, async () => {
+  lab = new Lab('dv6');
+  const ns1 = lab.addHost('r1');
+  const ns2 = lab.addHost('r2');
+  ip('-n', ns1, 'addr', 'add', '2001:db8::1/64', 'dev', 'eth0', 'nodad');
+  ip('-n', ns2, 'addr', 'add', '2001:db8::2/64', 'dev', 'eth0', 'nodad');
+  const r1 = new Router('r1', ns1, conf(200));
+  const r2 = new Router('r2', ns2, conf(100));
+  routers.push(r1, r2);
+
+  await r1.waitFor(MASTER, 8000);
+  await waitUntil(
+    () => r1.lastState('VI_6') === 'MASTER' && r2.lastState('VI_6') === 'BACKUP',
+    3000,
+    'r1 master, r2 backup',
+  );
+  await waitUntil(() => holds(ns1, VIP) && !holds(ns2, VIP), 2000, 'VIP on r1 only');
+
+  // Link cut: r2 takes over.
+  const m2 = r2.mark();
+  ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r1'), 'down');
+  await r2.waitFor(MASTER, 3000, m2);
+  await waitUntil(() => holds(ns2, VIP), 2000, 'VIP on r2');
+
+  // Link back: r1 preempts once its link-local address is usable again (DAD runs after carrier returns).
+  const m1 = r1.mark();
+  const m2b = r2.mark();
+  ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r1'), 'up');
+  await r1.waitFor(MASTER, 8000, m1);
+  await r2.waitFor(/\(VI_6\) Entering BACKUP STATE/, 8000, m2b);
+  await waitUntil(() => holds(ns1, VIP) && !holds(ns2, VIP), 3000, 'VIP back on r1 only');
+
+  // Graceful stop.
+  const m2c = r2.mark();
+  const t0 = Date.now();
+  assert.equal(await r1.stop(), 0, r1.log());
+  const line = await r2.waitFor(MASTER, 2000, m2c);
+  const ms = (line.stampMs ?? line.rxMs) - t0;
+  assert.ok(ms < 200, `v6 graceful handover ${ms} ms`);
+  console.log(`# IPv6 graceful-stop handover: ${ms} ms`);
+  await waitUntil(() => holds(ns2, VIP) && !holds(ns1, VIP), 1000, 'VIP on r2 only');
+});
