@@ -1,0 +1,186 @@
+// The daemon as a process: missing capabilities, detaching without -n, pid files, notify scripts and the
+// notify FIFO, and a VIP deleted behind the daemon's back.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { effectiveCapabilities, missingCapabilities } from '../../src/daemon/capabilities.js';
+import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
+import { BIN, holds, killAllRouters, Router, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+const cleanups: (() => void)[] = [];
+after(() => {
+  killAllRouters();
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+const VIP = '192.0.2.100';
+const conf = (extra = '', global = '') => `
+global_defs {
+${global}
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority 100
+  advert_int 0.1
+  ${extra}
+  virtual_ipaddress { ${VIP}/24 }
+}
+`;
+
+function lonelyHost(label: string): string {
+  const h = createLoEth0Netns(label);
+  cleanups.push(h.close);
+  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  return h.ns;
+}
+
+test('capability parsing: CAP_NET_RAW is bit 13, CAP_NET_ADMIN bit 12', () => {
+  assert.deepEqual(missingCapabilities(0n), ['CAP_NET_RAW', 'CAP_NET_ADMIN']);
+  assert.deepEqual(missingCapabilities((1n << 13n) | (1n << 12n)), []);
+  assert.deepEqual(missingCapabilities(1n << 12n), ['CAP_NET_RAW']);
+  assert.equal(effectiveCapabilities('Name:\tx\nCapEff:\t0000000000003000\n'), 0x3000n);
+  assert.equal(effectiveCapabilities('no such line'), null);
+});
+
+test('without CAP_NET_RAW/CAP_NET_ADMIN: one clear line, exit code 1, no pid file', { skip }, () => {
+  const ns = lonelyHost('dcap');
+  const r0 = new Router('nocap', ns, conf(), { command: ['true'] });
+  cleanups.push(() => r0.removeDir());
+  const r = spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      'setpriv',
+      '--inh-caps=-all',
+      '--bounding-set=-net_raw,-net_admin',
+      process.execPath,
+      BIN,
+      '-n',
+      '-l',
+      '-f',
+      r0.conf,
+      '-p',
+      r0.pidFile,
+      '-r',
+      r0.vrrpPidFile,
+    ],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
+  assert.equal(r.status, 1, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /missing capability CAP_NET_RAW and CAP_NET_ADMIN/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.ok(!existsSync(r0.pidFile));
+});
+
+test('without -n the daemon detaches: the command exits 0 and the daemon keeps running', {
+  skip,
+  timeout: 15_000,
+}, async () => {
+  const ns = lonelyHost('ddet');
+  const r0 = new Router('det', ns, conf(), { command: ['true'] });
+  cleanups.push(() => r0.removeDir());
+  let daemonPid = 0;
+  cleanups.push(() => {
+    if (daemonPid > 0) spawnSync('kill', ['-KILL', String(daemonPid)]);
+  });
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', ns, process.execPath, BIN, '-f', r0.conf, '-p', r0.pidFile, '-r', r0.vrrpPidFile],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  await waitUntil(() => existsSync(r0.pidFile) && existsSync(r0.vrrpPidFile), 5000, 'pid files');
+  daemonPid = Number(readFileSync(r0.pidFile, 'utf8').trim());
+  assert.ok(daemonPid > 0 && r.pid !== daemonPid);
+  assert.equal(Number(readFileSync(r0.vrrpPidFile, 'utf8').trim()), daemonPid);
+  // Alone on its LAN, it becomes master and installs the VIP.
+  await waitUntil(() => holds(ns, VIP), 5000, 'VIP on the detached daemon');
+  process.kill(daemonPid, 'SIGTERM');
+  await waitUntil(() => !existsSync(r0.pidFile) && !existsSync(r0.vrrpPidFile), 5000, 'pid files removed');
+  await waitUntil(
+    () => {
+      try {
+        process.kill(daemonPid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    3000,
+    'daemon exit',
+  );
+  daemonPid = 0;
+  assert.ok(!holds(ns, VIP), 'VIP removed on stop');
+});
+
+test('notify scripts, notify FIFO, and a VIP deleted behind the daemon’s back', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const ns = lonelyHost('dntf');
+  const r = new Router('ntf', ns, (dir) => {
+    const generic = join(dir, 'notify.sh');
+    writeFileSync(generic, `#!/bin/sh\necho "$@" >> ${join(dir, 'generic.log')}\n`);
+    chmodSync(generic, 0o755);
+    const master = join(dir, 'master.sh');
+    writeFileSync(master, `#!/bin/sh\necho "master $1" >> ${join(dir, 'master.log')}\n`);
+    chmodSync(master, 0o755);
+    return conf(
+      `notify_master "${master} from-config"\n  notify ${generic}\n  notify_backup "echo backup-via-shell >> ${join(dir, 'backup.log')}"`,
+      `notify_fifo ${join(dir, 'fifo')}`,
+    );
+  });
+  cleanups.push(() => r.removeDir());
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  await waitUntil(() => holds(ns, VIP), 2000, 'VIP');
+  // The daemon created the FIFO; lines written so far wait in the pipe. Keep a reader open so the buffer
+  // survives the daemon closing its end on exit.
+  const fifo = openSync(join(r.dir, 'fifo'), constants.O_RDONLY | constants.O_NONBLOCK);
+  cleanups.push(() => closeSync(fifo));
+
+  // Deleted by hand while MASTER: keepalived goes to BACKUP, and (alone on the LAN) back to MASTER.
+  const m = r.mark();
+  ip('-n', ns, 'addr', 'del', `${VIP}/24`, 'dev', 'eth0');
+  await r.waitFor(/\(VI_1\) VIP 192\.0\.2\.100 deleted - going to BACKUP/, 2000, m);
+  await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 2000, m);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000, m);
+  await waitUntil(() => holds(ns, VIP), 2000, 'VIP re-added');
+
+  assert.equal(await r.stop(), 0);
+  const generic = join(r.dir, 'generic.log');
+  const want = ['BACKUP', 'MASTER', 'BACKUP', 'MASTER', 'STOP'].map((s) => `INSTANCE VI_1 ${s} 100`);
+  await waitUntil(
+    () => existsSync(generic) && readFileSync(generic, 'utf8').trim().split('\n').length >= want.length,
+    3000,
+    'generic notify lines',
+  );
+  // Scripts run detached and concurrently, so their appends may interleave: compare as multisets.
+  assert.deepEqual(readFileSync(generic, 'utf8').trim().split('\n').sort(), [...want].sort());
+  assert.deepEqual(readFileSync(join(r.dir, 'master.log'), 'utf8').trim().split('\n'), [
+    'master from-config',
+    'master from-config',
+  ]);
+  await waitUntil(() => existsSync(join(r.dir, 'backup.log')), 2000, 'notify_backup via the shell');
+
+  const buf = Buffer.alloc(4096);
+  const n = readSync(fifo, buf);
+  assert.equal(buf.subarray(0, n).toString(), want.map((l) => `${l.replace('VI_1', '"VI_1"')}\n`).join(''));
+});
