@@ -1,0 +1,492 @@
+// The typed model the parser builds from small configurations, and the defaults validation applies.
+// Expected values follow keepalived.conf(5) and shared/notes/keepalived-reference.md; where validation
+// changes a value it must also say so (a diagnostic with a stable code).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Diagnostics } from '../../src/config/diagnostics.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { KeepalivedConfig, VirtualServer } from '../../src/config/model.js';
+import { validateConfig } from '../../src/config/validate.js';
+
+let dir = '';
+let n = 0;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kats-model-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Parsed {
+  config: KeepalivedConfig;
+  diag: Diagnostics;
+  codes: string[];
+}
+
+function parse(text: string, validate = true): Parsed {
+  const file = join(dir, `c${n++}.conf`);
+  writeFileSync(file, text);
+  const { config, diag } = loadConfig(file, { configId: 'test', env: {} });
+  if (validate) validateConfig(config, diag, { host: null });
+  return { config, diag, codes: diag.list.map((d) => d.code) };
+}
+
+/** The model without source positions, for comparing two spellings of the same configuration. */
+function withoutPositions(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v, (k, x) => (k === 'pos' || k.endsWith('Pos') ? undefined : x)));
+}
+
+const instance = (body: string, name = 'VI_1') =>
+  `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id 51\n${body}\n}\n`;
+
+describe('vrrp_instance', () => {
+  test('virtual_ipaddress options', () => {
+    const { config, codes } = parse(
+      instance(`  virtual_ipaddress {
+    192.0.2.100/24 brd 192.0.2.255 dev eth1 scope link label eth1:vip -nodad no_track
+    192.0.2.101
+    192.0.2.102/32 scope 200 broadcast + dev eth2
+  }`),
+    );
+    assert.deepEqual(codes, []);
+    const [a, b, c] = config.vrrpInstances[0]!.virtualIpaddresses;
+    assert.deepEqual(withoutPositions(a), {
+      address: '192.0.2.100',
+      family: 4,
+      prefixLength: 24,
+      broadcast: '192.0.2.255',
+      dev: 'eth1',
+      scope: 'link',
+      label: 'eth1:vip',
+      noDad: true,
+      noTrack: true,
+      useVmac: false,
+      flags: [],
+    });
+    assert.equal(b!.prefixLength, 32);
+    assert.equal(b!.noDad, false);
+    assert.equal(b!.noTrack, false);
+    assert.equal(b!.dev, undefined);
+    assert.equal(c!.scope, '200');
+    assert.equal(c!.broadcast, '+');
+    assert.equal(c!.dev, 'eth2');
+  });
+
+  test('bad VIP options are errors at their line; the address itself is kept or dropped as keepalived does', () => {
+    const { config, diag } = parse(
+      instance(`  virtual_ipaddress {
+    192.0.2.1 scope galaxy
+    192.0.2.2 frobnicate
+    192.0.2.300
+  }`),
+    );
+    assert.deepEqual(
+      diag.list.map((d) => `${d.code}@${d.pos?.line}`),
+      ['CONFIG_INVALID_VALUE@5', 'CONFIG_UNKNOWN_KEYWORD@6', 'CONFIG_INVALID_ADDRESS@7'],
+    );
+    assert.deepEqual(
+      config.vrrpInstances[0]!.virtualIpaddresses.map((v) => v.address),
+      ['192.0.2.1', '192.0.2.2'],
+    );
+  });
+
+  test('an IPv6 VIP is canonicalised and forces VRRP version 3', () => {
+    const { config, codes } = parse(
+      `global_defs {\n  vrrp_version 2\n}\n${instance('  virtual_ipaddress {\n    2001:DB8:0:0::10/64\n  }')}`,
+    );
+    assert.ok(!codes.includes('CONFIG_ADVERT_INT'));
+    const i = config.vrrpInstances[0]!;
+    assert.equal(i.family, 6);
+    assert.equal(i.version, 3);
+    assert.deepEqual(
+      i.virtualIpaddresses.map((v) => [v.address, v.prefixLength]),
+      [['2001:db8::10', 64]],
+    );
+  });
+
+  test('a VIP of the other family is refused', () => {
+    const { config, codes } = parse(instance('  virtual_ipaddress {\n    192.0.2.1\n    2001:db8::1\n  }'));
+    assert.ok(codes.includes('CONFIG_VIP_FAMILY'));
+    assert.equal(config.vrrpInstances[0]!.virtualIpaddresses.length, 1);
+  });
+
+  test('unicast peers with min_ttl / max_ttl', () => {
+    const { config, diag } = parse(
+      instance(`  unicast_src_ip 192.0.2.10
+  unicast_peer {
+    192.0.2.11 min_ttl 10 max_ttl 64
+    192.0.2.12
+    192.0.2.13 max_ttl 1
+    192.0.2.14 min_ttl 300
+  }
+  virtual_ipaddress {
+    192.0.2.100
+  }`),
+    );
+    const i = config.vrrpInstances[0]!;
+    assert.equal(i.unicastSrcIp, '192.0.2.10');
+    assert.deepEqual(withoutPositions(i.unicastPeers.slice(0, 3)), [
+      { address: '192.0.2.11', minTtl: 10, maxTtl: 64 },
+      { address: '192.0.2.12' },
+      { address: '192.0.2.13', maxTtl: 1 },
+    ]);
+    // A TTL outside 0..255 is an error at its line.
+    assert.deepEqual(
+      diag.list.filter((d) => d.pos).map((d) => `${d.code}@${d.pos!.line}`),
+      ['CONFIG_INVALID_VALUE@9'],
+    );
+  });
+
+  test('a unicast peer of the other family is refused', () => {
+    const { config, codes } = parse(
+      instance('  unicast_src_ip 192.0.2.10\n  unicast_peer {\n    2001:db8::2\n  }'),
+    );
+    assert.ok(codes.includes('CONFIG_PEER_FAMILY'));
+    assert.deepEqual(config.vrrpInstances[0]!.unicastPeers, []);
+  });
+
+  test('track_script: weights, reverse, and scripts that must be defined first', () => {
+    const { config, diag } = parse(`vrrp_script chk_a {
+  script "/bin/true"
+  weight -20 reverse
+}
+vrrp_script chk_b {
+  script "/bin/true"
+}
+${instance(`  track_script {
+    chk_a weight 30 reverse
+    chk_b
+    chk_later
+    chk_b weight 5
+  }
+  virtual_ipaddress {
+    192.0.2.1
+  }`)}vrrp_script chk_later {
+  script "/bin/true"
+}
+`);
+    assert.deepEqual(withoutPositions(config.vrrpScripts[0]), {
+      name: 'chk_a',
+      script: { argv: ['/bin/true'] },
+      intervalUs: 1_000_000,
+      weight: -20,
+      reverse: true,
+      rise: 1,
+      fall: 1,
+      initFail: false,
+    });
+    const refs = config.vrrpInstances[0]!.trackScripts;
+    assert.deepEqual(withoutPositions(refs), [
+      { name: 'chk_a', weight: 30, reverse: true },
+      { name: 'chk_b', reverse: false },
+    ]);
+    assert.deepEqual(
+      diag.list.filter((d) => d.pos).map((d) => `${d.code}@${d.pos!.line}`),
+      ['CONFIG_TRACK_NOT_FOUND@14', 'CONFIG_DUPLICATE_TRACK@15'],
+    );
+  });
+
+  test('a track_script weight out of range is refused', () => {
+    const { config, codes } = parse(
+      `vrrp_script s {\n  script "/bin/true"\n}\n${instance('  track_script {\n    s weight 254\n  }')}`,
+    );
+    assert.ok(codes.includes('CONFIG_INVALID_VALUE'));
+    assert.deepEqual(config.vrrpInstances[0]!.trackScripts, []);
+  });
+
+  test('priority defaults: 255 for an initial MASTER, 100 otherwise', () => {
+    const { config } = parse(
+      instance('  state MASTER\n  virtual_ipaddress {\n    192.0.2.1\n  }', 'A') +
+        instance('  state BACKUP\n  interface eth1\n  virtual_ipaddress {\n    192.0.2.2\n  }', 'B'),
+    );
+    assert.deepEqual(
+      config.vrrpInstances.map((i) => [i.name, i.priority]),
+      [
+        ['A', 255],
+        ['B', 100],
+      ],
+    );
+  });
+});
+
+describe('advertisement interval validation', () => {
+  const advert = (adv: string, version: 2 | 3) =>
+    parse(instance(`  version ${version}\n  advert_int ${adv}\n  virtual_ipaddress {\n    192.0.2.1\n  }`));
+
+  const cases: [string, 2 | 3, number, boolean][] = [
+    // [advert_int, version, resulting µs, whether validation complains]
+    ['1', 2, 1_000_000, false],
+    ['3', 2, 3_000_000, false],
+    ['1.5', 2, 2_000_000, true],
+    ['2.4', 2, 2_000_000, true],
+    ['0.3', 2, 1_000_000, true],
+    ['0.5', 3, 500_000, false],
+    ['0.01', 3, 10_000, false],
+    ['0.015', 3, 20_000, true],
+    ['40.95', 3, 40_950_000, false],
+    ['41', 3, 40_950_000, true],
+    ['255', 3, 40_950_000, true],
+  ];
+  for (const [adv, version, us, complains] of cases)
+    test(`v${version} advert_int ${adv} → ${us} µs${complains ? ' with an error' : ''}`, () => {
+      const { config, codes } = advert(adv, version);
+      const i = config.vrrpInstances[0]!;
+      assert.equal(i.version, version);
+      assert.equal(i.advertIntervalUs, us);
+      assert.equal(codes.includes('CONFIG_ADVERT_INT'), complains, codes.join(' '));
+    });
+
+  test('advert_int out of the keyword range is refused at parse time', () => {
+    const { config, diag } = advert('256', 2);
+    assert.ok(diag.list.some((d) => d.code === 'CONFIG_INVALID_VALUE' && d.pos?.line === 5));
+    assert.equal(config.vrrpInstances[0]!.advertIntervalUs, 1_000_000);
+  });
+});
+
+describe('virtual_server', () => {
+  const vs = (body: string) =>
+    `virtual_server 192.0.2.200 80 {\n${body}\n  real_server 192.0.2.1 80 {\n    TCP_CHECK {\n      connect_port 8080\n    }\n  }\n}\n`;
+
+  test('lb_algo == lvs_sched, lb_kind == lvs_method, nb_get_retry == retry', () => {
+    const old = parse(vs('  lb_algo rr\n  lb_kind DR\n  nb_get_retry 3\n  protocol TCP'));
+    const cur = parse(vs('  lvs_sched rr\n  lvs_method DR\n  retry 3\n  protocol TCP'));
+    assert.deepEqual(old.codes, []);
+    assert.deepEqual(cur.codes, []);
+    assert.deepEqual(
+      withoutPositions(old.config.virtualServers),
+      withoutPositions(cur.config.virtualServers),
+    );
+    const v = cur.config.virtualServers[0]!;
+    assert.equal(v.lbAlgo, 'rr');
+    assert.equal(v.lbKind, 'DR');
+    assert.equal(v.retry, 3);
+    assert.deepEqual(v.key, { kind: 'address', address: '192.0.2.200', family: 4, port: 80 });
+  });
+
+  test('old method names map to the current ones', () => {
+    for (const [given, canonical] of [
+      ['MASQ', 'NAT'],
+      ['GATEWAY', 'DR'],
+      ['IPIP', 'TUN'],
+      ['nat', 'NAT'],
+    ]) {
+      const { config } = parse(vs(`  lb_algo rr\n  lb_kind ${given}\n  protocol TCP`));
+      assert.equal(config.virtualServers[0]!.lbKind, canonical, given);
+    }
+  });
+
+  test('defaults applied by validation, each with an error: protocol UDP, scheduler wlc, method NAT', () => {
+    const { config, diag, codes } = parse(vs(''));
+    const v = config.virtualServers[0]!;
+    assert.equal(v.protocol, 'UDP');
+    assert.equal(v.lbAlgo, 'wlc');
+    assert.equal(v.lbKind, 'NAT');
+    assert.deepEqual(codes.sort(), ['CONFIG_VS_METHOD', 'CONFIG_VS_PROTOCOL', 'CONFIG_VS_SCHEDULER']);
+    assert.equal(diag.exitCode(), 5);
+  });
+
+  test('nothing is defaulted before validation', () => {
+    const v = parse(vs(''), false).config.virtualServers[0]!;
+    assert.equal(v.protocol, undefined);
+    assert.equal(v.lbAlgo, undefined);
+    assert.equal(v.lbKind, undefined);
+  });
+
+  test('checkers: HTTP_GET url/status_code/digest, TCP_CHECK, MISC_CHECK argv, DNS, SMTP, UDP', () => {
+    const { config, codes } = parse(`virtual_server 192.0.2.200 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.1 80 {
+    weight 2
+    HTTP_GET {
+      url {
+        path /health
+        status_code 200 301-302
+        digest 0123456789ABCDEF0123456789abcdef
+      }
+      connect_timeout 3
+      nb_get_retry 2
+    }
+    TCP_CHECK {
+      connect_port 8080
+      connect_ip 192.0.2.50
+    }
+    MISC_CHECK {
+      misc_path "/usr/bin/check 'a b' c"
+      misc_timeout 5
+    }
+    DNS_CHECK {
+      type aaaa
+      name example.org
+    }
+    SMTP_CHECK {
+      helo_name mx.example
+      host {
+        connect_ip 192.0.2.9
+        connect_port 25
+      }
+    }
+    UDP_CHECK {
+      connect_port 53
+      payload 0a0B
+      require_reply 0102
+      min_reply_length 2
+      max_reply_length 100
+    }
+  }
+}
+`);
+    assert.deepEqual(codes, []);
+    const rs = config.virtualServers[0]!.realServers[0]!;
+    assert.equal(rs.weight, 2);
+    assert.deepEqual(
+      rs.checkers.map((c) => c.kind),
+      ['HTTP_GET', 'TCP_CHECK', 'MISC_CHECK', 'DNS_CHECK', 'SMTP_CHECK', 'UDP_CHECK'],
+    );
+    const [http, tcp, misc, dns, smtp, udp] = rs.checkers;
+    assert.deepEqual(withoutPositions(http!.urls), [
+      {
+        path: '/health',
+        statusCodes: [
+          { from: 200, to: 200 },
+          { from: 301, to: 302 },
+        ],
+        digest: '0123456789abcdef0123456789abcdef',
+        regexNoMatch: false,
+      },
+    ]);
+    assert.equal(http!.connectTimeoutUs, 3_000_000);
+    assert.equal(http!.retry, 2);
+    assert.equal(tcp!.connectPort, 8080);
+    assert.equal(tcp!.connectIp, '192.0.2.50');
+    assert.deepEqual(misc!.miscPath?.argv, ['/usr/bin/check', 'a b', 'c']);
+    assert.equal(misc!.miscTimeoutUs, 5_000_000);
+    assert.equal(dns!.dnsType, 'AAAA');
+    assert.equal(dns!.dnsName, 'example.org');
+    assert.equal(smtp!.heloName, 'mx.example');
+    assert.equal(smtp!.connectIp, '192.0.2.9');
+    assert.equal(smtp!.connectPort, 25);
+    assert.equal(udp!.connectPort, 53);
+    assert.equal(udp!.payloadHex, '0a0b');
+    assert.equal(udp!.requireReply, true);
+    assert.equal(udp!.requireReplyHex, '0102');
+    assert.equal(udp!.minReplyLength, 2);
+    assert.equal(udp!.maxReplyLength, 100);
+  });
+
+  test('incomplete checkers are dropped at their closing brace', () => {
+    const { config, diag } = parse(`virtual_server 192.0.2.200 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.1 80 {
+    HTTP_GET {
+      connect_timeout 3
+    }
+    MISC_CHECK {
+      misc_timeout 5
+    }
+  }
+}
+`);
+    assert.deepEqual(config.virtualServers[0]!.realServers[0]!.checkers, []);
+    assert.deepEqual(
+      diag.list.map((d) => `${d.code}@${d.pos?.line}`),
+      ['CONFIG_NO_URL@8', 'CONFIG_NO_MISC_PATH@11'],
+    );
+  });
+
+  test('bad checker values are errors at their line', () => {
+    const { diag } = parse(`virtual_server 192.0.2.200 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.1 80 {
+    HTTP_GET {
+      url {
+        path /
+        status_code 99 200-100 abc
+        digest nothex
+      }
+    }
+    TCP_CHECK {
+      connect_port 70000
+    }
+    UDP_CHECK {
+      payload 0g
+    }
+  }
+}
+`);
+    assert.deepEqual(
+      diag.list.map((d) => `${d.code}@${d.pos?.line}`),
+      [
+        'CONFIG_INVALID_VALUE@9',
+        'CONFIG_INVALID_VALUE@9',
+        'CONFIG_INVALID_VALUE@9',
+        'CONFIG_INVALID_VALUE@10',
+        'CONFIG_INVALID_VALUE@14',
+        'CONFIG_INVALID_VALUE@17',
+      ],
+    );
+  });
+
+  test('a real server of the other family is dropped', () => {
+    const { config, codes } = parse(
+      'virtual_server 192.0.2.200 80 {\n  protocol TCP\n  real_server 2001:db8::1 80 {\n  }\n}\n',
+    );
+    assert.ok(codes.includes('CONFIG_RS_FAMILY'));
+    assert.deepEqual(config.virtualServers[0]!.realServers, []);
+  });
+
+  test('virtual_server_group ranges and fwmark, used by a group virtual server', () => {
+    const { config, diag } = parse(`virtual_server_group G1 {
+  192.0.2.1-10 80
+  2001:db8::1-ff 443
+  198.51.100.5
+  fwmark 7 inet6
+  fwmark 8
+  192.0.2.20-10 80
+  192.0.2.1-256 80
+}
+virtual_server group G1 {
+  lb_algo rr
+  lb_kind DR
+}
+virtual_server fwmark 5 {
+  lb_algo wlc
+  lb_kind NAT
+}
+`);
+    const g = config.virtualServerGroups[0]!;
+    assert.equal(g.name, 'G1');
+    assert.deepEqual(withoutPositions(g.entries), [
+      { kind: 'range', first: '192.0.2.1', last: '192.0.2.10', family: 4, port: 80 },
+      { kind: 'range', first: '2001:db8::1', last: '2001:db8::ff', family: 6, port: 443 },
+      { kind: 'range', first: '198.51.100.5', last: '198.51.100.5', family: 4 },
+      { kind: 'fwmark', fwmark: 7, family: 6 },
+      { kind: 'fwmark', fwmark: 8 },
+    ]);
+    assert.deepEqual(
+      diag.list.map((d) => `${d.code}@${d.pos?.line}`),
+      ['CONFIG_INVALID_ADDRESS@7', 'CONFIG_INVALID_ADDRESS@8'],
+    );
+    const keys = config.virtualServers.map((v: VirtualServer) => v.key);
+    assert.deepEqual(keys, [
+      { kind: 'group', group: 'G1' },
+      { kind: 'fwmark', fwmark: 5 },
+    ]);
+  });
+
+  test('a virtual server naming an unknown group is an error', () => {
+    const { codes } = parse('virtual_server group NOPE {\n  lb_algo rr\n  lb_kind DR\n}\n');
+    assert.deepEqual(codes, ['CONFIG_VS_GROUP']);
+  });
+
+  test('a protocol on a fwmark service is ignored with an error', () => {
+    const { codes } = parse('virtual_server fwmark 5 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n}\n');
+    assert.deepEqual(codes, ['CONFIG_VS_PROTOCOL']);
+  });
+});
