@@ -25,8 +25,8 @@ export function killAllRouters(): void {
 }
 
 export interface RouterOptions {
-  /** Run this argv instead of keepalived-ts (the reference keepalived for interop tests). */
-  command?: string[];
+  /** Run this argv instead of keepalived-ts (the reference keepalived for interop tests); gets the paths. */
+  command?: string[] | ((paths: { conf: string; dir: string }) => string[]);
   extraArgs?: string[];
 }
 
@@ -61,7 +61,9 @@ export class Router {
     this.pidFile = join(this.dir, 'main.pid');
     this.vrrpPidFile = join(this.dir, 'vrrp.pid');
     writeFileSync(this.conf, typeof confText === 'string' ? confText : confText(this.dir));
-    const argv = opts.command ?? [
+    const custom =
+      typeof opts.command === 'function' ? opts.command({ conf: this.conf, dir: this.dir }) : opts.command;
+    const argv = custom ?? [
       process.execPath,
       BIN,
       '-n',
