@@ -1,0 +1,136 @@
+// Shared pieces of the interop tests: one VRRP instance configuration that both keepalived-ts and the
+// reference keepalived (Debian 2.2.7) read, host preparation in a Lab, starting either implementation as a
+// Router, and a teardown that stops daemons gracefully, then SIGKILLs whatever is still running inside the
+// test's own namespaces (keepalived's VRRP child outlives a SIGKILLed parent for a moment) before the
+// namespaces go.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { holds, Router } from '../daemon/router.js';
+import { ip, type Lab } from '../helpers/netns.js';
+
+export const REFERENCE = '/usr/sbin/keepalived';
+export const referenceInstalled = (): boolean => existsSync(REFERENCE);
+
+export type Impl = 'ts' | 'ka';
+export const implName = (i: Impl) => (i === 'ts' ? 'keepalived-ts' : 'keepalived');
+
+export interface InstanceSpec {
+  version: 2 | 3;
+  family: 4 | 6;
+  unicast: boolean;
+  vrid: number;
+  /** Seconds, as written in the config (v2 whole seconds, v3 centisecond steps). */
+  advertIntS: number;
+}
+
+/** Host k's own address on the LAN (k ≥ 1): 192.0.2.k or 2001:db8::k. */
+export const hostAddr = (family: 4 | 6, k: number) => (family === 4 ? `192.0.2.${k}` : `2001:db8::${k}`);
+export const vipOf = (family: 4 | 6) => (family === 4 ? '192.0.2.100' : '2001:db8::100');
+const prefixOf = (family: 4 | 6) => (family === 4 ? 24 : 64);
+
+/** A keepalived.conf both implementations accept; `peers` are the other hosts' addresses (unicast only). */
+export function instanceConf(
+  spec: InstanceSpec,
+  priority: number,
+  self: string,
+  peers: string[],
+  name = 'VI_1',
+): string {
+  const unicast = spec.unicast
+    ? `  unicast_src_ip ${self}\n  unicast_peer {\n${peers.map((p) => `    ${p}\n`).join('')}  }\n`
+    : '';
+  return `
+vrrp_instance ${name} {
+  state BACKUP
+  interface eth0
+  virtual_router_id ${spec.vrid}
+  version ${spec.version}
+  priority ${priority}
+  advert_int ${spec.advertIntS}
+${unicast}  virtual_ipaddress {
+    ${vipOf(spec.family)}/${prefixOf(spec.family)}
+  }
+}
+`;
+}
+
+/**
+ * Adds host `label` to the lab with address number k. IPv6: DAD is switched off on eth0 (and the link bounced
+ * so the link-local address is regenerated without it), so neither implementation waits ~1.5 s for its
+ * link-local source, at start or after a link cut flushes the addresses.
+ */
+export function addHost(lab: Lab, label: string, family: 4 | 6, k: number): string {
+  const ns = lab.addHost(label);
+  if (family === 6) {
+    sysctl(ns, 'net.ipv6.conf.eth0.accept_dad', '0');
+    sysctl(ns, 'net.ipv6.conf.eth0.accept_ra', '0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'down');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+    ip('-n', ns, 'addr', 'add', `${hostAddr(6, k)}/64`, 'dev', 'eth0', 'nodad');
+  } else {
+    ip('-n', ns, 'addr', 'add', `${hostAddr(4, k)}/24`, 'dev', 'eth0');
+  }
+  return ns;
+}
+
+export function sysctl(ns: string, key: string, value: string): void {
+  execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${key}=${value}`], { stdio: 'ignore' });
+}
+
+/** Starts keepalived-ts (`-n -l -D`) or the reference keepalived (`-n -l -D --vrrp`, pid files in its dir). */
+export function startPeer(impl: Impl, name: string, ns: string, conf: string): Router {
+  if (impl === 'ts') return new Router(name, ns, conf);
+  return new Router(name, ns, conf, {
+    command: ({ conf: file, dir }) => [
+      REFERENCE,
+      '-n',
+      '-l',
+      '-D',
+      '--vrrp',
+      '-f',
+      file,
+      '-p',
+      join(dir, 'k.pid'),
+      '-r',
+      join(dir, 'k_vrrp.pid'),
+      '-c',
+      join(dir, 'k_check.pid'),
+    ],
+  });
+}
+
+/** The namespaces (of `nss`) whose eth0 holds `address`. */
+export function holders(nss: string[], address: string): string[] {
+  return nss.filter((ns) => holds(ns, address));
+}
+
+/** SIGKILLs every process still inside `ns` (only namespaces this test created are passed here). */
+export function killProcessesIn(ns: string): void {
+  const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
+  for (const pid of (r.stdout ?? '').split('\n').map(Number)) {
+    if (Number.isInteger(pid) && pid > 1) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone (or a zombie awaiting its reaper)
+      }
+    }
+  }
+}
+
+/** Graceful stop of every running router (bounded), then a sweep of the lab's namespaces, then the lab. */
+export async function teardown(lab: Lab | null, routers: Router[]): Promise<void> {
+  await Promise.all(routers.filter((r) => r.running).map((r) => r.stop('SIGTERM', 2000)));
+  if (lab) {
+    for (const ns of [...lab.hosts.values(), lab.bridgeNs]) killProcessesIn(ns);
+    lab.close();
+  }
+  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
+  for (const r of routers) r.removeDir();
+}
+
+/** Milliseconds from `t0` to a log line (the daemon's own ms stamp when it has one, else arrival time). */
+export function msSince(t0: number, line: { stampMs: number | null; rxMs: number }): number {
+  return (line.stampMs ?? line.rxMs) - t0;
+}
