@@ -1,24 +1,30 @@
 #!/usr/bin/env node
-// `npm start`: checks the bundled example configuration the way `keepalived -t` would and prints the
-// resolved model's outline. (The live namespace demo replaces this once the daemon lands.)
-import { spawnSync } from 'node:child_process';
+// `npm start` (after `npm run build`): the live failover demo, scripts/demo/failover-demo.ts, run through tsx
+// (a devDependency, so present after `npm install`). The demo builds network namespaces and the routers open
+// raw sockets, so it needs root; without it we say so and exit 1 before touching anything.
+//
+// Ctrl-C reaches the demo too (same process group): it cleans up and exits; we just wait for it and pass
+// its exit code on.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const file = 'examples/keepalived.conf';
-console.log(`keepalived-ts -t -f ${file}`);
-const test = spawnSync(process.execPath, ['bin/keepalived-ts', '-t', '-f', file], { encoding: 'utf8' });
-process.stdout.write(test.stderr);
-console.log(`exit code ${test.status} (0 clean, 4 cannot run, 5 errors but would run, 6 script security)`);
-const dump = spawnSync(process.execPath, ['bin/keepalived-ts', '--dump-conf', '-f', file], {
-  encoding: 'utf8',
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+  console.log(
+    'npm start runs a live failover demo that needs root, because it creates network namespaces and the ' +
+      'VRRP routers open raw sockets; run it as root (for example: sudo npm start).',
+  );
+  process.exit(1);
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/demo/failover-demo.ts')], {
+  cwd: root,
+  stdio: 'inherit',
 });
-const cfg = JSON.parse(dump.stdout);
-for (const i of cfg.vrrpInstances)
-  console.log(
-    `vrrp_instance ${i.name}: VRID ${i.vrid} on ${i.interface}, v${i.version}, priority ${i.priority}, ` +
-      `advert ${i.advertIntervalUs / 1e6}s, VIPs ${i.virtualIpaddresses.map((v) => `${v.address}/${v.prefixLength}`).join(' ')}`,
-  );
-for (const vs of cfg.virtualServers)
-  console.log(
-    `virtual_server ${vs.key.address}:${vs.key.port} ${vs.protocol} ${vs.lbAlgo}/${vs.lbKind}: ` +
-      `${vs.realServers.map((r) => `${r.address}:${r.port} [${r.checkers.map((c) => c.kind).join(',')}]`).join(' ')}`,
-  );
+// The demo handles the signal itself; staying alive lets it finish cleaning up before we exit.
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => {
+  process.exit(code ?? (signal ? 130 : 1));
+});

@@ -1,0 +1,179 @@
+// The failover scenario shared by `npm start` and bench/compare-keepalived.ts: N routers (priorities high to
+// low) share one VIP on a namespace LAN; a client pings the VIP. Steps: elect, cut the master's link, restore
+// it (the master preempts back), stop the master gracefully (SIGTERM) and start it again. Each step reports
+// what the daemons logged and what the client saw.
+import { CLIENT_ADDRESS, FailoverLab, type LabHost } from './failover-lab.js';
+import { type Outage, PingProbe } from './ping-probe.js';
+import { type Implementation, VrrpDaemon, vrrpConf } from './vrrp-daemon.js';
+
+export const VIP = '192.0.2.100';
+export const INSTANCE = 'VI_1';
+const MASTER = /\(VI_1\) Entering MASTER STATE/;
+const BACKUP = /\(VI_1\) Entering BACKUP STATE/;
+const FAULT = /\(VI_1\) Entering FAULT STATE/;
+
+export interface ScenarioOptions {
+  /** Namespace name prefix, e.g. `kats-demo`. */
+  prefix: string;
+  impl: Implementation;
+  version: 2 | 3;
+  advertIntervalS: number;
+  /** One per router, highest first: the first router is the elected master. */
+  priorities: number[];
+  probeIntervalMs: number;
+}
+
+export interface StepResult {
+  /** Client-side silence around the event (null: the probe never recovered inside the wait). */
+  outage: Outage | null;
+  /** Event → the log line of the router that took over (ms, arrival times). */
+  takeoverMs: number;
+  /** Which router took over. */
+  newMaster: string;
+}
+
+export class FailoverScenario {
+  readonly lab: FailoverLab;
+  readonly daemons: VrrpDaemon[];
+  readonly probe: PingProbe;
+  readonly opts: ScenarioOptions;
+
+  constructor(opts: ScenarioOptions) {
+    this.opts = opts;
+    this.lab = new FailoverLab(opts.prefix, opts.priorities.length);
+    this.daemons = this.lab.routers.map((h, k) => {
+      const conf = vrrpConf([
+        {
+          name: 'VI_1',
+          vrid: 51,
+          priority: opts.priorities[k]!,
+          version: opts.version,
+          advertIntervalS: opts.advertIntervalS,
+          vips: [`${VIP}/24`],
+        },
+      ]);
+      return new VrrpDaemon(h.label, opts.impl, h.ns, conf);
+    });
+    this.probe = new PingProbe(this.lab.client.ns, VIP, opts.probeIntervalMs);
+  }
+
+  get clientAddress(): string {
+    return CLIENT_ADDRESS;
+  }
+
+  get top(): VrrpDaemon {
+    return this.daemons[0]!;
+  }
+
+  get second(): VrrpDaemon {
+    return this.daemons[1]!;
+  }
+
+  host(d: VrrpDaemon): LabHost {
+    return this.lab.router(d.name);
+  }
+
+  /** A generous bound for anything that takes a few Master_Down_Intervals. */
+  get settleMs(): number {
+    return Math.max(3000, 8 * this.opts.advertIntervalS * 1000 + 2000);
+  }
+
+  /** Starts every daemon and waits for the top router MASTER, the others BACKUP, and the client answered. */
+  async startAndElect(): Promise<void> {
+    for (const d of this.daemons) d.start();
+    await this.top.waitFor(MASTER, this.settleMs + 5000);
+    await waitUntil(
+      () => this.top.state() === 'MASTER' && this.daemons.slice(1).every((d) => d.state() === 'BACKUP'),
+      this.settleMs,
+      'top router MASTER, the others BACKUP',
+    );
+    if (!(await this.probe.waitReplies(Date.now(), 5, this.settleMs)))
+      throw new Error(`the client gets no reply from ${VIP}`);
+  }
+
+  /** The routers holding the VIP right now. */
+  holders(): string[] {
+    return this.lab.holders(VIP).map((h) => h.label);
+  }
+
+  /** Cuts the top router's link; waits for the second to take over and the client to be answered again. */
+  async cutTop(): Promise<StepResult & { faultMs: number }> {
+    const top = this.top;
+    const marks = this.daemons.map((d) => d.mark());
+    const atMs = Date.now();
+    this.lab.cut(this.host(top));
+    const fault = await top.waitFor(FAULT, this.settleMs, marks[0]);
+    const step = await this.#takeover(atMs, marks);
+    return { ...step, faultMs: fault.atMs - atMs };
+  }
+
+  /** Restores the top router's link; waits for it to preempt and the second to go back to BACKUP. */
+  async restoreTop(): Promise<StepResult> {
+    const top = this.top;
+    const marks = this.daemons.map((d) => d.mark());
+    const atMs = Date.now();
+    this.lab.restore(this.host(top));
+    const took = await top.waitFor(MASTER, this.settleMs, marks[0]);
+    await this.second.waitFor(BACKUP, this.settleMs, marks[1]);
+    const outage = await this.#clientOutage(atMs, took.atMs);
+    return { outage, takeoverMs: took.atMs - atMs, newMaster: top.name };
+  }
+
+  /** SIGTERM to the top router (it sends priority 0); waits for the takeover. */
+  async stopTop(): Promise<StepResult & { exitedMs: number }> {
+    const marks = this.daemons.map((d) => d.mark());
+    const atMs = Date.now();
+    const stopping = this.top.stop('SIGTERM');
+    const step = await this.#takeover(atMs, marks);
+    await stopping;
+    return { ...step, exitedMs: Date.now() - atMs };
+  }
+
+  /** Starts the top router again; waits for it to be MASTER and the second BACKUP. */
+  async restartTop(): Promise<StepResult> {
+    const marks = this.daemons.map((d) => d.mark());
+    const atMs = Date.now();
+    this.top.start();
+    const took = await this.top.waitFor(MASTER, this.settleMs + 5000, marks[0]);
+    await this.second.waitFor(BACKUP, this.settleMs, marks[1]);
+    const outage = await this.#clientOutage(atMs, took.atMs);
+    return { outage, takeoverMs: took.atMs - atMs, newMaster: this.top.name };
+  }
+
+  async #takeover(atMs: number, marks: number[]): Promise<StepResult> {
+    const others = this.daemons.slice(1);
+    const took = await Promise.any(others.map((d, k) => d.waitFor(MASTER, this.settleMs, marks[k + 1])));
+    const who = others.find((d) => d.lines.includes(took))!;
+    const outage = await this.#clientOutage(atMs, took.atMs);
+    return { outage, takeoverMs: took.atMs - atMs, newMaster: who.name };
+  }
+
+  /**
+   * Waits until the client has had steady replies for a while after `afterMs`, then measures the longest
+   * silence since `eventMs`.
+   */
+  async #clientOutage(eventMs: number, afterMs: number): Promise<Outage | null> {
+    const steadyMs = Math.max(200, 3 * this.opts.advertIntervalS * 1000);
+    await this.probe.waitReplies(afterMs, 10, this.settleMs);
+    await sleep(Math.min(steadyMs, 1000));
+    return this.probe.outage(eventMs, Date.now());
+  }
+
+  /** Stops every daemon (SIGTERM) and the probe, deletes the namespaces and the daemons' temp dirs. */
+  async close(): Promise<void> {
+    this.probe.stop();
+    await Promise.all(this.daemons.map((d) => d.stop('SIGTERM', 3000)));
+    this.lab.close();
+    for (const d of this.daemons) d.removeDir();
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
