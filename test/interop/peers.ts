@@ -22,6 +22,8 @@ export interface InstanceSpec {
   vrid: number;
   /** Seconds, as written in the config (v2 whole seconds, v3 centisecond steps). */
   advertIntS: number;
+  /** v2 only: `authentication { auth_type PASS auth_pass … }`. */
+  authPass?: string;
 }
 
 /** Host k's own address on the LAN (k ≥ 1): 192.0.2.k or 2001:db8::k. */
@@ -40,6 +42,10 @@ export function instanceConf(
   const unicast = spec.unicast
     ? `  unicast_src_ip ${self}\n  unicast_peer {\n${peers.map((p) => `    ${p}\n`).join('')}  }\n`
     : '';
+  const auth =
+    spec.authPass === undefined
+      ? ''
+      : `  authentication {\n    auth_type PASS\n    auth_pass ${spec.authPass}\n  }\n`;
   return `
 vrrp_instance ${name} {
   state BACKUP
@@ -48,7 +54,7 @@ vrrp_instance ${name} {
   version ${spec.version}
   priority ${priority}
   advert_int ${spec.advertIntS}
-${unicast}  virtual_ipaddress {
+${unicast}${auth}  virtual_ipaddress {
     ${vipOf(spec.family)}/${prefixOf(spec.family)}
   }
 }

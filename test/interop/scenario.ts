@@ -137,7 +137,7 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
 /** One line for the test output: `# v3 IPv4 multicast, keepalived-ts master → keepalived: …`. */
 export function describeTimes(spec: InstanceSpec, highImpl: Impl, t: ScenarioTimes): string {
   const other: Impl = highImpl === 'ts' ? 'ka' : 'ts';
-  const kind = `v${spec.version} IPv${spec.family} ${spec.unicast ? 'unicast' : 'multicast'}`;
+  const kind = `v${spec.version} IPv${spec.family} ${spec.unicast ? 'unicast' : 'multicast'}${spec.authPass ? ' PASS' : ''}`;
   return (
     `# ${kind}, ${implName(highImpl)} master → ${implName(other)}: link-cut failover ${t.cutFailoverMs} ms ` +
     `(Master_Down ${masterDownMs(spec, 200).toFixed(0)} ms), preempt after link-up ${t.preemptMs} ms, ` +

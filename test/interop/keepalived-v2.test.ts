@@ -1,0 +1,38 @@
+// keepalived-ts beside the reference keepalived 2.2.7, VRRPv2 (IPv4 only, RFC 3768) at keepalived's default
+// 1 s advert interval: multicast, multicast with PASS authentication, and unicast, each with a keepalived-ts
+// master and with a keepalived master (scenario.ts has the steps). A scenario waits out three
+// Master_Down_Intervals of about 3.2 s, so the six run concurrently, each on its own LAN.
+import { describe, test } from 'node:test';
+import { isRoot } from '../helpers/netns.js';
+import { type Impl, type InstanceSpec, implName, referenceInstalled } from './peers.js';
+import { describeTimes, runScenario } from './scenario.js';
+
+const skip = !isRoot() ? 'needs root' : !referenceInstalled() ? 'reference keepalived not installed' : false;
+
+const cases: { spec: InstanceSpec; label: string; kind: string }[] = [
+  {
+    spec: { version: 2, family: 4, unicast: false, vrid: 21, advertIntS: 1 },
+    label: 'i24m',
+    kind: 'multicast',
+  },
+  {
+    spec: { version: 2, family: 4, unicast: false, vrid: 22, advertIntS: 1, authPass: 'kats-pw1' },
+    label: 'i24p',
+    kind: 'multicast, PASS auth',
+  },
+  { spec: { version: 2, family: 4, unicast: true, vrid: 23, advertIntS: 1 }, label: 'i24u', kind: 'unicast' },
+];
+
+describe('VRRPv2 IPv4 with keepalived 2.2.7', { concurrency: true }, () => {
+  for (const { spec, label, kind } of cases) {
+    for (const high of ['ts', 'ka'] as Impl[]) {
+      test(`v2 ${kind}: ${implName(high)} master, ${implName(high === 'ts' ? 'ka' : 'ts')} takes over`, {
+        skip,
+        timeout: 45_000,
+      }, async () => {
+        const times = await runScenario(spec, high, `${label}${high}`);
+        console.log(describeTimes(spec, high, times));
+      });
+    }
+  }
+});
