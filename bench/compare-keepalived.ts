@@ -1,0 +1,170 @@
+// keepalived-ts beside the reference keepalived (Debian 2.2.7) in the same namespace lab: three routers
+// (priorities 150/100/50) share a VIP, a client pings it every 2 ms. Per row (VRRP version, advert_int) and
+// repetition, each implementation gets a fresh lab (order alternating, so drifting machine load hits both
+// alike) and goes through: election, cut the master's link (carrier loss), restore it (the master
+// preempts), stop the master gracefully (SIGTERM: priority-0 advert).
+//
+// Figures per row: median client-seen outage (longest reply silence, minus one probe interval) and median
+// takeover time (event → "Entering MASTER STATE" line of the new master, arrival times), for both; the
+// ratio keepalived-ts / keepalived of the outage medians.
+// Targets: ratio ≤ 1.0 on every row; graceful handover (client outage and takeover) < advert_int + 5 ms.
+//
+// Usage (root): node --import tsx bench/compare-keepalived.ts
+//   KATS_BENCH_REPS=N      repetitions per row and implementation (default 5)
+//   KATS_BENCH_ROWS=a,b    only rows whose label contains one of these (e.g. "0.01")
+// The 60 s no-spurious-transition run at advert_int 0.01 under load is bench/jitter.ts.
+import { installCleanup } from './lib/cleanup.js';
+import { isRoot } from './lib/failover-lab.js';
+import { FailoverScenario, sleep } from './lib/failover-scenario.js';
+import { envNumber, fmtMs, machineLine, median, saveResults, table } from './lib/stats.js';
+import { type Implementation, referenceAvailable } from './lib/vrrp-daemon.js';
+
+interface Row {
+  label: string;
+  version: 2 | 3;
+  advertIntervalS: number;
+}
+
+const ROWS: Row[] = [
+  { label: 'v2 advert_int 1', version: 2, advertIntervalS: 1 },
+  { label: 'v3 advert_int 1', version: 3, advertIntervalS: 1 },
+  { label: 'v3 advert_int 0.1', version: 3, advertIntervalS: 0.1 },
+  { label: 'v3 advert_int 0.01', version: 3, advertIntervalS: 0.01 },
+];
+const IMPLS: Implementation[] = ['keepalived-ts', 'keepalived'];
+const PROBE_INTERVAL_MS = 2;
+
+type Kind = 'linkCut' | 'preemptBack' | 'graceful';
+interface Sample {
+  row: string;
+  impl: Implementation;
+  rep: number;
+  kind: Kind;
+  outageMs: number;
+  takeoverMs: number;
+}
+
+async function runOnce(row: Row, impl: Implementation, rep: number, out: Sample[]): Promise<void> {
+  const s = new FailoverScenario({
+    prefix: 'kats-bench',
+    impl,
+    version: row.version,
+    advertIntervalS: row.advertIntervalS,
+    priorities: [150, 100, 50],
+    probeIntervalMs: PROBE_INTERVAL_MS,
+  });
+  const add = (kind: Kind, r: { outage: { outageMs: number } | null; takeoverMs: number }) =>
+    out.push({
+      row: row.label,
+      impl,
+      rep,
+      kind,
+      outageMs: r.outage?.outageMs ?? Number.NaN,
+      takeoverMs: r.takeoverMs,
+    });
+  try {
+    await s.startAndElect();
+    await sleep(Math.max(300, 2 * row.advertIntervalS * 1000));
+    add('linkCut', await s.cutTop());
+    add('preemptBack', await s.restoreTop());
+    await sleep(Math.max(300, 2 * row.advertIntervalS * 1000));
+    add('graceful', await s.stopTop());
+  } finally {
+    await s.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!isRoot()) {
+    console.log('compare-keepalived needs root (network namespaces, raw sockets); skipped.');
+    return;
+  }
+  if (!referenceAvailable()) {
+    console.log('compare-keepalived: the reference /usr/sbin/keepalived is not installed; skipped.');
+    return;
+  }
+  installCleanup();
+  const reps = envNumber('KATS_BENCH_REPS', 5);
+  const only = (process.env.KATS_BENCH_ROWS ?? '').split(',').filter(Boolean);
+  const rows = ROWS.filter((r) => only.length === 0 || only.some((o) => r.label.includes(o)));
+  console.log(`compare-keepalived: ${reps} repetitions per row and implementation; ${machineLine()}`);
+  const samples: Sample[] = [];
+  for (const row of rows) {
+    for (let rep = 0; rep < reps; rep++) {
+      const order = rep % 2 === 0 ? IMPLS : [...IMPLS].reverse();
+      for (const impl of order) {
+        try {
+          await runOnce(row, impl, rep, samples);
+        } catch (e) {
+          console.log(
+            `  ${row.label} ${impl} rep ${rep + 1}: FAILED: ${(e as Error).message.split('\n')[0]}`,
+          );
+        }
+      }
+    }
+    const done = samples.filter((x) => x.row === row.label && x.kind === 'linkCut').length;
+    console.log(`  ${row.label}: ${done} link-cut runs done`);
+  }
+  report(rows, samples);
+  console.log(`samples: ${saveResults('compare-keepalived', { machine: machineLine(), samples })}`);
+}
+
+function report(rows: Row[], samples: Sample[]): void {
+  const pick = (row: string, impl: Implementation, kind: Kind, f: keyof Sample) =>
+    samples
+      .filter((x) => x.row === row && x.impl === impl && x.kind === kind)
+      .map((x) => x[f] as number)
+      .filter(Number.isFinite);
+  const kinds: [Kind, string][] = [
+    ['linkCut', 'link cut'],
+    ['graceful', 'SIGTERM'],
+    ['preemptBack', 'link back (preempt)'],
+  ];
+  const lines: string[][] = [];
+  const verdicts: string[] = [];
+  for (const row of rows) {
+    for (const [kind, name] of kinds) {
+      const oT = median(pick(row.label, 'keepalived-ts', kind, 'outageMs'));
+      const oK = median(pick(row.label, 'keepalived', kind, 'outageMs'));
+      const tT = median(pick(row.label, 'keepalived-ts', kind, 'takeoverMs'));
+      const tK = median(pick(row.label, 'keepalived', kind, 'takeoverMs'));
+      const n = pick(row.label, 'keepalived-ts', kind, 'outageMs').length;
+      // Preemption back is nearly hitless for both; a ratio of two near-zero medians says nothing.
+      const ratio = kind === 'preemptBack' || oK <= 0 ? Number.NaN : oT / oK;
+      lines.push([
+        `${row.label}, ${name}`,
+        String(n),
+        fmtMs(oT),
+        fmtMs(oK),
+        Number.isFinite(ratio) ? ratio.toFixed(2) : '-',
+        fmtMs(tT),
+        fmtMs(tK),
+      ]);
+      if (kind === 'preemptBack') continue;
+      if (Number.isFinite(ratio))
+        verdicts.push(
+          `${ratio <= 1 ? 'MET ' : 'MISS'} ratio ≤ 1.0: ${row.label}, ${name}: ${ratio.toFixed(2)}`,
+        );
+      if (kind === 'graceful') {
+        const limitMs = row.advertIntervalS * 1000 + 5;
+        const worst = Math.max(oT, tT);
+        verdicts.push(
+          `${worst < limitMs ? 'MET ' : 'MISS'} graceful handover < ${limitMs} ms: ${row.label}: ` +
+            `outage ${fmtMs(oT)} ms, takeover ${fmtMs(tT)} ms`,
+        );
+      }
+    }
+  }
+  console.log('');
+  console.log(
+    table(['row, event', 'n', 'outage ts', 'outage ka', 'ts/ka', 'takeover ts', 'takeover ka'], lines),
+  );
+  console.log('(medians in ms; outage = client-seen reply silence; takeover = event → new MASTER log line)');
+  console.log('');
+  for (const v of verdicts) console.log(v);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
