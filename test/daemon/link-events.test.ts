@@ -1,0 +1,140 @@
+// rtnetlink link events driving a keepalived-ts daemon: tracked interfaces (weighted and weight 0) and the
+// re-adding of IPv6 VIPs the kernel flushed when their link went down while the instance stayed MASTER.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+const cleanups: (() => void)[] = [];
+after(() => {
+  killAllRouters();
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function host(label: string): string {
+  const h = createLoEth0Netns(label);
+  cleanups.push(h.close);
+  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  return h.ns;
+}
+
+function start(name: string, ns: string, conf: (dir: string) => string): Router {
+  const r = new Router(name, ns, conf);
+  cleanups.push(() => r.removeDir());
+  return r;
+}
+
+function readStatus(r: Router): { name: string; state: string; effectivePriority: number }[] {
+  const file = join(r.dir, 'status.json');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** SIGUSR1 → status dump; waits until `pred` holds for the dumped VI_1. */
+async function statusUntil(
+  r: Router,
+  pred: (s: { state: string; effectivePriority: number }) => boolean,
+  what: string,
+): Promise<void> {
+  await waitUntil(
+    () => {
+      r.proc.kill('SIGUSR1');
+      const s = readStatus(r).find((x) => x.name === 'VI_1');
+      return s !== undefined && pred(s);
+    },
+    3000,
+    what,
+    50,
+  );
+}
+
+test('track_interface: a weighted interface lowers the priority, a weight-0 one causes FAULT', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const ns = host('dtrk');
+  for (const n of ['eth1', 'eth2']) {
+    ip('-n', ns, 'link', 'add', n, 'type', 'veth', 'peer', 'name', `${n}p`);
+    ip('-n', ns, 'link', 'set', n, 'up');
+    ip('-n', ns, 'link', 'set', `${n}p`, 'up');
+  }
+  const r = start('trk', ns, (dir) => {
+    // A regular file as notify_fifo is appended to (a missing path would be created as a FIFO).
+    writeFileSync(join(dir, 'notify.log'), '');
+    return `
+global_defs {
+  state_dump_file ${join(dir, 'status.json')}
+  notify_fifo ${join(dir, 'notify.log')}
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority 100
+  advert_int 0.1
+  notify_priority_changes
+  track_interface {
+    eth1 weight -60
+    eth2
+  }
+  virtual_ipaddress { 192.0.2.100/24 }
+}`;
+  });
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  await statusUntil(r, (s) => s.state === 'MASTER' && s.effectivePriority === 100, 'priority 100');
+
+  ip('-n', ns, 'link', 'set', 'eth1p', 'down'); // eth1 loses carrier
+  await statusUntil(r, (s) => s.state === 'MASTER' && s.effectivePriority === 40, 'priority 40');
+  ip('-n', ns, 'link', 'set', 'eth1p', 'up');
+  await statusUntil(r, (s) => s.effectivePriority === 100, 'priority back to 100');
+  const fifo = join(r.dir, 'notify.log');
+  assert.ok(existsSync(fifo));
+  const lines = readFileSync(fifo, 'utf8');
+  assert.match(lines, /^INSTANCE "VI_1" MASTER_PRIORITY 40$/m);
+  assert.match(lines, /^INSTANCE "VI_1" MASTER_PRIORITY 100$/m);
+
+  const m = r.mark();
+  ip('-n', ns, 'link', 'set', 'eth2p', 'down');
+  await r.waitFor(/\(VI_1\) Entering FAULT STATE/, 2000, m);
+  await waitUntil(() => !holds(ns, '192.0.2.100'), 2000, 'VIP removed in FAULT');
+  ip('-n', ns, 'link', 'set', 'eth2p', 'up');
+  await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 2000, m);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000, m);
+  await waitUntil(() => holds(ns, '192.0.2.100'), 2000, 'VIP back');
+});
+
+test('dont_track_primary: IPv6 VIPs flushed by a link down are re-added when the link comes back', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const ns = host('dreadd');
+  const VIP6 = '2001:db8::100';
+  const r = start(
+    'readd',
+    ns,
+    () => `
+vrrp_instance VI_6 {
+  interface eth0
+  virtual_router_id 61
+  priority 100
+  advert_int 0.1
+  dont_track_primary
+  virtual_ipaddress { ${VIP6}/64 }
+}`,
+  );
+  await r.waitFor(/\(VI_6\) Entering MASTER STATE/, 8000);
+  await waitUntil(() => holds(ns, VIP6), 2000, 'IPv6 VIP');
+  const m = r.mark();
+  ip('-n', ns, 'link', 'set', 'eth0', 'down'); // the kernel flushes IPv6 addresses (keep_addr_on_down=0)
+  await waitUntil(() => !holds(ns, VIP6), 2000, 'VIP flushed by the kernel');
+  ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  await waitUntil(() => holds(ns, VIP6), 3000, 'VIP re-added after link up');
+  assert.equal(r.grep(/Entering/, m).length, 0, `stays MASTER throughout\n${r.log()}`);
+  assert.equal(r.lastState('VI_6'), 'MASTER');
+});
