@@ -186,3 +186,30 @@ vrrp_instance VI_1 {
   assert.ok(ms < 609 + 200, `v2 handover ${ms} ms`);
   await waitUntil(() => holds(ns2, '192.0.2.103'), 1000, 'VIP on r2');
 });
+
+test('GARP: a client’s ARP entry for the VIP follows the new master', { skip, timeout: 20_000 }, async () => {
+  const [ns1, ns2, client] = hosts('dga', 3) as [string, string, string];
+  const conf = (priority: number) => `
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 56
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.104/24 }
+}`;
+  const macOf = (ns: string) => /link\/ether ([0-9a-f:]+)/.exec(ip('-n', ns, 'link', 'show', 'eth0'))?.[1];
+  const neighMac = () => /lladdr ([0-9a-f:]+)/.exec(ip('-n', client, 'neigh', 'show', '192.0.2.104'))?.[1];
+  const r1 = start('r1', ns1, conf(200));
+  const r2 = start('r2', ns2, conf(100));
+  await r1.waitFor(MASTER(), 5000);
+  await waitUntil(() => r2.lastState() === 'BACKUP' && holds(ns1, '192.0.2.104'), 3000, 'r1 master');
+  // The client talks to the VIP once, so it has an ARP entry pointing at r1.
+  ip('-n', client, 'neigh', 'replace', '192.0.2.104', 'lladdr', macOf(ns1)!, 'dev', 'eth0', 'nud', 'stale');
+  assert.equal(neighMac(), macOf(ns1));
+  const m = r2.mark();
+  await r1.stop();
+  await r2.waitFor(MASTER(), 2000, m);
+  // No traffic from the client: only r2's gratuitous ARP can have moved the entry.
+  await waitUntil(() => neighMac() === macOf(ns2), 1000, 'client ARP entry → r2');
+});
