@@ -63,3 +63,26 @@ export function createLogger(o: LoggerOptions): Logger {
     },
   };
 }
+
+/**
+ * A log function that prints each key at most once per `intervalMs` (keepalived rate-limits its per-packet
+ * error messages the same way), counting what it held back.
+ */
+export function rateLimited(
+  emit: (msg: string) => void,
+  intervalMs = 1000,
+  now: () => number = Date.now,
+): (key: string, msg: string) => void {
+  const last = new Map<string, { atMs: number; held: number }>();
+  return (key, msg) => {
+    const t = now();
+    const seen = last.get(key);
+    if (seen && t - seen.atMs < intervalMs) {
+      seen.held++;
+      return;
+    }
+    const held = seen?.held ?? 0;
+    last.set(key, { atMs: t, held: 0 });
+    emit(held > 0 ? `${msg} (${held} more since last report)` : msg);
+  };
+}

@@ -19,7 +19,7 @@ import { monotonicUs } from './clock.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { buildEnginePlan, type EnginePlan } from './engine-config.js';
 import { InterfaceTable } from './interface-table.js';
-import type { Logger } from './logger.js';
+import { type Logger, rateLimited } from './logger.js';
 import { Notifier } from './notifier.js';
 import { VipInstaller } from './vip-installer.js';
 import { VrrpSocketPool } from './vrrp-sockets.js';
@@ -67,9 +67,11 @@ export class VrrpRuntime {
     this.#plan = plan;
     this.#keepVipsOnStop = keepVips;
     this.#engine = new VrrpEngine(plan.engine);
+    const dropped = rateLimited((m) => log.detail(m));
     this.#pool = new VrrpSocketPool(
       (instance, advert, meta) => this.#onAdvert(instance, advert, meta),
-      (instance, r) => this.#log.detail(`(${instance}) dropped advert: ${r.counter}: ${r.reason}`),
+      (instance, r) =>
+        dropped(`${instance}/${r.counter}`, `(${instance}) dropped advert: ${r.counter}: ${r.reason}`),
       (e) => this.#log.error(e.message),
     );
     this.#vips = new VipInstaller(nl, table, log);
