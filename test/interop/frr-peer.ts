@@ -1,0 +1,207 @@
+// FRR 8.4 (zebra + vrrpd) as a VRRP peer inside a test namespace, set up as /work/shared/notes/frr-in-netns.md
+// describes: a macvlan `vrrp4-VRID` (MAC 00:00:5e:00:01:VRID, mode bridge, addrgenmode random) on eth0 holding
+// the VIP, which vrrpd keeps `protodown on` while Backup; arp_ignore=1 so a Backup does not answer ARP for the
+// VIP through eth0; every daemon file in one directory owned by `frr` (the daemons refuse to run as root).
+// State comes from vrrpd's log (`[VRID N] [IPv4] Backup -> Master`, ms timestamps); VIP ownership from the
+// macvlan (address present, link up, not protodown).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ip } from '../helpers/netns.js';
+import { sysctl } from './peers.js';
+
+export const FRR_DIR = '/usr/lib/frr';
+export const frrInstalled = (): boolean =>
+  existsSync(join(FRR_DIR, 'vrrpd')) && existsSync(join(FRR_DIR, 'zebra')) && frrUser() !== null;
+
+function frrUser(): { uid: number; gid: number } | null {
+  const r = spawnSync('id', ['-u', 'frr'], { encoding: 'utf8' });
+  const g = spawnSync('id', ['-g', 'frr'], { encoding: 'utf8' });
+  if (r.status !== 0 || g.status !== 0) return null;
+  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
+
+/** FRR's names for the v4 state, mapped to keepalived's words. */
+const STATE_WORD: Record<string, string> = { Master: 'MASTER', Backup: 'BACKUP', Initialize: 'INIT' };
+
+export interface FrrTransition {
+  to: string;
+  /** FRR's own timestamp (log timestamp precision 3). */
+  atMs: number;
+}
+
+export interface FrrOptions {
+  vrid: number;
+  priority: number;
+  advertIntMs: number;
+  vip: string;
+  prefixLen: number;
+}
+
+export class FrrPeer {
+  readonly name: string;
+  readonly ns: string;
+  readonly dir: string;
+  readonly macvlan: string;
+  readonly #procs: ChildProcess[] = [];
+  readonly #vrid: number;
+
+  constructor(name: string, ns: string, o: FrrOptions) {
+    this.name = name;
+    this.ns = ns;
+    this.#vrid = o.vrid;
+    this.macvlan = `vrrp4-${o.vrid}`;
+    const mac = `00:00:5e:00:01:${o.vrid.toString(16).padStart(2, '0')}`;
+    ip('-n', ns, 'link', 'add', this.macvlan, 'link', 'eth0', 'type', 'macvlan', 'mode', 'bridge');
+    ip('-n', ns, 'link', 'set', this.macvlan, 'address', mac);
+    // `addrgenmode random` fails at creation on this iproute2/kernel; it works before the link goes up.
+    ip('-n', ns, 'link', 'set', 'dev', this.macvlan, 'addrgenmode', 'random');
+    ip('-n', ns, 'addr', 'add', `${o.vip}/${o.prefixLen}`, 'dev', this.macvlan);
+    ip('-n', ns, 'link', 'set', this.macvlan, 'up');
+    for (const dev of ['all', 'eth0', this.macvlan]) {
+      sysctl(ns, `net.ipv4.conf.${dev}.arp_ignore`, '1');
+      sysctl(ns, `net.ipv4.conf.${dev}.ignore_routes_with_linkdown`, '1');
+    }
+    this.dir = mkdtempSync(join(tmpdir(), `kats-frr-${name}-`));
+    // One config file per daemon, each naming its own log file: `log timestamp precision` only takes effect
+    // for a log target set in the config (not for `--log file:` on the command line).
+    const logConf = (daemon: string) => [
+      `log file ${join(this.dir, `${daemon}.log`)}`,
+      'log timestamp precision 3',
+    ];
+    writeFileSync(join(this.dir, 'zebra.conf'), [...logConf('zebra'), '!', ''].join('\n'));
+    writeFileSync(
+      join(this.dir, 'vrrpd.conf'),
+      [
+        ...logConf('vrrpd'),
+        'interface eth0',
+        ` vrrp ${o.vrid} version 3`,
+        ` vrrp ${o.vrid} priority ${o.priority}`,
+        ` vrrp ${o.vrid} advertisement-interval ${o.advertIntMs}`,
+        ` vrrp ${o.vrid} ip ${o.vip}`,
+        '!',
+        '',
+      ].join('\n'),
+    );
+    const u = frrUser();
+    if (!u) throw new Error('no frr user');
+    chownSync(this.dir, u.uid, u.gid);
+    chmodSync(this.dir, 0o755);
+    for (const f of ['zebra.conf', 'vrrpd.conf']) chownSync(join(this.dir, f), u.uid, u.gid);
+    this.#start('zebra');
+  }
+
+  #start(daemon: 'zebra' | 'vrrpd'): void {
+    const d = this.dir;
+    const argv = [
+      'netns',
+      'exec',
+      this.ns,
+      join(FRR_DIR, daemon),
+      '-f',
+      join(d, `${daemon}.conf`),
+      '-i',
+      join(d, `${daemon}.pid`),
+      '-z',
+      join(d, 'zserv.api'),
+      '--vty_socket',
+      d,
+      '-P',
+      '0',
+    ];
+    this.#procs.push(spawn('ip', argv, { stdio: 'ignore' }));
+  }
+
+  /** Starts vrrpd once zebra's API socket exists (vrrpd needs zebra for interfaces and protodown). */
+  async startVrrpd(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!existsSync(join(this.dir, 'zserv.api'))) {
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: zebra did not open its API socket\n${this.log()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.#start('vrrpd');
+  }
+
+  log(): string {
+    const f = join(this.dir, 'vrrpd.log');
+    const z = join(this.dir, 'zebra.log');
+    const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+    return `${read(z)}${read(f)}`
+      .split('\n')
+      .filter((l) => !/Refusing to start Virtual Router/.test(l))
+      .map((l) => `  [${this.name}] ${l}`)
+      .join('\n');
+  }
+
+  /** IPv4 transitions of our VRID so far, in order. */
+  transitions(): FrrTransition[] {
+    const f = join(this.dir, 'vrrpd.log');
+    if (!existsSync(f)) return [];
+    const re = new RegExp(
+      `^(\\d{4})/(\\d\\d)/(\\d\\d) (\\d\\d):(\\d\\d):(\\d\\d)\\.(\\d{3}) .*\\[VRID ${this.#vrid}\\] \\[IPv4\\] (\\w+) -> (\\w+)`,
+    );
+    const out: FrrTransition[] = [];
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+      const m = re.exec(line);
+      if (!m) continue;
+      const n = m.slice(1, 8).map(Number) as [number, number, number, number, number, number, number];
+      // vrrpd stamps local time, as Date() reads it.
+      const atMs = new Date(n[0], n[1] - 1, n[2], n[3], n[4], n[5], n[6]).getTime();
+      out.push({ to: STATE_WORD[m[9]!] ?? m[9]!, atMs });
+    }
+    return out;
+  }
+
+  lastState(): string | null {
+    return this.transitions().at(-1)?.to ?? null;
+  }
+
+  /** True when the VIP is usable here: on the macvlan, link up and not protodown. */
+  holdsVip(vip: string): boolean {
+    const r = spawnSync('ip', ['-n', this.ns, '-j', '-d', 'addr', 'show', 'dev', this.macvlan], {
+      encoding: 'utf8',
+    });
+    try {
+      const [link] = JSON.parse(r.stdout) as {
+        operstate?: string;
+        proto_down?: boolean;
+        addr_info?: { local: string }[];
+      }[];
+      if (!link) return false;
+      return (
+        link.proto_down !== true &&
+        link.operstate === 'UP' &&
+        (link.addr_info ?? []).some((a) => a.local === vip)
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  get running(): boolean {
+    return this.#procs.some((p) => p.exitCode === null && p.signalCode === null);
+  }
+
+  /** SIGTERM vrrpd (a Master sends priority 0), then zebra; SIGKILL whatever is left after `timeoutMs`. */
+  async stop(timeoutMs = 3000): Promise<void> {
+    for (const p of [...this.#procs].reverse()) {
+      if (p.exitCode !== null || p.signalCode !== null) continue;
+      const exited = new Promise<void>((r) => p.once('exit', () => r()));
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(t);
+    }
+  }
+
+  /** Removes the daemon directory and the crash-log directories FRR keeps in /var/tmp/frr for our pids. */
+  removeDir(): void {
+    for (const p of this.#procs) {
+      for (const daemon of ['zebra', 'vrrpd'])
+        rmSync(`/var/tmp/frr/${daemon}.${p.pid}`, { recursive: true, force: true });
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
