@@ -24,10 +24,12 @@ vrrp_instance VI_6 {
 
 let lab: Lab | null = null;
 const routers: Router[] = [];
+const cleanups: (() => void)[] = [];
 after(() => {
   if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
   killAllRouters();
   lab?.close();
+  for (const c of cleanups) c();
   for (const r of routers) r.removeDir();
 });
 
@@ -72,4 +74,28 @@ test('IPv6: election, link cut and return, graceful stop', { skip, timeout: 30_0
   assert.ok(ms < 200, `v6 graceful handover ${ms} ms`);
   console.log(`# IPv6 graceful-stop handover: ${ms} ms`);
   await waitUntil(() => holds(ns2, VIP) && !holds(ns1, VIP), 1000, 'VIP on r2 only');
+});
+
+test('unsolicited NA: a client’s neighbour entry for the IPv6 VIP follows the new master', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const lab2 = new Lab('dna');
+  cleanups.push(() => lab2.close());
+  const ns1 = lab2.addHost('r1');
+  const ns2 = lab2.addHost('r2');
+  const client = lab2.addHost('c');
+  const r1 = new Router('r1', ns1, conf(200));
+  const r2 = new Router('r2', ns2, conf(100));
+  routers.push(r1, r2);
+  const macOf = (ns: string) => /link\/ether ([0-9a-f:]+)/.exec(ip('-n', ns, 'link', 'show', 'eth0'))?.[1];
+  const neighMac = () => /lladdr ([0-9a-f:]+)/.exec(ip('-n', client, '-6', 'neigh', 'show', VIP))?.[1];
+  await r1.waitFor(MASTER, 8000);
+  await waitUntil(() => r2.lastState('VI_6') === 'BACKUP' && holds(ns1, VIP), 5000, 'r1 master');
+  ip('-n', client, '-6', 'neigh', 'replace', VIP, 'lladdr', macOf(ns1)!, 'dev', 'eth0', 'nud', 'stale');
+  const m = r2.mark();
+  await r1.stop();
+  await r2.waitFor(MASTER, 2000, m);
+  // Only r2's unsolicited NA (Override flag) can have changed the entry.
+  await waitUntil(() => neighMac() === macOf(ns2), 1000, 'client neighbour entry → r2');
 });

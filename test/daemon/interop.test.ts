@@ -126,3 +126,65 @@ test('keepalived master, keepalived-ts backup: election, graceful stop, link cut
   await ts.waitFor(MASTER, 2000, m3);
   await waitUntil(() => holds(nsA, VIP) && exactlyOne(nsA, nsB), 2000, 'VIP on keepalived-ts only');
 });
+
+test('IPv6: keepalived-ts and keepalived elect, hand over and preempt', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  lab = new Lab('io6');
+  const nsA = lab.addHost('a');
+  const nsB = lab.addHost('b');
+  const VIP6 = '2001:db8::100';
+  const conf6 = (priority: number) => `
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress {
+    ${VIP6}/64
+  }
+}
+`;
+  const ts = new Router('kats', nsA, conf6(200));
+  routers.push(ts);
+  await ts.waitFor(MASTER, 8000);
+  const ka = new Router('keepalived', nsB, conf6(100), {
+    command: ({ conf: file, dir }) => [
+      REFERENCE,
+      '-n',
+      '-l',
+      '-D',
+      '--vrrp',
+      '-f',
+      file,
+      '-p',
+      join(dir, 'k.pid'),
+      '-r',
+      join(dir, 'k_vrrp.pid'),
+      '-c',
+      join(dir, 'k_check.pid'),
+    ],
+  });
+  routers.push(ka);
+  await ka.waitFor(BACKUP, 8000);
+  await waitUntil(() => holds(nsA, VIP6) && !holds(nsB, VIP6), 2000, 'VIP on keepalived-ts only');
+  // keepalived must not take over while keepalived-ts advertises (it accepts our IPv6 adverts).
+  const quiet = ka.mark();
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(ka.grep(MASTER, quiet).length, 0, ka.log());
+
+  const m = ka.mark();
+  assert.equal(await ts.stop(), 0);
+  await ka.waitFor(MASTER, 2000, m);
+  await waitUntil(() => holds(nsB, VIP6) && !holds(nsA, VIP6), 2000, 'VIP on keepalived only');
+
+  // keepalived-ts comes back with the higher priority and preempts; keepalived accepts it.
+  const ts2 = new Router('kats2', nsA, conf6(200));
+  routers.push(ts2);
+  const m2 = ka.mark();
+  await ts2.waitFor(MASTER, 8000);
+  await ka.waitFor(BACKUP, 3000, m2);
+  await waitUntil(() => holds(nsA, VIP6) && !holds(nsB, VIP6), 2000, 'VIP back on keepalived-ts only');
+});
