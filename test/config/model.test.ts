@@ -480,6 +480,16 @@ virtual_server fwmark 5 {
     ]);
   });
 
+  test('an IPv6 group range whose first address ends in ::', {
+    todo: 'reproducer: `virtual_server_group G { 2001:db8::-ff 80 }` gives last 2001:db8:: instead of 2001:db8::ff',
+  }, () => {
+    const { config, codes } = parse('virtual_server_group G {\n  2001:db8::-ff 80\n}\n');
+    assert.deepEqual(codes, []);
+    const e = config.virtualServerGroups[0]!.entries[0]!;
+    assert.equal(e.first, '2001:db8::');
+    assert.equal(e.last, '2001:db8::ff');
+  });
+
   test('a virtual server naming an unknown group is an error', () => {
     const { codes } = parse('virtual_server group NOPE {\n  lb_algo rr\n  lb_kind DR\n}\n');
     assert.deepEqual(codes, ['CONFIG_VS_GROUP']);
