@@ -188,3 +188,77 @@ vrrp_instance VI_1 {
   await ka.waitFor(BACKUP, 3000, m2);
   await waitUntil(() => holds(nsA, VIP6) && !holds(nsB, VIP6), 2000, 'VIP back on keepalived-ts only');
 });
+
+test('VRRPv2 with PASS authentication against keepalived', { skip, timeout: 30_000 }, async () => {
+  const [nsA, nsB] = twoHosts('iov2');
+  const conf2 = (priority: number) => `
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 52
+  priority ${priority}
+  advert_int 1
+  authentication {
+    auth_type PASS
+    auth_pass interop1
+  }
+  virtual_ipaddress {
+    ${VIP}/24
+  }
+}
+`;
+  const ka = new Router('keepalived', nsB, conf2(200), {
+    command: ({ conf: file, dir }) => [
+      REFERENCE,
+      '-n',
+      '-l',
+      '-D',
+      '--vrrp',
+      '-f',
+      file,
+      '-p',
+      join(dir, 'k.pid'),
+      '-r',
+      join(dir, 'k_vrrp.pid'),
+      '-c',
+      join(dir, 'k_check.pid'),
+    ],
+  });
+  routers.push(ka);
+  await ka.waitFor(MASTER, 8000);
+  const kats = new Router('kats2', nsA, conf2(100));
+  routers.push(kats);
+  await kats.waitFor(BACKUP, 5000);
+  // Three advert intervals plus skew without taking over: keepalived's PASS adverts authenticate here.
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.equal(kats.grep(MASTER).length, 0, kats.log());
+  assert.equal(kats.grep(/dropped advert/).length, 0, kats.log());
+  const m = kats.mark();
+  await ka.stop();
+  await kats.waitFor(MASTER, 2000, m);
+  await waitUntil(() => holds(nsA, VIP) && !holds(nsB, VIP), 2000, 'VIP on keepalived-ts only');
+
+  // The reverse: a lower-priority keepalived accepts keepalived-ts's PASS adverts and stays backup.
+  const ka2 = new Router('keepalived2', nsB, conf2(50), {
+    command: ({ conf: file, dir }) => [
+      REFERENCE,
+      '-n',
+      '-l',
+      '-D',
+      '--vrrp',
+      '-f',
+      file,
+      '-p',
+      join(dir, 'k.pid'),
+      '-r',
+      join(dir, 'k_vrrp.pid'),
+      '-c',
+      join(dir, 'k_check.pid'),
+    ],
+  });
+  routers.push(ka2);
+  await ka2.waitFor(BACKUP, 5000);
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.equal(ka2.grep(MASTER).length, 0, ka2.log());
+  assert.ok(holds(nsA, VIP) && !holds(nsB, VIP));
+});
