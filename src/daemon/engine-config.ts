@@ -86,6 +86,8 @@ export interface EnginePlan {
   groupNotify: Map<string, NotifyScripts>;
   /** notify_fifo and vrrp_notify_fifo (deduplicated: the same path is written once, as keepalived does). */
   notifyFifos: string[];
+  /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
+  startupDelayUs: number;
   /** Things the daemon does differently from keepalived or ignores, one line each, for the log. */
   warnings: string[];
   /** Instances that cannot run (the daemon refuses to start while there are any). */
@@ -291,5 +293,13 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   }
 
   const notifyFifos = [...new Set([g.notifyFifo, g.vrrpNotifyFifo].filter((f): f is string => !!f))];
-  return { engine: { instances, syncGroups }, wiring, groupNotify, notifyFifos, warnings, errors };
+  return {
+    engine: { instances, syncGroups },
+    wiring,
+    groupNotify,
+    notifyFifos,
+    startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),
+    warnings,
+    errors,
+  };
 }

@@ -58,6 +58,7 @@ export class VrrpRuntime {
   /** Last send error code per instance, so a persisting failure is logged once. */
   readonly #sendError = new Map<string, string>();
   #monitor: NetlinkMonitor | null = null;
+  #delay: NodeJS.Timeout | null = null;
   #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
 
   private constructor(log: Logger, nl: Netlink, table: InterfaceTable, plan: EnginePlan, keepVips: boolean) {
@@ -127,7 +128,10 @@ export class VrrpRuntime {
       rt.#closeAll();
       return { ok: false, errors: opened };
     }
-    rt.#begin();
+    if (plan.startupDelayUs > 0) {
+      log.info(`Delaying startup for ${plan.startupDelayUs / 1e6} seconds (vrrp_startup_delay)`);
+      rt.#delay = setTimeout(() => rt.#begin(), plan.startupDelayUs / 1000);
+    } else rt.#begin();
     return { ok: true, runtime: rt };
   }
 
@@ -149,6 +153,7 @@ export class VrrpRuntime {
   }
 
   #begin(): void {
+    this.#delay = null;
     const now = monotonicUs();
     for (const p of this.#plan.engine.instances) {
       const names = [p.interface, ...p.trackers.filter((t) => t.kind === 'interface').map((t) => t.name)];
@@ -312,6 +317,14 @@ export class VrrpRuntime {
 
   /** Graceful stop: masters send priority 0 and drop their VIPs, STOP notifies run, everything closes. */
   async stop(): Promise<void> {
+    if (this.#state === 'starting' && this.#delay !== null) {
+      // Still in vrrp_startup_delay: nothing was started, nothing to release.
+      clearTimeout(this.#delay);
+      this.#delay = null;
+      this.#closeAll();
+      this.#state = 'stopped';
+      return;
+    }
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
     this.#timer.cancel();

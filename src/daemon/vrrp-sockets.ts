@@ -4,7 +4,7 @@
 // Sending encodes the engine's AdvertToSend (encodeAdvert) and writes one copy per unicast peer or one to the
 // group; for IPv4 VrrpSocket writes our own IP header (TOS 0xc0, TTL 255), for IPv6 the kernel checksums.
 import type { NetError, NetResult } from '../net/net-error.js';
-import { ok } from '../net/net-error.js';
+import { fail, ok } from '../net/net-error.js';
 import { VrrpSocket } from '../net/vrrp-socket.js';
 import type { AdvertToSend } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
@@ -132,12 +132,18 @@ export class VrrpSocketPool {
     const targets = a.unicastPeers.length > 0 ? a.unicastPeers : [w.socket.group];
     let result: NetResult<void> = ok(undefined);
     for (const dst of targets) {
-      const bytes = encodeAdvert(advert, {
-        family: a.family,
-        srcAddr: a.srcAddr,
-        dstAddr: dst,
-        checksumForm: w.tx.checksumForm,
-      });
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeAdvert(advert, {
+          family: a.family,
+          srcAddr: a.srcAddr,
+          dstAddr: dst,
+          checksumForm: w.tx.checksumForm,
+        });
+      } catch (e) {
+        // Only a configuration the validator let through (e.g. an address of the wrong family) gets here.
+        return fail('KA_SOCKET_BAD_ADDRESS', `cannot encode advert: ${(e as Error).message}`);
+      }
       const r = slot.sock.send(bytes, slot.unicast ? dst : undefined);
       if (!r.ok) result = r;
     }

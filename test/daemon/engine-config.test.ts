@@ -44,6 +44,7 @@ global_defs {
   vrrp_lower_prio_no_advert
   vrrp_higher_prio_send_advert
   vrrp_mcast_group4 224.0.0.19
+  vrrp_startup_delay 1.5
 }
 vrrp_instance A {
   interface eth0
@@ -62,6 +63,7 @@ vrrp_instance B {
 }
 `);
   assert.deepEqual(p.errors, []);
+  assert.equal(p.startupDelayUs, 1_500_000);
   const [a, b] = p.engine.instances;
   assert.ok(a && b);
   assert.equal(a.version, 3);

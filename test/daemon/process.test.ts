@@ -184,3 +184,26 @@ test('notify scripts, notify FIFO, and a VIP deleted behind the daemon’s back'
   const n = readSync(fifo, buf);
   assert.equal(buf.subarray(0, n).toString(), want.map((l) => `${l.replace('VI_1', '"VI_1"')}\n`).join(''));
 });
+
+test('vrrp_startup_delay holds the instances back; SIGTERM during the delay exits cleanly', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const ns = lonelyHost('ddly');
+  const r = new Router('dly', ns, conf('', 'vrrp_startup_delay 1'));
+  cleanups.push(() => r.removeDir());
+  const started = await r.waitFor(/Delaying startup for 1 seconds/, 5000);
+  const backup = await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+  assert.ok(backup.stampMs! - started.stampMs! >= 1000, `${backup.stampMs! - started.stampMs!} ms`);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000);
+  assert.equal(await r.stop(), 0);
+
+  const r2 = new Router('dly2', ns, conf('', 'vrrp_startup_delay 30'));
+  cleanups.push(() => r2.removeDir());
+  await r2.waitFor(/Delaying startup/, 5000);
+  const t0 = Date.now();
+  assert.equal(await r2.stop(), 0);
+  assert.ok(Date.now() - t0 < 2000);
+  assert.equal(r2.grep(/Entering/).length, 0);
+  assert.ok(!existsSync(r2.pidFile));
+});
