@@ -199,7 +199,7 @@ function distIsCurrent(): boolean {
 }
 
 function printTable(rows: Measure[]): void {
-  const header = ['run', 'wall s', 'max RSS MB', 'heap MB', 'exit', 'messages', 'note'];
+  const header = ['run', 'wall s', 'max RSS MB', 'heap used after MB', 'exit', 'messages', 'note'];
   const cells = rows.map((r) => [
     r.label,
     r.wallS.toFixed(3),
