@@ -9,6 +9,9 @@ import type { VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
 import type { Logger } from './logger.js';
 
+/** How long after our own request a deletion notification for the same address is taken to be ours. */
+const NOTIFICATION_GRACE_MS = 200;
+
 export interface InstalledVip {
   instance: string;
   vip: VirtualAddress;
@@ -27,6 +30,8 @@ export class VipInstaller {
   /** key `address%ifname` → owner. */
   readonly #installed = new Map<string, InstalledVip>();
   #queue: Promise<void> = Promise.resolve();
+  /** Keys with a request queued or just answered (see #enqueue). */
+  readonly #busy = new Map<string, number>();
 
   constructor(nl: Netlink, table: InterfaceTable, log: Logger) {
     this.#nl = nl;
@@ -52,8 +57,28 @@ export class VipInstaller {
     return spec;
   }
 
-  #enqueue(op: () => Promise<void>): void {
-    this.#queue = this.#queue.then(op, op);
+  /**
+   * Queues a request. For our own deletions `deleting` names the address: it counts as busy until the request
+   * is answered and the kernel's notification of it has had time to arrive (the notification comes on the
+   * monitor socket, in no fixed order with our answer), so that after a quick MASTER → BACKUP → MASTER our own
+   * deletion is not mistaken for someone else's.
+   */
+  #enqueue(op: () => Promise<void>, deleting?: string): void {
+    if (deleting !== undefined) this.#busy.set(deleting, (this.#busy.get(deleting) ?? 0) + 1);
+    const run = async () => {
+      try {
+        await op();
+      } finally {
+        if (deleting !== undefined) {
+          setTimeout(() => {
+            const n = (this.#busy.get(deleting) ?? 1) - 1;
+            if (n > 0) this.#busy.set(deleting, n);
+            else this.#busy.delete(deleting);
+          }, NOTIFICATION_GRACE_MS).unref();
+        }
+      }
+    };
+    this.#queue = this.#queue.then(run, run);
   }
 
   add(instance: string, vips: VirtualAddress[], defaultIf: string): void {
@@ -75,7 +100,8 @@ export class VipInstaller {
   remove(instance: string, vips: VirtualAddress[], defaultIf: string): void {
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
-      this.#installed.delete(this.#key(v.address, ifname));
+      const key = this.#key(v.address, ifname);
+      this.#installed.delete(key);
       this.#enqueue(async () => {
         const spec = this.#spec(v, ifname);
         if (typeof spec === 'string') return;
@@ -84,13 +110,18 @@ export class VipInstaller {
         if (!r.ok && r.error.code !== 'KA_NETLINK_EADDRNOTAVAIL' && r.error.code !== 'KA_NETLINK_ENOENT') {
           this.#log.error(`(${instance}) ${r.error.message}`);
         }
-      });
+      }, key);
     }
   }
 
   /** The installed VIP at (address, interface), if one of ours. */
   owner(address: string, ifname: string): InstalledVip | undefined {
     return this.#installed.get(this.#key(address, ifname));
+  }
+
+  /** True while a deletion of ours for this address is pending or was just answered. */
+  busy(address: string, ifname: string): boolean {
+    return this.#busy.has(this.#key(address, ifname));
   }
 
   /** Forget an address the kernel removed (so a later re-add is recorded afresh). */

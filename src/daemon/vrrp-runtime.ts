@@ -287,7 +287,7 @@ export class VrrpRuntime {
     const ifname = this.#table.linkByIndex(ifindex)?.name;
     if (ifname === undefined) return;
     const owner = this.#vips.owner(address, ifname);
-    if (!owner || !this.#table.isUp(ifname)) return;
+    if (!owner || !this.#table.isUp(ifname) || this.#vips.busy(address, ifname)) return;
     const inst = this.#engine.instance(owner.instance);
     if (inst?.state !== 'MASTER') return;
     if (owner.vip.options?.noTrack === true) {
