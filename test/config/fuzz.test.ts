@@ -29,16 +29,27 @@ const CORPUS_DIR = '/work/shared/corpus/keepalived-samples';
 const CASES_DIR = join(REPO_ROOT, 'test', 'data', 'config-cases');
 const JOB_ENV = 'KATS_CONFIG_FUZZ_JOB';
 
+// Bounds are on the child's CPU time (user + system) for the parse, so that a loaded machine does not
+// turn a slow-but-fine parse into a failure; wall-clock deadlines only catch hangs.
 /** Per parse: a damaged small file has no business taking more than this. */
 const MUTANT_BOUND_MS = 2000;
 /** Per hostile input (10 MB line, 10,000-deep nesting, huge ~SEQ): "a few seconds". */
 const HOSTILE_BOUND_MS = 4000;
+/** Wall-clock deadline for one hostile child (startup included). */
+const HOSTILE_DEADLINE_MS = 20_000;
+/**
+ * Deadline for the inputs with a todo reproducer (known hangs): short, so that they do not slow the
+ * suite while they are known to fail. Drop it together with the todo once the bug is fixed.
+ */
+const KNOWN_HANG_DEADLINE_MS = 6000;
 
 // ---------------------------------------------------------------------------------------------------
 // Shared between parent and child: the checks made on one parse.
 
 interface ParseReport {
   threw?: string;
+  /** CPU time (user + system) spent in loadConfig + validateConfig. */
+  cpuMs: number;
   elapsedMs: number;
   exitCode?: number;
   instances?: number;
@@ -62,6 +73,11 @@ async function parseAndCheck(file: string, withHost: boolean): Promise<ParseRepo
   const { loadConfig } = await import('../../src/config/load.js');
   const { validateConfig } = await import('../../src/config/validate.js');
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const cpuMs = () => {
+    const d = process.cpuUsage(cpuStart);
+    return (d.user + d.system) / 1000;
+  };
   let result: Awaited<ReturnType<typeof loadConfig>>;
   try {
     result = loadConfig(file, { configId: 'fuzz', env: { FUZZ_VAR: 'eth0' } });
@@ -71,11 +87,13 @@ async function parseAndCheck(file: string, withHost: boolean): Promise<ParseRepo
   } catch (e) {
     return {
       threw: e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) : String(e),
+      cpuMs: cpuMs(),
       elapsedMs: performance.now() - started,
       violations: [],
     };
   }
   const elapsedMs = performance.now() - started;
+  const cpu = cpuMs();
   const { config, diag } = result;
   const violations: string[] = [];
   const counts = new Map<string, number>();
@@ -105,6 +123,7 @@ async function parseAndCheck(file: string, withHost: boolean): Promise<ParseRepo
     if (typeof d.message !== 'string') violations.push(`${d.code} has no message`);
   }
   return {
+    cpuMs: cpu,
     elapsedMs,
     exitCode,
     instances: config.vrrpInstances.length,
@@ -234,7 +253,7 @@ async function runMutationJob(job: MutationJob): Promise<ChildOutput> {
       const r = await parseAndCheck(file, withHost);
       assert.equal(r.threw, undefined, `threw on ${file} (from ${seed.name})`);
       assert.deepEqual(r.violations, [], `invariants broken on ${file}`);
-      assert.ok(r.elapsedMs < MUTANT_BOUND_MS, `took ${r.elapsedMs.toFixed(0)} ms on ${file}`);
+      assert.ok(r.cpuMs < MUTANT_BOUND_MS, `took ${r.cpuMs.toFixed(0)} ms CPU on ${file}`);
       rmSync(file);
     },
   );
@@ -483,7 +502,7 @@ async function runGrammarJob(job: GrammarJob): Promise<ChildOutput> {
       const r = await parseAndCheck(join(caseDir, 'main.conf'), withHost);
       assert.equal(r.threw, undefined, `threw on ${caseDir}`);
       assert.deepEqual(r.violations, [], `invariants broken on ${caseDir}`);
-      assert.ok(r.elapsedMs < MUTANT_BOUND_MS, `took ${r.elapsedMs.toFixed(0)} ms on ${caseDir}`);
+      assert.ok(r.cpuMs < MUTANT_BOUND_MS, `took ${r.cpuMs.toFixed(0)} ms CPU on ${caseDir}`);
       rmSync(caseDir, { recursive: true });
     },
   );
@@ -585,18 +604,22 @@ async function parentMain(): Promise<void> {
   }
 
   /** Parses one file in a child; fails the test on a throw, a deadline, a crash or a broken invariant. */
-  async function parseHostile(name: string, files: Record<string, string | Buffer>): Promise<ParseReport> {
+  async function parseHostile(
+    name: string,
+    files: Record<string, string | Buffer>,
+    deadlineMs = HOSTILE_DEADLINE_MS,
+  ): Promise<ParseReport> {
     const file = writeCase(name, files);
     const r = await runChild(
       { mode: 'file', file, progressFile: join(dir, `${name}.progress`) },
       dir,
-      HOSTILE_BOUND_MS + 2500,
+      deadlineMs,
     );
     assert.ok(r.output?.report, `${name}: ${r.problem}`);
     const report = r.output.report;
     assert.equal(report.threw, undefined, `${name}: threw`);
     assert.deepEqual(report.violations, [], `${name}: invariants`);
-    assert.ok(report.elapsedMs < HOSTILE_BOUND_MS, `${name}: took ${report.elapsedMs.toFixed(0)} ms`);
+    assert.ok(report.cpuMs < HOSTILE_BOUND_MS, `${name}: took ${report.cpuMs.toFixed(0)} ms CPU`);
     return report;
   }
 
@@ -703,7 +726,11 @@ async function parentMain(): Promise<void> {
     test('100,000 lines of unknown keywords', {
       todo: 'reproducer: 100,000 lines of `bogus` take 16 s (50,000: 3.4 s): parseBlocks reads diag.aborted, a scan of every diagnostic so far, once per line',
     }, async () => {
-      await parseHostile('unknown-100k', { 'keepalived.conf': 'bogus\n'.repeat(100_000) });
+      await parseHostile(
+        'unknown-100k',
+        { 'keepalived.conf': 'bogus\n'.repeat(100_000) },
+        KNOWN_HANG_DEADLINE_MS,
+      );
     });
 
     test('10,000 unterminated quotes', async () => {
@@ -751,25 +778,33 @@ async function parentMain(): Promise<void> {
     test('~SEQ of 100,000 values finishes within the bound', {
       todo: 'reproducer: `~SEQ(i, 100000) bogus_$i` takes >10 s: the reader queue is O(n²) (20k: 0.5 s, 40k: 2 s)',
     }, async () => {
-      await parseHostile('seq-100k', { 'keepalived.conf': '~SEQ(i, 100000) bogus_$i\n' });
+      await parseHostile(
+        'seq-100k',
+        { 'keepalived.conf': '~SEQ(i, 100000) bogus_$i\n' },
+        KNOWN_HANG_DEADLINE_MS,
+      );
     });
 
     test('~SEQ of 1,000,000 values finishes within the bound', {
       todo: 'reproducer: `~SEQ(i, 1000000) x` throws RangeError (Maximum call stack size exceeded)',
     }, async () => {
-      await parseHostile('seq-1m', { 'keepalived.conf': '~SEQ(i, 1000000) x\n' });
+      await parseHostile('seq-1m', { 'keepalived.conf': '~SEQ(i, 1000000) x\n' }, KNOWN_HANG_DEADLINE_MS);
     });
 
     test('~SEQ of 9,999,999 values is refused or bounded', {
       todo: 'reproducer: `~SEQ(i, 9999999) x` runs for >30 s and grows past 3.5 GB',
     }, async () => {
-      await parseHostile('seq-10m', { 'keepalived.conf': '~SEQ(i, 9999999) x\n' });
+      await parseHostile('seq-10m', { 'keepalived.conf': '~SEQ(i, 9999999) x\n' }, KNOWN_HANG_DEADLINE_MS);
     });
 
     test('nested ~SEQ producing 9 million lines is refused or bounded', {
       todo: 'reproducer: `~SEQ(a, 3000) ~SEQ(b, 3000) $a$b` runs for >30 s (O(n²) queueing)',
     }, async () => {
-      await parseHostile('seq-nested', { 'keepalived.conf': '~SEQ(a, 3000) ~SEQ(b, 3000) $a$b\n' });
+      await parseHostile(
+        'seq-nested',
+        { 'keepalived.conf': '~SEQ(a, 3000) ~SEQ(b, 3000) $a$b\n' },
+        KNOWN_HANG_DEADLINE_MS,
+      );
     });
 
     test('a definition that refers to itself', async () => {
@@ -782,37 +817,49 @@ async function parentMain(): Promise<void> {
     test('a definition whose value contains itself and more text', {
       todo: 'reproducer: `$A=x $A` then a line `z $A` hangs: each pass grows the line and the reader requeues it forever',
     }, async () => {
-      await parseHostile('def-grows', { 'keepalived.conf': '$A=x $A\nz $A\n' });
+      await parseHostile('def-grows', { 'keepalived.conf': '$A=x $A\nz $A\n' }, KNOWN_HANG_DEADLINE_MS);
     });
 
     test('mutually recursive definitions', {
       todo: 'reproducer: `$A=$B` / `$B=$A` then a line `$A` hangs: the depth bound stops on `$B`, which differs from the line, so the reader requeues it forever',
     }, async () => {
-      await parseHostile('def-mutual', { 'keepalived.conf': '$A=$B\n$B=$A\n$A\n' });
+      await parseHostile('def-mutual', { 'keepalived.conf': '$A=$B\n$B=$A\n$A\n' }, KNOWN_HANG_DEADLINE_MS);
     });
 
     test('a self-referring definition that doubles on each expansion', {
       todo: 'reproducer: `$A=$A $A` then a line `$A` hangs (2^32-fold growth within the depth bound)',
     }, async () => {
-      await parseHostile('def-double', { 'keepalived.conf': '$A=$A $A\n$A\n' });
+      await parseHostile('def-double', { 'keepalived.conf': '$A=$A $A\n$A\n' }, KNOWN_HANG_DEADLINE_MS);
     });
 
     test('a self-referring multi-line definition', {
       todo: 'reproducer: `$A=\\` / `$A\\` / `x` then a line `$A` throws RangeError (unbounded recursion)',
     }, async () => {
-      await parseHostile('def-multiline-self', { 'keepalived.conf': '$A=\\\n$A\\\nx\n$A\n' });
+      await parseHostile(
+        'def-multiline-self',
+        { 'keepalived.conf': '$A=\\\n$A\\\nx\n$A\n' },
+        KNOWN_HANG_DEADLINE_MS,
+      );
     });
 
     test('an include glob with a reversed character range', {
       todo: 'reproducer: `include /tmp/[z-a]*` throws SyntaxError (invalid regular expression)',
     }, async () => {
-      await parseHostile('glob-range', { 'keepalived.conf': 'include /tmp/[z-a]*\n' });
+      await parseHostile(
+        'glob-range',
+        { 'keepalived.conf': 'include /tmp/[z-a]*\n' },
+        KNOWN_HANG_DEADLINE_MS,
+      );
     });
 
     test('an include pattern with 30 brace alternatives', {
       todo: 'reproducer: `include /tmp/{a,b}{a,b}…` (30 groups) throws RangeError (2^30 expansion)',
     }, async () => {
-      await parseHostile('glob-braces', { 'keepalived.conf': `include /tmp/${'{a,b}'.repeat(30)}\n` });
+      await parseHostile(
+        'glob-braces',
+        { 'keepalived.conf': `include /tmp/${'{a,b}'.repeat(30)}\n` },
+        KNOWN_HANG_DEADLINE_MS,
+      );
     });
   });
 }
