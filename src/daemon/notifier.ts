@@ -51,8 +51,8 @@ export function genericArgv(scripts: NotifyScripts, e: NotifyEvent): string[] | 
 const SCRUBBED_ENV = ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
 
 export class Notifier {
-  readonly #instances: Map<string, NotifyScripts>;
-  readonly #groups: Map<string, NotifyScripts>;
+  #instances: Map<string, NotifyScripts>;
+  #groups: Map<string, NotifyScripts>;
   readonly #log: Logger;
   readonly #fifoFds: { path: string; fd: number }[] = [];
   readonly #env: NodeJS.ProcessEnv;
@@ -89,6 +89,12 @@ export class Notifier {
     } catch (e) {
       this.#log.error(`cannot open notify FIFO ${path}: ${(e as Error).message}`);
     }
+  }
+
+  /** Reload: new scripts for the same FIFOs. */
+  setScripts(instances: Map<string, NotifyScripts>, groups: Map<string, NotifyScripts>): void {
+    this.#instances = instances;
+    this.#groups = groups;
   }
 
   notify(e: NotifyEvent): void {

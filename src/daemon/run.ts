@@ -3,9 +3,9 @@
 // SIGINT, then stop gracefully (masters send priority 0 and drop their VIPs) and exit 0.
 //   -f FILE  -i ID  -n (stay in the foreground)  -l (log to stderr; else syslog through logger(1))  -D (detail)
 //   -p FILE / -r FILE (pid files; keepalived-ts is one process, both get its pid)  -V (keep VIPs on stop)
-// Signals: TERM/INT stop; USR1 writes the instance status, USR2 the counters, as JSON (keepalived's
-// /tmp/keepalived.data and /tmp/keepalived.stats paths, or state_dump_file / stats_dump_file); HUP (reload)
-// is not implemented yet and is logged and ignored.
+// Signals: TERM/INT stop; HUP reloads the configuration (VrrpRuntime.reload: changed parameters of running
+// instances; new instances need a restart); USR1 writes the instance status, USR2 the counters, as JSON
+// (keepalived's /tmp/keepalived.data and /tmp/keepalived.stats paths, or state_dump_file / stats_dump_file).
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
@@ -75,7 +75,16 @@ async function serve(
   // Installed before the runtime starts, so a TERM during startup still stops cleanly.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGHUP', () => log.warn('reload (SIGHUP) is not implemented yet; ignored'));
+  process.on('SIGHUP', () => {
+    if (!runtime || stopping) return;
+    log.info(`Reloading (SIGHUP): ${o.configFile}`);
+    const next = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
+    validateConfig(next.config, next.diag, { host: { interfaces: readHostInterfaces() } });
+    for (const d of next.diag.list) log.warn(next.diag.format(d));
+    const code = next.diag.exitCode();
+    if (code === 2 || code === 4) log.error('reload aborted: the new configuration cannot be run');
+    else runtime.reload(next.config);
+  });
   const dump = (file: string, what: 'status' | 'stats') => {
     if (!runtime) return;
     const s = runtime.status();

@@ -44,7 +44,7 @@ export class VrrpRuntime {
   readonly #log: Logger;
   readonly #nl: Netlink;
   readonly #table: InterfaceTable;
-  readonly #plan: EnginePlan;
+  #plan: EnginePlan;
   readonly #engine: VrrpEngine;
   readonly #pool: VrrpSocketPool;
   readonly #vips: VipInstaller;
@@ -302,6 +302,92 @@ export class VrrpRuntime {
     }
     this.#log.info(`(${inst.name}) VIP ${address} deleted - going to BACKUP`);
     this.#handle(forceBackupEvent(inst.name, inst.params));
+  }
+
+  // ===== reload =====
+
+  /**
+   * SIGHUP (notes §4): applies a re-read configuration. An instance whose name, VRID, family, interface,
+   * unicast mode, multicast group and (IPv6) source are unchanged keeps its state and gets the new parameters
+   * (the engine diffs the VIPs of a master: removed ones deleted, added ones installed and GARPed). An instance
+   * gone from the configuration, or changed in one of those keys, is stopped (priority 0, VIPs removed), as
+   * keepalived does with an unmatched old instance. New instances need a restart: the engine cannot add
+   * instances while running.
+   */
+  reload(cfg: KeepalivedConfig): void {
+    if (this.#state !== 'running') return;
+    const plan = buildEnginePlan(cfg, this.#table);
+    if (plan.errors.length > 0) {
+      for (const e of plan.errors) this.#log.error(e);
+      this.#log.error('reload aborted; the running configuration is kept');
+      return;
+    }
+    for (const w of plan.warnings) this.#log.warn(w);
+    const fresh = new Map(plan.engine.instances.map((p) => [p.name, p]));
+    const now = monotonicUs();
+    const out: VrrpAction[] = [];
+    for (const inst of this.#engine.instances()) {
+      const p = fresh.get(inst.name);
+      const oldW = this.#plan.wiring.get(inst.name);
+      const newW = plan.wiring.get(inst.name);
+      fresh.delete(inst.name);
+      const same =
+        p !== undefined &&
+        oldW !== undefined &&
+        newW !== undefined &&
+        p.vrid === inst.params.vrid &&
+        p.family === inst.params.family &&
+        p.interface === inst.params.interface &&
+        newW.socket.unicast === oldW.socket.unicast &&
+        newW.socket.group === oldW.socket.group &&
+        (p.family === 4 || p.primaryAddress === inst.params.primaryAddress);
+      if (same && this.#pool.update(newW!)) {
+        this.#plan.wiring.set(inst.name, newW!);
+        out.push(
+          ...this.#engine.handle(
+            { type: 'instance', instance: inst.name, event: { type: 'reload', params: p! } },
+            now,
+          ),
+        );
+        if (inst.state === 'STOP') {
+          out.push(
+            ...this.#engine.handle({ type: 'instance', instance: inst.name, event: { type: 'start' } }, now),
+          );
+        }
+      } else if (inst.state !== 'STOP') {
+        this.#log.warn(
+          `(${inst.name}) removed from the configuration or changed VRID/family/interface/mode: stopped; restart keepalived-ts to run the new definition`,
+        );
+        out.push(
+          ...this.#engine.handle({ type: 'instance', instance: inst.name, event: { type: 'shutdown' } }, now),
+        );
+      }
+    }
+    for (const name of fresh.keys()) {
+      this.#log.warn(
+        `(${name}) is new: restart keepalived-ts to start it (instances cannot be added while running)`,
+      );
+    }
+    const groups = (g: EnginePlan) => JSON.stringify(g.engine.syncGroups);
+    if (groups(plan) !== groups(this.#plan)) this.#log.warn('sync group changes take effect on restart only');
+    this.#notifier.setScripts(
+      new Map([...this.#plan.wiring].map(([n, w]) => [n, w.notify])),
+      plan.groupNotify,
+    );
+    // Interfaces newly tracked: report the ones that are down.
+    for (const inst of this.#engine.instances()) {
+      const names = inst.params.trackers.filter((t) => t.kind === 'interface').map((t) => t.name);
+      for (const v of [...inst.params.vips, ...inst.params.excludedVips]) if (v.dev) names.push(v.dev);
+      for (const n of names) {
+        if (this.#linkUp.has(n)) continue;
+        const up = this.#table.isUp(n);
+        this.#linkUp.set(n, up);
+        if (!up) out.push(...this.#engine.handle({ type: 'link', ifname: n, up: false }, now));
+      }
+    }
+    this.#perform(out);
+    this.#rearm();
+    this.#log.info('Reload finished');
   }
 
   // ===== status and stop =====

@@ -109,6 +109,20 @@ export class VrrpSocketPool {
     }
   }
 
+  /** Reload: new receive policy and transmit options for an instance on the same socket and VRID. */
+  update(w: InstanceWiring): boolean {
+    const slot = this.#slotOf.get(w.name);
+    const old = this.#wiring.get(w.name);
+    if (!slot || !old || old.rxPolicy.vrid !== w.rxPolicy.vrid) return false;
+    const list = slot.byVrid.get(w.rxPolicy.vrid) ?? [];
+    slot.byVrid.set(
+      w.rxPolicy.vrid,
+      list.map((x) => (x.name === w.name ? w : x)),
+    );
+    this.#wiring.set(w.name, w);
+    return true;
+  }
+
   /** Puts one advert of `instance` on the wire (one copy per unicast peer). */
   send(instance: string, a: AdvertToSend): NetResult<void> {
     const slot = this.#slotOf.get(instance);

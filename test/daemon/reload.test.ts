@@ -1,0 +1,80 @@
+// SIGHUP reload of a running keepalived-ts: changed priority and VIPs applied without a restart, an instance
+// removed from the configuration stopped (priority 0, so the peer takes over at once).
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, sleep, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+let lab: Lab | null = null;
+const routers: Router[] = [];
+after(() => {
+  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
+  killAllRouters();
+  lab?.close();
+  for (const r of routers) r.removeDir();
+});
+
+const conf = (name: string, priority: number, vips: string[]) => `
+vrrp_instance ${name} {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress {
+${vips.map((v) => `    ${v}/24`).join('\n')}
+  }
+}
+`;
+
+test('SIGHUP: new priority and VIPs take effect; a removed instance stops', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  lab = new Lab('drl');
+  const ns1 = lab.addHost('r1');
+  const ns2 = lab.addHost('r2');
+  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const r1 = new Router('r1', ns1, conf('VI_1', 200, ['192.0.2.100']));
+  const r2 = new Router('r2', ns2, conf('VI_1', 100, ['192.0.2.100']));
+  routers.push(r1, r2);
+  await waitUntil(() => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
+
+  // Priority 250 and a second VIP: r2 preempts and installs both.
+  writeFileSync(r2.conf, conf('VI_1', 250, ['192.0.2.100', '192.0.2.101']));
+  let m = r2.mark();
+  r2.proc.kill('SIGHUP');
+  await r2.waitFor(/Reload finished/, 3000, m);
+  await r2.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, m);
+  await waitUntil(() => r1.lastState() === 'BACKUP', 2000, 'r1 backup');
+  await waitUntil(
+    () => holds(ns2, '192.0.2.100') && holds(ns2, '192.0.2.101') && !holds(ns1, '192.0.2.100'),
+    2000,
+    'both VIPs on r2',
+  );
+
+  // Drop a VIP while master: it is removed, the other stays, no state change.
+  writeFileSync(r2.conf, conf('VI_1', 250, ['192.0.2.100']));
+  m = r2.mark();
+  r2.proc.kill('SIGHUP');
+  await r2.waitFor(/Reload finished/, 3000, m);
+  await waitUntil(() => !holds(ns2, '192.0.2.101'), 2000, 'VIP .101 removed');
+  await sleep(300);
+  assert.ok(holds(ns2, '192.0.2.100'));
+  assert.equal(r2.grep(/Entering/, m).length, 0, r2.log());
+
+  // The instance renamed: the old one stops (priority 0), r1 takes over after Skew_Time.
+  writeFileSync(r2.conf, conf('VI_X', 250, ['192.0.2.100']));
+  m = r2.mark();
+  const m1 = r1.mark();
+  r2.proc.kill('SIGHUP');
+  await r2.waitFor(/\(VI_1\) removed from the configuration/, 3000, m);
+  await r2.waitFor(/\(VI_X\) is new: restart keepalived-ts/, 3000, m);
+  await r2.waitFor(/\(VI_1\) Entering STOP STATE/, 3000, m);
+  await r1.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000, m1);
+  await waitUntil(() => holds(ns1, '192.0.2.100') && !holds(ns2, '192.0.2.100'), 2000, 'VIP on r1 only');
+  assert.ok(r2.running, 'the daemon keeps running');
+});
