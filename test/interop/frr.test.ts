@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Router, sleep } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { tcpdumpInstalled, VrrpCapture } from './capture.js';
 import { FrrPeer, frrInstalled } from './frr-peer.js';
 import { addHost, hostAddr, type InstanceSpec, instanceConf, msSince, startPeer, teardown } from './peers.js';
 import { masterDownMs, skewMs } from './scenario.js';
@@ -14,7 +15,9 @@ const skip = !isRoot()
   ? 'needs root'
   : !frrInstalled()
     ? 'FRR (zebra, vrrpd, user frr) not installed'
-    : false;
+    : !tcpdumpInstalled()
+      ? 'tcpdump not installed'
+      : false;
 const VIP = '192.0.2.100';
 const SPEC: InstanceSpec = { version: 3, family: 4, unicast: false, vrid: 51, advertIntS: 0.1 };
 const ADVERT_MS = 100;
@@ -83,6 +86,7 @@ async function scenario(highIsFrr: boolean, label: string): Promise<string> {
   const routers: Router[] = [];
   const frrs: FrrPeer[] = [];
   const peers: Peer[] = [];
+  let capture: VrrpCapture | null = null;
   try {
     const prios = [250, 200, 50];
     const names = ['high', 'mid', 'low'];
@@ -107,6 +111,9 @@ async function scenario(highIsFrr: boolean, label: string): Promise<string> {
       }
     }
     const [high, mid, low] = peers as [Peer, Peer, Peer];
+    // On mid's eth0: when the priority-0 advert reaches the node that must take over.
+    capture = new VrrpCapture(mid.ns, 'eth0');
+    await capture.ready();
     const logs = () => peers.map((p) => `${p.name}:\n${p.log()}`).join('\n');
     const vipOn = (p: Peer) =>
       waitUntil(
@@ -172,15 +179,20 @@ async function scenario(highIsFrr: boolean, label: string): Promise<string> {
     const gracefulTook = (await waitEntered(mid, 'MASTER', marks[1]!, 3000)) - stopAt;
     await stopping;
     await vipOn(mid);
+    const prioZero = await capture.first((a) => a.priority === 0 && a.vrid === SPEC.vrid, stopAt);
+    assert.ok(prioZero, `high's priority-0 advert seen on the bridge\n${logs()}`);
+    const wireTook = Math.round((mid.entered('MASTER', marks[1]!) ?? 0) - prioZero.atMs);
     await sleep(Math.max(2 * ADVERT_MS, skewMs(SPEC, 50) + ADVERT_MS));
     assert.equal(low.entered('MASTER', marks[2]!), null, `low stayed BACKUP\n${logs()}`);
-    assert.ok(gracefulTook < ADVERT_MS + 200, `graceful-stop takeover ${gracefulTook} ms\n${logs()}`);
+    assert.ok(wireTook < ADVERT_MS + 200, `takeover ${wireTook} ms after the priority-0 advert\n${logs()}`);
     const [a, b] = highIsFrr ? ['FRR', 'keepalived-ts'] : ['keepalived-ts', 'FRR'];
     return (
       `# v3 IPv4 multicast, ${a} master → ${b}: link-cut failover ${cutTook} ms, ` +
-      `preempt after link-up ${preemptTook} ms, graceful-stop takeover ${gracefulTook} ms`
+      `preempt after link-up ${preemptTook} ms, graceful stop: priority-0 advert → takeover ${wireTook} ms ` +
+      `(SIGTERM → takeover ${gracefulTook} ms)`
     );
   } finally {
+    capture?.stop();
     await Promise.all(frrs.map((f) => f.stop()));
     await teardown(lab, routers);
     for (const f of frrs) f.removeDir();

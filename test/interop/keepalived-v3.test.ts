@@ -3,10 +3,17 @@
 // the steps). Measured times are printed as `# …` lines.
 import { test } from 'node:test';
 import { isRoot } from '../helpers/netns.js';
+import { tcpdumpInstalled } from './capture.js';
 import { type Impl, type InstanceSpec, implName, referenceInstalled } from './peers.js';
 import { describeTimes, runScenario } from './scenario.js';
 
-const skip = !isRoot() ? 'needs root' : !referenceInstalled() ? 'reference keepalived not installed' : false;
+const skip = !isRoot()
+  ? 'needs root'
+  : !referenceInstalled()
+    ? 'reference keepalived not installed'
+    : !tcpdumpInstalled()
+      ? 'tcpdump not installed'
+      : false;
 
 const cases: { spec: InstanceSpec; label: string }[] = [
   { spec: { version: 3, family: 4, unicast: false, vrid: 31, advertIntS: 0.1 }, label: 'i34m' },

@@ -9,8 +9,9 @@
 //   4. SIGTERM to high: its priority-0 advert makes mid take over after Skew_Time (< advert_int + 200 ms).
 // Priorities are far apart so that after the priority-0 advert mid's Skew_Time ends well before low's.
 import assert from 'node:assert/strict';
-import { type Router, sleep, waitUntil } from '../daemon/router.js';
+import { addressesOf, type Router, sleep, waitUntil } from '../daemon/router.js';
 import { ip, Lab } from '../helpers/netns.js';
+import { VrrpCapture } from './capture.js';
 import {
   addHost,
   holders,
@@ -28,7 +29,12 @@ import {
 export interface ScenarioTimes {
   cutFailoverMs: number;
   preemptMs: number;
+  /** SIGTERM to high → mid's MASTER line. */
   gracefulMs: number;
+  /** high's priority-0 advert on the bridge (tcpdump) → mid's MASTER line. */
+  prioZeroToMasterMs: number;
+  /** TTL / hop limit values seen in the reference keepalived's adverts. */
+  referenceTtls: number[];
 }
 
 const PRIORITIES = [250, 200, 50] as const;
@@ -52,8 +58,12 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
   const impls: Impl[] = [highImpl, other, highImpl];
   const lab = new Lab(label);
   const routers: Router[] = [];
+  let capture: VrrpCapture | null = null;
   try {
     const nss = LABELS.map((l, k) => addHost(lab, l, spec.family, k + 1));
+    // On mid's own eth0: the time the priority-0 advert reaches the node that must take over.
+    capture = new VrrpCapture(nss[1]!, 'eth0');
+    await capture.ready();
     const addrs = LABELS.map((_, k) => hostAddr(spec.family, k + 1));
     for (const [k, l] of LABELS.entries()) {
       const conf = instanceConf(
@@ -123,13 +133,38 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
     const gracefulMs = msSince(stopAt, handover);
     assert.equal(await stopping, 0, `high's exit code\n${high.log()}`);
     await onlyOn(nsMid, 'VIP on mid only after the graceful stop', 2000);
+    const prioZero = await capture.first((a) => a.priority === 0 && a.vrid === spec.vrid, stopAt);
+    assert.ok(prioZero, `high's priority-0 advert seen on the bridge\n${logs()}`);
+    const prioZeroToMasterMs = Math.round(msSince(prioZero.atMs, handover));
     // Let low's own (longer) Skew_Time pass: mid's first advert must have reset it.
     await sleep(Math.max(2 * advertMs, skewMs(spec, 50) + advertMs));
     assert.equal(low.grep(entering('MASTER'), marks[2]).length, 0, `low stayed BACKUP\n${logs()}`);
     assert.deepEqual(holders(nss, vip), [nsMid], 'VIP still on mid only');
-    assert.ok(gracefulMs < advertMs + 200, `graceful-stop takeover took ${gracefulMs} ms`);
-    return { cutFailoverMs, preemptMs, gracefulMs };
+    assert.ok(
+      prioZeroToMasterMs < advertMs + 200,
+      `takeover ${prioZeroToMasterMs} ms after the priority-0 advert (SIGTERM → MASTER ${gracefulMs} ms)`,
+    );
+    // On the wire (as mid received it, plus mid's own sends): every keepalived-ts advert has TTL / hop limit
+    // 255 (RFC 5798 §5.1.1.3 / §5.1.2.3), multicast and unicast alike.
+    const tsSources = new Set(nss.filter((_, k) => impls[k] === 'ts').flatMap((ns) => addressesOf(ns)));
+    const fromTs = capture.adverts.filter((a) => tsSources.has(a.src));
+    assert.ok(fromTs.length > 0, 'keepalived-ts adverts captured');
+    assert.deepEqual(
+      fromTs.filter((a) => a.ttl !== 255),
+      [],
+      'keepalived-ts adverts leave with TTL / hop limit 255',
+    );
+    const kaTtls = [...new Set(capture.adverts.filter((a) => !tsSources.has(a.src)).map((a) => a.ttl))];
+    return { cutFailoverMs, preemptMs, gracefulMs, prioZeroToMasterMs, referenceTtls: kaTtls };
   } finally {
+    capture?.stop();
+    if (process.env.KATS_SHOW_CAPTURE) {
+      for (const a of capture?.adverts ?? []) {
+        console.log(
+          `  [capture] ${new Date(a.atMs).toISOString()} ${a.src} ttl ${a.ttl} vrid ${a.vrid} prio ${a.priority}`,
+        );
+      }
+    }
     await teardown(lab, routers);
   }
 }
@@ -141,6 +176,8 @@ export function describeTimes(spec: InstanceSpec, highImpl: Impl, t: ScenarioTim
   return (
     `# ${kind}, ${implName(highImpl)} master → ${implName(other)}: link-cut failover ${t.cutFailoverMs} ms ` +
     `(Master_Down ${masterDownMs(spec, 200).toFixed(0)} ms), preempt after link-up ${t.preemptMs} ms, ` +
-    `graceful-stop takeover ${t.gracefulMs} ms (Skew_Time ${skewMs(spec, 200).toFixed(0)} ms)`
+    `graceful stop: priority-0 advert → takeover ${t.prioZeroToMasterMs} ms ` +
+    `(Skew_Time ${skewMs(spec, 200).toFixed(0)} ms; SIGTERM → takeover ${t.gracefulMs} ms); ` +
+    `keepalived's advert TTL ${t.referenceTtls.join('/')}`
   );
 }

@@ -1,0 +1,107 @@
+// tcpdump on a test interface, so a test can time events against the packet that caused them (for example a
+// takeover against the priority-0 advert of a graceful stop), whichever implementation sent it. Packets are
+// read from tcpdump's one-line VRRP decode: `1795438653.971278 IP 192.0.2.1 > 224.0.0.18: VRRPv3,
+// Advertisement, vrid 5, prio 0, intvl 10cs, length 12`.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+
+export interface CapturedAdvert {
+  /** Capture time, ms since the epoch (kernel timestamp, µs resolution). */
+  atMs: number;
+  src: string;
+  /** IPv4 TTL / IPv6 hop limit. */
+  ttl: number;
+  vrid: number;
+  priority: number;
+}
+
+// tcpdump inserts `(ttl N), ` when the TTL / hop limit is not 255 (keepalived 2.2.7 sends IPv6 unicast
+// adverts with hop limit 64).
+const LINE =
+  /^(\d+\.\d+) IP6? ([0-9a-f.:]+) > [0-9a-f.:]+: VRRPv[23], Advertisement, (?:\(ttl (\d+)\), )?vrid (\d+), prio (\d+)/;
+
+export const tcpdumpInstalled = (): boolean => spawnSync('tcpdump', ['--version']).status === 0;
+
+export class VrrpCapture {
+  readonly adverts: CapturedAdvert[] = [];
+  readonly #proc: ChildProcess;
+  readonly #ready: Promise<void>;
+
+  /** Starts tcpdump on `ifname` in namespace `ns` (a host's eth0, or a lab bridge's br0). */
+  constructor(ns: string, ifname: string) {
+    this.#proc = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        'tcpdump',
+        '-i',
+        ifname,
+        '-n',
+        '-tt',
+        '-l',
+        '-p',
+        'ip proto 112 or ip6 proto 112',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let partial = '';
+    this.#proc.stdout?.on('data', (chunk: Buffer) => {
+      partial += chunk.toString('utf8');
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        const m = LINE.exec(l);
+        if (m) {
+          this.adverts.push({
+            atMs: Number(m[1]) * 1000,
+            src: m[2]!,
+            ttl: m[3] === undefined ? 255 : Number(m[3]),
+            vrid: Number(m[4]),
+            priority: Number(m[5]),
+          });
+        }
+      }
+    });
+    this.#ready = new Promise((resolve, reject) => {
+      let err = '';
+      const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 5000);
+      this.#proc.stderr?.on('data', (c: Buffer) => {
+        err += c.toString('utf8');
+        if (/listening on/.test(err)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      this.#proc.on('exit', () => {
+        clearTimeout(t);
+        reject(new Error(`tcpdump exited: ${err}`));
+      });
+    });
+    // Only ready() callers care about a failed start; a later exit must not be an unhandled rejection.
+    this.#ready.catch(() => {});
+  }
+
+  /** Resolves once tcpdump is capturing. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** The first advert captured at or after `sinceMs` that matches; waits up to `timeoutMs` for tcpdump's line. */
+  async first(
+    pred: (a: CapturedAdvert) => boolean,
+    sinceMs: number,
+    timeoutMs = 1000,
+  ): Promise<CapturedAdvert | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.adverts.find((a) => a.atMs >= sinceMs && pred(a));
+      if (hit || Date.now() > deadline) return hit;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  stop(): void {
+    if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGKILL');
+  }
+}
