@@ -569,7 +569,7 @@ virtual_server fwmark 5 {
   });
 
   test('a group mixing IPv4, IPv6 and an fwmark without a family is removed (keepalived 2.2.7)', {
-    todo: 'reproducer: `virtual_server_group G1 { 192.0.2.1 80; 2001:db8::1 80; fwmark 8 }` — 2.2.7: "virtual server group G1 cannot have IPv4, IPv6 and fwmark without family - removing" at the group's closing brace; ours keeps it silently',
+    todo: 'reproducer: `virtual_server_group G1 { 192.0.2.1 80; 2001:db8::1 80; fwmark 8 }` — 2.2.7: "virtual server group G1 cannot have IPv4, IPv6 and fwmark without family - removing" at the closing brace of the group; ours keeps it silently',
   }, () => {
     const { config, diag } = parse(
       'virtual_server_group G1 {\n  192.0.2.1 80\n  2001:db8::1 80\n  fwmark 8\n}\n',
