@@ -21,6 +21,10 @@ const LINE =
 
 export const tcpdumpInstalled = (): boolean => spawnSync('tcpdump', ['--version']).status === 0;
 
+/** Captures still running, SIGKILLed if the test process exits without stopping them. */
+const liveCaptures = new Set<ChildProcess>();
+let exitHooked = false;
+
 export class VrrpCapture {
   readonly adverts: CapturedAdvert[] = [];
   readonly #proc: ChildProcess;
@@ -45,6 +49,14 @@ export class VrrpCapture {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', () => {
+        for (const p of liveCaptures) p.kill('SIGKILL');
+      });
+    }
+    liveCaptures.add(this.#proc);
+    this.#proc.on('exit', () => liveCaptures.delete(this.#proc));
     let partial = '';
     this.#proc.stdout?.on('data', (chunk: Buffer) => {
       partial += chunk.toString('utf8');

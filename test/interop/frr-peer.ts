@@ -39,6 +39,12 @@ export interface FrrOptions {
   prefixLen: number;
 }
 
+/** Every FRR daemon still running, SIGKILLed if the test process exits without stopping them. */
+const liveDaemons = new Set<ChildProcess>();
+/** Directories not yet removed, removed on exit too. */
+const liveDirs = new Set<string>();
+let exitHooked = false;
+
 export class FrrPeer {
   readonly name: string;
   readonly ns: string;
@@ -64,6 +70,7 @@ export class FrrPeer {
       sysctl(ns, `net.ipv4.conf.${dev}.ignore_routes_with_linkdown`, '1');
     }
     this.dir = mkdtempSync(join(tmpdir(), `kats-frr-${name}-`));
+    liveDirs.add(this.dir);
     // One config file per daemon, each naming its own log file: `log timestamp precision` only takes effect
     // for a log target set in the config (not for `--log file:` on the command line).
     const logConf = (daemon: string) => [
@@ -110,7 +117,17 @@ export class FrrPeer {
       '-P',
       '0',
     ];
-    this.#procs.push(spawn('ip', argv, { stdio: 'ignore' }));
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', () => {
+        for (const p of liveDaemons) p.kill('SIGKILL');
+        for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+      });
+    }
+    const proc = spawn('ip', argv, { stdio: 'ignore' });
+    liveDaemons.add(proc);
+    proc.on('exit', () => liveDaemons.delete(proc));
+    this.#procs.push(proc);
   }
 
   /** Starts vrrpd once zebra's API socket exists (vrrpd needs zebra for interfaces and protodown). */
@@ -203,5 +220,6 @@ export class FrrPeer {
         rmSync(`/var/tmp/frr/${daemon}.${p.pid}`, { recursive: true, force: true });
     }
     rmSync(this.dir, { recursive: true, force: true });
+    liveDirs.delete(this.dir);
   }
 }
