@@ -96,7 +96,22 @@ export class VrrpRuntime {
     const nlr = Netlink.open();
     if (!nlr.ok) return { ok: false, errors: [nlr.error.message] };
     const nl = nlr.value;
+    // The monitor opens before the listing, so no link change falls between the two: events that arrive
+    // while the listing runs are replayed onto the table it returns.
+    const early: NetlinkEvent[] = [];
+    let sink: (ev: NetlinkEvent) => void = (ev) => early.push(ev);
+    const monitorError: (e: NetError) => void = (e) =>
+      log.error(`${e.message} (link events may have been lost)`);
+    const mon = NetlinkMonitor.open(
+      (ev) => sink(ev),
+      (e) => monitorError(e),
+    );
+    if (!mon.ok) {
+      nl.close();
+      return { ok: false, errors: [mon.error.message] };
+    }
     const fail = (errors: string[]): RuntimeStart => {
+      mon.value.close();
       nl.close();
       return { ok: false, errors };
     };
@@ -105,9 +120,12 @@ export class VrrpRuntime {
     let table: InterfaceTable;
     let plan: EnginePlan;
     for (;;) {
+      // Events from before this listing are in it; the ones that come while it runs are applied after it.
+      early.length = 0;
       const t = await InterfaceTable.load(nl);
       if (!t.ok) return fail([t.error.message]);
       table = t.value;
+      for (const ev of early) table.apply(ev);
       plan = buildEnginePlan(cfg, table);
       const waiting = plan.errors.some((e) => e.includes('link-local'));
       if (!waiting || Date.now() >= deadline) break;
@@ -123,6 +141,9 @@ export class VrrpRuntime {
     } catch (e) {
       return fail([(e as Error).message]);
     }
+    rt.#monitor = mon.value;
+    const runtime = rt;
+    sink = (ev) => runtime.#onNetlink(ev);
     const opened = rt.#open();
     if (opened.length > 0) {
       rt.#closeAll();
@@ -142,14 +163,7 @@ export class VrrpRuntime {
       const r = this.#pool.add(w, p.primaryAddress);
       if (!r.ok) errors.push(`(${p.name}) ${r.error.message}`);
     }
-    if (errors.length > 0) return errors;
-    const mon = NetlinkMonitor.open(
-      (ev) => this.#onNetlink(ev),
-      (e: NetError) => this.#log.error(`${e.message} (link events may have been lost)`),
-    );
-    if (!mon.ok) return [mon.error.message];
-    this.#monitor = mon.value;
-    return [];
+    return errors;
   }
 
   #begin(): void {
