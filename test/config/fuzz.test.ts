@@ -28,6 +28,7 @@ const REPO_ROOT = resolve(THIS_FILE, '..', '..', '..');
 const CORPUS_DIR = '/work/shared/corpus/keepalived-samples';
 const CASES_DIR = join(REPO_ROOT, 'test', 'data', 'config-cases');
 const JOB_ENV = 'KATS_CONFIG_FUZZ_JOB';
+const TIMEOUT_BIN = '/usr/bin/timeout';
 
 // Bounds are on the child's CPU time (user + system) for the parse, so that a loaded machine does not
 // turn a slow-but-fine parse into a failure; wall-clock deadlines only catch hangs.
@@ -547,7 +548,14 @@ function runChild(job: Job, jobDir: string, deadlineMs: number): Promise<ChildRe
   // The child must not think it is a node:test subprocess.
   delete env.NODE_TEST_CONTEXT;
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=512', '--import', 'tsx', THIS_FILE], {
+    // Under timeout(1), so that a child stuck in a hang dies on its own even if this process is killed
+    // before its deadline fires; SIGTERM to timeout(1) is passed on to the child.
+    const nodeArgs = [process.execPath, '--max-old-space-size=512', '--import', 'tsx', THIS_FILE];
+    const selfLimitS = String(Math.ceil(deadlineMs / 1000) + 5);
+    const [cmd, ...args] = existsSync(TIMEOUT_BIN)
+      ? [TIMEOUT_BIN, '-s', 'KILL', selfLimitS, ...nodeArgs]
+      : nodeArgs;
+    const child = spawn(cmd!, args, {
       env,
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -563,7 +571,7 @@ function runChild(job: Job, jobDir: string, deadlineMs: number): Promise<ChildRe
     let killed = false;
     const timer = setTimeout(() => {
       killed = true;
-      child.kill('SIGKILL');
+      child.kill('SIGTERM');
     }, deadlineMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
