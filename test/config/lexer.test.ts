@@ -4,6 +4,7 @@
 // facts in shared/notes/keepalived-reference.md §1.1–1.3, not from running the code under test.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { expandBraces } from '../../src/config/glob.js';
 import { decomment, splitBraces, tokenize, tokenizeQuoted } from '../../src/config/lexer.js';
 import { parseRepeat } from '../../src/config/repeat.js';
@@ -293,5 +294,120 @@ describe('Definitions', () => {
     const d = new Definitions(env());
     d.tryDefine('$A=$A');
     assert.deepEqual(d.substitute('$A'), { lines: ['$A'] });
+  });
+});
+
+describe('properties', () => {
+  const blank = fc.constantFrom(' ', '\t', '  ');
+  const plainWord = fc.stringMatching(/^[A-Za-z0-9_.:/-]{1,12}$/);
+
+  test('tokenize splits quote-free text on blanks, and tokenizeQuoted agrees there', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(plainWord, blank)), (parts) => {
+        const text = parts.map(([w, b]) => w + b).join('');
+        const words = parts.map(([w]) => w);
+        assert.deepEqual(tokenize(text), { tokens: words, unmatchedQuote: false });
+        assert.deepEqual(tokenizeQuoted(text), { tokens: words, unmatchedQuote: false });
+      }),
+      { seed: 1123, numRuns: 300 },
+    );
+  });
+
+  test('a double-quoted run is one token whatever blanks and braces it holds', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9 {}\t#!]{0,20}$/), plainWord, (inner, before) => {
+        assert.deepEqual(tokenize(`${before} "${inner}"`).tokens, [before, inner]);
+        const parts = splitBraces(`${before} "${inner}" {`);
+        assert.deepEqual(parts, [`${before} "${inner}"`, '{']);
+      }),
+      { seed: 1123, numRuns: 300 },
+    );
+  });
+
+  test('splitBraces keeps every non-blank character, in order, and isolates each brace', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z0-9 {}\t]{0,40}$/), (text) => {
+        const parts = splitBraces(text);
+        const squash = (s: string) => s.replace(/\s+/g, '');
+        assert.equal(parts.map(squash).join(''), squash(text));
+        for (const p of parts) {
+          assert.ok(p === '{' || p === '}' || !/[{}]/.test(p), JSON.stringify(p));
+          assert.equal(p, p.trim());
+          assert.notEqual(p, '');
+        }
+      }),
+      { seed: 1123, numRuns: 500 },
+    );
+  });
+
+  test('decomment leaves no comment character outside quotes and never grows the line', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z "#!\\]{0,30}$/), (line) => {
+        const { text } = decomment(line);
+        assert.ok(text.length <= line.length);
+        let inQuote = false;
+        for (let i = 0; i < text.length; i++) {
+          if (text[i] === '"') inQuote = !inQuote;
+          // A surviving # or ! outside quotes can only come from an escaped \# or \!.
+          if (!inQuote && (text[i] === '#' || text[i] === '!')) assert.ok(line.includes(`\\${text[i]}`));
+        }
+      }),
+      { seed: 1123, numRuns: 500 },
+    );
+  });
+
+  test('expandBraces yields the product of the alternatives, brace-free, first group outermost', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.stringMatching(/^[a-z0-9]{0,3}$/), { minLength: 1, maxLength: 4 }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (groups) => {
+          const pattern = groups.map((g) => `x{${g.join(',')}}`).join('');
+          let expected = [''];
+          for (const g of groups) expected = expected.flatMap((head) => g.map((alt) => `${head}x${alt}`));
+          assert.deepEqual(expandBraces(pattern), expected);
+        },
+      ),
+      { seed: 1123, numRuns: 300 },
+    );
+  });
+
+  test('~SEQ(v, start, step, end) counts and values follow the arithmetic', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -50, max: 50 }),
+        fc.integer({ min: -7, max: 7 }).filter((s) => s !== 0),
+        fc.integer({ min: -50, max: 50 }),
+        (start, step, end) => {
+          const r = parseRepeat(`~SEQ(v, ${start}, ${step}, ${end}) x$v`);
+          assert.ok(r.ok);
+          const expected: string[] = [];
+          for (let v = start; step > 0 ? v <= end : v >= end; v += step) expected.push(String(v));
+          assert.deepEqual(
+            r.tuples.map((t) => t[0]),
+            expected,
+          );
+          assert.equal(r.rest, 'x$v');
+        },
+      ),
+      { seed: 1123, numRuns: 500 },
+    );
+  });
+
+  test('parseRepeat never throws on text after ~SEQ( / ~SEQx( / ~LST(', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('~SEQ(', '~SEQx(', '~LST('),
+        fc.stringMatching(/^[a-z0-9 ,(){}-]{0,30}$/),
+        (head, rest) => {
+          const r = parseRepeat(head + rest);
+          if (r.ok) assert.ok(r.tuples.every((t) => t.length === r.vars.length));
+          else assert.equal(typeof r.error, 'string');
+        },
+      ),
+      { seed: 1123, numRuns: 1000 },
+    );
   });
 });
