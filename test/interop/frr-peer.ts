@@ -1,9 +1,10 @@
 // FRR 8.4 (zebra + vrrpd) as a VRRP peer inside a test namespace, set up as /work/shared/notes/frr-in-netns.md
-// describes: a macvlan `vrrp4-VRID` (MAC 00:00:5e:00:01:VRID, mode bridge, addrgenmode random) on eth0 holding
-// the VIP, which vrrpd keeps `protodown on` while Backup; arp_ignore=1 so a Backup does not answer ARP for the
-// VIP through eth0; every daemon file in one directory owned by `frr` (the daemons refuse to run as root).
-// State comes from vrrpd's log (`[VRID N] [IPv4] Backup -> Master`, ms timestamps); VIP ownership from the
-// macvlan (address present, link up, not protodown).
+// describes: a macvlan `vrrp4-VRID` / `vrrp6-VRID` (MAC 00:00:5e:00:01:VRID / 00:00:5e:00:02:VRID, mode bridge,
+// addrgenmode random) on eth0 holding the VIP, which vrrpd keeps `protodown on` while Backup; arp_ignore=1 so a
+// Backup does not answer ARP for the VIP through eth0; for IPv6 accept_dad=0 on the macvlan (else its link-local
+// stays tentative while protodown and vrrpd sends from the VIP); every daemon file in one directory owned by
+// `frr` (the daemons refuse to run as root). State comes from vrrpd's log (`[VRID N] [IPv4] Backup -> Master`,
+// ms timestamps); VIP ownership from the macvlan (address present, link up, not protodown).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,7 @@ export interface FrrOptions {
   vrid: number;
   priority: number;
   advertIntMs: number;
+  family: 4 | 6;
   vip: string;
   prefixLen: number;
 }
@@ -52,18 +54,26 @@ export class FrrPeer {
   readonly macvlan: string;
   readonly #procs: ChildProcess[] = [];
   readonly #vrid: number;
+  readonly #family: 4 | 6;
 
   constructor(name: string, ns: string, o: FrrOptions) {
     this.name = name;
     this.ns = ns;
     this.#vrid = o.vrid;
-    this.macvlan = `vrrp4-${o.vrid}`;
-    const mac = `00:00:5e:00:01:${o.vrid.toString(16).padStart(2, '0')}`;
+    this.#family = o.family;
+    this.macvlan = `vrrp${o.family}-${o.vrid}`;
+    // RFC 5798 §7.3: 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID} for IPv6.
+    const mac = `00:00:5e:00:0${o.family === 4 ? 1 : 2}:${o.vrid.toString(16).padStart(2, '0')}`;
     ip('-n', ns, 'link', 'add', this.macvlan, 'link', 'eth0', 'type', 'macvlan', 'mode', 'bridge');
     ip('-n', ns, 'link', 'set', this.macvlan, 'address', mac);
     // `addrgenmode random` fails at creation on this iproute2/kernel; it works before the link goes up.
     ip('-n', ns, 'link', 'set', 'dev', this.macvlan, 'addrgenmode', 'random');
-    ip('-n', ns, 'addr', 'add', `${o.vip}/${o.prefixLen}`, 'dev', this.macvlan);
+    if (o.family === 6) {
+      sysctl(ns, `net.ipv6.conf.${this.macvlan}.accept_dad`, '0');
+      ip('-n', ns, 'addr', 'add', `${o.vip}/${o.prefixLen}`, 'dev', this.macvlan, 'nodad');
+    } else {
+      ip('-n', ns, 'addr', 'add', `${o.vip}/${o.prefixLen}`, 'dev', this.macvlan);
+    }
     ip('-n', ns, 'link', 'set', this.macvlan, 'up');
     for (const dev of ['all', 'eth0', this.macvlan]) {
       sysctl(ns, `net.ipv4.conf.${dev}.arp_ignore`, '1');
@@ -86,7 +96,7 @@ export class FrrPeer {
         ` vrrp ${o.vrid} version 3`,
         ` vrrp ${o.vrid} priority ${o.priority}`,
         ` vrrp ${o.vrid} advertisement-interval ${o.advertIntMs}`,
-        ` vrrp ${o.vrid} ip ${o.vip}`,
+        ` vrrp ${o.vrid} ${o.family === 4 ? 'ip' : 'ipv6'} ${o.vip}`,
         '!',
         '',
       ].join('\n'),
@@ -152,12 +162,12 @@ export class FrrPeer {
       .join('\n');
   }
 
-  /** IPv4 transitions of our VRID so far, in order. */
+  /** Transitions of our VRID and family so far, in order. */
   transitions(): FrrTransition[] {
     const f = join(this.dir, 'vrrpd.log');
     if (!existsSync(f)) return [];
     const re = new RegExp(
-      `^(\\d{4})/(\\d\\d)/(\\d\\d) (\\d\\d):(\\d\\d):(\\d\\d)\\.(\\d{3}) .*\\[VRID ${this.#vrid}\\] \\[IPv4\\] (\\w+) -> (\\w+)`,
+      `^(\\d{4})/(\\d\\d)/(\\d\\d) (\\d\\d):(\\d\\d):(\\d\\d)\\.(\\d{3}) .*\\[VRID ${this.#vrid}\\] \\[IPv${this.#family}\\] (\\w+) -> (\\w+)`,
     );
     const out: FrrTransition[] = [];
     for (const line of readFileSync(f, 'utf8').split('\n')) {
