@@ -17,6 +17,17 @@ const PACKAGE_VERSION = (
   JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
+/** Whether /etc/passwd names `user` (2.2.7's default script user is keepalived_script). */
+function hasUser(user: string): boolean {
+  try {
+    return readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .some((l) => l.split(':', 1)[0] === user);
+  } catch {
+    return false;
+  }
+}
+
 const notBuilt = existsSync(BUILT) ? undefined : `${BUILT} is missing: run npm run build`;
 
 interface Run {
@@ -107,6 +118,19 @@ describe('keepalived-ts -t', {
       ),
     );
     assert.equal(r.status, 0, r.stderr);
+  });
+
+  test('enable_script_security with no script user on the host removes vrrp scripts (keepalived 2.2.7)', {
+    skip: hasUser('keepalived_script') ? 'this host has a keepalived_script user' : undefined,
+    todo: 'reproducer: global_defs { enable_script_security } + vrrp_script s { script "/bin/true" } tracked by an instance, no script_user and no keepalived_script user — 2.2.7: "(Line 6) Unable to set default user for vrrp script s - removing", "(Line 14) (VI_1) track script s not found, ignoring..." (exit 5); ours exit 0',
+  }, () => {
+    const file = conf(
+      `global_defs {\n  enable_script_security\n}\nvrrp_script s {\n  script "/bin/true"\n}\n${GOOD.replace('  advert_int 1\n', '  advert_int 1\n  track_script {\n    s\n  }\n')}`,
+    );
+    const r = test_t(file);
+    assert.equal(r.status, 5, r.stderr);
+    assert.match(r.stderr, /^\(Line 6\) /m);
+    assert.match(r.stderr, /^\(Line 14\) .*track script s not found/m);
   });
 
   test('-i selects @ID lines', () => {
