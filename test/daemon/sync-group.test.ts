@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createNetns, deleteNetns, ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, waitUntil } from './router.js';
+import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const cleanups: (() => void)[] = [];
@@ -82,7 +82,8 @@ test('sync group: a member fault moves both instances to the other router', {
     r1.removeDir();
     r2.removeDir();
   });
-  await waitUntil(
+  await settle(
+    [r1, r2],
     () =>
       r1.lastState('VI_A') === 'MASTER' &&
       r1.lastState('VI_B') === 'MASTER' &&
