@@ -100,3 +100,41 @@ test('unsolicited NA: a client’s neighbour entry for the IPv6 VIP follows the 
   // Only r2's unsolicited NA (Override flag) can have changed the entry.
   await waitUntil(() => neighMac() === macOf(ns2), 1000, 'client neighbour entry → r2');
 });
+
+test('IPv6 unicast with global source addresses: election and link-cut failover', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const lab3 = new Lab('du6');
+  cleanups.push(() => lab3.close());
+  const ns1 = lab3.addHost('r1');
+  const ns2 = lab3.addHost('r2');
+  ip('-n', ns1, 'addr', 'add', '2001:db8::1/64', 'dev', 'eth0', 'nodad');
+  ip('-n', ns2, 'addr', 'add', '2001:db8::2/64', 'dev', 'eth0', 'nodad');
+  const uconf = (priority: number, self: string, peer: string) => `
+vrrp_instance VI_6 {
+  interface eth0
+  virtual_router_id 62
+  priority ${priority}
+  advert_int 0.1
+  unicast_src_ip ${self}
+  unicast_peer { ${peer} }
+  virtual_ipaddress { 2001:db8::200/64 }
+}
+`;
+  const r1 = new Router('u1', ns1, uconf(200, '2001:db8::1', '2001:db8::2'));
+  const r2 = new Router('u2', ns2, uconf(100, '2001:db8::2', '2001:db8::1'));
+  routers.push(r1, r2);
+  await settle(
+    [r1, r2],
+    () => r1.lastState('VI_6') === 'MASTER' && r2.lastState('VI_6') === 'BACKUP',
+    6000,
+    'u1 master, u2 backup',
+  );
+  assert.ok(holds(ns1, '2001:db8::200') && !holds(ns2, '2001:db8::200'));
+  assert.equal(r2.grep(/dropped advert/).length, 0, r2.log());
+  const m = r2.mark();
+  ip('-n', lab3.bridgeNs, 'link', 'set', lab3.portOf('r1'), 'down');
+  await r2.waitFor(MASTER, 2000, m);
+  await waitUntil(() => holds(ns2, '2001:db8::200'), 2000, 'VIP on u2');
+});
