@@ -86,6 +86,8 @@ export interface EnginePlan {
   groupNotify: Map<string, NotifyScripts>;
   /** notify_fifo and vrrp_notify_fifo (deduplicated: the same path is written once, as keepalived does). */
   notifyFifos: string[];
+  /** notify_fifo_script / vrrp_notify_fifo_script: started with their FIFO's path as last argument. */
+  fifoScripts: { fifo: string; script: ScriptSpec }[];
   /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
   startupDelayUs: number;
   /** Things the daemon does differently from keepalived or ignores, one line each, for the log. */
@@ -293,11 +295,18 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   }
 
   const notifyFifos = [...new Set([g.notifyFifo, g.vrrpNotifyFifo].filter((f): f is string => !!f))];
+  const fifoScripts: EnginePlan['fifoScripts'] = [];
+  if (g.notifyFifo && g.notifyFifoScript)
+    fifoScripts.push({ fifo: g.notifyFifo, script: g.notifyFifoScript });
+  if (g.vrrpNotifyFifo && g.vrrpNotifyFifoScript && g.vrrpNotifyFifo !== g.notifyFifo) {
+    fifoScripts.push({ fifo: g.vrrpNotifyFifo, script: g.vrrpNotifyFifoScript });
+  }
   return {
     engine: { instances, syncGroups },
     wiring,
     groupNotify,
     notifyFifos,
+    fifoScripts,
     startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),
     warnings,
     errors,

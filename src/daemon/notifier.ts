@@ -3,7 +3,7 @@
 // args (INSTANCE|GROUP, name, state, priority), then one line on each notify FIFO
 // (`INSTANCE "VI_1" MASTER 100`). Scripts are spawned detached in their own process group and never awaited:
 // nothing on the advert path waits for them.
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import type { ScriptSpec } from '../config/model.js';
 import type { NotifyState } from '../vrrp/actions.js';
@@ -57,11 +57,14 @@ export class Notifier {
   readonly #fifoFds: { path: string; fd: number }[] = [];
   readonly #env: NodeJS.ProcessEnv;
 
+  readonly #fifoReaders: ChildProcess[] = [];
+
   constructor(
     instances: Map<string, NotifyScripts>,
     groups: Map<string, NotifyScripts>,
     fifos: string[],
     log: Logger,
+    fifoScripts: { fifo: string; script: ScriptSpec }[] = [],
   ) {
     this.#instances = instances;
     this.#groups = groups;
@@ -69,6 +72,11 @@ export class Notifier {
     this.#env = { ...process.env };
     for (const k of SCRUBBED_ENV) delete this.#env[k];
     for (const path of fifos) this.#openFifo(path);
+    // keepalived starts each *_fifo_script with the FIFO's path as its last argument and stops it on exit.
+    for (const f of fifoScripts) {
+      const child = this.#run([...f.script.argv, f.fifo]);
+      if (child) this.#fifoReaders.push(child);
+    }
   }
 
   /** keepalived creates a missing FIFO; opened read-write and non-blocking, a write never waits for a reader. */
@@ -117,9 +125,9 @@ export class Notifier {
    * keepalived executes the path directly when it is an executable file, else hands the whole line to the
    * shell (system()).
    */
-  #run(argv: string[]): void {
+  #run(argv: string[]): ChildProcess | null {
     const [cmd, ...args] = argv;
-    if (!cmd) return;
+    if (!cmd) return null;
     let direct = false;
     try {
       accessSync(cmd, constants.X_OK);
@@ -133,12 +141,23 @@ export class Notifier {
         : spawn('/bin/sh', ['-c', argv.join(' ')], { detached: true, stdio: 'ignore', env: this.#env });
       child.on('error', (err) => this.#log.error(`notify script ${cmd}: ${err.message}`));
       child.unref();
+      return child;
     } catch (err) {
       this.#log.error(`notify script ${cmd}: ${(err as Error).message}`);
+      return null;
     }
   }
 
   close(): void {
+    for (const c of this.#fifoReaders) {
+      // The script runs in its own process group (detached): stop the group, shell and children alike.
+      try {
+        if (c.pid !== undefined && c.exitCode === null) process.kill(-c.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    this.#fifoReaders.length = 0;
     for (const f of this.#fifoFds) {
       try {
         closeSync(f.fd);

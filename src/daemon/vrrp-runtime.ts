@@ -78,7 +78,7 @@ export class VrrpRuntime {
     this.#vips = new VipInstaller(nl, table, log);
     this.#announcers = new Announcers(table, log);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
-    this.#notifier = new Notifier(scripts, plan.groupNotify, plan.notifyFifos, log);
+    this.#notifier = new Notifier(scripts, plan.groupNotify, plan.notifyFifos, log, plan.fifoScripts);
     this.#timer = new DeadlineTimer((nowUs) => this.#onTimer(nowUs));
     for (const p of plan.engine.instances) {
       this.#fsmStats.set(p.name, {

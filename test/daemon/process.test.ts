@@ -207,3 +207,42 @@ test('vrrp_startup_delay holds the instances back; SIGTERM during the delay exit
   assert.equal(r2.grep(/Entering/).length, 0);
   assert.ok(!existsSync(r2.pidFile));
 });
+
+test('notify_fifo_script reads the FIFO the daemon writes and is stopped with the daemon', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const ns = lonelyHost('dfs');
+  const r = new Router('fs', ns, (dir) => {
+    const reader = join(dir, 'reader.sh');
+    writeFileSync(
+      reader,
+      `#!/bin/sh\necho $$ > ${join(dir, 'reader.pid')}\nwhile read -r line; do echo "$line" >> ${join(dir, 'seen.log')}; done < "$1"\n`,
+    );
+    chmodSync(reader, 0o755);
+    return conf('', `notify_fifo ${join(dir, 'fifo')}\n  notify_fifo_script ${reader}`);
+  });
+  cleanups.push(() => r.removeDir());
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  const seen = join(r.dir, 'seen.log');
+  await waitUntil(
+    () => existsSync(seen) && readFileSync(seen, 'utf8').includes('INSTANCE "VI_1" MASTER 100'),
+    2000,
+    'the FIFO script saw MASTER',
+  );
+  assert.match(readFileSync(seen, 'utf8'), /^INSTANCE "VI_1" BACKUP 100$/m);
+  const readerPid = Number(readFileSync(join(r.dir, 'reader.pid'), 'utf8'));
+  assert.equal(await r.stop(), 0);
+  await waitUntil(
+    () => {
+      try {
+        process.kill(readerPid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    2000,
+    'FIFO script stopped',
+  );
+});
