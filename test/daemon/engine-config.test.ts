@@ -155,7 +155,9 @@ test('track_interface weights, sync groups with their track_interface, notify sc
   const { plan: p } = plan(`
 global_defs {
   notify_fifo /tmp/f1
+  notify_fifo_script "/bin/reader x"
   vrrp_notify_fifo /tmp/f1
+  vrrp_notify_fifo_script /bin/other
 }
 vrrp_sync_group G {
   group { A B }
@@ -198,6 +200,11 @@ vrrp_instance B {
   assert.deepEqual(p.wiring.get('A')!.notify.generic?.argv, ['/bin/true']);
   assert.deepEqual(p.groupNotify.get('G')!.master?.argv, ['/bin/true', 'group']);
   assert.deepEqual(p.notifyFifos, ['/tmp/f1']);
+  // The same FIFO named twice is written and read once (the vrrp_ one is ignored, as keepalived does).
+  assert.deepEqual(
+    p.fifoScripts.map((f) => [f.fifo, f.script.argv]),
+    [['/tmp/f1', ['/bin/reader', 'x']]],
+  );
 });
 
 test('an instance without a source address, or with AH, is an error; nopreempt rules are applied', () => {
