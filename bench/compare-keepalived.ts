@@ -15,7 +15,7 @@
 // The 60 s no-spurious-transition run at advert_int 0.01 under load is bench/jitter.ts.
 import { installCleanup } from './lib/cleanup.js';
 import { isRoot } from './lib/failover-lab.js';
-import { FailoverScenario, sleep } from './lib/failover-scenario.js';
+import { FailoverScenario, type StepResult, sleep } from './lib/failover-scenario.js';
 import { envNumber, fmtMs, machineLine, median, saveResults, table } from './lib/stats.js';
 import { type Implementation, referenceAvailable } from './lib/vrrp-daemon.js';
 
@@ -42,6 +42,10 @@ interface Sample {
   kind: Kind;
   outageMs: number;
   takeoverMs: number;
+  /** Event → the client's last reply before the silence (when the old master stopped answering). */
+  silenceStartMs: number;
+  /** New master's MASTER log line → the client's first reply after the silence. */
+  recoveryAfterTakeoverMs: number;
 }
 
 async function runOnce(row: Row, impl: Implementation, rep: number, out: Sample[]): Promise<void> {
@@ -53,7 +57,7 @@ async function runOnce(row: Row, impl: Implementation, rep: number, out: Sample[
     priorities: [150, 100, 50],
     probeIntervalMs: PROBE_INTERVAL_MS,
   });
-  const add = (kind: Kind, r: { outage: { outageMs: number } | null; takeoverMs: number }) =>
+  const add = (kind: Kind, r: StepResult) =>
     out.push({
       row: row.label,
       impl,
@@ -61,6 +65,8 @@ async function runOnce(row: Row, impl: Implementation, rep: number, out: Sample[
       kind,
       outageMs: r.outage?.outageMs ?? Number.NaN,
       takeoverMs: r.takeoverMs,
+      silenceStartMs: r.outage ? r.outage.lastBeforeMs - r.eventAtMs : Number.NaN,
+      recoveryAfterTakeoverMs: r.outage ? r.outage.firstAfterMs - r.takeoverAtMs : Number.NaN,
     });
   try {
     await s.startAndElect();
@@ -160,6 +166,26 @@ function report(rows: Row[], samples: Sample[]): void {
     table(['row, event', 'n', 'outage ts', 'outage ka', 'ts/ka', 'takeover ts', 'takeover ka'], lines),
   );
   console.log('(medians in ms; outage = client-seen reply silence; takeover = event → new MASTER log line)');
+  // Where each outage comes from: when the client's replies stopped (relative to the event) and how long
+  // after the new master's MASTER line they came back (VIP install + GARP + ARP update at the client).
+  const parts: string[][] = [];
+  for (const row of rows) {
+    for (const [kind, name] of kinds.slice(0, 2)) {
+      const m = (impl: Implementation, f: keyof Sample) => fmtMs(median(pick(row.label, impl, kind, f)));
+      parts.push([
+        `${row.label}, ${name}`,
+        m('keepalived-ts', 'silenceStartMs'),
+        m('keepalived', 'silenceStartMs'),
+        m('keepalived-ts', 'recoveryAfterTakeoverMs'),
+        m('keepalived', 'recoveryAfterTakeoverMs'),
+      ]);
+    }
+  }
+  console.log('');
+  console.log(table(['row, event', 'silence starts ts', 'ka', 'replies after MASTER line ts', 'ka'], parts));
+  console.log(
+    '(medians in ms: event → last reply before the silence; MASTER log line → first reply after it)',
+  );
   console.log('');
   for (const v of verdicts) console.log(v);
 }

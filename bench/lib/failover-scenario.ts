@@ -30,6 +30,9 @@ export interface StepResult {
   takeoverMs: number;
   /** Which router took over. */
   newMaster: string;
+  /** Wall-clock ms of the event (cut, restore, SIGTERM, start) and of the takeover log line. */
+  eventAtMs: number;
+  takeoverAtMs: number;
 }
 
 export class FailoverScenario {
@@ -116,7 +119,13 @@ export class FailoverScenario {
     const took = await top.waitFor(MASTER, this.settleMs, marks[0]);
     await this.second.waitFor(BACKUP, this.settleMs, marks[1]);
     const outage = await this.#clientOutage(atMs, took.atMs);
-    return { outage, takeoverMs: took.atMs - atMs, newMaster: top.name };
+    return {
+      outage,
+      takeoverMs: took.atMs - atMs,
+      newMaster: top.name,
+      eventAtMs: atMs,
+      takeoverAtMs: took.atMs,
+    };
   }
 
   /** SIGTERM to the top router (it sends priority 0); waits for the takeover. */
@@ -137,7 +146,13 @@ export class FailoverScenario {
     const took = await this.top.waitFor(MASTER, this.settleMs + 5000, marks[0]);
     await this.second.waitFor(BACKUP, this.settleMs, marks[1]);
     const outage = await this.#clientOutage(atMs, took.atMs);
-    return { outage, takeoverMs: took.atMs - atMs, newMaster: this.top.name };
+    return {
+      outage,
+      takeoverMs: took.atMs - atMs,
+      newMaster: this.top.name,
+      eventAtMs: atMs,
+      takeoverAtMs: took.atMs,
+    };
   }
 
   async #takeover(atMs: number, marks: number[]): Promise<StepResult> {
@@ -145,7 +160,13 @@ export class FailoverScenario {
     const took = await Promise.any(others.map((d, k) => d.waitFor(MASTER, this.settleMs, marks[k + 1])));
     const who = others.find((d) => d.lines.includes(took))!;
     const outage = await this.#clientOutage(atMs, took.atMs);
-    return { outage, takeoverMs: took.atMs - atMs, newMaster: who.name };
+    return {
+      outage,
+      takeoverMs: took.atMs - atMs,
+      newMaster: who.name,
+      eventAtMs: atMs,
+      takeoverAtMs: took.atMs,
+    };
   }
 
   /**
