@@ -6,17 +6,14 @@
 // priority-254 advert per instance does move the master to BACKUP — the control showing the injector and
 // the crafted packets work, so the "nothing happened" above is not vacuous.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { holds, Router, sleep, waitUntil } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { sysctl, teardown } from '../interop/peers.js';
 import { GROUP_V4, ipv4Packet, type Mutation, v6Checksum, vrrpV2, vrrpV3 } from './craft.js';
+import { delta, dumpStats, hex, type Stats, send, statsDumpLine, type Wire } from './inject.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
-const SENDER = resolve(import.meta.dirname, 'send-raw.py');
 const MASTER_ADDR = '192.0.2.1';
 const INJECTOR_ADDR = '192.0.2.9';
 const VIP2 = '192.0.2.110';
@@ -27,7 +24,7 @@ const COPIES = 3;
 
 const conf = (dir: string) => `
 global_defs {
-  stats_dump_file ${join(dir, 'stats.json')}
+  ${statsDumpLine(dir)}
 }
 vrrp_instance V2 {
   interface eth0
@@ -58,64 +55,6 @@ vrrp_instance V6 {
   virtual_ipaddress { ${VIP6}/64 }
 }
 `;
-
-type Stats = Record<string, Record<string, number>>;
-
-/** SIGUSR2, then the JSON the daemon writes: instance name → counters. */
-async function dumpStats(r: Router): Promise<Stats> {
-  const file = join(r.dir, 'stats.json');
-  rmSync(file, { force: true });
-  r.proc.kill('SIGUSR2');
-  let out: Stats | null = null;
-  await waitUntil(
-    () => {
-      try {
-        const list = JSON.parse(readFileSync(file, 'utf8')) as {
-          name: string;
-          stats: Record<string, number>;
-        }[];
-        out = Object.fromEntries(list.map((x) => [x.name, x.stats]));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    2000,
-    'stats dump',
-  );
-  return out!;
-}
-
-function delta(before: Stats, now: Stats): Stats {
-  const d: Stats = {};
-  for (const [inst, s] of Object.entries(now)) {
-    d[inst] = {};
-    for (const [k, v] of Object.entries(s))
-      if (v !== before[inst]?.[k]) d[inst]![k] = v - (before[inst]?.[k] ?? 0);
-  }
-  return d;
-}
-
-interface Wire {
-  family: 4 | 6;
-  hex: string;
-  dst?: string;
-  hops?: number;
-  kernelChecksum?: boolean;
-}
-
-function send(ns: string, packets: Wire[]): void {
-  const input = packets.map((p) => JSON.stringify(p)).join('\n');
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'python3', SENDER, 'eth0'], {
-    input,
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  assert.equal(r.status, 0, `send-raw.py failed: ${r.stderr}`);
-  assert.equal(Number(r.stdout.trim()), packets.length, 'every packet sent');
-}
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 // Packets that each claim priority 254. `v2`/`v3` build the VRRP message, `wire4` wraps it in an IPv4 header.
 const v2 = (m: Mutation = {}, over: Partial<Parameters<typeof vrrpV2>[0]> = {}) =>
