@@ -12,6 +12,7 @@ import type {
   TrackRef,
   VirtualAddress,
   VrrpInstance,
+  VrrpScript,
 } from '../config/model.js';
 import type { AuthTypeCode, IpFamily, VrrpVersion } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
@@ -88,6 +89,8 @@ export interface EnginePlan {
   notifyFifos: string[];
   /** notify_fifo_script / vrrp_notify_fifo_script: started with their FIFO's path as last argument. */
   fifoScripts: { fifo: string; script: ScriptSpec }[];
+  /** vrrp_script blocks some instance or sync group tracks: the daemon runs these. */
+  scripts: VrrpScript[];
   /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
   startupDelayUs: number;
   /** Things the daemon does differently from keepalived or ignores, one line each, for the log. */
@@ -139,14 +142,20 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   const instances: VrrpInstanceParams[] = [];
   const wiring = new Map<string, InstanceWiring>();
 
-  // A sync group's track_interface entries apply to each member (keepalived vrrp_sync.c).
+  // A sync group's track_interface / track_script entries apply to each member (keepalived vrrp_sync.c).
   const groupTracks = new Map<string, TrackRef[]>();
+  const groupScripts = new Map<string, TrackRef[]>();
   for (const sg of cfg.syncGroups) {
-    for (const m of sg.members) groupTracks.set(m.name, sg.trackInterfaces);
-    if (sg.trackScripts.length + sg.trackFiles.length + sg.trackProcesses.length > 0) {
-      warnings.push(`sync group ${sg.name}: track_script/track_file/track_process are not run yet; ignored`);
+    for (const m of sg.members) {
+      groupTracks.set(m.name, sg.trackInterfaces);
+      groupScripts.set(m.name, sg.trackScripts);
+    }
+    if (sg.trackFiles.length + sg.trackProcesses.length > 0) {
+      warnings.push(`sync group ${sg.name}: track_file/track_process are not run yet; ignored`);
     }
   }
+  const scriptByName = new Map(cfg.vrrpScripts.filter((v) => v.script && !v.invalid).map((v) => [v.name, v]));
+  const usedScripts = new Map<string, VrrpScript>();
 
   for (const i of cfg.vrrpInstances) {
     const name = `(${i.name})`;
@@ -178,7 +187,6 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     }
     if (i.useVmac) warnings.push(`${name} use_vmac is not supported yet; using ${i.interface} itself`);
     for (const [what, list] of [
-      ['track_script', i.trackScripts],
       ['track_file', i.trackFiles],
       ['track_process', i.trackProcesses],
       ['track_bfd', i.trackBfds],
@@ -195,6 +203,23 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       if (ref.name === i.interface) continue; // the instance's own interface is tracked anyway
       if (trackers.some((t) => t.name === ref.name)) continue;
       trackers.push(trackerOf(ref, 'interface', 0));
+    }
+    // track_script: the entry's weight (and reverse) override the vrrp_script's own (man5 track_script).
+    for (const ref of [...i.trackScripts, ...(groupScripts.get(i.name) ?? [])]) {
+      const def = scriptByName.get(ref.name);
+      if (!def) {
+        warnings.push(`${name} track_script ${ref.name} is not a runnable vrrp_script; ignored`);
+        continue;
+      }
+      if (trackers.some((t) => t.name === ref.name)) continue;
+      usedScripts.set(def.name, def);
+      trackers.push({
+        name: ref.name,
+        kind: 'script',
+        weight: ref.weight ?? def.weight,
+        reverse: ref.weight !== undefined ? ref.reverse : def.reverse || ref.reverse,
+        initialUp: !def.initFail,
+      });
     }
 
     const minGarp = g.vrrpMinGarp;
@@ -307,6 +332,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     groupNotify,
     notifyFifos,
     fifoScripts,
+    scripts: [...usedScripts.values()],
     startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),
     warnings,
     errors,

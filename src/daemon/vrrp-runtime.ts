@@ -21,6 +21,7 @@ import { buildEnginePlan, type EnginePlan } from './engine-config.js';
 import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { Notifier } from './notifier.js';
+import { ScriptTrackers } from './script-trackers.js';
 import { VipInstaller } from './vip-installer.js';
 import { VrrpSocketPool } from './vrrp-sockets.js';
 
@@ -51,6 +52,7 @@ export class VrrpRuntime {
   readonly #announcers: Announcers;
   readonly #notifier: Notifier;
   readonly #timer: DeadlineTimer;
+  readonly #scripts: ScriptTrackers;
   readonly #keepVipsOnStop: boolean;
   readonly #fsmStats = new Map<string, Record<FsmCounterName, number>>();
   /** Interfaces the engine cares about (instance interfaces, tracked interfaces, VIP devices) → last state. */
@@ -80,6 +82,13 @@ export class VrrpRuntime {
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(scripts, plan.groupNotify, plan.notifyFifos, log, plan.fifoScripts);
     this.#timer = new DeadlineTimer((nowUs) => this.#onTimer(nowUs));
+    this.#scripts = new ScriptTrackers(
+      plan.scripts,
+      (name, up) => {
+        if (this.#state === 'running') this.#handle({ type: 'tracker', name, up });
+      },
+      log,
+    );
     for (const p of plan.engine.instances) {
       this.#fsmStats.set(p.name, {
         BecomeMaster: 0,
@@ -180,6 +189,7 @@ export class VrrpRuntime {
     }
     this.#state = 'running';
     this.#handle({ type: 'startAll' });
+    this.#scripts.start();
   }
 
   // ===== engine I/O =====
@@ -428,6 +438,7 @@ export class VrrpRuntime {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
     this.#timer.cancel();
+    this.#scripts.stop();
     this.#perform(this.#engine.handle({ type: 'shutdownAll' }, monotonicUs()));
     await this.#vips.idle(3000);
     this.#closeAll();
@@ -436,6 +447,7 @@ export class VrrpRuntime {
 
   #closeAll(): void {
     this.#timer.cancel();
+    this.#scripts.stop();
     this.#pool.close();
     this.#announcers.close();
     this.#monitor?.close();

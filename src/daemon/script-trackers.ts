@@ -1,0 +1,164 @@
+// vrrp_script checks (keepalived vrrp_track.c semantics, notes §3.7, man5 vrrp_script): each script runs every
+// `interval`; exit status 0 is a success, anything else (or running past `timeout`) a failure. `rise`
+// consecutive successes make a failed script OK, `fall` consecutive failures make an OK script KO; a script
+// starts OK unless `init_fail`. A run still going at the next interval makes that interval skip. A timed-out
+// run gets SIGTERM, then SIGKILL 2 s later. Every OK/KO change is reported by name; the engine applies the
+// weights (priority.ts).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import type { VrrpScript } from '../config/model.js';
+import type { Logger } from './logger.js';
+
+const KILL_AFTER_TERM_MS = 2000;
+
+/** The OK/KO rule of one script, pure: feed results, read the state. */
+export class ScriptVerdict {
+  readonly rise: number;
+  readonly fall: number;
+  #up: boolean;
+  #streak = 0;
+
+  constructor(rise: number, fall: number, initiallyUp: boolean) {
+    this.rise = Math.max(1, rise);
+    this.fall = Math.max(1, fall);
+    this.#up = initiallyUp;
+  }
+
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Records one run; returns true when the state changed. */
+  record(success: boolean): boolean {
+    if (success === this.#up) {
+      this.#streak = 0;
+      return false;
+    }
+    this.#streak++;
+    if (this.#streak < (success ? this.rise : this.fall)) return false;
+    this.#up = success;
+    this.#streak = 0;
+    return true;
+  }
+}
+
+interface Running {
+  script: VrrpScript;
+  verdict: ScriptVerdict;
+  timer: NodeJS.Timeout | null;
+  child: ChildProcess | null;
+}
+
+export class ScriptTrackers {
+  readonly #log: Logger;
+  readonly #onChange: (name: string, up: boolean) => void;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #running = new Map<string, Running>();
+  #stopped = false;
+
+  constructor(scripts: VrrpScript[], onChange: (name: string, up: boolean) => void, log: Logger) {
+    this.#log = log;
+    this.#onChange = onChange;
+    this.#env = { ...process.env };
+    for (const k of ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH']) delete this.#env[k];
+    for (const s of scripts) {
+      if (!s.script || s.invalid) continue;
+      this.#running.set(s.name, {
+        script: s,
+        verdict: new ScriptVerdict(s.rise, s.fall, !s.initFail),
+        timer: null,
+        child: null,
+      });
+    }
+  }
+
+  /** The state a tracker starts in (what the engine assumes before any event). */
+  initiallyUp(name: string): boolean {
+    return !(this.#running.get(name)?.script.initFail ?? false);
+  }
+
+  start(): void {
+    for (const r of this.#running.values()) this.#run(r);
+  }
+
+  #schedule(r: Running): void {
+    if (this.#stopped) return;
+    r.timer = setTimeout(() => this.#run(r), Math.max(1, r.script.intervalUs / 1000));
+  }
+
+  #run(r: Running): void {
+    r.timer = null;
+    if (this.#stopped) return;
+    this.#schedule(r);
+    // Still running from the previous interval: skip this one (keepalived does the same).
+    if (r.child) return;
+    const argv = r.script.script!.argv;
+    const [cmd, ...args] = argv;
+    if (!cmd) return;
+    let direct = false;
+    try {
+      accessSync(cmd, constants.X_OK);
+      direct = statSync(cmd).isFile();
+    } catch {
+      direct = false;
+    }
+    let child: ChildProcess;
+    try {
+      child = direct
+        ? spawn(cmd, args, { detached: true, stdio: 'ignore', env: this.#env })
+        : spawn('/bin/sh', ['-c', argv.join(' ')], { detached: true, stdio: 'ignore', env: this.#env });
+    } catch (e) {
+      this.#result(r, false, `cannot start: ${(e as Error).message}`);
+      return;
+    }
+    r.child = child;
+    let timedOut = false;
+    const timeoutMs = Math.max(1, (r.script.timeoutUs ?? r.script.intervalUs) / 1000);
+    const killer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, 'SIGTERM');
+      setTimeout(() => killGroup(child, 'SIGKILL'), KILL_AFTER_TERM_MS).unref();
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(killer);
+      r.child = null;
+      this.#result(r, false, `cannot start: ${e.message}`);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      r.child = null;
+      if (timedOut) this.#result(r, false, 'timed out');
+      else if (code === 0) this.#result(r, true, 'succeeded');
+      else this.#result(r, false, signal ? `killed by ${signal}` : `exited with status ${code}`);
+    });
+  }
+
+  #result(r: Running, success: boolean, detail: string): void {
+    if (this.#stopped) return;
+    if (!r.verdict.record(success)) return;
+    // keepalived's wording: "VRRP_Script(chk) succeeded" / "VRRP_Script(chk) failed (exited with status 1)".
+    this.#log.info(
+      r.verdict.up
+        ? `VRRP_Script(${r.script.name}) succeeded`
+        : `VRRP_Script(${r.script.name}) failed (${detail})`,
+    );
+    this.#onChange(r.script.name, r.verdict.up);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const r of this.#running.values()) {
+      if (r.timer) clearTimeout(r.timer);
+      if (r.child) killGroup(r.child, 'SIGTERM');
+    }
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // gone
+  }
+}

@@ -1,0 +1,135 @@
+// vrrp_script checks: the rise/fall rule (pure), the config mapping, and a running daemon whose script
+// failure hands the VIP to its peer and whose recovery takes it back.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { validateConfig } from '../../src/config/validate.js';
+import { buildEnginePlan } from '../../src/daemon/engine-config.js';
+import { ScriptVerdict } from '../../src/daemon/script-trackers.js';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+const cleanups: (() => void)[] = [];
+after(() => {
+  killAllRouters();
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+test('rise/fall: consecutive results change the state; an interruption restarts the count', () => {
+  const v = new ScriptVerdict(2, 3, true);
+  assert.equal(v.record(false), false);
+  assert.equal(v.record(false), false);
+  assert.equal(v.record(true), false, 'a success interrupts the failure streak');
+  assert.equal(v.record(false), false);
+  assert.equal(v.record(false), false);
+  assert.equal(v.record(false), true, 'third consecutive failure');
+  assert.equal(v.up, false);
+  assert.equal(v.record(true), false);
+  assert.equal(v.record(true), true, 'second consecutive success');
+  assert.equal(v.up, true);
+  const initFail = new ScriptVerdict(1, 1, false);
+  assert.equal(initFail.up, false);
+  assert.equal(initFail.record(true), true);
+});
+
+test('track_script maps to script trackers; the entry weight overrides the script weight', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kats-scr-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'k.conf');
+  writeFileSync(
+    file,
+    `
+vrrp_script chk_a {
+  script "/bin/true"
+  weight -20
+}
+vrrp_script chk_b {
+  script "/bin/false"
+  init_fail
+}
+vrrp_script unused {
+  script "/bin/true"
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  track_script {
+    chk_a
+    chk_b weight 30
+  }
+  virtual_ipaddress { 192.0.2.100 }
+}`,
+  );
+  const { config, diag } = loadConfig(file, { configId: 'x', env: {} });
+  validateConfig(config, diag, { host: { interfaces: new Set(['lo', 'eth0']) } });
+  const plan = buildEnginePlan(config, { defaultSource: () => '192.0.2.1' });
+  assert.deepEqual(plan.errors, []);
+  assert.deepEqual(plan.engine.instances[0]!.trackers, [
+    { name: 'chk_a', kind: 'script', weight: -20, reverse: false, initialUp: true },
+    { name: 'chk_b', kind: 'script', weight: 30, reverse: false, initialUp: false },
+  ]);
+  assert.deepEqual(
+    plan.scripts.map((s) => s.name),
+    ['chk_a', 'chk_b'],
+    'only tracked scripts run',
+  );
+});
+
+test('a failing vrrp_script lowers the master below its peer; recovery takes the VIP back', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  const lab = new Lab('dscr');
+  cleanups.push(() => lab.close());
+  const ns1 = lab.addHost('r1');
+  const ns2 = lab.addHost('r2');
+  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const flagDir = mkdtempSync(join(tmpdir(), 'kats-flag-'));
+  cleanups.push(() => rmSync(flagDir, { recursive: true, force: true }));
+  const flag = join(flagDir, 'healthy');
+  writeFileSync(flag, '');
+  const conf = (priority: number, track: boolean) => `
+vrrp_script chk {
+  script "/usr/bin/test -f ${flag}"
+  interval 0.1
+  rise 2
+  fall 2
+  weight -150
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 57
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  ${track ? 'track_script { chk }' : ''}
+  virtual_ipaddress { 192.0.2.100/24 }
+}`;
+  const r1 = new Router('r1', ns1, conf(200, true));
+  const r2 = new Router('r2', ns2, conf(100, false));
+  cleanups.push(() => {
+    r1.removeDir();
+    r2.removeDir();
+  });
+  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
+
+  unlinkSync(flag); // r1's check fails: 200 − 150 = 50 < 100
+  await r1.waitFor(/VRRP_Script\(chk\) failed \(exited with status 1\)/, 3000);
+  await settle([r1, r2], () => r2.lastState() === 'MASTER' && r1.lastState() === 'BACKUP', 5000, 'r2 master');
+  await waitUntil(() => holds(ns2, '192.0.2.100') && !holds(ns1, '192.0.2.100'), 2000, 'VIP on r2');
+
+  writeFileSync(flag, ''); // healthy again: r1 preempts
+  await r1.waitFor(/VRRP_Script\(chk\) succeeded/, 3000);
+  await settle(
+    [r1, r2],
+    () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP',
+    5000,
+    'r1 master again',
+  );
+  await waitUntil(() => holds(ns1, '192.0.2.100') && !holds(ns2, '192.0.2.100'), 2000, 'VIP on r1');
+});
