@@ -1,7 +1,8 @@
 // keepalived-ts beside the reference keepalived 2.2.7, VRRPv2 (IPv4 only, RFC 3768) at keepalived's default
-// 1 s advert interval: multicast, multicast with PASS authentication, and unicast, each with a keepalived-ts
-// master and with a keepalived master (scenario.ts has the steps). A scenario waits out three
-// Master_Down_Intervals of about 3.2 s, so the six run concurrently, each on its own LAN.
+// 1 s advert interval: multicast, multicast with PASS authentication (a password longer than the 8 bytes that
+// go on the wire: both must truncate alike), and unicast, each with a keepalived-ts master and with a keepalived
+// master (scenario.ts has the steps). A scenario waits out three Master_Down_Intervals of about 3.2 s, so the
+// six run concurrently, each on its own LAN.
 import { describe, test } from 'node:test';
 import { isRoot } from '../helpers/netns.js';
 import { tcpdumpInstalled } from './capture.js';
@@ -23,7 +24,14 @@ const cases: { spec: InstanceSpec; label: string; kind: string }[] = [
     kind: 'multicast',
   },
   {
-    spec: { version: 2, family: 4, unicast: false, vrid: 22, advertIntS: 1, authPass: 'kats-pw1' },
+    spec: {
+      version: 2,
+      family: 4,
+      unicast: false,
+      vrid: 22,
+      advertIntS: 1,
+      authPass: 'kats-pw-longer-than-8',
+    },
     label: 'i24p',
     kind: 'multicast, PASS auth',
   },

@@ -85,7 +85,12 @@ export function sysctl(ns: string, key: string, value: string): void {
 }
 
 /** Starts keepalived-ts (`-n -l -D`) or the reference keepalived (`-n -l -D --vrrp`, pid files in its dir). */
-export function startPeer(impl: Impl, name: string, ns: string, conf: string): Router {
+export function startPeer(
+  impl: Impl,
+  name: string,
+  ns: string,
+  conf: string | ((dir: string) => string),
+): Router {
   if (impl === 'ts') return new Router(name, ns, conf);
   return new Router(name, ns, conf, {
     command: ({ conf: file, dir }) => [

@@ -1,0 +1,187 @@
+// Protocol rules that only show between two implementations, keepalived-ts beside keepalived 2.2.7 (VRRPv3,
+// IPv4 multicast):
+//  * split brain healing with EQUAL priorities: both are MASTER while their bridge ports are detached; once
+//    re-attached, the one with the lower primary address yields (RFC 5798 §6.4.3), whichever implementation
+//    it is;
+//  * a Backup adopts the Master's advert interval (RFC 5798 §6.4.2 Master_Adver_Interval): configured 1 s but
+//    hearing 100 ms adverts, it detects a silent master in ~3 × 100 ms, not ~3 s;
+//  * an advert whose address list differs from ours is counted (AddressListErrors), not dropped (keepalived
+//    notes §3.4 rule 13): keepalived-ts follows a keepalived master that advertises one VIP more.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, test } from 'node:test';
+import { type Router, sleep, waitUntil } from '../daemon/router.js';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { addHost, holders, type Impl, implName, referenceInstalled, startPeer, teardown } from './peers.js';
+
+const skip = !isRoot() ? 'needs root' : !referenceInstalled() ? 'reference keepalived not installed' : false;
+const VIP = '192.0.2.100';
+
+let lab: Lab | null = null;
+let routers: Router[] = [];
+afterEach(async () => {
+  await teardown(lab, routers);
+  lab = null;
+  routers = [];
+});
+
+function conf(o: {
+  vrid: number;
+  priority: number;
+  advertIntS: number;
+  vips?: string[];
+  extra?: string;
+}): string {
+  const vips = (o.vips ?? [`${VIP}/24`]).map((v) => `    ${v}\n`).join('');
+  return `${o.extra ?? ''}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id ${o.vrid}
+  version 3
+  priority ${o.priority}
+  advert_int ${o.advertIntS}
+  virtual_ipaddress {
+${vips}  }
+}
+`;
+}
+
+for (const lowImpl of ['ts', 'ka'] as Impl[]) {
+  const highImpl: Impl = lowImpl === 'ts' ? 'ka' : 'ts';
+  test(`equal priorities, split brain healed: ${implName(lowImpl)} at the lower address yields to ${implName(highImpl)}`, {
+    skip,
+    timeout: 20_000,
+  }, async () => {
+    lab = new Lab(`itb${lowImpl}`);
+    const nsLow = addHost(lab, 'lo', 4, 1); // 192.0.2.1
+    const nsHigh = addHost(lab, 'hi', 4, 2); // 192.0.2.2
+    const ports = [lab.portOf('lo'), lab.portOf('hi')];
+    // Detached from the bridge (carrier stays up): each hears nobody and becomes MASTER.
+    for (const p of ports) ip('-n', lab.bridgeNs, 'link', 'set', p, 'nomaster');
+    const c = conf({ vrid: 41, priority: 100, advertIntS: 0.1 });
+    const low = startPeer(lowImpl, `low-${lowImpl}`, nsLow, c);
+    const high = startPeer(highImpl, `high-${highImpl}`, nsHigh, c);
+    routers.push(low, high);
+    await low.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000);
+    await high.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000);
+    assert.deepEqual(holders([nsLow, nsHigh], VIP), [nsLow, nsHigh], 'split brain: both hold the VIP');
+
+    const marks = [low.mark(), high.mark()];
+    for (const p of ports) ip('-n', lab.bridgeNs, 'link', 'set', p, 'master', 'br0');
+    await low.waitFor(/\(VI_1\) Entering BACKUP STATE/, 2000, marks[0]);
+    await waitUntil(
+      () => holders([nsLow, nsHigh], VIP).join() === nsHigh,
+      2000,
+      'VIP on the higher address only',
+    );
+    await sleep(500);
+    assert.equal(high.grep(/Entering/, marks[1]).length, 0, `higher address stayed MASTER\n${high.log()}`);
+    assert.equal(low.lastState(), 'BACKUP', low.log());
+  });
+}
+
+for (const backupImpl of ['ts', 'ka'] as Impl[]) {
+  const masterImpl: Impl = backupImpl === 'ts' ? 'ka' : 'ts';
+  test(`${implName(backupImpl)} backup (advert_int 1) adopts ${implName(masterImpl)}'s 100 ms interval`, {
+    skip,
+    timeout: 20_000,
+  }, async () => {
+    lab = new Lab(`iai${backupImpl}`);
+    const nsM = addHost(lab, 'm', 4, 1);
+    const nsB = addHost(lab, 'b', 4, 2);
+    const master = startPeer(
+      masterImpl,
+      `master-${masterImpl}`,
+      nsM,
+      conf({ vrid: 42, priority: 200, advertIntS: 0.1 }),
+    );
+    routers.push(master);
+    await master.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+    const backup = startPeer(
+      backupImpl,
+      `backup-${backupImpl}`,
+      nsB,
+      conf({ vrid: 42, priority: 100, advertIntS: 1 }),
+    );
+    routers.push(backup);
+    await backup.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+    await sleep(500); // several 100 ms adverts: Master_Adver_Interval adopted
+    assert.equal(backup.lastState(), 'BACKUP');
+
+    const mark = backup.mark();
+    const cutAt = Date.now();
+    ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('m'), 'down');
+    const took = await backup.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000, mark);
+    const ms = (took.stampMs ?? took.rxMs) - cutAt;
+    // Adopted: 3 × 100 ms + (256 − 100) × 100 / 256 ms ≈ 361 ms. Not adopted: 3 × 1 s + 0.61 s.
+    assert.ok(
+      ms < 1000,
+      `takeover ${ms} ms after the cut: the 100 ms interval was not adopted\n${backup.log()}`,
+    );
+    console.log(
+      `# ${implName(backupImpl)} backup configured 1 s, master at 100 ms: silent-master takeover ${ms} ms`,
+    );
+    await waitUntil(() => holders([nsB], VIP).length === 1, 1000, 'VIP on the backup');
+  });
+}
+
+test('keepalived-ts backup follows a keepalived master advertising another address list, and counts it', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  lab = new Lab('ial');
+  const nsM = addHost(lab, 'm', 4, 1);
+  const nsB = addHost(lab, 'b', 4, 2);
+  const master = startPeer(
+    'ka',
+    'master-ka',
+    nsM,
+    conf({ vrid: 43, priority: 200, advertIntS: 0.1, vips: [`${VIP}/24`, '192.0.2.101/24'] }),
+  );
+  routers.push(master);
+  await master.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  const statsFile = (dir: string) => join(dir, 'stats.json');
+  const backup = startPeer('ts', 'backup-ts', nsB, (dir) =>
+    conf({
+      vrid: 43,
+      priority: 100,
+      advertIntS: 0.1,
+      extra: `global_defs {\n  stats_dump_file ${statsFile(dir)}\n}`,
+    }),
+  );
+  routers.push(backup);
+  await backup.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+  await sleep(1000); // ~10 adverts, none of which may move the backup
+  assert.equal(backup.grep(/Entering MASTER STATE/).length, 0, backup.log());
+  assert.deepEqual(holders([nsM, nsB], VIP), [nsM]);
+  backup.proc.kill('SIGUSR2');
+  let stats: Record<string, number> = {};
+  await waitUntil(
+    () => {
+      try {
+        const list = JSON.parse(readFileSync(statsFile(backup.dir), 'utf8')) as {
+          stats: Record<string, number>;
+        }[];
+        stats = list[0]!.stats;
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    2000,
+    'stats dump',
+  );
+  assert.ok((stats.RcvdAdvertisements ?? 0) >= 5, JSON.stringify(stats));
+  assert.equal(
+    stats.AddressListErrors,
+    stats.RcvdAdvertisements,
+    `every advert counted: ${JSON.stringify(stats)}`,
+  );
+  // And the master's going still hands over: the backup installs its own (one) VIP.
+  const mark = backup.mark();
+  await master.stop();
+  await backup.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000, mark);
+  await waitUntil(() => holders([nsM, nsB], VIP).join() === nsB, 1000, 'VIP on the backup only');
+});
