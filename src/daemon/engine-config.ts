@@ -9,6 +9,7 @@
 import type {
   KeepalivedConfig,
   ScriptSpec,
+  TrackFile,
   TrackRef,
   VirtualAddress,
   VrrpInstance,
@@ -91,6 +92,8 @@ export interface EnginePlan {
   fifoScripts: { fifo: string; script: ScriptSpec }[];
   /** vrrp_script blocks some instance or sync group tracks: the daemon runs these. */
   scripts: VrrpScript[];
+  /** track_file blocks some instance or sync group tracks: the daemon watches these. */
+  files: TrackFile[];
   /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
   startupDelayUs: number;
   /** Things the daemon does differently from keepalived or ignores, one line each, for the log. */
@@ -145,15 +148,19 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   // A sync group's track_interface / track_script entries apply to each member (keepalived vrrp_sync.c).
   const groupTracks = new Map<string, TrackRef[]>();
   const groupScripts = new Map<string, TrackRef[]>();
+  const groupFiles = new Map<string, TrackRef[]>();
   for (const sg of cfg.syncGroups) {
     for (const m of sg.members) {
       groupTracks.set(m.name, sg.trackInterfaces);
       groupScripts.set(m.name, sg.trackScripts);
+      groupFiles.set(m.name, sg.trackFiles);
     }
-    if (sg.trackFiles.length + sg.trackProcesses.length > 0) {
-      warnings.push(`sync group ${sg.name}: track_file/track_process are not run yet; ignored`);
+    if (sg.trackProcesses.length > 0) {
+      warnings.push(`sync group ${sg.name}: track_process is not run yet; ignored`);
     }
   }
+  const fileByName = new Map(cfg.trackFiles.filter((f) => f.file).map((f) => [f.name, f]));
+  const usedFiles = new Map<string, TrackFile>();
   const scriptByName = new Map(cfg.vrrpScripts.filter((v) => v.script && !v.invalid).map((v) => [v.name, v]));
   const usedScripts = new Map<string, VrrpScript>();
 
@@ -187,7 +194,6 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     }
     if (i.useVmac) warnings.push(`${name} use_vmac is not supported yet; using ${i.interface} itself`);
     for (const [what, list] of [
-      ['track_file', i.trackFiles],
       ['track_process', i.trackProcesses],
       ['track_bfd', i.trackBfds],
     ] as const) {
@@ -203,6 +209,22 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       if (ref.name === i.interface) continue; // the instance's own interface is tracked anyway
       if (trackers.some((t) => t.name === ref.name)) continue;
       trackers.push(trackerOf(ref, 'interface', 0));
+    }
+    // track_file: likewise, the entry's weight overrides the track_file's own.
+    for (const ref of [...i.trackFiles, ...(groupFiles.get(i.name) ?? [])]) {
+      const def = fileByName.get(ref.name);
+      if (!def) {
+        warnings.push(`${name} track_file ${ref.name} has no file; ignored`);
+        continue;
+      }
+      if (trackers.some((t) => t.name === ref.name)) continue;
+      usedFiles.set(def.name, def);
+      trackers.push({
+        name: ref.name,
+        kind: 'file',
+        weight: ref.weight ?? def.weight,
+        reverse: ref.weight !== undefined ? ref.reverse : def.reverse || ref.reverse,
+      });
     }
     // track_script: the entry's weight (and reverse) override the vrrp_script's own (man5 track_script).
     for (const ref of [...i.trackScripts, ...(groupScripts.get(i.name) ?? [])]) {
@@ -333,6 +355,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     notifyFifos,
     fifoScripts,
     scripts: [...usedScripts.values()],
+    files: [...usedFiles.values()],
     startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),
     warnings,
     errors,

@@ -18,6 +18,7 @@ import { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { buildEnginePlan, type EnginePlan } from './engine-config.js';
+import { FileTrackers } from './file-trackers.js';
 import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { Notifier } from './notifier.js';
@@ -53,6 +54,7 @@ export class VrrpRuntime {
   readonly #notifier: Notifier;
   readonly #timer: DeadlineTimer;
   readonly #scripts: ScriptTrackers;
+  readonly #files: FileTrackers;
   readonly #keepVipsOnStop: boolean;
   readonly #fsmStats = new Map<string, Record<FsmCounterName, number>>();
   /** Interfaces the engine cares about (instance interfaces, tracked interfaces, VIP devices) → last state. */
@@ -86,6 +88,13 @@ export class VrrpRuntime {
       plan.scripts,
       (name, up) => {
         if (this.#state === 'running') this.#handle({ type: 'tracker', name, up });
+      },
+      log,
+    );
+    this.#files = new FileTrackers(
+      plan.files,
+      (name, value) => {
+        if (this.#state === 'running') this.#handle({ type: 'trackerValue', name, value });
       },
       log,
     );
@@ -183,13 +192,18 @@ export class VrrpRuntime {
       for (const v of [...p.vips, ...p.excludedVips]) if (v.dev) names.push(v.dev);
       for (const n of names) this.#linkUp.set(n, this.#table.isUp(n));
     }
-    // Links already down count before the instances start, so they start in FAULT (keepalived does the same).
+    // Links already down count before the instances start, so they start in FAULT (keepalived does the same);
+    // so do the values in tracked files.
     for (const [ifname, up] of this.#linkUp) {
       if (!up) this.#engine.handle({ type: 'link', ifname, up: false }, now);
+    }
+    for (const { name, value } of this.#files.values()) {
+      this.#engine.handle({ type: 'trackerValue', name, value }, now);
     }
     this.#state = 'running';
     this.#handle({ type: 'startAll' });
     this.#scripts.start();
+    this.#files.start();
   }
 
   // ===== engine I/O =====
@@ -394,6 +408,9 @@ export class VrrpRuntime {
     }
     const groups = (g: EnginePlan) => JSON.stringify(g.engine.syncGroups);
     if (groups(plan) !== groups(this.#plan)) this.#log.warn('sync group changes take effect on restart only');
+    const scripts = (g: EnginePlan) => JSON.stringify(g.scripts.map(({ pos: _p, ...rest }) => rest));
+    if (scripts(plan) !== scripts(this.#plan))
+      this.#log.warn('vrrp_script changes take effect on restart only');
     this.#notifier.setScripts(
       new Map([...this.#plan.wiring].map(([n, w]) => [n, w.notify])),
       plan.groupNotify,
@@ -439,6 +456,7 @@ export class VrrpRuntime {
     this.#state = 'stopping';
     this.#timer.cancel();
     this.#scripts.stop();
+    this.#files.stop();
     this.#perform(this.#engine.handle({ type: 'shutdownAll' }, monotonicUs()));
     await this.#vips.idle(3000);
     this.#closeAll();
@@ -448,6 +466,7 @@ export class VrrpRuntime {
   #closeAll(): void {
     this.#timer.cancel();
     this.#scripts.stop();
+    this.#files.stop();
     this.#pool.close();
     this.#announcers.close();
     this.#monitor?.close();
