@@ -41,6 +41,13 @@ export interface FrrOptions {
   prefixLen: number;
 }
 
+/** FRR keeps a crash-log directory per daemon pid in /var/tmp/frr, left behind when the daemon is killed. */
+function removeCrashDirs(pid: number | undefined): void {
+  if (pid === undefined) return;
+  for (const daemon of ['zebra', 'vrrpd'])
+    rmSync(`/var/tmp/frr/${daemon}.${pid}`, { recursive: true, force: true });
+}
+
 /** Every FRR daemon still running, SIGKILLed if the test process exits without stopping them. */
 const liveDaemons = new Set<ChildProcess>();
 /** Directories not yet removed, removed on exit too. */
@@ -130,7 +137,10 @@ export class FrrPeer {
     if (!exitHooked) {
       exitHooked = true;
       process.on('exit', () => {
-        for (const p of liveDaemons) p.kill('SIGKILL');
+        for (const p of liveDaemons) {
+          p.kill('SIGKILL');
+          removeCrashDirs(p.pid);
+        }
         for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
       });
     }
@@ -225,10 +235,7 @@ export class FrrPeer {
 
   /** Removes the daemon directory and the crash-log directories FRR keeps in /var/tmp/frr for our pids. */
   removeDir(): void {
-    for (const p of this.#procs) {
-      for (const daemon of ['zebra', 'vrrpd'])
-        rmSync(`/var/tmp/frr/${daemon}.${p.pid}`, { recursive: true, force: true });
-    }
+    for (const p of this.#procs) removeCrashDirs(p.pid);
     rmSync(this.dir, { recursive: true, force: true });
     liveDirs.delete(this.dir);
   }
