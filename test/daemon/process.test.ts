@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { effectiveCapabilities, missingCapabilities } from '../../src/daemon/capabilities.js';
 import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
-import { BIN, holds, killAllRouters, Router, waitUntil } from './router.js';
+import { BIN, holds, killAllRouters, Router, trackDetachedPid, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const cleanups: (() => void)[] = [];
@@ -109,6 +109,7 @@ test('without -n the daemon detaches: the command exits 0 and the daemon keeps r
   assert.equal(r.status, 0, r.stderr);
   await waitUntil(() => existsSync(r0.pidFile) && existsSync(r0.vrrpPidFile), 5000, 'pid files');
   daemonPid = Number(readFileSync(r0.pidFile, 'utf8').trim());
+  trackDetachedPid(daemonPid);
   assert.ok(daemonPid > 0 && r.pid !== daemonPid);
   assert.equal(Number(readFileSync(r0.vrrpPidFile, 'utf8').trim()), daemonPid);
   // Alone on its LAN, it becomes master and installs the VIP.

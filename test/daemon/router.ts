@@ -20,8 +20,30 @@ export interface LogLine {
 const live = new Set<Router>();
 let hooked = false;
 
+/** Daemons that detached themselves (not our children): SIGKILLed with the routers. */
+const detachedPids = new Set<number>();
+
+export function trackDetachedPid(pid: number): void {
+  hookExit();
+  detachedPids.add(pid);
+}
+
 export function killAllRouters(): void {
   for (const r of [...live]) r.kill();
+  for (const pid of detachedPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  detachedPids.clear();
+}
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', killAllRouters);
 }
 
 export interface RouterOptions {
@@ -50,10 +72,7 @@ export class Router {
     confText: string | ((dir: string) => string),
     opts: RouterOptions = {},
   ) {
-    if (!hooked) {
-      hooked = true;
-      process.on('exit', killAllRouters);
-    }
+    hookExit();
     this.name = name;
     this.ns = ns;
     this.dir = mkdtempSync(join(tmpdir(), `kats-${name}-`));
