@@ -341,6 +341,12 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     groupNotify.set(sg.name, notifyOf(sg.notify));
   }
 
+  if (cfg.virtualServers.length > 0) {
+    warnings.push('virtual_server blocks (health checkers / IPVS) are not run: keepalived-ts runs VRRP only');
+  }
+  if (cfg.staticIpaddresses.length + cfg.staticRoutes.length + cfg.staticRules.length > 0) {
+    warnings.push('static_ipaddress / static_routes / static_rules are not installed yet; ignored');
+  }
   const notifyFifos = [...new Set([g.notifyFifo, g.vrrpNotifyFifo].filter((f): f is string => !!f))];
   const fifoScripts: EnginePlan['fifoScripts'] = [];
   if (g.notifyFifo && g.notifyFifoScript)

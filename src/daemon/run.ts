@@ -29,6 +29,12 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     );
     return EXIT_FAILURE;
   }
+  if (o.checkOnly && !o.vrrpOnly) {
+    process.stderr.write(
+      'keepalived-ts: -C (checkers only): the health-checker subsystem is not implemented\n',
+    );
+    return EXIT_FAILURE;
+  }
   if (!o.dontFork) return detach(argv, o.logConsole);
 
   const log = createLogger({ console: o.logConsole, detail: o.logDetail });

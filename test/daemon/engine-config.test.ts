@@ -243,3 +243,38 @@ vrrp_instance Np {
   );
   assert.equal(p.engine.instances[0]!.nopreempt, true);
 });
+
+test('parts keepalived-ts does not run yet are named in the warnings', () => {
+  const { plan: p } = plan(`
+static_ipaddress {
+  192.0.2.50/24 dev eth0
+}
+vrrp_script chk {
+  script "/bin/true"
+}
+vrrp_track_process proc {
+  process sshd
+}
+vrrp_instance V {
+  interface eth0
+  virtual_router_id 16
+  track_script { chk }
+  track_process { proc }
+  virtual_ipaddress { 192.0.2.108 }
+}
+virtual_server 192.0.2.200 80 {
+  real_server 192.0.2.201 80 {
+  }
+}
+`);
+  assert.deepEqual(p.errors, []);
+  const text = p.warnings.join('\n');
+  assert.match(text, /\(V\) track_process is not run yet/);
+  assert.match(text, /virtual_server blocks .* are not run/);
+  assert.match(text, /static_ipaddress .* not installed/);
+  assert.doesNotMatch(text, /track_script/, 'track_script is run');
+  assert.deepEqual(
+    p.scripts.map((s) => s.name),
+    ['chk'],
+  );
+});
