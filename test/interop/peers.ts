@@ -141,6 +141,18 @@ export async function teardown(lab: Lab | null, routers: Router[]): Promise<void
   for (const r of routers) r.removeDir();
 }
 
+/**
+ * Polls `cond` every 10 ms until true. Unlike router.ts's waitUntil, the failure message is built at the
+ * deadline, so it shows the logs and addresses as they were when the wait gave up.
+ */
+export async function pollUntil(cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Milliseconds from `t0` to a log line (the daemon's own ms stamp when it has one, else arrival time). */
 export function msSince(t0: number, line: { stampMs: number | null; rxMs: number }): number {
   return (line.stampMs ?? line.rxMs) - t0;

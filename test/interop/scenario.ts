@@ -9,7 +9,7 @@
 //   4. SIGTERM to high: its priority-0 advert makes mid take over after Skew_Time (< advert_int + 200 ms).
 // Priorities are far apart so that after the priority-0 advert mid's Skew_Time ends well before low's.
 import assert from 'node:assert/strict';
-import { addressesOf, type Router, sleep, waitUntil } from '../daemon/router.js';
+import { addressesOf, type Router, sleep } from '../daemon/router.js';
 import { ip, Lab } from '../helpers/netns.js';
 import { VrrpCapture } from './capture.js';
 import {
@@ -21,6 +21,7 @@ import {
   implName,
   instanceConf,
   msSince,
+  pollUntil,
   startPeer,
   teardown,
   vipOf,
@@ -80,21 +81,21 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
     const advertMs = spec.advertIntS * 1000;
     const logs = () => routers.map((r) => r.log()).join('\n');
     const onlyOn = async (ns: string, what: string, timeoutMs: number) => {
-      await waitUntil(
+      await pollUntil(
         () => {
           const h = holders(nss, vip);
           return h.length === 1 && h[0] === ns;
         },
         timeoutMs,
-        `${what}; holders now ${JSON.stringify(holders(nss, vip))}\n${logs()}`,
+        () => `${what}; holders now ${JSON.stringify(holders(nss, vip))}\n${logs()}`,
       );
     };
 
     // 1. Election. Daemons start in BACKUP and wait a full Master_Down_Interval (plus process start-up).
-    await waitUntil(
+    await pollUntil(
       () => high.lastState() === 'MASTER' && mid.lastState() === 'BACKUP' && low.lastState() === 'BACKUP',
       masterDownMs(spec, 250) + 6000,
-      `election: ${implName(highImpl)} high MASTER, mid and low BACKUP\n${logs()}`,
+      () => `election: ${implName(highImpl)} high MASTER, mid and low BACKUP\n${logs()}`,
     );
     await onlyOn(nsHigh, 'VIP on high only after election', 2000);
     const quiet = routers.map((r) => r.mark());
@@ -139,7 +140,7 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
     assert.equal(await stopping, 0, `high's exit code\n${high.log()}`);
     await onlyOn(nsMid, 'VIP on mid only after the graceful stop', 2000);
     const prioZero = await capture.first((a) => a.priority === 0 && a.vrid === spec.vrid, stopAt);
-    assert.ok(prioZero, `high's priority-0 advert seen on the bridge\n${logs()}`);
+    assert.ok(prioZero, `high's priority-0 advert captured on mid's eth0\n${logs()}`);
     const prioZeroToMasterMs = Math.round(msSince(prioZero.atMs, handover));
     // Let low's own (longer) Skew_Time pass: mid's first advert must have reset it.
     await sleep(Math.max(2 * advertMs, skewMs(spec, 50) + advertMs));
