@@ -62,7 +62,8 @@ async function main(): Promise<void> {
   const cut = await s.cutTop();
   say(`  r1 logged FAULT after ${ms(cut.faultMs)}.`);
   say(
-    `  ${cut.newMaster} logged MASTER after ${ms(cut.takeoverMs)} (Master_Down_Interval ≈ 3 × 100 ms + skew).`,
+    `  ${cut.newMaster} logged MASTER after ${ms(cut.takeoverMs)}: it heard no advert for its ` +
+      'Master_Down_Interval (3 × 100 ms + 61 ms skew, counted from the last advert r1 sent).',
   );
   say(`  ${clientLine(cut)}. VIP now on ${s.holders().join(', ') || 'nobody'}.`);
 
