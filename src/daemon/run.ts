@@ -41,7 +41,8 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   log.info(`Starting keepalived-ts v${version}, VRRP only`);
   const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
   validateConfig(config, diag, { host: { interfaces: readHostInterfaces() } });
-  for (const d of diag.list) log.warn(diag.format(d));
+  // The diagnostics carry keepalived's own wording (and their own "WARNING -" where keepalived has one).
+  for (const d of diag.list) log.info(diag.format(d));
   const code = diag.exitCode();
   if (code === 2 || code === 4) {
     log.error(`Stopping: the configuration in ${o.configFile} cannot be run`);
@@ -86,7 +87,7 @@ async function serve(
     log.info(`Reloading (SIGHUP): ${o.configFile}`);
     const next = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
     validateConfig(next.config, next.diag, { host: { interfaces: readHostInterfaces() } });
-    for (const d of next.diag.list) log.warn(next.diag.format(d));
+    for (const d of next.diag.list) log.info(next.diag.format(d));
     const code = next.diag.exitCode();
     if (code === 2 || code === 4) log.error('reload aborted: the new configuration cannot be run');
     else runtime.reload(next.config);
@@ -114,8 +115,8 @@ async function serve(
     log.close();
     process.exit(EXIT_FAILURE);
   }
+  // A TERM that came while starting has already exited (nothing was installed yet).
   runtime = r.runtime;
-  if (stopping) await runtime.stop();
 }
 
 /**
