@@ -44,7 +44,6 @@ export class Announcers {
    */
   announce(
     instance: string,
-    family: 4 | 6,
     addresses: string[],
     repeat: number,
     vips: VirtualAddress[],
@@ -60,10 +59,10 @@ export class Announcers {
         const mac = this.#table.link(ifname)?.mac;
         const s = this.#sender(ifname);
         if (!s || !mac) continue;
-        const r =
-          family === 4 || !address.includes(':')
-            ? s.sendGarp(address, mac)
-            : s.sendUnsolicitedNa(address, mac, forwardingV6(ifname));
+        // By the address, not the instance: excluded VIPs may be of the other family.
+        const r = address.includes(':')
+          ? s.sendUnsolicitedNa(address, mac, forwardingV6(ifname))
+          : s.sendGarp(address, mac);
         if (!r.ok) this.#log.detail(`(${instance}) ${r.error.message}`);
       }
     }

@@ -258,7 +258,6 @@ export class VrrpRuntime {
           const p = this.#engine.instance(a.instance)!.params;
           this.#announcers.announce(
             a.instance,
-            a.family,
             a.addresses,
             a.repeat,
             [...p.vips, ...p.excludedVips],
