@@ -15,9 +15,9 @@ export interface CapturedAdvert {
 }
 
 // tcpdump inserts `(ttl N), ` when the TTL / hop limit is not 255 (keepalived 2.2.7 sends IPv6 unicast
-// adverts with hop limit 64).
+// adverts with hop limit 64), and `AH(spi=…,seq=…,icv=…): ` before an AH-authenticated VRRPv2 advert.
 const LINE =
-  /^(\d+\.\d+) IP6? ([0-9a-f.:]+) > [0-9a-f.:]+: VRRPv[23], Advertisement, (?:\(ttl (\d+)\), )?vrid (\d+), prio (\d+)/;
+  /^(\d+\.\d+) IP6? ([0-9a-f.:]+) > [0-9a-f.:]+: (?:AH\([^)]*\): )?VRRPv[23], Advertisement, (?:\(ttl (\d+)\), )?vrid (\d+), prio (\d+)/;
 
 export const tcpdumpInstalled = (): boolean => spawnSync('tcpdump', ['--version']).status === 0;
 
@@ -45,7 +45,8 @@ export class VrrpCapture {
         '-tt',
         '-l',
         '-p',
-        'ip proto 112 or ip6 proto 112',
+        // VRRP, and VRRPv2 behind an IPsec AH header (protocol 51).
+        'ip proto 112 or ip6 proto 112 or ip proto 51',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

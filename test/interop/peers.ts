@@ -22,8 +22,8 @@ export interface InstanceSpec {
   vrid: number;
   /** Seconds, as written in the config (v2 whole seconds, v3 centisecond steps). */
   advertIntS: number;
-  /** v2 only: `authentication { auth_type PASS auth_pass … }`. */
-  authPass?: string;
+  /** v2 only: `authentication { auth_type PASS|AH auth_pass … }`. */
+  auth?: { type: 'PASS' | 'AH'; pass: string };
 }
 
 /** Host k's own address on the LAN (k ≥ 1): 192.0.2.k or 2001:db8::k. */
@@ -43,9 +43,9 @@ export function instanceConf(
     ? `  unicast_src_ip ${self}\n  unicast_peer {\n${peers.map((p) => `    ${p}\n`).join('')}  }\n`
     : '';
   const auth =
-    spec.authPass === undefined
+    spec.auth === undefined
       ? ''
-      : `  authentication {\n    auth_type PASS\n    auth_pass ${spec.authPass}\n  }\n`;
+      : `  authentication {\n    auth_type ${spec.auth.type}\n    auth_pass ${spec.auth.pass}\n  }\n`;
   return `
 vrrp_instance ${name} {
   state BACKUP

@@ -93,7 +93,11 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
 
     // 1. Election. Daemons start in BACKUP and wait a full Master_Down_Interval (plus process start-up).
     await pollUntil(
-      () => high.lastState() === 'MASTER' && mid.lastState() === 'BACKUP' && low.lastState() === 'BACKUP',
+      () => {
+        const gone = routers.find((r) => !r.running);
+        if (gone) throw new Error(`${gone.name} exited (${gone.exitCode}) before the election\n${logs()}`);
+        return high.lastState() === 'MASTER' && mid.lastState() === 'BACKUP' && low.lastState() === 'BACKUP';
+      },
       masterDownMs(spec, 250) + 6000,
       () => `election: ${implName(highImpl)} high MASTER, mid and low BACKUP\n${logs()}`,
     );
@@ -178,7 +182,7 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
 /** One line for the test output: `# v3 IPv4 multicast, keepalived-ts master → keepalived: …`. */
 export function describeTimes(spec: InstanceSpec, highImpl: Impl, t: ScenarioTimes): string {
   const other: Impl = highImpl === 'ts' ? 'ka' : 'ts';
-  const kind = `v${spec.version} IPv${spec.family} ${spec.unicast ? 'unicast' : 'multicast'}${spec.authPass ? ' PASS' : ''}`;
+  const kind = `v${spec.version} IPv${spec.family} ${spec.unicast ? 'unicast' : 'multicast'}${spec.auth ? ` ${spec.auth.type}` : ''}`;
   return (
     `# ${kind}, ${implName(highImpl)} master → ${implName(other)}: link-cut failover ${t.cutFailoverMs} ms ` +
     `(Master_Down ${masterDownMs(spec, 200).toFixed(0)} ms), preempt after link-up ${t.preemptMs} ms, ` +
