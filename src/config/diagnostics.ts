@@ -22,6 +22,9 @@ export interface Diagnostic {
   pos?: SourcePos;
 }
 
+/** Enough for any real file's problems; a hostile one gets this many and a note. */
+export const MAX_DIAGNOSTICS = 100_000;
+
 export const ExitCode = {
   ok: 0,
   parseAborted: 2,
@@ -36,6 +39,18 @@ export class Diagnostics {
   readonly files = new Set<string>();
 
   add(severity: Severity, code: string, message: string, pos?: SourcePos): void {
+    if (severity === 'abort') this.#aborted = true;
+    this.#seen.add(severity);
+    // A hostile file can produce a diagnostic per line; past the cap only the exit code keeps track.
+    if (this.list.length >= MAX_DIAGNOSTICS) {
+      if (this.list.length === MAX_DIAGNOSTICS)
+        this.list.push({
+          code: 'CONFIG_TOO_MANY_ERRORS',
+          severity: 'info',
+          message: `more than ${MAX_DIAGNOSTICS} messages; the rest are not shown`,
+        });
+      return;
+    }
     this.list.push(pos ? { code, severity, message, pos } : { code, severity, message });
   }
   error(code: string, message: string, pos?: SourcePos): void {
@@ -60,21 +75,21 @@ export class Diagnostics {
     this.add('fatal', code, message, pos);
   }
 
-  /** True once a diagnostic has stopped parsing. */
+  #aborted = false;
+  readonly #seen = new Set<Severity>();
+
+  /** True once a diagnostic has stopped parsing (checked once per line, so kept, not searched). */
   get aborted(): boolean {
-    return this.list.some((d) => d.severity === 'abort');
+    return this.#aborted;
   }
 
   exitCode(): number {
-    let code: number = ExitCode.ok;
+    const code: number = ExitCode.ok;
     if (this.aborted) return ExitCode.parseAborted;
-    for (const d of this.list) {
-      if (d.severity === 'fatal') return ExitCode.cannotRun;
-      if (d.severity === 'security') code = ExitCode.scriptSecurity;
-      else if ((d.severity === 'error' || d.severity === 'warning') && code === ExitCode.ok)
-        code = ExitCode.errorsButRuns;
-    }
-    return code;
+    if (this.#seen.has('fatal')) return ExitCode.cannotRun;
+    if (this.#seen.has('security')) return ExitCode.scriptSecurity;
+    if (this.#seen.has('error') || this.#seen.has('warning')) return ExitCode.errorsButRuns;
+    return ExitCode.ok;
   }
 
   /** keepalived's format: `(FILE: Line N) msg` when several files are involved, else `(Line N) msg`. */

@@ -4,8 +4,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** More alternatives than any real include needs; a pattern past it is refused, not expanded. */
+export const MAX_BRACE_ALTERNATIVES = 4096;
+
 /** `a{b,c{d,e}}f` → `abf`, `acdf`, `acef`. Unbalanced braces are taken literally. */
-export function expandBraces(pattern: string): string[] {
+export function expandBraces(pattern: string, limit = MAX_BRACE_ALTERNATIVES): string[] | null {
   let depth = 0;
   let open = -1;
   for (let i = 0; i < pattern.length; i++) {
@@ -25,7 +28,11 @@ export function expandBraces(pattern: string): string[] {
         const tail = pattern.slice(i + 1);
         const alternatives = splitTopLevelCommas(inner);
         const out: string[] = [];
-        for (const alt of alternatives) out.push(...expandBraces(head + alt + tail));
+        for (const alt of alternatives) {
+          const sub = expandBraces(head + alt + tail, limit);
+          if (sub === null || out.length + sub.length > limit) return null;
+          for (const x of sub) out.push(x);
+        }
         return out;
       }
     }
@@ -54,7 +61,8 @@ export function hasWildcard(segment: string): boolean {
   return /[*?[]/.test(segment);
 }
 
-function segmentRegex(segment: string): RegExp {
+/** A segment's matcher; an invalid class such as `[z-a]` matches nothing, as glob(3) treats it. */
+function segmentRegex(segment: string): RegExp | null {
   let re = '^';
   for (let i = 0; i < segment.length; i++) {
     const ch = segment[i]!;
@@ -73,7 +81,11 @@ function segmentRegex(segment: string): RegExp {
       re += segment[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     } else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
-  return new RegExp(`${re}$`);
+  try {
+    return new RegExp(`${re}$`);
+  } catch {
+    return null;
+  }
 }
 
 /** Matches one absolute or cwd-relative pattern (no braces) against the file system. */
@@ -95,6 +107,7 @@ function globOne(pattern: string): string[] {
         continue;
       }
       const re = segmentRegex(seg);
+      if (!re) continue;
       for (const e of entries.sort()) {
         if (e.startsWith('.') && !seg.startsWith('.')) continue;
         if (re.test(e)) next.push(join(base, e));
@@ -120,7 +133,15 @@ export interface GlobMatch {
   paths: string[];
 }
 
+export type GlobResult = { ok: true; matches: GlobMatch[] } | { ok: false; error: string };
+
 /** Expands braces, then matches each alternative. */
-export function globWithBraces(pattern: string): GlobMatch[] {
-  return expandBraces(pattern).map((alternative) => ({ alternative, paths: globOne(alternative) }));
+export function globWithBraces(pattern: string): GlobResult {
+  const alternatives = expandBraces(pattern);
+  if (alternatives === null)
+    return { ok: false, error: `more than ${MAX_BRACE_ALTERNATIVES} brace alternatives` };
+  return {
+    ok: true,
+    matches: alternatives.map((alternative) => ({ alternative, paths: globOne(alternative) })),
+  };
 }

@@ -21,6 +21,8 @@ export interface DecommentResult {
  * stand for the literal character.
  */
 export function decomment(line: string): DecommentResult {
+  // Most lines have no quote, escape or comment character: trimming is all there is to do.
+  if (!/["\\!#]/.test(line)) return { text: line.trim(), unterminatedQuote: false };
   let inQuote = false;
   let out = '';
   for (let i = 0; i < line.length; i++) {
@@ -48,6 +50,10 @@ export function decomment(line: string): DecommentResult {
  * Text glued to a quote (`ab"c d"`) joins the same token, as keepalived's word splitter does.
  */
 export function tokenize(text: string): { tokens: string[]; unmatchedQuote: boolean } {
+  if (!text.includes('"') && !text.endsWith('\\')) {
+    const t = text.trim();
+    return { tokens: t === '' ? [] : t.split(/[ \t\f\n\r\v]+/), unmatchedQuote: false };
+  }
   const tokens: string[] = [];
   let i = 0;
   let unmatchedQuote = false;
@@ -160,6 +166,10 @@ function decodeEscape(text: string, at: number): [string, number] {
  * line and each brace stands alone, so `virtual_ipaddress { 192.0.2.1 }` reads as four lines.
  */
 export function splitBraces(text: string): string[] {
+  if (!text.includes('{') && !text.includes('}')) {
+    const t = text.trim();
+    return t ? [t] : [];
+  }
   const parts: string[] = [];
   let inQuote = false;
   let start = 0;

@@ -72,6 +72,17 @@ export function parseBlocks(
       openPos: { file: '', line: 0 },
     },
   ];
+  // A block's keyword table is built once per parse, not every time the block opens: a config with
+  // ten thousand instances would otherwise rebuild (and collect) ten thousand tables.
+  const tables = new WeakMap<object, KeywordTable>();
+  const tableOf = (block: NonNullable<KeywordDef['block']>): KeywordTable => {
+    let t = tables.get(block);
+    if (!t) {
+      t = block.keywords();
+      tables.set(block, t);
+    }
+    return t;
+  };
   let line: LogicalLine | null = source.next();
   let lastPos: SourcePos = { file: '', line: 0 };
   while (line && !ctx.diag.aborted) {
@@ -163,7 +174,7 @@ export function parseBlocks(
       else
         stack.push({
           kind: 'keywords',
-          table: def.block.keywords(),
+          table: tableOf(def.block),
           target,
           close: def.block.close,
           awaitingBrace: true,

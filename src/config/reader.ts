@@ -23,30 +23,56 @@ export interface ReaderOptions {
   randomSeed?: number;
 }
 
-interface OpenFile {
+/** A file being read: the innermost file on the source stack gives `${_PWD}` and include bases. */
+interface FileSource {
+  kind: 'file';
   path: string;
   realPath: string;
   lines: string[];
   next: number;
 }
 
+/** Lines produced from one line (brace-split remainder, substitution, ~SEQ/~LST), made lazily. */
+interface ExpansionSource {
+  kind: 'expansion';
+  lines: Iterator<PendingLine>;
+}
+
+/** The files an include matched, opened one at a time as the previous one is finished. */
+interface IncludeSource {
+  kind: 'includes';
+  paths: string[];
+  next: number;
+  from: SourcePos;
+}
+
+type Source = FileSource | ExpansionSource | IncludeSource;
+
 interface PendingLine extends SourcePos {
   text: string;
   /** Lines produced by expansion have already been decommented and conditional-checked. */
   expanded: boolean;
+  /** Lines produced by substitution are final: their remaining `$` are literal. */
+  substituted?: boolean;
 }
 
 const INCLUDE_KEYWORDS = new Set(['include', 'includer', 'includem', 'includew', 'includeb', 'includea']);
 /** How deep includes may nest before we call it runaway (keepalived has no limit but a cycle check). */
 const MAX_INCLUDE_DEPTH = 64;
-/** Bound on lines produced by ~SEQ/~LST/multi-line expansion, so a hostile file cannot exhaust memory. */
-const MAX_EXPANDED_LINES = 5_000_000;
+/**
+ * Bound on lines produced by ~SEQ/~LST and definitions, so a hostile file cannot exhaust memory or
+ * time: half a million lines is about 2 s of parsing here, and tens of thousands of instances.
+ */
+export const MAX_EXPANDED_LINES = 500_000;
 
 export class LineReader {
   readonly #diag: Diagnostics;
   readonly #opts: ReaderOptions;
-  readonly #files: OpenFile[] = [];
-  readonly #pending: PendingLine[] = [];
+  /**
+   * One stack for files and expansions, so that whatever a line produces — the files it includes,
+   * the lines it expands to — is read before the lines after it, in order, without copying.
+   */
+  readonly #stack: Source[] = [];
   readonly #defs: Definitions;
   #expandedCount = 0;
 
@@ -58,12 +84,12 @@ export class LineReader {
       env: opts.env ?? process.env,
       seed: opts.randomSeed ?? 0,
       currentDir: () => {
-        const top = this.#files.at(-1);
+        const top = this.#currentFile();
         return top ? dirname(top.realPath) : process.cwd();
       },
     });
     const abs = resolve(mainFile);
-    if (!this.#open(abs, { file: abs, line: 0 }, true)) {
+    if (!this.#open(abs, { file: abs, line: 0 })) {
       diag.fatal('CONFIG_FILE_NOT_FOUND', `Configuration file '${mainFile}' cannot be read`);
     }
   }
@@ -71,14 +97,22 @@ export class LineReader {
   /** The next logical line, or null at the end of all input. */
   next(): LogicalLine | null {
     for (;;) {
-      const p = this.#pending.shift() ?? this.#readPhysical();
+      const p = this.#nextPending();
       if (!p) return null;
       const out = this.#process(p);
       if (out) return out;
     }
   }
 
-  #open(path: string, from: SourcePos, isMain: boolean): boolean {
+  #currentFile(): FileSource | undefined {
+    for (let i = this.#stack.length - 1; i >= 0; i--) {
+      const s = this.#stack[i]!;
+      if (s.kind === 'file') return s;
+    }
+    return undefined;
+  }
+
+  #open(path: string, from: SourcePos): boolean {
     let buf: Buffer;
     let realPath: string;
     try {
@@ -89,7 +123,8 @@ export class LineReader {
     } catch {
       return false;
     }
-    if (this.#files.some((f) => f.realPath === realPath)) {
+    const files = this.#stack.filter((s): s is FileSource => s.kind === 'file');
+    if (files.some((f) => f.realPath === realPath)) {
       this.#diag.error(
         'CONFIG_INCLUDE_CYCLE',
         `include of '${path}' would loop back into itself - skipping`,
@@ -97,7 +132,7 @@ export class LineReader {
       );
       return true;
     }
-    if (this.#files.length >= MAX_INCLUDE_DEPTH) {
+    if (files.length >= MAX_INCLUDE_DEPTH) {
       this.#diag.error(
         'CONFIG_INCLUDE_DEPTH',
         `includes nested deeper than ${MAX_INCLUDE_DEPTH} - skipping '${path}'`,
@@ -106,34 +141,74 @@ export class LineReader {
       return true;
     }
     this.#diag.files.add(path);
-    if (!isMain) this.#diag.files.add(path);
-    this.#files.push({ path, realPath, lines: splitLines(buf), next: 0 });
+    this.#stack.push({ kind: 'file', path, realPath, lines: splitLines(buf), next: 0 });
     return true;
   }
 
-  #readPhysical(): PendingLine | null {
+  #nextPending(): PendingLine | null {
     for (;;) {
-      const f = this.#files.at(-1);
-      if (!f) return null;
-      if (f.next >= f.lines.length) {
-        this.#files.pop();
+      const top = this.#stack.at(-1);
+      if (!top) return null;
+      if (top.kind === 'expansion') {
+        const r = top.lines.next();
+        if (r.done) this.#stack.pop();
+        else return r.value;
         continue;
       }
-      const lineNo = f.next + 1;
-      let raw = f.lines[f.next++]!;
-      const pos = { file: f.path, line: lineNo };
-      if (Buffer.byteLength(raw, 'latin1') >= MAX_LINE_BYTES) {
-        this.#diag.error('CONFIG_LINE_TOO_LONG', 'Configuration line too long - ignoring', pos);
+      if (top.kind === 'includes') {
+        if (top.next >= top.paths.length) this.#stack.pop();
+        else {
+          const path = top.paths[top.next++]!;
+          if (!this.#open(path, top.from))
+            this.#diag.error('CONFIG_FILE_NOT_FOUND', `Unable to open config file '${path}'`, top.from);
+        }
+        continue;
+      }
+      if (top.next >= top.lines.length) {
+        this.#stack.pop();
+        continue;
+      }
+      const lineNo = top.next + 1;
+      let raw = top.lines[top.next++]!;
+      if (raw.length >= MAX_LINE_BYTES) {
+        // latin1: one character per byte
+        this.#diag.error('CONFIG_LINE_TOO_LONG', 'Configuration line too long - ignoring', {
+          file: top.path,
+          line: lineNo,
+        });
         continue;
       }
       const nul = raw.indexOf('\0');
       if (nul >= 0) {
-        this.#diag.note('CONFIG_EMBEDDED_NUL', 'embedded NUL byte: the rest of the line is ignored', pos);
+        this.#diag.note('CONFIG_EMBEDDED_NUL', 'embedded NUL byte: the rest of the line is ignored', {
+          file: top.path,
+          line: lineNo,
+        });
         raw = raw.slice(0, nul);
       }
       if (raw.endsWith('\r')) raw = raw.slice(0, -1);
-      return { ...pos, text: raw, expanded: false };
+      return { file: top.path, line: lineNo, text: raw, expanded: false };
     }
+  }
+
+  /** Pushes lazily produced lines; they are read next, before anything already on the stack. */
+  #expand(lines: Iterable<PendingLine>, pos: SourcePos): void {
+    const self = this;
+    function* counted(): Generator<PendingLine> {
+      for (const l of lines) {
+        if (++self.#expandedCount > MAX_EXPANDED_LINES) {
+          self.#diag.fatal(
+            'CONFIG_EXPANSION_LIMIT',
+            `expansion produced more than ${MAX_EXPANDED_LINES} lines - stopping`,
+            pos,
+          );
+          self.#stack.length = 0;
+          return;
+        }
+        yield l;
+      }
+    }
+    this.#stack.push({ kind: 'expansion', lines: counted() });
   }
 
   #process(p: PendingLine): LogicalLine | null {
@@ -166,24 +241,43 @@ export class LineReader {
         this.#diag.error('CONFIG_BAD_REPEAT', r.error, pos);
         return null;
       }
-      const produced: PendingLine[] = [];
-      for (const values of r.tuples) {
-        const lines = this.#defs.withBindings(r.vars, values, () => this.#defs.substitute(r.rest).lines);
-        for (const l of lines) produced.push({ ...pos, text: l, expanded: true });
+      if (r.count > MAX_EXPANDED_LINES) {
+        this.#diag.error(
+          'CONFIG_EXPANSION_LIMIT',
+          `repetition of ${r.count} lines exceeds ${MAX_EXPANDED_LINES} - ignoring`,
+          pos,
+        );
+        return null;
       }
-      this.#queue(produced, pos);
+      const defs = this.#defs;
+      const diag = this.#diag;
+      const produce = function* (): Generator<PendingLine> {
+        for (let i = 0; i < r.count; i++) {
+          const sub = defs.withBindings(r.vars, r.tuple(i), () => defs.substitute(r.rest));
+          if (!sub.ok) {
+            diag.error('CONFIG_DEFINITION_LIMIT', sub.error, pos);
+            return;
+          }
+          for (const l of sub.lines) yield { ...pos, text: l, expanded: true, substituted: true };
+        }
+      };
+      this.#expand(produce(), pos);
       return null;
     }
-    if (text.includes('$')) {
+    if (!p.substituted && text.includes('$')) {
       const sub = this.#defs.substitute(text);
+      if (!sub.ok) {
+        this.#diag.error('CONFIG_DEFINITION_LIMIT', sub.error, pos);
+        return null;
+      }
       if (sub.lines.length !== 1 || sub.lines[0] !== text) {
         const again: PendingLine[] = [];
         for (const l of sub.lines) {
           const t = this.#defs.restoreLiterals(decomment(l).text);
           const c = t ? this.#conditional(t) : null;
-          if (c) again.push({ ...pos, text: c, expanded: true });
+          if (c) again.push({ ...pos, text: c, expanded: true, substituted: true });
         }
-        this.#queue(again, pos);
+        this.#expand(again, pos);
         return null;
       }
     }
@@ -195,25 +289,15 @@ export class LineReader {
     const parts = splitBraces(text);
     if (parts.length === 0) return null;
     if (parts.length > 1) {
-      this.#pending.unshift(...parts.slice(1).map((t) => ({ ...pos, text: t, expanded: true })));
+      this.#stack.push({
+        kind: 'expansion',
+        lines: parts
+          .slice(1)
+          .map((t) => ({ ...pos, text: t, expanded: true, substituted: true }))
+          [Symbol.iterator](),
+      });
     }
-    return { ...pos, text: parts[0]! };
-  }
-
-  #queue(lines: PendingLine[], pos: SourcePos): boolean {
-    this.#expandedCount += lines.length;
-    if (this.#expandedCount > MAX_EXPANDED_LINES) {
-      this.#diag.fatal(
-        'CONFIG_EXPANSION_LIMIT',
-        `expansion produced more than ${MAX_EXPANDED_LINES} lines - stopping`,
-        pos,
-      );
-      this.#files.length = 0;
-      this.#pending.length = 0;
-      return false;
-    }
-    this.#pending.unshift(...lines);
-    return true;
+    return { file: p.file, line: p.line, text: parts[0]! };
   }
 
   /**
@@ -237,11 +321,16 @@ export class LineReader {
   #include(keyword: string, arg: string, pos: SourcePos): void {
     // keepalived 2.2.7 takes the rest of the line as the pattern, spaces and quotes included.
     const pattern = arg;
-    const here = this.#files.at(-1);
+    const here = this.#currentFile();
     const base = here ? dirname(here.realPath) : process.cwd();
     const abs = isAbsolute(pattern) ? pattern : resolve(base, pattern);
     const severity = keyword === 'include' ? 'error' : 'security';
-    const matches = globWithBraces(abs);
+    const globbed = globWithBraces(abs);
+    if (!globbed.ok) {
+      this.#diag.add(severity, 'CONFIG_BAD_INCLUDE', `${globbed.error} in include '${pattern}'`, pos);
+      return;
+    }
+    const matches = globbed.matches;
     const all = matches.flatMap((m) => m.paths);
     if (all.length === 0) {
       this.#diag.add(severity, 'CONFIG_FILE_NOT_FOUND', `Config files missing '${pattern}'.`, pos);
@@ -274,14 +363,8 @@ export class LineReader {
       }
       toOpen.push(p);
     }
-    // The file stack is LIFO: push in reverse so that the first match is read first. Lines already
-    // queued from the include line itself belong after the included files.
-    const pendingHere = this.#pending.splice(0);
-    for (const p of toOpen.reverse()) {
-      if (!this.#open(p, pos, false))
-        this.#diag.error('CONFIG_FILE_NOT_FOUND', `Unable to open config file '${p}'`, pos);
-    }
-    this.#pending.push(...pendingHere);
+    // Opened one by one, so that the include chain (for cycle detection) holds only open files.
+    this.#stack.push({ kind: 'includes', paths: toOpen, next: 0, from: pos });
   }
 }
 

@@ -9,11 +9,8 @@ export function isRepeatLine(text: string): boolean {
 }
 
 export type RepeatParse =
-  | { ok: true; vars: string[]; tuples: string[][]; rest: string }
+  | { ok: true; vars: string[]; count: number; tuple: (i: number) => string[]; rest: string }
   | { ok: false; error: string };
-
-/** keepalived caps nothing, but a line must not become unbounded work: 10 million is far past real use. */
-const MAX_VALUES = 10_000_000;
 
 /**
  * Parses a repetition line into its variables, the value tuples to bind in turn, and the text to
@@ -46,7 +43,13 @@ function matchingParen(text: string, open: number): number {
   return -1;
 }
 
-type Bindings = { ok: true; vars: string[]; tuples: string[][] } | { ok: false; error: string };
+/** No repetition may name more values than this; the reader also bounds the lines produced. */
+const MAX_VALUES = 10_000_000;
+
+/** Values are produced on demand: a ~SEQ of a million values costs nothing until it is read. */
+type Bindings =
+  | { ok: true; vars: string[]; count: number; tuple: (i: number) => string[] }
+  | { ok: false; error: string };
 
 function parseSeq(inner: string, line: string, hex: boolean): Bindings {
   const args = inner.split(',').map((s) => s.trim());
@@ -69,11 +72,10 @@ function parseSeq(inner: string, line: string, hex: boolean): Bindings {
     [start, step, end] = nums as [number, number, number];
   }
   if (step === 0 || (hex && (start < 0 || end < 0))) return invalid;
-  const count = Math.floor((end - start) / step) + 1;
+  const count = Math.max(0, Math.floor((end - start) / step) + 1);
   if (count > MAX_VALUES) return { ok: false, error: `~SEQ produces too many values '${line}'` };
-  const tuples: string[][] = [];
-  for (let v = start, i = 0; i < count; v += step, i++) tuples.push([hex ? v.toString(16) : String(v)]);
-  return { ok: true, vars: [name], tuples };
+  const value = (i: number) => start + i * step;
+  return { ok: true, vars: [name], count, tuple: (i) => [hex ? value(i).toString(16) : String(value(i))] };
 }
 
 function parseList(inner: string, line: string): Bindings {
@@ -84,10 +86,10 @@ function parseList(inner: string, line: string): Bindings {
     const names = groups.shift();
     if (!names || names.some((n) => !n || /\s/.test(n)) || groups.length === 0) return invalid;
     if (groups.some((g) => g.length !== names.length)) return invalid;
-    return { ok: true, vars: names, tuples: groups };
+    return { ok: true, vars: names, count: groups.length, tuple: (i) => groups[i]! };
   }
   const args = trimmed.split(',').map((s) => s.trim());
   const name = args.shift();
   if (!name || /\s/.test(name) || args.length === 0) return invalid;
-  return { ok: true, vars: [name], tuples: args.map((a) => [a]) };
+  return { ok: true, vars: [name], count: args.length, tuple: (i) => [args[i]!] };
 }

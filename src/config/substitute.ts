@@ -4,8 +4,13 @@
 // Predefined: ${_PWD} ${_INSTANCE} ${_RANDOM [MIN [MAX]]} ${_ENV VAR} ${_HASH} ${_BANG}.
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Expansion depth bound: a definition that refers to itself must not hang the parser. */
-const MAX_DEPTH = 32;
+/** Bound on what one line may expand to; keepalived's own lines are at most 1 KiB. */
+const MAX_EXPANDED_CHARS = 1 << 20;
+const PREDEFINED = new Set(['_PWD', '_INSTANCE', '_HASH', '_BANG', '_ENV', '_RANDOM']);
+
+class ExpansionTooLarge extends Error {}
+
+export type SubstituteResult = { ok: true; lines: string[] } | { ok: false; error: string };
 /** `${_HASH}`/`${_BANG}` must survive the re-decommenting of a substituted line. */
 const HASH_MARK = '\u0001';
 const BANG_MARK = '\u0002';
@@ -62,15 +67,30 @@ export class Definitions {
 
   /**
    * Expands every use in `text`. A multi-line definition standing alone on the line yields its lines;
-   * elsewhere its lines are joined by spaces.
+   * elsewhere its lines are joined by spaces. A definition is never expanded inside its own value (so
+   * `$A=$A x` terminates), and the result is bounded in size.
    */
-  substitute(text: string): { lines: string[] } {
+  substitute(text: string): SubstituteResult {
+    try {
+      const lines = this.#substitute(text, new Set(), { chars: 0 });
+      return { ok: true, lines };
+    } catch (e) {
+      if (e instanceof ExpansionTooLarge) return { ok: false, error: e.message };
+      throw e;
+    }
+  }
+
+  #substitute(text: string, active: ReadonlySet<string>, budget: { chars: number }): string[] {
     const alone = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/.exec(text);
     if (alone) {
-      const v = this.#values.get(alone[1] ?? alone[2]!);
-      if (v && v.length !== 1) return { lines: v.flatMap((l) => this.substitute(l).lines) };
+      const name = alone[1] ?? alone[2]!;
+      const v = this.#values.get(name);
+      if (v && v.length !== 1 && !active.has(name)) {
+        const inner = new Set(active).add(name);
+        return v.flatMap((l) => this.#substitute(l, inner, budget));
+      }
     }
-    return { lines: [this.#expand(text, 0)] };
+    return [this.#expand(text, active, budget)];
   }
 
   /** Runs `fn` with `names` temporarily defined as `values` (the loop variables of ~SEQ/~LST). */
@@ -95,52 +115,58 @@ export class Definitions {
     return text.replaceAll(HASH_MARK, '#').replaceAll(BANG_MARK, '!');
   }
 
-  #expand(text: string, depth: number): string {
-    if (depth > MAX_DEPTH || !text.includes('$')) return text;
+  #expand(text: string, active: ReadonlySet<string>, budget: { chars: number }): string {
+    if (!text.includes('$')) return this.#charge(text, budget);
     let out = '';
-    let changed = false;
+    const user = (name: string): string | undefined => {
+      if (active.has(name)) return undefined;
+      const v = this.#values.get(name);
+      return v === undefined ? undefined : this.#expand(v.join(' '), new Set(active).add(name), budget);
+    };
     for (let i = 0; i < text.length; i++) {
-      const ch = text[i];
-      if (ch !== '$') {
-        out += ch;
-        continue;
-      }
-      if (text[i + 1] === '{') {
+      const ch = text[i]!;
+      if (ch === '$' && text[i + 1] === '{') {
         const end = text.indexOf('}', i + 2);
         if (end > 0) {
-          const inner = text.slice(i + 2, end);
-          const v = this.#lookupBraced(inner);
+          const inner = text.slice(i + 2, end).trim();
+          const v = PREDEFINED.has(inner.split(/\s+/, 1)[0]!) ? this.#predefined(inner) : user(inner);
           if (v !== undefined) {
             out += v;
             i = end;
-            changed = true;
             continue;
           }
         }
-        out += ch;
-        continue;
-      }
-      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1));
-      if (m) {
-        const after = text[i + 1 + m[0].length];
-        const boundary =
-          after === undefined || after === ' ' || after === '\t' || after === ',' || after === ')';
-        const v = this.#values.get(m[0]);
-        if (boundary && v !== undefined) {
-          out += v.join(' ');
-          i += m[0].length;
-          changed = true;
-          continue;
+      } else if (ch === '$') {
+        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1, i + 130));
+        if (m) {
+          const after = text[i + 1 + m[0].length];
+          const boundary =
+            after === undefined || after === ' ' || after === '\t' || after === ',' || after === ')';
+          const v = boundary ? user(m[0]) : undefined;
+          if (v !== undefined) {
+            out += v;
+            i += m[0].length;
+            continue;
+          }
         }
       }
       out += ch;
     }
-    return changed ? this.#expand(out, depth + 1) : out;
+    return this.#charge(out, budget);
   }
 
-  #lookupBraced(inner: string): string | undefined {
-    const [name, ...args] = inner.trim().split(/\s+/);
-    if (!name) return undefined;
+  /** Counts produced characters against the bound; past it the expansion is abandoned. */
+  #charge(text: string, budget: { chars: number }): string {
+    budget.chars += text.length;
+    if (budget.chars > MAX_EXPANDED_CHARS)
+      throw new ExpansionTooLarge(
+        `definition expansion exceeds ${MAX_EXPANDED_CHARS} characters - ignoring line`,
+      );
+    return text;
+  }
+
+  #predefined(inner: string): string | undefined {
+    const [name, ...args] = inner.split(/\s+/);
     switch (name) {
       case '_PWD':
         return this.#env.currentDir();
@@ -158,10 +184,8 @@ export class Definitions {
         if (!Number.isFinite(min) || !Number.isFinite(max) || max < min) return undefined;
         return String(min + (this.#nextRandom() % (max - min + 1)));
       }
-      default: {
-        const v = this.#values.get(name);
-        return v === undefined ? undefined : v.join(' ');
-      }
+      default:
+        return undefined;
     }
   }
 

@@ -231,6 +231,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
 
 function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
   const owner = new Map<string, string>();
+  const names = new Set(cfg.vrrpInstances.map((i) => i.name));
   const kept = [];
   for (const g of cfg.syncGroups) {
     if (g.members.length === 0) {
@@ -239,7 +240,7 @@ function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
     }
     const members = [];
     for (const m of g.members) {
-      if (!cfg.vrrpInstances.some((i) => i.name === m.name)) {
+      if (!names.has(m.name)) {
         diag.error(
           'CONFIG_SYNC_GROUP',
           `Virtual router ${m.name} specified in sync group ${g.name} doesn't exist - ignoring`,

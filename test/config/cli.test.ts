@@ -122,7 +122,6 @@ describe('keepalived-ts -t', {
 
   test('enable_script_security with no script user on the host removes vrrp scripts (keepalived 2.2.7)', {
     skip: hasUser('keepalived_script') ? 'this host has a keepalived_script user' : undefined,
-    todo: 'reproducer: global_defs { enable_script_security } + vrrp_script s { script "/bin/true" } tracked by an instance, no script_user and no keepalived_script user — 2.2.7: "(Line 6) Unable to set default user for vrrp script s - removing", "(Line 14) (VI_1) track script s not found, ignoring..." (exit 5); ours exit 0',
   }, () => {
     const file = conf(
       `global_defs {\n  enable_script_security\n}\nvrrp_script s {\n  script "/bin/true"\n}\n${GOOD.replace('  advert_int 1\n', '  advert_int 1\n  track_script {\n    s\n  }\n')}`,

@@ -1,6 +1,6 @@
 // LVS side: virtual_server (address+port, fwmark, group), real_server, the checkers, and
 // virtual_server_group. Deprecated aliases resolve to the same handler (lb_algo = lvs_sched,
-// lb_kind = lvs_method, nb_get_retry = retry).
+// lb_kind = lvs_method; nb_get_retry = retry only inside HTTP_GET/SSL_GET, with a deprecation warning).
 import type { SourcePos } from '../diagnostics.js';
 import type {
   Checker,
@@ -12,8 +12,8 @@ import type {
   VirtualServerGroupEntry,
 } from '../model.js';
 import type { KeywordDef, KeywordTable } from '../parser.js';
-import { ipToBytes, readInt, readIp, readPrefix } from '../values.js';
-import { carry, flag, int, script, str, timerUs, userGroup } from './builders.js';
+import { canonicalIp, ipToBytes, readInt, readIp, readPrefix } from '../values.js';
+import { carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
 
 export const SCHEDULERS = new Set([
   'rr',
@@ -31,7 +31,7 @@ export const SCHEDULERS = new Set([
   'nq',
   'twos',
 ]);
-const METHODS = new Set(['NAT', 'DR', 'TUN', 'MASQ', 'GATEWAY', 'IPIP', 'PMASQ']);
+const METHODS = new Set(['NAT', 'DR', 'TUN']);
 
 const sched: KeywordDef<VirtualServer> = {
   line: (vs, tokens, pos, ctx) => {
@@ -45,10 +45,18 @@ const sched: KeywordDef<VirtualServer> = {
 
 const method: KeywordDef<VirtualServer | RealServer> = {
   line: (vs, tokens, pos, ctx) => {
-    const v = tokens[1]?.toUpperCase();
-    if (!v || !METHODS.has(v))
-      return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid lvs_method '${tokens[1] ?? ''}'`, pos);
-    const canonical = v === 'MASQ' ? 'NAT' : v === 'GATEWAY' ? 'DR' : v === 'IPIP' ? 'TUN' : v;
+    const v = tokens[1];
+    if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+    // Only the upper-case names are keepalived 2.2.7's; anything else falls back to NAT.
+    let canonical = v;
+    if (!METHODS.has(v)) {
+      ctx.diag.error(
+        'CONFIG_INVALID_VALUE',
+        `PARSER : unknown [${v}] routing method for virtual server.`,
+        pos,
+      );
+      canonical = 'NAT';
+    }
     if ('realServers' in vs) {
       vs.lbKind = canonical;
       vs.lbKindOptions = tokens.slice(2);
@@ -62,7 +70,6 @@ function common<T>(): KeywordTable<T> {
     delay_loop: timerUs('delayLoopUs', 0.000001),
     connect_timeout: timerUs('connectTimeoutUs', 0.000001),
     retry: int('retry', 0, 2147483647),
-    nb_get_retry: int('retry', 0, 2147483647),
     delay_before_retry: timerUs('delayBeforeRetryUs'),
     warmup: timerUs('warmupUs'),
     alpha: flag('alpha'),
@@ -289,7 +296,6 @@ function connectionKeywords(): KeywordTable<Checker> {
 function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
   const all: KeywordTable<Checker> = {
     retry: int('retry', 0, 2147483647),
-    nb_get_retry: int('retry', 0, 2147483647),
     delay_before_retry: timerUs('delayBeforeRetryUs'),
     warmup: timerUs('warmupUs'),
     delay_loop: timerUs('delayLoopUs', 0.000001),
@@ -312,6 +318,11 @@ function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
             },
           },
         },
+        // The deprecated alias lives only in HTTP_GET/SSL_GET, as in keepalived 2.2.7.
+        nb_get_retry: deprecated(
+          "nb_get_retry is deprecated - please use 'retry'",
+          int('retry', 0, 2147483647),
+        ),
         http_protocol: str('httpProtocol'),
         virtualhost: str('virtualhost'),
         fast_recovery: flag('fastRecovery'),
@@ -448,6 +459,14 @@ function urlKeywords(): KeywordTable<HttpUrl> {
   };
 }
 
+/** The range's last IPv6 address: the first with its final 16-bit group replaced. */
+function lastOfV6Range(first: Uint8Array, lastGroup: number): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 14; i += 2) groups.push(((first[i]! << 8) | first[i + 1]!).toString(16));
+  groups.push(lastGroup.toString(16));
+  return canonicalIp(groups.join(':'))!;
+}
+
 /** `IP[-LAST_OCTET|/LEN] [PORT]` or `fwmark N [inet|inet6]` lines of a virtual_server_group. */
 export function parseVsGroupEntry(
   tokens: string[],
@@ -494,7 +513,7 @@ export function parseVsGroupEntry(
     const last =
       a.value.family === 4
         ? a.value.address.replace(/\d+$/, String(lastPart))
-        : a.value.address.replace(/[0-9a-f]+$/, lastPart.toString(16));
+        : lastOfV6Range(bytes, lastPart);
     const e: VirtualServerGroupEntry = {
       kind: 'range',
       first: a.value.address,

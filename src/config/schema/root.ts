@@ -49,6 +49,7 @@ function named<T>(
 
 export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConfig> {
   const rules = { nextPreference: 16384 };
+  const instanceNames = new Set<string>();
   const t: KeywordTable<KeepalivedConfig> = {
     global_defs: {
       block: { keywords: globalDefsKeywords, open: (c) => c.globalDefs },
@@ -56,11 +57,12 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
     vrrp_instance: named(
       'vrrp_instance',
       (name, c, pos, ctx) => {
-        if (c.vrrpInstances.some((i) => i.name === name)) {
+        if (instanceNames.has(name)) {
           ctx.diag.error('CONFIG_DUPLICATE_INSTANCE', `vrrp instance ${name} already defined`, pos);
           return null;
         }
         const i = newVrrpInstance(name, pos);
+        instanceNames.add(name);
         c.vrrpInstances.push(i);
         return i;
       },
@@ -153,6 +155,20 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
           return g;
         },
         value: (g: VirtualServerGroup, tokens, pos, ctx) => parseVsGroupEntry(tokens, pos, g, ctx),
+        // keepalived completes the group at its closing brace: an fwmark without a family cannot
+        // serve a group that holds both IPv4 and IPv6 addresses.
+        close: (g: VirtualServerGroup, ctx, pos) => {
+          const has = (f: 4 | 6) => g.entries.some((e) => e.kind === 'range' && e.family === f);
+          const bareFwmark = g.entries.some((e) => e.kind === 'fwmark' && e.family === undefined);
+          if (has(4) && has(6) && bareFwmark) {
+            ctx.diag.error(
+              'CONFIG_VSG_FAMILY',
+              `virtual server group ${g.name} cannot have IPv4, IPv6 and fwmark without family - removing`,
+              pos,
+            );
+            cfg.virtualServerGroups = cfg.virtualServerGroups.filter((x) => x !== g);
+          }
+        },
       },
     },
     bfd_instance: {

@@ -120,7 +120,8 @@ function trackBlock(
         for (let k = 1; k < tokens.length; k++) {
           const w = tokens[k];
           if (w === 'weight') {
-            const r = readInt(tokens[k + 1], weightMin, weightMax);
+            // keepalived reads ±254 even where the limit is ±253, and clamps it with an error.
+            const r = readInt(tokens[k + 1], Math.min(weightMin, -254), Math.max(weightMax, 254));
             if (!r.ok) {
               ctx.diag.error(
                 'CONFIG_INVALID_VALUE',
@@ -130,6 +131,14 @@ function trackBlock(
               return;
             }
             ref.weight = r.value;
+            if (r.value > weightMax || r.value < weightMin) {
+              ref.weight = r.value > 0 ? weightMax : weightMin;
+              ctx.diag.error(
+                'CONFIG_INVALID_VALUE',
+                `weight for ${name} cannot be +/-254. Setting to +/-253`,
+                pos,
+              );
+            }
             k++;
           } else if (w === 'reverse') ref.reverse = true;
           else if (w === 'noreverse') ref.reverse = false;
@@ -638,8 +647,24 @@ export function newVrrpScript(name: string, pos: SourcePos): VrrpScript {
 
 /** At the closing brace: a vrrp_script without a script is dropped (keepalived blames that line). */
 export function closeVrrpScript(cfg: KeepalivedConfig, s: VrrpScript, ctx: ParseCtx, pos: SourcePos): void {
-  if (s.script && !s.invalid) return;
+  const gd = cfg.globalDefs;
   if (!s.script)
     ctx.diag.error('CONFIG_NO_SCRIPT', `No script set for vrrp_script ${s.name} - removing`, pos);
+  else if (
+    !s.invalid &&
+    !s.user &&
+    gd.enableScriptSecurity &&
+    !gd.scriptUser &&
+    !userExists('keepalived_script')
+  ) {
+    // With script security on, keepalived will not fall back to root for a script with no user.
+    ctx.diag.error(
+      'CONFIG_SCRIPT_USER',
+      `Unable to set default user for vrrp script ${s.name} - removing`,
+      pos,
+    );
+    s.invalid = true;
+  }
+  if (s.script && !s.invalid) return;
   cfg.vrrpScripts = cfg.vrrpScripts.filter((x) => x !== s);
 }
