@@ -4,13 +4,22 @@
 // master to BACKUP. Asserted: none changes any state or moves any VIP, each is counted under the right
 // RFC 6527 / RFC 2787 counter (SIGUSR2 stats dump, stats_dump_file), and none counts as received. Then a valid
 // priority-254 advert per instance does move the master to BACKUP — the control showing the injector and
-// the crafted packets work, so the "nothing happened" above is not vacuous.
+// the crafted packets work, so the "nothing happened" above is not vacuous — and so do two valid variants:
+// the RFC 9568 checksum form and an IPv4 header carrying options.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { holds, Router, sleep, waitUntil } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { sysctl, teardown } from '../interop/peers.js';
-import { GROUP_V4, ipv4Packet, type Mutation, v6Checksum, vrrpV2, vrrpV3 } from './craft.js';
+import {
+  GROUP_V4,
+  ipv4Packet,
+  type Mutation,
+  ROUTER_ALERT_OPTION,
+  v6Checksum,
+  vrrpV2,
+  vrrpV3,
+} from './craft.js';
 import { delta, dumpStats, hex, type Stats, send, statsDumpLine, type Wire } from './inject.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -274,4 +283,32 @@ test('bad VRRP packets change no state and are counted; a valid one does move th
     2000,
     'VIPs back on the master',
   );
+
+  // Two more forms a v3/IPv4 receiver must accept: the RFC 9568 checksum (VRRP message only, as Cisco and
+  // Juniper send it; counted apart), and an IPv4 header with options (Router Alert), which moves the VRRP
+  // message 4 bytes further in.
+  const accepted: { what: string; packet: Wire; counter: string }[] = [
+    {
+      what: 'RFC 9568 checksum without the pseudo-header',
+      packet: wire4(vrrpV3({ vrid: 11, priority: 254, advertIntCs: 10, addresses: [VIP3] }, null)),
+      counter: 'RcvdV3ChecksumWithoutPseudoHeader',
+    },
+    {
+      what: 'IPv4 header with a Router Alert option',
+      packet: { family: 4, hex: hex(ipv4Packet(INJECTOR_ADDR, GROUP_V4, 255, v3(), ROUTER_ALERT_OPTION)) },
+      counter: 'RcvdV3ChecksumWithPseudoHeader',
+    },
+  ];
+  for (const a of accepted) {
+    const s0 = await dumpStats(r);
+    const m3 = r.mark();
+    send(nsX, [a.packet]);
+    await r.waitFor(/\(V3\) Entering BACKUP STATE/, 2000, m3).catch((e: Error) => {
+      throw new Error(`${a.what}: not accepted\n${e.message}`);
+    });
+    await r.waitFor(MASTER('V3'), 2000, m3);
+    const ds = delta(s0, await dumpStats(r));
+    assert.equal(ds.V3?.RcvdAdvertisements, 1, `${a.what}: ${JSON.stringify(ds.V3)}`);
+    assert.equal(ds.V3?.[a.counter], 1, `${a.what}: ${JSON.stringify(ds.V3)}`);
+  }
 });

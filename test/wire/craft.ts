@@ -149,18 +149,21 @@ function finish(msg: Uint8Array, checksum: number, m: Mutation): Uint8Array {
 
 /**
  * RFC 791 header for a raw IP_HDRINCL send. Linux fills in the total length and the header checksum itself
- * (raw(7)), but we write correct ones anyway.
+ * (raw(7)), but we write correct ones anyway. `options` (a multiple of 4 bytes) go after the fixed 20 bytes.
  */
 export function ipv4Packet(
   src: string,
   dst: string,
   ttl: number,
   payload: Uint8Array,
+  options: number[] = [],
   tos = 0xc0,
 ): Uint8Array {
-  const total = 20 + payload.length;
+  if (options.length % 4 !== 0) throw new Error('IPv4 options must fill whole 32-bit words');
+  const headerLen = 20 + options.length;
+  const total = headerLen + payload.length;
   const h = Uint8Array.from([
-    0x45,
+    0x40 | (headerLen / 4),
     tos,
     total >> 8,
     total & 0xff,
@@ -174,12 +177,16 @@ export function ipv4Packet(
     0,
     ...v4Bytes(src),
     ...v4Bytes(dst),
+    ...options,
   ]);
   const c = inetChecksum(h);
   h[10] = c >> 8;
   h[11] = c & 0xff;
   const out = new Uint8Array(total);
   out.set(h, 0);
-  out.set(payload, 20);
+  out.set(payload, headerLen);
   return out;
 }
+
+/** RFC 2113 Router Alert option (value 0), 4 bytes. */
+export const ROUTER_ALERT_OPTION = [0x94, 0x04, 0x00, 0x00];
