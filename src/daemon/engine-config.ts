@@ -34,8 +34,11 @@ const US_PER_CS = 10_000;
 
 /** What the mapping needs to know about this host. */
 export interface HostAddressing {
-  /** Source an instance uses without unicast_src_ip/mcast_src_ip: primary IPv4, or link-local IPv6. */
-  defaultSource(ifname: string, family: IpFamily): string | undefined;
+  /**
+   * Source an instance uses without unicast_src_ip/mcast_src_ip: primary IPv4, or link-local IPv6 — never one
+   * of the `exclude`d addresses (the configured VIPs, which may be on the interface already).
+   */
+  defaultSource(ifname: string, family: IpFamily, exclude: ReadonlySet<string>): string | undefined;
 }
 
 /** notify_* scripts of an instance or sync group (keepalived's argv after quoting). */
@@ -75,6 +78,8 @@ export interface TxOptions {
 export interface InstanceWiring {
   name: string;
   socket: SocketKey;
+  /** unicast_src_ip / mcast_src_ip given: the source never follows the interface's addresses. */
+  fixedSource: boolean;
   rxPolicy: RxPolicy;
   tx: TxOptions;
   notify: NotifyScripts;
@@ -100,6 +105,15 @@ export interface EnginePlan {
   warnings: string[];
   /** Instances that cannot run (the daemon refuses to start while there are any). */
   errors: string[];
+}
+
+/** Every virtual address of every instance (never a source address). */
+export function configuredVips(cfg: KeepalivedConfig): Set<string> {
+  const out = new Set<string>();
+  for (const i of cfg.vrrpInstances) {
+    for (const v of [...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded]) out.add(v.address);
+  }
+  return out;
 }
 
 function authCode(t: 'PASS' | 'AH' | undefined): AuthTypeCode {
@@ -161,6 +175,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   }
   const fileByName = new Map(cfg.trackFiles.filter((f) => f.file).map((f) => [f.name, f]));
   const usedFiles = new Map<string, TrackFile>();
+  const allVips = configuredVips(cfg);
   const scriptByName = new Map(cfg.vrrpScripts.filter((v) => v.script && !v.invalid).map((v) => [v.name, v]));
   const usedScripts = new Map<string, VrrpScript>();
 
@@ -181,7 +196,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     const basePriority = i.priority ?? (i.state === 'MASTER' ? 255 : 100);
     const advertIntervalCs = Math.max(1, Math.round((i.advertIntervalUs ?? US_PER_S) / US_PER_CS));
 
-    const src = i.unicastSrcIp ?? host.defaultSource(i.interface, family);
+    const src = i.unicastSrcIp ?? host.defaultSource(i.interface, family, allVips);
     if (src === undefined) {
       errors.push(
         `${name} no IPv${family} ${family === 4 ? 'address' : 'link-local address'} on ${i.interface} to send from`,
@@ -320,6 +335,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     if (i.unicastTtl !== undefined) tx.unicastTtl = i.unicastTtl;
     wiring.set(i.name, {
       name: i.name,
+      fixedSource: i.unicastSrcIp !== undefined,
       socket: {
         ifname: i.interface,
         family,

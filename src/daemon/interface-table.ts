@@ -52,8 +52,12 @@ export class InterfaceTable {
    * keepalived's default source: the interface's primary (first non-secondary) IPv4 address, or its IPv6
    * link-local address. A tentative link-local (DAD still running) cannot be bound yet, so it does not count.
    */
-  defaultSource(ifname: string, family: IpFamily): string | undefined {
-    const list = this.addresses(ifname, family);
+  defaultSource(
+    ifname: string,
+    family: IpFamily,
+    exclude: ReadonlySet<string> = new Set(),
+  ): string | undefined {
+    const list = this.addresses(ifname, family).filter((a) => !exclude.has(a.address));
     if (family === 4) return (list.find((a) => !a.secondary) ?? list[0])?.address;
     return list.find((a) => isLinkLocal6(a.address) && !a.tentative)?.address;
   }

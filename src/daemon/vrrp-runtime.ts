@@ -305,6 +305,38 @@ export class VrrpRuntime {
       return;
     }
     if (ev.action === 'del') this.#addressDeleted(ev.address, ev.index);
+    this.#followSource(ev.index);
+  }
+
+  #allVips(): Set<string> {
+    const out = new Set<string>();
+    for (const i of this.#engine.instances()) {
+      for (const v of [...i.params.vips, ...i.params.excludedVips]) out.add(v.address);
+    }
+    return out;
+  }
+
+  /**
+   * An IPv4 instance without unicast_src_ip/mcast_src_ip sends from its interface's primary address, which
+   * keepalived follows through netlink (notes §3.5): when it changes, the instance gets the new source (the
+   * engine's reload keeps its state). IPv6 sockets are bound to their link-local source and keep it.
+   */
+  #followSource(ifindex: number): void {
+    const ifname = this.#table.linkByIndex(ifindex)?.name;
+    if (ifname === undefined) return;
+    for (const inst of this.#engine.instances()) {
+      const p = inst.params;
+      if (p.interface !== ifname || p.family !== 4 || this.#plan.wiring.get(p.name)?.fixedSource !== false)
+        continue;
+      const src = this.#table.defaultSource(ifname, 4, this.#allVips());
+      if (src === undefined || src === p.primaryAddress) continue;
+      this.#log.info(`(${p.name}) source address changed from ${p.primaryAddress} to ${src}`);
+      this.#handle({
+        type: 'instance',
+        instance: p.name,
+        event: { type: 'reload', params: { ...p, primaryAddress: src } },
+      });
+    }
   }
 
   /** The kernel flushes IPv6 addresses on link down: a master puts its VIPs on that link back. */

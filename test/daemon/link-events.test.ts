@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, waitUntil } from './router.js';
+import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const cleanups: (() => void)[] = [];
@@ -137,4 +137,73 @@ vrrp_instance VI_6 {
   await waitUntil(() => holds(ns, VIP6), 3000, 'VIP re-added after link up');
   assert.equal(r.grep(/Entering/, m).length, 0, `stays MASTER throughout\n${r.log()}`);
   assert.equal(r.lastState('VI_6'), 'MASTER');
+});
+
+test('the advert source follows the interface’s primary IPv4 address', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const lab = new Lab('dsrc');
+  cleanups.push(() => lab.close());
+  const ns1 = lab.addHost('r1');
+  const ns2 = lab.addHost('r2');
+  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const conf = (priority: number) => (dir: string) =>
+    `
+global_defs {
+  state_dump_file ${join(dir, 'status.json')}
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.100/32 }
+}`;
+  const r1 = start('r1', ns1, conf(200));
+  const r2 = start('r2', ns2, conf(100));
+  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
+  const masterSeenByR2 = () => {
+    r2.proc.kill('SIGUSR1');
+    return (
+      (
+        JSON.parse(readFileSync(join(r2.dir, 'status.json'), 'utf8') || '[]') as {
+          name: string;
+          masterAddress: string | null;
+        }[]
+      ).find((x) => x.name === 'VI_1')?.masterAddress ?? null
+    );
+  };
+  await waitUntil(
+    () => {
+      try {
+        return masterSeenByR2() === '192.0.2.1';
+      } catch {
+        return false;
+      }
+    },
+    3000,
+    'r2 sees 192.0.2.1 as master',
+    50,
+  );
+  const m = r1.mark();
+  ip('-n', ns1, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  ip('-n', ns1, 'addr', 'del', '192.0.2.1/24', 'dev', 'eth0');
+  await r1.waitFor(/\(VI_1\) source address changed from 192\.0\.2\.1 to 198\.51\.100\.1/, 2000, m);
+  await waitUntil(
+    () => {
+      try {
+        return masterSeenByR2() === '198.51.100.1';
+      } catch {
+        return false;
+      }
+    },
+    3000,
+    'r2 sees the new source',
+    50,
+  );
+  assert.equal(r1.grep(/Entering/, m).length, 0, 'r1 stays master');
+  assert.equal(r2.lastState(), 'BACKUP');
 });
