@@ -6,7 +6,8 @@
 //  * a Backup adopts the Master's advert interval (RFC 5798 §6.4.2 Master_Adver_Interval): configured 1 s but
 //    hearing 100 ms adverts, it detects a silent master in ~3 × 100 ms, not ~3 s;
 //  * an advert whose address list differs from ours is counted (AddressListErrors), not dropped (keepalived
-//    notes §3.4 rule 13): keepalived-ts follows a keepalived master that advertises one VIP more.
+//    notes §3.4 rule 13): keepalived-ts follows a keepalived master that advertises one VIP more;
+//  * two VRIDs on one interface, one mastered by each implementation, are told apart.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -184,4 +185,59 @@ test('keepalived-ts backup follows a keepalived master advertising another addre
   await master.stop();
   await backup.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000, mark);
   await waitUntil(() => holders([nsM, nsB], VIP).join() === nsB, 1000, 'VIP on the backup only');
+});
+
+test('two VRIDs on one interface, each implementation master of one: demultiplexed, nothing rejected', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  lab = new Lab('idv');
+  const nsT = addHost(lab, 't', 4, 1);
+  const nsK = addHost(lab, 'k', 4, 2);
+  const two = (p44: number, p45: number) => `
+vrrp_instance VI_44 {
+  interface eth0
+  virtual_router_id 44
+  version 3
+  priority ${p44}
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.144/24 }
+}
+vrrp_instance VI_45 {
+  interface eth0
+  virtual_router_id 45
+  version 3
+  priority ${p45}
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.145/24 }
+}
+`;
+  const ts = startPeer('ts', 'ts', nsT, two(200, 100));
+  const ka = startPeer('ka', 'ka', nsK, two(100, 200));
+  routers.push(ts, ka);
+  await waitUntil(
+    () =>
+      ts.lastState('VI_44') === 'MASTER' &&
+      ts.lastState('VI_45') === 'BACKUP' &&
+      ka.lastState('VI_44') === 'BACKUP' &&
+      ka.lastState('VI_45') === 'MASTER',
+    6000,
+    'keepalived-ts master of 44, keepalived master of 45',
+  );
+  await waitUntil(
+    () =>
+      holders([nsT, nsK], '192.0.2.144').join() === nsT && holders([nsT, nsK], '192.0.2.145').join() === nsK,
+    2000,
+    'each VIP on its master only',
+  );
+  const marks = [ts.mark(), ka.mark()];
+  await sleep(1000);
+  assert.equal(ts.grep(/Entering/, marks[0]).length, 0, ts.log());
+  assert.equal(ka.grep(/Entering/, marks[1]).length, 0, ka.log());
+  // -D logs every packet keepalived-ts rejects: the other VRID's adverts must not be among them.
+  assert.deepEqual(
+    ts.grep(/dropped advert/).map((l) => l.text),
+    [],
+    ts.log(),
+  );
 });
