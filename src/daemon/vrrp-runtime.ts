@@ -200,6 +200,17 @@ export class VrrpRuntime {
     for (const { name, value } of this.#files.values()) {
       this.#engine.handle({ type: 'trackerValue', name, value }, now);
     }
+    // keepalived starts by removing its VIPs (a previous run may have died as master): a backup must not
+    // hold them. Only addresses actually present are touched.
+    for (const p of this.#plan.engine.instances) {
+      const present = [...p.vips, ...p.excludedVips].filter((v) =>
+        this.#table.addresses(v.dev ?? p.interface).some((a) => a.address === v.address),
+      );
+      if (present.length > 0) {
+        this.#log.info(`(${p.name}) removing VIPs left from an earlier run`);
+        this.#vips.remove(p.name, present, p.interface);
+      }
+    }
     this.#state = 'running';
     this.#handle({ type: 'startAll' });
     this.#scripts.start();

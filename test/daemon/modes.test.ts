@@ -216,3 +216,26 @@ vrrp_instance VI_1 {
   // No traffic from the client: only r2's gratuitous ARP can have moved the entry.
   await waitUntil(() => neighMac() === macOf(ns2), 1000, 'client ARP entry → r2');
 });
+
+test('a VIP left on a backup by an earlier run is removed at startup', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const [ns1, ns2] = hosts('dlo', 2) as [string, string];
+  const conf = (priority: number) => `
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 58
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.105/24 }
+}`;
+  const r1 = start('r1', ns1, conf(200));
+  await r1.waitFor(MASTER(), 5000);
+  ip('-n', ns2, 'addr', 'add', '192.0.2.105/24', 'dev', 'eth0'); // as if a crashed master left it
+  const r2 = start('r2', ns2, conf(100));
+  await r2.waitFor(/\(VI_1\) removing VIPs left from an earlier run/, 5000);
+  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 5000, 'r1 master');
+  await waitUntil(() => !holds(ns2, '192.0.2.105') && holds(ns1, '192.0.2.105'), 2000, 'VIP on r1 only');
+});
