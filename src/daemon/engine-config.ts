@@ -99,6 +99,8 @@ export interface EnginePlan {
   scripts: VrrpScript[];
   /** track_file blocks some instance or sync group tracks: the daemon watches these. */
   files: TrackFile[];
+  /** global_defs script_user: who scripts run as when they do not say. */
+  scriptUser?: { user: string; group?: string };
   /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
   startupDelayUs: number;
   /** Things the daemon does differently from keepalived or ignores, one line each, for the log. */
@@ -370,7 +372,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   if (g.vrrpNotifyFifo && g.vrrpNotifyFifoScript && g.vrrpNotifyFifo !== g.notifyFifo) {
     fifoScripts.push({ fifo: g.vrrpNotifyFifo, script: g.vrrpNotifyFifoScript });
   }
-  return {
+  const out: EnginePlan = {
     engine: { instances, syncGroups },
     wiring,
     groupNotify,
@@ -382,4 +384,6 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     warnings,
     errors,
   };
+  if (g.scriptUser) out.scriptUser = g.scriptUser;
+  return out;
 }

@@ -9,6 +9,7 @@ import type { ScriptSpec } from '../config/model.js';
 import type { NotifyState } from '../vrrp/actions.js';
 import type { NotifyScripts } from './engine-config.js';
 import type { Logger } from './logger.js';
+import { type IdentityResolver, identityResolver, spawnIdentity, type UserRef } from './script-identity.js';
 
 export interface NotifyEvent {
   scope: 'INSTANCE' | 'GROUP';
@@ -58,6 +59,7 @@ export class Notifier {
   readonly #env: NodeJS.ProcessEnv;
 
   readonly #fifoReaders: ChildProcess[] = [];
+  readonly #identity: IdentityResolver;
 
   constructor(
     instances: Map<string, NotifyScripts>,
@@ -65,7 +67,9 @@ export class Notifier {
     fifos: string[],
     log: Logger,
     fifoScripts: { fifo: string; script: ScriptSpec }[] = [],
+    scriptUser?: UserRef,
   ) {
+    this.#identity = identityResolver(scriptUser);
     this.#instances = instances;
     this.#groups = groups;
     this.#log = log;
@@ -74,7 +78,7 @@ export class Notifier {
     for (const path of fifos) this.#openFifo(path);
     // keepalived starts each *_fifo_script with the FIFO's path as its last argument and stops it on exit.
     for (const f of fifoScripts) {
-      const child = this.#run([...f.script.argv, f.fifo]);
+      const child = this.#run([...f.script.argv, f.fifo], f.script);
       if (child) this.#fifoReaders.push(child);
     }
   }
@@ -108,9 +112,9 @@ export class Notifier {
   notify(e: NotifyEvent): void {
     const scripts = (e.scope === 'INSTANCE' ? this.#instances : this.#groups).get(e.name) ?? {};
     const specific = scriptFor(scripts, e.state);
-    if (specific) this.#run(specific.argv);
+    if (specific) this.#run(specific.argv, specific);
     const generic = genericArgv(scripts, e);
-    if (generic) this.#run(generic);
+    if (generic && scripts.generic) this.#run(generic, scripts.generic);
     const line = fifoLine(e);
     for (const f of this.#fifoFds) {
       try {
@@ -125,9 +129,15 @@ export class Notifier {
    * keepalived executes the path directly when it is an executable file, else hands the whole line to the
    * shell (system()).
    */
-  #run(argv: string[]): ChildProcess | null {
+  #run(argv: string[], spec: ScriptSpec): ChildProcess | null {
     const [cmd, ...args] = argv;
     if (!cmd) return null;
+    const id = this.#identity(spec.user === undefined ? undefined : { user: spec.user, group: spec.group });
+    if (id !== null && 'error' in id) {
+      this.#log.error(`notify script ${cmd}: ${id.error}; not run`);
+      return null;
+    }
+    const as = spawnIdentity(id);
     let direct = false;
     try {
       accessSync(cmd, constants.X_OK);
@@ -136,9 +146,8 @@ export class Notifier {
       direct = false;
     }
     try {
-      const child = direct
-        ? spawn(cmd, args, { detached: true, stdio: 'ignore', env: this.#env })
-        : spawn('/bin/sh', ['-c', argv.join(' ')], { detached: true, stdio: 'ignore', env: this.#env });
+      const opts = { detached: true, stdio: 'ignore' as const, env: this.#env, ...as };
+      const child = direct ? spawn(cmd, args, opts) : spawn('/bin/sh', ['-c', argv.join(' ')], opts);
       child.on('error', (err) => this.#log.error(`notify script ${cmd}: ${err.message}`));
       child.unref();
       return child;

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import type { VrrpScript } from '../config/model.js';
 import type { Logger } from './logger.js';
+import { type IdentityResolver, identityResolver, spawnIdentity, type UserRef } from './script-identity.js';
 
 const KILL_AFTER_TERM_MS = 2000;
 
@@ -54,9 +55,16 @@ export class ScriptTrackers {
   readonly #onChange: (name: string, up: boolean) => void;
   readonly #env: NodeJS.ProcessEnv;
   readonly #running = new Map<string, Running>();
+  readonly #identity: IdentityResolver;
   #stopped = false;
 
-  constructor(scripts: VrrpScript[], onChange: (name: string, up: boolean) => void, log: Logger) {
+  constructor(
+    scripts: VrrpScript[],
+    onChange: (name: string, up: boolean) => void,
+    log: Logger,
+    scriptUser?: UserRef,
+  ) {
+    this.#identity = identityResolver(scriptUser);
     this.#log = log;
     this.#onChange = onChange;
     this.#env = { ...process.env };
@@ -102,11 +110,18 @@ export class ScriptTrackers {
     } catch {
       direct = false;
     }
+    const spec = r.script.script!;
+    const own =
+      r.script.user ?? (spec.user === undefined ? undefined : { user: spec.user, group: spec.group });
+    const id = this.#identity(own);
+    if (id !== null && 'error' in id) {
+      this.#result(r, false, id.error);
+      return;
+    }
+    const opts = { detached: true, stdio: 'ignore' as const, env: this.#env, ...spawnIdentity(id) };
     let child: ChildProcess;
     try {
-      child = direct
-        ? spawn(cmd, args, { detached: true, stdio: 'ignore', env: this.#env })
-        : spawn('/bin/sh', ['-c', argv.join(' ')], { detached: true, stdio: 'ignore', env: this.#env });
+      child = direct ? spawn(cmd, args, opts) : spawn('/bin/sh', ['-c', argv.join(' ')], opts);
     } catch (e) {
       this.#result(r, false, `cannot start: ${(e as Error).message}`);
       return;

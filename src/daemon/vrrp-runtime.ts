@@ -82,7 +82,14 @@ export class VrrpRuntime {
     this.#vips = new VipInstaller(nl, table, log);
     this.#announcers = new Announcers(table, log);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
-    this.#notifier = new Notifier(scripts, plan.groupNotify, plan.notifyFifos, log, plan.fifoScripts);
+    this.#notifier = new Notifier(
+      scripts,
+      plan.groupNotify,
+      plan.notifyFifos,
+      log,
+      plan.fifoScripts,
+      plan.scriptUser,
+    );
     this.#timer = new DeadlineTimer((nowUs) => this.#onTimer(nowUs));
     this.#scripts = new ScriptTrackers(
       plan.scripts,
@@ -90,6 +97,7 @@ export class VrrpRuntime {
         if (this.#state === 'running') this.#handle({ type: 'tracker', name, up });
       },
       log,
+      plan.scriptUser,
     );
     this.#files = new FileTrackers(
       plan.files,

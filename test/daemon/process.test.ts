@@ -247,3 +247,50 @@ test('notify_fifo_script reads the FIFO the daemon writes and is stopped with th
     'FIFO script stopped',
   );
 });
+
+test('scripts run as script_user (notify) and as their own user (vrrp_script)', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const ns = lonelyHost('dusr');
+  const r = new Router('usr', ns, (dir) => {
+    chmodSync(dir, 0o777); // the unprivileged scripts write here
+    const who = join(dir, 'who.sh');
+    writeFileSync(who, `#!/bin/sh\nid -u > ${join(dir, '$1')}\n`);
+    chmodSync(who, 0o755);
+    return `
+global_defs {
+  script_user nobody
+}
+vrrp_script chk {
+  script "${who} check.uid"
+  interval 0.2
+  user daemon
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority 100
+  advert_int 0.1
+  track_script { chk }
+  notify_master "${who} notify.uid"
+  virtual_ipaddress { ${VIP}/24 }
+}
+`;
+  });
+  cleanups.push(() => r.removeDir());
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  const read = (f: string) => {
+    try {
+      return readFileSync(join(r.dir, f), 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  await waitUntil(() => read('notify.uid') !== '' && read('check.uid') !== '', 3000, 'both scripts ran');
+  assert.equal(read('notify.uid'), '65534', 'notify_master as script_user nobody');
+  const daemonUid = /^daemon:x:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1];
+  assert.equal(read('check.uid'), daemonUid, 'vrrp_script as its own user');
+  assert.equal(await r.stop(), 0);
+});
