@@ -62,7 +62,14 @@ export class InterfaceTable {
     return list.find((a) => isLinkLocal6(a.address) && !a.tentative)?.address;
   }
 
-  /** Applies one monitor event; returns the link it concerned, if any. */
+  /** Takes over the contents of a fresh listing (after lost events), keeping this object's identity. */
+  replaceWith(other: InterfaceTable): void {
+    this.#links.clear();
+    for (const [k, v] of other.#links) this.#links.set(k, v);
+    this.#addrs = [...other.#addrs];
+  }
+
+  /** Applies one monitor event. */
   apply(ev: NetlinkEvent): void {
     if (ev.kind === 'link') {
       const { kind: _k, action, ...info } = ev;

@@ -126,7 +126,7 @@ export class VrrpRuntime {
     // while the listing runs are replayed onto the table it returns.
     const early: NetlinkEvent[] = [];
     let sink: (ev: NetlinkEvent) => void = (ev) => early.push(ev);
-    const monitorError: (e: NetError) => void = (e) =>
+    let monitorError: (e: NetError) => void = (e) =>
       log.error(`${e.message} (link events may have been lost)`);
     const mon = NetlinkMonitor.open(
       (ev) => sink(ev),
@@ -170,6 +170,10 @@ export class VrrpRuntime {
     rt.#monitor = mon.value;
     const runtime = rt;
     sink = (ev) => runtime.#onNetlink(ev);
+    monitorError = (e) => {
+      log.error(`${e.message} (link events may have been lost; re-reading links and addresses)`);
+      void runtime.#resync();
+    };
     const opened = rt.#open();
     if (opened.length > 0) {
       rt.#closeAll();
@@ -355,6 +359,21 @@ export class VrrpRuntime {
         instance: p.name,
         event: { type: 'reload', params: { ...p, primaryAddress: src } },
       });
+    }
+  }
+
+  /** After lost netlink events (socket overflow): re-list, and report the link changes we missed. */
+  async #resync(): Promise<void> {
+    const t = await InterfaceTable.load(this.#nl);
+    if (!t.ok || this.#state !== 'running') return;
+    this.#table.replaceWith(t.value);
+    for (const [ifname, prev] of this.#linkUp) {
+      const up = this.#table.isUp(ifname);
+      if (up === prev) continue;
+      this.#linkUp.set(ifname, up);
+      this.#log.info(`Netlink reports ${ifname} ${up ? 'up' : 'down'} (resync)`);
+      this.#handle({ type: 'link', ifname, up });
+      if (up) this.#reinstallOn(ifname);
     }
   }
 

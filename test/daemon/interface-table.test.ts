@@ -58,3 +58,21 @@ test('default source: primary IPv4 that is not a VIP; a non-tentative IPv6 link-
   t.apply({ ...(addr(2, '192.0.2.1') as object), action: 'del' } as NetlinkEvent);
   assert.equal(t.defaultSource('eth0', 4, new Set(['192.0.2.100'])), '192.0.2.7');
 });
+
+test('replaceWith takes over a fresh listing (the resync after lost events)', () => {
+  const t = new InterfaceTable();
+  t.apply(link(2, 'eth0', true, true));
+  t.apply(addr(2, '192.0.2.1'));
+  const fresh = new InterfaceTable();
+  fresh.apply(link(2, 'eth0', true, false));
+  fresh.apply(addr(2, '192.0.2.9'));
+  t.replaceWith(fresh);
+  assert.equal(t.isUp('eth0'), false);
+  assert.equal(t.defaultSource('eth0', 4), '192.0.2.9');
+  fresh.apply(addr(2, '192.0.2.1'));
+  assert.deepEqual(
+    t.addresses('eth0').map((a) => a.address),
+    ['192.0.2.9'],
+    'a copy, not shared',
+  );
+});
