@@ -28,6 +28,7 @@ import type { EngineConfig } from '../vrrp/instance-set.js';
 import type { TrackerDef } from '../vrrp/priority.js';
 import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
+import { parseRouteWords, parseRuleWords } from './route-spec.js';
 
 const US_PER_S = 1_000_000;
 const US_PER_CS = 10_000;
@@ -216,8 +217,19 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     ] as const) {
       if (list.length > 0) warnings.push(`${name} ${what} is not run yet; ignored`);
     }
-    if (i.virtualRoutes.length + i.virtualRules.length > 0) {
-      warnings.push(`${name} virtual_routes/virtual_rules are not installed yet; ignored`);
+    // virtual_routes / virtual_rules travel through the engine as opaque JSON ({ words, family }), checked here.
+    const routeFamily = (r: { family?: IpFamily }) => r.family ?? family;
+    const virtualRoutes: JsonValue[] = [];
+    for (const r of i.virtualRoutes) {
+      const parsed = parseRouteWords(r.words, routeFamily(r));
+      if (parsed.ok) virtualRoutes.push({ words: [...r.words], family: routeFamily(r) });
+      else warnings.push(`${name} virtual_route '${r.words.join(' ')}' skipped: ${parsed.error}`);
+    }
+    const virtualRules: JsonValue[] = [];
+    for (const r of i.virtualRules) {
+      const parsed = parseRuleWords(r.words, routeFamily(r));
+      if (parsed.ok) virtualRules.push({ words: [...r.words], family: routeFamily(r) });
+      else warnings.push(`${name} virtual_rule '${r.words.join(' ')}' skipped: ${parsed.error}`);
     }
 
     // track_interface: weight 0 (the default) means FAULT while down (man5 track_interface).
@@ -282,8 +294,8 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       primaryAddress: src,
       vips: i.virtualIpaddresses.map(engineVip),
       excludedVips: i.virtualIpaddressesExcluded.map(engineVip),
-      virtualRoutes: [],
-      virtualRules: [],
+      virtualRoutes,
+      virtualRules,
       unicastPeers: i.unicastPeers.map((p) => p.address),
       // vrrp_strict forces RFC 3768 behaviour: no advert in reply to a lower priority (notes §3.3).
       lowerPrioNoAdvert: strict || (i.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert),

@@ -5,9 +5,10 @@
 // on link down unless keep_addr_on_down).
 import type { Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
-import type { VirtualAddress } from '../vrrp/instance-params.js';
+import type { JsonValue, VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
 import type { Logger } from './logger.js';
+import { parseRouteWords, parseRuleWords } from './route-spec.js';
 
 /** How long after our own request a deletion notification for the same address is taken to be ours. */
 const NOTIFICATION_GRACE_MS = 200;
@@ -111,6 +112,41 @@ export class VipInstaller {
           this.#log.error(`(${instance}) ${r.error.message}`);
         }
       }, key);
+    }
+  }
+
+  /**
+   * virtual_routes (then virtual_rules) of an instance, as engine JSON `{ words, family }`; `add` false removes
+   * them. An existing route/rule on add, or a missing one on delete, is fine.
+   */
+  routes(instance: string, kind: 'route' | 'rule', items: JsonValue[], add: boolean): void {
+    for (const item of items) {
+      const o = item as { words?: string[]; family?: 4 | 6 };
+      if (!Array.isArray(o.words) || (o.family !== 4 && o.family !== 6)) continue;
+      const words = o.words;
+      const family = o.family;
+      this.#enqueue(async () => {
+        const what = `virtual_${kind} '${words.join(' ')}'`;
+        let r: Awaited<ReturnType<Netlink['addRoute']>>;
+        if (kind === 'route') {
+          const p = parseRouteWords(words, family);
+          if (!p.ok) return this.#log.error(`(${instance}) ${what}: ${p.error}`);
+          const { devName, ...spec } = p.value;
+          if (devName !== undefined) {
+            const link = this.#table.link(devName);
+            if (!link) return this.#log.error(`(${instance}) ${what}: no interface ${devName}`);
+            spec.oif = link.index;
+          }
+          r = add ? await this.#nl.addRoute(spec) : await this.#nl.deleteRoute(spec);
+        } else {
+          const p = parseRuleWords(words, family);
+          if (!p.ok) return this.#log.error(`(${instance}) ${what}: ${p.error}`);
+          r = add ? await this.#nl.addRule(p.value) : await this.#nl.deleteRule(p.value);
+        }
+        if (r.ok) return;
+        const benign = add ? r.error.code === 'KA_NETLINK_EEXIST' : r.error.code === 'KA_NETLINK_ENOENT';
+        if (!benign) this.#log.error(`(${instance}) ${what}: ${r.error.message}`);
+      });
     }
   }
 

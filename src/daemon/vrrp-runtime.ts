@@ -268,12 +268,17 @@ export class VrrpRuntime {
           const p = this.#engine.instance(a.instance)!.params;
           this.#log.detail(`(${a.instance}) setting VIPs`);
           this.#vips.add(a.instance, a.vips, p.interface);
+          // keepalived's order: addresses, then routes (which may use them as source), then rules.
+          this.#vips.routes(a.instance, 'route', a.routes, true);
+          this.#vips.routes(a.instance, 'rule', a.rules, true);
           break;
         }
         case 'removeVips': {
           if (this.#state === 'stopping' && this.#keepVipsOnStop) break;
           const p = this.#engine.instance(a.instance)!.params;
           this.#log.detail(`(${a.instance}) removing VIPs`);
+          this.#vips.routes(a.instance, 'rule', a.rules, false);
+          this.#vips.routes(a.instance, 'route', a.routes, false);
           this.#vips.remove(a.instance, a.vips, p.interface);
           break;
         }

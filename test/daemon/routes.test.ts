@@ -1,0 +1,105 @@
+// virtual_routes / virtual_rules: the word parser, and a master installing and removing them.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { parseRouteWords, parseRuleWords } from '../../src/daemon/route-spec.js';
+import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
+import { killAllRouters, Router, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+const cleanups: (() => void)[] = [];
+after(() => {
+  killAllRouters();
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+test('ip route words', () => {
+  assert.deepEqual(
+    parseRouteWords(['198.51.100.0/24', 'via', '192.0.2.254', 'dev', 'eth0', 'metric', '5'], 4),
+    {
+      ok: true,
+      value: {
+        family: 4,
+        dst: '198.51.100.0',
+        dstLen: 24,
+        gateway: '192.0.2.254',
+        devName: 'eth0',
+        metric: 5,
+      },
+    },
+  );
+  assert.deepEqual(parseRouteWords(['blackhole', '198.51.100.128/25', 'table', '100'], 4), {
+    ok: true,
+    value: { family: 4, type: 'blackhole', dst: '198.51.100.128', dstLen: 25, table: 100 },
+  });
+  assert.deepEqual(parseRouteWords(['src', '192.0.2.100', 'default', 'via', '192.0.2.254'], 4), {
+    ok: true,
+    value: { family: 4, prefsrc: '192.0.2.100', gateway: '192.0.2.254' },
+  });
+  assert.deepEqual(parseRouteWords(['2001:db8:1::/48', 'dev', 'eth0', 'scope', 'link'], 6), {
+    ok: true,
+    value: { family: 6, dst: '2001:db8:1::', dstLen: 48, devName: 'eth0', scope: 'link' },
+  });
+  assert.equal(parseRouteWords(['198.51.100.0/24', 'realm', '3'], 4).ok, false);
+  assert.equal(parseRouteWords(['via', '192.0.2.1'], 4).ok, false, 'no destination');
+  assert.equal(parseRouteWords(['198.51.100.0/24', 'table', 'x'], 4).ok, false);
+});
+
+test('ip rule words', () => {
+  assert.deepEqual(parseRuleWords(['from', '192.0.2.100', 'table', '100', 'priority', '1000'], 4), {
+    ok: true,
+    value: { family: 4, from: '192.0.2.100', table: 100, priority: 1000 },
+  });
+  assert.deepEqual(parseRuleWords(['to', '198.51.100.0/24', 'lookup', 'main', 'fwmark', '0x10'], 4), {
+    ok: true,
+    value: { family: 4, to: '198.51.100.0', toLen: 24, table: 254, fwmark: 16 },
+  });
+  assert.equal(parseRuleWords(['from', '192.0.2.1'], 4).ok, false, 'no table');
+  assert.equal(parseRuleWords(['from', '192.0.2.1', 'table', '1', 'nat', 'x'], 4).ok, false);
+});
+
+test('a master installs its virtual routes and rules and removes them on stop', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const h = createLoEth0Netns('drt');
+  cleanups.push(h.close);
+  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const r = new Router(
+    'rt',
+    h.ns,
+    `
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority 100
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.100/24 }
+  virtual_routes {
+    198.51.100.0/25 via 192.0.2.254 dev eth0
+    blackhole 198.51.100.128/25 table 100
+  }
+  virtual_rules {
+    from 192.0.2.100 table 100 priority 1000
+  }
+}`,
+  );
+  cleanups.push(() => r.removeDir());
+  const routes = () => ip('-n', h.ns, 'route', 'show', '198.51.100.0/25');
+  const table100 = () => ip('-n', h.ns, 'route', 'show', 'table', '100');
+  const rules = () => ip('-n', h.ns, 'rule', 'show');
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  await waitUntil(
+    () =>
+      /via 192\.0\.2\.254 dev eth0/.test(routes()) &&
+      /blackhole 198\.51\.100\.128\/25/.test(table100()) &&
+      /^1000:\s+from 192\.0\.2\.100 lookup 100/m.test(rules()),
+    2000,
+    'routes and rule installed',
+  );
+  assert.equal(r.grep(/ERROR/).length, 0, r.log());
+  assert.equal(await r.stop(), 0);
+  assert.equal(routes().trim(), '');
+  assert.equal(table100().trim(), '');
+  assert.doesNotMatch(rules(), /from 192\.0\.2\.100/);
+});
