@@ -33,6 +33,7 @@ export interface FrrTransition {
 }
 
 export interface FrrOptions {
+  version: 2 | 3;
   vrid: number;
   priority: number;
   advertIntMs: number;
@@ -48,6 +49,15 @@ function removeCrashDirs(pid: number | undefined): void {
     rmSync(`/var/tmp/frr/${daemon}.${pid}`, { recursive: true, force: true });
 }
 
+async function terminate(p: ChildProcess, timeoutMs: number): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(t);
+}
+
 /** Every FRR daemon still running, SIGKILLed if the test process exits without stopping them. */
 const liveDaemons = new Set<ChildProcess>();
 /** Directories not yet removed, removed on exit too. */
@@ -60,6 +70,7 @@ export class FrrPeer {
   readonly dir: string;
   readonly macvlan: string;
   readonly #procs: ChildProcess[] = [];
+  #vrrpd: ChildProcess | null = null;
   readonly #vrid: number;
   readonly #family: 4 | 6;
 
@@ -100,7 +111,7 @@ export class FrrPeer {
       [
         ...logConf('vrrpd'),
         'interface eth0',
-        ` vrrp ${o.vrid} version 3`,
+        ` vrrp ${o.vrid} version ${o.version}`,
         ` vrrp ${o.vrid} priority ${o.priority}`,
         ` vrrp ${o.vrid} advertisement-interval ${o.advertIntMs}`,
         ` vrrp ${o.vrid} ${o.family === 4 ? 'ip' : 'ipv6'} ${o.vip}`,
@@ -148,6 +159,7 @@ export class FrrPeer {
     liveDaemons.add(proc);
     proc.on('exit', () => liveDaemons.delete(proc));
     this.#procs.push(proc);
+    if (daemon === 'vrrpd') this.#vrrpd = proc;
   }
 
   /** Starts vrrpd once zebra's API socket exists (vrrpd needs zebra for interfaces and protodown). */
@@ -221,16 +233,17 @@ export class FrrPeer {
     return this.#procs.some((p) => p.exitCode === null && p.signalCode === null);
   }
 
-  /** SIGTERM vrrpd (a Master sends priority 0), then zebra; SIGKILL whatever is left after `timeoutMs`. */
+  /**
+   * SIGTERM vrrpd only (a Master sends priority 0 and has zebra put its macvlan back to protodown), as when
+   * the VRRP service alone stops; zebra keeps running, so that protodown is applied.
+   */
+  async stopVrrpd(timeoutMs = 3000): Promise<void> {
+    if (this.#vrrpd) await terminate(this.#vrrpd, timeoutMs);
+  }
+
+  /** SIGTERM vrrpd, then zebra; SIGKILL whatever is left after `timeoutMs`. */
   async stop(timeoutMs = 3000): Promise<void> {
-    for (const p of [...this.#procs].reverse()) {
-      if (p.exitCode !== null || p.signalCode !== null) continue;
-      const exited = new Promise<void>((r) => p.once('exit', () => r()));
-      p.kill('SIGTERM');
-      const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-      await exited;
-      clearTimeout(t);
-    }
+    for (const p of [...this.#procs].reverse()) await terminate(p, timeoutMs);
   }
 
   /** Removes the daemon directory and the crash-log directories FRR keeps in /var/tmp/frr for our pids. */
