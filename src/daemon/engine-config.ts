@@ -100,6 +100,8 @@ export interface EnginePlan {
   scripts: VrrpScript[];
   /** track_file blocks some instance or sync group tracks: the daemon watches these. */
   files: TrackFile[];
+  /** static_ipaddress / static_routes / static_rules (routes and rules as `{ words, family }`). */
+  statics: { addresses: EngineVip[]; routes: JsonValue[]; rules: JsonValue[] };
   /** global_defs script_user: who scripts run as when they do not say. */
   scriptUser?: { user: string; group?: string };
   /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
@@ -374,8 +376,25 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   if (cfg.virtualServers.length > 0) {
     warnings.push('virtual_server blocks (health checkers / IPVS) are not run: keepalived-ts runs VRRP only');
   }
-  if (cfg.staticIpaddresses.length + cfg.staticRoutes.length + cfg.staticRules.length > 0) {
-    warnings.push('static_ipaddress / static_routes / static_rules are not installed yet; ignored');
+  // static_ipaddress / static_routes / static_rules: installed at startup whatever the VRRP state.
+  const staticAddresses: EngineVip[] = [];
+  for (const a of cfg.staticIpaddresses) {
+    if (a.dev === undefined) warnings.push(`static_ipaddress ${a.address} has no dev; ignored`);
+    else staticAddresses.push(engineVip(a));
+  }
+  const staticRoutes: JsonValue[] = [];
+  for (const r of cfg.staticRoutes) {
+    const fam = r.family ?? 4;
+    const parsed = parseRouteWords(r.words, fam);
+    if (parsed.ok) staticRoutes.push({ words: [...r.words], family: fam });
+    else warnings.push(`static_route '${r.words.join(' ')}' skipped: ${parsed.error}`);
+  }
+  const staticRules: JsonValue[] = [];
+  for (const r of cfg.staticRules) {
+    const fam = r.family ?? 4;
+    const parsed = parseRuleWords(r.words, fam);
+    if (parsed.ok) staticRules.push({ words: [...r.words], family: fam });
+    else warnings.push(`static_rule '${r.words.join(' ')}' skipped: ${parsed.error}`);
   }
   const notifyFifos = [...new Set([g.notifyFifo, g.vrrpNotifyFifo].filter((f): f is string => !!f))];
   const fifoScripts: EnginePlan['fifoScripts'] = [];
@@ -390,6 +409,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     groupNotify,
     notifyFifos,
     fifoScripts,
+    statics: { addresses: staticAddresses, routes: staticRoutes, rules: staticRules },
     scripts: [...usedScripts.values()],
     files: [...usedFiles.values()],
     startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),

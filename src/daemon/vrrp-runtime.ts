@@ -42,6 +42,9 @@ export interface RuntimeStatus {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Owner name of static_ipaddress / static_routes / static_rules in the installer (not an instance name). */
+const STATIC_OWNER = '(static)';
+
 export class VrrpRuntime {
   readonly #log: Logger;
   readonly #nl: Netlink;
@@ -223,6 +226,11 @@ export class VrrpRuntime {
         this.#vips.remove(p.name, present, p.interface);
       }
     }
+    // Static addresses, routes and rules: installed once, whatever the VRRP states (keepalived does so first).
+    const st = this.#plan.statics;
+    this.#vips.add(STATIC_OWNER, st.addresses, 'lo');
+    this.#vips.routes(STATIC_OWNER, 'route', st.routes, true);
+    this.#vips.routes(STATIC_OWNER, 'rule', st.rules, true);
     this.#state = 'running';
     this.#handle({ type: 'startAll' });
     this.#scripts.start();
@@ -385,7 +393,7 @@ export class VrrpRuntime {
   /** The kernel flushes IPv6 addresses on link down: a master puts its VIPs on that link back. */
   #reinstallOn(ifname: string): void {
     for (const x of this.#vips.on(ifname)) {
-      if (this.#engine.instance(x.instance)?.state !== 'MASTER') continue;
+      if (x.instance !== STATIC_OWNER && this.#engine.instance(x.instance)?.state !== 'MASTER') continue;
       this.#vips.add(x.instance, [x.vip], ifname);
     }
   }
@@ -400,6 +408,12 @@ export class VrrpRuntime {
     if (ifname === undefined) return;
     const owner = this.#vips.owner(address, ifname);
     if (!owner || !this.#table.isUp(ifname) || this.#vips.busy(address, ifname)) return;
+    if (owner.instance === STATIC_OWNER) {
+      // keepalived re-adds a deleted static address (notes §3.3).
+      this.#log.info(`static address ${address} deleted - re-adding`);
+      this.#vips.add(STATIC_OWNER, [owner.vip], ifname);
+      return;
+    }
     const inst = this.#engine.instance(owner.instance);
     if (inst?.state !== 'MASTER') return;
     if (owner.vip.options?.noTrack === true) {
@@ -532,6 +546,12 @@ export class VrrpRuntime {
     this.#scripts.stop();
     this.#files.stop();
     this.#perform(this.#engine.handle({ type: 'shutdownAll' }, monotonicUs()));
+    if (!this.#keepVipsOnStop) {
+      const st = this.#plan.statics;
+      this.#vips.routes(STATIC_OWNER, 'rule', st.rules, false);
+      this.#vips.routes(STATIC_OWNER, 'route', st.routes, false);
+      this.#vips.remove(STATIC_OWNER, st.addresses, 'lo');
+    }
     await this.#vips.idle(3000);
     this.#closeAll();
     this.#state = 'stopped';

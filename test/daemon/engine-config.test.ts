@@ -244,7 +244,7 @@ vrrp_instance Np {
   assert.equal(p.engine.instances[0]!.nopreempt, true);
 });
 
-test('parts keepalived-ts does not run yet are named in the warnings', () => {
+test('parts keepalived-ts does not run yet are named in the warnings; static addresses are kept', () => {
   const { plan: p } = plan(`
 static_ipaddress {
   192.0.2.50/24 dev eth0
@@ -271,7 +271,10 @@ virtual_server 192.0.2.200 80 {
   const text = p.warnings.join('\n');
   assert.match(text, /\(V\) track_process is not run yet/);
   assert.match(text, /virtual_server blocks .* are not run/);
-  assert.match(text, /static_ipaddress .* not installed/);
+  assert.deepEqual(
+    p.statics.addresses.map((a) => [a.address, a.prefixLen, a.dev]),
+    [['192.0.2.50', 24, 'eth0']],
+  );
   assert.doesNotMatch(text, /track_script/, 'track_script is run');
   assert.deepEqual(
     p.scripts.map((s) => s.name),

@@ -103,3 +103,49 @@ vrrp_instance VI_1 {
   assert.equal(table100().trim(), '');
   assert.doesNotMatch(rules(), /from 192\.0\.2\.100/);
 });
+
+test('static addresses and routes: installed at startup, re-added when deleted, removed on stop', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const h = createLoEth0Netns('dst');
+  cleanups.push(h.close);
+  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const r = new Router(
+    'st',
+    h.ns,
+    `
+static_ipaddress {
+  192.0.2.50/24 dev eth0
+}
+static_routes {
+  198.51.100.0/25 via 192.0.2.254 dev eth0
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority 100
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.100/24 }
+}`,
+  );
+  cleanups.push(() => r.removeDir());
+  const addrs = () => ip('-n', h.ns, '-o', 'addr', 'show', 'dev', 'eth0');
+  const route = () => ip('-n', h.ns, 'route', 'show', '198.51.100.0/25');
+  await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+  await waitUntil(
+    () => /inet 192\.0\.2\.50\/24/.test(addrs()) && /via 192\.0\.2\.254/.test(route()),
+    2000,
+    'statics',
+  );
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000);
+  const m = r.mark();
+  ip('-n', h.ns, 'addr', 'del', '192.0.2.50/24', 'dev', 'eth0');
+  await r.waitFor(/static address 192\.0\.2\.50 deleted - re-adding/, 2000, m);
+  await waitUntil(() => /inet 192\.0\.2\.50\/24/.test(addrs()), 2000, 'static address back');
+  assert.equal(r.grep(/Entering/, m).length, 0, 'a static address is not a VIP: no state change');
+  assert.equal(await r.stop(), 0);
+  assert.doesNotMatch(addrs(), /192\.0\.2\.50/);
+  assert.equal(route().trim(), '');
+});
