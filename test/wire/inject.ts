@@ -66,15 +66,30 @@ export interface Wire {
   kernelChecksum?: boolean;
 }
 
-export function send(ns: string, packets: Wire[]): void {
+export interface SendResult {
+  /** When the process given as `stopPid` was SIGSTOPped (epoch ms), or null. */
+  stoppedAtMs: number | null;
+  /** When the first packet left (epoch ms). */
+  firstSentAtMs: number;
+}
+
+/** Sends `packets` from namespace `ns` (eth0), in order, 5 ms apart; `stopPid` is SIGSTOPped just before. */
+export function send(ns: string, packets: Wire[], stopPid?: number): SendResult {
   const input = packets.map((p) => JSON.stringify(p)).join('\n');
-  const r = spawnSync('ip', ['netns', 'exec', ns, PYTHON, SENDER, 'eth0'], {
-    input,
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
+  const args = [
+    'netns',
+    'exec',
+    ns,
+    PYTHON,
+    SENDER,
+    'eth0',
+    ...(stopPid === undefined ? [] : [String(stopPid)]),
+  ];
+  const r = spawnSync('ip', args, { input, encoding: 'utf8', timeout: 10_000 });
   assert.equal(r.status, 0, `send-raw.py failed: ${r.stderr}`);
-  assert.equal(Number(r.stdout.trim()), packets.length, 'every packet sent');
+  const out = JSON.parse(r.stdout.trim()) as SendResult & { sent: number };
+  assert.equal(out.sent, packets.length, 'every packet sent');
+  return out;
 }
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
