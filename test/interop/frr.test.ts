@@ -198,7 +198,7 @@ async function scenario(SPEC: InstanceSpec, highIsFrr: boolean, label: string): 
     await vipOn(mid);
     await lowStayedBackup(marks, cutAt);
     assert.ok(
-      cutTook < masterDownMs(SPEC, 200) + Math.max(400, ADVERT_MS / 2),
+      cutTook < masterDownMs(SPEC, 200) + Math.max(500, ADVERT_MS / 2),
       `link-cut failover ${cutTook} ms`,
     );
 
