@@ -10,7 +10,7 @@ import type { NetError } from '../net/net-error.js';
 import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
 import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
-import { PRIORITY_OWNER, VRRP_TYPE_ADVERTISEMENT } from '../vrrp/advert.js';
+import { PRIORITY_OWNER } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
 import type { VrrpStats } from '../vrrp/stats.js';
@@ -19,9 +19,11 @@ import { monotonicUs } from './clock.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { buildEnginePlan, type EnginePlan } from './engine-config.js';
 import { FileTrackers } from './file-trackers.js';
+import { forceBackupEvent } from './force-backup.js';
 import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { Notifier } from './notifier.js';
+import { matchReload } from './reload-match.js';
 import { ScriptTrackers } from './script-trackers.js';
 import { VipInstaller } from './vip-installer.js';
 import { VrrpSocketPool } from './vrrp-sockets.js';
@@ -427,7 +429,7 @@ export class VrrpRuntime {
       return;
     }
     this.#log.info(`(${inst.name}) VIP ${address} deleted - going to BACKUP`);
-    this.#handle(forceBackupEvent(inst.name, inst.params));
+    this.#handle(forceBackupEvent(inst.params));
   }
 
   // ===== reload =====
@@ -449,47 +451,37 @@ export class VrrpRuntime {
       return;
     }
     for (const w of plan.warnings) this.#log.warn(w);
-    const fresh = new Map(plan.engine.instances.map((p) => [p.name, p]));
     const now = monotonicUs();
     const out: VrrpAction[] = [];
-    for (const inst of this.#engine.instances()) {
-      const p = fresh.get(inst.name);
-      const oldW = this.#plan.wiring.get(inst.name);
-      const newW = plan.wiring.get(inst.name);
-      fresh.delete(inst.name);
-      const same =
-        p !== undefined &&
-        oldW !== undefined &&
-        newW !== undefined &&
-        p.vrid === inst.params.vrid &&
-        p.family === inst.params.family &&
-        p.interface === inst.params.interface &&
-        newW.socket.unicast === oldW.socket.unicast &&
-        newW.socket.group === oldW.socket.group &&
-        (p.family === 4 || p.primaryAddress === inst.params.primaryAddress);
-      if (same && this.#pool.update(newW!)) {
-        this.#plan.wiring.set(inst.name, newW!);
+    const running = this.#engine
+      .instances()
+      .map((i) => ({ params: i.params, wiring: this.#plan.wiring.get(i.name)! }));
+    const m = matchReload(running, plan);
+    for (const k of m.keep) {
+      if (!this.#pool.update(k.wiring)) continue;
+      this.#plan.wiring.set(k.name, k.wiring);
+      out.push(
+        ...this.#engine.handle(
+          { type: 'instance', instance: k.name, event: { type: 'reload', params: k.params } },
+          now,
+        ),
+      );
+      if (this.#engine.instance(k.name)?.state === 'STOP') {
         out.push(
-          ...this.#engine.handle(
-            { type: 'instance', instance: inst.name, event: { type: 'reload', params: p! } },
-            now,
-          ),
-        );
-        if (inst.state === 'STOP') {
-          out.push(
-            ...this.#engine.handle({ type: 'instance', instance: inst.name, event: { type: 'start' } }, now),
-          );
-        }
-      } else if (inst.state !== 'STOP') {
-        this.#log.warn(
-          `(${inst.name}) removed from the configuration or changed VRID/family/interface/mode: stopped; restart keepalived-ts to run the new definition`,
-        );
-        out.push(
-          ...this.#engine.handle({ type: 'instance', instance: inst.name, event: { type: 'shutdown' } }, now),
+          ...this.#engine.handle({ type: 'instance', instance: k.name, event: { type: 'start' } }, now),
         );
       }
     }
-    for (const name of fresh.keys()) {
+    for (const name of m.stop) {
+      if (this.#engine.instance(name)?.state === 'STOP') continue;
+      this.#log.warn(
+        `(${name}) removed from the configuration or changed VRID/family/interface/mode: stopped; restart keepalived-ts to run the new definition`,
+      );
+      out.push(
+        ...this.#engine.handle({ type: 'instance', instance: name, event: { type: 'shutdown' } }, now),
+      );
+    }
+    for (const name of m.added) {
       this.#log.warn(
         `(${name}) is new: restart keepalived-ts to start it (instances cannot be added while running)`,
       );
@@ -567,35 +559,4 @@ export class VrrpRuntime {
     this.#notifier.close();
     this.#nl.close();
   }
-}
-
-/**
- * Stop-gap until the engine has an event for "leave MASTER now" (requested from the src/vrrp owner): an advert
- * at priority 255 from our own address, which a non-owner MASTER treats as a higher-priority master and so
- * goes to BACKUP (dropping the VIPs, notifying BACKUP); with nobody else advertising, its down timer makes it
- * MASTER again and the VIPs are re-added — keepalived's observable behaviour.
- */
-function forceBackupEvent(
-  instance: string,
-  p: { version: 2 | 3; vrid: number; advertIntervalCs: number; primaryAddress: string; family: 4 | 6 },
-): EngineEvent {
-  const advert: VrrpAdvert = {
-    version: p.version,
-    type: VRRP_TYPE_ADVERTISEMENT,
-    vrid: p.vrid,
-    priority: PRIORITY_OWNER,
-    advertIntervalCs: p.advertIntervalCs,
-    authType: 0,
-    authDataHex: '',
-    addresses: [],
-    checksum: 0,
-  };
-  const meta: RxMeta = {
-    family: p.family,
-    srcAddr: p.primaryAddress,
-    dstAddr: p.primaryAddress,
-    ttl: 255,
-    ifindex: 0,
-  };
-  return { type: 'instance', instance, event: { type: 'advertRx', advert, meta } };
 }
