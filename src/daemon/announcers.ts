@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { AnnounceSender } from '../net/garp.js';
 import type { VirtualAddress } from '../vrrp/instance-params.js';
+import { monotonicUs } from './clock.js';
 import type { InterfaceTable } from './interface-table.js';
 import type { Logger } from './logger.js';
 
@@ -16,14 +17,73 @@ function forwardingV6(ifname: string): boolean {
   }
 }
 
+export interface AnnouncePacing {
+  garpIntervalUs: number;
+  gnaIntervalUs: number;
+  /** garp_group { interfaces … } overrides. */
+  perInterface?: Map<string, { garpIntervalUs?: number; gnaIntervalUs?: number }>;
+}
+
 export class Announcers {
   readonly #senders = new Map<string, AnnounceSender>();
   readonly #table: InterfaceTable;
   readonly #log: Logger;
 
-  constructor(table: InterfaceTable, log: Logger) {
+  readonly #pacing: AnnouncePacing;
+  /** Per interface and kind (ARP / NA): frames waiting for their turn, and when the last one left. */
+  readonly #queues = new Map<
+    string,
+    { pending: (() => void)[]; timer: NodeJS.Timeout | null; lastUs: number }
+  >();
+
+  constructor(
+    table: InterfaceTable,
+    log: Logger,
+    pacing: AnnouncePacing = { garpIntervalUs: 0, gnaIntervalUs: 0 },
+  ) {
     this.#table = table;
     this.#log = log;
+    this.#pacing = pacing;
+  }
+
+  /** keepalived's garp_interval / gna_interval: the minimum gap between two announcements on an interface. */
+  #intervalUs(ifname: string, na: boolean): number {
+    const own = this.#pacing.perInterface?.get(ifname);
+    return (
+      (na ? own?.gnaIntervalUs : own?.garpIntervalUs) ??
+      (na ? this.#pacing.gnaIntervalUs : this.#pacing.garpIntervalUs)
+    );
+  }
+
+  #emit(ifname: string, na: boolean, send: () => void): void {
+    const intervalUs = this.#intervalUs(ifname, na);
+    if (intervalUs <= 0) return send();
+    const key = `${ifname}/${na ? 'na' : 'arp'}`;
+    let q = this.#queues.get(key);
+    if (!q) {
+      q = { pending: [], timer: null, lastUs: Number.NEGATIVE_INFINITY };
+      this.#queues.set(key, q);
+    }
+    q.pending.push(send);
+    if (q.timer === null) this.#drain(q, intervalUs);
+  }
+
+  #drain(
+    q: { pending: (() => void)[]; timer: NodeJS.Timeout | null; lastUs: number },
+    intervalUs: number,
+  ): void {
+    q.timer = null;
+    const waitUs = q.lastUs + intervalUs - monotonicUs();
+    if (waitUs > 0) {
+      q.timer = setTimeout(() => this.#drain(q, intervalUs), Math.ceil(waitUs / 1000));
+      return;
+    }
+    const send = q.pending.shift();
+    if (!send) return;
+    send();
+    q.lastUs = monotonicUs();
+    if (q.pending.length > 0)
+      q.timer = setTimeout(() => this.#drain(q, intervalUs), Math.ceil(intervalUs / 1000));
   }
 
   #sender(ifname: string): AnnounceSender | null {
@@ -56,19 +116,22 @@ export class Announcers {
     }
     for (let round = 0; round < repeat; round++) {
       for (const { ifname, address } of plan) {
-        const mac = this.#table.link(ifname)?.mac;
-        const s = this.#sender(ifname);
-        if (!s || !mac) continue;
         // By the address, not the instance: excluded VIPs may be of the other family.
-        const r = address.includes(':')
-          ? s.sendUnsolicitedNa(address, mac, forwardingV6(ifname))
-          : s.sendGarp(address, mac);
-        if (!r.ok) this.#log.detail(`(${instance}) ${r.error.message}`);
+        const na = address.includes(':');
+        this.#emit(ifname, na, () => {
+          const mac = this.#table.link(ifname)?.mac;
+          const s = this.#sender(ifname);
+          if (!s || !mac) return;
+          const r = na ? s.sendUnsolicitedNa(address, mac, forwardingV6(ifname)) : s.sendGarp(address, mac);
+          if (!r.ok) this.#log.detail(`(${instance}) ${r.error.message}`);
+        });
       }
     }
   }
 
   close(): void {
+    for (const q of this.#queues.values()) if (q.timer) clearTimeout(q.timer);
+    this.#queues.clear();
     for (const s of this.#senders.values()) s.close();
     this.#senders.clear();
   }

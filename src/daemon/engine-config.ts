@@ -28,6 +28,7 @@ import type { EngineConfig } from '../vrrp/instance-set.js';
 import type { TrackerDef } from '../vrrp/priority.js';
 import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
+import type { AnnouncePacing } from './announcers.js';
 import { parseRouteWords, parseRuleWords } from './route-spec.js';
 
 const US_PER_S = 1_000_000;
@@ -102,6 +103,8 @@ export interface EnginePlan {
   files: TrackFile[];
   /** static_ipaddress / static_routes / static_rules (routes and rules as `{ words, family }`). */
   statics: { addresses: EngineVip[]; routes: JsonValue[]; rules: JsonValue[] };
+  /** vrrp_garp_interval / vrrp_gna_interval and garp_group overrides. */
+  pacing: AnnouncePacing;
   /** global_defs script_user: who scripts run as when they do not say. */
   scriptUser?: { user: string; group?: string };
   /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
@@ -110,6 +113,24 @@ export interface EnginePlan {
   warnings: string[];
   /** Instances that cannot run (the daemon refuses to start while there are any). */
   errors: string[];
+}
+
+/** Announcement pacing: the global intervals, with garp_group blocks overriding them per interface. */
+export function announcePacing(cfg: KeepalivedConfig): AnnouncePacing {
+  const perInterface = new Map<string, { garpIntervalUs?: number; gnaIntervalUs?: number }>();
+  for (const gg of cfg.garpGroups) {
+    for (const ifname of gg.interfaces) {
+      const o: { garpIntervalUs?: number; gnaIntervalUs?: number } = {};
+      if (gg.garpIntervalUs !== undefined) o.garpIntervalUs = gg.garpIntervalUs;
+      if (gg.gnaIntervalUs !== undefined) o.gnaIntervalUs = gg.gnaIntervalUs;
+      perInterface.set(ifname, o);
+    }
+  }
+  return {
+    garpIntervalUs: cfg.globalDefs.vrrpGarpIntervalUs,
+    gnaIntervalUs: cfg.globalDefs.vrrpGnaIntervalUs,
+    perInterface,
+  };
 }
 
 /** Every virtual address of every instance (never a source address). */
@@ -410,6 +431,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     notifyFifos,
     fifoScripts,
     statics: { addresses: staticAddresses, routes: staticRoutes, rules: staticRules },
+    pacing: announcePacing(cfg),
     scripts: [...usedScripts.values()],
     files: [...usedFiles.values()],
     startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),

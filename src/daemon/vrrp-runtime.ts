@@ -85,7 +85,7 @@ export class VrrpRuntime {
       (e) => this.#log.error(e.message),
     );
     this.#vips = new VipInstaller(nl, table, log);
-    this.#announcers = new Announcers(table, log);
+    this.#announcers = new Announcers(table, log, plan.pacing);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(
       scripts,

@@ -26,6 +26,7 @@ function plan(items: { p: VrrpInstanceParams; w: InstanceWiring }[]): EnginePlan
     scripts: [],
     files: [],
     statics: { addresses: [], routes: [], rules: [] },
+    pacing: { garpIntervalUs: 0, gnaIntervalUs: 0 },
     startupDelayUs: 0,
     warnings: [],
     errors: [],
