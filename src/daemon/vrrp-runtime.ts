@@ -428,8 +428,27 @@ export class VrrpRuntime {
       this.#vips.add(inst.name, [owner.vip], ifname);
       return;
     }
+    // keepalived 2.2.7 (seen in netns): "Netlink reflector reports IP … removed", BACKUP, "sent 0 priority",
+    // VIPs removed; the priority-0 advert lets a backup take over after Skew_Time instead of the down timer.
+    this.#log.info(`Netlink reflector reports IP ${address} removed from ${ifname}`);
     this.#log.info(`(${inst.name}) VIP ${address} deleted - going to BACKUP`);
-    this.#handle(forceBackupEvent(inst.params));
+    const p = inst.params;
+    const sent = this.#pool.send(p.name, {
+      version: p.version,
+      family: p.family,
+      vrid: p.vrid,
+      priority: 0,
+      advertIntervalCs: p.advertIntervalCs,
+      addresses: p.vips.map((v) => v.address),
+      srcAddr: p.primaryAddress,
+      unicastPeers: [...p.unicastPeers],
+    });
+    const stats = this.#fsmStats.get(p.name);
+    if (sent.ok && stats) {
+      stats.SentAdvertisements++;
+      stats.SentPriZeroPackets++;
+    }
+    this.#handle(forceBackupEvent(p));
   }
 
   // ===== reload =====

@@ -239,3 +239,40 @@ vrrp_instance VI_1 {
   await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 5000, 'r1 master');
   await waitUntil(() => !holds(ns2, '192.0.2.105') && holds(ns1, '192.0.2.105'), 2000, 'VIP on r1 only');
 });
+
+test('a VIP deleted on the master: priority 0 sent, the backup takes over, the master preempts back', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const [ns1, ns2] = hosts('dvd', 2) as [string, string];
+  const conf = (priority: number) => `
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 59
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.106/24 }
+}`;
+  const r1 = start('r1', ns1, conf(200));
+  const r2 = start('r2', ns2, conf(100));
+  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
+  const m1 = r1.mark();
+  const m2 = r2.mark();
+  const t0 = Date.now();
+  ip('-n', ns1, 'addr', 'del', '192.0.2.106/24', 'dev', 'eth0');
+  await r1.waitFor(/Netlink reflector reports IP 192\.0\.2\.106 removed from eth0/, 2000, m1);
+  const took = await r2.waitFor(MASTER(), 2000, m2);
+  // Priority 0 → Skew_Time (61 ms at priority 100), well before a down timer (361 ms) would have run out.
+  assert.ok(
+    (took.stampMs ?? took.rxMs) - t0 < 250,
+    `backup took over after ${(took.stampMs ?? took.rxMs) - t0} ms`,
+  );
+  await settle(
+    [r1, r2],
+    () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP',
+    5000,
+    'r1 master again',
+  );
+  await waitUntil(() => holds(ns1, '192.0.2.106') && !holds(ns2, '192.0.2.106'), 2000, 'VIP back on r1 only');
+});
