@@ -13,6 +13,8 @@ export type NotifyState =
   | 'BACKUP'
   | 'FAULT'
   | 'STOP'
+  /** An instance removed by a reload, when it has `notify_deleted` (keepalived state 97). */
+  | 'DELETED'
   | 'MASTER_RX_LOWER_PRI'
   | 'MASTER_PRIORITY'
   | 'BACKUP_PRIORITY';

@@ -22,6 +22,17 @@ export type VrrpEvent =
   | { type: 'priority'; priority: number }
   /** Graceful stop (SIGTERM): send priority 0 if master, remove VIPs, enter STOP. */
   | { type: 'shutdown' }
+  /**
+   * One of our VIPs (`address` as configured) was deleted behind our back (rtnetlink RTM_DELADDR). keepalived
+   * (notes §3.3): a MASTER sends priority 0, removes its other VIPs and goes BACKUP, unless the VIP is
+   * `no_track`; in any other state, or for an address that is not ours, nothing happens.
+   */
+  | { type: 'vipDeleted'; address: string }
+  /**
+   * Removed from the configuration by a reload (notes §4 SIGHUP): like `shutdown` (priority 0 if master, VIPs
+   * removed, STOP), but the notify is DELETED with `notify_deleted`, else FAULT, as keepalived reports it.
+   */
+  | { type: 'deleted'; notifyDeleted: boolean }
   /** Reload (SIGHUP) matched this instance to new parameters: keep the state, diff the VIPs. */
   | { type: 'reload'; params: VrrpInstanceParams };
 

@@ -181,6 +181,12 @@ export class VrrpInstance {
       case 'shutdown':
         this.#shutdown(out);
         break;
+      case 'vipDeleted':
+        this.#vipDeleted(event.address, nowUs, out);
+        break;
+      case 'deleted':
+        this.#deleted(event.notifyDeleted, out);
+        break;
       case 'reload':
         this.#reload(event.params, nowUs, out);
         break;
@@ -423,6 +429,32 @@ export class VrrpInstance {
     this.#cancelAll(out);
     this.#setState('STOP', 'shutdown', out);
     this.#notify('STOP', out);
+  }
+
+  /**
+   * keepalived (notes §3.3, keepalived_netlink.c): a tracked VIP deleted while MASTER forces BACKUP. The
+   * priority-0 advert lets a backup take over after Skew_Time; with nobody else, our own down timer makes us
+   * master again and the VIPs come back.
+   */
+  #vipDeleted(address: string, nowUs: number, out: VrrpAction[]): void {
+    if (this.#state !== 'MASTER') return;
+    const vip = [...this.#p.vips, ...this.#p.excludedVips].find((v) => v.address === address);
+    if (vip === undefined || vip.options?.noTrack === true) return;
+    this.#sendAdvert(PRIORITY_STOP, out);
+    this.#wantState = 'BACKUP';
+    this.#becomeBackup(nowUs, out, `VIP ${address} deleted`);
+  }
+
+  /** Removed by a reload (notes §4 SIGHUP): an unmatched old master sends priority 0 and drops its VIPs. */
+  #deleted(notifyDeleted: boolean, out: VrrpAction[]): void {
+    if (this.#state === 'STOP' || this.#state === 'INIT') return;
+    if (this.#state === 'MASTER') {
+      this.#sendAdvert(PRIORITY_STOP, out);
+      this.#leaveMaster(out);
+    }
+    this.#cancelAll(out);
+    this.#setState('STOP', 'removed from the configuration', out);
+    this.#notify(notifyDeleted ? 'DELETED' : 'FAULT', out);
   }
 
   // ===== priority, trackers, faults =====

@@ -18,7 +18,18 @@ export type EngineEvent =
   | { type: 'tracker'; name: string; up: boolean }
   | { type: 'trackerValue'; name: string; value: number }
   | { type: 'startAll' }
-  | { type: 'shutdownAll' };
+  | { type: 'shutdownAll' }
+  /**
+   * Reload (notes §4 SIGHUP): a new instance joins, in INIT (the driver reports down links, then sends it
+   * `start`). Ignored if an instance of that name exists. It joins no sync group (groups are fixed at
+   * construction; members can only leave).
+   */
+  | { type: 'addInstance'; params: VrrpInstanceParams }
+  /**
+   * Reload: an instance gone from the configuration stops (`deleted` event: priority 0 if master, VIPs removed,
+   * DELETED or FAULT notify), leaves its sync group, and is forgotten.
+   */
+  | { type: 'removeInstance'; instance: string; notifyDeleted: boolean };
 
 export interface EngineConfig {
   instances: VrrpInstanceParams[];
@@ -30,6 +41,7 @@ export type EngineRecord =
   | { kind: 'out'; actions: VrrpAction[] };
 
 export class VrrpEngine {
+  /** The instances and groups as they are now (addInstance/removeInstance change it; a copy of the input). */
   readonly config: EngineConfig;
   /** Receives each input and its outputs (fsm-replay.ts writes them as JSON lines). */
   recorder: ((rec: EngineRecord) => void) | null = null;
@@ -38,7 +50,10 @@ export class VrrpEngine {
   #groupOf = new Map<string, VrrpSyncGroup>();
 
   constructor(config: EngineConfig) {
-    this.config = config;
+    this.config = {
+      instances: [...config.instances],
+      syncGroups: config.syncGroups.map((g) => ({ ...g, members: [...g.members] })),
+    };
     for (const p of config.instances) {
       if (this.#instances.has(p.name)) throw new RangeError(`duplicate instance name ${p.name}`);
       this.#instances.set(p.name, new VrrpInstance(p));
@@ -125,9 +140,38 @@ export class VrrpEngine {
         for (const inst of this.#instances.values())
           this.#toInstance(inst.name, { type: 'shutdown' }, nowUs, out);
         break;
+      case 'addInstance':
+        this.#add(event.params);
+        break;
+      case 'removeInstance':
+        this.#remove(event.instance, event.notifyDeleted, nowUs, out);
+        break;
     }
     this.recorder?.({ kind: 'out', actions: out });
     return out;
+  }
+
+  #add(params: VrrpInstanceParams): void {
+    if (this.#instances.has(params.name)) return;
+    this.#instances.set(params.name, new VrrpInstance(params));
+    this.config.instances.push(params);
+  }
+
+  #remove(name: string, notifyDeleted: boolean, nowUs: number, out: VrrpAction[]): void {
+    const inst = this.#instances.get(name);
+    if (!inst) return;
+    out.push(...inst.handle({ type: 'deleted', notifyDeleted }, nowUs));
+    this.#instances.delete(name);
+    this.config.instances = this.config.instances.filter((p) => p.name !== name);
+    const group = this.#groupOf.get(name);
+    if (!group) return;
+    this.#groupOf.delete(name);
+    group.removeMember(inst, nowUs, out);
+    for (const g of this.config.syncGroups) g.members = g.members.filter((m) => m !== name);
+    if (group.members.length === 0) {
+      this.#groups = this.#groups.filter((g) => g !== group);
+      this.config.syncGroups = this.config.syncGroups.filter((g) => g.name !== group.name);
+    }
   }
 
   #toInstance(name: string, event: VrrpEvent, nowUs: number, out: VrrpAction[]): void {

@@ -51,6 +51,20 @@ export class VrrpSyncGroup implements SyncGroupLink {
     this.#updateState(out);
   }
 
+  /**
+   * A member removed by a reload (already stopped): the others no longer follow it, and a fault of its own no
+   * longer holds them in FAULT. An empty group keeps its last state (the engine drops it).
+   */
+  removeMember(member: VrrpInstance, nowUs: number, out: VrrpAction[]): void {
+    const i = this.members.indexOf(member);
+    if (i < 0) return;
+    this.members.splice(i, 1);
+    member.group = null;
+    if (this.members.length === 0) return;
+    this.#syncFaults(nowUs, out);
+    this.#updateState(out);
+  }
+
   /** Each member is held in FAULT while any other member has a fault of its own. */
   #syncFaults(nowUs: number, out: VrrpAction[]): void {
     for (const m of this.members) {
