@@ -2,13 +2,15 @@
 // delete. Undo runs on every exit path — normal end, an uncaught error, a rejected promise, SIGINT (Ctrl-C)
 // and SIGTERM — synchronously, so even `process.exit()` leaves nothing behind.
 import { type ChildProcess, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
 const children = new Set<ChildProcess>();
 const namespaces = new Set<string>();
+const dirs = new Set<string>();
 let installed = false;
 let onInterrupt: ((signal: NodeJS.Signals) => void) | null = null;
 
-/** Kills every registered child (SIGKILL) and deletes every registered namespace. Safe to call twice. */
+/** Kills every registered child (SIGKILL), deletes every registered namespace and temporary directory. Safe to call twice. */
 export function undoAll(): void {
   for (const c of children) {
     if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -16,6 +18,8 @@ export function undoAll(): void {
   children.clear();
   for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
   namespaces.clear();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.clear();
 }
 
 /**
@@ -59,4 +63,10 @@ export function trackNamespace(ns: string): void {
 
 export function forgetNamespace(ns: string): void {
   namespaces.delete(ns);
+}
+
+/** A temporary directory (config and pid files) to remove at exit. */
+export function trackDir(dir: string): void {
+  installCleanup();
+  dirs.add(dir);
 }

@@ -38,7 +38,7 @@ export interface StepResult {
 export class FailoverScenario {
   readonly lab: FailoverLab;
   readonly daemons: VrrpDaemon[];
-  readonly probe: PingProbe;
+  #probe: PingProbe | null = null;
   readonly opts: ScenarioOptions;
 
   constructor(opts: ScenarioOptions) {
@@ -57,7 +57,12 @@ export class FailoverScenario {
       ]);
       return new VrrpDaemon(h.label, opts.impl, h.ns, conf);
     });
-    this.probe = new PingProbe(this.lab.client.ns, VIP, opts.probeIntervalMs);
+  }
+
+  /** The client's ping probe (started by startAndElect). */
+  get probe(): PingProbe {
+    if (!this.#probe) throw new Error('the probe starts in startAndElect()');
+    return this.#probe;
   }
 
   get clientAddress(): string {
@@ -83,6 +88,7 @@ export class FailoverScenario {
 
   /** Starts every daemon and waits for the top router MASTER, the others BACKUP, and the client answered. */
   async startAndElect(): Promise<void> {
+    this.#probe = await PingProbe.start(this.lab.client.ns, VIP, this.opts.probeIntervalMs);
     for (const d of this.daemons) d.start();
     await this.top.waitFor(MASTER, this.settleMs + 5000);
     await waitUntil(
@@ -182,7 +188,7 @@ export class FailoverScenario {
 
   /** Stops every daemon (SIGTERM) and the probe, deletes the namespaces and the daemons' temp dirs. */
   async close(): Promise<void> {
-    this.probe.stop();
+    this.#probe?.stop();
     await Promise.all(this.daemons.map((d) => d.stop('SIGTERM', 3000)));
     this.lab.close();
     for (const d of this.daemons) d.removeDir();

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { trackChild } from './cleanup.js';
+import { trackChild, trackDir } from './cleanup.js';
 
 export type Implementation = 'keepalived-ts' | 'keepalived';
 
@@ -40,6 +40,7 @@ export class VrrpDaemon {
     this.impl = impl;
     this.ns = ns;
     this.dir = mkdtempSync(join(tmpdir(), `kats-${name}-`));
+    trackDir(this.dir);
     this.conf = join(this.dir, 'keepalived.conf');
     writeFileSync(this.conf, confText);
   }

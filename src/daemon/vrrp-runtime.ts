@@ -19,7 +19,6 @@ import { monotonicUs } from './clock.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { buildEnginePlan, type EnginePlan } from './engine-config.js';
 import { FileTrackers } from './file-trackers.js';
-import { forceBackupEvent } from './force-backup.js';
 import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { Notifier } from './notifier.js';
@@ -429,26 +428,15 @@ export class VrrpRuntime {
       return;
     }
     // keepalived 2.2.7 (seen in netns): "Netlink reflector reports IP … removed", BACKUP, "sent 0 priority",
-    // VIPs removed; the priority-0 advert lets a backup take over after Skew_Time instead of the down timer.
+    // VIPs removed; the engine's vipDeleted does all three (the priority 0 lets a backup take over after
+    // Skew_Time instead of the down timer).
     this.#log.info(`Netlink reflector reports IP ${address} removed from ${ifname}`);
     this.#log.info(`(${inst.name}) VIP ${address} deleted - going to BACKUP`);
-    const p = inst.params;
-    const sent = this.#pool.send(p.name, {
-      version: p.version,
-      family: p.family,
-      vrid: p.vrid,
-      priority: 0,
-      advertIntervalCs: p.advertIntervalCs,
-      addresses: p.vips.map((v) => v.address),
-      srcAddr: p.primaryAddress,
-      unicastPeers: [...p.unicastPeers],
+    this.#handle({
+      type: 'instance',
+      instance: inst.name,
+      event: { type: 'vipDeleted', address: owner.vip.address },
     });
-    const stats = this.#fsmStats.get(p.name);
-    if (sent.ok && stats) {
-      stats.SentAdvertisements++;
-      stats.SentPriZeroPackets++;
-    }
-    this.#handle(forceBackupEvent(p));
   }
 
   // ===== reload =====
