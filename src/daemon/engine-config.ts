@@ -30,6 +30,7 @@ import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import type { AnnouncePacing } from './announcers.js';
 import { parseRouteWords, parseRuleWords } from './route-spec.js';
+import { vmacOf } from './vmac.js';
 
 const US_PER_S = 1_000_000;
 const US_PER_CS = 10_000;
@@ -233,7 +234,10 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       errors.push(`${name} auth_type AH is not supported by the daemon yet`);
       continue;
     }
-    if (i.useVmac) warnings.push(`${name} use_vmac is not supported yet; using ${i.interface} itself`);
+    // use_vmac (vmac.ts): the instance runs on its VMAC — VIPs, GARP/NA and (unless vmac_xmit_base) adverts —
+    // while its default source stays the configured interface's (copied onto an IPv6 VMAC at setup).
+    const vmac = vmacOf(i);
+    const runIf = vmac?.name ?? i.interface;
     for (const [what, list] of [
       ['track_process', i.trackProcesses],
       ['track_bfd', i.trackBfds],
@@ -307,7 +311,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       vrid: i.vrid,
       version,
       family,
-      interface: i.interface,
+      interface: runIf,
       basePriority,
       advertIntervalCs,
       initialState: i.state ?? 'BACKUP',
@@ -374,7 +378,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       name: i.name,
       fixedSource: i.unicastSrcIp !== undefined,
       socket: {
-        ifname: i.interface,
+        ifname: vmac && !vmac.xmitBase ? vmac.name : i.interface,
         family,
         unicast,
         group: i.mcastDstIp ?? (family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6),

@@ -25,6 +25,7 @@ import { Notifier } from './notifier.js';
 import { matchReload } from './reload-match.js';
 import { ScriptTrackers } from './script-trackers.js';
 import { VipInstaller } from './vip-installer.js';
+import { Vmacs, vmacSpecs } from './vmac.js';
 import { VrrpSocketPool } from './vrrp-sockets.js';
 
 export interface RuntimeOptions {
@@ -66,6 +67,8 @@ export class VrrpRuntime {
   /** Last send error code per instance, so a persisting failure is logged once. */
   readonly #sendError = new Map<string, string>();
   #monitor: NetlinkMonitor | null = null;
+  /** use_vmac links this run set up (deleted on stop). */
+  #vmacs: Vmacs | null = null;
   #delay: NodeJS.Timeout | null = null;
   #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
 
@@ -140,11 +143,17 @@ export class VrrpRuntime {
       nl.close();
       return { ok: false, errors: [mon.error.message] };
     }
-    const fail = (errors: string[]): RuntimeStart => {
+    let vmacs: Vmacs | null = null;
+    const fail = async (errors: string[]): Promise<RuntimeStart> => {
+      await vmacs?.tearDown();
       mon.value.close();
       nl.close();
       return { ok: false, errors };
     };
+    // use_vmac links first: the listing below must include them (the instances run on them).
+    const vm = await Vmacs.setUp(nl, vmacSpecs(cfg), log);
+    if (!vm.ok) return fail([vm.message]);
+    vmacs = vm.value;
     // An IPv6 link-local source is unusable while DAD runs (just after link up): wait for it, briefly.
     const deadline = Date.now() + (opts.sourceWaitMs ?? 5000);
     let table: InterfaceTable;
@@ -172,6 +181,7 @@ export class VrrpRuntime {
       return fail([(e as Error).message]);
     }
     rt.#monitor = mon.value;
+    rt.#vmacs = vmacs;
     const runtime = rt;
     sink = (ev) => runtime.#onNetlink(ev);
     monitorError = (e) => {
@@ -180,6 +190,7 @@ export class VrrpRuntime {
     };
     const opened = rt.#open();
     if (opened.length > 0) {
+      await vmacs.tearDown();
       rt.#closeAll();
       return { ok: false, errors: opened };
     }
@@ -535,6 +546,7 @@ export class VrrpRuntime {
       // Still in vrrp_startup_delay: nothing was started, nothing to release.
       clearTimeout(this.#delay);
       this.#delay = null;
+      await this.#vmacs?.tearDown();
       this.#closeAll();
       this.#state = 'stopped';
       return;
@@ -552,6 +564,8 @@ export class VrrpRuntime {
       this.#vips.remove(STATIC_OWNER, st.addresses, 'lo');
     }
     await this.#vips.idle(3000);
+    // -V keeps the VIPs, so it keeps the VMACs holding them too.
+    if (!this.#keepVipsOnStop) await this.#vmacs?.tearDown();
     this.#closeAll();
     this.#state = 'stopped';
   }

@@ -1,0 +1,168 @@
+// use_vmac on a LAN of namespaces: two keepalived-ts routers and a client. The master's VMAC vrrp.51 carries
+// 00:00:5e:00:01:33 and the VIP; the client's neighbour entry for the VIP is that MAC, and the LAN's bridge
+// learns it on the master's port (adverts and GARPs leave from the VMAC). After failover the same MAC is
+// learnt on the new master's port and the client keeps reaching the VIP without a new ARP entry; the stopped
+// router deletes its VMAC and puts its parent's ARP sysctls back.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { after, test } from 'node:test';
+import { vmacAddress } from '../../src/daemon/vmac.js';
+import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+const VIP = '192.0.2.100';
+const VRID = 51;
+const VMAC = vmacAddress(4, VRID);
+const VMAC_IF = `vrrp.${VRID}`;
+
+function conf(priority: number): string {
+  return `
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  use_vmac
+  virtual_router_id ${VRID}
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress {
+    ${VIP}/24
+  }
+}
+`;
+}
+
+const routers: Router[] = [];
+let lab: Lab | null = null;
+after(() => {
+  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
+  killAllRouters();
+  lab?.close();
+  for (const r of routers) r.removeDir();
+});
+
+function linkOf(ns: string, ifname: string): { mac: string; up: boolean; kind: string } | null {
+  const r = spawnSync('ip', ['-n', ns, '-d', '-o', 'link', 'show', 'dev', ifname], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const mac = /link\/ether ([0-9a-f:]+)/.exec(r.stdout)?.[1] ?? '';
+  const flags = /<([^>]*)>/.exec(r.stdout)?.[1]?.split(',') ?? [];
+  const kind = /\bmacvlan mode (\w+)/.exec(r.stdout)?.[1] ?? '';
+  return { mac, up: flags.includes('UP'), kind };
+}
+
+function sysctl(ns: string, path: string): string {
+  return nsExec(ns, 'cat', [`/proc/sys/net/${path}`]).stdout.trim();
+}
+
+/** The bridge port the LAN switch learnt `mac` on. */
+function learntPort(bridgeNs: string, mac: string): string | undefined {
+  const out = spawnSync('bridge', ['-n', bridgeNs, 'fdb', 'show', 'br', 'br0'], { encoding: 'utf8' }).stdout;
+  const line = out.split('\n').find((l) => l.startsWith(`${mac} `) && !l.includes('permanent'));
+  return line ? /\bdev (\S+)/.exec(line)?.[1] : undefined;
+}
+
+/**
+ * Pings `address` from `ns` and returns the MAC the ARP reply for it gave (captured by tcpdump), with the ping's
+ * status. The neighbour table cannot be read for this: the master answers the ping out of its parent, and its
+ * ARP request for the client names the VIP as sender with the parent's MAC, which overwrites the client's entry
+ * (keepalived 2.2.7 does exactly the same, seen in a namespace).
+ */
+async function arpReplyMac(ns: string, address: string): Promise<{ mac?: string; ping: number | null }> {
+  const hexIp = address
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('');
+  // arp[6:2] = 2: a reply; arp[14:4]: its sender IP.
+  const filter = `arp and arp[6:2] = 2 and arp[14:4] = 0x${hexIp}`;
+  const dump = spawn('ip', [
+    'netns',
+    'exec',
+    ns,
+    'tcpdump',
+    '-l',
+    '-c',
+    '1',
+    '-n',
+    '-e',
+    '-i',
+    'eth0',
+    filter,
+  ]);
+  let out = '';
+  let err = '';
+  dump.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  dump.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise<void>((r) => dump.on('exit', () => r()));
+  await waitUntil(() => err.includes('listening on'), 5000, 'tcpdump listening');
+  nsExec(ns, 'ip', ['neigh', 'flush', 'dev', 'eth0']);
+  const ping = nsExec(ns, 'ping', ['-c', '1', '-W', '2', address]).status;
+  const t = setTimeout(() => dump.kill(), 2000);
+  await exited;
+  clearTimeout(t);
+  return { mac: new RegExp(`${address.replaceAll('.', '\\.')} is-at ([0-9a-f:]+)`).exec(out)?.[1], ping };
+}
+
+test('use_vmac: VMAC with the VRRP MAC holds the VIP; clients and the switch see that MAC; failover; cleanup', {
+  skip,
+  timeout: 40_000,
+}, async () => {
+  lab = new Lab('vmac');
+  const ns1 = lab.addHost('r1');
+  const ns2 = lab.addHost('r2');
+  const nsc = lab.addHost('c');
+  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  ip('-n', nsc, 'addr', 'add', '192.0.2.9/24', 'dev', 'eth0');
+  // A VMAC left by an earlier run with the wrong MAC: it must be recreated with the right one.
+  ip('-n', ns1, 'link', 'add', VMAC_IF, 'link', 'eth0', 'address', '02:00:00:00:00:01', 'type', 'macvlan');
+
+  const r1 = new Router('r1', ns1, conf(100));
+  const r2 = new Router('r2', ns2, conf(150));
+  routers.push(r1, r2);
+  await settle(
+    [r1, r2],
+    () => r1.lastState() === 'BACKUP' && r2.lastState() === 'MASTER',
+    8000,
+    'r2 master, r1 backup',
+  );
+  await waitUntil(() => holds(ns2, VIP, VMAC_IF), 2000, 'VIP on r2 vrrp.51');
+  assert.ok(r1.grep(/removing old VMAC interface vrrp\.51/).length === 1, r1.log());
+
+  // Both routers keep their VMAC up in every state (keepalived does); only the master holds the VIP, and
+  // never on the parent.
+  for (const ns of [ns1, ns2]) {
+    assert.deepEqual(linkOf(ns, VMAC_IF), { mac: VMAC, up: true, kind: 'private' });
+    assert.ok(!holds(ns, VIP, 'eth0'), 'VIP never on the parent');
+    assert.equal(sysctl(ns, 'ipv4/conf/eth0/arp_ignore'), '1');
+    assert.equal(sysctl(ns, 'ipv4/conf/eth0/arp_filter'), '1');
+    assert.equal(sysctl(ns, `ipv4/conf/${VMAC_IF}/arp_ignore`), '1');
+    assert.equal(sysctl(ns, `ipv6/conf/${VMAC_IF}/disable_ipv6`), '1');
+  }
+  assert.ok(!holds(ns1, VIP, VMAC_IF), 'backup holds no VIP');
+
+  // The client resolves the VIP to the VRRP MAC; the switch learnt that MAC on the master's port.
+  assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
+  await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('r2'), 2000, 'VMAC learnt on r2');
+
+  // Failover: r2 stops (priority 0), r1 takes over on its own VMAC. The client's entry is unchanged and the
+  // VIP still answers; the switch now forwards the VRRP MAC to r1.
+  const m1 = r1.mark();
+  assert.equal(await r2.stop('SIGTERM'), 0, r2.log());
+  await r1.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, m1);
+  await waitUntil(() => holds(ns1, VIP, VMAC_IF), 2000, 'VIP on r1 vrrp.51');
+  await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('r1'), 2000, 'VMAC learnt on r1');
+  assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
+
+  // The stopped router removed its VMAC and restored its parent's ARP settings.
+  assert.equal(linkOf(ns2, VMAC_IF), null, 'VMAC deleted on stop');
+  assert.equal(sysctl(ns2, 'ipv4/conf/eth0/arp_ignore'), '0');
+  assert.equal(sysctl(ns2, 'ipv4/conf/eth0/arp_filter'), '0');
+
+  assert.equal(await r1.stop('SIGTERM'), 0, r1.log());
+  assert.equal(linkOf(ns1, VMAC_IF), null, 'VMAC deleted on stop');
+});
