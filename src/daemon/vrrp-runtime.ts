@@ -12,6 +12,7 @@ import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import { PRIORITY_OWNER } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
+import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
 import type { VrrpStats } from '../vrrp/stats.js';
 import { Announcers } from './announcers.js';
@@ -44,6 +45,16 @@ export interface RuntimeStatus {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+const withNotifyDeleted = (cfg: KeepalivedConfig): Set<string> =>
+  new Set(cfg.vrrpInstances.filter((i) => i.notify.deleted !== undefined).map((i) => i.name));
+
+const zeroFsmStats = (): Record<FsmCounterName, number> => ({
+  BecomeMaster: 0,
+  ReleasedMaster: 0,
+  SentAdvertisements: 0,
+  SentPriZeroPackets: 0,
+});
+
 /** Owner name of static_ipaddress / static_routes / static_rules in the installer (not an instance name). */
 const STATIC_OWNER = '(static)';
 
@@ -66,6 +77,10 @@ export class VrrpRuntime {
   readonly #linkUp = new Map<string, boolean>();
   /** Last send error code per instance, so a persisting failure is logged once. */
   readonly #sendError = new Map<string, string>();
+  /** Instances with `notify_deleted`: removed by a reload, they notify DELETED instead of FAULT. */
+  #notifyDeleted = new Set<string>();
+  /** Parameters of an instance being removed, while its last actions are performed (the engine forgot it). */
+  readonly #retired = new Map<string, VrrpInstanceParams>();
   #monitor: NetlinkMonitor | null = null;
   /** use_vmac links this run set up (deleted on stop). */
   #vmacs: Vmacs | null = null;
@@ -113,14 +128,7 @@ export class VrrpRuntime {
       },
       log,
     );
-    for (const p of plan.engine.instances) {
-      this.#fsmStats.set(p.name, {
-        BecomeMaster: 0,
-        ReleasedMaster: 0,
-        SentAdvertisements: 0,
-        SentPriZeroPackets: 0,
-      });
-    }
+    for (const p of plan.engine.instances) this.#fsmStats.set(p.name, zeroFsmStats());
   }
 
   /** Opens everything, then starts every instance. Never throws; failures come back as log-ready lines. */
@@ -181,6 +189,7 @@ export class VrrpRuntime {
       return fail([(e as Error).message]);
     }
     rt.#monitor = mon.value;
+    rt.#notifyDeleted = withNotifyDeleted(cfg);
     rt.#vmacs = vmacs;
     const runtime = rt;
     sink = (ev) => runtime.#onNetlink(ev);
@@ -295,7 +304,7 @@ export class VrrpRuntime {
         }
         case 'removeVips': {
           if (this.#state === 'stopping' && this.#keepVipsOnStop) break;
-          const p = this.#engine.instance(a.instance)!.params;
+          const p = (this.#engine.instance(a.instance)?.params ?? this.#retired.get(a.instance))!;
           this.#log.detail(`(${a.instance}) removing VIPs`);
           this.#vips.routes(a.instance, 'rule', a.rules, false);
           this.#vips.routes(a.instance, 'route', a.routes, false);
@@ -456,9 +465,11 @@ export class VrrpRuntime {
    * SIGHUP (notes §4): applies a re-read configuration. An instance whose name, VRID, family, interface,
    * unicast mode, multicast group and (IPv6) source are unchanged keeps its state and gets the new parameters
    * (the engine diffs the VIPs of a master: removed ones deleted, added ones installed and GARPed). An instance
-   * gone from the configuration, or changed in one of those keys, is stopped (priority 0, VIPs removed), as
-   * keepalived does with an unmatched old instance. New instances need a restart: the engine cannot add
-   * instances while running.
+   * gone from the configuration, or changed in one of those keys, is stopped (priority 0, VIPs removed, DELETED
+   * or FAULT notify) and forgotten, as keepalived does with an unmatched old instance; stops come first, so a
+   * VIP moving to another instance is removed before it is added again. New instances (and the new definition
+   * of one stopped for a changed key) start like at startup. Sync groups stay as they were started (members
+   * removed from the configuration leave them).
    */
   reload(cfg: KeepalivedConfig): void {
     if (this.#state !== 'running') return;
@@ -475,6 +486,7 @@ export class VrrpRuntime {
       .instances()
       .map((i) => ({ params: i.params, wiring: this.#plan.wiring.get(i.name)! }));
     const m = matchReload(running, plan);
+    for (const name of m.stop) this.#removeInstance(name, now);
     for (const k of m.keep) {
       if (!this.#pool.update(k.wiring)) continue;
       this.#plan.wiring.set(k.name, k.wiring);
@@ -490,20 +502,7 @@ export class VrrpRuntime {
         );
       }
     }
-    for (const name of m.stop) {
-      if (this.#engine.instance(name)?.state === 'STOP') continue;
-      this.#log.warn(
-        `(${name}) removed from the configuration or changed VRID/family/interface/mode: stopped; restart keepalived-ts to run the new definition`,
-      );
-      out.push(
-        ...this.#engine.handle({ type: 'instance', instance: name, event: { type: 'shutdown' } }, now),
-      );
-    }
-    for (const name of m.added) {
-      this.#log.warn(
-        `(${name}) is new: restart keepalived-ts to start it (instances cannot be added while running)`,
-      );
-    }
+    const started = this.#addInstances(m.added, plan, now, out);
     const groups = (g: EnginePlan) => JSON.stringify(g.engine.syncGroups);
     if (groups(plan) !== groups(this.#plan)) this.#log.warn('sync group changes take effect on restart only');
     const scripts = (g: EnginePlan) => JSON.stringify(g.scripts.map(({ pos: _p, ...rest }) => rest));
@@ -513,9 +512,10 @@ export class VrrpRuntime {
       new Map([...this.#plan.wiring].map(([n, w]) => [n, w.notify])),
       plan.groupNotify,
     );
-    // Interfaces newly tracked: report the ones that are down.
+    // Interfaces newly tracked (or of new instances): report the ones that are down, before new instances start.
     for (const inst of this.#engine.instances()) {
-      const names = inst.params.trackers.filter((t) => t.kind === 'interface').map((t) => t.name);
+      const names = [inst.params.interface];
+      for (const t of inst.params.trackers) if (t.kind === 'interface') names.push(t.name);
       for (const v of [...inst.params.vips, ...inst.params.excludedVips]) if (v.dev) names.push(v.dev);
       for (const n of names) {
         if (this.#linkUp.has(n)) continue;
@@ -524,9 +524,54 @@ export class VrrpRuntime {
         if (!up) out.push(...this.#engine.handle({ type: 'link', ifname: n, up: false }, now));
       }
     }
+    for (const name of started) {
+      out.push(...this.#engine.handle({ type: 'instance', instance: name, event: { type: 'start' } }, now));
+    }
+    this.#notifyDeleted = withNotifyDeleted(cfg);
     this.#perform(out);
     this.#rearm();
     this.#log.info('Reload finished');
+  }
+
+  /** Stops an instance for good: its last actions (priority 0, VIPs, notify) run while its socket is open. */
+  #removeInstance(name: string, nowUs: number): void {
+    const inst = this.#engine.instance(name);
+    if (!inst) return;
+    this.#log.warn(`(${name}) removed from the configuration or changed VRID/family/interface/mode: stopped`);
+    this.#retired.set(name, inst.params);
+    const notifyDeleted = this.#notifyDeleted.has(name);
+    this.#perform(this.#engine.handle({ type: 'removeInstance', instance: name, notifyDeleted }, nowUs));
+    this.#retired.delete(name);
+    this.#pool.remove(name);
+    this.#plan.wiring.delete(name);
+    this.#fsmStats.delete(name);
+    this.#sendError.delete(name);
+  }
+
+  /** Opens the sockets of new instances and adds them to the engine (in INIT); returns the ones to start. */
+  #addInstances(names: string[], plan: EnginePlan, nowUs: number, out: VrrpAction[]): string[] {
+    const started: string[] = [];
+    for (const name of names) {
+      const p = plan.engine.instances.find((x) => x.name === name)!;
+      const w = plan.wiring.get(name)!;
+      const r = this.#pool.add(w, p.primaryAddress);
+      if (!r.ok) {
+        this.#log.error(`(${name}) ${r.error.message}: not started`);
+        continue;
+      }
+      this.#log.info(`(${name}) added by the reload: starting`);
+      this.#plan.wiring.set(name, w);
+      this.#fsmStats.set(name, zeroFsmStats());
+      out.push(...this.#engine.handle({ type: 'addInstance', params: p }, nowUs));
+      // Tracked files it shares with running instances: their current values, as at startup.
+      for (const f of this.#files.values()) {
+        if (!p.trackers.some((t) => t.name === f.name)) continue;
+        const event = { type: 'trackerValue' as const, name: f.name, value: f.value };
+        out.push(...this.#engine.handle({ type: 'instance', instance: name, event }, nowUs));
+      }
+      started.push(name);
+    }
+    return started;
   }
 
   // ===== status and stop =====
