@@ -9,7 +9,10 @@ export interface ReloadMatch {
   keep: { name: string; params: VrrpInstanceParams; wiring: InstanceWiring }[];
   /** Running instances gone from the configuration or changed in a matching key: stopped. */
   stop: string[];
-  /** New instances (they need a restart). */
+  /**
+   * Instances of the new configuration that were not kept, in its order, to start after the stops: new names,
+   * and the new definition of an instance stopped for a changed key (keepalived: an unmatched new instance).
+   */
   added: string[];
 }
 
@@ -22,7 +25,6 @@ export function matchReload(
   for (const { params: old, wiring: oldW } of running) {
     const p = fresh.get(old.name);
     const w = next.wiring.get(old.name);
-    fresh.delete(old.name);
     const same =
       p !== undefined &&
       w !== undefined &&
@@ -35,6 +37,7 @@ export function matchReload(
     if (same) out.keep.push({ name: old.name, params: p, wiring: w });
     else out.stop.push(old.name);
   }
-  out.added = [...fresh.keys()];
+  const kept = new Set(out.keep.map((k) => k.name));
+  out.added = next.engine.instances.map((p) => p.name).filter((n) => !kept.has(n));
   return out;
 }

@@ -123,6 +123,23 @@ export class VrrpSocketPool {
     return true;
   }
 
+  /** Reload: an instance removed from the configuration; its socket closes when no other instance uses it. */
+  remove(name: string): void {
+    const slot = this.#slotOf.get(name);
+    const w = this.#wiring.get(name);
+    this.#slotOf.delete(name);
+    this.#wiring.delete(name);
+    this.stats.delete(name);
+    if (!slot || !w) return;
+    const vrid = w.rxPolicy.vrid;
+    const list = (slot.byVrid.get(vrid) ?? []).filter((x) => x.name !== name);
+    if (list.length > 0) slot.byVrid.set(vrid, list);
+    else slot.byVrid.delete(vrid);
+    if (slot.byVrid.size > 0) return;
+    slot.sock.close();
+    this.#slots.delete(slot.key);
+  }
+
   /** Puts one advert of `instance` on the wire (one copy per unicast peer). */
   send(instance: string, a: AdvertToSend): NetResult<void> {
     const slot = this.#slotOf.get(instance);

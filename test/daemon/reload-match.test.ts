@@ -36,7 +36,7 @@ function plan(items: { p: VrrpInstanceParams; w: InstanceWiring }[]): EnginePlan
 const P = (name: string, extra: Partial<VrrpInstanceParams> = {}) =>
   instanceParams({ name, vrid: 1, primaryAddress: '192.0.2.1', interface: 'eth0', ...extra });
 
-test('same name and keys: kept with the new parameters; others stopped or added', () => {
+test('same name and keys: kept with the new parameters; others stopped, new definitions added', () => {
   const running = [
     { params: P('A', { vrid: 1 }), wiring: wiring('A') },
     { params: P('B', { vrid: 2 }), wiring: wiring('B') },
@@ -58,7 +58,8 @@ test('same name and keys: kept with the new parameters; others stopped or added'
     [['A', 200]],
   );
   assert.deepEqual(m.stop, ['B', 'C', 'D', 'E']);
-  assert.deepEqual(m.added, ['F']);
+  // A changed key stops the old instance and starts the new definition (D is gone for good).
+  assert.deepEqual(m.added, ['B', 'C', 'E', 'F']);
 });
 
 test('an IPv4 source change alone keeps the instance (the header is ours to write)', () => {

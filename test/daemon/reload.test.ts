@@ -1,5 +1,5 @@
 // SIGHUP reload of a running keepalived-ts: changed priority and VIPs applied without a restart, an instance
-// removed from the configuration stopped (priority 0, so the peer takes over at once).
+// removed from the configuration stopped (priority 0, so the peer takes over at once), new instances started.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
@@ -16,10 +16,10 @@ after(() => {
   for (const r of routers) r.removeDir();
 });
 
-const conf = (name: string, priority: number, vips: string[]) => `
+const conf = (name: string, priority: number, vips: string[], vrid = 51) => `
 vrrp_instance ${name} {
   interface eth0
-  virtual_router_id 51
+  virtual_router_id ${vrid}
   version 3
   priority ${priority}
   advert_int 0.1
@@ -29,7 +29,7 @@ ${vips.map((v) => `    ${v}/24`).join('\n')}
 }
 `;
 
-test('SIGHUP: new priority and VIPs take effect; a removed instance stops', {
+test('SIGHUP: new priority and VIPs take effect; a removed instance stops; a new one starts', {
   skip,
   timeout: 30_000,
 }, async () => {
@@ -66,15 +66,33 @@ test('SIGHUP: new priority and VIPs take effect; a removed instance stops', {
   assert.ok(holds(ns2, '192.0.2.100'));
   assert.equal(r2.grep(/Entering/, m).length, 0, r2.log());
 
-  // The instance renamed: the old one stops (priority 0), r1 takes over after Skew_Time.
-  writeFileSync(r2.conf, conf('VI_X', 250, ['192.0.2.100']));
+  // The instance renamed, at priority 50: the old one stops (priority 0), r1 takes over after Skew_Time; the
+  // new one starts and stays BACKUP.
+  writeFileSync(r2.conf, conf('VI_X', 50, ['192.0.2.100']));
   m = r2.mark();
   const m1 = r1.mark();
   r2.proc.kill('SIGHUP');
   await r2.waitFor(/\(VI_1\) removed from the configuration/, 3000, m);
-  await r2.waitFor(/\(VI_X\) is new: restart keepalived-ts/, 3000, m);
   await r2.waitFor(/\(VI_1\) Entering STOP STATE/, 3000, m);
+  await r2.waitFor(/\(VI_X\) added by the reload: starting/, 3000, m);
+  await r2.waitFor(/\(VI_X\) Entering BACKUP STATE/, 3000, m);
   await r1.waitFor(/\(VI_1\) Entering MASTER STATE/, 2000, m1);
   await waitUntil(() => holds(ns1, '192.0.2.100') && !holds(ns2, '192.0.2.100'), 2000, 'VIP on r1 only');
+  // Well past VI_X's down timer (3 × 100 ms + Skew_Time): r1's adverts at 200 keep it BACKUP.
+  await sleep(600);
+  assert.equal(r2.grep(/\(VI_X\) Entering MASTER/, m).length, 0, r2.log());
+  assert.ok(holds(ns1, '192.0.2.100') && !holds(ns2, '192.0.2.100'));
   assert.ok(r2.running, 'the daemon keeps running');
+
+  // A second instance added (VRID 52, which r1 does not run): it starts and becomes master on its own,
+  // installing its VIP; VI_X is left alone.
+  writeFileSync(r2.conf, conf('VI_X', 50, ['192.0.2.100']) + conf('VI_2', 150, ['192.0.2.110'], 52));
+  m = r2.mark();
+  r2.proc.kill('SIGHUP');
+  await r2.waitFor(/\(VI_2\) added by the reload: starting/, 3000, m);
+  await r2.waitFor(/\(VI_2\) Entering MASTER STATE/, 3000, m);
+  await waitUntil(() => holds(ns2, '192.0.2.110'), 2000, 'VIP .110 on r2');
+  assert.equal(r2.grep(/\(VI_X\) Entering/, m).length, 0, r2.log());
+  assert.ok(!holds(ns1, '192.0.2.110'));
+  assert.equal(r1.lastState(), 'MASTER');
 });
