@@ -5,10 +5,12 @@
 // router deletes its VMAC and puts its parent's ARP sysctls back.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { after, test } from 'node:test';
-import { vmacAddress } from '../../src/daemon/vmac.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, test } from 'node:test';
+import { eui64LinkLocal, vmacAddress } from '../../src/daemon/vmac.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+import { addressesOf, holds, killAllRouters, Router, settle, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const VIP = '192.0.2.100';
@@ -16,18 +18,20 @@ const VRID = 51;
 const VMAC = vmacAddress(4, VRID);
 const VMAC_IF = `vrrp.${VRID}`;
 
-function conf(priority: number): string {
+const REFERENCE = '/usr/sbin/keepalived';
+
+function conf(priority: number, vrid = VRID, vip = `${VIP}/24`): string {
   return `
 vrrp_instance VI_1 {
   state BACKUP
   interface eth0
   use_vmac
-  virtual_router_id ${VRID}
+  virtual_router_id ${vrid}
   version 3
   priority ${priority}
   advert_int 0.1
   virtual_ipaddress {
-    ${VIP}/24
+    ${vip}
   }
 }
 `;
@@ -35,11 +39,12 @@ vrrp_instance VI_1 {
 
 const routers: Router[] = [];
 let lab: Lab | null = null;
-after(() => {
+afterEach(() => {
   if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
   killAllRouters();
   lab?.close();
-  for (const r of routers) r.removeDir();
+  lab = null;
+  for (const r of routers.splice(0)) r.removeDir();
 });
 
 function linkOf(ns: string, ifname: string): { mac: string; up: boolean; kind: string } | null {
@@ -165,4 +170,94 @@ test('use_vmac: VMAC with the VRRP MAC holds the VIP; clients and the switch see
 
   assert.equal(await r1.stop('SIGTERM'), 0, r1.log());
   assert.equal(linkOf(ns1, VMAC_IF), null, 'VMAC deleted on stop');
+});
+
+test('use_vmac IPv6: VMAC 00:00:5e:00:02:VRID without an EUI-64 link-local, carrying the parent link-local and the VIP', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  const VIP6 = '2001:db8::100';
+  const vrid = 52;
+  const mac6 = vmacAddress(6, vrid);
+  lab = new Lab('vmac6');
+  const ns1 = lab.addHost('r1');
+  const ns2 = lab.addHost('r2');
+  const r1 = new Router('r1', ns1, conf(100, vrid, `${VIP6}/64`));
+  const r2 = new Router('r2', ns2, conf(150, vrid, `${VIP6}/64`));
+  routers.push(r1, r2);
+  await settle(
+    [r1, r2],
+    () => r1.lastState() === 'BACKUP' && r2.lastState() === 'MASTER',
+    10_000,
+    'r2 master, r1 backup',
+  );
+  const ifname = `vrrp.${vrid}`;
+  await waitUntil(() => holds(ns2, VIP6, ifname), 2000, 'VIP6 on r2 VMAC');
+  for (const ns of [ns1, ns2]) {
+    assert.deepEqual(linkOf(ns, ifname), { mac: mac6, up: true, kind: 'private' });
+    const parentLl = addressesOf(ns, 'eth0').find((a) => a.startsWith('fe80:'));
+    const onVmac = addressesOf(ns, ifname);
+    assert.ok(parentLl && onVmac.includes(parentLl), `parent link-local ${parentLl} on the VMAC: ${onVmac}`);
+    // addrgenmode none: no link-local derived from the VRRP MAC (RFC 5798 §7.4).
+    assert.ok(!onVmac.includes(eui64LinkLocal(mac6)!), onVmac.join(' '));
+  }
+  assert.ok(!holds(ns1, VIP6, ifname) && !holds(ns2, VIP6, 'eth0'));
+  // Adverts and NAs leave from the VMAC: the switch learnt the VRRP MAC on the master's port.
+  await waitUntil(() => learntPort(lab!.bridgeNs, mac6) === lab!.portOf('r2'), 2000, 'VMAC learnt on r2');
+  const m1 = r1.mark();
+  assert.equal(await r2.stop('SIGTERM'), 0, r2.log());
+  await r1.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, m1);
+  await waitUntil(() => holds(ns1, VIP6, ifname), 2000, 'VIP6 on r1 VMAC');
+  await waitUntil(() => learntPort(lab!.bridgeNs, mac6) === lab!.portOf('r1'), 2000, 'VMAC learnt on r1');
+  assert.equal(linkOf(ns2, ifname), null, 'VMAC deleted on stop');
+});
+
+test('use_vmac interop: keepalived-ts master and keepalived 2.2.7 backup, both on VMACs; handover on stop', {
+  skip: skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false),
+  timeout: 30_000,
+}, async () => {
+  lab = new Lab('vmacka');
+  const ns1 = lab.addHost('ts');
+  const ns2 = lab.addHost('ka');
+  const nsc = lab.addHost('c');
+  ip('-n', nsc, 'addr', 'add', '192.0.2.9/24', 'dev', 'eth0');
+  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const ts = new Router('ts', ns1, conf(150));
+  const ka = new Router('keepalived', ns2, conf(100), {
+    command: ({ conf: file, dir }) => [
+      REFERENCE,
+      '-n',
+      '-l',
+      '-D',
+      '--vrrp',
+      '-f',
+      file,
+      '-p',
+      join(dir, 'k.pid'),
+      '-r',
+      join(dir, 'k_vrrp.pid'),
+      '-c',
+      join(dir, 'k_check.pid'),
+    ],
+  });
+  routers.push(ts, ka);
+  await settle(
+    [ts, ka],
+    () => ts.lastState() === 'MASTER' && ka.lastState() === 'BACKUP',
+    10_000,
+    'keepalived-ts master, keepalived backup',
+  );
+  await waitUntil(() => holds(ns1, VIP, VMAC_IF), 2000, 'VIP on keepalived-ts VMAC');
+  assert.ok(!holds(ns2, VIP, VMAC_IF), 'keepalived backup holds no VIP');
+  assert.deepEqual(linkOf(ns2, VMAC_IF), { mac: VMAC, up: true, kind: 'private' }, "keepalived's own VMAC");
+  await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('ts'), 2000, 'VMAC learnt on ts');
+
+  const mk = ka.mark();
+  assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
+  await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
+  await waitUntil(() => holds(ns2, VIP, VMAC_IF), 2000, 'VIP on keepalived VMAC');
+  await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('ka'), 2000, 'VMAC learnt on ka');
+  assert.equal(linkOf(ns1, VMAC_IF), null, 'keepalived-ts removed its VMAC');
+  assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
 });
