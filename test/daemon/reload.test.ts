@@ -1,18 +1,21 @@
 // SIGHUP reload of a running keepalived-ts: changed priority and VIPs applied without a restart, an instance
 // removed from the configuration stopped (priority 0, so the peer takes over at once), new instances started.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
 import { holds, killAllRouters, Router, settle, sleep, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 let lab: Lab | null = null;
 const routers: Router[] = [];
+const cleanups: (() => void)[] = [];
 after(() => {
   if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
   killAllRouters();
   lab?.close();
+  for (const c of cleanups.reverse()) c();
   for (const r of routers) r.removeDir();
 });
 
@@ -95,4 +98,60 @@ test('SIGHUP: new priority and VIPs take effect; a removed instance stops; a new
   assert.equal(r2.grep(/\(VI_X\) Entering/, m).length, 0, r2.log());
   assert.ok(!holds(ns1, '192.0.2.110'));
   assert.equal(r1.lastState(), 'MASTER');
+});
+
+test('SIGHUP: removed instances notify DELETED with notify_deleted, else FAULT, and drop their VIPs', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const h = createLoEth0Netns('drdl');
+  cleanups.push(h.close);
+  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const two = (dir: string) => `
+global_defs {
+  notify_fifo ${join(dir, 'fifo')}
+}
+${conf('VI_1', 100, ['192.0.2.100']).replace('virtual_ipaddress', 'notify_deleted\n  virtual_ipaddress')}
+${conf('VI_2', 100, ['192.0.2.110'], 52)}
+`;
+  const r = new Router('rdl', h.ns, two);
+  routers.push(r);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  await r.waitFor(/\(VI_2\) Entering MASTER STATE/, 5000);
+  await waitUntil(() => holds(h.ns, '192.0.2.100') && holds(h.ns, '192.0.2.110'), 2000, 'both VIPs');
+  const fifo = openSync(join(r.dir, 'fifo'), constants.O_RDONLY | constants.O_NONBLOCK);
+  cleanups.push(() => closeSync(fifo));
+  /** FIFO text read so far (non-blocking: nothing available yet is not an error). */
+  let text = '';
+  const drain = (): string => {
+    const buf = Buffer.alloc(4096);
+    try {
+      text += buf.subarray(0, readSync(fifo, buf)).toString();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    }
+    return text;
+  };
+  await waitUntil(() => drain().includes('INSTANCE "VI_2" MASTER'), 2000, 'startup FIFO lines');
+  text = '';
+
+  // Both gone, a third one in their place.
+  writeFileSync(
+    r.conf,
+    `global_defs {\n  notify_fifo ${join(r.dir, 'fifo')}\n}\n${conf('VI_3', 100, [], 53)}`,
+  );
+  const m = r.mark();
+  r.proc.kill('SIGHUP');
+  await r.waitFor(/Reload finished/, 3000, m);
+  await r.waitFor(/\(VI_3\) Entering MASTER STATE/, 3000, m);
+  await waitUntil(() => !holds(h.ns, '192.0.2.100') && !holds(h.ns, '192.0.2.110'), 2000, 'VIPs removed');
+  await waitUntil(() => drain().trim().split('\n').length >= 4, 2000, 'reload FIFO lines');
+  assert.deepEqual(text.trim().split('\n'), [
+    'INSTANCE "VI_1" DELETED 100',
+    'INSTANCE "VI_2" FAULT 100',
+    'INSTANCE "VI_3" BACKUP 100',
+    'INSTANCE "VI_3" MASTER 100',
+  ]);
+  const status = r.grep(/\(VI_[12]\) Entering STOP STATE/, m);
+  assert.equal(status.length, 2, r.log());
 });
