@@ -378,7 +378,9 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       name: i.name,
       fixedSource: i.unicastSrcIp !== undefined,
       socket: {
-        ifname: vmac && !vmac.xmitBase ? vmac.name : i.interface,
+        // keepalived 2.2.7 (seen in netns): multicast sockets on the VMAC, unicast ones on the parent, as with
+        // vmac_xmit_base (a peer answers our ARP with its parent's MAC, so unicast adverts arrive there).
+        ifname: vmac && !vmac.xmitBase && !unicast ? vmac.name : i.interface,
         family,
         unicast,
         group: i.mcastDstIp ?? (family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6),

@@ -13,6 +13,8 @@
 //  - addrgenmode none (no EUI-64 link-local from the VRRP MAC: RFC 5798 §7.4); an IPv6 VMAC gets the parent's
 //    link-local instead (or unicast_src_ip, or one built from the parent's MAC), /64, so adverts come from a
 //    non-VIP address. keepalived 2.2.7 adds it with preferred_lft 0 ("deprecated"); we add it without that.
+//  - Sockets: multicast ones on the VMAC; unicast ones (and all with vmac_xmit_base) on the parent, as 2.2.7
+//    does — a peer resolves our unicast source to the parent's MAC, so unicast adverts arrive on the parent.
 //  - The VMAC is brought up at creation and stays up in every state; on stop it is deleted (its VIPs go with it).
 //  - A link of that name from an earlier run is reused when it is a macvlan with the right MAC and parent, and
 //    deleted and recreated when it is a macvlan that differs; a non-macvlan of that name is never touched.

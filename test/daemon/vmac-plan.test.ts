@@ -54,6 +54,13 @@ vrrp_instance V6 {
   vmac_xmit_base
   virtual_ipaddress { 2001:db8::100/64 }
 }
+vrrp_instance UNI {
+  interface eth0
+  virtual_router_id 54
+  use_vmac
+  unicast_peer { 192.0.2.2 }
+  virtual_ipaddress { 192.0.2.104/24 }
+}
 vrrp_instance PLAIN {
   interface eth0
   virtual_router_id 53
@@ -68,11 +75,12 @@ test('vmacSpecs: default and given names and MACs, family, vmac_xmit_base; insta
     [
       ['V4', 'vrrp.51', 'eth0', 4, '00:00:5e:00:01:33', false],
       ['V6', 'vmac6', 'eth0', 6, '00:00:5e:00:02:99', true],
+      ['UNI', 'vrrp.54', 'eth0', 4, '00:00:5e:00:01:36', false],
     ],
   );
 });
 
-test('engine plan: a use_vmac instance runs on its VMAC, sends from it unless vmac_xmit_base, sources from the parent', () => {
+test('engine plan: a use_vmac instance runs on its VMAC, sends from it unless vmac_xmit_base or unicast, sources from the parent', () => {
   const p = buildEnginePlan(load(conf), host);
   assert.deepEqual(p.errors, []);
   assert.ok(!p.warnings.some((w) => w.includes('use_vmac')), p.warnings.join('\n'));
@@ -83,6 +91,9 @@ test('engine plan: a use_vmac instance runs on its VMAC, sends from it unless vm
   assert.equal(byName.get('V6')?.interface, 'vmac6');
   assert.equal(byName.get('V6')?.primaryAddress, 'fe80::1');
   assert.equal(p.wiring.get('V6')?.socket.ifname, 'eth0', 'vmac_xmit_base sends from the parent');
+  // Unicast sockets stay on the parent (keepalived 2.2.7 does so); VIPs still go on the VMAC.
+  assert.equal(byName.get('UNI')?.interface, 'vrrp.54');
+  assert.equal(p.wiring.get('UNI')?.socket.ifname, 'eth0');
   assert.equal(byName.get('PLAIN')?.interface, 'eth0');
   assert.equal(p.wiring.get('PLAIN')?.socket.ifname, 'eth0');
 });

@@ -261,3 +261,62 @@ test('use_vmac interop: keepalived-ts master and keepalived 2.2.7 backup, both o
   assert.equal(linkOf(ns1, VMAC_IF), null, 'keepalived-ts removed its VMAC');
   assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
 });
+
+test('use_vmac with unicast peers: adverts on the parent (as keepalived 2.2.7), VIP on the VMAC; against keepalived', {
+  skip: skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false),
+  timeout: 30_000,
+}, async () => {
+  lab = new Lab('vmacuc');
+  const ns1 = lab.addHost('ts');
+  const ns2 = lab.addHost('ka');
+  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const unicast = (priority: number, src: string, peer: string) =>
+    conf(priority).replace(
+      'use_vmac',
+      `use_vmac\n  unicast_src_ip ${src}\n  unicast_peer {\n    ${peer}\n  }`,
+    );
+  const ts = new Router('ts', ns1, unicast(150, '192.0.2.1', '192.0.2.2'));
+  const ka = new Router('keepalived', ns2, unicast(100, '192.0.2.2', '192.0.2.1'), {
+    command: ({ conf: file, dir }) => [
+      REFERENCE,
+      '-n',
+      '-l',
+      '-D',
+      '--vrrp',
+      '-f',
+      file,
+      '-p',
+      join(dir, 'k.pid'),
+      '-r',
+      join(dir, 'k_vrrp.pid'),
+      '-c',
+      join(dir, 'k_check.pid'),
+    ],
+  });
+  routers.push(ts, ka);
+  // Each hears the other: one master, one backup (two masters if either side's adverts were lost).
+  await settle(
+    [ts, ka],
+    () => ts.lastState() === 'MASTER' && ka.lastState() === 'BACKUP',
+    10_000,
+    'keepalived-ts master, keepalived backup',
+  );
+  await waitUntil(() => holds(ns1, VIP, VMAC_IF) && !holds(ns2, VIP, VMAC_IF), 2000, 'VIP on ts VMAC only');
+  const mk = ka.mark();
+  assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
+  await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
+  await waitUntil(() => holds(ns2, VIP, VMAC_IF), 2000, 'VIP on keepalived VMAC');
+  // And the other way: a lower-priority keepalived-ts must hear keepalived's unicast adverts to stay backup.
+  const ts2 = new Router('ts2', ns1, unicast(50, '192.0.2.1', '192.0.2.2'));
+  routers.push(ts2);
+  await settle(
+    [ts2, ka],
+    () => ts2.lastState() === 'BACKUP' && ka.lastState() === 'MASTER',
+    10_000,
+    'keepalived master, keepalived-ts backup',
+    500,
+  );
+  assert.equal(ts2.grep(/Entering MASTER STATE/).length, 0, ts2.log());
+  assert.ok(!holds(ns1, VIP, VMAC_IF));
+});
