@@ -21,15 +21,20 @@ export type EngineEvent =
   | { type: 'shutdownAll' }
   /**
    * Reload (notes §4 SIGHUP): a new instance joins, in INIT (the driver reports down links, then sends it
-   * `start`). Ignored if an instance of that name exists. It joins no sync group (groups are fixed at
-   * construction; members can only leave).
+   * `start`). Ignored if an instance of that name exists. Existing groups take no new members; a new group
+   * of new instances comes with `addSyncGroup`.
    */
   | { type: 'addInstance'; params: VrrpInstanceParams }
   /**
    * Reload: an instance gone from the configuration stops (`deleted` event: priority 0 if master, VIPs removed,
    * DELETED or FAULT notify), leaves its sync group, and is forgotten.
    */
-  | { type: 'removeInstance'; instance: string; notifyDeleted: boolean };
+  | { type: 'removeInstance'; instance: string; notifyDeleted: boolean }
+  /**
+   * Reload: a new sync group made of added instances only. Ignored unless every member exists, is still in
+   * INIT (not started) and is in no group, and no group has that name.
+   */
+  | { type: 'addSyncGroup'; group: SyncGroupParams };
 
 export interface EngineConfig {
   instances: VrrpInstanceParams[];
@@ -146,6 +151,9 @@ export class VrrpEngine {
       case 'removeInstance':
         this.#remove(event.instance, event.notifyDeleted, nowUs, out);
         break;
+      case 'addSyncGroup':
+        this.#addGroup(event.group);
+        break;
     }
     this.recorder?.({ kind: 'out', actions: out });
     return out;
@@ -155,6 +163,20 @@ export class VrrpEngine {
     if (this.#instances.has(params.name)) return;
     this.#instances.set(params.name, new VrrpInstance(params));
     this.config.instances.push(params);
+  }
+
+  #addGroup(g: SyncGroupParams): void {
+    if (g.members.length === 0 || this.#groups.some((x) => x.name === g.name)) return;
+    const members: VrrpInstance[] = [];
+    for (const n of new Set(g.members)) {
+      const inst = this.#instances.get(n);
+      if (inst?.state !== 'INIT' || this.#groupOf.has(n)) return;
+      members.push(inst);
+    }
+    const group = new VrrpSyncGroup(g, members);
+    this.#groups.push(group);
+    for (const m of members) this.#groupOf.set(m.name, group);
+    this.config.syncGroups.push({ ...g, members: members.map((m) => m.name) });
   }
 
   #remove(name: string, notifyDeleted: boolean, nowUs: number, out: VrrpAction[]): void {

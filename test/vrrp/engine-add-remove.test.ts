@@ -120,6 +120,42 @@ test('removeInstance of a sync-group member: it leaves the group, whose fault no
   assert.deepEqual(e.config.syncGroups, []);
 });
 
+test('addSyncGroup: new instances form a group before they start, and go MASTER together', () => {
+  const e = new VrrpEngine({ instances: [vi('VI_1', 1, 100)], syncGroups: [] });
+  e.handle({ type: 'startAll' }, 0);
+  e.handle({ type: 'addInstance', params: vi('VI_2', 2, 100, 'eth1') }, 1_000_000);
+  e.handle({ type: 'addInstance', params: vi('VI_3', 3, 200, 'eth2') }, 1_000_000);
+  // Refused: a started member, an unknown member, an empty group.
+  const refused = [
+    { name: 'G', members: ['VI_1', 'VI_2'] },
+    { name: 'G', members: ['VI_2', 'VI_9'] },
+    { name: 'G', members: [] },
+  ];
+  for (const group of refused) e.handle({ type: 'addSyncGroup', group }, 1_000_000);
+  assert.deepEqual(e.groups(), []);
+  e.handle({ type: 'addSyncGroup', group: { name: 'G', members: ['VI_2', 'VI_3'] } }, 1_000_000);
+  assert.deepEqual(
+    e.groups().map((g) => [g.name, g.members.map((m) => m.name)]),
+    [['G', ['VI_2', 'VI_3']]],
+  );
+  assert.deepEqual(e.config.syncGroups, [{ name: 'G', members: ['VI_2', 'VI_3'] }]);
+  // A member cannot be in two groups.
+  e.handle({ type: 'addSyncGroup', group: { name: 'H', members: ['VI_3'] } }, 1_000_000);
+  assert.equal(e.groups().length, 1);
+  for (const n of ['VI_2', 'VI_3'])
+    e.handle({ type: 'instance', instance: n, event: { type: 'start' } }, 1_000_000);
+  // VI_3 (200) expires first, at 1 s + 3 s + 218750 µs, but waits for VI_2 (keepalived: every member must
+  // want MASTER); VI_2 expires at 1 s + 3609375 µs and both go MASTER in that step.
+  e.handleTimers(1_000_000 + 3_218_750);
+  assert.equal(e.instance('VI_3')!.state, 'BACKUP');
+  assert.equal(e.instance('VI_3')!.wantState, 'MASTER');
+  assert.deepEqual(e.handleTimers(1_000_000 + 3_609_374), []);
+  const acts = e.handleTimers(1_000_000 + 3_609_375);
+  assert.equal(e.instance('VI_2')!.state, 'MASTER');
+  assert.equal(e.instance('VI_3')!.state, 'MASTER');
+  assert.ok(acts.some((a) => a.type === 'notify' && a.scope === 'GROUP' && a.state === 'MASTER'));
+});
+
 test('a run with added and removed instances replays to the same outputs', () => {
   const records: EngineRecord[] = [];
   const e = new VrrpEngine({ instances: [vi('VI_1', 1, 100)], syncGroups: [] });
