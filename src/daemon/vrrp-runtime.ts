@@ -15,6 +15,7 @@ import type { InstanceStatus } from '../vrrp/fsm.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
 import type { VrrpStats } from '../vrrp/stats.js';
+import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
 import { DeadlineTimer } from './deadline-timer.js';
@@ -468,8 +469,8 @@ export class VrrpRuntime {
    * gone from the configuration, or changed in one of those keys, is stopped (priority 0, VIPs removed, DELETED
    * or FAULT notify) and forgotten, as keepalived does with an unmatched old instance; stops come first, so a
    * VIP moving to another instance is removed before it is added again. New instances (and the new definition
-   * of one stopped for a changed key) start like at startup. Sync groups stay as they were started (members
-   * removed from the configuration leave them).
+   * of one stopped for a changed key) start like at startup; a new sync group made only of new instances forms
+   * with them. Other sync group changes wait for a restart (members removed from the configuration leave).
    */
   reload(cfg: KeepalivedConfig): void {
     if (this.#state !== 'running') return;
@@ -503,8 +504,19 @@ export class VrrpRuntime {
       }
     }
     const started = this.#addInstances(m.added, plan, now, out);
-    const groups = (g: EnginePlan) => JSON.stringify(g.engine.syncGroups);
-    if (groups(plan) !== groups(this.#plan)) this.#log.warn('sync group changes take effect on restart only');
+    // A new sync group of new instances forms before they start; other group changes wait for a restart.
+    const fresh = new Set(started);
+    for (const group of plan.engine.syncGroups) {
+      if (group.members.every((n) => fresh.has(n)))
+        out.push(...this.#engine.handle({ type: 'addSyncGroup', group }, now));
+    }
+    const groups = (gs: SyncGroupParams[]) =>
+      gs
+        .map((g) => JSON.stringify([g.name, g.members, g.trackingWeight ?? false]))
+        .sort()
+        .join('\n');
+    if (groups(plan.engine.syncGroups) !== groups(this.#engine.config.syncGroups))
+      this.#log.warn('sync group changes other than new groups of new instances take effect on restart only');
     const scripts = (g: EnginePlan) => JSON.stringify(g.scripts.map(({ pos: _p, ...rest }) => rest));
     if (scripts(plan) !== scripts(this.#plan))
       this.#log.warn('vrrp_script changes take effect on restart only');
