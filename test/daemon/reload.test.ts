@@ -100,7 +100,7 @@ test('SIGHUP: new priority and VIPs take effect; a removed instance stops; a new
   assert.equal(r1.lastState(), 'MASTER');
 });
 
-test('SIGHUP: removed instances notify DELETED with notify_deleted, else FAULT, and drop their VIPs', {
+test('SIGHUP: removed instances notify DELETED (notify_deleted) or FAULT and drop their VIPs; a new sync group forms', {
   skip,
   timeout: 20_000,
 }, async () => {
@@ -135,23 +135,30 @@ ${conf('VI_2', 100, ['192.0.2.110'], 52)}
   await waitUntil(() => drain().includes('INSTANCE "VI_2" MASTER'), 2000, 'startup FIFO lines');
   text = '';
 
-  // Both gone, a third one in their place.
+  // Both gone; in their place two new instances in a new sync group, which go MASTER together.
   writeFileSync(
     r.conf,
-    `global_defs {\n  notify_fifo ${join(r.dir, 'fifo')}\n}\n${conf('VI_3', 100, [], 53)}`,
+    `global_defs {\n  notify_fifo ${join(r.dir, 'fifo')}\n}\n${conf('VI_3', 100, [], 53)}${conf('VI_4', 100, [], 54)}
+vrrp_sync_group G {\n  group {\n    VI_3\n    VI_4\n  }\n}\n`,
   );
   const m = r.mark();
   r.proc.kill('SIGHUP');
   await r.waitFor(/Reload finished/, 3000, m);
-  await r.waitFor(/\(VI_3\) Entering MASTER STATE/, 3000, m);
+  await r.waitFor(/VRRP_Group\(G\) Syncing instances to MASTER state/, 3000, m);
   await waitUntil(() => !holds(h.ns, '192.0.2.100') && !holds(h.ns, '192.0.2.110'), 2000, 'VIPs removed');
-  await waitUntil(() => drain().trim().split('\n').length >= 4, 2000, 'reload FIFO lines');
-  assert.deepEqual(text.trim().split('\n'), [
-    'INSTANCE "VI_1" DELETED 100',
-    'INSTANCE "VI_2" FAULT 100',
+  await waitUntil(() => drain().trim().split('\n').length >= 8, 2000, 'reload FIFO lines');
+  const lines = text.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 2), ['INSTANCE "VI_1" DELETED 100', 'INSTANCE "VI_2" FAULT 100']);
+  // The rest in the engine's order: both start BACKUP, the group reports BACKUP, both go MASTER together.
+  assert.deepEqual(lines.slice(2), [
     'INSTANCE "VI_3" BACKUP 100',
+    'INSTANCE "VI_4" BACKUP 100',
+    'GROUP "G" BACKUP 0',
+    'INSTANCE "VI_4" MASTER 100',
     'INSTANCE "VI_3" MASTER 100',
+    'GROUP "G" MASTER 0',
   ]);
+  assert.equal(r.grep(/sync group changes/, m).length, 0, r.log());
   const status = r.grep(/\(VI_[12]\) Entering STOP STATE/, m);
   assert.equal(status.length, 2, r.log());
 });
