@@ -9,7 +9,10 @@
 //    source is one of our addresses), rp_filter=0 (receive while it has no address), promote_secondaries=1;
 //    IPv6 disabled on it (keepalived keeps it only for IPv6 excluded VIPs).
 //  - IPv4 parent: arp_ignore=1 and arp_filter=1, so the parent does not answer ARP for the VIPs with its own
-//    MAC; the previous values are put back when the last VMAC on that parent goes.
+//    MAC; the previous values are put back when the last VMAC on that parent goes (keepalived's source means
+//    to; the installed 2.2.7 leaves 1/1 behind after SIGTERM, seen in a namespace).
+//  - Not done: 2.2.7 also adds an nftables rule duplicating the VMAC's IGMP reports onto the parent (switches
+//    doing IGMP snooping; keepalived issue #1957); global_defs vmac_prefix / vmac_addr_prefix are ignored.
 //  - addrgenmode none (no EUI-64 link-local from the VRRP MAC: RFC 5798 §7.4); an IPv6 VMAC gets the parent's
 //    link-local instead (or unicast_src_ip, or one built from the parent's MAC), /64, so adverts come from a
 //    non-VIP address. keepalived 2.2.7 adds it with preferred_lft 0 ("deprecated"); we add it without that.

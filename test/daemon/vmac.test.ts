@@ -320,3 +320,34 @@ test('use_vmac with unicast peers: adverts on the parent (as keepalived 2.2.7), 
   assert.equal(ts2.grep(/Entering MASTER STATE/).length, 0, ts2.log());
   assert.ok(!holds(ns1, VIP, VMAC_IF));
 });
+
+test('use_vmac: a VMAC left by a killed run is reused (same link), its stale VIP cleared, and deleted on stop', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  lab = new Lab('vmacre');
+  const ns = lab.addHost('r');
+  ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const first = new Router('first', ns, conf(150));
+  routers.push(first);
+  await first.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  await waitUntil(() => holds(ns, VIP, VMAC_IF), 2000, 'VIP on the VMAC');
+  first.kill();
+  await first.exited();
+  const indexOf = () => /^(\d+):/.exec(ip('-n', ns, '-o', 'link', 'show', 'dev', VMAC_IF))?.[1];
+  const leftIndex = indexOf();
+  assert.ok(leftIndex && holds(ns, VIP, VMAC_IF), 'a SIGKILLed run leaves its VMAC and VIP');
+
+  // A backup that hears nobody: it starts by clearing the old VIP, on the very same VMAC link.
+  // (1 s adverts: its down timer leaves ample time to see the stale VIP go before it becomes master.)
+  const second = new Router('second', ns, conf(100).replace('advert_int 0.1', 'advert_int 1'));
+  routers.push(second);
+  await second.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
+  assert.equal(second.grep(/reusing VMAC interface vrrp\.51/).length, 1, second.log());
+  assert.equal(indexOf(), leftIndex, 'same link, not recreated');
+  await waitUntil(() => !holds(ns, VIP, VMAC_IF), 1000, 'stale VIP removed');
+  await second.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  await waitUntil(() => holds(ns, VIP, VMAC_IF), 2000, 'VIP back on the VMAC');
+  assert.equal(await second.stop('SIGTERM'), 0, second.log());
+  assert.equal(linkOf(ns, VMAC_IF), null, 'VMAC deleted on stop');
+});
