@@ -2,7 +2,7 @@
 // 00:00:5e:00:01:33 and the VIP; the client's neighbour entry for the VIP is that MAC, and the LAN's bridge
 // learns it on the master's port (adverts and GARPs leave from the VMAC). After failover the same MAC is
 // learnt on the new master's port and the client keeps reaching the VIP without a new ARP entry; the stopped
-// router deletes its VMAC and puts its parent's ARP sysctls back.
+// router deletes its VMAC and puts its parent's ARP sysctls back. A link cut on the master moves it too.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -153,6 +153,30 @@ test('use_vmac: VMAC with the VRRP MAC holds the VIP; clients and the switch see
   // The client resolves the VIP to the VRRP MAC; the switch learnt that MAC on the master's port.
   assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
   await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('r2'), 2000, 'VMAC learnt on r2');
+
+  // Cutting the master's link takes its VMAC's carrier with it (a macvlan follows its parent): FAULT, and r1
+  // takes over on its own VMAC; on return r2 preempts.
+  ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r2'), 'down');
+  await settle(
+    [r1, r2],
+    () => r1.lastState() === 'MASTER' && r2.lastState() === 'FAULT',
+    5000,
+    'r2 in FAULT, r1 master',
+  );
+  await waitUntil(() => holds(ns1, VIP, VMAC_IF) && !holds(ns2, VIP, VMAC_IF), 2000, 'VIP moved to r1');
+  ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r2'), 'up');
+  await settle(
+    [r1, r2],
+    () => r1.lastState() === 'BACKUP' && r2.lastState() === 'MASTER',
+    5000,
+    'r2 master again',
+  );
+  await waitUntil(() => holds(ns2, VIP, VMAC_IF) && !holds(ns1, VIP, VMAC_IF), 2000, 'VIP back on r2');
+  await waitUntil(
+    () => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('r2'),
+    2000,
+    'VMAC learnt on r2 again',
+  );
 
   // Failover: r2 stops (priority 0), r1 takes over on its own VMAC. The client's entry is unchanged and the
   // VIP still answers; the switch now forwards the VRRP MAC to r1.
