@@ -22,10 +22,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { CORPUS_DIR } from '../helpers/keepalived-ref.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const REPO_ROOT = resolve(THIS_FILE, '..', '..', '..');
-const CORPUS_DIR = '/work/shared/corpus/keepalived-samples';
+
 const CASES_DIR = join(REPO_ROOT, 'test', 'data', 'config-cases');
 const JOB_ENV = 'KATS_CONFIG_FUZZ_JOB';
 const TIMEOUT_BIN = '/usr/bin/timeout';

@@ -22,7 +22,9 @@ export const REFERENCE_KEEPALIVED = '/usr/sbin/keepalived';
 /** Ours; KATS_OURS_BIN may point at another node entry script (e.g. to check the harness itself). */
 export const OURS_BIN = process.env.KATS_OURS_BIN ?? join(REPO_ROOT, 'bin', 'keepalived-ts');
 export const CASES_DIR = join(REPO_ROOT, 'test', 'data', 'config-cases');
-export const CORPUS_DIR = '/work/shared/corpus/keepalived-samples';
+/** shared/ sits beside the repository (here and in CI's fresh clone); KATS_SHARED_DIR overrides. */
+export const SHARED_DIR = process.env.KATS_SHARED_DIR ?? resolve(REPO_ROOT, '..', 'shared');
+export const CORPUS_DIR = join(SHARED_DIR, 'corpus', 'keepalived-samples');
 
 /** Per-run options; cases declare them in header comments (see readCaseOptions). */
 export interface ConfigTestOptions {
