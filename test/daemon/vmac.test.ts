@@ -1,8 +1,8 @@
-// use_vmac on a LAN of namespaces: two keepalived-ts routers and a client. The master's VMAC vrrp.51 carries
-// 00:00:5e:00:01:33 and the VIP; the client's neighbour entry for the VIP is that MAC, and the LAN's bridge
-// learns it on the master's port (adverts and GARPs leave from the VMAC). After failover the same MAC is
-// learnt on the new master's port and the client keeps reaching the VIP without a new ARP entry; the stopped
-// router deletes its VMAC and puts its parent's ARP sysctls back. A link cut on the master moves it too.
+// use_vmac on a LAN of namespaces: keepalived-ts routers (and keepalived 2.2.7) and a client. The master's
+// VMAC vrrp.51 carries 00:00:5e:00:01:33 and the VIP; the client's ARP for the VIP is answered with that MAC,
+// and the LAN's bridge learns it on the master's port (adverts and GARPs leave from the VMAC). After a link
+// cut or a stop the new master's GARP carries the same MAC and the bridge learns it on the new port; the
+// stopped router deletes its VMAC and puts its parent's ARP sysctls back.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -67,19 +67,16 @@ function learntPort(bridgeNs: string, mac: string): string | undefined {
   return line ? /\bdev (\S+)/.exec(line)?.[1] : undefined;
 }
 
-/**
- * Pings `address` from `ns` and returns the MAC the ARP reply for it gave (captured by tcpdump), with the ping's
- * status. The neighbour table cannot be read for this: the master answers the ping out of its parent, and its
- * ARP request for the client names the VIP as sender with the parent's MAC, which overwrites the client's entry
- * (keepalived 2.2.7 does exactly the same, seen in a namespace).
- */
-async function arpReplyMac(ns: string, address: string): Promise<{ mac?: string; ping: number | null }> {
-  const hexIp = address
+/** An IPv4 address as the 0x… word a BPF filter compares with. */
+function hexIp(address: string): string {
+  return `0x${address
     .split('.')
     .map((o) => Number(o).toString(16).padStart(2, '0'))
-    .join('');
-  // arp[6:2] = 2: a reply; arp[14:4]: its sender IP.
-  const filter = `arp and arp[6:2] = 2 and arp[14:4] = 0x${hexIp}`;
+    .join('')}`;
+}
+
+/** Runs `action` while tcpdump on `ns`'s eth0 waits for one frame matching `filter`; returns what it printed. */
+async function captureOne(ns: string, filter: string, action: () => Promise<void>, waitMs = 2000) {
   const dump = spawn('ip', [
     'netns',
     'exec',
@@ -103,12 +100,30 @@ async function arpReplyMac(ns: string, address: string): Promise<{ mac?: string;
     err += c.toString();
   });
   const exited = new Promise<void>((r) => dump.on('exit', () => r()));
-  await waitUntil(() => err.includes('listening on'), 5000, 'tcpdump listening');
-  nsExec(ns, 'ip', ['neigh', 'flush', 'dev', 'eth0']);
-  const ping = nsExec(ns, 'ping', ['-c', '1', '-W', '2', address]).status;
-  const t = setTimeout(() => dump.kill(), 2000);
-  await exited;
-  clearTimeout(t);
+  try {
+    await waitUntil(() => err.includes('listening on'), 5000, 'tcpdump listening');
+    await action();
+  } finally {
+    const t = setTimeout(() => dump.kill(), waitMs);
+    await exited;
+    clearTimeout(t);
+  }
+  return out;
+}
+
+/**
+ * Pings `address` from `ns` and returns the MAC the ARP reply for it gave, with the ping's status. The
+ * neighbour table cannot be read for this: the master answers the ping out of its parent, and its ARP request
+ * for the client names the VIP as sender with the parent's MAC, which overwrites the client's entry
+ * (keepalived 2.2.7 does exactly the same, seen in a namespace).
+ */
+async function arpReplyMac(ns: string, address: string): Promise<{ mac?: string; ping: number | null }> {
+  let ping: number | null = null;
+  // arp[6:2] = 2: a reply; arp[14:4]: its sender IP.
+  const out = await captureOne(ns, `arp and arp[6:2] = 2 and arp[14:4] = ${hexIp(address)}`, async () => {
+    nsExec(ns, 'ip', ['neigh', 'flush', 'dev', 'eth0']);
+    ping = nsExec(ns, 'ping', ['-c', '1', '-W', '2', address]).status;
+  });
   return { mac: new RegExp(`${address.replaceAll('.', '\\.')} is-at ([0-9a-f:]+)`).exec(out)?.[1], ping };
 }
 
@@ -180,9 +195,14 @@ test('use_vmac: VMAC with the VRRP MAC holds the VIP; clients and the switch see
 
   // Failover: r2 stops (priority 0), r1 takes over on its own VMAC. The client's entry is unchanged and the
   // VIP still answers; the switch now forwards the VRRP MAC to r1.
+  // r1's gratuitous ARP at takeover carries the VRRP MAC in both the Ethernet and the ARP sender fields.
+  const garpFilter = `arp and ether src ${VMAC} and arp[14:4] = ${hexIp(VIP)} and arp[8:4] = 0x00005e00 and arp[12:2] = 0x01${VRID.toString(16)}`;
   const m1 = r1.mark();
-  assert.equal(await r2.stop('SIGTERM'), 0, r2.log());
-  await r1.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, m1);
+  const garp = await captureOne(nsc, garpFilter, async () => {
+    assert.equal(await r2.stop('SIGTERM'), 0, r2.log());
+    await r1.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, m1);
+  });
+  assert.match(garp, /ARP/, 'a GARP from the VMAC');
   await waitUntil(() => holds(ns1, VIP, VMAC_IF), 2000, 'VIP on r1 vrrp.51');
   await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('r1'), 2000, 'VMAC learnt on r1');
   assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
