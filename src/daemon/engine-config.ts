@@ -30,7 +30,7 @@ import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import type { AnnouncePacing } from './announcers.js';
 import { parseRouteWords, parseRuleWords } from './route-spec.js';
-import { vmacOf } from './vmac.js';
+import { vmacSpecs } from './vmac.js';
 
 const US_PER_S = 1_000_000;
 const US_PER_CS = 10_000;
@@ -205,6 +205,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   const allVips = configuredVips(cfg);
   const scriptByName = new Map(cfg.vrrpScripts.filter((v) => v.script && !v.invalid).map((v) => [v.name, v]));
   const usedScripts = new Map<string, VrrpScript>();
+  const vmacByInstance = new Map(vmacSpecs(cfg).map((v) => [v.instance, v]));
 
   for (const i of cfg.vrrpInstances) {
     const name = `(${i.name})`;
@@ -236,7 +237,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     }
     // use_vmac (vmac.ts): the instance runs on its VMAC — VIPs, GARP/NA and (unless vmac_xmit_base) adverts —
     // while its default source stays the configured interface's (copied onto an IPv6 VMAC at setup).
-    const vmac = vmacOf(i);
+    const vmac = vmacByInstance.get(i.name);
     const runIf = vmac?.name ?? i.interface;
     for (const [what, list] of [
       ['track_process', i.trackProcesses],

@@ -61,12 +61,22 @@ export function defaultVmacName(vrid: number): string {
   return `vrrp.${vrid}`;
 }
 
-function specOf(i: VrrpInstance): VmacSpec | undefined {
+/**
+ * A default name not yet `taken`, as keepalived 2.2.7 picks them (seen in a namespace, instances in config
+ * order): `vrrp.VRID`; else for IPv6 `vrrp6.VRID`; else `vrrp1.VRID`, `vrrp2.VRID`, …
+ */
+function freeDefaultName(vrid: number, family: IpFamily, taken: ReadonlySet<string>): string {
+  const first = [defaultVmacName(vrid), ...(family === 6 ? [`vrrp6.${vrid}`] : [])];
+  for (const name of first) if (!taken.has(name)) return name;
+  for (let n = 1; ; n++) if (!taken.has(`vrrp${n}.${vrid}`)) return `vrrp${n}.${vrid}`;
+}
+
+function specOf(i: VrrpInstance, taken: ReadonlySet<string>): VmacSpec | undefined {
   if (!i.useVmac || i.vrid === undefined || i.interface === undefined) return undefined;
   const family: IpFamily = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
   const spec: VmacSpec = {
     instance: i.name,
-    name: i.useVmac.name ?? defaultVmacName(i.vrid),
+    name: i.useVmac.name ?? freeDefaultName(i.vrid, family, taken),
     parent: i.interface,
     family,
     vrid: i.vrid,
@@ -78,14 +88,18 @@ function specOf(i: VrrpInstance): VmacSpec | undefined {
   return spec;
 }
 
-/** The VMAC of one instance, if it has use_vmac. */
-export function vmacOf(i: VrrpInstance): VmacSpec | undefined {
-  return specOf(i);
-}
-
-/** Every use_vmac instance's VMAC, in configuration order. */
+/** Every use_vmac instance's VMAC, in configuration order (default names never collide with other VMACs). */
 export function vmacSpecs(cfg: KeepalivedConfig): VmacSpec[] {
-  return cfg.vrrpInstances.map(specOf).filter((s): s is VmacSpec => s !== undefined);
+  const taken = new Set<string>();
+  for (const i of cfg.vrrpInstances) if (i.useVmac?.name) taken.add(i.useVmac.name);
+  const out: VmacSpec[] = [];
+  for (const i of cfg.vrrpInstances) {
+    const spec = specOf(i, taken);
+    if (!spec) continue;
+    taken.add(spec.name);
+    out.push(spec);
+  }
+  return out;
 }
 
 /** EUI-64 link-local from a MAC (RFC 4291 appendix A), for a parent without a link-local of its own. */

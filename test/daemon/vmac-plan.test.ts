@@ -68,6 +68,28 @@ vrrp_instance PLAIN {
 }
 `;
 
+test('default names as keepalived 2.2.7 picks them: vrrp.VRID, then vrrp6.VRID for IPv6, then vrrpN.VRID', () => {
+  const inst = (name: string, ifname: string, vip: string) => `
+vrrp_instance ${name} {
+  interface ${ifname}
+  virtual_router_id 51
+  use_vmac
+  virtual_ipaddress { ${vip} }
+}`;
+  const specs = vmacSpecs(
+    load(
+      inst('A', 'eth0', '192.0.2.100/24') +
+        inst('B', 'eth1', '198.51.100.100/24') +
+        inst('C', 'eth1', '2001:db8::5/64') +
+        inst('D', 'eth0', '2001:db8:1::5/64'),
+    ),
+  );
+  assert.deepEqual(
+    specs.map((s) => s.name),
+    ['vrrp.51', 'vrrp1.51', 'vrrp6.51', 'vrrp2.51'],
+  );
+});
+
 test('vmacSpecs: default and given names and MACs, family, vmac_xmit_base; instances without use_vmac skipped', () => {
   const specs = vmacSpecs(load(conf));
   assert.deepEqual(
