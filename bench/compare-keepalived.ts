@@ -1,5 +1,6 @@
 // keepalived-ts beside the reference keepalived (Debian 2.2.7) in the same namespace lab: three routers
-// (priorities 150/100/50) share a VIP, a client pings it every 2 ms. Per row (VRRP version, advert_int) and
+// (priorities 150/100/50) share a VIP, a client sends a UDP echo probe to it every 1 ms
+// (bench/lib/udp-probe.ts). Per row (VRRP version, advert_int) and
 // repetition, each implementation gets a fresh lab (order alternating, so drifting machine load hits both
 // alike) and goes through: election, cut the master's link (carrier loss), restore it (the master
 // preempts), stop the master gracefully (SIGTERM: priority-0 advert).
@@ -32,7 +33,7 @@ const ROWS: Row[] = [
   { label: 'v3 advert_int 0.01', version: 3, advertIntervalS: 0.01 },
 ];
 const IMPLS: Implementation[] = ['keepalived-ts', 'keepalived'];
-const PROBE_INTERVAL_MS = 2;
+const PROBE_INTERVAL_MS = 1;
 
 type Kind = 'linkCut' | 'preemptBack' | 'graceful';
 interface Sample {

@@ -4,7 +4,7 @@
 // `Entering X STATE` line during the run is a spurious transition. keepalived-ts and, as the baseline,
 // keepalived 2.2.7 run AT THE SAME TIME in two separate labs, so whatever else loads the machine loads both
 // alike. Also reported: the master's longest gap between adverts on the wire (tcpdump in the client
-// namespace; a gap over ~36 ms means the master sent late) and the client's longest ping silence.
+// namespace; a gap over ~36 ms means the master sent late) and the client's longest silence (UDP probe).
 // Target: no spurious transition in 60 s for keepalived-ts.
 //
 // Usage (root): node --import tsx bench/jitter.ts

@@ -1,9 +1,9 @@
 // The failover scenario shared by `npm start` and bench/compare-keepalived.ts: N routers (priorities high to
 // low) share one VIP on a namespace LAN; a client pings the VIP. Steps: elect, cut the master's link, restore
 // it (the master preempts back), stop the master gracefully (SIGTERM) and start it again. Each step reports
-// what the daemons logged and what the client saw.
+// what the daemons logged and what the client saw (udp-probe.ts: fixed-cadence UDP echo to the VIP).
 import { CLIENT_ADDRESS, FailoverLab, type LabHost } from './failover-lab.js';
-import { type Outage, PingProbe } from './ping-probe.js';
+import { type Outage, UdpProbe } from './udp-probe.js';
 import { type Implementation, VrrpDaemon, vrrpConf } from './vrrp-daemon.js';
 
 export const VIP = '192.0.2.100';
@@ -38,7 +38,7 @@ export interface StepResult {
 export class FailoverScenario {
   readonly lab: FailoverLab;
   readonly daemons: VrrpDaemon[];
-  #probe: PingProbe | null = null;
+  #probe: UdpProbe | null = null;
   readonly opts: ScenarioOptions;
 
   constructor(opts: ScenarioOptions) {
@@ -59,8 +59,8 @@ export class FailoverScenario {
     });
   }
 
-  /** The client's ping probe (started by startAndElect). */
-  get probe(): PingProbe {
+  /** The client's UDP probe (started by startAndElect). */
+  get probe(): UdpProbe {
     if (!this.#probe) throw new Error('the probe starts in startAndElect()');
     return this.#probe;
   }
@@ -88,7 +88,7 @@ export class FailoverScenario {
 
   /** Starts every daemon and waits for the top router MASTER, the others BACKUP, and the client answered. */
   async startAndElect(): Promise<void> {
-    this.#probe = await PingProbe.start(this.lab.client.ns, VIP, this.opts.probeIntervalMs);
+    this.#probe = await UdpProbe.start(this.lab.client.ns, this.lab.routers, VIP, this.opts.probeIntervalMs);
     for (const d of this.daemons) d.start();
     await this.top.waitFor(MASTER, this.settleMs + 5000);
     await waitUntil(

@@ -1,5 +1,5 @@
 // The live demo behind `npm start` (scripts/start.mjs runs it through tsx, as root): three keepalived-ts
-// routers share a VIP on a LAN of network namespaces, a client pings the VIP every 5 ms, and the master's
+// routers share a VIP on a LAN of network namespaces, a client sends a UDP echo probe to the VIP every 5 ms, and the master's
 // link is cut, restored, and the master is stopped — with what the routers logged and what the client lost
 // printed at each step. Every namespace and child process is removed at the end, on Ctrl-C and on errors.
 import { installCleanup } from '../../bench/lib/cleanup.js';
@@ -16,7 +16,6 @@ const ms = (x: number) => `${Math.round(x)} ms`;
 
 function clientLine(step: StepResult): string {
   if (!step.outage) return 'the client saw no reply gap it could measure';
-  // ping slows its sending while replies are missing, so the silence is measured in time, not probes.
   if (step.outage.outageMs < PROBE_INTERVAL_MS) return 'the client missed no reply';
   return `the client got no reply for ${ms(step.outage.outageMs)}`;
 }
@@ -48,7 +47,10 @@ async function main(): Promise<void> {
   for (const h of s.lab.routers) say(`  ${h.label}: ${h.ns}, eth0 ${h.address}/24`);
   say(`  client: ${s.lab.client.ns}, eth0 ${s.lab.client.address}/24`);
 
-  say(`Starting keepalived-ts in r1, r2, r3; the client pings ${VIP} every ${PROBE_INTERVAL_MS} ms.`);
+  say(
+    `Starting keepalived-ts in r1, r2, r3; the client sends a UDP probe to ${VIP} every ${PROBE_INTERVAL_MS} ms ` +
+      '(an echo responder runs on every router; replies say who answered).',
+  );
   await s.startAndElect();
   say(
     `Elected: r1 MASTER, r2 and r3 BACKUP. VIP ${VIP} is on ${s.holders().join(', ') || 'nobody'}; ` +
@@ -65,19 +67,19 @@ async function main(): Promise<void> {
     `  ${cut.newMaster} logged MASTER after ${ms(cut.takeoverMs)}: it heard no advert for its ` +
       'Master_Down_Interval (3 × 100 ms + 61 ms skew, counted from the last advert r1 sent).',
   );
-  say(`  ${clientLine(cut)}. VIP now on ${s.holders().join(', ') || 'nobody'}.`);
+  say(`  ${clientLine(cut)}; replies now come from ${s.probe.lastResponder()}.`);
 
   say("Restoring r1's link: r1 has the higher priority and preempts.");
   const back = await s.restoreTop();
   say(`  r1 logged MASTER after ${ms(back.takeoverMs)}; r2 went back to BACKUP.`);
-  say(`  ${clientLine(back)}. VIP now on ${s.holders().join(', ') || 'nobody'}.`);
+  say(`  ${clientLine(back)}; replies now come from ${s.probe.lastResponder()}.`);
 
   say('Stopping r1 gracefully (SIGTERM): it sends a priority-0 advert so r2 need not wait for its timer.');
   const stop = await s.stopTop();
   say(
     `  ${stop.newMaster} logged MASTER after ${ms(stop.takeoverMs)}; r1 exited after ${ms(stop.exitedMs)}.`,
   );
-  say(`  ${clientLine(stop)}. VIP now on ${s.holders().join(', ') || 'nobody'}.`);
+  say(`  ${clientLine(stop)}; replies now come from ${s.probe.lastResponder()}.`);
 
   say('Cleaning up: stopping the routers and the probe, deleting the namespaces.');
   await s.close();
