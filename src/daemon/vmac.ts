@@ -116,7 +116,7 @@ function sysctlPath(family: IpFamily, ifname: string, key: string): string {
   return `/proc/sys/net/ipv${family}/conf/${ifname}/${key}`;
 }
 
-export function readSysctl(family: IpFamily, ifname: string, key: string): string | undefined {
+function readSysctl(family: IpFamily, ifname: string, key: string): string | undefined {
   try {
     return readFileSync(sysctlPath(family, ifname, key), 'utf8').trim();
   } catch {
@@ -157,11 +157,6 @@ export class Vmacs {
   private constructor(nl: Netlink, log: Logger) {
     this.#nl = nl;
     this.#log = log;
-  }
-
-  /** Names in use, by instance (the runtime's interface for that instance). */
-  get names(): Map<string, string> {
-    return new Map(this.#live.map((v) => [v.spec.instance, v.spec.name]));
   }
 
   /**

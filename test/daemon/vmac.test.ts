@@ -395,3 +395,19 @@ test('use_vmac: a VMAC left by a killed run is reused (same link), its stale VIP
   assert.equal(await second.stop('SIGTERM'), 0, second.log());
   assert.equal(linkOf(ns, VMAC_IF), null, 'VMAC deleted on stop');
 });
+
+test('use_vmac: a start that fails after the VMACs were made removes them again', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  lab = new Lab('vmacfail');
+  const ns = lab.addHost('r');
+  // No IPv4 address on eth0: the instance has no source, the daemon refuses to start.
+  const r = new Router('r', ns, conf(100));
+  routers.push(r);
+  await r.exited();
+  assert.notEqual(r.exitCode, 0, r.log());
+  assert.ok(r.grep(/Success creating VMAC interface vrrp\.51/).length === 1, r.log());
+  assert.equal(linkOf(ns, VMAC_IF), null, 'no VMAC left behind');
+  assert.equal(sysctl(ns, 'ipv4/conf/eth0/arp_ignore'), '0');
+});
