@@ -19,6 +19,22 @@ const VMAC = vmacAddress(4, VRID);
 const VMAC_IF = `vrrp.${VRID}`;
 
 const REFERENCE = '/usr/sbin/keepalived';
+/** argv for the reference keepalived (VRRP child only) with its files in the router's directory. */
+const referenceCommand = ({ conf: file, dir }: { conf: string; dir: string }) => [
+  REFERENCE,
+  '-n',
+  '-l',
+  '-D',
+  '--vrrp',
+  '-f',
+  file,
+  '-p',
+  join(dir, 'k.pid'),
+  '-r',
+  join(dir, 'k_vrrp.pid'),
+  '-c',
+  join(dir, 'k_check.pid'),
+];
 
 function conf(priority: number, vrid = VRID, vip = `${VIP}/24`): string {
   return `
@@ -268,23 +284,7 @@ test('use_vmac interop: keepalived-ts master and keepalived 2.2.7 backup, both o
   ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
   ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
   const ts = new Router('ts', ns1, conf(150));
-  const ka = new Router('keepalived', ns2, conf(100), {
-    command: ({ conf: file, dir }) => [
-      REFERENCE,
-      '-n',
-      '-l',
-      '-D',
-      '--vrrp',
-      '-f',
-      file,
-      '-p',
-      join(dir, 'k.pid'),
-      '-r',
-      join(dir, 'k_vrrp.pid'),
-      '-c',
-      join(dir, 'k_check.pid'),
-    ],
-  });
+  const ka = new Router('keepalived', ns2, conf(100), { command: referenceCommand });
   routers.push(ts, ka);
   await settle(
     [ts, ka],
@@ -322,21 +322,7 @@ test('use_vmac with unicast peers: adverts on the parent (as keepalived 2.2.7), 
     );
   const ts = new Router('ts', ns1, unicast(150, '192.0.2.1', '192.0.2.2'));
   const ka = new Router('keepalived', ns2, unicast(100, '192.0.2.2', '192.0.2.1'), {
-    command: ({ conf: file, dir }) => [
-      REFERENCE,
-      '-n',
-      '-l',
-      '-D',
-      '--vrrp',
-      '-f',
-      file,
-      '-p',
-      join(dir, 'k.pid'),
-      '-r',
-      join(dir, 'k_vrrp.pid'),
-      '-c',
-      join(dir, 'k_check.pid'),
-    ],
+    command: referenceCommand,
   });
   routers.push(ts, ka);
   // Each hears the other: one master, one backup (two masters if either side's adverts were lost).
@@ -410,4 +396,41 @@ test('use_vmac: a start that fails after the VMACs were made removes them again'
   assert.ok(r.grep(/Success creating VMAC interface vrrp\.51/).length === 1, r.log());
   assert.equal(linkOf(ns, VMAC_IF), null, 'no VMAC left behind');
   assert.equal(sysctl(ns, 'ipv4/conf/eth0/arp_ignore'), '0');
+});
+
+test('use_vmac IPv6 interop with keepalived 2.2.7: each hears the other from its VMAC', {
+  skip: skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false),
+  timeout: 40_000,
+}, async () => {
+  const VIP6 = '2001:db8::100';
+  const ifname = 'vrrp.52';
+  const conf6 = (priority: number) => conf(priority, 52, `${VIP6}/64`);
+  lab = new Lab('vmac6ka');
+  const ns1 = lab.addHost('ts');
+  const ns2 = lab.addHost('ka');
+  const ts = new Router('ts', ns1, conf6(150));
+  const ka = new Router('keepalived', ns2, conf6(100), { command: referenceCommand });
+  routers.push(ts, ka);
+  await settle(
+    [ts, ka],
+    () => ts.lastState() === 'MASTER' && ka.lastState() === 'BACKUP',
+    10_000,
+    'keepalived-ts master, keepalived backup',
+  );
+  assert.ok(holds(ns1, VIP6, ifname) && !holds(ns2, VIP6, ifname));
+  const mk = ka.mark();
+  assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
+  await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
+  await waitUntil(() => holds(ns2, VIP6, ifname), 2000, 'VIP6 on keepalived VMAC');
+  // A lower-priority keepalived-ts must hear keepalived's adverts on its own VMAC to stay backup.
+  const ts2 = new Router('ts2', ns1, conf6(50));
+  routers.push(ts2);
+  await settle(
+    [ts2, ka],
+    () => ts2.lastState() === 'BACKUP' && ka.lastState() === 'MASTER',
+    10_000,
+    'keepalived master, keepalived-ts backup',
+    500,
+  );
+  assert.equal(ts2.grep(/Entering MASTER STATE/).length, 0, ts2.log());
 });
