@@ -566,6 +566,13 @@ export class VrrpRuntime {
     for (const name of names) {
       const p = plan.engine.instances.find((x) => x.name === name)!;
       const w = plan.wiring.get(name)!;
+      // A use_vmac VMAC is made at startup only (vmac.ts): not supported for an instance a reload adds.
+      if (!this.#table.link(p.interface)) {
+        this.#log.error(
+          `(${name}) interface ${p.interface} does not exist (a use_vmac VMAC is created at startup only; restart keepalived-ts): not started`,
+        );
+        continue;
+      }
       const r = this.#pool.add(w, p.primaryAddress);
       if (!r.ok) {
         this.#log.error(`(${name}) ${r.error.message}: not started`);
