@@ -143,14 +143,14 @@ function report(rows: Row[], samples: Sample[]): void {
         String(n),
         fmtMs(oT),
         fmtMs(oK),
-        Number.isFinite(ratio) ? ratio.toFixed(2) : '-',
+        Number.isFinite(ratio) ? ratio.toFixed(3) : '-',
         fmtMs(tT),
         fmtMs(tK),
       ]);
       if (kind === 'preemptBack') continue;
       if (Number.isFinite(ratio))
         verdicts.push(
-          `${ratio <= 1 ? 'MET ' : 'MISS'} ratio ≤ 1.0: ${row.label}, ${name}: ${ratio.toFixed(2)}`,
+          `${ratio <= 1 ? 'MET ' : 'MISS'} ratio ≤ 1.0: ${row.label}, ${name}: ${ratio.toFixed(3)}`,
         );
       if (kind === 'graceful') {
         const limitMs = row.advertIntervalS * 1000 + 5;
