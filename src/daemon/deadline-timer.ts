@@ -7,6 +7,7 @@ export class DeadlineTimer {
   readonly #fire: (nowUs: number) => void;
   readonly #now: () => number;
   #handle: NodeJS.Timeout | null = null;
+  #immediate: NodeJS.Immediate | null = null;
   #atUs: number | null = null;
 
   constructor(fire: (nowUs: number) => void, now: () => number = monotonicUs) {
@@ -20,7 +21,7 @@ export class DeadlineTimer {
 
   /** Arms at `atUs` (null: disarm). Re-arming at the same deadline keeps the pending timeout. */
   arm(atUs: number | null): void {
-    if (atUs === this.#atUs && this.#handle !== null) return;
+    if (atUs === this.#atUs && (this.#handle !== null || this.#immediate !== null)) return;
     this.cancel();
     if (atUs === null) return;
     this.#atUs = atUs;
@@ -37,13 +38,23 @@ export class DeadlineTimer {
       this.#handle = setTimeout(() => this.#wake(), Math.max(1, Math.ceil((atUs - now) / 1000)));
       return;
     }
-    this.#atUs = null;
-    this.#fire(now);
+    // Due — but adverts may be waiting in the socket buffers: Node runs expired timers before it polls
+    // for I/O, so after a stall (GC, a busy core) a backup would declare its master dead while that
+    // master's adverts sit unread, and flap. setImmediate runs after this iteration's poll phase, so
+    // the waiting packets are handled first; if one of them re-arms the timer, this wake is dropped.
+    this.#immediate = setImmediate(() => {
+      this.#immediate = null;
+      if (this.#atUs !== atUs) return;
+      this.#atUs = null;
+      this.#fire(this.#now());
+    });
   }
 
   cancel(): void {
     if (this.#handle !== null) clearTimeout(this.#handle);
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
     this.#handle = null;
+    this.#immediate = null;
     this.#atUs = null;
   }
 }

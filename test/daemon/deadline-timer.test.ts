@@ -54,3 +54,27 @@ test('an early wake (clock before the deadline) re-arms instead of firing', asyn
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(count, 1);
 });
+
+test('after a stall, packets already waiting are handled before a due deadline fires', async () => {
+  // A backup's down timer and its master's advert both become "ready" during a stall. The advert
+  // must be read first (it re-arms the timer), or the backup would flap to MASTER for nothing.
+  const { createSocket } = await import('node:dgram');
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const order: string[] = [];
+  const t = new DeadlineTimer(() => order.push('timer fired'));
+  sock.on('message', () => {
+    order.push('packet');
+    t.arm(monotonicUs() + 1_000_000); // the advert pushes the down timer out
+  });
+  t.arm(monotonicUs() + 5_000);
+  sock.send(Buffer.from('advert'), sock.address().port, '127.0.0.1');
+  const until = Date.now() + 40; // the stall: both the deadline and the packet are now due
+  while (Date.now() < until) {
+    /* busy */
+  }
+  await new Promise((r) => setTimeout(r, 30));
+  t.cancel();
+  sock.close();
+  assert.deepEqual(order, ['packet']);
+});
