@@ -170,6 +170,17 @@ export class VipInstaller {
     return [...this.#installed.values()].filter((x) => x.ifname === ifname);
   }
 
+  /** Runs `fn` once every request queued so far has been answered (in queue order, never concurrently). */
+  afterQueued(fn: () => void): void {
+    this.#enqueue(async () => {
+      try {
+        fn();
+      } catch (e) {
+        this.#log.error(`deferred action failed: ${(e as Error).message}`);
+      }
+    });
+  }
+
   /** Resolves when every queued request has been answered (or timed out). */
   idle(timeoutMs: number): Promise<void> {
     return Promise.race([this.#queue, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);

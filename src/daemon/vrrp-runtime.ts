@@ -314,12 +314,16 @@ export class VrrpRuntime {
         }
         case 'sendGarp': {
           const p = this.#engine.instance(a.instance)!.params;
-          this.#announcers.announce(
-            a.instance,
-            a.addresses,
-            a.repeat,
-            [...p.vips, ...p.excludedVips],
-            p.interface,
+          // Announce only once the kernel holds the addresses: a client that follows the GARP at once
+          // must find the VIP there (the netlink requests are answered asynchronously).
+          this.#vips.afterQueued(() =>
+            this.#announcers.announce(
+              a.instance,
+              a.addresses,
+              a.repeat,
+              [...p.vips, ...p.excludedVips],
+              p.interface,
+            ),
           );
           break;
         }
