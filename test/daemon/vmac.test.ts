@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { eui64LinkLocal, vmacAddress } from '../../src/daemon/vmac.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
+import { REFERENCE, referenceCommand } from '../interop/peers.js';
 import { addressesOf, holds, killAllRouters, Router, settle, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -17,24 +17,6 @@ const VIP = '192.0.2.100';
 const VRID = 51;
 const VMAC = vmacAddress(4, VRID);
 const VMAC_IF = `vrrp.${VRID}`;
-
-const REFERENCE = '/usr/sbin/keepalived';
-/** argv for the reference keepalived (VRRP child only) with its files in the router's directory. */
-const referenceCommand = ({ conf: file, dir }: { conf: string; dir: string }) => [
-  REFERENCE,
-  '-n',
-  '-l',
-  '-D',
-  '--vrrp',
-  '-f',
-  file,
-  '-p',
-  join(dir, 'k.pid'),
-  '-r',
-  join(dir, 'k_vrrp.pid'),
-  '-c',
-  join(dir, 'k_check.pid'),
-];
 
 function conf(priority: number, vrid = VRID, vip = `${VIP}/24`): string {
   return `

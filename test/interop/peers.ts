@@ -92,23 +92,26 @@ export function startPeer(
   conf: string | ((dir: string) => string),
 ): Router {
   if (impl === 'ts') return new Router(name, ns, conf);
-  return new Router(name, ns, conf, {
-    command: ({ conf: file, dir }) => [
-      REFERENCE,
-      '-n',
-      '-l',
-      '-D',
-      '--vrrp',
-      '-f',
-      file,
-      '-p',
-      join(dir, 'k.pid'),
-      '-r',
-      join(dir, 'k_vrrp.pid'),
-      '-c',
-      join(dir, 'k_check.pid'),
-    ],
-  });
+  return new Router(name, ns, conf, { command: referenceCommand });
+}
+
+/** argv for the reference keepalived (VRRP child only) with its pid files in the router's directory. */
+export function referenceCommand({ conf: file, dir }: { conf: string; dir: string }): string[] {
+  return [
+    REFERENCE,
+    '-n',
+    '-l',
+    '-D',
+    '--vrrp',
+    '-f',
+    file,
+    '-p',
+    join(dir, 'k.pid'),
+    '-r',
+    join(dir, 'k_vrrp.pid'),
+    '-c',
+    join(dir, 'k_check.pid'),
+  ];
 }
 
 /** The namespaces (of `nss`) whose eth0 holds `address`. */
