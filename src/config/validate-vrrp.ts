@@ -57,13 +57,13 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
         r.pos,
       );
     }
-    for (let k = 0; k < r.words.length; k++)
-      if (r.words[k] === 'dev' && k > r.words.indexOf(r.dev ?? '\0') + 1)
-        checkIf(
-          r.words[k + 1],
-          `WARNING - interface ${r.words[k + 1]} for VROUTE nexthop doesn't exist`,
-          r.pos,
-        );
+    // r.dev is the first `dev`/`oif`; the `dev`s after it belong to nexthops and must exist too.
+    const named = r.words.flatMap((w, k) =>
+      w === 'dev' || w === 'oif' ? [{ w, ifname: r.words[k + 1] }] : [],
+    );
+    for (const { w, ifname } of named.slice(1))
+      if (w === 'dev')
+        checkIf(ifname, `WARNING - interface ${ifname} for VROUTE nexthop doesn't exist`, r.pos);
   }
 
   // Interfaces are looked up while parsing in keepalived; a missing one ends VRRP validation there.
