@@ -177,6 +177,15 @@ async function scenario(SPEC: InstanceSpec, highIsFrr: boolean, label: string): 
       () => `election\n${logs()}`,
     );
     await vipOn(high);
+    // Then quiet for low's whole Master_Down_Interval, so every backup's timer has been reset by an advert
+    // actually heard from high: a backup started just after high's advert and cut off before the next one
+    // would otherwise still run its start-up timer and race mid for Master after the cut.
+    const quiet = peers.map((p) => p.mark());
+    await sleep(masterDownMs(SPEC, 50) + ADVERT_MS);
+    for (const [k, p] of peers.entries()) {
+      const moved = p.entered('MASTER', quiet[k]!) ?? p.entered('BACKUP', quiet[k]!);
+      assert.equal(moved, null, `${p.name} steady after the election\n${logs()}`);
+    }
 
     // 2. Link cut of high: mid takes over.
     marks = peers.map((p) => p.mark());

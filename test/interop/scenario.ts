@@ -103,7 +103,7 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
     );
     await onlyOn(nsHigh, 'VIP on high only after election', 2000);
     const quiet = routers.map((r) => r.mark());
-    await sleep(3 * advertMs);
+    await sleep(masterDownMs(spec, 50) + advertMs); // every backup has heard high since its start-up timer
     for (const [k, r] of routers.entries()) {
       assert.equal(r.grep(/Entering/, quiet[k]).length, 0, `steady after election\n${logs()}`);
     }
