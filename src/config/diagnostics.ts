@@ -84,7 +84,6 @@ export class Diagnostics {
   }
 
   exitCode(): number {
-    const code: number = ExitCode.ok;
     if (this.aborted) return ExitCode.parseAborted;
     if (this.#seen.has('fatal')) return ExitCode.cannotRun;
     if (this.#seen.has('security')) return ExitCode.scriptSecurity;

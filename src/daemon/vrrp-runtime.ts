@@ -639,7 +639,7 @@ export class VrrpRuntime {
   }
 
   #closeAll(): void {
-    this.#timer.cancel();
+    this.#timer.close();
     this.#scripts.stop();
     this.#files.stop();
     this.#pool.close();

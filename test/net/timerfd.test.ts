@@ -1,0 +1,81 @@
+// The µs wake source (src/net/timerfd.ts) and DeadlineTimer on it: absolute CLOCK_MONOTONIC deadlines in the
+// daemon's clock, one expiry per arm, disarm, and a precision setTimeout cannot give (ms resolution, rounded up).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { monotonicUs } from '../../src/daemon/clock.js';
+import { DeadlineTimer } from '../../src/daemon/deadline-timer.js';
+import { encodeItimerspec, Timerfd } from '../../src/net/timerfd.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('itimerspec encodes an absolute µs deadline as a one-shot {0,0},{sec,nsec}', () => {
+  const b = encodeItimerspec(12_345_678_901, new Uint8Array(32));
+  const v = new DataView(b.buffer);
+  assert.deepEqual(
+    [0, 8, 16, 24].map((o) => v.getBigInt64(o, true)),
+    [0n, 0n, 12_345n, 678_901_000n],
+  );
+});
+
+test('timerfd: one expiry per arm, at or after the deadline on the daemon clock; disarm and re-arm', async () => {
+  const fired: number[] = [];
+  const t = new Timerfd(() => fired.push(monotonicUs()));
+  try {
+    const at = monotonicUs() + 5_000;
+    t.arm(at);
+    await sleep(30);
+    assert.equal(fired.length, 1);
+    assert.ok(fired[0]! >= at, `fired ${at - fired[0]!} µs early`);
+    t.arm(monotonicUs() + 5_000);
+    t.disarm();
+    await sleep(20);
+    assert.equal(fired.length, 1, 'a disarmed timer does not fire');
+    t.arm(monotonicUs() + 200_000);
+    t.arm(monotonicUs() + 3_000); // re-arming replaces the deadline
+    await sleep(20);
+    assert.equal(fired.length, 2);
+    t.arm(monotonicUs() - 10_000); // already past: fires at once
+    await sleep(5);
+    assert.equal(fired.length, 3);
+  } finally {
+    t.close();
+  }
+  t.arm(monotonicUs()); // after close: ignored, no throw
+});
+
+test('DeadlineTimer on the real clock wakes within a fraction of a millisecond of its deadline', async () => {
+  // setTimeout would wake 0–2 ms late (ms resolution, rounded up); that lateness is a slower VRRP failover.
+  const lateUs: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    let at = 0;
+    await new Promise<void>((done) => {
+      const t = new DeadlineTimer((now) => {
+        lateUs.push(now - at);
+        t.close();
+        done();
+      });
+      at = monotonicUs() + 2_300 + ((i * 137) % 1000);
+      t.arm(at);
+    });
+  }
+  lateUs.sort((a, b) => a - b);
+  assert.ok(lateUs[0]! >= 0, 'never early');
+  const median = lateUs[lateUs.length >> 1]!;
+  assert.ok(median < 400, `median lateness ${median} µs (all: ${lateUs.join(' ')})`);
+});
+
+test('an idle (disarmed) timerfd does not keep the process alive; an armed one does until it fires', () => {
+  const script = `
+    import { Timerfd } from ${JSON.stringify(new URL('../../src/net/timerfd.ts', import.meta.url).href)};
+    const idle = new Timerfd(() => {});
+    const t = new Timerfd(() => { console.log('fired'); });
+    t.arm(Number(process.hrtime.bigint() / 1000n) + 50_000);
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'fired');
+});
