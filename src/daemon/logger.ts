@@ -10,6 +10,13 @@ export interface Logger {
   error(msg: string): void;
   /** Only with -D (keepalived's log_detail). */
   detail(msg: string): void;
+  /**
+   * Runs `fn` with the lines it logs held back, then writes them in order. A write to the console or to
+   * logger(1) is a pipe write that can wake the reader and cost this process its CPU for a millisecond on a
+   * busy host; the VRRP runtime holds its lines while it sends adverts and installs VIPs, so a takeover
+   * is never late for its own log line.
+   */
+  held<T>(fn: () => T): T;
   close(): void;
 }
 
@@ -21,18 +28,20 @@ export interface LoggerOptions {
 }
 
 /** `2026-11-23T12:00:00.123Z` — ms resolution, so tests can time transitions from the log. */
-function stamp(): string {
-  return new Date().toISOString();
+function stamp(atMs: number): string {
+  return new Date(atMs).toISOString();
 }
 
 export function createLogger(o: LoggerOptions): Logger {
   const ident = o.ident ?? 'Keepalived_vrrp';
-  let sink: (line: string) => void;
+  /** Writes one line logged at `atMs` (a held line keeps the time it was logged at). */
+  let sink: (line: string, atMs: number) => void;
   let child: ChildProcess | null = null;
   if (o.console) {
-    sink = (line) => process.stderr.write(`${stamp()} ${line}\n`);
+    sink = (line, atMs) => process.stderr.write(`${stamp(atMs)} ${line}\n`);
   } else {
-    const toStderr = (line: string) => process.stderr.write(`${stamp()} ${ident}: ${line}\n`);
+    const toStderr = (line: string, atMs: number) =>
+      process.stderr.write(`${stamp(atMs)} ${ident}: ${line}\n`);
     try {
       child = spawn('logger', ['-t', ident, `--id=${process.pid}`, '-p', 'daemon.info'], {
         stdio: ['pipe', 'ignore', 'ignore'],
@@ -46,21 +55,49 @@ export function createLogger(o: LoggerOptions): Logger {
     } catch {
       child = null;
     }
-    sink = (line) => {
+    sink = (line, atMs) => {
       if (child?.stdin?.writable) child.stdin.write(`${line}\n`);
-      else toStderr(line);
+      else toStderr(line, atMs);
     };
   }
+  return withHolding(sink, o.detail, () => {
+    child?.stdin?.end();
+  });
+}
+
+/** The Logger over a line sink, with `held` batching; exported for tests. */
+export function withHolding(
+  sink: (line: string, atMs: number) => void,
+  detail: boolean,
+  close: () => void,
+): Logger {
+  let depth = 0;
+  let pending: [string, number][] = [];
+  const emit = (line: string) => {
+    if (depth > 0) pending.push([line, Date.now()]);
+    else sink(line, Date.now());
+  };
   return {
-    info: (m) => sink(m),
-    warn: (m) => sink(`WARNING - ${m}`),
-    error: (m) => sink(`ERROR - ${m}`),
+    info: (m) => emit(m),
+    warn: (m) => emit(`WARNING - ${m}`),
+    error: (m) => emit(`ERROR - ${m}`),
     detail: (m) => {
-      if (o.detail) sink(m);
+      if (detail) emit(m);
     },
-    close: () => {
-      child?.stdin?.end();
+    held: (fn) => {
+      depth++;
+      try {
+        return fn();
+      } finally {
+        depth--;
+        if (depth === 0 && pending.length > 0) {
+          const lines = pending;
+          pending = [];
+          for (const [line, atMs] of lines) sink(line, atMs);
+        }
+      }
     },
+    close,
   };
 }
 

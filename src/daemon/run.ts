@@ -72,8 +72,12 @@ async function serve(
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
-    log.info(`Stopping (${why})`);
-    await runtime?.stop();
+    // The priority-0 adverts go out in stop()'s synchronous part; the log line follows them (Logger.held).
+    const stopped = log.held(() => {
+      log.info(`Stopping (${why})`);
+      return runtime?.stop();
+    });
+    await stopped;
     removePidFiles(pidFiles);
     log.info('Stopped');
     log.close();

@@ -26,6 +26,7 @@ import { type Logger, rateLimited } from './logger.js';
 import { Notifier } from './notifier.js';
 import { matchReload } from './reload-match.js';
 import { ScriptTrackers } from './script-trackers.js';
+import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { VipInstaller } from './vip-installer.js';
 import { Vmacs, vmacSpecs } from './vmac.js';
 import { VrrpSocketPool } from './vrrp-sockets.js';
@@ -283,6 +284,11 @@ export class VrrpRuntime {
   }
 
   #perform(actions: VrrpAction[]): void {
+    // The log lines go out after the adverts, addresses and announcements (Logger.held).
+    this.#log.held(() => this.#performIo(actions));
+  }
+
+  #performIo(actions: VrrpAction[]): void {
     for (const a of actions) {
       switch (a.type) {
         case 'sendAdvert': {
@@ -625,6 +631,10 @@ export class VrrpRuntime {
     this.#scripts.stop();
     this.#files.stop();
     this.#perform(this.#engine.handle({ type: 'shutdownAll' }, monotonicUs()));
+    // The priority-0 adverts are out: a backup is taking over now. What is left (removing addresses, closing,
+    // Node's exit) must not compete for the CPU with whatever runs on this host — the services being
+    // failed over, or, in a lab, the backup itself.
+    yieldCpuWhileStopping();
     if (!this.#keepVipsOnStop) {
       const st = this.#plan.statics;
       this.#vips.routes(STATIC_OWNER, 'rule', st.rules, false);

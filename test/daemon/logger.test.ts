@@ -1,7 +1,7 @@
-// Rate limiting of per-packet log messages (src/daemon/logger.ts).
+// Rate limiting of per-packet log messages, and held (batched) log lines (src/daemon/logger.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rateLimited } from '../../src/daemon/logger.js';
+import { rateLimited, withHolding } from '../../src/daemon/logger.js';
 
 test('each key is logged at most once per interval; held-back messages are counted', () => {
   let t = 0;
@@ -27,4 +27,39 @@ test('each key is logged at most once per interval; held-back messages are count
     'fourth a (2 more since last report)',
     'sixth a (1 more since last report)',
   ]);
+});
+
+test('held(): lines logged inside are written after it, in order, with the time they were logged', async () => {
+  const out: [string, number][] = [];
+  const log = withHolding(
+    (line, atMs) => out.push([line, atMs]),
+    false,
+    () => {},
+  );
+  log.info('before');
+  const t0 = Date.now();
+  const r = log.held(() => {
+    log.info('one');
+    log.detail('hidden without -D');
+    log.held(() => log.warn('nested'));
+    assert.equal(out.length, 1, 'nothing written while held, nested holds included');
+    const until = Date.now() + 5;
+    while (Date.now() < until) {
+      /* time passes before the flush */
+    }
+    return 42;
+  });
+  assert.equal(r, 42);
+  assert.deepEqual(
+    out.map(([l]) => l),
+    ['before', 'one', 'WARNING - nested'],
+  );
+  assert.ok(out[1]![1] - t0 < 5, 'a held line keeps the time it was logged at, not the flush time');
+  assert.throws(() =>
+    log.held(() => {
+      log.error('then it threw');
+      throw new Error('boom');
+    }),
+  );
+  assert.equal(out.at(-1)![0], 'ERROR - then it threw', 'held lines are written even when fn throws');
 });
