@@ -12,6 +12,7 @@ import { loadConfig } from '../config/load.js';
 import { readHostInterfaces, validateConfig } from '../config/validate.js';
 import { missingCapabilities } from './capabilities.js';
 import type { CliOptions } from './cli.js';
+import { keepYoungGenerationSmall } from './heap-tuning.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
 import { VrrpRuntime } from './vrrp-runtime.js';
@@ -37,6 +38,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   }
   if (!o.dontFork) return detach(argv, o.logConsole);
 
+  keepYoungGenerationSmall();
   const log = createLogger({ console: o.logConsole, detail: o.logDetail });
   log.info(`Starting keepalived-ts v${version}, VRRP only`);
   const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });

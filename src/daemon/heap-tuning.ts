@@ -1,0 +1,18 @@
+// A long-running daemon does not want V8's throughput-oriented young generation. By default V8 doubles a
+// semi-space (up to 16 MiB each, 3 of them) whenever enough survives a scavenge; a VRRP daemon allocates a
+// little per packet forever, so the young generation drifts up to its maximum and stays there, resident:
+// measured 80–84 MiB RSS with 255 instances at advert_int 1 s, against 68–70 MiB with growth off and the same
+// CPU. Small semi-spaces also keep each scavenge short, which is what an advert's timing wants.
+//
+// Only --semi-space-growth-factor can be changed after V8 has started (the heap reads it at each growth);
+// --max-semi-space-size is fixed at isolate creation and ignored here. Called first thing in daemon mode
+// (-t keeps V8's defaults: a one-off parse is all throughput).
+import { setFlagsFromString } from 'node:v8';
+
+export function keepYoungGenerationSmall(): void {
+  try {
+    setFlagsFromString('--semi-space-growth-factor=1');
+  } catch {
+    /* an unknown flag in some future V8: the defaults are fine, only larger */
+  }
+}
