@@ -1,0 +1,37 @@
+// keepYoungGenerationSmall (src/daemon/heap-tuning.ts) relies on V8 reading --semi-space-growth-factor at
+// each growth, after start-up. This checks that it still does on the Node in use: the same allocation
+// pattern grows the young generation without the call and leaves it at its initial size with it.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+
+function newSpaceGrowth(tuned: boolean): { before: number; after: number } {
+  const mod = JSON.stringify(new URL('../../src/daemon/heap-tuning.ts', import.meta.url).href);
+  const script = `
+    import { getHeapSpaceStatistics } from 'node:v8';
+    import { keepYoungGenerationSmall } from ${mod};
+    const size = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    const before = size();
+    if (${tuned}) keepYoungGenerationSmall();
+    // Objects that live a little while: enough survives each scavenge that V8 wants to grow.
+    let keep = [];
+    for (let i = 0; i < 400_000; i++) {
+      keep.push({ i, s: 'x' + i });
+      if (keep.length > 50_000) keep = [];
+    }
+    console.log(JSON.stringify({ before, after: size() }));
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { before: number; after: number };
+}
+
+test('the young generation grows under V8 defaults and stays at its start size once tuned', () => {
+  const plain = newSpaceGrowth(false);
+  assert.ok(plain.after > plain.before, `control: V8 grew new space (${plain.before} → ${plain.after})`);
+  const tuned = newSpaceGrowth(true);
+  assert.ok(tuned.after <= tuned.before, `tuned: new space ${tuned.before} → ${tuned.after} bytes`);
+});
