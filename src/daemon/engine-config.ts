@@ -16,7 +16,7 @@ import type {
   VrrpScript,
 } from '../config/model.js';
 import type { AuthTypeCode, IpFamily, VrrpVersion } from '../vrrp/advert.js';
-import { AuthType } from '../vrrp/advert.js';
+import { AuthType, VRRP_PROTOCOL } from '../vrrp/advert.js';
 import type { ChecksumForm } from '../vrrp/checksum.js';
 import {
   type VirtualAddress as EngineVip,
@@ -25,6 +25,7 @@ import {
   type VrrpInstanceParams,
 } from '../vrrp/instance-params.js';
 import type { EngineConfig } from '../vrrp/instance-set.js';
+import { IPPROTO_AH } from '../vrrp/packet-ip.js';
 import type { TrackerDef } from '../vrrp/priority.js';
 import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
@@ -62,10 +63,16 @@ export interface SocketKey {
   unicast: boolean;
   /** Multicast group (ignored for unicast sockets). */
   group: string;
+  /**
+   * The IP protocol the socket receives: 112 (VRRP), or 51 for VRRPv2 with auth_type AH, whose packets carry
+   * the AH header first (as keepalived's sockpool: "proto(51)").
+   */
+  protocol: typeof VRRP_PROTOCOL | typeof IPPROTO_AH;
 }
 
 export function socketKeyString(k: SocketKey): string {
-  return `${k.ifname}/${k.family}/${k.unicast ? 'unicast' : `mcast:${k.group}`}`;
+  const proto = k.protocol === IPPROTO_AH ? '/ah' : '';
+  return `${k.ifname}/${k.family}/${k.unicast ? 'unicast' : `mcast:${k.group}`}${proto}`;
 }
 
 /** How an instance's adverts are put on the wire besides what AdvertToSend carries. */
@@ -231,10 +238,6 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       );
       continue;
     }
-    if (i.auth?.type === 'AH') {
-      errors.push(`${name} auth_type AH is not supported by the daemon yet`);
-      continue;
-    }
     // use_vmac (vmac.ts): the instance runs on its VMAC — VIPs, GARP/NA and (unless vmac_xmit_base) adverts —
     // while its default source stays the configured interface's (copied onto an IPv6 VMAC at setup).
     const vmac = vmacByInstance.get(i.name);
@@ -385,6 +388,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
         family,
         unicast,
         group: i.mcastDstIp ?? (family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6),
+        protocol: authType === AuthType.ah ? IPPROTO_AH : VRRP_PROTOCOL,
       },
       rxPolicy,
       tx,

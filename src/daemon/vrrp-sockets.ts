@@ -3,6 +3,7 @@
 // validateAdvert with the instance's receive policy and is counted (stats.ts); valid adverts go to `onAdvert`.
 // Sending encodes the engine's AdvertToSend (encodeAdvert) and writes one copy per unicast peer or one to the
 // group; for IPv4 VrrpSocket writes our own IP header (TOS 0xc0, TTL 255), for IPv6 the kernel checksums.
+// VRRPv2 with auth_type AH runs on its own IP-protocol-51 socket and sends whole packets built here.
 import type { NetError, NetResult } from '../net/net-error.js';
 import { fail, ok } from '../net/net-error.js';
 import { VrrpSocket } from '../net/vrrp-socket.js';
@@ -18,6 +19,7 @@ import { type InstanceWiring, socketKeyString } from './engine-config.js';
 
 const IPPROTO_AH = 51;
 const AH_LENGTH = 24;
+const AH_SEQ_LAST = 0xfffffffd;
 
 /** A validated advert for one instance, ready for the engine. */
 export type AdvertHandler = (instance: string, advert: VrrpAdvert, meta: RxMeta) => void;
@@ -28,7 +30,7 @@ interface Slot {
   key: string;
   sock: VrrpSocket;
   unicast: boolean;
-  /** (interface, family) shared with the sibling socket of the other mode, if any. */
+  /** (interface, family, IP protocol) shared with the sibling socket of the other mode, if any. */
   pairKey: string;
   byVrid: Map<number, InstanceWiring[]>;
 }
@@ -38,6 +40,12 @@ export class VrrpSocketPool {
   readonly #slots = new Map<string, Slot>();
   readonly #slotOf = new Map<string, Slot>();
   readonly #wiring = new Map<string, InstanceWiring>();
+  /**
+   * keepalived's one AH Sequence Number counter per instance, for sending and receiving: each advert sent
+   * carries counter + 1; an AH advert is accepted only above the counter, which then takes its number. So a
+   * backup that takes over continues its master's sequence and the other backups accept it (auth-ah.ts).
+   */
+  readonly #ahSeq = new Map<string, number>();
   readonly #onAdvert: AdvertHandler;
   readonly #onReject: RejectHandler;
   readonly #onError: (e: NetError) => void;
@@ -51,7 +59,7 @@ export class VrrpSocketPool {
   /** Opens (or joins) the socket of an instance. `srcAddr` is the instance's advert source. */
   add(w: InstanceWiring, srcAddr: string): NetResult<void> {
     const s = w.socket;
-    const pairKey = `${s.ifname}/${s.family}`;
+    const pairKey = `${s.ifname}/${s.family}/${s.protocol}`;
     // IPv6 sockets are bound to their source address, so instances with different sources need their own.
     const key = socketKeyString(s) + (s.family === 6 ? `/${srcAddr}` : '');
     let slot = this.#slots.get(key);
@@ -62,6 +70,7 @@ export class VrrpSocketPool {
         unicast: s.unicast,
         group: s.group,
         srcAddr,
+        protocol: s.protocol,
       };
       if (w.tx.unicastTtl !== undefined) opts.unicastTtl = w.tx.unicastTtl;
       const opened = VrrpSocket.open(opts);
@@ -101,11 +110,15 @@ export class VrrpSocketPool {
     const vrid = vridOf(payload, ipv4Header);
     const targets = vrid === null ? [...slot.byVrid.values()].flat() : (slot.byVrid.get(vrid) ?? []);
     for (const w of targets) {
-      const result = validateAdvert(bytes, meta, w.rxPolicy);
+      const ah = w.tx.authType === AuthType.ah;
+      const policy = ah ? { ...w.rxPolicy, ahMinSeq: (this.#ahSeq.get(w.name) ?? 0) + 1 } : w.rxPolicy;
+      const result = validateAdvert(bytes, meta, policy);
       const stats = this.stats.get(w.name);
       if (stats) countRxResult(stats, result);
-      if (result.ok) this.#onAdvert(w.name, result.advert, meta);
-      else this.#onReject(w.name, result);
+      if (result.ok) {
+        if (ah && result.ahSeq !== null) this.#ahSeq.set(w.name, result.ahSeq);
+        this.#onAdvert(w.name, result.advert, meta);
+      } else this.#onReject(w.name, result);
     }
   }
 
@@ -129,6 +142,7 @@ export class VrrpSocketPool {
     const w = this.#wiring.get(name);
     this.#slotOf.delete(name);
     this.#wiring.delete(name);
+    this.#ahSeq.delete(name);
     this.stats.delete(name);
     if (!slot || !w) return;
     const vrid = w.rxPolicy.vrid;
@@ -163,22 +177,66 @@ export class VrrpSocketPool {
     const targets = a.unicastPeers.length > 0 ? a.unicastPeers : [w.socket.group];
     let result: NetResult<void> = ok(undefined);
     for (const dst of targets) {
-      let bytes: Uint8Array;
-      try {
-        bytes = encodeAdvert(advert, {
-          family: a.family,
-          srcAddr: a.srcAddr,
-          dstAddr: dst,
-          checksumForm: w.tx.checksumForm,
-        });
-      } catch (e) {
-        // Only a configuration the validator let through (e.g. an address of the wrong family) gets here.
-        return fail('KA_SOCKET_BAD_ADDRESS', `cannot encode advert: ${(e as Error).message}`);
-      }
-      const r = slot.sock.send(bytes, slot.unicast ? dst : undefined);
+      const r =
+        w.tx.authType === AuthType.ah
+          ? this.#sendWithAh(instance, slot, advert, a, w, slot.unicast ? dst : undefined)
+          : this.#sendPlain(slot, advert, a, w, dst);
       if (!r.ok) result = r;
     }
     return result;
+  }
+
+  #sendPlain(
+    slot: Slot,
+    advert: VrrpAdvert,
+    a: AdvertToSend,
+    w: InstanceWiring,
+    dst: string,
+  ): NetResult<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeAdvert(advert, {
+        family: a.family,
+        srcAddr: a.srcAddr,
+        dstAddr: dst,
+        checksumForm: w.tx.checksumForm,
+      });
+    } catch (e) {
+      // Only a configuration the validator let through (e.g. an address of the wrong family) gets here.
+      return fail('KA_SOCKET_BAD_ADDRESS', `cannot encode advert: ${(e as Error).message}`);
+    }
+    return slot.sock.send(bytes, slot.unicast ? dst : undefined);
+  }
+
+  /** VRRPv2 with IPsec AH: the whole IPv4 packet is ours to build, since the ICV covers its header. */
+  #sendWithAh(
+    instance: string,
+    slot: Slot,
+    advert: VrrpAdvert,
+    a: AdvertToSend,
+    w: InstanceWiring,
+    peer: string | undefined,
+  ): NetResult<void> {
+    const hdr = slot.sock.planIpv4Header(peer);
+    if (!hdr.ok) return hdr;
+    // keepalived stops counting just below 2^32 rather than wrap (a wrapped number would be a "replay").
+    const last = this.#ahSeq.get(instance) ?? 0;
+    const seq = last > AH_SEQ_LAST ? last : last + 1;
+    this.#ahSeq.set(instance, seq);
+    let packet: Uint8Array;
+    try {
+      packet = encodeAdvert(advert, {
+        family: 4,
+        srcAddr: hdr.value.src,
+        dstAddr: hdr.value.dst,
+        withIpHeader: true,
+        ipv4: { id: hdr.value.id, ttl: hdr.value.ttl },
+        ah: { password: w.tx.authPassword, seq, zeroTtl: slot.unicast },
+      });
+    } catch (e) {
+      return fail('KA_SOCKET_BAD_ADDRESS', `cannot encode advert: ${(e as Error).message}`);
+    }
+    return slot.sock.sendIpv4Packet(packet, peer);
   }
 
   close(): void {

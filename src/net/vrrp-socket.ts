@@ -51,6 +51,17 @@ export interface VrrpSocketOptions {
   srcAddr?: string;
   /** TTL / hop limit for unicast sends (keepalived `unicast_ttl`); multicast always uses 255. */
   unicastTtl?: number;
+  /** IP protocol received (and written by send()): 112, or 51 for VRRPv2 with IPsec AH (IPv4 only). */
+  protocol?: number;
+}
+
+/** What an IPv4 sender that builds the whole packet (AH covers the header) must put in the header. */
+export interface Ipv4HeaderPlan {
+  src: string;
+  dst: string;
+  /** Identification, one per packet. */
+  id: number;
+  ttl: number;
 }
 
 export type VrrpMessageHandler = (payload: Uint8Array, meta: RxMeta, ipv4Header?: Uint8Array) => void;
@@ -77,6 +88,7 @@ export class VrrpSocket implements VrrpTransport {
   #src: Uint8Array | undefined;
   #unicastTtl: number;
   #ipId = 0;
+  readonly #protocol: number;
 
   private constructor(sock: RawSocket, o: VrrpSocketOptions, ifindex: number, group: Uint8Array) {
     this.#sock = sock;
@@ -87,6 +99,7 @@ export class VrrpSocket implements VrrpTransport {
     this.unicast = o.unicast ?? false;
     this.#groupBytes = group;
     this.#unicastTtl = o.unicastTtl ?? VRRP_TTL;
+    this.#protocol = o.protocol ?? VRRP_PROTOCOL;
   }
 
   static open(o: VrrpSocketOptions): NetResult<VrrpSocket> {
@@ -99,6 +112,9 @@ export class VrrpSocket implements VrrpTransport {
     if (o.srcAddr !== undefined && (!src || src.family !== o.family)) {
       return fail('KA_SOCKET_BAD_ADDRESS', `source ${o.srcAddr} is not an IPv${o.family} address`);
     }
+    if (o.protocol !== undefined && o.protocol !== VRRP_PROTOCOL && o.family !== 4) {
+      return fail('KA_SOCKET_EINVAL', `IP protocol ${o.protocol} is for IPv4 VRRP (AH) only`);
+    }
     if (o.family === 4 && !src) {
       return fail('KA_SOCKET_NO_SOURCE', `IPv4 VRRP socket on ${o.ifname} needs a source address`);
     }
@@ -109,7 +125,11 @@ export class VrrpSocket implements VrrpTransport {
       return fail('KA_SOCKET_OS', `koffi call failed: ${(e as Error).message}`);
     }
     if (ifindex === 0) return fail('KA_SOCKET_ENODEV', `no interface named ${o.ifname}`);
-    const opened = RawSocket.open(o.family === 4 ? AF_INET : AF_INET6, VRRP_PROTOCOL, `vrrp ${o.ifname}`);
+    const opened = RawSocket.open(
+      o.family === 4 ? AF_INET : AF_INET6,
+      o.protocol ?? VRRP_PROTOCOL,
+      `vrrp ${o.ifname}`,
+    );
     if (!opened.ok) return opened;
     const sock = opened.value;
     const vs = new VrrpSocket(sock, o, ifindex, group.bytes);
@@ -185,17 +205,9 @@ export class VrrpSocket implements VrrpTransport {
    * kernel fills it). `dstAddr` defaults to the multicast group; unicast sockets must name the peer.
    */
   send(payload: Uint8Array, dstAddr?: string): NetResult<void> {
-    if (this.unicast && dstAddr === undefined) {
-      return fail('KA_SOCKET_BAD_ADDRESS', `unicast VRRP socket on ${this.ifname} needs a peer address`);
-    }
-    let dst = this.#groupBytes;
-    if (dstAddr !== undefined) {
-      const p = parseIp(dstAddr);
-      if (!p || p.family !== this.family) {
-        return fail('KA_SOCKET_BAD_ADDRESS', `${dstAddr} is not an IPv${this.family} address`);
-      }
-      dst = p.bytes;
-    }
+    const d = this.#destination(dstAddr);
+    if (!d.ok) return d;
+    const dst = d.value;
     const ttl = isMulticast(dst) ? VRRP_TTL : this.#unicastTtl;
     if (this.family === 6) {
       const r = this.#sock.sendTo(payload, sockaddrIn6(dst, this.ifindex));
@@ -207,7 +219,7 @@ export class VrrpSocket implements VrrpTransport {
     const header = buildIpv4Header({
       src,
       dst,
-      protocol: VRRP_PROTOCOL,
+      protocol: this.#protocol,
       payloadLength: payload.length,
       ttl,
       id: this.#ipId,
@@ -217,6 +229,48 @@ export class VrrpSocket implements VrrpTransport {
     packet.set(payload, header.length);
     const r = this.#sock.sendTo(packet, sockaddrIn(dst));
     return r.ok ? ok(undefined) : r;
+  }
+
+  /**
+   * IPv4: the header the next packet to `dstAddr` must carry, for a sender that builds the whole packet —
+   * AH authenticates the IP header, so it is written before the ICV is computed. Takes an identification.
+   */
+  planIpv4Header(dstAddr?: string): NetResult<Ipv4HeaderPlan> {
+    if (this.family !== 4) return fail('KA_SOCKET_EINVAL', 'IPv4 headers are for IPv4 sockets');
+    const d = this.#destination(dstAddr);
+    if (!d.ok) return d;
+    if (!this.#src) return fail('KA_SOCKET_NO_SOURCE', `no IPv4 source on ${this.ifname}`);
+    this.#ipId = (this.#ipId + 1) & 0xffff;
+    return ok({
+      src: formatIp(this.#src),
+      dst: formatIp(d.value),
+      id: this.#ipId,
+      ttl: isMulticast(d.value) ? VRRP_TTL : this.#unicastTtl,
+    });
+  }
+
+  /** IPv4: sends a whole packet (header included, as planIpv4Header said) to `dstAddr` or the group. */
+  sendIpv4Packet(packet: Uint8Array, dstAddr?: string): NetResult<void> {
+    if (this.family !== 4) return fail('KA_SOCKET_EINVAL', 'IPv4 packets are for IPv4 sockets');
+    const d = this.#destination(dstAddr);
+    if (!d.ok) return d;
+    const r = this.#sock.sendTo(packet, sockaddrIn(d.value));
+    return r.ok ? ok(undefined) : r;
+  }
+
+  /** The destination bytes: the peer given, else the group; unicast sockets must name the peer. */
+  #destination(dstAddr: string | undefined): NetResult<Uint8Array> {
+    if (dstAddr === undefined) {
+      if (this.unicast) {
+        return fail('KA_SOCKET_BAD_ADDRESS', `unicast VRRP socket on ${this.ifname} needs a peer address`);
+      }
+      return ok(this.#groupBytes);
+    }
+    const p = parseIp(dstAddr);
+    if (!p || p.family !== this.family) {
+      return fail('KA_SOCKET_BAD_ADDRESS', `${dstAddr} is not an IPv${this.family} address`);
+    }
+    return ok(p.bytes);
   }
 
   /**

@@ -24,9 +24,14 @@
 //    flags/fragment offset, header checksum and the ICV itself zeroed. TTL is NOT zeroed (RFC 2402
 //    §3.3.3.1.1.1 lists it as mutable; keepalived keeps it, and on the link it is always 255 anyway).
 //  - A 13-character `auth_pass` gives the same ICV as its first 8 characters (key = 8 bytes, zero-padded).
+//  - keepalived 2.2.7's source zeroes the TTL too when the instance has unicast peers (a unicast_ttl may be
+//    below 255 and routers on the way decrement it), on sending and on checking: `zeroTtl`.
+//  - The receiver also requires SPI = the IPv4 source, and a Sequence Number above the last one it accepted
+//    or sent for the instance (one counter for both: a backup that takes over continues its master's
+//    sequence, so the other backups accept it) — rx-validate.ts and the daemon's socket pool.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { VRRP_PROTOCOL } from './advert.js';
-import { IPV4_OFF_CHECKSUM, IPV4_OFF_FRAGMENT, IPV4_OFF_TOS } from './packet-ip.js';
+import { IPV4_OFF_CHECKSUM, IPV4_OFF_FRAGMENT, IPV4_OFF_TOS, IPV4_OFF_TTL } from './packet-ip.js';
 
 export const AH_HEADER_LENGTH = 24;
 export const AH_ICV_LENGTH = 12;
@@ -78,9 +83,11 @@ export function computeAhIcv(
   ahOffset: number,
   key: Uint8Array,
   totalLength = packet.length,
+  zeroTtl = false,
 ) {
   const copy = Buffer.from(packet.subarray(0, totalLength));
   copy[IPV4_OFF_TOS] = 0;
+  if (zeroTtl) copy[IPV4_OFF_TTL] = 0;
   copy[IPV4_OFF_FRAGMENT] = 0;
   copy[IPV4_OFF_FRAGMENT + 1] = 0;
   copy[IPV4_OFF_CHECKSUM] = 0;
@@ -95,8 +102,9 @@ export function writeAhIcv(
   ahOffset: number,
   key: Uint8Array,
   totalLength = packet.length,
+  zeroTtl = false,
 ) {
-  packet.set(computeAhIcv(packet, ahOffset, key, totalLength), ahOffset + AH_OFF_ICV);
+  packet.set(computeAhIcv(packet, ahOffset, key, totalLength, zeroTtl), ahOffset + AH_OFF_ICV);
 }
 
 /** Constant-time check of the ICV carried in the packet. */
@@ -105,9 +113,10 @@ export function verifyAhIcv(
   ahOffset: number,
   key: Uint8Array,
   totalLength = packet.length,
+  zeroTtl = false,
 ): boolean {
   if (ahOffset + AH_HEADER_LENGTH > totalLength || totalLength > packet.length) return false;
-  const expected = computeAhIcv(packet, ahOffset, key, totalLength);
+  const expected = computeAhIcv(packet, ahOffset, key, totalLength, zeroTtl);
   const carried = packet.subarray(ahOffset + AH_OFF_ICV, ahOffset + AH_HEADER_LENGTH);
   return timingSafeEqual(expected, carried);
 }

@@ -254,8 +254,11 @@ export interface EncodeOptions {
   checksumForm?: ChecksumForm;
   /** IPv4 header fields; defaults: TOS 0xc0, id 0, no flags, TTL 255 (RFC 9568 §5.1.1.3). */
   ipv4?: { tos?: number; id?: number; fragmentField?: number; ttl?: number };
-  /** IPsec AH (v2, IPv4, withIpHeader): key from the password's first 8 bytes; SPI defaults to srcAddr. */
-  ah?: { password: string; seq: number; spi?: number };
+  /**
+   * IPsec AH (v2, IPv4, withIpHeader): key from the password's first 8 bytes; SPI defaults to srcAddr.
+   * `zeroTtl`: the TTL is left out of the ICV, as keepalived does for instances with unicast peers.
+   */
+  ah?: { password: string; seq: number; spi?: number; zeroTtl?: boolean };
 }
 
 const HEX16 = /^[0-9a-fA-F]{16}$/;
@@ -352,7 +355,7 @@ export function encodeAdvert(advert: VrrpAdvert, opts: EncodeOptions): Buffer {
   if (opts.ah) {
     const spi = opts.ah.spi ?? spiOfAddress(opts.srcAddr);
     writeAhHeader(out, ipHeaderLength, spi, opts.ah.seq);
-    writeAhIcv(out, ipHeaderLength, authKeyBytes(opts.ah.password));
+    writeAhIcv(out, ipHeaderLength, authKeyBytes(opts.ah.password), out.length, opts.ah.zeroTtl === true);
   }
   return out;
 }

@@ -28,7 +28,7 @@ import { verifyAhIcv } from './auth-ah.js';
 import { type ChecksumForm, verifyVrrpChecksum } from './checksum.js';
 import { type DecodedPacket, decodeAdvert } from './packet.js';
 import { canonicalIp, isMulticastAddr, parseIpShared } from './packet-addr.js';
-import { IPPROTO_AH, IPV4_OFF_PROTOCOL } from './packet-ip.js';
+import { IPPROTO_AH, IPV4_OFF_PROTOCOL, IPV4_OFF_SRC } from './packet-ip.js';
 import type { RxCounterName } from './stats.js';
 
 export interface UnicastPeer {
@@ -148,8 +148,13 @@ export function validateAdvert(bytes: Uint8Array, meta: RxMeta, policy: RxPolicy
       if (!passAuthMatches(bytes, at, policy.authPassword))
         return reject('AuthFailures', 'PASS data mismatch');
     } else if (t === AuthType.ah) {
-      if (!verifyAhIcv(bytes, packet.ahOffset, authKeyBytes(policy.authPassword), packet.packetLength)) {
+      const key = authKeyBytes(policy.authPassword);
+      // keepalived leaves the TTL out of the ICV for unicast instances (auth-ah.ts).
+      if (!verifyAhIcv(bytes, packet.ahOffset, key, packet.packetLength, policy.unicast)) {
         return reject('AuthFailures', 'AH HMAC-MD5-96 mismatch');
+      }
+      if (packet.ah!.spi !== readIpv4Source(bytes)) {
+        return reject('AuthFailures', `AH SPI ${packet.ah!.spi} is not the sender's address`);
       }
       if (policy.ahMinSeq !== undefined && packet.ah!.seq < policy.ahMinSeq) {
         return reject(
@@ -240,4 +245,10 @@ function sameAddressSet(advertised: string[], configured: string[], family: IpFa
 function stripPrefix(a: string): string {
   const slash = a.indexOf('/');
   return slash >= 0 ? a.slice(0, slash) : a;
+}
+
+/** The IPv4 source address as a 32-bit number (keepalived's AH SPI). */
+function readIpv4Source(b: Uint8Array): number {
+  const o = IPV4_OFF_SRC;
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }

@@ -1,5 +1,5 @@
 // keepalived-ts daemons in network namespaces: nopreempt, unicast beside multicast on one interface, and
-// VRRPv2 with PASS authentication (including the counters a wrong password produces).
+// VRRPv2 with PASS authentication (including the counters a wrong password produces), and with IPsec AH.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -188,6 +188,64 @@ vrrp_instance VI_1 {
   const ms = (line.stampMs ?? line.rxMs) - t0;
   assert.ok(ms < 609 + 200, `v2 handover ${ms} ms`);
   await waitUntil(() => holds(ns2, '192.0.2.103'), 1000, 'VIP on r2');
+});
+
+test('VRRPv2 with IPsec AH: a backup that takes over continues the AH sequence, so the others accept it', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  // keepalived's one AH counter per instance (sent and accepted numbers): r2 has seen r1's sequence numbers,
+  // so its own adverts after r1 stops are numbered above them and r3 does not drop them as replays.
+  const [ns1, ns2, ns3] = hosts('dah', 3) as [string, string, string];
+  const conf = (priority: number) => (dir: string) =>
+    `
+global_defs {
+  stats_dump_file ${join(dir, 'stats.json')}
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 57
+  priority ${priority}
+  advert_int 1
+  authentication {
+    auth_type AH
+    auth_pass ah-secret
+  }
+  virtual_ipaddress { 192.0.2.104/24 }
+}`;
+  const r1 = start('r1', ns1, conf(200));
+  const r2 = start('r2', ns2, conf(100));
+  const r3 = start('r3', ns3, conf(50));
+  await r1.waitFor(MASTER(), 6000);
+  await waitUntil(() => r2.lastState() === 'BACKUP' && r3.lastState() === 'BACKUP', 3000, 'r2 and r3 backup');
+  await sleep(4500); // several adverts from r1, numbered 1, 2, 3 …; longer than r3's Master_Down_Interval
+  assert.equal(r3.lastState(), 'BACKUP', 'r3 accepts r1’s AH adverts');
+  assert.ok(holds(ns1, '192.0.2.104'));
+  const m2 = r2.mark();
+  const m3 = r3.mark();
+  assert.equal(await r1.stop(), 0);
+  await r2.waitFor(MASTER(), 3000, m2);
+  await sleep(4500); // r3's Master_Down_Interval is 3.8 s: it must hear r2 all along
+  assert.equal(r3.grep(MASTER(), m3).length, 0, `r3 stayed BACKUP under r2\n${r3.log()}`);
+  assert.ok(holds(ns2, '192.0.2.104') && !holds(ns3, '192.0.2.104'));
+  r3.proc.kill('SIGUSR2');
+  const statsFile = join(r3.dir, 'stats.json');
+  let stats: { name: string; stats: Record<string, number> }[] = [];
+  await waitUntil(
+    () => {
+      try {
+        stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    2000,
+    'stats dump',
+  );
+  const s = stats.find((x) => x.name === 'VI_1')!.stats;
+  assert.equal(s.AuthFailures, 0, JSON.stringify(s));
+  assert.ok(s.RcvdAdvertisements! >= 6, JSON.stringify(s));
 });
 
 test('GARP: a client’s ARP entry for the VIP follows the new master', { skip, timeout: 20_000 }, async () => {

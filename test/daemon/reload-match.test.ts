@@ -9,7 +9,7 @@ function wiring(name: string, unicast = false, group = '224.0.0.18'): InstanceWi
   return {
     name,
     fixedSource: false,
-    socket: { ifname: 'eth0', family: 4, unicast, group },
+    socket: { ifname: 'eth0', family: 4, unicast, group, protocol: 112 },
     rxPolicy: {} as InstanceWiring['rxPolicy'],
     tx: { authType: 0, authPassword: '', checksumForm: 'pseudo-header' },
     notify: {},

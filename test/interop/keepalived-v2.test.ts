@@ -49,7 +49,6 @@ const cases: { spec: InstanceSpec; label: string; kind: string; todo?: string }[
     },
     label: 'i24a',
     kind: 'multicast, AH auth',
-    todo: 'daemon refuses auth_type AH (src/daemon/engine-config.ts: "auth_type AH is not supported by the daemon yet")',
   },
 ];
 

@@ -275,6 +275,45 @@ describe('6. AH (HMAC-MD5-96)', () => {
     b[21] = 7;
     expectReject(validateAdvert(b, meta4, ahPolicy), 'AuthFailures');
   });
+  test('the SPI must be the sender’s IPv4 address (keepalived)', () => {
+    const spoofed = v2(
+      { authType: AuthType.ah, authDataHex: '' },
+      { ah: { password: 'ahsecret', seq: 5, spi: 0xc0000263 }, ipv4: { id: 9 } },
+    );
+    const r = validateAdvert(spoofed, meta4, ahPolicy);
+    expectReject(r, 'AuthFailures');
+    assert.match((r as { reason: string }).reason, /SPI/);
+  });
+  test('unicast instances leave the TTL out of the ICV (keepalived), multicast ones keep it in', () => {
+    const uni = (ttl: number, zeroTtl: boolean) =>
+      v2(
+        { authType: AuthType.ah, authDataHex: '' },
+        { dstAddr: '192.0.2.9', ah: { password: 'ahsecret', seq: 5, zeroTtl }, ipv4: { ttl } },
+      );
+    const uniPolicy = { ...ahPolicy, unicast: true, unicastPeers: [{ addr: SRC }] };
+    const uniMeta = { ...meta4, dstAddr: '192.0.2.9' };
+    // A unicast advert whose TTL a router decremented on the way still authenticates.
+    const sent = uni(64, true);
+    sent[8] = 63;
+    expectOk(
+      validateAdvert(
+        sent,
+        { ...uniMeta, ttl: 63 },
+        { ...uniPolicy, unicastPeers: [{ addr: SRC, minTtl: 1 }] },
+      ),
+    );
+    // With the TTL inside the ICV (the multicast form), the same change breaks it.
+    const multi = uni(255, false);
+    multi[8] = 254;
+    expectReject(
+      validateAdvert(
+        multi,
+        { ...uniMeta, ttl: 254 },
+        { ...uniPolicy, unicastPeers: [{ addr: SRC, minTtl: 1 }] },
+      ),
+      'AuthFailures',
+    );
+  });
 });
 
 describe('7. type', () => {
