@@ -179,7 +179,7 @@ export class VrrpSocketPool {
     for (const dst of targets) {
       const r =
         w.tx.authType === AuthType.ah
-          ? this.#sendWithAh(instance, slot, advert, a, w, slot.unicast ? dst : undefined)
+          ? this.#sendWithAh(instance, slot, advert, w, slot.unicast ? dst : undefined)
           : this.#sendPlain(slot, advert, a, w, dst);
       if (!r.ok) result = r;
     }
@@ -213,7 +213,6 @@ export class VrrpSocketPool {
     instance: string,
     slot: Slot,
     advert: VrrpAdvert,
-    a: AdvertToSend,
     w: InstanceWiring,
     peer: string | undefined,
   ): NetResult<void> {
