@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs, USAGE } from './cli.js';
 import { runConfigTest } from './config-test.js';
-import { runDaemon } from './run.js';
+import { runDaemon, SIGNAL_JSON, SIGNAL_STATS_CLEAR } from './run.js';
 
 export const VERSION = '0.1.0';
 
@@ -12,8 +12,8 @@ const SIGNUMS: Record<string, number> = {
   RELOAD: 1,
   DATA: 10,
   STATS: 12,
-  STATS_CLEAR: 64 - 1, // SIGRTMAX - 1
-  JSON: 34 + 2, // SIGRTMIN + 2
+  STATS_CLEAR: SIGNAL_STATS_CLEAR,
+  JSON: SIGNAL_JSON,
 };
 
 export function main(argv: string[]): number {

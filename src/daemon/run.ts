@@ -4,17 +4,20 @@
 //   -f FILE  -i ID  -n (stay in the foreground)  -l (log to stderr; else syslog through logger(1))  -D (detail)
 //   -p FILE / -r FILE (pid files; keepalived-ts is one process, both get its pid)  -V (keep VIPs on stop)
 // Signals: TERM/INT stop; HUP reloads the configuration (VrrpRuntime.reload: changed parameters of running
-// instances; new instances need a restart); USR1 writes the instance status, USR2 the counters, as JSON
-// (keepalived's /tmp/keepalived.data and /tmp/keepalived.stats paths, or state_dump_file / stats_dump_file).
+// instances; new instances need a restart); USR1, USR2 and JSON (SIGRTMIN+2) write keepalived's data, stats
+// and JSON dumps (dumps.ts; /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file);
+// STATS_CLEAR (SIGRTMAX-1) zeroes the counters.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { readHostInterfaces, validateConfig } from '../config/validate.js';
 import { missingCapabilities } from './capabilities.js';
 import type { CliOptions } from './cli.js';
+import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from './dumps.js';
 import { keepYoungGenerationSmall } from './heap-tuning.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
+import { onSignalNumber } from './rt-signals.js';
 import { VrrpRuntime } from './vrrp-runtime.js';
 
 export const EXIT_OK = 0;
@@ -98,21 +101,34 @@ async function serve(
     if (code === 2 || code === 4) log.error('reload aborted: the new configuration cannot be run');
     else runtime.reload(next.config);
   });
-  const dump = (file: string, what: 'status' | 'stats') => {
+  // keepalived's signal dumps, in its formats (dumps.ts); written as keepalived does, readable by root only.
+  const dump = (file: string, format: (list: DumpedInstance[]) => string) => {
     if (!runtime) return;
-    const s = runtime.status();
-    const body =
-      what === 'status'
-        ? s.instances.map(({ stats: _s, ...rest }) => rest)
-        : s.instances.map((i) => ({ name: i.name, stats: i.stats }));
     try {
-      writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+      writeFileAtomic(file, format(runtime.dumpSnapshot()));
     } catch (e) {
       log.error(`cannot write ${file}: ${(e as Error).message}`);
     }
   };
-  process.on('SIGUSR1', () => dump(config.globalDefs.stateDumpFile ?? '/tmp/keepalived.data', 'status'));
-  process.on('SIGUSR2', () => dump(config.globalDefs.statsDumpFile ?? '/tmp/keepalived.stats', 'stats'));
+  const g = config.globalDefs;
+  process.on('SIGUSR1', () => {
+    log.info(`Printing VRRP data for process(${process.pid}) on signal`);
+    dump(g.stateDumpFile ?? '/tmp/keepalived.data', formatDataText);
+  });
+  process.on('SIGUSR2', () => {
+    log.info(`Printing VRRP stats for process(${process.pid}) on signal`);
+    dump(g.statsDumpFile ?? '/tmp/keepalived.stats', formatStatsText);
+  });
+  const jsonWatch = onSignalNumber(SIGNAL_JSON, () => {
+    log.info(`Printing VRRP as json for process(${process.pid}) on signal`);
+    dump(g.jsonDumpFile ?? '/tmp/keepalived.json', formatJson);
+  });
+  const clearWatch = onSignalNumber(SIGNAL_STATS_CLEAR, () => {
+    log.info('Clearing VRRP statistics on signal');
+    runtime?.clearStats();
+  });
+  if (!jsonWatch || !clearWatch)
+    log.warn('this Node cannot watch real-time signals: the JSON and STATS_CLEAR signals are unavailable');
 
   const r = await VrrpRuntime.start(config, { log, keepVipsOnStop: o.dontReleaseVrrp });
   if (!r.ok) {
@@ -138,4 +154,15 @@ function detach(argv: string[], logConsole: boolean): number {
   });
   child.unref();
   return EXIT_OK;
+}
+
+/** keepalived --signum=JSON and STATS_CLEAR with glibc (SIGRTMIN = 34, SIGRTMAX = 64). */
+export const SIGNAL_JSON = 34 + 2;
+export const SIGNAL_STATS_CLEAR = 64 - 1;
+
+/** Writes through a temporary file and a rename, so a reader never sees half a dump; mode 0600 as keepalived. */
+function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, file);
 }

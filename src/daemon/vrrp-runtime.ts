@@ -10,15 +10,16 @@ import type { NetError } from '../net/net-error.js';
 import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
 import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
-import { PRIORITY_OWNER } from '../vrrp/advert.js';
+import { AuthType, PRIORITY_OWNER } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
-import type { VrrpStats } from '../vrrp/stats.js';
+import { newRxStats, type VrrpStats } from '../vrrp/stats.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
 import { DeadlineTimer } from './deadline-timer.js';
+import type { DumpedInstance } from './dumps.js';
 import { buildEnginePlan, type EnginePlan } from './engine-config.js';
 import { FileTrackers } from './file-trackers.js';
 import { InterfaceTable } from './interface-table.js';
@@ -612,6 +613,27 @@ export class VrrpRuntime {
         stats: { ...this.#pool.stats.get(i.name)!, ...this.#fsmStats.get(i.name)! },
       })),
     };
+  }
+
+  /** What keepalived's signal dumps show of each instance (dumps.ts). */
+  dumpSnapshot(): DumpedInstance[] {
+    return this.#engine.instances().map((i) => {
+      const w = this.#plan.wiring.get(i.name);
+      return {
+        status: i.status(),
+        params: i.params,
+        stats: { ...this.#pool.stats.get(i.name)!, ...this.#fsmStats.get(i.name)! },
+        authType: w?.tx.authType ?? AuthType.none,
+        authPassword: w?.tx.authPassword ?? '',
+      };
+    });
+  }
+
+  /** keepalived's STATS_CLEAR signal: every instance's counters back to zero. */
+  clearStats(): void {
+    // In place: the socket pool and the engine I/O hold on to these objects.
+    for (const s of this.#pool.stats.values()) Object.assign(s, newRxStats());
+    for (const s of this.#fsmStats.values()) Object.assign(s, zeroFsmStats());
   }
 
   /** Graceful stop: masters send priority 0 and drop their VIPs, STOP notifies run, everything closes. */

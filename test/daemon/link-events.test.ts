@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+import { holds, jsonDumpLine, killAllRouters, Router, settle, untilDumped, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const cleanups: (() => void)[] = [];
@@ -27,30 +27,19 @@ function start(name: string, ns: string, conf: (dir: string) => string): Router 
   return r;
 }
 
-function readStatus(r: Router): { name: string; state: string; effectivePriority: number }[] {
-  const file = join(r.dir, 'status.json');
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return [];
-  }
-}
+const STATE_NAMES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'];
 
-/** SIGUSR1 → status dump; waits until `pred` holds for the dumped VI_1. */
+/** keepalived's JSON dump until `pred` holds for VI_1 (state as a name, as keepalived's JSON numbers it). */
 async function statusUntil(
   r: Router,
   pred: (s: { state: string; effectivePriority: number }) => boolean,
   what: string,
 ): Promise<void> {
-  await waitUntil(
-    () => {
-      r.proc.kill('SIGUSR1');
-      const s = readStatus(r).find((x) => x.name === 'VI_1');
-      return s !== undefined && pred(s);
-    },
+  await untilDumped(
+    r,
+    (i) => pred({ state: STATE_NAMES[i.data.state] ?? '?', effectivePriority: i.data.effective_priority }),
     3000,
     what,
-    50,
   );
 }
 
@@ -69,7 +58,7 @@ test('track_interface: a weighted interface lowers the priority, a weight-0 one 
     writeFileSync(join(dir, 'notify.log'), '');
     return `
 global_defs {
-  state_dump_file ${join(dir, 'status.json')}
+  ${jsonDumpLine(dir)}
   notify_fifo ${join(dir, 'notify.log')}
 }
 vrrp_instance VI_1 {
@@ -152,7 +141,7 @@ test('the advert source follows the interface’s primary IPv4 address', {
   const conf = (priority: number) => (dir: string) =>
     `
 global_defs {
-  state_dump_file ${join(dir, 'status.json')}
+  ${jsonDumpLine(dir)}
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -165,45 +154,14 @@ vrrp_instance VI_1 {
   const r1 = start('r1', ns1, conf(200));
   const r2 = start('r2', ns2, conf(100));
   await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
-  const masterSeenByR2 = () => {
-    r2.proc.kill('SIGUSR1');
-    return (
-      (
-        JSON.parse(readFileSync(join(r2.dir, 'status.json'), 'utf8') || '[]') as {
-          name: string;
-          masterAddress: string | null;
-        }[]
-      ).find((x) => x.name === 'VI_1')?.masterAddress ?? null
-    );
-  };
-  await waitUntil(
-    () => {
-      try {
-        return masterSeenByR2() === '192.0.2.1';
-      } catch {
-        return false;
-      }
-    },
-    3000,
-    'r2 sees 192.0.2.1 as master',
-    50,
-  );
+  const masterSeenByR2 = (addr: string, what: string) =>
+    untilDumped(r2, (i) => i.data.masterAddress === addr, 3000, what);
+  await masterSeenByR2('192.0.2.1', 'r2 sees 192.0.2.1 as master');
   const m = r1.mark();
   ip('-n', ns1, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
   ip('-n', ns1, 'addr', 'del', '192.0.2.1/24', 'dev', 'eth0');
   await r1.waitFor(/\(VI_1\) source address changed from 192\.0\.2\.1 to 198\.51\.100\.1/, 2000, m);
-  await waitUntil(
-    () => {
-      try {
-        return masterSeenByR2() === '198.51.100.1';
-      } catch {
-        return false;
-      }
-    },
-    3000,
-    'r2 sees the new source',
-    50,
-  );
+  await masterSeenByR2('198.51.100.1', 'r2 sees the new source');
   assert.equal(r1.grep(/Entering/, m).length, 0, 'r1 stays master');
   assert.equal(r2.lastState(), 'BACKUP');
 });

@@ -1,11 +1,18 @@
 // keepalived-ts daemons in network namespaces: nopreempt, unicast beside multicast on one interface, and
 // VRRPv2 with PASS authentication (including the counters a wrong password produces), and with IPsec AH.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, sleep, waitUntil } from './router.js';
+import {
+  dumpedInstance,
+  holds,
+  jsonDumpLine,
+  killAllRouters,
+  Router,
+  settle,
+  sleep,
+  waitUntil,
+} from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const MASTER = (i = 'VI_1') => new RegExp(`\\(${i}\\) Entering MASTER STATE`);
@@ -132,7 +139,7 @@ test('VRRPv2 with PASS authentication; a wrong password is rejected and counted'
   const conf = (priority: number, pass: string) => (dir: string) =>
     `
 global_defs {
-  stats_dump_file ${join(dir, 'stats.json')}
+  ${jsonDumpLine(dir)}
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -159,22 +166,7 @@ vrrp_instance VI_1 {
   );
   assert.ok(holds(ns1, '192.0.2.103') && !holds(ns2, '192.0.2.103'));
   await sleep(1200); // at least one advert of r3's after it became master
-  r1.proc.kill('SIGUSR2');
-  const statsFile = join(r1.dir, 'stats.json');
-  let stats: { name: string; stats: Record<string, number> }[] = [];
-  await waitUntil(
-    () => {
-      try {
-        stats = JSON.parse(readFileSync(statsFile, 'utf8'));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    2000,
-    'stats dump',
-  );
-  const s = stats.find((x) => x.name === 'VI_1')!.stats;
+  const s = (await dumpedInstance(r1))!.stats;
   assert.ok(s.AuthFailures! >= 1, `AuthFailures counted: ${JSON.stringify(s)}`);
   assert.ok(s.SentAdvertisements! >= 2, JSON.stringify(s));
   assert.equal(s.BecomeMaster, 1);
@@ -200,7 +192,7 @@ test('VRRPv2 with IPsec AH: a backup that takes over continues the AH sequence, 
   const conf = (priority: number) => (dir: string) =>
     `
 global_defs {
-  stats_dump_file ${join(dir, 'stats.json')}
+  ${jsonDumpLine(dir)}
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -228,22 +220,7 @@ vrrp_instance VI_1 {
   await sleep(4500); // r3's Master_Down_Interval is 3.8 s: it must hear r2 all along
   assert.equal(r3.grep(MASTER(), m3).length, 0, `r3 stayed BACKUP under r2\n${r3.log()}`);
   assert.ok(holds(ns2, '192.0.2.104') && !holds(ns3, '192.0.2.104'));
-  r3.proc.kill('SIGUSR2');
-  const statsFile = join(r3.dir, 'stats.json');
-  let stats: { name: string; stats: Record<string, number> }[] = [];
-  await waitUntil(
-    () => {
-      try {
-        stats = JSON.parse(readFileSync(statsFile, 'utf8'));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    2000,
-    'stats dump',
-  );
-  const s = stats.find((x) => x.name === 'VI_1')!.stats;
+  const s = (await dumpedInstance(r3))!.stats;
   assert.equal(s.AuthFailures, 0, JSON.stringify(s));
   assert.ok(s.RcvdAdvertisements! >= 6, JSON.stringify(s));
 });

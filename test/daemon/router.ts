@@ -3,7 +3,7 @@
 // helpers to read the addresses a namespace holds. Every Router is recorded; killAllRouters() SIGKILLs any
 // still running (tests call it in after hooks and finally blocks; it also runs on process exit).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -225,6 +225,64 @@ export async function waitUntil(
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** keepalived's JSON signal (`keepalived --signum=JSON`, SIGRTMIN+2). */
+export const SIGNAL_JSON = 36;
+
+/** `json_dump_file` line for a config's global_defs: the JSON dump goes to the router's own directory. */
+export const jsonDumpLine = (dir: string) => `json_dump_file ${join(dir, 'keepalived.json')}`;
+
+/** One instance of keepalived's JSON dump (keepalived's keys, plus keepalived-ts's own camelCase ones). */
+export interface DumpedInstance {
+  data: { iname: string; state: number; effective_priority: number; masterAddress?: string | null };
+  stats: Record<string, number>;
+}
+
+/** Sends the JSON signal and returns the fresh dump (the config must carry jsonDumpLine(r.dir)). */
+export async function dumpJson(r: Router, timeoutMs = 2000): Promise<DumpedInstance[]> {
+  const file = join(r.dir, 'keepalived.json');
+  rmSync(file, { force: true });
+  // Node's kill() takes named signals only; kill(1) takes the real-time number.
+  const k = spawnSync('kill', [`-${SIGNAL_JSON}`, String(r.proc.pid)], { encoding: 'utf8' });
+  if (k.status !== 0) throw new Error(`kill -${SIGNAL_JSON} ${r.proc.pid}: ${k.stderr}`);
+  let out: DumpedInstance[] | null = null;
+  await waitUntil(
+    () => {
+      try {
+        out = JSON.parse(readFileSync(file, 'utf8')) as DumpedInstance[];
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    `${r.name}'s JSON dump`,
+  );
+  return out!;
+}
+
+/** The dumped instance `name` (default VI_1). */
+export async function dumpedInstance(r: Router, name = 'VI_1'): Promise<DumpedInstance | undefined> {
+  return (await dumpJson(r)).find((x) => x.data.iname === name);
+}
+
+/** Dumps VI_1 every 50 ms until `pred` holds for it; throws with `what` after `timeoutMs`. */
+export async function untilDumped(
+  r: Router,
+  pred: (i: DumpedInstance) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<DumpedInstance> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const i = await dumpedInstance(r);
+    if (i && pred(i)) return i;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(i?.data)}`);
+    }
+    await sleep(50);
+  }
+}
 
 /**
  * Waits for a steady state: `cond` holds and none of `routers` logs a state change for `quietMs` (a router that

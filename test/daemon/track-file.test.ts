@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseTrackValue } from '../../src/daemon/file-trackers.js';
 import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
-import { killAllRouters, Router, waitUntil } from './router.js';
+import { jsonDumpLine, killAllRouters, Router, untilDumped } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const cleanups: (() => void)[] = [];
@@ -34,7 +34,7 @@ test('the priority follows the tracked file; a big negative value is a FAULT', {
     h.ns,
     (dir) => `
 global_defs {
-  state_dump_file ${join(dir, 'status.json')}
+  ${jsonDumpLine(dir)}
 }
 track_file tf {
   file ${join(dir, 'value')}
@@ -53,23 +53,8 @@ vrrp_instance VI_1 {
   );
   cleanups.push(() => r.removeDir());
   const valueFile = join(r.dir, 'value');
-  const status = async (pred: (s: { state: string; effectivePriority: number }) => boolean, what: string) =>
-    waitUntil(
-      () => {
-        r.proc.kill('SIGUSR1');
-        try {
-          const s = JSON.parse(readFileSync(join(r.dir, 'status.json'), 'utf8')).find(
-            (x: { name: string }) => x.name === 'VI_1',
-          );
-          return s !== undefined && pred(s);
-        } catch {
-          return false;
-        }
-      },
-      3000,
-      what,
-      50,
-    );
+  const status = (pred: (s: { effectivePriority: number }) => boolean, what: string) =>
+    untilDumped(r, (i) => pred({ effectivePriority: i.data.effective_priority }), 3000, what);
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   assert.equal(readFileSync(valueFile, 'utf8').trim(), '2', 'init_file wrote the initial value');
   await status((s) => s.effectivePriority === 120, 'priority 100 + 2 × 10');

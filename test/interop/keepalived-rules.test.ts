@@ -9,10 +9,8 @@
 //    notes §3.4 rule 13): keepalived-ts follows a keepalived master that advertises one VIP more;
 //  * two VRIDs on one interface, one mastered by each implementation, are told apart.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
-import { type Router, sleep, waitUntil } from '../daemon/router.js';
+import { dumpedInstance, jsonDumpLine, type Router, sleep, waitUntil } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { addHost, holders, type Impl, implName, referenceInstalled, startPeer, teardown } from './peers.js';
 
@@ -143,13 +141,12 @@ test('keepalived-ts backup follows a keepalived master advertising another addre
   );
   routers.push(master);
   await master.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
-  const statsFile = (dir: string) => join(dir, 'stats.json');
   const backup = startPeer('ts', 'backup-ts', nsB, (dir) =>
     conf({
       vrid: 43,
       priority: 100,
       advertIntS: 0.1,
-      extra: `global_defs {\n  stats_dump_file ${statsFile(dir)}\n}`,
+      extra: `global_defs {\n  ${jsonDumpLine(dir)}\n}`,
     }),
   );
   routers.push(backup);
@@ -157,23 +154,7 @@ test('keepalived-ts backup follows a keepalived master advertising another addre
   await sleep(1000); // ~10 adverts, none of which may move the backup
   assert.equal(backup.grep(/Entering MASTER STATE/).length, 0, backup.log());
   assert.deepEqual(holders([nsM, nsB], VIP), [nsM]);
-  backup.proc.kill('SIGUSR2');
-  let stats: Record<string, number> = {};
-  await waitUntil(
-    () => {
-      try {
-        const list = JSON.parse(readFileSync(statsFile(backup.dir), 'utf8')) as {
-          stats: Record<string, number>;
-        }[];
-        stats = list[0]!.stats;
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    2000,
-    'stats dump',
-  );
+  const stats = (await dumpedInstance(backup))!.stats;
   assert.ok((stats.RcvdAdvertisements ?? 0) >= 5, JSON.stringify(stats));
   assert.equal(
     stats.AddressListErrors,

@@ -2,9 +2,8 @@
 // counters through its SIGUSR2 stats dump (stats_dump_file in the daemon's directory).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { type Router, waitUntil } from '../daemon/router.js';
+import { resolve } from 'node:path';
+import { dumpJson, jsonDumpLine, type Router } from '../daemon/router.js';
 
 const SENDER = resolve(import.meta.dirname, 'send-raw.py');
 
@@ -18,34 +17,19 @@ const PYTHON = (() => {
   return exe === '' ? 'python3' : exe;
 })();
 
-/** `stats_dump_file` line for a config: the dump goes to the router's own directory. */
-export const statsDumpLine = (dir: string) => `stats_dump_file ${join(dir, 'stats.json')}`;
+/** The global_defs line for a config: the JSON dump goes to the router's own directory. */
+export const statsDumpLine = jsonDumpLine;
 
 export type Stats = Record<string, Record<string, number>>;
 
-/** SIGUSR2, then the JSON the daemon writes: instance name → counters. */
+/**
+ * keepalived's JSON signal, then the counters of each instance under their RFC 6527 / RFC 2787 names (the
+ * dump's capitalised keys; keepalived's own snake_case keys repeat some of them).
+ */
 export async function dumpStats(r: Router): Promise<Stats> {
-  const file = join(r.dir, 'stats.json');
-  rmSync(file, { force: true });
-  r.proc.kill('SIGUSR2');
-  let out: Stats | null = null;
-  await waitUntil(
-    () => {
-      try {
-        const list = JSON.parse(readFileSync(file, 'utf8')) as {
-          name: string;
-          stats: Record<string, number>;
-        }[];
-        out = Object.fromEntries(list.map((x) => [x.name, x.stats]));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    2000,
-    'stats dump',
-  );
-  return out!;
+  const rfcNames = (stats: Record<string, number>) =>
+    Object.fromEntries(Object.entries(stats).filter(([k]) => /^[A-Z]/.test(k)));
+  return Object.fromEntries((await dumpJson(r)).map((x) => [x.data.iname, rfcNames(x.stats)]));
 }
 
 export function delta(before: Stats, now: Stats): Stats {

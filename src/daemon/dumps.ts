@@ -1,0 +1,166 @@
+// The files keepalived writes on signals, in keepalived 2.2.7's formats (captured from the Debian package):
+//   SIGUSR2            → stats_dump_file (/tmp/keepalived.stats): per-instance counters, text (vrrp_print.c);
+//   SIGRTMIN+2 (JSON)  → json_dump_file  (/tmp/keepalived.json):  [{data:{…}, stats:{…}}] (vrrp_json.c, v1);
+//   SIGUSR1            → state_dump_file (/tmp/keepalived.data):  "------< VRRP Topology >------" text.
+// The stats text is exactly keepalived's, line for line, because monitoring scripts parse it. The JSON carries
+// keepalived's keys, then keepalived-ts's own (camelCase: the RFC 6527 counter names, the master's address)
+// for what keepalived does not dump. The .data text is keepalived's "Format not stable" (man5) topology
+// section with the fields we hold.
+import type { AuthTypeCode } from '../vrrp/advert.js';
+import { AuthType } from '../vrrp/advert.js';
+import type { InstanceStatus } from '../vrrp/fsm.js';
+import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
+import type { VrrpStats } from '../vrrp/stats.js';
+
+export interface DumpedInstance {
+  status: InstanceStatus;
+  params: VrrpInstanceParams;
+  stats: VrrpStats & { BecomeMaster: number; ReleasedMaster: number };
+  authType: AuthTypeCode;
+  authPassword: string;
+}
+
+/** keepalived's VRRP_STATE_* numbers, as its JSON dump writes them. */
+const STATE_NUMBER: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98 };
+
+export function formatStatsText(instances: DumpedInstance[]): string {
+  let out = '';
+  for (const { status, stats: s } of instances) {
+    out +=
+      `VRRP Instance: ${status.name}\n` +
+      '  Advertisements:\n' +
+      `    Received: ${s.RcvdAdvertisements}\n` +
+      `    Sent: ${s.SentAdvertisements}\n` +
+      `  Became master: ${s.BecomeMaster}\n` +
+      `  Released master: ${s.ReleasedMaster}\n` +
+      '  Packet Errors:\n' +
+      `    Length: ${s.PacketLengthErrors}\n` +
+      `    TTL: ${s.IpTtlErrors}\n` +
+      `    Invalid Type: ${s.RcvdInvalidTypePackets}\n` +
+      `    Advertisement Interval: ${s.AdvIntervalErrors}\n` +
+      `    Address List: ${s.AddressListErrors}\n` +
+      '  Authentication Errors:\n' +
+      `    Invalid Type: ${s.InvalidAuthType}\n` +
+      `    Type Mismatch: ${s.AuthTypeMismatch}\n` +
+      `    Failure: ${s.AuthFailures}\n` +
+      '  Priority Zero:\n' +
+      `    Received: ${s.RcvdPriZeroPackets}\n` +
+      `    Sent: ${s.SentPriZeroPackets}\n`;
+  }
+  return out;
+}
+
+/** A VIP as keepalived's dumps print it: `192.0.2.100/24 dev eth0 scope global[ set]`. */
+function vipText(v: VrrpInstanceParams['vips'][number], p: VrrpInstanceParams, set: boolean): string {
+  const scope = typeof v.options?.scope === 'string' ? v.options.scope : 'global';
+  return `${v.address}/${v.prefixLen} dev ${v.dev ?? p.interface} scope ${scope}${set ? ' set' : ''}`;
+}
+
+const seconds = (us: number) => us / 1_000_000;
+
+export function formatJson(instances: DumpedInstance[]): string {
+  const list = instances.map(({ status: st, params: p, stats: s, authType, authPassword }) => {
+    const vipSet = st.state === 'MASTER';
+    return {
+      data: {
+        iname: st.name,
+        dont_track_primary: p.dontTrackPrimary ? 1 : 0,
+        ifp_ifname: p.interface,
+        garp_delay: seconds(p.garpMasterDelayUs),
+        garp_refresh: seconds(p.garpMasterRefreshUs),
+        garp_rep: p.garpMasterRepeat,
+        garp_refresh_rep: p.garpMasterRefreshRepeat,
+        garp_lower_prio_delay: seconds(p.garpLowerPrioDelayUs),
+        garp_lower_prio_rep: p.garpLowerPrioRepeat,
+        lower_prio_no_advert: p.lowerPrioNoAdvert ? 1 : 0,
+        higher_prio_send_advert: p.higherPrioSendAdvert ? 1 : 0,
+        vrid: p.vrid,
+        base_priority: st.basePriority,
+        effective_priority: st.effectivePriority,
+        vipset: vipSet,
+        adver_int: p.advertIntervalCs / 100,
+        master_adver_int: st.masterAdverIntervalCs / 100,
+        accept: p.accept ? 1 : 0,
+        nopreempt: p.nopreempt,
+        preempt_delay: seconds(p.preemptDelayUs),
+        state: STATE_NUMBER[st.state] ?? 0,
+        wantstate: STATE_NUMBER[st.wantState] ?? 0,
+        version: p.version,
+        vips: p.vips.map((v) => vipText(v, p, vipSet)),
+        evips: p.excludedVips.map((v) => vipText(v, p, vipSet)),
+        auth_type: authType,
+        ...(authType === AuthType.pass ? { auth_data: authPassword } : {}),
+        // keepalived-ts
+        masterAddress: st.masterAddress,
+      },
+      stats: {
+        advert_rcvd: s.RcvdAdvertisements,
+        advert_sent: s.SentAdvertisements,
+        become_master: s.BecomeMaster,
+        release_master: s.ReleasedMaster,
+        packet_len_err: s.PacketLengthErrors,
+        advert_interval_err: s.AdvIntervalErrors,
+        ip_ttl_err: s.IpTtlErrors,
+        invalid_type_rcvd: s.RcvdInvalidTypePackets,
+        addr_list_err: s.AddressListErrors,
+        invalid_authtype: s.InvalidAuthType,
+        authtype_mismatch: s.AuthTypeMismatch,
+        auth_failure: s.AuthFailures,
+        pri_zero_rcvd: s.RcvdPriZeroPackets,
+        pri_zero_sent: s.SentPriZeroPackets,
+        // keepalived-ts: every counter under its RFC 6527 / RFC 2787 name (stats.ts)
+        ...s,
+      },
+    };
+  });
+  return `${JSON.stringify(list)}\n`;
+}
+
+const AUTH_NAME: Record<number, string> = { 0: 'NONE', 1: 'SIMPLE_PASSWORD', 2: 'IPSEC_AH' };
+
+export function formatDataText(instances: DumpedInstance[]): string {
+  let out = '------< VRRP Topology >------\n';
+  for (const { status: st, params: p, authType, authPassword } of instances) {
+    const vipSet = st.state === 'MASTER';
+    const lines = [
+      ` VRRP Instance = ${st.name}`,
+      `   VRRP Version = ${p.version}`,
+      `   State = ${st.state}`,
+      `   Wantstate = ${st.wantState}`,
+      `   Interface = ${p.interface}`,
+      `   Using src_ip = ${p.primaryAddress}`,
+      ...(p.unicastPeers.length > 0
+        ? ['   Unicast Peer(s):', ...p.unicastPeers.map((a) => `     ${a}`)]
+        : []),
+      `   Gratuitous ARP delay = ${seconds(p.garpMasterDelayUs)}`,
+      `   Gratuitous ARP repeat = ${p.garpMasterRepeat}`,
+      `   Gratuitous ARP refresh = ${seconds(p.garpMasterRefreshUs)}`,
+      `   Gratuitous ARP refresh repeat = ${p.garpMasterRefreshRepeat}`,
+      `   Gratuitous ARP lower priority delay = ${seconds(p.garpLowerPrioDelayUs)}`,
+      `   Gratuitous ARP lower priority repeat = ${p.garpLowerPrioRepeat}`,
+      `   Down timer adverts = ${p.downTimerAdverts}`,
+      `   Send advert after receive lower priority advert = ${!p.lowerPrioNoAdvert}`,
+      `   Send advert after receive higher priority advert = ${p.higherPrioSendAdvert}`,
+      `   Virtual Router ID = ${p.vrid}`,
+      `   Priority = ${st.basePriority}`,
+      `   Effective priority = ${st.effectivePriority}`,
+      `   Advert interval = ${p.version === 2 ? `${p.advertIntervalCs / 100} sec` : `${p.advertIntervalCs * 10} milli-sec`}`,
+      `   Accept = ${p.accept ? 'enabled' : 'disabled'}`,
+      `   Preempt = ${p.nopreempt ? 'disabled' : 'enabled'}`,
+      ...(p.preemptDelayUs > 0 ? [`   Preempt delay = ${seconds(p.preemptDelayUs)} secs`] : []),
+      ...(p.version === 2 ? [`   Authentication type = ${AUTH_NAME[authType] ?? authType}`] : []),
+      ...(p.version === 2 && authType !== AuthType.none ? [`   Password = ${authPassword}`] : []),
+      `   Virtual IP (${p.vips.length}):`,
+      ...p.vips.map((v) => `     ${vipText(v, p, vipSet)}`),
+      ...(p.excludedVips.length > 0
+        ? [
+            `   Virtual IP Excluded (${p.excludedVips.length}):`,
+            ...p.excludedVips.map((v) => `     ${vipText(v, p, vipSet)}`),
+          ]
+        : []),
+      ...(st.masterAddress !== null ? [`   Master router = ${st.masterAddress}`] : []),
+    ];
+    out += `${lines.join('\n')}\n`;
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+// keepalived's JSON and STATS_CLEAR signals are real-time ones (SIGRTMIN+2 = 36, SIGRTMAX−1 = 63 with glibc:
+// `keepalived --signum=JSON`). Node's process.on() only knows named signals, and an unhandled real-time
+// signal terminates the process — so an operator's `kill -s $(keepalived --signum=JSON)` would kill the
+// daemon. libuv can watch any signal number; Node's own signal handle (the one process.on uses) is reached
+// through process.binding('signal_wrap'), deprecated but present in Node 20–24. Its one-time deprecation
+// warning is silenced for that call only. Without it we fall back to ignoring nothing and say so.
+interface SignalHandle {
+  onsignal: (signum: number) => void;
+  start(signum: number): number;
+  close(): void;
+  unref(): void;
+}
+
+/** Watches signal number `signum`; returns a closer, or null when this Node cannot watch it. */
+export function onSignalNumber(signum: number, handler: () => void): (() => void) | null {
+  let handle: SignalHandle;
+  const quiet = process.noDeprecation;
+  try {
+    process.noDeprecation = true;
+    const binding = (
+      process as unknown as { binding(name: string): { Signal: new () => SignalHandle } }
+    ).binding('signal_wrap');
+    handle = new binding.Signal();
+  } catch {
+    return null;
+  } finally {
+    process.noDeprecation = quiet;
+  }
+  handle.onsignal = () => {
+    try {
+      handler();
+    } catch (e) {
+      setImmediate(() => {
+        throw e;
+      });
+    }
+  };
+  if (handle.start(signum) !== 0) {
+    handle.close();
+    return null;
+  }
+  handle.unref(); // like process.on(): a signal watch alone does not keep the daemon alive
+  return () => handle.close();
+}
