@@ -10,6 +10,7 @@ import type {
   KeepalivedConfig,
   ScriptSpec,
   TrackFile,
+  TrackProcess,
   TrackRef,
   VirtualAddress,
   VrrpInstance,
@@ -109,6 +110,8 @@ export interface EnginePlan {
   scripts: VrrpScript[];
   /** track_file blocks some instance or sync group tracks: the daemon watches these. */
   files: TrackFile[];
+  /** vrrp_track_process blocks some instance or sync group tracks: the daemon counts these processes. */
+  processes: TrackProcess[];
   /** static_ipaddress / static_routes / static_rules (routes and rules as `{ words, family }`). */
   statics: { addresses: EngineVip[]; routes: JsonValue[]; rules: JsonValue[] };
   /** vrrp_garp_interval / vrrp_gna_interval and garp_group overrides. */
@@ -197,16 +200,19 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   const groupTracks = new Map<string, TrackRef[]>();
   const groupScripts = new Map<string, TrackRef[]>();
   const groupFiles = new Map<string, TrackRef[]>();
+  const groupProcesses = new Map<string, TrackRef[]>();
   for (const sg of cfg.syncGroups) {
     for (const m of sg.members) {
       groupTracks.set(m.name, sg.trackInterfaces);
       groupScripts.set(m.name, sg.trackScripts);
       groupFiles.set(m.name, sg.trackFiles);
-    }
-    if (sg.trackProcesses.length > 0) {
-      warnings.push(`sync group ${sg.name}: track_process is not run yet; ignored`);
+      groupProcesses.set(m.name, sg.trackProcesses);
     }
   }
+  const processByName = new Map(
+    cfg.trackProcesses.filter((p) => (p.process?.length ?? 0) > 0).map((p) => [p.name, p]),
+  );
+  const usedProcesses = new Map<string, TrackProcess>();
   const fileByName = new Map(cfg.trackFiles.filter((f) => f.file).map((f) => [f.name, f]));
   const usedFiles = new Map<string, TrackFile>();
   const allVips = configuredVips(cfg);
@@ -242,12 +248,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     // while its default source stays the configured interface's (copied onto an IPv6 VMAC at setup).
     const vmac = vmacByInstance.get(i.name);
     const runIf = vmac?.name ?? i.interface;
-    for (const [what, list] of [
-      ['track_process', i.trackProcesses],
-      ['track_bfd', i.trackBfds],
-    ] as const) {
-      if (list.length > 0) warnings.push(`${name} ${what} is not run yet; ignored`);
-    }
+    if (i.trackBfds.length > 0) warnings.push(`${name} track_bfd is not run yet; ignored`);
     // virtual_routes / virtual_rules travel through the engine as opaque JSON ({ words, family }), checked here.
     const routeFamily = (r: { family?: IpFamily }) => r.family ?? family;
     const virtualRoutes: JsonValue[] = [];
@@ -301,6 +302,23 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
         weight: ref.weight ?? def.weight,
         reverse: ref.weight !== undefined ? ref.reverse : def.reverse || ref.reverse,
         initialUp: !def.initFail,
+      });
+    }
+
+    // track_process: likewise; weight 0 (the default) means FAULT while the quorum is not met.
+    for (const ref of [...i.trackProcesses, ...(groupProcesses.get(i.name) ?? [])]) {
+      const def = processByName.get(ref.name);
+      if (!def) {
+        warnings.push(`${name} track_process ${ref.name} names no process to track; ignored`);
+        continue;
+      }
+      if (trackers.some((t) => t.name === ref.name)) continue;
+      usedProcesses.set(def.name, def);
+      trackers.push({
+        name: ref.name,
+        kind: 'process',
+        weight: ref.weight ?? def.weight,
+        reverse: ref.weight !== undefined ? ref.reverse : def.reverse || ref.reverse,
       });
     }
 
@@ -445,6 +463,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     pacing: announcePacing(cfg),
     scripts: [...usedScripts.values()],
     files: [...usedFiles.values()],
+    processes: [...usedProcesses.values()],
     startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),
     warnings,
     errors,

@@ -8,6 +8,7 @@
 import type { KeepalivedConfig } from '../config/model.js';
 import type { NetError } from '../net/net-error.js';
 import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
+import { ProcessTrackers } from '../track/process-trackers.js';
 import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import { AuthType, PRIORITY_OWNER } from '../vrrp/advert.js';
@@ -73,6 +74,7 @@ export class VrrpRuntime {
   readonly #notifier: Notifier;
   readonly #timer: DeadlineTimer;
   readonly #scripts: ScriptTrackers;
+  readonly #processes: ProcessTrackers;
   readonly #files: FileTrackers;
   readonly #keepVipsOnStop: boolean;
   readonly #fsmStats = new Map<string, Record<FsmCounterName, number>>();
@@ -128,6 +130,13 @@ export class VrrpRuntime {
       plan.files,
       (name, value) => {
         if (this.#state === 'running') this.#handle({ type: 'trackerValue', name, value });
+      },
+      log,
+    );
+    this.#processes = new ProcessTrackers(
+      plan.processes,
+      (name, up) => {
+        if (this.#state === 'running') this.#handle({ type: 'tracker', name, up });
       },
       log,
     );
@@ -239,6 +248,12 @@ export class VrrpRuntime {
     for (const { name, value } of this.#files.values()) {
       this.#engine.handle({ type: 'trackerValue', name, value }, now);
     }
+    for (const { name, up, count } of this.#processes.initial()) {
+      this.#log.info(
+        `VRRP_Track_Process(${name}) ${up ? 'up' : 'down'} at startup: ${count} matching process(es)`,
+      );
+      if (!up) this.#engine.handle({ type: 'tracker', name, up }, now);
+    }
     // keepalived starts by removing its VIPs (a previous run may have died as master): a backup must not
     // hold them. Only addresses actually present are touched.
     for (const p of this.#plan.engine.instances) {
@@ -259,6 +274,7 @@ export class VrrpRuntime {
     this.#handle({ type: 'startAll' });
     this.#scripts.start();
     this.#files.start();
+    this.#processes.start();
   }
 
   // ===== engine I/O =====
@@ -652,6 +668,7 @@ export class VrrpRuntime {
     this.#timer.cancel();
     this.#scripts.stop();
     this.#files.stop();
+    this.#processes.stop();
     this.#perform(this.#engine.handle({ type: 'shutdownAll' }, monotonicUs()));
     // The priority-0 adverts are out: a backup is taking over now. What is left (removing addresses, closing,
     // Node's exit) must not compete for the CPU with whatever runs on this host — the services being
@@ -674,6 +691,7 @@ export class VrrpRuntime {
     this.#timer.close();
     this.#scripts.stop();
     this.#files.stop();
+    this.#processes.stop();
     this.#pool.close();
     this.#announcers.close();
     this.#monitor?.close();

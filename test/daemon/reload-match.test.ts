@@ -25,6 +25,7 @@ function plan(items: { p: VrrpInstanceParams; w: InstanceWiring }[]): EnginePlan
     fifoScripts: [],
     scripts: [],
     files: [],
+    processes: [],
     statics: { addresses: [], routes: [], rules: [] },
     pacing: { garpIntervalUs: 0, gnaIntervalUs: 0 },
     startupDelayUs: 0,

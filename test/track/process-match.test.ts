@@ -1,0 +1,128 @@
+// vrrp_track_process matching (src/track/process-match.ts) and the /proc scanner over a proc-like directory
+// (src/track/process-trackers.ts): name vs comm or argv[0], param_match, quorum bounds, delays.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { TrackProcess } from '../../src/config/model.js';
+import { withHolding } from '../../src/daemon/logger.js';
+import {
+  countMatching,
+  type ProcessView,
+  parseCmdline,
+  processMatches,
+  quorumMet,
+} from '../../src/track/process-match.js';
+import { ProcessTrackers } from '../../src/track/process-trackers.js';
+
+const def = (process: string[], o: Partial<TrackProcess> = {}): TrackProcess => ({
+  name: 'p',
+  pos: { file: 'k.conf', line: 1 },
+  process,
+  weight: 0,
+  reverse: false,
+  quorum: 1,
+  fullCommand: false,
+  ...o,
+});
+const proc = (comm: string, argv: string[], pid = 1): ProcessView => ({ pid, comm, argv });
+
+test('the name is compared with comm (15 characters), or with argv[0] under full_command', () => {
+  assert.ok(processMatches(def(['nginx']), proc('nginx', ['nginx: master process'])));
+  assert.ok(!processMatches(def(['nginx']), proc('nginx-helper', ['x'])));
+  // comm is cut at 15 characters; a longer configured name matches its first 15.
+  assert.ok(
+    processMatches(
+      def(['a-very-long-daemon-name']),
+      proc('a-very-long-dae', ['/usr/bin/a-very-long-daemon-name']),
+    ),
+  );
+  assert.ok(
+    processMatches(
+      def(['/usr/sbin/haproxy'], { fullCommand: true }),
+      proc('haproxy', ['/usr/sbin/haproxy', '-f', 'x']),
+    ),
+  );
+  assert.ok(!processMatches(def(['haproxy'], { fullCommand: true }), proc('haproxy', ['/usr/sbin/haproxy'])));
+  assert.ok(!processMatches(def([]), proc('x', ['x'])));
+});
+
+test('param_match: exact (default), initial, partial', () => {
+  const p = proc('haproxy', ['haproxy', '-f', '/etc/haproxy.cfg', '-D']);
+  assert.ok(processMatches(def(['haproxy', '-f', '/etc/haproxy.cfg', '-D']), p));
+  assert.ok(!processMatches(def(['haproxy', '-f', '/etc/haproxy.cfg']), p), 'exact: all arguments');
+  assert.ok(processMatches(def(['haproxy', '-f', '/etc/haproxy.cfg'], { paramMatch: 'initial' }), p));
+  assert.ok(!processMatches(def(['haproxy', '/etc/haproxy.cfg'], { paramMatch: 'initial' }), p));
+  assert.ok(processMatches(def(['haproxy', '/etc/haproxy.cfg', '-D'], { paramMatch: 'partial' }), p));
+  assert.ok(!processMatches(def(['haproxy', '-f', '-D'], { paramMatch: 'partial' }), p), 'consecutive');
+});
+
+test('quorum and quorum_max bound the count; cmdline parsing', () => {
+  const procs = [proc('w', ['w']), proc('w', ['w']), proc('x', ['x'])];
+  assert.equal(countMatching(def(['w']), procs), 2);
+  assert.ok(quorumMet(def(['w'], { quorum: 2 }), 2));
+  assert.ok(!quorumMet(def(['w'], { quorum: 3 }), 2));
+  assert.ok(!quorumMet(def(['w'], { quorum: 1, quorumMax: 1 }), 2));
+  assert.ok(!quorumMet(def(['w']), 0));
+  assert.deepEqual(parseCmdline('a\0-b\0c d\0'), ['a', '-b', 'c d']);
+  assert.deepEqual(parseCmdline(''), []);
+});
+
+function fakeProc(): {
+  dir: string;
+  add(pid: number, comm: string, argv: string[]): void;
+  remove(pid: number): void;
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'kats-proc-'));
+  mkdirSync(join(dir, 'self'));
+  return {
+    dir,
+    add(pid, comm, argv) {
+      mkdirSync(join(dir, String(pid)));
+      writeFileSync(join(dir, String(pid), 'comm'), `${comm}\n`);
+      writeFileSync(join(dir, String(pid), 'cmdline'), `${argv.join('\0')}\0`);
+    },
+    remove(pid) {
+      rmSync(join(dir, String(pid)), { recursive: true, force: true });
+    },
+  };
+}
+
+const quietLog = withHolding(
+  () => {},
+  false,
+  () => {},
+);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('scanner: startup state, then changes reported once each, a terminate_delay holding a short gap back', async () => {
+  const fp = fakeProc();
+  try {
+    fp.add(100, 'svc', ['svc', '--serve']);
+    const events: string[] = [];
+    const t = new ProcessTrackers(
+      [def(['svc']), { ...def(['svc', '--serve'], { terminateDelayUs: 150_000 }), name: 'slow' }],
+      (name, up) => events.push(`${name} ${up ? 'up' : 'down'}`),
+      quietLog,
+      { intervalMs: 20, procDir: fp.dir },
+    );
+    assert.deepEqual(t.initial(), [
+      { name: 'p', up: true, count: 1 },
+      { name: 'slow', up: true, count: 1 },
+    ]);
+    t.start();
+    fp.remove(100);
+    await sleep(80);
+    assert.deepEqual(events, ['p down'], 'p at once; slow waits out its terminate_delay');
+    fp.add(101, 'svc', ['svc', '--serve']);
+    await sleep(80);
+    assert.deepEqual(events, ['p down', 'p up'], 'back before the delay ran out: slow never went down');
+    fp.remove(101);
+    await sleep(300);
+    assert.deepEqual(events, ['p down', 'p up', 'p down', 'slow down']);
+    t.stop();
+  } finally {
+    rmSync(fp.dir, { recursive: true, force: true });
+  }
+});
