@@ -1,5 +1,6 @@
 // Installs and removes an instance's virtual addresses through rtnetlink, in the order the engine asked
-// (one serial queue: a quick MASTER → BACKUP → MASTER must not reorder an add and a delete). It remembers
+// (requests are written in call order and the kernel applies them in that order: a quick MASTER → BACKUP →
+// MASTER cannot reorder an add and a delete). It remembers
 // which addresses each instance has installed, so the runtime can tell our own deletions from an address
 // removed behind our back, and re-add addresses after a link comes back (the kernel flushes IPv6 addresses
 // on link down unless keep_addr_on_down).
@@ -59,27 +60,27 @@ export class VipInstaller {
   }
 
   /**
-   * Queues a request. For our own deletions `deleting` names the address: it counts as busy until the request
-   * is answered and the kernel's notification of it has had time to arrive (the notification comes on the
-   * monitor socket, in no fixed order with our answer), so that after a quick MASTER → BACKUP → MASTER our own
-   * deletion is not mistaken for someone else's.
+   * Sends a request now and tracks its answer. rtnetlink applies a request inside the sendmsg() that carries
+   * it, in the order they are sent, so requests are written at once, one after the other, without waiting for
+   * each answer (keepalived waits for each; for us every wait is a turn of the event loop, and a takeover's
+   * gratuitous ARP would wait behind them). For our own deletions `deleting` names the address: it counts as
+   * busy until the request is answered and the kernel's notification of it has had time to arrive (the
+   * notification comes on the monitor socket, in no fixed order with our answer), so that after a quick
+   * MASTER → BACKUP → MASTER our own deletion is not mistaken for someone else's.
    */
   #enqueue(op: () => Promise<void>, deleting?: string): void {
     if (deleting !== undefined) this.#busy.set(deleting, (this.#busy.get(deleting) ?? 0) + 1);
-    const run = async () => {
-      try {
-        await op();
-      } finally {
-        if (deleting !== undefined) {
-          setTimeout(() => {
-            const n = (this.#busy.get(deleting) ?? 1) - 1;
-            if (n > 0) this.#busy.set(deleting, n);
-            else this.#busy.delete(deleting);
-          }, NOTIFICATION_GRACE_MS).unref();
-        }
-      }
-    };
-    this.#queue = this.#queue.then(run, run);
+    const answered = op()
+      .catch((e: unknown) => this.#log.error(`netlink request failed: ${(e as Error).message}`))
+      .finally(() => {
+        if (deleting === undefined) return;
+        setTimeout(() => {
+          const n = (this.#busy.get(deleting) ?? 1) - 1;
+          if (n > 0) this.#busy.set(deleting, n);
+          else this.#busy.delete(deleting);
+        }, NOTIFICATION_GRACE_MS).unref();
+      });
+    this.#queue = Promise.all([this.#queue, answered]).then(() => {});
   }
 
   add(instance: string, vips: VirtualAddress[], defaultIf: string): void {
@@ -170,15 +171,17 @@ export class VipInstaller {
     return [...this.#installed.values()].filter((x) => x.ifname === ifname);
   }
 
-  /** Runs `fn` once every request queued so far has been answered (in queue order, never concurrently). */
+  /**
+   * Runs `fn` once every request made so far is in the kernel — which is now: each was applied inside the
+   * sendmsg() that wrote it (see #enqueue). Kept as a call so that the order "addresses, then announce" is
+   * explicit where the runtime relies on it.
+   */
   afterQueued(fn: () => void): void {
-    this.#enqueue(async () => {
-      try {
-        fn();
-      } catch (e) {
-        this.#log.error(`deferred action failed: ${(e as Error).message}`);
-      }
-    });
+    try {
+      fn();
+    } catch (e) {
+      this.#log.error(`deferred action failed: ${(e as Error).message}`);
+    }
   }
 
   /** Resolves when every queued request has been answered (or timed out). */

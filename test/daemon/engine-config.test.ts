@@ -207,7 +207,7 @@ vrrp_instance B {
   );
 });
 
-test('an instance without a source address, or with AH, is an error; nopreempt rules are applied', () => {
+test('an instance without a source address is an error; AH gets its own socket; nopreempt rules are applied', () => {
   const { plan: p } = plan(
     `
 vrrp_instance NoSrc {
@@ -234,14 +234,16 @@ vrrp_instance Np {
 `,
     { defaultSource: (ifname, family) => (ifname === 'eth0' && family === 4 ? '192.0.2.1' : undefined) },
   );
-  assert.equal(p.errors.length, 2);
+  assert.equal(p.errors.length, 1);
   assert.match(p.errors[0]!, /\(NoSrc\) no IPv4 address on eth1/);
-  assert.match(p.errors[1]!, /\(Ah\) auth_type AH/);
   assert.deepEqual(
     p.engine.instances.map((i) => i.name),
-    ['Np'],
+    ['Ah', 'Np'],
   );
-  assert.equal(p.engine.instances[0]!.nopreempt, true);
+  // AH packets are IP protocol 51: the instance receives on a socket of its own (keepalived's sockpool too).
+  assert.equal(p.wiring.get('Ah')!.socket.protocol, 51);
+  assert.equal(p.wiring.get('Np')!.socket.protocol, 112);
+  assert.equal(p.engine.instances[1]!.nopreempt, true);
 });
 
 test('parts keepalived-ts does not run yet are named in the warnings; static addresses are kept', () => {
@@ -255,11 +257,15 @@ vrrp_script chk {
 vrrp_track_process proc {
   process sshd
 }
+bfd_instance b {
+  neighbor_ip 192.0.2.9
+}
 vrrp_instance V {
   interface eth0
   virtual_router_id 16
   track_script { chk }
   track_process { proc }
+  track_bfd { b }
   virtual_ipaddress { 192.0.2.108 }
 }
 virtual_server 192.0.2.200 80 {
@@ -269,7 +275,12 @@ virtual_server 192.0.2.200 80 {
 `);
   assert.deepEqual(p.errors, []);
   const text = p.warnings.join('\n');
-  assert.match(text, /\(V\) track_process is not run yet/);
+  assert.match(text, /\(V\) track_bfd is not run yet/);
+  assert.doesNotMatch(text, /track_process/, 'track_process is run');
+  assert.deepEqual(
+    p.processes.map((x) => x.name),
+    ['proc'],
+  );
   assert.match(text, /virtual_server blocks .* are not run/);
   assert.deepEqual(
     p.statics.addresses.map((a) => [a.address, a.prefixLen, a.dev]),
