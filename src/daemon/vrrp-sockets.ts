@@ -96,18 +96,23 @@ export class VrrpSocketPool {
     return ok(undefined);
   }
 
-  #hasSibling(slot: Slot): boolean {
-    for (const s of this.#slots.values()) if (s !== slot && s.pairKey === slot.pairKey) return true;
-    return false;
+  /** The socket of the other mode (multicast/unicast) on the same interface, family and protocol. */
+  #siblingOf(slot: Slot): Slot | undefined {
+    for (const s of this.#slots.values()) if (s !== slot && s.pairKey === slot.pairKey) return s;
+    return undefined;
   }
 
   #receive(slot: Slot, payload: Uint8Array, meta: RxMeta, ipv4Header?: Uint8Array): void {
     const bytes = ipv4Header ? joinHeader(ipv4Header, payload) : payload;
-    // A raw socket sees every VRRP packet the host receives on the interface. When a multicast and a unicast
-    // socket share it, each takes the packets of its own kind (the other socket would count them as errors).
-    const dst = parseIpShared(meta.dstAddr, meta.family);
-    if (dst && this.#hasSibling(slot) && isMulticastAddr(dst, meta.family) === slot.unicast) return;
     const vrid = vridOf(payload, ipv4Header);
+    // A raw socket sees every VRRP packet the host receives on the interface. When a multicast and a unicast
+    // socket share it, a packet of the other kind is the sibling's — when the sibling has that VRID; if only
+    // this socket has it, the packet came to the wrong kind of destination and is counted here (DstAddrErrors).
+    const dst = parseIpShared(meta.dstAddr, meta.family);
+    if (dst && isMulticastAddr(dst, meta.family) === slot.unicast) {
+      const sibling = this.#siblingOf(slot);
+      if (sibling && (vrid === null || sibling.byVrid.has(vrid))) return;
+    }
     const targets = vrid === null ? [...slot.byVrid.values()].flat() : (slot.byVrid.get(vrid) ?? []);
     for (const w of targets) {
       const ah = w.tx.authType === AuthType.ah;

@@ -1,8 +1,8 @@
-// Malformed and unauthenticated VRRP packets on a real wire. One keepalived-ts daemon is MASTER of three
-// instances (v2 with PASS auth, v3/IPv4, v3/IPv6, priority 100); another namespace injects hand-built packets
+// Malformed and unauthenticated VRRP packets on a real wire. One keepalived-ts daemon is MASTER of four
+// instances (v2 with PASS auth, v3/IPv4, v3/IPv6, v3/IPv4 unicast, priority 100); another namespace injects hand-built packets
 // (craft.ts, sent by send-raw.py) that all claim priority 254, so any of them that got through would push the
 // master to BACKUP. Asserted: none changes any state or moves any VIP, each is counted under the right
-// RFC 6527 / RFC 2787 counter (SIGUSR2 stats dump, stats_dump_file), and none counts as received. Then a valid
+// RFC 6527 / RFC 2787 counter (the JSON dump, json_dump_file), and none counts as received. Then a valid
 // priority-254 advert per instance does move the master to BACKUP — the control showing the injector and
 // the crafted packets work, so the "nothing happened" above is not vacuous — and so do two valid variants:
 // the RFC 9568 checksum form and an IPv4 header carrying options.
@@ -28,6 +28,7 @@ const INJECTOR_ADDR = '192.0.2.9';
 const VIP2 = '192.0.2.110';
 const VIP3 = '192.0.2.111';
 const VIP6 = '2001:db8::112';
+const VIPU = '192.0.2.113';
 const PASSWORD = 'secret1';
 const COPIES = 3;
 
@@ -63,6 +64,16 @@ vrrp_instance V6 {
   advert_int 0.1
   virtual_ipaddress { ${VIP6}/64 }
 }
+vrrp_instance VU {
+  interface eth0
+  virtual_router_id 13
+  version 3
+  priority 100
+  advert_int 0.1
+  unicast_src_ip ${MASTER_ADDR}
+  unicast_peer { ${INJECTOR_ADDR} }
+  virtual_ipaddress { ${VIPU}/24 }
+}
 `;
 
 // Packets that each claim priority 254. `v2`/`v3` build the VRRP message, `wire4` wraps it in an IPv4 header.
@@ -84,7 +95,7 @@ const wire4 = (msg: Uint8Array, ttl = 255, dst = GROUP_V4): Wire => ({
 
 interface BadCase {
   what: string;
-  instance: 'V2' | 'V3' | 'V6';
+  instance: 'V2' | 'V3' | 'V6' | 'VU';
   /** The counter it must land in, or null when nothing in the daemon can see it (said why in `what`). */
   counter: string | null;
   packet: Wire;
@@ -120,6 +131,7 @@ test('bad VRRP packets change no state and are counted; a valid one does move th
   await r.waitFor(MASTER('V2'), 8000);
   await r.waitFor(MASTER('V3'), 2000);
   await r.waitFor(MASTER('V6'), 2000);
+  await r.waitFor(MASTER('VU'), 2000);
   await waitUntil(() => holds(nsM, VIP2) && holds(nsM, VIP3) && holds(nsM, VIP6), 2000, 'VIPs on the master');
 
   const v6Good = vrrpV3({ vrid: 12, priority: 254, advertIntCs: 10, addresses: [VIP6] }, null);
@@ -220,6 +232,14 @@ test('bad VRRP packets change no state and are counted; a valid one does move th
       packet: { family: 6, hex: hex(v6BadSum), hops: 255, kernelChecksum: false },
     },
     {
+      // VU's unicast socket shares eth0 with the multicast one, which has no VRID 13: the packet is VU's,
+      // sent to the wrong kind of destination.
+      what: 'v3 multicast advert for the unicast instance',
+      instance: 'VU',
+      counter: 'DstAddrErrors',
+      packet: wire4(v3({}, GROUP_V4, { vrid: 13, addresses: [VIPU] })),
+    },
+    {
       // No instance has VRID 99: the daemon demultiplexes by VRID, so no instance sees or counts it.
       what: 'v3, VRID 99 (not configured)',
       instance: 'V3',
@@ -244,18 +264,21 @@ test('bad VRRP packets change no state and are counted; a valid one does move th
     [],
     r.log(),
   );
-  assert.ok(holds(nsM, VIP2) && holds(nsM, VIP3) && holds(nsM, VIP6), 'every VIP still on the master');
-  for (const inst of ['V2', 'V3', 'V6']) assert.equal(r.lastState(inst), 'MASTER');
+  assert.ok(
+    holds(nsM, VIP2) && holds(nsM, VIP3) && holds(nsM, VIP6) && holds(nsM, VIPU),
+    'every VIP still on the master',
+  );
+  for (const inst of ['V2', 'V3', 'V6', 'VU']) assert.equal(r.lastState(inst), 'MASTER');
 
   // Each kind counted under its counter, COPIES times; nothing counted as a received advert.
-  const expected: Stats = { V2: {}, V3: {}, V6: {} };
+  const expected: Stats = { V2: {}, V3: {}, V6: {}, VU: {} };
   for (const c of cases) {
     if (c.counter === null) continue;
     expected[c.instance]![c.counter] = (expected[c.instance]![c.counter] ?? 0) + COPIES;
   }
   const rxCounters = (s: Record<string, number> | undefined) =>
     Object.fromEntries(Object.entries(s ?? {}).filter(([k]) => !k.startsWith('Sent')));
-  for (const inst of ['V2', 'V3', 'V6']) {
+  for (const inst of ['V2', 'V3', 'V6', 'VU']) {
     assert.deepEqual(
       rxCounters(d[inst]),
       expected[inst],
