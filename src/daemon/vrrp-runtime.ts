@@ -547,6 +547,9 @@ export class VrrpRuntime {
     const scripts = (g: EnginePlan) => JSON.stringify(g.scripts.map(({ pos: _p, ...rest }) => rest));
     if (scripts(plan) !== scripts(this.#plan))
       this.#log.warn('vrrp_script changes take effect on restart only');
+    const processes = (g: EnginePlan) => JSON.stringify(g.processes.map(({ pos: _p, ...rest }) => rest));
+    if (processes(plan) !== processes(this.#plan))
+      this.#log.warn('vrrp_track_process changes take effect on restart only');
     this.#notifier.setScripts(
       new Map([...this.#plan.wiring].map(([n, w]) => [n, w.notify])),
       plan.groupNotify,
