@@ -1,8 +1,8 @@
 // Log output of the daemon. keepalived's -l sends messages to the console (stderr here); otherwise they go
-// to syslog. For syslog we keep one `logger(1)` child and write lines to its stdin (ident Keepalived_vrrp,
-// facility daemon, all at priority info) — Node has no AF_UNIX datagram socket for /dev/log. If logger cannot
-// be started the lines go to stderr.
-import { type ChildProcess, spawn } from 'node:child_process';
+// to syslog: one datagram per line to /dev/log (src/net/syslog-socket.ts) with ident Keepalived_vrrp, facility
+// daemon (or local0–7 with -S), and each line's own severity — errors LOG_ERR, warnings LOG_WARNING, the rest
+// LOG_INFO, as keepalived. A line the syslog socket cannot take (no syslog daemon) goes to stderr.
+import { LOG_DAEMON, LOG_LOCAL0, type Severity, SyslogSocket, syslogLine } from '../net/syslog-socket.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -11,10 +11,10 @@ export interface Logger {
   /** Only with -D (keepalived's log_detail). */
   detail(msg: string): void;
   /**
-   * Runs `fn` with the lines it logs held back, then writes them in order. A write to the console or to
-   * logger(1) is a pipe write that can wake the reader and cost this process its CPU for a millisecond on a
-   * busy host; the VRRP runtime holds its lines while it sends adverts and installs VIPs, so a takeover
-   * is never late for its own log line.
+   * Runs `fn` with the lines it logs held back, then writes them in order. A write to the console is a pipe
+   * write that can wake the reader and cost this process its CPU for a millisecond on a busy host; the VRRP
+   * runtime holds its lines while it sends adverts and installs VIPs, so a takeover is never late for its
+   * own log line.
    */
   held<T>(fn: () => T): T;
   close(): void;
@@ -25,6 +25,10 @@ export interface LoggerOptions {
   detail: boolean;
   /** syslog ident; keepalived's VRRP process logs as Keepalived_vrrp. */
   ident?: string;
+  /** keepalived -S N: facility local N (0–7); default daemon. */
+  facility?: number;
+  /** The syslog socket (default /dev/log). */
+  syslogPath?: string;
 }
 
 /** `2026-11-23T12:00:00.123Z` — ms resolution, so tests can time transitions from the log. */
@@ -32,57 +36,41 @@ function stamp(atMs: number): string {
   return new Date(atMs).toISOString();
 }
 
+/** Writes one line logged at `atMs` with its severity (a held line keeps the time it was logged at). */
+export type LineSink = (line: string, atMs: number, severity: Severity) => void;
+
 export function createLogger(o: LoggerOptions): Logger {
   const ident = o.ident ?? 'Keepalived_vrrp';
-  /** Writes one line logged at `atMs` (a held line keeps the time it was logged at). */
-  let sink: (line: string, atMs: number) => void;
-  let child: ChildProcess | null = null;
   if (o.console) {
-    sink = (line, atMs) => process.stderr.write(`${stamp(atMs)} ${line}\n`);
-  } else {
-    const toStderr = (line: string, atMs: number) =>
-      process.stderr.write(`${stamp(atMs)} ${ident}: ${line}\n`);
-    try {
-      child = spawn('logger', ['-t', ident, `--id=${process.pid}`, '-p', 'daemon.info'], {
-        stdio: ['pipe', 'ignore', 'ignore'],
-      });
-      child.on('error', () => {
-        child = null;
-      });
-      child.stdin?.on('error', () => {});
-      child.unref();
-      (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    } catch {
-      child = null;
-    }
-    sink = (line, atMs) => {
-      if (child?.stdin?.writable) child.stdin.write(`${line}\n`);
-      else toStderr(line, atMs);
-    };
+    return withHolding(
+      (line, atMs) => process.stderr.write(`${stamp(atMs)} ${line}\n`),
+      o.detail,
+      () => {},
+    );
   }
-  return withHolding(sink, o.detail, () => {
-    child?.stdin?.end();
-  });
+  const facility = o.facility === undefined ? LOG_DAEMON : LOG_LOCAL0 + o.facility;
+  const syslog = SyslogSocket.open(o.syslogPath);
+  const sink: LineSink = (line, atMs, severity) => {
+    const sent = syslog?.send(syslogLine(facility, severity, ident, process.pid, line, new Date(atMs)));
+    if (!sent) process.stderr.write(`${stamp(atMs)} ${ident}: ${line}\n`);
+  };
+  return withHolding(sink, o.detail, () => syslog?.close());
 }
 
 /** The Logger over a line sink, with `held` batching; exported for tests. */
-export function withHolding(
-  sink: (line: string, atMs: number) => void,
-  detail: boolean,
-  close: () => void,
-): Logger {
+export function withHolding(sink: LineSink, detail: boolean, close: () => void): Logger {
   let depth = 0;
-  let pending: [string, number][] = [];
-  const emit = (line: string) => {
-    if (depth > 0) pending.push([line, Date.now()]);
-    else sink(line, Date.now());
+  let pending: [string, number, Severity][] = [];
+  const emit = (line: string, severity: Severity) => {
+    if (depth > 0) pending.push([line, Date.now(), severity]);
+    else sink(line, Date.now(), severity);
   };
   return {
-    info: (m) => emit(m),
-    warn: (m) => emit(`WARNING - ${m}`),
-    error: (m) => emit(`ERROR - ${m}`),
+    info: (m) => emit(m, 'info'),
+    warn: (m) => emit(`WARNING - ${m}`, 'warning'),
+    error: (m) => emit(`ERROR - ${m}`, 'error'),
     detail: (m) => {
-      if (detail) emit(m);
+      if (detail) emit(m, 'info');
     },
     held: (fn) => {
       depth++;
@@ -93,7 +81,7 @@ export function withHolding(
         if (depth === 0 && pending.length > 0) {
           const lines = pending;
           pending = [];
-          for (const [line, atMs] of lines) sink(line, atMs);
+          for (const [line, atMs, severity] of lines) sink(line, atMs, severity);
         }
       }
     },

@@ -1,7 +1,7 @@
 // Daemon mode (keepalived's default when neither -t nor --dump-conf is given): check capabilities, load and
 // validate the configuration, detach unless -n, write the pid files, run the VRRP runtime until SIGTERM or
 // SIGINT, then stop gracefully (masters send priority 0 and drop their VIPs) and exit 0.
-//   -f FILE  -i ID  -n (stay in the foreground)  -l (log to stderr; else syslog through logger(1))  -D (detail)
+//   -f FILE  -i ID  -n (stay in the foreground)  -l (log to stderr; else syslog, /dev/log)  -D (detail)
 //   -p FILE / -r FILE (pid files; keepalived-ts is one process, both get its pid)  -V (keep VIPs on stop)
 // Signals: TERM/INT stop; HUP reloads the configuration (VrrpRuntime.reload: changed parameters of running
 // instances; new instances need a restart); USR1, USR2 and JSON (SIGRTMIN+2) write keepalived's data, stats
@@ -42,7 +42,11 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   if (!o.dontFork) return detach(argv, o.logConsole);
 
   keepYoungGenerationSmall();
-  const log = createLogger({ console: o.logConsole, detail: o.logDetail });
+  const log = createLogger({
+    console: o.logConsole,
+    detail: o.logDetail,
+    ...(o.logFacility === undefined ? {} : { facility: o.logFacility }),
+  });
   log.info(`Starting keepalived-ts v${version}, VRRP only`);
   const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
   validateConfig(config, diag, { host: { interfaces: readHostInterfaces() } });

@@ -9,6 +9,8 @@ export const AF_PACKET = 17;
 export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
+/** sizeof(sockaddr_un.sun_path) on Linux. */
+export const AF_UNIX_PATH_MAX = 108;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_TRUNC = 0x20;
 export const MSG_CTRUNC = 0x08;
