@@ -5,15 +5,15 @@
 //   -p FILE / -r FILE (pid files; keepalived-ts is one process, both get its pid)  -V (keep VIPs on stop)
 // Signals: TERM/INT stop; HUP reloads the configuration (VrrpRuntime.reload: changed parameters of running
 // instances; new instances need a restart); USR1, USR2 and JSON (SIGRTMIN+2) write keepalived's data, stats
-// and JSON dumps (dumps.ts; /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file);
+// and JSON dumps (src/notify/dumps.ts; /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file);
 // STATS_CLEAR (SIGRTMAX-1) zeroes the counters.
 import { spawn } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { readHostInterfaces, validateConfig } from '../config/validate.js';
+import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import type { CliOptions } from './cli.js';
-import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from './dumps.js';
 import { keepYoungGenerationSmall } from './heap-tuning.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
@@ -105,7 +105,7 @@ async function serve(
     if (code === 2 || code === 4) log.error('reload aborted: the new configuration cannot be run');
     else runtime.reload(next.config);
   });
-  // keepalived's signal dumps, in its formats (dumps.ts); written as keepalived does, readable by root only.
+  // keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does, readable by root only.
   const dump = (file: string, format: (list: DumpedInstance[]) => string) => {
     if (!runtime) return;
     try {

@@ -8,7 +8,11 @@
 import type { KeepalivedConfig } from '../config/model.js';
 import type { NetError } from '../net/net-error.js';
 import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
+import type { DumpedInstance } from '../notify/dumps.js';
+import { Notifier } from '../notify/notifier.js';
+import { FileTrackers } from '../track/file-trackers.js';
 import { ProcessTrackers } from '../track/process-trackers.js';
+import { ScriptTrackers } from '../track/script-trackers.js';
 import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import { AuthType, PRIORITY_OWNER } from '../vrrp/advert.js';
@@ -20,14 +24,10 @@ import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
 import { DeadlineTimer } from './deadline-timer.js';
-import type { DumpedInstance } from './dumps.js';
 import { buildEnginePlan, type EnginePlan } from './engine-config.js';
-import { FileTrackers } from './file-trackers.js';
 import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
-import { Notifier } from './notifier.js';
 import { matchReload } from './reload-match.js';
-import { ScriptTrackers } from './script-trackers.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { VipInstaller } from './vip-installer.js';
 import { Vmacs, vmacSpecs } from './vmac.js';
@@ -634,7 +634,7 @@ export class VrrpRuntime {
     };
   }
 
-  /** What keepalived's signal dumps show of each instance (dumps.ts). */
+  /** What keepalived's signal dumps show of each instance (src/notify/dumps.ts). */
   dumpSnapshot(): DumpedInstance[] {
     return this.#engine.instances().map((i) => {
       const w = this.#plan.wiring.get(i.name);

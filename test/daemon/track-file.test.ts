@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parseTrackValue } from '../../src/daemon/file-trackers.js';
+import { parseTrackValue } from '../../src/track/file-trackers.js';
 import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
 import { jsonDumpLine, killAllRouters, Router, untilDumped } from './router.js';
 

@@ -6,7 +6,7 @@
 import { existsSync, type FSWatcher, readFileSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { TrackFile } from '../config/model.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../daemon/logger.js';
 
 /** The tracked value in a file's text: a leading (optionally signed) integer, else 0. */
 export function parseTrackValue(text: string): number {

@@ -7,8 +7,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import type { VrrpScript } from '../config/model.js';
-import type { Logger } from './logger.js';
-import { type IdentityResolver, identityResolver, spawnIdentity, type UserRef } from './script-identity.js';
+import type { Logger } from '../daemon/logger.js';
+import {
+  type IdentityResolver,
+  identityResolver,
+  spawnIdentity,
+  type UserRef,
+} from '../daemon/script-identity.js';
 
 const KILL_AFTER_TERM_MS = 2000;
 

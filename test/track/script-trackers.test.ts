@@ -8,9 +8,9 @@ import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { buildEnginePlan } from '../../src/daemon/engine-config.js';
-import { ScriptVerdict } from '../../src/daemon/script-trackers.js';
+import { ScriptVerdict } from '../../src/track/script-trackers.js';
+import { holds, killAllRouters, Router, settle, waitUntil } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const cleanups: (() => void)[] = [];

@@ -1,8 +1,8 @@
-// keepalived's notify formats (src/daemon/notifier.ts).
+// keepalived's notify formats (src/notify/notifier.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ScriptSpec } from '../../src/config/model.js';
-import { fifoLine, genericArgv, scriptFor } from '../../src/daemon/notifier.js';
+import { fifoLine, genericArgv, scriptFor } from '../../src/notify/notifier.js';
 
 const spec = (...argv: string[]): ScriptSpec => ({ argv, pos: { file: 'x', line: 1 } });
 

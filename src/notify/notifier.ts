@@ -6,10 +6,15 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import type { ScriptSpec } from '../config/model.js';
+import type { NotifyScripts } from '../daemon/engine-config.js';
+import type { Logger } from '../daemon/logger.js';
+import {
+  type IdentityResolver,
+  identityResolver,
+  spawnIdentity,
+  type UserRef,
+} from '../daemon/script-identity.js';
 import type { NotifyState } from '../vrrp/actions.js';
-import type { NotifyScripts } from './engine-config.js';
-import type { Logger } from './logger.js';
-import { type IdentityResolver, identityResolver, spawnIdentity, type UserRef } from './script-identity.js';
 
 export interface NotifyEvent {
   scope: 'INSTANCE' | 'GROUP';
