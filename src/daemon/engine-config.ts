@@ -271,56 +271,55 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       if (trackers.some((t) => t.name === ref.name)) continue;
       trackers.push(trackerOf(ref, 'interface', 0));
     }
-    // track_file: likewise, the entry's weight overrides the track_file's own.
-    for (const ref of [...i.trackFiles, ...(groupFiles.get(i.name) ?? [])]) {
-      const def = fileByName.get(ref.name);
-      if (!def) {
-        warnings.push(`${name} track_file ${ref.name} has no file; ignored`);
-        continue;
+    // track_file, track_script, track_process: the entry's weight (and reverse) override the block's own
+    // (man5 track_script); weight 0 means FAULT while down (not for track_file: a value).
+    const fromBlocks = <D extends { name: string; weight: number; reverse: boolean }>(
+      refs: TrackRef[],
+      byName: Map<string, D>,
+      used: Map<string, D>,
+      kind: TrackerDef['kind'],
+      missing: string,
+      extra: (d: D) => Partial<TrackerDef> = () => ({}),
+    ) => {
+      for (const ref of refs) {
+        const def = byName.get(ref.name);
+        if (!def) {
+          warnings.push(`${name} ${missing.replace('%s', ref.name)}; ignored`);
+          continue;
+        }
+        if (trackers.some((t) => t.name === ref.name)) continue;
+        used.set(def.name, def);
+        trackers.push({
+          name: ref.name,
+          kind,
+          weight: ref.weight ?? def.weight,
+          reverse: ref.weight !== undefined ? ref.reverse : def.reverse || ref.reverse,
+          ...extra(def),
+        });
       }
-      if (trackers.some((t) => t.name === ref.name)) continue;
-      usedFiles.set(def.name, def);
-      trackers.push({
-        name: ref.name,
-        kind: 'file',
-        weight: ref.weight ?? def.weight,
-        reverse: ref.weight !== undefined ? ref.reverse : def.reverse || ref.reverse,
-      });
-    }
-    // track_script: the entry's weight (and reverse) override the vrrp_script's own (man5 track_script).
-    for (const ref of [...i.trackScripts, ...(groupScripts.get(i.name) ?? [])]) {
-      const def = scriptByName.get(ref.name);
-      if (!def) {
-        warnings.push(`${name} track_script ${ref.name} is not a runnable vrrp_script; ignored`);
-        continue;
-      }
-      if (trackers.some((t) => t.name === ref.name)) continue;
-      usedScripts.set(def.name, def);
-      trackers.push({
-        name: ref.name,
-        kind: 'script',
-        weight: ref.weight ?? def.weight,
-        reverse: ref.weight !== undefined ? ref.reverse : def.reverse || ref.reverse,
-        initialUp: !def.initFail,
-      });
-    }
-
-    // track_process: likewise; weight 0 (the default) means FAULT while the quorum is not met.
-    for (const ref of [...i.trackProcesses, ...(groupProcesses.get(i.name) ?? [])]) {
-      const def = processByName.get(ref.name);
-      if (!def) {
-        warnings.push(`${name} track_process ${ref.name} names no process to track; ignored`);
-        continue;
-      }
-      if (trackers.some((t) => t.name === ref.name)) continue;
-      usedProcesses.set(def.name, def);
-      trackers.push({
-        name: ref.name,
-        kind: 'process',
-        weight: ref.weight ?? def.weight,
-        reverse: ref.weight !== undefined ? ref.reverse : def.reverse || ref.reverse,
-      });
-    }
+    };
+    fromBlocks(
+      [...i.trackFiles, ...(groupFiles.get(i.name) ?? [])],
+      fileByName,
+      usedFiles,
+      'file',
+      'track_file %s has no file',
+    );
+    fromBlocks(
+      [...i.trackScripts, ...(groupScripts.get(i.name) ?? [])],
+      scriptByName,
+      usedScripts,
+      'script',
+      'track_script %s is not a runnable vrrp_script',
+      (def) => ({ initialUp: !def.initFail }),
+    );
+    fromBlocks(
+      [...i.trackProcesses, ...(groupProcesses.get(i.name) ?? [])],
+      processByName,
+      usedProcesses,
+      'process',
+      'track_process %s names no process to track',
+    );
 
     const minGarp = g.vrrpMinGarp;
     const garpMasterDelayUs = minGarp ? 0 : (i.garpMasterDelayS ?? g.vrrpGarpMasterDelayS) * US_PER_S;
