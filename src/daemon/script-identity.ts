@@ -2,7 +2,7 @@
 // `script_user`, else `keepalived_script` if that user exists, else root. Names are looked up in /etc/passwd
 // and /etc/group (a numeric id is taken as is). The result feeds child_process.spawn's uid/gid; libuv then
 // also drops supplementary groups.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 
 export interface Identity {
   uid: number;
@@ -94,4 +94,20 @@ export function identityResolver(global: UserRef | undefined): IdentityResolver 
 /** spawn() options for an identity (none for running as ourselves). */
 export function spawnIdentity(id: Identity | null): { uid?: number; gid?: number } {
   return id ? { uid: id.uid, gid: id.gid } : {};
+}
+
+/**
+ * How keepalived starts a script's argv: execve() the first word directly when it names an executable file,
+ * else hand the whole line to /bin/sh -c (so shell syntax in a notify or vrrp_script line still works).
+ */
+export function execPlan(argv: string[]): { file: string; args: string[] } {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) return { file: '/bin/sh', args: ['-c', ''] };
+  try {
+    accessSync(cmd, constants.X_OK);
+    if (statSync(cmd).isFile()) return { file: cmd, args };
+  } catch {
+    /* not a file we may execute: through the shell */
+  }
+  return { file: '/bin/sh', args: ['-c', argv.join(' ')] };
 }

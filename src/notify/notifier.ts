@@ -4,11 +4,12 @@
 // (`INSTANCE "VI_1" MASTER 100`). Scripts are spawned detached in their own process group and never awaited:
 // nothing on the advert path waits for them.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import type { ScriptSpec } from '../config/model.js';
 import type { NotifyScripts } from '../daemon/engine-config.js';
 import type { Logger } from '../daemon/logger.js';
 import {
+  execPlan,
   type IdentityResolver,
   identityResolver,
   spawnIdentity,
@@ -135,7 +136,7 @@ export class Notifier {
    * shell (system()).
    */
   #run(argv: string[], spec: ScriptSpec): ChildProcess | null {
-    const [cmd, ...args] = argv;
+    const [cmd] = argv;
     if (!cmd) return null;
     const id = this.#identity(spec.user === undefined ? undefined : { user: spec.user, group: spec.group });
     if (id !== null && 'error' in id) {
@@ -143,16 +144,10 @@ export class Notifier {
       return null;
     }
     const as = spawnIdentity(id);
-    let direct = false;
-    try {
-      accessSync(cmd, constants.X_OK);
-      direct = statSync(cmd).isFile();
-    } catch {
-      direct = false;
-    }
     try {
       const opts = { detached: true, stdio: 'ignore' as const, env: this.#env, ...as };
-      const child = direct ? spawn(cmd, args, opts) : spawn('/bin/sh', ['-c', argv.join(' ')], opts);
+      const plan = execPlan(argv);
+      const child = spawn(plan.file, plan.args, opts);
       child.on('error', (err) => this.#log.error(`notify script ${cmd}: ${err.message}`));
       child.unref();
       return child;

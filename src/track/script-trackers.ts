@@ -5,10 +5,10 @@
 // run gets SIGTERM, then SIGKILL 2 s later. Every OK/KO change is reported by name; the engine applies the
 // weights (priority.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
 import type { VrrpScript } from '../config/model.js';
 import type { Logger } from '../daemon/logger.js';
 import {
+  execPlan,
   type IdentityResolver,
   identityResolver,
   spawnIdentity,
@@ -106,15 +106,8 @@ export class ScriptTrackers {
     // Still running from the previous interval: skip this one (keepalived does the same).
     if (r.child) return;
     const argv = r.script.script!.argv;
-    const [cmd, ...args] = argv;
+    const [cmd] = argv;
     if (!cmd) return;
-    let direct = false;
-    try {
-      accessSync(cmd, constants.X_OK);
-      direct = statSync(cmd).isFile();
-    } catch {
-      direct = false;
-    }
     const spec = r.script.script!;
     const own =
       r.script.user ?? (spec.user === undefined ? undefined : { user: spec.user, group: spec.group });
@@ -126,7 +119,8 @@ export class ScriptTrackers {
     const opts = { detached: true, stdio: 'ignore' as const, env: this.#env, ...spawnIdentity(id) };
     let child: ChildProcess;
     try {
-      child = direct ? spawn(cmd, args, opts) : spawn('/bin/sh', ['-c', argv.join(' ')], opts);
+      const plan = execPlan(argv);
+      child = spawn(plan.file, plan.args, opts);
     } catch (e) {
       this.#result(r, false, `cannot start: ${(e as Error).message}`);
       return;
