@@ -55,6 +55,8 @@ export interface NotifyScripts {
   /** `notify`: run with 4 more args (INSTANCE|GROUP, name, state, priority). */
   generic?: ScriptSpec;
   masterRxLowerPri?: ScriptSpec;
+  /** `notify_deleted SCRIPT`: run when a reload removes the instance (the keyword alone only changes the state). */
+  deleted?: ScriptSpec;
 }
 
 /** The sockets an instance shares: one per (interface, family, multicast|unicast). */
@@ -182,6 +184,7 @@ function notifyOf(n: VrrpInstance['notify']): NotifyScripts {
   if (n.stop) out.stop = n.stop;
   if (n.generic) out.generic = n.generic;
   if (n.masterRxLowerPri) out.masterRxLowerPri = n.masterRxLowerPri;
+  if (n.deleted && n.deleted.argv.length > 0) out.deleted = n.deleted;
   return out;
 }
 

@@ -42,16 +42,19 @@ export function scriptFor(scripts: NotifyScripts, state: NotifyState): ScriptSpe
       return scripts.stop;
     case 'MASTER_RX_LOWER_PRI':
       return scripts.masterRxLowerPri;
+    case 'DELETED':
+      return scripts.deleted;
     default:
       return undefined;
   }
 }
 
-/** The generic `notify` script runs for real states only, not for the pseudo-states. */
+const GENERIC_STATES = new Set<NotifyState>(['MASTER', 'BACKUP', 'FAULT', 'STOP', 'DELETED']);
+
+/** The generic `notify` script runs for real states only (DELETED included), not for the pseudo-states. */
 export function genericArgv(scripts: NotifyScripts, e: NotifyEvent): string[] | undefined {
   if (!scripts.generic) return undefined;
-  if (e.state !== 'MASTER' && e.state !== 'BACKUP' && e.state !== 'FAULT' && e.state !== 'STOP')
-    return undefined;
+  if (!GENERIC_STATES.has(e.state)) return undefined;
   return [...scripts.generic.argv, e.scope, e.name, e.state, String(e.priority)];
 }
 

@@ -1,7 +1,7 @@
 // SIGHUP reload of a running keepalived-ts: changed priority and VIPs applied without a restart, an instance
 // removed from the configuration stopped (priority 0, so the peer takes over at once), new instances started.
 import assert from 'node:assert/strict';
-import { closeSync, constants, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
@@ -111,11 +111,15 @@ test('SIGHUP: removed instances notify DELETED (notify_deleted) or FAULT and dro
 global_defs {
   notify_fifo ${join(dir, 'fifo')}
 }
-${conf('VI_1', 100, ['192.0.2.100']).replace('virtual_ipaddress', 'notify_deleted\n  virtual_ipaddress')}
+${conf('VI_1', 100, ['192.0.2.100']).replace('virtual_ipaddress', `notify_deleted ${join(dir, 'deleted.sh')}\n  virtual_ipaddress`)}
 ${conf('VI_2', 100, ['192.0.2.110'], 52)}
 `;
   const r = new Router('rdl', h.ns, two);
   routers.push(r);
+  // notify_deleted's script: runs when the reload removes VI_1.
+  writeFileSync(join(r.dir, 'deleted.sh'), `#!/bin/sh\necho "deleted $*" > ${join(r.dir, 'deleted.out')}\n`, {
+    mode: 0o755,
+  });
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   await r.waitFor(/\(VI_2\) Entering MASTER STATE/, 5000);
   await waitUntil(() => holds(h.ns, '192.0.2.100') && holds(h.ns, '192.0.2.110'), 2000, 'both VIPs');
@@ -149,6 +153,7 @@ vrrp_sync_group G {\n  group {\n    VI_3\n    VI_4\n  }\n}\n`,
   await waitUntil(() => drain().trim().split('\n').length >= 8, 2000, 'reload FIFO lines');
   const lines = text.trim().split('\n');
   assert.deepEqual(lines.slice(0, 2), ['INSTANCE "VI_1" DELETED 100', 'INSTANCE "VI_2" FAULT 100']);
+  await waitUntil(() => existsSync(join(r.dir, 'deleted.out')), 2000, "notify_deleted's script ran");
   // The rest in the engine's order: both start BACKUP, the group reports BACKUP, both go MASTER together.
   assert.deepEqual(lines.slice(2), [
     'INSTANCE "VI_3" BACKUP 100',

@@ -32,6 +32,11 @@ test('generic notify gets the 4 extra args, for real states only', () => {
     undefined,
   );
   assert.equal(genericArgv({}, { scope: 'GROUP', name: 'G', state: 'MASTER', priority: 0 }), undefined);
+  // An instance a reload removed, with notify_deleted: the generic script hears DELETED (keepalived state 97).
+  assert.deepEqual(
+    genericArgv(scripts, { scope: 'INSTANCE', name: 'VI_1', state: 'DELETED', priority: 0 })?.slice(-2),
+    ['DELETED', '0'],
+  );
 });
 
 test('specific scripts by state', () => {
@@ -41,11 +46,12 @@ test('specific scripts by state', () => {
     fault: spec('f'),
     stop: spec('s'),
     masterRxLowerPri: spec('l'),
+    deleted: spec('d'),
   };
   assert.deepEqual(
-    (['MASTER', 'BACKUP', 'FAULT', 'STOP', 'MASTER_RX_LOWER_PRI', 'MASTER_PRIORITY'] as const).map(
+    (['MASTER', 'BACKUP', 'FAULT', 'STOP', 'MASTER_RX_LOWER_PRI', 'DELETED', 'MASTER_PRIORITY'] as const).map(
       (st) => scriptFor(s, st)?.argv[0],
     ),
-    ['m', 'b', 'f', 's', 'l', undefined],
+    ['m', 'b', 'f', 's', 'l', 'd', undefined],
   );
 });
