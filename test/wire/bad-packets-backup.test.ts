@@ -123,12 +123,12 @@ test('bad priority-0 packets leave a backup in BACKUP and are counted; a valid o
       packet: u({}, 255, INJECTOR_ADDR),
     },
     {
-      // With a multicast and a unicast socket on one interface, each takes only its own kind of destination
-      // (vrrp-sockets.ts): the multicast socket has no instance with U's VRID, the unicast one skips
-      // multicast — so nothing sees it, and nothing counts it.
-      what: 'U: sent to the multicast group (not counted)',
+      // With a multicast and a unicast socket on one interface, each takes its own kind of destination
+      // (vrrp-sockets.ts) — but the multicast socket has no instance with U's VRID, so the packet is U's,
+      // sent to the wrong kind of destination.
+      what: 'U: sent to the multicast group',
       instance: 'U',
-      counter: null,
+      counter: 'DstAddrErrors',
       packet: prioZero(VRID_U, VIP_U, MASTER_ADDR, GROUP_V4),
     },
   ];
