@@ -302,7 +302,7 @@ export class VrrpRuntime {
 
   #perform(actions: VrrpAction[]): void {
     // The log lines go out after the adverts, addresses and announcements (Logger.held).
-    this.#log.held(() => this.#performIo(addressesFirst(actions)));
+    this.#log.held(() => this.#performIo(actions));
   }
 
   #performIo(actions: VrrpAction[]): void {
@@ -701,23 +701,4 @@ export class VrrpRuntime {
     this.#notifier.close();
     this.#nl.close();
   }
-}
-
-/**
- * An instance taking over: its addresses and gratuitous ARPs go out before its first advert, as keepalived
- * orders them (RFC 9568 §6.4.2 lists the advert first; nothing depends on that order on the wire). Sending an
- * advert on a LAN costs ~0.1 ms of kernel delivery to every listener; the client waiting for the VIP should not
- * wait for it. Everything else keeps the engine's order.
- */
-export function addressesFirst(actions: VrrpAction[]): VrrpAction[] {
-  const takingOver = new Set<string>();
-  for (const a of actions) if (a.type === 'addVips') takingOver.add(a.instance);
-  if (takingOver.size === 0) return actions;
-  const held: VrrpAction[] = [];
-  const out: VrrpAction[] = [];
-  for (const a of actions) {
-    if (a.type === 'sendAdvert' && takingOver.has(a.instance)) held.push(a);
-    else out.push(a);
-  }
-  return held.length === 0 ? actions : [...out, ...held];
 }
