@@ -8,7 +8,7 @@
 import type { KeepalivedConfig } from '../config/model.js';
 import type { NetError } from '../net/net-error.js';
 import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
-import type { DumpedInstance } from '../notify/dumps.js';
+import { type DumpedInstance, type DumpFlags, dumpFlagsOf } from '../notify/dumps.js';
 import { Notifier } from '../notify/notifier.js';
 import { FileTrackers } from '../track/file-trackers.js';
 import { ProcessTrackers } from '../track/process-trackers.js';
@@ -49,6 +49,15 @@ export interface RuntimeStatus {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+const NO_DUMP_FLAGS: DumpFlags = {
+  strictMode: false,
+  skipCheckAdvAddr: false,
+  promoteSecondaries: false,
+  smtpAlert: false,
+  notifyDeleted: false,
+  vmacIfname: '',
+};
+
 const withNotifyDeleted = (cfg: KeepalivedConfig): Set<string> =>
   new Set(cfg.vrrpInstances.filter((i) => i.notify.deleted !== undefined).map((i) => i.name));
 
@@ -84,6 +93,9 @@ export class VrrpRuntime {
   readonly #sendError = new Map<string, string>();
   /** Instances with `notify_deleted`: removed by a reload, they notify DELETED instead of FAULT. */
   #notifyDeleted = new Set<string>();
+  /** For the JSON dump: configuration flags the engine does not carry, and when each instance last moved. */
+  #dumpFlags = new Map<string, DumpFlags>();
+  readonly #lastTransitionS = new Map<string, number>();
   /** Parameters of an instance being removed, while its last actions are performed (the engine forgot it). */
   readonly #retired = new Map<string, VrrpInstanceParams>();
   #monitor: NetlinkMonitor | null = null;
@@ -202,6 +214,7 @@ export class VrrpRuntime {
     }
     rt.#monitor = mon.value;
     rt.#notifyDeleted = withNotifyDeleted(cfg);
+    rt.#dumpFlags = dumpFlagsOf(cfg, new Map(vmacSpecs(cfg).map((v) => [v.instance, v.name])));
     rt.#vmacs = vmacs;
     const runtime = rt;
     sink = (ev) => runtime.#onNetlink(ev);
@@ -361,6 +374,7 @@ export class VrrpRuntime {
           break;
         }
         case 'stateChange':
+          this.#lastTransitionS.set(a.instance, Date.now() / 1000);
           // keepalived's wording, which operators and our tests grep for.
           this.#log.info(`(${a.instance}) Entering ${a.to} STATE`);
           this.#log.detail(`(${a.instance}) ${a.from} -> ${a.to}: ${a.reason}`);
@@ -570,6 +584,7 @@ export class VrrpRuntime {
       out.push(...this.#engine.handle({ type: 'instance', instance: name, event: { type: 'start' } }, now));
     }
     this.#notifyDeleted = withNotifyDeleted(cfg);
+    this.#dumpFlags = dumpFlagsOf(cfg, new Map(vmacSpecs(cfg).map((v) => [v.instance, v.name])));
     this.#perform(out);
     this.#rearm();
     this.#log.info('Reload finished');
@@ -644,6 +659,8 @@ export class VrrpRuntime {
         stats: { ...this.#pool.stats.get(i.name)!, ...this.#fsmStats.get(i.name)! },
         authType: w?.tx.authType ?? AuthType.none,
         authPassword: w?.tx.authPassword ?? '',
+        lastTransitionS: this.#lastTransitionS.get(i.name) ?? 0,
+        flags: this.#dumpFlags.get(i.name) ?? NO_DUMP_FLAGS,
       };
     });
   }

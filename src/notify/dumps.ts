@@ -6,6 +6,7 @@
 // keepalived's keys, then keepalived-ts's own (camelCase: the RFC 6527 counter names, the master's address)
 // for what keepalived does not dump. The .data text is keepalived's "Format not stable" (man5) topology
 // section with the fields we hold.
+import type { KeepalivedConfig } from '../config/model.js';
 import type { AuthTypeCode } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
@@ -18,6 +19,38 @@ export interface DumpedInstance {
   stats: VrrpStats & { BecomeMaster: number; ReleasedMaster: number };
   authType: AuthTypeCode;
   authPassword: string;
+  /** Wall-clock time of the last state change, in seconds (keepalived's last_transition); 0 before any. */
+  lastTransitionS: number;
+  flags: DumpFlags;
+}
+
+/** What keepalived's JSON says of an instance's configuration that the engine parameters do not carry. */
+export interface DumpFlags {
+  strictMode: boolean;
+  skipCheckAdvAddr: boolean;
+  promoteSecondaries: boolean;
+  smtpAlert: boolean;
+  notifyDeleted: boolean;
+  /** The use_vmac interface, '' without one. */
+  vmacIfname: string;
+}
+
+/** DumpFlags of every instance, as keepalived resolves them (instance setting, else the global one). */
+export function dumpFlagsOf(cfg: KeepalivedConfig, vmacNames: Map<string, string>): Map<string, DumpFlags> {
+  const g = cfg.globalDefs;
+  return new Map(
+    cfg.vrrpInstances.map((i) => [
+      i.name,
+      {
+        strictMode: i.strictMode ?? g.vrrpStrict,
+        skipCheckAdvAddr: i.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
+        promoteSecondaries: i.promoteSecondaries,
+        smtpAlert: i.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
+        notifyDeleted: i.notify.deleted !== undefined,
+        vmacIfname: vmacNames.get(i.name) ?? '',
+      },
+    ]),
+  );
 }
 
 /** keepalived's VRRP_STATE_* numbers, as its JSON dump writes them. */
@@ -59,13 +92,19 @@ function vipText(v: VrrpInstanceParams['vips'][number], p: VrrpInstanceParams, s
 const seconds = (us: number) => us / 1_000_000;
 
 export function formatJson(instances: DumpedInstance[]): string {
-  const list = instances.map(({ status: st, params: p, stats: s, authType, authPassword }) => {
+  const list = instances.map(({ status: st, params: p, stats: s, authType, authPassword, ...more }) => {
     const vipSet = st.state === 'MASTER';
+    const f = more.flags;
     return {
       data: {
         iname: st.name,
         dont_track_primary: p.dontTrackPrimary ? 1 : 0,
+        skip_check_adv_addr: f.skipCheckAdvAddr ? 1 : 0,
+        strict_mode: f.strictMode ? 1 : 0,
+        vmac_ifname: f.vmacIfname,
         ifp_ifname: p.interface,
+        master_priority: st.masterPriority,
+        last_transition: more.lastTransitionS,
         garp_delay: seconds(p.garpMasterDelayUs),
         garp_refresh: seconds(p.garpMasterRefreshUs),
         garp_rep: p.garpMasterRepeat,
@@ -78,6 +117,7 @@ export function formatJson(instances: DumpedInstance[]): string {
         base_priority: st.basePriority,
         effective_priority: st.effectivePriority,
         vipset: vipSet,
+        promote_secondaries: f.promoteSecondaries,
         adver_int: p.advertIntervalCs / 100,
         master_adver_int: st.masterAdverIntervalCs / 100,
         accept: p.accept ? 1 : 0,
@@ -86,6 +126,8 @@ export function formatJson(instances: DumpedInstance[]): string {
         state: STATE_NUMBER[st.state] ?? 0,
         wantstate: STATE_NUMBER[st.wantState] ?? 0,
         version: p.version,
+        smtp_alert: f.smtpAlert,
+        notify_deleted: f.notifyDeleted,
         vips: p.vips.map((v) => vipText(v, p, vipSet)),
         evips: p.excludedVips.map((v) => vipText(v, p, vipSet)),
         auth_type: authType,

@@ -49,6 +49,8 @@ export interface InstanceStatus {
   effectivePriority: number;
   masterAdverIntervalCs: number;
   masterAddress: string | null;
+  /** Priority in the last advert accepted from the master (0 until one is; keepalived's master_priority). */
+  masterPriority: number;
   fault: { interface: boolean; tracker: boolean; group: boolean };
   timers: TimerTable;
 }
@@ -78,6 +80,7 @@ export class VrrpInstance {
   #timers: TimerTable = emptyTimerTable();
   #preemptUntilUs: number | null = null;
   #masterAddress: string | null = null;
+  #masterPriority = 0;
   #rogueSinceUs: number | null = null;
   #rogueLastUs: number | null = null;
   #ownerYielded = false;
@@ -134,6 +137,7 @@ export class VrrpInstance {
       effectivePriority: this.#effective,
       masterAdverIntervalCs: this.#masterAdverIntervalCs,
       masterAddress: this.#masterAddress,
+      masterPriority: this.#masterPriority,
       fault: {
         interface: !this.#ifUp && !this.#p.dontTrackPrimary,
         tracker: this.#trackerFault,
@@ -536,6 +540,7 @@ export class VrrpInstance {
         this.#masterAdverIntervalCs = advert.advertIntervalCs;
       }
       this.#masterAddress = meta.srcAddr;
+      this.#masterPriority = advert.priority;
       this.#wantState = 'BACKUP';
       this.#arm('masterDown', nowUs + this.#masterDownUs(), out);
     }
@@ -569,6 +574,7 @@ export class VrrpInstance {
       if (p.version === 3 && advert.advertIntervalCs > 0)
         this.#masterAdverIntervalCs = advert.advertIntervalCs;
       this.#masterAddress = meta.srcAddr;
+      this.#masterPriority = advert.priority;
       this.#wantState = 'BACKUP';
       this.#becomeBackup(nowUs, out, `higher priority advert from ${meta.srcAddr}`);
       return;
