@@ -8,7 +8,7 @@
 // and JSON dumps (src/notify/dumps.ts; /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file);
 // STATS_CLEAR (SIGRTMAX-1) zeroes the counters.
 import { spawn } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../config/load.js';
 import { readHostInterfaces, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
@@ -106,13 +106,12 @@ async function serve(
     else runtime.reload(next.config);
   });
   // keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does, readable by root only.
+  // The file is written asynchronously (libuv's pool), off the advert path.
   const dump = (file: string, format: (list: DumpedInstance[]) => string) => {
     if (!runtime) return;
-    try {
-      writeFileAtomic(file, format(runtime.dumpSnapshot()));
-    } catch (e) {
-      log.error(`cannot write ${file}: ${(e as Error).message}`);
-    }
+    writeFileAtomic(file, format(runtime.dumpSnapshot())).catch((e: Error) =>
+      log.error(`cannot write ${file}: ${e.message}`),
+    );
   };
   const g = config.globalDefs;
   process.on('SIGUSR1', () => {
@@ -165,8 +164,8 @@ export const SIGNAL_JSON = 34 + 2;
 export const SIGNAL_STATS_CLEAR = 64 - 1;
 
 /** Writes through a temporary file and a rename, so a reader never sees half a dump; mode 0600 as keepalived. */
-function writeFileAtomic(file: string, text: string): void {
+async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, file);
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, file);
 }

@@ -16,10 +16,9 @@ import { ScriptTrackers } from '../track/script-trackers.js';
 import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import { AuthType, PRIORITY_OWNER } from '../vrrp/advert.js';
-import type { InstanceStatus } from '../vrrp/fsm.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
-import { newRxStats, type VrrpStats } from '../vrrp/stats.js';
+import { newRxStats } from '../vrrp/stats.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
@@ -42,10 +41,6 @@ export interface RuntimeOptions {
 }
 
 export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: string[] };
-
-export interface RuntimeStatus {
-  instances: (InstanceStatus & { stats: VrrpStats & Record<FsmCounterName, number> })[];
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -639,15 +634,6 @@ export class VrrpRuntime {
   }
 
   // ===== status and stop =====
-
-  status(): RuntimeStatus {
-    return {
-      instances: this.#engine.instances().map((i) => ({
-        ...i.status(),
-        stats: { ...this.#pool.stats.get(i.name)!, ...this.#fsmStats.get(i.name)! },
-      })),
-    };
-  }
 
   /** What keepalived's signal dumps show of each instance (src/notify/dumps.ts). */
   dumpSnapshot(): DumpedInstance[] {
