@@ -164,8 +164,10 @@ export const SIGNAL_JSON = 34 + 2;
 export const SIGNAL_STATS_CLEAR = 64 - 1;
 
 /** Writes through a temporary file and a rename, so a reader never sees half a dump; mode 0600 as keepalived. */
+let dumpsWritten = 0;
 async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+  // One temporary file per dump: two signals in quick succession must not write into the same one.
+  const tmp = `${file}.${process.pid}.${++dumpsWritten}.tmp`;
   await writeFile(tmp, text, { mode: 0o600 });
   await rename(tmp, file);
 }
