@@ -2,15 +2,23 @@
 // up/down to the engine. keepalived listens to the kernel's proc connector; that netlink family answers only
 // in the initial network namespace, so a daemon in a container or a test namespace would hear nothing. We
 // scan /proc instead: once synchronously at startup (the instances start with the right priority), then
-// every `intervalMs` with asynchronous reads (libuv's thread pool), so a scan never sits on the advert path.
+// every `intervalMs` on a worker thread (process-scan-worker.ts), so a scan never sits on the advert path.
 // fork_delay / terminate_delay (or `delay` for both) hold a change back until it has lasted that long.
-import { readdirSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import type { TrackProcess } from '../config/model.js';
 import type { Logger } from '../daemon/logger.js';
-import { countMatching, type ProcessView, parseCmdline, quorumMet } from './process-match.js';
+import { scanProc } from './proc-scan.js';
+import { countMatching, quorumMet } from './process-match.js';
 
 export const DEFAULT_SCAN_INTERVAL_MS = 500;
+
+const WORKER_BOOT = `
+  const { moduleUrl } = require('node:worker_threads').workerData;
+  (async () => {
+    if (moduleUrl.endsWith('.ts')) (await import('tsx/esm/api')).register();
+    await import(moduleUrl);
+  })();
+`;
 
 interface Tracked {
   def: TrackProcess;
@@ -34,9 +42,10 @@ export class ProcessTrackers {
   readonly #intervalMs: number;
   readonly #procDir: string;
   readonly #needArgv: boolean;
-  #timer: NodeJS.Timeout | null = null;
-  #scanning = false;
+  #worker: Worker | null = null;
   #stopped = false;
+  /** Scans received from the worker so far. */
+  scans = 0;
 
   constructor(
     defs: TrackProcess[],
@@ -49,7 +58,7 @@ export class ProcessTrackers {
     this.#intervalMs = o.intervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
     this.#procDir = o.procDir ?? '/proc';
     this.#needArgv = defs.some((d) => d.fullCommand || (d.process?.length ?? 0) > 1);
-    const procs = this.#scanSync();
+    const procs = scanProc(this.#procDir, this.#needArgv);
     this.#tracked = defs.map((def) => {
       const count = countMatching(def, procs);
       return { def, up: quorumMet(def, count), count, pending: null };
@@ -63,28 +72,35 @@ export class ProcessTrackers {
 
   start(): void {
     if (this.#tracked.length === 0 || this.#stopped) return;
-    this.#timer = setInterval(() => void this.#scan(), this.#intervalMs);
-    this.#timer.unref();
+    // The built daemon runs the .js next to this file. Under tsx (tests) the sources are .ts, and a worker
+    // does not inherit tsx's loader: the worker registers it before importing the scanner.
+    const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+    const moduleUrl = new URL(`./process-scan-worker.${ext}`, import.meta.url).href;
+    const worker = new Worker(WORKER_BOOT, {
+      eval: true,
+      workerData: {
+        moduleUrl,
+        defs: this.#tracked.map((t) => t.def),
+        procDir: this.#procDir,
+        intervalMs: this.#intervalMs,
+        needArgv: this.#needArgv,
+      },
+    });
+    worker.on('message', (counts: number[]) => {
+      if (this.#stopped) return;
+      this.scans++;
+      for (const [k, t] of this.#tracked.entries()) this.#observe(t, counts[k] ?? 0);
+    });
+    worker.on('error', (e) => this.#log.error(`track_process: the /proc scanner failed: ${e.message}`));
+    worker.unref(); // the daemon's life is its sockets', not the scanner's
+    this.#worker = worker;
   }
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    void this.#worker?.terminate();
+    this.#worker = null;
     for (const t of this.#tracked) if (t.pending) clearTimeout(t.pending.timer);
-  }
-
-  async #scan(): Promise<void> {
-    if (this.#scanning) return; // a slow /proc: never pile scans up
-    this.#scanning = true;
-    try {
-      const procs = await this.#scanAsync();
-      if (!this.#stopped) for (const t of this.#tracked) this.#observe(t, countMatching(t.def, procs));
-    } catch (e) {
-      this.#log.error(`track_process: cannot read ${this.#procDir}: ${(e as Error).message}`);
-    } finally {
-      this.#scanning = false;
-    }
   }
 
   #observe(t: Tracked, count: number): void {
@@ -112,46 +128,4 @@ export class ProcessTrackers {
     );
     this.#onChange(t.def.name, up);
   }
-
-  #scanSync(): ProcessView[] {
-    const out: ProcessView[] = [];
-    let pids: string[];
-    try {
-      pids = readdirSync(this.#procDir).filter(isPid);
-    } catch {
-      return out;
-    }
-    for (const pid of pids) {
-      try {
-        const comm = readFileSync(`${this.#procDir}/${pid}/comm`, 'utf8').replace(/\n$/, '');
-        const argv = this.#needArgv
-          ? parseCmdline(readFileSync(`${this.#procDir}/${pid}/cmdline`, 'utf8'))
-          : [];
-        out.push({ pid: Number(pid), comm, argv });
-      } catch {
-        /* the process exited while we looked */
-      }
-    }
-    return out;
-  }
-
-  async #scanAsync(): Promise<ProcessView[]> {
-    const pids = (await readdir(this.#procDir)).filter(isPid);
-    const views = await Promise.all(
-      pids.map(async (pid): Promise<ProcessView | null> => {
-        try {
-          const comm = (await readFile(`${this.#procDir}/${pid}/comm`, 'utf8')).replace(/\n$/, '');
-          const argv = this.#needArgv
-            ? parseCmdline(await readFile(`${this.#procDir}/${pid}/cmdline`, 'utf8'))
-            : [];
-          return { pid: Number(pid), comm, argv };
-        } catch {
-          return null;
-        }
-      }),
-    );
-    return views.filter((v): v is ProcessView => v !== null);
-  }
 }
-
-const isPid = (name: string) => /^\d+$/.test(name);

@@ -105,21 +105,30 @@ test('scanner: startup state, then changes reported once each, a terminate_delay
       [def(['svc']), { ...def(['svc', '--serve'], { terminateDelayUs: 150_000 }), name: 'slow' }],
       (name, up) => events.push(`${name} ${up ? 'up' : 'down'}`),
       quietLog,
-      { intervalMs: 20, procDir: fp.dir },
+      { intervalMs: 10, procDir: fp.dir },
     );
     assert.deepEqual(t.initial(), [
       { name: 'p', up: true, count: 1 },
       { name: 'slow', up: true, count: 1 },
     ]);
     t.start();
+    const until = async (cond: () => boolean, what: string) => {
+      const deadline = Date.now() + 5000;
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${events.join(', ')}`);
+        await sleep(5);
+      }
+    };
+    await until(() => t.scans > 0, 'the worker’s first scan');
+    assert.deepEqual(events, [], 'nothing changed since the startup scan');
     fp.remove(100);
-    await sleep(80);
+    await until(() => events.length > 0, 'p down');
     assert.deepEqual(events, ['p down'], 'p at once; slow waits out its terminate_delay');
     fp.add(101, 'svc', ['svc', '--serve']);
-    await sleep(80);
+    await until(() => events.length > 1, 'p up');
     assert.deepEqual(events, ['p down', 'p up'], 'back before the delay ran out: slow never went down');
     fp.remove(101);
-    await sleep(300);
+    await until(() => events.length > 3, 'slow down');
     assert.deepEqual(events, ['p down', 'p up', 'p down', 'slow down']);
     t.stop();
   } finally {
