@@ -31,6 +31,7 @@ import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { VipInstaller } from './vip-installer.js';
 import { Vmacs, vmacSpecs } from './vmac.js';
 import { VrrpSocketPool } from './vrrp-sockets.js';
+import { warmUpTakeover } from './warm-up.js';
 
 export interface RuntimeOptions {
   log: Logger;
@@ -279,6 +280,7 @@ export class VrrpRuntime {
     this.#vips.routes(STATIC_OWNER, 'route', st.routes, true);
     this.#vips.routes(STATIC_OWNER, 'rule', st.rules, true);
     this.#state = 'running';
+    warmUpTakeover(this.#engine.config);
     this.#handle({ type: 'startAll' });
     this.#scripts.start();
     this.#files.start();
