@@ -92,6 +92,8 @@ export class VrrpRuntime {
   /** For the JSON dump: configuration flags the engine does not carry, and when each instance last moved. */
   #dumpFlags = new Map<string, DumpFlags>();
   readonly #lastTransitionS = new Map<string, number>();
+  /** The time of the engine's latest input (µs): inputs never go back before it. */
+  #lastEngineUs = 0;
   /** Parameters of an instance being removed, while its last actions are performed (the engine forgot it). */
   readonly #retired = new Map<string, VrrpInstanceParams>();
   #monitor: NetlinkMonitor | null = null;
@@ -243,7 +245,7 @@ export class VrrpRuntime {
 
   #begin(): void {
     this.#delay = null;
-    const now = monotonicUs();
+    const now = this.#engineTime();
     for (const p of this.#plan.engine.instances) {
       const names = [p.interface, ...p.trackers.filter((t) => t.kind === 'interface').map((t) => t.name)];
       for (const v of [...p.vips, ...p.excludedVips]) if (v.dev) names.push(v.dev);
@@ -289,15 +291,26 @@ export class VrrpRuntime {
 
   // ===== engine I/O =====
 
-  #handle(ev: EngineEvent): void {
-    this.#perform(this.#engine.handle(ev, monotonicUs()));
+  /** `atUs`: when the event happened, if earlier than now (a packet's kernel arrival time). */
+  #handle(ev: EngineEvent, atUs?: number): void {
+    this.#perform(this.#engine.handle(ev, this.#engineTime(atUs)));
     this.#rearm();
   }
 
   #onTimer(nowUs: number): void {
     if (this.#state !== 'running') return;
-    this.#perform(this.#engine.handleTimers(nowUs));
+    this.#perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
     this.#rearm();
+  }
+
+  /**
+   * The time given to the engine: `atUs` (default now), never before the time of the previous input — the
+   * engine's clock must not run backwards, which an arrival stamp older than a timer already fired would do.
+   */
+  #engineTime(atUs?: number): number {
+    const t = Math.max(atUs ?? monotonicUs(), this.#lastEngineUs);
+    this.#lastEngineUs = t;
+    return t;
   }
 
   #rearm(): void {
@@ -307,7 +320,9 @@ export class VrrpRuntime {
 
   #onAdvert(instance: string, advert: VrrpAdvert, meta: RxMeta): void {
     if (this.#state !== 'running') return;
-    this.#handle({ type: 'instance', instance, event: { type: 'advertRx', advert, meta } });
+    // Timers run from the advert's arrival (RFC 9568 §6.4.2 "when an ADVERTISEMENT is received"): time the
+    // packet spent queued behind a busy event loop must not lengthen the Master_Down_Interval.
+    this.#handle({ type: 'instance', instance, event: { type: 'advertRx', advert, meta } }, meta.arrivalUs);
   }
 
   #perform(actions: VrrpAction[]): void {
@@ -519,7 +534,7 @@ export class VrrpRuntime {
       return;
     }
     for (const w of plan.warnings) this.#log.warn(w);
-    const now = monotonicUs();
+    const now = this.#engineTime();
     const out: VrrpAction[] = [];
     const running = this.#engine
       .instances()
@@ -677,7 +692,7 @@ export class VrrpRuntime {
     this.#scripts.stop();
     this.#files.stop();
     this.#processes.stop();
-    this.#perform(this.#engine.handle({ type: 'shutdownAll' }, monotonicUs()));
+    this.#perform(this.#engine.handle({ type: 'shutdownAll' }, this.#engineTime()));
     // The priority-0 adverts are out: a backup is taking over now. What is left (removing addresses, closing,
     // Node's exit) must not compete for the CPU with whatever runs on this host — the services being
     // failed over, or, in a lab, the backup itself.

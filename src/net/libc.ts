@@ -18,6 +18,8 @@ export const MSG_CTRUNC = 0x08;
 export const SOL_SOCKET = 1;
 export const SO_RCVBUF = 8;
 export const SO_BINDTODEVICE = 25;
+/** Kernel receive timestamps as struct timespec (CLOCK_REALTIME) in an SCM_TIMESTAMPNS cmsg (same number). */
+export const SO_TIMESTAMPNS = 35;
 
 export const IPPROTO_IP = 0;
 export const IPPROTO_IPV6 = 41;
@@ -72,6 +74,8 @@ export interface Libc {
   close(fd: number): number;
   if_nametoindex(name: string): number;
   errno(): number;
+  /** clock_gettime(CLOCK_REALTIME) in µs: the clock kernel receive timestamps use. */
+  realtimeUs(): number;
   alloc(size: number): NativeBlock;
   free(block: NativeBlock): void;
   poll(fd: number, onReadable: () => void): PollHandle;
@@ -95,6 +99,8 @@ export function libc(): Libc {
   const recvmsg = lib.func('intptr_t recvmsg(int, void *, int)');
   const close = lib.func('int close(int)');
   const ifNameToIndex = lib.func('unsigned int if_nametoindex(const char *)');
+  const clockGettime = lib.func('int clock_gettime(int, void *)');
+  const timespec = new BigInt64Array(2);
   bound = {
     socket: (d, t, p) => socket(d, t, p) as number,
     setsockopt: (fd, level, name, value, len) => setsockopt(fd, level, name, value, len) as number,
@@ -104,6 +110,10 @@ export function libc(): Libc {
     close: (fd) => close(fd) as number,
     if_nametoindex: (name) => ifNameToIndex(name) as number,
     errno: () => koffi.errno(),
+    realtimeUs: () => {
+      clockGettime(0 /* CLOCK_REALTIME */, timespec);
+      return Number(timespec[0]!) * 1_000_000 + Math.floor(Number(timespec[1]!) / 1000);
+    },
     alloc: (size) => {
       const ptr = koffi.alloc('uint8_t', size);
       const bytes = new Uint8Array(koffi.view(ptr, size));

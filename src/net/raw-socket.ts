@@ -24,8 +24,10 @@ import {
   type Libc,
   libc,
   type PollHandle,
+  SO_TIMESTAMPNS,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
+  SOL_SOCKET,
 } from './libc.js';
 import { type ControlMessage, type ReceivedDatagram, RecvBuffer } from './msghdr.js';
 import { fail, type NetError, type NetResult, ok, socketError } from './net-error.js';
@@ -99,11 +101,15 @@ export class RawSocket implements RawSocketPort {
     const s = new RawSocket(lib, fd, domain, label);
     const recvOpts: [number, number][] =
       domain === AF_INET
-        ? [[IPPROTO_IP, IP_PKTINFO]]
+        ? [
+            [IPPROTO_IP, IP_PKTINFO],
+            [SOL_SOCKET, SO_TIMESTAMPNS],
+          ]
         : domain === AF_INET6
           ? [
               [IPPROTO_IPV6, IPV6_RECVPKTINFO],
               [IPPROTO_IPV6, IPV6_RECVHOPLIMIT],
+              [SOL_SOCKET, SO_TIMESTAMPNS],
             ]
           : [];
     for (const [level, name] of recvOpts) {
@@ -161,9 +167,12 @@ export class RawSocket implements RawSocketPort {
       return fail('KA_SOCKET_EINVAL', 'onMessage needs an AF_INET or AF_INET6 socket; use onFrame');
     }
     const family: IpFamily = this.domain === AF_INET ? 4 : 6;
-    return this.#startReceive((d) => {
+    return this.#startReceive((d, clock) => {
       const meta = family === 4 ? ipv4Meta(d) : ipv6Meta(d);
-      if (meta) handler(d.data, meta);
+      if (!meta) return;
+      const arrivalUs = arrivalOf(d, clock);
+      if (arrivalUs !== undefined) meta.arrivalUs = arrivalUs;
+      handler(d.data, meta);
     }, onError);
   }
 
@@ -180,7 +189,10 @@ export class RawSocket implements RawSocketPort {
     }, onError);
   }
 
-  #startReceive(deliver: (d: ReceivedDatagram) => void, onError?: ErrorHandler): NetResult<void> {
+  #startReceive(
+    deliver: (d: ReceivedDatagram, clock: ClockPair) => void,
+    onError?: ErrorHandler,
+  ): NetResult<void> {
     if (this.#closed) return fail('KA_SOCKET_CLOSED', 'receive on closed socket');
     if (this.#poll) return fail('KA_SOCKET_EINVAL', 'a receive handler is already installed');
     const report = (e: NetError) => {
@@ -189,6 +201,9 @@ export class RawSocket implements RawSocketPort {
     this.#recv = new RecvBuffer(this.#libc);
     const onReadable = () => {
       try {
+        // One reading of both clocks per wake: kernel timestamps are CLOCK_REALTIME, the daemon runs on
+        // CLOCK_MONOTONIC (arrivalOf converts).
+        let clock: ClockPair | null = null;
         for (let i = 0; i < MAX_PER_WAKE && !this.#closed && this.#recv; i++) {
           const r = this.#recv.receive(this.fd);
           if ('errno' in r) {
@@ -197,8 +212,9 @@ export class RawSocket implements RawSocketPort {
             break;
           }
           if (r.datagram.truncated) continue;
+          clock ??= { realtimeUs: this.#libc.realtimeUs(), monotonicUs: monotonicNowUs() };
           try {
-            deliver(r.datagram);
+            deliver(r.datagram, clock);
           } catch (userError) {
             // Programmer error in the handler: surface it on a clean stack, never inside koffi.
             setImmediate(() => {
@@ -240,6 +256,34 @@ export class RawSocket implements RawSocketPort {
     this.#recv = undefined;
     if (recv) setImmediate(() => recv.free());
   }
+}
+
+/** The two clocks read at the same moment. */
+interface ClockPair {
+  realtimeUs: number;
+  monotonicUs: number;
+}
+
+function monotonicNowUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** A packet older than this by its timestamp means the wall clock was stepped: ignore the timestamp. */
+const MAX_PLAUSIBLE_AGE_US = 1_000_000;
+
+/**
+ * The kernel's receive time (SCM_TIMESTAMPNS, CLOCK_REALTIME) moved onto the monotonic clock: the packet's
+ * age at `clock` taken from the monotonic reading. Undefined without a timestamp or when the age is not
+ * plausible (a wall-clock step between arrival and now).
+ */
+export function arrivalOf(d: ReceivedDatagram, clock: ClockPair): number | undefined {
+  const ts = findCmsg(d.control, SOL_SOCKET, SO_TIMESTAMPNS);
+  if (!ts || ts.length < 16) return undefined;
+  const v = new DataView(ts.buffer, ts.byteOffset, 16);
+  const atUs = Number(v.getBigInt64(0, true)) * 1_000_000 + Math.floor(Number(v.getBigInt64(8, true)) / 1000);
+  const ageUs = clock.realtimeUs - atUs;
+  if (ageUs < 0 || ageUs > MAX_PLAUSIBLE_AGE_US) return undefined;
+  return clock.monotonicUs - ageUs;
 }
 
 function findCmsg(control: ControlMessage[], level: number, type: number): Uint8Array | undefined {

@@ -45,4 +45,9 @@ export interface RxMeta {
   ttl: number;
   ifindex: number;
   ifname?: string;
+  /**
+   * When the kernel received the packet, on the daemon's monotonic clock (µs), if the socket reported it. The
+   * engine's timers run from a packet's arrival, not from when a busy event loop got round to it.
+   */
+  arrivalUs?: number;
 }

@@ -5,8 +5,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { formatIpv6, parseIp, parseIpv4, parseIpv6, parseMac } from '../../src/net/inet.js';
 import { buildIpv4Header, internetChecksum } from '../../src/net/ipv4-header.js';
+import { SO_TIMESTAMPNS, SOL_SOCKET } from '../../src/net/libc.js';
 import { socketError } from '../../src/net/net-error.js';
 import { macvlanLinkInfo, netlinkError } from '../../src/net/netlink.js';
+import { arrivalOf } from '../../src/net/raw-socket.js';
 
 test('IPv6 formatting is RFC 5952 canonical (WHATWG URL serializer as the oracle) and round-trips', () => {
   fc.assert(
@@ -90,4 +92,27 @@ test('OS failures become stable codes; EPERM names the capability', () => {
   assert.match(netlinkError('add', new Error('Request rejected: EPERM')).message, /CAP_NET_ADMIN/);
   assert.equal(netlinkError('get', new Error('Timeout has been reached')).code, 'KA_NETLINK_TIMEOUT');
   assert.equal(netlinkError('get', new Error('weird')).code, 'KA_NETLINK_OS');
+});
+
+test('arrival time: the kernel timestamp (CLOCK_REALTIME) moved onto the monotonic clock, or nothing', () => {
+  const stamp = (sec: bigint, nsec: bigint) => {
+    const b = new Uint8Array(16);
+    const v = new DataView(b.buffer);
+    v.setBigInt64(0, sec, true);
+    v.setBigInt64(8, nsec, true);
+    return { level: SOL_SOCKET, type: SO_TIMESTAMPNS, data: b };
+  };
+  const datagram = (control: ReturnType<typeof stamp>[]) => ({
+    data: new Uint8Array(0),
+    name: new Uint8Array(0),
+    control,
+    truncated: false,
+  });
+  const clock = { realtimeUs: 1_700_000_000_000_500, monotonicUs: 42_000_000 };
+  // Received 1.5 ms before the clocks were read.
+  assert.equal(arrivalOf(datagram([stamp(1_699_999_999n, 999_000_000n)]), clock), 42_000_000 - 1500);
+  assert.equal(arrivalOf(datagram([]), clock), undefined, 'no timestamp');
+  // From the future, or over a second old: the wall clock was stepped; the timestamp is not used.
+  assert.equal(arrivalOf(datagram([stamp(1_700_000_001n, 0n)]), clock), undefined);
+  assert.equal(arrivalOf(datagram([stamp(1_699_999_990n, 0n)]), clock), undefined);
 });

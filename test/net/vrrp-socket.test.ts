@@ -65,6 +65,19 @@ async function open(agent: Agent, args: Record<string, unknown>): Promise<number
   return r.value!.ifindex;
 }
 
+/**
+ * The kernel's receive time on the monotonic clock (SO_TIMESTAMPNS, raw-socket.ts): present, in the past, and
+ * recent (the agent's process shares CLOCK_MONOTONIC with ours). Returns the meta without it, for comparing.
+ */
+function withoutArrival(meta: Record<string, unknown>): Record<string, unknown> {
+  const { arrivalUs, ...rest } = meta;
+  const nowUs = Number(process.hrtime.bigint() / 1000n);
+  assert.equal(typeof arrivalUs, 'number', `arrivalUs in ${JSON.stringify(meta)}`);
+  const ageUs = nowUs - (arrivalUs as number);
+  assert.ok(ageUs >= 0 && ageUs < 2_000_000, `arrival ${ageUs} µs ago`);
+  return rest;
+}
+
 function received(agent: Agent, key: string, payload: Buffer): Promise<VrrpEvent> {
   const hex = payload.toString('hex');
   return agent.waitEvent((e) => e.event === 'vrrp' && e.key === key && e.payloadHex === hex) as Promise<
@@ -79,7 +92,7 @@ test('IPv4 multicast: TTL 255, TOS 0xc0, group as destination, header checksum v
   const got = received(b, 'm4', pkt);
   assert.deepEqual(await a.call('vrrpSend', { key: 'm4', payloadHex: pkt.toString('hex') }), { ok: true });
   const ev = await got;
-  assert.deepEqual(ev.meta, {
+  assert.deepEqual(withoutArrival(ev.meta), {
     family: 4,
     srcAddr: '192.0.2.1',
     dstAddr: '224.0.0.18',
@@ -116,6 +129,7 @@ test('IPv6 multicast: hop limit 255, ff02::12 as destination, kernel-computed ch
   assert.equal(ev.meta.dstAddr, 'ff02::12');
   assert.equal(ev.meta.ifindex, ifB);
   assert.equal(ev.meta.srcAddr, '2001:db8::1', 'source the socket was bound to');
+  withoutArrival(ev.meta);
   assert.equal(ev.headerHex, undefined);
   // Independent check of the kernel's checksum: pseudo-header (RFC 8200 §8.1) + message sums to zero.
   const pseudo = Buffer.alloc(40);
@@ -167,7 +181,7 @@ test('IPv4 unicast: configured unicast TTL, own address as destination, no group
     },
   );
   const ev = await got;
-  assert.deepEqual(ev.meta, {
+  assert.deepEqual(withoutArrival(ev.meta), {
     family: 4,
     srcAddr: '192.0.2.1',
     dstAddr: '192.0.2.2',
@@ -189,7 +203,7 @@ test('IPv6 unicast: hop limit 255 by default, own address as destination', { ski
   });
   assert.equal(sent.ok, true);
   const ev = (await b.waitEvent((e) => e.event === 'vrrp' && e.key === 'u6')) as unknown as VrrpEvent;
-  assert.deepEqual(ev.meta, {
+  assert.deepEqual(withoutArrival(ev.meta), {
     family: 6,
     srcAddr: '2001:db8::1',
     dstAddr: '2001:db8::2',
