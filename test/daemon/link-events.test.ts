@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
+import { ip, isRoot, Lab, loneRouterNetns } from '../helpers/netns.js';
 import { holds, jsonDumpLine, killAllRouters, Router, settle, untilDumped, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -15,9 +15,7 @@ after(() => {
 });
 
 function host(label: string): string {
-  const h = createLoEth0Netns(label);
-  cleanups.push(h.close);
-  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const h = loneRouterNetns(label, cleanups);
   return h.ns;
 }
 

@@ -15,7 +15,7 @@ import {
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { effectiveCapabilities, missingCapabilities } from '../../src/daemon/capabilities.js';
-import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
+import { ip, isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { BIN, holds, killAllRouters, Router, trackDetachedPid, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -42,9 +42,7 @@ vrrp_instance VI_1 {
 `;
 
 function lonelyHost(label: string): string {
-  const h = createLoEth0Netns(label);
-  cleanups.push(h.close);
-  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const h = loneRouterNetns(label, cleanups);
   return h.ns;
 }
 

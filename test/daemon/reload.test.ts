@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { closeSync, constants, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
+import { ip, isRoot, Lab, loneRouterNetns } from '../helpers/netns.js';
 import { holds, killAllRouters, Router, settle, sleep, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -104,9 +104,7 @@ test('SIGHUP: removed instances notify DELETED (notify_deleted) or FAULT and dro
   skip,
   timeout: 20_000,
 }, async () => {
-  const h = createLoEth0Netns('drdl');
-  cleanups.push(h.close);
-  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const h = loneRouterNetns('drdl', cleanups);
   const two = (dir: string) => `
 global_defs {
   notify_fifo ${join(dir, 'fifo')}

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { parseRouteWords, parseRuleWords } from '../../src/daemon/route-spec.js';
-import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
+import { ip, isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { killAllRouters, Router, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -61,9 +61,7 @@ test('a master installs its virtual routes and rules and removes them on stop', 
   skip,
   timeout: 20_000,
 }, async () => {
-  const h = createLoEth0Netns('drt');
-  cleanups.push(h.close);
-  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const h = loneRouterNetns('drt', cleanups);
   const r = new Router(
     'rt',
     h.ns,
@@ -108,9 +106,7 @@ test('static addresses and routes: installed at startup, re-added when deleted, 
   skip,
   timeout: 20_000,
 }, async () => {
-  const h = createLoEth0Netns('dst');
-  cleanups.push(h.close);
-  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const h = loneRouterNetns('dst', cleanups);
   const r = new Router(
     'st',
     h.ns,

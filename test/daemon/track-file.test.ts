@@ -4,7 +4,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseTrackValue } from '../../src/track/file-trackers.js';
-import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
+import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { jsonDumpLine, killAllRouters, Router, untilDumped } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -26,9 +26,7 @@ test('the priority follows the tracked file; a big negative value is a FAULT', {
   skip,
   timeout: 20_000,
 }, async () => {
-  const h = createLoEth0Netns('dtf');
-  cleanups.push(h.close);
-  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const h = loneRouterNetns('dtf', cleanups);
   const r = new Router(
     'tf',
     h.ns,

@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
+import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { jsonDumpLine, killAllRouters, Router, untilDumped } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -36,9 +36,7 @@ test('track_process: weight moves the priority, weight 0 is a FAULT, both follow
   });
   startProcess(); // up before the daemon starts
 
-  const h = createLoEth0Netns('dtp');
-  cleanups.push(h.close);
-  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const h = loneRouterNetns('dtp', cleanups);
   const r = new Router(
     'tp',
     h.ns,

@@ -124,3 +124,14 @@ export function createLoEth0Netns(label: string): { ns: string; close: () => voi
     },
   };
 }
+
+/**
+ * A router alone on its link: a lo+eth0 namespace (createLoEth0Netns) with 192.0.2.1/24 on eth0. Its removal
+ * goes onto `cleanups`, which the test's after hook runs.
+ */
+export function loneRouterNetns(label: string, cleanups: (() => void)[]): { ns: string; close: () => void } {
+  const h = createLoEth0Netns(label);
+  cleanups.push(h.close);
+  ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  return h;
+}
