@@ -103,7 +103,7 @@ async function serve(
     for (const d of next.diag.list) log.info(next.diag.format(d));
     const code = next.diag.exitCode();
     if (code === 2 || code === 4) log.error('reload aborted: the new configuration cannot be run');
-    else runtime.reload(next.config);
+    else void runtime.reload(next.config);
   });
   // keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does, readable by root only.
   // The file is written asynchronously (libuv's pool), off the advert path.

@@ -175,6 +175,19 @@ export class Vmacs {
     return { ok: true, value: v };
   }
 
+  /**
+   * Reload: creates the VMACs of `specs` not set up yet (instances the reload adds). Those it made before a
+   * failure stay (their instances are simply not started); the error comes back.
+   */
+  async add(specs: VmacSpec[]): Promise<VmacResult<void>> {
+    for (const spec of specs) {
+      if (this.#live.some((x) => x.spec.name === spec.name && x.spec.instance === spec.instance)) continue;
+      const r = await this.#one(spec);
+      if (!r.ok) return r;
+    }
+    return { ok: true, value: undefined };
+  }
+
   async #one(spec: VmacSpec): Promise<VmacResult<void>> {
     const fail = (code: string, message: string): VmacResult<void> => ({
       ok: false,

@@ -94,6 +94,8 @@ export class VrrpRuntime {
   readonly #lastTransitionS = new Map<string, number>();
   /** The time of the engine's latest input (µs): inputs never go back before it. */
   #lastEngineUs = 0;
+  /** The reload in progress, if any (reloads are serialised). */
+  #reloading: Promise<void> = Promise.resolve();
   /** Parameters of an instance being removed, while its last actions are performed (the engine forgot it). */
   readonly #retired = new Map<string, VrrpInstanceParams>();
   #monitor: NetlinkMonitor | null = null;
@@ -524,8 +526,37 @@ export class VrrpRuntime {
    * VIP moving to another instance is removed before it is added again. New instances (and the new definition
    * of one stopped for a changed key) start like at startup; a new sync group made only of new instances forms
    * with them. Other sync group changes wait for a restart (members removed from the configuration leave).
+   * Reloads run one after the other; each first creates the use_vmac interfaces of the instances it adds (and
+   * re-reads the links, so the plan sees them), then applies the new configuration in one step.
    */
-  reload(cfg: KeepalivedConfig): void {
+  reload(cfg: KeepalivedConfig): Promise<void> {
+    this.#reloading = this.#reloading.then(
+      () => this.#reloadWithVmacs(cfg),
+      () => this.#reloadWithVmacs(cfg),
+    );
+    return this.#reloading;
+  }
+
+  async #reloadWithVmacs(cfg: KeepalivedConfig): Promise<void> {
+    if (this.#state !== 'running') return;
+    const specs = vmacSpecs(cfg).filter((v) => !this.#engine.instance(v.instance));
+    if (specs.length > 0) {
+      if (!this.#vmacs) {
+        const made = await Vmacs.setUp(this.#nl, specs, this.#log);
+        if (made.ok) this.#vmacs = made.value;
+        else this.#log.error(made.message);
+      } else {
+        const added = await this.#vmacs.add(specs);
+        if (!added.ok) this.#log.error(added.message);
+      }
+      const t = await InterfaceTable.load(this.#nl);
+      if (t.ok) this.#table.replaceWith(t.value);
+      if (this.#state !== 'running') return;
+    }
+    this.#applyReload(cfg);
+  }
+
+  #applyReload(cfg: KeepalivedConfig): void {
     if (this.#state !== 'running') return;
     const plan = buildEnginePlan(cfg, this.#table);
     if (plan.errors.length > 0) {
@@ -623,11 +654,9 @@ export class VrrpRuntime {
     for (const name of names) {
       const p = plan.engine.instances.find((x) => x.name === name)!;
       const w = plan.wiring.get(name)!;
-      // A use_vmac VMAC is made at startup only (vmac.ts): not supported for an instance a reload adds.
+      // A use_vmac VMAC was created before the plan was made (#reloadWithVmacs); if that failed, it is missing.
       if (!this.#table.link(p.interface)) {
-        this.#log.error(
-          `(${name}) interface ${p.interface} does not exist (a use_vmac VMAC is created at startup only; restart keepalived-ts): not started`,
-        );
+        this.#log.error(`(${name}) interface ${p.interface} does not exist: not started`);
         continue;
       }
       const r = this.#pool.add(w, p.primaryAddress);
