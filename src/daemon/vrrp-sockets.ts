@@ -180,11 +180,15 @@ export class VrrpSocketPool {
       if (!r.ok) return r;
     }
     const targets = a.unicastPeers.length > 0 ? a.unicastPeers : [w.socket.group];
+    // AH: one sequence number per advert, the same in the copy to every unicast peer (as keepalived) — a
+    // number per copy would leave each peer's counter at a different place, and a peer that takes over
+    // would then send numbers the others already passed.
+    const seq = w.tx.authType === AuthType.ah ? this.#nextAhSeq(instance) : 0;
     let result: NetResult<void> = ok(undefined);
     for (const dst of targets) {
       const r =
         w.tx.authType === AuthType.ah
-          ? this.#sendWithAh(instance, slot, advert, w, slot.unicast ? dst : undefined)
+          ? this.#sendWithAh(slot, advert, w, seq, slot.unicast ? dst : undefined)
           : this.#sendPlain(slot, advert, a, w, dst);
       if (!r.ok) result = r;
     }
@@ -214,19 +218,23 @@ export class VrrpSocketPool {
   }
 
   /** VRRPv2 with IPsec AH: the whole IPv4 packet is ours to build, since the ICV covers its header. */
+  /** The AH Sequence Number of the instance's next advert (keepalived stops just below 2^32, never wraps). */
+  #nextAhSeq(instance: string): number {
+    const last = this.#ahSeq.get(instance) ?? 0;
+    const seq = last > AH_SEQ_LAST ? last : last + 1;
+    this.#ahSeq.set(instance, seq);
+    return seq;
+  }
+
   #sendWithAh(
-    instance: string,
     slot: Slot,
     advert: VrrpAdvert,
     w: InstanceWiring,
+    seq: number,
     peer: string | undefined,
   ): NetResult<void> {
     const hdr = slot.sock.planIpv4Header(peer);
     if (!hdr.ok) return hdr;
-    // keepalived stops counting just below 2^32 rather than wrap (a wrapped number would be a "replay").
-    const last = this.#ahSeq.get(instance) ?? 0;
-    const seq = last > AH_SEQ_LAST ? last : last + 1;
-    this.#ahSeq.set(instance, seq);
     let packet: Uint8Array;
     try {
       packet = encodeAdvert(advert, {

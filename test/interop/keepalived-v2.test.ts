@@ -50,6 +50,19 @@ const cases: { spec: InstanceSpec; label: string; kind: string; todo?: string }[
     label: 'i24a',
     kind: 'multicast, AH auth',
   },
+  {
+    // Unicast AH: keepalived leaves the TTL out of the ICV for instances with unicast peers.
+    spec: {
+      version: 2,
+      family: 4,
+      unicast: true,
+      vrid: 25,
+      advertIntS: 1,
+      auth: { type: 'AH', pass: 'kats-ah' },
+    },
+    label: 'i25ua',
+    kind: 'unicast, AH auth',
+  },
 ];
 
 describe('VRRPv2 IPv4 with keepalived 2.2.7', { concurrency: true }, () => {
