@@ -3,7 +3,8 @@
 // signal terminates the process — so an operator's `kill -s $(keepalived --signum=JSON)` would kill the
 // daemon. libuv can watch any signal number; Node's own signal handle (the one process.on uses) is reached
 // through process.binding('signal_wrap'), deprecated but present in Node 20–24. Its one-time deprecation
-// warning is silenced for that call only. Without it we fall back to ignoring nothing and say so.
+// warning is silenced for that call only. On a Node without it the two signals are not watched (one would
+// still end the process, as before); the daemon says so at startup.
 interface SignalHandle {
   onsignal: (signum: number) => void;
   start(signum: number): number;
