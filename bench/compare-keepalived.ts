@@ -93,6 +93,7 @@ async function runOnce(row: Row, impl: Implementation, rep: number, out: Sample[
   try {
     await s.startAndElect();
     capture = new AdvertCapture(s.lab.client.ns);
+    await capture.ready();
     await sleep(Math.max(300, 2 * row.advertIntervalS * 1000));
     add('linkCut', await s.cutTop());
     add('preemptBack', await s.restoreTop());
