@@ -171,19 +171,6 @@ export class VipInstaller {
     return [...this.#installed.values()].filter((x) => x.ifname === ifname);
   }
 
-  /**
-   * Runs `fn` once every request made so far is in the kernel — which is now: each was applied inside the
-   * sendmsg() that wrote it (see #enqueue). Kept as a call so that the order "addresses, then announce" is
-   * explicit where the runtime relies on it.
-   */
-  afterQueued(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      this.#log.error(`deferred action failed: ${(e as Error).message}`);
-    }
-  }
-
   /** Resolves when every queued request has been answered (or timed out). */
   idle(timeoutMs: number): Promise<void> {
     return Promise.race([this.#queue, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);

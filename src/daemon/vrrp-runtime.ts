@@ -50,7 +50,6 @@ const NO_DUMP_FLAGS: DumpFlags = {
   skipCheckAdvAddr: false,
   promoteSecondaries: false,
   smtpAlert: false,
-  notifyDeleted: false,
   vmacIfname: '',
 };
 
@@ -364,16 +363,15 @@ export class VrrpRuntime {
         }
         case 'sendGarp': {
           const p = this.#engine.instance(a.instance)!.params;
-          // Announce only once the kernel holds the addresses: a client that follows the GARP at once
-          // must find the VIP there (the netlink requests are answered asynchronously).
-          this.#vips.afterQueued(() =>
-            this.#announcers.announce(
-              a.instance,
-              a.addresses,
-              a.repeat,
-              [...p.vips, ...p.excludedVips],
-              p.interface,
-            ),
+          // The kernel holds the addresses already (the engine puts addVips first, and rtnetlink applied each
+          // request inside the sendmsg that wrote it — vip-installer.ts), so a client that follows the GARP at
+          // once finds the VIP there.
+          this.#announcers.announce(
+            a.instance,
+            a.addresses,
+            a.repeat,
+            [...p.vips, ...p.excludedVips],
+            p.interface,
           );
           break;
         }
@@ -692,6 +690,7 @@ export class VrrpRuntime {
         authType: w?.tx.authType ?? AuthType.none,
         authPassword: w?.tx.authPassword ?? '',
         lastTransitionS: this.#lastTransitionS.get(i.name) ?? 0,
+        notifyDeleted: this.#notifyDeleted.has(i.name),
         flags: this.#dumpFlags.get(i.name) ?? NO_DUMP_FLAGS,
       };
     });

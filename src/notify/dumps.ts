@@ -21,6 +21,8 @@ export interface DumpedInstance {
   authPassword: string;
   /** Wall-clock time of the last state change, in seconds (keepalived's last_transition); 0 before any. */
   lastTransitionS: number;
+  /** `notify_deleted` is set: a reload that removes the instance notifies DELETED. */
+  notifyDeleted: boolean;
   flags: DumpFlags;
 }
 
@@ -30,7 +32,6 @@ export interface DumpFlags {
   skipCheckAdvAddr: boolean;
   promoteSecondaries: boolean;
   smtpAlert: boolean;
-  notifyDeleted: boolean;
   /** The use_vmac interface, '' without one. */
   vmacIfname: string;
 }
@@ -46,7 +47,6 @@ export function dumpFlagsOf(cfg: KeepalivedConfig, vmacNames: Map<string, string
         skipCheckAdvAddr: i.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
         promoteSecondaries: i.promoteSecondaries,
         smtpAlert: i.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
-        notifyDeleted: i.notify.deleted !== undefined,
         vmacIfname: vmacNames.get(i.name) ?? '',
       },
     ]),
@@ -127,7 +127,7 @@ export function formatJson(instances: DumpedInstance[]): string {
         wantstate: STATE_NUMBER[st.wantState] ?? 0,
         version: p.version,
         smtp_alert: f.smtpAlert,
-        notify_deleted: f.notifyDeleted,
+        notify_deleted: more.notifyDeleted,
         vips: p.vips.map((v) => vipText(v, p, vipSet)),
         evips: p.excludedVips.map((v) => vipText(v, p, vipSet)),
         auth_type: authType,

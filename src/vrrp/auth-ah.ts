@@ -121,7 +121,8 @@ export function verifyAhIcv(
   return timingSafeEqual(expected, carried);
 }
 
-function readU32(b: Uint8Array, o: number): number {
+/** Big-endian 32-bit unsigned at b[o] (AH fields, the IPv4 source as keepalived's SPI). */
+export function readU32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 

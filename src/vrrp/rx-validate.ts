@@ -24,7 +24,7 @@
 import type { AuthTypeCode, IpFamily, RxMeta, VrrpAdvert, VrrpVersion } from './advert.js';
 import { AuthType, PRIORITY_OWNER, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT } from './advert.js';
 import { AUTH_DATA_LENGTH, authKeyBytes, passAuthMatches } from './auth.js';
-import { verifyAhIcv } from './auth-ah.js';
+import { readU32, verifyAhIcv } from './auth-ah.js';
 import { type ChecksumForm, verifyVrrpChecksum } from './checksum.js';
 import { type DecodedPacket, decodeAdvert } from './packet.js';
 import { canonicalIp, isMulticastAddr, parseIpShared } from './packet-addr.js';
@@ -153,7 +153,7 @@ export function validateAdvert(bytes: Uint8Array, meta: RxMeta, policy: RxPolicy
       if (!verifyAhIcv(bytes, packet.ahOffset, key, packet.packetLength, policy.unicast)) {
         return reject('AuthFailures', 'AH HMAC-MD5-96 mismatch');
       }
-      if (packet.ah!.spi !== readIpv4Source(bytes)) {
+      if (packet.ah!.spi !== readU32(bytes, IPV4_OFF_SRC)) {
         return reject('AuthFailures', `AH SPI ${packet.ah!.spi} is not the sender's address`);
       }
       if (policy.ahMinSeq !== undefined && packet.ah!.seq < policy.ahMinSeq) {
@@ -245,10 +245,4 @@ function sameAddressSet(advertised: string[], configured: string[], family: IpFa
 function stripPrefix(a: string): string {
   const slash = a.indexOf('/');
   return slash >= 0 ? a.slice(0, slash) : a;
-}
-
-/** The IPv4 source address as a 32-bit number (keepalived's AH SPI). */
-function readIpv4Source(b: Uint8Array): number {
-  const o = IPV4_OFF_SRC;
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SIGNAL_JSON } from '../../src/daemon/run.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/keepalived-ts');
 
@@ -226,8 +227,8 @@ export async function waitUntil(
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** keepalived's JSON signal (`keepalived --signum=JSON`, SIGRTMIN+2). */
-export const SIGNAL_JSON = 36;
+/** keepalived's JSON signal (`keepalived --signum=JSON`, SIGRTMIN+2), as the daemon watches it. */
+export { SIGNAL_JSON };
 
 /** `json_dump_file` line for a config's global_defs: the JSON dump goes to the router's own directory. */
 export const jsonDumpLine = (dir: string) => `json_dump_file ${join(dir, 'keepalived.json')}`;
