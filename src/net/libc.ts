@@ -88,10 +88,17 @@ export interface PollHandle {
 }
 
 let bound: Libc | undefined;
+let library: ReturnType<typeof koffi.load> | undefined;
+
+/** The C library loaded once, for modules that bind calls of their own (timerfd.ts). */
+export function libcLibrary(): ReturnType<typeof koffi.load> {
+  library ??= koffi.load('libc.so.6');
+  return library;
+}
 
 export function libc(): Libc {
   if (bound) return bound;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   const socket = lib.func('int socket(int, int, int)');
   const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
   const bind = lib.func('int bind(int, const void *, uint32_t)');

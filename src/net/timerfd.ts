@@ -7,8 +7,7 @@
 //
 // process.hrtime (the daemon's clock, src/daemon/clock.ts) is CLOCK_MONOTONIC too, so a deadline in that
 // clock is armed as it is (TFD_TIMER_ABSTIME).
-import koffi from 'koffi';
-import { libc, type PollHandle } from './libc.js';
+import { libc, libcLibrary, type PollHandle } from './libc.js';
 
 const CLOCK_MONOTONIC = 1;
 const TFD_NONBLOCK = 0o4000;
@@ -28,7 +27,7 @@ let calls: TimerfdCalls | undefined;
 
 function timerfdCalls(): TimerfdCalls {
   if (calls) return calls;
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   const create = lib.func('int timerfd_create(int, int)');
   const settime = lib.func('int timerfd_settime(int, int, const void *, void *)');
   const read = lib.func('intptr_t read(int, void *, size_t)');
