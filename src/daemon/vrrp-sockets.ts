@@ -46,6 +46,10 @@ export class VrrpSocketPool {
    * backup that takes over continues its master's sequence and the other backups accept it (auth-ah.ts).
    */
   readonly #ahSeq = new Map<string, number>();
+  /** The open sockets' descriptors, rebuilt when a socket opens or closes (kept as one array for poll(2)). */
+  #fds: readonly number[] = [];
+  /** Encoded adverts by instance, then destination (#encoded). */
+  readonly #encodedAdverts = new Map<string, Map<string, { contentKey: string; bytes: Uint8Array }>>();
   readonly #onAdvert: AdvertHandler;
   readonly #onReject: RejectHandler;
   readonly #onError: (e: NetError) => void;
@@ -85,6 +89,7 @@ export class VrrpSocketPool {
         return started;
       }
       this.#slots.set(key, created);
+      this.#listFds();
       slot = created;
     }
     const list = slot.byVrid.get(w.rxPolicy.vrid) ?? [];
@@ -138,6 +143,7 @@ export class VrrpSocketPool {
       list.map((x) => (x.name === w.name ? w : x)),
     );
     this.#wiring.set(w.name, w);
+    this.#encodedAdverts.delete(w.name); // auth and checksum form come from the wiring
     return true;
   }
 
@@ -148,6 +154,7 @@ export class VrrpSocketPool {
     this.#slotOf.delete(name);
     this.#wiring.delete(name);
     this.#ahSeq.delete(name);
+    this.#encodedAdverts.delete(name);
     this.stats.delete(name);
     if (!slot || !w) return;
     const vrid = w.rxPolicy.vrid;
@@ -157,14 +164,20 @@ export class VrrpSocketPool {
     if (slot.byVrid.size > 0) return;
     slot.sock.close();
     this.#slots.delete(slot.key);
+    this.#listFds();
   }
 
-  /** Puts one advert of `instance` on the wire (one copy per unicast peer). */
-  send(instance: string, a: AdvertToSend): NetResult<void> {
-    const slot = this.#slotOf.get(instance);
-    const w = this.#wiring.get(instance);
-    if (!slot || !w) return ok(undefined);
-    const advert: VrrpAdvert = {
+  #listFds(): void {
+    this.#fds = [...this.#slots.values()].map((s) => s.sock.fd);
+  }
+
+  /** The receiving sockets' file descriptors (the same array until one opens or closes). */
+  fds(): readonly number[] {
+    return this.#fds;
+  }
+
+  #advertOf(a: AdvertToSend, w: InstanceWiring): VrrpAdvert {
+    return {
       version: a.version,
       type: VRRP_TYPE_ADVERTISEMENT,
       vrid: a.vrid,
@@ -175,6 +188,14 @@ export class VrrpSocketPool {
       addresses: a.addresses,
       checksum: 0,
     };
+  }
+
+  /** Puts one advert of `instance` on the wire (one copy per unicast peer). */
+  send(instance: string, a: AdvertToSend): NetResult<void> {
+    const slot = this.#slotOf.get(instance);
+    const w = this.#wiring.get(instance);
+    if (!slot || !w) return ok(undefined);
+    const advert = this.#advertOf(a, w);
     if (a.family === 4 && slot.sock.srcAddr !== a.srcAddr) {
       const r = slot.sock.setIpv4Source(a.srcAddr);
       if (!r.ok) return r;
@@ -202,19 +223,55 @@ export class VrrpSocketPool {
     w: InstanceWiring,
     dst: string,
   ): NetResult<void> {
-    let bytes: Uint8Array;
+    const bytes = this.#encoded(w, a, advert, dst);
+    if (!bytes.ok) return bytes;
+    return slot.sock.send(bytes.value, slot.unicast ? dst : undefined);
+  }
+
+  /**
+   * The advert's bytes to `dst`, encoded once and reused while nothing in them changes — keepalived keeps one
+   * built advert per instance the same way. Reuse keeps a master's sends cheap and lets a backup's takeover
+   * advert be built before its deadline (prepare()), so the takeover does not pay for encoding.
+   */
+  #encoded(w: InstanceWiring, a: AdvertToSend, advert: VrrpAdvert, dst: string): NetResult<Uint8Array> {
+    const contentKey = `${a.version}|${a.priority}|${a.advertIntervalCs}|${a.srcAddr}|${a.addresses.join(',')}`;
+    let byDst = this.#encodedAdverts.get(w.name);
+    if (!byDst) {
+      byDst = new Map();
+      this.#encodedAdverts.set(w.name, byDst);
+    }
+    const cached = byDst.get(dst);
+    if (cached?.contentKey === contentKey) return ok(cached.bytes);
     try {
-      bytes = encodeAdvert(advert, {
+      const bytes = encodeAdvert(advert, {
         family: a.family,
         srcAddr: a.srcAddr,
         dstAddr: dst,
         checksumForm: w.tx.checksumForm,
       });
+      byDst.set(dst, { contentKey, bytes });
+      return ok(bytes);
     } catch (e) {
       // Only a configuration the validator let through (e.g. an address of the wrong family) gets here.
       return fail('KA_SOCKET_BAD_ADDRESS', `cannot encode advert: ${(e as Error).message}`);
     }
-    return slot.sock.send(bytes, slot.unicast ? dst : undefined);
+  }
+
+  /**
+   * Builds (and keeps) the packets `instance` would send for `a` without sending them: a backup's takeover
+   * advert, made while it waits for its Master_Down deadline. AH adverts are not prepared (each carries a new
+   * sequence number and ICV).
+   */
+  prepare(instance: string, a: AdvertToSend): void {
+    const slot = this.#slotOf.get(instance);
+    const w = this.#wiring.get(instance);
+    if (!slot || !w || w.tx.authType === AuthType.ah) return;
+    const advert = this.#advertOf(a, w);
+    const targets = a.unicastPeers.length > 0 ? a.unicastPeers : [w.socket.group];
+    for (const dst of targets) {
+      const bytes = this.#encoded(w, a, advert, dst);
+      if (bytes.ok) slot.sock.prepare(bytes.value, slot.unicast ? dst : undefined);
+    }
   }
 
   /** VRRPv2 with IPsec AH: the whole IPv4 packet is ours to build, since the ICV covers its header. */
@@ -254,6 +311,7 @@ export class VrrpSocketPool {
   close(): void {
     for (const s of this.#slots.values()) s.sock.close();
     this.#slots.clear();
+    this.#listFds();
     this.#slotOf.clear();
   }
 }

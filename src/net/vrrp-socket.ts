@@ -8,7 +8,7 @@
 import type { IpFamily, RxMeta } from '../vrrp/advert.js';
 import { VRRP_PROTOCOL, VRRP_TTL } from '../vrrp/advert.js';
 import { formatIp, isMulticast, parseIp } from './inet.js';
-import { buildIpv4Header, IPV4_HEADER_LEN } from './ipv4-header.js';
+import { buildIpv4Header, IPV4_HEADER_LEN, internetChecksum } from './ipv4-header.js';
 import {
   AF_INET,
   AF_INET6,
@@ -77,6 +77,13 @@ export interface VrrpTransport {
   close(): void;
 }
 
+interface PreparedPacket {
+  packet: Uint8Array;
+  sockaddr: Uint8Array;
+  /** The IPv4 source the header was built with (undefined for IPv6). */
+  src: Uint8Array | undefined;
+}
+
 export class VrrpSocket implements VrrpTransport {
   readonly ifname: string;
   readonly ifindex: number;
@@ -88,6 +95,8 @@ export class VrrpSocket implements VrrpTransport {
   #src: Uint8Array | undefined;
   #unicastTtl: number;
   #ipId = 0;
+  /** Packets built for a payload (by identity), per destination (#preparedFor). */
+  readonly #prepared = new WeakMap<Uint8Array, Map<string, PreparedPacket>>();
   readonly #protocol: number;
 
   private constructor(sock: RawSocket, o: VrrpSocketOptions, ifindex: number, group: Uint8Array) {
@@ -100,6 +109,11 @@ export class VrrpSocket implements VrrpTransport {
     this.#groupBytes = group;
     this.#unicastTtl = o.unicastTtl ?? VRRP_TTL;
     this.#protocol = o.protocol ?? VRRP_PROTOCOL;
+  }
+
+  /** The socket's file descriptor, for a poll(2) across sockets (src/net/input-waiting.ts). */
+  get fd(): number {
+    return this.#sock.fd;
   }
 
   static open(o: VrrpSocketOptions): NetResult<VrrpSocket> {
@@ -205,30 +219,71 @@ export class VrrpSocket implements VrrpTransport {
    * kernel fills it). `dstAddr` defaults to the multicast group; unicast sockets must name the peer.
    */
   send(payload: Uint8Array, dstAddr?: string): NetResult<void> {
+    const p = this.#preparedFor(payload, dstAddr);
+    if (!p.ok) return p;
+    const { packet, sockaddr } = p.value;
+    if (this.family === 4) {
+      // A new identification per packet, as keepalived; only it and the header checksum change.
+      this.#ipId = (this.#ipId + 1) & 0xffff;
+      packet[4] = this.#ipId >> 8;
+      packet[5] = this.#ipId & 0xff;
+      packet[10] = 0;
+      packet[11] = 0;
+      const sum = internetChecksum(packet.subarray(0, IPV4_HEADER_LEN));
+      packet[10] = sum >> 8;
+      packet[11] = sum & 0xff;
+    }
+    const r = this.#sock.sendTo(packet, sockaddr);
+    return r.ok ? ok(undefined) : r;
+  }
+
+  /**
+   * Builds and keeps the packet send() will put on the wire for this payload and destination, so that
+   * send() only stamps its identification: a backup builds its takeover advert ahead of its deadline.
+   */
+  prepare(payload: Uint8Array, dstAddr?: string): NetResult<void> {
+    const p = this.#preparedFor(payload, dstAddr);
+    return p.ok ? ok(undefined) : p;
+  }
+
+  /**
+   * The whole packet (IPv4: header + payload; IPv6: the payload, the kernel adds the header) and the
+   * sockaddr for `payload` to `dstAddr`, built on first use and kept while the payload object lives (the
+   * socket pool reuses one per unchanged advert) and the IPv4 source is the same.
+   */
+  #preparedFor(payload: Uint8Array, dstAddr: string | undefined): NetResult<PreparedPacket> {
+    const key = dstAddr ?? '';
+    let byDst = this.#prepared.get(payload);
+    const hit = byDst?.get(key);
+    if (hit && hit.src === this.#src) return ok(hit);
     const d = this.#destination(dstAddr);
     if (!d.ok) return d;
     const dst = d.value;
-    const ttl = isMulticast(dst) ? VRRP_TTL : this.#unicastTtl;
+    let built: PreparedPacket;
     if (this.family === 6) {
-      const r = this.#sock.sendTo(payload, sockaddrIn6(dst, this.ifindex));
-      return r.ok ? ok(undefined) : r;
+      built = { packet: payload, sockaddr: sockaddrIn6(dst, this.ifindex), src: this.#src };
+    } else {
+      const src = this.#src;
+      if (!src) return fail('KA_SOCKET_NO_SOURCE', `no IPv4 source on ${this.ifname}`);
+      const header = buildIpv4Header({
+        src,
+        dst,
+        protocol: this.#protocol,
+        payloadLength: payload.length,
+        ttl: isMulticast(dst) ? VRRP_TTL : this.#unicastTtl,
+        id: 0,
+      });
+      const packet = new Uint8Array(header.length + payload.length);
+      packet.set(header, 0);
+      packet.set(payload, header.length);
+      built = { packet, sockaddr: sockaddrIn(dst), src };
     }
-    const src = this.#src;
-    if (!src) return fail('KA_SOCKET_NO_SOURCE', `no IPv4 source on ${this.ifname}`);
-    this.#ipId = (this.#ipId + 1) & 0xffff;
-    const header = buildIpv4Header({
-      src,
-      dst,
-      protocol: this.#protocol,
-      payloadLength: payload.length,
-      ttl,
-      id: this.#ipId,
-    });
-    const packet = new Uint8Array(header.length + payload.length);
-    packet.set(header, 0);
-    packet.set(payload, header.length);
-    const r = this.#sock.sendTo(packet, sockaddrIn(dst));
-    return r.ok ? ok(undefined) : r;
+    if (!byDst) {
+      byDst = new Map();
+      this.#prepared.set(payload, byDst);
+    }
+    byDst.set(key, built);
+    return ok(built);
   }
 
   /**

@@ -299,9 +299,13 @@ export class VrrpInstance {
     out.push({ type: 'stateChange', instance: this.name, from, to, reason });
   }
 
-  #sendAdvert(priority: number, out: VrrpAction[]): void {
+  /**
+   * The advert this instance sends at `priority` (default: its effective priority, what a takeover sends
+   * first). Pure: the daemon builds a backup's takeover packet ahead of its Master_Down deadline with it.
+   */
+  advertToSend(priority: number = this.#effective): AdvertToSend {
     const p = this.#p;
-    const advert: AdvertToSend = {
+    return {
       version: p.version,
       family: p.family,
       vrid: p.vrid,
@@ -312,6 +316,10 @@ export class VrrpInstance {
       srcAddr: p.primaryAddress,
       unicastPeers: [...p.unicastPeers],
     };
+  }
+
+  #sendAdvert(priority: number, out: VrrpAction[]): void {
+    const advert = this.advertToSend(priority);
     out.push({ type: 'sendAdvert', instance: this.name, advert });
     this.#stat('SentAdvertisements', out);
     if (priority === PRIORITY_STOP) this.#stat('SentPriZeroPackets', out);

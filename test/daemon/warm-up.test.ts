@@ -2,7 +2,7 @@
 // (IPv4, IPv6, unicast) reaches MASTER and sends in the rehearsal, and the engine it was given is untouched.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { warmUpTakeover } from '../../src/daemon/warm-up.js';
+import { rehearseInstanceTakeover, warmUpTakeover } from '../../src/daemon/warm-up.js';
 import { resolveInstanceParams } from '../../src/vrrp/instance-params.js';
 import { VrrpEngine } from '../../src/vrrp/instance-set.js';
 
@@ -42,4 +42,14 @@ test('the rehearsal leaves the real engine as it was', () => {
   assert.ok(warmUpTakeover(engine.config) >= 3 * 3, 'the rehearsal reached MASTER for every instance');
   assert.equal(JSON.stringify(engine.instances().map((i) => i.status())), before);
   assert.ok(engine.instances().every((i) => i.status().state === 'INIT'));
+});
+
+test('rehearsing one instance before its deadline reads its params and changes nothing', () => {
+  const p = params('A', 1, 4, '192.0.2.1', '192.0.2.100');
+  const engine = new VrrpEngine({ instances: [p], syncGroups: [] });
+  const before = structuredClone(p);
+  const status = JSON.stringify(engine.instances().map((i) => i.status()));
+  assert.equal(rehearseInstanceTakeover(p), true, 'the rehearsal reached MASTER');
+  assert.deepEqual(p, before);
+  assert.equal(JSON.stringify(engine.instances().map((i) => i.status())), status);
 });

@@ -58,7 +58,7 @@ test('DeadlineTimer on the real clock wakes within a fraction of a millisecond, 
         done();
       };
       // An injected clock makes DeadlineTimer use setTimeout; the default clock gives it the timerfd.
-      const t = kind === 'timerfd' ? new DeadlineTimer(fire) : new DeadlineTimer(fire, monotonicUs);
+      const t = kind === 'timerfd' ? new DeadlineTimer(fire) : new DeadlineTimer(fire, { now: monotonicUs });
       at = monotonicUs() + 2_300 + ((i * 137) % 1000);
       t.arm(at);
     });

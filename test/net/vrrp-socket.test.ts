@@ -112,6 +112,29 @@ test('IPv4 multicast: TTL 255, TOS 0xc0, group as destination, header checksum v
   await Promise.all([a.call('close', { key: 'm4' }), b.call('close', { key: 'm4' })]);
 });
 
+test('IPv4: the same payload sent again reuses its built packet with a new identification and checksum', {
+  skip,
+}, async () => {
+  await open(a, { key: 'r4', ifname: 'eth0', family: 4, srcAddr: '192.0.2.1' });
+  await open(b, { key: 'r4', ifname: 'eth0', family: 4, srcAddr: '192.0.2.2' });
+  const pkt = advertV3([v4('192.0.2.101')], { src: v4('192.0.2.1'), dst: v4('224.0.0.18') });
+  const hex = pkt.toString('hex');
+  const seen = () => b.events.filter((e) => e.event === 'vrrp' && e.key === 'r4' && e.payloadHex === hex);
+  assert.deepEqual(await a.call('vrrpSend', { key: 'r4', payloadHex: hex, times: 3 }), { ok: true });
+  for (let waited = 0; seen().length < 3 && waited < 2000; waited += 20)
+    await new Promise((r) => setTimeout(r, 20));
+  const headers = seen().map((e) => Buffer.from((e as unknown as VrrpEvent).headerHex!, 'hex'));
+  assert.equal(headers.length, 3);
+  for (const h of headers) assert.equal(internetChecksum(h), 0, 'each header checksum verifies');
+  const ids = headers.map((h) => h.readUInt16BE(4));
+  assert.deepEqual(
+    ids.slice(1).map((id, k) => (id - ids[k]! + 0x10000) & 0xffff),
+    [1, 1],
+    `identifications ${ids.join(', ')} count up by one`,
+  );
+  await Promise.all([a.call('close', { key: 'r4' }), b.call('close', { key: 'r4' })]);
+});
+
 test('IPv6 multicast: hop limit 255, ff02::12 as destination, kernel-computed checksum', {
   skip,
 }, async () => {
