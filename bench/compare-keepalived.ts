@@ -5,6 +5,13 @@
 // alike) and goes through: election, cut the master's link (carrier loss), restore it (the master
 // preempts), stop the master gracefully (SIGTERM: priority-0 advert).
 //
+// Link cuts fall at set points of the master's advert cycle (bench/lib/phase-cutter.ts): repetition k of
+// n cuts 5 % + 75 % × (k + ½)/n of an advert interval after one of the master's adverts, the same points for
+// both implementations — a random cut adds up to one interval of noise per sample (±14 % at advert_int
+// 0.01), more than the difference being measured. The last fifth of the cycle is left out: a cut that lands
+// a little late there (the netlink request, the scheduler) would follow the next advert and count one more
+// interval. KATS_BENCH_RANDOM_CUT=1 cuts at once, wherever the cycle is.
+//
 // Figures per row: median client-seen outage (longest reply silence, minus one probe interval) and median
 // takeover time (event → "Entering MASTER STATE" line of the new master, arrival times), for both; the
 // ratio keepalived-ts / keepalived of the outage medians; and, from tcpdump in the client's namespace, the
@@ -58,7 +65,19 @@ interface Sample {
   wireFailoverMs: number;
 }
 
-async function runOnce(row: Row, impl: Implementation, rep: number, out: Sample[]): Promise<void> {
+/** Where in the advert cycle repetition `rep` of `reps` cuts the link (µs after an advert), or at once. */
+function cutPhaseUs(row: Row, rep: number, reps: number): number | undefined {
+  if (process.env.KATS_BENCH_RANDOM_CUT === '1') return undefined;
+  return (0.05 + (0.75 * (rep + 0.5)) / reps) * row.advertIntervalS * 1_000_000;
+}
+
+async function runOnce(
+  row: Row,
+  impl: Implementation,
+  rep: number,
+  reps: number,
+  out: Sample[],
+): Promise<void> {
   const s = new FailoverScenario({
     prefix: 'kats-bench',
     impl,
@@ -95,7 +114,7 @@ async function runOnce(row: Row, impl: Implementation, rep: number, out: Sample[
     capture = new AdvertCapture(s.lab.client.ns);
     await capture.ready();
     await sleep(Math.max(300, 2 * row.advertIntervalS * 1000));
-    add('linkCut', await s.cutTop());
+    add('linkCut', await s.cutTop(cutPhaseUs(row, rep, reps)));
     add('preemptBack', await s.restoreTop());
     await sleep(Math.max(300, 2 * row.advertIntervalS * 1000));
     add('graceful', await s.stopTop());
@@ -125,7 +144,7 @@ async function main(): Promise<void> {
       const order = rep % 2 === 0 ? IMPLS : [...IMPLS].reverse();
       for (const impl of order) {
         try {
-          await runOnce(row, impl, rep, samples);
+          await runOnce(row, impl, rep, reps, samples);
         } catch (e) {
           console.log(
             `  ${row.label} ${impl} rep ${rep + 1}: FAILED: ${(e as Error).message.split('\n')[0]}`,

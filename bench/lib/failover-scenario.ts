@@ -3,6 +3,7 @@
 // it (the master preempts back), stop the master gracefully (SIGTERM) and start it again. Each step reports
 // what the daemons logged and what the client saw (udp-probe.ts: fixed-cadence UDP echo to the VIP).
 import { CLIENT_ADDRESS, FailoverLab, type LabHost } from './failover-lab.js';
+import { PhaseCutter } from './phase-cutter.js';
 import { type Outage, UdpProbe } from './udp-probe.js';
 import { type Implementation, VrrpDaemon, vrrpConf } from './vrrp-daemon.js';
 
@@ -39,6 +40,7 @@ export class FailoverScenario {
   readonly lab: FailoverLab;
   readonly daemons: VrrpDaemon[];
   #probe: UdpProbe | null = null;
+  #cutter: PhaseCutter | null = null;
   readonly opts: ScenarioOptions;
 
   constructor(opts: ScenarioOptions) {
@@ -105,15 +107,27 @@ export class FailoverScenario {
     return this.lab.holders(VIP).map((h) => h.label);
   }
 
-  /** Cuts the top router's link; waits for the second to take over and the client to be answered again. */
-  async cutTop(): Promise<StepResult & { faultMs: number }> {
+  /**
+   * Cuts the top router's link; waits for the second to take over and the client to be answered again.
+   * `phaseUs`: cut that long after one of the top router's adverts (phase-cutter.ts) instead of at once.
+   */
+  async cutTop(phaseUs?: number): Promise<StepResult & { faultMs: number; phaseUs?: number }> {
     const top = this.top;
     const marks = this.daemons.map((d) => d.mark());
-    const atMs = Date.now();
-    this.lab.cut(this.host(top));
+    let atMs = Date.now();
+    let phase: number | undefined;
+    if (phaseUs === undefined) this.lab.cut(this.host(top));
+    else {
+      const h = this.host(top);
+      this.#cutter ??= await PhaseCutter.start(this.lab.bridgeNs, h.port, h.address);
+      const cut = await this.#cutter.cut(phaseUs);
+      // Both processes read CLOCK_MONOTONIC; Date.now() is the clock the log lines and probe replies carry.
+      atMs = cut.cutUs / 1000 + (Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000);
+      phase = cut.cutUs - cut.advertUs;
+    }
     const fault = await top.waitFor(FAULT, this.settleMs, marks[0]);
     const step = await this.#takeover(atMs, marks);
-    return { ...step, faultMs: fault.atMs - atMs };
+    return { ...step, faultMs: fault.atMs - atMs, ...(phase === undefined ? {} : { phaseUs: phase }) };
   }
 
   /** Restores the top router's link; waits for it to preempt and the second to go back to BACKUP. */
@@ -189,6 +203,7 @@ export class FailoverScenario {
   /** Stops every daemon (SIGTERM) and the probe, deletes the namespaces and the daemons' temp dirs. */
   async close(): Promise<void> {
     this.#probe?.stop();
+    this.#cutter?.stop();
     await Promise.all(this.daemons.map((d) => d.stop('SIGTERM', 3000)));
     this.lab.close();
     for (const d of this.daemons) d.removeDir();
