@@ -63,6 +63,8 @@ interface Sample {
    * cycle the cut fell (up to one interval of noise per sample, 10 % of the figure at 0.01 s).
    */
   wireFailoverMs: number;
+  /** Link cuts: the realised point of the cut in the advert cycle (µs after the master's advert). */
+  cutPhaseUs?: number;
 }
 
 /** Where in the advert cycle repetition `rep` of `reps` cuts the link (µs after an advert), or at once. */
@@ -97,7 +99,7 @@ async function runOnce(
     const last = adverts.filter((a) => a.src === top && a.atMs < first.atMs).at(-1);
     return last ? first.atMs - last.atMs : Number.NaN;
   };
-  const add = (kind: Kind, r: StepResult) =>
+  const add = (kind: Kind, r: StepResult & { phaseUs?: number }) =>
     out.push({
       row: row.label,
       impl,
@@ -108,6 +110,7 @@ async function runOnce(
       silenceStartMs: r.outage ? r.outage.lastBeforeMs - r.eventAtMs : Number.NaN,
       recoveryAfterTakeoverMs: r.outage ? r.outage.firstAfterMs - r.takeoverAtMs : Number.NaN,
       wireFailoverMs: kind === 'preemptBack' ? Number.NaN : wireFailover(r.eventAtMs),
+      ...(r.phaseUs === undefined ? {} : { cutPhaseUs: r.phaseUs }),
     });
   try {
     await s.startAndElect();

@@ -105,6 +105,11 @@ export class AnnounceSender implements Announcer {
   readonly ifname: string;
   readonly ifindex: number;
   readonly #sock: RawSocket;
+  /**
+   * Frames with their destination, built once per (kind, address, MAC, router flag): announcements repeat
+   * the same few frames, and a backup builds its takeover frames before its deadline (prepare()).
+   */
+  readonly #frames = new Map<string, { frame: Uint8Array; sockaddr: Uint8Array }>();
 
   private constructor(sock: RawSocket, ifname: string, ifindex: number) {
     this.#sock = sock;
@@ -138,20 +143,42 @@ export class AnnounceSender implements Announcer {
 
   /** One gratuitous ARP for `vip` with sender MAC `mac` ("aa:bb:.." text). */
   sendGarp(vip: string, mac: string): NetResult<void> {
-    const ip = parseIp(vip);
-    const m = parseMac(mac);
-    if (ip?.family !== 4) return fail('KA_SOCKET_BAD_ADDRESS', `GARP needs an IPv4 address, got ${vip}`);
-    if (!m) return fail('KA_SOCKET_BAD_ADDRESS', `bad MAC ${mac}`);
-    return this.sendFrame(buildGarpFrame(m, ip.bytes));
+    if (parseIp(vip)?.family !== 4)
+      return fail('KA_SOCKET_BAD_ADDRESS', `GARP needs an IPv4 address, got ${vip}`);
+    return this.#sendPrepared(this.prepare(vip, mac));
   }
 
   /** One unsolicited NA for `vip`; `router` sets the R flag (the node forwards IPv6). */
   sendUnsolicitedNa(vip: string, mac: string, router = false): NetResult<void> {
+    if (parseIp(vip)?.family !== 6)
+      return fail('KA_SOCKET_BAD_ADDRESS', `NA needs an IPv6 address, got ${vip}`);
+    return this.#sendPrepared(this.prepare(vip, mac, router));
+  }
+
+  /**
+   * Builds (once) the frame that announces `vip` — a gratuitous ARP for IPv4, an unsolicited NA for IPv6 —
+   * without sending it.
+   */
+  prepare(vip: string, mac: string, router = false): NetResult<{ frame: Uint8Array; sockaddr: Uint8Array }> {
+    const key = `${vip}|${mac}|${router}`;
+    const have = this.#frames.get(key);
+    if (have) return ok(have);
     const ip = parseIp(vip);
     const m = parseMac(mac);
-    if (ip?.family !== 6) return fail('KA_SOCKET_BAD_ADDRESS', `NA needs an IPv6 address, got ${vip}`);
+    if (!ip) return fail('KA_SOCKET_BAD_ADDRESS', `cannot announce ${vip}: not an IP address`);
     if (!m) return fail('KA_SOCKET_BAD_ADDRESS', `bad MAC ${mac}`);
-    return this.sendFrame(buildUnsolicitedNaFrame(m, ip.bytes, router));
+    const frame =
+      ip.family === 4 ? buildGarpFrame(m, ip.bytes) : buildUnsolicitedNaFrame(m, ip.bytes, router);
+    const ethertype = ((frame[12] ?? 0) << 8) | (frame[13] ?? 0);
+    const built = { frame, sockaddr: sockaddrLl(this.ifindex, ethertype, frame.subarray(0, 6)) };
+    this.#frames.set(key, built);
+    return ok(built);
+  }
+
+  #sendPrepared(p: NetResult<{ frame: Uint8Array; sockaddr: Uint8Array }>): NetResult<void> {
+    if (!p.ok) return p;
+    const r = this.#sock.sendTo(p.value.frame, p.value.sockaddr);
+    return r.ok ? ok(undefined) : r;
   }
 
   close(): void {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildGarpFrame, buildUnsolicitedNaFrame } from '../../src/net/garp.js';
+import { AnnounceSender, buildGarpFrame, buildUnsolicitedNaFrame } from '../../src/net/garp.js';
 import { internetChecksum } from '../../src/net/ipv4-header.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { Agent } from './agent-client.js';
@@ -180,4 +180,35 @@ test('announcing with a VMAC puts that MAC in the frame', { skip }, async () => 
   const [f] = readPcapFrames(file);
   assert.equal(f?.subarray(6, 12).toString('hex'), '00005e000107');
   assert.equal(f?.subarray(22, 28).toString('hex'), '00005e000107');
+});
+
+test('AnnounceSender.prepare builds the frame once, the same bytes as the builders, without sending', {
+  skip: !isRoot() && 'needs root for an AF_PACKET socket',
+}, () => {
+  // Opening the socket sends nothing (protocol 0 never receives; prepare never writes): safe on lo.
+  const opened = AnnounceSender.open('lo');
+  assert.equal(opened.ok, true);
+  if (!opened.ok) return;
+  const s = opened.value;
+  try {
+    const mac = Uint8Array.from([0x02, 0, 0x5e, 0, 1, 7]);
+    const garp = s.prepare('192.0.2.100', '02:00:5e:00:01:07');
+    assert.equal(garp.ok, true);
+    if (!garp.ok) return;
+    assert.deepEqual(garp.value.frame, buildGarpFrame(mac, Uint8Array.from([192, 0, 2, 100])));
+    const again = s.prepare('192.0.2.100', '02:00:5e:00:01:07');
+    assert.ok(again.ok && again.value.frame === garp.value.frame, 'the second prepare reuses the frame');
+    const na = s.prepare('2001:db8::100', '02:00:5e:00:01:07', true);
+    assert.ok(na.ok);
+    const v6 = new Uint8Array(16);
+    v6.set([0x20, 0x01, 0x0d, 0xb8], 0);
+    v6[14] = 0x01;
+    assert.deepEqual(na.value.frame, buildUnsolicitedNaFrame(mac, v6, true));
+    assert.equal(s.prepare('not-an-address', '02:00:5e:00:01:07').ok, false);
+    assert.equal(s.prepare('192.0.2.100', 'zz').ok, false);
+    assert.equal(s.sendGarp('2001:db8::100', '02:00:5e:00:01:07').ok, false, 'GARP is IPv4 only');
+    assert.equal(s.sendUnsolicitedNa('192.0.2.100', '02:00:5e:00:01:07').ok, false, 'NA is IPv6 only');
+  } finally {
+    s.close();
+  }
 });
