@@ -129,19 +129,6 @@ export class Announcers {
     }
   }
 
-  /**
-   * Opens the senders and builds the frames that announce `addresses` (a backup's takeover, ahead of its
-   * deadline), so the announcement itself is only the sends. Nothing is sent.
-   */
-  prepare(addresses: string[], vips: VirtualAddress[], defaultIf: string): void {
-    for (const address of addresses) {
-      const ifname = vips.find((v) => v.address === address)?.dev ?? defaultIf;
-      const mac = this.#table.link(ifname)?.mac;
-      if (!this.#table.isUp(ifname) || !mac) continue;
-      this.#sender(ifname)?.prepare(address, mac, address.includes(':') && forwardingV6(ifname));
-    }
-  }
-
   close(): void {
     for (const q of this.#queues.values()) if (q.timer) clearTimeout(q.timer);
     this.#queues.clear();

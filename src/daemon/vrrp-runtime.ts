@@ -132,22 +132,16 @@ export class VrrpRuntime {
     const waiting = new InputWaiting(() => this.#pool.fds());
     this.#timer = new DeadlineTimer((nowUs) => this.#onTimer(nowUs), {
       inputWaiting: () => waiting.any(),
-      // Ahead of a Master_Down deadline: build the takeover advert and the GARP/NA frames, and run the
-      // takeover once on a scratch engine, so that at the deadline neither encoding nor cold code stands
-      // between the timer and the wire
-      // (measured, bench/takeover-latency.ts: 0.46 ms → 0.12 ms past the deadline, keepalived 0.14–0.19).
+      // Ahead of a Master_Down deadline: build the takeover advert and run the takeover once on a scratch
+      // engine, so that at the deadline neither encoding nor cold code stands between the timer and the wire
+      // (measured, bench/takeover-latency.ts: 0.46 ms → 0.09–0.12 ms past the deadline, keepalived 0.12–0.19).
+      // Opening the GARP socket and building its frames here as well made the lab's takeovers later (wire
+      // failover 37.0 ms against 36.3 ms, 8 cuts each), so the announcement builds them on first use.
       onKeenWake: (leftUs) => {
         const next = this.#engine.nextDeadline();
         const inst = next && this.#engine.instance(next.instance);
         if (!inst) return;
         this.#pool.prepare(inst.name, inst.advertToSend());
-        const p = inst.params;
-        const vips = [...p.vips, ...p.excludedVips];
-        this.#announcers.prepare(
-          vips.map((v) => v.address),
-          vips,
-          p.interface,
-        );
         if (leftUs > REHEARSAL_MIN_LEFT_US) rehearseInstanceTakeover(inst.params);
       },
     });
