@@ -217,6 +217,7 @@ export class VrrpSocket implements VrrpTransport {
   /**
    * Sends one VRRP packet (header + addresses [+ auth], checksum already set for IPv4; for IPv6 the
    * kernel fills it). `dstAddr` defaults to the multicast group; unicast sockets must name the peer.
+   * A payload must not change once sent: its built packet is kept and sent again for the same object.
    */
   send(payload: Uint8Array, dstAddr?: string): NetResult<void> {
     const p = this.#preparedFor(payload, dstAddr);
