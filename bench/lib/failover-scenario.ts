@@ -2,6 +2,7 @@
 // low) share one VIP on a namespace LAN; a client pings the VIP. Steps: elect, cut the master's link, restore
 // it (the master preempts back), stop the master gracefully (SIGTERM) and start it again. Each step reports
 // what the daemons logged and what the client saw (udp-probe.ts: fixed-cadence UDP echo to the VIP).
+import { monotonicUs } from '../../src/daemon/clock.js';
 import { CLIENT_ADDRESS, FailoverLab, type LabHost } from './failover-lab.js';
 import { PhaseCutter } from './phase-cutter.js';
 import { type Outage, UdpProbe } from './udp-probe.js';
@@ -122,7 +123,7 @@ export class FailoverScenario {
       this.#cutter ??= await PhaseCutter.start(this.lab.bridgeNs, h.port, h.address);
       const cut = await this.#cutter.cut(phaseUs);
       // Both processes read CLOCK_MONOTONIC; Date.now() is the clock the log lines and probe replies carry.
-      atMs = cut.cutUs / 1000 + (Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000);
+      atMs = cut.cutUs / 1000 + (Date.now() - monotonicUs() / 1000);
       phase = cut.cutUs - cut.advertUs;
     }
     const fault = await top.waitFor(FAULT, this.settleMs, marks[0]);

@@ -5,6 +5,7 @@
 // one JSON object a line: {"afterUs": N}; answers on stdout: {"advertUs": …, "cutUs": …} (CLOCK_MONOTONIC µs),
 // or {"error": "…"}. "ready" once listening.
 import { createInterface } from 'node:readline';
+import { monotonicUs as nowUs } from '../../src/daemon/clock.js';
 import { Netlink } from '../../src/net/netlink.js';
 import { RawSocket } from '../../src/net/raw-socket.js';
 import { sockaddrLl } from '../../src/net/sockaddr.js';
@@ -17,7 +18,6 @@ const ETHERTYPE_IPV4 = 0x0800;
 const ETH_HEADER = 14;
 const VRRP = 112;
 
-const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const say = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
 
 async function main(): Promise<void> {

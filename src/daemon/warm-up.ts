@@ -8,6 +8,7 @@
 import { buildGarpFrame, buildUnsolicitedNaFrame } from '../net/garp.js';
 import { buildIpv4Header } from '../net/ipv4-header.js';
 import { libc } from '../net/libc.js';
+import type { VrrpAction } from '../vrrp/actions.js';
 import { AuthType, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from '../vrrp/advert.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { type EngineConfig, VrrpEngine } from '../vrrp/instance-set.js';
@@ -43,18 +44,28 @@ export const REHEARSAL_MIN_LEFT_US = 600;
 export function rehearseInstanceTakeover(params: VrrpInstanceParams): boolean {
   try {
     const engine = new VrrpEngine({ instances: [params], syncGroups: [] });
-    let nowUs = 1;
-    engine.handle({ type: 'startAll' }, nowUs);
-    for (let i = 0; i < 4 && engine.instance(params.name)?.state !== 'MASTER'; i++) {
-      const next = engine.nextDeadline();
-      if (!next || next.atUs > VIRTUAL_HOUR_US) break;
-      nowUs = next.atUs;
-      engine.handleTimers(nowUs);
-    }
-    return engine.instance(params.name)?.state === 'MASTER';
+    const isMaster = () => engine.instance(params.name)?.state === 'MASTER';
+    runOnVirtualClock(engine, 4, isMaster);
+    return isMaster();
   } catch {
     return false; // an optimisation only
   }
+}
+
+/**
+ * Starts `engine` at virtual time 1 µs and fires its deadlines one after another: at most `maxTimers`, none
+ * past a virtual hour, stopping early once `done()`. Returns every action, in order.
+ */
+function runOnVirtualClock(engine: VrrpEngine, maxTimers: number, done = () => false): VrrpAction[] {
+  let nowUs = 1;
+  const actions = engine.handle({ type: 'startAll' }, nowUs);
+  for (let i = 0; i < maxTimers && !done(); i++) {
+    const next = engine.nextDeadline();
+    if (!next || next.atUs > VIRTUAL_HOUR_US) break;
+    nowUs = next.atUs;
+    actions.push(...engine.handleTimers(nowUs));
+  }
+  return actions;
 }
 
 /**
@@ -74,15 +85,7 @@ function sample(config: EngineConfig): EngineConfig {
 
 function rehearse(config: EngineConfig): number {
   let adverts = 0;
-  const engine = new VrrpEngine(sample(config));
-  let nowUs = 1;
-  const actions = engine.handle({ type: 'startAll' }, nowUs);
-  for (let i = 0; i < 8; i++) {
-    const next = engine.nextDeadline();
-    if (!next || next.atUs > VIRTUAL_HOUR_US) break;
-    nowUs = next.atUs;
-    actions.push(...engine.handleTimers(nowUs));
-  }
+  const actions = runOnVirtualClock(new VrrpEngine(sample(config)), 8);
   const mac = new Uint8Array(6);
   for (const a of actions) {
     if (a.type === 'sendAdvert') {
