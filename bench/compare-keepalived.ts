@@ -22,6 +22,7 @@
 // Usage (root): node --import tsx bench/compare-keepalived.ts
 //   KATS_BENCH_REPS=N      repetitions per row and implementation (default 5)
 //   KATS_BENCH_ROWS=a,b    only rows whose label contains one of these (e.g. "0.01")
+//   KATS_BENCH_IMPLS=a,b   keepalived-ts, keepalived (default both; one alone gives no ratios)
 // The 60 s no-spurious-transition run at advert_int 0.01 under load is bench/jitter.ts.
 import { AdvertCapture } from './lib/advert-capture.js';
 import { installCleanup } from './lib/cleanup.js';
@@ -42,7 +43,8 @@ const ROWS: Row[] = [
   { label: 'v3 advert_int 0.1', version: 3, advertIntervalS: 0.1 },
   { label: 'v3 advert_int 0.01', version: 3, advertIntervalS: 0.01 },
 ];
-const IMPLS: Implementation[] = ['keepalived-ts', 'keepalived'];
+const WANTED = (process.env.KATS_BENCH_IMPLS ?? 'keepalived-ts,keepalived').split(',');
+const IMPLS = (['keepalived-ts', 'keepalived'] as Implementation[]).filter((i) => WANTED.includes(i));
 const PROBE_INTERVAL_MS = 1;
 
 type Kind = 'linkCut' | 'preemptBack' | 'graceful';

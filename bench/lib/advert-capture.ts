@@ -5,9 +5,12 @@
 import { VrrpCapture } from '../../test/interop/capture.js';
 
 export class AdvertCapture extends VrrpCapture {
-  /** tcpdump on `ifname` (default eth0) in namespace `ns`; killed on exit like every test capture. */
-  constructor(ns: string, ifname = 'eth0') {
-    super(ns, ifname);
+  /**
+   * tcpdump on `ifname` (default eth0) in namespace `ns`; killed on exit like every test capture. With
+   * `announcements` it also keeps gratuitous ARPs and neighbour advertisements.
+   */
+  constructor(ns: string, ifname = 'eth0', opts: { announcements?: boolean } = {}) {
+    super(ns, ifname, opts);
   }
 
   /** The longest gap between consecutive adverts from `src` within [fromMs, toMs], or null if fewer than 2. */

@@ -14,10 +14,22 @@ export interface CapturedAdvert {
   priority: number;
 }
 
+/** A gratuitous ARP (sender = target) or an unsolicited neighbour advertisement, as captured. */
+export interface CapturedAnnouncement {
+  atMs: number;
+  /** The address announced. */
+  address: string;
+}
+
 // tcpdump inserts `(ttl N), ` when the TTL / hop limit is not 255 (keepalived 2.2.7 sends IPv6 unicast
 // adverts with hop limit 64), and `AH(spi=…,seq=…,icv=…): ` before an AH-authenticated VRRPv2 advert.
 const LINE =
   /^(\d+\.\d+) IP6? ([0-9a-f.:]+) > [0-9a-f.:]+: (?:AH\([^)]*\): )?VRRPv[23], Advertisement, (?:\(ttl (\d+)\), )?vrid (\d+), prio (\d+)/;
+
+// `1795438653.971301 ARP, Request who-has 192.0.2.100 (ff:ff:ff:ff:ff:ff) tell 192.0.2.100, length 28` (gratuitous: who-has =
+// tell) and `… IP6 fe80::1 > ff02::1: ICMP6, neighbor advertisement, tgt is 2001:db8::100, length 32`.
+const GARP = /^(\d+\.\d+) ARP, Request who-has ([0-9.]+)(?: \([0-9a-f:]+\))? tell ([0-9.]+)/;
+const UNA = /^(\d+\.\d+) IP6 [0-9a-f:]+ > [0-9a-f:]+: ICMP6, neighbor advertisement, tgt is ([0-9a-f:]+)/;
 
 export const tcpdumpInstalled = (): boolean => spawnSync('tcpdump', ['--version']).status === 0;
 
@@ -27,11 +39,17 @@ let exitHooked = false;
 
 export class VrrpCapture {
   readonly adverts: CapturedAdvert[] = [];
+  /** Gratuitous ARPs and unsolicited NAs, when constructed with `announcements`. */
+  readonly announcements: CapturedAnnouncement[] = [];
   readonly #proc: ChildProcess;
   readonly #ready: Promise<void>;
 
-  /** Starts tcpdump on `ifname` in namespace `ns` (a host's eth0, or a lab bridge's br0). */
-  constructor(ns: string, ifname: string) {
+  /**
+   * Starts tcpdump on `ifname` in namespace `ns` (a host's eth0, or a lab bridge's br0); with `announcements`
+   * it also records gratuitous ARPs and neighbour advertisements.
+   */
+  constructor(ns: string, ifname: string, opts: { announcements?: boolean } = {}) {
+    const vrrp = 'ip proto 112 or ip6 proto 112 or ip proto 51';
     this.#proc = spawn(
       'ip',
       [
@@ -45,8 +63,8 @@ export class VrrpCapture {
         '-tt',
         '-l',
         '-p',
-        // VRRP, and VRRPv2 behind an IPsec AH header (protocol 51).
-        'ip proto 112 or ip6 proto 112 or ip proto 51',
+        // VRRP, and VRRPv2 behind an IPsec AH header (protocol 51); ICMPv6 type 136 is a neighbour advert.
+        opts.announcements ? `${vrrp} or arp or (icmp6 and ip6[40] == 136)` : vrrp,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -73,7 +91,12 @@ export class VrrpCapture {
             vrid: Number(m[4]),
             priority: Number(m[5]),
           });
+          continue;
         }
+        const g = GARP.exec(l);
+        if (g && g[2] === g[3]) this.announcements.push({ atMs: Number(g[1]) * 1000, address: g[2]! });
+        const n = UNA.exec(l);
+        if (n) this.announcements.push({ atMs: Number(n[1]) * 1000, address: n[2]! });
       }
     });
     this.#ready = new Promise((resolve, reject) => {
