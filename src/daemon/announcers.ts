@@ -99,6 +99,22 @@ export class Announcers {
   }
 
   /**
+   * Opens the senders and builds the frames that announcing `vips` will send, ahead of a likely takeover: a
+   * first announcement otherwise opens its AF_PACKET socket and runs frame-building code that has not run
+   * in this process (measured in the lab, 1 s adverts: 0.7–6 ms between the VIP write and the first GARP).
+   */
+  prepare(vips: VirtualAddress[], defaultIf: string): void {
+    for (const v of vips) {
+      const ifname = v.dev ?? defaultIf;
+      const mac = this.#table.link(ifname)?.mac;
+      if (!mac || !this.#table.isUp(ifname)) continue;
+      const s = this.#sender(ifname);
+      const na = v.address.includes(':');
+      s?.prepare(v.address, mac, na && forwardingV6(ifname));
+    }
+  }
+
+  /**
    * `repeat` rounds over `addresses` (each looked up among the instance's VIPs for its interface), back to
    * back. Addresses on a link that is down are skipped.
    */

@@ -68,9 +68,9 @@ export interface DeadlineTimerOptions {
 }
 
 /** A keen deadline's early wake: this long before it (arm's `keen`). */
-export const KEEN_LEAD_US = 1000;
+export const KEEN_LEAD_US = 3000;
 /** The last stretch of a keen deadline, waited on the CPU: longer than a short sleep's wake-up lateness. */
-export const KEEN_SPIN_US = 200;
+export const KEEN_SPIN_US = 300;
 
 export class DeadlineTimer {
   readonly #fire: (nowUs: number) => void;
@@ -111,7 +111,9 @@ export class DeadlineTimer {
    * tens of ms wakes slowly — measured on this 2-core VM, a timerfd 36 ms ahead wakes a C program 110 µs
    * late and Node 220 µs late (cold caches, an idle vCPU), against 35 µs for both 2 ms ahead; and code that
    * has not run for a while runs several times slower. The spin is short on purpose: a thread that spins
-   * for a millisecond gets preempted on a busy machine (measured: 1–2 ms late firings). Needs
+   * for a millisecond gets preempted on a busy machine (measured: 1–2 ms late firings). The lead is 3 ms
+   * because a first takeover after seconds asleep is slow to get ready: in the lab at 1 s adverts the early
+   * wake came 0.4–0.6 ms late and the preparation took 0.5–1.1 ms, so a 1 ms lead fired 0.1–1 ms late. Needs
    * `inputWaiting` (a wait blind to input could sit on an advert that would have re-armed the timer) and the
    * real clock. Costs ~200 µs of CPU per keen deadline reached — for Master_Down, only when a master died.
    */
@@ -142,6 +144,9 @@ export class DeadlineTimer {
       if (leftUs > 0 && this.#keenWokeFor !== atUs) {
         this.#keenWokeFor = atUs;
         this.#onKeenWake?.(leftUs);
+        // Ask once now, so that the spin's questions run warm code (measured: a first takeover's spin
+        // fired 100–300 µs late while its first poll(2) call was being set up).
+        this.#inputWaiting?.();
       }
       if (atUs - this.#now() > KEEN_SPIN_US) {
         this.#waiting = true;

@@ -12,6 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 export function keepYoungGenerationSmall(): void {
   try {
     setFlagsFromString('--semi-space-growth-factor=1');
+    setFlagsFromString('--no-flush-bytecode');
   } catch {
     /* an unknown flag in some future V8: the defaults are fine, only larger */
   }

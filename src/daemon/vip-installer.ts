@@ -4,7 +4,7 @@
 // which addresses each instance has installed, so the runtime can tell our own deletions from an address
 // removed behind our back, and re-add addresses after a link comes back (the kernel flushes IPv6 addresses
 // on link down unless keep_addr_on_down).
-import type { Netlink } from '../net/netlink.js';
+import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
 import type { JsonValue, VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
@@ -34,6 +34,14 @@ export class VipInstaller {
   #queue: Promise<void> = Promise.resolve();
   /** Keys with a request queued or just answered (see #enqueue). */
   readonly #busy = new Map<string, number>();
+  /**
+   * Each VIP's add request, encoded once (see EncodedRequest) for the interface index it was encoded
+   * for: a VIP is the same object for an instance's whole configuration, and a reload builds new ones.
+   */
+  readonly #encodedAdds = new WeakMap<
+    VirtualAddress,
+    { ifname: string; ifindex: number; request: EncodedRequest }
+  >();
 
   constructor(nl: Netlink, table: InterfaceTable, log: Logger) {
     this.#nl = nl;
@@ -83,14 +91,34 @@ export class VipInstaller {
     this.#queue = Promise.all([this.#queue, answered]).then(() => {});
   }
 
+  /** The add request for `v` on `ifname`, encoded now or earlier; a string says why there is none. */
+  #encodedAdd(v: VirtualAddress, ifname: string): EncodedRequest | string {
+    const ifindex = this.#table.link(ifname)?.index;
+    const have = this.#encodedAdds.get(v);
+    if (have && have.ifname === ifname && have.ifindex === ifindex) return have.request;
+    const spec = this.#spec(v, ifname);
+    if (typeof spec === 'string') return spec;
+    const r = this.#nl.encodeAddress(true, spec);
+    if (!r.ok) return r.error.message;
+    this.#encodedAdds.set(v, { ifname, ifindex: spec.ifindex, request: r.value });
+    return r.value;
+  }
+
+  /** Encodes the add requests of `vips` ahead of a likely takeover, so that add() only writes them. */
+  prepare(vips: VirtualAddress[], defaultIf: string): void {
+    for (const v of vips) this.#encodedAdd(v, v.dev ?? defaultIf);
+  }
+
   add(instance: string, vips: VirtualAddress[], defaultIf: string): void {
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
       this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
       this.#enqueue(async () => {
-        const spec = this.#spec(v, ifname);
-        if (typeof spec === 'string') return this.#log.error(`(${instance}) cannot add VIP: ${spec}`);
-        const r = await this.#nl.addAddress(spec);
+        const request = this.#encodedAdd(v, ifname);
+        if (typeof request === 'string') {
+          return this.#log.error(`(${instance}) cannot add VIP: ${request}`);
+        }
+        const r = await this.#nl.send(request);
         // Already there (we were master before a restart, or an admin added it): it is ours now.
         if (!r.ok && r.error.code !== 'KA_NETLINK_EEXIST') {
           this.#log.error(`(${instance}) ${r.error.message}`);

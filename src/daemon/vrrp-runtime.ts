@@ -17,6 +17,7 @@ import { ScriptTrackers } from '../track/script-trackers.js';
 import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import { AuthType, PRIORITY_OWNER } from '../vrrp/advert.js';
+import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
 import { newRxStats } from '../vrrp/stats.js';
@@ -132,16 +133,15 @@ export class VrrpRuntime {
     const waiting = new InputWaiting(() => this.#pool.fds());
     this.#timer = new DeadlineTimer((nowUs) => this.#onTimer(nowUs), {
       inputWaiting: () => waiting.any(),
-      // Ahead of a Master_Down deadline: build the takeover advert and run the takeover once on a scratch
-      // engine, so that at the deadline neither encoding nor cold code stands between the timer and the wire
-      // (measured, bench/takeover-latency.ts: 0.46 ms → 0.09–0.12 ms past the deadline, keepalived 0.12–0.19).
-      // Opening the GARP socket and building its frames here as well made the lab's takeovers later (wire
-      // failover 37.0 ms against 36.3 ms, 8 cuts each), so the announcement builds them on first use.
+      // Ahead of a Master_Down deadline: build what the takeover writes (#prepareTakeover) and run the
+      // takeover once on a scratch engine, so that at the deadline neither encoding nor cold code stands
+      // between the timer and the wire (measured, bench/takeover-latency.ts: 0.46 ms → 0.09–0.12 ms past the
+      // deadline, keepalived 0.12–0.19).
       onKeenWake: (leftUs) => {
         const next = this.#engine.nextDeadline();
         const inst = next && this.#engine.instance(next.instance);
         if (!inst) return;
-        this.#pool.prepare(inst.name, inst.advertToSend());
+        this.#prepareTakeover(inst);
         if (leftUs > REHEARSAL_MIN_LEFT_US) rehearseInstanceTakeover(inst.params);
       },
     });
@@ -301,12 +301,25 @@ export class VrrpRuntime {
     this.#state = 'running';
     warmUpTakeover(this.#engine.config);
     this.#handle({ type: 'startAll' });
+    for (const inst of this.#engine.instances()) this.#prepareTakeover(inst);
     this.#scripts.start();
     this.#files.start();
     this.#processes.start();
   }
 
   // ===== engine I/O =====
+
+  /**
+   * Builds what a takeover of `inst` writes — its advert, its VIPs' rtnetlink requests, its GARP/NA frames
+   * and their socket — at startup and again ahead of each Master_Down deadline (cache hits unless something
+   * changed), so that the takeover itself only writes.
+   */
+  #prepareTakeover(inst: VrrpInstance): void {
+    this.#pool.prepare(inst.name, inst.advertToSend());
+    const vips = [...inst.params.vips, ...inst.params.excludedVips];
+    this.#vips.prepare(vips, inst.params.interface);
+    this.#announcers.prepare(vips, inst.params.interface);
+  }
 
   /** `atUs`: when the event happened, if earlier than now (a packet's kernel arrival time). */
   #handle(ev: EngineEvent, atUs?: number): void {

@@ -6,6 +6,8 @@ import koffi from 'koffi';
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_PACKET = 17;
+export const AF_NETLINK = 16;
+export const NETLINK_ROUTE = 0;
 export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;

@@ -32,12 +32,15 @@ export function netlinkError(op: string, e: unknown): NetError {
     return { code: 'KA_NETLINK_TIMEOUT', message: `${op}: no answer` };
   const m = /Request rejected: (E[A-Z0-9]+|-?\d+)/.exec(text) ?? /\b(E[A-Z]{2,})\b/.exec(text);
   const errno = m?.[1];
-  const code = (errno && netlinkCodes[errno]) || 'KA_NETLINK_OS';
+  return errno ? netlinkErrnoError(op, errno) : { code: 'KA_NETLINK_OS', message: `${op} failed: ${text}` };
+}
+
+/** A request the kernel refused with `errno` (its name: 'EEXIST'), as a coded error value. */
+export function netlinkErrnoError(op: string, errno: string): NetError {
+  const code = netlinkCodes[errno] ?? 'KA_NETLINK_OS';
   const hint =
     code === 'KA_NETLINK_EPERM' ? ' (changing links, addresses and routes needs CAP_NET_ADMIN)' : '';
-  return errno
-    ? { code, message: `${op} failed: ${errno}${hint}`, errno }
-    : { code, message: `${op} failed: ${text}` };
+  return { code, message: `${op} failed: ${errno}${hint}`, errno };
 }
 
 export function scopeNumber(s: AddressScope | undefined): number | undefined {

@@ -13,6 +13,7 @@ import { formatIpv4, formatIpv6 } from './inet.js';
 import {
   AF_INET,
   AF_INET6,
+  AF_NETLINK,
   AF_PACKET,
   IP_PKTINFO,
   IPPROTO_IP,
@@ -189,6 +190,15 @@ export class RawSocket implements RawSocketPort {
     }, onError);
   }
 
+  /** Every datagram with its source address as it came (AF_NETLINK: a sockaddr_nl). */
+  onDatagram(
+    handler: (bytes: Uint8Array, source: Uint8Array) => void,
+    onError?: ErrorHandler,
+  ): NetResult<void> {
+    if (this.domain !== AF_NETLINK) return fail('KA_SOCKET_EINVAL', 'onDatagram needs an AF_NETLINK socket');
+    return this.#startReceive((d) => handler(d.data, d.name), onError);
+  }
+
   #startReceive(
     deliver: (d: ReceivedDatagram, clock: ClockPair) => void,
     onError?: ErrorHandler,
@@ -242,6 +252,12 @@ export class RawSocket implements RawSocketPort {
   unref(): void {
     this.#unref = true;
     this.#poll?.unref();
+  }
+
+  /** Undoes unref(): the socket keeps the process alive again. */
+  ref(): void {
+    this.#unref = false;
+    this.#poll?.ref();
   }
 
   /** Idempotent. Stops polling before closing the fd, so libuv never polls a closed descriptor. */

@@ -1,10 +1,21 @@
 // Binary socket structures written from JS (Linux LP64, little-endian hosts: x86-64, arm64).
 // Network-order fields are written big-endian explicitly; everything else is host order.
-import { AF_INET, AF_INET6, AF_PACKET } from './libc.js';
+import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET } from './libc.js';
 
 export const SOCKADDR_IN_LEN = 16;
 export const SOCKADDR_IN6_LEN = 28;
 export const SOCKADDR_LL_LEN = 20;
+export const SOCKADDR_NL_LEN = 12;
+
+/** struct sockaddr_nl { nl_family; nl_pad; nl_pid; nl_groups }: port 0 is the kernel (or "assign me one"). */
+export function sockaddrNl(portId = 0, groups = 0): Uint8Array {
+  const b = new Uint8Array(SOCKADDR_NL_LEN);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, AF_NETLINK, true);
+  v.setUint32(4, portId, true);
+  v.setUint32(8, groups, true);
+  return b;
+}
 
 /** A C int in host order, for integer socket options. */
 export function int32(value: number): Uint8Array {

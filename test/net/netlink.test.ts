@@ -127,6 +127,49 @@ test('IPv4 address with label and broadcast, IPv6 with nodad: added, seen, event
   assert.equal(bad.error?.code, 'KA_NETLINK_BAD_ADDRESS');
 });
 
+test('an encoded add request is written again and again: added, EEXIST while present, added after a delete', {
+  skip,
+}, async () => {
+  const spec = { ifindex: eth0, address: '192.0.2.102', prefixLen: 24, label: 'eth0:vip' };
+  const r = await agent.call<R<Record<'first' | 'again' | 'deleted' | 'third', R>>>('nlEncodedReplay', {
+    spec,
+  });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  const { first, again, deleted, third } = r.value!;
+  assert.equal(first.ok, true);
+  assert.equal(again.error?.code, 'KA_NETLINK_EEXIST');
+  assert.equal(deleted.ok, true);
+  assert.equal(third.ok, true);
+  const held = ipj('addr', 'show', 'dev', 'eth0')[0].addr_info.filter(
+    (x: { local: string }) => x.local === '192.0.2.102',
+  );
+  assert.deepEqual(
+    held.map((x: { prefixlen: number; label: string }) => [x.prefixlen, x.label]),
+    [[24, 'eth0:vip']],
+  );
+  ip('-n', ns, 'addr', 'del', '192.0.2.102/24', 'dev', 'eth0');
+});
+
+test('address adds made in one turn are all in the kernel when the last call returns (before any GARP)', {
+  skip,
+}, async () => {
+  const addresses = ['192.0.2.110', '192.0.2.111', '192.0.2.112', '2001:db8::110'];
+  const specs = addresses.map((address) => ({
+    ifindex: eth0,
+    address,
+    prefixLen: address.includes(':') ? 64 : 24,
+    nodad: address.includes(':'),
+  }));
+  const r = await agent.call<R<{ present: string[]; answers: R[] }>>('nlAddsInOneTurn', { specs });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  for (const a of addresses) assert.ok(r.value!.present.includes(a), `${a} not yet in the kernel`);
+  assert.deepEqual(
+    r.value!.answers.map((x) => x.ok),
+    addresses.map(() => true),
+  );
+  for (const s of specs) ip('-n', ns, 'addr', 'del', `${s.address}/${s.prefixLen}`, 'dev', 'eth0');
+});
+
 test('an address removed with ip is seen as a delete event (VIP deleted behind our back)', {
   skip,
 }, async () => {

@@ -1,0 +1,153 @@
+// rtnetlink change requests (addresses, routes, rules) written inside the call that makes them, on a socket
+// of our own (koffi, like the VRRP sockets). The kernel applies a request within the sendto() that carries
+// it, so once write() returns the change is made — for every request, not only the first: the `netlink`
+// package writes its first request at once but queues the next ones behind the first's completion, until a
+// later turn of the event loop. A takeover adds its VIPs and routes and then sends gratuitous ARPs; with the
+// package the second VIP was installed after its GARP had left (test/net/netlink.test.ts). The answers
+// (NLMSG_ERROR, errno 0 for success) come back on the socket and settle the promise write() returned.
+import { AF_NETLINK, NETLINK_ROUTE, SOL_SOCKET } from './libc.js';
+import { errnoName, fail, type NetError, type NetResult, ok } from './net-error.js';
+import { netlinkErrnoError } from './netlink-messages.js';
+import { RawSocket } from './raw-socket.js';
+import { int32, sockaddrNl } from './sockaddr.js';
+
+const NLMSG_HDRLEN = 16;
+const NLMSG_ERROR = 2;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
+const SO_RCVBUFFORCE = 33;
+/** Room for the answers of a few thousand requests written in one turn (a big sync group's takeover). */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+const ENOBUFS = 105;
+
+interface Pending {
+  what: string;
+  settle: (r: NetResult<void>) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class RtnlWriter {
+  readonly #sock: RawSocket;
+  readonly #kernel = sockaddrNl(0);
+  readonly #pending = new Map<number, Pending>();
+  #seq = 0;
+
+  private constructor(sock: RawSocket) {
+    this.#sock = sock;
+  }
+
+  static open(): NetResult<RtnlWriter> {
+    const r = RawSocket.open(AF_NETLINK, NETLINK_ROUTE, 'rtnetlink');
+    if (!r.ok) return r;
+    const sock = r.value;
+    // SO_RCVBUFFORCE passes the rmem_max cap (we run with CAP_NET_ADMIN); SO_RCVBUF is the fallback.
+    if (!sock.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, int32(RECEIVE_BUFFER_BYTES)).ok) {
+      sock.setsockopt(SOL_SOCKET, 8 /* SO_RCVBUF */, int32(RECEIVE_BUFFER_BYTES));
+    }
+    const bound = sock.bind(sockaddrNl(0)); // port 0: the kernel assigns ours
+    if (!bound.ok) {
+      sock.close();
+      return bound;
+    }
+    const w = new RtnlWriter(sock);
+    const receiving = sock.onDatagram(
+      (bytes, source) => w.#onDatagram(bytes, source),
+      (e) => w.#onReceiveError(e),
+    );
+    if (!receiving.ok) {
+      sock.close();
+      return receiving;
+    }
+    sock.unref();
+    return ok(w);
+  }
+
+  /**
+   * Writes one request (`payload` follows the 16-byte header) and resolves with the kernel's answer; never
+   * rejects. `what` names the request in error messages ("add address 192.0.2.100/24 on 3").
+   */
+  write(
+    type: number,
+    flags: number,
+    payload: readonly Uint8Array[],
+    what: string,
+    timeoutMs: number,
+  ): Promise<NetResult<void>> {
+    if (this.#sock.closed)
+      return Promise.resolve(fail('KA_NETLINK_CLOSED', `${what}: netlink socket closed`));
+    let length = NLMSG_HDRLEN;
+    for (const p of payload) length += p.length;
+    const msg = new Uint8Array(length);
+    const v = new DataView(msg.buffer);
+    this.#seq = (this.#seq % 0xffffffff) + 1;
+    const seq = this.#seq;
+    v.setUint32(0, length, true);
+    v.setUint16(4, type, true);
+    v.setUint16(6, flags | NLM_F_REQUEST | NLM_F_ACK, true);
+    v.setUint32(8, seq, true);
+    let off = NLMSG_HDRLEN;
+    for (const p of payload) {
+      msg.set(p, off);
+      off += p.length;
+    }
+    const sent = this.#sock.sendTo(msg, this.#kernel);
+    if (!sent.ok) return Promise.resolve({ ok: false, error: this.#refused(what, sent.error.errno) });
+    return new Promise((settle) => {
+      const timer = setTimeout(() => {
+        this.#settle(seq, fail('KA_NETLINK_TIMEOUT', `${what}: no answer`));
+      }, timeoutMs);
+      if (this.#pending.size === 0) this.#sock.ref();
+      this.#pending.set(seq, { what, settle, timer });
+    });
+  }
+
+  #refused(what: string, errno: string | undefined): NetError {
+    return netlinkErrnoError(what, errno ?? 'EIO');
+  }
+
+  #settle(seq: number, r: NetResult<void>): void {
+    const p = this.#pending.get(seq);
+    if (!p) return;
+    this.#pending.delete(seq);
+    clearTimeout(p.timer);
+    if (this.#pending.size === 0 && !this.#sock.closed) this.#sock.unref();
+    p.settle(r);
+  }
+
+  #onDatagram(bytes: Uint8Array, source: Uint8Array): void {
+    // Only the kernel (port 0) answers our requests.
+    if (source.length < 12 || new DataView(source.buffer, source.byteOffset, 12).getUint32(4, true) !== 0)
+      return;
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let off = 0; off + NLMSG_HDRLEN <= bytes.length; ) {
+      const len = v.getUint32(off, true);
+      if (len < NLMSG_HDRLEN || off + len > bytes.length) return;
+      if (v.getUint16(off + 4, true) === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4) {
+        const seq = v.getUint32(off + 8, true);
+        const errno = -v.getInt32(off + NLMSG_HDRLEN, true);
+        const p = this.#pending.get(seq);
+        if (p)
+          this.#settle(
+            seq,
+            errno === 0 ? ok(undefined) : { ok: false, error: this.#refused(p.what, errnoName(errno)) },
+          );
+      }
+      off += (len + 3) & ~3;
+    }
+  }
+
+  #onReceiveError(e: NetError): void {
+    // ENOBUFS: answers were dropped for want of room. The requests were applied or refused, we cannot tell
+    // which; say so rather than wait out the timeout.
+    if (e.errno !== errnoName(ENOBUFS)) return;
+    for (const [seq, p] of [...this.#pending]) {
+      this.#settle(seq, fail('KA_NETLINK_OS', `${p.what}: answer lost (netlink receive buffer overrun)`));
+    }
+  }
+
+  close(): void {
+    for (const [seq] of [...this.#pending])
+      this.#settle(seq, fail('KA_NETLINK_CLOSED', 'netlink socket closed'));
+    this.#sock.close();
+  }
+}
