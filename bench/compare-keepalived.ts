@@ -165,9 +165,17 @@ async function main(): Promise<void> {
 }
 
 function report(rows: Row[], samples: Sample[]): void {
+  // Repetitions are paired: rep k cuts at the same phase for both implementations, and the outage follows the
+  // phase, so a repetition that failed for one implementation is left out for the other too (otherwise the
+  // two medians are over different phases: one failed keepalived run made a 0.1 s ratio of 1.017 from a
+  // wire ratio of 1.000).
+  const both = (x: Sample) =>
+    IMPLS.every((impl) =>
+      samples.some((y) => y.row === x.row && y.kind === x.kind && y.rep === x.rep && y.impl === impl),
+    );
   const pick = (row: string, impl: Implementation, kind: Kind, f: keyof Sample) =>
     samples
-      .filter((x) => x.row === row && x.impl === impl && x.kind === kind)
+      .filter((x) => x.row === row && x.impl === impl && x.kind === kind && both(x))
       .map((x) => x[f] as number)
       .filter(Number.isFinite);
   const kinds: [Kind, string][] = [

@@ -110,7 +110,7 @@ export class Announcers {
       if (!mac || !this.#table.isUp(ifname)) continue;
       const s = this.#sender(ifname);
       const na = v.address.includes(':');
-      s?.prepare(v.address, mac, na && forwardingV6(ifname));
+      s?.rehearse(v.address, mac, na && forwardingV6(ifname));
     }
   }
 

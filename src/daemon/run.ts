@@ -14,7 +14,7 @@ import { readHostInterfaces, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import type { CliOptions } from './cli.js';
-import { keepYoungGenerationSmall } from './heap-tuning.js';
+import { tuneV8ForDaemon } from './heap-tuning.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
 import { onSignalNumber } from './rt-signals.js';
@@ -41,7 +41,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   }
   if (!o.dontFork) return detach(argv, o.logConsole);
 
-  keepYoungGenerationSmall();
+  tuneV8ForDaemon();
   const log = createLogger({
     console: o.logConsole,
     detail: o.logDetail,

@@ -190,13 +190,17 @@ export class VrrpSocketPool {
     };
   }
 
-  /** Puts one advert of `instance` on the wire (one copy per unicast peer). */
-  send(instance: string, a: AdvertToSend): NetResult<void> {
+  /**
+   * Puts one advert of `instance` on the wire (one copy per unicast peer). `rehearse` runs the same code
+   * without sending or changing anything (AH adverts are not rehearsed: each takes a sequence number).
+   */
+  send(instance: string, a: AdvertToSend, rehearse = false): NetResult<void> {
     const slot = this.#slotOf.get(instance);
     const w = this.#wiring.get(instance);
-    if (!slot || !w) return ok(undefined);
+    if (!slot || !w || (rehearse && w.tx.authType === AuthType.ah)) return ok(undefined);
     const advert = this.#advertOf(a, w);
     if (a.family === 4 && slot.sock.srcAddr !== a.srcAddr) {
+      if (rehearse) return ok(undefined);
       const r = slot.sock.setIpv4Source(a.srcAddr);
       if (!r.ok) return r;
     }
@@ -210,7 +214,7 @@ export class VrrpSocketPool {
       const r =
         w.tx.authType === AuthType.ah
           ? this.#sendWithAh(slot, advert, w, seq, slot.unicast ? dst : undefined)
-          : this.#sendPlain(slot, advert, a, w, dst);
+          : this.#sendPlain(slot, advert, a, w, dst, rehearse);
       if (!r.ok) result = r;
     }
     return result;
@@ -222,16 +226,17 @@ export class VrrpSocketPool {
     a: AdvertToSend,
     w: InstanceWiring,
     dst: string,
+    rehearse: boolean,
   ): NetResult<void> {
     const bytes = this.#encoded(w, a, advert, dst);
     if (!bytes.ok) return bytes;
-    return slot.sock.send(bytes.value, slot.unicast ? dst : undefined);
+    return slot.sock.send(bytes.value, slot.unicast ? dst : undefined, rehearse);
   }
 
   /**
    * The advert's bytes to `dst`, encoded once and reused while nothing in them changes — keepalived keeps one
    * built advert per instance the same way. Reuse keeps a master's sends cheap and lets a backup's takeover
-   * advert be built before its deadline (prepare()), so the takeover does not pay for encoding.
+   * advert be built before its deadline (a rehearsed send()), so the takeover does not pay for encoding.
    */
   #encoded(w: InstanceWiring, a: AdvertToSend, advert: VrrpAdvert, dst: string): NetResult<Uint8Array> {
     const contentKey = `${a.version}|${a.priority}|${a.advertIntervalCs}|${a.srcAddr}|${a.addresses.join(',')}`;
@@ -254,23 +259,6 @@ export class VrrpSocketPool {
     } catch (e) {
       // Only a configuration the validator let through (e.g. an address of the wrong family) gets here.
       return fail('KA_SOCKET_BAD_ADDRESS', `cannot encode advert: ${(e as Error).message}`);
-    }
-  }
-
-  /**
-   * Builds (and keeps) the packets `instance` would send for `a` without sending them: a backup's takeover
-   * advert, made while it waits for its Master_Down deadline. AH adverts are not prepared (each carries a new
-   * sequence number and ICV).
-   */
-  prepare(instance: string, a: AdvertToSend): void {
-    const slot = this.#slotOf.get(instance);
-    const w = this.#wiring.get(instance);
-    if (!slot || !w || w.tx.authType === AuthType.ah) return;
-    const advert = this.#advertOf(a, w);
-    const targets = a.unicastPeers.length > 0 ? a.unicastPeers : [w.socket.group];
-    for (const dst of targets) {
-      const bytes = this.#encoded(w, a, advert, dst);
-      if (bytes.ok) slot.sock.prepare(bytes.value, slot.unicast ? dst : undefined);
     }
   }
 

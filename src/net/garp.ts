@@ -175,9 +175,17 @@ export class AnnounceSender implements Announcer {
     return ok(built);
   }
 
-  #sendPrepared(p: NetResult<{ frame: Uint8Array; sockaddr: Uint8Array }>): NetResult<void> {
+  /** Builds the frame for `vip` (prepare()) and runs its send without sending (RawSocketPort.sendTo). */
+  rehearse(vip: string, mac: string, router = false): NetResult<void> {
+    return this.#sendPrepared(this.prepare(vip, mac, router), true);
+  }
+
+  #sendPrepared(
+    p: NetResult<{ frame: Uint8Array; sockaddr: Uint8Array }>,
+    rehearse = false,
+  ): NetResult<void> {
     if (!p.ok) return p;
-    const r = this.#sock.sendTo(p.value.frame, p.value.sockaddr);
+    const r = this.#sock.sendTo(p.value.frame, p.value.sockaddr, rehearse);
     return r.ok ? ok(undefined) : r;
   }
 

@@ -58,7 +58,11 @@ export interface RawSocketPort {
   readonly closed: boolean;
   setsockopt(level: number, name: number, value: number | Uint8Array): NetResult<void>;
   bind(sockaddr: Uint8Array): NetResult<void>;
-  sendTo(data: Uint8Array, sockaddr: Uint8Array): NetResult<number>;
+  /**
+   * `rehearse`: run the whole call with no effect (the same sendto(2) on fd -1, which fails EBADF at once),
+   * so that a send that comes once in hours — a backup's takeover — runs code that has run before.
+   */
+  sendTo(data: Uint8Array, sockaddr: Uint8Array, rehearse?: boolean): NetResult<number>;
   /** IP sockets: (bytes, RxMeta). For AF_INET the bytes start at the IPv4 header, as the kernel gives them. */
   onMessage(handler: MessageHandler, onError?: ErrorHandler): NetResult<void>;
   /** AF_PACKET sockets: whole frames. */
@@ -156,9 +160,10 @@ export class RawSocket implements RawSocketPort {
     return ok(undefined);
   }
 
-  sendTo(data: Uint8Array, sockaddr: Uint8Array): NetResult<number> {
+  sendTo(data: Uint8Array, sockaddr: Uint8Array, rehearse = false): NetResult<number> {
     if (this.#closed) return fail('KA_SOCKET_CLOSED', 'sendto on closed socket');
-    const n = this.#libc.sendto(this.fd, data, data.length, 0, sockaddr, sockaddr.length);
+    const n = this.#libc.sendto(rehearse ? -1 : this.fd, data, data.length, 0, sockaddr, sockaddr.length);
+    if (rehearse) return ok(0);
     if (n < 0) return { ok: false, error: socketError('sendto', this.#libc.errno(), this.#label) };
     return ok(n);
   }

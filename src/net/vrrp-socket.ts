@@ -72,7 +72,7 @@ export interface VrrpTransport {
   readonly ifindex: number;
   readonly family: IpFamily;
   readonly closed: boolean;
-  send(payload: Uint8Array, dstAddr?: string): NetResult<void>;
+  send(payload: Uint8Array, dstAddr?: string, rehearse?: boolean): NetResult<void>;
   onMessage(handler: VrrpMessageHandler, onError?: (e: NetError) => void): NetResult<void>;
   close(): void;
 }
@@ -218,8 +218,9 @@ export class VrrpSocket implements VrrpTransport {
    * Sends one VRRP packet (header + addresses [+ auth], checksum already set for IPv4; for IPv6 the
    * kernel fills it). `dstAddr` defaults to the multicast group; unicast sockets must name the peer.
    * A payload must not change once sent: its built packet is kept and sent again for the same object.
+   * `rehearse` runs it all without sending (RawSocketPort.sendTo).
    */
-  send(payload: Uint8Array, dstAddr?: string): NetResult<void> {
+  send(payload: Uint8Array, dstAddr?: string, rehearse = false): NetResult<void> {
     const p = this.#preparedFor(payload, dstAddr);
     if (!p.ok) return p;
     const { packet, sockaddr } = p.value;
@@ -234,17 +235,8 @@ export class VrrpSocket implements VrrpTransport {
       packet[10] = sum >> 8;
       packet[11] = sum & 0xff;
     }
-    const r = this.#sock.sendTo(packet, sockaddr);
+    const r = this.#sock.sendTo(packet, sockaddr, rehearse);
     return r.ok ? ok(undefined) : r;
-  }
-
-  /**
-   * Builds and keeps the packet send() will put on the wire for this payload and destination, so that
-   * send() only stamps its identification: a backup builds its takeover advert ahead of its deadline.
-   */
-  prepare(payload: Uint8Array, dstAddr?: string): NetResult<void> {
-    const p = this.#preparedFor(payload, dstAddr);
-    return p.ok ? ok(undefined) : p;
   }
 
   /**

@@ -1,4 +1,4 @@
-// keepYoungGenerationSmall (src/daemon/heap-tuning.ts) relies on V8 reading --semi-space-growth-factor at
+// tuneV8ForDaemon (src/daemon/heap-tuning.ts) relies on V8 reading --semi-space-growth-factor at
 // each growth, after start-up. This checks that it still does on the Node in use: the same allocation
 // pattern grows the young generation without the call and leaves it at its initial size with it.
 import assert from 'node:assert/strict';
@@ -9,10 +9,10 @@ function newSpaceGrowth(tuned: boolean): { before: number; after: number } {
   const mod = JSON.stringify(new URL('../../src/daemon/heap-tuning.ts', import.meta.url).href);
   const script = `
     import { getHeapSpaceStatistics } from 'node:v8';
-    import { keepYoungGenerationSmall } from ${mod};
+    import { tuneV8ForDaemon } from ${mod};
     const size = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
     const before = size();
-    if (${tuned}) keepYoungGenerationSmall();
+    if (${tuned}) tuneV8ForDaemon();
     // Objects that live a little while: enough survives each scavenge that V8 wants to grow.
     let keep = [];
     for (let i = 0; i < 400_000; i++) {

@@ -170,6 +170,18 @@ test('address adds made in one turn are all in the kernel when the last call ret
   for (const s of specs) ip('-n', ns, 'addr', 'del', `${s.address}/${s.prefixLen}`, 'dev', 'eth0');
 });
 
+test('a request in flight when the socket closes settles as closed (it was applied all the same)', {
+  skip,
+}, async () => {
+  const spec = { ifindex: eth0, address: '192.0.2.103', prefixLen: 24 };
+  const r = await agent.call<R<R>>('nlCloseWithPending', { spec });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.value!.error?.code, 'KA_NETLINK_CLOSED');
+  const held = ipj('addr', 'show', 'dev', 'eth0')[0].addr_info.map((x: { local: string }) => x.local);
+  assert.ok(held.includes('192.0.2.103'));
+  ip('-n', ns, 'addr', 'del', '192.0.2.103/24', 'dev', 'eth0');
+});
+
 test('an address removed with ip is seen as a delete event (VIP deleted behind our back)', {
   skip,
 }, async () => {

@@ -112,7 +112,7 @@ test('IPv4 multicast: TTL 255, TOS 0xc0, group as destination, header checksum v
   await Promise.all([a.call('close', { key: 'm4' }), b.call('close', { key: 'm4' })]);
 });
 
-test('IPv4: the same payload sent again reuses its built packet with a new identification and checksum', {
+test('IPv4: the same payload sent again reuses its built packet with a new identification and checksum; rehearsed sends send nothing', {
   skip,
 }, async () => {
   await open(a, { key: 'r4', ifname: 'eth0', family: 4, srcAddr: '192.0.2.1' });
@@ -120,9 +120,14 @@ test('IPv4: the same payload sent again reuses its built packet with a new ident
   const pkt = advertV3([v4('192.0.2.101')], { src: v4('192.0.2.1'), dst: v4('224.0.0.18') });
   const hex = pkt.toString('hex');
   const seen = () => b.events.filter((e) => e.event === 'vrrp' && e.key === 'r4' && e.payloadHex === hex);
+  // A backup rehearses its takeover advert: the whole send path, nothing on the wire.
+  assert.deepEqual(await a.call('vrrpSend', { key: 'r4', payloadHex: hex, times: 2, rehearse: true }), {
+    ok: true,
+  });
   assert.deepEqual(await a.call('vrrpSend', { key: 'r4', payloadHex: hex, times: 3 }), { ok: true });
   for (let waited = 0; seen().length < 3 && waited < 2000; waited += 20)
     await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
   const headers = seen().map((e) => Buffer.from((e as unknown as VrrpEvent).headerHex!, 'hex'));
   assert.equal(headers.length, 3);
   for (const h of headers) assert.equal(internetChecksum(h), 0, 'each header checksum verifies');
