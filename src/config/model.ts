@@ -60,8 +60,27 @@ export interface GlobalDefs {
   statsDumpFile?: string;
   jsonDumpFile?: string;
   dynamicInterfaces: boolean;
+  /** vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_no_swap, vrrp_cpu_affinity. */
+  vrrpProcess: ProcessTuning;
   /** Keywords accepted and range-checked whose effect the daemon does not model yet. */
   other: Record<string, string[]>;
+}
+
+/** How the VRRP process is scheduled and kept in memory (keepalived's `vrrp_*` process keywords). */
+export interface ProcessTuning {
+  /** vrrp_priority: the nice value, -20 (most favoured) to 19. */
+  nice?: number;
+  /** vrrp_rt_priority: run under SCHED_RR at this priority, 1 to 99. */
+  rtPriority?: number;
+  /**
+   * vrrp_rlimit_rttime: RLIMIT_RTTIME, the CPU time (µs) a real-time process may use without blocking;
+   * applied with rtPriority only (keepalived's default 10000).
+   */
+  rlimitRttimeUs?: number;
+  /** vrrp_no_swap: the process's memory is locked (never swapped out). */
+  noSwap: boolean;
+  /** vrrp_cpu_affinity: the CPUs (ids as in /proc/cpuinfo) the process may run on. */
+  cpuAffinity?: number[];
 }
 
 export interface VirtualAddress {
@@ -449,6 +468,7 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpStartupDelayS: 0,
     lvsFlush: false,
     dynamicInterfaces: false,
+    vrrpProcess: { noSwap: false },
     other: {},
   };
 }

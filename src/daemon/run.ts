@@ -14,10 +14,11 @@ import { readHostInterfaces, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import type { CliOptions } from './cli.js';
-import { tuneV8ForDaemon } from './heap-tuning.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
+import { applyProcessTuning } from './process-tuning.js';
 import { onSignalNumber } from './rt-signals.js';
+import { tuneHeapForDaemon } from './v8-tuning.js';
 import { VrrpRuntime } from './vrrp-runtime.js';
 
 export const EXIT_OK = 0;
@@ -41,7 +42,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   }
   if (!o.dontFork) return detach(argv, o.logConsole);
 
-  tuneV8ForDaemon();
+  tuneHeapForDaemon();
   const log = createLogger({
     console: o.logConsole,
     detail: o.logDetail,
@@ -102,8 +103,13 @@ async function serve(
     validateConfig(next.config, next.diag, { host: { interfaces: readHostInterfaces() } });
     for (const d of next.diag.list) log.info(next.diag.format(d));
     const code = next.diag.exitCode();
-    if (code === 2 || code === 4) log.error('reload aborted: the new configuration cannot be run');
-    else void runtime.reload(next.config);
+    if (code === 2 || code === 4) return log.error('reload aborted: the new configuration cannot be run');
+    // Scheduling and memory locking are set once, at start (applyProcessTuning).
+    if (JSON.stringify(next.config.globalDefs.vrrpProcess) !== JSON.stringify(config.globalDefs.vrrpProcess))
+      log.warn(
+        'vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / vrrp_cpu_affinity changes take effect at the next start',
+      );
+    void runtime.reload(next.config);
   });
   // keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does, readable by root only.
   // The file is written asynchronously (libuv's pool), off the advert path.
@@ -142,6 +148,8 @@ async function serve(
   }
   // A TERM that came while starting has already exited (nothing was installed yet).
   runtime = r.runtime;
+  // After the start-up work (module load, warm-up rehearsals), so that RLIMIT_RTTIME counts only steady running.
+  applyProcessTuning(config.globalDefs.vrrpProcess, log);
 }
 
 /**

@@ -581,3 +581,19 @@ virtual_server fwmark 5 {
     assert.deepEqual(codes, ['CONFIG_VS_PROTOCOL']);
   });
 });
+
+test('vrrp process keywords: nice, a clamped real-time priority, RLIMIT_RTTIME, no_swap, CPU ids', () => {
+  const { config, codes } = parse(
+    'global_defs {\n vrrp_priority -4\n vrrp_rt_priority 120\n vrrp_rlimit_rttime 30000\n vrrp_no_swap\n vrrp_cpu_affinity 0 0\n}\n',
+    false,
+  );
+  assert.deepEqual(config.globalDefs.vrrpProcess, {
+    nice: -4,
+    rtPriority: 99,
+    rlimitRttimeUs: 30000,
+    noSwap: true,
+    cpuAffinity: [0],
+  });
+  assert.deepEqual(codes, ['CONFIG_VALUE_CLAMPED']);
+  assert.deepEqual(parse('global_defs {\n}\n', false).config.globalDefs.vrrpProcess, { noSwap: false });
+});

@@ -16,6 +16,8 @@ function resolvesHost(s: string): boolean {
   return r.status === 0;
 }
 
+import { availableParallelism } from 'node:os';
+import { readInt } from '../values.js';
 import { carry, flag, int, script, seconds, str, timerUs } from './builders.js';
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
@@ -92,7 +94,7 @@ const CARRIED: Record<string, number> = {
   network_namespace: 1,
 };
 
-for (const p of ['vrrp', 'checker', 'bfd']) {
+for (const p of ['checker', 'bfd']) {
   for (const s of ['priority', 'no_swap', 'rt_priority', 'cpu_affinity', 'rlimit_rttime', 'rlimit_rtime'])
     CARRIED[`${p}_${s}`] = s === 'no_swap' ? 0 : 1;
 }
@@ -120,6 +122,102 @@ function mcastGroup(family: 4 | 6): KeywordDef<GlobalDefs> {
         );
       if (family === 4) g.vrrpMcastGroup4 = r.value.address;
       else g.vrrpMcastGroup6 = r.value.address;
+    },
+  };
+}
+
+/**
+ * The vrrp process keywords, with keepalived 2.2.7's messages: a bad nice value or CPU id is skipped with an
+ * error, a real-time priority out of 1..99 is clamped with a warning.
+ */
+function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
+  return {
+    vrrp_priority: {
+      line: (g, tokens, pos, ctx) => {
+        if (tokens[1] === undefined)
+          return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'No vrrp process priority specified', pos);
+        const r = readInt(tokens[1], -20, 19);
+        if (!r.ok) {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          return ctx.diag.error('CONFIG_INVALID_VALUE', 'Invalid vrrp process priority specified', pos);
+        }
+        g.vrrpProcess.nice = r.value;
+      },
+    },
+    vrrp_rt_priority: {
+      line: (g, tokens, pos, ctx) => {
+        const v = tokens[1];
+        if (v === undefined)
+          return ctx.diag.error(
+            'CONFIG_MISSING_PARAMETER',
+            'No vrrp process real-time priority specified',
+            pos,
+          );
+        const r = readInt(v, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+        if (!r.ok) {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `vrrp process real-time priority '${v}' invalid`,
+            pos,
+          );
+        }
+        const clamped = Math.min(99, Math.max(1, r.value));
+        if (r.value < 1)
+          ctx.diag.warn(
+            'CONFIG_VALUE_CLAMPED',
+            `vrrp process real-time priority ${r.value} less than minimum 1 - setting to minimum`,
+            pos,
+          );
+        else if (r.value > 99)
+          ctx.diag.warn(
+            'CONFIG_VALUE_CLAMPED',
+            `vrrp process real-time priority ${r.value} greater than maximum 99 - setting to maximum`,
+            pos,
+          );
+        g.vrrpProcess.rtPriority = clamped;
+      },
+    },
+    vrrp_rlimit_rttime: {
+      line: (g, tokens, pos, ctx) => {
+        const v = tokens[1];
+        if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const r = /^-\d+$/.test(v)
+          ? { ok: false as const, error: `negative number '${v}'` }
+          : readInt(v, 1, 4294967295);
+        if (!r.ok) {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid vrrp real-time limit - ${v}`, pos);
+        }
+        g.vrrpProcess.rlimitRttimeUs = r.value;
+      },
+    },
+    vrrp_no_swap: {
+      line: (g) => {
+        g.vrrpProcess.noSwap = true;
+      },
+    },
+    vrrp_cpu_affinity: {
+      line: (g, tokens, pos, ctx) => {
+        if (tokens.length < 2)
+          return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'No vrrp cpu_id set specified', pos);
+        const cpus: number[] = [];
+        for (const t of tokens.slice(1)) {
+          const r = readInt(t, 0, availableParallelism() - 1);
+          if (!r.ok) {
+            ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+            // keepalived names the id it failed to read as a number (0 for a word).
+            const id = /^\d+$/.test(t) ? t : '0';
+            return ctx.diag.error(
+              'CONFIG_INVALID_VALUE',
+              `Invalid cpu_id:${id} specified for vrrp process`,
+              pos,
+            );
+          }
+          if (!cpus.includes(r.value)) cpus.push(r.value);
+        }
+        g.vrrpProcess.cpuAffinity = cpus;
+      },
     },
   };
 }
@@ -221,6 +319,7 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     json_dump_file: str('jsonDumpFile'),
     dynamic_interfaces: flag('dynamicInterfaces'),
     vrrp_startup_delay: seconds('vrrpStartupDelayS', 6, 0, 4294.967295),
+    ...vrrpProcessKeywords(),
   };
   for (const [kw, min] of Object.entries(CARRIED)) t[kw] ??= carry(min);
   return t;

@@ -1,0 +1,125 @@
+// keepalived's vrrp process keywords, applied once the daemon has started (so that RLIMIT_RTTIME counts
+// steady running, not module loading and warm-up): vrrp_priority (nice),
+// vrrp_rt_priority (SCHED_RR) with vrrp_rlimit_rttime (RLIMIT_RTTIME), vrrp_no_swap (memory locked) and
+// vrrp_cpu_affinity. Operators set them so that a busy machine cannot delay adverts into a false takeover.
+//
+// keepalived's VRRP process has one thread and sets these on it; ours runs every VRRP event on the main thread
+// (timers, sockets, the engine) beside V8's and libuv's helpers. So, as keepalived does:
+// - the real-time policy and the nice value go to the main thread (which is what sched_setscheduler(0) and
+//   setpriority(PRIO_PROCESS, 0) change on Linux), real-time with SCHED_RESET_ON_FORK so that threads and
+//   scripts started later run at normal priority; a real-time priority takes precedence over the nice value;
+// - RLIMIT_RTTIME gets a soft limit of half the configured time (SIGXCPU: logged as a warning) and a hard limit
+//   of the whole (SIGKILL), keepalived's runaway guard. Its default differs: keepalived's 10 ms fits a C
+//   process, but one full garbage collection or a large reload can keep V8 on the CPU longer than that
+//   without sleeping, and the kernel would kill the daemon for it; ours is 2 s unless configured;
+// - the CPU affinity goes to the main thread too (threads it starts later inherit it). Not to V8's helper
+//   threads: the main thread waits on them at times without sleeping, and measured here with vrrp_rt_priority
+//   and every thread bound to one CPU, the helpers never ran again and the kernel killed the daemon at its
+//   RLIMIT_RTTIME;
+// - memory is locked with MCL_ONFAULT where the kernel has it (Linux ≥ 4.4): pages are locked as they are
+//   touched. Without it MCL_FUTURE would fault in every new mapping whole — each thread's 8 MiB stack, V8's
+//   reservations — for no gain.
+// A call the kernel refuses (no CAP_SYS_NICE or CAP_IPC_LOCK, a CPU offline) is logged and the daemon runs on.
+import koffi from 'koffi';
+import type { ProcessTuning } from '../config/model.js';
+import { libcLibrary } from '../net/libc.js';
+import { errnoName } from '../net/net-error.js';
+
+const SCHED_RR = 2;
+const SCHED_RESET_ON_FORK = 0x40000000;
+const PRIO_PROCESS = 0;
+const RLIMIT_RTTIME = 15;
+const MCL_CURRENT = 1;
+const MCL_FUTURE = 2;
+const MCL_ONFAULT = 4;
+/** Our RLIMIT_RTTIME when vrrp_rlimit_rttime is not set (see above; keepalived's is 10 000 µs). */
+export const DEFAULT_RLIMIT_RTTIME_US = 2_000_000;
+
+interface TuningCalls {
+  setpriority(which: number, who: number, prio: number): number;
+  schedSetscheduler(pid: number, policy: number, priority: number): number;
+  setrlimit(resource: number, softUs: number, hardUs: number): number;
+  mlockall(flags: number): number;
+  schedSetaffinity(tid: number, cpus: number[]): number;
+  errno(): number;
+}
+
+let calls: TuningCalls | undefined;
+
+function tuningCalls(): TuningCalls {
+  if (calls) return calls;
+  const lib = libcLibrary();
+  const setpriority = lib.func('int setpriority(int, uint32_t, int)');
+  const schedSetscheduler = lib.func('int sched_setscheduler(int, int, const void *)');
+  const setrlimit = lib.func('int setrlimit(int, const void *)');
+  const mlockall = lib.func('int mlockall(int)');
+  const schedSetaffinity = lib.func('int sched_setaffinity(int, size_t, const void *)');
+  calls = {
+    setpriority: (which, who, prio) => setpriority(which, who, prio) as number,
+    schedSetscheduler: (pid, policy, priority) =>
+      schedSetscheduler(pid, policy, new Int32Array([priority])) as number,
+    // struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; } with 64-bit rlim_t.
+    setrlimit: (resource, softUs, hardUs) =>
+      setrlimit(resource, new BigUint64Array([BigInt(softUs), BigInt(hardUs)])) as number,
+    mlockall: (flags) => mlockall(flags) as number,
+    schedSetaffinity: (tid, cpus) => {
+      const set = new Uint8Array(128); // cpu_set_t: 1024 bits
+      for (const c of cpus) set[c >> 3]! |= 1 << (c & 7);
+      return schedSetaffinity(tid, set.length, set) as number;
+    },
+    errno: () => koffi.errno(),
+  };
+  return calls;
+}
+
+export interface TuningLog {
+  info(line: string): void;
+  warn(line: string): void;
+}
+
+/** Applies `t` to this process; what the kernel refuses is logged, never thrown. */
+export function applyProcessTuning(t: ProcessTuning, log: TuningLog): void {
+  const wanted = t.rtPriority !== undefined || t.nice !== undefined || t.noSwap || t.cpuAffinity;
+  if (!wanted) return;
+  const c = tuningCalls();
+  // Read errno at once: the next call may change it.
+  const failed = (what: string, errno = c.errno()) => log.warn(`${what}: ${errnoName(errno)}`);
+
+  if (t.rtPriority !== undefined) {
+    if (c.schedSetscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, t.rtPriority) !== 0)
+      failed(`cannot run the VRRP process at real-time priority ${t.rtPriority} (vrrp_rt_priority)`);
+    else {
+      const hardUs = t.rlimitRttimeUs ?? DEFAULT_RLIMIT_RTTIME_US;
+      // Installed before the limit: SIGXCPU's default action ends the process.
+      process.on('SIGXCPU', () =>
+        log.warn(
+          `the VRRP process ran over ${Math.floor(hardUs / 2)} µs on the CPU without sleeping ` +
+            `(vrrp_rlimit_rttime ${hardUs}; at ${hardUs} µs the kernel kills it)`,
+        ),
+      );
+      if (c.setrlimit(RLIMIT_RTTIME, Math.floor(hardUs / 2), hardUs) !== 0)
+        failed('cannot set RLIMIT_RTTIME (vrrp_rlimit_rttime)');
+      else
+        log.info(`VRRP process: real-time priority ${t.rtPriority} (SCHED_RR), RLIMIT_RTTIME ${hardUs} µs`);
+    }
+  } else if (t.nice !== undefined) {
+    if (c.setpriority(PRIO_PROCESS, 0, t.nice) !== 0)
+      failed(`cannot set the VRRP process priority to ${t.nice} (vrrp_priority)`);
+    else log.info(`VRRP process: priority (nice) ${t.nice}`);
+  }
+
+  if (t.cpuAffinity && t.cpuAffinity.length > 0) {
+    const cpus = t.cpuAffinity;
+    if (c.schedSetaffinity(0, cpus) !== 0)
+      failed(`cannot bind the VRRP process to CPU ${cpus.join(',')} (vrrp_cpu_affinity)`);
+    else log.info(`VRRP process: bound to CPU ${cpus.join(',')}`);
+  }
+
+  if (t.noSwap) {
+    let r = c.mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT);
+    // A kernel without MCL_ONFAULT answers EINVAL: lock the way keepalived does.
+    if (r !== 0 && errnoName(c.errno()) === 'EINVAL') r = c.mlockall(MCL_CURRENT | MCL_FUTURE);
+    if (r !== 0) failed('cannot lock the VRRP process in memory (vrrp_no_swap)');
+    else log.info('VRRP process: memory locked (vrrp_no_swap)');
+  }
+}

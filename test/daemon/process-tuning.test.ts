@@ -1,0 +1,134 @@
+// keepalived's vrrp process keywords on a running daemon, read back from the kernel (/proc): the real-time
+// policy and priority of the main thread, RLIMIT_RTTIME, locked memory, the main thread's CPU affinity, the
+// nice value — and a notify script started afterwards runs at normal priority (SCHED_RESET_ON_FORK).
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { BIN, killAllRouters, Router, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces and real-time scheduling';
+const cleanups: (() => void)[] = [];
+after(() => {
+  killAllRouters();
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+const conf = (global: string, instanceExtra = '') => `
+global_defs {
+${global}
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority 100
+  advert_int 0.1
+  ${instanceExtra}
+  virtual_ipaddress { 192.0.2.100/24 }
+}
+`;
+
+/** /proc/PID/task/TID/stat fields by their proc(5) number (1-based), read after the command name. */
+function statField(path: string, field: number): number {
+  const text = readFileSync(path, 'utf8');
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[field - 3]);
+}
+const NICE = 19;
+const RT_PRIORITY = 40;
+const POLICY = 41;
+const SCHED_OTHER = 0;
+const SCHED_RR = 2;
+
+function daemonPid(r: Router): number {
+  return Number(readFileSync(r.vrrpPidFile, 'utf8').trim());
+}
+
+test('vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_no_swap, vrrp_cpu_affinity on the running daemon', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const ns = loneRouterNetns('dprt', cleanups).ns;
+  const r = new Router('prt', ns, (dir) => {
+    // The script records its own scheduling policy and priority (fields 40 and 41 of its stat).
+    const script = join(dir, 'master.sh');
+    writeFileSync(
+      script,
+      `#!/bin/sh\nawk '{ sub(/.*\\) /, ""); print $38, $39 }' /proc/self/stat > ${join(dir, 'sched.txt')}\n`,
+    );
+    chmodSync(script, 0o755);
+    return conf(
+      'vrrp_rt_priority 10\n  vrrp_rlimit_rttime 500000\n  vrrp_no_swap\n  vrrp_cpu_affinity 0',
+      `notify_master ${script}`,
+    );
+  });
+  cleanups.push(() => r.removeDir());
+  await r.waitFor(/VRRP process: real-time priority 10 \(SCHED_RR\), RLIMIT_RTTIME 500000 µs/, 8000);
+  await r.waitFor(/VRRP process: memory locked/, 2000);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  const pid = daemonPid(r);
+
+  const main = `/proc/${pid}/task/${pid}/stat`;
+  assert.equal(statField(main, POLICY), SCHED_RR, 'main thread under SCHED_RR');
+  assert.equal(statField(main, RT_PRIORITY), 10);
+
+  const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+  assert.match(limits, /Max realtime timeout\s+250000\s+500000\s+us/, limits);
+
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const locked = Number(/VmLck:\s+(\d+) kB/.exec(status)?.[1]);
+  assert.ok(locked > 1024, `VmLck ${locked} kB`);
+
+  const mainStatus = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  assert.match(mainStatus, /Cpus_allowed_list:\s+0\n/, 'the VRRP thread runs on CPU 0 only');
+  // Bound to one CPU at real-time priority, the daemon must keep running (V8's helpers stay free).
+  await new Promise((res) => setTimeout(res, 1500));
+  assert.ok(r.running, 'still running');
+  assert.ok(!r.lines.some((l) => /ran over/.test(l.text)), 'no RLIMIT_RTTIME warning');
+
+  // The notify script, forked after the daemon went real-time, runs at normal priority.
+  await waitUntil(() => existsSync(join(r.dir, 'sched.txt')), 5000, 'the notify script ran');
+  const [rtPriority, policy] = readFileSync(join(r.dir, 'sched.txt'), 'utf8').trim().split(' ').map(Number);
+  assert.deepEqual({ rtPriority, policy }, { rtPriority: 0, policy: SCHED_OTHER });
+});
+
+test('vrrp_priority sets the nice value of the VRRP thread', { skip, timeout: 20_000 }, async () => {
+  const ns = loneRouterNetns('dpni', cleanups).ns;
+  const r = new Router('pni', ns, conf('vrrp_priority -7'));
+  cleanups.push(() => r.removeDir());
+  await r.waitFor(/VRRP process: priority \(nice\) -7/, 8000);
+  const pid = daemonPid(r);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, NICE), -7);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_OTHER);
+});
+
+test('without CAP_SYS_NICE and CAP_IPC_LOCK: a warning each, and the daemon runs on', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const ns = loneRouterNetns('dpnc', cleanups).ns;
+  const r = new Router('pnc', ns, conf('vrrp_rt_priority 10\n  vrrp_no_swap'), {
+    command: ({ conf: file, dir }) => [
+      'setpriv',
+      '--inh-caps=-all',
+      '--bounding-set=-sys_nice,-ipc_lock',
+      process.execPath,
+      BIN,
+      '-n',
+      '-l',
+      '-f',
+      file,
+      '-p',
+      join(dir, 'main.pid'),
+      '-r',
+      join(dir, 'vrrp.pid'),
+    ],
+  });
+  cleanups.push(() => r.removeDir());
+  await r.waitFor(/cannot run the VRRP process at real-time priority 10 \(vrrp_rt_priority\): EPERM/, 8000);
+  // The default RLIMIT_MEMLOCK (8 MiB here) is far below what a Node process maps: mlockall fails.
+  await r.waitFor(/cannot lock the VRRP process in memory \(vrrp_no_swap\): (ENOMEM|EPERM)/, 2000);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+});
