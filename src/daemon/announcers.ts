@@ -99,24 +99,11 @@ export class Announcers {
   }
 
   /**
-   * Opens the senders and builds the frames that announcing `vips` will send, ahead of a likely takeover: a
-   * first announcement otherwise opens its AF_PACKET socket and runs frame-building code that has not run
-   * in this process (measured in the lab, 1 s adverts: 0.7–6 ms between the VIP write and the first GARP).
-   */
-  prepare(vips: VirtualAddress[], defaultIf: string): void {
-    for (const v of vips) {
-      const ifname = v.dev ?? defaultIf;
-      const mac = this.#table.link(ifname)?.mac;
-      if (!mac || !this.#table.isUp(ifname)) continue;
-      const s = this.#sender(ifname);
-      const na = v.address.includes(':');
-      s?.rehearse(v.address, mac, na && forwardingV6(ifname));
-    }
-  }
-
-  /**
    * `repeat` rounds over `addresses` (each looked up among the instance's VIPs for its interface), back to
-   * back. Addresses on a link that is down are skipped.
+   * back. Addresses on a link that is down are skipped. `rehearse` (ahead of a likely takeover) opens the
+   * senders, builds and keeps the frames and runs their sends without sending (AnnounceSender.rehearse): a
+   * first announcement otherwise opens its AF_PACKET socket and runs code that has not run in this process
+   * (measured in the lab, 1 s adverts: 0.7–6 ms between the VIP write and the first GARP).
    */
   announce(
     instance: string,
@@ -124,23 +111,31 @@ export class Announcers {
     repeat: number,
     vips: VirtualAddress[],
     defaultIf: string,
+    rehearse = false,
   ): void {
     const plan: { ifname: string; address: string }[] = [];
     for (const address of addresses) {
       const ifname = vips.find((v) => v.address === address)?.dev ?? defaultIf;
       if (this.#table.isUp(ifname)) plan.push({ ifname, address });
     }
-    for (let round = 0; round < repeat; round++) {
+    // A rehearsal goes round once and past the pacing queue, so it never delays a real announcement.
+    for (let round = 0; round < (rehearse ? 1 : repeat); round++) {
       for (const { ifname, address } of plan) {
         // By the address, not the instance: excluded VIPs may be of the other family.
         const na = address.includes(':');
-        this.#emit(ifname, na, () => {
+        const send = () => {
           const mac = this.#table.link(ifname)?.mac;
           const s = this.#sender(ifname);
           if (!s || !mac) return;
-          const r = na ? s.sendUnsolicitedNa(address, mac, forwardingV6(ifname)) : s.sendGarp(address, mac);
-          if (!r.ok) this.#log.detail(`(${instance}) ${r.error.message}`);
-        });
+          const r = rehearse
+            ? s.rehearse(address, mac, na && forwardingV6(ifname))
+            : na
+              ? s.sendUnsolicitedNa(address, mac, forwardingV6(ifname))
+              : s.sendGarp(address, mac);
+          if (!r.ok && !rehearse) this.#log.detail(`(${instance}) ${r.error.message}`);
+        };
+        if (rehearse) send();
+        else this.#emit(ifname, na, send);
       }
     }
   }

@@ -18,7 +18,7 @@ import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
 import { applyProcessTuning } from './process-tuning.js';
 import { onSignalNumber } from './rt-signals.js';
-import { tuneHeapForDaemon } from './v8-tuning.js';
+import { tuneV8ForDaemon } from './v8-tuning.js';
 import { VrrpRuntime } from './vrrp-runtime.js';
 
 export const EXIT_OK = 0;
@@ -42,7 +42,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   }
   if (!o.dontFork) return detach(argv, o.logConsole);
 
-  tuneHeapForDaemon();
+  tuneV8ForDaemon();
   const log = createLogger({
     console: o.logConsole,
     detail: o.logDetail,

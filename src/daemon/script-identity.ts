@@ -111,3 +111,34 @@ export function execPlan(argv: string[]): { file: string; args: string[] } {
   }
   return { file: '/bin/sh', args: ['-c', argv.join(' ')] };
 }
+
+/** util-linux's setpriv (Debian: always installed), or null. Looked up once. */
+let setprivPath: string | null | undefined;
+function setpriv(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) {
+    try {
+      accessSync(p, constants.X_OK);
+      setprivPath = p;
+      break;
+    } catch {
+      /* not here */
+    }
+  }
+  return setprivPath;
+}
+
+/**
+ * How a script is started: execPlan, behind `setpriv --pdeathsig TERM` where util-linux provides it. keepalived
+ * sets PR_SET_PDEATHSIG SIGTERM in each forked script, so that scripts end with the daemon however it ends
+ * (SIGKILL, a crash); Node's spawn runs no code of ours between fork and exec, so setpriv sets it and then
+ * execs the script in the same process (the pid stays the script's). It runs after spawn's uid/gid change,
+ * which would otherwise clear the setting. Without setpriv the script starts as before; the daemon still
+ * stops running scripts when it stops (notifier.ts, script-trackers.ts).
+ */
+export function launchPlan(argv: string[]): { file: string; args: string[] } {
+  const plan = execPlan(argv);
+  const wrapper = setpriv();
+  return wrapper ? { file: wrapper, args: ['--pdeathsig', 'TERM', '--', plan.file, ...plan.args] } : plan;
+}

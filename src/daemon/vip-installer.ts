@@ -104,21 +104,22 @@ export class VipInstaller {
     return r.value;
   }
 
-  /** Encodes the add requests of `vips` ahead of a likely takeover, so that add() only writes them. */
-  prepare(vips: VirtualAddress[], defaultIf: string): void {
-    for (const v of vips) this.#encodedAdd(v, v.dev ?? defaultIf);
-  }
-
-  add(instance: string, vips: VirtualAddress[], defaultIf: string): void {
+  /**
+   * Adds `vips`. `rehearse` (ahead of a likely takeover) runs the same code — encoding each request, which
+   * is kept, and the write, which goes nowhere — and records nothing: the takeover then writes requests
+   * already built, through code that has already run.
+   */
+  add(instance: string, vips: VirtualAddress[], defaultIf: string, rehearse = false): void {
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
-      this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
+      if (!rehearse) this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
       this.#enqueue(async () => {
         const request = this.#encodedAdd(v, ifname);
         if (typeof request === 'string') {
+          if (rehearse) return;
           return this.#log.error(`(${instance}) cannot add VIP: ${request}`);
         }
-        const r = await this.#nl.send(request);
+        const r = await this.#nl.send(request, rehearse);
         // Already there (we were master before a restart, or an admin added it): it is ours now.
         if (!r.ok && r.error.code !== 'KA_NETLINK_EEXIST') {
           this.#log.error(`(${instance}) ${r.error.message}`);

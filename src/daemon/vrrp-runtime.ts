@@ -67,6 +67,11 @@ const zeroFsmStats = (): Record<FsmCounterName, number> => ({
 
 /** Owner name of static_ipaddress / static_routes / static_rules in the installer (not an instance name). */
 const STATIC_OWNER = '(static)';
+/**
+ * How long a stopping daemon waits for its notify scripts (notify_stop above all) before it ends them with
+ * SIGTERM, as keepalived gives its STOP scripts a second.
+ */
+const STOP_SCRIPTS_GRACE_MS = 1000;
 
 export class VrrpRuntime {
   readonly #log: Logger;
@@ -311,16 +316,19 @@ export class VrrpRuntime {
 
   /**
    * Builds what a takeover of `inst` writes — its advert, its VIPs' rtnetlink requests, its GARP/NA frames
-   * and their socket — and runs the advert's and the frames' sends once without sending, at startup and
-   * again ahead of each Master_Down deadline (cache hits unless something changed): the takeover itself only
-   * writes, through code that has run (measured in the lab at 1 s adverts, a first takeover spent ~250 µs
-   * more than a second between deciding and sending its advert).
+   * and their socket — and runs the advert's send, the VIP install and the announcement once without
+   * anything leaving, at startup and again ahead of each Master_Down deadline (cache hits unless something
+   * changed): the takeover itself only writes, through code that has run (measured in the lab at 1 s adverts:
+   * a first takeover spent ~250 µs more than a second between deciding and sending its advert; perf showed
+   * half of a first takeover's advert→GARP time in V8 compiling the VIP install, never run by a backup).
    */
   #prepareTakeover(inst: VrrpInstance): void {
+    const p = inst.params;
     this.#pool.send(inst.name, inst.advertToSend(), true);
-    const vips = [...inst.params.vips, ...inst.params.excludedVips];
-    this.#vips.prepare(vips, inst.params.interface);
-    this.#announcers.prepare(vips, inst.params.interface);
+    const vips = [...p.vips, ...p.excludedVips];
+    this.#vips.add(inst.name, vips, p.interface, true);
+    const addresses = vips.map((v) => v.address);
+    this.#announcers.announce(inst.name, addresses, 1, vips, p.interface, true);
   }
 
   /** `atUs`: when the event happened, if earlier than now (a packet's kernel arrival time). */
@@ -461,19 +469,35 @@ export class VrrpRuntime {
   }
 
   /**
-   * An IPv4 instance without unicast_src_ip/mcast_src_ip sends from its interface's primary address, which
-   * keepalived follows through netlink (notes §3.5): when it changes, the instance gets the new source (the
-   * engine's reload keeps its state). IPv6 sockets are bound to their link-local source and keep it.
+   * An instance without unicast_src_ip/mcast_src_ip sends from its interface's primary IPv4 address or its
+   * IPv6 link-local, which keepalived follows through netlink (notes §3.5): when it changes, the instance gets
+   * the new source (the engine's reload keeps its state). An IPv6 socket is bound to its source, so it moves
+   * only when that address is gone — a link re-created with another MAC, an address replaced by hand — and
+   * not while the kernel re-adds the same link-local after a link flap.
    */
   #followSource(ifindex: number): void {
     const ifname = this.#table.linkByIndex(ifindex)?.name;
     if (ifname === undefined) return;
     for (const inst of this.#engine.instances()) {
       const p = inst.params;
-      if (p.interface !== ifname || p.family !== 4 || this.#plan.wiring.get(p.name)?.fixedSource !== false)
-        continue;
-      const src = this.#table.defaultSource(ifname, 4, this.#allVips());
+      const w = this.#plan.wiring.get(p.name);
+      if (p.interface !== ifname || !w || w.fixedSource !== false) continue;
+      let src: string | undefined;
+      if (p.family === 4) src = this.#table.defaultSource(ifname, 4, this.#allVips());
+      else {
+        const kept = this.#table
+          .addresses(ifname, 6)
+          .some((a) => a.address === p.primaryAddress && !a.tentative);
+        if (!kept) src = this.#table.defaultSource(ifname, 6);
+      }
       if (src === undefined || src === p.primaryAddress) continue;
+      if (p.family === 6) {
+        const r = this.#pool.rebind(w, src);
+        if (!r.ok) {
+          this.#log.error(`(${p.name}) cannot send from ${src}: ${r.error.message}`);
+          continue;
+        }
+      }
       this.#log.info(`(${p.name}) source address changed from ${p.primaryAddress} to ${src}`);
       this.#handle({
         type: 'instance',
@@ -765,6 +789,8 @@ export class VrrpRuntime {
       this.#vips.remove(STATIC_OWNER, st.addresses, 'lo');
     }
     await this.#vips.idle(3000);
+    // The STOP notifies just started get a moment to finish; close() then stops whatever still runs.
+    await this.#notifier.settle(STOP_SCRIPTS_GRACE_MS);
     // -V keeps the VIPs, so it keeps the VMACs holding them too.
     if (!this.#keepVipsOnStop) await this.#vmacs?.tearDown();
     this.#closeAll();

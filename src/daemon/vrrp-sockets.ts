@@ -147,6 +147,21 @@ export class VrrpSocketPool {
     return true;
   }
 
+  /**
+   * An IPv6 instance's advert source changed: its socket is bound to the old one, so it moves to a socket
+   * bound to `srcAddr` (opened or shared), keeping its counters and AH sequence.
+   */
+  rebind(w: InstanceWiring, srcAddr: string): NetResult<void> {
+    const stats = this.stats.get(w.name);
+    const ahSeq = this.#ahSeq.get(w.name);
+    this.remove(w.name);
+    const r = this.add(w, srcAddr);
+    if (!r.ok) return r;
+    if (stats) this.stats.set(w.name, stats);
+    if (ahSeq !== undefined) this.#ahSeq.set(w.name, ahSeq);
+    return r;
+  }
+
   /** Reload: an instance removed from the configuration; its socket closes when no other instance uses it. */
   remove(name: string): void {
     const slot = this.#slotOf.get(name);

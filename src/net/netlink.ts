@@ -171,9 +171,10 @@ export class Netlink {
   }
 
   /** Writes an encoded request — applied by the time this returns — and resolves with its answer. */
-  send(r: EncodedRequest): Promise<NetResult<void>> {
+  /** Writes an encoded request; `rehearse` runs the write without it reaching the kernel (RtnlWriter.write). */
+  send(r: EncodedRequest, rehearse = false): Promise<NetResult<void>> {
     if (this.#closed) return Promise.resolve(fail('KA_NETLINK_CLOSED', `${r.what}: netlink socket closed`));
-    return this.#writer.write(r.type, r.flags, r.bufs, r.what, REQUEST_TIMEOUT_MS);
+    return this.#writer.write(r.type, r.flags, r.bufs, r.what, REQUEST_TIMEOUT_MS, rehearse);
   }
 
   addAddress(s: AddressSpec): Promise<NetResult<void>> {

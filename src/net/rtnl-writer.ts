@@ -64,7 +64,8 @@ export class RtnlWriter {
 
   /**
    * Writes one request (`payload` follows the 16-byte header) and resolves with the kernel's answer; never
-   * rejects. `what` names the request in error messages ("add address 192.0.2.100/24 on 3").
+   * rejects. `what` names the request in error messages ("add address 192.0.2.100/24 on 3"). `rehearse` runs
+   * the same code with the write going nowhere (sendto on fd -1, RawSocketPort.sendTo) and resolves at once.
    */
   write(
     type: number,
@@ -72,6 +73,7 @@ export class RtnlWriter {
     payload: readonly Uint8Array[],
     what: string,
     timeoutMs: number,
+    rehearse = false,
   ): Promise<NetResult<void>> {
     if (this.#sock.closed)
       return Promise.resolve(fail('KA_NETLINK_CLOSED', `${what}: netlink socket closed`));
@@ -90,8 +92,9 @@ export class RtnlWriter {
       msg.set(p, off);
       off += p.length;
     }
-    const sent = this.#sock.sendTo(msg, this.#kernel);
+    const sent = this.#sock.sendTo(msg, this.#kernel, rehearse);
     if (!sent.ok) return Promise.resolve({ ok: false, error: this.#refused(what, sent.error.errno) });
+    if (rehearse) return Promise.resolve(ok(undefined));
     return new Promise((settle) => {
       const timer = setTimeout(() => {
         this.#settle(seq, fail('KA_NETLINK_TIMEOUT', `${what}: no answer`));

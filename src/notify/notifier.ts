@@ -9,9 +9,9 @@ import type { ScriptSpec } from '../config/model.js';
 import type { NotifyScripts } from '../daemon/engine-config.js';
 import type { Logger } from '../daemon/logger.js';
 import {
-  execPlan,
   type IdentityResolver,
   identityResolver,
+  launchPlan,
   spawnIdentity,
   type UserRef,
 } from '../daemon/script-identity.js';
@@ -68,6 +68,8 @@ export class Notifier {
   readonly #env: NodeJS.ProcessEnv;
 
   readonly #fifoReaders: ChildProcess[] = [];
+  /** Notify scripts still running (stopped with the daemon, as keepalived's PR_SET_PDEATHSIG does). */
+  readonly #running = new Set<ChildProcess>();
   readonly #identity: IdentityResolver;
 
   constructor(
@@ -149,9 +151,14 @@ export class Notifier {
     const as = spawnIdentity(id);
     try {
       const opts = { detached: true, stdio: 'ignore' as const, env: this.#env, ...as };
-      const plan = execPlan(argv);
+      const plan = launchPlan(argv);
       const child = spawn(plan.file, plan.args, opts);
-      child.on('error', (err) => this.#log.error(`notify script ${cmd}: ${err.message}`));
+      this.#running.add(child);
+      child.on('error', (err) => {
+        this.#running.delete(child);
+        this.#log.error(`notify script ${cmd}: ${err.message}`);
+      });
+      child.on('exit', () => this.#running.delete(child));
       child.unref();
       return child;
     } catch (err) {
@@ -160,16 +167,37 @@ export class Notifier {
     }
   }
 
+  /**
+   * Resolves when no notify script is running any more, or after `timeoutMs`: a stopping daemon gives the
+   * scripts it just started (notify_stop, the generic notify's STOP) that long before close() ends them.
+   */
+  settle(timeoutMs: number): Promise<void> {
+    const running = [...this.#running].filter((c) => c.exitCode === null && c.signalCode === null);
+    if (running.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      let left = running.length;
+      for (const c of running)
+        c.once('exit', () => {
+          if (--left > 0) return;
+          clearTimeout(timer);
+          resolve();
+        });
+    });
+  }
+
   close(): void {
-    for (const c of this.#fifoReaders) {
-      // The script runs in its own process group (detached): stop the group, shell and children alike.
+    // Each script runs in its own process group (detached): stop the group, shell and children alike.
+    for (const c of [...this.#fifoReaders, ...this.#running]) {
       try {
-        if (c.pid !== undefined && c.exitCode === null) process.kill(-c.pid, 'SIGTERM');
+        if (c.pid !== undefined && c.exitCode === null && c.signalCode === null)
+          process.kill(-c.pid, 'SIGTERM');
       } catch {
         // already gone
       }
     }
     this.#fifoReaders.length = 0;
+    this.#running.clear();
     for (const f of this.#fifoFds) {
       try {
         closeSync(f.fd);

@@ -8,9 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { VrrpScript } from '../config/model.js';
 import type { Logger } from '../daemon/logger.js';
 import {
-  execPlan,
   type IdentityResolver,
   identityResolver,
+  launchPlan,
   spawnIdentity,
   type UserRef,
 } from '../daemon/script-identity.js';
@@ -119,7 +119,7 @@ export class ScriptTrackers {
     const opts = { detached: true, stdio: 'ignore' as const, env: this.#env, ...spawnIdentity(id) };
     let child: ChildProcess;
     try {
-      const plan = execPlan(argv);
+      const plan = launchPlan(argv);
       child = spawn(plan.file, plan.args, opts);
     } catch (e) {
       this.#result(r, false, `cannot start: ${(e as Error).message}`);

@@ -1,11 +1,22 @@
-// rtnetlink link events driving a keepalived-ts daemon: tracked interfaces (weighted and weight 0) and the
-// re-adding of IPv6 VIPs the kernel flushed when their link went down while the instance stayed MASTER.
+// rtnetlink link events driving a keepalived-ts daemon: tracked interfaces (weighted and weight 0), the
+// re-adding of IPv6 VIPs the kernel flushed when their link went down while the instance stayed MASTER, and
+// the advert source following the interface's addresses (IPv4 primary, IPv6 link-local).
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ip, isRoot, Lab, loneRouterNetns } from '../helpers/netns.js';
-import { holds, jsonDumpLine, killAllRouters, Router, settle, untilDumped, waitUntil } from './router.js';
+import { sysctl } from '../interop/peers.js';
+import {
+  addressesOf,
+  holds,
+  jsonDumpLine,
+  killAllRouters,
+  Router,
+  settle,
+  untilDumped,
+  waitUntil,
+} from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const cleanups: (() => void)[] = [];
@@ -160,6 +171,50 @@ vrrp_instance VI_1 {
   ip('-n', ns1, 'addr', 'del', '192.0.2.1/24', 'dev', 'eth0');
   await r1.waitFor(/\(VI_1\) source address changed from 192\.0\.2\.1 to 198\.51\.100\.1/, 2000, m);
   await masterSeenByR2('198.51.100.1', 'r2 sees the new source');
+  assert.equal(r1.grep(/Entering/, m).length, 0, 'r1 stays master');
+  assert.equal(r2.lastState(), 'BACKUP');
+});
+
+test('the IPv6 advert source follows the link-local when it is replaced', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const lab = new Lab('dsrc6');
+  cleanups.push(() => lab.close());
+  const nss = [lab.addHost('r1'), lab.addHost('r2')];
+  for (const ns of nss) {
+    // No DAD: the link-local is usable as soon as the link is up.
+    sysctl(ns, 'net.ipv6.conf.eth0.accept_dad', '0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'down');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  }
+  const linkLocal = (ns: string) => addressesOf(ns).find((a) => a.startsWith('fe80:'));
+  await waitUntil(() => nss.every((ns) => linkLocal(ns) !== undefined), 3000, 'link-locals');
+  const old = linkLocal(nss[0]!)!;
+  const conf = (priority: number) => (dir: string) =>
+    `
+global_defs {
+  ${jsonDumpLine(dir)}
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 61
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress { 2001:db8::100/64 }
+}`;
+  const r1 = start('s61', nss[0]!, conf(200));
+  const r2 = start('s62', nss[1]!, conf(100));
+  const states = () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP';
+  await settle([r1, r2], states, 8000, 'r1 master');
+  const masterSeenByR2 = (addr: string, what: string) =>
+    untilDumped(r2, (i) => i.data.masterAddress === addr, 3000, what);
+  await masterSeenByR2(old, `r2 sees ${old} as master`);
+  const m = r1.mark();
+  ip('-n', nss[0]!, 'addr', 'add', 'fe80::beef/64', 'dev', 'eth0', 'nodad');
+  ip('-n', nss[0]!, 'addr', 'del', `${old}/64`, 'dev', 'eth0');
+  await r1.waitFor(/\(VI_1\) source address changed from \S+ to fe80::beef/, 2000, m);
+  await masterSeenByR2('fe80::beef', 'r2 sees the new source');
   assert.equal(r1.grep(/Entering/, m).length, 0, 'r1 stays master');
   assert.equal(r2.lastState(), 'BACKUP');
 });

@@ -1,10 +1,16 @@
 // warmUpTakeover (src/daemon/warm-up.ts): rehearses the takeover path on a scratch copy — every instance
 // (IPv4, IPv6, unicast) reaches MASTER and sends in the rehearsal, and the engine it was given is untouched.
+// And on a running daemon: a backup that has never been master has already run its takeover's I/O code (the
+// advert send, the VIP install's rtnetlink write, the GARP), per V8's function-event log.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { rehearseInstanceTakeover, warmUpTakeover } from '../../src/daemon/warm-up.js';
 import { resolveInstanceParams } from '../../src/vrrp/instance-params.js';
 import { VrrpEngine } from '../../src/vrrp/instance-set.js';
+import { isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { BIN, killAllRouters, Router } from './router.js';
 
 const params = (
   name: string,
@@ -52,4 +58,73 @@ test('rehearsing one instance before its deadline reads its params and changes n
   assert.equal(rehearseInstanceTakeover(p), true, 'the rehearsal reached MASTER');
   assert.deepEqual(p, before);
   assert.equal(JSON.stringify(engine.instances().map((i) => i.status())), status);
+});
+
+const cleanups: (() => void)[] = [];
+after(() => {
+  killAllRouters();
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+test('a backup that was never master has run its takeover’s VIP install and GARP code', {
+  skip: isRoot() ? false : 'needs root for network namespaces',
+  timeout: 20_000,
+}, async () => {
+  const ns = loneRouterNetns('dwarm', cleanups).ns;
+  const log = (dir: string) => join(dir, 'v8.log');
+  // advert_int 10: alone on its LAN it stays BACKUP for half a minute.
+  const r = new Router(
+    'warm',
+    ns,
+    `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 10
+  virtual_ipaddress { 192.0.2.100/24 }
+}
+`,
+    {
+      command: ({ conf, dir }) => [
+        process.execPath,
+        '--log-function-events',
+        `--logfile=${log(dir)}`,
+        '--no-logfile-per-isolate',
+        BIN,
+        '-n',
+        '-l',
+        '-f',
+        conf,
+        '-p',
+        join(dir, 'main.pid'),
+        '-r',
+        join(dir, 'vrrp.pid'),
+      ],
+    },
+  );
+  cleanups.push(() => r.removeDir());
+  await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 8000);
+  await new Promise((res) => setTimeout(res, 500));
+  await r.stop('SIGTERM');
+  assert.equal(r.grep(/Entering MASTER/).length, 0, 'never master');
+  // function,<event>,<scriptId>,<start>,<end>,<time>,<timestamp>,<name>; script-details,<id>,<url>,...
+  const lines = readFileSync(log(r.dir), 'utf8').split('\n');
+  const scripts = new Map<string, string>();
+  for (const l of lines) {
+    const f = l.split(',');
+    if (f[0] === 'script-details' && f[2]?.includes('/dist/')) scripts.set(f[1]!, f[2].split('/').at(-1)!);
+  }
+  const ran = new Set<string>();
+  for (const l of lines) {
+    const f = l.split(',');
+    if (f[0] === 'function' && f[1]?.startsWith('first-execution') && scripts.has(f[2]!))
+      ran.add(`${scripts.get(f[2]!)}:${f.slice(7).join(',')}`);
+  }
+  for (const fn of [
+    'vip-installer.js:add',
+    'rtnl-writer.js:write',
+    'announcers.js:announce',
+    'garp.js:rehearse',
+  ])
+    assert.ok(ran.has(fn), `${fn} ran before any takeover`);
 });

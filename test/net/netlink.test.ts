@@ -150,6 +150,22 @@ test('an encoded add request is written again and again: added, EEXIST while pre
   ip('-n', ns, 'addr', 'del', '192.0.2.102/24', 'dev', 'eth0');
 });
 
+test('a rehearsed add request reaches nothing: answered at once, the address not in the kernel', {
+  skip,
+}, async () => {
+  const spec = { ifindex: eth0, address: '192.0.2.103', prefixLen: 24 };
+  const r = await agent.call<
+    R<{ rehearsed: R; heldAfterRehearsal: boolean; real: R; heldAfterWrite: boolean }>
+  >('nlRehearsedAdd', { spec });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.deepEqual(r.value, {
+    rehearsed: { ok: true },
+    heldAfterRehearsal: false,
+    real: { ok: true },
+    heldAfterWrite: true,
+  });
+});
+
 test('address adds made in one turn are all in the kernel when the last call returns (before any GARP)', {
   skip,
 }, async () => {

@@ -1,0 +1,104 @@
+// Notify scripts end with the daemon, as keepalived's do (PR_SET_PDEATHSIG SIGTERM, man5 "SCRIPTS": "Scripts
+// will be sent SIGTERM if their parent terminates"), and a notify_stop script still gets to finish. The same
+// scenarios run against the reference keepalived, so the expectation is keepalived's behaviour, not ours.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { referenceAvailable } from '../helpers/keepalived-ref.js';
+import { isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { type Impl, killProcessesIn, startPeer } from '../interop/peers.js';
+import { killAllRouters, waitUntil } from './router.js';
+
+const cleanups: (() => void)[] = [];
+after(() => {
+  killAllRouters();
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie has exited; only its parent has not reaped it yet.
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A router whose notify_master records its pid and then waits a minute, and whose notify_stop takes 0.3 s
+ * before it writes `stop-done`.
+ */
+function scriptedRouter(impl: Impl, label: string) {
+  const h = loneRouterNetns(label, cleanups);
+  cleanups.push(() => killProcessesIn(h.ns));
+  const r = startPeer(impl, `${label}r`, h.ns, (dir) => {
+    const master = join(dir, 'master.sh');
+    writeFileSync(master, `#!/bin/sh\necho $$ > ${join(dir, 'master.pid')}\nexec sleep 60\n`);
+    const stop = join(dir, 'stop.sh');
+    writeFileSync(stop, `#!/bin/sh\nsleep 0.3\necho done > ${join(dir, 'stop-done')}\n`);
+    chmodSync(master, 0o755);
+    chmodSync(stop, 0o755);
+    return `
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority 100
+  advert_int 0.1
+  notify_master ${master}
+  notify_stop ${stop}
+  virtual_ipaddress { 192.0.2.100/24 }
+}
+`;
+  });
+  cleanups.push(() => r.removeDir());
+  return r;
+}
+
+async function masterScriptPid(dir: string): Promise<number> {
+  const file = join(dir, 'master.pid');
+  await waitUntil(
+    () => existsSync(file) && readFileSync(file, 'utf8').trim() !== '',
+    8000,
+    'notify_master ran',
+  );
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  assert.ok(alive(pid), 'the notify_master script is running');
+  return pid;
+}
+
+for (const impl of ['ts', 'ka'] as const) {
+  const skip = !isRoot()
+    ? 'needs root for network namespaces'
+    : impl === 'ka' && !referenceAvailable()
+      ? 'the reference keepalived is not installed'
+      : false;
+  describe(`notify scripts and the daemon's end (${impl === 'ts' ? 'keepalived-ts' : 'keepalived'})`, {
+    skip,
+  }, () => {
+    test('SIGTERM: notify_stop finishes, a still-running notify script is ended', {
+      timeout: 25_000,
+    }, async () => {
+      const r = scriptedRouter(impl, `sl${impl}t`);
+      await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+      const pid = await masterScriptPid(r.dir);
+      await r.stop('SIGTERM', 8000);
+      await waitUntil(() => existsSync(join(r.dir, 'stop-done')), 3000, 'notify_stop finished');
+      await waitUntil(() => !alive(pid), 3000, 'the notify_master script ended');
+    });
+
+    if (impl === 'ts')
+      test('SIGKILL: the kernel ends a running notify script (parent-death signal)', {
+        timeout: 25_000,
+      }, async () => {
+        const r = scriptedRouter(impl, `sl${impl}k`);
+        await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+        const pid = await masterScriptPid(r.dir);
+        r.kill();
+        await r.exited();
+        await waitUntil(() => !alive(pid), 3000, 'the notify_master script ended');
+      });
+  });
+}
