@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ip, isRoot, Lab, loneRouterNetns } from '../helpers/netns.js';
 import { sysctl } from '../interop/peers.js';
+import { daemonConf } from './conf.js';
 import {
   addressesOf,
   holds,
@@ -192,17 +193,7 @@ test('the IPv6 advert source follows the link-local when it is replaced', {
   await waitUntil(() => nss.every((ns) => linkLocal(ns) !== undefined), 3000, 'link-locals');
   const old = linkLocal(nss[0]!)!;
   const conf = (priority: number) => (dir: string) =>
-    `
-global_defs {
-  ${jsonDumpLine(dir)}
-}
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 61
-  priority ${priority}
-  advert_int 0.1
-  virtual_ipaddress { 2001:db8::100/64 }
-}`;
+    daemonConf(jsonDumpLine(dir), { vrid: 61, priority, vips: ['2001:db8::100/64'] });
   const r1 = start('s61', nss[0]!, conf(200));
   const r2 = start('s62', nss[1]!, conf(100));
   const states = () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP';

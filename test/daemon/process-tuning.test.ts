@@ -6,6 +6,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { daemonConf } from './conf.js';
 import { BIN, killAllRouters, Router, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces and real-time scheduling';
@@ -15,20 +16,7 @@ after(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-const conf = (global: string, instanceExtra = '') => `
-global_defs {
-${global}
-}
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  ${instanceExtra}
-  virtual_ipaddress { 192.0.2.100/24 }
-}
-`;
+const conf = (global: string, extra = '') => daemonConf(global, { extra });
 
 /** /proc/PID/task/TID/stat fields by their proc(5) number (1-based), read after the command name. */
 function statField(path: string, field: number): number {

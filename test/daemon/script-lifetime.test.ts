@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { referenceAvailable } from '../helpers/keepalived-ref.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { type Impl, killProcessesIn, startPeer } from '../interop/peers.js';
+import { daemonConf } from './conf.js';
 import { killAllRouters, waitUntil } from './router.js';
 
 const cleanups: (() => void)[] = [];
@@ -40,18 +41,7 @@ function scriptedRouter(impl: Impl, label: string) {
     writeFileSync(stop, `#!/bin/sh\nsleep 0.3\necho done > ${join(dir, 'stop-done')}\n`);
     chmodSync(master, 0o755);
     chmodSync(stop, 0o755);
-    return `
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  notify_master ${master}
-  notify_stop ${stop}
-  virtual_ipaddress { 192.0.2.100/24 }
-}
-`;
+    return daemonConf('', { extra: `notify_master ${master}\n  notify_stop ${stop}` });
   });
   cleanups.push(() => r.removeDir());
   return r;
