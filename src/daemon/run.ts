@@ -104,7 +104,7 @@ async function serve(
     for (const d of next.diag.list) log.info(next.diag.format(d));
     const code = next.diag.exitCode();
     if (code === 2 || code === 4) return log.error('reload aborted: the new configuration cannot be run');
-    // Scheduling and memory locking are set once, at start (applyProcessTuning).
+    // The process settings are applied once, at start (applyProcessTuning).
     if (JSON.stringify(next.config.globalDefs.vrrpProcess) !== JSON.stringify(config.globalDefs.vrrpProcess))
       log.warn(
         'vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / vrrp_cpu_affinity changes take effect at the next start',

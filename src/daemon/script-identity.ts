@@ -2,6 +2,7 @@
 // `script_user`, else `keepalived_script` if that user exists, else root. Names are looked up in /etc/passwd
 // and /etc/group (a numeric id is taken as is). The result feeds child_process.spawn's uid/gid; libuv then
 // also drops supplementary groups.
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 
 export interface Identity {
@@ -141,4 +142,17 @@ export function launchPlan(argv: string[]): { file: string; args: string[] } {
   const plan = execPlan(argv);
   const wrapper = setpriv();
   return wrapper ? { file: wrapper, args: ['--pdeathsig', 'TERM', '--', plan.file, ...plan.args] } : plan;
+}
+
+/**
+ * Signals a script started detached (its own process group): the group, shell and children alike, unless it
+ * has exited.
+ */
+export function killScriptGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // gone
+  }
 }

@@ -170,8 +170,10 @@ export class Netlink {
     });
   }
 
-  /** Writes an encoded request — applied by the time this returns — and resolves with its answer. */
-  /** Writes an encoded request; `rehearse` runs the write without it reaching the kernel (RtnlWriter.write). */
+  /**
+   * Writes an encoded request — applied by the time this returns — and resolves with its answer. `rehearse`
+   * runs the write without it reaching the kernel (RtnlWriter.write).
+   */
   send(r: EncodedRequest, rehearse = false): Promise<NetResult<void>> {
     if (this.#closed) return Promise.resolve(fail('KA_NETLINK_CLOSED', `${r.what}: netlink socket closed`));
     return this.#writer.write(r.type, r.flags, r.bufs, r.what, REQUEST_TIMEOUT_MS, rehearse);

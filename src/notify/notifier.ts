@@ -11,6 +11,7 @@ import type { Logger } from '../daemon/logger.js';
 import {
   type IdentityResolver,
   identityResolver,
+  killScriptGroup,
   launchPlan,
   spawnIdentity,
   type UserRef,
@@ -187,15 +188,7 @@ export class Notifier {
   }
 
   close(): void {
-    // Each script runs in its own process group (detached): stop the group, shell and children alike.
-    for (const c of [...this.#fifoReaders, ...this.#running]) {
-      try {
-        if (c.pid !== undefined && c.exitCode === null && c.signalCode === null)
-          process.kill(-c.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    for (const c of [...this.#fifoReaders, ...this.#running]) killScriptGroup(c, 'SIGTERM');
     this.#fifoReaders.length = 0;
     this.#running.clear();
     for (const f of this.#fifoFds) {

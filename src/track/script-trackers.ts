@@ -10,6 +10,7 @@ import type { Logger } from '../daemon/logger.js';
 import {
   type IdentityResolver,
   identityResolver,
+  killScriptGroup,
   launchPlan,
   spawnIdentity,
   type UserRef,
@@ -130,8 +131,8 @@ export class ScriptTrackers {
     const timeoutMs = Math.max(1, (r.script.timeoutUs ?? r.script.intervalUs) / 1000);
     const killer = setTimeout(() => {
       timedOut = true;
-      killGroup(child, 'SIGTERM');
-      setTimeout(() => killGroup(child, 'SIGKILL'), KILL_AFTER_TERM_MS).unref();
+      killScriptGroup(child, 'SIGTERM');
+      setTimeout(() => killScriptGroup(child, 'SIGKILL'), KILL_AFTER_TERM_MS).unref();
     }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(killer);
@@ -163,16 +164,7 @@ export class ScriptTrackers {
     this.#stopped = true;
     for (const r of this.#running.values()) {
       if (r.timer) clearTimeout(r.timer);
-      if (r.child) killGroup(r.child, 'SIGTERM');
+      if (r.child) killScriptGroup(r.child, 'SIGTERM');
     }
-  }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // gone
   }
 }

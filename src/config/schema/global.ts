@@ -202,8 +202,9 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
         if (tokens.length < 2)
           return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'No vrrp cpu_id set specified', pos);
         const cpus: number[] = [];
+        const lastCpu = availableParallelism() - 1;
         for (const t of tokens.slice(1)) {
-          const r = readInt(t, 0, availableParallelism() - 1);
+          const r = readInt(t, 0, lastCpu);
           if (!r.ok) {
             ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
             // keepalived names the id it failed to read as a number (0 for a word).
