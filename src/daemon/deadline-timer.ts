@@ -68,7 +68,7 @@ export interface DeadlineTimerOptions {
 }
 
 /** A keen deadline's early wake: this long before it (arm's `keen`). */
-export const KEEN_LEAD_US = 3000;
+export const KEEN_LEAD_US = 6000;
 /** The last stretch of a keen deadline, waited on the CPU: longer than a short sleep's wake-up lateness. */
 export const KEEN_SPIN_US = 300;
 
@@ -111,9 +111,13 @@ export class DeadlineTimer {
    * tens of ms wakes slowly — measured on this 2-core VM, a timerfd 36 ms ahead wakes a C program 110 µs
    * late and Node 220 µs late (cold caches, an idle vCPU), against 35 µs for both 2 ms ahead; and code that
    * has not run for a while runs several times slower. The spin is short on purpose: a thread that spins
-   * for a millisecond gets preempted on a busy machine (measured: 1–2 ms late firings). The lead is 3 ms
-   * because a first takeover after seconds asleep is slow to get ready: in the lab at 1 s adverts the early
-   * wake came 0.4–0.6 ms late and the preparation took 0.5–1.1 ms, so a 1 ms lead fired 0.1–1 ms late. Needs
+   * for a millisecond gets preempted on a busy machine (measured: 1–2 ms late firings). The lead is 6 ms
+   * because a first takeover after seconds asleep is slow to get ready, and how slow depends on the machine:
+   * on one VM the early wake came 0.4–0.6 ms late and the preparation took 0.5–1.1 ms (a 1 ms lead fired
+   * 0.1–1 ms late); on another (PVM guest, page-table isolation without PCID) a Node process's first JS after
+   * sleeping 1.5 s ran 0.8–1.8 ms after its timerfd expired, against 0.15–0.25 ms for a C program and 0.15 ms
+   * for Node after a 10 ms sleep (.bench-out wake test), and in the failover lab the early wake's JS ran
+   * 1.4–2.7 ms late with 0.4–1.3 ms of preparation after it: a 3 ms lead fired up to 2.9 ms late. Needs
    * `inputWaiting` (a wait blind to input could sit on an advert that would have re-armed the timer) and the
    * real clock. Costs ~200 µs of CPU per keen deadline reached — for Master_Down, only when a master died.
    */

@@ -26,14 +26,15 @@ import type { ProcessTuning } from '../config/model.js';
 import { libcLibrary } from '../net/libc.js';
 import { errnoName } from '../net/net-error.js';
 
-const SCHED_RR = 2;
-const SCHED_RESET_ON_FORK = 0x40000000;
+export const SCHED_OTHER = 0;
+export const SCHED_RR = 2;
+export const SCHED_RESET_ON_FORK = 0x40000000;
 const PRIO_PROCESS = 0;
 const RLIMIT_RTTIME = 15;
 /** Our RLIMIT_RTTIME when vrrp_rlimit_rttime is not set (see above; keepalived's is 10 000 µs). */
 export const DEFAULT_RLIMIT_RTTIME_US = 2_000_000;
 
-interface TuningCalls {
+export interface TuningCalls {
   setpriority(which: number, who: number, prio: number): number;
   schedSetscheduler(pid: number, policy: number, priority: number): number;
   setrlimit(resource: number, softUs: number, hardUs: number): number;
@@ -43,7 +44,8 @@ interface TuningCalls {
 
 let calls: TuningCalls | undefined;
 
-function tuningCalls(): TuningCalls {
+/** The scheduling and limit calls, bound once (koffi). */
+export function tuningCalls(): TuningCalls {
   if (calls) return calls;
   const lib = libcLibrary();
   const setpriority = lib.func('int setpriority(int, uint32_t, int)');

@@ -112,7 +112,8 @@ export class VipInstaller {
   add(instance: string, vips: VirtualAddress[], defaultIf: string, rehearse = false): void {
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
-      if (!rehearse) this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
+      const key = this.#key(v.address, ifname);
+      if (!rehearse) this.#installed.set(key, { instance, vip: v, ifname });
       this.#enqueue(async () => {
         const request = this.#encodedAdd(v, ifname);
         if (typeof request === 'string') {

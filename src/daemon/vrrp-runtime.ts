@@ -30,6 +30,7 @@ import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { matchReload } from './reload-match.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
+import { TakeoverBoost } from './takeover-boost.js';
 import { VipInstaller } from './vip-installer.js';
 import { Vmacs, vmacSpecs } from './vmac.js';
 import { VrrpSocketPool } from './vrrp-sockets.js';
@@ -109,6 +110,8 @@ export class VrrpRuntime {
   #vmacs: Vmacs | null = null;
   #delay: NodeJS.Timeout | null = null;
   #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
+  /** Real-time priority for a takeover's writes (takeover-boost.ts); off until start() knows the config. */
+  #boost = new TakeoverBoost(true, () => {});
 
   private constructor(log: Logger, nl: Netlink, table: InterfaceTable, plan: EnginePlan, keepVips: boolean) {
     this.#log = log;
@@ -143,11 +146,13 @@ export class VrrpRuntime {
       // between the timer and the wire (measured, bench/takeover-latency.ts: 0.46 ms → 0.09–0.12 ms past the
       // deadline, keepalived 0.12–0.19).
       onKeenWake: (leftUs) => {
+        const deadlineUs = monotonicUs() + leftUs;
         const next = this.#engine.nextDeadline();
         const inst = next && this.#engine.instance(next.instance);
         if (!inst) return;
         this.#prepareTakeover(inst);
-        if (leftUs > REHEARSAL_MIN_LEFT_US) rehearseInstanceTakeover(inst.params);
+        // Judged after the preparation, which itself takes 0.1–1 ms when cold.
+        if (deadlineUs - monotonicUs() > REHEARSAL_MIN_LEFT_US) rehearseInstanceTakeover(inst.params);
       },
     });
     this.#scripts = new ScriptTrackers(
@@ -233,6 +238,8 @@ export class VrrpRuntime {
       return fail([(e as Error).message]);
     }
     rt.#monitor = mon.value;
+    // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off.
+    rt.#boost = new TakeoverBoost(cfg.globalDefs.vrrpProcess.rtPriority !== undefined, (m) => log.info(m));
     rt.#notifyDeleted = withNotifyDeleted(cfg);
     rt.#dumpFlags = dumpFlagsOf(cfg, new Map(vmacSpecs(cfg).map((v) => [v.instance, v.name])));
     rt.#vmacs = vmacs;
@@ -373,6 +380,17 @@ export class VrrpRuntime {
   }
 
   #performIo(actions: VrrpAction[]): void {
+    // A takeover writes its advert, VIPs and GARPs at real-time priority, so that nothing its advert wakes on
+    // this host preempts it half-way (takeover-boost.ts); the rest — notify scripts, logs — at normal.
+    if (actions.some((a) => a.type === 'addVips')) this.#boost.enter();
+    try {
+      this.#performEach(actions);
+    } finally {
+      this.#boost.leave();
+    }
+  }
+
+  #performEach(actions: VrrpAction[]): void {
     for (const a of actions) {
       switch (a.type) {
         case 'sendAdvert': {
@@ -414,6 +432,7 @@ export class VrrpRuntime {
             [...p.vips, ...p.excludedVips],
             p.interface,
           );
+          this.#boost.leave();
           break;
         }
         case 'notify':

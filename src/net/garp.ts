@@ -141,18 +141,22 @@ export class AnnounceSender implements Announcer {
     return r.ok ? ok(undefined) : r;
   }
 
-  /** One gratuitous ARP for `vip` with sender MAC `mac` ("aa:bb:.." text). */
-  sendGarp(vip: string, mac: string): NetResult<void> {
+  /**
+   * One gratuitous ARP for `vip` with sender MAC `mac` ("aa:bb:.." text). `rehearse` builds the frame and
+   * runs this same code with the send going nowhere (RawSocketPort.sendTo), so that a takeover's first
+   * announcement runs code that has run before (Announcers.announce).
+   */
+  sendGarp(vip: string, mac: string, rehearse = false): NetResult<void> {
     if (parseIp(vip)?.family !== 4)
       return fail('KA_SOCKET_BAD_ADDRESS', `GARP needs an IPv4 address, got ${vip}`);
-    return this.#sendPrepared(this.prepare(vip, mac));
+    return this.#sendPrepared(this.prepare(vip, mac), rehearse);
   }
 
-  /** One unsolicited NA for `vip`; `router` sets the R flag (the node forwards IPv6). */
-  sendUnsolicitedNa(vip: string, mac: string, router = false): NetResult<void> {
+  /** One unsolicited NA for `vip`; `router` sets the R flag (the node forwards IPv6). `rehearse`: as sendGarp. */
+  sendUnsolicitedNa(vip: string, mac: string, router = false, rehearse = false): NetResult<void> {
     if (parseIp(vip)?.family !== 6)
       return fail('KA_SOCKET_BAD_ADDRESS', `NA needs an IPv6 address, got ${vip}`);
-    return this.#sendPrepared(this.prepare(vip, mac, router));
+    return this.#sendPrepared(this.prepare(vip, mac, router), rehearse);
   }
 
   /**
@@ -173,11 +177,6 @@ export class AnnounceSender implements Announcer {
     const built = { frame, sockaddr: sockaddrLl(this.ifindex, ethertype, frame.subarray(0, 6)) };
     this.#frames.set(key, built);
     return ok(built);
-  }
-
-  /** Builds the frame for `vip` (prepare()) and runs its send without sending (RawSocketPort.sendTo). */
-  rehearse(vip: string, mac: string, router = false): NetResult<void> {
-    return this.#sendPrepared(this.prepare(vip, mac, router), true);
   }
 
   #sendPrepared(

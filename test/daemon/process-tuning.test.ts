@@ -1,6 +1,8 @@
 // keepalived's vrrp process keywords on a running daemon, read back from the kernel (/proc): the real-time
 // policy and priority of the main thread, RLIMIT_RTTIME, vrrp_no_swap refused (memory left unlocked), the main thread's CPU affinity, the
-// nice value — and a notify script started afterwards runs at normal priority (SCHED_RESET_ON_FORK).
+// nice value — and a notify script started afterwards runs at normal priority (SCHED_RESET_ON_FORK). A
+// takeover's real-time boost (takeover-boost.ts) leaves the thread as configured, and without CAP_SYS_NICE
+// it is refused once, out loud.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -89,6 +91,11 @@ test('vrrp_priority sets the nice value of the VRRP thread', { skip, timeout: 20
   const pid = daemonPid(r);
   assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, NICE), -7);
   assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_OTHER);
+  // Its takeover ran at real-time priority (takeover-boost.ts) and left it as configured.
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_OTHER, 'back to SCHED_OTHER');
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, NICE), -7, 'nice value kept');
+  assert.equal(r.grep(/takeovers run at normal priority/).length, 0, 'the boost was not refused');
 });
 
 test('without CAP_SYS_NICE: a warning, and the daemon runs on', {
@@ -116,4 +123,33 @@ test('without CAP_SYS_NICE: a warning, and the daemon runs on', {
   cleanups.push(() => r.removeDir());
   await r.waitFor(/cannot run the VRRP process at real-time priority 10 \(vrrp_rt_priority\): EPERM/, 8000);
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+});
+
+test('without CAP_SYS_NICE a takeover runs unboosted, said once', { skip, timeout: 20_000 }, async () => {
+  const ns = loneRouterNetns('dpnb', cleanups).ns;
+  const r = new Router('pnb', ns, conf(''), {
+    command: ({ conf: file, dir }) => [
+      'setpriv',
+      '--inh-caps=-all',
+      '--bounding-set=-sys_nice',
+      process.execPath,
+      BIN,
+      '-n',
+      '-l',
+      '-f',
+      file,
+      '-p',
+      join(dir, 'main.pid'),
+      '-r',
+      join(dir, 'vrrp.pid'),
+    ],
+  });
+  cleanups.push(() => r.removeDir());
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+  await r.waitFor(
+    /takeovers run at normal priority: real-time priority refused \(EPERM; needs CAP_SYS_NICE\)/,
+    2000,
+  );
+  const pid = daemonPid(r);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_OTHER);
 });

@@ -124,7 +124,8 @@ test('a backup that was never master has run its takeover’s VIP install and GA
     'vip-installer.js:add',
     'rtnl-writer.js:write',
     'announcers.js:announce',
-    'garp.js:rehearse',
+    'garp.js:sendGarp',
+    'announcers.js:#emit',
   ])
     assert.ok(ran.has(fn), `${fn} ran before any takeover`);
 });
