@@ -32,6 +32,25 @@ const POLICY = 41;
 const SCHED_OTHER = 0;
 const SCHED_RR = 2;
 
+/** The daemon started with CAP_SYS_NICE dropped from its bounding set. */
+const WITHOUT_SYS_NICE = {
+  command: ({ conf: file, dir }: { conf: string; dir: string }) => [
+    'setpriv',
+    '--inh-caps=-all',
+    '--bounding-set=-sys_nice',
+    process.execPath,
+    BIN,
+    '-n',
+    '-l',
+    '-f',
+    file,
+    '-p',
+    join(dir, 'main.pid'),
+    '-r',
+    join(dir, 'vrrp.pid'),
+  ],
+};
+
 function daemonPid(r: Router): number {
   return Number(readFileSync(r.vrrpPidFile, 'utf8').trim());
 }
@@ -103,23 +122,7 @@ test('without CAP_SYS_NICE: a warning, and the daemon runs on', {
   timeout: 20_000,
 }, async () => {
   const ns = loneRouterNetns('dpnc', cleanups).ns;
-  const r = new Router('pnc', ns, conf('vrrp_rt_priority 10'), {
-    command: ({ conf: file, dir }) => [
-      'setpriv',
-      '--inh-caps=-all',
-      '--bounding-set=-sys_nice',
-      process.execPath,
-      BIN,
-      '-n',
-      '-l',
-      '-f',
-      file,
-      '-p',
-      join(dir, 'main.pid'),
-      '-r',
-      join(dir, 'vrrp.pid'),
-    ],
-  });
+  const r = new Router('pnc', ns, conf('vrrp_rt_priority 10'), WITHOUT_SYS_NICE);
   cleanups.push(() => r.removeDir());
   await r.waitFor(/cannot run the VRRP process at real-time priority 10 \(vrrp_rt_priority\): EPERM/, 8000);
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
@@ -127,23 +130,7 @@ test('without CAP_SYS_NICE: a warning, and the daemon runs on', {
 
 test('without CAP_SYS_NICE a takeover runs unboosted, said once', { skip, timeout: 20_000 }, async () => {
   const ns = loneRouterNetns('dpnb', cleanups).ns;
-  const r = new Router('pnb', ns, conf(''), {
-    command: ({ conf: file, dir }) => [
-      'setpriv',
-      '--inh-caps=-all',
-      '--bounding-set=-sys_nice',
-      process.execPath,
-      BIN,
-      '-n',
-      '-l',
-      '-f',
-      file,
-      '-p',
-      join(dir, 'main.pid'),
-      '-r',
-      join(dir, 'vrrp.pid'),
-    ],
-  });
+  const r = new Router('pnb', ns, conf(''), WITHOUT_SYS_NICE);
   cleanups.push(() => r.removeDir());
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
   await r.waitFor(
