@@ -792,11 +792,13 @@ export class VrrpRuntime {
     }
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
+    // The priority-0 adverts first (a backup takes over from the moment it reads one), then the rest; the
+    // trackers' results are ignored from here on (#state).
+    this.#perform(this.#engine.handle({ type: 'shutdownAll' }, this.#engineTime()));
     this.#timer.cancel();
     this.#scripts.stop();
     this.#files.stop();
     this.#processes.stop();
-    this.#perform(this.#engine.handle({ type: 'shutdownAll' }, this.#engineTime()));
     // The priority-0 adverts are out: a backup is taking over now. What is left (removing addresses, closing,
     // Node's exit) must not compete for the CPU with whatever runs on this host — the services being
     // failed over, or, in a lab, the backup itself.
