@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/v8-tuning.js';
 import { trackChild, trackDir } from './cleanup.js';
 
 export type Implementation = 'keepalived-ts' | 'keepalived';
@@ -50,6 +51,7 @@ export class VrrpDaemon {
     if (this.impl === 'keepalived-ts')
       return [
         process.execPath,
+        ...DAEMON_NODE_FLAGS,
         KATS_BIN,
         '-n',
         '-l',

@@ -18,6 +18,17 @@
 // 4 MiB with bytecode alone, against a budget of 80 MiB.
 import { setFlagsFromString } from 'node:v8';
 
+/**
+ * V8 flags that only take effect on the node command line (read when the heap is set up), given by
+ * bin/keepalived-ts's `#!` line and by everything here that starts the daemon. --no-memory-reducer: V8's
+ * memory reducer waits for a process to allocate slowly — a VRRP daemon always does — and then runs up to
+ * three full collections 0.5 s apart, some seconds after start-up and after any full collection. Measured
+ * (bench/jitter.ts, advert_int 0.01, one core busy): 16–20 ms pauses of the master ~25 s after start, a
+ * 58 ms gap between adverts and four spurious takeovers in one of two runs; with the flag, no full
+ * collection in 60 s and a longest gap of 22 ms. Set at run time it has no effect (also measured).
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+
 export function tuneV8ForDaemon(): void {
   for (const flag of ['--semi-space-growth-factor=1', '--no-flush-bytecode', '--always-sparkplug']) {
     try {

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SIGNAL_JSON } from '../../src/daemon/run.js';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/v8-tuning.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/keepalived-ts');
 
@@ -85,6 +86,7 @@ export class Router {
       typeof opts.command === 'function' ? opts.command({ conf: this.conf, dir: this.dir }) : opts.command;
     const argv = custom ?? [
       process.execPath,
+      ...DAEMON_NODE_FLAGS,
       BIN,
       '-n',
       '-l',

@@ -35,3 +35,15 @@ test('the young generation grows under V8 defaults and stays at its start size o
   const tuned = newSpaceGrowth(true);
   assert.ok(tuned.after <= tuned.before, `tuned: new space ${tuned.before} → ${tuned.after} bytes`);
 });
+
+test('bin/keepalived-ts starts node with DAEMON_NODE_FLAGS, which node accepts', async () => {
+  const { DAEMON_NODE_FLAGS } = await import('../../src/daemon/v8-tuning.js');
+  const { readFileSync } = await import('node:fs');
+  const bin = new URL('../../bin/keepalived-ts', import.meta.url);
+  const shebang = readFileSync(bin, 'utf8').split('\n')[0];
+  assert.equal(shebang, `#!/usr/bin/env -S node ${DAEMON_NODE_FLAGS.join(' ')}`);
+  const r = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, '-e', 'process.exit(0)'], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+});
