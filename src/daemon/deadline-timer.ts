@@ -116,7 +116,7 @@ export class DeadlineTimer {
    * on one VM the early wake came 0.4–0.6 ms late and the preparation took 0.5–1.1 ms (a 1 ms lead fired
    * 0.1–1 ms late); on another (PVM guest, page-table isolation without PCID) a Node process's first JS after
    * sleeping 1.5 s ran 0.8–1.8 ms after its timerfd expired, against 0.15–0.25 ms for a C program and 0.15 ms
-   * for Node after a 10 ms sleep (.bench-out wake test), and in the failover lab the early wake's JS ran
+   * for Node after a 10 ms sleep (a process re-arming one timerfd, measured with perf), and in the failover lab the early wake's JS ran
    * 1.4–2.7 ms late with 0.4–1.3 ms of preparation after it: a 3 ms lead fired up to 2.9 ms late. Needs
    * `inputWaiting` (a wait blind to input could sit on an advert that would have re-armed the timer) and the
    * real clock. Costs ~200 µs of CPU per keen deadline reached — for Master_Down, only when a master died.

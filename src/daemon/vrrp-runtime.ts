@@ -380,82 +380,85 @@ export class VrrpRuntime {
   }
 
   #performIo(actions: VrrpAction[]): void {
-    // A takeover writes its advert, VIPs and GARPs at real-time priority, so that nothing its advert wakes on
-    // this host preempts it half-way (takeover-boost.ts); the rest — notify scripts, logs — at normal.
+    // A takeover writes its adverts, VIPs and GARPs at real-time priority, so that nothing its advert wakes on
+    // this host preempts it half-way (takeover-boost.ts): up to the last GARP of the batch (a sync group's
+    // instances come one after the other); the rest — notify scripts, logs — at normal priority.
+    let lastWrite = -1;
+    for (const [k, a] of actions.entries()) if (a.type === 'addVips' || a.type === 'sendGarp') lastWrite = k;
     if (actions.some((a) => a.type === 'addVips')) this.#boost.enter();
     try {
-      this.#performEach(actions);
+      for (const [k, a] of actions.entries()) {
+        this.#performAction(a);
+        if (k === lastWrite) this.#boost.leave();
+      }
     } finally {
       this.#boost.leave();
     }
   }
 
-  #performEach(actions: VrrpAction[]): void {
-    for (const a of actions) {
-      switch (a.type) {
-        case 'sendAdvert': {
-          const r = this.#pool.send(a.instance, a.advert);
-          if (r.ok) this.#sendError.delete(a.instance);
-          else if (this.#sendError.get(a.instance) !== r.error.code) {
-            this.#sendError.set(a.instance, r.error.code);
-            this.#log.error(`(${a.instance}) cannot send advert: ${r.error.message}`);
-          }
-          break;
+  #performAction(a: VrrpAction): void {
+    switch (a.type) {
+      case 'sendAdvert': {
+        const r = this.#pool.send(a.instance, a.advert);
+        if (r.ok) this.#sendError.delete(a.instance);
+        else if (this.#sendError.get(a.instance) !== r.error.code) {
+          this.#sendError.set(a.instance, r.error.code);
+          this.#log.error(`(${a.instance}) cannot send advert: ${r.error.message}`);
         }
-        case 'addVips': {
-          const p = this.#engine.instance(a.instance)!.params;
-          this.#log.detail(`(${a.instance}) setting VIPs`);
-          this.#vips.add(a.instance, a.vips, p.interface);
-          // keepalived's order: addresses, then routes (which may use them as source), then rules.
-          this.#vips.routes(a.instance, 'route', a.routes, true);
-          this.#vips.routes(a.instance, 'rule', a.rules, true);
-          break;
-        }
-        case 'removeVips': {
-          if (this.#state === 'stopping' && this.#keepVipsOnStop) break;
-          const p = (this.#engine.instance(a.instance)?.params ?? this.#retired.get(a.instance))!;
-          this.#log.detail(`(${a.instance}) removing VIPs`);
-          this.#vips.routes(a.instance, 'rule', a.rules, false);
-          this.#vips.routes(a.instance, 'route', a.routes, false);
-          this.#vips.remove(a.instance, a.vips, p.interface);
-          break;
-        }
-        case 'sendGarp': {
-          const p = this.#engine.instance(a.instance)!.params;
-          // The kernel holds the addresses already (the engine puts addVips first, and rtnetlink applied each
-          // request inside the sendmsg that wrote it — vip-installer.ts), so a client that follows the GARP at
-          // once finds the VIP there.
-          this.#announcers.announce(
-            a.instance,
-            a.addresses,
-            a.repeat,
-            [...p.vips, ...p.excludedVips],
-            p.interface,
-          );
-          this.#boost.leave();
-          break;
-        }
-        case 'notify':
-          if (a.scope === 'GROUP')
-            this.#log.info(`VRRP_Group(${a.name}) Syncing instances to ${a.state} state`);
-          this.#notifier.notify(a);
-          break;
-        case 'stat': {
-          const s = this.#fsmStats.get(a.instance);
-          if (s) s[a.counter]++;
-          break;
-        }
-        case 'stateChange':
-          this.#lastTransitionS.set(a.instance, Date.now() / 1000);
-          // keepalived's wording, which operators and our tests grep for.
-          this.#log.info(`(${a.instance}) Entering ${a.to} STATE`);
-          this.#log.detail(`(${a.instance}) ${a.from} -> ${a.to}: ${a.reason}`);
-          break;
-        case 'armTimer':
-        case 'cancelTimer':
-          // The engine keeps the deadlines; #rearm() reads the earliest after every input.
-          break;
+        break;
       }
+      case 'addVips': {
+        const p = this.#engine.instance(a.instance)!.params;
+        this.#log.detail(`(${a.instance}) setting VIPs`);
+        this.#vips.add(a.instance, a.vips, p.interface);
+        // keepalived's order: addresses, then routes (which may use them as source), then rules.
+        this.#vips.routes(a.instance, 'route', a.routes, true);
+        this.#vips.routes(a.instance, 'rule', a.rules, true);
+        break;
+      }
+      case 'removeVips': {
+        if (this.#state === 'stopping' && this.#keepVipsOnStop) break;
+        const p = (this.#engine.instance(a.instance)?.params ?? this.#retired.get(a.instance))!;
+        this.#log.detail(`(${a.instance}) removing VIPs`);
+        this.#vips.routes(a.instance, 'rule', a.rules, false);
+        this.#vips.routes(a.instance, 'route', a.routes, false);
+        this.#vips.remove(a.instance, a.vips, p.interface);
+        break;
+      }
+      case 'sendGarp': {
+        const p = this.#engine.instance(a.instance)!.params;
+        // The kernel holds the addresses already (the engine puts addVips first, and rtnetlink applied each
+        // request inside the sendmsg that wrote it — vip-installer.ts), so a client that follows the GARP at
+        // once finds the VIP there.
+        this.#announcers.announce(
+          a.instance,
+          a.addresses,
+          a.repeat,
+          [...p.vips, ...p.excludedVips],
+          p.interface,
+        );
+        break;
+      }
+      case 'notify':
+        if (a.scope === 'GROUP')
+          this.#log.info(`VRRP_Group(${a.name}) Syncing instances to ${a.state} state`);
+        this.#notifier.notify(a);
+        break;
+      case 'stat': {
+        const s = this.#fsmStats.get(a.instance);
+        if (s) s[a.counter]++;
+        break;
+      }
+      case 'stateChange':
+        this.#lastTransitionS.set(a.instance, Date.now() / 1000);
+        // keepalived's wording, which operators and our tests grep for.
+        this.#log.info(`(${a.instance}) Entering ${a.to} STATE`);
+        this.#log.detail(`(${a.instance}) ${a.from} -> ${a.to}: ${a.reason}`);
+        break;
+      case 'armTimer':
+      case 'cancelTimer':
+        // The engine keeps the deadlines; #rearm() reads the earliest after every input.
+        break;
     }
   }
 
