@@ -91,11 +91,24 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
       );
     };
 
-    // 1. Election. Daemons start in BACKUP and wait a full Master_Down_Interval (plus process start-up).
+    // 1. Election. Daemons start in BACKUP and wait a full Master_Down_Interval. The bound counts from when
+    // every daemon is up (its first state line): with the suite's other files running, a daemon's own
+    // start-up has taken 5 s and more, which is not what this test judges.
+    const running = () => {
+      const gone = routers.find((r) => !r.running);
+      if (gone) throw new Error(`${gone.name} exited (${gone.exitCode}) before the election\n${logs()}`);
+    };
     await pollUntil(
       () => {
-        const gone = routers.find((r) => !r.running);
-        if (gone) throw new Error(`${gone.name} exited (${gone.exitCode}) before the election\n${logs()}`);
+        running();
+        return routers.every((r) => r.lastState() !== null);
+      },
+      30_000,
+      () => `every daemon started\n${logs()}`,
+    );
+    await pollUntil(
+      () => {
+        running();
         return high.lastState() === 'MASTER' && mid.lastState() === 'BACKUP' && low.lastState() === 'BACKUP';
       },
       masterDownMs(spec, 250) + 6000,
