@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { daemonConf } from './conf.js';
-import { BIN, killAllRouters, Router, waitUntil } from './router.js';
+import { killAllRouters, Router, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces and real-time scheduling';
 const cleanups: (() => void)[] = [];
@@ -33,23 +33,7 @@ const SCHED_OTHER = 0;
 const SCHED_RR = 2;
 
 /** The daemon started with CAP_SYS_NICE dropped from its bounding set. */
-const WITHOUT_SYS_NICE = {
-  command: ({ conf: file, dir }: { conf: string; dir: string }) => [
-    'setpriv',
-    '--inh-caps=-all',
-    '--bounding-set=-sys_nice',
-    process.execPath,
-    BIN,
-    '-n',
-    '-l',
-    '-f',
-    file,
-    '-p',
-    join(dir, 'main.pid'),
-    '-r',
-    join(dir, 'vrrp.pid'),
-  ],
-};
+const WITHOUT_SYS_NICE = { launcher: ['setpriv', '--inh-caps=-all', '--bounding-set=-sys_nice'] };
 
 function daemonPid(r: Router): number {
   return Number(readFileSync(r.vrrpPidFile, 'utf8').trim());

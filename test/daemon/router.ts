@@ -51,6 +51,10 @@ function hookExit(): void {
 export interface RouterOptions {
   /** Run this argv instead of keepalived-ts (the reference keepalived for interop tests); gets the paths. */
   command?: string[] | ((paths: { conf: string; dir: string }) => string[]);
+  /** Runs keepalived-ts through this argv prefix (e.g. setpriv dropping a capability). */
+  launcher?: string[];
+  /** Node flags besides DAEMON_NODE_FLAGS (e.g. V8 logging into the router's directory). */
+  nodeFlags?: (dir: string) => string[];
   extraArgs?: string[];
 }
 
@@ -85,8 +89,10 @@ export class Router {
     const custom =
       typeof opts.command === 'function' ? opts.command({ conf: this.conf, dir: this.dir }) : opts.command;
     const argv = custom ?? [
+      ...(opts.launcher ?? []),
       process.execPath,
       ...DAEMON_NODE_FLAGS,
+      ...(opts.nodeFlags?.(this.dir) ?? []),
       BIN,
       '-n',
       '-l',

@@ -9,7 +9,7 @@ import { referenceAvailable } from '../helpers/keepalived-ref.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { type Impl, killProcessesIn, startPeer } from '../interop/peers.js';
 import { daemonConf } from './conf.js';
-import { killAllRouters, waitUntil } from './router.js';
+import { killAllRouters, type Router, waitUntil } from './router.js';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -59,6 +59,13 @@ async function masterScriptPid(dir: string): Promise<number> {
   return pid;
 }
 
+/** A router of `impl` that is MASTER, and the pid of its still-running notify_master script. */
+async function masterWithScript(impl: Impl, label: string): Promise<{ r: Router; pid: number }> {
+  const r = scriptedRouter(impl, label);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+  return { r, pid: await masterScriptPid(r.dir) };
+}
+
 for (const impl of ['ts', 'ka'] as const) {
   const skip = !isRoot()
     ? 'needs root for network namespaces'
@@ -71,9 +78,7 @@ for (const impl of ['ts', 'ka'] as const) {
     test('SIGTERM: notify_stop finishes, a still-running notify script is ended', {
       timeout: 25_000,
     }, async () => {
-      const r = scriptedRouter(impl, `sl${impl}t`);
-      await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
-      const pid = await masterScriptPid(r.dir);
+      const { r, pid } = await masterWithScript(impl, `sl${impl}t`);
       await r.stop('SIGTERM', 8000);
       await waitUntil(() => existsSync(join(r.dir, 'stop-done')), 3000, 'notify_stop finished');
       await waitUntil(() => !alive(pid), 3000, 'the notify_master script ended');
@@ -83,9 +88,7 @@ for (const impl of ['ts', 'ka'] as const) {
       test('SIGKILL: the kernel ends a running notify script (parent-death signal)', {
         timeout: 25_000,
       }, async () => {
-        const r = scriptedRouter(impl, `sl${impl}k`);
-        await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
-        const pid = await masterScriptPid(r.dir);
+        const { r, pid } = await masterWithScript(impl, `sl${impl}k`);
         r.kill();
         await r.exited();
         await waitUntil(() => !alive(pid), 3000, 'the notify_master script ended');

@@ -10,7 +10,7 @@ import { rehearseInstanceTakeover, warmUpTakeover } from '../../src/daemon/warm-
 import { resolveInstanceParams } from '../../src/vrrp/instance-params.js';
 import { VrrpEngine } from '../../src/vrrp/instance-set.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { BIN, killAllRouters, Router } from './router.js';
+import { killAllRouters, Router } from './router.js';
 
 const params = (
   name: string,
@@ -85,21 +85,7 @@ test('a backup that was never master has run its takeover’s VIP install and GA
 }
 `,
     {
-      command: ({ conf, dir }) => [
-        process.execPath,
-        '--log-function-events',
-        `--logfile=${log(dir)}`,
-        '--no-logfile-per-isolate',
-        BIN,
-        '-n',
-        '-l',
-        '-f',
-        conf,
-        '-p',
-        join(dir, 'main.pid'),
-        '-r',
-        join(dir, 'vrrp.pid'),
-      ],
+      nodeFlags: (dir) => ['--log-function-events', `--logfile=${log(dir)}`, '--no-logfile-per-isolate'],
     },
   );
   cleanups.push(() => r.removeDir());
