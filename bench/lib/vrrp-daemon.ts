@@ -52,6 +52,7 @@ export class VrrpDaemon {
       return [
         process.execPath,
         ...DAEMON_NODE_FLAGS,
+        ...(process.env.KATS_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
         KATS_BIN,
         '-n',
         '-l',
