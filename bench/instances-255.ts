@@ -8,6 +8,7 @@
 // Usage (root): node --import tsx bench/instances-255.ts
 //   KATS_BENCH_WINDOW_S=N        measurement window in seconds (default 30)
 //   KATS_BENCH_IMPLS=a,b         implementations (default keepalived-ts,keepalived)
+//   KATS_BENCH_NODE_FLAGS='...'  extra node flags for keepalived-ts, after DAEMON_NODE_FLAGS (for trials)
 import { installCleanup } from './lib/cleanup.js';
 import { FailoverLab, isRoot } from './lib/failover-lab.js';
 import { sleep } from './lib/failover-scenario.js';
