@@ -72,6 +72,15 @@ interface Sample {
   wireAnnounceMs: number;
   /** Link cuts: the realised point of the cut in the advert cycle (µs after the master's advert). */
   cutPhaseUs?: number;
+  /**
+   * The client-seen outage in three parts (outage + one probe interval = their sum), from the probe's send
+   * times and the client's capture: the last answered probe → the old master's last advert on the wire; that
+   * advert → the new master's first GARP (the protocol's part); that GARP → the first answered probe (the
+   * client's part: waiting for its next probe, at most one probe interval when it keeps its schedule).
+   */
+  lastReplyToLastAdvertMs: number;
+  lastAdvertToGarpMs: number;
+  garpToFirstReplyMs: number;
 }
 
 /** Where in the advert cycle repetition `rep` of `reps` cuts the link (µs after an advert), or at once. */
@@ -114,7 +123,20 @@ async function runOnce(
     const garp = capture?.announcements.find((g) => g.address === VIP && g.atMs >= first.atMs);
     return garp ? garp.atMs - first.atMs : Number.NaN;
   };
-  const add = (kind: Kind, r: StepResult & { phaseUs?: number }) =>
+  /** Wire times (client capture) of the old master's last advert and the new master's first GARP. */
+  const wireTimes = (fromMs: number): { lastAdvertAtMs: number; garpAtMs: number } => {
+    const adverts = capture?.adverts ?? [];
+    const first = adverts.find((a) => a.src === second && a.priority === 100 && a.atMs >= fromMs - 50);
+    if (!first) return { lastAdvertAtMs: Number.NaN, garpAtMs: Number.NaN };
+    const last = adverts.filter((a) => a.src === top && a.atMs < first.atMs).at(-1);
+    const garp = capture?.announcements.find((g) => g.address === VIP && g.atMs >= first.atMs);
+    return { lastAdvertAtMs: last?.atMs ?? Number.NaN, garpAtMs: garp?.atMs ?? Number.NaN };
+  };
+  const add = (kind: Kind, r: StepResult & { phaseUs?: number }) => {
+    const wire =
+      kind === 'preemptBack' ? { lastAdvertAtMs: Number.NaN, garpAtMs: Number.NaN } : wireTimes(r.eventAtMs);
+    const lastReply = r.outage?.lastBeforeMs ?? Number.NaN;
+    const firstReply = r.outage?.firstAfterMs ?? Number.NaN;
     out.push({
       row: row.label,
       impl,
@@ -127,7 +149,11 @@ async function runOnce(
       wireFailoverMs: kind === 'preemptBack' ? Number.NaN : wireFailover(r.eventAtMs),
       wireAnnounceMs: kind === 'preemptBack' ? Number.NaN : wireAnnounce(r.eventAtMs),
       ...(r.phaseUs === undefined ? {} : { cutPhaseUs: r.phaseUs }),
+      lastReplyToLastAdvertMs: wire.lastAdvertAtMs - lastReply,
+      lastAdvertToGarpMs: wire.garpAtMs - wire.lastAdvertAtMs,
+      garpToFirstReplyMs: firstReply - wire.garpAtMs,
     });
+  };
   try {
     await s.startAndElect();
     capture = new AdvertCapture(s.lab.client.ns, 'eth0', { announcements: true });
@@ -292,6 +318,39 @@ function report(rows: Row[], samples: Sample[]): void {
   console.log(table(['row, event', 'wire failover ts', 'ka', 'ts/ka', 'advert → GARP ts', 'ka'], wire));
   console.log(
     "(medians in ms: the old master's last advert → the new master's first, on the wire, independent of the cut's phase; then that advert → the new master's first gratuitous ARP for the VIP)",
+  );
+  const split: string[][] = [];
+  for (const row of rows) {
+    for (const [kind, name] of kinds.slice(0, 2)) {
+      const m = (impl: Implementation, f: keyof Sample) => median(pick(row.label, impl, kind, f)).toFixed(3);
+      split.push([
+        `${row.label}, ${name}`,
+        m('keepalived-ts', 'lastReplyToLastAdvertMs'),
+        m('keepalived', 'lastReplyToLastAdvertMs'),
+        m('keepalived-ts', 'lastAdvertToGarpMs'),
+        m('keepalived', 'lastAdvertToGarpMs'),
+        m('keepalived-ts', 'garpToFirstReplyMs'),
+        m('keepalived', 'garpToFirstReplyMs'),
+      ]);
+    }
+  }
+  console.log('');
+  console.log(
+    table(
+      [
+        'row, event',
+        'last reply → last advert ts',
+        'ka',
+        'last advert → GARP ts',
+        'ka',
+        'GARP → first reply ts',
+        'ka',
+      ],
+      split,
+    ),
+  );
+  console.log(
+    '(medians in ms of the outage in three parts: probe send times and the client capture; the last part is at most one probe interval when the client keeps its schedule)',
   );
   console.log('');
   for (const v of verdicts) console.log(v);

@@ -65,6 +65,12 @@ export interface DeadlineTimerOptions {
    * deadline will do (build packets, run cold code once).
    */
   onKeenWake?: (leftUs: number) => void;
+  /**
+   * Called with true at a keen deadline's early wake (before onKeenWake) and with false once that deadline
+   * has fired or been cancelled or re-armed: the stretch in which the process is about to act on a deadline
+   * it must meet to the microsecond (the runtime holds real-time priority over it, takeover-boost.ts).
+   */
+  onKeenPhase?: (active: boolean) => void;
 }
 
 /** A keen deadline's early wake: this long before it (arm's `keen`). */
@@ -77,6 +83,9 @@ export class DeadlineTimer {
   readonly #now: () => number;
   readonly #inputWaiting: (() => boolean) | undefined;
   readonly #onKeenWake: ((leftUs: number) => void) | undefined;
+  readonly #onKeenPhase: ((active: boolean) => void) | undefined;
+  /** Between onKeenPhase(true) and onKeenPhase(false). */
+  #keenActive = false;
   readonly #wakeSource: WakeSource;
   #waiting = false;
   #immediate: NodeJS.Immediate | null = null;
@@ -92,6 +101,7 @@ export class DeadlineTimer {
     this.#now = opts.now ?? monotonicUs;
     this.#inputWaiting = opts.inputWaiting;
     this.#onKeenWake = opts.onKeenWake;
+    this.#onKeenPhase = opts.onKeenPhase;
     this.#realClock = opts.now === undefined;
     const onWake = () => this.#wake();
     this.#wakeSource = opts.now === undefined ? preciseWake(onWake) : new TimeoutWake(onWake, opts.now);
@@ -145,9 +155,15 @@ export class DeadlineTimer {
       // The early wake: prepare, then sleep again until just before the deadline.
       this.#keen = 'spin';
       const leftUs = atUs - this.#now();
+      if (leftUs > 0 && !this.#keenActive) {
+        this.#keenActive = true;
+        this.#onKeenPhase?.(true);
+      }
       if (leftUs > 0 && this.#keenWokeFor !== atUs) {
         this.#keenWokeFor = atUs;
         this.#onKeenWake?.(leftUs);
+        // Re-armed or cancelled from the callback: that arm() has set the wake source.
+        if (this.#atUs !== atUs || this.#keen !== 'spin') return;
         // Ask once now, so that the spin's questions run warm code (measured: a first takeover's spin
         // fired 100–300 µs late while its first poll(2) call was being set up).
         this.#inputWaiting?.();
@@ -168,6 +184,7 @@ export class DeadlineTimer {
         if (nowUs >= atUs) {
           this.#atUs = null;
           this.#fire(nowUs);
+          this.#endKeenPhase();
           return;
         }
         if (atUs - nowUs > KEEN_SPIN_US) break; // woken too early (a coarse wake source): sleep again
@@ -181,6 +198,7 @@ export class DeadlineTimer {
     if (this.#inputWaiting && !this.#inputWaiting()) {
       this.#atUs = null;
       this.#fire(this.#now());
+      this.#endKeenPhase();
       return;
     }
     // Due — but adverts may be waiting in the socket buffers: after a stall (GC, a busy core) the wake and
@@ -192,7 +210,14 @@ export class DeadlineTimer {
       if (this.#atUs !== atUs) return;
       this.#atUs = null;
       this.#fire(this.#now());
+      this.#endKeenPhase();
     });
+  }
+
+  #endKeenPhase(): void {
+    if (!this.#keenActive) return;
+    this.#keenActive = false;
+    this.#onKeenPhase?.(false);
   }
 
   cancel(): void {
@@ -202,6 +227,7 @@ export class DeadlineTimer {
     this.#immediate = null;
     this.#atUs = null;
     this.#keen = false;
+    this.#endKeenPhase();
   }
 
   /** Cancels and releases the wake source (its file descriptor); the timer cannot be armed again. */

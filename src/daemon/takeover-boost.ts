@@ -1,6 +1,8 @@
 // A takeover's writes — the advert, the VIP install, the gratuitous ARPs — run at real-time priority
 // (SCHED_RR 1, SCHED_RESET_ON_FORK) and return to the normal policy straight after: two system calls per
-// transition to MASTER, nothing at any other time.
+// transition to MASTER, nothing at any other time. A takeover on a Master_Down deadline is raised earlier,
+// at the deadline's early wake (deadline-timer.ts onKeenPhase), so that the wake at the end of its sleep and
+// its wait on the CPU are not queued behind other tasks either.
 //
 // Why: the advert wakes whoever listens on the LAN segment from this host — a VRRP peer in a container or a
 // namespace, a packet capture, the service behind the VIP — and a socket wake-up is a "sync" one, which puts

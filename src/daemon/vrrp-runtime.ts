@@ -154,6 +154,10 @@ export class VrrpRuntime {
         // Judged after the preparation, which itself takes 0.1–1 ms when cold.
         if (deadlineUs - monotonicUs() > REHEARSAL_MIN_LEFT_US) rehearseInstanceTakeover(inst.params);
       },
+      // From the early wake to the takeover's last GARP at real-time priority (takeover-boost.ts): the wake
+      // at the end of the sleep, the wait on the CPU and the takeover's first write are then not queued
+      // behind whatever else runs on this host. Any other I/O batch in between ends it early (#performIo).
+      onKeenPhase: (active) => (active ? this.#boost.enter() : this.#boost.leave()),
     });
     this.#scripts = new ScriptTrackers(
       plan.scripts,

@@ -157,3 +157,69 @@ test('keen needs inputWaiting and the real clock; otherwise it is a plain deadli
   t.close();
   assert.deepEqual(wakes, [], 'no early wake without inputWaiting');
 });
+
+test('the keen phase: true before the early wake, false after the deadline fired — each once', async () => {
+  let judged = 0;
+  for (let k = 0; k < ATTEMPTS && judged === 0; k++) {
+    const events: string[] = [];
+    let done: () => void = () => {};
+    const fired = new Promise<void>((r) => {
+      done = r;
+    });
+    const t = new DeadlineTimer(
+      () => {
+        events.push('fire');
+        done();
+      },
+      {
+        inputWaiting: () => false,
+        onKeenWake: () => events.push('wake'),
+        onKeenPhase: (active) => events.push(active ? 'phase on' : 'phase off'),
+      },
+    );
+    t.arm(monotonicUs() + 20_000, true);
+    await fired;
+    await new Promise((r) => setTimeout(r, 5));
+    t.close();
+    if (!events.includes('wake')) continue; // the early wake came too late on a loaded machine
+    assert.deepEqual(events, ['phase on', 'wake', 'fire', 'phase off']);
+    judged++;
+  }
+  assert.ok(judged > 0, `no early wake in time in ${ATTEMPTS} attempts`);
+});
+
+test('the keen phase ends when its deadline is pushed out or cancelled, and not on a same re-arm', async () => {
+  let judged = 0;
+  for (let k = 0; k < ATTEMPTS && judged === 0; k++) {
+    const events: string[] = [];
+    let fires = 0;
+    let t: DeadlineTimer | null = null;
+    const atUs = monotonicUs() + 20_000;
+    let poked: () => void = () => {};
+    const wokeUp = new Promise<void>((r) => {
+      poked = r;
+    });
+    t = new DeadlineTimer(() => fires++, {
+      inputWaiting: () => false,
+      onKeenWake: () => {
+        events.push('wake');
+        poked();
+      },
+      onKeenPhase: (active) => events.push(active ? 'phase on' : 'phase off'),
+    });
+    t.arm(atUs, true);
+    await Promise.race([wokeUp, new Promise((r) => setTimeout(r, 40))]);
+    // Between the early wake and the deadline, as the runtime does after any event:
+    t.arm(atUs, true); // the same keen deadline again: the phase goes on
+    events.push('same re-arm');
+    t.arm(monotonicUs() + 1_000_000, true); // an advert came: the deadline moves out
+    events.push('pushed out');
+    t.cancel();
+    events.push('cancelled');
+    t.close();
+    if (!events.includes('wake') || fires > 0) continue; // late on a loaded machine: not this attempt
+    assert.deepEqual(events, ['phase on', 'wake', 'same re-arm', 'phase off', 'pushed out', 'cancelled']);
+    judged++;
+  }
+  assert.ok(judged > 0, `no early wake in time in ${ATTEMPTS} attempts`);
+});

@@ -76,5 +76,9 @@ test('DAEMON_NODE_FLAGS cap the young generation and V8 helper threads', async (
   const daemon = run(DAEMON_NODE_FLAGS);
   assert.ok(plain.newSpace > 4 * 1024 * 1024, `control: new space grew to ${plain.newSpace} bytes`);
   assert.ok(daemon.newSpace <= 2 * 1024 * 1024, `daemon flags: new space ${daemon.newSpace} bytes`);
-  assert.equal(plain.threads - daemon.threads, 3, `threads: ${plain.threads} plain, ${daemon.threads} daemon`);
+  assert.equal(
+    plain.threads - daemon.threads,
+    3,
+    `threads: ${plain.threads} plain, ${daemon.threads} daemon`,
+  );
 });
