@@ -156,7 +156,8 @@ export class VrrpRuntime {
       },
       // From the early wake to the takeover's last GARP at real-time priority (takeover-boost.ts): the wake
       // at the end of the sleep, the wait on the CPU and the takeover's first write are then not queued
-      // behind whatever else runs on this host. Any other I/O batch in between ends it early (#performIo).
+      // behind whatever else runs on this host. The takeover's own batch ends it after its last GARP
+      // (#performIo), the phase's end otherwise (the deadline moved: the master is alive after all).
       onKeenPhase: (active) => (active ? this.#boost.enter() : this.#boost.leave()),
     });
     this.#scripts = new ScriptTrackers(
@@ -387,9 +388,14 @@ export class VrrpRuntime {
     // A takeover writes its adverts, VIPs and GARPs at real-time priority, so that nothing its advert wakes on
     // this host preempts it half-way (takeover-boost.ts): up to the last GARP of the batch (a sync group's
     // instances come one after the other); the rest — notify scripts, logs — at normal priority.
+    // Other batches leave the boost as it is (raised only in a keen deadline's phase, which ends it).
+    if (!actions.some((a) => a.type === 'addVips')) {
+      for (const a of actions) this.#performAction(a);
+      return;
+    }
     let lastWrite = -1;
     for (const [k, a] of actions.entries()) if (a.type === 'addVips' || a.type === 'sendGarp') lastWrite = k;
-    if (actions.some((a) => a.type === 'addVips')) this.#boost.enter();
+    this.#boost.enter();
     try {
       for (const [k, a] of actions.entries()) {
         this.#performAction(a);
