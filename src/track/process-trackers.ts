@@ -65,8 +65,8 @@ export class ProcessTrackers {
     });
   }
 
-  /** The states found by the startup scan, to give the engine before the instances start. */
-  initial(): { name: string; up: boolean; count: number }[] {
+  /** The states now: at start-up those of the first scan, to give the engine before the instances start. */
+  states(): { name: string; up: boolean; count: number }[] {
     return this.#tracked.map((t) => ({ name: t.def.name, up: t.up, count: t.count }));
   }
 

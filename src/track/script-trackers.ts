@@ -3,7 +3,7 @@
 // consecutive successes make a failed script OK, `fall` consecutive failures make an OK script KO; a script
 // starts OK unless `init_fail`. A run still going at the next interval makes that interval skip. A timed-out
 // run gets SIGTERM, then SIGKILL 2 s later. Every OK/KO change is reported by name; the engine applies the
-// weights (priority.ts).
+// weights (priority.ts). A reload hands over the new set of scripts (reconfigure).
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { VrrpScript } from '../config/model.js';
 import type { Logger } from '../daemon/logger.js';
@@ -54,6 +54,18 @@ interface Running {
   verdict: ScriptVerdict;
   timer: NodeJS.Timeout | null;
   child: ChildProcess | null;
+  /** Replaced or dropped by a reload: its run in flight, if any, reports nothing. */
+  retired?: boolean;
+}
+
+function fresh(script: VrrpScript, up: boolean): Running {
+  return { script, verdict: new ScriptVerdict(script.rise, script.fall, up), timer: null, child: null };
+}
+
+/** What decides how a script runs — not its weight or reverse, which belong to the instances tracking it. */
+function runKey(s: VrrpScript): string {
+  const spec = s.script && [s.script.argv, s.script.user, s.script.group]; // not where it was written
+  return JSON.stringify([spec, s.intervalUs, s.timeoutUs, s.rise, s.fall, s.user, s.initFail]);
 }
 
 export class ScriptTrackers {
@@ -63,6 +75,7 @@ export class ScriptTrackers {
   readonly #running = new Map<string, Running>();
   readonly #identity: IdentityResolver;
   #stopped = false;
+  #started = false;
 
   constructor(
     scripts: VrrpScript[],
@@ -77,13 +90,44 @@ export class ScriptTrackers {
     for (const k of ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH']) delete this.#env[k];
     for (const s of scripts) {
       if (!s.script || s.invalid) continue;
-      this.#running.set(s.name, {
-        script: s,
-        verdict: new ScriptVerdict(s.rise, s.fall, !s.initFail),
-        timer: null,
-        child: null,
-      });
+      this.#running.set(s.name, fresh(s, !s.initFail));
     }
+  }
+
+  /** Every script's OK/KO state now. */
+  states(): { name: string; up: boolean }[] {
+    return [...this.#running.values()].map((r) => ({ name: r.script.name, up: r.verdict.up }));
+  }
+
+  /**
+   * A reload's scripts (keepalived's clear_diff_script): a script gone from the configuration is stopped (its
+   * run in flight gets SIGTERM); one whose command, interval, timeout, rise, fall, user or init_fail changed is
+   * stopped and started again with the new definition, keeping its OK/KO state; a new one starts, OK unless
+   * init_fail; an unchanged one runs on undisturbed. States do not change here: the caller gives the engine
+   * states() for the instances that start tracking a script.
+   */
+  reconfigure(scripts: VrrpScript[]): void {
+    if (this.#stopped) return;
+    const next = new Map<string, Running>();
+    for (const s of scripts) {
+      if (!s.script || s.invalid) continue;
+      const old = this.#running.get(s.name);
+      if (old && runKey(old.script) === runKey(s)) {
+        old.script = s;
+        next.set(s.name, old);
+      } else next.set(s.name, fresh(s, old ? old.verdict.up : !s.initFail));
+    }
+    for (const [name, r] of this.#running) {
+      if (next.get(name) === r) continue;
+      r.retired = true;
+      if (r.timer) clearTimeout(r.timer);
+      r.timer = null;
+      if (r.child) killScriptGroup(r.child, 'SIGTERM');
+    }
+    const kept = new Set(this.#running.values());
+    this.#running.clear();
+    for (const [name, r] of next) this.#running.set(name, r);
+    if (this.#started) for (const r of next.values()) if (!kept.has(r)) this.#run(r);
   }
 
   /** The state a tracker starts in (what the engine assumes before any event). */
@@ -92,17 +136,18 @@ export class ScriptTrackers {
   }
 
   start(): void {
+    this.#started = true;
     for (const r of this.#running.values()) this.#run(r);
   }
 
   #schedule(r: Running): void {
-    if (this.#stopped) return;
+    if (this.#stopped || r.retired) return;
     r.timer = setTimeout(() => this.#run(r), Math.max(1, r.script.intervalUs / 1000));
   }
 
   #run(r: Running): void {
     r.timer = null;
-    if (this.#stopped) return;
+    if (this.#stopped || r.retired) return;
     this.#schedule(r);
     // Still running from the previous interval: skip this one (keepalived does the same).
     if (r.child) return;
@@ -149,7 +194,7 @@ export class ScriptTrackers {
   }
 
   #result(r: Running, success: boolean, detail: string): void {
-    if (this.#stopped) return;
+    if (this.#stopped || r.retired) return;
     if (!r.verdict.record(success)) return;
     // keepalived's wording: "VRRP_Script(chk) succeeded" / "VRRP_Script(chk) failed (exited with status 1)".
     this.#log.info(

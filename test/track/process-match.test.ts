@@ -107,7 +107,7 @@ test('scanner: startup state, then changes reported once each, a terminate_delay
       quietLog,
       { intervalMs: 10, procDir: fp.dir },
     );
-    assert.deepEqual(t.initial(), [
+    assert.deepEqual(t.states(), [
       { name: 'p', up: true, count: 1 },
       { name: 'slow', up: true, count: 1 },
     ]);

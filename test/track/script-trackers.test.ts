@@ -1,15 +1,17 @@
 // vrrp_script checks: the rise/fall rule (pure), the config mapping, and a running daemon whose script
 // failure hands the VIP to its peer and whose recovery takes it back.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
+import type { VrrpScript } from '../../src/config/model.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { buildEnginePlan } from '../../src/daemon/engine-config.js';
-import { ScriptVerdict } from '../../src/track/script-trackers.js';
-import { holds, killAllRouters, Router, settle, waitUntil } from '../daemon/router.js';
+import { withHolding } from '../../src/daemon/logger.js';
+import { ScriptTrackers, ScriptVerdict } from '../../src/track/script-trackers.js';
+import { holds, killAllRouters, Router, settle, sleep, waitUntil } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -132,4 +134,88 @@ vrrp_instance VI_1 {
     'r1 master again',
   );
   await waitUntil(() => holds(ns1, '192.0.2.100') && !holds(ns2, '192.0.2.100'), 2000, 'VIP on r1');
+});
+
+/** A vrrp_script as the parser makes it: `argv` run every 50 ms, rise 1, fall 1. */
+function script(name: string, argv: string[], extra: Partial<VrrpScript> = {}): VrrpScript {
+  return {
+    name,
+    pos: { file: 'k.conf', line: 1 },
+    script: { argv, pos: { file: 'k.conf', line: 2 } },
+    intervalUs: 50_000,
+    weight: 0,
+    reverse: false,
+    rise: 1,
+    fall: 1,
+    initFail: false,
+    ...extra,
+  };
+}
+
+test("a reload's scripts: new ones start, changed ones restart keeping their state, dropped ones stop", async () => {
+  const changes: string[] = [];
+  const log = withHolding(
+    () => {},
+    false,
+    () => {},
+  );
+  const t = new ScriptTrackers(
+    [script('keep', ['/bin/false']), script('change', ['/bin/false']), script('drop', ['/bin/false'])],
+    (name, up) => changes.push(`${name} ${up ? 'up' : 'down'}`),
+    log,
+  );
+  try {
+    t.start();
+    await waitUntil(() => changes.length === 3, 3000, 'all three fail');
+    assert.deepEqual(changes.sort(), ['change down', 'drop down', 'keep down']);
+    changes.length = 0;
+    t.reconfigure([
+      // Only its weight differs: the same script, its state and schedule untouched.
+      script('keep', ['/bin/false'], { weight: -10 }),
+      // A new command: restarted, still down until its first run says otherwise.
+      script('change', ['/bin/true']),
+      // New: starts OK (no init_fail), then fails.
+      script('new', ['/bin/false']),
+    ]);
+    assert.deepEqual(
+      t.states().sort((a, b) => a.name.localeCompare(b.name)),
+      [
+        { name: 'change', up: false },
+        { name: 'keep', up: false },
+        { name: 'new', up: true },
+      ],
+      'states carried over, the new one at its initial state; the dropped one gone',
+    );
+    await waitUntil(() => changes.includes('change up') && changes.includes('new down'), 3000, 'new runs');
+    await sleep(200);
+    assert.deepEqual(changes.sort(), ['change up', 'new down'], 'nothing from the dropped or kept script');
+  } finally {
+    t.stop();
+  }
+});
+
+test('a reload drops a script whose run is in flight: that run is stopped and reports nothing', async () => {
+  const changes: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'kats-scr-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const started = join(dir, 'started');
+  const t = new ScriptTrackers(
+    [script('slow', ['/bin/sh', '-c', `touch ${started}; sleep 5`], { intervalUs: 10_000_000 })],
+    (name, up) => changes.push(`${name} ${up ? 'up' : 'down'}`),
+    withHolding(
+      () => {},
+      false,
+      () => {},
+    ),
+  );
+  try {
+    t.start();
+    await waitUntil(() => existsSync(started), 3000, 'the slow run started');
+    t.reconfigure([]);
+    assert.deepEqual(t.states(), []);
+    await sleep(300);
+    assert.deepEqual(changes, [], 'its SIGTERM is not reported as a failure');
+  } finally {
+    t.stop();
+  }
 });

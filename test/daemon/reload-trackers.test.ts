@@ -1,0 +1,93 @@
+// SIGHUP reload and vrrp_scripts, on a running keepalived-ts beside a peer: an instance that starts tracking a
+// script already failing learns it at once (not at the script's next change, which may never come); a script
+// whose command changed is restarted with it; a new script starts and counts.
+
+import { writeFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+
+const skip = isRoot() ? false : 'needs root for network namespaces';
+let lab: Lab | null = null;
+const routers: Router[] = [];
+after(() => {
+  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
+  killAllRouters();
+  lab?.close();
+  for (const r of routers) r.removeDir();
+});
+
+const VIP = { VI_1: '192.0.2.100', VI_2: '192.0.2.101' } as const;
+
+/** Two instances; `tracks` lists each one's track_script entries (weight −150: 200 → 50, below the peer). */
+function conf(
+  priority: number,
+  scripts: Record<string, string>,
+  tracks: { VI_1?: string[]; VI_2?: string[] },
+): string {
+  const scriptBlocks = Object.entries(scripts).map(
+    ([name, cmd]) => `vrrp_script ${name} {\n  script "${cmd}"\n  interval 0.1\n  rise 1\n  fall 1\n}`,
+  );
+  const instance = (name: 'VI_1' | 'VI_2', vrid: number) => {
+    const t = tracks[name] ?? [];
+    return `vrrp_instance ${name} {
+  interface eth0
+  virtual_router_id ${vrid}
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  ${t.length > 0 ? `track_script {\n${t.map((s) => `    ${s} weight -150`).join('\n')}\n  }` : ''}
+  virtual_ipaddress { ${VIP[name]}/24 }
+}`;
+  };
+  return [...scriptBlocks, instance('VI_1', 61), instance('VI_2', 62)].join('\n');
+}
+
+test('SIGHUP and vrrp_scripts: newly tracked failing script, changed command, new script', {
+  skip,
+  timeout: 40_000,
+}, async () => {
+  lab = new Lab('drtr');
+  const ns1 = lab.addHost('r1');
+  const ns2 = lab.addHost('r2');
+  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const failing = { chk_down: '/bin/false' };
+  const r1 = new Router('r1', ns1, conf(200, failing, { VI_2: ['chk_down'] }));
+  const r2 = new Router('r2', ns2, conf(100, {}, {}));
+  routers.push(r1, r2);
+  const masters = (vi1: Router, vi2: Router) => () =>
+    vi1.lastState('VI_1') === 'MASTER' &&
+    vi2.lastState('VI_2') === 'MASTER' &&
+    (vi1 === r1 ? r2 : r1).lastState('VI_1') === 'BACKUP' &&
+    (vi2 === r1 ? r2 : r1).lastState('VI_2') === 'BACKUP';
+  // VI_2 tracks the failing script on r1 (200 − 150 = 50 < 100): r2 holds it; r1 holds VI_1.
+  await settle([r1, r2], masters(r1, r2), 8000, 'r1 master of VI_1, r2 of VI_2');
+
+  const reload = async (text: string) => {
+    writeFileSync(r1.conf, text);
+    const m = r1.mark();
+    r1.proc.kill('SIGHUP');
+    await r1.waitFor(/Reload finished/, 3000, m);
+    return m;
+  };
+
+  // 1. VI_1 starts tracking the same, unchanged, failing script: it must drop to 50 at once.
+  await reload(conf(200, failing, { VI_1: ['chk_down'], VI_2: ['chk_down'] }));
+  await settle([r1, r2], masters(r2, r2), 5000, 'r2 master of both');
+  await waitUntil(() => holds(ns2, VIP.VI_1) && !holds(ns1, VIP.VI_1), 2000, 'VI_1 VIP on r2');
+
+  // 2. The script's command changes (same name): restarted with the new one, it succeeds, both come back.
+  let m = await reload(conf(200, { chk_down: '/bin/true' }, { VI_1: ['chk_down'], VI_2: ['chk_down'] }));
+  await r1.waitFor(/VRRP_Script\(chk_down\) succeeded/, 3000, m);
+  await settle([r1, r2], masters(r1, r1), 5000, 'r1 master of both');
+  await waitUntil(() => holds(ns1, VIP.VI_1) && holds(ns1, VIP.VI_2), 2000, 'both VIPs on r1');
+
+  // 3. A new script, failing, tracked by VI_1 only: VI_1 goes to r2, VI_2 stays.
+  m = await reload(
+    conf(200, { chk_down: '/bin/true', chk_new: '/bin/false' }, { VI_1: ['chk_new'], VI_2: ['chk_down'] }),
+  );
+  await r1.waitFor(/VRRP_Script\(chk_new\) failed/, 3000, m);
+  await settle([r1, r2], masters(r2, r1), 5000, 'r2 master of VI_1, r1 of VI_2');
+  await waitUntil(() => holds(ns2, VIP.VI_1) && holds(ns1, VIP.VI_2), 2000, 'VIPs split');
+});
