@@ -688,23 +688,20 @@ export class VrrpRuntime {
         .join('\n');
     if (groups(plan.engine.syncGroups) !== groups(this.#engine.config.syncGroups))
       this.#log.warn('sync group changes other than new groups of new instances take effect on restart only');
-    // vrrp_scripts: new, changed and dropped ones are started, restarted and stopped (keeping the OK/KO state
-    // of a changed one, as keepalived does); then every instance hears the current state of each script,
-    // process and file it tracks — one that starts tracking a script already failing must not wait for that
-    // script's next change to learn it (the engine ignores a reading it already has).
+    // Trackers: new, changed and dropped vrrp_scripts, track_files and vrrp_track_processes are started,
+    // restarted and stopped (a changed script keeps its OK/KO state, as keepalived does); then every instance
+    // hears the current state of each one it tracks — one that starts tracking a script already failing must
+    // not wait for that script's next change to learn it (the engine ignores a reading it already has).
     this.#scripts.reconfigure(plan.scripts);
-    this.#plan = { ...this.#plan, scripts: plan.scripts };
+    this.#files.reconfigure(plan.files);
+    this.#processes.reconfigure(plan.processes);
+    this.#plan = { ...this.#plan, scripts: plan.scripts, files: plan.files, processes: plan.processes };
     for (const { name, up } of this.#scripts.states())
       out.push(...this.#engine.handle({ type: 'tracker', name, up }, now));
     for (const { name, up } of this.#processes.states())
       out.push(...this.#engine.handle({ type: 'tracker', name, up }, now));
     for (const { name, value } of this.#files.values())
       out.push(...this.#engine.handle({ type: 'trackerValue', name, value }, now));
-    const processes = (g: EnginePlan) => JSON.stringify(g.processes.map(({ pos: _p, ...rest }) => rest));
-    if (processes(plan) !== processes(this.#plan))
-      this.#log.warn('vrrp_track_process changes take effect on restart only');
-    const files = (g: EnginePlan) => JSON.stringify(g.files.map(({ pos: _p, ...rest }) => rest));
-    if (files(plan) !== files(this.#plan)) this.#log.warn('track_file changes take effect on restart only');
     this.#notifier.setScripts(
       new Map([...this.#plan.wiring].map(([n, w]) => [n, w.notify])),
       plan.groupNotify,

@@ -2,7 +2,7 @@
 // instance tracking it (priority.ts). keepalived watches the file with inotify; we watch its directory with
 // fs.watch (inotify underneath) so that a file created, replaced (rename) or rewritten is re-read. A missing
 // file or text that is not an integer reads as 0. `init_file [VALUE] [overwrite]` writes VALUE at startup
-// when the file is missing (always with overwrite).
+// when the file is missing (always with overwrite). A reload hands over the new set (reconfigure).
 import { existsSync, type FSWatcher, readFileSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { TrackFile } from '../config/model.js';
@@ -29,25 +29,55 @@ interface Watched {
 }
 
 export class FileTrackers {
-  readonly #files: Watched[] = [];
+  #files: Watched[] = [];
   readonly #watchers: FSWatcher[] = [];
   readonly #onValue: (name: string, value: number) => void;
   readonly #log: Logger;
+  #started = false;
+  #stopped = false;
 
   constructor(files: TrackFile[], onValue: (name: string, value: number) => void, log: Logger) {
     this.#onValue = onValue;
     this.#log = log;
+    for (const def of files) if (def.file) this.#files.push(this.#setUp(def, def.file));
+  }
+
+  /** init_file, then the first reading. */
+  #setUp(def: TrackFile, path: string): Watched {
+    if (def.initFile && (def.initFile.overwrite || !existsSync(path))) {
+      try {
+        writeFileSync(path, `${def.initFile.value}\n`);
+      } catch (e) {
+        this.#log.error(`track_file ${def.name}: cannot write ${path}: ${(e as Error).message}`);
+      }
+    }
+    return { def, path, value: readTrackValue(path) };
+  }
+
+  /**
+   * A reload's track_files: one still naming the same file is kept with its value; a new one, or one now
+   * naming another file, is set up as at start-up (init_file, first reading); a dropped one is no longer
+   * watched. The watches are made again and the kept files re-read, so no write in between is missed. The
+   * caller gives the engine values().
+   */
+  reconfigure(files: TrackFile[]): void {
+    if (this.#stopped) return;
+    const old = new Map(this.#files.map((f) => [f.def.name, f]));
+    const kept = new Set<Watched>();
+    this.#files = [];
     for (const def of files) {
       if (!def.file) continue;
-      if (def.initFile && (def.initFile.overwrite || !existsSync(def.file))) {
-        try {
-          writeFileSync(def.file, `${def.initFile.value}\n`);
-        } catch (e) {
-          log.error(`track_file ${def.name}: cannot write ${def.file}: ${(e as Error).message}`);
-        }
-      }
-      this.#files.push({ def, path: def.file, value: readTrackValue(def.file) });
+      const o = old.get(def.name);
+      if (o && o.path === def.file) {
+        o.def = def;
+        kept.add(o);
+        this.#files.push(o);
+      } else this.#files.push(this.#setUp(def, def.file));
     }
+    if (!this.#started) return;
+    this.#closeWatches();
+    this.start();
+    for (const f of kept) this.#reread(f);
   }
 
   /** Current values, to give the engine before the instances start. */
@@ -56,6 +86,8 @@ export class FileTrackers {
   }
 
   start(): void {
+    if (this.#stopped) return;
+    this.#started = true;
     const byDir = new Map<string, Watched[]>();
     for (const f of this.#files) {
       const d = dirname(f.path);
@@ -83,6 +115,11 @@ export class FileTrackers {
   }
 
   stop(): void {
+    this.#stopped = true;
+    this.#closeWatches();
+  }
+
+  #closeWatches(): void {
     for (const w of this.#watchers) w.close();
     this.#watchers.length = 0;
   }

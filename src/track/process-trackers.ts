@@ -3,7 +3,8 @@
 // in the initial network namespace, so a daemon in a container or a test namespace would hear nothing. We
 // scan /proc instead: once synchronously at startup (the instances start with the right priority), then
 // every `intervalMs` on a worker thread (process-scan-worker.ts), so a scan never sits on the advert path.
-// fork_delay / terminate_delay (or `delay` for both) hold a change back until it has lasted that long.
+// fork_delay / terminate_delay (or `delay` for both) hold a change back until it has lasted that long. A
+// reload hands over the new set (reconfigure).
 import { Worker } from 'node:worker_threads';
 import type { TrackProcess } from '../config/model.js';
 import type { Logger } from '../daemon/logger.js';
@@ -35,14 +36,21 @@ export interface ProcessTrackerOptions {
   procDir?: string;
 }
 
+/** What decides how a tracker counts and reports — not its weight or reverse, which are the instances'. */
+function countKey(d: TrackProcess): string {
+  const { pos: _p, weight: _w, reverse: _r, ...rest } = d;
+  return JSON.stringify(rest);
+}
+
 export class ProcessTrackers {
-  readonly #tracked: Tracked[];
+  #tracked: Tracked[];
   readonly #onChange: (name: string, up: boolean) => void;
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #procDir: string;
-  readonly #needArgv: boolean;
+  #needArgv: boolean;
   #worker: Worker | null = null;
+  #started = false;
   #stopped = false;
   /** Scans received from the worker so far. */
   scans = 0;
@@ -70,7 +78,39 @@ export class ProcessTrackers {
     return this.#tracked.map((t) => ({ name: t.def.name, up: t.up, count: t.count }));
   }
 
+  /**
+   * A reload's trackers: one whose process, match, quorum and delays are unchanged keeps its state (and a
+   * change it is waiting out); a new or changed one is counted now, from one /proc scan, as at start-up; a
+   * dropped one is forgotten. The scanner restarts with the new set. The caller gives the engine states().
+   */
+  reconfigure(defs: TrackProcess[]): void {
+    if (this.#stopped) return;
+    const old = new Map(this.#tracked.map((t) => [t.def.name, t]));
+    const needArgv = defs.some((d) => d.fullCommand || (d.process?.length ?? 0) > 1);
+    let procs: ReturnType<typeof scanProc> | null = null;
+    const next: Tracked[] = [];
+    for (const def of defs) {
+      const o = old.get(def.name);
+      if (o && countKey(o.def) === countKey(def)) {
+        o.def = def;
+        next.push(o);
+        continue;
+      }
+      procs ??= scanProc(this.#procDir, needArgv);
+      const count = countMatching(def, procs);
+      next.push({ def, up: quorumMet(def, count), count, pending: null });
+    }
+    for (const t of this.#tracked) if (!next.includes(t) && t.pending) clearTimeout(t.pending.timer);
+    this.#tracked = next;
+    this.#needArgv = needArgv;
+    if (!this.#started) return;
+    void this.#worker?.terminate();
+    this.#worker = null;
+    this.start();
+  }
+
   start(): void {
+    this.#started = true;
     if (this.#tracked.length === 0 || this.#stopped) return;
     // The built daemon runs the .js next to this file. Under tsx (tests) the sources are .ts, and a worker
     // does not inherit tsx's loader: the worker registers it before importing the scanner.
@@ -86,8 +126,10 @@ export class ProcessTrackers {
         needArgv: this.#needArgv,
       },
     });
+    const tracked = this.#tracked;
     worker.on('message', (counts: number[]) => {
-      if (this.#stopped) return;
+      // A scanner replaced by a reload may still deliver one scan, counted for the old set.
+      if (this.#stopped || this.#tracked !== tracked) return;
       this.scans++;
       for (const [k, t] of this.#tracked.entries()) this.#observe(t, counts[k] ?? 0);
     });

@@ -1,8 +1,9 @@
 // SIGHUP reload and vrrp_scripts, on a running keepalived-ts beside a peer: an instance that starts tracking a
 // script already failing learns it at once (not at the script's next change, which may never come); a script
-// whose command changed is restarted with it; a new script starts and counts.
+// whose command changed is restarted with it; a new script starts and counts; a new track_file is read and watched.
 
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
@@ -24,12 +25,15 @@ function conf(
   priority: number,
   scripts: Record<string, string>,
   tracks: { VI_1?: string[]; VI_2?: string[] },
+  trackFile?: string,
 ): string {
   const scriptBlocks = Object.entries(scripts).map(
     ([name, cmd]) => `vrrp_script ${name} {\n  script "${cmd}"\n  interval 0.1\n  rise 1\n  fall 1\n}`,
   );
+  if (trackFile) scriptBlocks.push(`track_file tf {\n  file "${trackFile}"\n}`);
   const instance = (name: 'VI_1' | 'VI_2', vrid: number) => {
     const t = tracks[name] ?? [];
+    const f = trackFile && name === 'VI_2' ? 'track_file {\n    tf weight -150\n  }' : '';
     return `vrrp_instance ${name} {
   interface eth0
   virtual_router_id ${vrid}
@@ -37,6 +41,7 @@ function conf(
   priority ${priority}
   advert_int 0.1
   ${t.length > 0 ? `track_script {\n${t.map((s) => `    ${s} weight -150`).join('\n')}\n  }` : ''}
+  ${f}
   virtual_ipaddress { ${VIP[name]}/24 }
 }`;
   };
@@ -90,4 +95,20 @@ test('SIGHUP and vrrp_scripts: newly tracked failing script, changed command, ne
   await r1.waitFor(/VRRP_Script\(chk_new\) failed/, 3000, m);
   await settle([r1, r2], masters(r2, r1), 5000, 'r2 master of VI_1, r1 of VI_2');
   await waitUntil(() => holds(ns2, VIP.VI_1) && holds(ns1, VIP.VI_2), 2000, 'VIPs split');
+
+  // 4. A new track_file holding 1, tracked by VI_2 with weight −150: read at the reload, VI_2 goes to r2.
+  const valueFile = join(r1.dir, 'value');
+  writeFileSync(valueFile, '1\n');
+  await reload(
+    conf(
+      200,
+      { chk_down: '/bin/true', chk_new: '/bin/false' },
+      { VI_1: ['chk_new'], VI_2: ['chk_down'] },
+      valueFile,
+    ),
+  );
+  await settle([r1, r2], masters(r2, r2), 5000, 'r2 master of both');
+  // …and it is watched: back to 0, VI_2 returns to r1.
+  writeFileSync(valueFile, '0\n');
+  await settle([r1, r2], masters(r2, r1), 5000, 'r1 master of VI_2 again');
 });

@@ -1,9 +1,12 @@
 // track_file: the value parser, the config mapping, and a daemon whose priority follows the file.
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parseTrackValue } from '../../src/track/file-trackers.js';
+import type { TrackFile } from '../../src/config/model.js';
+import { withHolding } from '../../src/daemon/logger.js';
+import { FileTrackers, parseTrackValue } from '../../src/track/file-trackers.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { jsonDumpLine, killAllRouters, Router, untilDumped } from './router.js';
 
@@ -68,4 +71,55 @@ vrrp_instance VI_1 {
   writeFileSync(valueFile, '0\n');
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, m);
   await status((s) => s.effectivePriority === 100, 'priority 100');
+});
+
+test('a reload of track_files: a kept file keeps being watched, a new one is read and watched, a dropped one is not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kats-tf-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, path: string): TrackFile => ({
+    name,
+    pos: { file: 'k.conf', line: 1 },
+    file: join(dir, path),
+    weight: 1,
+    reverse: false,
+  });
+  writeFileSync(join(dir, 'a'), '1\n');
+  writeFileSync(join(dir, 'b'), '2\n');
+  writeFileSync(join(dir, 'c'), '3\n');
+  const seen: string[] = [];
+  const t = new FileTrackers(
+    [file('a', 'a'), file('b', 'b')],
+    (name, value) => seen.push(`${name}=${value}`),
+    withHolding(
+      () => {},
+      false,
+      () => {},
+    ),
+  );
+  try {
+    t.start();
+    t.reconfigure([
+      file('a', 'a'),
+      file('c', 'c'),
+      { ...file('new', 'n'), initFile: { value: 7, overwrite: false } },
+    ]);
+    assert.deepEqual(t.values(), [
+      { name: 'a', value: 1 },
+      { name: 'c', value: 3 },
+      { name: 'new', value: 7 },
+    ]);
+    assert.equal(readFileSync(join(dir, 'n'), 'utf8'), '7\n', 'init_file written for the new tracker');
+    writeFileSync(join(dir, 'a'), '10\n');
+    writeFileSync(join(dir, 'b'), '20\n');
+    writeFileSync(join(dir, 'c'), '30\n');
+    const deadline = Date.now() + 3000;
+    while (!(seen.includes('a=10') && seen.includes('c=30'))) {
+      if (Date.now() > deadline) throw new Error(`no change seen: ${seen.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!seen.some((s) => s.startsWith('b=')), `the dropped file is not watched: ${seen.join(', ')}`);
+  } finally {
+    t.stop();
+  }
 });

@@ -135,3 +135,44 @@ test('scanner: startup state, then changes reported once each, a terminate_delay
     rmSync(fp.dir, { recursive: true, force: true });
   }
 });
+
+test('a reload: an unchanged tracker keeps its state, a new or changed one is counted at once, a dropped one is gone', async () => {
+  const fp = fakeProc();
+  try {
+    fp.add(100, 'svc', ['svc']);
+    fp.add(101, 'db', ['db']);
+    const events: string[] = [];
+    const t = new ProcessTrackers(
+      [def(['svc']), { ...def(['db']), name: 'q' }],
+      (name, up) => events.push(`${name} ${up ? 'up' : 'down'}`),
+      quietLog,
+      { intervalMs: 10, procDir: fp.dir },
+    );
+    t.start();
+    // p: only its weight changes (kept); q: now needs two db processes (recounted: down); r: new.
+    t.reconfigure([
+      def(['svc'], { weight: -10 }),
+      { ...def(['db'], { quorum: 2 }), name: 'q' },
+      { ...def(['cache']), name: 'r' },
+    ]);
+    assert.deepEqual(t.states(), [
+      { name: 'p', up: true, count: 1 },
+      { name: 'q', up: false, count: 1 },
+      { name: 'r', up: false, count: 0 },
+    ]);
+    const scansBefore = t.scans;
+    fp.add(102, 'cache', ['cache']);
+    const deadline = Date.now() + 5000;
+    while (!events.includes('r up')) {
+      if (Date.now() > deadline) throw new Error(`r never came up: ${events.join(', ')}`);
+      await sleep(5);
+    }
+    assert.ok(t.scans > scansBefore, 'the scanner runs on with the new set');
+    assert.deepEqual(events, ['r up'], 'no report for the kept or the recounted tracker');
+    t.reconfigure([]);
+    assert.deepEqual(t.states(), []);
+    t.stop();
+  } finally {
+    rmSync(fp.dir, { recursive: true, force: true });
+  }
+});
