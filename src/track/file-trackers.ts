@@ -57,7 +57,7 @@ export class FileTrackers {
   /**
    * A reload's track_files: one still naming the same file is kept with its value; a new one, or one now
    * naming another file, is set up as at start-up (init_file, first reading); a dropped one is no longer
-   * watched. The watches are made again and the kept files re-read, so no write in between is missed. The
+   * watched. The watches are made again and the kept files re-read, so no write in between is missed; the
    * caller gives the engine values().
    */
   reconfigure(files: TrackFile[]): void {
@@ -77,7 +77,12 @@ export class FileTrackers {
     if (!this.#started) return;
     this.#closeWatches();
     this.start();
-    for (const f of kept) this.#reread(f);
+    // Read again, not reported: the caller hands every value to the engine once the reload is applied.
+    for (const f of kept) {
+      const value = readTrackValue(f.path);
+      if (value !== f.value) this.#log.info(`VRRP_Track_File(${f.def.name}) value is now ${value}`);
+      f.value = value;
+    }
   }
 
   /** Current values, to give the engine before the instances start. */

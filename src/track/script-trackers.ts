@@ -103,8 +103,8 @@ export class ScriptTrackers {
    * A reload's scripts (keepalived's clear_diff_script): a script gone from the configuration is stopped (its
    * run in flight gets SIGTERM); one whose command, interval, timeout, rise, fall, user or init_fail changed is
    * stopped and started again with the new definition, keeping its OK/KO state; a new one starts, OK unless
-   * init_fail; an unchanged one runs on undisturbed. States do not change here: the caller gives the engine
-   * states() for the instances that start tracking a script.
+   * init_fail; an unchanged one runs on undisturbed. States do not change here (the new runs begin on the next
+   * turn of the event loop): the caller gives the engine states() for the instances that start tracking one.
    */
   reconfigure(scripts: VrrpScript[]): void {
     if (this.#stopped) return;
@@ -127,7 +127,9 @@ export class ScriptTrackers {
     const kept = new Set(this.#running.values());
     this.#running.clear();
     for (const [name, r] of next) this.#running.set(name, r);
-    if (this.#started) for (const r of next.values()) if (!kept.has(r)) this.#run(r);
+    // After the reload that called this has finished: a run that fails at once (an unknown user) reports
+    // synchronously, and the engine must not hear it half-way through applying the new configuration.
+    if (this.#started) for (const r of next.values()) if (!kept.has(r)) setImmediate(() => this.#run(r));
   }
 
   /** The state a tracker starts in (what the engine assumes before any event). */
