@@ -23,6 +23,8 @@
 //   KATS_BENCH_REPS=N      repetitions per row and implementation (default 5)
 //   KATS_BENCH_ROWS=a,b    only rows whose label contains one of these (e.g. "0.01")
 //   KATS_BENCH_IMPLS=a,b   keepalived-ts, keepalived (default both; one alone gives no ratios)
+//   KATS_BENCH_DETAIL=1    keepalived-ts runs with -D (each takeover logs its Master_Down deadline's timeline)
+//   KATS_BENCH_LOG=FILE    every daemon's log lines are appended to FILE, prefixed with the router's name
 // The 60 s no-spurious-transition run at advert_int 0.01 under load is bench/jitter.ts.
 import { AdvertCapture } from './lib/advert-capture.js';
 import { installCleanup } from './lib/cleanup.js';

@@ -2,7 +2,7 @@
 // namespace, logging to the console. Its log lines are collected with their arrival time (Date.now()), the
 // one clock both implementations share, so transition times are comparable between them.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/v8-tuning.js';
@@ -62,6 +62,8 @@ export class VrrpDaemon {
         p('main.pid'),
         '-r',
         p('vrrp.pid'),
+        // -D adds the daemon's detail lines (such as each Master_Down deadline's timeline) to its log.
+        ...(process.env.KATS_BENCH_DETAIL === '1' ? ['-D'] : []),
       ];
     return [
       KEEPALIVED_BIN,
@@ -94,6 +96,8 @@ export class VrrpDaemon {
       partial = parts.pop() ?? '';
       const atMs = Date.now();
       for (const text of parts) this.lines.push({ text, atMs });
+      if (process.env.KATS_BENCH_LOG)
+        appendFileSync(process.env.KATS_BENCH_LOG, `${this.name} ${parts.join(`\n${this.name} `)}\n`);
       this.#wake();
     };
     proc.stdout?.on('data', onData);

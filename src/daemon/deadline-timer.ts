@@ -73,8 +73,20 @@ export interface DeadlineTimerOptions {
   onKeenPhase?: (active: boolean) => void;
 }
 
+/**
+ * Where the time went on the way to the last keen deadline that fired, in µs relative to it (negative:
+ * before): the early wake, the end of the preparation (onKeenWake), the last wake, the firing. Null where
+ * that step did not happen (an early wake that came too late skips the rest).
+ */
+export interface KeenTimeline {
+  earlyWakeUs: number | null;
+  preparedUs: number | null;
+  lastWakeUs: number | null;
+  firedUs: number;
+}
+
 /** A keen deadline's early wake: this long before it (arm's `keen`). */
-export const KEEN_LEAD_US = 6000;
+export const KEEN_LEAD_US = 10_000;
 /** The last stretch of a keen deadline, waited on the CPU: longer than a short sleep's wake-up lateness. */
 export const KEEN_SPIN_US = 300;
 
@@ -94,6 +106,14 @@ export class DeadlineTimer {
   #keen: 'lead' | 'spin' | false = false;
   /** The keen deadline onKeenWake was last called for (once per deadline, however often it is re-armed). */
   #keenWokeFor: number | null = null;
+  /** The steps of the keen deadline under way (µs, absolute), then of the last one fired. */
+  #steps: {
+    atUs: number;
+    earlyWakeUs: number | null;
+    preparedUs: number | null;
+    lastWakeUs: number | null;
+  } | null = null;
+  #lastKeen: KeenTimeline | null = null;
   readonly #realClock: boolean;
 
   constructor(fire: (nowUs: number) => void, opts: DeadlineTimerOptions = {}) {
@@ -111,6 +131,33 @@ export class DeadlineTimer {
     return this.#atUs;
   }
 
+  /** The timeline of the last keen deadline that fired (for -D logs). */
+  get lastKeen(): KeenTimeline | null {
+    return this.#lastKeen;
+  }
+
+  #step(atUs: number, key: 'earlyWakeUs' | 'preparedUs' | 'lastWakeUs'): void {
+    if (this.#steps?.atUs !== atUs)
+      this.#steps = { atUs, earlyWakeUs: null, preparedUs: null, lastWakeUs: null };
+    this.#steps[key] = this.#now();
+  }
+
+  /** Fires, and keeps the timeline when the deadline was a keen one. */
+  #fireAt(atUs: number, nowUs: number): void {
+    const st = this.#steps;
+    if (st?.atUs === atUs) {
+      const rel = (t: number | null) => (t === null ? null : t - atUs);
+      this.#lastKeen = {
+        earlyWakeUs: rel(st.earlyWakeUs),
+        preparedUs: rel(st.preparedUs),
+        lastWakeUs: rel(st.lastWakeUs),
+        firedUs: nowUs - atUs,
+      };
+      this.#steps = null;
+    }
+    this.#fire(nowUs);
+  }
+
   /**
    * Arms at `atUs` (null: disarm). Re-arming at the same deadline keeps the pending wake.
    *
@@ -121,15 +168,20 @@ export class DeadlineTimer {
    * tens of ms wakes slowly — measured on this 2-core VM, a timerfd 36 ms ahead wakes a C program 110 µs
    * late and Node 220 µs late (cold caches, an idle vCPU), against 35 µs for both 2 ms ahead; and code that
    * has not run for a while runs several times slower. The spin is short on purpose: a thread that spins
-   * for a millisecond gets preempted on a busy machine (measured: 1–2 ms late firings). The lead is 6 ms
+   * for a millisecond at normal priority gets preempted on a busy machine (measured: 1–2 ms late firings),
+   * and at real-time priority a 1.5 ms spin fired on time but put the advert on the wire 0.6–1.2 ms after the
+   * deadline against 0.2–0.5 ms with this one (failover lab, 1 s adverts). The lead is 10 ms
    * because a first takeover after seconds asleep is slow to get ready, and how slow depends on the machine:
    * on one VM the early wake came 0.4–0.6 ms late and the preparation took 0.5–1.1 ms (a 1 ms lead fired
    * 0.1–1 ms late); on another (PVM guest, page-table isolation without PCID) a Node process's first JS after
    * sleeping 1.5 s ran 0.8–1.8 ms after its timerfd expired, against 0.15–0.25 ms for a C program and 0.15 ms
    * for Node after a 10 ms sleep (a process re-arming one timerfd, measured with perf), and in the failover lab the early wake's JS ran
-   * 1.4–2.7 ms late with 0.4–1.3 ms of preparation after it: a 3 ms lead fired up to 2.9 ms late. Needs
+   * 1.4–2.7 ms late with 0.4–1.3 ms of preparation after it: a 3 ms lead fired up to 2.9 ms late; with the
+   * rehearsal, a 6 ms lead left 0.4–1.8 ms, and a last wake after a sleep under 1 ms came up to 1.1 ms late
+   * (-D timelines, 2026-12-02). Needs
    * `inputWaiting` (a wait blind to input could sit on an advert that would have re-armed the timer) and the
-   * real clock. Costs ~200 µs of CPU per keen deadline reached — for Master_Down, only when a master died.
+   * real clock. Costs up to the spin's length of CPU per keen deadline reached — for Master_Down, only when a
+   * master died.
    */
   arm(atUs: number | null, keen = false): void {
     const wantKeen = keen && this.#inputWaiting !== undefined && this.#realClock;
@@ -154,6 +206,7 @@ export class DeadlineTimer {
     if (this.#keen === 'lead') {
       // The early wake: prepare, then sleep again until just before the deadline.
       this.#keen = 'spin';
+      this.#step(atUs, 'earlyWakeUs');
       const leftUs = atUs - this.#now();
       if (leftUs > 0 && !this.#keenActive) {
         this.#keenActive = true;
@@ -164,6 +217,7 @@ export class DeadlineTimer {
         this.#onKeenWake?.(leftUs);
         // Re-armed or cancelled from the callback: that arm() has set the wake source.
         if (this.#atUs !== atUs || this.#keen !== 'spin') return;
+        this.#step(atUs, 'preparedUs');
         // Ask once now, so that the spin's questions run warm code (measured: a first takeover's spin
         // fired 100–300 µs late while its first poll(2) call was being set up).
         this.#inputWaiting?.();
@@ -178,12 +232,13 @@ export class DeadlineTimer {
       // Wait on the CPU for the last stretch; any input goes back to the loop first (an advert re-arms the
       // timer; anything else, and the wake source brings us back at the deadline).
       this.#keen = false;
+      this.#step(atUs, 'lastWakeUs');
       for (;;) {
         if (this.#inputWaiting()) break;
         const nowUs = this.#now();
         if (nowUs >= atUs) {
           this.#atUs = null;
-          this.#fire(nowUs);
+          this.#fireAt(atUs, nowUs);
           this.#endKeenPhase();
           return;
         }
@@ -197,7 +252,7 @@ export class DeadlineTimer {
     }
     if (this.#inputWaiting && !this.#inputWaiting()) {
       this.#atUs = null;
-      this.#fire(this.#now());
+      this.#fireAt(atUs, this.#now());
       this.#endKeenPhase();
       return;
     }
@@ -209,7 +264,7 @@ export class DeadlineTimer {
       this.#immediate = null;
       if (this.#atUs !== atUs) return;
       this.#atUs = null;
-      this.#fire(this.#now());
+      this.#fireAt(atUs, this.#now());
       this.#endKeenPhase();
     });
   }

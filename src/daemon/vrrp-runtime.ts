@@ -24,7 +24,7 @@ import { newRxStats } from '../vrrp/stats.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
-import { DeadlineTimer } from './deadline-timer.js';
+import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
 import { buildEnginePlan, type EnginePlan } from './engine-config.js';
 import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
@@ -79,6 +79,8 @@ export class VrrpRuntime {
   readonly #nl: Netlink;
   readonly #table: InterfaceTable;
   #plan: EnginePlan;
+  /** The keen deadline timeline last logged (-D). */
+  #keenLogged: KeenTimeline | null = null;
   readonly #engine: VrrpEngine;
   readonly #pool: VrrpSocketPool;
   readonly #vips: VipInstaller;
@@ -353,6 +355,16 @@ export class VrrpRuntime {
     if (this.#state !== 'running') return;
     this.#perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
     this.#rearm();
+    // After the writes: how this firing's keen deadline went (the timer set it just before calling us).
+    const k = this.#timer.lastKeen;
+    if (k !== this.#keenLogged && k !== null) {
+      this.#keenLogged = k;
+      const ms = (us: number | null) => (us === null ? '-' : `${(us / 1000).toFixed(3)} ms`);
+      this.#log.detail(
+        `Master_Down deadline met: early wake ${ms(k.earlyWakeUs)}, ready ${ms(k.preparedUs)}, ` +
+          `last wake ${ms(k.lastWakeUs)}, fired ${ms(k.firedUs)}`,
+      );
+    }
   }
 
   /**

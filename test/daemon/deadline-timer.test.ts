@@ -183,6 +183,12 @@ test('the keen phase: true before the early wake, false after the deadline fired
     t.close();
     if (!events.includes('wake')) continue; // the early wake came too late on a loaded machine
     assert.deepEqual(events, ['phase on', 'wake', 'fire', 'phase off']);
+    // Its timeline, relative to the deadline: each step after the one before, the firing not early.
+    const k = t.lastKeen!;
+    assert.ok(k.earlyWakeUs !== null && k.earlyWakeUs < 0, `early wake ${k.earlyWakeUs} µs`);
+    assert.ok(k.preparedUs !== null && k.preparedUs >= k.earlyWakeUs, `prepared ${k.preparedUs} µs`);
+    assert.ok(k.lastWakeUs === null || k.lastWakeUs >= k.preparedUs, `last wake ${k.lastWakeUs} µs`);
+    assert.ok(k.firedUs >= 0, `fired ${k.firedUs} µs`);
     judged++;
   }
   assert.ok(judged > 0, `no early wake in time in ${ATTEMPTS} attempts`);

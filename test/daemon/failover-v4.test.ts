@@ -85,6 +85,9 @@ test('three routers: election, link cut, preemption on return, graceful stop', {
   // Master_Down_Interval for priority 150 at 100 ms: 3 × 100 + (256 − 150) × 100 / 256 ≈ 341 ms.
   assert.ok(cutFailoverMs < 3 * ADVERT_MS + 100 + 250, `link-cut failover took ${cutFailoverMs} ms`);
   console.log(`# link-cut failover (cut → backup MASTER): ${cutFailoverMs} ms`);
+  // With -D the new master says how its Master_Down deadline went (deadline-timer.ts KeenTimeline).
+  const met = await r2.waitFor(/Master_Down deadline met: early wake .* fired \d+\.\d{3} ms/, 2000, m2);
+  console.log(`# ${met.text.slice(met.text.indexOf('Master_Down'))}`);
 
   // r3 comes back: it preempts (higher priority, preempt by default), r2 releases the VIP.
   const m3 = r3.mark();
