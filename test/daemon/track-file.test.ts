@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { TrackFile } from '../../src/config/model.js';
-import { withHolding } from '../../src/daemon/logger.js';
 import { FileTrackers, parseTrackValue } from '../../src/track/file-trackers.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { quietLog } from '../helpers/quiet-log.js';
 import { jsonDumpLine, killAllRouters, Router, untilDumped } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -90,11 +90,7 @@ test('a reload of track_files: a kept file keeps being watched, a new one is rea
   const t = new FileTrackers(
     [file('a', 'a'), file('b', 'b')],
     (name, value) => seen.push(`${name}=${value}`),
-    withHolding(
-      () => {},
-      false,
-      () => {},
-    ),
+    quietLog,
   );
   try {
     t.start();

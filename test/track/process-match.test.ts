@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TrackProcess } from '../../src/config/model.js';
-import { withHolding } from '../../src/daemon/logger.js';
 import {
   countMatching,
   type ProcessView,
@@ -15,6 +14,7 @@ import {
   quorumMet,
 } from '../../src/track/process-match.js';
 import { ProcessTrackers } from '../../src/track/process-trackers.js';
+import { quietLog } from '../helpers/quiet-log.js';
 
 const def = (process: string[], o: Partial<TrackProcess> = {}): TrackProcess => ({
   name: 'p',
@@ -89,11 +89,6 @@ function fakeProc(): {
   };
 }
 
-const quietLog = withHolding(
-  () => {},
-  false,
-  () => {},
-);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('scanner: startup state, then changes reported once each, a terminate_delay holding a short gap back', async () => {

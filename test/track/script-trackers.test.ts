@@ -9,10 +9,10 @@ import { loadConfig } from '../../src/config/load.js';
 import type { VrrpScript } from '../../src/config/model.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { buildEnginePlan } from '../../src/daemon/engine-config.js';
-import { withHolding } from '../../src/daemon/logger.js';
 import { ScriptTrackers, ScriptVerdict } from '../../src/track/script-trackers.js';
 import { holds, killAllRouters, Router, settle, sleep, waitUntil } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { quietLog } from '../helpers/quiet-log.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
 const cleanups: (() => void)[] = [];
@@ -154,15 +154,10 @@ function script(name: string, argv: string[], extra: Partial<VrrpScript> = {}): 
 
 test("a reload's scripts: new ones start, changed ones restart keeping their state, dropped ones stop", async () => {
   const changes: string[] = [];
-  const log = withHolding(
-    () => {},
-    false,
-    () => {},
-  );
   const t = new ScriptTrackers(
     [script('keep', ['/bin/false']), script('change', ['/bin/false']), script('drop', ['/bin/false'])],
     (name, up) => changes.push(`${name} ${up ? 'up' : 'down'}`),
-    log,
+    quietLog,
   );
   try {
     t.start();
@@ -202,11 +197,7 @@ test('a reload drops a script whose run is in flight: that run is stopped and re
   const t = new ScriptTrackers(
     [script('slow', ['/bin/sh', '-c', `touch ${started}; sleep 5`], { intervalUs: 10_000_000 })],
     (name, up) => changes.push(`${name} ${up ? 'up' : 'down'}`),
-    withHolding(
-      () => {},
-      false,
-      () => {},
-    ),
+    quietLog,
   );
   try {
     t.start();
