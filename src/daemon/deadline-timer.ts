@@ -167,21 +167,20 @@ export class DeadlineTimer {
    * there, asking inputWaiting between clock reads, and fires in the same call. Why: a process asleep for
    * tens of ms wakes slowly — measured on this 2-core VM, a timerfd 36 ms ahead wakes a C program 110 µs
    * late and Node 220 µs late (cold caches, an idle vCPU), against 35 µs for both 2 ms ahead; and code that
-   * has not run for a while runs several times slower. The spin is short on purpose: a thread that spins
-   * for a millisecond at normal priority gets preempted on a busy machine (measured: 1–2 ms late firings),
-   * and at real-time priority a 1.5 ms spin fired on time but put the advert on the wire 0.6–1.2 ms after the
-   * deadline against 0.2–0.5 ms with this one (failover lab, 1 s adverts). The lead is 10 ms
-   * because a first takeover after seconds asleep is slow to get ready, and how slow depends on the machine:
-   * on one VM the early wake came 0.4–0.6 ms late and the preparation took 0.5–1.1 ms (a 1 ms lead fired
-   * 0.1–1 ms late); on another (PVM guest, page-table isolation without PCID) a Node process's first JS after
-   * sleeping 1.5 s ran 0.8–1.8 ms after its timerfd expired, against 0.15–0.25 ms for a C program and 0.15 ms
-   * for Node after a 10 ms sleep (a process re-arming one timerfd, measured with perf), and in the failover lab the early wake's JS ran
-   * 1.4–2.7 ms late with 0.4–1.3 ms of preparation after it: a 3 ms lead fired up to 2.9 ms late; with the
-   * rehearsal, a 6 ms lead left 0.4–1.8 ms, and a last wake after a sleep under 1 ms came up to 1.1 ms late
-   * (-D timelines, 2026-12-02). Needs
-   * `inputWaiting` (a wait blind to input could sit on an advert that would have re-armed the timer) and the
-   * real clock. Costs up to the spin's length of CPU per keen deadline reached — for Master_Down, only when a
-   * master died.
+   * has not run for a while runs several times slower. The spin is short on purpose: a thread that spins for
+   * a millisecond at normal priority gets preempted on a busy machine (measured: 1–2 ms late firings), and at
+   * real-time priority a 1.5 ms spin fired on time but put the advert on the wire 0.6–1.2 ms after the
+   * deadline against 0.2–0.5 ms with this one (failover lab, 1 s adverts). The lead is 10 ms because a first
+   * takeover after seconds asleep is slow to get ready, and how slow depends on the machine: on one VM the
+   * early wake came 0.4–0.6 ms late and the preparation took 0.5–1.1 ms (a 1 ms lead fired 0.1–1 ms late); on
+   * another (PVM guest, page-table isolation without PCID) a Node process's first JS after sleeping 1.5 s ran
+   * 0.8–1.8 ms after its timerfd expired, against 0.15–0.25 ms for a C program and 0.15 ms for Node after a
+   * 10 ms sleep (a process re-arming one timerfd, measured with perf), and in the failover lab the early
+   * wake's JS ran 1.4–2.7 ms late with 0.4–1.3 ms of preparation after it: a 3 ms lead fired up to 2.9 ms
+   * late; with the rehearsal, a 6 ms lead left 0.4–1.8 ms, and a last wake after a sleep under 1 ms came up
+   * to 1.1 ms late (-D timelines, 2026-12-02). Needs `inputWaiting` (a wait blind to input could sit on an
+   * advert that would have re-armed the timer) and the real clock. Costs up to the spin's length of CPU per
+   * keen deadline reached — for Master_Down, only when a master died.
    */
   arm(atUs: number | null, keen = false): void {
     const wantKeen = keen && this.#inputWaiting !== undefined && this.#realClock;

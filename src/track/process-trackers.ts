@@ -36,6 +36,17 @@ export interface ProcessTrackerOptions {
   procDir?: string;
 }
 
+/** Whether any tracker matches on more than the process name (the scan then reads every cmdline). */
+function needsArgv(defs: TrackProcess[]): boolean {
+  return defs.some((d) => d.fullCommand || (d.process?.length ?? 0) > 1);
+}
+
+/** A tracker counted from one scan, with no change pending. */
+function counted(def: TrackProcess, procs: ReturnType<typeof scanProc>): Tracked {
+  const count = countMatching(def, procs);
+  return { def, up: quorumMet(def, count), count, pending: null };
+}
+
 /** What decides how a tracker counts and reports — not its weight or reverse, which are the instances'. */
 function countKey(d: TrackProcess): string {
   const { pos: _p, weight: _w, reverse: _r, ...rest } = d;
@@ -65,12 +76,9 @@ export class ProcessTrackers {
     this.#log = log;
     this.#intervalMs = o.intervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
     this.#procDir = o.procDir ?? '/proc';
-    this.#needArgv = defs.some((d) => d.fullCommand || (d.process?.length ?? 0) > 1);
+    this.#needArgv = needsArgv(defs);
     const procs = scanProc(this.#procDir, this.#needArgv);
-    this.#tracked = defs.map((def) => {
-      const count = countMatching(def, procs);
-      return { def, up: quorumMet(def, count), count, pending: null };
-    });
+    this.#tracked = defs.map((def) => counted(def, procs));
   }
 
   /** The states now: at start-up those of the first scan, to give the engine before the instances start. */
@@ -86,7 +94,7 @@ export class ProcessTrackers {
   reconfigure(defs: TrackProcess[]): void {
     if (this.#stopped) return;
     const old = new Map(this.#tracked.map((t) => [t.def.name, t]));
-    const needArgv = defs.some((d) => d.fullCommand || (d.process?.length ?? 0) > 1);
+    const needArgv = needsArgv(defs);
     let procs: ReturnType<typeof scanProc> | null = null;
     const next: Tracked[] = [];
     for (const def of defs) {
@@ -97,8 +105,7 @@ export class ProcessTrackers {
         continue;
       }
       procs ??= scanProc(this.#procDir, needArgv);
-      const count = countMatching(def, procs);
-      next.push({ def, up: quorumMet(def, count), count, pending: null });
+      next.push(counted(def, procs));
     }
     for (const t of this.#tracked) if (!next.includes(t) && t.pending) clearTimeout(t.pending.timer);
     this.#tracked = next;

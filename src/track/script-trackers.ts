@@ -58,6 +58,11 @@ interface Running {
   retired?: boolean;
 }
 
+/** A script with a command that parsed: the only kind that runs. */
+function runnable(s: VrrpScript): boolean {
+  return s.script !== undefined && !s.invalid;
+}
+
 function fresh(script: VrrpScript, up: boolean): Running {
   return { script, verdict: new ScriptVerdict(script.rise, script.fall, up), timer: null, child: null };
 }
@@ -88,10 +93,7 @@ export class ScriptTrackers {
     this.#onChange = onChange;
     this.#env = { ...process.env };
     for (const k of ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH']) delete this.#env[k];
-    for (const s of scripts) {
-      if (!s.script || s.invalid) continue;
-      this.#running.set(s.name, fresh(s, !s.initFail));
-    }
+    for (const s of scripts.filter(runnable)) this.#running.set(s.name, fresh(s, !s.initFail));
   }
 
   /** Every script's OK/KO state now. */
@@ -109,8 +111,7 @@ export class ScriptTrackers {
   reconfigure(scripts: VrrpScript[]): void {
     if (this.#stopped) return;
     const next = new Map<string, Running>();
-    for (const s of scripts) {
-      if (!s.script || s.invalid) continue;
+    for (const s of scripts.filter(runnable)) {
       const old = this.#running.get(s.name);
       if (old && runKey(old.script) === runKey(s)) {
         old.script = s;
