@@ -268,6 +268,25 @@ export class DeadlineTimer {
     });
   }
 
+  /**
+   * Runs the firing path once — #fireAt, #endKeenPhase and the owner's callback — before any deadline needs
+   * it. V8 compiles a function on its first call, and a backup's first firing is its takeover: in the
+   * failover lab (V8 function-event log, 1 s adverts) #fireAt, the runtime's callback and its #onTimer were
+   * compiled between the deadline and the advert, which left 0.37–0.57 ms after a deadline the -D timeline
+   * called met to the µs. The callback is called as for a real firing, with the current time: its owner must
+   * ignore a call made before it runs (the runtime warms up before its state is 'running'). Changes nothing.
+   */
+  warmFirePath(): void {
+    const lastKeen = this.#lastKeen;
+    const steps = this.#steps;
+    const nowUs = this.#now();
+    this.#steps = { atUs: nowUs, earlyWakeUs: null, preparedUs: null, lastWakeUs: null };
+    this.#fireAt(nowUs, nowUs);
+    this.#endKeenPhase();
+    this.#lastKeen = lastKeen;
+    this.#steps = steps;
+  }
+
   #endKeenPhase(): void {
     if (!this.#keenActive) return;
     this.#keenActive = false;

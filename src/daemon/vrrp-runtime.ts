@@ -317,6 +317,11 @@ export class VrrpRuntime {
     this.#vips.add(STATIC_OWNER, st.addresses, 'lo');
     this.#vips.routes(STATIC_OWNER, 'route', st.routes, true);
     this.#vips.routes(STATIC_OWNER, 'rule', st.rules, true);
+    // The path from a deadline to the engine, compiled now (deadline-timer.ts warmFirePath): #onTimer ignores
+    // this call, as the state is not 'running' yet. Likewise the boost's exit, run right after a takeover's
+    // last GARP.
+    this.#timer.warmFirePath();
+    this.#boost.leave();
     this.#state = 'running';
     warmUpTakeover(this.#engine.config);
     this.#handle({ type: 'startAll' });
@@ -354,15 +359,19 @@ export class VrrpRuntime {
   #onTimer(nowUs: number): void {
     if (this.#state !== 'running') return;
     this.#perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
+    const writtenUs = monotonicUs();
     this.#rearm();
     // After the writes: how this firing's keen deadline went (the timer set it just before calling us).
     const k = this.#timer.lastKeen;
     if (k !== this.#keenLogged && k !== null) {
       this.#keenLogged = k;
       const ms = (us: number | null) => (us === null ? '-' : `${(us / 1000).toFixed(3)} ms`);
+      // "written": the takeover's adverts, VIPs and GARPs all handed to the kernel (the deadline was
+      // nowUs − firedUs).
       this.#log.detail(
         `Master_Down deadline met: early wake ${ms(k.earlyWakeUs)}, ready ${ms(k.preparedUs)}, ` +
-          `last wake ${ms(k.lastWakeUs)}, fired ${ms(k.firedUs)}`,
+          `last wake ${ms(k.lastWakeUs)}, fired ${ms(k.firedUs)}, ` +
+          `written ${ms(writtenUs - (nowUs - k.firedUs))}`,
       );
     }
   }

@@ -229,3 +229,34 @@ test('the keen phase ends when its deadline is pushed out or cancelled, and not 
   }
   assert.ok(judged > 0, `no early wake in time in ${ATTEMPTS} attempts`);
 });
+
+test('warmFirePath calls the callback once and leaves the armed deadline, its phase and lastKeen alone', async () => {
+  const calls: number[] = [];
+  const phases: boolean[] = [];
+  let done: () => void = () => {};
+  const firedForReal = new Promise<void>((r) => {
+    done = r;
+  });
+  const t = new DeadlineTimer(
+    (nowUs) => {
+      calls.push(nowUs);
+      if (calls.length === 3) done();
+    },
+    { inputWaiting: () => false, onKeenPhase: (active) => phases.push(active) },
+  );
+  t.warmFirePath();
+  assert.equal(calls.length, 1, 'called once');
+  assert.deepEqual(phases, [], 'no keen phase');
+  assert.equal(t.lastKeen, null, 'a warm-up is no keen deadline met');
+  assert.equal(t.armedAtUs, null);
+  const atUs = monotonicUs() + 30_000;
+  t.arm(atUs);
+  t.warmFirePath();
+  assert.equal(calls.length, 2);
+  assert.equal(t.armedAtUs, atUs, 'still armed');
+  await firedForReal;
+  assert.ok(calls[2]! >= atUs, 'the armed deadline fired, not early');
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(calls.length, 3, 'and once');
+  t.close();
+});

@@ -1,7 +1,8 @@
 // warmUpTakeover (src/daemon/warm-up.ts): rehearses the takeover path on a scratch copy — every instance
 // (IPv4, IPv6, unicast) reaches MASTER and sends in the rehearsal, and the engine it was given is untouched.
 // And on a running daemon: a backup that has never been master has already run its takeover's I/O code (the
-// advert send, the VIP install's rtnetlink write, the GARP), per V8's function-event log.
+// advert send, the VIP install's rtnetlink write, the GARP) and the timer's firing path, per V8's
+// function-event log.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,7 +67,7 @@ after(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-test('a backup that was never master has run its takeover’s VIP install and GARP code', {
+test('a backup that was never master has run its takeover’s firing path, VIP install and GARP code', {
   skip: isRoot() ? false : 'needs root for network namespaces',
   timeout: 20_000,
 }, async () => {
@@ -112,6 +113,9 @@ test('a backup that was never master has run its takeover’s VIP install and GA
     'announcers.js:announce',
     'garp.js:sendGarp',
     'announcers.js:#emit',
+    // The way from a deadline to the engine: compiled at the takeover, they held its advert 0.4–0.6 ms.
+    'deadline-timer.js:#fireAt',
+    'vrrp-runtime.js:#onTimer',
   ])
     assert.ok(ran.has(fn), `${fn} ran before any takeover`);
 });
