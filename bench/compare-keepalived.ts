@@ -83,6 +83,8 @@ interface Sample {
   lastReplyToLastAdvertMs: number;
   lastAdvertToGarpMs: number;
   garpToFirstReplyMs: number;
+  /** How late (µs past its grid point) the client sent the first probe answered after the silence. */
+  firstReplySenderLateUs: number;
 }
 
 /** Where in the advert cycle repetition `rep` of `reps` cuts the link (µs after an advert), or at once. */
@@ -154,6 +156,7 @@ async function runOnce(
       lastReplyToLastAdvertMs: wire.lastAdvertAtMs - lastReply,
       lastAdvertToGarpMs: wire.garpAtMs - wire.lastAdvertAtMs,
       garpToFirstReplyMs: firstReply - wire.garpAtMs,
+      firstReplySenderLateUs: r.outage?.firstAfterLateUs ?? Number.NaN,
     });
   };
   try {
@@ -333,6 +336,8 @@ function report(rows: Row[], samples: Sample[]): void {
         m('keepalived', 'lastAdvertToGarpMs'),
         m('keepalived-ts', 'garpToFirstReplyMs'),
         m('keepalived', 'garpToFirstReplyMs'),
+        fmtMs(median(pick(row.label, 'keepalived-ts', kind, 'firstReplySenderLateUs'))),
+        fmtMs(median(pick(row.label, 'keepalived', kind, 'firstReplySenderLateUs'))),
       ]);
     }
   }
@@ -347,12 +352,14 @@ function report(rows: Row[], samples: Sample[]): void {
         'ka',
         'GARP → first reply ts',
         'ka',
+        'its send late µs ts',
+        'ka',
       ],
       split,
     ),
   );
   console.log(
-    '(medians in ms of the outage in three parts: probe send times and the client capture; the last part is at most one probe interval when the client keeps its schedule)',
+    '(medians in ms of the outage in three parts: probe send times and the client capture; the last part is at most one probe interval when the client keeps its schedule; "its send late": how far past its grid point the client sent that first answered probe)',
   );
   console.log('');
   for (const v of verdicts) console.log(v);
