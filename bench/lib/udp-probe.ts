@@ -45,9 +45,10 @@ s.bind(${ECHO_PORT}, () => console.log('ready'));
 const SENDER_MAIN = resolvePath(import.meta.dirname, 'udp-probe-sender-main.ts');
 // The sender stands for a client on another machine, whose clock the routers' load does not move. Here it
 // shares two cores with three routers, their echo responders and the capture: at the default nice the first
-// probe after a takeover left 0.6–2 ms past its grid point (median of 5, either implementation), which put
-// that much of the client's own scheduling into the measured outage. At nice −10 it preempts ordinary tasks
-// on waking; it does not preempt real-time ones (a takeover boosted to SCHED_RR stays ahead of it).
+// probe after a 1 s takeover left a median 0.26–1.5 ms past its grid point (per row, event and
+// implementation, 5 repetitions), which put that much of the client's own scheduling into the measured
+// outage; at nice −10, 0.05–0.93 ms (two runs). It then preempts ordinary tasks on waking; it does not
+// preempt real-time ones (a takeover boosted to SCHED_RR stays ahead of it).
 const SENDER_NICE = -10;
 
 function spawnReady(
