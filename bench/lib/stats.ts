@@ -1,4 +1,4 @@
-// Small helpers for benchmark reports: medians, fixed-width tables, env-var knobs, the results directory.
+// Small helpers for benchmark reports: means and medians, fixed-width tables, env-var knobs, the results directory.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,11 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function mean(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 /** A positive number from the environment, or `fallback`. */

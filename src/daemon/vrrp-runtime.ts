@@ -366,8 +366,8 @@ export class VrrpRuntime {
     if (k !== this.#keenLogged && k !== null) {
       this.#keenLogged = k;
       const ms = (us: number | null) => (us === null ? '-' : `${(us / 1000).toFixed(3)} ms`);
-      // "written": the takeover's adverts, VIPs and GARPs all handed to the kernel (the deadline was
-      // nowUs − firedUs).
+      // "written": the firing's whole batch done — adverts, VIPs, GARPs handed to the kernel, then the
+      // bookkeeping and notify spawns (the deadline was nowUs − firedUs).
       this.#log.detail(
         `Master_Down deadline met: early wake ${ms(k.earlyWakeUs)}, ready ${ms(k.preparedUs)}, ` +
           `last wake ${ms(k.lastWakeUs)}, fired ${ms(k.firedUs)}, ` +
