@@ -26,7 +26,8 @@
 // runs of 5–9 repetitions, 2026-12-02) the ratio of medians came out 0.9990–1.0002 — decided by one pair of
 // samples — and the ratio of means 0.9992–0.9999, while keepalived-ts's GARP followed the old master's last
 // advert sooner than keepalived's in 62 of the 68 repetitions (median 0.8 ms sooner). Medians and the
-// paired per-repetition ratios are printed beside it.
+// paired per-repetition ratios are printed beside it. SIGTERM rows are judged on their mean too, which
+// counts a rare slow handover in full where a median would drop it.
 // Targets: ratio ≤ 1.0 on every row; graceful handover (client outage and takeover) < advert_int + 5 ms.
 //
 // Usage (root): node --import tsx bench/compare-keepalived.ts
