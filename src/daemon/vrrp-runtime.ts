@@ -358,20 +358,22 @@ export class VrrpRuntime {
 
   #onTimer(nowUs: number): void {
     if (this.#state !== 'running') return;
-    this.#perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
-    const writtenUs = monotonicUs();
-    this.#rearm();
-    // After the writes: how this firing's keen deadline went (the timer set it just before calling us).
+    // A keen deadline this firing met (the timer set its timeline just before calling us): its -D line
+    // says when the writes were done, so only then is the clock read after them — not on every advert.
     const k = this.#timer.lastKeen;
-    if (k !== this.#keenLogged && k !== null) {
-      this.#keenLogged = k;
+    const keen = k !== null && k !== this.#keenLogged ? k : null;
+    this.#perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
+    const writtenUs = keen === null ? 0 : monotonicUs();
+    this.#rearm();
+    if (keen !== null) {
+      this.#keenLogged = keen;
       const ms = (us: number | null) => (us === null ? '-' : `${(us / 1000).toFixed(3)} ms`);
       // "written": the firing's whole batch done — adverts, VIPs, GARPs handed to the kernel, then the
       // bookkeeping and notify spawns (the deadline was nowUs − firedUs).
       this.#log.detail(
-        `Master_Down deadline met: early wake ${ms(k.earlyWakeUs)}, ready ${ms(k.preparedUs)}, ` +
-          `last wake ${ms(k.lastWakeUs)}, fired ${ms(k.firedUs)}, ` +
-          `written ${ms(writtenUs - (nowUs - k.firedUs))}`,
+        `Master_Down deadline met: early wake ${ms(keen.earlyWakeUs)}, ready ${ms(keen.preparedUs)}, ` +
+          `last wake ${ms(keen.lastWakeUs)}, fired ${ms(keen.firedUs)}, ` +
+          `written ${ms(writtenUs - (nowUs - keen.firedUs))}`,
       );
     }
   }
