@@ -5,6 +5,8 @@
 // through process.binding('signal_wrap'), deprecated but present in Node 20–24. Its one-time deprecation
 // warning is silenced for that call only. On a Node without it the two signals are not watched (one would
 // still end the process, as before); the daemon says so at startup.
+import { escalate } from '../net/escalate.js';
+
 interface SignalHandle {
   onsignal: (signum: number) => void;
   start(signum: number): number;
@@ -31,9 +33,7 @@ export function onSignalNumber(signum: number, handler: () => void): (() => void
     try {
       handler();
     } catch (e) {
-      setImmediate(() => {
-        throw e;
-      });
+      escalate(`signal ${signum} handler`, e);
     }
   };
   if (handle.start(signum) !== 0) {

@@ -14,6 +14,8 @@ import { readHostInterfaces, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import type { CliOptions } from './cli.js';
+import { installFatalHandler } from './fatal.js';
+import { faultPoint } from './fault-injection.js';
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
 import { applyProcessTuning } from './process-tuning.js';
@@ -22,6 +24,8 @@ import { tuneV8ForDaemon } from './v8-tuning.js';
 import { VrrpRuntime } from './vrrp-runtime.js';
 
 export const EXIT_OK = 0;
+/** After a fatal error, the graceful stop (priority-0 adverts, VIPs removed) gets this long. */
+const FATAL_GRACEFUL_STOP_MS = 2000;
 export const EXIT_FAILURE = 1;
 
 /** Runs the daemon. Returns an exit code now for failures found synchronously, else 0 and keeps running. */
@@ -79,6 +83,19 @@ async function serve(
 ): Promise<void> {
   let stopping = false;
   let runtime: VrrpRuntime | null = null;
+  // An exception no handler expected, from any callback: one line, addresses released, exit 1 (fatal.ts).
+  installFatalHandler({
+    report: (line) => log.error(line),
+    release: async () => {
+      stopping = true;
+      await runtime?.abort(FATAL_GRACEFUL_STOP_MS);
+    },
+    exit: (code) => {
+      removePidFiles(pidFiles);
+      log.close();
+      process.exit(code);
+    },
+  });
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
@@ -98,6 +115,7 @@ async function serve(
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
     if (!runtime || stopping) return;
+    faultPoint('sighup');
     log.info(`Reloading (SIGHUP): ${o.configFile}`);
     const next = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
     validateConfig(next.config, next.diag, { host: { interfaces: readHostInterfaces() } });
@@ -129,6 +147,7 @@ async function serve(
     dump(g.statsDumpFile ?? '/tmp/keepalived.stats', formatStatsText);
   });
   const jsonWatch = onSignalNumber(SIGNAL_JSON, () => {
+    faultPoint('signal-json');
     log.info(`Printing VRRP as json for process(${process.pid}) on signal`);
     dump(g.jsonDumpFile ?? '/tmp/keepalived.json', formatJson);
   });

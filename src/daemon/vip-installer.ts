@@ -201,6 +201,17 @@ export class VipInstaller {
     return [...this.#installed.values()].filter((x) => x.ifname === ifname);
   }
 
+  /** Every installed VIP, by owner (an instance, or the static addresses' owner). */
+  installedByOwner(): Map<string, InstalledVip[]> {
+    const out = new Map<string, InstalledVip[]>();
+    for (const x of this.#installed.values()) {
+      const list = out.get(x.instance);
+      if (list) list.push(x);
+      else out.set(x.instance, [x]);
+    }
+    return out;
+  }
+
   /** Resolves when every queued request has been answered (or timed out). */
   idle(timeoutMs: number): Promise<void> {
     return Promise.race([this.#queue, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);

@@ -26,6 +26,7 @@ import { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
 import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
 import { buildEnginePlan, type EnginePlan } from './engine-config.js';
+import { faultPoint } from './fault-injection.js';
 import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { matchReload } from './reload-match.js';
@@ -358,6 +359,7 @@ export class VrrpRuntime {
 
   #onTimer(nowUs: number): void {
     if (this.#state !== 'running') return;
+    faultPoint('timer');
     // A keen deadline this firing met (the timer set its timeline just before calling us): its -D line
     // says when the writes were done, so only then is the clock read after them — not on every advert.
     const k = this.#timer.lastKeen;
@@ -397,6 +399,7 @@ export class VrrpRuntime {
 
   #onAdvert(instance: string, advert: VrrpAdvert, meta: RxMeta): void {
     if (this.#state !== 'running') return;
+    faultPoint('advert');
     // Timers run from the advert's arrival (RFC 9568 §6.4.2 "when an ADVERTISEMENT is received"): time the
     // packet spent queued behind a busy event loop must not lengthen the Master_Down_Interval.
     this.#handle({ type: 'instance', instance, event: { type: 'advertRx', advert, meta } }, meta.arrivalUs);
@@ -500,6 +503,7 @@ export class VrrpRuntime {
   #onNetlink(ev: NetlinkEvent): void {
     this.#table.apply(ev);
     if (this.#state !== 'running') return;
+    faultPoint('netlink');
     if (ev.kind === 'link') {
       const prev = this.#linkUp.get(ev.name);
       if (prev === undefined) return;
@@ -860,6 +864,37 @@ export class VrrpRuntime {
     if (!this.#keepVipsOnStop) await this.#vmacs?.tearDown();
     this.#closeAll();
     this.#state = 'stopped';
+  }
+
+  /**
+   * After a fatal error (fatal.ts): release what this daemon holds whatever state the engine is in. The
+   * graceful stop comes first — its priority-0 adverts let a backup take over at once — within `gracefulMs`;
+   * whatever VIPs (with their instances' routes and rules) are still installed after it, or after its
+   * failure, are then removed directly. Unless -V. Never throws.
+   */
+  async abort(gracefulMs: number): Promise<void> {
+    try {
+      await Promise.race([this.stop(), sleep(gracefulMs)]);
+    } catch (e) {
+      this.#log.error(`graceful stop failed: ${(e as Error).message}`);
+    }
+    if (this.#keepVipsOnStop) return this.#closeAll();
+    try {
+      for (const [instance, vips] of this.#vips.installedByOwner()) {
+        const p = this.#plan.engine.instances.find((x) => x.name === instance);
+        this.#log.info(`(${instance}) removing VIPs`);
+        if (p) {
+          this.#vips.routes(instance, 'rule', p.virtualRules, false);
+          this.#vips.routes(instance, 'route', p.virtualRoutes, false);
+        }
+        for (const { vip, ifname } of vips) this.#vips.remove(instance, [vip], ifname);
+      }
+      await this.#vips.idle(1000);
+      await this.#vmacs?.tearDown();
+    } catch (e) {
+      this.#log.error(`releasing addresses failed: ${(e as Error).message}`);
+    }
+    this.#closeAll();
   }
 
   #closeAll(): void {

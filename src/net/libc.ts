@@ -89,6 +89,9 @@ export interface PollHandle {
   ref(): void;
 }
 
+/** Poll errors in a row (each after a read) before a handle is left stopped. */
+const MAX_POLL_ERRORS_IN_A_ROW = 100;
+
 let bound: Libc | undefined;
 let library: ReturnType<typeof koffi.load> | undefined;
 
@@ -133,8 +136,30 @@ export function libc(): Libc {
     poll: (fd, onReadable) => {
       // koffi invokes this with napi Call (not MakeCallback): anything thrown here would stay pending and
       // be re-thrown by the next unrelated koffi call, so callers must pass a function that never throws.
-      // The real signature is (status, events), unlike koffi's .d.ts.
-      const h = koffi.node.poll(fd, { readable: true }, () => onReadable());
+      // The real signature is (status, events), unlike koffi's .d.ts. On an error flagged on the fd
+      // (EPOLLERR: a netlink receive-buffer overrun, an ICMP error) libuv stops the handle and calls with a
+      // negative status; the read that follows collects the error (recvmsg returns it once) and the handle
+      // is started again — else the socket would go deaf (docs/netlink.md). An error that stays after the
+      // read (a closed fd) is not restarted forever.
+      let errorsInARow = 0;
+      const opts = { readable: true };
+      const onPoll = (status: unknown) => {
+        if (typeof status === 'number' && status < 0) {
+          errorsInARow++;
+          onReadable();
+          if (errorsInARow <= MAX_POLL_ERRORS_IN_A_ROW) {
+            try {
+              h.start(opts, onPoll as never);
+            } catch {
+              /* the handle was closed by the reader */
+            }
+          }
+          return;
+        }
+        errorsInARow = 0;
+        onReadable();
+      };
+      const h = koffi.node.poll(fd, opts, onPoll as never);
       if (!h) throw new Error('koffi.node.poll returned no handle');
       return h;
     },

@@ -1,17 +1,14 @@
-// rtnetlink through the `netlink` package (pinned 0.3.0, prebuilt N-API binary; see
-// /work/shared/notes/node-sockets.md): links, addresses, routes, rules, macvlan VMACs, and an event stream.
-// Every request resolves to a NetResult — it never rejects — with stable KA_NETLINK_* codes.
+// rtnetlink: links, addresses, routes, rules, macvlan VMACs (the event stream is netlink-monitor.ts). Every
+// request resolves to a NetResult — it never rejects — with stable KA_NETLINK_* codes.
 //
-// Package facts this wrapper relies on:
-//  - Requests reject with `Error('Request rejected: EEXIST')` (errno name in the text only); we map the name.
-//  - RtNetlinkSocket's own 'message' event drops nlmsg_type, so NEWADDR and DELADDR look alike; the
-//    monitor listens one layer down (NetlinkSocket 'message': {type, data}) and parses with rt.parseMessage.
-//  - Routes and rules: newRoute/delRoute/newRule/delRule exist and are used here.
-//  - Macvlan: newLink exists but IFLA_LINKINFO is an opaque Buffer in its typings, so we encode the nested
+// All traffic goes through our own koffi socket (rtnl-writer.ts). The `netlink` package is used only for its
+// pure-JS message formatters and parsers (rt.format*, rt.parseMessage): its native socket aborted the
+// process when the kernel flagged an error on it (docs/netlink.md).
+//  - Macvlan: IFLA_LINKINFO is an opaque Buffer in the package's typings, so we encode the nested
 //    {IFLA_INFO_KIND "macvlan", IFLA_INFO_DATA {IFLA_MACVLAN_MODE}} attributes ourselves (no `ip` spawn).
-//  - newLink/newRoute/newRule send no NLM_F_CREATE by default; we add CREATE|EXCL (the kernel needs CREATE
-//    for links and warns without it for routes).
-import { AttrStream, createRtNetlink, FlagsNew, type RtNetlinkSocket, rt } from 'netlink';
+//  - New links, routes and rules carry NLM_F_CREATE|EXCL (the kernel needs CREATE for links and warns
+//    without it for routes).
+import { AttrStream, FlagsNew, rt } from 'netlink';
 import { type AddressFamily, parseIp, parseMac } from './inet.js';
 import { fail, type NetResult, ok } from './net-error.js';
 import {
@@ -32,7 +29,7 @@ import type {
   RouteSpec,
   RuleSpec,
 } from './netlink-types.js';
-import { RtnlWriter } from './rtnl-writer.js';
+import { type NetlinkMessage, RtnlWriter } from './rtnl-writer.js';
 
 export * from './netlink-messages.js';
 export { type NetlinkEventHandler, NetlinkMonitor } from './netlink-monitor.js';
@@ -55,54 +52,50 @@ export interface EncodedRequest {
 }
 
 /**
- * Request side. Changes (addresses, routes, rules) go through a socket of our own that writes every request
- * at once (rtnl-writer.ts), so a takeover's VIPs and routes are in place before its GARPs leave; dumps and
- * links through the package's socket.
+ * Request side, on a socket of our own that writes every request at once (rtnl-writer.ts), so a takeover's
+ * VIPs and routes are in place before its GARPs leave. Dumps and link changes share it.
  */
 export class Netlink {
-  readonly #sock: RtNetlinkSocket;
   readonly #writer: RtnlWriter;
   #closed = false;
 
-  private constructor(sock: RtNetlinkSocket, writer: RtnlWriter) {
-    this.#sock = sock;
+  private constructor(writer: RtnlWriter) {
     this.#writer = writer;
   }
 
   static open(): NetResult<Netlink> {
-    let sock: RtNetlinkSocket;
-    try {
-      sock = createRtNetlink();
-      // An 'error' event without a listener would throw from inside the package.
-      sock.socket.on('error', () => {});
-    } catch (e) {
-      return { ok: false, error: netlinkError('open rtnetlink socket', e) };
-    }
     const writer = RtnlWriter.open();
-    if (!writer.ok) {
-      sock.socket.close();
-      return writer;
-    }
-    return ok(new Netlink(sock, writer.value));
+    return writer.ok ? ok(new Netlink(writer.value)) : writer;
   }
 
-  async #run<T>(op: string, fn: () => Promise<T>): Promise<NetResult<T>> {
-    if (this.#closed) return fail('KA_NETLINK_CLOSED', `${op}: netlink socket closed`);
+  /** A dump (`dump`) or a change answered with an ACK; the answer's messages parsed by the package. */
+  async #query(
+    what: string,
+    type: rt.MessageType,
+    out: AttrStream,
+    flags: number,
+    dump: boolean,
+  ): Promise<NetResult<rt.Message[]>> {
+    if (this.#closed) return fail('KA_NETLINK_CLOSED', `${what}: netlink socket closed`);
+    const r = await this.#writer.query(type, flags, out.bufs, what, REQUEST_TIMEOUT_MS, dump);
+    if (!r.ok) return r;
+    const parsed: rt.Message[] = [];
     try {
-      return ok(await fn());
+      for (const m of r.value as NetlinkMessage[]) parsed.push(rt.parseMessage(m.type, m.data));
     } catch (e) {
-      return { ok: false, error: netlinkError(op, e) };
+      return { ok: false, error: netlinkError(what, e) };
     }
+    return ok(parsed);
   }
 
-  #opts(flags = 0) {
-    return { timeout: REQUEST_TIMEOUT_MS, flags };
-  }
-
-  listLinks(): Promise<NetResult<LinkInfo[]>> {
-    return this.#run('list links', async () =>
-      (await this.#sock.getLinks(undefined, undefined, this.#opts())).map(linkInfoOf),
-    );
+  async listLinks(): Promise<NetResult<LinkInfo[]>> {
+    const out = new AttrStream();
+    rt.formatLinkMessage({ kind: 'link', data: {}, attrs: {} }, out);
+    const r = await this.#query('list links', rt.MessageType.GETLINK, out, 0, true);
+    if (!r.ok) return r;
+    const links: LinkInfo[] = [];
+    for (const m of r.value) if (m.kind === 'link') links.push(linkInfoOf(m));
+    return ok(links);
   }
 
   async linkByName(name: string): Promise<NetResult<LinkInfo>> {
@@ -112,27 +105,35 @@ export class Netlink {
     return l ? ok(l) : fail('KA_NETLINK_ENODEV', `no link named ${name}`, 'ENODEV');
   }
 
-  setLinkUp(index: number, up: boolean): Promise<NetResult<void>> {
-    return this.#run(`set link ${index} ${up ? 'up' : 'down'}`, async () => {
-      await this.#sock.setLink(
-        { index, flags: up ? { up: true } : {}, change: { up: true } },
-        {},
-        this.#opts(),
-      );
-    });
+  async setLinkUp(index: number, up: boolean): Promise<NetResult<void>> {
+    const out = new AttrStream();
+    const data: rt.Link = { index, flags: up ? { up: true } : {}, change: { up: true } };
+    rt.formatLinkMessage({ kind: 'link', data, attrs: {} }, out);
+    const r = await this.#query(
+      `set link ${index} ${up ? 'up' : 'down'}`,
+      rt.MessageType.SETLINK,
+      out,
+      0,
+      false,
+    );
+    return r.ok ? ok(undefined) : r;
   }
 
-  listAddresses(family?: AddressFamily): Promise<NetResult<AddressInfo[]>> {
-    const data = family ? { family: familyNumber(family) } : undefined;
-    return this.#run('list addresses', async () => {
-      const msgs = await this.#sock.getAddresses(data, undefined, this.#opts());
-      const out: AddressInfo[] = [];
-      for (const m of msgs) {
-        const a = addressInfoOf(m);
-        if (a && (!family || a.family === family)) out.push(a);
-      }
-      return out;
-    });
+  async listAddresses(family?: AddressFamily): Promise<NetResult<AddressInfo[]>> {
+    const out = new AttrStream();
+    rt.formatAddressMessage(
+      { kind: 'address', data: family ? { family: familyNumber(family) } : {}, attrs: {} },
+      out,
+    );
+    const r = await this.#query('list addresses', rt.MessageType.GETADDR, out, 0, true);
+    if (!r.ok) return r;
+    const addrs: AddressInfo[] = [];
+    for (const m of r.value) {
+      if (m.kind !== 'address') continue;
+      const a = addressInfoOf(m);
+      if (a && (!family || a.family === family)) addrs.push(a);
+    }
+    return ok(addrs);
   }
 
   #addressMessage(s: AddressSpec): NetResult<{ data: rt.Address; attrs: rt.AddressAttrs }> {
@@ -292,33 +293,31 @@ export class Netlink {
     if (s.name.length === 0 || s.name.length > 15) {
       return fail('KA_NETLINK_EINVAL', `interface name "${s.name}" must be 1-15 characters`);
     }
-    const created = await this.#run(`create macvlan ${s.name}`, async () => {
-      await this.#sock.newLink(
-        {},
-        {
-          ifname: s.name,
-          address: Buffer.from(mac),
-          link: u32(s.parentIndex),
-          linkinfo: macvlanLinkInfo(s.mode ?? 'private'),
-        },
-        this.#opts(CREATE_EXCL),
-      );
-    });
+    const out = new AttrStream();
+    const attrs = {
+      ifname: s.name,
+      address: Buffer.from(mac),
+      link: u32(s.parentIndex),
+      linkinfo: macvlanLinkInfo(s.mode ?? 'private'),
+    };
+    rt.formatLinkMessage({ kind: 'link', data: {}, attrs }, out);
+    const what = `create macvlan ${s.name}`;
+    const created = await this.#query(what, rt.MessageType.NEWLINK, out, CREATE_EXCL, false);
     if (!created.ok) return created;
     const l = await this.linkByName(s.name);
     return l.ok ? ok(l.value.index) : l;
   }
 
-  deleteLink(index: number): Promise<NetResult<void>> {
-    return this.#run(`delete link ${index}`, async () => {
-      await this.#sock.delLink({ index }, {}, this.#opts());
-    });
+  async deleteLink(index: number): Promise<NetResult<void>> {
+    const out = new AttrStream();
+    rt.formatLinkMessage({ kind: 'link', data: { index }, attrs: {} }, out);
+    const r = await this.#query(`delete link ${index}`, rt.MessageType.DELLINK, out, 0, false);
+    return r.ok ? ok(undefined) : r;
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#sock.socket.close();
     this.#writer.close();
   }
 }

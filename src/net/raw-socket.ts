@@ -9,6 +9,7 @@
 // inside try/catch, and an exception from the user's handler is re-thrown on a clean stack via
 // setImmediate, where Node reports it like any other uncaught callback error.
 import type { IpFamily, RxMeta } from '../vrrp/advert.js';
+import { escalate } from './escalate.js';
 import { formatIpv4, formatIpv6 } from './inet.js';
 import {
   AF_INET,
@@ -232,9 +233,7 @@ export class RawSocket implements RawSocketPort {
             deliver(r.datagram, clock);
           } catch (userError) {
             // Programmer error in the handler: surface it on a clean stack, never inside koffi.
-            setImmediate(() => {
-              throw userError;
-            });
+            escalate(`${this.#label || 'socket'} receive handler`, userError);
           }
         }
       } catch (e) {

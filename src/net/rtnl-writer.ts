@@ -13,8 +13,10 @@ import { int32, sockaddrNl } from './sockaddr.js';
 
 const NLMSG_HDRLEN = 16;
 const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
+const NLM_F_DUMP = 0x300;
 const SO_RCVBUFFORCE = 33;
 /** Room for the answers of a few thousand requests written in one turn (a big sync group's takeover). */
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -26,10 +28,27 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** One rtnetlink message of an answer: nlmsg_type and the payload after the 16-byte header (a copy). */
+export interface NetlinkMessage {
+  type: number;
+  data: Buffer;
+}
+
+/** A request whose answer carries messages (a dump, or a change echoed back): collected until it ends. */
+interface PendingQuery {
+  what: string;
+  messages: NetlinkMessage[];
+  /** A dump ends with NLMSG_DONE; any other request with its NLMSG_ERROR (errno 0 for success). */
+  dump: boolean;
+  settle: (r: NetResult<NetlinkMessage[]>) => void;
+  timer: NodeJS.Timeout;
+}
+
 export class RtnlWriter {
   readonly #sock: RawSocket;
   readonly #kernel = sockaddrNl(0);
   readonly #pending = new Map<number, Pending>();
+  readonly #queries = new Map<number, PendingQuery>();
   #seq = 0;
 
   private constructor(sock: RawSocket) {
@@ -79,32 +98,70 @@ export class RtnlWriter {
   ): Promise<NetResult<void>> {
     if (this.#sock.closed)
       return Promise.resolve(fail('KA_NETLINK_CLOSED', `${what}: netlink socket closed`));
-    let length = NLMSG_HDRLEN;
-    for (const p of payload) length += p.length;
-    const msg = new Uint8Array(length);
-    const v = new DataView(msg.buffer);
-    this.#seq = (this.#seq % 0xffffffff) + 1;
-    const seq = this.#seq;
-    v.setUint32(0, length, true);
-    v.setUint16(4, type, true);
-    v.setUint16(6, flags | NLM_F_REQUEST | NLM_F_ACK, true);
-    v.setUint32(8, seq, true);
-    let off = NLMSG_HDRLEN;
-    for (const p of payload) {
-      msg.set(p, off);
-      off += p.length;
-    }
+    const seq = this.#nextSeq();
+    const msg = message(type, flags | NLM_F_REQUEST | NLM_F_ACK, seq, payload);
     const sent = this.#sock.sendTo(msg, this.#kernel, rehearse);
     if (!sent.ok) return Promise.resolve({ ok: false, error: this.#refused(what, sent.error.errno) });
     const answer = new Promise<NetResult<void>>((settle) => {
       const timer = setTimeout(() => {
         this.#settle(seq, fail('KA_NETLINK_TIMEOUT', `${what}: no answer`));
       }, timeoutMs);
-      if (this.#pending.size === 0) this.#sock.ref();
+      this.#hold();
       this.#pending.set(seq, { what, settle, timer });
     });
     if (rehearse) this.#settle(seq, ok(undefined));
     return answer;
+  }
+
+  /**
+   * A request whose answer is a list of messages: a dump (`dump`, NLM_F_DUMP, collected until NLMSG_DONE)
+   * or a change whose answer echoes objects back. Resolves with the messages (without the DONE / ACK);
+   * never rejects. Not for a takeover's path: that is write().
+   */
+  query(
+    type: number,
+    flags: number,
+    payload: readonly Uint8Array[],
+    what: string,
+    timeoutMs: number,
+    dump: boolean,
+  ): Promise<NetResult<NetlinkMessage[]>> {
+    if (this.#sock.closed)
+      return Promise.resolve(fail('KA_NETLINK_CLOSED', `${what}: netlink socket closed`));
+    const seq = this.#nextSeq();
+    const all = flags | NLM_F_REQUEST | NLM_F_ACK | (dump ? NLM_F_DUMP : 0);
+    const sent = this.#sock.sendTo(message(type, all, seq, payload), this.#kernel);
+    if (!sent.ok) return Promise.resolve({ ok: false, error: this.#refused(what, sent.error.errno) });
+    return new Promise<NetResult<NetlinkMessage[]>>((settle) => {
+      const timer = setTimeout(() => {
+        this.#settleQuery(seq, fail('KA_NETLINK_TIMEOUT', `${what}: no answer`));
+      }, timeoutMs);
+      this.#hold();
+      this.#queries.set(seq, { what, messages: [], dump, settle, timer });
+    });
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq % 0xffffffff) + 1;
+    return this.#seq;
+  }
+
+  /** The socket keeps the process alive only while an answer is awaited. */
+  #hold(): void {
+    if (this.#pending.size === 0 && this.#queries.size === 0) this.#sock.ref();
+  }
+
+  #release(): void {
+    if (this.#pending.size === 0 && this.#queries.size === 0 && !this.#sock.closed) this.#sock.unref();
+  }
+
+  #settleQuery(seq: number, r: NetResult<NetlinkMessage[]>): void {
+    const q = this.#queries.get(seq);
+    if (!q) return;
+    this.#queries.delete(seq);
+    clearTimeout(q.timer);
+    this.#release();
+    q.settle(r);
   }
 
   #refused(what: string, errno: string | undefined): NetError {
@@ -116,7 +173,7 @@ export class RtnlWriter {
     if (!p) return;
     this.#pending.delete(seq);
     clearTimeout(p.timer);
-    if (this.#pending.size === 0 && !this.#sock.closed) this.#sock.unref();
+    this.#release();
     p.settle(r);
   }
 
@@ -128,8 +185,10 @@ export class RtnlWriter {
     for (let off = 0; off + NLMSG_HDRLEN <= bytes.length; ) {
       const len = v.getUint32(off, true);
       if (len < NLMSG_HDRLEN || off + len > bytes.length) return;
-      if (v.getUint16(off + 4, true) === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4) {
-        const seq = v.getUint32(off + 8, true);
+      const type = v.getUint16(off + 4, true);
+      const seq = v.getUint32(off + 8, true);
+      const q = this.#queries.get(seq);
+      if (type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4) {
         const errno = -v.getInt32(off + NLMSG_HDRLEN, true);
         const p = this.#pending.get(seq);
         if (p)
@@ -137,6 +196,14 @@ export class RtnlWriter {
             seq,
             errno === 0 ? ok(undefined) : { ok: false, error: this.#refused(p.what, errnoName(errno)) },
           );
+        else if (q && (errno !== 0 || !q.dump))
+          this.#settleQuery(
+            seq,
+            errno === 0 ? ok(q.messages) : { ok: false, error: this.#refused(q.what, errnoName(errno)) },
+          );
+      } else if (q) {
+        if (type === NLMSG_DONE) this.#settleQuery(seq, ok(q.messages));
+        else q.messages.push({ type, data: Buffer.from(bytes.subarray(off + NLMSG_HDRLEN, off + len)) });
       }
       off += (len + 3) & ~3;
     }
@@ -149,11 +216,37 @@ export class RtnlWriter {
     for (const [seq, p] of [...this.#pending]) {
       this.#settle(seq, fail('KA_NETLINK_OS', `${p.what}: answer lost (netlink receive buffer overrun)`));
     }
+    for (const [seq, q] of [...this.#queries]) {
+      this.#settleQuery(
+        seq,
+        fail('KA_NETLINK_OS', `${q.what}: answer lost (netlink receive buffer overrun)`),
+      );
+    }
   }
 
   close(): void {
     for (const [seq] of [...this.#pending])
       this.#settle(seq, fail('KA_NETLINK_CLOSED', 'netlink socket closed'));
+    for (const [seq] of [...this.#queries])
+      this.#settleQuery(seq, fail('KA_NETLINK_CLOSED', 'netlink socket closed'));
     this.#sock.close();
   }
+}
+
+/** One netlink message: the 16-byte header (port 0: the kernel fills ours in) and the payload pieces. */
+function message(type: number, flags: number, seq: number, payload: readonly Uint8Array[]): Uint8Array {
+  let length = NLMSG_HDRLEN;
+  for (const p of payload) length += p.length;
+  const msg = new Uint8Array(length);
+  const v = new DataView(msg.buffer);
+  v.setUint32(0, length, true);
+  v.setUint16(4, type, true);
+  v.setUint16(6, flags, true);
+  v.setUint32(8, seq, true);
+  let off = NLMSG_HDRLEN;
+  for (const p of payload) {
+    msg.set(p, off);
+    off += p.length;
+  }
+  return msg;
 }

@@ -7,6 +7,7 @@
 //
 // process.hrtime (the daemon's clock, src/daemon/clock.ts) is CLOCK_MONOTONIC too, so a deadline in that
 // clock is armed as it is (TFD_TIMER_ABSTIME).
+import { escalate } from './escalate.js';
 import { libc, libcLibrary, type PollHandle } from './libc.js';
 
 const CLOCK_MONOTONIC = 1;
@@ -76,8 +77,8 @@ export class Timerfd {
           this.#armed = false;
           this.#poll.unref();
           onExpiry();
-        } catch {
-          /* onExpiry is the caller's and must not throw; a failed read is retried on the next wake */
+        } catch (e) {
+          escalate('timer handler', e);
         }
       });
     } catch (e) {

@@ -56,6 +56,8 @@ export interface RouterOptions {
   /** Node flags besides DAEMON_NODE_FLAGS (e.g. V8 logging into the router's directory). */
   nodeFlags?: (dir: string) => string[];
   extraArgs?: string[];
+  /** Environment variables added to the daemon's. */
+  env?: Record<string, string>;
 }
 
 export class Router {
@@ -106,6 +108,7 @@ export class Router {
     ];
     this.proc = spawn('ip', ['netns', 'exec', ns, ...argv, ...(opts.extraArgs ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     });
     live.add(this);
     let partial = '';
