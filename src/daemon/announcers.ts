@@ -9,12 +9,22 @@ import { monotonicUs } from './clock.js';
 import type { InterfaceTable } from './interface-table.js';
 import type { Logger } from './logger.js';
 
+/** How long a reading of the forwarding sysctl serves: thousands of NAs in one takeover read it once. */
+const FORWARDING_TTL_US = 1_000_000;
+const forwarding = new Map<string, { value: boolean; atUs: number }>();
+
 function forwardingV6(ifname: string): boolean {
+  const now = monotonicUs();
+  const had = forwarding.get(ifname);
+  if (had && now - had.atUs < FORWARDING_TTL_US) return had.value;
+  let value = false;
   try {
-    return readFileSync(`/proc/sys/net/ipv6/conf/${ifname}/forwarding`, 'utf8').trim() === '1';
+    value = readFileSync(`/proc/sys/net/ipv6/conf/${ifname}/forwarding`, 'utf8').trim() === '1';
   } catch {
-    return false;
+    /* no such interface any more: not a router */
   }
+  forwarding.set(ifname, { value, atUs: now });
+  return value;
 }
 
 export interface AnnouncePacing {

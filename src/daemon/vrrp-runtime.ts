@@ -516,7 +516,15 @@ export class VrrpRuntime {
       return;
     }
     if (ev.action === 'del') this.#addressDeleted(ev.address, ev.index);
-    this.#followSource(ev.index);
+    // Our own VIPs coming and going never change a default source (IPv4 sources exclude VIPs, IPv6 sources
+    // are link-local): with thousands of VIPs set at once, looking again on each of their notifications cost
+    // seconds (instances × addresses per event).
+    const ifname = this.#table.linkByIndex(ev.index)?.name;
+    const ours =
+      ifname !== undefined &&
+      (this.#vips.owner(ev.address, ifname) !== undefined || this.#vips.busy(ev.address, ifname)) &&
+      !/^fe[89ab]/i.test(ev.address);
+    if (!ours) this.#followSource(ev.index);
   }
 
   #allVips(): Set<string> {
@@ -537,17 +545,29 @@ export class VrrpRuntime {
   #followSource(ifindex: number): void {
     const ifname = this.#table.linkByIndex(ifindex)?.name;
     if (ifname === undefined) return;
+    // Worked out once per interface and family, not once per instance.
+    let source4: string | undefined | null = null;
+    let usable6: Set<string> | null = null;
+    let source6: string | undefined | null = null;
     for (const inst of this.#engine.instances()) {
       const p = inst.params;
       const w = this.#plan.wiring.get(p.name);
       if (p.interface !== ifname || !w || w.fixedSource !== false) continue;
       let src: string | undefined;
-      if (p.family === 4) src = this.#table.defaultSource(ifname, 4, this.#allVips());
-      else {
-        const kept = this.#table
-          .addresses(ifname, 6)
-          .some((a) => a.address === p.primaryAddress && !a.tentative);
-        if (!kept) src = this.#table.defaultSource(ifname, 6);
+      if (p.family === 4) {
+        if (source4 === null) source4 = this.#table.defaultSource(ifname, 4, this.#allVips());
+        src = source4;
+      } else {
+        usable6 ??= new Set(
+          this.#table
+            .addresses(ifname, 6)
+            .filter((a) => !a.tentative)
+            .map((a) => a.address),
+        );
+        if (!usable6.has(p.primaryAddress)) {
+          if (source6 === null) source6 = this.#table.defaultSource(ifname, 6);
+          src = source6;
+        }
       }
       if (src === undefined || src === p.primaryAddress) continue;
       if (p.family === 6) {

@@ -53,6 +53,17 @@ export class VrrpEngine {
   #instances = new Map<string, VrrpInstance>();
   #groups: VrrpSyncGroup[] = [];
   #groupOf = new Map<string, VrrpSyncGroup>();
+  /** Each instance's place in instance order (insertion order; ties between deadlines go to the earlier). */
+  #order = new Map<string, number>();
+  #nextOrder = 0;
+  /**
+   * Deadlines as they were when an instance was last touched, earliest first. An entry is checked against its
+   * instance when it reaches the top and dropped if the instance has moved on (lazy deletion), so the earliest
+   * deadline costs O(log n) instead of a scan of every instance — with 1,000 instances the scan, run after
+   * every input and once per due timer, was most of the engine's time. Every change to an instance goes
+   * through #toInstance / #add / #remove, which push its new deadline (#touch).
+   */
+  readonly #deadlines = new DeadlineHeap();
 
   constructor(config: EngineConfig) {
     this.config = {
@@ -62,6 +73,8 @@ export class VrrpEngine {
     for (const p of config.instances) {
       if (this.#instances.has(p.name)) throw new RangeError(`duplicate instance name ${p.name}`);
       this.#instances.set(p.name, new VrrpInstance(p));
+      this.#order.set(p.name, this.#nextOrder++);
+      this.#touch(p.name);
     }
     for (const g of config.syncGroups) {
       const members = g.members.map((n) => {
@@ -90,12 +103,22 @@ export class VrrpEngine {
 
   /** The earliest armed timer of any instance (ties: instance order, then timer order). */
   nextDeadline(): { instance: string; timer: VrrpTimerName; atUs: number } | null {
-    let best: { instance: string; timer: VrrpTimerName; atUs: number } | null = null;
-    for (const inst of this.#instances.values()) {
-      const d = inst.nextDeadline();
-      if (d && (best === null || d.atUs < best.atUs)) best = { instance: inst.name, ...d };
+    for (;;) {
+      const top = this.#deadlines.peek();
+      if (top === undefined) return null;
+      const d = this.#instances.get(top.instance)?.nextDeadline();
+      if (d && d.atUs === top.atUs && d.timer === top.timer && this.#order.get(top.instance) === top.order)
+        return { instance: top.instance, timer: d.timer, atUs: d.atUs };
+      this.#deadlines.pop();
     }
-    return best;
+  }
+
+  /** Records `name`'s current deadline (after anything that may have changed it). */
+  #touch(name: string): void {
+    const d = this.#instances.get(name)?.nextDeadline();
+    const order = this.#order.get(name);
+    if (d && order !== undefined)
+      this.#deadlines.push({ atUs: d.atUs, order, instance: name, timer: d.timer });
   }
 
   /** Fires every timer due at `nowUs`, earliest first, each as its own recorded input. */
@@ -162,6 +185,8 @@ export class VrrpEngine {
   #add(params: VrrpInstanceParams): void {
     if (this.#instances.has(params.name)) return;
     this.#instances.set(params.name, new VrrpInstance(params));
+    this.#order.set(params.name, this.#nextOrder++);
+    this.#touch(params.name);
     this.config.instances.push(params);
   }
 
@@ -184,11 +209,13 @@ export class VrrpEngine {
     if (!inst) return;
     out.push(...inst.handle({ type: 'deleted', notifyDeleted }, nowUs));
     this.#instances.delete(name);
+    this.#order.delete(name);
     this.config.instances = this.config.instances.filter((p) => p.name !== name);
     const group = this.#groupOf.get(name);
     if (!group) return;
     this.#groupOf.delete(name);
     group.removeMember(inst, nowUs, out);
+    for (const m of group.members) this.#touch(m.name);
     for (const g of this.config.syncGroups) g.members = g.members.filter((m) => m !== name);
     if (group.members.length === 0) {
       this.#groups = this.#groups.filter((g) => g !== group);
@@ -201,6 +228,58 @@ export class VrrpEngine {
     if (!inst) return;
     const before = inst.state;
     out.push(...inst.handle(event, nowUs));
-    this.#groupOf.get(name)?.afterMemberEvent(inst, before, nowUs, out);
+    const group = this.#groupOf.get(name);
+    if (group) {
+      group.afterMemberEvent(inst, before, nowUs, out);
+      for (const m of group.members) this.#touch(m.name);
+    } else this.#touch(name);
+  }
+}
+
+interface DeadlineEntry {
+  atUs: number;
+  order: number;
+  instance: string;
+  timer: VrrpTimerName;
+}
+
+/** A binary min-heap of deadlines by (atUs, instance order). */
+class DeadlineHeap {
+  readonly #a: DeadlineEntry[] = [];
+
+  #less(x: DeadlineEntry, y: DeadlineEntry): boolean {
+    return x.atUs < y.atUs || (x.atUs === y.atUs && x.order < y.order);
+  }
+
+  peek(): DeadlineEntry | undefined {
+    return this.#a[0];
+  }
+
+  push(e: DeadlineEntry): void {
+    const a = this.#a;
+    let i = a.push(e) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#less(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): void {
+    const a = this.#a;
+    const last = a.pop();
+    if (last === undefined || a.length === 0) return;
+    a[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && this.#less(a[l]!, a[m]!)) m = l;
+      if (r < a.length && this.#less(a[r]!, a[m]!)) m = r;
+      if (m === i) return;
+      [a[i], a[m]] = [a[m]!, a[i]!];
+      i = m;
+    }
   }
 }
