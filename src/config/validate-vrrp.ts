@@ -7,7 +7,11 @@ import type { KeepalivedConfig, VrrpInstance } from './model.js';
 export interface HostFacts {
   /** Interface names present on this host (network namespace). */
   interfaces: Set<string>;
+  /** An interface's MTU (for how many VIPs an advert carries); absent: 1500. */
+  mtu?: (ifname: string) => number | undefined;
 }
+
+import { DEFAULT_MTU, moveExcessVips } from './vip-space.js';
 
 const US_PER_S = 1_000_000;
 const US_PER_CS = 10_000;
@@ -152,6 +156,10 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
         i.state = 'BACKUP';
       }
     }
+
+    // VIPs past what an advert carries become excluded VIPs.
+    const mtu = (i.interface !== undefined ? host?.mtu?.(i.interface) : undefined) ?? DEFAULT_MTU;
+    moveExcessVips(i, version, family, mtu, diag);
 
     // Strict mode (vrrp_strict / strict_mode).
     if (strict) {

@@ -21,6 +21,21 @@ export function readHostInterfaces(): Set<string> {
   }
 }
 
+/** An interface's MTU from /sys, or undefined when it cannot be read. */
+export function readInterfaceMtu(ifname: string): number | undefined {
+  try {
+    const n = Number(readFileSync(`/sys/class/net/${ifname}/mtu`, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What validation reads of this host (network namespace). */
+export function readHostFacts(): HostFacts {
+  return { interfaces: readHostInterfaces(), mtu: readInterfaceMtu };
+}
+
 export interface ValidateOptions {
   /** Facts about this host; null skips host checks (interfaces, script files). */
   host: HostFacts | null;

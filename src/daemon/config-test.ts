@@ -2,7 +2,7 @@
 // keepalived's exit code (0 clean, 4 cannot run, 5 errors but would run, 6 script security).
 import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import { readHostInterfaces, validateConfig } from '../config/validate.js';
+import { readHostFacts, validateConfig } from '../config/validate.js';
 
 export interface ConfigTestResult {
   exitCode: number;
@@ -13,6 +13,6 @@ export interface ConfigTestResult {
 
 export function runConfigTest(file: string, configId?: string): ConfigTestResult {
   const { config, diag } = loadConfig(file, configId === undefined ? {} : { configId });
-  validateConfig(config, diag, { host: { interfaces: readHostInterfaces() } });
+  validateConfig(config, diag, { host: readHostFacts() });
   return { exitCode: diag.exitCode(), lines: diag.list.map((d) => diag.format(d)), config };
 }

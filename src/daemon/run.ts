@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { rename, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../config/load.js';
-import { readHostInterfaces, validateConfig } from '../config/validate.js';
+import { readHostFacts, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import type { CliOptions } from './cli.js';
@@ -54,7 +54,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   });
   log.info(`Starting keepalived-ts v${version}, VRRP only`);
   const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
-  validateConfig(config, diag, { host: { interfaces: readHostInterfaces() } });
+  validateConfig(config, diag, { host: readHostFacts() });
   // The diagnostics carry keepalived's own wording (and their own "WARNING -" where keepalived has one).
   for (const d of diag.list) log.info(diag.format(d));
   const code = diag.exitCode();
@@ -118,7 +118,7 @@ async function serve(
     faultPoint('sighup');
     log.info(`Reloading (SIGHUP): ${o.configFile}`);
     const next = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
-    validateConfig(next.config, next.diag, { host: { interfaces: readHostInterfaces() } });
+    validateConfig(next.config, next.diag, { host: readHostFacts() });
     for (const d of next.diag.list) log.info(next.diag.format(d));
     const code = next.diag.exitCode();
     if (code === 2 || code === 4) return log.error('reload aborted: the new configuration cannot be run');
