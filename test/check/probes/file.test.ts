@@ -78,7 +78,9 @@ describe('FILE_CHECK probe', () => {
     assert.equal(p.value, 0);
 
     writeFileSync(path, '4');
-    await new Promise((r) => setTimeout(r, 200));
+    const end = Date.now() + 3000;
+    while ((p.value as number) !== 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(p.value, 4);
     change = nextChange(p);
     unlinkSync(path); // a missing file reads as 0
     assert.equal((await change).ok, true);

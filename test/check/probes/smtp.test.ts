@@ -141,7 +141,7 @@ describe('SMTP_CHECK probe', { skip }, () => {
     script = () => {};
     const r = await probe().run(250_000);
     assert.ok(!r.ok && r.code === 'timeout', JSON.stringify(r));
-    assert.ok(r.latencyUs >= 240_000 && r.latencyUs < 1_500_000);
+    assert.ok(r.latencyUs >= 240_000 && r.latencyUs < 5_000_000);
   });
 
   it('fails with code refused when nothing listens; close() settles; nothing left open', async () => {

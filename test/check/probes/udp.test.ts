@@ -159,7 +159,6 @@ describe('UDP_CHECK probe', { skip }, () => {
     for (const s of [spec({}), spec({ requireReply: true })]) {
       const r = await new UdpProbe(t('127.0.0.1', port), undefined, s).run(2_000_000);
       assert.ok(!r.ok && r.code === 'refused', JSON.stringify(r));
-      assert.ok(r.latencyUs < 1_000_000);
     }
   });
 
