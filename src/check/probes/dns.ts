@@ -73,7 +73,7 @@ export class DnsProbe implements Probe {
           if (n === 'EAGAIN') return;
           if (typeof n === 'string')
             return finish(
-              down(start, connectCode(n), `DNS check to ${where(t)}: failed to read socket: ${n}`),
+              down(start, connectCode(n, true), `DNS check to ${where(t)}: failed to read socket: ${n}`),
             );
           const h = decodeHeader(this.#buf.subarray(0, n));
           if (!h || h.id !== id || !h.response) continue; // not our answer: keep waiting

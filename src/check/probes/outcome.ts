@@ -16,11 +16,12 @@ export function down(startUs: number, code: string, reason: string): ProbeOutcom
 }
 
 /**
- * A failed connect (or a socket error after it) as a stable code. keepalived counts these errnos as the
- * server failing ("connect_fail"); any other errno is a local problem ('local-error', which keepalived
- * logs and reschedules without counting against the server).
+ * A failed connect (or a socket error after it) as a stable code. keepalived counts these errnos, from
+ * connect() itself, as the server failing ("connect_fail"); any other errno from connect() is a local problem
+ * ('local-error', which keepalived logs and reschedules without counting against the server). Once connect()
+ * is under way (`pending`), every error is the server's: an unlisted errno is 'connect-failed'.
  */
-export function connectCode(errno: string): string {
+export function connectCode(errno: string, pending = false): string {
   switch (errno) {
     case 'ECONNREFUSED':
       return 'refused';
@@ -35,7 +36,7 @@ export function connectCode(errno: string): string {
     case 'ECONNABORTED':
       return 'reset';
     default:
-      return 'local-error';
+      return pending ? 'connect-failed' : 'local-error';
   }
 }
 

@@ -103,7 +103,9 @@ export class PingProbe implements Probe {
           const n = recvFd(fd, this.#buf);
           if (n === 'EAGAIN') return;
           if (typeof n === 'string')
-            return finish(down(start, connectCode(n), `ICMP${v} check of ${t.address}: ${n} (ICMP error)`));
+            return finish(
+              down(start, connectCode(n, true), `ICMP${v} check of ${t.address}: ${n} (ICMP error)`),
+            );
           const kind = classifyReply(t.family, this.#buf.subarray(0, n), seq);
           if (kind === 'reply') return finish(up(start));
           if (kind === 'other')

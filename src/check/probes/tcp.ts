@@ -72,7 +72,7 @@ export function connectTcp(
     const e = socketErrorOf(p.fd);
     if (e === 0) finish({ ok: true, fd: p.fd });
     else if (e !== 'EINPROGRESS')
-      finish({ ok: false, code: connectCode(e), reason: `connect to ${where(target)} failed: ${e}` });
+      finish({ ok: false, code: connectCode(e, true), reason: `connect to ${where(target)} failed: ${e}` });
   });
   p.timer = setTimeout(
     () =>

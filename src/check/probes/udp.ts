@@ -135,7 +135,7 @@ export class UdpProbe implements Probe {
         const n = recvFd(fd, this.#buf);
         if (n === 'EAGAIN') return;
         if (typeof n === 'string') {
-          const code = n === 'ECONNREFUSED' ? 'refused' : connectCode(n);
+          const code = connectCode(n, true);
           return finish(down(start, code, `UDP check to ${where(t)} failed: ${n} (ICMP error)`));
         }
         const why = replyMismatch(this.#buf.subarray(0, n), this.#spec);
