@@ -1,0 +1,98 @@
+// DNS_CHECK (keepalived check_dns.c semantics): one query over a connected UDP socket (bindto / bind_port /
+// bind_if / fwmark applied as for TCP_CHECK) for `name` (default the root) of `type` (default SOA), RD set,
+// a random id. Replies are read until the timeout: one shorter than a header, with another id or without
+// QR set is ignored (so a wrong-id reply ends in a timeout); the first matching one decides — RCODE 0 is a
+// success (answers are not required), any other RCODE a failure. An ICMP error (port unreachable) makes the
+// read fail: a failure. docs/probes.md, "DNS_CHECK".
+import { randomInt } from 'node:crypto';
+import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
+import { DNS_TYPES, decodeHeader, encodeQuery, rcodeName } from './dns-wire.js';
+import {
+  closeFd,
+  connectFd,
+  openSocket,
+  recvFd,
+  SOCK_DGRAM,
+  sendFd,
+  sockaddrOf,
+  type Watch,
+  watchFd,
+} from './native-socket.js';
+import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
+
+export class DnsProbe implements Probe {
+  readonly #target: ProbeTarget;
+  readonly #sa: Uint8Array | undefined;
+  readonly #name: string;
+  readonly #qtype: number;
+  readonly #buf = new Uint8Array(768);
+  #abort: (() => void) | undefined;
+  #closed = false;
+
+  constructor(target: ProbeTarget, type = 'SOA', name = '') {
+    this.#target = target;
+    this.#sa = sockaddrOf(target.address, target.port, target.family);
+    this.#qtype = DNS_TYPES[type.toUpperCase()] ?? DNS_TYPES.SOA!;
+    this.#name = name;
+  }
+
+  run(timeoutUs: number): Promise<ProbeOutcome> {
+    const start = nowUs();
+    return new Promise((resolve) => {
+      if (this.#closed) return resolve(down(start, 'closed', 'probe closed'));
+      if (!this.#sa) return resolve(down(start, 'local-error', `bad address ${this.#target.address}`));
+      const t = this.#target;
+      const id = randomInt(0x10000);
+      const query = encodeQuery(id, this.#name, this.#qtype);
+      if (typeof query === 'string') return resolve(down(start, 'local-error', query));
+      const opened = openSocket(t, { type: SOCK_DGRAM });
+      if (!('fd' in opened))
+        return resolve(down(start, 'local-error', `${opened.op} failed: ${opened.errno}`));
+      const fd = opened.fd;
+      const c = connectFd(fd, this.#sa);
+      const sent = c === 0 ? sendFd(fd, query) : c;
+      if (sent !== query.length) {
+        closeFd(fd);
+        const code = typeof sent === 'string' ? connectCode(sent) : 'local-error';
+        return resolve(down(start, code, `DNS query to ${where(t)} not sent: ${sent}`));
+      }
+      let watch: Watch | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (o: ProbeOutcome) => {
+        if (watch === undefined) return;
+        watch.close();
+        watch = undefined;
+        clearTimeout(timer);
+        closeFd(fd);
+        this.#abort = undefined;
+        resolve(o);
+      };
+      watch = watchFd(fd, false, () => {
+        for (;;) {
+          const n = recvFd(fd, this.#buf);
+          if (n === 'EAGAIN') return;
+          if (typeof n === 'string')
+            return finish(
+              down(start, connectCode(n, true), `DNS check to ${where(t)}: failed to read socket: ${n}`),
+            );
+          const h = decodeHeader(this.#buf.subarray(0, n));
+          if (!h || h.id !== id || !h.response) continue; // not our answer: keep waiting
+          if (h.rcode !== 0)
+            return finish(down(start, 'dns-rcode', `DNS check to ${where(t)}: rcode ${rcodeName(h.rcode)}`));
+          return finish(up(start));
+        }
+      });
+      timer = setTimeout(
+        () =>
+          finish(down(start, 'timeout', `DNS check to ${where(t)}: no matching reply within the timeout`)),
+        ms(timeoutUs),
+      );
+      this.#abort = () => finish(down(start, 'closed', 'probe closed'));
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#abort?.();
+  }
+}

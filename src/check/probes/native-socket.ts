@@ -1,0 +1,203 @@
+// Non-blocking IP sockets for the probes, through koffi (the libc binding src/net/libc.ts loads). Node's own
+// net/dgram sockets cannot take SO_BINDTODEVICE (bind_if) or SO_MARK (fwmark), and cost a stream object per
+// attempt; a probe here is a few libc calls and one uv_poll handle (docs/probes.md, "Sockets").
+// koffi runs poll callbacks with napi Call: an exception escaping one would be re-thrown later by an unrelated
+// koffi call, so every callback handed to poll() is wrapped in try/catch here.
+import koffi from 'koffi';
+import { parseIpv4, parseIpv6 } from '../../net/inet.js';
+import {
+  AF_INET,
+  AF_INET6,
+  libcLibrary,
+  SO_BINDTODEVICE,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+} from '../../net/libc.js';
+import { errnoName } from '../../net/net-error.js';
+import { sockaddrIn, sockaddrIn6 } from '../../net/sockaddr.js';
+import type { ProbeTarget } from '../probe.js';
+
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_ICMPV6 = 58;
+const SO_REUSEADDR = 2;
+const SO_ERROR = 4;
+const SO_MARK = 36;
+const IP_RECVERR = 11;
+const IPV6_RECVERR = 25;
+
+export const EAGAIN = 11;
+export const EINTR = 4;
+export const EINPROGRESS = 115;
+
+interface Bound {
+  socket: (d: number, t: number, p: number) => number;
+  connect: (fd: number, sa: Uint8Array, len: number) => number;
+  bind: (fd: number, sa: Uint8Array, len: number) => number;
+  setsockopt: (fd: number, level: number, name: number, v: Uint8Array, len: number) => number;
+  getsockopt: (fd: number, level: number, name: number, v: Int32Array, len: Uint32Array) => number;
+  send: (fd: number, buf: Uint8Array, len: number, flags: number) => number;
+  recv: (fd: number, buf: Uint8Array, len: number, flags: number) => number;
+  close: (fd: number) => number;
+}
+
+let bound: Bound | undefined;
+
+function lib(): Bound {
+  if (bound) return bound;
+  const l = libcLibrary();
+  const socket = l.func('int socket(int, int, int)');
+  const connect = l.func('int connect(int, const void *, uint32_t)');
+  const bind = l.func('int bind(int, const void *, uint32_t)');
+  const setsockopt = l.func('int setsockopt(int, int, int, const void *, uint32_t)');
+  const getsockopt = l.func('int getsockopt(int, int, int, void *, void *)');
+  const send = l.func('intptr_t send(int, const void *, size_t, int)');
+  const recv = l.func('intptr_t recv(int, void *, size_t, int)');
+  const close = l.func('int close(int)');
+  bound = {
+    socket: (d, t, p) => socket(d, t, p) as number,
+    connect: (fd, sa, len) => connect(fd, sa, len) as number,
+    bind: (fd, sa, len) => bind(fd, sa, len) as number,
+    setsockopt: (fd, level, name, v, len) => setsockopt(fd, level, name, v, len) as number,
+    getsockopt: (fd, level, name, v, len) => getsockopt(fd, level, name, v, len) as number,
+    send: (fd, buf, len, flags) => Number(send(fd, buf, len, flags)),
+    recv: (fd, buf, len, flags) => Number(recv(fd, buf, len, flags)),
+    close: (fd) => close(fd) as number,
+  };
+  return bound;
+}
+
+/** sockaddr_in / sockaddr_in6 for a literal address, or undefined when it does not parse. */
+export function sockaddrOf(address: string, port: number, family: 4 | 6): Uint8Array | undefined {
+  if (family === 4) {
+    const a = parseIpv4(address);
+    return a && sockaddrIn(a, port);
+  }
+  const a = parseIpv6(address);
+  return a && sockaddrIn6(a, 0, port);
+}
+
+/** A failed libc call: which one and the errno name ('ECONNREFUSED'). */
+export interface SysError {
+  op: string;
+  errno: string;
+}
+
+function sysError(op: string): SysError {
+  return { op, errno: errnoName(koffi.errno()) };
+}
+
+const intBuf = new Int32Array(1);
+const lenBuf = new Uint32Array(1);
+
+function setInt(fd: number, level: number, name: number, value: number): boolean {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, value, true);
+  return lib().setsockopt(fd, level, name, b, 4) === 0;
+}
+
+export interface OpenOptions {
+  type: number;
+  protocol?: number;
+  /** IP(V6)_RECVERR: ICMP errors reach recv() as errors (keepalived sets it on UDP checks). */
+  recvErr?: boolean;
+  /** Skip bindto/bind_port/bind_if (keepalived's PING_CHECK ignores them). */
+  noBind?: boolean;
+}
+
+/**
+ * A non-blocking socket towards `target`'s family with the target's local settings applied, in keepalived's
+ * order: SO_MARK (fwmark), SO_BINDTODEVICE (bind_if), bind (bindto/bind_port; SO_REUSEADDR with a fixed
+ * port, so that the previous attempt's TIME_WAIT does not make every other bind fail).
+ */
+export function openSocket(target: ProbeTarget, o: OpenOptions): { fd: number } | SysError {
+  const l = lib();
+  const domain = target.family === 4 ? AF_INET : AF_INET6;
+  const fd = l.socket(domain, o.type | SOCK_NONBLOCK | SOCK_CLOEXEC, o.protocol ?? 0);
+  if (fd < 0) return sysError('socket');
+  const fail = (op: string): SysError => {
+    const e = sysError(op);
+    l.close(fd);
+    return e;
+  };
+  if (
+    o.recvErr &&
+    !setInt(fd, target.family === 4 ? 0 : 41, target.family === 4 ? IP_RECVERR : IPV6_RECVERR, 1)
+  )
+    return fail('setsockopt(RECVERR)');
+  if (target.fwmark && !setInt(fd, SOL_SOCKET, SO_MARK, target.fwmark)) return fail('setsockopt(SO_MARK)');
+  if (o.noBind) return { fd };
+  if (target.bindIf) {
+    const name = new TextEncoder().encode(`${target.bindIf}\0`);
+    if (l.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length) !== 0)
+      return fail(`setsockopt(SO_BINDTODEVICE ${target.bindIf})`);
+  }
+  if (target.bindTo !== undefined || target.bindPort !== undefined) {
+    const any = target.family === 4 ? '0.0.0.0' : '::';
+    const sa = sockaddrOf(target.bindTo ?? any, target.bindPort ?? 0, target.family);
+    if (!sa) {
+      l.close(fd);
+      return { op: `bind ${target.bindTo}`, errno: 'EINVAL' };
+    }
+    if (target.bindPort && !setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1)) return fail('setsockopt(SO_REUSEADDR)');
+    if (l.bind(fd, sa, sa.length) !== 0) return fail(`bind ${target.bindTo ?? any}:${target.bindPort ?? 0}`);
+  }
+  return { fd };
+}
+
+/** connect(): 0 connected, EINPROGRESS pending, else the errno name. */
+export function connectFd(fd: number, sa: Uint8Array): 0 | typeof EINPROGRESS | string {
+  if (lib().connect(fd, sa, sa.length) === 0) return 0;
+  const e = koffi.errno();
+  return e === EINPROGRESS ? EINPROGRESS : errnoName(e);
+}
+
+/** SO_ERROR: 0 or the pending error's name. */
+export function socketErrorOf(fd: number): 0 | string {
+  lenBuf[0] = 4;
+  intBuf[0] = 0;
+  if (lib().getsockopt(fd, SOL_SOCKET, SO_ERROR, intBuf, lenBuf) !== 0) return errnoName(koffi.errno());
+  return intBuf[0] === 0 ? 0 : errnoName(intBuf[0]!);
+}
+
+/** send(): bytes sent, or the errno name. */
+export function sendFd(fd: number, data: Uint8Array): number | string {
+  const n = lib().send(fd, data, data.length, 0);
+  return n < 0 ? errnoName(koffi.errno()) : n;
+}
+
+/** recv() into `buf`: bytes read, 'EAGAIN' when nothing is queued, or the errno name. */
+export function recvFd(fd: number, buf: Uint8Array): number | string {
+  const n = lib().recv(fd, buf, buf.length, 0);
+  if (n >= 0) return n;
+  const e = koffi.errno();
+  return e === EAGAIN || e === EINTR ? 'EAGAIN' : errnoName(e);
+}
+
+export function closeFd(fd: number): void {
+  lib().close(fd);
+}
+
+export interface Watch {
+  close(): void;
+}
+
+/**
+ * uv_poll on `fd` for readable or writable readiness (errors count as both, as libuv reports them). The
+ * callback never throws into koffi: an exception is re-thrown on a clean stack.
+ */
+export function watchFd(fd: number, writable: boolean, onReady: () => void): Watch {
+  const h = koffi.node.poll(fd, writable ? { writable: true } : { readable: true }, () => {
+    try {
+      onReady();
+    } catch (e) {
+      setImmediate(() => {
+        throw e;
+      });
+    }
+  });
+  if (!h) throw new Error('koffi.node.poll returned no handle');
+  return h;
+}

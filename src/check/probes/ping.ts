@@ -1,0 +1,160 @@
+// PING_CHECK (keepalived check_ping.c semantics): one ICMP (or ICMPv6) echo request per attempt on an
+// unprivileged ICMP datagram socket — socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) — carrying keepalived's
+// 128-byte filler; the first echo reply with our sequence number within the timeout is a success, any other
+// ICMP answer (an error) or none is a failure. The kernel picks the echo identifier for such a socket and
+// delivers it only the replies with that identifier; we also match the sequence. Such sockets need the
+// process's group inside net.ipv4.ping_group_range: keepalived widens the range to start at gid 0 when its
+// checker starts, and widenPingGroupRange() below does the same (docs/probes.md, "PING_CHECK").
+// keepalived's PING_CHECK takes no bindto / bind_if / fwmark: none are applied here either.
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
+import {
+  closeFd,
+  connectFd,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  openSocket,
+  recvFd,
+  SOCK_DGRAM,
+  sendFd,
+  sockaddrOf,
+  type Watch,
+  watchFd,
+} from './native-socket.js';
+import { connectCode, down, ms, nowUs, up } from './outcome.js';
+
+const ECHO_REQUEST = [8, 128] as const;
+const ECHO_REPLY = [0, 129] as const;
+const PAYLOAD_LEN = 128;
+
+let nextSeq = 1;
+
+/** An echo request: type, code 0, checksum 0 (the kernel fills it for datagram ICMP sockets), id 0, seq. */
+export function echoRequest(family: 4 | 6, seq: number): Uint8Array {
+  const b = new Uint8Array(8 + PAYLOAD_LEN);
+  b[0] = family === 4 ? ECHO_REQUEST[0] : ECHO_REQUEST[1];
+  new DataView(b.buffer).setUint16(6, seq & 0xffff);
+  b.set(new TextEncoder().encode('keepalived check - '.repeat(7).slice(0, PAYLOAD_LEN)), 8);
+  return b;
+}
+
+/** What an ICMP message read from the socket means for the attempt with sequence `seq` (pure). */
+export function classifyReply(family: 4 | 6, msg: Uint8Array, seq: number): 'reply' | 'other' | 'ignore' {
+  if (msg.length < 8) return 'ignore';
+  const s = (msg[6]! << 8) | msg[7]!;
+  if (msg[0] === (family === 4 ? ECHO_REPLY[0] : ECHO_REPLY[1]))
+    return s === (seq & 0xffff) ? 'reply' : 'ignore';
+  return 'other';
+}
+
+export class PingProbe implements Probe {
+  readonly #target: ProbeTarget;
+  readonly #sa: Uint8Array | undefined;
+  readonly #buf = new Uint8Array(8 + PAYLOAD_LEN + 64);
+  #abort: (() => void) | undefined;
+  #closed = false;
+
+  constructor(target: ProbeTarget) {
+    this.#target = target;
+    this.#sa = sockaddrOf(target.address, 0, target.family);
+  }
+
+  run(timeoutUs: number): Promise<ProbeOutcome> {
+    const start = nowUs();
+    const t = this.#target;
+    return new Promise((resolve) => {
+      if (this.#closed) return resolve(down(start, 'closed', 'probe closed'));
+      if (!this.#sa) return resolve(down(start, 'local-error', `bad address ${t.address}`));
+      const v = t.family === 4 ? '' : 'v6';
+      const opened = openSocket(t, {
+        type: SOCK_DGRAM,
+        protocol: t.family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6,
+        noBind: true,
+        recvErr: true,
+      });
+      if (!('fd' in opened)) {
+        const hint = opened.errno === 'EACCES' ? ' (this group is outside net.ipv4.ping_group_range)' : '';
+        return resolve(down(start, 'local-error', `ICMP${v} ${opened.op} failed: ${opened.errno}${hint}`));
+      }
+      const fd = opened.fd;
+      const seq = nextSeq;
+      nextSeq = (nextSeq + 1) & 0xffff || 1;
+      const c = connectFd(fd, this.#sa);
+      const req = echoRequest(t.family, seq);
+      const sent = c === 0 ? sendFd(fd, req) : c;
+      if (sent !== req.length) {
+        closeFd(fd);
+        const code = typeof sent === 'string' ? connectCode(sent) : 'local-error';
+        return resolve(down(start, code, `ICMP${v} echo to ${t.address} not sent: ${sent}`));
+      }
+      let watch: Watch | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (o: ProbeOutcome) => {
+        if (watch === undefined) return;
+        watch.close();
+        watch = undefined;
+        clearTimeout(timer);
+        closeFd(fd);
+        this.#abort = undefined;
+        resolve(o);
+      };
+      watch = watchFd(fd, false, () => {
+        for (;;) {
+          const n = recvFd(fd, this.#buf);
+          if (n === 'EAGAIN') return;
+          if (typeof n === 'string')
+            return finish(
+              down(start, connectCode(n, true), `ICMP${v} check of ${t.address}: ${n} (ICMP error)`),
+            );
+          const kind = classifyReply(t.family, this.#buf.subarray(0, n), seq);
+          if (kind === 'reply') return finish(up(start));
+          if (kind === 'other')
+            return finish(
+              down(start, 'icmp-type', `ICMP${v} check of ${t.address}: got ICMP type ${this.#buf[0]}`),
+            );
+        }
+      });
+      timer = setTimeout(
+        () =>
+          finish(down(start, 'timeout', `ICMP${v} check of ${t.address}: no echo reply within the timeout`)),
+        ms(timeoutUs),
+      );
+      this.#abort = () => finish(down(start, 'closed', 'probe closed'));
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#abort?.();
+  }
+}
+
+const RANGE_PATH = '/proc/sys/net/ipv4/ping_group_range';
+
+/**
+ * What keepalived's checker does at start when PING_CHECKs exist: make net.ipv4.ping_group_range (of the
+ * current network namespace) start at gid 0, keeping its upper bound, so that ICMP datagram sockets may be
+ * opened. Returns a function that puts the old lower bound back (keepalived does so at exit), or an error.
+ * Synchronous on purpose: /proc/sys/net is read in the namespace of the calling thread.
+ */
+export function widenPingGroupRange(): { ok: true; restore: () => void } | { ok: false; error: string } {
+  try {
+    const m = /^(\d+)\s+(\d+)\s*$/.exec(readFileSync(RANGE_PATH, 'utf8'));
+    if (!m) return { ok: false, error: `${RANGE_PATH}: unexpected contents` };
+    const [low, high] = [m[1]!, m[2]!];
+    if (low === '0') return { ok: true, restore: () => {} };
+    writeFileSync(RANGE_PATH, `0\t${high}\n`);
+    return {
+      ok: true,
+      restore: () => {
+        try {
+          writeFileSync(RANGE_PATH, `${low}\t${high}\n`);
+        } catch {
+          // best effort, as keepalived
+        }
+      },
+    };
+  } catch (e) {
+    return { ok: false, error: `${RANGE_PATH}: ${(e as Error).message}` };
+  }
+}
