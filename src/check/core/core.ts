@@ -942,7 +942,8 @@ export class CheckerCore {
       const os = old.subs.find((s) => !used.has(s) && s.spec.matchKey === ns.spec.matchKey);
       if (os === undefined) continue;
       used.add(os);
-      if (os.hasRun) ns.isUp = os.isUp;
+      // Kept as it was, even before its first run (keepalived would reset an unrun alpha checker to up).
+      ns.isUp = os.isUp;
       ns.hasRun = os.hasRun;
       if (!ns.isUp) ns.retryIt = ns.spec.retry + 1;
       else ns.retryIt = Math.min(os.retryIt, ns.spec.retry);

@@ -1,5 +1,5 @@
 // Shared by the checker-core tests: configs from keepalived text, and small drivers over the core.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckAction } from '../../../src/check/core/actions.js';
@@ -12,7 +12,9 @@ export const S = 1_000_000;
 
 /** Parses keepalived configuration text; fails the test on any error diagnostic. */
 export function conf(text: string): KeepalivedConfig {
-  const dir = mkdtempSync(join(tmpdir(), 'kats-check-core-'));
+  // One path per process, so that source positions (and so action streams) replay identically.
+  const dir = join(tmpdir(), `kats-check-core-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
   try {
     const file = join(dir, 'keepalived.conf');
     writeFileSync(file, text);

@@ -151,7 +151,10 @@ describe('watchdog', () => {
     assert.equal(c.nextDeadline(), r.at + 2_500_000);
     const out = c.timer(r.at + 2_500_000);
     assert.equal(ofType(out, 'realServerDown').length, 1);
-    assert.equal(ofType(out, 'realServerDown')[0]!.reason, `probe ${r.probeId} gave no result within its timeout`);
+    assert.equal(
+      ofType(out, 'realServerDown')[0]!.reason,
+      `probe ${r.probeId} gave no result within its timeout`,
+    );
     assert.deepEqual(c.probeResult(r.probeId, ok(), r.at + 3 * S), []);
     assert.deepEqual(live(c, '[192.0.2.100]:tcp:80'), []);
     assert.deepEqual(logs(out)[0], 'TCP_CHECK on service [192.0.2.10]:tcp:80 failed.');

@@ -34,10 +34,7 @@ describe('reload', () => {
     assert.deepEqual(live(c, VS), ['[192.0.2.11]:tcp:80']);
     const before = c.nextDeadline();
 
-    const out = c.reload(
-      conf(text([rsBlock('192.0.2.10'), rsBlock('192.0.2.12', 'alpha')])),
-      at + 2 * S,
-    );
+    const out = c.reload(conf(text([rsBlock('192.0.2.10'), rsBlock('192.0.2.12', 'alpha')])), at + 2 * S);
     assert.deepEqual(logs(out).slice(0, 2), [
       'service [192.0.2.11]:tcp:80 no longer exist',
       `Removing service [192.0.2.11]:tcp:80 from VS ${VS}`,
@@ -74,7 +71,10 @@ describe('reload', () => {
     const c = core(text([rsBlock('192.0.2.10', 'weight 2')]));
     c.start(0);
     const out = c.reload(conf(text([rsBlock('192.0.2.10', 'weight 7')])), 3 * S);
-    assert.deepEqual(logs(out)[0], `Changing weight from 2 to 7 for active service [192.0.2.10]:tcp:80 of VS ${VS}`);
+    assert.deepEqual(
+      logs(out)[0],
+      `Changing weight from 2 to 7 for active service [192.0.2.10]:tcp:80 of VS ${VS}`,
+    );
     assert.deepEqual(
       ofType(out, 'realServerWeight').map((w) => w.weight),
       [7],
