@@ -113,8 +113,6 @@ export interface RealServerStatus {
   latency: LatencyStats;
 }
 
-type ShareUnit = Unit;
-
 interface Unit extends HeapItem {
   kind: 'unit';
   id: number;
@@ -133,7 +131,7 @@ interface Ramp extends HeapItem {
 }
 
 interface Sub {
-  unit: ShareUnit;
+  unit: Unit;
   vs: VsState;
   rs: RsState;
   spec: ResolvedChecker;
@@ -171,7 +169,7 @@ enum Next {
 }
 
 function realWeight(w: number): number {
-  return w < 0 ? 0 : w > WEIGHT_LIMIT ? WEIGHT_LIMIT : w;
+  return w < 0 ? 0 : Math.min(w, WEIGHT_LIMIT);
 }
 
 function newLatency(): LatencyStats {
@@ -228,7 +226,7 @@ export class CheckerCore {
     this.#lastNow = nowUs;
     if (this.#started || this.#stopped) return out;
     this.#started = true;
-    for (const vs of this.#vss) this.#initVs(vs, nowUs, out, 'start');
+    for (const vs of this.#vss) this.#initVs(vs, out, 'start');
     this.#activationLogs(this.#vss, out);
     for (const u of this.#units.values()) this.#scheduleFirst(u, nowUs);
     return out;
@@ -242,7 +240,7 @@ export class CheckerCore {
       const item = this.#heap.popDue(nowUs);
       if (item === undefined) return out;
       if (item.kind === 'unit') this.#fireUnit(item, nowUs, out);
-      else this.#fireRamp(item, nowUs, out);
+      else this.#fireRamp(item, out);
     }
   }
 
@@ -379,7 +377,7 @@ export class CheckerCore {
         const cur = rs.spec.weight + rs.subs.reduce((a, s) => a + s.offset, 0);
         if (cur !== rs.effective) this.#setEffective(rs, cur, 'reload', false, out);
       }
-      this.#initVs(vs, nowUs, out, 'reload', reloaded);
+      this.#initVs(vs, out, 'reload', reloaded);
     }
     this.#activationLogs(vss, out);
     for (const u of this.#units.values()) if (!reused.has(u)) this.#scheduleFirst(u, nowUs);
@@ -539,7 +537,7 @@ export class CheckerCore {
   }
 
   /** keepalived's init_service_vs: adds real servers with no failed checker, then settles quorum. */
-  #initVs(vs: VsState, nowUs: number, out: CheckAction[], reason: string, reloaded?: Set<RsState>): void {
+  #initVs(vs: VsState, out: CheckAction[], reason: string, reloaded?: Set<RsState>): void {
     for (const rs of vs.rs) {
       if (reloaded?.has(rs)) continue;
       this.#initSubs(rs);
@@ -551,7 +549,6 @@ export class CheckerCore {
         if (this.#cfg.rsInitNotifies) this.#rsNotifies(rs, false, out);
       }
     }
-    void nowUs;
     this.#updateQuorum(vs, true, out);
   }
 
@@ -622,7 +619,7 @@ export class CheckerCore {
   }
 
   #record(u: Unit, o: ProbeOutcome): void {
-    const lat = o.latencyUs > 0 ? o.latencyUs : 0;
+    const lat = Math.max(o.latencyUs, 0);
     let b = 0;
     while (lat > LATENCY_BUCKETS_US[b]!) b++;
     for (const s of u.subs) {
@@ -727,7 +724,10 @@ export class CheckerCore {
         rs.ramp = { kind: 'ramp', rs, step: 1, startUs: 0, atUs: 0, seq: 0, heapIndex: -1 };
         rs.shownWeight = this.#rampWeight(full, 1);
         rs.ramp.startUs = this.#lastNow;
-        this.#heap.schedule(rs.ramp, this.#lastNow + this.#opts.slowStartUs / this.#opts.slowStartSteps);
+        this.#heap.schedule(
+          rs.ramp,
+          this.#lastNow + Math.round(this.#opts.slowStartUs / this.#opts.slowStartSteps),
+        );
       } else rs.shownWeight = full;
       out.push({ type: 'realServerUp', vs: vs.spec.id, rs: rs.spec.id, weight: rs.shownWeight, reason });
     } else {
@@ -749,13 +749,17 @@ export class CheckerCore {
     rs.ramp = null;
   }
 
-  #fireRamp(r: Ramp, nowUs: number, out: CheckAction[]): void {
+  #fireRamp(r: Ramp, out: CheckAction[]): void {
     const rs = r.rs;
     if (rs.ramp !== r || !rs.alive) return;
     r.step++;
     const w = this.#rampWeight(realWeight(rs.effective), r.step);
     if (r.step >= this.#opts.slowStartSteps) rs.ramp = null;
-    else this.#heap.schedule(r, r.startUs + (r.step * this.#opts.slowStartUs) / this.#opts.slowStartSteps);
+    else
+      this.#heap.schedule(
+        r,
+        r.startUs + Math.round((r.step * this.#opts.slowStartUs) / this.#opts.slowStartSteps),
+      );
     if (w !== rs.shownWeight) {
       rs.shownWeight = w;
       out.push({
@@ -766,7 +770,6 @@ export class CheckerCore {
         reason: 'slow start',
       });
     }
-    void nowUs;
   }
 
   /** A checker's weight contribution changed (misc_dynamic, FILE_CHECK). */
