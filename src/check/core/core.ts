@@ -523,14 +523,17 @@ export class CheckerCore {
     return !spec.suspendInstances.some((i) => this.#vrrp.get(i) === 'MASTER');
   }
 
-  /** Initial checker states of a new real server: alpha checkers start failed; one failure is enough. */
-  #initSubs(rs: RsState): void {
+  /**
+   * Initial checker states of a new real server: alpha checkers start failed. At start one failure is
+   * enough (the retry count starts full); a server added by a reload starts with it empty, as in keepalived.
+   */
+  #initSubs(rs: RsState, reload: boolean): void {
     rs.numFailed = 0;
     for (const s of rs.subs) {
       s.isUp = !s.spec.alpha;
       // FILE_CHECK has no "not yet run" state in keepalived.
       s.hasRun = s.spec.kind === 'FILE_CHECK';
-      s.retryIt = s.spec.retry;
+      s.retryIt = reload ? 0 : s.spec.retry;
       s.offset = 0;
       if (!s.isUp) rs.numFailed++;
     }
@@ -540,7 +543,7 @@ export class CheckerCore {
   #initVs(vs: VsState, out: CheckAction[], reason: string, reloaded?: Set<RsState>): void {
     for (const rs of vs.rs) {
       if (reloaded?.has(rs)) continue;
-      this.#initSubs(rs);
+      this.#initSubs(rs, reason === 'reload');
       rs.effective = rs.spec.weight;
       if (rs.numFailed === 0 && !rs.alive) {
         rs.alive = true;

@@ -164,7 +164,8 @@ function resolveVs(
 ): ResolvedVirtualServer {
   const proto = protoName(vs);
   const vsPort = vs.key.kind === 'address' ? (vs.key.port ?? 0) : 0;
-  const vsWeight = Number(vs.other.weight?.[0] ?? 1);
+  const vsWeightRaw = Number(vs.other.weight?.[0] ?? 1);
+  const vsWeight = Number.isInteger(vsWeightRaw) && vsWeightRaw >= 0 ? vsWeightRaw : 1;
   const suspendInstances =
     vs.haSuspend && vs.key.kind === 'address' ? [...(vips.get(vs.key.address) ?? [])].sort() : [];
   const portFor = (port: number | undefined, method: string | undefined): number => {
