@@ -317,7 +317,14 @@ export class CheckerCore {
     for (const old of this.#vss) {
       const nv = newById.get(old.spec.id);
       if (nv === undefined) {
-        out.push({ type: 'log', message: `Removing Virtual Server ${old.spec.id}` });
+        const key = old.spec.config.key;
+        out.push({
+          type: 'log',
+          message:
+            key.kind === 'group'
+              ? `Removing Virtual Server Group [${key.group}]`
+              : `Removing Virtual Server ${old.spec.id}`,
+        });
         this.#clearVs(old, false, out);
         out.push({ type: 'virtualServerRemoved', vs: old.spec.id, reason: 'reload' });
         continue;
