@@ -139,6 +139,8 @@ interface Sub {
   hasRun: boolean;
   retryIt: number;
   offset: number;
+  /** HTTP/SSL: failed for good; the next success only clears this (keepalived's failed_url). */
+  failedUrl: boolean;
 }
 
 interface RsState {
@@ -163,9 +165,16 @@ interface VsState {
   suspended: boolean;
 }
 
+/** When a checker wants its next attempt; a shared probe takes the earliest its checkers want. */
 enum Next {
+  /** delay_loop (spread if configured). */
   Loop = 0,
-  Retry = 1,
+  /** HTTP/SSL with a failed URL: max(delay_before_retry, delay_loop). */
+  LoopMax = 1,
+  /** delay_before_retry. */
+  Retry = 2,
+  /** At once (HTTP/SSL fast_recovery). */
+  Now = 3,
 }
 
 function realWeight(w: number): number {
@@ -508,7 +517,17 @@ export class CheckerCore {
             this.#unitByKey.set(spec.shareKey, u);
             this.#units.set(u.id, u);
           }
-          const sub: Sub = { unit: u, vs, rs, spec, isUp: true, hasRun: false, retryIt: 0, offset: 0 };
+          const sub: Sub = {
+            unit: u,
+            vs,
+            rs,
+            spec,
+            isUp: true,
+            hasRun: false,
+            retryIt: 0,
+            offset: 0,
+            failedUrl: false,
+          };
           u.subs.push(sub);
           rs.subs.push(sub);
         }
@@ -542,6 +561,7 @@ export class CheckerCore {
       s.hasRun = s.spec.kind === 'FILE_CHECK';
       s.retryIt = reload ? 0 : s.spec.retry;
       s.offset = 0;
+      s.failedUrl = false;
       if (!s.isUp) rs.numFailed++;
     }
   }
@@ -645,12 +665,17 @@ export class CheckerCore {
 
   #apply(u: Unit, o: ProbeOutcome, nowUs: number, out: CheckAction[]): void {
     this.#record(u, o);
-    let retry = false;
-    for (const s of u.subs) if (this.#step(s, o, out) === Next.Retry) retry = true;
+    let next = Next.Loop;
+    for (const s of u.subs) {
+      const n = this.#step(s, o, out);
+      if (n > next) next = n;
+    }
     if (u.removed) return;
     const spec = u.spec;
     let delay: number;
-    if (retry) delay = spec.delayBeforeRetryUs;
+    if (next === Next.Now) delay = 0;
+    else if (next === Next.Retry) delay = spec.delayBeforeRetryUs;
+    else if (next === Next.LoopMax) delay = Math.max(spec.delayBeforeRetryUs, spec.delayLoopUs);
     else {
       delay = spec.delayLoopUs;
       const pct = this.#opts.intervalSpreadPct;
@@ -666,6 +691,14 @@ export class CheckerCore {
   /** One checker's share of an outcome: keepalived's epilog (retries, verdicts, weights, logs). */
   #step(s: Sub, o: ProbeOutcome, out: CheckAction[]): Next {
     const spec = s.spec;
+    const http = spec.kind === 'HTTP_GET' || spec.kind === 'SSL_GET';
+    if (o.ok && http && s.failedUrl) {
+      // keepalived: the URL that failed works again; all URLs are checked once more before the server is up.
+      s.failedUrl = false;
+      s.retryIt = 0;
+      s.hasRun = true;
+      return spec.config.fastRecovery ? Next.Now : Next.Loop;
+    }
     if (o.ok) {
       let offset = s.offset;
       if (spec.kind === 'MISC_CHECK' && spec.config.miscDynamic)
@@ -681,7 +714,7 @@ export class CheckerCore {
       s.hasRun = true;
       return Next.Loop;
     }
-    if (!s.isUp && s.hasRun) return Next.Loop;
+    if (!s.isUp && s.hasRun) return http ? (s.failedUrl ? Next.LoopMax : Next.Retry) : Next.Loop;
     const final = s.retryIt >= spec.retry;
     if (!final && s.isUp) s.retryIt++;
     const reason = reasonLine(spec, s, o, final, s.rs.spec.id, s.vs.spec.id);
@@ -697,6 +730,10 @@ export class CheckerCore {
     if (s.offset !== 0) this.#setOffset(s, 0, false, out);
     this.#setCheckerState(s, false, o.reason, out);
     s.hasRun = true;
+    if (http) {
+      s.failedUrl = true;
+      return Next.LoopMax;
+    }
     return Next.Loop;
   }
 
@@ -952,6 +989,7 @@ export class CheckerCore {
       ns.hasRun = false;
       ns.retryIt = 0;
       ns.offset = 0;
+      ns.failedUrl = false;
       const os = old.subs.find((s) => !used.has(s) && s.spec.matchKey === ns.spec.matchKey);
       if (os === undefined) continue;
       used.add(os);
@@ -961,6 +999,7 @@ export class CheckerCore {
       if (!ns.isUp) ns.retryIt = ns.spec.retry + 1;
       else ns.retryIt = Math.min(os.retryIt, ns.spec.retry);
       ns.offset = os.offset;
+      ns.failedUrl = os.failedUrl;
     }
   }
 

@@ -140,11 +140,16 @@ interface Ref {
   hasRun: boolean;
   retryIt: number;
   retry: number;
+  /** HTTP_GET/SSL_GET: after failing for good, one success only clears the failed URL. */
+  http: boolean;
+  failedUrl: boolean;
 }
 
 /** keepalived's retry rule, written once more from its description, as the oracle. */
 function refStep(r: Ref, ok: boolean): void {
-  if (ok || ((r.isUp || !r.hasRun) && r.retryIt >= r.retry)) {
+  if (ok && r.failedUrl) r.failedUrl = false;
+  else if (ok || ((r.isUp || !r.hasRun) && r.retryIt >= r.retry)) {
+    if (!ok && r.http) r.failedUrl = true;
     r.retryIt = 0;
     r.isUp = ok;
   } else if (r.isUp) r.retryIt++;
@@ -172,7 +177,14 @@ function run(vss: VsGen[], cmds: Cmd[], seed: number): CheckAction[] {
       const old = refs.get(p.probeId);
       next.set(
         p.probeId,
-        old ?? { isUp: !p.spec.alpha, hasRun: false, retryIt: p.spec.retry, retry: p.spec.retry },
+        old ?? {
+          isUp: !p.spec.alpha,
+          hasRun: false,
+          retryIt: p.spec.retry,
+          retry: p.spec.retry,
+          http: p.spec.kind === 'HTTP_GET',
+          failedUrl: false,
+        },
       );
     }
     refs = next;

@@ -175,3 +175,54 @@ virtual_server 192.0.2.100 80 {
     assert.equal(c.nextDeadline(), r.at + 10 * S);
   });
 });
+
+describe('HTTP_GET / SSL_GET recovery (keepalived failed_url)', () => {
+  const http = (extra: string) => `
+virtual_server 192.0.2.100 80 {
+  delay_loop 10
+  warmup 0
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.10 80 {
+    HTTP_GET {
+      url {
+        path /
+      }
+      retry 0
+      delay_before_retry 15
+      ${extra}
+    }
+  }
+}`;
+
+  test('after failing, a success clears the failed URL; the next success a delay_loop later brings it up', () => {
+    const c = core(http(''));
+    c.start(0);
+    let r = nextRun(c);
+    c.probeResult(r.probeId, fail(), 1 * S);
+    // Down with a failed URL: the next attempt waits max(delay_before_retry, delay_loop).
+    assert.equal(c.nextDeadline(), 16 * S);
+    r = nextRun(c);
+    c.probeResult(r.probeId, fail(), 16 * S);
+    assert.equal(c.nextDeadline(), 31 * S);
+    r = nextRun(c);
+    assert.deepEqual(c.probeResult(r.probeId, ok(), 31 * S), []);
+    assert.equal(c.status()[0]!.alive, false);
+    assert.equal(c.nextDeadline(), 41 * S);
+    r = nextRun(c);
+    const out = c.probeResult(r.probeId, ok(), 41 * S);
+    assert.equal(logs(out)[0], 'Remote Web server [192.0.2.10]:tcp:80 succeed on service.');
+    assert.equal(c.status()[0]!.alive, true);
+  });
+
+  test('fast_recovery: the confirming check runs at once', () => {
+    const c = core(http('fast_recovery'));
+    c.start(0);
+    let r = nextRun(c);
+    c.probeResult(r.probeId, fail(), 1 * S);
+    r = nextRun(c);
+    c.probeResult(r.probeId, ok(), 16 * S);
+    assert.equal(c.nextDeadline(), 16 * S + 1);
+  });
+});
