@@ -559,7 +559,7 @@ export class CheckerCore {
       s.isUp = !s.spec.alpha;
       // FILE_CHECK has no "not yet run" state in keepalived.
       s.hasRun = s.spec.kind === 'FILE_CHECK';
-      s.retryIt = reload ? 0 : s.spec.retry;
+      s.retryIt = reload || s.spec.kind === 'SMTP_CHECK' ? 0 : s.spec.retry;
       s.offset = 0;
       s.failedUrl = false;
       if (!s.isUp) rs.numFailed++;
@@ -714,6 +714,7 @@ export class CheckerCore {
       s.hasRun = true;
       return Next.Loop;
     }
+    if (spec.kind === 'SMTP_CHECK') return this.#smtpFailure(s, o, out);
     if (!s.isUp && s.hasRun) return http ? (s.failedUrl ? Next.LoopMax : Next.Retry) : Next.Loop;
     const final = s.retryIt >= spec.retry;
     if (!final && s.isUp) s.retryIt++;
@@ -734,6 +735,29 @@ export class CheckerCore {
       s.failedUrl = true;
       return Next.LoopMax;
     }
+    return Next.Loop;
+  }
+
+  /**
+   * SMTP_CHECK counts its retries afresh at every cycle, whatever the server's state (keepalived resets the
+   * count when a cycle starts): each cycle is up to retry + 1 attempts, and only an up (or unrun) checker
+   * changes state on the last one.
+   */
+  #smtpFailure(s: Sub, o: ProbeOutcome & { ok: false }, out: CheckAction[]): Next {
+    const final = s.retryIt >= s.spec.retry;
+    const live = s.isUp || !s.hasRun;
+    if (live && (final || s.spec.logAllFailures))
+      out.push({ type: 'log', message: `SMTP_CHECK ${o.reason}` });
+    if (!final) {
+      s.retryIt++;
+      return Next.Retry;
+    }
+    s.retryIt = 0;
+    if (live) {
+      if (s.offset !== 0) this.#setOffset(s, 0, false, out);
+      this.#setCheckerState(s, false, o.reason, out);
+    }
+    s.hasRun = true;
     return Next.Loop;
   }
 

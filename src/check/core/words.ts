@@ -1,6 +1,7 @@
 // keepalived's log wording for check verdicts, per checker kind (docs/checkers.md "Log lines"). `rs` and
 // `vs` are the printed names ("[192.0.2.10]:tcp:80"). The probe's `reason` is its own one-line account of
-// one failed attempt and is logged as it is, except where keepalived wraps it (SMTP, DNS, MISC).
+// one failed attempt and is logged as it is, except where keepalived wraps it (DNS, MISC here; SMTP in
+// core.ts, whose retry rule differs).
 import type { ProbeOutcome } from '../probe.js';
 import type { ResolvedChecker } from './resolve.js';
 
@@ -63,8 +64,6 @@ export function reasonLine(
 ): string | null {
   const all = spec.logAllFailures;
   switch (spec.kind) {
-    case 'SMTP_CHECK':
-      return all || final ? `SMTP_CHECK ${o.reason}` : null;
     case 'DNS_CHECK':
       if (!all && !final) return null;
       return `DNS_CHECK (${rs}) ${o.reason}${st.hasRun && final ? ` after ${spec.retry} retries` : ''}`;

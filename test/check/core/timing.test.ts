@@ -226,3 +226,35 @@ virtual_server 192.0.2.100 80 {
     assert.equal(c.nextDeadline(), 16 * S + 1);
   });
 });
+
+test('SMTP_CHECK keeps retrying a server that is already down; TCP_CHECK does not', () => {
+  const text = (kind: string) => `
+virtual_server 192.0.2.100 25 {
+  delay_loop 10
+  warmup 0
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.10 25 {
+    ${kind} {
+      retry 2
+      delay_before_retry 1
+    }
+  }
+}`;
+  const gaps = (kind: string) => {
+    const c = core(text(kind));
+    c.start(0);
+    const at: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = nextRun(c);
+      at.push(r.at);
+      c.probeResult(r.probeId, fail(), r.at);
+    }
+    return at.slice(1).map((t, i) => (t - at[i]!) / S);
+  };
+  // SMTP: every cycle is three attempts 1 s apart, from the start on; TCP: one failure is final at start,
+  // then one attempt per delay_loop.
+  assert.deepEqual(gaps('SMTP_CHECK'), [1, 1, 10, 1, 1, 10]);
+  assert.deepEqual(gaps('TCP_CHECK'), [10, 10, 10, 10, 10, 10]);
+});
