@@ -425,9 +425,6 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     groupNotify.set(sg.name, notifyOf(sg.notify));
   }
 
-  if (cfg.virtualServers.length > 0) {
-    warnings.push('virtual_server blocks (health checkers / IPVS) are not run: keepalived-ts runs VRRP only');
-  }
   // static_ipaddress / static_routes / static_rules: installed at startup whatever the VRRP state.
   const staticAddresses: EngineVip[] = [];
   for (const a of cfg.staticIpaddresses) {

@@ -1,6 +1,8 @@
 // Process entry: command line → the requested mode: help, version, --signum, the config test / dump, or
 // the daemon (run.ts).
 import { writeFileSync } from 'node:fs';
+import { CHECKER_CHILD_ARG } from '../check/channel.js';
+import { runCheckerChild } from '../check/child.js';
 import { parseArgs, USAGE } from './cli.js';
 import { runConfigTest } from './config-test.js';
 import { runDaemon, SIGNAL_JSON, SIGNAL_STATS_CLEAR } from './run.js';
@@ -17,12 +19,15 @@ const SIGNUMS: Record<string, number> = {
 };
 
 export function main(argv: string[]): number {
-  const parsed = parseArgs(argv);
+  // The checker process (started by the main process's CheckerSupervisor with the daemon's argv).
+  const child = argv[0] === CHECKER_CHILD_ARG;
+  const parsed = parseArgs(child ? argv.slice(1) : argv);
   if (!parsed.ok) {
     process.stderr.write(`keepalived-ts: ${parsed.error}\n${USAGE}`);
     return 1;
   }
   const o = parsed.options;
+  if (child) return runCheckerChild(o);
   if (o.help) {
     process.stdout.write(USAGE);
     return 0;

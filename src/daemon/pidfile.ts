@@ -29,14 +29,16 @@ export function runningPid(file: string): number | null {
 
 export type PidFileResult = { ok: true } | { ok: false; error: string };
 
-export function writePidFiles(files: string[]): PidFileResult {
+/** Writes `pid` (default ours) into each file, unless one names another live process. */
+export function writePidFiles(files: string[], pid = process.pid): PidFileResult {
   for (const f of files) {
     const other = runningPid(f);
-    if (other !== null) return { ok: false, error: `daemon is already running (pid ${other} in ${f})` };
+    if (other !== null && other !== pid)
+      return { ok: false, error: `daemon is already running (pid ${other} in ${f})` };
   }
   for (const f of files) {
     try {
-      writeFileSync(f, `${process.pid}\n`);
+      writeFileSync(f, `${pid}\n`);
     } catch (e) {
       return { ok: false, error: `cannot write pid file ${f}: ${(e as Error).message}` };
     }
@@ -44,11 +46,11 @@ export function writePidFiles(files: string[]): PidFileResult {
   return { ok: true };
 }
 
-/** Removes the pid files that still hold our pid. */
-export function removePidFiles(files: string[]): void {
+/** Removes the pid files that still hold `pid` (default ours). */
+export function removePidFiles(files: string[], pid = process.pid): void {
   for (const f of files) {
     try {
-      if (readFileSync(f, 'utf8').trim() === String(process.pid)) unlinkSync(f);
+      if (readFileSync(f, 'utf8').trim() === String(pid)) unlinkSync(f);
     } catch {
       // already gone
     }

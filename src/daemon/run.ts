@@ -13,6 +13,7 @@ import { loadConfig } from '../config/load.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
+import { CheckerSupervisor } from './checker-supervisor.js';
 import type { CliOptions } from './cli.js';
 import { installFatalHandler } from './fatal.js';
 import { faultPoint } from './fault-injection.js';
@@ -24,6 +25,10 @@ import { tuneV8ForDaemon } from './v8-tuning.js';
 import { VrrpRuntime } from './vrrp-runtime.js';
 
 export const EXIT_OK = 0;
+/** The checker process gets this long to stop (its omega scripts run with a 1 s grace) before SIGKILL. */
+const CHECKER_STOP_MS = 3000;
+/** keepalived's checker data dump (SIGUSR1). */
+const CHECKER_DATA_FILE = '/tmp/keepalived_check.data';
 /** After a fatal error, the graceful stop (priority-0 adverts, VIPs removed) gets this long. */
 const FATAL_GRACEFUL_STOP_MS = 2000;
 export const EXIT_FAILURE = 1;
@@ -38,12 +43,6 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     );
     return EXIT_FAILURE;
   }
-  if (o.checkOnly && !o.vrrpOnly) {
-    process.stderr.write(
-      'keepalived-ts: -C (checkers only): the health-checker subsystem is not implemented\n',
-    );
-    return EXIT_FAILURE;
-  }
   if (!o.dontFork) return detach(argv, o.logConsole);
 
   tuneV8ForDaemon();
@@ -52,7 +51,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     detail: o.logDetail,
     ...(o.logFacility === undefined ? {} : { facility: o.logFacility }),
   });
-  log.info(`Starting keepalived-ts v${version}, VRRP only`);
+  log.info(`Starting keepalived-ts v${version}`);
   const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
   validateConfig(config, diag, { host: readHostFacts() });
   // The diagnostics carry keepalived's own wording (and their own "WARNING -" where keepalived has one).
@@ -71,7 +70,18 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     return EXIT_FAILURE;
   }
   process.on('exit', () => removePidFiles(pidFiles));
-  void serve(config, o, log, pidFiles);
+  // keepalived's subsystems: -P only VRRP, -C only the checkers, both by default; the checker process exists
+  // only when a virtual_server is configured (src/check/child.ts, checker-supervisor.ts).
+  const checker =
+    !o.vrrpOnly && config.virtualServers.length > 0
+      ? new CheckerSupervisor({
+          argv,
+          log,
+          ...(o.checkersPidFile === undefined ? {} : { pidFile: o.checkersPidFile }),
+          dontRespawn: o.dontRespawn,
+        })
+      : null;
+  void serve(config, o, log, pidFiles, checker);
   return EXIT_OK;
 }
 
@@ -80,6 +90,7 @@ async function serve(
   o: CliOptions,
   log: Logger,
   pidFiles: string[],
+  checker: CheckerSupervisor | null,
 ): Promise<void> {
   let stopping = false;
   let runtime: VrrpRuntime | null = null;
@@ -88,7 +99,7 @@ async function serve(
     report: (line) => log.error(line),
     release: async () => {
       stopping = true;
-      await runtime?.abort(FATAL_GRACEFUL_STOP_MS);
+      await Promise.all([runtime?.abort(FATAL_GRACEFUL_STOP_MS), checker?.stop(FATAL_GRACEFUL_STOP_MS)]);
     },
     exit: (code) => {
       removePidFiles(pidFiles);
@@ -104,7 +115,7 @@ async function serve(
       log.info(`Stopping (${why})`);
       return runtime?.stop();
     });
-    await stopped;
+    await Promise.all([stopped, checker?.stop(CHECKER_STOP_MS)]);
     removePidFiles(pidFiles);
     log.info('Stopped');
     log.close();
@@ -114,8 +125,10 @@ async function serve(
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
-    if (!runtime || stopping) return;
+    if (stopping) return;
     faultPoint('sighup');
+    checker?.reload();
+    if (!runtime) return;
     log.info(`Reloading (SIGHUP): ${o.configFile}`);
     const next = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
     validateConfig(next.config, next.diag, { host: readHostFacts() });
@@ -139,6 +152,8 @@ async function serve(
   };
   const g = config.globalDefs;
   process.on('SIGUSR1', () => {
+    checker?.dump(CHECKER_DATA_FILE);
+    if (!runtime) return;
     log.info(`Printing VRRP data for process(${process.pid}) on signal`);
     dump(g.stateDumpFile ?? '/tmp/keepalived.data', formatDataText);
   });
@@ -158,9 +173,20 @@ async function serve(
   if (!jsonWatch || !clearWatch)
     log.warn('this Node cannot watch real-time signals: the JSON and STATS_CLEAR signals are unavailable');
 
-  const r = await VrrpRuntime.start(config, { log, keepVipsOnStop: o.dontReleaseVrrp });
+  checker?.start();
+  // -C, or a configuration with virtual servers only: no VRRP engine; the daemon stays up for its signals.
+  if (o.checkOnly || config.vrrpInstances.length === 0) {
+    setInterval(() => {}, 1 << 30);
+    return;
+  }
+  const r = await VrrpRuntime.start(config, {
+    log,
+    keepVipsOnStop: o.dontReleaseVrrp,
+    ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
+  });
   if (!r.ok) {
     for (const e of r.errors) log.error(e);
+    await checker?.stop(CHECKER_STOP_MS);
     removePidFiles(pidFiles);
     log.close();
     process.exit(EXIT_FAILURE);

@@ -43,6 +43,8 @@ export interface RuntimeOptions {
   keepVipsOnStop?: boolean;
   /** How long startup waits for IPv6 link-local sources to finish DAD (default 5 s). */
   sourceWaitMs?: number;
+  /** Told each instance's new state (the checker process follows them for ha_suspend). */
+  onStateChange?: (instance: string, state: string) => void;
 }
 
 export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: string[] };
@@ -92,6 +94,7 @@ export class VrrpRuntime {
   readonly #processes: ProcessTrackers;
   readonly #files: FileTrackers;
   readonly #keepVipsOnStop: boolean;
+  #onStateChange: ((instance: string, state: string) => void) | undefined;
   readonly #fsmStats = new Map<string, Record<FsmCounterName, number>>();
   /** Interfaces the engine cares about (instance interfaces, tracked interfaces, VIP devices) → last state. */
   readonly #linkUp = new Map<string, boolean>();
@@ -246,6 +249,7 @@ export class VrrpRuntime {
       return fail([(e as Error).message]);
     }
     rt.#monitor = mon.value;
+    rt.#onStateChange = opts.onStateChange;
     // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off.
     rt.#boost = new TakeoverBoost(cfg.globalDefs.vrrpProcess.rtPriority !== undefined, (m) => log.info(m));
     rt.#notifyDeleted = withNotifyDeleted(cfg);
@@ -487,6 +491,7 @@ export class VrrpRuntime {
       }
       case 'stateChange':
         this.#lastTransitionS.set(a.instance, Date.now() / 1000);
+        this.#onStateChange?.(a.instance, a.to);
         // keepalived's wording, which operators and our tests grep for.
         this.#log.info(`(${a.instance}) Entering ${a.to} STATE`);
         this.#log.detail(`(${a.instance}) ${a.from} -> ${a.to}: ${a.reason}`);

@@ -1,0 +1,26 @@
+// The typed channel between the daemon's main process and the checker process (Node's IPC pipe, JSON
+// messages). Small on purpose: VRRP state changes go down for ha_suspend, commands for reload, dumps and
+// stop; nothing the VRRP engine waits for comes back.
+
+export type ToChecker =
+  | { type: 'vrrp'; instance: string; state: string }
+  | { type: 'reload' }
+  | { type: 'dump'; file: string }
+  | { type: 'stop' };
+
+export type FromChecker = { type: 'ready'; pid: number } | { type: 'stopped' };
+
+/** The argument that makes bin/keepalived-ts run as the checker process (followed by the daemon's argv). */
+export const CHECKER_CHILD_ARG = '--checker-child';
+
+export function isToChecker(m: unknown): m is ToChecker {
+  if (typeof m !== 'object' || m === null) return false;
+  const t = (m as { type?: unknown }).type;
+  return t === 'vrrp' || t === 'reload' || t === 'dump' || t === 'stop';
+}
+
+export function isFromChecker(m: unknown): m is FromChecker {
+  if (typeof m !== 'object' || m === null) return false;
+  const t = (m as { type?: unknown }).type;
+  return t === 'ready' || t === 'stopped';
+}

@@ -1,0 +1,98 @@
+// The checker process: keepalived's healthchecker child. Started by the main process (CheckerSupervisor)
+// with the daemon's own command line; it reads the configuration itself (and again on reload, as each
+// keepalived child does), runs the checker runtime, and ends when told to stop or when its parent is gone.
+// Its log lines carry keepalived's checker ident (Keepalived_healthcheckers) on syslog.
+import { writeFile } from 'node:fs/promises';
+import { loadConfig } from '../config/load.js';
+import { readHostFacts, validateConfig } from '../config/validate.js';
+import type { CliOptions } from '../daemon/cli.js';
+import { installFatalHandler } from '../daemon/fatal.js';
+import { createLogger } from '../daemon/logger.js';
+import { type FromChecker, isToChecker } from './channel.js';
+import { formatCheckerData } from './dump.js';
+import { CheckerRuntime } from './runtime.js';
+
+const send = (m: FromChecker) => {
+  if (process.connected) process.send?.(m);
+};
+
+export function runCheckerChild(o: CliOptions): number {
+  const log = createLogger({
+    console: o.logConsole,
+    detail: o.logDetail,
+    ident: 'Keepalived_healthcheckers',
+    ...(o.logFacility === undefined ? {} : { facility: o.logFacility }),
+  });
+  const load = () => {
+    const { config, diag } = loadConfig(
+      o.configFile,
+      o.configId === undefined ? {} : { configId: o.configId },
+    );
+    validateConfig(config, diag, { host: readHostFacts() });
+    const code = diag.exitCode();
+    return code === 2 || code === 4 ? null : config;
+  };
+  const config = load();
+  if (!config) {
+    log.error(`Checker: the configuration in ${o.configFile} cannot be run`);
+    log.close();
+    return 1;
+  }
+  let runtime: CheckerRuntime | null = null;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await runtime?.stop();
+    send({ type: 'stopped' });
+    log.close();
+    process.exit(code);
+  };
+  installFatalHandler({
+    report: (line) => log.error(line),
+    release: async () => {
+      await runtime?.stop();
+    },
+    exit: (code) => {
+      log.close();
+      process.exit(code);
+    },
+  });
+  // Signals are the main process's to route; a TERM sent to the whole group stops us like `stop`.
+  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGHUP', () => {});
+  process.on('disconnect', () => void stop(0));
+  process.on('message', (m: unknown) => {
+    if (!isToChecker(m) || !runtime) return;
+    switch (m.type) {
+      case 'vrrp':
+        runtime.vrrpState(m.instance, m.state);
+        break;
+      case 'reload': {
+        log.info(`Reloading (checker): ${o.configFile}`);
+        const next = load();
+        if (next) runtime.reload(next);
+        else log.error('checker reload aborted: the new configuration cannot be run');
+        break;
+      }
+      case 'dump':
+        writeFile(m.file, formatCheckerData(runtime.status(), runtime.snapshot()), { mode: 0o600 }).catch(
+          (e: Error) => log.error(`cannot write ${m.file}: ${e.message}`),
+        );
+        break;
+      case 'stop':
+        void stop(0);
+        break;
+    }
+  });
+  log.info('Starting Healthcheck child process');
+  log.warn(
+    'virtual_server: health checks run; no load-balancing data plane (nftables / IPVS) is programmed yet',
+  );
+  void CheckerRuntime.start(config, { log }).then((rt) => {
+    runtime = rt;
+    send({ type: 'ready', pid: process.pid });
+  });
+  return 0;
+}

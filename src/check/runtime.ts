@@ -1,0 +1,184 @@
+// The checker core bound to the machine: probes run for the core's runProbe actions and their outcomes fed
+// back with the time; one timer armed at the core's next deadline; notify scripts, FIFO lines and log lines
+// performed; after every batch that changed a virtual server, the desired state handed to the data plane.
+// It runs in the checker process (src/check/child.ts), never beside the VRRP engine.
+import type { KeepalivedConfig } from '../config/model.js';
+import { monotonicUs } from '../daemon/clock.js';
+import type { Logger } from '../daemon/logger.js';
+import { FifoWriter, ScriptLauncher } from '../notify/script-launcher.js';
+import {
+  type CheckAction,
+  CheckerCore,
+  type RealServerStatus,
+  type VirtualServerView,
+} from './core/index.js';
+import type { Probe, ProbeFactory, ProbeOutcome } from './probe.js';
+import { loadProbeFactory } from './probes/factory.js';
+
+/** Where the checker's verdicts go: the kernel's load balancer (src/lvs), or nothing. */
+export interface DataPlaneSink {
+  /** The whole desired state; called after every batch that changed a virtual server. */
+  apply(views: VirtualServerView[]): void;
+  close(): Promise<void> | void;
+}
+
+export interface CheckerRuntimeOptions {
+  log: Logger;
+  /** Seeds warmup and jitter (replayable runs); default from the clock. */
+  seed?: number;
+  dataPlane?: DataPlaneSink;
+  /** How long stop() gives the notify scripts it started (keepalived: 1 s). */
+  stopScriptsGraceMs?: number;
+}
+
+/** Actions after which the data plane must hear the new desired state. */
+const DATA_PLANE_ACTIONS = new Set<CheckAction['type']>([
+  'realServerUp',
+  'realServerDown',
+  'realServerWeight',
+  'realServerRemoved',
+  'virtualServerRemoved',
+  'sorryServerIn',
+  'sorryServerOut',
+  'quorumGained',
+  'quorumLost',
+]);
+
+export class CheckerRuntime {
+  readonly #log: Logger;
+  readonly #core: CheckerCore;
+  readonly #factory: ProbeFactory;
+  readonly #scripts: ScriptLauncher;
+  readonly #fifos: FifoWriter;
+  readonly #dataPlane: DataPlaneSink | undefined;
+  readonly #probes = new Map<number, Probe>();
+  readonly #stopGraceMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #state: 'running' | 'stopping' | 'stopped' = 'running';
+  /** Probe attempts finished since start (for status and tests). */
+  attempts = 0;
+
+  private constructor(cfg: KeepalivedConfig, factory: ProbeFactory, o: CheckerRuntimeOptions) {
+    this.#log = o.log;
+    this.#factory = factory;
+    this.#core = new CheckerCore(cfg, { seed: o.seed ?? Date.now() >>> 0 });
+    const g = cfg.globalDefs;
+    this.#scripts = new ScriptLauncher(o.log, g.scriptUser);
+    const fifos = [g.notifyFifo, g.lvsNotifyFifo].filter((p): p is string => p !== undefined);
+    this.#fifos = new FifoWriter(fifos, o.log);
+    this.#dataPlane = o.dataPlane;
+    this.#stopGraceMs = o.stopScriptsGraceMs ?? 1000;
+  }
+
+  static async start(cfg: KeepalivedConfig, o: CheckerRuntimeOptions): Promise<CheckerRuntime> {
+    const factory = await loadProbeFactory({
+      trackFiles: cfg.trackFiles,
+      ...(cfg.globalDefs.scriptUser ? { scriptUser: cfg.globalDefs.scriptUser } : {}),
+      ...(cfg.ssl ? { ssl: cfg.ssl } : {}),
+    });
+    const rt = new CheckerRuntime(cfg, factory, o);
+    rt.#perform(rt.#core.start(monotonicUs()));
+    return rt;
+  }
+
+  /** A VRRP instance's new state (ha_suspend). */
+  vrrpState(instance: string, state: string): void {
+    if (this.#state === 'running') this.#perform(this.#core.vrrpState(instance, state));
+  }
+
+  reload(cfg: KeepalivedConfig): void {
+    if (this.#state === 'running') this.#perform(this.#core.reload(cfg, monotonicUs()));
+  }
+
+  snapshot(): VirtualServerView[] {
+    return this.#core.snapshot();
+  }
+
+  status(): RealServerStatus[] {
+    return this.#core.status();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#perform(this.#core.stop(monotonicUs()), true);
+    for (const p of this.#probes.values()) p.close();
+    this.#probes.clear();
+    await this.#scripts.settle(this.#stopGraceMs);
+    this.#scripts.close();
+    this.#fifos.close();
+    await this.#dataPlane?.close();
+    this.#state = 'stopped';
+  }
+
+  #perform(actions: CheckAction[], stopping = false): void {
+    let changed = false;
+    for (const a of actions) {
+      if (DATA_PLANE_ACTIONS.has(a.type)) changed = true;
+      switch (a.type) {
+        case 'runProbe':
+          if (!stopping) this.#run(a);
+          break;
+        case 'closeProbe':
+          this.#probes.get(a.probeId)?.close();
+          this.#probes.delete(a.probeId);
+          break;
+        case 'notify':
+          this.#scripts.run(a.script.argv, a.script);
+          break;
+        case 'fifo':
+          this.#fifos.write(a.line);
+          break;
+        case 'log':
+          this.#log.info(a.message);
+          break;
+        default:
+          break;
+      }
+    }
+    if (changed && this.#dataPlane) {
+      try {
+        this.#dataPlane.apply(this.#core.snapshot());
+      } catch (e) {
+        this.#log.error(`data plane: ${(e as Error).message}`);
+      }
+    }
+    if (!stopping) this.#arm();
+  }
+
+  #run(a: Extract<CheckAction, { type: 'runProbe' }>): void {
+    let probe = this.#probes.get(a.probeId);
+    let outcome: Promise<ProbeOutcome>;
+    if (!probe) {
+      const made = this.#factory(a.checker, a.target);
+      if (made.ok) {
+        probe = made.probe;
+        this.#probes.set(a.probeId, probe);
+      } else {
+        outcome = Promise.resolve({ ok: false, latencyUs: 0, code: 'config', reason: made.message });
+      }
+    }
+    outcome ??= probe!.run(a.timeoutUs);
+    outcome.then(
+      (o) => {
+        this.attempts++;
+        if (this.#state === 'running') this.#perform(this.#core.probeResult(a.probeId, o, monotonicUs()));
+      },
+      (e: unknown) => this.#log.error(`probe ${a.probeId} rejected: ${(e as Error).message}`),
+    );
+  }
+
+  #arm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const at = this.#core.nextDeadline();
+    if (at === null) return;
+    const delayMs = Math.max(0, Math.ceil((at - monotonicUs()) / 1000));
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (this.#state === 'running') this.#perform(this.#core.timer(monotonicUs()));
+    }, delayMs);
+  }
+}

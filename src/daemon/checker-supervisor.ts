@@ -1,0 +1,136 @@
+// The checker process, seen from the main process: started with the daemon's own command line (plus
+// CHECKER_CHILD_ARG), told every VRRP state change (replayed to a new child), restarted with back-off when
+// it dies — keepalived's "Healthcheck child process(PID) died: Respawning" — unless -R. Whatever it
+// programmed in the kernel stays while it restarts. Nothing here runs on the VRRP engine's path: state
+// changes are queued and sent after the batch that made them.
+import { type ChildProcess, fork } from 'node:child_process';
+import { CHECKER_CHILD_ARG, isFromChecker, type ToChecker } from '../check/channel.js';
+import type { Logger } from './logger.js';
+import { removePidFiles, writePidFiles } from './pidfile.js';
+
+const FIRST_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 30_000;
+/** A child that ran this long without dying resets the back-off. */
+const STABLE_MS = 60_000;
+
+export interface CheckerSupervisorOptions {
+  /** The daemon's argv (the child re-reads the same configuration). */
+  argv: string[];
+  log: Logger;
+  /** -c: the checker's pid file. */
+  pidFile?: string;
+  /** -R: a dead child is not restarted. */
+  dontRespawn?: boolean;
+  /** The entry script to fork (default: this process's). */
+  script?: string;
+}
+
+export class CheckerSupervisor {
+  readonly #o: CheckerSupervisorOptions;
+  readonly #states = new Map<string, string>();
+  #child: ChildProcess | null = null;
+  #startedAt = 0;
+  #backoffMs = FIRST_BACKOFF_MS;
+  #respawn: NodeJS.Timeout | null = null;
+  #stopping = false;
+  #pending: ToChecker[] = [];
+  #flush: NodeJS.Immediate | null = null;
+  /** Children started so far (for status and tests). */
+  starts = 0;
+
+  constructor(o: CheckerSupervisorOptions) {
+    this.#o = o;
+  }
+
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  start(): void {
+    if (this.#stopping || this.#child) return;
+    const script = this.#o.script ?? process.argv[1];
+    if (script === undefined) return;
+    const child = fork(script, [CHECKER_CHILD_ARG, ...this.#o.argv], {
+      execArgv: process.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#child = child;
+    this.#startedAt = Date.now();
+    this.starts++;
+    if (this.#o.pidFile && child.pid !== undefined) {
+      const r = writePidFiles([this.#o.pidFile], child.pid);
+      if (!r.ok) this.#o.log.error(r.error);
+    }
+    this.#o.log.info(`Starting Healthcheck child process, pid=${child.pid}`);
+    child.on('message', (m: unknown) => {
+      if (isFromChecker(m) && m.type === 'ready') {
+        // A new child hears where every VRRP instance stands now.
+        for (const [instance, state] of this.#states) this.#send({ type: 'vrrp', instance, state });
+      }
+    });
+    child.on('error', (e) => this.#o.log.error(`Healthcheck child process: ${e.message}`));
+    child.on('exit', (code, signal) => this.#exited(child, code, signal));
+  }
+
+  #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#child !== child) return;
+    this.#child = null;
+    if (this.#o.pidFile && child.pid !== undefined) removePidFiles([this.#o.pidFile], child.pid);
+    if (this.#stopping) return;
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    if (this.#o.dontRespawn) {
+      this.#o.log.error(`Healthcheck child process(${child.pid}) died (${how}): not respawning (-R)`);
+      return;
+    }
+    if (Date.now() - this.#startedAt >= STABLE_MS) this.#backoffMs = FIRST_BACKOFF_MS;
+    this.#o.log.error(
+      `Healthcheck child process(${child.pid}) died (${how}): Respawning in ${this.#backoffMs / 1000} s`,
+    );
+    this.#respawn = setTimeout(() => {
+      this.#respawn = null;
+      this.start();
+    }, this.#backoffMs);
+    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
+  }
+
+  /** A VRRP instance's new state; sent after the current turn (never inside a takeover's writes). */
+  vrrpState(instance: string, state: string): void {
+    this.#states.set(instance, state);
+    this.#send({ type: 'vrrp', instance, state });
+  }
+
+  reload(): void {
+    this.#send({ type: 'reload' });
+  }
+
+  dump(file: string): void {
+    this.#send({ type: 'dump', file });
+  }
+
+  #send(m: ToChecker): void {
+    this.#pending.push(m);
+    this.#flush ??= setImmediate(() => {
+      this.#flush = null;
+      const batch = this.#pending;
+      this.#pending = [];
+      const c = this.#child;
+      if (!c?.connected) return;
+      for (const x of batch) c.send(x, (e) => e && this.#o.log.detail(`checker channel: ${e.message}`));
+    });
+  }
+
+  /** Asks the child to stop (its omega actions, scripts), then ends it after `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    if (this.#respawn) clearTimeout(this.#respawn);
+    this.#respawn = null;
+    const c = this.#child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    if (c.connected) c.send({ type: 'stop' } satisfies ToChecker);
+    else c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(t);
+  }
+}
