@@ -11,7 +11,10 @@ const CLONE_NEWNET = 0x40000000;
 let setnsFn: ((fd: number, type: number) => number) | undefined;
 
 function setns(fd: number): void {
-  setnsFn ??= koffi.load('libc.so.6').func('int setns(int fd, int nstype)') as (fd: number, t: number) => number;
+  setnsFn ??= koffi.load('libc.so.6').func('int setns(int fd, int nstype)') as (
+    fd: number,
+    t: number,
+  ) => number;
   if (setnsFn(fd, CLONE_NEWNET) !== 0) throw new Error('setns failed');
 }
 
@@ -25,7 +28,8 @@ export interface TestNetns {
 export function enterTestNetns(label: string): TestNetns {
   const name = createNetns(label);
   execFileSync('ip', ['netns', 'exec', name, 'nft', '-f', '-'], {
-    input: 'table inet probe {\n chain in {\n  type filter hook input priority 0;\n  tcp dport 9 drop\n }\n}\n',
+    input:
+      'table inet probe {\n chain in {\n  type filter hook input priority 0;\n  tcp dport 9 drop\n }\n}\n',
   });
   const home = openSync('/proc/self/ns/net', 'r');
   const there = openSync(`/run/netns/${name}`, 'r');
