@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import koffi from 'koffi';
-import { createNetns, deleteNetns, ip } from '../../helpers/netns.js';
+import { createNetns, deleteNetns } from '../../helpers/netns.js';
 
 const CLONE_NEWNET = 0x40000000;
 let setnsFn: ((fd: number, type: number) => number) | undefined;
