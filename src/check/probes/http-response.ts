@@ -42,7 +42,6 @@ export class HttpResponseReader {
   total = 0;
   /** Body bytes seen. */
   bodyBytes = 0;
-  #hashed = 0;
   #hash: Hash | null = null;
   #bodyParts: Buffer[] | null = null;
   digestHex = '';
@@ -148,7 +147,6 @@ export class HttpResponseReader {
       if (n > 0) {
         const part = n === piece.length ? piece : piece.subarray(0, n);
         this.#hash.update(part);
-        this.#hashed += n;
         this.#o.onBody?.(part);
       }
     }
