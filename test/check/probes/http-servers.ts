@@ -28,11 +28,14 @@ export function target(port: number, address = '127.0.0.1'): ProbeTarget {
 /** A TCP server that hands each connection and its request head (up to CRLFCRLF) to `onRequest`. */
 export async function rawServer(
   onRequest: (sock: net.Socket, head: string) => void,
-): Promise<{ port: number; heads: string[]; close: () => Promise<void> }> {
+  host = '127.0.0.1',
+): Promise<{ port: number; heads: string[]; peers: string[]; close: () => Promise<void> }> {
   const heads: string[] = [];
+  const peers: string[] = [];
   const socks = new Set<net.Socket>();
   const srv = net.createServer((sock) => {
     socks.add(sock);
+    peers.push(sock.remoteAddress ?? '');
     sock.on('close', () => socks.delete(sock));
     sock.on('error', () => {});
     let buf = '';
@@ -47,11 +50,12 @@ export async function rawServer(
     };
     sock.on('data', onData);
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => srv.listen(0, host, r));
   const port = (srv.address() as net.AddressInfo).port;
   return {
     port,
     heads,
+    peers,
     close: () =>
       new Promise<void>((r) => {
         for (const s of socks) s.destroy();

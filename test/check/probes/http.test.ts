@@ -44,8 +44,14 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
     ns?.leave();
   });
 
-  const run = async (c: ReturnType<typeof checker>, p = port, timeoutUs = 2_000_000, ctx = {}) => {
-    const made = createHttpProbe(c, target(p), ctx);
+  const run = async (
+    c: ReturnType<typeof checker>,
+    p = port,
+    timeoutUs = 2_000_000,
+    ctx = {},
+    addr = '127.0.0.1',
+  ) => {
+    const made = createHttpProbe(c, target(p, addr), ctx);
     assert.ok(made.ok, made.ok ? '' : made.message);
     const out = await made.probe.run(timeoutUs);
     made.probe.close();
@@ -104,6 +110,28 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
       assert.match(raw.heads.at(-1)!, /^GET \/p HTTP\/1\.0\r\nUser-Agent: KeepAliveClient\r\nHost/);
     } finally {
       await raw.close();
+    }
+  });
+
+  test('IPv6 target (Host in brackets) and bindto', async () => {
+    const v6 = await rawServer((s) => s.end('HTTP/1.0 200 OK\r\n\r\n'), '::1');
+    const v4 = await rawServer((s) => s.end('HTTP/1.0 200 OK\r\n\r\n'));
+    try {
+      assert.equal((await run(checker('HTTP_GET', [url('/')]), v6.port, 2e6, {}, '::1')).ok, true);
+      assert.equal(
+        v6.heads[0],
+        `GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: [::1]:${v6.port}\r\n\r\n`,
+      );
+      const made = createHttpProbe(checker('HTTP_GET', [url('/')]), {
+        ...target(v4.port),
+        bindTo: '127.0.0.2',
+      });
+      assert.ok(made.ok);
+      assert.equal((await made.probe.run(2e6)).ok, true);
+      assert.equal(v4.peers[0], '127.0.0.2');
+    } finally {
+      await v6.close();
+      await v4.close();
     }
   });
 
