@@ -48,7 +48,8 @@ export class DeadlineWheel {
   /** Calls `fn` once, no earlier than `delayMs` from now, unless cancelled first. */
   after(delayMs: number, fn: () => void): Deadline {
     const now = this.#now();
-    if (this.#count === 0) this.#doneTick = Math.floor(now / TICK_MS);
+    // Ticks before the current one have fully passed; nothing is pending in them.
+    if (this.#count === 0) this.#doneTick = Math.floor(now / TICK_MS) - 1;
     // The slot of tick T is processed once the clock has passed T's end, so tick T holds deadlines ≤ (T+1)·TICK.
     let tick = Math.ceil((now + Math.max(0, delayMs)) / TICK_MS) - 1;
     if (tick <= this.#doneTick) tick = this.#doneTick + 1;
@@ -78,8 +79,9 @@ export class DeadlineWheel {
     }
   }
 
+  /** Wakes at the next tick boundary (a wake-up that comes early just re-arms: the clock decides). */
   #arm(): void {
-    const t = setTimeout(() => this.#onTick(), TICK_MS);
+    const t = setTimeout(() => this.#onTick(), Math.max(1, Math.ceil(TICK_MS - (this.#now() % TICK_MS))));
     t.unref();
     this.#timer = t;
   }
