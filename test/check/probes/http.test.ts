@@ -256,6 +256,25 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
     }
   });
 
+  test('the default cap (4 MiB) stops an endless body', async () => {
+    const raw = await rawServer((s) => {
+      s.write('HTTP/1.1 200 OK\r\n\r\n');
+      const chunk = Buffer.alloc(256 * 1024, 98);
+      const pump = () => {
+        while (!s.destroyed && s.write(chunk)) {}
+        if (!s.destroyed) s.once('drain', pump);
+      };
+      pump();
+    });
+    try {
+      const out = await run(checker('HTTP_GET', [url('/')]), raw.port, 5_000_000);
+      assert.equal(!out.ok && out.code, 'too-large');
+      assert.match(!out.ok ? out.reason : '', /4194304/);
+    } finally {
+      await raw.close();
+    }
+  });
+
   test('refused and black-holed SYN', async () => {
     const refused = await run(checker('HTTP_GET', [url('/')]), 1, 1e6);
     assert.equal(!refused.ok && refused.code, 'refused');
