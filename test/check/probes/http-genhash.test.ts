@@ -61,6 +61,7 @@ const noTiming = (s: string) => s.replace(/= \d+ usecs/, '= N usecs');
 describe('genhash', { skip: !isRoot() && 'needs root for a network namespace' }, () => {
   let ns: TestNetns;
   let raw: Awaited<ReturnType<typeof rawServer>>;
+  let raw6: Awaited<ReturnType<typeof rawServer>>;
   let tlsServer: https.Server;
   let tlsPort = 0;
   const haveKeepalived = existsSync(KEEPALIVED);
@@ -71,6 +72,7 @@ describe('genhash', { skip: !isRoot() && 'needs root for a network namespace' },
       if (head.startsWith('GET /empty ')) s.end();
       else s.end(RESPONSE);
     });
+    raw6 = await rawServer((s) => s.end(RESPONSE), '::1');
     tlsServer = https.createServer(
       { cert: readFileSync(join(DIR, 'good.pem')), key: readFileSync(join(DIR, 'good.key')) },
       (_req, res) => res.end(BODY),
@@ -81,6 +83,7 @@ describe('genhash', { skip: !isRoot() && 'needs root for a network namespace' },
 
   after(async () => {
     await raw?.close();
+    await raw6?.close();
     tlsServer?.closeAllConnections();
     await new Promise<void>((r) => (tlsServer ? tlsServer.close(() => r()) : r()));
     ns?.leave();
@@ -139,6 +142,7 @@ describe('genhash', { skip: !isRoot() && 'needs root for a network namespace' },
       ['-s', '127.0.0.1', '-p', p, '-u', '/'],
       ['-s', '127.0.0.1', '-p', p, '-u', '/', '-v'],
       ['-s', '127.0.0.1', '-p', p, '-u', '/', '-V', 'www.example', '-P', '1.1'],
+      ['-s', '::1', '-p', String(raw6.port), '-u', '/x', '-P', '1.0c', '-v'],
       ['-s', '127.0.0.1', '-p', p, '-u', '/empty'],
       ['-s', '127.0.0.1', '-p', '1', '-u', '/'],
       ['-s', '127.0.0.1', '-p', String(ns.blackholePort), '-u', '/', '-t', '1'],
@@ -148,6 +152,13 @@ describe('genhash', { skip: !isRoot() && 'needs root for a network namespace' },
     ];
     const results = await Promise.all(
       cases.map(async (a) => [a, await ours(a), await theirs(ns.name, a)] as const),
+    );
+    // Both sent the same request bytes (the IPv6 server saw only this one case, from each of them).
+    assert.equal(raw6.heads.length, 2);
+    assert.equal(raw6.heads[0], raw6.heads[1]);
+    assert.match(
+      raw6.heads[0]!,
+      /^GET \/x HTTP\/1\.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: \[::1\]:\d+\r\n\r\n$/,
     );
     for (const [args, mine, ref] of results) {
       const label = args.join(' ');

@@ -249,7 +249,8 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
         assert.equal(out.ok, false, name);
         assert.equal(!out.ok && out.code, code, `${name}: ${!out.ok && out.reason}`);
         if (re) assert.match(!out.ok ? out.reason : '', re, name);
-        assert.ok(ms < 400 + 300, `${name} settled in ${ms} ms`);
+        // Bounded: without the deadline the drip and the silent server would go on for ever. Slack for load.
+        assert.ok(ms < 400 + 1000, `${name} settled in ${ms} ms`);
       } finally {
         await raw.close();
       }
@@ -283,7 +284,7 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
     const ms = performance.now() - t0;
     assert.equal(!hole.ok && hole.code, 'timeout');
     assert.match(!hole.ok ? hole.reason : '', /connecting/);
-    assert.ok(ms >= 299 && ms < 300 + 300, `settled after ${ms} ms`);
+    assert.ok(ms >= 299 && ms < 300 + 1000, `settled after ${ms} ms`);
   });
 
   test('close() settles runs in flight; nothing leaks', async () => {
