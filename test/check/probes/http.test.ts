@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { ProbeOutcome } from '../../../src/check/probe.js';
 import { createHttpProbe } from '../../../src/check/probes/http.js';
 import { probeDeadlines } from '../../../src/check/probes/http-deadline.js';
 import { buildRequest } from '../../../src/check/probes/http-request.js';
@@ -285,6 +286,56 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
     assert.equal(!hole.ok && hole.code, 'timeout');
     assert.match(!hole.ok ? hole.reason : '', /connecting/);
     assert.ok(ms >= 299 && ms < 300 + 1000, `settled after ${ms} ms`);
+  });
+
+  test('one probe, many attempts: its reused socket gives each attempt its own verdict', async () => {
+    const script: [(s: net.Socket) => void, string][] = [
+      [(s) => s.end('HTTP/1.0 200 OK\r\n\r\nok'), 'ok'],
+      [(s) => s.end('HTTP/1.0 503 Busy\r\n\r\n'), 'status'],
+      [
+        (s) => {
+          s.write('HTTP/1.0 200 OK\r\n\r\npart');
+          setTimeout(() => s.resetAndDestroy(), 20);
+        },
+        'reset',
+      ],
+      [(s) => s.end('HTTP/1.0 200 OK\r\n\r\nok'), 'ok'],
+      [() => {}, 'timeout'],
+      [(s) => s.end('garbage\r\n\r\n'), 'bad-response'],
+      [(s) => s.end('HTTP/1.0 200 OK\r\n\r\nok'), 'ok'],
+    ];
+    let n = 0;
+    const raw = await rawServer((s) => script[n++ % script.length]![0](s));
+    const made = createHttpProbe(checker('HTTP_GET', [url('/')]), target(raw.port));
+    assert.ok(made.ok);
+    try {
+      for (const [, want] of script) {
+        const out = await made.probe.run(300_000);
+        assert.equal(out.ok ? 'ok' : out.code, want);
+        // Give the previous connection its 'close' so that the next attempt reuses the socket.
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.equal(made.probe.keptSocketUses, script.length);
+      assert.equal(raw.heads.length, script.length);
+      assert.ok(raw.heads.every((h) => h === raw.heads[0]));
+      // Overlapping runs: the second cannot reuse the busy socket and gets its own.
+      n = 0;
+      const both = await Promise.all([made.probe.run(1e6), made.probe.run(1e6)]);
+      assert.deepEqual(both.map((o) => (o.ok ? 'ok' : o.code)).sort(), ['ok', 'status']);
+      const refused = createHttpProbe(checker('HTTP_GET', [url('/')]), target(1));
+      assert.ok(refused.ok);
+      const probe = refused.probe;
+      for (let i = 0; i < 3; i++) {
+        const out: ProbeOutcome = await probe.run(1e6);
+        assert.equal(!out.ok && out.code, 'refused');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.equal(probe.keptSocketUses, 3);
+      probe.close();
+    } finally {
+      made.probe.close();
+      await raw.close();
+    }
   });
 
   test('close() settles runs in flight; nothing leaks', async () => {
