@@ -145,16 +145,16 @@ export function genhash(req: GenhashRequest): Promise<GenhashResult> {
         },
         tlsPlan,
         reader,
-        (f) => {
-          // Genhash hashes whatever arrived; a missing header shows as "no data received".
-          if (f?.code === 'bad-response' || f?.code === 'no-data') {
-            finish(null);
-            return;
-          }
-          finish(f);
+        {
+          attemptDone: (_tag, f) => {
+            // Genhash hashes whatever arrived; a missing header shows as "no data received".
+            if (f?.code === 'bad-response' || f?.code === 'no-data') finish(null);
+            else finish(f);
+          },
         },
+        0,
         verbose
-          ? (headerDone) => {
+          ? (headerDone: boolean) => {
               fedHeaderNow = false;
               if (!headerDone) {
                 if (!headerSeen) out += HTTP_HEADER_HEXA;

@@ -11,6 +11,11 @@ export interface Deadline {
   cancel(): void;
 }
 
+/** An object told when its deadline passes (saves a closure per deadline on hot paths). */
+export interface DeadlineTarget {
+  onDeadline(): void;
+}
+
 class Entry implements Deadline {
   prev: Entry | null = null;
   next: Entry | null = null;
@@ -18,7 +23,7 @@ class Entry implements Deadline {
   constructor(
     readonly wheel: DeadlineWheel,
     readonly tick: number,
-    public fn: (() => void) | null,
+    public fn: (() => void) | DeadlineTarget | null,
   ) {}
   cancel(): void {
     if (this.fn === null) return;
@@ -45,8 +50,8 @@ export class DeadlineWheel {
     return this.#count;
   }
 
-  /** Calls `fn` once, no earlier than `delayMs` from now, unless cancelled first. */
-  after(delayMs: number, fn: () => void): Deadline {
+  /** Calls `fn` (or `fn.onDeadline()`) once, no earlier than `delayMs` from now, unless cancelled first. */
+  after(delayMs: number, fn: (() => void) | DeadlineTarget): Deadline {
     const now = this.#now();
     // Ticks before the current one have fully passed; nothing is pending in them.
     if (this.#count === 0) this.#doneTick = Math.floor(now / TICK_MS) - 1;
@@ -107,7 +112,8 @@ export class DeadlineWheel {
       if (fn === null) continue;
       e.fn = null;
       this.unlink(e);
-      fn();
+      if (typeof fn === 'function') fn();
+      else fn.onDeadline();
     }
     if (this.#count > 0 && this.#timer === null) this.#arm();
   }

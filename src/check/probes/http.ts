@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Checker, SslConfig } from '../../config/model.js';
 import type { Probe, ProbeFactory, ProbeOutcome, ProbeTarget } from '../probe.js';
-import { type DeadlineWheel, probeDeadlines } from './http-deadline.js';
+import { type Deadline, type DeadlineTarget, type DeadlineWheel, probeDeadlines } from './http-deadline.js';
 import {
   buildRequest,
   compileUrlRegex,
@@ -16,10 +16,14 @@ import {
   parseHttpProtocol,
   sniName,
   statusTable,
-  type UrlRegex,
   type VirtualhostSources,
 } from './http-request.js';
-import { DEFAULT_MAX_RESPONSE_BYTES, HttpResponseReader, type ResponseFailure } from './http-response.js';
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  HttpResponseReader,
+  type ReaderOptions,
+  type ResponseFailure,
+} from './http-response.js';
 
 /** What a probe needs beyond the checker block: inherited virtualhosts and the root SSL block. */
 export interface HttpProbeContext extends VirtualhostSources {
@@ -37,9 +41,8 @@ export interface HttpProbeContext extends VirtualhostSources {
 
 interface UrlPlan extends ConnectPlan {
   path: string;
-  status: Uint8Array;
-  digest: string | undefined;
-  regex: UrlRegex | undefined;
+  /** The response reader's options, built once. */
+  reading: ReaderOptions;
 }
 
 export interface TlsPlan {
@@ -88,22 +91,19 @@ export function createHttpProbe(
     plans.push({
       path: u.path,
       request: buildRequest(u.path, protocol, vhost, target.address, target.port),
-      status: statusTable(u),
-      digest: u.digest,
-      regex,
+      reading: {
+        status: statusTable(u),
+        digest: u.digest,
+        regex,
+        maxBytes: ctx.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      },
       servername: sni,
       verifyName: sni ?? vhost,
     });
   }
   return {
     ok: true,
-    probe: new HttpProbe(
-      target,
-      plans,
-      tlsPlan,
-      ctx.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      ctx.wheel ?? probeDeadlines,
-    ),
+    probe: new HttpProbe(target, plans, tlsPlan, ctx.wheel ?? probeDeadlines),
   };
 }
 
@@ -198,14 +198,20 @@ export class PlainConn {
   }
 }
 
-/** One url's request in flight on its own connection; `done` is called exactly once. */
+/** Hears how each attempt ended: `tag` is what the attempt was created with. */
+export interface AttemptSink {
+  attemptDone(tag: number, f: AttemptFailure | null): void;
+}
+
+/** One url's request in flight on its own connection; the sink hears of it exactly once. */
 export class UrlAttempt {
   readonly #sock: net.Socket;
   readonly #reader: HttpResponseReader;
   readonly #tls: TlsPlan | undefined;
   #settled = false;
   #secure = false;
-  readonly #done: (f: AttemptFailure | null) => void;
+  readonly #sink: AttemptSink;
+  readonly #tag: number;
   readonly #onFeed: ((headerDone: boolean) => void) | undefined;
   #conn: PlainConn | null = null;
 
@@ -214,13 +220,15 @@ export class UrlAttempt {
     plan: ConnectPlan,
     tlsPlan: TlsPlan | undefined,
     reader: HttpResponseReader,
-    done: (f: AttemptFailure | null) => void,
+    sink: AttemptSink,
+    tag: number,
     /** Called before each chunk is read (genhash's verbose dumps). */
     onFeed?: (headerDone: boolean) => void,
     /** A reusable plain socket, used when idle (plain HTTP only). */
     conn?: PlainConn,
   ) {
-    this.#done = done;
+    this.#sink = sink;
+    this.#tag = tag;
     this.#onFeed = onFeed;
     this.#tls = tlsPlan;
     this.#reader = reader;
@@ -345,7 +353,7 @@ export class UrlAttempt {
     // tls_compliant: close with a close_notify alert (end); otherwise drop the connection quietly.
     if (atEof && this.#tls?.compliant) s.end();
     else s.destroy();
-    this.#done(f === null ? null : { ...f, phase });
+    this.#sink.attemptDone(this.#tag, f === null ? null : { ...f, phase });
   }
 }
 
@@ -387,28 +395,61 @@ export function classifyError(
   return { code: 'error', reason: `${code || 'error'}: ${e.message}` };
 }
 
+/** One run(): its url attempts, its deadline, and the promise to settle. */
+class RunState implements DeadlineTarget, AttemptSink {
+  readonly attempts: UrlAttempt[] = [];
+  pending: number;
+  settled = false;
+  deadline: Deadline | null = null;
+
+  constructor(
+    readonly probe: HttpProbe,
+    readonly plans: UrlPlan[],
+    readonly t0: number,
+    readonly timeoutMs: number,
+    readonly resolve: (o: ProbeOutcome) => void,
+  ) {
+    this.pending = plans.length;
+  }
+
+  onDeadline(): void {
+    for (const a of this.attempts) a.timeout(this.timeoutMs);
+  }
+
+  attemptDone(k: number, f: ResponseFailure | null): void {
+    if (this.settled) return;
+    this.pending--;
+    if (f === null && this.pending > 0) return;
+    this.settled = true;
+    this.deadline?.cancel();
+    this.probe.runEnded(this);
+    for (const a of this.attempts) a.abort();
+    const latencyUs = Math.round((performance.now() - this.t0) * 1000);
+    if (f === null) this.resolve({ ok: true, latencyUs });
+    else
+      this.resolve({
+        ok: false,
+        latencyUs,
+        code: f.code,
+        reason: this.plans.length > 1 ? `url ${this.plans[k]!.path}: ${f.reason}` : f.reason,
+      });
+  }
+}
+
 export class HttpProbe implements Probe {
   readonly #target: ProbeTarget;
   readonly #plans: UrlPlan[];
   readonly #tls: TlsPlan | undefined;
-  readonly #maxBytes: number;
   readonly #wheel: DeadlineWheel;
-  readonly #live = new Set<UrlAttempt>();
+  readonly #live = new Set<RunState>();
   /** One reusable socket per url (plain HTTP only). */
   readonly #conns: (PlainConn | undefined)[];
   #closed = false;
 
-  constructor(
-    target: ProbeTarget,
-    plans: UrlPlan[],
-    tlsPlan: TlsPlan | undefined,
-    maxBytes: number,
-    wheel: DeadlineWheel,
-  ) {
+  constructor(target: ProbeTarget, plans: UrlPlan[], tlsPlan: TlsPlan | undefined, wheel: DeadlineWheel) {
     this.#target = target;
     this.#plans = plans;
     this.#tls = tlsPlan;
-    this.#maxBytes = maxBytes;
     this.#wheel = wheel;
     this.#conns = plans.map(() => (tlsPlan ? undefined : new PlainConn()));
   }
@@ -432,60 +473,32 @@ export class HttpProbe implements Probe {
     return new Promise<ProbeOutcome>((resolve) => {
       const timeoutMs = Math.max(0, timeoutUs / 1000);
       const plans = this.#plans;
-      const attempts: UrlAttempt[] = [];
-      let pending = plans.length;
-      let settled = false;
-      const deadline = this.#wheel.after(timeoutMs, () => {
-        for (const a of attempts) a.timeout(timeoutMs);
-      });
-      const onDone = (plan: UrlPlan, f: ResponseFailure | null): void => {
-        if (settled) return;
-        pending--;
-        if (f === null && pending > 0) return;
-        settled = true;
-        deadline.cancel();
-        for (const a of attempts) {
-          a.abort();
-          this.#live.delete(a);
-        }
-        const latencyUs = Math.round((performance.now() - t0) * 1000);
-        if (f === null) resolve({ ok: true, latencyUs });
-        else
-          resolve({
-            ok: false,
-            latencyUs,
-            code: f.code,
-            reason: plans.length > 1 ? `url ${plan.path}: ${f.reason}` : f.reason,
-          });
-      };
-      for (let k = 0; k < plans.length; k++) {
+      const st = new RunState(this, plans, t0, timeoutMs, resolve);
+      this.#live.add(st);
+      st.deadline = this.#wheel.after(timeoutMs, st);
+      for (let k = 0; k < plans.length && !st.settled; k++) {
         const plan = plans[k]!;
-        if (settled) break;
-        let a: UrlAttempt | undefined;
         try {
-          const reader = new HttpResponseReader({
-            status: plan.status,
-            digest: plan.digest,
-            regex: plan.regex,
-            maxBytes: this.#maxBytes,
-          });
-          const done = (f: AttemptFailure | null) => onDone(plan, f);
-          a = new UrlAttempt(this.#target, plan, this.#tls, reader, done, undefined, this.#conns[k]);
+          const reader = new HttpResponseReader(plan.reading);
+          st.attempts.push(
+            new UrlAttempt(this.#target, plan, this.#tls, reader, st, k, undefined, this.#conns[k]),
+          );
         } catch (e) {
           // Synchronous throws (bad local address, invalid options) are outcomes too.
-          onDone(plan, { code: 'error', reason: (e as Error).message });
-        }
-        if (a) {
-          attempts.push(a);
-          this.#live.add(a);
+          st.attemptDone(k, { code: 'error', reason: (e as Error).message });
         }
       }
     });
   }
 
+  /** A run settled: it no longer needs closing. */
+  runEnded(st: RunState): void {
+    this.#live.delete(st);
+  }
+
   close(): void {
     this.#closed = true;
-    for (const a of this.#live) a.abort();
+    for (const st of [...this.#live]) for (const a of st.attempts) a.abort();
     this.#live.clear();
   }
 }
