@@ -113,7 +113,7 @@ export function genhash(req: GenhashRequest): Promise<GenhashResult> {
   if (ssl) {
     const ctx = secureContextFor(undefined);
     if (typeof ctx === 'string') return Promise.resolve({ stdout: '', stderr: `${ctx}\n` });
-    tlsPlan = { context: ctx, verify: false, compliant: false };
+    tlsPlan = { context: ctx, verify: false };
   }
   const request = buildRequest(req.path, req.protocol ?? '1.0', req.virtualhost, req.server, req.port);
   const wheel = new DeadlineWheel();

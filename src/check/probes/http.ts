@@ -48,7 +48,11 @@ interface UrlPlan extends ConnectPlan {
 export interface TlsPlan {
   context: tls.SecureContext;
   verify: boolean;
-  compliant: boolean;
+}
+
+/** A flag keyword the parser carries untyped on a url block (`tls_compliant`). */
+function carriedFlag(u: object, key: string): boolean {
+  return (u as { other?: Record<string, string[]> }).other?.[key] !== undefined;
 }
 
 /** One shared read buffer for plain sockets: reads are consumed synchronously, copies kept where needed. */
@@ -78,12 +82,13 @@ export function createHttpProbe(
     tlsPlan = {
       context: built,
       verify: (ctx.verify ?? 'with-ca') === 'with-ca' && ctx.ssl?.ca !== undefined,
-      compliant: checker.other.tls_compliant !== undefined,
     };
   }
+  const compliant = checker.other.tls_compliant !== undefined;
   const plans: UrlPlan[] = [];
   for (const u of checker.urls) {
-    if (u.path === undefined) return { ok: false, message: 'HTTP/SSL_GET checker url has no path' };
+    // keepalived drops a url block without a path ("url has no path - ignoring").
+    if (u.path === undefined) continue;
     const regex = compileUrlRegex(u);
     if (typeof regex === 'string') return { ok: false, message: regex };
     const vhost = effectiveVirtualhost(u, checker, ctx);
@@ -99,8 +104,10 @@ export function createHttpProbe(
       },
       servername: sni,
       verifyName: sni ?? vhost,
+      tlsCompliant: compliant || carriedFlag(u, 'tls_compliant'),
     });
   }
+  if (plans.length === 0) return { ok: false, message: 'HTTP/SSL_GET checker has no url with a path' };
   return {
     ok: true,
     probe: new HttpProbe(target, plans, tlsPlan, ctx.wheel ?? probeDeadlines),
@@ -154,6 +161,8 @@ export interface ConnectPlan {
   request: Buffer;
   servername?: string | undefined;
   verifyName?: string | undefined;
+  /** SSL_GET `tls_compliant` (checker or url): end with a close_notify alert. */
+  tlsCompliant?: boolean;
 }
 
 /** How far an attempt got, for timeouts and for genhash's messages. */
@@ -214,6 +223,7 @@ export class UrlAttempt {
   readonly #tag: number;
   readonly #onFeed: ((headerDone: boolean) => void) | undefined;
   #conn: PlainConn | null = null;
+  readonly #compliant: boolean;
 
   constructor(
     target: ProbeTarget,
@@ -229,6 +239,7 @@ export class UrlAttempt {
   ) {
     this.#sink = sink;
     this.#tag = tag;
+    this.#compliant = plan.tlsCompliant === true;
     this.#onFeed = onFeed;
     this.#tls = tlsPlan;
     this.#reader = reader;
@@ -351,7 +362,7 @@ export class UrlAttempt {
     if (this.#conn) this.#conn.attempt = null;
     const s = this.#sock;
     // tls_compliant: close with a close_notify alert (end); otherwise drop the connection quietly.
-    if (atEof && this.#tls?.compliant) s.end();
+    if (atEof && this.#tls && this.#compliant) s.end();
     else s.destroy();
     this.#sink.attemptDone(this.#tag, f === null ? null : { ...f, phase });
   }

@@ -193,6 +193,10 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.code, 'status');
     assert.match(!r.ok ? r.reason : '', /^url \/down: /);
+    // keepalived drops a url block without a path; a checker left with none is refused.
+    const noPath = { ...url('/down'), path: undefined };
+    assert.equal((await run(checker('HTTP_GET', [noPath, url('/')]))).ok, true);
+    assert.equal(createHttpProbe(checker('HTTP_GET', [noPath]), target(port)).ok, false);
   });
 
   test('bad servers each fail with one code, within the timeout', async () => {
