@@ -5,6 +5,7 @@
 
 const TICK_MS = 10;
 const SLOTS = 512;
+const MAX_DELAY_MS = 2 ** 31;
 
 /** A pending deadline; `cancel()` is idempotent and cheap. */
 export interface Deadline {
@@ -56,7 +57,9 @@ export class DeadlineWheel {
     // Ticks before the current one have fully passed; nothing is pending in them.
     if (this.#count === 0) this.#doneTick = Math.floor(now / TICK_MS) - 1;
     // The slot of tick T is processed once the clock has passed T's end, so tick T holds deadlines ≤ (T+1)·TICK.
-    let tick = Math.ceil((now + Math.max(0, delayMs)) / TICK_MS) - 1;
+    // NaN and negative delays mean "now"; longer than ~24 days is clamped (no probe waits that long).
+    const d = delayMs > 0 ? Math.min(delayMs, MAX_DELAY_MS) : 0;
+    let tick = Math.ceil((now + d) / TICK_MS) - 1;
     if (tick <= this.#doneTick) tick = this.#doneTick + 1;
     const e = new Entry(this, tick, fn);
     const slot = tick % SLOTS;

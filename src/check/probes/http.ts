@@ -482,7 +482,7 @@ export class HttpProbe implements Probe {
     if (this.#closed)
       return Promise.resolve({ ok: false, latencyUs: 0, code: 'closed', reason: 'probe closed' });
     return new Promise<ProbeOutcome>((resolve) => {
-      const timeoutMs = Math.max(0, timeoutUs / 1000);
+      const timeoutMs = timeoutUs > 0 ? timeoutUs / 1000 : 0;
       const plans = this.#plans;
       const st = new RunState(this, plans, t0, timeoutMs, resolve);
       this.#live.add(st);

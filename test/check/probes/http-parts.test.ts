@@ -105,14 +105,15 @@ describe('DeadlineWheel', () => {
     const fired: [number, number][] = [];
     const t0 = performance.now();
     for (const d of [45, 5, 25, 0]) w.after(d, () => fired.push([d, performance.now() - t0]));
+    w.after(Number.NaN, { onDeadline: () => fired.push([0, performance.now() - t0]) });
     const cancelled = w.after(15, () => fired.push([-1, 0]));
     cancelled.cancel();
     cancelled.cancel();
-    assert.equal(w.size, 4);
+    assert.equal(w.size, 5);
     await new Promise((r) => setTimeout(r, 120));
     assert.deepEqual(
       fired.map(([d]) => d),
-      [0, 5, 25, 45],
+      [0, 0, 5, 25, 45],
     );
     for (const [d, at] of fired) assert.ok(at >= d - 1, `${d} ms deadline fired at ${at.toFixed(1)} ms`);
     assert.equal(w.size, 0);
