@@ -123,11 +123,16 @@ export class VrrpRuntime {
     this.#keepVipsOnStop = keepVips;
     this.#engine = new VrrpEngine(plan.engine);
     const dropped = rateLimited((m) => log.detail(m));
+    // An address-list mismatch is logged without -D, in keepalived's words (docs/hostile-network.md).
+    const droppedForAddresses = rateLimited((m) => log.info(m));
     this.#pool = new VrrpSocketPool(
       (instance, advert, meta) => this.#onAdvert(instance, advert, meta),
       (instance, r) =>
-        dropped(`${instance}/${r.counter}`, `(${instance}) dropped advert: ${r.counter}: ${r.reason}`),
+        r.counter === 'AddressListErrors'
+          ? droppedForAddresses(`${instance}/${r.counter}`, `(${instance}) ${r.reason}`)
+          : dropped(`${instance}/${r.counter}`, `(${instance}) dropped advert: ${r.counter}: ${r.reason}`),
       (e) => this.#log.error(e.message),
+      (instance) => this.#engine.instance(instance)?.followedMaster ?? null,
     );
     this.#vips = new VipInstaller(nl, table, log);
     this.#announcers = new Announcers(table, log, plan.pacing);

@@ -29,6 +29,12 @@ export type VrrpEvent =
    */
   | { type: 'vipDeleted'; address: string }
   /**
+   * The address the instance sends from, as the interface's addresses change (an instance without
+   * unicast_src_ip/mcast_src_ip): a new one becomes the source; null = the interface has no address of its
+   * own left (`ip addr flush`), which keepalived treats as a FAULT until one returns.
+   */
+  | { type: 'sourceAddress'; address: string | null }
+  /**
    * Removed from the configuration by a reload (notes §4 SIGHUP): like `shutdown` (priority 0 if master, VIPs
    * removed, STOP), but the notify is DELETED with `notify_deleted`, else FAULT, as keepalived reports it.
    */

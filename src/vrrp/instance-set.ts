@@ -201,6 +201,6 @@ export class VrrpEngine {
     if (!inst) return;
     const before = inst.state;
     out.push(...inst.handle(event, nowUs));
-    this.#groupOf.get(name)?.afterMemberEvent(inst, before, nowUs, out);
+    this.#groupOf.get(name)?.afterMemberEvent(inst, before, nowUs, out, event.type);
   }
 }
