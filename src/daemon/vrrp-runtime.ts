@@ -44,6 +44,22 @@ export interface RuntimeOptions {
   sourceWaitMs?: number;
 }
 
+/**
+ * The interface still has an address of its own to send from: an IPv4 address that is not one of our VIPs, or
+ * an IPv6 link-local (a tentative one counts: it becomes usable when DAD ends).
+ */
+function hasOwnAddress(
+  table: InterfaceTable,
+  ifname: string,
+  family: 4 | 6,
+  vips: ReadonlySet<string>,
+): boolean {
+  const list = table.addresses(ifname, family);
+  if (family === 4) return list.some((a) => !vips.has(a.address));
+  return list.some((a) => a.scope === RT_SCOPE_LINK);
+}
+const RT_SCOPE_LINK = 253;
+
 export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: string[] };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -542,28 +558,41 @@ export class VrrpRuntime {
       const p = inst.params;
       const w = this.#plan.wiring.get(p.name);
       if (p.interface !== ifname || !w || w.fixedSource !== false) continue;
+      // keepalived (docs/hostile-network.md): no address of its own left on the interface (`ip addr flush`)
+      // is a FAULT until one returns. Not for use_vmac instances, whose IPv4 source is the parent's.
+      const lost =
+        !this.#dumpFlags.get(p.name)?.vmacIfname &&
+        !hasOwnAddress(this.#table, ifname, p.family, this.#allVips());
+      const faulted = inst.status().fault.address;
+      if (lost) {
+        if (faulted) continue;
+        this.#log.info(
+          `(${p.name}) no IPv${p.family} address of its own left on ${ifname}: FAULT until one returns`,
+        );
+        this.#handle({ type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: null } });
+        continue;
+      }
       let src: string | undefined;
       if (p.family === 4) src = this.#table.defaultSource(ifname, 4, this.#allVips());
       else {
         const kept = this.#table
           .addresses(ifname, 6)
           .some((a) => a.address === p.primaryAddress && !a.tentative);
-        if (!kept) src = this.#table.defaultSource(ifname, 6);
+        src = kept ? p.primaryAddress : this.#table.defaultSource(ifname, 6);
       }
-      if (src === undefined || src === p.primaryAddress) continue;
-      if (p.family === 6) {
+      // A tentative link-local after the address came back: up again now, on the same source until DAD ends.
+      if (src === undefined && faulted) src = p.primaryAddress;
+      if (src === undefined || (src === p.primaryAddress && !faulted)) continue;
+      if (p.family === 6 && src !== p.primaryAddress) {
         const r = this.#pool.rebind(w, src);
         if (!r.ok) {
           this.#log.error(`(${p.name}) cannot send from ${src}: ${r.error.message}`);
           continue;
         }
       }
-      this.#log.info(`(${p.name}) source address changed from ${p.primaryAddress} to ${src}`);
-      this.#handle({
-        type: 'instance',
-        instance: p.name,
-        event: { type: 'reload', params: { ...p, primaryAddress: src } },
-      });
+      if (src !== p.primaryAddress)
+        this.#log.info(`(${p.name}) source address changed from ${p.primaryAddress} to ${src}`);
+      this.#handle({ type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: src } });
     }
   }
 
