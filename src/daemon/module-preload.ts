@@ -56,7 +56,7 @@ export async function preloadSequentially(entryUrl: string): Promise<void> {
 
 /** Below this soft limit on open files the modules are loaded one at a time. */
 export const FEW_DESCRIPTORS = 256;
-/** The smallest open-files limit the daemon starts under with one instance (measured: 24; docs/hostile-network.md). */
+/** The documented minimum open-files limit (docs/hostile-network.md); bin/keepalived-ts refuses below it. */
 export const MIN_DESCRIPTORS = 32;
 
 /** The soft RLIMIT_NOFILE from /proc/self/limits; null if unreadable or unlimited. */

@@ -620,9 +620,10 @@ export class VrrpRuntime {
   }
 
   /**
-   * A VIP deleted behind our back while MASTER (notes §3.3): keepalived forces the instance to BACKUP (it takes
-   * over again after the down timer if nobody else does, re-adding the VIPs); `no_track` VIPs are left alone.
-   * Deletions caused by a link going down are not that: the VIP comes back with the link.
+   * A VIP deleted behind our back while MASTER (docs/hostile-network.md): keepalived forces the instance to
+   * BACKUP with its down timer at Skew_Time (master again, VIPs re-added, before a lower-priority backup would
+   * take over); `no_track` VIPs are left alone. Deletions caused by a link going down are not that: the VIP
+   * comes back with the link.
    */
   #addressDeleted(address: string, ifindex: number): void {
     const ifname = this.#table.linkByIndex(ifindex)?.name;
@@ -648,8 +649,7 @@ export class VrrpRuntime {
       return;
     }
     // keepalived 2.2.7 (seen in netns): "Netlink reflector reports IP … removed", BACKUP, "sent 0 priority",
-    // VIPs removed; the engine's vipDeleted does all three (the priority 0 lets a backup take over after
-    // Skew_Time instead of the down timer).
+    // VIPs removed; the engine's vipDeleted does all three and arms its down timer at Skew_Time.
     this.#log.info(`Netlink reflector reports IP ${address} removed from ${ifname}`);
     this.#log.info(`(${inst.name}) VIP ${address} deleted - going to BACKUP`);
     this.#handle({

@@ -24,8 +24,8 @@ export type VrrpEvent =
   | { type: 'shutdown' }
   /**
    * One of our VIPs (`address` as configured) was deleted behind our back (rtnetlink RTM_DELADDR). keepalived
-   * (notes §3.3): a MASTER sends priority 0, removes its other VIPs and goes BACKUP, unless the VIP is
-   * `no_track`; in any other state, or for an address that is not ours, nothing happens.
+   * (docs/hostile-network.md): a MASTER sends priority 0, removes its other VIPs and goes BACKUP with its down
+   * timer at Skew_Time, unless the VIP is `no_track`; in any other state, or for an address not ours, nothing.
    */
   | { type: 'vipDeleted'; address: string }
   /**
