@@ -89,7 +89,7 @@ export class VrrpInstance {
   #noSource = false;
   /** Source of the last advert accepted from a master while BACKUP (keepalived's master_saddr). */
   #followed: string | null = null;
-  /** A lower-priority advert is answered at most once per advert interval: not before this time. */
+  /** A lower-priority advert is answered (advert, GARPs, notify) at most once per advert interval: not before. */
   #lowerAnswerAtUs = 0;
 
   constructor(params: VrrpInstanceParams) {
@@ -651,12 +651,12 @@ export class VrrpInstance {
     // Lower priority (or equal with a lower address).
     // keepalived ≠ RFC 3768 §6.4.3 ("discard the ADVERTISEMENT"): keepalived re-advertises at once to force a
     // new election ("forcing new election"), as RFC 9568 §6.4.3 allows; lower_prio_no_advert restores RFC 3768.
-    // keepalived-ts ≠ keepalived: at most one such answer per advert interval, so that a flood of valid
-    // lower-priority adverts is not answered one for one (docs/hostile-network.md).
-    if (!p.lowerPrioNoAdvert && nowUs >= this.#lowerAnswerAtUs) {
-      this.#lowerAnswerAtUs = nowUs + csToUs(p.advertIntervalCs);
-      this.#sendAdvert(this.#effective, out);
-    }
+    // With it come the lower-priority GARPs and the MASTER_RX_LOWER_PRI notify.
+    // keepalived-ts ≠ keepalived: that answer — advert, GARPs, notify — at most once per advert interval, so
+    // that a flood of valid lower-priority adverts is not answered one for one (docs/hostile-network.md).
+    if (nowUs < this.#lowerAnswerAtUs) return;
+    this.#lowerAnswerAtUs = nowUs + csToUs(p.advertIntervalCs);
+    if (!p.lowerPrioNoAdvert) this.#sendAdvert(this.#effective, out);
     const garp = garpOnLowerPrio(p, nowUs);
     out.push(...garp.actions);
     if (garp.nextAtUs !== null) this.#arm('garpLowerPrio', garp.nextAtUs, out);

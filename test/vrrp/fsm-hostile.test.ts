@@ -46,9 +46,23 @@ test('a flood of lower-priority adverts is answered at most once per advert inte
   assert.equal(answers, 3, answeredAt.join());
   for (let k = 1; k < answeredAt.length; k++)
     assert.ok(answeredAt[k]! - answeredAt[k - 1]! >= 1_000_000, answeredAt.join());
+  // So are its GARPs and the MASTER_RX_LOWER_PRI notify: one block per answer, not per advert.
+  const notifies = d.all('notify').filter((n) => n.state === 'MASTER_RX_LOWER_PRI');
+  assert.deepEqual(
+    notifies.map((n) => n.atUs),
+    answeredAt,
+  );
   // The periodic adverts still go out once a second (from the advert timer, not from the flood).
   const periodic = d.all('sendAdvert').filter((a) => a.atUs > t0 && !answeredAt.includes(a.atUs));
   assert.ok(periodic.length >= 2, JSON.stringify(periodic.map((a) => a.atUs)));
+});
+
+test('lower-priority GARPs come with the answer only', () => {
+  const d = master({ garpLowerPrioRepeat: 2, garpLowerPrioDelayUs: 0 });
+  let garps = 0;
+  for (let k = 0; k < 100; k++)
+    garps += d.rx(100, '192.0.2.20', 5_000_000 + k * 1000).filter((a) => a.type === 'sendGarp').length;
+  assert.equal(garps, 1);
 });
 
 test('the first lower-priority advert after a quiet interval is answered at once (keepalived behaviour kept)', () => {
