@@ -559,8 +559,10 @@ export class VrrpRuntime {
       const w = this.#plan.wiring.get(p.name);
       if (p.interface !== ifname || !w || w.fixedSource !== false) continue;
       // keepalived (docs/hostile-network.md): no address of its own left on the interface (`ip addr flush`)
-      // is a FAULT until one returns. Not for use_vmac instances, whose IPv4 source is the parent's.
+      // is a FAULT until one returns. Not for use_vmac instances, whose IPv4 source is the parent's, nor with
+      // dont_track_primary (the kernel flushes IPv6 addresses with the link, which such an instance ignores).
       const lost =
+        !p.dontTrackPrimary &&
         !this.#dumpFlags.get(p.name)?.vmacIfname &&
         !hasOwnAddress(this.#table, ifname, p.family, this.#allVips());
       const faulted = inst.status().fault.address;
