@@ -334,7 +334,8 @@ test('keepalived-ts: a flood of valid lower-priority adverts is answered at most
   // 10 periodic adverts a second and at most 10 answers: ≤ 20 a second (keepalived: one per advert received).
   assert.ok(sent <= 20 * seconds + 4, `${sent} adverts in ${seconds} s`);
   assert.ok(sent >= 10 * (seconds - 0.5), `${sent} adverts in ${seconds} s: the periodic ones still go out`);
-  assert.ok(r.heard <= sent + 2 && r.heard >= sent / 2, JSON.stringify({ ...r, sent }));
+  // On the wire during the 2 s flood and the 0.1 s after, as the flooder heard it: at most 2.1 × 20, + 4.
+  assert.ok(r.heard <= 46 && r.heard >= 10, JSON.stringify({ ...r, sent }));
 });
 
 test('keepalived-ts runs under `ulimit -n 32` and `ulimit -v 700000`, and refuses below its minimums', {
