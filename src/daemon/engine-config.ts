@@ -390,6 +390,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       priority: basePriority,
       ownerIgnoreAdverts: resolved.params.ownerIgnoreAdverts,
       vips: i.virtualIpaddresses.map((v) => v.address),
+      skipCheckAdvAddr: i.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
       withIpHeader: family === 4,
     };
     const tx: TxOptions = {

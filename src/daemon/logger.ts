@@ -2,6 +2,10 @@
 // to syslog: one datagram per line to /dev/log (src/net/syslog-socket.ts) with ident Keepalived_vrrp, facility
 // daemon (or local0–7 with -S), and each line's own severity — errors LOG_ERR, warnings LOG_WARNING, the rest
 // LOG_INFO, as keepalived. A line the syslog socket cannot take (no syslog daemon) goes to stderr.
+//
+// stderr is a bounded buffer (boundedWriter): when nobody reads it (a pipe whose reader stalled) Node would
+// queue every line in memory; keepalived blocks instead. We do neither: beyond LOG_BUFFER_BYTES unwritten,
+// lines are dropped and counted, and the count is written once the output drains (docs/hostile-network.md).
 import { LOG_DAEMON, LOG_LOCAL0, type Severity, SyslogSocket, syslogLine } from '../net/syslog-socket.js';
 
 export interface Logger {
@@ -39,11 +43,70 @@ function stamp(atMs: number): string {
 /** Writes one line logged at `atMs` with its severity (a held line keeps the time it was logged at). */
 export type LineSink = (line: string, atMs: number, severity: Severity) => void;
 
+/** Unwritten bytes stderr may hold before log lines are dropped (some 2,500 lines). */
+export const LOG_BUFFER_BYTES = 256 * 1024;
+
+/** What boundedWriter needs of a stream (process.stderr, or any Writable). */
+export interface DrainableStream {
+  readonly writableLength: number;
+  write(text: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+export interface BoundedWriter {
+  write(text: string): void;
+  /** Lines dropped since the start (reported ones included). */
+  readonly droppedTotal: number;
+}
+
+/**
+ * Writes to `stream` while it holds at most `maxBytes` unwritten; beyond that a line is dropped and counted.
+ * When the stream drains, one line (made by `report`) says how many were dropped. A synchronous stream (a
+ * file, a terminal) never holds anything, so nothing is dropped there.
+ */
+export function boundedWriter(
+  stream: DrainableStream,
+  maxBytes: number,
+  report: (dropped: number) => string,
+): BoundedWriter {
+  let dropped = 0;
+  let total = 0;
+  let waiting = false;
+  const onDrain = () => {
+    waiting = false;
+    if (dropped === 0) return;
+    const n = dropped;
+    dropped = 0;
+    stream.write(report(n));
+  };
+  return {
+    write(text) {
+      if (stream.writableLength > maxBytes) {
+        dropped++;
+        total++;
+        if (!waiting) {
+          waiting = true;
+          stream.once('drain', onDrain);
+        }
+        return;
+      }
+      stream.write(text);
+    },
+    get droppedTotal() {
+      return total;
+    },
+  };
+}
+
+const droppedLine = (n: number) =>
+  `${stamp(Date.now())} WARNING - ${n} log line(s) dropped: the log output was not being read\n`;
+
 export function createLogger(o: LoggerOptions): Logger {
   const ident = o.ident ?? 'Keepalived_vrrp';
+  const stderr = boundedWriter(process.stderr, LOG_BUFFER_BYTES, droppedLine);
   if (o.console) {
     return withHolding(
-      (line, atMs) => process.stderr.write(`${stamp(atMs)} ${line}\n`),
+      (line, atMs) => stderr.write(`${stamp(atMs)} ${line}\n`),
       o.detail,
       () => {},
     );
@@ -52,7 +115,7 @@ export function createLogger(o: LoggerOptions): Logger {
   const syslog = SyslogSocket.open(o.syslogPath);
   const sink: LineSink = (line, atMs, severity) => {
     const sent = syslog?.send(syslogLine(facility, severity, ident, process.pid, line, new Date(atMs)));
-    if (!sent) process.stderr.write(`${stamp(atMs)} ${ident}: ${line}\n`);
+    if (!sent) stderr.write(`${stamp(atMs)} ${ident}: ${line}\n`);
   };
   return withHolding(sink, o.detail, () => syslog?.close());
 }

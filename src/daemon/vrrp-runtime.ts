@@ -47,6 +47,22 @@ export interface RuntimeOptions {
   onStateChange?: (instance: string, state: string) => void;
 }
 
+/**
+ * The interface still has an address of its own to send from: an IPv4 address that is not one of our VIPs, or
+ * an IPv6 link-local (a tentative one counts: it becomes usable when DAD ends).
+ */
+function hasOwnAddress(
+  table: InterfaceTable,
+  ifname: string,
+  family: 4 | 6,
+  vips: ReadonlySet<string>,
+): boolean {
+  const list = table.addresses(ifname, family);
+  if (family === 4) return list.some((a) => !vips.has(a.address));
+  return list.some((a) => a.scope === RT_SCOPE_LINK);
+}
+const RT_SCOPE_LINK = 253;
+
 export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: string[] };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -127,11 +143,16 @@ export class VrrpRuntime {
     this.#keepVipsOnStop = keepVips;
     this.#engine = new VrrpEngine(plan.engine);
     const dropped = rateLimited((m) => log.detail(m));
+    // An address-list mismatch is logged without -D, in keepalived's words (docs/hostile-network.md).
+    const droppedForAddresses = rateLimited((m) => log.info(m));
     this.#pool = new VrrpSocketPool(
       (instance, advert, meta) => this.#onAdvert(instance, advert, meta),
       (instance, r) =>
-        dropped(`${instance}/${r.counter}`, `(${instance}) dropped advert: ${r.counter}: ${r.reason}`),
+        r.counter === 'AddressListErrors'
+          ? droppedForAddresses(`${instance}/${r.counter}`, `(${instance}) ${r.reason}`)
+          : dropped(`${instance}/${r.counter}`, `(${instance}) dropped advert: ${r.counter}: ${r.reason}`),
       (e) => this.#log.error(e.message),
+      (instance) => this.#engine.instance(instance)?.followedMaster ?? null,
     );
     this.#vips = new VipInstaller(nl, table, log);
     this.#announcers = new Announcers(table, log, plan.pacing);
@@ -554,13 +575,32 @@ export class VrrpRuntime {
     let source4: string | undefined | null = null;
     let usable6: Set<string> | null = null;
     let source6: string | undefined | null = null;
+    let vips: Set<string> | null = null;
+    const allVips = () => (vips ??= this.#allVips());
+    const hasOwn = new Map<number, boolean>();
     for (const inst of this.#engine.instances()) {
       const p = inst.params;
       const w = this.#plan.wiring.get(p.name);
       if (p.interface !== ifname || !w || w.fixedSource !== false) continue;
+      // keepalived (docs/hostile-network.md): no address of its own left on the interface (`ip addr flush`)
+      // is a FAULT until one returns. Not for use_vmac instances, whose IPv4 source is the parent's, nor with
+      // dont_track_primary (the kernel flushes IPv6 addresses with the link, which such an instance ignores).
+      let own = hasOwn.get(p.family);
+      if (own === undefined)
+        hasOwn.set(p.family, (own = hasOwnAddress(this.#table, ifname, p.family, allVips())));
+      const lost = !p.dontTrackPrimary && !this.#dumpFlags.get(p.name)?.vmacIfname && !own;
+      const faulted = inst.status().fault.address;
+      if (lost) {
+        if (faulted) continue;
+        this.#log.info(
+          `(${p.name}) no IPv${p.family} address of its own left on ${ifname}: FAULT until one returns`,
+        );
+        this.#handle({ type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: null } });
+        continue;
+      }
       let src: string | undefined;
       if (p.family === 4) {
-        if (source4 === null) source4 = this.#table.defaultSource(ifname, 4, this.#allVips());
+        if (source4 === null) source4 = this.#table.defaultSource(ifname, 4, allVips());
         src = source4;
       } else {
         usable6 ??= new Set(
@@ -569,25 +609,25 @@ export class VrrpRuntime {
             .filter((a) => !a.tentative)
             .map((a) => a.address),
         );
-        if (!usable6.has(p.primaryAddress)) {
+        if (usable6.has(p.primaryAddress)) src = p.primaryAddress;
+        else {
           if (source6 === null) source6 = this.#table.defaultSource(ifname, 6);
           src = source6;
         }
       }
-      if (src === undefined || src === p.primaryAddress) continue;
-      if (p.family === 6) {
+      // A tentative link-local after the address came back: up again now, on the same source until DAD ends.
+      if (src === undefined && faulted) src = p.primaryAddress;
+      if (src === undefined || (src === p.primaryAddress && !faulted)) continue;
+      if (p.family === 6 && src !== p.primaryAddress) {
         const r = this.#pool.rebind(w, src);
         if (!r.ok) {
           this.#log.error(`(${p.name}) cannot send from ${src}: ${r.error.message}`);
           continue;
         }
       }
-      this.#log.info(`(${p.name}) source address changed from ${p.primaryAddress} to ${src}`);
-      this.#handle({
-        type: 'instance',
-        instance: p.name,
-        event: { type: 'reload', params: { ...p, primaryAddress: src } },
-      });
+      if (src !== p.primaryAddress)
+        this.#log.info(`(${p.name}) source address changed from ${p.primaryAddress} to ${src}`);
+      this.#handle({ type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: src } });
     }
   }
 
@@ -615,9 +655,10 @@ export class VrrpRuntime {
   }
 
   /**
-   * A VIP deleted behind our back while MASTER (notes §3.3): keepalived forces the instance to BACKUP (it takes
-   * over again after the down timer if nobody else does, re-adding the VIPs); `no_track` VIPs are left alone.
-   * Deletions caused by a link going down are not that: the VIP comes back with the link.
+   * A VIP deleted behind our back while MASTER (docs/hostile-network.md): keepalived forces the instance to
+   * BACKUP with its down timer at Skew_Time (master again, VIPs re-added, before a lower-priority backup would
+   * take over); `no_track` VIPs are left alone. Deletions caused by a link going down are not that: the VIP
+   * comes back with the link.
    */
   #addressDeleted(address: string, ifindex: number): void {
     const ifname = this.#table.linkByIndex(ifindex)?.name;
@@ -643,8 +684,7 @@ export class VrrpRuntime {
       return;
     }
     // keepalived 2.2.7 (seen in netns): "Netlink reflector reports IP … removed", BACKUP, "sent 0 priority",
-    // VIPs removed; the engine's vipDeleted does all three (the priority 0 lets a backup take over after
-    // Skew_Time instead of the down timer).
+    // VIPs removed; the engine's vipDeleted does all three and arms its down timer at Skew_Time.
     this.#log.info(`Netlink reflector reports IP ${address} removed from ${ifname}`);
     this.#log.info(`(${inst.name}) VIP ${address} deleted - going to BACKUP`);
     this.#handle({

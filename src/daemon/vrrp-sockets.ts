@@ -53,11 +53,19 @@ export class VrrpSocketPool {
   readonly #onAdvert: AdvertHandler;
   readonly #onReject: RejectHandler;
   readonly #onError: (e: NetError) => void;
+  readonly #followedMaster: (instance: string) => string | null;
 
-  constructor(onAdvert: AdvertHandler, onReject: RejectHandler, onError: (e: NetError) => void) {
+  /** `followedMaster`: the master an instance follows as BACKUP, for skip_check_adv_addr (rx-validate.ts). */
+  constructor(
+    onAdvert: AdvertHandler,
+    onReject: RejectHandler,
+    onError: (e: NetError) => void,
+    followedMaster: (instance: string) => string | null = () => null,
+  ) {
     this.#onAdvert = onAdvert;
     this.#onReject = onReject;
     this.#onError = onError;
+    this.#followedMaster = followedMaster;
   }
 
   /** Opens (or joins) the socket of an instance. `srcAddr` is the instance's advert source. */
@@ -122,7 +130,7 @@ export class VrrpSocketPool {
     for (const w of targets) {
       const ah = w.tx.authType === AuthType.ah;
       const policy = ah ? { ...w.rxPolicy, ahMinSeq: (this.#ahSeq.get(w.name) ?? 0) + 1 } : w.rxPolicy;
-      const result = validateAdvert(bytes, meta, policy);
+      const result = validateAdvert(bytes, meta, policy, this.#followedMaster(w.name));
       const stats = this.stats.get(w.name);
       if (stats) countRxResult(stats, result);
       if (result.ok) {

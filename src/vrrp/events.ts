@@ -24,10 +24,16 @@ export type VrrpEvent =
   | { type: 'shutdown' }
   /**
    * One of our VIPs (`address` as configured) was deleted behind our back (rtnetlink RTM_DELADDR). keepalived
-   * (notes §3.3): a MASTER sends priority 0, removes its other VIPs and goes BACKUP, unless the VIP is
-   * `no_track`; in any other state, or for an address that is not ours, nothing happens.
+   * (docs/hostile-network.md): a MASTER sends priority 0, removes its other VIPs and goes BACKUP with its down
+   * timer at Skew_Time, unless the VIP is `no_track`; in any other state, or for an address not ours, nothing.
    */
   | { type: 'vipDeleted'; address: string }
+  /**
+   * The address the instance sends from, as the interface's addresses change (an instance without
+   * unicast_src_ip/mcast_src_ip): a new one becomes the source; null = the interface has no address of its
+   * own left (`ip addr flush`), which keepalived treats as a FAULT until one returns.
+   */
+  | { type: 'sourceAddress'; address: string | null }
   /**
    * Removed from the configuration by a reload (notes §4 SIGHUP): like `shutdown` (priority 0 if master, VIPs
    * removed, STOP), but the notify is DELETED with `notify_deleted`, else FAULT, as keepalived reports it.

@@ -51,7 +51,8 @@ export interface InstanceStatus {
   masterAddress: string | null;
   /** Priority in the last advert accepted from the master (0 until one is; keepalived's master_priority). */
   masterPriority: number;
-  fault: { interface: boolean; tracker: boolean; group: boolean };
+  /** `address`: the interface has no address of its own to send from (sourceAddress event with null). */
+  fault: { interface: boolean; tracker: boolean; group: boolean; address: boolean };
   timers: TimerTable;
 }
 
@@ -84,6 +85,12 @@ export class VrrpInstance {
   #rogueSinceUs: number | null = null;
   #rogueLastUs: number | null = null;
   #ownerYielded = false;
+  /** No address of its own on the interface (keepalived: the primary address deleted, none left): FAULT. */
+  #noSource = false;
+  /** Source of the last advert accepted from a master while BACKUP (keepalived's master_saddr). */
+  #followed: string | null = null;
+  /** A lower-priority advert is answered (advert, GARPs, notify) at most once per advert interval: not before. */
+  #lowerAnswerAtUs = 0;
 
   constructor(params: VrrpInstanceParams) {
     this.name = params.name;
@@ -113,7 +120,14 @@ export class VrrpInstance {
   }
   /** Faulted for a reason of its own (interface, tracker), ignoring the sync group. */
   get ownFault(): boolean {
-    return (!this.#ifUp && !this.#p.dontTrackPrimary) || this.#trackerFault;
+    return (!this.#ifUp && !this.#p.dontTrackPrimary) || this.#trackerFault || this.#noSource;
+  }
+  /**
+   * The master this BACKUP follows: the source of the last advert it accepted, null in other states. With
+   * skip_check_adv_addr, adverts from it skip the address-list check (rx-validate.ts).
+   */
+  get followedMaster(): string | null {
+    return this.#state === 'BACKUP' ? this.#followed : null;
   }
   get faulted(): boolean {
     return this.ownFault || this.#groupFault;
@@ -142,6 +156,7 @@ export class VrrpInstance {
         interface: !this.#ifUp && !this.#p.dontTrackPrimary,
         tracker: this.#trackerFault,
         group: this.#groupFault,
+        address: this.#noSource,
       },
       timers: { ...this.#timers },
     };
@@ -188,6 +203,9 @@ export class VrrpInstance {
       case 'vipDeleted':
         this.#vipDeleted(event.address, nowUs, out);
         break;
+      case 'sourceAddress':
+        this.#sourceAddress(event.address, nowUs, out);
+        break;
       case 'deleted':
         this.#deleted(event.notifyDeleted, out);
         break;
@@ -212,6 +230,15 @@ export class VrrpInstance {
     if (this.#state !== 'MASTER') return;
     this.#wantState = 'BACKUP';
     this.#becomeBackup(nowUs, out, 'sync group member became backup');
+  }
+
+  /**
+   * A member left MASTER because one of its VIPs was deleted: every master member does the same (priority 0,
+   * BACKUP, back after Skew_Time), as keepalived does for the whole sync group.
+   */
+  groupVipDeleted(nowUs: number, out: VrrpAction[]): void {
+    if (this.#state !== 'MASTER') return;
+    this.#leaveForVipDeleted(nowUs, out, 'sync group member lost a VIP');
   }
 
   /** Another member is in FAULT (or no longer is): one FAULT takes the whole group to FAULT. */
@@ -452,9 +479,41 @@ export class VrrpInstance {
     if (this.#state !== 'MASTER') return;
     const vip = [...this.#p.vips, ...this.#p.excludedVips].find((v) => v.address === address);
     if (vip === undefined || vip.options?.noTrack === true) return;
+    this.#leaveForVipDeleted(nowUs, out, `VIP ${address} deleted`);
+  }
+
+  /**
+   * keepalived 2.2.7 (docs/hostile-network.md): priority 0, BACKUP, and the down timer set to Skew_Time rather
+   * than Master_Down_Interval, "for a quick transition back to master": alone, the VIPs are back after
+   * Skew_Time; beside a lower-priority backup (whose own Skew_Time, armed by our priority 0, is longer) we
+   * take over again first, so the backup never becomes master.
+   */
+  #leaveForVipDeleted(nowUs: number, out: VrrpAction[], reason: string): void {
     this.#sendAdvert(PRIORITY_STOP, out);
     this.#wantState = 'BACKUP';
-    this.#becomeBackup(nowUs, out, `VIP ${address} deleted`);
+    this.#becomeBackup(nowUs, out, reason);
+    this.#arm('masterDown', nowUs + this.#skewUs(), out);
+  }
+
+  /**
+   * The interface's address to send from (keepalived, notes in docs/hostile-network.md): when the last one is
+   * deleted (`ip addr flush`) the instance goes to FAULT (a master first sends priority 0 and drops its VIPs);
+   * when one is added again it becomes the source and the instance comes up (BACKUP, full down timer).
+   */
+  #sourceAddress(address: string | null, nowUs: number, out: VrrpAction[]): void {
+    if (address === null) {
+      if (this.#noSource) return;
+      this.#noSource = true;
+      this.#reassess(nowUs, out);
+      return;
+    }
+    if (address !== this.#p.primaryAddress) {
+      this.#p = { ...this.#p, primaryAddress: address };
+      if (this.#state === 'MASTER') this.#masterAddress = address;
+    }
+    if (!this.#noSource) return;
+    this.#noSource = false;
+    this.#reassess(nowUs, out);
   }
 
   /** Removed by a reload (notes §4 SIGHUP): an unmatched old master sends priority 0 and drops its VIPs. */
@@ -548,6 +607,7 @@ export class VrrpInstance {
         this.#masterAdverIntervalCs = advert.advertIntervalCs;
       }
       this.#masterAddress = meta.srcAddr;
+      this.#followed = meta.srcAddr;
       this.#masterPriority = advert.priority;
       this.#wantState = 'BACKUP';
       this.#arm('masterDown', nowUs + this.#masterDownUs(), out);
@@ -582,6 +642,7 @@ export class VrrpInstance {
       if (p.version === 3 && advert.advertIntervalCs > 0)
         this.#masterAdverIntervalCs = advert.advertIntervalCs;
       this.#masterAddress = meta.srcAddr;
+      this.#followed = meta.srcAddr;
       this.#masterPriority = advert.priority;
       this.#wantState = 'BACKUP';
       this.#becomeBackup(nowUs, out, `higher priority advert from ${meta.srcAddr}`);
@@ -590,6 +651,11 @@ export class VrrpInstance {
     // Lower priority (or equal with a lower address).
     // keepalived ≠ RFC 3768 §6.4.3 ("discard the ADVERTISEMENT"): keepalived re-advertises at once to force a
     // new election ("forcing new election"), as RFC 9568 §6.4.3 allows; lower_prio_no_advert restores RFC 3768.
+    // With it come the lower-priority GARPs and the MASTER_RX_LOWER_PRI notify.
+    // keepalived-ts ≠ keepalived: that answer — advert, GARPs, notify — at most once per advert interval, so
+    // that a flood of valid lower-priority adverts is not answered one for one (docs/hostile-network.md).
+    if (nowUs < this.#lowerAnswerAtUs) return;
+    this.#lowerAnswerAtUs = nowUs + csToUs(p.advertIntervalCs);
     if (!p.lowerPrioNoAdvert) this.#sendAdvert(this.#effective, out);
     const garp = garpOnLowerPrio(p, nowUs);
     out.push(...garp.actions);

@@ -230,7 +230,7 @@ export class VrrpEngine {
     out.push(...inst.handle(event, nowUs));
     const group = this.#groupOf.get(name);
     if (group) {
-      group.afterMemberEvent(inst, before, nowUs, out);
+      group.afterMemberEvent(inst, before, nowUs, out, event.type);
       for (const m of group.members) this.#touch(m.name);
     } else this.#touch(name);
   }

@@ -13,14 +13,17 @@
 //      PASS 8-byte constant-time compare / AH HMAC-MD5-96          → AuthFailures
 //      v2 advert interval == configured (else drop, "to prevent concurrent VRID") → AdvIntervalErrors
 //   7  type == 1 (RFC 9568 §7.1)                                     → RcvdInvalidTypePackets
+//  13a address count == number of configured VIPs (unless skipped)  → AddressListErrors
 //   9  v3 advert interval mismatch is accepted (the FSM adopts it, RFC 9568 §6.4.2) — reported, not dropped
 //  10  checksum: v2 VRRP-only; v3/IPv6 pseudo-header; v3/IPv4 either form, the matching one reported → ChecksumErrors
 //  11  destination multicast ⇔ instance not unicast                 → DstAddrErrors (extension)
 //  12  owner (priority 255) with owner_ignore_adverts drops          → OwnerIgnoredAdverts (extension)
-//  14  unicast source must be a configured peer (check_unicast_src) → UnicastSrcErrors (extension)
-//  13  VIP list differing from the configured one: reported (AddressListErrors), NOT dropped
-// Rule 5 (keepalived 2.4's auth_hmac trailer) does not exist in 2.2.7 and is not implemented. Rule 14 runs before
-// rule 13 here so that a packet dropped for its source is not also counted as received with a bad address list.
+//  13b every configured VIP present in the advert (unless skipped)  → AddressListErrors (counted as received)
+//  14  unicast source must be a configured peer (check_unicast_src, unless skipped) → UnicastSrcErrors (ext.)
+// Rule 5 (keepalived 2.4's auth_hmac trailer) does not exist in 2.2.7 and is not implemented.
+// Rules 13 and 14 are skipped only for a backup with skip_check_adv_addr, for an advert from the master it
+// already follows (docs/hostile-network.md): an advert for our VRID with another address list — another
+// cluster reusing the VRID, or a forger — is dropped, so it cannot take the VIPs from our master.
 import type { AuthTypeCode, IpFamily, RxMeta, VrrpAdvert, VrrpVersion } from './advert.js';
 import { AuthType, PRIORITY_OWNER, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT } from './advert.js';
 import { AUTH_DATA_LENGTH, authKeyBytes, passAuthMatches } from './auth.js';
@@ -56,6 +59,11 @@ export interface RxPolicy {
   ownerIgnoreAdverts: boolean;
   /** Configured virtual addresses (any textual form; compared canonically). */
   vips: string[];
+  /**
+   * keepalived `skip_check_adv_addr` (or global `vrrp_skip_check_adv_addr`): a backup does not check the
+   * address list (nor the unicast source) of an advert from the master it already follows.
+   */
+  skipCheckAdvAddr?: boolean;
   /** The bytes start with the IP header (IPv4 raw socket) rather than the VRRP header. */
   withIpHeader: boolean;
   /**
@@ -71,7 +79,10 @@ export type RxValidateResult =
       advert: VrrpAdvert;
       /** Which checksum form matched ('vrrp-only' for v2, 'pseudo-header' for v3/IPv6, either for v3/IPv4). */
       checksumForm: ChecksumForm;
-      /** Advertised addresses differ from the configured VIPs (count it; do not drop). */
+      /**
+       * Advertised addresses differ from the configured VIPs, accepted because the check was skipped
+       * (skip_check_adv_addr and the advert came from the master followed); not counted, as keepalived.
+       */
       addressListMismatch: boolean;
       /** v3 advert interval differs from the configured one (the FSM adopts the master's). */
       intervalMismatch: boolean;
@@ -79,14 +90,29 @@ export type RxValidateResult =
       ahSeq: number | null;
       packet: DecodedPacket;
     }
-  | { ok: false; counter: RxCounterName; reason: string };
+  | {
+      ok: false;
+      counter: RxCounterName;
+      reason: string;
+      /** Counted as a received advert too (keepalived counts an advert before checking its addresses). */
+      received?: true;
+    };
 
 function reject(counter: RxCounterName, reason: string): RxValidateResult {
   return { ok: false, counter, reason };
 }
 
-/** Validates one received packet for one instance. Pure; never throws. */
-export function validateAdvert(bytes: Uint8Array, meta: RxMeta, policy: RxPolicy): RxValidateResult {
+/**
+ * Validates one received packet for one instance. Pure; never throws. `followedMaster`: the address of the
+ * master this instance follows as BACKUP (VrrpInstance.followedMaster), null otherwise; with
+ * `policy.skipCheckAdvAddr` an advert from that address skips the address-list and unicast-source checks.
+ */
+export function validateAdvert(
+  bytes: Uint8Array,
+  meta: RxMeta,
+  policy: RxPolicy,
+  followedMaster: string | null = null,
+): RxValidateResult {
   const family = policy.family;
   const wantAuth = policy.version === 2 ? policy.authType : AuthType.none;
 
@@ -174,6 +200,20 @@ export function validateAdvert(bytes: Uint8Array, meta: RxMeta, policy: RxPolicy
   // 7. Type.
   if (advert.type !== VRRP_TYPE_ADVERTISEMENT) return reject('RcvdInvalidTypePackets', `type ${advert.type}`);
 
+  // 13a. The number of addresses (keepalived checks it here, before the checksum).
+  const checkAddresses = !(
+    policy.skipCheckAdvAddr === true &&
+    followedMaster !== null &&
+    canonicalIp(followedMaster, family) === canonicalIp(srcText, family)
+  );
+  const wantCount = policy.vips.length;
+  if (checkAddresses && advert.addresses.length !== wantCount) {
+    return reject(
+      'AddressListErrors',
+      `received an unexpected ip number count ${advert.addresses.length}, expected ${wantCount}!`,
+    );
+  }
+
   // 9. v3 interval mismatch: accepted.
   const intervalMismatch = advert.advertIntervalCs !== policy.advertIntervalCs;
 
@@ -206,13 +246,24 @@ export function validateAdvert(bytes: Uint8Array, meta: RxMeta, policy: RxPolicy
     return reject('OwnerIgnoredAdverts', 'address owner with owner_ignore_adverts');
   }
 
-  // 14. Unicast source.
-  if (policy.unicast && policy.checkUnicastSrc && !findPeer(policy, srcText)) {
-    return reject('UnicastSrcErrors', `source ${srcText} is not a configured unicast peer`);
+  // 13b. Every configured VIP in the advert (keepalived logs the first missing one).
+  const addressListMismatch = !sameAddressSet(advert.addresses, policy.vips, family);
+  if (checkAddresses && addressListMismatch) {
+    const got = new Set(advert.addresses);
+    const missing =
+      policy.vips.find((v) => !got.has(canonicalIp(stripPrefix(v), family) ?? '')) ?? policy.vips[0] ?? '';
+    return {
+      ok: false,
+      counter: 'AddressListErrors',
+      reason: `ip address associated with VRID ${policy.vrid} not present in MASTER advert: ${stripPrefix(missing)}`,
+      received: true,
+    };
   }
 
-  // 13. Address list: counted, not dropped.
-  const addressListMismatch = !sameAddressSet(advert.addresses, policy.vips, family);
+  // 14. Unicast source.
+  if (checkAddresses && policy.unicast && policy.checkUnicastSrc && !findPeer(policy, srcText)) {
+    return reject('UnicastSrcErrors', `source ${srcText} is not a configured unicast peer`);
+  }
 
   return {
     ok: true,

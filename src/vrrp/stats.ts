@@ -52,7 +52,8 @@ export type RxCounterName =
   | 'AuthTypeMismatch'
   | 'DstAddrErrors'
   | 'UnicastSrcErrors'
-  | 'OwnerIgnoredAdverts';
+  | 'OwnerIgnoredAdverts'
+  | 'AddressListErrors';
 
 export function newRxStats(): RxStats {
   return {
@@ -80,17 +81,17 @@ export function newRxStats(): RxStats {
 }
 
 /**
- * Applies one validateAdvert() result to the counters: a rejection bumps its counter; an accepted advert bumps
- * RcvdAdvertisements, and AddressListErrors (counted, not dropped: keepalived notes §3.4 rule 13),
- * RcvdPriZeroPackets and the v3/IPv4 checksum-form counters when they apply.
+ * Applies one validateAdvert() result to the counters: a rejection bumps its counter (and RcvdAdvertisements
+ * when keepalived counts it as received: a VIP missing from its address list); an accepted advert bumps
+ * RcvdAdvertisements, RcvdPriZeroPackets and the v3/IPv4 checksum-form counters when they apply.
  */
 export function countRxResult(stats: VrrpStats, result: RxValidateResult): void {
   if (!result.ok) {
     stats[result.counter]++;
+    if (result.received) stats.RcvdAdvertisements++;
     return;
   }
   stats.RcvdAdvertisements++;
-  if (result.addressListMismatch) stats.AddressListErrors++;
   if (result.advert.priority === 0) stats.RcvdPriZeroPackets++;
   if (result.advert.version === 3 && result.packet.family === 4) {
     if (result.checksumForm === 'pseudo-header') stats.RcvdV3ChecksumWithPseudoHeader++;

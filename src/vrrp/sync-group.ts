@@ -2,6 +2,7 @@
 // together, and one member in FAULT takes every member to FAULT. Not in the RFCs. The group's own notifies
 // carry priority 0 (`GROUP "G1" MASTER 0`).
 import type { VrrpAction, VrrpState } from './actions.js';
+import type { VrrpEventType } from './events.js';
 import type { SyncGroupLink, VrrpInstance } from './fsm.js';
 
 export interface SyncGroupParams {
@@ -40,10 +41,19 @@ export class VrrpSyncGroup implements SyncGroupLink {
    * Called after `member` handled an event whose state before was `before`: propagates the transition to the
    * other members, then reports the group's own state change.
    */
-  afterMemberEvent(member: VrrpInstance, before: VrrpState, nowUs: number, out: VrrpAction[]): void {
+  afterMemberEvent(
+    member: VrrpInstance,
+    before: VrrpState,
+    nowUs: number,
+    out: VrrpAction[],
+    event?: VrrpEventType,
+  ): void {
     const after = member.state;
     if (before !== 'MASTER' && after === 'MASTER') {
       for (const m of this.members) if (m !== member) m.groupForceMaster(nowUs, out);
+    } else if (before === 'MASTER' && after === 'BACKUP' && event === 'vipDeleted') {
+      // keepalived: a deleted VIP sends every master member to BACKUP with priority 0, back after Skew_Time.
+      for (const m of this.members) if (m !== member) m.groupVipDeleted(nowUs, out);
     } else if (before === 'MASTER' && after === 'BACKUP') {
       for (const m of this.members) if (m !== member) m.groupForceBackup(nowUs, out);
     }

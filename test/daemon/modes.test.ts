@@ -275,7 +275,7 @@ vrrp_instance VI_1 {
   await waitUntil(() => !holds(ns2, '192.0.2.105') && holds(ns1, '192.0.2.105'), 2000, 'VIP on r1 only');
 });
 
-test('a VIP deleted on the master: priority 0 sent, the backup takes over, the master preempts back', {
+test('a VIP deleted on the master: priority 0 sent, the master is back after its Skew_Time, no failover', {
   skip,
   timeout: 20_000,
 }, async () => {
@@ -289,20 +289,18 @@ vrrp_instance VI_1 {
   advert_int 0.1
   virtual_ipaddress { 192.0.2.106/24 }
 }`;
-  const r1 = start('r1', ns1, conf(200));
-  const r2 = start('r2', ns2, conf(100));
+  const r1 = start('r1', ns1, conf(250));
+  const r2 = start('r2', ns2, conf(50));
   await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
   const m1 = r1.mark();
   const m2 = r2.mark();
-  const t0 = Date.now();
   ip('-n', ns1, 'addr', 'del', '192.0.2.106/24', 'dev', 'eth0');
   await r1.waitFor(/Netlink reflector reports IP 192\.0\.2\.106 removed from eth0/, 2000, m1);
-  const took = await r2.waitFor(MASTER(), 2000, m2);
-  // Priority 0 → Skew_Time (61 ms at priority 100), well before a down timer (361 ms) would have run out.
-  assert.ok(
-    (took.stampMs ?? took.rxMs) - t0 < 250,
-    `backup took over after ${(took.stampMs ?? took.rxMs) - t0} ms`,
-  );
+  // keepalived 2.2.7 (docs/hostile-network.md): BACKUP with the down timer at Skew_Time (2 ms at priority 250),
+  // shorter than the backup's after our priority 0 (80 ms at 50): r1 is master again first.
+  await r1.waitFor(MASTER(), 2000, m1);
+  await sleep(500);
+  assert.equal(r2.grep(MASTER(), m2).length, 0, `the backup took over\n${r2.log()}`);
   await settle(
     [r1, r2],
     () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP',

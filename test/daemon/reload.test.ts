@@ -19,7 +19,9 @@ after(() => {
   for (const r of routers) r.removeDir();
 });
 
-const conf = (name: string, priority: number, vips: string[], vrid = 51) => `
+// `excluded`: virtual_ipaddress_excluded, installed but not advertised — the routers of one VRID must
+// advertise the same list, or each drops the other's adverts (docs/hostile-network.md).
+const conf = (name: string, priority: number, vips: string[], vrid = 51, excluded: string[] = []) => `
 vrrp_instance ${name} {
   interface eth0
   virtual_router_id ${vrid}
@@ -28,6 +30,9 @@ vrrp_instance ${name} {
   advert_int 0.1
   virtual_ipaddress {
 ${vips.map((v) => `    ${v}/24`).join('\n')}
+  }
+  virtual_ipaddress_excluded {
+${excluded.map((v) => `    ${v}/24`).join('\n')}
   }
 }
 `;
@@ -46,8 +51,8 @@ test('SIGHUP: new priority and VIPs take effect; a removed instance stops; a new
   routers.push(r1, r2);
   await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
 
-  // Priority 250 and a second VIP: r2 preempts and installs both.
-  writeFileSync(r2.conf, conf('VI_1', 250, ['192.0.2.100', '192.0.2.101']));
+  // Priority 250 and a second (excluded) VIP: r2 preempts and installs both.
+  writeFileSync(r2.conf, conf('VI_1', 250, ['192.0.2.100'], 51, ['192.0.2.101']));
   let m = r2.mark();
   r2.proc.kill('SIGHUP');
   await r2.waitFor(/Reload finished/, 3000, m);

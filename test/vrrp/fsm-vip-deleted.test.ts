@@ -1,6 +1,7 @@
-// A VIP deleted behind our back (keepalived keepalived_netlink.c, notes §3.3): a MASTER sends priority 0,
-// removes its VIPs and goes BACKUP, then the ordinary election runs (with nobody else, its down timer makes
-// it master again). `no_track` VIPs, unknown addresses and non-master states are left alone.
+// A VIP deleted behind our back (keepalived 2.2.7, docs/hostile-network.md): a MASTER sends priority 0,
+// removes its VIPs and goes BACKUP with its down timer at Skew_Time (not Master_Down_Interval), so that it is
+// master again — VIPs back — after Skew_Time alone, and before a lower-priority backup (whose Skew_Time is
+// longer) in a pair. `no_track` VIPs, unknown addresses and non-master states are left alone.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { actionTypes, findAction, InstanceDriver } from '../../src/sim/instance-driver.js';
@@ -29,7 +30,7 @@ function master(over: Partial<VrrpInstanceParamsInput> = {}): InstanceDriver {
   return d;
 }
 
-test('vipDeleted while MASTER: priority-0 advert, VIPs removed, BACKUP with a full down timer', () => {
+test('vipDeleted while MASTER: priority-0 advert, VIPs removed, BACKUP with the down timer at Skew_Time', () => {
   const d = master();
   const acts = d.send({ type: 'vipDeleted', address: '192.0.2.100' }, 5_000_000);
   assert.equal(d.instance.state, 'BACKUP');
@@ -57,15 +58,15 @@ test('vipDeleted while MASTER: priority-0 advert, VIPs removed, BACKUP with a fu
     priority: 100,
   });
   assert.equal(d.instance.timerDeadline('advert'), null);
-  assert.equal(d.instance.timerDeadline('masterDown'), 5_000_000 + 3_609_375);
+  assert.equal(d.instance.timerDeadline('masterDown'), 5_000_000 + 609_375);
 });
 
-test('vipDeleted: with nobody else advertising, the down timer makes it MASTER again and re-adds the VIPs', () => {
+test('vipDeleted: with nobody else advertising, MASTER again after Skew_Time, the VIPs re-added', () => {
   const d = master();
   d.send({ type: 'vipDeleted', address: '192.0.2.100' }, 5_000_000);
-  assert.deepEqual(d.advanceTo(5_000_000 + 3_609_374), []);
+  assert.deepEqual(d.advanceTo(5_000_000 + 609_374), []);
   assert.equal(d.instance.state, 'BACKUP');
-  const acts = d.advanceTo(5_000_000 + 3_609_375);
+  const acts = d.advanceTo(5_000_000 + 609_375);
   assert.equal(d.instance.state, 'MASTER');
   assert.deepEqual(findAction(acts, 'addVips')!.vips, [...VIPS, ...EXCLUDED]);
 });
@@ -88,7 +89,7 @@ test('vipDeleted is ignored for a no_track VIP, an address that is not ours, and
   assert.equal(b.instance.timerDeadline('masterDown'), 3_609_375);
 });
 
-test('vipDeleted in a v3 instance with a 100 ms interval: down timer 300 ms + Skew_Time', () => {
+test('vipDeleted in a v3 instance with a 100 ms interval: down timer at Skew_Time of that interval', () => {
   const d = new InstanceDriver({
     name: 'VI_1',
     vrid: 51,
@@ -104,5 +105,17 @@ test('vipDeleted in a v3 instance with a 100 ms interval: down timer 300 ms + Sk
   assert.equal(d.instance.state, 'MASTER');
   const acts = d.send({ type: 'vipDeleted', address: '192.0.2.100' }, 1_000_000);
   assert.deepEqual(actionTypes(acts).slice(0, 2), ['sendAdvert', 'stat']);
-  assert.equal(d.instance.timerDeadline('masterDown'), 1_000_000 + 360_937);
+  // 156 × 100000 / 256 = 60937.5, truncated.
+  assert.equal(d.instance.timerDeadline('masterDown'), 1_000_000 + 60_937);
+});
+
+test('vipDeleted with a lower-priority backup: we take over again before its Skew_Time runs out', () => {
+  const d = master({ basePriority: 200 });
+  d.send({ type: 'vipDeleted', address: '192.0.2.100' }, 5_000_000);
+  // The backup at priority 100 heard our priority 0 and arms its Skew_Time, 609375 µs; ours (200) is shorter.
+  const ours = d.instance.timerDeadline('masterDown')!;
+  assert.equal(ours, 5_000_000 + Math.floor((56 * 1_000_000) / 256));
+  assert.ok(ours < 5_000_000 + 609_375);
+  d.advanceTo(ours);
+  assert.equal(d.instance.state, 'MASTER');
 });

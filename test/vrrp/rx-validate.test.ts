@@ -369,19 +369,59 @@ describe('11-14. destination, owner, unicast source, address list', () => {
     expectReject(validateAdvert(ucast('192.0.2.77'), meta4, unicastPolicy), 'UnicastSrcErrors');
     expectOk(validateAdvert(ucast('192.0.2.77'), meta4, { ...unicastPolicy, checkUnicastSrc: false }));
   });
-  test('a different VIP list is counted but not dropped', () => {
-    for (const addresses of [
-      ['192.0.2.100'],
-      ['192.0.2.100', '192.0.2.102'],
-      ['192.0.2.100', '192.0.2.100'],
-    ]) {
-      const r = expectOk(validateAdvert(v2({ addresses }), meta4, v2Policy));
-      assert.equal(r.addressListMismatch, true, addresses.join());
+  test('a VIP list of another length is dropped before the checksum, not counted as received', () => {
+    for (const addresses of [['192.0.2.100'], ['192.0.2.100', '192.0.2.101', '192.0.2.102']]) {
+      // A wrong checksum too: the count is checked first (keepalived's order).
+      const bytes = v2({ addresses });
+      bytes[20 + 7]! ^= 0x10;
+      const r = validateAdvert(bytes, meta4, v2Policy);
+      assert.equal(r.ok, false);
+      if (r.ok) return;
+      assert.equal(r.counter, 'AddressListErrors', r.reason);
+      assert.match(r.reason, new RegExp(`unexpected ip number count ${addresses.length}, expected 2`));
+      const stats = newRxStats();
+      countRxResult(stats, r);
+      assert.equal(stats.AddressListErrors, 1);
+      assert.equal(stats.RcvdAdvertisements, 0);
+    }
+  });
+  test('a VIP missing from a list of the right length is dropped, named, counted as received', () => {
+    for (const [addresses, missing] of [
+      [['192.0.2.100', '192.0.2.102'], '192.0.2.101'],
+      [['192.0.2.100', '192.0.2.100'], '192.0.2.101'],
+      [['192.0.2.7', '192.0.2.8'], '192.0.2.100'],
+    ] as const) {
+      const r = validateAdvert(v2({ addresses: [...addresses] }), meta4, v2Policy);
+      assert.equal(r.ok, false);
+      if (r.ok) return;
+      assert.equal(r.counter, 'AddressListErrors');
+      assert.equal(r.reason, `ip address associated with VRID 51 not present in MASTER advert: ${missing}`);
       const stats = newRxStats();
       countRxResult(stats, r);
       assert.equal(stats.AddressListErrors, 1);
       assert.equal(stats.RcvdAdvertisements, 1);
     }
+  });
+  test('skip_check_adv_addr: only an advert from the master followed skips the check', () => {
+    const skip = { ...v2Policy, skipCheckAdvAddr: true };
+    const bytes = v2({ addresses: ['192.0.2.100'] });
+    const src = meta4.srcAddr;
+    // Following that master: accepted, the mismatch reported, nothing counted against it.
+    const r = expectOk(validateAdvert(bytes, meta4, skip, src));
+    assert.equal(r.addressListMismatch, true);
+    const stats = newRxStats();
+    countRxResult(stats, r);
+    assert.equal(stats.AddressListErrors, 0);
+    // Following another master, or none (master, or a backup that has accepted nothing yet): dropped.
+    expectReject(validateAdvert(bytes, meta4, skip, '192.0.2.77'), 'AddressListErrors');
+    expectReject(validateAdvert(bytes, meta4, skip, null), 'AddressListErrors');
+    // Without the option the master followed makes no difference.
+    expectReject(validateAdvert(bytes, meta4, v2Policy, src), 'AddressListErrors');
+  });
+  test('skip_check_adv_addr also skips the unicast source check, as keepalived', () => {
+    const skip = { ...unicastPolicy, skipCheckAdvAddr: true };
+    expectReject(validateAdvert(ucast('192.0.2.77'), meta4, skip, null), 'UnicastSrcErrors');
+    expectOk(validateAdvert(ucast('192.0.2.77'), meta4, skip, '192.0.2.77'));
   });
   test('the same VIPs in another order or notation match', () => {
     const r = expectOk(validateAdvert(v2({ addresses: ['192.0.2.101', '192.0.2.100'] }), meta4, v2Policy));
