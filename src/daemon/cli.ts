@@ -338,6 +338,7 @@ export const USAGE = `Usage: keepalived-ts [OPTION...]
   -s, --namespace=NAME         Run in network namespace NAME
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
       --dump-conf              Print the resolved configuration as JSON and exit
+  -T, --genhash ARGS...        Print the MD5 digest of a URL's body as keepalived's genhash (-s IP -p PORT -u PATH ...)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 `;

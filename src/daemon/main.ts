@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { CHECKER_CHILD_ARG } from '../check/channel.js';
 import { runCheckerChild } from '../check/child.js';
+import { genhashMain } from '../check/genhash.js';
 import { parseArgs, USAGE } from './cli.js';
 import { runConfigTest } from './config-test.js';
 import { runDaemon, SIGNAL_JSON, SIGNAL_STATS_CLEAR } from './run.js';
@@ -19,6 +20,13 @@ const SIGNUMS: Record<string, number> = {
 };
 
 export function main(argv: string[]): number {
+  // keepalived --genhash (-T): what keepalived's genhash prints for a URL; its own flags follow.
+  if (argv[0] === '--genhash' || argv[0] === '-T') {
+    void genhashMain(argv.slice(1)).then((code) => {
+      process.exitCode = code;
+    });
+    return 0;
+  }
   // The checker process (started by the main process's CheckerSupervisor with the daemon's argv).
   const child = argv[0] === CHECKER_CHILD_ARG;
   const parsed = parseArgs(child ? argv.slice(1) : argv);

@@ -17,7 +17,7 @@ export interface HttpProbeModule {
   createHttpProbe(
     checker: Checker,
     target: ProbeTarget,
-    ssl?: SslConfig,
+    ctx?: { ssl?: SslConfig },
   ): { ok: true; probe: Probe } | { ok: false; message: string };
 }
 
@@ -84,7 +84,8 @@ export function createProbeFactory(ctx: ProbeContext, http?: HttpProbeModule): P
       case 'HTTP_GET':
       case 'SSL_GET':
         if (!http) return { ok: false, message: HTTP_NOT_BUILT };
-        return http.createHttpProbe(checker, target, checker.kind === 'SSL_GET' ? ctx.ssl : undefined);
+        // The core has already given the checker its inherited virtualhost (url > checker > real > virtual).
+        return http.createHttpProbe(checker, target, ctx.ssl === undefined ? {} : { ssl: ctx.ssl });
       case 'BFD_CHECK':
         return { ok: false, message: 'BFD_CHECK is not supported' };
     }
