@@ -1,0 +1,335 @@
+// The nftables back end's pure half: desired LVS state → the named objects of one table
+// (`table inet keepalived_ts`), and two such object sets → one `nft -f` transaction that changes only
+// what differs. No I/O here; src/lvs/nft-dataplane.ts runs the scripts. Layout and reasons: docs/lvs.md.
+import {
+  type AddrFamily,
+  activePool,
+  type DataplaneError,
+  type DataplaneState,
+  type L4Proto,
+  type RealServerSpec,
+  realKey,
+  type ServiceSpec,
+} from './dataplane.js';
+import { slotsFor } from './schedulers.js';
+
+export const TABLE = 'keepalived_ts';
+/** Fixed jhash seed: the client → slot mapping survives reloads and is the same on every director. */
+export const HASH_SEED = 0x4b415453;
+/** Element budget of one dynamic persistence set (per real server). */
+export const PERSIST_SET_SIZE = 65536;
+
+export interface NftSet {
+  /** `map` or `set` plus its body, e.g. `map svc4 { type … : verdict; }` minus the name. */
+  kind: 'map' | 'set';
+  decl: string;
+  /** key text → value text ('' for plain sets). */
+  elems: Map<string, string>;
+}
+
+export interface NftChain {
+  /** Base-chain header (`type nat hook prerouting priority dstnat; policy accept;`) or '' for a regular chain. */
+  decl: string;
+  rules: string[];
+}
+
+export interface NftModel {
+  sets: Map<string, NftSet>;
+  chains: Map<string, NftChain>;
+}
+
+/** Stable numeric ids: one per service (chain names) and one per (service, server) = its conntrack mark. */
+export interface IdAlloc {
+  services: Map<string, number>;
+  marks: Map<string, number>;
+  nextService: number;
+  nextMark: number;
+}
+
+export function emptyAlloc(): IdAlloc {
+  return { services: new Map(), marks: new Map(), nextService: 1, nextMark: 0x100 };
+}
+
+export function markKey(service: string, r: { address: string; port: number }): string {
+  return `${service}|${realKey(r)}`;
+}
+
+/** Ids for everything in `state`, keeping those already given; ids of vanished things are dropped. */
+export function allocate(prev: IdAlloc, state: DataplaneState): IdAlloc {
+  const out: IdAlloc = {
+    services: new Map(),
+    marks: new Map(),
+    nextService: prev.nextService,
+    nextMark: prev.nextMark,
+  };
+  for (const s of state.services) {
+    out.services.set(s.name, prev.services.get(s.name) ?? out.nextService++);
+    const servers = [...s.reals];
+    if (s.sorry) servers.push(s.sorry);
+    for (const r of servers) {
+      const k = markKey(s.name, r);
+      if (!out.marks.has(k)) out.marks.set(k, prev.marks.get(k) ?? out.nextMark++);
+    }
+  }
+  return out;
+}
+
+const proto = (p: L4Proto): string => p;
+const ipKw = (f: AddrFamily): string => (f === 4 ? 'ip' : 'ip6');
+
+function endpoint(f: AddrFamily, r: { address: string; port: number }): string {
+  return f === 4 ? `${r.address}:${r.port}` : `[${r.address}]:${r.port}`;
+}
+
+function maskText(f: AddrFamily, prefixLen: number): string {
+  if (f === 4) {
+    const m = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
+    return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
+  }
+  const groups: string[] = [];
+  for (let g = 0; g < 8; g++) {
+    const bits = Math.max(0, Math.min(16, prefixLen - g * 16));
+    groups.push((bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff).toString(16));
+  }
+  return groups.join(':');
+}
+
+function clientKey(s: ServiceSpec): string {
+  const full = s.family === 4 ? 32 : 128;
+  const p = s.persistence?.prefixLen ?? full;
+  return p >= full ? `${ipKw(s.family)} saddr` : `${ipKw(s.family)} saddr & ${maskText(s.family, p)}`;
+}
+
+function baseRules(): string[] {
+  return [
+    'ip daddr . meta l4proto . th dport vmap @svc4',
+    'ip6 daddr . meta l4proto . th dport vmap @svc6',
+    'meta nfproto ipv4 meta mark vmap @fwm4',
+    'meta nfproto ipv6 meta mark vmap @fwm6',
+  ];
+}
+
+/** Things nftables cannot do here; the caller reports them before programming anything. */
+export function unsupported(state: DataplaneState): DataplaneError[] {
+  const errs: DataplaneError[] = [];
+  for (const s of state.services) {
+    for (const r of [...s.reals, ...(s.sorry ? [s.sorry] : [])])
+      if (r.method !== 'NAT')
+        errs.push({
+          code: 'LVS_UNSUPPORTED',
+          message: `service ${s.name}: forwarding method ${r.method} for ${realKey(r)} is not yet supported by the nftables data plane (NAT only)`,
+        });
+  }
+  return errs;
+}
+
+/** The whole table for a desired state (pure). `alloc` must come from allocate(…, state). */
+export function renderModel(state: DataplaneState, alloc: IdAlloc): NftModel {
+  const sets = new Map<string, NftSet>();
+  const chains = new Map<string, NftChain>();
+  const vmap = (type: string): NftSet => ({
+    kind: 'map',
+    decl: `{ type ${type} : verdict; }`,
+    elems: new Map(),
+  });
+  const svc4 = vmap('ipv4_addr . inet_proto . inet_service');
+  const svc6 = vmap('ipv6_addr . inet_proto . inet_service');
+  const fwm4 = vmap('mark');
+  const fwm6 = vmap('mark');
+  const recm = vmap('mark');
+  sets.set('svc4', svc4).set('svc6', svc6).set('fwm4', fwm4).set('fwm6', fwm6).set('recm', recm);
+  chains.set('pre', { decl: 'type nat hook prerouting priority dstnat; policy accept;', rules: baseRules() });
+  chains.set('out', { decl: 'type nat hook output priority -100; policy accept;', rules: baseRules() });
+  // Persistence refresh: every original-direction packet of a connection renews its client's entry.
+  const recRule = ['ct direction original ct mark vmap @recm'];
+  chains.set('rec', { decl: 'type filter hook forward priority filter; policy accept;', rules: recRule });
+  chains.set('recin', { decl: 'type filter hook input priority filter; policy accept;', rules: recRule });
+
+  for (const s of state.services) {
+    const id = alloc.services.get(s.name);
+    if (id === undefined) throw new Error(`no id for service ${s.name}`);
+    const chain = `vs${id}`;
+    for (const m of s.matches) {
+      if (m.kind === 'fwmark')
+        (s.family === 4 ? fwm4 : fwm6).elems.set(`0x${m.fwmark.toString(16)}`, `goto ${chain}`);
+      else
+        (s.family === 4 ? svc4 : svc6).elems.set(
+          `${m.address} . ${proto(s.protocol)} . ${m.port}`,
+          `goto ${chain}`,
+        );
+    }
+    const ip = ipKw(s.family);
+    const l4 = `meta l4proto ${proto(s.protocol)}`;
+    const pool = activePool(s);
+    const markOf = (r: RealServerSpec): number => {
+      const k = alloc.marks.get(markKey(s.name, r));
+      if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
+      return k;
+    };
+    // Backend map: conntrack mark → address . port, for every server the service may send to.
+    const backends: NftSet = {
+      kind: 'map',
+      decl: `{ typeof ct mark : ${ip} daddr . ${proto(s.protocol)} dport; }`,
+      elems: new Map(),
+    };
+    for (const r of pool) backends.elems.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
+    sets.set(`${chain}b`, backends);
+    const rules: string[] = [];
+    if (s.persistence) {
+      const ck = clientKey(s);
+      for (const r of pool) {
+        const mk = markOf(r);
+        const set = `p${mk.toString(16)}`;
+        sets.set(set, {
+          kind: 'set',
+          decl: `{ type ${s.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}; size ${PERSIST_SET_SIZE}; flags dynamic,timeout; timeout ${s.persistence.timeoutS}s; }`,
+          elems: new Map(),
+        });
+        rules.push(
+          `${ck} @${set} ct mark set 0x${mk.toString(16)} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`,
+        );
+        chains.set(`r${mk.toString(16)}`, { decl: '', rules: [`update @${set} { ${ck} }`] });
+        recm.elems.set(`0x${mk.toString(16)}`, `goto r${mk.toString(16)}`);
+      }
+    }
+    const { kind, slots } = slotsFor(
+      s.scheduler,
+      pool.map((r) => realKey(r)),
+      pool.map((r) => r.weight),
+    );
+    const slotMap: NftSet = { kind: 'map', decl: '{ typeof numgen inc mod 2 : ct mark; }', elems: new Map() };
+    slots.forEach((idx, slot) => {
+      const r = pool[idx];
+      if (r) slotMap.elems.set(String(slot), `0x${markOf(r).toString(16)}`);
+    });
+    sets.set(`${chain}s`, slotMap);
+    if (slots.length > 0) {
+      const pick =
+        kind === 'rotate'
+          ? `numgen inc mod ${slots.length}`
+          : `jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ` . ${proto(s.protocol)} sport` : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)}`;
+      rules.push(`${l4} ct mark set ${pick} map @${chain}s`);
+      rules.push(`${l4} dnat ${ip} to ct mark map @${chain}b`);
+    }
+    chains.set(chain, { decl: '', rules });
+  }
+  return { sets, chains };
+}
+
+function elemText(set: NftSet, k: string, v: string): string {
+  return set.kind === 'map' ? `${k} : ${v}` : k;
+}
+
+/** One line per command; `family` is the table's family. */
+function addSetCmd(name: string, s: NftSet): string {
+  return `add ${s.kind} inet ${TABLE} ${name} ${s.decl}`;
+}
+
+function addChainCmd(name: string, c: NftChain): string {
+  return c.decl ? `add chain inet ${TABLE} ${name} { ${c.decl} }` : `add chain inet ${TABLE} ${name}`;
+}
+
+function addElems(name: string, s: NftSet, keys: Iterable<string>): string[] {
+  const parts: string[] = [];
+  for (const k of keys) parts.push(elemText(s, k, s.elems.get(k) ?? ''));
+  const out: string[] = [];
+  // Chunks keep lines short for big tables (Maglev: 4093 slots).
+  for (let i = 0; i < parts.length; i += 512)
+    out.push(`add element inet ${TABLE} ${name} { ${parts.slice(i, i + 512).join(', ')} }`);
+  return out;
+}
+
+function delElems(name: string, keys: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < keys.length; i += 512)
+    out.push(`delete element inet ${TABLE} ${name} { ${keys.slice(i, i + 512).join(', ')} }`);
+  return out;
+}
+
+/** The transaction creating the table from nothing, removing whatever an earlier run left. */
+export function fullScript(m: NftModel): string {
+  const lines = [`add table inet ${TABLE}`, `delete table inet ${TABLE}`, `add table inet ${TABLE}`];
+  for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
+  for (const [n, s] of m.sets) lines.push(addSetCmd(n, s));
+  for (const [n, s] of m.sets) if (s.elems.size > 0) lines.push(...addElems(n, s, s.elems.keys()));
+  for (const [n, c] of m.chains) for (const r of c.rules) lines.push(`add rule inet ${TABLE} ${n} ${r}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The transaction removing the table (no error if it is already gone). */
+export function removeScript(): string {
+  return `add table inet ${TABLE}\ndelete table inet ${TABLE}\n`;
+}
+
+function sameRules(a: NftChain, b: NftChain): boolean {
+  return a.decl === b.decl && a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]);
+}
+
+/**
+ * The one transaction taking the kernel from `from` to `to`: new objects added, changed chains flushed
+ * and refilled, only differing elements deleted/added, vanished objects deleted after their last
+ * reference. Empty string = nothing to do.
+ */
+export function diffScript(from: NftModel, to: NftModel): string {
+  const T = `inet ${TABLE}`;
+  const head: string[] = [];
+  const flush: string[] = [];
+  const delEl: string[] = [];
+  const setSwap: string[] = [];
+  const addEl: string[] = [];
+  const addRules: string[] = [];
+  const tail: string[] = [];
+  // Sets whose declaration changed are deleted and re-added; chains using them are rebuilt.
+  const redeclared = new Set<string>();
+  for (const [n, s] of to.sets) {
+    const o = from.sets.get(n);
+    if (o && (o.decl !== s.decl || o.kind !== s.kind)) redeclared.add(n);
+  }
+  const uses = (c: NftChain, names: Set<string>): boolean =>
+    names.size > 0 &&
+    c.rules.some((r) => [...names].some((n) => r.includes(`@${n} `) || r.endsWith(`@${n}`)));
+  const goneSets = new Set([...from.sets.keys()].filter((n) => !to.sets.has(n)));
+  for (const [n, c] of to.chains) {
+    const o = from.chains.get(n);
+    if (!o) {
+      head.push(addChainCmd(n, c));
+      for (const r of c.rules) addRules.push(`add rule ${T} ${n} ${r}`);
+    } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets)) {
+      flush.push(`flush chain ${T} ${n}`);
+      for (const r of c.rules) addRules.push(`add rule ${T} ${n} ${r}`);
+    }
+  }
+  for (const [n, o] of from.chains)
+    if (!to.chains.has(n)) {
+      flush.push(`flush chain ${T} ${n}`);
+      tail.push(`delete chain ${T} ${n}`);
+    }
+  for (const [n, s] of to.sets) {
+    const o = from.sets.get(n);
+    if (!o) {
+      head.push(addSetCmd(n, s));
+      if (s.elems.size > 0) addEl.push(...addElems(n, s, s.elems.keys()));
+    } else if (redeclared.has(n)) {
+      setSwap.push(`delete ${o.kind} ${T} ${n}`, addSetCmd(n, s));
+      if (s.elems.size > 0) addEl.push(...addElems(n, s, s.elems.keys()));
+    } else {
+      const dels: string[] = [];
+      const adds: string[] = [];
+      for (const [k, v] of o.elems) {
+        const nv = s.elems.get(k);
+        if (nv === undefined) dels.push(k);
+        else if (nv !== v) {
+          dels.push(k);
+          adds.push(k);
+        }
+      }
+      for (const k of s.elems.keys()) if (!o.elems.has(k)) adds.push(k);
+      if (dels.length > 0) delEl.push(...delElems(n, dels));
+      if (adds.length > 0) addEl.push(...addElems(n, s, adds));
+    }
+  }
+  const setTail: string[] = [];
+  for (const [n, o] of from.sets) if (!to.sets.has(n)) setTail.push(`delete ${o.kind} ${T} ${n}`);
+  const lines = [...head, ...flush, ...delEl, ...setSwap, ...addEl, ...addRules, ...tail, ...setTail];
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
