@@ -254,11 +254,11 @@ export function planChanges(from: DataplaneState, to: DataplaneState): Change[] 
   }
   // Matches that move between services: the losing service drops them before the gaining one adds them.
   const matchDels: Change[] = [];
-  for (const n0 of [...neu.values()].sort((a, b) => cmp(a.name, b.name))) {
-    const n = canonicalService(n0);
+  for (const n of neu.values()) {
     const o = old.get(n.name);
+    if (o === n) continue;
     if (!o || o.family !== n.family || o.protocol !== n.protocol) {
-      rest.push({ op: 'add-service', service: n });
+      rest.push({ op: 'add-service', service: canonicalService(n) });
       continue;
     }
     const name = n.name;
@@ -271,39 +271,56 @@ export function planChanges(from: DataplaneState, to: DataplaneState): Change[] 
     const om = new Map(o.matches.map((m) => [matchKey(m), m]));
     const nm = new Map(n.matches.map((m) => [matchKey(m), m]));
     for (const [k, m] of om) if (!nm.has(k)) matchDels.push({ op: 'del-match', name, match: { ...m } });
-    for (const [k, m] of nm) if (!om.has(k)) rest.push({ op: 'add-match', name, match: m });
+    for (const [k, m] of nm) if (!om.has(k)) rest.push({ op: 'add-match', name, match: { ...m } });
     const or = new Map(o.reals.map((r) => [realKey(r), r]));
     const nr = new Map(n.reals.map((r) => [realKey(r), r]));
     for (const [k, r] of or)
       if (!nr.has(k)) rest.push({ op: 'del-real', name, address: r.address, port: r.port });
     for (const [k, r] of nr) {
       const was = or.get(k);
-      if (!was) rest.push({ op: 'add-real', name, real: r });
-      else if (!sameReal(was, r)) rest.push({ op: 'set-real', name, real: r });
+      if (!was) rest.push({ op: 'add-real', name, real: { ...r } });
+      else if (!sameReal(was, r)) rest.push({ op: 'set-real', name, real: { ...r } });
     }
     if (!sameReal(o.sorry, n.sorry) || o.sorryActive !== n.sorryActive) {
       const c: Change = { op: 'set-sorry', name, active: n.sorryActive };
-      if (n.sorry) c.sorry = n.sorry;
+      if (n.sorry) c.sorry = { ...n.sorry };
       rest.push(c);
     }
   }
   return [...dels, ...matchDels, ...rest];
 }
 
-/** Applies a plan to a state (pure). Changes naming unknown services or servers are ignored. */
+/** The services a plan touches (by name). */
+export function touchedServices(plan: readonly Change[]): Set<string> {
+  return new Set(plan.map((c) => (c.op === 'add-service' ? c.service.name : c.name)));
+}
+
+/**
+ * Applies a plan to a canonical state (pure). Services the plan does not name are kept as they are (by
+ * reference), so the cost follows the plan, not the state. Changes naming unknown services are ignored.
+ */
 export function applyChanges(state: DataplaneState, plan: readonly Change[]): DataplaneState {
-  const svcs = new Map(state.services.map((s) => [s.name, canonicalService(s)]));
+  const svcs = new Map(state.services.map((s) => [s.name, s]));
+  const copied = new Set<string>();
+  let renamed = false;
   for (const c of plan) {
     if (c.op === 'add-service') {
+      if (!svcs.has(c.service.name)) renamed = true;
       svcs.set(c.service.name, canonicalService(c.service));
+      copied.add(c.service.name);
       continue;
     }
     if (c.op === 'del-service') {
-      svcs.delete(c.name);
+      if (svcs.delete(c.name)) renamed = true;
       continue;
     }
-    const s = svcs.get(c.name);
+    let s = svcs.get(c.name);
     if (!s) continue;
+    if (!copied.has(c.name)) {
+      s = canonicalService(s);
+      svcs.set(c.name, s);
+      copied.add(c.name);
+    }
     switch (c.op) {
       case 'set-service':
         s.scheduler = c.attrs.scheduler;
@@ -332,7 +349,13 @@ export function applyChanges(state: DataplaneState, plan: readonly Change[]): Da
         break;
     }
   }
-  return canonical({ services: [...svcs.values()] });
+  for (const n of copied) {
+    const s = svcs.get(n);
+    if (s) svcs.set(n, canonicalService(s));
+  }
+  let services = [...svcs.values()];
+  if (renamed) services = services.sort((a, b) => cmp(a.name, b.name));
+  return { services };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -346,6 +369,8 @@ export interface Dataplane {
   start(state: DataplaneState): Promise<DataplaneResult>;
   /** Moves the kernel from the committed state to `state`, sending only what changed. */
   update(state: DataplaneState): Promise<DataplaneResult>;
+  /** Applies a plan (from planChanges or built by the caller) to the committed state: the fast path. */
+  apply(plan: readonly Change[]): Promise<DataplaneResult>;
   /** The state last committed (kept in memory, never read back from the kernel). */
   committed(): DataplaneState;
   /** Removes everything programmed, unless `keep` (keepalived's -I / lvs_flush_on_stop off). */

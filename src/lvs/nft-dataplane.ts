@@ -1,34 +1,54 @@
-// The nftables data plane: keeps the committed state and its rendered objects in memory (the kernel is
-// never read back), and sends each change set as one atomic transaction through an NftRunner.
+// The nftables data plane: keeps the committed state and each service's rendered objects in memory (the
+// kernel is never read back), and sends each change set as one atomic transaction through an NftRunner.
+// A change touching one service costs in proportion to that service, not to the whole table.
 import {
+  applyChanges,
+  type Change,
   canonical,
   type Dataplane,
   type DataplaneError,
   type DataplaneResult,
   type DataplaneState,
   EMPTY_STATE,
+  matchKey,
+  planChanges,
+  realKey,
+  type ServiceSpec,
+  touchedServices,
   validateState,
 } from './dataplane.js';
 import {
-  allocate,
   diffScript,
   emptyAlloc,
+  type Fragment,
   fullScript,
   type IdAlloc,
-  type NftModel,
+  markKey,
+  partialModel,
   removeScript,
-  renderModel,
+  renderService,
   unsupported,
 } from './nft-model.js';
 import type { NftRunner } from './nft-runner.js';
 
 const fail = (error: DataplaneError): DataplaneResult => ({ ok: false, error });
 
+const indexKey = (s: ServiceSpec, m: ServiceSpec['matches'][number]): string =>
+  m.kind === 'fwmark' ? `${s.family}|${matchKey(m)}` : `${s.protocol}|${matchKey(m)}`;
+
+function serversOf(s: ServiceSpec): { address: string; port: number }[] {
+  return s.sorry ? [...s.reals, s.sorry] : s.reals;
+}
+
 export class NftDataplane implements Dataplane {
   #runner: NftRunner;
   #state: DataplaneState = EMPTY_STATE;
+  #byName = new Map<string, ServiceSpec>();
   #alloc: IdAlloc = emptyAlloc();
-  #model: NftModel | undefined;
+  #frags = new Map<string, Fragment>();
+  /** Match key → owning service, to refuse two services claiming one address:port or fwmark. */
+  #matches = new Map<string, string>();
+  #started = false;
   /** Serialises transactions: each one is computed against the state the previous one committed. */
   #queue: Promise<unknown> = Promise.resolve();
   /** The last script sent (for logs and tests). */
@@ -53,45 +73,116 @@ export class NftDataplane implements Dataplane {
     return p;
   }
 
-  #check(state: DataplaneState): DataplaneError | undefined {
-    return validateState(state)[0] ?? unsupported(state)[0];
+  /** Ids for a service and its servers; marks of servers it no longer has are dropped. */
+  #ensureIds(s: ServiceSpec): void {
+    const a = this.#alloc;
+    if (!a.services.has(s.name)) a.services.set(s.name, a.nextService++);
+    for (const r of serversOf(s)) {
+      const k = markKey(s.name, r);
+      if (!a.marks.has(k)) a.marks.set(k, a.nextMark++);
+    }
+  }
+
+  #dropIds(old: ServiceSpec | undefined, now: ServiceSpec | undefined): void {
+    if (!old) return;
+    if (!now) this.#alloc.services.delete(old.name);
+    const keep = new Set(now ? serversOf(now).map(realKey) : []);
+    for (const r of serversOf(old)) if (!keep.has(realKey(r))) this.#alloc.marks.delete(markKey(old.name, r));
   }
 
   start(state: DataplaneState): Promise<DataplaneResult> {
     return this.#serial(async () => {
-      const bad = this.#check(state);
+      const bad = validateState(state)[0] ?? unsupported(state)[0];
       if (bad) return fail(bad);
       const want = canonical(state);
-      const alloc = allocate(this.#alloc, want);
-      const model = renderModel(want, alloc);
-      const script = fullScript(model);
+      const prevAlloc = this.#alloc;
+      this.#alloc = emptyAlloc();
+      this.#alloc.nextService = prevAlloc.nextService;
+      this.#alloc.nextMark = prevAlloc.nextMark;
+      for (const s of want.services) {
+        // Keep earlier ids where known, so conntrack marks of live connections stay meaningful.
+        const id = prevAlloc.services.get(s.name);
+        if (id !== undefined) this.#alloc.services.set(s.name, id);
+        for (const r of serversOf(s)) {
+          const m = prevAlloc.marks.get(markKey(s.name, r));
+          if (m !== undefined) this.#alloc.marks.set(markKey(s.name, r), m);
+        }
+        this.#ensureIds(s);
+      }
+      const frags = new Map(want.services.map((s) => [s.name, renderService(s, this.#alloc)]));
+      const script = fullScript(partialModel(frags.values(), true));
       this.lastScript = script;
       const r = await this.#runner.run(script);
       if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
-      this.#state = want;
-      this.#alloc = alloc;
-      this.#model = model;
+      this.#commit(want, frags);
+      this.#started = true;
       return { ok: true };
     });
   }
 
+  #commit(state: DataplaneState, frags: Map<string, Fragment>): void {
+    this.#state = state;
+    this.#byName = new Map(state.services.map((s) => [s.name, s]));
+    this.#frags = frags;
+    this.#matches = new Map();
+    for (const s of state.services) for (const m of s.matches) this.#matches.set(indexKey(s, m), s.name);
+  }
+
   update(state: DataplaneState): Promise<DataplaneResult> {
-    if (!this.#model) return this.start(state);
+    if (!this.#started) return this.start(state);
+    return this.apply(planChanges(this.#state, state));
+  }
+
+  apply(plan: readonly Change[]): Promise<DataplaneResult> {
+    if (!this.#started) return this.start(applyChanges(this.#state, plan));
     return this.#serial(async () => {
-      const bad = this.#check(state);
+      if (plan.length === 0) return { ok: true };
+      const next = applyChanges(this.#state, plan);
+      const names = touchedServices(plan);
+      const nextByName = new Map<string, ServiceSpec>();
+      for (const s of next.services) if (names.has(s.name)) nextByName.set(s.name, s);
+      const touched = [...nextByName.values()];
+      const bad = validateState({ services: touched })[0] ?? unsupported({ services: touched })[0];
       if (bad) return fail(bad);
-      const want = canonical(state);
-      const alloc = allocate(this.#alloc, want);
-      const model = renderModel(want, alloc);
-      const script = this.#model ? diffScript(this.#model, model) : fullScript(model);
+      const idx = new Map(this.#matches);
+      for (const n of names) {
+        const old = this.#byName.get(n);
+        for (const m of old?.matches ?? []) if (old) idx.delete(indexKey(old, m));
+      }
+      for (const s of touched)
+        for (const m of s.matches) {
+          const k = indexKey(s, m);
+          const owner = idx.get(k);
+          if (owner !== undefined && owner !== s.name)
+            return fail({ code: 'LVS_DUPLICATE_MATCH', message: `${matchKey(m)} in ${owner} and ${s.name}` });
+          idx.set(k, s.name);
+        }
+      for (const s of touched) this.#ensureIds(s);
+      const oldFrags: Fragment[] = [];
+      const newFrags = new Map<string, Fragment>();
+      for (const n of names) {
+        const f = this.#frags.get(n);
+        if (f) oldFrags.push(f);
+        const s = nextByName.get(n);
+        if (s) newFrags.set(n, renderService(s, this.#alloc));
+      }
+      const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
       this.lastScript = script;
       if (script !== '') {
         const r = await this.#runner.run(script);
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
       }
-      this.#state = want;
-      this.#alloc = alloc;
-      this.#model = model;
+      for (const n of names) {
+        this.#dropIds(this.#byName.get(n), nextByName.get(n));
+        const f = newFrags.get(n);
+        if (f) this.#frags.set(n, f);
+        else this.#frags.delete(n);
+        const s = nextByName.get(n);
+        if (s) this.#byName.set(n, s);
+        else this.#byName.delete(n);
+      }
+      this.#state = next;
+      this.#matches = idx;
       return { ok: true };
     });
   }
@@ -107,8 +198,8 @@ export class NftDataplane implements Dataplane {
         const r = await this.#runner.run(removeScript());
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
       }
-      this.#state = EMPTY_STATE;
-      this.#model = undefined;
+      this.#commit(EMPTY_STATE, new Map());
+      this.#started = false;
       return { ok: true };
     });
   }

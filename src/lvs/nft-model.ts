@@ -123,8 +123,26 @@ export function unsupported(state: DataplaneState): DataplaneError[] {
   return errs;
 }
 
-/** The whole table for a desired state (pure). `alloc` must come from allocate(…, state). */
-export function renderModel(state: DataplaneState, alloc: IdAlloc): NftModel {
+/** Elements one service owns in the table's shared maps (dispatch by address/fwmark, persistence refresh). */
+export type SharedElems = Map<string, Map<string, string>>;
+
+/** What one service contributes: its own chains and sets, and its elements in the shared maps. */
+export interface Fragment {
+  own: NftModel;
+  shared: SharedElems;
+}
+
+const SHARED_MAPS = ['svc4', 'svc6', 'fwm4', 'fwm6', 'recm', 'slots', 'bk4', 'bk6'] as const;
+
+/**
+ * Each service owns the slot keys [id × SLOT_STRIDE, id × SLOT_STRIDE + N) of the one shared slot map
+ * (numgen/jhash take an `offset`), so a table of any size has a handful of sets: libnftables fetches the
+ * list of sets before every transaction, and its cost grows with their number.
+ */
+export const SLOT_STRIDE = 8192;
+
+/** The table without any service: shared maps (empty) and base chains. */
+export function baseModel(): NftModel {
   const sets = new Map<string, NftSet>();
   const chains = new Map<string, NftChain>();
   const vmap = (type: string): NftSet => ({
@@ -132,88 +150,125 @@ export function renderModel(state: DataplaneState, alloc: IdAlloc): NftModel {
     decl: `{ type ${type} : verdict; }`,
     elems: new Map(),
   });
-  const svc4 = vmap('ipv4_addr . inet_proto . inet_service');
-  const svc6 = vmap('ipv6_addr . inet_proto . inet_service');
-  const fwm4 = vmap('mark');
-  const fwm6 = vmap('mark');
-  const recm = vmap('mark');
-  sets.set('svc4', svc4).set('svc6', svc6).set('fwm4', fwm4).set('fwm6', fwm6).set('recm', recm);
+  sets.set('svc4', vmap('ipv4_addr . inet_proto . inet_service'));
+  sets.set('svc6', vmap('ipv6_addr . inet_proto . inet_service'));
+  sets.set('fwm4', vmap('mark'));
+  sets.set('fwm6', vmap('mark'));
+  sets.set('recm', vmap('mark'));
+  sets.set('slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+  sets.set('bk4', { kind: 'map', decl: '{ type mark : ipv4_addr . inet_service; }', elems: new Map() });
+  sets.set('bk6', { kind: 'map', decl: '{ type mark : ipv6_addr . inet_service; }', elems: new Map() });
   chains.set('pre', { decl: 'type nat hook prerouting priority dstnat; policy accept;', rules: baseRules() });
   chains.set('out', { decl: 'type nat hook output priority -100; policy accept;', rules: baseRules() });
   // Persistence refresh: every original-direction packet of a connection renews its client's entry.
   const recRule = ['ct direction original ct mark vmap @recm'];
   chains.set('rec', { decl: 'type filter hook forward priority filter; policy accept;', rules: recRule });
   chains.set('recin', { decl: 'type filter hook input priority filter; policy accept;', rules: recRule });
-
-  for (const s of state.services) {
-    const id = alloc.services.get(s.name);
-    if (id === undefined) throw new Error(`no id for service ${s.name}`);
-    const chain = `vs${id}`;
-    for (const m of s.matches) {
-      if (m.kind === 'fwmark')
-        (s.family === 4 ? fwm4 : fwm6).elems.set(`0x${m.fwmark.toString(16)}`, `goto ${chain}`);
-      else
-        (s.family === 4 ? svc4 : svc6).elems.set(
-          `${m.address} . ${proto(s.protocol)} . ${m.port}`,
-          `goto ${chain}`,
-        );
-    }
-    const ip = ipKw(s.family);
-    const l4 = `meta l4proto ${proto(s.protocol)}`;
-    const pool = activePool(s);
-    const markOf = (r: RealServerSpec): number => {
-      const k = alloc.marks.get(markKey(s.name, r));
-      if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
-      return k;
-    };
-    // Backend map: conntrack mark → address . port, for every server the service may send to.
-    const backends: NftSet = {
-      kind: 'map',
-      decl: `{ typeof ct mark : ${ip} daddr . ${proto(s.protocol)} dport; }`,
-      elems: new Map(),
-    };
-    for (const r of pool) backends.elems.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
-    sets.set(`${chain}b`, backends);
-    const rules: string[] = [];
-    if (s.persistence) {
-      const ck = clientKey(s);
-      for (const r of pool) {
-        const mk = markOf(r);
-        const set = `p${mk.toString(16)}`;
-        sets.set(set, {
-          kind: 'set',
-          decl: `{ type ${s.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}; size ${PERSIST_SET_SIZE}; flags dynamic,timeout; timeout ${s.persistence.timeoutS}s; }`,
-          elems: new Map(),
-        });
-        rules.push(
-          `${ck} @${set} ct mark set 0x${mk.toString(16)} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`,
-        );
-        chains.set(`r${mk.toString(16)}`, { decl: '', rules: [`update @${set} { ${ck} }`] });
-        recm.elems.set(`0x${mk.toString(16)}`, `goto r${mk.toString(16)}`);
-      }
-    }
-    const { kind, slots } = slotsFor(
-      s.scheduler,
-      pool.map((r) => realKey(r)),
-      pool.map((r) => r.weight),
-    );
-    const slotMap: NftSet = { kind: 'map', decl: '{ typeof numgen inc mod 2 : ct mark; }', elems: new Map() };
-    slots.forEach((idx, slot) => {
-      const r = pool[idx];
-      if (r) slotMap.elems.set(String(slot), `0x${markOf(r).toString(16)}`);
-    });
-    sets.set(`${chain}s`, slotMap);
-    if (slots.length > 0) {
-      const pick =
-        kind === 'rotate'
-          ? `numgen inc mod ${slots.length}`
-          : `jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ` . ${proto(s.protocol)} sport` : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)}`;
-      rules.push(`${l4} ct mark set ${pick} map @${chain}s`);
-      rules.push(`${l4} dnat ${ip} to ct mark map @${chain}b`);
-    }
-    chains.set(chain, { decl: '', rules });
-  }
   return { sets, chains };
+}
+
+/** One service's objects (pure). `alloc` must hold ids for the service and all its servers. */
+export function renderService(s: ServiceSpec, alloc: IdAlloc): Fragment {
+  const sets = new Map<string, NftSet>();
+  const chains = new Map<string, NftChain>();
+  const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
+  const id = alloc.services.get(s.name);
+  if (id === undefined) throw new Error(`no id for service ${s.name}`);
+  const chain = `vs${id}`;
+  for (const m of s.matches) {
+    if (m.kind === 'fwmark')
+      shared.get(s.family === 4 ? 'fwm4' : 'fwm6')?.set(`0x${m.fwmark.toString(16)}`, `goto ${chain}`);
+    else
+      shared
+        .get(s.family === 4 ? 'svc4' : 'svc6')
+        ?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto ${chain}`);
+  }
+  const recm = shared.get('recm') as Map<string, string>;
+  const ip = ipKw(s.family);
+  const l4 = `meta l4proto ${proto(s.protocol)}`;
+  const pool = activePool(s);
+  const markOf = (r: RealServerSpec): number => {
+    const k = alloc.marks.get(markKey(s.name, r));
+    if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
+    return k;
+  };
+  // Backend map: conntrack mark → address . port, for every server the service may send to.
+  const bk = shared.get(s.family === 4 ? 'bk4' : 'bk6') as Map<string, string>;
+  for (const r of pool) bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
+  const rules: string[] = [];
+  if (s.persistence) {
+    const ck = clientKey(s);
+    for (const r of pool) {
+      const mk = markOf(r).toString(16);
+      const set = `p${mk}`;
+      sets.set(set, {
+        kind: 'set',
+        decl: `{ type ${s.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}; size ${PERSIST_SET_SIZE}; flags dynamic,timeout; timeout ${s.persistence.timeoutS}s; }`,
+        elems: new Map(),
+      });
+      rules.push(`${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`);
+      chains.set(`r${mk}`, { decl: '', rules: [`update @${set} { ${ck} }`] });
+      recm.set(`0x${mk}`, `goto r${mk}`);
+    }
+  }
+  const { kind, slots } = slotsFor(
+    s.scheduler,
+    pool.map((r) => realKey(r)),
+    pool.map((r) => r.weight),
+  );
+  const slotMap = shared.get('slots') as Map<string, string>;
+  const base = id * SLOT_STRIDE;
+  const marks = pool.map((r) => `0x${markOf(r).toString(16)}`);
+  slots.forEach((idx, slot) => {
+    const m = marks[idx];
+    if (m) slotMap.set(`0x${(base + slot).toString(16)}`, m);
+  });
+  // The slot pick lives alone in its own chain: a change of slot count rewrites one rule that names no
+  // set (cheap for libnftables), while the rules naming the big shared maps never change.
+  const pick =
+    slots.length === 0
+      ? 'ct mark set 0x0'
+      : kind === 'rotate'
+        ? `ct mark set numgen inc mod ${slots.length} offset ${base}`
+        : `ct mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ` . ${proto(s.protocol)} sport` : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
+  chains.set(`${chain}g`, { decl: '', rules: [pick] });
+  rules.push(
+    `jump ${chain}g`,
+    'ct mark set ct mark map @slots',
+    `${l4} dnat ${ip} to ct mark map @bk${s.family}`,
+  );
+  chains.set(chain, { decl: '', rules });
+  return { own: { sets, chains }, shared };
+}
+
+/**
+ * A model holding only `frags`' objects plus the shared maps restricted to their elements: diffing two
+ * of these changes those services and nothing else (base chains appear in neither, so stay untouched).
+ */
+export function partialModel(frags: Iterable<Fragment>, withBase = false): NftModel {
+  const base = baseModel();
+  const out: NftModel = withBase ? base : { sets: new Map(), chains: new Map() };
+  for (const n of SHARED_MAPS) {
+    const b = base.sets.get(n) as NftSet;
+    out.sets.set(n, { kind: b.kind, decl: b.decl, elems: new Map() });
+  }
+  for (const f of frags) {
+    for (const [n, set] of f.own.sets) out.sets.set(n, set);
+    for (const [n, c] of f.own.chains) out.chains.set(n, c);
+    for (const [n, els] of f.shared) {
+      const target = out.sets.get(n)?.elems;
+      if (target) for (const [k, v] of els) target.set(k, v);
+    }
+  }
+  return out;
+}
+
+/** The whole table for a desired state (pure). `alloc` must come from allocate(…, state). */
+export function renderModel(state: DataplaneState, alloc: IdAlloc): NftModel {
+  return partialModel(
+    state.services.map((s) => renderService(s, alloc)),
+    true,
+  );
 }
 
 function elemText(set: NftSet, k: string, v: string): string {
@@ -299,7 +354,7 @@ export function diffScript(from: NftModel, to: NftModel): string {
       for (const r of c.rules) addRules.push(`add rule ${T} ${n} ${r}`);
     }
   }
-  for (const [n, o] of from.chains)
+  for (const n of from.chains.keys())
     if (!to.chains.has(n)) {
       flush.push(`flush chain ${T} ${n}`);
       tail.push(`delete chain ${T} ${n}`);
