@@ -25,7 +25,7 @@ describe('scheduler slot tables', () => {
           while (y) [x, y] = [y, x % y];
           return x;
         });
-        w.forEach((wi, i) => assert.equal(slots.filter((s) => s === i).length, wi / g));
+        for (const [i, wi] of w.entries()) assert.equal(slots.filter((s) => s === i).length, wi / g);
       }),
     );
   });
@@ -83,32 +83,63 @@ function applyScript(m: NftModel, script: string): NftModel {
     sets: new Map([...m.sets].map(([n, s]) => [n, { ...s, elems: new Map(s.elems) }])),
     chains: new Map([...m.chains].map(([n, c]) => [n, { ...c, rules: [...c.rules] }])),
   };
-  for (const line of script.split('\n').filter(Boolean)) {
-    let r: RegExpExecArray | null;
-    if ((r = /^add chain inet keepalived_ts (\S+)(?: \{ (.*) \})?$/.exec(line)))
-      out.chains.set(r[1]!, { decl: r[2] ?? '', rules: [] });
-    else if ((r = /^add (map|set) inet keepalived_ts (\S+) (\{.*\})$/.exec(line)))
-      out.sets.set(r[2]!, { kind: r[1] as 'map' | 'set', decl: r[3]!, elems: new Map() });
-    else if ((r = /^flush chain inet keepalived_ts (\S+)$/.exec(line))) out.chains.get(r[1]!)!.rules = [];
-    else if ((r = /^delete chain inet keepalived_ts (\S+)$/.exec(line))) {
-      assert.equal(out.chains.get(r[1]!)?.rules.length, 0, `chain ${r[1]} deleted while not empty`);
-      out.chains.delete(r[1]!);
-    } else if ((r = /^delete (?:map|set) inet keepalived_ts (\S+)$/.exec(line))) out.sets.delete(r[1]!);
-    else if ((r = /^add rule inet keepalived_ts (\S+) (.*)$/.exec(line)))
-      out.chains.get(r[1]!)!.rules.push(r[2]!);
-    else if ((r = /^(add|delete) element inet keepalived_ts (\S+) \{ (.*) \}$/.exec(line))) {
-      const set = out.sets.get(r[2]!)!;
-      for (const el of r[3]!.split(', ')) {
-        const [k, v] = el.split(' : ');
-        if (r[1] === 'add') {
-          assert.ok(!set.elems.has(k!), `element ${k} added twice to ${r[2]}`);
-          set.elems.set(k!, v ?? '');
-        } else {
-          assert.ok(set.elems.has(k!), `element ${k} deleted from ${r[2]} but absent`);
-          set.elems.delete(k!);
+  const T = 'inet keepalived_ts';
+  const handlers: [RegExp, (r: string[]) => void][] = [
+    [
+      new RegExp(`^add chain ${T} (\\S+)(?: \\{ (.*) \\})?$`),
+      (r) => out.chains.set(r[1] as string, { decl: r[2] ?? '', rules: [] }),
+    ],
+    [
+      new RegExp(`^add (map|set) ${T} (\\S+) (\\{.*\\})$`),
+      (r) =>
+        out.sets.set(r[2] as string, { kind: r[1] as 'map' | 'set', decl: r[3] as string, elems: new Map() }),
+    ],
+    [
+      new RegExp(`^flush chain ${T} (\\S+)$`),
+      (r) => {
+        const c = out.chains.get(r[1] as string);
+        assert.ok(c);
+        c.rules = [];
+      },
+    ],
+    [
+      new RegExp(`^delete chain ${T} (\\S+)$`),
+      (r) => {
+        assert.equal(
+          out.chains.get(r[1] as string)?.rules.length,
+          0,
+          `chain ${r[1]} deleted while not empty`,
+        );
+        out.chains.delete(r[1] as string);
+      },
+    ],
+    [new RegExp(`^delete (?:map|set) ${T} (\\S+)$`), (r) => out.sets.delete(r[1] as string)],
+    [
+      new RegExp(`^add rule ${T} (\\S+) (.*)$`),
+      (r) => out.chains.get(r[1] as string)?.rules.push(r[2] as string),
+    ],
+    [
+      new RegExp(`^(add|delete) element ${T} (\\S+) \\{ (.*) \\}$`),
+      (r) => {
+        const set = out.sets.get(r[2] as string);
+        assert.ok(set);
+        for (const el of (r[3] as string).split(', ')) {
+          const [k = '', v = ''] = el.split(' : ');
+          if (r[1] === 'add') {
+            assert.ok(!set.elems.has(k), `element ${k} added twice to ${r[2]}`);
+            set.elems.set(k, v);
+          } else {
+            assert.ok(set.elems.has(k), `element ${k} deleted from ${r[2]} but absent`);
+            set.elems.delete(k);
+          }
         }
-      }
-    } else assert.fail(`unexpected command ${line}`);
+      },
+    ],
+  ];
+  for (const line of script.split('\n').filter(Boolean)) {
+    const h = handlers.find(([re]) => re.test(line));
+    if (!h) assert.fail(`unexpected command ${line}`);
+    h[1]([...(h[0].exec(line) as RegExpExecArray)]);
   }
   return out;
 }
