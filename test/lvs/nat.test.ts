@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
+import { formatList, parseConntrack } from '../../src/lvs/list.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot, nsExec } from '../helpers/netns.js';
@@ -121,6 +122,24 @@ describe('LVS-NAT through nftables', { skip: !isRoot() && 'needs root' }, () => 
     assert.ok(res.names.length > 20, `only ${res.names.length} requests`);
     const c = counts(res.names);
     assert.ok((c.rs1 ?? 0) > 0 && (c.rs2 ?? 0) > 0, JSON.stringify(c));
+  });
+
+  it('the ipvsadm-style listing counts connections per real server from conntrack', async () => {
+    const before = await lab.clientRun({ count: 6 });
+    assert.equal(before.errors, 0);
+    const ct = nsExec(lab.director, 'cat', ['/proc/net/nf_conntrack']);
+    assert.equal(ct.status, 0, ct.stderr);
+    const text = formatList(dp.committed(), dp.marks(), parseConntrack(ct.stdout));
+    // Every server answered at least twice just now; closed connections linger as TIME_WAIT (InActConn).
+    for (const addr of REALS) {
+      const line = text.split('\n').find((l) => l.startsWith(`  -> ${addr}:8080`));
+      assert.ok(line, text);
+      const [, , fwd, weight, active, inactive] = line.trim().split(/\s+/);
+      assert.equal(fwd, 'Masq');
+      assert.equal(weight, '1');
+      assert.ok(Number(active) + Number(inactive) >= 2, text);
+    }
+    assert.match(text, /^TCP {2}198\.51\.100\.100:80 rr$/m);
   });
 
   it('stop removes the table', async () => {
