@@ -18,6 +18,7 @@ import {
   validateState,
 } from './dataplane.js';
 import {
+  type DrOptions,
   diffScript,
   emptyAlloc,
   type Fragment,
@@ -54,8 +55,12 @@ export class NftDataplane implements Dataplane {
   /** The last script sent (for logs and tests). */
   lastScript = '';
 
-  constructor(runner: NftRunner) {
+  #dr: DrOptions | undefined;
+
+  /** `dr`: the interfaces direct-routing services use (without it, DR services are refused). */
+  constructor(runner: NftRunner, opts: { dr?: DrOptions } = {}) {
     this.#runner = runner;
+    this.#dr = opts.dr;
   }
 
   committed(): DataplaneState {
@@ -92,7 +97,7 @@ export class NftDataplane implements Dataplane {
 
   start(state: DataplaneState): Promise<DataplaneResult> {
     return this.#serial(async () => {
-      const bad = validateState(state)[0] ?? unsupported(state)[0];
+      const bad = validateState(state)[0] ?? unsupported(state, this.#dr)[0];
       if (bad) return fail(bad);
       const want = canonical(state);
       const prevAlloc = this.#alloc;
@@ -109,8 +114,8 @@ export class NftDataplane implements Dataplane {
         }
         this.#ensureIds(s);
       }
-      const frags = new Map(want.services.map((s) => [s.name, renderService(s, this.#alloc)]));
-      const script = fullScript(partialModel(frags.values(), true));
+      const frags = new Map(want.services.map((s) => [s.name, renderService(s, this.#alloc, this.#dr)]));
+      const script = fullScript(partialModel(frags.values(), true, this.#dr));
       this.lastScript = script;
       const r = await this.#runner.run(script);
       if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
@@ -142,7 +147,7 @@ export class NftDataplane implements Dataplane {
       const nextByName = new Map<string, ServiceSpec>();
       for (const s of next.services) if (names.has(s.name)) nextByName.set(s.name, s);
       const touched = [...nextByName.values()];
-      const bad = validateState({ services: touched })[0] ?? unsupported({ services: touched })[0];
+      const bad = validateState({ services: touched })[0] ?? unsupported({ services: touched }, this.#dr)[0];
       if (bad) return fail(bad);
       const idx = new Map(this.#matches);
       for (const n of names) {
@@ -164,7 +169,7 @@ export class NftDataplane implements Dataplane {
         const f = this.#frags.get(n);
         if (f) oldFrags.push(f);
         const s = nextByName.get(n);
-        if (s) newFrags.set(n, renderService(s, this.#alloc));
+        if (s) newFrags.set(n, renderService(s, this.#alloc, this.#dr));
       }
       const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
       this.lastScript = script;

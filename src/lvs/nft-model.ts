@@ -14,6 +14,16 @@ import {
 import { slotsFor } from './schedulers.js';
 
 export const TABLE = 'keepalived_ts';
+/** The netdev table holding direct-routing services (ingress hook: before routing and conntrack). */
+export const DR_TABLE = 'keepalived_ts_dr';
+/** Object names starting with this prefix live in the netdev table. */
+const DR = 'dr/';
+
+/** `family table name` of a model object. */
+export function qualified(name: string): string {
+  return name.startsWith(DR) ? `netdev ${DR_TABLE} ${name.slice(DR.length)}` : `inet ${TABLE} ${name}`;
+}
+const short = (name: string): string => (name.startsWith(DR) ? name.slice(DR.length) : name);
 /** Fixed jhash seed: the client → slot mapping survives reloads and is the same on every director. */
 export const HASH_SEED = 0x4b415453;
 /** Element budget of one dynamic persistence set (per real server). */
@@ -109,16 +119,40 @@ function baseRules(): string[] {
   ];
 }
 
+/** Interfaces for direct routing: where client packets for the VIPs arrive, and where real servers are. */
+export interface DrOptions {
+  ingress: string[];
+  egress: string;
+}
+
+/** Timeout of a direct-routing flow entry (IPVS's TCP established timeout). */
+export const DR_FLOW_TIMEOUT_S = 900;
+
+function serviceMethod(s: ServiceSpec): 'NAT' | 'DR' | 'TUN' | 'mixed' {
+  const ms = new Set([...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => r.method));
+  if (ms.size === 0) return 'NAT';
+  return ms.size > 1 ? 'mixed' : ([...ms][0] as 'NAT' | 'DR' | 'TUN');
+}
+
 /** Things nftables cannot do here; the caller reports them before programming anything. */
-export function unsupported(state: DataplaneState): DataplaneError[] {
+export function unsupported(state: DataplaneState, dr?: DrOptions): DataplaneError[] {
   const errs: DataplaneError[] = [];
+  const no = (s: ServiceSpec, why: string) =>
+    errs.push({ code: 'LVS_UNSUPPORTED', message: `service ${s.name}: ${why}` });
   for (const s of state.services) {
-    for (const r of [...s.reals, ...(s.sorry ? [s.sorry] : [])])
-      if (r.method !== 'NAT')
-        errs.push({
-          code: 'LVS_UNSUPPORTED',
-          message: `service ${s.name}: forwarding method ${r.method} for ${realKey(r)} is not yet supported by the nftables data plane (NAT only)`,
-        });
+    const m = serviceMethod(s);
+    if (m === 'TUN')
+      no(s, 'forwarding method TUN needs tunnel devices; not supported by the nftables data plane');
+    else if (m === 'mixed')
+      no(s, 'real servers with different forwarding methods in one service are not supported');
+    else if (m === 'DR') {
+      if (!dr)
+        no(s, 'forwarding method DR needs the data plane to be given its ingress and egress interfaces');
+      if (s.family !== 4) no(s, 'DR over IPv6 is not yet supported');
+      if (s.persistence) no(s, 'persistence with DR is not yet supported');
+      if (s.matches.some((x) => x.kind === 'fwmark')) no(s, 'fwmark services with DR are not yet supported');
+      if (s.protocol === 'sctp') no(s, 'DR for SCTP is not yet supported');
+    }
   }
   return errs;
 }
@@ -132,7 +166,19 @@ export interface Fragment {
   shared: SharedElems;
 }
 
-const SHARED_MAPS = ['svc4', 'svc6', 'fwm4', 'fwm6', 'recm', 'slots', 'bk4', 'bk6'] as const;
+const SHARED_MAPS = [
+  'svc4',
+  'svc6',
+  'fwm4',
+  'fwm6',
+  'recm',
+  'slots',
+  'bk4',
+  'bk6',
+  'dr/svc4',
+  'dr/slots',
+  'dr/bk4',
+] as const;
 
 /**
  * Each service owns the slot keys [id × SLOT_STRIDE, id × SLOT_STRIDE + N) of the one shared slot map
@@ -142,7 +188,7 @@ const SHARED_MAPS = ['svc4', 'svc6', 'fwm4', 'fwm6', 'recm', 'slots', 'bk4', 'bk
 export const SLOT_STRIDE = 8192;
 
 /** The table without any service: shared maps (empty) and base chains. */
-export function baseModel(): NftModel {
+export function baseModel(dr?: DrOptions): NftModel {
   const sets = new Map<string, NftSet>();
   const chains = new Map<string, NftChain>();
   const vmap = (type: string): NftSet => ({
@@ -164,11 +210,27 @@ export function baseModel(): NftModel {
   const recRule = ['ct direction original ct mark vmap @recm'];
   chains.set('rec', { decl: 'type filter hook forward priority filter; policy accept;', rules: recRule });
   chains.set('recin', { decl: 'type filter hook input priority filter; policy accept;', rules: recRule });
+  // Direct routing, in the netdev table: dispatch at ingress, per-connection stickiness in a flow map
+  // (netdev has no conntrack), frames sent out unchanged but for the MAC addresses (`fwd ip to`).
+  sets.set('dr/svc4', vmap('ipv4_addr . inet_proto . inet_service'));
+  sets.set('dr/slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+  sets.set('dr/bk4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
+  sets.set('dr/flows4', {
+    kind: 'map',
+    decl: `{ type ipv4_addr . inet_service . ipv4_addr . inet_service : mark; size 262144; flags dynamic,timeout; timeout ${DR_FLOW_TIMEOUT_S}s; }`,
+    elems: new Map(),
+  });
+  for (const [i, dev] of (dr?.ingress ?? []).entries())
+    chains.set(`dr/in${i}`, {
+      decl: `type filter hook ingress device "${dev}" priority 0; policy accept;`,
+      rules: ['ip daddr . meta l4proto . th dport vmap @svc4'],
+    });
   return { sets, chains };
 }
 
 /** One service's objects (pure). `alloc` must hold ids for the service and all its servers. */
-export function renderService(s: ServiceSpec, alloc: IdAlloc): Fragment {
+export function renderService(s: ServiceSpec, alloc: IdAlloc, dr?: DrOptions): Fragment {
+  if (serviceMethod(s) === 'DR' && dr) return renderDrService(s, alloc, dr);
   const sets = new Map<string, NftSet>();
   const chains = new Map<string, NftChain>();
   const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
@@ -245,8 +307,8 @@ export function renderService(s: ServiceSpec, alloc: IdAlloc): Fragment {
  * A model holding only `frags`' objects plus the shared maps restricted to their elements: diffing two
  * of these changes those services and nothing else (base chains appear in neither, so stay untouched).
  */
-export function partialModel(frags: Iterable<Fragment>, withBase = false): NftModel {
-  const base = baseModel();
+export function partialModel(frags: Iterable<Fragment>, withBase = false, dr?: DrOptions): NftModel {
+  const base = baseModel(dr);
   const out: NftModel = withBase ? base : { sets: new Map(), chains: new Map() };
   for (const n of SHARED_MAPS) {
     const b = base.sets.get(n) as NftSet;
@@ -264,11 +326,66 @@ export function partialModel(frags: Iterable<Fragment>, withBase = false): NftMo
 }
 
 /** The whole table for a desired state (pure). `alloc` must come from allocate(…, state). */
-export function renderModel(state: DataplaneState, alloc: IdAlloc): NftModel {
+export function renderModel(state: DataplaneState, alloc: IdAlloc, dr?: DrOptions): NftModel {
   return partialModel(
-    state.services.map((s) => renderService(s, alloc)),
+    state.services.map((s) => renderService(s, alloc, dr)),
     true,
+    dr,
   );
+}
+
+/**
+ * A direct-routing service: its chain first follows the connection's flow entry, else picks a slot,
+ * records the flow, and forwards the frame unchanged to the real server's MAC address (resolved by the
+ * kernel's neighbour table) on the egress interface. Inhibited servers keep their backend entry, so
+ * their established flows continue; removed ones lose it, so their flows get rescheduled.
+ */
+function renderDrService(s: ServiceSpec, alloc: IdAlloc, dr: DrOptions): Fragment {
+  const id = alloc.services.get(s.name);
+  if (id === undefined) throw new Error(`no id for service ${s.name}`);
+  const chain = `dr/vs${id}`;
+  const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
+  const markOf = (r: RealServerSpec): string => {
+    const k = alloc.marks.get(markKey(s.name, r));
+    if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
+    return `0x${k.toString(16)}`;
+  };
+  for (const m of s.matches)
+    if (m.kind === 'addr')
+      shared.get('dr/svc4')?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto vs${id}`);
+  const pool = activePool(s);
+  const listed = s.sorryActive && s.sorry ? [s.sorry] : s.reals;
+  for (const r of listed) shared.get('dr/bk4')?.set(markOf(r), r.address);
+  const { kind, slots } = slotsFor(
+    s.scheduler,
+    pool.map((r) => realKey(r)),
+    pool.map((r) => r.weight),
+  );
+  const base = id * SLOT_STRIDE;
+  slots.forEach((idx, slot) => {
+    const r = pool[idx];
+    if (r) shared.get('dr/slots')?.set(`0x${(base + slot).toString(16)}`, markOf(r));
+  });
+  const l4 = `meta l4proto ${proto(s.protocol)}`;
+  const flow = 'ip saddr . th sport . ip daddr . th dport';
+  const fwd = `fwd ip to meta mark map @bk4 device "${dr.egress}"`;
+  const pick =
+    slots.length === 0
+      ? 'meta mark set 0x0'
+      : kind === 'rotate'
+        ? `meta mark set numgen inc mod ${slots.length} offset ${base}`
+        : `meta mark set jhash ip ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ' . th sport' : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
+  const chains = new Map<string, NftChain>();
+  chains.set(`${chain}g`, { decl: '', rules: [`${l4} ${pick}`] });
+  chains.set(chain, {
+    decl: '',
+    rules: [
+      `${l4} meta mark set ${flow} map @flows4 update @flows4 { ${flow} : meta mark } ${fwd}`,
+      `jump vs${id}g`,
+      `${l4} meta mark set meta mark map @slots update @flows4 { ${flow} : meta mark } ${fwd}`,
+    ],
+  });
+  return { own: { sets: new Map(), chains }, shared };
 }
 
 function elemText(set: NftSet, k: string, v: string): string {
@@ -277,11 +394,11 @@ function elemText(set: NftSet, k: string, v: string): string {
 
 /** One line per command; `family` is the table's family. */
 function addSetCmd(name: string, s: NftSet): string {
-  return `add ${s.kind} inet ${TABLE} ${name} ${s.decl}`;
+  return `add ${s.kind} ${qualified(name)} ${s.decl}`;
 }
 
 function addChainCmd(name: string, c: NftChain): string {
-  return c.decl ? `add chain inet ${TABLE} ${name} { ${c.decl} }` : `add chain inet ${TABLE} ${name}`;
+  return c.decl ? `add chain ${qualified(name)} { ${c.decl} }` : `add chain ${qualified(name)}`;
 }
 
 function addElems(name: string, s: NftSet, keys: Iterable<string>): string[] {
@@ -290,30 +407,35 @@ function addElems(name: string, s: NftSet, keys: Iterable<string>): string[] {
   const out: string[] = [];
   // Chunks keep lines short for big tables (Maglev: 4093 slots).
   for (let i = 0; i < parts.length; i += 512)
-    out.push(`add element inet ${TABLE} ${name} { ${parts.slice(i, i + 512).join(', ')} }`);
+    out.push(`add element ${qualified(name)} { ${parts.slice(i, i + 512).join(', ')} }`);
   return out;
 }
 
 function delElems(name: string, keys: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < keys.length; i += 512)
-    out.push(`delete element inet ${TABLE} ${name} { ${keys.slice(i, i + 512).join(', ')} }`);
+    out.push(`delete element ${qualified(name)} { ${keys.slice(i, i + 512).join(', ')} }`);
   return out;
 }
 
 /** The transaction creating the table from nothing, removing whatever an earlier run left. */
 export function fullScript(m: NftModel): string {
   const lines = [`add table inet ${TABLE}`, `delete table inet ${TABLE}`, `add table inet ${TABLE}`];
+  lines.push(
+    `add table netdev ${DR_TABLE}`,
+    `delete table netdev ${DR_TABLE}`,
+    `add table netdev ${DR_TABLE}`,
+  );
   for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
   for (const [n, s] of m.sets) lines.push(addSetCmd(n, s));
   for (const [n, s] of m.sets) if (s.elems.size > 0) lines.push(...addElems(n, s, s.elems.keys()));
-  for (const [n, c] of m.chains) for (const r of c.rules) lines.push(`add rule inet ${TABLE} ${n} ${r}`);
+  for (const [n, c] of m.chains) for (const r of c.rules) lines.push(`add rule ${qualified(n)} ${r}`);
   return `${lines.join('\n')}\n`;
 }
 
 /** The transaction removing the table (no error if it is already gone). */
 export function removeScript(): string {
-  return `add table inet ${TABLE}\ndelete table inet ${TABLE}\n`;
+  return `add table inet ${TABLE}\ndelete table inet ${TABLE}\nadd table netdev ${DR_TABLE}\ndelete table netdev ${DR_TABLE}\n`;
 }
 
 function sameRules(a: NftChain, b: NftChain): boolean {
@@ -326,7 +448,6 @@ function sameRules(a: NftChain, b: NftChain): boolean {
  * reference. Empty string = nothing to do.
  */
 export function diffScript(from: NftModel, to: NftModel): string {
-  const T = `inet ${TABLE}`;
   const head: string[] = [];
   const flush: string[] = [];
   const delEl: string[] = [];
@@ -342,22 +463,22 @@ export function diffScript(from: NftModel, to: NftModel): string {
   }
   const uses = (c: NftChain, names: Set<string>): boolean =>
     names.size > 0 &&
-    c.rules.some((r) => [...names].some((n) => r.includes(`@${n} `) || r.endsWith(`@${n}`)));
+    c.rules.some((r) => [...names].some((n) => r.includes(`@${short(n)} `) || r.endsWith(`@${short(n)}`)));
   const goneSets = new Set([...from.sets.keys()].filter((n) => !to.sets.has(n)));
   for (const [n, c] of to.chains) {
     const o = from.chains.get(n);
     if (!o) {
       head.push(addChainCmd(n, c));
-      for (const r of c.rules) addRules.push(`add rule ${T} ${n} ${r}`);
+      for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
     } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets)) {
-      flush.push(`flush chain ${T} ${n}`);
-      for (const r of c.rules) addRules.push(`add rule ${T} ${n} ${r}`);
+      flush.push(`flush chain ${qualified(n)}`);
+      for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
     }
   }
   for (const n of from.chains.keys())
     if (!to.chains.has(n)) {
-      flush.push(`flush chain ${T} ${n}`);
-      tail.push(`delete chain ${T} ${n}`);
+      flush.push(`flush chain ${qualified(n)}`);
+      tail.push(`delete chain ${qualified(n)}`);
     }
   for (const [n, s] of to.sets) {
     const o = from.sets.get(n);
@@ -365,7 +486,7 @@ export function diffScript(from: NftModel, to: NftModel): string {
       head.push(addSetCmd(n, s));
       if (s.elems.size > 0) addEl.push(...addElems(n, s, s.elems.keys()));
     } else if (redeclared.has(n)) {
-      setSwap.push(`delete ${o.kind} ${T} ${n}`, addSetCmd(n, s));
+      setSwap.push(`delete ${o.kind} ${qualified(n)}`, addSetCmd(n, s));
       if (s.elems.size > 0) addEl.push(...addElems(n, s, s.elems.keys()));
     } else {
       const dels: string[] = [];
@@ -384,7 +505,7 @@ export function diffScript(from: NftModel, to: NftModel): string {
     }
   }
   const setTail: string[] = [];
-  for (const [n, o] of from.sets) if (!to.sets.has(n)) setTail.push(`delete ${o.kind} ${T} ${n}`);
+  for (const [n, o] of from.sets) if (!to.sets.has(n)) setTail.push(`delete ${o.kind} ${qualified(n)}`);
   const lines = [...head, ...flush, ...delEl, ...setSwap, ...addEl, ...addRules, ...tail, ...setTail];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

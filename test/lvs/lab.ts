@@ -9,14 +9,14 @@ import { createNetns, deleteNetns, ip, nsExec } from '../helpers/netns.js';
 export const VIP = '198.51.100.100';
 export const REALS = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
 
-const serverJs = (name: string, host: string, port: number): string => `
+export const serverJs = (name: string, host: string, port: number): string => `
 const http = require('node:http');
 const s = http.createServer((q, r) => { r.setHeader('connection', 'close'); r.end('${name}'); });
 s.listen(${port}, '${host}', () => console.log('ready'));
 `;
 
 /** Runs `count` HTTP requests to the VIP from `from`, `concurrency` at a time; prints {names, errors}. */
-const clientJs = `
+export const clientJs = `
 const http = require('node:http');
 const [count, conc, from, port, ms] = process.argv.slice(1).map((x, i) => (i === 2 ? x : Number(x)));
 const names = []; let errors = 0; const errs = [];
@@ -41,6 +41,61 @@ export interface ClientResult {
   names: string[];
   errors: number;
   errs: string[];
+}
+
+/** Starts `node -e serverJs` in `ns`; resolves once it listens. */
+export function startServer(
+  procs: ChildProcess[],
+  ns: string,
+  name: string,
+  host: string,
+  port: number,
+): Promise<void> {
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', serverJs(name, host, port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  return new Promise((resolve, reject) => {
+    p.stdout?.once('data', () => resolve());
+    p.once('exit', (c) => reject(new Error(`server ${name} exited ${c}`)));
+  });
+}
+
+export interface ClientOpts {
+  count?: number;
+  concurrency?: number;
+  from?: string;
+  port?: number;
+  durationMs?: number;
+}
+
+/** Runs the HTTP client in `ns` against the VIP. */
+export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): Promise<ClientResult> {
+  const args = [
+    String(opts.count ?? 0),
+    String(opts.concurrency ?? 1),
+    opts.from ?? '198.51.100.10',
+    String(opts.port ?? 80),
+    String(opts.durationMs ?? 0),
+  ];
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', clientJs, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  let out = '';
+  p.stdout?.setEncoding('utf8');
+  p.stdout?.on('data', (d: string) => {
+    out += d;
+  });
+  return new Promise<ClientResult>((resolve, reject) => {
+    p.once('exit', (code) => {
+      try {
+        resolve(JSON.parse(out.trim()) as ClientResult);
+      } catch {
+        reject(new Error(`client exited ${code}: ${out}`));
+      }
+    });
+  });
 }
 
 export class NatLab {
@@ -107,49 +162,12 @@ export class NatLab {
   }
 
   #server(ns: string, name: string, host: string, port: number): Promise<void> {
-    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', serverJs(name, host, port)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    this.#procs.push(p);
-    return new Promise((resolve, reject) => {
-      p.stdout?.once('data', () => resolve());
-      p.once('exit', (c) => reject(new Error(`server ${name} exited ${c}`)));
-    });
+    return startServer(this.#procs, ns, name, host, port);
   }
 
   /** Runs the client: `count` requests (or, with `durationMs`, as many as fit), `concurrency` in flight. */
-  clientRun(opts: {
-    count?: number;
-    concurrency?: number;
-    from?: string;
-    port?: number;
-    durationMs?: number;
-  }) {
-    const args = [
-      String(opts.count ?? 0),
-      String(opts.concurrency ?? 1),
-      opts.from ?? '198.51.100.10',
-      String(opts.port ?? 80),
-      String(opts.durationMs ?? 0),
-    ];
-    const p = spawn('ip', ['netns', 'exec', this.client, process.execPath, '-e', clientJs, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    this.#procs.push(p);
-    let out = '';
-    p.stdout?.setEncoding('utf8');
-    p.stdout?.on('data', (d: string) => {
-      out += d;
-    });
-    return new Promise<ClientResult>((resolve, reject) => {
-      p.once('exit', (code) => {
-        try {
-          resolve(JSON.parse(out.trim()) as ClientResult);
-        } catch {
-          reject(new Error(`client exited ${code}: ${out}`));
-        }
-      });
-    });
+  clientRun(opts: ClientOpts): Promise<ClientResult> {
+    return runClient(this.#procs, this.client, opts);
   }
 
   close(): void {
