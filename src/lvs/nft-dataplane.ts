@@ -1,6 +1,8 @@
 // The nftables data plane: keeps the committed state and each service's rendered objects in memory (the
 // kernel is never read back), and sends each change set as one atomic transaction through an NftRunner.
 // A change touching one service costs in proportion to that service, not to the whole table.
+
+import type { ConntrackFlusher } from './ct-flush.js';
 import {
   applyChanges,
   type Change,
@@ -56,11 +58,25 @@ export class NftDataplane implements Dataplane {
   lastScript = '';
 
   #dr: DrOptions | undefined;
+  #conntrack: ConntrackFlusher | undefined;
+  #expireNodestConn: boolean;
+  /** Errors of the last conntrack flush (the transaction itself had succeeded). */
+  lastFlushErrors: string[] = [];
 
-  /** `dr`: the interfaces direct-routing services use (without it, DR services are refused). */
-  constructor(runner: NftRunner, opts: { dr?: DrOptions } = {}) {
+  /**
+   * `dr`: the interfaces direct-routing services use (without it, DR services are refused).
+   * `conntrack`: deletes the connections of removed real servers — always for UDP/SCTP services (stale
+   * flows would otherwise keep going to a failed server), for TCP only with `expireNodestConn` (IPVS's
+   * sysctl of that name; otherwise established TCP connections to a removed server continue).
+   */
+  constructor(
+    runner: NftRunner,
+    opts: { dr?: DrOptions; conntrack?: ConntrackFlusher; expireNodestConn?: boolean } = {},
+  ) {
     this.#runner = runner;
     this.#dr = opts.dr;
+    this.#conntrack = opts.conntrack;
+    this.#expireNodestConn = opts.expireNodestConn ?? false;
   }
 
   committed(): DataplaneState {
@@ -88,11 +104,20 @@ export class NftDataplane implements Dataplane {
     }
   }
 
-  #dropIds(old: ServiceSpec | undefined, now: ServiceSpec | undefined): void {
-    if (!old) return;
+  /** Drops ids of what left; returns the marks whose connections should be flushed. */
+  #dropIds(old: ServiceSpec | undefined, now: ServiceSpec | undefined): number[] {
+    if (!old) return [];
     if (!now) this.#alloc.services.delete(old.name);
     const keep = new Set(now ? serversOf(now).map(realKey) : []);
-    for (const r of serversOf(old)) if (!keep.has(realKey(r))) this.#alloc.marks.delete(markKey(old.name, r));
+    const flush: number[] = [];
+    const wantFlush = old.protocol !== 'tcp' || this.#expireNodestConn;
+    for (const r of serversOf(old))
+      if (!keep.has(realKey(r))) {
+        const m = this.#alloc.marks.get(markKey(old.name, r));
+        if (m !== undefined && wantFlush) flush.push(m);
+        this.#alloc.marks.delete(markKey(old.name, r));
+      }
+    return flush;
   }
 
   start(state: DataplaneState): Promise<DataplaneResult> {
@@ -177,8 +202,9 @@ export class NftDataplane implements Dataplane {
         const r = await this.#runner.run(script);
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
       }
+      const flush: number[] = [];
       for (const n of names) {
-        this.#dropIds(this.#byName.get(n), nextByName.get(n));
+        flush.push(...this.#dropIds(this.#byName.get(n), nextByName.get(n)));
         const f = newFrags.get(n);
         if (f) this.#frags.set(n, f);
         else this.#frags.delete(n);
@@ -188,6 +214,7 @@ export class NftDataplane implements Dataplane {
       }
       this.#state = next;
       this.#matches = idx;
+      this.lastFlushErrors = flush.length > 0 && this.#conntrack ? await this.#conntrack.flush(flush) : [];
       return { ok: true };
     });
   }

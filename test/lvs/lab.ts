@@ -98,6 +98,30 @@ export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): 
   });
 }
 
+const udpServerJs = (name: string, host: string, port: number): string => `
+const s = require('node:dgram').createSocket('udp4');
+s.on('message', (m, r) => s.send('${name}', r.port, r.address));
+s.bind(${port}, '${host}', () => console.log('ready'));
+`;
+
+/** Sends `count` datagrams to VIP:port from one fixed source port, one after the other; prints the repliers. */
+const udpClientJs = `
+const s = require('node:dgram').createSocket('udp4');
+const [count, port, sport] = process.argv.slice(1).map(Number);
+const names = []; let errors = 0;
+s.bind(sport, '198.51.100.10', async () => {
+  for (let i = 0; i < count; i++) {
+    await new Promise((res) => {
+      const t = setTimeout(() => { errors++; s.removeAllListeners('message'); res(); }, 1000);
+      s.once('message', (m) => { clearTimeout(t); names.push(String(m)); res(); });
+      s.send('q', port, '${VIP}');
+    });
+  }
+  console.log(JSON.stringify({ names, errors, errs: [] }));
+  s.close();
+});
+`;
+
 export class NatLab {
   client: string;
   director: string;
@@ -159,6 +183,60 @@ export class NatLab {
     const starts = this.reals.map((ns, i) => this.#server(ns, `rs${i + 1}`, REALS[i]!, 8080));
     starts.push(this.#server(this.director, 'sorry', '127.0.0.1', 8081));
     await Promise.all(starts);
+  }
+
+  /** UDP servers answering their name on 5353 in each real server. */
+  async startUdpServers(): Promise<void> {
+    await Promise.all(
+      this.reals.map((ns, i) => {
+        const p = spawn(
+          'ip',
+          ['netns', 'exec', ns, process.execPath, '-e', udpServerJs(`rs${i + 1}`, REALS[i]!, 5353)],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        this.#procs.push(p);
+        return new Promise<void>((resolve, reject) => {
+          p.stdout?.once('data', () => resolve());
+          p.once('exit', (c) => reject(new Error(`udp server exited ${c}`)));
+        });
+      }),
+    );
+  }
+
+  /** Sends `count` datagrams to VIP:`port` from client source port `sport`. */
+  udpRun(count: number, port: number, sport: number): Promise<ClientResult> {
+    const p = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.client,
+        process.execPath,
+        '-e',
+        udpClientJs,
+        String(count),
+        String(port),
+        String(sport),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.#procs.push(p);
+    let out = '';
+    p.stdout?.setEncoding('utf8');
+    p.stdout?.on('data', (d: string) => {
+      out += d;
+    });
+    return new Promise((resolve, reject) => {
+      p.once('exit', (code) => {
+        try {
+          resolve(JSON.parse(out.trim()) as ClientResult);
+        } catch {
+          reject(new Error(`udp client exited ${code}: ${out}`));
+        }
+      });
+    });
   }
 
   #server(ns: string, name: string, host: string, port: number): Promise<void> {
