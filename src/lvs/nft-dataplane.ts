@@ -4,6 +4,7 @@
 
 import type { ConntrackFlusher } from './ct-flush.js';
 import {
+  activePool,
   applyChanges,
   type Change,
   canonical,
@@ -19,6 +20,7 @@ import {
   touchedServices,
   validateState,
 } from './dataplane.js';
+import type { ConnCounts } from './list.js';
 import {
   type DrOptions,
   diffScript,
@@ -33,6 +35,7 @@ import {
   unsupported,
 } from './nft-model.js';
 import type { NftRunner } from './nft-runner.js';
+import { countWeights, isCountBased } from './schedulers.js';
 
 const fail = (error: DataplaneError): DataplaneResult => ({ ok: false, error });
 
@@ -49,6 +52,8 @@ export class NftDataplane implements Dataplane {
   #byName = new Map<string, ServiceSpec>();
   #alloc: IdAlloc = emptyAlloc();
   #frags = new Map<string, Fragment>();
+  /** Rebalancer shares per count-driven service, with the pool they were computed for. */
+  #slotWeights = new Map<string, { sig: string; weights: number[] }>();
   /** Match key → owning service, to refuse two services claiming one address:port or fwmark. */
   #matches = new Map<string, string>();
   #started = false;
@@ -139,7 +144,9 @@ export class NftDataplane implements Dataplane {
         }
         this.#ensureIds(s);
       }
-      const frags = new Map(want.services.map((s) => [s.name, renderService(s, this.#alloc, this.#dr)]));
+      const frags = new Map(
+        want.services.map((s) => [s.name, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s))]),
+      );
       const script = fullScript(partialModel(frags.values(), true, this.#dr));
       this.lastScript = script;
       const r = await this.#runner.run(script);
@@ -194,7 +201,7 @@ export class NftDataplane implements Dataplane {
         const f = this.#frags.get(n);
         if (f) oldFrags.push(f);
         const s = nextByName.get(n);
-        if (s) newFrags.set(n, renderService(s, this.#alloc, this.#dr));
+        if (s) newFrags.set(n, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s)));
       }
       const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
       this.lastScript = script;
@@ -217,6 +224,58 @@ export class NftDataplane implements Dataplane {
       this.lastFlushErrors = flush.length > 0 && this.#conntrack ? await this.#conntrack.flush(flush) : [];
       return { ok: true };
     });
+  }
+
+  /**
+   * Count-driven schedulers (lc, wlc, sed, nq, lblc, lblcr, ovf, twos): recomputes each such service's
+   * slot shares from per-server connection counts (conntrack, by mark) and rewrites the slots that
+   * changed, in one transaction. Meant to be called every polling period by the checker process.
+   */
+  rebalance(counts: ReadonlyMap<number, ConnCounts>): Promise<DataplaneResult> {
+    return this.#serial(async () => {
+      if (!this.#started) return { ok: true };
+      const changed: { s: ServiceSpec; sig: string; weights: number[] }[] = [];
+      for (const s of this.#state.services) {
+        if (!isCountBased(s.scheduler)) continue;
+        const pool = activePool(s);
+        if (pool.length < 2 && s.scheduler !== 'ovf') continue;
+        const loads = pool.map((r) => {
+          const m = this.#alloc.marks.get(markKey(s.name, r));
+          const c = (m !== undefined && counts.get(m)) || { active: 0, inactive: 0 };
+          return { weight: r.weight, active: c.active, inactive: c.inactive };
+        });
+        const weights = countWeights(s.scheduler, loads);
+        const sig = pool.map(realKey).join(',');
+        const cur = this.#slotWeights.get(s.name);
+        if (cur && cur.sig === sig && cur.weights.join() === weights.join()) continue;
+        changed.push({ s, sig, weights });
+      }
+      if (changed.length === 0) return { ok: true };
+      const oldFrags: Fragment[] = [];
+      const newFrags = new Map<string, Fragment>();
+      for (const { s, weights } of changed) {
+        const f = this.#frags.get(s.name);
+        if (f) oldFrags.push(f);
+        newFrags.set(s.name, renderService(s, this.#alloc, this.#dr, weights));
+      }
+      const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
+      this.lastScript = script;
+      if (script !== '') {
+        const r = await this.#runner.run(script);
+        if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
+      }
+      for (const { s, sig, weights } of changed) {
+        this.#slotWeights.set(s.name, { sig, weights });
+        this.#frags.set(s.name, newFrags.get(s.name) as Fragment);
+      }
+      return { ok: true };
+    });
+  }
+
+  /** The rebalancer's shares for a service, if still valid for its current pool. */
+  #sharesFor(s: ServiceSpec): number[] | undefined {
+    const cur = this.#slotWeights.get(s.name);
+    return cur && cur.sig === activePool(s).map(realKey).join(',') ? cur.weights : undefined;
   }
 
   /** Rebuilds the table from the committed state (restores anything removed behind our back). */

@@ -11,7 +11,7 @@ import {
   realKey,
   type ServiceSpec,
 } from './dataplane.js';
-import { slotsFor } from './schedulers.js';
+import { isCountBased, type SlotKind, slotsFor, wrrSlots } from './schedulers.js';
 
 export const TABLE = 'keepalived_ts';
 /** The netdev table holding direct-routing services (ingress hook: before routing and conntrack). */
@@ -157,6 +157,27 @@ export function unsupported(state: DataplaneState, dr?: DrOptions): DataplaneErr
   return errs;
 }
 
+/**
+ * The slot table of a service's pool; `slotWeights` (one per pool member, from the connection-count
+ * rebalancer) replace the configured weights for count-based schedulers.
+ */
+function poolSlots(
+  s: ServiceSpec,
+  pool: RealServerSpec[],
+  slotWeights?: readonly number[],
+): { kind: SlotKind; slots: number[] } {
+  if (slotWeights && slotWeights.length === pool.length && isCountBased(s.scheduler)) {
+    const idx = slotWeights.map((w, i) => (w > 0 ? i : -1)).filter((i) => i >= 0);
+    const slots = wrrSlots(idx.map((i) => slotWeights[i] as number)).map((j) => idx[j] as number);
+    if (slots.length > 0) return { kind: 'rotate', slots };
+  }
+  return slotsFor(
+    s.scheduler,
+    pool.map((r) => realKey(r)),
+    pool.map((r) => r.weight),
+  );
+}
+
 /** Elements one service owns in the table's shared maps (dispatch by address/fwmark, persistence refresh). */
 export type SharedElems = Map<string, Map<string, string>>;
 
@@ -229,8 +250,13 @@ export function baseModel(dr?: DrOptions): NftModel {
 }
 
 /** One service's objects (pure). `alloc` must hold ids for the service and all its servers. */
-export function renderService(s: ServiceSpec, alloc: IdAlloc, dr?: DrOptions): Fragment {
-  if (serviceMethod(s) === 'DR' && dr) return renderDrService(s, alloc, dr);
+export function renderService(
+  s: ServiceSpec,
+  alloc: IdAlloc,
+  dr?: DrOptions,
+  slotWeights?: readonly number[],
+): Fragment {
+  if (serviceMethod(s) === 'DR' && dr) return renderDrService(s, alloc, dr, slotWeights);
   const sets = new Map<string, NftSet>();
   const chains = new Map<string, NftChain>();
   const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
@@ -273,11 +299,7 @@ export function renderService(s: ServiceSpec, alloc: IdAlloc, dr?: DrOptions): F
       recm.set(`0x${mk}`, `goto r${mk}`);
     }
   }
-  const { kind, slots } = slotsFor(
-    s.scheduler,
-    pool.map((r) => realKey(r)),
-    pool.map((r) => r.weight),
-  );
+  const { kind, slots } = poolSlots(s, pool, slotWeights);
   const slotMap = shared.get('slots') as Map<string, string>;
   const base = id * SLOT_STRIDE;
   const marks = pool.map((r) => `0x${markOf(r).toString(16)}`);
@@ -340,7 +362,12 @@ export function renderModel(state: DataplaneState, alloc: IdAlloc, dr?: DrOption
  * kernel's neighbour table) on the egress interface. Inhibited servers keep their backend entry, so
  * their established flows continue; removed ones lose it, so their flows get rescheduled.
  */
-function renderDrService(s: ServiceSpec, alloc: IdAlloc, dr: DrOptions): Fragment {
+function renderDrService(
+  s: ServiceSpec,
+  alloc: IdAlloc,
+  dr: DrOptions,
+  slotWeights?: readonly number[],
+): Fragment {
   const id = alloc.services.get(s.name);
   if (id === undefined) throw new Error(`no id for service ${s.name}`);
   const chain = `dr/vs${id}`;
@@ -356,11 +383,7 @@ function renderDrService(s: ServiceSpec, alloc: IdAlloc, dr: DrOptions): Fragmen
   const pool = activePool(s);
   const listed = s.sorryActive && s.sorry ? [s.sorry] : s.reals;
   for (const r of listed) shared.get('dr/bk4')?.set(markOf(r), r.address);
-  const { kind, slots } = slotsFor(
-    s.scheduler,
-    pool.map((r) => realKey(r)),
-    pool.map((r) => r.weight),
-  );
+  const { kind, slots } = poolSlots(s, pool, slotWeights);
   const base = id * SLOT_STRIDE;
   slots.forEach((idx, slot) => {
     const r = pool[idx];

@@ -156,3 +156,69 @@ export function slotsFor(
       return { kind: 'rotate', slots: wrrSlots(weights) };
   }
 }
+
+/** Connection counts of one server, as IPVS keeps them (conntrack-derived here). */
+export interface ServerLoad {
+  weight: number;
+  active: number;
+  inactive: number;
+}
+
+/** Slots a count-driven table has: small, so a rewrite is cheap and each slot is a real share. */
+export const COUNT_SLOTS = 64;
+
+/** True for schedulers that IPVS drives by connection counts. */
+export function isCountBased(s: Scheduler): boolean {
+  return !isExact(s);
+}
+
+/**
+ * Slot weights approximating a connection-count scheduler for the next polling period (pure). IPVS
+ * sends each new connection to the server of least cost (wlc: (active×256 + inactive) / weight; lc: the
+ * same with weights 1; sed: (active + 1) / weight; nq: an idle server first, else sed). Over a period the
+ * effect is "fill the least loaded first": here each server gets slots in proportion to how far its cost
+ * lies below the level that evens all servers out after `expected` more connections (water filling), so
+ * the spread converges to IPVS's while new connections between two polls follow fixed shares.
+ * ovf picks the highest-weight server not yet overloaded (active ≤ weight) alone.
+ */
+export function countWeights(s: Scheduler, loads: readonly ServerLoad[], expected = 16): number[] {
+  const n = loads.length;
+  if (n === 0) return [];
+  if (s === 'ovf') {
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      const l = loads[i] as ServerLoad;
+      if (l.weight > 0 && l.active <= l.weight && (best < 0 || l.weight > (loads[best] as ServerLoad).weight))
+        best = i;
+    }
+    return loads.map((_, i): number => (i === best ? 1 : 0));
+  }
+  if (s === 'nq') {
+    const idle = loads.map((l) => (l.weight > 0 && l.active === 0 ? l.weight : 0));
+    if (idle.some((x) => x > 0)) return scaleToSlots(idle);
+  }
+  const w = loads.map((l) => (s === 'lc' ? 1 : l.weight));
+  // Load in "connections" units: IPVS weighs an active connection 256 times an inactive one.
+  const cost = loads.map((l) => (s === 'sed' || s === 'nq' ? l.active + 1 : l.active + l.inactive / 256));
+  const totalW = w.reduce((a, b) => a + b, 0);
+  if (totalW === 0) return loads.map(() => 0);
+  // Find the level L with Σ max(0, L·w_i − cost_i) = expected (bisection; cost and L ≥ 0).
+  let lo = 0;
+  let hi = (cost.reduce((a, b) => a + b, 0) + expected) / Math.min(...w.filter((x) => x > 0)) + 1;
+  for (let k = 0; k < 50; k++) {
+    const mid = (lo + hi) / 2;
+    const fill = w.reduce((acc, wi, i) => acc + Math.max(0, mid * wi - (cost[i] as number)), 0);
+    if (fill > expected) hi = mid;
+    else lo = mid;
+  }
+  return scaleToSlots(w.map((wi, i) => Math.max(0, hi * wi - (cost[i] as number))));
+}
+
+/** Integer slot counts summing to about COUNT_SLOTS, proportional to `x`; the largest keeps ≥ 1. */
+function scaleToSlots(x: number[]): number[] {
+  const sum = x.reduce((a, b) => a + b, 0);
+  if (sum <= 0) return x.map(() => 0);
+  const out: number[] = x.map((v) => Math.round((v / sum) * COUNT_SLOTS));
+  if (!out.some((v) => v > 0)) out[x.indexOf(Math.max(...x))] = 1;
+  return out;
+}

@@ -125,6 +125,7 @@ describe('LVS-NAT through nftables', { skip: !isRoot() && 'needs root' }, () => 
   });
 
   it('the ipvsadm-style listing counts connections per real server from conntrack', async () => {
+    await dp.update(st(web()));
     const before = await lab.clientRun({ count: 6 });
     assert.equal(before.errors, 0);
     const ct = nsExec(lab.director, 'cat', ['/proc/net/nf_conntrack']);
@@ -140,6 +141,18 @@ describe('LVS-NAT through nftables', { skip: !isRoot() && 'needs root' }, () => 
       assert.ok(Number(active) + Number(inactive) >= 2, text);
     }
     assert.match(text, /^TCP {2}198\.51\.100\.100:80 rr$/m);
+  });
+
+  it('wlc follows connection counts: a loaded server is avoided after a rebalance', async () => {
+    assert.deepEqual(await dp.update(st(web({ scheduler: 'wlc' }))), { ok: true });
+    let res = await lab.clientRun({ count: 6 });
+    assert.deepEqual(counts(res.names), { rs1: 2, rs2: 2, rs3: 2 }, 'no counts yet: weighted rotation');
+    const mark = dp.marks().get('web|192.0.2.11|8080');
+    assert.ok(mark !== undefined);
+    assert.deepEqual(await dp.rebalance(new Map([[mark, { active: 40, inactive: 0 }]])), { ok: true });
+    res = await lab.clientRun({ count: 6 });
+    assert.equal(res.errors, 0);
+    assert.equal(counts(res.names).rs1, undefined, res.names.join());
   });
 
   it('stop removes the table', async () => {

@@ -11,9 +11,57 @@ import {
   renderModel,
   SLOT_STRIDE,
 } from '../../src/lvs/nft-model.js';
-import { foSlots, hashSlots, MAGLEV_TABLE_SIZE, maglevSlots, wrrSlots } from '../../src/lvs/schedulers.js';
+import {
+  countWeights,
+  foSlots,
+  hashSlots,
+  MAGLEV_TABLE_SIZE,
+  maglevSlots,
+  wrrSlots,
+} from '../../src/lvs/schedulers.js';
 
 describe('scheduler slot tables', () => {
+  it('count-driven shares: the loaded server gets fewer new connections, weights scale shares', () => {
+    const even = countWeights('wlc', [
+      { weight: 1, active: 0, inactive: 0 },
+      { weight: 1, active: 0, inactive: 0 },
+    ]);
+    assert.equal(even[0], even[1]);
+    const skew = countWeights('wlc', [
+      { weight: 1, active: 10, inactive: 0 },
+      { weight: 1, active: 2, inactive: 0 },
+      { weight: 1, active: 2, inactive: 0 },
+    ]);
+    assert.equal(skew[0], 0);
+    assert.equal(skew[1], skew[2]);
+    const weighted = countWeights('wlc', [
+      { weight: 3, active: 0, inactive: 0 },
+      { weight: 1, active: 0, inactive: 0 },
+    ]);
+    assert.ok(Math.abs((weighted[0] as number) / (weighted[1] as number) - 3) < 0.2, String(weighted));
+    // lc ignores weights; nq sends to idle servers first; ovf picks the heaviest not-overloaded one.
+    const lc = countWeights('lc', [
+      { weight: 3, active: 0, inactive: 0 },
+      { weight: 1, active: 0, inactive: 0 },
+    ]);
+    assert.equal(lc[0], lc[1]);
+    assert.deepEqual(
+      countWeights('nq', [
+        { weight: 1, active: 1, inactive: 0 },
+        { weight: 1, active: 0, inactive: 0 },
+      ]).map((x) => x > 0),
+      [false, true],
+    );
+    assert.deepEqual(
+      countWeights('ovf', [
+        { weight: 5, active: 6, inactive: 0 },
+        { weight: 4, active: 1, inactive: 0 },
+        { weight: 2, active: 0, inactive: 0 },
+      ]),
+      [0, 1, 0],
+    );
+  });
+
   it('wrr follows IPVS interleaving and proportions', () => {
     assert.deepEqual(wrrSlots([3, 2, 1]), [0, 0, 1, 0, 1, 2]);
     assert.deepEqual(wrrSlots([4, 2]), [0, 0, 1]); // gcd-reduced to 2:1
