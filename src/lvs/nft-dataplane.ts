@@ -63,6 +63,18 @@ export class NftDataplane implements Dataplane {
   lastScript = '';
 
   #dr: DrOptions | undefined;
+  #log: ((message: string) => void) | undefined;
+  #warned = new Set<string>();
+
+  #noteApproximated(services: Iterable<ServiceSpec>): void {
+    for (const s of services)
+      if (isCountBased(s.scheduler) && !this.#warned.has(s.scheduler)) {
+        this.#warned.add(s.scheduler);
+        this.#log?.(
+          `scheduler ${s.scheduler} (service ${s.name}) is approximated on nftables: weighted rotation rebalanced from conntrack connection counts`,
+        );
+      }
+  }
   #conntrack: ConntrackFlusher | undefined;
   #expireNodestConn: boolean;
   /** Errors of the last conntrack flush (the transaction itself had succeeded). */
@@ -76,9 +88,16 @@ export class NftDataplane implements Dataplane {
    */
   constructor(
     runner: NftRunner,
-    opts: { dr?: DrOptions; conntrack?: ConntrackFlusher; expireNodestConn?: boolean } = {},
+    opts: {
+      dr?: DrOptions;
+      conntrack?: ConntrackFlusher;
+      expireNodestConn?: boolean;
+      /** Receives one notice per approximated scheduler in use (see docs/lvs.md). */
+      log?: (message: string) => void;
+    } = {},
   ) {
     this.#runner = runner;
+    this.#log = opts.log;
     this.#dr = opts.dr;
     this.#conntrack = opts.conntrack;
     this.#expireNodestConn = opts.expireNodestConn ?? false;
@@ -130,6 +149,7 @@ export class NftDataplane implements Dataplane {
       const bad = validateState(state)[0] ?? unsupported(state, this.#dr)[0];
       if (bad) return fail(bad);
       const want = canonical(state);
+      this.#noteApproximated(want.services);
       const prevAlloc = this.#alloc;
       this.#alloc = emptyAlloc();
       this.#alloc.nextService = prevAlloc.nextService;
@@ -194,6 +214,7 @@ export class NftDataplane implements Dataplane {
             return fail({ code: 'LVS_DUPLICATE_MATCH', message: `${matchKey(m)} in ${owner} and ${s.name}` });
           idx.set(k, s.name);
         }
+      this.#noteApproximated(touched);
       for (const s of touched) this.#ensureIds(s);
       const oldFrags: Fragment[] = [];
       const newFrags = new Map<string, Fragment>();

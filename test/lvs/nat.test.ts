@@ -35,10 +35,11 @@ const st = (...services: ServiceSpec[]): DataplaneState => ({ services });
 describe('LVS-NAT through nftables', { skip: !isRoot() && 'needs root' }, () => {
   let lab: NatLab;
   let dp: NftDataplane;
+  const notices: string[] = [];
   before(async () => {
     lab = new NatLab();
     await lab.startServers();
-    dp = new NftDataplane(cliRunner({ netns: lab.director }));
+    dp = new NftDataplane(cliRunner({ netns: lab.director }), { log: (m) => notices.push(m) });
   });
   after(async () => {
     await dp?.stop();
@@ -153,6 +154,7 @@ describe('LVS-NAT through nftables', { skip: !isRoot() && 'needs root' }, () => 
     res = await lab.clientRun({ count: 6 });
     assert.equal(res.errors, 0);
     assert.equal(counts(res.names).rs1, undefined, res.names.join());
+    assert.equal(notices.filter((n) => n.startsWith('scheduler wlc')).length, 1, notices.join('\n'));
   });
 
   it('stop removes the table', async () => {
