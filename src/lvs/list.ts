@@ -62,9 +62,9 @@ function addrPort(family: 4 | 6, address: string, port: number): string {
   return family === 4 ? `${address}:${port}` : `[${address}]:${port}`;
 }
 
-/** ipvsadm's forward names. The kernel turns NAT to a local address into "Local". */
-function forwardName(method: ForwardMethod, address: string): string {
-  if (method === 'NAT') return /^127\.|^::1$/.test(address) ? 'Local' : 'Masq';
+/** ipvsadm's forward names (a NAT destination on a local address stays "Masq" on Linux 6.1, checked). */
+function forwardName(method: ForwardMethod): string {
+  if (method === 'NAT') return 'Masq';
   return method === 'DR' ? 'Route' : 'Tunnel';
 }
 
@@ -144,7 +144,7 @@ export function formatList(
       const mark = marks.get(markKey(s.name, r));
       const c = (mark !== undefined && counts.get(mark)) || { active: 0, inactive: 0 };
       lines.push(
-        `  -> ${d.padEnd(28)} ${forwardName(r.method, r.address).padEnd(7)} ${String(r.weight).padEnd(6)} ${String(c.active).padEnd(10)} ${String(c.inactive).padEnd(10)}`,
+        `  -> ${d.padEnd(28)} ${forwardName(r.method).padEnd(7)} ${String(r.weight).padEnd(6)} ${String(c.active).padEnd(10)} ${String(c.inactive).padEnd(10)}`,
       );
     }
   }

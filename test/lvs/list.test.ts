@@ -78,7 +78,7 @@ describe('ipvsadm -Ln listing', () => {
         '  -> 192.0.2.11:8080              Masq    3      2          5         ',
         '  -> 192.0.2.12:8080              Masq    0      0          0         ',
         'UDP  [2001:db8::53]:53 rr',
-        '  -> [::1]:53                     Local   1      0          0         ',
+        '  -> [::1]:53                     Masq    1      0          0         ',
         'FWM  7 sh (sh-fallback,sh-port)',
         '  -> 192.0.2.21:25                Route   1      0          0         ',
         '',
