@@ -157,6 +157,18 @@ describe('LVS-NAT through nftables', { skip: !isRoot() && 'needs root' }, () => 
     assert.equal(notices.filter((n) => n.startsWith('scheduler wlc')).length, 1, notices.join('\n'));
   });
 
+  it('resync restores what was removed behind our back', async () => {
+    await dp.update(st(web()));
+    const gone = nsExec(lab.director, 'nft', ['flush', 'map', 'inet', 'keepalived_ts', 'svc4']);
+    assert.equal(gone.status, 0, gone.stderr);
+    const broken = await lab.clientRun({ count: 1 });
+    assert.equal(broken.errors, 1, 'without the dispatch entry the VIP answers nothing');
+    assert.deepEqual(await dp.resync(), { ok: true });
+    const res = await lab.clientRun({ count: 3 });
+    assert.equal(res.errors, 0, res.errs.join());
+    assert.deepEqual(counts(res.names), { rs1: 1, rs2: 1, rs3: 1 });
+  });
+
   it('stop removes the table', async () => {
     assert.deepEqual(await dp.stop(), { ok: true });
     const l = nsExec(lab.director, 'nft', ['list', 'tables']);
