@@ -3,7 +3,8 @@
 // costs: one rule rotating over the same three servers, VIP port 81) in the same namespaces and run, alternating, several rounds.
 // The client connects and closes at once (no payload), so the director's per-connection work is what
 // differs between the two. Bounded: rounds × 2 × seconds. Namespaces only.
-// Usage (root): node --import tsx bench/lvs-connrate.ts [rounds=3] [seconds=2] [concurrency=32]
+// Usage (root): node --import tsx bench/lvs-connrate.ts [rounds=10] [seconds=2] [concurrency=32]
+// Fewer than ~10 rounds is noise on a shared machine (5 rounds gave ratios of 0.73–1.02 in one hour).
 import { spawn } from 'node:child_process';
 import type { ServiceSpec } from '../src/lvs/dataplane.js';
 import { NftDataplane } from '../src/lvs/nft-dataplane.js';
@@ -11,7 +12,7 @@ import { cliRunner } from '../src/lvs/nft-runner.js';
 import { nsExec } from '../test/helpers/netns.js';
 import { NatLab, REALS, VIP } from '../test/lvs/lab.js';
 
-const rounds = Number(process.argv[2] ?? 3);
+const rounds = Number(process.argv[2] ?? 10);
 const seconds = Number(process.argv[3] ?? 2);
 const concurrency = Number(process.argv[4] ?? 32);
 
