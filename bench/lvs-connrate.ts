@@ -1,6 +1,7 @@
 // New TCP connections per second from a client through the director: our nftables LVS ruleset (rr over
 // three real servers, VIP port 80) beside a hand-written single DNAT rule (the floor of what nftables
-// costs: one rule rotating over the same three servers, VIP port 81) in the same namespaces and run, alternating, several rounds.
+// costs: one rule rotating over the same three servers, VIP port 81) in the same namespaces and run,
+// alternating, several rounds.
 // The client connects and closes at once (no payload), so the director's per-connection work is what
 // differs between the two. Bounded: rounds × 2 × seconds. Namespaces only.
 // Usage (root): node --import tsx bench/lvs-connrate.ts [rounds=10] [seconds=2] [concurrency=32]
