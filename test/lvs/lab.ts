@@ -7,6 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createNetns, deleteNetns, ip, nsExec } from '../helpers/netns.js';
 
 export const VIP = '198.51.100.100';
+export const VIP6 = '2001:db8:1::100';
+export const REALS6 = ['2001:db8:2::11', '2001:db8:2::12', '2001:db8:2::13'];
 export const REALS = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
 
 export const serverJs = (name: string, host: string, port: number): string => `
@@ -18,13 +20,13 @@ s.listen(${port}, '${host}', () => console.log('ready'));
 /** Runs `count` HTTP requests to the VIP from `from`, `concurrency` at a time; prints {names, errors}. */
 export const clientJs = `
 const http = require('node:http');
-const [count, conc, from, port, ms] = process.argv.slice(1).map((x, i) => (i === 2 ? x : Number(x)));
+const [count, conc, from, port, ms, target] = process.argv.slice(1).map((x, i) => (i === 2 || i === 5 ? x : Number(x)));
 const names = []; let errors = 0; const errs = [];
 const deadline = ms > 0 ? Date.now() + ms : Infinity;
 let started = 0;
 function one() {
   return new Promise((res) => {
-    const q = http.get({ host: '${VIP}', port, path: '/', localAddress: from, agent: false, timeout: 3000 }, (r) => {
+    const q = http.get({ host: target, port, path: '/', localAddress: from, agent: false, timeout: 3000 }, (r) => {
       let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => { names.push(b); res(); });
     });
     q.on('timeout', () => q.destroy(new Error('timeout')));
@@ -67,6 +69,8 @@ export interface ClientOpts {
   from?: string;
   port?: number;
   durationMs?: number;
+  /** Address to connect to (default the IPv4 VIP). */
+  target?: string;
 }
 
 /** Runs the HTTP client in `ns` against the VIP. */
@@ -77,6 +81,7 @@ export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): 
     opts.from ?? '198.51.100.10',
     String(opts.port ?? 80),
     String(opts.durationMs ?? 0),
+    opts.target ?? VIP,
   ];
   const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', clientJs, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -154,6 +159,12 @@ export class NatLab {
     ip('-n', this.director, 'link', 'set', 'c0', 'up');
     ip('-n', this.director, 'link', 'add', 'br0', 'type', 'bridge');
     ip('-n', this.director, 'addr', 'add', '192.0.2.1/24', 'dev', 'br0');
+    // IPv6 alongside: client 2001:db8:1::10, director 2001:db8:1::1 + VIP6, real servers 2001:db8:2::1x.
+    ip('-n', this.client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
+    ip('-n', this.director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'c0', 'nodad');
+    ip('-n', this.director, 'addr', 'add', `${VIP6}/128`, 'dev', 'c0', 'nodad');
+    ip('-n', this.director, 'addr', 'add', '2001:db8:2::1/64', 'dev', 'br0', 'nodad');
+    nsExec(this.director, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
     ip('-n', this.director, 'link', 'set', 'br0', 'up');
     for (const k of [
       'net.ipv4.ip_forward=1',
@@ -168,6 +179,8 @@ export class NatLab {
       ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
       ip('-n', ns, 'link', 'set', 'eth0', 'up');
       ip('-n', ns, 'route', 'add', 'default', 'via', '192.0.2.1');
+      ip('-n', ns, 'addr', 'add', `${REALS6[i]}/64`, 'dev', 'eth0', 'nodad');
+      ip('-n', ns, '-6', 'route', 'add', 'default', 'via', '2001:db8:2::1');
       this.reals.push(ns);
     });
   }
@@ -180,7 +193,7 @@ export class NatLab {
 
   /** Starts the HTTP servers (rs1..rs3 on 8080, sorry on the director's 127.0.0.1:8081); resolves when all listen. */
   async startServers(): Promise<void> {
-    const starts = this.reals.map((ns, i) => this.#server(ns, `rs${i + 1}`, REALS[i]!, 8080));
+    const starts = this.reals.map((ns, i) => this.#server(ns, `rs${i + 1}`, '::', 8080));
     starts.push(this.#server(this.director, 'sorry', '127.0.0.1', 8081));
     await Promise.all(starts);
   }
