@@ -157,6 +157,21 @@ describe('LVS-NAT through nftables', { skip: !isRoot() && 'needs root' }, () => 
     assert.equal(notices.filter((n) => n.startsWith('scheduler wlc')).length, 1, notices.join('\n'));
   });
 
+  it('a fwmark service takes the packets marked before NAT (virtual_server fwmark)', async () => {
+    // The operator's own rule marks ports 8081-8082 of the VIP (keepalived leaves marking to the admin).
+    const mark = nsExec(lab.director, 'nft', [
+      `add table ip kats_mark; add chain ip kats_mark m { type filter hook prerouting priority mangle; }; add rule ip kats_mark m ip daddr ${VIP} tcp dport { 8081, 8082 } meta mark set 42`,
+    ]);
+    assert.equal(mark.status, 0, mark.stderr);
+    const fwm = web({ name: 'fwm42', matches: [{ kind: 'fwmark', fwmark: 42 }] });
+    assert.deepEqual(await dp.update(st(web(), fwm)), { ok: true });
+    const a = await lab.clientRun({ count: 3, port: 8081 });
+    const b = await lab.clientRun({ count: 3, port: 8082 });
+    assert.equal(a.errors + b.errors, 0, [...a.errs, ...b.errs].join());
+    assert.deepEqual(counts([...a.names, ...b.names]), { rs1: 2, rs2: 2, rs3: 2 });
+    nsExec(lab.director, 'nft', ['delete table ip kats_mark']);
+  });
+
   it('resync restores what was removed behind our back', async () => {
     await dp.update(st(web()));
     const gone = nsExec(lab.director, 'nft', ['flush', 'map', 'inet', 'keepalived_ts', 'svc4']);
