@@ -1,0 +1,179 @@
+// From the typed configuration plus the checkers' verdicts to the data plane's desired state (pure).
+// The checker side reports, per virtual server, its live real servers with their current weights
+// (inhibited ones at weight 0) and whether the sorry server is active; everything else comes from the
+// configuration, with keepalived's defaults (scheduler wlc, forwarding NAT, weight 1).
+import { isIPv4 } from 'node:net';
+import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
+import {
+  type AddrFamily,
+  type DataplaneError,
+  type DataplaneState,
+  type ForwardMethod,
+  type L4Proto,
+  type RealServerSpec,
+  SCHEDULERS,
+  type Scheduler,
+  type ServiceMatch,
+  type ServiceSpec,
+} from './dataplane.js';
+
+/** What the checker core says about one virtual server. */
+export interface LiveVs {
+  /** The real servers to keep in the pool (weight 0 = inhibited). Servers absent here are removed. */
+  reals: { address: string; port: number; weight: number }[];
+  sorryActive: boolean;
+}
+
+/** Checker verdicts by virtual-server name (vsName). A virtual server absent here has all servers up. */
+export type LiveState = ReadonlyMap<string, LiveVs>;
+
+/** Largest number of addresses a virtual_server_group range may expand to. */
+export const MAX_RANGE = 256;
+
+/** keepalived's name for a virtual server: `addr:port` (`[addr]:port` for IPv6), `FWM n`, or the group name. */
+export function vsName(vs: VirtualServer): string {
+  const p = (vs.protocol ?? 'TCP').toLowerCase();
+  const k = vs.key;
+  if (k.kind === 'address') return `${k.family === 6 ? `[${k.address}]` : k.address}:${k.port ?? 0}/${p}`;
+  if (k.kind === 'fwmark') return `FWM ${k.fwmark}/v${k.family ?? vs.ipFamily ?? 4}/${p}`;
+  return `group ${k.group}/${p}`;
+}
+
+function method(v: string | undefined): ForwardMethod {
+  return v === 'DR' || v === 'TUN' ? v : 'NAT';
+}
+
+function prefixFromGranularity(g: string | undefined, fam: AddrFamily): number | undefined {
+  if (g === undefined) return fam === 4 ? 32 : 128;
+  if (fam === 6) {
+    const n = Number(g);
+    return Number.isInteger(n) && n >= 1 && n <= 128 ? n : undefined;
+  }
+  if (!isIPv4(g)) return undefined;
+  const v = g.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  let len = 0;
+  while (len < 32 && v & (2 ** (31 - len))) len++;
+  // A mask must be contiguous ones.
+  return (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0) === v ? len : undefined;
+}
+
+function v4ToInt(a: string): number {
+  return a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+}
+function intToV4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+function groupMatches(
+  cfg: KeepalivedConfig,
+  name: string,
+  errs: DataplaneError[],
+): { matches: ServiceMatch[]; family: AddrFamily } {
+  const g = cfg.virtualServerGroups.find((x) => x.name === name);
+  if (!g) {
+    errs.push({ code: 'LVS_NO_MATCH', message: `virtual_server_group ${name} is not defined` });
+    return { matches: [], family: 4 };
+  }
+  const matches: ServiceMatch[] = [];
+  let family: AddrFamily = 4;
+  for (const e of g.entries) {
+    if (e.family) family = e.family;
+    if (e.kind === 'fwmark' && e.fwmark !== undefined) matches.push({ kind: 'fwmark', fwmark: e.fwmark });
+    else if (e.kind === 'range' && e.first) {
+      const last = e.last ?? e.first;
+      if (isIPv4(e.first) && isIPv4(last)) {
+        const a = v4ToInt(e.first);
+        const b = v4ToInt(last);
+        if (b < a || b - a >= MAX_RANGE) {
+          errs.push({
+            code: 'LVS_UNSUPPORTED',
+            message: `group ${name}: range ${e.first}-${last} too large`,
+          });
+          continue;
+        }
+        for (let i = a; i <= b; i++) matches.push({ kind: 'addr', address: intToV4(i), port: e.port ?? 0 });
+      } else if (e.first === last) {
+        family = 6;
+        matches.push({ kind: 'addr', address: e.first, port: e.port ?? 0 });
+      } else
+        errs.push({ code: 'LVS_UNSUPPORTED', message: `group ${name}: IPv6 ranges are not yet supported` });
+    }
+  }
+  return { matches, family };
+}
+
+/**
+ * The desired data-plane state for every virtual server of `cfg`, given the checkers' verdicts.
+ * Virtual servers that cannot be expressed are left out and reported in `errors`.
+ */
+export function desiredFromConfig(
+  cfg: KeepalivedConfig,
+  live: LiveState,
+): { state: DataplaneState; errors: DataplaneError[] } {
+  const errors: DataplaneError[] = [];
+  const services: ServiceSpec[] = [];
+  for (const vs of cfg.virtualServers) {
+    const errs: DataplaneError[] = [];
+    const name = vsName(vs);
+    const protocol = (vs.protocol ?? 'TCP').toLowerCase() as L4Proto;
+    let family: AddrFamily;
+    let matches: ServiceMatch[];
+    let vport = 0;
+    const k = vs.key;
+    if (k.kind === 'address') {
+      family = k.family;
+      vport = k.port ?? 0;
+      matches = [{ kind: 'addr', address: k.address, port: vport }];
+    } else if (k.kind === 'fwmark') {
+      family = k.family ?? vs.ipFamily ?? 4;
+      matches = [{ kind: 'fwmark', fwmark: k.fwmark }];
+    } else ({ matches, family } = groupMatches(cfg, k.group, errs));
+    const algo = vs.lbAlgo ?? 'wlc';
+    if (!(SCHEDULERS as readonly string[]).includes(algo))
+      errs.push({ code: 'LVS_UNSUPPORTED', message: `${name}: scheduler ${algo} is not supported` });
+    const has = (...keys: string[]) => keys.some((x) => x in vs.other);
+    const vsMethod = method(vs.lbKind);
+    const verdict = live.get(name);
+    const reals: RealServerSpec[] = [];
+    for (const rs of vs.realServers) {
+      const port = rs.port ?? vport;
+      let weight = rs.weight ?? 1;
+      if (verdict) {
+        const v = verdict.reals.find((r) => r.address === rs.address && r.port === port);
+        if (!v) continue;
+        weight = v.weight;
+      }
+      reals.push({ address: rs.address, port, weight, method: method(rs.lvsMethod ?? vs.lbKind) });
+    }
+    const spec: ServiceSpec = {
+      name,
+      family,
+      protocol,
+      matches,
+      scheduler: algo as Scheduler,
+      flags: {
+        hashPort: has('sh-port', 'mh-port', 'flag-2'),
+        fallback: has('sh-fallback', 'mh-fallback', 'flag-1'),
+        onePacket: has('ops'),
+      },
+      reals,
+      sorryActive: verdict?.sorryActive ?? false,
+    };
+    if (vs.persistenceTimeoutS !== undefined) {
+      const prefixLen = prefixFromGranularity(vs.persistenceGranularity, family);
+      if (prefixLen === undefined)
+        errs.push({ code: 'LVS_BAD_PERSISTENCE', message: `${name}: bad persistence_granularity` });
+      else spec.persistence = { timeoutS: vs.persistenceTimeoutS, prefixLen };
+    }
+    if (vs.sorryServer)
+      spec.sorry = {
+        address: vs.sorryServer.address,
+        port: vs.sorryServer.port ?? vport,
+        weight: 1,
+        method: method(vs.sorryServerLvsMethod ?? vsMethod),
+      };
+    if (errs.length > 0) errors.push(...errs);
+    else services.push(spec);
+  }
+  return { state: { services }, errors };
+}

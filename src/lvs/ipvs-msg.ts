@@ -1,0 +1,383 @@
+// IPVS over generic netlink: the messages keepalived sends to a kernel with IPVS, encoded byte for byte
+// (pure). Family "IPVS" version 1; attributes in keepalived's order. The numbering, types and order are
+// recorded in docs/lvs.md (section "IPVS generic netlink"). Sending them (and resolving the family id) is
+// the job of an adapter; this kernel has no IPVS, so only the bytes are tested here.
+import { isIPv4 } from 'node:net';
+import type { ForwardMethod, L4Proto, RealServerSpec, ServiceMatch, ServiceSpec } from './dataplane.js';
+
+export const IPVS_GENL_NAME = 'IPVS';
+export const IPVS_GENL_VERSION = 1;
+
+export const IpvsCmd = {
+  NEW_SERVICE: 1,
+  SET_SERVICE: 2,
+  DEL_SERVICE: 3,
+  GET_SERVICE: 4,
+  NEW_DEST: 5,
+  SET_DEST: 6,
+  DEL_DEST: 7,
+  GET_DEST: 8,
+  NEW_DAEMON: 9,
+  DEL_DAEMON: 10,
+  GET_DAEMON: 11,
+  SET_CONFIG: 12,
+  GET_CONFIG: 13,
+  GET_INFO: 15,
+  ZERO: 16,
+  FLUSH: 17,
+} as const;
+
+const CMD_ATTR = {
+  SERVICE: 1,
+  DEST: 2,
+  DAEMON: 3,
+  TIMEOUT_TCP: 4,
+  TIMEOUT_TCP_FIN: 5,
+  TIMEOUT_UDP: 6,
+} as const;
+const SVC_ATTR = {
+  AF: 1,
+  PROTOCOL: 2,
+  ADDR: 3,
+  PORT: 4,
+  FWMARK: 5,
+  SCHED_NAME: 6,
+  FLAGS: 7,
+  TIMEOUT: 8,
+  NETMASK: 9,
+  PE_NAME: 11,
+} as const;
+const DEST_ATTR = {
+  ADDR: 1,
+  PORT: 2,
+  FWD_METHOD: 3,
+  WEIGHT: 4,
+  U_THRESH: 5,
+  L_THRESH: 6,
+  ADDR_FAMILY: 11,
+} as const;
+
+export const SvcFlag = {
+  PERSISTENT: 0x1,
+  HASHED: 0x2,
+  ONEPACKET: 0x4,
+  SCHED1: 0x8,
+  SCHED2: 0x10,
+  SCHED3: 0x20,
+} as const;
+export const FwdMethod = { MASQ: 0, LOCALNODE: 1, TUNNEL: 2, DROUTE: 3, BYPASS: 4 } as const;
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const IPPROTO: Record<L4Proto, number> = { tcp: 6, udp: 17, sctp: 132 };
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_DUMP = 0x300;
+const NLA_F_NESTED = 0x8000;
+
+/** An IPVS service as the kernel identifies and configures it. */
+export interface IpvsService {
+  af: 4 | 6;
+  /** Either fwmark, or protocol + address + port. */
+  fwmark?: number;
+  protocol?: L4Proto;
+  address?: string;
+  port?: number;
+  scheduler: string;
+  peName?: string;
+  flags: number;
+  timeoutS: number;
+  /** v4: the mask as a 32-bit value in network byte order on the wire (0xffffffff = one client); v6: prefix length. */
+  netmask: number;
+}
+
+export interface IpvsDest {
+  af: 4 | 6;
+  address: string;
+  port: number;
+  method: ForwardMethod;
+  weight: number;
+  uThreshold: number;
+  lThreshold: number;
+}
+
+/** The IPVS service for one match of a data-plane service (a group gives one IPVS service per member). */
+export function ipvsService(s: ServiceSpec, m: ServiceMatch): IpvsService {
+  let flags = 0;
+  if (s.persistence) flags |= SvcFlag.PERSISTENT;
+  if (s.flags.fallback) flags |= SvcFlag.SCHED1;
+  if (s.flags.hashPort) flags |= SvcFlag.SCHED2;
+  if (s.flags.onePacket) flags |= SvcFlag.ONEPACKET;
+  const full = s.family === 4 ? 32 : 128;
+  const plen = s.persistence?.prefixLen ?? full;
+  const netmask = s.family === 4 ? (plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0) : plen;
+  const base = {
+    af: s.family,
+    scheduler: s.scheduler,
+    flags,
+    timeoutS: s.persistence?.timeoutS ?? 0,
+    netmask,
+  };
+  return m.kind === 'fwmark'
+    ? { ...base, fwmark: m.fwmark }
+    : { ...base, protocol: s.protocol, address: m.address, port: m.port };
+}
+
+export function ipvsDest(af: 4 | 6, r: RealServerSpec, thresholds = { upper: 0, lower: 0 }): IpvsDest {
+  return {
+    af,
+    address: r.address,
+    port: r.port,
+    method: r.method,
+    weight: r.weight,
+    uThreshold: thresholds.upper,
+    lThreshold: thresholds.lower,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Attribute writer
+
+class Writer {
+  #buf = new Uint8Array(256);
+  #view = new DataView(this.#buf.buffer);
+  len = 0;
+
+  #grow(n: number): void {
+    if (this.len + n <= this.#buf.length) return;
+    const b = new Uint8Array(Math.max(this.#buf.length * 2, this.len + n));
+    b.set(this.#buf);
+    this.#buf = b;
+    this.#view = new DataView(b.buffer);
+  }
+
+  u8(v: number): void {
+    this.#grow(1);
+    this.#view.setUint8(this.len, v);
+    this.len += 1;
+  }
+  u16(v: number, be = false): void {
+    this.#grow(2);
+    this.#view.setUint16(this.len, v, !be);
+    this.len += 2;
+  }
+  u32(v: number, be = false): void {
+    this.#grow(4);
+    this.#view.setUint32(this.len, v >>> 0, !be);
+    this.len += 4;
+  }
+  bytes(b: Uint8Array): void {
+    this.#grow(b.length);
+    this.#buf.set(b, this.len);
+    this.len += b.length;
+  }
+  pad(): void {
+    while (this.len % 4 !== 0) this.u8(0);
+  }
+  setU16At(off: number, v: number): void {
+    this.#view.setUint16(off, v, true);
+  }
+  setU32At(off: number, v: number): void {
+    this.#view.setUint32(off, v, true);
+  }
+  /** An attribute whose payload `body` writes; header length excludes the padding, as netlink wants. */
+  attr(type: number, body: () => void): void {
+    const start = this.len;
+    this.u16(0);
+    this.u16(type);
+    body();
+    this.setU16At(start, this.len - start);
+    this.pad();
+  }
+  result(): Uint8Array {
+    return this.#buf.slice(0, this.len);
+  }
+}
+
+/** An address as `union nf_inet_addr`: 16 bytes, IPv4 in the first four. */
+export function inetAddr(address: string): Uint8Array {
+  const out = new Uint8Array(16);
+  if (isIPv4(address)) {
+    out.set(address.split('.').map(Number));
+    return out;
+  }
+  const [head = '', tail = ''] = address.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  groups.forEach((g, i) => {
+    const n = Number.parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  return out;
+}
+
+function cString(s: string): Uint8Array {
+  const b = new TextEncoder().encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+function writeService(w: Writer, s: IpvsService): void {
+  w.attr(SVC_ATTR.AF, () => w.u16(s.af === 4 ? AF_INET : AF_INET6));
+  if (s.fwmark !== undefined) w.attr(SVC_ATTR.FWMARK, () => w.u32(s.fwmark as number));
+  else {
+    w.attr(SVC_ATTR.PROTOCOL, () => w.u16(IPPROTO[s.protocol ?? 'tcp']));
+    w.attr(SVC_ATTR.ADDR, () => w.bytes(inetAddr(s.address ?? '0.0.0.0')));
+    w.attr(SVC_ATTR.PORT, () => w.u16(s.port ?? 0, true));
+  }
+  w.attr(SVC_ATTR.SCHED_NAME, () => w.bytes(cString(s.scheduler)));
+  if (s.peName) w.attr(SVC_ATTR.PE_NAME, () => w.bytes(cString(s.peName as string)));
+  w.attr(SVC_ATTR.FLAGS, () => {
+    w.u32(s.flags);
+    w.u32(0xffffffff);
+  });
+  w.attr(SVC_ATTR.TIMEOUT, () => w.u32(s.timeoutS));
+  // v4 netmask travels in network order; v6 carries a prefix length in host order.
+  w.attr(SVC_ATTR.NETMASK, () => w.u32(s.netmask, s.af === 4));
+}
+
+const FWD: Record<ForwardMethod, number> = {
+  NAT: FwdMethod.MASQ,
+  DR: FwdMethod.DROUTE,
+  TUN: FwdMethod.TUNNEL,
+};
+
+function writeDest(w: Writer, d: IpvsDest): void {
+  w.attr(DEST_ATTR.ADDR_FAMILY, () => w.u16(d.af === 4 ? AF_INET : AF_INET6));
+  w.attr(DEST_ATTR.ADDR, () => w.bytes(inetAddr(d.address)));
+  w.attr(DEST_ATTR.PORT, () => w.u16(d.port, true));
+  w.attr(DEST_ATTR.FWD_METHOD, () => w.u32(FWD[d.method] & 0x7));
+  w.attr(DEST_ATTR.WEIGHT, () => w.u32(d.weight));
+  w.attr(DEST_ATTR.U_THRESH, () => w.u32(d.uThreshold));
+  w.attr(DEST_ATTR.L_THRESH, () => w.u32(d.lThreshold));
+}
+
+export interface MsgHeader {
+  familyId: number;
+  seq: number;
+  pid?: number;
+  flags?: number;
+  /** Set NLA_F_NESTED on the nests (newer libnl does; the kernel accepts both). */
+  nestedFlag?: boolean;
+}
+
+export interface MsgBody {
+  service?: IpvsService;
+  dest?: IpvsDest;
+  timeouts?: { tcp: number; tcpFin: number; udp: number };
+}
+
+/** One IPVS request: nlmsghdr + genlmsghdr + attributes. */
+export function ipvsMessage(cmd: number, h: MsgHeader, body: MsgBody = {}): Uint8Array {
+  const w = new Writer();
+  w.u32(0); // length, patched below
+  w.u16(h.familyId);
+  w.u16(h.flags ?? NLM_F_REQUEST | NLM_F_ACK);
+  w.u32(h.seq);
+  w.u32(h.pid ?? 0);
+  w.u8(cmd);
+  w.u8(IPVS_GENL_VERSION);
+  w.u16(0);
+  const nest = h.nestedFlag ? NLA_F_NESTED : 0;
+  const { service, dest, timeouts } = body;
+  if (service) w.attr(CMD_ATTR.SERVICE | nest, () => writeService(w, service));
+  if (dest) w.attr(CMD_ATTR.DEST | nest, () => writeDest(w, dest));
+  if (timeouts) {
+    w.attr(CMD_ATTR.TIMEOUT_TCP, () => w.u32(timeouts.tcp));
+    w.attr(CMD_ATTR.TIMEOUT_TCP_FIN, () => w.u32(timeouts.tcpFin));
+    w.attr(CMD_ATTR.TIMEOUT_UDP, () => w.u32(timeouts.udp));
+  }
+  w.setU32At(0, w.len);
+  return w.result();
+}
+
+const GENL_ID_CTRL = 0x10;
+const CTRL_CMD_GETFAMILY = 3;
+const CTRL_ATTR_FAMILY_NAME = 2;
+
+/** The nlctrl request resolving the "IPVS" family id. */
+export function getFamilyMessage(seq: number, name = IPVS_GENL_NAME): Uint8Array {
+  const w = new Writer();
+  w.u32(0);
+  w.u16(GENL_ID_CTRL);
+  w.u16(NLM_F_REQUEST | NLM_F_ACK);
+  w.u32(seq);
+  w.u32(0);
+  w.u8(CTRL_CMD_GETFAMILY);
+  w.u8(1);
+  w.u16(0);
+  w.attr(CTRL_ATTR_FAMILY_NAME, () => w.bytes(cString(name)));
+  w.setU32At(0, w.len);
+  return w.result();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// From data-plane changes to IPVS commands
+
+export interface IpvsRequest {
+  cmd: number;
+  body: MsgBody;
+}
+
+function serviceKey(s: IpvsService): string {
+  return s.fwmark !== undefined ? `${s.af}|fwm|${s.fwmark}` : `${s.af}|${s.protocol}|${s.address}|${s.port}`;
+}
+
+function sameService(a: IpvsService, b: IpvsService): boolean {
+  return (
+    a.scheduler === b.scheduler &&
+    a.flags === b.flags &&
+    a.timeoutS === b.timeoutS &&
+    a.netmask === b.netmask &&
+    a.peName === b.peName
+  );
+}
+
+function ipvsView(
+  services: readonly ServiceSpec[],
+): Map<string, { svc: IpvsService; dests: Map<string, IpvsDest> }> {
+  const out = new Map<string, { svc: IpvsService; dests: Map<string, IpvsDest> }>();
+  for (const s of services) {
+    const listed = s.sorryActive && s.sorry ? [s.sorry] : s.reals;
+    for (const m of s.matches) {
+      const svc = ipvsService(s, m);
+      const dests = new Map(listed.map((r) => [`${r.address}|${r.port}`, ipvsDest(s.family, r)]));
+      out.set(serviceKey(svc), { svc, dests });
+    }
+  }
+  return out;
+}
+
+/**
+ * The IPVS requests taking the kernel from `before` to `after` for the services a plan touched (pure):
+ * deleted services first, then new services with their destinations, then edits. The sorry server, while
+ * active, is the service's only destination, as keepalived programs it.
+ */
+export function ipvsRequests(before: readonly ServiceSpec[], after: readonly ServiceSpec[]): IpvsRequest[] {
+  const a = ipvsView(before);
+  const b = ipvsView(after);
+  const out: IpvsRequest[] = [];
+  for (const [k, o] of a) if (!b.has(k)) out.push({ cmd: IpvsCmd.DEL_SERVICE, body: { service: o.svc } });
+  for (const [k, n] of b) {
+    const o = a.get(k);
+    if (!o) {
+      out.push({ cmd: IpvsCmd.NEW_SERVICE, body: { service: n.svc } });
+      for (const d of n.dests.values())
+        out.push({ cmd: IpvsCmd.NEW_DEST, body: { service: n.svc, dest: d } });
+      continue;
+    }
+    if (!sameService(o.svc, n.svc)) out.push({ cmd: IpvsCmd.SET_SERVICE, body: { service: n.svc } });
+    for (const [dk, d] of o.dests)
+      if (!n.dests.has(dk)) out.push({ cmd: IpvsCmd.DEL_DEST, body: { service: n.svc, dest: d } });
+    for (const [dk, d] of n.dests) {
+      const od = o.dests.get(dk);
+      if (!od) out.push({ cmd: IpvsCmd.NEW_DEST, body: { service: n.svc, dest: d } });
+      else if (od.weight !== d.weight || od.method !== d.method)
+        out.push({ cmd: IpvsCmd.SET_DEST, body: { service: n.svc, dest: d } });
+    }
+  }
+  return out;
+}

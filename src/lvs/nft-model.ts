@@ -1,0 +1,534 @@
+// The nftables back end's pure half: desired LVS state → the named objects of one table
+// (`table inet keepalived_ts`), and two such object sets → one `nft -f` transaction that changes only
+// what differs. No I/O here; src/lvs/nft-dataplane.ts runs the scripts. Layout and reasons: docs/lvs.md.
+import {
+  type AddrFamily,
+  activePool,
+  type DataplaneError,
+  type DataplaneState,
+  type L4Proto,
+  type RealServerSpec,
+  realKey,
+  type ServiceSpec,
+} from './dataplane.js';
+import { isCountBased, type SlotKind, slotsFor, wrrSlots } from './schedulers.js';
+
+export const TABLE = 'keepalived_ts';
+/** The netdev table holding direct-routing services (ingress hook: before routing and conntrack). */
+export const DR_TABLE = 'keepalived_ts_dr';
+/** Object names starting with this prefix live in the netdev table. */
+const DR = 'dr/';
+
+/** `family table name` of a model object. */
+export function qualified(name: string): string {
+  return name.startsWith(DR) ? `netdev ${DR_TABLE} ${name.slice(DR.length)}` : `inet ${TABLE} ${name}`;
+}
+const short = (name: string): string => (name.startsWith(DR) ? name.slice(DR.length) : name);
+/** Fixed jhash seed: the client → slot mapping survives reloads and is the same on every director. */
+export const HASH_SEED = 0x4b415453;
+/** Element budget of one dynamic persistence set (per real server). */
+export const PERSIST_SET_SIZE = 65536;
+
+export interface NftSet {
+  /** `map` or `set` plus its body, e.g. `map svc4 { type … : verdict; }` minus the name. */
+  kind: 'map' | 'set';
+  decl: string;
+  /** key text → value text ('' for plain sets). */
+  elems: Map<string, string>;
+}
+
+export interface NftChain {
+  /** Base-chain header (`type nat hook prerouting priority dstnat; policy accept;`) or '' for a regular chain. */
+  decl: string;
+  rules: string[];
+}
+
+export interface NftModel {
+  sets: Map<string, NftSet>;
+  chains: Map<string, NftChain>;
+}
+
+/** Stable numeric ids: one per service (chain names) and one per (service, server) = its conntrack mark. */
+export interface IdAlloc {
+  services: Map<string, number>;
+  marks: Map<string, number>;
+  nextService: number;
+  nextMark: number;
+}
+
+export function emptyAlloc(): IdAlloc {
+  return { services: new Map(), marks: new Map(), nextService: 1, nextMark: 0x100 };
+}
+
+export function markKey(service: string, r: { address: string; port: number }): string {
+  return `${service}|${realKey(r)}`;
+}
+
+/** Ids for everything in `state`, keeping those already given; ids of vanished things are dropped. */
+export function allocate(prev: IdAlloc, state: DataplaneState): IdAlloc {
+  const out: IdAlloc = {
+    services: new Map(),
+    marks: new Map(),
+    nextService: prev.nextService,
+    nextMark: prev.nextMark,
+  };
+  for (const s of state.services) {
+    out.services.set(s.name, prev.services.get(s.name) ?? out.nextService++);
+    const servers = [...s.reals];
+    if (s.sorry) servers.push(s.sorry);
+    for (const r of servers) {
+      const k = markKey(s.name, r);
+      if (!out.marks.has(k)) out.marks.set(k, prev.marks.get(k) ?? out.nextMark++);
+    }
+  }
+  return out;
+}
+
+const proto = (p: L4Proto): string => p;
+const ipKw = (f: AddrFamily): string => (f === 4 ? 'ip' : 'ip6');
+
+function endpoint(f: AddrFamily, r: { address: string; port: number }): string {
+  return f === 4 ? `${r.address}:${r.port}` : `[${r.address}]:${r.port}`;
+}
+
+function maskText(f: AddrFamily, prefixLen: number): string {
+  if (f === 4) {
+    const m = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
+    return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
+  }
+  const groups: string[] = [];
+  for (let g = 0; g < 8; g++) {
+    const bits = Math.max(0, Math.min(16, prefixLen - g * 16));
+    groups.push((bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff).toString(16));
+  }
+  return groups.join(':');
+}
+
+function clientKey(s: ServiceSpec): string {
+  const full = s.family === 4 ? 32 : 128;
+  const p = s.persistence?.prefixLen ?? full;
+  return p >= full ? `${ipKw(s.family)} saddr` : `${ipKw(s.family)} saddr & ${maskText(s.family, p)}`;
+}
+
+function baseRules(): string[] {
+  return [
+    'ip daddr . meta l4proto . th dport vmap @svc4',
+    'ip6 daddr . meta l4proto . th dport vmap @svc6',
+    'meta nfproto ipv4 meta mark vmap @fwm4',
+    'meta nfproto ipv6 meta mark vmap @fwm6',
+  ];
+}
+
+/** Interfaces for direct routing: where client packets for the VIPs arrive, and where real servers are. */
+export interface DrOptions {
+  ingress: string[];
+  egress: string;
+}
+
+/** Timeout of a direct-routing flow entry (IPVS's TCP established timeout). */
+export const DR_FLOW_TIMEOUT_S = 900;
+
+function serviceMethod(s: ServiceSpec): 'NAT' | 'DR' | 'TUN' | 'mixed' {
+  const ms = new Set([...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => r.method));
+  if (ms.size === 0) return 'NAT';
+  return ms.size > 1 ? 'mixed' : ([...ms][0] as 'NAT' | 'DR' | 'TUN');
+}
+
+/** Things nftables cannot do here; the caller reports them before programming anything. */
+export function unsupported(state: DataplaneState, dr?: DrOptions): DataplaneError[] {
+  const errs: DataplaneError[] = [];
+  const no = (s: ServiceSpec, why: string) =>
+    errs.push({ code: 'LVS_UNSUPPORTED', message: `service ${s.name}: ${why}` });
+  for (const s of state.services) {
+    const m = serviceMethod(s);
+    if (m === 'TUN')
+      no(s, 'forwarding method TUN needs tunnel devices; not supported by the nftables data plane');
+    else if (m === 'mixed')
+      no(s, 'real servers with different forwarding methods in one service are not supported');
+    else if (m === 'DR') {
+      if (!dr)
+        no(s, 'forwarding method DR needs the data plane to be given its ingress and egress interfaces');
+      if (s.family !== 4) no(s, 'DR over IPv6 is not yet supported');
+      if (s.persistence) no(s, 'persistence with DR is not yet supported');
+      if (s.matches.some((x) => x.kind === 'fwmark')) no(s, 'fwmark services with DR are not yet supported');
+      if (s.protocol === 'sctp') no(s, 'DR for SCTP is not yet supported');
+    }
+  }
+  return errs;
+}
+
+/**
+ * The slot table of a service's pool; `slotWeights` (one per pool member, from the connection-count
+ * rebalancer) replace the configured weights for count-based schedulers.
+ */
+function poolSlots(
+  s: ServiceSpec,
+  pool: RealServerSpec[],
+  slotWeights?: readonly number[],
+): { kind: SlotKind; slots: number[] } {
+  if (slotWeights && slotWeights.length === pool.length && isCountBased(s.scheduler)) {
+    const idx = slotWeights.map((w, i) => (w > 0 ? i : -1)).filter((i) => i >= 0);
+    const slots = wrrSlots(idx.map((i) => slotWeights[i] as number)).map((j) => idx[j] as number);
+    if (slots.length > 0) return { kind: 'rotate', slots };
+  }
+  return slotsFor(
+    s.scheduler,
+    pool.map((r) => realKey(r)),
+    pool.map((r) => r.weight),
+  );
+}
+
+/** Elements one service owns in the table's shared maps (dispatch by address/fwmark, persistence refresh). */
+export type SharedElems = Map<string, Map<string, string>>;
+
+/** What one service contributes: its own chains and sets, and its elements in the shared maps. */
+export interface Fragment {
+  own: NftModel;
+  shared: SharedElems;
+}
+
+const SHARED_MAPS = [
+  'svc4',
+  'svc6',
+  'fwm4',
+  'fwm6',
+  'recm',
+  'slots',
+  'bk4',
+  'bk6',
+  'dr/svc4',
+  'dr/slots',
+  'dr/bk4',
+] as const;
+
+/**
+ * Each service owns the slot keys [id × SLOT_STRIDE, id × SLOT_STRIDE + N) of the one shared slot map
+ * (numgen/jhash take an `offset`), so a table of any size has a handful of sets: libnftables fetches the
+ * list of sets before every transaction, and its cost grows with their number.
+ */
+export const SLOT_STRIDE = 8192;
+
+/** The table without any service: shared maps (empty) and base chains. */
+export function baseModel(dr?: DrOptions): NftModel {
+  const sets = new Map<string, NftSet>();
+  const chains = new Map<string, NftChain>();
+  const vmap = (type: string): NftSet => ({
+    kind: 'map',
+    decl: `{ type ${type} : verdict; }`,
+    elems: new Map(),
+  });
+  sets.set('svc4', vmap('ipv4_addr . inet_proto . inet_service'));
+  sets.set('svc6', vmap('ipv6_addr . inet_proto . inet_service'));
+  sets.set('fwm4', vmap('mark'));
+  sets.set('fwm6', vmap('mark'));
+  sets.set('recm', vmap('mark'));
+  sets.set('slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+  sets.set('bk4', { kind: 'map', decl: '{ type mark : ipv4_addr . inet_service; }', elems: new Map() });
+  sets.set('bk6', { kind: 'map', decl: '{ type mark : ipv6_addr . inet_service; }', elems: new Map() });
+  chains.set('pre', { decl: 'type nat hook prerouting priority dstnat; policy accept;', rules: baseRules() });
+  chains.set('out', { decl: 'type nat hook output priority -100; policy accept;', rules: baseRules() });
+  // Persistence refresh: every original-direction packet of a connection renews its client's entry.
+  const recRule = ['ct direction original ct mark vmap @recm'];
+  chains.set('rec', { decl: 'type filter hook forward priority filter; policy accept;', rules: recRule });
+  chains.set('recin', { decl: 'type filter hook input priority filter; policy accept;', rules: recRule });
+  // Direct routing, in the netdev table: dispatch at ingress, per-connection stickiness in a flow map
+  // (netdev has no conntrack), frames sent out unchanged but for the MAC addresses (`fwd ip to`).
+  sets.set('dr/svc4', vmap('ipv4_addr . inet_proto . inet_service'));
+  sets.set('dr/slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+  sets.set('dr/bk4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
+  sets.set('dr/flows4', {
+    kind: 'map',
+    decl: `{ type ipv4_addr . inet_service . ipv4_addr . inet_service : mark; size 262144; flags dynamic,timeout; timeout ${DR_FLOW_TIMEOUT_S}s; }`,
+    elems: new Map(),
+  });
+  for (const [i, dev] of (dr?.ingress ?? []).entries())
+    chains.set(`dr/in${i}`, {
+      decl: `type filter hook ingress device "${dev}" priority 0; policy accept;`,
+      rules: ['ip daddr . meta l4proto . th dport vmap @svc4'],
+    });
+  return { sets, chains };
+}
+
+/** One service's objects (pure). `alloc` must hold ids for the service and all its servers. */
+export function renderService(
+  s: ServiceSpec,
+  alloc: IdAlloc,
+  dr?: DrOptions,
+  slotWeights?: readonly number[],
+): Fragment {
+  if (serviceMethod(s) === 'DR' && dr) return renderDrService(s, alloc, dr, slotWeights);
+  const sets = new Map<string, NftSet>();
+  const chains = new Map<string, NftChain>();
+  const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
+  const id = alloc.services.get(s.name);
+  if (id === undefined) throw new Error(`no id for service ${s.name}`);
+  const chain = `vs${id}`;
+  for (const m of s.matches) {
+    if (m.kind === 'fwmark')
+      shared.get(s.family === 4 ? 'fwm4' : 'fwm6')?.set(`0x${m.fwmark.toString(16)}`, `goto ${chain}`);
+    else
+      shared
+        .get(s.family === 4 ? 'svc4' : 'svc6')
+        ?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto ${chain}`);
+  }
+  const recm = shared.get('recm') as Map<string, string>;
+  const ip = ipKw(s.family);
+  const l4 = `meta l4proto ${proto(s.protocol)}`;
+  const pool = activePool(s);
+  const markOf = (r: RealServerSpec): number => {
+    const k = alloc.marks.get(markKey(s.name, r));
+    if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
+    return k;
+  };
+  // Backend map: conntrack mark → address . port, for every server the service may send to.
+  const bk = shared.get(s.family === 4 ? 'bk4' : 'bk6') as Map<string, string>;
+  for (const r of pool) bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
+  const rules: string[] = [];
+  if (s.persistence) {
+    const ck = clientKey(s);
+    for (const r of pool) {
+      const mk = markOf(r).toString(16);
+      const set = `p${mk}`;
+      sets.set(set, {
+        kind: 'set',
+        decl: `{ type ${s.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}; size ${PERSIST_SET_SIZE}; flags dynamic,timeout; timeout ${s.persistence.timeoutS}s; }`,
+        elems: new Map(),
+      });
+      rules.push(`${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`);
+      chains.set(`r${mk}`, { decl: '', rules: [`update @${set} { ${ck} }`] });
+      recm.set(`0x${mk}`, `goto r${mk}`);
+    }
+  }
+  const { kind, slots } = poolSlots(s, pool, slotWeights);
+  const slotMap = shared.get('slots') as Map<string, string>;
+  const base = id * SLOT_STRIDE;
+  const marks = pool.map((r) => `0x${markOf(r).toString(16)}`);
+  slots.forEach((idx, slot) => {
+    const m = marks[idx];
+    if (m) slotMap.set(`0x${(base + slot).toString(16)}`, m);
+  });
+  // The slot pick lives alone in its own chain: a change of slot count rewrites one rule that names no
+  // set (cheap for libnftables), while the rules naming the big shared maps never change.
+  const pick =
+    slots.length === 0
+      ? 'ct mark set 0x0'
+      : kind === 'rotate'
+        ? `ct mark set numgen inc mod ${slots.length} offset ${base}`
+        : `ct mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ` . ${proto(s.protocol)} sport` : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
+  chains.set(`${chain}g`, { decl: '', rules: [pick] });
+  rules.push(
+    `jump ${chain}g`,
+    'ct mark set ct mark map @slots',
+    `${l4} dnat ${ip} to ct mark map @bk${s.family}`,
+  );
+  chains.set(chain, { decl: '', rules });
+  return { own: { sets, chains }, shared };
+}
+
+/**
+ * A model holding only `frags`' objects plus the shared maps restricted to their elements: diffing two
+ * of these changes those services and nothing else (base chains appear in neither, so stay untouched).
+ */
+export function partialModel(frags: Iterable<Fragment>, withBase = false, dr?: DrOptions): NftModel {
+  const base = baseModel(dr);
+  const out: NftModel = withBase ? base : { sets: new Map(), chains: new Map() };
+  for (const n of SHARED_MAPS) {
+    const b = base.sets.get(n) as NftSet;
+    out.sets.set(n, { kind: b.kind, decl: b.decl, elems: new Map() });
+  }
+  for (const f of frags) {
+    for (const [n, set] of f.own.sets) out.sets.set(n, set);
+    for (const [n, c] of f.own.chains) out.chains.set(n, c);
+    for (const [n, els] of f.shared) {
+      const target = out.sets.get(n)?.elems;
+      if (target) for (const [k, v] of els) target.set(k, v);
+    }
+  }
+  return out;
+}
+
+/** The whole table for a desired state (pure). `alloc` must come from allocate(…, state). */
+export function renderModel(state: DataplaneState, alloc: IdAlloc, dr?: DrOptions): NftModel {
+  return partialModel(
+    state.services.map((s) => renderService(s, alloc, dr)),
+    true,
+    dr,
+  );
+}
+
+/**
+ * A direct-routing service: its chain first follows the connection's flow entry, else picks a slot,
+ * records the flow, and forwards the frame unchanged to the real server's MAC address (resolved by the
+ * kernel's neighbour table) on the egress interface. Inhibited servers keep their backend entry, so
+ * their established flows continue; removed ones lose it, so their flows get rescheduled.
+ */
+function renderDrService(
+  s: ServiceSpec,
+  alloc: IdAlloc,
+  dr: DrOptions,
+  slotWeights?: readonly number[],
+): Fragment {
+  const id = alloc.services.get(s.name);
+  if (id === undefined) throw new Error(`no id for service ${s.name}`);
+  const chain = `dr/vs${id}`;
+  const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
+  const markOf = (r: RealServerSpec): string => {
+    const k = alloc.marks.get(markKey(s.name, r));
+    if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
+    return `0x${k.toString(16)}`;
+  };
+  for (const m of s.matches)
+    if (m.kind === 'addr')
+      shared.get('dr/svc4')?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto vs${id}`);
+  const pool = activePool(s);
+  const listed = s.sorryActive && s.sorry ? [s.sorry] : s.reals;
+  for (const r of listed) shared.get('dr/bk4')?.set(markOf(r), r.address);
+  const { kind, slots } = poolSlots(s, pool, slotWeights);
+  const base = id * SLOT_STRIDE;
+  slots.forEach((idx, slot) => {
+    const r = pool[idx];
+    if (r) shared.get('dr/slots')?.set(`0x${(base + slot).toString(16)}`, markOf(r));
+  });
+  const l4 = `meta l4proto ${proto(s.protocol)}`;
+  const flow = 'ip saddr . th sport . ip daddr . th dport';
+  const fwd = `fwd ip to meta mark map @bk4 device "${dr.egress}"`;
+  const pick =
+    slots.length === 0
+      ? 'meta mark set 0x0'
+      : kind === 'rotate'
+        ? `meta mark set numgen inc mod ${slots.length} offset ${base}`
+        : `meta mark set jhash ip ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ' . th sport' : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
+  const chains = new Map<string, NftChain>();
+  chains.set(`${chain}g`, { decl: '', rules: [`${l4} ${pick}`] });
+  chains.set(chain, {
+    decl: '',
+    rules: [
+      `${l4} meta mark set ${flow} map @flows4 update @flows4 { ${flow} : meta mark } ${fwd}`,
+      `jump vs${id}g`,
+      `${l4} meta mark set meta mark map @slots update @flows4 { ${flow} : meta mark } ${fwd}`,
+    ],
+  });
+  return { own: { sets: new Map(), chains }, shared };
+}
+
+function elemText(set: NftSet, k: string, v: string): string {
+  return set.kind === 'map' ? `${k} : ${v}` : k;
+}
+
+/** One line per command; `family` is the table's family. */
+function addSetCmd(name: string, s: NftSet): string {
+  return `add ${s.kind} ${qualified(name)} ${s.decl}`;
+}
+
+function addChainCmd(name: string, c: NftChain): string {
+  return c.decl ? `add chain ${qualified(name)} { ${c.decl} }` : `add chain ${qualified(name)}`;
+}
+
+function addElems(name: string, s: NftSet, keys: Iterable<string>): string[] {
+  const parts: string[] = [];
+  for (const k of keys) parts.push(elemText(s, k, s.elems.get(k) ?? ''));
+  const out: string[] = [];
+  // Chunks keep lines short for big tables (Maglev: 4093 slots).
+  for (let i = 0; i < parts.length; i += 512)
+    out.push(`add element ${qualified(name)} { ${parts.slice(i, i + 512).join(', ')} }`);
+  return out;
+}
+
+function delElems(name: string, keys: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < keys.length; i += 512)
+    out.push(`delete element ${qualified(name)} { ${keys.slice(i, i + 512).join(', ')} }`);
+  return out;
+}
+
+/** The transaction creating the table from nothing, removing whatever an earlier run left. */
+export function fullScript(m: NftModel): string {
+  const lines = [`add table inet ${TABLE}`, `delete table inet ${TABLE}`, `add table inet ${TABLE}`];
+  lines.push(
+    `add table netdev ${DR_TABLE}`,
+    `delete table netdev ${DR_TABLE}`,
+    `add table netdev ${DR_TABLE}`,
+  );
+  for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
+  for (const [n, s] of m.sets) lines.push(addSetCmd(n, s));
+  for (const [n, s] of m.sets) if (s.elems.size > 0) lines.push(...addElems(n, s, s.elems.keys()));
+  for (const [n, c] of m.chains) for (const r of c.rules) lines.push(`add rule ${qualified(n)} ${r}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The transaction removing the table (no error if it is already gone). */
+export function removeScript(): string {
+  return `add table inet ${TABLE}\ndelete table inet ${TABLE}\nadd table netdev ${DR_TABLE}\ndelete table netdev ${DR_TABLE}\n`;
+}
+
+function sameRules(a: NftChain, b: NftChain): boolean {
+  return a.decl === b.decl && a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]);
+}
+
+/**
+ * The one transaction taking the kernel from `from` to `to`: new objects added, changed chains flushed
+ * and refilled, only differing elements deleted/added, vanished objects deleted after their last
+ * reference. Empty string = nothing to do.
+ */
+export function diffScript(from: NftModel, to: NftModel): string {
+  const head: string[] = [];
+  const flush: string[] = [];
+  const delEl: string[] = [];
+  const setSwap: string[] = [];
+  const addEl: string[] = [];
+  const addRules: string[] = [];
+  const tail: string[] = [];
+  // Sets whose declaration changed are deleted and re-added; chains using them are rebuilt.
+  const redeclared = new Set<string>();
+  for (const [n, s] of to.sets) {
+    const o = from.sets.get(n);
+    if (o && (o.decl !== s.decl || o.kind !== s.kind)) redeclared.add(n);
+  }
+  const uses = (c: NftChain, names: Set<string>): boolean =>
+    names.size > 0 &&
+    c.rules.some((r) => [...names].some((n) => r.includes(`@${short(n)} `) || r.endsWith(`@${short(n)}`)));
+  const goneSets = new Set([...from.sets.keys()].filter((n) => !to.sets.has(n)));
+  for (const [n, c] of to.chains) {
+    const o = from.chains.get(n);
+    if (!o) {
+      head.push(addChainCmd(n, c));
+      for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
+    } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets)) {
+      flush.push(`flush chain ${qualified(n)}`);
+      for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
+    }
+  }
+  for (const n of from.chains.keys())
+    if (!to.chains.has(n)) {
+      flush.push(`flush chain ${qualified(n)}`);
+      tail.push(`delete chain ${qualified(n)}`);
+    }
+  for (const [n, s] of to.sets) {
+    const o = from.sets.get(n);
+    if (!o) {
+      head.push(addSetCmd(n, s));
+      if (s.elems.size > 0) addEl.push(...addElems(n, s, s.elems.keys()));
+    } else if (redeclared.has(n)) {
+      setSwap.push(`delete ${o.kind} ${qualified(n)}`, addSetCmd(n, s));
+      if (s.elems.size > 0) addEl.push(...addElems(n, s, s.elems.keys()));
+    } else {
+      const dels: string[] = [];
+      const adds: string[] = [];
+      for (const [k, v] of o.elems) {
+        const nv = s.elems.get(k);
+        if (nv === undefined) dels.push(k);
+        else if (nv !== v) {
+          dels.push(k);
+          adds.push(k);
+        }
+      }
+      for (const k of s.elems.keys()) if (!o.elems.has(k)) adds.push(k);
+      if (dels.length > 0) delEl.push(...delElems(n, dels));
+      if (adds.length > 0) addEl.push(...addElems(n, s, adds));
+    }
+  }
+  const setTail: string[] = [];
+  for (const [n, o] of from.sets) if (!to.sets.has(n)) setTail.push(`delete ${o.kind} ${qualified(n)}`);
+  const lines = [...head, ...flush, ...delEl, ...setSwap, ...addEl, ...addRules, ...tail, ...setTail];
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import type { KeepalivedConfig } from '../../src/config/model.js';
+import { validateState } from '../../src/lvs/dataplane.js';
+import { desiredFromConfig, vsName } from '../../src/lvs/from-config.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kats-lvs-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function load(text: string): KeepalivedConfig {
+  const file = join(dir, 'k.conf');
+  writeFileSync(file, text);
+  return loadConfig(file, { configId: 'test', env: {} }).config;
+}
+
+const CONF = `
+virtual_server 198.51.100.100 80 {
+  delay_loop 6
+  lb_algo rr
+  lb_kind NAT
+  persistence_timeout 50
+  persistence_granularity 255.255.255.0
+  protocol TCP
+  sorry_server 127.0.0.1 80
+  real_server 192.0.2.11 8080 {
+    weight 3
+    TCP_CHECK { connect_timeout 3 }
+  }
+  real_server 192.0.2.12 8080 {
+    TCP_CHECK { connect_timeout 3 }
+  }
+}
+virtual_server_group web {
+  198.51.100.10-12 443
+  fwmark 7
+}
+virtual_server group web {
+  lb_algo sh
+  sh-port
+  lb_kind DR
+  real_server 192.0.2.21 443 { }
+}
+`;
+
+describe('desired state from the configuration and checker verdicts', () => {
+  it("maps keepalived's keywords and defaults", () => {
+    const cfg = load(CONF);
+    const { state, errors } = desiredFromConfig(cfg, new Map());
+    assert.deepEqual(errors, []);
+    assert.deepEqual(validateState(state), []);
+    const [web, grp] = state.services;
+    assert.ok(web && grp);
+    assert.equal(web.name, '198.51.100.100:80/tcp');
+    assert.equal(web.scheduler, 'rr');
+    assert.deepEqual(web.persistence, { timeoutS: 50, prefixLen: 24 });
+    assert.deepEqual(
+      web.reals.map((r) => [r.address, r.port, r.weight, r.method]),
+      [
+        ['192.0.2.11', 8080, 3, 'NAT'],
+        ['192.0.2.12', 8080, 1, 'NAT'],
+      ],
+    );
+    assert.deepEqual(web.sorry, { address: '127.0.0.1', port: 80, weight: 1, method: 'NAT' });
+    assert.equal(web.sorryActive, false);
+    assert.equal(grp.scheduler, 'sh');
+    assert.equal(grp.flags.hashPort, true);
+    assert.deepEqual(
+      grp.matches.map((m) => (m.kind === 'fwmark' ? `fwm ${m.fwmark}` : `${m.address}:${m.port}`)),
+      ['198.51.100.10:443', '198.51.100.11:443', '198.51.100.12:443', 'fwm 7'],
+    );
+    assert.equal(grp.reals[0]?.method, 'DR');
+  });
+
+  it('takes weights, removals and the sorry switch from the checker verdicts', () => {
+    const cfg = load(CONF);
+    const vs = cfg.virtualServers[0];
+    assert.ok(vs);
+    const live = new Map([
+      [vsName(vs), { reals: [{ address: '192.0.2.12', port: 8080, weight: 0 }], sorryActive: true }],
+    ]);
+    const web = desiredFromConfig(cfg, live).state.services[0];
+    assert.deepEqual(
+      web?.reals.map((r) => [r.address, r.weight]),
+      [['192.0.2.12', 0]],
+    );
+    assert.equal(web?.sorryActive, true);
+  });
+});

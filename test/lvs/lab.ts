@@ -1,0 +1,274 @@
+// LVS-NAT lab: a client namespace (198.51.100.10, .20 on eth0), a director namespace holding the VIP
+// 198.51.100.100 on its client side and 192.0.2.1 on a bridge towards three real-server namespaces
+// (192.0.2.11–13, default route via the director), each running a small HTTP server on 8080 that answers
+// its own name. The director also runs a "sorry" HTTP server on 127.0.0.1:8081. Every namespace and
+// process is removed by close().
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createNetns, deleteNetns, ip, nsExec } from '../helpers/netns.js';
+
+export const VIP = '198.51.100.100';
+export const VIP6 = '2001:db8:1::100';
+export const REALS6 = ['2001:db8:2::11', '2001:db8:2::12', '2001:db8:2::13'];
+export const REALS = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
+
+export const serverJs = (name: string, host: string, port: number): string => `
+const http = require('node:http');
+const s = http.createServer((q, r) => { r.setHeader('connection', 'close'); r.end('${name}'); });
+s.listen(${port}, '${host}', () => console.log('ready'));
+`;
+
+/** Runs `count` HTTP requests to the VIP from `from`, `concurrency` at a time; prints {names, errors}. */
+export const clientJs = `
+const http = require('node:http');
+const [count, conc, from, port, ms, target] = process.argv.slice(1).map((x, i) => (i === 2 || i === 5 ? x : Number(x)));
+const names = []; let errors = 0; const errs = [];
+const deadline = ms > 0 ? Date.now() + ms : Infinity;
+let started = 0;
+function one() {
+  return new Promise((res) => {
+    const q = http.get({ host: target, port, path: '/', localAddress: from, agent: false, timeout: 3000 }, (r) => {
+      let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => { names.push(b); res(); });
+    });
+    q.on('timeout', () => q.destroy(new Error('timeout')));
+    q.on('error', (e) => { errors++; errs.push(e.code || e.message); res(); });
+  });
+}
+async function worker() {
+  while ((ms > 0 ? Date.now() < deadline : started < count)) { started++; await one(); }
+}
+Promise.all(Array.from({ length: conc }, worker)).then(() => console.log(JSON.stringify({ names, errors, errs: errs.slice(0, 5) })));
+`;
+
+export interface ClientResult {
+  names: string[];
+  errors: number;
+  errs: string[];
+}
+
+/** Starts `node -e serverJs` in `ns`; resolves once it listens. */
+export function startServer(
+  procs: ChildProcess[],
+  ns: string,
+  name: string,
+  host: string,
+  port: number,
+): Promise<void> {
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', serverJs(name, host, port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  return new Promise((resolve, reject) => {
+    p.stdout?.once('data', () => resolve());
+    p.once('exit', (c) => reject(new Error(`server ${name} exited ${c}`)));
+  });
+}
+
+export interface ClientOpts {
+  count?: number;
+  concurrency?: number;
+  from?: string;
+  port?: number;
+  durationMs?: number;
+  /** Address to connect to (default the IPv4 VIP). */
+  target?: string;
+}
+
+/** Runs the HTTP client in `ns` against the VIP. */
+export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): Promise<ClientResult> {
+  const args = [
+    String(opts.count ?? 0),
+    String(opts.concurrency ?? 1),
+    opts.from ?? '198.51.100.10',
+    String(opts.port ?? 80),
+    String(opts.durationMs ?? 0),
+    opts.target ?? VIP,
+  ];
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', clientJs, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  let out = '';
+  p.stdout?.setEncoding('utf8');
+  p.stdout?.on('data', (d: string) => {
+    out += d;
+  });
+  return new Promise<ClientResult>((resolve, reject) => {
+    p.once('exit', (code) => {
+      try {
+        resolve(JSON.parse(out.trim()) as ClientResult);
+      } catch {
+        reject(new Error(`client exited ${code}: ${out}`));
+      }
+    });
+  });
+}
+
+const udpServerJs = (name: string, host: string, port: number): string => `
+const s = require('node:dgram').createSocket('udp4');
+s.on('message', (m, r) => s.send('${name}', r.port, r.address));
+s.bind(${port}, '${host}', () => console.log('ready'));
+`;
+
+/** Sends `count` datagrams to VIP:port from one fixed source port, one after the other; prints the repliers. */
+const udpClientJs = `
+const s = require('node:dgram').createSocket('udp4');
+const [count, port, sport] = process.argv.slice(1).map(Number);
+const names = []; let errors = 0;
+s.bind(sport, '198.51.100.10', async () => {
+  for (let i = 0; i < count; i++) {
+    await new Promise((res) => {
+      const t = setTimeout(() => { errors++; s.removeAllListeners('message'); res(); }, 1000);
+      s.once('message', (m) => { clearTimeout(t); names.push(String(m)); res(); });
+      s.send('q', port, '${VIP}');
+    });
+  }
+  console.log(JSON.stringify({ names, errors, errs: [] }));
+  s.close();
+});
+`;
+
+export class NatLab {
+  client: string;
+  director: string;
+  reals: string[] = [];
+  #procs: ChildProcess[] = [];
+  #ns: string[] = [];
+
+  constructor() {
+    this.client = this.#add('lvscl');
+    this.director = this.#add('lvsdir');
+    ip(
+      '-n',
+      this.client,
+      'link',
+      'add',
+      'eth0',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'c0',
+      'netns',
+      this.director,
+    );
+    ip('-n', this.client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+    ip('-n', this.client, 'addr', 'add', '198.51.100.20/24', 'dev', 'eth0');
+    ip('-n', this.client, 'link', 'set', 'eth0', 'up');
+    ip('-n', this.director, 'addr', 'add', '198.51.100.1/24', 'dev', 'c0');
+    ip('-n', this.director, 'addr', 'add', `${VIP}/32`, 'dev', 'c0');
+    ip('-n', this.director, 'link', 'set', 'c0', 'up');
+    ip('-n', this.director, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', this.director, 'addr', 'add', '192.0.2.1/24', 'dev', 'br0');
+    // IPv6 alongside: client 2001:db8:1::10, director 2001:db8:1::1 + VIP6, real servers 2001:db8:2::1x.
+    ip('-n', this.client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
+    ip('-n', this.director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'c0', 'nodad');
+    ip('-n', this.director, 'addr', 'add', `${VIP6}/128`, 'dev', 'c0', 'nodad');
+    ip('-n', this.director, 'addr', 'add', '2001:db8:2::1/64', 'dev', 'br0', 'nodad');
+    nsExec(this.director, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+    ip('-n', this.director, 'link', 'set', 'br0', 'up');
+    for (const k of [
+      'net.ipv4.ip_forward=1',
+      'net.ipv4.conf.all.route_localnet=1',
+      'net.ipv4.conf.c0.route_localnet=1',
+    ])
+      nsExec(this.director, 'sysctl', ['-qw', k]);
+    REALS.forEach((addr, i) => {
+      const ns = this.#add(`lvsrs${i + 1}`);
+      ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `r${i}`, 'netns', this.director);
+      ip('-n', this.director, 'link', 'set', `r${i}`, 'master', 'br0', 'up');
+      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      ip('-n', ns, 'route', 'add', 'default', 'via', '192.0.2.1');
+      ip('-n', ns, 'addr', 'add', `${REALS6[i]}/64`, 'dev', 'eth0', 'nodad');
+      ip('-n', ns, '-6', 'route', 'add', 'default', 'via', '2001:db8:2::1');
+      this.reals.push(ns);
+    });
+  }
+
+  #add(label: string): string {
+    const ns = createNetns(label);
+    this.#ns.push(ns);
+    return ns;
+  }
+
+  /** Starts the HTTP servers (rs1..rs3 on 8080, sorry on the director's 127.0.0.1:8081); resolves when all listen. */
+  async startServers(): Promise<void> {
+    const starts = this.reals.map((ns, i) => this.#server(ns, `rs${i + 1}`, '::', 8080));
+    starts.push(this.#server(this.director, 'sorry', '127.0.0.1', 8081));
+    await Promise.all(starts);
+  }
+
+  /** UDP servers answering their name on 5353 in each real server. */
+  async startUdpServers(): Promise<void> {
+    await Promise.all(
+      this.reals.map((ns, i) => {
+        const p = spawn(
+          'ip',
+          ['netns', 'exec', ns, process.execPath, '-e', udpServerJs(`rs${i + 1}`, REALS[i]!, 5353)],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        this.#procs.push(p);
+        return new Promise<void>((resolve, reject) => {
+          p.stdout?.once('data', () => resolve());
+          p.once('exit', (c) => reject(new Error(`udp server exited ${c}`)));
+        });
+      }),
+    );
+  }
+
+  /** Sends `count` datagrams to VIP:`port` from client source port `sport`. */
+  udpRun(count: number, port: number, sport: number): Promise<ClientResult> {
+    const p = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.client,
+        process.execPath,
+        '-e',
+        udpClientJs,
+        String(count),
+        String(port),
+        String(sport),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.#procs.push(p);
+    let out = '';
+    p.stdout?.setEncoding('utf8');
+    p.stdout?.on('data', (d: string) => {
+      out += d;
+    });
+    return new Promise((resolve, reject) => {
+      p.once('exit', (code) => {
+        try {
+          resolve(JSON.parse(out.trim()) as ClientResult);
+        } catch {
+          reject(new Error(`udp client exited ${code}: ${out}`));
+        }
+      });
+    });
+  }
+
+  #server(ns: string, name: string, host: string, port: number): Promise<void> {
+    return startServer(this.#procs, ns, name, host, port);
+  }
+
+  /** Runs the client: `count` requests (or, with `durationMs`, as many as fit), `concurrency` in flight. */
+  clientRun(opts: ClientOpts): Promise<ClientResult> {
+    return runClient(this.#procs, this.client, opts);
+  }
+
+  close(): void {
+    for (const p of this.#procs) if (p.exitCode === null) p.kill('SIGKILL');
+    for (const ns of this.#ns) deleteNetns(ns);
+  }
+}
+
+export function counts(names: string[]): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const n of names) c[n] = (c[n] ?? 0) + 1;
+  return c;
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DataplaneState } from '../../src/lvs/dataplane.js';
+import { formatList, parseConntrack } from '../../src/lvs/list.js';
+import { allocate, emptyAlloc } from '../../src/lvs/nft-model.js';
+
+const flags = { hashPort: false, fallback: false, onePacket: false };
+
+describe('ipvsadm -Ln listing', () => {
+  it('parses conntrack entries by mark: ESTABLISHED TCP active, the rest inactive', () => {
+    const text = [
+      'ipv4     2 tcp      6 431999 ESTABLISHED src=198.51.100.10 dst=198.51.100.100 sport=40000 dport=80 src=192.0.2.11 dst=198.51.100.10 sport=8080 dport=40000 [ASSURED] mark=256 zone=0 use=2',
+      'ipv4     2 tcp      6 117 TIME_WAIT src=198.51.100.10 dst=198.51.100.100 sport=40001 dport=80 src=192.0.2.11 dst=198.51.100.10 sport=8080 dport=40001 [ASSURED] mark=256 zone=0 use=2',
+      'ipv4     2 udp      17 29 src=198.51.100.10 dst=198.51.100.100 sport=5000 dport=53 src=192.0.2.12 dst=198.51.100.10 sport=53 dport=5000 mark=257 zone=0 use=2',
+      'ipv4     2 tcp      6 431999 ESTABLISHED src=1.2.3.4 dst=5.6.7.8 sport=1 dport=2 src=5.6.7.8 dst=1.2.3.4 sport=2 dport=1 mark=0 use=1',
+      '',
+    ].join('\n');
+    assert.deepEqual(
+      [...parseConntrack(text)],
+      [
+        [256, { active: 1, inactive: 1 }],
+        [257, { active: 0, inactive: 1 }],
+      ],
+    );
+  });
+
+  it("prints ipvsadm's exact layout, sorted as ipvsadm sorts", () => {
+    const state: DataplaneState = {
+      services: [
+        {
+          name: 'mail',
+          family: 4,
+          protocol: 'tcp',
+          matches: [{ kind: 'fwmark', fwmark: 7 }],
+          scheduler: 'sh',
+          flags: { ...flags, hashPort: true, fallback: true },
+          reals: [{ address: '192.0.2.21', port: 25, weight: 1, method: 'DR' }],
+          sorryActive: false,
+        },
+        {
+          name: 'web',
+          family: 4,
+          protocol: 'tcp',
+          matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
+          scheduler: 'wlc',
+          flags,
+          persistence: { timeoutS: 50, prefixLen: 24 },
+          reals: [
+            { address: '192.0.2.12', port: 8080, weight: 0, method: 'NAT' },
+            { address: '192.0.2.11', port: 8080, weight: 3, method: 'NAT' },
+          ],
+          sorry: { address: '127.0.0.1', port: 80, weight: 1, method: 'NAT' },
+          sorryActive: false,
+        },
+        {
+          name: 'dns6',
+          family: 6,
+          protocol: 'udp',
+          matches: [{ kind: 'addr', address: '2001:db8::53', port: 53 }],
+          scheduler: 'rr',
+          flags,
+          reals: [],
+          sorry: { address: '::1', port: 53, weight: 1, method: 'NAT' },
+          sorryActive: true,
+        },
+      ],
+    };
+    const alloc = allocate(emptyAlloc(), state);
+    const mark = alloc.marks.get('web|192.0.2.11|8080') as number;
+    const out = formatList(state, alloc.marks, new Map([[mark, { active: 2, inactive: 5 }]]));
+    assert.equal(
+      out,
+      [
+        'IP Virtual Server version 1.2.1 (size=4096)',
+        'Prot LocalAddress:Port Scheduler Flags',
+        '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+        'TCP  198.51.100.100:80 wlc persistent 50 mask 255.255.255.0',
+        '  -> 192.0.2.11:8080              Masq    3      2          5         ',
+        '  -> 192.0.2.12:8080              Masq    0      0          0         ',
+        'UDP  [2001:db8::53]:53 rr',
+        '  -> [::1]:53                     Masq    1      0          0         ',
+        'FWM  7 sh (sh-fallback,sh-port)',
+        '  -> 192.0.2.21:25                Route   1      0          0         ',
+        '',
+      ].join('\n'),
+    );
+  });
+});
