@@ -10,6 +10,9 @@ export type ToChecker =
 
 export type FromChecker = { type: 'ready'; pid: number } | { type: 'stopped' };
 
+/** Set to 1 in a checker process that replaces one that died (its data plane is left alone until re-converged). */
+export const CHECKER_RESPAWNED_ENV = 'KEEPALIVED_TS_CHECKER_RESPAWNED';
+
 /** The argument that makes bin/keepalived-ts run as the checker process (followed by the daemon's argv). */
 export const CHECKER_CHILD_ARG = '--checker-child';
 

@@ -8,8 +8,9 @@ import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { createLogger } from '../daemon/logger.js';
-import { type FromChecker, isToChecker } from './channel.js';
+import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.js';
 import { formatCheckerData } from './dump.js';
+import { LvsSink } from './lvs-sink.js';
 import { CheckerRuntime } from './runtime.js';
 
 const send = (m: FromChecker) => {
@@ -51,7 +52,7 @@ export function runCheckerChild(o: CliOptions): number {
   installFatalHandler({
     report: (line) => log.error(line),
     release: async () => {
-      await runtime?.stop();
+      await runtime?.abort();
     },
     exit: (code) => {
       log.close();
@@ -87,10 +88,15 @@ export function runCheckerChild(o: CliOptions): number {
     }
   });
   log.info('Starting Healthcheck child process');
-  log.warn(
-    'virtual_server: health checks run; no load-balancing data plane (nftables / IPVS) is programmed yet',
-  );
-  void CheckerRuntime.start(config, { log }).then((rt) => {
+  const respawned = process.env[CHECKER_RESPAWNED_ENV] === '1';
+  const dataPlane = LvsSink.create(config, {
+    log,
+    respawned,
+    keepOnStop: o.dontReleaseIpvs,
+    status: () => runtime?.status() ?? [],
+  });
+  if (!dataPlane) log.error('virtual_server: no data plane (nftables) to program; health checks run alone');
+  void CheckerRuntime.start(config, { log, ...(dataPlane ? { dataPlane } : {}) }).then((rt) => {
     runtime = rt;
     send({ type: 'ready', pid: process.pid });
   });

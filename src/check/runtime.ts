@@ -98,6 +98,21 @@ export class CheckerRuntime {
     return this.#core.status();
   }
 
+  /**
+   * After a fatal error in the checker process: probes, scripts and FIFOs end, but the data plane keeps what
+   * it programmed, so traffic flows while the main process respawns the checker.
+   */
+  async abort(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopped';
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const p of this.#probes.values()) p.close();
+    this.#probes.clear();
+    this.#scripts.close();
+    this.#fifos.close();
+  }
+
   async stop(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';

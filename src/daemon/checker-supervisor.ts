@@ -4,7 +4,7 @@
 // programmed in the kernel stays while it restarts. Nothing here runs on the VRRP engine's path: state
 // changes are queued and sent after the batch that made them.
 import { type ChildProcess, fork } from 'node:child_process';
-import { CHECKER_CHILD_ARG, isFromChecker, type ToChecker } from '../check/channel.js';
+import { CHECKER_CHILD_ARG, CHECKER_RESPAWNED_ENV, isFromChecker, type ToChecker } from '../check/channel.js';
 import type { Logger } from './logger.js';
 import { removePidFiles, writePidFiles } from './pidfile.js';
 
@@ -53,6 +53,7 @@ export class CheckerSupervisor {
     const child = fork(script, [CHECKER_CHILD_ARG, ...this.#o.argv], {
       execArgv: process.execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [CHECKER_RESPAWNED_ENV]: this.starts > 0 ? '1' : '0' },
     });
     this.#child = child;
     this.#startedAt = Date.now();

@@ -586,8 +586,10 @@ export class VrrpRuntime {
       // is a FAULT until one returns. Not for use_vmac instances, whose IPv4 source is the parent's, nor with
       // dont_track_primary (the kernel flushes IPv6 addresses with the link, which such an instance ignores).
       let own = hasOwn.get(p.family);
-      if (own === undefined)
-        hasOwn.set(p.family, (own = hasOwnAddress(this.#table, ifname, p.family, allVips())));
+      if (own === undefined) {
+        own = hasOwnAddress(this.#table, ifname, p.family, allVips());
+        hasOwn.set(p.family, own);
+      }
       const lost = !p.dontTrackPrimary && !this.#dumpFlags.get(p.name)?.vmacIfname && !own;
       const faulted = inst.status().fault.address;
       if (lost) {

@@ -32,7 +32,7 @@ export const MAX_RANGE = 256;
 
 /** keepalived's name for a virtual server: `addr:port` (`[addr]:port` for IPv6), `FWM n`, or the group name. */
 export function vsName(vs: VirtualServer): string {
-  const p = (vs.protocol ?? 'TCP').toLowerCase();
+  const p = (vs.protocol ?? 'UDP').toLowerCase();
   const k = vs.key;
   if (k.kind === 'address') return `${k.family === 6 ? `[${k.address}]` : k.address}:${k.port ?? 0}/${p}`;
   if (k.kind === 'fwmark') return `FWM ${k.fwmark}/v${k.family ?? vs.ipFamily ?? 4}/${p}`;
@@ -115,7 +115,7 @@ export function desiredFromConfig(
   for (const vs of cfg.virtualServers) {
     const errs: DataplaneError[] = [];
     const name = vsName(vs);
-    const protocol = (vs.protocol ?? 'TCP').toLowerCase() as L4Proto;
+    const protocol = (vs.protocol ?? 'UDP').toLowerCase() as L4Proto;
     let family: AddrFamily;
     let matches: ServiceMatch[];
     let vport = 0;

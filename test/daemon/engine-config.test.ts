@@ -281,7 +281,7 @@ virtual_server 192.0.2.200 80 {
     p.processes.map((x) => x.name),
     ['proc'],
   );
-  assert.doesNotMatch(text, /virtual_server/, 'virtual servers are the checker process\'s');
+  assert.doesNotMatch(text, /virtual_server/, "virtual servers are the checker process's");
   assert.deepEqual(
     p.statics.addresses.map((a) => [a.address, a.prefixLen, a.dev]),
     [['192.0.2.50', 24, 'eth0']],

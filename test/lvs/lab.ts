@@ -193,9 +193,28 @@ export class NatLab {
 
   /** Starts the HTTP servers (rs1..rs3 on 8080, sorry on the director's 127.0.0.1:8081); resolves when all listen. */
   async startServers(): Promise<void> {
-    const starts = this.reals.map((ns, i) => this.#server(ns, `rs${i + 1}`, '::', 8080));
+    const starts = this.reals.map((_ns, i) => this.startReal(i));
     starts.push(this.#server(this.director, 'sorry', '127.0.0.1', 8081));
     await Promise.all(starts);
+  }
+
+  readonly #realProcs = new Map<number, ChildProcess>();
+
+  /** (Re)starts real server `i`'s HTTP server (rs{i+1} on 8080). */
+  startReal(i: number): Promise<void> {
+    const before = this.#procs.length;
+    const started = this.#server(this.reals[i]!, `rs${i + 1}`, '::', 8080);
+    this.#realProcs.set(i, this.#procs[before]!);
+    return started;
+  }
+
+  /** Stops real server `i`'s HTTP server (its host stays: connections are refused). */
+  async stopReal(i: number): Promise<void> {
+    const p = this.#realProcs.get(i);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await gone;
   }
 
   /** UDP servers answering their name on 5353 in each real server. */

@@ -18,5 +18,6 @@ export {
   type ResolvedRealServer,
   type ResolvedVirtualServer,
   resolveConfig,
+  vsIds,
   WEIGHT_LIMIT,
 } from './resolve.js';

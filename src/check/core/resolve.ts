@@ -119,7 +119,7 @@ function familyOf(address: string): Family {
 }
 
 /** Names every virtual server the way keepalived prints it; duplicates get "#n" so ids stay unique. */
-function vsIds(cfg: KeepalivedConfig): string[] {
+export function vsIds(cfg: KeepalivedConfig): string[] {
   const seen = new Map<string, number>();
   const groupIndex = new Map<string, number>();
   return cfg.virtualServers.map((vs) => {

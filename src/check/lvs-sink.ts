@@ -1,0 +1,134 @@
+// The checker's verdicts to the kernel's load balancer: after each batch the checker runtime hands over the
+// core's view of every virtual server; this maps it onto the configuration (src/lvs/from-config.ts) and moves
+// the data plane there, one transaction at a time, coalescing views that arrive while one is in flight.
+// In the checker process only (libnftables can take its process down: docs/decisions/lvs-programming-route.md).
+//
+// A respawned checker (its predecessor died) leaves the table its predecessor programmed alone until every
+// checker has given a verdict, so traffic keeps flowing on the old pool while the new checks re-converge; a
+// fatal error leaves the table in place for the same reason. Only a graceful stop removes it (unless -I).
+import type { KeepalivedConfig } from '../config/model.js';
+import type { Logger } from '../daemon/logger.js';
+import type { Dataplane, DataplaneState } from '../lvs/dataplane.js';
+import { desiredFromConfig, type LiveVs, vsName } from '../lvs/from-config.js';
+import { NftDataplane } from '../lvs/nft-dataplane.js';
+import { cliRunner, libnftRunner, type NftRunner } from '../lvs/nft-runner.js';
+import { type RealServerStatus, type VirtualServerView, vsIds } from './core/index.js';
+import type { DataPlaneSink } from './runtime.js';
+
+/** How long a respawned checker waits for every checker's first verdict before programming anyway. */
+const RESPAWN_CONVERGE_MS = 30_000;
+
+export interface LvsSinkOptions {
+  log: Logger;
+  /** The checker process was respawned: keep the kernel's table until the checks have re-converged. */
+  respawned: boolean;
+  /** -I / no lvs_flush_on_stop: leave the services in the kernel on a graceful stop. */
+  keepOnStop: boolean;
+  /** The checkers' status, to know when every one has run (respawn). */
+  status: () => RealServerStatus[];
+}
+
+/** The nftables programmer: libnftables in process, else the `nft` command; null without either. */
+export function nftRunner(log: Logger): NftRunner | null {
+  try {
+    return libnftRunner();
+  } catch (e) {
+    log.warn(`libnftables unavailable (${(e as Error).message}); programming through the nft command`);
+  }
+  try {
+    return cliRunner();
+  } catch (e) {
+    log.error(`no nftables: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+export class LvsSink implements DataPlaneSink {
+  readonly #cfg: KeepalivedConfig;
+  readonly #dp: Dataplane;
+  readonly #o: LvsSinkOptions;
+  /** Core id ("[192.0.2.100]:tcp:80") → the configuration's name for the same virtual server. */
+  readonly #names = new Map<string, string>();
+  #started = false;
+  #startAfterMs: number;
+  #latest: VirtualServerView[] | null = null;
+  #busy = false;
+  #reported = new Set<string>();
+
+  constructor(cfg: KeepalivedConfig, dp: Dataplane, o: LvsSinkOptions) {
+    this.#cfg = cfg;
+    this.#dp = dp;
+    this.#o = o;
+    const ids = vsIds(cfg);
+    cfg.virtualServers.forEach((vs, k) => {
+      this.#names.set(ids[k]!, vsName(vs));
+    });
+    this.#startAfterMs = o.respawned ? Date.now() + RESPAWN_CONVERGE_MS : 0;
+  }
+
+  static create(cfg: KeepalivedConfig, o: LvsSinkOptions): LvsSink | null {
+    const runner = nftRunner(o.log);
+    if (!runner) return null;
+    return new LvsSink(cfg, new NftDataplane(runner, { log: (m) => o.log.info(m) }), o);
+  }
+
+  apply(views: VirtualServerView[]): void {
+    this.#latest = views;
+    void this.#drain();
+  }
+
+  /** The desired state for `views` (pure; exported for tests through LvsSink.desired). */
+  desired(views: VirtualServerView[]): DataplaneState {
+    const live = new Map<string, LiveVs>();
+    for (const v of views) {
+      const name = this.#names.get(v.vs);
+      if (name === undefined) continue;
+      live.set(name, {
+        reals: v.destinations
+          .filter((d) => !d.sorry)
+          .map(({ address, port, weight }) => ({ address, port, weight })),
+        sorryActive: v.sorryActive,
+      });
+    }
+    const { state, errors } = desiredFromConfig(this.#cfg, live);
+    for (const e of errors) {
+      if (this.#reported.has(e.message)) continue;
+      this.#reported.add(e.message);
+      this.#o.log.error(`virtual server not programmed: ${e.message}`);
+    }
+    return state;
+  }
+
+  #converged(): boolean {
+    if (Date.now() >= this.#startAfterMs) return true;
+    return this.#o.status().every((rs) => rs.checkers.every((c) => c.hasRun));
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      while (this.#latest) {
+        if (!this.#started && !this.#converged()) {
+          // Checked again at the next batch (every verdict brings one) or by the timer below.
+          setTimeout(() => void this.#drain(), 1000).unref();
+          return;
+        }
+        const state = this.desired(this.#latest);
+        this.#latest = null;
+        const r = this.#started ? await this.#dp.update(state) : await this.#dp.start(state);
+        if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
+        else this.#started = true;
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Graceful stop: the services leave the kernel unless kept (-I). */
+  async close(): Promise<void> {
+    if (!this.#started) return;
+    const r = await this.#dp.stop(this.#o.keepOnStop);
+    if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
+  }
+}

@@ -1,0 +1,126 @@
+// keepalived's LVS-NAT set-up run by keepalived-ts end to end: a director holding the VIP under VRRP, a
+// virtual_server with lb_algo rr and three real servers checked by TCP_CHECK, a sorry server on the
+// director's 127.0.0.1. The checker process programs nftables: requests spread evenly; a real server that
+// stops leaves the pool within delay_loop × (retry + 1) + connect_timeout and no request fails after that;
+// with all gone the sorry server answers; a recovered server comes back; a stop removes the table.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ip, isRoot, nsExec } from '../helpers/netns.js';
+import { counts, NatLab, VIP } from '../lvs/lab.js';
+import { killAllRouters, Router } from './router.js';
+
+const skip = !isRoot() ? 'needs root for network namespaces' : false;
+let lab: NatLab;
+let d: Router;
+
+const DELAY_LOOP_S = 1;
+const CONNECT_TIMEOUT_S = 1;
+const RETRY = 1;
+const conf = `vrrp_instance VI_1 {
+  interface c0
+  virtual_router_id 61
+  version 3
+  priority 150
+  advert_int 0.1
+  virtual_ipaddress { ${VIP}/32 }
+}
+virtual_server ${VIP} 80 {
+  delay_loop ${DELAY_LOOP_S}
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  sorry_server 127.0.0.1 8081
+${[11, 12, 13]
+  .map(
+    (k) => `  real_server 192.0.2.${k} 8080 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout ${CONNECT_TIMEOUT_S}
+      retry ${RETRY}
+      delay_before_retry 1
+    }
+  }`,
+  )
+  .join('\n')}
+}
+`;
+
+before(async () => {
+  if (skip) return;
+  lab = new NatLab();
+  // The VIP is VRRP's to set.
+  ip('-n', lab.director, 'addr', 'del', `${VIP}/32`, 'dev', 'c0');
+  await lab.startServers();
+});
+
+after(() => {
+  killAllRouters();
+  lab?.close();
+});
+
+const get = (n: number) => lab.clientRun({ count: n, concurrency: 1 });
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`${what}: not within ${timeoutMs} ms\n${d?.log().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return Date.now() - t0;
+}
+
+test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  d = new Router('dir', lab.director, conf);
+  await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
+  await until('the virtual server answers', async () => (await get(1)).errors === 0, 10_000);
+  // rr over three equal servers: each gets a third.
+  let r = await get(30);
+  assert.equal(r.errors, 0, JSON.stringify(r.errs));
+  assert.deepEqual(counts(r.names), { rs1: 10, rs2: 10, rs3: 10 });
+
+  // rs2 stops: out of the pool within delay_loop × (retry + 1) + connect_timeout (+ a second of slack).
+  const bound = (DELAY_LOOP_S * (RETRY + 1) + CONNECT_TIMEOUT_S + 1) * 1000;
+  let mark = d.mark();
+  await lab.stopReal(1);
+  const t0 = Date.now();
+  await d.waitFor(
+    /Removing service \[192\.0\.2\.12\]:tcp:8080 from VS \[198\.51\.100\.100\]:tcp:80/,
+    bound + 2000,
+    mark,
+  );
+  assert.ok(Date.now() - t0 <= bound + 500, `left the pool after ${Date.now() - t0} ms (bound ${bound})`);
+  await new Promise((res) => setTimeout(res, 300));
+  r = await get(30);
+  assert.equal(r.errors, 0, `no request fails once it has left: ${JSON.stringify(r.errs)}`);
+  assert.deepEqual(counts(r.names), { rs1: 15, rs3: 15 });
+
+  // All gone: the sorry server.
+  mark = d.mark();
+  await Promise.all([lab.stopReal(0), lab.stopReal(2)]);
+  await d.waitFor(/sorry server \[127\.0\.0\.1\]:tcp:8081/i, 10_000, mark);
+  await until('the sorry server answers', async () => (await get(1)).names[0] === 'sorry', 5000);
+  r = await get(10);
+  assert.equal(r.errors, 0);
+  assert.deepEqual(counts(r.names), { sorry: 10 });
+
+  // rs1 recovers: the real servers are back, the sorry server out.
+  mark = d.mark();
+  await lab.startReal(0);
+  await d.waitFor(
+    /Adding service \[192\.0\.2\.11\]:tcp:8080 to VS \[198\.51\.100\.100\]:tcp:80/,
+    10_000,
+    mark,
+  );
+  await until('rs1 answers again', async () => (await get(1)).names[0] === 'rs1', 5000);
+  r = await get(10);
+  assert.deepEqual(counts(r.names), { rs1: 10 });
+
+  // A graceful stop removes what the checker programmed.
+  assert.match(nsExec(lab.director, 'nft', ['list', 'tables']).stdout, /keepalived_ts/);
+  assert.equal(await d.stop('SIGTERM', 10_000), 0);
+  assert.doesNotMatch(nsExec(lab.director, 'nft', ['list', 'tables']).stdout, /keepalived_ts/);
+});
