@@ -563,7 +563,8 @@ export class VrrpRuntime {
 
   /**
    * An instance without unicast_src_ip/mcast_src_ip sends from its interface's primary IPv4 address or its
-   * IPv6 link-local, which keepalived follows through netlink (notes §3.5): when it changes, the instance gets
+   * IPv6 link-local, which keepalived follows through netlink (docs/keepalived-semantics.md, 'Advert source
+   * address'): when it changes, the instance gets
    * the new source (the engine's reload keeps its state). An IPv6 socket is bound to its source, so it moves
    * only when that address is gone — a link re-created with another MAC, an address replaced by hand — and
    * not while the kernel re-adds the same link-local after a link flap.
@@ -666,7 +667,7 @@ export class VrrpRuntime {
     const owner = this.#vips.owner(address, ifname);
     if (!owner || !this.#table.isUp(ifname) || this.#vips.busy(address, ifname)) return;
     if (owner.instance === STATIC_OWNER) {
-      // keepalived re-adds a deleted static address (notes §3.3).
+      // keepalived re-adds a deleted static address (docs/keepalived-semantics.md).
       this.#log.info(`static address ${address} deleted - re-adding`);
       this.#vips.add(STATIC_OWNER, [owner.vip], ifname);
       return;
@@ -697,7 +698,8 @@ export class VrrpRuntime {
   // ===== reload =====
 
   /**
-   * SIGHUP (notes §4): applies a re-read configuration. An instance whose name, VRID, family, interface,
+   * SIGHUP (keepalived's rules: docs/keepalived-semantics.md, 'Reload (SIGHUP)').
+   * Applies a re-read configuration. An instance whose name, VRID, family, interface,
    * unicast mode, multicast group and (IPv6) source are unchanged keeps its state and gets the new parameters
    * (the engine diffs the VIPs of a master: removed ones deleted, added ones installed and GARPed). An instance
    * gone from the configuration, or changed in one of those keys, is stopped (priority 0, VIPs removed, DELETED
