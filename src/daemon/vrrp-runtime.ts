@@ -170,8 +170,7 @@ export class VrrpRuntime {
       inputWaiting: () => waiting.any(),
       // Ahead of a Master_Down deadline: build what the takeover writes (#prepareTakeover) and run the
       // takeover once on a scratch engine, so that at the deadline neither encoding nor cold code stands
-      // between the timer and the wire (measured, bench/takeover-latency.ts: 0.46 ms → 0.09–0.12 ms past the
-      // deadline, keepalived 0.12–0.19).
+      // between the timer and the wire (docs/decisions/takeover-warm-up.md).
       onKeenWake: (leftUs) => {
         const deadlineUs = monotonicUs() + leftUs;
         const next = this.#engine.nextDeadline();
@@ -363,9 +362,8 @@ export class VrrpRuntime {
    * Builds what a takeover of `inst` writes — its advert, its VIPs' rtnetlink requests, its GARP/NA frames
    * and their socket — and runs the advert's send, the VIP install and the announcement once without
    * anything leaving, at startup and again ahead of each Master_Down deadline (cache hits unless something
-   * changed): the takeover itself only writes, through code that has run (measured in the lab at 1 s adverts:
-   * a first takeover spent ~250 µs more than a second between deciding and sending its advert; perf showed
-   * half of a first takeover's advert→GARP time in V8 compiling the VIP install, never run by a backup).
+   * changed): the takeover itself only writes, through code that has run
+   * (docs/decisions/takeover-warm-up.md).
    */
   #prepareTakeover(inst: VrrpInstance): void {
     const p = inst.params;
