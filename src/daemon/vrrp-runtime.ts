@@ -562,10 +562,10 @@ export class VrrpRuntime {
   /**
    * An instance without unicast_src_ip/mcast_src_ip sends from its interface's primary IPv4 address or its
    * IPv6 link-local, which keepalived follows through netlink (docs/keepalived-semantics.md, 'Advert source
-   * address'): when it changes, the instance gets
-   * the new source (the engine's reload keeps its state). An IPv6 socket is bound to its source, so it moves
-   * only when that address is gone — a link re-created with another MAC, an address replaced by hand — and
-   * not while the kernel re-adds the same link-local after a link flap.
+   * address'): when it changes, the instance gets the new source (the engine's reload keeps its state). An
+   * IPv6 socket is bound to its source, so it moves only when that address is gone — a link re-created with
+   * another MAC, an address replaced by hand — and not while the kernel re-adds the same link-local after a
+   * link flap.
    */
   #followSource(ifindex: number): void {
     const ifname = this.#table.linkByIndex(ifindex)?.name;

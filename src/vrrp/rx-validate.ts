@@ -1,7 +1,7 @@
 // Receive validation of a VRRP advert for one instance, as a pure function of (bytes, socket metadata,
 // instance policy). The checks run in keepalived's order (docs/keepalived-semantics.md, 'Receive validation
-// order'), each rejection
-// naming the RFC 6527 / RFC 2787 counter to bump; stats.ts countRxResult() applies the result to counters.
+// order'), each rejection naming the RFC 6527 / RFC 2787 counter to bump; stats.ts countRxResult() applies
+// the result to counters.
 //
 // Order (rule numbers of that section):
 //   1  AH header present ⇔ v2 instance with auth_type AH           → AuthTypeMismatch
