@@ -1,7 +1,7 @@
 // Gratuitous ARP / unsolicited NA for a master's addresses (RFC 5798 §6.4.2; schedule from the engine's
 // sendGarp actions, garp-schedule.ts). One AnnounceSender (AF_PACKET) per interface, opened on first use.
 // The sender MAC is the interface's; the NA Router flag follows the interface's IPv6 forwarding sysctl, as
-// keepalived does (notes §3.6).
+// keepalived does (docs/keepalived-semantics.md, 'GARP and unsolicited NA').
 import { readFileSync } from 'node:fs';
 import { AnnounceSender } from '../net/garp.js';
 import type { VirtualAddress } from '../vrrp/instance-params.js';
@@ -114,8 +114,7 @@ export class Announcers {
    * back. Addresses on a link that is down are skipped. `rehearse` (ahead of a likely takeover) opens the
    * senders, builds and keeps the frames and goes once through the very functions a real announcement runs,
    * with the sends going nowhere: a first announcement otherwise opens its AF_PACKET socket and runs code that
-   * has not run in this process (measured in the lab, 1 s adverts: 0.7–6 ms between the VIP write and the
-   * first GARP; a rehearsal that skipped #emit, #intervalUs and sendGarp still left 0.5 ms of first calls).
+   * has not run in this process (docs/decisions/takeover-warm-up.md).
    */
   announce(
     instance: string,

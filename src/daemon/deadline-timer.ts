@@ -162,25 +162,11 @@ export class DeadlineTimer {
    * Arms at `atUs` (null: disarm). Re-arming at the same deadline keeps the pending wake.
    *
    * `keen`: the deadline is worth a little CPU to meet to the microsecond (a backup's Master_Down_Interval:
-   * it runs out only when a master has died, and then each µs is outage). A first wake comes KEEN_LEAD_US
-   * early and calls onKeenWake; a second comes KEEN_SPIN_US early, and the timer waits on the CPU from
-   * there, asking inputWaiting between clock reads, and fires in the same call. Why: a process asleep for
-   * tens of ms wakes slowly — measured on this 2-core VM, a timerfd 36 ms ahead wakes a C program 110 µs
-   * late and Node 220 µs late (cold caches, an idle vCPU), against 35 µs for both 2 ms ahead; and code that
-   * has not run for a while runs several times slower. The spin is short on purpose: a thread that spins for
-   * a millisecond at normal priority gets preempted on a busy machine (measured: 1–2 ms late firings), and at
-   * real-time priority a 1.5 ms spin fired on time but put the advert on the wire 0.6–1.2 ms after the
-   * deadline against 0.2–0.5 ms with this one (failover lab, 1 s adverts). The lead is 10 ms because a first
-   * takeover after seconds asleep is slow to get ready, and how slow depends on the machine: on one VM the
-   * early wake came 0.4–0.6 ms late and the preparation took 0.5–1.1 ms (a 1 ms lead fired 0.1–1 ms late); on
-   * another (PVM guest, page-table isolation without PCID) a Node process's first JS after sleeping 1.5 s ran
-   * 0.8–1.8 ms after its timerfd expired, against 0.15–0.25 ms for a C program and 0.15 ms for Node after a
-   * 10 ms sleep (a process re-arming one timerfd, measured with perf), and in the failover lab the early
-   * wake's JS ran 1.4–2.7 ms late with 0.4–1.3 ms of preparation after it: a 3 ms lead fired up to 2.9 ms
-   * late; with the rehearsal, a 6 ms lead left 0.4–1.8 ms, and a last wake after a sleep under 1 ms came up
-   * to 1.1 ms late (-D timelines, 2026-12-02). Needs `inputWaiting` (a wait blind to input could sit on an
-   * advert that would have re-armed the timer) and the real clock. Costs up to the spin's length of CPU per
-   * keen deadline reached — for Master_Down, only when a master died.
+   * it runs out only when a master has died). A first wake comes KEEN_LEAD_US early and calls onKeenWake to
+   * get ready; a second comes KEEN_SPIN_US early, and the timer waits on the CPU from there, asking
+   * inputWaiting between clock reads, and fires in the same call. Why (a process long asleep wakes and runs
+   * slowly) and the measurements behind both lengths: docs/decisions/deadline-timer.md. Needs `inputWaiting`
+   * and the real clock; costs up to KEEN_SPIN_US of CPU per keen deadline reached.
    */
   arm(atUs: number | null, keen = false): void {
     const wantKeen = keen && this.#inputWaiting !== undefined && this.#realClock;
@@ -217,8 +203,7 @@ export class DeadlineTimer {
         // Re-armed or cancelled from the callback: that arm() has set the wake source.
         if (this.#atUs !== atUs || this.#keen !== 'spin') return;
         this.#step(atUs, 'preparedUs');
-        // Ask once now, so that the spin's questions run warm code (measured: a first takeover's spin
-        // fired 100–300 µs late while its first poll(2) call was being set up).
+        // Ask once now, so that the spin's questions run warm code (docs/decisions/deadline-timer.md).
         this.#inputWaiting?.();
       }
       if (atUs - this.#now() > KEEN_SPIN_US) {
@@ -270,11 +255,10 @@ export class DeadlineTimer {
 
   /**
    * Runs the firing path once — #fireAt, #endKeenPhase and the owner's callback — before any deadline needs
-   * it. V8 compiles a function on its first call, and a backup's first firing is its takeover: in the
-   * failover lab (V8 function-event log, 1 s adverts) #fireAt, the runtime's callback and its #onTimer were
-   * compiled between the deadline and the advert, which left 0.37–0.57 ms after a deadline the -D timeline
-   * called met to the µs. The callback is called as for a real firing, with the current time: its owner must
-   * ignore a call made before it runs (the runtime warms up before its state is 'running'). Changes nothing.
+   * it: V8 compiles a function on its first call, and a backup's first firing is its takeover
+   * (docs/decisions/deadline-timer.md). The callback is called as for a real firing, with the current time:
+   * its owner must ignore a call made before it runs (the runtime warms up before its state is 'running').
+   * Changes nothing.
    */
   warmFirePath(): void {
     const lastKeen = this.#lastKeen;

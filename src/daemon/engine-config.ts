@@ -3,9 +3,10 @@
 // per-instance wiring the Linux runtime needs and the engine does not (socket key, receive policy, transmit
 // options, notify scripts). Pure: facts about the host come in through `HostAddressing`.
 //
-// Defaults follow keepalived (man5 keepalived.conf, notes §2-3): instance keywords fall back to their
-// global_defs counterparts (vrrp_garp_*, vrrp_lower_prio_no_advert …), strict mode forces
-// lower_prio_no_advert and turns accept off for non-owners, vrrp_min_garp means one GARP and no second block.
+// Defaults follow keepalived (man5 keepalived.conf; docs/keepalived-semantics.md, 'Defaults'): instance
+// keywords fall back to their global_defs counterparts (vrrp_garp_*, vrrp_lower_prio_no_advert …), strict
+// mode forces lower_prio_no_advert and turns accept off for non-owners, vrrp_min_garp means one GARP and no
+// second block.
 import type {
   KeepalivedConfig,
   ScriptSpec,
@@ -348,7 +349,8 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
       virtualRoutes,
       virtualRules,
       unicastPeers: i.unicastPeers.map((p) => p.address),
-      // vrrp_strict forces RFC 3768 behaviour: no advert in reply to a lower priority (notes §3.3).
+      // vrrp_strict forces RFC 3768 behaviour: no advert in reply to a lower priority
+      // (docs/keepalived-semantics.md, 'Defaults').
       lowerPrioNoAdvert: strict || (i.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert),
       higherPrioSendAdvert: i.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
       ownerIgnoreAdverts: i.ownerIgnoreAdverts ?? g.vrrpOwnerIgnoreAdverts,

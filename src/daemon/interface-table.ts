@@ -1,7 +1,7 @@
 // What the daemon knows about this host's links and addresses: listed once through rtnetlink, then kept
 // current from NetlinkMonitor events. Answers the questions the runtime asks: is a link usable (admin up
 // with carrier — keepalived treats carrier loss as down), its index and MAC, and the default VRRP source
-// (primary IPv4 / link-local IPv6, notes §3.5).
+// (primary IPv4 / link-local IPv6, docs/keepalived-semantics.md, 'Advert source address').
 
 import type { NetResult } from '../net/net-error.js';
 import { ok } from '../net/net-error.js';

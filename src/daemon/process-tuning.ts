@@ -1,26 +1,9 @@
 // keepalived's vrrp process keywords, applied once the daemon has started (so that RLIMIT_RTTIME counts
-// steady running, not module loading and warm-up): vrrp_priority (nice),
-// vrrp_rt_priority (SCHED_RR) with vrrp_rlimit_rttime (RLIMIT_RTTIME), vrrp_no_swap (refused, below) and
-// vrrp_cpu_affinity. Operators set them so that a busy machine cannot delay adverts into a false takeover.
-//
-// keepalived's VRRP process has one thread and sets these on it; ours runs every VRRP event on the main thread
-// (timers, sockets, the engine) beside V8's and libuv's helpers. So, as keepalived does:
-// - the real-time policy and the nice value go to the main thread (which is what sched_setscheduler(0) and
-//   setpriority(PRIO_PROCESS, 0) change on Linux), real-time with SCHED_RESET_ON_FORK so that threads and
-//   scripts started later run at normal priority; a real-time priority takes precedence over the nice value;
-// - RLIMIT_RTTIME gets a soft limit of half the configured time (SIGXCPU: logged as a warning) and a hard limit
-//   of the whole (SIGKILL), keepalived's runaway guard. Its default differs: keepalived's 10 ms fits a C
-//   process, but one full garbage collection or a large reload can keep V8 on the CPU longer than that
-//   without sleeping, and the kernel would kill the daemon for it; ours is 2 s unless configured;
-// - the CPU affinity goes to the main thread too (threads it starts later inherit it). Not to V8's helper
-//   threads: the main thread waits on them at times without sleeping, and measured here with vrrp_rt_priority
-//   and every thread bound to one CPU, the helpers never ran again and the kernel killed the daemon at its
-//   RLIMIT_RTTIME;
-// - vrrp_no_swap is parsed and refused with a warning: after mlockall(MCL_CURRENT | MCL_FUTURE), with or
-//   without MCL_ONFAULT, V8 aborted ("Check failed" in OS::SetPermissions) when it made a new code page
-//   executable — measured in 2 of 3 starts on this machine with the CPUs busy. A daemon that dies is worse
-//   than one that may be swapped.
-// A call the kernel refuses (no CAP_SYS_NICE, a CPU offline) is logged and the daemon runs on.
+// steady running, not module loading and warm-up): vrrp_priority (nice), vrrp_rt_priority (SCHED_RR, with
+// SCHED_RESET_ON_FORK) with vrrp_rlimit_rttime (RLIMIT_RTTIME: soft limit half, hard limit the whole; 2 s by
+// default, not keepalived's 10 ms, which a V8 garbage collection can exceed) and vrrp_cpu_affinity, all on
+// the main thread, where every VRRP event runs; vrrp_no_swap is refused (V8 aborts under mlockall). A call
+// the kernel refuses is logged and the daemon runs on. Why each choice: docs/decisions/process-tuning.md.
 import koffi from 'koffi';
 import type { ProcessTuning } from '../config/model.js';
 import { libcLibrary } from '../net/libc.js';
@@ -31,7 +14,7 @@ export const SCHED_RR = 2;
 export const SCHED_RESET_ON_FORK = 0x40000000;
 const PRIO_PROCESS = 0;
 const RLIMIT_RTTIME = 15;
-/** Our RLIMIT_RTTIME when vrrp_rlimit_rttime is not set (see above; keepalived's is 10 000 µs). */
+/** Our RLIMIT_RTTIME when vrrp_rlimit_rttime is not set (keepalived's is 10 000 µs; see the header). */
 export const DEFAULT_RLIMIT_RTTIME_US = 2_000_000;
 
 export interface TuningCalls {

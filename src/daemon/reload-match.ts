@@ -1,6 +1,7 @@
 // SIGHUP: which running instance keeps running with new parameters. keepalived matches old and new instances
-// by (VRID, family, interface, unicast mode, multicast group, …) — notes §4; keepalived-ts also needs the name
-// (the engine keys instances by name) and, for IPv6, the same source (the socket is bound to it). Pure.
+// by (VRID, family, interface, unicast mode, multicast group, …; docs/keepalived-semantics.md, 'Reload
+// (SIGHUP)'); keepalived-ts also needs the name (the engine keys instances by name) and, for IPv6, the same
+// source (the socket is bound to it). Pure.
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import type { EnginePlan, InstanceWiring } from './engine-config.js';
 

@@ -1,12 +1,16 @@
 // Daemon mode (keepalived's default when neither -t nor --dump-conf is given): check capabilities, load and
-// validate the configuration, detach unless -n, write the pid files, run the VRRP runtime until SIGTERM or
-// SIGINT, then stop gracefully (masters send priority 0 and drop their VIPs) and exit 0.
+// validate the configuration, detach unless -n, write the pid files, run the VRRP runtime (if there are
+// vrrp_instances and no -C) and the checker child process (if there are virtual_servers and no -P;
+// checker-supervisor.ts) until SIGTERM or SIGINT, then stop gracefully (masters send priority 0 and drop
+// their VIPs) and exit 0.
 //   -f FILE  -i ID  -n (stay in the foreground)  -l (log to stderr; else syslog, /dev/log)  -D (detail)
-//   -p FILE / -r FILE (pid files; keepalived-ts is one process, both get its pid)  -V (keep VIPs on stop)
-// Signals: TERM/INT stop; HUP reloads the configuration (VrrpRuntime.reload: changed parameters of running
-// instances; new instances need a restart); USR1, USR2 and JSON (SIGRTMIN+2) write keepalived's data, stats
-// and JSON dumps (src/notify/dumps.ts; /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file);
-// STATS_CLEAR (SIGRTMAX-1) zeroes the counters.
+//   -P / -C (VRRP only / checkers only)  -p FILE / -r FILE (pid files, both get this process's pid)
+//   -c FILE (the checker process's pid file)  -V (keep VIPs on stop)
+// Signals: TERM/INT stop; HUP reloads the configuration (VrrpRuntime.reload: matched instances keep their
+// state and take the new parameters, removed ones stop, new ones start; the checker process reloads too);
+// USR1, USR2 and JSON (SIGRTMIN+2) write keepalived's data, stats and JSON dumps (src/notify/dumps.ts;
+// /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file); STATS_CLEAR (SIGRTMAX-1) zeroes the
+// counters.
 import { spawn } from 'node:child_process';
 import { rename, writeFile } from 'node:fs/promises';
 import { loadConfig } from '../config/load.js';

@@ -1,7 +1,7 @@
-// Which user a script runs as (man5 "SCRIPTS"; notes §4): the script's own `user [group]`, else global_defs
-// `script_user`, else `keepalived_script` if that user exists, else root. Names are looked up in /etc/passwd
-// and /etc/group (a numeric id is taken as is). The result feeds child_process.spawn's uid/gid; libuv then
-// also drops supplementary groups.
+// Which user a script runs as (man5 "SCRIPTS"; docs/keepalived-semantics.md, 'Script user'): the script's own
+// `user [group]`, else global_defs `script_user`, else `keepalived_script` if that user exists, else root.
+// Names are looked up in /etc/passwd and /etc/group (a numeric id is taken as is). The result feeds
+// child_process.spawn's uid/gid; libuv then also drops supplementary groups.
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 

@@ -4,13 +4,9 @@
 // at the deadline's early wake (deadline-timer.ts onKeenPhase), so that the wake at the end of its sleep and
 // its wait on the CPU are not queued behind other tasks either.
 //
-// Why: the advert wakes whoever listens on the LAN segment from this host — a VRRP peer in a container or a
-// namespace, a packet capture, the service behind the VIP — and a socket wake-up is a "sync" one, which puts
-// the woken task on the sender's CPU, where it preempts the sender. Measured in the failover lab at 1 s
-// adverts (bench/compare-keepalived.ts, three routers and a client on 2 cores): a peer whose first work
-// after a second asleep took 1.4–2 ms preempted the new master inside its advert or VIP-install syscall in
-// 3 of 4 takeovers, and the first GARP left 1.4–2.1 ms after the advert; with the boost, 0.5–0.7 ms in 4 of
-// 4. A CFS task cannot preempt a real-time one, and the window is a few hundred µs.
+// Why: the advert wakes listeners on this host (a VRRP peer in a namespace, a capture, the service behind the
+// VIP), and a socket wake-up puts the woken task on the sender's CPU, where it preempts the sender; a normal
+// task cannot preempt a real-time one. Measurements: docs/decisions/takeover-boost.md.
 //
 // keepalived has no such default (its vrrp_rt_priority makes the whole process real-time); with that set
 // here too the process is real-time already and the boost stays out of the way. Without CAP_SYS_NICE the

@@ -170,8 +170,7 @@ export class VrrpRuntime {
       inputWaiting: () => waiting.any(),
       // Ahead of a Master_Down deadline: build what the takeover writes (#prepareTakeover) and run the
       // takeover once on a scratch engine, so that at the deadline neither encoding nor cold code stands
-      // between the timer and the wire (measured, bench/takeover-latency.ts: 0.46 ms → 0.09–0.12 ms past the
-      // deadline, keepalived 0.12–0.19).
+      // between the timer and the wire (docs/decisions/takeover-warm-up.md).
       onKeenWake: (leftUs) => {
         const deadlineUs = monotonicUs() + leftUs;
         const next = this.#engine.nextDeadline();
@@ -363,9 +362,8 @@ export class VrrpRuntime {
    * Builds what a takeover of `inst` writes — its advert, its VIPs' rtnetlink requests, its GARP/NA frames
    * and their socket — and runs the advert's send, the VIP install and the announcement once without
    * anything leaving, at startup and again ahead of each Master_Down deadline (cache hits unless something
-   * changed): the takeover itself only writes, through code that has run (measured in the lab at 1 s adverts:
-   * a first takeover spent ~250 µs more than a second between deciding and sending its advert; perf showed
-   * half of a first takeover's advert→GARP time in V8 compiling the VIP install, never run by a backup).
+   * changed): the takeover itself only writes, through code that has run
+   * (docs/decisions/takeover-warm-up.md).
    */
   #prepareTakeover(inst: VrrpInstance): void {
     const p = inst.params;
@@ -563,10 +561,11 @@ export class VrrpRuntime {
 
   /**
    * An instance without unicast_src_ip/mcast_src_ip sends from its interface's primary IPv4 address or its
-   * IPv6 link-local, which keepalived follows through netlink (notes §3.5): when it changes, the instance gets
-   * the new source (the engine's reload keeps its state). An IPv6 socket is bound to its source, so it moves
-   * only when that address is gone — a link re-created with another MAC, an address replaced by hand — and
-   * not while the kernel re-adds the same link-local after a link flap.
+   * IPv6 link-local, which keepalived follows through netlink (docs/keepalived-semantics.md, 'Advert source
+   * address'): when it changes, the instance gets the new source (the engine's reload keeps its state). An
+   * IPv6 socket is bound to its source, so it moves only when that address is gone — a link re-created with
+   * another MAC, an address replaced by hand — and not while the kernel re-adds the same link-local after a
+   * link flap.
    */
   #followSource(ifindex: number): void {
     const ifname = this.#table.linkByIndex(ifindex)?.name;
@@ -668,7 +667,7 @@ export class VrrpRuntime {
     const owner = this.#vips.owner(address, ifname);
     if (!owner || !this.#table.isUp(ifname) || this.#vips.busy(address, ifname)) return;
     if (owner.instance === STATIC_OWNER) {
-      // keepalived re-adds a deleted static address (notes §3.3).
+      // keepalived re-adds a deleted static address (docs/keepalived-semantics.md).
       this.#log.info(`static address ${address} deleted - re-adding`);
       this.#vips.add(STATIC_OWNER, [owner.vip], ifname);
       return;
@@ -699,7 +698,8 @@ export class VrrpRuntime {
   // ===== reload =====
 
   /**
-   * SIGHUP (notes §4): applies a re-read configuration. An instance whose name, VRID, family, interface,
+   * SIGHUP (keepalived's rules: docs/keepalived-semantics.md, 'Reload (SIGHUP)').
+   * Applies a re-read configuration. An instance whose name, VRID, family, interface,
    * unicast mode, multicast group and (IPv6) source are unchanged keeps its state and gets the new parameters
    * (the engine diffs the VIPs of a master: removed ones deleted, added ones installed and GARPed). An instance
    * gone from the configuration, or changed in one of those keys, is stopped (priority 0, VIPs removed, DELETED

@@ -1,10 +1,8 @@
-// A backup runs its receive path for hours and its takeover path never — until the moment that counts. V8
-// compiles a function on its first call (and optimises it only after many), so the first takeover paid for
-// compiling the state machine's master transition, the advert encoder, the IPv4 header, the FFI send and the
-// GARP frames: 0.3–0.5 ms measured between the timer firing and the advert leaving, at advert_int 0.01 over
-// 1 % of the failover. At startup we run that path once on copies, with nothing sent: a scratch engine
-// driven to MASTER on a virtual clock, its adverts encoded, frames built, and the FFI send called on fd −1
-// (EBADF, no packet).
+// A backup runs its receive path for hours and its takeover path never — until the moment that counts, when
+// V8 would compile that path on its first call. So the takeover runs once ahead of time, with nothing sent:
+// at startup on a scratch engine driven to MASTER on a virtual clock (adverts encoded, frames built, the FFI
+// send called on fd −1: EBADF, no packet), and per instance ahead of its Master_Down deadline. Measurements:
+// docs/decisions/takeover-warm-up.md.
 import { buildGarpFrame, buildUnsolicitedNaFrame } from '../net/garp.js';
 import { buildIpv4Header } from '../net/ipv4-header.js';
 import { libc } from '../net/libc.js';
@@ -30,17 +28,15 @@ export function warmUpTakeover(config: EngineConfig): number {
 }
 
 /**
- * Time enough for rehearseInstanceTakeover before a deadline: a cold rehearsal took 80–390 µs in
- * bench/takeover-latency.ts and up to 1.2 ms in the busier failover lab; one that ran into the deadline
- * would delay what it rehearses.
+ * Time enough for rehearseInstanceTakeover before a deadline (a cold one takes up to ~1.2 ms,
+ * docs/decisions/takeover-warm-up.md): one that ran into the deadline would delay what it rehearses.
  */
 export const REHEARSAL_MIN_LEFT_US = 1500;
 
 /**
  * One instance's takeover run once on a scratch engine, just before it may happen for real (the keen
- * timer's early wake, deadline-timer.ts): code that has not run for a while runs several times slower, and
- * the real takeover's engine step went from ~80 µs to ~30 µs with it. The params object is shared, not
- * copied: the engine only reads it.
+ * timer's early wake, deadline-timer.ts): code that has not run for a while runs several times slower. The
+ * params object is shared, not copied: the engine only reads it.
  */
 export function rehearseInstanceTakeover(params: VrrpInstanceParams): boolean {
   try {
@@ -70,8 +66,8 @@ function runOnVirtualClock(engine: VrrpEngine, maxTimers: number, done = () => f
 }
 
 /**
- * A few instances of each kind (family × multicast/unicast) exercise every path; a copy of 255 would only
- * grow the heap for good (measured: +5 MiB RSS). Sync groups are left out.
+ * A few instances of each kind (family × multicast/unicast) exercise every path; a copy of all of them would
+ * only grow the heap for good. Sync groups are left out.
  */
 function sample(config: EngineConfig): EngineConfig {
   const perKind = new Map<string, number>();

@@ -1,6 +1,6 @@
-// The few libc calls the socket layer needs, bound through koffi (pinned 3.3.4, see
-// /work/shared/notes/node-sockets.md). Bound lazily on first use so that importing a module that only
-// builds frames never loads the FFI. Constants are Linux values (identical on x86-64 and arm64).
+// The few libc calls the socket layer needs, bound through koffi (pinned 3.3.4; why koffi:
+// docs/linux-sockets.md). Bound lazily on first use so that importing a module that only builds frames never
+// loads the FFI. Constants are Linux values (identical on x86-64 and arm64).
 import koffi from 'koffi';
 
 export const AF_INET = 2;

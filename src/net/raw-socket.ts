@@ -1,6 +1,6 @@
 // A raw (AF_INET/AF_INET6 SOCK_RAW) or packet (AF_PACKET) socket on the Node event loop, through koffi.
 // `RawSocketPort` is the project's own seam: the daemon talks to it only, so this koffi implementation can
-// be swapped for a native addon with the same surface (see /work/shared/notes/node-sockets.md).
+// be swapped for a native addon with the same surface (docs/linux-sockets.md, 'Why koffi').
 //
 // Receive path: koffi.node.poll (uv_poll on this thread's loop) wakes us; we drain with non-blocking
 // recvmsg until EAGAIN (at most MAX_PER_WAKE = 64 datagrams, about 0.6 ms, so a flood cannot starve timers; the poll is

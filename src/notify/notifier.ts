@@ -1,8 +1,8 @@
-// keepalived's notifications (notes §4): for each notify action, the specific script (notify_master,
-// notify_backup, notify_fault, notify_stop, notify_master_rx_lower_pri), then the generic `notify` with 4 more
-// args (INSTANCE|GROUP, name, state, priority), then one line on each notify FIFO
-// (`INSTANCE "VI_1" MASTER 100`). Scripts are spawned detached in their own process group and never awaited:
-// nothing on the advert path waits for them.
+// keepalived's notifications (docs/keepalived-semantics.md, 'Notifications'): for each notify action, the
+// specific script (notify_master, notify_backup, notify_fault, notify_stop, notify_master_rx_lower_pri), then
+// the generic `notify` with 4 more args (INSTANCE|GROUP, name, state, priority), then one line on each notify
+// FIFO (`INSTANCE "VI_1" MASTER 100`). Scripts are spawned detached in their own process group and never
+// awaited: nothing on the advert path waits for them.
 import type { ChildProcess } from 'node:child_process';
 import type { ScriptSpec } from '../config/model.js';
 import type { NotifyScripts } from '../daemon/engine-config.js';

@@ -1,8 +1,8 @@
-// Deterministic multi-router VRRP simulator (style-models §2 quinn `Pair`, h11 `ConnectionPair`): routers run
-// the real pure engine (src/vrrp/instance-set.ts) on virtual LAN segments, with a virtual clock that jumps to
-// the next event. Every random draw comes from one seeded PRNG in a fixed order and ties in time are broken by
-// scheduling order, so a seed replays exactly. Adverts go through the real codec and receive validation
-// (wire.ts) unless `codec: false`.
+// Deterministic multi-router VRRP simulator (in the manner of quinn's `Pair` and h11's `ConnectionPair`):
+// routers run the real pure engine (src/vrrp/instance-set.ts) on virtual LAN segments, with a virtual clock
+// that jumps to the next event. Every random draw comes from one seeded PRNG in a fixed order and ties in
+// time are broken by scheduling order, so a seed replays exactly. Adverts go through the real codec and
+// receive validation (wire.ts) unless `codec: false`.
 import type { AdvertToSend, VrrpAction, VrrpState } from '../vrrp/actions.js';
 import type { IpFamily, RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';

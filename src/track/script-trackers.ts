@@ -1,4 +1,4 @@
-// vrrp_script checks (keepalived vrrp_track.c semantics, notes §3.7, man5 vrrp_script): each script runs every
+// vrrp_script checks (keepalived's, docs/keepalived-semantics.md 'vrrp_script'; man5): each script runs every
 // `interval`; exit status 0 is a success, anything else (or running past `timeout`) a failure. `rise`
 // consecutive successes make a failed script OK, `fall` consecutive failures make an OK script KO; a script
 // starts OK unless `init_fail`. A run still going at the next interval makes that interval skip. A timed-out

@@ -7,7 +7,7 @@ import type { VrrpTimerName } from './timers.js';
 /** States (keepalived's INIT 0, BACKUP 1, MASTER 2, FAULT 3, STOP 98; RFC 3768 §6.4 has the first three). */
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
 
-/** What a notify reports: a state, or one of keepalived's pseudo-states (notes §4 FIFO line). */
+/** What a notify reports: a state, or a keepalived pseudo-state (docs/keepalived-semantics.md). */
 export type NotifyState =
   | 'MASTER'
   | 'BACKUP'

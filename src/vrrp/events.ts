@@ -35,8 +35,9 @@ export type VrrpEvent =
    */
   | { type: 'sourceAddress'; address: string | null }
   /**
-   * Removed from the configuration by a reload (notes §4 SIGHUP): like `shutdown` (priority 0 if master, VIPs
-   * removed, STOP), but the notify is DELETED with `notify_deleted`, else FAULT, as keepalived reports it.
+   * Removed from the configuration by a reload (docs/keepalived-semantics.md, 'Reload (SIGHUP)'): like
+   * `shutdown` (priority 0 if master, VIPs removed, STOP), but the notify is DELETED with `notify_deleted`,
+   * else FAULT, as keepalived reports it.
    */
   | { type: 'deleted'; notifyDeleted: boolean }
   /** Reload (SIGHUP) matched this instance to new parameters: keep the state, diff the VIPs. */

@@ -1,10 +1,11 @@
-// The VRRP state machine of one instance, sans I/O (h11 rule 1: everything that decides a state transition
+// The VRRP state machine of one instance, sans I/O (as in h11: everything that decides a state transition
 // lives here). `handle(event, nowUs)` returns the actions to perform; nothing here reads a clock, opens a
 // socket or sets a timer. Timers are deadlines in `#timers`, reported by `armTimer`/`cancelTimer` actions
 // and by nextDeadline(); the driver feeds them back as `{ type: 'timer' }` events.
 //
 // Rules come from RFC 3768 (v2) §6.4 and RFC 9568 (v3) §6.4, with keepalived's behaviour where it differs
-// (notes §3): each difference is marked "keepalived ≠ RFC" below and has a test in test/vrrp/fsm-*.test.ts.
+// (docs/keepalived-semantics.md, 'State machine differences'): each difference is marked "keepalived ≠ RFC"
+// below and has a test in test/vrrp/fsm-*.test.ts.
 import type { AdvertToSend, FsmCounterName, NotifyState, VrrpAction, VrrpState } from './actions.js';
 import type { RxMeta, VrrpAdvert } from './advert.js';
 import { PRIORITY_OWNER, PRIORITY_STOP } from './advert.js';
@@ -34,7 +35,7 @@ import {
 
 /** What a sync group tells its members (sync-group.ts implements it). */
 export interface SyncGroupLink {
-  /** Asked when the member's down timer expires: may it become master now? (notes §3.3, §3.8) */
+  /** Asked when the member's down timer expires: may it become master now? (docs/keepalived-semantics.md) */
   mayGoMaster(member: VrrpInstance): boolean;
   /** keepalived ignores weighted trackers of sync-group members unless `sync_group_tracking_weight`. */
   readonly ignoreTrackerWeights: boolean;
@@ -57,9 +58,10 @@ export interface InstanceStatus {
 }
 
 /**
- * Owner-vs-owner ("rogue owner", notes §3.3): an owner that keeps seeing a lower-addressed 255 for
- * 2 adverts + 1.2 × the interval after first seeing it (so the other had time to receive ours and back off)
- * yields by advertising 254 until the other disappears. Expressed in tenths of an advert interval.
+ * Owner-vs-owner ("rogue owner", docs/keepalived-semantics.md 'State machine differences'): an owner that
+ * keeps seeing a lower-addressed 255 for 2 adverts + 1.2 × the interval after first seeing it (so the other
+ * had time to receive ours and back off) yields by advertising 254 until the other disappears. Expressed in
+ * tenths of an advert interval.
  */
 export const ROGUE_OWNER_WAIT_TENTHS = 32;
 
@@ -396,7 +398,7 @@ export class VrrpInstance {
   #becomeMaster(nowUs: number, out: VrrpAction[], reason: string): void {
     const p = this.#p;
     if (this.#ownerYielded) {
-      // The rogue owner went quiet: take 255 back (notes §3.3 "restored later").
+      // The rogue owner went quiet: take 255 back.
       this.#ownerYielded = false;
       this.#effective = this.#applyPriority().effective;
     }
@@ -471,9 +473,9 @@ export class VrrpInstance {
   }
 
   /**
-   * keepalived (notes §3.3, keepalived_netlink.c): a tracked VIP deleted while MASTER forces BACKUP. The
-   * priority-0 advert lets a backup take over after Skew_Time; with nobody else, our own down timer makes us
-   * master again and the VIPs come back.
+   * keepalived (docs/hostile-network.md, 'A VIP deleted by hand on the master'): a tracked VIP deleted while
+   * MASTER forces BACKUP. The priority-0 advert lets a backup take over after Skew_Time; with nobody else,
+   * our own down timer makes us master again and the VIPs come back.
    */
   #vipDeleted(address: string, nowUs: number, out: VrrpAction[]): void {
     if (this.#state !== 'MASTER') return;
@@ -516,7 +518,10 @@ export class VrrpInstance {
     this.#reassess(nowUs, out);
   }
 
-  /** Removed by a reload (notes §4 SIGHUP): an unmatched old master sends priority 0 and drops its VIPs. */
+  /**
+   * Removed by a reload (docs/keepalived-semantics.md, 'Reload (SIGHUP)'): an unmatched old master sends
+   * priority 0 and drops its VIPs.
+   */
   #deleted(notifyDeleted: boolean, out: VrrpAction[]): void {
     if (this.#state === 'STOP' || this.#state === 'INIT') return;
     if (this.#state === 'MASTER') {
@@ -677,8 +682,9 @@ export class VrrpInstance {
   // ===== reload =====
 
   /**
-   * keepalived reload of a matched instance (notes §4 SIGHUP): the state is kept; while MASTER, removed
-   * addresses/routes/rules are deleted and added ones installed and GARPed (only the added ones).
+   * keepalived reload of a matched instance (docs/keepalived-semantics.md, 'Reload (SIGHUP)'): the state is
+   * kept; while MASTER, removed addresses/routes/rules are deleted and added ones installed and GARPed (only
+   * the added ones).
    */
   #reload(next: VrrpInstanceParams, nowUs: number, out: VrrpAction[]): void {
     const prev = this.#p;

@@ -1,5 +1,5 @@
-// When a master sends gratuitous ARPs / unsolicited NAs (keepalived vrrp_arp.c, vrrp_ndisc.c,
-// vrrp_scheduler.c; notes §3.6). Pure: returns the GARP action and the timer deadline to arm, if any.
+// When a master sends gratuitous ARPs / unsolicited NAs (keepalived's schedule, docs/keepalived-semantics.md
+// 'GARP and unsolicited NA'). Pure: returns the GARP action and the timer deadline to arm, if any.
 //   becoming master: garp_master_repeat copies at once; a second block after garp_master_delay (0 = none);
 //                    if garp_master_refresh > 0, garp_master_refresh_repeat copies every refresh interval.
 //   lower-priority advert while master: garp_lower_prio_repeat copies at once, a second block after
@@ -60,7 +60,7 @@ export function garpOnLowerPrioTimer(p: VrrpInstanceParams): GarpStep {
   return { actions: garp(p, p.garpLowerPrioRepeat), nextAtUs: null };
 }
 
-/** On reload while master: GARP only the newly added addresses (notes §3.6). */
+/** On reload while master: GARP only the newly added addresses (as keepalived does). */
 export function garpForAdded(p: VrrpInstanceParams, added: string[]): VrrpAction[] {
   return garp(p, p.garpMasterRepeat, added);
 }

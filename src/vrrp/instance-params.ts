@@ -76,7 +76,7 @@ export interface VrrpInstanceParams {
 export type VrrpInstanceParamsInput = Pick<VrrpInstanceParams, 'name' | 'vrid' | 'primaryAddress'> &
   Partial<VrrpInstanceParams>;
 
-/** keepalived defaults (man5 keepalived.conf, notes §2.3, §3.6). */
+/** keepalived defaults (man5 keepalived.conf; docs/keepalived-semantics.md, 'Defaults'). */
 export const DEFAULT_PRIORITY = 100;
 export const DEFAULT_ADVERT_INTERVAL_CS = 100;
 export const DEFAULT_DOWN_TIMER_ADVERTS = 3;
@@ -91,8 +91,9 @@ export interface ResolvedParams {
 }
 
 /**
- * Fills keepalived defaults and applies keepalived's sanity corrections (notes §3.3 "Config sanity rules"):
- * nopreempt is cleared for an owner and for `state MASTER`; preempt_delay is cleared for `state MASTER`.
+ * Fills keepalived defaults and applies keepalived's sanity corrections (docs/keepalived-semantics.md,
+ * 'Config sanity rules'): nopreempt is cleared for an owner and for `state MASTER`; preempt_delay is cleared
+ * for `state MASTER`.
  */
 export function resolveInstanceParams(input: VrrpInstanceParamsInput): ResolvedParams {
   const family = input.family ?? 4;

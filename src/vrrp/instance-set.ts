@@ -20,9 +20,9 @@ export type EngineEvent =
   | { type: 'startAll' }
   | { type: 'shutdownAll' }
   /**
-   * Reload (notes §4 SIGHUP): a new instance joins, in INIT (the driver reports down links, then sends it
-   * `start`). Ignored if an instance of that name exists. Existing groups take no new members; a new group
-   * of new instances comes with `addSyncGroup`.
+   * Reload (docs/keepalived-semantics.md, 'Reload (SIGHUP)'): a new instance joins, in INIT (the driver
+   * reports down links, then sends it `start`). Ignored if an instance of that name exists. Existing groups
+   * take no new members; a new group of new instances comes with `addSyncGroup`.
    */
   | { type: 'addInstance'; params: VrrpInstanceParams }
   /**

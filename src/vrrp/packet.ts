@@ -82,8 +82,9 @@ export const VRRP_MCAST_GROUP4 = '224.0.0.18';
 export const VRRP_MCAST_GROUP6 = 'ff02::12';
 /**
  * Largest IP-level length that may carry trailing bytes: Ethernet pads frames to a 46-byte payload, and a
- * switch that strips up to two 802.1Q tags after padding leaves up to 8 more (keepalived tolerates padding
- * of short frames, notes §3.4 rule 2). Longer packets must match their length fields exactly.
+ * switch that strips up to two 802.1Q tags after padding leaves up to 8 more (keepalived tolerates padding of
+ * short frames, docs/keepalived-semantics.md 'Receive validation order' rule 2). Longer packets must match
+ * their length fields exactly.
  */
 export const MAX_PADDED_IP_LENGTH = 46 + 2 * 4;
 

@@ -1,4 +1,4 @@
-// Effective priority from trackers (keepalived vrrp_track.c semantics, notes §3.7, man5 track_*):
+// Effective priority from trackers (keepalived's, docs/keepalived-semantics.md 'Priorities and trackers'):
 //   total = base + Σ adjustments, effective = clamp(total, 1, 254); an owner (base 255) is never adjusted.
 //   weight 0:  tracker KO ⇒ FAULT (no priority change).
 //   weight > 0: +weight while OK.      weight < 0: −|weight| while KO.

@@ -1,8 +1,9 @@
 // Receive validation of a VRRP advert for one instance, as a pure function of (bytes, socket metadata,
-// instance policy). The checks run in keepalived's order (vrrp_check_packet, notes §3.4), each rejection
-// naming the RFC 6527 / RFC 2787 counter to bump; stats.ts countRxResult() applies the result to counters.
+// instance policy). The checks run in keepalived's order (docs/keepalived-semantics.md, 'Receive validation
+// order'), each rejection naming the RFC 6527 / RFC 2787 counter to bump; stats.ts countRxResult() applies
+// the result to counters.
 //
-// Order (rule numbers of notes §3.4):
+// Order (rule numbers of that section):
 //   1  AH header present ⇔ v2 instance with auth_type AH           → AuthTypeMismatch
 //   2  lengths (IP total length, AH, count × address size, auth)    → PacketLengthErrors
 //      (Ethernet padding of short frames tolerated, packet.ts MAX_PADDED_IP_LENGTH)

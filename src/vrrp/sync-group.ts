@@ -1,6 +1,6 @@
-// vrrp_sync_group (keepalived vrrp_sync.c, notes §3.8): members go MASTER together, fall back to BACKUP
-// together, and one member in FAULT takes every member to FAULT. Not in the RFCs. The group's own notifies
-// carry priority 0 (`GROUP "G1" MASTER 0`).
+// vrrp_sync_group (docs/keepalived-semantics.md, 'Sync groups'): members go MASTER together, fall back to
+// BACKUP together, and one member in FAULT takes every member to FAULT. Not in the RFCs. The group's own
+// notifies carry priority 0 (`GROUP "G1" MASTER 0`).
 import type { VrrpAction, VrrpState } from './actions.js';
 import type { VrrpEventType } from './events.js';
 import type { SyncGroupLink, VrrpInstance } from './fsm.js';

@@ -1,6 +1,6 @@
 // VRRP timer arithmetic in integer microseconds (keepalived's TIMER_HZ unit), and the named timers an
 // instance keeps. Never truncated to centiseconds or seconds: a priority-254 v2 skew is 7812 µs, which a
-// centisecond or second unit would lose (holo-vrrp's `as u32` bug, style-models §1).
+// centisecond or second unit would lose (holo-vrrp's `as u32` bug).
 import type { VrrpVersion } from './advert.js';
 
 export const US_PER_CS = 10_000;

@@ -1,7 +1,7 @@
 // The lexical rules of keepalived.conf, one table per rule: comments, word splitting, quoted script
 // words with escapes, brace splitting, include brace alternatives, ~SEQ/~LST parsing, and $NAME
 // definitions with the predefined ${_…} names. Expected values come from keepalived.conf(5) and the
-// facts in shared/notes/keepalived-reference.md §1.1–1.3, not from running the code under test.
+// facts in docs/keepalived-config-syntax.md, not from running the code under test.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';

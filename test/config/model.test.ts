@@ -1,6 +1,7 @@
 // The typed model the parser builds from small configurations, and the defaults validation applies.
-// Expected values follow keepalived.conf(5) and shared/notes/keepalived-reference.md; where validation
-// changes a value it must also say so (a diagnostic with a stable code).
+// Expected values follow keepalived.conf(5) and keepalived 2.2.7's behaviour
+// (test/data/config-cases/SURVEY.md); where validation changes a value it must also say so (a diagnostic with
+// a stable code).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

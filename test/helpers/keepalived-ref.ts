@@ -22,7 +22,11 @@ export const REFERENCE_KEEPALIVED = '/usr/sbin/keepalived';
 /** Ours; KATS_OURS_BIN may point at another node entry script (e.g. to check the harness itself). */
 export const OURS_BIN = process.env.KATS_OURS_BIN ?? join(REPO_ROOT, 'bin', 'keepalived-ts');
 export const CASES_DIR = join(REPO_ROOT, 'test', 'data', 'config-cases');
-/** shared/ sits beside the repository (here and in CI's fresh clone); KATS_SHARED_DIR overrides. */
+/**
+ * Where keepalived's sample configurations (its doc/samples, GPL-2.0, not copied into this repository) are
+ * found at run time: shared/corpus/keepalived-samples beside the repository, here and in CI's fresh clone;
+ * KATS_SHARED_DIR overrides.
+ */
 export const SHARED_DIR = process.env.KATS_SHARED_DIR ?? resolve(REPO_ROOT, '..', 'shared');
 export const CORPUS_DIR = join(SHARED_DIR, 'corpus', 'keepalived-samples');
 

@@ -1,4 +1,4 @@
-// FRR 8.4 (zebra + vrrpd) as a VRRP peer inside a test namespace, set up as /work/shared/notes/frr-in-netns.md
+// FRR 8.4 (zebra + vrrpd) as a VRRP peer inside a test namespace, set up as docs/frr-test-peer.md
 // describes: a macvlan `vrrp4-VRID` / `vrrp6-VRID` (MAC 00:00:5e:00:01:VRID / 00:00:5e:00:02:VRID, mode bridge,
 // addrgenmode random) on eth0 holding the VIP, which vrrpd keeps `protodown on` while Backup; arp_ignore=1 so a
 // Backup does not answer ARP for the VIP through eth0; for IPv6 accept_dad=0 on the macvlan (else its link-local

@@ -1,6 +1,6 @@
-// Instances added and removed at runtime (SIGHUP reload, notes §4): a new instance starts like any other; a
-// removed one stops as keepalived stops an unmatched old instance (priority 0 if master, VIPs removed,
-// DELETED with notify_deleted else FAULT) and leaves its sync group.
+// Instances added and removed at runtime (SIGHUP reload, docs/keepalived-semantics.md): a new instance starts
+// like any other; a removed one stops as keepalived stops an unmatched old instance (priority 0 if master,
+// VIPs removed, DELETED with notify_deleted else FAULT) and leaves its sync group.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { VrrpAction } from '../../src/vrrp/actions.js';

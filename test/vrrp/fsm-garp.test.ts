@@ -1,4 +1,5 @@
-// The GARP / unsolicited-NA schedule (keepalived garp_master_*, garp_lower_prio_*; notes §3.6) and reload.
+// The GARP / unsolicited-NA schedule (keepalived garp_master_*, garp_lower_prio_*;
+// docs/keepalived-semantics.md 'GARP and unsolicited NA') and reload.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InstanceDriver } from '../../src/sim/instance-driver.js';

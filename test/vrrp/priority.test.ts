@@ -1,4 +1,4 @@
-// Effective priority from tracker weights (keepalived vrrp_track.c semantics, notes §3.7).
+// Effective priority from tracker weights (docs/keepalived-semantics.md, 'Priorities and trackers').
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computePriority, type TrackerDef, type TrackerReading } from '../../src/vrrp/priority.js';

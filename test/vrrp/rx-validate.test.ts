@@ -1,6 +1,6 @@
-// Every receive-validation rule (notes §3.4, keepalived's order): a packet breaking exactly one rule is rejected
-// with the right counter, and a valid packet passes and is counted. Packets are built with encodeAdvert, whose
-// bytes are checked independently in packet.test.ts and golden.test.ts.
+// Every receive-validation rule (docs/keepalived-semantics.md, 'Receive validation order'): a packet breaking
+// exactly one rule is rejected with the right counter, and a valid packet passes and is counted. Packets are
+// built with encodeAdvert, whose bytes are checked independently in packet.test.ts and golden.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RxMeta, VrrpAdvert } from '../../src/vrrp/advert.js';

@@ -1,5 +1,5 @@
-// vrrp_sync_group (keepalived vrrp_sync.c, notes §3.8): together to MASTER, together to BACKUP, one FAULT
-// takes all, group notifies with priority 0. Checked on the engine alone and on two simulated routers.
+// vrrp_sync_group (docs/keepalived-semantics.md, 'Sync groups'): together to MASTER, together to BACKUP, one
+// FAULT takes all, group notifies with priority 0. Checked on the engine alone and on two simulated routers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Simulator, vrKey } from '../../src/sim/simulator.js';

@@ -339,7 +339,7 @@ async function runKeepalived(c: CaptureCase, host: string, dir: string, pcap: st
 
 async function runFrr(c: CaptureCase, host: string, dir: string, pcap: string): Promise<string> {
   chownSync(dir, 103, 107);
-  // vrrpd finds its macvlans by the VRRP virtual MAC on the parent interface (notes/frr-in-netns.md).
+  // vrrpd finds its macvlans by the VRRP virtual MAC on the parent interface (docs/frr-test-peer.md).
   for (const [name, mac, addr] of [
     ['vrrp4-2-57', '00:00:5e:00:01:39', '192.0.2.157/24'],
     ['vrrp6-2-57', '00:00:5e:00:02:39', '2001:db8::157/64'],
