@@ -8,6 +8,8 @@ import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { createLogger } from '../daemon/logger.js';
+import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
+import { lvsStateFileFor } from '../lvs/lvs-list.js';
 import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.js';
 import { formatCheckerData } from './dump.js';
 import { LvsSink } from './lvs-sink.js';
@@ -94,6 +96,7 @@ export function runCheckerChild(o: CliOptions): number {
     respawned,
     keepOnStop: o.dontReleaseIpvs,
     status: () => runtime?.status() ?? [],
+    stateFile: lvsStateFileFor(o.checkersPidFile ?? DEFAULT_CHECKERS_PID_FILE),
   });
   if (!dataPlane) log.error('virtual_server: no data plane (nftables) to program; health checks run alone');
   void CheckerRuntime.start(config, { log, ...(dataPlane ? { dataPlane } : {}) }).then((rt) => {

@@ -6,17 +6,30 @@
 // A respawned checker (its predecessor died) leaves the table its predecessor programmed alone until every
 // checker has given a verdict, so traffic keeps flowing on the old pool while the new checks re-converge; a
 // fatal error leaves the table in place for the same reason. Only a graceful stop removes it (unless -I).
+
+import { rmSync, writeFileSync } from 'node:fs';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { Logger } from '../daemon/logger.js';
-import type { Dataplane, DataplaneState } from '../lvs/dataplane.js';
+import { readConnCounts } from '../lvs/conntrack.js';
+import { netlinkFlusher } from '../lvs/ct-flush.js';
+import type { DataplaneState } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, vsName } from '../lvs/from-config.js';
 import { NftDataplane } from '../lvs/nft-dataplane.js';
 import { cliRunner, libnftRunner, type NftRunner } from '../lvs/nft-runner.js';
+import { isCountBased } from '../lvs/schedulers.js';
 import { type RealServerStatus, type VirtualServerView, vsIds } from './core/index.js';
 import type { DataPlaneSink } from './runtime.js';
 
 /** How long a respawned checker waits for every checker's first verdict before programming anyway. */
 const RESPAWN_CONVERGE_MS = 30_000;
+/** How often the connection-count schedulers (lc, wlc, …) are rebalanced from conntrack (docs/lvs.md). */
+const REBALANCE_MS = 1000;
+
+/** What `keepalived-ts --lvs-list` reads: the committed state and its conntrack marks. */
+export interface LvsStateFile {
+  state: DataplaneState;
+  marks: [string, number][];
+}
 
 export interface LvsSinkOptions {
   log: Logger;
@@ -26,6 +39,8 @@ export interface LvsSinkOptions {
   keepOnStop: boolean;
   /** The checkers' status, to know when every one has run (respawn). */
   status: () => RealServerStatus[];
+  /** Where the committed state is written after each transaction, for --lvs-list. */
+  stateFile?: string;
 }
 
 /** The nftables programmer: libnftables in process, else the `nft` command; null without either. */
@@ -45,7 +60,7 @@ export function nftRunner(log: Logger): NftRunner | null {
 
 export class LvsSink implements DataPlaneSink {
   readonly #cfg: KeepalivedConfig;
-  readonly #dp: Dataplane;
+  readonly #dp: NftDataplane;
   readonly #o: LvsSinkOptions;
   /** Core id ("[192.0.2.100]:tcp:80") → the configuration's name for the same virtual server. */
   readonly #names = new Map<string, string>();
@@ -55,7 +70,9 @@ export class LvsSink implements DataPlaneSink {
   #busy = false;
   #reported = new Set<string>();
 
-  constructor(cfg: KeepalivedConfig, dp: Dataplane, o: LvsSinkOptions) {
+  #rebalancer: NodeJS.Timeout | null = null;
+
+  constructor(cfg: KeepalivedConfig, dp: NftDataplane, o: LvsSinkOptions) {
     this.#cfg = cfg;
     this.#dp = dp;
     this.#o = o;
@@ -69,7 +86,9 @@ export class LvsSink implements DataPlaneSink {
   static create(cfg: KeepalivedConfig, o: LvsSinkOptions): LvsSink | null {
     const runner = nftRunner(o.log);
     if (!runner) return null;
-    return new LvsSink(cfg, new NftDataplane(runner, { log: (m) => o.log.info(m) }), o);
+    // Removed real servers' conntrack entries go (UDP flows would otherwise stay on a failed server).
+    const dp = new NftDataplane(runner, { log: (m) => o.log.info(m), conntrack: netlinkFlusher() });
+    return new LvsSink(cfg, dp, o);
   }
 
   apply(views: VirtualServerView[]): void {
@@ -118,16 +137,50 @@ export class LvsSink implements DataPlaneSink {
         this.#latest = null;
         const r = this.#started ? await this.#dp.update(state) : await this.#dp.start(state);
         if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
-        else this.#started = true;
+        else {
+          this.#started = true;
+          this.#committed();
+        }
       }
     } finally {
       this.#busy = false;
     }
   }
 
+  /** After each transaction: the state file for --lvs-list, and the rebalancer while it has work. */
+  #committed(): void {
+    const committed = this.#dp.committed();
+    if (this.#o.stateFile) {
+      const file: LvsStateFile = { state: committed, marks: [...this.#dp.marks()] };
+      try {
+        writeFileSync(this.#o.stateFile, JSON.stringify(file), { mode: 0o600 });
+      } catch (e) {
+        this.#o.log.detail(`cannot write ${this.#o.stateFile}: ${(e as Error).message}`);
+      }
+    }
+    const counted = committed.services.some((s) => isCountBased(s.scheduler));
+    if (counted && !this.#rebalancer) {
+      this.#rebalancer = setInterval(() => void this.#rebalance(), REBALANCE_MS);
+      this.#rebalancer.unref();
+    } else if (!counted && this.#rebalancer) {
+      clearInterval(this.#rebalancer);
+      this.#rebalancer = null;
+    }
+  }
+
+  async #rebalance(): Promise<void> {
+    if (this.#busy) return;
+    const { counts } = await readConnCounts();
+    const r = await this.#dp.rebalance(counts);
+    if (!r.ok) this.#o.log.detail(`rebalance: ${r.error.message}`);
+  }
+
   /** Graceful stop: the services leave the kernel unless kept (-I). */
   async close(): Promise<void> {
+    if (this.#rebalancer) clearInterval(this.#rebalancer);
+    this.#rebalancer = null;
     if (!this.#started) return;
+    if (this.#o.stateFile) rmSync(this.#o.stateFile, { force: true });
     const r = await this.#dp.stop(this.#o.keepOnStop);
     if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
   }

@@ -30,6 +30,8 @@ export interface CliOptions {
   help: boolean;
   /** keepalived-ts: print the resolved configuration model as JSON. */
   dumpConf: boolean;
+  /** keepalived-ts: print the virtual servers as `ipvsadm -Ln` does. */
+  lvsList: boolean;
 }
 
 export type CliResult = { ok: true; options: CliOptions } | { ok: false; error: string };
@@ -243,6 +245,13 @@ const SPECS: Spec[] = [
       o.dumpConf = true;
     },
   },
+  {
+    long: 'lvs-list',
+    arg: 'none',
+    set: (o) => {
+      o.lvsList = true;
+    },
+  },
   // Accepted for compatibility; they change nothing here.
   { short: 'd', long: 'dump-conf-keepalived', arg: 'none', set: () => {} },
   { short: 'x', long: 'snmp', arg: 'none', set: () => {} },
@@ -270,6 +279,7 @@ export function defaultOptions(): CliOptions {
     version: false,
     help: false,
     dumpConf: false,
+    lvsList: false,
   };
 }
 
@@ -338,6 +348,7 @@ export const USAGE = `Usage: keepalived-ts [OPTION...]
   -s, --namespace=NAME         Run in network namespace NAME
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
       --dump-conf              Print the resolved configuration as JSON and exit
+      --lvs-list               Print the running daemon's virtual servers as ipvsadm -Ln does (-c PIDFILE names it)
   -T, --genhash ARGS...        Print the MD5 digest of a URL's body as keepalived's genhash (-s IP -p PORT -u PATH ...)
   -v, --version                Display the version number
   -h, --help                   Display this help message

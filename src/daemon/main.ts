@@ -4,8 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { CHECKER_CHILD_ARG } from '../check/channel.js';
 import { runCheckerChild } from '../check/child.js';
 import { genhashMain } from '../check/genhash.js';
+import { lvsListMain } from '../lvs/lvs-list.js';
 import { parseArgs, USAGE } from './cli.js';
 import { runConfigTest } from './config-test.js';
+import { DEFAULT_CHECKERS_PID_FILE } from './pidfile.js';
 import { runDaemon, SIGNAL_JSON, SIGNAL_STATS_CLEAR } from './run.js';
 
 export const VERSION = '0.1.0';
@@ -51,6 +53,12 @@ export function main(argv: string[]): number {
       return 1;
     }
     process.stdout.write(`${n}\n`);
+    return 0;
+  }
+  if (o.lvsList) {
+    void lvsListMain(o.checkersPidFile ?? DEFAULT_CHECKERS_PID_FILE).then((code) => {
+      process.exitCode = code;
+    });
     return 0;
   }
   if (o.configTest || o.dumpConf) {

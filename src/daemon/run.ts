@@ -22,7 +22,13 @@ import type { CliOptions } from './cli.js';
 import { installFatalHandler } from './fatal.js';
 import { faultPoint } from './fault-injection.js';
 import { createLogger, type Logger } from './logger.js';
-import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
+import {
+  DEFAULT_CHECKERS_PID_FILE,
+  DEFAULT_PID_FILE,
+  DEFAULT_VRRP_PID_FILE,
+  removePidFiles,
+  writePidFiles,
+} from './pidfile.js';
 import { applyProcessTuning } from './process-tuning.js';
 import { onSignalNumber } from './rt-signals.js';
 import { tuneV8ForDaemon } from './v8-tuning.js';
@@ -81,7 +87,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
       ? new CheckerSupervisor({
           argv,
           log,
-          ...(o.checkersPidFile === undefined ? {} : { pidFile: o.checkersPidFile }),
+          pidFile: o.checkersPidFile ?? DEFAULT_CHECKERS_PID_FILE,
           dontRespawn: o.dontRespawn,
         })
       : null;

@@ -4,10 +4,13 @@
 // stops leaves the pool within delay_loop × (retry + 1) + connect_timeout and no request fails after that;
 // with all gone the sorry server answers; a recovered server comes back; a stop removes the table.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ip, isRoot, nsExec } from '../helpers/netns.js';
 import { counts, NatLab, VIP } from '../lvs/lab.js';
-import { killAllRouters, Router } from './router.js';
+import { BIN, killAllRouters, Router } from './router.js';
 
 const skip = !isRoot() ? 'needs root for network namespaces' : false;
 let lab: NatLab;
@@ -74,13 +77,20 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
   skip,
   timeout: 120_000,
 }, async () => {
-  d = new Router('dir', lab.director, conf);
+  const pidFile = join(mkdtempSync(join(tmpdir(), 'kats-lvsnat-')), 'checkers.pid');
+  d = new Router('dir', lab.director, conf, { extraArgs: ['-c', pidFile] });
   await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
   await until('the virtual server answers', async () => (await get(1)).errors === 0, 10_000);
   // rr over three equal servers: each gets a third.
   let r = await get(30);
   assert.equal(r.errors, 0, JSON.stringify(r.errs));
   assert.deepEqual(counts(r.names), { rs1: 10, rs2: 10, rs3: 10 });
+  // What an operator types instead of ipvsadm -Ln, in the daemon's namespace.
+  const list = nsExec(lab.director, process.execPath, [BIN, '--lvs-list', '-c', pidFile]);
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, /^IP Virtual Server version/);
+  assert.match(list.stdout, /TCP {2}198\.51\.100\.100:80 rr/);
+  for (const k of [11, 12, 13]) assert.match(list.stdout, new RegExp(`-> 192\\.0\\.2\\.${k}:8080 +Masq +1 `));
 
   // rs2 stops: out of the pool within delay_loop × (retry + 1) + connect_timeout (+ a second of slack).
   const bound = (DELAY_LOOP_S * (RETRY + 1) + CONNECT_TIMEOUT_S + 1) * 1000;
