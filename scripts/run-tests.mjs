@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensurePrerequisites } from './prerequisites.mjs';
 
 function findTests(dir) {
   const out = [];
@@ -20,6 +21,9 @@ function findTests(dir) {
   }
   return out;
 }
+
+// Debian packages the network tests need: installed here when missing and we are root (prerequisites.mjs).
+ensurePrerequisites();
 
 const filters = process.argv.slice(2);
 const files = findTests('test').filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
