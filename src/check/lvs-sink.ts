@@ -7,6 +7,7 @@
 // checker has given a verdict, so traffic keeps flowing on the old pool while the new checks re-converge; a
 // fatal error leaves the table in place for the same reason. Only a graceful stop removes it (unless -I).
 
+import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { Logger } from '../daemon/logger.js';
@@ -15,6 +16,7 @@ import { netlinkFlusher } from '../lvs/ct-flush.js';
 import type { DataplaneState } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, vsName } from '../lvs/from-config.js';
 import { NftDataplane } from '../lvs/nft-dataplane.js';
+import type { DrOptions } from '../lvs/nft-model.js';
 import { cliRunner, libnftRunner, type NftRunner } from '../lvs/nft-runner.js';
 import { isCountBased } from '../lvs/schedulers.js';
 import { type RealServerStatus, type VirtualServerView, vsIds } from './core/index.js';
@@ -58,6 +60,35 @@ export function nftRunner(log: Logger): NftRunner | null {
   }
 }
 
+/** The interface the kernel routes `address` out of, or undefined. */
+function routeDevice(address: string): string | undefined {
+  const r = spawnSync('ip', ['-j', 'route', 'get', address], { encoding: 'utf8' });
+  try {
+    return (JSON.parse(r.stdout) as { dev?: string }[])[0]?.dev;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Direct routing forwards frames at ingress of the interfaces the VIPs arrive on, out of the interface the
+ * real servers are reached by (docs/lvs.md, "Forwarding"): the latter from the routing table (the first DR
+ * real server's route), the former that interface plus those of the VRRP instances carrying a DR VIP.
+ */
+function drOptions(cfg: KeepalivedConfig): DrOptions | undefined {
+  const dr = cfg.virtualServers.filter((vs) =>
+    vs.realServers.some((rs) => (rs.lvsMethod ?? vs.lbKind) === 'DR'),
+  );
+  const first = dr.flatMap((vs) => vs.realServers)[0];
+  const egress = first && routeDevice(first.address);
+  if (!egress) return undefined;
+  const vips = new Set(dr.flatMap((vs) => (vs.key.kind === 'address' ? [vs.key.address] : [])));
+  const ingress = new Set([egress]);
+  for (const i of cfg.vrrpInstances)
+    if (i.interface && i.virtualIpaddresses.some((v) => vips.has(v.address))) ingress.add(i.interface);
+  return { ingress: [...ingress], egress };
+}
+
 export class LvsSink implements DataPlaneSink {
   readonly #cfg: KeepalivedConfig;
   readonly #dp: NftDataplane;
@@ -86,8 +117,13 @@ export class LvsSink implements DataPlaneSink {
   static create(cfg: KeepalivedConfig, o: LvsSinkOptions): LvsSink | null {
     const runner = nftRunner(o.log);
     if (!runner) return null;
+    const dr = drOptions(cfg);
     // Removed real servers' conntrack entries go (UDP flows would otherwise stay on a failed server).
-    const dp = new NftDataplane(runner, { log: (m) => o.log.info(m), conntrack: netlinkFlusher() });
+    const dp = new NftDataplane(runner, {
+      log: (m) => o.log.info(m),
+      conntrack: netlinkFlusher(),
+      ...(dr ? { dr } : {}),
+    });
     return new LvsSink(cfg, dp, o);
   }
 
