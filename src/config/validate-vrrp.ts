@@ -170,10 +170,9 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
         diag.error('CONFIG_STRICT', `${name} Strict mode does not support preempt_delay. Ignoring.`);
         delete i.preemptDelayUs;
       }
-      if (i.unicastPeers.length > 0) {
-        diag.error('CONFIG_STRICT', `${name} Strict mode does not support unicast peers - ignoring`);
-        i.unicastPeers = [];
-      }
+      // Unicast peers are kept: keepalived 2.2.7's check against them in strict mode never fires (it tests
+      // the "unicast" flag before setting it), so a strict node beside it must send unicast too
+      // (docs/config-meaning.md).
     }
 
     // Preemption.

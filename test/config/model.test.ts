@@ -131,11 +131,12 @@ describe('vrrp_instance', () => {
       { address: '192.0.2.12' },
       { address: '192.0.2.13', maxTtl: 1 },
     ]);
-    // A TTL outside 0..255 is an error at its line.
+    // A TTL outside 0..255 is keepalived's number error at its line; the peer is kept all the same.
     assert.deepEqual(
       diag.list.filter((d) => d.pos).map((d) => `${d.code}@${d.pos!.line}`),
-      ['CONFIG_INVALID_VALUE@9'],
+      ['CONFIG_INVALID_NUMBER@9'],
     );
+    assert.deepEqual(withoutPositions(i.unicastPeers[3]), { address: '192.0.2.14' });
   });
 
   test('a unicast peer of the other family is refused', () => {
@@ -179,7 +180,8 @@ ${instance(`  track_script {
     const refs = config.vrrpInstances[0]!.trackScripts;
     assert.deepEqual(withoutPositions(refs), [
       { name: 'chk_a', weight: 30, reverse: true },
-      { name: 'chk_b', reverse: false },
+      // Without a weight the entry takes the script's own weight and reverse, as keepalived does.
+      { name: 'chk_b', reverse: false, weight: 0 },
     ]);
     assert.deepEqual(
       diag.list.filter((d) => d.pos).map((d) => `${d.code}@${d.pos!.line}`),
@@ -192,14 +194,16 @@ ${instance(`  track_script {
       `vrrp_script s {\n  script "/bin/true"\n}\n${instance(`  track_script {\n    s weight ${w}\n  }`)}`,
     );
 
-  test('a track_script weight past ±254 (or not a number) drops the entry with an error', () => {
+  test('a track_script weight past ±254 (or not a number) keeps the entry with the script weight, with an error', () => {
     for (const w of ['255', '-300', 'x']) {
       const { config, diag } = trackWeight(w);
       assert.ok(
         diag.list.some((d) => d.code === 'CONFIG_INVALID_VALUE' && d.pos?.line === 8),
         w,
       );
-      assert.deepEqual(config.vrrpInstances[0]!.trackScripts, [], w);
+      assert.deepEqual(withoutPositions(config.vrrpInstances[0]!.trackScripts), [
+        { name: 's', reverse: false, weight: 0 },
+      ]);
     }
   });
 
