@@ -601,3 +601,75 @@ test('vrrp process keywords: nice, a clamped real-time priority, RLIMIT_RTTIME, 
   assert.deepEqual(codes, ['CONFIG_VALUE_CLAMPED']);
   assert.deepEqual(parse('global_defs {\n}\n', false).config.globalDefs.vrrpProcess, { noSwap: false });
 });
+
+describe('blog-style configurations mean what keepalived 2.2.7 makes of them (issue 13)', () => {
+  const vip = '  virtual_ipaddress {\n    192.0.2.1\n  }';
+  const messages = (p: Parsed) => p.diag.list.map((d) => p.diag.format(d));
+
+  test('an invalid priority is 100 with "Priority not valid!", even on a MASTER', () => {
+    for (const v of ['0', '256', '300', 'abc', '-5', '1.5']) {
+      const p = parse(instance(`  state MASTER\n  priority ${v}\n${vip}`));
+      assert.equal(p.config.vrrpInstances[0]!.priority, 100, v);
+      assert.ok(
+        messages(p).includes(
+          '(Line 5) (VI_1) Priority not valid! must be between 1 & 255. Using default 100',
+        ),
+        `${v}: ${messages(p).join(' | ')}`,
+      );
+    }
+  });
+
+  test('flags ignore trailing words; boolean-reading flags still check theirs', () => {
+    const p = parse(
+      instance(`  nopreempt // 非抢占\n  strict_mode // x\n  skip_check_adv_addr no\n${vip}`),
+      false,
+    );
+    const i = p.config.vrrpInstances[0]!;
+    assert.equal(i.nopreempt, true);
+    assert.equal(i.strictMode, undefined);
+    assert.deepEqual(p.codes, ['CONFIG_INVALID_VALUE']);
+  });
+
+  test("a vrrp_script's script ignores the words after the command", () => {
+    const p = parse('vrrp_script chk {\n  script "/bin/echo a b" // 检测脚本\n}\n', false);
+    assert.deepEqual(p.config.vrrpScripts[0]!.script?.argv, ['/bin/echo', 'a', 'b']);
+    assert.equal(p.config.vrrpScripts[0]!.user, undefined);
+    assert.deepEqual(p.codes, []);
+  });
+
+  test("a track_script entry with a stray word is dropped with keepalived's warning", () => {
+    const p = parse(
+      `vrrp_script chk {\n  script "/bin/true"\n}\n${instance(`  track_script {\n    chk // 注释\n  }\n${vip}`)}`,
+      false,
+    );
+    assert.deepEqual(p.config.vrrpInstances[0]!.trackScripts, []);
+    assert.ok(messages(p).includes('(Line 8) (VI_1) unknown track script option // - ignoring'));
+  });
+
+  test('vrrp_strict keeps unicast peers', () => {
+    const p = parse(
+      `global_defs {\n  vrrp_strict\n}\n${instance(`  unicast_peer {\n    192.0.2.2\n  }\n${vip}`)}`,
+    );
+    assert.deepEqual(
+      p.config.vrrpInstances[0]!.unicastPeers.map((x) => x.address),
+      ['192.0.2.2'],
+    );
+  });
+
+  test("a VIP with /33 is kept as /32, with keepalived's message", () => {
+    const p = parse(instance('  virtual_ipaddress {\n    192.0.2.101/33\n  }'));
+    const v = p.config.vrrpInstances[0]!.virtualIpaddresses;
+    assert.deepEqual(
+      v.map((x) => `${x.address}/${x.prefixLength}`),
+      ['192.0.2.101/32'],
+    );
+    assert.ok(
+      messages(p).includes('(Line 5) Invalid address prefix len 33 for address 192.0.2.101/33 - using 32'),
+    );
+  });
+
+  test("a missing } is reported with keepalived's words", () => {
+    const p = parse(instance(vip).replace(/}\n$/, ''), false);
+    assert.ok(messages(p).includes("There are 1 missing '}'s or extra '{'s"), messages(p).join(' | '));
+  });
+});
