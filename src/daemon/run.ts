@@ -8,13 +8,17 @@
 // and JSON dumps (src/notify/dumps.ts; /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file);
 // STATS_CLEAR (SIGRTMAX-1) zeroes the counters.
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { NOTHING_TO_RUN, noteBlocksNotRun } from '../config/not-run.js';
 import { readHostInterfaces, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import type { CliOptions } from './cli.js';
 import { createLogger, type Logger } from './logger.js';
+import { checkNamespace, namespacePidFiles } from './netns.js';
 import { DEFAULT_PID_FILE, DEFAULT_VRRP_PID_FILE, removePidFiles, writePidFiles } from './pidfile.js';
 import { applyProcessTuning } from './process-tuning.js';
 import { onSignalNumber } from './rt-signals.js';
@@ -40,6 +44,14 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     );
     return EXIT_FAILURE;
   }
+  // -s is known before the configuration is read: refuse here, on the terminal, rather than in the background.
+  if (o.namespace !== undefined) {
+    const ns = checkNamespace(o.namespace, undefined);
+    if (!ns.ok) {
+      process.stderr.write(`keepalived-ts: ${ns.error}\n`);
+      return EXIT_FAILURE;
+    }
+  }
   if (!o.dontFork) return detach(argv, o.logConsole);
 
   tuneV8ForDaemon();
@@ -48,9 +60,11 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     detail: o.logDetail,
     ...(o.logFacility === undefined ? {} : { facility: o.logFacility }),
   });
-  log.info(`Starting keepalived-ts v${version}, VRRP only`);
+  log.info(`Starting keepalived-ts v${version}, VRRP only, pid ${process.pid}`);
+  log.info(`Configuration file ${o.configFile}`);
   const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
   validateConfig(config, diag, { host: { interfaces: readHostInterfaces() } });
+  noteBlocksNotRun(config, diag);
   // The diagnostics carry keepalived's own wording (and their own "WARNING -" where keepalived has one).
   for (const d of diag.list) log.info(diag.format(d));
   const code = diag.exitCode();
@@ -59,7 +73,20 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     log.close();
     return EXIT_FAILURE;
   }
-  const pidFiles = [o.pidFile ?? DEFAULT_PID_FILE, o.vrrpPidFile ?? DEFAULT_VRRP_PID_FILE];
+  // Before any socket is opened: never run in the wrong network namespace (src/daemon/netns.ts).
+  const ns = checkNamespace(o.namespace, config.root.net_namespace?.[0]);
+  for (const n of ns.notes) log.info(n);
+  if (!ns.ok) {
+    log.error(ns.error);
+    log.close();
+    return EXIT_FAILURE;
+  }
+  const nsPids = ns.name === null ? null : namespacePidFiles(ns.name);
+  const pidFiles = [
+    o.pidFile ?? nsPids?.main ?? DEFAULT_PID_FILE,
+    o.vrrpPidFile ?? nsPids?.vrrp ?? DEFAULT_VRRP_PID_FILE,
+  ];
+  if (nsPids) mkdirSync(dirname(nsPids.main), { recursive: true });
   const pid = writePidFiles(pidFiles);
   if (!pid.ok) {
     log.error(pid.error);
@@ -97,6 +124,7 @@ async function serve(
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
+    if (!runtime && !stopping) log.warn('reload while idle: restart keepalived-ts to run new VRRP instances');
     if (!runtime || stopping) return;
     log.info(`Reloading (SIGHUP): ${o.configFile}`);
     const next = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
@@ -139,6 +167,14 @@ async function serve(
   if (!jsonWatch || !clearWatch)
     log.warn('this Node cannot watch real-time signals: the JSON and STATS_CLEAR signals are unavailable');
 
+  // Nothing for VRRP to run (an empty file, only virtual_server blocks): keepalived warns and idles until
+  // stopped, and so do we — pid files written, signals handled, no socket opened.
+  if (config.vrrpInstances.length === 0) {
+    log.info(NOTHING_TO_RUN);
+    // Signal listeners alone do not keep Node's loop alive; a long idle timer does (stop() exits).
+    setInterval(() => {}, 2 ** 30);
+    return;
+  }
   const r = await VrrpRuntime.start(config, { log, keepVipsOnStop: o.dontReleaseVrrp });
   if (!r.ok) {
     for (const e of r.errors) log.error(e);
