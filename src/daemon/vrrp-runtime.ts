@@ -30,6 +30,7 @@ import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { matchReload } from './reload-match.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
+import { StrictFirewall } from './strict-firewall.js';
 import { TakeoverBoost } from './takeover-boost.js';
 import { VipInstaller } from './vip-installer.js';
 import { Vmacs, vmacSpecs } from './vmac.js';
@@ -84,6 +85,8 @@ export class VrrpRuntime {
   readonly #engine: VrrpEngine;
   readonly #pool: VrrpSocketPool;
   readonly #vips: VipInstaller;
+  /** no_accept / vrrp_strict: drops traffic to a non-accepting master's VIPs (strict-firewall.ts). */
+  readonly #firewall: StrictFirewall;
   readonly #announcers: Announcers;
   readonly #notifier: Notifier;
   readonly #timer: DeadlineTimer;
@@ -130,6 +133,7 @@ export class VrrpRuntime {
       (e) => this.#log.error(e.message),
     );
     this.#vips = new VipInstaller(nl, table, log);
+    this.#firewall = new StrictFirewall(log);
     this.#announcers = new Announcers(table, log, plan.pacing);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(
@@ -447,6 +451,11 @@ export class VrrpRuntime {
         // keepalived's order: addresses, then routes (which may use them as source), then rules.
         this.#vips.routes(a.instance, 'route', a.routes, true);
         this.#vips.routes(a.instance, 'rule', a.rules, true);
+        if (!p.accept)
+          this.#firewall.drop(
+            a.instance,
+            a.vips.map((v) => ({ address: v.address, ifname: v.dev ?? p.interface })),
+          );
         break;
       }
       case 'removeVips': {
@@ -456,6 +465,7 @@ export class VrrpRuntime {
         this.#vips.routes(a.instance, 'rule', a.rules, false);
         this.#vips.routes(a.instance, 'route', a.routes, false);
         this.#vips.remove(a.instance, a.vips, p.interface);
+        this.#firewall.undrop(a.instance);
         break;
       }
       case 'sendGarp': {
@@ -854,6 +864,7 @@ export class VrrpRuntime {
       this.#vips.remove(STATIC_OWNER, st.addresses, 'lo');
     }
     await this.#vips.idle(3000);
+    await this.#firewall.close();
     // The STOP notifies just started get a moment to finish; close() then stops whatever still runs.
     await this.#notifier.settle(STOP_SCRIPTS_GRACE_MS);
     // -V keeps the VIPs, so it keeps the VMACs holding them too.
