@@ -55,6 +55,8 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   if (!o.dontFork) return detach(argv, o.logConsole);
 
   tuneV8ForDaemon();
+  // `pidof keepalived-ts` and `pgrep -x keepalived-ts` find the daemon, not every node process.
+  process.title = 'keepalived-ts';
   const log = createLogger({
     console: o.logConsole,
     detail: o.logDetail,

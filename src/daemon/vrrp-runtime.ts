@@ -49,6 +49,12 @@ export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; err
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The VIPs of a log line: the first 16 by name, then how many more. */
+function vipList(vips: readonly { address: string; prefixLen: number }[]): string {
+  const named = vips.slice(0, 16).map((v) => `${v.address}/${v.prefixLen}`);
+  return vips.length > 16 ? `${named.join(', ')} and ${vips.length - 16} more` : named.join(', ') || 'none';
+}
+
 const NO_DUMP_FLAGS: DumpFlags = {
   strictMode: false,
   skipCheckAdvAddr: false,
@@ -356,7 +362,25 @@ export class VrrpRuntime {
 
   /** `atUs`: when the event happened, if earlier than now (a packet's kernel arrival time). */
   #handle(ev: EngineEvent, atUs?: number): void {
-    this.#perform(this.#engine.handle(ev, this.#engineTime(atUs)));
+    // Tracker and link events are what move effective priorities: keepalived logs each change.
+    const before =
+      ev.type === 'tracker' || ev.type === 'trackerValue' || ev.type === 'link'
+        ? this.#engine.instances().map((i) => i.effectivePriority)
+        : null;
+    const actions = this.#engine.handle(ev, this.#engineTime(atUs));
+    if (before) {
+      const after = this.#engine.instances();
+      this.#log.held(() => {
+        for (const [k, inst] of after.entries()) {
+          const was = before[k];
+          if (was !== undefined && was !== inst.effectivePriority)
+            this.#log.info(
+              `(${inst.name}) Changing effective priority from ${was} to ${inst.effectivePriority}`,
+            );
+        }
+        this.#performIo(actions);
+      });
+    } else this.#perform(actions);
     this.#rearm();
   }
 
@@ -446,7 +470,8 @@ export class VrrpRuntime {
       }
       case 'addVips': {
         const p = this.#engine.instance(a.instance)!.params;
-        this.#log.detail(`(${a.instance}) setting VIPs`);
+        // keepalived's "setting VIPs." (and "removing VIPs."), with the addresses named (held: written after).
+        this.#log.info(`(${a.instance}) setting VIPs: ${vipList(a.vips)}`);
         this.#vips.add(a.instance, a.vips, p.interface);
         // keepalived's order: addresses, then routes (which may use them as source), then rules.
         this.#vips.routes(a.instance, 'route', a.routes, true);
@@ -461,7 +486,7 @@ export class VrrpRuntime {
       case 'removeVips': {
         if (this.#state === 'stopping' && this.#keepVipsOnStop) break;
         const p = (this.#engine.instance(a.instance)?.params ?? this.#retired.get(a.instance))!;
-        this.#log.detail(`(${a.instance}) removing VIPs`);
+        this.#log.info(`(${a.instance}) removing VIPs: ${vipList(a.vips)}`);
         this.#vips.routes(a.instance, 'rule', a.rules, false);
         this.#vips.routes(a.instance, 'route', a.routes, false);
         this.#vips.remove(a.instance, a.vips, p.interface);
@@ -494,7 +519,9 @@ export class VrrpRuntime {
       }
       case 'stateChange':
         this.#lastTransitionS.set(a.instance, Date.now() / 1000);
-        // keepalived's wording, which operators and our tests grep for.
+        // keepalived's wording, which operators and our tests grep for; the reasons keepalived itself logs
+        // ("Backup received priority 0 advertisement", "Master received advert from …") come first.
+        if (/^(Backup|Master) received /.test(a.reason)) this.#log.info(`(${a.instance}) ${a.reason}`);
         this.#log.info(`(${a.instance}) Entering ${a.to} STATE`);
         this.#log.detail(`(${a.instance}) ${a.from} -> ${a.to}: ${a.reason}`);
         break;
