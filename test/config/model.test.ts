@@ -673,3 +673,23 @@ describe('blog-style configurations mean what keepalived 2.2.7 makes of them (is
     assert.ok(messages(p).includes("There are 1 missing '}'s or extra '{'s"), messages(p).join(' | '));
   });
 });
+
+describe('vrrp_script interval and timeout (whole seconds in keepalived 2.2.7)', () => {
+  const script = (body: string) => parse(`vrrp_script chk {\n  script "/bin/true"\n${body}\n}\n`, false);
+  test("whole seconds; 0 becomes 1 with keepalived's message", () => {
+    const p = script('  interval 3\n  timeout 0');
+    assert.equal(p.config.vrrpScripts[0]!.intervalUs, 3_000_000);
+    assert.equal(p.config.vrrpScripts[0]!.timeoutUs, 1_000_000);
+    assert.deepEqual(p.codes, ['CONFIG_INVALID_VALUE']);
+  });
+  test("a fraction gets keepalived's two errors, is run as written (departure) and noted", () => {
+    const p = script('  interval 0.5');
+    assert.equal(p.config.vrrpScripts[0]!.intervalUs, 500_000);
+    assert.deepEqual(p.codes, ['CONFIG_INVALID_NUMBER', 'CONFIG_INVALID_VALUE', 'CONFIG_DEPARTURE']);
+    assert.equal(p.diag.exitCode(), 5);
+  });
+  test('garbage is reported and the default stays', () => {
+    const p = script('  interval abc');
+    assert.equal(p.config.vrrpScripts[0]!.intervalUs, 1_000_000);
+  });
+});

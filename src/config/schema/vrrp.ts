@@ -16,7 +16,7 @@ import type {
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
 
 import { groupExists, userExists } from '../script-security.js';
-import { readInt, readIp, readUnsigned } from '../values.js';
+import { readInt, readIp, readTimerUs, readUnsigned } from '../values.js';
 import { parseRouteLine, parseRuleLine, parseVirtualAddress, type RuleDefaults } from './addresses.js';
 import { boolFlag, carry, deprecated, flag, int, script, str, timerUs } from './builders.js';
 
@@ -595,8 +595,10 @@ export function syncGroupKeywords(): KeywordTable<SyncGroup> {
 export function vrrpScriptKeywords(): KeywordTable<VrrpScript> {
   return {
     script: script('script', false),
-    interval: timerUs('intervalUs', 0.000001),
-    timeout: timerUs('timeoutUs', 0.000001),
+    // keepalived 2.2.7 reads whole seconds here ("interval 1.5" is an error and the default 1 s stays);
+    // 0 is taken as 1 with a message.
+    interval: wholeSeconds('interval', 'intervalUs', 'must be between 1 and 4294 - ignoring'),
+    timeout: wholeSeconds('timeout', 'timeoutUs', 'invalid - ignoring'),
     // keepalived 2.2.7's wording; a third word other than `reverse` is reported and the weight still applies.
     weight: {
       line: (s: VrrpScript, tokens, pos, ctx) => {
@@ -637,6 +639,42 @@ export function vrrpScriptKeywords(): KeywordTable<VrrpScript> {
       },
     },
     init_fail: flag('initFail'),
+  };
+}
+
+/** A vrrp_script `interval` / `timeout`: unsigned whole seconds, 0 meaning 1, stored in µs. */
+function wholeSeconds(kw: string, field: 'intervalUs' | 'timeoutUs', badTail: string): KeywordDef {
+  return {
+    line: (s: VrrpScript, tokens, pos, ctx) => {
+      if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+      const r = readUnsigned(tokens[1], 0, 4294);
+      if (!r.ok) {
+        ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+        ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `(${s.name}): vrrp script ${kw} '${tokens[1]}' ${badTail}`,
+          pos,
+        );
+        // Departure (docs/config-meaning.md): a fraction of a second is run as written, and -t says so.
+        const frac = /^\d*\.\d+$/.test(tokens[1]) ? readTimerUs(tokens[1], 0.000001) : null;
+        if (frac?.ok) {
+          s[field] = frac.value;
+          ctx.diag.note(
+            'CONFIG_DEPARTURE',
+            `vrrp_script ${s.name}: keepalived-ts uses ${kw} ${tokens[1]} s as written; keepalived 2.2.7 ignores it`,
+            pos,
+          );
+        }
+        return;
+      }
+      if (r.value === 0)
+        ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `(${s.name}): vrrp script ${kw} must be greater than 0, setting to 1`,
+          pos,
+        );
+      s[field] = Math.max(1, r.value) * 1_000_000;
+    },
   };
 }
 
