@@ -206,6 +206,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       if (strict) diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is required`);
       else diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is sensible`);
     }
+    if (priority === 255) dropOwnerWeights(cfg, i, diag);
     kept.push(i);
   }
   cfg.vrrpInstances = kept;
@@ -273,4 +274,46 @@ function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
     kept.push(g);
   }
   cfg.syncGroups = kept;
+}
+
+/**
+ * keepalived 2.2.7 (vrrp_complete_instance): an address owner totally ignores weights — weighted tracked
+ * interfaces and scripts are dropped, a track_file with the default weight 1 becomes weight 0 and one with
+ * another weight is dropped, each with keepalived's message (docs/config-meaning.md).
+ */
+function dropOwnerWeights(cfg: KeepalivedConfig, i: VrrpInstance, diag: Diagnostics): void {
+  const name = `(${i.name})`;
+  i.trackInterfaces = i.trackInterfaces.filter((t) => {
+    if (!t.weight) return true;
+    diag.error('CONFIG_OWNER_WEIGHT', `${name} ignoring ${t.name} tracked interface due to address owner`);
+    return false;
+  });
+  i.trackScripts = i.trackScripts.filter((t) => {
+    const weight = t.weight ?? cfg.vrrpScripts.find((s) => s.name === t.name)?.weight ?? 0;
+    if (!weight) return true;
+    diag.error(
+      'CONFIG_OWNER_WEIGHT',
+      `${name} ignoring tracked script ${t.name} with weights due to address_owner`,
+    );
+    return false;
+  });
+  i.trackFiles = i.trackFiles.filter((t) => {
+    const def = cfg.trackFiles.find((f) => f.name === t.name);
+    const weight = t.weight ?? def?.weight ?? 1;
+    const file = def?.file ?? t.name;
+    if (weight === 1) {
+      diag.error(
+        'CONFIG_OWNER_WEIGHT',
+        `${name} ignoring weight from tracked file ${file} due to address_owner. specify weight 0`,
+      );
+      t.weight = 0;
+      return true;
+    }
+    if (!weight) return true;
+    diag.error(
+      'CONFIG_OWNER_WEIGHT',
+      `${name} ignoring tracked file ${file} with weight ${weight} due to address_owner`,
+    );
+    return false;
+  });
 }
