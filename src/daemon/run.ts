@@ -186,6 +186,9 @@ async function serve(
   }
   // A TERM that came while starting has already exited (nothing was installed yet).
   runtime = r.runtime;
+  // keepalived's start-up line when some instance does not accept (vrrp_strict, no_accept): strict-firewall.ts.
+  if (runtime.dumpSnapshot().some((d) => !d.params.accept))
+    log.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
   // After the start-up work (module load, warm-up rehearsals), so that RLIMIT_RTTIME counts only steady running.
   applyProcessTuning(config.globalDefs.vrrpProcess, log);
 }

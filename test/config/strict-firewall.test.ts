@@ -106,7 +106,9 @@ describe('vrrp_strict firewall', { skip, concurrency: 3 }, () => {
     const [s, p] = await Promise.all([strictRun, plainRun]);
     assert.equal(s.routerAnswers, true, s.log);
     assert.equal(s.vipAnswers, false, `${s.rules}\n${s.log}`);
+    assert.match(s.log, /no_accept\/strict specified, but no firewall configured - using nftables/);
     assert.match(s.log, /\(VI_1\) setting firewall drop rule/);
+    assert.doesNotMatch(p.log, /using nftables/);
     assert.match(s.rules, /table ip keepalived \{/);
     assert.match(s.rules, /elements = \{ 192\.0\.2\.100 \}/);
     assert.equal(s.rulesAfter.trim(), '', s.rulesAfter);
