@@ -693,3 +693,20 @@ describe('vrrp_script interval and timeout (whole seconds in keepalived 2.2.7)',
     assert.equal(p.config.vrrpScripts[0]!.intervalUs, 1_000_000);
   });
 });
+
+describe('notify scripts with a trailing comment', () => {
+  test('`notify_master "/bin/true" // x` is dropped: keepalived reads `//` as the user', () => {
+    const p = parse(
+      instance(
+        '  notify_master "/bin/true" // 通知\n  notify_backup "/bin/true" root\n  virtual_ipaddress {\n    192.0.2.1\n  }',
+      ),
+      false,
+    );
+    const i = p.config.vrrpInstances[0]!;
+    assert.equal(i.notify.master, undefined);
+    assert.deepEqual(i.notify.backup?.argv, ['/bin/true']);
+    assert.equal(i.notify.backup?.user, 'root');
+    assert.deepEqual(p.codes, ['CONFIG_SCRIPT_USER']);
+    assert.equal(p.diag.exitCode(), 0);
+  });
+});

@@ -2,6 +2,7 @@
 import type { SourcePos } from '../diagnostics.js';
 import type { ScriptSpec } from '../model.js';
 import type { KeywordDef, ParseCtx } from '../parser.js';
+import { groupExists, userExists } from '../script-security.js';
 import { type Read, readBool, readDecimalScaled, readInt, readTimerUs } from '../values.js';
 
 type Setter<T> = (target: any, value: T, pos: SourcePos) => void;
@@ -153,6 +154,17 @@ export function script(set: Setter<ScriptSpec> | string, withUser = true): Keywo
     line: (target, tokens, pos, ctx) => {
       const s = parseScript(withUser ? tokens : tokens.slice(0, 2), pos);
       if (!s) ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a script`, pos);
+      else if (
+        (s.user !== undefined && !userExists(s.user)) ||
+        (s.group !== undefined && !groupExists(s.group))
+      )
+        // keepalived 2.2.7 drops a notify script whose user or group does not exist (so a trailing
+        // `// comment` drops it: `//` is read as the user); it logs this, it is not a -t error.
+        ctx.diag.note(
+          'CONFIG_SCRIPT_USER',
+          `Invalid user/group for notify script ${s.argv[0] ?? ''} - ignoring`,
+          pos,
+        );
       else setter(target, s, pos);
     },
   };
