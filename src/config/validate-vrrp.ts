@@ -175,6 +175,16 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       // (docs/config-meaning.md).
     }
 
+    // keepalived 2.2.7: an explicit `accept` on a strict VRRPv2 non-owner is reset (RFC 3768 has no accept
+    // mode), so such a master drops traffic to its VIPs like any strict one (docs/config-meaning.md).
+    if (i.accept === true && priority !== 255 && strict && version === 2) {
+      diag.error(
+        'CONFIG_STRICT',
+        `${name} warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting`,
+      );
+      i.accept = false;
+    }
+
     // Preemption.
     if (i.nopreempt && priority === 255) {
       diag.error(

@@ -22,6 +22,7 @@ const skip = !isRoot() ? 'needs root' : !referenceAvailable() ? 'keepalived not 
 /** What one instance runs with, as either implementation states it. */
 interface InstanceMeaning {
   priority: number;
+  accept: boolean;
   effective: number;
   preempt: boolean;
   vips: string[];
@@ -53,7 +54,7 @@ function parseKeepalivedDump(text: string): Meaning {
     if (section === 'VRRP Topology') {
       const m = /^ VRRP Instance = (.+)$/.exec(line);
       if (m) {
-        cur = { priority: 0, effective: 0, preempt: true, vips: [], peers: [], tracked: [] };
+        cur = { priority: 0, accept: true, effective: 0, preempt: true, vips: [], peers: [], tracked: [] };
         instances[m[1]!] = cur;
         list = null;
         continue;
@@ -65,6 +66,7 @@ function parseKeepalivedDump(text: string): Meaning {
         if (kv[1] === 'Priority') cur.priority = Number(kv[2]);
         else if (kv[1] === 'Effective priority') cur.effective = Number(kv[2]);
         else if (kv[1] === 'Preempt') cur.preempt = kv[2] === 'enabled';
+        else if (kv[1] === 'Accept') cur.accept = kv[2] === 'enabled';
         continue;
       }
       if (/^ {3}Virtual IP \(\d+\):$/.test(line)) list = cur.vips;
@@ -112,8 +114,10 @@ function ourMeaning(cfg: KeepalivedConfig, scriptOk: (argv0: string) => boolean)
       readings.set(r.name, { up: scriptOk(s.script?.argv[0] ?? '') });
       tracked.push(`${r.name} weight ${weight}${r.reverse ? ' reverse' : ''}`);
     }
+    const strict = i.strictMode ?? cfg.globalDefs.vrrpStrict;
     instances[i.name] = {
       priority,
+      accept: i.accept ?? (!strict || priority === 255),
       effective: computePriority(priority, defs, readings).effective,
       preempt: !i.nopreempt,
       vips: i.virtualIpaddresses.map((v) => `${v.address}/${v.prefixLength}`),
@@ -304,6 +308,7 @@ test('parseKeepalivedDump reads the fields compared', () => {
     ' VRRP Instance = VI_1',
     '   Priority = 100',
     '   Effective priority = 95',
+    '   Accept = disabled',
     '   Preempt = disabled',
     '   Virtual IP (2):',
     '     192.0.2.101 dev eth0 scope global',
@@ -320,6 +325,7 @@ test('parseKeepalivedDump reads the fields compared', () => {
     instances: {
       VI_1: {
         priority: 100,
+        accept: false,
         effective: 95,
         preempt: false,
         vips: ['192.0.2.101/32', '192.0.2.100/24'],
