@@ -87,6 +87,16 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
     return false;
   }
 
+  // Members of a sync group without sync_group_tracking_weight ignore tracking weights (first group wins).
+  const syncWithoutWeights = new Set<string>();
+  const grouped = new Set<string>();
+  for (const g of cfg.syncGroups)
+    for (const m of g.members) {
+      if (grouped.has(m.name)) continue;
+      grouped.add(m.name);
+      if (!g.syncGroupTrackingWeight) syncWithoutWeights.add(m.name);
+    }
+
   const kept: VrrpInstance[] = [];
   for (const i of cfg.vrrpInstances) {
     const name = `(${i.name})`;
@@ -216,7 +226,8 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       if (strict) diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is required`);
       else diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is sensible`);
     }
-    if (priority === 255) dropOwnerWeights(cfg, i, diag);
+    const syncNoWeights = syncWithoutWeights.has(i.name);
+    if (syncNoWeights || priority === 255) ignoreWeights(cfg, i, diag, syncNoWeights);
     kept.push(i);
   }
   cfg.vrrpInstances = kept;
@@ -287,23 +298,31 @@ function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
 }
 
 /**
- * keepalived 2.2.7 (vrrp_complete_instance): an address owner totally ignores weights — weighted tracked
- * interfaces and scripts are dropped, a track_file with the default weight 1 becomes weight 0 and one with
- * another weight is dropped, each with keepalived's message (docs/config-meaning.md).
+ * keepalived 2.2.7 (vrrp_complete_instance): a member of a sync group without sync_group_tracking_weight, or
+ * else an address owner, ignores tracking weights — a weighted tracked interface gets weight 0 (sync group:
+ * it then faults the instance when down) or is dropped (owner), weighted tracked scripts are dropped, a
+ * track_file with the default weight 1 gets weight 0 and one with another weight is dropped; each with
+ * keepalived's message (docs/config-meaning.md).
  */
-function dropOwnerWeights(cfg: KeepalivedConfig, i: VrrpInstance, diag: Diagnostics): void {
+function ignoreWeights(cfg: KeepalivedConfig, i: VrrpInstance, diag: Diagnostics, sync: boolean): void {
   const name = `(${i.name})`;
+  const why = sync ? 'SYNC group' : 'address_owner';
   i.trackInterfaces = i.trackInterfaces.filter((t) => {
     if (!t.weight) return true;
-    diag.error('CONFIG_OWNER_WEIGHT', `${name} ignoring ${t.name} tracked interface due to address owner`);
-    return false;
+    diag.error(
+      'CONFIG_IGNORED_WEIGHT',
+      `${name} ignoring ${t.name} tracked interface ${sync ? 'weight ' : ''}due to ${sync ? 'SYNC group' : 'address owner'}`,
+    );
+    if (!sync) return false;
+    t.weight = 0;
+    return true;
   });
   i.trackScripts = i.trackScripts.filter((t) => {
     const weight = t.weight ?? cfg.vrrpScripts.find((s) => s.name === t.name)?.weight ?? 0;
     if (!weight) return true;
     diag.error(
-      'CONFIG_OWNER_WEIGHT',
-      `${name} ignoring tracked script ${t.name} with weights due to address_owner`,
+      'CONFIG_IGNORED_WEIGHT',
+      `${name} ignoring tracked script ${t.name} with weights due to ${why}`,
     );
     return false;
   });
@@ -313,16 +332,16 @@ function dropOwnerWeights(cfg: KeepalivedConfig, i: VrrpInstance, diag: Diagnost
     const file = def?.file ?? t.name;
     if (weight === 1) {
       diag.error(
-        'CONFIG_OWNER_WEIGHT',
-        `${name} ignoring weight from tracked file ${file} due to address_owner. specify weight 0`,
+        'CONFIG_IGNORED_WEIGHT',
+        `${name} ignoring weight from tracked file ${file} due to ${why}. specify weight 0`,
       );
       t.weight = 0;
       return true;
     }
     if (!weight) return true;
     diag.error(
-      'CONFIG_OWNER_WEIGHT',
-      `${name} ignoring tracked file ${file} with weight ${weight} due to address_owner`,
+      'CONFIG_IGNORED_WEIGHT',
+      `${name} ignoring tracked file ${file} with weight ${weight} due to ${why}`,
     );
     return false;
   });

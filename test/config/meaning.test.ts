@@ -186,7 +186,12 @@ async function referenceDump(ns: string, conf: string, dir: string): Promise<str
   }
 }
 
-const CONFIGS = ['meaning-priority-prefix.conf', 'meaning-blog-comments.conf', 'meaning-strict-unicast.conf'];
+const CONFIGS = [
+  'meaning-priority-prefix.conf',
+  'meaning-blog-comments.conf',
+  'meaning-strict-unicast.conf',
+  'meaning-sync-weights.conf',
+];
 
 /**
  * Generated blog-style variants: each seed gives one configuration of GENERATED_INSTANCES instances, each
@@ -247,6 +252,17 @@ function generatedConfig(seed: number, count: number): string {
  * is checked to still be there: if 2.2.7 stopped doing it, the comparison fails and the entry must go.
  */
 const DEPARTURES: Record<string, { why: string; apply: (m: Meaning) => void }[]> = {
+  'meaning-sync-weights.conf': [
+    {
+      // 2.2.7 logs "ignoring lo tracked interface weight due to SYNC group" and sets the weight to 0, yet its
+      // effective priority counts the weight of the interface (up) once at start: 105. We ignore it: 100.
+      why: 'a sync-group member counts an ignored interface weight at start in 2.2.7',
+      apply: (m) => {
+        assert.equal(m.instances.VI_1!.effective, 105, 'the sync-weight departure is no longer seen');
+        m.instances.VI_1!.effective = 100;
+      },
+    },
+  ],
   'meaning-priority-prefix.conf': [
     {
       // Outside -t, 2.2.7 accepts a prefix length whose leading digits (none, for `abc`) parse in range, so
