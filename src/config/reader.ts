@@ -29,6 +29,8 @@ interface FileSource {
   path: string;
   realPath: string;
   lines: string[];
+  /** Read as UTF-8 (else latin1): line lengths are counted in bytes either way. */
+  utf8: boolean;
   next: number;
 }
 
@@ -141,7 +143,8 @@ export class LineReader {
       return true;
     }
     this.#diag.files.add(path);
-    this.#stack.push({ kind: 'file', path, realPath, lines: splitLines(buf), next: 0 });
+    const { lines, utf8 } = splitLines(buf);
+    this.#stack.push({ kind: 'file', path, realPath, lines, utf8, next: 0 });
     return true;
   }
 
@@ -170,8 +173,10 @@ export class LineReader {
       }
       const lineNo = top.next + 1;
       let raw = top.lines[top.next++]!;
-      if (raw.length >= MAX_LINE_BYTES) {
-        // latin1: one character per byte
+      if (
+        raw.length >= MAX_LINE_BYTES / 3 &&
+        (top.utf8 ? Buffer.byteLength(raw) : raw.length) >= MAX_LINE_BYTES
+      ) {
         this.#diag.error('CONFIG_LINE_TOO_LONG', 'Configuration line too long - ignoring', {
           file: top.path,
           line: lineNo,
@@ -368,10 +373,23 @@ export class LineReader {
   }
 }
 
-/** Splits file bytes into lines; bytes are read as latin1 so that no byte is lost or rejected. */
-function splitLines(buf: Buffer): string[] {
-  const text = buf.toString('latin1');
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Splits file bytes into lines. A file that is valid UTF-8 (ASCII included) is read as UTF-8, so text such
+ * as Chinese comments and names reads as written, in messages and dumps alike; a file that is not is read
+ * as latin1, one character per byte, so that no byte is lost or rejected.
+ */
+function splitLines(buf: Buffer): { lines: string[]; utf8: boolean } {
+  let text: string;
+  let utf8 = true;
+  try {
+    text = UTF8.decode(buf);
+  } catch {
+    text = buf.toString('latin1');
+    utf8 = false;
+  }
   const lines = text.split('\n');
   if (lines.length > 0 && lines.at(-1) === '') lines.pop();
-  return lines;
+  return { lines, utf8 };
 }

@@ -33,6 +33,18 @@ export function userExists(name: string): boolean {
   }
 }
 
+/** A group name in /etc/group (or a number); keepalived looks the group of a script user up by name. */
+export function groupExists(name: string): boolean {
+  if (/^\d+$/.test(name)) return true;
+  try {
+    return readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .some((l) => l.split(':', 1)[0] === name);
+  } catch {
+    return false;
+  }
+}
+
 interface NamedScript {
   spec: ScriptSpec;
   /** The vrrp_script name for track scripts (which are disabled when not found). */

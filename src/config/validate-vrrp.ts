@@ -91,6 +91,16 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
     return false;
   }
 
+  // Members of a sync group without sync_group_tracking_weight ignore tracking weights (first group wins).
+  const syncWithoutWeights = new Set<string>();
+  const grouped = new Set<string>();
+  for (const g of cfg.syncGroups)
+    for (const m of g.members) {
+      if (grouped.has(m.name)) continue;
+      grouped.add(m.name);
+      if (!g.syncGroupTrackingWeight) syncWithoutWeights.add(m.name);
+    }
+
   const kept: VrrpInstance[] = [];
   for (const i of cfg.vrrpInstances) {
     const name = `(${i.name})`;
@@ -178,10 +188,19 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
         diag.error('CONFIG_STRICT', `${name} Strict mode does not support preempt_delay. Ignoring.`);
         delete i.preemptDelayUs;
       }
-      if (i.unicastPeers.length > 0) {
-        diag.error('CONFIG_STRICT', `${name} Strict mode does not support unicast peers - ignoring`);
-        i.unicastPeers = [];
-      }
+      // Unicast peers are kept: keepalived 2.2.7's check against them in strict mode never fires (it tests
+      // the "unicast" flag before setting it), so a strict node beside it must send unicast too
+      // (docs/config-meaning.md).
+    }
+
+    // keepalived 2.2.7: an explicit `accept` on a strict VRRPv2 non-owner is reset (RFC 3768 has no accept
+    // mode), so such a master drops traffic to its VIPs like any strict one (docs/config-meaning.md).
+    if (i.accept === true && priority !== 255 && strict && version === 2) {
+      diag.error(
+        'CONFIG_STRICT',
+        `${name} warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting`,
+      );
+      i.accept = false;
     }
 
     // Preemption.
@@ -215,6 +234,8 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       if (strict) diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is required`);
       else diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is sensible`);
     }
+    const syncNoWeights = syncWithoutWeights.has(i.name);
+    if (syncNoWeights || priority === 255) ignoreWeights(cfg, i, diag, syncNoWeights);
     kept.push(i);
   }
   cfg.vrrpInstances = kept;
@@ -282,4 +303,54 @@ function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
     kept.push(g);
   }
   cfg.syncGroups = kept;
+}
+
+/**
+ * keepalived 2.2.7 (vrrp_complete_instance): a member of a sync group without sync_group_tracking_weight, or
+ * else an address owner, ignores tracking weights — a weighted tracked interface gets weight 0 (sync group:
+ * it then faults the instance when down) or is dropped (owner), weighted tracked scripts are dropped, a
+ * track_file with the default weight 1 gets weight 0 and one with another weight is dropped; each with
+ * keepalived's message (docs/config-meaning.md).
+ */
+function ignoreWeights(cfg: KeepalivedConfig, i: VrrpInstance, diag: Diagnostics, sync: boolean): void {
+  const name = `(${i.name})`;
+  const why = sync ? 'SYNC group' : 'address_owner';
+  i.trackInterfaces = i.trackInterfaces.filter((t) => {
+    if (!t.weight) return true;
+    diag.error(
+      'CONFIG_IGNORED_WEIGHT',
+      `${name} ignoring ${t.name} tracked interface ${sync ? 'weight ' : ''}due to ${sync ? 'SYNC group' : 'address owner'}`,
+    );
+    if (!sync) return false;
+    t.weight = 0;
+    return true;
+  });
+  i.trackScripts = i.trackScripts.filter((t) => {
+    const weight = t.weight ?? cfg.vrrpScripts.find((s) => s.name === t.name)?.weight ?? 0;
+    if (!weight) return true;
+    diag.error(
+      'CONFIG_IGNORED_WEIGHT',
+      `${name} ignoring tracked script ${t.name} with weights due to ${why}`,
+    );
+    return false;
+  });
+  i.trackFiles = i.trackFiles.filter((t) => {
+    const def = cfg.trackFiles.find((f) => f.name === t.name);
+    const weight = t.weight ?? def?.weight ?? 1;
+    const file = def?.file ?? t.name;
+    if (weight === 1) {
+      diag.error(
+        'CONFIG_IGNORED_WEIGHT',
+        `${name} ignoring weight from tracked file ${file} due to ${why}. specify weight 0`,
+      );
+      t.weight = 0;
+      return true;
+    }
+    if (!weight) return true;
+    diag.error(
+      'CONFIG_IGNORED_WEIGHT',
+      `${name} ignoring tracked file ${file} with weight ${weight} due to ${why}`,
+    );
+    return false;
+  });
 }

@@ -44,6 +44,9 @@ export interface ValidateOptions {
 export function validateConfig(cfg: KeepalivedConfig, diag: Diagnostics, opts: ValidateOptions): void {
   validateLvs(cfg, diag);
   if (opts.host && cfg.virtualServers.length > 0) checkScripts(cfg, diag, 'checker');
+  // keepalived checks script security over the instances as parsed, before it drops the ones it cannot run
+  // (an instance without a VRID still makes a tracked root script a violation).
+  const parsedInstances = cfg.vrrpInstances.length;
   const vrrpComplete = validateVrrp(cfg, diag, opts.host);
-  if (opts.host && vrrpComplete && cfg.vrrpInstances.length > 0) checkScripts(cfg, diag, 'vrrp');
+  if (opts.host && vrrpComplete && parsedInstances > 0) checkScripts(cfg, diag, 'vrrp');
 }

@@ -19,6 +19,21 @@ export function readInt(s: string | undefined, min: number, max: number): Read<n
   return ok(v);
 }
 
+/**
+ * keepalived's read_unsigned: a decimal unsigned integer in [min, max], with its messages ("negative
+ * number", "invalid number", "outside unsigned integer range", "outside range [min, max]").
+ */
+export function readUnsigned(s: string | undefined, min: number, max: number): Read<number> {
+  if (s === undefined) return bad('missing parameter');
+  const t = s.replace(/^[ \t\f\n\r\v]+/, '');
+  if (t.startsWith('-')) return bad(`negative number '${s}'`);
+  if (!/^\+?\d+$/.test(t)) return bad(`invalid number '${s}'`);
+  const v = Number(t.replace(/^\+/, ''));
+  if (v > 0xffffffff) return bad(`number '${s}' outside unsigned integer range`);
+  if (v < min || v > max) return bad(`number '${s}' outside range [${min}, ${max}]`);
+  return ok(v);
+}
+
 /** A decimal number with up to `decimals` fractional digits in [min, max], returned scaled by 10^decimals. */
 export function readDecimalScaled(
   s: string | undefined,

@@ -2,6 +2,7 @@
 // keepalived's exit code (0 clean, 4 cannot run, 5 errors but would run, 6 script security).
 import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
+import { noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 
 export interface ConfigTestResult {
@@ -14,5 +15,6 @@ export interface ConfigTestResult {
 export function runConfigTest(file: string, configId?: string): ConfigTestResult {
   const { config, diag } = loadConfig(file, configId === undefined ? {} : { configId });
   validateConfig(config, diag, { host: readHostFacts() });
+  noteBlocksNotRun(config, diag);
   return { exitCode: diag.exitCode(), lines: diag.list.map((d) => diag.format(d)), config };
 }

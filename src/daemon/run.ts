@@ -12,8 +12,11 @@
 // /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file); STATS_CLEAR (SIGRTMAX-1) zeroes the
 // counters.
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { NOTHING_TO_RUN, noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
@@ -22,6 +25,7 @@ import type { CliOptions } from './cli.js';
 import { installFatalHandler } from './fatal.js';
 import { faultPoint } from './fault-injection.js';
 import { createLogger, type Logger } from './logger.js';
+import { checkNamespace, namespacePidFiles } from './netns.js';
 import {
   DEFAULT_CHECKERS_PID_FILE,
   DEFAULT_PID_FILE,
@@ -53,17 +57,29 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     );
     return EXIT_FAILURE;
   }
+  // -s is known before the configuration is read: refuse here, on the terminal, rather than in the background.
+  if (o.namespace !== undefined) {
+    const ns = checkNamespace(o.namespace, undefined);
+    if (!ns.ok) {
+      process.stderr.write(`keepalived-ts: ${ns.error}\n`);
+      return EXIT_FAILURE;
+    }
+  }
   if (!o.dontFork) return detach(argv, o.logConsole);
 
   tuneV8ForDaemon();
+  // `pidof keepalived-ts` and `pgrep -x keepalived-ts` find the daemon, not every node process.
+  process.title = 'keepalived-ts';
   const log = createLogger({
     console: o.logConsole,
     detail: o.logDetail,
     ...(o.logFacility === undefined ? {} : { facility: o.logFacility }),
   });
-  log.info(`Starting keepalived-ts v${version}`);
+  log.info(`Starting keepalived-ts v${version}, pid ${process.pid}`);
+  log.info(`Configuration file ${o.configFile}`);
   const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
   validateConfig(config, diag, { host: readHostFacts() });
+  noteBlocksNotRun(config, diag);
   // The diagnostics carry keepalived's own wording (and their own "WARNING -" where keepalived has one).
   for (const d of diag.list) log.info(diag.format(d));
   const code = diag.exitCode();
@@ -72,7 +88,20 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     log.close();
     return EXIT_FAILURE;
   }
-  const pidFiles = [o.pidFile ?? DEFAULT_PID_FILE, o.vrrpPidFile ?? DEFAULT_VRRP_PID_FILE];
+  // Before any socket is opened: never run in the wrong network namespace (src/daemon/netns.ts).
+  const ns = checkNamespace(o.namespace, config.root.net_namespace?.[0]);
+  for (const n of ns.notes) log.info(n);
+  if (!ns.ok) {
+    log.error(ns.error);
+    log.close();
+    return EXIT_FAILURE;
+  }
+  const nsPids = ns.name === null ? null : namespacePidFiles(ns.name);
+  const pidFiles = [
+    o.pidFile ?? nsPids?.main ?? DEFAULT_PID_FILE,
+    o.vrrpPidFile ?? nsPids?.vrrp ?? DEFAULT_VRRP_PID_FILE,
+  ];
+  if (nsPids) mkdirSync(dirname(nsPids.main), { recursive: true });
   const pid = writePidFiles(pidFiles);
   if (!pid.ok) {
     log.error(pid.error);
@@ -82,12 +111,14 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   process.on('exit', () => removePidFiles(pidFiles));
   // keepalived's subsystems: -P only VRRP, -C only the checkers, both by default; the checker process exists
   // only when a virtual_server is configured (src/check/child.ts, checker-supervisor.ts).
+  // The child is told its pid file, so that it finds the same path (for --lvs-list's state beside it).
+  const checkersPid = o.checkersPidFile ?? nsPids?.checkers ?? DEFAULT_CHECKERS_PID_FILE;
   const checker =
     !o.vrrpOnly && config.virtualServers.length > 0
       ? new CheckerSupervisor({
-          argv,
+          argv: o.checkersPidFile === undefined ? [...argv, '-c', checkersPid] : argv,
           log,
-          pidFile: o.checkersPidFile ?? DEFAULT_CHECKERS_PID_FILE,
+          pidFile: checkersPid,
           dontRespawn: o.dontRespawn,
         })
       : null;
@@ -138,6 +169,8 @@ async function serve(
     if (stopping) return;
     faultPoint('sighup');
     checker?.reload();
+    if (!runtime && config.vrrpInstances.length > 0 && !o.checkOnly)
+      log.warn('reload while idle: restart keepalived-ts to run new VRRP instances');
     if (!runtime) return;
     log.info(`Reloading (SIGHUP): ${o.configFile}`);
     const next = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
@@ -184,9 +217,12 @@ async function serve(
     log.warn('this Node cannot watch real-time signals: the JSON and STATS_CLEAR signals are unavailable');
 
   checker?.start();
-  // -C, or a configuration with virtual servers only: no VRRP engine; the daemon stays up for its signals.
+  // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP engine; keepalived
+  // warns when there is nothing at all to run, and idles until stopped — pid files written, signals handled.
   if (o.checkOnly || config.vrrpInstances.length === 0) {
-    setInterval(() => {}, 1 << 30);
+    if (!checker) log.info(NOTHING_TO_RUN);
+    // Signal listeners alone do not keep Node's loop alive; a long idle timer does (stop() exits).
+    setInterval(() => {}, 2 ** 30);
     return;
   }
   const r = await VrrpRuntime.start(config, {
@@ -203,6 +239,9 @@ async function serve(
   }
   // A TERM that came while starting has already exited (nothing was installed yet).
   runtime = r.runtime;
+  // keepalived's start-up line when some instance does not accept (vrrp_strict, no_accept): strict-firewall.ts.
+  if (runtime.dumpSnapshot().some((d) => !d.params.accept))
+    log.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
   // After the start-up work (module load, warm-up rehearsals), so that RLIMIT_RTTIME counts only steady running.
   applyProcessTuning(config.globalDefs.vrrpProcess, log);
 }

@@ -31,6 +31,7 @@ import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { matchReload } from './reload-match.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
+import { StrictFirewall } from './strict-firewall.js';
 import { TakeoverBoost } from './takeover-boost.js';
 import { VipInstaller } from './vip-installer.js';
 import { Vmacs, vmacSpecs } from './vmac.js';
@@ -66,6 +67,12 @@ const RT_SCOPE_LINK = 253;
 export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: string[] };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The VIPs of a log line: the first 16 by name, then how many more. */
+function vipList(vips: readonly { address: string; prefixLen: number }[]): string {
+  const named = vips.slice(0, 16).map((v) => `${v.address}/${v.prefixLen}`);
+  return vips.length > 16 ? `${named.join(', ')} and ${vips.length - 16} more` : named.join(', ') || 'none';
+}
 
 const NO_DUMP_FLAGS: DumpFlags = {
   strictMode: false,
@@ -103,6 +110,8 @@ export class VrrpRuntime {
   readonly #engine: VrrpEngine;
   readonly #pool: VrrpSocketPool;
   readonly #vips: VipInstaller;
+  /** no_accept / vrrp_strict: drops traffic to a non-accepting master's VIPs (strict-firewall.ts). */
+  readonly #firewall: StrictFirewall;
   readonly #announcers: Announcers;
   readonly #notifier: Notifier;
   readonly #timer: DeadlineTimer;
@@ -155,6 +164,7 @@ export class VrrpRuntime {
       (instance) => this.#engine.instance(instance)?.followedMaster ?? null,
     );
     this.#vips = new VipInstaller(nl, table, log);
+    this.#firewall = new StrictFirewall(log);
     this.#announcers = new Announcers(table, log, plan.pacing);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(
@@ -376,7 +386,25 @@ export class VrrpRuntime {
 
   /** `atUs`: when the event happened, if earlier than now (a packet's kernel arrival time). */
   #handle(ev: EngineEvent, atUs?: number): void {
-    this.#perform(this.#engine.handle(ev, this.#engineTime(atUs)));
+    // Tracker and link events are what move effective priorities: keepalived logs each change.
+    const before =
+      ev.type === 'tracker' || ev.type === 'trackerValue' || ev.type === 'link'
+        ? this.#engine.instances().map((i) => i.effectivePriority)
+        : null;
+    const actions = this.#engine.handle(ev, this.#engineTime(atUs));
+    if (before) {
+      const after = this.#engine.instances();
+      this.#log.held(() => {
+        for (const [k, inst] of after.entries()) {
+          const was = before[k];
+          if (was !== undefined && was !== inst.effectivePriority)
+            this.#log.info(
+              `(${inst.name}) Changing effective priority from ${was} to ${inst.effectivePriority}`,
+            );
+        }
+        this.#performIo(actions);
+      });
+    } else this.#perform(actions);
     this.#rearm();
   }
 
@@ -468,20 +496,27 @@ export class VrrpRuntime {
       }
       case 'addVips': {
         const p = this.#engine.instance(a.instance)!.params;
-        this.#log.detail(`(${a.instance}) setting VIPs`);
+        // keepalived's "setting VIPs." (and "removing VIPs."), with the addresses named (held: written after).
+        this.#log.info(`(${a.instance}) setting VIPs: ${vipList(a.vips)}`);
         this.#vips.add(a.instance, a.vips, p.interface);
         // keepalived's order: addresses, then routes (which may use them as source), then rules.
         this.#vips.routes(a.instance, 'route', a.routes, true);
         this.#vips.routes(a.instance, 'rule', a.rules, true);
+        if (!p.accept)
+          this.#firewall.drop(
+            a.instance,
+            a.vips.map((v) => ({ address: v.address, ifname: v.dev ?? p.interface })),
+          );
         break;
       }
       case 'removeVips': {
         if (this.#state === 'stopping' && this.#keepVipsOnStop) break;
         const p = (this.#engine.instance(a.instance)?.params ?? this.#retired.get(a.instance))!;
-        this.#log.detail(`(${a.instance}) removing VIPs`);
+        this.#log.info(`(${a.instance}) removing VIPs: ${vipList(a.vips)}`);
         this.#vips.routes(a.instance, 'rule', a.rules, false);
         this.#vips.routes(a.instance, 'route', a.routes, false);
         this.#vips.remove(a.instance, a.vips, p.interface);
+        this.#firewall.undrop(a.instance);
         break;
       }
       case 'sendGarp': {
@@ -511,7 +546,9 @@ export class VrrpRuntime {
       case 'stateChange':
         this.#lastTransitionS.set(a.instance, Date.now() / 1000);
         this.#onStateChange?.(a.instance, a.to);
-        // keepalived's wording, which operators and our tests grep for.
+        // keepalived's wording, which operators and our tests grep for; the reasons keepalived itself logs
+        // ("Backup received priority 0 advertisement", "Master received advert from …") come first.
+        if (/^(Backup|Master) received /.test(a.reason)) this.#log.info(`(${a.instance}) ${a.reason}`);
         this.#log.info(`(${a.instance}) Entering ${a.to} STATE`);
         this.#log.detail(`(${a.instance}) ${a.from} -> ${a.to}: ${a.reason}`);
         break;
@@ -925,6 +962,7 @@ export class VrrpRuntime {
       this.#vips.remove(STATIC_OWNER, st.addresses, 'lo');
     }
     await this.#vips.idle(3000);
+    await this.#firewall.close();
     // The STOP notifies just started get a moment to finish; close() then stops whatever still runs.
     await this.#notifier.settle(STOP_SCRIPTS_GRACE_MS);
     // -V keeps the VIPs, so it keeps the VMACs holding them too.

@@ -160,25 +160,57 @@ export function formatJson(instances: DumpedInstance[]): string {
 
 const AUTH_NAME: Record<number, string> = { 0: 'NONE', 1: 'SIMPLE_PASSWORD', 2: 'IPSEC_AH' };
 
+/**
+ * The SIGUSR1 text: keepalived 2.2.7's "VRRP Topology" section, line for line in its order and words, for every
+ * line whose value this process holds exactly (docs/notify-data-dump.md). Lines keepalived writes that this
+ * dump leaves out, because the runtime does not hand this dump such a value or it belongs to the moment:
+ * Number of config faults, Number of interface and track script faults, Number of track scripts init, Read
+ * timeout, Master down timer, Multicast address, Total priority, last rx/tx checksum, fd_in/fd_out, Tracked
+ * interfaces, Unicast TTL, Check unicast src, Unicast checksum compatibility, each peer's "min_ttl N max_ttl M",
+ * and the other sections (Global definitions, Sockpool, Scripts, Interfaces). The last line, "Master router"
+ * while MASTER, is ours alone.
+ */
 export function formatDataText(instances: DumpedInstance[]): string {
   let out = '------< VRRP Topology >------\n';
-  for (const { status: st, params: p, authType, authPassword } of instances) {
+  for (const {
+    status: st,
+    params: p,
+    authType,
+    authPassword,
+    lastTransitionS,
+    notifyDeleted,
+    flags: f,
+  } of instances) {
     const vipSet = st.state === 'MASTER';
+    const unicast = p.unicastPeers.length > 0;
     const lines = [
       ` VRRP Instance = ${st.name}`,
       `   VRRP Version = ${p.version}`,
+      ...(p.family === 6 ? ['   Using Native IPv6'] : []),
       `   State = ${st.state}`,
-      `   Wantstate = ${st.wantState}`,
-      `   Interface = ${p.interface}`,
-      `   Using src_ip = ${p.primaryAddress}`,
-      ...(p.unicastPeers.length > 0
-        ? ['   Unicast Peer(s):', ...p.unicastPeers.map((a) => `     ${a}`)]
+      ...(st.state === 'BACKUP'
+        ? [
+            `   Master router = ${st.masterAddress ?? (p.family === 6 ? '::' : '0.0.0.0')}`,
+            `   Master priority = ${st.masterPriority}`,
+            ...(p.version === 3
+              ? [`   Master advert int = ${(st.masterAdverIntervalCs / 100).toFixed(2)} sec`]
+              : []),
+          ]
         : []),
-      `   Gratuitous ARP delay = ${seconds(p.garpMasterDelayUs)}`,
+      '   Flags:',
+      ...(unicast ? ['     Using unicast'] : []),
+      `   Wantstate = ${st.wantState}`,
+      ...(lastTransitionS > 0 ? [`   Last transition = ${transitionText(lastTransitionS)}`] : []),
+      `   Interface = ${p.interface}`,
+      ...(p.dontTrackPrimary ? ['   VRRP interface tracking disabled'] : []),
+      ...(f.skipCheckAdvAddr ? ['   Skip checking advert IP addresses'] : []),
+      ...(f.strictMode ? ['   Enforcing strict VRRP compliance'] : []),
+      `   Using src_ip = ${p.primaryAddress}`,
+      `   Gratuitous ARP delay = ${Math.floor(p.garpMasterDelayUs / 1_000_000)}`,
       `   Gratuitous ARP repeat = ${p.garpMasterRepeat}`,
-      `   Gratuitous ARP refresh = ${seconds(p.garpMasterRefreshUs)}`,
+      `   Gratuitous ARP refresh = ${Math.floor(p.garpMasterRefreshUs / 1_000_000)}`,
       `   Gratuitous ARP refresh repeat = ${p.garpMasterRefreshRepeat}`,
-      `   Gratuitous ARP lower priority delay = ${seconds(p.garpLowerPrioDelayUs)}`,
+      `   Gratuitous ARP lower priority delay = ${Math.floor(p.garpLowerPrioDelayUs / 1_000_000)}`,
       `   Gratuitous ARP lower priority repeat = ${p.garpLowerPrioRepeat}`,
       `   Down timer adverts = ${p.downTimerAdverts}`,
       `   Send advert after receive lower priority advert = ${!p.lowerPrioNoAdvert}`,
@@ -190,19 +222,66 @@ export function formatDataText(instances: DumpedInstance[]): string {
       `   Accept = ${p.accept ? 'enabled' : 'disabled'}`,
       `   Preempt = ${p.nopreempt ? 'disabled' : 'enabled'}`,
       ...(p.preemptDelayUs > 0 ? [`   Preempt delay = ${seconds(p.preemptDelayUs)} secs`] : []),
-      ...(p.version === 2 ? [`   Authentication type = ${AUTH_NAME[authType] ?? authType}`] : []),
-      ...(p.version === 2 && authType !== AuthType.none ? [`   Password = ${authPassword}`] : []),
-      `   Virtual IP (${p.vips.length}):`,
-      ...p.vips.map((v) => `     ${vipText(v, p, vipSet)}`),
-      ...(p.excludedVips.length > 0
+      `   Promote_secondaries = ${f.promoteSecondaries ? 'enabled' : 'disabled'}`,
+      ...(authType !== AuthType.none
         ? [
-            `   Virtual IP Excluded (${p.excludedVips.length}):`,
-            ...p.excludedVips.map((v) => `     ${vipText(v, p, vipSet)}`),
+            `   Authentication type = ${AUTH_NAME[authType] ?? authType}`,
+            ...(authType === AuthType.pass ? [`   Password = ${authPassword}`] : []),
           ]
+        : p.version === 2
+          ? ['   Authentication type = none']
+          : []),
+      ...(p.vips.length > 0
+        ? [`   Virtual IP (${p.vips.length}):`, ...p.vips.map((v) => `     ${vipDataText(v, p, vipSet)}`)]
         : []),
-      ...(st.masterAddress !== null ? [`   Master router = ${st.masterAddress}`] : []),
+      ...(p.excludedVips.length > 0
+        ? ['   Virtual IP Excluded :', ...p.excludedVips.map((v) => `     ${vipDataText(v, p, vipSet)}`)]
+        : []),
+      ...(unicast ? ['   Unicast Peer :', ...p.unicastPeers.map((a) => `     ${a}`)] : []),
+      ...trackedScripts(p),
+      `   Using smtp notification = ${f.smtpAlert ? 'yes' : 'no'}`,
+      `   Notify deleted = ${notifyDeleted ? 'Deleted' : 'Fault'}`,
+      `   Notify priority changes = ${p.notifyPriorityChanges}`,
+      // keepalived-ts: keepalived writes the master's address only while BACKUP.
+      ...(st.state === 'MASTER' && st.masterAddress !== null
+        ? [`   Master router = ${st.masterAddress}`]
+        : []),
     ];
     out += `${lines.join('\n')}\n`;
   }
   return out;
+}
+
+/** keepalived's "Tracked scripts :" block: NAME weight W [reverse], in configuration order. */
+function trackedScripts(p: VrrpInstanceParams): string[] {
+  const scripts = p.trackers.filter((t) => t.kind === 'script');
+  if (scripts.length === 0) return [];
+  return [
+    '   Tracked scripts :',
+    ...scripts.map((t) => `     ${t.name} weight ${t.weight}${t.reverse ? ' reverse' : ''}`),
+  ];
+}
+
+/** A VIP as keepalived's text dump writes it: the prefix length only when shorter than the address. */
+function vipDataText(v: VrrpInstanceParams['vips'][number], p: VrrpInstanceParams, set: boolean): string {
+  const full = v.address.includes(':') ? 128 : 32;
+  const scope = typeof v.options?.scope === 'string' ? v.options.scope : 'global';
+  const addr = v.prefixLen === full ? v.address : `${v.address}/${v.prefixLen}`;
+  return `${addr} dev ${v.dev ?? p.interface} scope ${scope}${set ? ' set' : ''}`;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** keepalived's "SECONDS.MICROS (Www Mmm dd hh:mm:ss.micros yyyy)", local time as ctime writes it. */
+function transitionText(s: number): string {
+  const whole = Math.floor(s);
+  const us = Math.round((s - whole) * 1e6) % 1e6;
+  const d = new Date(whole * 1000);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const u6 = String(us).padStart(6, '0');
+  const when =
+    `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ` +
+    `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${u6} ${d.getFullYear()}`;
+  return `${whole}.${u6} (${when})`;
 }

@@ -84,6 +84,8 @@ export class VrrpInstance {
   #preemptUntilUs: number | null = null;
   #masterAddress: string | null = null;
   #masterPriority = 0;
+  /** Why the running master-down timer will make this instance master, when it is more than the timer. */
+  #downReason: string | null = null;
   #rogueSinceUs: number | null = null;
   #rogueLastUs: number | null = null;
   #ownerYielded = false;
@@ -396,6 +398,7 @@ export class VrrpInstance {
   }
 
   #becomeMaster(nowUs: number, out: VrrpAction[], reason: string): void {
+    this.#downReason = null;
     const p = this.#p;
     if (this.#ownerYielded) {
       // The rogue owner went quiet: take 255 back.
@@ -457,7 +460,7 @@ export class VrrpInstance {
       this.#arm('masterDown', nowUs + this.#masterDownUs(), out);
       return;
     }
-    this.#becomeMaster(nowUs, out, 'master down timer expired');
+    this.#becomeMaster(nowUs, out, this.#downReason ?? 'master down timer expired');
   }
 
   #shutdown(out: VrrpAction[]): void {
@@ -600,12 +603,14 @@ export class VrrpInstance {
   /** RFC 3768 §6.4.2 / RFC 9568 §6.4.2 "If an ADVERTISEMENT is received" in Backup. */
   #advertRxBackup(advert: VrrpAdvert, meta: RxMeta, nowUs: number, out: VrrpAction[]): void {
     if (advert.priority === PRIORITY_STOP) {
-      // The master is leaving: take over after Skew_Time.
+      // The master is leaving: take over after Skew_Time. keepalived's words give the takeover's reason.
+      this.#downReason = 'Backup received priority 0 advertisement';
       this.#arm('masterDown', nowUs + this.#skewUs(), out);
       return;
     }
     const higherOrEqual = advert.priority >= this.#effective;
     if (this.#p.nopreempt || higherOrEqual || this.#preemptDelayRunning(nowUs)) {
+      this.#downReason = null;
       if (higherOrEqual) this.#preemptUntilUs = null;
       // RFC 9568 §6.4.2: adopt the master's interval (v2 intervals are equal or the packet was dropped).
       if (this.#p.version === 3 && advert.advertIntervalCs > 0) {
@@ -650,7 +655,14 @@ export class VrrpInstance {
       this.#followed = meta.srcAddr;
       this.#masterPriority = advert.priority;
       this.#wantState = 'BACKUP';
-      this.#becomeBackup(nowUs, out, `higher priority advert from ${meta.srcAddr}`);
+      // keepalived's words, which operators grep for.
+      this.#becomeBackup(
+        nowUs,
+        out,
+        advert.priority > this.#effective
+          ? `Master received advert from ${meta.srcAddr} with higher priority ${advert.priority}, ours ${this.#effective}`
+          : `Master received advert from ${meta.srcAddr} with same priority ${advert.priority} but higher IP address than ours`,
+      );
       return;
     }
     // Lower priority (or equal with a lower address).

@@ -2,7 +2,9 @@
 //   total = base + Σ adjustments, effective = clamp(total, 1, 254); an owner (base 255) is never adjusted.
 //   weight 0:  tracker KO ⇒ FAULT (no priority change).
 //   weight > 0: +weight while OK.      weight < 0: −|weight| while KO.
-//   reverse:   the tracker's OK/KO sense is flipped before the rules above (weight 0 reverse ⇒ FAULT while OK).
+//   reverse:   weight 0: FAULT while OK instead of while KO. Weighted: the contribution above is negated
+//              (keepalived 2.2.7 multiplies it by −1: weight 5 reverse gives −5 while OK, weight −10
+//              reverse gives +10 while KO; docs/config-meaning.md).
 //   track_file: value × weight is added (negated by reverse); weight 0 ⇒ any non-zero value is a fault;
 //               an adjustment below −253 is a fault.
 // RFC 3768/9568 have no trackers; this is keepalived's extension.
@@ -49,10 +51,10 @@ export function trackerEffect(def: TrackerDef, reading: TrackerReading): Tracker
     const delta = reading.value * def.weight * sign;
     return delta < FILE_FAULT_BELOW ? { fault: true, delta: 0 } : { fault: false, delta };
   }
-  const ok = def.reverse ? !reading.up : reading.up;
-  if (def.weight === 0) return { fault: !ok, delta: 0 };
-  if (def.weight > 0) return { fault: false, delta: ok ? def.weight : 0 };
-  return { fault: false, delta: ok ? 0 : def.weight };
+  if (def.weight === 0) return { fault: reading.up === def.reverse, delta: 0 };
+  const sign = def.reverse ? -1 : 1;
+  if (def.weight > 0) return { fault: false, delta: reading.up ? def.weight * sign : 0 };
+  return { fault: false, delta: reading.up ? 0 : def.weight * sign };
 }
 
 export interface PriorityResult {

@@ -132,11 +132,12 @@ describe('vrrp_instance', () => {
       { address: '192.0.2.12' },
       { address: '192.0.2.13', maxTtl: 1 },
     ]);
-    // A TTL outside 0..255 is an error at its line.
+    // A TTL outside 0..255 is keepalived's number error at its line; the peer is kept all the same.
     assert.deepEqual(
       diag.list.filter((d) => d.pos).map((d) => `${d.code}@${d.pos!.line}`),
-      ['CONFIG_INVALID_VALUE@9'],
+      ['CONFIG_INVALID_NUMBER@9'],
     );
+    assert.deepEqual(withoutPositions(i.unicastPeers[3]), { address: '192.0.2.14' });
   });
 
   test('a unicast peer of the other family is refused', () => {
@@ -180,7 +181,8 @@ ${instance(`  track_script {
     const refs = config.vrrpInstances[0]!.trackScripts;
     assert.deepEqual(withoutPositions(refs), [
       { name: 'chk_a', weight: 30, reverse: true },
-      { name: 'chk_b', reverse: false },
+      // Without a weight the entry takes the script's own weight and reverse, as keepalived does.
+      { name: 'chk_b', reverse: false, weight: 0 },
     ]);
     assert.deepEqual(
       diag.list.filter((d) => d.pos).map((d) => `${d.code}@${d.pos!.line}`),
@@ -193,14 +195,16 @@ ${instance(`  track_script {
       `vrrp_script s {\n  script "/bin/true"\n}\n${instance(`  track_script {\n    s weight ${w}\n  }`)}`,
     );
 
-  test('a track_script weight past ±254 (or not a number) drops the entry with an error', () => {
+  test('a track_script weight past ±254 (or not a number) keeps the entry with the script weight, with an error', () => {
     for (const w of ['255', '-300', 'x']) {
       const { config, diag } = trackWeight(w);
       assert.ok(
         diag.list.some((d) => d.code === 'CONFIG_INVALID_VALUE' && d.pos?.line === 8),
         w,
       );
-      assert.deepEqual(config.vrrpInstances[0]!.trackScripts, [], w);
+      assert.deepEqual(withoutPositions(config.vrrpInstances[0]!.trackScripts), [
+        { name: 's', reverse: false, weight: 0 },
+      ]);
     }
   });
 
@@ -597,4 +601,113 @@ test('vrrp process keywords: nice, a clamped real-time priority, RLIMIT_RTTIME, 
   });
   assert.deepEqual(codes, ['CONFIG_VALUE_CLAMPED']);
   assert.deepEqual(parse('global_defs {\n}\n', false).config.globalDefs.vrrpProcess, { noSwap: false });
+});
+
+describe('blog-style configurations mean what keepalived 2.2.7 makes of them (issue 13)', () => {
+  const vip = '  virtual_ipaddress {\n    192.0.2.1\n  }';
+  const messages = (p: Parsed) => p.diag.list.map((d) => p.diag.format(d));
+
+  test('an invalid priority is 100 with "Priority not valid!", even on a MASTER', () => {
+    for (const v of ['0', '256', '300', 'abc', '-5', '1.5']) {
+      const p = parse(instance(`  state MASTER\n  priority ${v}\n${vip}`));
+      assert.equal(p.config.vrrpInstances[0]!.priority, 100, v);
+      assert.ok(
+        messages(p).includes(
+          '(Line 5) (VI_1) Priority not valid! must be between 1 & 255. Using default 100',
+        ),
+        `${v}: ${messages(p).join(' | ')}`,
+      );
+    }
+  });
+
+  test('flags ignore trailing words; boolean-reading flags still check theirs', () => {
+    const p = parse(
+      instance(`  nopreempt // 非抢占\n  strict_mode // x\n  skip_check_adv_addr no\n${vip}`),
+      false,
+    );
+    const i = p.config.vrrpInstances[0]!;
+    assert.equal(i.nopreempt, true);
+    assert.equal(i.strictMode, undefined);
+    assert.deepEqual(p.codes, ['CONFIG_INVALID_VALUE']);
+  });
+
+  test("a vrrp_script's script ignores the words after the command", () => {
+    const p = parse('vrrp_script chk {\n  script "/bin/echo a b" // 检测脚本\n}\n', false);
+    assert.deepEqual(p.config.vrrpScripts[0]!.script?.argv, ['/bin/echo', 'a', 'b']);
+    assert.equal(p.config.vrrpScripts[0]!.user, undefined);
+    assert.deepEqual(p.codes, []);
+  });
+
+  test("a track_script entry with a stray word is dropped with keepalived's warning", () => {
+    const p = parse(
+      `vrrp_script chk {\n  script "/bin/true"\n}\n${instance(`  track_script {\n    chk // 注释\n  }\n${vip}`)}`,
+      false,
+    );
+    assert.deepEqual(p.config.vrrpInstances[0]!.trackScripts, []);
+    assert.ok(messages(p).includes('(Line 8) (VI_1) unknown track script option // - ignoring'));
+  });
+
+  test('vrrp_strict keeps unicast peers', () => {
+    const p = parse(
+      `global_defs {\n  vrrp_strict\n}\n${instance(`  unicast_peer {\n    192.0.2.2\n  }\n${vip}`)}`,
+    );
+    assert.deepEqual(
+      p.config.vrrpInstances[0]!.unicastPeers.map((x) => x.address),
+      ['192.0.2.2'],
+    );
+  });
+
+  test("a VIP with /33 is kept as /32, with keepalived's message", () => {
+    const p = parse(instance('  virtual_ipaddress {\n    192.0.2.101/33\n  }'));
+    const v = p.config.vrrpInstances[0]!.virtualIpaddresses;
+    assert.deepEqual(
+      v.map((x) => `${x.address}/${x.prefixLength}`),
+      ['192.0.2.101/32'],
+    );
+    assert.ok(
+      messages(p).includes('(Line 5) Invalid address prefix len 33 for address 192.0.2.101/33 - using 32'),
+    );
+  });
+
+  test("a missing } is reported with keepalived's words", () => {
+    const p = parse(instance(vip).replace(/}\n$/, ''), false);
+    assert.ok(messages(p).includes("There are 1 missing '}'s or extra '{'s"), messages(p).join(' | '));
+  });
+});
+
+describe('vrrp_script interval and timeout (whole seconds in keepalived 2.2.7)', () => {
+  const script = (body: string) => parse(`vrrp_script chk {\n  script "/bin/true"\n${body}\n}\n`, false);
+  test("whole seconds; 0 becomes 1 with keepalived's message", () => {
+    const p = script('  interval 3\n  timeout 0');
+    assert.equal(p.config.vrrpScripts[0]!.intervalUs, 3_000_000);
+    assert.equal(p.config.vrrpScripts[0]!.timeoutUs, 1_000_000);
+    assert.deepEqual(p.codes, ['CONFIG_INVALID_VALUE']);
+  });
+  test("a fraction gets keepalived's two errors, is run as written (departure) and noted", () => {
+    const p = script('  interval 0.5');
+    assert.equal(p.config.vrrpScripts[0]!.intervalUs, 500_000);
+    assert.deepEqual(p.codes, ['CONFIG_INVALID_NUMBER', 'CONFIG_INVALID_VALUE', 'CONFIG_DEPARTURE']);
+    assert.equal(p.diag.exitCode(), 5);
+  });
+  test('garbage is reported and the default stays', () => {
+    const p = script('  interval abc');
+    assert.equal(p.config.vrrpScripts[0]!.intervalUs, 1_000_000);
+  });
+});
+
+describe('notify scripts with a trailing comment', () => {
+  test('`notify_master "/bin/true" // x` is dropped: keepalived reads `//` as the user', () => {
+    const p = parse(
+      instance(
+        '  notify_master "/bin/true" // 通知\n  notify_backup "/bin/true" root\n  virtual_ipaddress {\n    192.0.2.1\n  }',
+      ),
+      false,
+    );
+    const i = p.config.vrrpInstances[0]!;
+    assert.equal(i.notify.master, undefined);
+    assert.deepEqual(i.notify.backup?.argv, ['/bin/true']);
+    assert.equal(i.notify.backup?.user, 'root');
+    assert.deepEqual(p.codes, ['CONFIG_SCRIPT_USER']);
+    assert.equal(p.diag.exitCode(), 0);
+  });
 });

@@ -84,9 +84,21 @@ describe('physical lines', () => {
     assert.deepEqual(codes(r.diag), ['CONFIG_LINE_TOO_LONG@2']);
   });
 
-  test('bytes outside ASCII pass through (latin1, nothing rejected)', () => {
+  test('a file that is not valid UTF-8 passes through byte for byte (latin1, nothing rejected)', () => {
     const r = read({ 'k.conf': Buffer.from([0x61, 0x20, 0xff, 0xc3, 0xa9, 0x0a]) });
     assert.deepEqual(r.texts, ['a \xff\xc3\xa9']);
+  });
+
+  test('a UTF-8 file reads as written (Chinese names and words, no mojibake)', () => {
+    const r = read({ 'k.conf': 'router_id 主节点 // 标识\nvrrp_instance 实例_1\n' });
+    assert.deepEqual(r.texts, ['router_id 主节点 // 标识', 'vrrp_instance 实例_1']);
+  });
+
+  test('line length counts UTF-8 bytes: 341 three-byte characters fit, 342 do not', () => {
+    const r = read({ 'k.conf': `a ${'中'.repeat(340)}\nb ${'中'.repeat(341)}\nc\n` });
+    // 2 + 1020 = 1022 bytes fits; 2 + 1023 = 1025 bytes is over keepalived's 1023.
+    assert.deepEqual(r.lines, [`k.conf:1 a ${'中'.repeat(340)}`, 'k.conf:3 c']);
+    assert.deepEqual(codes(r.diag), ['CONFIG_LINE_TOO_LONG@2']);
   });
 
   test('an unterminated double quote is reported at its line', () => {

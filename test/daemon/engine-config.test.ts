@@ -187,7 +187,9 @@ vrrp_instance B {
     a!.trackers.map((t) => [t.name, t.kind, t.weight]),
     [
       ['eth1', 'interface', 0],
-      ['lo', 'interface', 5],
+      // A sync-group member without sync_group_tracking_weight: keepalived 2.2.7 sets the weight to 0
+      // ("ignoring lo tracked interface weight due to SYNC group"; docs/config-meaning.md).
+      ['lo', 'interface', 0],
     ],
     'instance entries first; the group entry for eth1 does not duplicate it',
   );

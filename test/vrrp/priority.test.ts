@@ -54,12 +54,21 @@ test('a weight-0 tracker that fails means FAULT; reverse flips the sense', () =>
     computePriority(100, [script('z', 0, true)], readings([['z', { up: false }]])).trackerFault,
     false,
   );
-  // reverse on a weighted tracker: +10 while the script fails.
+  // reverse on a weighted tracker negates its contribution (keepalived 2.2.7, checked against its dump):
+  // weight 10 reverse is −10 while the script succeeds, weight −10 reverse is +10 while it fails.
   assert.equal(
     computePriority(100, [script('r', 10, true)], readings([['r', { up: false }]])).effective,
+    100,
+  );
+  assert.equal(computePriority(100, [script('r', 10, true)], readings([['r', { up: true }]])).effective, 90);
+  assert.equal(
+    computePriority(100, [script('r', -10, true)], readings([['r', { up: false }]])).effective,
     110,
   );
-  assert.equal(computePriority(100, [script('r', 10, true)], readings([['r', { up: true }]])).effective, 100);
+  assert.equal(
+    computePriority(100, [script('r', -10, true)], readings([['r', { up: true }]])).effective,
+    100,
+  );
 });
 
 test('track_file: value × weight, weight 0 faults on non-zero, below −253 faults', () => {

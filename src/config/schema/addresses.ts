@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { SourcePos } from '../diagnostics.js';
 import type { IpRouteLine, VirtualAddress } from '../model.js';
 import type { ParseCtx } from '../parser.js';
-import { readIp, readPrefix } from '../values.js';
+import { readIp, readPrefix, readUnsigned } from '../values.js';
 
 const VIP_FLAGS = new Set([
   'home',
@@ -28,10 +28,35 @@ const VIP_WITH_ARG = new Set([
 ]);
 const SCOPES = new Set(['site', 'link', 'host', 'nowhere', 'global']);
 
+/**
+ * keepalived 2.2.7's parse_ipaddress: an invalid prefix length (`/33`, `/abc`) is reported and replaced by
+ * the full length (32 or 128) — the address is kept; only an invalid address drops it.
+ */
+function readVipPrefix(text: string, pos: SourcePos, ctx: ParseCtx): ReturnType<typeof readPrefix> {
+  const slash = text.indexOf('/');
+  if (slash < 0) return readPrefix(text);
+  const addr = text.slice(0, slash);
+  const lenText = text.slice(slash + 1);
+  const ip = readIp(addr);
+  const full = addr.includes(':') ? 128 : 32;
+  const len = readUnsigned(lenText, 0, full);
+  let prefixLength = full;
+  if (!len.ok) {
+    ctx.diag.error('CONFIG_INVALID_NUMBER', len.error, pos);
+    ctx.diag.error(
+      'CONFIG_INVALID_PREFIX',
+      `Invalid address prefix len ${lenText} for address ${text} - using ${full}`,
+      pos,
+    );
+  } else prefixLength = len.value;
+  if (!ip.ok) return ip;
+  return { ok: true, value: { ...ip.value, prefixLength, explicit: true } };
+}
+
 /** `ADDR[/LEN] [brd ADDR] [dev IF] [scope S] [label L] [peer ADDR] [-nodad] [no_track] …` */
 export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: ParseCtx): VirtualAddress | null {
   const first = tokens[0]!;
-  const p = readPrefix(first);
+  const p = readVipPrefix(first, pos, ctx);
   if (!p.ok) {
     ctx.diag.error('CONFIG_INVALID_ADDRESS', `VRRP parsed invalid IP ${first}. skipping IP...`, pos);
     return null;

@@ -2,6 +2,7 @@
 import type { SourcePos } from '../diagnostics.js';
 import type { ScriptSpec } from '../model.js';
 import type { KeywordDef, ParseCtx } from '../parser.js';
+import { groupExists, userExists } from '../script-security.js';
 import { type Read, readBool, readDecimalScaled, readInt, readTimerUs } from '../values.js';
 
 type Setter<T> = (target: any, value: T, pos: SourcePos) => void;
@@ -56,8 +57,24 @@ export const str = (set: Setter<string> | string): KeywordDef =>
     set,
   );
 
-/** A flag keyword: present means true, or an explicit boolean argument. */
+/**
+ * A flag keyword as most of keepalived 2.2.7's are: present means set, and whatever follows on the line is
+ * ignored — `nopreempt // 非抢占` disables preemption, `nopreempt false` too (docs/config-meaning.md).
+ */
 export function flag(set: Setter<boolean> | string, value = true): KeywordDef {
+  const setter = typeof set === 'string' ? field<boolean>(set) : set;
+  return {
+    line: (target, _tokens, pos) => {
+      setter(target, value, pos);
+    },
+  };
+}
+
+/**
+ * A flag keyword that keepalived reads an optional boolean for (true/on/yes, false/off/no): present alone
+ * means set; anything else after it is an error and the keyword is ignored.
+ */
+export function boolFlag(set: Setter<boolean> | string, value = true): KeywordDef {
   const setter = typeof set === 'string' ? field<boolean>(set) : set;
   return {
     line: (target, tokens, pos, ctx) => {
@@ -125,13 +142,29 @@ export function splitCommand(cmd: string): string[] {
   return out;
 }
 
-export function script(set: Setter<ScriptSpec> | string): KeywordDef {
+/**
+ * A script keyword. Notify scripts take `[user [group]]` after the command; a vrrp_script's `script` takes
+ * the command alone (`withUser` false) and keepalived 2.2.7 ignores every word after it, so
+ * `script "/path/check.sh" // 检测脚本` runs /path/check.sh (docs/config-meaning.md).
+ */
+export function script(set: Setter<ScriptSpec> | string, withUser = true): KeywordDef {
   const setter = typeof set === 'string' ? field<ScriptSpec>(set) : set;
   return {
     quoted: true,
     line: (target, tokens, pos, ctx) => {
-      const s = parseScript(tokens, pos);
+      const s = parseScript(withUser ? tokens : tokens.slice(0, 2), pos);
       if (!s) ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a script`, pos);
+      else if (
+        (s.user !== undefined && !userExists(s.user)) ||
+        (s.group !== undefined && !groupExists(s.group))
+      )
+        // keepalived 2.2.7 drops a notify script whose user or group does not exist (so a trailing
+        // `// comment` drops it: `//` is read as the user); it logs this, it is not a -t error.
+        ctx.diag.note(
+          'CONFIG_SCRIPT_USER',
+          `Invalid user/group for notify script ${s.argv[0] ?? ''} - ignoring`,
+          pos,
+        );
       else setter(target, s, pos);
     },
   };

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 // global_defs { … } keywords (keepalived's core/global_parser.c keyword set; behaviour from man5).
 import type { GlobalDefs } from '../model.js';
 import type { KeywordDef, KeywordTable } from '../parser.js';
-import { userExists } from '../script-security.js';
+import { groupExists, userExists } from '../script-security.js';
 import { isMulticast, readIp } from '../values.js';
 
 /**
@@ -18,7 +18,7 @@ function resolvesHost(s: string): boolean {
 
 import { availableParallelism } from 'node:os';
 import { readInt } from '../values.js';
-import { carry, flag, int, script, seconds, str, timerUs } from './builders.js';
+import { boolFlag, carry, flag, int, script, seconds, str, timerUs } from './builders.js';
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
 const CARRIED: Record<string, number> = {
@@ -257,13 +257,14 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     },
     smtp_helo_name: str('smtpHeloName'),
     smtp_connect_timeout: int('smtpConnectTimeoutS', 1, 86400),
-    smtp_alert: flag('smtpAlert'),
-    smtp_alert_vrrp: flag('smtpAlertVrrp'),
+    smtp_alert: boolFlag('smtpAlert'),
+    smtp_alert_vrrp: boolFlag('smtpAlertVrrp'),
     script_user: {
       line: (g, tokens, pos, ctx) => {
         if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
         const [user, group] = tokens[1].includes(':') ? tokens[1].split(':', 2) : [tokens[1], tokens[2]];
-        if (!userExists(user!))
+        // keepalived takes a second word as the group, so `script_user root // x` fails on group '//'.
+        if (!userExists(user!) || (group !== undefined && !groupExists(group)))
           return ctx.diag.error('CONFIG_SCRIPT_USER', 'Error setting global script uid/gid', pos);
         g.scriptUser = group ? { user: user!, group } : { user: user! };
       },
@@ -281,10 +282,10 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     // keepalived 2.2.7 rejects 0 here: "number '0' outside range [0.000001, 4294.967295]".
     vrrp_garp_interval: timerUs('vrrpGarpIntervalUs', 0.000001),
     vrrp_gna_interval: timerUs('vrrpGnaIntervalUs', 0.000001),
-    vrrp_min_garp: flag('vrrpMinGarp'),
+    vrrp_min_garp: boolFlag('vrrpMinGarp'),
     vrrp_down_timer_adverts: int('vrrpDownTimerAdverts', 1, 100),
-    vrrp_lower_prio_no_advert: flag('vrrpLowerPrioNoAdvert'),
-    vrrp_higher_prio_send_advert: flag('vrrpHigherPrioSendAdvert'),
+    vrrp_lower_prio_no_advert: boolFlag('vrrpLowerPrioNoAdvert'),
+    vrrp_higher_prio_send_advert: boolFlag('vrrpHigherPrioSendAdvert'),
     // keepalived 2.2.7 takes no argument here and ignores one if given.
     vrrp_check_unicast_src: {
       line: (g) => {

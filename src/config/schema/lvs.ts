@@ -13,7 +13,7 @@ import type {
 } from '../model.js';
 import type { KeywordDef, KeywordTable } from '../parser.js';
 import { canonicalIp, ipToBytes, readInt, readIp, readPrefix } from '../values.js';
-import { carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
+import { boolFlag, carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
 
 export const SCHEDULERS = new Set([
   'rr',
@@ -72,10 +72,10 @@ function common<T>(): KeywordTable<T> {
     retry: int('retry', 0, 2147483647),
     delay_before_retry: timerUs('delayBeforeRetryUs'),
     warmup: timerUs('warmupUs'),
-    alpha: flag('alpha'),
-    smtp_alert: flag('smtpAlert'),
+    alpha: boolFlag('alpha'),
+    smtp_alert: boolFlag('smtpAlert'),
     virtualhost: str('virtualhost'),
-    inhibit_on_failure: flag('inhibitOnFailure'),
+    inhibit_on_failure: boolFlag('inhibitOnFailure'),
   };
 }
 
@@ -299,8 +299,8 @@ function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
     delay_before_retry: timerUs('delayBeforeRetryUs'),
     warmup: timerUs('warmupUs'),
     delay_loop: timerUs('delayLoopUs', 0.000001),
-    alpha: flag('alpha'),
-    log_all_failures: flag('logAllFailures'),
+    alpha: boolFlag('alpha'),
+    log_all_failures: boolFlag('logAllFailures'),
   };
   switch (kind) {
     case 'HTTP_GET':

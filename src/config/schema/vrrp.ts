@@ -14,10 +14,14 @@ import type {
   VrrpScript,
 } from '../model.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
-import { userExists } from '../script-security.js';
-import { readInt, readIp } from '../values.js';
+
+import { groupExists, userExists } from '../script-security.js';
+import { readInt, readIp, readTimerUs, readUnsigned } from '../values.js';
 import { parseRouteLine, parseRuleLine, parseVirtualAddress, type RuleDefaults } from './addresses.js';
-import { carry, deprecated, flag, int, script, str, timerUs } from './builders.js';
+import { boolFlag, carry, deprecated, flag, int, script, str, timerUs } from './builders.js';
+
+/** keepalived's VRRP_PRIO_DFL: what an invalid `priority` becomes. */
+const DEFAULT_PRIORITY = 100;
 
 /** The parser needs the whole config for parse-time lookups (track_script must be defined first). */
 export interface VrrpParseEnv {
@@ -91,6 +95,13 @@ const routeBlock = (pick: (i: any) => IpRouteLine[], rules: RuleDefaults | null)
 });
 
 /** Track lists: `NAME [weight N] [reverse|noreverse]`; `resolve` says whether NAME is known now. */
+/**
+ * A track_* block entry, read as keepalived 2.2.7's alloc_track_* do: `NAME [weight N [reverse|noreverse]]`.
+ * A second word other than `weight` drops the entry with a warning (so `chk_nginx // 注释` is not tracked);
+ * `weight` without a value drops it too; an invalid weight keeps the entry with its default weight; a fourth
+ * word other than reverse/noreverse is reported and ignored. `defaults` gives the tracked object's own
+ * weight and reverse (vrrp_script, vrrp_track_process), which an entry without them inherits.
+ */
 function trackBlock(
   pick: (i: any) => TrackRef[],
   what: string,
@@ -98,7 +109,10 @@ function trackBlock(
   weightMin: number,
   weightMax: number,
   resolve?: (name: string) => boolean,
+  defaults?: (name: string) => { weight: number; reverse: boolean } | undefined,
 ): KeywordDef {
+  // keepalived names track_interface by its keyword in these messages and track scripts in words.
+  const label = dupWhat === 'track_interface' ? 'track_interface' : what;
   return {
     values: {
       open: (i) => i,
@@ -116,40 +130,56 @@ function trackBlock(
           ctx.diag.error('CONFIG_TRACK_NOT_FOUND', `(${i.name}) ${what} ${name} not found, ignoring...`, pos);
           return;
         }
-        const ref: TrackRef = { name, reverse: false, pos };
-        for (let k = 1; k < tokens.length; k++) {
-          const w = tokens[k];
-          if (w === 'weight') {
-            // keepalived reads ±254 even where the limit is ±253, and clamps it with an error.
-            const r = readInt(tokens[k + 1], Math.min(weightMin, -254), Math.max(weightMax, 254));
-            if (!r.ok) {
-              ctx.diag.error(
-                'CONFIG_INVALID_VALUE',
-                `(${i.name}) weight for ${name} must be between [${weightMin}:${weightMax}] inclusive. Ignoring...`,
-                pos,
-              );
-              return;
-            }
-            ref.weight = r.value;
-            if (r.value > weightMax || r.value < weightMin) {
-              ref.weight = r.value > 0 ? weightMax : weightMin;
-              ctx.diag.error(
-                'CONFIG_INVALID_VALUE',
-                `weight for ${name} cannot be +/-254. Setting to +/-253`,
-                pos,
-              );
-            }
-            k++;
-          } else if (w === 'reverse') ref.reverse = true;
-          else if (w === 'noreverse') ref.reverse = false;
-          else {
+        const own = defaults?.(name);
+        const ref: TrackRef = own ? { name, reverse: own.reverse, pos } : { name, reverse: false, pos };
+        if (tokens.length >= 2) {
+          if (tokens[1] !== 'weight') {
+            const option =
+              dupWhat === 'track_interface'
+                ? `unknown track_interface ${name} option ${tokens[1]}`
+                : `unknown ${what} option ${tokens[1]}`;
+            ctx.diag.error('CONFIG_UNKNOWN_KEYWORD', `(${i.name}) ${option} - ignoring`, pos);
+            return;
+          }
+          if (tokens.length === 2) {
             ctx.diag.error(
-              'CONFIG_UNKNOWN_KEYWORD',
-              `(${i.name}) unknown ${what} option '${w}' - ignoring`,
+              'CONFIG_MISSING_PARAMETER',
+              `(${i.name}) weight without value specified for ${label} ${name} - ignoring`,
               pos,
             );
+            return;
           }
+          // keepalived reads ±254 even where the limit is ±253, and clamps it with an error.
+          const r = readInt(tokens[2], Math.min(weightMin, -254), Math.max(weightMax, 254));
+          if (!r.ok) {
+            ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+            ctx.diag.error(
+              'CONFIG_INVALID_VALUE',
+              dupWhat === 'track_interface'
+                ? `(${i.name}) weight ${tokens[2]} for ${name} must be between [-253..253] inclusive. Ignoring...`
+                : `(${i.name}) ${what} ${name}: weight must be between [${weightMin}..${weightMax}] inclusive, ignoring...`,
+              pos,
+            );
+            if (dupWhat === 'track_interface') ref.weight = 0;
+          } else if (r.value > weightMax || r.value < weightMin) {
+            ref.weight = r.value > 0 ? weightMax : weightMin;
+            ctx.diag.error(
+              'CONFIG_INVALID_VALUE',
+              `(${i.name}) weight for ${name} cannot be +/-254. Setting to +/-253`,
+              pos,
+            );
+          } else ref.weight = r.value;
+          const w3 = tokens[3];
+          if (w3 === 'reverse') ref.reverse = true;
+          else if (w3 === 'noreverse' && dupWhat !== 'track_interface') ref.reverse = false;
+          else if (w3 !== undefined)
+            ctx.diag.error(
+              'CONFIG_UNKNOWN_KEYWORD',
+              `(${i.name}) unknown ${dupWhat === 'track_interface' ? 'track_interace' : dupWhat} ${name} weight option ${w3} - ignoring`,
+              pos,
+            );
         }
+        if (own && ref.weight === undefined) ref.weight = own.weight;
         pick(i).push(ref);
       },
     },
@@ -197,14 +227,26 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       1,
       255,
     ),
-    priority: int(
-      (i: VrrpInstance, v: number, pos: SourcePos) => {
-        i.priority = v;
+    // keepalived 2.2.7: an invalid priority (0, 256, `abc`, `-5`) is reported and replaced by the default
+    // 100 — it does not stay unset, which would make a MASTER the address owner (docs/config-meaning.md).
+    priority: {
+      line: (i: VrrpInstance, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const r = readUnsigned(tokens[1], 1, 255);
         i.priorityPos = pos;
+        if (r.ok) {
+          i.priority = r.value;
+          return;
+        }
+        ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+        ctx.diag.error(
+          'CONFIG_INVALID_PRIORITY',
+          `(${i.name}) Priority not valid! must be between 1 & 255. Using default ${DEFAULT_PRIORITY}`,
+          pos,
+        );
+        i.priority = DEFAULT_PRIORITY;
       },
-      1,
-      255,
-    ),
+    },
     advert_int: timerUs(
       (i: VrrpInstance, v: number, pos: SourcePos) => {
         i.advertIntervalUs = v;
@@ -250,8 +292,8 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       i.accept = !v;
       i.acceptPos = pos;
     }),
-    skip_check_adv_addr: flag('skipCheckAdvAddr'),
-    strict_mode: flag('strictMode'),
+    skip_check_adv_addr: boolFlag('skipCheckAdvAddr'),
+    strict_mode: boolFlag('strictMode'),
     unicast_src_ip: srcIp(),
     mcast_src_ip: srcIp(),
     unicast_peer: {
@@ -279,18 +321,30 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
             return;
           }
           const peer = { address: a.value.address, pos } as VrrpInstance['unicastPeers'][number];
+          // keepalived 2.2.7 reads the words in pairs: a pair whose value is not a number is reported and
+          // skipped, an unknown name with a number stops the reading; the peer is kept in every case
+          // (so `192.0.2.2 // peer` is a peer, with "invalid number 'peer'").
           for (let k = 1; k < tokens.length; k += 2) {
-            const r = readInt(tokens[k + 1], 0, 255);
-            if (!r.ok || (tokens[k] !== 'min_ttl' && tokens[k] !== 'max_ttl')) {
+            if (k + 1 >= tokens.length) {
+              ctx.diag.error('CONFIG_MISSING_PARAMETER', `(${i.name}) ${tokens[k]} is missing a value`, pos);
+              break;
+            }
+            const r = readUnsigned(tokens[k + 1], 0, 255);
+            if (!r.ok) {
+              ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+              continue;
+            }
+            if (tokens[k] === 'min_ttl') peer.minTtl = r.value;
+            else if (tokens[k] === 'max_ttl') peer.maxTtl = r.value;
+            else {
               ctx.diag.error(
                 'CONFIG_INVALID_VALUE',
-                `(${i.name}) invalid unicast_peer option '${tokens[k]}'`,
+                `(${i.name}) unknown unicast_peer option ${tokens[k]}`,
                 pos,
               );
               break;
             }
-            if (tokens[k] === 'min_ttl') peer.minTtl = r.value;
-            else peer.maxTtl = r.value;
+            i.checkUnicastSrc = true;
           }
           i.unicastPeers.push(peer);
         },
@@ -335,6 +389,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       -253,
       253,
       (n) => cfg.vrrpScripts.some((s) => s.name === n),
+      (n) => cfg.vrrpScripts.find((s) => s.name === n),
     ),
     track_file: trackBlock(
       (i: VrrpInstance) => i.trackFiles,
@@ -385,16 +440,16 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     notify_master_rx_lower_pri: script((i: VrrpInstance, s) => {
       i.notify.masterRxLowerPri = s;
     }),
-    notify_priority_changes: flag('notifyPriorityChanges'),
-    smtp_alert: flag('smtpAlert'),
+    notify_priority_changes: boolFlag('notifyPriorityChanges'),
+    smtp_alert: boolFlag('smtpAlert'),
     garp_master_delay: int('garpMasterDelayS', 0, 86400),
     garp_master_repeat: int('garpMasterRepeat', 0, 2147483647),
     garp_master_refresh: int('garpMasterRefreshS', 0, 86400),
     garp_master_refresh_repeat: int('garpMasterRefreshRepeat', 0, 2147483647),
     garp_lower_prio_delay: int('garpLowerPrioDelayS', 0, 86400),
     garp_lower_prio_repeat: int('garpLowerPrioRepeat', 0, 2147483647),
-    lower_prio_no_advert: flag('lowerPrioNoAdvert'),
-    higher_prio_send_advert: flag('higherPrioSendAdvert'),
+    lower_prio_no_advert: boolFlag('lowerPrioNoAdvert'),
+    higher_prio_send_advert: boolFlag('higherPrioSendAdvert'),
     owner_ignore_adverts: flag('ownerIgnoreAdverts'),
     authentication: {
       block: {
@@ -530,8 +585,8 @@ export function syncGroupKeywords(): KeywordTable<SyncGroup> {
     notify: script((g: SyncGroup, s) => {
       g.notify.generic = s;
     }),
-    smtp_alert: flag('smtpAlert'),
-    notify_priority_changes: flag('notifyPriorityChanges'),
+    smtp_alert: boolFlag('smtpAlert'),
+    notify_priority_changes: boolFlag('notifyPriorityChanges'),
     sync_group_tracking_weight: flag('syncGroupTrackingWeight'),
     global_tracking: flag('syncGroupTrackingWeight'),
   };
@@ -539,17 +594,39 @@ export function syncGroupKeywords(): KeywordTable<SyncGroup> {
 
 export function vrrpScriptKeywords(): KeywordTable<VrrpScript> {
   return {
-    script: script('script'),
-    interval: timerUs('intervalUs', 0.000001),
-    timeout: timerUs('timeoutUs', 0.000001),
-    weight: weightWithReverse(-253, 253),
+    script: script('script', false),
+    // keepalived 2.2.7 reads whole seconds here ("interval 1.5" is an error and the default 1 s stays);
+    // 0 is taken as 1 with a message.
+    interval: wholeSeconds('interval', 'intervalUs', 'must be between 1 and 4294 - ignoring'),
+    timeout: wholeSeconds('timeout', 'timeoutUs', 'invalid - ignoring'),
+    // keepalived 2.2.7's wording; a third word other than `reverse` is reported and the weight still applies.
+    weight: {
+      line: (s: VrrpScript, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const r = readInt(tokens[1], -253, 253);
+        if (!r.ok)
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `vrrp_script ${s.name} weight ${tokens[1]} must be in [-253, 253]`,
+            pos,
+          );
+        else s.weight = r.value;
+        if (tokens[2] === 'reverse') s.reverse = true;
+        else if (tokens[2] !== undefined)
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `vrrp_script ${s.name} unknown weight option ${tokens[2]}`,
+            pos,
+          );
+      },
+    },
     rise: int('rise', 1, 2147483647),
     fall: int('fall', 1, 2147483647),
     user: {
       line: (s, tokens, pos, ctx) => {
         if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
         const [user, group] = tokens[1].includes(':') ? tokens[1].split(':', 2) : [tokens[1], tokens[2]];
-        if (!userExists(user!)) {
+        if (!userExists(user!) || (group !== undefined && !groupExists(group))) {
           ctx.diag.error(
             'CONFIG_SCRIPT_USER',
             `Unable to set uid/gid for script '${s.script?.argv.join(' ') ?? ''}'`,
@@ -562,6 +639,42 @@ export function vrrpScriptKeywords(): KeywordTable<VrrpScript> {
       },
     },
     init_fail: flag('initFail'),
+  };
+}
+
+/** A vrrp_script `interval` / `timeout`: unsigned whole seconds, 0 meaning 1, stored in µs. */
+function wholeSeconds(kw: string, field: 'intervalUs' | 'timeoutUs', badTail: string): KeywordDef {
+  return {
+    line: (s: VrrpScript, tokens, pos, ctx) => {
+      if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+      const r = readUnsigned(tokens[1], 0, 4294);
+      if (!r.ok) {
+        ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+        ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `(${s.name}): vrrp script ${kw} '${tokens[1]}' ${badTail}`,
+          pos,
+        );
+        // Departure (docs/config-meaning.md): a fraction of a second is run as written, and -t says so.
+        const frac = /^\d*\.\d+$/.test(tokens[1]) ? readTimerUs(tokens[1], 0.000001) : null;
+        if (frac?.ok) {
+          s[field] = frac.value;
+          ctx.diag.note(
+            'CONFIG_DEPARTURE',
+            `vrrp_script ${s.name}: keepalived-ts uses ${kw} ${tokens[1]} s as written; keepalived 2.2.7 ignores it`,
+            pos,
+          );
+        }
+        return;
+      }
+      if (r.value === 0)
+        ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `(${s.name}): vrrp script ${kw} must be greater than 0, setting to 1`,
+          pos,
+        );
+      s[field] = Math.max(1, r.value) * 1_000_000;
+    },
   };
 }
 

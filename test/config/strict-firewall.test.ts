@@ -1,0 +1,158 @@
+// vrrp_strict's firewall (issue 13): a strict, non-owner MASTER drops traffic to its VIPs with keepalived's
+// nftables table, and removes it on stop. A router namespace and a client namespace share a link; the client
+// pings the VIP: no answer under vrrp_strict, an answer without it (so the check can fail). The ruleset the
+// daemon installs is compared, as `nft list ruleset` prints it, with the one the reference keepalived 2.2.7
+// installs for the same configuration in a lab of its own.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { strictRuleset } from '../../src/daemon/strict-firewall.js';
+import { OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
+import { createNetns, deleteNetns, ip, isRoot } from '../helpers/netns.js';
+
+const hasNft = spawnSync('nft', ['--version']).status === 0;
+const skip = !isRoot() ? 'needs root' : !hasNft ? 'nft not installed' : false;
+
+const dir = mkdtempSync(join(tmpdir(), 'kats-strict-'));
+const namespaces: string[] = [];
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const n of namespaces.splice(0)) deleteNetns(n);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const conf = (strict: boolean) => `global_defs {
+${strict ? '  vrrp_strict' : ''}
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 61
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+}
+`;
+
+/** Router and client namespaces on one link: router 192.0.2.1, client 192.0.2.2. */
+function lab(label: string): { router: string; client: string } {
+  const router = createNetns(`${label}r`);
+  const client = createNetns(`${label}c`);
+  namespaces.push(router, client);
+  ip('-n', router, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client);
+  ip('-n', router, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', client, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  ip('-n', router, 'link', 'set', 'eth0', 'up');
+  ip('-n', client, 'link', 'set', 'eth0', 'up');
+  return { router, client };
+}
+
+/** Starts a daemon in `ns` and resolves once its output matches `ready` (false on exit or after 15 s). */
+function start(ns: string, argv: string[], ready: RegExp) {
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const seen = new Promise<boolean>((resolve) => {
+    const on = (b: Buffer) => {
+      out += b.toString();
+      if (ready.test(out)) resolve(true);
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    void exited.then(() => resolve(false));
+    setTimeout(() => resolve(false), 15_000).unref();
+  });
+  return { child, seen, exited, output: () => out };
+}
+
+const ruleset = (ns: string) =>
+  spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'ruleset'], { encoding: 'utf8' }).stdout;
+const pings = (from: string, to: string) =>
+  spawnSync('ip', ['netns', 'exec', from, 'ping', '-c', '1', '-W', '1', to]).status === 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs ours on the configuration until MASTER; returns the ruleset, whether the VIP answered, and after stop. */
+async function runOurs(strict: boolean, label: string) {
+  const { router, client } = lab(label);
+  const file = join(dir, `${label}.conf`);
+  writeFileSync(file, conf(strict));
+  const pid = join(dir, `${label}.pid`);
+  const d = start(
+    router,
+    [process.execPath, OURS_BIN, '-n', '-l', '-f', file, '-p', pid, '-r', `${pid}.v`],
+    /Entering MASTER STATE/,
+  );
+  assert.ok(await d.seen, d.output());
+  await sleep(300); // the table is written just after the takeover batch
+  const rules = ruleset(router);
+  const vipAnswers = pings(client, '192.0.2.100');
+  const routerAnswers = pings(client, '192.0.2.1');
+  process.kill(Number(readFileSync(pid, 'utf8')), 'SIGTERM');
+  await d.exited;
+  return { rules, vipAnswers, routerAnswers, rulesAfter: ruleset(router), log: d.output() };
+}
+
+describe('vrrp_strict firewall', { skip, concurrency: 3 }, () => {
+  test("a strict MASTER drops traffic to its VIPs with keepalived's table, removed on stop", async () => {
+    const strictRun = runOurs(true, 'sfs');
+    const plainRun = runOurs(false, 'sfp');
+    const [s, p] = await Promise.all([strictRun, plainRun]);
+    assert.equal(s.routerAnswers, true, s.log);
+    assert.equal(s.vipAnswers, false, `${s.rules}\n${s.log}`);
+    assert.match(s.log, /no_accept\/strict specified, but no firewall configured - using nftables/);
+    assert.match(s.log, /\(VI_1\) setting firewall drop rule/);
+    assert.doesNotMatch(p.log, /using nftables/);
+    assert.match(s.rules, /table ip keepalived \{/);
+    assert.match(s.rules, /elements = \{ 192\.0\.2\.100 \}/);
+    assert.equal(s.rulesAfter.trim(), '', s.rulesAfter);
+    // Without vrrp_strict the VIP answers and no table is written.
+    assert.equal(p.vipAnswers, true, p.log);
+    assert.equal(p.rules.trim(), '');
+  });
+
+  test('the ruleset is the one keepalived 2.2.7 installs', {
+    skip: referenceAvailable() ? false : 'keepalived not installed',
+  }, async () => {
+    const { router } = lab('sfk');
+    const file = join(dir, 'ref.conf');
+    writeFileSync(file, conf(true));
+    const pidDir = mkdtempSync(join(dir, 'ref-'));
+    const d = start(
+      router,
+      [
+        REFERENCE_KEEPALIVED,
+        '-n',
+        '-l',
+        '-D',
+        '-P',
+        '-f',
+        file,
+        '-p',
+        join(pidDir, 'k.pid'),
+        '-r',
+        join(pidDir, 'v.pid'),
+      ],
+      /setting firewall drop rule/,
+    );
+    assert.ok(await d.seen, d.output());
+    await sleep(300);
+    const reference = ruleset(router);
+    process.kill(Number(readFileSync(join(pidDir, 'k.pid'), 'utf8')), 'SIGTERM');
+    await d.exited;
+    // Ours, from the same addresses, applied in a namespace of its own and listed by nft the same way.
+    const mine = createNetns('sfm');
+    namespaces.push(mine);
+    ip('-n', mine, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+    const script = strictRuleset('keepalived', [{ address: '192.0.2.100', ifname: 'eth0' }]);
+    const applied = spawnSync('ip', ['netns', 'exec', mine, 'nft', '-f', '-'], { input: script });
+    assert.equal(applied.status, 0, String(applied.stderr));
+    assert.equal(ruleset(mine), reference);
+  });
+});
