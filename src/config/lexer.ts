@@ -1,5 +1,5 @@
 // Lexical rules of keepalived.conf, one function per rule, all pure.
-// Facts from keepalived's lib/parser.c (see shared/notes/keepalived-reference.md §1.1); code is our own.
+// Facts from keepalived's lib/parser.c (docs/keepalived-config-syntax.md); code is our own.
 
 /** keepalived reads lines with fgets into a 1024-byte buffer: 1023 characters plus the newline fit. */
 export const MAX_LINE_BYTES = 1024;
