@@ -146,7 +146,6 @@ test('LVS-DR: a stopped real server leaves the pool of the director in charge', 
 }, async () => {
   const d2 = state.d2;
   assert.ok(d2, 'the failover test ran first');
-  let r: ClientResult;
   // A real server stops: it leaves the new master's pool.
   const mark = d2.mark();
   procs.find((p) => p.spawnargs.includes(reals[1]!))?.kill('SIGKILL');
@@ -156,7 +155,7 @@ test('LVS-DR: a stopped real server leaves the pool of the director in charge', 
     mark,
   );
   await new Promise((res) => setTimeout(res, 300));
-  r = await get(20);
+  const r = await get(20);
   assert.equal(r.errors, 0, JSON.stringify(r.errs));
   assert.deepEqual(Object.keys(counts(r.names)).sort(), ['rs1', 'rs3']);
   assert.equal(await d2.stop('SIGTERM', 10_000), 0);
