@@ -8,15 +8,13 @@ import { randomInt } from 'node:crypto';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { DNS_TYPES, decodeHeader, encodeQuery, rcodeName } from './dns-wire.js';
 import {
+  awaitReply,
   closeFd,
   connectFd,
   openSocket,
-  recvFd,
   SOCK_DGRAM,
   sendFd,
   sockaddrOf,
-  type Watch,
-  watchFd,
 } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
 
@@ -56,38 +54,24 @@ export class DnsProbe implements Probe {
         const code = typeof sent === 'string' ? connectCode(sent) : 'local-error';
         return resolve(down(start, code, `DNS query to ${where(t)} not sent: ${sent}`));
       }
-      let watch: Watch | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (o: ProbeOutcome) => {
-        if (watch === undefined) return;
-        watch.close();
-        watch = undefined;
-        clearTimeout(timer);
-        closeFd(fd);
+      const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
+        datagram: (n) => {
+          const h = decodeHeader(this.#buf.subarray(0, n));
+          if (!h || h.id !== id || !h.response) return undefined; // not our answer: keep waiting
+          if (h.rcode !== 0)
+            return down(start, 'dns-rcode', `DNS check to ${where(t)}: rcode ${rcodeName(h.rcode)}`);
+          return up(start);
+        },
+        error: (n) =>
+          down(start, connectCode(n, true), `DNS check to ${where(t)}: failed to read socket: ${n}`),
+        timeout: () =>
+          down(start, 'timeout', `DNS check to ${where(t)}: no matching reply within the timeout`),
+      });
+      this.#abort = () => abort(down(start, 'closed', 'probe closed'));
+      void settled.then((o) => {
         this.#abort = undefined;
         resolve(o);
-      };
-      watch = watchFd(fd, false, () => {
-        for (;;) {
-          const n = recvFd(fd, this.#buf);
-          if (n === 'EAGAIN') return;
-          if (typeof n === 'string')
-            return finish(
-              down(start, connectCode(n, true), `DNS check to ${where(t)}: failed to read socket: ${n}`),
-            );
-          const h = decodeHeader(this.#buf.subarray(0, n));
-          if (!h || h.id !== id || !h.response) continue; // not our answer: keep waiting
-          if (h.rcode !== 0)
-            return finish(down(start, 'dns-rcode', `DNS check to ${where(t)}: rcode ${rcodeName(h.rcode)}`));
-          return finish(up(start));
-        }
       });
-      timer = setTimeout(
-        () =>
-          finish(down(start, 'timeout', `DNS check to ${where(t)}: no matching reply within the timeout`)),
-        ms(timeoutUs),
-      );
-      this.#abort = () => finish(down(start, 'closed', 'probe closed'));
     });
   }
 

@@ -16,7 +16,7 @@ import {
 } from '../../net/libc.js';
 import { errnoName } from '../../net/net-error.js';
 import { sockaddrIn, sockaddrIn6 } from '../../net/sockaddr.js';
-import type { ProbeTarget } from '../probe.js';
+import type { ProbeOutcome, ProbeTarget } from '../probe.js';
 
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
@@ -200,4 +200,49 @@ export function watchFd(fd: number, writable: boolean, onReady: () => void): Wat
   });
   if (!h) throw new Error('koffi.node.poll returned no handle');
   return h;
+}
+
+/** How a datagram exchange reads what comes back: an outcome settles it, undefined keeps waiting. */
+export interface ReplyReader {
+  /** A datagram of `n` bytes is at the start of the buffer. */
+  datagram(n: number): ProbeOutcome | undefined;
+  /** Reading failed with `errno` (an ICMP error the kernel queued on the connected socket). */
+  error(errno: string): ProbeOutcome;
+  timeout(): ProbeOutcome;
+}
+
+/**
+ * Waits on a connected datagram socket for the answer to what was just sent (DNS, UDP and PING checks):
+ * datagrams are read as they arrive until the reader settles; the timeout or `abort` settle it too. The
+ * socket is closed and its watch and timer released exactly once.
+ */
+export function awaitReply(
+  fd: number,
+  buf: Uint8Array,
+  timeoutMs: number,
+  reader: ReplyReader,
+): { settled: Promise<ProbeOutcome>; abort: (o: ProbeOutcome) => void } {
+  let settle!: (o: ProbeOutcome) => void;
+  const settled = new Promise<ProbeOutcome>((resolve) => {
+    settle = resolve;
+  });
+  let done = false;
+  const finish = (o: ProbeOutcome) => {
+    if (done) return;
+    done = true;
+    watch.close();
+    clearTimeout(timer);
+    closeFd(fd);
+    settle(o);
+  };
+  const watch = watchFd(fd, false, () => {
+    while (!done) {
+      const n = recvFd(fd, buf);
+      if (n === 'EAGAIN') return;
+      const o = typeof n === 'string' ? reader.error(n) : reader.datagram(n);
+      if (o) finish(o);
+    }
+  });
+  const timer = setTimeout(() => finish(reader.timeout()), timeoutMs);
+  return { settled, abort: finish };
 }

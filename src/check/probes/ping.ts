@@ -9,17 +9,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import {
+  awaitReply,
   closeFd,
   connectFd,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   openSocket,
-  recvFd,
   SOCK_DGRAM,
   sendFd,
   sockaddrOf,
-  type Watch,
-  watchFd,
 } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up } from './outcome.js';
 
@@ -87,39 +85,23 @@ export class PingProbe implements Probe {
         const code = typeof sent === 'string' ? connectCode(sent) : 'local-error';
         return resolve(down(start, code, `ICMP${v} echo to ${t.address} not sent: ${sent}`));
       }
-      let watch: Watch | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (o: ProbeOutcome) => {
-        if (watch === undefined) return;
-        watch.close();
-        watch = undefined;
-        clearTimeout(timer);
-        closeFd(fd);
+      const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
+        datagram: (n) => {
+          const kind = classifyReply(t.family, this.#buf.subarray(0, n), seq);
+          if (kind === 'reply') return up(start);
+          if (kind === 'other')
+            return down(start, 'icmp-type', `ICMP${v} check of ${t.address}: got ICMP type ${this.#buf[0]}`);
+          return undefined;
+        },
+        error: (n) => down(start, connectCode(n, true), `ICMP${v} check of ${t.address}: ${n} (ICMP error)`),
+        timeout: () =>
+          down(start, 'timeout', `ICMP${v} check of ${t.address}: no echo reply within the timeout`),
+      });
+      this.#abort = () => abort(down(start, 'closed', 'probe closed'));
+      void settled.then((o) => {
         this.#abort = undefined;
         resolve(o);
-      };
-      watch = watchFd(fd, false, () => {
-        for (;;) {
-          const n = recvFd(fd, this.#buf);
-          if (n === 'EAGAIN') return;
-          if (typeof n === 'string')
-            return finish(
-              down(start, connectCode(n, true), `ICMP${v} check of ${t.address}: ${n} (ICMP error)`),
-            );
-          const kind = classifyReply(t.family, this.#buf.subarray(0, n), seq);
-          if (kind === 'reply') return finish(up(start));
-          if (kind === 'other')
-            return finish(
-              down(start, 'icmp-type', `ICMP${v} check of ${t.address}: got ICMP type ${this.#buf[0]}`),
-            );
-        }
       });
-      timer = setTimeout(
-        () =>
-          finish(down(start, 'timeout', `ICMP${v} check of ${t.address}: no echo reply within the timeout`)),
-        ms(timeoutUs),
-      );
-      this.#abort = () => finish(down(start, 'closed', 'probe closed'));
     });
   }
 

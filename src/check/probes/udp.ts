@@ -10,15 +10,13 @@
 import type { Checker } from '../../config/model.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import {
+  awaitReply,
   closeFd,
   connectFd,
   openSocket,
-  recvFd,
   SOCK_DGRAM,
   sendFd,
   sockaddrOf,
-  type Watch,
-  watchFd,
 } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
 
@@ -120,33 +118,23 @@ export class UdpProbe implements Probe {
         closeFd(fd);
         return resolve(down(start, 'local-error', `UDP send to ${where(t)} failed: ${sent}`));
       }
-      let watch: Watch | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (o: ProbeOutcome) => {
-        if (watch === undefined) return;
-        watch.close();
-        watch = undefined;
-        clearTimeout(timer);
-        closeFd(fd);
+      const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
+        datagram: (n) => {
+          const why = replyMismatch(this.#buf.subarray(0, n), this.#spec);
+          return why ? down(start, 'reply-mismatch', `UDP check to ${where(t)}: ${why}`) : up(start);
+        },
+        error: (n) => down(start, connectCode(n, true), `UDP check to ${where(t)} failed: ${n} (ICMP error)`),
+        // Without require_reply, silence is success (keepalived).
+        timeout: () =>
+          this.#spec.requireReply
+            ? down(start, 'timeout', `UDP check to ${where(t)}: no reply within the timeout`)
+            : up(start),
+      });
+      this.#abort = () => abort(down(start, 'closed', 'probe closed'));
+      void settled.then((o) => {
         this.#abort = undefined;
         resolve(o);
-      };
-      watch = watchFd(fd, false, () => {
-        const n = recvFd(fd, this.#buf);
-        if (n === 'EAGAIN') return;
-        if (typeof n === 'string') {
-          const code = connectCode(n, true);
-          return finish(down(start, code, `UDP check to ${where(t)} failed: ${n} (ICMP error)`));
-        }
-        const why = replyMismatch(this.#buf.subarray(0, n), this.#spec);
-        finish(why ? down(start, 'reply-mismatch', `UDP check to ${where(t)}: ${why}`) : up(start));
       });
-      timer = setTimeout(() => {
-        if (this.#spec.requireReply)
-          finish(down(start, 'timeout', `UDP check to ${where(t)}: no reply within the timeout`));
-        else finish(up(start));
-      }, ms(timeoutUs));
-      this.#abort = () => finish(down(start, 'closed', 'probe closed'));
     });
   }
 
