@@ -1,0 +1,100 @@
+// ha_suspend through the channel between the two processes: the checker of a director that is VRRP backup
+// for the virtual server's address does not probe; when that director becomes master, its checker hears it
+// from the VRRP process and starts probing. Counted at the real server, by the source of each connection.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, test } from 'node:test';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { killAllRouters, Router } from './router.js';
+
+const skip = !isRoot() ? 'needs root for network namespaces' : false;
+const labs: Lab[] = [];
+const procs: ChildProcess[] = [];
+
+after(() => {
+  killAllRouters();
+  for (const p of procs) p.kill('SIGKILL');
+  for (const l of labs) l.close();
+});
+
+const conf = (priority: number) => `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 81
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  virtual_ipaddress { 192.0.2.100/24 }
+}
+virtual_server 192.0.2.100 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  ha_suspend
+  real_server 192.0.2.50 8080 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`;
+
+test('ha_suspend: only the master probes; the backup starts when it takes over', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const lab = new Lab('hasus');
+  labs.push(lab);
+  const a = lab.addHost('a');
+  const b = lab.addHost('b');
+  const rs = lab.addHost('rs');
+  ip('-n', a, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', b, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  ip('-n', rs, 'addr', 'add', '192.0.2.50/24', 'dev', 'eth0');
+  // The real server: a TCP listener printing each connection's source address.
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      rs,
+      process.execPath,
+      '-e',
+      `require('node:net').createServer((s) => { console.log(s.remoteAddress); s.end(); }).listen(8080, () => console.log('ready'))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  procs.push(server);
+  const from: string[] = [];
+  let partial = '';
+  await new Promise<void>((res) =>
+    server.stdout!.on('data', (d: Buffer) => {
+      partial += d.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines)
+        if (l === 'ready') res();
+        else from.push(l.replace(/^::ffff:/, ''));
+    }),
+  );
+  const ra = new Router('a', a, conf(200));
+  const rb = new Router('b', b, conf(100));
+  await ra.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
+  await rb.waitFor(/\(VI_1\) Entering BACKUP STATE/, 10_000);
+  await new Promise((res) => setTimeout(res, 3500));
+  assert.ok(
+    from.filter((x) => x === '192.0.2.1').length >= 2,
+    `the master probes: ${from.join(' ')}\n${ra.log()}`,
+  );
+  assert.equal(from.filter((x) => x === '192.0.2.2').length, 0, `the backup does not: ${from.join(' ')}`);
+  // The master goes; the backup takes over and its checker starts.
+  const mark = from.length;
+  assert.equal(await ra.stop('SIGTERM', 10_000), 0);
+  await rb.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  await new Promise((res) => setTimeout(res, 3000));
+  assert.ok(
+    from.slice(mark).filter((x) => x === '192.0.2.2').length >= 2,
+    `the new master probes: ${from.slice(mark).join(' ')}`,
+  );
+  assert.equal(await rb.stop('SIGTERM', 10_000), 0);
+});
