@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { killAllRouters, type Router } from '../daemon/router.js';
-import { createLoEth0Netns, ip, isRoot } from '../helpers/netns.js';
+import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
 import { readPcapFrames } from '../net/pcap.js';
 import { tcpdumpInstalled } from './capture.js';
 import { type Impl, referenceInstalled, startPeer } from './peers.js';
@@ -145,6 +145,54 @@ describe('more VIPs than an advert carries, beside keepalived 2.2.7', () => {
       assert.ok(ts && ka, 'both sent adverts');
       assert.equal(ts[3], c.advertised, 'count field');
       assert.equal(ts.toString('hex'), ka.toString('hex'), 'the adverts are the same bytes');
+    });
+  }
+});
+
+/** `conf` with another priority (the same VIP list on both nodes, as a cluster has). */
+const confAt = (c: Case, priority: number) => conf(c).replace('priority 150', `priority ${priority}`);
+
+describe('a mixed cluster with 450 VIPs: keepalived-ts and keepalived 2.2.7 accept each other', () => {
+  const c = cases[0]!;
+  for (const [highImpl, lowImpl] of [
+    ['ts', 'ka'],
+    ['ka', 'ts'],
+  ] as const) {
+    test(`${highImpl === 'ts' ? 'keepalived-ts' : 'keepalived'} master, the other backs up and takes over`, {
+      skip,
+      timeout: 90_000,
+    }, async () => {
+      const lab = new Lab(`mvc${highImpl}`);
+      cleanups.push(() => lab.close());
+      const hi = lab.addHost('hi');
+      const lo = lab.addHost('lo');
+      ip('-n', hi, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+      ip('-n', lo, 'addr', 'add', '192.0.2.250/24', 'dev', 'eth0');
+      const h = startPeer(highImpl, `mvc-h-${highImpl}`, hi, confAt(c, 200));
+      await h.waitFor(/\(VI_1\) Entering MASTER STATE/, 15_000);
+      const l = startPeer(lowImpl, `mvc-l-${lowImpl}`, lo, confAt(c, 100));
+      await l.waitFor(/\(VI_1\) Entering BACKUP STATE/, 15_000);
+      // Several adverts later the backup still follows the master: neither drops the other's 255-address
+      // adverts as another cluster's (the address-list check) nor takes over.
+      await new Promise((res) => setTimeout(res, 4500));
+      assert.equal(
+        l.grep(/Entering MASTER STATE/).length,
+        0,
+        `${lowImpl} stayed backup\n${l.log().slice(-2000)}`,
+      );
+      assert.equal(
+        l.grep(/not present in MASTER advert|unexpected ip number count/).length,
+        0,
+        l.log().slice(-2000),
+      );
+      assert.equal(held(hi, c.vips), c.vips.length);
+      // The master stops: the backup takes every address.
+      await h.stop('SIGTERM', 15_000);
+      await l.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
+      for (let k = 0; k < 50 && held(lo, c.vips) < c.vips.length; k++)
+        await new Promise((res) => setTimeout(res, 100));
+      assert.equal(held(lo, c.vips), c.vips.length, 'the new master holds all 450');
+      await l.stop('SIGTERM', 15_000);
     });
   }
 });
