@@ -41,6 +41,8 @@ export interface KeywordDoc {
   range?: string;
   /** The model field the value goes to: its value in a fresh block is the default. */
   field?: string;
+  /** The field holds microseconds while the keyword takes seconds. */
+  fieldInUs?: boolean;
   /** Accepted and carried in `other`: this version does nothing with it. */
   carried?: boolean;
   deprecated?: boolean;

@@ -47,7 +47,11 @@ export const int = (set: Setter<number> | string, min: number, max: number): Key
 
 /** Decimal seconds → integer microseconds. */
 export const timerUs = (set: Setter<number> | string, minS = 0, maxS = 4294.967295): KeywordDef =>
-  withValue((s) => readTimerUs(s, minS, maxS), set, { args: 'SECONDS', range: `${minS}..${maxS} s` });
+  withValue((s) => readTimerUs(s, minS, maxS), set, {
+    args: 'SECONDS',
+    range: `${minS}..${maxS} s`,
+    fieldInUs: true,
+  });
 
 /** Decimal seconds with `decimals` places → seconds as a float (for options we only carry). */
 export const seconds = (
