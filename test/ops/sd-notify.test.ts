@@ -2,7 +2,7 @@
 // the address encoding, a notifier in this process sending to an abstract socket, and a real daemon in a
 // namespace reporting READY=1, watchdog pings, RELOADING=1/READY=1 around SIGHUP and STOPPING=1 on SIGTERM.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -131,4 +131,48 @@ test('the daemon under NOTIFY_SOCKET: READY=1 with its pid, watchdog pings, relo
   const stopping = await l.waitFor(/^STOPPING=1/, 2000);
   assert.ok(l.messages.slice(stopping.index + 1).every((x) => x.text !== 'WATCHDOG=1'));
   assert.ok(r.grep(/Stopping \(SIGTERM\)/, m).length > 0);
+});
+
+test('a checkers-only configuration is ready once the checker process is started; it gets no NOTIFY_SOCKET', {
+  skip: isRoot() ? false : 'needs root for network namespaces',
+  timeout: 30_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kats-sdc-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = join(dir, 'notify');
+  const l = new NotifyListener(socket);
+  cleanups.push(() => l.close());
+  await l.listening();
+  const ns = loneRouterNetns('dsdc', cleanups).ns;
+  const checkersPid = join(dir, 'checkers.pid');
+  const conf = `virtual_server 192.0.2.100 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.1 8080 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`;
+  const r = new Router('sdc', ns, conf, {
+    env: { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '1000000' },
+    extraArgs: ['-c', checkersPid],
+  });
+  cleanups.push(() => r.removeDir());
+  const ready = await l.waitFor(/^READY=1\n/, 10_000);
+  assert.equal(ready.text, `READY=1\nMAINPID=${r.proc.pid}\nSTATUS=Running (checkers only)`);
+  // The checker process is a child of the daemon: systemd's variables were taken out before it was forked.
+  await l.waitUntil(() => existsSync(checkersPid), 5000, 'the checker pid file');
+  const child = Number(readFileSync(checkersPid, 'utf8').trim());
+  const environ = readFileSync(`/proc/${child}/environ`, 'latin1').split('\0');
+  assert.ok(environ.length > 3, 'read the checker process environment');
+  assert.deepEqual(
+    environ.filter((e) => /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID)=/.test(e)),
+    [],
+  );
+  assert.equal(await r.stop('SIGTERM'), 0);
+  await l.waitFor(/^STOPPING=1/, 2000);
 });
