@@ -2,6 +2,7 @@
 // the address encoding, a notifier in this process sending to an abstract socket, and a real daemon in a
 // namespace reporting READY=1, watchdog pings, RELOADING=1/READY=1 around SIGHUP and STOPPING=1 on SIGTERM.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,10 @@ import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { NotifyListener } from './notify-listener.js';
 
 const cleanups: (() => void)[] = [];
+/** The listener is a python3 script (Node has no AF_UNIX datagram socket). */
+const noPython =
+  spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'python3 not installed';
+const daemonSkip = isRoot() ? noPython : 'needs root for network namespaces';
 after(() => {
   killAllRouters();
   for (const c of cleanups.splice(0).reverse()) c();
@@ -42,7 +47,9 @@ test('watchdog interval: half of WATCHDOG_USEC, only for the pid WATCHDOG_PID na
   assert.equal(watchdogIntervalMs('junk', undefined, 10), null);
 });
 
-test('a notifier sends to an abstract socket, and takes the variables out of the environment', async () => {
+test('a notifier sends to an abstract socket, and takes the variables out of the environment', {
+  skip: noPython,
+}, async () => {
   const name = `@kats-sd-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const l = new NotifyListener(name);
   cleanups.push(() => l.close());
@@ -88,7 +95,7 @@ test('no NOTIFY_SOCKET: nothing is set up, nothing is sent', () => {
 });
 
 test('the daemon under NOTIFY_SOCKET: READY=1 with its pid, watchdog pings, reload, stop', {
-  skip: isRoot() ? false : 'needs root for network namespaces',
+  skip: daemonSkip,
   timeout: 30_000,
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kats-sd-'));
@@ -134,7 +141,7 @@ test('the daemon under NOTIFY_SOCKET: READY=1 with its pid, watchdog pings, relo
 });
 
 test('a checkers-only configuration is ready once the checker process is started; it gets no NOTIFY_SOCKET', {
-  skip: isRoot() ? false : 'needs root for network namespaces',
+  skip: daemonSkip,
   timeout: 30_000,
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kats-sdc-'));
