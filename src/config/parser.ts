@@ -30,6 +30,22 @@ export interface KeywordDef<T = any> {
   };
   /** Re-tokenise with both quote kinds and escapes (script-like keywords). */
   quoted?: boolean;
+  /** What the manual page says of the keyword (scripts/gen-man.ts); the builders in schema/builders.ts fill it. */
+  doc?: KeywordDoc;
+}
+
+export interface KeywordDoc {
+  /** The arguments, as the manual shows them (e.g. `INTEGER`, `SECONDS`). */
+  args?: string;
+  /** The accepted range of the value. */
+  range?: string;
+  /** The model field the value goes to: its value in a fresh block is the default. */
+  field?: string;
+  /** The field holds microseconds while the keyword takes seconds. */
+  fieldInUs?: boolean;
+  /** Accepted and carried in `other`: this version does nothing with it. */
+  carried?: boolean;
+  deprecated?: boolean;
 }
 
 export type KeywordTable<T = any> = Record<string, KeywordDef<T>>;

@@ -38,14 +38,14 @@ export type CliResult = { ok: true; options: CliOptions } | { ok: false; error: 
 
 export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
 
-type Spec = {
+export type Spec = {
   short?: string;
   long: string;
   arg: 'none' | 'required' | 'optional';
   set: (o: CliOptions, v?: string) => void;
 };
 
-const SPECS: Spec[] = [
+export const SPECS: Spec[] = [
   {
     short: 'f',
     long: 'use-file',

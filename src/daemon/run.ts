@@ -35,6 +35,7 @@ import {
 } from './pidfile.js';
 import { applyProcessTuning } from './process-tuning.js';
 import { onSignalNumber } from './rt-signals.js';
+import { serviceNotifier } from './sd-notify.js';
 import { tuneV8ForDaemon } from './v8-tuning.js';
 import { VrrpRuntime } from './vrrp-runtime.js';
 
@@ -135,6 +136,7 @@ async function serve(
 ): Promise<void> {
   let stopping = false;
   let runtime: VrrpRuntime | null = null;
+  const sd = serviceNotifier(log);
   // An exception no handler expected, from any callback: one line, addresses released, exit 1 (fatal.ts).
   installFatalHandler({
     report: (line) => log.error(line),
@@ -151,6 +153,7 @@ async function serve(
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
+    sd.stopping();
     // The priority-0 adverts go out in stop()'s synchronous part; the log line follows them (Logger.held).
     const stopped = log.held(() => {
       log.info(`Stopping (${why})`);
@@ -165,7 +168,7 @@ async function serve(
   // Installed before the runtime starts, so a TERM during startup still stops cleanly.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGHUP', () => {
+  const onHup = () => {
     if (stopping) return;
     faultPoint('sighup');
     checker?.reload();
@@ -183,8 +186,9 @@ async function serve(
       log.warn(
         'vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / vrrp_cpu_affinity changes take effect at the next start',
       );
-    void runtime.reload(next.config);
-  });
+    return runtime.reload(next.config);
+  };
+  process.on('SIGHUP', () => sd.reload(onHup));
   // keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does, readable by root only.
   // The file is written asynchronously (libuv's pool), off the advert path.
   const dump = (file: string, format: (list: DumpedInstance[]) => string) => {
@@ -221,6 +225,7 @@ async function serve(
   // warns when there is nothing at all to run, and idles until stopped — pid files written, signals handled.
   if (o.checkOnly || config.vrrpInstances.length === 0) {
     if (!checker) log.info(NOTHING_TO_RUN);
+    sd.ready(checker ? 'Running (checkers only)' : 'Running (nothing configured)');
     // Signal listeners alone do not keep Node's loop alive; a long idle timer does (stop() exits).
     setInterval(() => {}, 2 ** 30);
     return;
@@ -244,6 +249,7 @@ async function serve(
     log.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
   // After the start-up work (module load, warm-up rehearsals), so that RLIMIT_RTTIME counts only steady running.
   applyProcessTuning(config.globalDefs.vrrpProcess, log);
+  sd.ready(`Running (${config.vrrpInstances.length} VRRP instances)`);
 }
 
 /**

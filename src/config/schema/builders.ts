@@ -1,7 +1,7 @@
 // Small builders for keyword definitions, so the tables read as a schema: name → type, range, field.
 import type { SourcePos } from '../diagnostics.js';
 import type { ScriptSpec } from '../model.js';
-import type { KeywordDef, ParseCtx } from '../parser.js';
+import type { KeywordDef, KeywordDoc, ParseCtx } from '../parser.js';
 import { groupExists, userExists } from '../script-security.js';
 import { type Read, readBool, readDecimalScaled, readInt, readTimerUs } from '../values.js';
 
@@ -17,9 +17,19 @@ function report(ctx: ParseCtx, kw: string, r: { ok: false; error: string }, pos:
   ctx.diag.error('CONFIG_INVALID_VALUE', `${kw}: ${r.error}`, pos);
 }
 
-function withValue<T>(read: (s: string | undefined) => Read<T>, set: Setter<T> | string): KeywordDef {
+/** The manual's entry for a keyword: the field is named only when the builder got its name. */
+function doc(set: unknown, d: KeywordDoc): KeywordDoc {
+  return typeof set === 'string' ? { ...d, field: set } : d;
+}
+
+function withValue<T>(
+  read: (s: string | undefined) => Read<T>,
+  set: Setter<T> | string,
+  d: KeywordDoc,
+): KeywordDef {
   const setter = typeof set === 'string' ? field<T>(set) : set;
   return {
+    doc: doc(set, d),
     line: (target, tokens, pos, ctx) => {
       if (tokens[1] === undefined) {
         ctx.diag.missingParameter(tokens[0]!, pos);
@@ -33,11 +43,15 @@ function withValue<T>(read: (s: string | undefined) => Read<T>, set: Setter<T> |
 }
 
 export const int = (set: Setter<number> | string, min: number, max: number): KeywordDef =>
-  withValue((s) => readInt(s, min, max), set);
+  withValue((s) => readInt(s, min, max), set, { args: 'INTEGER', range: `${min}..${max}` });
 
 /** Decimal seconds → integer microseconds. */
 export const timerUs = (set: Setter<number> | string, minS = 0, maxS = 4294.967295): KeywordDef =>
-  withValue((s) => readTimerUs(s, minS, maxS), set);
+  withValue((s) => readTimerUs(s, minS, maxS), set, {
+    args: 'SECONDS',
+    range: `${minS}..${maxS} s`,
+    fieldInUs: true,
+  });
 
 /** Decimal seconds with `decimals` places → seconds as a float (for options we only carry). */
 export const seconds = (
@@ -46,15 +60,20 @@ export const seconds = (
   minS: number,
   maxS: number,
 ): KeywordDef =>
-  withValue((s) => {
-    const r = readDecimalScaled(s, decimals, minS, maxS);
-    return r.ok ? { ok: true, value: r.value / 10 ** decimals } : r;
-  }, set);
+  withValue(
+    (s) => {
+      const r = readDecimalScaled(s, decimals, minS, maxS);
+      return r.ok ? { ok: true, value: r.value / 10 ** decimals } : r;
+    },
+    set,
+    { args: 'SECONDS', range: `${minS}..${maxS} s, ${decimals} decimal places` },
+  );
 
 export const str = (set: Setter<string> | string): KeywordDef =>
   withValue(
     (s) => (s === undefined ? { ok: false, error: 'missing parameter' } : { ok: true, value: s }),
     set,
+    { args: 'STRING' },
   );
 
 /**
@@ -64,6 +83,7 @@ export const str = (set: Setter<string> | string): KeywordDef =>
 export function flag(set: Setter<boolean> | string, value = true): KeywordDef {
   const setter = typeof set === 'string' ? field<boolean>(set) : set;
   return {
+    doc: doc(set, {}),
     line: (target, _tokens, pos) => {
       setter(target, value, pos);
     },
@@ -77,6 +97,7 @@ export function flag(set: Setter<boolean> | string, value = true): KeywordDef {
 export function boolFlag(set: Setter<boolean> | string, value = true): KeywordDef {
   const setter = typeof set === 'string' ? field<boolean>(set) : set;
   return {
+    doc: doc(set, { args: '[true|false]' }),
     line: (target, tokens, pos, ctx) => {
       if (tokens[1] === undefined) {
         setter(target, value, pos);
@@ -92,6 +113,7 @@ export function boolFlag(set: Setter<boolean> | string, value = true): KeywordDe
 /** Accepted and carried in `other` (keywords whose effect the daemon does not model yet). */
 export function carry(minArgs = 0): KeywordDef {
   return {
+    doc: { carried: true, ...(minArgs > 0 ? { args: 'ARG...' } : {}) },
     line: (target, tokens, pos, ctx) => {
       if (tokens.length - 1 < minArgs) {
         ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a parameter`, pos);
@@ -150,6 +172,7 @@ export function splitCommand(cmd: string): string[] {
 export function script(set: Setter<ScriptSpec> | string, withUser = true): KeywordDef {
   const setter = typeof set === 'string' ? field<ScriptSpec>(set) : set;
   return {
+    doc: doc(set, { args: withUser ? 'SCRIPT [USER [GROUP]]' : 'SCRIPT' }),
     quoted: true,
     line: (target, tokens, pos, ctx) => {
       const s = parseScript(withUser ? tokens : tokens.slice(0, 2), pos);
@@ -173,6 +196,7 @@ export function script(set: Setter<ScriptSpec> | string, withUser = true): Keywo
 export function userGroup(set: Setter<{ user: string; group?: string }> | string): KeywordDef {
   const setter = typeof set === 'string' ? field<{ user: string; group?: string }>(set) : set;
   return {
+    doc: doc(set, { args: 'USER [GROUP]' }),
     line: (target, tokens, pos, ctx) => {
       const u = tokens[1];
       if (!u) {
@@ -189,6 +213,7 @@ export function userGroup(set: Setter<{ user: string; group?: string }> | string
 export function deprecated(message: string, then?: KeywordDef): KeywordDef {
   return {
     ...then,
+    doc: { ...then?.doc, deprecated: true },
     line: (target, tokens, pos, ctx) => {
       ctx.diag.warn('CONFIG_DEPRECATED', message, pos);
       then?.line?.(target, tokens, pos, ctx);

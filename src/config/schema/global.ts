@@ -133,6 +133,7 @@ function mcastGroup(family: 4 | 6): KeywordDef<GlobalDefs> {
 function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
   return {
     vrrp_priority: {
+      doc: { args: 'NICE', range: '-20..19' },
       line: (g, tokens, pos, ctx) => {
         if (tokens[1] === undefined)
           return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'No vrrp process priority specified', pos);
@@ -145,6 +146,7 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
       },
     },
     vrrp_rt_priority: {
+      doc: { args: 'INTEGER', range: '1..99 (clamped)' },
       line: (g, tokens, pos, ctx) => {
         const v = tokens[1];
         if (v === undefined)
@@ -179,6 +181,7 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
       },
     },
     vrrp_rlimit_rttime: {
+      doc: { args: 'MICROSECONDS', range: '1..4294967295' },
       line: (g, tokens, pos, ctx) => {
         const v = tokens[1];
         if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
@@ -198,6 +201,7 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
       },
     },
     vrrp_cpu_affinity: {
+      doc: { args: 'CPU...' },
       line: (g, tokens, pos, ctx) => {
         if (tokens.length < 2)
           return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'No vrrp cpu_id set specified', pos);
@@ -226,6 +230,7 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
 export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
   const t: KeywordTable<GlobalDefs> = {
     router_id: {
+      doc: { args: 'STRING', field: 'routerId' },
       line: (g, tokens, pos, ctx) => {
         if (tokens[1] === undefined)
           ctx.diag.error('CONFIG_MISSING_PARAMETER', 'routerid name missing - ignoring', pos);
@@ -242,6 +247,7 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     },
     notification_email_from: str('notificationEmailFrom'),
     smtp_server: {
+      doc: { args: 'HOST [PORT]', range: 'port 1..65535, default 25' },
       line: (g, tokens, pos, ctx) => {
         const host = tokens[1];
         if (!host) return ctx.diag.missingParameter(tokens[0]!, pos);

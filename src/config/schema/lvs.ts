@@ -34,6 +34,7 @@ export const SCHEDULERS = new Set([
 const METHODS = new Set(['NAT', 'DR', 'TUN']);
 
 const sched: KeywordDef<VirtualServer> = {
+  doc: { args: 'SCHEDULER', field: 'lbAlgo' },
   line: (vs, tokens, pos, ctx) => {
     const v = tokens[1];
     if (!v) return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'lvs_sched requires a scheduler', pos);
@@ -44,6 +45,7 @@ const sched: KeywordDef<VirtualServer> = {
 };
 
 const method: KeywordDef<VirtualServer | RealServer> = {
+  doc: { args: 'NAT|DR|TUN' },
   line: (vs, tokens, pos, ctx) => {
     const v = tokens[1];
     if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
@@ -90,6 +92,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
     lb_kind: method as KeywordDef<VirtualServer>,
     lvs_method: method as KeywordDef<VirtualServer>,
     protocol: {
+      doc: { args: 'TCP|UDP|SCTP', field: 'protocol' },
       line: (vs, tokens, pos, ctx) => {
         const p = tokens[1]?.toUpperCase();
         if (p !== 'TCP' && p !== 'UDP' && p !== 'SCTP')
@@ -103,6 +106,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
       },
     },
     persistence_timeout: {
+      doc: { args: '[SECONDS]', range: '1..2678400 (360 when given without a value)' },
       line: (vs, tokens, pos, ctx) => {
         if (tokens[1] === undefined) {
           vs.persistenceTimeoutS = 360;

@@ -190,6 +190,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
   const cfg = env.config;
   const t: KeywordTable<VrrpInstance> = {
     state: {
+      doc: { args: 'MASTER|BACKUP', field: 'state' },
       line: (i, tokens, pos, ctx) => {
         const s = tokens[1];
         if (s === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
@@ -206,6 +207,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     },
     interface: {
+      doc: { args: 'INTERFACE' },
       line: (i, tokens, pos, ctx) => {
         const v = tokens[1];
         if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
@@ -230,6 +232,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     // keepalived 2.2.7: an invalid priority (0, 256, `abc`, `-5`) is reported and replaced by the default
     // 100 — it does not stay unset, which would make a MASTER the address owner (docs/config-meaning.md).
     priority: {
+      doc: { args: 'INTEGER', range: '1..255', field: 'priority' },
       line: (i: VrrpInstance, tokens, pos, ctx) => {
         if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
         const r = readUnsigned(tokens[1], 1, 255);
@@ -497,6 +500,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
 
 function srcIp(): KeywordDef<VrrpInstance> {
   return {
+    doc: { args: 'ADDRESS' },
     line: (i, tokens, pos, ctx) => {
       if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
       const a = readIp(tokens[1]);
