@@ -13,7 +13,7 @@
 // minus delay_loop. Advert gaps come from tcpdump on the veth peer (kernel timestamps).
 // The phases run apart so that each one's CPU and jitter are its own on this 2-core machine.
 // Usage (root): node --import tsx bench/checkers-10k.ts   (KATS_BENCH_SERVERS=10000, KATS_BENCH_WINDOW_S=30,
-// KATS_BENCH_PHASES=off,on,haproxy). Figures and decisions: docs/decisions/checker-scale.md.
+// KATS_BENCH_PHASES=off,on,haproxy, KATS_BENCH_NODE_FLAGS). Figures and decisions: docs/decisions/checker-scale.md.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,7 +52,7 @@ function index(a) {
   return Number(p[2]) * 250 + Number(p[3]) - 1;
 }
 function stats() {
-  return { conns: 0, reqs: 0, last: new Float64Array(N), seen: new Uint8Array(N), hist: new Uint32Array(20001), perS: [] };
+  return { conns: 0, reqs: 0, last: new Float64Array(N), seen: new Uint8Array(N), hist: new Uint32Array(20001), histTcp: new Uint32Array(20001), perS: [] };
 }
 const st = { kats: stats(), haproxy: stats() };
 let t0 = performance.now();
@@ -72,7 +72,11 @@ function serve(port, key) {
     s.perS[sec] = (s.perS[sec] || 0) + 1;
     const k = index(c.localAddress.replace('::ffff:', ''));
     if (k >= 0 && k < N) {
-      if (s.last[k] > 0) s.hist[Math.min(20000, Math.round(now - s.last[k]))]++;
+      if (s.last[k] > 0) {
+        const b = Math.min(20000, Math.round(now - s.last[k]));
+        s.hist[b]++;
+        if (k % 2 === 1) s.histTcp[b]++;
+      }
       s.last[k] = now;
       s.seen[k] = 1;
     }
@@ -92,9 +96,10 @@ function summary(s) {
   let n = 0, seen = 0, seenOdd = 0;
   for (let i = 0; i < s.hist.length; i++) n += s.hist[i];
   for (let i = 0; i < N; i++) { seen += s.seen[i]; if (i % 2 === 1) seenOdd += s.seen[i]; }
-  const q = (f) => { let c = 0; const want = Math.ceil(n * f); for (let i = 0; i < s.hist.length; i++) { c += s.hist[i]; if (c >= want && n > 0) return i; } return null; };
+  const qh = (h, f) => { let n = 0; for (let i = 0; i < h.length; i++) n += h[i]; let c = 0; const want = Math.ceil(n * f); for (let i = 0; i < h.length; i++) { c += h[i]; if (c >= want && n > 0) return i; } return null; };
+  const q = (f) => qh(s.hist, f);
   let max = null; for (let i = s.hist.length - 1; i >= 0; i--) if (s.hist[i] > 0) { max = i; break; }
-  return { conns: s.conns, reqs: s.reqs, distinct: seen, distinctTcp: seenOdd, intervals: n, p50: q(0.5), p99: q(0.99), max, perS: s.perS.filter((x) => x !== undefined) };
+  return { conns: s.conns, reqs: s.reqs, distinct: seen, distinctTcp: seenOdd, intervals: n, p50: q(0.5), p99: q(0.99), max, tcpP50: qh(s.histTcp, 0.5), tcpP99: qh(s.histTcp, 0.99), perS: s.perS.filter((x) => x !== undefined) };
 }
 (async () => {
   await serve(${KATS_PORT}, 'kats');
@@ -126,6 +131,9 @@ interface Summary {
   p50: number | null;
   p99: number | null;
   max: number | null;
+  /** The TCP_CHECK half's interval quantiles (the HTTP half's are the rest). */
+  tcpP50: number | null;
+  tcpP99: number | null;
   perS: number[];
 }
 
@@ -311,7 +319,8 @@ function haproxyConf(dir: string): string {
   const lines = [
     'global',
     `  pidfile ${join(dir, 'haproxy.pid')}`,
-    `  maxconn ${SERVERS * 2 + 1000}`,
+    // Checks hold an fd only while in flight; the fd limit HAProxy derives from maxconn must fit ulimit -n.
+    '  maxconn 4096',
     'defaults',
     '  timeout connect 2s',
     '  timeout check 2s',
@@ -367,17 +376,31 @@ function advertGaps(cap: AdvertCapture, fromMs: number, toMs: number): Gaps {
   };
 }
 
+/** The main thread's time on a CPU and waiting on a run queue (ns, /proc/PID/schedstat), or null. */
+function schedstat(pid: number): { runNs: number; waitNs: number } | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { runNs: run!, waitNs: wait! };
+  } catch {
+    return null;
+  }
+}
+
 interface Usage {
+  /** Seconds the main thread waited for a CPU while runnable (the machine's other load). */
+  runQueueWaitS: number;
   cpuS: number;
   rssMiB: number;
   peakRssMiB: number;
 }
 
 /** CPU seconds of `pid` over the window, and its memory at the end. */
-function usage(pid: number, cpu0: number | null): Usage {
+function usage(pid: number, cpu0: number | null, sched0: ReturnType<typeof schedstat>): Usage {
   const cpu1 = cpuSeconds(pid);
   const mem = memoryMiB(pid);
+  const sched1 = schedstat(pid);
   return {
+    runQueueWaitS: sched0 && sched1 ? (sched1.waitNs - sched0.waitNs) / 1e9 : Number.NaN,
     cpuS: cpu0 === null || cpu1 === null ? Number.NaN : cpu1 - cpu0,
     rssMiB: mem?.rssMiB ?? Number.NaN,
     peakRssMiB: mem?.peakRssMiB ?? Number.NaN,
@@ -393,6 +416,8 @@ interface KatsPhase {
   checks: Summary | null;
   /** SYNs to the checks' port during the window. */
   syns: number;
+  /** `Removing service` lines logged during the window: real servers that failed a check (flaps). */
+  removed: number;
   startupS: number;
 }
 
@@ -404,13 +429,15 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
   const f = (n: string) => join(dir, n);
   const log: string[] = [];
   let master = false;
-  let converged = 0;
+  let removals = 0;
   const t0 = Date.now();
   const proc = nsSpawn(
     ns,
     [
       process.execPath,
       ...DAEMON_NODE_FLAGS,
+      // Extra node flags for both processes (the checker inherits them), e.g. --cpu-prof --cpu-prof-dir=DIR.
+      ...(process.env.KATS_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
       KATS_BIN,
       '-n',
       '-l',
@@ -425,7 +452,7 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
     ],
     (l) => {
       if (/\(VI_1\) Entering MASTER STATE/.test(l)) master = true;
-      if (/Adding service|Removing service|error|Error/.test(l)) converged++;
+      if (/Removing service/.test(l)) removals++;
       if (log.length < 200 || /error|Error|fatal/i.test(l)) log.push(l);
     },
   );
@@ -444,20 +471,23 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
     } else await sleep(2000);
     const startupS = (Date.now() - t0) / 1000;
     const mainCpu0 = cpuSeconds(mainPid);
+    const mainSched0 = schedstat(mainPid);
     const checkerCpu0 = checkerPid === null ? null : cpuSeconds(checkerPid);
+    const checkerSched0 = checkerPid === null ? null : schedstat(checkerPid);
     server.reset();
     const syn0 = synCount(ns, 'kats_syn');
+    const removals0 = removals;
     const fromMs = Date.now();
     await sleep(WINDOW_S * 1000);
     const toMs = Date.now();
     const syns = synCount(ns, 'kats_syn') - syn0;
-    const main = usage(mainPid, mainCpu0);
-    const checker = checkerPid === null ? null : usage(checkerPid, checkerCpu0);
+    const removed = removals - removals0;
+    const main = usage(mainPid, mainCpu0, mainSched0);
+    const checker = checkerPid === null ? null : usage(checkerPid, checkerCpu0, checkerSched0);
     const checks = withCheckers ? (await server.report()).kats : null;
     await sleep(200); // tcpdump's last lines
     if (proc.exitCode !== null) throw new Error(`keepalived-ts exited during the window\n${log.join('\n')}`);
-    void converged;
-    return { gaps: advertGaps(cap, fromMs, toMs), main, checker, checks, syns, startupS };
+    return { gaps: advertGaps(cap, fromMs, toMs), main, checker, checks, syns, removed, startupS };
   } finally {
     cap.stop();
     await stopChild(proc, 15_000);
@@ -508,10 +538,11 @@ async function runHaproxy(ns: string, server: TestServer): Promise<HaproxyPhase>
     }
     await sleep(2000);
     const cpu0 = cpuSeconds(pid);
+    const sched0 = schedstat(pid);
     server.reset();
     const syn0 = synCount(ns, 'haproxy_syn');
     await sleep(WINDOW_S * 1000);
-    const u = usage(pid, cpu0);
+    const u = usage(pid, cpu0, sched0);
     const syns = synCount(ns, 'haproxy_syn') - syn0;
     const checks = (await server.report()).haproxy;
     return { usage: u, checks, syns };
@@ -580,8 +611,12 @@ async function main(): Promise<void> {
     );
   }
   if (PHASES.includes('haproxy') && existsSync(HAPROXY_BIN)) {
-    hap = await runHaproxy(ns, server);
-    results.haproxy = hap;
+    try {
+      hap = await runHaproxy(ns, server);
+      results.haproxy = hap;
+    } catch (e) {
+      console.log(`phase haproxy failed: ${(e as Error).message}`);
+    }
     console.log('phase haproxy: done');
   }
   void serverCpu0;
@@ -612,26 +647,27 @@ async function main(): Promise<void> {
         rows,
       ),
     );
+  for (const [name, c] of [
+    ['keepalived-ts', on?.checks],
+    ['haproxy', hap?.checks],
+  ] as const)
+    if (c && c.tcpP50 !== null)
+      console.log(
+        `${name}: TCP half lag p50 ${c.tcpP50 - 1000} ms, p99 ${(c.tcpP99 ?? Number.NaN) - 1000} ms`,
+      );
   const mem: string[][] = [];
-  if (off)
-    mem.push([
-      'off: main (VRRP)',
-      f1(off.main.rssMiB),
-      f1(off.main.peakRssMiB),
-      f3(off.main.cpuS / WINDOW_S),
-    ]);
-  if (on)
-    mem.push(['on: main (VRRP)', f1(on.main.rssMiB), f1(on.main.peakRssMiB), f3(on.main.cpuS / WINDOW_S)]);
-  if (on?.checker)
-    mem.push([
-      'on: checker',
-      f1(on.checker.rssMiB),
-      f1(on.checker.peakRssMiB),
-      f3(on.checker.cpuS / WINDOW_S),
-    ]);
-  if (hap)
-    mem.push(['haproxy', f1(hap.usage.rssMiB), f1(hap.usage.peakRssMiB), f3(hap.usage.cpuS / WINDOW_S)]);
-  console.log(`\n${table(['process', 'RSS MiB', 'peak MiB', 'cores'], mem)}`);
+  const memRow = (name: string, u: Usage) => [
+    name,
+    f1(u.rssMiB),
+    f1(u.peakRssMiB),
+    f3(u.cpuS / WINDOW_S),
+    f1((100 * u.runQueueWaitS) / WINDOW_S),
+  ];
+  if (off) mem.push(memRow('off: main (VRRP)', off.main));
+  if (on) mem.push(memRow('on: main (VRRP)', on.main));
+  if (on?.checker) mem.push(memRow('on: checker', on.checker));
+  if (hap) mem.push(memRow('haproxy', hap.usage));
+  console.log(`\n${table(['process', 'RSS MiB', 'peak MiB', 'cores', 'run-queue wait %'], mem)}`);
   const gapRows: string[][] = [];
   for (const [name, p] of [
     ['checkers off', off],
@@ -656,6 +692,9 @@ async function main(): Promise<void> {
     const pct = (100 * perS) / SERVERS;
     console.log(
       `${pct >= 95 && on.checks.distinct === SERVERS ? 'MET ' : 'MISS'} all ${SERVERS} checked every second: ${f1(perS)} checks/s = ${f1(pct)} % of the schedule, ${on.checks.distinct} servers checked (target ≥ 95 %, all)`,
+    );
+    console.log(
+      `${on.removed === 0 ? 'MET ' : 'MISS'} no healthy real server taken out: ${on.removed} removals during the window (target 0)`,
     );
     const cores = on.checker.cpuS / WINDOW_S;
     console.log(
