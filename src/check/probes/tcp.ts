@@ -57,6 +57,23 @@ export function connectTcp(
     done({ ok: false, code: connectCode(c), reason: `connect to ${where(target)} failed: ${c}` });
     return () => {};
   }
+  // A nearby server (loopback, the same host) has usually answered by the time connect() returns: asking
+  // again says so (EISCONN: connected; an errno: the pending connect failed) without a poll handle and an
+  // event-loop turn per attempt. EALREADY: still under way, so wait for writability below.
+  const again = connectFd(p.fd, sa);
+  if (again === 'EISCONN' || again === 0) {
+    done({ ok: true, fd: p.fd });
+    return () => {};
+  }
+  if (again !== 'EALREADY' && again !== EINPROGRESS) {
+    closeFd(p.fd);
+    done({
+      ok: false,
+      code: connectCode(again, true),
+      reason: `connect to ${where(target)} failed: ${again}`,
+    });
+    return () => {};
+  }
   const finish = (r: ConnectResult) => {
     if (p.fd < 0) return;
     p.watch?.close();
