@@ -13,7 +13,7 @@
 // minus delay_loop. Advert gaps come from tcpdump on the veth peer (kernel timestamps).
 // The phases run apart so that each one's CPU and jitter are its own on this 2-core machine.
 // Usage (root): node --import tsx bench/checkers-10k.ts   (KATS_BENCH_SERVERS=10000, KATS_BENCH_WINDOW_S=30,
-// KATS_BENCH_PHASES=off,on,haproxy, KATS_BENCH_NODE_FLAGS). Figures and decisions: docs/decisions/checker-scale.md.
+// KATS_BENCH_PHASES=off,on,haproxy, KATS_BENCH_NODE_FLAGS, KATS_BENCH_GLOBAL_DEFS='a;b'). Figures and decisions: docs/decisions/checker-scale.md.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -267,9 +267,15 @@ class TestServer {
 
 // --- configurations --------------------------------------------------------------------------------------
 
+// KATS_BENCH_GLOBAL_DEFS: extra global_defs lines for both keepalived-ts phases, e.g. `vrrp_priority -10` or
+// `vrrp_rt_priority 50` (keepalived's knobs for a VRRP process that a busy machine must not delay).
 const VRRP_CONF = `global_defs {
   router_id bench
-}
+${(process.env.KATS_BENCH_GLOBAL_DEFS ?? '')
+  .split(';')
+  .filter((l) => l.trim() !== '')
+  .map((l) => `  ${l.trim()}\n`)
+  .join('')}}
 vrrp_instance VI_1 {
   state MASTER
   interface veth0
@@ -420,6 +426,8 @@ interface KatsPhase {
   syns: number;
   /** `Removing service` lines logged during the window: real servers that failed a check (flaps). */
   removed: number;
+  /** The commonest log lines of the window, by shape, with their counts. */
+  logShapes: [string, number][];
   startupS: number;
 }
 
@@ -432,6 +440,8 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
   const log: string[] = [];
   let master = false;
   let removals = 0;
+  let counting = false;
+  const shapes = new Map<string, number>();
   const t0 = Date.now();
   const proc = nsSpawn(
     ns,
@@ -455,6 +465,14 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
     (l) => {
       if (/\(VI_1\) Entering MASTER STATE/.test(l)) master = true;
       if (/Removing service/.test(l)) removals++;
+      if (counting) {
+        // Log lines by shape (addresses and numbers masked): why checks failed during the window.
+        const shape = l
+          .replace(/^.*?(Keepalived\S*|\]:?) /, '')
+          .replace(/\[[0-9a-f.:]+\]:(tcp:)?\d+/g, '[#]')
+          .replace(/\d+/g, '#');
+        shapes.set(shape, (shapes.get(shape) ?? 0) + 1);
+      }
       if (log.length < 200 || /error|Error|fatal/i.test(l)) log.push(l);
     },
   );
@@ -479,17 +497,20 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
     server.reset();
     const syn0 = synCount(ns, 'kats_syn');
     const removals0 = removals;
+    counting = true;
     const fromMs = Date.now();
     await sleep(WINDOW_S * 1000);
     const toMs = Date.now();
     const syns = synCount(ns, 'kats_syn') - syn0;
     const removed = removals - removals0;
+    counting = false;
+    const logShapes = [...shapes].sort((a, b) => b[1] - a[1]).slice(0, 8);
     const main = usage(mainPid, mainCpu0, mainSched0);
     const checker = checkerPid === null ? null : usage(checkerPid, checkerCpu0, checkerSched0);
     const checks = withCheckers ? (await server.report()).kats : null;
     await sleep(200); // tcpdump's last lines
     if (proc.exitCode !== null) throw new Error(`keepalived-ts exited during the window\n${log.join('\n')}`);
-    return { gaps: advertGaps(cap, fromMs, toMs), main, checker, checks, syns, removed, startupS };
+    return { gaps: advertGaps(cap, fromMs, toMs), main, checker, checks, syns, removed, logShapes, startupS };
   } finally {
     cap.stop();
     await stopChild(proc, 15_000);
@@ -695,6 +716,7 @@ async function main(): Promise<void> {
     console.log(
       `${pct >= 95 && on.checks.distinct === SERVERS ? 'MET ' : 'MISS'} all ${SERVERS} checked every second: ${f1(perS)} checks/s = ${f1(pct)} % of the schedule, ${on.checks.distinct} servers checked (target ≥ 95 %, all)`,
     );
+    for (const [shape, n] of on.logShapes) console.log(`  log ×${n}: ${shape.slice(0, 140)}`);
     console.log(
       `${on.removed === 0 ? 'MET ' : 'MISS'} no healthy real server taken out: ${on.removed} removals during the window (target 0)`,
     );
