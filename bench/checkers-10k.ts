@@ -468,7 +468,7 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
       if (counting) {
         // Log lines by shape (addresses and numbers masked): why checks failed during the window.
         const shape = l
-          .replace(/^.*?(Keepalived\S*|\]:?) /, '')
+          .replace(/^\S+Z /, '')
           .replace(/\[[0-9a-f.:]+\]:(tcp:)?\d+/g, '[#]')
           .replace(/\d+/g, '#');
         shapes.set(shape, (shapes.get(shape) ?? 0) + 1);
