@@ -110,15 +110,23 @@ export class DeadlineWheel {
       }
     }
     if (target > this.#doneTick) this.#doneTick = target;
-    for (const e of due) {
-      const fn = e.fn;
-      if (fn === null) continue;
-      e.fn = null;
-      this.unlink(e);
-      if (typeof fn === 'function') fn();
-      else fn.onDeadline();
-    }
+    for (const e of due) this.unlink(e);
     if (this.#count > 0 && this.#timer === null) this.#arm();
+    // Timers run before the event loop polls for I/O: after a stall (a busy or CPU-starved process) a
+    // connection or reply that arrived in time would lose to its own deadline. The due entries fire after
+    // this turn's poll phase instead (setImmediate), so what already arrived settles the attempt first and
+    // cancels its deadline.
+    if (due.length > 0) setImmediate(fireDue, due);
+  }
+}
+
+function fireDue(due: Entry[]): void {
+  for (const e of due) {
+    const fn = e.fn;
+    if (fn === null) continue;
+    e.fn = null;
+    if (typeof fn === 'function') fn();
+    else fn.onDeadline();
   }
 }
 

@@ -2,8 +2,10 @@
 // connect_port, else the real server) completes within connect_timeout; the connection is then closed at
 // once. bindto / bind_port / bind_if / fwmark apply to the socket before connect. This is the hot path of a
 // large checker (10,000 checks a second), so an attempt is: socket, options, connect, one poll for
-// writability, getsockopt(SO_ERROR), close — no stream object, one timer (docs/probes.md, "TCP_CHECK").
+// writability, getsockopt(SO_ERROR), close — no stream object, no timer of its own: the deadline sits on the
+// probes' shared timing wheel (docs/probes.md, "TCP_CHECK").
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
+import { type Deadline, probeDeadlines } from './http-deadline.js';
 import {
   closeFd,
   connectFd,
@@ -25,7 +27,7 @@ export type ConnectResult =
 interface Pending {
   fd: number;
   watch: Watch | undefined;
-  timer: NodeJS.Timeout | undefined;
+  deadline: Deadline | undefined;
   done: (r: ConnectResult) => void;
 }
 
@@ -44,7 +46,7 @@ export function connectTcp(
     done({ ok: false, code: 'local-error', reason: `${opened.op} failed: ${opened.errno}` });
     return () => {};
   }
-  const p: Pending = { fd: opened.fd, watch: undefined, timer: undefined, done };
+  const p: Pending = { fd: opened.fd, watch: undefined, deadline: undefined, done };
   const c = connectFd(p.fd, sa);
   if (c === 0) {
     done({ ok: true, fd: p.fd });
@@ -55,10 +57,27 @@ export function connectTcp(
     done({ ok: false, code: connectCode(c), reason: `connect to ${where(target)} failed: ${c}` });
     return () => {};
   }
+  // A nearby server (loopback, the same host) has usually answered by the time connect() returns: asking
+  // again says so (EISCONN: connected; an errno: the pending connect failed) without a poll handle and an
+  // event-loop turn per attempt. EALREADY: still under way, so wait for writability below.
+  const again = connectFd(p.fd, sa);
+  if (again === 'EISCONN' || again === 0) {
+    done({ ok: true, fd: p.fd });
+    return () => {};
+  }
+  if (again !== 'EALREADY' && again !== EINPROGRESS) {
+    closeFd(p.fd);
+    done({
+      ok: false,
+      code: connectCode(again, true),
+      reason: `connect to ${where(target)} failed: ${again}`,
+    });
+    return () => {};
+  }
   const finish = (r: ConnectResult) => {
     if (p.fd < 0) return;
     p.watch?.close();
-    if (p.timer) clearTimeout(p.timer);
+    p.deadline?.cancel();
     const fd = p.fd;
     p.fd = -1;
     if (r?.ok) {
@@ -74,15 +93,14 @@ export function connectTcp(
     else if (e !== 'EINPROGRESS')
       finish({ ok: false, code: connectCode(e, true), reason: `connect to ${where(target)} failed: ${e}` });
   });
-  p.timer = setTimeout(
-    () =>
-      finish({
-        ok: false,
-        code: 'timeout',
-        reason: `connection to ${where(target)} timed out`,
-        timedOut: true,
-      }),
-    ms(timeoutUs),
+  // The probes' shared timing wheel, not a libuv timer per attempt (10,000 attempts a second).
+  p.deadline = probeDeadlines.after(ms(timeoutUs), () =>
+    finish({
+      ok: false,
+      code: 'timeout',
+      reason: `connection to ${where(target)} timed out`,
+      timedOut: true,
+    }),
   );
   return () => finish({ ok: false, code: 'closed', reason: 'probe closed' });
 }
