@@ -13,6 +13,19 @@ const MAX_BACKOFF_MS = 30_000;
 /** A child that ran this long without dying resets the back-off. */
 const STABLE_MS = 60_000;
 
+/**
+ * The checker's node flags: the daemon's, but a larger young generation — the 1 MiB one that keeps the VRRP
+ * process small made the checker (thousands of short-lived sockets and buffers a second) collect garbage
+ * constantly (docs/decisions/checker-scale.md).
+ */
+export function checkerExecArgv(daemon: readonly string[]): string[] {
+  return [
+    ...daemon.filter((f) => !f.startsWith('--max-semi-space-size')),
+    `--max-semi-space-size=${CHECKER_SEMI_SPACE_MB}`,
+  ];
+}
+const CHECKER_SEMI_SPACE_MB = 8;
+
 export interface CheckerSupervisorOptions {
   /** The daemon's argv (the child re-reads the same configuration). */
   argv: string[];
@@ -51,7 +64,7 @@ export class CheckerSupervisor {
     const script = this.#o.script ?? process.argv[1];
     if (script === undefined) return;
     const child = fork(script, [CHECKER_CHILD_ARG, ...this.#o.argv], {
-      execArgv: process.execArgv,
+      execArgv: checkerExecArgv(process.execArgv),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, [CHECKER_RESPAWNED_ENV]: this.starts > 0 ? '1' : '0' },
     });
