@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, test } from 'node:test';
-import { OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
+import { OURS_BIN, REFERENCE_KEEPALIVED, REPO_ROOT, referenceAvailable } from '../helpers/keepalived-ref.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 
 const skip = !isRoot() ? 'needs root' : !referenceAvailable() ? 'keepalived not installed' : false;
@@ -124,7 +124,13 @@ async function dumpFrom(
   pidFile: string,
   dataFile: string,
 ): Promise<string> {
-  const inner = `mount --bind ${tmp} /tmp && exec ${argv.map((a) => `'${a}'`).join(' ')}`;
+  // A checkout under /tmp (CI clones there) would vanish under the bound directory: bind it back in first.
+  const rel = relative('/tmp', REPO_ROOT);
+  const keep = rel.startsWith('..')
+    ? ''
+    : `mkdir -p '${tmp}/${rel}' && mount --bind '${REPO_ROOT}' '${tmp}/${rel}' && `;
+  const bind = keep ? `mount --rbind ${tmp} /tmp` : `mount --bind ${tmp} /tmp`;
+  const inner = `${keep}${bind} && exec ${argv.map((a) => `'${a}'`).join(' ')}`;
   const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', inner], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
