@@ -2,6 +2,7 @@
 // simulator drive. Pure like the instances: `handle(event, nowUs) -> actions`, `nextDeadline()`, and
 // `handleTimers(nowUs)` to fire every due timer. An optional recorder sees each input and its outputs, in
 // the replay format of fsm-replay.ts.
+import { DeadlineHeap, type HeapItem } from '../common/deadline-heap.js';
 import type { VrrpAction } from './actions.js';
 import type { VrrpEvent } from './events.js';
 import { VrrpInstance } from './fsm.js';
@@ -53,17 +54,15 @@ export class VrrpEngine {
   #instances = new Map<string, VrrpInstance>();
   #groups: VrrpSyncGroup[] = [];
   #groupOf = new Map<string, VrrpSyncGroup>();
-  /** Each instance's place in instance order (insertion order; ties between deadlines go to the earlier). */
-  #order = new Map<string, number>();
-  #nextOrder = 0;
   /**
-   * Deadlines as they were when an instance was last touched, earliest first. An entry is checked against its
-   * instance when it reaches the top and dropped if the instance has moved on (lazy deletion), so the earliest
-   * deadline costs O(log n) instead of a scan of every instance — with 1,000 instances the scan, run after
-   * every input and once per due timer, was most of the engine's time. Every change to an instance goes
-   * through #toInstance / #add / #remove, which push its new deadline (#touch).
+   * Each instance's current deadline, earliest first (ties to the earlier instance in instance order): kept
+   * in step by #touch after every change to an instance (#toInstance, #add, #remove, sync-group members), so
+   * the earliest costs O(1) and a change O(log n) — with 1,000 instances a scan of every instance, run after
+   * every input and once per due timer, was most of the engine's time.
    */
-  readonly #deadlines = new DeadlineHeap();
+  readonly #deadlines = new DeadlineHeap<DeadlineItem>();
+  readonly #items = new Map<string, DeadlineItem>();
+  #nextRank = 0;
 
   constructor(config: EngineConfig) {
     this.config = {
@@ -73,8 +72,7 @@ export class VrrpEngine {
     for (const p of config.instances) {
       if (this.#instances.has(p.name)) throw new RangeError(`duplicate instance name ${p.name}`);
       this.#instances.set(p.name, new VrrpInstance(p));
-      this.#order.set(p.name, this.#nextOrder++);
-      this.#touch(p.name);
+      this.#track(p.name);
     }
     for (const g of config.syncGroups) {
       const members = g.members.map((n) => {
@@ -103,22 +101,32 @@ export class VrrpEngine {
 
   /** The earliest armed timer of any instance (ties: instance order, then timer order). */
   nextDeadline(): { instance: string; timer: VrrpTimerName; atUs: number } | null {
-    for (;;) {
-      const top = this.#deadlines.peek();
-      if (top === undefined) return null;
-      const d = this.#instances.get(top.instance)?.nextDeadline();
-      if (d && d.atUs === top.atUs && d.timer === top.timer && this.#order.get(top.instance) === top.order)
-        return { instance: top.instance, timer: d.timer, atUs: d.atUs };
-      this.#deadlines.pop();
-    }
+    const top = this.#deadlines.peek();
+    return top ? { instance: top.instance, timer: top.timer, atUs: top.atUs } : null;
   }
 
-  /** Records `name`'s current deadline (after anything that may have changed it). */
+  /** A new instance's heap item, ranked after every instance so far. */
+  #track(name: string): void {
+    const item: DeadlineItem = {
+      atUs: 0,
+      seq: 0,
+      heapIndex: -1,
+      rank: this.#nextRank++,
+      instance: name,
+      timer: 'advert',
+    };
+    this.#items.set(name, item);
+    this.#touch(name);
+  }
+
+  /** Puts `name`'s current deadline in the heap (after anything that may have changed it). */
   #touch(name: string): void {
+    const item = this.#items.get(name);
+    if (!item) return;
     const d = this.#instances.get(name)?.nextDeadline();
-    const order = this.#order.get(name);
-    if (d && order !== undefined)
-      this.#deadlines.push({ atUs: d.atUs, order, instance: name, timer: d.timer });
+    if (!d) return this.#deadlines.remove(item);
+    item.timer = d.timer;
+    this.#deadlines.schedule(item, d.atUs);
   }
 
   /** Fires every timer due at `nowUs`, earliest first, each as its own recorded input. */
@@ -185,8 +193,7 @@ export class VrrpEngine {
   #add(params: VrrpInstanceParams): void {
     if (this.#instances.has(params.name)) return;
     this.#instances.set(params.name, new VrrpInstance(params));
-    this.#order.set(params.name, this.#nextOrder++);
-    this.#touch(params.name);
+    this.#track(params.name);
     this.config.instances.push(params);
   }
 
@@ -209,7 +216,9 @@ export class VrrpEngine {
     if (!inst) return;
     out.push(...inst.handle({ type: 'deleted', notifyDeleted }, nowUs));
     this.#instances.delete(name);
-    this.#order.delete(name);
+    const item = this.#items.get(name);
+    if (item) this.#deadlines.remove(item);
+    this.#items.delete(name);
     this.config.instances = this.config.instances.filter((p) => p.name !== name);
     const group = this.#groupOf.get(name);
     if (!group) return;
@@ -236,50 +245,7 @@ export class VrrpEngine {
   }
 }
 
-interface DeadlineEntry {
-  atUs: number;
-  order: number;
+interface DeadlineItem extends HeapItem {
   instance: string;
   timer: VrrpTimerName;
-}
-
-/** A binary min-heap of deadlines by (atUs, instance order). */
-class DeadlineHeap {
-  readonly #a: DeadlineEntry[] = [];
-
-  #less(x: DeadlineEntry, y: DeadlineEntry): boolean {
-    return x.atUs < y.atUs || (x.atUs === y.atUs && x.order < y.order);
-  }
-
-  peek(): DeadlineEntry | undefined {
-    return this.#a[0];
-  }
-
-  push(e: DeadlineEntry): void {
-    const a = this.#a;
-    let i = a.push(e) - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#less(a[i]!, a[parent]!)) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
-      i = parent;
-    }
-  }
-
-  pop(): void {
-    const a = this.#a;
-    const last = a.pop();
-    if (last === undefined || a.length === 0) return;
-    a[0] = last;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && this.#less(a[l]!, a[m]!)) m = l;
-      if (r < a.length && this.#less(a[r]!, a[m]!)) m = r;
-      if (m === i) return;
-      [a[i], a[m]] = [a[m]!, a[i]!];
-      i = m;
-    }
-  }
 }

@@ -3,11 +3,12 @@
 // One probe (a "unit") serves every checker with the same target and parameters, even behind several
 // virtual servers; each of those checkers keeps its own keepalived state (up, has run, retry count).
 // The semantics, with keepalived's and ours where they differ, are written down in docs/checkers.md.
+
+import { DeadlineHeap, type HeapItem } from '../../common/deadline-heap.js';
 import type { KeepalivedConfig } from '../../config/model.js';
 import { Prng } from '../../sim/prng.js';
 import type { ProbeOutcome } from '../probe.js';
 import type { CheckAction } from './actions.js';
-import { DeadlineHeap, type HeapItem } from './heap.js';
 import {
   BOOTSTRAP_DELAY_US,
   type ResolvedChecker,

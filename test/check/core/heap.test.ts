@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { DeadlineHeap, type HeapItem } from '../../../src/check/core/heap.js';
+import { DeadlineHeap, type HeapItem } from '../../../src/common/deadline-heap.js';
 
 interface Item extends HeapItem {
   name: number;

@@ -1,6 +1,8 @@
 // A binary min-heap of deadlines with positions kept in the items, so one item can be moved or removed in
-// O(log n) without searching. Ties fire in insertion order (the `seq` each push assigns), which keeps every
-// run from the same inputs identical. No JS timers: the caller asks for the earliest deadline and fires it.
+// O(log n) without searching. Ties go to the lower `rank` when both items have one (the VRRP engine: instance
+// order), else to insertion order (the `seq` each schedule assigns), which keeps every run from the same
+// inputs identical. No JS timers: the caller asks for the earliest deadline and fires it. Used by the VRRP
+// engine (src/vrrp/instance-set.ts) and the checker core (src/check/core/core.ts).
 
 export interface HeapItem {
   /** When the item is due (µs, the caller's clock). */
@@ -9,6 +11,8 @@ export interface HeapItem {
   seq: number;
   /** Where the item sits in the heap; -1 when it is not in it. */
   heapIndex: number;
+  /** A fixed tie-break ahead of `seq`, when the caller's order must decide ties. */
+  rank?: number;
 }
 
 export class DeadlineHeap<T extends HeapItem> {
@@ -59,7 +63,9 @@ export class DeadlineHeap<T extends HeapItem> {
   }
 
   #less(a: T, b: T): boolean {
-    return a.atUs < b.atUs || (a.atUs === b.atUs && a.seq < b.seq);
+    if (a.atUs !== b.atUs) return a.atUs < b.atUs;
+    if (a.rank !== undefined && b.rank !== undefined && a.rank !== b.rank) return a.rank < b.rank;
+    return a.seq < b.seq;
   }
 
   #up(i: number): void {
