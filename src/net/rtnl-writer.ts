@@ -5,24 +5,20 @@
 // later turn of the event loop. A takeover adds its VIPs and routes and then sends gratuitous ARPs; with the
 // package the second VIP was installed after its GARP had left (test/net/netlink.test.ts). The answers
 // (NLMSG_ERROR, errno 0 for success) come back on the socket and settle the promise write() returned.
-import { AF_NETLINK, NETLINK_ROUTE, SOL_SOCKET } from './libc.js';
 import { errnoName, fail, type NetError, type NetResult, ok } from './net-error.js';
 import { netlinkErrnoError } from './netlink-messages.js';
-import { RawSocket } from './raw-socket.js';
-import { int32, sockaddrNl } from './sockaddr.js';
+import type { RawSocket } from './raw-socket.js';
+import { forEachKernelMessage, NLMSG_HDRLEN, openRtnlSocket } from './rtnl-socket.js';
+import { sockaddrNl } from './sockaddr.js';
 
-const NLMSG_HDRLEN = 16;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
 const NLM_F_DUMP = 0x300;
-const SO_RCVBUFFORCE = 33;
 /** Room for the answers of a few thousand requests written in one turn (a big sync group's takeover). */
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const ENOBUFS = 105;
-const SOL_NETLINK = 270;
-const NETLINK_CAP_ACK = 10;
 
 interface Pending {
   what: string;
@@ -58,30 +54,21 @@ export class RtnlWriter {
   }
 
   static open(): NetResult<RtnlWriter> {
-    const r = RawSocket.open(AF_NETLINK, NETLINK_ROUTE, 'rtnetlink');
+    let w: RtnlWriter | undefined;
+    const r = openRtnlSocket({
+      label: 'rtnetlink',
+      groups: 0,
+      receiveBufferBytes: RECEIVE_BUFFER_BYTES,
+      capAck: true,
+      onDatagram: (bytes, source) => {
+        if (w) w.#onDatagram(bytes, source);
+      },
+      onError: (e) => {
+        if (w) w.#onReceiveError(e);
+      },
+    });
     if (!r.ok) return r;
-    const sock = r.value;
-    // SO_RCVBUFFORCE passes the rmem_max cap (we run with CAP_NET_ADMIN); SO_RCVBUF is the fallback.
-    if (!sock.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, int32(RECEIVE_BUFFER_BYTES)).ok) {
-      sock.setsockopt(SOL_SOCKET, 8 /* SO_RCVBUF */, int32(RECEIVE_BUFFER_BYTES));
-    }
-    // Acknowledgements without a copy of the request (NETLINK_CAP_ACK): a third of the room per answer.
-    sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, int32(1));
-    const bound = sock.bind(sockaddrNl(0)); // port 0: the kernel assigns ours
-    if (!bound.ok) {
-      sock.close();
-      return bound;
-    }
-    const w = new RtnlWriter(sock);
-    const receiving = sock.onDatagram(
-      (bytes, source) => w.#onDatagram(bytes, source),
-      (e) => w.#onReceiveError(e),
-    );
-    if (!receiving.ok) {
-      sock.close();
-      return receiving;
-    }
-    sock.unref();
+    w = new RtnlWriter(r.value);
     return ok(w);
   }
 
@@ -183,14 +170,7 @@ export class RtnlWriter {
 
   #onDatagram(bytes: Uint8Array, source: Uint8Array): void {
     // Only the kernel (port 0) answers our requests.
-    if (source.length < 12 || new DataView(source.buffer, source.byteOffset, 12).getUint32(4, true) !== 0)
-      return;
-    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let off = 0; off + NLMSG_HDRLEN <= bytes.length; ) {
-      const len = v.getUint32(off, true);
-      if (len < NLMSG_HDRLEN || off + len > bytes.length) return;
-      const type = v.getUint16(off + 4, true);
-      const seq = v.getUint32(off + 8, true);
+    forEachKernelMessage(bytes, source, (type, seq, off, len, v) => {
       const q = this.#queries.get(seq);
       if (type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4) {
         const errno = -v.getInt32(off + NLMSG_HDRLEN, true);
@@ -209,8 +189,8 @@ export class RtnlWriter {
         if (type === NLMSG_DONE) this.#settleQuery(seq, ok(q.messages));
         else q.messages.push({ type, data: Buffer.from(bytes.subarray(off + NLMSG_HDRLEN, off + len)) });
       }
-      off += (len + 3) & ~3;
-    }
+      return true;
+    });
   }
 
   #onReceiveError(e: NetError): void {
