@@ -2,16 +2,25 @@
 // CHECKER_CHILD_ARG), told every VRRP state change (replayed to a new child), restarted with back-off when
 // it dies — keepalived's "Healthcheck child process(PID) died: Respawning" — unless -R. Whatever it
 // programmed in the kernel stays while it restarts. Nothing here runs on the VRRP engine's path: state
-// changes are queued and sent after the batch that made them.
+// changes are queued and sent after the batch that made them. It is the checker subsystem behind the
+// supervisor's seam (subsystem.ts).
 import { type ChildProcess, fork } from 'node:child_process';
 import { CHECKER_CHILD_ARG, CHECKER_RESPAWNED_ENV, isFromChecker, type ToChecker } from '../check/channel.js';
 import type { Logger } from './logger.js';
 import { removePidFiles, writePidFiles } from './pidfile.js';
+import type { RuntimeError } from './runtime-error.js';
+import type { SnapshotKind, Subsystem } from './subsystem.js';
 
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 /** A child that ran this long without dying resets the back-off. */
 const STABLE_MS = 60_000;
+/** The checker process gets this long to stop (its omega scripts run with a 1 s grace) before SIGKILL. */
+const CHECKER_STOP_MS = 3000;
+/** After a fatal error in the main process, the checker gets this long. */
+const CHECKER_FATAL_STOP_MS = 2000;
+/** keepalived's checker data dump (SIGUSR1). */
+const CHECKER_DATA_FILE = '/tmp/keepalived_check.data';
 
 /**
  * The checker's node flags: the daemon's, but a larger young generation — the 1 MiB one that keeps the VRRP
@@ -38,7 +47,8 @@ export interface CheckerSupervisorOptions {
   script?: string;
 }
 
-export class CheckerSupervisor {
+export class CheckerSupervisor implements Subsystem {
+  readonly name = 'checker';
   readonly #o: CheckerSupervisorOptions;
   readonly #states = new Map<string, string>();
   #child: ChildProcess | null = null;
@@ -59,7 +69,13 @@ export class CheckerSupervisor {
     return this.#child?.pid ?? null;
   }
 
-  start(): void {
+  /** Forks the child; a child that fails later is restarted with back-off, so starting never fails. */
+  async start(): Promise<readonly RuntimeError[]> {
+    this.#fork();
+    return [];
+  }
+
+  #fork(): void {
     if (this.#stopping || this.#child) return;
     const script = this.#o.script ?? process.argv[1];
     if (script === undefined) return;
@@ -102,7 +118,7 @@ export class CheckerSupervisor {
     );
     this.#respawn = setTimeout(() => {
       this.#respawn = null;
-      this.start();
+      this.#fork();
     }, this.#backoffMs);
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
   }
@@ -113,12 +129,14 @@ export class CheckerSupervisor {
     this.#send({ type: 'vrrp', instance, state });
   }
 
-  reload(): void {
+  /** The child re-reads the configuration file itself. */
+  async reload(): Promise<void> {
     this.#send({ type: 'reload' });
   }
 
-  dump(file: string): void {
-    this.#send({ type: 'dump', file });
+  /** keepalived's checker process writes only a data dump (USR1). */
+  snapshot(kind: SnapshotKind): void {
+    if (kind === 'data') this.#send({ type: 'dump', file: CHECKER_DATA_FILE });
   }
 
   #send(m: ToChecker): void {
@@ -133,8 +151,9 @@ export class CheckerSupervisor {
     });
   }
 
-  /** Asks the child to stop (its omega actions, scripts), then ends it after `timeoutMs`. */
-  async stop(timeoutMs: number): Promise<void> {
+  /** Asks the child to stop (its omega actions, scripts), then ends it after a few seconds. */
+  async stop(o: { fatal?: boolean } = {}): Promise<void> {
+    const timeoutMs = o.fatal ? CHECKER_FATAL_STOP_MS : CHECKER_STOP_MS;
     this.#stopping = true;
     if (this.#respawn) clearTimeout(this.#respawn);
     this.#respawn = null;

@@ -33,6 +33,7 @@ import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import type { AnnouncePacing } from './announcers.js';
 import { parseRouteWords, parseRuleWords } from './route-spec.js';
+import { type RuntimeError, runtimeError } from './runtime-error.js';
 import { vmacSpecs } from './vmac.js';
 
 const US_PER_S = 1_000_000;
@@ -125,8 +126,8 @@ export interface EnginePlan {
   startupDelayUs: number;
   /** Things the daemon does differently from keepalived or ignores, one line each, for the log. */
   warnings: string[];
-  /** Instances that cannot run (the daemon refuses to start while there are any). */
-  errors: string[];
+  /** Instances that cannot run (the daemon refuses to start while there are any), coded (runtime-error.ts). */
+  errors: RuntimeError[];
 }
 
 /** Announcement pacing: the global intervals, with garp_group blocks overriding them per interface. */
@@ -196,7 +197,7 @@ function notifyOf(n: VrrpInstance['notify']): NotifyScripts {
 export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): EnginePlan {
   const g = cfg.globalDefs;
   const warnings: string[] = [];
-  const errors: string[] = [];
+  const errors: RuntimeError[] = [];
   const instances: VrrpInstanceParams[] = [];
   const wiring = new Map<string, InstanceWiring>();
 
@@ -227,11 +228,11 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
   for (const i of cfg.vrrpInstances) {
     const name = `(${i.name})`;
     if (i.vrid === undefined) {
-      errors.push(`${name} has no virtual_router_id`);
+      errors.push(runtimeError('VRRP_NO_VRID', `${name} has no virtual_router_id`, i.name));
       continue;
     }
     if (i.interface === undefined) {
-      errors.push(`${name} has no interface`);
+      errors.push(runtimeError('VRRP_NO_INTERFACE', `${name} has no interface`, i.name));
       continue;
     }
     const family: IpFamily = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
@@ -244,7 +245,11 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     const src = i.unicastSrcIp ?? host.defaultSource(i.interface, family, allVips);
     if (src === undefined) {
       errors.push(
-        `${name} no IPv${family} ${family === 4 ? 'address' : 'link-local address'} on ${i.interface} to send from`,
+        runtimeError(
+          family === 4 ? 'VRRP_NO_SOURCE' : 'VRRP_NO_LINK_LOCAL',
+          `${name} no IPv${family} ${family === 4 ? 'address' : 'link-local address'} on ${i.interface} to send from`,
+          i.name,
+        ),
       );
       continue;
     }

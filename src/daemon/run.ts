@@ -1,29 +1,28 @@
 // Daemon mode (keepalived's default when neither -t nor --dump-conf is given): check capabilities, load and
-// validate the configuration, detach unless -n, write the pid files, run the VRRP runtime (if there are
-// vrrp_instances and no -C) and the checker child process (if there are virtual_servers and no -P;
-// checker-supervisor.ts) until SIGTERM or SIGINT, then stop gracefully (masters send priority 0 and drop
-// their VIPs) and exit 0.
+// validate the configuration, detach unless -n, write the pid files, then hand the subsystems — VRRP (if
+// there are vrrp_instances and no -C; vrrp-subsystem.ts) and the checker child process (if there are
+// virtual_servers and no -P; checker-supervisor.ts) — to the supervisor (supervisor.ts), which runs them
+// until SIGTERM or SIGINT, then stops them gracefully (masters send priority 0 and drop their VIPs) and
+// exits 0.
 //   -f FILE  -i ID  -n (stay in the foreground)  -l (log to stderr; else syslog, /dev/log)  -D (detail)
 //   -P / -C (VRRP only / checkers only)  -p FILE / -r FILE (pid files, both get this process's pid)
 //   -c FILE (the checker process's pid file)  -V (keep VIPs on stop)
-// Signals: TERM/INT stop; HUP reloads the configuration (VrrpRuntime.reload: matched instances keep their
-// state and take the new parameters, removed ones stop, new ones start; the checker process reloads too);
+// Signals (supervisor.ts): TERM/INT stop; HUP reloads the configuration (VrrpRuntime.reload: matched
+// instances keep their state and take the new parameters, removed ones stop, new ones start; the checker
+// process reloads too);
 // USR1, USR2 and JSON (SIGRTMIN+2) write keepalived's data, stats and JSON dumps (src/notify/dumps.ts;
 // /tmp/keepalived.{data,stats,json} or state_/stats_/json_dump_file); STATS_CLEAR (SIGRTMAX-1) zeroes the
 // counters.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import { NOTHING_TO_RUN, noteBlocksNotRun } from '../config/not-run.js';
+import type { KeepalivedConfig } from '../config/model.js';
+import { noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
-import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
 import type { CliOptions } from './cli.js';
-import { installFatalHandler } from './fatal.js';
-import { faultPoint } from './fault-injection.js';
 import { createLogger, type Logger } from './logger.js';
 import { checkNamespace, namespacePidFiles } from './netns.js';
 import {
@@ -33,20 +32,11 @@ import {
   removePidFiles,
   writePidFiles,
 } from './pidfile.js';
-import { applyProcessTuning } from './process-tuning.js';
-import { onSignalNumber } from './rt-signals.js';
-import { serviceNotifier } from './sd-notify.js';
+import { EXIT_FAILURE, EXIT_OK, SIGNAL_JSON, SIGNAL_STATS_CLEAR, Supervisor } from './supervisor.js';
 import { tuneV8ForDaemon } from './v8-tuning.js';
-import { VrrpRuntime } from './vrrp-runtime.js';
+import { VrrpSubsystem } from './vrrp-subsystem.js';
 
-export const EXIT_OK = 0;
-/** The checker process gets this long to stop (its omega scripts run with a 1 s grace) before SIGKILL. */
-const CHECKER_STOP_MS = 3000;
-/** keepalived's checker data dump (SIGUSR1). */
-const CHECKER_DATA_FILE = '/tmp/keepalived_check.data';
-/** After a fatal error, the graceful stop (priority-0 adverts, VIPs removed) gets this long. */
-const FATAL_GRACEFUL_STOP_MS = 2000;
-export const EXIT_FAILURE = 1;
+export { EXIT_FAILURE, EXIT_OK };
 
 /** Runs the daemon. Returns an exit code now for failures found synchronously, else 0 and keeps running. */
 export function runDaemon(o: CliOptions, argv: string[], version: string): number {
@@ -128,128 +118,23 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
 }
 
 async function serve(
-  config: Parameters<typeof VrrpRuntime.start>[0],
+  config: KeepalivedConfig,
   o: CliOptions,
   log: Logger,
   pidFiles: string[],
   checker: CheckerSupervisor | null,
 ): Promise<void> {
-  let stopping = false;
-  let runtime: VrrpRuntime | null = null;
-  const sd = serviceNotifier(log);
-  // An exception no handler expected, from any callback: one line, addresses released, exit 1 (fatal.ts).
-  installFatalHandler({
-    report: (line) => log.error(line),
-    release: async () => {
-      stopping = true;
-      await Promise.all([runtime?.abort(FATAL_GRACEFUL_STOP_MS), checker?.stop(FATAL_GRACEFUL_STOP_MS)]);
-    },
-    exit: (code) => {
-      removePidFiles(pidFiles);
-      log.close();
-      process.exit(code);
-    },
-  });
-  const stop = async (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    sd.stopping();
-    // The priority-0 adverts go out in stop()'s synchronous part; the log line follows them (Logger.held).
-    const stopped = log.held(() => {
-      log.info(`Stopping (${why})`);
-      return runtime?.stop();
-    });
-    await Promise.all([stopped, checker?.stop(CHECKER_STOP_MS)]);
-    removePidFiles(pidFiles);
-    log.info('Stopped');
-    log.close();
-    process.exit(EXIT_OK);
-  };
-  // Installed before the runtime starts, so a TERM during startup still stops cleanly.
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  const onHup = () => {
-    if (stopping) return;
-    faultPoint('sighup');
-    checker?.reload();
-    if (!runtime && config.vrrpInstances.length > 0 && !o.checkOnly)
-      log.warn('reload while idle: restart keepalived-ts to run new VRRP instances');
-    if (!runtime) return;
-    log.info(`Reloading (SIGHUP): ${o.configFile}`);
-    const next = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
-    validateConfig(next.config, next.diag, { host: readHostFacts() });
-    for (const d of next.diag.list) log.info(next.diag.format(d));
-    const code = next.diag.exitCode();
-    if (code === 2 || code === 4) return log.error('reload aborted: the new configuration cannot be run');
-    // The process settings are applied once, at start (applyProcessTuning).
-    if (JSON.stringify(next.config.globalDefs.vrrpProcess) !== JSON.stringify(config.globalDefs.vrrpProcess))
-      log.warn(
-        'vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / vrrp_cpu_affinity changes take effect at the next start',
-      );
-    return runtime.reload(next.config);
-  };
-  process.on('SIGHUP', () => sd.reload(onHup));
-  // keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does, readable by root only.
-  // The file is written asynchronously (libuv's pool), off the advert path.
-  const dump = (file: string, format: (list: DumpedInstance[]) => string) => {
-    if (!runtime) return;
-    writeFileAtomic(file, format(runtime.dumpSnapshot())).catch((e: Error) =>
-      log.error(`cannot write ${file}: ${e.message}`),
-    );
-  };
-  const g = config.globalDefs;
-  process.on('SIGUSR1', () => {
-    checker?.dump(CHECKER_DATA_FILE);
-    if (!runtime) return;
-    log.info(`Printing VRRP data for process(${process.pid}) on signal`);
-    dump(g.stateDumpFile ?? '/tmp/keepalived.data', formatDataText);
-  });
-  process.on('SIGUSR2', () => {
-    log.info(`Printing VRRP stats for process(${process.pid}) on signal`);
-    dump(g.statsDumpFile ?? '/tmp/keepalived.stats', formatStatsText);
-  });
-  const jsonWatch = onSignalNumber(SIGNAL_JSON, () => {
-    faultPoint('signal-json');
-    log.info(`Printing VRRP as json for process(${process.pid}) on signal`);
-    dump(g.jsonDumpFile ?? '/tmp/keepalived.json', formatJson);
-  });
-  const clearWatch = onSignalNumber(SIGNAL_STATS_CLEAR, () => {
-    log.info('Clearing VRRP statistics on signal');
-    runtime?.clearStats();
-  });
-  if (!jsonWatch || !clearWatch)
-    log.warn('this Node cannot watch real-time signals: the JSON and STATS_CLEAR signals are unavailable');
-
-  checker?.start();
-  // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP engine; keepalived
-  // warns when there is nothing at all to run, and idles until stopped — pid files written, signals handled.
-  if (o.checkOnly || config.vrrpInstances.length === 0) {
-    if (!checker) log.info(NOTHING_TO_RUN);
-    sd.ready(checker ? 'Running (checkers only)' : 'Running (nothing configured)');
-    // Signal listeners alone do not keep Node's loop alive; a long idle timer does (stop() exits).
-    setInterval(() => {}, 2 ** 30);
-    return;
-  }
-  const r = await VrrpRuntime.start(config, {
-    log,
-    keepVipsOnStop: o.dontReleaseVrrp,
-    ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
-  });
-  if (!r.ok) {
-    for (const e of r.errors) log.error(e);
-    await checker?.stop(CHECKER_STOP_MS);
-    removePidFiles(pidFiles);
-    log.close();
-    process.exit(EXIT_FAILURE);
-  }
-  // A TERM that came while starting has already exited (nothing was installed yet).
-  runtime = r.runtime;
-  // keepalived's start-up line when some instance does not accept (vrrp_strict, no_accept): strict-firewall.ts.
-  if (runtime.dumpSnapshot().some((d) => !d.params.accept))
-    log.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
-  // After the start-up work (module load, warm-up rehearsals), so that RLIMIT_RTTIME counts only steady running.
-  applyProcessTuning(config.globalDefs.vrrpProcess, log);
-  sd.ready(`Running (${config.vrrpInstances.length} VRRP instances)`);
+  // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP subsystem.
+  const vrrp =
+    o.checkOnly || config.vrrpInstances.length === 0
+      ? null
+      : new VrrpSubsystem(config, {
+          log,
+          keepVipsOnStop: o.dontReleaseVrrp,
+          // The checker process follows VRRP states (ha_suspend) over its channel (checker-supervisor.ts).
+          ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
+        });
+  await new Supervisor({ cli: o, log, config, pidFiles, vrrp, checker }).run();
 }
 
 /**
@@ -267,15 +152,4 @@ function detach(argv: string[], logConsole: boolean): number {
   return EXIT_OK;
 }
 
-/** keepalived --signum=JSON and STATS_CLEAR with glibc (SIGRTMIN = 34, SIGRTMAX = 64). */
-export const SIGNAL_JSON = 34 + 2;
-export const SIGNAL_STATS_CLEAR = 64 - 1;
-
-/** Writes through a temporary file and a rename, so a reader never sees half a dump; mode 0600 as keepalived. */
-let dumpsWritten = 0;
-async function writeFileAtomic(file: string, text: string): Promise<void> {
-  // One temporary file per dump: two signals in quick succession must not write into the same one.
-  const tmp = `${file}.${process.pid}.${++dumpsWritten}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
-}
+export { SIGNAL_JSON, SIGNAL_STATS_CLEAR };

@@ -27,6 +27,7 @@ import { parseMac } from '../net/inet.js';
 import type { LinkInfo, Netlink } from '../net/netlink.js';
 import type { IpFamily } from '../vrrp/advert.js';
 import type { Logger } from './logger.js';
+import type { VmacErrorCode } from './runtime-error.js';
 
 /** What one use_vmac instance needs on this host. */
 export interface VmacSpec {
@@ -47,7 +48,9 @@ export interface VmacSpec {
   keepIpv6: boolean;
 }
 
-export type VmacResult<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
+export type VmacResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: VmacErrorCode; instance?: string; message: string };
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 
@@ -189,9 +192,10 @@ export class Vmacs {
   }
 
   async #one(spec: VmacSpec): Promise<VmacResult<void>> {
-    const fail = (code: string, message: string): VmacResult<void> => ({
+    const fail = (code: VmacErrorCode, message: string): VmacResult<void> => ({
       ok: false,
       code,
+      instance: spec.instance,
       message: `(${spec.instance}) ${message}`,
     });
     const links = await this.#nl.listLinks();

@@ -1,42 +1,49 @@
 // The VRRP engine bound to Linux. Inputs: validated adverts from the sockets, link changes and address
 // deletions from rtnetlink, and ONE timer armed at the engine's next deadline — each fed to the engine with
-// the current monotonic time in µs. Outputs: the engine's actions, performed in order: adverts on the wire,
-// VIPs through rtnetlink, GARP/NA, notify scripts and FIFO lines, counters, log lines.
+// the current monotonic time in µs. Outputs: the engine's actions, performed in order (vrrp-actions.ts).
+// This file wires the parts and owns the life cycle (start, stop, abort); each job lives in its own module:
+//   vrrp-host.ts      start-up on the host: rtnetlink, use_vmac links, interface table, engine plan
+//   vrrp-actions.ts   performing the engine's actions (adverts, VIPs, GARP/NA, notifies, counters, logs)
+//   vrrp-takeover.ts  takeover readiness: what a takeover writes, built ahead of its deadline
+//   vrrp-links.ts     link and address events, source-address following, resync after lost events
+//   vrrp-trackers.ts  vrrp_script / track_file / vrrp_track_process wired to the engine
+//   vrrp-reload.ts    SIGHUP: the pure reload plan (src/vrrp/reload-plan.ts) performed
+// Engine actions and transitions are observed in one place: #observe below.
 //
 // Nothing on the advert path awaits: sends are synchronous, address changes go to a serial netlink queue,
 // scripts are spawned and forgotten.
 import type { KeepalivedConfig } from '../config/model.js';
 import { InputWaiting } from '../net/input-waiting.js';
-import type { NetError } from '../net/net-error.js';
-import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
+import type { Netlink } from '../net/netlink.js';
 import { type DumpedInstance, type DumpFlags, dumpFlagsOf } from '../notify/dumps.js';
 import { Notifier } from '../notify/notifier.js';
-import { FileTrackers } from '../track/file-trackers.js';
-import { ProcessTrackers } from '../track/process-trackers.js';
-import { ScriptTrackers } from '../track/script-trackers.js';
-import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
+import type { VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
-import { AuthType, PRIORITY_OWNER } from '../vrrp/advert.js';
-import type { VrrpInstance } from '../vrrp/fsm.js';
-import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
+import { AuthType } from '../vrrp/advert.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
 import { newRxStats } from '../vrrp/stats.js';
-import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
 import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
-import { buildEnginePlan, type EnginePlan } from './engine-config.js';
+import type { EnginePlan } from './engine-config.js';
 import { faultPoint } from './fault-injection.js';
-import { InterfaceTable } from './interface-table.js';
+import type { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
-import { matchReload } from './reload-match.js';
+import { type RuntimeError, runtimeError } from './runtime-error.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { StrictFirewall } from './strict-firewall.js';
 import { TakeoverBoost } from './takeover-boost.js';
 import { VipInstaller } from './vip-installer.js';
-import { Vmacs, vmacSpecs } from './vmac.js';
+import { type Vmacs, vmacSpecs } from './vmac.js';
+import { ActionExecutor, zeroFsmStats } from './vrrp-actions.js';
+import { type RuntimeState, STATIC_OWNER, type VrrpContext } from './vrrp-context.js';
+import { openVrrpHost, type VrrpHost } from './vrrp-host.js';
+import { LinkFollower } from './vrrp-links.js';
+import { ReloadApplier } from './vrrp-reload.js';
 import { VrrpSocketPool } from './vrrp-sockets.js';
-import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover, warmUpTakeover } from './warm-up.js';
+import { TakeoverReadiness } from './vrrp-takeover.js';
+import { TrackerWiring } from './vrrp-trackers.js';
+import { warmUpTakeover } from './warm-up.js';
 
 export interface RuntimeOptions {
   log: Logger;
@@ -48,31 +55,9 @@ export interface RuntimeOptions {
   onStateChange?: (instance: string, state: string) => void;
 }
 
-/**
- * The interface still has an address of its own to send from: an IPv4 address that is not one of our VIPs, or
- * an IPv6 link-local (a tentative one counts: it becomes usable when DAD ends).
- */
-function hasOwnAddress(
-  table: InterfaceTable,
-  ifname: string,
-  family: 4 | 6,
-  vips: ReadonlySet<string>,
-): boolean {
-  const list = table.addresses(ifname, family);
-  if (family === 4) return list.some((a) => !vips.has(a.address));
-  return list.some((a) => a.scope === RT_SCOPE_LINK);
-}
-const RT_SCOPE_LINK = 253;
-
-export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: string[] };
+export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: RuntimeError[] };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** The VIPs of a log line: the first 16 by name, then how many more. */
-function vipList(vips: readonly { address: string; prefixLen: number }[]): string {
-  const named = vips.slice(0, 16).map((v) => `${v.address}/${v.prefixLen}`);
-  return vips.length > 16 ? `${named.join(', ')} and ${vips.length - 16} more` : named.join(', ') || 'none';
-}
 
 const NO_DUMP_FLAGS: DumpFlags = {
   strictMode: false,
@@ -85,15 +70,6 @@ const NO_DUMP_FLAGS: DumpFlags = {
 const withNotifyDeleted = (cfg: KeepalivedConfig): Set<string> =>
   new Set(cfg.vrrpInstances.filter((i) => i.notify.deleted !== undefined).map((i) => i.name));
 
-const zeroFsmStats = (): Record<FsmCounterName, number> => ({
-  BecomeMaster: 0,
-  ReleasedMaster: 0,
-  SentAdvertisements: 0,
-  SentPriZeroPackets: 0,
-});
-
-/** Owner name of static_ipaddress / static_routes / static_rules in the installer (not an instance name). */
-const STATIC_OWNER = '(static)';
 /**
  * How long a stopping daemon waits for its notify scripts (notify_stop above all) before it ends them with
  * SIGTERM, as keepalived gives its STOP scripts a second.
@@ -115,41 +91,46 @@ export class VrrpRuntime {
   readonly #announcers: Announcers;
   readonly #notifier: Notifier;
   readonly #timer: DeadlineTimer;
-  readonly #scripts: ScriptTrackers;
-  readonly #processes: ProcessTrackers;
-  readonly #files: FileTrackers;
+  readonly #ctx: VrrpContext;
+  readonly #actions: ActionExecutor;
+  readonly #takeover: TakeoverReadiness;
+  readonly #links: LinkFollower;
+  readonly #trackers: TrackerWiring;
+  readonly #reloader: ReloadApplier;
   readonly #keepVipsOnStop: boolean;
-  #onStateChange: ((instance: string, state: string) => void) | undefined;
-  readonly #fsmStats = new Map<string, Record<FsmCounterName, number>>();
-  /** Interfaces the engine cares about (instance interfaces, tracked interfaces, VIP devices) → last state. */
-  readonly #linkUp = new Map<string, boolean>();
-  /** Last send error code per instance, so a persisting failure is logged once. */
-  readonly #sendError = new Map<string, string>();
+  readonly #onStateChange: ((instance: string, state: string) => void) | undefined;
   /** Instances with `notify_deleted`: removed by a reload, they notify DELETED instead of FAULT. */
-  #notifyDeleted = new Set<string>();
+  #notifyDeleted: Set<string>;
   /** For the JSON dump: configuration flags the engine does not carry, and when each instance last moved. */
-  #dumpFlags = new Map<string, DumpFlags>();
+  #dumpFlags: Map<string, DumpFlags>;
   readonly #lastTransitionS = new Map<string, number>();
   /** The time of the engine's latest input (µs): inputs never go back before it. */
   #lastEngineUs = 0;
   /** The reload in progress, if any (reloads are serialised). */
   #reloading: Promise<void> = Promise.resolve();
-  /** Parameters of an instance being removed, while its last actions are performed (the engine forgot it). */
-  readonly #retired = new Map<string, VrrpInstanceParams>();
-  #monitor: NetlinkMonitor | null = null;
+  readonly #host: VrrpHost;
   /** use_vmac links this run set up (deleted on stop). */
-  #vmacs: Vmacs | null = null;
+  #vmacs: Vmacs | null;
   #delay: NodeJS.Timeout | null = null;
-  #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
-  /** Real-time priority for a takeover's writes (takeover-boost.ts); off until start() knows the config. */
-  #boost = new TakeoverBoost(true, () => {});
+  #state: RuntimeState = 'starting';
+  /** Real-time priority for a takeover's writes (takeover-boost.ts). */
+  readonly #boost: TakeoverBoost;
 
-  private constructor(log: Logger, nl: Netlink, table: InterfaceTable, plan: EnginePlan, keepVips: boolean) {
+  private constructor(cfg: KeepalivedConfig, host: VrrpHost, opts: RuntimeOptions) {
+    const log = opts.log;
+    const plan = host.plan;
     this.#log = log;
-    this.#nl = nl;
-    this.#table = table;
+    this.#host = host;
+    this.#nl = host.nl;
+    this.#table = host.table;
+    this.#vmacs = host.vmacs;
     this.#plan = plan;
-    this.#keepVipsOnStop = keepVips;
+    this.#keepVipsOnStop = opts.keepVipsOnStop ?? false;
+    this.#onStateChange = opts.onStateChange;
+    // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off.
+    this.#boost = new TakeoverBoost(cfg.globalDefs.vrrpProcess.rtPriority !== undefined, (m) => log.info(m));
+    this.#notifyDeleted = withNotifyDeleted(cfg);
+    this.#dumpFlags = dumpFlagsOf(cfg, new Map(vmacSpecs(cfg).map((v) => [v.instance, v.name])));
     this.#engine = new VrrpEngine(plan.engine);
     const dropped = rateLimited((m) => log.detail(m));
     // An address-list mismatch is logged without -D, in keepalived's words (docs/hostile-network.md).
@@ -163,9 +144,9 @@ export class VrrpRuntime {
       (e) => this.#log.error(e.message),
       (instance) => this.#engine.instance(instance)?.followedMaster ?? null,
     );
-    this.#vips = new VipInstaller(nl, table, log);
+    this.#vips = new VipInstaller(this.#nl, this.#table, log);
     this.#firewall = new StrictFirewall(log);
-    this.#announcers = new Announcers(table, log, plan.pacing);
+    this.#announcers = new Announcers(this.#table, log, plan.pacing);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(
       scripts,
@@ -175,141 +156,111 @@ export class VrrpRuntime {
       plan.fifoScripts,
       plan.scriptUser,
     );
+    const rt = this;
+    this.#ctx = {
+      log,
+      engine: this.#engine,
+      table: this.#table,
+      pool: this.#pool,
+      vips: this.#vips,
+      get plan() {
+        return rt.#plan;
+      },
+      get state() {
+        return rt.#state;
+      },
+      dumpFlags: (instance) => this.#dumpFlags.get(instance),
+      handle: (ev, atUs) => this.#handle(ev, atUs),
+      perform: (actions) => this.#actions.perform(actions),
+      engineTime: (atUs) => this.#engineTime(atUs),
+      rearm: () => this.#rearm(),
+    };
+    this.#actions = new ActionExecutor({
+      ctx: this.#ctx,
+      firewall: this.#firewall,
+      announcers: this.#announcers,
+      notifier: this.#notifier,
+      keepVipsOnStop: this.#keepVipsOnStop,
+      boost: () => this.#boost,
+      observe: (a) => this.#observe(a),
+    });
+    this.#takeover = new TakeoverReadiness(this.#ctx, this.#announcers);
+    this.#links = new LinkFollower(this.#ctx, this.#nl);
     const waiting = new InputWaiting(() => this.#pool.fds());
     this.#timer = new DeadlineTimer((nowUs) => this.#onTimer(nowUs), {
       inputWaiting: () => waiting.any(),
-      // Ahead of a Master_Down deadline: build what the takeover writes (#prepareTakeover) and run the
-      // takeover once on a scratch engine, so that at the deadline neither encoding nor cold code stands
-      // between the timer and the wire (docs/decisions/takeover-warm-up.md).
-      onKeenWake: (leftUs) => {
-        const deadlineUs = monotonicUs() + leftUs;
-        const next = this.#engine.nextDeadline();
-        const inst = next && this.#engine.instance(next.instance);
-        if (!inst) return;
-        this.#prepareTakeover(inst);
-        // Judged after the preparation, which itself takes 0.1–1 ms when cold.
-        if (deadlineUs - monotonicUs() > REHEARSAL_MIN_LEFT_US) rehearseInstanceTakeover(inst.params);
-      },
+      // Ahead of a Master_Down deadline: build what the takeover writes and run the takeover once on a
+      // scratch engine (vrrp-takeover.ts; docs/decisions/takeover-warm-up.md).
+      onKeenWake: (leftUs) => this.#takeover.onKeenWake(leftUs),
       // From the early wake to the takeover's last GARP at real-time priority (takeover-boost.ts): the wake
       // at the end of the sleep, the wait on the CPU and the takeover's first write are then not queued
       // behind whatever else runs on this host. The takeover's own batch ends it after its last GARP
-      // (#performIo), the phase's end otherwise (the deadline moved: the master is alive after all).
+      // (vrrp-actions.ts), the phase's end otherwise (the deadline moved: the master is alive after all).
       onKeenPhase: (active) => (active ? this.#boost.enter() : this.#boost.leave()),
     });
-    this.#scripts = new ScriptTrackers(
-      plan.scripts,
-      (name, up) => {
-        if (this.#state === 'running') this.#handle({ type: 'tracker', name, up });
+    this.#trackers = new TrackerWiring(this.#ctx, plan);
+    this.#reloader = new ReloadApplier({
+      ctx: this.#ctx,
+      nl: this.#nl,
+      actions: this.#actions,
+      links: this.#links,
+      trackers: this.#trackers,
+      notifier: this.#notifier,
+      vmacs: () => this.#vmacs,
+      setVmacs: (v) => {
+        this.#vmacs = v;
       },
-      log,
-      plan.scriptUser,
-    );
-    this.#files = new FileTrackers(
-      plan.files,
-      (name, value) => {
-        if (this.#state === 'running') this.#handle({ type: 'trackerValue', name, value });
+      adopt: (next, p) => {
+        this.#plan = { ...this.#plan, scripts: p.scripts, files: p.files, processes: p.processes };
+        this.#notifyDeleted = withNotifyDeleted(next);
+        this.#dumpFlags = dumpFlagsOf(next, new Map(vmacSpecs(next).map((v) => [v.instance, v.name])));
       },
-      log,
-    );
-    this.#processes = new ProcessTrackers(
-      plan.processes,
-      (name, up) => {
-        if (this.#state === 'running') this.#handle({ type: 'tracker', name, up });
-      },
-      log,
-    );
-    for (const p of plan.engine.instances) this.#fsmStats.set(p.name, zeroFsmStats());
+      notifyDeleted: () => this.#notifyDeleted,
+    });
+    for (const p of plan.engine.instances) this.#actions.added(p.name);
   }
 
-  /** Opens everything, then starts every instance. Never throws; failures come back as log-ready lines. */
+  /** Opens everything, then starts every instance. Never throws; failures come back as coded values. */
   static async start(cfg: KeepalivedConfig, opts: RuntimeOptions): Promise<RuntimeStart> {
     const log = opts.log;
-    const nlr = Netlink.open();
-    if (!nlr.ok) return { ok: false, errors: [nlr.error.message] };
-    const nl = nlr.value;
-    // The monitor opens before the listing, so no link change falls between the two: events that arrive
-    // while the listing runs are replayed onto the table it returns.
-    const early: NetlinkEvent[] = [];
-    let sink: (ev: NetlinkEvent) => void = (ev) => early.push(ev);
-    let monitorError: (e: NetError) => void = (e) =>
-      log.error(`${e.message} (link events may have been lost)`);
-    const mon = NetlinkMonitor.open(
-      (ev) => sink(ev),
-      (e) => monitorError(e),
-    );
-    if (!mon.ok) {
-      nl.close();
-      return { ok: false, errors: [mon.error.message] };
-    }
-    let vmacs: Vmacs | null = null;
-    const fail = async (errors: string[]): Promise<RuntimeStart> => {
-      await vmacs?.tearDown();
-      mon.value.close();
-      nl.close();
-      return { ok: false, errors };
-    };
-    // use_vmac links first: the listing below must include them (the instances run on them).
-    const vm = await Vmacs.setUp(nl, vmacSpecs(cfg), log);
-    if (!vm.ok) return fail([vm.message]);
-    vmacs = vm.value;
-    // An IPv6 link-local source is unusable while DAD runs (just after link up): wait for it, briefly.
-    const deadline = Date.now() + (opts.sourceWaitMs ?? 5000);
-    let table: InterfaceTable;
-    let plan: EnginePlan;
-    for (;;) {
-      // Events from before this listing are in it; the ones that come while it runs are applied after it.
-      early.length = 0;
-      const t = await InterfaceTable.load(nl);
-      if (!t.ok) return fail([t.error.message]);
-      table = t.value;
-      for (const ev of early) table.apply(ev);
-      plan = buildEnginePlan(cfg, table);
-      const waiting = plan.errors.some((e) => e.includes('link-local'));
-      if (!waiting || Date.now() >= deadline) break;
-      await sleep(100);
-    }
-    if (plan.errors.length > 0) return fail(plan.errors);
-    if (plan.engine.instances.length === 0) return fail(['no VRRP instance to run']);
-    for (const w of plan.warnings) log.warn(w);
-
+    const h = await openVrrpHost(cfg, log, opts.sourceWaitMs ?? 5000);
+    if (!h.ok) return h;
+    const host = h.host;
+    for (const w of host.plan.warnings) log.warn(w);
     let rt: VrrpRuntime;
     try {
-      rt = new VrrpRuntime(log, nl, table, plan, opts.keepVipsOnStop ?? false);
+      rt = new VrrpRuntime(cfg, host, opts);
     } catch (e) {
-      return fail([(e as Error).message]);
+      await host.close();
+      return { ok: false, errors: [runtimeError('VRRP_START_EXCEPTION', (e as Error).message)] };
     }
-    rt.#monitor = mon.value;
-    rt.#onStateChange = opts.onStateChange;
-    // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off.
-    rt.#boost = new TakeoverBoost(cfg.globalDefs.vrrpProcess.rtPriority !== undefined, (m) => log.info(m));
-    rt.#notifyDeleted = withNotifyDeleted(cfg);
-    rt.#dumpFlags = dumpFlagsOf(cfg, new Map(vmacSpecs(cfg).map((v) => [v.instance, v.name])));
-    rt.#vmacs = vmacs;
-    const runtime = rt;
-    sink = (ev) => runtime.#onNetlink(ev);
-    monitorError = (e) => {
-      log.error(`${e.message} (link events may have been lost; re-reading links and addresses)`);
-      void runtime.#resync();
-    };
+    host.follow(
+      (ev) => rt.#links.onNetlink(ev),
+      (e) => {
+        log.error(`${e.message} (link events may have been lost; re-reading links and addresses)`);
+        void rt.#links.resync();
+      },
+    );
     const opened = rt.#open();
     if (opened.length > 0) {
-      await vmacs.tearDown();
+      await host.vmacs.tearDown();
       rt.#closeAll();
       return { ok: false, errors: opened };
     }
-    if (plan.startupDelayUs > 0) {
-      log.info(`Delaying startup for ${plan.startupDelayUs / 1e6} seconds (vrrp_startup_delay)`);
-      rt.#delay = setTimeout(() => rt.#begin(), plan.startupDelayUs / 1000);
+    const delayUs = host.plan.startupDelayUs;
+    if (delayUs > 0) {
+      log.info(`Delaying startup for ${delayUs / 1e6} seconds (vrrp_startup_delay)`);
+      rt.#delay = setTimeout(() => rt.#begin(), delayUs / 1000);
     } else rt.#begin();
     return { ok: true, runtime: rt };
   }
 
-  #open(): string[] {
-    const errors: string[] = [];
+  #open(): RuntimeError[] {
+    const errors: RuntimeError[] = [];
     for (const p of this.#plan.engine.instances) {
       const w = this.#plan.wiring.get(p.name)!;
       const r = this.#pool.add(w, p.primaryAddress);
-      if (!r.ok) errors.push(`(${p.name}) ${r.error.message}`);
+      if (!r.ok) errors.push(runtimeError(r.error.code, `(${p.name}) ${r.error.message}`, p.name));
     }
     return errors;
   }
@@ -317,25 +268,11 @@ export class VrrpRuntime {
   #begin(): void {
     this.#delay = null;
     const now = this.#engineTime();
-    for (const p of this.#plan.engine.instances) {
-      const names = [p.interface, ...p.trackers.filter((t) => t.kind === 'interface').map((t) => t.name)];
-      for (const v of [...p.vips, ...p.excludedVips]) if (v.dev) names.push(v.dev);
-      for (const n of names) this.#linkUp.set(n, this.#table.isUp(n));
-    }
     // Links already down count before the instances start, so they start in FAULT (keepalived does the same);
-    // so do the values in tracked files.
-    for (const [ifname, up] of this.#linkUp) {
-      if (!up) this.#engine.handle({ type: 'link', ifname, up: false }, now);
-    }
-    for (const { name, value } of this.#files.values()) {
-      this.#engine.handle({ type: 'trackerValue', name, value }, now);
-    }
-    for (const { name, up, count } of this.#processes.states()) {
-      this.#log.info(
-        `VRRP_Track_Process(${name}) ${up ? 'up' : 'down'} at startup: ${count} matching process(es)`,
-      );
-      if (!up) this.#engine.handle({ type: 'tracker', name, up }, now);
-    }
+    // so do the values in tracked files and processes already missing.
+    for (const ifname of this.#links.noteAtStart(this.#plan.engine.instances))
+      this.#engine.handle({ type: 'link', ifname, up: false }, now);
+    this.#trackers.feedAtStart(now);
     // keepalived starts by removing its VIPs (a previous run may have died as master): a backup must not
     // hold them. Only addresses actually present are touched.
     for (const p of this.#plan.engine.instances) {
@@ -360,29 +297,23 @@ export class VrrpRuntime {
     this.#state = 'running';
     warmUpTakeover(this.#engine.config);
     this.#handle({ type: 'startAll' });
-    for (const inst of this.#engine.instances()) this.#prepareTakeover(inst);
-    this.#scripts.start();
-    this.#files.start();
-    this.#processes.start();
+    this.#takeover.prepareAll();
+    this.#trackers.start();
   }
 
-  // ===== engine I/O =====
+  // ===== observers =====
 
   /**
-   * Builds what a takeover of `inst` writes — its advert, its VIPs' rtnetlink requests, its GARP/NA frames
-   * and their socket — and runs the advert's send, the VIP install and the announcement once without
-   * anything leaving, at startup and again ahead of each Master_Down deadline (cache hits unless something
-   * changed): the takeover itself only writes, through code that has run
-   * (docs/decisions/takeover-warm-up.md).
+   * Every engine action, once performed (vrrp-actions.ts). The one place to watch transitions and actions
+   * from outside the engine (the checker's ha_suspend feed, the JSON dump's transition times, …).
    */
-  #prepareTakeover(inst: VrrpInstance): void {
-    const p = inst.params;
-    this.#pool.send(inst.name, inst.advertToSend(), true);
-    const vips = [...p.vips, ...p.excludedVips];
-    this.#vips.add(inst.name, vips, p.interface, true);
-    const addresses = vips.map((v) => v.address);
-    this.#announcers.announce(inst.name, addresses, 1, vips, p.interface, true);
+  #observe(a: VrrpAction): void {
+    if (a.type !== 'stateChange') return;
+    this.#lastTransitionS.set(a.instance, Date.now() / 1000);
+    this.#onStateChange?.(a.instance, a.to);
   }
+
+  // ===== engine inputs =====
 
   /** `atUs`: when the event happened, if earlier than now (a packet's kernel arrival time). */
   #handle(ev: EngineEvent, atUs?: number): void {
@@ -402,9 +333,9 @@ export class VrrpRuntime {
               `(${inst.name}) Changing effective priority from ${was} to ${inst.effectivePriority}`,
             );
         }
-        this.#performIo(actions);
+        this.#actions.performIo(actions);
       });
-    } else this.#perform(actions);
+    } else this.#actions.perform(actions);
     this.#rearm();
   }
 
@@ -415,7 +346,7 @@ export class VrrpRuntime {
     // says when the writes were done, so only then is the clock read after them — not on every advert.
     const k = this.#timer.lastKeen;
     const keen = k !== null && k !== this.#keenLogged ? k : null;
-    this.#perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
+    this.#actions.perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
     const writtenUs = keen === null ? 0 : monotonicUs();
     this.#rearm();
     if (keen !== null) {
@@ -456,453 +387,19 @@ export class VrrpRuntime {
     this.#handle({ type: 'instance', instance, event: { type: 'advertRx', advert, meta } }, meta.arrivalUs);
   }
 
-  #perform(actions: VrrpAction[]): void {
-    // The log lines go out after the adverts, addresses and announcements (Logger.held).
-    this.#log.held(() => this.#performIo(actions));
-  }
-
-  #performIo(actions: VrrpAction[]): void {
-    // A takeover writes its adverts, VIPs and GARPs at real-time priority, so that nothing its advert wakes on
-    // this host preempts it half-way (takeover-boost.ts): up to the last GARP of the batch (a sync group's
-    // instances come one after the other); the rest — notify scripts, logs — at normal priority.
-    // Other batches leave the boost as it is (raised only in a keen deadline's phase, which ends it).
-    if (!actions.some((a) => a.type === 'addVips')) {
-      for (const a of actions) this.#performAction(a);
-      return;
-    }
-    let lastWrite = -1;
-    for (const [k, a] of actions.entries()) if (a.type === 'addVips' || a.type === 'sendGarp') lastWrite = k;
-    this.#boost.enter();
-    try {
-      for (const [k, a] of actions.entries()) {
-        this.#performAction(a);
-        if (k === lastWrite) this.#boost.leave();
-      }
-    } finally {
-      this.#boost.leave();
-    }
-  }
-
-  #performAction(a: VrrpAction): void {
-    switch (a.type) {
-      case 'sendAdvert': {
-        const r = this.#pool.send(a.instance, a.advert);
-        if (r.ok) this.#sendError.delete(a.instance);
-        else if (this.#sendError.get(a.instance) !== r.error.code) {
-          this.#sendError.set(a.instance, r.error.code);
-          this.#log.error(`(${a.instance}) cannot send advert: ${r.error.message}`);
-        }
-        break;
-      }
-      case 'addVips': {
-        const p = this.#engine.instance(a.instance)!.params;
-        // keepalived's "setting VIPs." (and "removing VIPs."), with the addresses named (held: written after).
-        this.#log.info(`(${a.instance}) setting VIPs: ${vipList(a.vips)}`);
-        this.#vips.add(a.instance, a.vips, p.interface);
-        // keepalived's order: addresses, then routes (which may use them as source), then rules.
-        this.#vips.routes(a.instance, 'route', a.routes, true);
-        this.#vips.routes(a.instance, 'rule', a.rules, true);
-        if (!p.accept)
-          this.#firewall.drop(
-            a.instance,
-            a.vips.map((v) => ({ address: v.address, ifname: v.dev ?? p.interface })),
-          );
-        break;
-      }
-      case 'removeVips': {
-        if (this.#state === 'stopping' && this.#keepVipsOnStop) break;
-        const p = (this.#engine.instance(a.instance)?.params ?? this.#retired.get(a.instance))!;
-        this.#log.info(`(${a.instance}) removing VIPs: ${vipList(a.vips)}`);
-        this.#vips.routes(a.instance, 'rule', a.rules, false);
-        this.#vips.routes(a.instance, 'route', a.routes, false);
-        this.#vips.remove(a.instance, a.vips, p.interface);
-        this.#firewall.undrop(a.instance);
-        break;
-      }
-      case 'sendGarp': {
-        const p = this.#engine.instance(a.instance)!.params;
-        // The kernel holds the addresses already (the engine puts addVips first, and rtnetlink applied each
-        // request inside the sendmsg that wrote it — vip-installer.ts), so a client that follows the GARP at
-        // once finds the VIP there.
-        this.#announcers.announce(
-          a.instance,
-          a.addresses,
-          a.repeat,
-          [...p.vips, ...p.excludedVips],
-          p.interface,
-        );
-        break;
-      }
-      case 'notify':
-        if (a.scope === 'GROUP')
-          this.#log.info(`VRRP_Group(${a.name}) Syncing instances to ${a.state} state`);
-        this.#notifier.notify(a);
-        break;
-      case 'stat': {
-        const s = this.#fsmStats.get(a.instance);
-        if (s) s[a.counter]++;
-        break;
-      }
-      case 'stateChange':
-        this.#lastTransitionS.set(a.instance, Date.now() / 1000);
-        this.#onStateChange?.(a.instance, a.to);
-        // keepalived's wording, which operators and our tests grep for; the reasons keepalived itself logs
-        // ("Backup received priority 0 advertisement", "Master received advert from …") come first.
-        if (/^(Backup|Master) received /.test(a.reason)) this.#log.info(`(${a.instance}) ${a.reason}`);
-        this.#log.info(`(${a.instance}) Entering ${a.to} STATE`);
-        this.#log.detail(`(${a.instance}) ${a.from} -> ${a.to}: ${a.reason}`);
-        break;
-      case 'armTimer':
-      case 'cancelTimer':
-        // The engine keeps the deadlines; #rearm() reads the earliest after every input.
-        break;
-    }
-  }
-
-  // ===== rtnetlink events =====
-
-  #onNetlink(ev: NetlinkEvent): void {
-    this.#table.apply(ev);
-    if (this.#state !== 'running') return;
-    faultPoint('netlink');
-    if (ev.kind === 'link') {
-      const prev = this.#linkUp.get(ev.name);
-      if (prev === undefined) return;
-      const up = ev.action === 'new' && ev.up && ev.carrier;
-      if (up === prev) return;
-      this.#linkUp.set(ev.name, up);
-      this.#log.info(`Netlink reports ${ev.name} ${up ? 'up' : 'down'}`);
-      this.#handle({ type: 'link', ifname: ev.name, up });
-      if (up) this.#reinstallOn(ev.name);
-      return;
-    }
-    if (ev.action === 'del') this.#addressDeleted(ev.address, ev.index);
-    // Our own VIPs coming and going never change a default source (IPv4 sources exclude VIPs, IPv6 sources
-    // are link-local): with thousands of VIPs set at once, looking again on each of their notifications cost
-    // seconds (instances × addresses per event).
-    const ifname = this.#table.linkByIndex(ev.index)?.name;
-    const ours =
-      ifname !== undefined &&
-      (this.#vips.owner(ev.address, ifname) !== undefined || this.#vips.busy(ev.address, ifname)) &&
-      !/^fe[89ab]/i.test(ev.address);
-    if (!ours) this.#followSource(ev.index);
-  }
-
-  #allVips(): Set<string> {
-    const out = new Set<string>();
-    for (const i of this.#engine.instances()) {
-      for (const v of [...i.params.vips, ...i.params.excludedVips]) out.add(v.address);
-    }
-    return out;
-  }
-
-  /**
-   * An instance without unicast_src_ip/mcast_src_ip sends from its interface's primary IPv4 address or its
-   * IPv6 link-local, which keepalived follows through netlink (docs/keepalived-semantics.md, 'Advert source
-   * address'): when it changes, the instance gets the new source (the engine's reload keeps its state). An
-   * IPv6 socket is bound to its source, so it moves only when that address is gone — a link re-created with
-   * another MAC, an address replaced by hand — and not while the kernel re-adds the same link-local after a
-   * link flap.
-   */
-  #followSource(ifindex: number): void {
-    const ifname = this.#table.linkByIndex(ifindex)?.name;
-    if (ifname === undefined) return;
-    // Worked out once per interface and family, not once per instance.
-    let source4: string | undefined | null = null;
-    let usable6: Set<string> | null = null;
-    let source6: string | undefined | null = null;
-    let vips: Set<string> | null = null;
-    const allVips = () => (vips ??= this.#allVips());
-    const hasOwn = new Map<number, boolean>();
-    for (const inst of this.#engine.instances()) {
-      const p = inst.params;
-      const w = this.#plan.wiring.get(p.name);
-      if (p.interface !== ifname || !w || w.fixedSource !== false) continue;
-      // keepalived (docs/hostile-network.md): no address of its own left on the interface (`ip addr flush`)
-      // is a FAULT until one returns. Not for use_vmac instances, whose IPv4 source is the parent's, nor with
-      // dont_track_primary (the kernel flushes IPv6 addresses with the link, which such an instance ignores).
-      let own = hasOwn.get(p.family);
-      if (own === undefined) {
-        own = hasOwnAddress(this.#table, ifname, p.family, allVips());
-        hasOwn.set(p.family, own);
-      }
-      const lost = !p.dontTrackPrimary && !this.#dumpFlags.get(p.name)?.vmacIfname && !own;
-      const faulted = inst.status().fault.address;
-      if (lost) {
-        if (faulted) continue;
-        this.#log.info(
-          `(${p.name}) no IPv${p.family} address of its own left on ${ifname}: FAULT until one returns`,
-        );
-        this.#handle({ type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: null } });
-        continue;
-      }
-      let src: string | undefined;
-      if (p.family === 4) {
-        if (source4 === null) source4 = this.#table.defaultSource(ifname, 4, allVips());
-        src = source4;
-      } else {
-        usable6 ??= new Set(
-          this.#table
-            .addresses(ifname, 6)
-            .filter((a) => !a.tentative)
-            .map((a) => a.address),
-        );
-        if (usable6.has(p.primaryAddress)) src = p.primaryAddress;
-        else {
-          if (source6 === null) source6 = this.#table.defaultSource(ifname, 6);
-          src = source6;
-        }
-      }
-      // A tentative link-local after the address came back: up again now, on the same source until DAD ends.
-      if (src === undefined && faulted) src = p.primaryAddress;
-      if (src === undefined || (src === p.primaryAddress && !faulted)) continue;
-      if (p.family === 6 && src !== p.primaryAddress) {
-        const r = this.#pool.rebind(w, src);
-        if (!r.ok) {
-          this.#log.error(`(${p.name}) cannot send from ${src}: ${r.error.message}`);
-          continue;
-        }
-      }
-      if (src !== p.primaryAddress)
-        this.#log.info(`(${p.name}) source address changed from ${p.primaryAddress} to ${src}`);
-      this.#handle({ type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: src } });
-    }
-  }
-
-  /** After lost netlink events (socket overflow): re-list, and report the link changes we missed. */
-  async #resync(): Promise<void> {
-    const t = await InterfaceTable.load(this.#nl);
-    if (!t.ok || this.#state !== 'running') return;
-    this.#table.replaceWith(t.value);
-    for (const [ifname, prev] of this.#linkUp) {
-      const up = this.#table.isUp(ifname);
-      if (up === prev) continue;
-      this.#linkUp.set(ifname, up);
-      this.#log.info(`Netlink reports ${ifname} ${up ? 'up' : 'down'} (resync)`);
-      this.#handle({ type: 'link', ifname, up });
-      if (up) this.#reinstallOn(ifname);
-    }
-  }
-
-  /** The kernel flushes IPv6 addresses on link down: a master puts its VIPs on that link back. */
-  #reinstallOn(ifname: string): void {
-    for (const x of this.#vips.on(ifname)) {
-      if (x.instance !== STATIC_OWNER && this.#engine.instance(x.instance)?.state !== 'MASTER') continue;
-      this.#vips.add(x.instance, [x.vip], ifname);
-    }
-  }
-
-  /**
-   * A VIP deleted behind our back while MASTER (docs/hostile-network.md): keepalived forces the instance to
-   * BACKUP with its down timer at Skew_Time (master again, VIPs re-added, before a lower-priority backup would
-   * take over); `no_track` VIPs are left alone. Deletions caused by a link going down are not that: the VIP
-   * comes back with the link.
-   */
-  #addressDeleted(address: string, ifindex: number): void {
-    const ifname = this.#table.linkByIndex(ifindex)?.name;
-    if (ifname === undefined) return;
-    const owner = this.#vips.owner(address, ifname);
-    if (!owner || !this.#table.isUp(ifname) || this.#vips.busy(address, ifname)) return;
-    if (owner.instance === STATIC_OWNER) {
-      // keepalived re-adds a deleted static address (docs/keepalived-semantics.md).
-      this.#log.info(`static address ${address} deleted - re-adding`);
-      this.#vips.add(STATIC_OWNER, [owner.vip], ifname);
-      return;
-    }
-    const inst = this.#engine.instance(owner.instance);
-    if (inst?.state !== 'MASTER') return;
-    if (owner.vip.options?.noTrack === true) {
-      this.#vips.forget(address, ifname);
-      return;
-    }
-    if (inst.params.basePriority === PRIORITY_OWNER) {
-      // An address owner stays master whatever happens: put the address back.
-      this.#log.info(`(${inst.name}) VIP ${address} deleted - re-adding (address owner)`);
-      this.#vips.add(inst.name, [owner.vip], ifname);
-      return;
-    }
-    // keepalived 2.2.7 (seen in netns): "Netlink reflector reports IP … removed", BACKUP, "sent 0 priority",
-    // VIPs removed; the engine's vipDeleted does all three and arms its down timer at Skew_Time.
-    this.#log.info(`Netlink reflector reports IP ${address} removed from ${ifname}`);
-    this.#log.info(`(${inst.name}) VIP ${address} deleted - going to BACKUP`);
-    this.#handle({
-      type: 'instance',
-      instance: inst.name,
-      event: { type: 'vipDeleted', address: owner.vip.address },
-    });
-  }
-
   // ===== reload =====
 
   /**
-   * SIGHUP (keepalived's rules: docs/keepalived-semantics.md, 'Reload (SIGHUP)').
-   * Applies a re-read configuration. An instance whose name, VRID, family, interface,
-   * unicast mode, multicast group and (IPv6) source are unchanged keeps its state and gets the new parameters
-   * (the engine diffs the VIPs of a master: removed ones deleted, added ones installed and GARPed). An instance
-   * gone from the configuration, or changed in one of those keys, is stopped (priority 0, VIPs removed, DELETED
-   * or FAULT notify) and forgotten, as keepalived does with an unmatched old instance; stops come first, so a
-   * VIP moving to another instance is removed before it is added again. New instances (and the new definition
-   * of one stopped for a changed key) start like at startup; a new sync group made only of new instances forms
-   * with them. Other sync group changes wait for a restart (members removed from the configuration leave).
-   * Reloads run one after the other; each first creates the use_vmac interfaces of the instances it adds (and
-   * re-reads the links, so the plan sees them), then applies the new configuration in one step.
+   * SIGHUP (keepalived's rules: docs/keepalived-semantics.md, 'Reload (SIGHUP)'): matched instances keep
+   * their state and take the new parameters, removed or re-keyed ones stop, new ones start (vrrp-reload.ts,
+   * src/vrrp/reload-plan.ts). Other sync group changes wait for a restart. Reloads run one after the other.
    */
   reload(cfg: KeepalivedConfig): Promise<void> {
     this.#reloading = this.#reloading.then(
-      () => this.#reloadWithVmacs(cfg),
-      () => this.#reloadWithVmacs(cfg),
+      () => this.#reloader.reload(cfg),
+      () => this.#reloader.reload(cfg),
     );
     return this.#reloading;
-  }
-
-  async #reloadWithVmacs(cfg: KeepalivedConfig): Promise<void> {
-    if (this.#state !== 'running') return;
-    const specs = vmacSpecs(cfg).filter((v) => !this.#engine.instance(v.instance));
-    if (specs.length > 0) {
-      if (!this.#vmacs) {
-        const made = await Vmacs.setUp(this.#nl, specs, this.#log);
-        if (made.ok) this.#vmacs = made.value;
-        else this.#log.error(made.message);
-      } else {
-        const added = await this.#vmacs.add(specs);
-        if (!added.ok) this.#log.error(added.message);
-      }
-      const t = await InterfaceTable.load(this.#nl);
-      if (t.ok) this.#table.replaceWith(t.value);
-      if (this.#state !== 'running') return;
-    }
-    this.#applyReload(cfg);
-  }
-
-  #applyReload(cfg: KeepalivedConfig): void {
-    if (this.#state !== 'running') return;
-    const plan = buildEnginePlan(cfg, this.#table);
-    if (plan.errors.length > 0) {
-      for (const e of plan.errors) this.#log.error(e);
-      this.#log.error('reload aborted; the running configuration is kept');
-      return;
-    }
-    for (const w of plan.warnings) this.#log.warn(w);
-    const now = this.#engineTime();
-    const out: VrrpAction[] = [];
-    const running = this.#engine
-      .instances()
-      .map((i) => ({ params: i.params, wiring: this.#plan.wiring.get(i.name)! }));
-    const m = matchReload(running, plan);
-    for (const name of m.stop) this.#removeInstance(name, now);
-    for (const k of m.keep) {
-      if (!this.#pool.update(k.wiring)) continue;
-      this.#plan.wiring.set(k.name, k.wiring);
-      out.push(
-        ...this.#engine.handle(
-          { type: 'instance', instance: k.name, event: { type: 'reload', params: k.params } },
-          now,
-        ),
-      );
-      if (this.#engine.instance(k.name)?.state === 'STOP') {
-        out.push(
-          ...this.#engine.handle({ type: 'instance', instance: k.name, event: { type: 'start' } }, now),
-        );
-      }
-    }
-    const started = this.#addInstances(m.added, plan, now, out);
-    // A new sync group of new instances forms before they start; other group changes wait for a restart.
-    const fresh = new Set(started);
-    for (const group of plan.engine.syncGroups) {
-      if (group.members.every((n) => fresh.has(n)))
-        out.push(...this.#engine.handle({ type: 'addSyncGroup', group }, now));
-    }
-    const groups = (gs: SyncGroupParams[]) =>
-      gs
-        .map((g) => JSON.stringify([g.name, g.members, g.trackingWeight ?? false]))
-        .sort()
-        .join('\n');
-    if (groups(plan.engine.syncGroups) !== groups(this.#engine.config.syncGroups))
-      this.#log.warn('sync group changes other than new groups of new instances take effect on restart only');
-    // Trackers: new, changed and dropped vrrp_scripts, track_files and vrrp_track_processes are started,
-    // restarted and stopped (a changed script keeps its OK/KO state, as keepalived does); then every instance
-    // hears the current state of each one it tracks — one that starts tracking a script already failing must
-    // not wait for that script's next change to learn it (the engine ignores a reading it already has).
-    this.#scripts.reconfigure(plan.scripts);
-    this.#files.reconfigure(plan.files);
-    this.#processes.reconfigure(plan.processes);
-    this.#plan = { ...this.#plan, scripts: plan.scripts, files: plan.files, processes: plan.processes };
-    for (const { name, up } of this.#scripts.states())
-      out.push(...this.#engine.handle({ type: 'tracker', name, up }, now));
-    for (const { name, up } of this.#processes.states())
-      out.push(...this.#engine.handle({ type: 'tracker', name, up }, now));
-    for (const { name, value } of this.#files.values())
-      out.push(...this.#engine.handle({ type: 'trackerValue', name, value }, now));
-    this.#notifier.setScripts(
-      new Map([...this.#plan.wiring].map(([n, w]) => [n, w.notify])),
-      plan.groupNotify,
-    );
-    // Interfaces newly tracked (or of new instances): report the ones that are down, before new instances start.
-    for (const inst of this.#engine.instances()) {
-      const names = [inst.params.interface];
-      for (const t of inst.params.trackers) if (t.kind === 'interface') names.push(t.name);
-      for (const v of [...inst.params.vips, ...inst.params.excludedVips]) if (v.dev) names.push(v.dev);
-      for (const n of names) {
-        if (this.#linkUp.has(n)) continue;
-        const up = this.#table.isUp(n);
-        this.#linkUp.set(n, up);
-        if (!up) out.push(...this.#engine.handle({ type: 'link', ifname: n, up: false }, now));
-      }
-    }
-    for (const name of started) {
-      out.push(...this.#engine.handle({ type: 'instance', instance: name, event: { type: 'start' } }, now));
-    }
-    this.#notifyDeleted = withNotifyDeleted(cfg);
-    this.#dumpFlags = dumpFlagsOf(cfg, new Map(vmacSpecs(cfg).map((v) => [v.instance, v.name])));
-    this.#perform(out);
-    this.#rearm();
-    this.#log.info('Reload finished');
-  }
-
-  /** Stops an instance for good: its last actions (priority 0, VIPs, notify) run while its socket is open. */
-  #removeInstance(name: string, nowUs: number): void {
-    const inst = this.#engine.instance(name);
-    if (!inst) return;
-    this.#log.warn(`(${name}) removed from the configuration or changed VRID/family/interface/mode: stopped`);
-    this.#retired.set(name, inst.params);
-    const notifyDeleted = this.#notifyDeleted.has(name);
-    this.#perform(this.#engine.handle({ type: 'removeInstance', instance: name, notifyDeleted }, nowUs));
-    this.#retired.delete(name);
-    this.#pool.remove(name);
-    this.#plan.wiring.delete(name);
-    this.#fsmStats.delete(name);
-    this.#sendError.delete(name);
-  }
-
-  /** Opens the sockets of new instances and adds them to the engine (in INIT); returns the ones to start. */
-  #addInstances(names: string[], plan: EnginePlan, nowUs: number, out: VrrpAction[]): string[] {
-    const started: string[] = [];
-    for (const name of names) {
-      const p = plan.engine.instances.find((x) => x.name === name)!;
-      const w = plan.wiring.get(name)!;
-      // A use_vmac VMAC was created before the plan was made (#reloadWithVmacs); if that failed, it is missing.
-      if (!this.#table.link(p.interface)) {
-        this.#log.error(`(${name}) interface ${p.interface} does not exist: not started`);
-        continue;
-      }
-      const r = this.#pool.add(w, p.primaryAddress);
-      if (!r.ok) {
-        this.#log.error(`(${name}) ${r.error.message}: not started`);
-        continue;
-      }
-      this.#log.info(`(${name}) added by the reload: starting`);
-      this.#plan.wiring.set(name, w);
-      this.#fsmStats.set(name, zeroFsmStats());
-      out.push(...this.#engine.handle({ type: 'addInstance', params: p }, nowUs));
-      // Tracked files it shares with running instances: their current values, as at startup.
-      for (const f of this.#files.values()) {
-        if (!p.trackers.some((t) => t.name === f.name)) continue;
-        const event = { type: 'trackerValue' as const, name: f.name, value: f.value };
-        out.push(...this.#engine.handle({ type: 'instance', instance: name, event }, nowUs));
-      }
-      started.push(name);
-    }
-    return started;
   }
 
   // ===== status and stop =====
@@ -914,7 +411,7 @@ export class VrrpRuntime {
       return {
         status: i.status(),
         params: i.params,
-        stats: { ...this.#pool.stats.get(i.name)!, ...this.#fsmStats.get(i.name)! },
+        stats: { ...this.#pool.stats.get(i.name)!, ...this.#actions.fsmStats.get(i.name)! },
         authType: w?.tx.authType ?? AuthType.none,
         authPassword: w?.tx.authPassword ?? '',
         lastTransitionS: this.#lastTransitionS.get(i.name) ?? 0,
@@ -928,7 +425,7 @@ export class VrrpRuntime {
   clearStats(): void {
     // In place: the socket pool and the engine I/O hold on to these objects.
     for (const s of this.#pool.stats.values()) Object.assign(s, newRxStats());
-    for (const s of this.#fsmStats.values()) Object.assign(s, zeroFsmStats());
+    for (const s of this.#actions.fsmStats.values()) Object.assign(s, zeroFsmStats());
   }
 
   /** Graceful stop: masters send priority 0 and drop their VIPs, STOP notifies run, everything closes. */
@@ -946,11 +443,9 @@ export class VrrpRuntime {
     this.#state = 'stopping';
     // The priority-0 adverts first (a backup takes over from the moment it reads one), then the rest; the
     // trackers' results are ignored from here on (#state).
-    this.#perform(this.#engine.handle({ type: 'shutdownAll' }, this.#engineTime()));
+    this.#actions.perform(this.#engine.handle({ type: 'shutdownAll' }, this.#engineTime()));
     this.#timer.cancel();
-    this.#scripts.stop();
-    this.#files.stop();
-    this.#processes.stop();
+    this.#trackers.stop();
     // The priority-0 adverts are out: a backup is taking over now. What is left (removing addresses, closing,
     // Node's exit) must not compete for the CPU with whatever runs on this host — the services being
     // failed over, or, in a lab, the backup itself.
@@ -1004,12 +499,10 @@ export class VrrpRuntime {
 
   #closeAll(): void {
     this.#timer.close();
-    this.#scripts.stop();
-    this.#files.stop();
-    this.#processes.stop();
+    this.#trackers.stop();
     this.#pool.close();
     this.#announcers.close();
-    this.#monitor?.close();
+    this.#host.monitor.close();
     this.#notifier.close();
     this.#nl.close();
   }

@@ -13,6 +13,7 @@ import {
   type VrrpInstanceParamsInput,
 } from '../vrrp/instance-params.js';
 import { type EngineConfig, type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
+import { planReload } from '../vrrp/reload-plan.js';
 import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import type { VrrpTimerName } from '../vrrp/timers.js';
@@ -66,7 +67,13 @@ export type SimOp =
   | { op: 'linkDown'; router: string; segment: string }
   | { op: 'linkUp'; router: string; segment: string }
   | { op: 'priority'; router: string; instance: string; priority: number }
-  | { op: 'tracker'; router: string; name: string; up: boolean };
+  | { op: 'tracker'; router: string; name: string; up: boolean }
+  /**
+   * SIGHUP with a new configuration: the pure reload plan (src/vrrp/reload-plan.ts) performed on the running
+   * engine (its engine steps; the host steps have nothing to do here). A router that is down takes it at its
+   * next start.
+   */
+  | { op: 'reload'; router: string; spec: SimRouterSpec };
 
 export interface SimOptions {
   seed: number;
@@ -122,7 +129,8 @@ interface TimerSlot {
 
 export class SimRouter {
   readonly id: string;
-  readonly config: EngineConfig;
+  /** The configuration it (re)starts with; a reload replaces it. */
+  config: EngineConfig;
   engine: VrrpEngine;
   alive = false;
   /** Incremented by every crash/restart, so timers of a previous life are dropped. */
@@ -145,6 +153,12 @@ export class SimRouter {
 
   constructor(spec: SimRouterSpec) {
     this.id = spec.id;
+    this.config = this.configure(spec);
+    this.engine = new VrrpEngine(this.config);
+  }
+
+  /** The engine configuration of `spec`; indexes its instances (keys, segments, receive policies). */
+  configure(spec: SimRouterSpec): EngineConfig {
     const instances: VrrpInstanceParams[] = spec.instances.map((s) => {
       const { segment, ...rest } = s;
       const p = instanceParams({ ...rest, interface: segment });
@@ -155,8 +169,25 @@ export class SimRouter {
       this.rxPolicy.set(p.name, rxPolicyOf(p));
       return p;
     });
-    this.config = { instances, syncGroups: spec.syncGroups ?? [] };
-    this.engine = new VrrpEngine(this.config);
+    return { instances, syncGroups: spec.syncGroups ?? [] };
+  }
+
+  /** Forgets an instance's index entries (a reload removed it). */
+  unindex(name: string): void {
+    const key = this.keyOf.get(name);
+    if (key !== undefined && this.instanceAt.get(key) === name) this.instanceAt.delete(key);
+    this.keyOf.delete(name);
+    this.segmentOf.delete(name);
+    this.rxPolicy.delete(name);
+    this.forgetState(name);
+  }
+
+  /** Drops an instance's installed VIPs, tracked state and timers (queued firings become void). */
+  forgetState(name: string): void {
+    this.vips.delete(name);
+    this.trackedState.delete(name);
+    for (const slot of this.timerSlots.get(name)?.values() ?? []) slot.armedAtUs = null;
+    this.timerSlots.delete(name);
   }
 
   instance(name: string): VrrpInstance {
@@ -397,7 +428,79 @@ export class Simulator {
         if (r.alive) this.#feed(r, { type: 'tracker', name: op.name, up: op.up });
         return;
       }
+      case 'reload':
+        this.#reload(this.router(op.router), op.spec);
+        return;
     }
+  }
+
+  /** The daemon's reload (src/daemon/vrrp-reload.ts) without the host: the plan's engine steps, in order. */
+  #reload(r: SimRouter, spec: SimRouterSpec): void {
+    if (!r.alive) {
+      for (const name of r.keyOf.keys()) r.unindex(name);
+      r.config = r.configure(spec);
+      return;
+    }
+    const socket = (p: VrrpInstanceParams) => ({ unicast: p.unicastPeers.length > 0, group: '' });
+    const running = r.engine
+      .instances()
+      .map((i) => ({ params: i.params, socket: socket(i.params), state: i.state }));
+    // Indexes of the running instances stay until their stop has been performed (its actions name them).
+    const old = new Map([...r.keyOf].map(([n, k]) => [n, { key: k, segment: r.segmentOf.get(n)! }]));
+    const next = r.configure(spec);
+    const steps = planReload({
+      running,
+      notifyDeleted: new Set(),
+      next: {
+        instances: next.instances.map((p) => ({ params: p, socket: socket(p) })),
+        syncGroups: next.syncGroups,
+      },
+    });
+    const nextNames = new Set(next.instances.map((p) => p.name));
+    for (const st of steps) {
+      switch (st.step) {
+        case 'stop': {
+          // Performed under the old index (a re-keyed instance's new entries are not in force yet).
+          const o = old.get(st.instance);
+          const key = r.keyOf.get(st.instance);
+          if (o) r.keyOf.set(st.instance, o.key);
+          this.#feed(r, { type: 'removeInstance', instance: st.instance, notifyDeleted: st.notifyDeleted });
+          if (!nextNames.has(st.instance)) r.unindex(st.instance);
+          else {
+            if (key !== undefined) r.keyOf.set(st.instance, key);
+            if (o && r.instanceAt.get(o.key) === st.instance && o.key !== key) r.instanceAt.delete(o.key);
+            r.forgetState(st.instance);
+          }
+          break;
+        }
+        case 'update': {
+          const instance = st.instance;
+          this.#feed(r, { type: 'instance', instance, event: { type: 'reload', params: st.params } });
+          if (st.start) this.#feed(r, { type: 'instance', instance, event: { type: 'start' } });
+          break;
+        }
+        case 'add':
+          this.#feed(r, { type: 'addInstance', params: st.params });
+          break;
+        case 'formSyncGroup':
+          this.#feed(r, { type: 'addSyncGroup', group: st.group });
+          break;
+        case 'followLinks':
+          // A new instance on a segment whose link is down starts in FAULT.
+          for (const seg of r.linkDown) {
+            if (steps.some((x) => x.step === 'add' && x.params.interface === seg))
+              this.#feed(r, { type: 'link', ifname: seg, up: false });
+          }
+          break;
+        case 'start':
+          this.#feed(r, { type: 'instance', instance: st.instance, event: { type: 'start' } });
+          break;
+        case 'compareSyncGroups':
+        case 'trackers':
+          break;
+      }
+    }
+    r.config = next;
   }
 
   /** The router process dies: no priority 0, its addresses vanish with it, its timers are void. */

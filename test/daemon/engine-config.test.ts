@@ -237,7 +237,9 @@ vrrp_instance Np {
     { defaultSource: (ifname, family) => (ifname === 'eth0' && family === 4 ? '192.0.2.1' : undefined) },
   );
   assert.equal(p.errors.length, 1);
-  assert.match(p.errors[0]!, /\(NoSrc\) no IPv4 address on eth1/);
+  assert.equal(p.errors[0]!.code, 'VRRP_NO_SOURCE');
+  assert.equal(p.errors[0]!.instance, 'NoSrc');
+  assert.match(p.errors[0]!.message, /\(NoSrc\) no IPv4 address on eth1/);
   assert.deepEqual(
     p.engine.instances.map((i) => i.name),
     ['Ah', 'Np'],

@@ -1,0 +1,144 @@
+// The daemon's supervisor, as keepalived's parent process: it owns the configuration (re-read on SIGHUP),
+// the signals, the pid files, and the subsystems it runs — VRRP in this process, the checkers in a child
+// (subsystem.ts). Signals are routed as keepalived routes them: TERM/INT stop every subsystem (VRRP first:
+// its priority-0 adverts let a backup take over at once), HUP reloads each, USR1/USR2/JSON/STATS_CLEAR ask
+// each for a snapshot. An exception nobody expected ends the daemon after a bounded release (fatal.ts).
+
+import { loadConfig } from '../config/load.js';
+import type { KeepalivedConfig } from '../config/model.js';
+import { NOTHING_TO_RUN } from '../config/not-run.js';
+import { readHostFacts, validateConfig } from '../config/validate.js';
+import type { CliOptions } from './cli.js';
+import { installFatalHandler } from './fatal.js';
+import { faultPoint } from './fault-injection.js';
+import type { Logger } from './logger.js';
+import { removePidFiles } from './pidfile.js';
+import { onSignalNumber } from './rt-signals.js';
+import { serviceNotifier } from './sd-notify.js';
+import type { ConfigSource, SnapshotKind, Subsystem } from './subsystem.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+
+/** keepalived --signum=JSON and STATS_CLEAR with glibc (SIGRTMIN = 34, SIGRTMAX = 64). */
+export const SIGNAL_JSON = 34 + 2;
+export const SIGNAL_STATS_CLEAR = 64 - 1;
+
+export interface SupervisorOptions {
+  cli: CliOptions;
+  log: Logger;
+  /** The configuration the daemon started with. */
+  config: KeepalivedConfig;
+  /** The main and VRRP pid files (written already; removed on every exit path). */
+  pidFiles: string[];
+  /** The VRRP subsystem, when it runs (instances configured, no -C). */
+  vrrp: Subsystem | null;
+  /** The checker subsystem, when it runs (virtual servers configured, no -P). */
+  checker: Subsystem | null;
+}
+
+export class Supervisor {
+  readonly #o: SupervisorOptions;
+  #stopping = false;
+
+  constructor(o: SupervisorOptions) {
+    this.#o = o;
+  }
+
+  /** In stopping order: VRRP first. */
+  #subsystems(): Subsystem[] {
+    return [this.#o.vrrp, this.#o.checker].filter((s): s is Subsystem => s !== null);
+  }
+
+  /** Installs the handlers, starts the subsystems (checkers first) and keeps running until stopped. */
+  async run(): Promise<void> {
+    const { log, vrrp, checker } = this.#o;
+    const sd = serviceNotifier(log);
+    // An exception no handler expected, from any callback: one line, addresses released, exit 1 (fatal.ts).
+    installFatalHandler({
+      report: (line) => log.error(line),
+      release: async () => {
+        this.#stopping = true;
+        await Promise.all(this.#subsystems().map((s) => s.stop({ fatal: true })));
+      },
+      exit: (code) => this.#exit(code),
+    });
+    const stop = async (why: string) => {
+      if (this.#stopping) return;
+      this.#stopping = true;
+      sd.stopping();
+      // VRRP's priority-0 adverts go out in its stop()'s synchronous part; the log line follows them
+      // (Logger.held).
+      const stopped = log.held(() => {
+        log.info(`Stopping (${why})`);
+        return vrrp?.stop();
+      });
+      await Promise.all([stopped, checker?.stop()]);
+      removePidFiles(this.#o.pidFiles);
+      log.info('Stopped');
+      this.#exit(EXIT_OK);
+    };
+    // Installed before the subsystems start, so a TERM during startup still stops cleanly.
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => sd.reload(() => this.#reload()));
+    const snapshot = (kind: SnapshotKind) => {
+      for (const s of [checker, vrrp]) s?.snapshot(kind);
+    };
+    process.on('SIGUSR1', () => snapshot('data'));
+    process.on('SIGUSR2', () => snapshot('stats'));
+    const jsonWatch = onSignalNumber(SIGNAL_JSON, () => snapshot('json'));
+    const clearWatch = onSignalNumber(SIGNAL_STATS_CLEAR, () => snapshot('clearStats'));
+    if (!jsonWatch || !clearWatch)
+      log.warn('this Node cannot watch real-time signals: the JSON and STATS_CLEAR signals are unavailable');
+
+    void checker?.start();
+    if (!vrrp) {
+      // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP engine; keepalived
+      // warns when there is nothing at all to run, and idles until stopped — pid files written, signals handled.
+      if (!checker) log.info(NOTHING_TO_RUN);
+      sd.ready(checker ? 'Running (checkers only)' : 'Running (nothing configured)');
+      // Signal listeners alone do not keep Node's loop alive; a long idle timer does (stop() exits).
+      setInterval(() => {}, 2 ** 30);
+      return;
+    }
+    const errors = await vrrp.start();
+    if (errors.length > 0) {
+      for (const e of errors) log.error(e.message);
+      await checker?.stop();
+      this.#exit(EXIT_FAILURE);
+      return;
+    }
+    sd.ready(`Running (${this.#o.config.vrrpInstances.length} VRRP instances)`);
+  }
+
+  /** SIGHUP: each subsystem reloads; the configuration is read again once, when one first asks for it. */
+  #reload(): Promise<void> | undefined {
+    if (this.#stopping) return;
+    faultPoint('sighup');
+    const { cli, log } = this.#o;
+    let loaded: { config: KeepalivedConfig | null } | null = null;
+    const source: ConfigSource = () => {
+      if (loaded) return loaded.config;
+      log.info(`Reloading (SIGHUP): ${cli.configFile}`);
+      const next = loadConfig(cli.configFile, cli.configId === undefined ? {} : { configId: cli.configId });
+      validateConfig(next.config, next.diag, { host: readHostFacts() });
+      for (const d of next.diag.list) log.info(next.diag.format(d));
+      const code = next.diag.exitCode();
+      if (code === 2 || code === 4) {
+        log.error('reload aborted: the new configuration cannot be run');
+        loaded = { config: null };
+      } else loaded = { config: next.config };
+      return loaded.config;
+    };
+    const { checker, vrrp } = this.#o;
+    void checker?.reload(source);
+    return vrrp?.reload(source);
+  }
+
+  #exit(code: number): never {
+    removePidFiles(this.#o.pidFiles);
+    this.#o.log.close();
+    process.exit(code);
+  }
+}

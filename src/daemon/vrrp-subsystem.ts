@@ -1,0 +1,107 @@
+// The VRRP subsystem behind the supervisor's seam (subsystem.ts): starts the runtime (vrrp-runtime.ts),
+// hands it re-read configurations, writes keepalived's signal dumps from its snapshot, stops it.
+import { rename, writeFile } from 'node:fs/promises';
+import type { KeepalivedConfig } from '../config/model.js';
+import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
+import { faultPoint } from './fault-injection.js';
+import type { Logger } from './logger.js';
+import { applyProcessTuning } from './process-tuning.js';
+import type { RuntimeError } from './runtime-error.js';
+import type { ConfigSource, SnapshotKind, Subsystem } from './subsystem.js';
+import { type RuntimeOptions, VrrpRuntime } from './vrrp-runtime.js';
+
+/** After a fatal error, the graceful stop (priority-0 adverts, VIPs removed) gets this long. */
+const FATAL_GRACEFUL_STOP_MS = 2000;
+
+export class VrrpSubsystem implements Subsystem {
+  readonly name = 'VRRP';
+  readonly #config: KeepalivedConfig;
+  readonly #opts: RuntimeOptions;
+  readonly #log: Logger;
+  #runtime: VrrpRuntime | null = null;
+
+  constructor(config: KeepalivedConfig, opts: RuntimeOptions) {
+    this.#config = config;
+    this.#opts = opts;
+    this.#log = opts.log;
+  }
+
+  /** The running runtime (null while starting or after a failed start). */
+  get runtime(): VrrpRuntime | null {
+    return this.#runtime;
+  }
+
+  async start(): Promise<readonly RuntimeError[]> {
+    const r = await VrrpRuntime.start(this.#config, this.#opts);
+    if (!r.ok) return r.errors;
+    this.#runtime = r.runtime;
+    // keepalived's start-up line when some instance does not accept (vrrp_strict, no_accept): strict-firewall.ts.
+    if (r.runtime.dumpSnapshot().some((d) => !d.params.accept))
+      this.#log.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
+    // After the start-up work (module load, warm-up rehearsals), so that RLIMIT_RTTIME counts only steady running.
+    applyProcessTuning(this.#config.globalDefs.vrrpProcess, this.#log);
+    return [];
+  }
+
+  async reload(config: ConfigSource): Promise<void> {
+    const runtime = this.#runtime;
+    if (!runtime) {
+      this.#log.warn('reload while idle: restart keepalived-ts to run new VRRP instances');
+      return;
+    }
+    const next = config();
+    if (!next) return;
+    // The process settings are applied once, at start (applyProcessTuning).
+    if (JSON.stringify(next.globalDefs.vrrpProcess) !== JSON.stringify(this.#config.globalDefs.vrrpProcess))
+      this.#log.warn(
+        'vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / vrrp_cpu_affinity changes take effect at the next start',
+      );
+    return runtime.reload(next);
+  }
+
+  snapshot(kind: SnapshotKind): void {
+    const g = this.#config.globalDefs;
+    const pid = process.pid;
+    switch (kind) {
+      case 'data':
+        if (!this.#runtime) return;
+        this.#log.info(`Printing VRRP data for process(${pid}) on signal`);
+        return this.#dump(g.stateDumpFile ?? '/tmp/keepalived.data', formatDataText);
+      case 'stats':
+        this.#log.info(`Printing VRRP stats for process(${pid}) on signal`);
+        return this.#dump(g.statsDumpFile ?? '/tmp/keepalived.stats', formatStatsText);
+      case 'json':
+        faultPoint('signal-json');
+        this.#log.info(`Printing VRRP as json for process(${pid}) on signal`);
+        return this.#dump(g.jsonDumpFile ?? '/tmp/keepalived.json', formatJson);
+      case 'clearStats':
+        this.#log.info('Clearing VRRP statistics on signal');
+        return this.#runtime?.clearStats();
+    }
+  }
+
+  /**
+   * keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does, readable by
+   * root only, asynchronously (libuv's pool), off the advert path.
+   */
+  #dump(file: string, format: (list: DumpedInstance[]) => string): void {
+    if (!this.#runtime) return;
+    writeFileAtomic(file, format(this.#runtime.dumpSnapshot())).catch((e: Error) =>
+      this.#log.error(`cannot write ${file}: ${e.message}`),
+    );
+  }
+
+  async stop(o: { fatal?: boolean } = {}): Promise<void> {
+    if (o.fatal) return this.#runtime?.abort(FATAL_GRACEFUL_STOP_MS);
+    return this.#runtime?.stop();
+  }
+}
+
+/** Writes through a temporary file and a rename, so a reader never sees half a dump; mode 0600 as keepalived. */
+let dumpsWritten = 0;
+async function writeFileAtomic(file: string, text: string): Promise<void> {
+  // One temporary file per dump: two signals in quick succession must not write into the same one.
+  const tmp = `${file}.${process.pid}.${++dumpsWritten}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, file);
+}

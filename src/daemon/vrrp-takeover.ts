@@ -1,0 +1,52 @@
+// Takeover readiness: what a takeover writes is built before its deadline, so that at the deadline neither
+// encoding nor cold code stands between the timer and the wire (docs/decisions/takeover-warm-up.md).
+import type { VrrpInstance } from '../vrrp/fsm.js';
+import type { Announcers } from './announcers.js';
+import { monotonicUs } from './clock.js';
+import type { VrrpContext } from './vrrp-context.js';
+import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover } from './warm-up.js';
+
+export class TakeoverReadiness {
+  readonly #ctx: VrrpContext;
+  readonly #announcers: Announcers;
+
+  constructor(ctx: VrrpContext, announcers: Announcers) {
+    this.#ctx = ctx;
+    this.#announcers = announcers;
+  }
+
+  /**
+   * Builds what a takeover of `inst` writes — its advert, its VIPs' rtnetlink requests, its GARP/NA frames
+   * and their socket — and runs the advert's send, the VIP install and the announcement once without
+   * anything leaving, at startup and again ahead of each Master_Down deadline (cache hits unless something
+   * changed): the takeover itself only writes, through code that has run.
+   */
+  prepare(inst: VrrpInstance): void {
+    const p = inst.params;
+    this.#ctx.pool.send(inst.name, inst.advertToSend(), true);
+    const vips = [...p.vips, ...p.excludedVips];
+    this.#ctx.vips.add(inst.name, vips, p.interface, true);
+    const addresses = vips.map((v) => v.address);
+    this.#announcers.announce(inst.name, addresses, 1, vips, p.interface, true);
+  }
+
+  /** Every instance, at startup. */
+  prepareAll(): void {
+    for (const inst of this.#ctx.engine.instances()) this.prepare(inst);
+  }
+
+  /**
+   * The timer's early wake ahead of a Master_Down deadline `leftUs` away: prepare the instance due, then run
+   * its takeover once on a scratch engine if time allows.
+   */
+  onKeenWake(leftUs: number): void {
+    const engine = this.#ctx.engine;
+    const deadlineUs = monotonicUs() + leftUs;
+    const next = engine.nextDeadline();
+    const inst = next && engine.instance(next.instance);
+    if (!inst) return;
+    this.prepare(inst);
+    // Judged after the preparation, which itself takes 0.1–1 ms when cold.
+    if (deadlineUs - monotonicUs() > REHEARSAL_MIN_LEFT_US) rehearseInstanceTakeover(inst.params);
+  }
+}
