@@ -9,13 +9,84 @@
  */
 export type Severity = 'abort' | 'fatal' | 'error' | 'warning' | 'security' | 'info';
 
+/**
+ * Every diagnostic's stable code: tools and tests match on these, so a code is never reused for another
+ * meaning; a new message gets a new member here.
+ */
+export type DiagnosticCode =
+  | 'CONFIG_ADVERT_INT'
+  | 'CONFIG_AUTH'
+  | 'CONFIG_BAD_IF'
+  | 'CONFIG_BAD_INCLUDE'
+  | 'CONFIG_BAD_REPEAT'
+  | 'CONFIG_DEFINITION_LIMIT'
+  | 'CONFIG_DEPARTURE'
+  | 'CONFIG_DEPRECATED'
+  | 'CONFIG_DUPLICATE_INSTANCE'
+  | 'CONFIG_DUPLICATE_TRACK'
+  | 'CONFIG_DUPLICATE_VRID'
+  | 'CONFIG_EMBEDDED_NUL'
+  | 'CONFIG_EXPANSION_LIMIT'
+  | 'CONFIG_EXTRA_PARAMETERS'
+  | 'CONFIG_FILE_NOT_FOUND'
+  | 'CONFIG_IGNORED_WEIGHT'
+  | 'CONFIG_INCLUDE_CYCLE'
+  | 'CONFIG_INCLUDE_DEPTH'
+  | 'CONFIG_INCLUDE_DIRECTORY'
+  | 'CONFIG_INCLUDE_EXECUTABLE'
+  | 'CONFIG_INVALID_ADDRESS'
+  | 'CONFIG_INVALID_NUMBER'
+  | 'CONFIG_INVALID_PREFIX'
+  | 'CONFIG_INVALID_PRIORITY'
+  | 'CONFIG_INVALID_VALUE'
+  | 'CONFIG_LINE_TOO_LONG'
+  | 'CONFIG_MISSING_BOB'
+  | 'CONFIG_MISSING_EOB'
+  | 'CONFIG_MISSING_PARAMETER'
+  | 'CONFIG_NOT_RUN'
+  | 'CONFIG_NO_MISC_PATH'
+  | 'CONFIG_NO_SCRIPT'
+  | 'CONFIG_NO_URL'
+  | 'CONFIG_NO_VIP'
+  | 'CONFIG_NO_VRID'
+  | 'CONFIG_PEER_FAMILY'
+  | 'CONFIG_PREEMPT'
+  | 'CONFIG_ROUTE_FAMILY'
+  | 'CONFIG_ROUTE_UNTRACKED'
+  | 'CONFIG_RS_FAMILY'
+  | 'CONFIG_RULE_PREFERENCE'
+  | 'CONFIG_SCRIPT_NOT_FOUND'
+  | 'CONFIG_SCRIPT_SECURITY'
+  | 'CONFIG_SCRIPT_USER'
+  | 'CONFIG_SRC_FAMILY'
+  | 'CONFIG_STRICT'
+  | 'CONFIG_SYNC_GROUP'
+  | 'CONFIG_TOO_MANY_ERRORS'
+  | 'CONFIG_TRACK_NOT_FOUND'
+  | 'CONFIG_TRUNCATED'
+  | 'CONFIG_UNEXPECTED_BOB'
+  | 'CONFIG_UNEXPECTED_EOB'
+  | 'CONFIG_UNKNOWN_KEYWORD'
+  | 'CONFIG_UNKNOWN_SCHEDULER'
+  | 'CONFIG_UNKNOWN_TABLE'
+  | 'CONFIG_UNMATCHED_QUOTE'
+  | 'CONFIG_VALUE_CLAMPED'
+  | 'CONFIG_VIPS_EXCEED_PACKET'
+  | 'CONFIG_VIP_FAMILY'
+  | 'CONFIG_VSG_FAMILY'
+  | 'CONFIG_VS_GROUP'
+  | 'CONFIG_VS_METHOD'
+  | 'CONFIG_VS_PORT'
+  | 'CONFIG_VS_PROTOCOL'
+  | 'CONFIG_VS_SCHEDULER';
+
 export interface SourcePos {
   file: string;
   line: number;
 }
 
 export interface Diagnostic {
-  code: string;
+  code: DiagnosticCode;
   severity: Severity;
   message: string;
   /** Absent for messages that concern the whole configuration. */
@@ -38,7 +109,7 @@ export class Diagnostics {
   /** Files that took part in the configuration; with more than one, messages name the file. */
   readonly files = new Set<string>();
 
-  add(severity: Severity, code: string, message: string, pos?: SourcePos): void {
+  add(severity: Severity, code: DiagnosticCode, message: string, pos?: SourcePos): void {
     if (severity === 'abort') this.#aborted = true;
     this.#seen.add(severity);
     // A hostile file can produce a diagnostic per line; past the cap only the exit code keeps track.
@@ -53,13 +124,13 @@ export class Diagnostics {
     }
     this.list.push(pos ? { code, severity, message, pos } : { code, severity, message });
   }
-  error(code: string, message: string, pos?: SourcePos): void {
+  error(code: DiagnosticCode, message: string, pos?: SourcePos): void {
     this.add('error', code, message, pos);
   }
-  warn(code: string, message: string, pos?: SourcePos): void {
+  warn(code: DiagnosticCode, message: string, pos?: SourcePos): void {
     this.add('warning', code, message, pos);
   }
-  note(code: string, message: string, pos?: SourcePos): void {
+  note(code: DiagnosticCode, message: string, pos?: SourcePos): void {
     this.add('info', code, message, pos);
   }
   /** keepalived 2.2.7 stops parsing when a keyword lacks its required parameter. */
@@ -71,7 +142,7 @@ export class Diagnostics {
       pos,
     );
   }
-  fatal(code: string, message: string, pos?: SourcePos): void {
+  fatal(code: DiagnosticCode, message: string, pos?: SourcePos): void {
     this.add('fatal', code, message, pos);
   }
 

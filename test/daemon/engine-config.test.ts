@@ -209,6 +209,23 @@ vrrp_instance B {
   );
 });
 
+test('an IPv6 instance without a link-local yet: coded VRRP_NO_LINK_LOCAL (start-up waits on the code for DAD)', () => {
+  const { plan: p } = plan(
+    `
+vrrp_instance V6 {
+  interface eth1
+  virtual_router_id 16
+  virtual_ipaddress { 2001:db8::16/64 }
+}
+`,
+    { defaultSource: () => undefined },
+  );
+  assert.deepEqual(
+    p.errors.map((e) => [e.code, e.instance]),
+    [['VRRP_NO_LINK_LOCAL', 'V6']],
+  );
+});
+
 test('an instance without a source address is an error; AH gets its own socket; nopreempt rules are applied', () => {
   const { plan: p } = plan(
     `
