@@ -8,6 +8,7 @@ import type { VirtualAddress } from '../vrrp/instance-params.js';
 import { monotonicUs } from './clock.js';
 import type { InterfaceTable } from './interface-table.js';
 import type { Logger } from './logger.js';
+import type { RehearseOption } from './vip-installer.js';
 
 /** How long a reading of the forwarding sysctl serves: thousands of NAs in one takeover read it once. */
 const FORWARDING_TTL_US = 1_000_000;
@@ -122,8 +123,9 @@ export class Announcers {
     repeat: number,
     vips: VirtualAddress[],
     defaultIf: string,
-    rehearse = false,
+    o?: RehearseOption,
   ): void {
+    const rehearse = o?.rehearse === true;
     const plan: { ifname: string; address: string }[] = [];
     for (const address of addresses) {
       const ifname = vips.find((v) => v.address === address)?.dev ?? defaultIf;

@@ -11,6 +11,15 @@ import type { InterfaceTable } from './interface-table.js';
 import type { Logger } from './logger.js';
 import { parseRouteWords, parseRuleWords } from './route-spec.js';
 
+/**
+ * A write done ahead of a likely takeover: the same code runs (requests encoded and kept, the write goes
+ * nowhere) and nothing is recorded (docs/decisions/takeover-warm-up.md). Named, so that a call never reads
+ * as `add(…, true)` beside `routes(…, true)`.
+ */
+export interface RehearseOption {
+  rehearse?: boolean;
+}
+
 /** How long after our own request a deletion notification for the same address is taken to be ours. */
 const NOTIFICATION_GRACE_MS = 200;
 
@@ -109,7 +118,8 @@ export class VipInstaller {
    * is kept, and the write, which goes nowhere — and records nothing: the takeover then writes requests
    * already built, through code that has already run.
    */
-  add(instance: string, vips: VirtualAddress[], defaultIf: string, rehearse = false): void {
+  add(instance: string, vips: VirtualAddress[], defaultIf: string, o?: RehearseOption): void {
+    const rehearse = o?.rehearse === true;
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
       const key = this.#key(v.address, ifname);
@@ -146,11 +156,17 @@ export class VipInstaller {
     }
   }
 
-  /**
-   * virtual_routes (then virtual_rules) of an instance, as engine JSON `{ words, family }`; `add` false removes
-   * them. An existing route/rule on add, or a missing one on delete, is fine.
-   */
-  routes(instance: string, kind: 'route' | 'rule', items: JsonValue[], add: boolean): void {
+  /** Installs virtual_routes or virtual_rules (engine JSON `{ words, family }`); an existing one is fine. */
+  addRoutes(instance: string, kind: 'route' | 'rule', items: JsonValue[]): void {
+    this.#routes(instance, kind, items, true);
+  }
+
+  /** Removes virtual_routes or virtual_rules; a missing one is fine. */
+  removeRoutes(instance: string, kind: 'route' | 'rule', items: JsonValue[]): void {
+    this.#routes(instance, kind, items, false);
+  }
+
+  #routes(instance: string, kind: 'route' | 'rule', items: JsonValue[], add: boolean): void {
     for (const item of items) {
       const o = item as { words?: string[]; family?: 4 | 6 };
       if (!Array.isArray(o.words) || (o.family !== 4 && o.family !== 6)) continue;

@@ -115,8 +115,8 @@ export class ActionExecutor {
         log.info(`(${a.instance}) setting VIPs: ${vipList(a.vips)}`);
         ctx.vips.add(a.instance, a.vips, p.interface);
         // keepalived's order: addresses, then routes (which may use them as source), then rules.
-        ctx.vips.routes(a.instance, 'route', a.routes, true);
-        ctx.vips.routes(a.instance, 'rule', a.rules, true);
+        ctx.vips.addRoutes(a.instance, 'route', a.routes);
+        ctx.vips.addRoutes(a.instance, 'rule', a.rules);
         if (!p.accept)
           firewall.drop(
             a.instance,
@@ -128,8 +128,8 @@ export class ActionExecutor {
         if (ctx.state === 'stopping' && this.#x.keepVipsOnStop) break;
         const p = (ctx.engine.instance(a.instance)?.params ?? this.#retired.get(a.instance))!;
         log.info(`(${a.instance}) removing VIPs: ${vipList(a.vips)}`);
-        ctx.vips.routes(a.instance, 'rule', a.rules, false);
-        ctx.vips.routes(a.instance, 'route', a.routes, false);
+        ctx.vips.removeRoutes(a.instance, 'rule', a.rules);
+        ctx.vips.removeRoutes(a.instance, 'route', a.routes);
         ctx.vips.remove(a.instance, a.vips, p.interface);
         firewall.undrop(a.instance);
         break;

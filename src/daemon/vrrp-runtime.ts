@@ -287,8 +287,8 @@ export class VrrpRuntime {
     // Static addresses, routes and rules: installed once, whatever the VRRP states (keepalived does so first).
     const st = this.#plan.statics;
     this.#vips.add(STATIC_OWNER, st.addresses, 'lo');
-    this.#vips.routes(STATIC_OWNER, 'route', st.routes, true);
-    this.#vips.routes(STATIC_OWNER, 'rule', st.rules, true);
+    this.#vips.addRoutes(STATIC_OWNER, 'route', st.routes);
+    this.#vips.addRoutes(STATIC_OWNER, 'rule', st.rules);
     // The path from a deadline to the engine, compiled now (deadline-timer.ts warmFirePath): #onTimer ignores
     // this call, as the state is not 'running' yet. Likewise the boost's exit, run right after a takeover's
     // last GARP.
@@ -452,8 +452,8 @@ export class VrrpRuntime {
     yieldCpuWhileStopping();
     if (!this.#keepVipsOnStop) {
       const st = this.#plan.statics;
-      this.#vips.routes(STATIC_OWNER, 'rule', st.rules, false);
-      this.#vips.routes(STATIC_OWNER, 'route', st.routes, false);
+      this.#vips.removeRoutes(STATIC_OWNER, 'rule', st.rules);
+      this.#vips.removeRoutes(STATIC_OWNER, 'route', st.routes);
       this.#vips.remove(STATIC_OWNER, st.addresses, 'lo');
     }
     await this.#vips.idle(3000);
@@ -484,8 +484,8 @@ export class VrrpRuntime {
         const p = this.#plan.engine.instances.find((x) => x.name === instance);
         this.#log.info(`(${instance}) removing VIPs`);
         if (p) {
-          this.#vips.routes(instance, 'rule', p.virtualRules, false);
-          this.#vips.routes(instance, 'route', p.virtualRoutes, false);
+          this.#vips.removeRoutes(instance, 'rule', p.virtualRules);
+          this.#vips.removeRoutes(instance, 'route', p.virtualRoutes);
         }
         for (const { vip, ifname } of vips) this.#vips.remove(instance, [vip], ifname);
       }

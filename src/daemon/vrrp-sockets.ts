@@ -16,6 +16,7 @@ import { isMulticastAddr, parseIpShared } from '../vrrp/packet-addr.js';
 import { type RxValidateResult, validateAdvert } from '../vrrp/rx-validate.js';
 import { countRxResult, newRxStats, type VrrpStats } from '../vrrp/stats.js';
 import { type InstanceWiring, socketKeyString } from './engine-config.js';
+import type { RehearseOption } from './vip-installer.js';
 
 const IPPROTO_AH = 51;
 const AH_LENGTH = 24;
@@ -217,7 +218,8 @@ export class VrrpSocketPool {
    * Puts one advert of `instance` on the wire (one copy per unicast peer). `rehearse` runs the same code
    * without sending or changing anything (AH adverts are not rehearsed: each takes a sequence number).
    */
-  send(instance: string, a: AdvertToSend, rehearse = false): NetResult<void> {
+  send(instance: string, a: AdvertToSend, o?: RehearseOption): NetResult<void> {
+    const rehearse = o?.rehearse === true;
     const slot = this.#slotOf.get(instance);
     const w = this.#wiring.get(instance);
     if (!slot || !w || (rehearse && w.tx.authType === AuthType.ah)) return ok(undefined);

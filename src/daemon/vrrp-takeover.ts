@@ -3,8 +3,12 @@
 import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { Announcers } from './announcers.js';
 import { monotonicUs } from './clock.js';
+import type { RehearseOption } from './vip-installer.js';
 import type { VrrpContext } from './vrrp-context.js';
 import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover } from './warm-up.js';
+
+/** One options object for every rehearsed write (no allocation per preparation). */
+const REHEARSE: RehearseOption = Object.freeze({ rehearse: true });
 
 export class TakeoverReadiness {
   readonly #ctx: VrrpContext;
@@ -23,11 +27,11 @@ export class TakeoverReadiness {
    */
   prepare(inst: VrrpInstance): void {
     const p = inst.params;
-    this.#ctx.pool.send(inst.name, inst.advertToSend(), true);
+    this.#ctx.pool.send(inst.name, inst.advertToSend(), REHEARSE);
     const vips = [...p.vips, ...p.excludedVips];
-    this.#ctx.vips.add(inst.name, vips, p.interface, true);
+    this.#ctx.vips.add(inst.name, vips, p.interface, REHEARSE);
     const addresses = vips.map((v) => v.address);
-    this.#announcers.announce(inst.name, addresses, 1, vips, p.interface, true);
+    this.#announcers.announce(inst.name, addresses, 1, vips, p.interface, REHEARSE);
   }
 
   /** Every instance, at startup. */
