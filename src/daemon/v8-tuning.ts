@@ -2,8 +2,8 @@
 // daemon allocates a little per packet forever, and V8's default growth leaves it large and resident; small
 // semi-spaces also keep each scavenge short), and a takeover path that runs fast after hours unused (bytecode
 // never flushed, functions go straight to Sparkplug baseline code; the takeover's functions are first called
-// by its rehearsal at startup, vrrp-runtime.ts #prepareTakeover). Some flags only work on the node command
-// line (DAEMON_NODE_FLAGS), the rest are set here at run time, first thing in daemon mode (-t keeps V8's
+// by its rehearsal at startup, vrrp-takeover.ts TakeoverReadiness.prepare). Some flags only work on the node
+// command line (DAEMON_NODE_FLAGS), the rest are set here at run time, first thing in daemon mode (-t keeps V8's
 // defaults: a one-off parse is all throughput). Each flag's reason and measurements:
 // docs/decisions/v8-tuning.md.
 import { setFlagsFromString } from 'node:v8';
