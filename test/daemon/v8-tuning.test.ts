@@ -85,3 +85,16 @@ test('DAEMON_NODE_FLAGS cap the young generation and V8 helper threads', async (
     `threads: ${plain.threads} plain, ${daemon.threads} daemon`,
   );
 });
+
+test('every flag tuneV8ForDaemon sets is one this V8 knows (setFlagsFromString would ignore it silently)', async () => {
+  const { DAEMON_RUNTIME_FLAGS } = await import('../../src/daemon/v8-tuning.js');
+  const r = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const known = new Set([...r.stdout.matchAll(/^\s+--([\w-]+)/gm)].map((m) => m[1]!));
+  assert.ok(known.size > 100, `read ${known.size} flags from --v8-options`);
+  for (const flag of DAEMON_RUNTIME_FLAGS) {
+    // --no-X is the negation of the boolean flag --X; --X=value names --X.
+    const name = flag.replace(/^--(no-)?/, '').replace(/=.*$/, '');
+    assert.ok(known.has(name), `${flag}: this V8 has no flag --${name}`);
+  }
+});
