@@ -83,7 +83,7 @@ export interface ProcessTuning {
   cpuAffinity?: number[];
 }
 
-export interface VirtualAddress {
+export interface VipConfig {
   /** Address in canonical text form. */
   address: string;
   family: Family;
@@ -128,7 +128,7 @@ export interface UnicastPeer {
 
 export type VrrpState = 'MASTER' | 'BACKUP';
 
-export interface VrrpInstance {
+export interface VrrpInstanceConfig {
   name: string;
   pos: SourcePos;
   state?: VrrpState;
@@ -149,8 +149,8 @@ export interface VrrpInstance {
   preemptDelayUs?: number;
   preemptDelayPos?: SourcePos;
   downTimerAdverts?: number;
-  virtualIpaddresses: VirtualAddress[];
-  virtualIpaddressesExcluded: VirtualAddress[];
+  virtualIpaddresses: VipConfig[];
+  virtualIpaddressesExcluded: VipConfig[];
   virtualRoutes: IpRouteLine[];
   virtualRules: IpRouteLine[];
   unicastSrcIp?: string;
@@ -207,7 +207,7 @@ export interface SyncGroup {
   trackScripts: TrackRef[];
   trackFiles: TrackRef[];
   trackProcesses: TrackRef[];
-  notify: VrrpInstance['notify'];
+  notify: VrrpInstanceConfig['notify'];
   notifyPriorityChanges: boolean;
   smtpAlert?: boolean;
   syncGroupTrackingWeight: boolean;
@@ -428,10 +428,10 @@ export interface KeepalivedConfig {
   vrrpScripts: VrrpScript[];
   trackFiles: TrackFile[];
   trackProcesses: TrackProcess[];
-  vrrpInstances: VrrpInstance[];
+  vrrpInstances: VrrpInstanceConfig[];
   syncGroups: SyncGroup[];
   garpGroups: GarpGroup[];
-  staticIpaddresses: VirtualAddress[];
+  staticIpaddresses: VipConfig[];
   staticRoutes: IpRouteLine[];
   staticRules: IpRouteLine[];
   virtualServers: VirtualServer[];

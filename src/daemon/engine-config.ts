@@ -13,8 +13,8 @@ import type {
   TrackFile,
   TrackProcess,
   TrackRef,
-  VirtualAddress,
-  VrrpInstance,
+  VipConfig,
+  VrrpInstanceConfig,
   VrrpScript,
 } from '../config/model.js';
 import type { AuthTypeCode, IpFamily, VrrpVersion } from '../vrrp/advert.js';
@@ -161,7 +161,7 @@ function authCode(t: 'PASS' | 'AH' | undefined): AuthTypeCode {
 }
 
 /** A config VIP line as the engine's plain data; the netlink layer reads the options. */
-export function engineVip(v: VirtualAddress): EngineVip {
+export function engineVip(v: VipConfig): EngineVip {
   const options: { [key: string]: JsonValue } = { family: v.family, noDad: v.noDad, noTrack: v.noTrack };
   if (v.label !== undefined) options.label = v.label;
   if (v.broadcast !== undefined) options.broadcast = v.broadcast;
@@ -177,7 +177,7 @@ function trackerOf(ref: TrackRef, kind: TrackerDef['kind'], defaultWeight: numbe
   return { name: ref.name, kind, weight: ref.weight ?? defaultWeight, reverse: ref.reverse };
 }
 
-function notifyOf(n: VrrpInstance['notify']): NotifyScripts {
+function notifyOf(n: VrrpInstanceConfig['notify']): NotifyScripts {
   const out: NotifyScripts = {};
   if (n.master) out.master = n.master;
   if (n.backup) out.backup = n.backup;

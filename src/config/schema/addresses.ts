@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { SourcePos } from '../diagnostics.js';
-import type { IpRouteLine, VirtualAddress } from '../model.js';
+import type { IpRouteLine, VipConfig } from '../model.js';
 import type { ParseCtx } from '../parser.js';
 import { readIp, readPrefix, readUnsigned } from '../values.js';
 
@@ -54,14 +54,14 @@ function readVipPrefix(text: string, pos: SourcePos, ctx: ParseCtx): ReturnType<
 }
 
 /** `ADDR[/LEN] [brd ADDR] [dev IF] [scope S] [label L] [peer ADDR] [-nodad] [no_track] …` */
-export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: ParseCtx): VirtualAddress | null {
+export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: ParseCtx): VipConfig | null {
   const first = tokens[0]!;
   const p = readVipPrefix(first, pos, ctx);
   if (!p.ok) {
     ctx.diag.error('CONFIG_INVALID_ADDRESS', `VRRP parsed invalid IP ${first}. skipping IP...`, pos);
     return null;
   }
-  const vip: VirtualAddress = {
+  const vip: VipConfig = {
     address: p.value.address,
     family: p.value.family,
     prefixLength: p.value.prefixLength,
