@@ -5,7 +5,7 @@
 // changes are queued and sent after the batch that made them.
 import { type ChildProcess, fork } from 'node:child_process';
 import { CHECKER_CHILD_ARG, CHECKER_RESPAWNED_ENV, isFromChecker, type ToChecker } from '../check/channel.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 import { removePidFiles, writePidFiles } from './pidfile.js';
 
 const FIRST_BACKOFF_MS = 1000;

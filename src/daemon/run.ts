@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { createLogger, type Logger } from '../common/logger.js';
 import { loadConfig } from '../config/load.js';
 import { NOTHING_TO_RUN, noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
@@ -24,7 +25,6 @@ import { CheckerSupervisor } from './checker-supervisor.js';
 import type { CliOptions } from './cli.js';
 import { installFatalHandler } from './fatal.js';
 import { faultPoint } from './fault-injection.js';
-import { createLogger, type Logger } from './logger.js';
 import { checkNamespace, namespacePidFiles } from './netns.js';
 import {
   DEFAULT_CHECKERS_PID_FILE,

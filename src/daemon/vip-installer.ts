@@ -4,11 +4,12 @@
 // which addresses each instance has installed, so the runtime can tell our own deletions from an address
 // removed behind our back, and re-add addresses after a link comes back (the kernel flushes IPv6 addresses
 // on link down unless keep_addr_on_down).
+
+import type { Logger } from '../common/logger.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
 import type { JsonValue, VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
-import type { Logger } from './logger.js';
 import { parseRouteWords, parseRuleWords } from './route-spec.js';
 
 /** How long after our own request a deletion notification for the same address is taken to be ours. */

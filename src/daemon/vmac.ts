@@ -22,11 +22,11 @@
 //  - A link of that name from an earlier run is reused when it is a macvlan with the right MAC and parent, and
 //    deleted and recreated when it is a macvlan that differs; a non-macvlan of that name is never touched.
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
 import { parseMac } from '../net/inet.js';
 import type { LinkInfo, Netlink } from '../net/netlink.js';
 import type { IpFamily } from '../vrrp/advert.js';
-import type { Logger } from './logger.js';
 
 /** What one use_vmac instance needs on this host. */
 export interface VmacSpec {

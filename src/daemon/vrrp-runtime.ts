@@ -5,6 +5,9 @@
 //
 // Nothing on the advert path awaits: sends are synchronous, address changes go to a serial netlink queue,
 // scripts are spawned and forgotten.
+
+import { monotonicUs } from '../common/clock.js';
+import { type Logger, rateLimited } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { InputWaiting } from '../net/input-waiting.js';
 import type { NetError } from '../net/net-error.js';
@@ -17,18 +20,16 @@ import { ScriptTrackers } from '../track/script-trackers.js';
 import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import { AuthType, PRIORITY_OWNER } from '../vrrp/advert.js';
+import { type EngineEvent, VrrpEngine } from '../vrrp/engine.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
-import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
 import { newRxStats } from '../vrrp/stats.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
 import { Announcers } from './announcers.js';
-import { monotonicUs } from './clock.js';
 import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
-import { buildEnginePlan, type EnginePlan } from './engine-config.js';
+import { buildEnginePlan, type EnginePlan } from './engine-plan/build.js';
 import { faultPoint } from './fault-injection.js';
 import { InterfaceTable } from './interface-table.js';
-import { type Logger, rateLimited } from './logger.js';
 import { matchReload } from './reload-match.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { StrictFirewall } from './strict-firewall.js';

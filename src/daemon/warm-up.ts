@@ -8,8 +8,8 @@ import { buildIpv4Header } from '../net/ipv4-header.js';
 import { libc } from '../net/libc.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import { AuthType, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from '../vrrp/advert.js';
+import { type EngineConfig, VrrpEngine } from '../vrrp/engine.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
-import { type EngineConfig, VrrpEngine } from '../vrrp/instance-set.js';
 import { encodeAdvert } from '../vrrp/packet.js';
 import { parseIpShared } from '../vrrp/packet-addr.js';
 

@@ -4,8 +4,7 @@
 // to the shell. A FIFO is created when missing and opened non-blocking, so a write never waits for a reader.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
-import type { ScriptSpec } from '../config/model.js';
-import type { Logger } from '../daemon/logger.js';
+import type { Logger } from '../common/logger.js';
 import {
   type IdentityResolver,
   identityResolver,
@@ -13,7 +12,8 @@ import {
   launchPlan,
   spawnIdentity,
   type UserRef,
-} from '../daemon/script-identity.js';
+} from '../common/script-identity.js';
+import type { ScriptSpec } from '../config/model.js';
 
 const SCRUBBED_ENV = ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
 

@@ -5,8 +5,7 @@
 // run gets SIGTERM, then SIGKILL 2 s later. Every OK/KO change is reported by name; the engine applies the
 // weights (priority.ts). A reload hands over the new set of scripts (reconfigure).
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { VrrpScript } from '../config/model.js';
-import type { Logger } from '../daemon/logger.js';
+import type { Logger } from '../common/logger.js';
 import {
   type IdentityResolver,
   identityResolver,
@@ -14,7 +13,8 @@ import {
   launchPlan,
   spawnIdentity,
   type UserRef,
-} from '../daemon/script-identity.js';
+} from '../common/script-identity.js';
+import type { VrrpScript } from '../config/model.js';
 
 const KILL_AFTER_TERM_MS = 2000;
 

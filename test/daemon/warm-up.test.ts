@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { rehearseInstanceTakeover, warmUpTakeover } from '../../src/daemon/warm-up.js';
+import { VrrpEngine } from '../../src/vrrp/engine.js';
 import { resolveInstanceParams } from '../../src/vrrp/instance-params.js';
-import { VrrpEngine } from '../../src/vrrp/instance-set.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { killAllRouters, Router } from './router.js';
 

@@ -1,8 +1,9 @@
 // Checker kind → probe. The HTTP_GET / SSL_GET probes live in './http.js' (built separately); that module is
 // imported once, lazily, by loadProbeFactory(): when it is not part of the build, those two kinds get a
 // clear "not built" error and every other kind works (docs/probes.md, "Factory").
+
+import { identityResolver, type UserRef } from '../../common/script-identity.js';
 import type { Checker, SslConfig, TrackFile } from '../../config/model.js';
-import { identityResolver, type UserRef } from '../../daemon/script-identity.js';
 import type { Probe, ProbeFactory, ProbeTarget } from '../probe.js';
 import { DnsProbe } from './dns.js';
 import { FileProbe } from './file.js';

@@ -7,13 +7,13 @@
 // script that forked a thousand children leaves none behind. A new attempt while the previous group is
 // still dying kills that group first. docs/probes.md, "MISC_CHECK".
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Checker, ScriptSpec } from '../../config/model.js';
 import {
   type IdentityResolver,
   launchPlan,
   spawnIdentity,
   type UserRef,
-} from '../../daemon/script-identity.js';
+} from '../../common/script-identity.js';
+import type { Checker, ScriptSpec } from '../../config/model.js';
 import type { Probe, ProbeOutcome } from '../probe.js';
 import { down, ms, nowUs, up } from './outcome.js';
 

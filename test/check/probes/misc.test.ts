@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type MiscOptions, MiscProbe, miscVerdict } from '../../../src/check/probes/misc.js';
-import { identityResolver } from '../../../src/daemon/script-identity.js';
+import { identityResolver } from '../../../src/common/script-identity.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kats-misc-'));
 chmodSync(dir, 0o777);

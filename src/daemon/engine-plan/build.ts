@@ -16,24 +16,24 @@ import type {
   VipConfig,
   VrrpInstanceConfig,
   VrrpScript,
-} from '../config/model.js';
-import type { AuthTypeCode, IpFamily, VrrpVersion } from '../vrrp/advert.js';
-import { AuthType, VRRP_PROTOCOL } from '../vrrp/advert.js';
-import type { ChecksumForm } from '../vrrp/checksum.js';
+} from '../../config/model.js';
+import type { AuthTypeCode, IpFamily, VrrpVersion } from '../../vrrp/advert.js';
+import { AuthType, VRRP_PROTOCOL } from '../../vrrp/advert.js';
+import type { ChecksumForm } from '../../vrrp/checksum.js';
+import type { EngineConfig } from '../../vrrp/engine.js';
 import {
   type VirtualAddress as EngineVip,
   type JsonValue,
   resolveInstanceParams,
   type VrrpInstanceParams,
-} from '../vrrp/instance-params.js';
-import type { EngineConfig } from '../vrrp/instance-set.js';
-import { IPPROTO_AH } from '../vrrp/packet-ip.js';
-import type { TrackerDef } from '../vrrp/priority.js';
-import type { RxPolicy } from '../vrrp/rx-validate.js';
-import type { SyncGroupParams } from '../vrrp/sync-group.js';
-import type { AnnouncePacing } from './announcers.js';
-import { parseRouteWords, parseRuleWords } from './route-spec.js';
-import { vmacSpecs } from './vmac.js';
+} from '../../vrrp/instance-params.js';
+import { IPPROTO_AH } from '../../vrrp/packet-ip.js';
+import type { TrackerDef } from '../../vrrp/priority.js';
+import type { RxPolicy } from '../../vrrp/rx-validate.js';
+import type { SyncGroupParams } from '../../vrrp/sync-group.js';
+import type { AnnouncePacing } from '../announcers.js';
+import { parseRouteWords, parseRuleWords } from '../route-spec.js';
+import { vmacSpecs } from '../vmac.js';
 
 const US_PER_S = 1_000_000;
 const US_PER_CS = 10_000;
