@@ -1,6 +1,7 @@
 // The typed configuration model: what the parser produces and everything downstream consumes.
 // Units are in the names. Every object that came from a block remembers where it was declared, so
 // later validation (and the daemon) can point at the right line.
+import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from '../vrrp/advert.js';
 import type { SourcePos } from './diagnostics.js';
 
 export type Family = 4 | 6;
@@ -448,8 +449,8 @@ export function defaultGlobalDefs(): GlobalDefs {
     smtpConnectTimeoutS: 30,
     enableScriptSecurity: false,
     vrrpVersion: 2,
-    vrrpMcastGroup4: '224.0.0.18',
-    vrrpMcastGroup6: 'ff02::12',
+    vrrpMcastGroup4: VRRP_MCAST_GROUP4,
+    vrrpMcastGroup6: VRRP_MCAST_GROUP6,
     vrrpGarpMasterDelayS: 5,
     vrrpGarpMasterRepeat: 5,
     vrrpGarpMasterRefreshS: 0,

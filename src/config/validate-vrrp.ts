@@ -1,6 +1,7 @@
 // Semantic validation of the VRRP side, as keepalived "completes" each instance after parsing
 // (vrrp_complete_instance and friends). It fixes the model the same way keepalived does — rounding,
 // clearing incompatible options, dropping what cannot work — and says so.
+import { US_PER_CS, US_PER_S } from '../common/units.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { KeepalivedConfig, VrrpInstanceConfig } from './model.js';
 
@@ -12,9 +13,6 @@ export interface HostFacts {
 }
 
 import { DEFAULT_MTU, moveExcessVips } from './vip-space.js';
-
-const US_PER_S = 1_000_000;
-const US_PER_CS = 10_000;
 
 function fmtSeconds(us: number, decimals: number): string {
   return (us / US_PER_S).toFixed(decimals);

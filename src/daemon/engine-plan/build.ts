@@ -7,6 +7,8 @@
 // keywords fall back to their global_defs counterparts (vrrp_garp_*, vrrp_lower_prio_no_advert …), strict
 // mode forces lower_prio_no_advert and turns accept off for non-owners, vrrp_min_garp means one GARP and no
 // second block.
+
+import { US_PER_CS, US_PER_S } from '../../common/units.js';
 import type {
   KeepalivedConfig,
   ScriptSpec,
@@ -34,9 +36,6 @@ import type { SyncGroupParams } from '../../vrrp/sync-group.js';
 import type { AnnouncePacing } from '../announcers.js';
 import { parseRouteWords, parseRuleWords } from '../route-spec.js';
 import { vmacSpecs } from '../vmac.js';
-
-const US_PER_S = 1_000_000;
-const US_PER_CS = 10_000;
 
 /** What the mapping needs to know about this host. */
 export interface HostAddressing {
