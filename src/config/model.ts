@@ -102,15 +102,65 @@ export interface VipConfig {
   pos: SourcePos;
 }
 
-export interface IpRouteLine {
-  /** The `ip route`/`ip rule` words, validated for destination syntax only. */
+/** What the daemon programs for an `ip route` line (route-words.ts reads the words it understands). */
+export interface Route {
+  /** From the line's addresses; absent when it has none (the instance's family applies, 4 for static_routes). */
+  family?: Family;
+  type?: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'local';
+  /** Destination prefix; absent for `default`. */
+  dst?: string;
+  dstLen?: number;
+  gateway?: string;
+  /** `dev` / `oif`: looked up by name when the route is installed. */
+  dev?: string;
+  /** Routing table id (names resolved through iproute2's rt_tables); absent: main. */
+  table?: number;
+  metric?: number;
+  scope?: 'global' | 'site' | 'link' | 'host' | number;
+  prefsrc?: string;
+}
+
+/** What the daemon programs for an `ip rule` line. */
+export interface Rule {
+  /** From the line's addresses; absent when it has none. */
+  family?: Family;
+  table: number;
+  priority?: number;
+  from?: string;
+  fromLen?: number;
+  to?: string;
+  toLen?: number;
+  fwmark?: number;
+  iifname?: string;
+  oifname?: string;
+}
+
+/** A virtual_routes / static_routes line. */
+export interface RouteConfig {
+  /** The `ip route` words as written. */
   words: string[];
-  /** Route destination as written (or 'default'); absent for rules. */
+  /** Destination as written (or 'default'). */
   destination?: string;
+  /** The first `dev` / `oif`. */
   dev?: string;
   family?: Family;
   noTrack: boolean;
   pos: SourcePos;
+  /** Absent when the line uses words the daemon cannot program yet (a `note:` says which). */
+  route?: Route;
+}
+
+/** A virtual_rules / static_rules line. */
+export interface RuleConfig {
+  /** The `ip rule` words (without no_track; with the preference keepalived adds when there is none). */
+  words: string[];
+  /** The `iif` / `oif` interface. */
+  dev?: string;
+  family?: Family;
+  noTrack: boolean;
+  pos: SourcePos;
+  /** Absent when the line uses words the daemon cannot program yet (a `note:` says which). */
+  rule?: Rule;
 }
 
 export interface TrackRef {
@@ -152,8 +202,8 @@ export interface VrrpInstanceConfig {
   downTimerAdverts?: number;
   virtualIpaddresses: VipConfig[];
   virtualIpaddressesExcluded: VipConfig[];
-  virtualRoutes: IpRouteLine[];
-  virtualRules: IpRouteLine[];
+  virtualRoutes: RouteConfig[];
+  virtualRules: RuleConfig[];
   unicastSrcIp?: string;
   unicastPeers: UnicastPeer[];
   unicastPeerPos?: SourcePos;
@@ -433,8 +483,8 @@ export interface KeepalivedConfig {
   syncGroups: SyncGroup[];
   garpGroups: GarpGroup[];
   staticIpaddresses: VipConfig[];
-  staticRoutes: IpRouteLine[];
-  staticRules: IpRouteLine[];
+  staticRoutes: RouteConfig[];
+  staticRules: RuleConfig[];
   virtualServers: VirtualServer[];
   virtualServerGroups: VirtualServerGroup[];
   bfdInstances: BfdInstance[];

@@ -3,7 +3,6 @@
 import type { SourcePos } from '../diagnostics.js';
 import type {
   GarpGroup,
-  IpRouteLine,
   KeepalivedConfig,
   SyncGroup,
   TrackFile,
@@ -84,12 +83,22 @@ const addressBlock = (pick: (i: any) => VipConfig[], checkFamily: boolean): Keyw
   },
 });
 
-const routeBlock = (pick: (i: any) => IpRouteLine[], rules: RuleDefaults | null): KeywordDef => ({
+const routeBlock: KeywordDef = {
   values: {
     open: (i) => i,
-    value: (i, tokens, pos, ctx) => {
-      const r = rules ? parseRuleLine(tokens, pos, ctx, rules) : parseRouteLine(tokens, pos, ctx);
-      if (r) pick(i).push(r);
+    value: (i: VrrpInstanceConfig, tokens, pos, ctx) => {
+      const r = parseRouteLine(tokens, pos, ctx);
+      if (r) i.virtualRoutes.push(r);
+    },
+  },
+};
+
+const ruleBlock = (rules: RuleDefaults): KeywordDef => ({
+  values: {
+    open: (i) => i,
+    value: (i: VrrpInstanceConfig, tokens, pos, ctx) => {
+      const r = parseRuleLine(tokens, pos, ctx, rules);
+      if (r) i.virtualRules.push(r);
     },
   },
 });
@@ -284,8 +293,8 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     down_timer_adverts: int('downTimerAdverts', 1, 100),
     virtual_ipaddress: addressBlock((i: VrrpInstanceConfig) => i.virtualIpaddresses, true),
     virtual_ipaddress_excluded: addressBlock((i: VrrpInstanceConfig) => i.virtualIpaddressesExcluded, false),
-    virtual_routes: routeBlock((i: VrrpInstanceConfig) => i.virtualRoutes, null),
-    virtual_rules: routeBlock((i: VrrpInstanceConfig) => i.virtualRules, env.rules),
+    virtual_routes: routeBlock,
+    virtual_rules: ruleBlock(env.rules),
     promote_secondaries: flag('promoteSecondaries'),
     accept: flag((i: VrrpInstanceConfig, v: boolean, pos: SourcePos) => {
       i.accept = v;

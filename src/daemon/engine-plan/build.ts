@@ -34,7 +34,7 @@ import type { TrackerDef } from '../../vrrp/priority.js';
 import type { RxPolicy } from '../../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../../vrrp/sync-group.js';
 import type { AnnouncePacing } from '../announcers.js';
-import { parseRouteWords, parseRuleWords } from '../route-spec.js';
+import { planRoutes, planRules } from '../route-spec.js';
 import { vmacSpecs } from '../vmac.js';
 
 /** What the mapping needs to know about this host. */
@@ -114,7 +114,7 @@ export interface EnginePlan {
   files: TrackFile[];
   /** vrrp_track_process blocks some instance or sync group tracks: the daemon counts these processes. */
   processes: TrackProcess[];
-  /** static_ipaddress / static_routes / static_rules (routes and rules as `{ words, family }`). */
+  /** static_ipaddress / static_routes / static_rules (routes and rules as route-spec.ts plans them). */
   statics: { addresses: EngineVip[]; routes: JsonValue[]; rules: JsonValue[] };
   /** vrrp_garp_interval / vrrp_gna_interval and garp_group overrides. */
   pacing: AnnouncePacing;
@@ -252,20 +252,9 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     const vmac = vmacByInstance.get(i.name);
     const runIf = vmac?.name ?? i.interface;
     if (i.trackBfds.length > 0) warnings.push(`${name} track_bfd is not run yet; ignored`);
-    // virtual_routes / virtual_rules travel through the engine as opaque JSON ({ words, family }), checked here.
-    const routeFamily = (r: { family?: IpFamily }) => r.family ?? family;
-    const virtualRoutes: JsonValue[] = [];
-    for (const r of i.virtualRoutes) {
-      const parsed = parseRouteWords(r.words, routeFamily(r));
-      if (parsed.ok) virtualRoutes.push({ words: [...r.words], family: routeFamily(r) });
-      else warnings.push(`${name} virtual_route '${r.words.join(' ')}' skipped: ${parsed.error}`);
-    }
-    const virtualRules: JsonValue[] = [];
-    for (const r of i.virtualRules) {
-      const parsed = parseRuleWords(r.words, routeFamily(r));
-      if (parsed.ok) virtualRules.push({ words: [...r.words], family: routeFamily(r) });
-      else warnings.push(`${name} virtual_rule '${r.words.join(' ')}' skipped: ${parsed.error}`);
-    }
+    // virtual_routes / virtual_rules travel through the engine as opaque JSON (route-spec.ts).
+    const virtualRoutes = planRoutes(i.virtualRoutes, family);
+    const virtualRules = planRules(i.virtualRules, family);
 
     // track_interface: weight 0 (the default) means FAULT while down (man5 track_interface).
     const trackers: TrackerDef[] = [];
@@ -433,20 +422,8 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     if (a.dev === undefined) warnings.push(`static_ipaddress ${a.address} has no dev; ignored`);
     else staticAddresses.push(engineVip(a));
   }
-  const staticRoutes: JsonValue[] = [];
-  for (const r of cfg.staticRoutes) {
-    const fam = r.family ?? 4;
-    const parsed = parseRouteWords(r.words, fam);
-    if (parsed.ok) staticRoutes.push({ words: [...r.words], family: fam });
-    else warnings.push(`static_route '${r.words.join(' ')}' skipped: ${parsed.error}`);
-  }
-  const staticRules: JsonValue[] = [];
-  for (const r of cfg.staticRules) {
-    const fam = r.family ?? 4;
-    const parsed = parseRuleWords(r.words, fam);
-    if (parsed.ok) staticRules.push({ words: [...r.words], family: fam });
-    else warnings.push(`static_rule '${r.words.join(' ')}' skipped: ${parsed.error}`);
-  }
+  const staticRoutes = planRoutes(cfg.staticRoutes, 4);
+  const staticRules = planRules(cfg.staticRules, 4);
   const notifyFifos = [...new Set([g.notifyFifo, g.vrrpNotifyFifo].filter((f): f is string => !!f))];
   const fifoScripts: EnginePlan['fifoScripts'] = [];
   if (g.notifyFifo && g.notifyFifoScript)
