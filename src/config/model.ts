@@ -179,6 +179,22 @@ export interface UnicastPeer {
 
 export type VrrpState = 'MASTER' | 'BACKUP';
 
+/** notify_* scripts of an instance or sync group (keepalived's argv after quoting). */
+export interface NotifyScripts {
+  master?: ScriptSpec;
+  backup?: ScriptSpec;
+  fault?: ScriptSpec;
+  stop?: ScriptSpec;
+  /** `notify`: run with 4 more args (INSTANCE|GROUP, name, state, priority). */
+  generic?: ScriptSpec;
+  masterRxLowerPri?: ScriptSpec;
+  /**
+   * `notify_deleted SCRIPT`: run when a reload removes the instance. The keyword alone only changes the state
+   * the other scripts see (its argv is then empty, and the engine plan leaves it out).
+   */
+  deleted?: ScriptSpec;
+}
+
 export interface VrrpInstanceConfig {
   name: string;
   pos: SourcePos;
@@ -233,15 +249,7 @@ export interface VrrpInstanceConfig {
   garpMasterRefreshRepeat?: number;
   garpLowerPrioDelayS?: number;
   garpLowerPrioRepeat?: number;
-  notify: {
-    master?: ScriptSpec;
-    backup?: ScriptSpec;
-    fault?: ScriptSpec;
-    stop?: ScriptSpec;
-    deleted?: ScriptSpec;
-    generic?: ScriptSpec;
-    masterRxLowerPri?: ScriptSpec;
-  };
+  notify: NotifyScripts;
   notifyPriorityChanges: boolean;
   smtpAlert?: boolean;
   promoteSecondaries: boolean;
@@ -258,7 +266,7 @@ export interface SyncGroup {
   trackScripts: TrackRef[];
   trackFiles: TrackRef[];
   trackProcesses: TrackRef[];
-  notify: VrrpInstanceConfig['notify'];
+  notify: NotifyScripts;
   notifyPriorityChanges: boolean;
   smtpAlert?: boolean;
   syncGroupTrackingWeight: boolean;

@@ -3,7 +3,7 @@
 // (SIGHUP)'); keepalived-ts also needs the name (the engine keys instances by name) and, for IPv6, the same
 // source (the socket is bound to it). Pure.
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
-import type { EnginePlan, InstanceWiring } from './engine-plan/build.js';
+import type { EnginePlan, InstanceWiring } from './engine-plan/types.js';
 
 export interface ReloadMatch {
   /** Running instances that take their new parameters and wiring. */

@@ -6,8 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../common/logger.js';
 import type { UserRef } from '../common/script-identity.js';
-import type { ScriptSpec } from '../config/model.js';
-import type { NotifyScripts } from '../daemon/engine-plan/build.js';
+import type { NotifyScripts, ScriptSpec } from '../config/model.js';
 import type { NotifyState } from '../vrrp/actions.js';
 import { FifoWriter, ScriptLauncher } from './script-launcher.js';
 

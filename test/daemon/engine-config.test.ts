@@ -8,7 +8,8 @@ import { after, test } from 'node:test';
 import type { Diagnostics } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { buildEnginePlan, type HostAddressing, socketKeyString } from '../../src/daemon/engine-plan/build.js';
+import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
+import { type HostAddressing, socketKeyString } from '../../src/daemon/engine-plan/types.js';
 import { AuthType } from '../../src/vrrp/advert.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kats-engcfg-'));

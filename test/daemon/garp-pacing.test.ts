@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, test } from 'node:test';
 import { emptyConfig } from '../../src/config/model.js';
-import { announcePacing } from '../../src/daemon/engine-plan/build.js';
+import { announcePacing } from '../../src/daemon/engine-plan/statics.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { killAllRouters, Router, waitUntil } from './router.js';
 

@@ -1,7 +1,7 @@
 // Which running instances a SIGHUP reload keeps (src/daemon/reload-match.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { EnginePlan, InstanceWiring } from '../../src/daemon/engine-plan/build.js';
+import type { EnginePlan, InstanceWiring } from '../../src/daemon/engine-plan/types.js';
 import { matchReload } from '../../src/daemon/reload-match.js';
 import { instanceParams, type VrrpInstanceParams } from '../../src/vrrp/instance-params.js';
 
