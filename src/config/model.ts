@@ -1,6 +1,8 @@
 // The typed configuration model: what the parser produces and everything downstream consumes.
 // Units are in the names. Every object that came from a block remembers where it was declared, so
 // later validation (and the daemon) can point at the right line.
+
+import type { RuleSpec } from '../net/netlink-types.js';
 import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from '../vrrp/advert.js';
 import type { SourcePos } from './diagnostics.js';
 
@@ -120,20 +122,8 @@ export interface Route {
   prefsrc?: string;
 }
 
-/** What the daemon programs for an `ip rule` line. */
-export interface Rule {
-  /** From the line's addresses; absent when it has none. */
-  family?: Family;
-  table: number;
-  priority?: number;
-  from?: string;
-  fromLen?: number;
-  to?: string;
-  toLen?: number;
-  fwmark?: number;
-  iifname?: string;
-  oifname?: string;
-}
+/** What the daemon programs for an `ip rule` line: the netlink layer's rule, its family absent when no address says. */
+export type Rule = Omit<RuleSpec, 'family'> & { family?: Family };
 
 /** A virtual_routes / static_routes line. */
 export interface RouteConfig {

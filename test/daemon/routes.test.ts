@@ -1,15 +1,11 @@
 // virtual_routes / virtual_rules: a master installing and removing them (the words: test/config/route-words).
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { ip, isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { killAllRouters, Router, waitUntil } from './router.js';
+import { test } from 'node:test';
+import { ip, loneRouterNetns } from '../helpers/netns.js';
+import { cleanupAfter, needsRoot, Router, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const skip = needsRoot();
+const cleanups = cleanupAfter();
 
 test('a master installs its virtual routes and rules and removes them on stop', {
   skip,
