@@ -4,8 +4,8 @@
 // later, so elections run too. Prints wall time and simulated packets per wall second; target < 10 s each.
 // Run: node --import tsx bench/sim.ts
 import { performance } from 'node:perf_hooks';
+import { US_PER_S } from '../src/common/units.js';
 import { Simulator, vrKey } from '../src/sim/simulator.js';
-import { US_PER_S } from '../src/vrrp/timers.js';
 
 interface BenchCase {
   name: string;

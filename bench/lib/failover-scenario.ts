@@ -2,7 +2,7 @@
 // low) share one VIP on a namespace LAN; a client pings the VIP. Steps: elect, cut the master's link, restore
 // it (the master preempts back), stop the master gracefully (SIGTERM) and start it again. Each step reports
 // what the daemons logged and what the client saw (udp-probe.ts: fixed-cadence UDP echo to the VIP).
-import { monotonicUs } from '../../src/daemon/clock.js';
+import { monotonicUs } from '../../src/common/clock.js';
 import { CLIENT_ADDRESS, FailoverLab, type LabHost } from './failover-lab.js';
 import { PhaseCutter } from './phase-cutter.js';
 import { type Outage, UdpProbe } from './udp-probe.js';

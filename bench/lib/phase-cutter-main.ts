@@ -5,7 +5,7 @@
 // one JSON object a line: {"afterUs": N}; answers on stdout: {"advertUs": …, "cutUs": …} (CLOCK_MONOTONIC µs),
 // or {"error": "…"}. "ready" once listening.
 import { createInterface } from 'node:readline';
-import { monotonicUs as nowUs } from '../../src/daemon/clock.js';
+import { monotonicUs as nowUs } from '../../src/common/clock.js';
 import { Netlink } from '../../src/net/netlink.js';
 import { RawSocket } from '../../src/net/raw-socket.js';
 import { sockaddrLl } from '../../src/net/sockaddr.js';

@@ -10,7 +10,7 @@
 // carried that much of the sender's own noise; on the timerfd, a median 89 µs (idle machine, measured). Why batched output: a line per reply woke the benchmark process 1000 times a second on the
 // same two cores as the routers under test; every 20 ms is enough for anyone waiting on replies.
 import dgram from 'node:dgram';
-import { monotonicUs } from '../../src/daemon/clock.js';
+import { monotonicUs } from '../../src/common/clock.js';
 import { Timerfd } from '../../src/net/timerfd.js';
 
 const FLUSH_EVERY_MS = 20;

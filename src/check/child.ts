@@ -3,11 +3,11 @@
 // keepalived child does), runs the checker runtime, and ends when told to stop or when its parent is gone.
 // Its log lines carry keepalived's checker ident (Keepalived_healthcheckers) on syslog.
 import { writeFile } from 'node:fs/promises';
+import { createLogger } from '../common/logger.js';
 import { loadConfig } from '../config/load.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
-import { createLogger } from '../daemon/logger.js';
 import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
 import { lvsStateFileFor } from '../lvs/lvs-list.js';
 import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.js';

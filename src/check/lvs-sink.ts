@@ -9,8 +9,8 @@
 
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
+import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import type { Logger } from '../daemon/logger.js';
 import { readConnCounts } from '../lvs/conntrack.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
 import type { DataplaneState } from '../lvs/dataplane.js';

@@ -2,9 +2,10 @@
 // back with the time; one timer armed at the core's next deadline; notify scripts, FIFO lines and log lines
 // performed; after every batch that changed a virtual server, the desired state handed to the data plane.
 // It runs in the checker process (src/check/child.ts), never beside the VRRP engine.
+
+import { monotonicUs } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import { monotonicUs } from '../daemon/clock.js';
-import type { Logger } from '../daemon/logger.js';
 import { FifoWriter, ScriptLauncher } from '../notify/script-launcher.js';
 import {
   type CheckAction,

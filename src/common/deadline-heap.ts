@@ -2,7 +2,7 @@
 // O(log n) without searching. Ties go to the lower `rank` when both items have one (the VRRP engine: instance
 // order), else to insertion order (the `seq` each schedule assigns), which keeps every run from the same
 // inputs identical. No JS timers: the caller asks for the earliest deadline and fires it. Used by the VRRP
-// engine (src/vrrp/instance-set.ts) and the checker core (src/check/core/core.ts).
+// engine (src/vrrp/engine.ts) and the checker core (src/check/core/core.ts).
 
 export interface HeapItem {
   /** When the item is due (µs, the caller's clock). */

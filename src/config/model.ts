@@ -1,6 +1,9 @@
 // The typed configuration model: what the parser produces and everything downstream consumes.
 // Units are in the names. Every object that came from a block remembers where it was declared, so
 // later validation (and the daemon) can point at the right line.
+
+import type { RuleSpec } from '../net/netlink-types.js';
+import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from '../vrrp/advert.js';
 import type { SourcePos } from './diagnostics.js';
 
 export type Family = 4 | 6;
@@ -83,7 +86,7 @@ export interface ProcessTuning {
   cpuAffinity?: number[];
 }
 
-export interface VirtualAddress {
+export interface VipConfig {
   /** Address in canonical text form. */
   address: string;
   family: Family;
@@ -101,15 +104,53 @@ export interface VirtualAddress {
   pos: SourcePos;
 }
 
-export interface IpRouteLine {
-  /** The `ip route`/`ip rule` words, validated for destination syntax only. */
+/** What the daemon programs for an `ip route` line (route-words.ts reads the words it understands). */
+export interface Route {
+  /** From the line's addresses; absent when it has none (the instance's family applies, 4 for static_routes). */
+  family?: Family;
+  type?: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'local';
+  /** Destination prefix; absent for `default`. */
+  dst?: string;
+  dstLen?: number;
+  gateway?: string;
+  /** `dev` / `oif`: looked up by name when the route is installed. */
+  dev?: string;
+  /** Routing table id (names resolved through iproute2's rt_tables); absent: main. */
+  table?: number;
+  metric?: number;
+  scope?: 'global' | 'site' | 'link' | 'host' | number;
+  prefsrc?: string;
+}
+
+/** What the daemon programs for an `ip rule` line: the netlink layer's rule, its family absent when no address says. */
+export type Rule = Omit<RuleSpec, 'family'> & { family?: Family };
+
+/** A virtual_routes / static_routes line. */
+export interface RouteConfig {
+  /** The `ip route` words as written. */
   words: string[];
-  /** Route destination as written (or 'default'); absent for rules. */
+  /** Destination as written (or 'default'). */
   destination?: string;
+  /** The first `dev` / `oif`. */
   dev?: string;
   family?: Family;
   noTrack: boolean;
   pos: SourcePos;
+  /** Absent when the line uses words the daemon cannot program yet (a `note:` says which). */
+  route?: Route;
+}
+
+/** A virtual_rules / static_rules line. */
+export interface RuleConfig {
+  /** The `ip rule` words (without no_track; with the preference keepalived adds when there is none). */
+  words: string[];
+  /** The `iif` / `oif` interface. */
+  dev?: string;
+  family?: Family;
+  noTrack: boolean;
+  pos: SourcePos;
+  /** Absent when the line uses words the daemon cannot program yet (a `note:` says which). */
+  rule?: Rule;
 }
 
 export interface TrackRef {
@@ -128,7 +169,23 @@ export interface UnicastPeer {
 
 export type VrrpState = 'MASTER' | 'BACKUP';
 
-export interface VrrpInstance {
+/** notify_* scripts of an instance or sync group (keepalived's argv after quoting). */
+export interface NotifyScripts {
+  master?: ScriptSpec;
+  backup?: ScriptSpec;
+  fault?: ScriptSpec;
+  stop?: ScriptSpec;
+  /** `notify`: run with 4 more args (INSTANCE|GROUP, name, state, priority). */
+  generic?: ScriptSpec;
+  masterRxLowerPri?: ScriptSpec;
+  /**
+   * `notify_deleted SCRIPT`: run when a reload removes the instance. The keyword alone only changes the state
+   * the other scripts see (its argv is then empty, and the engine plan leaves it out).
+   */
+  deleted?: ScriptSpec;
+}
+
+export interface VrrpInstanceConfig {
   name: string;
   pos: SourcePos;
   state?: VrrpState;
@@ -149,10 +206,10 @@ export interface VrrpInstance {
   preemptDelayUs?: number;
   preemptDelayPos?: SourcePos;
   downTimerAdverts?: number;
-  virtualIpaddresses: VirtualAddress[];
-  virtualIpaddressesExcluded: VirtualAddress[];
-  virtualRoutes: IpRouteLine[];
-  virtualRules: IpRouteLine[];
+  virtualIpaddresses: VipConfig[];
+  virtualIpaddressesExcluded: VipConfig[];
+  virtualRoutes: RouteConfig[];
+  virtualRules: RuleConfig[];
   unicastSrcIp?: string;
   unicastPeers: UnicastPeer[];
   unicastPeerPos?: SourcePos;
@@ -182,15 +239,7 @@ export interface VrrpInstance {
   garpMasterRefreshRepeat?: number;
   garpLowerPrioDelayS?: number;
   garpLowerPrioRepeat?: number;
-  notify: {
-    master?: ScriptSpec;
-    backup?: ScriptSpec;
-    fault?: ScriptSpec;
-    stop?: ScriptSpec;
-    deleted?: ScriptSpec;
-    generic?: ScriptSpec;
-    masterRxLowerPri?: ScriptSpec;
-  };
+  notify: NotifyScripts;
   notifyPriorityChanges: boolean;
   smtpAlert?: boolean;
   promoteSecondaries: boolean;
@@ -207,7 +256,7 @@ export interface SyncGroup {
   trackScripts: TrackRef[];
   trackFiles: TrackRef[];
   trackProcesses: TrackRef[];
-  notify: VrrpInstance['notify'];
+  notify: NotifyScripts;
   notifyPriorityChanges: boolean;
   smtpAlert?: boolean;
   syncGroupTrackingWeight: boolean;
@@ -428,12 +477,12 @@ export interface KeepalivedConfig {
   vrrpScripts: VrrpScript[];
   trackFiles: TrackFile[];
   trackProcesses: TrackProcess[];
-  vrrpInstances: VrrpInstance[];
+  vrrpInstances: VrrpInstanceConfig[];
   syncGroups: SyncGroup[];
   garpGroups: GarpGroup[];
-  staticIpaddresses: VirtualAddress[];
-  staticRoutes: IpRouteLine[];
-  staticRules: IpRouteLine[];
+  staticIpaddresses: VipConfig[];
+  staticRoutes: RouteConfig[];
+  staticRules: RuleConfig[];
   virtualServers: VirtualServer[];
   virtualServerGroups: VirtualServerGroup[];
   bfdInstances: BfdInstance[];
@@ -448,8 +497,8 @@ export function defaultGlobalDefs(): GlobalDefs {
     smtpConnectTimeoutS: 30,
     enableScriptSecurity: false,
     vrrpVersion: 2,
-    vrrpMcastGroup4: '224.0.0.18',
-    vrrpMcastGroup6: 'ff02::12',
+    vrrpMcastGroup4: VRRP_MCAST_GROUP4,
+    vrrpMcastGroup6: VRRP_MCAST_GROUP6,
     vrrpGarpMasterDelayS: 5,
     vrrpGarpMasterRepeat: 5,
     vrrpGarpMasterRefreshS: 0,

@@ -1,8 +1,9 @@
 // Semantic validation of the VRRP side, as keepalived "completes" each instance after parsing
 // (vrrp_complete_instance and friends). It fixes the model the same way keepalived does — rounding,
 // clearing incompatible options, dropping what cannot work — and says so.
+import { US_PER_CS, US_PER_S } from '../common/units.js';
 import type { Diagnostics } from './diagnostics.js';
-import type { KeepalivedConfig, VrrpInstance } from './model.js';
+import type { KeepalivedConfig, VrrpInstanceConfig } from './model.js';
 
 export interface HostFacts {
   /** Interface names present on this host (network namespace). */
@@ -12,9 +13,6 @@ export interface HostFacts {
 }
 
 import { DEFAULT_MTU, moveExcessVips } from './vip-space.js';
-
-const US_PER_S = 1_000_000;
-const US_PER_CS = 10_000;
 
 function fmtSeconds(us: number, decimals: number): string {
   return (us / US_PER_S).toFixed(decimals);
@@ -101,7 +99,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       if (!g.syncGroupTrackingWeight) syncWithoutWeights.add(m.name);
     }
 
-  const kept: VrrpInstance[] = [];
+  const kept: VrrpInstanceConfig[] = [];
   for (const i of cfg.vrrpInstances) {
     const name = `(${i.name})`;
     if (i.vrid === undefined) {
@@ -241,7 +239,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
   cfg.vrrpInstances = kept;
 
   // Duplicate VRID on one interface and family (unicast instances are told apart by their peers).
-  const seen = new Map<string, VrrpInstance>();
+  const seen = new Map<string, VrrpInstanceConfig>();
   for (const i of kept) {
     if (i.unicastPeers.length > 0) continue;
     const key = `${i.vrid}/${i.family}/${i.interface ?? ''}`;
@@ -312,7 +310,7 @@ function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
  * track_file with the default weight 1 gets weight 0 and one with another weight is dropped; each with
  * keepalived's message (docs/config-meaning.md).
  */
-function ignoreWeights(cfg: KeepalivedConfig, i: VrrpInstance, diag: Diagnostics, sync: boolean): void {
+function ignoreWeights(cfg: KeepalivedConfig, i: VrrpInstanceConfig, diag: Diagnostics, sync: boolean): void {
   const name = `(${i.name})`;
   const why = sync ? 'SYNC group' : 'address_owner';
   i.trackInterfaces = i.trackInterfaces.filter((t) => {

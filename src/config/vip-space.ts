@@ -4,7 +4,7 @@
 // The room is the interface's MTU less an Ethernet header, the IP header, the VRRP header and, for
 // VRRPv2, its 8 bytes of authentication data; at most 255 (the count field is one byte).
 import type { Diagnostics } from './diagnostics.js';
-import type { VrrpInstance } from './model.js';
+import type { VrrpInstanceConfig } from './model.js';
 
 const ETHERNET_HEADER = 14;
 const VRRP_HEADER = 8;
@@ -20,7 +20,7 @@ export function maxAdvertAddresses(version: 2 | 3, family: 4 | 6, mtu: number): 
 
 /** Moves the VIPs past what fits to the end of the excluded VIPs, as keepalived completes an instance. */
 export function moveExcessVips(
-  i: VrrpInstance,
+  i: VrrpInstanceConfig,
   version: 2 | 3,
   family: 4 | 6,
   mtu: number,

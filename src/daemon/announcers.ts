@@ -3,11 +3,11 @@
 // The sender MAC is the interface's; the NA Router flag follows the interface's IPv6 forwarding sysctl, as
 // keepalived does (docs/keepalived-semantics.md, 'GARP and unsolicited NA').
 import { readFileSync } from 'node:fs';
+import { monotonicUs } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
 import { AnnounceSender } from '../net/garp.js';
 import type { VirtualAddress } from '../vrrp/instance-params.js';
-import { monotonicUs } from './clock.js';
 import type { InterfaceTable } from './interface-table.js';
-import type { Logger } from './logger.js';
 import type { RehearseOption } from './vip-installer.js';
 
 /** How long a reading of the forwarding sysctl serves: thousands of NAs in one takeover read it once. */

@@ -6,7 +6,7 @@
 // supervisor's seam (subsystem.ts).
 import { type ChildProcess, fork } from 'node:child_process';
 import { CHECKER_CHILD_ARG, CHECKER_RESPAWNED_ENV, isFromChecker, type ToChecker } from '../check/channel.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 import { removePidFiles, writePidFiles } from './pidfile.js';
 import type { RuntimeError } from './runtime-error.js';
 import type { SnapshotKind, Subsystem } from './subsystem.js';

@@ -2,8 +2,9 @@
 // (src/net/timerfd.ts: µs-precise, epoll wakes the loop at the deadline), else setTimeout, whose millisecond
 // resolution may wake up to a millisecond before a µs deadline: an early wake re-arms for the remainder, so
 // the engine is only ever asked to fire timers that are due.
+
+import { monotonicUs } from '../common/clock.js';
 import { Timerfd } from '../net/timerfd.js';
-import { monotonicUs } from './clock.js';
 
 /** Something that calls back once at (never meaningfully before) an absolute µs time on the daemon's clock. */
 export interface WakeSource {

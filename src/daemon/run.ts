@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createLogger, type Logger } from '../common/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { noteBlocksNotRun } from '../config/not-run.js';
@@ -23,7 +24,6 @@ import { readHostFacts, validateConfig } from '../config/validate.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
 import type { CliOptions } from './cli.js';
-import { createLogger, type Logger } from './logger.js';
 import { checkNamespace, namespacePidFiles } from './netns.js';
 import {
   DEFAULT_CHECKERS_PID_FILE,

@@ -1,10 +1,10 @@
 // Errors of the VRRP runtime as values, up to the log line: a stable code, the instance concerned (when one
-// is) and one human-readable line. The layers below (net/, vmac.ts, engine-config.ts) already return coded
+// is) and one human-readable line. The layers below (net/, vmac.ts, engine-plan/) already return coded
 // values; this carries their codes through start-up and reload instead of collapsing them into strings, so
 // the runtime decides on codes (waiting for IPv6 DAD: 'VRRP_NO_LINK_LOCAL') and never on message text.
 import type { NetErrorCode } from '../net/net-error.js';
 
-/** Instances the engine plan cannot run (engine-config.ts). */
+/** Instances the engine plan cannot run (engine-plan/). */
 export type PlanErrorCode =
   | 'VRRP_NO_VRID'
   | 'VRRP_NO_INTERFACE'

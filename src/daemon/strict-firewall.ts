@@ -4,7 +4,7 @@
 // addresses held; the adapter replaces the whole table in one `nft -f -` transaction per change, off the
 // advert path (after the batch that changed it), and deletes the tables on stop.
 import { spawn } from 'node:child_process';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 
 export interface DroppedVip {
   address: string;

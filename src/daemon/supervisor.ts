@@ -4,6 +4,7 @@
 // its priority-0 adverts let a backup take over at once), HUP reloads each, USR1/USR2/JSON/STATS_CLEAR ask
 // each for a snapshot. An exception nobody expected ends the daemon after a bounded release (fatal.ts).
 
+import type { Logger } from '../common/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { NOTHING_TO_RUN } from '../config/not-run.js';
@@ -11,7 +12,6 @@ import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { CliOptions } from './cli.js';
 import { installFatalHandler } from './fatal.js';
 import { faultPoint } from './fault-injection.js';
-import type { Logger } from './logger.js';
 import { removePidFiles } from './pidfile.js';
 import { onSignalNumber } from './rt-signals.js';
 import { serviceNotifier } from './sd-notify.js';

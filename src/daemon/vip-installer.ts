@@ -4,12 +4,13 @@
 // which addresses each instance has installed, so the runtime can tell our own deletions from an address
 // removed behind our back, and re-add addresses after a link comes back (the kernel flushes IPv6 addresses
 // on link down unless keep_addr_on_down).
+
+import type { Logger } from '../common/logger.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
 import type { JsonValue, VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
-import type { Logger } from './logger.js';
-import { parseRouteWords, parseRuleWords } from './route-spec.js';
+import { routeRequest, ruleRequest } from './route-spec.js';
 
 /**
  * A write done ahead of a likely takeover: the same code runs (requests encoded and kept, the write goes
@@ -156,7 +157,7 @@ export class VipInstaller {
     }
   }
 
-  /** Installs virtual_routes or virtual_rules (engine JSON `{ words, family }`); an existing one is fine. */
+  /** Installs virtual_routes or virtual_rules (as the engine carries them, route-spec.ts); an existing one is fine. */
   addRoutes(instance: string, kind: 'route' | 'rule', items: JsonValue[]): void {
     this.#routes(instance, kind, items, true);
   }
@@ -168,27 +169,20 @@ export class VipInstaller {
 
   #routes(instance: string, kind: 'route' | 'rule', items: JsonValue[], add: boolean): void {
     for (const item of items) {
-      const o = item as { words?: string[]; family?: 4 | 6 };
-      if (!Array.isArray(o.words) || (o.family !== 4 && o.family !== 6)) continue;
-      const words = o.words;
-      const family = o.family;
       this.#enqueue(async () => {
-        const what = `virtual_${kind} '${words.join(' ')}'`;
         let r: Awaited<ReturnType<Netlink['addRoute']>>;
+        let what: string;
         if (kind === 'route') {
-          const p = parseRouteWords(words, family);
-          if (!p.ok) return this.#log.error(`(${instance}) ${what}: ${p.error}`);
-          const { devName, ...spec } = p.value;
-          if (devName !== undefined) {
-            const link = this.#table.link(devName);
-            if (!link) return this.#log.error(`(${instance}) ${what}: no interface ${devName}`);
-            spec.oif = link.index;
-          }
-          r = add ? await this.#nl.addRoute(spec) : await this.#nl.deleteRoute(spec);
+          const p = routeRequest(item, (name) => this.#table.link(name)?.index);
+          if (!p) return;
+          what = `virtual_route '${p.line}'`;
+          if (typeof p.spec === 'string') return this.#log.error(`(${instance}) ${what}: ${p.spec}`);
+          r = add ? await this.#nl.addRoute(p.spec) : await this.#nl.deleteRoute(p.spec);
         } else {
-          const p = parseRuleWords(words, family);
-          if (!p.ok) return this.#log.error(`(${instance}) ${what}: ${p.error}`);
-          r = add ? await this.#nl.addRule(p.value) : await this.#nl.deleteRule(p.value);
+          const p = ruleRequest(item);
+          if (!p) return;
+          what = `virtual_rule '${p.line}'`;
+          r = add ? await this.#nl.addRule(p.spec) : await this.#nl.deleteRule(p.spec);
         }
         if (r.ok) return;
         const benign = add ? r.error.code === 'KA_NETLINK_EEXIST' : r.error.code === 'KA_NETLINK_ENOENT';

@@ -22,11 +22,11 @@
 //  - A link of that name from an earlier run is reused when it is a macvlan with the right MAC and parent, and
 //    deleted and recreated when it is a macvlan that differs; a non-macvlan of that name is never touched.
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { KeepalivedConfig, VrrpInstance } from '../config/model.js';
+import type { Logger } from '../common/logger.js';
+import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
 import { parseMac } from '../net/inet.js';
 import type { LinkInfo, Netlink } from '../net/netlink.js';
 import type { IpFamily } from '../vrrp/advert.js';
-import type { Logger } from './logger.js';
 import type { VmacErrorCode } from './runtime-error.js';
 
 /** What one use_vmac instance needs on this host. */
@@ -74,7 +74,7 @@ function freeDefaultName(vrid: number, family: IpFamily, taken: ReadonlySet<stri
   for (let n = 1; ; n++) if (!taken.has(`vrrp${n}.${vrid}`)) return `vrrp${n}.${vrid}`;
 }
 
-function specOf(i: VrrpInstance, taken: ReadonlySet<string>): VmacSpec | undefined {
+function specOf(i: VrrpInstanceConfig, taken: ReadonlySet<string>): VmacSpec | undefined {
   if (!i.useVmac || i.vrid === undefined || i.interface === undefined) return undefined;
   const family: IpFamily = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
   const spec: VmacSpec = {

@@ -1,13 +1,14 @@
 // What the parts of the VRRP runtime share (vrrp-runtime.ts builds it): the engine, the host adapters, the
 // plan in force, and the one way to feed the engine an input. Each part (vrrp-actions.ts, vrrp-links.ts,
 // vrrp-trackers.ts, vrrp-reload.ts, vrrp-takeover.ts) holds this instead of reaching into the runtime.
+
+import type { Logger } from '../common/logger.js';
 import type { NetlinkEvent } from '../net/netlink.js';
 import type { DumpFlags } from '../notify/dumps.js';
 import type { VrrpAction } from '../vrrp/actions.js';
-import type { EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
-import type { EnginePlan } from './engine-config.js';
+import type { EngineEvent, VrrpEngine } from '../vrrp/engine.js';
+import type { EnginePlan } from './engine-plan/types.js';
 import type { InterfaceTable } from './interface-table.js';
-import type { Logger } from './logger.js';
 import type { VipInstaller } from './vip-installer.js';
 import type { VrrpSocketPool } from './vrrp-sockets.js';
 

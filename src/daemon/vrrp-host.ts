@@ -1,12 +1,14 @@
 // Start-up of the VRRP runtime on this host, before any instance exists: rtnetlink's request socket and its
 // monitor, the use_vmac links, the interface table and the engine plan built against it. Failures come back
 // as coded values (runtime-error.ts); everything opened so far is closed again.
+
+import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { NetError } from '../net/net-error.js';
 import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
-import { buildEnginePlan, type EnginePlan } from './engine-config.js';
+import { buildEnginePlan } from './engine-plan/build.js';
+import type { EnginePlan } from './engine-plan/types.js';
 import { InterfaceTable } from './interface-table.js';
-import type { Logger } from './logger.js';
 import { type RuntimeError, runtimeError } from './runtime-error.js';
 import { Vmacs, vmacSpecs } from './vmac.js';
 

@@ -12,6 +12,9 @@
 //
 // Nothing on the advert path awaits: sends are synchronous, address changes go to a serial netlink queue,
 // scripts are spawned and forgotten.
+
+import { monotonicUs } from '../common/clock.js';
+import { type Logger, rateLimited } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { InputWaiting } from '../net/input-waiting.js';
 import type { Netlink } from '../net/netlink.js';
@@ -20,15 +23,13 @@ import { Notifier } from '../notify/notifier.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
-import { type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
+import { type EngineEvent, VrrpEngine } from '../vrrp/engine.js';
 import { newRxStats } from '../vrrp/stats.js';
 import { Announcers } from './announcers.js';
-import { monotonicUs } from './clock.js';
 import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
-import type { EnginePlan } from './engine-config.js';
+import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import type { InterfaceTable } from './interface-table.js';
-import { type Logger, rateLimited } from './logger.js';
 import { type RuntimeError, runtimeError } from './runtime-error.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { StrictFirewall } from './strict-firewall.js';

@@ -15,7 +15,7 @@ import { encodeAdvert } from '../vrrp/packet.js';
 import { isMulticastAddr, parseIpShared } from '../vrrp/packet-addr.js';
 import { type RxValidateResult, validateAdvert } from '../vrrp/rx-validate.js';
 import { countRxResult, newRxStats, type VrrpStats } from '../vrrp/stats.js';
-import { type InstanceWiring, socketKeyString } from './engine-config.js';
+import { type InstanceWiring, socketKeyString } from './engine-plan/types.js';
 import type { RehearseOption } from './vip-installer.js';
 
 const IPPROTO_AH = 51;

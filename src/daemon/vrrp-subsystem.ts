@@ -1,10 +1,10 @@
 // The VRRP subsystem behind the supervisor's seam (subsystem.ts): starts the runtime (vrrp-runtime.ts),
 // hands it re-read configurations, writes keepalived's signal dumps from its snapshot, stops it.
 import { rename, writeFile } from 'node:fs/promises';
+import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { faultPoint } from './fault-injection.js';
-import type { Logger } from './logger.js';
 import { applyProcessTuning } from './process-tuning.js';
 import type { RuntimeError } from './runtime-error.js';
 import type { ConfigSource, SnapshotKind, Subsystem } from './subsystem.js';

@@ -1,8 +1,9 @@
 // Takeover readiness: what a takeover writes is built before its deadline, so that at the deadline neither
 // encoding nor cold code stands between the timer and the wire (docs/decisions/takeover-warm-up.md).
+
+import { monotonicUs } from '../common/clock.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { Announcers } from './announcers.js';
-import { monotonicUs } from './clock.js';
 import type { RehearseOption } from './vip-installer.js';
 import type { VrrpContext } from './vrrp-context.js';
 import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover } from './warm-up.js';

@@ -7,7 +7,7 @@ import { ProcessTrackers } from '../track/process-trackers.js';
 import { ScriptTrackers } from '../track/script-trackers.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
-import type { EnginePlan } from './engine-config.js';
+import type { EnginePlan } from './engine-plan/types.js';
 import type { VrrpContext } from './vrrp-context.js';
 
 export class TrackerWiring {

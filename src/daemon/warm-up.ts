@@ -7,9 +7,15 @@ import { buildGarpFrame, buildUnsolicitedNaFrame } from '../net/garp.js';
 import { buildIpv4Header } from '../net/ipv4-header.js';
 import { libc } from '../net/libc.js';
 import type { VrrpAction } from '../vrrp/actions.js';
-import { AuthType, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from '../vrrp/advert.js';
+import {
+  AuthType,
+  VRRP_MCAST_GROUP4,
+  VRRP_MCAST_GROUP6,
+  VRRP_TYPE_ADVERTISEMENT,
+  type VrrpAdvert,
+} from '../vrrp/advert.js';
+import { type EngineConfig, VrrpEngine } from '../vrrp/engine.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
-import { type EngineConfig, VrrpEngine } from '../vrrp/instance-set.js';
 import { encodeAdvert } from '../vrrp/packet.js';
 import { parseIpShared } from '../vrrp/packet-addr.js';
 
@@ -99,7 +105,7 @@ function rehearse(config: EngineConfig): number {
         addresses: m.addresses,
         checksum: 0,
       };
-      const dst = m.family === 4 ? '224.0.0.18' : 'ff02::12';
+      const dst = m.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6;
       const bytes = encodeAdvert(advert, { family: m.family, srcAddr: m.srcAddr, dstAddr: dst });
       const src = parseIpShared(m.srcAddr, m.family);
       const group = parseIpShared(dst, m.family);

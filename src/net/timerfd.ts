@@ -5,7 +5,7 @@
 // timeouts). A timerfd becomes readable at the deadline (kernel hrtimer, timer slack ~50 µs) and epoll wakes
 // the loop at once, with no busy-waiting.
 //
-// process.hrtime (the daemon's clock, src/daemon/clock.ts) is CLOCK_MONOTONIC too, so a deadline in that
+// process.hrtime (the daemon's clock, src/common/clock.ts) is CLOCK_MONOTONIC too, so a deadline in that
 // clock is armed as it is (TFD_TIMER_ABSTIME).
 import { escalate } from './escalate.js';
 import { libc, libcLibrary, type PollHandle } from './libc.js';

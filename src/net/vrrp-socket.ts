@@ -6,7 +6,7 @@
 //         (RFC 5798 §5.1.2.3); IPV6_RECVHOPLIMIT/RECVPKTINFO feed RxMeta so the receiver can enforce 255.
 // Multicast loopback is off on both: we must not hear our own adverts.
 import type { IpFamily, RxMeta } from '../vrrp/advert.js';
-import { VRRP_PROTOCOL, VRRP_TTL } from '../vrrp/advert.js';
+import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6, VRRP_PROTOCOL, VRRP_TTL } from '../vrrp/advert.js';
 import { formatIp, isMulticast, parseIp } from './inet.js';
 import { buildIpv4Header, IPV4_HEADER_LEN, internetChecksum } from './ipv4-header.js';
 import {
@@ -32,8 +32,6 @@ import { fail, type NetError, type NetResult, ok } from './net-error.js';
 import { RawSocket } from './raw-socket.js';
 import { ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6 } from './sockaddr.js';
 
-export const VRRP_GROUP_V4 = '224.0.0.18';
-export const VRRP_GROUP_V6 = 'ff02::12';
 /** Offset of the checksum field in the VRRP header, for IPV6_CHECKSUM. */
 const VRRP_CHECKSUM_OFFSET = 6;
 
@@ -104,7 +102,7 @@ export class VrrpSocket implements VrrpTransport {
     this.ifname = o.ifname;
     this.ifindex = ifindex;
     this.family = o.family;
-    this.group = o.group ?? (o.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+    this.group = o.group ?? (o.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6);
     this.unicast = o.unicast ?? false;
     this.#groupBytes = group;
     this.#unicastTtl = o.unicastTtl ?? VRRP_TTL;
@@ -117,7 +115,7 @@ export class VrrpSocket implements VrrpTransport {
   }
 
   static open(o: VrrpSocketOptions): NetResult<VrrpSocket> {
-    const groupText = o.group ?? (o.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+    const groupText = o.group ?? (o.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6);
     const group = parseIp(groupText);
     if (!group || group.family !== o.family || !isMulticast(group.bytes)) {
       return fail('KA_SOCKET_BAD_ADDRESS', `${groupText} is not an IPv${o.family} multicast group`);

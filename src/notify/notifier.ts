@@ -4,10 +4,9 @@
 // FIFO (`INSTANCE "VI_1" MASTER 100`). Scripts are spawned detached in their own process group and never
 // awaited: nothing on the advert path waits for them.
 import type { ChildProcess } from 'node:child_process';
-import type { ScriptSpec } from '../config/model.js';
-import type { NotifyScripts } from '../daemon/engine-config.js';
-import type { Logger } from '../daemon/logger.js';
-import type { UserRef } from '../daemon/script-identity.js';
+import type { Logger } from '../common/logger.js';
+import type { UserRef } from '../common/script-identity.js';
+import type { NotifyScripts, ScriptSpec } from '../config/model.js';
 import type { NotifyState } from '../vrrp/actions.js';
 import { FifoWriter, ScriptLauncher } from './script-launcher.js';
 

@@ -1,83 +1,44 @@
-// Running configured scripts and writing notify FIFOs, shared by the VRRP notifier and the checker
-// subsystem. Scripts are spawned detached in their own process group with a scrubbed environment and never
-// awaited; keepalived executes the path directly when it is an executable file, else hands the whole line
-// to the shell. A FIFO is created when missing and opened non-blocking, so a write never waits for a reader.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+// Fire-and-forget scripts and notify FIFOs, shared by the VRRP notifier and the checker subsystem. Scripts
+// start through the one script runner (src/common/script-runner.ts) and are never awaited; a failure to start
+// is logged. A FIFO is created when missing and opened non-blocking, so a write never waits for a reader.
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import type { Logger } from '../common/logger.js';
+import type { UserRef } from '../common/script-identity.js';
+import { ownUser, ScriptRunner } from '../common/script-runner.js';
 import type { ScriptSpec } from '../config/model.js';
-import type { Logger } from '../daemon/logger.js';
-import {
-  type IdentityResolver,
-  identityResolver,
-  killScriptGroup,
-  launchPlan,
-  spawnIdentity,
-  type UserRef,
-} from '../daemon/script-identity.js';
-
-const SCRUBBED_ENV = ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
 
 export class ScriptLauncher {
   readonly #log: Logger;
-  readonly #env: NodeJS.ProcessEnv;
-  readonly #identity: IdentityResolver;
-  /** Scripts still running (stopped with the daemon, as keepalived's PR_SET_PDEATHSIG does). */
-  readonly #running = new Set<ChildProcess>();
+  readonly #runner: ScriptRunner;
 
   constructor(log: Logger, scriptUser?: UserRef) {
     this.#log = log;
-    this.#identity = identityResolver(scriptUser);
-    this.#env = { ...process.env };
-    for (const k of SCRUBBED_ENV) delete this.#env[k];
+    this.#runner = new ScriptRunner(scriptUser);
   }
 
   /** Starts `argv` as `spec`'s user; `what` names it in errors ("notify script"). Never throws. */
   run(argv: string[], spec: ScriptSpec, what = 'notify script'): ChildProcess | null {
     const [cmd] = argv;
     if (!cmd) return null;
-    const id = this.#identity(spec.user === undefined ? undefined : { user: spec.user, group: spec.group });
-    if (id !== null && 'error' in id) {
-      this.#log.error(`${what} ${cmd}: ${id.error}; not run`);
+    const child = this.#runner.start(argv, ownUser(spec));
+    if (typeof child === 'string') {
+      this.#log.error(`${what} ${cmd}: ${child}; not run`);
       return null;
     }
-    try {
-      const opts = { detached: true, stdio: 'ignore' as const, env: this.#env, ...spawnIdentity(id) };
-      const plan = launchPlan(argv);
-      const child = spawn(plan.file, plan.args, opts);
-      this.#running.add(child);
-      child.on('error', (err) => {
-        this.#running.delete(child);
-        this.#log.error(`${what} ${cmd}: ${err.message}`);
-      });
-      child.on('exit', () => this.#running.delete(child));
-      child.unref();
-      return child;
-    } catch (err) {
-      this.#log.error(`${what} ${cmd}: ${(err as Error).message}`);
-      return null;
-    }
+    child.on('error', (err) => this.#log.error(`${what} ${cmd}: ${err.message}`));
+    child.unref();
+    return child;
   }
 
   /** Resolves when no script started here is running any more, or after `timeoutMs`. */
   settle(timeoutMs: number): Promise<void> {
-    const running = [...this.#running].filter((c) => c.exitCode === null && c.signalCode === null);
-    if (running.length === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      let left = running.length;
-      for (const c of running)
-        c.once('exit', () => {
-          if (--left > 0) return;
-          clearTimeout(timer);
-          resolve();
-        });
-    });
+    return this.#runner.settle(timeoutMs);
   }
 
   /** Ends every script still running (SIGTERM to its process group). */
   close(): void {
-    for (const c of this.#running) killScriptGroup(c, 'SIGTERM');
-    this.#running.clear();
+    this.#runner.close();
   }
 }
 

@@ -1,10 +1,11 @@
 // Deterministic multi-router VRRP simulator (in the manner of quinn's `Pair` and h11's `ConnectionPair`):
-// routers run the real pure engine (src/vrrp/instance-set.ts) on virtual LAN segments, with a virtual clock
+// routers run the real pure engine (src/vrrp/engine.ts) on virtual LAN segments, with a virtual clock
 // that jumps to the next event. Every random draw comes from one seeded PRNG in a fixed order and ties in
 // time are broken by scheduling order, so a seed replays exactly. Adverts go through the real codec and
 // receive validation (wire.ts) unless `codec: false`.
 import type { AdvertToSend, VrrpAction, VrrpState } from '../vrrp/actions.js';
 import type { IpFamily, RxMeta, VrrpAdvert } from '../vrrp/advert.js';
+import { type EngineConfig, type EngineEvent, VrrpEngine } from '../vrrp/engine.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { ReplayRecord } from '../vrrp/fsm-replay.js';
 import {
@@ -12,7 +13,6 @@ import {
   type VrrpInstanceParams,
   type VrrpInstanceParamsInput,
 } from '../vrrp/instance-params.js';
-import { type EngineConfig, type EngineEvent, VrrpEngine } from '../vrrp/instance-set.js';
 import { planReload } from '../vrrp/reload-plan.js';
 import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';

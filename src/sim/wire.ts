@@ -2,9 +2,16 @@
 // with packet.ts encodeAdvert (one packet per destination, since the v3 checksum covers the destination),
 // and each receiver runs rx-validate.ts validateAdvert with its own policy before the FSM sees the advert.
 import type { AdvertToSend } from '../vrrp/actions.js';
-import { AuthType, type RxMeta, VRRP_TYPE_ADVERTISEMENT, type VrrpAdvert } from '../vrrp/advert.js';
+import {
+  AuthType,
+  type RxMeta,
+  VRRP_MCAST_GROUP4,
+  VRRP_MCAST_GROUP6,
+  VRRP_TYPE_ADVERTISEMENT,
+  type VrrpAdvert,
+} from '../vrrp/advert.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
-import { encodeAdvert, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from '../vrrp/packet.js';
+import { encodeAdvert } from '../vrrp/packet.js';
 import { type RxPolicy, validateAdvert } from '../vrrp/rx-validate.js';
 
 export function multicastGroup(family: 4 | 6): string {

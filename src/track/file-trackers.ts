@@ -5,8 +5,8 @@
 // when the file is missing (always with overwrite). A reload hands over the new set (reconfigure).
 import { existsSync, type FSWatcher, readFileSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import type { Logger } from '../common/logger.js';
 import type { TrackFile } from '../config/model.js';
-import type { Logger } from '../daemon/logger.js';
 
 /** The tracked value in a file's text: a leading (optionally signed) integer, else 0. */
 export function parseTrackValue(text: string): number {

@@ -6,8 +6,8 @@
 // fork_delay / terminate_delay (or `delay` for both) hold a change back until it has lasted that long. A
 // reload hands over the new set (reconfigure).
 import { Worker } from 'node:worker_threads';
+import type { Logger } from '../common/logger.js';
 import type { TrackProcess } from '../config/model.js';
-import type { Logger } from '../daemon/logger.js';
 import { scanProc } from './proc-scan.js';
 import { countMatching, quorumMet } from './process-match.js';
 

@@ -4,19 +4,11 @@
 // starts OK unless `init_fail`. A run still going at the next interval makes that interval skip. A timed-out
 // run gets SIGTERM, then SIGKILL 2 s later. Every OK/KO change is reported by name; the engine applies the
 // weights (priority.ts). A reload hands over the new set of scripts (reconfigure).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from '../common/logger.js';
+import { killScriptGroup, type UserRef } from '../common/script-identity.js';
+import { ownUser, ScriptRunner, terminateScript } from '../common/script-runner.js';
 import type { VrrpScript } from '../config/model.js';
-import type { Logger } from '../daemon/logger.js';
-import {
-  type IdentityResolver,
-  identityResolver,
-  killScriptGroup,
-  launchPlan,
-  spawnIdentity,
-  type UserRef,
-} from '../daemon/script-identity.js';
-
-const KILL_AFTER_TERM_MS = 2000;
 
 /** The OK/KO rule of one script, pure: feed results, read the state. */
 export class ScriptVerdict {
@@ -76,9 +68,8 @@ function runKey(s: VrrpScript): string {
 export class ScriptTrackers {
   readonly #log: Logger;
   readonly #onChange: (name: string, up: boolean) => void;
-  readonly #env: NodeJS.ProcessEnv;
   readonly #running = new Map<string, Running>();
-  readonly #identity: IdentityResolver;
+  readonly #runner: ScriptRunner;
   #stopped = false;
   #started = false;
 
@@ -88,11 +79,9 @@ export class ScriptTrackers {
     log: Logger,
     scriptUser?: UserRef,
   ) {
-    this.#identity = identityResolver(scriptUser);
+    this.#runner = new ScriptRunner(scriptUser);
     this.#log = log;
     this.#onChange = onChange;
-    this.#env = { ...process.env };
-    for (const k of ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH']) delete this.#env[k];
     for (const s of scripts.filter(runnable)) this.#running.set(s.name, fresh(s, !s.initFail));
   }
 
@@ -154,24 +143,11 @@ export class ScriptTrackers {
     this.#schedule(r);
     // Still running from the previous interval: skip this one (keepalived does the same).
     if (r.child) return;
-    const argv = r.script.script!.argv;
-    const [cmd] = argv;
-    if (!cmd) return;
     const spec = r.script.script!;
-    const own =
-      r.script.user ?? (spec.user === undefined ? undefined : { user: spec.user, group: spec.group });
-    const id = this.#identity(own);
-    if (id !== null && 'error' in id) {
-      this.#result(r, false, id.error);
-      return;
-    }
-    const opts = { detached: true, stdio: 'ignore' as const, env: this.#env, ...spawnIdentity(id) };
-    let child: ChildProcess;
-    try {
-      const plan = launchPlan(argv);
-      child = spawn(plan.file, plan.args, opts);
-    } catch (e) {
-      this.#result(r, false, `cannot start: ${(e as Error).message}`);
+    if (!spec.argv[0]) return;
+    const child = this.#runner.start(spec.argv, ownUser(spec, r.script.user));
+    if (typeof child === 'string') {
+      this.#result(r, false, child);
       return;
     }
     r.child = child;
@@ -179,8 +155,7 @@ export class ScriptTrackers {
     const timeoutMs = Math.max(1, (r.script.timeoutUs ?? r.script.intervalUs) / 1000);
     const killer = setTimeout(() => {
       timedOut = true;
-      killScriptGroup(child, 'SIGTERM');
-      setTimeout(() => killScriptGroup(child, 'SIGKILL'), KILL_AFTER_TERM_MS).unref();
+      terminateScript(child);
     }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(killer);

@@ -9,6 +9,9 @@ export type VrrpVersion = 2 | 3;
 export const VRRP_TYPE_ADVERTISEMENT = 1;
 export const VRRP_PROTOCOL = 112;
 export const VRRP_TTL = 255;
+/** IPv4 multicast group 224.0.0.18 and IPv6 ff02::12 (RFC 9568 §5.1.1.2, §5.1.2.2). */
+export const VRRP_MCAST_GROUP4 = '224.0.0.18';
+export const VRRP_MCAST_GROUP6 = 'ff02::12';
 export const PRIORITY_OWNER = 255;
 export const PRIORITY_STOP = 0;
 

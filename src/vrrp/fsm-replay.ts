@@ -7,7 +7,7 @@
 // failure recorded by the daemon (or a simulator run) becomes a deterministic test. A later `config` record
 // starts a fresh engine (the recorded process restarted).
 import type { VrrpAction } from './actions.js';
-import { type EngineConfig, type EngineRecord, VrrpEngine } from './instance-set.js';
+import { type EngineConfig, type EngineRecord, VrrpEngine } from './engine.js';
 
 export type ReplayRecord = { kind: 'config'; config: EngineConfig } | EngineRecord;
 

@@ -77,9 +77,6 @@ export const VRRP_OFF_ADDRESSES = 8;
 export const VRRP_MAX_ADDRESSES = 255;
 export const VRRP_V3_MAX_INTERVAL_CS = 0x0fff;
 export const VRRP_V2_MAX_INTERVAL_S = 255;
-/** IPv4 multicast group 224.0.0.18 and IPv6 ff02::12 (RFC 9568 §5.1.1.2, §5.1.2.2). */
-export const VRRP_MCAST_GROUP4 = '224.0.0.18';
-export const VRRP_MCAST_GROUP6 = 'ff02::12';
 /**
  * Largest IP-level length that may carry trailing bytes: Ethernet pads frames to a 46-byte payload, and a
  * switch that strips up to two 802.1Q tags after padding leaves up to 8 more (keepalived tolerates padding of

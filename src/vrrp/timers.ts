@@ -1,10 +1,8 @@
 // VRRP timer arithmetic in integer microseconds (keepalived's TIMER_HZ unit), and the named timers an
 // instance keeps. Never truncated to centiseconds or seconds: a priority-254 v2 skew is 7812 µs, which a
 // centisecond or second unit would lose (holo-vrrp's `as u32` bug).
+import { US_PER_CS, US_PER_S } from '../common/units.js';
 import type { VrrpVersion } from './advert.js';
-
-export const US_PER_CS = 10_000;
-export const US_PER_S = 1_000_000;
 
 /** The timers one instance can have armed. Each is an absolute deadline in µs or unset. */
 export type VrrpTimerName = 'masterDown' | 'advert' | 'garpDelay' | 'garpRefresh' | 'garpLowerPrio';

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, test } from 'node:test';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { killAllRouters, Router } from './router.js';
+import { ip, Lab } from '../helpers/netns.js';
+import { killAllRouters, needsRoot, Router } from './router.js';
 
-const skip = !isRoot() ? 'needs root for network namespaces' : false;
+const skip = needsRoot();
 const labs: Lab[] = [];
 const procs: ChildProcess[] = [];
 

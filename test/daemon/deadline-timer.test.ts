@@ -1,7 +1,7 @@
 // The single engine timer (src/daemon/deadline-timer.ts): fires once, never before its µs deadline.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { monotonicUs } from '../../src/daemon/clock.js';
+import { monotonicUs } from '../../src/common/clock.js';
 import { DeadlineTimer, KEEN_LEAD_US } from '../../src/daemon/deadline-timer.js';
 
 test('fires once at or after the deadline, with the time it fired', async () => {

@@ -1,4 +1,4 @@
-// The config model → engine parameters mapping (src/daemon/engine-config.ts), on real config files run
+// The config model → engine parameters mapping (src/daemon/engine-plan/build.ts), on real config files run
 // through the real loader and validator.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,8 @@ import { after, test } from 'node:test';
 import type { Diagnostics } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { buildEnginePlan, type HostAddressing, socketKeyString } from '../../src/daemon/engine-config.js';
+import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
+import { type HostAddressing, socketKeyString } from '../../src/daemon/engine-plan/types.js';
 import { AuthType } from '../../src/vrrp/advert.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kats-engcfg-'));

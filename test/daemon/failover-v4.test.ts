@@ -2,10 +2,10 @@
 // with a 100 ms advert interval: election, link cut, preemption on return, graceful stop.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+import { ip, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, needsRoot, Router, settle, settleStates, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
+const skip = needsRoot();
 const VIP = '192.0.2.100';
 const ADVERT_MS = 100;
 
@@ -75,12 +75,7 @@ test('three routers: election, link cut, preemption on return, graceful stop', {
   await waitUntil(() => !holds(ns3, VIP), 2000, 'VIP gone from r3 in FAULT');
   // r1's down timer is only (150 − 50) × 100 / 256 ≈ 39 ms longer than r2's: on a loaded machine it may be
   // master for a moment before r2's first advert arrives; it must end as backup.
-  await settle(
-    [r1, r2],
-    () => r2.lastState() === 'MASTER' && r1.lastState() === 'BACKUP',
-    3000,
-    'r2 master, r1 backup',
-  );
+  await settleStates(3000, [r2, 'MASTER'], [r1, 'BACKUP']);
   const cutFailoverMs = (took.stampMs ?? took.rxMs) - cutAt;
   // Master_Down_Interval for priority 150 at 100 ms: 3 × 100 + (256 − 150) × 100 / 256 ≈ 341 ms.
   assert.ok(cutFailoverMs < 3 * ADVERT_MS + 100 + 250, `link-cut failover took ${cutFailoverMs} ms`);

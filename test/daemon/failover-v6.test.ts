@@ -3,10 +3,10 @@
 // preemption on return, graceful stop.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+import { ip, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, needsRoot, Router, settle, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
+const skip = needsRoot();
 const VIP = '2001:db8::100';
 const MASTER = /\(VI_6\) Entering MASTER STATE/;
 

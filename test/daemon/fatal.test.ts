@@ -5,11 +5,11 @@
 // KEEPALIVED_TS_FAULT (src/daemon/fault-injection.ts) makes the named handler throw.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { ip, Lab } from '../helpers/netns.js';
 import { daemonConf } from './conf.js';
-import { killAllRouters, Router } from './router.js';
+import { killAllRouters, needsRoot, Router } from './router.js';
 
-const skip = !isRoot() && 'needs root for network namespaces';
+const skip = needsRoot();
 const labs: Lab[] = [];
 
 after(() => {

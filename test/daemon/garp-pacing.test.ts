@@ -2,18 +2,14 @@
 // another host of the LAN).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { emptyConfig } from '../../src/config/model.js';
-import { announcePacing } from '../../src/daemon/engine-config.js';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { killAllRouters, Router, waitUntil } from './router.js';
+import { announcePacing } from '../../src/daemon/engine-plan/statics.js';
+import { ip, Lab } from '../helpers/netns.js';
+import { cleanupAfter, needsRoot, Router, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const skip = needsRoot();
+const cleanups = cleanupAfter();
 
 test('pacing: global intervals, garp_group overrides per interface', () => {
   const cfg = emptyConfig();

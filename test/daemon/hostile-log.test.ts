@@ -1,4 +1,4 @@
-// The log output is a bounded buffer (src/daemon/logger.ts boundedWriter, docs/hostile-network.md): when
+// The log output is a bounded buffer (src/common/logger.ts boundedWriter, docs/hostile-network.md): when
 // nobody reads it, lines beyond the bound are dropped and counted — never queued in memory without limit —
 // and the count is written once the output drains. Checked on a Writable that holds its writes, and on a
 // real daemon logger writing to a pipe that its reader stops reading.
@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { boundedWriter, LOG_BUFFER_BYTES } from '../../src/daemon/logger.js';
+import { boundedWriter, LOG_BUFFER_BYTES } from '../../src/common/logger.js';
 
 /** A Writable whose writes complete only when the test releases them (a reader that stalled). */
 function stalledStream(): { stream: Writable; written: string[]; release: () => void } {
@@ -77,7 +77,7 @@ test('the console logger writing to a pipe nobody reads holds a bounded amount a
   timeout: 30_000,
 }, async () => {
   const script = `
-    import { createLogger } from ${JSON.stringify(resolve(import.meta.dirname, '../../src/daemon/logger.ts'))};
+    import { createLogger } from ${JSON.stringify(resolve(import.meta.dirname, '../../src/common/logger.ts'))};
     const log = createLogger({ console: true, detail: false });
     let most = 0;
     for (let k = 0; k < 40000; k++) {

@@ -4,27 +4,25 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { ip, isRoot, Lab, loneRouterNetns } from '../helpers/netns.js';
+import { test } from 'node:test';
+import { ip, Lab, loneRouterNetns } from '../helpers/netns.js';
 import { sysctl } from '../interop/peers.js';
 import { daemonConf } from './conf.js';
 import {
   addressesOf,
+  cleanupAfter,
   holds,
   jsonDumpLine,
-  killAllRouters,
+  needsRoot,
   Router,
   settle,
+  settleStates,
   untilDumped,
   waitUntil,
 } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const skip = needsRoot();
+const cleanups = cleanupAfter();
 
 function host(label: string): string {
   const h = loneRouterNetns(label, cleanups);
@@ -163,7 +161,7 @@ vrrp_instance VI_1 {
 }`;
   const r1 = start('r1', ns1, conf(200));
   const r2 = start('r2', ns2, conf(100));
-  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
+  await settleStates(6000, [r1, 'MASTER'], [r2, 'BACKUP']);
   const masterSeenByR2 = (addr: string, what: string) =>
     untilDumped(r2, (i) => i.data.masterAddress === addr, 3000, what);
   await masterSeenByR2('192.0.2.1', 'r2 sees 192.0.2.1 as master');

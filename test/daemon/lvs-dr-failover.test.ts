@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
+import { ip, Lab, nsExec } from '../helpers/netns.js';
 import { type ClientResult, counts, runClient, startServer } from '../lvs/lab.js';
-import { killAllRouters, Router } from './router.js';
+import { killAllRouters, needsRoot, Router } from './router.js';
 
-const skip = !isRoot() ? 'needs root for network namespaces' : false;
+const skip = needsRoot();
 const VIP = '198.51.100.100';
 const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
 let lab: Lab;

@@ -8,11 +8,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ip, isRoot, nsExec } from '../helpers/netns.js';
+import { ip, nsExec } from '../helpers/netns.js';
 import { counts, NatLab, VIP } from '../lvs/lab.js';
-import { BIN, killAllRouters, Router } from './router.js';
+import { BIN, killAllRouters, needsRoot, Router } from './router.js';
 
-const skip = !isRoot() ? 'needs root for network namespaces' : false;
+const skip = needsRoot();
 let lab: NatLab;
 let d: Router;
 

@@ -5,10 +5,10 @@
 // and all removed on SIGTERM.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createNetns, deleteNetns, ip, isRoot } from '../helpers/netns.js';
-import { killAllRouters, Router } from './router.js';
+import { createNetns, deleteNetns, ip } from '../helpers/netns.js';
+import { killAllRouters, needsRoot, Router } from './router.js';
 
-const skip = !isRoot() && 'needs root for network namespaces';
+const skip = needsRoot();
 const PER_LINK = 130;
 const cleanups: (() => void)[] = [];
 

@@ -2,19 +2,21 @@
 // VRRPv2 with PASS authentication (including the counters a wrong password produces), and with IPsec AH.
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { ip, Lab } from '../helpers/netns.js';
 import {
   dumpedInstance,
   holds,
   jsonDumpLine,
   killAllRouters,
+  needsRoot,
   Router,
   settle,
+  settleStates,
   sleep,
   waitUntil,
 } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
+const skip = needsRoot();
 const MASTER = (i = 'VI_1') => new RegExp(`\\(${i}\\) Entering MASTER STATE`);
 
 let lab: Lab | null = null;
@@ -271,7 +273,7 @@ vrrp_instance VI_1 {
   ip('-n', ns2, 'addr', 'add', '192.0.2.105/24', 'dev', 'eth0'); // as if a crashed master left it
   const r2 = start('r2', ns2, conf(100));
   await r2.waitFor(/\(VI_1\) removing VIPs left from an earlier run/, 5000);
-  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 5000, 'r1 master');
+  await settleStates(5000, [r1, 'MASTER'], [r2, 'BACKUP']);
   await waitUntil(() => !holds(ns2, '192.0.2.105') && holds(ns1, '192.0.2.105'), 2000, 'VIP on r1 only');
 });
 
@@ -291,7 +293,7 @@ vrrp_instance VI_1 {
 }`;
   const r1 = start('r1', ns1, conf(250));
   const r2 = start('r2', ns2, conf(50));
-  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
+  await settleStates(6000, [r1, 'MASTER'], [r2, 'BACKUP']);
   const m1 = r1.mark();
   const m2 = r2.mark();
   ip('-n', ns1, 'addr', 'del', '192.0.2.106/24', 'dev', 'eth0');
@@ -301,11 +303,6 @@ vrrp_instance VI_1 {
   await r1.waitFor(MASTER(), 2000, m1);
   await sleep(500);
   assert.equal(r2.grep(MASTER(), m2).length, 0, `the backup took over\n${r2.log()}`);
-  await settle(
-    [r1, r2],
-    () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP',
-    5000,
-    'r1 master again',
-  );
+  await settleStates(5000, [r1, 'MASTER'], [r2, 'BACKUP']);
   await waitUntil(() => holds(ns1, '192.0.2.106') && !holds(ns2, '192.0.2.106'), 2000, 'VIP back on r1 only');
 });

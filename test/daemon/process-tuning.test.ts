@@ -6,17 +6,13 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { daemonConf } from './conf.js';
-import { killAllRouters, Router, waitUntil } from './router.js';
+import { cleanupAfter, Router, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces and real-time scheduling';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const cleanups = cleanupAfter();
 
 const conf = (global: string, extra = '') => daemonConf(global, { extra });
 

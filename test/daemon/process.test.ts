@@ -13,17 +13,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { effectiveCapabilities, missingCapabilities } from '../../src/daemon/capabilities.js';
-import { ip, isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { BIN, holds, killAllRouters, Router, trackDetachedPid, waitUntil } from './router.js';
+import { ip, loneRouterNetns } from '../helpers/netns.js';
+import { BIN, cleanupAfter, holds, needsRoot, Router, trackDetachedPid, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const skip = needsRoot();
+const cleanups = cleanupAfter();
 
 const VIP = '192.0.2.100';
 const conf = (extra = '', global = '') => `

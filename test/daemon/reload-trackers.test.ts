@@ -5,10 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+import { ip, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, needsRoot, Router, settle, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
+const skip = needsRoot();
 let lab: Lab | null = null;
 const routers: Router[] = [];
 after(() => {

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { closeSync, constants, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ip, isRoot, Lab, loneRouterNetns } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, sleep, waitUntil } from './router.js';
+import { ip, Lab, loneRouterNetns } from '../helpers/netns.js';
+import { holds, killAllRouters, needsRoot, Router, settleStates, sleep, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
+const skip = needsRoot();
 let lab: Lab | null = null;
 const routers: Router[] = [];
 const cleanups: (() => void)[] = [];
@@ -49,7 +49,7 @@ test('SIGHUP: new priority and VIPs take effect; a removed instance stops; a new
   const r1 = new Router('r1', ns1, conf('VI_1', 200, ['192.0.2.100']));
   const r2 = new Router('r2', ns2, conf('VI_1', 100, ['192.0.2.100']));
   routers.push(r1, r2);
-  await settle([r1, r2], () => r1.lastState() === 'MASTER' && r2.lastState() === 'BACKUP', 6000, 'r1 master');
+  await settleStates(6000, [r1, 'MASTER'], [r2, 'BACKUP']);
 
   // Priority 250 and a second (excluded) VIP: r2 preempts and installs both.
   writeFileSync(r2.conf, conf('VI_1', 250, ['192.0.2.100'], 51, ['192.0.2.101']));

@@ -6,8 +6,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after } from 'node:test';
 import { SIGNAL_JSON } from '../../src/daemon/run.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/v8-tuning.js';
+import { isRoot } from '../helpers/netns.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/keepalived-ts');
 
@@ -28,6 +30,24 @@ const detachedPids = new Set<number>();
 export function trackDetachedPid(pid: number): void {
   hookExit();
   detachedPids.add(pid);
+}
+
+/** Why a test that builds network namespaces is skipped here, or false when it can run. */
+export function needsRoot(): string | false {
+  return isRoot() ? false : 'needs root for network namespaces';
+}
+
+/**
+ * The cleanup of a daemon test file: after its tests (`hook`: after, or afterEach) the routers are killed,
+ * then the returned list's cleanups run, newest first (namespaces, directories).
+ */
+export function cleanupAfter(hook: (fn: () => void) => void = after): (() => void)[] {
+  const cleanups: (() => void)[] = [];
+  hook(() => {
+    killAllRouters();
+    for (const c of cleanups.splice(0).reverse()) c();
+  });
+  return cleanups;
 }
 
 export function killAllRouters(): void {
@@ -316,4 +336,14 @@ export async function settle(
     if (cond() && routers.every((r, k) => r.grep(/Entering \w+ STATE/, marks[k]).length === 0)) return;
     if (Date.now() > deadline) throw new Error(`no steady state within ${timeoutMs} ms: ${what}`);
   }
+}
+
+/** settle() until each router's last state is the one paired with it (`[r1, 'MASTER'], [r2, 'BACKUP']`). */
+export function settleStates(timeoutMs: number, ...want: [Router, string][]): Promise<void> {
+  return settle(
+    want.map(([r]) => r),
+    () => want.every(([r, state]) => r.lastState() === state),
+    timeoutMs,
+    want.map(([r, state]) => `${r.name} ${state}`).join(', '),
+  );
 }

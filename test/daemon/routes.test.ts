@@ -1,61 +1,11 @@
-// virtual_routes / virtual_rules: the word parser, and a master installing and removing them.
+// virtual_routes / virtual_rules: a master installing and removing them (the words: test/config/route-words).
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { parseRouteWords, parseRuleWords } from '../../src/daemon/route-spec.js';
-import { ip, isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { killAllRouters, Router, waitUntil } from './router.js';
+import { test } from 'node:test';
+import { ip, loneRouterNetns } from '../helpers/netns.js';
+import { cleanupAfter, needsRoot, Router, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
-
-test('ip route words', () => {
-  assert.deepEqual(
-    parseRouteWords(['198.51.100.0/24', 'via', '192.0.2.254', 'dev', 'eth0', 'metric', '5'], 4),
-    {
-      ok: true,
-      value: {
-        family: 4,
-        dst: '198.51.100.0',
-        dstLen: 24,
-        gateway: '192.0.2.254',
-        devName: 'eth0',
-        metric: 5,
-      },
-    },
-  );
-  assert.deepEqual(parseRouteWords(['blackhole', '198.51.100.128/25', 'table', '100'], 4), {
-    ok: true,
-    value: { family: 4, type: 'blackhole', dst: '198.51.100.128', dstLen: 25, table: 100 },
-  });
-  assert.deepEqual(parseRouteWords(['src', '192.0.2.100', 'default', 'via', '192.0.2.254'], 4), {
-    ok: true,
-    value: { family: 4, prefsrc: '192.0.2.100', gateway: '192.0.2.254' },
-  });
-  assert.deepEqual(parseRouteWords(['2001:db8:1::/48', 'dev', 'eth0', 'scope', 'link'], 6), {
-    ok: true,
-    value: { family: 6, dst: '2001:db8:1::', dstLen: 48, devName: 'eth0', scope: 'link' },
-  });
-  assert.equal(parseRouteWords(['198.51.100.0/24', 'realm', '3'], 4).ok, false);
-  assert.equal(parseRouteWords(['via', '192.0.2.1'], 4).ok, false, 'no destination');
-  assert.equal(parseRouteWords(['198.51.100.0/24', 'table', 'x'], 4).ok, false);
-});
-
-test('ip rule words', () => {
-  assert.deepEqual(parseRuleWords(['from', '192.0.2.100', 'table', '100', 'priority', '1000'], 4), {
-    ok: true,
-    value: { family: 4, from: '192.0.2.100', table: 100, priority: 1000 },
-  });
-  assert.deepEqual(parseRuleWords(['to', '198.51.100.0/24', 'lookup', 'main', 'fwmark', '0x10'], 4), {
-    ok: true,
-    value: { family: 4, to: '198.51.100.0', toLen: 24, table: 254, fwmark: 16 },
-  });
-  assert.equal(parseRuleWords(['from', '192.0.2.1'], 4).ok, false, 'no table');
-  assert.equal(parseRuleWords(['from', '192.0.2.1', 'table', '1', 'nat', 'x'], 4).ok, false);
-});
+const skip = needsRoot();
+const cleanups = cleanupAfter();
 
 test('a master installs its virtual routes and rules and removes them on stop', {
   skip,

@@ -4,18 +4,14 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { referenceAvailable } from '../helpers/keepalived-ref.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { type Impl, killProcessesIn, startPeer } from '../interop/peers.js';
 import { daemonConf } from './conf.js';
-import { killAllRouters, type Router, waitUntil } from './router.js';
+import { cleanupAfter, type Router, waitUntil } from './router.js';
 
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const cleanups = cleanupAfter();
 
 function alive(pid: number): boolean {
   try {

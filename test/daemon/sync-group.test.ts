@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createNetns, deleteNetns, ip, isRoot, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+import { createNetns, deleteNetns, ip, Lab } from '../helpers/netns.js';
+import { holds, killAllRouters, needsRoot, Router, settle, waitUntil } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
+const skip = needsRoot();
 const cleanups: (() => void)[] = [];
 after(() => {
   if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());

@@ -1,4 +1,4 @@
-// Logging to syslog (src/daemon/logger.ts over src/net/syslog-socket.ts): one datagram per line on an
+// Logging to syslog (src/common/logger.ts over src/net/syslog-socket.ts): one datagram per line on an
 // AF_UNIX socket, in glibc's format, each with its own severity and the -S facility. A python3 listener
 // bound to a temporary socket stands in for /dev/log.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createLogger } from '../../src/daemon/logger.js';
+import { createLogger } from '../../src/common/logger.js';
 import { syslogLine, syslogStamp } from '../../src/net/syslog-socket.js';
 
 const LISTENER = `
@@ -62,7 +62,7 @@ test('each line reaches the syslog socket with its own severity and the -S facil
 });
 
 test('without a syslog daemon the lines go to stderr', () => {
-  const mod = JSON.stringify(new URL('../../src/daemon/logger.ts', import.meta.url).href);
+  const mod = JSON.stringify(new URL('../../src/common/logger.ts', import.meta.url).href);
   const script = `
     import { createLogger } from ${mod};
     const log = createLogger({ console: false, detail: false, syslogPath: '/nonexistent/kats-log' });

@@ -3,19 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { TrackFile } from '../../src/config/model.js';
 import { FileTrackers, parseTrackValue } from '../../src/track/file-trackers.js';
-import { isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { loneRouterNetns } from '../helpers/netns.js';
 import { quietLog } from '../helpers/quiet-log.js';
-import { jsonDumpLine, killAllRouters, Router, untilDumped } from './router.js';
+import { cleanupAfter, jsonDumpLine, needsRoot, Router, untilDumped } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const skip = needsRoot();
+const cleanups = cleanupAfter();
 
 test('file values: a leading integer, else 0', () => {
   assert.equal(parseTrackValue('42\n'), 42);

@@ -5,16 +5,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { jsonDumpLine, killAllRouters, Router, untilDumped } from './router.js';
+import { test } from 'node:test';
+import { loneRouterNetns } from '../helpers/netns.js';
+import { cleanupAfter, jsonDumpLine, needsRoot, Router, untilDumped } from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const skip = needsRoot();
+const cleanups = cleanupAfter();
 
 test('track_process: weight moves the priority, weight 0 is a FAULT, both follow the process', {
   skip,

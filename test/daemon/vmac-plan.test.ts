@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { buildEnginePlan, type HostAddressing } from '../../src/daemon/engine-config.js';
+import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
+import type { HostAddressing } from '../../src/daemon/engine-plan/types.js';
 import { defaultVmacName, eui64LinkLocal, vmacAddress, vmacSpecs } from '../../src/daemon/vmac.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kats-vmacplan-'));

@@ -8,11 +8,21 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterEach, test } from 'node:test';
 import { eui64LinkLocal, vmacAddress } from '../../src/daemon/vmac.js';
-import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
+import { ip, Lab, nsExec } from '../helpers/netns.js';
 import { REFERENCE, referenceCommand } from '../interop/peers.js';
-import { addressesOf, holds, killAllRouters, Router, settle, waitUntil } from './router.js';
+import {
+  addressesOf,
+  holds,
+  killAllRouters,
+  needsRoot,
+  Router,
+  type RouterOptions,
+  settle,
+  settleStates,
+  waitUntil,
+} from './router.js';
 
-const skip = isRoot() ? false : 'needs root for network namespaces';
+const skip = needsRoot();
 const VIP = '192.0.2.100';
 const VRID = 51;
 const VMAC = vmacAddress(4, VRID);
@@ -44,6 +54,37 @@ afterEach(() => {
   lab = null;
   for (const r of routers.splice(0)) r.removeDir();
 });
+
+/** A LAN for one test: a host per `[label, IPv4 address on eth0 (/24)]`, or `[label]` for none. */
+function lan<const H extends readonly (readonly [string, string?])[]>(
+  name: string,
+  ...hosts: H
+): { [K in keyof H]: string } {
+  const l = new Lab(name);
+  lab = l;
+  return hosts.map(([label, address]) => {
+    const ns = l.addHost(label);
+    if (address) ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+    return ns;
+  }) as { [K in keyof H]: string };
+}
+
+/** True once the LAN's bridge has learnt `mac` on `host`'s port. */
+function learntOn(mac: string, host: string): boolean {
+  return learntPort(lab!.bridgeNs, mac) === lab!.portOf(host);
+}
+
+/** A router the test's cleanup stops and removes. */
+function start(name: string, ns: string, text: string, opts?: RouterOptions): Router {
+  const r = new Router(name, ns, text, opts);
+  routers.push(r);
+  return r;
+}
+
+/** The reference keepalived, as a router. */
+const startKeepalived = (ns: string, text: string) =>
+  start('keepalived', ns, text, { command: referenceCommand });
+const skipKa = skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false);
 
 function linkOf(ns: string, ifname: string): { mac: string; up: boolean; kind: string } | null {
   const r = spawnSync('ip', ['-n', ns, '-d', '-o', 'link', 'show', 'dev', ifname], { encoding: 'utf8' });
@@ -129,25 +170,13 @@ test('use_vmac: VMAC with the VRRP MAC holds the VIP; clients and the switch see
   skip,
   timeout: 40_000,
 }, async () => {
-  lab = new Lab('vmac');
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  const nsc = lab.addHost('c');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
-  ip('-n', nsc, 'addr', 'add', '192.0.2.9/24', 'dev', 'eth0');
+  const [ns1, ns2, nsc] = lan('vmac', ['r1', '192.0.2.1'], ['r2', '192.0.2.2'], ['c', '192.0.2.9']);
   // A VMAC left by an earlier run with the wrong MAC: it must be recreated with the right one.
   ip('-n', ns1, 'link', 'add', VMAC_IF, 'link', 'eth0', 'address', '02:00:00:00:00:01', 'type', 'macvlan');
 
-  const r1 = new Router('r1', ns1, conf(100));
-  const r2 = new Router('r2', ns2, conf(150));
-  routers.push(r1, r2);
-  await settle(
-    [r1, r2],
-    () => r1.lastState() === 'BACKUP' && r2.lastState() === 'MASTER',
-    8000,
-    'r2 master, r1 backup',
-  );
+  const r1 = start('r1', ns1, conf(100));
+  const r2 = start('r2', ns2, conf(150));
+  await settleStates(8000, [r1, 'BACKUP'], [r2, 'MASTER']);
   await waitUntil(() => holds(ns2, VIP, VMAC_IF), 2000, 'VIP on r2 vrrp.51');
   assert.ok(r1.grep(/removing old VMAC interface vrrp\.51/).length === 1, r1.log());
 
@@ -165,31 +194,17 @@ test('use_vmac: VMAC with the VRRP MAC holds the VIP; clients and the switch see
 
   // The client resolves the VIP to the VRRP MAC; the switch learnt that MAC on the master's port.
   assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
-  await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('r2'), 2000, 'VMAC learnt on r2');
+  await waitUntil(() => learntOn(VMAC, 'r2'), 2000, 'VMAC learnt on r2');
 
   // Cutting the master's link takes its VMAC's carrier with it (a macvlan follows its parent): FAULT, and r1
   // takes over on its own VMAC; on return r2 preempts.
-  ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r2'), 'down');
-  await settle(
-    [r1, r2],
-    () => r1.lastState() === 'MASTER' && r2.lastState() === 'FAULT',
-    5000,
-    'r2 in FAULT, r1 master',
-  );
+  ip('-n', lab!.bridgeNs, 'link', 'set', lab!.portOf('r2'), 'down');
+  await settleStates(5000, [r1, 'MASTER'], [r2, 'FAULT']);
   await waitUntil(() => holds(ns1, VIP, VMAC_IF) && !holds(ns2, VIP, VMAC_IF), 2000, 'VIP moved to r1');
-  ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r2'), 'up');
-  await settle(
-    [r1, r2],
-    () => r1.lastState() === 'BACKUP' && r2.lastState() === 'MASTER',
-    5000,
-    'r2 master again',
-  );
+  ip('-n', lab!.bridgeNs, 'link', 'set', lab!.portOf('r2'), 'up');
+  await settleStates(5000, [r1, 'BACKUP'], [r2, 'MASTER']);
   await waitUntil(() => holds(ns2, VIP, VMAC_IF) && !holds(ns1, VIP, VMAC_IF), 2000, 'VIP back on r2');
-  await waitUntil(
-    () => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('r2'),
-    2000,
-    'VMAC learnt on r2 again',
-  );
+  await waitUntil(() => learntOn(VMAC, 'r2'), 2000, 'VMAC learnt on r2 again');
 
   // Failover: r2 stops (priority 0), r1 takes over on its own VMAC. The client's entry is unchanged and the
   // VIP still answers; the switch now forwards the VRRP MAC to r1.
@@ -202,7 +217,7 @@ test('use_vmac: VMAC with the VRRP MAC holds the VIP; clients and the switch see
   });
   assert.match(garp, /ARP/, 'a GARP from the VMAC');
   await waitUntil(() => holds(ns1, VIP, VMAC_IF), 2000, 'VIP on r1 vrrp.51');
-  await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('r1'), 2000, 'VMAC learnt on r1');
+  await waitUntil(() => learntOn(VMAC, 'r1'), 2000, 'VMAC learnt on r1');
   assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
 
   // The stopped router removed its VMAC and restored its parent's ARP settings.
@@ -221,18 +236,10 @@ test('use_vmac IPv6: VMAC 00:00:5e:00:02:VRID without an EUI-64 link-local, carr
   const VIP6 = '2001:db8::100';
   const vrid = 52;
   const mac6 = vmacAddress(6, vrid);
-  lab = new Lab('vmac6');
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  const r1 = new Router('r1', ns1, conf(100, vrid, `${VIP6}/64`));
-  const r2 = new Router('r2', ns2, conf(150, vrid, `${VIP6}/64`));
-  routers.push(r1, r2);
-  await settle(
-    [r1, r2],
-    () => r1.lastState() === 'BACKUP' && r2.lastState() === 'MASTER',
-    10_000,
-    'r2 master, r1 backup',
-  );
+  const [ns1, ns2] = lan('vmac6', ['r1'], ['r2']);
+  const r1 = start('r1', ns1, conf(100, vrid, `${VIP6}/64`));
+  const r2 = start('r2', ns2, conf(150, vrid, `${VIP6}/64`));
+  await settleStates(10_000, [r1, 'BACKUP'], [r2, 'MASTER']);
   const ifname = `vrrp.${vrid}`;
   await waitUntil(() => holds(ns2, VIP6, ifname), 2000, 'VIP6 on r2 VMAC');
   for (const ns of [ns1, ns2]) {
@@ -245,83 +252,58 @@ test('use_vmac IPv6: VMAC 00:00:5e:00:02:VRID without an EUI-64 link-local, carr
   }
   assert.ok(!holds(ns1, VIP6, ifname) && !holds(ns2, VIP6, 'eth0'));
   // Adverts and NAs leave from the VMAC: the switch learnt the VRRP MAC on the master's port.
-  await waitUntil(() => learntPort(lab!.bridgeNs, mac6) === lab!.portOf('r2'), 2000, 'VMAC learnt on r2');
+  await waitUntil(() => learntOn(mac6, 'r2'), 2000, 'VMAC learnt on r2');
   const m1 = r1.mark();
   assert.equal(await r2.stop('SIGTERM'), 0, r2.log());
   await r1.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, m1);
   await waitUntil(() => holds(ns1, VIP6, ifname), 2000, 'VIP6 on r1 VMAC');
-  await waitUntil(() => learntPort(lab!.bridgeNs, mac6) === lab!.portOf('r1'), 2000, 'VMAC learnt on r1');
+  await waitUntil(() => learntOn(mac6, 'r1'), 2000, 'VMAC learnt on r1');
   assert.equal(linkOf(ns2, ifname), null, 'VMAC deleted on stop');
 });
 
 test('use_vmac interop: keepalived-ts master and keepalived 2.2.7 backup, both on VMACs; handover on stop', {
-  skip: skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false),
+  skip: skipKa,
   timeout: 30_000,
 }, async () => {
-  lab = new Lab('vmacka');
-  const ns1 = lab.addHost('ts');
-  const ns2 = lab.addHost('ka');
-  const nsc = lab.addHost('c');
-  ip('-n', nsc, 'addr', 'add', '192.0.2.9/24', 'dev', 'eth0');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
-  const ts = new Router('ts', ns1, conf(150));
-  const ka = new Router('keepalived', ns2, conf(100), { command: referenceCommand });
-  routers.push(ts, ka);
-  await settle(
-    [ts, ka],
-    () => ts.lastState() === 'MASTER' && ka.lastState() === 'BACKUP',
-    10_000,
-    'keepalived-ts master, keepalived backup',
-  );
+  const [ns1, ns2, nsc] = lan('vmacka', ['ts', '192.0.2.1'], ['ka', '192.0.2.2'], ['c', '192.0.2.9']);
+  const ts = start('ts', ns1, conf(150));
+  const ka = startKeepalived(ns2, conf(100));
+  await settleStates(10_000, [ts, 'MASTER'], [ka, 'BACKUP']);
   await waitUntil(() => holds(ns1, VIP, VMAC_IF), 2000, 'VIP on keepalived-ts VMAC');
   assert.ok(!holds(ns2, VIP, VMAC_IF), 'keepalived backup holds no VIP');
   assert.deepEqual(linkOf(ns2, VMAC_IF), { mac: VMAC, up: true, kind: 'private' }, "keepalived's own VMAC");
-  await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('ts'), 2000, 'VMAC learnt on ts');
+  await waitUntil(() => learntOn(VMAC, 'ts'), 2000, 'VMAC learnt on ts');
 
   const mk = ka.mark();
   assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
   await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
   await waitUntil(() => holds(ns2, VIP, VMAC_IF), 2000, 'VIP on keepalived VMAC');
-  await waitUntil(() => learntPort(lab!.bridgeNs, VMAC) === lab!.portOf('ka'), 2000, 'VMAC learnt on ka');
+  await waitUntil(() => learntOn(VMAC, 'ka'), 2000, 'VMAC learnt on ka');
   assert.equal(linkOf(ns1, VMAC_IF), null, 'keepalived-ts removed its VMAC');
   assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
 });
 
 test('use_vmac with unicast peers: adverts on the parent (as keepalived 2.2.7), VIP on the VMAC; against keepalived', {
-  skip: skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false),
+  skip: skipKa,
   timeout: 30_000,
 }, async () => {
-  lab = new Lab('vmacuc');
-  const ns1 = lab.addHost('ts');
-  const ns2 = lab.addHost('ka');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const [ns1, ns2] = lan('vmacuc', ['ts', '192.0.2.1'], ['ka', '192.0.2.2']);
   const unicast = (priority: number, src: string, peer: string) =>
     conf(priority).replace(
       'use_vmac',
       `use_vmac\n  unicast_src_ip ${src}\n  unicast_peer {\n    ${peer}\n  }`,
     );
-  const ts = new Router('ts', ns1, unicast(150, '192.0.2.1', '192.0.2.2'));
-  const ka = new Router('keepalived', ns2, unicast(100, '192.0.2.2', '192.0.2.1'), {
-    command: referenceCommand,
-  });
-  routers.push(ts, ka);
+  const ts = start('ts', ns1, unicast(150, '192.0.2.1', '192.0.2.2'));
+  const ka = startKeepalived(ns2, unicast(100, '192.0.2.2', '192.0.2.1'));
   // Each hears the other: one master, one backup (two masters if either side's adverts were lost).
-  await settle(
-    [ts, ka],
-    () => ts.lastState() === 'MASTER' && ka.lastState() === 'BACKUP',
-    10_000,
-    'keepalived-ts master, keepalived backup',
-  );
+  await settleStates(10_000, [ts, 'MASTER'], [ka, 'BACKUP']);
   await waitUntil(() => holds(ns1, VIP, VMAC_IF) && !holds(ns2, VIP, VMAC_IF), 2000, 'VIP on ts VMAC only');
   const mk = ka.mark();
   assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
   await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
   await waitUntil(() => holds(ns2, VIP, VMAC_IF), 2000, 'VIP on keepalived VMAC');
   // And the other way: a lower-priority keepalived-ts must hear keepalived's unicast adverts to stay backup.
-  const ts2 = new Router('ts2', ns1, unicast(50, '192.0.2.1', '192.0.2.2'));
-  routers.push(ts2);
+  const ts2 = start('ts2', ns1, unicast(50, '192.0.2.1', '192.0.2.2'));
   await settle(
     [ts2, ka],
     () => ts2.lastState() === 'BACKUP' && ka.lastState() === 'MASTER',
@@ -337,11 +319,8 @@ test('use_vmac: a VMAC left by a killed run is reused (same link), its stale VIP
   skip,
   timeout: 30_000,
 }, async () => {
-  lab = new Lab('vmacre');
-  const ns = lab.addHost('r');
-  ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  const first = new Router('first', ns, conf(150));
-  routers.push(first);
+  const [ns] = lan('vmacre', ['r', '192.0.2.1']);
+  const first = start('first', ns, conf(150));
   await first.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   await waitUntil(() => holds(ns, VIP, VMAC_IF), 2000, 'VIP on the VMAC');
   first.kill();
@@ -352,8 +331,7 @@ test('use_vmac: a VMAC left by a killed run is reused (same link), its stale VIP
 
   // A backup that hears nobody: it starts by clearing the old VIP, on the very same VMAC link.
   // (1 s adverts: its down timer leaves ample time to see the stale VIP go before it becomes master.)
-  const second = new Router('second', ns, conf(100).replace('advert_int 0.1', 'advert_int 1'));
-  routers.push(second);
+  const second = start('second', ns, conf(100).replace('advert_int 0.1', 'advert_int 1'));
   await second.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
   assert.equal(second.grep(/reusing VMAC interface vrrp\.51/).length, 1, second.log());
   assert.equal(indexOf(), leftIndex, 'same link, not recreated');
@@ -368,11 +346,9 @@ test('use_vmac: a start that fails after the VMACs were made removes them again'
   skip,
   timeout: 20_000,
 }, async () => {
-  lab = new Lab('vmacfail');
-  const ns = lab.addHost('r');
   // No IPv4 address on eth0: the instance has no source, the daemon refuses to start.
-  const r = new Router('r', ns, conf(100));
-  routers.push(r);
+  const [ns] = lan('vmacfail', ['r']);
+  const r = start('r', ns, conf(100));
   await r.exited();
   assert.notEqual(r.exitCode, 0, r.log());
   assert.ok(r.grep(/Success creating VMAC interface vrrp\.51/).length === 1, r.log());
@@ -381,32 +357,23 @@ test('use_vmac: a start that fails after the VMACs were made removes them again'
 });
 
 test('use_vmac IPv6 interop with keepalived 2.2.7: each hears the other from its VMAC', {
-  skip: skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false),
+  skip: skipKa,
   timeout: 40_000,
 }, async () => {
   const VIP6 = '2001:db8::100';
   const ifname = 'vrrp.52';
   const conf6 = (priority: number) => conf(priority, 52, `${VIP6}/64`);
-  lab = new Lab('vmac6ka');
-  const ns1 = lab.addHost('ts');
-  const ns2 = lab.addHost('ka');
-  const ts = new Router('ts', ns1, conf6(150));
-  const ka = new Router('keepalived', ns2, conf6(100), { command: referenceCommand });
-  routers.push(ts, ka);
-  await settle(
-    [ts, ka],
-    () => ts.lastState() === 'MASTER' && ka.lastState() === 'BACKUP',
-    10_000,
-    'keepalived-ts master, keepalived backup',
-  );
+  const [ns1, ns2] = lan('vmac6ka', ['ts'], ['ka']);
+  const ts = start('ts', ns1, conf6(150));
+  const ka = startKeepalived(ns2, conf6(100));
+  await settleStates(10_000, [ts, 'MASTER'], [ka, 'BACKUP']);
   assert.ok(holds(ns1, VIP6, ifname) && !holds(ns2, VIP6, ifname));
   const mk = ka.mark();
   assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
   await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
   await waitUntil(() => holds(ns2, VIP6, ifname), 2000, 'VIP6 on keepalived VMAC');
   // A lower-priority keepalived-ts must hear keepalived's adverts on its own VMAC to stay backup.
-  const ts2 = new Router('ts2', ns1, conf6(50));
-  routers.push(ts2);
+  const ts2 = start('ts2', ns1, conf6(50));
   await settle(
     [ts2, ka],
     () => ts2.lastState() === 'BACKUP' && ka.lastState() === 'MASTER',
@@ -419,11 +386,8 @@ test('use_vmac IPv6 interop with keepalived 2.2.7: each hears the other from its
 
 /** Starts one use_vmac router, then reloads it with a second use_vmac instance (VRID 52) added. */
 async function reloadAddingVmacInstance(label: string) {
-  lab = new Lab(label);
-  const ns = lab.addHost('r');
-  ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  const r = new Router('r', ns, conf(150));
-  routers.push(r);
+  const [ns] = lan(label, ['r', '192.0.2.1']);
+  const r = start('r', ns, conf(150));
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   const second = conf(150, 52, '192.0.2.102/24').replace('VI_1', 'VI_2');
   writeFileSync(r.conf, conf(150) + second);

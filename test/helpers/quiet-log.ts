@@ -1,5 +1,5 @@
 // A Logger that drops every line: for tracker and timer tests that need one but judge what is reported.
-import { type Logger, withHolding } from '../../src/daemon/logger.js';
+import { type Logger, withHolding } from '../../src/common/logger.js';
 
 export const quietLog: Logger = withHolding(
   () => {},

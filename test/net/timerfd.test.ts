@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { monotonicUs } from '../../src/daemon/clock.js';
+import { monotonicUs } from '../../src/common/clock.js';
 import { DeadlineTimer } from '../../src/daemon/deadline-timer.js';
 import { encodeItimerspec, Timerfd } from '../../src/net/timerfd.js';
 

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import type { VrrpScript } from '../../src/config/model.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { buildEnginePlan } from '../../src/daemon/engine-config.js';
+import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
 import { ScriptTrackers, ScriptVerdict } from '../../src/track/script-trackers.js';
 import { holds, killAllRouters, Router, settle, sleep, waitUntil } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { VrrpAction } from '../../src/vrrp/actions.js';
+import { type EngineRecord, VrrpEngine } from '../../src/vrrp/engine.js';
 import { replay } from '../../src/vrrp/fsm-replay.js';
 import { instanceParams } from '../../src/vrrp/instance-params.js';
-import { type EngineRecord, VrrpEngine } from '../../src/vrrp/instance-set.js';
 
 const vi = (name: string, vrid: number, prio: number, ifname = 'eth0') =>
   instanceParams({

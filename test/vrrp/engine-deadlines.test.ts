@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { AuthType } from '../../src/vrrp/advert.js';
+import { type EngineEvent, VrrpEngine } from '../../src/vrrp/engine.js';
 import { instanceParams } from '../../src/vrrp/instance-params.js';
-import { type EngineEvent, VrrpEngine } from '../../src/vrrp/instance-set.js';
 
 const vi = (k: number, prio: number, group = false) =>
   instanceParams({

@@ -1,8 +1,8 @@
-// The daemon-facing engine (instance-set.ts): event fan-out, timer polling, parameter defaults/corrections.
+// The daemon-facing engine (engine.ts): event fan-out, timer polling, parameter defaults/corrections.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { VrrpEngine } from '../../src/vrrp/engine.js';
 import { instanceParams, resolveInstanceParams } from '../../src/vrrp/instance-params.js';
-import { VrrpEngine } from '../../src/vrrp/instance-set.js';
 
 const p = (name: string, vrid: number, ifname: string, extra = {}) =>
   instanceParams({

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findAction, InstanceDriver } from '../../src/sim/instance-driver.js';
 import type { VrrpAction } from '../../src/vrrp/actions.js';
+import { VrrpEngine } from '../../src/vrrp/engine.js';
 import { instanceParams, type VrrpInstanceParamsInput } from '../../src/vrrp/instance-params.js';
-import { VrrpEngine } from '../../src/vrrp/instance-set.js';
 
 const VIP = [{ address: '192.0.2.100', prefixLen: 24 }];
 const adverts = (acts: VrrpAction[]) => acts.filter((a) => a.type === 'sendAdvert');

@@ -8,17 +8,11 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AuthTypeCode, IpFamily, RxMeta } from '../../src/vrrp/advert.js';
-import { AuthType, VRRP_TTL } from '../../src/vrrp/advert.js';
+import { AuthType, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6, VRRP_TTL } from '../../src/vrrp/advert.js';
 import { authKeyBytes, passAuthDataHex } from '../../src/vrrp/auth.js';
 import { verifyAhIcv } from '../../src/vrrp/auth-ah.js';
 import { verifyVrrpChecksum } from '../../src/vrrp/checksum.js';
-import {
-  decodeAdvert,
-  encodeAdvert,
-  spiOfAddress,
-  VRRP_MCAST_GROUP4,
-  VRRP_MCAST_GROUP6,
-} from '../../src/vrrp/packet.js';
+import { decodeAdvert, encodeAdvert, spiOfAddress } from '../../src/vrrp/packet.js';
 import { parseIp } from '../../src/vrrp/packet-addr.js';
 import { IPV6_HEADER_LENGTH } from '../../src/vrrp/packet-ip.js';
 import { type RxPolicy, validateAdvert } from '../../src/vrrp/rx-validate.js';

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import { Simulator, vrKey } from '../../src/sim/simulator.js';
 import type { VrrpAction } from '../../src/vrrp/actions.js';
 import { AuthType } from '../../src/vrrp/advert.js';
+import { VrrpEngine } from '../../src/vrrp/engine.js';
 import { instanceParams } from '../../src/vrrp/instance-params.js';
-import { VrrpEngine } from '../../src/vrrp/instance-set.js';
 
 const vi = (name: string, vrid: number, prio: number, addr: string, ifname: string) =>
   instanceParams({

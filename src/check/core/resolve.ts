@@ -2,6 +2,8 @@
 // inherited checker ← real_server ← virtual_server ← default (docs/checkers.md "Inheritance"), the names
 // keepalived prints for servers ("[192.0.2.10]:tcp:80", "FWM 7", "[group]:0"), and the keys that match
 // checkers across a reload and share one probe between virtual servers.
+
+import { US_PER_S } from '../../common/units.js';
 import type {
   Checker,
   CheckerKind,
@@ -13,7 +15,6 @@ import type {
 } from '../../config/model.js';
 import type { ProbeTarget } from '../probe.js';
 
-export const US_PER_S = 1_000_000;
 /** keepalived's delay_loop when none is set anywhere. */
 export const DEFAULT_DELAY_LOOP_US = 60 * US_PER_S;
 /** keepalived's connect_timeout when none is set anywhere. */

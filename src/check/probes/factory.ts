@@ -1,8 +1,10 @@
 // Checker kind → probe. The HTTP_GET / SSL_GET probes live in './http.js' (built separately); that module is
 // imported once, lazily, by loadProbeFactory(): when it is not part of the build, those two kinds get a
 // clear "not built" error and every other kind works (docs/probes.md, "Factory").
+
+import type { UserRef } from '../../common/script-identity.js';
+import { ScriptRunner } from '../../common/script-runner.js';
 import type { Checker, SslConfig, TrackFile } from '../../config/model.js';
-import { identityResolver, type UserRef } from '../../daemon/script-identity.js';
 import type { Probe, ProbeFactory, ProbeTarget } from '../probe.js';
 import { DnsProbe } from './dns.js';
 import { FileProbe } from './file.js';
@@ -43,7 +45,7 @@ function made(probe: Probe): Made {
 
 /** The factory for every kind; `http` is the loaded HTTP module, if any. */
 export function createProbeFactory(ctx: ProbeContext, http?: HttpProbeModule): ProbeFactory {
-  const identity = identityResolver(ctx.scriptUser);
+  const scripts = new ScriptRunner(ctx.scriptUser);
   return (checker, target) => {
     switch (checker.kind) {
       case 'TCP_CHECK':
@@ -61,7 +63,7 @@ export function createProbeFactory(ctx: ProbeContext, http?: HttpProbeModule): P
       case 'PING_CHECK':
         return made(new PingProbe(target));
       case 'MISC_CHECK': {
-        const o = miscOptionsOf(checker, identity);
+        const o = miscOptionsOf(checker, scripts);
         if (!o) return { ok: false, message: 'MISC_CHECK has no misc_path' };
         return made(new MiscProbe(o));
       }

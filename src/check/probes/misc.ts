@@ -6,18 +6,12 @@
 // attempt fails at once with code 'timeout' and the whole group gets SIGTERM, then SIGKILL 2 s later, so a
 // script that forked a thousand children leaves none behind. A new attempt while the previous group is
 // still dying kills that group first. docs/probes.md, "MISC_CHECK".
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { UserRef } from '../../common/script-identity.js';
+import { KILL_AFTER_TERM_MS, ownUser, type ScriptRunner, signalGroup } from '../../common/script-runner.js';
 import type { Checker, ScriptSpec } from '../../config/model.js';
-import {
-  type IdentityResolver,
-  launchPlan,
-  spawnIdentity,
-  type UserRef,
-} from '../../daemon/script-identity.js';
 import type { Probe, ProbeOutcome } from '../probe.js';
 import { down, ms, nowUs, up } from './outcome.js';
-
-const KILL_AFTER_TERM_MS = 2000;
 
 /** The verdict on a script's end (pure): keepalived's exit-code rules. */
 export function miscVerdict(
@@ -31,15 +25,6 @@ export function miscVerdict(
   return { ok: false, code: 'signal', reason: `killed by signal ${signal ?? '?'}` };
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // the group is gone
-  }
-}
-
 export interface MiscOptions {
   script: ScriptSpec;
   /** misc_timeout in µs, when configured. */
@@ -47,13 +32,13 @@ export interface MiscOptions {
   dynamic: boolean;
   /** The checker's `user` keyword. */
   user?: UserRef;
-  identity: IdentityResolver;
-  env?: NodeJS.ProcessEnv;
+  /** Starts the script (identity, environment, process group): one runner for every MISC_CHECK. */
+  runner: ScriptRunner;
 }
 
-export function miscOptionsOf(c: Checker, identity: IdentityResolver): MiscOptions | undefined {
+export function miscOptionsOf(c: Checker, runner: ScriptRunner): MiscOptions | undefined {
   if (!c.miscPath) return undefined;
-  const o: MiscOptions = { script: c.miscPath, dynamic: c.miscDynamic === true, identity };
+  const o: MiscOptions = { script: c.miscPath, dynamic: c.miscDynamic === true, runner };
   if (c.miscTimeoutUs !== undefined) o.timeoutUs = c.miscTimeoutUs;
   if (c.user) o.user = c.user;
   return o;
@@ -61,7 +46,6 @@ export function miscOptionsOf(c: Checker, identity: IdentityResolver): MiscOptio
 
 export class MiscProbe implements Probe {
   readonly #o: MiscOptions;
-  readonly #env: NodeJS.ProcessEnv;
   /** Groups that timed out and are being killed (pid = pgid). */
   readonly #dying = new Map<number, NodeJS.Timeout>();
   #child: ChildProcess | undefined;
@@ -70,8 +54,6 @@ export class MiscProbe implements Probe {
 
   constructor(o: MiscOptions) {
     this.#o = o;
-    this.#env = { ...(o.env ?? process.env) };
-    for (const k of ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH']) delete this.#env[k];
   }
 
   get name(): string {
@@ -84,23 +66,8 @@ export class MiscProbe implements Probe {
       if (this.#closed) return resolve(down(start, 'closed', 'probe closed'));
       for (const pid of [...this.#dying.keys()]) this.#reap(pid);
       const spec = this.#o.script;
-      const own =
-        this.#o.user ?? (spec.user === undefined ? undefined : { user: spec.user, group: spec.group });
-      const id = this.#o.identity(own);
-      if (id !== null && 'error' in id)
-        return resolve(down(start, 'local-error', `${this.name}: ${id.error}`));
-      let child: ChildProcess;
-      try {
-        const plan = launchPlan(spec.argv);
-        child = spawn(plan.file, plan.args, {
-          detached: true,
-          stdio: 'ignore',
-          env: this.#env,
-          ...spawnIdentity(id),
-        });
-      } catch (e) {
-        return resolve(down(start, 'local-error', `${this.name}: cannot start: ${(e as Error).message}`));
-      }
+      const child = this.#o.runner.start(spec.argv, ownUser(spec, this.#o.user));
+      if (typeof child === 'string') return resolve(down(start, 'local-error', `${this.name}: ${child}`));
       this.#child = child;
       let settled = false;
       const finish = (o: ProbeOutcome) => {
@@ -138,7 +105,7 @@ export class MiscProbe implements Probe {
     if (this.#child === child) this.#child = undefined;
     const pid = child.pid;
     if (pid === undefined || this.#dying.has(pid)) return;
-    killGroup(pid, 'SIGTERM');
+    signalGroup(pid, 'SIGTERM');
     const t = setTimeout(() => this.#reap(pid), KILL_AFTER_TERM_MS);
     t.unref();
     this.#dying.set(pid, t);
@@ -148,7 +115,7 @@ export class MiscProbe implements Probe {
     const t = this.#dying.get(pid);
     if (t) clearTimeout(t);
     this.#dying.delete(pid);
-    killGroup(pid, 'SIGKILL');
+    signalGroup(pid, 'SIGKILL');
   }
 
   close(): void {

@@ -1,9 +1,9 @@
 // Address-like block lines: virtual/static IP addresses, and `ip route` / `ip rule` lines.
 
-import { readFileSync } from 'node:fs';
 import type { SourcePos } from '../diagnostics.js';
-import type { IpRouteLine, VirtualAddress } from '../model.js';
+import type { RouteConfig, RuleConfig, VipConfig } from '../model.js';
 import type { ParseCtx } from '../parser.js';
+import { routeOfWords, routeTableId, ruleOfWords } from '../route-words.js';
 import { readIp, readPrefix, readUnsigned } from '../values.js';
 
 const VIP_FLAGS = new Set([
@@ -54,14 +54,14 @@ function readVipPrefix(text: string, pos: SourcePos, ctx: ParseCtx): ReturnType<
 }
 
 /** `ADDR[/LEN] [brd ADDR] [dev IF] [scope S] [label L] [peer ADDR] [-nodad] [no_track] …` */
-export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: ParseCtx): VirtualAddress | null {
+export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: ParseCtx): VipConfig | null {
   const first = tokens[0]!;
   const p = readVipPrefix(first, pos, ctx);
   if (!p.ok) {
     ctx.diag.error('CONFIG_INVALID_ADDRESS', `VRRP parsed invalid IP ${first}. skipping IP...`, pos);
     return null;
   }
-  const vip: VirtualAddress = {
+  const vip: VipConfig = {
     address: p.value.address,
     family: p.value.family,
     prefixLength: p.value.prefixLength,
@@ -174,8 +174,8 @@ const ROUTE_ARG = new Set([
 const ROUTE_FLAGS = new Set(['onlink', 'pervasive', 'no_track', 'nexthop', 'or', 'lock']);
 
 /** An `ip route` line: one destination, options; `dev`, family and `no_track` are lifted out. */
-export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx): IpRouteLine | null {
-  const line: IpRouteLine = { words: [...tokens], noTrack: false, pos };
+export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx): RouteConfig | null {
+  const line: RouteConfig = { words: [...tokens], noTrack: false, pos };
   let dest: string | undefined;
   const checkFamily = (addr: string): boolean => {
     const p = readPrefix(addr);
@@ -243,7 +243,24 @@ export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx):
     return null;
   }
   line.destination = dest;
+  const route = routeOfWords(line.words);
+  if (route.ok) line.route = route.value;
+  else notInstalled('route', line, route.error, ctx);
   return line;
+}
+
+/** Our own note (keepalived is silent): a line keepalived accepts that the daemon does not program yet. */
+function notInstalled(
+  what: string,
+  line: { words: string[]; pos: SourcePos },
+  why: string,
+  ctx: ParseCtx,
+): void {
+  ctx.diag.note(
+    'CONFIG_NOT_RUN',
+    `${what} '${line.words.join(' ')}' is parsed but not installed: ${why}`,
+    line.pos,
+  );
 }
 
 const RULE_ARG = new Set([
@@ -273,25 +290,6 @@ const RULE_ARG = new Set([
   'l3mdev',
 ]);
 const RULE_FLAGS = new Set(['not', 'no_track', 'unicast', 'blackhole', 'unreachable', 'prohibit', 'l3mdev']);
-const BUILTIN_TABLES = new Set(['local', 'main', 'default', 'unspec']);
-
-/** Routing table names: numbers, the built-in ones, and names in iproute2's rt_tables files. */
-function knownTable(name: string): boolean {
-  if (/^\d+$/.test(name) || BUILTIN_TABLES.has(name)) return true;
-  for (const f of [
-    '/etc/iproute2/rt_tables',
-    '/usr/share/iproute2/rt_tables',
-    '/usr/lib/iproute2/rt_tables',
-  ]) {
-    try {
-      const text = readFileSync(f, 'utf8');
-      if (text.split('\n').some((l) => l.replace(/#.*/, '').trim().split(/\s+/)[1] === name)) return true;
-    } catch {
-      /* not there */
-    }
-  }
-  return false;
-}
 
 /** keepalived numbers rules that lack a preference downwards from 16384, and warns about it. */
 export interface RuleDefaults {
@@ -304,8 +302,8 @@ export function parseRuleLine(
   pos: SourcePos,
   ctx: ParseCtx,
   defaults?: RuleDefaults,
-): IpRouteLine | null {
-  const line: IpRouteLine = { words: [], noTrack: false, pos };
+): RuleConfig | null {
+  const line: RuleConfig = { words: [], noTrack: false, pos };
   let hasPreference = false;
   for (let i = 0; i < tokens.length; i++) {
     const w = tokens[i]!;
@@ -334,7 +332,7 @@ export function parseRuleLine(
       }
       line.family = p.value.family;
     }
-    if ((w === 'table' || w === 'lookup') && !knownTable(arg)) {
+    if ((w === 'table' || w === 'lookup') && routeTableId(arg) === null) {
       ctx.diag.error('CONFIG_UNKNOWN_TABLE', `Routing table ${arg} not found for rule`, pos);
       return null;
     }
@@ -349,5 +347,8 @@ export function parseRuleLine(
     );
     line.words.push('preference', String(defaults.nextPreference--));
   }
+  const rule = ruleOfWords(line.words);
+  if (rule.ok) line.rule = rule.value;
+  else notInstalled('rule', line, rule.error, ctx);
   return line;
 }

@@ -3,14 +3,13 @@
 import type { SourcePos } from '../diagnostics.js';
 import type {
   GarpGroup,
-  IpRouteLine,
   KeepalivedConfig,
   SyncGroup,
   TrackFile,
   TrackProcess,
   TrackRef,
-  VirtualAddress,
-  VrrpInstance,
+  VipConfig,
+  VrrpInstanceConfig,
   VrrpScript,
 } from '../model.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
@@ -29,7 +28,7 @@ export interface VrrpParseEnv {
   rules: RuleDefaults;
 }
 
-function newInstance(name: string, pos: SourcePos): VrrpInstance {
+function newInstance(name: string, pos: SourcePos): VrrpInstanceConfig {
   return {
     name,
     pos,
@@ -57,7 +56,7 @@ function newInstance(name: string, pos: SourcePos): VrrpInstance {
  * An instance's address family is fixed by the first address it is given (source, peer or VIP);
  * keepalived rejects later addresses of the other family where they are read.
  */
-function claimFamily(i: VrrpInstance, family: 4 | 6): boolean {
+function claimFamily(i: VrrpInstanceConfig, family: 4 | 6): boolean {
   if (i.family === undefined) {
     i.family = family;
     return true;
@@ -65,10 +64,10 @@ function claimFamily(i: VrrpInstance, family: 4 | 6): boolean {
   return i.family === family;
 }
 
-const addressBlock = (pick: (i: any) => VirtualAddress[], checkFamily: boolean): KeywordDef => ({
+const addressBlock = (pick: (i: any) => VipConfig[], checkFamily: boolean): KeywordDef => ({
   values: {
     open: (i) => i,
-    value: (i: VrrpInstance, tokens, pos, ctx) => {
+    value: (i: VrrpInstanceConfig, tokens, pos, ctx) => {
       const v = parseVirtualAddress(tokens, pos, ctx);
       if (!v) return;
       if (checkFamily && !claimFamily(i, v.family)) {
@@ -84,12 +83,22 @@ const addressBlock = (pick: (i: any) => VirtualAddress[], checkFamily: boolean):
   },
 });
 
-const routeBlock = (pick: (i: any) => IpRouteLine[], rules: RuleDefaults | null): KeywordDef => ({
+const routeBlock: KeywordDef = {
   values: {
     open: (i) => i,
-    value: (i, tokens, pos, ctx) => {
-      const r = rules ? parseRuleLine(tokens, pos, ctx, rules) : parseRouteLine(tokens, pos, ctx);
-      if (r) pick(i).push(r);
+    value: (i: VrrpInstanceConfig, tokens, pos, ctx) => {
+      const r = parseRouteLine(tokens, pos, ctx);
+      if (r) i.virtualRoutes.push(r);
+    },
+  },
+};
+
+const ruleBlock = (rules: RuleDefaults): KeywordDef => ({
+  values: {
+    open: (i) => i,
+    value: (i: VrrpInstanceConfig, tokens, pos, ctx) => {
+      const r = parseRuleLine(tokens, pos, ctx, rules);
+      if (r) i.virtualRules.push(r);
     },
   },
 });
@@ -186,9 +195,9 @@ function trackBlock(
   };
 }
 
-export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstance> {
+export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstanceConfig> {
   const cfg = env.config;
-  const t: KeywordTable<VrrpInstance> = {
+  const t: KeywordTable<VrrpInstanceConfig> = {
     state: {
       doc: { args: 'MASTER|BACKUP', field: 'state' },
       line: (i, tokens, pos, ctx) => {
@@ -222,7 +231,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     },
     virtual_router_id: int(
-      (i: VrrpInstance, v: number, pos: SourcePos) => {
+      (i: VrrpInstanceConfig, v: number, pos: SourcePos) => {
         i.vrid = v;
         i.vridPos = pos;
       },
@@ -233,7 +242,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     // 100 — it does not stay unset, which would make a MASTER the address owner (docs/config-meaning.md).
     priority: {
       doc: { args: 'INTEGER', range: '1..255', field: 'priority' },
-      line: (i: VrrpInstance, tokens, pos, ctx) => {
+      line: (i: VrrpInstanceConfig, tokens, pos, ctx) => {
         if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
         const r = readUnsigned(tokens[1], 1, 255);
         i.priorityPos = pos;
@@ -251,7 +260,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     },
     advert_int: timerUs(
-      (i: VrrpInstance, v: number, pos: SourcePos) => {
+      (i: VrrpInstanceConfig, v: number, pos: SourcePos) => {
         i.advertIntervalUs = v;
         i.advertIntPos = pos;
       },
@@ -259,22 +268,22 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       255,
     ),
     version: int(
-      (i: VrrpInstance, v: number, pos: SourcePos) => {
+      (i: VrrpInstanceConfig, v: number, pos: SourcePos) => {
         i.version = v as 2 | 3;
         i.versionPos = pos;
       },
       2,
       3,
     ),
-    nopreempt: flag((i: VrrpInstance, v: boolean, pos: SourcePos) => {
+    nopreempt: flag((i: VrrpInstanceConfig, v: boolean, pos: SourcePos) => {
       i.nopreempt = v;
       i.nopreemptPos = pos;
     }),
-    preempt: flag((i: VrrpInstance) => {
+    preempt: flag((i: VrrpInstanceConfig) => {
       i.nopreempt = false;
     }),
     preempt_delay: timerUs(
-      (i: VrrpInstance, v: number, pos: SourcePos) => {
+      (i: VrrpInstanceConfig, v: number, pos: SourcePos) => {
         i.preemptDelayUs = v;
         i.preemptDelayPos = pos;
       },
@@ -282,16 +291,16 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       1000,
     ),
     down_timer_adverts: int('downTimerAdverts', 1, 100),
-    virtual_ipaddress: addressBlock((i: VrrpInstance) => i.virtualIpaddresses, true),
-    virtual_ipaddress_excluded: addressBlock((i: VrrpInstance) => i.virtualIpaddressesExcluded, false),
-    virtual_routes: routeBlock((i: VrrpInstance) => i.virtualRoutes, null),
-    virtual_rules: routeBlock((i: VrrpInstance) => i.virtualRules, env.rules),
+    virtual_ipaddress: addressBlock((i: VrrpInstanceConfig) => i.virtualIpaddresses, true),
+    virtual_ipaddress_excluded: addressBlock((i: VrrpInstanceConfig) => i.virtualIpaddressesExcluded, false),
+    virtual_routes: routeBlock,
+    virtual_rules: ruleBlock(env.rules),
     promote_secondaries: flag('promoteSecondaries'),
-    accept: flag((i: VrrpInstance, v: boolean, pos: SourcePos) => {
+    accept: flag((i: VrrpInstanceConfig, v: boolean, pos: SourcePos) => {
       i.accept = v;
       i.acceptPos = pos;
     }),
-    no_accept: flag((i: VrrpInstance, v: boolean, pos: SourcePos) => {
+    no_accept: flag((i: VrrpInstanceConfig, v: boolean, pos: SourcePos) => {
       i.accept = !v;
       i.acceptPos = pos;
     }),
@@ -301,11 +310,11 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     mcast_src_ip: srcIp(),
     unicast_peer: {
       values: {
-        open: (i: VrrpInstance, _t, pos) => {
+        open: (i: VrrpInstanceConfig, _t, pos) => {
           i.unicastPeerPos = pos;
           return i;
         },
-        value: (i: VrrpInstance, tokens, pos, ctx) => {
+        value: (i: VrrpInstanceConfig, tokens, pos, ctx) => {
           const a = readIp(tokens[0]);
           if (!a.ok) {
             ctx.diag.error(
@@ -323,7 +332,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
             );
             return;
           }
-          const peer = { address: a.value.address, pos } as VrrpInstance['unicastPeers'][number];
+          const peer = { address: a.value.address, pos } as VrrpInstanceConfig['unicastPeers'][number];
           // keepalived 2.2.7 reads the words in pairs: a pair whose value is not a number is reported and
           // skipped, an unknown name with a number stops the reading; the peer is kept in every case
           // (so `192.0.2.2 // peer` is a peer, with "invalid number 'peer'").
@@ -379,14 +388,14 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     },
     vmac_xmit_base: flag('vmacXmitBase'),
     track_interface: trackBlock(
-      (i: VrrpInstance) => i.trackInterfaces,
+      (i: VrrpInstanceConfig) => i.trackInterfaces,
       'tracked interface',
       'track_interface',
       -253,
       253,
     ),
     track_script: trackBlock(
-      (i: VrrpInstance) => i.trackScripts,
+      (i: VrrpInstanceConfig) => i.trackScripts,
       'track script',
       'track_script',
       -253,
@@ -395,7 +404,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       (n) => cfg.vrrpScripts.find((s) => s.name === n),
     ),
     track_file: trackBlock(
-      (i: VrrpInstance) => i.trackFiles,
+      (i: VrrpInstanceConfig) => i.trackFiles,
       'track file',
       'track_file',
       -254,
@@ -403,7 +412,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       (n) => cfg.trackFiles.some((s) => s.name === n),
     ),
     track_process: trackBlock(
-      (i: VrrpInstance) => i.trackProcesses,
+      (i: VrrpInstanceConfig) => i.trackProcesses,
       'track process',
       'track_process',
       -254,
@@ -411,7 +420,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       (n) => cfg.trackProcesses.some((s) => s.name === n),
     ),
     track_bfd: trackBlock(
-      (i: VrrpInstance) => i.trackBfds,
+      (i: VrrpInstanceConfig) => i.trackBfds,
       'track bfd',
       'track_bfd',
       -253,
@@ -419,16 +428,16 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       (n) => cfg.bfdInstances.some((s) => s.name === n),
     ),
     dont_track_primary: flag('dontTrackPrimary'),
-    notify_master: script((i: VrrpInstance, s) => {
+    notify_master: script((i: VrrpInstanceConfig, s) => {
       i.notify.master = s;
     }),
-    notify_backup: script((i: VrrpInstance, s) => {
+    notify_backup: script((i: VrrpInstanceConfig, s) => {
       i.notify.backup = s;
     }),
-    notify_fault: script((i: VrrpInstance, s) => {
+    notify_fault: script((i: VrrpInstanceConfig, s) => {
       i.notify.fault = s;
     }),
-    notify_stop: script((i: VrrpInstance, s) => {
+    notify_stop: script((i: VrrpInstanceConfig, s) => {
       i.notify.stop = s;
     }),
     notify_deleted: {
@@ -437,10 +446,10 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
         i.notify.deleted = { argv: tokens.slice(1), pos };
       },
     },
-    notify: script((i: VrrpInstance, s) => {
+    notify: script((i: VrrpInstanceConfig, s) => {
       i.notify.generic = s;
     }),
-    notify_master_rx_lower_pri: script((i: VrrpInstance, s) => {
+    notify_master_rx_lower_pri: script((i: VrrpInstanceConfig, s) => {
       i.notify.masterRxLowerPri = s;
     }),
     notify_priority_changes: boolFlag('notifyPriorityChanges'),
@@ -457,7 +466,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     authentication: {
       block: {
         keywords: authKeywords,
-        open: (i: VrrpInstance, _t, pos) => {
+        open: (i: VrrpInstanceConfig, _t, pos) => {
           i.auth = { type: 'PASS', pos };
           return i;
         },
@@ -498,7 +507,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
   return t;
 }
 
-function srcIp(): KeywordDef<VrrpInstance> {
+function srcIp(): KeywordDef<VrrpInstanceConfig> {
   return {
     doc: { args: 'ADDRESS' },
     line: (i, tokens, pos, ctx) => {
@@ -521,7 +530,7 @@ function srcIp(): KeywordDef<VrrpInstance> {
   };
 }
 
-function authKeywords(): KeywordTable<VrrpInstance> {
+function authKeywords(): KeywordTable<VrrpInstanceConfig> {
   return {
     auth_type: {
       line: (i, tokens, pos, ctx) => {
@@ -754,7 +763,7 @@ export function garpGroupKeywords(): KeywordTable<GarpGroup> {
   };
 }
 
-export function newVrrpInstance(name: string, pos: SourcePos): VrrpInstance {
+export function newVrrpInstance(name: string, pos: SourcePos): VrrpInstanceConfig {
   return newInstance(name, pos);
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type MiscOptions, MiscProbe, miscVerdict } from '../../../src/check/probes/misc.js';
-import { identityResolver } from '../../../src/daemon/script-identity.js';
+import { ScriptRunner } from '../../../src/common/script-runner.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kats-misc-'));
 chmodSync(dir, 0o777);
@@ -17,7 +17,7 @@ function probe(cmd: string, o: Partial<MiscOptions> = {}): MiscProbe {
   return new MiscProbe({
     script: { argv: ['/bin/sh', '-c', cmd], pos: { file: 't', line: 1 } },
     dynamic: false,
-    identity: identityResolver(undefined),
+    runner: new ScriptRunner(),
     ...o,
   });
 }
@@ -140,7 +140,7 @@ describe('MISC_CHECK probe', () => {
     const p = new MiscProbe({
       script: { argv: ['/nonexistent/kats-script'], pos: { file: 't', line: 1 } },
       dynamic: false,
-      identity: identityResolver(undefined),
+      runner: new ScriptRunner(),
     });
     const r = await p.run(5_000_000);
     assert.equal(r.ok, false, JSON.stringify(r));

@@ -1,7 +1,7 @@
-// Rate limiting of per-packet log messages, and held (batched) log lines (src/daemon/logger.ts).
+// Rate limiting of per-packet log messages, and held (batched) log lines (src/common/logger.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rateLimited, withHolding } from '../../src/daemon/logger.js';
+import { rateLimited, withHolding } from '../../src/common/logger.js';
 
 test('each key is logged at most once per interval; held-back messages are counted', () => {
   let t = 0;

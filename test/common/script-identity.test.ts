@@ -1,7 +1,7 @@
-// Who scripts run as (src/daemon/script-identity.ts), from passwd/group text.
+// Who scripts run as (src/common/script-identity.ts), from passwd/group text.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lookupGroup, lookupUser, resolveIdentity } from '../../src/daemon/script-identity.js';
+import { lookupGroup, lookupUser, resolveIdentity } from '../../src/common/script-identity.js';
 
 const passwd =
   'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\nweb:x:33:33::/:/bin/false\n';

@@ -1,0 +1,192 @@
+// One vrrp_instance → the engine's VrrpInstanceParams and the runtime's InstanceWiring (socket, receive
+// policy, transmit options, notify scripts). Defaults follow keepalived (man5 keepalived.conf;
+// docs/keepalived-semantics.md, 'Defaults'): instance keywords fall back to their global_defs counterparts
+// (vrrp_garp_*, vrrp_lower_prio_no_advert …), strict mode forces lower_prio_no_advert and turns accept off
+// for non-owners, vrrp_min_garp means one GARP and no second block.
+import { US_PER_CS, US_PER_S } from '../../common/units.js';
+import type { GlobalDefs, NotifyScripts, VrrpInstanceConfig } from '../../config/model.js';
+import type { AuthTypeCode, IpFamily, VrrpVersion } from '../../vrrp/advert.js';
+import { AuthType, VRRP_PROTOCOL } from '../../vrrp/advert.js';
+import { resolveInstanceParams, type VrrpInstanceParams } from '../../vrrp/instance-params.js';
+import { IPPROTO_AH } from '../../vrrp/packet-ip.js';
+import type { RxPolicy } from '../../vrrp/rx-validate.js';
+import { planRoutes, planRules } from '../route-spec.js';
+import { type RuntimeError, runtimeError } from '../runtime-error.js';
+import type { VmacSpec } from '../vmac.js';
+import { engineVip } from './statics.js';
+import type { TrackerCatalog } from './trackers.js';
+import type { HostAddressing, InstanceWiring, TxOptions } from './types.js';
+
+/** What every instance's plan reads besides its own block. */
+export interface InstanceContext {
+  globals: GlobalDefs;
+  host: HostAddressing;
+  /** Every configured VIP (never a default source). */
+  allVips: ReadonlySet<string>;
+  vmacs: ReadonlyMap<string, VmacSpec>;
+  trackers: TrackerCatalog;
+  /** Collects what the daemon ignores or does differently, one line each. */
+  warnings: string[];
+}
+
+function authCode(t: 'PASS' | 'AH' | undefined): AuthTypeCode {
+  return t === 'PASS' ? AuthType.pass : t === 'AH' ? AuthType.ah : AuthType.none;
+}
+
+/** The configured notify scripts; `notify_deleted` without a script only changes the state (not run). */
+export function notifyOf(n: NotifyScripts): NotifyScripts {
+  const out: NotifyScripts = {};
+  if (n.master) out.master = n.master;
+  if (n.backup) out.backup = n.backup;
+  if (n.fault) out.fault = n.fault;
+  if (n.stop) out.stop = n.stop;
+  if (n.generic) out.generic = n.generic;
+  if (n.masterRxLowerPri) out.masterRxLowerPri = n.masterRxLowerPri;
+  if (n.deleted && n.deleted.argv.length > 0) out.deleted = n.deleted;
+  return out;
+}
+
+/** The GARP/NA timing keywords, instance over global_defs; vrrp_min_garp: one GARP, no second block. */
+function garpTiming(i: VrrpInstanceConfig, g: GlobalDefs) {
+  const minGarp = g.vrrpMinGarp;
+  const lowerDelayS = i.garpLowerPrioDelayS ?? g.vrrpGarpLowerPrioDelayS;
+  const lowerRepeat = i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat;
+  const out: {
+    garpMasterDelayUs: number;
+    garpMasterRepeat: number;
+    garpMasterRefreshUs: number;
+    garpMasterRefreshRepeat: number;
+    garpLowerPrioDelayUs?: number;
+    garpLowerPrioRepeat?: number;
+  } = {
+    garpMasterDelayUs: minGarp ? 0 : (i.garpMasterDelayS ?? g.vrrpGarpMasterDelayS) * US_PER_S,
+    garpMasterRepeat: minGarp ? 1 : (i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat),
+    garpMasterRefreshUs: (i.garpMasterRefreshS ?? g.vrrpGarpMasterRefreshS) * US_PER_S,
+    garpMasterRefreshRepeat: i.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat,
+  };
+  if (lowerDelayS !== undefined) out.garpLowerPrioDelayUs = minGarp ? 0 : lowerDelayS * US_PER_S;
+  else if (minGarp) out.garpLowerPrioDelayUs = 0;
+  if (lowerRepeat !== undefined) out.garpLowerPrioRepeat = minGarp ? 1 : lowerRepeat;
+  else if (minGarp) out.garpLowerPrioRepeat = 1;
+  return out;
+}
+
+/**
+ * The engine parameters and wiring of one instance, or why it cannot run. Call after validateConfig (which
+ * settles version, family, priority and the advert interval the way keepalived's vrrp_complete_instance does).
+ */
+export function planInstance(
+  i: VrrpInstanceConfig,
+  ctx: InstanceContext,
+): { params: VrrpInstanceParams; wiring: InstanceWiring } | { error: RuntimeError } {
+  const g = ctx.globals;
+  const name = `(${i.name})`;
+  if (i.vrid === undefined)
+    return { error: runtimeError('VRRP_NO_VRID', `${name} has no virtual_router_id`, i.name) };
+  if (i.interface === undefined) {
+    return { error: runtimeError('VRRP_NO_INTERFACE', `${name} has no interface`, i.name) };
+  }
+  const family: IpFamily = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
+  let version: VrrpVersion = i.version ?? g.vrrpVersion;
+  if (family === 6) version = 3;
+  const strict = i.strictMode ?? g.vrrpStrict;
+  const basePriority = i.priority ?? (i.state === 'MASTER' ? 255 : 100);
+  const advertIntervalCs = Math.max(1, Math.round((i.advertIntervalUs ?? US_PER_S) / US_PER_CS));
+
+  const src = i.unicastSrcIp ?? ctx.host.defaultSource(i.interface, family, ctx.allVips);
+  if (src === undefined) {
+    return {
+      error: runtimeError(
+        family === 4 ? 'VRRP_NO_SOURCE' : 'VRRP_NO_LINK_LOCAL',
+        `${name} no IPv${family} ${family === 4 ? 'address' : 'link-local address'} on ${i.interface} to send from`,
+        i.name,
+      ),
+    };
+  }
+  // use_vmac (vmac.ts): the instance runs on its VMAC — VIPs, GARP/NA and (unless vmac_xmit_base) adverts —
+  // while its default source stays the configured interface's (copied onto an IPv6 VMAC at setup).
+  const vmac = ctx.vmacs.get(i.name);
+  const runIf = vmac?.name ?? i.interface;
+  if (i.trackBfds.length > 0) ctx.warnings.push(`${name} track_bfd is not run yet; ignored`);
+  const trackers = ctx.trackers.forInstance(i, name, ctx.warnings);
+
+  const resolved = resolveInstanceParams({
+    name: i.name,
+    vrid: i.vrid,
+    version,
+    family,
+    interface: runIf,
+    basePriority,
+    advertIntervalCs,
+    initialState: i.state ?? 'BACKUP',
+    nopreempt: i.nopreempt,
+    preemptDelayUs: i.preemptDelayUs ?? 0,
+    downTimerAdverts: i.downTimerAdverts ?? g.vrrpDownTimerAdverts,
+    primaryAddress: src,
+    vips: i.virtualIpaddresses.map(engineVip),
+    excludedVips: i.virtualIpaddressesExcluded.map(engineVip),
+    // virtual_routes / virtual_rules travel through the engine as opaque JSON (route-spec.ts).
+    virtualRoutes: planRoutes(i.virtualRoutes, family),
+    virtualRules: planRules(i.virtualRules, family),
+    unicastPeers: i.unicastPeers.map((p) => p.address),
+    // vrrp_strict forces RFC 3768 behaviour: no advert in reply to a lower priority
+    // (docs/keepalived-semantics.md, 'Defaults').
+    lowerPrioNoAdvert: strict || (i.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert),
+    higherPrioSendAdvert: i.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
+    ownerIgnoreAdverts: i.ownerIgnoreAdverts ?? g.vrrpOwnerIgnoreAdverts,
+    ...garpTiming(i, g),
+    trackers,
+    dontTrackPrimary: i.dontTrackPrimary,
+    accept: i.accept ?? (!strict || basePriority === 255),
+    notifyPriorityChanges: i.notifyPriorityChanges,
+  });
+  for (const n of resolved.notes) ctx.warnings.push(`${name} ${n}`);
+
+  const unicast = i.unicastPeers.length > 0;
+  const authType = version === 2 ? authCode(i.auth?.type) : AuthType.none;
+  const authPassword = version === 2 ? (i.auth?.password ?? '') : '';
+  const rxPolicy: RxPolicy = {
+    version,
+    family,
+    vrid: i.vrid,
+    authType,
+    authPassword,
+    advertIntervalCs: resolved.params.advertIntervalCs,
+    unicast,
+    unicastPeers: i.unicastPeers.map((p) => {
+      const peer: RxPolicy['unicastPeers'][number] = { addr: p.address };
+      if (p.minTtl !== undefined) peer.minTtl = p.minTtl;
+      if (p.maxTtl !== undefined) peer.maxTtl = p.maxTtl;
+      return peer;
+    }),
+    checkUnicastSrc: i.checkUnicastSrc ?? g.vrrpCheckUnicastSrc,
+    priority: basePriority,
+    ownerIgnoreAdverts: resolved.params.ownerIgnoreAdverts,
+    vips: i.virtualIpaddresses.map((v) => v.address),
+    skipCheckAdvAddr: i.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
+    withIpHeader: family === 4,
+  };
+  const tx: TxOptions = {
+    authType,
+    authPassword,
+    checksumForm: (i.v3ChecksumAsV2 ?? g.v3ChecksumAsV2) ? 'vrrp-only' : 'pseudo-header',
+  };
+  if (i.unicastTtl !== undefined) tx.unicastTtl = i.unicastTtl;
+  const wiring: InstanceWiring = {
+    name: i.name,
+    fixedSource: i.unicastSrcIp !== undefined,
+    socket: {
+      // keepalived 2.2.7 (seen in netns): multicast sockets on the VMAC, unicast ones on the parent, as with
+      // vmac_xmit_base (a peer answers our ARP with its parent's MAC, so unicast adverts arrive there).
+      ifname: vmac && !vmac.xmitBase && !unicast ? vmac.name : i.interface,
+      family,
+      unicast,
+      group: i.mcastDstIp ?? (family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6),
+      protocol: authType === AuthType.ah ? IPPROTO_AH : VRRP_PROTOCOL,
+    },
+    rxPolicy,
+    tx,
+    notify: notifyOf(i.notify),
+  };
+  return { params: resolved.params, wiring };
+}
