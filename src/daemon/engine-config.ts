@@ -7,6 +7,7 @@
 // keywords fall back to their global_defs counterparts (vrrp_garp_*, vrrp_lower_prio_no_advert …), strict
 // mode forces lower_prio_no_advert and turns accept off for non-owners, vrrp_min_garp means one GARP and no
 // second block.
+
 import type {
   KeepalivedConfig,
   ScriptSpec,
@@ -17,6 +18,7 @@ import type {
   VrrpInstance,
   VrrpScript,
 } from '../config/model.js';
+import { type VrrpMailPlan, vrrpMailPlan } from '../notify/mail/vrrp-alerts.js';
 import type { AuthTypeCode, IpFamily, VrrpVersion } from '../vrrp/advert.js';
 import { AuthType, VRRP_PROTOCOL } from '../vrrp/advert.js';
 import type { ChecksumForm } from '../vrrp/checksum.js';
@@ -119,6 +121,8 @@ export interface EnginePlan {
   statics: { addresses: EngineVip[]; routes: JsonValue[]; rules: JsonValue[] };
   /** vrrp_garp_interval / vrrp_gna_interval and garp_group overrides. */
   pacing: AnnouncePacing;
+  /** smtp_alert mail of instances and sync groups (null: none is mailed). */
+  mail?: VrrpMailPlan | null;
   /** global_defs script_user: who scripts run as when they do not say. */
   scriptUser?: { user: string; group?: string };
   /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
@@ -467,6 +471,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     files: [...usedFiles.values()],
     processes: [...usedProcesses.values()],
     startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),
+    mail: vrrpMailPlan(cfg),
     warnings,
     errors,
   };

@@ -174,6 +174,7 @@ export class VrrpRuntime {
       log,
       plan.fifoScripts,
       plan.scriptUser,
+      plan.mail ?? null,
     );
     const waiting = new InputWaiting(() => this.#pool.fds());
     this.#timer = new DeadlineTimer((nowUs) => this.#onTimer(nowUs), {
@@ -836,6 +837,7 @@ export class VrrpRuntime {
     this.#notifier.setScripts(
       new Map([...this.#plan.wiring].map(([n, w]) => [n, w.notify])),
       plan.groupNotify,
+      plan.mail ?? null,
     );
     // Interfaces newly tracked (or of new instances): report the ones that are down, before new instances start.
     for (const inst of this.#engine.instances()) {

@@ -22,9 +22,6 @@ import { boolFlag, carry, flag, int, script, seconds, str, timerUs } from './bui
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
 const CARRIED: Record<string, number> = {
-  smtp_alert_checker: 0,
-  no_email_faults: 0,
-  no_checker_emails: 0,
   checker_log_all_failures: 0,
   set_supplementary_groups: 0,
   use_symlink_paths: 0,
@@ -265,6 +262,9 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     smtp_connect_timeout: int('smtpConnectTimeoutS', 1, 86400),
     smtp_alert: boolFlag('smtpAlert'),
     smtp_alert_vrrp: boolFlag('smtpAlertVrrp'),
+    smtp_alert_checker: boolFlag('smtpAlertChecker'),
+    no_email_faults: flag('noEmailFaults'),
+    no_checker_emails: flag('noCheckerEmails'),
     script_user: {
       line: (g, tokens, pos, ctx) => {
         if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
