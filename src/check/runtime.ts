@@ -135,6 +135,9 @@ export class CheckerRuntime {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#dataPlaneQueued) this.#applyDataPlane();
+    // The stop's own alerts (omega's "Shutting down") are not sent: keepalived's checker process exits before
+    // their dialogue can run (docs/notify-mail.md). Alerts already in flight get the scripts' grace.
+    this.#mailer.configure(null);
     this.#perform(this.#core.stop(monotonicUs()), true);
     for (const p of this.#probes.values()) p.close();
     this.#probes.clear();

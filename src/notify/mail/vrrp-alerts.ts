@@ -1,7 +1,7 @@
 // Which VRRP notifications become mail, as keepalived decides (docs/notify-mail.md "VRRP alerts"): instances
 // and sync groups with smtp_alert on (their own keyword, else smtp_alert_vrrp, else smtp_alert, else off),
-// for the states MASTER, BACKUP, FAULT (not with no_email_faults), STOP and, for instances, DELETED; never the
-// same state twice in a row. Composing an alert is a few string operations; the sending is elsewhere.
+// for the states MASTER, BACKUP, FAULT (not with no_email_faults) and, for instances, DELETED; never the same
+// state twice in a row. Not STOP: see alertFor. Composing an alert is a few string operations; the sending is elsewhere.
 import type { KeepalivedConfig } from '../../config/model.js';
 import { type MailAlert, type MailSettings, mailSettings, routerIdOf, vrrpAlert } from './message.js';
 
@@ -44,6 +44,9 @@ export class VrrpMailAlerts {
     if (!p) return null;
     if (!(e.scope === 'INSTANCE' ? p.instances : p.groups).has(e.name)) return null;
     if (p.noEmailFaults && e.state === 'FAULT') return null;
+    // keepalived composes STOP alerts at shutdown, but its VRRP process exits before the dialogue can run:
+    // none ever arrives (seen against 2.2.7), so none is sent here either.
+    if (e.state === 'STOP') return null;
     const key = `${e.scope} ${e.name}`;
     if (this.#last.get(key) === e.state) return null;
     const a = vrrpAlert(p.routerId, e.scope, e.name, e.state);
