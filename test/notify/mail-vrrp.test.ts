@@ -16,7 +16,7 @@ const skip = isRoot() ? false : 'needs root for network namespaces';
 const MX = '192.0.2.25';
 const PORT = 2525;
 
-function conf(routerId: string, vrid: number, priority: number, mx = MX, port = PORT): string {
+function conf(routerId: string, vrid: number, priority: number, dir: string): string {
   return `
 global_defs {
   router_id ${routerId}
@@ -25,10 +25,15 @@ global_defs {
     oncall@example.com
   }
   notification_email_from kats-${routerId}@example.com
-  smtp_server ${mx} ${port}
+  smtp_server ${MX} ${PORT}
   smtp_helo_name ${routerId}.example.com
   smtp_connect_timeout 2
   smtp_alert
+}
+track_file flap {
+  file ${dir}/flap
+  weight 0
+  init_file 0 overwrite
 }
 vrrp_sync_group G1 {
   group {
@@ -43,6 +48,9 @@ vrrp_instance VI_1 {
   version 3
   priority ${priority}
   advert_int 0.1
+  track_file {
+    flap
+  }
   virtual_ipaddress {
     198.51.100.${vrid}/32
   }
@@ -99,10 +107,12 @@ test("VRRP instance and sync group mails are keepalived 2.2.7's", { skip, timeou
   await sink.ready();
 
   // Both alone on their VRIDs: each starts in BACKUP and takes over after its Master_Down interval.
-  const ts = new Router('ts', nsTs, conf('TS', 61, 100));
+  const ts = new Router('ts', nsTs, (dir) => conf('TS', 61, 100, dir));
   routers.push(ts);
   const withKa = existsSync(REFERENCE);
-  const ka = withKa ? new Router('ka', nsKa, conf('KA', 71, 100), { command: referenceCommand }) : null;
+  const ka = withKa
+    ? new Router('ka', nsKa, (dir) => conf('KA', 71, 100, dir), { command: referenceCommand })
+    : null;
   if (ka) routers.push(ka);
   const of = (id: string) => sink.mails.filter((m) => m.headers.subject?.startsWith(`[${id}]`));
   const shapes = (id: string) =>
@@ -132,6 +142,32 @@ test("VRRP instance and sync group mails are keepalived 2.2.7's", { skip, timeou
       assert.equal(m.headers.to, 'ops@example.com, oncall@example.com');
       assert.match(m.headers.date!, /^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}$/);
     }
+  }
+
+  // A tracked file puts VI_1 in FAULT, and the sync group with it; then back. Mails compared stage by stage.
+  const quiet = async () => {
+    let n = -1;
+    while (n !== sink.mails.length) {
+      n = sink.mails.length;
+      await sleep(1200);
+    }
+  };
+  for (const [value, what] of [
+    ['1', 'fault'],
+    ['0', 'recovery'],
+  ] as const) {
+    const from = { TS: of('TS').length, KA: of('KA').length };
+    for (const r of ka ? [ts, ka] : [ts]) writeFileSync(join(r.dir, 'flap'), `${value}\n`);
+    await ts.waitFor(new RegExp(`\\(VI_2\\) Entering ${value === '1' ? 'FAULT' : 'MASTER'} STATE`), 5000, 0);
+    await quiet();
+    const stage = (id: 'TS' | 'KA') =>
+      of(id)
+        .slice(from[id])
+        .map((m) => `${shape(m, id).subject}|${shape(m, id).body}`)
+        .sort();
+    console.log(`# ${what}: ${JSON.stringify(stage('TS').map((x) => x.split('|')[0]))}`);
+    assert.ok(stage('TS').length > 0, `no mail for the ${what}`);
+    if (ka) assert.deepEqual(stage('TS'), stage('KA'), `${what} mails`);
   }
 
   // Stopping: keepalived 2.2.7 composes "Stopping" alerts but exits before sending them; neither mails.
