@@ -259,7 +259,29 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
       },
     },
     smtp_helo_name: str('smtpHeloName'),
-    smtp_connect_timeout: int('smtpConnectTimeoutS', 1, 86400),
+    smtp_connect_timeout: {
+      // keepalived takes 0..4294 (seconds in its µs timer) and turns 0 into 1 with an error.
+      doc: { args: 'SECONDS', range: '1..4294 (0 means 1)', field: 'smtpConnectTimeoutS' },
+      line: (g: GlobalDefs, tokens, pos, ctx) => {
+        const r = readInt(tokens[1], 0, 4294);
+        if (!r.ok) {
+          // keepalived reports the number's own problem, then its keyword's.
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `smtp_connect_timeout '${tokens[1] ?? ''}' must be in [0, 4294] - ignoring`,
+            pos,
+          );
+        }
+        if (r.value === 0)
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            'smtp_conect_timeout must be greater than 0, setting to 1',
+            pos,
+          );
+        g.smtpConnectTimeoutS = Math.max(1, r.value);
+      },
+    },
     smtp_alert: boolFlag('smtpAlert'),
     smtp_alert_vrrp: boolFlag('smtpAlertVrrp'),
     smtp_alert_checker: boolFlag('smtpAlertChecker'),
