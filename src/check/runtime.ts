@@ -6,6 +6,8 @@
 import { monotonicUs } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
+import { Mailer } from '../notify/mail/mailer.js';
+import { mailSettings, realServerAlert, routerIdOf, virtualServerAlert } from '../notify/mail/message.js';
 import { FifoWriter, ScriptLauncher } from '../notify/script-launcher.js';
 import {
   type CheckAction,
@@ -54,6 +56,9 @@ export class CheckerRuntime {
   readonly #dataPlane: DataPlaneSink | undefined;
   readonly #probes = new Map<number, Probe>();
   readonly #stopGraceMs: number;
+  /** smtp_alert mail, sent from this process (docs/notify-mail.md); idle unless some server mails. */
+  readonly #mailer: Mailer;
+  #routerId: string;
   #timer: NodeJS.Timeout | null = null;
   /** The deadline (µs) the armed timer was set for. */
   #armedAt = 0;
@@ -72,6 +77,8 @@ export class CheckerRuntime {
     const fifos = [g.notifyFifo, g.lvsNotifyFifo].filter((p): p is string => p !== undefined);
     this.#fifos = new FifoWriter(fifos, o.log);
     this.#dataPlane = o.dataPlane;
+    this.#mailer = new Mailer(mailSettings(g), o.log);
+    this.#routerId = routerIdOf(g);
     this.#stopGraceMs = o.stopScriptsGraceMs ?? 1000;
   }
 
@@ -92,7 +99,10 @@ export class CheckerRuntime {
   }
 
   reload(cfg: KeepalivedConfig): void {
-    if (this.#state === 'running') this.#perform(this.#core.reload(cfg, monotonicUs()));
+    if (this.#state !== 'running') return;
+    this.#mailer.configure(mailSettings(cfg.globalDefs));
+    this.#routerId = routerIdOf(cfg.globalDefs);
+    this.#perform(this.#core.reload(cfg, monotonicUs()));
   }
 
   snapshot(): VirtualServerView[] {
@@ -126,10 +136,13 @@ export class CheckerRuntime {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#dataPlaneQueued) this.#applyDataPlane();
+    // The stop's own alerts (omega's "Shutting down") are not sent: keepalived's checker process exits before
+    // their dialogue can run (docs/notify-mail.md). Alerts already in flight get the scripts' grace.
+    this.#mailer.configure(null);
     this.#perform(this.#core.stop(monotonicUs()), true);
     for (const p of this.#probes.values()) p.close();
     this.#probes.clear();
-    await this.#scripts.settle(this.#stopGraceMs);
+    await Promise.all([this.#scripts.settle(this.#stopGraceMs), this.#mailer.idle(this.#stopGraceMs)]);
     this.#scripts.close();
     this.#fifos.close();
     await this.#dataPlane?.close();
@@ -156,6 +169,13 @@ export class CheckerRuntime {
           break;
         case 'log':
           this.#log.info(a.message);
+          break;
+        case 'mail':
+          this.#mailer.post(
+            a.rs === undefined
+              ? virtualServerAlert(this.#routerId, a.vs, a.up, a.body)
+              : realServerAlert(this.#routerId, a.rs, a.vs, a.up, a.body),
+          );
           break;
         default:
           break;

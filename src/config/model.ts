@@ -26,6 +26,10 @@ export interface GlobalDefs {
   smtpAlert?: boolean;
   smtpAlertVrrp?: boolean;
   smtpAlertChecker?: boolean;
+  /** No mail for a VRRP instance or sync group entering FAULT. */
+  noEmailFaults?: boolean;
+  /** Checker mail only when a real server's liveness changes, not for every checker's own change. */
+  noCheckerEmails?: boolean;
   scriptUser?: { user: string; group?: string };
   enableScriptSecurity: boolean;
   vrrpVersion: 2 | 3;

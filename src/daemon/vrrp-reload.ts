@@ -171,6 +171,7 @@ export class ReloadApplier {
         this.#x.notifier.setScripts(
           new Map([...ctx.plan.wiring].map(([n, w]) => [n, w.notify])),
           plan.groupNotify,
+          plan.mail ?? null,
         );
         return;
       case 'followLinks':

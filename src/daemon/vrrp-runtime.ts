@@ -156,6 +156,7 @@ export class VrrpRuntime {
       log,
       plan.fifoScripts,
       plan.scriptUser,
+      plan.mail ?? null,
     );
     const rt = this;
     this.#ctx = {

@@ -8,6 +8,8 @@ import type { Logger } from '../common/logger.js';
 import type { UserRef } from '../common/script-identity.js';
 import type { NotifyScripts, ScriptSpec } from '../config/model.js';
 import type { NotifyState } from '../vrrp/actions.js';
+import { MailProcess } from './mail/mail-process.js';
+import { VrrpMailAlerts, type VrrpMailPlan } from './mail/vrrp-alerts.js';
 import { FifoWriter, ScriptLauncher } from './script-launcher.js';
 
 export interface NotifyEvent {
@@ -42,6 +44,9 @@ export function scriptFor(scripts: NotifyScripts, state: NotifyState): ScriptSpe
   }
 }
 
+/** How long the mailer process may go on after the daemon stops, to send the STOP alerts. */
+const MAILER_STOP_GRACE_MS = 2000;
+
 const GENERIC_STATES = new Set<NotifyState>(['MASTER', 'BACKUP', 'FAULT', 'STOP', 'DELETED']);
 
 /** The generic `notify` script runs for real states only (DELETED included), not for the pseudo-states. */
@@ -57,6 +62,10 @@ export class Notifier {
   readonly #fifos: FifoWriter;
   readonly #scripts: ScriptLauncher;
   readonly #fifoReaders: ChildProcess[] = [];
+  readonly #log: Logger;
+  /** smtp_alert (docs/notify-mail.md): which notifications mail, and the mailer process that sends them. */
+  readonly #mailAlerts: VrrpMailAlerts;
+  #mailer: MailProcess | null = null;
 
   constructor(
     instances: Map<string, NotifyScripts>,
@@ -65,7 +74,11 @@ export class Notifier {
     log: Logger,
     fifoScripts: { fifo: string; script: ScriptSpec }[] = [],
     scriptUser?: UserRef,
+    mail: VrrpMailPlan | null = null,
   ) {
+    this.#log = log;
+    this.#mailAlerts = new VrrpMailAlerts(mail);
+    if (mail) this.#mailer = new MailProcess(mail.settings, log);
     this.#instances = instances;
     this.#groups = groups;
     this.#scripts = new ScriptLauncher(log, scriptUser);
@@ -77,10 +90,18 @@ export class Notifier {
     }
   }
 
-  /** Reload: new scripts for the same FIFOs. */
-  setScripts(instances: Map<string, NotifyScripts>, groups: Map<string, NotifyScripts>): void {
+  /** Reload: new scripts for the same FIFOs, and the new mail plan (undefined: unchanged). */
+  setScripts(
+    instances: Map<string, NotifyScripts>,
+    groups: Map<string, NotifyScripts>,
+    mail?: VrrpMailPlan | null,
+  ): void {
     this.#instances = instances;
     this.#groups = groups;
+    if (mail === undefined) return;
+    this.#mailAlerts.configure(mail);
+    if (mail && this.#mailer) this.#mailer.configure(mail.settings);
+    else if (mail) this.#mailer = new MailProcess(mail.settings, this.#log);
   }
 
   notify(e: NotifyEvent): void {
@@ -90,6 +111,9 @@ export class Notifier {
     const generic = genericArgv(scripts, e);
     if (generic && scripts.generic) this.#scripts.run(generic, scripts.generic);
     this.#fifos.write(fifoLine(e));
+    // keepalived's order: scripts, FIFO, then the mail (composed here, sent by the mailer process).
+    const alert = this.#mailer && this.#mailAlerts.alertFor(e);
+    if (alert) this.#mailer!.post(alert);
   }
 
   /**
@@ -101,6 +125,8 @@ export class Notifier {
   }
 
   close(): void {
+    this.#mailer?.close(MAILER_STOP_GRACE_MS);
+    this.#mailer = null;
     this.#scripts.close();
     this.#fifoReaders.length = 0;
     this.#fifos.close();

@@ -45,6 +45,11 @@ export type CheckAction =
    * keepalived writes one NUL byte after the newline; the writer decides whether to copy that.
    */
   | { type: 'fifo'; line: string }
+  /**
+   * An smtp_alert mail (docs/notify-mail.md): about real server `rs` of `vs` when set, else about the virtual
+   * server's quorum; `up` is the subject's UP/DOWN (the real server's liveness, or the quorum's state).
+   */
+  | { type: 'mail'; vs: string; rs?: string; up: boolean; body: string }
   /** A log line in keepalived's wording where it has one. */
   | { type: 'log'; message: string };
 

@@ -18,7 +18,7 @@ import {
   resolveConfig,
   WEIGHT_LIMIT,
 } from './resolve.js';
-import { failLines, reasonLine, successLine } from './words.js';
+import { checkerMailBody, failLines, quorumBody, reasonLine, successLine } from './words.js';
 
 export interface CheckerCoreOptions {
   /** Seeds the warmup draws and the interval spread, so that a run replays exactly. */
@@ -730,7 +730,7 @@ export class CheckerCore {
       out.push({ type: 'log', message: line });
     // A failed checker gives back its dynamic weight, whatever the failure (a timed-out script too).
     if (s.offset !== 0) this.#setOffset(s, 0, false, out);
-    this.#setCheckerState(s, false, o.reason, out);
+    this.#setCheckerState(s, false, o.reason, out, o.code === 'timeout');
     s.hasRun = true;
     if (http) {
       s.failedUrl = true;
@@ -762,8 +762,37 @@ export class CheckerCore {
     return Next.Loop;
   }
 
-  /** keepalived's update_svr_checker_state + set_checker_state. */
-  #setCheckerState(s: Sub, up: boolean, reason: string, out: CheckAction[]): void {
+  /** keepalived's update_svr_checker_state + set_checker_state, then the checker's mail. */
+  #setCheckerState(s: Sub, up: boolean, reason: string, out: CheckAction[], timedOut = false): void {
+    const wasUp = s.isUp;
+    const wasAlive = s.rs.alive;
+    this.#updateCheckerState(s, up, reason, out);
+    this.#checkerMail(s, wasUp, up, wasAlive, reason, timedOut, out);
+  }
+
+  /**
+   * keepalived mails from each checker type's verdict code: only when the checker itself changes (MISC_CHECK:
+   * at every verdict that reaches here, its first success included), and with no_checker_emails only when
+   * the real server's liveness changed too. FILE_CHECK (and a checker that is only a weight) mails nothing.
+   */
+  #checkerMail(
+    s: Sub,
+    wasUp: boolean,
+    up: boolean,
+    wasAlive: boolean,
+    reason: string,
+    timedOut: boolean,
+    out: CheckAction[],
+  ): void {
+    const rs = s.rs;
+    if (!rs.spec.smtpAlert) return;
+    if (s.spec.kind !== 'MISC_CHECK' && wasUp === up) return;
+    if (wasAlive === rs.alive && this.#cfg.noCheckerEmails) return;
+    const body = checkerMailBody(s.spec.kind, up, reason, timedOut);
+    if (body !== null) out.push({ type: 'mail', vs: s.vs.spec.id, rs: rs.spec.id, up: rs.alive, body });
+  }
+
+  #updateCheckerState(s: Sub, up: boolean, reason: string, out: CheckAction[]): void {
     const rs = s.rs;
     if (s.isUp === up) {
       if (!s.hasRun) {
@@ -890,7 +919,12 @@ export class CheckerCore {
     out.push({ type: 'fifo', line: `RS ${rs.spec.id} ${vs} ${rs.alive ? 'UP' : 'DOWN'}\n` });
   }
 
-  #vsNotifies(vs: VsState, stopping: boolean, out: CheckAction[]): void {
+  #vsNotifies(
+    vs: VsState,
+    stopping: boolean,
+    out: CheckAction[],
+    q: { init: boolean; threshold: number; weightSum: number },
+  ): void {
     if (stopping && !vs.spec.omega) return;
     const script = vs.quorumUp ? vs.spec.quorumUp : vs.spec.quorumDown;
     if (script)
@@ -902,6 +936,13 @@ export class CheckerCore {
         stopping,
       });
     out.push({ type: 'fifo', line: `VS ${vs.spec.id} ${vs.quorumUp ? 'UP' : 'DOWN'}\n` });
+    if (vs.spec.smtpAlert) {
+      const { quorum, hysteresis } = vs.spec;
+      const body = stopping
+        ? '=> Shutting down <='
+        : quorumBody(vs.quorumUp, q.init, quorum, hysteresis, q.threshold, q.weightSum);
+      out.push({ type: 'mail', vs: vs.spec.id, up: vs.quorumUp, body });
+    }
   }
 
   #weightSum(vs: VsState): number {
@@ -933,7 +974,7 @@ export class CheckerCore {
         out.push({ type: 'log', message: `Adding alive servers to the pool for VS ${id}` });
       }
       out.push({ type: 'quorumGained', vs: id, weightSum: ws, threshold });
-      this.#vsNotifies(vs, false, out);
+      this.#vsNotifies(vs, false, out, { init, threshold, weightSum: ws });
     } else if (
       (vs.quorumUp && (ws === 0 || ws < threshold)) ||
       (init && !vs.quorumUp && ss !== undefined && !vs.sorryActive)
@@ -954,7 +995,7 @@ export class CheckerCore {
         out.push({ type: 'sorryServerIn', vs: id, sorry: ss.id, address: ss.address, port: ss.port });
       }
       if (was) out.push({ type: 'quorumLost', vs: id, weightSum: ws, threshold });
-      this.#vsNotifies(vs, false, out);
+      this.#vsNotifies(vs, false, out, { init, threshold, weightSum: ws });
     }
   }
 
@@ -966,7 +1007,7 @@ export class CheckerCore {
       const was = vs.quorumUp;
       vs.quorumUp = false;
       if (was) out.push({ type: 'quorumLost', vs: vs.spec.id, weightSum: ws, threshold });
-      this.#vsNotifies(vs, stopping, out);
+      this.#vsNotifies(vs, stopping, out, { init: false, threshold, weightSum: ws });
     }
   }
 
@@ -985,6 +1026,14 @@ export class CheckerCore {
     rs.shownWeight = 0;
     if (!notify) return;
     this.#rsNotifies(rs, stopping, out);
+    if (rs.spec.smtpAlert)
+      out.push({
+        type: 'mail',
+        vs: vs.spec.id,
+        rs: rs.spec.id,
+        up: false,
+        body: stopping ? '=> Shutting down <=' : '=> Removing <=',
+      });
   }
 
   /** keepalived's clear_service_vs. */

@@ -58,6 +58,8 @@ export interface ResolvedRealServer {
   inhibit: boolean;
   notifyUp?: ScriptSpec;
   notifyDown?: ScriptSpec;
+  /** smtp_alert for this real server's events (docs/notify-mail.md: on by default, unlike the others). */
+  smtpAlert: boolean;
   checkers: ResolvedChecker[];
 }
 
@@ -70,6 +72,8 @@ export interface ResolvedVirtualServer {
   omega: boolean;
   quorumUp?: ScriptSpec;
   quorumDown?: ScriptSpec;
+  /** smtp_alert for quorum events (off by default). */
+  smtpAlert: boolean;
   sorry?: { id: string; address: string; port: number; inhibit: boolean };
   /** With ha_suspend: the VRRP instances carrying the address; checks run only while one is MASTER. */
   suspendInstances: string[];
@@ -86,6 +90,8 @@ export interface ResolvedConfig {
   /** global_defs rs_init_notifies: notify real servers that start up. */
   rsInitNotifies: boolean;
   checkerLogAllFailures: boolean;
+  /** global_defs no_checker_emails: mail a checker's change only when its real server's liveness changes. */
+  noCheckerEmails: boolean;
 }
 
 function protoName(vs: VirtualServer): string {
@@ -150,10 +156,19 @@ export function resolveConfig(cfg: KeepalivedConfig, opts: ResolveOptions): Reso
       vips.set(a.address, list);
     }
   }
+  const g = cfg.globalDefs;
+  // No recipient or no server: keepalived sends nothing, so no alert is even composed.
+  const mail = g.notificationEmails.length > 0 && g.smtpServer !== undefined;
+  const smtp = { mail, dflt: g.smtpAlertChecker ?? g.smtpAlert };
   const virtualServers = cfg.virtualServers.map((vs, i) =>
-    resolveVs(vs, ids[i]!, vips, checkerLogAllFailures, opts),
+    resolveVs(vs, ids[i]!, vips, checkerLogAllFailures, opts, smtp),
   );
-  return { virtualServers, rsInitNotifies: other.rs_init_notifies !== undefined, checkerLogAllFailures };
+  return {
+    virtualServers,
+    rsInitNotifies: other.rs_init_notifies !== undefined,
+    checkerLogAllFailures,
+    noCheckerEmails: g.noCheckerEmails === true,
+  };
 }
 
 function resolveVs(
@@ -162,6 +177,7 @@ function resolveVs(
   vips: Map<string, string[]>,
   logAll: boolean,
   opts: ResolveOptions,
+  smtp: { mail: boolean; dflt: boolean | undefined },
 ): ResolvedVirtualServer {
   const proto = protoName(vs);
   const vsPort = vs.key.kind === 'address' ? (vs.key.port ?? 0) : 0;
@@ -191,6 +207,7 @@ function resolveVs(
       inhibit: rs.inhibitOnFailure ?? vs.inhibitOnFailure ?? false,
       ...(rs.notifyUp ? { notifyUp: rs.notifyUp } : {}),
       ...(rs.notifyDown ? { notifyDown: rs.notifyDown } : {}),
+      smtpAlert: smtp.mail && (rs.smtpAlert ?? smtp.dflt ?? true),
       checkers: rs.checkers.map((c, i) =>
         resolveChecker(c, i, rs, vs, rs.address, port, logAll, `${id}|${rid}`, suspendInstances, opts),
       ),
@@ -216,6 +233,7 @@ function resolveVs(
     omega: vs.omega,
     ...(vs.quorumUp ? { quorumUp: vs.quorumUp } : {}),
     ...(vs.quorumDown ? { quorumDown: vs.quorumDown } : {}),
+    smtpAlert: smtp.mail && (vs.smtpAlert ?? smtp.dflt ?? false),
     ...(sorry ? { sorry } : {}),
     suspendInstances,
     realServers,

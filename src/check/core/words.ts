@@ -2,6 +2,7 @@
 // `vs` are the printed names ("[192.0.2.10]:tcp:80"). The probe's `reason` is its own one-line account of
 // one failed attempt and is logged as it is, except where keepalived wraps it (DNS, MISC here; SMTP in
 // core.ts, whose retry rule differs).
+import type { CheckerKind } from '../../config/model.js';
 import type { ProbeOutcome } from '../probe.js';
 import type { ResolvedChecker } from './resolve.js';
 
@@ -90,4 +91,54 @@ export function reasonLine(
 
 function scriptName(spec: ResolvedChecker): string {
   return spec.config.miscPath?.argv[0] ?? '';
+}
+
+/**
+ * The body of a checker's smtp_alert mail, in keepalived's words per checker type (docs/notify-mail.md);
+ * null for the types that mail nothing (FILE_CHECK). `reason`: the failure, for SMTP_CHECK's body.
+ */
+export function checkerMailBody(
+  kind: CheckerKind,
+  up: boolean,
+  reason: string,
+  timedOut: boolean,
+): string | null {
+  switch (kind) {
+    case 'TCP_CHECK':
+      return `=> TCP CHECK ${up ? 'succeed' : 'failed'} on service <=`;
+    case 'UDP_CHECK':
+      return `=> UDP CHECK ${up ? 'succeed' : 'failed'} on service <=`;
+    case 'PING_CHECK':
+      return `=> ICMP CHECK ${up ? 'succeed' : 'failed'} on service <=`;
+    case 'DNS_CHECK':
+      return `=> DNS_CHECK: ${up ? 'succeed' : 'failed'} on service <=`;
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return up ? '=> CHECK succeed on service <=' : '=> CHECK failed on service : HTTP request failed <=';
+    case 'SMTP_CHECK':
+      return up ? '=> CHECK succeed on service <=' : `=> CHECK failed on service : ${reason} <=`;
+    case 'MISC_CHECK':
+      return `=> MISC CHECK ${up ? 'succeeded' : timedOut ? 'timed out' : 'failed'} on service <=`;
+    default:
+      return null;
+  }
+}
+
+/** The body of a quorum mail: "=> Gained quorum 2+0=2 <= 3 <=" (keepalived prints "+" even when lost). */
+export function quorumBody(
+  up: boolean,
+  init: boolean,
+  quorum: number,
+  hysteresis: number,
+  threshold: number,
+  weightSum: number,
+): string {
+  const what = up
+    ? init
+      ? 'Starting with quorum up'
+      : 'Gained quorum'
+    : init
+      ? 'Starting with quorum down'
+      : 'Lost quorum';
+  return `=> ${what} ${quorum}+${hysteresis}=${threshold} <= ${weightSum} <=`;
 }

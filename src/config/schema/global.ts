@@ -22,9 +22,6 @@ import { boolFlag, carry, flag, int, script, seconds, str, timerUs } from './bui
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
 const CARRIED: Record<string, number> = {
-  smtp_alert_checker: 0,
-  no_email_faults: 0,
-  no_checker_emails: 0,
   checker_log_all_failures: 0,
   set_supplementary_groups: 0,
   use_symlink_paths: 0,
@@ -262,9 +259,34 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
       },
     },
     smtp_helo_name: str('smtpHeloName'),
-    smtp_connect_timeout: int('smtpConnectTimeoutS', 1, 86400),
+    smtp_connect_timeout: {
+      // keepalived takes 0..4294 (seconds in its µs timer) and turns 0 into 1 with an error.
+      doc: { args: 'SECONDS', range: '1..4294 (0 means 1)', field: 'smtpConnectTimeoutS' },
+      line: (g: GlobalDefs, tokens, pos, ctx) => {
+        const r = readInt(tokens[1], 0, 4294);
+        if (!r.ok) {
+          // keepalived reports the number's own problem, then its keyword's.
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `smtp_connect_timeout '${tokens[1] ?? ''}' must be in [0, 4294] - ignoring`,
+            pos,
+          );
+        }
+        if (r.value === 0)
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            'smtp_conect_timeout must be greater than 0, setting to 1',
+            pos,
+          );
+        g.smtpConnectTimeoutS = Math.max(1, r.value);
+      },
+    },
     smtp_alert: boolFlag('smtpAlert'),
     smtp_alert_vrrp: boolFlag('smtpAlertVrrp'),
+    smtp_alert_checker: boolFlag('smtpAlertChecker'),
+    no_email_faults: flag('noEmailFaults'),
+    no_checker_emails: flag('noCheckerEmails'),
     script_user: {
       line: (g, tokens, pos, ctx) => {
         if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);

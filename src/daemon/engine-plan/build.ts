@@ -5,6 +5,7 @@
 // through `HostAddressing`.
 import { US_PER_S } from '../../common/units.js';
 import type { KeepalivedConfig, NotifyScripts } from '../../config/model.js';
+import { vrrpMailPlan } from '../../notify/mail/vrrp-alerts.js';
 import type { VrrpInstanceParams } from '../../vrrp/instance-params.js';
 import type { SyncGroupParams } from '../../vrrp/sync-group.js';
 import type { RuntimeError } from '../runtime-error.js';
@@ -62,6 +63,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     pacing: announcePacing(cfg),
     ...trackers.used(),
     startupDelayUs: Math.round(g.vrrpStartupDelayS * US_PER_S),
+    mail: vrrpMailPlan(cfg),
     warnings,
     errors,
   };

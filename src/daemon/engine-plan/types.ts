@@ -1,6 +1,7 @@
 // What the daemon runs, as buildEnginePlan (build.ts) makes it from the validated configuration: the VRRP
 // engine's configuration and, beside it, what the Linux runtime needs and the engine does not.
 import type { NotifyScripts, ScriptSpec, TrackFile, TrackProcess, VrrpScript } from '../../config/model.js';
+import type { VrrpMailPlan } from '../../notify/mail/vrrp-alerts.js';
 import type { AuthTypeCode, IpFamily, VRRP_PROTOCOL } from '../../vrrp/advert.js';
 import type { ChecksumForm } from '../../vrrp/checksum.js';
 import type { EngineConfig } from '../../vrrp/engine.js';
@@ -78,6 +79,8 @@ export interface EnginePlan {
   statics: { addresses: VirtualAddress[]; routes: JsonValue[]; rules: JsonValue[] };
   /** vrrp_garp_interval / vrrp_gna_interval and garp_group overrides. */
   pacing: AnnouncePacing;
+  /** smtp_alert mail of instances and sync groups (null: none is mailed). */
+  mail?: VrrpMailPlan | null;
   /** global_defs script_user: who scripts run as when they do not say. */
   scriptUser?: { user: string; group?: string };
   /** global_defs vrrp_startup_delay: wait this long before starting the instances. */
