@@ -1,5 +1,6 @@
 // keepalived's pid files (-p for the main process, -r for the VRRP process). keepalived-ts is one process,
-// so both hold the same pid. A pid file naming a live process means another daemon runs: refuse to start.
+// so both hold the same pid. A pid file naming a live keepalived process means another daemon runs: refuse to
+// start; a pid since reused by some other program is stale.
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 
 export const DEFAULT_PID_FILE = '/run/keepalived-ts.pid';
@@ -9,9 +10,14 @@ export const DEFAULT_CHECKERS_PID_FILE = '/run/keepalived-ts_checkers.pid';
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  // A pid left by a daemon that was killed may since name another program: only a keepalived counts.
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('keepalived');
+  } catch {
+    return true; // no /proc to ask: the process exists, assume the worst
   }
 }
 

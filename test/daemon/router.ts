@@ -125,6 +125,8 @@ export class Router {
       this.pidFile,
       '-r',
       this.vrrpPidFile,
+      // The checker's pid file too: the default (/run) would be shared by daemons of tests running at once.
+      ...(opts.extraArgs?.includes('-c') ? [] : ['-c', join(this.dir, 'checkers.pid')]),
     ];
     this.proc = spawn('ip', ['netns', 'exec', ns, ...argv, ...(opts.extraArgs ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
