@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { isRoot } from '../helpers/netns.js';
 import { daemonConf } from './conf.js';
-import { cleanupAfter, Router, waitUntil } from './router.js';
+import { cleanupAfter, loneRouter, type Router, waitUntil } from './router.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces and real-time scheduling';
 const cleanups = cleanupAfter();
@@ -39,21 +39,24 @@ test('vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_no_swap, vrrp_cpu_affinity on t
   skip,
   timeout: 20_000,
 }, async () => {
-  const ns = loneRouterNetns('dprt', cleanups).ns;
-  const r = new Router('prt', ns, (dir) => {
-    // The script records its own scheduling policy and priority (fields 40 and 41 of its stat).
-    const script = join(dir, 'master.sh');
-    writeFileSync(
-      script,
-      `#!/bin/sh\nawk '{ sub(/.*\\) /, ""); print $38, $39 }' /proc/self/stat > ${join(dir, 'sched.txt')}\n`,
-    );
-    chmodSync(script, 0o755);
-    return conf(
-      'vrrp_rt_priority 10\n  vrrp_rlimit_rttime 500000\n  vrrp_no_swap\n  vrrp_cpu_affinity 0',
-      `notify_master ${script}`,
-    );
-  });
-  cleanups.push(() => r.removeDir());
+  const { r } = loneRouter(
+    'dprt',
+    'prt',
+    (dir) => {
+      // The script records its own scheduling policy and priority (fields 40 and 41 of its stat).
+      const script = join(dir, 'master.sh');
+      writeFileSync(
+        script,
+        `#!/bin/sh\nawk '{ sub(/.*\\) /, ""); print $38, $39 }' /proc/self/stat > ${join(dir, 'sched.txt')}\n`,
+      );
+      chmodSync(script, 0o755);
+      return conf(
+        'vrrp_rt_priority 10\n  vrrp_rlimit_rttime 500000\n  vrrp_no_swap\n  vrrp_cpu_affinity 0',
+        `notify_master ${script}`,
+      );
+    },
+    cleanups,
+  );
   await r.waitFor(/VRRP process: real-time priority 10 \(SCHED_RR\), RLIMIT_RTTIME 500000 µs/, 8000);
   await r.waitFor(/vrrp_no_swap is not applied: .*V8 aborts/, 2000);
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
@@ -83,9 +86,7 @@ test('vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_no_swap, vrrp_cpu_affinity on t
 });
 
 test('vrrp_priority sets the nice value of the VRRP thread', { skip, timeout: 20_000 }, async () => {
-  const ns = loneRouterNetns('dpni', cleanups).ns;
-  const r = new Router('pni', ns, conf('vrrp_priority -7'));
-  cleanups.push(() => r.removeDir());
+  const { r } = loneRouter('dpni', 'pni', conf('vrrp_priority -7'), cleanups);
   await r.waitFor(/VRRP process: priority \(nice\) -7/, 8000);
   const pid = daemonPid(r);
   assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, NICE), -7);
@@ -101,17 +102,13 @@ test('without CAP_SYS_NICE: a warning, and the daemon runs on', {
   skip,
   timeout: 20_000,
 }, async () => {
-  const ns = loneRouterNetns('dpnc', cleanups).ns;
-  const r = new Router('pnc', ns, conf('vrrp_rt_priority 10'), WITHOUT_SYS_NICE);
-  cleanups.push(() => r.removeDir());
+  const { r } = loneRouter('dpnc', 'pnc', conf('vrrp_rt_priority 10'), cleanups, WITHOUT_SYS_NICE);
   await r.waitFor(/cannot run the VRRP process at real-time priority 10 \(vrrp_rt_priority\): EPERM/, 8000);
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
 });
 
 test('without CAP_SYS_NICE a takeover runs unboosted, said once', { skip, timeout: 20_000 }, async () => {
-  const ns = loneRouterNetns('dpnb', cleanups).ns;
-  const r = new Router('pnb', ns, conf(''), WITHOUT_SYS_NICE);
-  cleanups.push(() => r.removeDir());
+  const { r } = loneRouter('dpnb', 'pnb', conf(''), cleanups, WITHOUT_SYS_NICE);
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
   await r.waitFor(
     /takeovers run at normal priority: real-time priority refused \(EPERM; needs CAP_SYS_NICE\)/,

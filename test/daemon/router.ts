@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { after } from 'node:test';
 import { SIGNAL_JSON } from '../../src/daemon/run.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/v8-tuning.js';
-import { isRoot } from '../helpers/netns.js';
+import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/keepalived-ts');
 
@@ -348,4 +348,21 @@ export function settleStates(timeoutMs: number, ...want: [Router, string][]): Pr
     timeoutMs,
     want.map(([r, state]) => `${r.name} ${state}`).join(', '),
   );
+}
+
+/**
+ * A router alone on a LAN of its own (loneRouterNetns: 192.0.2.1/24 on eth0); `cleanups` (cleanupAfter's
+ * list) removes its directory, then the namespace.
+ */
+export function loneRouter(
+  label: string,
+  name: string,
+  confText: string | ((dir: string) => string),
+  cleanups: (() => void)[],
+  opts?: RouterOptions,
+): { ns: string; r: Router } {
+  const { ns } = loneRouterNetns(label, cleanups);
+  const r = new Router(name, ns, confText, opts);
+  cleanups.push(() => r.removeDir());
+  return { ns, r };
 }

@@ -1,8 +1,8 @@
 // virtual_routes / virtual_rules: a master installing and removing them (the words: test/config/route-words).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ip, loneRouterNetns } from '../helpers/netns.js';
-import { cleanupAfter, needsRoot, Router, waitUntil } from './router.js';
+import { ip } from '../helpers/netns.js';
+import { cleanupAfter, loneRouter, needsRoot, waitUntil } from './router.js';
 
 const skip = needsRoot();
 const cleanups = cleanupAfter();
@@ -11,10 +11,9 @@ test('a master installs its virtual routes and rules and removes them on stop', 
   skip,
   timeout: 20_000,
 }, async () => {
-  const h = loneRouterNetns('drt', cleanups);
-  const r = new Router(
+  const { ns, r } = loneRouter(
+    'drt',
     'rt',
-    h.ns,
     `
 vrrp_instance VI_1 {
   interface eth0
@@ -31,11 +30,11 @@ vrrp_instance VI_1 {
     from 192.0.2.100 table 100 priority 1000
   }
 }`,
+    cleanups,
   );
-  cleanups.push(() => r.removeDir());
-  const routes = () => ip('-n', h.ns, 'route', 'show', '198.51.100.0/25');
-  const table100 = () => ip('-n', h.ns, 'route', 'show', 'table', '100');
-  const rules = () => ip('-n', h.ns, 'rule', 'show');
+  const routes = () => ip('-n', ns, 'route', 'show', '198.51.100.0/25');
+  const table100 = () => ip('-n', ns, 'route', 'show', 'table', '100');
+  const rules = () => ip('-n', ns, 'rule', 'show');
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   await waitUntil(
     () =>
@@ -56,10 +55,9 @@ test('static addresses and routes: installed at startup, re-added when deleted, 
   skip,
   timeout: 20_000,
 }, async () => {
-  const h = loneRouterNetns('dst', cleanups);
-  const r = new Router(
+  const { ns, r } = loneRouter(
+    'dst',
     'st',
-    h.ns,
     `
 static_ipaddress {
   192.0.2.50/24 dev eth0
@@ -75,10 +73,10 @@ vrrp_instance VI_1 {
   advert_int 0.1
   virtual_ipaddress { 192.0.2.100/24 }
 }`,
+    cleanups,
   );
-  cleanups.push(() => r.removeDir());
-  const addrs = () => ip('-n', h.ns, '-o', 'addr', 'show', 'dev', 'eth0');
-  const route = () => ip('-n', h.ns, 'route', 'show', '198.51.100.0/25');
+  const addrs = () => ip('-n', ns, '-o', 'addr', 'show', 'dev', 'eth0');
+  const route = () => ip('-n', ns, 'route', 'show', '198.51.100.0/25');
   await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
   await waitUntil(
     () => /inet 192\.0\.2\.50\/24/.test(addrs()) && /via 192\.0\.2\.254/.test(route()),
@@ -87,7 +85,7 @@ vrrp_instance VI_1 {
   );
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000);
   const m = r.mark();
-  ip('-n', h.ns, 'addr', 'del', '192.0.2.50/24', 'dev', 'eth0');
+  ip('-n', ns, 'addr', 'del', '192.0.2.50/24', 'dev', 'eth0');
   await r.waitFor(/static address 192\.0\.2\.50 deleted - re-adding/, 2000, m);
   await waitUntil(() => /inet 192\.0\.2\.50\/24/.test(addrs()), 2000, 'static address back');
   assert.equal(r.grep(/Entering/, m).length, 0, 'a static address is not a VIP: no state change');

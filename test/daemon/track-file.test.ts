@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TrackFile } from '../../src/config/model.js';
 import { FileTrackers, parseTrackValue } from '../../src/track/file-trackers.js';
-import { loneRouterNetns } from '../helpers/netns.js';
 import { quietLog } from '../helpers/quiet-log.js';
-import { cleanupAfter, jsonDumpLine, needsRoot, Router, untilDumped } from './router.js';
+import { cleanupAfter, jsonDumpLine, loneRouter, needsRoot, untilDumped } from './router.js';
 
 const skip = needsRoot();
 const cleanups = cleanupAfter();
@@ -25,10 +24,9 @@ test('the priority follows the tracked file; a big negative value is a FAULT', {
   skip,
   timeout: 20_000,
 }, async () => {
-  const h = loneRouterNetns('dtf', cleanups);
-  const r = new Router(
+  const { r } = loneRouter(
+    'dtf',
     'tf',
-    h.ns,
     (dir) => `
 global_defs {
   ${jsonDumpLine(dir)}
@@ -47,8 +45,8 @@ vrrp_instance VI_1 {
   track_file { tf }
   virtual_ipaddress { 192.0.2.100/24 }
 }`,
+    cleanups,
   );
-  cleanups.push(() => r.removeDir());
   const valueFile = join(r.dir, 'value');
   const status = (pred: (s: { effectivePriority: number }) => boolean, what: string) =>
     untilDumped(r, (i) => pred({ effectivePriority: i.data.effective_priority }), 3000, what);

@@ -6,8 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loneRouterNetns } from '../helpers/netns.js';
-import { cleanupAfter, jsonDumpLine, needsRoot, Router, untilDumped } from './router.js';
+import { cleanupAfter, jsonDumpLine, loneRouter, needsRoot, untilDumped } from './router.js';
 
 const skip = needsRoot();
 const cleanups = cleanupAfter();
@@ -32,10 +31,9 @@ test('track_process: weight moves the priority, weight 0 is a FAULT, both follow
   });
   startProcess(); // up before the daemon starts
 
-  const h = loneRouterNetns('dtp', cleanups);
-  const r = new Router(
+  const { r } = loneRouter(
+    'dtp',
     'tp',
-    h.ns,
     (dir) => `
 global_defs {
   ${jsonDumpLine(dir)}
@@ -60,8 +58,8 @@ vrrp_instance VI_1 {
   }
   virtual_ipaddress { 192.0.2.100/24 }
 }`,
+    cleanups,
   );
-  cleanups.push(() => r.removeDir());
   // One process: 'weighted' is up (+30), 'pair' wants two: FAULT from the start.
   await r.waitFor(/VRRP_Track_Process\(pair\) down at startup: 1 matching/, 5000);
   await r.waitFor(/\(VI_1\) Entering FAULT STATE/, 5000);

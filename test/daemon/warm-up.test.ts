@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { rehearseInstanceTakeover, warmUpTakeover } from '../../src/daemon/warm-up.js';
 import { VrrpEngine } from '../../src/vrrp/engine.js';
 import { resolveInstanceParams } from '../../src/vrrp/instance-params.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { cleanupAfter, Router } from './router.js';
+import { killAllRouters, Router } from './router.js';
 
 const params = (
   name: string,
@@ -61,7 +61,11 @@ test('rehearsing one instance before its deadline reads its params and changes n
   assert.equal(JSON.stringify(engine.instances().map((i) => i.status())), status);
 });
 
-const cleanups = cleanupAfter();
+const cleanups: (() => void)[] = [];
+after(() => {
+  killAllRouters();
+  for (const c of cleanups.splice(0).reverse()) c();
+});
 
 test('a backup that was never master has run its takeover’s firing path, VIP install and GARP code', {
   skip: isRoot() ? false : 'needs root for network namespaces',
