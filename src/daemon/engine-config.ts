@@ -328,8 +328,14 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     const minGarp = g.vrrpMinGarp;
     const garpMasterDelayUs = minGarp ? 0 : (i.garpMasterDelayS ?? g.vrrpGarpMasterDelayS) * US_PER_S;
     const garpMasterRepeat = minGarp ? 1 : (i.garpMasterRepeat ?? g.vrrpGarpMasterRepeat);
-    const lowerDelayS = i.garpLowerPrioDelayS ?? g.vrrpGarpLowerPrioDelayS;
-    const lowerRepeat = i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat;
+    // vrrp_strict: no lower-priority GARPs at all (keepalived resets both to 0; docs/notify-data-dump.md).
+    // Unset, they are the global ones, which default to the global (not the instance's) master delay and repeat.
+    const lowerDelayS = strict
+      ? 0
+      : (i.garpLowerPrioDelayS ?? g.vrrpGarpLowerPrioDelayS ?? g.vrrpGarpMasterDelayS);
+    const lowerRepeat = strict
+      ? 0
+      : (i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? g.vrrpGarpMasterRepeat);
 
     const input: Parameters<typeof resolveInstanceParams>[0] = {
       name: i.name,

@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { NOTHING_TO_RUN, noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
+import { readHostFacts as readDumpHost } from '../notify/dump-host.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
@@ -168,6 +169,8 @@ async function serve(
   // Installed before the runtime starts, so a TERM during startup still stops cleanly.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // The configuration the data dump describes: the one last loaded.
+  let dumpConfig = config;
   const onHup = () => {
     if (stopping) return;
     faultPoint('sighup');
@@ -186,6 +189,7 @@ async function serve(
       log.warn(
         'vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / vrrp_cpu_affinity changes take effect at the next start',
       );
+    dumpConfig = next.config;
     return runtime.reload(next.config);
   };
   process.on('SIGHUP', () => sd.reload(onHup));
@@ -202,7 +206,14 @@ async function serve(
     checker?.dump(CHECKER_DATA_FILE);
     if (!runtime) return;
     log.info(`Printing VRRP data for process(${process.pid}) on signal`);
-    dump(g.stateDumpFile ?? '/tmp/keepalived.data', formatDataText);
+    const r = runtime;
+    dump(g.stateDumpFile ?? '/tmp/keepalived.data', (list) =>
+      formatDataText(list, {
+        config: dumpConfig,
+        trackers: r.trackerSnapshot(),
+        host: readDumpHost(dumpConfig.globalDefs),
+      }),
+    );
   });
   process.on('SIGUSR2', () => {
     log.info(`Printing VRRP stats for process(${process.pid}) on signal`);

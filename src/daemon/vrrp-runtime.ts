@@ -9,7 +9,7 @@ import type { KeepalivedConfig } from '../config/model.js';
 import { InputWaiting } from '../net/input-waiting.js';
 import type { NetError } from '../net/net-error.js';
 import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
-import { type DumpedInstance, type DumpFlags, dumpFlagsOf } from '../notify/dumps.js';
+import { type DumpedInstance, type DumpFlags, dumpFlagsOf, type TrackerSnapshot } from '../notify/dumps.js';
 import { Notifier } from '../notify/notifier.js';
 import { FileTrackers } from '../track/file-trackers.js';
 import { ProcessTrackers } from '../track/process-trackers.js';
@@ -144,7 +144,14 @@ export class VrrpRuntime {
   /** Real-time priority for a takeover's writes (takeover-boost.ts); off until start() knows the config. */
   #boost = new TakeoverBoost(true, () => {});
 
-  private constructor(log: Logger, nl: Netlink, table: InterfaceTable, plan: EnginePlan, keepVips: boolean) {
+  private constructor(
+    log: Logger,
+    nl: Netlink,
+    table: InterfaceTable,
+    plan: EnginePlan,
+    keepVips: boolean,
+    firewall: StrictFirewall,
+  ) {
     this.#log = log;
     this.#nl = nl;
     this.#table = table;
@@ -164,7 +171,7 @@ export class VrrpRuntime {
       (instance) => this.#engine.instance(instance)?.followedMaster ?? null,
     );
     this.#vips = new VipInstaller(nl, table, log);
-    this.#firewall = new StrictFirewall(log);
+    this.#firewall = firewall;
     this.#announcers = new Announcers(table, log, plan.pacing);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(
@@ -274,7 +281,14 @@ export class VrrpRuntime {
 
     let rt: VrrpRuntime;
     try {
-      rt = new VrrpRuntime(log, nl, table, plan, opts.keepVipsOnStop ?? false);
+      rt = new VrrpRuntime(
+        log,
+        nl,
+        table,
+        plan,
+        opts.keepVipsOnStop ?? false,
+        StrictFirewall.of(log, cfg.globalDefs),
+      );
     } catch (e) {
       return fail([(e as Error).message]);
     }
@@ -920,8 +934,14 @@ export class VrrpRuntime {
         lastTransitionS: this.#lastTransitionS.get(i.name) ?? 0,
         notifyDeleted: this.#notifyDeleted.has(i.name),
         flags: this.#dumpFlags.get(i.name) ?? NO_DUMP_FLAGS,
+        fd: this.#pool.fdOf(i.name) ?? -1,
       };
     });
+  }
+
+  /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */
+  trackerSnapshot(): TrackerSnapshot {
+    return { scripts: this.#scripts.states(), files: this.#files.values() };
   }
 
   /** keepalived's STATS_CLEAR signal: every instance's counters back to zero. */
