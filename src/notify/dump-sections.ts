@@ -11,6 +11,7 @@ import type {
   VrrpInstance,
 } from '../config/model.js';
 import { nftSettings } from '../daemon/strict-firewall.js';
+import { AuthType } from '../vrrp/advert.js';
 import type { DumpedInstance } from './dumps.js';
 
 /** The live values of the trackers (from the running daemon). */
@@ -82,8 +83,14 @@ export function cmdText(spec: ScriptSpec, host: HostFacts): string {
   return [cmd === undefined ? '' : (host.resolveCommand(cmd) ?? cmd), ...args].map((w) => `'${w}'`).join(' ');
 }
 
-/** "------< Global definitions >------" (keepalived's dump_global_data, the VRRP process's view). */
-export function globalSection(ctx: DataDumpContext): string[] {
+/**
+ * "------< Global definitions >------" (keepalived's dump_global_data) as the VRRP process or the checker
+ * process writes it: the checker has no default interface and leaves the lower-priority GARP settings unset
+ * unless global_defs sets them.
+ */
+export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' = 'vrrp'): string[] {
+  const vrrp = process === 'vrrp';
+  const UNSET = 4294967295;
   const g: GlobalDefs = ctx.config.globalDefs;
   const o = g.other;
   const host = ctx.host;
@@ -114,7 +121,7 @@ export function globalSection(ctx: DataDumpContext): string[] {
   if (g.dynamicInterfaces)
     out.push(` Allow interface changes = ${o.dynamic_interfaces?.[0] === 'allow_if_changes'}`);
   if (has(o, 'no_email_faults')) out.push(' Send emails for fault transitions = off');
-  out.push(` Default interface = ${o.default_interface?.[0] ?? 'eth0'}`);
+  if (vrrp) out.push(` Default interface = ${o.default_interface?.[0] ?? 'eth0'}`);
   out.push(` Disable local IGMP = ${has(o, 'disable_local_igmp') ? 'yes' : 'no'}`);
   if (g.lvsSyncDaemon) {
     const s = g.lvsSyncDaemon;
@@ -149,8 +156,8 @@ export function globalSection(ctx: DataDumpContext): string[] {
     ` Gratuitous ARP repeat = ${g.vrrpGarpMasterRepeat}`,
     ` Gratuitous ARP refresh timer = ${Math.floor(g.vrrpGarpMasterRefreshS)}`,
     ` Gratuitous ARP refresh repeat = ${g.vrrpGarpMasterRefreshRepeat}`,
-    ` Gratuitous ARP lower priority delay = ${Math.floor(g.vrrpGarpLowerPrioDelayS ?? delayS)}`,
-    ` Gratuitous ARP lower priority repeat = ${g.vrrpGarpLowerPrioRepeat ?? g.vrrpGarpMasterRepeat}`,
+    ` Gratuitous ARP lower priority delay = ${Math.floor(g.vrrpGarpLowerPrioDelayS ?? (vrrp ? delayS : UNSET))}`,
+    ` Gratuitous ARP lower priority repeat = ${g.vrrpGarpLowerPrioRepeat ?? (vrrp ? g.vrrpGarpMasterRepeat : UNSET)}`,
     ` Num adverts before down = ${g.vrrpDownTimerAdverts}`,
   );
   const extraIf = o.vrrp_garp_extra_if;
@@ -293,7 +300,7 @@ export function sockpoolSection(instances: DumpedInstance[]): string[] {
       ` fd_in ${fd} fd_out = ${fd}`,
       `   Interface = ${p.interface}`,
       `   Family = IPv${p.family}`,
-      '   Protocol = VRRP',
+      `   Protocol = ${list[0]!.authType === AuthType.ah ? 'AH' : 'VRRP'}`,
       `   Type = ${unicast ? 'Unicast' : 'Multicast'}`,
       ...(unicast ? [`   Address = ${p.primaryAddress}`] : []),
       '   Rx buf size = 0',
