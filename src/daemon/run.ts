@@ -19,6 +19,7 @@ import { loadConfig } from '../config/load.js';
 import { NOTHING_TO_RUN, noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import { readHostFacts as readDumpHost } from '../notify/dump-host.js';
+import { type EventRecorder, recordEngineTo } from '../sim/event-recorder.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
@@ -151,6 +152,7 @@ async function serve(
       process.exit(code);
     },
   });
+  let recorder: EventRecorder | null = null;
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
@@ -161,6 +163,7 @@ async function serve(
       return runtime?.stop();
     });
     await Promise.all([stopped, checker?.stop(CHECKER_STOP_MS)]);
+    await recorder?.close();
     removePidFiles(pidFiles);
     log.info('Stopped');
     log.close();
@@ -241,10 +244,12 @@ async function serve(
     setInterval(() => {}, 2 ** 30);
     return;
   }
+  const recordTo = o.recordEvents;
   const r = await VrrpRuntime.start(config, {
     log,
     keepVipsOnStop: o.dontReleaseVrrp,
     ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
+    ...(recordTo ? { onEngine: (e) => (recorder = recordEngineTo(e, recordTo)) } : {}),
   });
   if (!r.ok) {
     for (const e of r.errors) log.error(e);

@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   sourceWaitMs?: number;
   /** Told each instance's new state (the checker process follows them for ha_suspend). */
   onStateChange?: (instance: string, state: string) => void;
+  /** Given the engine before its first input (--record-events: src/sim/event-recorder.ts). */
+  onEngine?: (engine: VrrpEngine) => void;
 }
 
 /**
@@ -292,6 +294,7 @@ export class VrrpRuntime {
     } catch (e) {
       return fail([(e as Error).message]);
     }
+    opts.onEngine?.(rt.#engine);
     rt.#monitor = mon.value;
     rt.#onStateChange = opts.onStateChange;
     // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off.

@@ -194,7 +194,7 @@ function cases(): Case[] {
   return only ? out.filter((c) => c.name.includes(only)) : out;
 }
 
-/** A namespace with lo, eth0 (192.0.2.1/24) and eth1 (198.51.100.1/24), each a veth to a hidden peer. */
+/** A namespace with lo, eth0 (192.0.2.1/24), eth1 (198.51.100.1/24), eth2 and eth3, each a veth to a hidden peer. */
 function lab(label: string): string {
   const ns = createNetns(label);
   const peer = createNetns(`${label}p`);
@@ -202,9 +202,12 @@ function lab(label: string): string {
     deleteNetns(ns);
     deleteNetns(peer);
   });
+  // eth2 and eth3 without addresses: keepalived refuses a configuration naming an interface that does not exist.
   for (const [k, [dev, addr]] of [
     ['eth0', '192.0.2.1/24'],
     ['eth1', '198.51.100.1/24'],
+    ['eth2', ''],
+    ['eth3', ''],
   ].entries()) {
     ip(
       '-n',
@@ -222,7 +225,7 @@ function lab(label: string): string {
       'netns',
       peer,
     );
-    ip('-n', ns, 'addr', 'add', addr!, 'dev', dev!);
+    if (addr) ip('-n', ns, 'addr', 'add', addr, 'dev', dev!);
     ip('-n', ns, 'link', 'set', dev!, 'up');
     ip('-n', peer, 'link', 'set', `${dev}p`, 'up');
   }
