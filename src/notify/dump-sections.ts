@@ -172,9 +172,16 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     ` VRRP default protocol version = ${g.vrrpVersion}`,
   );
   const nft = nftSettings(g);
-  if (nft.table !== null)
+  // keepalived names its table as soon as some instance needs a firewall: use_vmac, no_accept or strict.
+  const needsTable =
+    nft.table !== null ||
+    (vrrp &&
+      ctx.config.vrrpInstances.some(
+        (i) => i.useVmac !== undefined || i.accept === false || i.strictMode === true,
+      ));
+  if (needsTable)
     out.push(
-      ` nftables table name = ${nft.table}`,
+      ` nftables table name = ${nft.table ?? 'keepalived'}`,
       ` nftables base chain priority = ${nft.priority}`,
       ` nftables ${nft.ifindex ? '' : "don't "}force use ifindex for link local IPv6`,
     );
@@ -442,9 +449,11 @@ export function trackFileSection(ctx: DataDumpContext, instances: DumpedInstance
 /** "------< Interfaces >------": every interface of the namespace, with the instances that follow it. */
 export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
   if (ctx.host.interfaces.length === 0) return [];
-  const vips = new Set(
-    instances.flatMap((i) => [...i.params.vips, ...i.params.excludedVips].map((v) => v.address)),
-  );
+  // Addresses keepalived adds (VIPs, static addresses) are not the interface's own.
+  const vips = new Set([
+    ...instances.flatMap((i) => [...i.params.vips, ...i.params.excludedVips].map((v) => v.address)),
+    ...ctx.config.staticIpaddresses.map((a) => a.address),
+  ]);
   const out = ['------< Interfaces >------'];
   for (const f of ctx.host.interfaces) {
     const v4 = f.ipv4.find((a) => !vips.has(a));

@@ -176,12 +176,12 @@ function cases(): Case[] {
     'keepalived.conf.vrrp',
     'keepalived.conf.vrrp.sync',
     'keepalived.conf.vrrp.scripts',
-    'keepalived.conf.IPv6',
+    'keepalived.conf.SSL_GET',
   ];
   if (existsSync(CORPUS_DIR))
     for (const f of readdirSync(CORPUS_DIR).sort()) {
       const text = readFileSync(join(CORPUS_DIR, f), 'utf8');
-      if (!/vrrp_instance/.test(text) || (!all && !lean.includes(f))) continue;
+      if (!/^\s*vrrp_instance/m.test(text) || (!all && !lean.includes(f))) continue;
       out.push({ name: `sample ${f}`, text: documentationAddresses(text) });
     }
   for (const f of readdirSync(CASES_DIR)
