@@ -184,10 +184,13 @@ function cases(): Case[] {
       if (!/^\s*vrrp_instance/m.test(text) || (!all && !lean.includes(f))) continue;
       out.push({ name: `sample ${f}`, text: documentationAddresses(text) });
     }
+  // (Without a vrrp_instance neither writes a VRRP dump.)
   for (const f of readdirSync(CASES_DIR)
     .filter((x) => x.startsWith('meaning-'))
-    .sort())
-    out.push({ name: `case ${f}`, text: readFileSync(join(CASES_DIR, f), 'utf8') });
+    .sort()) {
+    const text = readFileSync(join(CASES_DIR, f), 'utf8');
+    if (/^\s*vrrp_instance/m.test(text)) out.push({ name: `case ${f}`, text });
+  }
   for (const seed of (process.env.KATS_DUMP_SEEDS ?? '1').split(',').map(Number))
     out.push({ name: `generated seed ${seed}`, text: generatedConfig(seed, 20) });
   const only = process.env.KATS_DUMP_ONLY;
