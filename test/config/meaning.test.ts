@@ -172,13 +172,22 @@ async function referenceDump(ns: string, conf: string, dir: string): Promise<str
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
-    // Scripts run at start and every interval (≥1 s): 2.5 s leaves them settled.
+    // Scripts run at start and every interval (≥1 s): 2.5 s usually leaves them settled; on a loaded machine
+    // a script may still be waiting for its first result (keepalived: "Init state = INIT", or an instance's
+    // "Number of track scripts init" above 0), so the dump is taken again, up to 4 times a second apart.
     await sleep(2500);
     const vpid = Number(readFileSync(join(dir, 'v.pid'), 'utf8'));
-    process.kill(vpid, 'SIGUSR1');
-    const ok = await waitFor(join(dir, 'keepalived.data'), 5000);
-    assert.ok(ok, `keepalived wrote no data dump\n${log}`);
-    return readFileSync(join(dir, 'keepalived.data'), 'utf8');
+    let text = '';
+    for (let k = 0; k < 5; k++) {
+      rmSync(join(dir, 'keepalived.data'), { force: true });
+      process.kill(vpid, 'SIGUSR1');
+      const ok = await waitFor(join(dir, 'keepalived.data'), 5000);
+      assert.ok(ok, `keepalived wrote no data dump\n${log}`);
+      text = readFileSync(join(dir, 'keepalived.data'), 'utf8');
+      if (!/Init state = INIT\b|Number of track scripts init = [1-9]/.test(text)) break;
+      await sleep(1000);
+    }
+    return text;
   } finally {
     const mpid = existsSync(join(dir, 'k.pid')) ? Number(readFileSync(join(dir, 'k.pid'), 'utf8')) : 0;
     if (mpid > 0) process.kill(mpid, 'SIGTERM');
