@@ -10,6 +10,7 @@ import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
 import { lvsStateFileFor } from '../lvs/lvs-list.js';
+import { readHostFacts as readHostFacts4Dump } from '../notify/dump-host.js';
 import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.js';
 import { formatCheckerData } from './dump.js';
 import { LvsSink } from './lvs-sink.js';
@@ -42,6 +43,8 @@ export function runCheckerChild(o: CliOptions): number {
     return 1;
   }
   let runtime: CheckerRuntime | null = null;
+  // The configuration the data dump describes: the one last loaded.
+  let current = config;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -75,14 +78,21 @@ export function runCheckerChild(o: CliOptions): number {
       case 'reload': {
         log.info(`Reloading (checker): ${o.configFile}`);
         const next = load();
-        if (next) runtime.reload(next);
-        else log.error('checker reload aborted: the new configuration cannot be run');
+        if (next) {
+          current = next;
+          runtime.reload(next);
+        } else log.error('checker reload aborted: the new configuration cannot be run');
         break;
       }
       case 'dump':
-        writeFile(m.file, formatCheckerData(runtime.status(), runtime.snapshot()), { mode: 0o600 }).catch(
-          (e: Error) => log.error(`cannot write ${m.file}: ${e.message}`),
-        );
+        writeFile(
+          m.file,
+          formatCheckerData(runtime.status(), runtime.snapshot(), {
+            config: current,
+            host: readHostFacts4Dump(current.globalDefs),
+          }),
+          { mode: 0o600 },
+        ).catch((e: Error) => log.error(`cannot write ${m.file}: ${e.message}`));
         break;
       case 'stop':
         void stop(0);

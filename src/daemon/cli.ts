@@ -32,6 +32,8 @@ export interface CliOptions {
   dumpConf: boolean;
   /** keepalived-ts: print the virtual servers as `ipvsadm -Ln` does. */
   lvsList: boolean;
+  /** keepalived-ts: write the VRRP engine's inputs and outputs to this file as JSON lines. */
+  recordEvents?: string;
 }
 
 export type CliResult = { ok: true; options: CliOptions } | { ok: false; error: string };
@@ -141,6 +143,13 @@ export const SPECS: Spec[] = [
     arg: 'none',
     set: (o) => {
       o.noBfd = true;
+    },
+  },
+  {
+    long: 'record-events',
+    arg: 'required',
+    set: (o, v) => {
+      o.recordEvents = v!;
     },
   },
   {
@@ -349,6 +358,7 @@ export const USAGE = `Usage: keepalived-ts [OPTION...]
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
       --dump-conf              Print the resolved configuration as JSON and exit
       --lvs-list               Print the running daemon's virtual servers as ipvsadm -Ln does (-c PIDFILE names it)
+      --record-events=FILE     Write the VRRP engine's inputs and outputs to FILE as JSON lines (replayable)
   -T, --genhash ARGS...        Print the MD5 digest of a URL's body as keepalived's genhash (-s IP -p PORT -u PATH ...)
   -v, --version                Display the version number
   -h, --help                   Display this help message

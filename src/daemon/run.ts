@@ -128,12 +128,16 @@ async function serve(
   const vrrp =
     o.checkOnly || config.vrrpInstances.length === 0
       ? null
-      : new VrrpSubsystem(config, {
-          log,
-          keepVipsOnStop: o.dontReleaseVrrp,
-          // The checker process follows VRRP states (ha_suspend) over its channel (checker-supervisor.ts).
-          ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
-        });
+      : new VrrpSubsystem(
+          config,
+          {
+            log,
+            keepVipsOnStop: o.dontReleaseVrrp,
+            // The checker process follows VRRP states (ha_suspend) over its channel (checker-supervisor.ts).
+            ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
+          },
+          o.recordEvents === undefined ? {} : { recordEvents: o.recordEvents },
+        );
   await new Supervisor({ cli: o, log, config, pidFiles, vrrp, checker }).run();
 }
 

@@ -5,6 +5,36 @@
 // advert path (after the batch that changed it), and deletes the tables on stop.
 import { spawn } from 'node:child_process';
 import type { Logger } from '../common/logger.js';
+import type { GlobalDefs } from '../config/model.js';
+
+/** keepalived's nftables settings for VRRP (global_defs; docs/config-strict-firewall.md). */
+export interface NftSettings {
+  /** `nftables [NAME]`, or `keepalived` under vrrp_strict; null when neither is given. */
+  table: string | null;
+  /** `nftables_priority N`: the base chains' priority (default -1). */
+  priority: number;
+  /** `nftables_ifindex`: link-local IPv6 VIPs matched by interface index. */
+  ifindex: boolean;
+  /** `nftables_counters`: rules with counters. */
+  counters: boolean;
+}
+
+export const NFT_DEFAULT_TABLE = 'keepalived';
+
+/** The settings global_defs gives; the firewall always needs a table, so a no_accept instance uses the default. */
+export function nftSettings(g: GlobalDefs): NftSettings {
+  const o = g.other;
+  const named = o.nftables;
+  const table =
+    named !== undefined ? (named[0] ?? NFT_DEFAULT_TABLE) : g.vrrpStrict ? NFT_DEFAULT_TABLE : null;
+  const prio = Number(o.nftables_priority?.[0]);
+  return {
+    table,
+    priority: o.nftables_priority !== undefined && Number.isInteger(prio) ? prio : -1,
+    ifindex: o.nftables_ifindex !== undefined,
+    counters: o.nftables_counters !== undefined,
+  };
+}
 
 export interface DroppedVip {
   address: string;
@@ -103,10 +133,16 @@ export class StrictFirewall {
   #dirty = false;
   #touched = false;
 
-  constructor(log: Logger, table = 'keepalived', priority = -1) {
+  constructor(log: Logger, table = NFT_DEFAULT_TABLE, priority = -1) {
     this.#log = log;
     this.#table = table;
     this.#priority = priority;
+  }
+
+  /** The firewall global_defs asks for (`nftables NAME`, `nftables_priority N`), fixed for the run. */
+  static of(log: Logger, g: GlobalDefs): StrictFirewall {
+    const s = nftSettings(g);
+    return new StrictFirewall(log, s.table ?? NFT_DEFAULT_TABLE, s.priority);
   }
 
   /** keepalived: "(VI_1) setting firewall drop rule". */

@@ -18,7 +18,7 @@ import { type Logger, rateLimited } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { InputWaiting } from '../net/input-waiting.js';
 import type { Netlink } from '../net/netlink.js';
-import { type DumpedInstance, type DumpFlags, dumpFlagsOf } from '../notify/dumps.js';
+import { type DumpedInstance, type DumpFlags, dumpFlagsOf, type TrackerSnapshot } from '../notify/dumps.js';
 import { Notifier } from '../notify/notifier.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
@@ -54,6 +54,8 @@ export interface RuntimeOptions {
   sourceWaitMs?: number;
   /** Told each instance's new state (the checker process follows them for ha_suspend). */
   onStateChange?: (instance: string, state: string) => void;
+  /** Given the engine before its first input (--record-events: src/sim/event-recorder.ts). */
+  onEngine?: (engine: VrrpEngine) => void;
 }
 
 export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: RuntimeError[] };
@@ -146,7 +148,7 @@ export class VrrpRuntime {
       (instance) => this.#engine.instance(instance)?.followedMaster ?? null,
     );
     this.#vips = new VipInstaller(this.#nl, this.#table, log);
-    this.#firewall = new StrictFirewall(log);
+    this.#firewall = StrictFirewall.of(log, cfg.globalDefs);
     this.#announcers = new Announcers(this.#table, log, plan.pacing);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(
@@ -236,6 +238,7 @@ export class VrrpRuntime {
       await host.close();
       return { ok: false, errors: [runtimeError('VRRP_START_EXCEPTION', (e as Error).message)] };
     }
+    opts.onEngine?.(rt.#engine);
     host.follow(
       (ev) => rt.#links.onNetlink(ev),
       (e) => {
@@ -419,8 +422,14 @@ export class VrrpRuntime {
         lastTransitionS: this.#lastTransitionS.get(i.name) ?? 0,
         notifyDeleted: this.#notifyDeleted.has(i.name),
         flags: this.#dumpFlags.get(i.name) ?? NO_DUMP_FLAGS,
+        fd: this.#pool.fdOf(i.name) ?? -1,
       };
     });
+  }
+
+  /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */
+  trackerSnapshot(): TrackerSnapshot {
+    return this.#trackers.snapshot();
   }
 
   /** keepalived's STATS_CLEAR signal: every instance's counters back to zero. */

@@ -195,6 +195,11 @@ export class VrrpSocketPool {
     this.#fds = [...this.#slots.values()].map((s) => s.sock.fd);
   }
 
+  /** The socket an instance sends and receives on (for the data dump's fd_in/fd_out), or undefined. */
+  fdOf(name: string): number | undefined {
+    return this.#slotOf.get(name)?.sock.fd;
+  }
+
   /** The receiving sockets' file descriptors (the same array until one opens or closes). */
   fds(): readonly number[] {
     return this.#fds;

@@ -3,7 +3,9 @@
 import { rename, writeFile } from 'node:fs/promises';
 import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
+import { readHostFacts as readDumpHost } from '../notify/dump-host.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
+import { type EventRecorder, recordEngineTo } from '../sim/event-recorder.js';
 import { faultPoint } from './fault-injection.js';
 import { applyProcessTuning } from './process-tuning.js';
 import type { RuntimeError } from './runtime-error.js';
@@ -15,14 +17,22 @@ const FATAL_GRACEFUL_STOP_MS = 2000;
 
 export class VrrpSubsystem implements Subsystem {
   readonly name = 'VRRP';
+  /** The configuration at start: process settings come from it (applied once). */
   readonly #config: KeepalivedConfig;
+  /** The configuration last loaded: what the data dump describes. */
+  #current: KeepalivedConfig;
   readonly #opts: RuntimeOptions;
+  /** --record-events FILE: the engine's inputs and outputs as JSON lines (src/sim/event-recorder.ts). */
+  readonly #recordTo: string | undefined;
+  #recorder: EventRecorder | null = null;
   readonly #log: Logger;
   #runtime: VrrpRuntime | null = null;
 
-  constructor(config: KeepalivedConfig, opts: RuntimeOptions) {
+  constructor(config: KeepalivedConfig, opts: RuntimeOptions, o: { recordEvents?: string } = {}) {
     this.#config = config;
+    this.#current = config;
     this.#opts = opts;
+    this.#recordTo = o.recordEvents;
     this.#log = opts.log;
   }
 
@@ -32,7 +42,11 @@ export class VrrpSubsystem implements Subsystem {
   }
 
   async start(): Promise<readonly RuntimeError[]> {
-    const r = await VrrpRuntime.start(this.#config, this.#opts);
+    const to = this.#recordTo;
+    const opts: RuntimeOptions = to
+      ? { ...this.#opts, onEngine: (e) => (this.#recorder = recordEngineTo(e, to)) }
+      : this.#opts;
+    const r = await VrrpRuntime.start(this.#config, opts);
     if (!r.ok) return r.errors;
     this.#runtime = r.runtime;
     // keepalived's start-up line when some instance does not accept (vrrp_strict, no_accept): strict-firewall.ts.
@@ -56,6 +70,7 @@ export class VrrpSubsystem implements Subsystem {
       this.#log.warn(
         'vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / vrrp_cpu_affinity changes take effect at the next start',
       );
+    this.#current = next;
     return runtime.reload(next);
   }
 
@@ -66,7 +81,7 @@ export class VrrpSubsystem implements Subsystem {
       case 'data':
         if (!this.#runtime) return;
         this.#log.info(`Printing VRRP data for process(${pid}) on signal`);
-        return this.#dump(g.stateDumpFile ?? '/tmp/keepalived.data', formatDataText);
+        return this.#dump(g.stateDumpFile ?? '/tmp/keepalived.data', (list) => this.#dataText(list));
       case 'stats':
         this.#log.info(`Printing VRRP stats for process(${pid}) on signal`);
         return this.#dump(g.statsDumpFile ?? '/tmp/keepalived.stats', formatStatsText);
@@ -78,6 +93,12 @@ export class VrrpSubsystem implements Subsystem {
         this.#log.info('Clearing VRRP statistics on signal');
         return this.#runtime?.clearStats();
     }
+  }
+
+  #dataText(list: DumpedInstance[]): string {
+    const config = this.#current;
+    const trackers = this.#runtime?.trackerSnapshot() ?? { scripts: [], files: [] };
+    return formatDataText(list, { config, trackers, host: readDumpHost(config.globalDefs) });
   }
 
   /**
@@ -92,8 +113,9 @@ export class VrrpSubsystem implements Subsystem {
   }
 
   async stop(o: { fatal?: boolean } = {}): Promise<void> {
-    if (o.fatal) return this.#runtime?.abort(FATAL_GRACEFUL_STOP_MS);
-    return this.#runtime?.stop();
+    if (o.fatal) await this.#runtime?.abort(FATAL_GRACEFUL_STOP_MS);
+    else await this.#runtime?.stop();
+    await this.#recorder?.close();
   }
 }
 

@@ -2,6 +2,7 @@
 // engine: their results become engine inputs while the runtime runs (ignored while it starts or stops), their
 // current readings are given to the engine before the instances start and after a reload, and a reload
 // hands each kind its new set (a changed script keeps its OK/KO state, as keepalived does).
+import type { TrackerSnapshot } from '../notify/dumps.js';
 import { FileTrackers } from '../track/file-trackers.js';
 import { ProcessTrackers } from '../track/process-trackers.js';
 import { ScriptTrackers } from '../track/script-trackers.js';
@@ -53,6 +54,11 @@ export class TrackerWiring {
       log.info(`VRRP_Track_Process(${name}) ${up ? 'up' : 'down'} at startup: ${count} matching process(es)`);
       if (!up) engine.handle({ type: 'tracker', name, up }, nowUs);
     }
+  }
+
+  /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */
+  snapshot(): TrackerSnapshot {
+    return { scripts: this.#scripts.states(), files: this.#files.values() };
   }
 
   start(): void {

@@ -6,12 +6,26 @@
 // keepalived's keys, then keepalived-ts's own (camelCase: the RFC 6527 counter names, the master's address)
 // for what keepalived does not dump. The .data text is keepalived's "Format not stable" (man5) topology
 // section with the fields we hold.
-import type { KeepalivedConfig } from '../config/model.js';
+import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+import { nftSettings } from '../daemon/strict-firewall.js';
 import type { AuthTypeCode } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
+import { initialReading, type TrackerDef, type TrackerReading, trackerEffect } from '../vrrp/priority.js';
 import type { VrrpStats } from '../vrrp/stats.js';
+import {
+  type DataDumpContext,
+  globalSection,
+  interfaceSection,
+  notifyLines,
+  scriptSection,
+  sockpoolSection,
+  syncGroupSection,
+  trackFileSection,
+} from './dump-sections.js';
+
+export type { DataDumpContext, HostFacts, InterfaceFacts, TrackerSnapshot } from './dump-sections.js';
 
 export interface DumpedInstance {
   status: InstanceStatus;
@@ -24,6 +38,8 @@ export interface DumpedInstance {
   /** `notify_deleted` is set: a reload that removes the instance notifies DELETED. */
   notifyDeleted: boolean;
   flags: DumpFlags;
+  /** The instance's socket (its fd_in and fd_out); -1 or absent without one. */
+  fd?: number;
 }
 
 /** What keepalived's JSON says of an instance's configuration that the engine parameters do not carry. */
@@ -161,113 +177,289 @@ export function formatJson(instances: DumpedInstance[]): string {
 const AUTH_NAME: Record<number, string> = { 0: 'NONE', 1: 'SIMPLE_PASSWORD', 2: 'IPSEC_AH' };
 
 /**
- * The SIGUSR1 text: keepalived 2.2.7's "VRRP Topology" section, line for line in its order and words, for every
- * line whose value this process holds exactly (docs/notify-data-dump.md). Lines keepalived writes that this
- * dump leaves out, because the runtime does not hand this dump such a value or it belongs to the moment:
- * Number of config faults, Number of interface and track script faults, Number of track scripts init, Read
- * timeout, Master down timer, Multicast address, Total priority, last rx/tx checksum, fd_in/fd_out, Tracked
- * interfaces, Unicast TTL, Check unicast src, Unicast checksum compatibility, each peer's "min_ttl N max_ttl M",
- * and the other sections (Global definitions, Sockpool, Scripts, Interfaces). The last line, "Master router"
- * while MASTER, is ours alone.
+ * The SIGUSR1 text, keepalived 2.2.7's sections line for line in its order and words (docs/notify-data-dump.md):
+ * Global definitions, VRRP Topology, VRRP Sockpool, VRRP Sync groups, VRRP Scripts, VRRP Track files,
+ * Interfaces. Without `ctx` (no configuration at hand) only the VRRP Topology section, with the lines the
+ * instances alone give. Lines keepalived writes and this dump does not: Read timeout, the VMAC and IPVLAN
+ * lines, Virtual Routes / Virtual Rules, Tracked processes / BFDs and their sections, libnftnl version, the
+ * Static Addresses / Routes / Rules sections, Gratuitous ARP delays. Ours alone: "Master router" while MASTER,
+ * as the instance's last line.
  */
-export function formatDataText(instances: DumpedInstance[]): string {
-  let out = '------< VRRP Topology >------\n';
-  for (const {
-    status: st,
-    params: p,
-    authType,
-    authPassword,
-    lastTransitionS,
-    notifyDeleted,
-    flags: f,
-  } of instances) {
-    const vipSet = st.state === 'MASTER';
-    const unicast = p.unicastPeers.length > 0;
-    const lines = [
-      ` VRRP Instance = ${st.name}`,
-      `   VRRP Version = ${p.version}`,
-      ...(p.family === 6 ? ['   Using Native IPv6'] : []),
-      `   State = ${st.state}`,
-      ...(st.state === 'BACKUP'
-        ? [
-            `   Master router = ${st.masterAddress ?? (p.family === 6 ? '::' : '0.0.0.0')}`,
-            `   Master priority = ${st.masterPriority}`,
-            ...(p.version === 3
-              ? [`   Master advert int = ${(st.masterAdverIntervalCs / 100).toFixed(2)} sec`]
-              : []),
-          ]
-        : []),
-      '   Flags:',
-      ...(unicast ? ['     Using unicast'] : []),
-      `   Wantstate = ${st.wantState}`,
-      ...(lastTransitionS > 0 ? [`   Last transition = ${transitionText(lastTransitionS)}`] : []),
-      `   Interface = ${p.interface}`,
-      ...(p.dontTrackPrimary ? ['   VRRP interface tracking disabled'] : []),
-      ...(f.skipCheckAdvAddr ? ['   Skip checking advert IP addresses'] : []),
-      ...(f.strictMode ? ['   Enforcing strict VRRP compliance'] : []),
-      `   Using src_ip = ${p.primaryAddress}`,
-      `   Gratuitous ARP delay = ${Math.floor(p.garpMasterDelayUs / 1_000_000)}`,
-      `   Gratuitous ARP repeat = ${p.garpMasterRepeat}`,
-      `   Gratuitous ARP refresh = ${Math.floor(p.garpMasterRefreshUs / 1_000_000)}`,
-      `   Gratuitous ARP refresh repeat = ${p.garpMasterRefreshRepeat}`,
-      `   Gratuitous ARP lower priority delay = ${Math.floor(p.garpLowerPrioDelayUs / 1_000_000)}`,
-      `   Gratuitous ARP lower priority repeat = ${p.garpLowerPrioRepeat}`,
-      `   Down timer adverts = ${p.downTimerAdverts}`,
-      `   Send advert after receive lower priority advert = ${!p.lowerPrioNoAdvert}`,
-      `   Send advert after receive higher priority advert = ${p.higherPrioSendAdvert}`,
-      `   Virtual Router ID = ${p.vrid}`,
-      `   Priority = ${st.basePriority}`,
-      `   Effective priority = ${st.effectivePriority}`,
-      `   Advert interval = ${p.version === 2 ? `${p.advertIntervalCs / 100} sec` : `${p.advertIntervalCs * 10} milli-sec`}`,
-      `   Accept = ${p.accept ? 'enabled' : 'disabled'}`,
-      `   Preempt = ${p.nopreempt ? 'disabled' : 'enabled'}`,
-      ...(p.preemptDelayUs > 0 ? [`   Preempt delay = ${seconds(p.preemptDelayUs)} secs`] : []),
-      `   Promote_secondaries = ${f.promoteSecondaries ? 'enabled' : 'disabled'}`,
-      ...(authType !== AuthType.none
-        ? [
-            `   Authentication type = ${AUTH_NAME[authType] ?? authType}`,
-            ...(authType === AuthType.pass ? [`   Password = ${authPassword}`] : []),
-          ]
-        : p.version === 2
-          ? ['   Authentication type = none']
-          : []),
-      ...(p.vips.length > 0
-        ? [`   Virtual IP (${p.vips.length}):`, ...p.vips.map((v) => `     ${vipDataText(v, p, vipSet)}`)]
-        : []),
-      ...(p.excludedVips.length > 0
-        ? ['   Virtual IP Excluded :', ...p.excludedVips.map((v) => `     ${vipDataText(v, p, vipSet)}`)]
-        : []),
-      ...(unicast ? ['   Unicast Peer :', ...p.unicastPeers.map((a) => `     ${a}`)] : []),
-      ...trackedScripts(p),
-      `   Using smtp notification = ${f.smtpAlert ? 'yes' : 'no'}`,
-      `   Notify deleted = ${notifyDeleted ? 'Deleted' : 'Fault'}`,
-      `   Notify priority changes = ${p.notifyPriorityChanges}`,
-      // keepalived-ts: keepalived writes the master's address only while BACKUP.
-      ...(st.state === 'MASTER' && st.masterAddress !== null
-        ? [`   Master router = ${st.masterAddress}`]
-        : []),
-    ];
-    out += `${lines.join('\n')}\n`;
-  }
-  return out;
+export function formatDataText(instances: DumpedInstance[], ctx?: DataDumpContext): string {
+  const sections: string[][] = [];
+  if (ctx) sections.push(globalSection(ctx));
+  if (instances.length > 0)
+    sections.push(['------< VRRP Topology >------', ...instances.flatMap((i) => topologyLines(i, ctx))]);
+  if (ctx)
+    sections.push(
+      sockpoolSection(instances),
+      syncGroupSection(ctx, instances),
+      scriptSection(ctx, instances),
+      trackFileSection(ctx, instances),
+      interfaceSection(ctx, instances),
+    );
+  return sections
+    .filter((s) => s.length > 0)
+    .map((s) => `${s.join('\n')}\n`)
+    .join('');
 }
 
-/** keepalived's "Tracked scripts :" block: NAME weight W [reverse], in configuration order. */
-function trackedScripts(p: VrrpInstanceParams): string[] {
-  const scripts = p.trackers.filter((t) => t.kind === 'script');
-  if (scripts.length === 0) return [];
+/** keepalived's VRRP_MS_DOWN_TIMER in µs: down_timer_adverts × master advert interval + skew. */
+function masterDownTimerUs(d: DumpedInstance, inGroup: boolean): number {
+  const p = d.params;
+  // An address owner configured `state MASTER` (outside a sync group) starts as MASTER by timing out of BACKUP
+  // at once: keepalived sets 1 µs and keeps it.
+  if (p.basePriority === 255 && p.initialState === 'MASTER' && d.status.state === 'MASTER' && !inGroup)
+    return 1;
+  const eff = d.status.effectivePriority;
+  const masterCs =
+    p.version === 3 ? d.status.masterAdverIntervalCs || p.advertIntervalCs : p.advertIntervalCs;
+  const skew =
+    p.version === 3 ? Math.floor(((256 - eff) * masterCs * 625) / 16) : Math.floor(((256 - eff) * 1e6) / 256);
+  return p.downTimerAdverts * masterCs * 10_000 + skew;
+}
+
+/** One instance's lines of the VRRP Topology section. */
+function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): string[] {
+  const { status: st, params: p, authType, authPassword, lastTransitionS, notifyDeleted, flags: f } = d;
+  const c = ctx?.config.vrrpInstances.find((i) => i.name === st.name);
+  const g = ctx?.config.globalDefs;
+  const vipSet = st.state === 'MASTER';
+  const unicast = p.unicastPeers.length > 0;
+  const unicastConfigured = unicast || (c?.unicastPeers.length ?? 0) > 0;
+  const saddrFromConfig = c?.unicastSrcIp !== undefined;
+  const checkUnicastSrc =
+    (c?.checkUnicastSrc ?? g?.vrrpCheckUnicastSrc ?? false) ||
+    (c?.unicastPeers.some((x) => x.minTtl !== undefined || x.maxTtl !== undefined) ?? false);
+  const anyFlag =
+    unicastConfigured ||
+    p.dontTrackPrimary ||
+    f.skipCheckAdvAddr ||
+    saddrFromConfig ||
+    checkUnicastSrc ||
+    f.promoteSecondaries ||
+    p.nopreempt ||
+    f.vmacIfname !== '';
+  const group = ctx?.config.syncGroups.find((sg) => sg.members.some((m) => m.name === st.name));
+  const nftSet =
+    vipSet && !p.accept && ctx !== undefined && nftSettings(ctx.config.globalDefs).table !== null;
+  const vipLine = (v: VrrpInstanceParams['vips'][number]) => `     ${vipDataText(v, p, vipSet, nftSet)}`;
+  const ifindex = ctx?.host.interfaces.find((i) => i.name === p.interface)?.index ?? 0;
+  const trackerFaults = ctx ? faultCount(d, ctx) : 0;
+  const lines = [
+    ` VRRP Instance = ${st.name}`,
+    `   VRRP Version = ${p.version}`,
+    ...(group ? [`   Sync group = ${group.name}`] : []),
+    ...(p.family === 6 ? ['   Using Native IPv6'] : []),
+    `   State = ${st.state}`,
+    ...(st.state === 'BACKUP'
+      ? [
+          `   Master router = ${st.masterAddress ?? (p.family === 6 ? '::' : '0.0.0.0')}`,
+          `   Master priority = ${st.masterPriority}`,
+          ...(p.version === 3
+            ? [`   Master advert int = ${(st.masterAdverIntervalCs / 100).toFixed(2)} sec`]
+            : []),
+        ]
+      : []),
+    ...(anyFlag
+      ? [
+          '   Flags:',
+          ...(unicast
+            ? ['     Using unicast']
+            : unicastConfigured
+              ? ['     Unicast config option specified but using multicast']
+              : []),
+        ]
+      : ['   Flags: none']),
+    `   Wantstate = ${st.wantState}`,
+    ...(ctx
+      ? [
+          '   Number of config faults = 0',
+          `   Number of interface and track script faults = ${trackerFaults}`,
+          '   Number of track scripts init = 0',
+        ]
+      : []),
+    ...(lastTransitionS > 0 ? [`   Last transition = ${transitionText(lastTransitionS)}`] : []),
+    ...(ctx ? [`   Master down timer = ${masterDownTimerUs(d, group !== undefined)} usecs`] : []),
+    `   Interface = ${p.interface}`,
+    ...(p.dontTrackPrimary ? ['   VRRP interface tracking disabled'] : []),
+    ...(f.skipCheckAdvAddr ? ['   Skip checking advert IP addresses'] : []),
+    ...(f.strictMode ? ['   Enforcing strict VRRP compliance'] : []),
+    `   Using src_ip = ${p.primaryAddress}${saddrFromConfig ? ' (from configuration)' : ''}`,
+    ...(ctx && !unicast
+      ? [
+          p.family === 4
+            ? `   Multicast address ${c?.mcastDstIp ?? ctx.config.globalDefs.vrrpMcastGroup4}`
+            : `   Multicast address ${c?.mcastDstIp ?? ctx.config.globalDefs.vrrpMcastGroup6}, ifindex ${ifindex}`,
+        ]
+      : []),
+    `   Gratuitous ARP delay = ${Math.floor(p.garpMasterDelayUs / 1_000_000)}`,
+    `   Gratuitous ARP repeat = ${p.garpMasterRepeat}`,
+    `   Gratuitous ARP refresh = ${Math.floor(p.garpMasterRefreshUs / 1_000_000)}`,
+    `   Gratuitous ARP refresh repeat = ${p.garpMasterRefreshRepeat}`,
+    `   Gratuitous ARP lower priority delay = ${Math.floor(p.garpLowerPrioDelayUs / 1_000_000)}`,
+    `   Gratuitous ARP lower priority repeat = ${p.garpLowerPrioRepeat}`,
+    `   Down timer adverts = ${p.downTimerAdverts}`,
+    `   Send advert after receive lower priority advert = ${!p.lowerPrioNoAdvert}`,
+    `   Send advert after receive higher priority advert = ${p.higherPrioSendAdvert}`,
+    `   Virtual Router ID = ${p.vrid}`,
+    `   Priority = ${st.basePriority}`,
+    `   Effective priority = ${st.effectivePriority}`,
+    ...(ctx ? [`   Total priority = ${totalPriority(d, ctx)}`] : []),
+    `   Advert interval = ${p.version === 2 ? `${p.advertIntervalCs / 100} sec` : `${p.advertIntervalCs * 10} milli-sec`}`,
+    ...(ctx && st.state === 'BACKUP' && p.version === 3
+      ? [`   Master advert interval = ${st.masterAdverIntervalCs * 10} milli-sec`]
+      : []),
+    `   Accept = ${p.accept ? 'enabled' : 'disabled'}`,
+    `   Preempt = ${p.nopreempt ? 'disabled' : 'enabled'}`,
+    ...(p.preemptDelayUs > 0 ? [`   Preempt delay = ${seconds(p.preemptDelayUs)} secs`] : []),
+    `   Promote_secondaries = ${f.promoteSecondaries ? 'enabled' : 'disabled'}`,
+    ...(authType !== AuthType.none
+      ? [
+          `   Authentication type = ${AUTH_NAME[authType] ?? authType}`,
+          ...(authType === AuthType.pass ? [`   Password = ${authPassword}`] : []),
+        ]
+      : p.version === 2
+        ? ['   Authentication type = none']
+        : []),
+    ...(p.vips.length > 0 ? [`   Virtual IP (${p.vips.length}):`, ...p.vips.map(vipLine)] : []),
+    ...(p.excludedVips.length > 0 ? ['   Virtual IP Excluded :', ...p.excludedVips.map(vipLine)] : []),
+    ...(unicast
+      ? [
+          ...(ctx
+            ? [
+                `   Unicast TTL = ${c?.unicastTtl ?? 255}`,
+                `   Check unicast src : ${checkUnicastSrc ? 'yes' : 'no'}`,
+              ]
+            : []),
+          '   Unicast Peer :',
+          ...p.unicastPeers.map((a) => {
+            if (!ctx) return `     ${a}`;
+            const cp = c?.unicastPeers.find((x) => x.address === a);
+            return `     ${a} min_ttl ${cp?.minTtl ?? 0} max_ttl ${cp?.maxTtl ?? 255}`;
+          }),
+          ...(ctx ? [`   Unicast checksum compatibility = ${checksumCompat(c)}`] : []),
+        ]
+      : []),
+    ...(ctx
+      ? [d.fd !== undefined && d.fd >= 0 ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated']
+      : []),
+    ...trackedLines(p, 'interface', 'Tracked interfaces', false),
+    ...trackedLines(p, 'script', 'Tracked scripts', false),
+    ...trackedLines(p, 'file', 'Tracked files', true),
+    `   Using smtp notification = ${f.smtpAlert ? 'yes' : 'no'}`,
+    `   Notify deleted = ${notifyDeleted ? 'Deleted' : 'Fault'}`,
+    ...(ctx && c ? notifyLines(c.notify, ctx.host, true) : []),
+    `   Notify priority changes = ${p.notifyPriorityChanges}`,
+    // keepalived-ts: keepalived writes the master's address only while BACKUP.
+    ...(st.state === 'MASTER' && st.masterAddress !== null ? [`   Master router = ${st.masterAddress}`] : []),
+  ];
+  return lines;
+}
+
+/** `old_unicast_checksum [never]` (keepalived's unicast_chksum_compat). */
+function checksumCompat(c: VrrpInstanceConfig | undefined): string {
+  const w = c?.other.old_unicast_checksum;
+  return w === undefined ? 'no' : w[0] === 'never' ? 'never' : 'config';
+}
+
+/** The readings the dump knows: scripts and files from the daemon, interfaces from the host. */
+function readings(d: DumpedInstance, ctx: DataDumpContext): Map<string, TrackerReading> {
+  const r = new Map<string, TrackerReading>();
+  for (const t of d.params.trackers) {
+    if (t.kind === 'script') {
+      const s = ctx.trackers.scripts.find((x) => x.name === t.name);
+      if (s) r.set(t.name, { up: s.up });
+    } else if (t.kind === 'file') {
+      const f = ctx.trackers.files.find((x) => x.name === t.name);
+      if (f) r.set(t.name, { value: f.value });
+    } else if (t.kind === 'interface') {
+      const i = ctx.host.interfaces.find((x) => x.name === t.name);
+      if (i) r.set(t.name, { up: (i.flags & 1) !== 0 && i.running });
+    }
+  }
+  return r;
+}
+
+/** keepalived's total_priority: the base plus every tracker's weight, before the 1..254 clamp. */
+function totalPriority(d: DumpedInstance, ctx: DataDumpContext): number {
+  if (d.params.basePriority === 255) return 255;
+  const r = readings(d, ctx);
+  let total = d.params.basePriority;
+  for (const t of d.params.trackers) total += trackerEffect(t, r.get(t.name) ?? initialReading(t)).delta;
+  return total;
+}
+
+/** keepalived's num_script_if_fault: weight-0 trackers at fault, and the instance's own interface when down. */
+function faultCount(d: DumpedInstance, ctx: DataDumpContext): number {
+  const r = readings(d, ctx);
+  let n = d.status.fault.interface ? 1 : 0;
+  for (const t of d.params.trackers) if (trackerEffect(t, r.get(t.name) ?? initialReading(t)).fault) n++;
+  return n;
+}
+
+/** keepalived's "Tracked …" blocks: NAME weight W [reverse] (files: "NAME, weight W"), in configuration order. */
+function trackedLines(
+  p: VrrpInstanceParams,
+  kind: TrackerDef['kind'],
+  title: string,
+  comma: boolean,
+): string[] {
+  const list = p.trackers.filter((t) => t.kind === kind);
+  if (list.length === 0) return [];
   return [
-    '   Tracked scripts :',
-    ...scripts.map((t) => `     ${t.name} weight ${t.weight}${t.reverse ? ' reverse' : ''}`),
+    `   ${title} :`,
+    ...list.map((t) => `     ${t.name}${comma ? ',' : ''} weight ${t.weight}${t.reverse ? ' reverse' : ''}`),
   ];
 }
 
-/** A VIP as keepalived's text dump writes it: the prefix length only when shorter than the address. */
-function vipDataText(v: VrrpInstanceParams['vips'][number], p: VrrpInstanceParams, set: boolean): string {
-  const full = v.address.includes(':') ? 128 : 32;
-  const scope = typeof v.options?.scope === 'string' ? v.options.scope : 'global';
+/** A VIP as keepalived's text dump writes it (format_ipaddress): the prefix length only when shorter. */
+function vipDataText(
+  v: VrrpInstanceParams['vips'][number],
+  p: VrrpInstanceParams,
+  set: boolean,
+  nftSet: boolean,
+): string {
+  const o = v.options ?? {};
+  const v6 = v.address.includes(':');
+  const full = v6 ? 128 : 32;
   const addr = v.prefixLen === full ? v.address : `${v.address}/${v.prefixLen}`;
-  return `${addr} dev ${v.dev ?? p.interface} scope ${scope}${set ? ' set' : ''}`;
+  let out = addr;
+  const brd = typeof o.broadcast === 'string' ? broadcastOf(o.broadcast, v.address, v.prefixLen) : null;
+  if (!v6 && brd) out += ` brd ${brd}`;
+  out += ` dev ${v.dev ?? p.interface}`;
+  out += ` scope ${typeof o.scope === 'string' ? o.scope : 'global'}`;
+  if (typeof o.label === 'string') out += ` label ${o.label}`;
+  if (typeof o.peer === 'string') out += ` peer ${o.peer}/${v.prefixLen}`;
+  const flags = Array.isArray(o.flags) ? o.flags.map(String) : [];
+  if (flags.includes('home')) out += ' home';
+  if (o.noDad === true) out += ' -nodad';
+  for (const f of ['mngtmpaddr', 'noprefixroute', 'autojoin']) if (flags.includes(f)) out += ` ${f}`;
+  if (o.noTrack === true) out += ' no_track';
+  if (v6) {
+    const i = flags.indexOf('preferred_lft');
+    const lft = i >= 0 ? flags[i + 1] : undefined;
+    out +=
+      flags.includes('deprecated') || lft === '0'
+        ? ' deprecated'
+        : lft && lft !== 'forever'
+          ? ` preferred_lft ${lft}`
+          : ' preferred_lft forever';
+  }
+  if (set) out += ' set';
+  if (nftSet) out += ' nftable_set';
+  return out;
+}
+
+/** `brd +` is the subnet's broadcast address, `brd -` none; otherwise the address given. */
+function broadcastOf(b: string, address: string, len: number): string | null {
+  if (b === '-') return null;
+  if (b !== '+') return b;
+  if (len >= 31) return null;
+  const n = address.split('.').reduce((a, x) => (a << 8) | Number(x), 0) >>> 0;
+  const host = len === 0 ? 0xffffffff : (1 << (32 - len)) - 1;
+  const bc = (n | host) >>> 0;
+  return [24, 16, 8, 0].map((sh) => (bc >>> sh) & 255).join('.');
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

@@ -16,6 +16,7 @@ import type { KeepalivedConfig } from '../../src/config/model.js';
 import { computePriority, type TrackerDef } from '../../src/vrrp/priority.js';
 import { CASES_DIR, OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { generatedConfig } from './meaning-generator.js';
 
 const skip = !isRoot() ? 'needs root' : !referenceAvailable() ? 'keepalived not installed' : false;
 
@@ -171,13 +172,22 @@ async function referenceDump(ns: string, conf: string, dir: string): Promise<str
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
-    // Scripts run at start and every interval (≥1 s): 2.5 s leaves them settled.
+    // Scripts run at start and every interval (≥1 s): 2.5 s usually leaves them settled; on a loaded machine
+    // a script may still be waiting for its first result (keepalived: "Init state = INIT", or an instance's
+    // "Number of track scripts init" above 0), so the dump is taken again, up to 4 times a second apart.
     await sleep(2500);
     const vpid = Number(readFileSync(join(dir, 'v.pid'), 'utf8'));
-    process.kill(vpid, 'SIGUSR1');
-    const ok = await waitFor(join(dir, 'keepalived.data'), 5000);
-    assert.ok(ok, `keepalived wrote no data dump\n${log}`);
-    return readFileSync(join(dir, 'keepalived.data'), 'utf8');
+    let text = '';
+    for (let k = 0; k < 5; k++) {
+      rmSync(join(dir, 'keepalived.data'), { force: true });
+      process.kill(vpid, 'SIGUSR1');
+      const ok = await waitFor(join(dir, 'keepalived.data'), 5000);
+      assert.ok(ok, `keepalived wrote no data dump\n${log}`);
+      text = readFileSync(join(dir, 'keepalived.data'), 'utf8');
+      if (!/Init state = INIT\b|Number of track scripts init = [1-9]/.test(text)) break;
+      await sleep(1000);
+    }
+    return text;
   } finally {
     const mpid = existsSync(join(dir, 'k.pid')) ? Number(readFileSync(join(dir, 'k.pid'), 'utf8')) : 0;
     if (mpid > 0) process.kill(mpid, 'SIGTERM');
@@ -201,51 +211,6 @@ const CONFIGS = [
  */
 const GENERATED_SEEDS = (process.env.KATS_MEANING_SEEDS ?? '1,2,3').split(',').map(Number);
 const GENERATED_INSTANCES = 40;
-
-function generatedConfig(seed: number, count: number): string {
-  let a = seed >>> 0;
-  const r = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const out = ['vrrp_script chk {', '  script "/usr/bin/true" // 检测脚本', '  weight -20 // w', '}'];
-  for (let k = 1; k <= count; k++) {
-    const vip = `192.0.2.${100 + k}`;
-    out.push(`vrrp_instance G${k} {`);
-    out.push(`  state ${pick(['BACKUP', 'MASTER // 主', 'BACKUP # b', 'MASTER'])}`);
-    out.push('  interface eth0 // 网卡');
-    out.push(`  virtual_router_id ${k}${pick(['', ' // id', ' ! x'])}`);
-    out.push(
-      `  priority ${pick(['100', '150 // 优先级', '0', '256', '300', 'abc', '-5', '1.5', '200 # c', '255', '100abc'])}`,
-    );
-    out.push(`  advert_int ${pick(['1', '1 // s', '2'])}`);
-    const pre = pick(['', '  nopreempt // 非抢占', '  nopreempt', '  nopreempt false', '  preempt']);
-    if (pre) out.push(pre);
-    if (r() < 0.3)
-      out.push('  unicast_peer {', `    192.0.2.2${pick(['', ' // peer', ' min_ttl 1', ' max_ttl'])}`, '  }');
-    out.push('  virtual_ipaddress {');
-    out.push(`    ${vip}${pick(['', '/24', '/24 // VIP', '/33', ' dev eth0 # c', '/0'])}`);
-    out.push('  }');
-    const track = pick([
-      '',
-      'chk',
-      'chk // 注释',
-      'chk weight 10 reverse',
-      'chk weight 300',
-      'chk reverse',
-      'chk weight',
-      'chk weight 5 sideways',
-      'chk weight -7',
-    ]);
-    if (track) out.push('  track_script {', `    ${track}`, '  }');
-    out.push('}');
-  }
-  return `${out.join('\n')}\n`;
-}
 
 /**
  * Documented departures (docs/config-meaning.md), applied to keepalived's side before comparing, so that each

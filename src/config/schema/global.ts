@@ -292,8 +292,11 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
         if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
         const [user, group] = tokens[1].includes(':') ? tokens[1].split(':', 2) : [tokens[1], tokens[2]];
         // keepalived takes a second word as the group, so `script_user root // x` fails on group '//'.
-        if (!userExists(user!) || (group !== undefined && !groupExists(group)))
+        if (!userExists(user!) || (group !== undefined && !groupExists(group))) {
+          // Kept in `other`: keepalived then has no default script user (its data dump leaves the line out).
+          g.other.script_user = tokens.slice(1);
           return ctx.diag.error('CONFIG_SCRIPT_USER', 'Error setting global script uid/gid', pos);
+        }
         g.scriptUser = group ? { user: user!, group } : { user: user! };
       },
     },

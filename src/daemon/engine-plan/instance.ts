@@ -49,8 +49,15 @@ export function notifyOf(n: NotifyScripts): NotifyScripts {
 /** The GARP/NA timing keywords, instance over global_defs; vrrp_min_garp: one GARP, no second block. */
 function garpTiming(i: VrrpInstanceConfig, g: GlobalDefs) {
   const minGarp = g.vrrpMinGarp;
-  const lowerDelayS = i.garpLowerPrioDelayS ?? g.vrrpGarpLowerPrioDelayS;
-  const lowerRepeat = i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat;
+  // vrrp_strict: no lower-priority GARPs at all (keepalived resets both to 0; docs/notify-data-dump.md).
+  // Unset, they are the global ones, which default to the global (not the instance's) master delay and repeat.
+  const strict = i.strictMode ?? g.vrrpStrict;
+  const lowerDelayS = strict
+    ? 0
+    : (i.garpLowerPrioDelayS ?? g.vrrpGarpLowerPrioDelayS ?? g.vrrpGarpMasterDelayS);
+  const lowerRepeat = strict
+    ? 0
+    : (i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? g.vrrpGarpMasterRepeat);
   const out: {
     garpMasterDelayUs: number;
     garpMasterRepeat: number;

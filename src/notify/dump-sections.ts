@@ -1,0 +1,541 @@
+// The sections of the SIGUSR1 data dump (/tmp/keepalived.data) around the VRRP Topology: Global definitions,
+// VRRP Sockpool, VRRP Sync groups, VRRP Scripts, VRRP Track files and Interfaces, in keepalived 2.2.7's words
+// and order (docs/notify-data-dump.md lists the lines, and those we write differently or not at all). Pure:
+// the configuration, the trackers' states and the host's facts come in; dumps.ts joins the sections.
+import type {
+  GlobalDefs,
+  KeepalivedConfig,
+  ScriptSpec,
+  SyncGroup,
+  TrackRef,
+  VrrpInstanceConfig,
+} from '../config/model.js';
+import { nftSettings } from '../daemon/strict-firewall.js';
+import { AuthType } from '../vrrp/advert.js';
+import type { DumpedInstance } from './dumps.js';
+
+/** The live values of the trackers (from the running daemon). */
+export interface TrackerSnapshot {
+  scripts: { name: string; up: boolean }[];
+  files: { name: string; value: number }[];
+}
+
+/** One network interface as the kernel shows it (read at dump time: dump-host.ts). */
+export interface InterfaceFacts {
+  name: string;
+  index: number;
+  /** IPv4 addresses in the kernel's order. */
+  ipv4: string[];
+  /** IPv6 addresses in the kernel's order. */
+  ipv6: string[];
+  /** MAC and broadcast MAC (null for an interface without a link-layer address, such as lo). */
+  mac: string | null;
+  macBroadcast: string | null;
+  /** IFF_* bits (net/if.h) as /sys/class/net/IF/flags gives them. */
+  flags: number;
+  running: boolean;
+  mtu: number;
+  /** ARPHRD_* (1 ethernet, 772 loopback). */
+  hwType: number;
+  ipv6Forwarding: boolean;
+  /** net.ipv4.conf.IF.rp_filter and promote_secondaries. */
+  rpFilter: number;
+  promoteSecondaries: boolean;
+}
+
+/** What the dump needs to know of the host. */
+export interface HostFacts {
+  /** keepalived's local name (uname's node name): the default router_id, HELO name and sender. */
+  hostname: string;
+  /** In index order. */
+  interfaces: InterfaceFacts[];
+  /** "uid:gid" a script runs as: its own user [group], else the global script user; null for unknown names. */
+  scriptUidGid(own: { user: string; group?: string } | undefined): string | null;
+  /** The command as keepalived runs it (a bare name found on the PATH, symbolic links resolved), or null if none. */
+  resolveCommand(cmd: string): string | null;
+  /** Wall-clock seconds now (the IPv6 forwarding check time). */
+  nowS: number;
+}
+
+export interface DataDumpContext {
+  config: KeepalivedConfig;
+  trackers: TrackerSnapshot;
+  host: HostFacts;
+}
+
+const IFF_UP = 0x1;
+const IFF_BROADCAST = 0x2;
+const IFF_LOOPBACK = 0x8;
+const IFF_POINTOPOINT = 0x10;
+const IFF_NOARP = 0x80;
+const IFF_MULTICAST = 0x1000;
+
+const onOff = (v: boolean | undefined) => (v === undefined ? 'unset' : v ? 'on' : 'off');
+const has = (o: Record<string, string[]>, k: string) => o[k] !== undefined;
+const num = (o: Record<string, string[]>, k: string, dflt: number) => {
+  const v = Number(o[k]?.[0]);
+  return o[k]?.[0] !== undefined && Number.isFinite(v) ? v : dflt;
+};
+
+/** keepalived's cmd_str: every word in single quotes. */
+export function cmdText(spec: ScriptSpec, host: HostFacts): string {
+  const [cmd, ...args] = spec.argv;
+  return [cmd === undefined ? '' : (host.resolveCommand(cmd) ?? cmd), ...args].map((w) => `'${w}'`).join(' ');
+}
+
+/**
+ * "------< Global definitions >------" (keepalived's dump_global_data) as the VRRP process or the checker
+ * process writes it: the checker has no default interface and leaves the lower-priority GARP settings unset
+ * unless global_defs sets them.
+ */
+export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' = 'vrrp'): string[] {
+  const vrrp = process === 'vrrp';
+  const UNSET = 4294967295;
+  const g: GlobalDefs = ctx.config.globalDefs;
+  const o = g.other;
+  const host = ctx.host;
+  const out = ['------< Global definitions >------'];
+  const ns = ctx.config.root.net_namespace?.[0] ?? o.network_namespace?.[0];
+  out.push(` Network namespace = ${ns ?? '(default)'}`);
+  out.push(' Network namespace ipvs = (main namespace)');
+  const instance = ctx.config.root.instance?.[0];
+  if (instance !== undefined) out.push(` Instance name = ${instance}`);
+  out.push(` Router ID = ${g.routerId ?? host.hostname}`);
+  if (g.smtpServer) {
+    out.push(` Smtp server = ${g.smtpServer.host}`, ` Smtp server port = ${g.smtpServer.port}`);
+  }
+  const helo = g.smtpHeloName ?? (g.smtpServer ? host.hostname : undefined);
+  if (helo !== undefined) out.push(` Smtp HELO name = ${helo}`);
+  if (g.smtpServer) out.push(` Smtp server connection timeout = ${g.smtpConnectTimeoutS}`);
+  const from = g.notificationEmailFrom ?? (g.smtpServer ? `root@${host.hostname}` : undefined);
+  if (from !== undefined) {
+    out.push(` Email notification from = ${from}`, ' Email notification to:');
+    for (const e of g.notificationEmails) out.push(`   ${e}`);
+  }
+  out.push(` Default smtp_alert = ${onOff(g.smtpAlert)}`);
+  out.push(` Default smtp_alert_vrrp = ${onOff(g.smtpAlertVrrp)}`);
+  out.push(` Default smtp_alert_checker = ${onOff(g.smtpAlertChecker)}`);
+  out.push(` Checkers log all failures = ${has(o, 'checker_log_all_failures')}`);
+  out.push(' No test config before reload');
+  out.push(` Dynamic interfaces = ${g.dynamicInterfaces}`);
+  if (g.dynamicInterfaces)
+    out.push(` Allow interface changes = ${o.dynamic_interfaces?.[0] === 'allow_if_changes'}`);
+  if (has(o, 'no_email_faults')) out.push(' Send emails for fault transitions = off');
+  if (vrrp) out.push(` Default interface = ${o.default_interface?.[0] ?? 'eth0'}`);
+  out.push(` Disable local IGMP = ${has(o, 'disable_local_igmp') ? 'yes' : 'no'}`);
+  if (g.lvsSyncDaemon) {
+    const s = g.lvsSyncDaemon;
+    if (s.instance !== undefined) out.push(` LVS syncd vrrp instance = ${s.instance}`);
+    out.push(` LVS syncd interface = ${s.interface}`, ` LVS syncd syncid = ${s.syncId ?? 0}`);
+  }
+  out.push(` LVS flush = ${g.lvsFlush}`);
+  const flushOnStop = o.lvs_flush_on_stop ?? o.lvs_flush_onstop;
+  out.push(
+    ` LVS flush on stop = ${flushOnStop === undefined ? 'disabled' : flushOnStop[0] === 'VS' ? 'VS' : 'full'}`,
+  );
+  // keepalived leaves the default out when global_defs script_user names no user.
+  const defaultUidGid = host.scriptUidGid(undefined);
+  const uidGid = defaultUidGid ?? '0:0';
+  const fifo = (label: string, name: string | undefined, script: ScriptSpec | undefined) => {
+    if (name === undefined) return;
+    out.push(` ${label} = ${name}, uid:gid ${uidGid}`);
+    if (script)
+      out.push(
+        ` ${label} script = ${cmdText(script, host)}, uid:gid ${host.scriptUidGid(userOf(script)) ?? uidGid}`,
+      );
+  };
+  fifo('Global notify fifo', g.notifyFifo, g.notifyFifoScript);
+  fifo('VRRP notify fifo', g.vrrpNotifyFifo, g.vrrpNotifyFifoScript);
+  fifo('LVS notify fifo', g.lvsNotifyFifo, g.lvsNotifyFifoScript);
+  out.push(` FIFO write vrrp states on reload = ${has(o, 'fifo_write_vrrp_states_on_reload')}`);
+  out.push(` VRRP notify priority changes = ${has(o, 'vrrp_notify_priority_changes')}`);
+  out.push(` VRRP IPv4 mcast group = ${g.vrrpMcastGroup4}`, ` VRRP IPv6 mcast group = ${g.vrrpMcastGroup6}`);
+  const delayS = g.vrrpGarpMasterDelayS;
+  out.push(
+    ` Gratuitous ARP delay = ${Math.floor(delayS)}`,
+    ` Gratuitous ARP repeat = ${g.vrrpGarpMasterRepeat}`,
+    ` Gratuitous ARP refresh timer = ${Math.floor(g.vrrpGarpMasterRefreshS)}`,
+    ` Gratuitous ARP refresh repeat = ${g.vrrpGarpMasterRefreshRepeat}`,
+    ` Gratuitous ARP lower priority delay = ${Math.floor(g.vrrpGarpLowerPrioDelayS ?? (vrrp ? delayS : UNSET))}`,
+    ` Gratuitous ARP lower priority repeat = ${g.vrrpGarpLowerPrioRepeat ?? (vrrp ? g.vrrpGarpMasterRepeat : UNSET)}`,
+    ` Num adverts before down = ${g.vrrpDownTimerAdverts}`,
+  );
+  const extraIf = o.vrrp_garp_extra_if;
+  out.push(
+    ` Gratuitous ARP for each secondary ${extraIf?.includes('all') ? 'i/f' : 'VMAC'} = ${Number(extraIf?.[0]) || 0}s`,
+  );
+  out.push(
+    ` Send advert after receive lower priority advert = ${!g.vrrpLowerPrioNoAdvert}`,
+    ` Send advert after receive higher priority advert = ${g.vrrpHigherPrioSendAdvert}`,
+    ` Gratuitous ARP interval = ${(g.vrrpGarpIntervalUs / 1e6).toFixed(6)}`,
+    ` Gratuitous NA interval = ${(g.vrrpGnaIntervalUs / 1e6).toFixed(6)}`,
+    ` VRRP default protocol version = ${g.vrrpVersion}`,
+  );
+  const nft = nftSettings(g);
+  // keepalived names its table as soon as some instance needs a firewall: use_vmac, no_accept or strict.
+  const needsTable =
+    nft.table !== null ||
+    (vrrp &&
+      ctx.config.vrrpInstances.some(
+        (i) => i.useVmac !== undefined || i.accept === false || i.strictMode === true,
+      ));
+  if (needsTable)
+    out.push(
+      ` nftables table name = ${nft.table ?? 'keepalived'}`,
+      ` nftables base chain priority = ${nft.priority}`,
+      ` nftables ${nft.ifindex ? '' : "don't "}force use ifindex for link local IPv6`,
+    );
+  out.push(` nftables with${nft.counters ? '' : 'out'} counters`);
+  out.push(
+    ` VRRP check unicast_src = ${g.vrrpCheckUnicastSrc}`,
+    ` VRRP skip check advert addresses = ${g.vrrpSkipCheckAdvAddr}`,
+    ` VRRP strict mode = ${g.vrrpStrict}`,
+  );
+  out.push(
+    ` Max auto priority = ${g.maxAutoPriority === -1 ? 'Disabled' : (g.maxAutoPriority ?? 0)}`,
+    ` Min auto priority delay = ${num(o, 'min_auto_priority_delay', 1_000_000)} usecs`,
+  );
+  const p = g.vrrpProcess;
+  out.push(
+    ` VRRP process priority = ${p.nice ?? 0}`,
+    ` VRRP don't swap = ${p.noSwap}`,
+    ` VRRP realtime priority = ${p.rtPriority ?? 0}`,
+  );
+  if (p.cpuAffinity?.length) out.push(` VRRP CPU Affinity = ${p.cpuAffinity.join(' ')}`);
+  out.push(` VRRP realtime limit = ${p.rlimitRttimeUs ?? 10_000}`);
+  for (const [label, k] of [
+    ['Checker', 'checker'],
+    ['BFD', 'bfd'],
+  ] as const) {
+    out.push(
+      ` ${label} process priority = ${num(o, `${k}_priority`, 0)}`,
+      ` ${label} don't swap = ${has(o, `${k}_no_swap`)}`,
+      ` ${label} realtime priority = ${num(o, `${k}_rt_priority`, 0)}`,
+    );
+    if (o[`${k}_cpu_affinity`]?.length)
+      out.push(` ${label} CPU Affinity = ${o[`${k}_cpu_affinity`]!.join(' ')}`);
+    out.push(
+      ` ${label} realtime limit = ${num(o, `${k}_rlimit_rttime`, num(o, `${k}_rlimit_rtime`, 10_000))}`,
+    );
+  }
+  const snmpAll = has(o, 'enable_snmp_keepalived');
+  const rfc = has(o, 'enable_snmp_rfc');
+  out.push(
+    ` SNMP vrrp ${has(o, 'enable_snmp_vrrp') || snmpAll ? 'enabled' : 'disabled'}`,
+    ` SNMP checker ${has(o, 'enable_snmp_checker') ? 'enabled' : 'disabled'}`,
+    ` SNMP RFCv2 ${has(o, 'enable_snmp_rfcv2') || rfc ? 'enabled' : 'disabled'}`,
+    ` SNMP RFCv3 ${has(o, 'enable_snmp_rfcv3') || rfc ? 'enabled' : 'disabled'}`,
+    ` SNMP traps ${has(o, 'enable_traps') ? 'enabled' : 'disabled'}`,
+    ` SNMP socket = ${o.snmp_socket?.[0] ?? 'default (unix:/var/agentx/master)'}`,
+    ` DBus ${has(o, 'enable_dbus') ? 'enabled' : 'disabled'}`,
+    ` DBus service name = ${o.dbus_service_name?.[0] ?? ''}`,
+    ` Script security ${g.enableScriptSecurity ? 'enabled' : 'disabled'}`,
+  );
+  if (defaultUidGid !== null) out.push(` Default script uid:gid ${defaultUidGid}`);
+  for (const k of [
+    'vrrp_netlink_cmd',
+    'vrrp_netlink_monitor',
+    'process_monitor',
+    'lvs_netlink_cmd',
+    'lvs_netlink_monitor',
+  ])
+    out.push(
+      ` ${k}_rcv_bufs = ${num(o, `${k}_rcv_bufs`, 0)}`,
+      ` ${k}_rcv_bufs_force = ${has(o, `${k}_rcv_bufs_force`) ? 1 : 0}`,
+    );
+  out.push(` rs_init_notifies = ${has(o, 'rs_init_notifies') ? 1 : 0}`);
+  out.push(` no_checker_emails = ${has(o, 'no_checker_emails') ? 1 : 0}`);
+  const policy = o.vrrp_rx_bufs_policy?.[0];
+  if (policy === 'MTU' || policy === 'ADVERT') out.push(` rx_bufs_policy = ${policy}`);
+  else if (policy !== undefined && Number.isInteger(Number(policy)))
+    out.push(` rx_bufs_size = ${Number(policy)}`);
+  out.push(` rx_bufs_multiples = ${num(o, 'vrrp_rx_bufs_multiplier', 3)}`);
+  const umask = o.umask?.[0];
+  out.push(
+    ` umask = 0${(umask !== undefined && /^[0-7]+$/.test(umask) ? Number.parseInt(umask, 8) : 0o177).toString(8)}`,
+  );
+  if (g.vrrpStartupDelayS > 0) out.push(` vrrp_startup_delay = ${g.vrrpStartupDelayS}`);
+  if (has(o, 'log_unknown_vrids')) out.push(' log_unknown_vrids');
+  if (o.vmac_prefix?.[0] !== undefined) out.push(` VMAC prefix = ${o.vmac_prefix[0]}`);
+  if (o.vmac_addr_prefix?.[0] !== undefined) out.push(` VMAC address prefix = ${o.vmac_addr_prefix[0]}`);
+  return out;
+}
+
+const userOf = (s: ScriptSpec) =>
+  s.user === undefined ? undefined : { user: s.user, ...(s.group !== undefined ? { group: s.group } : {}) };
+
+/** keepalived's notify script lines, in its order. */
+export function notifyLines(
+  n: VrrpInstanceConfig['notify'],
+  host: HostFacts,
+  withDeleted: boolean,
+): string[] {
+  const kinds: [keyof VrrpInstanceConfig['notify'], string][] = [
+    ['backup', 'Backup'],
+    ['master', 'Master'],
+    ['fault', 'Fault'],
+    ['stop', 'Stop'],
+    ...(withDeleted ? ([['deleted', 'Deleted']] as [keyof VrrpInstanceConfig['notify'], string][]) : []),
+    ['generic', 'Generic'],
+    ...(withDeleted
+      ? ([['masterRxLowerPri', 'Master rx lower pri']] as [keyof VrrpInstanceConfig['notify'], string][])
+      : []),
+  ];
+  const out: string[] = [];
+  for (const [k, label] of kinds) {
+    const s = n[k];
+    // keepalived drops a notify script whose command is no executable file.
+    if (s && s.argv[0] !== undefined && host.resolveCommand(s.argv[0]) !== null)
+      out.push(
+        `   ${label} state transition script = ${cmdText(s, host)}, uid:gid ${host.scriptUidGid(userOf(s)) ?? '0:0'}`,
+      );
+  }
+  return out;
+}
+
+/** "------< VRRP Sockpool >------": one entry per socket, its instances by VRID. */
+export function sockpoolSection(instances: DumpedInstance[]): string[] {
+  const socks = new Map<number, DumpedInstance[]>();
+  for (const i of instances) {
+    const fd = i.fd ?? -1;
+    const list = socks.get(fd) ?? [];
+    list.push(i);
+    socks.set(fd, list);
+  }
+  if (socks.size === 0) return [];
+  const out = ['------< VRRP Sockpool >------'];
+  for (const [fd, list] of socks) {
+    const p = list[0]!.params;
+    const unicast = p.unicastPeers.length > 0;
+    out.push(
+      ` fd_in ${fd} fd_out = ${fd}`,
+      `   Interface = ${p.interface}`,
+      `   Family = IPv${p.family}`,
+      `   Protocol = ${list[0]!.authType === AuthType.ah ? 'AH' : 'VRRP'}`,
+      `   Type = ${unicast ? 'Unicast' : 'Multicast'}`,
+      ...(unicast ? [`   Address = ${p.primaryAddress}`] : []),
+      '   Rx buf size = 0',
+      '   VRRP instances',
+      ...[...list]
+        .sort((a, b) => a.params.vrid - b.params.vrid)
+        .map((i) => `     ${i.status.name} vrid ${i.params.vrid}`),
+    );
+  }
+  return out;
+}
+
+/** A group's state as keepalived sums it: FAULT if a member is, else BACKUP if one is, else MASTER. */
+function groupState(members: DumpedInstance[]): string {
+  const states = members.map((m) => m.status.state);
+  if (states.includes('FAULT')) return 'FAULT';
+  if (states.includes('INIT')) return 'INIT';
+  if (states.includes('BACKUP') || states.length === 0) return 'BACKUP';
+  return 'MASTER';
+}
+
+/** "------< VRRP Sync groups >------". */
+export function syncGroupSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  const groups = ctx.config.syncGroups.filter((sg) =>
+    sg.members.some((m) => instances.some((i) => i.status.name === m.name)),
+  );
+  if (groups.length === 0) return [];
+  const g = ctx.config.globalDefs;
+  const out = ['------< VRRP Sync groups >------'];
+  for (const sg of groups) {
+    const members = sg.members.flatMap((m) => instances.filter((i) => i.status.name === m.name));
+    out.push(
+      ` VRRP Sync Group = ${sg.name}, ${groupState(members)}`,
+      `   Num member fault ${members.filter((m) => m.status.state === 'FAULT').length}, num member init ${members.filter((m) => m.status.state === 'INIT').length}`,
+      '   VRRP member instances :',
+      ...members.map((m) => `     ${m.status.name}`),
+    );
+    if (sg.syncGroupTrackingWeight) out.push('   sync group tracking weight set');
+    out.push(
+      `   Using smtp notification = ${(sg.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false) ? 'yes' : 'no'}`,
+    );
+    if (sg.notifyPriorityChanges) out.push('   Notify priority changes = yes');
+    out.push(...groupTracks(ctx, sg));
+    out.push(...notifyLines(sg.notify, ctx.host, false));
+  }
+  return out;
+}
+
+function groupTracks(ctx: DataDumpContext, sg: SyncGroup): string[] {
+  const out: string[] = [];
+  const line = (r: TrackRef, w: number, rev: boolean, comma = false) =>
+    `     ${r.name}${comma ? ',' : ''} weight ${r.weight ?? w}${(r.weight !== undefined ? r.reverse : rev || r.reverse) ? ' reverse' : ''}`;
+  if (sg.trackInterfaces.length)
+    out.push('   Tracked interfaces :', ...sg.trackInterfaces.map((r) => line(r, 0, false)));
+  const scripts = sg.trackScripts.flatMap((r) => {
+    const d = ctx.config.vrrpScripts.find((s) => s.name === r.name);
+    return d ? [line(r, d.weight, d.reverse)] : [];
+  });
+  if (scripts.length) out.push('   Tracked scripts :', ...scripts);
+  const files = sg.trackFiles.flatMap((r) => {
+    const d = ctx.config.trackFiles.find((s) => s.name === r.name);
+    return d ? [line(r, d.weight, d.reverse, true)] : [];
+  });
+  if (files.length) out.push('   Tracked files :', ...files);
+  return out;
+}
+
+/** The instances tracking `name` (of `kind`), with the weight each uses: "     VI_1, weight 5[ reverse]". */
+function trackingLines(instances: DumpedInstance[], name: string, kind: string): string[] {
+  const out: string[] = [];
+  for (const i of instances)
+    for (const t of i.params.trackers)
+      if (t.kind === kind && t.name === name)
+        out.push(`     ${i.status.name}, weight ${t.weight}${t.reverse ? ' reverse' : ''}`);
+  return out;
+}
+
+/** "------< VRRP Scripts >------": the scripts some instance tracks, in configuration order. */
+export function scriptSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  const used = ctx.config.vrrpScripts.filter(
+    (s) =>
+      s.script &&
+      !s.invalid &&
+      instances.some((i) => i.params.trackers.some((t) => t.kind === 'script' && t.name === s.name)),
+  );
+  if (used.length === 0) return [];
+  const out = ['------< VRRP Scripts >------'];
+  for (const s of used) {
+    const state = ctx.trackers.scripts.find((x) => x.name === s.name);
+    const up = state ? state.up : !s.initFail;
+    const rise = Math.max(1, s.rise);
+    const fall = Math.max(1, s.fall);
+    out.push(
+      ` VRRP Script = ${s.name}`,
+      `   Command = ${cmdText(s.script!, ctx.host)}`,
+      `   Interval = ${Math.floor(s.intervalUs / 1e6)} sec`,
+      `   Timeout = ${Math.floor((s.timeoutUs ?? 0) / 1e6)} sec`,
+      `   Weight = ${s.weight}${s.reverse ? ' reverse' : ''}`,
+      `   Rise = ${s.rise}`,
+      `   Fall = ${s.fall}`,
+      // keepalived counts from 0 (failed) to rise + fall - 1 (fully OK); a settled state is at an end.
+      `   Result = ${up ? rise + fall - 1 : 0}`,
+      '   Insecure = no',
+      `   Init state = ${state ? 'unknown' : 'INIT'}`,
+      `   Status = ${up ? 'GOOD' : 'BAD'}`,
+      `   Script uid:gid = ${ctx.host.scriptUidGid(s.user ?? (s.script ? userOf(s.script) : undefined)) ?? '0:0'}`,
+      '   VRRP instances :',
+    );
+    const tracking = trackingLines(instances, s.name, 'script');
+    if (tracking.length) out.push('   Tracking instances :', ...tracking);
+    out.push('   State = idle');
+  }
+  return out;
+}
+
+/** "------< VRRP Track files >------". */
+export function trackFileSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  const used = ctx.config.trackFiles.filter(
+    (f) =>
+      f.file !== undefined &&
+      instances.some((i) => i.params.trackers.some((t) => t.kind === 'file' && t.name === f.name)),
+  );
+  if (used.length === 0) return [];
+  const out = ['------< VRRP Track files >------'];
+  for (const f of used) {
+    const v = ctx.trackers.files.find((x) => x.name === f.name)?.value ?? f.initFile?.value ?? 0;
+    out.push(
+      ` Track file = ${f.name}`,
+      `   File = ${f.file}`,
+      `   Status = ${v}`,
+      `   Weight = ${f.weight}${f.reverse ? ' reverse' : ''}`,
+    );
+    const tracking = trackingLines(instances, f.name, 'file');
+    if (tracking.length) out.push('   Tracking instances :', ...tracking);
+  }
+  return out;
+}
+
+/** "------< Interfaces >------": every interface of the namespace, with the instances that follow it. */
+export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  if (ctx.host.interfaces.length === 0) return [];
+  // Addresses keepalived adds (VIPs, static addresses) are not the interface's own.
+  const vips = new Set([
+    ...instances.flatMap((i) => [...i.params.vips, ...i.params.excludedVips].map((v) => v.address)),
+    ...ctx.config.staticIpaddresses.map((a) => a.address),
+  ]);
+  const out = ['------< Interfaces >------'];
+  for (const f of ctx.host.interfaces) {
+    const v4 = f.ipv4.find((a) => !vips.has(a));
+    // keepalived keeps an interface's IPv6 link-local address only (its advert source).
+    const v6 = f.ipv6.find((a) => /^fe80:/i.test(a));
+    out.push(
+      ` Name = ${f.name}`,
+      `   index = ${f.index}`,
+      `   IPv4 address = ${v4 ?? '(none)'}`,
+      `   IPv6 address = ${v6 ?? '(none)'}`,
+    );
+    if (f.mac !== null) out.push(`   MAC = ${f.mac}`, `   MAC broadcast = ${f.macBroadcast ?? ''}`);
+    out.push(
+      `   State = ${f.flags & IFF_UP ? '' : 'not '}UP, ${f.running ? '' : 'not '}RUNNING${f.flags & IFF_BROADCAST ? '' : ', no broadcast'}${f.flags & IFF_LOOPBACK ? ', loopback' : ''}${f.flags & IFF_POINTOPOINT ? ', point to point' : ''}${f.flags & IFF_NOARP ? ', no arp' : ''}${f.flags & IFF_MULTICAST ? '' : ', no multicast'}`,
+      `   Seen up = ${f.flags & IFF_UP && f.running ? 1 : 0}`,
+      '   Delayed state change running = false',
+      '   Up debounce timer = 0us',
+      '   Down debounce timer = 0us',
+      `   MTU = ${f.mtu}`,
+      `   HW Type = ${f.hwType === 772 ? 'LOOPBACK' : f.hwType === 1 ? 'ETHERNET' : `UNKNOWN (${f.hwType})`}`,
+      '   NIC netlink status update',
+      '   Reset ARP config counter 0',
+      '   Original arp_ignore 0',
+      '   Original arp_filter 0',
+    );
+    // keepalived sets promote_secondaries for the instances that ask for it, counting them; the kernel's
+    // notification of that change is what first tells it rp_filter.
+    const promoting = instances.filter(
+      (i) => i.params.interface === f.name && i.flags.promoteSecondaries,
+    ).length;
+    if (promoting > 0) out.push(`   rp_filter ${f.rpFilter}`);
+    out.push(
+      `   Original promote_secondaries ${promoting > 0 && f.promoteSecondaries ? 1 : 0}`,
+      `   Reset promote_secondaries counter ${promoting}`,
+    );
+    // keepalived checks the IPv6 forwarding setting when it sends unsolicited neighbour adverts (an IPv6 master).
+    if (
+      instances.some(
+        (i) => i.params.family === 6 && i.params.interface === f.name && i.status.state === 'MASTER',
+      )
+    )
+      out.push(
+        `   ${f.ipv6Forwarding ? '' : 'Not '}IPv6 forwarding. Last checked ${forwardingTime(ctx.host.nowS)}`,
+      );
+    const tracking: string[] = [];
+    for (const i of instances) {
+      if (i.params.interface === f.name && !i.params.dontTrackPrimary)
+        tracking.push(`     ${i.status.name}, weight 0`);
+      // The weight as configured: keepalived keeps it here even where the instance ignores it (sync groups).
+      const refs = ctx.config.vrrpInstances.find((c) => c.name === i.status.name)?.trackInterfaces ?? [];
+      for (const t of i.params.trackers)
+        if (t.kind === 'interface' && t.name === f.name) {
+          const r = refs.find((x) => x.name === t.name);
+          const w = r ? (r.weight ?? 0) : t.weight;
+          tracking.push(`     ${i.status.name}, weight ${w}${(r ? r.reverse : t.reverse) ? ' reverse' : ''}`);
+        }
+    }
+    if (tracking.length) out.push('   Tracking VRRP instances :', ...tracking);
+  }
+  return out;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** ctime's "Www Mmm dd hh:mm:ss yyyy" (local time). */
+export function ctimeText(wholeS: number): string {
+  const d = new Date(wholeS * 1000);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ` +
+    `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${d.getFullYear()}`
+  );
+}
+
+/** "SECONDS.MICROS (Www Mmm dd hh:mm:ss yyyy.MICROS)", as keepalived writes the forwarding check time. */
+function forwardingTime(s: number): string {
+  const whole = Math.floor(s);
+  const us = String(Math.round((s - whole) * 1e6) % 1e6).padStart(6, '0');
+  return `${whole}.${us} (${ctimeText(whole)}.${us})`;
+}
