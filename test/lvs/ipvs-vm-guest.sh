@@ -163,7 +163,8 @@ small "  lvs_flush_on_stop" > /tmp/flushstop.conf
 # ------------------------------------------------------------------------------------------ helpers
 table() { nsx d ipvsadm -Ln; }
 # until PRED (a shell function of the table in $T) holds on two reads 0.5 s apart, at most SETTLE_S s
-SETTLE_S=${SETTLE_S:-60}
+# (keepalived-ts under TCG takes 20-60 s to start on a loaded host: node loads dist/ over 9p)
+SETTLE_S=${SETTLE_S:-150}
 settle() {
   local pred=$1 end=$(( $(date +%s) + SETTLE_S ))
   while [ "$(date +%s)" -le $end ]; do
