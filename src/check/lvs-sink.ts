@@ -267,7 +267,9 @@ export class LvsSink implements DataPlaneSink {
     if (this.#rebalancer) clearInterval(this.#rebalancer);
     this.#rebalancer = null;
     if (!this.#started) return;
-    if (this.#o.stateFile) rmSync(this.#o.stateFile, { force: true });
+    // With -I the services stay in the kernel, and so does the file naming them as ours: the next start
+    // deletes those it no longer configures (IPVS; docs/lvs.md) and --lvs-list still shows what is there.
+    if (this.#o.stateFile && !this.#o.keepOnStop) rmSync(this.#o.stateFile, { force: true });
     const r = await this.#dp.stop(this.#o.keepOnStop);
     if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
   }

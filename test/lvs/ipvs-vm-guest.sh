@@ -158,6 +158,15 @@ virtual_server 198.51.100.100 80 {
 EOF
 }
 small "  lvs_flush" > /tmp/flush.conf
+# the -I run configures one more service; the run after it no longer does
+cat >> /tmp/flush.conf <<'EOF'
+virtual_server 198.51.100.106 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 192.0.2.11 80 {
+  }
+}
+EOF
 small "  lvs_flush_on_stop" > /tmp/flushstop.conf
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -188,12 +197,12 @@ snap() { # snap IMPL PHASE [extra ipvsadm views]
 }
 start_impl() { # start_impl IMPL CONF [OPTIONS]: the daemon in the director namespace, checker only
   local impl=$1 conf=$2; shift 2
-  local tag; tag=$(basename "$conf" .conf)
+  local tag=${PIDTAG:-$(basename "$conf" .conf)}
   local pid=/run/$impl-$tag.pid cpid=/run/$impl-$tag-check.pid vpid=/run/$impl-$tag-vrrp.pid
   local bin=keepalived
   [ "$impl" = ts ] && bin=$CHECKOUT/bin/keepalived-ts
   rm -f $pid
-  ip netns exec d "$bin" -C -n -l -D -f "$conf" -p $pid -c $cpid -r $vpid "$@" > "$OUT/$impl.$tag.log" 2>&1 &
+  ip netns exec d "$bin" -C -n -l -D -f "$conf" -p $pid -c $cpid -r $vpid "$@" >> "$OUT/$impl.$(basename "$conf" .conf).log" 2>&1 &
   JOB=$!; PIDFILE=$pid; TSLIST=$cpid
 }
 # SIGTERM to the daemon's main process (its pid file), then wait for it to be gone
@@ -213,7 +222,8 @@ p_started() { has '^TCP  198.51.100.101:80' && ! has '192.0.2.13:8080' && has '1
 p_rs2down() { has '127.0.0.1:80' && has '192.0.2.12:80 .*Masq    0 ' && ! grep -A3 '^TCP  198.51.100.101:80' <<<"$T" | grep -q '192.0.2.12'; }
 p_rs2up() { ! has '127.0.0.1:80' && has '192.0.2.12:80 .*Masq    1 '; }
 p_small() { has '^TCP  198.51.100.100:80 rr'; }
-p_small_fixed() { p_small && ! has '192.0.2.99'; }
+p_small2() { p_small && has '^TCP  198.51.100.106:80 rr'; }
+p_small_fixed() { p_small && ! has '192.0.2.99' && ! has '198.51.100.106'; }
 # keepalived 2.2.7 keeps an existing service as it finds it (EEXIST is ignored): only wait for it to run
 p_small_ka() { has '^TCP  198.51.100.100:80 ' && has '192.0.2.11:80' && sleep 1; }
 
@@ -233,14 +243,14 @@ run_main() { # run_main IMPL
   snap $impl traffic list
   stop_impl; snap $impl stopped
   # lvs_flush at start (the foreign service goes), then -I: nothing removed on stop
-  start_impl $impl /tmp/flush.conf -I
-  settle p_small; snap $impl flush-start
+  PIDTAG=small start_impl $impl /tmp/flush.conf -I
+  settle p_small2; snap $impl flush-start
   stop_impl; snap $impl keep-I
   # restarted on what -I left after someone changed it (scheduler edited, a server added by hand), then
   # lvs_flush_on_stop: the whole table goes on stop, a foreign service too
   nsx d ipvsadm -E -t 198.51.100.100:80 -s wrr
   nsx d ipvsadm -a -t 198.51.100.100:80 -r 192.0.2.99:80 -m
-  start_impl $impl /tmp/flushstop.conf
+  PIDTAG=small start_impl $impl /tmp/flushstop.conf
   if [ $impl = ka ]; then settle p_small_ka; else settle p_small_fixed; fi
   snap $impl restart-after-I
   foreign

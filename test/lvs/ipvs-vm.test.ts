@@ -120,12 +120,13 @@ describe('keepalived-ts on a real IPVS, beside keepalived 2.2.7 (qemu VM)', () =
     if (skip) return t.skip(skip);
     const stopped = [...blocks(read('ts.stopped.txt')).keys()];
     assert.deepEqual(stopped, ['TCP  198.51.100.200:25 rr']);
-    assert.deepEqual([...blocks(read('ts.flush-start.txt')).keys()], ['TCP  198.51.100.100:80 rr']);
-    assert.deepEqual([...blocks(read('ts.keep-I.txt')).keys()], ['TCP  198.51.100.100:80 rr']);
+    const two = ['TCP  198.51.100.100:80 rr', 'TCP  198.51.100.106:80 rr'];
+    assert.deepEqual([...blocks(read('ts.flush-start.txt')).keys()], two);
+    assert.deepEqual([...blocks(read('ts.keep-I.txt')).keys()], two);
     assert.deepEqual([...blocks(read('ts.flush-stop.txt')).keys()], []);
   });
 
-  it('a restart on what -I left repairs a changed service (keepalived 2.2.7 leaves it as found)', (t) => {
+  it('a restart on what -I left repairs a changed service and deletes an unconfigured one of ours (keepalived 2.2.7 leaves both as found)', (t) => {
     if (skip) return t.skip(skip);
     const ours = blocks(read('ts.restart-after-I.txt'));
     assert.deepEqual(
@@ -136,6 +137,7 @@ describe('keepalived-ts on a real IPVS, beside keepalived 2.2.7 (qemu VM)', () =
     const theirs = read('ka.restart-after-I.txt');
     assert.match(theirs, /TCP {2}198\.51\.100\.100:80 wrr/);
     assert.match(theirs, /192\.0\.2\.99:80/);
+    assert.match(theirs, /TCP {2}198\.51\.100\.106:80 rr/);
   });
 
   it('keepalived-ts --lvs-list prints what ipvsadm -Ln prints for our services, counters included', (t) => {
