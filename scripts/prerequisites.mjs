@@ -42,6 +42,15 @@ export const PREREQUISITES = [
   { tool: 'python3', path: ['/usr/bin/python3'], pkg: 'python3', skips: 'crafted-packet tests' },
   { tool: 'openssl', path: ['/usr/bin/openssl'], pkg: 'openssl', skips: 'regenerating TLS fixtures' },
   { tool: 'ps', path: ['/usr/bin/ps', '/bin/ps'], pkg: 'procps', skips: 'process tracking tests' },
+  {
+    tool: 'qemu-system-x86_64',
+    path: ['/usr/bin/qemu-system-x86_64'],
+    pkg: 'qemu-system-x86',
+    skips: 'the IPVS back end against keepalived 2.2.7 in a VM (test/lvs/ipvs-vm.test.ts)',
+  },
+  { tool: 'busybox', path: ['/bin/busybox'], pkg: 'busybox-static', skips: 'the IPVS VM test' },
+  { tool: 'ipvsadm', path: ['/usr/sbin/ipvsadm'], pkg: 'ipvsadm', skips: 'the IPVS VM test' },
+  { tool: 'curl', path: ['/usr/bin/curl'], pkg: 'curl', skips: 'the IPVS VM test' },
 ];
 
 const have = (p) => p.path.some((x) => existsSync(x));

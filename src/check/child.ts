@@ -101,17 +101,20 @@ export function runCheckerChild(o: CliOptions): number {
   });
   log.info('Starting Healthcheck child process');
   const respawned = process.env[CHECKER_RESPAWNED_ENV] === '1';
-  const dataPlane = LvsSink.create(config, {
+  void LvsSink.create(config, {
     log,
     respawned,
     keepOnStop: o.dontReleaseIpvs,
     status: () => runtime?.status() ?? [],
     stateFile: lvsStateFileFor(o.checkersPidFile ?? DEFAULT_CHECKERS_PID_FILE),
-  });
-  if (!dataPlane) log.error('virtual_server: no data plane (nftables) to program; health checks run alone');
-  void CheckerRuntime.start(config, { log, ...(dataPlane ? { dataPlane } : {}) }).then((rt) => {
-    runtime = rt;
-    send({ type: 'ready', pid: process.pid });
-  });
+  })
+    .then((dataPlane) => {
+      if (!dataPlane) log.error('virtual_server: no data plane to program; health checks run alone');
+      return CheckerRuntime.start(config, { log, ...(dataPlane ? { dataPlane } : {}) });
+    })
+    .then((rt) => {
+      runtime = rt;
+      send({ type: 'ready', pid: process.pid });
+    });
   return 0;
 }

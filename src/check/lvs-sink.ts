@@ -8,13 +8,15 @@
 // fatal error leaves the table in place for the same reason. Only a graceful stop removes it (unless -I).
 
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { readConnCounts } from '../lvs/conntrack.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
-import type { DataplaneState } from '../lvs/dataplane.js';
+import type { Dataplane, DataplaneState } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, vsName } from '../lvs/from-config.js';
+import { IpvsDataplane } from '../lvs/ipvs-dataplane.js';
+import { modprobeIpvs, selectDataplane } from '../lvs/ipvs-select.js';
 import { NftDataplane } from '../lvs/nft-dataplane.js';
 import type { DrOptions } from '../lvs/nft-model.js';
 import { cliRunner, libnftRunner, type NftRunner } from '../lvs/nft-runner.js';
@@ -31,7 +33,15 @@ const REBALANCE_MS = 1000;
 export interface LvsStateFile {
   state: DataplaneState;
   marks: [string, number][];
+  /** Absent in files written before IPVS was a back end: nftables. */
+  dataplane?: 'ipvs' | 'nftables';
 }
+
+/** What the sink needs of a back end: NftDataplane and IpvsDataplane both fit. */
+type SinkDataplane = Dataplane & {
+  marks(): ReadonlyMap<string, number>;
+  rebalance?: NftDataplane['rebalance'];
+};
 
 export interface LvsSinkOptions {
   log: Logger;
@@ -89,9 +99,19 @@ function drOptions(cfg: KeepalivedConfig): DrOptions | undefined {
   return { ingress: [...ingress], egress };
 }
 
+/** The state file an earlier run left (a crash, or the predecessor of a respawned checker), if any. */
+function readStateFile(file: string): LvsStateFile | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LvsStateFile;
+  } catch {
+    return undefined;
+  }
+}
+
 export class LvsSink implements DataPlaneSink {
   readonly #cfg: KeepalivedConfig;
-  readonly #dp: NftDataplane;
+  readonly #dp: SinkDataplane;
+  readonly #kind: 'ipvs' | 'nftables';
   readonly #o: LvsSinkOptions;
   /** Core id ("[192.0.2.100]:tcp:80") → the configuration's name for the same virtual server. */
   readonly #names = new Map<string, string>();
@@ -103,9 +123,10 @@ export class LvsSink implements DataPlaneSink {
 
   #rebalancer: NodeJS.Timeout | null = null;
 
-  constructor(cfg: KeepalivedConfig, dp: NftDataplane, o: LvsSinkOptions) {
+  constructor(cfg: KeepalivedConfig, dp: SinkDataplane, o: LvsSinkOptions) {
     this.#cfg = cfg;
     this.#dp = dp;
+    this.#kind = dp instanceof IpvsDataplane ? 'ipvs' : 'nftables';
     this.#o = o;
     const ids = vsIds(cfg);
     cfg.virtualServers.forEach((vs, k) => {
@@ -114,7 +135,36 @@ export class LvsSink implements DataPlaneSink {
     this.#startAfterMs = o.respawned ? Date.now() + RESPAWN_CONVERGE_MS : 0;
   }
 
-  static create(cfg: KeepalivedConfig, o: LvsSinkOptions): LvsSink | null {
+  /**
+   * The sink on the data plane chosen for this kernel (src/lvs/ipvs-select.ts): IPVS where it exists,
+   * nftables otherwise, or what `lvs_dataplane` forces; the choice and its reason are logged once.
+   */
+  static async create(cfg: KeepalivedConfig, o: LvsSinkOptions): Promise<LvsSink | null> {
+    const g = cfg.globalDefs;
+    if (cfg.virtualServers.length > 0 || g.lvsDataplane !== 'auto') {
+      const probe = new IpvsDataplane();
+      const sel = await selectDataplane(g.lvsDataplane, {
+        ipvs: () => probe.available(),
+        loadModule: modprobeIpvs,
+      });
+      await probe.stop(true);
+      if (sel.kind === 'none') {
+        o.log.error(`LVS data plane: none: ${sel.reason}`);
+        return null;
+      }
+      o.log.info(`LVS data plane: ${sel.kind === 'ipvs' ? 'IPVS' : 'nftables'}: ${sel.reason}`);
+      if (sel.kind === 'ipvs') {
+        const leftovers = o.stateFile ? readStateFile(o.stateFile) : undefined;
+        const dp = new IpvsDataplane({
+          log: (m) => o.log.info(m),
+          flushOnStart: g.lvsFlush,
+          ...(g.lvsFlushOnStop ? { flushOnStop: g.lvsFlushOnStop } : {}),
+          ...(g.lvsTimeouts ? { timeouts: g.lvsTimeouts } : {}),
+          ...(leftovers?.dataplane === 'ipvs' ? { leftovers: leftovers.state } : {}),
+        });
+        return new LvsSink(cfg, dp, o);
+      }
+    }
     const runner = nftRunner(o.log);
     if (!runner) return null;
     const dr = drOptions(cfg);
@@ -187,14 +237,15 @@ export class LvsSink implements DataPlaneSink {
   #committed(): void {
     const committed = this.#dp.committed();
     if (this.#o.stateFile) {
-      const file: LvsStateFile = { state: committed, marks: [...this.#dp.marks()] };
+      const file: LvsStateFile = { state: committed, marks: [...this.#dp.marks()], dataplane: this.#kind };
       try {
         writeFileSync(this.#o.stateFile, JSON.stringify(file), { mode: 0o600 });
       } catch (e) {
         this.#o.log.detail(`cannot write ${this.#o.stateFile}: ${(e as Error).message}`);
       }
     }
-    const counted = committed.services.some((s) => isCountBased(s.scheduler));
+    // IPVS runs the connection-count schedulers itself; only nftables approximates them by rebalancing.
+    const counted = !!this.#dp.rebalance && committed.services.some((s) => isCountBased(s.scheduler));
     if (counted && !this.#rebalancer) {
       this.#rebalancer = setInterval(() => void this.#rebalance(), REBALANCE_MS);
       this.#rebalancer.unref();
@@ -207,8 +258,8 @@ export class LvsSink implements DataPlaneSink {
   async #rebalance(): Promise<void> {
     if (this.#busy) return;
     const { counts } = await readConnCounts();
-    const r = await this.#dp.rebalance(counts);
-    if (!r.ok) this.#o.log.detail(`rebalance: ${r.error.message}`);
+    const r = await this.#dp.rebalance?.(counts);
+    if (r && !r.ok) this.#o.log.detail(`rebalance: ${r.error.message}`);
   }
 
   /** Graceful stop: the services leave the kernel unless kept (-I). */
@@ -216,7 +267,9 @@ export class LvsSink implements DataPlaneSink {
     if (this.#rebalancer) clearInterval(this.#rebalancer);
     this.#rebalancer = null;
     if (!this.#started) return;
-    if (this.#o.stateFile) rmSync(this.#o.stateFile, { force: true });
+    // With -I the services stay in the kernel, and so does the file naming them as ours: the next start
+    // deletes those it no longer configures (IPVS; docs/lvs.md) and --lvs-list still shows what is there.
+    if (this.#o.stateFile && !this.#o.keepOnStop) rmSync(this.#o.stateFile, { force: true });
     const r = await this.#dp.stop(this.#o.keepOnStop);
     if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
   }

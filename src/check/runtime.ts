@@ -185,9 +185,10 @@ export class CheckerRuntime {
       // A snapshot is the whole desired state (every real server of every virtual server), so the verdicts
       // of one event-loop turn — each probe outcome arrives as its own batch — share one snapshot and one
       // apply instead of one per verdict (at 10,000 real servers, a flapping few each cost a full rebuild).
-      // On stop the last state is applied at once, before the data plane closes.
-      if (stopping) this.#applyDataPlane();
-      else this.#dataPlaneQueued ??= setImmediate(() => this.#applyDataPlane());
+      // Not on stop: the core's stop view (every server shut down) is not applied, as the data plane's close()
+      // decides what leaves the kernel — all of it, or nothing with -I (keepalived leaves the real servers
+      // in IPVS then too; checked against keepalived 2.2.7 on IPVS, test/lvs/ipvs-vm.test.ts).
+      if (!stopping) this.#dataPlaneQueued ??= setImmediate(() => this.#applyDataPlane());
     }
     if (!stopping) this.#arm();
   }

@@ -61,6 +61,12 @@ export interface GlobalDefs {
   lvsNotifyFifoScript?: ScriptSpec;
   lvsSyncDaemon?: { interface: string; instance?: string; syncId?: number };
   lvsFlush: boolean;
+  /** `lvs_flush_on_stop` alone: 'all' (flush the whole IPVS table); `lvs_flush_on_stop VS`: 'vs'. */
+  lvsFlushOnStop?: 'all' | 'vs';
+  /** `lvs_timeouts`: IPVS connection timeouts in seconds; an absent one is left as the kernel has it. */
+  lvsTimeouts?: { tcp?: number; tcpfin?: number; udp?: number };
+  /** Ours: which kernel data plane programs virtual servers (docs/lvs.md, "Choosing the data plane"). */
+  lvsDataplane: 'auto' | 'ipvs' | 'nftables';
   maxAutoPriority?: number;
   randomSeed?: number;
   stateDumpFile?: string;
@@ -520,6 +526,7 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpOwnerIgnoreAdverts: false,
     vrrpStartupDelayS: 0,
     lvsFlush: false,
+    lvsDataplane: 'auto',
     dynamicInterfaces: false,
     vrrpProcess: { noSwap: false },
     other: {},

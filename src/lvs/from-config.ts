@@ -103,6 +103,17 @@ function groupMatches(
 }
 
 /**
+ * A real server's port as keepalived (and the checker core) sets it: a NAT server keeps its own port (the
+ * virtual server's when it has none; 0 under a fwmark); DR and TUN servers cannot change the port, so they
+ * take the virtual server's (0 under a fwmark: keepalived clears it, "has port specified - clearing").
+ */
+function realPort(vs: VirtualServer, port: number | undefined, m: string | undefined, vport: number): number {
+  const nat = (m ?? vs.lbKind ?? 'NAT') === 'NAT';
+  if (vs.key.kind === 'address') return nat && port !== undefined ? port : vport;
+  return nat ? (port ?? 0) : 0;
+}
+
+/**
  * The desired data-plane state for every virtual server of `cfg`, given the checkers' verdicts.
  * Virtual servers that cannot be expressed are left out and reported in `errors`.
  */
@@ -136,7 +147,7 @@ export function desiredFromConfig(
     const verdict = live.get(name);
     const reals: RealServerSpec[] = [];
     for (const rs of vs.realServers) {
-      const port = rs.port ?? vport;
+      const port = realPort(vs, rs.port, rs.lvsMethod, vport);
       let weight = rs.weight ?? 1;
       if (verdict) {
         const v = verdict.reals.find((r) => r.address === rs.address && r.port === port);
@@ -168,7 +179,7 @@ export function desiredFromConfig(
     if (vs.sorryServer)
       spec.sorry = {
         address: vs.sorryServer.address,
-        port: vs.sorryServer.port ?? vport,
+        port: realPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
         weight: 1,
         method: method(vs.sorryServerLvsMethod ?? vsMethod),
       };

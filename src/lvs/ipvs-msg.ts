@@ -54,6 +54,9 @@ const DEST_ATTR = {
   WEIGHT: 4,
   U_THRESH: 5,
   L_THRESH: 6,
+  ACTIVE_CONNS: 7,
+  INACT_CONNS: 8,
+  PERSIST_CONNS: 9,
   ADDR_FAMILY: 11,
 } as const;
 
@@ -267,7 +270,8 @@ export interface MsgHeader {
 export interface MsgBody {
   service?: IpvsService;
   dest?: IpvsDest;
-  timeouts?: { tcp: number; tcpFin: number; udp: number };
+  /** SET_CONFIG: only the timeouts given are sent (the kernel keeps the others). */
+  timeouts?: { tcp?: number; tcpFin?: number; udp?: number };
 }
 
 /** One IPVS request: nlmsghdr + genlmsghdr + attributes. */
@@ -286,9 +290,10 @@ export function ipvsMessage(cmd: number, h: MsgHeader, body: MsgBody = {}): Uint
   if (service) w.attr(CMD_ATTR.SERVICE | nest, () => writeService(w, service));
   if (dest) w.attr(CMD_ATTR.DEST | nest, () => writeDest(w, dest));
   if (timeouts) {
-    w.attr(CMD_ATTR.TIMEOUT_TCP, () => w.u32(timeouts.tcp));
-    w.attr(CMD_ATTR.TIMEOUT_TCP_FIN, () => w.u32(timeouts.tcpFin));
-    w.attr(CMD_ATTR.TIMEOUT_UDP, () => w.u32(timeouts.udp));
+    const { tcp, tcpFin, udp } = timeouts;
+    if (tcp !== undefined) w.attr(CMD_ATTR.TIMEOUT_TCP, () => w.u32(tcp));
+    if (tcpFin !== undefined) w.attr(CMD_ATTR.TIMEOUT_TCP_FIN, () => w.u32(tcpFin));
+    if (udp !== undefined) w.attr(CMD_ATTR.TIMEOUT_UDP, () => w.u32(udp));
   }
   w.setU32At(0, w.len);
   return w.result();
@@ -322,8 +327,13 @@ export interface IpvsRequest {
   body: MsgBody;
 }
 
-function serviceKey(s: IpvsService): string {
+/** The kernel's identity of a service: family plus fwmark, or protocol, address and port. */
+export function serviceKey(s: IpvsService): string {
   return s.fwmark !== undefined ? `${s.af}|fwm|${s.fwmark}` : `${s.af}|${s.protocol}|${s.address}|${s.port}`;
+}
+
+export function destKey(d: { address: string; port: number }): string {
+  return `${d.address}|${d.port}`;
 }
 
 function sameService(a: IpvsService, b: IpvsService): boolean {
@@ -332,19 +342,30 @@ function sameService(a: IpvsService, b: IpvsService): boolean {
     a.flags === b.flags &&
     a.timeoutS === b.timeoutS &&
     a.netmask === b.netmask &&
-    a.peName === b.peName
+    (a.peName ?? '') === (b.peName ?? '')
   );
 }
 
-function ipvsView(
-  services: readonly ServiceSpec[],
-): Map<string, { svc: IpvsService; dests: Map<string, IpvsDest> }> {
-  const out = new Map<string, { svc: IpvsService; dests: Map<string, IpvsDest> }>();
+function sameDest(a: IpvsDest, b: IpvsDest): boolean {
+  return (
+    a.weight === b.weight &&
+    a.method === b.method &&
+    a.uThreshold === b.uThreshold &&
+    a.lThreshold === b.lThreshold
+  );
+}
+
+/** IPVS services by serviceKey, each with its destinations by destKey. */
+export type IpvsView = Map<string, { svc: IpvsService; dests: Map<string, IpvsDest> }>;
+
+/** What `services` look like in IPVS: one service per match; an active sorry server is the only destination. */
+export function ipvsView(services: readonly ServiceSpec[]): IpvsView {
+  const out: IpvsView = new Map();
   for (const s of services) {
     const listed = s.sorryActive && s.sorry ? [s.sorry] : s.reals;
     for (const m of s.matches) {
       const svc = ipvsService(s, m);
-      const dests = new Map(listed.map((r) => [`${r.address}|${r.port}`, ipvsDest(s.family, r)]));
+      const dests = new Map(listed.map((r) => [destKey(r), ipvsDest(s.family, r)]));
       out.set(serviceKey(svc), { svc, dests });
     }
   }
@@ -357,8 +378,11 @@ function ipvsView(
  * active, is the service's only destination, as keepalived programs it.
  */
 export function ipvsRequests(before: readonly ServiceSpec[], after: readonly ServiceSpec[]): IpvsRequest[] {
-  const a = ipvsView(before);
-  const b = ipvsView(after);
+  return ipvsViewRequests(ipvsView(before), ipvsView(after));
+}
+
+/** ipvsRequests between two views (also used with a view read back from the kernel). */
+export function ipvsViewRequests(a: IpvsView, b: IpvsView): IpvsRequest[] {
   const out: IpvsRequest[] = [];
   for (const [k, o] of a) if (!b.has(k)) out.push({ cmd: IpvsCmd.DEL_SERVICE, body: { service: o.svc } });
   for (const [k, n] of b) {
@@ -375,9 +399,124 @@ export function ipvsRequests(before: readonly ServiceSpec[], after: readonly Ser
     for (const [dk, d] of n.dests) {
       const od = o.dests.get(dk);
       if (!od) out.push({ cmd: IpvsCmd.NEW_DEST, body: { service: n.svc, dest: d } });
-      else if (od.weight !== d.weight || od.method !== d.method)
-        out.push({ cmd: IpvsCmd.SET_DEST, body: { service: n.svc, dest: d } });
+      else if (!sameDest(od, d)) out.push({ cmd: IpvsCmd.SET_DEST, body: { service: n.svc, dest: d } });
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Replies (GET_SERVICE / GET_DEST dumps)
+
+interface Attr {
+  type: number;
+  data: Uint8Array;
+}
+
+function attrs(b: Uint8Array): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let off = 0;
+  while (off + 4 <= b.length) {
+    const len = v.getUint16(off, true);
+    if (len < 4 || off + len > b.length) break;
+    const a: Attr = { type: v.getUint16(off + 2, true) & 0x3fff, data: b.subarray(off + 4, off + len) };
+    out.set(a.type, a.data);
+    off += (len + 3) & ~3;
+  }
+  return out;
+}
+
+const u16 = (b: Uint8Array | undefined, be = false) =>
+  b && b.length >= 2 ? new DataView(b.buffer, b.byteOffset, 2).getUint16(0, !be) : 0;
+const u32 = (b: Uint8Array | undefined, be = false) =>
+  b && b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, !be) : 0;
+const cstr = (b: Uint8Array | undefined) => {
+  if (!b) return '';
+  const z = b.indexOf(0);
+  return new TextDecoder().decode(z < 0 ? b : b.subarray(0, z));
+};
+
+/** An address from `union nf_inet_addr`, in the form node:net prints (IPv6 compressed). */
+export function addrFromInet(b: Uint8Array, af: 4 | 6): string {
+  if (af === 4) return [...b.subarray(0, 4)].join('.');
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(((b[i * 2] ?? 0) << 8) | (b[i * 2 + 1] ?? 0));
+  // the longest run (≥ 2) of zero groups becomes "::", as RFC 5952 (and node:net) write it
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+const PROTO_BY_NUM: Record<number, L4Proto> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+const METHOD_BY_NUM: Record<number, ForwardMethod> = { 0: 'NAT', 1: 'NAT', 2: 'TUN', 3: 'DR' };
+
+/** The service in a GET_SERVICE reply's payload (after nlmsghdr), HASHED flag removed; undefined if none. */
+export function parseServiceReply(payload: Uint8Array): IpvsService | undefined {
+  const top = attrs(payload.subarray(4));
+  const nest = top.get(CMD_ATTR.SERVICE);
+  if (!nest) return undefined;
+  const a = attrs(nest);
+  const af = u16(a.get(SVC_ATTR.AF)) === AF_INET6 ? 6 : 4;
+  const flagsB = a.get(SVC_ATTR.FLAGS);
+  const svc: IpvsService = {
+    af,
+    scheduler: cstr(a.get(SVC_ATTR.SCHED_NAME)),
+    flags: u32(flagsB) & ~SvcFlag.HASHED,
+    timeoutS: u32(a.get(SVC_ATTR.TIMEOUT)),
+    netmask: u32(a.get(SVC_ATTR.NETMASK), af === 4),
+  };
+  const pe = cstr(a.get(SVC_ATTR.PE_NAME));
+  if (pe) svc.peName = pe;
+  const fwm = a.get(SVC_ATTR.FWMARK);
+  if (fwm && u32(fwm) !== 0) svc.fwmark = u32(fwm);
+  else {
+    const proto = PROTO_BY_NUM[u16(a.get(SVC_ATTR.PROTOCOL))];
+    if (!proto) return undefined;
+    svc.protocol = proto;
+    svc.address = addrFromInet(a.get(SVC_ATTR.ADDR) ?? new Uint8Array(16), af);
+    svc.port = u16(a.get(SVC_ATTR.PORT), true);
+  }
+  return svc;
+}
+
+export interface IpvsDestReply extends IpvsDest {
+  activeConns: number;
+  inactConns: number;
+  persistConns: number;
+}
+
+/** The destination in a GET_DEST reply's payload (after nlmsghdr), with its connection counters. */
+export function parseDestReply(payload: Uint8Array, svcAf: 4 | 6): IpvsDestReply | undefined {
+  const nest = attrs(payload.subarray(4)).get(CMD_ATTR.DEST);
+  if (!nest) return undefined;
+  const a = attrs(nest);
+  const famB = a.get(DEST_ATTR.ADDR_FAMILY);
+  const af = famB ? (u16(famB) === AF_INET6 ? 6 : 4) : svcAf;
+  return {
+    af,
+    address: addrFromInet(a.get(DEST_ATTR.ADDR) ?? new Uint8Array(16), af),
+    port: u16(a.get(DEST_ATTR.PORT), true),
+    method: METHOD_BY_NUM[u32(a.get(DEST_ATTR.FWD_METHOD)) & 0x7] ?? 'NAT',
+    weight: u32(a.get(DEST_ATTR.WEIGHT)),
+    uThreshold: u32(a.get(DEST_ATTR.U_THRESH)),
+    lThreshold: u32(a.get(DEST_ATTR.L_THRESH)),
+    activeConns: u32(a.get(DEST_ATTR.ACTIVE_CONNS)),
+    inactConns: u32(a.get(DEST_ATTR.INACT_CONNS)),
+    persistConns: u32(a.get(DEST_ATTR.PERSIST_CONNS)),
+  };
 }

@@ -125,7 +125,8 @@ export function formatList(
     let name: string;
     if (m.kind === 'fwmark') name = s.family === 6 ? `FWM  ${m.fwmark} IPv6` : `FWM  ${m.fwmark}`;
     else {
-      name = `${s.protocol.toUpperCase()}  ${addrPort(s.family, m.address, m.port)}`;
+      // ipvsadm pads the protocol name to four characters: "TCP  a:p", "SCTP a:p"
+      name = `${s.protocol.toUpperCase().padEnd(4)} ${addrPort(s.family, m.address, m.port)}`;
       if (s.family === 4) name = name.slice(0, 33);
     }
     let head = `${name} ${s.scheduler}${schedFlags(s)}`;

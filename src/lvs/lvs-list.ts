@@ -5,7 +5,11 @@
 import { readFileSync } from 'node:fs';
 import type { LvsStateFile } from '../check/lvs-sink.js';
 import { readConnCounts } from './conntrack.js';
-import { formatList } from './list.js';
+import { type DataplaneState, listedServers } from './dataplane.js';
+import { IpvsDataplane } from './ipvs-dataplane.js';
+import { destKey, ipvsService, serviceKey } from './ipvs-msg.js';
+import { type ConnCounts, formatList } from './list.js';
+import { markKey } from './nft-model.js';
 
 /** The state file that goes with a checker pid file: `/run/x_checkers.pid` → `/run/x_checkers.lvs.json`. */
 export function lvsStateFileFor(checkersPidFile: string): string {
@@ -23,8 +27,43 @@ export async function lvsListMain(checkersPidFile: string): Promise<number> {
     );
     return 1;
   }
+  if (saved.dataplane === 'ipvs') {
+    const { marks, counts, error } = await ipvsCounts(saved.state);
+    if (error) process.stderr.write(`keepalived-ts: ${error}; connection counts shown as 0\n`);
+    process.stdout.write(formatList(saved.state, marks, counts));
+    return 0;
+  }
   const { counts, error } = await readConnCounts();
   if (error) process.stderr.write(`keepalived-ts: ${error}; connection counts shown as 0\n`);
   process.stdout.write(formatList(saved.state, new Map(saved.marks), counts));
   return 0;
+}
+
+/**
+ * With IPVS the kernel counts connections per destination: read them back and key them as formatList
+ * wants (one number per service and server; a group's members are summed).
+ */
+async function ipvsCounts(
+  state: DataplaneState,
+): Promise<{ marks: Map<string, number>; counts: Map<number, ConnCounts>; error?: string }> {
+  const marks = new Map<string, number>();
+  const counts = new Map<number, ConnCounts>();
+  const dp = new IpvsDataplane();
+  const dump = await dp.dump();
+  await dp.stop(true);
+  if (!Array.isArray(dump)) return { marks, counts, error: dump.ok ? 'no IPVS table' : dump.error.message };
+  const kernel = new Map(dump.map((k) => [serviceKey(k.svc), new Map(k.dests.map((d) => [destKey(d), d]))]));
+  for (const s of state.services)
+    for (const r of listedServers(s)) {
+      const mark = marks.size + 1;
+      marks.set(markKey(s.name, r), mark);
+      const c = { active: 0, inactive: 0 };
+      for (const m of s.matches) {
+        const d = kernel.get(serviceKey(ipvsService(s, m)))?.get(destKey(r));
+        c.active += d?.activeConns ?? 0;
+        c.inactive += d?.inactConns ?? 0;
+      }
+      counts.set(mark, c);
+    }
+  return { marks, counts };
 }

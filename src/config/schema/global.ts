@@ -18,7 +18,7 @@ function resolvesHost(s: string): boolean {
 
 import { availableParallelism } from 'node:os';
 import { readInt } from '../values.js';
-import { boolFlag, carry, flag, int, script, seconds, str, timerUs } from './builders.js';
+import { boolFlag, carry, deprecated, flag, int, script, seconds, str, timerUs } from './builders.js';
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
 const CARRIED: Record<string, number> = {
@@ -48,9 +48,6 @@ const CARRIED: Record<string, number> = {
   nftables_ipvs: 0,
   nftables_ipvs_priority: 1,
   nftables_ipvs_start_fwmark: 1,
-  lvs_timeouts: 1,
-  lvs_flush_on_stop: 0,
-  lvs_flush_onstop: 0,
   rs_init_notifies: 0,
   process_names: 0,
   process_name: 1,
@@ -104,6 +101,47 @@ for (const p of [
 ]) {
   CARRIED[`${p}_rcv_bufs`] = 1;
   CARRIED[`${p}_rcv_bufs_force`] = 0;
+}
+
+/** `lvs_flush_on_stop [VS]`: alone, the whole IPVS table is flushed on stop; with VS, each of ours is deleted. */
+function lvsFlushOnStop(): KeywordDef<GlobalDefs> {
+  return {
+    doc: { args: '[VS]', field: 'lvsFlushOnStop' },
+    line: (g, tokens, pos, ctx) => {
+      const v = tokens[1];
+      if (v === undefined) g.lvsFlushOnStop = 'all';
+      else if (v === 'VS') g.lvsFlushOnStop = 'vs';
+      else ctx.diag.error('CONFIG_INVALID_VALUE', `${tokens[0]}: unknown option ${v}`, pos);
+    },
+  };
+}
+
+/** Largest IPVS connection timeout keepalived accepts (31 days, in seconds). */
+const LVS_MAX_TIMEOUT = 86400 * 31;
+
+/** `lvs_timeouts [tcp S] [tcpfin S] [udp S]`: at least one. */
+function lvsTimeouts(): KeywordDef<GlobalDefs> {
+  return {
+    doc: {
+      args: '[tcp SECS] [tcpfin SECS] [udp SECS]',
+      range: `0..${LVS_MAX_TIMEOUT}`,
+      field: 'lvsTimeouts',
+    },
+    line: (g, tokens, pos, ctx) => {
+      const t: NonNullable<GlobalDefs['lvsTimeouts']> = {};
+      for (let i = 1; i < tokens.length; i += 2) {
+        const k = tokens[i]!;
+        if (k !== 'tcp' && k !== 'tcpfin' && k !== 'udp')
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `lvs_timeouts: unknown option ${k}`, pos);
+        const r = readInt(tokens[i + 1], 0, LVS_MAX_TIMEOUT);
+        if (!r.ok) return ctx.diag.error('CONFIG_INVALID_VALUE', `lvs_timeouts ${k}: ${r.error}`, pos);
+        t[k] = r.value;
+      }
+      if (Object.keys(t).length === 0)
+        return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'lvs_timeouts requires a parameter', pos);
+      g.lvsTimeouts = t;
+    },
+  };
 }
 
 function mcastGroup(family: 4 | 6): KeywordDef<GlobalDefs> {
@@ -345,6 +383,23 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
       },
     },
     lvs_flush: flag('lvsFlush'),
+    lvs_flush_on_stop: lvsFlushOnStop(),
+    lvs_flush_onstop: deprecated('lvs_flush_onstop is deprecated, use lvs_flush_on_stop', lvsFlushOnStop()),
+    lvs_timeouts: lvsTimeouts(),
+    lvs_dataplane: {
+      doc: { args: 'auto|ipvs|nftables', field: 'lvsDataplane' },
+      line: (g, tokens, pos, ctx) => {
+        const v = tokens[1];
+        if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        if (v !== 'auto' && v !== 'ipvs' && v !== 'nftables')
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `lvs_dataplane: ${v} is not auto, ipvs or nftables`,
+            pos,
+          );
+        g.lvsDataplane = v;
+      },
+    },
     max_auto_priority: int('maxAutoPriority', -1, 99),
     random_seed: int('randomSeed', 0, 4294967295),
     state_dump_file: str('stateDumpFile'),

@@ -1,0 +1,47 @@
+// Which kernel data plane the checker programs: IPVS where the kernel has it, nftables otherwise, or the one
+// global_defs' `lvs_dataplane` names (a keyword of ours). The decision is pure given two probes (does the
+// generic netlink family "IPVS" resolve; load the ip_vs module), so it is unit-tested without a kernel.
+// docs/lvs.md, "Choosing the data plane".
+import { spawnSync } from 'node:child_process';
+
+export type DataplanePreference = 'auto' | 'ipvs' | 'nftables';
+
+export type DataplaneSelection =
+  | { kind: 'ipvs' | 'nftables'; reason: string }
+  /** `lvs_dataplane ipvs` on a kernel without IPVS: nothing is programmed (no silent fallback). */
+  | { kind: 'none'; reason: string };
+
+export interface SelectProbes {
+  /** Resolves the "IPVS" generic netlink family; ok false with the kernel's answer when it does not. */
+  ipvs(): Promise<{ ok: boolean; reason?: string }>;
+  /** Tries to load the ip_vs module (keepalived runs `modprobe ip_vs` when IPVS is missing); true if it loaded. */
+  loadModule(): boolean;
+}
+
+export async function selectDataplane(
+  pref: DataplanePreference,
+  probes: SelectProbes,
+): Promise<DataplaneSelection> {
+  if (pref === 'nftables') return { kind: 'nftables', reason: 'lvs_dataplane nftables' };
+  let r = await probes.ipvs();
+  let loaded = false;
+  if (!r.ok && probes.loadModule()) {
+    loaded = true;
+    r = await probes.ipvs();
+  }
+  const how = loaded ? 'after loading ip_vs, ' : '';
+  const why = r.reason ?? 'unknown reason';
+  if (pref === 'ipvs')
+    return r.ok
+      ? { kind: 'ipvs', reason: `lvs_dataplane ipvs (${how}the IPVS netlink family resolves)` }
+      : { kind: 'none', reason: `lvs_dataplane ipvs, but the kernel has no IPVS: ${why}` };
+  return r.ok
+    ? { kind: 'ipvs', reason: `${how}the kernel's IPVS netlink family resolves` }
+    : { kind: 'nftables', reason: `the kernel has no IPVS (${why})` };
+}
+
+/** `modprobe ip_vs`, quietly; false when modprobe is missing or fails (no modules, no IPVS). */
+export function modprobeIpvs(): boolean {
+  const r = spawnSync('modprobe', ['-q', 'ip_vs'], { stdio: 'ignore', timeout: 5000 });
+  return r.status === 0;
+}
