@@ -162,10 +162,14 @@ export function socketErrorOf(fd: number): 0 | string {
   return intBuf[0] === 0 ? 0 : errnoName(intBuf[0]!);
 }
 
-/** send(): bytes sent, or the errno name. */
+const MSG_NOSIGNAL = 0x4000;
+
+/** send() (never raising SIGPIPE): bytes sent, 'EAGAIN' when the socket buffer is full, or the errno name. */
 export function sendFd(fd: number, data: Uint8Array): number | string {
-  const n = lib().send(fd, data, data.length, 0);
-  return n < 0 ? errnoName(koffi.errno()) : n;
+  const n = lib().send(fd, data, data.length, MSG_NOSIGNAL);
+  if (n >= 0) return n;
+  const e = koffi.errno();
+  return e === EAGAIN || e === EINTR ? 'EAGAIN' : errnoName(e);
 }
 
 /** recv() into `buf`: bytes read, 'EAGAIN' when nothing is queued, or the errno name. */
