@@ -18,12 +18,12 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DAEMON_NODE_FLAGS } from '../src/daemon/v8-tuning.js';
+import { join } from 'node:path';
 import { AdvertCapture } from './lib/advert-capture.js';
 import { installCleanup, trackChild, trackDir, trackNamespace } from './lib/cleanup.js';
 import { clockTicksPerSecond, cpuSeconds, memoryMiB } from './lib/proc-usage.js';
 import { envNumber, machineLine, saveResults, table } from './lib/stats.js';
+import { katsArgv } from './lib/vrrp-daemon.js';
 
 const SERVERS = Math.floor(envNumber('KATS_BENCH_SERVERS', 10_000));
 const WINDOW_S = envNumber('KATS_BENCH_WINDOW_S', 30);
@@ -32,7 +32,6 @@ const VIRTUAL_SERVERS = Math.min(100, SERVERS);
 const KATS_PORT = 8080;
 const HAPROXY_PORT = 9080;
 const ADVERT_MS = 10;
-const KATS_BIN = resolve(import.meta.dirname, '../bin/keepalived-ts');
 const HAPROXY_BIN = '/usr/sbin/haproxy';
 /** Every wait is bounded; the whole run too. */
 const RUN_LIMIT_MS = (WINDOW_S * 3 + 240) * 1000;
@@ -445,23 +444,7 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
   const t0 = Date.now();
   const proc = nsSpawn(
     ns,
-    [
-      process.execPath,
-      ...DAEMON_NODE_FLAGS,
-      // Extra node flags for both processes (the checker inherits them), e.g. --cpu-prof --cpu-prof-dir=DIR.
-      ...(process.env.KATS_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
-      KATS_BIN,
-      '-n',
-      '-l',
-      '-f',
-      conf,
-      '-p',
-      f('main.pid'),
-      '-r',
-      f('vrrp.pid'),
-      '-c',
-      f('check.pid'),
-    ],
+    katsArgv(conf, ['-p', f('main.pid'), '-r', f('vrrp.pid'), '-c', f('check.pid')]),
     (l) => {
       if (/\(VI_1\) Entering MASTER STATE/.test(l)) master = true;
       if (/Removing service/.test(l)) removals++;
