@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { CheckerRuntime } from '../src/check/runtime.js';
 import { loadConfig } from '../src/config/load.js';
 import { withHolding } from '../src/daemon/logger.js';
@@ -43,6 +44,12 @@ const s = net.createServer({ noDelay: true }, (c) => {
 s.on('error', (e) => { console.error(e.message); process.exit(1); });
 s.listen({ port: ${PORT}, host: '0.0.0.0', backlog: 8192 }, () => console.log('ready'));
 `;
+
+function memory(): string {
+  const m = process.memoryUsage();
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  return `RSS ${mib(m.rss)} MiB (V8 heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`;
+}
 
 const rsAddress = (k: number) => `127.1.${Math.floor(k / 250)}.${(k % 250) + 1}`;
 
@@ -107,8 +114,10 @@ try {
   console.log(
     `checker-instr: ${SERVERS} servers, ${n} checks measured in ${((b.at - a.at) / 1000).toFixed(2)} s ` +
       `(${(n / ((b.at - a.at) / 1000)).toFixed(0)}/s), ${((b.cpuUs - a.cpuUs) / n).toFixed(1)} µs CPU per check ` +
-      `(noisy), removals ${removals - removals0}, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`,
+      `(noisy), removals ${removals - removals0}, ${memory()}`,
   );
+  // KATS_INSTR_HEAPSNAP=FILE: a heap snapshot of the running checker (what its memory holds).
+  if (process.env.KATS_INSTR_HEAPSNAP) writeHeapSnapshot(process.env.KATS_INSTR_HEAPSNAP);
   await rt.abort();
 } finally {
   server.kill('SIGKILL');
