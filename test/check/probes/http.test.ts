@@ -2,6 +2,7 @@
 // verdicts (status codes, digest, regex, several urls), and bad servers that must each fail with one code
 // within the timeout while leaving no socket, timer or fd behind.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
@@ -114,6 +115,48 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
       assert.match(raw.heads.at(-1)!, /^GET \/p HTTP\/1\.0\r\nUser-Agent: KeepAliveClient\r\nHost/);
     } finally {
       await raw.close();
+    }
+  });
+
+  test('fwmark and bind_if apply to HTTP_GET (its own sockets); SSL_GET refuses them', async () => {
+    const v4 = await rawServer((s) => s.end('HTTP/1.0 200 OK\r\n\r\n'));
+    try {
+      // Packets marked 7 are dropped inside the namespace: such a check can only time out.
+      execFileSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns.name,
+          'nft',
+          'add table inet ckmark; add chain inet ckmark out { type filter hook output priority 0; }; add rule inet ckmark out meta mark 7 drop',
+        ],
+        { stdio: 'ignore' },
+      );
+      const ok = createHttpProbe(checker('HTTP_GET', [url('/')]), {
+        ...target(v4.port),
+        fwmark: 8,
+        bindIf: 'lo',
+      });
+      assert.ok(ok.ok);
+      assert.equal((await ok.probe.run(2e6)).ok, true);
+      const marked = createHttpProbe(checker('HTTP_GET', [url('/')]), { ...target(v4.port), fwmark: 7 });
+      assert.ok(marked.ok);
+      const out = await marked.probe.run(300_000);
+      assert.equal(!out.ok && out.code, 'timeout');
+      const nodev = createHttpProbe(checker('HTTP_GET', [url('/')]), {
+        ...target(v4.port),
+        bindIf: 'nosuchdev0',
+      });
+      assert.ok(nodev.ok);
+      assert.equal((await nodev.probe.run(2e6)).ok, false);
+      assert.equal(
+        createHttpProbe(checker('SSL_GET', [url('/')]), { ...target(v4.port), fwmark: 8 }).ok,
+        false,
+      );
+    } finally {
+      execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'delete table inet ckmark'], { stdio: 'ignore' });
+      await v4.close();
     }
   });
 
