@@ -18,12 +18,12 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DAEMON_NODE_FLAGS } from '../src/daemon/v8-tuning.js';
+import { join } from 'node:path';
 import { AdvertCapture } from './lib/advert-capture.js';
 import { installCleanup, trackChild, trackDir, trackNamespace } from './lib/cleanup.js';
 import { clockTicksPerSecond, cpuSeconds, memoryMiB } from './lib/proc-usage.js';
 import { envNumber, machineLine, saveResults, table } from './lib/stats.js';
+import { katsArgv } from './lib/vrrp-daemon.js';
 
 const SERVERS = Math.floor(envNumber('KATS_BENCH_SERVERS', 10_000));
 const WINDOW_S = envNumber('KATS_BENCH_WINDOW_S', 30);
@@ -32,7 +32,6 @@ const VIRTUAL_SERVERS = Math.min(100, SERVERS);
 const KATS_PORT = 8080;
 const HAPROXY_PORT = 9080;
 const ADVERT_MS = 10;
-const KATS_BIN = resolve(import.meta.dirname, '../bin/keepalived-ts');
 const HAPROXY_BIN = '/usr/sbin/haproxy';
 /** Every wait is bounded; the whole run too. */
 const RUN_LIMIT_MS = (WINDOW_S * 3 + 240) * 1000;
@@ -417,11 +416,34 @@ function usage(pid: number, cpu0: number | null, sched0: ReturnType<typeof sched
 
 const readPid = (f: string) => (existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) || null : null);
 
+/** Where a process's resident memory is (MiB by mapping: [heap] = malloc, anon = V8 and other mmaps, files). */
+function memoryMap(pid: number): [string, number][] {
+  try {
+    const by = new Map<string, number>();
+    let name = '';
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) {
+        const path = head[1] ?? '';
+        name = path === '' ? 'anon' : path.startsWith('[') ? path : (path.split('/').pop() ?? path);
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) by.set(name, (by.get(name) ?? 0) + Number(rss[1]) / 1024);
+    }
+    return [...by].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  } catch {
+    return [];
+  }
+}
+
 interface KatsPhase {
   gaps: Gaps;
   main: Usage;
   checker: Usage | null;
   checks: Summary | null;
+  /** The checker's resident memory by mapping at the end of the window. */
+  checkerMemory: [string, number][];
   /** SYNs to the checks' port during the window. */
   syns: number;
   /** `Removing service` lines logged during the window: real servers that failed a check (flaps). */
@@ -445,23 +467,7 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
   const t0 = Date.now();
   const proc = nsSpawn(
     ns,
-    [
-      process.execPath,
-      ...DAEMON_NODE_FLAGS,
-      // Extra node flags for both processes (the checker inherits them), e.g. --cpu-prof --cpu-prof-dir=DIR.
-      ...(process.env.KATS_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
-      KATS_BIN,
-      '-n',
-      '-l',
-      '-f',
-      conf,
-      '-p',
-      f('main.pid'),
-      '-r',
-      f('vrrp.pid'),
-      '-c',
-      f('check.pid'),
-    ],
+    katsArgv(conf, ['-p', f('main.pid'), '-r', f('vrrp.pid'), '-c', f('check.pid')]),
     (l) => {
       if (/\(VI_1\) Entering MASTER STATE/.test(l)) master = true;
       if (/Removing service/.test(l)) removals++;
@@ -507,10 +513,21 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
     const logShapes = [...shapes].sort((a, b) => b[1] - a[1]).slice(0, 8);
     const main = usage(mainPid, mainCpu0, mainSched0);
     const checker = checkerPid === null ? null : usage(checkerPid, checkerCpu0, checkerSched0);
+    const checkerMemory = checkerPid === null ? [] : memoryMap(checkerPid);
     const checks = withCheckers ? (await server.report()).kats : null;
     await sleep(200); // tcpdump's last lines
     if (proc.exitCode !== null) throw new Error(`keepalived-ts exited during the window\n${log.join('\n')}`);
-    return { gaps: advertGaps(cap, fromMs, toMs), main, checker, checks, syns, removed, logShapes, startupS };
+    return {
+      gaps: advertGaps(cap, fromMs, toMs),
+      main,
+      checker,
+      checks,
+      checkerMemory,
+      syns,
+      removed,
+      logShapes,
+      startupS,
+    };
   } finally {
     cap.stop();
     await stopChild(proc, 15_000);
@@ -691,6 +708,10 @@ async function main(): Promise<void> {
   if (on?.checker) mem.push(memRow('on: checker', on.checker));
   if (hap) mem.push(memRow('haproxy', hap.usage));
   console.log(`\n${table(['process', 'RSS MiB', 'peak MiB', 'cores', 'run-queue wait %'], mem)}`);
+  if (on?.checkerMemory.length)
+    console.log(
+      `checker RSS by mapping: ${on.checkerMemory.map(([n, m]) => `${n} ${f1(m)}`).join(', ')} MiB`,
+    );
   const gapRows: string[][] = [];
   for (const [name, p] of [
     ['checkers off', off],

@@ -119,8 +119,6 @@ try {
   }
   const bare = report('bare net.Socket per check', bareM);
   const probe = report('HttpProbe.run (HTTP_GET)', probeM);
-  const kept = probes.reduce((a, p) => a + p.keptSocketUses, 0);
-  console.log(`probe attempts on a kept (reused) socket: ${kept} of ${probeM.checks + probeM.failures}`);
   console.log(
     `probe / bare socket: ${(probe / bare).toFixed(2)} (reference: a bare socket ~8,000 per CPU-second)`,
   );

@@ -13,6 +13,26 @@ export type Implementation = 'keepalived-ts' | 'keepalived';
 export const KATS_BIN = resolve(import.meta.dirname, '../../bin/keepalived-ts');
 export const KEEPALIVED_BIN = '/usr/sbin/keepalived';
 
+/**
+ * keepalived-ts's command line as every bench starts it: node with the daemon's own node flags
+ * (DAEMON_NODE_FLAGS, as bin/keepalived-ts's `#!` line gives them) plus KATS_BENCH_NODE_FLAGS (trials, e.g.
+ * `--cpu-prof --cpu-prof-dir=DIR`; the checker process inherits them), the binary, `-n -l -f CONF`, then
+ * `args` (pid files and the like).
+ */
+export function katsArgv(conf: string, args: readonly string[]): string[] {
+  return [
+    process.execPath,
+    ...DAEMON_NODE_FLAGS,
+    ...(process.env.KATS_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
+    KATS_BIN,
+    '-n',
+    '-l',
+    '-f',
+    conf,
+    ...args,
+  ];
+}
+
 export function referenceAvailable(): boolean {
   return existsSync(KEEPALIVED_BIN);
 }
@@ -49,22 +69,14 @@ export class VrrpDaemon {
   #argv(): string[] {
     const p = (f: string) => join(this.dir, f);
     if (this.impl === 'keepalived-ts')
-      return [
-        process.execPath,
-        ...DAEMON_NODE_FLAGS,
-        ...(process.env.KATS_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
-        KATS_BIN,
-        '-n',
-        '-l',
-        '-f',
-        this.conf,
+      return katsArgv(this.conf, [
         '-p',
         p('main.pid'),
         '-r',
         p('vrrp.pid'),
         // -D adds the daemon's detail lines (such as each Master_Down deadline's timeline) to its log.
         ...(process.env.KATS_BENCH_DETAIL === '1' ? ['-D'] : []),
-      ];
+      ]);
     return [
       KEEPALIVED_BIN,
       '-n',

@@ -47,6 +47,13 @@ const DATA_PLANE_ACTIONS = new Set<CheckAction['type']>([
   'quorumLost',
 ]);
 
+/** A probe with its outcome handlers, made once per probe (no closures per attempt). */
+interface ProbeSlot {
+  probe: Probe;
+  done: (o: ProbeOutcome) => void;
+  failed: (e: unknown) => void;
+}
+
 export class CheckerRuntime {
   readonly #log: Logger;
   readonly #core: CheckerCore;
@@ -54,7 +61,7 @@ export class CheckerRuntime {
   readonly #scripts: ScriptLauncher;
   readonly #fifos: FifoWriter;
   readonly #dataPlane: DataPlaneSink | undefined;
-  readonly #probes = new Map<number, Probe>();
+  readonly #probes = new Map<number, ProbeSlot>();
   readonly #stopGraceMs: number;
   /** smtp_alert mail, sent from this process (docs/notify-mail.md); idle unless some server mails. */
   readonly #mailer: Mailer;
@@ -124,7 +131,7 @@ export class CheckerRuntime {
     this.#timer = null;
     if (this.#dataPlaneQueued) clearImmediate(this.#dataPlaneQueued);
     this.#dataPlaneQueued = null;
-    for (const p of this.#probes.values()) p.close();
+    for (const s of this.#probes.values()) s.probe.close();
     this.#probes.clear();
     this.#scripts.close();
     this.#fifos.close();
@@ -140,7 +147,7 @@ export class CheckerRuntime {
     // their dialogue can run (docs/notify-mail.md). Alerts already in flight get the scripts' grace.
     this.#mailer.configure(null);
     this.#perform(this.#core.stop(monotonicUs()), true);
-    for (const p of this.#probes.values()) p.close();
+    for (const s of this.#probes.values()) s.probe.close();
     this.#probes.clear();
     await Promise.all([this.#scripts.settle(this.#stopGraceMs), this.#mailer.idle(this.#stopGraceMs)]);
     this.#scripts.close();
@@ -158,7 +165,7 @@ export class CheckerRuntime {
           if (!stopping) this.#run(a);
           break;
         case 'closeProbe':
-          this.#probes.get(a.probeId)?.close();
+          this.#probes.get(a.probeId)?.probe.close();
           this.#probes.delete(a.probeId);
           break;
         case 'notify':
@@ -205,25 +212,29 @@ export class CheckerRuntime {
   }
 
   #run(a: Extract<CheckAction, { type: 'runProbe' }>): void {
-    let probe = this.#probes.get(a.probeId);
-    let outcome: Promise<ProbeOutcome>;
-    if (!probe) {
+    let slot = this.#probes.get(a.probeId);
+    if (!slot) {
       const made = this.#factory(a.checker, a.target);
-      if (made.ok) {
-        probe = made.probe;
-        this.#probes.set(a.probeId, probe);
-      } else {
-        outcome = Promise.resolve({ ok: false, latencyUs: 0, code: 'config', reason: made.message });
+      if (!made.ok) {
+        const o: ProbeOutcome = { ok: false, latencyUs: 0, code: 'config', reason: made.message };
+        void Promise.resolve(o).then(this.#handlers(a.probeId).done);
+        return;
       }
+      slot = { probe: made.probe, ...this.#handlers(a.probeId) };
+      this.#probes.set(a.probeId, slot);
     }
-    outcome ??= probe!.run(a.timeoutUs);
-    outcome.then(
-      (o) => {
+    slot.probe.run(a.timeoutUs).then(slot.done, slot.failed);
+  }
+
+  /** What a probe's outcomes do: made once per probe, not per attempt (10,000 attempts a second). */
+  #handlers(probeId: number): Omit<ProbeSlot, 'probe'> {
+    return {
+      done: (o) => {
         this.attempts++;
-        if (this.#state === 'running') this.#perform(this.#core.probeResult(a.probeId, o, monotonicUs()));
+        if (this.#state === 'running') this.#perform(this.#core.probeResult(probeId, o, monotonicUs()));
       },
-      (e: unknown) => this.#log.error(`probe ${a.probeId} rejected: ${(e as Error).message}`),
-    );
+      failed: (e) => this.#log.error(`probe ${probeId} rejected: ${(e as Error).message}`),
+    };
   }
 
   #arm(): void {

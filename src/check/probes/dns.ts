@@ -7,15 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { DNS_TYPES, decodeHeader, encodeQuery, rcodeName } from './dns-wire.js';
-import {
-  awaitReply,
-  closeFd,
-  connectFd,
-  openSocket,
-  SOCK_DGRAM,
-  sendFd,
-  sockaddrOf,
-} from './native-socket.js';
+import { awaitReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
 
 export class DnsProbe implements Probe {
@@ -43,16 +35,11 @@ export class DnsProbe implements Probe {
       const id = randomInt(0x10000);
       const query = encodeQuery(id, this.#name, this.#qtype);
       if (typeof query === 'string') return resolve(down(start, 'local-error', query));
-      const opened = openSocket(t, { type: SOCK_DGRAM });
-      if (!('fd' in opened))
-        return resolve(down(start, 'local-error', `${opened.op} failed: ${opened.errno}`));
-      const fd = opened.fd;
-      const c = connectFd(fd, this.#sa);
-      const sent = c === 0 ? sendFd(fd, query) : c;
-      if (sent !== query.length) {
-        closeFd(fd);
-        const code = typeof sent === 'string' ? connectCode(sent) : 'local-error';
-        return resolve(down(start, code, `DNS query to ${where(t)} not sent: ${sent}`));
+      const fd = sendDatagram(t, { type: SOCK_DGRAM }, this.#sa, query);
+      if (typeof fd !== 'number') {
+        if (fd.step === 'open') return resolve(down(start, 'local-error', `${fd.op} failed: ${fd.errno}`));
+        const code = typeof fd.error === 'string' ? connectCode(fd.error) : 'local-error';
+        return resolve(down(start, code, `DNS query to ${where(t)} not sent: ${fd.error}`));
       }
       const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
         datagram: (n) => {

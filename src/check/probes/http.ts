@@ -24,6 +24,18 @@ import {
   type ReaderOptions,
   type ResponseFailure,
 } from './http-response.js';
+import {
+  closeFd,
+  connectFd,
+  EINPROGRESS,
+  openSocket,
+  recvFd,
+  SOCK_STREAM,
+  sendFd,
+  sockaddrOf,
+  socketErrorOf,
+} from './native-socket.js';
+import { EPOLLIN, EPOLLOUT, type FdReady, probeReactor } from './reactor.js';
 
 /** What a probe needs beyond the checker block: inherited virtualhosts and the root SSL block. */
 export interface HttpProbeContext extends VirtualhostSources {
@@ -66,10 +78,11 @@ export function createHttpProbe(
 ): { ok: true; probe: HttpProbe } | { ok: false; message: string } {
   if (checker.kind !== 'HTTP_GET' && checker.kind !== 'SSL_GET')
     return { ok: false, message: `${checker.kind} is not an HTTP_GET/SSL_GET checker` };
-  if (target.bindIf !== undefined)
-    return { ok: false, message: 'bind_if is not supported by the HTTP_GET/SSL_GET probe yet' };
-  if (target.fwmark !== undefined)
-    return { ok: false, message: 'fwmark is not supported by the HTTP_GET/SSL_GET probe yet' };
+  // Plain HTTP runs on the probes' own sockets, which take both; SSL_GET runs on Node's TLS sockets.
+  if (checker.kind === 'SSL_GET' && target.bindIf !== undefined)
+    return { ok: false, message: 'bind_if is not supported by the SSL_GET probe yet' };
+  if (checker.kind === 'SSL_GET' && target.fwmark !== undefined)
+    return { ok: false, message: 'fwmark is not supported by the SSL_GET probe yet' };
   const protocol = parseHttpProtocol(checker.httpProtocol);
   if (protocol === null)
     return { ok: false, message: `Invalid http_protocol version ${checker.httpProtocol}` };
@@ -172,48 +185,22 @@ export interface AttemptFailure extends ResponseFailure {
   phase: AttemptPhase;
 }
 
-/**
- * A plain-HTTP socket kept by a probe across attempts: node can connect a net.Socket again once it has
- * emitted 'close', which saves building a socket and its stream state per check (about a third of the
- * CPU per check in bench/probe-http.ts). Its listeners are attached once and route to the current attempt.
- */
-export class PlainConn {
-  readonly sock: net.Socket;
-  attempt: UrlAttempt | null = null;
-  /** True while no connection is open on the socket (never used, or 'close' seen). */
-  idle = true;
-  /** Connections made on this socket. */
-  uses = 0;
-
-  constructor() {
-    // `onread` is honoured by the constructor (net.connect passes its options there); the types omit it.
-    this.sock = new net.Socket({
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n: number, buf: Uint8Array) => {
-          const a = this.attempt;
-          if (a === null) return false;
-          a.chunk((buf as Buffer).subarray(0, n));
-          return this.attempt !== null;
-        },
-      },
-    } as net.SocketConstructorOpts);
-    this.sock.on('end', () => this.attempt?.end());
-    this.sock.on('error', (e: NodeJS.ErrnoException) => this.attempt?.error(e));
-    this.sock.on('close', () => {
-      this.attempt = null;
-      this.idle = true;
-    });
-  }
-}
-
 /** Hears how each attempt ended: `tag` is what the attempt was created with. */
 export interface AttemptSink {
   attemptDone(tag: number, f: AttemptFailure | null): void;
 }
 
-/** One url's request in flight on its own connection; the sink hears of it exactly once. */
-export class UrlAttempt {
+/** One url's request in flight, as its run sees it. */
+interface Attempt {
+  timeout(timeoutMs: number): void;
+  abort(): void;
+}
+
+/**
+ * One url's request in flight on its own Node socket (SSL_GET, and genhash); the sink hears of it exactly
+ * once. Plain HTTP_GET uses RawHttpAttempt below.
+ */
+export class UrlAttempt implements Attempt {
   readonly #sock: net.Socket;
   readonly #reader: HttpResponseReader;
   readonly #tls: TlsPlan | undefined;
@@ -222,7 +209,6 @@ export class UrlAttempt {
   readonly #sink: AttemptSink;
   readonly #tag: number;
   readonly #onFeed: ((headerDone: boolean) => void) | undefined;
-  #conn: PlainConn | null = null;
   readonly #compliant: boolean;
 
   constructor(
@@ -234,8 +220,6 @@ export class UrlAttempt {
     tag: number,
     /** Called before each chunk is read (genhash's verbose dumps). */
     onFeed?: (headerDone: boolean) => void,
-    /** A reusable plain socket, used when idle (plain HTTP only). */
-    conn?: PlainConn,
   ) {
     this.#sink = sink;
     this.#tag = tag;
@@ -266,15 +250,6 @@ export class UrlAttempt {
       s.on('end', () => this.end());
       s.on('error', (e: NodeJS.ErrnoException) => this.error(e));
       this.#sock = s;
-    } else if (conn?.idle) {
-      conn.idle = false;
-      conn.uses++;
-      conn.attempt = this;
-      this.#conn = conn;
-      const opts: net.TcpSocketConnectOpts = { host: target.address, port: target.port };
-      if (target.bindTo !== undefined) opts.localAddress = target.bindTo;
-      if (target.bindPort !== undefined) opts.localPort = target.bindPort;
-      this.#sock = conn.sock.connect(opts);
     } else {
       const opts: net.NetConnectOpts = {
         host: target.address,
@@ -358,12 +333,185 @@ export class UrlAttempt {
   #finish(f: ResponseFailure | null, atEof = false): void {
     const phase = this.#phase();
     this.#settled = true;
-    // Later events of this connection no longer reach this attempt; the socket is reusable after 'close'.
-    if (this.#conn) this.#conn.attempt = null;
     const s = this.#sock;
     // tls_compliant: close with a close_notify alert (end); otherwise drop the connection quietly.
     if (atEof && this.#tls && this.#compliant) s.end();
     else s.destroy();
+    this.#sink.attemptDone(this.#tag, f === null ? null : { ...f, phase });
+  }
+}
+
+/** An errno as classifyError takes it (the shape of Node's socket errors). */
+function errnoError(op: string, errno: string, target: ProbeTarget): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`${op} ${errno} ${target.address}:${target.port}`);
+  e.code = errno;
+  return e;
+}
+
+/** RawHttpAttempt's states. */
+const CONNECTING = 0;
+const SENDING = 1;
+const READING = 2;
+const DONE = 3;
+
+/**
+ * One url's request on a socket of our own (plain HTTP_GET, the checker's hot path): socket, connect, the
+ * pre-built request sent with one send(), the reply read with recv() into the shared buffer and judged as
+ * it arrives, close. Readiness comes from the probes' shared reactor (one epoll registration per
+ * connection, none while a nearby server answers the connect at once); the deadline is the run's. No
+ * stream object, no libuv handle, no closure per attempt. Outcomes and their codes are the Node path's
+ * (classifyError), so HTTP_GET judges exactly as before (docs/probes-http.md).
+ */
+export class RawHttpAttempt implements Attempt, FdReady {
+  #fd = -1;
+  #state = CONNECTING;
+  #sent = 0;
+  readonly #target: ProbeTarget;
+  readonly #sa: Uint8Array;
+  readonly #request: Buffer;
+  readonly #reader: HttpResponseReader;
+  readonly #sink: AttemptSink;
+  readonly #tag: number;
+
+  constructor(
+    target: ProbeTarget,
+    sa: Uint8Array,
+    request: Buffer,
+    reader: HttpResponseReader,
+    sink: AttemptSink,
+    tag: number,
+  ) {
+    this.#target = target;
+    this.#sa = sa;
+    this.#request = request;
+    this.#reader = reader;
+    this.#sink = sink;
+    this.#tag = tag;
+  }
+
+  /** Opens and connects; may settle at once (refused, or a local error). */
+  start(): void {
+    const t = this.#target;
+    const opened = openSocket(t, { type: SOCK_STREAM });
+    if (!('fd' in opened)) {
+      this.#fail(classifyError(errnoError(opened.op, opened.errno, t), true, false, this.#reader));
+      return;
+    }
+    const fd = opened.fd;
+    this.#fd = fd;
+    let c = connectFd(fd, this.#sa);
+    // Asked again at once: a nearby server has usually answered already (see TCP_CHECK, tcp.ts).
+    if (c === EINPROGRESS) c = connectFd(fd, this.#sa);
+    if (c === 0 || c === 'EISCONN') {
+      this.#state = SENDING;
+      if (!this.#send()) return;
+      this.#watch(EPOLLIN);
+      return;
+    }
+    if (c !== 'EALREADY' && c !== EINPROGRESS) {
+      this.#fail(classifyError(errnoError('connect', c, t), true, false, this.#reader));
+      return;
+    }
+    this.#watch(EPOLLOUT);
+  }
+
+  #watch(events: number): void {
+    const w = probeReactor().watch(this.#fd, events, this);
+    if (w !== 0) this.#fail({ code: 'error', reason: `epoll_ctl: ${w}` });
+  }
+
+  /** Sends what is left of the request; false when the attempt settled (error). */
+  #send(): boolean {
+    const req = this.#request;
+    const n = sendFd(this.#fd, this.#sent === 0 ? req : req.subarray(this.#sent));
+    if (typeof n === 'string') {
+      if (n === 'EAGAIN') return true;
+      this.#fail(classifyError(errnoError('write', n, this.#target), false, false, this.#reader));
+      return false;
+    }
+    this.#sent += n;
+    if (this.#sent >= req.length) this.#state = READING;
+    return true;
+  }
+
+  onFdReady(): void {
+    switch (this.#state) {
+      case CONNECTING: {
+        const e = socketErrorOf(this.#fd);
+        if (e === 'EINPROGRESS') return;
+        if (e !== 0) {
+          this.#fail(classifyError(errnoError('connect', e, this.#target), true, false, this.#reader));
+          return;
+        }
+        this.#state = SENDING;
+        if (!this.#send()) return;
+        if (this.#sent >= this.#request.length) probeReactor().modify(this.#fd, EPOLLIN);
+        return;
+      }
+      case SENDING:
+        if (!this.#send()) return;
+        if (this.#sent >= this.#request.length) probeReactor().modify(this.#fd, EPOLLIN);
+        return;
+      case READING:
+        this.#read();
+        return;
+      default:
+        return;
+    }
+  }
+
+  #read(): void {
+    const buf = READ_BUFFER;
+    for (;;) {
+      const n = recvFd(this.#fd, buf);
+      if (n === 'EAGAIN') return;
+      if (typeof n === 'string') {
+        this.#fail(classifyError(errnoError('read', n, this.#target), false, false, this.#reader));
+        return;
+      }
+      if (n === 0) {
+        this.#settle(this.#reader.finish());
+        return;
+      }
+      const f = this.#reader.feed(buf.subarray(0, n));
+      if (f) {
+        this.#settle(f);
+        return;
+      }
+    }
+  }
+
+  timeout(timeoutMs: number): void {
+    if (this.#state === DONE) return;
+    const r = this.#reader;
+    const where =
+      this.#state === CONNECTING
+        ? 'connecting'
+        : r.total === 0
+          ? 'waiting for the response'
+          : `reading the response (${r.total} bytes received)`;
+    this.#settle({ code: 'timeout', reason: `timeout after ${Math.round(timeoutMs)} ms ${where}` });
+  }
+
+  abort(): void {
+    if (this.#state === DONE) return;
+    this.#settle({ code: 'closed', reason: 'probe closed' });
+  }
+
+  #fail(f: ResponseFailure): void {
+    this.#settle(f);
+  }
+
+  #settle(f: ResponseFailure | null): void {
+    const phase: AttemptPhase =
+      this.#state === CONNECTING ? 'connect' : this.#reader.total === 0 ? 'wait' : 'read';
+    this.#state = DONE;
+    const fd = this.#fd;
+    if (fd >= 0) {
+      this.#fd = -1;
+      probeReactor().forget(fd);
+      closeFd(fd);
+    }
     this.#sink.attemptDone(this.#tag, f === null ? null : { ...f, phase });
   }
 }
@@ -408,7 +556,7 @@ export function classifyError(
 
 /** One run(): its url attempts, its deadline, and the promise to settle. */
 class RunState implements DeadlineTarget, AttemptSink {
-  readonly attempts: UrlAttempt[] = [];
+  readonly attempts: Attempt[] = [];
   pending: number;
   settled = false;
   deadline: Deadline | null = null;
@@ -453,8 +601,8 @@ export class HttpProbe implements Probe {
   readonly #tls: TlsPlan | undefined;
   readonly #wheel: DeadlineWheel;
   readonly #live = new Set<RunState>();
-  /** One reusable socket per url (plain HTTP only). */
-  readonly #conns: (PlainConn | undefined)[];
+  /** The target's sockaddr (plain HTTP), built once. */
+  readonly #sa: Uint8Array | undefined;
   #closed = false;
 
   constructor(target: ProbeTarget, plans: UrlPlan[], tlsPlan: TlsPlan | undefined, wheel: DeadlineWheel) {
@@ -462,14 +610,7 @@ export class HttpProbe implements Probe {
     this.#plans = plans;
     this.#tls = tlsPlan;
     this.#wheel = wheel;
-    this.#conns = plans.map(() => (tlsPlan ? undefined : new PlainConn()));
-  }
-
-  /** Connections made on the probe's kept sockets (the rest were fresh sockets: overlapping attempts). */
-  get keptSocketUses(): number {
-    let n = 0;
-    for (const c of this.#conns) n += c?.uses ?? 0;
-    return n;
+    this.#sa = tlsPlan ? undefined : sockaddrOf(target.address, target.port, target.family);
   }
 
   /** The request bytes of each url (for tests and dumps). */
@@ -491,9 +632,12 @@ export class HttpProbe implements Probe {
         const plan = plans[k]!;
         try {
           const reader = new HttpResponseReader(plan.reading);
-          st.attempts.push(
-            new UrlAttempt(this.#target, plan, this.#tls, reader, st, k, undefined, this.#conns[k]),
-          );
+          if (this.#tls) st.attempts.push(new UrlAttempt(this.#target, plan, this.#tls, reader, st, k));
+          else if (this.#sa) {
+            const a = new RawHttpAttempt(this.#target, this.#sa, plan.request, reader, st, k);
+            st.attempts.push(a);
+            a.start();
+          } else st.attemptDone(k, { code: 'error', reason: `bad address ${this.#target.address}` });
         } catch (e) {
           // Synchronous throws (bad local address, invalid options) are outcomes too.
           st.attemptDone(k, { code: 'error', reason: (e as Error).message });

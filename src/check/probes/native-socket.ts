@@ -1,8 +1,7 @@
 // Non-blocking IP sockets for the probes, through koffi (the libc binding src/net/libc.ts loads). Node's own
 // net/dgram sockets cannot take SO_BINDTODEVICE (bind_if) or SO_MARK (fwmark), and cost a stream object per
-// attempt; a probe here is a few libc calls and one uv_poll handle (docs/probes.md, "Sockets").
-// koffi runs poll callbacks with napi Call: an exception escaping one would be re-thrown later by an unrelated
-// koffi call, so every callback handed to poll() is wrapped in try/catch here.
+// attempt; a probe here is a few libc calls, readiness from the probes' shared epoll reactor (reactor.ts)
+// and a deadline on their shared timing wheel (docs/probes.md, "Sockets").
 import koffi from 'koffi';
 import { parseIpv4, parseIpv6 } from '../../net/inet.js';
 import {
@@ -17,6 +16,8 @@ import {
 import { errnoName } from '../../net/net-error.js';
 import { sockaddrIn, sockaddrIn6 } from '../../net/sockaddr.js';
 import type { ProbeOutcome, ProbeTarget } from '../probe.js';
+import { type Deadline, type DeadlineTarget, probeDeadlines } from './http-deadline.js';
+import { EPOLLIN, type FdReady, probeReactor } from './reactor.js';
 
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
@@ -89,6 +90,13 @@ function sysError(op: string): SysError {
   return { op, errno: errnoName(koffi.errno()) };
 }
 
+/** The errno of the failed `op`, after closing `fd`. */
+function closeWith(fd: number, op: string): SysError {
+  const e = sysError(op);
+  lib().close(fd);
+  return e;
+}
+
 const intBuf = new Int32Array(1);
 const lenBuf = new Uint32Array(1);
 
@@ -117,22 +125,18 @@ export function openSocket(target: ProbeTarget, o: OpenOptions): { fd: number } 
   const domain = target.family === 4 ? AF_INET : AF_INET6;
   const fd = l.socket(domain, o.type | SOCK_NONBLOCK | SOCK_CLOEXEC, o.protocol ?? 0);
   if (fd < 0) return sysError('socket');
-  const fail = (op: string): SysError => {
-    const e = sysError(op);
-    l.close(fd);
-    return e;
-  };
   if (
     o.recvErr &&
     !setInt(fd, target.family === 4 ? 0 : 41, target.family === 4 ? IP_RECVERR : IPV6_RECVERR, 1)
   )
-    return fail('setsockopt(RECVERR)');
-  if (target.fwmark && !setInt(fd, SOL_SOCKET, SO_MARK, target.fwmark)) return fail('setsockopt(SO_MARK)');
+    return closeWith(fd, 'setsockopt(RECVERR)');
+  if (target.fwmark && !setInt(fd, SOL_SOCKET, SO_MARK, target.fwmark))
+    return closeWith(fd, 'setsockopt(SO_MARK)');
   if (o.noBind) return { fd };
   if (target.bindIf) {
     const name = new TextEncoder().encode(`${target.bindIf}\0`);
     if (l.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length) !== 0)
-      return fail(`setsockopt(SO_BINDTODEVICE ${target.bindIf})`);
+      return closeWith(fd, `setsockopt(SO_BINDTODEVICE ${target.bindIf})`);
   }
   if (target.bindTo !== undefined || target.bindPort !== undefined) {
     const any = target.family === 4 ? '0.0.0.0' : '::';
@@ -141,8 +145,10 @@ export function openSocket(target: ProbeTarget, o: OpenOptions): { fd: number } 
       l.close(fd);
       return { op: `bind ${target.bindTo}`, errno: 'EINVAL' };
     }
-    if (target.bindPort && !setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1)) return fail('setsockopt(SO_REUSEADDR)');
-    if (l.bind(fd, sa, sa.length) !== 0) return fail(`bind ${target.bindTo ?? any}:${target.bindPort ?? 0}`);
+    if (target.bindPort && !setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1))
+      return closeWith(fd, 'setsockopt(SO_REUSEADDR)');
+    if (l.bind(fd, sa, sa.length) !== 0)
+      return closeWith(fd, `bind ${target.bindTo ?? any}:${target.bindPort ?? 0}`);
   }
   return { fd };
 }
@@ -162,10 +168,14 @@ export function socketErrorOf(fd: number): 0 | string {
   return intBuf[0] === 0 ? 0 : errnoName(intBuf[0]!);
 }
 
-/** send(): bytes sent, or the errno name. */
+const MSG_NOSIGNAL = 0x4000;
+
+/** send() (never raising SIGPIPE): bytes sent, 'EAGAIN' when the socket buffer is full, or the errno name. */
 export function sendFd(fd: number, data: Uint8Array): number | string {
-  const n = lib().send(fd, data, data.length, 0);
-  return n < 0 ? errnoName(koffi.errno()) : n;
+  const n = lib().send(fd, data, data.length, MSG_NOSIGNAL);
+  if (n >= 0) return n;
+  const e = koffi.errno();
+  return e === EAGAIN || e === EINTR ? 'EAGAIN' : errnoName(e);
 }
 
 /** recv() into `buf`: bytes read, 'EAGAIN' when nothing is queued, or the errno name. */
@@ -180,28 +190,6 @@ export function closeFd(fd: number): void {
   lib().close(fd);
 }
 
-export interface Watch {
-  close(): void;
-}
-
-/**
- * uv_poll on `fd` for readable or writable readiness (errors count as both, as libuv reports them). The
- * callback never throws into koffi: an exception is re-thrown on a clean stack.
- */
-export function watchFd(fd: number, writable: boolean, onReady: () => void): Watch {
-  const h = koffi.node.poll(fd, writable ? { writable: true } : { readable: true }, () => {
-    try {
-      onReady();
-    } catch (e) {
-      setImmediate(() => {
-        throw e;
-      });
-    }
-  });
-  if (!h) throw new Error('koffi.node.poll returned no handle');
-  return h;
-}
-
 /** How a datagram exchange reads what comes back: an outcome settles it, undefined keeps waiting. */
 export interface ReplyReader {
   /** A datagram of `n` bytes is at the start of the buffer. */
@@ -211,10 +199,87 @@ export interface ReplyReader {
   timeout(): ProbeOutcome;
 }
 
+/** Why a datagram request was not sent: the step that failed and the errno name (or the short count). */
+export type NotSent =
+  | { step: 'open'; op: string; errno: string }
+  | { step: 'connect' | 'send'; error: string | number };
+
+/**
+ * The prelude of the datagram checks (DNS, UDP, PING): a socket opened with `o`, connected to `sa`, `payload`
+ * sent. The fd, or the failed step (nothing left open); each probe words its own failure as keepalived does.
+ */
+export function sendDatagram(
+  target: ProbeTarget,
+  o: OpenOptions,
+  sa: Uint8Array,
+  payload: Uint8Array,
+): number | NotSent {
+  const opened = openSocket(target, o);
+  if (!('fd' in opened)) return { step: 'open', op: opened.op, errno: opened.errno };
+  const fd = opened.fd;
+  const c = connectFd(fd, sa);
+  if (c !== 0) {
+    closeFd(fd);
+    return { step: 'connect', error: c };
+  }
+  const sent = sendFd(fd, payload);
+  if (sent !== payload.length) {
+    closeFd(fd);
+    return { step: 'send', error: sent };
+  }
+  return fd;
+}
+
+/** Waits for the reply on a connected datagram socket: the probes' reactor and timing wheel, no closure. */
+class ReplyWait implements FdReady, DeadlineTarget {
+  readonly settled: Promise<ProbeOutcome>;
+  #resolve!: (o: ProbeOutcome) => void;
+  #fd: number;
+  readonly #buf: Uint8Array;
+  readonly #reader: ReplyReader;
+  readonly #deadline: Deadline;
+
+  constructor(fd: number, buf: Uint8Array, timeoutMs: number, reader: ReplyReader) {
+    this.settled = new Promise<ProbeOutcome>((resolve) => {
+      this.#resolve = resolve;
+    });
+    this.#fd = fd;
+    this.#buf = buf;
+    this.#reader = reader;
+    this.#deadline = probeDeadlines.after(timeoutMs, this);
+    const w = probeReactor().watch(fd, EPOLLIN, this);
+    if (w !== 0) this.finish(reader.error(w));
+  }
+
+  onFdReady(): void {
+    while (this.#fd >= 0) {
+      const n = recvFd(this.#fd, this.#buf);
+      if (n === 'EAGAIN') return;
+      const o = typeof n === 'string' ? this.#reader.error(n) : this.#reader.datagram(n);
+      if (o) this.finish(o);
+    }
+  }
+
+  onDeadline(): void {
+    if (this.#fd >= 0) this.finish(this.#reader.timeout());
+  }
+
+  /** Settles once: the socket is closed, its registration and deadline released. */
+  finish(o: ProbeOutcome): void {
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1;
+    this.#deadline.cancel();
+    probeReactor().forget(fd);
+    closeFd(fd);
+    this.#resolve(o);
+  }
+}
+
 /**
  * Waits on a connected datagram socket for the answer to what was just sent (DNS, UDP and PING checks):
  * datagrams are read as they arrive until the reader settles; the timeout or `abort` settle it too. The
- * socket is closed and its watch and timer released exactly once.
+ * socket is closed and its registration and deadline released exactly once.
  */
 export function awaitReply(
   fd: number,
@@ -222,27 +287,6 @@ export function awaitReply(
   timeoutMs: number,
   reader: ReplyReader,
 ): { settled: Promise<ProbeOutcome>; abort: (o: ProbeOutcome) => void } {
-  let settle!: (o: ProbeOutcome) => void;
-  const settled = new Promise<ProbeOutcome>((resolve) => {
-    settle = resolve;
-  });
-  let done = false;
-  const finish = (o: ProbeOutcome) => {
-    if (done) return;
-    done = true;
-    watch.close();
-    clearTimeout(timer);
-    closeFd(fd);
-    settle(o);
-  };
-  const watch = watchFd(fd, false, () => {
-    while (!done) {
-      const n = recvFd(fd, buf);
-      if (n === 'EAGAIN') return;
-      const o = typeof n === 'string' ? reader.error(n) : reader.datagram(n);
-      if (o) finish(o);
-    }
-  });
-  const timer = setTimeout(() => finish(reader.timeout()), timeoutMs);
-  return { settled, abort: finish };
+  const w = new ReplyWait(fd, buf, timeoutMs, reader);
+  return { settled: w.settled, abort: (o) => w.finish(o) };
 }

@@ -10,13 +10,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import {
   awaitReply,
-  closeFd,
-  connectFd,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
-  openSocket,
   SOCK_DGRAM,
-  sendFd,
+  sendDatagram,
   sockaddrOf,
 } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up } from './outcome.js';
@@ -64,26 +61,27 @@ export class PingProbe implements Probe {
       if (this.#closed) return resolve(down(start, 'closed', 'probe closed'));
       if (!this.#sa) return resolve(down(start, 'local-error', `bad address ${t.address}`));
       const v = t.family === 4 ? '' : 'v6';
-      const opened = openSocket(t, {
-        type: SOCK_DGRAM,
-        protocol: t.family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6,
-        noBind: true,
-        recvErr: true,
-      });
-      if (!('fd' in opened)) {
-        const hint = opened.errno === 'EACCES' ? ' (this group is outside net.ipv4.ping_group_range)' : '';
-        return resolve(down(start, 'local-error', `ICMP${v} ${opened.op} failed: ${opened.errno}${hint}`));
-      }
-      const fd = opened.fd;
       const seq = nextSeq;
       nextSeq = (nextSeq + 1) & 0xffff || 1;
-      const c = connectFd(fd, this.#sa);
       const req = echoRequest(t.family, seq);
-      const sent = c === 0 ? sendFd(fd, req) : c;
-      if (sent !== req.length) {
-        closeFd(fd);
-        const code = typeof sent === 'string' ? connectCode(sent) : 'local-error';
-        return resolve(down(start, code, `ICMP${v} echo to ${t.address} not sent: ${sent}`));
+      const fd = sendDatagram(
+        t,
+        {
+          type: SOCK_DGRAM,
+          protocol: t.family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6,
+          noBind: true,
+          recvErr: true,
+        },
+        this.#sa,
+        req,
+      );
+      if (typeof fd !== 'number') {
+        if (fd.step === 'open') {
+          const hint = fd.errno === 'EACCES' ? ' (this group is outside net.ipv4.ping_group_range)' : '';
+          return resolve(down(start, 'local-error', `ICMP${v} ${fd.op} failed: ${fd.errno}${hint}`));
+        }
+        const code = typeof fd.error === 'string' ? connectCode(fd.error) : 'local-error';
+        return resolve(down(start, code, `ICMP${v} echo to ${t.address} not sent: ${fd.error}`));
       }
       const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
         datagram: (n) => {

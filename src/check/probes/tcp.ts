@@ -1,11 +1,12 @@
 // TCP_CHECK (keepalived check_tcp.c semantics): the server is up when a TCP connection to it (connect_ip /
 // connect_port, else the real server) completes within connect_timeout; the connection is then closed at
 // once. bindto / bind_port / bind_if / fwmark apply to the socket before connect. This is the hot path of a
-// large checker (10,000 checks a second), so an attempt is: socket, options, connect, one poll for
-// writability, getsockopt(SO_ERROR), close — no stream object, no timer of its own: the deadline sits on the
-// probes' shared timing wheel (docs/probes.md, "TCP_CHECK").
+// large checker (10,000 checks a second), so an attempt is: socket, options, connect, close — settled without
+// waiting when the server answered at once (loopback, the same host), else one epoll registration on the
+// probes' shared reactor and a deadline on their shared timing wheel; no stream object, no libuv handle or
+// timer of its own, no closure per attempt on the quick path (docs/probes.md, "TCP_CHECK").
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
-import { type Deadline, probeDeadlines } from './http-deadline.js';
+import { type Deadline, type DeadlineTarget, probeDeadlines } from './http-deadline.js';
 import {
   closeFd,
   connectFd,
@@ -14,26 +15,128 @@ import {
   SOCK_STREAM,
   sockaddrOf,
   socketErrorOf,
-  type Watch,
-  watchFd,
 } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
+import { EPOLLOUT, type FdReady, probeReactor } from './reactor.js';
+
+/** Why a connect failed. */
+export interface ConnectFailure {
+  code: string;
+  reason: string;
+  timedOut?: boolean;
+}
 
 /** A connected socket handed to the caller (SMTP keeps talking on it), or why there is none. */
-export type ConnectResult =
-  | { ok: true; fd: number }
-  | { ok: false; code: string; reason: string; timedOut?: boolean };
+export type ConnectResult = { ok: true; fd: number } | ({ ok: false } & ConnectFailure);
 
-interface Pending {
+/** Hears how a pending connect ended: a connected fd (the caller owns it) or a failure (fd closed). */
+export interface ConnectSink {
+  connectDone(fd: number, failure: ConnectFailure | null): void;
+}
+
+/** A connect still under way: writability on the reactor, its deadline on the wheel. */
+export class PendingConnect implements FdReady, DeadlineTarget {
   fd: number;
-  watch: Watch | undefined;
-  deadline: Deadline | undefined;
-  done: (r: ConnectResult) => void;
+  sink: ConnectSink | null = null;
+  readonly #target: ProbeTarget;
+  #deadline: Deadline | null = null;
+  /** Set when the socket could not be watched: the deadline (due at once) reports it. */
+  #failWith: ConnectFailure | null = null;
+
+  constructor(fd: number, target: ProbeTarget, timeoutUs: number) {
+    this.fd = fd;
+    this.#target = target;
+    const w = probeReactor().watch(fd, EPOLLOUT, this);
+    if (w !== 0) {
+      // Cannot wait on it: report it on the next turn, as a failure of our own.
+      this.#deadline = probeDeadlines.after(0, this);
+      this.#failWith = { code: 'local-error', reason: `epoll_ctl failed: ${w}` };
+      return;
+    }
+    this.#deadline = probeDeadlines.after(ms(timeoutUs), this);
+  }
+
+  onFdReady(): void {
+    const e = socketErrorOf(this.fd);
+    if (e === 0) this.#finish(null);
+    else if (e !== 'EINPROGRESS')
+      this.#finish({
+        code: connectCode(e, true),
+        reason: `connect to ${where(this.#target)} failed: ${e}`,
+      });
+  }
+
+  onDeadline(): void {
+    this.#finish(
+      this.#failWith ?? {
+        code: 'timeout',
+        reason: `connection to ${where(this.#target)} timed out`,
+        timedOut: true,
+      },
+    );
+  }
+
+  /** Closes everything and settles with code 'closed'. */
+  cancel(): void {
+    this.#finish({ code: 'closed', reason: 'probe closed' });
+  }
+
+  #finish(f: ConnectFailure | null): void {
+    const fd = this.fd;
+    if (fd < 0) return;
+    this.fd = -1;
+    this.#deadline?.cancel();
+    this.#deadline = null;
+    const sink = this.sink;
+    this.sink = null;
+    if (f === null) {
+      // The caller keeps the socket: it leaves the reactor's set (the fd stays open).
+      probeReactor().release(fd);
+      sink?.connectDone(fd, null);
+      return;
+    }
+    probeReactor().forget(fd);
+    closeFd(fd);
+    sink?.connectDone(-1, f);
+  }
 }
 
 /**
- * One non-blocking connect towards `target` settling within `timeoutUs`. On success the caller owns the fd;
- * on failure it is closed. The returned cancel() closes everything and settles with code 'closed'.
+ * Starts a non-blocking connect towards `target`: a connected fd at once (the caller owns it), a failure
+ * (nothing left open), or a PendingConnect whose `sink` hears the end within `timeoutUs`.
+ */
+export function startConnect(
+  target: ProbeTarget,
+  sa: Uint8Array,
+  timeoutUs: number,
+): number | ConnectFailure | PendingConnect {
+  const opened = openSocket(target, { type: SOCK_STREAM });
+  if (!('fd' in opened)) return { code: 'local-error', reason: `${opened.op} failed: ${opened.errno}` };
+  const fd = opened.fd;
+  const c = connectFd(fd, sa);
+  if (c === 0) return fd;
+  if (c !== EINPROGRESS) {
+    closeFd(fd);
+    return { code: connectCode(c), reason: `connect to ${where(target)} failed: ${c}` };
+  }
+  // A nearby server (loopback, the same host) has usually answered by the time connect() returns: asking
+  // again says so (EISCONN: connected; an errno: the pending connect failed) without an epoll registration
+  // and an event-loop turn per attempt. EALREADY: still under way, so wait for writability.
+  const again = connectFd(fd, sa);
+  if (again === 'EISCONN' || again === 0) return fd;
+  if (again !== 'EALREADY' && again !== EINPROGRESS) {
+    closeFd(fd);
+    return { code: connectCode(again, true), reason: `connect to ${where(target)} failed: ${again}` };
+  }
+  return new PendingConnect(fd, target, timeoutUs);
+}
+
+const NOOP = () => {};
+
+/**
+ * One non-blocking connect towards `target` settling within `timeoutUs`, told to `done` (SMTP). On success
+ * the caller owns the fd; on failure it is closed. The returned cancel() closes everything and settles with
+ * code 'closed'.
  */
 export function connectTcp(
   target: ProbeTarget,
@@ -41,74 +144,46 @@ export function connectTcp(
   timeoutUs: number,
   done: (r: ConnectResult) => void,
 ): () => void {
-  const opened = openSocket(target, { type: SOCK_STREAM });
-  if (!('fd' in opened)) {
-    done({ ok: false, code: 'local-error', reason: `${opened.op} failed: ${opened.errno}` });
-    return () => {};
+  const r = startConnect(target, sa, timeoutUs);
+  if (typeof r === 'number') {
+    done({ ok: true, fd: r });
+    return NOOP;
   }
-  const p: Pending = { fd: opened.fd, watch: undefined, deadline: undefined, done };
-  const c = connectFd(p.fd, sa);
-  if (c === 0) {
-    done({ ok: true, fd: p.fd });
-    return () => {};
+  if (!(r instanceof PendingConnect)) {
+    done({ ok: false, ...r });
+    return NOOP;
   }
-  if (c !== EINPROGRESS) {
-    closeFd(p.fd);
-    done({ ok: false, code: connectCode(c), reason: `connect to ${where(target)} failed: ${c}` });
-    return () => {};
-  }
-  // A nearby server (loopback, the same host) has usually answered by the time connect() returns: asking
-  // again says so (EISCONN: connected; an errno: the pending connect failed) without a poll handle and an
-  // event-loop turn per attempt. EALREADY: still under way, so wait for writability below.
-  const again = connectFd(p.fd, sa);
-  if (again === 'EISCONN' || again === 0) {
-    done({ ok: true, fd: p.fd });
-    return () => {};
-  }
-  if (again !== 'EALREADY' && again !== EINPROGRESS) {
-    closeFd(p.fd);
-    done({
-      ok: false,
-      code: connectCode(again, true),
-      reason: `connect to ${where(target)} failed: ${again}`,
-    });
-    return () => {};
-  }
-  const finish = (r: ConnectResult) => {
-    if (p.fd < 0) return;
-    p.watch?.close();
-    p.deadline?.cancel();
-    const fd = p.fd;
-    p.fd = -1;
-    if (r?.ok) {
-      p.done(r);
+  r.sink = {
+    connectDone: (fd, f) => done(f === null ? { ok: true, fd } : { ok: false, ...f }),
+  };
+  return () => r.cancel();
+}
+
+/** One TCP_CHECK attempt that had to wait: resolves its run's promise. */
+class TcpWait implements ConnectSink {
+  constructor(
+    readonly probe: TcpProbe,
+    readonly pending: PendingConnect,
+    readonly start: number,
+    readonly resolve: (o: ProbeOutcome) => void,
+  ) {}
+
+  connectDone(fd: number, f: ConnectFailure | null): void {
+    this.probe.waitEnded(this);
+    if (f !== null) {
+      this.resolve(down(this.start, f.code, f.reason));
       return;
     }
     closeFd(fd);
-    p.done(r);
-  };
-  p.watch = watchFd(p.fd, true, () => {
-    const e = socketErrorOf(p.fd);
-    if (e === 0) finish({ ok: true, fd: p.fd });
-    else if (e !== 'EINPROGRESS')
-      finish({ ok: false, code: connectCode(e, true), reason: `connect to ${where(target)} failed: ${e}` });
-  });
-  // The probes' shared timing wheel, not a libuv timer per attempt (10,000 attempts a second).
-  p.deadline = probeDeadlines.after(ms(timeoutUs), () =>
-    finish({
-      ok: false,
-      code: 'timeout',
-      reason: `connection to ${where(target)} timed out`,
-      timedOut: true,
-    }),
-  );
-  return () => finish({ ok: false, code: 'closed', reason: 'probe closed' });
+    this.resolve(up(this.start));
+  }
 }
 
 export class TcpProbe implements Probe {
   readonly #target: ProbeTarget;
   readonly #sa: Uint8Array | undefined;
-  #cancel: (() => void) | undefined;
+  /** Attempts still waiting for their connect (one, unless runs overlap). */
+  readonly #waiting = new Set<TcpWait>();
   #closed = false;
 
   constructor(target: ProbeTarget) {
@@ -118,22 +193,27 @@ export class TcpProbe implements Probe {
 
   run(timeoutUs: number): Promise<ProbeOutcome> {
     const start = nowUs();
+    if (this.#closed) return Promise.resolve(down(start, 'closed', 'probe closed'));
+    if (!this.#sa) return Promise.resolve(down(start, 'local-error', `bad address ${this.#target.address}`));
+    const r = startConnect(this.#target, this.#sa, timeoutUs);
+    if (typeof r === 'number') {
+      closeFd(r);
+      return Promise.resolve(up(start));
+    }
+    if (!(r instanceof PendingConnect)) return Promise.resolve(down(start, r.code, r.reason));
     return new Promise((resolve) => {
-      if (this.#closed) return resolve(down(start, 'closed', 'probe closed'));
-      if (!this.#sa) return resolve(down(start, 'local-error', `bad address ${this.#target.address}`));
-      this.#cancel = connectTcp(this.#target, this.#sa, timeoutUs, (r) => {
-        this.#cancel = undefined;
-        if (r.ok) {
-          closeFd(r.fd);
-          resolve(up(start));
-        } else resolve(down(start, r.code, r.reason));
-      });
+      const w = new TcpWait(this, r, start, resolve);
+      this.#waiting.add(w);
+      r.sink = w;
     });
+  }
+
+  waitEnded(w: TcpWait): void {
+    this.#waiting.delete(w);
   }
 
   close(): void {
     this.#closed = true;
-    this.#cancel?.();
-    this.#cancel = undefined;
+    for (const w of [...this.#waiting]) w.pending.cancel();
   }
 }

@@ -9,15 +9,7 @@
 // docs/probes.md, "UDP_CHECK".
 import type { Checker } from '../../config/model.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
-import {
-  awaitReply,
-  closeFd,
-  connectFd,
-  openSocket,
-  SOCK_DGRAM,
-  sendFd,
-  sockaddrOf,
-} from './native-socket.js';
+import { awaitReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
 
 /** The reply rule compiled from the configuration. */
@@ -104,19 +96,18 @@ export class UdpProbe implements Probe {
       if (!this.#sa) return resolve(down(start, 'local-error', `bad address ${this.#target.address}`));
       const t = this.#target;
       // keepalived's UDP_CHECK binds (bindto/bind_port) and marks, but does not bind to a device.
-      const opened = openSocket({ ...t, bindIf: undefined }, { type: SOCK_DGRAM, recvErr: true });
-      if (!('fd' in opened))
-        return resolve(down(start, 'local-error', `${opened.op} failed: ${opened.errno}`));
-      const fd = opened.fd;
-      const c = connectFd(fd, this.#sa);
-      if (c !== 0) {
-        closeFd(fd);
-        return resolve(down(start, 'local-error', `UDP connect to ${where(t)} failed: ${c}`));
-      }
-      const sent = sendFd(fd, this.#payload);
-      if (sent !== this.#payload.length) {
-        closeFd(fd);
-        return resolve(down(start, 'local-error', `UDP send to ${where(t)} failed: ${sent}`));
+      const fd = sendDatagram(
+        { ...t, bindIf: undefined },
+        { type: SOCK_DGRAM, recvErr: true },
+        this.#sa,
+        this.#payload,
+      );
+      if (typeof fd !== 'number') {
+        const why =
+          fd.step === 'open'
+            ? `${fd.op} failed: ${fd.errno}`
+            : `UDP ${fd.step} to ${where(t)} failed: ${fd.error}`;
+        return resolve(down(start, 'local-error', why));
       }
       const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
         datagram: (n) => {
