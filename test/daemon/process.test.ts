@@ -15,8 +15,17 @@ import {
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { effectiveCapabilities, missingCapabilities } from '../../src/daemon/capabilities.js';
-import { ip, loneRouterNetns } from '../helpers/netns.js';
-import { BIN, cleanupAfter, holds, needsRoot, Router, trackDetachedPid, waitUntil } from './router.js';
+import { ip } from '../helpers/netns.js';
+import {
+  BIN,
+  cleanupAfter,
+  holds,
+  loneRouter,
+  needsRoot,
+  Router,
+  trackDetachedPid,
+  waitUntil,
+} from './router.js';
 
 const skip = needsRoot();
 const cleanups = cleanupAfter();
@@ -37,11 +46,6 @@ vrrp_instance VI_1 {
 }
 `;
 
-function lonelyHost(label: string): string {
-  const h = loneRouterNetns(label, cleanups);
-  return h.ns;
-}
-
 test('capability parsing: CAP_NET_RAW is bit 13, CAP_NET_ADMIN bit 12', () => {
   assert.deepEqual(missingCapabilities(0n), ['CAP_NET_RAW', 'CAP_NET_ADMIN']);
   assert.deepEqual(missingCapabilities((1n << 13n) | (1n << 12n)), []);
@@ -51,9 +55,7 @@ test('capability parsing: CAP_NET_RAW is bit 13, CAP_NET_ADMIN bit 12', () => {
 });
 
 test('without CAP_NET_RAW/CAP_NET_ADMIN: one clear line, exit code 1, no pid file', { skip }, () => {
-  const ns = lonelyHost('dcap');
-  const r0 = new Router('nocap', ns, conf(), { command: ['true'] });
-  cleanups.push(() => r0.removeDir());
+  const { ns, r: r0 } = loneRouter('dcap', 'nocap', conf(), cleanups, { command: ['true'] });
   const r = spawnSync(
     'ip',
     [
@@ -88,9 +90,7 @@ test('without -n the daemon detaches: the command exits 0 and the daemon keeps r
   skip,
   timeout: 15_000,
 }, async () => {
-  const ns = lonelyHost('ddet');
-  const r0 = new Router('det', ns, conf(), { command: ['true'] });
-  cleanups.push(() => r0.removeDir());
+  const { ns, r: r0 } = loneRouter('ddet', 'det', conf(), cleanups, { command: ['true'] });
   let daemonPid = 0;
   cleanups.push(() => {
     if (daemonPid > 0) spawnSync('kill', ['-KILL', String(daemonPid)]);
@@ -130,20 +130,23 @@ test('notify scripts, notify FIFO, and a VIP deleted behind the daemon’s back'
   skip,
   timeout: 20_000,
 }, async () => {
-  const ns = lonelyHost('dntf');
-  const r = new Router('ntf', ns, (dir) => {
-    const generic = join(dir, 'notify.sh');
-    writeFileSync(generic, `#!/bin/sh\necho "$@" >> ${join(dir, 'generic.log')}\n`);
-    chmodSync(generic, 0o755);
-    const master = join(dir, 'master.sh');
-    writeFileSync(master, `#!/bin/sh\necho "master $1" >> ${join(dir, 'master.log')}\n`);
-    chmodSync(master, 0o755);
-    return conf(
-      `notify_master "${master} from-config"\n  notify ${generic}\n  notify_backup "echo backup-via-shell >> ${join(dir, 'backup.log')}"`,
-      `notify_fifo ${join(dir, 'fifo')}`,
-    );
-  });
-  cleanups.push(() => r.removeDir());
+  const { ns, r } = loneRouter(
+    'dntf',
+    'ntf',
+    (dir) => {
+      const generic = join(dir, 'notify.sh');
+      writeFileSync(generic, `#!/bin/sh\necho "$@" >> ${join(dir, 'generic.log')}\n`);
+      chmodSync(generic, 0o755);
+      const master = join(dir, 'master.sh');
+      writeFileSync(master, `#!/bin/sh\necho "master $1" >> ${join(dir, 'master.log')}\n`);
+      chmodSync(master, 0o755);
+      return conf(
+        `notify_master "${master} from-config"\n  notify ${generic}\n  notify_backup "echo backup-via-shell >> ${join(dir, 'backup.log')}"`,
+        `notify_fifo ${join(dir, 'fifo')}`,
+      );
+    },
+    cleanups,
+  );
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   await waitUntil(() => holds(ns, VIP), 2000, 'VIP');
   // The daemon created the FIFO; lines written so far wait in the pipe. Keep a reader open so the buffer
@@ -184,9 +187,7 @@ test('vrrp_startup_delay holds the instances back; SIGTERM during the delay exit
   skip,
   timeout: 20_000,
 }, async () => {
-  const ns = lonelyHost('ddly');
-  const r = new Router('dly', ns, conf('', 'vrrp_startup_delay 1'));
-  cleanups.push(() => r.removeDir());
+  const { ns, r } = loneRouter('ddly', 'dly', conf('', 'vrrp_startup_delay 1'), cleanups);
   const started = await r.waitFor(/Delaying startup for 1 seconds/, 5000);
   const backup = await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
   assert.ok(backup.stampMs! - started.stampMs! >= 1000, `${backup.stampMs! - started.stampMs!} ms`);
@@ -207,17 +208,20 @@ test('notify_fifo_script reads the FIFO the daemon writes and is stopped with th
   skip,
   timeout: 20_000,
 }, async () => {
-  const ns = lonelyHost('dfs');
-  const r = new Router('fs', ns, (dir) => {
-    const reader = join(dir, 'reader.sh');
-    writeFileSync(
-      reader,
-      `#!/bin/sh\necho $$ > ${join(dir, 'reader.pid')}\nwhile read -r line; do echo "$line" >> ${join(dir, 'seen.log')}; done < "$1"\n`,
-    );
-    chmodSync(reader, 0o755);
-    return conf('', `notify_fifo ${join(dir, 'fifo')}\n  notify_fifo_script ${reader}`);
-  });
-  cleanups.push(() => r.removeDir());
+  const { r } = loneRouter(
+    'dfs',
+    'fs',
+    (dir) => {
+      const reader = join(dir, 'reader.sh');
+      writeFileSync(
+        reader,
+        `#!/bin/sh\necho $$ > ${join(dir, 'reader.pid')}\nwhile read -r line; do echo "$line" >> ${join(dir, 'seen.log')}; done < "$1"\n`,
+      );
+      chmodSync(reader, 0o755);
+      return conf('', `notify_fifo ${join(dir, 'fifo')}\n  notify_fifo_script ${reader}`);
+    },
+    cleanups,
+  );
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   const seen = join(r.dir, 'seen.log');
   await waitUntil(
@@ -246,13 +250,15 @@ test('scripts run as script_user (notify) and as their own user (vrrp_script)', 
   skip,
   timeout: 20_000,
 }, async () => {
-  const ns = lonelyHost('dusr');
-  const r = new Router('usr', ns, (dir) => {
-    chmodSync(dir, 0o777); // the unprivileged scripts write here
-    const who = join(dir, 'who.sh');
-    writeFileSync(who, `#!/bin/sh\nid -u > ${join(dir, '$1')}\n`);
-    chmodSync(who, 0o755);
-    return `
+  const { r } = loneRouter(
+    'dusr',
+    'usr',
+    (dir) => {
+      chmodSync(dir, 0o777); // the unprivileged scripts write here
+      const who = join(dir, 'who.sh');
+      writeFileSync(who, `#!/bin/sh\nid -u > ${join(dir, '$1')}\n`);
+      chmodSync(who, 0o755);
+      return `
 global_defs {
   script_user nobody
 }
@@ -272,8 +278,9 @@ vrrp_instance VI_1 {
   virtual_ipaddress { ${VIP}/24 }
 }
 `;
-  });
-  cleanups.push(() => r.removeDir());
+    },
+    cleanups,
+  );
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   const read = (f: string) => {
     try {
