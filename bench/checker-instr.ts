@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { CheckerRuntime } from '../src/check/runtime.js';
-import { loadConfig } from '../src/config/load.js';
 import { withHolding } from '../src/common/logger.js';
+import { loadConfig } from '../src/config/load.js';
 import { enterLab } from '../test/check/probes/lab.js';
 import { envNumber } from './lib/stats.js';
 
