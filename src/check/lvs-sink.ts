@@ -16,6 +16,7 @@ import { netlinkFlusher } from '../lvs/ct-flush.js';
 import type { DataplaneState } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, vsName } from '../lvs/from-config.js';
 import { NftDataplane } from '../lvs/nft-dataplane.js';
+import { netlinkFlowReader } from '../lvs/nft-flows.js';
 import type { DrOptions } from '../lvs/nft-model.js';
 import { cliRunner, libnftRunner, type NftRunner } from '../lvs/nft-runner.js';
 import { isCountBased } from '../lvs/schedulers.js';
@@ -122,7 +123,8 @@ export class LvsSink implements DataPlaneSink {
     const dp = new NftDataplane(runner, {
       log: (m) => o.log.info(m),
       conntrack: netlinkFlusher(),
-      ...(dr ? { dr } : {}),
+      // A removed DR server's flow entries go with it (docs/lvs.md, "Forwarding").
+      ...(dr ? { dr, flows: netlinkFlowReader() } : {}),
     });
     return new LvsSink(cfg, dp, o);
   }
@@ -173,7 +175,9 @@ export class LvsSink implements DataPlaneSink {
         this.#latest = null;
         const r = this.#started ? await this.#dp.update(state) : await this.#dp.start(state);
         if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
-        else {
+        for (const e of this.#dp.lastDrCleanup.errors)
+          this.#o.log.warn(`data plane (DR flow clean-up): ${e}`);
+        if (r.ok) {
           this.#started = true;
           this.#committed();
         }
