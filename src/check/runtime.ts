@@ -17,8 +17,12 @@ import { loadProbeFactory } from './probes/factory.js';
 
 /** Where the checker's verdicts go: the kernel's load balancer (src/lvs), or nothing. */
 export interface DataPlaneSink {
-  /** The whole desired state; called after every batch that changed a virtual server. */
+  /** The whole desired state: at start, after a reload, and for sinks without applyChanged. */
   apply(views: VirtualServerView[]): void;
+  /** The views of only the virtual servers a batch of verdicts changed (the fast path). */
+  applyChanged?(views: VirtualServerView[]): void;
+  /** A reloaded configuration (called before the runtime hands over the views of the new one). */
+  reload?(cfg: KeepalivedConfig): void;
   close(): Promise<void> | void;
 }
 
@@ -58,6 +62,9 @@ export class CheckerRuntime {
   #armedAt = 0;
   /** A data plane update is queued for the end of this event-loop turn (see #perform). */
   #dataPlaneQueued: NodeJS.Immediate | null = null;
+  /** Virtual servers (core ids) the queued update concerns; `#dataPlaneFull`: hand over all of them. */
+  #dataPlaneChanged = new Set<string>();
+  #dataPlaneFull = true;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
   /** Probe attempts finished since start (for status and tests). */
   attempts = 0;
@@ -91,7 +98,12 @@ export class CheckerRuntime {
   }
 
   reload(cfg: KeepalivedConfig): void {
-    if (this.#state === 'running') this.#perform(this.#core.reload(cfg, monotonicUs()));
+    if (this.#state !== 'running') return;
+    this.#dataPlane?.reload?.(cfg);
+    this.#dataPlaneFull = true;
+    this.#perform(this.#core.reload(cfg, monotonicUs()));
+    // A reload may change services without any verdict (scheduler, new virtual servers): apply anyway.
+    if (this.#dataPlane) this.#dataPlaneQueued ??= setImmediate(() => this.#applyDataPlane());
   }
 
   snapshot(): VirtualServerView[] {
@@ -138,7 +150,10 @@ export class CheckerRuntime {
   #perform(actions: CheckAction[], stopping = false): void {
     let changed = false;
     for (const a of actions) {
-      if (DATA_PLANE_ACTIONS.has(a.type)) changed = true;
+      if (DATA_PLANE_ACTIONS.has(a.type)) {
+        changed = true;
+        if ('vs' in a) this.#dataPlaneChanged.add(a.vs);
+      }
       switch (a.type) {
         case 'runProbe':
           if (!stopping) this.#run(a);
@@ -161,9 +176,8 @@ export class CheckerRuntime {
       }
     }
     if (changed && this.#dataPlane) {
-      // A snapshot is the whole desired state (every real server of every virtual server), so the verdicts
-      // of one event-loop turn — each probe outcome arrives as its own batch — share one snapshot and one
-      // apply instead of one per verdict (at 10,000 real servers, a flapping few each cost a full rebuild).
+      // The verdicts of one event-loop turn — each probe outcome arrives as its own batch — share one
+      // apply; only the virtual servers they changed are handed over (docs/decisions/lvs-verdict-latency.md).
       // On stop the last state is applied at once, before the data plane closes.
       if (stopping) this.#applyDataPlane();
       else this.#dataPlaneQueued ??= setImmediate(() => this.#applyDataPlane());
@@ -175,8 +189,12 @@ export class CheckerRuntime {
     if (this.#dataPlaneQueued) clearImmediate(this.#dataPlaneQueued);
     this.#dataPlaneQueued = null;
     if (this.#state === 'stopped' || !this.#dataPlane) return;
+    const changed = this.#dataPlaneChanged;
+    this.#dataPlaneChanged = new Set();
     try {
-      this.#dataPlane.apply(this.#core.snapshot());
+      if (this.#dataPlaneFull || !this.#dataPlane.applyChanged) this.#dataPlane.apply(this.#core.snapshot());
+      else this.#dataPlane.applyChanged(this.#core.views(changed));
+      this.#dataPlaneFull = false;
     } catch (e) {
       this.#log.error(`data plane: ${(e as Error).message}`);
     }

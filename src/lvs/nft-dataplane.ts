@@ -117,6 +117,11 @@ export class NftDataplane implements Dataplane {
     return this.#state;
   }
 
+  /** One committed service by name (the incremental path plans against it alone). */
+  service(name: string): ServiceSpec | undefined {
+    return this.#byName.get(name);
+  }
+
   /** Conntrack mark of each (service, server) pair — what the listing counts connections by. */
   marks(): ReadonlyMap<string, number> {
     return this.#alloc.marks;
