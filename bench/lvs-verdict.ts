@@ -28,9 +28,9 @@ const VERDICTS = Number(process.argv[2] ?? 300);
 const VS = Number(process.env.KATS_BENCH_VS ?? 1000);
 const RS = Number(process.env.KATS_BENCH_RS ?? 10);
 
-function configText(): string {
+function configText(extra = 0): string {
   const out: string[] = [];
-  for (let i = 0; i < VS; i++) {
+  for (let i = 0; i < VS + extra; i++) {
     out.push(`virtual_server 198.51.100.${100 + (i % 100)} ${1000 + Math.floor(i / 100)} {
   delay_loop 1
   lb_algo wrr
@@ -161,6 +161,38 @@ async function inner(): Promise<void> {
       cpuP99: pct(parts.cpu!, 99),
     };
   }
+  // Reload (SIGHUP) as the checker process applies it: re-read the configuration, the core's reload
+  // (servers matched, states kept), the sink mapped onto the new configuration, a whole snapshot planned
+  // and sent. Alternating between the configuration and one with an extra virtual server, so every
+  // reload changes something.
+  const reload: Record<string, number[]> = { parse: [], core: [], dataPlane: [], total: [], cpu: [] };
+  const alt = join(dir, 'alt.conf');
+  writeFileSync(alt, configText(1));
+  for (let k = 0; k < 6; k++) {
+    const t = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    const next = loadConfig(k % 2 === 0 ? alt : file, { configId: 'bench', env: {} }).config;
+    const t1 = process.hrtime.bigint();
+    now += 1000;
+    core.reload(next, now);
+    const t2 = process.hrtime.bigint();
+    sink.reload(next);
+    sink.apply(core.snapshot());
+    await sink.settled();
+    reload.parse!.push(Number(t1 - t) / 1e6);
+    reload.core!.push(Number(t2 - t1) / 1e6);
+    reload.dataPlane!.push(ms(t2));
+    reload.total!.push(ms(t));
+    const c = process.cpuUsage(c0);
+    reload.cpu!.push((c.user + c.system) / 1000);
+    if (dp.committed().services.length !== VS + (k % 2 === 0 ? 1 : 0)) throw new Error('reload not applied');
+  }
+  const reloadOut = Object.fromEntries(
+    Object.entries(reload).flatMap(([k, xs]) => [
+      [`reload.${k}P50ms`, pct(xs, 50)],
+      [`reload.${k}Maxms`, pct(xs, 100)],
+    ]),
+  );
   // The pieces of the full path, one by one, on the current state.
   const piece: Record<string, number[]> = { snapshot: [], desired: [], plan: [] };
   for (let k = 0; k < 30; k++) {
@@ -196,6 +228,7 @@ async function inner(): Promise<void> {
   lib2.close();
   const out = {
     ...kindMs,
+    ...reloadOut,
     vs: VS,
     rs: RS,
     buildMs: +buildMs.toFixed(1),
