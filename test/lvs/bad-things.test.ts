@@ -101,7 +101,7 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
       seen.add(String(k.mod));
     }
     const res = await traffic;
-    assert.ok(kills >= 6, `only ${kills} kills`);
+    assert.ok(kills >= 4, `only ${kills} kills`);
     assert.ok(txs > kills, `transactions were under way: ${txs} in ${kills} runs`);
     assert.equal(res.errors, 0, `requests failed across ${kills} kills: ${res.errs.join()}`);
     assert.ok(res.names.length > 50, `${res.names.length} requests`);
