@@ -43,6 +43,13 @@ import { countWeights, isCountBased } from './schedulers.js';
 
 const fail = (error: DataplaneError): DataplaneResult => ({ ok: false, error });
 
+/**
+ * How long a change waits for the DR flow maps to be read so that their stale entries go in the same
+ * transaction (a few thousand flows take ~10–50 ms to read); past it, the change is not held back and the
+ * sweep after the commit deletes them.
+ */
+const DR_INLINE_BUDGET_MS = 50;
+
 const indexKey = (s: ServiceSpec, m: ServiceSpec['matches'][number]): string =>
   m.kind === 'fwmark' ? `${s.family}|${matchKey(m)}` : `${s.protocol}|${matchKey(m)}`;
 
@@ -81,6 +88,8 @@ export class NftDataplane implements Dataplane {
   }
   #conntrack: ConntrackFlusher | undefined;
   #flows: FlowReader | undefined;
+  /** A flow-map dump that outlived its budget inside a change (awaited before the next one). */
+  #pendingDump: Promise<void> = Promise.resolve();
   #expireNodestConn: boolean;
   /** The last change's direct-routing clean-up: stale (map, mark) pairs, entries deleted with the change and after it. */
   lastDrCleanup = { stale: 0, deleted: 0, swept: 0, errors: [] as string[] };
@@ -244,7 +253,8 @@ export class NftDataplane implements Dataplane {
       let marks = 0;
       for (const m of stale.values()) marks += m.size;
       this.lastDrCleanup = { stale: marks, deleted: 0, swept: 0, errors: [] };
-      const cleanup = stale.size > 0 ? await this.#drCleanupLines(stale) : { lines: [], count: 0 };
+      const cleanup =
+        stale.size > 0 ? await this.#drCleanupLines(stale, DR_INLINE_BUDGET_MS) : { lines: [], count: 0 };
       this.lastScript = script + cleanup.lines.join('');
       if (this.lastScript !== '') {
         let r = await this.#runner.run(this.lastScript);
@@ -329,13 +339,38 @@ export class NftDataplane implements Dataplane {
    * Commands deleting the entries of `stale` marks, read from the kernel. An entry about to expire is
    * added (same key and value) before it is deleted, so the batch cannot fail if it expires meanwhile.
    */
-  async #drCleanupLines(stale: Map<DynMap, Set<number>>): Promise<{ lines: string[]; count: number }> {
+  async #drCleanupLines(
+    stale: Map<DynMap, Set<number>>,
+    budgetMs?: number,
+  ): Promise<{ lines: string[]; count: number }> {
     const lines: string[] = [];
     let count = 0;
+    // A dump still running from an earlier call must end first (one dump at a time per socket).
+    await this.#pendingDump;
     for (const [map, marks] of stale) {
-      let entries: Awaited<ReturnType<FlowReader['list']>>;
+      let entries: Awaited<ReturnType<FlowReader['list']>> | null;
       try {
-        entries = await (this.#flows as FlowReader).list(map);
+        const listing = (this.#flows as FlowReader).list(map, marks);
+        if (budgetMs === undefined) entries = await listing;
+        else {
+          // Inside a change, the dump may not hold the change back: past the budget (a big flow table)
+          // the change goes alone and the sweep after it deletes the entries.
+          let timer: NodeJS.Timeout | undefined;
+          entries = await Promise.race([
+            listing,
+            new Promise<null>((r) => {
+              timer = setTimeout(() => r(null), budgetMs);
+            }),
+          ]);
+          clearTimeout(timer);
+          if (entries === null) {
+            this.#pendingDump = listing.then(
+              () => undefined,
+              () => undefined,
+            );
+            continue;
+          }
+        }
       } catch (e) {
         this.lastDrCleanup.errors.push(`cannot read ${map}: ${(e as Error).message}`);
         continue;

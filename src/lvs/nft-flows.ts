@@ -14,6 +14,11 @@ const NFNL_SUBSYS_NFTABLES = 10;
 const NFT_MSG_GETSETELEM = 13;
 const NFPROTO_NETDEV = 5;
 const NLM_F_DUMP = 0x300;
+/**
+ * How long a dump may take before the clean-up gives up on it (the change itself then goes ahead; the
+ * entries stay until they expire). Reading 30,000 flows costs ~0.3 s of CPU here.
+ */
+const DUMP_TIMEOUT_MS = 3000;
 /** Message type of a set-element dump request. */
 export const GETSETELEM_TYPE = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
 
@@ -28,8 +33,8 @@ export interface FlowEntry {
 export type DynMap = 'flows4' | 'flows6' | 'pers4' | 'pers6';
 
 export interface FlowReader {
-  /** Every entry of one dynamic map; rejects when the map cannot be read. */
-  list(map: DynMap): Promise<FlowEntry[]>;
+  /** The entries of one dynamic map (with `marks`, only those naming one); rejects when it cannot be read. */
+  list(map: DynMap, marks?: ReadonlySet<number>): Promise<FlowEntry[]>;
   close(): void;
 }
 
@@ -56,21 +61,6 @@ export function getSetElemPayload(table: string, set: string): Uint8Array {
   return Buffer.concat([Buffer.from([NFPROTO_NETDEV, 0, 0, 0]), attr(1, table), attr(2, set)]);
 }
 
-/** Attributes of `b[off, end)`: type (flags masked off) → payload view. Later duplicates are listed too. */
-function attrs(b: Buffer, off: number, end: number): [number, Buffer][] {
-  const out: [number, Buffer][] = [];
-  while (off + 4 <= end) {
-    const len = b.readUInt16LE(off);
-    if (len < 4 || off + len > end) break;
-    out.push([b.readUInt16LE(off + 2) & 0x3fff, b.subarray(off + 4, off + len)]);
-    off += (len + 3) & ~3;
-  }
-  return out;
-}
-
-const first = (list: [number, Buffer][], type: number): Buffer | undefined =>
-  list.find(([t]) => t === type)?.[1];
-
 /**
  * A concatenated key as nft text. A concatenation packs each field in 32-bit registers: an IPv4 address,
  * a port in 2 bytes (network order) padded to 4, a hash (an integer in host order).
@@ -91,30 +81,53 @@ export function keyText(key: Buffer, layout: readonly Field[]): string | undefin
   return off === key.length ? parts.join(' . ') : undefined;
 }
 
-/** Decodes the NEWSETELEM messages of a dump (payload after nlmsghdr) into flow entries. */
-export function decodeSetElems(payloads: readonly Buffer[], layout: readonly Field[]): FlowEntry[] {
+/** The payload (offset, length) of the first attribute of `type` in `b[off, end)`, or undefined. */
+function find(b: Buffer, off: number, end: number, type: number): [number, number] | undefined {
+  while (off + 4 <= end) {
+    const len = b.readUInt16LE(off);
+    if (len < 4 || off + len > end) return undefined;
+    if ((b.readUInt16LE(off + 2) & 0x3fff) === type) return [off + 4, len - 4];
+    off += (len + 3) & ~3;
+  }
+  return undefined;
+}
+
+/**
+ * Decodes the NEWSETELEM messages of a dump (payload after nlmsghdr) into flow entries; with `marks`,
+ * only the entries naming one of them (the others are skipped before their key is turned into text: a
+ * director may hold hundreds of thousands of flows).
+ */
+export function decodeSetElems(
+  payloads: readonly Buffer[],
+  layout: readonly Field[],
+  marks?: ReadonlySet<number>,
+): FlowEntry[] {
   const out: FlowEntry[] = [];
   for (const p of payloads) {
-    // nfgenmsg (4 bytes), then TABLE 1, SET 2, ELEMENTS 3.
-    const elements = first(attrs(p, 4, p.length), 3);
-    if (!elements) continue;
-    for (const [t, el] of attrs(elements, 0, elements.length)) {
-      if (t !== 1) continue;
-      const ea = attrs(el, 0, el.length);
-      const keyNest = first(ea, 1);
-      const dataNest = first(ea, 2);
-      const key = keyNest && first(attrs(keyNest, 0, keyNest.length), 1);
-      const data = dataNest && first(attrs(dataNest, 0, dataNest.length), 1);
-      if (!key || !data || data.length !== 4) continue;
-      const text = keyText(key, layout);
+    // nfgenmsg (4 bytes), then TABLE 1, SET 2, ELEMENTS 3 (a list of LIST_ELEM 1).
+    const els = find(p, 4, p.length, 3);
+    if (!els) continue;
+    const end = els[0] + els[1];
+    for (let off = els[0]; off + 4 <= end; ) {
+      const len = p.readUInt16LE(off);
+      if (len < 4 || off + len > end) break;
+      const eStart = off + 4;
+      const eEnd = off + len;
+      off += (len + 3) & ~3;
+      const dataNest = find(p, eStart, eEnd, 2);
+      const [dataOff, dataLen] = (dataNest && find(p, dataNest[0], dataNest[0] + dataNest[1], 1)) ?? [0, 0];
+      if (dataLen !== 4) continue;
+      // The mark is kept in host order (little endian here).
+      const mark = p.readUInt32LE(dataOff);
+      if (marks && !marks.has(mark)) continue;
+      const keyNest = find(p, eStart, eEnd, 1);
+      const key = keyNest && find(p, keyNest[0], keyNest[0] + keyNest[1], 1);
+      if (!key) continue;
+      const text = keyText(p.subarray(key[0], key[0] + key[1]), layout);
       if (text === undefined) continue;
-      const exp = first(ea, 5);
-      // The mark is kept in host order (little endian here); expiration is big-endian milliseconds.
-      out.push({
-        key: text,
-        mark: data.readUInt32LE(0),
-        expiresMs: exp && exp.length === 8 ? Number(exp.readBigUInt64BE(0)) : 0,
-      });
+      // Expiration: big-endian milliseconds.
+      const exp = find(p, eStart, eEnd, 5);
+      out.push({ key: text, mark, expiresMs: exp && exp[1] === 8 ? Number(p.readBigUInt64BE(exp[0])) : 0 });
     }
   }
   return out;
@@ -124,16 +137,17 @@ export function decodeSetElems(payloads: readonly Buffer[], layout: readonly Fie
 export function netlinkFlowReader(): FlowReader {
   let sock: NetlinkSocket | undefined;
   return {
-    async list(map) {
+    async list(map, marks) {
       sock ??= createNetlink(NETLINK_NETFILTER);
       sock.socket.on('error', () => {});
       const [msgs] = await sock.request(GETSETELEM_TYPE, getSetElemPayload(DR_TABLE, map), {
         flags: NLM_F_DUMP,
-        timeout: 5000,
+        timeout: DUMP_TIMEOUT_MS,
       });
       return decodeSetElems(
         msgs.map((m) => Buffer.from(m.data)),
         layoutOf(map),
+        marks,
       );
     },
     close() {
@@ -164,7 +178,7 @@ export function parseFlowJson(text: string): FlowEntry[] {
 /** Reads the flow maps of a named namespace through `nft -j` (the tests program other namespaces). */
 export function cliFlowReader(netns: string): FlowReader {
   return {
-    list(map) {
+    list(map, marks) {
       return new Promise((resolve, reject) => {
         const c = spawn('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'map', 'netdev', DR_TABLE, map], {
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -180,7 +194,7 @@ export function cliFlowReader(netns: string): FlowReader {
         c.on('close', (code) => {
           if (code !== 0) return reject(new Error(err.trim() || `nft exited ${code}`));
           try {
-            resolve(parseFlowJson(out));
+            resolve(parseFlowJson(out).filter((e) => !marks || marks.has(e.mark)));
           } catch (e) {
             reject(e as Error);
           }
