@@ -10,14 +10,15 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../common/logger.js';
-import type { KeepalivedConfig } from '../config/model.js';
+import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
 import { readConnCounts } from '../lvs/conntrack.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
-import type { Dataplane, DataplaneState } from '../lvs/dataplane.js';
-import { desiredFromConfig, type LiveVs, vsName } from '../lvs/from-config.js';
+import { type Dataplane, type DataplaneState, planChanges, type ServiceSpec } from '../lvs/dataplane.js';
+import { desiredFromConfig, type LiveVs, serviceFromConfig, vsName } from '../lvs/from-config.js';
 import { IpvsDataplane } from '../lvs/ipvs-dataplane.js';
 import { modprobeIpvs, selectDataplane } from '../lvs/ipvs-select.js';
 import { NftDataplane } from '../lvs/nft-dataplane.js';
+import { netlinkFlowReader } from '../lvs/nft-flows.js';
 import type { DrOptions } from '../lvs/nft-model.js';
 import { cliRunner, libnftRunner, type NftRunner } from '../lvs/nft-runner.js';
 import { isCountBased } from '../lvs/schedulers.js';
@@ -26,6 +27,8 @@ import type { DataPlaneSink } from './runtime.js';
 
 /** How long a respawned checker waits for every checker's first verdict before programming anyway. */
 const RESPAWN_CONVERGE_MS = 30_000;
+/** Least time between two writes of the --lvs-list state file. */
+const STATE_FILE_MS = 200;
 /** How often the connection-count schedulers (lc, wlc, …) are rebalanced from conntrack (docs/lvs.md). */
 const REBALANCE_MS = 1000;
 
@@ -40,7 +43,10 @@ export interface LvsStateFile {
 /** What the sink needs of a back end: NftDataplane and IpvsDataplane both fit. */
 type SinkDataplane = Dataplane & {
   marks(): ReadonlyMap<string, number>;
+  service(name: string): ServiceSpec | undefined;
   rebalance?: NftDataplane['rebalance'];
+  /** nftables DR: what removing servers' flow entries met (IPVS has no flow map). */
+  lastDrCleanup?: NftDataplane['lastDrCleanup'];
 };
 
 export interface LvsSinkOptions {
@@ -109,16 +115,23 @@ function readStateFile(file: string): LvsStateFile | undefined {
 }
 
 export class LvsSink implements DataPlaneSink {
-  readonly #cfg: KeepalivedConfig;
+  #cfg: KeepalivedConfig;
   readonly #dp: SinkDataplane;
   readonly #kind: 'ipvs' | 'nftables';
   readonly #o: LvsSinkOptions;
   /** Core id ("[192.0.2.100]:tcp:80") → the configuration's name for the same virtual server. */
   readonly #names = new Map<string, string>();
+  /** Core id → the virtual server's configuration. */
+  readonly #vsById = new Map<string, VirtualServer>();
   #started = false;
   #startAfterMs: number;
+  /** A whole snapshot waiting (start, reload), and views of single virtual servers newer than it. */
   #latest: VirtualServerView[] | null = null;
+  #changed = new Map<string, VirtualServerView>();
+  /** The verdicts last handed over, by virtual-server name (what the desired state is built from). */
+  #live = new Map<string, LiveVs>();
   #busy = false;
+  #idle: (() => void)[] = [];
   #reported = new Set<string>();
 
   #rebalancer: NodeJS.Timeout | null = null;
@@ -128,10 +141,7 @@ export class LvsSink implements DataPlaneSink {
     this.#dp = dp;
     this.#kind = dp instanceof IpvsDataplane ? 'ipvs' : 'nftables';
     this.#o = o;
-    const ids = vsIds(cfg);
-    cfg.virtualServers.forEach((vs, k) => {
-      this.#names.set(ids[k]!, vsName(vs));
-    });
+    this.#index(cfg);
     this.#startAfterMs = o.respawned ? Date.now() + RESPAWN_CONVERGE_MS : 0;
   }
 
@@ -172,14 +182,64 @@ export class LvsSink implements DataPlaneSink {
     const dp = new NftDataplane(runner, {
       log: (m) => o.log.info(m),
       conntrack: netlinkFlusher(),
-      ...(dr ? { dr } : {}),
+      // A removed DR server's flow entries go with it (docs/lvs.md, "Forwarding").
+      ...(dr ? { dr, flows: netlinkFlowReader() } : {}),
     });
     return new LvsSink(cfg, dp, o);
   }
 
+  #index(cfg: KeepalivedConfig): void {
+    this.#names.clear();
+    this.#vsById.clear();
+    const ids = vsIds(cfg);
+    cfg.virtualServers.forEach((vs, k) => {
+      this.#names.set(ids[k]!, vsName(vs));
+      this.#vsById.set(ids[k]!, vs);
+    });
+  }
+
+  /** A reloaded configuration: the next whole snapshot is mapped onto it (the data plane applies the diff). */
+  reload(cfg: KeepalivedConfig): void {
+    this.#cfg = cfg;
+    this.#index(cfg);
+  }
+
   apply(views: VirtualServerView[]): void {
     this.#latest = views;
+    this.#changed.clear();
     void this.#drain();
+  }
+
+  /**
+   * The fast path for verdicts: views of only the virtual servers that changed. Their services alone are
+   * rebuilt, planned and sent (docs/decisions/lvs-verdict-latency.md); the others stay as committed.
+   */
+  applyChanged(views: VirtualServerView[]): void {
+    for (const v of views) this.#changed.set(v.vs, v);
+    void this.#drain();
+  }
+
+  /** Resolves once every view handed over has been programmed (or failed). */
+  settled(): Promise<void> {
+    if (!this.#busy && !this.#latest && this.#changed.size === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  #liveOf(v: VirtualServerView): LiveVs {
+    return {
+      reals: v.destinations
+        .filter((d) => !d.sorry)
+        .map(({ address, port, weight }) => ({ address, port, weight })),
+      sorryActive: v.sorryActive,
+    };
+  }
+
+  #report(errors: { message: string }[]): void {
+    for (const e of errors) {
+      if (this.#reported.has(e.message)) continue;
+      this.#reported.add(e.message);
+      this.#o.log.error(`virtual server not programmed: ${e.message}`);
+    }
   }
 
   /** The desired state for `views` (pure; exported for tests through LvsSink.desired). */
@@ -187,20 +247,10 @@ export class LvsSink implements DataPlaneSink {
     const live = new Map<string, LiveVs>();
     for (const v of views) {
       const name = this.#names.get(v.vs);
-      if (name === undefined) continue;
-      live.set(name, {
-        reals: v.destinations
-          .filter((d) => !d.sorry)
-          .map(({ address, port, weight }) => ({ address, port, weight })),
-        sorryActive: v.sorryActive,
-      });
+      if (name !== undefined) live.set(name, this.#liveOf(v));
     }
     const { state, errors } = desiredFromConfig(this.#cfg, live);
-    for (const e of errors) {
-      if (this.#reported.has(e.message)) continue;
-      this.#reported.add(e.message);
-      this.#o.log.error(`virtual server not programmed: ${e.message}`);
-    }
+    this.#report(errors);
     return state;
   }
 
@@ -213,35 +263,93 @@ export class LvsSink implements DataPlaneSink {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      while (this.#latest) {
+      while (this.#latest || this.#changed.size > 0) {
         if (!this.#started && !this.#converged()) {
           // Checked again at the next batch (every verdict brings one) or by the timer below.
           setTimeout(() => void this.#drain(), 1000).unref();
           return;
         }
-        const state = this.desired(this.#latest);
-        this.#latest = null;
-        const r = this.#started ? await this.#dp.update(state) : await this.#dp.start(state);
+        let r: Awaited<ReturnType<SinkDataplane['update']>>;
+        if (this.#latest || !this.#started) {
+          if (this.#latest) {
+            this.#live.clear();
+            for (const v of this.#latest) {
+              const name = this.#names.get(v.vs);
+              if (name !== undefined) this.#live.set(name, this.#liveOf(v));
+            }
+          }
+          for (const v of this.#changed.values()) {
+            const name = this.#names.get(v.vs);
+            if (name !== undefined) this.#live.set(name, this.#liveOf(v));
+          }
+          this.#latest = null;
+          this.#changed.clear();
+          const { state, errors } = desiredFromConfig(this.#cfg, this.#live);
+          this.#report(errors);
+          r = this.#started ? await this.#dp.update(state) : await this.#dp.start(state);
+        } else {
+          // Only the changed virtual servers: their services against what is committed for them.
+          const olds: ServiceSpec[] = [];
+          const news: ServiceSpec[] = [];
+          for (const v of this.#changed.values()) {
+            const name = this.#names.get(v.vs);
+            const vs = this.#vsById.get(v.vs);
+            if (name === undefined || !vs) continue;
+            const live = this.#liveOf(v);
+            this.#live.set(name, live);
+            const old = this.#dp.service(name);
+            if (old) olds.push(old);
+            const made = serviceFromConfig(this.#cfg, vs, live);
+            if (made.ok) news.push(made.spec);
+            else this.#report(made.errors);
+          }
+          this.#changed.clear();
+          r = await this.#dp.apply(planChanges({ services: olds }, { services: news }));
+        }
         if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
-        else {
+        for (const e of this.#dp.lastDrCleanup?.errors ?? [])
+          this.#o.log.warn(`data plane (DR flow clean-up): ${e}`);
+        if (r.ok) {
           this.#started = true;
           this.#committed();
         }
       }
     } finally {
       this.#busy = false;
+      if (!this.#latest && this.#changed.size === 0) for (const w of this.#idle.splice(0)) w();
+    }
+  }
+
+  #stateTimer: NodeJS.Timeout | null = null;
+  #stateWrittenAt = 0;
+
+  #writeState(): void {
+    this.#stateTimer = null;
+    this.#stateWrittenAt = Date.now();
+    if (!this.#o.stateFile || !this.#started) return;
+    const file: LvsStateFile = {
+      state: this.#dp.committed(),
+      marks: [...this.#dp.marks()],
+      dataplane: this.#kind,
+    };
+    try {
+      writeFileSync(this.#o.stateFile, JSON.stringify(file), { mode: 0o600 });
+    } catch (e) {
+      this.#o.log.detail(`cannot write ${this.#o.stateFile}: ${(e as Error).message}`);
     }
   }
 
   /** After each transaction: the state file for --lvs-list, and the rebalancer while it has work. */
   #committed(): void {
     const committed = this.#dp.committed();
-    if (this.#o.stateFile) {
-      const file: LvsStateFile = { state: committed, marks: [...this.#dp.marks()], dataplane: this.#kind };
-      try {
-        writeFileSync(this.#o.stateFile, JSON.stringify(file), { mode: 0o600 });
-      } catch (e) {
-        this.#o.log.detail(`cannot write ${this.#o.stateFile}: ${(e as Error).message}`);
+    // At 10,000 real servers the file is ~1 MB of JSON (~10 ms): written at most every STATE_FILE_MS, so a
+    // burst of verdicts does not pay it each time.
+    if (this.#o.stateFile && !this.#stateTimer) {
+      const wait = this.#stateWrittenAt + STATE_FILE_MS - Date.now();
+      if (wait <= 0) this.#writeState();
+      else {
+        this.#stateTimer = setTimeout(() => this.#writeState(), wait);
+        this.#stateTimer.unref();
       }
     }
     // IPVS runs the connection-count schedulers itself; only nftables approximates them by rebalancing.
@@ -266,6 +374,8 @@ export class LvsSink implements DataPlaneSink {
   async close(): Promise<void> {
     if (this.#rebalancer) clearInterval(this.#rebalancer);
     this.#rebalancer = null;
+    if (this.#stateTimer) clearTimeout(this.#stateTimer);
+    this.#stateTimer = null;
     if (!this.#started) return;
     // With -I the services stay in the kernel, and so does the file naming them as ours: the next start
     // deletes those it no longer configures (IPVS; docs/lvs.md) and --lvs-list still shows what is there.

@@ -20,8 +20,12 @@ import { loadProbeFactory } from './probes/factory.js';
 
 /** Where the checker's verdicts go: the kernel's load balancer (src/lvs), or nothing. */
 export interface DataPlaneSink {
-  /** The whole desired state; called after every batch that changed a virtual server. */
+  /** The whole desired state: at start, after a reload, and for sinks without applyChanged. */
   apply(views: VirtualServerView[]): void;
+  /** The views of only the virtual servers a batch of verdicts changed (the fast path). */
+  applyChanged?(views: VirtualServerView[]): void;
+  /** A reloaded configuration (called before the runtime hands over the views of the new one). */
+  reload?(cfg: KeepalivedConfig): void;
   close(): Promise<void> | void;
 }
 
@@ -71,6 +75,9 @@ export class CheckerRuntime {
   #armedAt = 0;
   /** A data plane update is queued for the end of this event-loop turn (see #perform). */
   #dataPlaneQueued: NodeJS.Immediate | null = null;
+  /** Virtual servers (core ids) the queued update concerns; `#dataPlaneFull`: hand over all of them. */
+  #dataPlaneChanged = new Set<string>();
+  #dataPlaneFull = true;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
   /** Probe attempts finished since start (for status and tests). */
   attempts = 0;
@@ -109,7 +116,11 @@ export class CheckerRuntime {
     if (this.#state !== 'running') return;
     this.#mailer.configure(mailSettings(cfg.globalDefs));
     this.#routerId = routerIdOf(cfg.globalDefs);
+    this.#dataPlane?.reload?.(cfg);
+    this.#dataPlaneFull = true;
     this.#perform(this.#core.reload(cfg, monotonicUs()));
+    // A reload may change services without any verdict (scheduler, new virtual servers): apply anyway.
+    if (this.#dataPlane) this.#dataPlaneQueued ??= setImmediate(() => this.#applyDataPlane());
   }
 
   snapshot(): VirtualServerView[] {
@@ -159,7 +170,10 @@ export class CheckerRuntime {
   #perform(actions: CheckAction[], stopping = false): void {
     let changed = false;
     for (const a of actions) {
-      if (DATA_PLANE_ACTIONS.has(a.type)) changed = true;
+      if (DATA_PLANE_ACTIONS.has(a.type)) {
+        changed = true;
+        if ('vs' in a) this.#dataPlaneChanged.add(a.vs);
+      }
       switch (a.type) {
         case 'runProbe':
           if (!stopping) this.#run(a);
@@ -189,9 +203,8 @@ export class CheckerRuntime {
       }
     }
     if (changed && this.#dataPlane) {
-      // A snapshot is the whole desired state (every real server of every virtual server), so the verdicts
-      // of one event-loop turn — each probe outcome arrives as its own batch — share one snapshot and one
-      // apply instead of one per verdict (at 10,000 real servers, a flapping few each cost a full rebuild).
+      // The verdicts of one event-loop turn — each probe outcome arrives as its own batch — share one
+      // apply; only the virtual servers they changed are handed over (docs/decisions/lvs-verdict-latency.md).
       // Not on stop: the core's stop view (every server shut down) is not applied, as the data plane's close()
       // decides what leaves the kernel — all of it, or nothing with -I (keepalived leaves the real servers
       // in IPVS then too; checked against keepalived 2.2.7 on IPVS, test/lvs/ipvs-vm.test.ts).
@@ -204,8 +217,12 @@ export class CheckerRuntime {
     if (this.#dataPlaneQueued) clearImmediate(this.#dataPlaneQueued);
     this.#dataPlaneQueued = null;
     if (this.#state === 'stopped' || !this.#dataPlane) return;
+    const changed = this.#dataPlaneChanged;
+    this.#dataPlaneChanged = new Set();
     try {
-      this.#dataPlane.apply(this.#core.snapshot());
+      if (this.#dataPlaneFull || !this.#dataPlane.applyChanged) this.#dataPlane.apply(this.#core.snapshot());
+      else this.#dataPlane.applyChanged(this.#core.views(changed));
+      this.#dataPlaneFull = false;
     } catch (e) {
       this.#log.error(`data plane: ${(e as Error).message}`);
     }

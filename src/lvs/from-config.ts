@@ -124,67 +124,79 @@ export function desiredFromConfig(
   const errors: DataplaneError[] = [];
   const services: ServiceSpec[] = [];
   for (const vs of cfg.virtualServers) {
-    const errs: DataplaneError[] = [];
-    const name = vsName(vs);
-    const protocol = (vs.protocol ?? 'UDP').toLowerCase() as L4Proto;
-    let family: AddrFamily;
-    let matches: ServiceMatch[];
-    let vport = 0;
-    const k = vs.key;
-    if (k.kind === 'address') {
-      family = k.family;
-      vport = k.port ?? 0;
-      matches = [{ kind: 'addr', address: k.address, port: vport }];
-    } else if (k.kind === 'fwmark') {
-      family = k.family ?? vs.ipFamily ?? 4;
-      matches = [{ kind: 'fwmark', fwmark: k.fwmark }];
-    } else ({ matches, family } = groupMatches(cfg, k.group, errs));
-    const algo = vs.lbAlgo ?? 'wlc';
-    if (!(SCHEDULERS as readonly string[]).includes(algo))
-      errs.push({ code: 'LVS_UNSUPPORTED', message: `${name}: scheduler ${algo} is not supported` });
-    const has = (...keys: string[]) => keys.some((x) => x in vs.other);
-    const vsMethod = method(vs.lbKind);
-    const verdict = live.get(name);
-    const reals: RealServerSpec[] = [];
-    for (const rs of vs.realServers) {
-      const port = realPort(vs, rs.port, rs.lvsMethod, vport);
-      let weight = rs.weight ?? 1;
-      if (verdict) {
-        const v = verdict.reals.find((r) => r.address === rs.address && r.port === port);
-        if (!v) continue;
-        weight = v.weight;
-      }
-      reals.push({ address: rs.address, port, weight, method: method(rs.lvsMethod ?? vs.lbKind) });
-    }
-    const spec: ServiceSpec = {
-      name,
-      family,
-      protocol,
-      matches,
-      scheduler: algo as Scheduler,
-      flags: {
-        hashPort: has('sh-port', 'mh-port', 'flag-2'),
-        fallback: has('sh-fallback', 'mh-fallback', 'flag-1'),
-        onePacket: has('ops'),
-      },
-      reals,
-      sorryActive: verdict?.sorryActive ?? false,
-    };
-    if (vs.persistenceTimeoutS !== undefined) {
-      const prefixLen = prefixFromGranularity(vs.persistenceGranularity, family);
-      if (prefixLen === undefined)
-        errs.push({ code: 'LVS_BAD_PERSISTENCE', message: `${name}: bad persistence_granularity` });
-      else spec.persistence = { timeoutS: vs.persistenceTimeoutS, prefixLen };
-    }
-    if (vs.sorryServer)
-      spec.sorry = {
-        address: vs.sorryServer.address,
-        port: realPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
-        weight: 1,
-        method: method(vs.sorryServerLvsMethod ?? vsMethod),
-      };
-    if (errs.length > 0) errors.push(...errs);
-    else services.push(spec);
+    const r = serviceFromConfig(cfg, vs, live.get(vsName(vs)));
+    if (r.ok) services.push(r.spec);
+    else errors.push(...r.errors);
   }
   return { state: { services }, errors };
+}
+
+/**
+ * One virtual server's service given its verdict (undefined = every real server up): what
+ * desiredFromConfig does for each, and what a verdict touching one virtual server needs alone.
+ */
+export function serviceFromConfig(
+  cfg: KeepalivedConfig,
+  vs: VirtualServer,
+  verdict: LiveVs | undefined,
+): { ok: true; spec: ServiceSpec } | { ok: false; errors: DataplaneError[] } {
+  const errs: DataplaneError[] = [];
+  const name = vsName(vs);
+  const protocol = (vs.protocol ?? 'UDP').toLowerCase() as L4Proto;
+  let family: AddrFamily;
+  let matches: ServiceMatch[];
+  let vport = 0;
+  const k = vs.key;
+  if (k.kind === 'address') {
+    family = k.family;
+    vport = k.port ?? 0;
+    matches = [{ kind: 'addr', address: k.address, port: vport }];
+  } else if (k.kind === 'fwmark') {
+    family = k.family ?? vs.ipFamily ?? 4;
+    matches = [{ kind: 'fwmark', fwmark: k.fwmark }];
+  } else ({ matches, family } = groupMatches(cfg, k.group, errs));
+  const algo = vs.lbAlgo ?? 'wlc';
+  if (!(SCHEDULERS as readonly string[]).includes(algo))
+    errs.push({ code: 'LVS_UNSUPPORTED', message: `${name}: scheduler ${algo} is not supported` });
+  const has = (...keys: string[]) => keys.some((x) => x in vs.other);
+  const vsMethod = method(vs.lbKind);
+  const reals: RealServerSpec[] = [];
+  for (const rs of vs.realServers) {
+    const port = realPort(vs, rs.port, rs.lvsMethod, vport);
+    let weight = rs.weight ?? 1;
+    if (verdict) {
+      const v = verdict.reals.find((r) => r.address === rs.address && r.port === port);
+      if (!v) continue;
+      weight = v.weight;
+    }
+    reals.push({ address: rs.address, port, weight, method: method(rs.lvsMethod ?? vs.lbKind) });
+  }
+  const spec: ServiceSpec = {
+    name,
+    family,
+    protocol,
+    matches,
+    scheduler: algo as Scheduler,
+    flags: {
+      hashPort: has('sh-port', 'mh-port', 'flag-2'),
+      fallback: has('sh-fallback', 'mh-fallback', 'flag-1'),
+      onePacket: has('ops'),
+    },
+    reals,
+    sorryActive: verdict?.sorryActive ?? false,
+  };
+  if (vs.persistenceTimeoutS !== undefined) {
+    const prefixLen = prefixFromGranularity(vs.persistenceGranularity, family);
+    if (prefixLen === undefined)
+      errs.push({ code: 'LVS_BAD_PERSISTENCE', message: `${name}: bad persistence_granularity` });
+    else spec.persistence = { timeoutS: vs.persistenceTimeoutS, prefixLen };
+  }
+  if (vs.sorryServer)
+    spec.sorry = {
+      address: vs.sorryServer.address,
+      port: realPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
+      weight: 1,
+      method: method(vs.sorryServerLvsMethod ?? vsMethod),
+    };
+  return errs.length > 0 ? { ok: false, errors: errs } : { ok: true, spec };
 }

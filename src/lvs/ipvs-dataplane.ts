@@ -14,6 +14,7 @@ import {
   type DataplaneState,
   EMPTY_STATE,
   planChanges,
+  type ServiceSpec,
   validateState,
 } from './dataplane.js';
 import {
@@ -111,6 +112,11 @@ export class IpvsDataplane implements Dataplane {
 
   committed(): DataplaneState {
     return this.#state;
+  }
+
+  /** One committed service by name (the sink's incremental path plans against it alone). */
+  service(name: string): ServiceSpec | undefined {
+    return this.#state.services.find((s) => s.name === name);
   }
 
   /** No conntrack marks: IPVS keeps its own connection table (counts come from dump()). */

@@ -21,13 +21,17 @@ import {
   validateState,
 } from './dataplane.js';
 import type { ConnCounts } from './list.js';
+import type { DynMap, FlowReader } from './nft-flows.js';
 import {
+  DR_TABLE,
   type DrOptions,
   diffScript,
+  drListed,
   emptyAlloc,
   type Fragment,
   fullScript,
   type IdAlloc,
+  isDr,
   markKey,
   partialModel,
   removeScript,
@@ -38,6 +42,13 @@ import type { NftRunner } from './nft-runner.js';
 import { countWeights, isCountBased } from './schedulers.js';
 
 const fail = (error: DataplaneError): DataplaneResult => ({ ok: false, error });
+
+/**
+ * How long a change waits for the DR flow maps to be read so that their stale entries go in the same
+ * transaction (a few thousand flows take ~10–50 ms to read); past it, the change is not held back and the
+ * sweep after the commit deletes them.
+ */
+const DR_INLINE_BUDGET_MS = 50;
 
 const indexKey = (s: ServiceSpec, m: ServiceSpec['matches'][number]): string =>
   m.kind === 'fwmark' ? `${s.family}|${matchKey(m)}` : `${s.protocol}|${matchKey(m)}`;
@@ -76,7 +87,12 @@ export class NftDataplane implements Dataplane {
       }
   }
   #conntrack: ConntrackFlusher | undefined;
+  #flows: FlowReader | undefined;
+  /** A flow-map dump that outlived its budget inside a change (awaited before the next one). */
+  #pendingDump: Promise<void> = Promise.resolve();
   #expireNodestConn: boolean;
+  /** The last change's direct-routing clean-up: stale (map, mark) pairs, entries deleted with the change and after it. */
+  lastDrCleanup = { stale: 0, deleted: 0, swept: 0, errors: [] as string[] };
   /** Errors of the last conntrack flush (the transaction itself had succeeded). */
   lastFlushErrors: string[] = [];
 
@@ -91,6 +107,8 @@ export class NftDataplane implements Dataplane {
     opts: {
       dr?: DrOptions;
       conntrack?: ConntrackFlusher;
+      /** Reads the direct-routing flow maps, to delete a removed server's entries (docs/lvs.md). */
+      flows?: FlowReader;
       expireNodestConn?: boolean;
       /** Receives one notice per approximated scheduler in use (see docs/lvs.md). */
       log?: (message: string) => void;
@@ -100,11 +118,17 @@ export class NftDataplane implements Dataplane {
     this.#log = opts.log;
     this.#dr = opts.dr;
     this.#conntrack = opts.conntrack;
+    this.#flows = opts.flows;
     this.#expireNodestConn = opts.expireNodestConn ?? false;
   }
 
   committed(): DataplaneState {
     return this.#state;
+  }
+
+  /** One committed service by name (the incremental path plans against it alone). */
+  service(name: string): ServiceSpec | undefined {
+    return this.#byName.get(name);
   }
 
   /** Conntrack mark of each (service, server) pair — what the listing counts connections by. */
@@ -225,10 +249,34 @@ export class NftDataplane implements Dataplane {
         if (s) newFrags.set(n, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s)));
       }
       const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
-      this.lastScript = script;
-      if (script !== '') {
-        const r = await this.#runner.run(script);
+      const stale = this.#drStale(names, nextByName);
+      let marks = 0;
+      for (const m of stale.values()) marks += m.size;
+      this.lastDrCleanup = { stale: marks, deleted: 0, swept: 0, errors: [] };
+      const cleanup =
+        stale.size > 0 ? await this.#drCleanupLines(stale, DR_INLINE_BUDGET_MS) : { lines: [], count: 0 };
+      this.lastScript = script + cleanup.lines.join('');
+      if (this.lastScript !== '') {
+        let r = await this.#runner.run(this.lastScript);
+        // A flow entry may have expired and been re-created between the listing and this transaction;
+        // the change itself matters more: apply it alone, the sweep below deletes what is left.
+        if (!r.ok && cleanup.lines.length > 0 && script !== '') {
+          this.lastScript = script;
+          r = await this.#runner.run(script);
+          cleanup.count = 0;
+        }
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
+      }
+      this.lastDrCleanup.deleted = cleanup.count;
+      if (stale.size > 0) {
+        // Entries created between the listing and the commit (new connections still given the server):
+        // after the commit nothing can name it any more, so one more pass finds them all.
+        const sweep = await this.#drCleanupLines(stale);
+        if (sweep.lines.length > 0) {
+          const r = await this.#runner.run(sweep.lines.join(''));
+          if (r.ok) this.lastDrCleanup.swept = sweep.count;
+          else this.lastDrCleanup.errors.push(r.message);
+        }
       }
       const flush: number[] = [];
       for (const n of names) {
@@ -245,6 +293,103 @@ export class NftDataplane implements Dataplane {
       this.lastFlushErrors = flush.length > 0 && this.#conntrack ? await this.#conntrack.flush(flush) : [];
       return { ok: true };
     });
+  }
+
+  /**
+   * Direct-routing entries a change makes stale, by dynamic map: the packet path cannot change or delete
+   * an entry, so a flow naming a server without a backend entry would be re-picked on every packet, and a
+   * persistence entry naming a server out of the pool would keep sending its client there. Flows: marks
+   * of servers that lose their backend entry (removed, or replaced by the sorry server). Persistence: also
+   * marks that leave the pool (inhibited). Called before the ids of removed servers are dropped.
+   */
+  #drStale(names: Set<string>, next: Map<string, ServiceSpec>): Map<DynMap, Set<number>> {
+    const out = new Map<DynMap, Set<number>>();
+    if (!this.#flows || !this.#dr) return out;
+    const add = (m: DynMap, mark: number | undefined) => {
+      if (mark === undefined) return;
+      const set = out.get(m) ?? new Set<number>();
+      out.set(m, set);
+      set.add(mark);
+    };
+    for (const n of names) {
+      const old = this.#byName.get(n);
+      if (!old || !isDr(old)) continue;
+      const now = next.get(n);
+      const keep = now && isDr(now) && now.family === old.family ? now : undefined;
+      const markOf = (r: { address: string; port: number }) => this.#alloc.marks.get(markKey(n, r));
+      const listed = new Set(keep ? drListed(keep).map(markOf) : []);
+      const pool = new Set(keep ? activePool(keep).map(markOf) : []);
+      for (const r of drListed(old)) {
+        const m = markOf(r);
+        if (m !== undefined && !listed.has(m)) {
+          add(`flows${old.family}`, m);
+          if (old.persistence) add(`pers${old.family}`, m);
+        }
+      }
+      if (old.persistence)
+        for (const r of activePool(old)) {
+          const m = markOf(r);
+          if (m !== undefined && !pool.has(m)) add(`pers${old.family}`, m);
+        }
+    }
+    return out;
+  }
+
+  /**
+   * Commands deleting the entries of `stale` marks, read from the kernel. An entry about to expire is
+   * added (same key and value) before it is deleted, so the batch cannot fail if it expires meanwhile.
+   */
+  async #drCleanupLines(
+    stale: Map<DynMap, Set<number>>,
+    budgetMs?: number,
+  ): Promise<{ lines: string[]; count: number }> {
+    const lines: string[] = [];
+    let count = 0;
+    // A dump still running from an earlier call must end first (one dump at a time per socket).
+    await this.#pendingDump;
+    for (const [map, marks] of stale) {
+      let entries: Awaited<ReturnType<FlowReader['list']>> | null;
+      try {
+        const listing = (this.#flows as FlowReader).list(map, marks);
+        if (budgetMs === undefined) entries = await listing;
+        else {
+          // Inside a change, the dump may not hold the change back: past the budget (a big flow table)
+          // the change goes alone and the sweep after it deletes the entries.
+          let timer: NodeJS.Timeout | undefined;
+          entries = await Promise.race([
+            listing,
+            new Promise<null>((r) => {
+              timer = setTimeout(() => r(null), budgetMs);
+            }),
+          ]);
+          clearTimeout(timer);
+          if (entries === null) {
+            this.#pendingDump = listing.then(
+              () => undefined,
+              () => undefined,
+            );
+            continue;
+          }
+        }
+      } catch (e) {
+        this.lastDrCleanup.errors.push(`cannot read ${map}: ${(e as Error).message}`);
+        continue;
+      }
+      const q = `netdev ${DR_TABLE} ${map}`;
+      const dels: string[] = [];
+      const readds: string[] = [];
+      for (const e of entries) {
+        if (!marks.has(e.mark)) continue;
+        dels.push(e.key);
+        if (e.expiresMs < 10_000) readds.push(`${e.key} : 0x${e.mark.toString(16)}`);
+      }
+      count += dels.length;
+      for (let i = 0; i < readds.length; i += 512)
+        lines.push(`add element ${q} { ${readds.slice(i, i + 512).join(', ')} }\n`);
+      for (let i = 0; i < dels.length; i += 512)
+        lines.push(`delete element ${q} { ${dels.slice(i, i + 512).join(', ')} }\n`);
+    }
+    return { lines, count };
   }
 
   /**

@@ -127,6 +127,23 @@ export interface DrOptions {
 
 /** Timeout of a direct-routing flow entry (IPVS's TCP established timeout). */
 export const DR_FLOW_TIMEOUT_S = 900;
+/**
+ * nft 1.0.6 cannot generate a packet-path update (`update @m { key : meta mark }`) of a map whose key is
+ * longer than 16 bytes: it aborts on an internal assertion — through libnftables, the calling process.
+ * IPv6 flow and persistence keys (40 and 36 bytes) are therefore replaced by two 32-bit jhashes of the
+ * fields with different seeds (64 bits: at 262,144 flows a collision has odds of about 2e-9).
+ */
+const HASHED_KEY_TYPE = 'numgen inc mod 2 . numgen inc mod 2 : meta mark';
+
+/** The key expression of a direct-routing dynamic map for `fields` (IPv6: hashed, see HASHED_KEY_TYPE). */
+function drKey(f: AddrFamily, fields: string): string {
+  if (f === 4) return fields;
+  const h = (seed: number) => `jhash ${fields} mod 4294967295 seed 0x${seed.toString(16)}`;
+  return `${h(HASH_SEED + 1)} . ${h(HASH_SEED + 2)}`;
+}
+
+/** Element budget of each direct-routing dynamic map (flows, persistence). */
+export const DR_FLOWS_SIZE = 262144;
 
 function serviceMethod(s: ServiceSpec): 'NAT' | 'DR' | 'TUN' | 'mixed' {
   const ms = new Set([...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => r.method));
@@ -148,8 +165,6 @@ export function unsupported(state: DataplaneState, dr?: DrOptions): DataplaneErr
     else if (m === 'DR') {
       if (!dr)
         no(s, 'forwarding method DR needs the data plane to be given its ingress and egress interfaces');
-      if (s.family !== 4) no(s, 'DR over IPv6 is not yet supported');
-      if (s.persistence) no(s, 'persistence with DR is not yet supported');
       if (s.matches.some((x) => x.kind === 'fwmark')) no(s, 'fwmark services with DR are not yet supported');
       if (s.protocol === 'sctp') no(s, 'DR for SCTP is not yet supported');
     }
@@ -197,8 +212,10 @@ const SHARED_MAPS = [
   'bk4',
   'bk6',
   'dr/svc4',
+  'dr/svc6',
   'dr/slots',
   'dr/bk4',
+  'dr/bk6',
 ] as const;
 
 /**
@@ -234,17 +251,32 @@ export function baseModel(dr?: DrOptions): NftModel {
   // Direct routing, in the netdev table: dispatch at ingress, per-connection stickiness in a flow map
   // (netdev has no conntrack), frames sent out unchanged but for the MAC addresses (`fwd ip to`).
   sets.set('dr/svc4', vmap('ipv4_addr . inet_proto . inet_service'));
+  sets.set('dr/svc6', vmap('ipv6_addr . inet_proto . inet_service'));
   sets.set('dr/slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
   sets.set('dr/bk4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
-  sets.set('dr/flows4', {
-    kind: 'map',
-    decl: `{ type ipv4_addr . inet_service . ipv4_addr . inet_service : mark; size 262144; flags dynamic,timeout; timeout ${DR_FLOW_TIMEOUT_S}s; }`,
-    elems: new Map(),
-  });
+  sets.set('dr/bk6', { kind: 'map', decl: '{ type mark : ipv6_addr; }', elems: new Map() });
+  // Filled by the packet path only: connection → server mark, and (persistence) client . VIP . port → mark.
+  // IPv6 keys are two seeded hashes of those fields (drKey): see DR_HASHED_KEY.
+  for (const f of [4, 6] as const) {
+    const key = (v4: string) => (f === 4 ? `type ${v4}` : `typeof ${HASHED_KEY_TYPE}`);
+    sets.set(`dr/flows${f}`, {
+      kind: 'map',
+      decl: `{ ${key('ipv4_addr . inet_service . ipv4_addr . inet_service : mark')}; size ${DR_FLOWS_SIZE}; flags dynamic,timeout; timeout ${DR_FLOW_TIMEOUT_S}s; }`,
+      elems: new Map(),
+    });
+    sets.set(`dr/pers${f}`, {
+      kind: 'map',
+      decl: `{ ${key('ipv4_addr . ipv4_addr . inet_service : mark')}; size ${DR_FLOWS_SIZE}; flags dynamic,timeout; }`,
+      elems: new Map(),
+    });
+  }
   for (const [i, dev] of (dr?.ingress ?? []).entries())
     chains.set(`dr/in${i}`, {
       decl: `type filter hook ingress device "${dev}" priority 0; policy accept;`,
-      rules: ['ip daddr . meta l4proto . th dport vmap @svc4'],
+      rules: [
+        'ip daddr . meta l4proto . th dport vmap @svc4',
+        'ip6 daddr . meta l4proto . th dport vmap @svc6',
+      ],
     });
   return { sets, chains };
 }
@@ -371,6 +403,8 @@ function renderDrService(
   const id = alloc.services.get(s.name);
   if (id === undefined) throw new Error(`no id for service ${s.name}`);
   const chain = `dr/vs${id}`;
+  const f = s.family;
+  const ip = ipKw(f);
   const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
   const markOf = (r: RealServerSpec): string => {
     const k = alloc.marks.get(markKey(s.name, r));
@@ -379,10 +413,9 @@ function renderDrService(
   };
   for (const m of s.matches)
     if (m.kind === 'addr')
-      shared.get('dr/svc4')?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto vs${id}`);
+      shared.get(`dr/svc${f}`)?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto vs${id}`);
   const pool = activePool(s);
-  const listed = s.sorryActive && s.sorry ? [s.sorry] : s.reals;
-  for (const r of listed) shared.get('dr/bk4')?.set(markOf(r), r.address);
+  for (const r of drListed(s)) shared.get(`dr/bk${f}`)?.set(markOf(r), r.address);
   const { kind, slots } = poolSlots(s, pool, slotWeights);
   const base = id * SLOT_STRIDE;
   slots.forEach((idx, slot) => {
@@ -390,25 +423,37 @@ function renderDrService(
     if (r) shared.get('dr/slots')?.set(`0x${(base + slot).toString(16)}`, markOf(r));
   });
   const l4 = `meta l4proto ${proto(s.protocol)}`;
-  const flow = 'ip saddr . th sport . ip daddr . th dport';
-  const fwd = `fwd ip to meta mark map @bk4 device "${dr.egress}"`;
+  const flow = drKey(f, `${ip} saddr . th sport . ${ip} daddr . th dport`);
+  const fwd = `fwd ${ip} to meta mark map @bk${f} device "${dr.egress}"`;
+  // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
+  const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
+  const record = `update @flows${f} { ${flow} : meta mark }${s.persistence ? ` update @pers${f} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
   const pick =
     slots.length === 0
       ? 'meta mark set 0x0'
       : kind === 'rotate'
         ? `meta mark set numgen inc mod ${slots.length} offset ${base}`
-        : `meta mark set jhash ip ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ' . th sport' : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
+        : `meta mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ' . th sport' : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
   const chains = new Map<string, NftChain>();
   chains.set(`${chain}g`, { decl: '', rules: [`${l4} ${pick}`] });
-  chains.set(chain, {
-    decl: '',
-    rules: [
-      `${l4} meta mark set ${flow} map @flows4 update @flows4 { ${flow} : meta mark } ${fwd}`,
-      `jump vs${id}g`,
-      `${l4} meta mark set meta mark map @slots update @flows4 { ${flow} : meta mark } ${fwd}`,
-    ],
-  });
+  const rules = [`${l4} meta mark set ${flow} map @flows${f} ${record} ${fwd}`];
+  if (s.persistence) rules.push(`${l4} meta mark set ${pkey} map @pers${f} ${record} ${fwd}`);
+  rules.push(`jump vs${id}g`, `${l4} meta mark set meta mark map @slots ${record} ${fwd}`);
+  chains.set(chain, { decl: '', rules });
   return { own: { sets: new Map(), chains }, shared };
+}
+
+/**
+ * The servers a direct-routing service keeps a backend entry for: every listed server, inhibited ones
+ * included (their flows continue); the sorry server alone while it is active.
+ */
+export function drListed(s: ServiceSpec): RealServerSpec[] {
+  return s.sorryActive && s.sorry ? [s.sorry] : s.reals;
+}
+
+/** True when the service forwards by direct routing (and so lives in the netdev table). */
+export function isDr(s: ServiceSpec): boolean {
+  return serviceMethod(s) === 'DR';
 }
 
 function elemText(set: NftSet, k: string, v: string): string {

@@ -141,13 +141,9 @@ test('two LVS-DR directors under VRRP: the service survives the master', {
 test('LVS-DR: a stopped real server leaves the pool of the director in charge', {
   skip,
   timeout: 60_000,
-  // Seen in 5 of 6 runs: 1–4 of 20 requests after the removal are reset. The director's slots and backends
-  // are right; the flow map is not: a reused client port whose flow entry names the removed server is
-  // re-picked for its SYN, but `update @flows4` only refreshes an existing entry's timeout, never its value,
-  // so the connection's next packet finds the stale entry again, is re-picked per packet and may land on
-  // another real server, which resets it. The kernel refuses `delete @flows4 {…}` from the packet path
-  // here (EINVAL); the fix is for the control plane to delete the removed server's flow entries.
-  todo: 'DR: stale flow entries of a removed server re-pick per packet (docs/lvs.md)',
+  // A reused client port whose flow entry named the removed server used to be re-picked on every packet
+  // (the packet path only refreshes an entry, never changes it) and reset by another server; the data
+  // plane now deletes the removed server's flow entries with it (docs/lvs.md, "Forwarding").
 }, async () => {
   const d2 = state.d2;
   assert.ok(d2, 'the failover test ran first');

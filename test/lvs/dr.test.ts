@@ -6,12 +6,21 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
+import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
 import { counts, runClient, startServer, VIP } from './lab.js';
 
 const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
+const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
+const VIP6 = '2001:db8:1::100';
 const real = (i: number, weight = 1): RealServerSpec => ({ address: RS[i]!, port: 80, weight, method: 'DR' });
+const real6 = (i: number, weight = 1): RealServerSpec => ({
+  address: RS6[i]!,
+  port: 80,
+  weight,
+  method: 'DR',
+});
 const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
   name: 'web',
   family: 4,
@@ -36,8 +45,12 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     client = lab.addHost('drcl');
     director = lab.addHost('drdir');
     ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+    ip('-n', client, 'addr', 'add', '198.51.100.20/24', 'dev', 'eth0');
+    ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
     ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
     ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
+    ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
+    ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
     const starts: Promise<void>[] = [];
     RS.forEach((addr, i) => {
       const ns = lab.addHost(`drrs${i + 1}`);
@@ -50,15 +63,22 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
         nsExec(ns, 'sysctl', ['-qw', k]);
       ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
       ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-      starts.push(startServer(procs, ns, `rs${i + 1}`, '0.0.0.0', 80));
+      // IPv6 has no arp_ignore: Linux answers neighbour solicitations only for addresses on the
+      // interface asked, so the VIP on lo stays silent on eth0.
+      ip('-n', ns, 'addr', 'add', `${RS6[i]}/64`, 'dev', 'eth0', 'nodad');
+      ip('-n', ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
+      starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
     });
     await Promise.all(starts);
     // Counts IP packets from the VIP reaching the director: replies must bypass it.
     const cnt = nsExec(director, 'nft', [
-      `add table netdev kats_cnt; add chain netdev kats_cnt c { type filter hook ingress device "eth0" priority -500; policy accept; }; add rule netdev kats_cnt c ip saddr ${VIP} counter`,
+      `add table netdev kats_cnt; add chain netdev kats_cnt c { type filter hook ingress device "eth0" priority -500; policy accept; }; add rule netdev kats_cnt c ip saddr ${VIP} counter; add rule netdev kats_cnt c ip6 saddr ${VIP6} counter`,
     ]);
     assert.equal(cnt.status, 0, cnt.stderr);
-    dp = new NftDataplane(cliRunner({ netns: director }), { dr: { ingress: ['eth0'], egress: 'eth0' } });
+    dp = new NftDataplane(cliRunner({ netns: director }), {
+      dr: { ingress: ['eth0'], egress: 'eth0' },
+      flows: cliFlowReader(director),
+    });
   });
   after(async () => {
     await dp?.stop();
@@ -71,8 +91,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     const res = await runClient(procs, client, { count: 9 });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
-    const c = nsExec(director, 'nft', ['list', 'chain', 'netdev', 'kats_cnt', 'c']);
-    assert.match(c.stdout, /counter packets 0 bytes 0/, c.stdout);
+    assert.deepEqual(repliesSeen(), [0, 0]);
   });
 
   it('wrr proportions; a removed server gets no new connections', async () => {
@@ -89,6 +108,127 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     res = await runClient(procs, client, { count: 4 });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 2, rs3: 2 });
+  });
+
+  /** Packets from the VIPs (v4, v6) seen arriving at the director: DR replies must bypass it. */
+  const repliesSeen = (): number[] =>
+    [
+      ...nsExec(director, 'nft', ['list', 'chain', 'netdev', 'kats_cnt', 'c']).stdout.matchAll(
+        /counter packets (\d+)/g,
+      ),
+    ].map((m) => Number(m[1]));
+
+  /** Marks of the entries of one of the director's dynamic maps. */
+  const entryMarks = (map: string): number[] => {
+    const r = nsExec(director, 'nft', ['-j', 'list', 'map', 'netdev', 'keepalived_ts_dr', map]);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { nftables: { map?: { elem?: [unknown, number][] } }[] };
+    return doc.nftables.flatMap((o) => (o.map?.elem ?? []).map(([, v]) => v));
+  };
+  const markOf = (addr: string): number => dp.marks().get(`web|${addr}|80`) ?? -1;
+
+  it('a removed server takes its flow entries along: a reused client port is rescheduled once, cleanly', async () => {
+    assert.deepEqual(await dp.update(st(svc())), { ok: true });
+    // One client port, requests one after the other: each new connection reuses the port and so
+    // meets the flow entry of the previous one (the server closes first, the client port is free).
+    let res = await runClient(procs, client, { count: 3, sport: 40123 });
+    assert.equal(res.errors, 0, res.errs.join());
+    const first = res.names[0]!;
+    assert.ok(
+      res.names.every((n) => n === first),
+      `one port stays on its server: ${res.names}`,
+    );
+    const gone = Number(first.slice(2)) - 1;
+    const goneMark = markOf(RS[gone]!);
+    assert.ok(entryMarks('flows4').includes(goneMark), 'the flow names the server');
+    // That server leaves the pool: its flow entries go in the same change.
+    const left = [0, 1, 2].filter((i) => i !== gone);
+    assert.deepEqual(await dp.update(st(svc({ reals: left.map((i) => real(i)) }))), { ok: true });
+    assert.ok(dp.lastDrCleanup.deleted + dp.lastDrCleanup.swept >= 1, JSON.stringify(dp.lastDrCleanup));
+    assert.deepEqual(dp.lastDrCleanup.errors, []);
+    assert.ok(!entryMarks('flows4').includes(goneMark), 'no flow entry names the removed server');
+    // The port's next connections: scheduled once, and every packet of each follows that choice (a stale
+    // entry would re-pick every packet, sending the handshake's ACK to another server, which resets it).
+    res = await runClient(procs, client, { count: 6, sport: 40123 });
+    assert.equal(res.errors, 0, res.errs.join());
+    assert.ok(!res.names.includes(first), `${res.names}`);
+    // Inhibiting keeps the flow entries (established connections continue).
+    const stay = Number(res.names[0]!.slice(2)) - 1;
+    const stayMark = markOf(RS[stay]!);
+    assert.deepEqual(await dp.update(st(svc({ reals: left.map((i) => real(i, i === stay ? 0 : 1)) }))), {
+      ok: true,
+    });
+    assert.ok(entryMarks('flows4').includes(stayMark), 'an inhibited server keeps its flows');
+    assert.deepEqual(repliesSeen(), [0, 0]);
+  });
+
+  it('IPv6: rr spread, removal, replies bypass the director', async () => {
+    const svc6 = (reals: RealServerSpec[]) =>
+      svc({ name: 'web6', family: 6, matches: [{ kind: 'addr', address: VIP6, port: 80 }], reals });
+    assert.deepEqual(await dp.update(st(svc6([real6(0), real6(1), real6(2)]))), { ok: true });
+    const v6 = { target: VIP6, from: '2001:db8:1::10' };
+    let res = await runClient(procs, client, { count: 9, ...v6 });
+    assert.equal(res.errors, 0, res.errs.join());
+    assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
+    res = await runClient(procs, client, { count: 3, sport: 40124, ...v6 });
+    assert.equal(res.errors, 0, res.errs.join());
+    const gone = Number(res.names[0]!.slice(2)) - 1;
+    const left = [0, 1, 2].filter((i) => i !== gone);
+    assert.deepEqual(await dp.update(st(svc6(left.map((i) => real6(i))))), { ok: true });
+    assert.ok(dp.lastDrCleanup.deleted + dp.lastDrCleanup.swept >= 1, JSON.stringify(dp.lastDrCleanup));
+    res = await runClient(procs, client, { count: 4, sport: 40124, ...v6 });
+    assert.equal(res.errors, 0, res.errs.join());
+    res = await runClient(procs, client, { count: 4, ...v6 });
+    assert.equal(res.errors, 0, res.errs.join());
+    assert.deepEqual(
+      Object.keys(counts(res.names)).sort(),
+      left.map((i) => `rs${i + 1}`),
+    );
+    assert.deepEqual(repliesSeen(), [0, 0]);
+  });
+
+  it('persistence: a client prefix sticks to one server; inhibiting or removing it moves the prefix', async () => {
+    const pers = (reals: RealServerSpec[]) => svc({ persistence: { timeoutS: 30, prefixLen: 24 }, reals });
+    assert.deepEqual(await dp.update(st(pers([real(0), real(1), real(2)]))), { ok: true });
+    const a = await runClient(procs, client, { count: 4 });
+    const b = await runClient(procs, client, { count: 4, from: '198.51.100.20' });
+    assert.equal(a.errors + b.errors, 0, [...a.errs, ...b.errs].join());
+    const all = [...a.names, ...b.names];
+    const first = all[0]!;
+    assert.ok(
+      all.every((n) => n === first),
+      `one /24, one server: ${all}`,
+    );
+    const i0 = Number(first.slice(2)) - 1;
+    assert.ok(entryMarks('pers4').includes(markOf(RS[i0]!)));
+    // Inhibited: no new connections for the prefix there (its entry goes), existing flows stay.
+    assert.deepEqual(await dp.update(st(pers([0, 1, 2].map((i) => real(i, i === i0 ? 0 : 1))))), {
+      ok: true,
+    });
+    assert.ok(!entryMarks('pers4').includes(markOf(RS[i0]!)), 'inhibited: persistence entry gone');
+    const c = await runClient(procs, client, { count: 4 });
+    assert.equal(c.errors, 0, c.errs.join());
+    const second = c.names[0]!;
+    assert.notEqual(second, first);
+    assert.ok(
+      c.names.every((n) => n === second),
+      `sticks again: ${c.names}`,
+    );
+    // Removed: its persistence and flow entries go; the prefix moves and sticks again.
+    const i1 = Number(second.slice(2)) - 1;
+    const m1 = markOf(RS[i1]!);
+    assert.deepEqual(
+      await dp.update(st(pers([0, 1, 2].filter((i) => i !== i1).map((i) => real(i, i === i0 ? 0 : 1))))),
+      { ok: true },
+    );
+    assert.ok(!entryMarks('pers4').includes(m1) && !entryMarks('flows4').includes(m1));
+    const d = await runClient(procs, client, { count: 4, from: '198.51.100.20' });
+    assert.equal(d.errors, 0, d.errs.join());
+    assert.ok(
+      d.names.every((n) => n === d.names[0] && n !== first && n !== second),
+      `${d.names}`,
+    );
+    assert.deepEqual(repliesSeen(), [0, 0]);
   });
 
   it('refuses DR without interfaces, before touching the kernel', async () => {

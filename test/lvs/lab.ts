@@ -20,14 +20,31 @@ s.listen(${port}, '${host}', () => console.log('ready'));
 /** Runs `count` HTTP requests to the VIP from `from`, `concurrency` at a time; prints {names, errors}. */
 export const clientJs = `
 const http = require('node:http');
-const [count, conc, from, port, ms, target] = process.argv.slice(1).map((x, i) => (i === 2 || i === 5 ? x : Number(x)));
+const [count, conc, from, port, ms, target, sport] = process.argv.slice(1).map((x, i) => (i === 2 || i === 5 ? x : Number(x)));
 const names = []; let errors = 0; const errs = [];
 const deadline = ms > 0 ? Date.now() + ms : Infinity;
 let started = 0;
-function one() {
+// A fixed source port, reused by the next request at once: plain HTTP/1.0 over a socket that waits for the
+// server's FIN and then resets, so the client keeps no TIME_WAIT for the port.
+function onePort() {
   return new Promise((res) => {
-    const q = http.get({ host: target, port, path: '/', localAddress: from, agent: false, timeout: 3000 }, (r) => {
-      let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => { names.push(b); res(); });
+    const net = require('node:net');
+    let b = ''; let done = false;
+    const fin = (err) => { if (done) return; done = true; if (err) { errors++; errs.push(err); } else names.push(b.split('\\r\\n\\r\\n').slice(1).join('')); res(); };
+    const c = net.connect({ host: target, port, localAddress: from, localPort: sport, allowHalfOpen: true }, () => c.write('GET / HTTP/1.0\\r\\n\\r\\n'));
+    c.setTimeout(3000, () => { c.destroy(); fin('timeout'); });
+    c.on('data', (d) => (b += d));
+    c.on('end', () => { fin(); c.resetAndDestroy(); });
+    c.on('error', (e) => fin(e.code || e.message));
+  });
+}
+function one() {
+  if (sport) return onePort();
+  return new Promise((res) => {
+    const q = http.get({ host: target, port, path: '/', localAddress: from, localPort: sport || undefined, agent: false, timeout: 3000 }, (r) => {
+      let b = ''; r.on('data', (d) => (b += d));
+      // A fixed source port is reused at once: end with a reset, so the client keeps no TIME_WAIT.
+      r.on('end', () => { names.push(b); res(); });
     });
     q.on('timeout', () => q.destroy(new Error('timeout')));
     q.on('error', (e) => { errors++; errs.push(e.code || e.message); res(); });
@@ -71,6 +88,8 @@ export interface ClientOpts {
   durationMs?: number;
   /** Address to connect to (default the IPv4 VIP). */
   target?: string;
+  /** A fixed client source port (requests one after the other reuse it). */
+  sport?: number;
 }
 
 /** Runs the HTTP client in `ns` against the VIP. */
@@ -82,6 +101,7 @@ export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): 
     String(opts.port ?? 80),
     String(opts.durationMs ?? 0),
     opts.target ?? VIP,
+    String(opts.sport ?? 0),
   ];
   const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', clientJs, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],

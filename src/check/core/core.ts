@@ -420,6 +420,12 @@ export class CheckerCore {
     return this.#vss.map((vs) => this.#view(vs));
   }
 
+  /** The views of the virtual servers `ids` names (unknown ids are skipped): what one verdict changed. */
+  views(ids: Iterable<string>): VirtualServerView[] {
+    const want = new Set(ids);
+    return this.#vss.filter((vs) => want.has(vs.spec.id)).map((vs) => this.#view(vs));
+  }
+
   /** Per real server state, verdicts and check latency (for status pages and metrics). */
   status(): RealServerStatus[] {
     const res: RealServerStatus[] = [];

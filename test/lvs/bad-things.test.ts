@@ -1,0 +1,116 @@
+// Bad things on the LVS-NAT data plane (lab.ts layout, real kernel, real HTTP servers): a real server
+// flapping every 100 ms, and the programming process SIGKILLed in the middle of its transactions again
+// and again. Throughout, a client keeps requesting the VIP, and every real server it can be sent to is
+// healthy: no request may fail. After each kill the kernel's table is read back: it must be one of the
+// two states the process moves between, never a mixture; a respawned process re-converges.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isRoot, nsExec } from '../helpers/netns.js';
+import { counts, NatLab } from './lab.js';
+
+// Runs the built code (npm test builds first; so do the daemon tests).
+const FLIPPER = fileURLToPath(new URL('./flipper-main.mjs', import.meta.url));
+
+/** The programmed pool as the kernel has it: slot count of the pick rule, and the slot → mark entries. */
+function kernelPool(ns: string): { mod: number; slots: number; backends: number } {
+  const r = nsExec(ns, 'nft', ['list', 'table', 'inet', 'keepalived_ts']);
+  assert.equal(r.status, 0, r.stderr);
+  const mod = Number(/numgen inc mod (\d+) offset/.exec(r.stdout)?.[1] ?? -1);
+  const block = (name: string) =>
+    /elements = \{([^}]*)\}/.exec(r.stdout.split(`map ${name} {`)[1] ?? '')?.[1] ?? '';
+  const n = (s: string) => (s.trim() === '' ? 0 : s.split(',').length);
+  return { mod, slots: n(block('slots')), backends: n(block('bk4')) };
+}
+
+describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
+  let lab: NatLab;
+  const procs: ChildProcess[] = [];
+  before(async () => {
+    lab = new NatLab();
+    await lab.startServers();
+  });
+  after(() => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    nsExec(lab.director, 'nft', ['delete', 'table', 'inet', 'keepalived_ts']);
+    lab?.close();
+  });
+
+  /** Starts the flipper in the director; resolves once its table is programmed. */
+  function flipper(periodMs: number): Promise<{ p: ChildProcess; txs: () => number }> {
+    const p = spawn('ip', ['netns', 'exec', lab.director, process.execPath, FLIPPER, String(periodMs)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    procs.push(p);
+    let txs = 0;
+    let buf = '';
+    return new Promise((resolve, reject) => {
+      p.stdout?.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        const lines = buf.split('\n');
+        buf = lines.pop() ?? '';
+        for (const l of lines) {
+          if (l === 'started') resolve({ p, txs: () => txs });
+          else if (l.startsWith('tx ')) txs++;
+        }
+      });
+      p.once('exit', (c, s) => reject(new Error(`flipper exited ${c ?? s} before programming`)));
+    });
+  }
+
+  const kill = async (p: ChildProcess) => {
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await gone;
+  };
+
+  it('a real server flapping every 100 ms: requests never fail, it gets traffic only while in', async () => {
+    const f = await flipper(100);
+    const res = await lab.clientRun({ durationMs: 3000, concurrency: 4 });
+    const flips = f.txs();
+    await kill(f.p);
+    assert.equal(res.errors, 0, res.errs.join());
+    assert.ok(flips >= 15, `only ${flips} flips in 3 s`);
+    const c = counts(res.names);
+    assert.deepEqual(Object.keys(c).sort(), ['rs1', 'rs2', 'rs3'], JSON.stringify(c));
+    // In the pool half of the time: a third of the requests then, none otherwise.
+    assert.ok((c.rs3 ?? 0) < (c.rs1 ?? 0), JSON.stringify(c));
+  });
+
+  it('the programming process SIGKILLed mid-transaction: never a half-written table, traffic never stops, a respawn re-converges', async () => {
+    const traffic = lab.clientRun({ durationMs: 12_000, concurrency: 4 });
+    let kills = 0;
+    let txs = 0;
+    const seen = new Set<string>();
+    const t0 = Date.now();
+    while (kills < 12 && Date.now() - t0 < 10_000) {
+      const f = await flipper(0);
+      // Killed at a random point of its back-to-back transactions.
+      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 150)));
+      await kill(f.p);
+      txs += f.txs();
+      kills++;
+      const k = kernelPool(lab.director);
+      // Either state, whole: 2 servers (2 slots, 2 backends, mod 2) or 3 (3, 3, mod 3).
+      assert.ok(
+        (k.mod === 2 && k.slots === 2 && k.backends === 2) ||
+          (k.mod === 3 && k.slots === 3 && k.backends === 3),
+        `half-written after kill ${kills}: ${JSON.stringify(k)}`,
+      );
+      seen.add(String(k.mod));
+    }
+    const res = await traffic;
+    assert.ok(kills >= 4, `only ${kills} kills`);
+    assert.ok(txs > kills, `transactions were under way: ${txs} in ${kills} runs`);
+    assert.equal(res.errors, 0, `requests failed across ${kills} kills: ${res.errs.join()}`);
+    assert.ok(res.names.length > 50, `${res.names.length} requests`);
+    // A respawned programmer starts from scratch (the table replaced in one transaction) and converges.
+    const f = await flipper(1000);
+    const k = kernelPool(lab.director);
+    assert.ok(k.mod === 3 || k.mod === 2, JSON.stringify(k));
+    const after = await lab.clientRun({ count: 12 });
+    assert.equal(after.errors, 0, after.errs.join());
+    await kill(f.p);
+  });
+});
