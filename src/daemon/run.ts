@@ -19,6 +19,7 @@ import { loadConfig } from '../config/load.js';
 import { NOTHING_TO_RUN, noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
+import { type StatusService, statusService } from '../status/service.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
 import type { CliOptions } from './cli.js';
@@ -114,6 +115,8 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   // only when a virtual_server is configured (src/check/child.ts, checker-supervisor.ts).
   // The child is told its pid file, so that it finds the same path (for --lvs-list's state beside it).
   const checkersPid = o.checkersPidFile ?? nsPids?.checkers ?? DEFAULT_CHECKERS_PID_FILE;
+  // metrics_listen: the status listener process (src/status/service.ts), off unless configured.
+  const status = statusService(config.globalDefs, log, version);
   const checker =
     !o.vrrpOnly && config.virtualServers.length > 0
       ? new CheckerSupervisor({
@@ -121,9 +124,10 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
           log,
           pidFile: checkersPid,
           dontRespawn: o.dontRespawn,
+          ...(status ? { onRealServers: status.realServers } : {}),
         })
       : null;
-  void serve(config, o, log, pidFiles, checker);
+  void serve(config, o, log, pidFiles, checker, status);
   return EXIT_OK;
 }
 
@@ -133,6 +137,7 @@ async function serve(
   log: Logger,
   pidFiles: string[],
   checker: CheckerSupervisor | null,
+  status: StatusService | null,
 ): Promise<void> {
   let stopping = false;
   let runtime: VrrpRuntime | null = null;
@@ -142,7 +147,11 @@ async function serve(
     report: (line) => log.error(line),
     release: async () => {
       stopping = true;
-      await Promise.all([runtime?.abort(FATAL_GRACEFUL_STOP_MS), checker?.stop(FATAL_GRACEFUL_STOP_MS)]);
+      await Promise.all([
+        runtime?.abort(FATAL_GRACEFUL_STOP_MS),
+        checker?.stop(FATAL_GRACEFUL_STOP_MS),
+        status?.stop(FATAL_GRACEFUL_STOP_MS),
+      ]);
     },
     exit: (code) => {
       removePidFiles(pidFiles);
@@ -159,7 +168,7 @@ async function serve(
       log.info(`Stopping (${why})`);
       return runtime?.stop();
     });
-    await Promise.all([stopped, checker?.stop(CHECKER_STOP_MS)]);
+    await Promise.all([stopped, checker?.stop(CHECKER_STOP_MS), status?.stop(CHECKER_STOP_MS)]);
     removePidFiles(pidFiles);
     log.info('Stopped');
     log.close();
@@ -186,6 +195,7 @@ async function serve(
       log.warn(
         'vrrp_priority / vrrp_rt_priority / vrrp_rlimit_rttime / vrrp_no_swap / vrrp_cpu_affinity changes take effect at the next start',
       );
+    status?.feed.setConfig(next.config);
     return runtime.reload(next.config);
   };
   process.on('SIGHUP', () => sd.reload(onHup));
@@ -225,6 +235,7 @@ async function serve(
   // warns when there is nothing at all to run, and idles until stopped — pid files written, signals handled.
   if (o.checkOnly || config.vrrpInstances.length === 0) {
     if (!checker) log.info(NOTHING_TO_RUN);
+    status?.attach(null, config);
     sd.ready(checker ? 'Running (checkers only)' : 'Running (nothing configured)');
     // Signal listeners alone do not keep Node's loop alive; a long idle timer does (stop() exits).
     setInterval(() => {}, 2 ** 30);
@@ -234,16 +245,18 @@ async function serve(
     log,
     keepVipsOnStop: o.dontReleaseVrrp,
     ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
+    ...(status ? { observer: status.feed } : {}),
   });
   if (!r.ok) {
     for (const e of r.errors) log.error(e);
-    await checker?.stop(CHECKER_STOP_MS);
+    await Promise.all([checker?.stop(CHECKER_STOP_MS), status?.stop(CHECKER_STOP_MS)]);
     removePidFiles(pidFiles);
     log.close();
     process.exit(EXIT_FAILURE);
   }
   // A TERM that came while starting has already exited (nothing was installed yet).
   runtime = r.runtime;
+  status?.attach(runtime, config);
   // keepalived's start-up line when some instance does not accept (vrrp_strict, no_accept): strict-firewall.ts.
   if (runtime.dumpSnapshot().some((d) => !d.params.accept))
     log.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');

@@ -30,6 +30,7 @@ import { faultPoint } from './fault-injection.js';
 import { InterfaceTable } from './interface-table.js';
 import { type Logger, rateLimited } from './logger.js';
 import { matchReload } from './reload-match.js';
+import type { RuntimeObserver, TrackerState } from './runtime-observer.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { StrictFirewall } from './strict-firewall.js';
 import { TakeoverBoost } from './takeover-boost.js';
@@ -46,6 +47,8 @@ export interface RuntimeOptions {
   sourceWaitMs?: number;
   /** Told each instance's new state (the checker process follows them for ha_suspend). */
   onStateChange?: (instance: string, state: string) => void;
+  /** The status listener's feed (runtime-observer.ts). */
+  observer?: RuntimeObserver;
 }
 
 /**
@@ -120,6 +123,7 @@ export class VrrpRuntime {
   readonly #files: FileTrackers;
   readonly #keepVipsOnStop: boolean;
   #onStateChange: ((instance: string, state: string) => void) | undefined;
+  #observer: RuntimeObserver | undefined;
   readonly #fsmStats = new Map<string, Record<FsmCounterName, number>>();
   /** Interfaces the engine cares about (instance interfaces, tracked interfaces, VIP devices) → last state. */
   readonly #linkUp = new Map<string, boolean>();
@@ -280,6 +284,7 @@ export class VrrpRuntime {
     }
     rt.#monitor = mon.value;
     rt.#onStateChange = opts.onStateChange;
+    rt.#observer = opts.observer;
     // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off.
     rt.#boost = new TakeoverBoost(cfg.globalDefs.vrrpProcess.rtPriority !== undefined, (m) => log.info(m));
     rt.#notifyDeleted = withNotifyDeleted(cfg);
@@ -415,6 +420,7 @@ export class VrrpRuntime {
     // says when the writes were done, so only then is the clock read after them — not on every advert.
     const k = this.#timer.lastKeen;
     const keen = k !== null && k !== this.#keenLogged ? k : null;
+    this.#observer?.timerFired(this.#engine.nextDeadline(), nowUs);
     this.#perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
     const writtenUs = keen === null ? 0 : monotonicUs();
     this.#rearm();
@@ -531,6 +537,7 @@ export class VrrpRuntime {
           [...p.vips, ...p.excludedVips],
           p.interface,
         );
+        this.#observer?.announced(a.instance);
         break;
       }
       case 'notify':
@@ -546,6 +553,7 @@ export class VrrpRuntime {
       case 'stateChange':
         this.#lastTransitionS.set(a.instance, Date.now() / 1000);
         this.#onStateChange?.(a.instance, a.to);
+        this.#observer?.transition(a.instance, a.from, a.to, a.reason);
         // keepalived's wording, which operators and our tests grep for; the reasons keepalived itself logs
         // ("Backup received priority 0 advertisement", "Master received advert from …") come first.
         if (/^(Backup|Master) received /.test(a.reason)) this.#log.info(`(${a.instance}) ${a.reason}`);
@@ -922,6 +930,16 @@ export class VrrpRuntime {
         flags: this.#dumpFlags.get(i.name) ?? NO_DUMP_FLAGS,
       };
     });
+  }
+
+  /** Every tracker's latest reading (the status listener's). */
+  trackerStates(): TrackerState[] {
+    return [
+      ...[...this.#linkUp].map(([name, up]) => ({ name, kind: 'interface' as const, up })),
+      ...this.#scripts.states().map(({ name, up }) => ({ name, kind: 'script' as const, up })),
+      ...this.#processes.states().map(({ name, up }) => ({ name, kind: 'process' as const, up })),
+      ...this.#files.values().map(({ name, value }) => ({ name, kind: 'file' as const, value })),
+    ];
   }
 
   /** keepalived's STATS_CLEAR signal: every instance's counters back to zero. */
