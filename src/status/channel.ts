@@ -85,6 +85,7 @@ export interface Tick {
   /** The VRRP process's event-loop delay over the last window (seconds). */
   loop: { p50: number; p99: number; max: number };
   lateness: BucketCounts;
+  failovers: BucketCounts;
 }
 
 export type ToStatus =
@@ -95,7 +96,6 @@ export type ToStatus =
     }
   | { type: 'instances'; list: InstanceInfo[] }
   | { type: 'transition'; t: Transition }
-  | { type: 'failover'; instance: string; seconds: number }
   | Tick
   | { type: 'realServers'; list: RealServerInfo[]; atMs: number }
   | { type: 'checker'; running: boolean };
@@ -112,7 +112,6 @@ export function isToStatus(m: unknown): m is ToStatus {
     t === 'settings' ||
     t === 'instances' ||
     t === 'transition' ||
-    t === 'failover' ||
     t === 'tick' ||
     t === 'realServers' ||
     t === 'checker'

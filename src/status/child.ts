@@ -106,13 +106,20 @@ class StatusListener {
         headersTimeout: LIMITS.headersTimeoutMs,
         requestTimeout: LIMITS.requestTimeoutMs,
         keepAliveTimeout: LIMITS.keepAliveTimeoutMs,
+        connectionsCheckingInterval: 1000,
       },
       (req, res) => this.#request(req, res),
     );
     this.#server.maxHeadersCount = LIMITS.maxHeadersCount;
     this.#server.maxConnections = LIMITS.maxConnections;
-    this.#server.on('clientError', (_e, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    this.#server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+      const status =
+        e.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : e.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
       else socket.destroy();
     });
     setInterval(() => {

@@ -12,6 +12,7 @@ import type { DumpedInstance } from '../notify/dumps.js';
 import type { VrrpTimerName } from '../vrrp/timers.js';
 import {
   COUNTERS,
+  FAILOVER_BOUNDS,
   FAULT_BITS,
   type InstanceInfo,
   LATENESS_BOUNDS,
@@ -56,6 +57,9 @@ export class StatusFeed implements RuntimeObserver {
   readonly #failoverFrom = new Map<string, number>();
   readonly #lateCounts = new Array<number>(LATENESS_BOUNDS.length + 1).fill(0);
   #lateSum = 0;
+  readonly #failCounts = new Array<number>(FAILOVER_BOUNDS.length + 1).fill(0);
+  #failSum = 0;
+  #failCount = 0;
   #lateCount = 0;
 
   constructor(send: (m: ToStatus) => void) {
@@ -119,7 +123,12 @@ export class StatusFeed implements RuntimeObserver {
     const from = this.#failoverFrom.get(instance);
     if (from === undefined) return;
     this.#failoverFrom.delete(instance);
-    this.#queue({ type: 'failover', instance, seconds: (monotonicUs() - from) / 1e6 });
+    const s = (monotonicUs() - from) / 1e6;
+    let k = 0;
+    while (k < FAILOVER_BOUNDS.length && s > FAILOVER_BOUNDS[k]!) k++;
+    this.#failCounts[k]!++;
+    this.#failSum += s;
+    this.#failCount++;
   }
 
   #queue(m: ToStatus): void {
@@ -193,6 +202,12 @@ export class StatusFeed implements RuntimeObserver {
         counts: [...this.#lateCounts],
         sum: this.#lateSum,
         count: this.#lateCount,
+      },
+      failovers: {
+        bounds: FAILOVER_BOUNDS,
+        counts: [...this.#failCounts],
+        sum: this.#failSum,
+        count: this.#failCount,
       },
     };
     if (mastersChanged) {

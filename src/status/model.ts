@@ -148,15 +148,6 @@ export class StatusModel {
         if (k !== undefined && code !== undefined) this.rows[k * ROW_FIELDS] = Number(code);
         return 'transition';
       }
-      case 'failover': {
-        const f = this.failovers;
-        let b = 0;
-        while (b < f.bounds.length && m.seconds > f.bounds[b]!) b++;
-        f.counts[b]!++;
-        f.sum += m.seconds;
-        f.count++;
-        return 'other';
-      }
       case 'realServers':
         this.#realServers(m.list, m.atMs);
         return 'realServers';
@@ -173,6 +164,7 @@ export class StatusModel {
     this.tickMs = m.atMs;
     this.loop = m.loop;
     this.lateness = m.lateness;
+    this.failovers = m.failovers;
   }
 
   #realServers(list: RealServerInfo[], atMs: number): void {
