@@ -42,6 +42,12 @@ export const PREREQUISITES = [
   { tool: 'python3', path: ['/usr/bin/python3'], pkg: 'python3', skips: 'crafted-packet tests' },
   { tool: 'openssl', path: ['/usr/bin/openssl'], pkg: 'openssl', skips: 'regenerating TLS fixtures' },
   { tool: 'ps', path: ['/usr/bin/ps', '/bin/ps'], pkg: 'procps', skips: 'process tracking tests' },
+  {
+    tool: 'chromium',
+    path: ['/usr/bin/chromium'],
+    pkg: 'chromium',
+    skips: 'the status page in a browser (test/ops/status-page.test.ts)',
+  },
 ];
 
 const have = (p) => p.path.some((x) => existsSync(x));
