@@ -39,6 +39,11 @@ export const LIMITS = {
 };
 
 const HEARTBEAT_MS = 15_000;
+/**
+ * A rendered /metrics or /status is served again while the model has not changed, for at most this long
+ * (keepalived_up and the snapshot's age move with time): a scraper flood costs one rendering a second.
+ */
+const RENDER_REUSE_MS = 1000;
 
 const send = (m: FromStatus) => {
   if (process.connected) process.send?.(m);
@@ -86,6 +91,7 @@ class StatusListener {
   /** The page view last sent per instance (JSON), to send only what changed. */
   #sentViews: string[] = [];
   #sentRealServers = '';
+  readonly #rendered = new Map<string, { version: number; atMs: number; body: Promise<string> }>();
 
   constructor(s: ListenerSettings, model: StatusModel, registry: ReturnType<typeof buildRegistry>) {
     this.#s = s;
@@ -155,16 +161,13 @@ class StatusListener {
       return end(res, 413, 'request body not accepted\n');
     }
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/metrics') {
-      void this.#registry.metrics().then(
-        (text) => end(res, 200, text, this.#registry.contentType, req.method === 'HEAD'),
+    if (path === '/metrics' || path === '/status') {
+      const type = path === '/metrics' ? this.#registry.contentType : 'application/json';
+      void this.#render(path).then(
+        (text) => end(res, 200, text, type, req.method === 'HEAD'),
         (e: Error) => end(res, 500, `${e.message}\n`),
       );
       return;
-    }
-    if (path === '/status') {
-      const doc = this.#model.document(Date.now(), process.pid);
-      return end(res, 200, JSON.stringify(doc), 'application/json', req.method === 'HEAD');
     }
     if (path === '/events') return this.#stream(req, res);
     const f = this.#files.get(path);
@@ -177,6 +180,18 @@ class StatusListener {
       return end(res, 200, f.body, f.type, req.method === 'HEAD');
     }
     end(res, 404, 'not found: try /, /status or /metrics\n');
+  }
+
+  #render(path: '/metrics' | '/status'): Promise<string> {
+    const now = Date.now();
+    const c = this.#rendered.get(path);
+    if (c && c.version === this.#model.version && now - c.atMs < RENDER_REUSE_MS) return c.body;
+    const body =
+      path === '/metrics'
+        ? this.#registry.metrics()
+        : Promise.resolve(JSON.stringify(this.#model.document(now, process.pid)));
+    this.#rendered.set(path, { version: this.#model.version, atMs: now, body });
+    return body;
   }
 
   #authorized(req: IncomingMessage): boolean {

@@ -114,8 +114,12 @@ export class StatusModel {
   realServersMs: number | null = null;
   readonly #rsHistory = new Map<string, { atMs: number; alive: boolean }[]>();
 
+  /** Bumped by every message: what was rendered from an older version is stale. */
+  version = 0;
+
   /** Applies one message; returns what changed, for the page's events. */
   apply(m: ToStatus): 'instances' | 'tick' | 'transition' | 'realServers' | 'other' {
+    this.version++;
     switch (m.type) {
       case 'settings':
         this.daemon = m.daemon;
