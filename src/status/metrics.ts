@@ -80,15 +80,33 @@ export function buildRegistry(model: StatusModel): Registry {
   const reg = new Registry();
   const add = (name: string, help: string, type: MetricType, values: () => Value[]) =>
     reg.registerMetric(new ModelMetric(name, help, type, values) as never);
+  // Label objects made once per instance set (base) and once per model version (with the state), shared by
+  // every metric of a scrape: 1,000 instances × 20 metrics would otherwise make 20,000 objects a scrape.
+  let baseFor: unknown = null;
+  let bases: Labels[] = [];
+  let statedAt = -1;
+  let stated: Labels[] = [];
+  const base = (k: number): Labels => {
+    if (baseFor !== model.infos) {
+      baseFor = model.infos;
+      bases = model.infos.map((i) => ({ iname: i.name, intf: i.interface, vrid: i.vrid }));
+      statedAt = -1;
+    }
+    return bases[k]!;
+  };
+  const withState = (k: number, _base: Labels): Labels => {
+    if (statedAt !== model.version || stated.length !== model.infos.length) {
+      base(0);
+      statedAt = model.version;
+      stated = bases.map((b, j) => ({ ...b, state: model.stateOf(j) }));
+    }
+    return stated[k]!;
+  };
   const each = <T>(f: (k: number, base: Labels) => T[]): T[] => {
     const out: T[] = [];
-    for (const [k, i] of model.infos.entries()) {
-      const base = { iname: i.name, intf: i.interface, vrid: i.vrid };
-      out.push(...f(k, base));
-    }
+    for (let k = 0; k < model.infos.length; k++) for (const v of f(k, base(k))) out.push(v);
     return out;
   };
-  const withState = (k: number, base: Labels): Labels => ({ ...base, state: model.stateOf(k) });
 
   add('keepalived_up', 'Status: 1 while the VRRP process sends its snapshots', 'gauge', () => [
     { value: model.up(Date.now()) ? 1 : 0 },

@@ -91,6 +91,12 @@ export interface StatusDocument {
 const iso = (ms: number) => new Date(ms).toISOString();
 const ms = (v: number) => (v < 0 ? null : Math.round(v * 1000) / 1000);
 
+/** Row offsets by field name. */
+const FIELD_INDEX: Record<string, number> = Object.fromEntries([
+  ...ROW_HEAD.map((f, j) => [f, j] as const),
+  ...COUNTERS.map((c, j) => [c, ROW_HEAD.length + j] as const),
+]);
+
 export class StatusModel {
   daemon = { pid: 0, version: '', startedMs: 0 };
   infos: InstanceInfo[] = [];
@@ -192,9 +198,7 @@ export class StatusModel {
   }
 
   num(k: number, field: (typeof ROW_HEAD)[number] | CounterName): number {
-    const h = (ROW_HEAD as readonly string[]).indexOf(field);
-    const j = h >= 0 ? h : ROW_HEAD.length + (COUNTERS as readonly string[]).indexOf(field);
-    return this.rows[k * ROW_FIELDS + j] ?? 0;
+    return this.rows[k * ROW_FIELDS + FIELD_INDEX[field]!] ?? 0;
   }
 
   stateOf(k: number): string {
