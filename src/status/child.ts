@@ -44,11 +44,6 @@ const HEARTBEAT_MS = 15_000;
  * (keepalived_up and the snapshot's age move with time): a scraper flood costs one rendering a second.
  */
 const RENDER_REUSE_MS = 2000;
-/**
- * While something scrapes /metrics (a request in the last minute), it is rendered as each snapshot arrives,
- * so a scrape finds it ready: rendering 1,000 instances takes ~100 ms of CPU (docs/decisions/status-listener.md).
- */
-const PRERENDER_AFTER_SCRAPE_MS = 60_000;
 
 const send = (m: FromStatus) => {
   if (process.connected) process.send?.(m);
@@ -97,7 +92,6 @@ class StatusListener {
   #sentViews: string[] = [];
   #sentRealServers = '';
   readonly #rendered = new Map<string, { version: number; atMs: number; body: Promise<string> }>();
-  #lastScrapeMs = 0;
 
   constructor(s: ListenerSettings, model: StatusModel, registry: ReturnType<typeof buildRegistry>) {
     this.#s = s;
@@ -167,7 +161,6 @@ class StatusListener {
       return end(res, 413, 'request body not accepted\n');
     }
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/metrics') this.#lastScrapeMs = Date.now();
     if (path === '/metrics' || path === '/status') {
       const type = path === '/metrics' ? this.#registry.contentType : 'application/json';
       void this.#render(path).then(
@@ -248,8 +241,6 @@ class StatusListener {
 
   /** The model changed: tell the page what it shows that moved. */
   changed(what: ReturnType<StatusModel['apply']>, m: ToStatus): void {
-    if (what === 'tick' && Date.now() - this.#lastScrapeMs < PRERENDER_AFTER_SCRAPE_MS)
-      setImmediate(() => void this.#render('/metrics'));
     if (this.#streams.size === 0) return;
     const model = this.#model;
     if (what === 'instances') return this.#broadcast('snapshot', this.#snapshot());
