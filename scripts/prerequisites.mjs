@@ -51,6 +51,12 @@ export const PREREQUISITES = [
   { tool: 'busybox', path: ['/bin/busybox'], pkg: 'busybox-static', skips: 'the IPVS VM test' },
   { tool: 'ipvsadm', path: ['/usr/sbin/ipvsadm'], pkg: 'ipvsadm', skips: 'the IPVS VM test' },
   { tool: 'curl', path: ['/usr/bin/curl'], pkg: 'curl', skips: 'the IPVS VM test' },
+  {
+    tool: 'chromium',
+    path: ['/usr/bin/chromium'],
+    pkg: 'chromium',
+    skips: 'the status page in a browser (test/ops/status-page.test.ts)',
+  },
 ];
 
 const have = (p) => p.path.some((x) => existsSync(x));

@@ -97,8 +97,34 @@ export function runCheckerChild(o: CliOptions): number {
       case 'stop':
         void stop(0);
         break;
+      case 'watch':
+        watchRealServers();
+        break;
     }
   });
+  // The status listener's view of the real servers: once a second, only when something changed.
+  let watching: NodeJS.Timeout | null = null;
+  let lastSent = '';
+  const watchRealServers = () => {
+    watching ??= setInterval(() => {
+      if (!runtime) return;
+      const list = runtime.status().map((r) => ({
+        vs: r.vs,
+        rs: r.rs,
+        alive: r.alive,
+        configuredWeight: r.configuredWeight,
+        effectiveWeight: r.effectiveWeight,
+        failedCheckers: r.failedCheckers,
+        checkers: r.checkers.map((c) => ({ kind: c.kind, up: c.up, hasRun: c.hasRun })),
+        latency: r.latency,
+      }));
+      const json = JSON.stringify(list);
+      if (json === lastSent) return;
+      lastSent = json;
+      send({ type: 'realServers', list, atMs: Date.now() });
+    }, 1000);
+    watching.unref();
+  };
   log.info('Starting Healthcheck child process');
   const respawned = process.env[CHECKER_RESPAWNED_ENV] === '1';
   void LvsSink.create(config, {

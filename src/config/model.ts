@@ -73,6 +73,13 @@ export interface GlobalDefs {
   statsDumpFile?: string;
   jsonDumpFile?: string;
   dynamicInterfaces: boolean;
+  /**
+   * keepalived-ts: `metrics_listen ADDRESS:PORT`, where the status listener (Prometheus /metrics, /status, the
+   * page at /) listens; absent = no listener (docs/operating.md, 'Watching it run').
+   */
+  metricsListen?: { host: string; port: number };
+  /** keepalived-ts: `metrics_token TOKEN`, required as `Authorization: Bearer TOKEN` on every request. */
+  metricsToken?: string;
   /** vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_no_swap, vrrp_cpu_affinity. */
   vrrpProcess: ProcessTuning;
   /** Keywords accepted and range-checked whose effect the daemon does not model yet. */

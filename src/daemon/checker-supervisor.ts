@@ -7,6 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { CHECKER_CHILD_ARG, CHECKER_RESPAWNED_ENV, isFromChecker, type ToChecker } from '../check/channel.js';
 import type { Logger } from '../common/logger.js';
+import type { RealServerInfo } from '../status/channel.js';
 import { removePidFiles, writePidFiles } from './pidfile.js';
 import type { RuntimeError } from './runtime-error.js';
 import type { SnapshotKind, Subsystem } from './subsystem.js';
@@ -45,6 +46,8 @@ export interface CheckerSupervisorOptions {
   dontRespawn?: boolean;
   /** The entry script to fork (default: this process's). */
   script?: string;
+  /** The status listener wants the real servers: each child is asked to report them (`watch`). */
+  onRealServers?: (m: { list: RealServerInfo[]; atMs: number } | null) => void;
 }
 
 export class CheckerSupervisor implements Subsystem {
@@ -96,7 +99,8 @@ export class CheckerSupervisor implements Subsystem {
       if (isFromChecker(m) && m.type === 'ready') {
         // A new child hears where every VRRP instance stands now.
         for (const [instance, state] of this.#states) this.#send({ type: 'vrrp', instance, state });
-      }
+        if (this.#o.onRealServers) this.#send({ type: 'watch' });
+      } else if (isFromChecker(m) && m.type === 'realServers') this.#o.onRealServers?.(m);
     });
     child.on('error', (e) => this.#o.log.error(`Healthcheck child process: ${e.message}`));
     child.on('exit', (code, signal) => this.#exited(child, code, signal));
@@ -105,6 +109,7 @@ export class CheckerSupervisor implements Subsystem {
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#child !== child) return;
     this.#child = null;
+    this.#o.onRealServers?.(null);
     if (this.#o.pidFile && child.pid !== undefined) removePidFiles([this.#o.pidFile], child.pid);
     if (this.#stopping) return;
     const how = signal ? `signal ${signal}` : `exit code ${code}`;

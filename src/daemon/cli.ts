@@ -362,4 +362,5 @@ export const USAGE = `Usage: keepalived-ts [OPTION...]
   -T, --genhash ARGS...        Print the MD5 digest of a URL's body as keepalived's genhash (-s IP -p PORT -u PATH ...)
   -v, --version                Display the version number
   -h, --help                   Display this help message
+       keepalived-ts status [--json] [--url http://ADDRESS:PORT] [-f FILE]: the running daemon's state
 `;

@@ -5,6 +5,7 @@ import { CHECKER_CHILD_ARG } from '../check/channel.js';
 import { runCheckerChild } from '../check/child.js';
 import { genhashMain } from '../check/genhash.js';
 import { lvsListMain } from '../lvs/lvs-list.js';
+import { STATUS_CHILD_ARG } from '../status/channel.js';
 import { parseArgs, USAGE } from './cli.js';
 import { runConfigTest } from './config-test.js';
 import { DEFAULT_CHECKERS_PID_FILE } from './pidfile.js';
@@ -26,6 +27,19 @@ export function main(argv: string[]): number {
   if (argv[0] === '--genhash' || argv[0] === '-T') {
     void genhashMain(argv.slice(1)).then((code) => {
       process.exitCode = code;
+    });
+    return 0;
+  }
+  // The status listener process (status-supervisor.ts); loaded only there, so the VRRP process never loads
+  // the HTTP and metrics code.
+  if (argv[0] === STATUS_CHILD_ARG) {
+    void import('../status/child.js').then((m) => m.runStatusChild());
+    return 0;
+  }
+  // `keepalived-ts status`: the status API as a table (src/status/client.ts).
+  if (argv[0] === 'status') {
+    void import('../status/client.js').then(async (m) => {
+      process.exitCode = await m.statusMain(argv.slice(1));
     });
     return 0;
   }

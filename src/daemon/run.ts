@@ -21,6 +21,7 @@ import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
+import { type StatusService, statusService } from '../status/service.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
 import type { CliOptions } from './cli.js';
@@ -104,6 +105,8 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   // only when a virtual_server is configured (src/check/child.ts, checker-supervisor.ts).
   // The child is told its pid file, so that it finds the same path (for --lvs-list's state beside it).
   const checkersPid = o.checkersPidFile ?? nsPids?.checkers ?? DEFAULT_CHECKERS_PID_FILE;
+  // metrics_listen: the status listener process (src/status/service.ts), off unless configured.
+  const status = statusService(config.globalDefs, log, version);
   const checker =
     !o.vrrpOnly && config.virtualServers.length > 0
       ? new CheckerSupervisor({
@@ -111,9 +114,10 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
           log,
           pidFile: checkersPid,
           dontRespawn: o.dontRespawn,
+          ...(status ? { onRealServers: status.realServers } : {}),
         })
       : null;
-  void serve(config, o, log, pidFiles, checker);
+  void serve(config, o, log, pidFiles, checker, status);
   return EXIT_OK;
 }
 
@@ -123,6 +127,7 @@ async function serve(
   log: Logger,
   pidFiles: string[],
   checker: CheckerSupervisor | null,
+  status: StatusService | null,
 ): Promise<void> {
   // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP subsystem.
   const vrrp =
@@ -135,10 +140,13 @@ async function serve(
             keepVipsOnStop: o.dontReleaseVrrp,
             // The checker process follows VRRP states (ha_suspend) over its channel (checker-supervisor.ts).
             ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
+            // The status listener's feed (src/status/feed.ts): transitions at once, a snapshot a second.
+            ...(status ? { observer: status.feed } : {}),
           },
           o.recordEvents === undefined ? {} : { recordEvents: o.recordEvents },
         );
-  await new Supervisor({ cli: o, log, config, pidFiles, vrrp, checker }).run();
+  const statusPart = status ? { service: status, source: () => vrrp?.runtime ?? null } : null;
+  await new Supervisor({ cli: o, log, config, pidFiles, vrrp, checker, status: statusPart }).run();
 }
 
 /**

@@ -9,6 +9,8 @@ import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { NOTHING_TO_RUN } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
+import type { FeedSource } from '../status/feed.js';
+import type { StatusService } from '../status/service.js';
 import type { CliOptions } from './cli.js';
 import { installFatalHandler } from './fatal.js';
 import { faultPoint } from './fault-injection.js';
@@ -35,7 +37,15 @@ export interface SupervisorOptions {
   vrrp: Subsystem | null;
   /** The checker subsystem, when it runs (virtual servers configured, no -P). */
   checker: Subsystem | null;
+  /**
+   * The status listener (metrics_listen; src/status/service.ts), fed from the VRRP runtime once it runs
+   * (`source`), else told there is none.
+   */
+  status: { service: StatusService; source: () => FeedSource | null } | null;
 }
+
+/** How long the status listener's process gets to stop. */
+const STATUS_STOP_MS = 2000;
 
 export class Supervisor {
   readonly #o: SupervisorOptions;
@@ -52,14 +62,17 @@ export class Supervisor {
 
   /** Installs the handlers, starts the subsystems (checkers first) and keeps running until stopped. */
   async run(): Promise<void> {
-    const { log, vrrp, checker } = this.#o;
+    const { log, vrrp, checker, status, config } = this.#o;
     const sd = serviceNotifier(log);
     // An exception no handler expected, from any callback: one line, addresses released, exit 1 (fatal.ts).
     installFatalHandler({
       report: (line) => log.error(line),
       release: async () => {
         this.#stopping = true;
-        await Promise.all(this.#subsystems().map((s) => s.stop({ fatal: true })));
+        await Promise.all([
+          ...this.#subsystems().map((s) => s.stop({ fatal: true })),
+          this.#o.status?.service.stop(STATUS_STOP_MS),
+        ]);
       },
       exit: (code) => this.#exit(code),
     });
@@ -73,7 +86,7 @@ export class Supervisor {
         log.info(`Stopping (${why})`);
         return vrrp?.stop();
       });
-      await Promise.all([stopped, checker?.stop()]);
+      await Promise.all([stopped, checker?.stop(), status?.service.stop(STATUS_STOP_MS)]);
       removePidFiles(this.#o.pidFiles);
       log.info('Stopped');
       this.#exit(EXIT_OK);
@@ -97,6 +110,7 @@ export class Supervisor {
       // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP engine; keepalived
       // warns when there is nothing at all to run, and idles until stopped — pid files written, signals handled.
       if (!checker) log.info(NOTHING_TO_RUN);
+      status?.service.attach(null, config);
       sd.ready(checker ? 'Running (checkers only)' : 'Running (nothing configured)');
       // Signal listeners alone do not keep Node's loop alive; a long idle timer does (stop() exits).
       setInterval(() => {}, 2 ** 30);
@@ -105,11 +119,12 @@ export class Supervisor {
     const errors = await vrrp.start();
     if (errors.length > 0) {
       for (const e of errors) log.error(e.message);
-      await checker?.stop();
+      await Promise.all([checker?.stop(), status?.service.stop(STATUS_STOP_MS)]);
       this.#exit(EXIT_FAILURE);
       return;
     }
-    sd.ready(`Running (${this.#o.config.vrrpInstances.length} VRRP instances)`);
+    status?.service.attach(status.source(), config);
+    sd.ready(`Running (${config.vrrpInstances.length} VRRP instances)`);
   }
 
   /** SIGHUP: each subsystem reloads; the configuration is read again once, when one first asks for it. */
@@ -131,9 +146,13 @@ export class Supervisor {
       } else loaded = { config: next.config };
       return loaded.config;
     };
-    const { checker, vrrp } = this.#o;
+    const { checker, vrrp, status } = this.#o;
     void checker?.reload(source);
-    return vrrp?.reload(source);
+    const reloaded = vrrp?.reload(source);
+    // The listener describes the configuration last loaded (read once above, when a subsystem asked).
+    const next = status && (vrrp || checker) ? source() : null;
+    if (next) status?.service.feed.setConfig(next);
+    return reloaded;
   }
 
   #exit(code: number): never {

@@ -46,6 +46,11 @@ export class LinkFollower {
     this.#nl = nl;
   }
 
+  /** The last state of every interface the engine cares about (the status listener's). */
+  states(): { name: string; up: boolean }[] {
+    return [...this.#linkUp].map(([name, up]) => ({ name, up }));
+  }
+
   /** At start: the links of the planned instances, read from the table; returns the ones that are down. */
   noteAtStart(instances: readonly VrrpInstanceParams[]): string[] {
     for (const p of instances) for (const n of linksOf(p)) this.#linkUp.set(n, this.#ctx.table.isUp(n));

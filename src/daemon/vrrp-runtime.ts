@@ -31,6 +31,7 @@ import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import type { InterfaceTable } from './interface-table.js';
 import { type RuntimeError, runtimeError } from './runtime-error.js';
+import type { RuntimeObserver, TrackerState } from './runtime-observer.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { StrictFirewall } from './strict-firewall.js';
 import { TakeoverBoost } from './takeover-boost.js';
@@ -56,6 +57,8 @@ export interface RuntimeOptions {
   onStateChange?: (instance: string, state: string) => void;
   /** Given the engine before its first input (--record-events: src/sim/event-recorder.ts). */
   onEngine?: (engine: VrrpEngine) => void;
+  /** The status listener's feed (runtime-observer.ts). */
+  observer?: RuntimeObserver;
 }
 
 export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: RuntimeError[] };
@@ -102,6 +105,7 @@ export class VrrpRuntime {
   readonly #reloader: ReloadApplier;
   readonly #keepVipsOnStop: boolean;
   readonly #onStateChange: ((instance: string, state: string) => void) | undefined;
+  readonly #observer: RuntimeObserver | undefined;
   /** Instances with `notify_deleted`: removed by a reload, they notify DELETED instead of FAULT. */
   #notifyDeleted: Set<string>;
   /** For the JSON dump: configuration flags the engine does not carry, and when each instance last moved. */
@@ -130,6 +134,7 @@ export class VrrpRuntime {
     this.#plan = plan;
     this.#keepVipsOnStop = opts.keepVipsOnStop ?? false;
     this.#onStateChange = opts.onStateChange;
+    this.#observer = opts.observer;
     // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off.
     this.#boost = new TakeoverBoost(cfg.globalDefs.vrrpProcess.rtPriority !== undefined, (m) => log.info(m));
     this.#notifyDeleted = withNotifyDeleted(cfg);
@@ -313,9 +318,11 @@ export class VrrpRuntime {
    * from outside the engine (the checker's ha_suspend feed, the JSON dump's transition times, …).
    */
   #observe(a: VrrpAction): void {
+    if (a.type === 'sendGarp') this.#observer?.announced(a.instance);
     if (a.type !== 'stateChange') return;
     this.#lastTransitionS.set(a.instance, Date.now() / 1000);
     this.#onStateChange?.(a.instance, a.to);
+    this.#observer?.transition(a.instance, a.from, a.to, a.reason);
   }
 
   // ===== engine inputs =====
@@ -351,6 +358,7 @@ export class VrrpRuntime {
     // says when the writes were done, so only then is the clock read after them — not on every advert.
     const k = this.#timer.lastKeen;
     const keen = k !== null && k !== this.#keenLogged ? k : null;
+    this.#observer?.timerFired(this.#engine.nextDeadline(), nowUs);
     this.#actions.perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
     const writtenUs = keen === null ? 0 : monotonicUs();
     this.#rearm();
@@ -430,6 +438,14 @@ export class VrrpRuntime {
   /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */
   trackerSnapshot(): TrackerSnapshot {
     return this.#trackers.snapshot();
+  }
+
+  /** Every tracker's latest reading (the status listener's). */
+  trackerStates(): TrackerState[] {
+    return [
+      ...this.#links.states().map(({ name, up }) => ({ name, kind: 'interface' as const, up })),
+      ...this.#trackers.states(),
+    ];
   }
 
   /** keepalived's STATS_CLEAR signal: every instance's counters back to zero. */

@@ -9,6 +9,7 @@ import { ScriptTrackers } from '../track/script-trackers.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import type { EnginePlan } from './engine-plan/types.js';
+import type { TrackerState } from './runtime-observer.js';
 import type { VrrpContext } from './vrrp-context.js';
 
 export class TrackerWiring {
@@ -59,6 +60,15 @@ export class TrackerWiring {
   /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */
   snapshot(): TrackerSnapshot {
     return { scripts: this.#scripts.states(), files: this.#files.values() };
+  }
+
+  /** Every script, process and file tracker's latest reading (the status listener's). */
+  states(): TrackerState[] {
+    return [
+      ...this.#scripts.states().map(({ name, up }) => ({ name, kind: 'script' as const, up })),
+      ...this.#processes.states().map(({ name, up }) => ({ name, kind: 'process' as const, up })),
+      ...this.#files.values().map(({ name, value }) => ({ name, kind: 'file' as const, value })),
+    ];
   }
 
   start(): void {

@@ -40,7 +40,7 @@ test('npm pack builds a tarball that installs into a clean prefix and runs', { t
   mkdirSync(src);
   for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md'])
     cpSync(join(ROOT, f), join(src, f));
-  for (const d of ['src', 'bin', 'man', 'packaging', 'test'])
+  for (const d of ['src', 'bin', 'man', 'packaging', 'test', 'web', 'schema'])
     cpSync(join(ROOT, d), join(src, d), { recursive: true });
   mkdirSync(join(src, 'docs'));
   cpSync(join(ROOT, 'docs/operating.md'), join(src, 'docs/operating.md'));
@@ -60,6 +60,12 @@ test('npm pack builds a tarball that installs into a clean prefix and runs', { t
     'packaging/keepalived-ts.service',
     'man/keepalived-ts.8',
     'man/keepalived-ts.conf.5',
+    // The status listener's page and the /status schema (docs/operating.md, 'Watching it run').
+    'dist/status/child.js',
+    'web/index.html',
+    'web/app.js',
+    'web/style.css',
+    'schema/status.schema.json',
     'package.json',
   ])
     assert.ok(files.includes(need), `${need} not in the tarball`);
@@ -87,7 +93,10 @@ test('npm pack builds a tarball that installs into a clean prefix and runs', { t
   const pkg = join(prefix, 'lib/node_modules/keepalived-ts');
   // Production dependencies only: no compiler, test or lint tooling came along.
   const deps = readdirSync(join(pkg, 'node_modules'));
-  assert.ok(deps.includes('koffi') && deps.includes('netlink'), deps.join(' '));
+  assert.ok(
+    deps.includes('koffi') && deps.includes('netlink') && deps.includes('prom-client'),
+    deps.join(' '),
+  );
   for (const dev of ['typescript', 'tsx', 'fast-check', '@biomejs'])
     assert.ok(!deps.includes(dev), `${dev} installed`);
   assert.ok(existsSync(join(prefix, 'share/man/man8/keepalived-ts.8')), 'man page linked into the prefix');

@@ -262,6 +262,50 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
   };
 }
 
+/** `ADDRESS:PORT` (IPv6 in brackets: `[2001:db8::1]:9650`); an address is required, never a bare port. */
+export function readListen(s: string): { ok: true; value: { host: string; port: number } } | { ok: false } {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:[\]]+):(\d{1,5})$/.exec(s);
+  if (!m) return { ok: false };
+  const ip = readIp(m[1]!);
+  const port = Number(m[2]);
+  if (!ip.ok || port < 1 || port > 65535) return { ok: false };
+  return { ok: true, value: { host: ip.value.address, port } };
+}
+
+/** keepalived-ts's own: the status listener (src/status/, docs/operating.md 'Watching it run'). */
+function statusListenerKeywords(): KeywordTable<GlobalDefs> {
+  return {
+    metrics_listen: {
+      doc: { args: 'ADDRESS:PORT', range: 'an IPv4 or [IPv6] address and a port 1..65535; off when absent' },
+      line: (g, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const r = readListen(tokens[1]);
+        if (!r.ok)
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `metrics_listen: '${tokens[1]}' is not ADDRESS:PORT (e.g. 127.0.0.1:9650 or [2001:db8::1]:9650)`,
+            pos,
+          );
+        g.metricsListen = r.value;
+      },
+    },
+    metrics_token: {
+      doc: { args: 'TOKEN', range: '16 to 256 printable characters', field: 'metricsToken' },
+      line: (g, tokens, pos, ctx) => {
+        const t = tokens[1];
+        if (t === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        if (t.length < 16 || t.length > 256 || !/^[\x21-\x7e]+$/.test(t))
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            'metrics_token: the token must be 16 to 256 printable characters without spaces',
+            pos,
+          );
+        g.metricsToken = t;
+      },
+    },
+  };
+}
+
 export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
   const t: KeywordTable<GlobalDefs> = {
     router_id: {
@@ -408,6 +452,7 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     dynamic_interfaces: flag('dynamicInterfaces'),
     vrrp_startup_delay: seconds('vrrpStartupDelayS', 6, 0, 4294.967295),
     ...vrrpProcessKeywords(),
+    ...statusListenerKeywords(),
   };
   for (const [kw, min] of Object.entries(CARRIED)) t[kw] ??= carry(min);
   return t;

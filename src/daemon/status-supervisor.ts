@@ -1,0 +1,131 @@
+// The status listener process, seen from the main process (the shape of checker-supervisor.ts): forked from
+// the daemon's own entry script with STATUS_CHILD_ARG, fed by the StatusFeed (src/status/feed.ts), restarted
+// with back-off when it dies. The VRRP engine never waits on it: messages are queued and sent after the
+// current batch, and when the child stops reading (wedged, or slower than the feed), snapshots are dropped
+// rather than buffered in this process. Why a process and not a thread: docs/decisions/status-listener.md.
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Logger } from '../common/logger.js';
+import { isFromStatus, type ListenerSettings, STATUS_CHILD_ARG, type ToStatus } from '../status/channel.js';
+
+const FIRST_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 30_000;
+const STABLE_MS = 60_000;
+/** Messages handed to the pipe and not yet written: beyond this, snapshots are dropped. */
+const MAX_IN_FLIGHT = 16;
+/** The listener's young generation (it parses HTTP and builds JSON; the VRRP process keeps 1 MiB). */
+const LISTENER_SEMI_SPACE_MB = 4;
+
+export interface StatusSupervisorOptions {
+  settings: ListenerSettings;
+  log: Logger;
+  version: string;
+  /** Called when a new listener is ready: replay the state (StatusFeed.replay). */
+  onReady: () => void;
+  /** The entry script to fork (default: this process's). */
+  script?: string;
+}
+
+export class StatusSupervisor {
+  readonly #o: StatusSupervisorOptions;
+  #child: ChildProcess | null = null;
+  #startedAt = 0;
+  #backoffMs = FIRST_BACKOFF_MS;
+  #respawn: NodeJS.Timeout | null = null;
+  #stopping = false;
+  #inFlight = 0;
+  #ready = false;
+  readonly #startedMs = Date.now();
+  /** Listeners started so far; snapshots dropped because the child lagged (for tests and the log). */
+  starts = 0;
+  dropped = 0;
+
+  constructor(o: StatusSupervisorOptions) {
+    this.#o = o;
+  }
+
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  start(): void {
+    if (this.#stopping || this.#child) return;
+    const script = this.#o.script ?? process.argv[1];
+    if (script === undefined) return;
+    const child = fork(script, [STATUS_CHILD_ARG], {
+      execArgv: [
+        ...process.execArgv.filter((f) => !f.startsWith('--max-semi-space-size')),
+        `--max-semi-space-size=${LISTENER_SEMI_SPACE_MB}`,
+      ],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    this.#child = child;
+    this.#ready = false;
+    this.#inFlight = 0;
+    this.#startedAt = Date.now();
+    this.starts++;
+    this.#o.log.info(`Starting status listener process, pid=${child.pid}`);
+    child.on('message', (m: unknown) => {
+      if (!isFromStatus(m)) return;
+      if (m.type === 'ready') {
+        this.#ready = true;
+        this.send({
+          type: 'settings',
+          settings: this.#o.settings,
+          daemon: { pid: process.pid, version: this.#o.version, startedMs: this.#startedMs },
+        });
+        this.#o.onReady();
+      } else if (m.type === 'listening') this.#o.log.info(`Status listener on ${m.address}`);
+      else if (m.level === 'error') this.#o.log.error(`status listener: ${m.text}`);
+      else this.#o.log.info(`status listener: ${m.text}`);
+    });
+    child.on('error', (e) => this.#o.log.error(`status listener process: ${e.message}`));
+    child.on('exit', (code, signal) => this.#exited(child, code, signal));
+  }
+
+  #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#child !== child) return;
+    this.#child = null;
+    this.#ready = false;
+    if (this.#stopping) return;
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    if (Date.now() - this.#startedAt >= STABLE_MS) this.#backoffMs = FIRST_BACKOFF_MS;
+    this.#o.log.error(
+      `status listener process(${child.pid}) died (${how}): Respawning in ${this.#backoffMs / 1000} s`,
+    );
+    this.#respawn = setTimeout(() => {
+      this.#respawn = null;
+      this.start();
+    }, this.#backoffMs);
+    this.#respawn.unref();
+    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
+  }
+
+  /** Sends now (callers queue: the feed sends after the runtime's batch). Snapshots give way to a lagging child. */
+  send(m: ToStatus): void {
+    const c = this.#child;
+    if (!c?.connected || !this.#ready) return;
+    if (this.#inFlight >= MAX_IN_FLIGHT && (m.type === 'tick' || m.type === 'realServers')) {
+      this.dropped++;
+      return;
+    }
+    this.#inFlight++;
+    c.send(m, (e) => {
+      this.#inFlight--;
+      if (e) this.#o.log.detail(`status channel: ${e.message}`);
+    });
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    if (this.#respawn) clearTimeout(this.#respawn);
+    this.#respawn = null;
+    const c = this.#child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(t);
+  }
+}

@@ -1,0 +1,172 @@
+// The status page (/ on the metrics_listen listener) in headless Chromium (Debian's chromium, driven by
+// puppeteer-core through a pipe, the browser inside the lab's namespace): it shows MASTER for the instance
+// this router is master of and BACKUP for the other, turns to BACKUP within a second of a failover
+// (priority dropped through a track_file, the peer takes over), names the transition and its reason, and
+// fits a phone's width. Screenshots go to a temporary directory named in the test log.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { killAllRouters, Router, settle } from '../daemon/router.js';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+let puppeteer: { launch: typeof import('puppeteer-core').launch } | null = null;
+try {
+  const m = await import('puppeteer-core');
+  puppeteer = { launch: (o) => m.launch(o) };
+} catch {
+  puppeteer = null;
+}
+const skip = !isRoot()
+  ? 'needs root for network namespaces'
+  : !existsSync(CHROMIUM)
+    ? `no browser: ${CHROMIUM} missing (Debian package chromium; npm test installs it as root)`
+    : !puppeteer
+      ? 'puppeteer-core not installed (npm install)'
+      : false;
+const PORT = 9650;
+
+const routers: Router[] = [];
+let lab: Lab | null = null;
+let closeBrowser: (() => Promise<void>) | null = null;
+after(async () => {
+  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
+  await closeBrowser?.();
+  killAllRouters();
+  lab?.close();
+  for (const r of routers) r.removeDir();
+});
+
+const instance = (name: string, vrid: number, priority: number, vip: string, extra = '') => `
+vrrp_instance ${name} {
+  state BACKUP
+  interface eth0
+  virtual_router_id ${vrid}
+  version 3
+  priority ${priority}
+  advert_int 0.1
+  ${extra}
+  virtual_ipaddress {
+    ${vip}/24
+  }
+}`;
+
+test('the page shows who is master and follows a failover within a second', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
+  lab = new Lab('stp');
+  const ns1 = lab.addHost('r1');
+  const ns2 = lab.addHost('r2');
+  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const r1 = new Router(
+    'r1',
+    ns1,
+    (dir) => `
+global_defs {
+  metrics_listen 127.0.0.1:${PORT}
+}
+track_file drop {
+  file ${join(dir, 'drop')}
+  weight -1
+  init_file 0
+}
+${instance('VI_1', 51, 200, '192.0.2.100', 'track_file {\n    drop\n  }')}
+${instance('VI_2', 52, 50, '192.0.2.101')}
+`,
+  );
+  const r2 = new Router(
+    'r2',
+    ns2,
+    `${instance('VI_1', 51, 150, '192.0.2.100')}\n${instance('VI_2', 52, 100, '192.0.2.101')}`,
+  );
+  routers.push(r1, r2);
+  await settle(
+    [r1, r2],
+    () =>
+      r1.lastState('VI_1') === 'MASTER' &&
+      r1.lastState('VI_2') === 'BACKUP' &&
+      r2.lastState('VI_1') === 'BACKUP',
+    15_000,
+    'r1 master of VI_1, backup of VI_2',
+  );
+  await r1.waitFor(/Status listener on 127\.0\.0\.1:9650/, 15_000);
+
+  // The browser runs inside r1's namespace (where the listener is); puppeteer talks to it over a pipe.
+  const shots = mkdtempSync(join(tmpdir(), 'kats-status-page-'));
+  const launcher = join(shots, 'chromium-in-netns');
+  writeFileSync(launcher, `#!/bin/sh\nexec ip netns exec ${ns1} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  const browser = await puppeteer!.launch({
+    executablePath: launcher,
+    pipe: true,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+  });
+  closeBrowser = () => browser.close();
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1200, height: 800 });
+  await page.goto(`http://127.0.0.1:${PORT}/`, { waitUntil: 'domcontentloaded', timeout: 15_000 });
+  const stateOf = (name: string) =>
+    page.$eval(`[data-instance="${name}"] .state`, (e) => e.textContent).catch(() => null);
+  await page.waitForFunction(
+    () => document.querySelector('[data-instance="VI_1"] .state')?.textContent === 'MASTER',
+    { timeout: 10_000 },
+  );
+  assert.equal(await stateOf('VI_1'), 'MASTER');
+  assert.equal(await stateOf('VI_2'), 'BACKUP');
+  assert.match(
+    await page.$eval('[data-instance="VI_2"] .master', (e) => e.textContent ?? ''),
+    /master 192\.0\.2\.2/,
+  );
+  assert.match(
+    await page.$eval('[data-instance="VI_1"] .vips', (e) => e.textContent ?? ''),
+    /192\.0\.2\.100\/24/,
+  );
+  assert.equal(await page.$eval('#conn', (e) => e.textContent), 'live');
+  await page.screenshot({ path: join(shots, 'desktop.png'), fullPage: true });
+
+  // The failover: r1's priority falls to 100 (< r2's 150), r2 takes VI_1 over, r1 turns BACKUP. The page
+  // notes when its VI_1 card says BACKUP (same host, same clock as r1's log stamp).
+  await page.evaluate(() => {
+    const w = window as unknown as { backupAt?: number };
+    new MutationObserver(() => {
+      if (
+        w.backupAt === undefined &&
+        document.querySelector('[data-instance="VI_1"] .state')?.textContent === 'BACKUP'
+      )
+        w.backupAt = Date.now();
+    }).observe(document.getElementById('instances')!, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+  });
+  const mark = r1.mark();
+  writeFileSync(join(r1.dir, 'drop'), '100\n');
+  const line = await r1.waitFor(/\(VI_1\) Entering BACKUP STATE/, 10_000, mark);
+  await page.waitForFunction(() => (window as unknown as { backupAt?: number }).backupAt !== undefined, {
+    timeout: 5000,
+  });
+  const shownAt = await page.evaluate(() => (window as unknown as { backupAt: number }).backupAt);
+  const lagMs = shownAt - (line.stampMs ?? line.rxMs);
+  t.diagnostic(`page showed BACKUP ${lagMs} ms after r1 logged it; screenshots in ${shots}`);
+  console.log(
+    `status page screenshots: ${shots}/desktop.png, ${shots}/phone.png (BACKUP shown after ${lagMs} ms)`,
+  );
+  assert.ok(lagMs <= 1000, `the page showed BACKUP ${lagMs} ms after the transition`);
+  assert.match(
+    await page.$eval('[data-instance="VI_1"] .why', (e) => e.textContent ?? ''),
+    /MASTER → BACKUP .*: \S/,
+    'the last transition, with its reason',
+  );
+  assert.match(await page.$eval('#transitions', (e) => e.textContent ?? ''), /VI_1: MASTER → BACKUP/);
+
+  // A phone: one column, nothing wider than the screen.
+  await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone`);
+  await page.screenshot({ path: join(shots, 'phone.png'), fullPage: true });
+});
