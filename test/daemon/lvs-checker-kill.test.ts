@@ -7,63 +7,27 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { ip, isRoot } from '../helpers/netns.js';
-import { counts, NatLab, VIP } from '../lvs/lab.js';
-import { killAllRouters, Router } from './router.js';
+import { test } from 'node:test';
+import { counts } from '../lvs/lab.js';
+import { natDaemonConf, natDaemonLab } from './lvs-daemon-lab.js';
+import { needsRoot, Router } from './router.js';
 
-const skip = !isRoot() ? 'needs root for network namespaces' : false;
-let lab: NatLab;
+const skip = needsRoot();
 
-const conf = `vrrp_instance VI_1 {
-  interface c0
-  virtual_router_id 63
-  version 3
-  priority 150
-  advert_int 0.1
-  virtual_ipaddress { ${VIP}/32 }
-}
-virtual_server ${VIP} 80 {
-  delay_loop 1
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-${[11, 12, 13]
-  .map(
-    (k) => `  real_server 192.0.2.${k} 8080 {
-    weight 1
-    TCP_CHECK {
-      connect_timeout 1
-      retry 0
-    }
-  }`,
-  )
-  .join('\n')}
-}
-`;
+const conf = natDaemonConf({ vrid: 63, retry: 0 });
 
-before(async () => {
-  if (skip) return;
-  lab = new NatLab();
-  ip('-n', lab.director, 'addr', 'del', `${VIP}/32`, 'dev', 'c0');
-  await lab.startServers();
-});
-
-after(() => {
-  killAllRouters();
-  lab?.close();
-});
+const nat = natDaemonLab(skip);
 
 test('checker SIGKILLed three times under traffic: no request fails, the respawned checker re-converges', {
   skip,
   timeout: 90_000,
 }, async () => {
   const pidFile = join(mkdtempSync(join(tmpdir(), 'kats-lvskill-')), 'checkers.pid');
-  const d = new Router('dir', lab.director, conf, { extraArgs: ['-c', pidFile] });
+  const d = new Router('dir', nat.lab.director, conf, { extraArgs: ['-c', pidFile] });
   await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
-  for (let k = 0; k < 50 && (await lab.clientRun({ count: 1 })).errors > 0; k++)
+  for (let k = 0; k < 50 && (await nat.lab.clientRun({ count: 1 })).errors > 0; k++)
     await new Promise((r) => setTimeout(r, 200));
-  const traffic = lab.clientRun({ durationMs: 15_000, concurrency: 4 });
+  const traffic = nat.lab.clientRun({ durationMs: 15_000, concurrency: 4 });
   const t0 = Date.now();
   let kills = 0;
   while (kills < 3 && Date.now() - t0 < 12_000) {
@@ -82,14 +46,14 @@ test('checker SIGKILLed three times under traffic: no request fails, the respawn
   assert.ok(res.names.length > 50, `${res.names.length} requests`);
   // The last checker re-converges and follows a verdict: rs2 stops and leaves the pool.
   const mark = d.mark();
-  await lab.stopReal(1);
+  await nat.lab.stopReal(1);
   await d.waitFor(/Removing service \[192\.0\.2\.12\]:tcp:8080 from VS/, 15_000, mark);
-  let r = await lab.clientRun({ count: 1 });
+  let r = await nat.lab.clientRun({ count: 1 });
   for (let k = 0; k < 50 && (r.errors > 0 || r.names.includes('rs2')); k++) {
     await new Promise((res) => setTimeout(res, 200));
-    r = await lab.clientRun({ count: 1 });
+    r = await nat.lab.clientRun({ count: 1 });
   }
-  r = await lab.clientRun({ count: 20 });
+  r = await nat.lab.clientRun({ count: 20 });
   assert.equal(r.errors, 0, r.errs.join());
   assert.deepEqual(counts(r.names), { rs1: 10, rs3: 10 });
   assert.equal(await d.stop('SIGTERM', 10_000), 0);

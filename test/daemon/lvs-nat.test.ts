@@ -7,61 +7,30 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { ip, nsExec } from '../helpers/netns.js';
-import { counts, NatLab, VIP } from '../lvs/lab.js';
-import { BIN, killAllRouters, needsRoot, Router } from './router.js';
+import { test } from 'node:test';
+import { nsExec } from '../helpers/netns.js';
+import { counts } from '../lvs/lab.js';
+import { natDaemonConf, natDaemonLab } from './lvs-daemon-lab.js';
+import { BIN, needsRoot, Router } from './router.js';
 
 const skip = needsRoot();
-let lab: NatLab;
 let d: Router;
 
 const DELAY_LOOP_S = 1;
 const CONNECT_TIMEOUT_S = 1;
 const RETRY = 1;
-const conf = `vrrp_instance VI_1 {
-  interface c0
-  virtual_router_id 61
-  version 3
-  priority 150
-  advert_int 0.1
-  virtual_ipaddress { ${VIP}/32 }
-}
-virtual_server ${VIP} 80 {
-  delay_loop ${DELAY_LOOP_S}
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  sorry_server 127.0.0.1 8081
-${[11, 12, 13]
-  .map(
-    (k) => `  real_server 192.0.2.${k} 8080 {
-    weight 1
-    TCP_CHECK {
-      connect_timeout ${CONNECT_TIMEOUT_S}
-      retry ${RETRY}
-      delay_before_retry 1
-    }
-  }`,
-  )
-  .join('\n')}
-}
-`;
-
-before(async () => {
-  if (skip) return;
-  lab = new NatLab();
-  // The VIP is VRRP's to set.
-  ip('-n', lab.director, 'addr', 'del', `${VIP}/32`, 'dev', 'c0');
-  await lab.startServers();
+const conf = natDaemonConf({
+  vrid: 61,
+  delayLoopS: DELAY_LOOP_S,
+  connectTimeoutS: CONNECT_TIMEOUT_S,
+  retry: RETRY,
+  delayBeforeRetryS: 1,
+  sorry: '127.0.0.1 8081',
 });
 
-after(() => {
-  killAllRouters();
-  lab?.close();
-});
+const nat = natDaemonLab(skip);
 
-const get = (n: number) => lab.clientRun({ count: n, concurrency: 1 });
+const get = (n: number) => nat.lab.clientRun({ count: n, concurrency: 1 });
 
 async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
@@ -78,7 +47,7 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
   timeout: 120_000,
 }, async () => {
   const pidFile = join(mkdtempSync(join(tmpdir(), 'kats-lvsnat-')), 'checkers.pid');
-  d = new Router('dir', lab.director, conf, { extraArgs: ['-c', pidFile] });
+  d = new Router('dir', nat.lab.director, conf, { extraArgs: ['-c', pidFile] });
   await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
   await until('the virtual server answers', async () => (await get(1)).errors === 0, 10_000);
   // rr over three equal servers: each gets a third.
@@ -86,7 +55,7 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
   assert.equal(r.errors, 0, JSON.stringify(r.errs));
   assert.deepEqual(counts(r.names), { rs1: 10, rs2: 10, rs3: 10 });
   // What an operator types instead of ipvsadm -Ln, in the daemon's namespace.
-  const list = nsExec(lab.director, process.execPath, [BIN, '--lvs-list', '-c', pidFile]);
+  const list = nsExec(nat.lab.director, process.execPath, [BIN, '--lvs-list', '-c', pidFile]);
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stdout, /^IP Virtual Server version/);
   assert.match(list.stdout, /TCP {2}198\.51\.100\.100:80 rr/);
@@ -95,7 +64,7 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
   // rs2 stops: out of the pool within delay_loop × (retry + 1) + connect_timeout (+ a second of slack).
   const bound = (DELAY_LOOP_S * (RETRY + 1) + CONNECT_TIMEOUT_S + 1) * 1000;
   let mark = d.mark();
-  await lab.stopReal(1);
+  await nat.lab.stopReal(1);
   const t0 = Date.now();
   await d.waitFor(
     /Removing service \[192\.0\.2\.12\]:tcp:8080 from VS \[198\.51\.100\.100\]:tcp:80/,
@@ -110,7 +79,7 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
 
   // All gone: the sorry server.
   mark = d.mark();
-  await Promise.all([lab.stopReal(0), lab.stopReal(2)]);
+  await Promise.all([nat.lab.stopReal(0), nat.lab.stopReal(2)]);
   await d.waitFor(/sorry server \[127\.0\.0\.1\]:tcp:8081/i, 10_000, mark);
   await until('the sorry server answers', async () => (await get(1)).names[0] === 'sorry', 5000);
   r = await get(10);
@@ -119,7 +88,7 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
 
   // rs1 recovers: the real servers are back, the sorry server out.
   mark = d.mark();
-  await lab.startReal(0);
+  await nat.lab.startReal(0);
   await d.waitFor(
     /Adding service \[192\.0\.2\.11\]:tcp:8080 to VS \[198\.51\.100\.100\]:tcp:80/,
     10_000,
@@ -130,7 +99,7 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
   assert.deepEqual(counts(r.names), { rs1: 10 });
 
   // A graceful stop removes what the checker programmed.
-  assert.match(nsExec(lab.director, 'nft', ['list', 'tables']).stdout, /keepalived_ts/);
+  assert.match(nsExec(nat.lab.director, 'nft', ['list', 'tables']).stdout, /keepalived_ts/);
   assert.equal(await d.stop('SIGTERM', 10_000), 0);
-  assert.doesNotMatch(nsExec(lab.director, 'nft', ['list', 'tables']).stdout, /keepalived_ts/);
+  assert.doesNotMatch(nsExec(nat.lab.director, 'nft', ['list', 'tables']).stdout, /keepalived_ts/);
 });

@@ -4,63 +4,27 @@
 // reload applies only differences (here none) and never takes the service down. Signals arriving while a
 // reload runs are merged, so fewer reloads than signals run; many must have.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { ip, isRoot } from '../helpers/netns.js';
-import { counts, NatLab, VIP } from '../lvs/lab.js';
-import { killAllRouters, Router } from './router.js';
+import { test } from 'node:test';
+import { counts } from '../lvs/lab.js';
+import { natDaemonConf, natDaemonLab } from './lvs-daemon-lab.js';
+import { needsRoot, Router } from './router.js';
 
-const skip = !isRoot() ? 'needs root for network namespaces' : false;
-let lab: NatLab;
+const skip = needsRoot();
 
-const conf = `vrrp_instance VI_1 {
-  interface c0
-  virtual_router_id 62
-  version 3
-  priority 150
-  advert_int 0.1
-  virtual_ipaddress { ${VIP}/32 }
-}
-virtual_server ${VIP} 80 {
-  delay_loop 1
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-${[11, 12, 13]
-  .map(
-    (k) => `  real_server 192.0.2.${k} 8080 {
-    weight 1
-    TCP_CHECK {
-      connect_timeout 1
-      retry 1
-    }
-  }`,
-  )
-  .join('\n')}
-}
-`;
+const conf = natDaemonConf({ vrid: 62, retry: 1 });
 
-before(async () => {
-  if (skip) return;
-  lab = new NatLab();
-  ip('-n', lab.director, 'addr', 'del', `${VIP}/32`, 'dev', 'c0');
-  await lab.startServers();
-});
-
-after(() => {
-  killAllRouters();
-  lab?.close();
-});
+const nat = natDaemonLab(skip);
 
 test('1,000 SIGHUPs under traffic: no request fails, the daemon keeps reloading and serving', {
   skip,
   timeout: 60_000,
 }, async () => {
-  const d = new Router('dir', lab.director, conf);
+  const d = new Router('dir', nat.lab.director, conf);
   await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
-  for (let k = 0; k < 50 && (await lab.clientRun({ count: 1 })).errors > 0; k++)
+  for (let k = 0; k < 50 && (await nat.lab.clientRun({ count: 1 })).errors > 0; k++)
     await new Promise((r) => setTimeout(r, 200));
   const mark = d.mark();
-  const traffic = lab.clientRun({ durationMs: 12_000, concurrency: 4 });
+  const traffic = nat.lab.clientRun({ durationMs: 12_000, concurrency: 4 });
   const pid = d.proc.pid as number;
   for (let k = 0; k < 1000; k++) {
     process.kill(pid, 'SIGHUP');
@@ -76,7 +40,7 @@ test('1,000 SIGHUPs under traffic: no request fails, the daemon keeps reloading 
   );
   assert.ok(reloads >= 50, `only ${reloads} reloads ran`);
   // Still rr over all three after the storm.
-  const r = await lab.clientRun({ count: 30 });
+  const r = await nat.lab.clientRun({ count: 30 });
   assert.equal(r.errors, 0, r.errs.join());
   assert.deepEqual(counts(r.names), { rs1: 10, rs2: 10, rs3: 10 });
   assert.equal(d.lastState(), 'MASTER');

@@ -1,0 +1,70 @@
+// The LVS-NAT set-up the daemon tests share (lvs-nat, lvs-reload-loop, lvs-checker-kill): a director in
+// test/lvs/lab.ts's NatLab whose VIP VRRP holds, a virtual_server with lb_algo rr over the lab's three real
+// servers checked by TCP_CHECK, and the lab torn down after the file's tests.
+import { after, before } from 'node:test';
+import { ip } from '../helpers/netns.js';
+import { NatLab, VIP } from '../lvs/lab.js';
+import { killAllRouters } from './router.js';
+
+export interface NatConfOptions {
+  vrid: number;
+  delayLoopS?: number;
+  connectTimeoutS?: number;
+  retry: number;
+  delayBeforeRetryS?: number;
+  /** `sorry_server ADDRESS PORT`. */
+  sorry?: string;
+}
+
+/** The keepalived.conf: one VRRP instance holding the VIP on c0, one virtual server on VIP:80. */
+export function natDaemonConf(o: NatConfOptions): string {
+  const checker = [
+    `      connect_timeout ${o.connectTimeoutS ?? 1}`,
+    `      retry ${o.retry}`,
+    ...(o.delayBeforeRetryS === undefined ? [] : [`      delay_before_retry ${o.delayBeforeRetryS}`]),
+  ].join('\n');
+  return `vrrp_instance VI_1 {
+  interface c0
+  virtual_router_id ${o.vrid}
+  version 3
+  priority 150
+  advert_int 0.1
+  virtual_ipaddress { ${VIP}/32 }
+}
+virtual_server ${VIP} 80 {
+  delay_loop ${o.delayLoopS ?? 1}
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+${o.sorry ? `  sorry_server ${o.sorry}\n` : ''}${[11, 12, 13]
+  .map(
+    (k) => `  real_server 192.0.2.${k} 8080 {
+    weight 1
+    TCP_CHECK {
+${checker}
+    }
+  }`,
+  )
+  .join('\n')}
+}
+`;
+}
+
+/**
+ * Registers the file's before/after hooks: the lab (real servers started, the VIP left for VRRP to set)
+ * before, every router killed and the lab removed after. `.lab` is set once `before` has run.
+ */
+export function natDaemonLab(skip: string | false): { lab: NatLab } {
+  const holder = { lab: undefined as unknown as NatLab };
+  before(async () => {
+    if (skip) return;
+    holder.lab = new NatLab();
+    ip('-n', holder.lab.director, 'addr', 'del', `${VIP}/32`, 'dev', 'c0');
+    await holder.lab.startServers();
+  });
+  after(() => {
+    killAllRouters();
+    holder.lab?.close();
+  });
+  return holder;
+}
