@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { monotonicUs } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { AnnounceSender } from '../net/garp.js';
+import type { RehearseOption } from '../net/rehearse.js';
 import type { VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
-import type { RehearseOption } from './vip-installer.js';
 
 /** How long a reading of the forwarding sysctl serves: thousands of NAs in one takeover read it once. */
 const FORWARDING_TTL_US = 1_000_000;
@@ -141,8 +141,8 @@ export class Announcers {
           const s = this.#sender(ifname);
           if (!s || !mac) return;
           const r = na
-            ? s.sendUnsolicitedNa(address, mac, forwardingV6(ifname), rehearse)
-            : s.sendGarp(address, mac, rehearse);
+            ? s.sendUnsolicitedNa(address, mac, { router: forwardingV6(ifname), rehearse })
+            : s.sendGarp(address, mac, o);
           if (!r.ok && !rehearse) this.#log.detail(`(${instance}) ${r.error.message}`);
         };
         this.#emit(ifname, na, send, rehearse);

@@ -8,18 +8,10 @@
 import type { Logger } from '../common/logger.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
+import type { RehearseOption } from '../net/rehearse.js';
 import type { JsonValue, VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
 import { routeRequest, ruleRequest } from './route-spec.js';
-
-/**
- * A write done ahead of a likely takeover: the same code runs (requests encoded and kept, the write goes
- * nowhere) and nothing is recorded (docs/decisions/takeover-warm-up.md). Named, so that a call never reads
- * as `add(…, true)` beside `routes(…, true)`.
- */
-export interface RehearseOption {
-  rehearse?: boolean;
-}
 
 /** How long after our own request a deletion notification for the same address is taken to be ours. */
 const NOTIFICATION_GRACE_MS = 200;
@@ -131,7 +123,7 @@ export class VipInstaller {
           if (rehearse) return;
           return this.#log.error(`(${instance}) cannot add VIP: ${request}`);
         }
-        const r = await this.#nl.send(request, rehearse);
+        const r = await this.#nl.send(request, o);
         // Already there (we were master before a restart, or an admin added it): it is ours now.
         if (!r.ok && r.error.code !== 'KA_NETLINK_EEXIST') {
           this.#log.error(`(${instance}) ${r.error.message}`);

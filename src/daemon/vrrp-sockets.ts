@@ -6,6 +6,7 @@
 // VRRPv2 with auth_type AH runs on its own IP-protocol-51 socket and sends whole packets built here.
 import type { NetError, NetResult } from '../net/net-error.js';
 import { fail, ok } from '../net/net-error.js';
+import type { RehearseOption } from '../net/rehearse.js';
 import { VrrpSocket } from '../net/vrrp-socket.js';
 import type { AdvertToSend } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
@@ -16,7 +17,6 @@ import { isMulticastAddr, parseIpShared } from '../vrrp/packet-addr.js';
 import { type RxValidateResult, validateAdvert } from '../vrrp/rx-validate.js';
 import { countRxResult, newRxStats, type VrrpStats } from '../vrrp/stats.js';
 import { type InstanceWiring, socketKeyString } from './engine-plan/types.js';
-import type { RehearseOption } from './vip-installer.js';
 
 const IPPROTO_AH = 51;
 const AH_LENGTH = 24;
@@ -244,7 +244,7 @@ export class VrrpSocketPool {
       const r =
         w.tx.authType === AuthType.ah
           ? this.#sendWithAh(slot, advert, w, seq, slot.unicast ? dst : undefined)
-          : this.#sendPlain(slot, advert, a, w, dst, rehearse);
+          : this.#sendPlain(slot, advert, a, w, dst, o);
       if (!r.ok) result = r;
     }
     return result;
@@ -256,11 +256,11 @@ export class VrrpSocketPool {
     a: AdvertToSend,
     w: InstanceWiring,
     dst: string,
-    rehearse: boolean,
+    o: RehearseOption | undefined,
   ): NetResult<void> {
     const bytes = this.#encoded(w, a, advert, dst);
     if (!bytes.ok) return bytes;
-    return slot.sock.send(bytes.value, slot.unicast ? dst : undefined, rehearse);
+    return slot.sock.send(bytes.value, slot.unicast ? dst : undefined, o);
   }
 
   /**

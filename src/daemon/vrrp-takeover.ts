@@ -2,14 +2,11 @@
 // encoding nor cold code stands between the timer and the wire (docs/decisions/takeover-warm-up.md).
 
 import { monotonicUs } from '../common/clock.js';
+import { REHEARSE } from '../net/rehearse.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { Announcers } from './announcers.js';
-import type { RehearseOption } from './vip-installer.js';
 import type { VrrpContext } from './vrrp-context.js';
 import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover } from './warm-up.js';
-
-/** One options object for every rehearsed write (no allocation per preparation). */
-const REHEARSE: RehearseOption = Object.freeze({ rehearse: true });
 
 export class TakeoverReadiness {
   readonly #ctx: VrrpContext;

@@ -11,7 +11,13 @@ import { internetChecksum } from './ipv4-header.js';
 import { ETH_P_ARP, ETH_P_IPV6, ifNameToIndex } from './libc.js';
 import { fail, type NetResult, ok } from './net-error.js';
 import { RawSocket } from './raw-socket.js';
+import type { RehearseOption } from './rehearse.js';
 import { sockaddrLl } from './sockaddr.js';
+
+/** An unsolicited NA's options: `router` sets the R flag; rehearsed as any write (rehearse.ts). */
+export interface NaOptions extends RehearseOption {
+  router?: boolean;
+}
 
 export const ETHER_BROADCAST = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 /** ff02::1 all-nodes and its Ethernet mapping (RFC 2464 §7). */
@@ -96,7 +102,7 @@ export interface Announcer {
   readonly ifname: string;
   readonly closed: boolean;
   sendGarp(vip: string, mac: string): NetResult<void>;
-  sendUnsolicitedNa(vip: string, mac: string, router?: boolean): NetResult<void>;
+  sendUnsolicitedNa(vip: string, mac: string, o?: NaOptions): NetResult<void>;
   close(): void;
 }
 
@@ -142,21 +148,21 @@ export class AnnounceSender implements Announcer {
   }
 
   /**
-   * One gratuitous ARP for `vip` with sender MAC `mac` ("aa:bb:.." text). `rehearse` builds the frame and
+   * One gratuitous ARP for `vip` with sender MAC `mac` ("aa:bb:.." text). Rehearsed, it builds the frame and
    * runs this same code with the send going nowhere (RawSocketPort.sendTo), so that a takeover's first
    * announcement runs code that has run before (Announcers.announce).
    */
-  sendGarp(vip: string, mac: string, rehearse = false): NetResult<void> {
+  sendGarp(vip: string, mac: string, o?: RehearseOption): NetResult<void> {
     if (parseIp(vip)?.family !== 4)
       return fail('KA_SOCKET_BAD_ADDRESS', `GARP needs an IPv4 address, got ${vip}`);
-    return this.#sendPrepared(this.prepare(vip, mac), rehearse);
+    return this.#sendPrepared(this.prepare(vip, mac), o);
   }
 
-  /** One unsolicited NA for `vip`; `router` sets the R flag (the node forwards IPv6). `rehearse`: as sendGarp. */
-  sendUnsolicitedNa(vip: string, mac: string, router = false, rehearse = false): NetResult<void> {
+  /** One unsolicited NA for `vip`; `router` sets the R flag (the node forwards IPv6); rehearsed as sendGarp. */
+  sendUnsolicitedNa(vip: string, mac: string, o?: NaOptions): NetResult<void> {
     if (parseIp(vip)?.family !== 6)
       return fail('KA_SOCKET_BAD_ADDRESS', `NA needs an IPv6 address, got ${vip}`);
-    return this.#sendPrepared(this.prepare(vip, mac, router), rehearse);
+    return this.#sendPrepared(this.prepare(vip, mac, o?.router === true), o);
   }
 
   /**
@@ -181,10 +187,10 @@ export class AnnounceSender implements Announcer {
 
   #sendPrepared(
     p: NetResult<{ frame: Uint8Array; sockaddr: Uint8Array }>,
-    rehearse = false,
+    o?: RehearseOption,
   ): NetResult<void> {
     if (!p.ok) return p;
-    const r = this.#sock.sendTo(p.value.frame, p.value.sockaddr, rehearse);
+    const r = this.#sock.sendTo(p.value.frame, p.value.sockaddr, o);
     return r.ok ? ok(undefined) : r;
   }
 

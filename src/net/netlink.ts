@@ -29,6 +29,7 @@ import type {
   RouteSpec,
   RuleSpec,
 } from './netlink-types.js';
+import type { RehearseOption } from './rehearse.js';
 import { type NetlinkMessage, RtnlWriter } from './rtnl-writer.js';
 
 export * from './netlink-messages.js';
@@ -172,12 +173,12 @@ export class Netlink {
   }
 
   /**
-   * Writes an encoded request — applied by the time this returns — and resolves with its answer. `rehearse`
-   * runs the write without it reaching the kernel (RtnlWriter.write).
+   * Writes an encoded request — applied by the time this returns — and resolves with its answer. Rehearsed,
+   * it runs the write without it reaching the kernel (RtnlWriter.write).
    */
-  send(r: EncodedRequest, rehearse = false): Promise<NetResult<void>> {
+  send(r: EncodedRequest, o?: RehearseOption): Promise<NetResult<void>> {
     if (this.#closed) return Promise.resolve(fail('KA_NETLINK_CLOSED', `${r.what}: netlink socket closed`));
-    return this.#writer.write(r.type, r.flags, r.bufs, r.what, REQUEST_TIMEOUT_MS, rehearse);
+    return this.#writer.write(r.type, r.flags, r.bufs, r.what, REQUEST_TIMEOUT_MS, o);
   }
 
   addAddress(s: AddressSpec): Promise<NetResult<void>> {

@@ -33,6 +33,7 @@ import {
 } from './libc.js';
 import { type ControlMessage, type ReceivedDatagram, RecvBuffer } from './msghdr.js';
 import { fail, type NetError, type NetResult, ok, socketError } from './net-error.js';
+import { isRehearsal, type RehearseOption } from './rehearse.js';
 import { int32 } from './sockaddr.js';
 
 const EAGAIN = 11;
@@ -60,10 +61,10 @@ export interface RawSocketPort {
   setsockopt(level: number, name: number, value: number | Uint8Array): NetResult<void>;
   bind(sockaddr: Uint8Array): NetResult<void>;
   /**
-   * `rehearse`: run the whole call with no effect (the same sendto(2) on fd -1, which fails EBADF at once),
+   * Rehearsed (rehearse.ts): the whole call with no effect (the same sendto(2) on fd -1, which fails EBADF at once),
    * so that a send that comes once in hours — a backup's takeover — runs code that has run before.
    */
-  sendTo(data: Uint8Array, sockaddr: Uint8Array, rehearse?: boolean): NetResult<number>;
+  sendTo(data: Uint8Array, sockaddr: Uint8Array, o?: RehearseOption): NetResult<number>;
   /** IP sockets: (bytes, RxMeta). For AF_INET the bytes start at the IPv4 header, as the kernel gives them. */
   onMessage(handler: MessageHandler, onError?: ErrorHandler): NetResult<void>;
   /** AF_PACKET sockets: whole frames. */
@@ -161,7 +162,8 @@ export class RawSocket implements RawSocketPort {
     return ok(undefined);
   }
 
-  sendTo(data: Uint8Array, sockaddr: Uint8Array, rehearse = false): NetResult<number> {
+  sendTo(data: Uint8Array, sockaddr: Uint8Array, o?: RehearseOption): NetResult<number> {
+    const rehearse = isRehearsal(o);
     if (this.#closed) return fail('KA_SOCKET_CLOSED', 'sendto on closed socket');
     const n = this.#libc.sendto(rehearse ? -1 : this.fd, data, data.length, 0, sockaddr, sockaddr.length);
     if (rehearse) return ok(0);

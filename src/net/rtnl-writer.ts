@@ -8,6 +8,7 @@
 import { errnoName, fail, type NetError, type NetResult, ok } from './net-error.js';
 import { netlinkErrnoError } from './netlink-messages.js';
 import type { RawSocket } from './raw-socket.js';
+import { isRehearsal, type RehearseOption } from './rehearse.js';
 import { forEachKernelMessage, NLMSG_HDRLEN, openRtnlSocket } from './rtnl-socket.js';
 import { sockaddrNl } from './sockaddr.js';
 
@@ -74,7 +75,7 @@ export class RtnlWriter {
 
   /**
    * Writes one request (`payload` follows the 16-byte header) and resolves with the kernel's answer; never
-   * rejects. `what` names the request in error messages ("add address 192.0.2.100/24 on 3"). `rehearse` runs
+   * rejects. `what` names the request in error messages ("add address 192.0.2.100/24 on 3"). Rehearsed, it runs
    * the same code with the write going nowhere (sendto on fd -1, RawSocketPort.sendTo) and settles at once —
    * through the same answer bookkeeping, so that a takeover's first real write runs nothing for the first
    * time (measured: ~0.5 ms of first calls between the VIP write and the GARP when the rehearsal skipped it).
@@ -85,13 +86,14 @@ export class RtnlWriter {
     payload: readonly Uint8Array[],
     what: string,
     timeoutMs: number,
-    rehearse = false,
+    o?: RehearseOption,
   ): Promise<NetResult<void>> {
+    const rehearse = isRehearsal(o);
     if (this.#sock.closed)
       return Promise.resolve(fail('KA_NETLINK_CLOSED', `${what}: netlink socket closed`));
     const seq = this.#nextSeq();
     const msg = message(type, flags | NLM_F_REQUEST | NLM_F_ACK, seq, payload);
-    const sent = this.#sock.sendTo(msg, this.#kernel, rehearse);
+    const sent = this.#sock.sendTo(msg, this.#kernel, o);
     if (!sent.ok) return Promise.resolve({ ok: false, error: this.#refused(what, sent.error.errno) });
     const answer = new Promise<NetResult<void>>((settle) => {
       const timer = setTimeout(() => {

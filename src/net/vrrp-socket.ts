@@ -30,6 +30,7 @@ import {
 } from './libc.js';
 import { fail, type NetError, type NetResult, ok } from './net-error.js';
 import { RawSocket } from './raw-socket.js';
+import type { RehearseOption } from './rehearse.js';
 import { ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6 } from './sockaddr.js';
 
 /** Offset of the checksum field in the VRRP header, for IPV6_CHECKSUM. */
@@ -70,7 +71,7 @@ export interface VrrpTransport {
   readonly ifindex: number;
   readonly family: IpFamily;
   readonly closed: boolean;
-  send(payload: Uint8Array, dstAddr?: string, rehearse?: boolean): NetResult<void>;
+  send(payload: Uint8Array, dstAddr?: string, o?: RehearseOption): NetResult<void>;
   onMessage(handler: VrrpMessageHandler, onError?: (e: NetError) => void): NetResult<void>;
   close(): void;
 }
@@ -216,9 +217,9 @@ export class VrrpSocket implements VrrpTransport {
    * Sends one VRRP packet (header + addresses [+ auth], checksum already set for IPv4; for IPv6 the
    * kernel fills it). `dstAddr` defaults to the multicast group; unicast sockets must name the peer.
    * A payload must not change once sent: its built packet is kept and sent again for the same object.
-   * `rehearse` runs it all without sending (RawSocketPort.sendTo).
+   * Rehearsed (rehearse.ts), it runs it all without sending (RawSocketPort.sendTo).
    */
-  send(payload: Uint8Array, dstAddr?: string, rehearse = false): NetResult<void> {
+  send(payload: Uint8Array, dstAddr?: string, o?: RehearseOption): NetResult<void> {
     const p = this.#preparedFor(payload, dstAddr);
     if (!p.ok) return p;
     const { packet, sockaddr } = p.value;
@@ -233,7 +234,7 @@ export class VrrpSocket implements VrrpTransport {
       packet[10] = sum >> 8;
       packet[11] = sum & 0xff;
     }
-    const r = this.#sock.sendTo(packet, sockaddr, rehearse);
+    const r = this.#sock.sendTo(packet, sockaddr, o);
     return r.ok ? ok(undefined) : r;
   }
 
