@@ -4,6 +4,8 @@ import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
+import { noteLvsNotRun } from '../lvs/config-notes.js';
+import { ipvsPresent } from '../lvs/ipvs-select.js';
 
 export interface ConfigTestResult {
   exitCode: number;
@@ -16,5 +18,6 @@ export function runConfigTest(file: string, configId?: string): ConfigTestResult
   const { config, diag } = loadConfig(file, configId === undefined ? {} : { configId });
   validateConfig(config, diag, { host: readHostFacts() });
   noteBlocksNotRun(config, diag);
+  noteLvsNotRun(config, diag, ipvsPresent);
   return { exitCode: diag.exitCode(), lines: diag.list.map((d) => diag.format(d)), config };
 }

@@ -21,6 +21,8 @@ import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { noteBlocksNotRun } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
+import { noteLvsNotRun } from '../lvs/config-notes.js';
+import { ipvsPresent } from '../lvs/ipvs-select.js';
 import { type StatusService, statusService } from '../status/service.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
@@ -72,6 +74,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
   validateConfig(config, diag, { host: readHostFacts() });
   noteBlocksNotRun(config, diag);
+  noteLvsNotRun(config, diag, ipvsPresent);
   // The diagnostics carry keepalived's own wording (and their own "WARNING -" where keepalived has one).
   for (const d of diag.list) log.info(diag.format(d));
   const code = diag.exitCode();

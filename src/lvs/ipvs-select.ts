@@ -3,6 +3,7 @@
 // generic netlink family "IPVS" resolve; load the ip_vs module), so it is unit-tested without a kernel.
 // docs/lvs.md, "Choosing the data plane".
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export type DataplanePreference = 'auto' | 'ipvs' | 'nftables';
 
@@ -41,6 +42,15 @@ export async function selectDataplane(
 }
 
 /** `modprobe ip_vs`, quietly; false when modprobe is missing or fails (no modules, no IPVS). */
+/**
+ * Without side effects (for -t): IPVS is loaded (/proc/net/ip_vs), or its module could be (`modprobe -n`).
+ * The daemon's own choice is selectDataplane's, at start.
+ */
+export function ipvsPresent(): boolean {
+  if (existsSync('/proc/net/ip_vs')) return true;
+  return spawnSync('modprobe', ['-n', '-q', 'ip_vs'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+}
+
 export function modprobeIpvs(): boolean {
   const r = spawnSync('modprobe', ['-q', 'ip_vs'], { stdio: 'ignore', timeout: 5000 });
   return r.status === 0;

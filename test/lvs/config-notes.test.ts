@@ -1,0 +1,60 @@
+// -t's notes on virtual servers this host's data plane cannot program (src/lvs/config-notes.ts).
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { validateConfig } from '../../src/config/validate.js';
+import { noteLvsNotRun } from '../../src/lvs/config-notes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kats-lvsnotes-'));
+
+function notes(text: string, ipvs: boolean): string[] {
+  const file = join(dir, 'k.conf');
+  writeFileSync(file, text);
+  const { config, diag } = loadConfig(file);
+  validateConfig(config, diag, {});
+  const before = diag.list.length;
+  let asked = 0;
+  noteLvsNotRun(config, diag, () => {
+    asked++;
+    return ipvs;
+  });
+  assert.ok(asked <= 1, 'IPVS is asked about once at most');
+  return diag.list.slice(before).map((d) => diag.format(d));
+}
+
+const vs = (kind: string, key = '198.51.100.10 80', extra = '') => `global_defs {\n${extra}}
+virtual_server ${key} {
+  lb_algo rr
+  lb_kind ${kind}
+  protocol TCP
+  real_server 192.0.2.11 80 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`;
+
+test('TUN without IPVS is named with its line; with IPVS, or for NAT, nothing is said', () => {
+  const tun = notes(vs('TUN'), false);
+  assert.equal(tun.length, 1, tun.join('\n'));
+  assert.match(tun[0]!, /Line 3|k\.conf:3/);
+  assert.match(tun[0]!, /TUN needs tunnel devices/);
+  assert.deepEqual(notes(vs('TUN'), true), []);
+  assert.deepEqual(notes(vs('NAT'), false), []);
+});
+
+test('DR on a fwmark service without IPVS is named; lvs_dataplane nftables does not ask about IPVS', () => {
+  assert.match(notes(vs('DR', 'fwmark 7'), false).join('\n'), /fwmark services with DR/);
+  const forced = notes(vs('TUN', '198.51.100.10 80', '  lvs_dataplane nftables\n'), true);
+  assert.match(forced.join('\n'), /TUN needs tunnel devices/);
+});
+
+test('lvs_dataplane ipvs on a kernel without IPVS: one note that nothing will be programmed', () => {
+  const n = notes(vs('NAT', '198.51.100.10 80', '  lvs_dataplane ipvs\n'), false);
+  assert.equal(n.length, 1);
+  assert.match(n[0]!, /no virtual server will be programmed/);
+});
