@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 import { CheckerRuntime } from '../src/check/runtime.js';
 import { withHolding } from '../src/common/logger.js';
 import { loadConfig } from '../src/config/load.js';
@@ -48,7 +48,17 @@ s.listen({ port: ${PORT}, host: '0.0.0.0', backlog: 8192 }, () => console.log('r
 function memory(): string {
   const m = process.memoryUsage();
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-  return `RSS ${mib(m.rss)} MiB (V8 heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`;
+  let out = `RSS ${mib(m.rss)} MiB (V8 heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`;
+  // With --expose-gc: the live heap after two full collections, and the RSS then (what is retained).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+    const g = process.memoryUsage();
+    const h = getHeapStatistics();
+    out += `; after GC: RSS ${mib(g.rss)} MiB, heap used ${mib(g.heapUsed)} of ${mib(g.heapTotal)}, malloced ${mib(h.malloced_memory)}`;
+  }
+  return out;
 }
 
 const rsAddress = (k: number) => `127.1.${Math.floor(k / 250)}.${(k % 250) + 1}`;

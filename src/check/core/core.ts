@@ -535,8 +535,11 @@ export class CheckerCore {
             offset: 0,
             failedUrl: false,
           };
-          u.subs.push(sub);
-          rs.subs.push(sub);
+          // Mostly one subscriber each: a one-element literal, where push() would reserve 17 slots.
+          if (u.subs.length === 0) u.subs = [sub];
+          else u.subs.push(sub);
+          if (rs.subs.length === 0) rs.subs = [sub];
+          else rs.subs.push(sub);
         }
     return reused;
   }

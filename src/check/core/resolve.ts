@@ -100,8 +100,11 @@ function protoName(vs: VirtualServer): string {
   return (vs.protocol ?? 'UDP').toLowerCase();
 }
 
+// Names and keys are built with join(), not template literals: a template makes a rope of concatenated
+// pieces that V8 keeps unflattened for as long as the string lives (names and keys live as long as their
+// real server; docs/decisions/checker-scale.md), join() makes one flat string.
 export function trio(address: string, proto: string, port: number): string {
-  return `[${address}]:${proto}:${port}`;
+  return ['[', address, ']:', proto, ':', port].join('');
 }
 
 function retryDefault(kind: CheckerKind): number {
@@ -209,7 +212,7 @@ function resolveVs(
       ...(rs.notifyDown ? { notifyDown: rs.notifyDown } : {}),
       smtpAlert: smtp.mail && (rs.smtpAlert ?? smtp.dflt ?? true),
       checkers: rs.checkers.map((c, i) =>
-        resolveChecker(c, i, rs, vs, rs.address, port, logAll, `${id}|${rid}`, suspendInstances, opts),
+        resolveChecker(c, i, rs, vs, rs.address, port, logAll, [id, rid].join('|'), suspendInstances, opts),
       ),
     });
   }
@@ -280,9 +283,9 @@ function resolveChecker(
   };
   // The real server's virtualhost reaches HTTP checks that have none of their own.
   const vhost = c.virtualhost ?? rs.virtualhost ?? vs.virtualhost;
-  const matchKey = `${kind}|${JSON.stringify(target)}|${timeoutUs}|${vhost ?? ''}|${checkerParams(c)}`;
-  const timing = `${delayLoopUs}|${retry}|${delayBeforeRetryUs}|${warmupUs}|${alpha}`;
-  const scope = opts.shareProbes ? suspendInstances.join(',') : `${ownerId}|${index}`;
+  const matchKey = [kind, JSON.stringify(target), timeoutUs, vhost ?? '', checkerParams(c)].join('|');
+  const timing = [delayLoopUs, retry, delayBeforeRetryUs, warmupUs, alpha].join('|');
+  const scope = opts.shareProbes ? suspendInstances.join(',') : [ownerId, index].join('|');
   return {
     index,
     config: vhost !== undefined && c.virtualhost === undefined ? { ...c, virtualhost: vhost } : c,
@@ -297,6 +300,6 @@ function resolveChecker(
     logAllFailures: c.logAllFailures ?? logAll,
     polled: kind !== 'BFD_CHECK',
     matchKey,
-    shareKey: `${matchKey}|${timing}|${scope}`,
+    shareKey: [matchKey, timing, scope].join('|'),
   };
 }
