@@ -9,7 +9,7 @@
 //   KATS_INSTR_SERVERS=1000 KATS_INSTR_WARM=2000 KATS_INSTR_CHECKS=4000
 // Figures: docs/decisions/checker-scale.md.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
@@ -57,6 +57,10 @@ function memory(): string {
     const g = process.memoryUsage();
     const h = getHeapStatistics();
     out += `; after GC: RSS ${mib(g.rss)} MiB, heap used ${mib(g.heapUsed)} of ${mib(g.heapTotal)}, malloced ${mib(h.malloced_memory)}`;
+    // Anonymous (heap, malloc) against file-backed (the node binary's text, shared between processes).
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+    out += `, RssAnon ${kib('RssAnon').toFixed(1)} MiB, RssFile ${kib('RssFile').toFixed(1)} MiB`;
   }
   return out;
 }
