@@ -9,10 +9,10 @@
 //   KATS_INSTR_SERVERS=1000 KATS_INSTR_WARM=2000 KATS_INSTR_CHECKS=4000
 // Figures: docs/decisions/checker-scale.md.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 import { CheckerRuntime } from '../src/check/runtime.js';
 import { withHolding } from '../src/common/logger.js';
 import { loadConfig } from '../src/config/load.js';
@@ -48,7 +48,21 @@ s.listen({ port: ${PORT}, host: '0.0.0.0', backlog: 8192 }, () => console.log('r
 function memory(): string {
   const m = process.memoryUsage();
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-  return `RSS ${mib(m.rss)} MiB (V8 heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`;
+  let out = `RSS ${mib(m.rss)} MiB (V8 heap used ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)})`;
+  // With --expose-gc: the live heap after two full collections, and the RSS then (what is retained).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+    const g = process.memoryUsage();
+    const h = getHeapStatistics();
+    out += `; after GC: RSS ${mib(g.rss)} MiB, heap used ${mib(g.heapUsed)} of ${mib(g.heapTotal)}, malloced ${mib(h.malloced_memory)}`;
+    // Anonymous (heap, malloc) against file-backed (the node binary's text, shared between processes).
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+    out += `, RssAnon ${kib('RssAnon').toFixed(1)} MiB, RssFile ${kib('RssFile').toFixed(1)} MiB`;
+  }
+  return out;
 }
 
 const rsAddress = (k: number) => `127.1.${Math.floor(k / 250)}.${(k % 250) + 1}`;

@@ -101,8 +101,8 @@ function protoName(vs: VirtualServer): string {
 }
 
 // Names and keys are built with join(), not template literals: a template makes a rope of concatenated
-// pieces that V8 keeps unflattened for as long as the string lives (one name or key per real server;
-// docs/decisions/checker-scale.md), join() makes one flat string.
+// pieces that V8 keeps unflattened for as long as the string lives (names and keys live as long as their
+// real server; docs/decisions/checker-scale.md), join() makes one flat string.
 export function trio(address: string, proto: string, port: number): string {
   return ['[', address, ']:', proto, ':', port].join('');
 }
