@@ -14,7 +14,7 @@ function notes(text: string, ipvs: boolean): string[] {
   const file = join(dir, 'k.conf');
   writeFileSync(file, text);
   const { config, diag } = loadConfig(file);
-  validateConfig(config, diag, {});
+  validateConfig(config, diag, { host: null });
   const before = diag.list.length;
   let asked = 0;
   noteLvsNotRun(config, diag, () => {
