@@ -279,7 +279,12 @@ export class NftDataplane implements Dataplane {
       if (ops && this.#raw) {
         const r = await this.#raw.send(ops);
         if (r.ok) this.lastRoute = { route: 'raw' };
-        else this.lastRoute = { route: 'script', rawError: r.message };
+        else {
+          this.lastRoute = { route: 'script', rawError: r.message };
+          this.#log?.(
+            `raw nf_tables batch not applied (${r.message}); sending the change through libnftables`,
+          );
+        }
       }
       if (this.lastScript !== '' && this.lastRoute.route === 'script') {
         let r = await this.#runner.run(this.lastScript);

@@ -162,7 +162,7 @@ describe('raw path in a namespace', { skip: !isRoot() && 'needs root' }, () => {
   after(() => {
     for (const n of made) deleteNetns(n);
   });
-  it('leaves the same ruleset as libnftables after the same verdicts', () => {
+  it('leaves the same ruleset as libnftables after the same verdicts, and traffic follows', () => {
     const outs: string[] = [];
     for (const raw of ['raw', 'script']) {
       const ns = createNetns('nftraw');
@@ -176,8 +176,12 @@ describe('raw path in a namespace', { skip: !isRoot() && 'needs root' }, () => {
       outs.push(r.stdout);
     }
     const [a, b] = outs as [string, string];
-    assert.match(a, /routes raw,raw,raw,raw,script/);
-    assert.match(b, /routes script,script,script,script,script/);
+    assert.match(a, /routes raw,raw,raw,raw,script,raw\n/);
+    assert.match(b, /routes script,script,script,script,script,script\n/);
+    // Traffic follows: all three servers, then never the one taken down, then all three again.
+    assert.match(a, /traffic before 192\.0\.2\.10 192\.0\.2\.11 192\.0\.2\.12\n/);
+    assert.match(a, /traffic down 192\.0\.2\.10 192\.0\.2\.12\n/);
+    assert.match(a, /traffic up 192\.0\.2\.10 192\.0\.2\.11 192\.0\.2\.12\n/);
     const ruleset = (t: string) => t.slice(t.indexOf('table '));
     assert.ok(ruleset(a).includes('numgen inc mod'));
     assert.equal(ruleset(a), ruleset(b));
