@@ -281,6 +281,7 @@ export class NftDataplane implements Dataplane {
         if (r.ok) this.lastRoute = { route: 'raw' };
         else {
           this.lastRoute = { route: 'script', rawError: r.message };
+          if (r.disable) this.#raw = undefined;
           this.#log?.(
             `raw nf_tables batch not applied (${r.message}); sending the change through libnftables`,
           );

@@ -279,7 +279,8 @@ export function encodeBatch(
   return { bytes: Buffer.concat(msgs), seqs };
 }
 
-export type RawResult = { ok: true } | { ok: false; message: string };
+/** `disable`: the socket cannot be used at all (no point trying again: libnftables from now on). */
+export type RawResult = { ok: true } | { ok: false; message: string; disable?: boolean };
 
 export interface RawSender {
   /** Sends one batch; resolves when the kernel acknowledged every message, or with the first error. */
@@ -337,7 +338,12 @@ export function netlinkRawSender(timeoutMs = 2000): RawSender {
     send(ops) {
       if (pending) return Promise.resolve({ ok: false, message: 'a raw batch is already in flight' });
       const s = open();
-      if (typeof s === 'string') return Promise.resolve({ ok: false, message: s });
+      if (typeof s === 'string')
+        return Promise.resolve({
+          ok: false,
+          message: `cannot open a netfilter netlink socket: ${s}`,
+          disable: true,
+        });
       const b = encodeBatch(ops, seq);
       if (!b) return Promise.resolve({ ok: false, message: 'not encodable' });
       seq = (seq + b.seqs.length + 2) & 0x7fffffff;

@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { ServiceSpec } from '../../src/lvs/dataplane.js';
+import type { Change, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
+import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { allocate, emptyAlloc, type NftModel, partialModel, renderService } from '../../src/lvs/nft-model.js';
-import { encodeBatch, rawOps } from '../../src/lvs/nft-raw.js';
+import { encodeBatch, type RawOp, type RawSender, rawOps } from '../../src/lvs/nft-raw.js';
+import type { NftRunner } from '../../src/lvs/nft-runner.js';
 import { createNetns, deleteNetns, isRoot } from '../helpers/netns.js';
 
 /**
@@ -185,5 +187,80 @@ describe('raw path in a namespace', { skip: !isRoot() && 'needs root' }, () => {
     const ruleset = (t: string) => t.slice(t.indexOf('table '));
     assert.ok(ruleset(a).includes('numgen inc mod'));
     assert.equal(ruleset(a), ruleset(b));
+  });
+});
+
+describe('data plane with the raw path (fake kernel)', () => {
+  const s: ServiceSpec = {
+    name: 'a',
+    family: 4,
+    protocol: 'tcp',
+    matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
+    scheduler: 'wrr',
+    flags: { hashPort: false, fallback: false, onePacket: false },
+    reals: [
+      { address: '192.0.2.11', port: 8080, weight: 3, method: 'NAT' },
+      { address: '192.0.2.12', port: 8080, weight: 1, method: 'NAT' },
+    ],
+    sorryActive: false,
+  };
+  const setup = (rawOk: boolean) => {
+    const scripts: string[] = [];
+    const batches: RawOp[][] = [];
+    const logs: string[] = [];
+    const runner: NftRunner = {
+      route: 'libnftables',
+      run: async (script) => {
+        scripts.push(script);
+        return { ok: true };
+      },
+      close() {},
+    };
+    const raw: RawSender = {
+      send: async (ops) => {
+        batches.push([...ops]);
+        return rawOk ? { ok: true } : { ok: false, message: 'nf_tables batch refused: errno 2' };
+      },
+      close() {},
+    };
+    return { dp: new NftDataplane(runner, { raw, log: (m) => logs.push(m) }), scripts, batches, logs };
+  };
+  const down: Change[] = [
+    { op: 'set-real', name: 'a', real: { ...(s.reals[1] as RealServerSpec), weight: 0 } },
+  ];
+
+  it('sends a verdict as a raw batch only, and a new service through libnftables', async () => {
+    const t = setup(true);
+    assert.ok((await t.dp.start({ services: [s] })).ok);
+    assert.equal(t.scripts.length, 1);
+    assert.ok((await t.dp.apply(down)).ok);
+    assert.equal(t.dp.lastRoute.route, 'raw');
+    assert.equal(t.scripts.length, 1, 'libnftables not called for the verdict');
+    assert.equal(t.batches.length, 1);
+    assert.ok(
+      (
+        await t.dp.apply([
+          {
+            op: 'add-service',
+            service: { ...s, name: 'b', matches: [{ kind: 'addr', address: '198.51.100.101', port: 80 }] },
+          },
+        ])
+      ).ok,
+    );
+    assert.equal(t.dp.lastRoute.route, 'script');
+    assert.equal(t.batches.length, 1);
+    assert.equal(t.scripts.length, 2);
+  });
+
+  it('falls back to libnftables when the kernel refuses the batch, and says so', async () => {
+    const t = setup(false);
+    assert.ok((await t.dp.start({ services: [s] })).ok);
+    assert.ok((await t.dp.apply(down)).ok);
+    assert.equal(t.batches.length, 1);
+    assert.deepEqual(t.dp.lastRoute, { route: 'script', rawError: 'nf_tables batch refused: errno 2' });
+    assert.equal(t.scripts.length, 2);
+    assert.match(t.scripts[1] as string, /delete element inet keepalived_ts bk4/);
+    assert.ok(t.logs.some((l) => l.includes('through libnftables')));
+    assert.equal(t.dp.committed().services[0]?.reals[1]?.weight, 0);
   });
 });
