@@ -9,6 +9,7 @@
 // virtual server: snapshot, desired state of all, plan over all) and "changed" (only the virtual servers
 // the turn's verdicts touched), so the ratio holds whatever the machine's load.
 // Usage (root): node --import tsx bench/lvs-verdict.ts [verdicts=300]
+// KATS_BENCH_RAW=0: element-only changes through libnftables too (the route before raw batches).
 // Figures and decisions: docs/decisions/lvs-verdict-latency.md.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -66,16 +67,19 @@ async function inner(): Promise<void> {
   // The runner timed apart: what libnftables and the kernel take of each change.
   const lib = libnftRunner();
   let runMs = 0;
-  const dp = new NftDataplane({
-    route: lib.route,
-    close: () => lib.close(),
-    run: async (script) => {
-      const t = process.hrtime.bigint();
-      const r = await lib.run(script);
-      runMs += ms(t);
-      return r;
+  const dp = new NftDataplane(
+    {
+      route: lib.route,
+      close: () => lib.close(),
+      run: async (script) => {
+        const t = process.hrtime.bigint();
+        const r = await lib.run(script);
+        runMs += ms(t);
+        return r;
+      },
     },
-  });
+    process.env.KATS_BENCH_RAW === '0' ? { raw: false } : {},
+  );
   const sink = new LvsSink(config, dp, {
     log,
     respawned: false,
@@ -110,6 +114,7 @@ async function inner(): Promise<void> {
   for (const mode of ['full', 'changed'] as const) {
     const total: number[] = [];
     const parts: Record<string, number[]> = { batch: [], views: [], sink: [], nft: [], cpu: [] };
+    let raw = 0;
     for (let k = 0; k < VERDICTS; k++) {
       // Alternate: a real server that is up goes down, then comes back.
       const id = probes[(k * 7919) % probes.length] as number;
@@ -141,6 +146,7 @@ async function inner(): Promise<void> {
       parts.views!.push(Number(t2 - t1) / 1e6);
       parts.sink!.push(ms(t2));
       parts.nft!.push(runMs);
+      if (dp.lastRoute.route === 'raw') raw++;
       // The next probe result for it must find the probe in flight again.
       probes = probes.filter((p) => p !== id);
       if (probes.length < 100) probes = [...new Set([...probes, ...inFlight()])];
@@ -159,6 +165,8 @@ async function inner(): Promise<void> {
       // CPU time of this process (user + kernel) per verdict: what the machine's load does not inflate.
       cpuP50: pct(parts.cpu!, 50),
       cpuP99: pct(parts.cpu!, 99),
+      // Verdicts sent as raw nf_tables batches (the rest through libnftables).
+      raw,
     };
   }
   // Reload (SIGHUP) as the checker process applies it: re-read the configuration, the core's reload

@@ -38,6 +38,7 @@ import {
   renderService,
   unsupported,
 } from './nft-model.js';
+import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
 import type { NftRunner } from './nft-runner.js';
 import { countWeights, isCountBased } from './schedulers.js';
 
@@ -72,6 +73,9 @@ export class NftDataplane implements Dataplane {
   #queue: Promise<unknown> = Promise.resolve();
   /** The last script sent (for logs and tests). */
   lastScript = '';
+  /** How the last change went to the kernel: a raw element batch, or libnftables (after a raw failure: why). */
+  lastRoute: { route: 'raw' | 'script'; rawError?: string } = { route: 'script' };
+  #raw: RawSender | undefined;
 
   #dr: DrOptions | undefined;
   #log: ((message: string) => void) | undefined;
@@ -112,9 +116,18 @@ export class NftDataplane implements Dataplane {
       expireNodestConn?: boolean;
       /** Receives one notice per approximated scheduler in use (see docs/lvs.md). */
       log?: (message: string) => void;
+      /**
+       * Sends element-only changes as raw nf_tables batches (src/lvs/nft-raw.ts). Default: on with the
+       * libnftables runner (both program this process's namespace), off otherwise; `false` turns it off.
+       */
+      raw?: RawSender | false;
     } = {},
   ) {
     this.#runner = runner;
+    this.#raw =
+      opts.raw === false
+        ? undefined
+        : (opts.raw ?? (runner.route === 'libnftables' ? netlinkRawSender() : undefined));
     this.#log = opts.log;
     this.#dr = opts.dr;
     this.#conntrack = opts.conntrack;
@@ -248,7 +261,9 @@ export class NftDataplane implements Dataplane {
         const s = nextByName.get(n);
         if (s) newFrags.set(n, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s)));
       }
-      const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
+      const fromModel = partialModel(oldFrags);
+      const toModel = partialModel(newFrags.values());
+      const script = diffScript(fromModel, toModel);
       const stale = this.#drStale(names, nextByName);
       let marks = 0;
       for (const m of stale.values()) marks += m.size;
@@ -256,7 +271,23 @@ export class NftDataplane implements Dataplane {
       const cleanup =
         stale.size > 0 ? await this.#drCleanupLines(stale, DR_INLINE_BUDGET_MS) : { lines: [], count: 0 };
       this.lastScript = script + cleanup.lines.join('');
-      if (this.lastScript !== '') {
+      this.lastRoute = { route: 'script' };
+      // Element-only changes (a verdict's slots and backends) skip libnftables and its cache refresh; a
+      // refused batch was not committed (the kernel aborts it whole), so the script then goes instead.
+      const ops =
+        this.#raw && cleanup.lines.length === 0 && script !== '' ? rawOps(fromModel, toModel) : undefined;
+      if (ops && this.#raw) {
+        const r = await this.#raw.send(ops);
+        if (r.ok) this.lastRoute = { route: 'raw' };
+        else {
+          this.lastRoute = { route: 'script', rawError: r.message };
+          if (r.disable) this.#raw = undefined;
+          this.#log?.(
+            `raw nf_tables batch not applied (${r.message}); sending the change through libnftables`,
+          );
+        }
+      }
+      if (this.lastScript !== '' && this.lastRoute.route === 'script') {
         let r = await this.#runner.run(this.lastScript);
         // A flow entry may have expired and been re-created between the listing and this transaction;
         // the change itself matters more: apply it alone, the sweep below deletes what is left.
@@ -457,6 +488,7 @@ export class NftDataplane implements Dataplane {
       }
       this.#commit(EMPTY_STATE, new Map());
       this.#started = false;
+      this.#raw?.close();
       return { ok: true };
     });
   }

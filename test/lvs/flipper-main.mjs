@@ -19,7 +19,8 @@ const web = (n) => ({
   reals: REALS.slice(0, n).map((address) => ({ address, port: 8080, weight: 1, method: 'NAT' })),
   sorryActive: false,
 });
-const dp = new NftDataplane(libnftRunner());
+// KATS_FLIPPER_RAW=0: every change through libnftables (to compare with the raw element batches).
+const dp = new NftDataplane(libnftRunner(), process.env.KATS_FLIPPER_RAW === '0' ? { raw: false } : {});
 const r = await dp.start({ services: [web(3)] });
 if (!r.ok) throw new Error(r.error.message);
 process.stdout.write('started\n');
