@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { type FromStatus, isToStatus, type ListenerSettings, type ToStatus } from './channel.js';
-import { buildRegistry } from './metrics.js';
+import { buildMetrics, type MetricsRenderer } from './metrics.js';
 import { StatusModel } from './model.js';
 
 const WEB_FILES: Record<string, { file: string; type: string }> = {
@@ -57,7 +57,7 @@ export function runStatusChild(): number {
     /* not allowed: run at the daemon's priority */
   }
   const model = new StatusModel();
-  const registry = buildRegistry(model);
+  const registry = buildMetrics(model);
   let listener: StatusListener | null = null;
   process.on('SIGTERM', () => process.exit(0));
   process.on('SIGINT', () => process.exit(0));
@@ -83,7 +83,7 @@ export function runStatusChild(): number {
 class StatusListener {
   readonly #s: ListenerSettings;
   readonly #model: StatusModel;
-  readonly #registry: ReturnType<typeof buildRegistry>;
+  readonly #registry: MetricsRenderer;
   readonly #server: Server;
   readonly #tokenHash: Buffer | null;
   readonly #files = new Map<string, { body: Buffer; type: string }>();
@@ -93,7 +93,7 @@ class StatusListener {
   #sentRealServers = '';
   readonly #rendered = new Map<string, { version: number; atMs: number; body: Promise<string> }>();
 
-  constructor(s: ListenerSettings, model: StatusModel, registry: ReturnType<typeof buildRegistry>) {
+  constructor(s: ListenerSettings, model: StatusModel, registry: MetricsRenderer) {
     this.#s = s;
     this.#model = model;
     this.#registry = registry;
@@ -188,7 +188,7 @@ class StatusListener {
     if (c && c.version === this.#model.version && now - c.atMs < RENDER_REUSE_MS) return c.body;
     const body =
       path === '/metrics'
-        ? this.#registry.metrics()
+        ? this.#registry.render()
         : Promise.resolve(JSON.stringify(this.#model.document(now, process.pid)));
     this.#rendered.set(path, { version: this.#model.version, atMs: now, body });
     return body;
