@@ -115,7 +115,7 @@ class StatusListener {
   #sentRealServers = '';
   readonly #rendered = new Map<
     string,
-    { version: number; atMs: number; body: Promise<string>; gz: Promise<Buffer> | null }
+    { version: number; atMs: number; body: Promise<Buffer>; gz: Promise<Buffer> | null }
   >();
 
   constructor(s: ListenerSettings, model: StatusModel, registry: MetricsRenderer) {
@@ -213,20 +213,24 @@ class StatusListener {
     end(res, 404, 'not found: try /, /status or /metrics\n');
   }
 
-  /** The rendered document, or its gzip (compressed once per rendering, on libuv's thread pool). */
-  #render(path: '/metrics' | '/status', gzip: boolean): Promise<string | Buffer> {
+  /**
+   * The rendered document as bytes (encoded once per rendering, not once per request), or its gzip
+   * (compressed once per rendering, on libuv's thread pool).
+   */
+  #render(path: '/metrics' | '/status', gzip: boolean): Promise<Buffer> {
     const now = Date.now();
     let c = this.#rendered.get(path);
     if (!c || c.version !== this.#model.version || now - c.atMs >= RENDER_REUSE_MS) {
-      const body =
+      const body = (
         path === '/metrics'
           ? this.#registry.render()
-          : Promise.resolve(JSON.stringify(this.#model.document(now, process.pid)));
+          : Promise.resolve(JSON.stringify(this.#model.document(now, process.pid)))
+      ).then((text) => Buffer.from(text));
       c = { version: this.#model.version, atMs: now, body, gz: null };
       this.#rendered.set(path, c);
     }
     if (!gzip) return c.body;
-    c.gz ??= c.body.then((text) => gzipAsync(text, { level: GZIP_LEVEL }));
+    c.gz ??= c.body.then((bytes) => gzipAsync(bytes, { level: GZIP_LEVEL }));
     return c.gz;
   }
 
