@@ -4,7 +4,7 @@
 // MetricsRenderer from label strings made once per instance, because prom-client's per-sample label
 // formatting cost ~100 ms a scrape at 1,000 instances (docs/decisions/status-listener.md, 2026-12-05).
 // The output is byte for byte what prom-client's Registry renders for the same model
-// (test/status/metrics-render.test.ts). The names and labels of keepalived-exporter (the exporter most
+// (test/ops/metrics-render.test.ts). The names and labels of keepalived-exporter (the exporter most
 // keepalived dashboards and alerts are built on: docs/operating.md lists them) come first, then
 // keepalived-ts's own, prefixed keepalived_ts_.
 import { Registry } from 'prom-client';
