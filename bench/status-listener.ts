@@ -1,7 +1,8 @@
 // The status listener's cost (metrics_listen; docs/decisions/status-listener.md). One keepalived-ts with
 // 1,000 VRRPv3 instances (IPv6, 4 VIPs each, advert_int 1, on 4 veth links as bench/instances-1000.ts) and
 // one more at advert_int 0.01 on a fifth link, master of all (the peer namespace only captures):
-//   1. scrape and status times: 200 sequential GET /metrics, then 200 GET /status (p50 / p99 / max, size);
+//   1. scrape and status times: 200 sequential GET /metrics, then 200 GET /status, each plain and with
+//      Accept-Encoding: gzip (~: what Prometheus sends) (p50 / p99 / max, size);
 //   2. advert jitter of the 0.01 s instance on the wire (|gap − 10 ms| between consecutive adverts), in
 //      windows of N s: no HTTP ("quiet"), one scrape and one /status a second ("scrape"), 1,000 requests a
 //      second rotating /metrics, /status, / and an unauthenticated request ("flood"), and quiet again; with
@@ -211,7 +212,7 @@ async function main(): Promise<void> {
 
     // 1. Scrape and status times.
     const seq: Record<string, any> = {};
-    for (const path of ['/metrics', '/status']) {
+    for (const path of ['/metrics', '~/metrics', '/status', '~/status']) {
       const l = load(net.a, ['seq', path, '200']);
       seq[path] = await l.result;
     }

@@ -1,5 +1,6 @@
 // Generates the manual pages from the code, so they cannot drift from it (docs/operating.md):
-//   man/keepalived-ts.8       from the command-line table (src/daemon/cli.ts: SPECS and USAGE)
+//   man/keepalived-ts.8       from the command-line table (src/daemon/cli.ts: SPECS and USAGE) and the
+//                             commands' own usage texts (keepalived-ts status: src/status/client.ts)
 //   man/keepalived-ts.conf.5  from the keyword schema (src/config/schema: every keyword, its arguments, range
 //                             and default where the schema records them, and whether it is run)
 // `node --import tsx scripts/gen-man.ts` writes both; `--check` exits 1 when a checked-in page differs.
@@ -12,6 +13,7 @@ import { noteBlocksNotRun } from '../src/config/not-run.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../src/config/parser.js';
 import { rootKeywords } from '../src/config/schema/root.js';
 import { DEFAULT_CONFIG_FILE, defaultOptions, SPECS, USAGE } from '../src/daemon/cli.js';
+import { STATUS_USAGE } from '../src/status/client.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -53,7 +55,32 @@ function usageLines(): UsageLine[] {
   return out;
 }
 
+/** The commands (`keepalived-ts NAME ...`), each from its usage text: `Usage: SYNOPSIS`, a line of text, options. */
+export const COMMAND_USAGES = [STATUS_USAGE];
+
+interface Command {
+  name: string;
+  args: string;
+  text: string;
+  options: { synopsis: string; text: string }[];
+}
+
+function command(usage: string): Command {
+  const [first = '', ...rest] = usage.trimEnd().split('\n');
+  const m = /^Usage: keepalived-ts (\w+)\s*(.*)$/.exec(first);
+  if (!m) throw new Error(`gen-man: a command's usage text starts 'Usage: keepalived-ts NAME', not ${first}`);
+  const text: string[] = [];
+  const options: Command['options'] = [];
+  for (const line of rest) {
+    const o = /^\s+(-\S*(?: [A-Z_]+)?)\s{2,}(\S.*)$/.exec(line);
+    if (o) options.push({ synopsis: o[1]!, text: o[2]! });
+    else text.push(line.trim());
+  }
+  return { name: m[1]!, args: m[2]!, text: text.join(' '), options };
+}
+
 export function manPage8(): string {
+  const commands = COMMAND_USAGES.map(command);
   const usage = usageLines();
   const used = new Set<UsageLine>();
   const described: string[] = [];
@@ -91,6 +118,7 @@ export function manPage8(): string {
     HEADER('keepalived-ts', 8),
     '.SH NAME\nkeepalived\\-ts \\- keepalived\\-compatible VRRP and health\\-checked virtual server daemon\n',
     '.SH SYNOPSIS\n.B keepalived\\-ts\n[\\fIOPTION\\fR...]\n',
+    ...commands.map((c) => `.br\n.B keepalived\\-ts ${esc(c.name)}\n${esc(c.args)}\n`),
     '.SH DESCRIPTION\n',
     'keepalived\\-ts reads the keepalived configuration file, runs its VRRP instances and, in a child\n',
     "process, the health checks of its virtual servers. It takes keepalived's options, so unit files and\n",
@@ -99,6 +127,13 @@ export function manPage8(): string {
     '.SH OPTIONS\n',
     ...described,
     ...(compat.length > 0 ? ['.SS Compatibility options\n', ...compat] : []),
+    ...(commands.length > 0 ? ['.SH COMMANDS\n'] : []),
+    ...commands.map(
+      (c) =>
+        `.SS keepalived\\-ts ${esc(c.name)}\n${esc(c.text)}\n${c.options
+          .map((o) => `.TP\n\\fB${esc(o.synopsis)}\\fR\n${esc(o.text)}\n`)
+          .join('')}`,
+    ),
     '.SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\nStop: masters send priority 0 and remove their addresses.\n',
     '.TP\n.B SIGHUP\nReload the configuration file.\n',
     '.TP\n.B SIGUSR1, SIGUSR2\nWrite the data and statistics dumps.\n',

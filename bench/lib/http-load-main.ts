@@ -2,7 +2,8 @@
 //   node bench/lib/http-load-main.ts <host> <port> <token|-> seq <path> <count>
 //     <count> requests one after the other; prints {latenciesMs, bytes, statuses}.
 //   node bench/lib/http-load-main.ts <host> <port> <token|-> rate <per second> <seconds> <path,path,...>
-//     open loop: a request every 1/rate s, rotating through the paths (a leading '!' sends no token),
+//     open loop: a request every 1/rate s, rotating through the paths (a leading '!' sends no token, a
+//     leading '~' asks for gzip as Prometheus does: Accept-Encoding: gzip; bytes are as received),
 //     at most 32 in flight (the rest counted as skipped); prints {sent, done, skipped, statuses, latenciesMs}.
 // Prints "ready" first, then the JSON on one line when done.
 import { Agent, request } from 'node:http';
@@ -13,20 +14,20 @@ const token = tokenArg === '-' ? undefined : tokenArg;
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
 function get(path: string): Promise<{ ms: number; status: number; bytes: number }> {
-  const auth = !path.startsWith('!');
-  const p = auth ? path : path.slice(1);
+  const gzip = path.startsWith('~');
+  const auth = !path.startsWith(gzip ? '~!' : '!');
+  const p = path.slice((gzip ? 1 : 0) + (auth ? 0 : 1));
+  const headers: Record<string, string> = gzip ? { 'Accept-Encoding': 'gzip' } : {};
+  if (auth && token) headers.Authorization = `Bearer ${token}`;
   const t0 = performance.now();
   return new Promise((res) => {
-    const req = request(
-      { host, port, path: p, agent, headers: auth && token ? { Authorization: `Bearer ${token}` } : {} },
-      (r) => {
-        let bytes = 0;
-        r.on('data', (c: Buffer) => {
-          bytes += c.length;
-        });
-        r.on('end', () => res({ ms: performance.now() - t0, status: r.statusCode ?? 0, bytes }));
-      },
-    );
+    const req = request({ host, port, path: p, agent, headers }, (r) => {
+      let bytes = 0;
+      r.on('data', (c: Buffer) => {
+        bytes += c.length;
+      });
+      r.on('end', () => res({ ms: performance.now() - t0, status: r.statusCode ?? 0, bytes }));
+    });
     req.on('error', () => res({ ms: performance.now() - t0, status: 0, bytes: 0 }));
     req.end();
   });

@@ -1,11 +1,14 @@
-// Prometheus metrics from the listener's StatusModel, through prom-client's Registry (it writes the
-// exposition format: escaping, HELP/TYPE lines). The names and labels of keepalived-exporter (the exporter
-// most keepalived dashboards and alerts are built on: docs/operating.md lists them) come first, then
-// keepalived-ts's own, prefixed keepalived_ts_. Each metric is a small object whose get() reads the model at
-// scrape time: nothing is copied per update, and 1,000 instances scrape in a few ms
-// (docs/decisions/status-listener.md).
+// Prometheus metrics from the listener's StatusModel. prom-client's Registry defines every metric (name,
+// help, type, samples read from the model at scrape time) and writes the exposition format for all but the
+// per-instance families; those (about 26 samples per instance, 26,000 at 1,000 instances) are written by
+// MetricsRenderer from label strings made once per instance, because prom-client's per-sample label
+// formatting cost ~100 ms a scrape at 1,000 instances (docs/decisions/status-listener.md, 2026-12-05).
+// The output is byte for byte what prom-client's Registry renders for the same model
+// (test/ops/metrics-render.test.ts). The names and labels of keepalived-exporter (the exporter most
+// keepalived dashboards and alerts are built on: docs/operating.md lists them) come first, then
+// keepalived-ts's own, prefixed keepalived_ts_.
 import { Registry } from 'prom-client';
-import { type BucketCounts, type CounterName, STATE_CODE } from './channel.js';
+import { type BucketCounts, type CounterName, type InstanceInfo, STATE_CODE } from './channel.js';
 import type { StatusModel } from './model.js';
 
 type Labels = Record<string, string | number>;
@@ -15,6 +18,8 @@ interface Value {
   metricName?: string;
 }
 type MetricType = 'gauge' | 'counter' | 'histogram';
+/** Appends a family's sample lines, already formatted (the fast path of MetricsRenderer). */
+type Lines = (out: string[]) => void;
 
 /** A metric prom-client's Registry can print: name, help, type and the values of the moment. */
 class ModelMetric {
@@ -23,11 +28,13 @@ class ModelMetric {
   readonly type: MetricType;
   readonly aggregator = 'sum';
   readonly #values: () => Value[];
-  constructor(name: string, help: string, type: MetricType, values: () => Value[]) {
+  readonly lines: Lines | undefined;
+  constructor(name: string, help: string, type: MetricType, values: () => Value[], lines?: Lines) {
     this.name = name;
     this.help = help;
     this.type = type;
     this.#values = values;
+    this.lines = lines;
   }
   get() {
     return { name: this.name, help: this.help, type: this.type, values: this.#values(), aggregator: 'sum' };
@@ -76,10 +83,107 @@ const OUR_ERRORS: CounterName[] = [
   'OwnerIgnoredAdverts',
 ];
 
+/** Prometheus label value and HELP escaping, as prom-client does it. */
+const escLabel = (v: string | number) =>
+  typeof v === 'string' ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v;
+const escHelp = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+/** A sample's value as prom-client writes it. */
+const fmt = (v: number) => (Number.isNaN(v) ? 'Nan' : Number.isFinite(v) ? `${v}` : v < 0 ? '-Inf' : '+Inf');
+
+/**
+ * Per-instance label strings for the fast path, made when the instance set changes (an 'instances'
+ * message) and, for those with the state label, when the instance's state changes.
+ */
+class InstanceLabels {
+  readonly #model: StatusModel;
+  #infos: InstanceInfo[] | null = null;
+  /** `iname="…",intf="…",vrid="…"` */
+  base: string[] = [];
+  #stated: string[] = [];
+  #statedName: string[] = [];
+  #vipPrefixes: string[][] = [];
+  #vipLines: string[] = [];
+  #vipCode: number[] = [];
+  constructor(model: StatusModel) {
+    this.#model = model;
+  }
+  /** Call before each family: rebuilds everything if the instance set changed. */
+  sync(): void {
+    const infos = this.#model.infos;
+    if (this.#infos === infos) return;
+    this.#infos = infos;
+    this.base = infos.map(
+      (i) => `iname="${escLabel(i.name)}",intf="${escLabel(i.interface)}",vrid="${i.vrid}"`,
+    );
+    this.#stated = infos.map(() => '');
+    this.#statedName = infos.map(() => '');
+    this.#vipPrefixes = infos.map((i) =>
+      [...i.vips, ...i.excludedVips].map(
+        (v) =>
+          `keepalived_vrrp_state{iname="${escLabel(i.name)}",intf="${escLabel(v.dev)}",vrid="${i.vrid}",ip_address="${escLabel(v.address)}"} `,
+      ),
+    );
+    this.#vipLines = infos.map(() => '');
+    this.#vipCode = infos.map(() => -1);
+  }
+  /** `{iname="…",intf="…",vrid="…",state="…"} ` */
+  stated(k: number): string {
+    const s = this.#model.stateOf(k);
+    if (this.#statedName[k] !== s) {
+      this.#statedName[k] = s;
+      this.#stated[k] = `{${this.base[k]},state="${escLabel(s)}"} `;
+    }
+    return this.#stated[k]!;
+  }
+  /** The instance's keepalived_vrrp_state lines (one per VIP), joined; '' when it has none. */
+  vipLines(k: number, code: number): string {
+    if (this.#vipCode[k] !== code) {
+      this.#vipCode[k] = code;
+      const v = fmt(code);
+      this.#vipLines[k] = this.#vipPrefixes[k]!.map((p) => p + v).join('\n');
+    }
+    return this.#vipLines[k]!;
+  }
+}
+
+/** The metrics and how to render them: prom-client's Registry, and the faster rendering of the same. */
+export class MetricsRenderer {
+  readonly registry: Registry;
+  readonly #metrics: ModelMetric[];
+  constructor(registry: Registry, metrics: ModelMetric[]) {
+    this.registry = registry;
+    this.#metrics = metrics;
+  }
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+  /** The exposition text, identical to `registry.metrics()` for the same model. */
+  async render(): Promise<string> {
+    const parts: string[] = [];
+    for (const m of this.#metrics) {
+      if (m.lines) {
+        const name = escHelp(m.name);
+        const out = [`# HELP ${name} ${escHelp(m.help)}`, `# TYPE ${name} ${m.type}`];
+        m.lines(out);
+        parts.push(out.join('\n'));
+      } else parts.push(await this.registry.getSingleMetricAsString(m.name));
+    }
+    return `${parts.join('\n\n')}\n`;
+  }
+}
+
 export function buildRegistry(model: StatusModel): Registry {
+  return buildMetrics(model).registry;
+}
+
+export function buildMetrics(model: StatusModel): MetricsRenderer {
   const reg = new Registry();
-  const add = (name: string, help: string, type: MetricType, values: () => Value[]) =>
-    reg.registerMetric(new ModelMetric(name, help, type, values) as never);
+  const metrics: ModelMetric[] = [];
+  const add = (name: string, help: string, type: MetricType, values: () => Value[], lines?: Lines) => {
+    const m = new ModelMetric(name, help, type, values, lines);
+    metrics.push(m);
+    reg.registerMetric(m as never);
+  };
   // Label objects made once per instance set (base) and once per model version (with the state), shared by
   // every metric of a scrape: 1,000 instances × 20 metrics would otherwise make 20,000 objects a scrape.
   let baseFor: unknown = null;
@@ -107,26 +211,59 @@ export function buildRegistry(model: StatusModel): Registry {
     for (let k = 0; k < model.infos.length; k++) for (const v of f(k, base(k))) out.push(v);
     return out;
   };
+  // The fast path's equivalents: one line per instance with the state label, or with the base labels.
+  const L = new InstanceLabels(model);
+  const statedLines =
+    (name: string, value: (k: number) => number): Lines =>
+    (out) => {
+      L.sync();
+      for (let k = 0; k < model.infos.length; k++) out.push(name + L.stated(k) + fmt(value(k)));
+    };
+  const baseLines =
+    (name: string, value: (k: number) => number): Lines =>
+    (out) => {
+      L.sync();
+      for (let k = 0; k < model.infos.length; k++) out.push(`${name}{${L.base[k]}} ${fmt(value(k))}`);
+    };
 
   add('keepalived_up', 'Status: 1 while the VRRP process sends its snapshots', 'gauge', () => [
     { value: model.up(Date.now()) ? 1 : 0 },
   ]);
-  add('keepalived_vrrp_state', 'State of vrrp: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT', 'gauge', () =>
-    each((k, base) => {
-      const i = model.infos[k]!;
-      const v = STATE_CODE[model.stateOf(k)] ?? 0;
-      return [...i.vips, ...i.excludedVips].map((vip) => ({
-        value: v,
-        labels: { iname: base.iname!, intf: vip.dev, vrid: base.vrid!, ip_address: vip.address },
-      }));
-    }),
+  add(
+    'keepalived_vrrp_state',
+    'State of vrrp: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT',
+    'gauge',
+    () =>
+      each((k, base) => {
+        const i = model.infos[k]!;
+        const v = STATE_CODE[model.stateOf(k)] ?? 0;
+        return [...i.vips, ...i.excludedVips].map((vip) => ({
+          value: v,
+          labels: { iname: base.iname!, intf: vip.dev, vrid: base.vrid!, ip_address: vip.address },
+        }));
+      }),
+    (out) => {
+      L.sync();
+      for (let k = 0; k < model.infos.length; k++) {
+        const lines = L.vipLines(k, STATE_CODE[model.stateOf(k)] ?? 0);
+        if (lines !== '') out.push(lines);
+      }
+    },
   );
   for (const [name, counter, help] of EXPORTER_COUNTERS)
-    add(name, help, 'counter', () =>
-      each((k, base) => [{ value: model.num(k, counter), labels: withState(k, base) }]),
+    add(
+      name,
+      help,
+      'counter',
+      () => each((k, base) => [{ value: model.num(k, counter), labels: withState(k, base) }]),
+      statedLines(name, (k) => model.num(k, counter)),
     );
-  add('keepalived_gratuitous_arp_delay_total', 'Gratuitous ARP delay (garp_master_delay, s)', 'counter', () =>
-    each((k, base) => [{ value: model.infos[k]!.garpMasterDelayS, labels: withState(k, base) }]),
+  add(
+    'keepalived_gratuitous_arp_delay_total',
+    'Gratuitous ARP delay (garp_master_delay, s)',
+    'counter',
+    () => each((k, base) => [{ value: model.infos[k]!.garpMasterDelayS, labels: withState(k, base) }]),
+    statedLines('keepalived_gratuitous_arp_delay_total', (k) => model.infos[k]!.garpMasterDelayS),
   );
   add('keepalived_script_status', 'Tracker Script Status: 0 BAD, 1 GOOD', 'gauge', () =>
     model.trackers
@@ -135,23 +272,33 @@ export function buildRegistry(model: StatusModel): Registry {
   );
 
   // ===== keepalived-ts =====
-  add('keepalived_ts_vrrp_effective_priority', 'Effective priority (base + trackers)', 'gauge', () =>
-    each((k, base) => [{ value: model.num(k, 'effectivePriority'), labels: base }]),
+  add(
+    'keepalived_ts_vrrp_effective_priority',
+    'Effective priority (base + trackers)',
+    'gauge',
+    () => each((k, base) => [{ value: model.num(k, 'effectivePriority'), labels: base }]),
+    baseLines('keepalived_ts_vrrp_effective_priority', (k) => model.num(k, 'effectivePriority')),
   );
-  add('keepalived_ts_vrrp_base_priority', 'Configured priority', 'gauge', () =>
-    each((k, base) => [{ value: model.num(k, 'basePriority'), labels: base }]),
+  add(
+    'keepalived_ts_vrrp_base_priority',
+    'Configured priority',
+    'gauge',
+    () => each((k, base) => [{ value: model.num(k, 'basePriority'), labels: base }]),
+    baseLines('keepalived_ts_vrrp_base_priority', (k) => model.num(k, 'basePriority')),
   );
   add(
     'keepalived_ts_vrrp_master_priority',
     'Priority in the last advert accepted from the master',
     'gauge',
     () => each((k, base) => [{ value: model.num(k, 'masterPriority'), labels: base }]),
+    baseLines('keepalived_ts_vrrp_master_priority', (k) => model.num(k, 'masterPriority')),
   );
   add(
     'keepalived_ts_vrrp_last_transition_timestamp_seconds',
     'When the instance last changed state (Unix time; 0 before any)',
     'gauge',
     () => each((k, base) => [{ value: model.num(k, 'lastTransitionS'), labels: base }]),
+    baseLines('keepalived_ts_vrrp_last_transition_timestamp_seconds', (k) => model.num(k, 'lastTransitionS')),
   );
   add(
     'keepalived_ts_vrrp_errors_total',
@@ -159,6 +306,12 @@ export function buildRegistry(model: StatusModel): Registry {
     'counter',
     () =>
       each((k, base) => OUR_ERRORS.map((c) => ({ value: model.num(k, c), labels: { ...base, counter: c } }))),
+    (out) => {
+      L.sync();
+      for (let k = 0; k < model.infos.length; k++)
+        for (const c of OUR_ERRORS)
+          out.push(`keepalived_ts_vrrp_errors_total{${L.base[k]},counter="${c}"} ${fmt(model.num(k, c))}`);
+    },
   );
   add(
     'keepalived_ts_failover_seconds',
@@ -238,5 +391,5 @@ export function buildRegistry(model: StatusModel): Registry {
         { value: r.latency.maxUs / 1e6, labels: { ...labels, stat: 'max' } },
       ]),
   );
-  return reg;
+  return new MetricsRenderer(reg, metrics);
 }

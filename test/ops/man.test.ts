@@ -5,11 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { MAN_FILES, manPage5, manPage8 } from '../../scripts/gen-man.js';
+import { COMMAND_USAGES, MAN_FILES, manPage5, manPage8 } from '../../scripts/gen-man.js';
 import { emptyConfig } from '../../src/config/model.js';
 import type { KeywordTable } from '../../src/config/parser.js';
 import { rootKeywords } from '../../src/config/schema/root.js';
-import { SPECS } from '../../src/daemon/cli.js';
+import { SPECS, USAGE } from '../../src/daemon/cli.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const hasMan = spawnSync('man', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -27,6 +27,22 @@ test('keepalived-ts(8) names every option of the command-line table', () => {
   }
   // An option that only exists for keepalived's command lines and changes nothing says so.
   assert.match(page, /\\-\\-snmp\\fR\n[^\n]*changes nothing/);
+});
+
+test('keepalived-ts(8) has every command --help names, with its options', () => {
+  const page = manPage8();
+  const roff = (x: string) => x.replace(/-/g, '\\-');
+  // Every `keepalived-ts NAME` of the daemon's usage text has a usage text of its own that the page is made from.
+  const named = [...USAGE.matchAll(/^\s+keepalived-ts (\w+)/gm)].map((m) => m[1]!);
+  assert.ok(named.includes('status'), 'USAGE no longer names keepalived-ts status');
+  for (const name of named) {
+    const usage = COMMAND_USAGES.find((u) => u.startsWith(`Usage: keepalived-ts ${name} `));
+    assert.ok(usage, `keepalived-ts ${name}: no usage text in COMMAND_USAGES (scripts/gen-man.ts)`);
+    assert.ok(page.includes(`.B keepalived\\-ts ${roff(name)}\n`), `keepalived-ts ${name} not in SYNOPSIS`);
+    assert.ok(page.includes(`.SS keepalived\\-ts ${roff(name)}\n`), `keepalived-ts ${name} has no section`);
+    for (const opt of usage.matchAll(/^\s+(--?[\w-]+)/gm))
+      assert.ok(page.includes(`\\fB${roff(opt[1]!)}`), `keepalived-ts ${name} ${opt[1]} missing`);
+  }
 });
 
 test('keepalived-ts.conf(5) has every keyword of every block, with ranges, defaults and what is not run', () => {

@@ -27,6 +27,8 @@ export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The body as received (still gzip-compressed when Content-Encoding says so). */
+  bytes: Buffer;
 }
 
 export class NsHttp {
@@ -55,12 +57,12 @@ export class NsHttp {
       const req = request(
         { socketPath: this.socketPath, path, method, headers, timeout: 5000, agent: false },
         (r) => {
-          let text = '';
-          r.setEncoding('utf8');
-          r.on('data', (c: string) => {
-            text += c;
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => {
+            const bytes = Buffer.concat(chunks);
+            res({ status: r.statusCode ?? 0, headers: r.headers, body: bytes.toString('utf8'), bytes });
           });
-          r.on('end', () => res({ status: r.statusCode ?? 0, headers: r.headers, body: text }));
         },
       );
       req.on('error', rej);

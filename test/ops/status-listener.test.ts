@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { runConfigTest } from '../../src/daemon/config-test.js';
@@ -262,6 +263,20 @@ test('metrics, status API, status command, security and a crashed listener', {
       [8080, 1],
       [8081, 0],
     ]);
+    // Asked for gzip (as Prometheus does), the same series come compressed; not asked, plain.
+    assert.equal(res.headers['content-encoding'], undefined);
+    const gz = await http.get('/metrics', { ...AUTH, 'Accept-Encoding': 'gzip' });
+    assert.equal(gz.status, 200);
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.equal(gz.headers.vary, 'Accept-Encoding');
+    const series = (text: string) =>
+      parseMetrics(text)
+        .map((s) => `${s.name}${JSON.stringify(s.labels)}`)
+        .sort();
+    assert.deepEqual(series(gunzipSync(gz.bytes).toString('utf8')), series(res.body));
+    const refused = await http.get('/status', { ...AUTH, 'Accept-Encoding': 'gzip;q=0, identity' });
+    assert.equal(refused.headers['content-encoding'], undefined);
+    assert.equal(JSON.parse(refused.body).schema, 'keepalived-ts/status/1');
   });
 
   await t.test('keepalived-ts status prints the table (and --json the document)', () => {
