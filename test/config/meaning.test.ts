@@ -86,8 +86,9 @@ function parseKeepalivedDump(text: string): Meaning {
     } else if (section === 'VRRP Scripts') {
       const m = /^ VRRP Script = (.+)$/.exec(line);
       if (m) script = m[1]!;
-      const cmd = /^ {3}Command = '(.*)'$/.exec(line);
-      if (cmd && script) scripts[script] = cmd[1]!.split(' ')[0]!;
+      // Quoted words, except a file check's first word (`</dev/tcp/…`).
+      const cmd = /^ {3}Command = '?([^' ]*)/.exec(line);
+      if (cmd && script) scripts[script] = cmd[1]!;
       const w = /^ {3}Weight = (-?\d+)(.*)$/.exec(line);
       if (w && script) scripts[script] += ` weight ${w[1]}${w[2]!.includes('reverse') ? ' reverse' : ''}`;
     }
@@ -201,6 +202,7 @@ const CONFIGS = [
   'meaning-blog-comments.conf',
   'meaning-strict-unicast.conf',
   'meaning-sync-weights.conf',
+  'meaning-script-file-check.conf',
 ];
 
 /**

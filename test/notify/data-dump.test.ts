@@ -176,6 +176,7 @@ function cases(): Case[] {
     'keepalived.conf.vrrp',
     'keepalived.conf.vrrp.sync',
     'keepalived.conf.vrrp.scripts',
+    'keepalived.conf.vrrp.localcheck',
     'keepalived.conf.SSL_GET',
   ];
   if (existsSync(CORPUS_DIR))
