@@ -308,16 +308,6 @@ function normalise(text: string, ours: boolean): string[] {
  * that it is still seen, so that an entry goes when 2.2.7 stops doing it.
  */
 const DEPARTURES: Record<string, { why: string; apply: (lines: string[]) => string[] | null }[]> = {
-  'every section': [
-    {
-      why: 'keepalived sets net.ipv4.conf.IF.promote_secondaries for a promote_secondaries instance; we do not',
-      apply: (lines) => {
-        const k = lines.indexOf('   Original promote_secondaries 1');
-        if (k < 0) return null;
-        return lines.map((l, i) => (i === k ? '   Original promote_secondaries 0' : l));
-      },
-    },
-  ],
   'case meaning-sync-weights.conf': [
     {
       why: 'a sync-group member counts an ignored interface weight in 2.2.7 (effective 105, its down timer from 105, lo listed with weight 5); we do not (100, weight 0)',
