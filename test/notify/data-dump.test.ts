@@ -177,6 +177,7 @@ function cases(): Case[] {
     'keepalived.conf.vrrp.sync',
     'keepalived.conf.vrrp.scripts',
     'keepalived.conf.vrrp.localcheck',
+    'keepalived.conf.track_interface',
     'keepalived.conf.SSL_GET',
   ];
   if (existsSync(CORPUS_DIR))
@@ -388,6 +389,8 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", { skip, c
             else missing.push(d.why);
           }
           if ((theirs.join('\n') === mine.join('\n') && theirs.length > 0) || Date.now() > end) break;
+          // Both gone (a configuration neither runs: a non-existent interface): nothing more will come.
+          if (ref.child.exitCode !== null && ours.child.exitCode !== null) break;
           await sleep(1000);
         }
         assert.deepEqual(missing, [], 'departures no longer seen in keepalived: remove them');
@@ -395,6 +398,17 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", { skip, c
           const base = join(process.env.KATS_DUMP_OUT, c.name.replace(/\W+/g, '_'));
           writeFileSync(`${base}.ref`, `${theirs.join('\n')}\n`);
           writeFileSync(`${base}.ours`, `${mine.join('\n')}\n`);
+        }
+        if (theirs.length === 0 && ref.child.exitCode !== null) {
+          // keepalived refused to run it: so must we, with its exit status and its reason.
+          assert.equal(
+            ours.child.exitCode,
+            ref.child.exitCode,
+            `keepalived refused, we did not:\n${ours.log()}`,
+          );
+          const why = /Non-existent interface specified in configuration/;
+          assert.equal(why.test(ours.log()), why.test(ref.log()), ours.log());
+          return;
         }
         assert.ok(theirs.length > 0, `keepalived wrote no dump:\n${ref.log()}`);
         assert.ok(mine.length > 0, `keepalived-ts wrote no dump:\n${ours.log()}`);
