@@ -45,6 +45,20 @@ export function groupExists(name: string): boolean {
   }
 }
 
+/**
+ * A command whose first word starts with `</` (`</dev/tcp/127.0.0.1/80`) tests whether a file opens: keepalived
+ * runs it through the shell and never looks it up, so it is neither "not found" nor a security violation
+ * (docs/config-meaning.md, "Scripts that test a file").
+ */
+export function isFileCheck(argv: readonly string[]): boolean {
+  return argv[0]?.startsWith('</') ?? false;
+}
+
+/** The argv that runs `argv`: a file check goes through /bin/sh, as keepalived runs it. */
+export function runnableArgv(argv: readonly string[]): string[] {
+  return isFileCheck(argv) ? ['/bin/sh', '-c', argv.join(' ')] : [...argv];
+}
+
 interface NamedScript {
   spec: ScriptSpec;
   /** The vrrp_script name for track scripts (which are disabled when not found). */
@@ -89,6 +103,7 @@ export function checkScripts(cfg: KeepalivedConfig, diag: Diagnostics, side: Scr
   let violation = false;
   const disabled = new Set<string>();
   for (const { spec, trackName } of allScripts(cfg, side)) {
+    if (isFileCheck(spec.argv)) continue;
     const cmd = spec.argv[0];
     const found = cmd ? resolveExecutable(cmd) : null;
     if (!found) {

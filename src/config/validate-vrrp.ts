@@ -28,7 +28,8 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
     message: string,
     pos: { file: string; line: number } | undefined,
   ) => {
-    if (!host || name === undefined) return;
+    // dynamic_interfaces: keepalived waits for the interface to appear (the instance is in FAULT meanwhile).
+    if (!host || name === undefined || g.dynamicInterfaces) return;
     if (!host.interfaces.has(name)) {
       diag.warn('CONFIG_BAD_IF', message, pos);
       missingInterface = true;

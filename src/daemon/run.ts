@@ -39,6 +39,9 @@ import { EXIT_FAILURE, EXIT_OK, SIGNAL_JSON, SIGNAL_STATS_CLEAR, Supervisor } fr
 import { tuneV8ForDaemon } from './v8-tuning.js';
 import { VrrpSubsystem } from './vrrp-subsystem.js';
 
+/** keepalived 2.2.7's exit status when its VRRP process stops on a non-existent interface. */
+const EXIT_CONFIG_IF = 2;
+
 export { EXIT_FAILURE, EXIT_OK };
 
 /** Runs the daemon. Returns an exit code now for failures found synchronously, else 0 and keeps running. */
@@ -78,6 +81,13 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   // The diagnostics carry keepalived's own wording (and their own "WARNING -" where keepalived has one).
   for (const d of diag.list) log.info(diag.format(d));
   const code = diag.exitCode();
+  // keepalived's VRRP process stops on an interface the configuration names and this host lacks (unless
+  // dynamic_interfaces), and the daemon exits 2 (docs/config-meaning.md, "Interfaces that do not exist").
+  if (!o.checkOnly && diag.list.some((d) => d.code === 'CONFIG_BAD_IF')) {
+    log.error('Stopped: a non-existent interface is specified in the configuration');
+    log.close();
+    return EXIT_CONFIG_IF;
+  }
   if (code === 2 || code === 4) {
     log.error(`Stopping: the configuration in ${o.configFile} cannot be run`);
     log.close();

@@ -30,6 +30,7 @@ import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import type { InterfaceTable } from './interface-table.js';
+import { PromoteSecondaries } from './promote-secondaries.js';
 import { type RuntimeError, runtimeError } from './runtime-error.js';
 import type { RuntimeObserver, TrackerState } from './runtime-observer.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
@@ -94,6 +95,8 @@ export class VrrpRuntime {
   readonly #vips: VipInstaller;
   /** no_accept / vrrp_strict: drops traffic to a non-accepting master's VIPs (strict-firewall.ts). */
   readonly #firewall: StrictFirewall;
+  /** promote_secondaries: set on the instances' interfaces while running (promote-secondaries.ts). */
+  readonly #promote: PromoteSecondaries;
   readonly #announcers: Announcers;
   readonly #notifier: Notifier;
   readonly #timer: DeadlineTimer;
@@ -154,6 +157,10 @@ export class VrrpRuntime {
     );
     this.#vips = new VipInstaller(this.#nl, this.#table, log);
     this.#firewall = StrictFirewall.of(log, cfg.globalDefs);
+    this.#promote = new PromoteSecondaries(
+      log,
+      cfg.vrrpInstances.flatMap((i) => (i.promoteSecondaries && i.interface ? [i.interface] : [])),
+    );
     this.#announcers = new Announcers(this.#table, log, plan.pacing);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(
@@ -304,6 +311,7 @@ export class VrrpRuntime {
     // last GARP.
     this.#timer.warmFirePath();
     this.#boost.leave();
+    this.#promote.apply();
     this.#state = 'running';
     warmUpTakeover(this.#engine.config);
     this.#handle({ type: 'startAll' });
@@ -525,6 +533,7 @@ export class VrrpRuntime {
   }
 
   #closeAll(): void {
+    this.#promote.restore();
     this.#timer.close();
     this.#trackers.stop();
     this.#pool.close();

@@ -10,6 +10,7 @@ import type {
   TrackRef,
   VrrpInstanceConfig,
 } from '../config/model.js';
+import { isFileCheck } from '../config/script-security.js';
 import { nftSettings } from '../daemon/strict-firewall.js';
 import { AuthType } from '../vrrp/advert.js';
 import type { DumpedInstance } from './dumps.js';
@@ -77,9 +78,10 @@ const num = (o: Record<string, string[]>, k: string, dflt: number) => {
   return o[k]?.[0] !== undefined && Number.isFinite(v) ? v : dflt;
 };
 
-/** keepalived's cmd_str: every word in single quotes. */
+/** keepalived's cmd_str: every word in single quotes (a file check's first word as written). */
 export function cmdText(spec: ScriptSpec, host: HostFacts): string {
   const [cmd, ...args] = spec.argv;
+  if (isFileCheck(spec.argv)) return [cmd, ...args.map((w) => `'${w}'`)].join(' ');
   return [cmd === undefined ? '' : (host.resolveCommand(cmd) ?? cmd), ...args].map((w) => `'${w}'`).join(' ');
 }
 

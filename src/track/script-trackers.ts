@@ -9,6 +9,7 @@ import type { Logger } from '../common/logger.js';
 import { killScriptGroup, type UserRef } from '../common/script-identity.js';
 import { ownUser, ScriptRunner, terminateScript } from '../common/script-runner.js';
 import type { VrrpScript } from '../config/model.js';
+import { runnableArgv } from '../config/script-security.js';
 
 /** The OK/KO rule of one script, pure: feed results, read the state. */
 export class ScriptVerdict {
@@ -145,7 +146,7 @@ export class ScriptTrackers {
     if (r.child) return;
     const spec = r.script.script!;
     if (!spec.argv[0]) return;
-    const child = this.#runner.start(spec.argv, ownUser(spec, r.script.user));
+    const child = this.#runner.start(runnableArgv(spec.argv), ownUser(spec, r.script.user));
     if (typeof child === 'string') {
       this.#result(r, false, child);
       return;

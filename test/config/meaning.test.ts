@@ -86,8 +86,9 @@ function parseKeepalivedDump(text: string): Meaning {
     } else if (section === 'VRRP Scripts') {
       const m = /^ VRRP Script = (.+)$/.exec(line);
       if (m) script = m[1]!;
-      const cmd = /^ {3}Command = '(.*)'$/.exec(line);
-      if (cmd && script) scripts[script] = cmd[1]!.split(' ')[0]!;
+      // Quoted words, except a file check's first word (`</dev/tcp/…`).
+      const cmd = /^ {3}Command = '?([^' ]*)/.exec(line);
+      if (cmd && script) scripts[script] = cmd[1]!;
       const w = /^ {3}Weight = (-?\d+)(.*)$/.exec(line);
       if (w && script) scripts[script] += ` weight ${w[1]}${w[2]!.includes('reverse') ? ' reverse' : ''}`;
     }
@@ -156,6 +157,17 @@ async function waitFor(file: string, ms: number): Promise<boolean> {
   return false;
 }
 
+/** The reference daemons' process groups still running: killed on any exit, interrupted runs included. */
+const groups = new Set<number>();
+process.on('exit', () => {
+  for (const g of groups)
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+});
+
 /** Runs the reference keepalived on `conf` in `ns` until its scripts have run, and returns its data dump. */
 async function referenceDump(ns: string, conf: string, dir: string): Promise<string> {
   writeFileSync(join(dir, 'keepalived.conf'), readFileSync(conf));
@@ -163,9 +175,13 @@ async function referenceDump(ns: string, conf: string, dir: string): Promise<str
     `mount --bind ${dir} /tmp`,
     `exec ${REFERENCE_KEEPALIVED} -n -l -f /tmp/keepalived.conf -p /tmp/k.pid -r /tmp/v.pid -c /tmp/c.pid`,
   ].join(' && ');
+  // A process group of its own: whatever keepalived leaves (its VRRP and checker children, holding the
+  // stderr pipe open and with it this test process) is killed with it below.
   const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', inner], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
   });
+  if (child.pid) groups.add(child.pid);
   let log = '';
   child.stderr.on('data', (b: Buffer) => {
     log += b.toString();
@@ -190,9 +206,22 @@ async function referenceDump(ns: string, conf: string, dir: string): Promise<str
     return text;
   } finally {
     const mpid = existsSync(join(dir, 'k.pid')) ? Number(readFileSync(join(dir, 'k.pid'), 'utf8')) : 0;
-    if (mpid > 0) process.kill(mpid, 'SIGTERM');
-    else child.kill('SIGTERM');
+    try {
+      if (mpid > 0) process.kill(mpid, 'SIGTERM');
+      else child.kill('SIGTERM');
+    } catch {
+      /* already gone */
+    }
     await Promise.race([exited, sleep(5000)]);
+    try {
+      if (child.pid) {
+        groups.delete(child.pid);
+        process.kill(-child.pid, 'SIGKILL');
+      }
+    } catch {
+      /* the group is empty */
+    }
+    child.stderr.destroy();
   }
 }
 
@@ -201,6 +230,7 @@ const CONFIGS = [
   'meaning-blog-comments.conf',
   'meaning-strict-unicast.conf',
   'meaning-sync-weights.conf',
+  'meaning-script-file-check.conf',
 ];
 
 /**
@@ -257,13 +287,21 @@ describe('configuration meaning matches keepalived 2.2.7 (data dump)', { skip, c
         cleanups.push(() => rmSync(dirname(conf), { recursive: true, force: true }));
         writeFileSync(conf, generatedConfig(Number(seed), GENERATED_INSTANCES));
       }
-      const h = loneRouterNetns('mean', cleanups);
       const dir = mkdtempSync(join(tmpdir(), 'kats-meaning-'));
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      const [refText, ours] = await Promise.all([
-        referenceDump(h.ns, conf, dir),
-        run('ip', ['netns', 'exec', h.ns, process.execPath, OURS_BIN, '--dump-conf', '-f', conf]),
-      ]);
+      // The namespaces live only as long as this test (and the after hook, and the helper's exit hook, remove
+      // them too if this never gets to its finally).
+      const h = loneRouterNetns('mean', cleanups);
+      let refText: string;
+      let ours: Awaited<ReturnType<typeof run>>;
+      try {
+        [refText, ours] = await Promise.all([
+          referenceDump(h.ns, conf, dir),
+          run('ip', ['netns', 'exec', h.ns, process.execPath, OURS_BIN, '--dump-conf', '-f', conf]),
+        ]);
+      } finally {
+        h.close();
+      }
       const ref = parseKeepalivedDump(refText);
       for (const d of DEPARTURES[name] ?? []) d.apply(ref);
       const cfg = JSON.parse(ours.out) as KeepalivedConfig;

@@ -4,6 +4,7 @@
 // Addresses used by tests must come from 192.0.2.0/24, 198.51.100.0/24 or 2001:db8::/32 only.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 
 const created = new Set<string>();
 let hooksInstalled = false;
@@ -27,7 +28,7 @@ function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.on('exit', cleanupAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
       cleanupAll();
       process.exit(130);
@@ -50,10 +51,21 @@ export function createNetns(label: string): string {
   return name;
 }
 
-/** Deletes one namespace (and with it every interface inside it). */
+/**
+ * Deletes one namespace (and with it every interface inside it). A deletion that did not happen (the `ip`
+ * process could not start on a loaded machine, the name still listed) is tried again, and a namespace that
+ * still stays is kept on the list, so that the exit hook tries once more rather than forgetting it.
+ */
 export function deleteNetns(name: string): void {
-  spawnSync('ip', ['netns', 'del', name]);
-  created.delete(name);
+  for (let k = 0; k < 3; k++) {
+    spawnSync('ip', ['netns', 'del', name]);
+    if (!existsSync(`/run/netns/${name}`)) {
+      created.delete(name);
+      return;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  process.stderr.write(`netns helper: could not delete namespace ${name}\n`);
 }
 
 function cleanupAll(): void {
