@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { DNS_TYPES, decodeHeader, encodeQuery, rcodeName } from './dns-wire.js';
-import { awaitReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
+import { PendingReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
 
 export class DnsProbe implements Probe {
@@ -16,8 +16,7 @@ export class DnsProbe implements Probe {
   readonly #name: string;
   readonly #qtype: number;
   readonly #buf = new Uint8Array(768);
-  #abort: (() => void) | undefined;
-  #closed = false;
+  readonly #pending = new PendingReply();
 
   constructor(target: ProbeTarget, type = 'SOA', name = '') {
     this.#target = target;
@@ -29,7 +28,7 @@ export class DnsProbe implements Probe {
   run(timeoutUs: number): Promise<ProbeOutcome> {
     const start = nowUs();
     return new Promise((resolve) => {
-      if (this.#closed) return resolve(down(start, 'closed', 'probe closed'));
+      if (this.#pending.closed) return resolve(down(start, 'closed', 'probe closed'));
       if (!this.#sa) return resolve(down(start, 'local-error', `bad address ${this.#target.address}`));
       const t = this.#target;
       const id = randomInt(0x10000);
@@ -41,29 +40,30 @@ export class DnsProbe implements Probe {
         const code = typeof fd.error === 'string' ? connectCode(fd.error) : 'local-error';
         return resolve(down(start, code, `DNS query to ${where(t)} not sent: ${fd.error}`));
       }
-      const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
-        datagram: (n) => {
-          const h = decodeHeader(this.#buf.subarray(0, n));
-          if (!h || h.id !== id || !h.response) return undefined; // not our answer: keep waiting
-          if (h.rcode !== 0)
-            return down(start, 'dns-rcode', `DNS check to ${where(t)}: rcode ${rcodeName(h.rcode)}`);
-          return up(start);
+      this.#pending.wait(
+        fd,
+        this.#buf,
+        ms(timeoutUs),
+        {
+          datagram: (n) => {
+            const h = decodeHeader(this.#buf.subarray(0, n));
+            if (!h || h.id !== id || !h.response) return undefined; // not our answer: keep waiting
+            if (h.rcode !== 0)
+              return down(start, 'dns-rcode', `DNS check to ${where(t)}: rcode ${rcodeName(h.rcode)}`);
+            return up(start);
+          },
+          error: (n) =>
+            down(start, connectCode(n, true), `DNS check to ${where(t)}: failed to read socket: ${n}`),
+          timeout: () =>
+            down(start, 'timeout', `DNS check to ${where(t)}: no matching reply within the timeout`),
         },
-        error: (n) =>
-          down(start, connectCode(n, true), `DNS check to ${where(t)}: failed to read socket: ${n}`),
-        timeout: () =>
-          down(start, 'timeout', `DNS check to ${where(t)}: no matching reply within the timeout`),
-      });
-      this.#abort = () => abort(down(start, 'closed', 'probe closed'));
-      void settled.then((o) => {
-        this.#abort = undefined;
-        resolve(o);
-      });
+        () => down(start, 'closed', 'probe closed'),
+        resolve,
+      );
     });
   }
 
   close(): void {
-    this.#closed = true;
-    this.#abort?.();
+    this.#pending.close();
   }
 }

@@ -290,3 +290,38 @@ export function awaitReply(
   const w = new ReplyWait(fd, buf, timeoutMs, reader);
   return { settled: w.settled, abort: (o) => w.finish(o) };
 }
+
+/**
+ * A datagram probe's reply wait in flight and its close() (DNS, UDP and PING checks): close() marks the
+ * probe closed and settles a wait in flight with `onClose`'s outcome.
+ */
+export class PendingReply {
+  #abort: (() => void) | undefined;
+  #closed = false;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** awaitReply, with `resolve` called once with the reply's, the timeout's or the close's outcome. */
+  wait(
+    fd: number,
+    buf: Uint8Array,
+    timeoutMs: number,
+    reader: ReplyReader,
+    onClose: () => ProbeOutcome,
+    resolve: (o: ProbeOutcome) => void,
+  ): void {
+    const { settled, abort } = awaitReply(fd, buf, timeoutMs, reader);
+    this.#abort = () => abort(onClose());
+    void settled.then((o) => {
+      this.#abort = undefined;
+      resolve(o);
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#abort?.();
+  }
+}

@@ -9,9 +9,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import {
-  awaitReply,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
+  PendingReply,
   SOCK_DGRAM,
   sendDatagram,
   sockaddrOf,
@@ -46,8 +46,7 @@ export class PingProbe implements Probe {
   readonly #target: ProbeTarget;
   readonly #sa: Uint8Array | undefined;
   readonly #buf = new Uint8Array(8 + PAYLOAD_LEN + 64);
-  #abort: (() => void) | undefined;
-  #closed = false;
+  readonly #pending = new PendingReply();
 
   constructor(target: ProbeTarget) {
     this.#target = target;
@@ -58,7 +57,7 @@ export class PingProbe implements Probe {
     const start = nowUs();
     const t = this.#target;
     return new Promise((resolve) => {
-      if (this.#closed) return resolve(down(start, 'closed', 'probe closed'));
+      if (this.#pending.closed) return resolve(down(start, 'closed', 'probe closed'));
       if (!this.#sa) return resolve(down(start, 'local-error', `bad address ${t.address}`));
       const v = t.family === 4 ? '' : 'v6';
       const seq = nextSeq;
@@ -83,29 +82,35 @@ export class PingProbe implements Probe {
         const code = typeof fd.error === 'string' ? connectCode(fd.error) : 'local-error';
         return resolve(down(start, code, `ICMP${v} echo to ${t.address} not sent: ${fd.error}`));
       }
-      const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
-        datagram: (n) => {
-          const kind = classifyReply(t.family, this.#buf.subarray(0, n), seq);
-          if (kind === 'reply') return up(start);
-          if (kind === 'other')
-            return down(start, 'icmp-type', `ICMP${v} check of ${t.address}: got ICMP type ${this.#buf[0]}`);
-          return undefined;
+      this.#pending.wait(
+        fd,
+        this.#buf,
+        ms(timeoutUs),
+        {
+          datagram: (n) => {
+            const kind = classifyReply(t.family, this.#buf.subarray(0, n), seq);
+            if (kind === 'reply') return up(start);
+            if (kind === 'other')
+              return down(
+                start,
+                'icmp-type',
+                `ICMP${v} check of ${t.address}: got ICMP type ${this.#buf[0]}`,
+              );
+            return undefined;
+          },
+          error: (n) =>
+            down(start, connectCode(n, true), `ICMP${v} check of ${t.address}: ${n} (ICMP error)`),
+          timeout: () =>
+            down(start, 'timeout', `ICMP${v} check of ${t.address}: no echo reply within the timeout`),
         },
-        error: (n) => down(start, connectCode(n, true), `ICMP${v} check of ${t.address}: ${n} (ICMP error)`),
-        timeout: () =>
-          down(start, 'timeout', `ICMP${v} check of ${t.address}: no echo reply within the timeout`),
-      });
-      this.#abort = () => abort(down(start, 'closed', 'probe closed'));
-      void settled.then((o) => {
-        this.#abort = undefined;
-        resolve(o);
-      });
+        () => down(start, 'closed', 'probe closed'),
+        resolve,
+      );
     });
   }
 
   close(): void {
-    this.#closed = true;
-    this.#abort?.();
+    this.#pending.close();
   }
 }
 

@@ -9,7 +9,7 @@
 // docs/probes.md, "UDP_CHECK".
 import type { Checker } from '../../config/model.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
-import { awaitReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
+import { PendingReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
 
 /** The reply rule compiled from the configuration. */
@@ -78,8 +78,7 @@ export class UdpProbe implements Probe {
   readonly #spec: ReplySpec;
   /** One byte more than the longest acceptable reply, so that a longer one shows as longer. */
   readonly #buf: Uint8Array;
-  #abort: (() => void) | undefined;
-  #closed = false;
+  readonly #pending = new PendingReply();
 
   constructor(target: ProbeTarget, payload: Uint8Array | undefined, spec: ReplySpec) {
     this.#target = target;
@@ -92,7 +91,7 @@ export class UdpProbe implements Probe {
   run(timeoutUs: number): Promise<ProbeOutcome> {
     const start = nowUs();
     return new Promise((resolve) => {
-      if (this.#closed) return resolve(down(start, 'closed', 'probe closed'));
+      if (this.#pending.closed) return resolve(down(start, 'closed', 'probe closed'));
       if (!this.#sa) return resolve(down(start, 'local-error', `bad address ${this.#target.address}`));
       const t = this.#target;
       // keepalived's UDP_CHECK binds (bindto/bind_port) and marks, but does not bind to a device.
@@ -109,28 +108,30 @@ export class UdpProbe implements Probe {
             : `UDP ${fd.step} to ${where(t)} failed: ${fd.error}`;
         return resolve(down(start, 'local-error', why));
       }
-      const { settled, abort } = awaitReply(fd, this.#buf, ms(timeoutUs), {
-        datagram: (n) => {
-          const why = replyMismatch(this.#buf.subarray(0, n), this.#spec);
-          return why ? down(start, 'reply-mismatch', `UDP check to ${where(t)}: ${why}`) : up(start);
+      this.#pending.wait(
+        fd,
+        this.#buf,
+        ms(timeoutUs),
+        {
+          datagram: (n) => {
+            const why = replyMismatch(this.#buf.subarray(0, n), this.#spec);
+            return why ? down(start, 'reply-mismatch', `UDP check to ${where(t)}: ${why}`) : up(start);
+          },
+          error: (n) =>
+            down(start, connectCode(n, true), `UDP check to ${where(t)} failed: ${n} (ICMP error)`),
+          // Without require_reply, silence is success (keepalived).
+          timeout: () =>
+            this.#spec.requireReply
+              ? down(start, 'timeout', `UDP check to ${where(t)}: no reply within the timeout`)
+              : up(start),
         },
-        error: (n) => down(start, connectCode(n, true), `UDP check to ${where(t)} failed: ${n} (ICMP error)`),
-        // Without require_reply, silence is success (keepalived).
-        timeout: () =>
-          this.#spec.requireReply
-            ? down(start, 'timeout', `UDP check to ${where(t)}: no reply within the timeout`)
-            : up(start),
-      });
-      this.#abort = () => abort(down(start, 'closed', 'probe closed'));
-      void settled.then((o) => {
-        this.#abort = undefined;
-        resolve(o);
-      });
+        () => down(start, 'closed', 'probe closed'),
+        resolve,
+      );
     });
   }
 
   close(): void {
-    this.#closed = true;
-    this.#abort?.();
+    this.#pending.close();
   }
 }
