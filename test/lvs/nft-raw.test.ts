@@ -70,6 +70,21 @@ const model = (sets: Record<string, [string, string][]>, chains: Record<string, 
   return m;
 };
 
+/** One wrr service over two NAT servers (weights 3 and 1), as both groups of tests below change it. */
+const WRR_TWO: ServiceSpec = {
+  name: 'a',
+  family: 4,
+  protocol: 'tcp',
+  matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
+  scheduler: 'wrr',
+  flags: { hashPort: false, fallback: false, onePacket: false },
+  reals: [
+    { address: '192.0.2.11', port: 8080, weight: 3, method: 'NAT' },
+    { address: '192.0.2.12', port: 8080, weight: 1, method: 'NAT' },
+  ],
+  sorryActive: false,
+};
+
 describe('raw nf_tables element batch', () => {
   it('encodes a change byte for byte as nft does (but for acknowledgements and the set id)', () => {
     const from = model(
@@ -127,19 +142,7 @@ describe('raw nf_tables element batch', () => {
     assert.ok(accept);
     assert.equal(encodeBatch(accept, 0), undefined, 'only goto verdicts are encoded');
     // Persistence adds a set and a chain per server: not raw.
-    const s: ServiceSpec = {
-      name: 'a',
-      family: 4,
-      protocol: 'tcp',
-      matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
-      scheduler: 'wrr',
-      flags: { hashPort: false, fallback: false, onePacket: false },
-      reals: [
-        { address: '192.0.2.11', port: 8080, weight: 3, method: 'NAT' },
-        { address: '192.0.2.12', port: 8080, weight: 1, method: 'NAT' },
-      ],
-      sorryActive: false,
-    };
+    const s = WRR_TWO;
     const alloc = allocate(emptyAlloc(), { services: [s] });
     const down = { ...s, reals: [s.reals[0], { ...s.reals[1], weight: 0 }] } as ServiceSpec;
     const ops = rawOps(partialModel([renderService(s, alloc)]), partialModel([renderService(down, alloc)]));
@@ -191,19 +194,7 @@ describe('raw path in a namespace', { skip: !isRoot() && 'needs root' }, () => {
 });
 
 describe('data plane with the raw path (fake kernel)', () => {
-  const s: ServiceSpec = {
-    name: 'a',
-    family: 4,
-    protocol: 'tcp',
-    matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
-    scheduler: 'wrr',
-    flags: { hashPort: false, fallback: false, onePacket: false },
-    reals: [
-      { address: '192.0.2.11', port: 8080, weight: 3, method: 'NAT' },
-      { address: '192.0.2.12', port: 8080, weight: 1, method: 'NAT' },
-    ],
-    sorryActive: false,
-  };
+  const s = WRR_TWO;
   const setup = (rawOk: boolean) => {
     const scripts: string[] = [];
     const batches: RawOp[][] = [];
