@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { monotonicUs } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { AnnounceSender } from '../net/garp.js';
-import type { RehearseOption } from '../net/rehearse.js';
+import { isRehearsal, type RehearseOption } from '../net/rehearse.js';
 import type { VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
 
@@ -125,7 +125,7 @@ export class Announcers {
     defaultIf: string,
     o?: RehearseOption,
   ): void {
-    const rehearse = o?.rehearse === true;
+    const rehearse = isRehearsal(o);
     const plan: { ifname: string; address: string }[] = [];
     for (const address of addresses) {
       const ifname = vips.find((v) => v.address === address)?.dev ?? defaultIf;

@@ -8,7 +8,7 @@
 import type { Logger } from '../common/logger.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
-import type { RehearseOption } from '../net/rehearse.js';
+import { isRehearsal, type RehearseOption } from '../net/rehearse.js';
 import type { JsonValue, VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
 import { routeRequest, ruleRequest } from './route-spec.js';
@@ -112,7 +112,7 @@ export class VipInstaller {
    * already built, through code that has already run.
    */
   add(instance: string, vips: VirtualAddress[], defaultIf: string, o?: RehearseOption): void {
-    const rehearse = o?.rehearse === true;
+    const rehearse = isRehearsal(o);
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
       const key = this.#key(v.address, ifname);

@@ -6,7 +6,7 @@
 // VRRPv2 with auth_type AH runs on its own IP-protocol-51 socket and sends whole packets built here.
 import type { NetError, NetResult } from '../net/net-error.js';
 import { fail, ok } from '../net/net-error.js';
-import type { RehearseOption } from '../net/rehearse.js';
+import { isRehearsal, type RehearseOption } from '../net/rehearse.js';
 import { VrrpSocket } from '../net/vrrp-socket.js';
 import type { AdvertToSend } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
@@ -224,7 +224,7 @@ export class VrrpSocketPool {
    * without sending or changing anything (AH adverts are not rehearsed: each takes a sequence number).
    */
   send(instance: string, a: AdvertToSend, o?: RehearseOption): NetResult<void> {
-    const rehearse = o?.rehearse === true;
+    const rehearse = isRehearsal(o);
     const slot = this.#slotOf.get(instance);
     const w = this.#wiring.get(instance);
     if (!slot || !w || (rehearse && w.tx.authType === AuthType.ah)) return ok(undefined);
