@@ -24,6 +24,8 @@ export type ProbeOutcome =
       latencyUs: number;
       /** misc_dynamic (exit code 2–255 → weight exit-2) and FILE_CHECK weights; absent otherwise. */
       weight?: number;
+      /** MISC_CHECK: the script's exit status (for the data dump's "Last status"). */
+      exitStatus?: number;
     }
   | {
       ok: false;
@@ -31,6 +33,10 @@ export type ProbeOutcome =
       /** Stable, for counters and tests: 'refused', 'timeout', 'reset', 'status', 'digest', ... */
       code: string;
       reason: string;
+      /** HTTP_GET / SSL_GET: the path of the url that failed (the data dump's "Failed URL"). */
+      url?: string;
+      /** MISC_CHECK: the script's exit status when it exited (not when killed). */
+      exitStatus?: number;
     };
 
 export interface Probe {

@@ -80,6 +80,8 @@ export interface VirtualServerView {
   vs: string;
   quorumUp: boolean;
   sorryActive: boolean;
+  /** Kept by the last reload (keepalived's vs->reloaded). */
+  reloaded: boolean;
   /** Σ weights of live real servers (full weights, as quorum counts them). */
   weightSum: number;
   /** Real servers in service (all checkers up) with the weight to use now (slow start applied). */
@@ -101,6 +103,12 @@ export interface CheckerStatus {
   /** misc_dynamic / FILE_CHECK contribution to the weight. */
   weightOffset: number;
   suspended: boolean;
+  /** HTTP_GET / SSL_GET: the path of the url that failed, while the checker is failed (keepalived's failed_url). */
+  failedUrl?: string;
+  /** When the probe last started, on the core's clock (absent before its first start). */
+  lastRanUs?: number;
+  /** MISC_CHECK: the exit status keepalived keeps (a success's, or the one that failed the checker). */
+  lastStatus: number;
 }
 
 export interface RealServerStatus {
@@ -110,6 +118,10 @@ export interface RealServerStatus {
   configuredWeight: number;
   effectiveWeight: number;
   failedCheckers: number;
+  /** The effective weight the server had when the last reload kept it (0 before any reload). */
+  previousEffectiveWeight: number;
+  /** Kept from the configuration before the last reload. */
+  reloaded: boolean;
   checkers: CheckerStatus[];
   latency: LatencyStats;
 }
@@ -142,6 +154,10 @@ interface Sub {
   offset: number;
   /** HTTP/SSL: failed for good; the next success only clears this (keepalived's failed_url). */
   failedUrl: boolean;
+  /** HTTP/SSL: the failed url's path, when the probe said which. */
+  failedPath: string | undefined;
+  /** MISC_CHECK: keepalived's last_exit_code. */
+  lastStatus: number;
 }
 
 interface RsState {
@@ -155,6 +171,9 @@ interface RsState {
   /** Weight last announced to the data plane while alive (slow start applied). */
   shownWeight: number;
   latency: LatencyStats;
+  /** Kept by the last reload, and the effective weight it had then (keepalived's reloaded, peffective_weight). */
+  reloaded: boolean;
+  prevEffective: number;
 }
 
 interface VsState {
@@ -164,6 +183,8 @@ interface VsState {
   quorumUp: boolean;
   sorryActive: boolean;
   suspended: boolean;
+  /** Kept by the last reload. */
+  reloaded: boolean;
 }
 
 /** When a checker wants its next attempt; a shared probe takes the earliest its checkers want. */
@@ -349,6 +370,8 @@ export class CheckerCore {
           continue;
         }
         reloaded.add(nrs);
+        nrs.reloaded = true;
+        nrs.prevEffective = rs.effective;
         nrs.alive = rs.alive;
         nrs.shownWeight = rs.shownWeight;
         nrs.latency = rs.latency;
@@ -357,6 +380,7 @@ export class CheckerCore {
         nrs.effective = rs.effective;
       }
       this.#updateVsNotifies(old, false, out);
+      nv.reloaded = true;
       pending.push({ nv, quorumUp: old.quorumUp });
       // The sorry server: kept if it is the same, else the old one leaves.
       const os = old.spec.sorry;
@@ -438,6 +462,8 @@ export class CheckerCore {
           configuredWeight: rs.spec.weight,
           effectiveWeight: rs.effective,
           failedCheckers: rs.numFailed,
+          previousEffectiveWeight: rs.prevEffective,
+          reloaded: rs.reloaded,
           checkers: rs.subs.map((s) => ({
             probeId: s.unit.id,
             kind: s.spec.kind,
@@ -446,6 +472,9 @@ export class CheckerCore {
             retryIt: s.retryIt,
             weightOffset: s.offset,
             suspended: vs.suspended,
+            ...(s.failedUrl && s.failedPath !== undefined ? { failedUrl: s.failedPath } : {}),
+            ...(s.unit.startUs > 0 ? { lastRanUs: s.unit.startUs } : {}),
+            lastStatus: s.lastStatus,
           })),
           latency: { ...rs.latency, histogram: [...rs.latency.histogram] },
         });
@@ -472,6 +501,7 @@ export class CheckerCore {
         quorumUp: false,
         sorryActive: false,
         suspended: false,
+        reloaded: false,
       };
       vs.suspended = this.#isSuspended(spec);
       for (const rspec of spec.realServers) {
@@ -485,6 +515,8 @@ export class CheckerCore {
           ramp: null,
           shownWeight: 0,
           latency: newLatency(),
+          reloaded: false,
+          prevEffective: 0,
         };
         vs.rs.push(rs);
         vs.rsById.set(rspec.id, rs);
@@ -534,6 +566,8 @@ export class CheckerCore {
             retryIt: 0,
             offset: 0,
             failedUrl: false,
+            failedPath: undefined,
+            lastStatus: 0,
           };
           // Mostly one subscriber each: a one-element literal, where push() would reserve 17 slots.
           if (u.subs.length === 0) u.subs = [sub];
@@ -572,6 +606,7 @@ export class CheckerCore {
       s.retryIt = reload || s.spec.kind === 'SMTP_CHECK' ? 0 : s.spec.retry;
       s.offset = 0;
       s.failedUrl = false;
+      s.lastStatus = 0;
       if (!s.isUp) rs.numFailed++;
     }
   }
@@ -702,9 +737,11 @@ export class CheckerCore {
   #step(s: Sub, o: ProbeOutcome, out: CheckAction[]): Next {
     const spec = s.spec;
     const http = spec.kind === 'HTTP_GET' || spec.kind === 'SSL_GET';
+    if (spec.kind === 'MISC_CHECK') this.#miscStatus(s, o);
     if (o.ok && http && s.failedUrl) {
       // keepalived: the URL that failed works again; all URLs are checked once more before the server is up.
       s.failedUrl = false;
+      s.failedPath = undefined;
       s.retryIt = 0;
       s.hasRun = true;
       return spec.config.fastRecovery ? Next.Now : Next.Loop;
@@ -734,7 +771,8 @@ export class CheckerCore {
       s.hasRun = true;
       return s.isUp ? Next.Retry : Next.Loop;
     }
-    s.retryIt = 0;
+    // keepalived's HTTP checker leaves its count past `retry` while the URL stays failed (docs/checkers.md).
+    s.retryIt = http ? spec.retry + 1 : 0;
     for (const line of failLines(spec, s.hasRun, s.rs.spec.id, s.vs.spec.id))
       out.push({ type: 'log', message: line });
     // A failed checker gives back its dynamic weight, whatever the failure (a timed-out script too).
@@ -743,9 +781,20 @@ export class CheckerCore {
     s.hasRun = true;
     if (http) {
       s.failedUrl = true;
+      s.failedPath = o.url;
       return Next.LoopMax;
     }
     return Next.Loop;
+  }
+
+  /**
+   * MISC_CHECK's last_exit_code: a success's status (0, or misc_dynamic's 2..255), or the status of the failure
+   * that fails the checker; retried failures and kills leave it.
+   */
+  #miscStatus(s: Sub, o: ProbeOutcome): void {
+    if (o.exitStatus === undefined) return;
+    if (o.ok) s.lastStatus = o.exitStatus;
+    else if ((s.isUp || !s.hasRun) && s.retryIt >= s.spec.retry) s.lastStatus = o.exitStatus;
   }
 
   /**
@@ -1083,6 +1132,8 @@ export class CheckerCore {
       else ns.retryIt = Math.min(os.retryIt, ns.spec.retry);
       ns.offset = os.offset;
       ns.failedUrl = os.failedUrl;
+      ns.failedPath = os.failedPath;
+      ns.lastStatus = os.lastStatus;
     }
   }
 
@@ -1148,6 +1199,7 @@ export class CheckerCore {
       vs: vs.spec.id,
       quorumUp: vs.quorumUp,
       sorryActive: vs.sorryActive,
+      reloaded: vs.reloaded,
       weightSum,
       live,
       destinations,

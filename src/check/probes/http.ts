@@ -591,6 +591,7 @@ class RunState implements DeadlineTarget, AttemptSink {
         latencyUs,
         code: f.code,
         reason: this.plans.length > 1 ? `url ${this.plans[k]!.path}: ${f.reason}` : f.reason,
+        url: this.plans[k]!.path,
       });
   }
 }

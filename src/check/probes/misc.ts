@@ -95,7 +95,8 @@ export class MiscProbe implements Probe {
       child.on('exit', (code, signal) => {
         if (this.#child === child) this.#child = undefined;
         const v = miscVerdict(code, signal, this.#o.dynamic);
-        finish(v.ok ? up(start, v.weight) : down(start, v.code, `${this.name} ${v.reason}`));
+        const o = v.ok ? up(start, v.weight) : down(start, v.code, `${this.name} ${v.reason}`);
+        finish(code === null ? o : { ...o, exitStatus: code });
       });
     });
   }

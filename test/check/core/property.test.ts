@@ -145,12 +145,17 @@ interface Ref {
   failedUrl: boolean;
 }
 
-/** keepalived's retry rule, written once more from its description, as the oracle. */
+/**
+ * keepalived's retry rule, written once more from its description, as the oracle. Its HTTP checker leaves
+ * the count at retry + 1 when it fails the checker, until a success (keepalived 2.2.7's "Retries iterations").
+ */
 function refStep(r: Ref, ok: boolean): void {
-  if (ok && r.failedUrl) r.failedUrl = false;
-  else if (ok || ((r.isUp || !r.hasRun) && r.retryIt >= r.retry)) {
-    if (!ok && r.http) r.failedUrl = true;
+  if (ok && r.failedUrl) {
+    r.failedUrl = false;
     r.retryIt = 0;
+  } else if (ok || ((r.isUp || !r.hasRun) && r.retryIt >= r.retry)) {
+    if (!ok && r.http) r.failedUrl = true;
+    r.retryIt = !ok && r.http ? r.retry + 1 : 0;
     r.isUp = ok;
   } else if (r.isUp) r.retryIt++;
   r.hasRun = true;
@@ -194,6 +199,8 @@ function run(vss: VsGen[], cmds: Cmd[], seed: number): CheckAction[] {
   const vsIndex = (id: string) => Number(/198\.51\.100\.(\d+)/.exec(id)![1]) - 1;
   let now = 0;
   let outcomeBit = 0;
+  // The oracle follows retry counts until the first reload (which migrates them its own way).
+  let reloads = 0;
 
   const check = (out: CheckAction[]) => {
     all.push(...out);
@@ -221,8 +228,11 @@ function run(vss: VsGen[], cmds: Cmd[], seed: number): CheckAction[] {
     }
     // Verdicts: every checker matches the oracle; a server is live iff all its checkers are up.
     for (const s of status) {
-      for (const k of s.checkers)
+      for (const k of s.checkers) {
         assert.equal(k.up, refs.get(k.probeId)!.isUp, `checker ${k.probeId} of ${s.rs}`);
+        if (reloads === 0)
+          assert.equal(k.retryIt, refs.get(k.probeId)!.retryIt, `retry count of ${k.probeId} of ${s.rs}`);
+      }
       assert.equal(
         s.alive,
         s.checkers.every((k) => refs.get(k.probeId)!.isUp),
@@ -279,6 +289,7 @@ function run(vss: VsGen[], cmds: Cmd[], seed: number): CheckAction[] {
       master.set(cmd.instance, cmd.master);
       check(c.vrrpState(`VI_${cmd.instance}`, cmd.master ? 'MASTER' : 'BACKUP'));
     } else {
+      reloads++;
       check(c.reload(conf(text), now));
       resetRefs();
       for (const id of [...inFlight.keys()]) if (!refs.has(id)) inFlight.delete(id);
