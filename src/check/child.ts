@@ -3,8 +3,10 @@
 // keepalived child does), runs the checker runtime, and ends when told to stop or when its parent is gone.
 // Its log lines carry keepalived's checker ident (Keepalived_healthcheckers) on syslog.
 import { writeFile } from 'node:fs/promises';
+import { monotonicUs } from '../common/clock.js';
 import { createLogger } from '../common/logger.js';
 import { loadConfig } from '../config/load.js';
+import type { KeepalivedConfig } from '../config/model.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
@@ -14,6 +16,7 @@ import { readHostFacts as readHostFacts4Dump } from '../notify/dump-host.js';
 import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.js';
 import { formatCheckerData } from './dump.js';
 import { LvsSink } from './lvs-sink.js';
+import { widenPingGroupRange } from './probes/ping.js';
 import { CheckerRuntime } from './runtime.js';
 
 const send = (m: FromChecker) => {
@@ -45,11 +48,28 @@ export function runCheckerChild(o: CliOptions): number {
   let runtime: CheckerRuntime | null = null;
   // The configuration the data dump describes: the one last loaded.
   let current = config;
+  // keepalived's checker widens net.ipv4.ping_group_range when PING_CHECKs exist, and narrows it back at exit
+  // (docs/probes.md, "PING_CHECK").
+  let pingRestore: (() => void) | null = null;
+  const widenPing = (c: KeepalivedConfig) => {
+    if (pingRestore) return;
+    if (
+      !c.virtualServers.some((v) =>
+        v.realServers.some((r) => r.checkers.some((k) => k.kind === 'PING_CHECK')),
+      )
+    )
+      return;
+    const r = widenPingGroupRange();
+    if (r.ok) pingRestore = r.restore;
+    else log.error(`PING_CHECK: ${r.error}`);
+  };
+  widenPing(config);
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     await runtime?.stop();
+    pingRestore?.();
     send({ type: 'stopped' });
     log.close();
     process.exit(code);
@@ -80,6 +100,7 @@ export function runCheckerChild(o: CliOptions): number {
         const next = load();
         if (next) {
           current = next;
+          widenPing(next);
           runtime.reload(next);
         } else log.error('checker reload aborted: the new configuration cannot be run');
         break;
@@ -90,6 +111,7 @@ export function runCheckerChild(o: CliOptions): number {
           formatCheckerData(runtime.status(), runtime.snapshot(), {
             config: current,
             host: readHostFacts4Dump(current.globalDefs),
+            clock: { wallUs: Date.now() * 1000, coreUs: monotonicUs() },
           }),
           { mode: 0o600 },
         ).catch((e: Error) => log.error(`cannot write ${m.file}: ${e.message}`));

@@ -26,6 +26,8 @@ export type ProbeOutcome =
       weight?: number;
       /** MISC_CHECK: the script's exit status (for the data dump's "Last status"). */
       exitStatus?: number;
+      /** FILE_CHECK: the file's value (the data dump's track file "Status"). */
+      fileValue?: number;
     }
   | {
       ok: false;
@@ -37,6 +39,7 @@ export type ProbeOutcome =
       url?: string;
       /** MISC_CHECK: the script's exit status when it exited (not when killed). */
       exitStatus?: number;
+      fileValue?: number;
     };
 
 export interface Probe {

@@ -107,7 +107,10 @@ export interface CheckerStatus {
   failedUrl?: string;
   /** When the probe last started, on the core's clock (absent before its first start). */
   lastRanUs?: number;
-  /** MISC_CHECK: the exit status keepalived keeps (a success's, or the one that failed the checker). */
+  /**
+   * MISC_CHECK: the exit status keepalived keeps (a success's, or the one that failed the checker);
+   * FILE_CHECK: the file's last value.
+   */
   lastStatus: number;
 }
 
@@ -738,6 +741,7 @@ export class CheckerCore {
     const spec = s.spec;
     const http = spec.kind === 'HTTP_GET' || spec.kind === 'SSL_GET';
     if (spec.kind === 'MISC_CHECK') this.#miscStatus(s, o);
+    else if (o.fileValue !== undefined) s.lastStatus = o.fileValue;
     if (o.ok && http && s.failedUrl) {
       // keepalived: the URL that failed works again; all URLs are checked once more before the server is up.
       s.failedUrl = false;

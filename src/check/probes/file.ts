@@ -123,9 +123,10 @@ export class FileProbe implements Probe {
 
   #outcome(start: number): ProbeOutcome {
     const v = fileVerdict(this.#value, this.#weight, this.#reverse);
-    return v.up
+    const o = v.up
       ? up(start, v.weight)
       : down(start, 'file-fault', `track_file ${this.#name} (${this.#path}) value ${this.#value} means down`);
+    return { ...o, fileValue: this.#value };
   }
 
   run(_timeoutUs: number): Promise<ProbeOutcome> {

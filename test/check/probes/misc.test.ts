@@ -65,9 +65,13 @@ describe('MISC_CHECK verdict (pure)', () => {
 
 describe('MISC_CHECK probe', () => {
   it('is up on exit 0, down on exit 1, weight exit-2 with misc_dynamic', async () => {
-    assert.deepEqual({ ...(await probe('exit 0').run(5_000_000)), latencyUs: 0 }, { ok: true, latencyUs: 0 });
+    assert.deepEqual(
+      { ...(await probe('exit 0').run(5_000_000)), latencyUs: 0 },
+      { ok: true, latencyUs: 0, exitStatus: 0 },
+    );
     const one = await probe('exit 1', { dynamic: true }).run(5_000_000);
     assert.ok(!one.ok && one.code === 'exit-status' && /status 1/.test(one.reason), JSON.stringify(one));
+    assert.equal(one.exitStatus, 1, 'the exit status (the data dump\'s "Last status")');
     const fixed = await probe('exit 57').run(5_000_000);
     assert.ok(!fixed.ok && fixed.code === 'exit-status');
     const dyn = await probe('exit 57', { dynamic: true }).run(5_000_000);
