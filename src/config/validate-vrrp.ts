@@ -107,6 +107,14 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       diag.error('CONFIG_NO_VRID', `${name} the virtual router id must be set`);
       continue;
     }
+    // A VMAC gets promote_secondaries when it is made; keepalived leaves the parent interface alone.
+    if (i.promoteSecondaries && i.useVmac) {
+      diag.error(
+        'CONFIG_INVALID_VALUE',
+        `${name} promote_secondaries is automatically set for vmacs - ignoring`,
+      );
+      i.promoteSecondaries = false;
+    }
     // Family: IPv6 forces version 3 (keepalived 2.2.7 does so silently).
     const family = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
     i.family = family;

@@ -30,7 +30,7 @@ import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import type { InterfaceTable } from './interface-table.js';
-import { PromoteSecondaries } from './promote-secondaries.js';
+import { PromoteSecondaries, promoteInterfaces } from './promote-secondaries.js';
 import { type RuntimeError, runtimeError } from './runtime-error.js';
 import type { RuntimeObserver, TrackerState } from './runtime-observer.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
@@ -157,10 +157,7 @@ export class VrrpRuntime {
     );
     this.#vips = new VipInstaller(this.#nl, this.#table, log);
     this.#firewall = StrictFirewall.of(log, cfg.globalDefs);
-    this.#promote = new PromoteSecondaries(
-      log,
-      cfg.vrrpInstances.flatMap((i) => (i.promoteSecondaries && i.interface ? [i.interface] : [])),
-    );
+    this.#promote = new PromoteSecondaries(log, promoteInterfaces(cfg));
     this.#announcers = new Announcers(this.#table, log, plan.pacing);
     const scripts = new Map([...plan.wiring].map(([name, w]) => [name, w.notify]));
     this.#notifier = new Notifier(
@@ -227,6 +224,7 @@ export class VrrpRuntime {
         this.#vmacs = v;
       },
       adopt: (next, p) => {
+        this.#promote.update(promoteInterfaces(next));
         this.#plan = { ...this.#plan, scripts: p.scripts, files: p.files, processes: p.processes };
         this.#notifyDeleted = withNotifyDeleted(next);
         this.#dumpFlags = dumpFlagsOf(next, new Map(vmacSpecs(next).map((v) => [v.instance, v.name])));
