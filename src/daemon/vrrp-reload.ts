@@ -3,11 +3,13 @@
 // sockets opened, updated and closed, engine inputs given, trackers and notify scripts handed their new sets.
 // Reloads run one after the other; each first creates the use_vmac interfaces of the instances it adds (and
 // re-reads the links, so the plan sees them), then applies the new configuration in one synchronous step.
+
 import type { KeepalivedConfig } from '../config/model.js';
 import type { Netlink } from '../net/netlink.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import { planReload, type ReloadInput, type ReloadStep, sameSyncGroups } from '../vrrp/reload-plan.js';
+import { waitingInstances, withoutWaiting } from './dynamic-interfaces.js';
 import { buildEnginePlan } from './engine-plan/build.js';
 import type { EnginePlan, InstanceWiring } from './engine-plan/types.js';
 import { InterfaceTable } from './interface-table.js';
@@ -66,8 +68,11 @@ export class ReloadApplier {
     this.#x = x;
   }
 
-  /** Creates the VMACs of instances the reload adds, re-reads the links, then applies the configuration. */
-  async reload(cfg: KeepalivedConfig): Promise<void> {
+  /**
+   * Creates the VMACs of instances the reload adds, re-reads the links, then applies the configuration.
+   * `quiet`: the runtime adding an instance whose interface appeared (dynamic_interfaces), not a SIGHUP.
+   */
+  async reload(cfg: KeepalivedConfig, quiet = false): Promise<void> {
     const { ctx, nl } = this.#x;
     if (ctx.state !== 'running') return;
     const specs = vmacSpecs(cfg).filter((v) => !ctx.engine.instance(v.instance));
@@ -85,14 +90,15 @@ export class ReloadApplier {
       if (t.ok) ctx.table.replaceWith(t.value);
       if (ctx.state !== 'running') return;
     }
-    this.apply(cfg);
+    this.apply(cfg, quiet);
   }
 
   /** Builds the plan and performs it; a configuration that cannot run leaves the running one in place. */
-  apply(cfg: KeepalivedConfig): void {
+  apply(cfg: KeepalivedConfig, quiet = false): void {
     const { ctx } = this.#x;
     if (ctx.state !== 'running') return;
-    const plan = buildEnginePlan(cfg, ctx.table);
+    // dynamic_interfaces: instances whose interface is not there (yet) wait outside the plan.
+    const plan = buildEnginePlan(withoutWaiting(cfg, waitingInstances(cfg, ctx.table)), ctx.table);
     if (plan.errors.length > 0) {
       for (const e of plan.errors) ctx.log.error(e.message);
       ctx.log.error('reload aborted; the running configuration is kept');
@@ -106,7 +112,7 @@ export class ReloadApplier {
     for (const s of steps) this.#step(s, cfg, plan, now, out, added);
     ctx.perform(out);
     ctx.rearm();
-    ctx.log.info('Reload finished');
+    if (!quiet) ctx.log.info('Reload finished');
   }
 
   #step(

@@ -27,6 +27,7 @@ import { type EngineEvent, VrrpEngine } from '../vrrp/engine.js';
 import { newRxStats } from '../vrrp/stats.js';
 import { Announcers } from './announcers.js';
 import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
+import { waitingInstances } from './dynamic-interfaces.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import type { InterfaceTable } from './interface-table.js';
@@ -87,6 +88,11 @@ export class VrrpRuntime {
   readonly #log: Logger;
   readonly #nl: Netlink;
   readonly #table: InterfaceTable;
+  /** The configuration in force, with the instances that wait for their interface (dynamic_interfaces). */
+  #fullCfg: KeepalivedConfig;
+  #waiting: Set<string>;
+  /** Keeps the process alive while every instance waits (no socket or timer would). */
+  readonly #keepAlive = setInterval(() => {}, 2 ** 30);
   #plan: EnginePlan;
   /** The keen deadline timeline last logged (-D). */
   #keenLogged: KeenTimeline | null = null;
@@ -133,6 +139,8 @@ export class VrrpRuntime {
     this.#host = host;
     this.#nl = host.nl;
     this.#table = host.table;
+    this.#fullCfg = cfg;
+    this.#waiting = new Set(host.waiting);
     this.#vmacs = host.vmacs;
     this.#plan = plan;
     this.#keepVipsOnStop = opts.keepVipsOnStop ?? false;
@@ -250,7 +258,10 @@ export class VrrpRuntime {
     }
     opts.onEngine?.(rt.#engine);
     host.follow(
-      (ev) => rt.#links.onNetlink(ev),
+      (ev) => {
+        rt.#links.onNetlink(ev);
+        rt.#joinWaiting();
+      },
       (e) => {
         log.error(`${e.message} (link events may have been lost; re-reading links and addresses)`);
         void rt.#links.resync();
@@ -413,12 +424,26 @@ export class VrrpRuntime {
    * their state and take the new parameters, removed or re-keyed ones stop, new ones start (vrrp-reload.ts,
    * src/vrrp/reload-plan.ts). Other sync group changes wait for a restart. Reloads run one after the other.
    */
-  reload(cfg: KeepalivedConfig): Promise<void> {
-    this.#reloading = this.#reloading.then(
-      () => this.#reloader.reload(cfg),
-      () => this.#reloader.reload(cfg),
-    );
+  reload(cfg: KeepalivedConfig, quiet = false): Promise<void> {
+    this.#fullCfg = cfg;
+    const run = async () => {
+      await this.#reloader.reload(cfg, quiet);
+      this.#waiting = new Set(waitingInstances(this.#fullCfg, this.#table).map((i) => i.name));
+    };
+    this.#reloading = this.#reloading.then(run, run);
     return this.#reloading;
+  }
+
+  /**
+   * dynamic_interfaces: after a link or address event, instances whose interface is now there with an
+   * address join as a reload adds them (dynamic-interfaces.ts).
+   */
+  #joinWaiting(): void {
+    if (this.#waiting.size === 0 || this.#state !== 'running') return;
+    const still = new Set(waitingInstances(this.#fullCfg, this.#table).map((i) => i.name));
+    if ([...this.#waiting].every((n) => still.has(n))) return;
+    this.#waiting = still;
+    void this.reload(this.#fullCfg, true);
   }
 
   // ===== status and stop =====
@@ -531,6 +556,7 @@ export class VrrpRuntime {
   }
 
   #closeAll(): void {
+    clearInterval(this.#keepAlive);
     this.#promote.restore();
     this.#timer.close();
     this.#trackers.stop();
