@@ -16,7 +16,13 @@ import { createNetns, deleteNetns, ip, isRoot } from '../helpers/netns.js';
 
 const DATA = join(REPO_ROOT, 'test', 'data', 'check-dump');
 const hasPython = existsSync('/usr/bin/python3');
-const skip = !isRoot() ? 'needs root' : !hasPython ? 'python3 not installed' : false;
+const skip = !isRoot()
+  ? 'needs root'
+  : !hasPython
+    ? 'python3 not installed'
+    : !existsSync('/usr/bin/openssl')
+      ? 'openssl not installed'
+      : false;
 
 const dir = mkdtempSync(join(tmpdir(), 'kats-checkdump-'));
 const children: ChildProcess[] = [];
