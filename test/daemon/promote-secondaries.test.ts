@@ -158,3 +158,27 @@ test('use_vmac: the flag is on the VMAC, the parent interface keeps its own, as 
     ['keepalived', 'keepalived-ts'].map((n) => `${n}: eth0 0 vrrp.51 1 | stopped: eth0 0 eth1 0`),
   );
 });
+
+test('use_vmac: -t reports promote_secondaries as keepalived does (the same line, the same status)', {
+  skip,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kats-promote-t-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'keepalived.conf');
+  writeFileSync(file, instance('VI_1', 'eth0', 51, '192.0.2.51', 'use_vmac vrrp.51'));
+  const ns = loneRouterNetns('dpt', cleanups).ns;
+  const t = (cmd: string[]) => {
+    const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd, '-t', '-f', file], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    return {
+      status: r.status,
+      said: `${r.stdout}${r.stderr}`.includes(
+        '(VI_1) promote_secondaries is automatically set for vmacs - ignoring',
+      ),
+    };
+  };
+  assert.deepEqual(t([process.execPath, OURS_BIN]), t([REFERENCE_KEEPALIVED]));
+  assert.equal(t([process.execPath, OURS_BIN]).said, true);
+});
