@@ -63,6 +63,8 @@ export function reloadInput(
 
 export class ReloadApplier {
   readonly #x: ReloadParts;
+  /** The apply() under way adds instances whose interface appeared (no SIGHUP): no reload lines. */
+  #quiet = false;
 
   constructor(x: ReloadParts) {
     this.#x = x;
@@ -104,7 +106,8 @@ export class ReloadApplier {
       ctx.log.error('reload aborted; the running configuration is kept');
       return;
     }
-    for (const w of plan.warnings) ctx.log.warn(w);
+    if (!quiet) for (const w of plan.warnings) ctx.log.warn(w);
+    this.#quiet = quiet;
     const steps = planReload(reloadInput(ctx, plan, this.#x.notifyDeleted()));
     const now = ctx.engineTime();
     const out: VrrpAction[] = [];
@@ -153,7 +156,7 @@ export class ReloadApplier {
           ctx.log.error(`(${s.instance}) ${r.error.message}: not started`);
           return;
         }
-        ctx.log.info(`(${s.instance}) added by the reload: starting`);
+        if (!this.#quiet) ctx.log.info(`(${s.instance}) added by the reload: starting`);
         ctx.plan.wiring.set(s.instance, w);
         this.#x.actions.added(s.instance);
         out.push(...engine.handle({ type: 'addInstance', params: p }, now));
