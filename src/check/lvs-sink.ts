@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
+import { lvsTimeoutsNotes } from '../lvs/config-notes.js';
 import { readConnCounts } from '../lvs/conntrack.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
 import { type Dataplane, type DataplaneState, planChanges, type ServiceSpec } from '../lvs/dataplane.js';
@@ -178,10 +179,18 @@ export class LvsSink implements DataPlaneSink {
     const runner = nftRunner(o.log);
     if (!runner) return null;
     const dr = drOptions(cfg);
+    // lvs_flush: the connections of an earlier run go too, found by the marks its state file names.
+    const leftovers = g.lvsFlush && o.stateFile ? readStateFile(o.stateFile) : undefined;
+    for (const n of lvsTimeoutsNotes(cfg)) o.log.info(n);
     // Removed real servers' conntrack entries go (UDP flows would otherwise stay on a failed server).
     const dp = new NftDataplane(runner, {
       log: (m) => o.log.info(m),
       conntrack: netlinkFlusher(),
+      flushOnStart: g.lvsFlush,
+      ...(leftovers && leftovers.dataplane !== 'ipvs'
+        ? { leftoverMarks: leftovers.marks.map(([, m]) => m) }
+        : {}),
+      ...(g.lvsTimeouts ? { timeouts: g.lvsTimeouts } : {}),
       // A removed DR server's flow entries go with it (docs/lvs.md, "Forwarding").
       ...(dr ? { dr, flows: netlinkFlowReader() } : {}),
     });

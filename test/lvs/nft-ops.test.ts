@@ -1,0 +1,168 @@
+// keepalived's lvs_timeouts, lvs_flush and lvs_flush_on_stop / -I on the nftables data plane, in namespaces
+// with real servers; conntrack entries are read with `conntrack -L` in the director (docs/lvs.md,
+// "Connection timeouts" and "Start and stop").
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import type { ServiceSpec } from '../../src/lvs/dataplane.js';
+import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
+import { cliRunner } from '../../src/lvs/nft-runner.js';
+import { isRoot, nsExec } from '../helpers/netns.js';
+import { NatLab, nsFlusher, REALS, VIP } from './lab.js';
+
+const flags = { hashPort: false, fallback: false, onePacket: false };
+const web: ServiceSpec = {
+  name: 'web',
+  family: 4,
+  protocol: 'tcp',
+  matches: [{ kind: 'addr', address: VIP, port: 80 }],
+  scheduler: 'rr',
+  flags,
+  reals: REALS.map((address) => ({ address, port: 8080, weight: 1, method: 'NAT' as const })),
+  sorryActive: false,
+};
+const dns: ServiceSpec = {
+  ...web,
+  name: 'dns',
+  protocol: 'udp',
+  matches: [{ kind: 'addr', address: VIP, port: 53 }],
+  reals: REALS.map((address) => ({ address, port: 5353, weight: 1, method: 'NAT' as const })),
+};
+
+/** One conntrack entry as `conntrack -L` prints it: remaining timeout (s), TCP state, mark. */
+interface Entry {
+  timeout: number;
+  state: string;
+  mark: number;
+}
+
+describe('lvs_timeouts, lvs_flush, lvs_flush_on_stop on nftables', {
+  skip: !isRoot() && 'needs root',
+}, () => {
+  let lab: NatLab;
+  before(async () => {
+    lab = new NatLab('nfo');
+    await Promise.all([lab.startServers(), lab.startUdpServers()]);
+  });
+  after(() => lab?.close());
+
+  const conntrack = (...args: string[]): Entry[] => {
+    const r = nsExec(lab.director, 'conntrack', ['-L', '--orig-dst', VIP, ...args]);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => {
+        const f = l.split(/\s+/);
+        return {
+          timeout: Number(f[2]),
+          state: /^[A-Z_]+$/.test(f[3] ?? '') ? (f[3] as string) : '',
+          mark: Number(/mark=(\d+)/.exec(l)?.[1]),
+        };
+      });
+  };
+  const table = () => nsExec(lab.director, 'nft', ['list', 'table', 'inet', 'keepalived_ts']);
+  const dp = (o: ConstructorParameters<typeof NftDataplane>[1] = {}) =>
+    new NftDataplane(cliRunner({ netns: lab.director }), { conntrack: nsFlusher(lab.director), ...o });
+
+  /** A TCP connection from the client to VIP:80 held open until the returned function is called. */
+  async function holdTcp(): Promise<() => void> {
+    const js = `const c = require('node:net').connect({ host: '${VIP}', port: 80, localAddress: '198.51.100.10' }, () => console.log('up')); c.on('error', (e) => { console.log(e.code); process.exit(1); }); setTimeout(() => process.exit(0), 20000);`;
+    const p = spawn('ip', ['netns', 'exec', lab.client, process.execPath, '-e', js], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(p.stdout, 'data')) as [Buffer];
+    assert.equal(String(line).trim(), 'up');
+    return () => p.kill('SIGKILL');
+  }
+
+  it('lvs_timeouts: our connections get the configured TCP established and UDP timeouts', async () => {
+    const d = dp({ timeouts: { tcp: 7200, tcpfin: 30, udp: 77 } });
+    assert.deepEqual(await d.start({ services: [web, dns] }), { ok: true });
+    const t = table();
+    assert.match(t.stdout, /ct timeout to_tcp \{[^}]*policy = \{ established : 7200, fin_wait : 30 \}/s);
+    assert.match(t.stdout, /ct timeout to_udp \{[^}]*policy = \{ unreplied : 77, replied : 77 \}/s);
+    const release = await holdTcp();
+    try {
+      const tcp = conntrack('-p', 'tcp', '--state', 'ESTABLISHED');
+      assert.equal(tcp.length, 1, JSON.stringify(tcp));
+      // The kernel's default for ESTABLISHED is 432,000 s (5 days).
+      assert.ok(tcp[0]!.timeout > 7100 && tcp[0]!.timeout <= 7200, `timeout ${tcp[0]!.timeout}`);
+      assert.ok([...d.marks().values()].includes(tcp[0]!.mark));
+    } finally {
+      release();
+    }
+    assert.equal((await lab.udpRun(1, 53, 40101)).errors, 0);
+    const udp = conntrack('-p', 'udp');
+    assert.equal(udp.length, 1, JSON.stringify(udp));
+    // Defaults: 30 s unreplied, 120 s replied.
+    assert.ok(udp[0]!.timeout > 70 && udp[0]!.timeout <= 77, `timeout ${udp[0]!.timeout}`);
+    assert.deepEqual(await d.stop(), { ok: true });
+    nsExec(lab.director, 'conntrack', ['-F']);
+  });
+
+  it('lvs_timeouts on a kernel that refuses timeout policies: services programmed, one log line', async () => {
+    const logs: string[] = [];
+    // An nft that refuses any script with a ct timeout object stands in for such a kernel.
+    const refusing = {
+      route: 'cli' as const,
+      run: (s: string) =>
+        s.includes('ct timeout')
+          ? Promise.resolve({
+              ok: false as const,
+              message: 'Could not process rule: No such file or directory',
+            })
+          : cliRunner({ netns: lab.director }).run(s),
+      close() {},
+    };
+    const d = new NftDataplane(refusing, { timeouts: { udp: 77 }, log: (m) => logs.push(m) });
+    assert.deepEqual(await d.start({ services: [dns] }), { ok: true });
+    assert.doesNotMatch(table().stdout, /ct timeout/);
+    assert.equal(logs.filter((l) => /lvs_timeouts not applied/.test(l)).length, 1, logs.join('\n'));
+    assert.equal((await lab.udpRun(1, 53, 40102)).errors, 0);
+    assert.deepEqual(await d.stop(), { ok: true });
+    nsExec(lab.director, 'conntrack', ['-F']);
+  });
+
+  it("lvs_flush: an earlier run's table and connections go before programming; without it they stay", async () => {
+    // The earlier run "crashes": its table and its UDP flow stay.
+    const earlier = dp();
+    assert.deepEqual(await earlier.start({ services: [dns] }), { ok: true });
+    assert.equal((await lab.udpRun(1, 53, 40103)).errors, 0);
+    const marks = [...earlier.marks().values()];
+    assert.equal(conntrack('-p', 'udp').length, 1);
+    nsExec(lab.director, 'nft', ['add', 'chain', 'inet', 'keepalived_ts', 'handmade']);
+    // Without lvs_flush the table is replaced (a leftover chain goes) but connections stay.
+    const plain = dp({ leftoverMarks: marks });
+    assert.deepEqual(await plain.start({ services: [dns] }), { ok: true });
+    assert.doesNotMatch(table().stdout, /handmade/);
+    assert.equal(conntrack('-p', 'udp').length, 1, 'without lvs_flush the flow stays');
+    const logs: string[] = [];
+    const flushed = dp({ flushOnStart: true, leftoverMarks: marks, log: (m) => logs.push(m) });
+    assert.deepEqual(await flushed.start({ services: [dns] }), { ok: true });
+    assert.deepEqual(conntrack('-p', 'udp'), [], 'lvs_flush removed the earlier run’s flow');
+    assert.match(logs.join('\n'), /lvs_flush: removed the tables of an earlier run and the connections/);
+    // Only once: a resync (same process) does not flush again.
+    assert.equal((await lab.udpRun(1, 53, 40104)).errors, 0);
+    assert.deepEqual(await flushed.resync(), { ok: true });
+    assert.equal(conntrack('-p', 'udp').length, 1);
+    assert.deepEqual(await flushed.stop(), { ok: true });
+  });
+
+  it('stop: -I keeps the table and connections; otherwise both go (UDP connections, as IPVS drops them)', async () => {
+    nsExec(lab.director, 'conntrack', ['-F']);
+    const kept = dp();
+    assert.deepEqual(await kept.start({ services: [web, dns] }), { ok: true });
+    assert.equal((await lab.udpRun(1, 53, 40105)).errors, 0);
+    assert.deepEqual(await kept.stop(true), { ok: true });
+    assert.equal(table().status, 0, '-I leaves the table');
+    assert.equal(conntrack('-p', 'udp').length, 1, '-I leaves the connections');
+    const d = dp();
+    assert.deepEqual(await d.start({ services: [web, dns] }), { ok: true });
+    assert.deepEqual(await d.stop(), { ok: true });
+    assert.notEqual(table().status, 0, 'the table is gone');
+    assert.deepEqual(conntrack('-p', 'udp'), []);
+    assert.deepEqual(d.lastFlushErrors, []);
+  });
+});
