@@ -35,6 +35,7 @@ import {
   type IdAlloc,
   isDr,
   markKey,
+  type NftModel,
   partialModel,
   removeScript,
   renderService,
@@ -327,21 +328,7 @@ export class NftDataplane implements Dataplane {
         stale.size > 0 ? await this.#drCleanupLines(stale, DR_INLINE_BUDGET_MS) : { lines: [], count: 0 };
       this.lastScript = script + cleanup.lines.join('');
       this.lastRoute = { route: 'script' };
-      // Element-only changes (a verdict's slots and backends) skip libnftables and its cache refresh; a
-      // refused batch was not committed (the kernel aborts it whole), so the script then goes instead.
-      const ops =
-        this.#raw && cleanup.lines.length === 0 && script !== '' ? rawOps(fromModel, toModel) : undefined;
-      if (ops && this.#raw) {
-        const r = await this.#raw.send(ops);
-        if (r.ok) this.lastRoute = { route: 'raw' };
-        else {
-          this.lastRoute = { route: 'script', rawError: r.message };
-          if (r.disable) this.#raw = undefined;
-          this.#log?.(
-            `raw nf_tables batch not applied (${r.message}); sending the change through libnftables`,
-          );
-        }
-      }
+      if (cleanup.lines.length === 0 && script !== '') await this.#tryRaw(fromModel, toModel);
       if (this.lastScript !== '' && this.lastRoute.route === 'script') {
         let r = await this.#runner.run(this.lastScript);
         // A flow entry may have expired and been re-created between the listing and this transaction;
@@ -379,6 +366,23 @@ export class NftDataplane implements Dataplane {
       this.lastFlushErrors = flush.length > 0 && this.#conntrack ? await this.#conntrack.flush(flush) : [];
       return { ok: true };
     });
+  }
+
+  /**
+   * Element and pick-rule changes (a verdict's slots and backends, a rebalance) skip libnftables and its
+   * cache refresh: sent as one raw batch when rawOps can express them; sets lastRoute. A refused batch
+   * was not committed (the kernel aborts it whole), so the caller then sends the script instead.
+   */
+  async #tryRaw(from: NftModel, to: NftModel): Promise<void> {
+    const ops = this.#raw ? rawOps(from, to) : undefined;
+    if (!ops || !this.#raw) return;
+    const r = await this.#raw.send(ops);
+    if (r.ok) this.lastRoute = { route: 'raw' };
+    else {
+      this.lastRoute = { route: 'script', rawError: r.message };
+      if (r.disable) this.#raw = undefined;
+      this.#log?.(`raw nf_tables batch not applied (${r.message}); sending the change through libnftables`);
+    }
   }
 
   /**
@@ -510,9 +514,13 @@ export class NftDataplane implements Dataplane {
         if (f) oldFrags.push(f);
         newFrags.set(s.name, this.#render(s, weights));
       }
-      const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
+      const fromModel = partialModel(oldFrags);
+      const toModel = partialModel(newFrags.values());
+      const script = diffScript(fromModel, toModel);
       this.lastScript = script;
-      if (script !== '') {
+      this.lastRoute = { route: 'script' };
+      if (script !== '') await this.#tryRaw(fromModel, toModel);
+      if (script !== '' && this.lastRoute.route === 'script') {
         const r = await this.#runner.run(script);
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
       }
