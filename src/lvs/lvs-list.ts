@@ -8,7 +8,7 @@ import { readConnCounts } from './conntrack.js';
 import { type DataplaneState, listedServers } from './dataplane.js';
 import { IpvsDataplane } from './ipvs-dataplane.js';
 import { destKey, ipvsService, serviceKey } from './ipvs-msg.js';
-import { type ConnCounts, formatList } from './list.js';
+import { type ConnCounts, formatList, memberKey } from './list.js';
 import { markKey } from './nft-model.js';
 
 /** The state file that goes with a checker pid file: `/run/x_checkers.pid` → `/run/x_checkers.lvs.json`. */
@@ -40,8 +40,8 @@ export async function lvsListMain(checkersPidFile: string): Promise<number> {
 }
 
 /**
- * With IPVS the kernel counts connections per destination: read them back and key them as formatList
- * wants (one number per service and server; a group's members are summed).
+ * With IPVS the kernel counts connections per destination of each IPVS service: read them back and key
+ * them as formatList wants (per service and server, with each group member's own counts).
  */
 async function ipvsCounts(
   state: DataplaneState,
@@ -57,11 +57,13 @@ async function ipvsCounts(
     for (const r of listedServers(s)) {
       const mark = marks.size + 1;
       marks.set(markKey(s.name, r), mark);
-      const c = { active: 0, inactive: 0 };
+      const c: ConnCounts = { active: 0, inactive: 0, byMember: new Map() };
       for (const m of s.matches) {
         const d = kernel.get(serviceKey(ipvsService(s, m)))?.get(destKey(r));
-        c.active += d?.activeConns ?? 0;
-        c.inactive += d?.inactConns ?? 0;
+        const own = { active: d?.activeConns ?? 0, inactive: d?.inactConns ?? 0 };
+        c.active += own.active;
+        c.inactive += own.inactive;
+        c.byMember?.set(memberKey(m), own);
       }
       counts.set(mark, c);
     }

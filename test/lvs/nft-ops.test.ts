@@ -1,11 +1,12 @@
 // keepalived's lvs_timeouts, lvs_flush and lvs_flush_on_stop / -I on the nftables data plane, in namespaces
-// with real servers; conntrack entries are read with `conntrack -L` in the director (docs/lvs.md,
-// "Connection timeouts" and "Start and stop").
+// with real servers; conntrack entries are read with `conntrack -L` in the director (docs/lvs.md, "Start,
+// stop and connection timeouts"); and the listing of a virtual_server_group's members (docs/lvs.md, "Listing").
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { ServiceSpec } from '../../src/lvs/dataplane.js';
+import { formatList, parseConntrack } from '../../src/lvs/list.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot, nsExec } from '../helpers/netns.js';
@@ -66,9 +67,9 @@ describe('lvs_timeouts, lvs_flush, lvs_flush_on_stop on nftables', {
   const dp = (o: ConstructorParameters<typeof NftDataplane>[1] = {}) =>
     new NftDataplane(cliRunner({ netns: lab.director }), { conntrack: nsFlusher(lab.director), ...o });
 
-  /** A TCP connection from the client to VIP:80 held open until the returned function is called. */
-  async function holdTcp(): Promise<() => void> {
-    const js = `const c = require('node:net').connect({ host: '${VIP}', port: 80, localAddress: '198.51.100.10' }, () => console.log('up')); c.on('error', (e) => { console.log(e.code); process.exit(1); }); setTimeout(() => process.exit(0), 20000);`;
+  /** A TCP connection from the client to `vip`:80 held open until the returned function is called. */
+  async function holdTcp(vip = VIP): Promise<() => void> {
+    const js = `const c = require('node:net').connect({ host: '${vip}', port: 80, localAddress: '198.51.100.10' }, () => console.log('up')); c.on('error', (e) => { console.log(e.code); process.exit(1); }); setTimeout(() => process.exit(0), 20000);`;
     const p = spawn('ip', ['netns', 'exec', lab.client, process.execPath, '-e', js], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -164,5 +165,40 @@ describe('lvs_timeouts, lvs_flush, lvs_flush_on_stop on nftables', {
     assert.notEqual(table().status, 0, 'the table is gone');
     assert.deepEqual(conntrack('-p', 'udp'), []);
     assert.deepEqual(d.lastFlushErrors, []);
+  });
+
+  it('--lvs-list of a virtual_server_group: each member block counts its own connections', async () => {
+    const vip2 = '198.51.100.101';
+    nsExec(lab.director, 'ip', ['addr', 'add', `${vip2}/32`, 'dev', 'c0']);
+    const group: ServiceSpec = {
+      ...web,
+      name: 'G',
+      matches: [...web.matches, { kind: 'addr', address: vip2, port: 80 }],
+    };
+    const d = dp();
+    assert.deepEqual(await d.start({ services: [group] }), { ok: true });
+    const release = await holdTcp(vip2);
+    try {
+      const ct = nsExec(lab.director, 'cat', ['/proc/net/nf_conntrack']);
+      const blocks = formatList(d.committed(), d.marks(), parseConntrack(ct.stdout))
+        .split('\n')
+        .slice(3)
+        .join('\n')
+        .split(/\n(?=TCP)/);
+      const active = (block: string) =>
+        block
+          .split('\n')
+          .slice(1)
+          .filter((l) => l.trim() !== '')
+          .map((l) => Number(l.trim().split(/\s+/)[4]));
+      assert.equal(blocks.length, 2);
+      assert.match(blocks[0] as string, /^TCP {2}198\.51\.100\.100:80 rr/);
+      assert.deepEqual(active(blocks[0] as string), [0, 0, 0]);
+      assert.match(blocks[1] as string, /^TCP {2}198\.51\.100\.101:80 rr/);
+      assert.deepEqual(active(blocks[1] as string).sort(), [0, 0, 1], blocks.join('\n'));
+    } finally {
+      release();
+    }
+    assert.deepEqual(await d.stop(), { ok: true });
   });
 });
