@@ -332,3 +332,34 @@ export function nsFlusher(ns: string): ConntrackFlusher {
     close() {},
   };
 }
+
+/**
+ * Runs `main` (a file of test/lvs) once per mode, each in a namespace of its own that is deleted after the
+ * run, with the mode as its one argument; returns each run's output. The raw-batch tests compare the
+ * raw path's ruleset with the libnftables path's this way.
+ */
+export function outputsPerMode(label: string, main: string, modes: string[]): string[] {
+  return modes.map((mode) => {
+    const ns = createNetns(label);
+    try {
+      const r = spawnSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns,
+          process.execPath,
+          '--import',
+          'tsx',
+          fileURLToPath(new URL(main, import.meta.url)),
+          mode,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      if (r.status !== 0) throw new Error(`${main} ${mode} exited ${r.status}: ${r.stderr}`);
+      return r.stdout;
+    } finally {
+      deleteNetns(ns);
+    }
+  });
+}

@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import type { DataplaneState } from '../../src/lvs/dataplane.js';
 import { formatList, memberKey, parseConntrack } from '../../src/lvs/list.js';
 import { allocate, emptyAlloc } from '../../src/lvs/nft-model.js';
+import { NO_FLAGS } from './fixtures.js';
 
-const flags = { hashPort: false, fallback: false, onePacket: false };
+const flags = NO_FLAGS;
 
 describe('ipvsadm -Ln listing', () => {
   it('parses conntrack entries by mark: ESTABLISHED TCP active, the rest inactive', () => {

@@ -10,26 +10,20 @@ import { formatList, parseConntrack } from '../../src/lvs/list.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot, nsExec } from '../helpers/netns.js';
+import { nat, svc } from './fixtures.js';
 import { NatLab, nsFlusher, REALS, VIP } from './lab.js';
 
-const flags = { hashPort: false, fallback: false, onePacket: false };
-const web: ServiceSpec = {
-  name: 'web',
-  family: 4,
-  protocol: 'tcp',
+const web = svc('web', {
   matches: [{ kind: 'addr', address: VIP, port: 80 }],
   scheduler: 'rr',
-  flags,
-  reals: REALS.map((address) => ({ address, port: 8080, weight: 1, method: 'NAT' as const })),
-  sorryActive: false,
-};
-const dns: ServiceSpec = {
-  ...web,
-  name: 'dns',
+  reals: REALS.map((address) => nat(address, 8080)),
+});
+const dns = svc('dns', {
   protocol: 'udp',
   matches: [{ kind: 'addr', address: VIP, port: 53 }],
-  reals: REALS.map((address) => ({ address, port: 5353, weight: 1, method: 'NAT' as const })),
-};
+  scheduler: 'rr',
+  reals: REALS.map((address) => nat(address, 5353)),
+});
 
 /** One conntrack entry as `conntrack -L` prints it: remaining timeout (s), TCP state, mark. */
 interface Entry {

@@ -8,30 +8,21 @@ import type { Change, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplan
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { markKey } from '../../src/lvs/nft-model.js';
 import { libnftRunner } from '../../src/lvs/nft-runner.js';
+import { NO_FLAGS, nat, svc as service } from './fixtures.js';
 
 const useRaw = process.argv[2] === 'raw';
-const real = (address: string, port: number, weight = 1): RealServerSpec => ({
-  address,
-  port,
-  weight,
-  method: 'NAT',
-});
-const flags = { hashPort: false, fallback: false, onePacket: false };
+const real = nat;
 const three = (port: number) => [10, 11, 12].map((i) => real(`192.0.2.${i}`, port));
 const svc = (name: string, addr: string, port: number, scheduler: string, reals: RealServerSpec[]) =>
-  ({
-    name,
+  service(name, {
     family: addr.includes(':') ? 6 : 4,
-    protocol: 'tcp',
     matches: [{ kind: 'addr', address: addr, port }],
-    scheduler,
-    flags,
+    scheduler: scheduler as ServiceSpec['scheduler'],
     reals,
-    sorryActive: false,
-  }) as ServiceSpec;
+  });
 
 const a = svc('a', '198.51.100.1', 80, 'wrr', three(8080));
-const h = { ...svc('h', '198.51.100.2', 80, 'sh', three(8081)), flags: { ...flags, hashPort: true } };
+const h = { ...svc('h', '198.51.100.2', 80, 'sh', three(8081)), flags: { ...NO_FLAGS, hashPort: true } };
 const d6 = {
   ...svc('d6', '2001:db8::100', 53, 'dh', [real('2001:db8::10', 5353), real('2001:db8::11', 5353)]),
   protocol: 'udp',

@@ -4,13 +4,12 @@
 // namespace, docs/lvs.md "Raw element batches"); and, in namespaces as root, that a pool emptied and
 // refilled, the sorry server switched in and out and a rebalance leave the ruleset libnftables leaves.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { ServiceSpec } from '../../src/lvs/dataplane.js';
+import { describe, it } from 'node:test';
 import { allocate, emptyAlloc, type NftModel, partialModel, renderService } from '../../src/lvs/nft-model.js';
 import { encodeBatch, type RawOp, rawOps } from '../../src/lvs/nft-raw.js';
-import { createNetns, deleteNetns, isRoot } from '../helpers/netns.js';
+import { isRoot } from '../helpers/netns.js';
+import { NO_FLAGS, nat, svc } from './fixtures.js';
+import { outputsPerMode } from './lab.js';
 
 /**
  * nft's batch (seq 0 … 7) for:
@@ -96,21 +95,11 @@ describe('raw batches of NAT pick rules', () => {
   });
 
   it('take a rendered service into and out of an empty pool; leave other chains to libnftables', () => {
-    const base: ServiceSpec = {
-      name: 'h',
-      family: 4,
-      protocol: 'tcp',
-      matches: [{ kind: 'addr', address: '198.51.100.2', port: 80 }],
+    const base = svc('h', {
       scheduler: 'sh',
-      flags: { hashPort: true, fallback: false, onePacket: false },
-      reals: ['192.0.2.10', '192.0.2.11'].map((address) => ({
-        address,
-        port: 80,
-        weight: 1,
-        method: 'NAT' as const,
-      })),
-      sorryActive: false,
-    };
+      flags: { ...NO_FLAGS, hashPort: true },
+      reals: [nat('192.0.2.10', 80), nat('192.0.2.11', 80)],
+    });
     const empty = { ...base, reals: base.reals.map((r) => ({ ...r, weight: 0 })) };
     const alloc = allocate(emptyAlloc(), { services: [base] });
     const full = partialModel([renderService(base, alloc)]);
@@ -141,27 +130,9 @@ describe('raw batches of NAT pick rules', () => {
   });
 });
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-
 describe('raw pick rules in a namespace', { skip: !isRoot() && 'needs root' }, () => {
-  const made: string[] = [];
-  after(() => {
-    for (const n of made) deleteNetns(n);
-  });
   it('empty pool, sorry server and rebalance: raw batches leave the ruleset libnftables leaves', () => {
-    const outs: string[] = [];
-    for (const mode of ['raw', 'script']) {
-      const ns = createNetns('nfopick');
-      made.push(ns);
-      const r = spawnSync(
-        'ip',
-        ['netns', 'exec', ns, process.execPath, '--import', 'tsx', `${here}nft-raw-pick-main.ts`, mode],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
-      assert.equal(r.status, 0, r.stderr);
-      outs.push(r.stdout);
-    }
-    const [a, b] = outs as [string, string];
+    const [a, b] = outputsPerMode('nfopick', './nft-raw-pick-main.ts', ['raw', 'script']) as [string, string];
     assert.match(a, /routes raw,raw,raw,raw,raw,raw,raw,raw\n/);
     assert.match(b, /routes script,script,script,script,script,script,script,script\n/);
     // An empty pool takes no connection; with the sorry server in, it answers.

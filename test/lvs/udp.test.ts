@@ -7,18 +7,16 @@ import type { ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot } from '../helpers/netns.js';
+import { nat, svc } from './fixtures.js';
 import { NatLab, nsFlusher, REALS, VIP } from './lab.js';
 
-const dns = (reals: string[]): ServiceSpec => ({
-  name: 'dns',
-  family: 4,
-  protocol: 'udp',
-  matches: [{ kind: 'addr', address: VIP, port: 53 }],
-  scheduler: 'rr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals: reals.map((address) => ({ address, port: 5353, weight: 1, method: 'NAT' as const })),
-  sorryActive: false,
-});
+const dns = (reals: string[]): ServiceSpec =>
+  svc('dns', {
+    protocol: 'udp',
+    matches: [{ kind: 'addr', address: VIP, port: 53 }],
+    scheduler: 'rr',
+    reals: reals.map((address) => nat(address, 5353)),
+  });
 
 describe('UDP flows of a removed real server', { skip: !isRoot() && 'needs root' }, () => {
   let lab: NatLab;
