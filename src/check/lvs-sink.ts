@@ -179,14 +179,16 @@ export class LvsSink implements DataPlaneSink {
     const runner = nftRunner(o.log);
     if (!runner) return null;
     const dr = drOptions(cfg);
-    // lvs_flush: the connections of an earlier run go too, found by the marks its state file names.
-    const leftovers = g.lvsFlush && o.stateFile ? readStateFile(o.stateFile) : undefined;
+    // lvs_flush: the connections of an earlier run go too, found by the marks its state file names. Not
+    // for a respawned checker: its predecessor's table keeps serving until the checks re-converge.
+    const flush = g.lvsFlush && !o.respawned;
+    const leftovers = flush && o.stateFile ? readStateFile(o.stateFile) : undefined;
     for (const n of lvsTimeoutsNotes(cfg)) o.log.info(n);
     // Removed real servers' conntrack entries go (UDP flows would otherwise stay on a failed server).
     const dp = new NftDataplane(runner, {
       log: (m) => o.log.info(m),
       conntrack: netlinkFlusher(),
-      flushOnStart: g.lvsFlush,
+      flushOnStart: flush,
       ...(leftovers && leftovers.dataplane !== 'ipvs'
         ? { leftoverMarks: leftovers.marks.map(([, m]) => m) }
         : {}),
