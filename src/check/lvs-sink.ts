@@ -183,7 +183,7 @@ export class LvsSink implements DataPlaneSink {
     // for a respawned checker: its predecessor's table keeps serving until the checks re-converge.
     const flush = g.lvsFlush && !o.respawned;
     const leftovers = flush && o.stateFile ? readStateFile(o.stateFile) : undefined;
-    for (const n of lvsTimeoutsNotes(cfg)) o.log.info(n);
+    for (const n of lvsTimeoutsNotes(cfg)) o.log.info(n.message);
     // Removed real servers' conntrack entries go (UDP flows would otherwise stay on a failed server).
     const dp = new NftDataplane(runner, {
       log: (m) => o.log.info(m),

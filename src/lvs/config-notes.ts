@@ -31,22 +31,25 @@ export function noteLvsNotRun(cfg: KeepalivedConfig, diag: Diagnostics, ipvs: ()
       diag.note('CONFIG_NOT_RUN', `virtual server is parsed but not run on this host: ${e.message}`, vs.pos);
   }
   if (cfg.globalDefs.lvsTimeouts && !ipvsRuns())
-    for (const n of lvsTimeoutsNotes(cfg)) diag.note('CONFIG_NOT_RUN', n);
+    for (const n of lvsTimeoutsNotes(cfg)) diag.note('CONFIG_NOT_RUN', n.message, n.pos);
 }
 
 /**
  * lvs_timeouts on nftables become conntrack timeout policies of NAT services; direct-routing services
  * pass the director without conntrack, so their flow entries keep their fixed idle timeout (docs/lvs.md).
  */
-export function lvsTimeoutsNotes(cfg: KeepalivedConfig): string[] {
+export function lvsTimeoutsNotes(
+  cfg: KeepalivedConfig,
+): { message: string; pos: KeepalivedConfig['virtualServers'][number]['pos'] }[] {
   if (!cfg.globalDefs.lvsTimeouts) return [];
-  const out: string[] = [];
+  const out: { message: string; pos: KeepalivedConfig['virtualServers'][number]['pos'] }[] = [];
   for (const vs of cfg.virtualServers) {
     const made = serviceFromConfig(cfg, vs, undefined);
     if (made.ok && isDr(made.spec))
-      out.push(
-        `lvs_timeouts do not apply to virtual server ${made.spec.name} on nftables: direct routing has no conntrack entry, its flows expire ${DR_FLOW_TIMEOUT_S} s after their last packet`,
-      );
+      out.push({
+        message: `lvs_timeouts do not apply to virtual server ${made.spec.name} on nftables: direct routing has no conntrack entry, its flows expire ${DR_FLOW_TIMEOUT_S} s after their last packet`,
+        pos: vs.pos,
+      });
   }
   return out;
 }
