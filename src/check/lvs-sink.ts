@@ -46,6 +46,7 @@ type SinkDataplane = Dataplane & {
   marks(): ReadonlyMap<string, number>;
   service(name: string): ServiceSpec | undefined;
   rebalance?: NftDataplane['rebalance'];
+  setTimeouts?: NftDataplane['setTimeouts'];
   /** nftables DR: what removing servers' flow entries met (IPVS has no flow map). */
   lastDrCleanup?: NftDataplane['lastDrCleanup'];
 };
@@ -213,6 +214,10 @@ export class LvsSink implements DataPlaneSink {
   reload(cfg: KeepalivedConfig): void {
     this.#cfg = cfg;
     this.#index(cfg);
+    // nftables: lvs_timeouts as the reloaded configuration has them (keepalived sets them on every reload).
+    void this.#dp.setTimeouts?.(cfg.globalDefs.lvsTimeouts).then((r) => {
+      if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
+    });
   }
 
   apply(views: VirtualServerView[]): void {

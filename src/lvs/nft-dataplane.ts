@@ -24,6 +24,7 @@ import type { ConnCounts } from './list.js';
 import type { DynMap, FlowReader } from './nft-flows.js';
 import {
   type CtTimeouts,
+  ctTimeoutChanges,
   ctTimeoutObjects,
   DR_TABLE,
   type DrOptions,
@@ -536,6 +537,30 @@ export class NftDataplane implements Dataplane {
   #sharesFor(s: ServiceSpec): number[] | undefined {
     const cur = this.#slotWeights.get(s.name);
     return cur && cur.sig === activePool(s).map(realKey).join(',') ? cur.weights : undefined;
+  }
+
+  /**
+   * lvs_timeouts after a reload (keepalived sets them at every start and reload): new objects and the
+   * service chains' first rules change in one transaction, the old objects go at its end. Connections
+   * made before keep the policy they were given until it is deleted, then the kernel's defaults.
+   */
+  setTimeouts(t: CtTimeouts | undefined): Promise<DataplaneResult> {
+    return this.#serial(async () => {
+      const { add, del } = ctTimeoutChanges(this.#timeouts, t);
+      const old = this.#timeouts;
+      this.#timeouts = t;
+      if (!this.#started || (add.length === 0 && del.length === 0)) return { ok: true };
+      const frags = new Map(this.#state.services.map((s) => [s.name, this.#render(s)]));
+      const chains = diffScript(partialModel(this.#frags.values()), partialModel(frags.values()));
+      this.lastScript = [...add, chains.trimEnd(), ...del].filter((l) => l !== '').join('\n') + '\n';
+      const r = await this.#runner.run(this.lastScript);
+      if (!r.ok) {
+        this.#timeouts = old;
+        return fail({ code: 'LVS_KERNEL', message: `lvs_timeouts: ${r.message}` });
+      }
+      this.#frags = frags;
+      return { ok: true };
+    });
   }
 
   /** Rebuilds the table from the committed state (restores anything removed behind our back). */

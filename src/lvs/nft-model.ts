@@ -58,9 +58,11 @@ export interface CtTimeouts {
 }
 
 /**
- * conntrack timeout policies for lvs_timeouts (docs/lvs.md, "Connection timeouts"): `tcp` is the
- * ESTABLISHED state, `tcpfin` conntrack's FIN_WAIT, `udp` both UDP states (IPVS has one UDP timeout).
- * States not named keep the kernel's defaults. One object per protocol serves IPv4 and IPv6.
+ * conntrack timeout policies for lvs_timeouts (docs/lvs.md, "Start, stop and connection timeouts"): `tcp`
+ * is the ESTABLISHED state, `tcpfin` conntrack's FIN_WAIT, `udp` both UDP states (IPVS has one UDP
+ * timeout). States not named keep the kernel's defaults. One object per protocol serves IPv4 and IPv6;
+ * its name carries its values, since the kernel cannot change an object in place (a reload with other
+ * values adds new objects and deletes the old ones).
  */
 export function ctTimeoutObjects(t: CtTimeouts | undefined): Map<string, string> {
   const out = new Map<string, string>();
@@ -68,16 +70,33 @@ export function ctTimeoutObjects(t: CtTimeouts | undefined): Map<string, string>
   const tcp: string[] = [];
   if (pos(t?.tcp)) tcp.push(`established: ${t.tcp}`);
   if (pos(t?.tcpfin)) tcp.push(`fin_wait: ${t.tcpfin}`);
-  if (tcp.length > 0) out.set('to_tcp', `{ protocol tcp; policy = { ${tcp.join(', ')} }; }`);
+  if (tcp.length > 0)
+    out.set(
+      `to_tcp_${pos(t?.tcp) ? t.tcp : 0}_${pos(t?.tcpfin) ? t.tcpfin : 0}`,
+      `{ protocol tcp; policy = { ${tcp.join(', ')} }; }`,
+    );
   if (pos(t?.udp))
-    out.set('to_udp', `{ protocol udp; policy = { unreplied: ${t.udp}, replied: ${t.udp} }; }`);
+    out.set(`to_udp_${t.udp}`, `{ protocol udp; policy = { unreplied: ${t.udp}, replied: ${t.udp} }; }`);
   return out;
 }
 
 /** The rule giving a NAT service's new connections their timeout policy, if lvs_timeouts names one. */
 function ctTimeoutRule(s: ServiceSpec, t: CtTimeouts | undefined): string | undefined {
-  const name = `to_${s.protocol}`;
-  return ctTimeoutObjects(t).has(name) ? `ct timeout set "${name}"` : undefined;
+  const name = [...ctTimeoutObjects(t).keys()].find((n) => n.startsWith(`to_${s.protocol}_`));
+  return name ? `ct timeout set "${name}"` : undefined;
+}
+
+/** Commands adding the timeout objects of `to` that `from` lacks, and deleting those `to` lacks. */
+export function ctTimeoutChanges(
+  from: CtTimeouts | undefined,
+  to: CtTimeouts | undefined,
+): { add: string[]; del: string[] } {
+  const a = ctTimeoutObjects(from);
+  const b = ctTimeoutObjects(to);
+  return {
+    add: [...b].filter(([n]) => !a.has(n)).map(([n, body]) => `add ct timeout inet ${TABLE} ${n} ${body}`),
+    del: [...a.keys()].filter((n) => !b.has(n)).map((n) => `delete ct timeout inet ${TABLE} ${n}`),
+  };
 }
 
 /** Stable numeric ids: one per service (chain names) and one per (service, server) = its conntrack mark. */

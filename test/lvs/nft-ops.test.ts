@@ -72,12 +72,15 @@ describe('lvs_timeouts, lvs_flush, lvs_flush_on_stop on nftables', {
     return () => p.kill('SIGKILL');
   }
 
-  it('lvs_timeouts: our connections get the configured TCP established and UDP timeouts', async () => {
+  it('lvs_timeouts: our connections get the configured TCP established and UDP timeouts; a reload changes them', async () => {
     const d = dp({ timeouts: { tcp: 7200, tcpfin: 30, udp: 77 } });
     assert.deepEqual(await d.start({ services: [web, dns] }), { ok: true });
     const t = table();
-    assert.match(t.stdout, /ct timeout to_tcp \{[^}]*policy = \{ established : 7200, fin_wait : 30 \}/s);
-    assert.match(t.stdout, /ct timeout to_udp \{[^}]*policy = \{ unreplied : 77, replied : 77 \}/s);
+    assert.match(
+      t.stdout,
+      /ct timeout to_tcp_7200_30 \{[^}]*policy = \{ established : 7200, fin_wait : 30 \}/s,
+    );
+    assert.match(t.stdout, /ct timeout to_udp_77 \{[^}]*policy = \{ unreplied : 77, replied : 77 \}/s);
     const release = await holdTcp();
     try {
       const tcp = conntrack('-p', 'tcp', '--state', 'ESTABLISHED');
@@ -93,6 +96,18 @@ describe('lvs_timeouts, lvs_flush, lvs_flush_on_stop on nftables', {
     assert.equal(udp.length, 1, JSON.stringify(udp));
     // Defaults: 30 s unreplied, 120 s replied.
     assert.ok(udp[0]!.timeout > 70 && udp[0]!.timeout <= 77, `timeout ${udp[0]!.timeout}`);
+    // A reload with other timeouts: new objects, the old ones gone, new connections get the new policy.
+    assert.deepEqual(await d.setTimeouts({ udp: 50 }), { ok: true });
+    const t2 = table().stdout;
+    assert.match(t2, /ct timeout to_udp_50 \{/);
+    assert.doesNotMatch(t2, /to_udp_77|to_tcp_/);
+    nsExec(lab.director, 'conntrack', ['-F']);
+    assert.equal((await lab.udpRun(1, 53, 40106)).errors, 0);
+    const udp2 = conntrack('-p', 'udp');
+    assert.ok(udp2[0] && udp2[0].timeout > 43 && udp2[0].timeout <= 50, JSON.stringify(udp2));
+    // A reload without lvs_timeouts: no policy left, the kernel's defaults again.
+    assert.deepEqual(await d.setTimeouts(undefined), { ok: true });
+    assert.doesNotMatch(table().stdout, /ct timeout/);
     assert.deepEqual(await d.stop(), { ok: true });
     nsExec(lab.director, 'conntrack', ['-F']);
   });
