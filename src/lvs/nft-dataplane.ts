@@ -130,7 +130,7 @@ export class NftDataplane implements Dataplane {
        * libnftables runner (both program this process's namespace), off otherwise; `false` turns it off.
        */
       raw?: RawSender | false;
-      /** lvs_timeouts (docs/lvs.md, "Connection timeouts"). */
+      /** lvs_timeouts (docs/lvs.md, "Start, stop and connection timeouts"). */
       timeouts?: CtTimeouts;
       /**
        * lvs_flush: before the first programming, the tables are deleted in a transaction of their own and
