@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { LvsStateFile } from '../check/lvs-sink.js';
 import { readConnCounts } from './conntrack.js';
 import { type DataplaneState, listedServers } from './dataplane.js';
-import { IpvsDataplane } from './ipvs-dataplane.js';
+import { IpvsDataplane, type IpvsKernelService } from './ipvs-dataplane.js';
 import { destKey, ipvsService, serviceKey } from './ipvs-msg.js';
 import { type ConnCounts, formatList, memberKey } from './list.js';
 import { markKey } from './nft-model.js';
@@ -41,17 +41,29 @@ export async function lvsListMain(checkersPidFile: string): Promise<number> {
 
 /**
  * With IPVS the kernel counts connections per destination of each IPVS service: read them back and key
- * them as formatList wants (per service and server, with each group member's own counts).
+ * them as formatList wants.
  */
 async function ipvsCounts(
   state: DataplaneState,
 ): Promise<{ marks: Map<string, number>; counts: Map<number, ConnCounts>; error?: string }> {
-  const marks = new Map<string, number>();
-  const counts = new Map<number, ConnCounts>();
   const dp = new IpvsDataplane();
   const dump = await dp.dump();
   await dp.stop(true);
-  if (!Array.isArray(dump)) return { marks, counts, error: dump.ok ? 'no IPVS table' : dump.error.message };
+  if (!Array.isArray(dump))
+    return { marks: new Map(), counts: new Map(), error: dump.ok ? 'no IPVS table' : dump.error.message };
+  return countsFromIpvs(state, dump);
+}
+
+/**
+ * The IPVS table's counters keyed as formatList wants (pure): one key per service and server, with each
+ * service match's own counts (a group's members are IPVS services of their own).
+ */
+export function countsFromIpvs(
+  state: DataplaneState,
+  dump: readonly IpvsKernelService[],
+): { marks: Map<string, number>; counts: Map<number, ConnCounts> } {
+  const marks = new Map<string, number>();
+  const counts = new Map<number, ConnCounts>();
   const kernel = new Map(dump.map((k) => [serviceKey(k.svc), new Map(k.dests.map((d) => [destKey(d), d]))]));
   for (const s of state.services)
     for (const r of listedServers(s)) {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DataplaneState } from '../../src/lvs/dataplane.js';
+import { type IpvsService, ipvsService } from '../../src/lvs/ipvs-msg.js';
 import { formatList, memberKey, parseConntrack } from '../../src/lvs/list.js';
+import { countsFromIpvs } from '../../src/lvs/lvs-list.js';
 import { allocate, emptyAlloc } from '../../src/lvs/nft-model.js';
-import { NO_FLAGS } from './fixtures.js';
+import { NO_FLAGS, nat, svc } from './fixtures.js';
 
 const flags = NO_FLAGS;
 
@@ -140,6 +142,48 @@ describe('ipvsadm -Ln listing', () => {
         'FWM  9 lc',
         '  -> 192.0.2.11:80                Masq    1      1          0         ',
         '  -> 192.0.2.12:80                Masq    1      0          0         ',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('on IPVS each member block shows its own IPVS service counters (countsFromIpvs)', () => {
+    const g = svc('G1', {
+      matches: [
+        { kind: 'addr', address: '198.51.100.103', port: 80 },
+        { kind: 'fwmark', fwmark: 9 },
+      ],
+      scheduler: 'lc',
+      reals: [nat('192.0.2.11', 80)],
+    });
+    const dest = (active: number, inactive: number) => ({
+      af: 4 as const,
+      address: '192.0.2.11',
+      port: 80,
+      method: 'NAT' as const,
+      weight: 1,
+      uThreshold: 0,
+      lThreshold: 0,
+      activeConns: active,
+      inactConns: inactive,
+      persistConns: 0,
+    });
+    const [addr, fwm] = g.matches.map((m) => ipvsService(g, m)) as [IpvsService, IpvsService];
+    const { marks, counts } = countsFromIpvs({ services: [g] }, [
+      { svc: addr, dests: [dest(3, 1)] },
+      { svc: fwm, dests: [dest(0, 2)] },
+    ]);
+    const body = formatList({ services: [g] }, marks, counts)
+      .split('\n')
+      .slice(3)
+      .join('\n');
+    assert.equal(
+      body,
+      [
+        'TCP  198.51.100.103:80 lc',
+        '  -> 192.0.2.11:80                Masq    1      3          1         ',
+        'FWM  9 lc',
+        '  -> 192.0.2.11:80                Masq    1      0          2         ',
         '',
       ].join('\n'),
     );
