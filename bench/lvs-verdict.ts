@@ -96,10 +96,16 @@ async function inner(): Promise<void> {
   if (dp.committed().services.length !== VS) throw new Error('not programmed');
 
   // Every probe in flight (the core hands out runProbe actions when their time comes).
+  /** Probe id → its real server's port (each virtual server's real servers share one port). */
+  const portOf = new Map<number, number>();
   const inFlight = (): Set<number> => {
     now += 2_000_000;
     const ids = new Set<number>();
-    for (const a of core.timer(now)) if (a.type === 'runProbe') ids.add(a.probeId);
+    for (const a of core.timer(now))
+      if (a.type === 'runProbe') {
+        ids.add(a.probeId);
+        portOf.set(a.probeId, a.target.port);
+      }
     return ids;
   };
   let probes = [...inFlight()];
@@ -169,6 +175,64 @@ async function inner(): Promise<void> {
       raw,
     };
   }
+  // Pools emptied and refilled: every real server of one virtual server fails in the same event-loop turn
+  // (its pool empties: the pick rule becomes `ct mark set 0x0`), then all come back; the incremental path
+  // as the checker runtime sends it. KATS_BENCH_EMPTY sets how many virtual servers (two verdicts each).
+  // Every probe is answered within the same simulated second (the core's watchdog would otherwise fail
+  // the ones left in flight); only the group's turn is timed, the others' answers change nothing.
+  const answerAll = (ids: Iterable<number>, except: Set<number>): CheckAction[] => {
+    const acts: CheckAction[] = [];
+    for (const id of ids)
+      if (!except.has(id)) acts.push(...core.probeResult(id, { ok: true, latencyUs: 100 }, now));
+    return acts;
+  };
+  const settle = async (acts: CheckAction[]): Promise<void> => {
+    const changed = changedOf(acts);
+    if (changed.size > 0) sink.applyChanged(core.views(changed));
+    await sink.settled();
+  };
+  await settle(answerAll(probes, new Set()));
+  const empty: number[] = [];
+  const emptyCpu: number[] = [];
+  let emptyRaw = 0;
+  for (let k = 0; k < Number(process.env.KATS_BENCH_EMPTY ?? 30); k++) {
+    const port = 10000 + ((k * 37) % VS);
+    for (const ok of [false, true]) {
+      const issued = inFlight();
+      const group = new Set([...issued].filter((id) => portOf.get(id) === port));
+      if (group.size !== RS) throw new Error(`virtual server on port ${port}: ${group.size} probes issued`);
+      const t = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      const acts: CheckAction[] = [];
+      for (const id of group)
+        acts.push(
+          ...core.probeResult(
+            id,
+            ok
+              ? { ok: true, latencyUs: 100 }
+              : { ok: false, latencyUs: 100, code: 'refused', reason: 'bench' },
+            now,
+          ),
+        );
+      await new Promise((r) => setImmediate(r));
+      sink.applyChanged(core.views(changedOf(acts)));
+      await sink.settled();
+      empty.push(ms(t));
+      const c = process.cpuUsage(c0);
+      emptyCpu.push((c.user + c.system) / 1000);
+      if (dp.lastRoute.route === 'raw') emptyRaw++;
+      if (!ok && !dp.lastScript.includes('ct mark set 0x0'))
+        throw new Error(`the pool did not empty: ${dp.lastScript.slice(0, 300)}`);
+      await settle(answerAll(issued, group));
+    }
+  }
+  results.emptyRefill = {
+    n: empty.length,
+    p50ms: pct(empty, 50),
+    p99ms: pct(empty, 99),
+    cpuP50: pct(emptyCpu, 50),
+    raw: emptyRaw,
+  };
   // Reload (SIGHUP) as the checker process applies it: re-read the configuration, the core's reload
   // (servers matched, states kept), the sink mapped onto the new configuration, a whole snapshot planned
   // and sent. Alternating between the configuration and one with an extra virtual server, so every

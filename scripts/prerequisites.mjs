@@ -52,6 +52,12 @@ export const PREREQUISITES = [
   { tool: 'ipvsadm', path: ['/usr/sbin/ipvsadm'], pkg: 'ipvsadm', skips: 'the IPVS VM test' },
   { tool: 'curl', path: ['/usr/bin/curl'], pkg: 'curl', skips: 'the IPVS VM test' },
   {
+    tool: 'conntrack',
+    path: ['/usr/sbin/conntrack'],
+    pkg: 'conntrack',
+    skips: 'lvs_timeouts / lvs_flush on nftables (test/lvs/nft-ops.test.ts)',
+  },
+  {
     tool: 'chromium',
     path: ['/usr/bin/chromium'],
     pkg: 'chromium',

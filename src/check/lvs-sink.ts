@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
+import { lvsTimeoutsNotes } from '../lvs/config-notes.js';
 import { readConnCounts } from '../lvs/conntrack.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
 import { type Dataplane, type DataplaneState, planChanges, type ServiceSpec } from '../lvs/dataplane.js';
@@ -45,6 +46,7 @@ type SinkDataplane = Dataplane & {
   marks(): ReadonlyMap<string, number>;
   service(name: string): ServiceSpec | undefined;
   rebalance?: NftDataplane['rebalance'];
+  setTimeouts?: NftDataplane['setTimeouts'];
   /** nftables DR: what removing servers' flow entries met (IPVS has no flow map). */
   lastDrCleanup?: NftDataplane['lastDrCleanup'];
 };
@@ -178,10 +180,20 @@ export class LvsSink implements DataPlaneSink {
     const runner = nftRunner(o.log);
     if (!runner) return null;
     const dr = drOptions(cfg);
+    // lvs_flush: the connections of an earlier run go too, found by the marks its state file names. Not
+    // for a respawned checker: its predecessor's table keeps serving until the checks re-converge.
+    const flush = g.lvsFlush && !o.respawned;
+    const leftovers = flush && o.stateFile ? readStateFile(o.stateFile) : undefined;
+    for (const n of lvsTimeoutsNotes(cfg)) o.log.info(n.message);
     // Removed real servers' conntrack entries go (UDP flows would otherwise stay on a failed server).
     const dp = new NftDataplane(runner, {
       log: (m) => o.log.info(m),
       conntrack: netlinkFlusher(),
+      flushOnStart: flush,
+      ...(leftovers && leftovers.dataplane !== 'ipvs'
+        ? { leftoverMarks: leftovers.marks.map(([, m]) => m) }
+        : {}),
+      ...(g.lvsTimeouts ? { timeouts: g.lvsTimeouts } : {}),
       // A removed DR server's flow entries go with it (docs/lvs.md, "Forwarding").
       ...(dr ? { dr, flows: netlinkFlowReader() } : {}),
     });
@@ -202,6 +214,10 @@ export class LvsSink implements DataPlaneSink {
   reload(cfg: KeepalivedConfig): void {
     this.#cfg = cfg;
     this.#index(cfg);
+    // nftables: lvs_timeouts as the reloaded configuration has them (keepalived sets them on every reload).
+    void this.#dp.setTimeouts?.(cfg.globalDefs.lvsTimeouts).then((r) => {
+      if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
+    });
   }
 
   apply(views: VirtualServerView[]): void {

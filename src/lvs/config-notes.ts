@@ -5,7 +5,7 @@
 import type { Diagnostics } from '../config/diagnostics.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { serviceFromConfig } from './from-config.js';
-import { unsupported } from './nft-model.js';
+import { DR_FLOW_TIMEOUT_S, isDr, unsupported } from './nft-model.js';
 
 /** Interfaces do not matter here: only what the nftables model can express. */
 const ANY_INTERFACES = { ingress: ['any'], egress: 'any' };
@@ -30,4 +30,26 @@ export function noteLvsNotRun(cfg: KeepalivedConfig, diag: Diagnostics, ipvs: ()
     for (const e of errors)
       diag.note('CONFIG_NOT_RUN', `virtual server is parsed but not run on this host: ${e.message}`, vs.pos);
   }
+  if (cfg.globalDefs.lvsTimeouts && !ipvsRuns())
+    for (const n of lvsTimeoutsNotes(cfg)) diag.note('CONFIG_NOT_RUN', n.message, n.pos);
+}
+
+/**
+ * lvs_timeouts on nftables become conntrack timeout policies of NAT services; direct-routing services
+ * pass the director without conntrack, so their flow entries keep their fixed idle timeout (docs/lvs.md).
+ */
+export function lvsTimeoutsNotes(
+  cfg: KeepalivedConfig,
+): { message: string; pos: KeepalivedConfig['virtualServers'][number]['pos'] }[] {
+  if (!cfg.globalDefs.lvsTimeouts) return [];
+  const out: { message: string; pos: KeepalivedConfig['virtualServers'][number]['pos'] }[] = [];
+  for (const vs of cfg.virtualServers) {
+    const made = serviceFromConfig(cfg, vs, undefined);
+    if (made.ok && isDr(made.spec))
+      out.push({
+        message: `lvs_timeouts do not apply to virtual server ${made.spec.name} on nftables: direct routing has no conntrack entry, its flows expire ${DR_FLOW_TIMEOUT_S} s after their last packet`,
+        pos: vs.pos,
+      });
+  }
+  return out;
 }

@@ -14,7 +14,22 @@ import { markKey } from './nft-model.js';
 export interface ConnCounts {
   active: number;
   inactive: number;
+  /**
+   * The same connections by the service match they came in on (memberKey), where known: a
+   * virtual_server_group is one service here but one IPVS service per member, listed apart.
+   */
+  byMember?: Map<string, ConnCounts>;
 }
+
+/** Key of one service match: the address and port a client addressed, or the fwmark. */
+export function memberKey(m: ServiceMatch): string {
+  return m.kind === 'fwmark' ? `f|${m.fwmark}` : `a|${addrBytes(m.address).join('.')}|${m.port}`;
+}
+
+const bump = (c: ConnCounts, active: boolean): void => {
+  if (active) c.active++;
+  else c.inactive++;
+};
 
 /**
  * Counts conntrack entries per mark from the text of /proc/net/nf_conntrack (or `conntrack -L -o extended`
@@ -28,9 +43,18 @@ export function parseConntrack(text: string): Map<number, ConnCounts> {
     if (!m) continue;
     const mark = Number(m[1]);
     if (mark === 0) continue;
-    const c = out.get(mark) ?? { active: 0, inactive: 0 };
-    if (/\btcp\s+6\s+\d+\s+ESTABLISHED\b/.test(line)) c.active++;
-    else c.inactive++;
+    const c = out.get(mark) ?? { active: 0, inactive: 0, byMember: new Map() };
+    const active = /\btcp\s+6\s+\d+\s+ESTABLISHED\b/.test(line);
+    bump(c, active);
+    // The original direction's destination: the VIP and port the client addressed (first dst=, dport=).
+    const dst = /\bdst=(\S+)/.exec(line)?.[1];
+    const dport = /\bdport=(\d+)/.exec(line)?.[1];
+    if (dst && dport) {
+      const k = memberKey({ kind: 'addr', address: dst, port: Number(dport) });
+      const mc = c.byMember?.get(k) ?? { active: 0, inactive: 0 };
+      bump(mc, active);
+      c.byMember?.set(k, mc);
+    }
     out.set(mark, c);
   }
   return out;
@@ -104,9 +128,37 @@ export interface ListOptions {
   size?: number;
 }
 
+const ZERO: ConnCounts = { active: 0, inactive: 0 };
+
+/**
+ * What IPVS would count for server `c` (its connections in service `s`) in the IPVS service of match `m`:
+ * the whole count for a single-match service; for a group, the member's share. conntrack knows the
+ * address and port a connection came in on, not the fwmark: a fwmark member without counts of its own
+ * takes what no other member claims, the first such member only.
+ */
+function memberCounts(s: ServiceSpec, m: ServiceMatch, c: ConnCounts): ConnCounts {
+  if (s.matches.length === 1 || !c.byMember) return c;
+  const own = c.byMember.get(memberKey(m));
+  if (own) return own;
+  if (m.kind !== 'fwmark') return ZERO;
+  const first = s.matches.find((x) => x.kind === 'fwmark' && !c.byMember?.has(memberKey(x)));
+  if (first !== m) return ZERO;
+  let active = c.active;
+  let inactive = c.inactive;
+  for (const x of s.matches) {
+    const o = c.byMember.get(memberKey(x));
+    if (o) {
+      active -= o.active;
+      inactive -= o.inactive;
+    }
+  }
+  return { active: Math.max(0, active), inactive: Math.max(0, inactive) };
+}
+
 /**
  * The listing: banner, two title lines, then each service (one per address/fwmark; a group is shown as
- * its members, as keepalived programs them into IPVS) with its servers sorted by address and port.
+ * its members, each with its own connection counts, as keepalived programs one IPVS service per member)
+ * with its servers sorted by address and port.
  */
 export function formatList(
   state: DataplaneState,
@@ -143,7 +195,7 @@ export function formatList(
       let d = addrPort(s.family, r.address, r.port);
       if (s.family === 4) d = d.slice(0, 28);
       const mark = marks.get(markKey(s.name, r));
-      const c = (mark !== undefined && counts.get(mark)) || { active: 0, inactive: 0 };
+      const c = memberCounts(s, m, (mark !== undefined && counts.get(mark)) || ZERO);
       lines.push(
         `  -> ${d.padEnd(28)} ${forwardName(r.method).padEnd(7)} ${String(r.weight).padEnd(6)} ${String(c.active).padEnd(10)} ${String(c.inactive).padEnd(10)}`,
       );

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import type { LvsStateFile } from '../check/lvs-sink.js';
 import { readConnCounts } from './conntrack.js';
 import { type DataplaneState, listedServers } from './dataplane.js';
-import { IpvsDataplane } from './ipvs-dataplane.js';
+import { IpvsDataplane, type IpvsKernelService } from './ipvs-dataplane.js';
 import { destKey, ipvsService, serviceKey } from './ipvs-msg.js';
-import { type ConnCounts, formatList } from './list.js';
+import { type ConnCounts, formatList, memberKey } from './list.js';
 import { markKey } from './nft-model.js';
 
 /** The state file that goes with a checker pid file: `/run/x_checkers.pid` → `/run/x_checkers.lvs.json`. */
@@ -40,28 +40,42 @@ export async function lvsListMain(checkersPidFile: string): Promise<number> {
 }
 
 /**
- * With IPVS the kernel counts connections per destination: read them back and key them as formatList
- * wants (one number per service and server; a group's members are summed).
+ * With IPVS the kernel counts connections per destination of each IPVS service: read them back and key
+ * them as formatList wants.
  */
 async function ipvsCounts(
   state: DataplaneState,
 ): Promise<{ marks: Map<string, number>; counts: Map<number, ConnCounts>; error?: string }> {
-  const marks = new Map<string, number>();
-  const counts = new Map<number, ConnCounts>();
   const dp = new IpvsDataplane();
   const dump = await dp.dump();
   await dp.stop(true);
-  if (!Array.isArray(dump)) return { marks, counts, error: dump.ok ? 'no IPVS table' : dump.error.message };
+  if (!Array.isArray(dump))
+    return { marks: new Map(), counts: new Map(), error: dump.ok ? 'no IPVS table' : dump.error.message };
+  return countsFromIpvs(state, dump);
+}
+
+/**
+ * The IPVS table's counters keyed as formatList wants (pure): one key per service and server, with each
+ * service match's own counts (a group's members are IPVS services of their own).
+ */
+export function countsFromIpvs(
+  state: DataplaneState,
+  dump: readonly IpvsKernelService[],
+): { marks: Map<string, number>; counts: Map<number, ConnCounts> } {
+  const marks = new Map<string, number>();
+  const counts = new Map<number, ConnCounts>();
   const kernel = new Map(dump.map((k) => [serviceKey(k.svc), new Map(k.dests.map((d) => [destKey(d), d]))]));
   for (const s of state.services)
     for (const r of listedServers(s)) {
       const mark = marks.size + 1;
       marks.set(markKey(s.name, r), mark);
-      const c = { active: 0, inactive: 0 };
+      const c: ConnCounts = { active: 0, inactive: 0, byMember: new Map() };
       for (const m of s.matches) {
         const d = kernel.get(serviceKey(ipvsService(s, m)))?.get(destKey(r));
-        c.active += d?.activeConns ?? 0;
-        c.inactive += d?.inactConns ?? 0;
+        const own = { active: d?.activeConns ?? 0, inactive: d?.inactConns ?? 0 };
+        c.active += own.active;
+        c.inactive += own.inactive;
+        c.byMember?.set(memberKey(m), own);
       }
       counts.set(mark, c);
     }

@@ -23,6 +23,9 @@ import {
 import type { ConnCounts } from './list.js';
 import type { DynMap, FlowReader } from './nft-flows.js';
 import {
+  type CtTimeouts,
+  ctTimeoutChanges,
+  ctTimeoutObjects,
   DR_TABLE,
   type DrOptions,
   diffScript,
@@ -33,6 +36,7 @@ import {
   type IdAlloc,
   isDr,
   markKey,
+  type NftModel,
   partialModel,
   removeScript,
   renderService,
@@ -95,6 +99,11 @@ export class NftDataplane implements Dataplane {
   /** A flow-map dump that outlived its budget inside a change (awaited before the next one). */
   #pendingDump: Promise<void> = Promise.resolve();
   #expireNodestConn: boolean;
+  /** lvs_timeouts: conntrack timeout policies of NAT services (dropped if the kernel refuses them). */
+  #timeouts: CtTimeouts | undefined;
+  /** lvs_flush: what an earlier run left is removed before the first programming (once, not on resync). */
+  #flushOnStart: boolean;
+  #leftoverMarks: readonly number[];
   /** The last change's direct-routing clean-up: stale (map, mark) pairs, entries deleted with the change and after it. */
   lastDrCleanup = { stale: 0, deleted: 0, swept: 0, errors: [] as string[] };
   /** Errors of the last conntrack flush (the transaction itself had succeeded). */
@@ -121,6 +130,14 @@ export class NftDataplane implements Dataplane {
        * libnftables runner (both program this process's namespace), off otherwise; `false` turns it off.
        */
       raw?: RawSender | false;
+      /** lvs_timeouts (docs/lvs.md, "Start, stop and connection timeouts"). */
+      timeouts?: CtTimeouts;
+      /**
+       * lvs_flush: before the first programming, the tables are deleted in a transaction of their own and
+       * the conntrack entries carrying `leftoverMarks` (the marks an earlier run's state file names) too.
+       */
+      flushOnStart?: boolean;
+      leftoverMarks?: readonly number[];
     } = {},
   ) {
     this.#runner = runner;
@@ -133,6 +150,27 @@ export class NftDataplane implements Dataplane {
     this.#conntrack = opts.conntrack;
     this.#flows = opts.flows;
     this.#expireNodestConn = opts.expireNodestConn ?? false;
+    this.#timeouts = opts.timeouts;
+    this.#flushOnStart = opts.flushOnStart ?? false;
+    this.#leftoverMarks = opts.leftoverMarks ?? [];
+  }
+
+  /** One service's objects with this data plane's interfaces and timeout policies. */
+  #render(s: ServiceSpec, weights = this.#sharesFor(s)): Fragment {
+    return renderService(s, this.#alloc, this.#dr, weights, this.#timeouts);
+  }
+
+  /** lvs_flush: the earlier run's tables, then its connections (by the marks its state file names). */
+  async #flushLeftovers(): Promise<DataplaneResult> {
+    this.#flushOnStart = false;
+    const r = await this.#runner.run(removeScript());
+    if (!r.ok) return fail({ code: 'LVS_KERNEL', message: `lvs_flush: ${r.message}` });
+    const marks = this.#leftoverMarks;
+    const errors = marks.length > 0 && this.#conntrack ? await this.#conntrack.flush(marks) : [];
+    this.#log?.(
+      `lvs_flush: removed the tables of an earlier run${marks.length > 0 ? ` and the connections of its ${marks.length} real server marks` : ''}${errors.length > 0 ? ` (${errors.join('; ')})` : ''}`,
+    );
+    return { ok: true };
   }
 
   committed(): DataplaneState {
@@ -201,12 +239,31 @@ export class NftDataplane implements Dataplane {
         }
         this.#ensureIds(s);
       }
-      const frags = new Map(
-        want.services.map((s) => [s.name, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s))]),
-      );
-      const script = fullScript(partialModel(frags.values(), true, this.#dr));
+      if (this.#flushOnStart) {
+        const f = await this.#flushLeftovers();
+        if (!f.ok) return f;
+      }
+      const build = () => {
+        const frags = new Map(want.services.map((s) => [s.name, this.#render(s)]));
+        const model = partialModel(frags.values(), true, this.#dr);
+        model.timeouts = ctTimeoutObjects(this.#timeouts);
+        return { frags, script: fullScript(model) };
+      };
+      let { frags, script } = build();
       this.lastScript = script;
-      const r = await this.#runner.run(script);
+      let r = await this.#runner.run(script);
+      if (!r.ok && ctTimeoutObjects(this.#timeouts).size > 0) {
+        // A kernel without conntrack timeout policies refuses the objects: the services matter more.
+        const why = r.message;
+        this.#timeouts = undefined;
+        ({ frags, script } = build());
+        this.lastScript = script;
+        r = await this.#runner.run(script);
+        if (r.ok)
+          this.#log?.(
+            `lvs_timeouts not applied: this kernel refused conntrack timeout policies (${why}); connections keep the kernel's timeouts`,
+          );
+      }
       if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
       this.#commit(want, frags);
       this.#started = true;
@@ -259,7 +316,7 @@ export class NftDataplane implements Dataplane {
         const f = this.#frags.get(n);
         if (f) oldFrags.push(f);
         const s = nextByName.get(n);
-        if (s) newFrags.set(n, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s)));
+        if (s) newFrags.set(n, this.#render(s));
       }
       const fromModel = partialModel(oldFrags);
       const toModel = partialModel(newFrags.values());
@@ -272,21 +329,7 @@ export class NftDataplane implements Dataplane {
         stale.size > 0 ? await this.#drCleanupLines(stale, DR_INLINE_BUDGET_MS) : { lines: [], count: 0 };
       this.lastScript = script + cleanup.lines.join('');
       this.lastRoute = { route: 'script' };
-      // Element-only changes (a verdict's slots and backends) skip libnftables and its cache refresh; a
-      // refused batch was not committed (the kernel aborts it whole), so the script then goes instead.
-      const ops =
-        this.#raw && cleanup.lines.length === 0 && script !== '' ? rawOps(fromModel, toModel) : undefined;
-      if (ops && this.#raw) {
-        const r = await this.#raw.send(ops);
-        if (r.ok) this.lastRoute = { route: 'raw' };
-        else {
-          this.lastRoute = { route: 'script', rawError: r.message };
-          if (r.disable) this.#raw = undefined;
-          this.#log?.(
-            `raw nf_tables batch not applied (${r.message}); sending the change through libnftables`,
-          );
-        }
-      }
+      if (cleanup.lines.length === 0 && script !== '') await this.#tryRaw(fromModel, toModel);
       if (this.lastScript !== '' && this.lastRoute.route === 'script') {
         let r = await this.#runner.run(this.lastScript);
         // A flow entry may have expired and been re-created between the listing and this transaction;
@@ -324,6 +367,23 @@ export class NftDataplane implements Dataplane {
       this.lastFlushErrors = flush.length > 0 && this.#conntrack ? await this.#conntrack.flush(flush) : [];
       return { ok: true };
     });
+  }
+
+  /**
+   * Element and pick-rule changes (a verdict's slots and backends, a rebalance) skip libnftables and its
+   * cache refresh: sent as one raw batch when rawOps can express them; sets lastRoute. A refused batch
+   * was not committed (the kernel aborts it whole), so the caller then sends the script instead.
+   */
+  async #tryRaw(from: NftModel, to: NftModel): Promise<void> {
+    const ops = this.#raw ? rawOps(from, to) : undefined;
+    if (!ops || !this.#raw) return;
+    const r = await this.#raw.send(ops);
+    if (r.ok) this.lastRoute = { route: 'raw' };
+    else {
+      this.lastRoute = { route: 'script', rawError: r.message };
+      if (r.disable) this.#raw = undefined;
+      this.#log?.(`raw nf_tables batch not applied (${r.message}); sending the change through libnftables`);
+    }
   }
 
   /**
@@ -453,11 +513,15 @@ export class NftDataplane implements Dataplane {
       for (const { s, weights } of changed) {
         const f = this.#frags.get(s.name);
         if (f) oldFrags.push(f);
-        newFrags.set(s.name, renderService(s, this.#alloc, this.#dr, weights));
+        newFrags.set(s.name, this.#render(s, weights));
       }
-      const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
+      const fromModel = partialModel(oldFrags);
+      const toModel = partialModel(newFrags.values());
+      const script = diffScript(fromModel, toModel);
       this.lastScript = script;
-      if (script !== '') {
+      this.lastRoute = { route: 'script' };
+      if (script !== '') await this.#tryRaw(fromModel, toModel);
+      if (script !== '' && this.lastRoute.route === 'script') {
         const r = await this.#runner.run(script);
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
       }
@@ -475,16 +539,53 @@ export class NftDataplane implements Dataplane {
     return cur && cur.sig === activePool(s).map(realKey).join(',') ? cur.weights : undefined;
   }
 
+  /**
+   * lvs_timeouts after a reload (keepalived sets them at every start and reload): new objects and the
+   * service chains' first rules change in one transaction, the old objects go at its end. Connections
+   * made before keep the policy they were given until it is deleted, then the kernel's defaults.
+   */
+  setTimeouts(t: CtTimeouts | undefined): Promise<DataplaneResult> {
+    return this.#serial(async () => {
+      const { add, del } = ctTimeoutChanges(this.#timeouts, t);
+      const old = this.#timeouts;
+      this.#timeouts = t;
+      if (!this.#started || (add.length === 0 && del.length === 0)) return { ok: true };
+      const frags = new Map(this.#state.services.map((s) => [s.name, this.#render(s)]));
+      const chains = diffScript(partialModel(this.#frags.values()), partialModel(frags.values()));
+      this.lastScript = [...add, chains.trimEnd(), ...del].filter((l) => l !== '').join('\n') + '\n';
+      const r = await this.#runner.run(this.lastScript);
+      if (!r.ok) {
+        this.#timeouts = old;
+        return fail({ code: 'LVS_KERNEL', message: `lvs_timeouts: ${r.message}` });
+      }
+      this.#frags = frags;
+      return { ok: true };
+    });
+  }
+
   /** Rebuilds the table from the committed state (restores anything removed behind our back). */
   resync(): Promise<DataplaneResult> {
     return this.start(this.#state);
   }
 
+  /**
+   * Removes the tables (keepalived's default and both `lvs_flush_on_stop` forms) and, as for a removed
+   * real server, the connections of UDP/SCTP services (TCP too with expireNodestConn); `keep` (-I) leaves
+   * tables and connections as they are.
+   */
   stop(keep = false): Promise<DataplaneResult> {
     return this.#serial(async () => {
       if (!keep) {
         const r = await this.#runner.run(removeScript());
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
+        const marks: number[] = [];
+        for (const s of this.#state.services)
+          if (!isDr(s) && (s.protocol !== 'tcp' || this.#expireNodestConn))
+            for (const x of serversOf(s)) {
+              const m = this.#alloc.marks.get(markKey(s.name, x));
+              if (m !== undefined) marks.push(m);
+            }
+        this.lastFlushErrors = marks.length > 0 && this.#conntrack ? await this.#conntrack.flush(marks) : [];
       }
       this.#commit(EMPTY_STATE, new Map());
       this.#started = false;

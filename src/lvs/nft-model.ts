@@ -46,6 +46,57 @@ export interface NftChain {
 export interface NftModel {
   sets: Map<string, NftSet>;
   chains: Map<string, NftChain>;
+  /** `ct timeout` objects of the inet table (name → body), created at start only (lvs_timeouts). */
+  timeouts?: Map<string, string>;
+}
+
+/** keepalived's `lvs_timeouts` in seconds; 0 or absent leaves the kernel's value (as `ipvsadm --set`). */
+export interface CtTimeouts {
+  tcp?: number;
+  tcpfin?: number;
+  udp?: number;
+}
+
+/**
+ * conntrack timeout policies for lvs_timeouts (docs/lvs.md, "Start, stop and connection timeouts"): `tcp`
+ * is the ESTABLISHED state, `tcpfin` conntrack's FIN_WAIT, `udp` both UDP states (IPVS has one UDP
+ * timeout). States not named keep the kernel's defaults. One object per protocol serves IPv4 and IPv6;
+ * its name carries its values, since the kernel cannot change an object in place (a reload with other
+ * values adds new objects and deletes the old ones).
+ */
+export function ctTimeoutObjects(t: CtTimeouts | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  const pos = (v: number | undefined): v is number => v !== undefined && v > 0;
+  const tcp: string[] = [];
+  if (pos(t?.tcp)) tcp.push(`established: ${t.tcp}`);
+  if (pos(t?.tcpfin)) tcp.push(`fin_wait: ${t.tcpfin}`);
+  if (tcp.length > 0)
+    out.set(
+      `to_tcp_${pos(t?.tcp) ? t.tcp : 0}_${pos(t?.tcpfin) ? t.tcpfin : 0}`,
+      `{ protocol tcp; policy = { ${tcp.join(', ')} }; }`,
+    );
+  if (pos(t?.udp))
+    out.set(`to_udp_${t.udp}`, `{ protocol udp; policy = { unreplied: ${t.udp}, replied: ${t.udp} }; }`);
+  return out;
+}
+
+/** The rule giving a NAT service's new connections their timeout policy, if lvs_timeouts names one. */
+function ctTimeoutRule(s: ServiceSpec, t: CtTimeouts | undefined): string | undefined {
+  const name = [...ctTimeoutObjects(t).keys()].find((n) => n.startsWith(`to_${s.protocol}_`));
+  return name ? `ct timeout set "${name}"` : undefined;
+}
+
+/** Commands adding the timeout objects of `to` that `from` lacks, and deleting those `to` lacks. */
+export function ctTimeoutChanges(
+  from: CtTimeouts | undefined,
+  to: CtTimeouts | undefined,
+): { add: string[]; del: string[] } {
+  const a = ctTimeoutObjects(from);
+  const b = ctTimeoutObjects(to);
+  return {
+    add: [...b].filter(([n]) => !a.has(n)).map(([n, body]) => `add ct timeout inet ${TABLE} ${n} ${body}`),
+    del: [...a.keys()].filter((n) => !b.has(n)).map((n) => `delete ct timeout inet ${TABLE} ${n}`),
+  };
 }
 
 /** Stable numeric ids: one per service (chain names) and one per (service, server) = its conntrack mark. */
@@ -287,6 +338,7 @@ export function renderService(
   alloc: IdAlloc,
   dr?: DrOptions,
   slotWeights?: readonly number[],
+  timeouts?: CtTimeouts,
 ): Fragment {
   if (serviceMethod(s) === 'DR' && dr) return renderDrService(s, alloc, dr, slotWeights);
   const sets = new Map<string, NftSet>();
@@ -315,7 +367,9 @@ export function renderService(
   // Backend map: conntrack mark → address . port, for every server the service may send to.
   const bk = shared.get(s.family === 4 ? 'bk4' : 'bk6') as Map<string, string>;
   for (const r of pool) bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
-  const rules: string[] = [];
+  // First, before any terminal persistence rule: the policy attaches only to a connection's first packet.
+  const timeoutRule = ctTimeoutRule(s, timeouts);
+  const rules: string[] = timeoutRule ? [timeoutRule] : [];
   if (s.persistence) {
     const ck = clientKey(s);
     for (const r of pool) {
@@ -494,6 +548,7 @@ export function fullScript(m: NftModel): string {
     `delete table netdev ${DR_TABLE}`,
     `add table netdev ${DR_TABLE}`,
   );
+  for (const [n, body] of m.timeouts ?? []) lines.push(`add ct timeout inet ${TABLE} ${n} ${body}`);
   for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
   for (const [n, s] of m.sets) lines.push(addSetCmd(n, s));
   for (const [n, s] of m.sets) if (s.elems.size > 0) lines.push(...addElems(n, s, s.elems.keys()));

@@ -170,7 +170,8 @@ export type RawOp =
   | { op: 'flush'; chain: string }
   | { op: 'delelem'; set: string; keys: string[] }
   | { op: 'addelem'; set: string; elems: [string, string][] }
-  | { op: 'rule'; chain: string; modulus: number; offset: number };
+  | { op: 'rule'; chain: string; modulus: number; offset: number }
+  | { op: 'pick'; chain: string; pick: NatPick };
 
 const PICK = /^ct mark set numgen inc mod (\d+) offset (\d+)$/;
 
@@ -187,10 +188,10 @@ export function rawOps(from: NftModel, to: NftModel): RawOp[] | undefined {
     const o = from.chains.get(n);
     if (!o || o.decl !== c.decl) return undefined;
     if (o.rules.length === c.rules.length && o.rules.every((r, i) => r === c.rules[i])) continue;
-    const m = c.rules.length === 1 && o.rules.length === 1 ? PICK.exec(c.rules[0] as string) : null;
-    if (!m || !PICK.test(o.rules[0] as string) || n.startsWith('dr/')) return undefined;
+    const op = c.rules.length === 1 && o.rules.length === 1 ? natPickOp(n, c.rules[0] as string) : undefined;
+    if (!op) return undefined;
     flush.push({ op: 'flush', chain: n });
-    rules.push({ op: 'rule', chain: n, modulus: Number(m[1]), offset: Number(m[2]) });
+    rules.push(op);
   }
   const dels: RawOp[] = [];
   const adds: RawOp[] = [];
@@ -214,6 +215,98 @@ export function rawOps(from: NftModel, to: NftModel): RawOp[] | undefined {
     if (a.length > 0) adds.push({ op: 'addelem', set: n, elems: a });
   }
   return [...flush, ...dels, ...adds, ...rules];
+}
+
+/**
+ * The scheduler's pick of a NAT service (the one rule of chain `vs<id>g`, src/lvs/nft-model.ts) besides
+ * the rotation: an empty pool's `ct mark set 0x0`, or a hash of the source or destination address (and
+ * source port) into the service's slots.
+ */
+export type NatPick =
+  | { kind: 'none' }
+  | {
+      kind: 'hash';
+      family: 4 | 6;
+      field: 'saddr' | 'daddr';
+      /** sh-port / mh-port: the source port of this protocol joins the hash. */
+      port?: 'tcp' | 'udp' | 'sctp';
+      modulus: number;
+      seed: number;
+      offset: number;
+    };
+
+const NAT_PICK_CHAIN = /^vs\d+g$/;
+const HASH_PICK =
+  /^ct mark set jhash (ip|ip6) (saddr|daddr)(?: \. (tcp|udp|sctp) sport)? mod (\d+) seed 0x([0-9a-f]{1,8}) offset (\d+)$/;
+
+/** The raw operation writing `rule` as the new pick of NAT pick chain `chain`; undefined if not one. */
+function natPickOp(chain: string, rule: string): RawOp | undefined {
+  if (!NAT_PICK_CHAIN.test(chain)) return undefined;
+  const r = PICK.exec(rule);
+  if (r) return { op: 'rule', chain, modulus: Number(r[1]), offset: Number(r[2]) };
+  if (rule === 'ct mark set 0x0') return { op: 'pick', chain, pick: { kind: 'none' } };
+  const h = HASH_PICK.exec(rule);
+  if (!h) return undefined;
+  const pick: NatPick = {
+    kind: 'hash',
+    family: h[1] === 'ip' ? 4 : 6,
+    field: h[2] as 'saddr' | 'daddr',
+    modulus: Number(h[4]),
+    seed: Number.parseInt(h[5] as string, 16),
+    offset: Number(h[6]),
+  };
+  if (h[3]) pick.port = h[3] as 'tcp' | 'udp' | 'sctp';
+  return { op: 'pick', chain, pick };
+}
+
+const u32 = (type: number, v: number): Buffer => be32(type, v);
+const expr = (name: string, data: Buffer[]): Buffer => nest(1, [str(1, name), nest(2, data)]);
+/** `ct mark set <register 1>`: ct { NFTA_CT_KEY mark (3), NFTA_CT_SREG 1 }. */
+const ctMarkSet = (): Buffer => expr('ct', [u32(2, 3), u32(4, 1)]);
+/** meta KEY → register 1, then cmp register 1 == one byte (nft's dependency checks in an inet table). */
+function metaIs(key: number, byte: number): Buffer[] {
+  return [
+    expr('meta', [u32(2, key), u32(1, 1)]),
+    expr('cmp', [u32(1, 1), u32(2, 0), nest(3, [attr(1, Buffer.from([byte]))])]),
+  ];
+}
+/**
+ * nft's register for a concatenation field `bytes` bytes after the start of 16-byte register 2: the
+ * 16-byte register number when aligned to it, else the 32-bit one (NFT_REG32_00 = 8 is register 1's start).
+ */
+const concatReg = (bytes: number): number =>
+  (16 + bytes) % 16 === 0 ? 1 + (16 + bytes) / 16 : 8 + (16 + bytes) / 4;
+
+/** The expressions of a pick rule, in nft 1.0.6's order (compared byte for byte in test/lvs/nft-raw.test.ts). */
+function natPickExprs(p: NatPick): Buffer[] {
+  if (p.kind === 'none')
+    // immediate { DREG 1, DATA { VALUE 0 } } then ct mark set.
+    return [expr('immediate', [u32(1, 1), nest(2, [attr(1, Buffer.alloc(4))])]), ctMarkSet()];
+  const out = metaIs(0x0f, p.family === 4 ? 2 : 10); // meta nfproto ipv4 / ipv6
+  if (p.port) out.push(...metaIs(0x10, PROTO[p.port] as number)); // meta l4proto
+  const alen = p.family === 4 ? 4 : 16;
+  const aoff = (p.family === 4 ? 12 : 8) + (p.field === 'daddr' ? alen : 0);
+  // payload { DREG, BASE network (1) / transport (2), OFFSET, LEN }
+  out.push(expr('payload', [u32(1, concatReg(0)), u32(2, 1), u32(3, aoff), u32(4, alen)]));
+  let len = alen;
+  if (p.port) {
+    out.push(expr('payload', [u32(1, concatReg(alen)), u32(2, 2), u32(3, 0), u32(4, 2)]));
+    len += 4;
+  }
+  // hash { SREG 2, DREG 1, LEN, MODULUS, SEED, OFFSET, TYPE jhash (0) }
+  out.push(
+    expr('hash', [
+      u32(1, 2),
+      u32(2, 1),
+      u32(3, len),
+      u32(4, p.modulus),
+      u32(5, p.seed),
+      u32(6, p.offset),
+      u32(7, 0),
+    ]),
+    ctMarkSet(),
+  );
+  return out;
 }
 
 /** The element list attribute of `keys` (and values) for set `n`; undefined if one is not encodable. */
@@ -249,10 +342,15 @@ export function encodeBatch(
     );
   };
   for (const o of ops) {
-    if (o.op === 'flush' || o.op === 'rule') {
+    if (o.op === 'flush' || o.op === 'rule' || o.op === 'pick') {
       const w = where(o.chain);
       const head = [str(1, w.table), str(2, w.short)];
       if (o.op === 'flush') push(NFT_MSG_DELRULE, 0, w.family, head);
+      else if (o.op === 'pick')
+        push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, [
+          ...head,
+          nest(4, natPickExprs(o.pick)),
+        ]);
       else {
         // numgen { dreg 1, modulus, type inc (0), offset } then ct { key mark (3), sreg 1 }
         const numgen = nest(1, [

@@ -58,3 +58,13 @@ test('lvs_dataplane ipvs on a kernel without IPVS: one note that nothing will be
   assert.equal(n.length, 1);
   assert.match(n[0]!, /no virtual server will be programmed/);
 });
+
+test('lvs_timeouts without IPVS: a DR virtual server is named (no conntrack there), a NAT one is not', () => {
+  const t = '  lvs_timeouts tcp 7200 udp 60\n';
+  const dr = notes(vs('DR', '198.51.100.10 80', t), false);
+  assert.equal(dr.length, 1, dr.join('\n'));
+  assert.match(dr[0]!, /lvs_timeouts do not apply to virtual server .* direct routing has no conntrack/);
+  assert.deepEqual(notes(vs('NAT', '198.51.100.10 80', t), false), []);
+  assert.deepEqual(notes(vs('DR', '198.51.100.10 80', t), true), []);
+  assert.deepEqual(notes(vs('DR'), false), []);
+});

@@ -12,6 +12,7 @@ import {
   type ServiceSpec,
   validateState,
 } from '../../src/lvs/dataplane.js';
+import { nat, svc } from './fixtures.js';
 
 const realArb: fc.Arbitrary<RealServerSpec> = fc.record({
   address: fc.constantFrom('192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14'),
@@ -102,36 +103,24 @@ describe('lvs data-plane planner', () => {
   });
 
   it('a plan is minimal: one weight change is one set-real', () => {
-    const svc: ServiceSpec = {
-      name: 'web',
-      family: 4,
-      protocol: 'tcp',
-      matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
-      scheduler: 'wrr',
-      flags: { hashPort: false, fallback: false, onePacket: false },
-      reals: [
-        { address: '192.0.2.11', port: 8080, weight: 3, method: 'NAT' },
-        { address: '192.0.2.12', port: 8080, weight: 1, method: 'NAT' },
-      ],
-      sorryActive: false,
-    };
-    const b: ServiceSpec = { ...svc, reals: [svc.reals[0]!, { ...svc.reals[1]!, weight: 0 }] };
-    assert.deepEqual(planChanges({ services: [svc] }, { services: [b] }), [
+    const web = svc('web');
+    const b: ServiceSpec = { ...web, reals: [web.reals[0]!, { ...web.reals[1]!, weight: 0 }] };
+    assert.deepEqual(planChanges({ services: [web] }, { services: [b] }), [
       { op: 'set-real', name: 'web', real: { address: '192.0.2.12', port: 8080, weight: 0, method: 'NAT' } },
     ]);
-    assert.deepEqual(planChanges(EMPTY_STATE, { services: [svc] }).length, 1);
-    assert.deepEqual(planChanges({ services: [svc] }, EMPTY_STATE), [{ op: 'del-service', name: 'web' }]);
+    assert.deepEqual(planChanges(EMPTY_STATE, { services: [web] }).length, 1);
+    assert.deepEqual(planChanges({ services: [web] }, EMPTY_STATE), [{ op: 'del-service', name: 'web' }]);
     // Protocol change replaces the service.
-    const udp = { ...svc, protocol: 'udp' as const };
+    const udp = { ...web, protocol: 'udp' as const };
     assert.deepEqual(
-      planChanges({ services: [svc] }, { services: [udp] }).map((c) => c.op),
+      planChanges({ services: [web] }, { services: [udp] }).map((c) => c.op),
       ['del-service', 'add-service'],
     );
     // Quorum lost: one set-sorry, the pool becomes the sorry server alone.
     const sorry = { address: '127.0.0.1', port: 80, weight: 1, method: 'NAT' as const };
-    const down = { ...svc, sorry, sorryActive: true };
+    const down = { ...web, sorry, sorryActive: true };
     assert.deepEqual(
-      planChanges({ services: [{ ...svc, sorry }] }, { services: [down] }).map((c) => c.op),
+      planChanges({ services: [{ ...web, sorry }] }, { services: [down] }).map((c) => c.op),
       ['set-sorry'],
     );
     assert.deepEqual(activePool(down), [sorry]);
@@ -142,19 +131,11 @@ describe('lvs data-plane planner', () => {
   });
 
   it('validation names duplicates and bad values', () => {
-    const s: ServiceSpec = {
-      name: 'x',
-      family: 4,
-      protocol: 'tcp',
+    const s = svc('x', {
       matches: [{ kind: 'addr', address: '2001:db8::1', port: 80 }],
       scheduler: 'rr',
-      flags: { hashPort: false, fallback: false, onePacket: false },
-      reals: [
-        { address: '192.0.2.11', port: 80, weight: -1, method: 'NAT' },
-        { address: '192.0.2.11', port: 80, weight: 1, method: 'NAT' },
-      ],
-      sorryActive: false,
-    };
+      reals: [nat('192.0.2.11', 80, -1), nat('192.0.2.11', 80)],
+    });
     const codes = validateState({ services: [s, s] }).map((e) => e.code);
     for (const c of ['LVS_BAD_ADDRESS', 'LVS_DUPLICATE_REAL', 'LVS_BAD_WEIGHT', 'LVS_DUPLICATE_SERVICE'])
       assert.ok(codes.includes(c as never), c);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ServiceSpec } from '../../src/lvs/dataplane.js';
 import {
   getFamilyMessage,
   IpvsCmd,
@@ -10,20 +9,16 @@ import {
   ipvsRequests,
   ipvsService,
 } from '../../src/lvs/ipvs-msg.js';
+import { nat, svc as service } from './fixtures.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => s.replace(/\s+/g, '');
 
-const web: ServiceSpec = {
-  name: 'web',
-  family: 4,
-  protocol: 'tcp',
+const web = service('web', {
   matches: [{ kind: 'addr', address: '192.0.2.100', port: 80 }],
   scheduler: 'rr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals: [{ address: '192.0.2.11', port: 8080, weight: 1, method: 'NAT' }],
-  sorryActive: false,
-};
+  reals: [nat('192.0.2.11', 8080)],
+});
 const svc = ipvsService(web, web.matches[0]!);
 const hdr = { familyId: 0x25, seq: 1 };
 

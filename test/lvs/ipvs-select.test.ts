@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import type { ServiceSpec } from '../../src/lvs/dataplane.js';
 import {
   addrFromInet,
   destKey,
@@ -22,6 +21,7 @@ import {
   parseServiceReply,
 } from '../../src/lvs/ipvs-msg.js';
 import { selectDataplane } from '../../src/lvs/ipvs-select.js';
+import { NO_FLAGS, nat, svc } from './fixtures.js';
 
 function probes(ipvsAfterLoad: boolean[], loads: boolean) {
   const calls = { ipvs: 0, load: 0 };
@@ -105,17 +105,15 @@ describe('global_defs keywords for the LVS data plane', () => {
   });
 });
 
-const web: ServiceSpec = {
-  name: 'web',
+const web = svc('web', {
   family: 6,
   protocol: 'udp',
   matches: [{ kind: 'addr', address: '2001:db8:1::100', port: 53 }],
   scheduler: 'mh',
-  flags: { hashPort: true, fallback: false, onePacket: false },
+  flags: { ...NO_FLAGS, hashPort: true },
   persistence: { timeoutS: 30, prefixLen: 64 },
-  reals: [{ address: '2001:db8:2::11', port: 53, weight: 4, method: 'NAT' }],
-  sorryActive: false,
-};
+  reals: [nat('2001:db8:2::11', 53, 4)],
+});
 
 describe('IPVS replies and reconciliation', () => {
   it('addresses print as node:net does (IPv6 compressed at the longest zero run)', () => {

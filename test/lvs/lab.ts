@@ -3,7 +3,9 @@
 // (192.0.2.11–13, default route via the director), each running a small HTTP server on 8080 that answers
 // its own name. The director also runs a "sorry" HTTP server on 127.0.0.1:8081. Every namespace and
 // process is removed by close().
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ConntrackFlusher } from '../../src/lvs/ct-flush.js';
 import { createNetns, deleteNetns, ip, nsExec } from '../helpers/netns.js';
 
 export const VIP = '198.51.100.100';
@@ -154,9 +156,10 @@ export class NatLab {
   #procs: ChildProcess[] = [];
   #ns: string[] = [];
 
-  constructor() {
-    this.client = this.#add('lvscl');
-    this.director = this.#add('lvsdir');
+  /** `prefix` starts every namespace label, so concurrent test files' namespaces are told apart. */
+  constructor(readonly prefix = 'lvs') {
+    this.client = this.#add(`${prefix}cl`);
+    this.director = this.#add(`${prefix}dir`);
     ip(
       '-n',
       this.client,
@@ -193,7 +196,7 @@ export class NatLab {
     ])
       nsExec(this.director, 'sysctl', ['-qw', k]);
     REALS.forEach((addr, i) => {
-      const ns = this.#add(`lvsrs${i + 1}`);
+      const ns = this.#add(`${prefix}rs${i + 1}`);
       ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `r${i}`, 'netns', this.director);
       ip('-n', this.director, 'link', 'set', `r${i}`, 'master', 'br0', 'up');
       ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
@@ -310,4 +313,53 @@ export function counts(names: string[]): Record<string, number> {
   const c: Record<string, number> = {};
   for (const n of names) c[n] = (c[n] ?? 0) + 1;
   return c;
+}
+
+const flusherMain = fileURLToPath(new URL('./ct-flush-main.ts', import.meta.url));
+
+/** The real netlink conntrack flusher (src/lvs/ct-flush.ts), run inside namespace `ns`. */
+export function nsFlusher(ns: string): ConntrackFlusher {
+  return {
+    async flush(marks) {
+      const r = spawnSync(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, '--import', 'tsx', flusherMain, ...marks.map(String)],
+        { encoding: 'utf8' },
+      );
+      if (r.status !== 0) return [`flusher exited ${r.status}: ${r.stderr}`];
+      return JSON.parse(r.stdout) as string[];
+    },
+    close() {},
+  };
+}
+
+/**
+ * Runs `main` (a file of test/lvs) once per mode, each in a namespace of its own that is deleted after the
+ * run, with the mode as its one argument; returns each run's output. The raw-batch tests compare the
+ * raw path's ruleset with the libnftables path's this way.
+ */
+export function outputsPerMode(label: string, main: string, modes: string[]): string[] {
+  return modes.map((mode) => {
+    const ns = createNetns(label);
+    try {
+      const r = spawnSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns,
+          process.execPath,
+          '--import',
+          'tsx',
+          fileURLToPath(new URL(main, import.meta.url)),
+          mode,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      if (r.status !== 0) throw new Error(`${main} ${mode} exited ${r.status}: ${r.stderr}`);
+      return r.stdout;
+    } finally {
+      deleteNetns(ns);
+    }
+  });
 }

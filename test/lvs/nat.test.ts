@@ -6,29 +6,20 @@ import { formatList, parseConntrack } from '../../src/lvs/list.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot, nsExec } from '../helpers/netns.js';
+import { nat, svc } from './fixtures.js';
 import { counts, NatLab, REALS, VIP } from './lab.js';
 
-const real = (i: number, weight = 1): RealServerSpec => ({
-  address: REALS[i]!,
-  port: 8080,
-  weight,
-  method: 'NAT',
-});
-const SORRY: RealServerSpec = { address: '127.0.0.1', port: 8081, weight: 1, method: 'NAT' };
+const real = (i: number, weight = 1): RealServerSpec => nat(REALS[i]!, 8080, weight);
+const SORRY = nat('127.0.0.1', 8081);
 
 function web(over: Partial<ServiceSpec> = {}): ServiceSpec {
-  return {
-    name: 'web',
-    family: 4,
-    protocol: 'tcp',
+  return svc('web', {
     matches: [{ kind: 'addr', address: VIP, port: 80 }],
     scheduler: 'rr',
-    flags: { hashPort: false, fallback: false, onePacket: false },
     reals: [real(0), real(1), real(2)],
     sorry: SORRY,
-    sorryActive: false,
     ...over,
-  };
+  });
 }
 const st = (...services: ServiceSpec[]): DataplaneState => ({ services });
 

@@ -5,19 +5,17 @@ import type { ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot } from '../helpers/netns.js';
+import { nat, svc } from './fixtures.js';
 import { counts, NatLab, REALS6, VIP6 } from './lab.js';
 
-const web6 = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  name: 'web6',
-  family: 6,
-  protocol: 'tcp',
-  matches: [{ kind: 'addr', address: VIP6, port: 80 }],
-  scheduler: 'rr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals: REALS6.map((address) => ({ address, port: 8080, weight: 1, method: 'NAT' as const })),
-  sorryActive: false,
-  ...over,
-});
+const web6 = (over: Partial<ServiceSpec> = {}): ServiceSpec =>
+  svc('web6', {
+    family: 6,
+    matches: [{ kind: 'addr', address: VIP6, port: 80 }],
+    scheduler: 'rr',
+    reals: REALS6.map((address) => nat(address, 8080)),
+    ...over,
+  });
 
 describe('LVS-NAT over IPv6', { skip: !isRoot() && 'needs root' }, () => {
   let lab: NatLab;

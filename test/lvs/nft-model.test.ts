@@ -19,6 +19,7 @@ import {
   maglevSlots,
   wrrSlots,
 } from '../../src/lvs/schedulers.js';
+import { svc } from './fixtures.js';
 
 describe('scheduler slot tables', () => {
   it('count-driven shares: the loaded server gets fewer new connections, weights scale shares', () => {
@@ -104,21 +105,6 @@ describe('scheduler slot tables', () => {
       if (name(t, ids, i) !== 'c' && name(t, ids, i) !== name(u, ['a', 'b', 'd'], i)) moved++;
     assert.ok(moved < t.length * 0.1, `moved ${moved}`);
   });
-});
-
-const svc = (name: string, over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  name,
-  family: 4,
-  protocol: 'tcp',
-  matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
-  scheduler: 'wrr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals: [
-    { address: '192.0.2.11', port: 8080, weight: 3, method: 'NAT' },
-    { address: '192.0.2.12', port: 8080, weight: 1, method: 'NAT' },
-  ],
-  sorryActive: false,
-  ...over,
 });
 
 function model(state: DataplaneState) {

@@ -6,32 +6,20 @@ import { connect, createServer } from 'node:net';
 import type { Change, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { libnftRunner } from '../../src/lvs/nft-runner.js';
+import { nat, svc as service } from './fixtures.js';
 
 const useRaw = process.argv[2] === 'raw';
-const real = (i: number, port: number, weight = 1 + (i % 3)): RealServerSpec => ({
-  address: `192.0.2.${10 + i}`,
-  port,
-  weight,
-  method: 'NAT',
-});
-const svc = (name: string, addr: string, port: number, family: 4 | 6 = 4): ServiceSpec => ({
-  name,
-  family,
-  protocol: 'tcp',
-  matches: [{ kind: 'addr', address: addr, port }],
-  scheduler: 'wrr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals:
-    family === 4
-      ? [0, 1, 2].map((i) => real(i, 8000 + port))
-      : [0, 1].map((i) => ({
-          address: `2001:db8::${10 + i}`,
-          port: 8080,
-          weight: 1,
-          method: 'NAT' as const,
-        })),
-  sorryActive: false,
-});
+const real = (i: number, port: number, weight = 1 + (i % 3)): RealServerSpec =>
+  nat(`192.0.2.${10 + i}`, port, weight);
+const svc = (name: string, addr: string, port: number, family: 4 | 6 = 4): ServiceSpec =>
+  service(name, {
+    family,
+    matches: [{ kind: 'addr', address: addr, port }],
+    reals:
+      family === 4
+        ? [0, 1, 2].map((i) => real(i, 8000 + port))
+        : [0, 1].map((i) => nat(`2001:db8::${10 + i}`, 8080)),
+  });
 
 const dp = new NftDataplane(libnftRunner(), useRaw ? {} : { raw: false });
 const a = svc('a', '198.51.100.1', 80);

@@ -3,15 +3,15 @@
 // which changes are accepted for the raw path, and — in namespaces, as root — that a data plane using it
 // leaves exactly the ruleset the libnftables path leaves, and that traffic follows.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
 import type { Change, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { allocate, emptyAlloc, type NftModel, partialModel, renderService } from '../../src/lvs/nft-model.js';
 import { encodeBatch, type RawOp, type RawSender, rawOps } from '../../src/lvs/nft-raw.js';
 import type { NftRunner } from '../../src/lvs/nft-runner.js';
-import { createNetns, deleteNetns, isRoot } from '../helpers/netns.js';
+import { isRoot } from '../helpers/netns.js';
+import { svc } from './fixtures.js';
+import { outputsPerMode } from './lab.js';
 
 /**
  * nft's batch for (seq 0 … 6):
@@ -71,19 +71,7 @@ const model = (sets: Record<string, [string, string][]>, chains: Record<string, 
 };
 
 /** One wrr service over two NAT servers (weights 3 and 1), as both groups of tests below change it. */
-const WRR_TWO: ServiceSpec = {
-  name: 'a',
-  family: 4,
-  protocol: 'tcp',
-  matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
-  scheduler: 'wrr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals: [
-    { address: '192.0.2.11', port: 8080, weight: 3, method: 'NAT' },
-    { address: '192.0.2.12', port: 8080, weight: 1, method: 'NAT' },
-  ],
-  sorryActive: false,
-};
+const WRR_TWO = svc('a');
 
 describe('raw nf_tables element batch', () => {
   it('encodes a change byte for byte as nft does (but for acknowledgements and the set id)', () => {
@@ -160,27 +148,9 @@ describe('raw nf_tables element batch', () => {
   });
 });
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-
 describe('raw path in a namespace', { skip: !isRoot() && 'needs root' }, () => {
-  const made: string[] = [];
-  after(() => {
-    for (const n of made) deleteNetns(n);
-  });
   it('leaves the same ruleset as libnftables after the same verdicts, and traffic follows', () => {
-    const outs: string[] = [];
-    for (const raw of ['raw', 'script']) {
-      const ns = createNetns('nftraw');
-      made.push(ns);
-      const r = spawnSync(
-        'ip',
-        ['netns', 'exec', ns, process.execPath, '--import', 'tsx', `${here}nft-raw-main.ts`, raw],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
-      assert.equal(r.status, 0, r.stderr);
-      outs.push(r.stdout);
-    }
-    const [a, b] = outs as [string, string];
+    const [a, b] = outputsPerMode('nftraw', './nft-raw-main.ts', ['raw', 'script']) as [string, string];
     assert.match(a, /routes raw,raw,raw,raw,script,raw\n/);
     assert.match(b, /routes script,script,script,script,script,script\n/);
     // Traffic follows: all three servers, then never the one taken down, then all three again.

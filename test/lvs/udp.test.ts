@@ -2,46 +2,21 @@
 // client that keeps sending from the same port is moved to a live server (keepalived issues #1781, #2163:
 // with IPVS and by default here without a flusher, it keeps going to the removed one).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { ConntrackFlusher } from '../../src/lvs/ct-flush.js';
 import type { ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot } from '../helpers/netns.js';
-import { NatLab, REALS, VIP } from './lab.js';
+import { nat, svc } from './fixtures.js';
+import { NatLab, nsFlusher, REALS, VIP } from './lab.js';
 
-const helper = fileURLToPath(new URL('./ct-flush-main.ts', import.meta.url));
-
-/** The real netlink flusher, run inside the director's namespace. */
-function nsFlusher(ns: string): ConntrackFlusher {
-  return {
-    async flush(marks) {
-      const r = spawnSync(
-        'ip',
-        ['netns', 'exec', ns, process.execPath, '--import', 'tsx', helper, ...marks.map(String)],
-        {
-          encoding: 'utf8',
-        },
-      );
-      if (r.status !== 0) return [`flusher exited ${r.status}: ${r.stderr}`];
-      return JSON.parse(r.stdout) as string[];
-    },
-    close() {},
-  };
-}
-
-const dns = (reals: string[]): ServiceSpec => ({
-  name: 'dns',
-  family: 4,
-  protocol: 'udp',
-  matches: [{ kind: 'addr', address: VIP, port: 53 }],
-  scheduler: 'rr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals: reals.map((address) => ({ address, port: 5353, weight: 1, method: 'NAT' as const })),
-  sorryActive: false,
-});
+const dns = (reals: string[]): ServiceSpec =>
+  svc('dns', {
+    protocol: 'udp',
+    matches: [{ kind: 'addr', address: VIP, port: 53 }],
+    scheduler: 'rr',
+    reals: reals.map((address) => nat(address, 5353)),
+  });
 
 describe('UDP flows of a removed real server', { skip: !isRoot() && 'needs root' }, () => {
   let lab: NatLab;

@@ -1,0 +1,32 @@
+// Service builders shared by the LVS tests (src/lvs/dataplane.ts's ServiceSpec), so each test states only
+// what it changes from one well-known service.
+import type { RealServerSpec, SchedFlags, ServiceSpec } from '../../src/lvs/dataplane.js';
+
+/** Scheduler flags all off. */
+export const NO_FLAGS: SchedFlags = { hashPort: false, fallback: false, onePacket: false };
+
+/** A NAT real server. */
+export const nat = (address: string, port: number, weight = 1): RealServerSpec => ({
+  address,
+  port,
+  weight,
+  method: 'NAT',
+});
+
+/**
+ * A service named `name`: TCP 198.51.100.100:80, wrr over 192.0.2.11:8080 (weight 3) and 192.0.2.12:8080
+ * (weight 1), NAT, no sorry server; `over` replaces whole fields.
+ */
+export function svc(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    name,
+    family: 4,
+    protocol: 'tcp',
+    matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
+    scheduler: 'wrr',
+    flags: { ...NO_FLAGS },
+    reals: [nat('192.0.2.11', 8080, 3), nat('192.0.2.12', 8080, 1)],
+    sorryActive: false,
+    ...over,
+  };
+}
