@@ -4,7 +4,7 @@
 // takeover's real-time boost (takeover-boost.ts) leaves the thread as configured, and without CAP_SYS_NICE
 // it is refused once, out loud.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isRoot } from '../helpers/netns.js';
@@ -116,4 +116,73 @@ test('without CAP_SYS_NICE a takeover runs unboosted, said once', { skip, timeou
   );
   const pid = daemonPid(r);
   assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_OTHER);
+});
+
+/** A virtual server with one TCP_CHECK, so that the checker process runs. */
+const CHECKED = `virtual_server 192.0.2.50 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 127.0.0.1 9 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`;
+
+function checkerPid(r: Router): number {
+  return Number(readFileSync(join(r.dir, 'checkers.pid'), 'utf8').trim());
+}
+
+const threadsOf = (pid: number) => readdirSync(`/proc/${pid}/task`).map(Number);
+
+test('checker_priority and checker_cpu_affinity: every thread of the checker process, not the VRRP one', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const { r } = loneRouter(
+    'dpck',
+    'pck',
+    `${conf('checker_priority 7\n  checker_cpu_affinity 0')}${CHECKED}`,
+    cleanups,
+  );
+  await r.waitFor(/checker process: priority \(nice\) 7/, 15_000);
+  await r.waitFor(/checker process: bound to CPU 0/, 2000);
+  const pid = checkerPid(r);
+  const tids = threadsOf(pid);
+  assert.ok(tids.length > 1, 'node has helper threads');
+  for (const tid of tids) {
+    const stat = `/proc/${pid}/task/${tid}/stat`;
+    assert.equal(statField(stat, NICE), 7, `thread ${tid} nice`);
+    assert.match(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'), /Cpus_allowed_list:\s+0\n/);
+  }
+  const main = daemonPid(r);
+  assert.equal(statField(`/proc/${main}/task/${main}/stat`, NICE), 0, 'the VRRP process keeps its own');
+  // Stopped here, not killed at the end: a checker orphaned by SIGKILL may still write into the directory.
+  assert.equal(await r.stop(), 0);
+});
+
+test('checker_rt_priority and checker_rlimit_rttime: the checker main thread under SCHED_RR', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const { r } = loneRouter(
+    'dpcr',
+    'pcr',
+    `${conf('checker_rt_priority 5\n  checker_rlimit_rttime 400000\n  checker_no_swap')}${CHECKED}`,
+    cleanups,
+  );
+  await r.waitFor(/checker process: real-time priority 5 \(SCHED_RR\), RLIMIT_RTTIME 400000 µs/, 15_000);
+  await r.waitFor(/checker_no_swap is not applied/, 2000);
+  const pid = checkerPid(r);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_RR);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, RT_PRIORITY), 5);
+  assert.match(readFileSync(`/proc/${pid}/limits`, 'utf8'), /Max realtime timeout\s+200000\s+400000\s+us/);
+  for (const tid of threadsOf(pid).filter((t) => t !== pid))
+    assert.equal(statField(`/proc/${pid}/task/${tid}/stat`, POLICY), SCHED_OTHER, `helper thread ${tid}`);
+  const main = daemonPid(r);
+  assert.equal(statField(`/proc/${main}/task/${main}/stat`, POLICY), SCHED_OTHER, 'the VRRP process is not');
+  assert.equal(await r.stop(), 0);
 });
