@@ -6,6 +6,7 @@
 // the checker's nice value and affinity to all its threads. A call the kernel refuses is logged and the
 // process runs on. Why each choice: docs/decisions/process-tuning.md.
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import koffi from 'koffi';
 import type { ProcessTuning } from '../config/model.js';
 import { libcLibrary } from '../net/libc.js';
@@ -18,6 +19,22 @@ const PRIO_PROCESS = 0;
 const RLIMIT_RTTIME = 15;
 /** Our RLIMIT_RTTIME when vrrp_rlimit_rttime is not set (keepalived's is 10 000 µs; see the header). */
 export const DEFAULT_RLIMIT_RTTIME_US = 2_000_000;
+
+/**
+ * Our default for the VRRP process when neither vrrp_rt_priority nor vrrp_priority is set, on a machine with
+ * two CPUs or more: its main thread under SCHED_RR at this priority (the lowest real-time one: above every
+ * normal task, below any the operator configures). keepalived's default is a normal task; measured here, a
+ * normal-priority VRRP thread waited on the run queue behind the checker, the real servers' traffic and other
+ * jobs for most of its late adverts (docs/decisions/checker-scale.md, "Advert jitter"). `vrrp_priority` (any
+ * value, 0 too) keeps it a normal task. One CPU: never (docs/decisions/process-tuning.md).
+ */
+export const DEFAULT_VRRP_RT_PRIORITY = 1;
+
+/** The real-time priority the VRRP process will run at (configured or our default), or undefined. */
+export function vrrpRealtimePriority(t: ProcessTuning, cpus = availableParallelism()): number | undefined {
+  if (t.rtPriority !== undefined) return t.rtPriority;
+  return t.nice === undefined && cpus >= 2 ? DEFAULT_VRRP_RT_PRIORITY : undefined;
+}
 
 export interface TuningCalls {
   setpriority(which: number, who: number, prio: number): number;
@@ -42,8 +59,12 @@ export function tuningCalls(): TuningCalls {
     schedSetscheduler: (pid, policy, priority) =>
       schedSetscheduler(pid, policy, new Int32Array([priority])) as number,
     // struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; } with 64-bit rlim_t.
+    // Infinity = RLIM_INFINITY (all ones).
     setrlimit: (resource, softUs, hardUs) =>
-      setrlimit(resource, new BigUint64Array([BigInt(softUs), BigInt(hardUs)])) as number,
+      setrlimit(
+        resource,
+        new BigUint64Array([BigInt(softUs), hardUs === Infinity ? 0xffff_ffff_ffff_ffffn : BigInt(hardUs)]),
+      ) as number,
     schedSetaffinity: (tid, cpus) => {
       const set = new Uint8Array(128); // cpu_set_t: 1024 bits
       for (const c of cpus) set[c >> 3]! |= 1 << (c & 7);
@@ -89,6 +110,8 @@ export function applyProcessTuning(
   who: TunedProcess = 'vrrp',
   threads: () => number[] = ownThreads,
 ): void {
+  const byDefault = who === 'vrrp' && t.rtPriority === undefined && vrrpRealtimePriority(t) !== undefined;
+  if (byDefault) t = { ...t, rtPriority: vrrpRealtimePriority(t) };
   const wanted = t.rtPriority !== undefined || t.nice !== undefined || t.noSwap || t.cpuAffinity;
   if (!wanted) return;
   const c = tuningCalls();
@@ -103,20 +126,32 @@ export function applyProcessTuning(
   };
 
   if (t.rtPriority !== undefined) {
-    if (c.schedSetscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, t.rtPriority) !== 0)
-      failed(`cannot run the ${label} at real-time priority ${t.rtPriority} (${who}_rt_priority)`);
-    else {
+    if (c.schedSetscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, t.rtPriority) !== 0) {
+      if (byDefault)
+        // Said as the takeover boost says it (it stays off: the default was to make it unnecessary).
+        log.info(
+          `takeovers run at normal priority: real-time priority refused (${errnoName(c.errno())}; needs CAP_SYS_NICE)`,
+        );
+      else failed(`cannot run the ${label} at real-time priority ${t.rtPriority} (${who}_rt_priority)`);
+    } else {
       const hardUs = t.rlimitRttimeUs ?? DEFAULT_RLIMIT_RTTIME_US;
+      // Our default never kills: a warning each second over the soft limit, no hard limit.
+      const killUs = byDefault && t.rlimitRttimeUs === undefined ? Infinity : hardUs;
       // Installed before the limit: SIGXCPU's default action ends the process.
       process.on('SIGXCPU', () =>
         log.warn(
           `the ${label} ran over ${Math.floor(hardUs / 2)} µs on the CPU without sleeping ` +
-            `(${who}_rlimit_rttime ${hardUs}; at ${hardUs} µs the kernel kills it)`,
+            (killUs === Infinity
+              ? '(our default real-time priority; vrrp_priority 0 makes it a normal task)'
+              : `(${who}_rlimit_rttime ${hardUs}; at ${hardUs} µs the kernel kills it)`),
         ),
       );
-      if (c.setrlimit(RLIMIT_RTTIME, Math.floor(hardUs / 2), hardUs) !== 0)
+      if (c.setrlimit(RLIMIT_RTTIME, Math.floor(hardUs / 2), killUs) !== 0)
         failed(`cannot set RLIMIT_RTTIME (${who}_rlimit_rttime)`);
-      else log.info(`${label}: real-time priority ${t.rtPriority} (SCHED_RR), RLIMIT_RTTIME ${hardUs} µs`);
+      else
+        log.info(
+          `${label}: real-time priority ${t.rtPriority} (SCHED_RR${byDefault ? ', our default' : ''}), RLIMIT_RTTIME ${killUs === Infinity ? `${Math.floor(hardUs / 2)} µs soft, no hard limit` : `${hardUs} µs`}`,
+        );
     }
   } else if (t.nice !== undefined) {
     const nice = t.nice;
