@@ -13,16 +13,17 @@
 // minus delay_loop. Advert gaps come from tcpdump on the veth peer (kernel timestamps).
 // The phases run apart so that each one's CPU and jitter are its own on this 2-core machine.
 // Usage (root): node --import tsx bench/checkers-10k.ts   (KATS_BENCH_SERVERS=10000, KATS_BENCH_WINDOW_S=30,
-// KATS_BENCH_PHASES=off,on,haproxy, KATS_BENCH_NODE_FLAGS, KATS_BENCH_GLOBAL_DEFS='a;b'). Figures and decisions: docs/decisions/checker-scale.md.
+// KATS_BENCH_PHASES=off,on,haproxy, KATS_BENCH_NODE_FLAGS, KATS_BENCH_GLOBAL_DEFS='a;b', KATS_BENCH_VARIANTS='a;b|c',
+// KATS_BENCH_ROUNDS=1, KATS_BENCH_HOOK='cmd'). Figures and decisions: docs/decisions/checker-scale.md.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdvertCapture } from './lib/advert-capture.js';
 import { installCleanup, trackChild, trackDir, trackNamespace } from './lib/cleanup.js';
 import { clockTicksPerSecond, cpuSeconds, memoryMiB } from './lib/proc-usage.js';
-import { envNumber, machineLine, saveResults, table } from './lib/stats.js';
+import { envNumber, machineLine, median, saveResults, table } from './lib/stats.js';
 import { katsArgv } from './lib/vrrp-daemon.js';
 
 const SERVERS = Math.floor(envNumber('KATS_BENCH_SERVERS', 10_000));
@@ -34,7 +35,9 @@ const HAPROXY_PORT = 9080;
 const ADVERT_MS = 10;
 const HAPROXY_BIN = '/usr/sbin/haproxy';
 /** Every wait is bounded; the whole run too. */
-const RUN_LIMIT_MS = (WINDOW_S * 3 + 240) * 1000;
+const VARIANTS = (process.env.KATS_BENCH_VARIANTS ?? process.env.KATS_BENCH_GLOBAL_DEFS ?? '').split('|');
+const ROUNDS = Math.max(1, Math.floor(envNumber('KATS_BENCH_ROUNDS', 1)));
+const RUN_LIMIT_MS = ((WINDOW_S * 2 + 150) * VARIANTS.length * ROUNDS + WINDOW_S + 90) * 1000;
 
 if (SERVERS > 250 * 250) throw new Error('KATS_BENCH_SERVERS: at most 62,500 (127.1.x.y addressing)');
 
@@ -268,9 +271,11 @@ class TestServer {
 
 // KATS_BENCH_GLOBAL_DEFS: extra global_defs lines for both keepalived-ts phases, e.g. `vrrp_priority -10` or
 // `vrrp_rt_priority 50` (keepalived's knobs for a VRRP process that a busy machine must not delay).
-const VRRP_CONF = `global_defs {
+// KATS_BENCH_VARIANTS: several such sets separated by `|`, each run as its own off/on pair in every round
+// (KATS_BENCH_ROUNDS, default 1), interleaved, so that A/B comparisons share the machine's load.
+const vrrpConf = (globalDefs: string) => `global_defs {
   router_id bench
-${(process.env.KATS_BENCH_GLOBAL_DEFS ?? '')
+${globalDefs
   .split(';')
   .filter((l) => l.trim() !== '')
   .map((l) => `  ${l.trim()}\n`)
@@ -288,8 +293,8 @@ vrrp_instance VI_1 {
 }
 `;
 
-function checkersConf(): string {
-  const out = [VRRP_CONF];
+function checkersConf(globalDefs: string): string {
+  const out = [vrrpConf(globalDefs)];
   const perVs = Math.ceil(SERVERS / VIRTUAL_SERVERS);
   for (let v = 0; v < VIRTUAL_SERVERS; v++) {
     out.push(`virtual_server 198.51.100.${v + 1} 80 {
@@ -414,6 +419,19 @@ function usage(pid: number, cpu0: number | null, sched0: ReturnType<typeof sched
   };
 }
 
+/** A process's main-thread policy, nice value and CPUs, as the kernel has them (checks a variant took effect). */
+function placement(pid: number | null): string {
+  if (pid === null) return 'none';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpus = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return `policy ${f[38]} rt ${f[37]} nice ${f[16]} cpus ${cpus}`;
+  } catch {
+    return 'gone';
+  }
+}
+
 const readPid = (f: string) => (existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) || null : null);
 
 /** Where a process's resident memory is (MiB by mapping: [heap] = malloc, anon = V8 and other mmaps, files). */
@@ -453,11 +471,16 @@ interface KatsPhase {
   startupS: number;
 }
 
-async function runKats(ns: string, server: TestServer, withCheckers: boolean): Promise<KatsPhase> {
+async function runKats(
+  ns: string,
+  server: TestServer,
+  withCheckers: boolean,
+  globalDefs: string,
+): Promise<KatsPhase> {
   const dir = mkdtempSync(join(tmpdir(), 'kats-ck10k-'));
   trackDir(dir);
   const conf = join(dir, 'keepalived.conf');
-  writeFileSync(conf, withCheckers ? checkersConf() : VRRP_CONF);
+  writeFileSync(conf, withCheckers ? checkersConf(globalDefs) : vrrpConf(globalDefs));
   const f = (n: string) => join(dir, n);
   const log: string[] = [];
   let master = false;
@@ -496,6 +519,8 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
       await sleep(2000);
     } else await sleep(2000);
     const startupS = (Date.now() - t0) / 1000;
+    if (globalDefs !== '')
+      console.log(`  ${globalDefs}: ${placement(mainPid)}; checker ${placement(checkerPid)}`);
     const mainCpu0 = cpuSeconds(mainPid);
     const mainSched0 = schedstat(mainPid);
     const checkerCpu0 = checkerPid === null ? null : cpuSeconds(checkerPid);
@@ -505,7 +530,9 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
     const removals0 = removals;
     counting = true;
     const fromMs = Date.now();
+    const hook = windowHook(mainPid, checkerPid, withCheckers ? 'on' : 'off');
     await sleep(WINDOW_S * 1000);
+    hook?.kill('SIGINT');
     const toMs = Date.now();
     const syns = synCount(ns, 'kats_syn') - syn0;
     const removed = removals - removals0;
@@ -535,6 +562,27 @@ async function runKats(ns: string, server: TestServer, withCheckers: boolean): P
   function die(): never {
     throw new Error(`keepalived-ts exited (${proc.exitCode})\n${log.join('\n')}`);
   }
+}
+
+/**
+ * KATS_BENCH_HOOK: a shell command started at the beginning of each keepalived-ts window and interrupted
+ * (SIGINT) at its end, with KATS_MAIN_PID, KATS_CHECKER_PID and KATS_PHASE in its environment — e.g.
+ * `perf record` or `perf sched record` to see what delays the adverts.
+ */
+function windowHook(mainPid: number, checkerPid: number | null, phase: string): ChildProcess | null {
+  const cmd = process.env.KATS_BENCH_HOOK;
+  if (!cmd) return null;
+  const p = spawn('sh', ['-c', cmd], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      KATS_MAIN_PID: String(mainPid),
+      KATS_CHECKER_PID: String(checkerPid ?? ''),
+      KATS_PHASE: phase,
+    },
+  });
+  trackChild(p);
+  return p;
 }
 
 async function waitDistinct(server: TestServer, want: number, timeoutMs: number): Promise<void> {
@@ -591,6 +639,126 @@ async function runHaproxy(ns: string, server: TestServer): Promise<HaproxyPhase>
   }
 }
 
+// --- rounds of variants -----
+
+/**
+ * A variant's settings: global_defs lines separated by `;`, and two bench-only ones that model where the real
+ * servers' packets are handled (on a real network, the NIC's queues and their interrupt CPUs, not the test
+ * server's loopback): `@lo_rps=MASK` (the namespace's loopback receive steering, hex CPU mask; `0` = off) and
+ * `@server_cpus=LIST` (taskset of the test server; `all` = every CPU).
+ */
+function benchSettings(defs: string): { globalDefs: string; loRps: string; serverCpus: string } {
+  const lines = defs.split(';').map((l) => l.trim());
+  const at = (k: string, dflt: string) =>
+    lines.find((l) => l.startsWith(`@${k}=`))?.slice(k.length + 2) ?? dflt;
+  return {
+    globalDefs: lines.filter((l) => !l.startsWith('@')).join(';'),
+    loRps: at('lo_rps', '0'),
+    serverCpus: at('server_cpus', 'all'),
+  };
+}
+
+function setLoRps(ns: string, mask: string): void {
+  sh('ip', ['netns', 'exec', ns, 'sh', '-c', `echo ${mask} > /sys/class/net/lo/queues/rx-0/rps_cpus`]);
+}
+
+function pinTestServer(server: TestServer, cpus: string): void {
+  const list = cpus === 'all' ? `0-${availableParallelism() - 1}` : cpus;
+  // -a: every thread of the test server (`ip netns exec` execs it in place: same pid).
+  sh('taskset', ['-a', '-p', '-c', list, String(server.proc.pid)]);
+}
+
+interface PairRow {
+  round: number;
+  variant: number;
+  defs: string;
+  off: KatsPhase | null;
+  on: KatsPhase | null;
+  /** 1-minute load average at the end of the pair. */
+  load: number;
+}
+
+/** One line per off/on pair, then each variant's medians over its rounds. */
+function printPairs(pairs: PairRow[]): void {
+  const row = (p: PairRow) => {
+    const o = p.off?.gaps;
+    const n = p.on?.gaps;
+    return {
+      gapOff: o?.p99 ?? Number.NaN,
+      gapOn: n?.p99 ?? Number.NaN,
+      jitOff: o?.jitterP99 ?? Number.NaN,
+      jitOn: n?.jitterP99 ?? Number.NaN,
+      gapRatio: (n?.p99 ?? Number.NaN) / (o?.p99 ?? Number.NaN),
+      jitRatio: (n?.jitterP99 ?? Number.NaN) / (o?.jitterP99 ?? Number.NaN),
+      mainWaitOn: p.on ? (100 * p.on.main.runQueueWaitS) / WINDOW_S : Number.NaN,
+      checkerCores: p.on?.checker ? p.on.checker.cpuS / WINDOW_S : Number.NaN,
+      checksPerS: p.on?.checks ? Math.min(p.on.checks.conns, p.on.syns) / WINDOW_S : Number.NaN,
+      rss: p.on?.checker?.rssMiB ?? Number.NaN,
+      maxOn: n?.max ?? Number.NaN,
+    };
+  };
+  const rows = pairs.map((p) => {
+    const r = row(p);
+    return [
+      `${p.round}`,
+      `${p.variant}`,
+      f2(r.gapOff),
+      f2(r.gapOn),
+      f2(r.gapRatio),
+      f2(r.jitOff),
+      f2(r.jitOn),
+      f2(r.jitRatio),
+      f1(r.maxOn),
+      f1(r.mainWaitOn),
+      f3(r.checkerCores),
+      f1(r.checksPerS),
+      f1(r.rss),
+      f2(p.load),
+    ];
+  });
+  const header = [
+    'round',
+    'var',
+    'gap p99 off',
+    'on',
+    'ratio',
+    'jitter p99 off',
+    'on',
+    'ratio',
+    'gap max on',
+    'main wait % on',
+    'checker cores',
+    'checks/s',
+    'checker RSS',
+    'load',
+  ];
+  console.log(`\n${table(header, rows)}`);
+  const variants = [...new Set(pairs.map((p) => p.variant))];
+  const med = variants.map((v) => {
+    const rs = pairs.filter((p) => p.variant === v).map(row);
+    const m = (k: keyof ReturnType<typeof row>) => median(rs.map((r) => r[k]));
+    return [
+      `median ×${rs.length}`,
+      `${v}`,
+      f2(m('gapOff')),
+      f2(m('gapOn')),
+      f2(m('gapRatio')),
+      f2(m('jitOff')),
+      f2(m('jitOn')),
+      f2(m('jitRatio')),
+      f1(m('maxOn')),
+      f1(m('mainWaitOn')),
+      f3(m('checkerCores')),
+      f1(m('checksPerS')),
+      f1(m('rss')),
+      f2(median(pairs.filter((p) => p.variant === v).map((p) => p.load))),
+    ];
+  });
+  console.log(table(header, med));
+  for (const v of variants)
+    console.log(`variant ${v}: ${pairs.find((p) => p.variant === v)?.defs || '(defaults)'}`);
+}
+
 // --- report ----------------------------------------------------------------------------------------------
 
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
@@ -637,19 +805,35 @@ async function main(): Promise<void> {
   let off: KatsPhase | null = null;
   let on: KatsPhase | null = null;
   let hap: HaproxyPhase | null = null;
-  if (PHASES.includes('off')) {
-    off = await runKats(ns, server, false);
-    results.off = off;
-    console.log(`phase off: done (main ${f3(off.main.cpuS / WINDOW_S)} core)`);
-  }
-  if (PHASES.includes('on')) {
-    const s0 = cpuSeconds(server.proc.pid!);
-    on = await runKats(ns, server, true);
-    results.on = on;
-    console.log(
-      `phase on: done (start-up to settled ${f1(on.startupS)} s; test server ${f3(((cpuSeconds(server.proc.pid!) ?? 0) - (s0 ?? 0)) / (WINDOW_S + on.startupS))} core)`,
-    );
-  }
+  const pairs: PairRow[] = [];
+  for (let r = 0; r < ROUNDS; r++)
+    for (const [vi, defs] of VARIANTS.entries()) {
+      const { globalDefs, loRps, serverCpus } = benchSettings(defs);
+      setLoRps(ns, loRps);
+      pinTestServer(server, serverCpus);
+      if (PHASES.includes('off')) {
+        off = await runKats(ns, server, false, globalDefs);
+        console.log(`round ${r + 1} variant ${vi}: off done (main ${f3(off.main.cpuS / WINDOW_S)} core)`);
+      }
+      if (PHASES.includes('on')) {
+        const s0 = cpuSeconds(server.proc.pid!);
+        on = await runKats(ns, server, true, globalDefs);
+        console.log(
+          `round ${r + 1} variant ${vi}: on done (start-up to settled ${f1(on.startupS)} s; test server ${f3(((cpuSeconds(server.proc.pid!) ?? 0) - (s0 ?? 0)) / (WINDOW_S + on.startupS))} core)`,
+        );
+      }
+      pairs.push({ round: r + 1, variant: vi, defs, off, on, load: loadavg()[0]! });
+      if (vi === 0) {
+        results.off = off;
+        results.on = on;
+      }
+    }
+  results.pairs = pairs;
+  if (pairs.length > 1) printPairs(pairs);
+  // The detailed report below is for the first variant's last round.
+  const first = pairs.filter((p) => p.variant === 0).at(-1);
+  off = first?.off ?? null;
+  on = first?.on ?? null;
   if (PHASES.includes('haproxy') && existsSync(HAPROXY_BIN)) {
     try {
       hap = await runHaproxy(ns, server);

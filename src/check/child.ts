@@ -11,6 +11,7 @@ import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
+import { applyProcessTuning } from '../daemon/process-tuning.js';
 import { lvsStateFileFor } from '../lvs/lvs-list.js';
 import { readHostFacts as readHostFacts4Dump } from '../notify/dump-host.js';
 import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.js';
@@ -99,6 +100,14 @@ export function runCheckerChild(o: CliOptions): number {
         log.info(`Reloading (checker): ${o.configFile}`);
         const next = load();
         if (next) {
+          // The process settings are applied once, at start (a respawned checker takes the new ones).
+          if (
+            JSON.stringify(next.globalDefs.checkerProcess) !==
+            JSON.stringify(current.globalDefs.checkerProcess)
+          )
+            log.warn(
+              'checker_priority / checker_rt_priority / checker_rlimit_rttime / checker_no_swap / checker_cpu_affinity changes take effect at the next start',
+            );
           current = next;
           widenPing(next);
           runtime.reload(next);
@@ -162,6 +171,8 @@ export function runCheckerChild(o: CliOptions): number {
     })
     .then((rt) => {
       runtime = rt;
+      // After start-up (module loading, the first data-plane programming), as the VRRP process does.
+      applyProcessTuning(config.globalDefs.checkerProcess, log, 'checker');
       send({ type: 'ready', pid: process.pid });
     });
   return 0;

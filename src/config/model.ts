@@ -8,6 +8,21 @@ import type { SourcePos } from './diagnostics.js';
 
 export type Family = 4 | 6;
 
+/**
+ * The `other` of a block that carries no keyword: one frozen object shared by all of them (a configuration
+ * with 10,000 real servers would otherwise keep 20,000 empty objects). `carry()` (schema/builders.ts) gives a
+ * block its own object before the first write.
+ */
+export const NO_OTHER: Record<string, string[]> = Object.freeze({});
+
+/**
+ * `a` copied at its exact length, for arrays grown by `push()` while a block is parsed (the first push
+ * reserves 17 slots; most of these arrays hold one element, and 10,000 real servers keep tens of thousands).
+ */
+export function exactArray<T>(a: T[]): T[] {
+  return a.slice();
+}
+
 export interface ScriptSpec {
   /** argv after quoting and escape processing. */
   argv: string[];
@@ -82,11 +97,13 @@ export interface GlobalDefs {
   metricsToken?: string;
   /** vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_no_swap, vrrp_cpu_affinity. */
   vrrpProcess: ProcessTuning;
+  /** checker_priority, checker_rt_priority, checker_rlimit_rttime, checker_no_swap, checker_cpu_affinity. */
+  checkerProcess: ProcessTuning;
   /** Keywords accepted and range-checked whose effect the daemon does not model yet. */
   other: Record<string, string[]>;
 }
 
-/** How the VRRP process is scheduled and kept in memory (keepalived's `vrrp_*` process keywords). */
+/** How a process is scheduled and kept in memory (keepalived's `vrrp_*` and `checker_*` process keywords). */
 export interface ProcessTuning {
   /** vrrp_priority: the nice value, -20 (most favoured) to 19. */
   nice?: number;
@@ -536,6 +553,7 @@ export function defaultGlobalDefs(): GlobalDefs {
     lvsDataplane: 'auto',
     dynamicInterfaces: false,
     vrrpProcess: { noSwap: false },
+    checkerProcess: { noSwap: false },
     other: {},
   };
 }

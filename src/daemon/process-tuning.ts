@@ -1,9 +1,12 @@
-// keepalived's vrrp process keywords, applied once the daemon has started (so that RLIMIT_RTTIME counts
-// steady running, not module loading and warm-up): vrrp_priority (nice), vrrp_rt_priority (SCHED_RR, with
-// SCHED_RESET_ON_FORK) with vrrp_rlimit_rttime (RLIMIT_RTTIME: soft limit half, hard limit the whole; 2 s by
-// default, not keepalived's 10 ms, which a V8 garbage collection can exceed) and vrrp_cpu_affinity, all on
-// the main thread, where every VRRP event runs; vrrp_no_swap is refused (V8 aborts under mlockall). A call
-// the kernel refuses is logged and the daemon runs on. Why each choice: docs/decisions/process-tuning.md.
+// keepalived's vrrp and checker process keywords, applied once the process has started (so that RLIMIT_RTTIME
+// counts steady running, not module loading and warm-up): P_priority (nice), P_rt_priority (SCHED_RR, with
+// SCHED_RESET_ON_FORK) with P_rlimit_rttime (RLIMIT_RTTIME: soft limit half, hard limit the whole; 2 s by
+// default, not keepalived's 10 ms, which a V8 garbage collection can exceed) and P_cpu_affinity; P_no_swap is
+// refused (V8 aborts under mlockall). The VRRP process's go to its main thread, where every VRRP event runs;
+// the checker's nice value and affinity to all its threads. A call the kernel refuses is logged and the
+// process runs on. Why each choice: docs/decisions/process-tuning.md.
+import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import koffi from 'koffi';
 import type { ProcessTuning } from '../config/model.js';
 import { libcLibrary } from '../net/libc.js';
@@ -16,6 +19,22 @@ const PRIO_PROCESS = 0;
 const RLIMIT_RTTIME = 15;
 /** Our RLIMIT_RTTIME when vrrp_rlimit_rttime is not set (keepalived's is 10 000 µs; see the header). */
 export const DEFAULT_RLIMIT_RTTIME_US = 2_000_000;
+
+/**
+ * Our default for the VRRP process when neither vrrp_rt_priority nor vrrp_priority is set, on a machine with
+ * two CPUs or more: its main thread under SCHED_RR at this priority (the lowest real-time one: above every
+ * normal task, below any the operator configures). keepalived's default is a normal task; measured here, a
+ * normal-priority VRRP thread waited on the run queue behind the checker, the real servers' traffic and other
+ * jobs for most of its late adverts (docs/decisions/checker-scale.md, "Advert jitter"). `vrrp_priority` (any
+ * value, 0 too) keeps it a normal task. One CPU: never (docs/decisions/process-tuning.md).
+ */
+export const DEFAULT_VRRP_RT_PRIORITY = 1;
+
+/** The real-time priority the VRRP process will run at (configured or our default), or undefined. */
+export function vrrpRealtimePriority(t: ProcessTuning, cpus = availableParallelism()): number | undefined {
+  if (t.rtPriority !== undefined) return t.rtPriority;
+  return t.nice === undefined && cpus >= 2 ? DEFAULT_VRRP_RT_PRIORITY : undefined;
+}
 
 export interface TuningCalls {
   setpriority(which: number, who: number, prio: number): number;
@@ -40,8 +59,12 @@ export function tuningCalls(): TuningCalls {
     schedSetscheduler: (pid, policy, priority) =>
       schedSetscheduler(pid, policy, new Int32Array([priority])) as number,
     // struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; } with 64-bit rlim_t.
+    // Infinity = RLIM_INFINITY (all ones).
     setrlimit: (resource, softUs, hardUs) =>
-      setrlimit(resource, new BigUint64Array([BigInt(softUs), BigInt(hardUs)])) as number,
+      setrlimit(
+        resource,
+        new BigUint64Array([BigInt(softUs), hardUs === Infinity ? 0xffff_ffff_ffff_ffffn : BigInt(hardUs)]),
+      ) as number,
     schedSetaffinity: (tid, cpus) => {
       const set = new Uint8Array(128); // cpu_set_t: 1024 bits
       for (const c of cpus) set[c >> 3]! |= 1 << (c & 7);
@@ -57,47 +80,97 @@ export interface TuningLog {
   warn(line: string): void;
 }
 
-/** Applies `t` to this process; what the kernel refuses is logged, never thrown. */
-export function applyProcessTuning(t: ProcessTuning, log: TuningLog): void {
+/** Which process the keywords belong to: their prefix and the name the log gives it. */
+export type TunedProcess = 'vrrp' | 'checker';
+const LABEL: Record<TunedProcess, string> = { vrrp: 'VRRP process', checker: 'checker process' };
+
+/** The thread ids of this process (/proc/self/task), the main thread first; just the main thread if unreadable. */
+export function ownThreads(): number[] {
+  try {
+    const tids = readdirSync('/proc/self/task')
+      .map(Number)
+      .filter((t) => t !== process.pid);
+    return [process.pid, ...tids];
+  } catch {
+    return [process.pid];
+  }
+}
+
+/**
+ * Applies `t` to this process; what the kernel refuses is logged, never thrown. The VRRP process's settings
+ * go to its main thread only. The checker's nice value and CPU affinity go to every thread it has (V8's and
+ * libuv's too, threads started later inherit them), so that all of its work — and the loopback softirq work
+ * its sockets cause on the CPU they run on — stays where the operator put it; its real-time policy goes to
+ * the main thread only, and so does its affinity when it runs at real-time priority (why:
+ * docs/decisions/process-tuning.md).
+ */
+export function applyProcessTuning(
+  t: ProcessTuning,
+  log: TuningLog,
+  who: TunedProcess = 'vrrp',
+  threads: () => number[] = ownThreads,
+): void {
+  const byDefault = who === 'vrrp' && t.rtPriority === undefined && vrrpRealtimePriority(t) !== undefined;
+  if (byDefault) t = { ...t, rtPriority: vrrpRealtimePriority(t) };
   const wanted = t.rtPriority !== undefined || t.nice !== undefined || t.noSwap || t.cpuAffinity;
   if (!wanted) return;
   const c = tuningCalls();
+  const label = LABEL[who];
   // Read errno at once: the next call may change it.
   const failed = (what: string, errno = c.errno()) => log.warn(`${what}: ${errnoName(errno)}`);
+  const allThreads = who === 'checker' && t.rtPriority === undefined ? threads() : [0];
+  /** Runs `call` on each thread; the first refusal is returned (errno read at once), or null. */
+  const onThreads = (tids: number[], call: (tid: number) => number): number | null => {
+    for (const tid of tids) if (call(tid) !== 0) return c.errno();
+    return null;
+  };
 
   if (t.rtPriority !== undefined) {
-    if (c.schedSetscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, t.rtPriority) !== 0)
-      failed(`cannot run the VRRP process at real-time priority ${t.rtPriority} (vrrp_rt_priority)`);
-    else {
+    if (c.schedSetscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, t.rtPriority) !== 0) {
+      if (byDefault)
+        // Said as the takeover boost says it (it stays off: the default was to make it unnecessary).
+        log.info(
+          `takeovers run at normal priority: real-time priority refused (${errnoName(c.errno())}; needs CAP_SYS_NICE)`,
+        );
+      else failed(`cannot run the ${label} at real-time priority ${t.rtPriority} (${who}_rt_priority)`);
+    } else {
       const hardUs = t.rlimitRttimeUs ?? DEFAULT_RLIMIT_RTTIME_US;
+      // Our default never kills: a warning each second over the soft limit, no hard limit.
+      const killUs = byDefault && t.rlimitRttimeUs === undefined ? Infinity : hardUs;
       // Installed before the limit: SIGXCPU's default action ends the process.
       process.on('SIGXCPU', () =>
         log.warn(
-          `the VRRP process ran over ${Math.floor(hardUs / 2)} µs on the CPU without sleeping ` +
-            `(vrrp_rlimit_rttime ${hardUs}; at ${hardUs} µs the kernel kills it)`,
+          `the ${label} ran over ${Math.floor(hardUs / 2)} µs on the CPU without sleeping ` +
+            (killUs === Infinity
+              ? '(our default real-time priority; vrrp_priority 0 makes it a normal task)'
+              : `(${who}_rlimit_rttime ${hardUs}; at ${hardUs} µs the kernel kills it)`),
         ),
       );
-      if (c.setrlimit(RLIMIT_RTTIME, Math.floor(hardUs / 2), hardUs) !== 0)
-        failed('cannot set RLIMIT_RTTIME (vrrp_rlimit_rttime)');
+      if (c.setrlimit(RLIMIT_RTTIME, Math.floor(hardUs / 2), killUs) !== 0)
+        failed(`cannot set RLIMIT_RTTIME (${who}_rlimit_rttime)`);
       else
-        log.info(`VRRP process: real-time priority ${t.rtPriority} (SCHED_RR), RLIMIT_RTTIME ${hardUs} µs`);
+        log.info(
+          `${label}: real-time priority ${t.rtPriority} (SCHED_RR${byDefault ? ', our default' : ''}), RLIMIT_RTTIME ${killUs === Infinity ? `${Math.floor(hardUs / 2)} µs soft, no hard limit` : `${hardUs} µs`}`,
+        );
     }
   } else if (t.nice !== undefined) {
-    if (c.setpriority(PRIO_PROCESS, 0, t.nice) !== 0)
-      failed(`cannot set the VRRP process priority to ${t.nice} (vrrp_priority)`);
-    else log.info(`VRRP process: priority (nice) ${t.nice}`);
+    const nice = t.nice;
+    const errno = onThreads(allThreads, (tid) => c.setpriority(PRIO_PROCESS, tid, nice));
+    if (errno !== null) failed(`cannot set the ${label} priority to ${nice} (${who}_priority)`, errno);
+    else log.info(`${label}: priority (nice) ${nice}`);
   }
 
   if (t.cpuAffinity && t.cpuAffinity.length > 0) {
     const cpus = t.cpuAffinity;
-    if (c.schedSetaffinity(0, cpus) !== 0)
-      failed(`cannot bind the VRRP process to CPU ${cpus.join(',')} (vrrp_cpu_affinity)`);
-    else log.info(`VRRP process: bound to CPU ${cpus.join(',')}`);
+    const errno = onThreads(allThreads, (tid) => c.schedSetaffinity(tid, cpus));
+    if (errno !== null)
+      failed(`cannot bind the ${label} to CPU ${cpus.join(',')} (${who}_cpu_affinity)`, errno);
+    else log.info(`${label}: bound to CPU ${cpus.join(',')}`);
   }
 
   if (t.noSwap)
     log.warn(
-      'vrrp_no_swap is not applied: with its memory locked (mlockall), V8 aborts when it maps new code pages ' +
-        '(measured here, with and without MCL_ONFAULT); the VRRP process stays swappable',
+      `${who}_no_swap is not applied: with its memory locked (mlockall), V8 aborts when it maps new code pages ` +
+        `(measured here, with and without MCL_ONFAULT); the ${label} stays swappable`,
     );
 }

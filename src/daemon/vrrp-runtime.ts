@@ -31,6 +31,7 @@ import { waitingInstances } from './dynamic-interfaces.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import type { InterfaceTable } from './interface-table.js';
+import { vrrpRealtimePriority } from './process-tuning.js';
 import { PromoteSecondaries, promoteInterfaces } from './promote-secondaries.js';
 import { type RuntimeError, runtimeError } from './runtime-error.js';
 import type { RuntimeObserver, TrackerState } from './runtime-observer.js';
@@ -146,8 +147,11 @@ export class VrrpRuntime {
     this.#keepVipsOnStop = opts.keepVipsOnStop ?? false;
     this.#onStateChange = opts.onStateChange;
     this.#observer = opts.observer;
-    // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off.
-    this.#boost = new TakeoverBoost(cfg.globalDefs.vrrpProcess.rtPriority !== undefined, (m) => log.info(m));
+    // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off. A
+    // real-time VRRP thread (configured, or our default: process-tuning.ts) needs no boost.
+    this.#boost = new TakeoverBoost(vrrpRealtimePriority(cfg.globalDefs.vrrpProcess) !== undefined, (m) =>
+      log.info(m),
+    );
     this.#notifyDeleted = withNotifyDeleted(cfg);
     this.#dumpFlags = dumpFlagsOf(cfg, new Map(vmacSpecs(cfg).map((v) => [v.instance, v.name])));
     this.#engine = new VrrpEngine(plan.engine);

@@ -197,29 +197,25 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     ` Max auto priority = ${g.maxAutoPriority === -1 ? 'Disabled' : (g.maxAutoPriority ?? 0)}`,
     ` Min auto priority delay = ${num(o, 'min_auto_priority_delay', 1_000_000)} usecs`,
   );
-  const p = g.vrrpProcess;
-  out.push(
-    ` VRRP process priority = ${p.nice ?? 0}`,
-    ` VRRP don't swap = ${p.noSwap}`,
-    ` VRRP realtime priority = ${p.rtPriority ?? 0}`,
-  );
-  if (p.cpuAffinity?.length) out.push(` VRRP CPU Affinity = ${p.cpuAffinity.join(' ')}`);
-  out.push(` VRRP realtime limit = ${p.rlimitRttimeUs ?? 10_000}`);
-  for (const [label, k] of [
-    ['Checker', 'checker'],
-    ['BFD', 'bfd'],
+  for (const [label, p] of [
+    ['VRRP', g.vrrpProcess],
+    ['Checker', g.checkerProcess],
   ] as const) {
     out.push(
-      ` ${label} process priority = ${num(o, `${k}_priority`, 0)}`,
-      ` ${label} don't swap = ${has(o, `${k}_no_swap`)}`,
-      ` ${label} realtime priority = ${num(o, `${k}_rt_priority`, 0)}`,
+      ` ${label} process priority = ${p.nice ?? 0}`,
+      ` ${label} don't swap = ${p.noSwap}`,
+      ` ${label} realtime priority = ${p.rtPriority ?? 0}`,
     );
-    if (o[`${k}_cpu_affinity`]?.length)
-      out.push(` ${label} CPU Affinity = ${o[`${k}_cpu_affinity`]!.join(' ')}`);
-    out.push(
-      ` ${label} realtime limit = ${num(o, `${k}_rlimit_rttime`, num(o, `${k}_rlimit_rtime`, 10_000))}`,
-    );
+    if (p.cpuAffinity?.length) out.push(` ${label} CPU Affinity = ${p.cpuAffinity.join(' ')}`);
+    out.push(` ${label} realtime limit = ${p.rlimitRttimeUs ?? 10_000}`);
   }
+  out.push(
+    ` BFD process priority = ${num(o, 'bfd_priority', 0)}`,
+    ` BFD don't swap = ${has(o, 'bfd_no_swap')}`,
+    ` BFD realtime priority = ${num(o, 'bfd_rt_priority', 0)}`,
+  );
+  if (o.bfd_cpu_affinity?.length) out.push(` BFD CPU Affinity = ${o.bfd_cpu_affinity.join(' ')}`);
+  out.push(` BFD realtime limit = ${num(o, 'bfd_rlimit_rttime', num(o, 'bfd_rlimit_rtime', 10_000))}`);
   const snmpAll = has(o, 'enable_snmp_keepalived');
   const rfc = has(o, 'enable_snmp_rfc');
   out.push(

@@ -603,6 +603,40 @@ test('vrrp process keywords: nice, a clamped real-time priority, RLIMIT_RTTIME, 
   assert.deepEqual(parse('global_defs {\n}\n', false).config.globalDefs.vrrpProcess, { noSwap: false });
 });
 
+test('checker process keywords: the same five, in their own model field', () => {
+  const { config, codes } = parse(
+    'global_defs {\n checker_priority 19\n checker_rt_priority 0\n checker_rlimit_rtime 40000\n checker_no_swap\n checker_cpu_affinity 0\n vrrp_priority -2\n}\n',
+    false,
+  );
+  assert.deepEqual(config.globalDefs.checkerProcess, {
+    nice: 19,
+    rtPriority: 1,
+    rlimitRttimeUs: 40000,
+    noSwap: true,
+    cpuAffinity: [0],
+  });
+  assert.deepEqual(config.globalDefs.vrrpProcess, { nice: -2, noSwap: false });
+  assert.deepEqual(codes, ['CONFIG_VALUE_CLAMPED']);
+  assert.equal(config.globalDefs.other.checker_priority, undefined, 'no longer carried');
+});
+
+test('real servers and checkers that carry nothing share one frozen `other`; arrays at their exact size', () => {
+  const { config } = parse(
+    'virtual_server 192.0.2.1 80 {\n  real_server 192.0.2.2 80 {\n    HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n    }\n  }\n  real_server 192.0.2.3 80 {\n    TCP_CHECK {\n    }\n  }\n  real_server 192.0.2.4 80 {\n    snmp_name x\n    HTTP_GET {\n      tls_compliant\n      url {\n        path /\n      }\n    }\n  }\n}\n',
+    false,
+  );
+  const [a, b, c] = config.virtualServers[0]!.realServers;
+  assert.equal(a!.other, b!.other, 'shared');
+  assert.equal(a!.checkers[0]!.other, b!.checkers[0]!.other, 'shared');
+  assert.ok(Object.isFrozen(a!.other));
+  assert.deepEqual(a!.other, {});
+  // A block that carries a keyword has its own.
+  assert.deepEqual(c!.other, { snmp_name: ['x'] });
+  assert.deepEqual(c!.checkers[0]!.other, { tls_compliant: [] });
+  assert.deepEqual(a!.other, {}, 'the shared one untouched');
+  assert.deepEqual(a!.checkers[0]!.urls[0]!.statusCodes, [{ from: 200, to: 200 }]);
+});
+
 describe('blog-style configurations mean what keepalived 2.2.7 makes of them (issue 13)', () => {
   const vip = '  virtual_ipaddress {\n    192.0.2.1\n  }';
   const messages = (p: Parsed) => p.diag.list.map((d) => p.diag.format(d));

@@ -4,9 +4,11 @@
 // takeover's real-time boost (takeover-boost.ts) leaves the thread as configured, and without CAP_SYS_NICE
 // it is refused once, out loud.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_VRRP_RT_PRIORITY, vrrpRealtimePriority } from '../../src/daemon/process-tuning.js';
 import { isRoot } from '../helpers/netns.js';
 import { daemonConf } from './conf.js';
 import { cleanupAfter, loneRouter, type Router, waitUntil } from './router.js';
@@ -116,4 +118,98 @@ test('without CAP_SYS_NICE a takeover runs unboosted, said once', { skip, timeou
   );
   const pid = daemonPid(r);
   assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_OTHER);
+});
+
+/** A virtual server with one TCP_CHECK, so that the checker process runs. */
+const CHECKED = `virtual_server 192.0.2.50 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 127.0.0.1 9 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`;
+
+function checkerPid(r: Router): number {
+  return Number(readFileSync(join(r.dir, 'checkers.pid'), 'utf8').trim());
+}
+
+const threadsOf = (pid: number) => readdirSync(`/proc/${pid}/task`).map(Number);
+
+test('checker_priority and checker_cpu_affinity: every thread of the checker process, not the VRRP one', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const { r } = loneRouter(
+    'dpck',
+    'pck',
+    `${conf('checker_priority 7\n  checker_cpu_affinity 0')}${CHECKED}`,
+    cleanups,
+  );
+  await r.waitFor(/checker process: priority \(nice\) 7/, 15_000);
+  await r.waitFor(/checker process: bound to CPU 0/, 2000);
+  const pid = checkerPid(r);
+  const tids = threadsOf(pid);
+  assert.ok(tids.length > 1, 'node has helper threads');
+  for (const tid of tids) {
+    const stat = `/proc/${pid}/task/${tid}/stat`;
+    assert.equal(statField(stat, NICE), 7, `thread ${tid} nice`);
+    assert.match(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'), /Cpus_allowed_list:\s+0\n/);
+  }
+  const main = daemonPid(r);
+  assert.equal(statField(`/proc/${main}/task/${main}/stat`, NICE), 0, 'the VRRP process keeps its own');
+  // Stopped here, not killed at the end: a checker orphaned by SIGKILL may still write into the directory.
+  assert.equal(await r.stop(), 0);
+});
+
+test('checker_rt_priority and checker_rlimit_rttime: the checker main thread under SCHED_RR', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const { r } = loneRouter(
+    'dpcr',
+    'pcr',
+    `${conf('checker_rt_priority 5\n  checker_rlimit_rttime 400000\n  checker_no_swap\n  vrrp_priority 0')}${CHECKED}`,
+    cleanups,
+  );
+  await r.waitFor(/checker process: real-time priority 5 \(SCHED_RR\), RLIMIT_RTTIME 400000 µs/, 15_000);
+  await r.waitFor(/checker_no_swap is not applied/, 2000);
+  const pid = checkerPid(r);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_RR);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, RT_PRIORITY), 5);
+  assert.match(readFileSync(`/proc/${pid}/limits`, 'utf8'), /Max realtime timeout\s+200000\s+400000\s+us/);
+  for (const tid of threadsOf(pid).filter((t) => t !== pid))
+    assert.equal(statField(`/proc/${pid}/task/${tid}/stat`, POLICY), SCHED_OTHER, `helper thread ${tid}`);
+  const main = daemonPid(r);
+  assert.equal(statField(`/proc/${main}/task/${main}/stat`, POLICY), SCHED_OTHER, 'the VRRP process is not');
+  assert.equal(await r.stop(), 0);
+});
+
+test('our default: the VRRP main thread under SCHED_RR 1 with a soft RLIMIT_RTTIME only', {
+  skip: skip || (availableParallelism() < 2 ? 'needs two CPUs (one CPU: no default)' : false),
+  timeout: 20_000,
+}, async () => {
+  const { r } = loneRouter('dpdf', 'pdf', conf(''), cleanups);
+  await r.waitFor(/VRRP process: real-time priority 1 \(SCHED_RR, our default\)/, 10_000);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+  const pid = daemonPid(r);
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_RR, 'still after the takeover');
+  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, RT_PRIORITY), 1);
+  for (const tid of threadsOf(pid).filter((t) => t !== pid))
+    assert.equal(statField(`/proc/${pid}/task/${tid}/stat`, POLICY), SCHED_OTHER, `helper thread ${tid}`);
+  assert.match(
+    readFileSync(`/proc/${pid}/limits`, 'utf8'),
+    /Max realtime timeout\s+1000000\s+unlimited\s+us/,
+  );
+});
+
+test('the default applies only without vrrp_rt_priority / vrrp_priority and with two CPUs or more', () => {
+  assert.equal(vrrpRealtimePriority({ noSwap: false }, 2), DEFAULT_VRRP_RT_PRIORITY);
+  assert.equal(vrrpRealtimePriority({ noSwap: false }, 1), undefined, 'one CPU');
+  assert.equal(vrrpRealtimePriority({ noSwap: false, nice: 0 }, 2), undefined, 'vrrp_priority 0');
+  assert.equal(vrrpRealtimePriority({ noSwap: false, rtPriority: 30 }, 1), 30, 'configured');
 });

@@ -44,10 +44,15 @@ export interface CheckerCoreOptions {
   watchdogGraceUs?: number;
 }
 
-/** Per real server: the last check latency, an EWMA (1/8, as TCP's srtt) and a histogram. */
+/**
+ * Per real server: the last check latency, an EWMA (1/8, as TCP's srtt), the maximum, and the count, sum and
+ * histogram of all of them (enough for a Prometheus histogram: `_bucket` from `histogram`, `_sum`, `_count`).
+ */
 export interface LatencyStats {
   count: number;
   failures: number;
+  /** Sum of every check's latency (µs), failed checks included, as `count` counts them. */
+  sumUs: number;
   lastUs: number;
   ewmaUs: number;
   maxUs: number;
@@ -210,6 +215,7 @@ function newLatency(): LatencyStats {
   return {
     count: 0,
     failures: 0,
+    sumUs: 0,
     lastUs: 0,
     ewmaUs: 0,
     maxUs: 0,
@@ -703,6 +709,7 @@ export class CheckerCore {
     for (const s of u.subs) {
       const st = s.rs.latency;
       st.count++;
+      st.sumUs += lat;
       if (!o.ok) st.failures++;
       st.lastUs = lat;
       st.ewmaUs = st.count === 1 ? lat : st.ewmaUs + (lat - st.ewmaUs) / 8;

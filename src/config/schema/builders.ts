@@ -1,6 +1,6 @@
 // Small builders for keyword definitions, so the tables read as a schema: name → type, range, field.
 import type { SourcePos } from '../diagnostics.js';
-import type { ScriptSpec } from '../model.js';
+import { NO_OTHER, type ScriptSpec } from '../model.js';
 import type { KeywordDef, KeywordDoc, ParseCtx } from '../parser.js';
 import { groupExists, userExists } from '../script-security.js';
 import { type Read, readBool, readDecimalScaled, readInt, readTimerUs } from '../values.js';
@@ -119,7 +119,8 @@ export function carry(minArgs = 0): KeywordDef {
         ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a parameter`, pos);
         return;
       }
-      target.other ??= {};
+      // A block starts with the shared, frozen NO_OTHER (model.ts): its own object at the first write.
+      if (!target.other || target.other === NO_OTHER) target.other = {};
       target.other[tokens[0]!] = tokens.slice(1);
     },
   };

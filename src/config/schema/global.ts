@@ -88,7 +88,7 @@ const CARRIED: Record<string, number> = {
   network_namespace: 1,
 };
 
-for (const p of ['checker', 'bfd']) {
+for (const p of ['bfd']) {
   for (const s of ['priority', 'no_swap', 'rt_priority', 'cpu_affinity', 'rlimit_rttime', 'rlimit_rtime'])
     CARRIED[`${p}_${s}`] = s === 'no_swap' ? 0 : 1;
 }
@@ -162,32 +162,49 @@ function mcastGroup(family: 4 | 6): KeywordDef<GlobalDefs> {
 }
 
 /**
- * The vrrp process keywords, with keepalived 2.2.7's messages: a bad nice value or CPU id is skipped with an
- * error, a real-time priority out of 1..99 is clamped with a warning.
+ * The vrrp and checker process keywords (`vrrp_priority`, `checker_priority`, …), with keepalived 2.2.7's
+ * messages: a bad nice value or CPU id is skipped with an error, a real-time priority out of 1..99 is clamped
+ * with a warning. `P_rlimit_rtime` is keepalived's older spelling of `P_rlimit_rttime`.
  */
-function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
+function processKeywords(p: 'vrrp' | 'checker'): KeywordTable<GlobalDefs> {
+  const tuning = (g: GlobalDefs) => (p === 'vrrp' ? g.vrrpProcess : g.checkerProcess);
+  const rlimit: KeywordDef<GlobalDefs> = {
+    doc: { args: 'MICROSECONDS', range: '1..4294967295' },
+    line: (g, tokens, pos, ctx) => {
+      const v = tokens[1];
+      if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+      const r = /^-\d+$/.test(v)
+        ? { ok: false as const, error: `negative number '${v}'` }
+        : readInt(v, 1, 4294967295);
+      if (!r.ok) {
+        ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+        return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid ${p} real-time limit - ${v}`, pos);
+      }
+      tuning(g).rlimitRttimeUs = r.value;
+    },
+  };
   return {
-    vrrp_priority: {
+    [`${p}_priority`]: {
       doc: { args: 'NICE', range: '-20..19' },
       line: (g, tokens, pos, ctx) => {
         if (tokens[1] === undefined)
-          return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'No vrrp process priority specified', pos);
+          return ctx.diag.error('CONFIG_MISSING_PARAMETER', `No ${p} process priority specified`, pos);
         const r = readInt(tokens[1], -20, 19);
         if (!r.ok) {
           ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
-          return ctx.diag.error('CONFIG_INVALID_VALUE', 'Invalid vrrp process priority specified', pos);
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid ${p} process priority specified`, pos);
         }
-        g.vrrpProcess.nice = r.value;
+        tuning(g).nice = r.value;
       },
     },
-    vrrp_rt_priority: {
+    [`${p}_rt_priority`]: {
       doc: { args: 'INTEGER', range: '1..99 (clamped)' },
       line: (g, tokens, pos, ctx) => {
         const v = tokens[1];
         if (v === undefined)
           return ctx.diag.error(
             'CONFIG_MISSING_PARAMETER',
-            'No vrrp process real-time priority specified',
+            `No ${p} process real-time priority specified`,
             pos,
           );
         const r = readInt(v, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
@@ -195,7 +212,7 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
           ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
           return ctx.diag.error(
             'CONFIG_INVALID_VALUE',
-            `vrrp process real-time priority '${v}' invalid`,
+            `${p} process real-time priority '${v}' invalid`,
             pos,
           );
         }
@@ -203,43 +220,30 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
         if (r.value < 1)
           ctx.diag.warn(
             'CONFIG_VALUE_CLAMPED',
-            `vrrp process real-time priority ${r.value} less than minimum 1 - setting to minimum`,
+            `${p} process real-time priority ${r.value} less than minimum 1 - setting to minimum`,
             pos,
           );
         else if (r.value > 99)
           ctx.diag.warn(
             'CONFIG_VALUE_CLAMPED',
-            `vrrp process real-time priority ${r.value} greater than maximum 99 - setting to maximum`,
+            `${p} process real-time priority ${r.value} greater than maximum 99 - setting to maximum`,
             pos,
           );
-        g.vrrpProcess.rtPriority = clamped;
+        tuning(g).rtPriority = clamped;
       },
     },
-    vrrp_rlimit_rttime: {
-      doc: { args: 'MICROSECONDS', range: '1..4294967295' },
-      line: (g, tokens, pos, ctx) => {
-        const v = tokens[1];
-        if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
-        const r = /^-\d+$/.test(v)
-          ? { ok: false as const, error: `negative number '${v}'` }
-          : readInt(v, 1, 4294967295);
-        if (!r.ok) {
-          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
-          return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid vrrp real-time limit - ${v}`, pos);
-        }
-        g.vrrpProcess.rlimitRttimeUs = r.value;
-      },
-    },
-    vrrp_no_swap: {
+    [`${p}_rlimit_rttime`]: rlimit,
+    [`${p}_rlimit_rtime`]: { ...rlimit, doc: { ...rlimit.doc, deprecated: true } },
+    [`${p}_no_swap`]: {
       line: (g) => {
-        g.vrrpProcess.noSwap = true;
+        tuning(g).noSwap = true;
       },
     },
-    vrrp_cpu_affinity: {
+    [`${p}_cpu_affinity`]: {
       doc: { args: 'CPU...' },
       line: (g, tokens, pos, ctx) => {
         if (tokens.length < 2)
-          return ctx.diag.error('CONFIG_MISSING_PARAMETER', 'No vrrp cpu_id set specified', pos);
+          return ctx.diag.error('CONFIG_MISSING_PARAMETER', `No ${p} cpu_id set specified`, pos);
         const cpus: number[] = [];
         const lastCpu = availableParallelism() - 1;
         for (const t of tokens.slice(1)) {
@@ -250,13 +254,13 @@ function vrrpProcessKeywords(): KeywordTable<GlobalDefs> {
             const id = /^\d+$/.test(t) ? t : '0';
             return ctx.diag.error(
               'CONFIG_INVALID_VALUE',
-              `Invalid cpu_id:${id} specified for vrrp process`,
+              `Invalid cpu_id:${id} specified for ${p} process`,
               pos,
             );
           }
           if (!cpus.includes(r.value)) cpus.push(r.value);
         }
-        g.vrrpProcess.cpuAffinity = cpus;
+        tuning(g).cpuAffinity = cpus;
       },
     },
   };
@@ -451,7 +455,8 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     json_dump_file: str('jsonDumpFile'),
     dynamic_interfaces: flag('dynamicInterfaces'),
     vrrp_startup_delay: seconds('vrrpStartupDelayS', 6, 0, 4294.967295),
-    ...vrrpProcessKeywords(),
+    ...processKeywords('vrrp'),
+    ...processKeywords('checker'),
     ...statusListenerKeywords(),
   };
   for (const [kw, min] of Object.entries(CARRIED)) t[kw] ??= carry(min);

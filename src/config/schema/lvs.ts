@@ -11,6 +11,7 @@ import type {
   VirtualServerGroup,
   VirtualServerGroupEntry,
 } from '../model.js';
+import { exactArray, NO_OTHER } from '../model.js';
 import type { KeywordDef, KeywordTable } from '../parser.js';
 import { canonicalIp, ipToBytes, readInt, readIp, readPrefix } from '../values.js';
 import { boolFlag, carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
@@ -164,7 +165,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
             );
             return null;
           }
-          const rs: RealServer = { address: a.value.address, pos, checkers: [], other: {} };
+          const rs: RealServer = { address: a.value.address, pos, checkers: [], other: NO_OTHER };
           if (tokens[2] !== undefined) {
             const p = readInt(tokens[2], 0, 65535);
             if (!p.ok) {
@@ -179,6 +180,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
         },
         // keepalived checks the families when it completes the real server, at its closing brace.
         close: (rs: RealServer, ctx, pos) => {
+          rs.checkers = exactArray(rs.checkers);
           const vs = serverOf.get(rs)!;
           const vsFamily = vs.key.kind === 'address' ? vs.key.family : vs.ipFamily;
           if (vsFamily !== undefined && vsFamily !== (rs.address.includes(':') ? 6 : 4)) {
@@ -242,7 +244,7 @@ const CHECKER_KINDS: CheckerKind[] = [
 const owners = new WeakMap<Checker, RealServer>();
 
 function newChecker(kind: CheckerKind, pos: SourcePos): Checker {
-  return { kind, pos, urls: [], other: {} };
+  return { kind, pos, urls: [], other: NO_OTHER };
 }
 
 function dropChecker(c: Checker): void {
@@ -262,6 +264,7 @@ function checkerBlock(kind: CheckerKind): KeywordDef<RealServer> {
       },
       // keepalived completes a checker at its closing brace and blames that line.
       close: (c: Checker, ctx, pos) => {
+        c.urls = exactArray(c.urls);
         if (kind === 'MISC_CHECK' && !c.miscPath) {
           ctx.diag.error(
             'CONFIG_NO_MISC_PATH',
@@ -319,6 +322,9 @@ function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
               const u: HttpUrl = { statusCodes: [], regexNoMatch: false, pos };
               c.urls.push(u);
               return u;
+            },
+            close: (u: HttpUrl) => {
+              u.statusCodes = exactArray(u.statusCodes);
             },
           },
         },

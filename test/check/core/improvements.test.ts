@@ -74,7 +74,7 @@ describe('interval spread', () => {
 });
 
 describe('latency', () => {
-  test('last, EWMA (1/8), max and histogram per real server', () => {
+  test('last, EWMA (1/8), max, sum and histogram per real server', () => {
     const c = core(vsText('192.0.2.100'));
     c.start(0);
     const lat = [800, 1600, 30_000];
@@ -84,6 +84,7 @@ describe('latency', () => {
     }
     const s = c.status()[0]!.latency;
     assert.equal(s.count, 3);
+    assert.equal(s.sumUs, 800 + 1600 + 30_000);
     assert.equal(s.lastUs, 30_000);
     assert.equal(s.maxUs, 30_000);
     const e1 = 800 + (1600 - 800) / 8;
