@@ -16,6 +16,11 @@ import { isCountBased, type SlotKind, slotsFor, wrrSlots } from './schedulers.js
 export const TABLE = 'keepalived_ts';
 /** The netdev table holding direct-routing services (ingress hook: before routing and conntrack). */
 export const DR_TABLE = 'keepalived_ts_dr';
+/**
+ * The comment of both tables: a restarted back end adopts tables carrying it and replaces any other
+ * (docs/lvs.md, "Adopting the table at start"). Bump it whenever a shared object's declaration changes.
+ */
+export const LAYOUT_MARKER = 'keepalived-ts lvs layout 1';
 /** Object names starting with this prefix live in the netdev table. */
 const DR = 'dr/';
 
@@ -488,11 +493,17 @@ function delElems(name: string, keys: string[]): string[] {
 
 /** The transaction creating the table from nothing, removing whatever an earlier run left. */
 export function fullScript(m: NftModel): string {
-  const lines = [`add table inet ${TABLE}`, `delete table inet ${TABLE}`, `add table inet ${TABLE}`];
+  // The comment marks the layout, so that a restarted run knows it may adopt the table (nft-adopt.ts).
+  const marked = `{ comment "${LAYOUT_MARKER}"; }`;
+  const lines = [
+    `add table inet ${TABLE}`,
+    `delete table inet ${TABLE}`,
+    `add table inet ${TABLE} ${marked}`,
+  ];
   lines.push(
     `add table netdev ${DR_TABLE}`,
     `delete table netdev ${DR_TABLE}`,
-    `add table netdev ${DR_TABLE}`,
+    `add table netdev ${DR_TABLE} ${marked}`,
   );
   for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
   for (const [n, s] of m.sets) lines.push(addSetCmd(n, s));
@@ -537,6 +548,10 @@ export function diffScript(from: NftModel, to: NftModel): string {
     const o = from.chains.get(n);
     if (!o) {
       head.push(addChainCmd(n, c));
+      for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
+    } else if (o.decl !== c.decl) {
+      // Another hook (a DR ingress chain on another device, read back at start): re-created.
+      head.push(`delete chain ${qualified(n)}`, addChainCmd(n, c));
       for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
     } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets)) {
       flush.push(`flush chain ${qualified(n)}`);

@@ -49,6 +49,10 @@ const LAYOUT: Record<string, { key: Field[]; value: Field[] }> = {
   'dr/bk6': { key: ['mark'], value: ['a6'] },
 };
 
+/** The shared maps' element layouts, for reading them back (src/lvs/nft-adopt.ts). */
+export { LAYOUT as ELEM_LAYOUT };
+export type ElemField = Field;
+
 function attr(type: number, value: Uint8Array): Buffer {
   const len = 4 + value.length;
   const b = Buffer.alloc((len + 3) & ~3);

@@ -1,0 +1,179 @@
+// From the typed configuration plus the checkers' verdicts to the data plane's desired state (pure).
+// The checker side reports, per virtual server, its live real servers with their current weights
+// (inhibited ones at weight 0) and whether the sorry server is active; everything else comes from the
+// configuration, with keepalived's defaults (scheduler wlc, forwarding NAT, weight 1).
+import { isIPv4 } from 'node:net';
+import { SCHEDULERS, } from './dataplane.js';
+/** Largest number of addresses a virtual_server_group range may expand to. */
+export const MAX_RANGE = 256;
+/** keepalived's name for a virtual server: `addr:port` (`[addr]:port` for IPv6), `FWM n`, or the group name. */
+export function vsName(vs) {
+    const p = (vs.protocol ?? 'UDP').toLowerCase();
+    const k = vs.key;
+    if (k.kind === 'address')
+        return `${k.family === 6 ? `[${k.address}]` : k.address}:${k.port ?? 0}/${p}`;
+    if (k.kind === 'fwmark')
+        return `FWM ${k.fwmark}/v${k.family ?? vs.ipFamily ?? 4}/${p}`;
+    return `group ${k.group}/${p}`;
+}
+function method(v) {
+    return v === 'DR' || v === 'TUN' ? v : 'NAT';
+}
+function prefixFromGranularity(g, fam) {
+    if (g === undefined)
+        return fam === 4 ? 32 : 128;
+    if (fam === 6) {
+        const n = Number(g);
+        return Number.isInteger(n) && n >= 1 && n <= 128 ? n : undefined;
+    }
+    if (!isIPv4(g))
+        return undefined;
+    const v = g.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+    let len = 0;
+    while (len < 32 && v & (2 ** (31 - len)))
+        len++;
+    // A mask must be contiguous ones.
+    return (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0) === v ? len : undefined;
+}
+function v4ToInt(a) {
+    return a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+}
+function intToV4(n) {
+    return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+function groupMatches(cfg, name, errs) {
+    const g = cfg.virtualServerGroups.find((x) => x.name === name);
+    if (!g) {
+        errs.push({ code: 'LVS_NO_MATCH', message: `virtual_server_group ${name} is not defined` });
+        return { matches: [], family: 4 };
+    }
+    const matches = [];
+    let family = 4;
+    for (const e of g.entries) {
+        if (e.family)
+            family = e.family;
+        if (e.kind === 'fwmark' && e.fwmark !== undefined)
+            matches.push({ kind: 'fwmark', fwmark: e.fwmark });
+        else if (e.kind === 'range' && e.first) {
+            const last = e.last ?? e.first;
+            if (isIPv4(e.first) && isIPv4(last)) {
+                const a = v4ToInt(e.first);
+                const b = v4ToInt(last);
+                if (b < a || b - a >= MAX_RANGE) {
+                    errs.push({
+                        code: 'LVS_UNSUPPORTED',
+                        message: `group ${name}: range ${e.first}-${last} too large`,
+                    });
+                    continue;
+                }
+                for (let i = a; i <= b; i++)
+                    matches.push({ kind: 'addr', address: intToV4(i), port: e.port ?? 0 });
+            }
+            else if (e.first === last) {
+                family = 6;
+                matches.push({ kind: 'addr', address: e.first, port: e.port ?? 0 });
+            }
+            else
+                errs.push({ code: 'LVS_UNSUPPORTED', message: `group ${name}: IPv6 ranges are not yet supported` });
+        }
+    }
+    return { matches, family };
+}
+/**
+ * A real server's port as keepalived (and the checker core) sets it: a NAT server keeps its own port (the
+ * virtual server's when it has none; 0 under a fwmark); DR and TUN servers cannot change the port, so they
+ * take the virtual server's (0 under a fwmark: keepalived clears it, "has port specified - clearing").
+ */
+function realPort(vs, port, m, vport) {
+    const nat = (m ?? vs.lbKind ?? 'NAT') === 'NAT';
+    if (vs.key.kind === 'address')
+        return nat && port !== undefined ? port : vport;
+    return nat ? (port ?? 0) : 0;
+}
+/**
+ * The desired data-plane state for every virtual server of `cfg`, given the checkers' verdicts.
+ * Virtual servers that cannot be expressed are left out and reported in `errors`.
+ */
+export function desiredFromConfig(cfg, live) {
+    const errors = [];
+    const services = [];
+    for (const vs of cfg.virtualServers) {
+        const r = serviceFromConfig(cfg, vs, live.get(vsName(vs)));
+        if (r.ok)
+            services.push(r.spec);
+        else
+            errors.push(...r.errors);
+    }
+    return { state: { services }, errors };
+}
+/**
+ * One virtual server's service given its verdict (undefined = every real server up): what
+ * desiredFromConfig does for each, and what a verdict touching one virtual server needs alone.
+ */
+export function serviceFromConfig(cfg, vs, verdict) {
+    const errs = [];
+    const name = vsName(vs);
+    const protocol = (vs.protocol ?? 'UDP').toLowerCase();
+    let family;
+    let matches;
+    let vport = 0;
+    const k = vs.key;
+    if (k.kind === 'address') {
+        family = k.family;
+        vport = k.port ?? 0;
+        matches = [{ kind: 'addr', address: k.address, port: vport }];
+    }
+    else if (k.kind === 'fwmark') {
+        family = k.family ?? vs.ipFamily ?? 4;
+        matches = [{ kind: 'fwmark', fwmark: k.fwmark }];
+    }
+    else
+        ({ matches, family } = groupMatches(cfg, k.group, errs));
+    const algo = vs.lbAlgo ?? 'wlc';
+    if (!SCHEDULERS.includes(algo))
+        errs.push({ code: 'LVS_UNSUPPORTED', message: `${name}: scheduler ${algo} is not supported` });
+    const has = (...keys) => keys.some((x) => x in vs.other);
+    const vsMethod = method(vs.lbKind);
+    const reals = [];
+    for (const rs of vs.realServers) {
+        const port = realPort(vs, rs.port, rs.lvsMethod, vport);
+        let weight = rs.weight ?? 1;
+        if (verdict) {
+            const v = verdict.reals.find((r) => r.address === rs.address && r.port === port);
+            if (!v)
+                continue;
+            weight = v.weight;
+        }
+        reals.push({ address: rs.address, port, weight, method: method(rs.lvsMethod ?? vs.lbKind) });
+    }
+    const spec = {
+        name,
+        family,
+        protocol,
+        matches,
+        scheduler: algo,
+        flags: {
+            hashPort: has('sh-port', 'mh-port', 'flag-2'),
+            fallback: has('sh-fallback', 'mh-fallback', 'flag-1'),
+            onePacket: has('ops'),
+        },
+        reals,
+        sorryActive: verdict?.sorryActive ?? false,
+    };
+    if (vs.persistenceTimeoutS !== undefined) {
+        const prefixLen = prefixFromGranularity(vs.persistenceGranularity, family);
+        if (prefixLen === undefined)
+            errs.push({ code: 'LVS_BAD_PERSISTENCE', message: `${name}: bad persistence_granularity` });
+        else
+            spec.persistence = { timeoutS: vs.persistenceTimeoutS, prefixLen };
+    }
+    if (vs.sorryServer)
+        spec.sorry = {
+            address: vs.sorryServer.address,
+            port: realPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
+            weight: 1,
+            method: method(vs.sorryServerLvsMethod ?? vsMethod),
+        };
+    return errs.length > 0 ? { ok: false, errors: errs } : { ok: true, spec };
+}
+//# sourceMappingURL=from-config.js.map

@@ -1,0 +1,454 @@
+// The nftables data plane: keeps the committed state and each service's rendered objects in memory (the
+// kernel is never read back), and sends each change set as one atomic transaction through an NftRunner.
+// A change touching one service costs in proportion to that service, not to the whole table.
+import { activePool, applyChanges, canonical, EMPTY_STATE, matchKey, planChanges, realKey, touchedServices, validateState, } from './dataplane.js';
+import { DR_TABLE, diffScript, drListed, emptyAlloc, fullScript, isDr, markKey, partialModel, removeScript, renderService, unsupported, } from './nft-model.js';
+import { netlinkRawSender, rawOps } from './nft-raw.js';
+import { countWeights, isCountBased } from './schedulers.js';
+const fail = (error) => ({ ok: false, error });
+/**
+ * How long a change waits for the DR flow maps to be read so that their stale entries go in the same
+ * transaction (a few thousand flows take ~10–50 ms to read); past it, the change is not held back and the
+ * sweep after the commit deletes them.
+ */
+const DR_INLINE_BUDGET_MS = 50;
+const indexKey = (s, m) => m.kind === 'fwmark' ? `${s.family}|${matchKey(m)}` : `${s.protocol}|${matchKey(m)}`;
+function serversOf(s) {
+    return s.sorry ? [...s.reals, s.sorry] : s.reals;
+}
+export class NftDataplane {
+    #runner;
+    #state = EMPTY_STATE;
+    #byName = new Map();
+    #alloc = emptyAlloc();
+    #frags = new Map();
+    /** Rebalancer shares per count-driven service, with the pool they were computed for. */
+    #slotWeights = new Map();
+    /** Match key → owning service, to refuse two services claiming one address:port or fwmark. */
+    #matches = new Map();
+    #started = false;
+    /** Serialises transactions: each one is computed against the state the previous one committed. */
+    #queue = Promise.resolve();
+    /** The last script sent (for logs and tests). */
+    lastScript = '';
+    /** How the last change went to the kernel: a raw element batch, or libnftables (after a raw failure: why). */
+    lastRoute = { route: 'script' };
+    #raw;
+    #dr;
+    #log;
+    #warned = new Set();
+    #noteApproximated(services) {
+        for (const s of services)
+            if (isCountBased(s.scheduler) && !this.#warned.has(s.scheduler)) {
+                this.#warned.add(s.scheduler);
+                this.#log?.(`scheduler ${s.scheduler} (service ${s.name}) is approximated on nftables: weighted rotation rebalanced from conntrack connection counts`);
+            }
+    }
+    #conntrack;
+    #flows;
+    /** A flow-map dump that outlived its budget inside a change (awaited before the next one). */
+    #pendingDump = Promise.resolve();
+    #expireNodestConn;
+    /** The last change's direct-routing clean-up: stale (map, mark) pairs, entries deleted with the change and after it. */
+    lastDrCleanup = { stale: 0, deleted: 0, swept: 0, errors: [] };
+    /** Errors of the last conntrack flush (the transaction itself had succeeded). */
+    lastFlushErrors = [];
+    /**
+     * `dr`: the interfaces direct-routing services use (without it, DR services are refused).
+     * `conntrack`: deletes the connections of removed real servers — always for UDP/SCTP services (stale
+     * flows would otherwise keep going to a failed server), for TCP only with `expireNodestConn` (IPVS's
+     * sysctl of that name; otherwise established TCP connections to a removed server continue).
+     */
+    constructor(runner, opts = {}) {
+        this.#runner = runner;
+        this.#raw =
+            opts.raw === false
+                ? undefined
+                : (opts.raw ?? (runner.route === 'libnftables' ? netlinkRawSender() : undefined));
+        this.#log = opts.log;
+        this.#dr = opts.dr;
+        this.#conntrack = opts.conntrack;
+        this.#flows = opts.flows;
+        this.#expireNodestConn = opts.expireNodestConn ?? false;
+    }
+    committed() {
+        return this.#state;
+    }
+    /** One committed service by name (the incremental path plans against it alone). */
+    service(name) {
+        return this.#byName.get(name);
+    }
+    /** Conntrack mark of each (service, server) pair — what the listing counts connections by. */
+    marks() {
+        return this.#alloc.marks;
+    }
+    #serial(f) {
+        const p = this.#queue.then(f, f);
+        this.#queue = p.catch(() => undefined);
+        return p;
+    }
+    /** Ids for a service and its servers; marks of servers it no longer has are dropped. */
+    #ensureIds(s) {
+        const a = this.#alloc;
+        if (!a.services.has(s.name))
+            a.services.set(s.name, a.nextService++);
+        for (const r of serversOf(s)) {
+            const k = markKey(s.name, r);
+            if (!a.marks.has(k))
+                a.marks.set(k, a.nextMark++);
+        }
+    }
+    /** Drops ids of what left; returns the marks whose connections should be flushed. */
+    #dropIds(old, now) {
+        if (!old)
+            return [];
+        if (!now)
+            this.#alloc.services.delete(old.name);
+        const keep = new Set(now ? serversOf(now).map(realKey) : []);
+        const flush = [];
+        const wantFlush = old.protocol !== 'tcp' || this.#expireNodestConn;
+        for (const r of serversOf(old))
+            if (!keep.has(realKey(r))) {
+                const m = this.#alloc.marks.get(markKey(old.name, r));
+                if (m !== undefined && wantFlush)
+                    flush.push(m);
+                this.#alloc.marks.delete(markKey(old.name, r));
+            }
+        return flush;
+    }
+    start(state) {
+        return this.#serial(async () => {
+            const bad = validateState(state)[0] ?? unsupported(state, this.#dr)[0];
+            if (bad)
+                return fail(bad);
+            const want = canonical(state);
+            this.#noteApproximated(want.services);
+            const prevAlloc = this.#alloc;
+            this.#alloc = emptyAlloc();
+            this.#alloc.nextService = prevAlloc.nextService;
+            this.#alloc.nextMark = prevAlloc.nextMark;
+            for (const s of want.services) {
+                // Keep earlier ids where known, so conntrack marks of live connections stay meaningful.
+                const id = prevAlloc.services.get(s.name);
+                if (id !== undefined)
+                    this.#alloc.services.set(s.name, id);
+                for (const r of serversOf(s)) {
+                    const m = prevAlloc.marks.get(markKey(s.name, r));
+                    if (m !== undefined)
+                        this.#alloc.marks.set(markKey(s.name, r), m);
+                }
+                this.#ensureIds(s);
+            }
+            const frags = new Map(want.services.map((s) => [s.name, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s))]));
+            const script = fullScript(partialModel(frags.values(), true, this.#dr));
+            this.lastScript = script;
+            const r = await this.#runner.run(script);
+            if (!r.ok)
+                return fail({ code: 'LVS_KERNEL', message: r.message });
+            this.#commit(want, frags);
+            this.#started = true;
+            return { ok: true };
+        });
+    }
+    #commit(state, frags) {
+        this.#state = state;
+        this.#byName = new Map(state.services.map((s) => [s.name, s]));
+        this.#frags = frags;
+        this.#matches = new Map();
+        for (const s of state.services)
+            for (const m of s.matches)
+                this.#matches.set(indexKey(s, m), s.name);
+    }
+    update(state) {
+        if (!this.#started)
+            return this.start(state);
+        return this.apply(planChanges(this.#state, state));
+    }
+    apply(plan) {
+        if (!this.#started)
+            return this.start(applyChanges(this.#state, plan));
+        return this.#serial(async () => {
+            if (plan.length === 0)
+                return { ok: true };
+            const next = applyChanges(this.#state, plan);
+            const names = touchedServices(plan);
+            const nextByName = new Map();
+            for (const s of next.services)
+                if (names.has(s.name))
+                    nextByName.set(s.name, s);
+            const touched = [...nextByName.values()];
+            const bad = validateState({ services: touched })[0] ?? unsupported({ services: touched }, this.#dr)[0];
+            if (bad)
+                return fail(bad);
+            const idx = new Map(this.#matches);
+            for (const n of names) {
+                const old = this.#byName.get(n);
+                for (const m of old?.matches ?? [])
+                    if (old)
+                        idx.delete(indexKey(old, m));
+            }
+            for (const s of touched)
+                for (const m of s.matches) {
+                    const k = indexKey(s, m);
+                    const owner = idx.get(k);
+                    if (owner !== undefined && owner !== s.name)
+                        return fail({ code: 'LVS_DUPLICATE_MATCH', message: `${matchKey(m)} in ${owner} and ${s.name}` });
+                    idx.set(k, s.name);
+                }
+            this.#noteApproximated(touched);
+            for (const s of touched)
+                this.#ensureIds(s);
+            const oldFrags = [];
+            const newFrags = new Map();
+            for (const n of names) {
+                const f = this.#frags.get(n);
+                if (f)
+                    oldFrags.push(f);
+                const s = nextByName.get(n);
+                if (s)
+                    newFrags.set(n, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s)));
+            }
+            const fromModel = partialModel(oldFrags);
+            const toModel = partialModel(newFrags.values());
+            const script = diffScript(fromModel, toModel);
+            const stale = this.#drStale(names, nextByName);
+            let marks = 0;
+            for (const m of stale.values())
+                marks += m.size;
+            this.lastDrCleanup = { stale: marks, deleted: 0, swept: 0, errors: [] };
+            const cleanup = stale.size > 0 ? await this.#drCleanupLines(stale, DR_INLINE_BUDGET_MS) : { lines: [], count: 0 };
+            this.lastScript = script + cleanup.lines.join('');
+            this.lastRoute = { route: 'script' };
+            // Element-only changes (a verdict's slots and backends) skip libnftables and its cache refresh; a
+            // refused batch was not committed (the kernel aborts it whole), so the script then goes instead.
+            const ops = this.#raw && cleanup.lines.length === 0 && script !== '' ? rawOps(fromModel, toModel) : undefined;
+            if (ops && this.#raw) {
+                const r = await this.#raw.send(ops);
+                if (r.ok)
+                    this.lastRoute = { route: 'raw' };
+                else {
+                    this.lastRoute = { route: 'script', rawError: r.message };
+                    if (r.disable)
+                        this.#raw = undefined;
+                    this.#log?.(`raw nf_tables batch not applied (${r.message}); sending the change through libnftables`);
+                }
+            }
+            if (this.lastScript !== '' && this.lastRoute.route === 'script') {
+                let r = await this.#runner.run(this.lastScript);
+                // A flow entry may have expired and been re-created between the listing and this transaction;
+                // the change itself matters more: apply it alone, the sweep below deletes what is left.
+                if (!r.ok && cleanup.lines.length > 0 && script !== '') {
+                    this.lastScript = script;
+                    r = await this.#runner.run(script);
+                    cleanup.count = 0;
+                }
+                if (!r.ok)
+                    return fail({ code: 'LVS_KERNEL', message: r.message });
+            }
+            this.lastDrCleanup.deleted = cleanup.count;
+            if (stale.size > 0) {
+                // Entries created between the listing and the commit (new connections still given the server):
+                // after the commit nothing can name it any more, so one more pass finds them all.
+                const sweep = await this.#drCleanupLines(stale);
+                if (sweep.lines.length > 0) {
+                    const r = await this.#runner.run(sweep.lines.join(''));
+                    if (r.ok)
+                        this.lastDrCleanup.swept = sweep.count;
+                    else
+                        this.lastDrCleanup.errors.push(r.message);
+                }
+            }
+            const flush = [];
+            for (const n of names) {
+                flush.push(...this.#dropIds(this.#byName.get(n), nextByName.get(n)));
+                const f = newFrags.get(n);
+                if (f)
+                    this.#frags.set(n, f);
+                else
+                    this.#frags.delete(n);
+                const s = nextByName.get(n);
+                if (s)
+                    this.#byName.set(n, s);
+                else
+                    this.#byName.delete(n);
+            }
+            this.#state = next;
+            this.#matches = idx;
+            this.lastFlushErrors = flush.length > 0 && this.#conntrack ? await this.#conntrack.flush(flush) : [];
+            return { ok: true };
+        });
+    }
+    /**
+     * Direct-routing entries a change makes stale, by dynamic map: the packet path cannot change or delete
+     * an entry, so a flow naming a server without a backend entry would be re-picked on every packet, and a
+     * persistence entry naming a server out of the pool would keep sending its client there. Flows: marks
+     * of servers that lose their backend entry (removed, or replaced by the sorry server). Persistence: also
+     * marks that leave the pool (inhibited). Called before the ids of removed servers are dropped.
+     */
+    #drStale(names, next) {
+        const out = new Map();
+        if (!this.#flows || !this.#dr)
+            return out;
+        const add = (m, mark) => {
+            if (mark === undefined)
+                return;
+            const set = out.get(m) ?? new Set();
+            out.set(m, set);
+            set.add(mark);
+        };
+        for (const n of names) {
+            const old = this.#byName.get(n);
+            if (!old || !isDr(old))
+                continue;
+            const now = next.get(n);
+            const keep = now && isDr(now) && now.family === old.family ? now : undefined;
+            const markOf = (r) => this.#alloc.marks.get(markKey(n, r));
+            const listed = new Set(keep ? drListed(keep).map(markOf) : []);
+            const pool = new Set(keep ? activePool(keep).map(markOf) : []);
+            for (const r of drListed(old)) {
+                const m = markOf(r);
+                if (m !== undefined && !listed.has(m)) {
+                    add(`flows${old.family}`, m);
+                    if (old.persistence)
+                        add(`pers${old.family}`, m);
+                }
+            }
+            if (old.persistence)
+                for (const r of activePool(old)) {
+                    const m = markOf(r);
+                    if (m !== undefined && !pool.has(m))
+                        add(`pers${old.family}`, m);
+                }
+        }
+        return out;
+    }
+    /**
+     * Commands deleting the entries of `stale` marks, read from the kernel. An entry about to expire is
+     * added (same key and value) before it is deleted, so the batch cannot fail if it expires meanwhile.
+     */
+    async #drCleanupLines(stale, budgetMs) {
+        const lines = [];
+        let count = 0;
+        // A dump still running from an earlier call must end first (one dump at a time per socket).
+        await this.#pendingDump;
+        for (const [map, marks] of stale) {
+            let entries;
+            try {
+                const listing = this.#flows.list(map, marks);
+                if (budgetMs === undefined)
+                    entries = await listing;
+                else {
+                    // Inside a change, the dump may not hold the change back: past the budget (a big flow table)
+                    // the change goes alone and the sweep after it deletes the entries.
+                    let timer;
+                    entries = await Promise.race([
+                        listing,
+                        new Promise((r) => {
+                            timer = setTimeout(() => r(null), budgetMs);
+                        }),
+                    ]);
+                    clearTimeout(timer);
+                    if (entries === null) {
+                        this.#pendingDump = listing.then(() => undefined, () => undefined);
+                        continue;
+                    }
+                }
+            }
+            catch (e) {
+                this.lastDrCleanup.errors.push(`cannot read ${map}: ${e.message}`);
+                continue;
+            }
+            const q = `netdev ${DR_TABLE} ${map}`;
+            const dels = [];
+            const readds = [];
+            for (const e of entries) {
+                if (!marks.has(e.mark))
+                    continue;
+                dels.push(e.key);
+                if (e.expiresMs < 10_000)
+                    readds.push(`${e.key} : 0x${e.mark.toString(16)}`);
+            }
+            count += dels.length;
+            for (let i = 0; i < readds.length; i += 512)
+                lines.push(`add element ${q} { ${readds.slice(i, i + 512).join(', ')} }\n`);
+            for (let i = 0; i < dels.length; i += 512)
+                lines.push(`delete element ${q} { ${dels.slice(i, i + 512).join(', ')} }\n`);
+        }
+        return { lines, count };
+    }
+    /**
+     * Count-driven schedulers (lc, wlc, sed, nq, lblc, lblcr, ovf, twos): recomputes each such service's
+     * slot shares from per-server connection counts (conntrack, by mark) and rewrites the slots that
+     * changed, in one transaction. Meant to be called every polling period by the checker process.
+     */
+    rebalance(counts) {
+        return this.#serial(async () => {
+            if (!this.#started)
+                return { ok: true };
+            const changed = [];
+            for (const s of this.#state.services) {
+                if (!isCountBased(s.scheduler))
+                    continue;
+                const pool = activePool(s);
+                if (pool.length < 2 && s.scheduler !== 'ovf')
+                    continue;
+                const loads = pool.map((r) => {
+                    const m = this.#alloc.marks.get(markKey(s.name, r));
+                    const c = (m !== undefined && counts.get(m)) || { active: 0, inactive: 0 };
+                    return { weight: r.weight, active: c.active, inactive: c.inactive };
+                });
+                const weights = countWeights(s.scheduler, loads);
+                const sig = pool.map(realKey).join(',');
+                const cur = this.#slotWeights.get(s.name);
+                if (cur && cur.sig === sig && cur.weights.join() === weights.join())
+                    continue;
+                changed.push({ s, sig, weights });
+            }
+            if (changed.length === 0)
+                return { ok: true };
+            const oldFrags = [];
+            const newFrags = new Map();
+            for (const { s, weights } of changed) {
+                const f = this.#frags.get(s.name);
+                if (f)
+                    oldFrags.push(f);
+                newFrags.set(s.name, renderService(s, this.#alloc, this.#dr, weights));
+            }
+            const script = diffScript(partialModel(oldFrags), partialModel(newFrags.values()));
+            this.lastScript = script;
+            if (script !== '') {
+                const r = await this.#runner.run(script);
+                if (!r.ok)
+                    return fail({ code: 'LVS_KERNEL', message: r.message });
+            }
+            for (const { s, sig, weights } of changed) {
+                this.#slotWeights.set(s.name, { sig, weights });
+                this.#frags.set(s.name, newFrags.get(s.name));
+            }
+            return { ok: true };
+        });
+    }
+    /** The rebalancer's shares for a service, if still valid for its current pool. */
+    #sharesFor(s) {
+        const cur = this.#slotWeights.get(s.name);
+        return cur && cur.sig === activePool(s).map(realKey).join(',') ? cur.weights : undefined;
+    }
+    /** Rebuilds the table from the committed state (restores anything removed behind our back). */
+    resync() {
+        return this.start(this.#state);
+    }
+    stop(keep = false) {
+        return this.#serial(async () => {
+            if (!keep) {
+                const r = await this.#runner.run(removeScript());
+                if (!r.ok)
+                    return fail({ code: 'LVS_KERNEL', message: r.message });
+            }
+            this.#commit(EMPTY_STATE, new Map());
+            this.#started = false;
+            this.#raw?.close();
+            return { ok: true };
+        });
+    }
+}
+//# sourceMappingURL=nft-dataplane.js.map

@@ -1,0 +1,504 @@
+// The nftables back end's pure half: desired LVS state → the named objects of one table
+// (`table inet keepalived_ts`), and two such object sets → one `nft -f` transaction that changes only
+// what differs. No I/O here; src/lvs/nft-dataplane.ts runs the scripts. Layout and reasons: docs/lvs.md.
+import { activePool, realKey, } from './dataplane.js';
+import { isCountBased, slotsFor, wrrSlots } from './schedulers.js';
+export const TABLE = 'keepalived_ts';
+/** The netdev table holding direct-routing services (ingress hook: before routing and conntrack). */
+export const DR_TABLE = 'keepalived_ts_dr';
+/** Object names starting with this prefix live in the netdev table. */
+const DR = 'dr/';
+/** `family table name` of a model object. */
+export function qualified(name) {
+    return name.startsWith(DR) ? `netdev ${DR_TABLE} ${name.slice(DR.length)}` : `inet ${TABLE} ${name}`;
+}
+const short = (name) => (name.startsWith(DR) ? name.slice(DR.length) : name);
+/** Fixed jhash seed: the client → slot mapping survives reloads and is the same on every director. */
+export const HASH_SEED = 0x4b415453;
+/** Element budget of one dynamic persistence set (per real server). */
+export const PERSIST_SET_SIZE = 65536;
+export function emptyAlloc() {
+    return { services: new Map(), marks: new Map(), nextService: 1, nextMark: 0x100 };
+}
+export function markKey(service, r) {
+    return `${service}|${realKey(r)}`;
+}
+/** Ids for everything in `state`, keeping those already given; ids of vanished things are dropped. */
+export function allocate(prev, state) {
+    const out = {
+        services: new Map(),
+        marks: new Map(),
+        nextService: prev.nextService,
+        nextMark: prev.nextMark,
+    };
+    for (const s of state.services) {
+        out.services.set(s.name, prev.services.get(s.name) ?? out.nextService++);
+        const servers = [...s.reals];
+        if (s.sorry)
+            servers.push(s.sorry);
+        for (const r of servers) {
+            const k = markKey(s.name, r);
+            if (!out.marks.has(k))
+                out.marks.set(k, prev.marks.get(k) ?? out.nextMark++);
+        }
+    }
+    return out;
+}
+const proto = (p) => p;
+const ipKw = (f) => (f === 4 ? 'ip' : 'ip6');
+function endpoint(f, r) {
+    return f === 4 ? `${r.address}:${r.port}` : `[${r.address}]:${r.port}`;
+}
+function maskText(f, prefixLen) {
+    if (f === 4) {
+        const m = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
+        return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
+    }
+    const groups = [];
+    for (let g = 0; g < 8; g++) {
+        const bits = Math.max(0, Math.min(16, prefixLen - g * 16));
+        groups.push((bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff).toString(16));
+    }
+    return groups.join(':');
+}
+function clientKey(s) {
+    const full = s.family === 4 ? 32 : 128;
+    const p = s.persistence?.prefixLen ?? full;
+    return p >= full ? `${ipKw(s.family)} saddr` : `${ipKw(s.family)} saddr & ${maskText(s.family, p)}`;
+}
+function baseRules() {
+    return [
+        'ip daddr . meta l4proto . th dport vmap @svc4',
+        'ip6 daddr . meta l4proto . th dport vmap @svc6',
+        'meta nfproto ipv4 meta mark vmap @fwm4',
+        'meta nfproto ipv6 meta mark vmap @fwm6',
+    ];
+}
+/** Timeout of a direct-routing flow entry (IPVS's TCP established timeout). */
+export const DR_FLOW_TIMEOUT_S = 900;
+/**
+ * nft 1.0.6 cannot generate a packet-path update (`update @m { key : meta mark }`) of a map whose key is
+ * longer than 16 bytes: it aborts on an internal assertion — through libnftables, the calling process.
+ * IPv6 flow and persistence keys (40 and 36 bytes) are therefore replaced by two 32-bit jhashes of the
+ * fields with different seeds (64 bits: at 262,144 flows a collision has odds of about 2e-9).
+ */
+const HASHED_KEY_TYPE = 'numgen inc mod 2 . numgen inc mod 2 : meta mark';
+/** The key expression of a direct-routing dynamic map for `fields` (IPv6: hashed, see HASHED_KEY_TYPE). */
+function drKey(f, fields) {
+    if (f === 4)
+        return fields;
+    const h = (seed) => `jhash ${fields} mod 4294967295 seed 0x${seed.toString(16)}`;
+    return `${h(HASH_SEED + 1)} . ${h(HASH_SEED + 2)}`;
+}
+/** Element budget of each direct-routing dynamic map (flows, persistence). */
+export const DR_FLOWS_SIZE = 262144;
+function serviceMethod(s) {
+    const ms = new Set([...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => r.method));
+    if (ms.size === 0)
+        return 'NAT';
+    return ms.size > 1 ? 'mixed' : [...ms][0];
+}
+/** Things nftables cannot do here; the caller reports them before programming anything. */
+export function unsupported(state, dr) {
+    const errs = [];
+    const no = (s, why) => errs.push({ code: 'LVS_UNSUPPORTED', message: `service ${s.name}: ${why}` });
+    for (const s of state.services) {
+        const m = serviceMethod(s);
+        if (m === 'TUN')
+            no(s, 'forwarding method TUN needs tunnel devices; not supported by the nftables data plane');
+        else if (m === 'mixed')
+            no(s, 'real servers with different forwarding methods in one service are not supported');
+        else if (m === 'DR') {
+            if (!dr)
+                no(s, 'forwarding method DR needs the data plane to be given its ingress and egress interfaces');
+            if (s.matches.some((x) => x.kind === 'fwmark'))
+                no(s, 'fwmark services with DR are not yet supported');
+            if (s.protocol === 'sctp')
+                no(s, 'DR for SCTP is not yet supported');
+        }
+    }
+    return errs;
+}
+/**
+ * The slot table of a service's pool; `slotWeights` (one per pool member, from the connection-count
+ * rebalancer) replace the configured weights for count-based schedulers.
+ */
+function poolSlots(s, pool, slotWeights) {
+    if (slotWeights && slotWeights.length === pool.length && isCountBased(s.scheduler)) {
+        const idx = slotWeights.map((w, i) => (w > 0 ? i : -1)).filter((i) => i >= 0);
+        const slots = wrrSlots(idx.map((i) => slotWeights[i])).map((j) => idx[j]);
+        if (slots.length > 0)
+            return { kind: 'rotate', slots };
+    }
+    return slotsFor(s.scheduler, pool.map((r) => realKey(r)), pool.map((r) => r.weight));
+}
+const SHARED_MAPS = [
+    'svc4',
+    'svc6',
+    'fwm4',
+    'fwm6',
+    'recm',
+    'slots',
+    'bk4',
+    'bk6',
+    'dr/svc4',
+    'dr/svc6',
+    'dr/slots',
+    'dr/bk4',
+    'dr/bk6',
+];
+/**
+ * Each service owns the slot keys [id × SLOT_STRIDE, id × SLOT_STRIDE + N) of the one shared slot map
+ * (numgen/jhash take an `offset`), so a table of any size has a handful of sets: libnftables fetches the
+ * list of sets before every transaction, and its cost grows with their number.
+ */
+export const SLOT_STRIDE = 8192;
+/** The table without any service: shared maps (empty) and base chains. */
+export function baseModel(dr) {
+    const sets = new Map();
+    const chains = new Map();
+    const vmap = (type) => ({
+        kind: 'map',
+        decl: `{ type ${type} : verdict; }`,
+        elems: new Map(),
+    });
+    sets.set('svc4', vmap('ipv4_addr . inet_proto . inet_service'));
+    sets.set('svc6', vmap('ipv6_addr . inet_proto . inet_service'));
+    sets.set('fwm4', vmap('mark'));
+    sets.set('fwm6', vmap('mark'));
+    sets.set('recm', vmap('mark'));
+    sets.set('slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+    sets.set('bk4', { kind: 'map', decl: '{ type mark : ipv4_addr . inet_service; }', elems: new Map() });
+    sets.set('bk6', { kind: 'map', decl: '{ type mark : ipv6_addr . inet_service; }', elems: new Map() });
+    chains.set('pre', { decl: 'type nat hook prerouting priority dstnat; policy accept;', rules: baseRules() });
+    chains.set('out', { decl: 'type nat hook output priority -100; policy accept;', rules: baseRules() });
+    // Persistence refresh: every original-direction packet of a connection renews its client's entry.
+    const recRule = ['ct direction original ct mark vmap @recm'];
+    chains.set('rec', { decl: 'type filter hook forward priority filter; policy accept;', rules: recRule });
+    chains.set('recin', { decl: 'type filter hook input priority filter; policy accept;', rules: recRule });
+    // Direct routing, in the netdev table: dispatch at ingress, per-connection stickiness in a flow map
+    // (netdev has no conntrack), frames sent out unchanged but for the MAC addresses (`fwd ip to`).
+    sets.set('dr/svc4', vmap('ipv4_addr . inet_proto . inet_service'));
+    sets.set('dr/svc6', vmap('ipv6_addr . inet_proto . inet_service'));
+    sets.set('dr/slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+    sets.set('dr/bk4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
+    sets.set('dr/bk6', { kind: 'map', decl: '{ type mark : ipv6_addr; }', elems: new Map() });
+    // Filled by the packet path only: connection → server mark, and (persistence) client . VIP . port → mark.
+    // IPv6 keys are two seeded hashes of those fields (drKey): see DR_HASHED_KEY.
+    for (const f of [4, 6]) {
+        const key = (v4) => (f === 4 ? `type ${v4}` : `typeof ${HASHED_KEY_TYPE}`);
+        sets.set(`dr/flows${f}`, {
+            kind: 'map',
+            decl: `{ ${key('ipv4_addr . inet_service . ipv4_addr . inet_service : mark')}; size ${DR_FLOWS_SIZE}; flags dynamic,timeout; timeout ${DR_FLOW_TIMEOUT_S}s; }`,
+            elems: new Map(),
+        });
+        sets.set(`dr/pers${f}`, {
+            kind: 'map',
+            decl: `{ ${key('ipv4_addr . ipv4_addr . inet_service : mark')}; size ${DR_FLOWS_SIZE}; flags dynamic,timeout; }`,
+            elems: new Map(),
+        });
+    }
+    for (const [i, dev] of (dr?.ingress ?? []).entries())
+        chains.set(`dr/in${i}`, {
+            decl: `type filter hook ingress device "${dev}" priority 0; policy accept;`,
+            rules: [
+                'ip daddr . meta l4proto . th dport vmap @svc4',
+                'ip6 daddr . meta l4proto . th dport vmap @svc6',
+            ],
+        });
+    return { sets, chains };
+}
+/** One service's objects (pure). `alloc` must hold ids for the service and all its servers. */
+export function renderService(s, alloc, dr, slotWeights) {
+    if (serviceMethod(s) === 'DR' && dr)
+        return renderDrService(s, alloc, dr, slotWeights);
+    const sets = new Map();
+    const chains = new Map();
+    const shared = new Map(SHARED_MAPS.map((n) => [n, new Map()]));
+    const id = alloc.services.get(s.name);
+    if (id === undefined)
+        throw new Error(`no id for service ${s.name}`);
+    const chain = `vs${id}`;
+    for (const m of s.matches) {
+        if (m.kind === 'fwmark')
+            shared.get(s.family === 4 ? 'fwm4' : 'fwm6')?.set(`0x${m.fwmark.toString(16)}`, `goto ${chain}`);
+        else
+            shared
+                .get(s.family === 4 ? 'svc4' : 'svc6')
+                ?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto ${chain}`);
+    }
+    const recm = shared.get('recm');
+    const ip = ipKw(s.family);
+    const l4 = `meta l4proto ${proto(s.protocol)}`;
+    const pool = activePool(s);
+    const markOf = (r) => {
+        const k = alloc.marks.get(markKey(s.name, r));
+        if (k === undefined)
+            throw new Error(`no mark for ${markKey(s.name, r)}`);
+        return k;
+    };
+    // Backend map: conntrack mark → address . port, for every server the service may send to.
+    const bk = shared.get(s.family === 4 ? 'bk4' : 'bk6');
+    for (const r of pool)
+        bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
+    const rules = [];
+    if (s.persistence) {
+        const ck = clientKey(s);
+        for (const r of pool) {
+            const mk = markOf(r).toString(16);
+            const set = `p${mk}`;
+            sets.set(set, {
+                kind: 'set',
+                decl: `{ type ${s.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}; size ${PERSIST_SET_SIZE}; flags dynamic,timeout; timeout ${s.persistence.timeoutS}s; }`,
+                elems: new Map(),
+            });
+            rules.push(`${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`);
+            chains.set(`r${mk}`, { decl: '', rules: [`update @${set} { ${ck} }`] });
+            recm.set(`0x${mk}`, `goto r${mk}`);
+        }
+    }
+    const { kind, slots } = poolSlots(s, pool, slotWeights);
+    const slotMap = shared.get('slots');
+    const base = id * SLOT_STRIDE;
+    const marks = pool.map((r) => `0x${markOf(r).toString(16)}`);
+    slots.forEach((idx, slot) => {
+        const m = marks[idx];
+        if (m)
+            slotMap.set(`0x${(base + slot).toString(16)}`, m);
+    });
+    // The slot pick lives alone in its own chain: a change of slot count rewrites one rule that names no
+    // set (cheap for libnftables), while the rules naming the big shared maps never change.
+    const pick = slots.length === 0
+        ? 'ct mark set 0x0'
+        : kind === 'rotate'
+            ? `ct mark set numgen inc mod ${slots.length} offset ${base}`
+            : `ct mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ` . ${proto(s.protocol)} sport` : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
+    chains.set(`${chain}g`, { decl: '', rules: [pick] });
+    rules.push(`jump ${chain}g`, 'ct mark set ct mark map @slots', `${l4} dnat ${ip} to ct mark map @bk${s.family}`);
+    chains.set(chain, { decl: '', rules });
+    return { own: { sets, chains }, shared };
+}
+/**
+ * A model holding only `frags`' objects plus the shared maps restricted to their elements: diffing two
+ * of these changes those services and nothing else (base chains appear in neither, so stay untouched).
+ */
+export function partialModel(frags, withBase = false, dr) {
+    const base = baseModel(dr);
+    const out = withBase ? base : { sets: new Map(), chains: new Map() };
+    for (const n of SHARED_MAPS) {
+        const b = base.sets.get(n);
+        out.sets.set(n, { kind: b.kind, decl: b.decl, elems: new Map() });
+    }
+    for (const f of frags) {
+        for (const [n, set] of f.own.sets)
+            out.sets.set(n, set);
+        for (const [n, c] of f.own.chains)
+            out.chains.set(n, c);
+        for (const [n, els] of f.shared) {
+            const target = out.sets.get(n)?.elems;
+            if (target)
+                for (const [k, v] of els)
+                    target.set(k, v);
+        }
+    }
+    return out;
+}
+/** The whole table for a desired state (pure). `alloc` must come from allocate(…, state). */
+export function renderModel(state, alloc, dr) {
+    return partialModel(state.services.map((s) => renderService(s, alloc, dr)), true, dr);
+}
+/**
+ * A direct-routing service: its chain first follows the connection's flow entry, else picks a slot,
+ * records the flow, and forwards the frame unchanged to the real server's MAC address (resolved by the
+ * kernel's neighbour table) on the egress interface. Inhibited servers keep their backend entry, so
+ * their established flows continue; removed ones lose it, so their flows get rescheduled.
+ */
+function renderDrService(s, alloc, dr, slotWeights) {
+    const id = alloc.services.get(s.name);
+    if (id === undefined)
+        throw new Error(`no id for service ${s.name}`);
+    const chain = `dr/vs${id}`;
+    const f = s.family;
+    const ip = ipKw(f);
+    const shared = new Map(SHARED_MAPS.map((n) => [n, new Map()]));
+    const markOf = (r) => {
+        const k = alloc.marks.get(markKey(s.name, r));
+        if (k === undefined)
+            throw new Error(`no mark for ${markKey(s.name, r)}`);
+        return `0x${k.toString(16)}`;
+    };
+    for (const m of s.matches)
+        if (m.kind === 'addr')
+            shared.get(`dr/svc${f}`)?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto vs${id}`);
+    const pool = activePool(s);
+    for (const r of drListed(s))
+        shared.get(`dr/bk${f}`)?.set(markOf(r), r.address);
+    const { kind, slots } = poolSlots(s, pool, slotWeights);
+    const base = id * SLOT_STRIDE;
+    slots.forEach((idx, slot) => {
+        const r = pool[idx];
+        if (r)
+            shared.get('dr/slots')?.set(`0x${(base + slot).toString(16)}`, markOf(r));
+    });
+    const l4 = `meta l4proto ${proto(s.protocol)}`;
+    const flow = drKey(f, `${ip} saddr . th sport . ${ip} daddr . th dport`);
+    const fwd = `fwd ${ip} to meta mark map @bk${f} device "${dr.egress}"`;
+    // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
+    const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
+    const record = `update @flows${f} { ${flow} : meta mark }${s.persistence ? ` update @pers${f} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
+    const pick = slots.length === 0
+        ? 'meta mark set 0x0'
+        : kind === 'rotate'
+            ? `meta mark set numgen inc mod ${slots.length} offset ${base}`
+            : `meta mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ' . th sport' : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
+    const chains = new Map();
+    chains.set(`${chain}g`, { decl: '', rules: [`${l4} ${pick}`] });
+    const rules = [`${l4} meta mark set ${flow} map @flows${f} ${record} ${fwd}`];
+    if (s.persistence)
+        rules.push(`${l4} meta mark set ${pkey} map @pers${f} ${record} ${fwd}`);
+    rules.push(`jump vs${id}g`, `${l4} meta mark set meta mark map @slots ${record} ${fwd}`);
+    chains.set(chain, { decl: '', rules });
+    return { own: { sets: new Map(), chains }, shared };
+}
+/**
+ * The servers a direct-routing service keeps a backend entry for: every listed server, inhibited ones
+ * included (their flows continue); the sorry server alone while it is active.
+ */
+export function drListed(s) {
+    return s.sorryActive && s.sorry ? [s.sorry] : s.reals;
+}
+/** True when the service forwards by direct routing (and so lives in the netdev table). */
+export function isDr(s) {
+    return serviceMethod(s) === 'DR';
+}
+function elemText(set, k, v) {
+    return set.kind === 'map' ? `${k} : ${v}` : k;
+}
+/** One line per command; `family` is the table's family. */
+function addSetCmd(name, s) {
+    return `add ${s.kind} ${qualified(name)} ${s.decl}`;
+}
+function addChainCmd(name, c) {
+    return c.decl ? `add chain ${qualified(name)} { ${c.decl} }` : `add chain ${qualified(name)}`;
+}
+function addElems(name, s, keys) {
+    const parts = [];
+    for (const k of keys)
+        parts.push(elemText(s, k, s.elems.get(k) ?? ''));
+    const out = [];
+    // Chunks keep lines short for big tables (Maglev: 4093 slots).
+    for (let i = 0; i < parts.length; i += 512)
+        out.push(`add element ${qualified(name)} { ${parts.slice(i, i + 512).join(', ')} }`);
+    return out;
+}
+function delElems(name, keys) {
+    const out = [];
+    for (let i = 0; i < keys.length; i += 512)
+        out.push(`delete element ${qualified(name)} { ${keys.slice(i, i + 512).join(', ')} }`);
+    return out;
+}
+/** The transaction creating the table from nothing, removing whatever an earlier run left. */
+export function fullScript(m) {
+    const lines = [`add table inet ${TABLE}`, `delete table inet ${TABLE}`, `add table inet ${TABLE}`];
+    lines.push(`add table netdev ${DR_TABLE}`, `delete table netdev ${DR_TABLE}`, `add table netdev ${DR_TABLE}`);
+    for (const [n, c] of m.chains)
+        lines.push(addChainCmd(n, c));
+    for (const [n, s] of m.sets)
+        lines.push(addSetCmd(n, s));
+    for (const [n, s] of m.sets)
+        if (s.elems.size > 0)
+            lines.push(...addElems(n, s, s.elems.keys()));
+    for (const [n, c] of m.chains)
+        for (const r of c.rules)
+            lines.push(`add rule ${qualified(n)} ${r}`);
+    return `${lines.join('\n')}\n`;
+}
+/** The transaction removing the table (no error if it is already gone). */
+export function removeScript() {
+    return `add table inet ${TABLE}\ndelete table inet ${TABLE}\nadd table netdev ${DR_TABLE}\ndelete table netdev ${DR_TABLE}\n`;
+}
+function sameRules(a, b) {
+    return a.decl === b.decl && a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]);
+}
+/**
+ * The one transaction taking the kernel from `from` to `to`: new objects added, changed chains flushed
+ * and refilled, only differing elements deleted/added, vanished objects deleted after their last
+ * reference. Empty string = nothing to do.
+ */
+export function diffScript(from, to) {
+    const head = [];
+    const flush = [];
+    const delEl = [];
+    const setSwap = [];
+    const addEl = [];
+    const addRules = [];
+    const tail = [];
+    // Sets whose declaration changed are deleted and re-added; chains using them are rebuilt.
+    const redeclared = new Set();
+    for (const [n, s] of to.sets) {
+        const o = from.sets.get(n);
+        if (o && (o.decl !== s.decl || o.kind !== s.kind))
+            redeclared.add(n);
+    }
+    const uses = (c, names) => names.size > 0 &&
+        c.rules.some((r) => [...names].some((n) => r.includes(`@${short(n)} `) || r.endsWith(`@${short(n)}`)));
+    const goneSets = new Set([...from.sets.keys()].filter((n) => !to.sets.has(n)));
+    for (const [n, c] of to.chains) {
+        const o = from.chains.get(n);
+        if (!o) {
+            head.push(addChainCmd(n, c));
+            for (const r of c.rules)
+                addRules.push(`add rule ${qualified(n)} ${r}`);
+        }
+        else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets)) {
+            flush.push(`flush chain ${qualified(n)}`);
+            for (const r of c.rules)
+                addRules.push(`add rule ${qualified(n)} ${r}`);
+        }
+    }
+    for (const n of from.chains.keys())
+        if (!to.chains.has(n)) {
+            flush.push(`flush chain ${qualified(n)}`);
+            tail.push(`delete chain ${qualified(n)}`);
+        }
+    for (const [n, s] of to.sets) {
+        const o = from.sets.get(n);
+        if (!o) {
+            head.push(addSetCmd(n, s));
+            if (s.elems.size > 0)
+                addEl.push(...addElems(n, s, s.elems.keys()));
+        }
+        else if (redeclared.has(n)) {
+            setSwap.push(`delete ${o.kind} ${qualified(n)}`, addSetCmd(n, s));
+            if (s.elems.size > 0)
+                addEl.push(...addElems(n, s, s.elems.keys()));
+        }
+        else {
+            const dels = [];
+            const adds = [];
+            for (const [k, v] of o.elems) {
+                const nv = s.elems.get(k);
+                if (nv === undefined)
+                    dels.push(k);
+                else if (nv !== v) {
+                    dels.push(k);
+                    adds.push(k);
+                }
+            }
+            for (const k of s.elems.keys())
+                if (!o.elems.has(k))
+                    adds.push(k);
+            if (dels.length > 0)
+                delEl.push(...delElems(n, dels));
+            if (adds.length > 0)
+                addEl.push(...addElems(n, s, adds));
+        }
+    }
+    const setTail = [];
+    for (const [n, o] of from.sets)
+        if (!to.sets.has(n))
+            setTail.push(`delete ${o.kind} ${qualified(n)}`);
+    const lines = [...head, ...flush, ...delEl, ...setSwap, ...addEl, ...addRules, ...tail, ...setTail];
+    return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+//# sourceMappingURL=nft-model.js.map

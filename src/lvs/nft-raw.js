@@ -1,0 +1,360 @@
+// The fast path of a verdict: the element changes (and the slot-count rule of a pick chain) that a change
+// to one service makes, encoded as one nf_tables netlink batch and sent over our own NETLINK_NETFILTER
+// socket. libnftables refreshes its cache (a dump of every chain) before each transaction, which costs in
+// proportion to the table; this batch needs no cache. The batch is atomic like libnftables' (the kernel
+// commits all of it or none). Anything this file cannot encode returns undefined and the caller sends the
+// libnftables script instead. Message layout and the comparison with nft: docs/lvs.md ("Raw element batches").
+import { AF_NETLINK } from '../net/libc.js';
+import { RawSocket } from '../net/raw-socket.js';
+import { forEachKernelMessage } from '../net/rtnl-socket.js';
+import { int32, sockaddrNl } from '../net/sockaddr.js';
+import { DR_TABLE, TABLE } from './nft-model.js';
+const NETLINK_NETFILTER = 12;
+const NFNL_SUBSYS_NFTABLES = 10;
+export const NFNL_MSG_BATCH_BEGIN = 0x10;
+export const NFNL_MSG_BATCH_END = 0x11;
+const NFT_MSG_NEWRULE = 6;
+const NFT_MSG_DELRULE = 8;
+const NFT_MSG_NEWSETELEM = 12;
+const NFT_MSG_DELSETELEM = 14;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
+const NLM_F_CREATE = 0x400;
+const NLM_F_APPEND = 0x800;
+const NLA_F_NESTED = 0x8000;
+const NLMSG_ERROR = 2;
+const NFPROTO_INET = 1;
+const NFPROTO_NETDEV = 5;
+const NFT_GOTO = -4;
+/** Elements per message: the element list is one attribute, whose length is 16 bits. */
+const ELEMS_PER_MSG = 512;
+const PROTO = { tcp: 6, udp: 17, sctp: 132 };
+/** Key and value layout of each shared map (src/lvs/nft-model.ts, baseModel). */
+const LAYOUT = {
+    svc4: { key: ['a4', 'proto', 'port'], value: ['verdict'] },
+    svc6: { key: ['a6', 'proto', 'port'], value: ['verdict'] },
+    fwm4: { key: ['mark'], value: ['verdict'] },
+    fwm6: { key: ['mark'], value: ['verdict'] },
+    recm: { key: ['mark'], value: ['verdict'] },
+    slots: { key: ['mark'], value: ['mark'] },
+    bk4: { key: ['mark'], value: ['a4', 'port'] },
+    bk6: { key: ['mark'], value: ['a6', 'port'] },
+    'dr/svc4': { key: ['a4', 'proto', 'port'], value: ['verdict'] },
+    'dr/svc6': { key: ['a6', 'proto', 'port'], value: ['verdict'] },
+    'dr/slots': { key: ['mark'], value: ['mark'] },
+    'dr/bk4': { key: ['mark'], value: ['a4'] },
+    'dr/bk6': { key: ['mark'], value: ['a6'] },
+};
+function attr(type, value) {
+    const len = 4 + value.length;
+    const b = Buffer.alloc((len + 3) & ~3);
+    b.writeUInt16LE(len, 0);
+    b.writeUInt16LE(type, 2);
+    b.set(value, 4);
+    return b;
+}
+const nest = (type, parts) => attr(type | NLA_F_NESTED, Buffer.concat(parts));
+const str = (type, s) => attr(type, Buffer.from(`${s}\0`));
+function be32(type, v) {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v | 0, 0);
+    return attr(type, b);
+}
+function ip6Bytes(text) {
+    if (text.includes('.') || text.includes('%'))
+        return undefined;
+    const halves = text.split('::');
+    if (halves.length > 2)
+        return undefined;
+    const head = halves[0] ? halves[0].split(':') : [];
+    const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+    const fill = 8 - head.length - tail.length;
+    if (halves.length === 1 ? fill !== 0 : fill < 1)
+        return undefined;
+    const groups = [...head, ...Array(halves.length === 2 ? fill : 0).fill('0'), ...tail];
+    const b = Buffer.alloc(16);
+    for (const [i, g] of groups.entries()) {
+        if (!/^[0-9a-f]{1,4}$/i.test(g))
+            return undefined;
+        b.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+    }
+    return b;
+}
+/**
+ * One field of a concatenation as the kernel stores it: each field takes a multiple of 4 bytes; marks in
+ * host order (little endian here), addresses and ports in network order, a protocol in its one byte.
+ */
+function fieldBytes(f, text) {
+    const b = Buffer.alloc(4);
+    switch (f) {
+        case 'mark': {
+            if (!/^0x[0-9a-f]{1,8}$/i.test(text))
+                return undefined;
+            b.writeUInt32LE(Number.parseInt(text.slice(2), 16), 0);
+            return b;
+        }
+        case 'a4': {
+            const p = text.split('.').map(Number);
+            if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255))
+                return undefined;
+            return Buffer.from(p);
+        }
+        case 'a6':
+            return ip6Bytes(text);
+        case 'proto': {
+            const n = PROTO[text];
+            if (n === undefined)
+                return undefined;
+            b[0] = n;
+            return b;
+        }
+        case 'port': {
+            const n = Number(text);
+            if (!Number.isInteger(n) || n < 0 || n > 65535)
+                return undefined;
+            b.writeUInt16BE(n, 0);
+            return b;
+        }
+    }
+}
+/** NFTA_DATA_* of a key or value text (`a . b . c`, or `goto chain`); undefined when not encodable. */
+function dataAttr(type, layout, text) {
+    if (layout[0] === 'verdict') {
+        const m = /^goto ([A-Za-z0-9_]+)$/.exec(text);
+        if (!m)
+            return undefined;
+        // NFTA_DATA_VERDICT { NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN }
+        return nest(type, [nest(2, [be32(1, NFT_GOTO), str(2, m[1])])]);
+    }
+    const parts = text.split(' . ');
+    if (parts.length !== layout.length)
+        return undefined;
+    const bytes = [];
+    for (const [i, f] of layout.entries()) {
+        const b = fieldBytes(f, parts[i]);
+        if (!b)
+            return undefined;
+        bytes.push(b);
+    }
+    // NFTA_DATA_VALUE
+    return nest(type, [attr(1, Buffer.concat(bytes))]);
+}
+/** One batch message: nlmsghdr + nfgenmsg (family, version 0, res_id in network order) + attributes. */
+function message(type, flags, seq, family, resId, attrs) {
+    const body = Buffer.concat(attrs);
+    const h = Buffer.alloc(20);
+    h.writeUInt32LE(20 + body.length, 0);
+    h.writeUInt16LE(type, 4);
+    h.writeUInt16LE(flags, 6);
+    h.writeUInt32LE(seq >>> 0, 8);
+    h.writeUInt32LE(0, 12);
+    h[16] = family;
+    h[17] = 0;
+    h.writeUInt16BE(resId, 18);
+    return Buffer.concat([h, body]);
+}
+/** A table's family and name for a model object name (`dr/…` lives in the netdev table). */
+function where(name) {
+    return name.startsWith('dr/')
+        ? { family: NFPROTO_NETDEV, table: DR_TABLE, short: name.slice(3) }
+        : { family: NFPROTO_INET, table: TABLE, short: name };
+}
+const PICK = /^ct mark set numgen inc mod (\d+) offset (\d+)$/;
+/**
+ * The operations taking the kernel from `from` to `to` when they are element changes of the shared maps
+ * plus, at most, the rewritten rotation rule of pick chains (`ct mark set numgen inc mod N offset B`);
+ * undefined when anything else differs (then diffScript's libnftables transaction is the way).
+ */
+export function rawOps(from, to) {
+    const flush = [];
+    const rules = [];
+    if (from.chains.size !== to.chains.size || from.sets.size !== to.sets.size)
+        return undefined;
+    for (const [n, c] of to.chains) {
+        const o = from.chains.get(n);
+        if (!o || o.decl !== c.decl)
+            return undefined;
+        if (o.rules.length === c.rules.length && o.rules.every((r, i) => r === c.rules[i]))
+            continue;
+        const m = c.rules.length === 1 && o.rules.length === 1 ? PICK.exec(c.rules[0]) : null;
+        if (!m || !PICK.test(o.rules[0]) || n.startsWith('dr/'))
+            return undefined;
+        flush.push({ op: 'flush', chain: n });
+        rules.push({ op: 'rule', chain: n, modulus: Number(m[1]), offset: Number(m[2]) });
+    }
+    const dels = [];
+    const adds = [];
+    for (const [n, s] of to.sets) {
+        const o = from.sets.get(n);
+        if (!o || o.decl !== s.decl || o.kind !== s.kind)
+            return undefined;
+        if (o.elems.size === 0 && s.elems.size === 0)
+            continue;
+        if (!LAYOUT[n] || s.kind !== 'map')
+            return undefined;
+        const d = [];
+        const a = [];
+        for (const [k, v] of o.elems) {
+            const nv = s.elems.get(k);
+            if (nv === undefined)
+                d.push(k);
+            else if (nv !== v) {
+                d.push(k);
+                a.push([k, nv]);
+            }
+        }
+        for (const [k, v] of s.elems)
+            if (!o.elems.has(k))
+                a.push([k, v]);
+        if (d.length > 0)
+            dels.push({ op: 'delelem', set: n, keys: d });
+        if (a.length > 0)
+            adds.push({ op: 'addelem', set: n, elems: a });
+    }
+    return [...flush, ...dels, ...adds, ...rules];
+}
+/** The element list attribute of `keys` (and values) for set `n`; undefined if one is not encodable. */
+function elemList(n, items) {
+    const l = LAYOUT[n];
+    if (!l)
+        return undefined;
+    const els = [];
+    for (const [k, v] of items) {
+        const key = dataAttr(1, l.key, k);
+        const val = v === undefined ? undefined : dataAttr(2, l.value, v);
+        if (!key || (v !== undefined && !val))
+            return undefined;
+        // NFTA_LIST_ELEM { NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_DATA }
+        els.push(nest(1, val ? [key, val] : [key]));
+    }
+    return nest(3, els);
+}
+/**
+ * The messages of one batch for `ops` (BATCH_BEGIN … BATCH_END), sequence numbers from `seq`. Every
+ * change message asks for an acknowledgement (NLM_F_ACK; nft does not, it waits for errors only), so the
+ * sender knows for certain when the kernel has committed. Undefined when something is not encodable.
+ */
+export function encodeBatch(ops, seq) {
+    const msgs = [message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq++, 0, NFNL_SUBSYS_NFTABLES, [])];
+    const seqs = [];
+    const push = (type, flags, family, attrs) => {
+        seqs.push(seq);
+        msgs.push(message((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | NLM_F_ACK | flags, seq++, family, 0, attrs));
+    };
+    for (const o of ops) {
+        if (o.op === 'flush' || o.op === 'rule') {
+            const w = where(o.chain);
+            const head = [str(1, w.table), str(2, w.short)];
+            if (o.op === 'flush')
+                push(NFT_MSG_DELRULE, 0, w.family, head);
+            else {
+                // numgen { dreg 1, modulus, type inc (0), offset } then ct { key mark (3), sreg 1 }
+                const numgen = nest(1, [
+                    str(1, 'numgen'),
+                    nest(2, [be32(1, 1), be32(2, o.modulus), be32(3, 0), be32(4, o.offset)]),
+                ]);
+                const ct = nest(1, [str(1, 'ct'), nest(2, [be32(2, 3), be32(4, 1)])]);
+                push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, [...head, nest(4, [numgen, ct])]);
+            }
+            continue;
+        }
+        const w = where(o.set);
+        const items = o.op === 'delelem' ? o.keys.map((k) => [k, undefined]) : o.elems;
+        for (let i = 0; i < items.length; i += ELEMS_PER_MSG) {
+            const list = elemList(o.set, items.slice(i, i + ELEMS_PER_MSG));
+            if (!list)
+                return undefined;
+            const attrs = [str(1, w.table), str(2, w.short), list];
+            if (o.op === 'delelem')
+                push(NFT_MSG_DELSETELEM, 0, w.family, attrs);
+            else
+                push(NFT_MSG_NEWSETELEM, NLM_F_CREATE, w.family, attrs);
+        }
+    }
+    msgs.push(message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, []));
+    return { bytes: Buffer.concat(msgs), seqs };
+}
+const SOL_NETLINK = 270;
+const NETLINK_CAP_ACK = 10;
+const SO_RCVBUF = 8;
+const SOL_SOCKET = 1;
+/**
+ * A NETLINK_NETFILTER socket of this process's network namespace (the one libnftables programs). One
+ * batch at a time (the data plane serialises its transactions).
+ */
+export function netlinkRawSender(timeoutMs = 2000) {
+    let sock;
+    let seq = Math.floor(Date.now() / 1000) & 0x7fffffff;
+    let pending;
+    const open = () => {
+        if (sock)
+            return sock;
+        const r = RawSocket.open(AF_NETLINK, NETLINK_NETFILTER, 'nf_tables');
+        if (!r.ok)
+            return r.error.message;
+        const s = r.value;
+        s.setsockopt(SOL_SOCKET, SO_RCVBUF, int32(1 << 20));
+        s.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, int32(1));
+        const bound = s.bind(sockaddrNl(0, 0));
+        const recv = bound.ok
+            ? s.onDatagram((bytes, source) => forEachKernelMessage(bytes, source, (type, mseq, off, _len, v) => {
+                if (!pending || type !== NLMSG_ERROR || !pending.want.has(mseq))
+                    return true;
+                const err = v.getInt32(off + 16, true);
+                if (err !== 0) {
+                    pending.settle({ ok: false, message: `nf_tables batch refused: errno ${-err}` });
+                    return false;
+                }
+                pending.want.delete(mseq);
+                if (pending.want.size === 0)
+                    pending.settle({ ok: true });
+                return true;
+            }), (e) => pending?.settle({ ok: false, message: e.message }))
+            : bound;
+        if (!recv.ok) {
+            s.close();
+            return recv.error.message;
+        }
+        s.unref();
+        sock = s;
+        return s;
+    };
+    return {
+        send(ops) {
+            if (pending)
+                return Promise.resolve({ ok: false, message: 'a raw batch is already in flight' });
+            const s = open();
+            if (typeof s === 'string')
+                return Promise.resolve({
+                    ok: false,
+                    message: `cannot open a netfilter netlink socket: ${s}`,
+                    disable: true,
+                });
+            const b = encodeBatch(ops, seq);
+            if (!b)
+                return Promise.resolve({ ok: false, message: 'not encodable' });
+            seq = (seq + b.seqs.length + 2) & 0x7fffffff;
+            if (b.seqs.length === 0)
+                return Promise.resolve({ ok: true });
+            return new Promise((resolve) => {
+                const timer = setTimeout(() => done({ ok: false, message: 'nf_tables batch: no answer' }), timeoutMs);
+                const done = (r) => {
+                    if (!pending)
+                        return;
+                    pending = undefined;
+                    clearTimeout(timer);
+                    resolve(r);
+                };
+                pending = { want: new Set(b.seqs), settle: done };
+                const sent = s.sendTo(b.bytes, sockaddrNl(0, 0));
+                if (!sent.ok)
+                    done({ ok: false, message: `nf_tables batch not sent: ${sent.error.message}` });
+            });
+        },
+        close() {
+            sock?.close();
+            sock = undefined;
+        },
+    };
+}
+//# sourceMappingURL=nft-raw.js.map
