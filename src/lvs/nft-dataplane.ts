@@ -395,6 +395,9 @@ export class NftDataplane implements Dataplane {
     this.#commit(want, frags);
     this.#started = true;
     this.lastAdoption = { adopted: true, staleFlows: count };
+    this.#log?.(
+      `nftables: adopted the tables an earlier run left (${count} flow entries of departed servers deleted)`,
+    );
     if (this.#flows && stale.size > 0) {
       const sweep = await this.#drCleanupLines(stale);
       if (sweep.lines.length > 0) {
