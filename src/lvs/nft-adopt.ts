@@ -6,7 +6,7 @@
 // direct-routing connections keep their flow entries. Decoding is pure and unit-tested.
 import { createNetlink, type NetlinkSocket } from 'netlink';
 import { realKey, type ServiceSpec } from './dataplane.js';
-import { DR_TABLE, type IdAlloc, markKey, SLOT_STRIDE, TABLE } from './nft-model.js';
+import { DR_TABLE, DRM_TABLE, type IdAlloc, isFwmarkDr, markKey, SLOT_STRIDE, TABLE } from './nft-model.js';
 
 export { LAYOUT_MARKER } from './nft-model.js';
 
@@ -20,7 +20,9 @@ const NFT_MSG_GETSETELEM = 13;
 const NETLINK_NETFILTER = 12;
 const NLM_F_DUMP = 0x300;
 const NFPROTO_INET = 1;
+const NFPROTO_IPV4 = 2;
 const NFPROTO_NETDEV = 5;
+const NFPROTO_IPV6 = 10;
 const PROTO_NAME: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 const VERDICT: Record<number, string> = { [-3]: 'jump', [-4]: 'goto' };
 
@@ -40,7 +42,7 @@ export interface KernelSet {
 /** Both tables as read back, objects under their model names (`dr/…` for the netdev table). */
 export interface KernelTables {
   /** Comment of each table present (`undefined` value: present without a comment). */
-  tables: Map<'inet' | 'netdev', string | undefined>;
+  tables: Map<'inet' | 'netdev' | 'ip' | 'ip6', string | undefined>;
   chains: Map<string, KernelChain>;
   sets: Map<string, KernelSet>;
   /** Elements of the shared static maps (ELEM_LAYOUT) as model text: key → value. */
@@ -238,6 +240,8 @@ export function netlinkTableReader(): TableReader {
       for (const [fam, name, kind, prefix] of [
         [NFPROTO_INET, TABLE, 'inet', ''],
         [NFPROTO_NETDEV, DR_TABLE, 'netdev', 'dr/'],
+        [NFPROTO_IPV4, DRM_TABLE, 'ip', 'fm4/'],
+        [NFPROTO_IPV6, DRM_TABLE, 'ip6', 'fm6/'],
       ] as const) {
         const t = (await dump(NFT_MSG_GETTABLE, nfgen(fam))).map(decodeTable).find((x) => x?.name === name);
         if (!t) continue;
@@ -251,8 +255,7 @@ export function netlinkTableReader(): TableReader {
           if (s && s.table === name)
             out.sets.set(prefix + s.name, { isMap: s.isMap, keyLen: s.keyLen, timeoutMs: s.timeoutMs });
         for (const [mname, layout] of Object.entries(ELEM_LAYOUT)) {
-          if (!mname.startsWith(prefix) || (prefix === '' && mname.startsWith('dr/'))) continue;
-          if (!out.sets.has(mname)) continue;
+          if ((/^(dr|fm4|fm6)\//.exec(mname)?.[0] ?? '') !== prefix || !out.sets.has(mname)) continue;
           const short = mname.slice(prefix.length);
           const msgs = await dump(
             NFT_MSG_GETSETELEM,
@@ -303,9 +306,20 @@ export function recoverAlloc(
     const m = /^goto vs(\d+)$/.exec(v);
     return m ? Number(m[1]) : undefined;
   };
-  for (const n of ['svc4', 'svc6', 'fwm4', 'fwm6', 'dr/svc4', 'dr/svc6'])
+  for (const n of ['svc4', 'svc6', 'fwm4', 'fwm6', 'dr/svc4', 'dr/svc6', 'fm4/fwm', 'fm6/fwm'])
     for (const v of el(n).values()) maxId = Math.max(maxId, idOf(v) ?? 0);
-  for (const n of ['slots', 'dr/slots', 'bk4', 'bk6', 'dr/bk4', 'dr/bk6'])
+  for (const n of [
+    'slots',
+    'dr/slots',
+    'fm4/slots',
+    'fm6/slots',
+    'bk4',
+    'bk6',
+    'dr/bk4',
+    'dr/bk6',
+    'fm4/bk',
+    'fm6/bk',
+  ])
     for (const [key, v] of el(n)) {
       const m = Number.parseInt((n.includes('slots') ? v : key).slice(2), 16);
       if (Number.isFinite(m)) maxMark = Math.max(maxMark, m);
@@ -316,20 +330,24 @@ export function recoverAlloc(
   const takenMarks = new Set<number>();
   for (const s of want) {
     const dr = isDr(s);
-    const pre = dr ? 'dr/' : '';
+    // Where the service's objects are: inet (NAT), netdev (DR), or ip/ip6 (DR by fwmark).
+    const fm = dr && isFwmarkDr(s);
+    const names = fm
+      ? { fwm: `fm${s.family}/fwm`, svc: '', slots: `fm${s.family}/slots`, bk: `fm${s.family}/bk` }
+      : dr
+        ? { fwm: '', svc: `dr/svc${s.family}`, slots: 'dr/slots', bk: `dr/bk${s.family}` }
+        : { fwm: `fwm${s.family}`, svc: `svc${s.family}`, slots: 'slots', bk: `bk${s.family}` };
     const ids = new Set<number | undefined>();
     for (const m of s.matches) {
-      if (m.kind === 'fwmark') {
-        if (dr) ids.add(undefined);
-        else ids.add(idOf(el(`fwm${s.family}`).get(`0x${m.fwmark.toString(16)}`) ?? ''));
-      } else ids.add(idOf(el(`${pre}svc${s.family}`).get(`${m.address} . ${s.protocol} . ${m.port}`) ?? ''));
+      if (m.kind === 'fwmark') ids.add(idOf(el(names.fwm).get(`0x${m.fwmark.toString(16)}`) ?? ''));
+      else ids.add(idOf(el(names.svc).get(`${m.address} . ${s.protocol} . ${m.port}`) ?? ''));
     }
     const id = ids.size === 1 ? [...ids][0] : undefined;
     if (id === undefined || taken.has(id)) continue;
     taken.add(id);
     out.services.set(s.name, id);
     const servers = s.sorry ? [...s.reals, s.sorry] : s.reals;
-    const bk = el(`${pre}bk${s.family}`);
+    const bk = el(names.bk);
     const byServer = new Map<string, number>();
     const claim = (r: { address: string; port: number }, mark: number) => {
       if (takenMarks.has(mark) || byServer.has(realKey(r))) return;
@@ -346,7 +364,7 @@ export function recoverAlloc(
       );
       return hits.length === 1 ? hits[0] : undefined;
     };
-    for (const [key, v] of el(`${pre}slots`)) {
+    for (const [key, v] of el(names.slots)) {
       if (Math.floor(Number.parseInt(key.slice(2), 16) / SLOT_STRIDE) !== id) continue;
       const mark = Number.parseInt(v.slice(2), 16);
       const r = serverFor(mark);
@@ -362,6 +380,7 @@ export function recoverAlloc(
           (o) =>
             o !== s &&
             isDr(o) &&
+            isFwmarkDr(o) === fm &&
             o.family === s.family &&
             o.reals.some((x) => norm(x.address) === norm(r.address)),
         );

@@ -29,9 +29,8 @@ import {
   recoverAlloc,
   type TableReader,
 } from './nft-adopt.js';
-import type { DynMap, FlowEntry, FlowReader } from './nft-flows.js';
+import { type DynMap, dynWhere, type FlowEntry, type FlowReader } from './nft-flows.js';
 import {
-  DR_TABLE,
   type DrOptions,
   diffScript,
   drListed,
@@ -40,6 +39,7 @@ import {
   fullScript,
   type IdAlloc,
   isDr,
+  isFwmarkDr,
   LAYOUT_MARKER,
   markKey,
   type NftChain,
@@ -53,6 +53,17 @@ import {
 import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
 import type { NftRunner } from './nft-runner.js';
 import { countWeights, isCountBased } from './schedulers.js';
+
+const ALL_DYN: readonly DynMap[] = [
+  'flows4',
+  'flows6',
+  'pers4',
+  'pers6',
+  'fm4/flows',
+  'fm4/pers',
+  'fm6/flows',
+  'fm6/pers',
+];
 
 const fail = (error: DataplaneError): DataplaneResult => ({ ok: false, error });
 
@@ -68,7 +79,8 @@ const DR_INLINE_BUDGET_MS = 50;
  * before it is deleted, so the batch cannot fail if it expires meanwhile.
  */
 function cleanupLines(map: DynMap, entries: readonly FlowEntry[]): string[] {
-  const q = `netdev ${DR_TABLE} ${map}`;
+  const w = dynWhere(map);
+  const q = `${w.familyName} ${w.table} ${w.name}`;
   const lines: string[] = [];
   const dels = entries.map((e) => e.key);
   const readds = entries
@@ -79,6 +91,12 @@ function cleanupLines(map: DynMap, entries: readonly FlowEntry[]): string[] {
   for (let i = 0; i < dels.length; i += 512)
     lines.push(`delete element ${q} { ${dels.slice(i, i + 512).join(', ')} }\n`);
   return lines;
+}
+
+/** The dynamic maps of a direct-routing service: the netdev table's, or the fwmark tables'. */
+function dynMapsOf(s: ServiceSpec): { flows: DynMap; pers: DynMap } {
+  if (isFwmarkDr(s)) return { flows: `fm${s.family}/flows`, pers: `fm${s.family}/pers` };
+  return { flows: `flows${s.family}`, pers: `pers${s.family}` };
 }
 
 /**
@@ -320,13 +338,14 @@ export class NftDataplane implements Dataplane {
       return undefined;
     }
     this.lastAdoption = { adopted: false, staleFlows: 0 };
-    if (k.tables.get('inet') !== LAYOUT_MARKER || k.tables.get('netdev') !== LAYOUT_MARKER) return undefined;
+    for (const t of ['inet', 'netdev', 'ip', 'ip6'] as const)
+      if (k.tables.get(t) !== LAYOUT_MARKER) return undefined;
     const alloc = recoverAlloc(want.services, k, isDr);
     // Flow and persistence entries naming a server no longer backed would be re-picked on every packet.
     const dyn = new Map<DynMap, FlowEntry[]>();
     if (this.#flows)
-      for (const m of ['flows4', 'flows6', 'pers4', 'pers6'] as const) {
-        if (!k.sets.has(`dr/${m}`)) continue;
+      for (const m of ALL_DYN) {
+        if (!k.sets.has(m.includes('/') ? m : `dr/${m}`)) continue;
         try {
           const entries = await this.#flows.list(m);
           dyn.set(m, entries);
@@ -343,15 +362,13 @@ export class NftDataplane implements Dataplane {
     );
     const to = partialModel(frags.values(), true, this.#dr);
     const from = kernelModel(k, to);
-    const keep = new Map<DynMap, Set<number>>();
-    for (const f of [4, 6] as const) {
-      const backed = new Set([...(to.sets.get(`dr/bk${f}`)?.elems.keys() ?? [])].map((x) => Number(x)));
-      keep.set(`flows${f}`, backed);
-      const pool = new Set<number>();
-      for (const s of want.services)
-        if (isDr(s) && s.family === f)
-          for (const r of activePool(s)) pool.add(this.#alloc.marks.get(markKey(s.name, r)) ?? -1);
-      keep.set(`pers${f}`, pool);
+    // Flow entries stay while their server keeps a backend entry; persistence entries while it is in the pool.
+    const keep = new Map<DynMap, Set<number>>(ALL_DYN.map((m) => [m, new Set<number>()]));
+    for (const s of want.services) {
+      if (!isDr(s)) continue;
+      const { flows, pers } = dynMapsOf(s);
+      for (const r of drListed(s)) keep.get(flows)?.add(this.#alloc.marks.get(markKey(s.name, r)) ?? -1);
+      for (const r of activePool(s)) keep.get(pers)?.add(this.#alloc.marks.get(markKey(s.name, r)) ?? -1);
     }
     const stale = new Map<DynMap, Set<number>>();
     const lines: string[] = [];
@@ -366,11 +383,16 @@ export class NftDataplane implements Dataplane {
     }
     // Marks of the earlier run's backends that this run does not keep: the sweep after the commit
     // deletes flows the old rules still gave them meanwhile.
-    for (const f of [4, 6] as const)
-      for (const key of k.elems.get(`dr/bk${f}`)?.keys() ?? []) {
+    for (const [bk, flows, pers] of [
+      ['dr/bk4', 'flows4', 'pers4'],
+      ['dr/bk6', 'flows6', 'pers6'],
+      ['fm4/bk', 'fm4/flows', 'fm4/pers'],
+      ['fm6/bk', 'fm6/flows', 'fm6/pers'],
+    ] as const)
+      for (const key of k.elems.get(bk)?.keys() ?? []) {
         const mark = Number(key);
-        if (keep.get(`flows${f}`)?.has(mark)) continue;
-        for (const m of [`flows${f}`, `pers${f}`] as const) {
+        if (keep.get(flows)?.has(mark)) continue;
+        for (const m of [flows, pers]) {
           const set = stale.get(m) ?? new Set<number>();
           set.add(mark);
           stale.set(m, set);
@@ -541,21 +563,25 @@ export class NftDataplane implements Dataplane {
       const old = this.#byName.get(n);
       if (!old || !isDr(old)) continue;
       const now = next.get(n);
-      const keep = now && isDr(now) && now.family === old.family ? now : undefined;
+      const keep =
+        now && isDr(now) && now.family === old.family && isFwmarkDr(now) === isFwmarkDr(old)
+          ? now
+          : undefined;
       const markOf = (r: { address: string; port: number }) => this.#alloc.marks.get(markKey(n, r));
       const listed = new Set(keep ? drListed(keep).map(markOf) : []);
       const pool = new Set(keep ? activePool(keep).map(markOf) : []);
+      const { flows, pers } = dynMapsOf(old);
       for (const r of drListed(old)) {
         const m = markOf(r);
         if (m !== undefined && !listed.has(m)) {
-          add(`flows${old.family}`, m);
-          if (old.persistence) add(`pers${old.family}`, m);
+          add(flows, m);
+          if (old.persistence) add(pers, m);
         }
       }
       if (old.persistence)
         for (const r of activePool(old)) {
           const m = markOf(r);
-          if (m !== undefined && !pool.has(m)) add(`pers${old.family}`, m);
+          if (m !== undefined && !pool.has(m)) add(pers, m);
         }
     }
     return out;

@@ -8,7 +8,7 @@ import { AF_NETLINK } from '../net/libc.js';
 import { RawSocket } from '../net/raw-socket.js';
 import { forEachKernelMessage } from '../net/rtnl-socket.js';
 import { int32, sockaddrNl } from '../net/sockaddr.js';
-import { DR_TABLE, type NftModel, TABLE } from './nft-model.js';
+import { DR_TABLE, DRM_TABLE, type NftModel, TABLE } from './nft-model.js';
 
 const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -25,7 +25,9 @@ const NLM_F_APPEND = 0x800;
 const NLA_F_NESTED = 0x8000;
 const NLMSG_ERROR = 2;
 const NFPROTO_INET = 1;
+const NFPROTO_IPV4 = 2;
 const NFPROTO_NETDEV = 5;
+const NFPROTO_IPV6 = 10;
 const NFT_GOTO = -4;
 /** Elements per message: the element list is one attribute, whose length is 16 bits. */
 const ELEMS_PER_MSG = 512;
@@ -47,6 +49,13 @@ const LAYOUT: Record<string, { key: Field[]; value: Field[] }> = {
   'dr/slots': { key: ['mark'], value: ['mark'] },
   'dr/bk4': { key: ['mark'], value: ['a4'] },
   'dr/bk6': { key: ['mark'], value: ['a6'] },
+  // Direct routing of fwmark services (`ip`/`ip6` tables).
+  'fm4/fwm': { key: ['mark'], value: ['verdict'] },
+  'fm4/slots': { key: ['mark'], value: ['mark'] },
+  'fm4/bk': { key: ['mark'], value: ['a4'] },
+  'fm6/fwm': { key: ['mark'], value: ['verdict'] },
+  'fm6/slots': { key: ['mark'], value: ['mark'] },
+  'fm6/bk': { key: ['mark'], value: ['a6'] },
 };
 
 /** The shared maps' element layouts, for reading them back (src/lvs/nft-adopt.ts). */
@@ -164,6 +173,8 @@ function message(
 
 /** A table's family and name for a model object name (`dr/…` lives in the netdev table). */
 function where(name: string): { family: number; table: string; short: string } {
+  if (name.startsWith('fm4/')) return { family: NFPROTO_IPV4, table: DRM_TABLE, short: name.slice(4) };
+  if (name.startsWith('fm6/')) return { family: NFPROTO_IPV6, table: DRM_TABLE, short: name.slice(4) };
   return name.startsWith('dr/')
     ? { family: NFPROTO_NETDEV, table: DR_TABLE, short: name.slice(3) }
     : { family: NFPROTO_INET, table: TABLE, short: name };

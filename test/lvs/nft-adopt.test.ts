@@ -44,7 +44,7 @@ const svc = (name: string, address: string, reals: RealServerSpec[], family: 4 |
 function kernelOf(services: ServiceSpec[], alloc: IdAlloc): KernelTables {
   const m = renderModel({ services }, alloc, { ingress: ['eth0'], egress: 'eth1' });
   const elems = new Map<string, Map<string, string>>();
-  for (const n of Object.keys(ELEM_LAYOUT)) elems.set(n, new Map(m.sets.get(n)?.elems ?? []));
+  for (const [n, set] of m.sets) if (set.elems.size > 0) elems.set(n, new Map(set.elems));
   return { tables: new Map(), chains: new Map(), sets: new Map(), elems };
 }
 
@@ -98,14 +98,19 @@ describe('adopting the tables of an earlier run', () => {
       real('198.51.100.12', 0, 'DR', 80),
     ]);
     const v6 = svc('v6', '2001:db8:1::100', [real('2001:db8:2::11', 2)], 6);
+    // DR by fwmark: its objects live in the `ip` table (fm4/…).
+    const fw: ServiceSpec = {
+      ...svc('FWM 7', '', [real('198.51.100.14', 1, 'DR', 0), real('198.51.100.15', 0, 'DR', 0)]),
+      matches: [{ kind: 'fwmark', fwmark: 7 }],
+    };
     // The earlier run had numbered things its own way (services and marks added and removed over time).
     const before: IdAlloc = { services: new Map(), marks: new Map(), nextService: 7, nextMark: 0x3f0 };
-    const old = allocate(before, { services: [v6, dr, nat] });
-    const k = kernelOf([nat, dr, v6], old);
+    const old = allocate(before, { services: [v6, fw, dr, nat] });
+    const k = kernelOf([nat, dr, v6, fw], old);
     // This run: one NAT server gone, one added; everything else as it was.
     const nat2 = { ...nat, reals: [real('192.0.2.11'), real('192.0.2.13'), real('192.0.2.14')] };
-    const got = recoverAlloc([nat2, dr, v6], k, isDr);
-    for (const s of ['nat', 'dr', 'v6']) assert.equal(got.services.get(s), old.services.get(s), s);
+    const got = recoverAlloc([nat2, dr, v6, fw], k, isDr);
+    for (const s of ['nat', 'dr', 'v6', 'FWM 7']) assert.equal(got.services.get(s), old.services.get(s), s);
     for (const [s, r] of [
       ['nat', real('192.0.2.11')],
       ['nat', real('192.0.2.13')],
@@ -113,6 +118,8 @@ describe('adopting the tables of an earlier run', () => {
       // Inhibited: in the backend map only, not in the slots.
       ['dr', real('198.51.100.12', 0, 'DR', 80)],
       ['v6', real('2001:db8:2::11')],
+      ['FWM 7', real('198.51.100.14', 1, 'DR', 0)],
+      ['FWM 7', real('198.51.100.15', 0, 'DR', 0)],
     ] as const)
       assert.equal(got.marks.get(markKey(s, r)), old.marks.get(markKey(s, r)), markKey(s, r));
     assert.equal(
