@@ -185,7 +185,9 @@ export type RawOp =
   | { op: 'flush'; chain: string }
   | { op: 'delelem'; set: string; keys: string[] }
   | { op: 'addelem'; set: string; elems: [string, string][] }
-  | { op: 'rule'; chain: string; modulus: number; offset: number };
+  | { op: 'rule'; chain: string; modulus: number; offset: number }
+  /** A direct-routing pick rule: `meta l4proto P meta mark set numgen inc mod N offset B`. */
+  | { op: 'drrule'; chain: string; proto: number; modulus: number; offset: number };
 
 const PICK = /^ct mark set numgen inc mod (\d+) offset (\d+)$/;
 
@@ -202,6 +204,12 @@ export function rawOps(from: NftModel, to: NftModel): RawOp[] | undefined {
     const o = from.chains.get(n);
     if (!o || o.decl !== c.decl) return undefined;
     if (o.rules.length === c.rules.length && o.rules.every((r, i) => r === c.rules[i])) continue;
+    const dr = drPickOp(n, o.rules, c.rules);
+    if (dr) {
+      flush.push({ op: 'flush', chain: n });
+      rules.push(dr);
+      continue;
+    }
     const m = c.rules.length === 1 && o.rules.length === 1 ? PICK.exec(c.rules[0] as string) : null;
     if (!m || !PICK.test(o.rules[0] as string) || n.startsWith('dr/')) return undefined;
     flush.push({ op: 'flush', chain: n });
@@ -229,6 +237,36 @@ export function rawOps(from: NftModel, to: NftModel): RawOp[] | undefined {
     if (a.length > 0) adds.push({ op: 'addelem', set: n, elems: a });
   }
   return [...flush, ...dels, ...adds, ...rules];
+}
+
+const DR_PICK = /^meta l4proto (tcp|udp|sctp) meta mark set numgen inc mod (\d+) offset (\d+)$/;
+const DR_PICK_CHAIN = /^(dr|fm4|fm6)\/vs\d+g$/;
+
+/**
+ * The raw operation rewriting a direct-routing service's pick chain (`dr/vs<id>g`, `fm4/…`, `fm6/…`) to a
+ * rotating pick, or undefined when the chain or the new rule is anything else (then libnftables).
+ */
+function drPickOp(chain: string, from: string[], to: string[]): RawOp | undefined {
+  if (!DR_PICK_CHAIN.test(chain) || from.length !== 1 || to.length !== 1) return undefined;
+  const m = DR_PICK.exec(to[0] as string);
+  if (!m) return undefined;
+  const proto = PROTO[m[1] as string] as number;
+  return { op: 'drrule', chain, proto, modulus: Number(m[2]), offset: Number(m[3]) };
+}
+
+/**
+ * NFTA_RULE_EXPRESSIONS of a direct-routing pick, as nft 1.0.6 encodes it: meta { key l4proto (16),
+ * dreg 1 }, cmp { sreg 1, op eq, data { value: the protocol's byte } }, numgen { dreg 1, modulus, type
+ * inc, offset }, meta { key mark (3), sreg 1 }.
+ */
+function drPickExprs(o: { proto: number; modulus: number; offset: number }): Buffer {
+  const expr = (name: string, data: Buffer[]) => nest(1, [str(1, name), nest(2, data)]);
+  return nest(4, [
+    expr('meta', [be32(2, 16), be32(1, 1)]),
+    expr('cmp', [be32(1, 1), be32(2, 0), nest(3, [attr(1, Buffer.from([o.proto]))])]),
+    expr('numgen', [be32(1, 1), be32(2, o.modulus), be32(3, 0), be32(4, o.offset)]),
+    expr('meta', [be32(2, 3), be32(3, 1)]),
+  ]);
 }
 
 /** The element list attribute of `keys` (and values) for set `n`; undefined if one is not encodable. */
@@ -264,6 +302,12 @@ export function encodeBatch(
     );
   };
   for (const o of ops) {
+    if (o.op === 'drrule') {
+      const w = where(o.chain);
+      const attrs = [str(1, w.table), str(2, w.short), drPickExprs(o)];
+      push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, attrs);
+      continue;
+    }
     if (o.op === 'flush' || o.op === 'rule') {
       const w = where(o.chain);
       const head = [str(1, w.table), str(2, w.short)];
