@@ -340,7 +340,15 @@ export class NftDataplane implements Dataplane {
     this.lastAdoption = { adopted: false, staleFlows: 0 };
     for (const t of ['inet', 'netdev', 'ip', 'ip6'] as const)
       if (k.tables.get(t) !== LAYOUT_MARKER) return undefined;
-    const alloc = recoverAlloc(want.services, k, isDr);
+    // Our own numbering while we run (resync); an earlier process's, recovered from its maps, otherwise.
+    const alloc = this.#started
+      ? {
+          services: new Map(this.#alloc.services),
+          marks: new Map(this.#alloc.marks),
+          nextService: this.#alloc.nextService,
+          nextMark: this.#alloc.nextMark,
+        }
+      : recoverAlloc(want.services, k, isDr);
     // Flow and persistence entries naming a server no longer backed would be re-picked on every packet.
     const dyn = new Map<DynMap, FlowEntry[]>();
     if (this.#flows)

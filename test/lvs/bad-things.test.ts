@@ -38,13 +38,19 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
   });
 
   /** Starts the flipper in the director; resolves once its table is programmed. */
-  function flipper(periodMs: number): Promise<{ p: ChildProcess; txs: () => number; adopted: boolean }> {
+  function flipper(
+    periodMs: number,
+  ): Promise<{ p: ChildProcess; txs: () => number; adopted: boolean; firstTx: Promise<void> }> {
     const p = spawn('ip', ['netns', 'exec', lab.director, process.execPath, FLIPPER, String(periodMs)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     procs.push(p);
     let txs = 0;
     let adopted = false;
+    let txSeen = () => {};
+    const firstTx = new Promise<void>((r) => {
+      txSeen = r;
+    });
     let buf = '';
     return new Promise((resolve, reject) => {
       p.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -53,8 +59,11 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
         buf = lines.pop() ?? '';
         for (const l of lines) {
           if (l === 'adopted true') adopted = true;
-          if (l === 'started') resolve({ p, txs: () => txs, adopted });
-          else if (l.startsWith('tx ')) txs++;
+          if (l === 'started') resolve({ p, txs: () => txs, adopted, firstTx });
+          else if (l.startsWith('tx ')) {
+            txs++;
+            txSeen();
+          }
         }
       });
       p.once('exit', (c, s) => reject(new Error(`flipper exited ${c ?? s} before programming`)));
@@ -91,7 +100,9 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
       const f = await flipper(0);
       if (f.adopted) adoptions++;
       // Killed at a random point of its back-to-back transactions.
-      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 150)));
+      // Once its transactions are under way (a loaded machine may take a while to the first one).
+      await Promise.race([f.firstTx, new Promise((r) => setTimeout(r, 5000))]);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 150)));
       await kill(f.p);
       txs += f.txs();
       kills++;
