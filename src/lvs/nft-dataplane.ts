@@ -21,7 +21,15 @@ import {
   validateState,
 } from './dataplane.js';
 import type { ConnCounts } from './list.js';
-import type { DynMap, FlowReader } from './nft-flows.js';
+import {
+  type KernelChain,
+  type KernelSet,
+  type KernelTables,
+  netlinkTableReader,
+  recoverAlloc,
+  type TableReader,
+} from './nft-adopt.js';
+import { type DynMap, dynWhere, type FlowEntry, type FlowReader } from './nft-flows.js';
 import {
   type CtTimeouts,
   ctTimeoutChanges,
@@ -35,8 +43,12 @@ import {
   fullScript,
   type IdAlloc,
   isDr,
+  isFwmarkDr,
+  LAYOUT_MARKER,
   markKey,
+  type NftChain,
   type NftModel,
+  type NftSet,
   partialModel,
   removeScript,
   renderService,
@@ -46,6 +58,17 @@ import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
 import type { NftRunner } from './nft-runner.js';
 import { countWeights, isCountBased } from './schedulers.js';
 
+const ALL_DYN: readonly DynMap[] = [
+  'flows4',
+  'flows6',
+  'pers4',
+  'pers6',
+  'fm4/flows',
+  'fm4/pers',
+  'fm6/flows',
+  'fm6/pers',
+];
+
 const fail = (error: DataplaneError): DataplaneResult => ({ ok: false, error });
 
 /**
@@ -54,6 +77,75 @@ const fail = (error: DataplaneError): DataplaneResult => ({ ok: false, error });
  * sweep after the commit deletes them.
  */
 const DR_INLINE_BUDGET_MS = 50;
+
+/**
+ * Commands deleting `entries` of a dynamic map. An entry about to expire is added (same key and value)
+ * before it is deleted, so the batch cannot fail if it expires meanwhile.
+ */
+function cleanupLines(map: DynMap, entries: readonly FlowEntry[]): string[] {
+  const w = dynWhere(map);
+  const q = `${w.familyName} ${w.table} ${w.name}`;
+  const lines: string[] = [];
+  const dels = entries.map((e) => e.key);
+  const readds = entries
+    .filter((e) => e.expiresMs < 10_000)
+    .map((e) => `${e.key} : 0x${e.mark.toString(16)}`);
+  for (let i = 0; i < readds.length; i += 512)
+    lines.push(`add element ${q} { ${readds.slice(i, i + 512).join(', ')} }\n`);
+  for (let i = 0; i < dels.length; i += 512)
+    lines.push(`delete element ${q} { ${dels.slice(i, i + 512).join(', ')} }\n`);
+  return lines;
+}
+
+/** The dynamic maps of a direct-routing service: the netdev table's, or the fwmark tables'. */
+function dynMapsOf(s: ServiceSpec): { flows: DynMap; pers: DynMap } {
+  if (isFwmarkDr(s)) return { flows: `fm${s.family}/flows`, pers: `fm${s.family}/pers` };
+  return { flows: `flows${s.family}`, pers: `pers${s.family}` };
+}
+
+/**
+ * The tables as read back, as a model diffScript can start from: the shared static maps with their
+ * elements; sets declared as `to` declares them when their key length and timeout agree (else
+ * re-declared); chains with `to`'s hook when the kernel's agrees (a DR ingress chain on another device is
+ * re-created); base chains with `to`'s rules (their rules are fixed by the layout marker) and every other
+ * chain with unknown rules, so it is rewritten.
+ */
+function kernelModel(k: KernelTables, to: NftModel): NftModel {
+  const sets = new Map<string, NftSet>();
+  for (const [n, ks] of k.sets) {
+    const t = to.sets.get(n);
+    const kind = ks.isMap ? 'map' : 'set';
+    const ok = t && t.kind === kind && setAgrees(t, ks);
+    sets.set(n, {
+      kind,
+      decl: ok && t ? t.decl : `kernel ${ks.keyLen} ${ks.timeoutMs}`,
+      elems: new Map(k.elems.get(n) ?? []),
+    });
+  }
+  const chains = new Map<string, NftChain>();
+  for (const [n, kc] of k.chains) {
+    const t = to.chains.get(n);
+    if (t && hookAgrees(t.decl, kc)) chains.set(n, { decl: t.decl, rules: t.decl ? t.rules : ['(kernel)'] });
+    else chains.set(n, { decl: kc.hook ? `(kernel hook ${kc.hook.num})` : '', rules: ['(kernel)'] });
+  }
+  return { sets, chains };
+}
+
+/** Key length and timeout of a declaration (`typeof` keys are the IPv6 hashed ones: 8 bytes). */
+function setAgrees(t: NftSet, ks: KernelSet): boolean {
+  const timeout = /timeout (\d+)s/.exec(t.decl);
+  if ((timeout ? Number(timeout[1]) * 1000 : 0) !== ks.timeoutMs) return false;
+  const key = /type ([a-z0-9_ .]+?)(?: :|;)/.exec(t.decl)?.[1];
+  if (!key) return /typeof/.test(t.decl) ? ks.keyLen === 8 : true;
+  const len = key.split(' . ').reduce((a, f) => a + (f === 'ipv6_addr' ? 16 : 4), 0);
+  return len === ks.keyLen;
+}
+
+function hookAgrees(decl: string, kc: KernelChain): boolean {
+  if (!decl || !kc.hook) return !decl && !kc.hook;
+  const dev = /device "([^"]+)"/.exec(decl)?.[1];
+  return dev === kc.hook.device;
+}
 
 const indexKey = (s: ServiceSpec, m: ServiceSpec['matches'][number]): string =>
   m.kind === 'fwmark' ? `${s.family}|${matchKey(m)}` : `${s.protocol}|${matchKey(m)}`;
@@ -80,6 +172,10 @@ export class NftDataplane implements Dataplane {
   /** How the last change went to the kernel: a raw element batch, or libnftables (after a raw failure: why). */
   lastRoute: { route: 'raw' | 'script'; rawError?: string } = { route: 'script' };
   #raw: RawSender | undefined;
+
+  #tables: TableReader | undefined;
+  /** How the last start() went: adopted the earlier run's tables (and how many stale flows it deleted). */
+  lastAdoption = { adopted: false, staleFlows: 0 };
 
   #dr: DrOptions | undefined;
   #log: ((message: string) => void) | undefined;
@@ -138,6 +234,11 @@ export class NftDataplane implements Dataplane {
        */
       flushOnStart?: boolean;
       leftoverMarks?: readonly number[];
+      /**
+       * Reads the tables back at start, to adopt an earlier run's (src/lvs/nft-adopt.ts). Default: on with
+       * the libnftables runner (both work in this process's namespace); `false` turns it off.
+       */
+      tables?: TableReader | false;
     } = {},
   ) {
     this.#runner = runner;
@@ -145,6 +246,10 @@ export class NftDataplane implements Dataplane {
       opts.raw === false
         ? undefined
         : (opts.raw ?? (runner.route === 'libnftables' ? netlinkRawSender() : undefined));
+    this.#tables =
+      opts.tables === false
+        ? undefined
+        : (opts.tables ?? (runner.route === 'libnftables' ? netlinkTableReader() : undefined));
     this.#log = opts.log;
     this.#dr = opts.dr;
     this.#conntrack = opts.conntrack;
@@ -225,6 +330,12 @@ export class NftDataplane implements Dataplane {
       if (bad) return fail(bad);
       const want = canonical(state);
       this.#noteApproximated(want.services);
+      // lvs_flush asks for a clean start, and adoption does not carry conntrack timeout policies yet:
+      // both replace the tables instead (docs/lvs.md, "Adopting the table at start").
+      if (!this.#flushOnStart && ctTimeoutObjects(this.#timeouts).size === 0) {
+        const adopted = await this.#adopt(want);
+        if (adopted) return adopted;
+      }
       const prevAlloc = this.#alloc;
       this.#alloc = emptyAlloc();
       this.#alloc.nextService = prevAlloc.nextService;
@@ -269,6 +380,124 @@ export class NftDataplane implements Dataplane {
       this.#started = true;
       return { ok: true };
     });
+  }
+
+  /**
+   * Start on the tables an earlier run left (docs/lvs.md, "Adopting the table at start"): read them back
+   * once, keep that run's ids and marks, and send only the difference in one transaction; the dynamic
+   * maps (DR flows, persistence) stay, minus entries naming servers that are gone. Undefined when there
+   * is nothing to adopt (no reader, no tables, another layout) or the adoption failed: start() then
+   * replaces the tables as before.
+   */
+  async #adopt(want: DataplaneState): Promise<DataplaneResult | undefined> {
+    if (!this.#tables) return undefined;
+    let k: KernelTables;
+    try {
+      k = await this.#tables.read();
+    } catch (e) {
+      this.#log?.(`cannot read the nftables tables back (${(e as Error).message}); replacing them`);
+      return undefined;
+    }
+    this.lastAdoption = { adopted: false, staleFlows: 0 };
+    for (const t of ['inet', 'netdev', 'ip', 'ip6'] as const)
+      if (k.tables.get(t) !== LAYOUT_MARKER) return undefined;
+    // Our own numbering while we run (resync); an earlier process's, recovered from its maps, otherwise.
+    const alloc = this.#started
+      ? {
+          services: new Map(this.#alloc.services),
+          marks: new Map(this.#alloc.marks),
+          nextService: this.#alloc.nextService,
+          nextMark: this.#alloc.nextMark,
+        }
+      : recoverAlloc(want.services, k, isDr);
+    // Flow and persistence entries naming a server no longer backed would be re-picked on every packet.
+    const dyn = new Map<DynMap, FlowEntry[]>();
+    if (this.#flows)
+      for (const m of ALL_DYN) {
+        if (!k.sets.has(m.includes('/') ? m : `dr/${m}`)) continue;
+        try {
+          const entries = await this.#flows.list(m);
+          dyn.set(m, entries);
+          for (const e of entries) alloc.nextMark = Math.max(alloc.nextMark, e.mark + 1);
+        } catch (e) {
+          this.lastDrCleanup.errors.push(`cannot read ${m}: ${(e as Error).message}`);
+        }
+      }
+    const prev = this.#alloc;
+    this.#alloc = alloc;
+    for (const s of want.services) this.#ensureIds(s);
+    const frags = new Map(
+      want.services.map((s) => [s.name, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s))]),
+    );
+    const to = partialModel(frags.values(), true, this.#dr);
+    const from = kernelModel(k, to);
+    // Flow entries stay while their server keeps a backend entry; persistence entries while it is in the pool.
+    const keep = new Map<DynMap, Set<number>>(ALL_DYN.map((m) => [m, new Set<number>()]));
+    for (const s of want.services) {
+      if (!isDr(s)) continue;
+      const { flows, pers } = dynMapsOf(s);
+      for (const r of drListed(s)) keep.get(flows)?.add(this.#alloc.marks.get(markKey(s.name, r)) ?? -1);
+      for (const r of activePool(s)) keep.get(pers)?.add(this.#alloc.marks.get(markKey(s.name, r)) ?? -1);
+    }
+    const stale = new Map<DynMap, Set<number>>();
+    const lines: string[] = [];
+    let count = 0;
+    for (const [m, entries] of dyn) {
+      const kept = keep.get(m) as Set<number>;
+      const gone = entries.filter((e) => !kept.has(e.mark));
+      if (gone.length === 0) continue;
+      stale.set(m, new Set(gone.map((e) => e.mark)));
+      lines.push(...cleanupLines(m, gone));
+      count += gone.length;
+    }
+    // Marks of the earlier run's backends that this run does not keep: the sweep after the commit
+    // deletes flows the old rules still gave them meanwhile.
+    for (const [bk, flows, pers] of [
+      ['dr/bk4', 'flows4', 'pers4'],
+      ['dr/bk6', 'flows6', 'pers6'],
+      ['fm4/bk', 'fm4/flows', 'fm4/pers'],
+      ['fm6/bk', 'fm6/flows', 'fm6/pers'],
+    ] as const)
+      for (const key of k.elems.get(bk)?.keys() ?? []) {
+        const mark = Number(key);
+        if (keep.get(flows)?.has(mark)) continue;
+        for (const m of [flows, pers]) {
+          const set = stale.get(m) ?? new Set<number>();
+          set.add(mark);
+          stale.set(m, set);
+        }
+      }
+    const script = diffScript(from, to);
+    this.lastScript = script + lines.join('');
+    this.lastDrCleanup = { stale: count, deleted: 0, swept: 0, errors: this.lastDrCleanup.errors };
+    let r = this.lastScript === '' ? { ok: true as const } : await this.#runner.run(this.lastScript);
+    if (!r.ok && lines.length > 0) {
+      // An entry may have expired between the read and the transaction: the change alone, then the sweep.
+      this.lastScript = script;
+      count = 0;
+      r = script === '' ? { ok: true as const } : await this.#runner.run(script);
+    }
+    if (!r.ok) {
+      this.#log?.(`adopting the nftables tables failed (${r.message}); replacing them`);
+      this.#alloc = prev;
+      return undefined;
+    }
+    this.lastDrCleanup.deleted = count;
+    this.#commit(want, frags);
+    this.#started = true;
+    this.lastAdoption = { adopted: true, staleFlows: count };
+    this.#log?.(
+      `nftables: adopted the tables an earlier run left (${count} flow entries of departed servers deleted)`,
+    );
+    if (this.#flows && stale.size > 0) {
+      const sweep = await this.#drCleanupLines(stale);
+      if (sweep.lines.length > 0) {
+        const w = await this.#runner.run(sweep.lines.join(''));
+        if (w.ok) this.lastDrCleanup.swept = sweep.count;
+        else this.lastDrCleanup.errors.push(w.message);
+      }
+    }
+    return { ok: true };
   }
 
   #commit(state: DataplaneState, frags: Map<string, Fragment>): void {
@@ -406,21 +635,25 @@ export class NftDataplane implements Dataplane {
       const old = this.#byName.get(n);
       if (!old || !isDr(old)) continue;
       const now = next.get(n);
-      const keep = now && isDr(now) && now.family === old.family ? now : undefined;
+      const keep =
+        now && isDr(now) && now.family === old.family && isFwmarkDr(now) === isFwmarkDr(old)
+          ? now
+          : undefined;
       const markOf = (r: { address: string; port: number }) => this.#alloc.marks.get(markKey(n, r));
       const listed = new Set(keep ? drListed(keep).map(markOf) : []);
       const pool = new Set(keep ? activePool(keep).map(markOf) : []);
+      const { flows, pers } = dynMapsOf(old);
       for (const r of drListed(old)) {
         const m = markOf(r);
         if (m !== undefined && !listed.has(m)) {
-          add(`flows${old.family}`, m);
-          if (old.persistence) add(`pers${old.family}`, m);
+          add(flows, m);
+          if (old.persistence) add(pers, m);
         }
       }
       if (old.persistence)
         for (const r of activePool(old)) {
           const m = markOf(r);
-          if (m !== undefined && !pool.has(m)) add(`pers${old.family}`, m);
+          if (m !== undefined && !pool.has(m)) add(pers, m);
         }
     }
     return out;
@@ -466,19 +699,9 @@ export class NftDataplane implements Dataplane {
         this.lastDrCleanup.errors.push(`cannot read ${map}: ${(e as Error).message}`);
         continue;
       }
-      const q = `netdev ${DR_TABLE} ${map}`;
-      const dels: string[] = [];
-      const readds: string[] = [];
-      for (const e of entries) {
-        if (!marks.has(e.mark)) continue;
-        dels.push(e.key);
-        if (e.expiresMs < 10_000) readds.push(`${e.key} : 0x${e.mark.toString(16)}`);
-      }
-      count += dels.length;
-      for (let i = 0; i < readds.length; i += 512)
-        lines.push(`add element ${q} { ${readds.slice(i, i + 512).join(', ')} }\n`);
-      for (let i = 0; i < dels.length; i += 512)
-        lines.push(`delete element ${q} { ${dels.slice(i, i + 512).join(', ')} }\n`);
+      const mine = entries.filter((e) => marks.has(e.mark));
+      count += mine.length;
+      lines.push(...cleanupLines(map, mine));
     }
     return { lines, count };
   }
@@ -590,6 +813,7 @@ export class NftDataplane implements Dataplane {
       this.#commit(EMPTY_STATE, new Map());
       this.#started = false;
       this.#raw?.close();
+      this.#tables?.close();
       return { ok: true };
     });
   }

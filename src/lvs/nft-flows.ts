@@ -7,7 +7,7 @@
 // `nft -j list map` run in that namespace. Decoding is pure and unit-tested.
 import { spawn } from 'node:child_process';
 import { createNetlink, type NetlinkSocket } from 'netlink';
-import { DR_TABLE } from './nft-model.js';
+import { DR_TABLE, DRM_TABLE } from './nft-model.js';
 
 const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -29,8 +29,26 @@ export interface FlowEntry {
   expiresMs: number;
 }
 
-/** The netdev table's dynamic maps: per-connection flows and per-client persistence, by family. */
-export type DynMap = 'flows4' | 'flows6' | 'pers4' | 'pers6';
+/**
+ * The dynamic maps: per-connection flows and per-client persistence, by family — the netdev table's, and
+ * (`fm4/…`, `fm6/…`) those of the `ip`/`ip6` tables serving fwmark services.
+ */
+export type DynMap =
+  | 'flows4'
+  | 'flows6'
+  | 'pers4'
+  | 'pers6'
+  | 'fm4/flows'
+  | 'fm4/pers'
+  | 'fm6/flows'
+  | 'fm6/pers';
+
+/** Family, table and map name of a dynamic map (as nft names them, and for nfgenmsg). */
+export function dynWhere(map: DynMap): { family: number; familyName: string; table: string; name: string } {
+  if (map.startsWith('fm4/')) return { family: 2, familyName: 'ip', table: DRM_TABLE, name: map.slice(4) };
+  if (map.startsWith('fm6/')) return { family: 10, familyName: 'ip6', table: DRM_TABLE, name: map.slice(4) };
+  return { family: NFPROTO_NETDEV, familyName: 'netdev', table: DR_TABLE, name: map };
+}
 
 export interface FlowReader {
   /** The entries of one dynamic map (with `marks`, only those naming one); rejects when it cannot be read. */
@@ -43,12 +61,12 @@ type Field = 'a4' | 'port' | 'u32';
 /** Key layout of each map (docs/lvs.md): flows `saddr . sport . daddr . dport`, persistence `client . daddr . dport`. */
 export function layoutOf(map: DynMap): Field[] {
   // IPv6 keys are two 32-bit hashes (src/lvs/nft-model.ts, HASHED_KEY_TYPE).
-  if (map.endsWith('6')) return ['u32', 'u32'];
-  return map.startsWith('flows') ? ['a4', 'port', 'a4', 'port'] : ['a4', 'a4', 'port'];
+  if (map.endsWith('6') || map.startsWith('fm6/')) return ['u32', 'u32'];
+  return map.includes('flows') ? ['a4', 'port', 'a4', 'port'] : ['a4', 'a4', 'port'];
 }
 
 /** The request payload: nfgenmsg (netdev, version 0, res_id 0) + NFTA_SET_ELEM_LIST_TABLE / _SET. */
-export function getSetElemPayload(table: string, set: string): Uint8Array {
+export function getSetElemPayload(table: string, set: string, family = NFPROTO_NETDEV): Uint8Array {
   const attr = (type: number, s: string): Buffer => {
     const v = Buffer.from(`${s}\0`);
     const len = 4 + v.length;
@@ -58,7 +76,7 @@ export function getSetElemPayload(table: string, set: string): Uint8Array {
     v.copy(b, 4);
     return b;
   };
-  return Buffer.concat([Buffer.from([NFPROTO_NETDEV, 0, 0, 0]), attr(1, table), attr(2, set)]);
+  return Buffer.concat([Buffer.from([family, 0, 0, 0]), attr(1, table), attr(2, set)]);
 }
 
 /**
@@ -140,7 +158,8 @@ export function netlinkFlowReader(): FlowReader {
     async list(map, marks) {
       sock ??= createNetlink(NETLINK_NETFILTER);
       sock.socket.on('error', () => {});
-      const [msgs] = await sock.request(GETSETELEM_TYPE, getSetElemPayload(DR_TABLE, map), {
+      const w = dynWhere(map);
+      const [msgs] = await sock.request(GETSETELEM_TYPE, getSetElemPayload(w.table, w.name, w.family), {
         flags: NLM_F_DUMP,
         timeout: DUMP_TIMEOUT_MS,
       });
@@ -180,9 +199,14 @@ export function cliFlowReader(netns: string): FlowReader {
   return {
     list(map, marks) {
       return new Promise((resolve, reject) => {
-        const c = spawn('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'map', 'netdev', DR_TABLE, map], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        const w = dynWhere(map);
+        const c = spawn(
+          'ip',
+          ['netns', 'exec', netns, 'nft', '-j', 'list', 'map', w.familyName, w.table, w.name],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
         let out = '';
         let err = '';
         c.stdout.setEncoding('utf8').on('data', (d: string) => {

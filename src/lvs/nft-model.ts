@@ -16,14 +16,34 @@ import { isCountBased, type SlotKind, slotsFor, wrrSlots } from './schedulers.js
 export const TABLE = 'keepalived_ts';
 /** The netdev table holding direct-routing services (ingress hook: before routing and conntrack). */
 export const DR_TABLE = 'keepalived_ts_dr';
+/**
+ * The comment of both tables: a restarted back end adopts tables carrying it and replaces any other
+ * (docs/lvs.md, "Adopting the table at start"). Bump it whenever a shared object's declaration changes.
+ */
+export const LAYOUT_MARKER = 'keepalived-ts lvs layout 1';
+/**
+ * The `ip` and `ip6` tables (one name, two families) holding direct-routing services matched by fwmark:
+ * a fwmark is set by mangle prerouting (−150), after netdev ingress, so these services are dispatched by a
+ * prerouting chain at −149 and forwarded with `dup to <server> device <egress>` then `drop`.
+ */
+export const DRM_TABLE = 'keepalived_ts_drm';
 /** Object names starting with this prefix live in the netdev table. */
 const DR = 'dr/';
+/** … and with these, in the `ip` / `ip6` fwmark direct-routing tables. */
+const FM4 = 'fm4/';
+const FM6 = 'fm6/';
 
 /** `family table name` of a model object. */
 export function qualified(name: string): string {
-  return name.startsWith(DR) ? `netdev ${DR_TABLE} ${name.slice(DR.length)}` : `inet ${TABLE} ${name}`;
+  if (name.startsWith(DR)) return `netdev ${DR_TABLE} ${name.slice(DR.length)}`;
+  if (name.startsWith(FM4)) return `ip ${DRM_TABLE} ${name.slice(FM4.length)}`;
+  if (name.startsWith(FM6)) return `ip6 ${DRM_TABLE} ${name.slice(FM6.length)}`;
+  return `inet ${TABLE} ${name}`;
 }
-const short = (name: string): string => (name.startsWith(DR) ? name.slice(DR.length) : name);
+const short = (name: string): string =>
+  /^(dr|fm4|fm6)\//.exec(name) ? name.slice(name.indexOf('/') + 1) : name;
+/** True when a DR service is matched by fwmark (and so lives in the fwmark direct-routing tables). */
+export const isFwmarkDr = (s: ServiceSpec): boolean => s.matches.some((m) => m.kind === 'fwmark');
 /** Fixed jhash seed: the client → slot mapping survives reloads and is the same on every director. */
 export const HASH_SEED = 0x4b415453;
 /** Element budget of one dynamic persistence set (per real server). */
@@ -216,7 +236,8 @@ export function unsupported(state: DataplaneState, dr?: DrOptions): DataplaneErr
     else if (m === 'DR') {
       if (!dr)
         no(s, 'forwarding method DR needs the data plane to be given its ingress and egress interfaces');
-      if (s.matches.some((x) => x.kind === 'fwmark')) no(s, 'fwmark services with DR are not yet supported');
+      if (isFwmarkDr(s) && s.matches.some((x) => x.kind !== 'fwmark'))
+        no(s, 'a DR service matched by both fwmark and address is not supported');
       if (s.protocol === 'sctp') no(s, 'DR for SCTP is not yet supported');
     }
   }
@@ -267,6 +288,12 @@ const SHARED_MAPS = [
   'dr/slots',
   'dr/bk4',
   'dr/bk6',
+  'fm4/fwm',
+  'fm4/slots',
+  'fm4/bk',
+  'fm6/fwm',
+  'fm6/slots',
+  'fm6/bk',
 ] as const;
 
 /**
@@ -320,6 +347,23 @@ export function baseModel(dr?: DrOptions): NftModel {
       decl: `{ ${key('ipv4_addr . ipv4_addr . inet_service : mark')}; size ${DR_FLOWS_SIZE}; flags dynamic,timeout; }`,
       elems: new Map(),
     });
+  }
+  // Direct routing of fwmark services, one table per family: the same objects keyed by fwmark, dispatched
+  // after mangle prerouting (where the fwmark is set).
+  for (const f of [4, 6] as const) {
+    const p = f === 4 ? FM4 : FM6;
+    const a = f === 4 ? 'ipv4_addr' : 'ipv6_addr';
+    sets.set(`${p}fwm`, vmap('mark'));
+    sets.set(`${p}slots`, { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+    sets.set(`${p}bk`, { kind: 'map', decl: `{ type mark : ${a}; }`, elems: new Map() });
+    const dyn = sets.get(`dr/flows${f}`) as NftSet;
+    sets.set(`${p}flows`, { kind: 'map', decl: dyn.decl, elems: new Map() });
+    sets.set(`${p}pers`, { kind: 'map', decl: (sets.get(`dr/pers${f}`) as NftSet).decl, elems: new Map() });
+    if (dr)
+      chains.set(`${p}pre`, {
+        decl: 'type filter hook prerouting priority -149; policy accept;',
+        rules: ['meta mark vmap @fwm'],
+      });
   }
   for (const [i, dev] of (dr?.ingress ?? []).entries())
     chains.set(`dr/in${i}`, {
@@ -456,10 +500,23 @@ function renderDrService(
 ): Fragment {
   const id = alloc.services.get(s.name);
   if (id === undefined) throw new Error(`no id for service ${s.name}`);
-  const chain = `dr/vs${id}`;
   const f = s.family;
+  // Matched by fwmark: the `ip`/`ip6` table's objects (fm4/…, fm6/…), otherwise the netdev table's.
+  const fm = isFwmarkDr(s);
+  const pre = fm ? (f === 4 ? FM4 : FM6) : DR;
+  const chain = `${pre}vs${id}`;
   const ip = ipKw(f);
   const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
+  const n = fm
+    ? { svc: `${pre}fwm`, bk: `${pre}bk`, slots: `${pre}slots`, flows: 'flows', pers: 'pers', bkRef: 'bk' }
+    : {
+        svc: `dr/svc${f}`,
+        bk: `dr/bk${f}`,
+        slots: 'dr/slots',
+        flows: `flows${f}`,
+        pers: `pers${f}`,
+        bkRef: `bk${f}`,
+      };
   const markOf = (r: RealServerSpec): string => {
     const k = alloc.marks.get(markKey(s.name, r));
     if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
@@ -467,21 +524,26 @@ function renderDrService(
   };
   for (const m of s.matches)
     if (m.kind === 'addr')
-      shared.get(`dr/svc${f}`)?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto vs${id}`);
+      shared.get(n.svc)?.set(`${m.address} . ${proto(s.protocol)} . ${m.port}`, `goto vs${id}`);
+    else shared.get(n.svc)?.set(`0x${m.fwmark.toString(16)}`, `goto vs${id}`);
   const pool = activePool(s);
-  for (const r of drListed(s)) shared.get(`dr/bk${f}`)?.set(markOf(r), r.address);
+  for (const r of drListed(s)) shared.get(n.bk)?.set(markOf(r), r.address);
   const { kind, slots } = poolSlots(s, pool, slotWeights);
   const base = id * SLOT_STRIDE;
   slots.forEach((idx, slot) => {
     const r = pool[idx];
-    if (r) shared.get('dr/slots')?.set(`0x${(base + slot).toString(16)}`, markOf(r));
+    if (r) shared.get(n.slots)?.set(`0x${(base + slot).toString(16)}`, markOf(r));
   });
   const l4 = `meta l4proto ${proto(s.protocol)}`;
   const flow = drKey(f, `${ip} saddr . th sport . ${ip} daddr . th dport`);
-  const fwd = `fwd ${ip} to meta mark map @bk${f} device "${dr.egress}"`;
+  // netdev: `fwd` (the frame itself goes, MAC addresses rewritten); after routing (fwmark): a copy goes out
+  // the same way (`dup`, TTL decremented as a router does) and the original is dropped.
+  const fwd = fm
+    ? `dup to meta mark map @${n.bkRef} device "${dr.egress}" drop`
+    : `fwd ${ip} to meta mark map @${n.bkRef} device "${dr.egress}"`;
   // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
   const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
-  const record = `update @flows${f} { ${flow} : meta mark }${s.persistence ? ` update @pers${f} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
+  const record = `update @${n.flows} { ${flow} : meta mark }${s.persistence ? ` update @${n.pers} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
   const pick =
     slots.length === 0
       ? 'meta mark set 0x0'
@@ -490,8 +552,8 @@ function renderDrService(
         : `meta mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ' . th sport' : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
   const chains = new Map<string, NftChain>();
   chains.set(`${chain}g`, { decl: '', rules: [`${l4} ${pick}`] });
-  const rules = [`${l4} meta mark set ${flow} map @flows${f} ${record} ${fwd}`];
-  if (s.persistence) rules.push(`${l4} meta mark set ${pkey} map @pers${f} ${record} ${fwd}`);
+  const rules = [`${l4} meta mark set ${flow} map @${n.flows} ${record} ${fwd}`];
+  if (s.persistence) rules.push(`${l4} meta mark set ${pkey} map @${n.pers} ${record} ${fwd}`);
   rules.push(`jump vs${id}g`, `${l4} meta mark set meta mark map @slots ${record} ${fwd}`);
   chains.set(chain, { decl: '', rules });
   return { own: { sets: new Map(), chains }, shared };
@@ -542,12 +604,15 @@ function delElems(name: string, keys: string[]): string[] {
 
 /** The transaction creating the table from nothing, removing whatever an earlier run left. */
 export function fullScript(m: NftModel): string {
-  const lines = [`add table inet ${TABLE}`, `delete table inet ${TABLE}`, `add table inet ${TABLE}`];
-  lines.push(
-    `add table netdev ${DR_TABLE}`,
-    `delete table netdev ${DR_TABLE}`,
-    `add table netdev ${DR_TABLE}`,
-  );
+  // The comment marks the layout, so that a restarted run knows it may adopt the table (nft-adopt.ts).
+  const marked = `{ comment "${LAYOUT_MARKER}"; }`;
+  const lines = [
+    `add table inet ${TABLE}`,
+    `delete table inet ${TABLE}`,
+    `add table inet ${TABLE} ${marked}`,
+  ];
+  for (const t of [`netdev ${DR_TABLE}`, `ip ${DRM_TABLE}`, `ip6 ${DRM_TABLE}`])
+    lines.push(`add table ${t}`, `delete table ${t}`, `add table ${t} ${marked}`);
   for (const [n, body] of m.timeouts ?? []) lines.push(`add ct timeout inet ${TABLE} ${n} ${body}`);
   for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
   for (const [n, s] of m.sets) lines.push(addSetCmd(n, s));
@@ -558,7 +623,9 @@ export function fullScript(m: NftModel): string {
 
 /** The transaction removing the table (no error if it is already gone). */
 export function removeScript(): string {
-  return `add table inet ${TABLE}\ndelete table inet ${TABLE}\nadd table netdev ${DR_TABLE}\ndelete table netdev ${DR_TABLE}\n`;
+  return [`inet ${TABLE}`, `netdev ${DR_TABLE}`, `ip ${DRM_TABLE}`, `ip6 ${DRM_TABLE}`]
+    .map((t) => `add table ${t}\ndelete table ${t}\n`)
+    .join('');
 }
 
 function sameRules(a: NftChain, b: NftChain): boolean {
@@ -592,6 +659,10 @@ export function diffScript(from: NftModel, to: NftModel): string {
     const o = from.chains.get(n);
     if (!o) {
       head.push(addChainCmd(n, c));
+      for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
+    } else if (o.decl !== c.decl) {
+      // Another hook (a DR ingress chain on another device, read back at start): re-created.
+      head.push(`delete chain ${qualified(n)}`, addChainCmd(n, c));
       for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
     } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets)) {
       flush.push(`flush chain ${qualified(n)}`);

@@ -8,7 +8,7 @@ import { AF_NETLINK } from '../net/libc.js';
 import { RawSocket } from '../net/raw-socket.js';
 import { forEachKernelMessage } from '../net/rtnl-socket.js';
 import { int32, sockaddrNl } from '../net/sockaddr.js';
-import { DR_TABLE, type NftModel, TABLE } from './nft-model.js';
+import { DR_TABLE, DRM_TABLE, type NftModel, TABLE } from './nft-model.js';
 
 const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -25,7 +25,9 @@ const NLM_F_APPEND = 0x800;
 const NLA_F_NESTED = 0x8000;
 const NLMSG_ERROR = 2;
 const NFPROTO_INET = 1;
+const NFPROTO_IPV4 = 2;
 const NFPROTO_NETDEV = 5;
+const NFPROTO_IPV6 = 10;
 const NFT_GOTO = -4;
 /** Elements per message: the element list is one attribute, whose length is 16 bits. */
 const ELEMS_PER_MSG = 512;
@@ -47,7 +49,18 @@ const LAYOUT: Record<string, { key: Field[]; value: Field[] }> = {
   'dr/slots': { key: ['mark'], value: ['mark'] },
   'dr/bk4': { key: ['mark'], value: ['a4'] },
   'dr/bk6': { key: ['mark'], value: ['a6'] },
+  // Direct routing of fwmark services (`ip`/`ip6` tables).
+  'fm4/fwm': { key: ['mark'], value: ['verdict'] },
+  'fm4/slots': { key: ['mark'], value: ['mark'] },
+  'fm4/bk': { key: ['mark'], value: ['a4'] },
+  'fm6/fwm': { key: ['mark'], value: ['verdict'] },
+  'fm6/slots': { key: ['mark'], value: ['mark'] },
+  'fm6/bk': { key: ['mark'], value: ['a6'] },
 };
+
+/** The shared maps' element layouts, for reading them back (src/lvs/nft-adopt.ts). */
+export { LAYOUT as ELEM_LAYOUT };
+export type ElemField = Field;
 
 function attr(type: number, value: Uint8Array): Buffer {
   const len = 4 + value.length;
@@ -160,6 +173,8 @@ function message(
 
 /** A table's family and name for a model object name (`dr/…` lives in the netdev table). */
 function where(name: string): { family: number; table: string; short: string } {
+  if (name.startsWith('fm4/')) return { family: NFPROTO_IPV4, table: DRM_TABLE, short: name.slice(4) };
+  if (name.startsWith('fm6/')) return { family: NFPROTO_IPV6, table: DRM_TABLE, short: name.slice(4) };
   return name.startsWith('dr/')
     ? { family: NFPROTO_NETDEV, table: DR_TABLE, short: name.slice(3) }
     : { family: NFPROTO_INET, table: TABLE, short: name };
@@ -171,7 +186,9 @@ export type RawOp =
   | { op: 'delelem'; set: string; keys: string[] }
   | { op: 'addelem'; set: string; elems: [string, string][] }
   | { op: 'rule'; chain: string; modulus: number; offset: number }
-  | { op: 'pick'; chain: string; pick: NatPick };
+  | { op: 'pick'; chain: string; pick: NatPick }
+  /** A direct-routing pick rule: `meta l4proto P meta mark set numgen inc mod N offset B`. */
+  | { op: 'drrule'; chain: string; proto: number; modulus: number; offset: number };
 
 const PICK = /^ct mark set numgen inc mod (\d+) offset (\d+)$/;
 
@@ -188,6 +205,12 @@ export function rawOps(from: NftModel, to: NftModel): RawOp[] | undefined {
     const o = from.chains.get(n);
     if (!o || o.decl !== c.decl) return undefined;
     if (o.rules.length === c.rules.length && o.rules.every((r, i) => r === c.rules[i])) continue;
+    const dr = drPickOp(n, o.rules, c.rules);
+    if (dr) {
+      flush.push({ op: 'flush', chain: n });
+      rules.push(dr);
+      continue;
+    }
     const op = c.rules.length === 1 && o.rules.length === 1 ? natPickOp(n, c.rules[0] as string) : undefined;
     if (!op) return undefined;
     flush.push({ op: 'flush', chain: n });
@@ -309,6 +332,36 @@ function natPickExprs(p: NatPick): Buffer[] {
   return out;
 }
 
+const DR_PICK = /^meta l4proto (tcp|udp|sctp) meta mark set numgen inc mod (\d+) offset (\d+)$/;
+const DR_PICK_CHAIN = /^(dr|fm4|fm6)\/vs\d+g$/;
+
+/**
+ * The raw operation rewriting a direct-routing service's pick chain (`dr/vs<id>g`, `fm4/…`, `fm6/…`) to a
+ * rotating pick, or undefined when the chain or the new rule is anything else (then libnftables).
+ */
+function drPickOp(chain: string, from: string[], to: string[]): RawOp | undefined {
+  if (!DR_PICK_CHAIN.test(chain) || from.length !== 1 || to.length !== 1) return undefined;
+  const m = DR_PICK.exec(to[0] as string);
+  if (!m) return undefined;
+  const proto = PROTO[m[1] as string] as number;
+  return { op: 'drrule', chain, proto, modulus: Number(m[2]), offset: Number(m[3]) };
+}
+
+/**
+ * NFTA_RULE_EXPRESSIONS of a direct-routing pick, as nft 1.0.6 encodes it: meta { key l4proto (16),
+ * dreg 1 }, cmp { sreg 1, op eq, data { value: the protocol's byte } }, numgen { dreg 1, modulus, type
+ * inc, offset }, meta { key mark (3), sreg 1 }.
+ */
+function drPickExprs(o: { proto: number; modulus: number; offset: number }): Buffer {
+  const expr = (name: string, data: Buffer[]) => nest(1, [str(1, name), nest(2, data)]);
+  return nest(4, [
+    expr('meta', [be32(2, 16), be32(1, 1)]),
+    expr('cmp', [be32(1, 1), be32(2, 0), nest(3, [attr(1, Buffer.from([o.proto]))])]),
+    expr('numgen', [be32(1, 1), be32(2, o.modulus), be32(3, 0), be32(4, o.offset)]),
+    expr('meta', [be32(2, 3), be32(3, 1)]),
+  ]);
+}
+
 /** The element list attribute of `keys` (and values) for set `n`; undefined if one is not encodable. */
 function elemList(n: string, items: [string, string | undefined][]): Buffer | undefined {
   const l = LAYOUT[n];
@@ -342,6 +395,12 @@ export function encodeBatch(
     );
   };
   for (const o of ops) {
+    if (o.op === 'drrule') {
+      const w = where(o.chain);
+      const attrs = [str(1, w.table), str(2, w.short), drPickExprs(o)];
+      push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, attrs);
+      continue;
+    }
     if (o.op === 'flush' || o.op === 'rule' || o.op === 'pick') {
       const w = where(o.chain);
       const head = [str(1, w.table), str(2, w.short)];

@@ -26,7 +26,6 @@ function kernelPool(ns: string): { mod: number; slots: number; backends: number 
 
 describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
   let lab: NatLab;
-  let killTraffic: { errors: number; why: string } | undefined;
   const procs: ChildProcess[] = [];
   before(async () => {
     lab = new NatLab();
@@ -39,12 +38,19 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
   });
 
   /** Starts the flipper in the director; resolves once its table is programmed. */
-  function flipper(periodMs: number): Promise<{ p: ChildProcess; txs: () => number }> {
+  function flipper(
+    periodMs: number,
+  ): Promise<{ p: ChildProcess; txs: () => number; adopted: boolean; firstTx: Promise<void> }> {
     const p = spawn('ip', ['netns', 'exec', lab.director, process.execPath, FLIPPER, String(periodMs)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     procs.push(p);
     let txs = 0;
+    let adopted = false;
+    let txSeen = () => {};
+    const firstTx = new Promise<void>((r) => {
+      txSeen = r;
+    });
     let buf = '';
     return new Promise((resolve, reject) => {
       p.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -52,8 +58,12 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
         const lines = buf.split('\n');
         buf = lines.pop() ?? '';
         for (const l of lines) {
-          if (l === 'started') resolve({ p, txs: () => txs });
-          else if (l.startsWith('tx ')) txs++;
+          if (l === 'adopted true') adopted = true;
+          if (l === 'started') resolve({ p, txs: () => txs, adopted, firstTx });
+          else if (l.startsWith('tx ')) {
+            txs++;
+            txSeen();
+          }
         }
       });
       p.once('exit', (c, s) => reject(new Error(`flipper exited ${c ?? s} before programming`)));
@@ -80,15 +90,20 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
   });
 
   it('the programming process SIGKILLed mid-transaction: never a half-written table, traffic never stops, a respawn re-converges', async () => {
-    const traffic = lab.clientRun({ durationMs: 12_000, concurrency: 4 });
+    // 14 s of kills: under load 30 on 2 cores a programmer takes ~3 s to start, and at least 4 kills are wanted.
+    const traffic = lab.clientRun({ durationMs: 16_000, concurrency: 4 });
     let kills = 0;
     let txs = 0;
+    let adoptions = 0;
     const seen = new Set<string>();
     const t0 = Date.now();
-    while (kills < 12 && Date.now() - t0 < 10_000) {
+    while (kills < 12 && Date.now() - t0 < 14_000) {
       const f = await flipper(0);
+      if (f.adopted) adoptions++;
       // Killed at a random point of its back-to-back transactions.
-      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 150)));
+      // Once its transactions are under way (a loaded machine may take a while to the first one).
+      await Promise.race([f.firstTx, new Promise((r) => setTimeout(r, 5000))]);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 150)));
       await kill(f.p);
       txs += f.txs();
       kills++;
@@ -102,29 +117,22 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
       seen.add(String(k.mod));
     }
     const res = await traffic;
-    killTraffic = { errors: res.errors, why: `requests failed across ${kills} kills: ${res.errs.join()}` };
+    const why = `requests failed across ${kills} kills: ${res.errs.join()}`;
+    // Not one request refused. Each restart adopts the table the killed process left (the first too: the
+    // flapping test's flipper left one) and sends only the difference, never replacing the table; replacing
+    // it (delete and re-add of the NAT chain in one transaction) refused about one request in 7 runs.
+    assert.equal(res.errors, 0, why);
+    assert.equal(adoptions, kills, `${adoptions} of ${kills} restarts adopted the table`);
     assert.ok(kills >= 4, `only ${kills} kills`);
     assert.ok(txs > kills, `transactions were under way: ${txs} in ${kills} runs`);
-    // At most one refused request (the todo below holds the target, none).
-    assert.ok(res.errors <= 1, killTraffic.why);
     assert.ok(res.names.length > 50, `${res.names.length} requests`);
-    // A respawned programmer starts from scratch (the table replaced in one transaction) and converges.
+    // A respawned programmer adopts the table and converges.
     const f = await flipper(1000);
+    assert.ok(f.adopted, 'the respawned programmer adopted the table');
     const k = kernelPool(lab.director);
     assert.ok(k.mod === 3 || k.mod === 2, JSON.stringify(k));
     const after = await lab.clientRun({ count: 12 });
     assert.equal(after.errors, 0, after.errs.join());
     await kill(f.p);
-  });
-
-  // The target: not one request refused while the programming process is killed and restarted 12 times.
-  // About 1 run in 7 sees one ECONNREFUSED (with and without raw element batches, under load and quiet);
-  // the table read back after every kill is whole, so the window is elsewhere — a restart replacing the
-  // table is the suspect (docs/lvs.md, "Bad things"). Kept visible as a todo until found.
-  it('no request refused across the kills above', {
-    todo: 'about 1 run in 7 sees one ECONNREFUSED across 12 programmer restarts; cause not found',
-  }, () => {
-    assert.ok(killTraffic, 'the kill test ran');
-    assert.equal(killTraffic.errors, 0, killTraffic.why);
   });
 });

@@ -1,7 +1,7 @@
 // A data-plane process for the bad-things tests (plain JavaScript over the built dist/, so that it starts
 // in a fraction of a second): run inside the director's namespace (`ip netns exec NS node
-// test/lvs/flipper-main.mjs PERIOD_MS`), it programs the LVS-NAT service of lab.ts from scratch through
-// libnftables (as a respawned checker does), then moves real server 3 out of and back into the pool every
+// test/lvs/flipper-main.mjs PERIOD_MS`), it programs the LVS-NAT service of lab.ts through libnftables,
+// adopting a table an earlier flipper left (as a respawned checker does), then moves real server 3 out of and back into the pool every
 // PERIOD_MS (0 = back to back), printing one line per committed transaction, until it is killed.
 import { NftDataplane } from '../../dist/lvs/nft-dataplane.js';
 import { libnftRunner } from '../../dist/lvs/nft-runner.js';
@@ -23,7 +23,8 @@ const web = (n) => ({
 const dp = new NftDataplane(libnftRunner(), process.env.KATS_FLIPPER_RAW === '0' ? { raw: false } : {});
 const r = await dp.start({ services: [web(3)] });
 if (!r.ok) throw new Error(r.error.message);
-process.stdout.write('started\n');
+// Whether this start adopted the table an earlier (killed) flipper left, instead of replacing it.
+process.stdout.write(`adopted ${dp.lastAdoption.adopted}\nstarted\n`);
 for (let k = 0; ; k++) {
   const u = await dp.update({ services: [web(k % 2 === 0 ? 2 : 3)] });
   if (!u.ok) throw new Error(u.error.message);

@@ -1,0 +1,186 @@
+// LVS-DR for fwmark virtual servers on the nftables data plane (dr.test.ts's LAN: client, director, three
+// real servers holding the VIP on lo). The director marks the VIP's packets in mangle prerouting as an
+// administrator would (iptables -t mangle … -j MARK); the data plane's `ip`/`ip6` chain at −149 picks a
+// server by that mark and sends the packet on with `dup … drop` (docs/lvs.md, "Forwarding"). Replies go
+// from the real servers to the client directly, checked by a counter on the director.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
+import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
+import { cliFlowReader } from '../../src/lvs/nft-flows.js';
+import { cliRunner } from '../../src/lvs/nft-runner.js';
+import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
+import { counts, runClient, startServer, VIP } from './lab.js';
+
+const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
+const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
+const VIP6 = '2001:db8:1::100';
+// Real servers of fwmark DR services carry port 0, as keepalived programs them.
+const real = (a: string, weight = 1): RealServerSpec => ({ address: a, port: 0, weight, method: 'DR' });
+const fwm = (fwmark: number, family: 4 | 6, reals: RealServerSpec[]): ServiceSpec => ({
+  name: `FWM ${fwmark}`,
+  family,
+  protocol: 'tcp',
+  matches: [{ kind: 'fwmark', fwmark }],
+  scheduler: 'rr',
+  flags: { hashPort: false, fallback: false, onePacket: false },
+  reals,
+  sorryActive: false,
+});
+const st = (...services: ServiceSpec[]): DataplaneState => ({ services });
+
+describe('LVS-DR for fwmark services through nftables (prerouting −149, dup … drop)', {
+  skip: !isRoot() && 'needs root',
+}, () => {
+  let lab: Lab;
+  let client = '';
+  let director = '';
+  const procs: ChildProcess[] = [];
+  let dp: NftDataplane;
+  const flows = () => cliFlowReader(director);
+  before(async () => {
+    lab = new Lab('drfwm');
+    client = lab.addHost('cl');
+    director = lab.addHost('dir');
+    ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+    ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
+    ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+    ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
+    ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
+    ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
+    const starts: Promise<void>[] = [];
+    RS.forEach((addr, i) => {
+      const ns = lab.addHost(`rs${i + 1}`);
+      for (const k of ['all', 'eth0'])
+        for (const kv of ['arp_ignore=1', 'arp_announce=2'])
+          nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${kv}`]);
+      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+      ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
+      ip('-n', ns, 'addr', 'add', `${RS6[i]}/64`, 'dev', 'eth0', 'nodad');
+      ip('-n', ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
+      starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
+    });
+    await Promise.all(starts);
+    // The administrator's marking (mangle prerouting, −150), and a counter of packets from the VIPs
+    // reaching the director (DR replies must bypass it).
+    const r = nsExec(director, 'nft', [
+      [
+        'add table inet kats_mangle',
+        'add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }',
+        `add rule inet kats_mangle m ip daddr ${VIP} tcp dport 80 meta mark set 7`,
+        `add rule inet kats_mangle m ip6 daddr ${VIP6} tcp dport 80 meta mark set 8`,
+        'add table netdev kats_cnt',
+        'add chain netdev kats_cnt c { type filter hook ingress device "eth0" priority -500; policy accept; }',
+        `add rule netdev kats_cnt c ip saddr ${VIP} counter`,
+        `add rule netdev kats_cnt c ip6 saddr ${VIP6} counter`,
+      ].join('; '),
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    dp = new NftDataplane(cliRunner({ netns: director }), {
+      dr: { ingress: ['eth0'], egress: 'eth0' },
+      flows: flows(),
+    });
+  });
+  after(async () => {
+    await dp?.stop();
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    lab?.close();
+  });
+
+  const repliesSeen = (): number[] =>
+    [
+      ...nsExec(director, 'nft', ['list', 'chain', 'netdev', 'kats_cnt', 'c']).stdout.matchAll(
+        /counter packets (\d+)/g,
+      ),
+    ].map((m) => Number(m[1]));
+  const markOf = (name: string, addr: string): number => dp.marks().get(`${name}|${addr}|0`) ?? -1;
+
+  it('IPv4: rr by fwmark, replies bypass the director; a removed server takes its flows along', async () => {
+    assert.deepEqual(
+      await dp.start(
+        st(
+          fwm(
+            7,
+            4,
+            RS.map((a) => real(a)),
+          ),
+        ),
+      ),
+      { ok: true },
+    );
+    let res = await runClient(procs, client, { count: 9 });
+    assert.equal(res.errors, 0, res.errs.join());
+    assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
+    assert.deepEqual(repliesSeen(), [0, 0]);
+    // The connections went through the fwmark table's flow map (not the netdev table's).
+    assert.ok((await flows().list('fm4/flows')).length >= 9, 'flow entries in ip keepalived_ts_drm');
+    assert.equal((await flows().list('flows4')).length, 0);
+
+    // One client port reused: it stays on its server; that server leaves and its flow entries go.
+    res = await runClient(procs, client, { count: 3, sport: 40201 });
+    assert.equal(res.errors, 0, res.errs.join());
+    const first = res.names[0] as string;
+    assert.ok(
+      res.names.every((n) => n === first),
+      `${res.names}`,
+    );
+    const gone = RS[Number(first.slice(2)) - 1] as string;
+    const goneMark = markOf('FWM 7', gone);
+    assert.ok((await flows().list('fm4/flows')).some((e) => e.mark === goneMark));
+    assert.deepEqual(
+      await dp.update(
+        st(
+          fwm(
+            7,
+            4,
+            RS.filter((a) => a !== gone).map((a) => real(a)),
+          ),
+        ),
+      ),
+      {
+        ok: true,
+      },
+    );
+    assert.ok(dp.lastDrCleanup.deleted + dp.lastDrCleanup.swept >= 1, JSON.stringify(dp.lastDrCleanup));
+    assert.deepEqual(dp.lastDrCleanup.errors, []);
+    assert.ok(!(await flows().list('fm4/flows')).some((e) => e.mark === goneMark));
+    res = await runClient(procs, client, { count: 6, sport: 40201 });
+    assert.equal(res.errors, 0, res.errs.join());
+    assert.ok(!res.names.includes(first), `${res.names}`);
+    assert.deepEqual(repliesSeen(), [0, 0]);
+  });
+
+  it('IPv6: rr by fwmark, replies bypass the director', async () => {
+    assert.deepEqual(
+      await dp.update(
+        st(
+          fwm(
+            7,
+            4,
+            RS.map((a) => real(a)),
+          ),
+          fwm(
+            8,
+            6,
+            RS6.map((a) => real(a)),
+          ),
+        ),
+      ),
+      { ok: true },
+    );
+    const res = await runClient(procs, client, { count: 9, target: VIP6, from: '2001:db8:1::10' });
+    assert.equal(res.errors, 0, res.errs.join());
+    assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
+    assert.deepEqual(repliesSeen(), [0, 0]);
+    assert.ok((await flows().list('fm6/flows')).length >= 9);
+  });
+
+  it('dispatch is by the mark: unmarked packets for the VIP are not forwarded', async () => {
+    nsExec(director, 'nft', ['flush chain inet kats_mangle m']);
+    const res = await runClient(procs, client, { count: 1 });
+    // The director holds the VIP and has no server on port 80: refused.
+    assert.equal(res.errors, 1, JSON.stringify(res));
+    assert.deepEqual(repliesSeen(), [0, 0]);
+  });
+});

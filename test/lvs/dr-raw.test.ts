@@ -1,0 +1,145 @@
+// Raw nf_tables batches for direct-routing pick rules (src/lvs/nft-raw.ts): the bytes against what nft
+// 1.0.6 sends for the same script (captured with `strace -e trace=sendmsg -e write=all` around `nft -f` in a
+// test namespace), which DR changes go raw, and — in namespaces, as root — that a DR data plane using the
+// raw path leaves exactly the ruleset the libnftables path leaves.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { ServiceSpec } from '../../src/lvs/dataplane.js';
+import { allocate, emptyAlloc, partialModel, renderService } from '../../src/lvs/nft-model.js';
+import { encodeBatch, rawOps } from '../../src/lvs/nft-raw.js';
+import { createNetns, deleteNetns, isRoot } from '../helpers/netns.js';
+
+/**
+ * nft's batch (seq 0 … 5) for:
+ *   flush chain netdev keepalived_ts_dr vs1g
+ *   add rule netdev keepalived_ts_dr vs1g meta l4proto tcp meta mark set numgen inc mod 3 offset 8192
+ *   flush chain ip keepalived_ts_drm vs2g
+ *   add rule ip keepalived_ts_drm vs2g meta l4proto udp meta mark set numgen inc mod 5 offset 16384
+ */
+const NFT_BATCH =
+  '140000001000010000000000000000000000000a38000000080a0100010000000000000005000000150001006b656570' +
+  '616c697665645f74735f647200000000090002007673316700000000e4000000060a010c020000000000000005000000' +
+  '150001006b656570616c697665645f74735f647200000000090002007673316700000000ac0004802400018009000100' +
+  '6d6574610000000014000280080002000000001008000100000000012c00018008000100636d70002000028008000100' +
+  '0000000108000200000000000c0003800500010006000000340001800b0001006e756d67656e00002400028008000100' +
+  '0000000108000200000000030800030000000000080004000000200024000180090001006d6574610000000014000280' +
+  '0800020000000003080003000000000138000000080a0100030000000000000002000000160001006b656570616c6976' +
+  '65645f74735f64726d000000090002007673326700000000e4000000060a010c04000000000000000200000016000100' +
+  '6b656570616c697665645f74735f64726d000000090002007673326700000000ac00048024000180090001006d657461' +
+  '0000000014000280080002000000001008000100000000012c00018008000100636d7000200002800800010000000001' +
+  '08000200000000000c0003800500010011000000340001800b0001006e756d67656e0000240002800800010000000001' +
+  '08000200000000050800030000000000080004000000400024000180090001006d657461000000001400028008000200' +
+  '000000030800030000000001140000001100010005000000000000000000000a';
+
+/** The batch with NLM_F_ACK cleared in every message (we ask for acknowledgements; nft does not). */
+function noAck(b: Buffer): Buffer {
+  const out = Buffer.from(b);
+  for (let off = 0; off < out.length; ) {
+    const len = out.readUInt32LE(off);
+    out.writeUInt16LE(out.readUInt16LE(off + 6) & ~0x4, off + 6);
+    off += (len + 3) & ~3;
+  }
+  return out;
+}
+
+const DR = { ingress: ['eth0'], egress: 'eth0' };
+const svc = (over: Partial<ServiceSpec>): ServiceSpec => ({
+  name: 'a',
+  family: 4,
+  protocol: 'tcp',
+  matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
+  scheduler: 'rr',
+  flags: { hashPort: false, fallback: false, onePacket: false },
+  reals: [11, 12, 13].map((i) => ({ address: `198.51.100.${i}`, port: 0, weight: 1, method: 'DR' as const })),
+  sorryActive: false,
+  ...over,
+});
+
+describe('raw batches for direct-routing pick rules', () => {
+  it('encodes DR pick rules (netdev and fwmark tables) byte for byte as nft does, acknowledgements aside', () => {
+    const b = encodeBatch(
+      [
+        { op: 'flush', chain: 'dr/vs1g' },
+        { op: 'drrule', chain: 'dr/vs1g', proto: 6, modulus: 3, offset: 8192 },
+        { op: 'flush', chain: 'fm4/vs2g' },
+        { op: 'drrule', chain: 'fm4/vs2g', proto: 17, modulus: 5, offset: 16384 },
+      ],
+      0,
+    );
+    assert.ok(b);
+    assert.equal(noAck(b.bytes).toString('hex'), NFT_BATCH);
+  });
+
+  it('a DR verdict changing the slot count goes raw: elements and the pick rule', () => {
+    for (const over of [
+      {},
+      { name: 'f', protocol: 'udp' as const, matches: [{ kind: 'fwmark' as const, fwmark: 7 }] },
+    ]) {
+      const s = svc(over);
+      const alloc = allocate(emptyAlloc(), { services: [s] });
+      const down = { ...s, reals: s.reals.map((r, i) => (i === 1 ? { ...r, weight: 0 } : r)) };
+      const ops = rawOps(
+        partialModel([renderService(s, alloc, DR)]),
+        partialModel([renderService(down, alloc, DR)]),
+      );
+      assert.ok(ops, JSON.stringify(over));
+      assert.deepEqual(
+        ops.map((o) => o.op),
+        ['flush', 'delelem', 'addelem', 'drrule'],
+      );
+      assert.ok(encodeBatch(ops, 0));
+    }
+    // A hashing pick keeps its rule (`jhash … mod 256`): only its buckets change, as elements.
+    const sh = svc({ scheduler: 'sh' });
+    const alloc = allocate(emptyAlloc(), { services: [sh] });
+    const shDown = { ...sh, reals: sh.reals.slice(0, 2) };
+    const shOps = rawOps(
+      partialModel([renderService(sh, alloc, DR)]),
+      partialModel([renderService(shDown, alloc, DR)]),
+    );
+    assert.ok(shOps);
+    assert.ok(!shOps.some((o) => o.op === 'drrule' || o.op === 'flush'));
+    // An empty pool's rule (`meta mark set 0x0`) is not a rotating pick: libnftables.
+    const none: ServiceSpec = { ...sh, scheduler: 'rr', reals: sh.reals.map((r) => ({ ...r, weight: 0 })) };
+    const rr: ServiceSpec = { ...sh, scheduler: 'rr' };
+    assert.equal(
+      rawOps(partialModel([renderService(rr, alloc, DR)]), partialModel([renderService(none, alloc, DR)])),
+      undefined,
+    );
+  });
+});
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+describe('raw DR batches in a namespace', { skip: !isRoot() && 'needs root' }, () => {
+  const made: string[] = [];
+  after(() => {
+    for (const n of made) deleteNetns(n);
+  });
+  it('leaves the same ruleset as libnftables after the same DR verdicts', () => {
+    const outs: string[] = [];
+    for (const raw of ['raw', 'script']) {
+      const ns = createNetns('drraw');
+      made.push(ns);
+      const r = spawnSync(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, '--import', 'tsx', `${here}dr-raw-main.ts`, raw],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      outs.push(r.stdout);
+    }
+    const [a, b] = outs as [string, string];
+    assert.match(a, /routes raw,raw,raw,raw\n/);
+    assert.match(b, /routes script,script,script,script\n/);
+    const ruleset = (t: string) => t.slice(t.indexOf('table '));
+    assert.match(ruleset(a), /dup to meta mark map @bk device "eth0" drop/);
+    assert.match(ruleset(a), /meta mark set numgen inc mod 3 offset/);
+    assert.equal(ruleset(a), ruleset(b));
+  });
+});
