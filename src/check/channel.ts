@@ -1,20 +1,20 @@
 // The typed channel between the daemon's main process and the checker process (Node's IPC pipe, JSON
 // messages). Small on purpose: VRRP state changes go down for ha_suspend, commands for reload, dumps and
 // stop; nothing the VRRP engine waits for comes back (the real servers' status goes on to the status listener).
-import type { RealServerInfo } from '../status/channel.js';
+import type { RealServerEvent, RealServerInfo } from '../status/channel.js';
 
 export type ToChecker =
   | { type: 'vrrp'; instance: string; state: string }
   | { type: 'reload' }
   | { type: 'dump'; file: string }
   | { type: 'stop' }
-  /** Report the real servers (every second, when they changed) for the status listener. */
+  /** Report the real servers (every second when they changed, and each change as it happens) for the status listener. */
   | { type: 'watch' };
 
 export type FromChecker =
   | { type: 'ready'; pid: number }
   | { type: 'stopped' }
-  | { type: 'realServers'; list: RealServerInfo[]; atMs: number };
+  | { type: 'realServers'; list: RealServerInfo[]; atMs: number; events?: RealServerEvent[] };
 
 /** Set to 1 in a checker process that replaces one that died (its data plane is left alone until re-converged). */
 export const CHECKER_RESPAWNED_ENV = 'KEEPALIVED_TS_CHECKER_RESPAWNED';

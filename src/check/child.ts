@@ -11,10 +11,15 @@ import { installFatalHandler } from '../daemon/fatal.js';
 import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
 import { lvsStateFileFor } from '../lvs/lvs-list.js';
 import { readHostFacts as readHostFacts4Dump } from '../notify/dump-host.js';
+import type { RealServerEvent } from '../status/channel.js';
 import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.js';
+import type { CheckAction } from './core/index.js';
 import { formatCheckerData } from './dump.js';
 import { LvsSink } from './lvs-sink.js';
 import { CheckerRuntime } from './runtime.js';
+
+/** Real-server changes kept while no status listener has asked for them, or between two sends. */
+const MAX_PENDING_EVENTS = 1000;
 
 const send = (m: FromChecker) => {
   if (process.connected) process.send?.(m);
@@ -102,28 +107,50 @@ export function runCheckerChild(o: CliOptions): number {
         break;
     }
   });
-  // The status listener's view of the real servers: once a second, only when something changed.
+  // The status listener's view of the real servers: the list once a second when it changed, and each change
+  // the core decides (up, down, weight, with its reason) at the end of the event-loop turn it happened in.
   let watching: NodeJS.Timeout | null = null;
   let lastSent = '';
+  let events: RealServerEvent[] = [];
+  let flush: NodeJS.Immediate | null = null;
+  const realServerList = () =>
+    (runtime?.status() ?? []).map((r) => ({
+      vs: r.vs,
+      rs: r.rs,
+      alive: r.alive,
+      configuredWeight: r.configuredWeight,
+      effectiveWeight: r.effectiveWeight,
+      failedCheckers: r.failedCheckers,
+      checkers: r.checkers.map((c) => ({ kind: c.kind, up: c.up, hasRun: c.hasRun })),
+      latency: r.latency,
+    }));
+  const sendRealServers = (force: boolean) => {
+    if (!runtime || !watching) return;
+    const list = realServerList();
+    const json = JSON.stringify(list);
+    if (json === lastSent && !force) return;
+    lastSent = json;
+    const batch = events;
+    events = [];
+    send({ type: 'realServers', list, atMs: Date.now(), ...(batch.length > 0 ? { events: batch } : {}) });
+  };
+  const observe = (a: CheckAction) => {
+    if (a.type !== 'realServerUp' && a.type !== 'realServerDown' && a.type !== 'realServerWeight') return;
+    const kind = a.type === 'realServerUp' ? 'up' : a.type === 'realServerDown' ? 'down' : 'weight';
+    events.push({ vs: a.vs, rs: a.rs, kind, weight: a.weight, reason: a.reason, atMs: Date.now() });
+    // Kept for a listener that asks later (bounded: the oldest go first).
+    if (events.length > MAX_PENDING_EVENTS) events.splice(0, events.length - MAX_PENDING_EVENTS);
+    if (watching)
+      flush ??= setImmediate(() => {
+        flush = null;
+        sendRealServers(true);
+      });
+  };
   const watchRealServers = () => {
-    watching ??= setInterval(() => {
-      if (!runtime) return;
-      const list = runtime.status().map((r) => ({
-        vs: r.vs,
-        rs: r.rs,
-        alive: r.alive,
-        configuredWeight: r.configuredWeight,
-        effectiveWeight: r.effectiveWeight,
-        failedCheckers: r.failedCheckers,
-        checkers: r.checkers.map((c) => ({ kind: c.kind, up: c.up, hasRun: c.hasRun })),
-        latency: r.latency,
-      }));
-      const json = JSON.stringify(list);
-      if (json === lastSent) return;
-      lastSent = json;
-      send({ type: 'realServers', list, atMs: Date.now() });
-    }, 1000);
+    if (watching) return;
+    watching = setInterval(() => sendRealServers(events.length > 0), 1000);
     watching.unref();
+    if (events.length > 0) sendRealServers(true);
   };
   log.info('Starting Healthcheck child process');
   const respawned = process.env[CHECKER_RESPAWNED_ENV] === '1';
@@ -136,7 +163,7 @@ export function runCheckerChild(o: CliOptions): number {
   })
     .then((dataPlane) => {
       if (!dataPlane) log.error('virtual_server: no data plane to program; health checks run alone');
-      return CheckerRuntime.start(config, { log, ...(dataPlane ? { dataPlane } : {}) });
+      return CheckerRuntime.start(config, { log, observe, ...(dataPlane ? { dataPlane } : {}) });
     })
     .then((rt) => {
       runtime = rt;

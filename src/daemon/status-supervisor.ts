@@ -101,11 +101,15 @@ export class StatusSupervisor {
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
   }
 
-  /** Sends now (callers queue: the feed sends after the runtime's batch). Snapshots give way to a lagging child. */
+  /**
+   * Sends now (callers queue: the feed sends after the runtime's batch). Snapshots give way to a lagging
+   * child; real-server changes (events) do not, as the next snapshot would not bring them back.
+   */
   send(m: ToStatus): void {
     const c = this.#child;
     if (!c?.connected || !this.#ready) return;
-    if (this.#inFlight >= MAX_IN_FLIGHT && (m.type === 'tick' || m.type === 'realServers')) {
+    const snapshot = m.type === 'tick' || (m.type === 'realServers' && m.events === undefined);
+    if (this.#inFlight >= MAX_IN_FLIGHT && snapshot) {
       this.dropped++;
       return;
     }

@@ -65,6 +65,20 @@ export interface RealServerInfo {
   };
 }
 
+/**
+ * A real server's change as the checker core decided it, sent as it happens (not sampled): it entered or
+ * left service, or its programmed weight changed; `reason` is the core's (the log line's words).
+ */
+export interface RealServerEvent {
+  vs: string;
+  rs: string;
+  kind: 'up' | 'down' | 'weight';
+  weight: number;
+  reason: string;
+  /** Wall-clock ms. */
+  atMs: number;
+}
+
 /** Cumulative histogram (bucket upper bounds in seconds; counts per bucket, not cumulative; + sum). */
 export interface BucketCounts {
   bounds: number[];
@@ -97,7 +111,7 @@ export type ToStatus =
   | { type: 'instances'; list: InstanceInfo[] }
   | { type: 'transition'; t: Transition }
   | Tick
-  | { type: 'realServers'; list: RealServerInfo[]; atMs: number }
+  | { type: 'realServers'; list: RealServerInfo[]; atMs: number; events?: RealServerEvent[] }
   | { type: 'checker'; running: boolean };
 
 export type FromStatus =

@@ -54,7 +54,7 @@ export class StatusFeed implements RuntimeObserver {
   #timer: NodeJS.Timeout | null = null;
   #loop: IntervalHistogram | null = null;
   #ticks = 0;
-  /** The Master_Down deadline (µs) that started the timer batch under way, if it was one. */
+  /** The earliest deadline (µs) of the timer batch under way (null: not in a timer batch). */
   #batchDueUs: number | null = null;
   readonly #failoverFrom = new Map<string, number>();
   readonly #lateCounts = new Array<number>(LATENESS_BOUNDS.length + 1).fill(0);
@@ -109,14 +109,19 @@ export class StatusFeed implements RuntimeObserver {
       this.#lateCounts[k]!++;
       this.#lateSum += late;
       this.#lateCount++;
-    } else if (due.timer === 'masterDown') {
-      this.#batchDueUs = due.atUs;
-      // The batch is synchronous: the microtask runs when it is over.
-      queueMicrotask(() => {
-        this.#batchDueUs = null;
-      });
     }
+    // Whatever timer the batch began with, a Master_Down of another instance may be due in it too (the
+    // engine fires every due timer in one batch): a takeover in this batch counts from the batch's earliest
+    // deadline. Exact when the takeover's own timer came first; otherwise that instance's deadline lies
+    // between this one and nowUs, so the figure errs by at most the batch's lateness, never under.
+    // The batch is synchronous: the microtask runs when it is over (one function, made once).
+    if (this.#batchDueUs === null) queueMicrotask(this.#endBatch);
+    this.#batchDueUs = due.atUs;
   }
+
+  readonly #endBatch = () => {
+    this.#batchDueUs = null;
+  };
 
   transition(instance: string, from: string, to: string, reason: string): void {
     if (to === 'MASTER' && this.#batchDueUs !== null) this.#failoverFrom.set(instance, this.#batchDueUs);
@@ -295,6 +300,7 @@ function sameTrackers(a: TrackerState[], b: TrackerState[]): boolean {
     const y = b[k]!;
     if (x.name !== y.name || x.kind !== y.kind) return false;
     if ('up' in x ? !('up' in y) || x.up !== y.up : !('value' in y) || x.value !== y.value) return false;
+    if ('state' in x && (!('state' in y) || x.state !== y.state)) return false;
   }
   return true;
 }

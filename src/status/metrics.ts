@@ -8,6 +8,7 @@
 // keepalived dashboards and alerts are built on: docs/operating.md lists them) come first, then
 // keepalived-ts's own, prefixed keepalived_ts_.
 import { Registry } from 'prom-client';
+import { SCRIPT_STATES } from '../daemon/runtime-observer.js';
 import { type BucketCounts, type CounterName, type InstanceInfo, STATE_CODE } from './channel.js';
 import type { StatusModel } from './model.js';
 
@@ -269,6 +270,17 @@ export function buildMetrics(model: StatusModel): MetricsRenderer {
     model.trackers
       .filter((t) => t.kind === 'script')
       .map((t) => ({ value: 'up' in t && t.up ? 1 : 0, labels: { name: t.name } })),
+  );
+  add(
+    'keepalived_script_state',
+    'Tracker Script State: 0 idle, 1 running, 2 requested termination, 3 forcing termination',
+    'gauge',
+    () =>
+      model.trackers.flatMap((t) =>
+        t.kind === 'script'
+          ? [{ value: Math.max(0, SCRIPT_STATES.indexOf(t.state)), labels: { name: t.name } }]
+          : [],
+      ),
   );
 
   // ===== keepalived-ts =====

@@ -5,14 +5,14 @@
 import type { Logger } from '../common/logger.js';
 import type { GlobalDefs, KeepalivedConfig } from '../config/model.js';
 import { StatusSupervisor } from '../daemon/status-supervisor.js';
-import { type RealServerInfo, WEB_DIR } from './channel.js';
+import { type RealServerEvent, type RealServerInfo, WEB_DIR } from './channel.js';
 import { type FeedSource, StatusFeed } from './feed.js';
 
 export interface StatusService {
   feed: StatusFeed;
   supervisor: StatusSupervisor;
   /** The checker supervisor's onRealServers. */
-  realServers: (m: { list: RealServerInfo[]; atMs: number } | null) => void;
+  realServers: (m: { list: RealServerInfo[]; atMs: number; events?: RealServerEvent[] } | null) => void;
   /** Once the VRRP runtime runs (null: no VRRP in this run). */
   attach(source: FeedSource | null, cfg: KeepalivedConfig): void;
   stop(timeoutMs: number): Promise<void>;
@@ -50,7 +50,11 @@ export function statusService(g: GlobalDefs, log: Logger, version: string): Stat
     feed,
     supervisor: sup,
     realServers: (m) =>
-      sup.send(m ? { type: 'realServers', list: m.list, atMs: m.atMs } : { type: 'checker', running: false }),
+      sup.send(
+        m
+          ? { type: 'realServers', list: m.list, atMs: m.atMs, ...(m.events ? { events: m.events } : {}) }
+          : { type: 'checker', running: false },
+      ),
     attach: (source, cfg) => feed.attach(source, cfg),
     stop: async (timeoutMs) => {
       feed.stop();
