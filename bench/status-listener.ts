@@ -6,7 +6,8 @@
 //   2. advert jitter of the 0.01 s instance on the wire (|gap − 10 ms| between consecutive adverts), in
 //      windows of N s: no HTTP ("quiet"), one scrape and one /status a second ("scrape"), 1,000 requests a
 //      second rotating /metrics, /status, / and an unauthenticated request ("flood"), and quiet again; with
-//      the CPU the VRRP process and the listener process used in each;
+//      the CPU the VRRP process and the listener process used in each; the flood windows once per listener
+//      scheduling variant per round, interleaved (see `schedule` below);
 //   3. the feed's own work on the VRRP loop: one snapshot of 1,000 instances (built and serialised as the
 //      IPC channel does), timed in this process.
 // Targets: scrape p99 < 50 ms; jitter p99 with the scrape and with the flood ≤ 1.1 × quiet.
@@ -14,8 +15,11 @@
 //
 // Usage (root): node --import tsx bench/status-listener.ts
 //   KATS_BENCH_WINDOW_S=N  each jitter window (default 15)
-import { spawn } from 'node:child_process';
+//   KATS_BENCH_ROUNDS=N     rounds of the three flood variants (listener scheduling; default 2, at most 3)
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { serialize } from 'node:v8';
 import { StatusFeed } from '../src/status/feed.js';
@@ -76,6 +80,15 @@ function lab() {
       }
     },
   };
+}
+
+/** The listener process's threads (Linux nice and policy are per thread). */
+function listenerThreads(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    return [pid];
+  }
 }
 
 const pct = (xs: number[], p: number) => {
@@ -250,10 +263,42 @@ async function main(): Promise<void> {
         http,
       });
     };
+    // The listener's scheduling, switched between windows so that the variants are compared in the same
+    // run, interleaved (the machine's load drifts): "old" = nice 10 on the main thread only (what
+    // os.setPriority did: Linux nice is per thread), "nice10" = nice 10 on every thread, "idle" = SCHED_IDLE
+    // on every thread (the listener's default since 2026-12-05).
+    const schedule = (variant: 'old' | 'nice10' | 'idle') => {
+      const tids = listenerThreads(listenerPid);
+      for (const tid of tids) {
+        spawnSync('chrt', variant === 'idle' ? ['-i', '-p', '0', `${tid}`] : ['-o', '-p', '0', `${tid}`]);
+        const nice = variant === 'old' && tid !== listenerPid ? 0 : 10;
+        spawnSync('renice', ['-n', `${nice}`, '-p', `${tid}`], { stdio: 'ignore' });
+      }
+    };
+    const flood = ['rate', '1000', `${windowS}`, '/metrics,/status,/,!/metrics'];
+    const scrape = ['rate', '2', `${windowS}`, '/metrics,/status'];
+    type Variant = 'old' | 'nice10' | 'idle';
+    const rounds = (
+      [
+        ['old', 'nice10', 'idle'],
+        ['idle', 'nice10', 'old'],
+        ['nice10', 'idle', 'old'],
+      ] as Variant[][]
+    ).slice(0, envNumber('KATS_BENCH_ROUNDS', 2));
+    schedule('idle');
     await run('quiet', null);
-    await run('scrape', ['rate', '2', `${windowS}`, '/metrics,/status']);
-    await run('flood', ['rate', '1000', `${windowS}`, '/metrics,/status,/,!/metrics']);
-    await run('quiet again', null);
+    await run('scrape idle', scrape);
+    for (const round of rounds) {
+      for (const v of round) {
+        schedule(v);
+        await run(`flood ${v}`, flood);
+      }
+      schedule('idle');
+      await run('quiet', null);
+    }
+    schedule('old');
+    await run('scrape old', scrape);
+    await run('quiet', null);
     await sleep(300);
 
     const jitterOf = (fromMs: number, toMs: number) => {
@@ -265,7 +310,11 @@ async function main(): Promise<void> {
       return { n: times.length, p50: pct(j, 50), p99: pct(j, 99), p999: pct(j, 99.9), max: Math.max(...j) };
     };
     const rows = windows.map((w) => ({ ...w, jitter: jitterOf(w.fromMs, w.toMs) }));
-    const base = rows[0]!.jitter.p99;
+    // The quiet windows' median p99 is the base of every ratio.
+    const base = pct(
+      rows.filter((r) => r.name === 'quiet').map((r) => r.jitter.p99),
+      50,
+    );
     const f = (x: number, n = 2) => (Number.isFinite(x) ? x.toFixed(n) : 'n/a');
     console.log('\nscrape and status (200 sequential requests each, from inside the namespace):');
     console.log(
@@ -312,6 +361,47 @@ async function main(): Promise<void> {
         ]),
       ),
     );
+    const medians = ['old', 'nice10', 'idle'].map((v) => {
+      const ws = rows.filter((r) => r.name === `flood ${v}`);
+      return [
+        v,
+        `${ws.length}`,
+        f(
+          pct(
+            ws.map((r) => r.jitter.p99 / base),
+            50,
+          ),
+        ),
+        ws.map((r) => f(r.jitter.p99 / base)).join(' '),
+        f(
+          pct(
+            ws.map((r) => r.http?.done ?? 0),
+            50,
+          ),
+          0,
+        ),
+        f(
+          pct(
+            ws.map((r) => r.listenerCpuS),
+            50,
+          ),
+        ),
+      ];
+    });
+    console.log(
+      `\nflood windows by listener scheduling (p99 ratio to the quiet windows' median p99 ${f(base, 3)} ms):`,
+    );
+    console.log(
+      table(
+        ['variant', 'windows', 'median ratio', 'ratios', 'median done', 'median listener CPU s'],
+        medians,
+      ),
+    );
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
     console.log(
       `\nfeed snapshot of 1,000 instances on the VRRP loop, CPU once a second: dumpSnapshot-like copy ` +
         `${f(cost.copyUs / 1000, 3)} ms, rows ${f(cost.buildUs / 1000, 3)} ms (in 5 turns of 200), ` +
@@ -327,6 +417,7 @@ async function main(): Promise<void> {
           { p50: pct(r.latenciesMs, 50), p99: pct(r.latenciesMs, 99), bytes: r.bytes },
         ]),
       ),
+      loadavg: loadavg(),
       windows: rows.map(({ http, ...r }) => ({
         ...r,
         http: http ? { ...http, latenciesMs: undefined } : null,

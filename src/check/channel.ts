@@ -9,7 +9,9 @@ export type ToChecker =
   | { type: 'dump'; file: string }
   | { type: 'stop' }
   /** Report the real servers (every second when they changed, and each change as it happens) for the status listener. */
-  | { type: 'watch' };
+  | { type: 'watch' }
+  /** The status listener was turned off (a reload removed metrics_listen). */
+  | { type: 'unwatch' };
 
 export type FromChecker =
   | { type: 'ready'; pid: number }
@@ -25,7 +27,7 @@ export const CHECKER_CHILD_ARG = '--checker-child';
 export function isToChecker(m: unknown): m is ToChecker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return t === 'vrrp' || t === 'reload' || t === 'dump' || t === 'stop' || t === 'watch';
+  return t === 'vrrp' || t === 'reload' || t === 'dump' || t === 'stop' || t === 'watch' || t === 'unwatch';
 }
 
 export function isFromChecker(m: unknown): m is FromChecker {

@@ -105,6 +105,12 @@ export function runCheckerChild(o: CliOptions): number {
       case 'watch':
         watchRealServers();
         break;
+      case 'unwatch':
+        if (watching) clearInterval(watching);
+        watching = null;
+        lastSent = '';
+        events = [];
+        break;
     }
   });
   // The status listener's view of the real servers: the list once a second when it changed, and each change

@@ -7,12 +7,13 @@
 // metrics_token is set, and bounds header size and time, connections, and event-stream clients. Run as
 // root, it gives up root (to nobody) once its socket is bound.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { tuningCalls } from '../daemon/process-tuning.js';
 import { type FromStatus, isToStatus, type ListenerSettings, type ToStatus } from './channel.js';
 import { buildMetrics, type MetricsRenderer } from './metrics.js';
 import { StatusModel } from './model.js';
@@ -39,6 +40,45 @@ export const LIMITS = {
   /** Niceness of the listener process: below the VRRP process's on a busy CPU. */
   nice: 10,
 };
+
+const PRIO_PROCESS = 0;
+const SCHED_IDLE = 5;
+
+/**
+ * The listener's priority, for each of its threads: Linux applies nice and scheduling policy per thread, and
+ * V8's and libuv's threads (gzip runs on libuv's pool) started before this call would otherwise keep the
+ * daemon's; threads started later inherit the main thread's. SCHED_IDLE (below every nice level: it runs
+ * only on a CPU nothing else wants) unless KEEPALIVED_TS_STATUS_SCHED=other. Measured in
+ * docs/decisions/status-listener.md, 2026-12-05 "SCHED_IDLE".
+ */
+export function lowerListenerPriority(policy = process.env.KEEPALIVED_TS_STATUS_SCHED ?? 'idle'): string {
+  let tids: number[] = [];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    tids = [0];
+  }
+  let calls: ReturnType<typeof tuningCalls> | null = null;
+  try {
+    calls = tuningCalls();
+  } catch {
+    /* no libc binding: the main thread's nice only */
+  }
+  if (!calls) {
+    try {
+      setPriority(0, LIMITS.nice);
+    } catch {
+      /* not allowed: run at the daemon's priority */
+    }
+    return 'nice';
+  }
+  let idle = policy === 'idle';
+  for (const tid of tids) {
+    calls.setpriority(PRIO_PROCESS, tid, LIMITS.nice);
+    if (idle && calls.schedSetscheduler(tid, SCHED_IDLE, 0) !== 0) idle = false;
+  }
+  return idle ? 'idle' : 'nice';
+}
 
 const HEARTBEAT_MS = 15_000;
 /**
@@ -73,11 +113,7 @@ const send = (m: FromStatus) => {
 const log = (level: 'info' | 'error', text: string) => send({ type: 'log', level, text });
 
 export function runStatusChild(): number {
-  try {
-    setPriority(0, LIMITS.nice);
-  } catch {
-    /* not allowed: run at the daemon's priority */
-  }
+  lowerListenerPriority();
   const model = new StatusModel();
   const registry = buildMetrics(model);
   let listener: StatusListener | null = null;
@@ -92,7 +128,7 @@ export function runStatusChild(): number {
       if (!listener) {
         listener = new StatusListener(m.settings, model, registry);
         listener.listen();
-      }
+      } else listener.setToken(m.settings.token);
       return;
     }
     const what = model.apply(m);
@@ -107,7 +143,7 @@ class StatusListener {
   readonly #model: StatusModel;
   readonly #registry: MetricsRenderer;
   readonly #server: Server;
-  readonly #tokenHash: Buffer | null;
+  #tokenHash: Buffer | null;
   readonly #files = new Map<string, { body: Buffer; type: string }>();
   readonly #streams = new Set<ServerResponse>();
   /** The page view last sent per instance (JSON), to send only what changed. */
@@ -156,6 +192,11 @@ class StatusListener {
     setInterval(() => {
       for (const r of this.#streams) r.write(': keep-alive\n\n');
     }, HEARTBEAT_MS).unref();
+  }
+
+  /** A reload changed metrics_token (moving the listener starts a new process instead). */
+  setToken(token: string | undefined): void {
+    this.#tokenHash = token === undefined ? null : sha256(token);
   }
 
   listen(): void {

@@ -65,6 +65,8 @@ export class StatusFeed implements RuntimeObserver {
   #lateCount = 0;
 
   readonly #slice: number;
+  /** Off while no listener runs (metrics_listen not configured): the observer calls return at once. */
+  enabled = true;
   /** The snapshot under way (a newer one abandons it). */
   #generation = 0;
 
@@ -101,7 +103,7 @@ export class StatusFeed implements RuntimeObserver {
   // ===== RuntimeObserver: called inside the runtime's batches; notes only =====
 
   timerFired(due: { instance: string; timer: VrrpTimerName; atUs: number } | null, nowUs: number): void {
-    if (due === null) return;
+    if (due === null || !this.enabled) return;
     if (due.timer === 'advert') {
       const late = Math.max(0, nowUs - due.atUs) / 1e6;
       let k = 0;
@@ -124,6 +126,7 @@ export class StatusFeed implements RuntimeObserver {
   };
 
   transition(instance: string, from: string, to: string, reason: string): void {
+    if (!this.enabled) return;
     if (to === 'MASTER' && this.#batchDueUs !== null) this.#failoverFrom.set(instance, this.#batchDueUs);
     else if (to !== 'MASTER') this.#failoverFrom.delete(instance);
     const t = { instance, from, to, reason, atMs: Date.now() };
@@ -133,6 +136,7 @@ export class StatusFeed implements RuntimeObserver {
   }
 
   announced(instance: string): void {
+    if (!this.enabled) return;
     const from = this.#failoverFrom.get(instance);
     if (from === undefined) return;
     this.#failoverFrom.delete(instance);
