@@ -1,6 +1,7 @@
 // The typed channel between the daemon's main process and the checker process (Node's IPC pipe, JSON
 // messages). Small on purpose: VRRP state changes go down for ha_suspend, commands for reload, dumps and
 // stop; nothing the VRRP engine waits for comes back (the real servers' status goes on to the status listener).
+import type { ServiceTraffic } from '../lvs/counters.js';
 import type { RealServerEvent, RealServerInfo } from '../status/channel.js';
 
 export type ToChecker =
@@ -16,7 +17,13 @@ export type ToChecker =
 export type FromChecker =
   | { type: 'ready'; pid: number }
   | { type: 'stopped' }
-  | { type: 'realServers'; list: RealServerInfo[]; atMs: number; events?: RealServerEvent[] };
+  | {
+      type: 'realServers';
+      list: RealServerInfo[];
+      atMs: number;
+      events?: RealServerEvent[];
+      traffic?: ServiceTraffic[];
+    };
 
 /** Set to 1 in a checker process that replaces one that died (its data plane is left alone until re-converged). */
 export const CHECKER_RESPAWNED_ENV = 'KEEPALIVED_TS_CHECKER_RESPAWNED';

@@ -9,6 +9,7 @@ import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
 import { lvsStateFileFor } from '../lvs/lvs-list.js';
 import { readHostFacts as readHostFacts4Dump } from '../notify/dump-host.js';
 import type { RealServerEvent } from '../status/channel.js';
@@ -17,6 +18,9 @@ import type { CheckAction } from './core/index.js';
 import { formatCheckerData } from './dump.js';
 import { LvsSink } from './lvs-sink.js';
 import { CheckerRuntime } from './runtime.js';
+
+/** How often the data plane's traffic counters are read while a status listener runs (docs/lvs.md). */
+const TRAFFIC_MS = 2000;
 
 /** Real-server changes kept while no status listener has asked for them, or between two sends. */
 const MAX_PENDING_EVENTS = 1000;
@@ -107,7 +111,10 @@ export function runCheckerChild(o: CliOptions): number {
         break;
       case 'unwatch':
         if (watching) clearInterval(watching);
+        if (trafficTimer) clearInterval(trafficTimer);
         watching = null;
+        trafficTimer = null;
+        trafficJson = '';
         lastSent = '';
         events = [];
         break;
@@ -130,6 +137,27 @@ export function runCheckerChild(o: CliOptions): number {
       checkers: r.checkers.map((c) => ({ kind: c.kind, up: c.up, hasRun: c.hasRun })),
       latency: r.latency,
     }));
+  // The data plane's traffic counters: read every TRAFFIC_MS while watched, sent when they moved.
+  let sink: LvsSink | null = null;
+  let traffic: ServiceTraffic[] | null = null;
+  let trafficJson = '';
+  let trafficTimer: NodeJS.Timeout | null = null;
+  let reading = false;
+  const readTraffic = async () => {
+    if (!sink || !watching || reading) return;
+    reading = true;
+    try {
+      const t = await sink.traffic();
+      const json = t ? JSON.stringify(t) : '';
+      if (t && json !== trafficJson) {
+        trafficJson = json;
+        traffic = t;
+        sendRealServers(true);
+      }
+    } finally {
+      reading = false;
+    }
+  };
   const sendRealServers = (force: boolean) => {
     if (!runtime || !watching) return;
     const list = realServerList();
@@ -138,7 +166,15 @@ export function runCheckerChild(o: CliOptions): number {
     lastSent = json;
     const batch = events;
     events = [];
-    send({ type: 'realServers', list, atMs: Date.now(), ...(batch.length > 0 ? { events: batch } : {}) });
+    const t = traffic;
+    traffic = null;
+    send({
+      type: 'realServers',
+      list,
+      atMs: Date.now(),
+      ...(batch.length > 0 ? { events: batch } : {}),
+      ...(t ? { traffic: t } : {}),
+    });
   };
   const observe = (a: CheckAction) => {
     if (a.type !== 'realServerUp' && a.type !== 'realServerDown' && a.type !== 'realServerWeight') return;
@@ -156,6 +192,8 @@ export function runCheckerChild(o: CliOptions): number {
     if (watching) return;
     watching = setInterval(() => sendRealServers(events.length > 0), 1000);
     watching.unref();
+    trafficTimer = setInterval(() => void readTraffic(), TRAFFIC_MS);
+    trafficTimer.unref();
     if (events.length > 0) sendRealServers(true);
   };
   log.info('Starting Healthcheck child process');
@@ -168,6 +206,7 @@ export function runCheckerChild(o: CliOptions): number {
     stateFile: lvsStateFileFor(o.checkersPidFile ?? DEFAULT_CHECKERS_PID_FILE),
   })
     .then((dataPlane) => {
+      sink = dataPlane;
       if (!dataPlane) log.error('virtual_server: no data plane to program; health checks run alone');
       return CheckerRuntime.start(config, { log, observe, ...(dataPlane ? { dataPlane } : {}) });
     })

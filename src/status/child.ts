@@ -37,6 +37,7 @@ export const LIMITS = {
   maxEventStreams: 16,
   /** An event stream whose client reads slower than this much backlog is closed. */
   maxStreamBacklogBytes: 1 << 20,
+
   /** Niceness of the listener process: below the VRRP process's on a busy CPU. */
   nice: 10,
 };
@@ -128,7 +129,7 @@ export function runStatusChild(): number {
       if (!listener) {
         listener = new StatusListener(m.settings, model, registry);
         listener.listen();
-      } else listener.setToken(m.settings.token);
+      } else listener.reconfigure(m.settings);
       return;
     }
     const what = model.apply(m);
@@ -144,6 +145,8 @@ class StatusListener {
   readonly #registry: MetricsRenderer;
   readonly #server: Server;
   #tokenHash: Buffer | null;
+  /** metrics_max_requests: /metrics and /status beyond it in a second get 429 at once. */
+  #budget: SecondBudget;
   readonly #files = new Map<string, { body: Buffer; type: string }>();
   readonly #streams = new Set<ServerResponse>();
   /** The page view last sent per instance (JSON), to send only what changed. */
@@ -159,6 +162,7 @@ class StatusListener {
     this.#model = model;
     this.#registry = registry;
     this.#tokenHash = s.token === undefined ? null : sha256(s.token);
+    this.#budget = new SecondBudget(s.maxRequests);
     // Read once, before root is given up.
     for (const [path, f] of Object.entries(WEB_FILES)) {
       try {
@@ -194,9 +198,10 @@ class StatusListener {
     }, HEARTBEAT_MS).unref();
   }
 
-  /** A reload changed metrics_token (moving the listener starts a new process instead). */
-  setToken(token: string | undefined): void {
-    this.#tokenHash = token === undefined ? null : sha256(token);
+  /** A reload changed metrics_token or metrics_max_requests (moving the listener starts a new process). */
+  reconfigure(s: ListenerSettings): void {
+    this.#tokenHash = s.token === undefined ? null : sha256(s.token);
+    this.#budget = new SecondBudget(s.maxRequests);
   }
 
   listen(): void {
@@ -228,6 +233,14 @@ class StatusListener {
     }
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/metrics' || path === '/status') {
+      if (!this.#budget.take()) {
+        res.setHeader('Retry-After', '1');
+        return end(
+          res,
+          429,
+          'too many requests: /metrics and /status are answered at most a set number of times a second\n',
+        );
+      }
       const type = path === '/metrics' ? this.#registry.contentType : 'application/json';
       const gzip = acceptsGzip(req.headers['accept-encoding']);
       res.setHeader('Vary', 'Accept-Encoding');
@@ -352,6 +365,27 @@ class StatusListener {
       this.#sentRealServers = json;
       this.#broadcast('realServers', vs);
     }
+  }
+}
+
+/** At most `perSecond` takes in each wall-clock second (0: no limit). */
+export class SecondBudget {
+  readonly #perSecond: number;
+  #second = 0;
+  #used = 0;
+  constructor(perSecond: number) {
+    this.#perSecond = perSecond;
+  }
+  take(nowMs = Date.now()): boolean {
+    if (this.#perSecond === 0) return true;
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#used = 0;
+    }
+    if (this.#used >= this.#perSecond) return false;
+    this.#used++;
+    return true;
   }
 }
 

@@ -9,6 +9,7 @@
 // keepalived-ts's own, prefixed keepalived_ts_.
 import { Registry } from 'prom-client';
 import { SCRIPT_STATES } from '../daemon/runtime-observer.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
 import { type BucketCounts, type CounterName, type InstanceInfo, STATE_CODE } from './channel.js';
 import type { StatusModel } from './model.js';
 
@@ -403,5 +404,28 @@ export function buildMetrics(model: StatusModel): MetricsRenderer {
         { value: r.latency.maxUs / 1e6, labels: { ...labels, stat: 'max' } },
       ]),
   );
+  // Data-plane traffic (keepalived-exporter's IPVS families; src/lvs/counters.ts): per virtual server
+  // {addr, proto}, per real server the same labels plus `vip`, the virtual server's addr (a real server may
+  // serve several).
+  const TRAFFIC: [string, keyof ServiceTraffic['total'], string][] = [
+    ['in_packets', 'inPackets', 'in packets'],
+    ['out_packets', 'outPackets', 'out packets'],
+    ['in_bytes', 'inBytes', 'in bytes'],
+    ['out_bytes', 'outBytes', 'out bytes'],
+    ['conn', 'conns', 'connections'],
+  ];
+  for (const [suffix, field, help] of TRAFFIC)
+    add(`keepalived_lvs_vip_${suffix}`, `VIP ${help}`, 'counter', () =>
+      model.traffic.map((t) => ({ value: t.total[field], labels: { addr: t.addr, proto: t.proto } })),
+    );
+  for (const [suffix, field, help] of TRAFFIC)
+    add(`keepalived_lvs_rs_${suffix}`, `RS ${help}`, 'counter', () =>
+      model.traffic.flatMap((t) =>
+        t.reals.map((r) => ({
+          value: r.traffic[field],
+          labels: { addr: `${r.address}:${r.port}`, proto: t.proto, vip: t.addr },
+        })),
+      ),
+    );
   return new MetricsRenderer(reg, metrics);
 }

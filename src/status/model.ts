@@ -2,6 +2,7 @@
 // served from it: the /status document (schema/status.schema.json), and the page's compact per-instance
 // view (what the page shows; sent on /events only when it changed). Pure: no I/O.
 import type { TrackerState } from '../daemon/runtime-observer.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
 import {
   type BucketCounts,
   COUNTERS,
@@ -129,6 +130,8 @@ export class StatusModel {
   checkerRunning: boolean | null = null;
   realServers: RealServerInfo[] = [];
   realServersMs: number | null = null;
+  /** The data plane's traffic counters, as last read by the checker process. */
+  traffic: ServiceTraffic[] = [];
   readonly #rsHistory = new Map<string, RsHistoryEntry[]>();
 
   /** Bumped by every message: what was rendered from an older version is stale. */
@@ -171,6 +174,7 @@ export class StatusModel {
       }
       case 'realServers':
         this.#realServers(m.list, m.atMs, m.events ?? []);
+        if (m.traffic) this.traffic = m.traffic;
         return 'realServers';
       case 'checker':
         this.checkerRunning = m.running;

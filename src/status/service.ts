@@ -7,6 +7,7 @@
 import type { Logger } from '../common/logger.js';
 import type { GlobalDefs, KeepalivedConfig } from '../config/model.js';
 import { StatusSupervisor } from '../daemon/status-supervisor.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
 import { type ListenerSettings, type RealServerEvent, type RealServerInfo, WEB_DIR } from './channel.js';
 import { type FeedSource, StatusFeed } from './feed.js';
 
@@ -15,7 +16,14 @@ export interface StatusService {
   /** The listener process's supervisor while metrics_listen is configured. */
   readonly supervisor: StatusSupervisor | null;
   /** The checker supervisor's onRealServers. */
-  realServers: (m: { list: RealServerInfo[]; atMs: number; events?: RealServerEvent[] } | null) => void;
+  realServers: (
+    m: {
+      list: RealServerInfo[];
+      atMs: number;
+      events?: RealServerEvent[];
+      traffic?: ServiceTraffic[];
+    } | null,
+  ) => void;
   /** Whether the checker process should report its real servers (a listener runs). */
   wantsRealServers: () => boolean;
   /** Told when that changes (a reload turned the listener on or off). */
@@ -40,8 +48,21 @@ function settingsOf(g: GlobalDefs, log: Logger): ListenerSettings | null {
     log.warn(
       `metrics_listen ${host}:${port} without metrics_token: anyone who reaches it can read the status`,
     );
-  return { host, port, webDir: WEB_DIR, ...(g.metricsToken === undefined ? {} : { token: g.metricsToken }) };
+  return {
+    host,
+    port,
+    webDir: WEB_DIR,
+    maxRequests: g.metricsMaxRequests ?? DEFAULT_MAX_REQUESTS,
+    ...(g.metricsToken === undefined ? {} : { token: g.metricsToken }),
+  };
 }
+
+/**
+ * /metrics and /status answered a second when metrics_max_requests is not set: a scraper needs one every
+ * few seconds; a flood answered in full pushes gigabytes a second through the kernel at 1,000 instances
+ * (docs/decisions/status-listener.md, "request budget").
+ */
+export const DEFAULT_MAX_REQUESTS = 20;
 
 /** How long a listener being moved or stopped by a reload gets to exit. */
 const RELOAD_STOP_MS = 2000;
@@ -75,8 +96,11 @@ export function statusService(g: GlobalDefs, log: Logger, version: string): Stat
     if (!was && !next) return;
     if (was && next && sup) {
       if (was.host === next.host && was.port === next.port) {
-        if (was.token !== next.token) {
-          log.info('metrics_token changed: the status listener takes the new one');
+        if (was.token !== next.token || was.maxRequests !== next.maxRequests) {
+          if (was.token !== next.token)
+            log.info('metrics_token changed: the status listener takes the new one');
+          if (was.maxRequests !== next.maxRequests)
+            log.info(`metrics_max_requests ${next.maxRequests}: the status listener takes it`);
           sup.setSettings(next);
         }
         return;
@@ -110,7 +134,13 @@ export function statusService(g: GlobalDefs, log: Logger, version: string): Stat
     realServers: (m) =>
       supervisor?.send(
         m
-          ? { type: 'realServers', list: m.list, atMs: m.atMs, ...(m.events ? { events: m.events } : {}) }
+          ? {
+              type: 'realServers',
+              list: m.list,
+              atMs: m.atMs,
+              ...(m.events ? { events: m.events } : {}),
+              ...(m.traffic ? { traffic: m.traffic } : {}),
+            }
           : { type: 'checker', running: false },
       ),
     wantsRealServers: () => settings !== null,

@@ -1,6 +1,7 @@
-// metrics_listen and metrics_token take effect on SIGHUP (src/status/service.ts): a daemon started without
-// a listener gets one from a reload; a new token is taken by the running listener (same process; the old
-// token refused from then on); a new port moves the listener (a new process; the old port closed); a reload
+// metrics_listen, metrics_token and metrics_max_requests take effect on SIGHUP (src/status/service.ts): a
+// daemon started without a listener gets one from a reload; a new token is taken by the running listener
+// (same process; the old token refused from then on), and so is a request budget (429 beyond it); a new
+// port moves the listener (a new process; the old port closed); a reload
 // without metrics_listen stops it. VRRP does not notice any of it.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -109,6 +110,19 @@ test('SIGHUP applies metrics_listen and metrics_token', { skip, timeout: 90_000 
   await expectStatus(a, auth(TOKEN_1), 401, 'the old token refused');
   const pid2 = await expectStatus(a, auth(TOKEN_2), 200, 'the new token accepted');
   assert.equal(pid2, pid1, 'a token change keeps the listener process');
+
+  // The request budget: metrics_max_requests 2 answers two documents a second; the rest get 429 at once.
+  const m2 = r1.mark();
+  reload(`  metrics_listen 127.0.0.1:${PORT_A}\n  metrics_token ${TOKEN_2}\n  metrics_max_requests 2`);
+  await r1.waitFor(/metrics_max_requests 2: the status listener takes it/, 10_000, m2);
+  await new Promise((res) => setTimeout(res, 300));
+  const burst = await Promise.all(Array.from({ length: 8 }, () => a.get('/metrics', auth(TOKEN_2))));
+  const codes = burst.map((r) => r.status);
+  assert.ok(codes.filter((c) => c === 200).length <= 4, `at most 2 a second answered: ${codes}`);
+  const refused = burst.find((r) => r.status === 429);
+  assert.ok(refused, `some refused: ${codes}`);
+  assert.equal(refused.headers['retry-after'], '1');
+  assert.equal(await expectStatus(a, auth(TOKEN_2), 200, 'answered again the next second'), pid1);
 
   // A new port: a new listener there; nothing on the old one.
   const m1 = r1.mark();
