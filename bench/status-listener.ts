@@ -15,10 +15,11 @@
 //
 // Usage (root): node --import tsx bench/status-listener.ts
 //   KATS_BENCH_WINDOW_S=N  each jitter window (default 15)
-//   KATS_BENCH_ROUNDS=N     rounds of the three flood variants (listener scheduling; default 2, at most 3)
+//   KATS_BENCH_ROUNDS=N     rounds of the three flood variants (listener scheduling and request budget;
+//                           default 2, at most 3)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { serialize } from 'node:v8';
@@ -40,8 +41,8 @@ const TOKEN = `bench-${randomBytes(8).toString('hex')}`;
 const FAST_VRID = 200;
 const ROOT = resolve(import.meta.dirname, '..');
 
-function conf(): string {
-  let text = `global_defs {\n  metrics_listen 127.0.0.1:${PORT}\n  metrics_token ${TOKEN}\n}\n`;
+function conf(maxRequests = 0): string {
+  let text = `global_defs {\n  metrics_listen 127.0.0.1:${PORT}\n  metrics_token ${TOKEN}\n  metrics_max_requests ${maxRequests}\n}\n`;
   let k = 0;
   for (let l = 0; l < LINKS; l++)
     for (let vrid = 1; vrid <= PER_LINK; vrid++) {
@@ -263,41 +264,51 @@ async function main(): Promise<void> {
         http,
       });
     };
-    // The listener's scheduling, switched between windows so that the variants are compared in the same
-    // run, interleaved (the machine's load drifts): "old" = nice 10 on the main thread only (what
-    // os.setPriority did: Linux nice is per thread), "nice10" = nice 10 on every thread, "idle" = SCHED_IDLE
-    // on every thread (the listener's default since 2026-12-05).
-    const schedule = (variant: 'old' | 'nice10' | 'idle') => {
-      const tids = listenerThreads(listenerPid);
-      for (const tid of tids) {
-        spawnSync('chrt', variant === 'idle' ? ['-i', '-p', '0', `${tid}`] : ['-o', '-p', '0', `${tid}`]);
+    // The variants, switched between windows so that they are compared in the same run, interleaved (the
+    // machine's load drifts): "old" = nice 10 on the listener's main thread only (what os.setPriority did:
+    // Linux nice is per thread) and no request budget; "idle" = SCHED_IDLE on every thread, no budget;
+    // "budget" = SCHED_IDLE and metrics_max_requests 20 (the defaults since 2026-12-05), set by a reload.
+    type Variant = 'old' | 'idle' | 'budget';
+    let budget = 0;
+    const setBudget = async (n: number) => {
+      if (n === budget) return;
+      const from = d.mark();
+      writeFileSync(d.conf, conf(n));
+      process.kill(d.pid!, 'SIGHUP');
+      await d.waitFor(new RegExp(`metrics_max_requests ${n}: the status listener takes it`), 30_000, from);
+      budget = n;
+      await sleep(2000);
+    };
+    const schedule = async (variant: Variant) => {
+      await setBudget(variant === 'budget' ? 20 : 0);
+      for (const tid of listenerThreads(listenerPid)) {
+        spawnSync('chrt', variant === 'old' ? ['-o', '-p', '0', `${tid}`] : ['-i', '-p', '0', `${tid}`]);
         const nice = variant === 'old' && tid !== listenerPid ? 0 : 10;
         spawnSync('renice', ['-n', `${nice}`, '-p', `${tid}`], { stdio: 'ignore' });
       }
     };
     const flood = ['rate', '1000', `${windowS}`, '/metrics,/status,/,!/metrics'];
     const scrape = ['rate', '2', `${windowS}`, '/metrics,/status'];
-    type Variant = 'old' | 'nice10' | 'idle';
     const rounds = (
       [
-        ['old', 'nice10', 'idle'],
-        ['idle', 'nice10', 'old'],
-        ['nice10', 'idle', 'old'],
+        ['old', 'idle', 'budget'],
+        ['budget', 'idle', 'old'],
+        ['idle', 'budget', 'old'],
       ] as Variant[][]
     ).slice(0, envNumber('KATS_BENCH_ROUNDS', 2));
-    schedule('idle');
+    await schedule('idle');
     await run('quiet', null);
     await run('scrape idle', scrape);
     for (const round of rounds) {
       for (const v of round) {
-        schedule(v);
+        await schedule(v);
         await run(`flood ${v}`, flood);
       }
-      schedule('idle');
+      await schedule('idle');
       await run('quiet', null);
     }
-    schedule('old');
-    await run('scrape old', scrape);
+    await schedule('budget');
+    await run('scrape budget', scrape);
     await run('quiet', null);
     await sleep(300);
 
@@ -361,7 +372,7 @@ async function main(): Promise<void> {
         ]),
       ),
     );
-    const medians = ['old', 'nice10', 'idle'].map((v) => {
+    const medians = ['old', 'idle', 'budget'].map((v) => {
       const ws = rows.filter((r) => r.name === `flood ${v}`);
       return [
         v,

@@ -125,7 +125,7 @@ export function runCheckerChild(o: CliOptions): number {
   let watching: NodeJS.Timeout | null = null;
   let lastSent = '';
   let events: RealServerEvent[] = [];
-  let flush: NodeJS.Immediate | null = null;
+  let flushQueued = false;
   const realServerList = () =>
     (runtime?.status() ?? []).map((r) => ({
       vs: r.vs,
@@ -182,11 +182,13 @@ export function runCheckerChild(o: CliOptions): number {
     events.push({ vs: a.vs, rs: a.rs, kind, weight: a.weight, reason: a.reason, atMs: Date.now() });
     // Kept for a listener that asks later (bounded: the oldest go first).
     if (events.length > MAX_PENDING_EVENTS) events.splice(0, events.length - MAX_PENDING_EVENTS);
-    if (watching)
-      flush ??= setImmediate(() => {
-        flush = null;
+    if (watching && !flushQueued) {
+      flushQueued = true;
+      setImmediate(() => {
+        flushQueued = false;
         sendRealServers(true);
       });
+    }
   };
   const watchRealServers = () => {
     if (watching) return;

@@ -98,6 +98,7 @@ export interface StatusDocument {
   recentTransitions: (Transition & { at: string })[];
   checker: { running: boolean; updatedAt: string | null } | null;
   virtualServers: { name: string; realServers: StatusRealServer[] }[];
+  traffic: ServiceTraffic[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -348,6 +349,7 @@ export class StatusModel {
               updatedAt: this.realServersMs === null ? null : iso(this.realServersMs),
             },
       virtualServers: this.virtualServers(),
+      traffic: this.traffic,
     };
   }
 

@@ -134,6 +134,11 @@ test('keepalived_lvs_* counters: the packets, bytes and connections that went th
       { ...sums, conn: conns },
       'the virtual server is the sum of its real servers',
     );
+    // /status carries the same counters (schema/status.schema.json 'traffic').
+    const doc = JSON.parse((await http.get('/status')).body);
+    const svc = doc.traffic.find((t: { addr: string }) => t.addr === `${VIP}:80`);
+    assert.equal(svc.proto, 6);
+    assert.ok(svc.total.conns >= conns && svc.total.inPackets >= sums.in_packets, JSON.stringify(svc.total));
   } finally {
     http.close();
     await d.stop();
