@@ -85,6 +85,15 @@ const OUR_ERRORS: CounterName[] = [
   'OwnerIgnoredAdverts',
 ];
 
+/**
+ * The VIPs keepalived_vrrp_state has a line for: every VIP and excluded VIP, or, for an instance without
+ * any, one line with an empty ip_address on the instance's interface (as keepalived-exporter writes it).
+ */
+function vipsOrNone(i: InstanceInfo): { address: string; dev: string }[] {
+  const all = [...i.vips, ...i.excludedVips];
+  return all.length > 0 ? all : [{ address: '', dev: i.interface }];
+}
+
 /** Prometheus label value and HELP escaping, as prom-client does it. */
 const escLabel = (v: string | number) =>
   typeof v === 'string' ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v;
@@ -120,7 +129,7 @@ class InstanceLabels {
     this.#stated = infos.map(() => '');
     this.#statedName = infos.map(() => '');
     this.#vipPrefixes = infos.map((i) =>
-      [...i.vips, ...i.excludedVips].map(
+      vipsOrNone(i).map(
         (v) =>
           `keepalived_vrrp_state{iname="${escLabel(i.name)}",intf="${escLabel(v.dev)}",vrid="${i.vrid}",ip_address="${escLabel(v.address)}"} `,
       ),
@@ -239,7 +248,7 @@ export function buildMetrics(model: StatusModel): MetricsRenderer {
       each((k, base) => {
         const i = model.infos[k]!;
         const v = STATE_CODE[model.stateOf(k)] ?? 0;
-        return [...i.vips, ...i.excludedVips].map((vip) => ({
+        return vipsOrNone(i).map((vip) => ({
           value: v,
           labels: { iname: base.iname!, intf: vip.dev, vrid: base.vrid!, ip_address: vip.address },
         }));
