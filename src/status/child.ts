@@ -50,7 +50,7 @@ const SCHED_IDLE = 5;
  * V8's and libuv's threads (gzip runs on libuv's pool) started before this call would otherwise keep the
  * daemon's; threads started later inherit the main thread's. SCHED_IDLE (below every nice level: it runs
  * only on a CPU nothing else wants) unless KEEPALIVED_TS_STATUS_SCHED=other. Measured in
- * docs/decisions/status-listener.md, 2026-12-05 "SCHED_IDLE".
+ * docs/decisions/status-listener.md, 2026-12-05 "flood defences".
  */
 export function lowerListenerPriority(policy = process.env.KEEPALIVED_TS_STATUS_SCHED ?? 'idle'): string {
   let tids: number[] = [];

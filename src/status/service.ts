@@ -60,7 +60,7 @@ function settingsOf(g: GlobalDefs, log: Logger): ListenerSettings | null {
 /**
  * /metrics and /status answered a second when metrics_max_requests is not set: a scraper needs one every
  * few seconds; a flood answered in full pushes gigabytes a second through the kernel at 1,000 instances
- * (docs/decisions/status-listener.md, "request budget").
+ * (docs/decisions/status-listener.md, 2026-12-05 "flood defences").
  */
 export const DEFAULT_MAX_REQUESTS = 20;
 
