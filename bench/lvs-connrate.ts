@@ -1,7 +1,8 @@
 // New TCP connections per second from a client through the director: our nftables LVS ruleset (rr over
 // three real servers, VIP port 80) beside a hand-written single DNAT rule (the floor of what nftables
-// costs: one rule rotating over the same three servers, VIP port 81) in the same namespaces and run,
-// alternating, several rounds.
+// costs: one rule rotating over the same three servers, VIP port 81), and that rule again with its packets
+// counted by our traffic counter set (port 82: the counters' own cost), in the same namespaces and run,
+// rotating, several rounds.
 // The client connects and closes at once (no payload), so the director's per-connection work is what
 // differs between the two. Bounded: rounds × 2 × seconds. Namespaces only.
 // Usage (root): node --import tsx bench/lvs-connrate.ts [rounds=10] [seconds=2] [concurrency=32]
@@ -84,20 +85,28 @@ try {
   const dp = new NftDataplane(cliRunner({ netns: lab.director }));
   const r = await dp.start({ services: [svc] });
   if (!r.ok) throw new Error(r.error.message);
+  const spread = `numgen inc mod 3 map { ${REALS.map((a, i) => `${i} : ${a} . 8080`).join(', ')} }`;
+  // Port 82: the same single rule, but its connections carry a conntrack mark, so our table's traffic
+  // counter rule (nft-model.ts, COUNTER_SET) counts their packets: 82 against 81 is what the counters cost.
   const hand = nsExec(lab.director, 'nft', [
-    `add table ip handdnat; add chain ip handdnat pre { type nat hook prerouting priority dstnat; policy accept; }; add rule ip handdnat pre ip daddr ${VIP} tcp dport 81 dnat ip to numgen inc mod 3 map { ${REALS.map((a, i) => `${i} : ${a} . 8080`).join(', ')} }`,
+    `add table ip handdnat; add chain ip handdnat pre { type nat hook prerouting priority dstnat; policy accept; }; add rule ip handdnat pre ip daddr ${VIP} tcp dport 81 dnat ip to ${spread}; add rule ip handdnat pre ip daddr ${VIP} tcp dport 82 ct mark set 0x7fff dnat ip to ${spread}`,
   ]);
   if (hand.status !== 0) throw new Error(hand.stderr);
   const ours: number[] = [];
   const floor: number[] = [];
+  const counted: number[] = [];
   let errors = 0;
   for (let i = 0; i < rounds; i++) {
-    // Alternate which goes first, so drift in machine load hits both alike.
-    const order = i % 2 === 0 ? [80, 81] : [81, 80];
+    // Rotate which goes first, so drift in machine load hits all alike.
+    const order = [
+      [80, 81, 82],
+      [81, 82, 80],
+      [82, 80, 81],
+    ][i % 3]!;
     for (const port of order) {
       const res = await run(lab, port);
       errors += res.errors;
-      (port === 80 ? ours : floor).push(res.n / seconds);
+      (port === 80 ? ours : port === 81 ? floor : counted).push(res.n / seconds);
     }
   }
   await dp.stop();
@@ -114,7 +123,17 @@ try {
       medianCps: Math.round(med(floor)),
       meanCps: Math.round(mean(floor)),
     },
+    {
+      ruleset: 'the same rule, packets counted by our counter set',
+      medianCps: Math.round(med(counted)),
+      meanCps: Math.round(mean(counted)),
+    },
   ]);
+  // Per-round ratios (same round, adjacent runs) are steadier than ratios of medians on a loaded machine.
+  const perRound = (a: number[], b: number[]) => med(a.map((x, k) => x / (b[k] ?? Number.NaN)));
+  console.log(
+    `median per-round ratio: ours/floor ${perRound(ours, floor).toFixed(3)}, counted/floor ${perRound(counted, floor).toFixed(3)}`,
+  );
   console.log(
     `ratio of medians ${(med(ours) / med(floor)).toFixed(3)}, of means ${(mean(ours) / mean(floor)).toFixed(3)} (target ≥ 0.9); ${rounds} rounds × ${seconds} s, concurrency ${concurrency}; connection errors ${errors}`,
   );

@@ -6,7 +6,8 @@
 //   2. advert jitter of the 0.01 s instance on the wire (|gap − 10 ms| between consecutive adverts), in
 //      windows of N s: no HTTP ("quiet"), one scrape and one /status a second ("scrape"), 1,000 requests a
 //      second rotating /metrics, /status, / and an unauthenticated request ("flood"), and quiet again; with
-//      the CPU the VRRP process and the listener process used in each;
+//      the CPU the VRRP process and the listener process used in each; the flood windows once per listener
+//      scheduling variant per round, interleaved (see `schedule` below);
 //   3. the feed's own work on the VRRP loop: one snapshot of 1,000 instances (built and serialised as the
 //      IPC channel does), timed in this process.
 // Targets: scrape p99 < 50 ms; jitter p99 with the scrape and with the flood ≤ 1.1 × quiet.
@@ -14,8 +15,12 @@
 //
 // Usage (root): node --import tsx bench/status-listener.ts
 //   KATS_BENCH_WINDOW_S=N  each jitter window (default 15)
-import { spawn } from 'node:child_process';
+//   KATS_BENCH_ROUNDS=N     rounds of the three flood variants (listener scheduling and request budget;
+//                           default 2, at most 3)
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { serialize } from 'node:v8';
 import { StatusFeed } from '../src/status/feed.js';
@@ -36,8 +41,8 @@ const TOKEN = `bench-${randomBytes(8).toString('hex')}`;
 const FAST_VRID = 200;
 const ROOT = resolve(import.meta.dirname, '..');
 
-function conf(): string {
-  let text = `global_defs {\n  metrics_listen 127.0.0.1:${PORT}\n  metrics_token ${TOKEN}\n}\n`;
+function conf(maxRequests = 0): string {
+  let text = `global_defs {\n  metrics_listen 127.0.0.1:${PORT}\n  metrics_token ${TOKEN}\n  metrics_max_requests ${maxRequests}\n}\n`;
   let k = 0;
   for (let l = 0; l < LINKS; l++)
     for (let vrid = 1; vrid <= PER_LINK; vrid++) {
@@ -76,6 +81,15 @@ function lab() {
       }
     },
   };
+}
+
+/** The listener process's threads (Linux nice and policy are per thread). */
+function listenerThreads(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    return [pid];
+  }
 }
 
 const pct = (xs: number[], p: number) => {
@@ -250,10 +264,52 @@ async function main(): Promise<void> {
         http,
       });
     };
+    // The variants, switched between windows so that they are compared in the same run, interleaved (the
+    // machine's load drifts): "old" = nice 10 on the listener's main thread only (what os.setPriority did:
+    // Linux nice is per thread) and no request budget; "idle" = SCHED_IDLE on every thread, no budget;
+    // "budget" = SCHED_IDLE and metrics_max_requests 20 (the defaults since 2026-12-05), set by a reload.
+    type Variant = 'old' | 'idle' | 'budget';
+    let budget = 0;
+    const setBudget = async (n: number) => {
+      if (n === budget) return;
+      const from = d.mark();
+      writeFileSync(d.conf, conf(n));
+      process.kill(d.pid!, 'SIGHUP');
+      await d.waitFor(new RegExp(`metrics_max_requests ${n}: the status listener takes it`), 30_000, from);
+      budget = n;
+      await sleep(2000);
+    };
+    const schedule = async (variant: Variant) => {
+      await setBudget(variant === 'budget' ? 20 : 0);
+      for (const tid of listenerThreads(listenerPid)) {
+        spawnSync('chrt', variant === 'old' ? ['-o', '-p', '0', `${tid}`] : ['-i', '-p', '0', `${tid}`]);
+        const nice = variant === 'old' && tid !== listenerPid ? 0 : 10;
+        spawnSync('renice', ['-n', `${nice}`, '-p', `${tid}`], { stdio: 'ignore' });
+      }
+    };
+    const flood = ['rate', '1000', `${windowS}`, '/metrics,/status,/,!/metrics'];
+    const scrape = ['rate', '2', `${windowS}`, '/metrics,/status'];
+    const rounds = (
+      [
+        ['old', 'idle', 'budget'],
+        ['budget', 'idle', 'old'],
+        ['idle', 'budget', 'old'],
+      ] as Variant[][]
+    ).slice(0, envNumber('KATS_BENCH_ROUNDS', 2));
+    await schedule('idle');
     await run('quiet', null);
-    await run('scrape', ['rate', '2', `${windowS}`, '/metrics,/status']);
-    await run('flood', ['rate', '1000', `${windowS}`, '/metrics,/status,/,!/metrics']);
-    await run('quiet again', null);
+    await run('scrape idle', scrape);
+    for (const round of rounds) {
+      for (const v of round) {
+        await schedule(v);
+        await run(`flood ${v}`, flood);
+      }
+      await schedule('idle');
+      await run('quiet', null);
+    }
+    await schedule('budget');
+    await run('scrape budget', scrape);
+    await run('quiet', null);
     await sleep(300);
 
     const jitterOf = (fromMs: number, toMs: number) => {
@@ -265,7 +321,11 @@ async function main(): Promise<void> {
       return { n: times.length, p50: pct(j, 50), p99: pct(j, 99), p999: pct(j, 99.9), max: Math.max(...j) };
     };
     const rows = windows.map((w) => ({ ...w, jitter: jitterOf(w.fromMs, w.toMs) }));
-    const base = rows[0]!.jitter.p99;
+    // The quiet windows' median p99 is the base of every ratio.
+    const base = pct(
+      rows.filter((r) => r.name === 'quiet').map((r) => r.jitter.p99),
+      50,
+    );
     const f = (x: number, n = 2) => (Number.isFinite(x) ? x.toFixed(n) : 'n/a');
     console.log('\nscrape and status (200 sequential requests each, from inside the namespace):');
     console.log(
@@ -312,6 +372,47 @@ async function main(): Promise<void> {
         ]),
       ),
     );
+    const medians = ['old', 'idle', 'budget'].map((v) => {
+      const ws = rows.filter((r) => r.name === `flood ${v}`);
+      return [
+        v,
+        `${ws.length}`,
+        f(
+          pct(
+            ws.map((r) => r.jitter.p99 / base),
+            50,
+          ),
+        ),
+        ws.map((r) => f(r.jitter.p99 / base)).join(' '),
+        f(
+          pct(
+            ws.map((r) => r.http?.done ?? 0),
+            50,
+          ),
+          0,
+        ),
+        f(
+          pct(
+            ws.map((r) => r.listenerCpuS),
+            50,
+          ),
+        ),
+      ];
+    });
+    console.log(
+      `\nflood windows by listener scheduling (p99 ratio to the quiet windows' median p99 ${f(base, 3)} ms):`,
+    );
+    console.log(
+      table(
+        ['variant', 'windows', 'median ratio', 'ratios', 'median done', 'median listener CPU s'],
+        medians,
+      ),
+    );
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
     console.log(
       `\nfeed snapshot of 1,000 instances on the VRRP loop, CPU once a second: dumpSnapshot-like copy ` +
         `${f(cost.copyUs / 1000, 3)} ms, rows ${f(cost.buildUs / 1000, 3)} ms (in 5 turns of 200), ` +
@@ -327,6 +428,7 @@ async function main(): Promise<void> {
           { p50: pct(r.latenciesMs, 50), p99: pct(r.latenciesMs, 99), bytes: r.bytes },
         ]),
       ),
+      loadavg: loadavg(),
       windows: rows.map(({ http, ...r }) => ({
         ...r,
         http: http ? { ...http, latenciesMs: undefined } : null,

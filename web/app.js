@@ -138,6 +138,8 @@
             el('td', {
               class: r.alive ? 'up' : 'down',
               text: `${r.alive ? 'UP' : 'DOWN'}${last ? ` ${ago(last.at)}` : ''}`,
+              // The checker's reason for the last change, on hover.
+              title: last?.reason ?? null,
             }),
             el('td', { text: `${r.weight.effective}/${r.weight.configured}` }),
             el('td', { text: `${r.latency.ewmaMs.toFixed(1)} ms` }),

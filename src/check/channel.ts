@@ -1,20 +1,29 @@
 // The typed channel between the daemon's main process and the checker process (Node's IPC pipe, JSON
 // messages). Small on purpose: VRRP state changes go down for ha_suspend, commands for reload, dumps and
 // stop; nothing the VRRP engine waits for comes back (the real servers' status goes on to the status listener).
-import type { RealServerInfo } from '../status/channel.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
+import type { RealServerEvent, RealServerInfo } from '../status/channel.js';
 
 export type ToChecker =
   | { type: 'vrrp'; instance: string; state: string }
   | { type: 'reload' }
   | { type: 'dump'; file: string }
   | { type: 'stop' }
-  /** Report the real servers (every second, when they changed) for the status listener. */
-  | { type: 'watch' };
+  /** Report the real servers (every second when they changed, and each change as it happens) for the status listener. */
+  | { type: 'watch' }
+  /** The status listener was turned off (a reload removed metrics_listen). */
+  | { type: 'unwatch' };
 
 export type FromChecker =
   | { type: 'ready'; pid: number }
   | { type: 'stopped' }
-  | { type: 'realServers'; list: RealServerInfo[]; atMs: number };
+  | {
+      type: 'realServers';
+      list: RealServerInfo[];
+      atMs: number;
+      events?: RealServerEvent[];
+      traffic?: ServiceTraffic[];
+    };
 
 /** Set to 1 in a checker process that replaces one that died (its data plane is left alone until re-converged). */
 export const CHECKER_RESPAWNED_ENV = 'KEEPALIVED_TS_CHECKER_RESPAWNED';
@@ -25,7 +34,7 @@ export const CHECKER_CHILD_ARG = '--checker-child';
 export function isToChecker(m: unknown): m is ToChecker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return t === 'vrrp' || t === 'reload' || t === 'dump' || t === 'stop' || t === 'watch';
+  return t === 'vrrp' || t === 'reload' || t === 'dump' || t === 'stop' || t === 'watch' || t === 'unwatch';
 }
 
 export function isFromChecker(m: unknown): m is FromChecker {

@@ -12,13 +12,27 @@ import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
 import { applyProcessTuning } from '../daemon/process-tuning.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
 import { lvsStateFileFor } from '../lvs/lvs-list.js';
 import { readHostFacts as readHostFacts4Dump } from '../notify/dump-host.js';
+import type { RealServerEvent } from '../status/channel.js';
 import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.js';
+import type { CheckAction } from './core/index.js';
 import { formatCheckerData } from './dump.js';
 import { LvsSink } from './lvs-sink.js';
 import { widenPingGroupRange } from './probes/ping.js';
 import { CheckerRuntime } from './runtime.js';
+
+/**
+ * How often the data plane's traffic counters are read while a status listener runs: every 2 s, or
+ * TRAFFIC_COST_FACTOR times as long as the last read took, whichever is longer — at 10,000 real servers
+ * one `nft -j list set` takes 0.5–0.6 s of CPU (docs/lvs.md, 'Traffic counters'), which this keeps near 5 %.
+ */
+const TRAFFIC_MS = 2000;
+const TRAFFIC_COST_FACTOR = 20;
+
+/** Real-server changes kept while no status listener has asked for them, or between two sends. */
+const MAX_PENDING_EVENTS = 1000;
 
 const send = (m: FromChecker) => {
   if (process.connected) process.send?.(m);
@@ -131,30 +145,104 @@ export function runCheckerChild(o: CliOptions): number {
       case 'watch':
         watchRealServers();
         break;
+      case 'unwatch':
+        if (watching) clearInterval(watching);
+        if (trafficTimer) clearTimeout(trafficTimer);
+        watching = null;
+        trafficTimer = null;
+        trafficJson = '';
+        lastSent = '';
+        events = [];
+        break;
     }
   });
-  // The status listener's view of the real servers: once a second, only when something changed.
+  // The status listener's view of the real servers: the list once a second when it changed, and each change
+  // the core decides (up, down, weight, with its reason) at the end of the event-loop turn it happened in.
   let watching: NodeJS.Timeout | null = null;
   let lastSent = '';
+  let events: RealServerEvent[] = [];
+  let flushQueued = false;
+  const realServerList = () =>
+    (runtime?.status() ?? []).map((r) => ({
+      vs: r.vs,
+      rs: r.rs,
+      alive: r.alive,
+      configuredWeight: r.configuredWeight,
+      effectiveWeight: r.effectiveWeight,
+      failedCheckers: r.failedCheckers,
+      checkers: r.checkers.map((c) => ({ kind: c.kind, up: c.up, hasRun: c.hasRun })),
+      latency: r.latency,
+    }));
+  // The data plane's traffic counters: read while watched (TRAFFIC_MS), sent when they moved.
+  let sink: LvsSink | null = null;
+  let traffic: ServiceTraffic[] | null = null;
+  let trafficJson = '';
+  let trafficTimer: NodeJS.Timeout | null = null;
+  let reading = false;
+  const readTraffic = async () => {
+    trafficTimer = null;
+    if (!sink || !watching || reading) return;
+    reading = true;
+    const t0 = Date.now();
+    try {
+      const t = await sink.traffic();
+      const json = t ? JSON.stringify(t) : '';
+      if (t && json !== trafficJson) {
+        trafficJson = json;
+        traffic = t;
+        sendRealServers(true);
+      }
+    } finally {
+      reading = false;
+      // One chain of reads: a watch that came while this read ran has started its own.
+      if (watching && trafficTimer === null) {
+        trafficTimer = setTimeout(
+          () => void readTraffic(),
+          Math.max(TRAFFIC_MS, TRAFFIC_COST_FACTOR * (Date.now() - t0)),
+        );
+        trafficTimer.unref();
+      }
+    }
+  };
+  const sendRealServers = (force: boolean) => {
+    if (!runtime || !watching) return;
+    const list = realServerList();
+    const json = JSON.stringify(list);
+    if (json === lastSent && !force) return;
+    lastSent = json;
+    const batch = events;
+    events = [];
+    const t = traffic;
+    traffic = null;
+    send({
+      type: 'realServers',
+      list,
+      atMs: Date.now(),
+      ...(batch.length > 0 ? { events: batch } : {}),
+      ...(t ? { traffic: t } : {}),
+    });
+  };
+  const observe = (a: CheckAction) => {
+    if (a.type !== 'realServerUp' && a.type !== 'realServerDown' && a.type !== 'realServerWeight') return;
+    const kind = a.type === 'realServerUp' ? 'up' : a.type === 'realServerDown' ? 'down' : 'weight';
+    events.push({ vs: a.vs, rs: a.rs, kind, weight: a.weight, reason: a.reason, atMs: Date.now() });
+    // Kept for a listener that asks later (bounded: the oldest go first).
+    if (events.length > MAX_PENDING_EVENTS) events.splice(0, events.length - MAX_PENDING_EVENTS);
+    if (watching && !flushQueued) {
+      flushQueued = true;
+      setImmediate(() => {
+        flushQueued = false;
+        sendRealServers(true);
+      });
+    }
+  };
   const watchRealServers = () => {
-    watching ??= setInterval(() => {
-      if (!runtime) return;
-      const list = runtime.status().map((r) => ({
-        vs: r.vs,
-        rs: r.rs,
-        alive: r.alive,
-        configuredWeight: r.configuredWeight,
-        effectiveWeight: r.effectiveWeight,
-        failedCheckers: r.failedCheckers,
-        checkers: r.checkers.map((c) => ({ kind: c.kind, up: c.up, hasRun: c.hasRun })),
-        latency: r.latency,
-      }));
-      const json = JSON.stringify(list);
-      if (json === lastSent) return;
-      lastSent = json;
-      send({ type: 'realServers', list, atMs: Date.now() });
-    }, 1000);
+    if (watching) return;
+    watching = setInterval(() => sendRealServers(events.length > 0), 1000);
     watching.unref();
+    trafficTimer = setTimeout(() => void readTraffic(), TRAFFIC_MS);
+    trafficTimer.unref();
+    if (events.length > 0) sendRealServers(true);
   };
   log.info('Starting Healthcheck child process');
   const respawned = process.env[CHECKER_RESPAWNED_ENV] === '1';
@@ -166,8 +254,9 @@ export function runCheckerChild(o: CliOptions): number {
     stateFile: lvsStateFileFor(o.checkersPidFile ?? DEFAULT_CHECKERS_PID_FILE),
   })
     .then((dataPlane) => {
+      sink = dataPlane;
       if (!dataPlane) log.error('virtual_server: no data plane to program; health checks run alone');
-      return CheckerRuntime.start(config, { log, ...(dataPlane ? { dataPlane } : {}) });
+      return CheckerRuntime.start(config, { log, observe, ...(dataPlane ? { dataPlane } : {}) });
     })
     .then((rt) => {
       runtime = rt;

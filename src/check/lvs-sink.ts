@@ -13,6 +13,12 @@ import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
 import { lvsTimeoutsNotes } from '../lvs/config-notes.js';
 import { readConnCounts } from '../lvs/conntrack.js';
+import {
+  ipvsServiceTraffic,
+  nftServiceTraffic,
+  readNftCounters,
+  type ServiceTraffic,
+} from '../lvs/counters.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
 import { type Dataplane, type DataplaneState, planChanges, type ServiceSpec } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, serviceFromConfig, vsName } from '../lvs/from-config.js';
@@ -334,6 +340,22 @@ export class LvsSink implements DataPlaneSink {
       this.#busy = false;
       if (!this.#latest && this.#changed.size === 0) for (const w of this.#idle.splice(0)) w();
     }
+  }
+
+  /** The virtual and real servers' traffic counters now (status listener); null: none to read. */
+  async traffic(): Promise<ServiceTraffic[] | null> {
+    if (!this.#started) return null;
+    const services = this.#dp.committed().services;
+    if (this.#dp instanceof IpvsDataplane) {
+      const dump = await this.#dp.dump();
+      return Array.isArray(dump) ? ipvsServiceTraffic(services, dump) : null;
+    }
+    const r = await readNftCounters();
+    if ('error' in r) {
+      this.#o.log.detail(r.error);
+      return null;
+    }
+    return nftServiceTraffic(services, this.#dp.marks(), r.byMark);
   }
 
   #stateTimer: NodeJS.Timeout | null = null;

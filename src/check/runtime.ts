@@ -36,6 +36,8 @@ export interface CheckerRuntimeOptions {
   dataPlane?: DataPlaneSink;
   /** How long stop() gives the notify scripts it started (keepalived: 1 s). */
   stopScriptsGraceMs?: number;
+  /** Sees each action that changes what the data plane should hold, as it is performed (status listener). */
+  observe?: (a: CheckAction) => void;
 }
 
 /** Actions after which the data plane must hear the new desired state. */
@@ -67,6 +69,7 @@ export class CheckerRuntime {
   readonly #dataPlane: DataPlaneSink | undefined;
   readonly #probes = new Map<number, ProbeSlot>();
   readonly #stopGraceMs: number;
+  readonly #observe: ((a: CheckAction) => void) | undefined;
   /** smtp_alert mail, sent from this process (docs/notify-mail.md); idle unless some server mails. */
   readonly #mailer: Mailer;
   #routerId: string;
@@ -94,6 +97,7 @@ export class CheckerRuntime {
     this.#mailer = new Mailer(mailSettings(g), o.log);
     this.#routerId = routerIdOf(g);
     this.#stopGraceMs = o.stopScriptsGraceMs ?? 1000;
+    this.#observe = o.observe;
   }
 
   static async start(cfg: KeepalivedConfig, o: CheckerRuntimeOptions): Promise<CheckerRuntime> {
@@ -173,6 +177,7 @@ export class CheckerRuntime {
       if (DATA_PLANE_ACTIONS.has(a.type)) {
         changed = true;
         if ('vs' in a) this.#dataPlaneChanged.add(a.vs);
+        this.#observe?.(a);
       }
       switch (a.type) {
         case 'runProbe':

@@ -95,6 +95,8 @@ export interface GlobalDefs {
   metricsListen?: { host: string; port: number };
   /** keepalived-ts: `metrics_token TOKEN`, required as `Authorization: Bearer TOKEN` on every request. */
   metricsToken?: string;
+  /** keepalived-ts: `metrics_max_requests N`, /metrics and /status answered a second (0: no limit; default 20). */
+  metricsMaxRequests?: number;
   /** vrrp_priority, vrrp_rt_priority, vrrp_rlimit_rttime, vrrp_no_swap, vrrp_cpu_affinity. */
   vrrpProcess: ProcessTuning;
   /** checker_priority, checker_rt_priority, checker_rlimit_rttime, checker_no_swap, checker_cpu_affinity. */

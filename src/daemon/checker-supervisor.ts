@@ -48,6 +48,8 @@ export interface CheckerSupervisorOptions {
   script?: string;
   /** The status listener wants the real servers: each child is asked to report them (`watch`). */
   onRealServers?: (m: { list: RealServerInfo[]; atMs: number } | null) => void;
+  /** Whether a listener runs now (default: yes); watchRealServers() tells of a change. */
+  realServersWanted?: () => boolean;
 }
 
 export class CheckerSupervisor implements Subsystem {
@@ -99,11 +101,16 @@ export class CheckerSupervisor implements Subsystem {
       if (isFromChecker(m) && m.type === 'ready') {
         // A new child hears where every VRRP instance stands now.
         for (const [instance, state] of this.#states) this.#send({ type: 'vrrp', instance, state });
-        if (this.#o.onRealServers) this.#send({ type: 'watch' });
+        if (this.#o.onRealServers && (this.#o.realServersWanted?.() ?? true)) this.#send({ type: 'watch' });
       } else if (isFromChecker(m) && m.type === 'realServers') this.#o.onRealServers?.(m);
     });
     child.on('error', (e) => this.#o.log.error(`Healthcheck child process: ${e.message}`));
     child.on('exit', (code, signal) => this.#exited(child, code, signal));
+  }
+
+  /** A reload turned the status listener on or off: the child starts or stops reporting its real servers. */
+  watchRealServers(on: boolean): void {
+    if (this.#o.onRealServers && this.#child) this.#send({ type: on ? 'watch' : 'unwatch' });
   }
 
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {

@@ -118,7 +118,8 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   // only when a virtual_server is configured (src/check/child.ts, checker-supervisor.ts).
   // The child is told its pid file, so that it finds the same path (for --lvs-list's state beside it).
   const checkersPid = o.checkersPidFile ?? nsPids?.checkers ?? DEFAULT_CHECKERS_PID_FILE;
-  // metrics_listen: the status listener process (src/status/service.ts), off unless configured.
+  // metrics_listen: the status listener process (src/status/service.ts), off unless configured (a reload
+  // may turn it on).
   const status = statusService(config.globalDefs, log, version);
   const checker =
     !o.vrrpOnly && config.virtualServers.length > 0
@@ -127,9 +128,11 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
           log,
           pidFile: checkersPid,
           dontRespawn: o.dontRespawn,
-          ...(status ? { onRealServers: status.realServers } : {}),
+          onRealServers: status.realServers,
+          realServersWanted: status.wantsRealServers,
         })
       : null;
+  status.setChecker(checker);
   void serve(config, o, log, pidFiles, checker, status);
   return EXIT_OK;
 }
@@ -140,7 +143,7 @@ async function serve(
   log: Logger,
   pidFiles: string[],
   checker: CheckerSupervisor | null,
-  status: StatusService | null,
+  status: StatusService,
 ): Promise<void> {
   // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP subsystem.
   const vrrp =
@@ -154,11 +157,11 @@ async function serve(
             // The checker process follows VRRP states (ha_suspend) over its channel (checker-supervisor.ts).
             ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
             // The status listener's feed (src/status/feed.ts): transitions at once, a snapshot a second.
-            ...(status ? { observer: status.feed } : {}),
+            observer: status.feed,
           },
           o.recordEvents === undefined ? {} : { recordEvents: o.recordEvents },
         );
-  const statusPart = status ? { service: status, source: () => vrrp?.runtime ?? null } : null;
+  const statusPart = { service: status, source: () => vrrp?.runtime ?? null };
   await new Supervisor({ cli: o, log, config, pidFiles, vrrp, checker, status: statusPart }).run();
 }
 

@@ -4,7 +4,10 @@
 import type { VrrpTimerName } from '../vrrp/timers.js';
 
 export interface RuntimeObserver {
-  /** A deadline fired at `nowUs`; `due` is the earliest one that was due (null: none, a stray wake). */
+  /**
+   * A timer batch starts at `nowUs`; `due` is the earliest deadline that was due (null: none, a stray wake).
+   * Later timers of the same batch (another instance's Master_Down, say) are not reported one by one.
+   */
   timerFired(due: { instance: string; timer: VrrpTimerName; atUs: number } | null, nowUs: number): void;
   /** A state change, with the reason the engine gives. */
   transition(instance: string, from: string, to: string, reason: string): void;
@@ -12,7 +15,15 @@ export interface RuntimeObserver {
   announced(instance: string): void;
 }
 
+/**
+ * keepalived's script states, in its order (the number keepalived-exporter's keepalived_script_state
+ * gives): idle, running, requested termination (SIGTERM sent), forcing termination (SIGKILL due).
+ */
+export const SCRIPT_STATES = ['idle', 'running', 'requested termination', 'forcing termination'] as const;
+export type ScriptState = (typeof SCRIPT_STATES)[number];
+
 /** A tracker's latest reading, as the runtime holds it (status listener). */
 export type TrackerState =
-  | { name: string; kind: 'interface' | 'script' | 'process'; up: boolean }
+  | { name: string; kind: 'interface' | 'process'; up: boolean }
+  | { name: string; kind: 'script'; up: boolean; state: ScriptState }
   | { name: string; kind: 'file'; value: number };

@@ -69,11 +69,7 @@ export class StatusSupervisor {
       if (!isFromStatus(m)) return;
       if (m.type === 'ready') {
         this.#ready = true;
-        this.send({
-          type: 'settings',
-          settings: this.#o.settings,
-          daemon: { pid: process.pid, version: this.#o.version, startedMs: this.#startedMs },
-        });
+        this.#sendSettings();
         this.#o.onReady();
       } else if (m.type === 'listening') this.#o.log.info(`Status listener on ${m.address}`);
       else if (m.level === 'error') this.#o.log.error(`status listener: ${m.text}`);
@@ -101,11 +97,15 @@ export class StatusSupervisor {
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
   }
 
-  /** Sends now (callers queue: the feed sends after the runtime's batch). Snapshots give way to a lagging child. */
+  /**
+   * Sends now (callers queue: the feed sends after the runtime's batch). Snapshots give way to a lagging
+   * child; real-server changes (events) do not, as the next snapshot would not bring them back.
+   */
   send(m: ToStatus): void {
     const c = this.#child;
     if (!c?.connected || !this.#ready) return;
-    if (this.#inFlight >= MAX_IN_FLIGHT && (m.type === 'tick' || m.type === 'realServers')) {
+    const snapshot = m.type === 'tick' || (m.type === 'realServers' && m.events === undefined);
+    if (this.#inFlight >= MAX_IN_FLIGHT && snapshot) {
       this.dropped++;
       return;
     }
@@ -113,6 +113,20 @@ export class StatusSupervisor {
     c.send(m, (e) => {
       this.#inFlight--;
       if (e) this.#o.log.detail(`status channel: ${e.message}`);
+    });
+  }
+
+  /** New settings for the running listener (a reload changed metrics_token): sent now, and to each new one. */
+  setSettings(settings: ListenerSettings): void {
+    this.#o.settings = settings;
+    this.#sendSettings();
+  }
+
+  #sendSettings(): void {
+    this.send({
+      type: 'settings',
+      settings: this.#o.settings,
+      daemon: { pid: process.pid, version: this.#o.version, startedMs: this.#startedMs },
     });
   }
 

@@ -151,7 +151,11 @@ export class Supervisor {
     const reloaded = vrrp?.reload(source);
     // The listener describes the configuration last loaded (read once above, when a subsystem asked).
     const next = status && (vrrp || checker) ? source() : null;
-    if (next) status?.service.feed.setConfig(next);
+    if (next) {
+      status?.service.feed.setConfig(next);
+      // metrics_listen / metrics_token: the listener starts, stops, moves or takes the new token.
+      void status?.service.reconfigure(next.globalDefs);
+    }
     return reloaded;
   }
 

@@ -65,7 +65,7 @@ export class TrackerWiring {
   /** Every script, process and file tracker's latest reading (the status listener's). */
   states(): TrackerState[] {
     return [
-      ...this.#scripts.states().map(({ name, up }) => ({ name, kind: 'script' as const, up })),
+      ...this.#scripts.states().map(({ name, up, state }) => ({ name, kind: 'script' as const, up, state })),
       ...this.#processes.states().map(({ name, up }) => ({ name, kind: 'process' as const, up })),
       ...this.#files.values().map(({ name, value }) => ({ name, kind: 'file' as const, value })),
     ];

@@ -24,6 +24,7 @@ import {
   type IpvsDestReply,
   type IpvsRequest,
   type IpvsService,
+  type IpvsStats,
   type IpvsView,
   ipvsMessage,
   ipvsRequests,
@@ -31,6 +32,7 @@ import {
   ipvsViewRequests,
   parseDestReply,
   parseServiceReply,
+  parseServiceStats,
   serviceKey,
 } from './ipvs-msg.js';
 
@@ -71,6 +73,8 @@ export interface IpvsOptions {
 export interface IpvsKernelService {
   svc: IpvsService;
   dests: IpvsDestReply[];
+  /** The service's traffic counters (src/lvs/counters.ts). */
+  stats?: IpvsStats;
 }
 
 export class IpvsDataplane implements Dataplane {
@@ -202,7 +206,8 @@ export class IpvsDataplane implements Dataplane {
           const dest = parseDestReply(d, svc.af);
           if (dest) dests.push(dest);
         }
-        out.push({ svc, dests });
+        const stats = parseServiceStats(m);
+        out.push({ svc, dests, ...(stats ? { stats } : {}) });
       }
       return out;
     } catch (e) {

@@ -494,10 +494,51 @@ export function parseServiceReply(payload: Uint8Array): IpvsService | undefined 
   return svc;
 }
 
+/** A service's or destination's traffic counters (IPVS_*_ATTR_STATS64, else IPVS_*_ATTR_STATS). */
+export interface IpvsStats {
+  conns: number;
+  inPackets: number;
+  outPackets: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+const STATS_ATTR = { CONNS: 1, INPKTS: 2, OUTPKTS: 3, INBYTES: 4, OUTBYTES: 5 } as const;
+/** The nested statistics attributes of a service and of a destination (same numbers in both). */
+const STATS_NEST = { STATS: 10, STATS64: 12 } as const;
+
+/** An unsigned counter of 4 or 8 bytes (host order), as a number (exact below 2^53). */
+const counter = (b: Uint8Array | undefined) => {
+  if (!b) return 0;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return b.length >= 8 ? Number(v.getBigUint64(0, true)) : b.length >= 4 ? v.getUint32(0, true) : 0;
+};
+
+/** The 64-bit statistics when the kernel sent them (Linux ≥ 4.1), else the 32-bit ones; undefined if neither. */
+function parseStats(a: Map<number, Uint8Array>): IpvsStats | undefined {
+  const nest = a.get(STATS_NEST.STATS64) ?? a.get(STATS_NEST.STATS);
+  if (!nest) return undefined;
+  const s = attrs(nest);
+  return {
+    conns: counter(s.get(STATS_ATTR.CONNS)),
+    inPackets: counter(s.get(STATS_ATTR.INPKTS)),
+    outPackets: counter(s.get(STATS_ATTR.OUTPKTS)),
+    inBytes: counter(s.get(STATS_ATTR.INBYTES)),
+    outBytes: counter(s.get(STATS_ATTR.OUTBYTES)),
+  };
+}
+
+/** The statistics in a GET_SERVICE reply's payload (after nlmsghdr); undefined if it has none. */
+export function parseServiceStats(payload: Uint8Array): IpvsStats | undefined {
+  const nest = attrs(payload.subarray(4)).get(CMD_ATTR.SERVICE);
+  return nest ? parseStats(attrs(nest)) : undefined;
+}
+
 export interface IpvsDestReply extends IpvsDest {
   activeConns: number;
   inactConns: number;
   persistConns: number;
+  stats?: IpvsStats;
 }
 
 /** The destination in a GET_DEST reply's payload (after nlmsghdr), with its connection counters. */
@@ -507,6 +548,7 @@ export function parseDestReply(payload: Uint8Array, svcAf: 4 | 6): IpvsDestReply
   const a = attrs(nest);
   const famB = a.get(DEST_ATTR.ADDR_FAMILY);
   const af = famB ? (u16(famB) === AF_INET6 ? 6 : 4) : svcAf;
+  const stats = parseStats(a);
   return {
     af,
     address: addrFromInet(a.get(DEST_ATTR.ADDR) ?? new Uint8Array(16), af),
@@ -518,5 +560,6 @@ export function parseDestReply(payload: Uint8Array, svcAf: 4 | 6): IpvsDestReply
     activeConns: u32(a.get(DEST_ATTR.ACTIVE_CONNS)),
     inactConns: u32(a.get(DEST_ATTR.INACT_CONNS)),
     persistConns: u32(a.get(DEST_ATTR.PERSIST_CONNS)),
+    ...(stats ? { stats } : {}),
   };
 }

@@ -303,6 +303,11 @@ const SHARED_MAPS = [
  */
 export const SLOT_STRIDE = 8192;
 
+/** The traffic counter set (filled by the packet path; read by src/lvs/counters.ts). */
+export const COUNTER_SET = 'ctr';
+export const COUNTER_SET_DECL = '{ typeof ct state . ct direction . ct mark; size 65536; flags dynamic; }';
+const COUNTER_RULE = `ct mark != 0x0 update @${COUNTER_SET} { ct state . ct direction . ct mark counter }`;
+
 /** The table without any service: shared maps (empty) and base chains. */
 export function baseModel(dr?: DrOptions): NftModel {
   const sets = new Map<string, NftSet>();
@@ -322,8 +327,12 @@ export function baseModel(dr?: DrOptions): NftModel {
   sets.set('bk6', { kind: 'map', decl: '{ type mark : ipv6_addr . inet_service; }', elems: new Map() });
   chains.set('pre', { decl: 'type nat hook prerouting priority dstnat; policy accept;', rules: baseRules() });
   chains.set('out', { decl: 'type nat hook output priority -100; policy accept;', rules: baseRules() });
+  // Traffic counters (docs/lvs.md, 'Traffic counters'): the packet path adds one element per conntrack
+  // state, direction and server mark, each with its own counter; src/lvs/counters.ts reads them. First:
+  // the persistence refresh below ends the chain (goto) for persistent services.
+  sets.set('ctr', { kind: 'set', decl: COUNTER_SET_DECL, elems: new Map() });
   // Persistence refresh: every original-direction packet of a connection renews its client's entry.
-  const recRule = ['ct direction original ct mark vmap @recm'];
+  const recRule = [COUNTER_RULE, 'ct direction original ct mark vmap @recm'];
   chains.set('rec', { decl: 'type filter hook forward priority filter; policy accept;', rules: recRule });
   chains.set('recin', { decl: 'type filter hook input priority filter; policy accept;', rules: recRule });
   // Direct routing, in the netdev table: dispatch at ingress, per-connection stickiness in a flow map

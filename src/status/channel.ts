@@ -5,6 +5,7 @@
 // docs/decisions/status-listener.md says why the listener is a process of its own.
 import { fileURLToPath } from 'node:url';
 import type { TrackerState } from '../daemon/runtime-observer.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
 
 /** The page's files, in the package beside dist/ and src/ (served as they are: no build step). */
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -16,6 +17,8 @@ export interface ListenerSettings {
   host: string;
   port: number;
   token?: string;
+  /** /metrics and /status answered a second, over all clients (0: no limit). */
+  maxRequests: number;
   /** Where the page's files are (web/ in the package). */
   webDir: string;
 }
@@ -65,6 +68,20 @@ export interface RealServerInfo {
   };
 }
 
+/**
+ * A real server's change as the checker core decided it, sent as it happens (not sampled): it entered or
+ * left service, or its programmed weight changed; `reason` is the core's (the log line's words).
+ */
+export interface RealServerEvent {
+  vs: string;
+  rs: string;
+  kind: 'up' | 'down' | 'weight';
+  weight: number;
+  reason: string;
+  /** Wall-clock ms. */
+  atMs: number;
+}
+
 /** Cumulative histogram (bucket upper bounds in seconds; counts per bucket, not cumulative; + sum). */
 export interface BucketCounts {
   bounds: number[];
@@ -97,7 +114,14 @@ export type ToStatus =
   | { type: 'instances'; list: InstanceInfo[] }
   | { type: 'transition'; t: Transition }
   | Tick
-  | { type: 'realServers'; list: RealServerInfo[]; atMs: number }
+  | {
+      type: 'realServers';
+      list: RealServerInfo[];
+      atMs: number;
+      events?: RealServerEvent[];
+      /** The data plane's traffic counters, when they changed (src/lvs/counters.ts). */
+      traffic?: ServiceTraffic[];
+    }
   | { type: 'checker'; running: boolean };
 
 export type FromStatus =

@@ -7,12 +7,13 @@
 // metrics_token is set, and bounds header size and time, connections, and event-stream clients. Run as
 // root, it gives up root (to nobody) once its socket is bound.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { tuningCalls } from '../daemon/process-tuning.js';
 import { type FromStatus, isToStatus, type ListenerSettings, type ToStatus } from './channel.js';
 import { buildMetrics, type MetricsRenderer } from './metrics.js';
 import { StatusModel } from './model.js';
@@ -36,9 +37,49 @@ export const LIMITS = {
   maxEventStreams: 16,
   /** An event stream whose client reads slower than this much backlog is closed. */
   maxStreamBacklogBytes: 1 << 20,
+
   /** Niceness of the listener process: below the VRRP process's on a busy CPU. */
   nice: 10,
 };
+
+const PRIO_PROCESS = 0;
+const SCHED_IDLE = 5;
+
+/**
+ * The listener's priority, for each of its threads: Linux applies nice and scheduling policy per thread, and
+ * V8's and libuv's threads (gzip runs on libuv's pool) started before this call would otherwise keep the
+ * daemon's; threads started later inherit the main thread's. SCHED_IDLE (below every nice level: it runs
+ * only on a CPU nothing else wants) unless KEEPALIVED_TS_STATUS_SCHED=other. Measured in
+ * docs/decisions/status-listener.md, 2026-12-05 "flood defences".
+ */
+export function lowerListenerPriority(policy = process.env.KEEPALIVED_TS_STATUS_SCHED ?? 'idle'): string {
+  let tids: number[] = [];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    tids = [0];
+  }
+  let calls: ReturnType<typeof tuningCalls> | null = null;
+  try {
+    calls = tuningCalls();
+  } catch {
+    /* no libc binding: the main thread's nice only */
+  }
+  if (!calls) {
+    try {
+      setPriority(0, LIMITS.nice);
+    } catch {
+      /* not allowed: run at the daemon's priority */
+    }
+    return 'nice';
+  }
+  let idle = policy === 'idle';
+  for (const tid of tids) {
+    calls.setpriority(PRIO_PROCESS, tid, LIMITS.nice);
+    if (idle && calls.schedSetscheduler(tid, SCHED_IDLE, 0) !== 0) idle = false;
+  }
+  return idle ? 'idle' : 'nice';
+}
 
 const HEARTBEAT_MS = 15_000;
 /**
@@ -73,11 +114,7 @@ const send = (m: FromStatus) => {
 const log = (level: 'info' | 'error', text: string) => send({ type: 'log', level, text });
 
 export function runStatusChild(): number {
-  try {
-    setPriority(0, LIMITS.nice);
-  } catch {
-    /* not allowed: run at the daemon's priority */
-  }
+  lowerListenerPriority();
   const model = new StatusModel();
   const registry = buildMetrics(model);
   let listener: StatusListener | null = null;
@@ -92,7 +129,7 @@ export function runStatusChild(): number {
       if (!listener) {
         listener = new StatusListener(m.settings, model, registry);
         listener.listen();
-      }
+      } else listener.reconfigure(m.settings);
       return;
     }
     const what = model.apply(m);
@@ -107,7 +144,9 @@ class StatusListener {
   readonly #model: StatusModel;
   readonly #registry: MetricsRenderer;
   readonly #server: Server;
-  readonly #tokenHash: Buffer | null;
+  #tokenHash: Buffer | null;
+  /** metrics_max_requests: /metrics and /status beyond it in a second get 429 at once. */
+  #budget: SecondBudget;
   readonly #files = new Map<string, { body: Buffer; type: string }>();
   readonly #streams = new Set<ServerResponse>();
   /** The page view last sent per instance (JSON), to send only what changed. */
@@ -123,6 +162,7 @@ class StatusListener {
     this.#model = model;
     this.#registry = registry;
     this.#tokenHash = s.token === undefined ? null : sha256(s.token);
+    this.#budget = new SecondBudget(s.maxRequests);
     // Read once, before root is given up.
     for (const [path, f] of Object.entries(WEB_FILES)) {
       try {
@@ -158,6 +198,12 @@ class StatusListener {
     }, HEARTBEAT_MS).unref();
   }
 
+  /** A reload changed metrics_token or metrics_max_requests (moving the listener starts a new process). */
+  reconfigure(s: ListenerSettings): void {
+    this.#tokenHash = s.token === undefined ? null : sha256(s.token);
+    this.#budget = new SecondBudget(s.maxRequests);
+  }
+
   listen(): void {
     this.#server.on('error', (e: NodeJS.ErrnoException) => {
       log('error', `cannot listen on ${where(this.#s)}: ${e.message}`);
@@ -187,6 +233,14 @@ class StatusListener {
     }
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/metrics' || path === '/status') {
+      if (!this.#budget.take()) {
+        res.setHeader('Retry-After', '1');
+        return end(
+          res,
+          429,
+          'too many requests: /metrics and /status are answered at most a set number of times a second\n',
+        );
+      }
       const type = path === '/metrics' ? this.#registry.contentType : 'application/json';
       const gzip = acceptsGzip(req.headers['accept-encoding']);
       res.setHeader('Vary', 'Accept-Encoding');
@@ -311,6 +365,27 @@ class StatusListener {
       this.#sentRealServers = json;
       this.#broadcast('realServers', vs);
     }
+  }
+}
+
+/** At most `perSecond` takes in each wall-clock second (0: no limit). */
+export class SecondBudget {
+  readonly #perSecond: number;
+  #second = 0;
+  #used = 0;
+  constructor(perSecond: number) {
+    this.#perSecond = perSecond;
+  }
+  take(nowMs = Date.now()): boolean {
+    if (this.#perSecond === 0) return true;
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#used = 0;
+    }
+    if (this.#used >= this.#perSecond) return false;
+    this.#used++;
+    return true;
   }
 }
 

@@ -54,7 +54,7 @@ export class StatusFeed implements RuntimeObserver {
   #timer: NodeJS.Timeout | null = null;
   #loop: IntervalHistogram | null = null;
   #ticks = 0;
-  /** The Master_Down deadline (µs) that started the timer batch under way, if it was one. */
+  /** The earliest deadline (µs) of the timer batch under way (null: not in a timer batch). */
   #batchDueUs: number | null = null;
   readonly #failoverFrom = new Map<string, number>();
   readonly #lateCounts = new Array<number>(LATENESS_BOUNDS.length + 1).fill(0);
@@ -65,6 +65,8 @@ export class StatusFeed implements RuntimeObserver {
   #lateCount = 0;
 
   readonly #slice: number;
+  /** Off while no listener runs (metrics_listen not configured): the observer calls return at once. */
+  enabled = true;
   /** The snapshot under way (a newer one abandons it). */
   #generation = 0;
 
@@ -101,7 +103,7 @@ export class StatusFeed implements RuntimeObserver {
   // ===== RuntimeObserver: called inside the runtime's batches; notes only =====
 
   timerFired(due: { instance: string; timer: VrrpTimerName; atUs: number } | null, nowUs: number): void {
-    if (due === null) return;
+    if (due === null || !this.enabled) return;
     if (due.timer === 'advert') {
       const late = Math.max(0, nowUs - due.atUs) / 1e6;
       let k = 0;
@@ -109,16 +111,22 @@ export class StatusFeed implements RuntimeObserver {
       this.#lateCounts[k]!++;
       this.#lateSum += late;
       this.#lateCount++;
-    } else if (due.timer === 'masterDown') {
-      this.#batchDueUs = due.atUs;
-      // The batch is synchronous: the microtask runs when it is over.
-      queueMicrotask(() => {
-        this.#batchDueUs = null;
-      });
     }
+    // Whatever timer the batch began with, a Master_Down of another instance may be due in it too (the
+    // engine fires every due timer in one batch): a takeover in this batch counts from the batch's earliest
+    // deadline. Exact when the takeover's own timer came first; otherwise that instance's deadline lies
+    // between this one and nowUs, so the figure errs by at most the batch's lateness, never under.
+    // The batch is synchronous: the microtask runs when it is over (one function, made once).
+    if (this.#batchDueUs === null) queueMicrotask(this.#endBatch);
+    this.#batchDueUs = due.atUs;
   }
 
+  readonly #endBatch = () => {
+    this.#batchDueUs = null;
+  };
+
   transition(instance: string, from: string, to: string, reason: string): void {
+    if (!this.enabled) return;
     if (to === 'MASTER' && this.#batchDueUs !== null) this.#failoverFrom.set(instance, this.#batchDueUs);
     else if (to !== 'MASTER') this.#failoverFrom.delete(instance);
     const t = { instance, from, to, reason, atMs: Date.now() };
@@ -128,6 +136,7 @@ export class StatusFeed implements RuntimeObserver {
   }
 
   announced(instance: string): void {
+    if (!this.enabled) return;
     const from = this.#failoverFrom.get(instance);
     if (from === undefined) return;
     this.#failoverFrom.delete(instance);
@@ -295,6 +304,7 @@ function sameTrackers(a: TrackerState[], b: TrackerState[]): boolean {
     const y = b[k]!;
     if (x.name !== y.name || x.kind !== y.kind) return false;
     if ('up' in x ? !('up' in y) || x.up !== y.up : !('value' in y) || x.value !== y.value) return false;
+    if ('state' in x && (!('state' in y) || x.state !== y.state)) return false;
   }
   return true;
 }

@@ -8,6 +8,8 @@
 // keepalived dashboards and alerts are built on: docs/operating.md lists them) come first, then
 // keepalived-ts's own, prefixed keepalived_ts_.
 import { Registry } from 'prom-client';
+import { SCRIPT_STATES } from '../daemon/runtime-observer.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
 import { type BucketCounts, type CounterName, type InstanceInfo, STATE_CODE } from './channel.js';
 import type { StatusModel } from './model.js';
 
@@ -83,6 +85,15 @@ const OUR_ERRORS: CounterName[] = [
   'OwnerIgnoredAdverts',
 ];
 
+/**
+ * The VIPs keepalived_vrrp_state has a line for: every VIP and excluded VIP, or, for an instance without
+ * any, one line with an empty ip_address on the instance's interface (as keepalived-exporter writes it).
+ */
+function vipsOrNone(i: InstanceInfo): { address: string; dev: string }[] {
+  const all = [...i.vips, ...i.excludedVips];
+  return all.length > 0 ? all : [{ address: '', dev: i.interface }];
+}
+
 /** Prometheus label value and HELP escaping, as prom-client does it. */
 const escLabel = (v: string | number) =>
   typeof v === 'string' ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v;
@@ -118,7 +129,7 @@ class InstanceLabels {
     this.#stated = infos.map(() => '');
     this.#statedName = infos.map(() => '');
     this.#vipPrefixes = infos.map((i) =>
-      [...i.vips, ...i.excludedVips].map(
+      vipsOrNone(i).map(
         (v) =>
           `keepalived_vrrp_state{iname="${escLabel(i.name)}",intf="${escLabel(v.dev)}",vrid="${i.vrid}",ip_address="${escLabel(v.address)}"} `,
       ),
@@ -237,7 +248,7 @@ export function buildMetrics(model: StatusModel): MetricsRenderer {
       each((k, base) => {
         const i = model.infos[k]!;
         const v = STATE_CODE[model.stateOf(k)] ?? 0;
-        return [...i.vips, ...i.excludedVips].map((vip) => ({
+        return vipsOrNone(i).map((vip) => ({
           value: v,
           labels: { iname: base.iname!, intf: vip.dev, vrid: base.vrid!, ip_address: vip.address },
         }));
@@ -269,6 +280,17 @@ export function buildMetrics(model: StatusModel): MetricsRenderer {
     model.trackers
       .filter((t) => t.kind === 'script')
       .map((t) => ({ value: 'up' in t && t.up ? 1 : 0, labels: { name: t.name } })),
+  );
+  add(
+    'keepalived_script_state',
+    'Tracker Script State: 0 idle, 1 running, 2 requested termination, 3 forcing termination',
+    'gauge',
+    () =>
+      model.trackers.flatMap((t) =>
+        t.kind === 'script'
+          ? [{ value: Math.max(0, SCRIPT_STATES.indexOf(t.state)), labels: { name: t.name } }]
+          : [],
+      ),
   );
 
   // ===== keepalived-ts =====
@@ -391,5 +413,28 @@ export function buildMetrics(model: StatusModel): MetricsRenderer {
         { value: r.latency.maxUs / 1e6, labels: { ...labels, stat: 'max' } },
       ]),
   );
+  // Data-plane traffic (keepalived-exporter's IPVS families; src/lvs/counters.ts): per virtual server
+  // {addr, proto}, per real server the same labels plus `vip`, the virtual server's addr (a real server may
+  // serve several).
+  const TRAFFIC: [string, keyof ServiceTraffic['total'], string][] = [
+    ['in_packets', 'inPackets', 'in packets'],
+    ['out_packets', 'outPackets', 'out packets'],
+    ['in_bytes', 'inBytes', 'in bytes'],
+    ['out_bytes', 'outBytes', 'out bytes'],
+    ['conn', 'conns', 'connections'],
+  ];
+  for (const [suffix, field, help] of TRAFFIC)
+    add(`keepalived_lvs_vip_${suffix}`, `VIP ${help}`, 'counter', () =>
+      model.traffic.map((t) => ({ value: t.total[field], labels: { addr: t.addr, proto: t.proto } })),
+    );
+  for (const [suffix, field, help] of TRAFFIC)
+    add(`keepalived_lvs_rs_${suffix}`, `RS ${help}`, 'counter', () =>
+      model.traffic.flatMap((t) =>
+        t.reals.map((r) => ({
+          value: r.traffic[field],
+          labels: { addr: `${r.address}:${r.port}`, proto: t.proto, vip: t.addr },
+        })),
+      ),
+    );
   return new MetricsRenderer(reg, metrics);
 }

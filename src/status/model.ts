@@ -2,6 +2,7 @@
 // served from it: the /status document (schema/status.schema.json), and the page's compact per-instance
 // view (what the page shows; sent on /events only when it changed). Pure: no I/O.
 import type { TrackerState } from '../daemon/runtime-observer.js';
+import type { ServiceTraffic } from '../lvs/counters.js';
 import {
   type BucketCounts,
   COUNTERS,
@@ -10,6 +11,7 @@ import {
   FAULT_BITS,
   type InstanceInfo,
   LATENESS_BOUNDS,
+  type RealServerEvent,
   type RealServerInfo,
   ROW_FIELDS,
   ROW_HEAD,
@@ -22,8 +24,18 @@ import {
 /** Transitions kept per instance, and across all instances. */
 const PER_INSTANCE_TRANSITIONS = 10;
 const RECENT_TRANSITIONS = 50;
-/** State changes kept per real server. */
+/** Changes kept per real server. */
 const RS_HISTORY = 20;
+
+/** One entry of a real server's history: a change the checker reported, or the state first seen. */
+interface RsHistoryEntry {
+  atMs: number;
+  alive: boolean;
+  /** 'up' | 'down' | 'weight' from the checker's events; 'seen': the state in a list (first, or missed events). */
+  kind: RealServerEvent['kind'] | 'seen';
+  weight: number;
+  reason: string | null;
+}
 /** keepalived_up is 0 when the VRRP process has sent no snapshot for this long (it runs one a second). */
 export const STALE_AFTER_MS = 5000;
 
@@ -73,7 +85,7 @@ export interface StatusRealServer {
   failedCheckers: number;
   checkers: { kind: string; up: boolean; hasRun: boolean }[];
   latency: { checks: number; failures: number; lastMs: number; ewmaMs: number; maxMs: number };
-  history: { at: string; alive: boolean }[];
+  history: { at: string; alive: boolean; change: string; weight: number; reason: string | null }[];
 }
 
 export interface StatusDocument {
@@ -86,6 +98,7 @@ export interface StatusDocument {
   recentTransitions: (Transition & { at: string })[];
   checker: { running: boolean; updatedAt: string | null } | null;
   virtualServers: { name: string; realServers: StatusRealServer[] }[];
+  traffic: ServiceTraffic[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -118,7 +131,9 @@ export class StatusModel {
   checkerRunning: boolean | null = null;
   realServers: RealServerInfo[] = [];
   realServersMs: number | null = null;
-  readonly #rsHistory = new Map<string, { atMs: number; alive: boolean }[]>();
+  /** The data plane's traffic counters, as last read by the checker process. */
+  traffic: ServiceTraffic[] = [];
+  readonly #rsHistory = new Map<string, RsHistoryEntry[]>();
 
   /** Bumped by every message: what was rendered from an older version is stale. */
   version = 0;
@@ -159,7 +174,8 @@ export class StatusModel {
         return 'transition';
       }
       case 'realServers':
-        this.#realServers(m.list, m.atMs);
+        this.#realServers(m.list, m.atMs, m.events ?? []);
+        if (m.traffic) this.traffic = m.traffic;
         return 'realServers';
       case 'checker':
         this.checkerRunning = m.running;
@@ -177,16 +193,33 @@ export class StatusModel {
     this.failovers = m.failovers;
   }
 
-  #realServers(list: RealServerInfo[], atMs: number): void {
-    for (const r of list) {
-      const key = `${r.vs}\n${r.rs}`;
+  #realServers(list: RealServerInfo[], atMs: number, events: RealServerEvent[]): void {
+    const history = (vs: string, rs: string) => {
+      const key = `${vs}\n${rs}`;
       let h = this.#rsHistory.get(key);
       if (!h) {
         h = [];
         this.#rsHistory.set(key, h);
       }
-      if (h.length === 0 || h[h.length - 1]!.alive !== r.alive) h.push({ atMs, alive: r.alive });
+      return h;
+    };
+    const push = (h: RsHistoryEntry[], e: RsHistoryEntry) => {
+      h.push(e);
       if (h.length > RS_HISTORY) h.shift();
+    };
+    // Every change the checker decided, with its time and reason (the checker sends them as they happen).
+    for (const e of events) {
+      const h = history(e.vs, e.rs);
+      const listed = () => list.find((r) => r.vs === e.vs && r.rs === e.rs)?.alive ?? true;
+      const alive = e.kind === 'weight' ? (h[h.length - 1]?.alive ?? listed()) : e.kind === 'up';
+      push(h, { atMs: e.atMs, alive, kind: e.kind, weight: e.weight, reason: e.reason });
+    }
+    // A server seen for the first time, or whose state differs from its history (events lost with a
+    // respawned checker): its state as listed, without a reason.
+    for (const r of list) {
+      const h = history(r.vs, r.rs);
+      if (h.length === 0 || h[h.length - 1]!.alive !== r.alive)
+        push(h, { atMs, alive: r.alive, kind: 'seen', weight: r.effectiveWeight, reason: null });
     }
     this.realServers = list;
     this.realServersMs = atMs;
@@ -285,6 +318,9 @@ export class StatusModel {
         history: (this.#rsHistory.get(`${r.vs}\n${r.rs}`) ?? []).map((h) => ({
           at: iso(h.atMs),
           alive: h.alive,
+          change: h.kind,
+          weight: h.weight,
+          reason: h.reason,
         })),
       });
     }
@@ -313,6 +349,7 @@ export class StatusModel {
               updatedAt: this.realServersMs === null ? null : iso(this.realServersMs),
             },
       virtualServers: this.virtualServers(),
+      traffic: this.traffic,
     };
   }
 

@@ -7,9 +7,10 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../common/logger.js';
 import { killScriptGroup, type UserRef } from '../common/script-identity.js';
-import { ownUser, ScriptRunner, terminateScript } from '../common/script-runner.js';
+import { KILL_AFTER_TERM_MS, ownUser, ScriptRunner, terminateScript } from '../common/script-runner.js';
 import type { VrrpScript } from '../config/model.js';
 import { runnableArgv } from '../config/script-security.js';
+import type { ScriptState } from '../daemon/runtime-observer.js';
 
 /** The OK/KO rule of one script, pure: feed results, read the state. */
 export class ScriptVerdict {
@@ -49,6 +50,14 @@ interface Running {
   child: ChildProcess | null;
   /** Replaced or dropped by a reload: its run in flight, if any, reports nothing. */
   retired?: boolean;
+  /** When the run in flight timed out and was sent SIGTERM (ms; 0: it has not). */
+  termAtMs?: number;
+}
+
+function runState(r: Running, nowMs: number): ScriptState {
+  if (!r.child) return 'idle';
+  if (!r.termAtMs) return 'running';
+  return nowMs - r.termAtMs < KILL_AFTER_TERM_MS ? 'requested termination' : 'forcing termination';
 }
 
 /** A script with a command that parsed: the only kind that runs. */
@@ -86,9 +95,14 @@ export class ScriptTrackers {
     for (const s of scripts.filter(runnable)) this.#running.set(s.name, fresh(s, !s.initFail));
   }
 
-  /** Every script's OK/KO state now. */
-  states(): { name: string; up: boolean }[] {
-    return [...this.#running.values()].map((r) => ({ name: r.script.name, up: r.verdict.up }));
+  /** Every script's OK/KO state now, and whether a run is in flight (keepalived's script state). */
+  states(): { name: string; up: boolean; state: ScriptState }[] {
+    const now = Date.now();
+    return [...this.#running.values()].map((r) => ({
+      name: r.script.name,
+      up: r.verdict.up,
+      state: runState(r, now),
+    }));
   }
 
   /**
@@ -152,10 +166,12 @@ export class ScriptTrackers {
       return;
     }
     r.child = child;
+    r.termAtMs = 0;
     let timedOut = false;
     const timeoutMs = Math.max(1, (r.script.timeoutUs ?? r.script.intervalUs) / 1000);
     const killer = setTimeout(() => {
       timedOut = true;
+      r.termAtMs = Date.now();
       terminateScript(child);
     }, timeoutMs);
     child.on('error', (e) => {

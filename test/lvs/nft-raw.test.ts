@@ -157,7 +157,11 @@ describe('raw path in a namespace', { skip: !isRoot() && 'needs root' }, () => {
     assert.match(a, /traffic before 192\.0\.2\.10 192\.0\.2\.11 192\.0\.2\.12\n/);
     assert.match(a, /traffic down 192\.0\.2\.10 192\.0\.2\.12\n/);
     assert.match(a, /traffic up 192\.0\.2\.10 192\.0\.2\.11 192\.0\.2\.12\n/);
-    const ruleset = (t: string) => t.slice(t.indexOf('table '));
+    // The traffic counter set (nft-model.ts COUNTER_SET) is filled by the packets, which differ between runs.
+    const ruleset = (t: string) =>
+      t
+        .slice(t.indexOf('table '))
+        .replace(/(\tset ctr \{[^}]*?flags dynamic\n)\t\telements = \{[^}]*\}\n/, '$1');
     assert.ok(ruleset(a).includes('numgen inc mod'));
     assert.equal(ruleset(a), ruleset(b));
   });

@@ -147,8 +147,15 @@ test('MetricsRenderer gives what prom-client renders, and valid text format', as
   assert.deepEqual(fams, parse(await metrics.registry.metrics()));
   const byName = new Map(fams.map((f) => [f.name, f]));
   const state = byName.get('keepalived_vrrp_state')!;
-  const vipCount = infos(25, 'b').reduce((s, i) => s + i.vips.length + i.excludedVips.length, 0);
-  assert.equal(state.metrics.length, vipCount);
+  // One line per VIP and excluded VIP; an instance with none has one, ip_address "" (keepalived-exporter).
+  const lines = infos(25, 'b').reduce((s, i) => s + Math.max(1, i.vips.length + i.excludedVips.length), 0);
+  assert.equal(state.metrics.length, lines);
+  const bare = infos(25, 'b').find((i) => i.vips.length + i.excludedVips.length === 0)!;
+  const none = state.metrics.find((m) => m.labels!.iname === bare.name)!;
+  assert.deepEqual(
+    { intf: none.labels!.intf, ip_address: none.labels!.ip_address },
+    { intf: bare.interface, ip_address: '' },
+  );
   const sent = byName.get('keepalived_advertisements_sent_total')!;
   assert.equal(sent.type, 'COUNTER');
   assert.equal(sent.metrics.length, 25);

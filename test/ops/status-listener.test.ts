@@ -109,15 +109,22 @@ test('-t accepts metrics_listen and metrics_token and rejects bad values with a 
       return runConfigTest(file);
     };
     const good = t(
-      `metrics_listen 127.0.0.1:9650\nmetrics_listen [2001:db8::1]:9650\nmetrics_token ${TOKEN}`,
+      `metrics_listen 127.0.0.1:9650\nmetrics_listen [2001:db8::1]:9650\nmetrics_token ${TOKEN}\nmetrics_max_requests 0`,
     );
     assert.equal(good.exitCode, 0, good.lines.join('\n'));
     assert.deepEqual(good.config.globalDefs.metricsListen, { host: '2001:db8::1', port: 9650 });
     assert.equal(good.config.globalDefs.metricsToken, TOKEN);
-    for (const bad of ['metrics_listen 9650', 'metrics_listen 127.0.0.1:70000', 'metrics_token short']) {
+    assert.equal(good.config.globalDefs.metricsMaxRequests, 0);
+    for (const bad of [
+      'metrics_listen 9650',
+      'metrics_listen 127.0.0.1:70000',
+      'metrics_token short',
+      'metrics_max_requests -1',
+      'metrics_max_requests 100001',
+    ]) {
       const r = t(bad);
       assert.notEqual(r.exitCode, 0, bad);
-      assert.match(r.lines.join('\n'), /\(Line 2\).*metrics_(listen|token)/, bad);
+      assert.match(r.lines.join('\n'), /\(Line 2\).*metrics_(listen|token|max_requests)/, bad);
     }
   } finally {
     spawnSync('rm', ['-f', file]);

@@ -173,7 +173,10 @@ test("a reload's scripts: new ones start, changed ones restart keeping their sta
       script('new', ['/bin/false']),
     ]);
     assert.deepEqual(
-      t.states().sort((a, b) => a.name.localeCompare(b.name)),
+      t
+        .states()
+        .map(({ name, up }) => ({ name, up }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
       [
         { name: 'change', up: false },
         { name: 'keep', up: false },

@@ -307,6 +307,25 @@ function statusListenerKeywords(): KeywordTable<GlobalDefs> {
         g.metricsToken = t;
       },
     },
+    metrics_max_requests: {
+      doc: {
+        args: 'N',
+        range: '0..100000 a second (0: no limit); default 20',
+        field: 'metricsMaxRequests',
+      },
+      line: (g, tokens, pos, ctx) => {
+        const t = tokens[1];
+        if (t === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const n = Number(t);
+        if (!/^\d+$/.test(t) || n > 100_000)
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `metrics_max_requests: '${t}' is not a number of requests a second from 0 to 100000`,
+            pos,
+          );
+        g.metricsMaxRequests = n;
+      },
+    },
   };
 }
 

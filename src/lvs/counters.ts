@@ -1,0 +1,170 @@
+// Virtual- and real-server traffic counters from the data plane (docs/lvs.md, 'Traffic counters'), in the
+// shape keepalived-exporter gives IPVS's: packets and bytes in (client → server) and out (server → client),
+// and connections scheduled. nftables: the packet path keeps one counter per conntrack state, direction and
+// server mark in the set `ctr` (nft-model.ts); a connection is counted by its packets seen in state `new`
+// in the original direction (its first packet, and a retransmitted SYN). IPVS: the kernel's own service and
+// destination statistics (ipvs-msg.ts parses them). Parsing is pure; reading the nftables set runs `nft -j`.
+import { execFile } from 'node:child_process';
+import type { ServiceSpec } from './dataplane.js';
+import type { IpvsKernelService } from './ipvs-dataplane.js';
+import { destKey, type IpvsStats, ipvsService, serviceKey } from './ipvs-msg.js';
+import { COUNTER_SET, markKey, TABLE } from './nft-model.js';
+
+export interface Traffic {
+  inPackets: number;
+  outPackets: number;
+  inBytes: number;
+  outBytes: number;
+  conns: number;
+}
+
+/** One service's counters and its real servers' (the sorry server among them when it took traffic). */
+export interface ServiceTraffic {
+  /** The data plane's service name (dataplane.ts ServiceSpec.name). */
+  service: string;
+  /** keepalived-exporter's `addr` label: `ADDRESS:PORT`, or the service name for fwmark and groups. */
+  addr: string;
+  /** keepalived-exporter's `proto` label: the IP protocol number. */
+  proto: number;
+  total: Traffic;
+  reals: { address: string; port: number; traffic: Traffic }[];
+}
+
+export const zeroTraffic = (): Traffic => ({
+  inPackets: 0,
+  outPackets: 0,
+  inBytes: 0,
+  outBytes: 0,
+  conns: 0,
+});
+
+const PROTO_NUM = { tcp: 6, udp: 17, sctp: 132 } as const;
+
+/** The exporter's `addr` label of a service: Go prints `IP:PORT` (IPv6 without brackets). */
+export function serviceAddr(s: ServiceSpec): string {
+  const m = s.matches[0];
+  if (s.matches.length === 1 && m?.kind === 'addr') return `${m.address}:${m.port}`;
+  return s.name;
+}
+
+interface NftElem {
+  elem?: { val?: { concat?: unknown[] }; counter?: { packets?: number; bytes?: number } };
+}
+
+/** `nft -j list set inet keepalived_ts ctr` → counters per server mark (pure). */
+export function parseNftCounters(json: string): Map<number, Traffic> {
+  const out = new Map<number, Traffic>();
+  const doc = JSON.parse(json) as { nftables?: { set?: { elem?: NftElem[] } }[] };
+  for (const item of doc.nftables ?? []) {
+    for (const e of item.set?.elem ?? []) {
+      const [state, dir, mark] = e.elem?.val?.concat ?? [];
+      const c = e.elem?.counter;
+      if (typeof mark !== 'number' || !c) continue;
+      let t = out.get(mark);
+      if (!t) {
+        t = zeroTraffic();
+        out.set(mark, t);
+      }
+      const packets = c.packets ?? 0;
+      const bytes = c.bytes ?? 0;
+      if (dir === 'original') {
+        t.inPackets += packets;
+        t.inBytes += bytes;
+        if (state === 'new') t.conns += packets;
+      } else if (dir === 'reply') {
+        t.outPackets += packets;
+        t.outBytes += bytes;
+      }
+    }
+  }
+  return out;
+}
+
+const add = (a: Traffic, b: Traffic) => {
+  a.inPackets += b.inPackets;
+  a.outPackets += b.outPackets;
+  a.inBytes += b.inBytes;
+  a.outBytes += b.outBytes;
+  a.conns += b.conns;
+};
+
+/** The services' counters from the per-mark counters and the marks the data plane gave its servers (pure). */
+export function nftServiceTraffic(
+  services: readonly ServiceSpec[],
+  marks: ReadonlyMap<string, number>,
+  byMark: ReadonlyMap<number, Traffic>,
+): ServiceTraffic[] {
+  return services.map((s) => {
+    const total = zeroTraffic();
+    const reals = [...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => {
+      const m = marks.get(markKey(s.name, r));
+      const traffic = { ...((m === undefined ? undefined : byMark.get(m)) ?? zeroTraffic()) };
+      add(total, traffic);
+      return { address: r.address, port: r.port, traffic };
+    });
+    return { service: s.name, addr: serviceAddr(s), proto: PROTO_NUM[s.protocol], total, reals };
+  });
+}
+
+/** IPVS's statistics in our shape. */
+export function ipvsTraffic(s: IpvsStats): Traffic {
+  return {
+    inPackets: s.inPackets,
+    outPackets: s.outPackets,
+    inBytes: s.inBytes,
+    outBytes: s.outBytes,
+    conns: s.conns,
+  };
+}
+
+/** The services' counters from an IPVS dump (pure): a group's services summed; servers by address and port. */
+export function ipvsServiceTraffic(
+  services: readonly ServiceSpec[],
+  dump: readonly IpvsKernelService[],
+): ServiceTraffic[] {
+  const byKey = new Map(dump.map((k) => [serviceKey(k.svc), k]));
+  return services.map((s) => {
+    const total = zeroTraffic();
+    const perReal = new Map<string, Traffic>();
+    for (const m of s.matches) {
+      const k = byKey.get(serviceKey(ipvsService(s, m)));
+      if (!k) continue;
+      if (k.stats) add(total, ipvsTraffic(k.stats));
+      for (const d of k.dests) {
+        if (!d.stats) continue;
+        const key = destKey(d);
+        let t = perReal.get(key);
+        if (!t) {
+          t = zeroTraffic();
+          perReal.set(key, t);
+        }
+        add(t, ipvsTraffic(d.stats));
+      }
+    }
+    const reals = [...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => ({
+      address: r.address,
+      port: r.port,
+      traffic: perReal.get(destKey(r)) ?? zeroTraffic(),
+    }));
+    return { service: s.name, addr: serviceAddr(s), proto: PROTO_NUM[s.protocol], total, reals };
+  });
+}
+
+/** Reads the counter set of this network namespace's table (null: no table or no nft; the reason logged). */
+export function readNftCounters(nft = 'nft'): Promise<{ byMark: Map<number, Traffic> } | { error: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      nft,
+      ['-j', 'list', 'set', 'inet', TABLE, COUNTER_SET],
+      { maxBuffer: 64 << 20, timeout: 10_000 },
+      (e, stdout, stderr) => {
+        if (e) return resolve({ error: `nft list set ${COUNTER_SET}: ${stderr.trim() || e.message}` });
+        try {
+          resolve({ byMark: parseNftCounters(stdout) });
+        } catch (x) {
+          resolve({ error: `nft list set ${COUNTER_SET}: ${(x as Error).message}` });
+        }
+      },
+    );
+  });
+}
