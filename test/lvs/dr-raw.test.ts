@@ -10,6 +10,7 @@ import type { ServiceSpec } from '../../src/lvs/dataplane.js';
 import { allocate, emptyAlloc, partialModel, renderService } from '../../src/lvs/nft-model.js';
 import { encodeBatch, rawOps } from '../../src/lvs/nft-raw.js';
 import { createNetns, deleteNetns, isRoot } from '../helpers/netns.js';
+import { rulesetOf } from './lab.js';
 
 /**
  * nft's batch (seq 0 … 5) for:
@@ -137,7 +138,7 @@ describe('raw DR batches in a namespace', { skip: !isRoot() && 'needs root' }, (
     const [a, b] = outs as [string, string];
     assert.match(a, /routes raw,raw,raw,raw\n/);
     assert.match(b, /routes script,script,script,script\n/);
-    const ruleset = (t: string) => t.slice(t.indexOf('table '));
+    const ruleset = rulesetOf;
     assert.match(ruleset(a), /dup to meta mark map @bk device "eth0" drop/);
     assert.match(ruleset(a), /meta mark set numgen inc mod 3 offset/);
     assert.equal(ruleset(a), ruleset(b));

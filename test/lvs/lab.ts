@@ -334,6 +334,16 @@ export function nsFlusher(ns: string): ConntrackFlusher {
 }
 
 /**
+ * The ruleset part of an `outputsPerMode` output, without the elements of the traffic counter set
+ * (nft-model.ts COUNTER_SET): the packets fill it, and they differ between runs.
+ */
+export function rulesetOf(output: string): string {
+  return output
+    .slice(output.indexOf('table '))
+    .replace(/(\tset ctr \{[^}]*?flags dynamic\n)\t\telements = \{[^}]*\}\n/, '$1');
+}
+
+/**
  * Runs `main` (a file of test/lvs) once per mode, each in a namespace of its own that is deleted after the
  * run, with the mode as its one argument; returns each run's output. The raw-batch tests compare the
  * raw path's ruleset with the libnftables path's this way.

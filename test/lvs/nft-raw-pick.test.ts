@@ -9,7 +9,7 @@ import { allocate, emptyAlloc, type NftModel, partialModel, renderService } from
 import { encodeBatch, type RawOp, rawOps } from '../../src/lvs/nft-raw.js';
 import { isRoot } from '../helpers/netns.js';
 import { NO_FLAGS, nat, svc } from './fixtures.js';
-import { outputsPerMode } from './lab.js';
+import { outputsPerMode, rulesetOf } from './lab.js';
 
 /**
  * nft's batch (seq 0 … 7) for:
@@ -138,7 +138,7 @@ describe('raw pick rules in a namespace', { skip: !isRoot() && 'needs root' }, (
     // An empty pool takes no connection; with the sorry server in, it answers.
     assert.match(a, /traffic empty ECONNREFUSED\n/);
     assert.match(a, /traffic sorry 192\.0\.2\.30\n/);
-    const ruleset = (t: string) => t.slice(t.indexOf('table '));
+    const ruleset = rulesetOf;
     assert.ok(ruleset(a).includes('ct mark set 0x00000000'));
     assert.ok(ruleset(a).includes('jhash ip saddr . tcp sport mod 256'));
     assert.equal(ruleset(a), ruleset(b));
