@@ -147,6 +147,50 @@ vrrp_instance VI_1 {
 }
 `;
 
+/** VMACs (one with vmac_xmit_base), virtual and static routes and rules, static addresses. */
+const VMAC_ROUTES = `global_defs {
+  router_id x
+}
+static_ipaddress {
+  192.0.2.50/24 dev eth0
+  198.51.100.60 dev eth1 scope link
+}
+static_routes {
+  192.0.2.128/25 via 192.0.2.254 dev eth0
+  198.51.100.128/26 dev eth1 table 100
+}
+static_rules {
+  from 192.0.2.50 table 100
+  to 198.51.100.0/24 table 101 priority 50
+}
+vrrp_instance V1 {
+  interface eth0
+  use_vmac
+  virtual_router_id 51
+  priority 150
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+  virtual_routes {
+    198.51.100.0/25 via 192.0.2.254
+    192.0.2.200/32 dev eth1 table 200
+  }
+  virtual_rules {
+    from 192.0.2.100 table 200
+  }
+}
+vrrp_instance V2 {
+  interface eth1
+  use_vmac vrrp2
+  vmac_xmit_base
+  virtual_router_id 52
+  priority 100
+  virtual_ipaddress {
+    198.51.100.100/24
+  }
+}
+`;
+
 /** IPv4 literals outside the documentation ranges moved into 198.51.100.0/24 (and IPv6 into 2001:db8::/32). */
 function documentationAddresses(text: string): string {
   const v4 = new Map<string, string>();
@@ -170,6 +214,7 @@ function cases(): Case[] {
   const out: Case[] = [
     { name: 'every section', text: RICH },
     { name: 'strict with nftables NAME and priority', text: STRICT },
+    { name: 'vmac, routes, rules and static addresses', text: VMAC_ROUTES },
   ];
   const all = process.env.KATS_DUMP_ALL === '1';
   const lean = [
@@ -184,7 +229,10 @@ function cases(): Case[] {
     for (const f of readdirSync(CORPUS_DIR).sort()) {
       const text = readFileSync(join(CORPUS_DIR, f), 'utf8');
       if (!/^\s*vrrp_instance/m.test(text) || (!all && !lean.includes(f))) continue;
-      out.push({ name: `sample ${f}`, text: documentationAddresses(text) });
+      // The lab's kernel has no IPVS, without which 2.2.7's VRRP process stops when asked to run the LVS sync
+      // daemon ("IPVS: Can't initialize ipvs"); both run the sample without that line here.
+      const lab = text.replace(/^\s*lvs_sync_daemon(_interface)?\s.*$/gm, '');
+      out.push({ name: `sample ${f}`, text: documentationAddresses(lab) });
     }
   // (Without a vrrp_instance neither writes a VRRP dump.)
   for (const f of readdirSync(CASES_DIR)
@@ -280,8 +328,8 @@ async function takeDump(pidFile: string, dataFile: string): Promise<string | nul
   return existsSync(dataFile) ? readFileSync(dataFile, 'utf8') : null;
 }
 
-/** Lines keepalived writes that ours does not (dumps.ts header). */
-const THEIRS_ONLY = [/^ {3}Read timeout = /, /^ libnftnl version /];
+/** Lines keepalived writes that ours does not (dumps.ts header): none left in the sections we run. */
+const THEIRS_ONLY: RegExp[] = [];
 
 /** Both texts: times and socket numbers masked; the lines one side alone writes taken out. */
 function normalise(text: string, ours: boolean): string[] {
@@ -290,6 +338,7 @@ function normalise(text: string, ours: boolean): string[] {
   for (const l of text.split('\n')) {
     const line = l
       .replace(/^( {3}Last transition = ).*$/, '$1<time>')
+      .replace(/^( {3}Read timeout = )\d.*$/, '$1<time>')
       .replace(/(IPv6 forwarding\. Last checked ).*$/, '$1<time>')
       .replace(/^ {3}fd_in -?\d+, fd_out -?\d+$/, '   fd_in <fd>, fd_out <fd>')
       .replace(/^ fd_in -?\d+ fd_out = -?\d+$/, ' fd_in <fd> fd_out = <fd>');
@@ -343,6 +392,26 @@ const DEPARTURES: Record<string, { why: string; apply: (lines: string[]) => stri
   ],
 };
 
+/**
+ * Departures applied to every case (docs/config-meaning.md 'Found by the whole-dump differential'), each
+ * narrow enough that it cannot hide a difference of meaning.
+ */
+const EVERYWHERE: { why: string; apply: (lines: string[]) => string[] }[] = [
+  {
+    why: "a BACKUP that has heard no master (master priority 0): 2.2.7 prints as its master's address whatever address it formatted last (ff02::12, the IPv6 group); we print the family's any-address",
+    apply: (lines) => {
+      let v6 = false;
+      return lines.map((l, i) => {
+        if (l.startsWith(' VRRP Instance = ')) v6 = false;
+        if (l === '   Using Native IPv6') v6 = true;
+        return /^ {3}Master router = /.test(l) && lines[i + 1] === '   Master priority = 0'
+          ? `   Master router = ${v6 ? '::' : '0.0.0.0'}`
+          : l;
+      });
+    },
+  },
+];
+
 /** The first differences, by line, for the failure message. */
 function firstDiffs(a: string[], b: string[]): string {
   const out: string[] = [];
@@ -383,6 +452,7 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", { skip, c
           theirs = t === null ? [] : normalise(t, false);
           mine = o === null ? [] : normalise(o, true);
           missing = [];
+          for (const d of EVERYWHERE) theirs = d.apply(theirs);
           for (const d of DEPARTURES[c.name] ?? []) {
             const applied = d.apply(theirs);
             if (applied) theirs = applied;
