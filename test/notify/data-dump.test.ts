@@ -6,15 +6,17 @@
 // generated blog-style variants (meaning-generator.ts). Masked: times, socket numbers. Taken out: the lines
 // that are keepalived's or ours alone (src/notify/dumps.ts header, docs/notify-data-dump.md). Documented
 // departures are applied to keepalived's text first, each asserting that it is still seen.
-// KATS_DUMP_ALL=1 runs every sample; KATS_DUMP_SEEDS=1,2,… sets the generated seeds (default 1);
-// KATS_DUMP_ONLY=TEXT runs the cases whose name holds TEXT; KATS_DUMP_OUT=DIR keeps both texts there.
+// KATS_DUMP_ALL=1 runs every sample; KATS_DUMP_SEEDS=1-1000 (or 1,5,9, or a mix) sets the generated seeds
+// (default 1); KATS_DUMP_ONLY=TEXT runs the cases whose name holds TEXT (KATS_DUMP_ONLY='generated seed 42'
+// with KATS_DUMP_SEEDS=42 replays one); KATS_DUMP_CONCURRENCY=N runs N cases (pairs of namespaces) at once
+// (default 2); KATS_DUMP_OUT=DIR keeps both texts there. docs/decisions/meaning-variants.md has the command.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { generatedConfig } from '../config/meaning-generator.js';
+import { generatedConfig, seedList } from '../config/meaning-generator.js';
 import {
   CASES_DIR,
   CORPUS_DIR,
@@ -241,17 +243,18 @@ function cases(): Case[] {
     const text = readFileSync(join(CASES_DIR, f), 'utf8');
     if (/^\s*vrrp_instance/m.test(text)) out.push({ name: `case ${f}`, text });
   }
-  for (const seed of (process.env.KATS_DUMP_SEEDS ?? '1').split(',').map(Number))
-    out.push({ name: `generated seed ${seed}`, text: generatedConfig(seed, 20) });
+  for (const seed of seedList(process.env.KATS_DUMP_SEEDS ?? '1'))
+    out.push({ name: `generated seed ${seed}`, text: generatedConfig(seed, 20, { lvs: true }) });
   const only = process.env.KATS_DUMP_ONLY;
   return only ? out.filter((c) => c.name.includes(only)) : out;
 }
 
 /** A namespace with lo, eth0 (192.0.2.1/24), eth1 (198.51.100.1/24), eth2 and eth3, each a veth to a hidden peer. */
-function lab(label: string): string {
+function lab(label: string, drop: (() => void)[]): string {
   const ns = createNetns(label);
   const peer = createNetns(`${label}p`);
-  cleanups.push(() => {
+  // Removed by the case itself once its daemons are gone (a long seed run must not pile them up).
+  drop.push(() => {
     deleteNetns(ns);
     deleteNetns(peer);
   });
@@ -421,28 +424,35 @@ function firstDiffs(a: string[], b: string[]): string {
   return out.join('\n');
 }
 
-describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", { skip, concurrency: 2 }, () => {
+const CONCURRENCY = Number(process.env.KATS_DUMP_CONCURRENCY ?? 2);
+
+describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
+  skip,
+  concurrency: CONCURRENCY,
+}, () => {
   for (const c of skip ? [] : cases())
     test(c.name, async () => {
       const refTmp = mkdtempSync(join(dir, 'ref-'));
       const oursTmp = mkdtempSync(join(dir, 'ours-'));
       for (const t of [refTmp, oursTmp]) writeFileSync(join(t, 'keepalived.conf'), c.text);
       const conf = '/tmp/keepalived.conf';
-      const ref = startIn(lab('ddr'), refTmp, [
+      const labs: (() => void)[] = [];
+      const ref = startIn(lab('ddr', labs), refTmp, [
         REFERENCE_KEEPALIVED,
         ...['-n', '-l', '-P', '-f', conf, '-p', '/tmp/k.pid', '-r', '/tmp/v.pid'],
       ]);
-      const ours = startIn(lab('ddo'), oursTmp, [
+      const ours = startIn(lab('ddo', labs), oursTmp, [
         process.execPath,
         OURS_BIN,
         ...['-n', '-l', '-P', '-f', conf, '-p', '/tmp/k.pid', '-r', '/tmp/v.pid'],
       ]);
       try {
-        // Until both settle on the same states (and script results): at most 14 s.
+        // Until both settle on the same states (and script results): at most 24 s once both have written (the
+        // generated configurations start 20 instances; a loaded machine slows our start more than keepalived's).
         let theirs: string[] = [];
         let mine: string[] = [];
         let missing: string[] = [];
-        const end = Date.now() + 14_000;
+        const end = Date.now() + 24_000;
         await sleep(3000);
         for (;;) {
           const [t, o] = await Promise.all([
@@ -458,7 +468,9 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", { skip, c
             if (applied) theirs = applied;
             else missing.push(d.why);
           }
-          if ((theirs.join('\n') === mine.join('\n') && theirs.length > 0) || Date.now() > end) break;
+          if (theirs.join('\n') === mine.join('\n') && theirs.length > 0) break;
+          // A side that has written nothing yet is still starting (a loaded machine): up to 34 s for that.
+          if (Date.now() > (theirs.length > 0 && mine.length > 0 ? end : end + 10_000)) break;
           // Both gone (a configuration neither runs: a non-existent interface): nothing more will come.
           if (ref.child.exitCode !== null && ours.child.exitCode !== null) break;
           await sleep(1000);
@@ -489,14 +501,28 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", { skip, c
           [ours, oursTmp, 'k.pid'],
         ] as const) {
           const f = join(tmp, pid);
-          if (existsSync(f)) process.kill(Number(readFileSync(f, 'utf8')), 'SIGTERM');
-          else d.child.kill('SIGTERM');
+          try {
+            if (existsSync(f)) process.kill(Number(readFileSync(f, 'utf8')), 'SIGTERM');
+            else d.child.kill('SIGTERM');
+          } catch {
+            d.child.kill('SIGTERM'); // already gone
+          }
         }
         await Promise.all(
           [ref, ours].map((d) =>
-            d.child.exitCode === null ? new Promise((r) => d.child.once('exit', r)) : null,
+            d.child.exitCode === null && d.child.signalCode === null
+              ? new Promise((r) => {
+                  const t = setTimeout(() => d.child.kill('SIGKILL'), 10_000);
+                  d.child.once('exit', () => {
+                    clearTimeout(t);
+                    r(null);
+                  });
+                })
+              : null,
           ),
         );
+        for (const drop of labs) drop();
+        for (const t of [refTmp, oursTmp]) rmSync(t, { recursive: true, force: true });
       }
     });
 });
