@@ -226,6 +226,9 @@ function cases(): Case[] {
     'keepalived.conf.vrrp.localcheck',
     'keepalived.conf.track_interface',
     'keepalived.conf.SSL_GET',
+    'keepalived.conf.conditional_conf',
+    'keepalived.conf.vrrp.routes',
+    'keepalived.conf.vrrp.rules',
   ];
   if (existsSync(CORPUS_DIR))
     for (const f of readdirSync(CORPUS_DIR).sort()) {
