@@ -22,6 +22,8 @@ import { type DumpedInstance, vipDataText } from './dumps.js';
 export interface TrackerSnapshot {
   scripts: { name: string; up: boolean }[];
   files: { name: string; value: number }[];
+  /** vrrp_track_process: quorum held, matching processes counted. */
+  processes?: { name: string; up: boolean; count: number }[];
 }
 
 /** One network interface as the kernel shows it (read at dump time: dump-host.ts). */
@@ -464,6 +466,42 @@ export function trackFileSection(ctx: DataDumpContext, instances: DumpedInstance
       `   Weight = ${f.weight}${f.reverse ? ' reverse' : ''}`,
     );
     const tracking = trackingLines(instances, f.name, 'file');
+    if (tracking.length) out.push('   Tracking instances :', ...tracking);
+  }
+  return out;
+}
+
+/** "------< VRRP Track processes >------": the vrrp_track_process blocks some instance tracks. */
+export function trackProcessSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  const used = ctx.config.trackProcesses.filter(
+    (t) =>
+      t.process !== undefined &&
+      instances.some((i) => i.params.trackers.some((x) => x.kind === 'process' && x.name === t.name)),
+  );
+  if (used.length === 0) return [];
+  const out = ['------< VRRP Track processes >------'];
+  const secs = (us: number | undefined) => `${((us ?? 0) / 1e6).toFixed(6)}s`;
+  for (const t of used) {
+    const [path, ...params] = t.process!;
+    const state = ctx.trackers.processes?.find((x) => x.name === t.name);
+    out.push(` VRRP Track process = ${t.name}`, `   Process = ${path}`);
+    if (params.length > 0) out.push(`   Parameters = ${params.join(' ')}`);
+    if (t.paramMatch !== undefined || params.length > 0)
+      out.push(`   Param match${t.paramMatch === undefined ? '' : ` = ${t.paramMatch}`}`);
+    out.push(`   Min processes = ${t.quorum}`);
+    if (t.quorumMax !== undefined) out.push(`   Max processes = ${t.quorumMax}`);
+    out.push(
+      `   Current processes = ${state?.count ?? 0}`,
+      `   Have quorum = ${state?.up ?? false}`,
+      `   Weight = ${t.weight}${t.reverse ? ' reverse' : ''}`,
+      `   Terminate delay = ${secs(t.terminateDelayUs ?? t.delayUs)}`,
+      `   Fork delay = ${secs(t.forkDelayUs ?? t.delayUs)}`,
+      '   Fork delay timer not running',
+      '   Terminate delay timer not running',
+      // keepalived matches the whole command line once param_match is given.
+      `   Full command = ${t.fullCommand || t.paramMatch !== undefined}`,
+    );
+    const tracking = trackingLines(instances, t.name, 'process');
     if (tracking.length) out.push('   Tracking instances :', ...tracking);
   }
   return out;

@@ -26,6 +26,7 @@ import {
   staticSections,
   syncGroupSection,
   trackFileSection,
+  trackProcessSection,
 } from './dump-sections.js';
 
 export type { DataDumpContext, HostFacts, InterfaceFacts, TrackerSnapshot } from './dump-sections.js';
@@ -183,8 +184,8 @@ const AUTH_NAME: Record<number, string> = { 0: 'NONE', 1: 'SIMPLE_PASSWORD', 2: 
  * The SIGUSR1 text, keepalived 2.2.7's sections line for line in its order and words (docs/notify-data-dump.md):
  * Global definitions, VRRP Topology, VRRP Sockpool, VRRP Sync groups, VRRP Scripts, VRRP Track files,
  * Interfaces. Without `ctx` (no configuration at hand) only the VRRP Topology section, with the lines the
- * instances alone give. Static Addresses / Routes / Rules come before the VRRP Topology. Not written yet: IPVLAN,
- * Tracked processes and their section, Gratuitous ARP delays, Static Track groups (docs/notify-data-dump.md).
+ * instances alone give. Static Addresses / Routes / Rules come before the VRRP Topology, VRRP Track processes after
+ * the Track files. Not written yet: IPVLAN, Gratuitous ARP delays, Static Track groups (docs/notify-data-dump.md).
  * Ours alone: "Master router" while MASTER, as the instance's last line.
  */
 export function formatDataText(instances: DumpedInstance[], ctx?: DataDumpContext): string {
@@ -198,6 +199,7 @@ export function formatDataText(instances: DumpedInstance[], ctx?: DataDumpContex
       syncGroupSection(ctx, instances),
       scriptSection(ctx, instances),
       trackFileSection(ctx, instances),
+      trackProcessSection(ctx, instances),
       interfaceSection(ctx, instances),
     );
   return sections
@@ -364,6 +366,7 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
     ...trackedLines(p, 'interface', 'Tracked interfaces', false),
     ...trackedLines(p, 'script', 'Tracked scripts', false),
     ...trackedLines(p, 'file', 'Tracked files', true),
+    ...trackedLines(p, 'process', 'Tracked processes', true),
     `   Using smtp notification = ${f.smtpAlert ? 'yes' : 'no'}`,
     `   Notify deleted = ${notifyDeleted ? 'Deleted' : 'Fault'}`,
     ...(ctx && c ? notifyLines(c.notify, ctx.host, true) : []),
@@ -390,6 +393,9 @@ function readings(d: DumpedInstance, ctx: DataDumpContext): Map<string, TrackerR
     } else if (t.kind === 'file') {
       const f = ctx.trackers.files.find((x) => x.name === t.name);
       if (f) r.set(t.name, { value: f.value });
+    } else if (t.kind === 'process') {
+      const x = ctx.trackers.processes?.find((y) => y.name === t.name);
+      if (x) r.set(t.name, { up: x.up });
     } else if (t.kind === 'interface') {
       const i = ctx.host.interfaces.find((x) => x.name === t.name);
       if (i) r.set(t.name, { up: (i.flags & 1) !== 0 && i.running });

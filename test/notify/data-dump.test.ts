@@ -149,9 +149,21 @@ vrrp_instance VI_1 {
 }
 `;
 
-/** VMACs (one with vmac_xmit_base), virtual and static routes and rules, static addresses. */
+/**
+ * VMACs (one with vmac_xmit_base), virtual and static routes and rules, static addresses, a tracked process
+ * that never runs (2.2.7 in a network namespace gets no process events, so it counts none: a process that
+ * exists would differ).
+ */
 const VMAC_ROUTES = `global_defs {
   router_id x
+}
+vrrp_track_process tp_none {
+  process kats-no-such-process
+  param_match partial
+  weight -10
+  quorum 2
+  quorum_max 4
+  delay 2
 }
 static_ipaddress {
   192.0.2.50/24 dev eth0
@@ -185,6 +197,9 @@ vrrp_instance V2 {
   interface eth1
   use_vmac vrrp2
   vmac_xmit_base
+  track_process {
+    tp_none weight -3 reverse
+  }
   virtual_router_id 52
   priority 100
   virtual_ipaddress {
@@ -216,7 +231,7 @@ function cases(): Case[] {
   const out: Case[] = [
     { name: 'every section', text: RICH },
     { name: 'strict with nftables NAME and priority', text: STRICT },
-    { name: 'vmac, routes, rules and static addresses', text: VMAC_ROUTES },
+    { name: 'vmac, routes, rules, static addresses, track_process', text: VMAC_ROUTES },
   ];
   const all = process.env.KATS_DUMP_ALL === '1';
   const lean = [
