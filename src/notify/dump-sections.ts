@@ -525,6 +525,7 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       vmacFamily.set(i.flags.vmacIfname, i.params.family);
     }
   }
+  const garps = garpDelays(ctx, instances);
   const out = ['------< Interfaces >------'];
   for (const f of ctx.host.interfaces) {
     const v4 = f.ipv4.find((a) => !vips.has(a));
@@ -563,6 +564,7 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       `   MTU = ${f.mtu}`,
       `   HW Type = ${f.hwType === 772 ? 'LOOPBACK' : f.hwType === 1 ? 'ETHERNET' : `UNKNOWN (${f.hwType})`}`,
       '   NIC netlink status update',
+      ...garpLines(garps.find((d) => d.interfaces.includes(f.name))),
       `   Reset ARP config counter ${arpResets}`,
       `   Original arp_ignore ${arpRead ? f.arpIgnore : 0}`,
       `   Original arp_filter ${arpRead ? f.arpFilter : 0}`,
@@ -618,6 +620,75 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
   return out;
 }
 
+/** One GARP delay group: garp_group blocks in order (0, 1, …), then the default one the global intervals make. */
+interface GarpDelay {
+  group: number;
+  garpUs?: number;
+  gnaUs?: number;
+  interfaces: string[];
+}
+
+/**
+ * keepalived's garp_delay list: a group per garp_group block (numbered from 0), then, when global_defs sets
+ * vrrp_garp_interval or vrrp_gna_interval, a group 0 of its own for the instances' interfaces in no block.
+ */
+function garpDelays(ctx: DataDumpContext, instances: DumpedInstance[]): GarpDelay[] {
+  const out: GarpDelay[] = ctx.config.garpGroups.map((g, k) => ({
+    group: k,
+    ...(g.garpIntervalUs ? { garpUs: g.garpIntervalUs } : {}),
+    ...(g.gnaIntervalUs ? { gnaUs: g.gnaIntervalUs } : {}),
+    interfaces: g.interfaces,
+  }));
+  const g = ctx.config.globalDefs;
+  if (g.vrrpGarpIntervalUs > 0 || g.vrrpGnaIntervalUs > 0) {
+    const grouped = new Set(out.flatMap((d) => d.interfaces));
+    const rest = [...new Set(instances.map((i) => i.params.interface))].filter((n) => !grouped.has(n));
+    if (rest.length > 0)
+      out.push({
+        group: 0,
+        ...(g.vrrpGarpIntervalUs > 0 ? { garpUs: g.vrrpGarpIntervalUs } : {}),
+        ...(g.vrrpGnaIntervalUs > 0 ? { gnaUs: g.vrrpGnaIntervalUs } : {}),
+        interfaces: rest,
+      });
+  }
+  return out;
+}
+
+/**
+ * "------< Gratuitous ARP delays >------": each group, its intervals (`%g` seconds) and next send time — the
+ * epoch until an interface of the group has announced (a MASTER on it), else the next interval from now —
+ * and its interfaces in index order.
+ */
+export function garpDelaySection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  const list = garpDelays(ctx, instances);
+  if (list.length === 0) return [];
+  const out = ['------< Gratuitous ARP delays >------'];
+  const order = (n: string) =>
+    ctx.host.interfaces.find((f) => f.name === n)?.index ?? Number.MAX_SAFE_INTEGER;
+  for (const d of list) {
+    const sent = instances.some(
+      (i) => i.status.state === 'MASTER' && d.interfaces.includes(i.params.interface),
+    );
+    const next = (us: number) =>
+      sent ? shortTime(ctx.host.nowS + us / 1e6) : '0.000000 (Thu Jan  1 00:00:00.000000)';
+    out.push(`------< GARP delay group ${d.group} >------`);
+    if (d.garpUs !== undefined)
+      out.push(` GARP interval = ${d.garpUs / 1e6}`, ` GARP next time ${next(d.garpUs)}`);
+    if (d.gnaUs !== undefined)
+      out.push(` GNA interval = ${d.gnaUs / 1e6}`, ` GNA next time ${next(d.gnaUs)}`);
+    else if (d.garpUs === undefined) out.push(' No configuration');
+    out.push(' Interfaces', ...[...d.interfaces].sort((a, b) => order(a) - order(b)).map((n) => `  ${n}`));
+  }
+  return out;
+}
+
+/** "SECONDS.MICROS (Www Mmm dd hh:mm:ss.MICROS)" (ctime's first 19 characters). */
+function shortTime(s: number): string {
+  const whole = Math.floor(s);
+  const us = String(Math.round((s - whole) * 1e6) % 1e6).padStart(6, '0');
+  return `${whole}.${us} (${ctimeText(whole).slice(0, 19)}.${us})`;
+}
+
 /** "------< Static Addresses / Routes / Rules >------", as configured (the addresses are installed: `set`). */
 export function staticSections(ctx: DataDumpContext): string[][] {
   const c = ctx.config;
@@ -645,6 +716,16 @@ export function readTimeoutText(timers: TimerTable, host: HostFacts): string {
   // ctime_us: "Www Mmm dd hh:mm:ss.micros yyyy"
   const year = d.pop();
   return `${whole}.${us} (${d.join(' ')}.${us} ${year})`;
+}
+
+/** An interface's GARP delay lines: its group's intervals in ms, and the group when not 0. */
+function garpLines(d: GarpDelay | undefined): string[] {
+  if (!d) return [];
+  return [
+    ...(d.garpUs !== undefined ? [`   Gratuitous ARP interval ${Math.floor(d.garpUs / 1000)}ms`] : []),
+    ...(d.gnaUs !== undefined ? [`   Gratuitous NA interval ${Math.floor(d.gnaUs / 1000)}ms`] : []),
+    ...(d.group !== 0 ? [`   Gratuitous ARP aggregation group ${d.group}`] : []),
+  ];
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

@@ -17,6 +17,7 @@ import type { VrrpStats } from '../vrrp/stats.js';
 import { dumpRoute, dumpRule } from './dump-routes.js';
 import {
   type DataDumpContext,
+  garpDelaySection,
   globalSection,
   interfaceSection,
   notifyLines,
@@ -185,12 +186,13 @@ const AUTH_NAME: Record<number, string> = { 0: 'NONE', 1: 'SIMPLE_PASSWORD', 2: 
  * Global definitions, VRRP Topology, VRRP Sockpool, VRRP Sync groups, VRRP Scripts, VRRP Track files,
  * Interfaces. Without `ctx` (no configuration at hand) only the VRRP Topology section, with the lines the
  * instances alone give. Static Addresses / Routes / Rules come before the VRRP Topology, VRRP Track processes after
- * the Track files. Not written yet: IPVLAN, Gratuitous ARP delays, Static Track groups (docs/notify-data-dump.md).
+ * the Track files, Gratuitous ARP delays after the Global definitions. Not written yet: IPVLAN, Static Track groups
+ * (docs/notify-data-dump.md).
  * Ours alone: "Master router" while MASTER, as the instance's last line.
  */
 export function formatDataText(instances: DumpedInstance[], ctx?: DataDumpContext): string {
   const sections: string[][] = [];
-  if (ctx) sections.push(globalSection(ctx), ...staticSections(ctx));
+  if (ctx) sections.push(globalSection(ctx), garpDelaySection(ctx, instances), ...staticSections(ctx));
   if (instances.length > 0)
     sections.push(['------< VRRP Topology >------', ...instances.flatMap((i) => topologyLines(i, ctx))]);
   if (ctx)

@@ -208,6 +208,32 @@ vrrp_instance V2 {
 }
 `;
 
+/** garp_group blocks (one with two interfaces), and the global GARP interval's default group. */
+const GARP_GROUPS = `global_defs {
+  vrrp_garp_interval 0.1
+}
+garp_group {
+  garp_interval 0.5
+  gna_interval 1
+  interface eth1
+}
+garp_group {
+  interfaces {
+    eth2
+    eth3
+  }
+  garp_interval 2
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 81
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100
+  }
+}
+`;
+
 /** IPv4 literals outside the documentation ranges moved into 198.51.100.0/24 (and IPv6 into 2001:db8::/32). */
 function documentationAddresses(text: string): string {
   const v4 = new Map<string, string>();
@@ -235,6 +261,7 @@ function cases(): Case[] {
     { name: 'every section', text: RICH },
     { name: 'strict with nftables NAME and priority', text: STRICT },
     { name: 'vmac, routes, rules, static addresses, track_process', text: VMAC_ROUTES },
+    { name: 'garp groups', text: GARP_GROUPS },
   ];
   const all = process.env.KATS_DUMP_ALL === '1';
   const lean = [
@@ -367,6 +394,7 @@ function normalise(text: string, ours: boolean): string[] {
     const line = l
       .replace(/^( {3}Last transition = ).*$/, '$1<time>')
       .replace(/^( {3}Read timeout = )\d.*$/, '$1<time>')
+      .replace(/^( G(ARP|NA) next time )[1-9].*$/, '$1<time>')
       .replace(/(IPv6 forwarding\. Last checked ).*$/, '$1<time>')
       .replace(/^ {3}fd_in -?\d+, fd_out -?\d+$/, '   fd_in <fd>, fd_out <fd>')
       .replace(/^ fd_in -?\d+ fd_out = -?\d+$/, ' fd_in <fd> fd_out = <fd>');
