@@ -395,6 +395,8 @@ function normalise(text: string, ours: boolean): string[] {
       .replace(/^( {3}Last transition = ).*$/, '$1<time>')
       .replace(/^( {3}Read timeout = )\d.*$/, '$1<time>')
       .replace(/^( G(ARP|NA) next time )[1-9].*$/, '$1<time>')
+      // A vrrp_script's run state at the instant of the dump (keepalived: `running` while a run is in flight).
+      .replace(/^( {3}State = )(running|idle)$/, '$1<run state>')
       .replace(/(IPv6 forwarding\. Last checked ).*$/, '$1<time>')
       .replace(/^ {3}fd_in -?\d+, fd_out -?\d+$/, '   fd_in <fd>, fd_out <fd>')
       .replace(/^ fd_in -?\d+ fd_out = -?\d+$/, ' fd_in <fd> fd_out = <fd>');
