@@ -12,7 +12,16 @@
 // (default 2); KATS_DUMP_OUT=DIR keeps both texts there. docs/decisions/meaning-variants.md has the command.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -532,6 +541,7 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
         }
         assert.deepEqual(missing, [], 'departures no longer seen in keepalived: remove them');
         if (process.env.KATS_DUMP_OUT) {
+          mkdirSync(process.env.KATS_DUMP_OUT, { recursive: true });
           const base = join(process.env.KATS_DUMP_OUT, c.name.replace(/\W+/g, '_'));
           writeFileSync(`${base}.ref`, `${theirs.join('\n')}\n`);
           writeFileSync(`${base}.ours`, `${mine.join('\n')}\n`);
