@@ -59,7 +59,11 @@ export class TrackerWiring {
 
   /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */
   snapshot(): TrackerSnapshot {
-    return { scripts: this.#scripts.states(), files: this.#files.values() };
+    return {
+      scripts: this.#scripts.states(),
+      files: this.#files.values(),
+      processes: this.#processes.states(),
+    };
   }
 
   /** Every script, process and file tracker's latest reading (the status listener's). */

@@ -2,6 +2,7 @@
 // interfaces from /sys/class/net and os.networkInterfaces(), the local name, script users from /etc/passwd.
 import { accessSync, constants, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
+import { monotonicUs } from '../common/clock.js';
 import { resolveIdentity } from '../common/script-identity.js';
 import type { GlobalDefs } from '../config/model.js';
 import type { HostFacts, InterfaceFacts } from './dump-sections.js';
@@ -46,6 +47,8 @@ export function readInterfaces(): InterfaceFacts[] {
       ipv6Forwarding: read(`/proc/sys/net/ipv6/conf/${name}/forwarding`) === '1',
       rpFilter: Number(read(`/proc/sys/net/ipv4/conf/${name}/rp_filter`) || 0),
       promoteSecondaries: read(`/proc/sys/net/ipv4/conf/${name}/promote_secondaries`) === '1',
+      arpIgnore: Number(read(`/proc/sys/net/ipv4/conf/${name}/arp_ignore`) || 0),
+      arpFilter: Number(read(`/proc/sys/net/ipv4/conf/${name}/arp_filter`) || 0),
     });
   }
   return out.sort((a, b) => a.index - b.index);
@@ -92,5 +95,6 @@ export function readHostFacts(g: GlobalDefs): HostFacts {
     },
     resolveCommand: (cmd) => resolveCommand(cmd, g.other.use_symlink_paths !== undefined),
     nowS: Date.now() / 1000,
+    monoNowUs: monotonicUs(),
   };
 }

@@ -11,14 +11,19 @@ import type {
   VrrpInstanceConfig,
 } from '../config/model.js';
 import { isFileCheck } from '../config/script-security.js';
+import { engineVip } from '../daemon/engine-plan/statics.js';
 import { nftSettings } from '../daemon/strict-firewall.js';
 import { AuthType } from '../vrrp/advert.js';
-import type { DumpedInstance } from './dumps.js';
+import { earliestTimer, type TimerTable } from '../vrrp/timers.js';
+import { dumpRoute, dumpRule } from './dump-routes.js';
+import { type DumpedInstance, vipDataText } from './dumps.js';
 
 /** The live values of the trackers (from the running daemon). */
 export interface TrackerSnapshot {
   scripts: { name: string; up: boolean }[];
   files: { name: string; value: number }[];
+  /** vrrp_track_process: quorum held, matching processes counted. */
+  processes?: { name: string; up: boolean; count: number }[];
 }
 
 /** One network interface as the kernel shows it (read at dump time: dump-host.ts). */
@@ -42,6 +47,9 @@ export interface InterfaceFacts {
   /** net.ipv4.conf.IF.rp_filter and promote_secondaries. */
   rpFilter: number;
   promoteSecondaries: boolean;
+  /** net.ipv4.conf.IF.arp_ignore and arp_filter. */
+  arpIgnore: number;
+  arpFilter: number;
 }
 
 /** What the dump needs to know of the host. */
@@ -56,6 +64,8 @@ export interface HostFacts {
   resolveCommand(cmd: string): string | null;
   /** Wall-clock seconds now (the IPv6 forwarding check time). */
   nowS: number;
+  /** The daemon's monotonic clock now, µs (common/clock.ts): the instances' timers are on it. */
+  monoNowUs: number;
 }
 
 export interface DataDumpContext {
@@ -70,6 +80,9 @@ const IFF_LOOPBACK = 0x8;
 const IFF_POINTOPOINT = 0x10;
 const IFF_NOARP = 0x80;
 const IFF_MULTICAST = 0x1000;
+
+/** What keepalived 2.2.7 (Debian bookworm's build) writes as its libnftnl version. */
+export const LIBNFTNL_VERSION = '1.2.3';
 
 const onOff = (v: boolean | undefined) => (v === undefined ? 'unset' : v ? 'on' : 'off');
 const has = (o: Record<string, string[]>, k: string) => o[k] !== undefined;
@@ -188,6 +201,8 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
       ` nftables ${nft.ifindex ? '' : "don't "}force use ifindex for link local IPv6`,
     );
   out.push(` nftables with${nft.counters ? '' : 'out'} counters`);
+  // A build constant of keepalived (the libnftnl it was compiled against): the Debian 2.2.7 package's.
+  if (vrrp) out.push(` libnftnl version ${LIBNFTNL_VERSION}`);
   out.push(
     ` VRRP check unicast_src = ${g.vrrpCheckUnicastSrc}`,
     ` VRRP skip check advert addresses = ${g.vrrpSkipCheckAdvAddr}`,
@@ -292,7 +307,7 @@ export function notifyLines(
 }
 
 /** "------< VRRP Sockpool >------": one entry per socket, its instances by VRID. */
-export function sockpoolSection(instances: DumpedInstance[]): string[] {
+export function sockpoolSection(instances: DumpedInstance[], ctx?: DataDumpContext): string[] {
   const socks = new Map<number, DumpedInstance[]>();
   for (const i of instances) {
     const fd = i.fd ?? -1;
@@ -305,9 +320,13 @@ export function sockpoolSection(instances: DumpedInstance[]): string[] {
   for (const [fd, list] of socks) {
     const p = list[0]!.params;
     const unicast = p.unicastPeers.length > 0;
+    // vmac_xmit_base: the socket is on the VMAC's base interface.
+    const c = ctx?.config.vrrpInstances.find((i) => i.name === list[0]!.status.name);
+    const sockIf =
+      c?.vmacXmitBase && list[0]!.flags.vmacIfname !== '' ? (c.interface ?? p.interface) : p.interface;
     out.push(
       ` fd_in ${fd} fd_out = ${fd}`,
-      `   Interface = ${p.interface}`,
+      `   Interface = ${sockIf}`,
       `   Family = IPv${p.family}`,
       `   Protocol = ${list[0]!.authType === AuthType.ah ? 'AH' : 'VRRP'}`,
       `   Type = ${unicast ? 'Unicast' : 'Multicast'}`,
@@ -448,6 +467,42 @@ export function trackFileSection(ctx: DataDumpContext, instances: DumpedInstance
   return out;
 }
 
+/** "------< VRRP Track processes >------": the vrrp_track_process blocks some instance tracks. */
+export function trackProcessSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  const used = ctx.config.trackProcesses.filter(
+    (t) =>
+      t.process !== undefined &&
+      instances.some((i) => i.params.trackers.some((x) => x.kind === 'process' && x.name === t.name)),
+  );
+  if (used.length === 0) return [];
+  const out = ['------< VRRP Track processes >------'];
+  const secs = (us: number | undefined) => `${((us ?? 0) / 1e6).toFixed(6)}s`;
+  for (const t of used) {
+    const [path, ...params] = t.process!;
+    const state = ctx.trackers.processes?.find((x) => x.name === t.name);
+    out.push(` VRRP Track process = ${t.name}`, `   Process = ${path}`);
+    if (params.length > 0) out.push(`   Parameters = ${params.join(' ')}`);
+    if (t.paramMatch !== undefined || params.length > 0)
+      out.push(`   Param match${t.paramMatch === undefined ? '' : ` = ${t.paramMatch}`}`);
+    out.push(`   Min processes = ${t.quorum}`);
+    if (t.quorumMax !== undefined) out.push(`   Max processes = ${t.quorumMax}`);
+    out.push(
+      `   Current processes = ${state?.count ?? 0}`,
+      `   Have quorum = ${state?.up ?? false}`,
+      `   Weight = ${t.weight}${t.reverse ? ' reverse' : ''}`,
+      `   Terminate delay = ${secs(t.terminateDelayUs ?? t.delayUs)}`,
+      `   Fork delay = ${secs(t.forkDelayUs ?? t.delayUs)}`,
+      '   Fork delay timer not running',
+      '   Terminate delay timer not running',
+      // keepalived matches the whole command line once param_match is given.
+      `   Full command = ${t.fullCommand || t.paramMatch !== undefined}`,
+    );
+    const tracking = trackingLines(instances, t.name, 'process');
+    if (tracking.length) out.push('   Tracking instances :', ...tracking);
+  }
+  return out;
+}
+
 /** "------< Interfaces >------": every interface of the namespace, with the instances that follow it. */
 export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
   if (ctx.host.interfaces.length === 0) return [];
@@ -456,6 +511,17 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
     ...instances.flatMap((i) => [...i.params.vips, ...i.params.excludedVips].map((v) => v.address)),
     ...ctx.config.staticIpaddresses.map((a) => a.address),
   ]);
+  // The VMACs of the instances, with their base interface and family.
+  const vmacs = new Map<string, string>();
+  const vmacFamily = new Map<string, number>();
+  for (const i of instances) {
+    const c = ctx.config.vrrpInstances.find((x) => x.name === i.status.name);
+    if (i.flags.vmacIfname !== '' && c?.useVmac !== undefined && c.interface !== undefined) {
+      vmacs.set(i.flags.vmacIfname, c.interface);
+      vmacFamily.set(i.flags.vmacIfname, i.params.family);
+    }
+  }
+  const garps = garpDelays(ctx, instances);
   const out = ['------< Interfaces >------'];
   for (const f of ctx.host.interfaces) {
     const v4 = f.ipv4.find((a) => !vips.has(a));
@@ -474,21 +540,39 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       '   Delayed state change running = false',
       '   Up debounce timer = 0us',
       '   Down debounce timer = 0us',
+    );
+    const vmacBase = vmacs.get(f.name);
+    if (vmacBase !== undefined) {
+      const b = ctx.host.interfaces.find((x) => x.name === vmacBase);
+      const up = b ? (b.flags & IFF_UP ? '' : 'not ') : 'not ';
+      const running = b?.running ? '' : 'not ';
+      out.push(
+        `   VMAC type private, underlying interface = ${vmacBase}, state = ${up}UP, ${running}RUNNING`,
+        '   I/f created by keepalived',
+      );
+    }
+    // keepalived sets arp_ignore and arp_filter on the base interface of each IPv4 VMAC, counting them.
+    const arpResets = [...vmacs.entries()].filter(
+      ([name, b]) => b === f.name && vmacFamily.get(name) === 4,
+    ).length;
+    const arpRead = arpResets > 0 || vmacBase !== undefined;
+    out.push(
       `   MTU = ${f.mtu}`,
       `   HW Type = ${f.hwType === 772 ? 'LOOPBACK' : f.hwType === 1 ? 'ETHERNET' : `UNKNOWN (${f.hwType})`}`,
       '   NIC netlink status update',
-      '   Reset ARP config counter 0',
-      '   Original arp_ignore 0',
-      '   Original arp_filter 0',
+      ...garpLines(garps.find((d) => d.interfaces.includes(f.name))),
+      `   Reset ARP config counter ${arpResets}`,
+      `   Original arp_ignore ${arpRead ? f.arpIgnore : 0}`,
+      `   Original arp_filter ${arpRead ? f.arpFilter : 0}`,
     );
     // keepalived sets promote_secondaries for the instances that ask for it, counting them; the kernel's
-    // notification of that change is what first tells it rp_filter.
+    // notification of that change is what first tells it rp_filter (also read for VMACs and their bases).
     const promoting = instances.filter(
       (i) => i.params.interface === f.name && i.flags.promoteSecondaries,
     ).length;
-    if (promoting > 0) out.push(`   rp_filter ${f.rpFilter}`);
+    if (promoting > 0 || arpRead) out.push(`   rp_filter ${f.rpFilter}`);
     out.push(
-      `   Original promote_secondaries ${promoting > 0 && f.promoteSecondaries ? 1 : 0}`,
+      `   Original promote_secondaries ${(promoting > 0 || vmacBase !== undefined) && f.promoteSecondaries ? 1 : 0}`,
       `   Reset promote_secondaries counter ${promoting}`,
     );
     // keepalived checks the IPv6 forwarding setting when it sends unsolicited neighbour adverts (an IPv6 master).
@@ -502,20 +586,142 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       );
     const tracking: string[] = [];
     for (const i of instances) {
-      if (i.params.interface === f.name && !i.params.dontTrackPrimary)
-        tracking.push(`     ${i.status.name}, weight 0`);
+      const c = ctx.config.vrrpInstances.find((x) => x.name === i.status.name);
+      const mine: string[] = [];
+      // The instance's own interface, and for a VMAC instance its base too.
+      const own = i.params.interface === f.name || (i.flags.vmacIfname !== '' && c?.interface === f.name);
+      if (own && !i.params.dontTrackPrimary) mine.push(`     ${i.status.name}, weight 0`);
       // The weight as configured: keepalived keeps it here even where the instance ignores it (sync groups).
-      const refs = ctx.config.vrrpInstances.find((c) => c.name === i.status.name)?.trackInterfaces ?? [];
+      const refs = c?.trackInterfaces ?? [];
       for (const t of i.params.trackers)
         if (t.kind === 'interface' && t.name === f.name) {
           const r = refs.find((x) => x.name === t.name);
           const w = r ? (r.weight ?? 0) : t.weight;
-          tracking.push(`     ${i.status.name}, weight ${w}${(r ? r.reverse : t.reverse) ? ' reverse' : ''}`);
+          mine.push(`     ${i.status.name}, weight ${w}${(r ? r.reverse : t.reverse) ? ' reverse' : ''}`);
         }
+      // The interface of a VIP on another interface (unless no_track), the output interface of a tracked
+      // virtual route, the input interface of a tracked virtual rule.
+      const routeIfs = [
+        ...[...(c?.virtualIpaddresses ?? []), ...(c?.virtualIpaddressesExcluded ?? [])].map((v) =>
+          v.noTrack ? undefined : v.dev,
+        ),
+        ...(c?.virtualRoutes ?? []).map((r) => dumpRoute(r)?.tracks),
+        ...(c?.virtualRules ?? []).map((r) => dumpRule(r)?.tracks),
+      ];
+      if (mine.length === 0 && routeIfs.includes(f.name)) mine.push(`     ${i.status.name}, weight 0`);
+      tracking.push(...mine);
     }
     if (tracking.length) out.push('   Tracking VRRP instances :', ...tracking);
   }
   return out;
+}
+
+/** One GARP delay group: garp_group blocks in order (0, 1, …), then the default one the global intervals make. */
+interface GarpDelay {
+  group: number;
+  garpUs?: number;
+  gnaUs?: number;
+  interfaces: string[];
+}
+
+/**
+ * keepalived's garp_delay list: a group per garp_group block (numbered from 0), then, when global_defs sets
+ * vrrp_garp_interval or vrrp_gna_interval, a group 0 of its own for the instances' interfaces in no block.
+ */
+function garpDelays(ctx: DataDumpContext, instances: DumpedInstance[]): GarpDelay[] {
+  const out: GarpDelay[] = ctx.config.garpGroups.map((g, k) => ({
+    group: k,
+    ...(g.garpIntervalUs ? { garpUs: g.garpIntervalUs } : {}),
+    ...(g.gnaIntervalUs ? { gnaUs: g.gnaIntervalUs } : {}),
+    interfaces: g.interfaces,
+  }));
+  const g = ctx.config.globalDefs;
+  if (g.vrrpGarpIntervalUs > 0 || g.vrrpGnaIntervalUs > 0) {
+    const grouped = new Set(out.flatMap((d) => d.interfaces));
+    const rest = [...new Set(instances.map((i) => i.params.interface))].filter((n) => !grouped.has(n));
+    if (rest.length > 0)
+      out.push({
+        group: 0,
+        ...(g.vrrpGarpIntervalUs > 0 ? { garpUs: g.vrrpGarpIntervalUs } : {}),
+        ...(g.vrrpGnaIntervalUs > 0 ? { gnaUs: g.vrrpGnaIntervalUs } : {}),
+        interfaces: rest,
+      });
+  }
+  return out;
+}
+
+/**
+ * "------< Gratuitous ARP delays >------": each group, its intervals (`%g` seconds) and next send time — the
+ * epoch until an interface of the group has announced (a MASTER on it), else the next interval from now —
+ * and its interfaces in index order.
+ */
+export function garpDelaySection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  const list = garpDelays(ctx, instances);
+  if (list.length === 0) return [];
+  const out = ['------< Gratuitous ARP delays >------'];
+  const order = (n: string) =>
+    ctx.host.interfaces.find((f) => f.name === n)?.index ?? Number.MAX_SAFE_INTEGER;
+  for (const d of list) {
+    const sent = instances.some(
+      (i) => i.status.state === 'MASTER' && d.interfaces.includes(i.params.interface),
+    );
+    const next = (us: number) =>
+      sent ? shortTime(ctx.host.nowS + us / 1e6) : '0.000000 (Thu Jan  1 00:00:00.000000)';
+    out.push(`------< GARP delay group ${d.group} >------`);
+    if (d.garpUs !== undefined)
+      out.push(` GARP interval = ${d.garpUs / 1e6}`, ` GARP next time ${next(d.garpUs)}`);
+    if (d.gnaUs !== undefined)
+      out.push(` GNA interval = ${d.gnaUs / 1e6}`, ` GNA next time ${next(d.gnaUs)}`);
+    else if (d.garpUs === undefined) out.push(' No configuration');
+    out.push(' Interfaces', ...[...d.interfaces].sort((a, b) => order(a) - order(b)).map((n) => `  ${n}`));
+  }
+  return out;
+}
+
+/** "SECONDS.MICROS (Www Mmm dd hh:mm:ss.MICROS)" (ctime's first 19 characters). */
+function shortTime(s: number): string {
+  const whole = Math.floor(s);
+  const us = String(Math.round((s - whole) * 1e6) % 1e6).padStart(6, '0');
+  return `${whole}.${us} (${ctimeText(whole).slice(0, 19)}.${us})`;
+}
+
+/** "------< Static Addresses / Routes / Rules >------", as configured (the addresses are installed: `set`). */
+export function staticSections(ctx: DataDumpContext): string[][] {
+  const c = ctx.config;
+  const out: string[][] = [];
+  if (c.staticIpaddresses.length > 0)
+    out.push([
+      '------< Static Addresses >------',
+      ...c.staticIpaddresses.map((v) => `     ${vipDataText(engineVip(v), { interface: '' }, true, false)}`),
+    ]);
+  const routes = c.staticRoutes.flatMap((r) => dumpRoute(r) ?? []);
+  if (routes.length > 0) out.push(['------< Static Routes >------', ...routes.map((r) => `     ${r.text}`)]);
+  const rules = c.staticRules.flatMap((r) => dumpRule(r) ?? []);
+  if (rules.length > 0) out.push(['------< Static Rules >------', ...rules.map((r) => `     ${r.text}`)]);
+  return out;
+}
+
+/** keepalived's read timeout (the instance's next advert or master-down deadline) as wall-clock time. */
+export function readTimeoutText(timers: TimerTable, host: HostFacts): string {
+  const next = earliestTimer({ ...timers, garpDelay: null, garpRefresh: null, garpLowerPrio: null });
+  if (next === null) return 'DISABLED';
+  const wallUs = Math.round(host.nowS * 1e6 + (next.atUs - host.monoNowUs));
+  const whole = Math.floor(wallUs / 1e6);
+  const us = String(wallUs - whole * 1e6).padStart(6, '0');
+  const d = ctimeText(whole).split(' ');
+  // ctime_us: "Www Mmm dd hh:mm:ss.micros yyyy"
+  const year = d.pop();
+  return `${whole}.${us} (${d.join(' ')}.${us} ${year})`;
+}
+
+/** An interface's GARP delay lines: its group's intervals in ms, and the group when not 0. */
+function garpLines(d: GarpDelay | undefined): string[] {
+  if (!d) return [];
+  return [
+    ...(d.garpUs !== undefined ? [`   Gratuitous ARP interval ${Math.floor(d.garpUs / 1000)}ms`] : []),
+    ...(d.gnaUs !== undefined ? [`   Gratuitous NA interval ${Math.floor(d.gnaUs / 1000)}ms`] : []),
+    ...(d.group !== 0 ? [`   Gratuitous ARP aggregation group ${d.group}`] : []),
+  ];
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

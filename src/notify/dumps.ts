@@ -14,15 +14,20 @@ import type { InstanceStatus } from '../vrrp/fsm.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { initialReading, type TrackerDef, type TrackerReading, trackerEffect } from '../vrrp/priority.js';
 import type { VrrpStats } from '../vrrp/stats.js';
+import { dumpRoute, dumpRule } from './dump-routes.js';
 import {
   type DataDumpContext,
+  garpDelaySection,
   globalSection,
   interfaceSection,
   notifyLines,
+  readTimeoutText,
   scriptSection,
   sockpoolSection,
+  staticSections,
   syncGroupSection,
   trackFileSection,
+  trackProcessSection,
 } from './dump-sections.js';
 
 export type { DataDumpContext, HostFacts, InterfaceFacts, TrackerSnapshot } from './dump-sections.js';
@@ -180,22 +185,23 @@ const AUTH_NAME: Record<number, string> = { 0: 'NONE', 1: 'SIMPLE_PASSWORD', 2: 
  * The SIGUSR1 text, keepalived 2.2.7's sections line for line in its order and words (docs/notify-data-dump.md):
  * Global definitions, VRRP Topology, VRRP Sockpool, VRRP Sync groups, VRRP Scripts, VRRP Track files,
  * Interfaces. Without `ctx` (no configuration at hand) only the VRRP Topology section, with the lines the
- * instances alone give. Lines keepalived writes and this dump does not: Read timeout, the VMAC and IPVLAN
- * lines, Virtual Routes / Virtual Rules, Tracked processes / BFDs and their sections, libnftnl version, the
- * Static Addresses / Routes / Rules sections, Gratuitous ARP delays. Ours alone: "Master router" while MASTER,
- * as the instance's last line.
+ * instances alone give. Static Addresses / Routes / Rules come before the VRRP Topology, VRRP Track processes after
+ * the Track files, Gratuitous ARP delays after the Global definitions. Not written yet: IPVLAN, Static Track groups
+ * (docs/notify-data-dump.md).
+ * Ours alone: "Master router" while MASTER, as the instance's last line.
  */
 export function formatDataText(instances: DumpedInstance[], ctx?: DataDumpContext): string {
   const sections: string[][] = [];
-  if (ctx) sections.push(globalSection(ctx));
+  if (ctx) sections.push(globalSection(ctx), garpDelaySection(ctx, instances), ...staticSections(ctx));
   if (instances.length > 0)
     sections.push(['------< VRRP Topology >------', ...instances.flatMap((i) => topologyLines(i, ctx))]);
   if (ctx)
     sections.push(
-      sockpoolSection(instances),
+      sockpoolSection(instances, ctx),
       syncGroupSection(ctx, instances),
       scriptSection(ctx, instances),
       trackFileSection(ctx, instances),
+      trackProcessSection(ctx, instances),
       interfaceSection(ctx, instances),
     );
   return sections
@@ -243,7 +249,13 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
   const group = ctx?.config.syncGroups.find((sg) => sg.members.some((m) => m.name === st.name));
   const nftSet =
     vipSet && !p.accept && ctx !== undefined && nftSettings(ctx.config.globalDefs).table !== null;
-  const vipLine = (v: VrrpInstanceParams['vips'][number]) => `     ${vipDataText(v, p, vipSet, nftSet)}`;
+  // A use_vmac instance runs on its VMAC; keepalived names the VMAC's VIPs `dev VMAC@BASE`.
+  const vmac = f.vmacIfname !== '' && c?.useVmac !== undefined;
+  const base = c?.interface ?? p.interface;
+  const vipLine = (v: VrrpInstanceParams['vips'][number]) =>
+    `     ${vipDataText(v, p, vipSet, nftSet, vmac && (v.dev ?? p.interface) === f.vmacIfname ? `@${base}` : '')}`;
+  const routes = (c?.virtualRoutes ?? []).flatMap((r) => dumpRoute(r) ?? []);
+  const rules = (c?.virtualRules ?? []).flatMap((r) => dumpRule(r) ?? []);
   const ifindex = ctx?.host.interfaces.find((i) => i.name === p.interface)?.index ?? 0;
   const trackerFaults = ctx ? faultCount(d, ctx) : 0;
   const lines = [
@@ -280,8 +292,15 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
         ]
       : []),
     ...(lastTransitionS > 0 ? [`   Last transition = ${transitionText(lastTransitionS)}`] : []),
+    ...(ctx ? [`   Read timeout = ${readTimeoutText(st.timers, ctx.host)}`] : []),
     ...(ctx ? [`   Master down timer = ${masterDownTimerUs(d, group !== undefined)} usecs`] : []),
-    `   Interface = ${p.interface}`,
+    ...(vmac
+      ? [
+          `   Use VMAC, i/f name ${f.vmacIfname}, is_up = true, xmit_base = ${c?.vmacXmitBase ? 'true' : 'false'}`,
+          ...(c?.useVmac?.mac !== undefined ? [`     MAC = ${c.useVmac.mac.toLowerCase()}`] : []),
+          `   Interface = ${f.vmacIfname}, vmac on ${base}${c?.vmacXmitBase ? ', xmit base i/f' : ''}`,
+        ]
+      : [`   Interface = ${p.interface}`]),
     ...(p.dontTrackPrimary ? ['   VRRP interface tracking disabled'] : []),
     ...(f.skipCheckAdvAddr ? ['   Skip checking advert IP addresses'] : []),
     ...(f.strictMode ? ['   Enforcing strict VRRP compliance'] : []),
@@ -344,9 +363,12 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
     ...(ctx
       ? [d.fd !== undefined && d.fd >= 0 ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated']
       : []),
+    ...(routes.length > 0 ? ['   Virtual Routes :', ...routes.map((r) => `     ${r.text}`)] : []),
+    ...(rules.length > 0 ? ['   Virtual Rules :', ...rules.map((r) => `     ${r.text}`)] : []),
     ...trackedLines(p, 'interface', 'Tracked interfaces', false),
     ...trackedLines(p, 'script', 'Tracked scripts', false),
     ...trackedLines(p, 'file', 'Tracked files', true),
+    ...trackedLines(p, 'process', 'Tracked processes', true),
     `   Using smtp notification = ${f.smtpAlert ? 'yes' : 'no'}`,
     `   Notify deleted = ${notifyDeleted ? 'Deleted' : 'Fault'}`,
     ...(ctx && c ? notifyLines(c.notify, ctx.host, true) : []),
@@ -373,6 +395,9 @@ function readings(d: DumpedInstance, ctx: DataDumpContext): Map<string, TrackerR
     } else if (t.kind === 'file') {
       const f = ctx.trackers.files.find((x) => x.name === t.name);
       if (f) r.set(t.name, { value: f.value });
+    } else if (t.kind === 'process') {
+      const x = ctx.trackers.processes?.find((y) => y.name === t.name);
+      if (x) r.set(t.name, { up: x.up });
     } else if (t.kind === 'interface') {
       const i = ctx.host.interfaces.find((x) => x.name === t.name);
       if (i) r.set(t.name, { up: (i.flags & 1) !== 0 && i.running });
@@ -414,11 +439,12 @@ function trackedLines(
 }
 
 /** A VIP as keepalived's text dump writes it (format_ipaddress): the prefix length only when shorter. */
-function vipDataText(
+export function vipDataText(
   v: VrrpInstanceParams['vips'][number],
-  p: VrrpInstanceParams,
+  p: { interface: string },
   set: boolean,
   nftSet: boolean,
+  devSuffix = '',
 ): string {
   const o = v.options ?? {};
   const v6 = v.address.includes(':');
@@ -427,7 +453,7 @@ function vipDataText(
   let out = addr;
   const brd = typeof o.broadcast === 'string' ? broadcastOf(o.broadcast, v.address, v.prefixLen) : null;
   if (!v6 && brd) out += ` brd ${brd}`;
-  out += ` dev ${v.dev ?? p.interface}`;
+  out += ` dev ${v.dev ?? p.interface}${devSuffix}`;
   out += ` scope ${typeof o.scope === 'string' ? o.scope : 'global'}`;
   if (typeof o.label === 'string') out += ` label ${o.label}`;
   if (typeof o.peer === 'string') out += ` peer ${o.peer}/${v.prefixLen}`;

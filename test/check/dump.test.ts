@@ -14,6 +14,7 @@ const host: HostFacts = {
   scriptUidGid: () => '0:0',
   resolveCommand: (c) => c,
   nowS: 0,
+  monoNowUs: 0,
 };
 
 const text = (weight: number) => `

@@ -194,8 +194,12 @@ export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx):
       line.noTrack = true;
       continue;
     }
-    if (w === 'or')
+    if (w === 'or') {
+      // `via A or B`: B is a second next hop (keepalived keeps the route, as two next hops).
       ctx.diag.warn('CONFIG_DEPRECATED', '"or" for routes is deprecated. Please use "nexthop"', pos);
+      i++;
+      continue;
+    }
     if (w === 'gw')
       ctx.diag.warn('CONFIG_DEPRECATED', '"gw" for routes is deprecated. Please use "via"', pos);
     if (ROUTE_FLAGS.has(w)) continue;

@@ -12,9 +12,20 @@ import type {
   VirtualServerGroupEntry,
 } from '../model.js';
 import { exactArray, NO_OTHER } from '../model.js';
-import type { KeywordDef, KeywordTable } from '../parser.js';
-import { canonicalIp, ipToBytes, readInt, readIp, readPrefix } from '../values.js';
-import { boolFlag, carry, deprecated, flag, int, script, str, timerUs, userGroup } from './builders.js';
+import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
+import { canonicalIp, ipToBytes, readInt, readIp, readPrefix, readUnsigned } from '../values.js';
+import {
+  boolFlag,
+  carry,
+  deprecated,
+  flag,
+  int,
+  parseScript,
+  script,
+  str,
+  timerUs,
+  userGroup,
+} from './builders.js';
 
 export const SCHEDULERS = new Set([
   'rr',
@@ -64,8 +75,92 @@ const method: KeywordDef<VirtualServer | RealServer> = {
       vs.lbKind = canonical;
       vs.lbKindOptions = tokens.slice(2);
     } else vs.lvsMethod = canonical;
+    if (METHODS.has(v)) tunnelOptions(tokens, 'realServers' in vs ? 'virtual' : 'real', pos, ctx);
   },
 };
+
+/**
+ * keepalived 2.2.7 reads every word after the method as a tunnel option (`type ipip|gue|gre`, `port N`,
+ * `nocsum|csum|remcsum`), whatever the method, and reports the first it cannot read — so a trailing
+ * `// comment` is "Invalid tunnel option //" (docs/config-meaning.md). The method stays set.
+ */
+function tunnelOptions(tokens: string[], sType: string, pos: SourcePos, ctx: ParseCtx): void {
+  let type = 'ipip';
+  let port = 0;
+  let csum = 'nocsum';
+  for (let i = 2; i < tokens.length; i++) {
+    const w = tokens[i]!;
+    const next = tokens[i + 1];
+    if (w === 'type') {
+      if (next === undefined)
+        return ctx.diag.error('CONFIG_INVALID_VALUE', `Missing tunnel type for ${sType} server.`, pos);
+      if (next !== 'ipip' && next !== 'gue' && next !== 'gre')
+        return ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `Unknown tunnel type ${next} for ${sType} server.`,
+          pos,
+        );
+      type = next;
+      i++;
+    } else if (w === 'port') {
+      if (next === undefined)
+        return ctx.diag.error('CONFIG_INVALID_VALUE', `Missing port for ${sType} server gue tunnel.`, pos);
+      const n = /^\d+$/.test(next) ? Number(next) : 0;
+      if (n < 1 || n > 65535)
+        return ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `Invalid gue tunnel port ${next} for ${sType} server.`,
+          pos,
+        );
+      port = n;
+      i++;
+    } else if (w === 'nocsum' || w === 'csum' || w === 'remcsum') csum = w;
+    else
+      return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid tunnel option ${w} for ${sType} server.`, pos);
+  }
+  if ((type === 'gue') !== (port !== 0))
+    return ctx.diag.error(
+      'CONFIG_INVALID_VALUE',
+      'gue tunnels require port, otherwise cannot have port.',
+      pos,
+    );
+  if (type === 'ipip' && csum !== 'nocsum')
+    return ctx.diag.error('CONFIG_INVALID_VALUE', 'ipip tunnels do not support checksum option.', pos);
+  if (type === 'gre' && csum === 'remcsum')
+    ctx.diag.error('CONFIG_INVALID_VALUE', 'gre tunnels do not support remote checksum option.', pos);
+}
+
+/**
+ * MISC_CHECK's `misc_path`: every word is the command and its arguments (keepalived 2.2.7 has no user here;
+ * `user` is its own keyword), so `misc_path "/bin/check.sh" // x` runs /bin/check.sh with `//` and `x`.
+ */
+const miscPath: KeywordDef<Checker> = {
+  doc: { args: 'SCRIPT [ARG...]' },
+  quoted: true,
+  line: (c, tokens, pos, ctx) => {
+    const s = parseScript(tokens.slice(0, 2), pos);
+    if (!s) return ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a script`, pos);
+    s.argv.push(...tokens.slice(2));
+    c.miscPath = s;
+  },
+};
+
+/** `misc_timeout`: whole seconds, 0..4294 (0: the delay loop, as unset); else "Invalid misc_timeout value". */
+const miscTimeout: KeywordDef<Checker> = {
+  doc: { args: 'SECONDS' },
+  line: (c, tokens, pos, ctx) => {
+    const r = readUnsigned(tokens[1], 0, 4294);
+    if (!r.ok) {
+      ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+      return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid misc_timeout value '${tokens[1] ?? ''}'`, pos);
+    }
+    if (r.value > 0) c.miscTimeoutUs = r.value * 1_000_000;
+    else delete c.miscTimeoutUs;
+  },
+};
+
+/** The checker each url block belongs to (to drop a url without a path). */
+const urlOwners = new WeakMap<HttpUrl, Checker>();
 
 /** Common timing/retry keywords on virtual servers, real servers and checkers. */
 function common<T>(): KeywordTable<T> {
@@ -321,10 +416,16 @@ function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
             open: (c, _t, pos) => {
               const u: HttpUrl = { statusCodes: [], regexNoMatch: false, pos };
               c.urls.push(u);
+              urlOwners.set(u, c);
               return u;
             },
-            close: (u: HttpUrl) => {
+            // keepalived drops a url without a path at its closing brace (and blames that line).
+            close: (u: HttpUrl, ctx, pos) => {
               u.statusCodes = exactArray(u.statusCodes);
+              if (u.path !== undefined) return;
+              ctx.diag.error('CONFIG_NO_URL', 'HTTP/SSL_GET checker url has no path - ignoring', pos);
+              const c = urlOwners.get(u);
+              if (c) c.urls = c.urls.filter((x) => x !== u);
             },
           },
         },
@@ -346,8 +447,8 @@ function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
     case 'MISC_CHECK':
       return {
         ...all,
-        misc_path: script('miscPath'),
-        misc_timeout: timerUs('miscTimeoutUs', 0.000001),
+        misc_path: miscPath,
+        misc_timeout: miscTimeout,
         misc_dynamic: flag('miscDynamic'),
         user: userGroup('user'),
       };
