@@ -1,11 +1,11 @@
 // A backup runs its receive path for hours and its takeover path never — until the moment that counts, when
 // V8 would compile that path on its first call. So the takeover runs once ahead of time, with nothing sent:
-// at startup on a scratch engine driven to MASTER on a virtual clock (adverts encoded, frames built, the FFI
-// send called on fd −1: EBADF, no packet), and per instance ahead of its Master_Down deadline. Measurements:
+// at startup on a scratch engine driven to MASTER on a virtual clock (adverts encoded, IPv4 headers and
+// frames built, written to a sink), and per instance ahead of its Master_Down deadline. Measurements:
 // docs/decisions/takeover-warm-up.md.
 import { buildGarpFrame, buildUnsolicitedNaFrame } from '../net/garp.js';
 import { buildIpv4Header } from '../net/ipv4-header.js';
-import { libc } from '../net/libc.js';
+import { CountingSink } from '../net/prepared-write.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import {
   AuthType,
@@ -86,6 +86,9 @@ function sample(config: EngineConfig): EngineConfig {
   return structuredClone({ instances, syncGroups: [] });
 }
 
+const sink = new CountingSink();
+const NO_SOCKADDR = new Uint8Array(0);
+
 function rehearse(config: EngineConfig): number {
   let adverts = 0;
   const actions = runOnVirtualClock(new VrrpEngine(sample(config)), 8);
@@ -117,7 +120,7 @@ function rehearse(config: EngineConfig): number {
           payloadLength: bytes.length,
           ttl: 255,
         });
-        libc().sendto(-1, header, header.length, 0, null, 0);
+        sink.sendTo(header, NO_SOCKADDR);
       }
     } else if (a.type === 'addVips') {
       for (const v of a.vips) {
