@@ -1,7 +1,7 @@
 // The `ip route` / `ip rule` words of virtual_routes, virtual_rules, static_routes and static_rules → the typed
 // Route / Rule the daemon programs. The schema (schema/addresses.ts) first checks a line the way keepalived
-// does, accepting all of iproute2's grammar; this reads the common subset of ip-route(8) and ip-rule(8) that
-// the daemon installs, and names the first word outside it, so the line can be noted as not installed.
+// does; this reads the subset of the words the daemon installs, listed in docs/routes.md, and names the first
+// word outside it, so the line can be noted as not installed.
 import { readFileSync } from 'node:fs';
 import type { Route, Rule } from './model.js';
 
