@@ -165,8 +165,9 @@ export function ruleOfWords(words: readonly string[]): Parsed<Rule> {
       case 'preference':
       case 'pref':
       case 'fwmark': {
-        const n = v.startsWith('0x') ? Number.parseInt(v, 16) : uint(v);
-        if (n === null || Number.isNaN(n)) return { ok: false, error: `${w} ${v} is not a number` };
+        // Whole words only: parseInt would read `0x1/0xff` (a mark with a mask) as 1.
+        const n = /^0x[0-9a-f]+$/i.test(v) ? Number.parseInt(v, 16) : uint(v);
+        if (n === null) return { ok: false, error: `${w} ${v} is not a number` };
         if (w === 'fwmark') rule.fwmark = n;
         else rule.priority = n;
         continue;
