@@ -6,7 +6,7 @@ import { CountingSink } from '../net/prepared-write.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { Announcers } from './announcers.js';
 import type { VrrpContext } from './vrrp-context.js';
-import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover } from './warm-up.js';
+import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover, takeoverWarmUp } from './warm-up.js';
 
 export class TakeoverReadiness {
   readonly #ctx: VrrpContext;
@@ -26,6 +26,7 @@ export class TakeoverReadiness {
    * run.
    */
   prepare(inst: VrrpInstance): void {
+    if (!takeoverWarmUp) return;
     const p = inst.params;
     const vips = [...p.vips, ...p.excludedVips];
     const addresses = vips.map((v) => v.address);

@@ -19,12 +19,20 @@ import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { encodeAdvert } from '../vrrp/packet.js';
 import { parseIpShared } from '../vrrp/packet-addr.js';
 
+/**
+ * KEEPALIVED_TS_COLD_TAKEOVER=1 turns the takeover warm-up off — the startup rehearsal and, per deadline,
+ * the preparation and the scratch-engine rehearsal — for the test that measures what it is worth
+ * (test/daemon/warm-up.test.ts) and for benches. Never set outside them.
+ */
+export const takeoverWarmUp = process.env.KEEPALIVED_TS_COLD_TAKEOVER !== '1';
+
 const ROUNDS = 3;
 const VIRTUAL_HOUR_US = 3_600_000_000;
 
 /** Returns how many adverts were rehearsed (0 if the rehearsal tripped: the real path reports for itself). */
 export function warmUpTakeover(config: EngineConfig): number {
   let adverts = 0;
+  if (!takeoverWarmUp) return adverts;
   try {
     for (let round = 0; round < ROUNDS; round++) adverts += rehearse(config);
   } catch {
@@ -45,6 +53,7 @@ export const REHEARSAL_MIN_LEFT_US = 1500;
  * params object is shared, not copied: the engine only reads it.
  */
 export function rehearseInstanceTakeover(params: VrrpInstanceParams): boolean {
+  if (!takeoverWarmUp) return false;
   try {
     const engine = new VrrpEngine({ instances: [params], syncGroups: [] });
     const isMaster = () => engine.instance(params.name)?.state === 'MASTER';
