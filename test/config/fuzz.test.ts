@@ -634,6 +634,20 @@ async function parentMain(): Promise<void> {
     return report;
   }
 
+  /** A property run in a child (its own work directory): it must finish, clean, with every run made. */
+  async function fuzzInChild(
+    label: string,
+    job: Omit<MutationJob, 'workDir' | 'progressFile'> | Omit<GrammarJob, 'workDir' | 'progressFile'>,
+  ): Promise<void> {
+    const workDir = join(dir, `${label}-${job.seed}`);
+    mkdirSync(workDir, { recursive: true });
+    const progressFile = join(dir, `${label}-${job.seed}.progress`);
+    const r = await runChild({ ...job, workDir, progressFile } as Job, dir, 40_000);
+    assert.ok(r.output, `${r.problem}; last input: ${r.progress}`);
+    assert.ok(r.output.ok, r.output.failure);
+    assert.equal(r.output.runs, job.numRuns);
+  }
+
   const VRRP = (name: string, vrid: number) =>
     `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${vrid}\n  virtual_ipaddress {\n    192.0.2.${vrid}\n  }\n}\n`;
 
@@ -644,48 +658,15 @@ async function parentMain(): Promise<void> {
     });
     // Two seeds, so a change that breaks one family of inputs shows in a small, reproducible run.
     for (const seed of [20261123, 7]) {
-      test(`1..4 mutations per file never throw, stay in bounds, point at real lines (seed ${seed})`, async () => {
-        const workDir = join(dir, `mutants-${seed}`);
-        mkdirSync(workDir, { recursive: true });
-        const r = await runChild(
-          {
-            mode: 'mutations',
-            seed,
-            numRuns: 600,
-            maxMutations: 4,
-            workDir,
-            progressFile: join(dir, `mutants-${seed}.progress`),
-          },
-          dir,
-          40_000,
-        );
-        assert.ok(r.output, `${r.problem}; last input: ${r.progress}`);
-        assert.ok(r.output.ok, r.output.failure);
-        assert.equal(r.output.runs, 600);
-      });
+      test(`1..4 mutations per file never throw, stay in bounds, point at real lines (seed ${seed})`, () =>
+        fuzzInChild('mutants', { mode: 'mutations', seed, numRuns: 600, maxMutations: 4 }));
     }
   });
 
   describe('generated from keepalived vocabulary', () => {
     for (const seed of [1123, 42])
-      test(`three files of random blocks, includes, definitions and repetitions (seed ${seed})`, async () => {
-        const workDir = join(dir, `grammar-${seed}`);
-        mkdirSync(workDir, { recursive: true });
-        const r = await runChild(
-          {
-            mode: 'grammar',
-            seed,
-            numRuns: 400,
-            workDir,
-            progressFile: join(dir, `grammar-${seed}.progress`),
-          },
-          dir,
-          40_000,
-        );
-        assert.ok(r.output, `${r.problem}; last input: ${r.progress}`);
-        assert.ok(r.output.ok, r.output.failure);
-        assert.equal(r.output.runs, 400);
-      });
+      test(`three files of random blocks, includes, definitions and repetitions (seed ${seed})`, () =>
+        fuzzInChild('grammar', { mode: 'grammar', seed, numRuns: 400 }));
   });
 
   describe('hostile inputs', { concurrency: 2 }, () => {
