@@ -10,18 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { killAllRouters, type Router } from '../daemon/router.js';
-import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
+import { createLoEth0Netns, ip, Lab } from '../helpers/netns.js';
 import { readPcapFrames } from '../net/pcap.js';
-import { tcpdumpInstalled } from './capture.js';
-import { type Impl, referenceInstalled, startPeer } from './peers.js';
+import { type Impl, interopSkip, startPeer, TCPDUMP } from './peers.js';
 
-const skip = !isRoot()
-  ? 'needs root'
-  : !referenceInstalled()
-    ? 'reference keepalived not installed'
-    : !tcpdumpInstalled()
-      ? 'tcpdump not installed'
-      : false;
+const skip = interopSkip(TCPDUMP);
 
 const cleanups: (() => void)[] = [];
 after(() => {
