@@ -19,19 +19,30 @@ export class RouterLabs {
   }
 
   /**
-   * A lab `label` with one host per entry of `hosts` (its name → its eth0 address/prefix, e.g.
-   * `{ r1: '192.0.2.1/24' }`, or null for none); returns each host's namespace by name.
+   * A lab `label` with one host per entry of `hosts`: its name → its eth0 address/prefix (e.g.
+   * `{ r1: '192.0.2.1/24' }`), the address and further `ip addr add` words (`['2001:db8::1/64', 'nodad']`),
+   * or null for none. Returns each host's namespace by name.
    */
-  open<K extends string>(label: string, hosts: Record<K, string | null>): Record<K, string> {
+  open<K extends string>(label: string, hosts: Record<K, string | string[] | null>): Record<K, string> {
+    return this.openLab(label, hosts).ns;
+  }
+
+  /** open(), with the Lab itself (its bridge and ports). */
+  openLab<K extends string>(
+    label: string,
+    hosts: Record<K, string | string[] | null>,
+  ): { lab: Lab; ns: Record<K, string> } {
     const lab = new Lab(label);
     this.#labs.push(lab);
     const ns = {} as Record<K, string>;
     for (const name of Object.keys(hosts) as K[]) {
       ns[name] = lab.addHost(name);
       const address = hosts[name];
-      if (address !== null) ip('-n', ns[name], 'addr', 'add', address, 'dev', 'eth0');
+      if (address === null) continue;
+      const [addr, ...words] = typeof address === 'string' ? [address] : address;
+      ip('-n', ns[name], 'addr', 'add', addr!, 'dev', 'eth0', ...words);
     }
-    return ns;
+    return { lab, ns };
   }
 
   /** Routers the test started, for their logs and their directories. */
