@@ -10,7 +10,7 @@ import type { DatagramSink, PreparedWrite } from '../net/prepared-write.js';
 import { VrrpSocket } from '../net/vrrp-socket.js';
 import type { AdvertToSend } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
-import { AuthType, VRRP_TYPE_ADVERTISEMENT } from '../vrrp/advert.js';
+import { AuthType, advertToEncode } from '../vrrp/advert.js';
 import { passAuthDataHex } from '../vrrp/auth.js';
 import { encodeAdvert } from '../vrrp/packet.js';
 import { isMulticastAddr, parseIpShared } from '../vrrp/packet-addr.js';
@@ -206,17 +206,8 @@ export class VrrpSocketPool {
   }
 
   #advertOf(a: AdvertToSend, w: InstanceWiring): VrrpAdvert {
-    return {
-      version: a.version,
-      type: VRRP_TYPE_ADVERTISEMENT,
-      vrid: a.vrid,
-      priority: a.priority,
-      advertIntervalCs: a.advertIntervalCs,
-      authType: w.tx.authType,
-      authDataHex: w.tx.authType === AuthType.pass ? passAuthDataHex(w.tx.authPassword) : '',
-      addresses: a.addresses,
-      checksum: 0,
-    };
+    const authDataHex = w.tx.authType === AuthType.pass ? passAuthDataHex(w.tx.authPassword) : '';
+    return advertToEncode(a, { authType: w.tx.authType, authDataHex });
   }
 
   /** Puts one advert of `instance` on the wire (one copy per unicast peer). */

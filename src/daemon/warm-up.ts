@@ -7,13 +7,7 @@ import { buildGarpFrame, buildUnsolicitedNaFrame } from '../net/garp.js';
 import { buildIpv4Header } from '../net/ipv4-header.js';
 import { CountingSink } from '../net/prepared-write.js';
 import type { VrrpAction } from '../vrrp/actions.js';
-import {
-  AuthType,
-  VRRP_MCAST_GROUP4,
-  VRRP_MCAST_GROUP6,
-  VRRP_TYPE_ADVERTISEMENT,
-  type VrrpAdvert,
-} from '../vrrp/advert.js';
+import { advertToEncode, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from '../vrrp/advert.js';
 import { type EngineConfig, VrrpEngine } from '../vrrp/engine.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { encodeAdvert } from '../vrrp/packet.js';
@@ -106,17 +100,7 @@ function rehearse(config: EngineConfig): number {
     if (a.type === 'sendAdvert') {
       adverts++;
       const m = a.advert;
-      const advert: VrrpAdvert = {
-        version: m.version,
-        type: VRRP_TYPE_ADVERTISEMENT,
-        vrid: m.vrid,
-        priority: m.priority,
-        advertIntervalCs: m.advertIntervalCs,
-        authType: AuthType.none,
-        authDataHex: '',
-        addresses: m.addresses,
-        checksum: 0,
-      };
+      const advert = advertToEncode(m);
       const dst = m.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6;
       const bytes = encodeAdvert(advert, { family: m.family, srcAddr: m.srcAddr, dstAddr: dst });
       const src = parseIpShared(m.srcAddr, m.family);
