@@ -67,7 +67,7 @@ after(() => {
 
 /** Trials per side: alternating, so that the machine's load falls on both alike. */
 const TRIALS = 4;
-/** Warm must be under this share of cold (medians): measured 1.0–2.0 ms against 5.7–17 ms under load. */
+/** Warm must be under this share of cold: measured 0.8–2.6 ms against 5.7–17 ms, loaded (outliers aside). */
 const MARGIN = 0.5;
 // advert_int 0.1: alone on its LAN a router takes over ~0.36 s after it starts, its first takeover.
 const CONF = `vrrp_instance VI_1 {
@@ -97,7 +97,11 @@ async function firstTakeoverMs(ns: string, cold: boolean): Promise<number> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/**
+ * The second-lowest of the trials: the machine's load only ever adds to a takeover's time, so a low order
+ * statistic says more about the code than a mean, and the second one is not a single lucky start.
+ */
+const low = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
 
 test('a first takeover with the warm-up writes sooner after its deadline than one without', {
   skip: isRoot() ? false : 'needs root for network namespaces',
@@ -112,7 +116,7 @@ test('a first takeover with the warm-up writes sooner after its deadline than on
   }
   t.diagnostic(`deadline → takeover written, ms: warm ${warm.join(' ')}; cold ${cold.join(' ')}`);
   assert.ok(
-    median(warm) < MARGIN * median(cold),
-    `warm median ${median(warm)} ms is not under ${MARGIN} × the cold median ${median(cold)} ms`,
+    low(warm) < MARGIN * low(cold),
+    `warm ${low(warm)} ms (second-lowest) is not under ${MARGIN} × cold ${low(cold)} ms`,
   );
 });
