@@ -1,7 +1,7 @@
 // The `ip route` / `ip rule` words of virtual_routes, virtual_rules, static_routes and static_rules → the typed
 // Route / Rule the daemon programs. The schema (schema/addresses.ts) first checks a line the way keepalived
-// does, accepting all of iproute2's grammar; this reads the common subset of ip-route(8) and ip-rule(8) that
-// the daemon installs, and names the first word outside it, so the line can be noted as not installed.
+// does; this reads the subset of the words the daemon installs, listed in docs/routes.md, and names the first
+// word outside it, so the line can be noted as not installed.
 import { readFileSync } from 'node:fs';
 import type { Route, Rule } from './model.js';
 
@@ -165,8 +165,9 @@ export function ruleOfWords(words: readonly string[]): Parsed<Rule> {
       case 'preference':
       case 'pref':
       case 'fwmark': {
-        const n = v.startsWith('0x') ? Number.parseInt(v, 16) : uint(v);
-        if (n === null || Number.isNaN(n)) return { ok: false, error: `${w} ${v} is not a number` };
+        // Whole words only: parseInt would read `0x1/0xff` (a mark with a mask) as 1.
+        const n = /^0x[0-9a-f]+$/i.test(v) ? Number.parseInt(v, 16) : uint(v);
+        if (n === null) return { ok: false, error: `${w} ${v} is not a number` };
         if (w === 'fwmark') rule.fwmark = n;
         else rule.priority = n;
         continue;

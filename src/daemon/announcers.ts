@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { monotonicUs } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { AnnounceSender } from '../net/garp.js';
-import { isRehearsal, type RehearseOption } from '../net/rehearse.js';
+import { type NetResult, ok } from '../net/net-error.js';
+import type { DatagramSink, PreparedWrite } from '../net/prepared-write.js';
 import type { VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
 
@@ -66,10 +67,13 @@ export class Announcers {
     );
   }
 
-  /** `rehearse` sends at once (its send goes nowhere), past the pacing queue, never delaying a real one. */
-  #emit(ifname: string, na: boolean, send: () => void, rehearse: boolean): void {
+  /**
+   * Sends at once or queues behind the interface's last announcement. Pacing is for the wire: a write to a
+   * sink (a rehearsal) goes at once, past the queue, never delaying a real one.
+   */
+  #emit(ifname: string, na: boolean, send: () => void, sink: DatagramSink | undefined): void {
     const intervalUs = this.#intervalUs(ifname, na);
-    if (intervalUs <= 0 || rehearse) return send();
+    if (intervalUs <= 0 || sink) return send();
     const key = `${ifname}/${na ? 'na' : 'arp'}`;
     let q = this.#queues.get(key);
     if (!q) {
@@ -112,10 +116,7 @@ export class Announcers {
 
   /**
    * `repeat` rounds over `addresses` (each looked up among the instance's VIPs for its interface), back to
-   * back. Addresses on a link that is down are skipped. `rehearse` (ahead of a likely takeover) opens the
-   * senders, builds and keeps the frames and goes once through the very functions a real announcement runs,
-   * with the sends going nowhere: a first announcement otherwise opens its AF_PACKET socket and runs code that
-   * has not run in this process (docs/decisions/takeover-warm-up.md).
+   * back. Addresses on a link that is down are skipped.
    */
   announce(
     instance: string,
@@ -123,31 +124,50 @@ export class Announcers {
     repeat: number,
     vips: VirtualAddress[],
     defaultIf: string,
-    o?: RehearseOption,
   ): void {
-    const rehearse = isRehearsal(o);
+    const round = this.prepare(instance, addresses, vips, defaultIf);
+    for (let k = 0; k < repeat; k++) round.write();
+  }
+
+  /**
+   * One round of announce() as a prepared write. Written to a sink (ahead of a likely takeover) it opens the
+   * senders, builds and keeps the frames and goes once through the very functions a real announcement runs:
+   * a first announcement otherwise opens its AF_PACKET socket and runs code that has not run in this process
+   * (docs/decisions/takeover-warm-up.md).
+   */
+  prepare(instance: string, addresses: string[], vips: VirtualAddress[], defaultIf: string): PreparedWrite {
     const plan: { ifname: string; address: string }[] = [];
     for (const address of addresses) {
       const ifname = vips.find((v) => v.address === address)?.dev ?? defaultIf;
       if (this.#table.isUp(ifname)) plan.push({ ifname, address });
     }
-    // A rehearsal goes round once.
-    for (let round = 0; round < (rehearse ? 1 : repeat); round++) {
-      for (const { ifname, address } of plan) {
-        // By the address, not the instance: excluded VIPs may be of the other family.
-        const na = address.includes(':');
-        const send = () => {
-          const mac = this.#table.link(ifname)?.mac;
-          const s = this.#sender(ifname);
-          if (!s || !mac) return;
-          const r = na
-            ? s.sendUnsolicitedNa(address, mac, { router: forwardingV6(ifname), rehearse })
-            : s.sendGarp(address, mac, o);
-          if (!r.ok && !rehearse) this.#log.detail(`(${instance}) ${r.error.message}`);
-        };
-        this.#emit(ifname, na, send, rehearse);
-      }
-    }
+    return {
+      write: (sink) => {
+        for (const { ifname, address } of plan) {
+          // By the address, not the instance: excluded VIPs may be of the other family.
+          const na = address.includes(':');
+          this.#emit(ifname, na, () => this.#send(instance, ifname, address, na, sink), sink);
+        }
+        return ok(undefined);
+      },
+    };
+  }
+
+  /** One announcement, with the interface's MAC and sender as they are when it leaves (it may be paced). */
+  #send(
+    instance: string,
+    ifname: string,
+    address: string,
+    na: boolean,
+    sink: DatagramSink | undefined,
+  ): void {
+    const mac = this.#table.link(ifname)?.mac;
+    const s = this.#sender(ifname);
+    if (!s || !mac) return;
+    const frame = s.prepare(address, mac, na && forwardingV6(ifname));
+    const r: NetResult<void> = frame.ok ? frame.value.write(sink) : frame;
+    // A rehearsal's failure is the real write's to report.
+    if (!r.ok && !sink) this.#log.detail(`(${instance}) ${r.error.message}`);
   }
 
   close(): void {

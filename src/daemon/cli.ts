@@ -47,15 +47,26 @@ export type Spec = {
   set: (o: CliOptions, v?: string) => void;
 };
 
+type FlagKey = { [K in keyof CliOptions]-?: CliOptions[K] extends boolean ? K : never }[keyof CliOptions];
+type TextKey = { [K in keyof CliOptions]-?: string extends CliOptions[K] ? K : never }[keyof CliOptions];
+
+/** An option without an argument that turns `key` on. */
+function flag(short: string | undefined, long: string, key: FlagKey): Spec {
+  return { short, long, arg: 'none', set: (o) => (o[key] = true) };
+}
+
+/** An option whose argument is kept as given in `key`. */
+function text(short: string | undefined, long: string, key: TextKey): Spec {
+  return { short, long, arg: 'required', set: (o, v) => (o[key] = v!) };
+}
+
+/** Accepted for compatibility; changes nothing here. */
+function ignored(short: string, long: string, arg: Spec['arg']): Spec {
+  return { short, long, arg, set: () => {} };
+}
+
 export const SPECS: Spec[] = [
-  {
-    short: 'f',
-    long: 'use-file',
-    arg: 'required',
-    set: (o, v) => {
-      o.configFile = v!;
-    },
-  },
+  text('f', 'use-file', 'configFile'),
   {
     short: 't',
     long: 'config-test',
@@ -65,209 +76,37 @@ export const SPECS: Spec[] = [
       if (v) o.configTestOutput = v;
     },
   },
-  {
-    short: 'i',
-    long: 'config-id',
-    arg: 'required',
-    set: (o, v) => {
-      o.configId = v!;
-    },
-  },
-  {
-    short: 'n',
-    long: 'dont-fork',
-    arg: 'none',
-    set: (o) => {
-      o.dontFork = true;
-    },
-  },
-  {
-    short: 'l',
-    long: 'log-console',
-    arg: 'none',
-    set: (o) => {
-      o.logConsole = true;
-    },
-  },
-  {
-    short: 'D',
-    long: 'log-detail',
-    arg: 'none',
-    set: (o) => {
-      o.logDetail = true;
-    },
-  },
-  {
-    short: 'S',
-    long: 'log-facility',
-    arg: 'required',
-    set: (o, v) => {
-      o.logFacility = Number(v);
-    },
-  },
-  {
-    short: 'g',
-    long: 'log-file',
-    arg: 'optional',
-    set: (o, v) => {
-      o.logFile = v ?? '/tmp/keepalived.log';
-    },
-  },
-  {
-    short: 'G',
-    long: 'no-syslog',
-    arg: 'none',
-    set: (o) => {
-      o.noSyslog = true;
-    },
-  },
-  {
-    short: 'P',
-    long: 'vrrp',
-    arg: 'none',
-    set: (o) => {
-      o.vrrpOnly = true;
-    },
-  },
-  {
-    short: 'C',
-    long: 'check',
-    arg: 'none',
-    set: (o) => {
-      o.checkOnly = true;
-    },
-  },
-  {
-    short: 'B',
-    long: 'no_bfd',
-    arg: 'none',
-    set: (o) => {
-      o.noBfd = true;
-    },
-  },
-  {
-    long: 'record-events',
-    arg: 'required',
-    set: (o, v) => {
-      o.recordEvents = v!;
-    },
-  },
-  {
-    short: 'p',
-    long: 'pid',
-    arg: 'required',
-    set: (o, v) => {
-      o.pidFile = v!;
-    },
-  },
-  {
-    short: 'r',
-    long: 'vrrp_pid',
-    arg: 'required',
-    set: (o, v) => {
-      o.vrrpPidFile = v!;
-    },
-  },
-  {
-    short: 'c',
-    long: 'checkers_pid',
-    arg: 'required',
-    set: (o, v) => {
-      o.checkersPidFile = v!;
-    },
-  },
-  {
-    short: 'b',
-    long: 'bfd_pid',
-    arg: 'required',
-    set: (o, v) => {
-      o.bfdPidFile = v!;
-    },
-  },
-  {
-    short: 'R',
-    long: 'dont-respawn',
-    arg: 'none',
-    set: (o) => {
-      o.dontRespawn = true;
-    },
-  },
-  {
-    short: 'V',
-    long: 'dont-release-vrrp',
-    arg: 'none',
-    set: (o) => {
-      o.dontReleaseVrrp = true;
-    },
-  },
-  {
-    short: 'I',
-    long: 'dont-release-ipvs',
-    arg: 'none',
-    set: (o) => {
-      o.dontReleaseIpvs = true;
-    },
-  },
-  {
-    short: 'X',
-    long: 'release-vips',
-    arg: 'none',
-    set: (o) => {
-      o.releaseVips = true;
-    },
-  },
-  {
-    short: 's',
-    long: 'namespace',
-    arg: 'required',
-    set: (o, v) => {
-      o.namespace = v!;
-    },
-  },
-  {
-    short: 'v',
-    long: 'version',
-    arg: 'none',
-    set: (o) => {
-      o.version = true;
-    },
-  },
-  {
-    short: 'h',
-    long: 'help',
-    arg: 'none',
-    set: (o) => {
-      o.help = true;
-    },
-  },
-  {
-    long: 'signum',
-    arg: 'required',
-    set: (o, v) => {
-      o.signum = v!;
-    },
-  },
-  {
-    long: 'dump-conf',
-    arg: 'none',
-    set: (o) => {
-      o.dumpConf = true;
-    },
-  },
-  {
-    long: 'lvs-list',
-    arg: 'none',
-    set: (o) => {
-      o.lvsList = true;
-    },
-  },
-  // Accepted for compatibility; they change nothing here.
-  { short: 'd', long: 'dump-conf-keepalived', arg: 'none', set: () => {} },
-  { short: 'x', long: 'snmp', arg: 'none', set: () => {} },
-  { short: 'a', long: 'address-monitoring', arg: 'none', set: () => {} },
-  { short: 'm', long: 'core-dump', arg: 'none', set: () => {} },
-  { short: 'M', long: 'core-dump-pattern', arg: 'optional', set: () => {} },
-  { short: 'u', long: 'umask', arg: 'required', set: () => {} },
+  text('i', 'config-id', 'configId'),
+  flag('n', 'dont-fork', 'dontFork'),
+  flag('l', 'log-console', 'logConsole'),
+  flag('D', 'log-detail', 'logDetail'),
+  { short: 'S', long: 'log-facility', arg: 'required', set: (o, v) => (o.logFacility = Number(v)) },
+  { short: 'g', long: 'log-file', arg: 'optional', set: (o, v) => (o.logFile = v ?? '/tmp/keepalived.log') },
+  flag('G', 'no-syslog', 'noSyslog'),
+  flag('P', 'vrrp', 'vrrpOnly'),
+  flag('C', 'check', 'checkOnly'),
+  flag('B', 'no_bfd', 'noBfd'),
+  text(undefined, 'record-events', 'recordEvents'),
+  text('p', 'pid', 'pidFile'),
+  text('r', 'vrrp_pid', 'vrrpPidFile'),
+  text('c', 'checkers_pid', 'checkersPidFile'),
+  text('b', 'bfd_pid', 'bfdPidFile'),
+  flag('R', 'dont-respawn', 'dontRespawn'),
+  flag('V', 'dont-release-vrrp', 'dontReleaseVrrp'),
+  flag('I', 'dont-release-ipvs', 'dontReleaseIpvs'),
+  flag('X', 'release-vips', 'releaseVips'),
+  text('s', 'namespace', 'namespace'),
+  flag('v', 'version', 'version'),
+  flag('h', 'help', 'help'),
+  text(undefined, 'signum', 'signum'),
+  flag(undefined, 'dump-conf', 'dumpConf'),
+  flag(undefined, 'lvs-list', 'lvsList'),
+  ignored('d', 'dump-conf-keepalived', 'none'),
+  ignored('x', 'snmp', 'none'),
+  ignored('a', 'address-monitoring', 'none'),
+  ignored('m', 'core-dump', 'none'),
+  ignored('M', 'core-dump-pattern', 'optional'),
+  ignored('u', 'umask', 'required'),
 ];
 
 export function defaultOptions(): CliOptions {

@@ -6,9 +6,10 @@
 // on link down unless keep_addr_on_down).
 
 import type { Logger } from '../common/logger.js';
+import { ok } from '../net/net-error.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
-import { isRehearsal, type RehearseOption } from '../net/rehearse.js';
+import type { DatagramSink, PreparedWrite } from '../net/prepared-write.js';
 import type { JsonValue, VirtualAddress } from '../vrrp/instance-params.js';
 import type { InterfaceTable } from './interface-table.js';
 import { routeRequest, ruleRequest } from './route-spec.js';
@@ -106,30 +107,43 @@ export class VipInstaller {
     return r.value;
   }
 
-  /**
-   * Adds `vips`. `rehearse` (ahead of a likely takeover) runs the same code — encoding each request, which
-   * is kept, and the write, which goes nowhere — and records nothing: the takeover then writes requests
-   * already built, through code that has already run.
-   */
-  add(instance: string, vips: VirtualAddress[], defaultIf: string, o?: RehearseOption): void {
-    const rehearse = isRehearsal(o);
+  /** Adds `vips`, recorded as `instance`'s. */
+  add(instance: string, vips: VirtualAddress[], defaultIf: string): void {
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
-      const key = this.#key(v.address, ifname);
-      if (!rehearse) this.#installed.set(key, { instance, vip: v, ifname });
-      this.#enqueue(async () => {
-        const request = this.#encodedAdd(v, ifname);
-        if (typeof request === 'string') {
-          if (rehearse) return;
-          return this.#log.error(`(${instance}) cannot add VIP: ${request}`);
-        }
-        const r = await this.#nl.send(request, o);
-        // Already there (we were master before a restart, or an admin added it): it is ours now.
-        if (!r.ok && r.error.code !== 'KA_NETLINK_EEXIST') {
-          this.#log.error(`(${instance}) ${r.error.message}`);
-        }
-      });
+      this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
     }
+    this.prepareAdd(instance, vips, defaultIf).write();
+  }
+
+  /**
+   * The rtnetlink writes of add(), without its record of what is installed. Written to a sink (ahead of a
+   * likely takeover) it runs the same code — each request encoded and kept, the write going nowhere — so the
+   * takeover writes requests already built, through code that has already run.
+   */
+  prepareAdd(instance: string, vips: VirtualAddress[], defaultIf: string): PreparedWrite {
+    return {
+      write: (sink) => {
+        for (const v of vips) this.#writeAdd(instance, v, v.dev ?? defaultIf, sink);
+        return ok(undefined);
+      },
+    };
+  }
+
+  #writeAdd(instance: string, v: VirtualAddress, ifname: string, sink: DatagramSink | undefined): void {
+    this.#enqueue(async () => {
+      const request = this.#encodedAdd(v, ifname);
+      if (typeof request === 'string') {
+        // A rehearsal's failure is the real write's to report.
+        if (!sink) this.#log.error(`(${instance}) cannot add VIP: ${request}`);
+        return;
+      }
+      const r = await this.#nl.prepare(request).write(sink);
+      // Already there (we were master before a restart, or an admin added it): it is ours now.
+      if (!r.ok && r.error.code !== 'KA_NETLINK_EEXIST') {
+        this.#log.error(`(${instance}) ${r.error.message}`);
+      }
+    });
   }
 
   remove(instance: string, vips: VirtualAddress[], defaultIf: string): void {

@@ -2,7 +2,7 @@
 // VRRP MAC 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6), named by the instance or `vrrp.VRID`.
 // The instance then runs on that link: its adverts leave from it (unless `vmac_xmit_base`), its VIPs are put
 // on it, its GARP/NA carry its MAC. Facts from keepalived (vrrp_vmac.c, vrrp_if_config.c) and from running the
-// installed keepalived 2.2.7 in a namespace (notes: use_vmac):
+// installed keepalived 2.2.7 in a namespace:
 //  - macvlan mode *private*: frames one macvlan sends are never handed to a sibling macvlan on the same parent,
 //    so the VMACs of two instances on one host do not hear each other's adverts or answer each other's ARP.
 //  - IPv4 VMAC: arp_ignore=1 (answer ARP only for its own addresses), accept_local=1 (hear a peer whose

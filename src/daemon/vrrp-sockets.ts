@@ -6,11 +6,11 @@
 // VRRPv2 with auth_type AH runs on its own IP-protocol-51 socket and sends whole packets built here.
 import type { NetError, NetResult } from '../net/net-error.js';
 import { fail, ok } from '../net/net-error.js';
-import { isRehearsal, type RehearseOption } from '../net/rehearse.js';
+import type { DatagramSink, PreparedWrite } from '../net/prepared-write.js';
 import { VrrpSocket } from '../net/vrrp-socket.js';
 import type { AdvertToSend } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
-import { AuthType, VRRP_TYPE_ADVERTISEMENT } from '../vrrp/advert.js';
+import { AuthType, advertToEncode } from '../vrrp/advert.js';
 import { passAuthDataHex } from '../vrrp/auth.js';
 import { encodeAdvert } from '../vrrp/packet.js';
 import { isMulticastAddr, parseIpShared } from '../vrrp/packet-addr.js';
@@ -206,31 +206,31 @@ export class VrrpSocketPool {
   }
 
   #advertOf(a: AdvertToSend, w: InstanceWiring): VrrpAdvert {
-    return {
-      version: a.version,
-      type: VRRP_TYPE_ADVERTISEMENT,
-      vrid: a.vrid,
-      priority: a.priority,
-      advertIntervalCs: a.advertIntervalCs,
-      authType: w.tx.authType,
-      authDataHex: w.tx.authType === AuthType.pass ? passAuthDataHex(w.tx.authPassword) : '',
-      addresses: a.addresses,
-      checksum: 0,
-    };
+    const authDataHex = w.tx.authType === AuthType.pass ? passAuthDataHex(w.tx.authPassword) : '';
+    return advertToEncode(a, { authType: w.tx.authType, authDataHex });
+  }
+
+  /** Puts one advert of `instance` on the wire (one copy per unicast peer). */
+  send(instance: string, a: AdvertToSend): NetResult<void> {
+    return this.#writeAdvert(instance, a, undefined);
   }
 
   /**
-   * Puts one advert of `instance` on the wire (one copy per unicast peer). `rehearse` runs the same code
-   * without sending or changing anything (AH adverts are not rehearsed: each takes a sequence number).
+   * send() as a prepared write (prepared-write.ts): written to a sink it runs the same code and sends
+   * nothing. What cannot be rehearsed without a change that only a real send may make writes nothing to a
+   * sink: an AH advert (each takes a sequence number), or an IPv4 source the socket does not have yet.
    */
-  send(instance: string, a: AdvertToSend, o?: RehearseOption): NetResult<void> {
-    const rehearse = isRehearsal(o);
+  prepareAdvert(instance: string, a: AdvertToSend): PreparedWrite {
+    return { write: (sink) => this.#writeAdvert(instance, a, sink) };
+  }
+
+  #writeAdvert(instance: string, a: AdvertToSend, sink: DatagramSink | undefined): NetResult<void> {
     const slot = this.#slotOf.get(instance);
     const w = this.#wiring.get(instance);
-    if (!slot || !w || (rehearse && w.tx.authType === AuthType.ah)) return ok(undefined);
+    if (!slot || !w || (sink && w.tx.authType === AuthType.ah)) return ok(undefined);
     const advert = this.#advertOf(a, w);
     if (a.family === 4 && slot.sock.srcAddr !== a.srcAddr) {
-      if (rehearse) return ok(undefined);
+      if (sink) return ok(undefined);
       const r = slot.sock.setIpv4Source(a.srcAddr);
       if (!r.ok) return r;
     }
@@ -244,7 +244,7 @@ export class VrrpSocketPool {
       const r =
         w.tx.authType === AuthType.ah
           ? this.#sendWithAh(slot, advert, w, seq, slot.unicast ? dst : undefined)
-          : this.#sendPlain(slot, advert, a, w, dst, o);
+          : this.#sendPlain(slot, advert, a, w, dst, sink);
       if (!r.ok) result = r;
     }
     return result;
@@ -256,17 +256,18 @@ export class VrrpSocketPool {
     a: AdvertToSend,
     w: InstanceWiring,
     dst: string,
-    o: RehearseOption | undefined,
+    sink: DatagramSink | undefined,
   ): NetResult<void> {
     const bytes = this.#encoded(w, a, advert, dst);
     if (!bytes.ok) return bytes;
-    return slot.sock.send(bytes.value, slot.unicast ? dst : undefined, o);
+    const p = slot.sock.prepare(bytes.value, slot.unicast ? dst : undefined);
+    return p.ok ? p.value.write(sink) : p;
   }
 
   /**
    * The advert's bytes to `dst`, encoded once and reused while nothing in them changes — keepalived keeps one
    * built advert per instance the same way. Reuse keeps a master's sends cheap and lets a backup's takeover
-   * advert be built before its deadline (a rehearsed send()), so the takeover does not pay for encoding.
+   * advert be built before its deadline (a send() rehearsed through prepareAdvert), so the takeover does not pay for encoding.
    */
   #encoded(w: InstanceWiring, a: AdvertToSend, advert: VrrpAdvert, dst: string): NetResult<Uint8Array> {
     const contentKey = `${a.version}|${a.priority}|${a.advertIntervalCs}|${a.srcAddr}|${a.addresses.join(',')}`;

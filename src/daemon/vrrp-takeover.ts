@@ -2,15 +2,17 @@
 // encoding nor cold code stands between the timer and the wire (docs/decisions/takeover-warm-up.md).
 
 import { monotonicUs } from '../common/clock.js';
-import { REHEARSE } from '../net/rehearse.js';
+import { CountingSink } from '../net/prepared-write.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { Announcers } from './announcers.js';
 import type { VrrpContext } from './vrrp-context.js';
-import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover } from './warm-up.js';
+import { REHEARSAL_MIN_LEFT_US, rehearseInstanceTakeover, takeoverWarmUp } from './warm-up.js';
 
 export class TakeoverReadiness {
   readonly #ctx: VrrpContext;
   readonly #announcers: Announcers;
+  /** Where rehearsed writes go: nowhere, counted. */
+  readonly sink = new CountingSink();
 
   constructor(ctx: VrrpContext, announcers: Announcers) {
     this.#ctx = ctx;
@@ -18,18 +20,19 @@ export class TakeoverReadiness {
   }
 
   /**
-   * Builds what a takeover of `inst` writes — its advert, its VIPs' rtnetlink requests, its GARP/NA frames
-   * and their socket — and runs the advert's send, the VIP install and the announcement once without
-   * anything leaving, at startup and again ahead of each Master_Down deadline (cache hits unless something
-   * changed): the takeover itself only writes, through code that has run.
+   * Prepares what a takeover of `inst` writes — its advert, its VIPs' rtnetlink requests, its GARP/NA frames
+   * and their socket — and writes it once to the sink, at startup and again ahead of each Master_Down
+   * deadline (cache hits unless something changed): the takeover itself only writes, through code that has
+   * run.
    */
   prepare(inst: VrrpInstance): void {
+    if (!takeoverWarmUp) return;
     const p = inst.params;
-    this.#ctx.pool.send(inst.name, inst.advertToSend(), REHEARSE);
     const vips = [...p.vips, ...p.excludedVips];
-    this.#ctx.vips.add(inst.name, vips, p.interface, REHEARSE);
     const addresses = vips.map((v) => v.address);
-    this.#announcers.announce(inst.name, addresses, 1, vips, p.interface, REHEARSE);
+    this.#ctx.pool.prepareAdvert(inst.name, inst.advertToSend()).write(this.sink);
+    this.#ctx.vips.prepareAdd(inst.name, vips, p.interface).write(this.sink);
+    this.#announcers.prepare(inst.name, addresses, vips, p.interface).write(this.sink);
   }
 
   /** Every instance, at startup. */

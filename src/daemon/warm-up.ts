@@ -1,23 +1,24 @@
 // A backup runs its receive path for hours and its takeover path never — until the moment that counts, when
 // V8 would compile that path on its first call. So the takeover runs once ahead of time, with nothing sent:
-// at startup on a scratch engine driven to MASTER on a virtual clock (adverts encoded, frames built, the FFI
-// send called on fd −1: EBADF, no packet), and per instance ahead of its Master_Down deadline. Measurements:
+// at startup on a scratch engine driven to MASTER on a virtual clock (adverts encoded, IPv4 headers and
+// frames built, written to a sink), and per instance ahead of its Master_Down deadline. Measurements:
 // docs/decisions/takeover-warm-up.md.
 import { buildGarpFrame, buildUnsolicitedNaFrame } from '../net/garp.js';
 import { buildIpv4Header } from '../net/ipv4-header.js';
-import { libc } from '../net/libc.js';
+import { CountingSink } from '../net/prepared-write.js';
 import type { VrrpAction } from '../vrrp/actions.js';
-import {
-  AuthType,
-  VRRP_MCAST_GROUP4,
-  VRRP_MCAST_GROUP6,
-  VRRP_TYPE_ADVERTISEMENT,
-  type VrrpAdvert,
-} from '../vrrp/advert.js';
+import { advertToEncode, VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from '../vrrp/advert.js';
 import { type EngineConfig, VrrpEngine } from '../vrrp/engine.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import { encodeAdvert } from '../vrrp/packet.js';
 import { parseIpShared } from '../vrrp/packet-addr.js';
+
+/**
+ * KEEPALIVED_TS_COLD_TAKEOVER=1 turns the takeover warm-up off — the startup rehearsal and, per deadline,
+ * the preparation and the scratch-engine rehearsal — for the test that measures what it is worth
+ * (test/daemon/warm-up.test.ts) and for benches. Never set outside them.
+ */
+export const takeoverWarmUp = process.env.KEEPALIVED_TS_COLD_TAKEOVER !== '1';
 
 const ROUNDS = 3;
 const VIRTUAL_HOUR_US = 3_600_000_000;
@@ -25,6 +26,7 @@ const VIRTUAL_HOUR_US = 3_600_000_000;
 /** Returns how many adverts were rehearsed (0 if the rehearsal tripped: the real path reports for itself). */
 export function warmUpTakeover(config: EngineConfig): number {
   let adverts = 0;
+  if (!takeoverWarmUp) return adverts;
   try {
     for (let round = 0; round < ROUNDS; round++) adverts += rehearse(config);
   } catch {
@@ -45,6 +47,7 @@ export const REHEARSAL_MIN_LEFT_US = 1500;
  * params object is shared, not copied: the engine only reads it.
  */
 export function rehearseInstanceTakeover(params: VrrpInstanceParams): boolean {
+  if (!takeoverWarmUp) return false;
   try {
     const engine = new VrrpEngine({ instances: [params], syncGroups: [] });
     const isMaster = () => engine.instance(params.name)?.state === 'MASTER';
@@ -86,6 +89,9 @@ function sample(config: EngineConfig): EngineConfig {
   return structuredClone({ instances, syncGroups: [] });
 }
 
+const sink = new CountingSink();
+const NO_SOCKADDR = new Uint8Array(0);
+
 function rehearse(config: EngineConfig): number {
   let adverts = 0;
   const actions = runOnVirtualClock(new VrrpEngine(sample(config)), 8);
@@ -94,17 +100,7 @@ function rehearse(config: EngineConfig): number {
     if (a.type === 'sendAdvert') {
       adverts++;
       const m = a.advert;
-      const advert: VrrpAdvert = {
-        version: m.version,
-        type: VRRP_TYPE_ADVERTISEMENT,
-        vrid: m.vrid,
-        priority: m.priority,
-        advertIntervalCs: m.advertIntervalCs,
-        authType: AuthType.none,
-        authDataHex: '',
-        addresses: m.addresses,
-        checksum: 0,
-      };
+      const advert = advertToEncode(m);
       const dst = m.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6;
       const bytes = encodeAdvert(advert, { family: m.family, srcAddr: m.srcAddr, dstAddr: dst });
       const src = parseIpShared(m.srcAddr, m.family);
@@ -117,7 +113,7 @@ function rehearse(config: EngineConfig): number {
           payloadLength: bytes.length,
           ttl: 255,
         });
-        libc().sendto(-1, header, header.length, 0, null, 0);
+        sink.sendTo(header, NO_SOCKADDR);
       }
     } else if (a.type === 'addVips') {
       for (const v of a.vips) {

@@ -10,13 +10,19 @@ import { parseIp, parseMac } from './inet.js';
 import { internetChecksum } from './ipv4-header.js';
 import { ETH_P_ARP, ETH_P_IPV6, ifNameToIndex } from './libc.js';
 import { fail, type NetResult, ok } from './net-error.js';
+import type { DatagramSink, PreparedWrite } from './prepared-write.js';
 import { RawSocket } from './raw-socket.js';
-import type { RehearseOption } from './rehearse.js';
 import { sockaddrLl } from './sockaddr.js';
 
-/** An unsolicited NA's options: `router` sets the R flag; rehearsed as any write (rehearse.ts). */
-export interface NaOptions extends RehearseOption {
+/** An unsolicited NA's options: `router` sets the R flag. */
+export interface NaOptions {
   router?: boolean;
+}
+
+/** An announcement frame built once, with its destination; write() sends it (prepared-write.ts). */
+export interface PreparedFrame extends PreparedWrite {
+  readonly frame: Uint8Array;
+  readonly sockaddr: Uint8Array;
 }
 
 export const ETHER_BROADCAST = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
@@ -103,6 +109,8 @@ export interface Announcer {
   readonly closed: boolean;
   sendGarp(vip: string, mac: string): NetResult<void>;
   sendUnsolicitedNa(vip: string, mac: string, o?: NaOptions): NetResult<void>;
+  /** The frame that announces `vip` (GARP for IPv4, NA for IPv6), built once, not sent. */
+  prepare(vip: string, mac: string, router?: boolean): NetResult<PreparedFrame>;
   close(): void;
 }
 
@@ -115,7 +123,7 @@ export class AnnounceSender implements Announcer {
    * Frames with their destination, built once per (kind, address, MAC, router flag): announcements repeat
    * the same few frames, and a backup builds its takeover frames before its deadline (prepare()).
    */
-  readonly #frames = new Map<string, { frame: Uint8Array; sockaddr: Uint8Array }>();
+  readonly #frames = new Map<string, PreparedFrame>();
 
   private constructor(sock: RawSocket, ifname: string, ifindex: number) {
     this.#sock = sock;
@@ -147,29 +155,27 @@ export class AnnounceSender implements Announcer {
     return r.ok ? ok(undefined) : r;
   }
 
-  /**
-   * One gratuitous ARP for `vip` with sender MAC `mac` ("aa:bb:.." text). Rehearsed, it builds the frame and
-   * runs this same code with the send going nowhere (RawSocketPort.sendTo), so that a takeover's first
-   * announcement runs code that has run before (Announcers.announce).
-   */
-  sendGarp(vip: string, mac: string, o?: RehearseOption): NetResult<void> {
+  /** One gratuitous ARP for `vip` with sender MAC `mac` ("aa:bb:.." text). */
+  sendGarp(vip: string, mac: string): NetResult<void> {
     if (parseIp(vip)?.family !== 4)
       return fail('KA_SOCKET_BAD_ADDRESS', `GARP needs an IPv4 address, got ${vip}`);
-    return this.#sendPrepared(this.prepare(vip, mac), o);
+    const p = this.prepare(vip, mac);
+    return p.ok ? p.value.write() : p;
   }
 
-  /** One unsolicited NA for `vip`; `router` sets the R flag (the node forwards IPv6); rehearsed as sendGarp. */
+  /** One unsolicited NA for `vip`; `router` sets the R flag (the node forwards IPv6). */
   sendUnsolicitedNa(vip: string, mac: string, o?: NaOptions): NetResult<void> {
     if (parseIp(vip)?.family !== 6)
       return fail('KA_SOCKET_BAD_ADDRESS', `NA needs an IPv6 address, got ${vip}`);
-    return this.#sendPrepared(this.prepare(vip, mac, o?.router === true), o);
+    const p = this.prepare(vip, mac, o?.router === true);
+    return p.ok ? p.value.write() : p;
   }
 
   /**
    * Builds (once) the frame that announces `vip` — a gratuitous ARP for IPv4, an unsolicited NA for IPv6 —
-   * without sending it.
+   * without sending it; a backup builds its takeover's frames before its deadline.
    */
-  prepare(vip: string, mac: string, router = false): NetResult<{ frame: Uint8Array; sockaddr: Uint8Array }> {
+  prepare(vip: string, mac: string, router = false): NetResult<PreparedFrame> {
     const key = `${vip}|${mac}|${router}`;
     const have = this.#frames.get(key);
     if (have) return ok(have);
@@ -180,17 +186,14 @@ export class AnnounceSender implements Announcer {
     const frame =
       ip.family === 4 ? buildGarpFrame(m, ip.bytes) : buildUnsolicitedNaFrame(m, ip.bytes, router);
     const ethertype = ((frame[12] ?? 0) << 8) | (frame[13] ?? 0);
-    const built = { frame, sockaddr: sockaddrLl(this.ifindex, ethertype, frame.subarray(0, 6)) };
+    const sockaddr = sockaddrLl(this.ifindex, ethertype, frame.subarray(0, 6));
+    const built: PreparedFrame = { frame, sockaddr, write: (sink) => this.#write(frame, sockaddr, sink) };
     this.#frames.set(key, built);
     return ok(built);
   }
 
-  #sendPrepared(
-    p: NetResult<{ frame: Uint8Array; sockaddr: Uint8Array }>,
-    o?: RehearseOption,
-  ): NetResult<void> {
-    if (!p.ok) return p;
-    const r = this.#sock.sendTo(p.value.frame, p.value.sockaddr, o);
+  #write(frame: Uint8Array, sockaddr: Uint8Array, sink: DatagramSink | undefined): NetResult<void> {
+    const r = (sink ?? this.#sock).sendTo(frame, sockaddr);
     return r.ok ? ok(undefined) : r;
   }
 

@@ -29,7 +29,7 @@ import type {
   RouteSpec,
   RuleSpec,
 } from './netlink-types.js';
-import type { RehearseOption } from './rehearse.js';
+import type { DatagramSink, PreparedWrite } from './prepared-write.js';
 import { type NetlinkMessage, RtnlWriter } from './rtnl-writer.js';
 
 export * from './netlink-messages.js';
@@ -172,13 +172,19 @@ export class Netlink {
     });
   }
 
-  /**
-   * Writes an encoded request — applied by the time this returns — and resolves with its answer. Rehearsed,
-   * it runs the write without it reaching the kernel (RtnlWriter.write).
-   */
-  send(r: EncodedRequest, o?: RehearseOption): Promise<NetResult<void>> {
+  /** Writes an encoded request — applied by the time this returns — and resolves with its answer. */
+  send(r: EncodedRequest): Promise<NetResult<void>> {
+    return this.#write(r);
+  }
+
+  /** An encoded request as a prepared write (prepared-write.ts): written to a sink, it reaches no kernel. */
+  prepare(r: EncodedRequest): PreparedWrite<Promise<NetResult<void>>> {
+    return { write: (sink) => this.#write(r, sink) };
+  }
+
+  #write(r: EncodedRequest, sink?: DatagramSink): Promise<NetResult<void>> {
     if (this.#closed) return Promise.resolve(fail('KA_NETLINK_CLOSED', `${r.what}: netlink socket closed`));
-    return this.#writer.write(r.type, r.flags, r.bufs, r.what, REQUEST_TIMEOUT_MS, o);
+    return this.#writer.write(r.type, r.flags, r.bufs, r.what, REQUEST_TIMEOUT_MS, sink);
   }
 
   addAddress(s: AddressSpec): Promise<NetResult<void>> {

@@ -33,7 +33,7 @@ import {
 } from './libc.js';
 import { type ControlMessage, type ReceivedDatagram, RecvBuffer } from './msghdr.js';
 import { fail, type NetError, type NetResult, ok, socketError } from './net-error.js';
-import { isRehearsal, type RehearseOption } from './rehearse.js';
+import type { DatagramSink } from './prepared-write.js';
 import { int32 } from './sockaddr.js';
 
 const EAGAIN = 11;
@@ -53,18 +53,14 @@ export type MessageHandler = (bytes: Uint8Array, meta: RxMeta) => void;
 export type FrameHandler = (frame: Uint8Array, meta: FrameMeta) => void;
 export type ErrorHandler = (error: NetError) => void;
 
-/** The socket surface the daemon uses; implemented here with koffi. */
-export interface RawSocketPort {
+/** The socket surface the daemon uses; implemented here with koffi. A socket is a DatagramSink. */
+export interface RawSocketPort extends DatagramSink {
   readonly fd: number;
   readonly domain: number;
   readonly closed: boolean;
   setsockopt(level: number, name: number, value: number | Uint8Array): NetResult<void>;
   bind(sockaddr: Uint8Array): NetResult<void>;
-  /**
-   * Rehearsed (rehearse.ts): the whole call with no effect (the same sendto(2) on fd -1, which fails EBADF at once),
-   * so that a send that comes once in hours — a backup's takeover — runs code that has run before.
-   */
-  sendTo(data: Uint8Array, sockaddr: Uint8Array, o?: RehearseOption): NetResult<number>;
+  sendTo(data: Uint8Array, sockaddr: Uint8Array): NetResult<number>;
   /** IP sockets: (bytes, RxMeta). For AF_INET the bytes start at the IPv4 header, as the kernel gives them. */
   onMessage(handler: MessageHandler, onError?: ErrorHandler): NetResult<void>;
   /** AF_PACKET sockets: whole frames. */
@@ -162,11 +158,9 @@ export class RawSocket implements RawSocketPort {
     return ok(undefined);
   }
 
-  sendTo(data: Uint8Array, sockaddr: Uint8Array, o?: RehearseOption): NetResult<number> {
-    const rehearse = isRehearsal(o);
+  sendTo(data: Uint8Array, sockaddr: Uint8Array): NetResult<number> {
     if (this.#closed) return fail('KA_SOCKET_CLOSED', 'sendto on closed socket');
-    const n = this.#libc.sendto(rehearse ? -1 : this.fd, data, data.length, 0, sockaddr, sockaddr.length);
-    if (rehearse) return ok(0);
+    const n = this.#libc.sendto(this.fd, data, data.length, 0, sockaddr, sockaddr.length);
     if (n < 0) return { ok: false, error: socketError('sendto', this.#libc.errno(), this.#label) };
     return ok(n);
   }

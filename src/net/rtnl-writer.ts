@@ -7,8 +7,8 @@
 // (NLMSG_ERROR, errno 0 for success) come back on the socket and settle the promise write() returned.
 import { errnoName, fail, type NetError, type NetResult, ok } from './net-error.js';
 import { netlinkErrnoError } from './netlink-messages.js';
+import type { DatagramSink } from './prepared-write.js';
 import type { RawSocket } from './raw-socket.js';
-import { isRehearsal, type RehearseOption } from './rehearse.js';
 import { forEachKernelMessage, NLMSG_HDRLEN, openRtnlSocket } from './rtnl-socket.js';
 import { sockaddrNl } from './sockaddr.js';
 
@@ -75,10 +75,11 @@ export class RtnlWriter {
 
   /**
    * Writes one request (`payload` follows the 16-byte header) and resolves with the kernel's answer; never
-   * rejects. `what` names the request in error messages ("add address 192.0.2.100/24 on 3"). Rehearsed, it runs
-   * the same code with the write going nowhere (sendto on fd -1, RawSocketPort.sendTo) and settles at once —
-   * through the same answer bookkeeping, so that a takeover's first real write runs nothing for the first
-   * time (measured: ~0.5 ms of first calls between the VIP write and the GARP when the rehearsal skipped it).
+   * rejects. `what` names the request in error messages ("add address 192.0.2.100/24 on 3"). Written to a
+   * `sink` (a rehearsal, prepared-write.ts), the same code runs, through the same answer bookkeeping, and the
+   * write settles at once since no kernel will answer it: a takeover's first real write then runs nothing
+   * for the first time (measured: ~0.5 ms of first calls between the VIP write and the GARP when the
+   * rehearsal skipped it).
    */
   write(
     type: number,
@@ -86,14 +87,13 @@ export class RtnlWriter {
     payload: readonly Uint8Array[],
     what: string,
     timeoutMs: number,
-    o?: RehearseOption,
+    sink?: DatagramSink,
   ): Promise<NetResult<void>> {
-    const rehearse = isRehearsal(o);
     if (this.#sock.closed)
       return Promise.resolve(fail('KA_NETLINK_CLOSED', `${what}: netlink socket closed`));
     const seq = this.#nextSeq();
     const msg = message(type, flags | NLM_F_REQUEST | NLM_F_ACK, seq, payload);
-    const sent = this.#sock.sendTo(msg, this.#kernel, o);
+    const sent = (sink ?? this.#sock).sendTo(msg, this.#kernel);
     if (!sent.ok) return Promise.resolve({ ok: false, error: this.#refused(what, sent.error.errno) });
     const answer = new Promise<NetResult<void>>((settle) => {
       const timer = setTimeout(() => {
@@ -102,7 +102,7 @@ export class RtnlWriter {
       this.#hold();
       this.#pending.set(seq, { what, settle, timer });
     });
-    if (rehearse) this.#settle(seq, ok(undefined));
+    if (sink) this.#settle(seq, ok(undefined));
     return answer;
   }
 

@@ -29,8 +29,8 @@ import {
   SOL_SOCKET,
 } from './libc.js';
 import { fail, type NetError, type NetResult, ok } from './net-error.js';
+import type { DatagramSink, PreparedWrite } from './prepared-write.js';
 import { RawSocket } from './raw-socket.js';
-import type { RehearseOption } from './rehearse.js';
 import { ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6 } from './sockaddr.js';
 
 /** Offset of the checksum field in the VRRP header, for IPV6_CHECKSUM. */
@@ -71,12 +71,14 @@ export interface VrrpTransport {
   readonly ifindex: number;
   readonly family: IpFamily;
   readonly closed: boolean;
-  send(payload: Uint8Array, dstAddr?: string, o?: RehearseOption): NetResult<void>;
+  send(payload: Uint8Array, dstAddr?: string): NetResult<void>;
+  /** The packet send() would write, built now and kept (prepared-write.ts). */
+  prepare(payload: Uint8Array, dstAddr?: string): NetResult<PreparedWrite>;
   onMessage(handler: VrrpMessageHandler, onError?: (e: NetError) => void): NetResult<void>;
   close(): void;
 }
 
-interface PreparedPacket {
+interface PreparedPacket extends PreparedWrite {
   packet: Uint8Array;
   sockaddr: Uint8Array;
   /** The IPv4 source the header was built with (undefined for IPv6). */
@@ -217,12 +219,18 @@ export class VrrpSocket implements VrrpTransport {
    * Sends one VRRP packet (header + addresses [+ auth], checksum already set for IPv4; for IPv6 the
    * kernel fills it). `dstAddr` defaults to the multicast group; unicast sockets must name the peer.
    * A payload must not change once sent: its built packet is kept and sent again for the same object.
-   * Rehearsed (rehearse.ts), it runs it all without sending (RawSocketPort.sendTo).
    */
-  send(payload: Uint8Array, dstAddr?: string, o?: RehearseOption): NetResult<void> {
+  send(payload: Uint8Array, dstAddr?: string): NetResult<void> {
     const p = this.#preparedFor(payload, dstAddr);
-    if (!p.ok) return p;
-    const { packet, sockaddr } = p.value;
+    return p.ok ? p.value.write() : p;
+  }
+
+  prepare(payload: Uint8Array, dstAddr?: string): NetResult<PreparedWrite> {
+    return this.#preparedFor(payload, dstAddr);
+  }
+
+  #write(p: PreparedPacket, sink: DatagramSink | undefined): NetResult<void> {
+    const { packet, sockaddr } = p;
     if (this.family === 4) {
       // A new identification per packet, as keepalived; only it and the header checksum change.
       this.#ipId = (this.#ipId + 1) & 0xffff;
@@ -234,7 +242,7 @@ export class VrrpSocket implements VrrpTransport {
       packet[10] = sum >> 8;
       packet[11] = sum & 0xff;
     }
-    const r = this.#sock.sendTo(packet, sockaddr, o);
+    const r = (sink ?? this.#sock).sendTo(packet, sockaddr);
     return r.ok ? ok(undefined) : r;
   }
 
@@ -253,7 +261,7 @@ export class VrrpSocket implements VrrpTransport {
     const dst = d.value;
     let built: PreparedPacket;
     if (this.family === 6) {
-      built = { packet: payload, sockaddr: sockaddrIn6(dst, this.ifindex), src: this.#src };
+      built = this.#packet(payload, sockaddrIn6(dst, this.ifindex), this.#src);
     } else {
       const src = this.#src;
       if (!src) return fail('KA_SOCKET_NO_SOURCE', `no IPv4 source on ${this.ifname}`);
@@ -268,7 +276,7 @@ export class VrrpSocket implements VrrpTransport {
       const packet = new Uint8Array(header.length + payload.length);
       packet.set(header, 0);
       packet.set(payload, header.length);
-      built = { packet, sockaddr: sockaddrIn(dst), src };
+      built = this.#packet(packet, sockaddrIn(dst), src);
     }
     if (!byDst) {
       byDst = new Map();
@@ -276,6 +284,11 @@ export class VrrpSocket implements VrrpTransport {
     }
     byDst.set(key, built);
     return ok(built);
+  }
+
+  #packet(packet: Uint8Array, sockaddr: Uint8Array, src: Uint8Array | undefined): PreparedPacket {
+    const p: PreparedPacket = { packet, sockaddr, src, write: (sink) => this.#write(p, sink) };
+    return p;
   }
 
   /**

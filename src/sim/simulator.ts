@@ -4,7 +4,7 @@
 // time are broken by scheduling order, so a seed replays exactly. Adverts go through the real codec and
 // receive validation (wire.ts) unless `codec: false`.
 import type { AdvertToSend, VrrpAction, VrrpState } from '../vrrp/actions.js';
-import type { IpFamily, RxMeta, VrrpAdvert } from '../vrrp/advert.js';
+import { advertToEncode, type IpFamily, type RxMeta, type VrrpAdvert } from '../vrrp/advert.js';
 import { type EngineConfig, type EngineEvent, VrrpEngine } from '../vrrp/engine.js';
 import type { VrrpInstance } from '../vrrp/fsm.js';
 import type { ReplayRecord } from '../vrrp/fsm-replay.js';
@@ -20,7 +20,7 @@ import type { VrrpTimerName } from '../vrrp/timers.js';
 import { EventQueue } from './event-queue.js';
 import { MasterLog } from './master-log.js';
 import { Prng } from './prng.js';
-import { encodeForDestination, multicastGroup, receiveBytes, rxPolicyOf, toVrrpAdvert } from './wire.js';
+import { encodeForDestination, multicastGroup, receiveBytes, rxPolicyOf } from './wire.js';
 
 export interface LinkConditions {
   /** Probability that one packet copy is lost. */
@@ -624,7 +624,7 @@ export class Simulator {
       if (this.codec) {
         bytes = encoded.get(t.dst) ?? encodeForDestination(advert, t.dst);
         encoded.set(t.dst, bytes);
-      } else obj = toVrrpAdvert(advert);
+      } else obj = advertToEncode(advert);
       const meta: RxMeta = {
         family: advert.family,
         srcAddr: advert.srcAddr,

@@ -4,10 +4,10 @@
 import type { AdvertToSend } from '../vrrp/actions.js';
 import {
   AuthType,
+  advertToEncode,
   type RxMeta,
   VRRP_MCAST_GROUP4,
   VRRP_MCAST_GROUP6,
-  VRRP_TYPE_ADVERTISEMENT,
   type VrrpAdvert,
 } from '../vrrp/advert.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
@@ -18,22 +18,8 @@ export function multicastGroup(family: 4 | 6): string {
   return family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6;
 }
 
-export function toVrrpAdvert(a: AdvertToSend): VrrpAdvert {
-  return {
-    version: a.version,
-    type: VRRP_TYPE_ADVERTISEMENT,
-    vrid: a.vrid,
-    priority: a.priority,
-    advertIntervalCs: a.advertIntervalCs,
-    authType: AuthType.none,
-    authDataHex: '',
-    addresses: a.addresses,
-    checksum: 0,
-  };
-}
-
 export function encodeForDestination(a: AdvertToSend, dstAddr: string): Uint8Array {
-  return encodeAdvert(toVrrpAdvert(a), { family: a.family, srcAddr: a.srcAddr, dstAddr });
+  return encodeAdvert(advertToEncode(a), { family: a.family, srcAddr: a.srcAddr, dstAddr });
 }
 
 export function rxPolicyOf(p: VrrpInstanceParams): RxPolicy {

@@ -1,6 +1,7 @@
 // The decoded VRRP advertisement and its receive metadata: the contract between the packet codec
 // (src/vrrp/packet.ts) and the state machine (src/vrrp/fsm*.ts). Plain data, JSON-safe, no Buffers,
 // so recorded events can be replayed from JSON lines.
+import type { AdvertToSend } from './actions.js';
 
 export type IpFamily = 4 | 6;
 export type VrrpVersion = 2 | 3;
@@ -37,6 +38,27 @@ export interface VrrpAdvert {
   addresses: string[];
   /** Checksum as found on the wire. */
   checksum: number;
+}
+
+/**
+ * The advert an engine's sendAdvert action asks for, ready to encode: `auth` is the v2 authentication the
+ * sender adds (none by default); the checksum is the encoder's to compute.
+ */
+export function advertToEncode(
+  a: AdvertToSend,
+  auth: { authType: number; authDataHex: string } = { authType: AuthType.none, authDataHex: '' },
+): VrrpAdvert {
+  return {
+    version: a.version,
+    type: VRRP_TYPE_ADVERTISEMENT,
+    vrid: a.vrid,
+    priority: a.priority,
+    advertIntervalCs: a.advertIntervalCs,
+    authType: auth.authType,
+    authDataHex: auth.authDataHex,
+    addresses: a.addresses,
+    checksum: 0,
+  };
 }
 
 /** What the socket layer knows about a received packet besides its bytes. */

@@ -714,36 +714,30 @@ export class VrrpInstance {
       if (!next.trackers.some((t) => t.name === name)) this.#readings.delete(name);
     }
     if (this.#state === 'MASTER') {
-      const removed = diff(oldVips, newVips, keyVip);
-      const removedRoutes = diff(prev.virtualRoutes, next.virtualRoutes, keyJson);
-      const removedRules = diff(prev.virtualRules, next.virtualRules, keyJson);
-      if (removed.length + removedRoutes.length + removedRules.length > 0) {
-        out.push({
-          type: 'removeVips',
-          instance: this.name,
-          vips: removed,
-          routes: removedRoutes,
-          rules: removedRules,
-        });
-      }
-      const added = diff(newVips, oldVips, keyVip);
-      const addedRoutes = diff(next.virtualRoutes, prev.virtualRoutes, keyJson);
-      const addedRules = diff(next.virtualRules, prev.virtualRules, keyJson);
-      if (added.length + addedRoutes.length + addedRules.length > 0) {
-        out.push({
-          type: 'addVips',
-          instance: this.name,
-          vips: added,
-          routes: addedRoutes,
-          rules: addedRules,
-        });
+      // What `from` has and `to` has not, as one action of `type`; its VIPs, or null when nothing differs.
+      const change = (
+        type: 'addVips' | 'removeVips',
+        from: VrrpInstanceParams,
+        fromVips: VirtualAddress[],
+        to: VrrpInstanceParams,
+        toVips: VirtualAddress[],
+      ) => {
+        const vips = diff(fromVips, toVips, keyVip);
+        const routes = diff(from.virtualRoutes, to.virtualRoutes, keyJson);
+        const rules = diff(from.virtualRules, to.virtualRules, keyJson);
+        if (vips.length + routes.length + rules.length === 0) return null;
+        out.push({ type, instance: this.name, vips, routes, rules });
+        return vips;
+      };
+      change('removeVips', prev, oldVips, next, newVips);
+      const added = change('addVips', next, newVips, prev, oldVips);
+      if (added)
         out.push(
           ...garpForAdded(
             next,
             added.map((v) => v.address),
           ),
         );
-      }
     } else if (this.#state === 'BACKUP' && next.version === 2) {
       this.#masterAdverIntervalCs = next.advertIntervalCs;
     }

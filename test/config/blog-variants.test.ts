@@ -18,23 +18,12 @@ import {
   runReferenceConfigTest,
 } from '../helpers/keepalived-ref.js';
 import { createLoEth0Netns, isRoot } from '../helpers/netns.js';
+import { rng } from '../helpers/rng.js';
 import { generatedConfig, seedList } from './meaning-generator.js';
 
 const skip = !isRoot() ? 'needs root' : !referenceAvailable() ? 'keepalived not installed' : false;
 const SEED = Number(process.env.KATS_SEED ?? 13);
 const COUNT = Number(process.env.KATS_VARIANTS ?? 40);
-
-/** mulberry32: a small seeded generator, so a failing variant is replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASE = [
   '! Configuration File for keepalived',

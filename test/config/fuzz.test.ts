@@ -634,6 +634,20 @@ async function parentMain(): Promise<void> {
     return report;
   }
 
+  /** A property run in a child (its own work directory): it must finish, clean, with every run made. */
+  async function fuzzInChild(
+    label: string,
+    job: Omit<MutationJob, 'workDir' | 'progressFile'> | Omit<GrammarJob, 'workDir' | 'progressFile'>,
+  ): Promise<void> {
+    const workDir = join(dir, `${label}-${job.seed}`);
+    mkdirSync(workDir, { recursive: true });
+    const progressFile = join(dir, `${label}-${job.seed}.progress`);
+    const r = await runChild({ ...job, workDir, progressFile } as Job, dir, 40_000);
+    assert.ok(r.output, `${r.problem}; last input: ${r.progress}`);
+    assert.ok(r.output.ok, r.output.failure);
+    assert.equal(r.output.runs, job.numRuns);
+  }
+
   const VRRP = (name: string, vrid: number) =>
     `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${vrid}\n  virtual_ipaddress {\n    192.0.2.${vrid}\n  }\n}\n`;
 
@@ -644,51 +658,24 @@ async function parentMain(): Promise<void> {
     });
     // Two seeds, so a change that breaks one family of inputs shows in a small, reproducible run.
     for (const seed of [20261123, 7]) {
-      test(`1..4 mutations per file never throw, stay in bounds, point at real lines (seed ${seed})`, async () => {
-        const workDir = join(dir, `mutants-${seed}`);
-        mkdirSync(workDir, { recursive: true });
-        const r = await runChild(
-          {
-            mode: 'mutations',
-            seed,
-            numRuns: 600,
-            maxMutations: 4,
-            workDir,
-            progressFile: join(dir, `mutants-${seed}.progress`),
-          },
-          dir,
-          40_000,
-        );
-        assert.ok(r.output, `${r.problem}; last input: ${r.progress}`);
-        assert.ok(r.output.ok, r.output.failure);
-        assert.equal(r.output.runs, 600);
-      });
+      test(`1..4 mutations per file never throw, stay in bounds, point at real lines (seed ${seed})`, () =>
+        fuzzInChild('mutants', { mode: 'mutations', seed, numRuns: 600, maxMutations: 4 }));
     }
   });
 
   describe('generated from keepalived vocabulary', () => {
     for (const seed of [1123, 42])
-      test(`three files of random blocks, includes, definitions and repetitions (seed ${seed})`, async () => {
-        const workDir = join(dir, `grammar-${seed}`);
-        mkdirSync(workDir, { recursive: true });
-        const r = await runChild(
-          {
-            mode: 'grammar',
-            seed,
-            numRuns: 400,
-            workDir,
-            progressFile: join(dir, `grammar-${seed}.progress`),
-          },
-          dir,
-          40_000,
-        );
-        assert.ok(r.output, `${r.problem}; last input: ${r.progress}`);
-        assert.ok(r.output.ok, r.output.failure);
-        assert.equal(r.output.runs, 400);
-      });
+      test(`three files of random blocks, includes, definitions and repetitions (seed ${seed})`, () =>
+        fuzzInChild('grammar', { mode: 'grammar', seed, numRuns: 400 }));
   });
 
   describe('hostile inputs', { concurrency: 2 }, () => {
+    /** A hostile file that must parse within the bounds, whatever it reports. */
+    const hostile = (title: string, name: string, text: string) =>
+      test(title, async () => {
+        await parseHostile(name, { 'keepalived.conf': text });
+      });
+
     test('a 10 MB line is reported at its own line and the rest of the file still parses', async () => {
       const r = await parseHostile('long-line', {
         'keepalived.conf': `global_defs {\n  router_id ${'x'.repeat(10 * 1024 * 1024)}\n}\n${VRRP('VI_1', 1)}`,
@@ -734,9 +721,7 @@ async function parentMain(): Promise<void> {
       assert.equal(r.diagnostics, 20_000);
     });
 
-    test('100,000 lines of unknown keywords', async () => {
-      await parseHostile('unknown-100k', { 'keepalived.conf': 'bogus\n'.repeat(100_000) });
-    });
+    hostile('100,000 lines of unknown keywords', 'unknown-100k', 'bogus\n'.repeat(100_000));
 
     test('10,000 unterminated quotes', async () => {
       await parseHostile('quotes', {
@@ -780,17 +765,11 @@ async function parentMain(): Promise<void> {
       assert.equal(r.diagnostics, 20_000);
     });
 
-    test('~SEQ of 100,000 values finishes within the bound', async () => {
-      await parseHostile('seq-100k', { 'keepalived.conf': '~SEQ(i, 100000) bogus_$i\n' });
-    });
+    hostile('~SEQ of 100,000 values finishes within the bound', 'seq-100k', '~SEQ(i, 100000) bogus_$i\n');
 
-    test('~SEQ of 1,000,000 values finishes within the bound', async () => {
-      await parseHostile('seq-1m', { 'keepalived.conf': '~SEQ(i, 1000000) x\n' });
-    });
+    hostile('~SEQ of 1,000,000 values finishes within the bound', 'seq-1m', '~SEQ(i, 1000000) x\n');
 
-    test('~SEQ of 9,999,999 values is refused or bounded', async () => {
-      await parseHostile('seq-10m', { 'keepalived.conf': '~SEQ(i, 9999999) x\n' });
-    });
+    hostile('~SEQ of 9,999,999 values is refused or bounded', 'seq-10m', '~SEQ(i, 9999999) x\n');
 
     test('nested ~SEQ producing 9 million lines is refused or bounded', async () => {
       // Stopped at the expansion cap (MAX_EXPANDED_LINES, 500 000 lines, each an unknown keyword with a
@@ -811,29 +790,21 @@ async function parentMain(): Promise<void> {
       assert.ok((r.diagnostics ?? 0) > 0);
     });
 
-    test('a definition whose value contains itself and more text', async () => {
-      await parseHostile('def-grows', { 'keepalived.conf': '$A=x $A\nz $A\n' });
-    });
+    hostile('a definition whose value contains itself and more text', 'def-grows', '$A=x $A\nz $A\n');
 
-    test('mutually recursive definitions', async () => {
-      await parseHostile('def-mutual', { 'keepalived.conf': '$A=$B\n$B=$A\n$A\n' });
-    });
+    hostile('mutually recursive definitions', 'def-mutual', '$A=$B\n$B=$A\n$A\n');
 
-    test('a self-referring definition that doubles on each expansion', async () => {
-      await parseHostile('def-double', { 'keepalived.conf': '$A=$A $A\n$A\n' });
-    });
+    hostile('a self-referring definition that doubles on each expansion', 'def-double', '$A=$A $A\n$A\n');
 
-    test('a self-referring multi-line definition', async () => {
-      await parseHostile('def-multiline-self', { 'keepalived.conf': '$A=\\\n$A\\\nx\n$A\n' });
-    });
+    hostile('a self-referring multi-line definition', 'def-multiline-self', '$A=\\\n$A\\\nx\n$A\n');
 
-    test('an include glob with a reversed character range', async () => {
-      await parseHostile('glob-range', { 'keepalived.conf': 'include /tmp/[z-a]*\n' });
-    });
+    hostile('an include glob with a reversed character range', 'glob-range', 'include /tmp/[z-a]*\n');
 
-    test('an include pattern with 30 brace alternatives', async () => {
-      await parseHostile('glob-braces', { 'keepalived.conf': `include /tmp/${'{a,b}'.repeat(30)}\n` });
-    });
+    hostile(
+      'an include pattern with 30 brace alternatives',
+      'glob-braces',
+      `include /tmp/${'{a,b}'.repeat(30)}\n`,
+    );
   });
 }
 

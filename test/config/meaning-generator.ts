@@ -5,15 +5,10 @@
 // and malformed numbers, missing and extra words, mixed-case keywords, UTF-8), and some files get CRLF line
 // ends; the instances of a seed are the same with or without it. Seeded (mulberry32) so a failing variant is
 // replayed from its seed.
+import { rng } from '../helpers/rng.js';
+
 export function generatedConfig(seed: number, count: number, o: { lvs?: boolean } = {}): string {
-  let a = seed >>> 0;
-  const r = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const out = ['vrrp_script chk {', '  script "/usr/bin/true" // 检测脚本', '  weight -20 // w', '}'];
   for (let k = 1; k <= count; k++) {

@@ -3,22 +3,15 @@
 // (namespaces of this test): A (150, a failing tracked script of weight -10: effective 140) takes over alone;
 // B (200) preempts it; B stops (priority 0) and A takes over again.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { OURS_BIN } from '../helpers/keepalived-ref.js';
-import { createNetns, deleteNetns, ip, isRoot } from '../helpers/netns.js';
+import { createNetns, ip, isRoot } from '../helpers/netns.js';
+import { scratch } from '../helpers/scratch.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kats-logs-'));
-const namespaces: string[] = [];
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const n of namespaces.splice(0)) deleteNetns(n);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, namespaces, children } = scratch('kats-logs-');
 
 const conf = (priority: number, track: boolean) => `vrrp_script down {
   script "/usr/bin/false"

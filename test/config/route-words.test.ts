@@ -51,6 +51,12 @@ test('ip rule words', () => {
     ok: true,
     value: { family: 4, to: '198.51.100.0', toLen: 24, table: 254, fwmark: 16 },
   });
+  // A mark with a mask is not programmed (it would have been read as the mark alone).
+  assert.deepEqual(ruleOfWords(['fwmark', '0x1/0xff', 'table', '100']), {
+    ok: false,
+    error: 'fwmark 0x1/0xff is not a number',
+  });
+  assert.equal(ruleOfWords(['fwmark', '0x1g', 'table', '100']).ok, false);
   assert.equal(ruleOfWords(['from', '192.0.2.1']).ok, false, 'no table');
   assert.equal(ruleOfWords(['from', '192.0.2.1', 'table', '1', 'nat', 'x']).ok, false);
 });

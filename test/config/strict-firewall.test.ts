@@ -4,26 +4,19 @@
 // daemon installs is compared, as `nft list ruleset` prints it, with the one the reference keepalived 2.2.7
 // installs for the same configuration in a lab of its own.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { strictRuleset } from '../../src/daemon/strict-firewall.js';
 import { OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
-import { createNetns, deleteNetns, ip, isRoot } from '../helpers/netns.js';
+import { createNetns, ip, isRoot } from '../helpers/netns.js';
+import { scratch } from '../helpers/scratch.js';
 
 const hasNft = spawnSync('nft', ['--version']).status === 0;
 const skip = !isRoot() ? 'needs root' : !hasNft ? 'nft not installed' : false;
 
-const dir = mkdtempSync(join(tmpdir(), 'kats-strict-'));
-const namespaces: string[] = [];
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const n of namespaces.splice(0)) deleteNetns(n);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, namespaces, children } = scratch('kats-strict-');
 
 const conf = (strict: boolean) => `global_defs {
 ${strict ? '  vrrp_strict' : ''}

@@ -2,30 +2,16 @@
 // for the virtual server's address does not probe; when that director becomes master, its checker hears it
 // from the VRRP process and starts probing. Counted at the real server, by the source of each connection.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { after, test } from 'node:test';
-import { ip, Lab } from '../helpers/netns.js';
-import { killAllRouters, needsRoot, Router } from './router.js';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { RouterLabs } from '../helpers/router-lab.js';
+import { vrrpInstanceConf } from './conf.js';
+import { needsRoot, Router } from './router.js';
 
 const skip = needsRoot();
-const labs: Lab[] = [];
-const procs: ChildProcess[] = [];
+const labs = new RouterLabs();
 
-after(() => {
-  killAllRouters();
-  for (const p of procs) p.kill('SIGKILL');
-  for (const l of labs) l.close();
-});
-
-const conf = (priority: number) => `vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 81
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.100/24 }
-}
-virtual_server 192.0.2.100 80 {
+const conf = (priority: number) => `${vrrpInstanceConf({ vrid: 81, priority })}virtual_server 192.0.2.100 80 {
   delay_loop 1
   lb_algo rr
   lb_kind NAT
@@ -43,14 +29,7 @@ test('ha_suspend: only the master probes; the backup starts when it takes over',
   skip,
   timeout: 60_000,
 }, async () => {
-  const lab = new Lab('hasus');
-  labs.push(lab);
-  const a = lab.addHost('a');
-  const b = lab.addHost('b');
-  const rs = lab.addHost('rs');
-  ip('-n', a, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', b, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
-  ip('-n', rs, 'addr', 'add', '192.0.2.50/24', 'dev', 'eth0');
+  const { a, b, rs } = labs.open('hasus', { a: '192.0.2.1/24', b: '192.0.2.2/24', rs: '192.0.2.50/24' });
   // The real server: a TCP listener printing each connection's source address.
   const server = spawn(
     'ip',
@@ -64,7 +43,7 @@ test('ha_suspend: only the master probes; the backup starts when it takes over',
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  procs.push(server);
+  labs.procs.push(server);
   const from: string[] = [];
   let partial = '';
   await new Promise<void>((res) =>

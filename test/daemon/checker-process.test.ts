@@ -5,34 +5,21 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { after, test } from 'node:test';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { test } from 'node:test';
+import { isRoot } from '../helpers/netns.js';
+import { RouterLabs } from '../helpers/router-lab.js';
 import { tcpdumpInstalled, VrrpCapture } from '../interop/capture.js';
-import { killAllRouters, Router } from './router.js';
+import { vrrpInstanceConf } from './conf.js';
+import { Router } from './router.js';
 
 const skip = !isRoot()
   ? 'needs root for network namespaces'
   : !tcpdumpInstalled()
     ? 'tcpdump not installed'
     : false;
-const labs: Lab[] = [];
-const servers: ChildProcess[] = [];
+const labs = new RouterLabs();
 
-after(() => {
-  killAllRouters();
-  for (const s of servers) s.kill('SIGKILL');
-  for (const l of labs) l.close();
-});
-
-const conf = `vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 150
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.100/24 }
-}
-virtual_server 192.0.2.100 80 {
+const conf = `${vrrpInstanceConf({ priority: 150 })}virtual_server 192.0.2.100 80 {
   delay_loop 1
   lb_algo rr
   lb_kind NAT
@@ -59,7 +46,7 @@ async function listen(ns: string, port: number): Promise<ChildProcess> {
   const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  servers.push(p);
+  labs.procs.push(p);
   await new Promise<void>((res) => p.stdout!.once('data', () => res()));
   return p;
 }
@@ -73,11 +60,7 @@ test('checker child: real servers leave and rejoin, a killed child is respawned,
   skip,
   timeout: 60_000,
 }, async () => {
-  const lab = new Lab('chk');
-  labs.push(lab);
-  const ns = lab.addHost('a');
-  const peer = lab.addHost('b');
-  ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const { a: ns, b: peer } = labs.open('chk', { a: '192.0.2.1/24', b: null });
   await listen(ns, 8080);
   const cap = new VrrpCapture(peer, 'eth0');
   await cap.ready();
@@ -116,10 +99,7 @@ test('checker child: real servers leave and rejoin, a killed child is respawned,
 });
 
 test('no checker process without a virtual_server, nor with -P', { skip, timeout: 30_000 }, async () => {
-  const lab = new Lab('chk0');
-  labs.push(lab);
-  const ns = lab.addHost('a');
-  ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const { a: ns } = labs.open('chk0', { a: '192.0.2.1/24' });
   const vrrpOnly = conf.slice(0, conf.indexOf('virtual_server'));
   for (const [text, args] of [
     [vrrpOnly, []],

@@ -9,11 +9,18 @@ export interface InstanceOptions {
   vips?: string[];
   /** Further lines inside the instance block. */
   extra?: string;
+  /** `state` line (none by default). */
+  state?: 'BACKUP' | 'MASTER';
 }
 
 export function daemonConf(global: string, i: InstanceOptions = {}): string {
-  return `${global ? `global_defs {\n  ${global}\n}\n` : ''}vrrp_instance ${i.name ?? 'VI_1'} {
-  interface eth0
+  return `${global ? `global_defs {\n  ${global}\n}\n` : ''}${vrrpInstanceConf(i)}`;
+}
+
+/** One vrrp_instance block with those defaults, for a configuration of several. */
+export function vrrpInstanceConf(i: InstanceOptions = {}): string {
+  return `vrrp_instance ${i.name ?? 'VI_1'} {
+${i.state ? `  state ${i.state}\n` : ''}  interface eth0
   virtual_router_id ${i.vrid ?? 51}
   version 3
   priority ${i.priority ?? 100}

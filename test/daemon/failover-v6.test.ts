@@ -2,9 +2,10 @@
 // ff02::12, VIPs added with nodad; election, link cut (the kernel flushes IPv6 addresses on carrier loss),
 // preemption on return, graceful stop.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { ip, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, needsRoot, Router, settle, waitUntil } from './router.js';
+import { test } from 'node:test';
+import { ip } from '../helpers/netns.js';
+import { RouterLabs } from '../helpers/router-lab.js';
+import { holds, needsRoot, Router, settle, waitUntil } from './router.js';
 
 const skip = needsRoot();
 const VIP = '2001:db8::100';
@@ -22,26 +23,15 @@ vrrp_instance VI_6 {
 }
 `;
 
-let lab: Lab | null = null;
-const routers: Router[] = [];
-const cleanups: (() => void)[] = [];
-after(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  lab?.close();
-  for (const c of cleanups) c();
-  for (const r of routers) r.removeDir();
-});
+const labs = new RouterLabs();
+const V6_ROUTERS = { r1: ['2001:db8::1/64', 'nodad'], r2: ['2001:db8::2/64', 'nodad'] };
 
 test('IPv6: election, link cut and return, graceful stop', { skip, timeout: 30_000 }, async () => {
-  lab = new Lab('dv6');
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  ip('-n', ns1, 'addr', 'add', '2001:db8::1/64', 'dev', 'eth0', 'nodad');
-  ip('-n', ns2, 'addr', 'add', '2001:db8::2/64', 'dev', 'eth0', 'nodad');
+  const { lab, ns } = labs.openLab('dv6', V6_ROUTERS);
+  const { r1: ns1, r2: ns2 } = ns;
   const r1 = new Router('r1', ns1, conf(200));
   const r2 = new Router('r2', ns2, conf(100));
-  routers.push(r1, r2);
+  labs.add(r1, r2);
 
   await r1.waitFor(MASTER, 8000);
   await settle(
@@ -81,14 +71,10 @@ test('unsolicited NA: a client’s neighbour entry for the IPv6 VIP follows the 
   skip,
   timeout: 20_000,
 }, async () => {
-  const lab2 = new Lab('dna');
-  cleanups.push(() => lab2.close());
-  const ns1 = lab2.addHost('r1');
-  const ns2 = lab2.addHost('r2');
-  const client = lab2.addHost('c');
+  const { r1: ns1, r2: ns2, c: client } = labs.open('dna', { r1: null, r2: null, c: null });
   const r1 = new Router('r1', ns1, conf(200));
   const r2 = new Router('r2', ns2, conf(100));
-  routers.push(r1, r2);
+  labs.add(r1, r2);
   const macOf = (ns: string) => /link\/ether ([0-9a-f:]+)/.exec(ip('-n', ns, 'link', 'show', 'eth0'))?.[1];
   const neighMac = () => /lladdr ([0-9a-f:]+)/.exec(ip('-n', client, '-6', 'neigh', 'show', VIP))?.[1];
   await r1.waitFor(MASTER, 8000);
@@ -105,12 +91,8 @@ test('IPv6 unicast with global source addresses: election and link-cut failover'
   skip,
   timeout: 20_000,
 }, async () => {
-  const lab3 = new Lab('du6');
-  cleanups.push(() => lab3.close());
-  const ns1 = lab3.addHost('r1');
-  const ns2 = lab3.addHost('r2');
-  ip('-n', ns1, 'addr', 'add', '2001:db8::1/64', 'dev', 'eth0', 'nodad');
-  ip('-n', ns2, 'addr', 'add', '2001:db8::2/64', 'dev', 'eth0', 'nodad');
+  const { lab: lab3, ns } = labs.openLab('du6', V6_ROUTERS);
+  const { r1: ns1, r2: ns2 } = ns;
   const uconf = (priority: number, self: string, peer: string) => `
 vrrp_instance VI_6 {
   interface eth0
@@ -124,7 +106,7 @@ vrrp_instance VI_6 {
 `;
   const r1 = new Router('u1', ns1, uconf(200, '2001:db8::1', '2001:db8::2'));
   const r2 = new Router('u2', ns2, uconf(100, '2001:db8::2', '2001:db8::1'));
-  routers.push(r1, r2);
+  labs.add(r1, r2);
   await settle(
     [r1, r2],
     () => r1.lastState('VI_6') === 'MASTER' && r2.lastState('VI_6') === 'BACKUP',

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { emptyConfig } from '../../src/config/model.js';
 import { announcePacing } from '../../src/daemon/engine-plan/statics.js';
 import { ip, Lab } from '../helpers/netns.js';
+import { vrrpInstanceConf } from './conf.js';
 import { cleanupAfter, needsRoot, Router, waitUntil } from './router.js';
 
 const skip = needsRoot();
@@ -57,14 +58,7 @@ global_defs {
   vrrp_garp_master_delay 0
   vrrp_garp_master_repeat 4
 }
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.100/24 }
-}`,
+${vrrpInstanceConf()}`,
   );
   cleanups.push(() => r.removeDir());
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ip, Lab, loneRouterNetns } from '../helpers/netns.js';
 import { sysctl } from '../interop/peers.js';
-import { daemonConf } from './conf.js';
+import { daemonConf, vrrpInstanceConf } from './conf.js';
 import {
   addressesOf,
   cleanupAfter,
@@ -69,19 +69,13 @@ global_defs {
   ${jsonDumpLine(dir)}
   notify_fifo ${join(dir, 'notify.log')}
 }
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  notify_priority_changes
+${vrrpInstanceConf({
+  extra: `notify_priority_changes
   track_interface {
     eth1 weight -60
     eth2
-  }
-  virtual_ipaddress { 192.0.2.100/24 }
-}`;
+  }`,
+})}`;
   });
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   await statusUntil(r, (s) => s.state === 'MASTER' && s.effectivePriority === 100, 'priority 100');
@@ -151,14 +145,7 @@ test('the advert source follows the interface’s primary IPv4 address', {
 global_defs {
   ${jsonDumpLine(dir)}
 }
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.100/32 }
-}`;
+${vrrpInstanceConf({ priority, vips: ['192.0.2.100/32'] })}`;
   const r1 = start('r1', ns1, conf(200));
   const r2 = start('r2', ns2, conf(100));
   await settleStates(6000, [r1, 'MASTER'], [r2, 'BACKUP']);

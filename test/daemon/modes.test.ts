@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { ip, Lab } from '../helpers/netns.js';
+import { vrrpInstanceConf } from './conf.js';
 import {
   dumpedInstance,
   holds,
@@ -49,15 +50,7 @@ test('nopreempt: a higher-priority backup that arrives later does not take over'
 }, async () => {
   const [ns1, ns2] = hosts('dnp', 2) as [string, string];
   const conf = (priority: number) => `
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 52
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  nopreempt
-  virtual_ipaddress { 192.0.2.100/24 }
-}`;
+${vrrpInstanceConf({ vrid: 52, priority, extra: 'nopreempt' })}`;
   const low = start('low', ns2, conf(100));
   await low.waitFor(MASTER(), 5000);
   await waitUntil(() => holds(ns2, '192.0.2.100'), 2000, 'VIP on low');
@@ -230,14 +223,7 @@ vrrp_instance VI_1 {
 test('GARP: a client’s ARP entry for the VIP follows the new master', { skip, timeout: 20_000 }, async () => {
   const [ns1, ns2, client] = hosts('dga', 3) as [string, string, string];
   const conf = (priority: number) => `
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 56
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.104/24 }
-}`;
+${vrrpInstanceConf({ vrid: 56, priority, vips: ['192.0.2.104/24'] })}`;
   const macOf = (ns: string) => /link\/ether ([0-9a-f:]+)/.exec(ip('-n', ns, 'link', 'show', 'eth0'))?.[1];
   const neighMac = () => /lladdr ([0-9a-f:]+)/.exec(ip('-n', client, 'neigh', 'show', '192.0.2.104'))?.[1];
   const r1 = start('r1', ns1, conf(200));
@@ -260,14 +246,7 @@ test('a VIP left on a backup by an earlier run is removed at startup', {
 }, async () => {
   const [ns1, ns2] = hosts('dlo', 2) as [string, string];
   const conf = (priority: number) => `
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 58
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.105/24 }
-}`;
+${vrrpInstanceConf({ vrid: 58, priority, vips: ['192.0.2.105/24'] })}`;
   const r1 = start('r1', ns1, conf(200));
   await r1.waitFor(MASTER(), 5000);
   ip('-n', ns2, 'addr', 'add', '192.0.2.105/24', 'dev', 'eth0'); // as if a crashed master left it
@@ -283,14 +262,7 @@ test('a VIP deleted on the master: priority 0 sent, the master is back after its
 }, async () => {
   const [ns1, ns2] = hosts('dvd', 2) as [string, string];
   const conf = (priority: number) => `
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 59
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.106/24 }
-}`;
+${vrrpInstanceConf({ vrid: 59, priority, vips: ['192.0.2.106/24'] })}`;
   const r1 = start('r1', ns1, conf(250));
   const r2 = start('r2', ns2, conf(50));
   await settleStates(6000, [r1, 'MASTER'], [r2, 'BACKUP']);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { effectiveCapabilities, missingCapabilities } from '../../src/daemon/capabilities.js';
 import { ip } from '../helpers/netns.js';
+import { daemonConf } from './conf.js';
 import {
   BIN,
   cleanupAfter,
@@ -31,20 +32,7 @@ const skip = needsRoot();
 const cleanups = cleanupAfter();
 
 const VIP = '192.0.2.100';
-const conf = (extra = '', global = '') => `
-global_defs {
-${global}
-}
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  ${extra}
-  virtual_ipaddress { ${VIP}/24 }
-}
-`;
+const conf = (extra = '', global = '') => daemonConf(global, { extra, vips: [`${VIP}/24`] });
 
 test('capability parsing: CAP_NET_RAW is bit 13, CAP_NET_ADMIN bit 12', () => {
   assert.deepEqual(missingCapabilities(0n), ['CAP_NET_RAW', 'CAP_NET_ADMIN']);

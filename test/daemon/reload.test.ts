@@ -3,21 +3,14 @@
 import assert from 'node:assert/strict';
 import { closeSync, constants, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { ip, Lab, loneRouterNetns } from '../helpers/netns.js';
-import { holds, killAllRouters, needsRoot, Router, settleStates, sleep, waitUntil } from './router.js';
+import { test } from 'node:test';
+import { loneRouterNetns } from '../helpers/netns.js';
+import { RouterLabs, TWO_ROUTERS } from '../helpers/router-lab.js';
+import { holds, needsRoot, Router, settleStates, sleep, waitUntil } from './router.js';
 
 const skip = needsRoot();
-let lab: Lab | null = null;
-const routers: Router[] = [];
-const cleanups: (() => void)[] = [];
-after(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  lab?.close();
-  for (const c of cleanups.reverse()) c();
-  for (const r of routers) r.removeDir();
-});
+const labs = new RouterLabs();
+const cleanups = labs.closers;
 
 // `excluded`: virtual_ipaddress_excluded, installed but not advertised — the routers of one VRID must
 // advertise the same list, or each drops the other's adverts (docs/hostile-network.md).
@@ -41,14 +34,10 @@ test('SIGHUP: new priority and VIPs take effect; a removed instance stops; a new
   skip,
   timeout: 30_000,
 }, async () => {
-  lab = new Lab('drl');
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const { r1: ns1, r2: ns2 } = labs.open('drl', TWO_ROUTERS);
   const r1 = new Router('r1', ns1, conf('VI_1', 200, ['192.0.2.100']));
   const r2 = new Router('r2', ns2, conf('VI_1', 100, ['192.0.2.100']));
-  routers.push(r1, r2);
+  labs.add(r1, r2);
   await settleStates(6000, [r1, 'MASTER'], [r2, 'BACKUP']);
 
   // Priority 250 and a second (excluded) VIP: r2 preempts and installs both.
@@ -118,7 +107,7 @@ ${conf('VI_1', 100, ['192.0.2.100']).replace('virtual_ipaddress', `notify_delete
 ${conf('VI_2', 100, ['192.0.2.110'], 52)}
 `;
   const r = new Router('rdl', h.ns, two);
-  routers.push(r);
+  labs.add(r);
   // notify_deleted's script: runs when the reload removes VI_1.
   writeFileSync(join(r.dir, 'deleted.sh'), `#!/bin/sh\necho "deleted $*" > ${join(r.dir, 'deleted.out')}\n`, {
     mode: 0o755,

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ip } from '../helpers/netns.js';
+import { vrrpInstanceConf } from './conf.js';
 import { cleanupAfter, loneRouter, needsRoot, waitUntil } from './router.js';
 
 const skip = needsRoot();
@@ -14,22 +15,15 @@ test('a master installs its virtual routes and rules and removes them on stop', 
   const { ns, r } = loneRouter(
     'drt',
     'rt',
-    `
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.100/24 }
-  virtual_routes {
+    vrrpInstanceConf({
+      extra: `virtual_routes {
     198.51.100.0/25 via 192.0.2.254 dev eth0
     blackhole 198.51.100.128/25 table 100
   }
   virtual_rules {
     from 192.0.2.100 table 100 priority 1000
-  }
-}`,
+  }`,
+    }),
     cleanups,
   );
   const routes = () => ip('-n', ns, 'route', 'show', '198.51.100.0/25');
@@ -65,14 +59,7 @@ static_ipaddress {
 static_routes {
   198.51.100.0/25 via 192.0.2.254 dev eth0
 }
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  virtual_ipaddress { 192.0.2.100/24 }
-}`,
+${vrrpInstanceConf()}`,
     cleanups,
   );
   const addrs = () => ip('-n', ns, '-o', 'addr', 'show', 'dev', 'eth0');

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import type { TrackFile } from '../../src/config/model.js';
 import { FileTrackers, parseTrackValue } from '../../src/track/file-trackers.js';
 import { quietLog } from '../helpers/quiet-log.js';
+import { vrrpInstanceConf } from './conf.js';
 import { cleanupAfter, jsonDumpLine, loneRouter, needsRoot, untilDumped } from './router.js';
 
 const skip = needsRoot();
@@ -36,15 +37,7 @@ track_file tf {
   weight 10
   init_file 2
 }
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  track_file { tf }
-  virtual_ipaddress { 192.0.2.100/24 }
-}`,
+${vrrpInstanceConf({ extra: 'track_file { tf }' })}`,
     cleanups,
   );
   const valueFile = join(r.dir, 'value');

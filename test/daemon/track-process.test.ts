@@ -6,6 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { vrrpInstanceConf } from './conf.js';
 import { cleanupAfter, jsonDumpLine, loneRouter, needsRoot, untilDumped } from './router.js';
 
 const skip = needsRoot();
@@ -46,18 +47,7 @@ vrrp_track_process pair {
   process ${name} 600
   quorum 2
 }
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 51
-  version 3
-  priority 100
-  advert_int 0.1
-  track_process {
-    weighted
-    pair weight 0
-  }
-  virtual_ipaddress { 192.0.2.100/24 }
-}`,
+${vrrpInstanceConf({ extra: 'track_process {\n    weighted\n    pair weight 0\n  }' })}`,
     cleanups,
   );
   // One process: 'weighted' is up (+30), 'pair' wants two: FAULT from the start.

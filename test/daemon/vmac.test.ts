@@ -86,6 +86,20 @@ const startKeepalived = (ns: string, text: string) =>
   start('keepalived', ns, text, { command: referenceCommand });
 const skipKa = skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false);
 
+/** Stops `r` cleanly; its VMAC on `ns` goes with it. */
+async function stopRemovesVmac(r: Router, ns: string, ifname = VMAC_IF): Promise<void> {
+  assert.equal(await r.stop('SIGTERM'), 0, r.log());
+  assert.equal(linkOf(ns, ifname), null, 'VMAC deleted on stop');
+}
+
+/** `from` (master) stops cleanly; `to` becomes master and puts `vip` on its VMAC `ifname` in `ns`. */
+async function handOver(from: Router, to: Router, ns: string, vip: string, ifname: string): Promise<void> {
+  const mk = to.mark();
+  assert.equal(await from.stop('SIGTERM'), 0, from.log());
+  await to.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
+  await waitUntil(() => holds(ns, vip, ifname), 2000, `${vip} on the VMAC of ${to.name}`);
+}
+
 function linkOf(ns: string, ifname: string): { mac: string; up: boolean; kind: string } | null {
   const r = spawnSync('ip', ['-n', ns, '-d', '-o', 'link', 'show', 'dev', ifname], { encoding: 'utf8' });
   if (r.status !== 0) return null;
@@ -225,8 +239,7 @@ test('use_vmac: VMAC with the VRRP MAC holds the VIP; clients and the switch see
   assert.equal(sysctl(ns2, 'ipv4/conf/eth0/arp_ignore'), '0');
   assert.equal(sysctl(ns2, 'ipv4/conf/eth0/arp_filter'), '0');
 
-  assert.equal(await r1.stop('SIGTERM'), 0, r1.log());
-  assert.equal(linkOf(ns1, VMAC_IF), null, 'VMAC deleted on stop');
+  await stopRemovesVmac(r1, ns1);
 });
 
 test('use_vmac IPv6: VMAC 00:00:5e:00:02:VRID without an EUI-64 link-local, carrying the parent link-local and the VIP', {
@@ -274,10 +287,7 @@ test('use_vmac interop: keepalived-ts master and keepalived 2.2.7 backup, both o
   assert.deepEqual(linkOf(ns2, VMAC_IF), { mac: VMAC, up: true, kind: 'private' }, "keepalived's own VMAC");
   await waitUntil(() => learntOn(VMAC, 'ts'), 2000, 'VMAC learnt on ts');
 
-  const mk = ka.mark();
-  assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
-  await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
-  await waitUntil(() => holds(ns2, VIP, VMAC_IF), 2000, 'VIP on keepalived VMAC');
+  await handOver(ts, ka, ns2, VIP, VMAC_IF);
   await waitUntil(() => learntOn(VMAC, 'ka'), 2000, 'VMAC learnt on ka');
   assert.equal(linkOf(ns1, VMAC_IF), null, 'keepalived-ts removed its VMAC');
   assert.deepEqual(await arpReplyMac(nsc, VIP), { mac: VMAC, ping: 0 });
@@ -298,10 +308,7 @@ test('use_vmac with unicast peers: adverts on the parent (as keepalived 2.2.7), 
   // Each hears the other: one master, one backup (two masters if either side's adverts were lost).
   await settleStates(10_000, [ts, 'MASTER'], [ka, 'BACKUP']);
   await waitUntil(() => holds(ns1, VIP, VMAC_IF) && !holds(ns2, VIP, VMAC_IF), 2000, 'VIP on ts VMAC only');
-  const mk = ka.mark();
-  assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
-  await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
-  await waitUntil(() => holds(ns2, VIP, VMAC_IF), 2000, 'VIP on keepalived VMAC');
+  await handOver(ts, ka, ns2, VIP, VMAC_IF);
   // And the other way: a lower-priority keepalived-ts must hear keepalived's unicast adverts to stay backup.
   const ts2 = start('ts2', ns1, unicast(50, '192.0.2.1', '192.0.2.2'));
   await settle(
@@ -338,8 +345,7 @@ test('use_vmac: a VMAC left by a killed run is reused (same link), its stale VIP
   await waitUntil(() => !holds(ns, VIP, VMAC_IF), 1000, 'stale VIP removed');
   await second.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   await waitUntil(() => holds(ns, VIP, VMAC_IF), 2000, 'VIP back on the VMAC');
-  assert.equal(await second.stop('SIGTERM'), 0, second.log());
-  assert.equal(linkOf(ns, VMAC_IF), null, 'VMAC deleted on stop');
+  await stopRemovesVmac(second, ns);
 });
 
 test('use_vmac: a start that fails after the VMACs were made removes them again', {
@@ -368,10 +374,7 @@ test('use_vmac IPv6 interop with keepalived 2.2.7: each hears the other from its
   const ka = startKeepalived(ns2, conf6(100));
   await settleStates(10_000, [ts, 'MASTER'], [ka, 'BACKUP']);
   assert.ok(holds(ns1, VIP6, ifname) && !holds(ns2, VIP6, ifname));
-  const mk = ka.mark();
-  assert.equal(await ts.stop('SIGTERM'), 0, ts.log());
-  await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000, mk);
-  await waitUntil(() => holds(ns2, VIP6, ifname), 2000, 'VIP6 on keepalived VMAC');
+  await handOver(ts, ka, ns2, VIP6, ifname);
   // A lower-priority keepalived-ts must hear keepalived's adverts on its own VMAC to stay backup.
   const ts2 = start('ts2', ns1, conf6(50));
   await settle(

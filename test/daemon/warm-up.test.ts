@@ -1,11 +1,9 @@
 // warmUpTakeover (src/daemon/warm-up.ts): rehearses the takeover path on a scratch copy — every instance
 // (IPv4, IPv6, unicast) reaches MASTER and sends in the rehearsal, and the engine it was given is untouched.
-// And on a running daemon: a backup that has never been master has already run its takeover's I/O code (the
-// advert send, the VIP install's rtnetlink write, the GARP) and the timer's firing path, per V8's
-// function-event log.
+// And on a running daemon, what the warm-up is for: a first takeover is not slowed by cold code. Daemons
+// with and without it (KEEPALIVED_TS_COLD_TAKEOVER) take over alternately, and the warm ones must write
+// their takeover sooner after the Master_Down deadline (docs/decisions/takeover-warm-up.md).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { rehearseInstanceTakeover, warmUpTakeover } from '../../src/daemon/warm-up.js';
 import { VrrpEngine } from '../../src/vrrp/engine.js';
@@ -67,55 +65,58 @@ after(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-test('a backup that was never master has run its takeover’s firing path, VIP install and GARP code', {
-  skip: isRoot() ? false : 'needs root for network namespaces',
-  timeout: 20_000,
-}, async () => {
-  const ns = loneRouterNetns('dwarm', cleanups).ns;
-  const log = (dir: string) => join(dir, 'v8.log');
-  // advert_int 10: alone on its LAN it stays BACKUP for half a minute.
-  const r = new Router(
-    'warm',
-    ns,
-    `vrrp_instance VI_1 {
+/** Trials per side: alternating, so that the machine's load falls on both alike. */
+const TRIALS = 4;
+/** Warm must be under this share of cold: measured 0.8–2.6 ms against 5.7–17 ms, loaded (outliers aside). */
+const MARGIN = 0.5;
+// advert_int 0.1: alone on its LAN a router takes over ~0.36 s after it starts, its first takeover.
+const CONF = `vrrp_instance VI_1 {
+  version 3
   interface eth0
   virtual_router_id 51
   priority 100
-  advert_int 10
+  advert_int 0.1
   virtual_ipaddress { 192.0.2.100/24 }
 }
-`,
-    {
-      nodeFlags: (dir) => ['--log-function-events', `--logfile=${log(dir)}`, '--no-logfile-per-isolate'],
-    },
+`;
+/** The -D line of a takeover (vrrp-runtime.ts #onTimer): µs from the deadline to its whole batch written. */
+const MET = /Master_Down deadline met: .* fired (-?[\d.]+) ms, written (-?[\d.]+) ms/;
+
+/** A fresh daemon's first takeover: ms from the Master_Down deadline to its advert, VIP and GARP written. */
+async function firstTakeoverMs(ns: string, cold: boolean): Promise<number> {
+  const r = new Router(cold ? 'cold' : 'warm', ns, CONF, {
+    env: { KEEPALIVED_TS_COLD_TAKEOVER: cold ? '1' : '0' },
+  });
+  try {
+    const m = MET.exec((await r.waitFor(MET, 8000)).text);
+    assert.ok(m);
+    return Number(m[2]);
+  } finally {
+    await r.stop('SIGTERM');
+    r.removeDir();
+  }
+}
+
+/**
+ * The second-lowest of the trials: the machine's load only ever adds to a takeover's time, so a low order
+ * statistic says more about the code than a mean, and the second one is not a single lucky start.
+ */
+const low = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+
+test('a first takeover with the warm-up writes sooner after its deadline than one without', {
+  skip: isRoot() ? false : 'needs root for network namespaces',
+  timeout: 30_000,
+}, async (t) => {
+  const ns = loneRouterNetns('dwarm', cleanups).ns;
+  const warm: number[] = [];
+  const cold: number[] = [];
+  for (let k = 0; k < TRIALS; k++) {
+    warm.push(await firstTakeoverMs(ns, false));
+    cold.push(await firstTakeoverMs(ns, true));
+  }
+  t.diagnostic(`deadline → takeover written, ms: warm ${warm.join(' ')}; cold ${cold.join(' ')}`);
+  assert.ok(
+    low(warm) < MARGIN * low(cold),
+    `warm ${low(warm)} ms (second-lowest) is not under ${MARGIN} × cold ${low(cold)} ms`,
   );
-  cleanups.push(() => r.removeDir());
-  await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 8000);
-  await new Promise((res) => setTimeout(res, 500));
-  await r.stop('SIGTERM');
-  assert.equal(r.grep(/Entering MASTER/).length, 0, 'never master');
-  // function,<event>,<scriptId>,<start>,<end>,<time>,<timestamp>,<name>; script-details,<id>,<url>,...
-  const lines = readFileSync(log(r.dir), 'utf8').split('\n');
-  const scripts = new Map<string, string>();
-  for (const l of lines) {
-    const f = l.split(',');
-    if (f[0] === 'script-details' && f[2]?.includes('/dist/')) scripts.set(f[1]!, f[2].split('/').at(-1)!);
-  }
-  const ran = new Set<string>();
-  for (const l of lines) {
-    const f = l.split(',');
-    if (f[0] === 'function' && f[1]?.startsWith('first-execution') && scripts.has(f[2]!))
-      ran.add(`${scripts.get(f[2]!)}:${f.slice(7).join(',')}`);
-  }
-  for (const fn of [
-    'vip-installer.js:add',
-    'rtnl-writer.js:write',
-    'announcers.js:announce',
-    'garp.js:sendGarp',
-    'announcers.js:#emit',
-    // The way from a deadline to the engine: compiled at the takeover, they held its advert 0.4–0.6 ms.
-    'deadline-timer.js:#fireAt',
-    'vrrp-runtime.js:#onTimer',
-  ])
-    assert.ok(ran.has(fn), `${fn} ran before any takeover`);
 });

@@ -4,30 +4,24 @@
 // between, so no ARP / ND resolution of its own can be what updated it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { afterEach, test } from 'node:test';
-import { type Router, waitUntil } from '../daemon/router.js';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { test } from 'node:test';
+import { waitUntil } from '../daemon/router.js';
+import { ip } from '../helpers/netns.js';
 import {
   addHost,
   hostAddr,
   type InstanceSpec,
   instanceConf,
+  interopSkip,
+  LabPerTest,
   pollUntil,
-  referenceInstalled,
   startPeer,
-  teardown,
   vipOf,
 } from './peers.js';
 
-const skip = !isRoot() ? 'needs root' : !referenceInstalled() ? 'reference keepalived not installed' : false;
+const skip = interopSkip();
 
-let lab: Lab | null = null;
-let routers: Router[] = [];
-afterEach(async () => {
-  await teardown(lab, routers);
-  lab = null;
-  routers = [];
-});
+const each = new LabPerTest();
 
 const macOf = (ns: string) => /link\/ether ([0-9a-f:]{17})/.exec(ip('-n', ns, 'link', 'show', 'eth0'))?.[1];
 
@@ -46,15 +40,15 @@ for (const family of [4, 6] as const) {
   }, async () => {
     const spec: InstanceSpec = { version: 3, family, unicast: false, vrid: 46, advertIntS: 0.1 };
     const vip = vipOf(family);
-    lab = new Lab(`ian${family}`);
+    const lab = each.open(`ian${family}`);
     const nsK = addHost(lab, 'k', family, 1);
     const nsT = addHost(lab, 't', family, 2);
     const nsC = addHost(lab, 'c', family, 9);
     const ka = startPeer('ka', 'ka', nsK, instanceConf(spec, 200, hostAddr(family, 1), []));
-    routers.push(ka);
+    each.routers.push(ka);
     await ka.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
     const ts = startPeer('ts', 'ts', nsT, instanceConf(spec, 100, hostAddr(family, 2), []));
-    routers.push(ts);
+    each.routers.push(ts);
     await ts.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
 
     // The client talks to the VIP once: its neighbour entry now points at keepalived's host.

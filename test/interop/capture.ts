@@ -33,6 +33,11 @@ const UNA = /^(\d+\.\d+) IP6 [0-9a-f:]+ > [0-9a-f:]+: ICMP6, neighbor advertisem
 
 export const tcpdumpInstalled = (): boolean => spawnSync('tcpdump', ['--version']).status === 0;
 
+/** tcpdump with `args` inside namespace `ns`; stdout and stderr as `stdio` says (stdin ignored). */
+export function tcpdumpIn(ns: string, args: string[], out: 'pipe' | 'ignore' = 'pipe'): ChildProcess {
+  return spawn('ip', ['netns', 'exec', ns, 'tcpdump', ...args], { stdio: ['ignore', out, 'pipe'] });
+}
+
 /** Captures still running, SIGKILLed if the test process exits without stopping them. */
 const liveCaptures = new Set<ChildProcess>();
 let exitHooked = false;
@@ -50,24 +55,16 @@ export class VrrpCapture {
    */
   constructor(ns: string, ifname: string, opts: { announcements?: boolean } = {}) {
     const vrrp = 'ip proto 112 or ip6 proto 112 or ip proto 51';
-    this.#proc = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        'tcpdump',
-        '-i',
-        ifname,
-        '-n',
-        '-tt',
-        '-l',
-        '-p',
-        // VRRP, and VRRPv2 behind an IPsec AH header (protocol 51); ICMPv6 type 136 is a neighbour advert.
-        opts.announcements ? `${vrrp} or arp or (icmp6 and ip6[40] == 136)` : vrrp,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    this.#proc = tcpdumpIn(ns, [
+      '-i',
+      ifname,
+      '-n',
+      '-tt',
+      '-l',
+      '-p',
+      // VRRP, and VRRPv2 behind an IPsec AH header (protocol 51); ICMPv6 type 136 is a neighbour advert.
+      opts.announcements ? `${vrrp} or arp or (icmp6 and ip6[40] == 136)` : vrrp,
+    ]);
     if (!exitHooked) {
       exitHooked = true;
       process.on('exit', () => {

@@ -10,21 +10,15 @@
 //    more becomes master too, as a keepalived backup would;
 //  * two VRIDs on one interface, one mastered by each implementation, are told apart.
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
-import { dumpedInstance, jsonDumpLine, type Router, sleep, waitUntil } from '../daemon/router.js';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { addHost, holders, type Impl, implName, referenceInstalled, startPeer, teardown } from './peers.js';
+import { test } from 'node:test';
+import { dumpedInstance, jsonDumpLine, sleep, waitUntil } from '../daemon/router.js';
+import { ip } from '../helpers/netns.js';
+import { addHost, holders, type Impl, implName, interopSkip, LabPerTest, startPeer } from './peers.js';
 
-const skip = !isRoot() ? 'needs root' : !referenceInstalled() ? 'reference keepalived not installed' : false;
+const skip = interopSkip();
 const VIP = '192.0.2.100';
 
-let lab: Lab | null = null;
-let routers: Router[] = [];
-afterEach(async () => {
-  await teardown(lab, routers);
-  lab = null;
-  routers = [];
-});
+const each = new LabPerTest();
 
 function conf(o: {
   vrid: number;
@@ -54,7 +48,7 @@ for (const lowImpl of ['ts', 'ka'] as Impl[]) {
     skip,
     timeout: 20_000,
   }, async () => {
-    lab = new Lab(`itb${lowImpl}`);
+    const lab = each.open(`itb${lowImpl}`);
     const nsLow = addHost(lab, 'lo', 4, 1); // 192.0.2.1
     const nsHigh = addHost(lab, 'hi', 4, 2); // 192.0.2.2
     const ports = [lab.portOf('lo'), lab.portOf('hi')];
@@ -63,7 +57,7 @@ for (const lowImpl of ['ts', 'ka'] as Impl[]) {
     const c = conf({ vrid: 41, priority: 100, advertIntS: 0.1 });
     const low = startPeer(lowImpl, `low-${lowImpl}`, nsLow, c);
     const high = startPeer(highImpl, `high-${highImpl}`, nsHigh, c);
-    routers.push(low, high);
+    each.routers.push(low, high);
     await low.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000);
     await high.waitFor(/\(VI_1\) Entering MASTER STATE/, 6000);
     assert.deepEqual(holders([nsLow, nsHigh], VIP), [nsLow, nsHigh], 'split brain: both hold the VIP');
@@ -88,7 +82,7 @@ for (const backupImpl of ['ts', 'ka'] as Impl[]) {
     skip,
     timeout: 20_000,
   }, async () => {
-    lab = new Lab(`iai${backupImpl}`);
+    const lab = each.open(`iai${backupImpl}`);
     const nsM = addHost(lab, 'm', 4, 1);
     const nsB = addHost(lab, 'b', 4, 2);
     const master = startPeer(
@@ -97,7 +91,7 @@ for (const backupImpl of ['ts', 'ka'] as Impl[]) {
       nsM,
       conf({ vrid: 42, priority: 200, advertIntS: 0.1 }),
     );
-    routers.push(master);
+    each.routers.push(master);
     await master.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
     const backup = startPeer(
       backupImpl,
@@ -105,7 +99,7 @@ for (const backupImpl of ['ts', 'ka'] as Impl[]) {
       nsB,
       conf({ vrid: 42, priority: 100, advertIntS: 1 }),
     );
-    routers.push(backup);
+    each.routers.push(backup);
     await backup.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
     await sleep(500); // several 100 ms adverts: Master_Adver_Interval adopted
     assert.equal(backup.lastState(), 'BACKUP');
@@ -131,7 +125,7 @@ test('keepalived-ts backup drops the adverts of a keepalived master advertising 
   skip,
   timeout: 20_000,
 }, async () => {
-  lab = new Lab('ial');
+  const lab = each.open('ial');
   const nsM = addHost(lab, 'm', 4, 1);
   const nsB = addHost(lab, 'b', 4, 2);
   const master = startPeer(
@@ -140,7 +134,7 @@ test('keepalived-ts backup drops the adverts of a keepalived master advertising 
     nsM,
     conf({ vrid: 43, priority: 200, advertIntS: 0.1, vips: [`${VIP}/24`, '192.0.2.101/24'] }),
   );
-  routers.push(master);
+  each.routers.push(master);
   await master.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   const backup = startPeer('ts', 'backup-ts', nsB, (dir) =>
     conf({
@@ -150,7 +144,7 @@ test('keepalived-ts backup drops the adverts of a keepalived master advertising 
       extra: `global_defs {\n  ${jsonDumpLine(dir)}\n}`,
     }),
   );
-  routers.push(backup);
+  each.routers.push(backup);
   await backup.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000);
   // Every advert dropped: MASTER after its down timer (~0.36 s), both hold the VIP, as with a keepalived backup.
   await backup.waitFor(/\(VI_1\) Entering MASTER STATE/, 3000);
@@ -166,7 +160,7 @@ test('two VRIDs on one interface, each implementation master of one: demultiplex
   skip,
   timeout: 20_000,
 }, async () => {
-  lab = new Lab('idv');
+  const lab = each.open('idv');
   const nsT = addHost(lab, 't', 4, 1);
   const nsK = addHost(lab, 'k', 4, 2);
   const two = (p44: number, p45: number) => `
@@ -189,7 +183,7 @@ vrrp_instance VI_45 {
 `;
   const ts = startPeer('ts', 'ts', nsT, two(200, 100));
   const ka = startPeer('ka', 'ka', nsK, two(100, 200));
-  routers.push(ts, ka);
+  each.routers.push(ts, ka);
   await waitUntil(
     () =>
       ts.lastState('VI_44') === 'MASTER' &&

@@ -4,18 +4,10 @@
 // master (scenario.ts has the steps). A scenario waits out three Master_Down_Intervals of about 3.2 s, so the
 // six run concurrently, each on its own LAN.
 import { describe, test } from 'node:test';
-import { isRoot } from '../helpers/netns.js';
-import { tcpdumpInstalled } from './capture.js';
-import { type Impl, type InstanceSpec, implName, referenceInstalled } from './peers.js';
+import { type Impl, type InstanceSpec, implName, interopSkip, TCPDUMP } from './peers.js';
 import { describeTimes, runScenario } from './scenario.js';
 
-const skip = !isRoot()
-  ? 'needs root'
-  : !referenceInstalled()
-    ? 'reference keepalived not installed'
-    : !tcpdumpInstalled()
-      ? 'tcpdump not installed'
-      : false;
+const skip = interopSkip(TCPDUMP);
 
 const cases: { spec: InstanceSpec; label: string; kind: string; todo?: string }[] = [
   {

@@ -2,18 +2,10 @@
 // multicast and unicast, each with a keepalived-ts master and with a keepalived master (scenario.ts has
 // the steps). Measured times are printed as `# …` lines.
 import { test } from 'node:test';
-import { isRoot } from '../helpers/netns.js';
-import { tcpdumpInstalled } from './capture.js';
-import { type Impl, type InstanceSpec, implName, referenceInstalled } from './peers.js';
+import { type Impl, type InstanceSpec, implName, interopSkip, TCPDUMP } from './peers.js';
 import { describeTimes, runScenario } from './scenario.js';
 
-const skip = !isRoot()
-  ? 'needs root'
-  : !referenceInstalled()
-    ? 'reference keepalived not installed'
-    : !tcpdumpInstalled()
-      ? 'tcpdump not installed'
-      : false;
+const skip = interopSkip(TCPDUMP);
 
 const cases: { spec: InstanceSpec; label: string }[] = [
   { spec: { version: 3, family: 4, unicast: false, vrid: 31, advertIntS: 0.1 }, label: 'i34m' },

@@ -4,24 +4,17 @@
 // advert is compared with keepalived's byte for byte: each implementation runs alone in the same namespace
 // (same source address), one after the other, and the VRRP payload of its first master advert is kept.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { killAllRouters, type Router } from '../daemon/router.js';
-import { createLoEth0Netns, ip, isRoot, Lab } from '../helpers/netns.js';
+import { createLoEth0Netns, ip, Lab } from '../helpers/netns.js';
 import { readPcapFrames } from '../net/pcap.js';
-import { tcpdumpInstalled } from './capture.js';
-import { type Impl, referenceInstalled, startPeer } from './peers.js';
+import { tcpdumpIn } from './capture.js';
+import { type Impl, interopSkip, startPeer, TCPDUMP } from './peers.js';
 
-const skip = !isRoot()
-  ? 'needs root'
-  : !referenceInstalled()
-    ? 'reference keepalived not installed'
-    : !tcpdumpInstalled()
-      ? 'tcpdump not installed'
-      : false;
+const skip = interopSkip(TCPDUMP);
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -81,25 +74,10 @@ function firstAdvert(file: string): Buffer | undefined {
 
 async function run(impl: Impl, c: Case, ns: string, dir: string) {
   const pcap = join(dir, `${impl}.pcap`);
-  const dump = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      'tcpdump',
-      '-i',
-      'eth0',
-      '-n',
-      '-p',
-      '-U',
-      '-w',
-      pcap,
-      'ip proto 112 or ip6 proto 112',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+  const dump = tcpdumpIn(
+    ns,
+    ['-i', 'eth0', '-n', '-p', '-U', '-w', pcap, 'ip proto 112 or ip6 proto 112'],
+    'ignore',
   );
   await new Promise<void>((res) =>
     dump.stderr!.on('data', (d: Buffer) => /listening/.test(d.toString()) && res()),

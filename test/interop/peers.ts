@@ -6,11 +6,25 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterEach } from 'node:test';
 import { holds, Router } from '../daemon/router.js';
-import { ip, type Lab } from '../helpers/netns.js';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { tcpdumpInstalled } from './capture.js';
 
 export const REFERENCE = '/usr/sbin/keepalived';
 export const referenceInstalled = (): boolean => existsSync(REFERENCE);
+
+/** A further need of an interop test: whether it is met here, and what the skip says when not. */
+export type Need = readonly [met: () => boolean, missing: string];
+export const TCPDUMP: Need = [tcpdumpInstalled, 'tcpdump not installed'];
+
+/** Why an interop test cannot run here — it needs root and the reference keepalived, then `also` — or false. */
+export function interopSkip(...also: Need[]): string | false {
+  if (!isRoot()) return 'needs root';
+  if (!referenceInstalled()) return 'reference keepalived not installed';
+  for (const [met, missing] of also) if (!met()) return missing;
+  return false;
+}
 
 export type Impl = 'ts' | 'ka';
 export const implName = (i: Impl) => (i === 'ts' ? 'keepalived-ts' : 'keepalived');
@@ -142,6 +156,25 @@ export async function teardown(lab: Lab | null, routers: Router[]): Promise<void
   }
   if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
   for (const r of routers) r.removeDir();
+}
+
+/** The lab and routers of the test running, torn down (teardown) after each test of the file. */
+export class LabPerTest {
+  lab: Lab | null = null;
+  routers: Router[] = [];
+
+  constructor() {
+    afterEach(async () => {
+      await teardown(this.lab, this.routers);
+      this.lab = null;
+      this.routers = [];
+    });
+  }
+
+  open(name: string): Lab {
+    this.lab = new Lab(name);
+    return this.lab;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AnnounceSender, buildGarpFrame, buildUnsolicitedNaFrame } from '../../src/net/garp.js';
 import { internetChecksum } from '../../src/net/ipv4-header.js';
+import { RecordingSink } from '../../src/net/prepared-write.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { Agent } from './agent-client.js';
 import { readPcapFrames } from './pcap.js';
@@ -182,7 +183,7 @@ test('announcing with a VMAC puts that MAC in the frame', { skip }, async () => 
   assert.equal(f?.subarray(22, 28).toString('hex'), '00005e000107');
 });
 
-test('AnnounceSender.prepare builds the frame once, the same bytes as the builders, without sending', {
+test('AnnounceSender.prepare builds the frame once, the same bytes as the builders, and writes it to a sink without sending', {
   skip: !isRoot() && 'needs root for an AF_PACKET socket',
 }, () => {
   // Opening the socket sends nothing (protocol 0 never receives; prepare never writes): safe on lo.
@@ -197,7 +198,11 @@ test('AnnounceSender.prepare builds the frame once, the same bytes as the builde
     if (!garp.ok) return;
     assert.deepEqual(garp.value.frame, buildGarpFrame(mac, Uint8Array.from([192, 0, 2, 100])));
     const again = s.prepare('192.0.2.100', '02:00:5e:00:01:07');
-    assert.ok(again.ok && again.value.frame === garp.value.frame, 'the second prepare reuses the frame');
+    assert.ok(again.ok && again.value === garp.value, 'the second prepare reuses the prepared frame');
+    // Written to a sink (a rehearsal), the frame and its destination go there and nowhere else.
+    const sink = new RecordingSink();
+    assert.equal(garp.value.write(sink).ok, true);
+    assert.deepEqual(sink.written, [{ data: garp.value.frame, sockaddr: garp.value.sockaddr }]);
     const na = s.prepare('2001:db8::100', '02:00:5e:00:01:07', true);
     assert.ok(na.ok);
     const v6 = new Uint8Array(16);

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import type { CheckAction } from '../../src/check/core/actions.js';
 import type { CheckerCore } from '../../src/check/core/core.js';
 import { VrrpMailAlerts, vrrpMailPlan } from '../../src/notify/mail/vrrp-alerts.js';
-import { conf, core, fail, ofType, ok } from '../check/core/helpers.js';
+import { conf, core, fail, ofType, ok, virtualServer } from '../check/core/helpers.js';
 
 const MAIL = `
   notification_email {
@@ -82,22 +82,15 @@ const VS = '[192.0.2.100]:tcp:80';
 const RS = '[192.0.2.10]:tcp:80';
 
 function lvsConf(globals: string, rsExtra = '', vsExtra = '', checkers = 'TCP_CHECK {\n}'): string {
-  return `
-global_defs {
-  ${globals}
-}
-virtual_server 192.0.2.100 80 {
-  delay_loop 10
-  warmup 0
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  ${vsExtra}
+  const body = `${vsExtra}
   real_server 192.0.2.10 80 {
     ${rsExtra}
     ${checkers}
-  }
-}`;
+  }`;
+  return `
+global_defs {
+  ${globals}
+}${virtualServer(body)}`;
 }
 
 /** Fires timers and answers probes (by the probed port) until `steps` probes have answered. */

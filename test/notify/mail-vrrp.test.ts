@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { killAllRouters, Router, sleep } from '../daemon/router.js';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { test } from 'node:test';
+import { Router, sleep } from '../daemon/router.js';
+import { isRoot } from '../helpers/netns.js';
+import { RouterLabs } from '../helpers/router-lab.js';
 import { REFERENCE, referenceCommand } from '../interop/peers.js';
 import { Sink, type SunkMail } from './helpers/sink.js';
 
@@ -69,16 +70,8 @@ vrrp_instance VI_2 {
 `;
 }
 
-const routers: Router[] = [];
-const sinks: Sink[] = [];
-let lab: Lab | null = null;
-after(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  for (const s of sinks) s.close();
-  lab?.close();
-  for (const r of routers) r.removeDir();
-});
+const labs = new RouterLabs();
+const sinks = (s: Sink) => labs.closers.push(() => s.close());
 
 /** A mail as comparable across implementations: the router id in the subject replaced by "ID". */
 function shape(m: SunkMail, id: string) {
@@ -95,25 +88,27 @@ const EXPECTED = [
 ];
 
 test("VRRP instance and sync group mails are keepalived 2.2.7's", { skip, timeout: 60_000 }, async () => {
-  lab = new Lab('mail');
-  const mx = lab.addHost('mx');
-  ip('-n', mx, 'addr', 'add', `${MX}/24`, 'dev', 'eth0');
-  const nsTs = lab.addHost('ts');
-  ip('-n', nsTs, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  const nsKa = lab.addHost('ka');
-  ip('-n', nsKa, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const {
+    mx,
+    ts: nsTs,
+    ka: nsKa,
+  } = labs.open('mail', {
+    mx: `${MX}/24`,
+    ts: '192.0.2.1/24',
+    ka: '192.0.2.2/24',
+  });
   const sink = new Sink(mx, MX, PORT);
-  sinks.push(sink);
+  sinks(sink);
   await sink.ready();
 
   // Both alone on their VRIDs: each starts in BACKUP and takes over after its Master_Down interval.
   const ts = new Router('ts', nsTs, (dir) => conf('TS', 61, 100, dir));
-  routers.push(ts);
+  labs.add(ts);
   const withKa = existsSync(REFERENCE);
   const ka = withKa
     ? new Router('ka', nsKa, (dir) => conf('KA', 71, 100, dir), { command: referenceCommand })
     : null;
-  if (ka) routers.push(ka);
+  if (ka) labs.add(ka);
   const of = (id: string) => sink.mails.filter((m) => m.headers.subject?.startsWith(`[${id}]`));
   const shapes = (id: string) =>
     of(id)
@@ -181,101 +176,89 @@ test('an SMTP server that never answers costs log lines, not adverts', {
   skip,
   timeout: 60_000,
 }, async () => {
-  const l = new Lab('mails');
-  try {
-    const mx = l.addHost('mx');
-    ip('-n', mx, 'addr', 'add', `${MX}/24`, 'dev', 'eth0');
-    const ns = l.addHost('r');
-    ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-    const sink = new Sink(mx, MX, PORT, 'silent');
-    sinks.push(sink);
-    await sink.ready();
-    // VI_1 flaps (a tracked file puts it in FAULT and back), mailing at every change; VI_2 stays master and
-    // its adverts are timed on the wire while the mailer waits on the silent server.
-    const r = new Router(
-      'r',
-      ns,
-      (dir) => `
+  const { mx, r: ns } = labs.open('mails', { mx: `${MX}/24`, r: '192.0.2.1/24' });
+  const sink = new Sink(mx, MX, PORT, 'silent');
+  sinks(sink);
+  await sink.ready();
+  // VI_1 flaps (a tracked file puts it in FAULT and back), mailing at every change; VI_2 stays master and
+  // its adverts are timed on the wire while the mailer waits on the silent server.
+  const r = new Router(
+    'r',
+    ns,
+    (dir) => `
 global_defs {
-  router_id R
-  notification_email {
-    ops@example.com
-  }
-  smtp_server ${MX} ${PORT}
-  smtp_connect_timeout 1
-  smtp_alert
+router_id R
+notification_email {
+  ops@example.com
+}
+smtp_server ${MX} ${PORT}
+smtp_connect_timeout 1
+smtp_alert
 }
 track_file flap {
-  file ${dir}/flap
-  weight 0
-  init_file 0 overwrite
+file ${dir}/flap
+weight 0
+init_file 0 overwrite
 }
 vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 91
-  version 3
-  priority 100
-  advert_int 0.1
-  track_file {
-    flap
-  }
-  virtual_ipaddress {
-    198.51.100.91/32
-  }
+state BACKUP
+interface eth0
+virtual_router_id 91
+version 3
+priority 100
+advert_int 0.1
+track_file {
+  flap
+}
+virtual_ipaddress {
+  198.51.100.91/32
+}
 }
 vrrp_instance VI_2 {
-  state MASTER
-  interface eth0
-  virtual_router_id 92
-  version 3
-  priority 255
-  advert_int 0.1
-  virtual_ipaddress {
-    198.51.100.92/32
-  }
+state MASTER
+interface eth0
+virtual_router_id 92
+version 3
+priority 255
+advert_int 0.1
+virtual_ipaddress {
+  198.51.100.92/32
+}
 }
 `,
-    );
-    routers.push(r);
-    await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
-    const cap = spawn(
-      'ip',
-      ['netns', 'exec', mx, 'tcpdump', '-i', 'eth0', '-n', '-l', '-tt', 'ip proto 112'],
-      {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
-    const stamps: number[] = [];
-    let partial = '';
-    cap.stdout.on('data', (c: Buffer) => {
-      partial += c.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (/vrid 92\b/.test(line)) stamps.push(Number(line.split(' ')[0]) * 1000);
-    });
-    await sleep(500);
-    for (let k = 0; k < 12; k++) {
-      writeFileSync(join(r.dir, 'flap'), k % 2 === 0 ? '1\n' : '0\n');
-      await sleep(250);
-    }
-    await sleep(500);
-    cap.kill('SIGTERM');
-    assert.ok(r.running, r.log());
-    await r.waitFor(/Timeout reading data to remote SMTP server \[192\.0\.2\.25\]:2525\./, 5000);
-    assert.ok(sink.connections >= 2, `connections ${sink.connections}`);
-    assert.ok(r.grep(/\(VI_1\) Entering FAULT STATE/).length >= 5, r.log());
-    const gaps = stamps.slice(1).map((t, k) => t - stamps[k]!);
-    gaps.sort((a, b) => a - b);
-    const p99 = gaps[Math.floor(gaps.length * 0.99)] ?? 0;
-    const max = gaps.at(-1) ?? 0;
-    console.log(
-      `# VI_2 adverts while mailing to a silent server: ${gaps.length} gaps, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (advert_int 100 ms; shared, loaded host)`,
-    );
-    assert.ok(gaps.length >= 25, `only ${gaps.length + 1} adverts captured`);
-    assert.ok(max < 250, `an advert gap of ${max.toFixed(1)} ms`);
-    await r.stop('SIGTERM');
-  } finally {
-    l.close();
+  );
+  labs.add(r);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
+  const cap = spawn('ip', ['netns', 'exec', mx, 'tcpdump', '-i', 'eth0', '-n', '-l', '-tt', 'ip proto 112'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const stamps: number[] = [];
+  let partial = '';
+  cap.stdout.on('data', (c: Buffer) => {
+    partial += c.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (/vrid 92\b/.test(line)) stamps.push(Number(line.split(' ')[0]) * 1000);
+  });
+  await sleep(500);
+  for (let k = 0; k < 12; k++) {
+    writeFileSync(join(r.dir, 'flap'), k % 2 === 0 ? '1\n' : '0\n');
+    await sleep(250);
   }
+  await sleep(500);
+  cap.kill('SIGTERM');
+  assert.ok(r.running, r.log());
+  await r.waitFor(/Timeout reading data to remote SMTP server \[192\.0\.2\.25\]:2525\./, 5000);
+  assert.ok(sink.connections >= 2, `connections ${sink.connections}`);
+  assert.ok(r.grep(/\(VI_1\) Entering FAULT STATE/).length >= 5, r.log());
+  const gaps = stamps.slice(1).map((t, k) => t - stamps[k]!);
+  gaps.sort((a, b) => a - b);
+  const p99 = gaps[Math.floor(gaps.length * 0.99)] ?? 0;
+  const max = gaps.at(-1) ?? 0;
+  console.log(
+    `# VI_2 adverts while mailing to a silent server: ${gaps.length} gaps, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (advert_int 100 ms; shared, loaded host)`,
+  );
+  assert.ok(gaps.length >= 25, `only ${gaps.length + 1} adverts captured`);
+  assert.ok(max < 250, `an advert gap of ${max.toFixed(1)} ms`);
+  await r.stop('SIGTERM');
 });

@@ -8,13 +8,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { runConfigTest } from '../../src/daemon/config-test.js';
-import { BIN, dumpJson, jsonDumpLine, killAllRouters, Router, settle, waitUntil } from '../daemon/router.js';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { vrrpInstanceConf } from '../daemon/conf.js';
+import { BIN, dumpJson, jsonDumpLine, Router, settle, waitUntil } from '../daemon/router.js';
+import { isRoot } from '../helpers/netns.js';
+import { RouterLabs, TWO_ROUTERS } from '../helpers/router-lab.js';
 import { NsHttp, parseMetrics } from './ns-http.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -23,30 +25,11 @@ const TOKEN = 'test-token-0123456789abcdef';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const PORT = 9650;
 
-const routers: Router[] = [];
-const helpers: NsHttp[] = [];
-let lab: Lab | null = null;
-after(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  for (const h of helpers) h.close();
-  lab?.close();
-  for (const r of routers) r.removeDir();
-});
+const labs = new RouterLabs();
+const helpers = (h: NsHttp) => labs.closers.push(() => h.close());
 
-const instance = (name: string, vrid: number, priority: number, vip: string, extra = '') => `
-vrrp_instance ${name} {
-  state BACKUP
-  interface eth0
-  virtual_router_id ${vrid}
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  ${extra}
-  virtual_ipaddress {
-    ${vip}/24
-  }
-}`;
+const instance = (name: string, vrid: number, priority: number, vip: string, extra = '') =>
+  vrrpInstanceConf({ name, vrid, priority, state: 'BACKUP', extra, vips: [`${vip}/24`] });
 
 const r1conf = (dir: string) => `
 global_defs {
@@ -135,18 +118,14 @@ test('metrics, status API, status command, security and a crashed listener', {
   skip,
   timeout: 60_000,
 }, async (t) => {
-  lab = new Lab('stl');
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const { r1: ns1, r2: ns2 } = labs.open('stl', TWO_ROUTERS);
   // The relay to r1's listener, and a real server on 8080 (8081 has none: that one is down).
   const http = new NsHttp(ns1, '127.0.0.1', PORT, ['192.0.2.1,8080']);
-  helpers.push(http);
+  helpers(http);
   await http.ready;
   const r1 = new Router('r1', ns1, r1conf);
   const r2 = new Router('r2', ns2, r2conf);
-  routers.push(r1, r2);
+  labs.add(r1, r2);
   await settle(
     [r1, r2],
     () =>
@@ -328,7 +307,7 @@ test('metrics, status API, status command, security and a crashed listener', {
     assert.match(huge, /^HTTP\/1\.1 431 /);
     // The listener is on 127.0.0.1 only: r1's LAN address has nothing on that port.
     const lan = new NsHttp(ns1, '192.0.2.1', PORT);
-    helpers.push(lan);
+    helpers(lan);
     await lan.ready;
     await assert.rejects(lan.get('/status', AUTH));
     const s = await stalled;

@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { killAllRouters, Router, settle } from '../daemon/router.js';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { test } from 'node:test';
+import { vrrpInstanceConf } from '../daemon/conf.js';
+import { Router, settle } from '../daemon/router.js';
+import { isRoot } from '../helpers/netns.js';
+import { RouterLabs, TWO_ROUTERS } from '../helpers/router-lab.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let puppeteer: { launch: typeof import('puppeteer-core').launch } | null = null;
@@ -28,40 +30,16 @@ const skip = !isRoot()
       : false;
 const PORT = 9650;
 
-const routers: Router[] = [];
-let lab: Lab | null = null;
-let closeBrowser: (() => Promise<void>) | null = null;
-after(async () => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  await closeBrowser?.();
-  killAllRouters();
-  lab?.close();
-  for (const r of routers) r.removeDir();
-});
+const labs = new RouterLabs();
 
-const instance = (name: string, vrid: number, priority: number, vip: string, extra = '') => `
-vrrp_instance ${name} {
-  state BACKUP
-  interface eth0
-  virtual_router_id ${vrid}
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  ${extra}
-  virtual_ipaddress {
-    ${vip}/24
-  }
-}`;
+const instance = (name: string, vrid: number, priority: number, vip: string, extra = '') =>
+  vrrpInstanceConf({ name, vrid, priority, state: 'BACKUP', extra, vips: [`${vip}/24`] });
 
 test('the page shows who is master and follows a failover within a second', {
   skip,
   timeout: 60_000,
 }, async (t) => {
-  lab = new Lab('stp');
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const { r1: ns1, r2: ns2 } = labs.open('stp', TWO_ROUTERS);
   const r1 = new Router(
     'r1',
     ns1,
@@ -83,7 +61,7 @@ ${instance('VI_2', 52, 50, '192.0.2.101')}
     ns2,
     `${instance('VI_1', 51, 150, '192.0.2.100')}\n${instance('VI_2', 52, 100, '192.0.2.101')}`,
   );
-  routers.push(r1, r2);
+  labs.add(r1, r2);
   await settle(
     [r1, r2],
     () =>
@@ -105,7 +83,7 @@ ${instance('VI_2', 52, 50, '192.0.2.101')}
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
   });
-  closeBrowser = () => browser.close();
+  labs.closers.push(() => browser.close());
   const page = await browser.newPage();
   await page.setViewport({ width: 1200, height: 800 });
   await page.goto(`http://127.0.0.1:${PORT}/`, { waitUntil: 'domcontentloaded', timeout: 15_000 });

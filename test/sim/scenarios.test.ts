@@ -2,37 +2,11 @@
 // Packets cross the LAN through the real codec (encodeAdvert → validateAdvert). Link delay is 100 µs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type SimInstanceSpec, Simulator, vrKey } from '../../src/sim/simulator.js';
+import { Simulator, vrKey } from '../../src/sim/simulator.js';
 import { masterDownIntervalUs, skewTimeUs } from '../../src/vrrp/timers.js';
+import { DELAY, lan } from './lan.js';
 
-const DELAY = 100;
 const KEY = vrKey('lan', 4, 51);
-type R = [id: string, prio: number, host: number, extra?: Partial<SimInstanceSpec>];
-
-function lan(routers: R[], opts: { seed?: number; start?: number | null } = {}): Simulator {
-  const sim = new Simulator({ seed: opts.seed ?? 1 });
-  sim.addSegment('lan', { delayUs: DELAY });
-  for (const [id, prio, host, extra] of routers) {
-    sim.addRouter(
-      {
-        id,
-        instances: [
-          {
-            name: 'VI_1',
-            vrid: 51,
-            segment: 'lan',
-            basePriority: prio,
-            primaryAddress: `192.0.2.${host}`,
-            vips: [{ address: '192.0.2.200', prefixLen: 24 }],
-            ...extra,
-          },
-        ],
-      },
-      opts.start === undefined ? 0 : opts.start,
-    );
-  }
-  return sim;
-}
 const mdi2 = (p: number) => masterDownIntervalUs(2, p, 100, 3);
 const last = (sim: Simulator, key = KEY) => sim.masterLog.intervals(key).at(-1);
 

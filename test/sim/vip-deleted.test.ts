@@ -4,33 +4,17 @@
 // Link delay 100 µs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Simulator, vrKey } from '../../src/sim/simulator.js';
+import { vrKey } from '../../src/sim/simulator.js';
 import { masterDownIntervalUs, skewTimeUs } from '../../src/vrrp/timers.js';
+import { DELAY, lan } from './lan.js';
 
-const DELAY = 100;
 const KEY = vrKey('lan', 4, 51);
 
 test('VIP deleted on the master: back after its Skew_Time, before the backup would take over', () => {
-  const sim = new Simulator({ seed: 1 });
-  sim.addSegment('lan', { delayUs: DELAY });
-  for (const [id, prio, host] of [
+  const sim = lan([
     ['a', 100, 1],
     ['b', 150, 2],
-  ] as const) {
-    sim.addRouter({
-      id,
-      instances: [
-        {
-          name: 'VI_1',
-          vrid: 51,
-          segment: 'lan',
-          basePriority: prio,
-          primaryAddress: `192.0.2.${host}`,
-          vips: [{ address: '192.0.2.200', prefixLen: 24 }],
-        },
-      ],
-    });
-  }
+  ]);
   sim.run(10_000_000);
   const acts = sim.inject('b', {
     type: 'instance',

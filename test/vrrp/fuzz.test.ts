@@ -13,6 +13,7 @@ import { type DecodeErrorCode, decodeAdvert, encodeAdvert } from '../../src/vrrp
 import { formatIpv4, formatIpv6 } from '../../src/vrrp/packet-addr.js';
 import { type RxPolicy, type RxValidateResult, validateAdvert } from '../../src/vrrp/rx-validate.js';
 import { newRxStats } from '../../src/vrrp/stats.js';
+import { rng } from '../helpers/rng.js';
 
 const DECODE_ERRORS = new Set<DecodeErrorCode>([
   'truncated',
@@ -87,18 +88,6 @@ function exercise(bytes: Uint8Array): number {
     calls++;
   }
   return calls;
-}
-
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const captureDir = join(dirname(fileURLToPath(import.meta.url)), '../data/vrrp-captures');

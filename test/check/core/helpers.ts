@@ -27,6 +27,22 @@ export function conf(text: string): KeepalivedConfig {
   }
 }
 
+/**
+ * keepalived text for the virtual server most checker tests use — 192.0.2.100:80, NAT, rr, TCP, delay_loop
+ * 10 — around `body` (its real servers and further lines); `head` goes first (default `warmup 0`).
+ */
+export function virtualServer(body: string, head = 'warmup 0'): string {
+  return `
+virtual_server 192.0.2.100 80 {
+  delay_loop 10
+  ${head}
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  ${body}
+}`;
+}
+
 export function core(text: string, opts: Partial<CheckerCoreOptions> = {}): CheckerCore {
   return new CheckerCore(conf(text), { seed: 1, ...opts });
 }

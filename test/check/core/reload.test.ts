@@ -2,7 +2,7 @@
 // their alpha state, removed ones are taken out with their notifiers; kept probes keep their schedule.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { conf, core, fail, live, logs, nextRun, ofType, ok, probeIds, S } from './helpers.js';
+import { conf, core, fail, live, logs, nextRun, ofType, ok, probeIds, S, virtualServer } from './helpers.js';
 
 const VS = '[192.0.2.100]:tcp:80';
 const rsBlock = (addr: string, extra = '') => `real_server ${addr} 80 {
@@ -11,16 +11,7 @@ const rsBlock = (addr: string, extra = '') => `real_server ${addr} 80 {
       retry 0
     }
   }`;
-const text = (servers: string[], extra = '') => `
-virtual_server 192.0.2.100 80 {
-  delay_loop 10
-  warmup 0
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  ${extra}
-  ${servers.join('\n')}
-}`;
+const text = (servers: string[], extra = '') => virtualServer(`${extra}\n  ${servers.join('\n')}`);
 
 describe('reload', () => {
   test('a failed server stays failed, a new alpha server starts failed, a removed one leaves', () => {

@@ -3,23 +3,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CheckerCore } from '../../../src/check/core/core.js';
-import { core, fail, live, logs, nextRun, ofType, ok, probeIds, S } from './helpers.js';
+import { core, fail, live, logs, nextRun, ofType, ok, probeIds, S, virtualServer } from './helpers.js';
 
 const VS = '[192.0.2.100]:tcp:80';
 const RS1 = '[192.0.2.10]:tcp:80';
 const RS2 = '[192.0.2.11]:tcp:80';
 
 function vs(body: string, extra = ''): string {
-  return `
-virtual_server 192.0.2.100 80 {
-  delay_loop 10
-  warmup 0
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  ${extra}
-  ${body}
-}`;
+  return virtualServer(`${extra}\n  ${body}`);
 }
 
 function rs(addr: string, inner: string, rsExtra = ''): string {

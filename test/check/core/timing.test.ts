@@ -2,24 +2,19 @@
 // retries before a verdict, inheritance of the timing values, and seeded warmup draws.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { core, fail, logs, nextRun, ofType, ok, probeIds, S } from './helpers.js';
+import { core, fail, logs, nextRun, ofType, ok, probeIds, S, virtualServer } from './helpers.js';
 
-const one = (inner: string, rsExtra = '', vsExtra = '') => `
-virtual_server 192.0.2.100 80 {
-  delay_loop 10
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  ${vsExtra}
-  real_server 192.0.2.10 80 {
+const one = (inner: string, rsExtra = '', vsExtra = '') =>
+  virtualServer(
+    `real_server 192.0.2.10 80 {
     weight 2
     ${rsExtra}
     TCP_CHECK {
       ${inner}
     }
-  }
-}
-`;
+  }`,
+    vsExtra,
+  );
 
 describe('check timing', () => {
   test('warmup 0: the first check runs 1 s after start, the next delay_loop after the verdict', () => {
@@ -101,21 +96,15 @@ describe('check timing', () => {
     const out = c.probeResult(r.probeId, fail(), 5 * S);
     assert.equal(logs(out)[0], 'TCP_CHECK on service [192.0.2.10]:tcp:80 failed.');
     // Defaults: connect_timeout 5 s, HTTP delay_before_retry 3 s, retry 1.
-    const d = core(`
-virtual_server 192.0.2.100 80 {
-  delay_loop 10
-  warmup 0
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 192.0.2.10 80 {
+    const d = core(
+      virtualServer(`real_server 192.0.2.10 80 {
     HTTP_GET {
       url {
         path /
       }
     }
-  }
-}`);
+  }`),
+    );
     d.start(0);
     r = nextRun(d);
     assert.equal(ofType(r.actions, 'runProbe')[0]!.timeoutUs, 5 * S);
@@ -155,19 +144,13 @@ virtual_server 192.0.2.100 80 {
   });
 
   test('MISC_CHECK counts delay_loop from the start of the script; its timeout defaults to the VS delay_loop', () => {
-    const c = core(`
-virtual_server 192.0.2.100 80 {
-  delay_loop 10
-  warmup 0
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 192.0.2.10 80 {
+    const c = core(
+      virtualServer(`real_server 192.0.2.10 80 {
     MISC_CHECK {
       misc_path /bin/true
     }
-  }
-}`);
+  }`),
+    );
     c.start(0);
     const r = nextRun(c);
     assert.equal(ofType(r.actions, 'runProbe')[0]!.timeoutUs, 10 * S);
@@ -177,14 +160,8 @@ virtual_server 192.0.2.100 80 {
 });
 
 describe('HTTP_GET / SSL_GET recovery (keepalived failed_url)', () => {
-  const http = (extra: string) => `
-virtual_server 192.0.2.100 80 {
-  delay_loop 10
-  warmup 0
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 192.0.2.10 80 {
+  const http = (extra: string) =>
+    virtualServer(`real_server 192.0.2.10 80 {
     HTTP_GET {
       url {
         path /
@@ -193,8 +170,7 @@ virtual_server 192.0.2.100 80 {
       delay_before_retry 15
       ${extra}
     }
-  }
-}`;
+  }`);
 
   test('after failing, a success clears the failed URL; the next success a delay_loop later brings it up', () => {
     const c = core(http(''));

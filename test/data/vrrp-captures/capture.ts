@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ip, Lab, nsExec } from '../../helpers/netns.js';
+import { tcpdumpIn } from '../../interop/capture.js';
 
 const outDir = dirname(fileURLToPath(import.meta.url));
 
@@ -275,24 +276,8 @@ function buildLab(): { lab: Lab; host: string; peer: string } {
 }
 
 function startTcpdump(ns: string, file: string, count: number): ChildProcess {
-  return spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      'tcpdump',
-      '-i',
-      'eth0',
-      '-U',
-      '-w',
-      file,
-      '-c',
-      String(count),
-      'ip proto 112 or ip6 proto 112 or ip proto 51',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const filter = 'ip proto 112 or ip6 proto 112 or ip proto 51';
+  return tcpdumpIn(ns, ['-i', 'eth0', '-U', '-w', file, '-c', String(count), filter], 'ignore');
 }
 
 async function runKeepalived(c: CaptureCase, host: string, dir: string, pcap: string): Promise<string> {
