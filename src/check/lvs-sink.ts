@@ -13,12 +13,7 @@ import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
 import { lvsTimeoutsNotes } from '../lvs/config-notes.js';
 import { readConnCounts } from '../lvs/conntrack.js';
-import {
-  ipvsServiceTraffic,
-  nftServiceTraffic,
-  readNftCounters,
-  type ServiceTraffic,
-} from '../lvs/counters.js';
+import { ipvsServiceTraffic, readNftCounters, type ServiceTraffic, TrafficLedger } from '../lvs/counters.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
 import { type Dataplane, type DataplaneState, planChanges, type ServiceSpec } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, serviceFromConfig, vsName } from '../lvs/from-config.js';
@@ -343,6 +338,9 @@ export class LvsSink implements DataPlaneSink {
   }
 
   /** The virtual and real servers' traffic counters now (status listener); null: none to read. */
+  /** Folds the nftables counter readings into monotonic totals (counters.ts). */
+  #ledger = new TrafficLedger();
+
   async traffic(): Promise<ServiceTraffic[] | null> {
     if (!this.#started) return null;
     const services = this.#dp.committed().services;
@@ -355,7 +353,14 @@ export class LvsSink implements DataPlaneSink {
       this.#o.log.detail(r.error);
       return null;
     }
-    return nftServiceTraffic(services, this.#dp.marks(), r.byMark);
+    const { traffic, retire } = this.#ledger.fold(services, this.#dp.marks(), r.byMark);
+    // Elements of marks no server holds any more: their counts are in the ledger; the set stays bounded.
+    if (retire.length > 0 && this.#dp instanceof NftDataplane) {
+      const d = await this.#dp.deleteCounterElements(retire.flatMap((m) => r.keys.get(m) ?? []));
+      if (d.ok) this.#ledger.retired(retire);
+      else this.#o.log.detail(d.error.message);
+    }
+    return traffic;
   }
 
   #stateTimer: NodeJS.Timeout | null = null;

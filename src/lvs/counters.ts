@@ -51,8 +51,11 @@ interface NftElem {
   elem?: { val?: { concat?: unknown[] }; counter?: { packets?: number; bytes?: number } };
 }
 
-/** `nft -j list set inet keepalived_ts ctr` → counters per server mark (pure). */
-export function parseNftCounters(json: string): Map<number, Traffic> {
+/**
+ * `nft -j list set inet keepalived_ts ctr` → counters per server mark (pure); `keys`, when given, gets each
+ * mark's element keys in nft's syntax (`established . original . 0x105`), for deleting them.
+ */
+export function parseNftCounters(json: string, keys?: Map<number, string[]>): Map<number, Traffic> {
   const out = new Map<number, Traffic>();
   const doc = JSON.parse(json) as { nftables?: { set?: { elem?: NftElem[] } }[] };
   for (const item of doc.nftables ?? []) {
@@ -60,6 +63,11 @@ export function parseNftCounters(json: string): Map<number, Traffic> {
       const [state, dir, mark] = e.elem?.val?.concat ?? [];
       const c = e.elem?.counter;
       if (typeof mark !== 'number' || !c) continue;
+      if (keys && typeof state === 'string' && typeof dir === 'string') {
+        const k = keys.get(mark) ?? [];
+        k.push(`${state} . ${dir} . 0x${mark.toString(16)}`);
+        keys.set(mark, k);
+      }
       let t = out.get(mark);
       if (!t) {
         t = zeroTraffic();
@@ -87,24 +95,6 @@ const add = (a: Traffic, b: Traffic) => {
   a.outBytes += b.outBytes;
   a.conns += b.conns;
 };
-
-/** The services' counters from the per-mark counters and the marks the data plane gave its servers (pure). */
-export function nftServiceTraffic(
-  services: readonly ServiceSpec[],
-  marks: ReadonlyMap<string, number>,
-  byMark: ReadonlyMap<number, Traffic>,
-): ServiceTraffic[] {
-  return services.map((s) => {
-    const total = zeroTraffic();
-    const reals = [...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => {
-      const m = marks.get(markKey(s.name, r));
-      const traffic = { ...((m === undefined ? undefined : byMark.get(m)) ?? zeroTraffic()) };
-      add(total, traffic);
-      return { address: r.address, port: r.port, traffic };
-    });
-    return { service: s.name, addr: serviceAddr(s), proto: PROTO_NUM[s.protocol], total, reals };
-  });
-}
 
 /** IPVS's statistics in our shape. */
 export function ipvsTraffic(s: IpvsStats): Traffic {
@@ -151,7 +141,9 @@ export function ipvsServiceTraffic(
 }
 
 /** Reads the counter set of this network namespace's table (null: no table or no nft; the reason logged). */
-export function readNftCounters(nft = 'nft'): Promise<{ byMark: Map<number, Traffic> } | { error: string }> {
+export function readNftCounters(
+  nft = 'nft',
+): Promise<{ byMark: Map<number, Traffic>; keys: Map<number, string[]> } | { error: string }> {
   return new Promise((resolve) => {
     execFile(
       nft,
@@ -160,11 +152,103 @@ export function readNftCounters(nft = 'nft'): Promise<{ byMark: Map<number, Traf
       (e, stdout, stderr) => {
         if (e) return resolve({ error: `nft list set ${COUNTER_SET}: ${stderr.trim() || e.message}` });
         try {
-          resolve({ byMark: parseNftCounters(stdout) });
+          const keys = new Map<number, string[]>();
+          resolve({ byMark: parseNftCounters(stdout, keys), keys });
         } catch (x) {
           resolve({ error: `nft list set ${COUNTER_SET}: ${(x as Error).message}` });
         }
       },
     );
   });
+}
+
+const sub = (a: Traffic, b: Traffic): Traffic => ({
+  inPackets: a.inPackets - b.inPackets,
+  outPackets: a.outPackets - b.outPackets,
+  inBytes: a.inBytes - b.inBytes,
+  outBytes: a.outBytes - b.outBytes,
+  conns: a.conns - b.conns,
+});
+const grew = (now: Traffic, last: Traffic) =>
+  now.inPackets >= last.inPackets &&
+  now.outPackets >= last.outPackets &&
+  now.inBytes >= last.inBytes &&
+  now.outBytes >= last.outBytes &&
+  now.conns >= last.conns;
+
+/**
+ * Keeps the exported nftables counters monotonic, as Prometheus counters must be, and the kernel's set
+ * bounded (docs/lvs.md, 'Traffic counters'). The per-mark counters are not monotonic: a real server that
+ * leaves the pool loses its mark (it returns with a new one), a replaced table starts from zero, and the
+ * elements of retired marks are deleted. So each reading is folded as increments: per mark, what it
+ * counted since the last reading (all of it when its element was re-created), added to its (service,
+ * server) total and its service's total. Marks no server holds any more are returned for deletion; what
+ * they counted up to the reading is kept in the totals. Pure.
+ */
+/** Readings after which a retired mark whose element stays absent is forgotten. */
+const FORGET_AFTER_READINGS = 30;
+
+export class TrafficLedger {
+  /**
+   * Last reading of each mark, whom it counted for (unknown for marks of an earlier run), and for how many
+   * readings its element has been absent (a retired mark's lingering connections may re-create it).
+   */
+  #last = new Map<number, { t: Traffic; key?: string; service?: string; absent: number }>();
+  #real = new Map<string, Traffic>();
+  #service = new Map<string, Traffic>();
+
+  fold(
+    services: readonly ServiceSpec[],
+    marks: ReadonlyMap<string, number>,
+    byMark: ReadonlyMap<number, Traffic>,
+  ): { traffic: ServiceTraffic[]; retire: number[] } {
+    const owner = new Map<number, { key: string; service: string }>();
+    for (const s of services)
+      for (const r of [...s.reals, ...(s.sorry ? [s.sorry] : [])]) {
+        const key = markKey(s.name, r);
+        const m = marks.get(key);
+        if (m !== undefined) owner.set(m, { key, service: s.name });
+      }
+    const credit = (map: Map<string, Traffic>, k: string, inc: Traffic) => {
+      const t = map.get(k) ?? zeroTraffic();
+      add(t, inc);
+      map.set(k, t);
+    };
+    for (const [m, now] of byMark) {
+      const last = this.#last.get(m);
+      const who = owner.get(m) ?? last;
+      const inc = last && grew(now, last.t) ? sub(now, last.t) : now;
+      if (who?.key !== undefined && who.service !== undefined) {
+        credit(this.#real, who.key, inc);
+        credit(this.#service, who.service, inc);
+      }
+      const whom = who?.key !== undefined ? { key: who.key, service: who.service } : {};
+      this.#last.set(m, { t: { ...now }, ...whom, absent: 0 });
+    }
+    const retire: number[] = [];
+    for (const [m, l] of this.#last) {
+      if (byMark.has(m)) {
+        if (!owner.has(m)) retire.push(m);
+      } else if (!owner.has(m) && ++l.absent > FORGET_AFTER_READINGS) this.#last.delete(m);
+      else l.t = zeroTraffic();
+    }
+    const traffic = services.map((s) => {
+      const reals = [...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => ({
+        address: r.address,
+        port: r.port,
+        traffic: { ...(this.#real.get(markKey(s.name, r)) ?? zeroTraffic()) },
+      }));
+      const total = { ...(this.#service.get(s.name) ?? zeroTraffic()) };
+      return { service: s.name, addr: serviceAddr(s), proto: PROTO_NUM[s.protocol], total, reals };
+    });
+    return { traffic, retire };
+  }
+
+  /** The elements of `marks` were deleted: their next counts start from zero. */
+  retired(marks: readonly number[]): void {
+    for (const m of marks) {
+      const l = this.#last.get(m);
+      if (l) l.t = zeroTraffic();
+    }
+  }
 }

@@ -31,10 +31,10 @@ import {
 } from './nft-adopt.js';
 import { type DynMap, dynWhere, type FlowEntry, type FlowReader } from './nft-flows.js';
 import {
+  COUNTER_SET,
   type CtTimeouts,
   ctTimeoutChanges,
   ctTimeoutObjects,
-  DR_TABLE,
   type DrOptions,
   diffScript,
   drListed,
@@ -52,6 +52,7 @@ import {
   partialModel,
   removeScript,
   renderService,
+  TABLE,
   unsupported,
 } from './nft-model.js';
 import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
@@ -290,6 +291,22 @@ export class NftDataplane implements Dataplane {
   /** Conntrack mark of each (service, server) pair — what the listing counts connections by. */
   marks(): ReadonlyMap<string, number> {
     return this.#alloc.marks;
+  }
+
+  /**
+   * Deletes elements of the traffic counter set (`keys` in nft's syntax, from counters.ts), in one
+   * transaction queued behind the others; a key already gone fails the whole deletion, which the next
+   * reading retries with fresh keys.
+   */
+  deleteCounterElements(keys: readonly string[]): Promise<DataplaneResult> {
+    if (keys.length === 0) return Promise.resolve({ ok: true });
+    return this.#serial(async () => {
+      if (!this.#started) return { ok: true };
+      const r = await this.#runner.run(
+        `delete element inet ${TABLE} ${COUNTER_SET} { ${keys.join(', ')} }\n`,
+      );
+      return r.ok ? { ok: true } : fail({ code: 'LVS_KERNEL', message: `traffic counters: ${r.message}` });
+    });
   }
 
   #serial<T>(f: () => Promise<T>): Promise<T> {

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   ipvsServiceTraffic,
-  nftServiceTraffic,
   parseNftCounters,
+  type Traffic,
+  TrafficLedger,
   zeroTraffic,
 } from '../../src/lvs/counters.js';
 import type { ServiceSpec } from '../../src/lvs/dataplane.js';
@@ -224,7 +225,7 @@ test('nftables counter set: in = original direction, out = reply, connections = 
     [markKey(SVC.name, SVC.reals[1]!), 262],
     [markKey(SVC.name, SVC.reals[2]!), 263],
   ]);
-  const [t] = nftServiceTraffic([SVC], marks, byMark);
+  const [t] = new TrafficLedger().fold([SVC], marks, byMark).traffic;
   assert.deepEqual(t!.total, { inPackets: 5, outPackets: 2, inBytes: 348, outBytes: 168, conns: 4 });
   assert.deepEqual(
     t!.reals.map((r) => [r.address, r.traffic.conns]),
@@ -234,4 +235,102 @@ test('nftables counter set: in = original direction, out = reply, connections = 
       ['192.0.2.13', 0],
     ],
   );
+});
+
+const tr = (inPackets: number, conns = 0): Traffic => ({
+  inPackets,
+  outPackets: 0,
+  inBytes: inPackets * 100,
+  outBytes: 0,
+  conns,
+});
+
+test('traffic ledger: totals never go back when a server changes mark, its elements are deleted or the table is replaced', () => {
+  const [a, b] = [SVC.reals[0]!, SVC.reals[1]!];
+  const ka = markKey(SVC.name, a);
+  const kb = markKey(SVC.name, b);
+  const only = (svc: ServiceSpec) => ({ ...svc, reals: svc.reals.slice(0, 2) });
+  const l = new TrafficLedger();
+  const fold = (marks: [string, number][], byMark: [number, Traffic][], svc = only(SVC)) =>
+    l.fold([svc], new Map(marks), new Map(byMark));
+  const inOf = (r: ReturnType<typeof fold>) => [
+    r.traffic[0]!.total.inPackets,
+    ...r.traffic[0]!.reals.map((x) => x.traffic.inPackets),
+  ];
+  // An adopted table's counts are taken whole at the first reading.
+  let r = fold(
+    [
+      [ka, 1],
+      [kb, 2],
+    ],
+    [
+      [1, tr(10, 1)],
+      [2, tr(5, 1)],
+    ],
+  );
+  assert.deepEqual(inOf(r), [15, 10, 5]);
+  assert.deepEqual(r.retire, []);
+  // b leaves the pool (its mark is gone): its counts stay in the totals, its elements are to be deleted.
+  r = fold(
+    [[ka, 1]],
+    [
+      [1, tr(12, 1)],
+      [2, tr(7, 1)],
+    ],
+    { ...SVC, reals: [a] },
+  );
+  assert.deepEqual(inOf(r), [19, 12]);
+  assert.deepEqual(r.retire, [2]);
+  l.retired([2]);
+  // b returns with a new mark 3; the deleted element of mark 2 is re-created by a lingering connection.
+  r = fold(
+    [
+      [ka, 1],
+      [kb, 3],
+    ],
+    [
+      [1, tr(12, 1)],
+      [2, tr(1)],
+      [3, tr(4, 1)],
+    ],
+  );
+  assert.deepEqual(inOf(r), [24, 12, 12]);
+  assert.deepEqual(r.retire, [2]);
+  // The table is replaced (counts restart from zero): only what was counted after it is added.
+  r = fold(
+    [
+      [ka, 1],
+      [kb, 3],
+    ],
+    [
+      [1, tr(2, 1)],
+      [3, tr(1)],
+    ],
+  );
+  assert.deepEqual(inOf(r), [27, 14, 13]);
+  // A mark of an earlier run that no server holds is deleted, and counted for nobody.
+  r = fold(
+    [
+      [ka, 1],
+      [kb, 3],
+    ],
+    [
+      [1, tr(2, 1)],
+      [3, tr(1)],
+      [99, tr(50)],
+    ],
+  );
+  assert.deepEqual(inOf(r), [27, 14, 13]);
+  assert.deepEqual(r.retire, [99]);
+});
+
+test('nftables counter set: element keys per mark, for deleting them', () => {
+  const keys = new Map<number, string[]>();
+  parseNftCounters(NFT_SAMPLE, keys);
+  assert.deepEqual(keys.get(261), [
+    'established . original . 0x105',
+    'new . original . 0x105',
+    'established . reply . 0x105',
+  ]);
+  assert.deepEqual(keys.get(262), ['new . original . 0x106']);
 });

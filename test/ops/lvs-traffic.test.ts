@@ -30,6 +30,25 @@ ${REALS.map((a, i) => `    ip daddr ${a} tcp dport 8080 counter name "cin${i}"\n
   }
 }`;
 
+/** Marks of counter-set elements that no backend entry has (a server that left keeps none). */
+function strayCounterMarks(ns: string): number[] {
+  const list = (what: string[]) => {
+    const r = nsExec(ns, 'nft', ['-j', 'list', ...what]);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).nftables as { set?: { elem?: unknown[] }; map?: { elem?: unknown[] } }[];
+  };
+  const live = new Set<number>();
+  for (const x of list(['map', 'inet', 'keepalived_ts', 'bk4']))
+    for (const e of x.map?.elem ?? []) if (Array.isArray(e) && typeof e[0] === 'number') live.add(e[0]);
+  const stray = new Set<number>();
+  for (const x of list(['set', 'inet', 'keepalived_ts', 'ctr']))
+    for (const e of x.set?.elem ?? []) {
+      const mark = (e as { elem?: { val?: { concat?: unknown[] } } }).elem?.val?.concat?.[2];
+      if (typeof mark === 'number' && !live.has(mark)) stray.add(mark);
+    }
+  return [...stray];
+}
+
 function probe(ns: string): Map<string, { packets: number; bytes: number }> {
   const r = nsExec(ns, 'nft', ['-j', 'list', 'counters', 'table', 'inet', 'kats_probe']);
   assert.equal(r.status, 0, r.stderr);
@@ -139,6 +158,37 @@ test('keepalived_lvs_* counters: the packets, bytes and connections that went th
     const svc = doc.traffic.find((t: { addr: string }) => t.addr === `${VIP}:80`);
     assert.equal(svc.proto, 6);
     assert.ok(svc.total.conns >= conns && svc.total.inPackets >= sums.in_packets, JSON.stringify(svc.total));
+
+    // A real server leaves the pool and its mark with it: the virtual server's counters keep what it
+    // counted (Prometheus counters never go back), and the counter set loses that mark's elements
+    // (src/lvs/counters.ts TrafficLedger), so it stays bounded however often servers come and go.
+    const before = value('keepalived_lvs_vip_in_packets', vipLabels)!;
+    await lab.stopReal(0);
+    const gone = Date.now() + 25_000;
+    for (;;) {
+      const m = await http.get('/metrics');
+      samples = m.status === 200 ? parseMetrics(m.body) : [];
+      const vipIn = value('keepalived_lvs_vip_in_packets', vipLabels);
+      const rs1 = value('keepalived_lvs_rs_in_packets', { addr: `${REALS[0]}:8080` });
+      const stray = strayCounterMarks(lab.director);
+      if (vipIn !== undefined) assert.ok(vipIn >= before, `vip in_packets went back: ${before} → ${vipIn}`);
+      if (rs1 === undefined && stray.length === 0) break;
+      assert.ok(
+        Date.now() < gone,
+        `rs1 still listed (${rs1}) or counter elements of marks no server has: ${stray}`,
+      );
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    const after = await lab.clientRun({ count: 6, concurrency: 2 });
+    assert.equal(after.errors, 0, JSON.stringify(after.errs));
+    const more = Date.now() + 15_000;
+    for (;;) {
+      const m = await http.get('/metrics');
+      samples = m.status === 200 ? parseMetrics(m.body) : [];
+      if ((value('keepalived_lvs_vip_in_packets', vipLabels) ?? 0) >= before + 3 * 6) break;
+      assert.ok(Date.now() < more, 'the virtual server counts on from where it was');
+      await new Promise((res) => setTimeout(res, 300));
+    }
   } finally {
     http.close();
     await d.stop();
