@@ -72,9 +72,24 @@ const conf = (impl: Impl, ...insts: Inst[]) =>
 /** Runs hostile-sender.ts inside `ns`; resolves with what it sent and heard. */
 function sendFrom(ns: string, job: SenderJob): Promise<{ sent: number; heard: number }> {
   return new Promise((res, rej) => {
+    // At real-time priority 1, as the daemons under test run by default (src/daemon/process-tuning.ts): a
+    // crafted master that stalls for a Master_Down_Interval (0.36 s at 0.1 s adverts) on a loaded machine
+    // would make the daemon take over mid-phase and void the scenario.
     const child = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, '--import', 'tsx', SENDER, JSON.stringify(job)],
+      'chrt',
+      [
+        '-r',
+        '1',
+        'ip',
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        '--import',
+        'tsx',
+        SENDER,
+        JSON.stringify(job),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
