@@ -6,6 +6,7 @@
 // direct-routing connections keep their flow entries. Decoding is pure and unit-tested.
 import { createNetlink, type NetlinkSocket } from 'netlink';
 import { realKey, type ServiceSpec } from './dataplane.js';
+import { addrFromInet } from './ipvs-msg.js';
 import { DR_TABLE, DRM_TABLE, type IdAlloc, isFwmarkDr, markKey, SLOT_STRIDE, TABLE } from './nft-model.js';
 
 export { LAYOUT_MARKER } from './nft-model.js';
@@ -130,28 +131,8 @@ export function decodeSet(p: Buffer): ({ table: string; name: string } & KernelS
   };
 }
 
-function ip6Text(b: Buffer): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
-  // RFC 5952: the longest run (of two or more) of zero groups becomes '::'.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
+/** An IPv6 address in the form node:net prints (RFC 5952, as the IPVS listing writes it). */
+const ip6Text = (b: Buffer): string => addrFromInet(b, 6);
 
 /** A concatenation's bytes as model text (`a . b . c`), or undefined when they do not fit `layout`. */
 export function fieldsText(b: Buffer, layout: readonly ElemField[]): string | undefined {
