@@ -68,3 +68,35 @@ export function natDaemonLab(skip: string | false): { lab: NatLab } {
   });
   return holder;
 }
+
+/** The DR labs' VIP and real servers (test/daemon/lvs-dr-failover, test/lvs/dr-respawn). */
+export const DR_VIP = '198.51.100.100';
+export const DR_REALS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
+
+/** One VRRP instance holding DR_VIP on eth0 (v3, 0.1 s) and an rr DR virtual server over DR_REALS, TCP_CHECKed. */
+export function drDaemonConf(o: { vrid: number; priority: number }): string {
+  return `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id ${o.vrid}
+  version 3
+  priority ${o.priority}
+  advert_int 0.1
+  virtual_ipaddress { ${DR_VIP}/32 }
+}
+virtual_server ${DR_VIP} 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+${DR_REALS.map(
+  (a) => `  real_server ${a} 80 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }`,
+).join('\n')}
+}
+`;
+}

@@ -9,41 +9,19 @@ import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { ip, Lab, nsExec } from '../helpers/netns.js';
 import { type ClientResult, counts, runClient, startServer } from '../lvs/lab.js';
+import { DR_REALS, DR_VIP, drDaemonConf } from './lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from './router.js';
 
 const skip = needsRoot();
-const VIP = '198.51.100.100';
-const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
+const VIP = DR_VIP;
+const RS = DR_REALS;
 let lab: Lab;
 let client = '';
 const directors: string[] = [];
 const reals: string[] = [];
 const procs: ChildProcess[] = [];
 
-const conf = (priority: number) => `vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 71
-  version 3
-  priority ${priority}
-  advert_int 0.1
-  virtual_ipaddress { ${VIP}/32 }
-}
-virtual_server ${VIP} 80 {
-  delay_loop 1
-  lb_algo rr
-  lb_kind DR
-  protocol TCP
-${RS.map(
-  (a) => `  real_server ${a} 80 {
-    weight 1
-    TCP_CHECK {
-      connect_timeout 1
-      retry 0
-    }
-  }`,
-).join('\n')}
-}
-`;
+const conf = (priority: number) => drDaemonConf({ vrid: 71, priority });
 
 before(async () => {
   if (skip) return;

@@ -9,41 +9,19 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DR_REALS, DR_VIP, drDaemonConf } from '../daemon/lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from '../daemon/router.js';
 import { ip, Lab, nsExec } from '../helpers/netns.js';
 
 const skip = needsRoot();
-const VIP = '198.51.100.100';
-const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
+const VIP = DR_VIP;
+const RS = DR_REALS;
 let lab: Lab;
 let client = '';
 let director = '';
 const procs: ChildProcess[] = [];
 
-const conf = `vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 72
-  version 3
-  priority 150
-  advert_int 0.1
-  virtual_ipaddress { ${VIP}/32 }
-}
-virtual_server ${VIP} 80 {
-  delay_loop 1
-  lb_algo rr
-  lb_kind DR
-  protocol TCP
-${RS.map(
-  (a) => `  real_server ${a} 80 {
-    weight 1
-    TCP_CHECK {
-      connect_timeout 1
-      retry 0
-    }
-  }`,
-).join('\n')}
-}
-`;
+const conf = drDaemonConf({ vrid: 72, priority: 150 });
 
 /** A server answering each line with its name, on connections that stay open. */
 const lineServerJs = (name: string) => `
