@@ -6,7 +6,6 @@
 // the checker's nice value and affinity to all its threads. A call the kernel refuses is logged and the
 // process runs on. Why each choice: docs/decisions/process-tuning.md.
 import { readdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import koffi from 'koffi';
 import type { ProcessTuning } from '../config/model.js';
 import { libcLibrary } from '../net/libc.js';
@@ -21,19 +20,15 @@ const RLIMIT_RTTIME = 15;
 export const DEFAULT_RLIMIT_RTTIME_US = 2_000_000;
 
 /**
- * Our default for the VRRP process when neither vrrp_rt_priority nor vrrp_priority is set, on a machine with
- * two CPUs or more: its main thread under SCHED_RR at this priority (the lowest real-time one: above every
- * normal task, below any the operator configures). keepalived's default is a normal task; measured here, a
- * normal-priority VRRP thread waited on the run queue behind the checker, the real servers' traffic and other
- * jobs for most of its late adverts (docs/decisions/checker-scale.md, "Advert jitter"). `vrrp_priority` (any
- * value, 0 too) keeps it a normal task. One CPU: never (docs/decisions/process-tuning.md).
+ * Real-time priority for the VRRP process only when the operator asks (vrrp_rt_priority), as keepalived.
+ * A default of SCHED_RR 1 was measured and withdrawn: it removed the advert lateness behind busy normal
+ * tasks, but a VRRP process busy at real-time priority (a large reload) starves every normal task of a
+ * 2-CPU machine — the checker and the peers' daemons in the tests among them (docs/decisions/process-tuning.md).
  */
-export const DEFAULT_VRRP_RT_PRIORITY = 1;
 
-/** The real-time priority the VRRP process will run at (configured or our default), or undefined. */
-export function vrrpRealtimePriority(t: ProcessTuning, cpus = availableParallelism()): number | undefined {
-  if (t.rtPriority !== undefined) return t.rtPriority;
-  return t.nice === undefined && cpus >= 2 ? DEFAULT_VRRP_RT_PRIORITY : undefined;
+/** The real-time priority the VRRP process will run at (vrrp_rt_priority), or undefined. */
+export function vrrpRealtimePriority(t: ProcessTuning): number | undefined {
+  return t.rtPriority;
 }
 
 export interface TuningCalls {
@@ -110,8 +105,6 @@ export function applyProcessTuning(
   who: TunedProcess = 'vrrp',
   threads: () => number[] = ownThreads,
 ): void {
-  const byDefault = who === 'vrrp' && t.rtPriority === undefined && vrrpRealtimePriority(t) !== undefined;
-  if (byDefault) t = { ...t, rtPriority: vrrpRealtimePriority(t) };
   const wanted = t.rtPriority !== undefined || t.nice !== undefined || t.noSwap || t.cpuAffinity;
   if (!wanted) return;
   const c = tuningCalls();
@@ -127,31 +120,19 @@ export function applyProcessTuning(
 
   if (t.rtPriority !== undefined) {
     if (c.schedSetscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, t.rtPriority) !== 0) {
-      if (byDefault)
-        // Said as the takeover boost says it (it stays off: the default was to make it unnecessary).
-        log.info(
-          `takeovers run at normal priority: real-time priority refused (${errnoName(c.errno())}; needs CAP_SYS_NICE)`,
-        );
-      else failed(`cannot run the ${label} at real-time priority ${t.rtPriority} (${who}_rt_priority)`);
+      failed(`cannot run the ${label} at real-time priority ${t.rtPriority} (${who}_rt_priority)`);
     } else {
       const hardUs = t.rlimitRttimeUs ?? DEFAULT_RLIMIT_RTTIME_US;
-      // Our default never kills: a warning each second over the soft limit, no hard limit.
-      const killUs = byDefault && t.rlimitRttimeUs === undefined ? Infinity : hardUs;
       // Installed before the limit: SIGXCPU's default action ends the process.
       process.on('SIGXCPU', () =>
         log.warn(
           `the ${label} ran over ${Math.floor(hardUs / 2)} µs on the CPU without sleeping ` +
-            (killUs === Infinity
-              ? '(our default real-time priority; vrrp_priority 0 makes it a normal task)'
-              : `(${who}_rlimit_rttime ${hardUs}; at ${hardUs} µs the kernel kills it)`),
+            `(${who}_rlimit_rttime ${hardUs}; at ${hardUs} µs the kernel kills it)`,
         ),
       );
-      if (c.setrlimit(RLIMIT_RTTIME, Math.floor(hardUs / 2), killUs) !== 0)
+      if (c.setrlimit(RLIMIT_RTTIME, Math.floor(hardUs / 2), hardUs) !== 0)
         failed(`cannot set RLIMIT_RTTIME (${who}_rlimit_rttime)`);
-      else
-        log.info(
-          `${label}: real-time priority ${t.rtPriority} (SCHED_RR${byDefault ? ', our default' : ''}), RLIMIT_RTTIME ${killUs === Infinity ? `${Math.floor(hardUs / 2)} µs soft, no hard limit` : `${hardUs} µs`}`,
-        );
+      else log.info(`${label}: real-time priority ${t.rtPriority} (SCHED_RR), RLIMIT_RTTIME ${hardUs} µs`);
     }
   } else if (t.nice !== undefined) {
     const nice = t.nice;

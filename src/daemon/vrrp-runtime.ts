@@ -148,7 +148,7 @@ export class VrrpRuntime {
     this.#onStateChange = opts.onStateChange;
     this.#observer = opts.observer;
     // Process settings are applied once, at start (run.ts): a reload does not turn the boost on or off. A
-    // real-time VRRP thread (configured, or our default: process-tuning.ts) needs no boost.
+    // real-time VRRP thread (vrrp_rt_priority: process-tuning.ts) needs no boost.
     this.#boost = new TakeoverBoost(vrrpRealtimePriority(cfg.globalDefs.vrrpProcess) !== undefined, (m) =>
       log.info(m),
     );

@@ -5,10 +5,9 @@
 // it is refused once, out loud.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_VRRP_RT_PRIORITY, vrrpRealtimePriority } from '../../src/daemon/process-tuning.js';
+import { vrrpRealtimePriority } from '../../src/daemon/process-tuning.js';
 import { isRoot } from '../helpers/netns.js';
 import { daemonConf } from './conf.js';
 import { cleanupAfter, loneRouter, type Router, waitUntil } from './router.js';
@@ -189,27 +188,8 @@ test('checker_rt_priority and checker_rlimit_rttime: the checker main thread und
   assert.equal(await r.stop(), 0);
 });
 
-test('our default: the VRRP main thread under SCHED_RR 1 with a soft RLIMIT_RTTIME only', {
-  skip: skip || (availableParallelism() < 2 ? 'needs two CPUs (one CPU: no default)' : false),
-  timeout: 20_000,
-}, async () => {
-  const { r } = loneRouter('dpdf', 'pdf', conf(''), cleanups);
-  await r.waitFor(/VRRP process: real-time priority 1 \(SCHED_RR, our default\)/, 10_000);
-  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
-  const pid = daemonPid(r);
-  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, POLICY), SCHED_RR, 'still after the takeover');
-  assert.equal(statField(`/proc/${pid}/task/${pid}/stat`, RT_PRIORITY), 1);
-  for (const tid of threadsOf(pid).filter((t) => t !== pid))
-    assert.equal(statField(`/proc/${pid}/task/${tid}/stat`, POLICY), SCHED_OTHER, `helper thread ${tid}`);
-  assert.match(
-    readFileSync(`/proc/${pid}/limits`, 'utf8'),
-    /Max realtime timeout\s+1000000\s+unlimited\s+us/,
-  );
-});
-
-test('the default applies only without vrrp_rt_priority / vrrp_priority and with two CPUs or more', () => {
-  assert.equal(vrrpRealtimePriority({ noSwap: false }, 2), DEFAULT_VRRP_RT_PRIORITY);
-  assert.equal(vrrpRealtimePriority({ noSwap: false }, 1), undefined, 'one CPU');
-  assert.equal(vrrpRealtimePriority({ noSwap: false, nice: 0 }, 2), undefined, 'vrrp_priority 0');
-  assert.equal(vrrpRealtimePriority({ noSwap: false, rtPriority: 30 }, 1), 30, 'configured');
+test('no real-time priority unless vrrp_rt_priority asks for it (as keepalived)', () => {
+  assert.equal(vrrpRealtimePriority({ noSwap: false }), undefined);
+  assert.equal(vrrpRealtimePriority({ noSwap: false, nice: 0 }), undefined, 'vrrp_priority 0');
+  assert.equal(vrrpRealtimePriority({ noSwap: false, rtPriority: 30 }), 30, 'configured');
 });
