@@ -5,6 +5,7 @@
 // commits all of it or none). Anything this file cannot encode returns undefined and the caller sends the
 // libnftables script instead. Message layout and the comparison with nft: docs/lvs.md ("Raw element batches").
 import { AF_NETLINK } from '../net/libc.js';
+import { nlattr } from '../net/netlink-messages.js';
 import { RawSocket } from '../net/raw-socket.js';
 import { forEachKernelMessage } from '../net/rtnl-socket.js';
 import { int32, sockaddrNl } from '../net/sockaddr.js';
@@ -62,20 +63,12 @@ const LAYOUT: Record<string, { key: Field[]; value: Field[] }> = {
 export { LAYOUT as ELEM_LAYOUT };
 export type ElemField = Field;
 
-function attr(type: number, value: Uint8Array): Buffer {
-  const len = 4 + value.length;
-  const b = Buffer.alloc((len + 3) & ~3);
-  b.writeUInt16LE(len, 0);
-  b.writeUInt16LE(type, 2);
-  b.set(value, 4);
-  return b;
-}
-const nest = (type: number, parts: Uint8Array[]): Buffer => attr(type | NLA_F_NESTED, Buffer.concat(parts));
-const str = (type: number, s: string): Buffer => attr(type, Buffer.from(`${s}\0`));
+const nest = (type: number, parts: Uint8Array[]): Buffer => nlattr(type | NLA_F_NESTED, Buffer.concat(parts));
+const str = (type: number, s: string): Buffer => nlattr(type, Buffer.from(`${s}\0`));
 function be32(type: number, v: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeInt32BE(v | 0, 0);
-  return attr(type, b);
+  return nlattr(type, b);
 }
 
 function ip6Bytes(text: string): Buffer | undefined {
@@ -146,7 +139,7 @@ function dataAttr(type: number, layout: Field[], text: string): Buffer | undefin
     bytes.push(b);
   }
   // NFTA_DATA_VALUE
-  return nest(type, [attr(1, Buffer.concat(bytes))]);
+  return nest(type, [nlattr(1, Buffer.concat(bytes))]);
 }
 
 /** One batch message: nlmsghdr + nfgenmsg (family, version 0, res_id in network order) + attributes. */
@@ -290,7 +283,7 @@ const ctMarkSet = (): Buffer => expr('ct', [u32(2, 3), u32(4, 1)]);
 function metaIs(key: number, byte: number): Buffer[] {
   return [
     expr('meta', [u32(2, key), u32(1, 1)]),
-    expr('cmp', [u32(1, 1), u32(2, 0), nest(3, [attr(1, Buffer.from([byte]))])]),
+    expr('cmp', [u32(1, 1), u32(2, 0), nest(3, [nlattr(1, Buffer.from([byte]))])]),
   ];
 }
 /**
@@ -304,7 +297,7 @@ const concatReg = (bytes: number): number =>
 function natPickExprs(p: NatPick): Buffer[] {
   if (p.kind === 'none')
     // immediate { DREG 1, DATA { VALUE 0 } } then ct mark set.
-    return [expr('immediate', [u32(1, 1), nest(2, [attr(1, Buffer.alloc(4))])]), ctMarkSet()];
+    return [expr('immediate', [u32(1, 1), nest(2, [nlattr(1, Buffer.alloc(4))])]), ctMarkSet()];
   const out = metaIs(0x0f, p.family === 4 ? 2 : 10); // meta nfproto ipv4 / ipv6
   if (p.port) out.push(...metaIs(0x10, PROTO[p.port] as number)); // meta l4proto
   const alen = p.family === 4 ? 4 : 16;
@@ -356,7 +349,7 @@ function drPickExprs(o: { proto: number; modulus: number; offset: number }): Buf
   const expr = (name: string, data: Buffer[]) => nest(1, [str(1, name), nest(2, data)]);
   return nest(4, [
     expr('meta', [be32(2, 16), be32(1, 1)]),
-    expr('cmp', [be32(1, 1), be32(2, 0), nest(3, [attr(1, Buffer.from([o.proto]))])]),
+    expr('cmp', [be32(1, 1), be32(2, 0), nest(3, [nlattr(1, Buffer.from([o.proto]))])]),
     expr('numgen', [be32(1, 1), be32(2, o.modulus), be32(3, 0), be32(4, o.offset)]),
     expr('meta', [be32(2, 3), be32(3, 1)]),
   ]);

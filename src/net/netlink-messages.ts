@@ -59,7 +59,7 @@ export function u32(n: number): Buffer {
 }
 
 /** One netlink attribute: u16 length, u16 type, payload, padded to 4 bytes. */
-function nlattr(type: number, payload: Uint8Array): Buffer {
+export function nlattr(type: number, payload: Uint8Array): Buffer {
   const len = 4 + payload.length;
   const b = Buffer.alloc((len + 3) & ~3);
   b.writeUInt16LE(len, 0);
