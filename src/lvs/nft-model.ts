@@ -20,7 +20,7 @@ export const DR_TABLE = 'keepalived_ts_dr';
  * The comment of both tables: a restarted back end adopts tables carrying it and replaces any other
  * (docs/lvs.md, "Adopting the table at start"). Bump it whenever a shared object's declaration changes.
  */
-export const LAYOUT_MARKER = 'keepalived-ts lvs layout 1';
+export const LAYOUT_MARKER = 'keepalived-ts lvs layout 2';
 /**
  * The `ip` and `ip6` tables (one name, two families) holding direct-routing services matched by fwmark:
  * a fwmark is set by mangle prerouting (−150), after netdev ingress, so these services are dispatched by a
@@ -286,13 +286,16 @@ const SHARED_MAPS = [
   'dr/svc4',
   'dr/svc6',
   'dr/slots',
+  'dr/live',
   'dr/bk4',
   'dr/bk6',
   'fm4/fwm',
   'fm4/slots',
+  'fm4/live',
   'fm4/bk',
   'fm6/fwm',
   'fm6/slots',
+  'fm6/live',
   'fm6/bk',
 ] as const;
 
@@ -340,6 +343,9 @@ export function baseModel(dr?: DrOptions): NftModel {
   sets.set('dr/svc4', vmap('ipv4_addr . inet_proto . inet_service'));
   sets.set('dr/svc6', vmap('ipv6_addr . inet_proto . inet_service'));
   sets.set('dr/slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+  // Marks of the servers in a persistent service's pool, each mapped to itself: a lookup that fails for
+  // an inhibited server, so its continuing flows do not write persistence entries for it again.
+  sets.set('dr/live', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
   sets.set('dr/bk4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
   sets.set('dr/bk6', { kind: 'map', decl: '{ type mark : ipv6_addr; }', elems: new Map() });
   // Filled by the packet path only: connection → server mark, and (persistence) client . VIP . port → mark.
@@ -364,6 +370,7 @@ export function baseModel(dr?: DrOptions): NftModel {
     const a = f === 4 ? 'ipv4_addr' : 'ipv6_addr';
     sets.set(`${p}fwm`, vmap('mark'));
     sets.set(`${p}slots`, { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
+    sets.set(`${p}live`, { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
     sets.set(`${p}bk`, { kind: 'map', decl: `{ type mark : ${a}; }`, elems: new Map() });
     const dyn = sets.get(`dr/flows${f}`) as NftSet;
     sets.set(`${p}flows`, { kind: 'map', decl: dyn.decl, elems: new Map() });
@@ -517,11 +524,20 @@ function renderDrService(
   const ip = ipKw(f);
   const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
   const n = fm
-    ? { svc: `${pre}fwm`, bk: `${pre}bk`, slots: `${pre}slots`, flows: 'flows', pers: 'pers', bkRef: 'bk' }
+    ? {
+        svc: `${pre}fwm`,
+        bk: `${pre}bk`,
+        slots: `${pre}slots`,
+        live: `${pre}live`,
+        flows: 'flows',
+        pers: 'pers',
+        bkRef: 'bk',
+      }
     : {
         svc: `dr/svc${f}`,
         bk: `dr/bk${f}`,
         slots: 'dr/slots',
+        live: 'dr/live',
         flows: `flows${f}`,
         pers: `pers${f}`,
         bkRef: `bk${f}`,
@@ -537,6 +553,7 @@ function renderDrService(
     else shared.get(n.svc)?.set(`0x${m.fwmark.toString(16)}`, `goto vs${id}`);
   const pool = activePool(s);
   for (const r of drListed(s)) shared.get(n.bk)?.set(markOf(r), r.address);
+  if (s.persistence) for (const r of pool) shared.get(n.live)?.set(markOf(r), markOf(r));
   const { kind, slots } = poolSlots(s, pool, slotWeights);
   const base = id * SLOT_STRIDE;
   slots.forEach((idx, slot) => {
@@ -552,7 +569,8 @@ function renderDrService(
     : `fwd ${ip} to meta mark map @${n.bkRef} device "${dr.egress}"`;
   // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
   const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
-  const record = `update @${n.flows} { ${flow} : meta mark }${s.persistence ? ` update @${n.pers} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
+  const refresh = `update @${n.flows} { ${flow} : meta mark }`;
+  const record = `${refresh}${s.persistence ? ` update @${n.pers} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
   const pick =
     slots.length === 0
       ? 'meta mark set 0x0'
@@ -561,8 +579,16 @@ function renderDrService(
         : `meta mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ' . th sport' : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
   const chains = new Map<string, NftChain>();
   chains.set(`${chain}g`, { decl: '', rules: [`${l4} ${pick}`] });
-  const rules = [`${l4} meta mark set ${flow} map @${n.flows} ${record} ${fwd}`];
-  if (s.persistence) rules.push(`${l4} meta mark set ${pkey} map @${n.pers} ${record} ${fwd}`);
+  const hit = `${l4} meta mark set ${flow} map @${n.flows}`;
+  // A flow renews its client's persistence entry only while its server is in the pool (`live`): an
+  // inhibited server's entry is deleted and must stay deleted while its connections continue.
+  const rules = s.persistence
+    ? [
+        `${hit} meta mark set meta mark map @live ${record} ${fwd}`,
+        `${hit} ${refresh} ${fwd}`,
+        `${l4} meta mark set ${pkey} map @${n.pers} ${record} ${fwd}`,
+      ]
+    : [`${hit} ${record} ${fwd}`];
   rules.push(`jump vs${id}g`, `${l4} meta mark set meta mark map @slots ${record} ${fwd}`);
   chains.set(chain, { decl: '', rules });
   return { own: { sets: new Map(), chains }, shared };

@@ -48,14 +48,17 @@ const LAYOUT: Record<string, { key: Field[]; value: Field[] }> = {
   'dr/svc4': { key: ['a4', 'proto', 'port'], value: ['verdict'] },
   'dr/svc6': { key: ['a6', 'proto', 'port'], value: ['verdict'] },
   'dr/slots': { key: ['mark'], value: ['mark'] },
+  'dr/live': { key: ['mark'], value: ['mark'] },
   'dr/bk4': { key: ['mark'], value: ['a4'] },
   'dr/bk6': { key: ['mark'], value: ['a6'] },
   // Direct routing of fwmark services (`ip`/`ip6` tables).
   'fm4/fwm': { key: ['mark'], value: ['verdict'] },
   'fm4/slots': { key: ['mark'], value: ['mark'] },
+  'fm4/live': { key: ['mark'], value: ['mark'] },
   'fm4/bk': { key: ['mark'], value: ['a4'] },
   'fm6/fwm': { key: ['mark'], value: ['verdict'] },
   'fm6/slots': { key: ['mark'], value: ['mark'] },
+  'fm6/live': { key: ['mark'], value: ['mark'] },
   'fm6/bk': { key: ['mark'], value: ['a6'] },
 };
 

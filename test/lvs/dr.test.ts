@@ -190,7 +190,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
   it('persistence: a client prefix sticks to one server; inhibiting or removing it moves the prefix', async () => {
     const pers = (reals: RealServerSpec[]) => svc({ persistence: { timeoutS: 30, prefixLen: 24 }, reals });
     assert.deepEqual(await dp.update(st(pers([real(0), real(1), real(2)]))), { ok: true });
-    const a = await runClient(procs, client, { count: 4 });
+    const a = await runClient(procs, client, { count: 4, sport: 40125 });
     const b = await runClient(procs, client, { count: 4, from: '198.51.100.20' });
     assert.equal(a.errors + b.errors, 0, [...a.errs, ...b.errs].join());
     const all = [...a.names, ...b.names];
@@ -206,6 +206,13 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
       ok: true,
     });
     assert.ok(!entryMarks('pers4').includes(markOf(RS[i0]!)), 'inhibited: persistence entry gone');
+    // Its flows continue (here a reused client port meets its flow entry) without writing the entry again.
+    const old = await runClient(procs, client, { count: 1, sport: 40125 });
+    assert.deepEqual(old.names, [first], old.errs.join());
+    assert.ok(
+      !entryMarks('pers4').includes(markOf(RS[i0]!)),
+      "an inhibited server's flow renews no persistence",
+    );
     const c = await runClient(procs, client, { count: 4 });
     assert.equal(c.errors, 0, c.errs.join());
     const second = c.names[0]!;
