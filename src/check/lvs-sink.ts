@@ -13,7 +13,13 @@ import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
 import { lvsTimeoutsNotes } from '../lvs/config-notes.js';
 import { readConnCounts } from '../lvs/conntrack.js';
-import { ipvsServiceTraffic, readNftCounters, type ServiceTraffic, TrafficLedger } from '../lvs/counters.js';
+import {
+  drCounterTables,
+  ipvsServiceTraffic,
+  readNftCounters,
+  type ServiceTraffic,
+  TrafficLedger,
+} from '../lvs/counters.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
 import { type Dataplane, type DataplaneState, planChanges, type ServiceSpec } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, serviceFromConfig, vsName } from '../lvs/from-config.js';
@@ -348,7 +354,7 @@ export class LvsSink implements DataPlaneSink {
       const dump = await this.#dp.dump();
       return Array.isArray(dump) ? ipvsServiceTraffic(services, dump) : null;
     }
-    const r = await readNftCounters();
+    const r = await readNftCounters({ drTables: drCounterTables(services) });
     if ('error' in r) {
       this.#o.log.detail(r.error);
       return null;

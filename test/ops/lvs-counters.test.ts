@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  type CounterKey,
   ipvsServiceTraffic,
   parseNftCounters,
   type Traffic,
@@ -325,12 +326,13 @@ test('traffic ledger: totals never go back when a server changes mark, its eleme
 });
 
 test('nftables counter set: element keys per mark, for deleting them', () => {
-  const keys = new Map<number, string[]>();
+  const keys = new Map<number, CounterKey[]>();
   parseNftCounters(NFT_SAMPLE, keys);
+  const t = 'inet keepalived_ts';
   assert.deepEqual(keys.get(261), [
-    'established . original . 0x105',
-    'new . original . 0x105',
-    'established . reply . 0x105',
+    { table: t, key: 'established . original . 0x105' },
+    { table: t, key: 'new . original . 0x105' },
+    { table: t, key: 'established . reply . 0x105' },
   ]);
-  assert.deepEqual(keys.get(262), ['new . original . 0x106']);
+  assert.deepEqual(keys.get(262), [{ table: t, key: 'new . original . 0x106' }]);
 });
