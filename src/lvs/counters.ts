@@ -7,7 +7,7 @@
 // IPVS: the kernel's own service and destination statistics (ipvs-msg.ts parses them). Parsing is pure;
 // reading the nftables sets runs `nft -j`.
 import { execFile } from 'node:child_process';
-import type { ServiceSpec } from './dataplane.js';
+import type { DataplaneResult, ServiceSpec } from './dataplane.js';
 import type { IpvsKernelService } from './ipvs-dataplane.js';
 import { destKey, type IpvsStats, ipvsService, serviceKey } from './ipvs-msg.js';
 import {
@@ -315,4 +315,29 @@ export class TrafficLedger {
       if (l) l.t = zeroTraffic();
     }
   }
+}
+
+/**
+ * One reading of the nftables counters folded into `ledger` (the checker's path, and the tests'): the
+ * inet set and the direct-routing sets `services` use, then the elements of marks no server holds any
+ * more deleted by `del` (their counts are in the ledger; the sets stay bounded; none without `del`). A failed deletion is
+ * retried by the next reading with fresh keys; its message is returned in `problems`.
+ */
+export async function readNftTraffic(
+  ledger: TrafficLedger,
+  services: readonly ServiceSpec[],
+  marks: ReadonlyMap<string, number>,
+  del: ((keys: CounterKey[]) => Promise<DataplaneResult>) | undefined,
+  o: { nft?: string; netns?: string } = {},
+): Promise<{ traffic: ServiceTraffic[]; problems: string[] } | { error: string }> {
+  const r = await readNftCounters({ ...o, drTables: drCounterTables(services) });
+  if ('error' in r) return r;
+  const { traffic, retire } = ledger.fold(services, marks, r.byMark);
+  const problems: string[] = [];
+  if (retire.length > 0 && del) {
+    const d = await del(retire.flatMap((m) => r.keys.get(m) ?? []));
+    if (d.ok) ledger.retired(retire);
+    else problems.push(d.error.message);
+  }
+  return { traffic, problems };
 }

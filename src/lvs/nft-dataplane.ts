@@ -53,7 +53,6 @@ import {
   partialModel,
   removeScript,
   renderService,
-  TABLE,
   unsupported,
 } from './nft-model.js';
 import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
