@@ -68,7 +68,7 @@ after(async () => {
 });
 
 type Sample = ReturnType<typeof parseMetrics>[number];
-const valueOf = (samples: Sample[], name: string, labels: Record<string, string>) =>
+const metric = (samples: Sample[], name: string, labels: Record<string, string>) =>
   samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
 test('DR virtual server: connections, packets and bytes on /metrics, /status and the page', {
@@ -102,7 +102,7 @@ test('DR virtual server: connections, packets and bytes on /metrics, /status and
   for (;;) {
     const m = await http.get('/metrics');
     samples = m.status === 200 ? parseMetrics(m.body) : [];
-    const conns = DR_REALS.map((a) => valueOf(samples, 'keepalived_lvs_rs_conn', { addr: `${a}:80` }));
+    const conns = DR_REALS.map((a) => metric(samples, 'keepalived_lvs_rs_conn', { addr: `${a}:80` }));
     if (DR_REALS.every((_, i) => conns[i] === perServer[`rs${i + 1}`])) break;
     assert.ok(
       Date.now() < deadline,
@@ -114,7 +114,7 @@ test('DR virtual server: connections, packets and bytes on /metrics, /status and
   let inPackets = 0;
   for (const a of DR_REALS) {
     const labels = { addr: `${a}:80`, proto: '6', vip: `${DR_VIP}:80` };
-    const get = (n: string) => valueOf(samples, `keepalived_lvs_rs_${n}`, labels);
+    const get = (n: string) => metric(samples, `keepalived_lvs_rs_${n}`, labels);
     const conns = get('conn')!;
     // A TCP request is at least a SYN, the request and a FIN from the client; no reply passes the director.
     assert.ok(get('in_packets')! >= 3 * conns && get('in_bytes')! >= 40 * get('in_packets')!, a);
@@ -122,8 +122,8 @@ test('DR virtual server: connections, packets and bytes on /metrics, /status and
     assert.equal(get('out_bytes'), 0, a);
     inPackets += get('in_packets')!;
   }
-  assert.equal(valueOf(samples, 'keepalived_lvs_vip_conn', vip), answered.length);
-  assert.equal(valueOf(samples, 'keepalived_lvs_vip_in_packets', vip), inPackets);
+  assert.equal(metric(samples, 'keepalived_lvs_vip_conn', vip), answered.length);
+  assert.equal(metric(samples, 'keepalived_lvs_vip_in_packets', vip), inPackets);
   // /status carries the same counters (schema/status.schema.json 'traffic').
   const doc = JSON.parse((await http.get('/status')).body);
   const svc = doc.traffic.find((x: { addr: string }) => x.addr === `${DR_VIP}:80`);
