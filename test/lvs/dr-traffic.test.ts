@@ -1,6 +1,6 @@
 // Traffic counters of direct-routing services (src/lvs/counters.ts; docs/lvs.md, 'Traffic counters'):
 // dr.test.ts's LAN (client, director, three real servers holding the VIP on lo). Requests go through an
-// address-matched DR service (netdev ingress), a persistent one, and a fwmark one (prerouting −149); the
+// address-matched DR service (netdev ingress; IPv4 and IPv6), a persistent one, and a fwmark one (prerouting −149); the
 // counters are read as the checker reads them (readNftTraffic, TrafficLedger) and compared with an
 // independent count: a counter of our own on each real server's ingress, of the client's packets for
 // VIP:80 that the director sent it — packet for packet and byte for byte. Connections must equal the
@@ -15,9 +15,10 @@ import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer, VIP } from './lab.js';
+import { counts, runClient, startServer, VIP, VIP6 } from './lab.js';
 
 const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
+const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
 const real = (i: number, port = 80): RealServerSpec => ({ address: RS[i]!, port, weight: 1, method: 'DR' });
 const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
   name: 'web',
@@ -51,8 +52,11 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
     client = lab.addHost('cl');
     director = lab.addHost('dir');
     ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+    ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
     ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
     ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
+    ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
+    ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
     const starts: Promise<void>[] = [];
     RS.forEach((addr, i) => {
       const ns = lab.addHost(`rs${i + 1}`);
@@ -62,12 +66,14 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
           nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${kv}`]);
       ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
       ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
+      ip('-n', ns, 'addr', 'add', `${RS6[i]}/64`, 'dev', 'eth0', 'nodad');
+      ip('-n', ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
       // The independent count: what reaches this server for VIP:80 (all of it came through the director).
       const p = nsExec(ns, 'nft', [
-        `add table netdev kats_probe; add chain netdev kats_probe c { type filter hook ingress device "eth0" priority 0; policy accept; }; add rule netdev kats_probe c ip daddr ${VIP} tcp dport 80 counter`,
+        `add table netdev kats_probe; add chain netdev kats_probe c { type filter hook ingress device "eth0" priority 0; policy accept; }; add rule netdev kats_probe c ip daddr ${VIP} tcp dport 80 counter; add rule netdev kats_probe c ip6 daddr ${VIP6} tcp dport 80 counter`,
       ]);
       assert.equal(p.status, 0, p.stderr);
-      starts.push(startServer(procs, ns, `rs${i + 1}`, '0.0.0.0', 80));
+      starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
     });
     await Promise.all(starts);
     // The administrator's marking for the fwmark service (mangle prerouting, before its −149 chain).
@@ -90,9 +96,12 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
   const probe = (): { packets: number; bytes: number }[] =>
     reals.map((ns) => {
       const r = nsExec(ns, 'nft', ['list', 'chain', 'netdev', 'kats_probe', 'c']);
-      const m = /counter packets (\d+) bytes (\d+)/.exec(r.stdout);
-      assert.ok(m, r.stdout + r.stderr);
-      return { packets: Number(m[1]), bytes: Number(m[2]) };
+      const m = [...r.stdout.matchAll(/counter packets (\d+) bytes (\d+)/g)];
+      assert.equal(m.length, 2, r.stdout + r.stderr);
+      return m.reduce((a, x) => ({ packets: a.packets + Number(x[1]), bytes: a.bytes + Number(x[2]) }), {
+        packets: 0,
+        bytes: 0,
+      });
     });
 
   /** One reading as the checker makes it: counters folded, retired marks' elements deleted. */
@@ -129,21 +138,18 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
    * Runs `n` requests; the counters' increase per server must equal the probe's (packets, bytes), the
    * connections the requests it answered, and nothing out.
    */
-  async function through(
-    service: string,
-    n: number,
-    opts: { sport?: number } = {},
-  ): Promise<Record<string, number>> {
+  async function through(service: string, n: number, v6 = false): Promise<Record<string, number>> {
     const c0 = byServer(await read(), service);
     const p0 = probe();
-    const res = await runClient(procs, client, { count: n, ...opts });
+    const to = v6 ? { target: VIP6, from: '2001:db8:1::10' } : {};
+    const res = await runClient(procs, client, { count: n, ...to });
     assert.equal(res.errors, 0, res.errs.join());
     const answered = counts(res.names);
     await settle();
     const c1 = byServer(await read(), service);
     const p1 = probe();
     let sum = 0;
-    RS.forEach((a, i) => {
+    (v6 ? RS6 : RS).forEach((a, i) => {
       const was = c0.get(a) ?? ZERO;
       const now = c1.get(a);
       const want = answered[`rs${i + 1}`] ?? 0;
@@ -216,6 +222,18 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
     });
     const answered = await through('web', 5);
     assert.equal(Object.keys(answered).length, 1, JSON.stringify(answered));
+  });
+
+  it('IPv6 (netdev ingress): the same counters', async () => {
+    const reals6 = RS6.map((address) => ({ address, port: 80, weight: 1, method: 'DR' as const }));
+    const web6 = svc({
+      name: 'web6',
+      family: 6,
+      matches: [{ kind: 'addr', address: VIP6, port: 80 }],
+      reals: reals6,
+    });
+    assert.deepEqual(await dp.update(st(web6)), { ok: true });
+    assert.deepEqual(await through('web6', 6, true), { rs1: 2, rs2: 2, rs3: 2 });
   });
 
   it('fwmark (prerouting −149, dup … drop): the same counters', async () => {
