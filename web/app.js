@@ -151,6 +151,60 @@
     }
   }
 
+  // Bytes in the short form a phone has room for (IEC-free: kB = 1000 B, as ipvsadm --stats prints K).
+  const bytes = (n) => {
+    const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+    let k = 0;
+    while (n >= 1000 && k < units.length - 1) {
+      n /= 1000;
+      k++;
+    }
+    return `${k === 0 ? n : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${units[k]}`;
+  };
+  const PROTO = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
+  const flow = (b, p) =>
+    el(
+      'td',
+      { class: 'num', title: `${p} packets, ${b} bytes` },
+      bytes(b),
+      el('small', { text: `${p} pkt` }),
+    );
+
+  /** The data plane's counters (/status `traffic`): per virtual server its real servers and its total. */
+  function renderTraffic(list) {
+    $('traffic-section').hidden = !list || list.length === 0;
+    const box = $('traffic');
+    box.replaceChildren();
+    for (const vs of list || []) {
+      const t = el('table', { class: 'traffic', 'data-traffic': vs.addr });
+      t.append(el('caption', { text: `${vs.addr} ${PROTO[vs.proto] || vs.proto}` }));
+      t.append(
+        el(
+          'tr',
+          {},
+          ...['real server', 'conns', 'in', 'out'].map((h, i) =>
+            el('th', { class: i ? 'num' : null, text: h }),
+          ),
+        ),
+      );
+      const row = (name, x, attrs) =>
+        el(
+          'tr',
+          attrs,
+          el('td', { text: name }),
+          el('td', { class: 'num conns', text: String(x.conns) }),
+          flow(x.inBytes, x.inPackets),
+          flow(x.outBytes, x.outPackets),
+        );
+      for (const r of vs.reals) {
+        const name = r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
+        t.append(row(name, r.traffic, { 'data-rs': name }));
+      }
+      t.append(row('total', vs.total, { class: 'total' }));
+      box.append(t);
+    }
+  }
+
   function setConn(state, text) {
     const c = $('conn');
     c.dataset.conn = state;
@@ -167,6 +221,7 @@
       recent = d.recent;
       renderTransitions();
       renderVirtualServers(d.virtualServers);
+      renderTraffic(d.traffic);
       setConn(d.up ? 'live' : 'stale', d.up ? 'live' : 'daemon not reporting');
       summary();
     });
@@ -185,6 +240,7 @@
       summary();
     });
     es.addEventListener('realServers', (e) => renderVirtualServers(JSON.parse(e.data)));
+    es.addEventListener('traffic', (e) => renderTraffic(JSON.parse(e.data)));
   }
 
   $('filter').addEventListener('input', (e) => {

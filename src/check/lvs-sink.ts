@@ -13,7 +13,13 @@ import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
 import { lvsTimeoutsNotes } from '../lvs/config-notes.js';
 import { readConnCounts } from '../lvs/conntrack.js';
-import { ipvsServiceTraffic, readNftCounters, type ServiceTraffic, TrafficLedger } from '../lvs/counters.js';
+import {
+  type CounterKey,
+  ipvsServiceTraffic,
+  readNftTraffic,
+  type ServiceTraffic,
+  TrafficLedger,
+} from '../lvs/counters.js';
 import { netlinkFlusher } from '../lvs/ct-flush.js';
 import { type Dataplane, type DataplaneState, planChanges, type ServiceSpec } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, serviceFromConfig, vsName } from '../lvs/from-config.js';
@@ -348,19 +354,16 @@ export class LvsSink implements DataPlaneSink {
       const dump = await this.#dp.dump();
       return Array.isArray(dump) ? ipvsServiceTraffic(services, dump) : null;
     }
-    const r = await readNftCounters();
+    const dp = this.#dp;
+    const del =
+      dp instanceof NftDataplane ? (keys: CounterKey[]) => dp.deleteCounterElements(keys) : undefined;
+    const r = await readNftTraffic(this.#ledger, services, dp.marks(), del);
     if ('error' in r) {
       this.#o.log.detail(r.error);
       return null;
     }
-    const { traffic, retire } = this.#ledger.fold(services, this.#dp.marks(), r.byMark);
-    // Elements of marks no server holds any more: their counts are in the ledger; the set stays bounded.
-    if (retire.length > 0 && this.#dp instanceof NftDataplane) {
-      const d = await this.#dp.deleteCounterElements(retire.flatMap((m) => r.keys.get(m) ?? []));
-      if (d.ok) this.#ledger.retired(retire);
-      else this.#o.log.detail(d.error.message);
-    }
-    return traffic;
+    for (const p of r.problems) this.#o.log.detail(p);
+    return r.traffic;
   }
 
   #stateTimer: NodeJS.Timeout | null = null;

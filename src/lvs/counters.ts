@@ -2,13 +2,23 @@
 // shape keepalived-exporter gives IPVS's: packets and bytes in (client → server) and out (server → client),
 // and connections scheduled. nftables: the packet path keeps one counter per conntrack state, direction and
 // server mark in the set `ctr` (nft-model.ts); a connection is counted by its packets seen in state `new`
-// in the original direction (its first packet, and a retransmitted SYN). IPVS: the kernel's own service and
-// destination statistics (ipvs-msg.ts parses them). Parsing is pure; reading the nftables set runs `nft -j`.
+// in the original direction (its first packet, and a retransmitted SYN); direct-routing services, which have
+// no conntrack, by their forwarding rules' own set per DR table (a scheduled packet = a connection).
+// IPVS: the kernel's own service and destination statistics (ipvs-msg.ts parses them). Parsing is pure;
+// reading the nftables sets runs `nft -j`.
 import { execFile } from 'node:child_process';
-import type { ServiceSpec } from './dataplane.js';
+import type { DataplaneResult, ServiceSpec } from './dataplane.js';
 import type { IpvsKernelService } from './ipvs-dataplane.js';
 import { destKey, type IpvsStats, ipvsService, serviceKey } from './ipvs-msg.js';
-import { COUNTER_SET, markKey, TABLE } from './nft-model.js';
+import {
+  COUNTER_SET,
+  DR_COUNTER_TABLES,
+  DR_SCHEDULED,
+  isDr,
+  isFwmarkDr,
+  markKey,
+  TABLE,
+} from './nft-model.js';
 
 export interface Traffic {
   inPackets: number;
@@ -51,21 +61,43 @@ interface NftElem {
   elem?: { val?: { concat?: unknown[] }; counter?: { packets?: number; bytes?: number } };
 }
 
+/** One element of a counter set, for deleting it: its table (`family name`, as nft names it) and key. */
+export interface CounterKey {
+  table: string;
+  key: string;
+}
+
+const NAT_TABLE = `inet ${TABLE}`;
+const hex = (v: number) => `0x${v.toString(16)}`;
+
 /**
- * `nft -j list set inet keepalived_ts ctr` → counters per server mark (pure); `keys`, when given, gets each
- * mark's element keys in nft's syntax (`established . original . 0x105`), for deleting them.
+ * `nft -j list set … ctr` → counters per server mark (pure), added into `out`. `table` says which set it
+ * is: the inet table's (NAT: `ct state . ct direction . ct mark`) or a direct-routing table's (`kind .
+ * mark`, DR_SCHEDULED or DR_FOLLOWED; every packet came from the client, so all of it is `in`). `keys`,
+ * when given, gets each mark's element keys in nft's syntax (`established . original . 0x105`), for
+ * deleting them.
  */
-export function parseNftCounters(json: string, keys?: Map<number, string[]>): Map<number, Traffic> {
-  const out = new Map<number, Traffic>();
+export function parseNftCounters(
+  json: string,
+  keys?: Map<number, CounterKey[]>,
+  table: string = NAT_TABLE,
+  out: Map<number, Traffic> = new Map(),
+): Map<number, Traffic> {
   const doc = JSON.parse(json) as { nftables?: { set?: { elem?: NftElem[] } }[] };
+  const dr = table !== NAT_TABLE;
   for (const item of doc.nftables ?? []) {
     for (const e of item.set?.elem ?? []) {
-      const [state, dir, mark] = e.elem?.val?.concat ?? [];
+      const parts = e.elem?.val?.concat ?? [];
       const c = e.elem?.counter;
+      const mark = dr ? parts[1] : parts[2];
       if (typeof mark !== 'number' || !c) continue;
-      if (keys && typeof state === 'string' && typeof dir === 'string') {
+      const [state, dir] = parts;
+      if (keys && (dr ? typeof state === 'number' : typeof state === 'string' && typeof dir === 'string')) {
         const k = keys.get(mark) ?? [];
-        k.push(`${state} . ${dir} . 0x${mark.toString(16)}`);
+        k.push({
+          table,
+          key: dr ? `${hex(state as number)} . ${hex(mark)}` : `${state} . ${dir} . ${hex(mark)}`,
+        });
         keys.set(mark, k);
       }
       let t = out.get(mark);
@@ -75,10 +107,10 @@ export function parseNftCounters(json: string, keys?: Map<number, string[]>): Ma
       }
       const packets = c.packets ?? 0;
       const bytes = c.bytes ?? 0;
-      if (dir === 'original') {
+      if (dr || dir === 'original') {
         t.inPackets += packets;
         t.inBytes += bytes;
-        if (state === 'new') t.conns += packets;
+        if (dr ? state === DR_SCHEDULED : state === 'new') t.conns += packets;
       } else if (dir === 'reply') {
         t.outPackets += packets;
         t.outBytes += bytes;
@@ -140,26 +172,58 @@ export function ipvsServiceTraffic(
   });
 }
 
-/** Reads the counter set of this network namespace's table (null: no table or no nft; the reason logged). */
-export function readNftCounters(
-  nft = 'nft',
-): Promise<{ byMark: Map<number, Traffic>; keys: Map<number, string[]> } | { error: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      nft,
-      ['-j', 'list', 'set', 'inet', TABLE, COUNTER_SET],
-      { maxBuffer: 64 << 20, timeout: 10_000 },
-      (e, stdout, stderr) => {
-        if (e) return resolve({ error: `nft list set ${COUNTER_SET}: ${stderr.trim() || e.message}` });
-        try {
-          const keys = new Map<number, string[]>();
-          resolve({ byMark: parseNftCounters(stdout, keys), keys });
-        } catch (x) {
-          resolve({ error: `nft list set ${COUNTER_SET}: ${(x as Error).message}` });
-        }
-      },
-    );
+/** The direct-routing tables whose counter sets hold `services`' traffic (nft's `family name`). */
+export function drCounterTables(services: readonly ServiceSpec[]): string[] {
+  const out = new Set<string>();
+  for (const s of services) {
+    if (!isDr(s)) continue;
+    const [netdev, ip4, ip6] = DR_COUNTER_TABLES;
+    out.add(isFwmarkDr(s) ? (s.family === 4 ? ip4 : ip6) : netdev);
+  }
+  return [...out];
+}
+
+export interface NftCounterReading {
+  byMark: Map<number, Traffic>;
+  keys: Map<number, CounterKey[]>;
+}
+
+function listSet(nft: string, netns: string | undefined, table: string): Promise<string> {
+  const args = ['-j', 'list', 'set', ...table.split(' '), COUNTER_SET];
+  const [cmd, argv] = netns ? ['ip', ['netns', 'exec', netns, nft, ...args]] : [nft, args];
+  return new Promise((resolve, reject) => {
+    execFile(cmd, argv, { maxBuffer: 64 << 20, timeout: 10_000 }, (e, stdout, stderr) => {
+      if (e) reject(new Error(`nft list set ${table} ${COUNTER_SET}: ${stderr.trim() || e.message}`));
+      else resolve(stdout);
+    });
   });
+}
+
+/**
+ * Reads the counter sets of this network namespace's tables (`netns`: another one's, for tests): the inet
+ * table's and those of `drTables` (drCounterTables). All or nothing: a reading missing a set would look to
+ * the ledger like that set's elements were re-created, and count them again.
+ */
+export async function readNftCounters(
+  o: { nft?: string; netns?: string; drTables?: readonly string[] } = {},
+): Promise<NftCounterReading | { error: string }> {
+  const tables = [NAT_TABLE, ...(o.drTables ?? [])];
+  // One nft process per set: nft 1.0.6 lists only the first of several `list set` commands of one run.
+  try {
+    const docs = await Promise.all(tables.map((t) => listSet(o.nft ?? 'nft', o.netns, t)));
+    const keys = new Map<number, CounterKey[]>();
+    const byMark = new Map<number, Traffic>();
+    docs.forEach((json, i) => {
+      try {
+        parseNftCounters(json, keys, tables[i], byMark);
+      } catch (x) {
+        throw new Error(`nft list set ${tables[i]} ${COUNTER_SET}: ${(x as Error).message}`);
+      }
+    });
+    return { byMark, keys };
+  } catch (x) {
+    return { error: (x as Error).message };
+  }
 }
 
 const sub = (a: Traffic, b: Traffic): Traffic => ({
@@ -251,4 +315,29 @@ export class TrafficLedger {
       if (l) l.t = zeroTraffic();
     }
   }
+}
+
+/**
+ * One reading of the nftables counters folded into `ledger` (the checker's path, and the tests'): the
+ * inet set and the direct-routing sets `services` use, then the elements of marks no server holds any
+ * more deleted by `del` (their counts are in the ledger; the sets stay bounded; none without `del`). A failed deletion is
+ * retried by the next reading with fresh keys; its message is returned in `problems`.
+ */
+export async function readNftTraffic(
+  ledger: TrafficLedger,
+  services: readonly ServiceSpec[],
+  marks: ReadonlyMap<string, number>,
+  del: ((keys: CounterKey[]) => Promise<DataplaneResult>) | undefined,
+  o: { nft?: string; netns?: string } = {},
+): Promise<{ traffic: ServiceTraffic[]; problems: string[] } | { error: string }> {
+  const r = await readNftCounters({ ...o, drTables: drCounterTables(services) });
+  if ('error' in r) return r;
+  const { traffic, retire } = ledger.fold(services, marks, r.byMark);
+  const problems: string[] = [];
+  if (retire.length > 0 && del) {
+    const d = await del(retire.flatMap((m) => r.keys.get(m) ?? []));
+    if (d.ok) ledger.retired(retire);
+    else problems.push(d.error.message);
+  }
+  return { traffic, problems };
 }

@@ -2,6 +2,7 @@
 // kernel is never read back), and sends each change set as one atomic transaction through an NftRunner.
 // A change touching one service costs in proportion to that service, not to the whole table.
 
+import type { CounterKey } from './counters.js';
 import type { ConntrackFlusher } from './ct-flush.js';
 import {
   activePool,
@@ -52,7 +53,6 @@ import {
   partialModel,
   removeScript,
   renderService,
-  TABLE,
   unsupported,
 } from './nft-model.js';
 import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
@@ -294,17 +294,20 @@ export class NftDataplane implements Dataplane {
   }
 
   /**
-   * Deletes elements of the traffic counter set (`keys` in nft's syntax, from counters.ts), in one
-   * transaction queued behind the others; a key already gone fails the whole deletion, which the next
-   * reading retries with fresh keys.
+   * Deletes elements of the traffic counter sets (each key in nft's syntax with its table, from
+   * counters.ts), in one transaction queued behind the others; a key already gone fails the whole
+   * deletion, which the next reading retries with fresh keys.
    */
-  deleteCounterElements(keys: readonly string[]): Promise<DataplaneResult> {
+  deleteCounterElements(keys: readonly CounterKey[]): Promise<DataplaneResult> {
     if (keys.length === 0) return Promise.resolve({ ok: true });
+    const byTable = new Map<string, string[]>();
+    for (const k of keys) byTable.set(k.table, [...(byTable.get(k.table) ?? []), k.key]);
+    const script = [...byTable]
+      .map(([t, ks]) => `delete element ${t} ${COUNTER_SET} { ${ks.join(', ')} }\n`)
+      .join('');
     return this.#serial(async () => {
       if (!this.#started) return { ok: true };
-      const r = await this.#runner.run(
-        `delete element inet ${TABLE} ${COUNTER_SET} { ${keys.join(', ')} }\n`,
-      );
+      const r = await this.#runner.run(script);
       return r.ok ? { ok: true } : fail({ code: 'LVS_KERNEL', message: `traffic counters: ${r.message}` });
     });
   }

@@ -20,7 +20,7 @@ export const DR_TABLE = 'keepalived_ts_dr';
  * The comment of both tables: a restarted back end adopts tables carrying it and replaces any other
  * (docs/lvs.md, "Adopting the table at start"). Bump it whenever a shared object's declaration changes.
  */
-export const LAYOUT_MARKER = 'keepalived-ts lvs layout 2';
+export const LAYOUT_MARKER = 'keepalived-ts lvs layout 3';
 /**
  * The `ip` and `ip6` tables (one name, two families) holding direct-routing services matched by fwmark:
  * a fwmark is set by mangle prerouting (−150), after netdev ingress, so these services are dispatched by a
@@ -310,6 +310,17 @@ export const SLOT_STRIDE = 8192;
 export const COUNTER_SET = 'ctr';
 export const COUNTER_SET_DECL = '{ typeof ct state . ct direction . ct mark; size 65536; flags dynamic; }';
 const COUNTER_RULE = `ct mark != 0x0 update @${COUNTER_SET} { ct state . ct direction . ct mark counter }`;
+/**
+ * The direct-routing tables' traffic counter set (same name `ctr` in the netdev and both fwmark tables):
+ * key `kind . server mark`, kind DR_SCHEDULED for a packet that was scheduled (picked a server, by slot or
+ * persistence entry: a new connection, as IPVS counts one) and DR_FOLLOWED for one that followed its
+ * connection's flow entry; each element has its own counter (docs/lvs.md, 'Traffic counters').
+ */
+export const DR_COUNTER_SET_DECL = '{ type mark . mark; size 65536; flags dynamic; }';
+export const DR_FOLLOWED = 0;
+export const DR_SCHEDULED = 1;
+/** The `family table` of each direct-routing counter set, as nft names them (netdev, fwmark v4, fwmark v6). */
+export const DR_COUNTER_TABLES = [`netdev ${DR_TABLE}`, `ip ${DRM_TABLE}`, `ip6 ${DRM_TABLE}`] as const;
 
 /** The table without any service: shared maps (empty) and base chains. */
 export function baseModel(dr?: DrOptions): NftModel {
@@ -348,6 +359,8 @@ export function baseModel(dr?: DrOptions): NftModel {
   sets.set('dr/live', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
   sets.set('dr/bk4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
   sets.set('dr/bk6', { kind: 'map', decl: '{ type mark : ipv6_addr; }', elems: new Map() });
+  // Traffic counters of direct-routing services: filled by the forwarding rules (renderDrService).
+  sets.set(`dr/${COUNTER_SET}`, { kind: 'set', decl: DR_COUNTER_SET_DECL, elems: new Map() });
   // Filled by the packet path only: connection → server mark, and (persistence) client . VIP . port → mark.
   // IPv6 keys are two seeded hashes of those fields (drKey): see DR_HASHED_KEY.
   for (const f of [4, 6] as const) {
@@ -375,6 +388,7 @@ export function baseModel(dr?: DrOptions): NftModel {
     const dyn = sets.get(`dr/flows${f}`) as NftSet;
     sets.set(`${p}flows`, { kind: 'map', decl: dyn.decl, elems: new Map() });
     sets.set(`${p}pers`, { kind: 'map', decl: (sets.get(`dr/pers${f}`) as NftSet).decl, elems: new Map() });
+    sets.set(`${p}${COUNTER_SET}`, { kind: 'set', decl: DR_COUNTER_SET_DECL, elems: new Map() });
     if (dr)
       chains.set(`${p}pre`, {
         decl: 'type filter hook prerouting priority -149; policy accept;',
@@ -571,6 +585,11 @@ function renderDrService(
   const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
   const refresh = `update @${n.flows} { ${flow} : meta mark }`;
   const record = `${refresh}${s.persistence ? ` update @${n.pers} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
+  // Traffic counters, just before the packet goes: a scheduled packet (slot or persistence entry) counts
+  // as a new connection, one that followed its flow entry as a packet of a known one.
+  const count = (kind: number) => `update @${COUNTER_SET} { 0x${kind} . meta mark counter }`;
+  const followed = `${count(DR_FOLLOWED)} ${fwd}`;
+  const scheduled = `${count(DR_SCHEDULED)} ${fwd}`;
   const pick =
     slots.length === 0
       ? 'meta mark set 0x0'
@@ -584,12 +603,12 @@ function renderDrService(
   // inhibited server's entry is deleted and must stay deleted while its connections continue.
   const rules = s.persistence
     ? [
-        `${hit} meta mark set meta mark map @live ${record} ${fwd}`,
-        `${hit} ${refresh} ${fwd}`,
-        `${l4} meta mark set ${pkey} map @${n.pers} ${record} ${fwd}`,
+        `${hit} meta mark set meta mark map @live ${record} ${followed}`,
+        `${hit} ${refresh} ${followed}`,
+        `${l4} meta mark set ${pkey} map @${n.pers} ${record} ${scheduled}`,
       ]
-    : [`${hit} ${record} ${fwd}`];
-  rules.push(`jump vs${id}g`, `${l4} meta mark set meta mark map @slots ${record} ${fwd}`);
+    : [`${hit} ${record} ${followed}`];
+  rules.push(`jump vs${id}g`, `${l4} meta mark set meta mark map @slots ${record} ${scheduled}`);
   chains.set(chain, { decl: '', rules });
   return { own: { sets: new Map(), chains }, shared };
 }

@@ -152,6 +152,7 @@ class StatusListener {
   /** The page view last sent per instance (JSON), to send only what changed. */
   #sentViews: string[] = [];
   #sentRealServers = '';
+  #sentTraffic = '';
   readonly #rendered = new Map<
     string,
     { version: number; atMs: number; body: Promise<Buffer>; gz: Promise<Buffer> | null }
@@ -318,6 +319,7 @@ class StatusListener {
       instances: m.infos.map((_, k) => m.pageView(k)),
       recent: m.recent.slice(-20),
       virtualServers: m.virtualServers(),
+      traffic: m.traffic,
     };
   }
 
@@ -361,9 +363,16 @@ class StatusListener {
     if (what === 'realServers') {
       const vs = model.virtualServers();
       const json = JSON.stringify(vs);
-      if (json === this.#sentRealServers) return;
-      this.#sentRealServers = json;
-      this.#broadcast('realServers', vs);
+      if (json !== this.#sentRealServers) {
+        this.#sentRealServers = json;
+        this.#broadcast('realServers', vs);
+      }
+      // The data plane's traffic counters ride on the same message, on their own clock.
+      const traffic = JSON.stringify(model.traffic);
+      if (traffic !== this.#sentTraffic) {
+        this.#sentTraffic = traffic;
+        this.#broadcast('traffic', model.traffic);
+      }
     }
   }
 }

@@ -85,7 +85,7 @@ describe('adopting the tables of an earlier run', () => {
   });
 
   it('reads the table comment from nftnl user data', () => {
-    const c = 'keepalived-ts lvs layout 2';
+    const c = 'keepalived-ts lvs layout 3';
     const ud = Buffer.concat([Buffer.from([0, c.length + 1]), Buffer.from(`${c}\0`)]);
     assert.equal(udataComment(ud), c);
     assert.equal(udataComment(Buffer.from([1, 2, 0x61, 0])), undefined);

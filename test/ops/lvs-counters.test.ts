@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  type CounterKey,
+  drCounterTables,
   ipvsServiceTraffic,
   parseNftCounters,
   type Traffic,
@@ -325,12 +327,63 @@ test('traffic ledger: totals never go back when a server changes mark, its eleme
 });
 
 test('nftables counter set: element keys per mark, for deleting them', () => {
-  const keys = new Map<number, string[]>();
+  const keys = new Map<number, CounterKey[]>();
   parseNftCounters(NFT_SAMPLE, keys);
+  const t = 'inet keepalived_ts';
   assert.deepEqual(keys.get(261), [
-    'established . original . 0x105',
-    'new . original . 0x105',
-    'established . reply . 0x105',
+    { table: t, key: 'established . original . 0x105' },
+    { table: t, key: 'new . original . 0x105' },
+    { table: t, key: 'established . reply . 0x105' },
   ]);
-  assert.deepEqual(keys.get(262), ['new . original . 0x106']);
+  assert.deepEqual(keys.get(262), [{ table: t, key: 'new . original . 0x106' }]);
+});
+
+/** `nft -j list set netdev keepalived_ts_dr ctr` (nft 1.0.6's output): kind . server mark. */
+const NFT_DR_SAMPLE = JSON.stringify({
+  nftables: [
+    { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } },
+    {
+      set: {
+        family: 'netdev',
+        name: 'ctr',
+        table: 'keepalived_ts_dr',
+        type: ['mark', 'mark'],
+        handle: 1,
+        size: 65536,
+        elem: [
+          { elem: { val: { concat: [0, 261] }, counter: { packets: 12, bytes: 801 } } },
+          { elem: { val: { concat: [1, 261] }, counter: { packets: 3, bytes: 180 } } },
+          { elem: { val: { concat: [1, 263] }, counter: { packets: 1, bytes: 60 } } },
+        ],
+      },
+    },
+  ],
+});
+
+test('direct-routing counter set: every packet in, connections = scheduled packets, nothing out; keys per table', () => {
+  const keys = new Map<number, CounterKey[]>();
+  const t = 'netdev keepalived_ts_dr';
+  // Read after the inet set, into the same map (a reading folds all the sets at once).
+  const byMark = parseNftCounters(NFT_DR_SAMPLE, keys, t, parseNftCounters(NFT_SAMPLE, keys));
+  assert.deepEqual(byMark.get(261), { inPackets: 17, outPackets: 2, inBytes: 1149, outBytes: 168, conns: 4 });
+  assert.deepEqual(byMark.get(263), { inPackets: 1, outPackets: 0, inBytes: 60, outBytes: 0, conns: 1 });
+  assert.deepEqual(keys.get(263), [{ table: t, key: '0x1 . 0x107' }]);
+  assert.deepEqual(
+    keys.get(261)?.filter((k) => k.table === t),
+    [
+      { table: t, key: '0x0 . 0x105' },
+      { table: t, key: '0x1 . 0x105' },
+    ],
+  );
+});
+
+test('the DR counter sets read are those of the DR services there are', () => {
+  const dr = (over: Partial<ServiceSpec>): ServiceSpec => ({
+    ...SVC,
+    reals: SVC.reals.map((r) => ({ ...r, method: 'DR' as const })),
+    ...over,
+  });
+  const fw6 = dr({ name: 'f6', family: 6, matches: [{ kind: 'fwmark', fwmark: 3 }] });
+  assert.deepEqual(drCounterTables([SVC]), []);
+  assert.deepEqual(drCounterTables([SVC, dr({}), fw6]), ['netdev keepalived_ts_dr', 'ip6 keepalived_ts_drm']);
 });
