@@ -1,44 +1,35 @@
-// dynamic_interfaces: keepalived 2.2.7 runs an instance whose interface does not exist yet, logs
-// "Configuration specifies interface IF which doesn't currently exist - will use if created", keeps the
-// instance in FAULT and runs it once the interface is there with an address (docs/config-meaning.md,
-// "Interfaces that do not exist"). Here such an instance stays out of the engine plan until its interface
-// exists with an address to send from; the runtime then adds it as a reload adds a new instance.
-import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+// Instances that start without an interface or without an address to send from. keepalived 2.2.7 runs them
+// in FAULT (docs/config-meaning.md, 'Interfaces that do not exist' and 'An interface without an address'):
+// with dynamic_interfaces, an instance whose interface does not exist yet ("Configuration specifies interface
+// IF which doesn't currently exist - will use if created"); with or without it, an instance whose interface
+// has no address of the family ("entering FAULT state (no IPv4 address for interface)"). Such an instance is
+// in the engine plan like any other, with the family's any-address as its source (engine-plan/instance.ts);
+// the runtime opens its socket when the interface appears (vrrp-sockets.ts) and brings it up when an address
+// comes (vrrp-links.ts).
+import type { KeepalivedConfig } from '../config/model.js';
+import type { EnginePlan } from './engine-plan/types.js';
 import type { InterfaceTable } from './interface-table.js';
 
-/** The instances that wait for their interface (none without dynamic_interfaces). */
-export function waitingInstances(cfg: KeepalivedConfig, table: InterfaceTable): VrrpInstanceConfig[] {
-  if (!cfg.globalDefs.dynamicInterfaces) return [];
-  return cfg.vrrpInstances.filter((i) => {
-    if (i.interface === undefined || i.useVmac || i.unicastSrcIp !== undefined) return false;
-    const family = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
-    return !table.link(i.interface) || table.defaultSource(i.interface, family) === undefined;
-  });
+/** keepalived's start-up lines for the instances that start in FAULT for want of an interface or an address. */
+export function startFaultLines(cfg: KeepalivedConfig, plan: EnginePlan, table: InterfaceTable): string[] {
+  const out: string[] = [];
+  for (const i of cfg.vrrpInstances) {
+    const w = plan.wiring.get(i.name);
+    const p = plan.engine.instances.find((x) => x.name === i.name);
+    if (!w || !p || i.interface === undefined) continue;
+    if (!table.link(i.interface))
+      out.push(
+        `Configuration specifies interface ${i.interface} which doesn't currently exist - will use if created`,
+        `(${i.name}): entering FAULT state (interface ${i.interface} down)`,
+      );
+    if (w.unsourced) out.push(`(${i.name}) entering FAULT state (no IPv${p.family} address for interface)`);
+  }
+  return out;
 }
 
-/** The configuration without the instances that wait (and without them in their sync groups). */
-export function withoutWaiting(
-  cfg: KeepalivedConfig,
-  waiting: readonly VrrpInstanceConfig[],
-): KeepalivedConfig {
-  if (waiting.length === 0) return cfg;
-  const out = new Set(waiting.map((i) => i.name));
-  return {
-    ...cfg,
-    vrrpInstances: cfg.vrrpInstances.filter((i) => !out.has(i.name)),
-    syncGroups: cfg.syncGroups
-      .map((g) => ({ ...g, members: g.members.filter((m) => !out.has(m.name)) }))
-      .filter((g) => g.members.length > 0),
-  };
-}
-
-/** keepalived's lines for an instance whose interface is missing at start. */
-export function waitingLines(i: VrrpInstanceConfig, table: InterfaceTable): string[] {
-  const ifname = i.interface ?? '';
-  return [
-    ...(table.link(ifname)
-      ? []
-      : [`Configuration specifies interface ${ifname} which doesn't currently exist - will use if created`]),
-    `(${i.name}): entering FAULT state (interface ${ifname} down)`,
-  ];
+/** IPv6 instances without a link-local yet on an interface that exists: start-up waits a while for DAD. */
+export function awaitingLinkLocal(plan: EnginePlan, table: InterfaceTable): boolean {
+  return plan.engine.instances.some(
+    (p) => p.family === 6 && plan.wiring.get(p.name)?.unsourced === true && table.link(p.interface) !== undefined,
+  );
 }
