@@ -30,6 +30,7 @@ export function startFaultLines(cfg: KeepalivedConfig, plan: EnginePlan, table: 
 /** IPv6 instances without a link-local yet on an interface that exists: start-up waits a while for DAD. */
 export function awaitingLinkLocal(plan: EnginePlan, table: InterfaceTable): boolean {
   return plan.engine.instances.some(
-    (p) => p.family === 6 && plan.wiring.get(p.name)?.unsourced === true && table.link(p.interface) !== undefined,
+    (p) =>
+      p.family === 6 && plan.wiring.get(p.name)?.unsourced === true && table.link(p.interface) !== undefined,
   );
 }

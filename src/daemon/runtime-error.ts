@@ -5,9 +5,7 @@
 import type { NetErrorCode } from '../net/net-error.js';
 
 /** Instances the engine plan cannot run (engine-plan/). */
-export type PlanErrorCode =
-  | 'VRRP_NO_VRID'
-  | 'VRRP_NO_INTERFACE';
+export type PlanErrorCode = 'VRRP_NO_VRID' | 'VRRP_NO_INTERFACE';
 
 /** use_vmac set-up (vmac.ts). */
 export type VmacErrorCode = NetErrorCode | 'KA_VMAC_NAME_TAKEN' | 'KA_VMAC_NO_LINK_LOCAL';

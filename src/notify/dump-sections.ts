@@ -349,7 +349,8 @@ export function sockpoolSection(instances: DumpedInstance[], ctx?: DataDumpConte
 }
 
 const ownFault = (m: DumpedInstance) =>
-  m.status.state === 'FAULT' && (m.status.fault.interface || m.status.fault.tracker || m.status.fault.address);
+  m.status.state === 'FAULT' &&
+  (m.status.fault.interface || m.status.fault.tracker || m.status.fault.address);
 
 /** A group's state as keepalived sums it: FAULT if a member is, else BACKUP if one is, else MASTER. */
 function groupState(members: DumpedInstance[]): string {
@@ -661,7 +662,9 @@ function listedInterfaces(
     : [];
   for (const name of named) {
     const f = now.find((x) => x.name === name);
-    out.push(f ? { f, appeared: true, placeholder: false } : { f: absent(name), appeared: false, placeholder: true });
+    out.push(
+      f ? { f, appeared: true, placeholder: false } : { f: absent(name), appeared: false, placeholder: true },
+    );
   }
   for (const f of now)
     if (!start.has(f.name) && !named.includes(f.name)) out.push({ f, appeared: true, placeholder: false });

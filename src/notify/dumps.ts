@@ -364,9 +364,7 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
           ...(ctx ? [`   Unicast checksum compatibility = ${checksumCompat(c)}`] : []),
         ]
       : []),
-    ...(ctx
-      ? [d.fd !== undefined ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated']
-      : []),
+    ...(ctx ? [d.fd !== undefined ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated'] : []),
     ...(routes.length > 0 ? ['   Virtual Routes :', ...routes.map((r) => `     ${r.text}`)] : []),
     ...(rules.length > 0 ? ['   Virtual Rules :', ...rules.map((r) => `     ${r.text}`)] : []),
     ...trackedLines(p, 'interface', 'Tracked interfaces', false),
@@ -403,8 +401,9 @@ function readings(d: DumpedInstance, ctx: DataDumpContext): Map<string, TrackerR
       const x = ctx.trackers.processes?.find((y) => y.name === t.name);
       if (x) r.set(t.name, { up: x.up });
     } else if (t.kind === 'interface') {
+      // One that does not exist (dynamic_interfaces) is down.
       const i = ctx.host.interfaces.find((x) => x.name === t.name);
-      if (i) r.set(t.name, { up: (i.flags & 1) !== 0 && i.running });
+      r.set(t.name, { up: i !== undefined && (i.flags & 1) !== 0 && i.running });
     }
   }
   return r;
