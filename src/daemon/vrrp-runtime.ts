@@ -269,8 +269,10 @@ export class VrrpRuntime {
         // An interface that comes or goes takes its instances' sockets with it (dynamic-interfaces.ts); they
         // open before the engine hears the link is up.
         if (ev.kind === 'link' && rt.#state === 'running') {
-          if (ev.action === 'del') rt.#pool.closeOn(ev.name);
-          else for (const e of rt.#pool.openOn(ev.name)) log.error(e.message);
+          if (ev.action === 'del') {
+            rt.#pool.closeOn(ev.name);
+            rt.#announcers.forget(ev.name);
+          } else for (const e of rt.#pool.openOn(ev.name)) log.error(e.message);
         }
         rt.#links.onNetlink(ev);
       },
