@@ -5,7 +5,9 @@
 // samples (addresses moved into the documentation ranges), the meaning cases of test/data/config-cases/ and
 // generated blog-style variants (meaning-generator.ts). Masked: times, socket numbers. Taken out: the lines
 // that are keepalived's or ours alone (src/notify/dumps.ts header, docs/notify-data-dump.md). Documented
-// departures are applied to keepalived's text first, each asserting that it is still seen.
+// departures are applied to keepalived's text first, each asserting that it is still seen. A case with `steps`
+// (dynamic_interfaces, an interface without an address) then changes both labs and compares again, with the
+// notify script's and the FIFO's lines.
 // KATS_DUMP_ALL=1 runs every sample; KATS_DUMP_SEEDS=1-1000 (or 1,5,9, or a mix) sets the generated seeds
 // (default 1); KATS_DUMP_ONLY=TEXT runs the cases whose name holds TEXT (KATS_DUMP_ONLY='generated seed 42'
 // with KATS_DUMP_SEEDS=42 replays one); KATS_DUMP_CONCURRENCY=N runs N cases (pairs of namespaces) at once
@@ -513,12 +515,24 @@ function startIn(ns: string, tmp: string, argv: string[]): { child: ChildProcess
   return { child, log: () => out };
 }
 
+/**
+ * The pid in a pid file, or null while there is none. A file read while the daemon writes it can be empty:
+ * Number('') is 0, and kill(0, …) would signal this whole process group (the runner, every case's daemons and
+ * their `sh` wrappers, which a USR1 or TERM ends).
+ */
+function pidIn(pidFile: string): number | null {
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 1 ? pid : null;
+}
+
 /** SIGUSR1 to the process in `pidFile`; the new dump's text once written (null if none came). */
 async function takeDump(pidFile: string, dataFile: string): Promise<string | null> {
-  if (!existsSync(pidFile)) return null;
+  const pid = pidIn(pidFile);
+  if (pid === null) return null;
   rmSync(dataFile, { force: true });
   try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGUSR1');
+    process.kill(pid, 'SIGUSR1');
   } catch {
     return null;
   }
@@ -740,9 +754,9 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
           [ref, refTmp, 'k.pid'],
           [ours, oursTmp, 'k.pid'],
         ] as const) {
-          const f = join(tmp, pid);
+          const p = pidIn(join(tmp, pid));
           try {
-            if (existsSync(f)) process.kill(Number(readFileSync(f, 'utf8')), 'SIGTERM');
+            if (p !== null) process.kill(p, 'SIGTERM');
             else d.child.kill('SIGTERM');
           } catch {
             d.child.kill('SIGTERM'); // already gone
