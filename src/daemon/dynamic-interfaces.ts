@@ -10,21 +10,37 @@ import type { KeepalivedConfig } from '../config/model.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import type { InterfaceTable } from './interface-table.js';
 
-/** keepalived's start-up lines for the instances that start in FAULT for want of an interface or an address. */
+/**
+ * keepalived's start-up lines for the instances that start in FAULT for want of an interface or an address:
+ * each missing interface the instances name (their own, tracked ones, their VIPs' devices) once, then each
+ * instance's missing interfaces, then the instances without an address (the order 2.2.7 logs them in).
+ */
 export function startFaultLines(cfg: KeepalivedConfig, plan: EnginePlan, table: InterfaceTable): string[] {
-  const out: string[] = [];
-  for (const i of cfg.vrrpInstances) {
-    const w = plan.wiring.get(i.name);
-    const p = plan.engine.instances.find((x) => x.name === i.name);
-    if (!w || !p || i.interface === undefined) continue;
-    if (!table.link(i.interface))
-      out.push(
-        `Configuration specifies interface ${i.interface} which doesn't currently exist - will use if created`,
-        `(${i.name}): entering FAULT state (interface ${i.interface} down)`,
-      );
-    if (w.unsourced) out.push(`(${i.name}) entering FAULT state (no IPv${p.family} address for interface)`);
-  }
-  return out;
+  const named = (i: KeepalivedConfig['vrrpInstances'][number]) => [
+    ...new Set(
+      [
+        i.interface,
+        ...i.trackInterfaces.map((t) => t.name),
+        ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) =>
+          v.noTrack ? undefined : v.dev,
+        ),
+      ].filter((n): n is string => n !== undefined && !table.link(n)),
+    ),
+  ];
+  const planned = cfg.vrrpInstances.filter((i) => plan.wiring.has(i.name));
+  const missing = [...new Set(planned.flatMap(named))];
+  return [
+    ...missing.map(
+      (n) => `Configuration specifies interface ${n} which doesn't currently exist - will use if created`,
+    ),
+    ...planned.flatMap((i) => named(i).map((n) => `(${i.name}): entering FAULT state (interface ${n} down)`)),
+    ...planned.flatMap((i) => {
+      const p = plan.engine.instances.find((x) => x.name === i.name);
+      return plan.wiring.get(i.name)?.unsourced && p
+        ? [`(${i.name}) entering FAULT state (no IPv${p.family} address for interface)`]
+        : [];
+    }),
+  ];
 }
 
 /** IPv6 instances without a link-local yet on an interface that exists: start-up waits a while for DAD. */

@@ -609,7 +609,7 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       // The weight as configured: keepalived keeps it here even where the instance ignores it (sync groups).
       const refs = c?.trackInterfaces ?? [];
       for (const t of i.params.trackers)
-        if (t.kind === 'interface' && t.name === f.name) {
+        if (t.kind === 'interface' && t.name === f.name && !t.implicit) {
           const r = refs.find((x) => x.name === t.name);
           const w = r ? (r.weight ?? 0) : t.weight;
           mine.push(`     ${i.status.name}, weight ${w}${(r ? r.reverse : t.reverse) ? ' reverse' : ''}`);

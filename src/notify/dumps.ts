@@ -436,7 +436,7 @@ function trackedLines(
   title: string,
   comma: boolean,
 ): string[] {
-  const list = p.trackers.filter((t) => t.kind === kind);
+  const list = p.trackers.filter((t) => t.kind === kind && !t.implicit);
   if (list.length === 0) return [];
   return [
     `   ${title} :`,
