@@ -334,6 +334,7 @@ function checkerLines(
     if (t.bindIf !== undefined) lines.push(`     Bind i/f = ${t.bindIf}`);
     if (t.fwmark) lines.push(`     Mark = ${t.fwmark}`);
     lines.push(`     Timeout = ${(k.timeoutUs / US).toFixed(6)}`);
+    if (st?.lastErrno) lines.push(`     Last errno = ${st.lastErrno}`);
   }
   switch (k.kind) {
     case 'HTTP_GET':

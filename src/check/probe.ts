@@ -40,6 +40,11 @@ export type ProbeOutcome =
       /** MISC_CHECK: the script's exit status when it exited (not when killed). */
       exitStatus?: number;
       fileValue?: number;
+      /**
+       * keepalived's last_errno (the data dump's "Last errno"): the errno of a connect() that failed at once for
+       * a reason that is not the server's, or, UDP_CHECK, of its connect() or send() (outcome.ts).
+       */
+      connectErrno?: number;
     };
 
 export interface Probe {

@@ -170,6 +170,12 @@ export class Announcers {
     if (!r.ok && !sink) this.#log.detail(`(${instance}) ${r.error.message}`);
   }
 
+  /** The interface was deleted: its sender (bound to the old link) goes; one opens on the new link when needed. */
+  forget(ifname: string): void {
+    this.#senders.get(ifname)?.close();
+    this.#senders.delete(ifname);
+  }
+
   close(): void {
     for (const q of this.#queues.values()) if (q.timer) clearTimeout(q.timer);
     this.#queues.clear();

@@ -1,44 +1,52 @@
-// dynamic_interfaces: keepalived 2.2.7 runs an instance whose interface does not exist yet, logs
-// "Configuration specifies interface IF which doesn't currently exist - will use if created", keeps the
-// instance in FAULT and runs it once the interface is there with an address (docs/config-meaning.md,
-// "Interfaces that do not exist"). Here such an instance stays out of the engine plan until its interface
-// exists with an address to send from; the runtime then adds it as a reload adds a new instance.
-import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+// Instances that start without an interface or without an address to send from. keepalived 2.2.7 runs them
+// in FAULT (docs/config-meaning.md, 'Interfaces that do not exist' and 'An interface without an address'):
+// with dynamic_interfaces, an instance whose interface does not exist yet ("Configuration specifies interface
+// IF which doesn't currently exist - will use if created"); with or without it, an instance whose interface
+// has no address of the family ("entering FAULT state (no IPv4 address for interface)"). Such an instance is
+// in the engine plan like any other, with the family's any-address as its source (engine-plan/instance.ts);
+// the runtime opens its socket when the interface appears (vrrp-sockets.ts) and brings it up when an address
+// comes (vrrp-links.ts).
+import type { KeepalivedConfig } from '../config/model.js';
+import type { EnginePlan } from './engine-plan/types.js';
 import type { InterfaceTable } from './interface-table.js';
 
-/** The instances that wait for their interface (none without dynamic_interfaces). */
-export function waitingInstances(cfg: KeepalivedConfig, table: InterfaceTable): VrrpInstanceConfig[] {
-  if (!cfg.globalDefs.dynamicInterfaces) return [];
-  return cfg.vrrpInstances.filter((i) => {
-    if (i.interface === undefined || i.useVmac || i.unicastSrcIp !== undefined) return false;
-    const family = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
-    return !table.link(i.interface) || table.defaultSource(i.interface, family) === undefined;
-  });
-}
-
-/** The configuration without the instances that wait (and without them in their sync groups). */
-export function withoutWaiting(
-  cfg: KeepalivedConfig,
-  waiting: readonly VrrpInstanceConfig[],
-): KeepalivedConfig {
-  if (waiting.length === 0) return cfg;
-  const out = new Set(waiting.map((i) => i.name));
-  return {
-    ...cfg,
-    vrrpInstances: cfg.vrrpInstances.filter((i) => !out.has(i.name)),
-    syncGroups: cfg.syncGroups
-      .map((g) => ({ ...g, members: g.members.filter((m) => !out.has(m.name)) }))
-      .filter((g) => g.members.length > 0),
-  };
-}
-
-/** keepalived's lines for an instance whose interface is missing at start. */
-export function waitingLines(i: VrrpInstanceConfig, table: InterfaceTable): string[] {
-  const ifname = i.interface ?? '';
-  return [
-    ...(table.link(ifname)
-      ? []
-      : [`Configuration specifies interface ${ifname} which doesn't currently exist - will use if created`]),
-    `(${i.name}): entering FAULT state (interface ${ifname} down)`,
+/**
+ * keepalived's start-up lines for the instances that start in FAULT for want of an interface or an address:
+ * each missing interface the instances name (their own, tracked ones, their VIPs' devices) once, then each
+ * instance's missing interfaces, then the instances without an address (the order 2.2.7 logs them in).
+ */
+export function startFaultLines(cfg: KeepalivedConfig, plan: EnginePlan, table: InterfaceTable): string[] {
+  const named = (i: KeepalivedConfig['vrrpInstances'][number]) => [
+    ...new Set(
+      [
+        i.interface,
+        ...i.trackInterfaces.map((t) => t.name),
+        ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) =>
+          v.noTrack ? undefined : v.dev,
+        ),
+      ].filter((n): n is string => n !== undefined && !table.link(n)),
+    ),
   ];
+  const planned = cfg.vrrpInstances.filter((i) => plan.wiring.has(i.name));
+  const missing = [...new Set(planned.flatMap(named))];
+  return [
+    ...missing.map(
+      (n) => `Configuration specifies interface ${n} which doesn't currently exist - will use if created`,
+    ),
+    ...planned.flatMap((i) => named(i).map((n) => `(${i.name}): entering FAULT state (interface ${n} down)`)),
+    ...planned.flatMap((i) => {
+      const p = plan.engine.instances.find((x) => x.name === i.name);
+      return plan.wiring.get(i.name)?.unsourced && p
+        ? [`(${i.name}) entering FAULT state (no IPv${p.family} address for interface)`]
+        : [];
+    }),
+  ];
+}
+
+/** IPv6 instances without a link-local yet on an interface that exists: start-up waits a while for DAD. */
+export function awaitingLinkLocal(plan: EnginePlan, table: InterfaceTable): boolean {
+  return plan.engine.instances.some(
+    (p) =>
+      p.family === 6 && plan.wiring.get(p.name)?.unsourced === true && table.link(p.interface) !== undefined,
+  );
 }

@@ -32,6 +32,11 @@ export class InterfaceTable {
     return undefined;
   }
 
+  /** Every link's name, by index. */
+  names(): string[] {
+    return [...this.#links.values()].sort((a, b) => a.index - b.index).map((l) => l.name);
+  }
+
   linkByIndex(index: number): LinkInfo | undefined {
     return this.#links.get(index);
   }

@@ -1,17 +1,11 @@
 // Errors of the VRRP runtime as values, up to the log line: a stable code, the instance concerned (when one
 // is) and one human-readable line. The layers below (net/, vmac.ts, engine-plan/) already return coded
 // values; this carries their codes through start-up and reload instead of collapsing them into strings, so
-// the runtime decides on codes (waiting for IPv6 DAD: 'VRRP_NO_LINK_LOCAL') and never on message text.
+// the runtime decides on codes and never on message text.
 import type { NetErrorCode } from '../net/net-error.js';
 
 /** Instances the engine plan cannot run (engine-plan/). */
-export type PlanErrorCode =
-  | 'VRRP_NO_VRID'
-  | 'VRRP_NO_INTERFACE'
-  /** No IPv4 address of its own on the interface to send from. */
-  | 'VRRP_NO_SOURCE'
-  /** No IPv6 link-local yet: start-up waits a while for DAD to give one (vrrp-host.ts). */
-  | 'VRRP_NO_LINK_LOCAL';
+export type PlanErrorCode = 'VRRP_NO_VRID' | 'VRRP_NO_INTERFACE';
 
 /** use_vmac set-up (vmac.ts). */
 export type VmacErrorCode = NetErrorCode | 'KA_VMAC_NAME_TAKEN' | 'KA_VMAC_NO_LINK_LOCAL';

@@ -3,10 +3,10 @@
 // as coded values (runtime-error.ts); everything opened so far is closed again.
 
 import type { Logger } from '../common/logger.js';
-import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+import type { KeepalivedConfig } from '../config/model.js';
 import type { NetError } from '../net/net-error.js';
 import { Netlink, type NetlinkEvent, NetlinkMonitor } from '../net/netlink.js';
-import { waitingInstances, waitingLines, withoutWaiting } from './dynamic-interfaces.js';
+import { awaitingLinkLocal, startFaultLines } from './dynamic-interfaces.js';
 import { buildEnginePlan } from './engine-plan/build.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import { InterfaceTable } from './interface-table.js';
@@ -21,8 +21,6 @@ export interface VrrpHost {
   vmacs: Vmacs;
   table: InterfaceTable;
   plan: EnginePlan;
-  /** dynamic_interfaces: instances left out of the plan until their interface exists (dynamic-interfaces.ts). */
-  waiting: string[];
   /**
    * Where link and address events go from now on (until then they are applied to the table), and what a lost
    * event (monitor overflow) does.
@@ -73,7 +71,6 @@ export async function openVrrpHost(
   const deadline = Date.now() + sourceWaitMs;
   let table: InterfaceTable;
   let plan: EnginePlan;
-  let waiting: VrrpInstanceConfig[] = [];
   for (;;) {
     // Events from before this listing are in it; the ones that come while it runs are applied after it.
     early.length = 0;
@@ -81,15 +78,13 @@ export async function openVrrpHost(
     if (!t.ok) return fail([t.error]);
     table = t.value;
     for (const ev of early) table.apply(ev);
-    waiting = waitingInstances(cfg, table);
-    plan = buildEnginePlan(withoutWaiting(cfg, waiting), table);
-    const dad = plan.errors.some((e) => e.code === 'VRRP_NO_LINK_LOCAL');
-    if (!dad || Date.now() >= deadline) break;
+    plan = buildEnginePlan(cfg, table);
+    if (!awaitingLinkLocal(plan, table) || Date.now() >= deadline) break;
     await sleep(100);
   }
   if (plan.errors.length > 0) return fail(plan.errors);
-  for (const i of waiting) for (const line of waitingLines(i, table)) log.info(line);
-  if (plan.engine.instances.length === 0 && waiting.length === 0)
+  for (const line of startFaultLines(cfg, plan, table)) log.info(line);
+  if (plan.engine.instances.length === 0)
     return fail([runtimeError('VRRP_NOTHING_TO_RUN', 'no VRRP instance to run')]);
   return {
     ok: true,
@@ -99,7 +94,6 @@ export async function openVrrpHost(
       vmacs,
       table,
       plan,
-      waiting: waiting.map((i) => i.name),
       follow(onEvent, onLost) {
         sink = onEvent;
         monitorError = onLost;

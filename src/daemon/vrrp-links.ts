@@ -178,7 +178,8 @@ export class LinkFollower {
           continue;
         }
       }
-      if (src !== p.primaryAddress)
+      // (From the any-address: the instance had none yet, engine-plan/instance.ts.)
+      if (src !== p.primaryAddress && p.primaryAddress !== '0.0.0.0' && p.primaryAddress !== '::')
         ctx.log.info(`(${p.name}) source address changed from ${p.primaryAddress} to ${src}`);
       ctx.handle({ type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: src } });
     }

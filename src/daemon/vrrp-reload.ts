@@ -9,7 +9,6 @@ import type { Netlink } from '../net/netlink.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import { planReload, type ReloadInput, type ReloadStep, sameSyncGroups } from '../vrrp/reload-plan.js';
-import { waitingInstances, withoutWaiting } from './dynamic-interfaces.js';
 import { buildEnginePlan } from './engine-plan/build.js';
 import type { EnginePlan, InstanceWiring } from './engine-plan/types.js';
 import { InterfaceTable } from './interface-table.js';
@@ -63,18 +62,13 @@ export function reloadInput(
 
 export class ReloadApplier {
   readonly #x: ReloadParts;
-  /** The apply() under way adds instances whose interface appeared (no SIGHUP): no reload lines. */
-  #quiet = false;
 
   constructor(x: ReloadParts) {
     this.#x = x;
   }
 
-  /**
-   * Creates the VMACs of instances the reload adds, re-reads the links, then applies the configuration.
-   * `quiet`: the runtime adding an instance whose interface appeared (dynamic_interfaces), not a SIGHUP.
-   */
-  async reload(cfg: KeepalivedConfig, quiet = false): Promise<void> {
+  /** Creates the VMACs of instances the reload adds, re-reads the links, then applies the configuration. */
+  async reload(cfg: KeepalivedConfig): Promise<void> {
     const { ctx, nl } = this.#x;
     if (ctx.state !== 'running') return;
     const specs = vmacSpecs(cfg).filter((v) => !ctx.engine.instance(v.instance));
@@ -92,22 +86,20 @@ export class ReloadApplier {
       if (t.ok) ctx.table.replaceWith(t.value);
       if (ctx.state !== 'running') return;
     }
-    this.apply(cfg, quiet);
+    this.apply(cfg);
   }
 
   /** Builds the plan and performs it; a configuration that cannot run leaves the running one in place. */
-  apply(cfg: KeepalivedConfig, quiet = false): void {
+  apply(cfg: KeepalivedConfig): void {
     const { ctx } = this.#x;
     if (ctx.state !== 'running') return;
-    // dynamic_interfaces: instances whose interface is not there (yet) wait outside the plan.
-    const plan = buildEnginePlan(withoutWaiting(cfg, waitingInstances(cfg, ctx.table)), ctx.table);
+    const plan = buildEnginePlan(cfg, ctx.table);
     if (plan.errors.length > 0) {
       for (const e of plan.errors) ctx.log.error(e.message);
       ctx.log.error('reload aborted; the running configuration is kept');
       return;
     }
-    if (!quiet) for (const w of plan.warnings) ctx.log.warn(w);
-    this.#quiet = quiet;
+    for (const w of plan.warnings) ctx.log.warn(w);
     const steps = planReload(reloadInput(ctx, plan, this.#x.notifyDeleted()));
     const now = ctx.engineTime();
     const out: VrrpAction[] = [];
@@ -115,7 +107,7 @@ export class ReloadApplier {
     for (const s of steps) this.#step(s, cfg, plan, now, out, added);
     ctx.perform(out);
     ctx.rearm();
-    if (!quiet) ctx.log.info('Reload finished');
+    ctx.log.info('Reload finished');
   }
 
   #step(
@@ -147,7 +139,8 @@ export class ReloadApplier {
         const p = s.params;
         const w = plan.wiring.get(s.instance)!;
         // A use_vmac VMAC was created before the plan was made (reload()); if that failed, it is missing.
-        if (!ctx.table.link(p.interface)) {
+        // Under dynamic_interfaces an instance waits for its interface (dynamic-interfaces.ts).
+        if (!ctx.table.link(p.interface) && !cfg.globalDefs.dynamicInterfaces) {
           ctx.log.error(`(${s.instance}) interface ${p.interface} does not exist: not started`);
           return;
         }
@@ -156,10 +149,14 @@ export class ReloadApplier {
           ctx.log.error(`(${s.instance}) ${r.error.message}: not started`);
           return;
         }
-        if (!this.#quiet) ctx.log.info(`(${s.instance}) added by the reload: starting`);
+        ctx.log.info(`(${s.instance}) added by the reload: starting`);
         ctx.plan.wiring.set(s.instance, w);
         this.#x.actions.added(s.instance);
         out.push(...engine.handle({ type: 'addInstance', params: p }, now));
+        if (w.unsourced) {
+          const event = { type: 'sourceAddress', address: null } as const;
+          out.push(...engine.handle({ type: 'instance', instance: s.instance, event }, now));
+        }
         this.#x.trackers.feedNewInstance(p, now, out);
         added.add(s.instance);
         return;

@@ -27,7 +27,6 @@ import { type EngineEvent, VrrpEngine } from '../vrrp/engine.js';
 import { newRxStats } from '../vrrp/stats.js';
 import { Announcers } from './announcers.js';
 import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
-import { waitingInstances } from './dynamic-interfaces.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import type { InterfaceTable } from './interface-table.js';
@@ -76,6 +75,12 @@ const NO_DUMP_FLAGS: DumpFlags = {
   vmacIfname: '',
 };
 
+/** The socket of an instance in the dump: fd and socket key, both absent without one. */
+const optionalFd = (fd: number | undefined, socket: string | undefined) => ({
+  ...(fd === undefined ? {} : { fd }),
+  ...(socket === undefined ? {} : { socket }),
+});
+
 const withNotifyDeleted = (cfg: KeepalivedConfig): Set<string> =>
   new Set(cfg.vrrpInstances.filter((i) => i.notify.deleted !== undefined).map((i) => i.name));
 
@@ -89,10 +94,9 @@ export class VrrpRuntime {
   readonly #log: Logger;
   readonly #nl: Netlink;
   readonly #table: InterfaceTable;
-  /** The configuration in force, with the instances that wait for their interface (dynamic_interfaces). */
-  #fullCfg: KeepalivedConfig;
-  #waiting: Set<string>;
-  /** Keeps the process alive while every instance waits (no socket or timer would). */
+  /** The links there were at start (the data dump lists them first: dump-sections.ts). */
+  readonly #linksAtStart: string[];
+  /** Keeps the process alive while every instance waits for its interface (no socket or timer would). */
   readonly #keepAlive = setInterval(() => {}, 2 ** 30);
   #plan: EnginePlan;
   /** The keen deadline timeline last logged (-D). */
@@ -140,9 +144,8 @@ export class VrrpRuntime {
     this.#host = host;
     this.#nl = host.nl;
     this.#table = host.table;
-    this.#fullCfg = cfg;
-    this.#waiting = new Set(host.waiting);
     this.#vmacs = host.vmacs;
+    this.#linksAtStart = host.table.names();
     this.#plan = plan;
     this.#keepVipsOnStop = opts.keepVipsOnStop ?? false;
     this.#onStateChange = opts.onStateChange;
@@ -263,8 +266,15 @@ export class VrrpRuntime {
     opts.onEngine?.(rt.#engine);
     host.follow(
       (ev) => {
+        // An interface that comes or goes takes its instances' sockets with it (dynamic-interfaces.ts); they
+        // open before the engine hears the link is up.
+        if (ev.kind === 'link' && rt.#state === 'running') {
+          if (ev.action === 'del') {
+            rt.#pool.closeOn(ev.name);
+            rt.#announcers.forget(ev.name);
+          } else for (const e of rt.#pool.openOn(ev.name)) log.error(e.message);
+        }
         rt.#links.onNetlink(ev);
-        rt.#joinWaiting();
       },
       (e) => {
         log.error(`${e.message} (link events may have been lost; re-reading links and addresses)`);
@@ -302,6 +312,13 @@ export class VrrpRuntime {
     // so do the values in tracked files and processes already missing.
     for (const ifname of this.#links.noteAtStart(this.#plan.engine.instances))
       this.#engine.handle({ type: 'link', ifname, up: false }, now);
+    // No address to send from: FAULT until one comes (dynamic-interfaces.ts).
+    for (const p of this.#plan.engine.instances)
+      if (this.#plan.wiring.get(p.name)?.unsourced)
+        this.#engine.handle(
+          { type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: null } },
+          now,
+        );
     this.#trackers.feedAtStart(now);
     // keepalived starts by removing its VIPs (a previous run may have died as master): a backup must not
     // hold them. Only addresses actually present are touched.
@@ -428,26 +445,10 @@ export class VrrpRuntime {
    * their state and take the new parameters, removed or re-keyed ones stop, new ones start (vrrp-reload.ts,
    * src/vrrp/reload-plan.ts). Other sync group changes wait for a restart. Reloads run one after the other.
    */
-  reload(cfg: KeepalivedConfig, quiet = false): Promise<void> {
-    this.#fullCfg = cfg;
-    const run = async () => {
-      await this.#reloader.reload(cfg, quiet);
-      this.#waiting = new Set(waitingInstances(this.#fullCfg, this.#table).map((i) => i.name));
-    };
+  reload(cfg: KeepalivedConfig): Promise<void> {
+    const run = () => this.#reloader.reload(cfg);
     this.#reloading = this.#reloading.then(run, run);
     return this.#reloading;
-  }
-
-  /**
-   * dynamic_interfaces: after a link or address event, instances whose interface is now there with an
-   * address join as a reload adds them (dynamic-interfaces.ts).
-   */
-  #joinWaiting(): void {
-    if (this.#waiting.size === 0 || this.#state !== 'running') return;
-    const still = new Set(waitingInstances(this.#fullCfg, this.#table).map((i) => i.name));
-    if ([...this.#waiting].every((n) => still.has(n))) return;
-    this.#waiting = still;
-    void this.reload(this.#fullCfg, true);
   }
 
   // ===== status and stop =====
@@ -465,9 +466,14 @@ export class VrrpRuntime {
         lastTransitionS: this.#lastTransitionS.get(i.name) ?? 0,
         notifyDeleted: this.#notifyDeleted.has(i.name),
         flags: this.#dumpFlags.get(i.name) ?? NO_DUMP_FLAGS,
-        fd: this.#pool.fdOf(i.name) ?? -1,
+        ...optionalFd(this.#pool.fdOf(i.name), this.#pool.socketOf(i.name)),
       };
     });
+  }
+
+  /** The interfaces there were at start, for the data dump (src/notify/dump-sections.ts). */
+  interfacesAtStart(): readonly string[] {
+    return this.#linksAtStart;
   }
 
   /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */

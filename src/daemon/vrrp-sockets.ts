@@ -29,6 +29,7 @@ export type RejectHandler = (instance: string, result: Extract<RxValidateResult,
 
 interface Slot {
   key: string;
+  ifname: string;
   sock: VrrpSocket;
   unicast: boolean;
   /** (interface, family, IP protocol) shared with the sibling socket of the other mode, if any. */
@@ -41,6 +42,12 @@ export class VrrpSocketPool {
   readonly #slots = new Map<string, Slot>();
   readonly #slotOf = new Map<string, Slot>();
   readonly #wiring = new Map<string, InstanceWiring>();
+  /**
+   * Instances whose interface does not exist (yet): dynamic_interfaces, or an interface deleted under a running
+   * instance. Their socket opens when the interface appears (openOn); keepalived keeps such a sockpool entry
+   * with fd -1 (docs/config-meaning.md, 'Interfaces that do not exist').
+   */
+  readonly #pending = new Map<string, { w: InstanceWiring; srcAddr: string; key: string }>();
   /**
    * keepalived's one AH Sequence Number counter per instance, for sending and receiving: each advert sent
    * carries counter + 1; an AH advert is accepted only above the counter, which then takes its number. So a
@@ -69,12 +76,16 @@ export class VrrpSocketPool {
     this.#followedMaster = followedMaster;
   }
 
-  /** Opens (or joins) the socket of an instance. `srcAddr` is the instance's advert source. */
+  /**
+   * Opens (or joins) the socket of an instance. `srcAddr` is the instance's advert source. On an interface that
+   * does not exist the instance waits for it, socketless (openOn).
+   */
   add(w: InstanceWiring, srcAddr: string): NetResult<void> {
     const s = w.socket;
     const pairKey = `${s.ifname}/${s.family}/${s.protocol}`;
     // IPv6 sockets are bound to their source address, so instances with different sources need their own.
     const key = socketKeyString(s) + (s.family === 6 ? `/${srcAddr}` : '');
+    this.#pending.delete(w.name);
     let slot = this.#slots.get(key);
     if (!slot) {
       const opts: Parameters<typeof VrrpSocket.open>[0] = {
@@ -87,8 +98,21 @@ export class VrrpSocketPool {
       };
       if (w.tx.unicastTtl !== undefined) opts.unicastTtl = w.tx.unicastTtl;
       const opened = VrrpSocket.open(opts);
+      if (!opened.ok && opened.error.code === 'KA_SOCKET_ENODEV') {
+        this.#pending.set(w.name, { w, srcAddr, key });
+        this.#wiring.set(w.name, w);
+        if (!this.stats.has(w.name)) this.stats.set(w.name, newRxStats());
+        return ok(undefined);
+      }
       if (!opened.ok) return opened;
-      const created: Slot = { key, sock: opened.value, unicast: s.unicast, pairKey, byVrid: new Map() };
+      const created: Slot = {
+        key,
+        ifname: s.ifname,
+        sock: opened.value,
+        unicast: s.unicast,
+        pairKey,
+        byVrid: new Map(),
+      };
       const started = created.sock.onMessage(
         (payload, meta, hdr) => this.#receive(created, payload, meta, hdr),
         (e) => this.#onError(e),
@@ -106,8 +130,49 @@ export class VrrpSocketPool {
     slot.byVrid.set(w.rxPolicy.vrid, list);
     this.#slotOf.set(w.name, slot);
     this.#wiring.set(w.name, w);
-    this.stats.set(w.name, newRxStats());
+    if (!this.stats.has(w.name)) this.stats.set(w.name, newRxStats());
     return ok(undefined);
+  }
+
+  /**
+   * An interface appeared: the instances waiting for it get their sockets (counters and AH sequence kept).
+   * Returns the failures (the instance keeps waiting).
+   */
+  openOn(ifname: string): NetError[] {
+    const errors: NetError[] = [];
+    for (const [name, x] of [...this.#pending])
+      if (x.w.socket.ifname === ifname) {
+        const r = this.add(x.w, x.srcAddr);
+        if (!r.ok) {
+          this.#pending.set(name, x);
+          errors.push(r.error);
+        }
+      }
+    return errors;
+  }
+
+  /**
+   * An interface was deleted: its sockets close and their instances wait for it to come back (openOn), as
+   * keepalived closes the sockets of a deleted interface.
+   */
+  closeOn(ifname: string): void {
+    for (const slot of [...this.#slots.values()]) {
+      if (slot.ifname !== ifname) continue;
+      for (const list of slot.byVrid.values())
+        for (const w of list) {
+          this.#slotOf.delete(w.name);
+          this.#encodedAdverts.delete(w.name);
+          // An IPv6 socket's key ends with the source it is bound to.
+          const srcAddr =
+            w.socket.family === 6
+              ? slot.key.slice(socketKeyString(w.socket).length + 1)
+              : (slot.sock.srcAddr ?? '0.0.0.0');
+          this.#pending.set(w.name, { w, srcAddr, key: slot.key });
+        }
+      slot.sock.close();
+      this.#slots.delete(slot.key);
+    }
+    this.#listFds();
   }
 
   /** The socket of the other mode (multicast/unicast) on the same interface, family and protocol. */
@@ -143,6 +208,13 @@ export class VrrpSocketPool {
 
   /** Reload: new receive policy and transmit options for an instance on the same socket and VRID. */
   update(w: InstanceWiring): boolean {
+    const waiting = this.#pending.get(w.name);
+    if (waiting) {
+      if (waiting.w.rxPolicy.vrid !== w.rxPolicy.vrid) return false;
+      this.#pending.set(w.name, { ...waiting, w });
+      this.#wiring.set(w.name, w);
+      return true;
+    }
     const slot = this.#slotOf.get(w.name);
     const old = this.#wiring.get(w.name);
     if (!slot || !old || old.rxPolicy.vrid !== w.rxPolicy.vrid) return false;
@@ -175,6 +247,7 @@ export class VrrpSocketPool {
   remove(name: string): void {
     const slot = this.#slotOf.get(name);
     const w = this.#wiring.get(name);
+    this.#pending.delete(name);
     this.#slotOf.delete(name);
     this.#wiring.delete(name);
     this.#ahSeq.delete(name);
@@ -195,9 +268,17 @@ export class VrrpSocketPool {
     this.#fds = [...this.#slots.values()].map((s) => s.sock.fd);
   }
 
-  /** The socket an instance sends and receives on (for the data dump's fd_in/fd_out), or undefined. */
+  /**
+   * The socket an instance sends and receives on (for the data dump's fd_in/fd_out): -1 while it waits for its
+   * interface, undefined when it has none.
+   */
   fdOf(name: string): number | undefined {
-    return this.#slotOf.get(name)?.sock.fd;
+    return this.#pending.has(name) ? -1 : this.#slotOf.get(name)?.sock.fd;
+  }
+
+  /** Which socket an instance is on (the same string for the instances sharing one), or undefined. */
+  socketOf(name: string): string | undefined {
+    return this.#pending.get(name)?.key ?? this.#slotOf.get(name)?.key;
   }
 
   /** The receiving sockets' file descriptors (the same array until one opens or closes). */
@@ -332,6 +413,7 @@ export class VrrpSocketPool {
     this.#slots.clear();
     this.#listFds();
     this.#slotOf.clear();
+    this.#pending.clear();
   }
 }
 

@@ -98,7 +98,14 @@ export class VrrpSubsystem implements Subsystem {
   #dataText(list: DumpedInstance[]): string {
     const config = this.#current;
     const trackers = this.#runtime?.trackerSnapshot() ?? { scripts: [], files: [] };
-    return formatDataText(list, { config, trackers, host: readDumpHost(config.globalDefs) });
+    const host = readDumpHost(config.globalDefs);
+    const atStart = this.#runtime?.interfacesAtStart();
+    return formatDataText(list, {
+      config,
+      trackers,
+      host,
+      ...(atStart === undefined ? {} : { interfacesAtStart: atStart }),
+    });
   }
 
   /**

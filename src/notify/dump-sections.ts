@@ -72,6 +72,11 @@ export interface DataDumpContext {
   config: KeepalivedConfig;
   trackers: TrackerSnapshot;
   host: HostFacts;
+  /**
+   * The interfaces the VRRP process found at its start (keepalived lists those first, then the ones the
+   * configuration names that did not exist, then those that appeared later). Without it: the host's, by index.
+   */
+  interfacesAtStart?: readonly string[];
 }
 
 const IFF_UP = 0x1;
@@ -156,7 +161,8 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     out.push(` ${label} = ${name}, uid:gid ${uidGid}`);
     if (script)
       out.push(
-        ` ${label} script = ${cmdText(script, host)}, uid:gid ${host.scriptUidGid(userOf(script)) ?? uidGid}`,
+        // keepalived runs the script with the FIFO's name as its last argument, and prints it so.
+        ` ${label} script = ${cmdText(script, host)} '${name}', uid:gid ${host.scriptUidGid(userOf(script)) ?? uidGid}`,
       );
   };
   fifo('Global notify fifo', g.notifyFifo, g.notifyFifoScript);
@@ -308,16 +314,17 @@ export function notifyLines(
 
 /** "------< VRRP Sockpool >------": one entry per socket, its instances by VRID. */
 export function sockpoolSection(instances: DumpedInstance[], ctx?: DataDumpContext): string[] {
-  const socks = new Map<number, DumpedInstance[]>();
+  const socks = new Map<string, DumpedInstance[]>();
   for (const i of instances) {
-    const fd = i.fd ?? -1;
-    const list = socks.get(fd) ?? [];
+    const key = i.socket ?? String(i.fd ?? -1);
+    const list = socks.get(key) ?? [];
     list.push(i);
-    socks.set(fd, list);
+    socks.set(key, list);
   }
   if (socks.size === 0) return [];
   const out = ['------< VRRP Sockpool >------'];
-  for (const [fd, list] of socks) {
+  for (const list of socks.values()) {
+    const fd = list[0]!.fd ?? -1;
     const p = list[0]!.params;
     const unicast = p.unicastPeers.length > 0;
     // vmac_xmit_base: the socket is on the VMAC's base interface.
@@ -341,6 +348,10 @@ export function sockpoolSection(instances: DumpedInstance[], ctx?: DataDumpConte
   return out;
 }
 
+const ownFault = (m: DumpedInstance) =>
+  m.status.state === 'FAULT' &&
+  (m.status.fault.interface || m.status.fault.tracker || m.status.fault.address);
+
 /** A group's state as keepalived sums it: FAULT if a member is, else BACKUP if one is, else MASTER. */
 function groupState(members: DumpedInstance[]): string {
   const states = members.map((m) => m.status.state);
@@ -362,7 +373,8 @@ export function syncGroupSection(ctx: DataDumpContext, instances: DumpedInstance
     const members = sg.members.flatMap((m) => instances.filter((i) => i.status.name === m.name));
     out.push(
       ` VRRP Sync Group = ${sg.name}, ${groupState(members)}`,
-      `   Num member fault ${members.filter((m) => m.status.state === 'FAULT').length}, num member init ${members.filter((m) => m.status.state === 'INIT').length}`,
+      // Members at fault for a reason of their own (not the ones the group pulled into FAULT).
+      `   Num member fault ${members.filter((m) => ownFault(m)).length}, num member init ${members.filter((m) => m.status.state === 'INIT').length}`,
       '   VRRP member instances :',
       ...members.map((m) => `     ${m.status.name}`),
     );
@@ -523,13 +535,13 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
   }
   const garps = garpDelays(ctx, instances);
   const out = ['------< Interfaces >------'];
-  for (const f of ctx.host.interfaces) {
+  for (const { f, appeared, placeholder } of listedInterfaces(ctx)) {
     const v4 = f.ipv4.find((a) => !vips.has(a));
     // keepalived keeps an interface's IPv6 link-local address only (its advert source).
     const v6 = f.ipv6.find((a) => /^fe80:/i.test(a));
     out.push(
       ` Name = ${f.name}`,
-      `   index = ${f.index}`,
+      `   index = ${f.index}${f.index ? '' : ' (deleted)'}`,
       `   IPv4 address = ${v4 ?? '(none)'}`,
       `   IPv6 address = ${v6 ?? '(none)'}`,
     );
@@ -556,23 +568,26 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       ([name, b]) => b === f.name && vmacFamily.get(name) === 4,
     ).length;
     const arpRead = arpResets > 0 || vmacBase !== undefined;
+    // keepalived checks an interface that appears after its start for VRID conflicts, and says so.
+    if (appeared) out.push('   Done VRID check');
     out.push(
       `   MTU = ${f.mtu}`,
       `   HW Type = ${f.hwType === 772 ? 'LOOPBACK' : f.hwType === 1 ? 'ETHERNET' : `UNKNOWN (${f.hwType})`}`,
       '   NIC netlink status update',
       ...garpLines(garps.find((d) => d.interfaces.includes(f.name))),
       `   Reset ARP config counter ${arpResets}`,
-      `   Original arp_ignore ${arpRead ? f.arpIgnore : 0}`,
-      `   Original arp_filter ${arpRead ? f.arpFilter : 0}`,
+      `   Original arp_ignore ${arpRead || appeared ? f.arpIgnore : 0}`,
+      `   Original arp_filter ${arpRead || appeared ? f.arpFilter : 0}`,
     );
     // keepalived sets promote_secondaries for the instances that ask for it, counting them; the kernel's
     // notification of that change is what first tells it rp_filter (also read for VMACs and their bases).
     const promoting = instances.filter(
       (i) => i.params.interface === f.name && i.flags.promoteSecondaries,
     ).length;
-    if (promoting > 0 || arpRead) out.push(`   rp_filter ${f.rpFilter}`);
+    // An interface it learnt of after its start (or only from the configuration) has rp_filter read as well.
+    if (promoting > 0 || arpRead || appeared || placeholder) out.push(`   rp_filter ${f.rpFilter}`);
     out.push(
-      `   Original promote_secondaries ${(promoting > 0 || vmacBase !== undefined) && f.promoteSecondaries ? 1 : 0}`,
+      `   Original promote_secondaries ${(promoting > 0 || vmacBase !== undefined || appeared) && f.promoteSecondaries ? 1 : 0}`,
       `   Reset promote_secondaries counter ${promoting}`,
     );
     // keepalived checks the IPv6 forwarding setting when it sends unsolicited neighbour adverts (an IPv6 master).
@@ -594,7 +609,7 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       // The weight as configured: keepalived keeps it here even where the instance ignores it (sync groups).
       const refs = c?.trackInterfaces ?? [];
       for (const t of i.params.trackers)
-        if (t.kind === 'interface' && t.name === f.name) {
+        if (t.kind === 'interface' && t.name === f.name && !t.implicit) {
           const r = refs.find((x) => x.name === t.name);
           const w = r ? (r.weight ?? 0) : t.weight;
           mine.push(`     ${i.status.name}, weight ${w}${(r ? r.reverse : t.reverse) ? ' reverse' : ''}`);
@@ -614,6 +629,67 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
     if (tracking.length) out.push('   Tracking VRRP instances :', ...tracking);
   }
   return out;
+}
+
+/** The interfaces a configuration names for its VRRP instances, in about the order keepalived reads them. */
+function configuredInterfaces(cfg: KeepalivedConfig): string[] {
+  const names: (string | undefined)[] = [];
+  for (const i of cfg.vrrpInstances)
+    names.push(
+      i.interface,
+      ...i.trackInterfaces.map((t) => t.name),
+      ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) => v.dev),
+    );
+  for (const g of cfg.syncGroups) names.push(...g.trackInterfaces.map((t) => t.name));
+  return [...new Set(names.filter((n): n is string => n !== undefined))];
+}
+
+/**
+ * The interfaces in keepalived's order: those it found at its start (by index), then those the configuration
+ * names that did not exist then (dynamic_interfaces: a placeholder with index 0 until the interface appears),
+ * then the others that appeared since. Without the start list, the host's interfaces by index.
+ */
+function listedInterfaces(
+  ctx: DataDumpContext,
+): { f: InterfaceFacts; appeared: boolean; placeholder: boolean }[] {
+  const now = ctx.host.interfaces;
+  const atStart = ctx.interfacesAtStart;
+  if (atStart === undefined) return now.map((f) => ({ f, appeared: false, placeholder: false }));
+  const start = new Set(atStart);
+  const out = now.filter((f) => start.has(f.name)).map((f) => ({ f, appeared: false, placeholder: false }));
+  const named = ctx.config.globalDefs.dynamicInterfaces
+    ? configuredInterfaces(ctx.config).filter((n) => !start.has(n))
+    : [];
+  for (const name of named) {
+    const f = now.find((x) => x.name === name);
+    out.push(
+      f ? { f, appeared: true, placeholder: false } : { f: absent(name), appeared: false, placeholder: true },
+    );
+  }
+  for (const f of now)
+    if (!start.has(f.name) && !named.includes(f.name)) out.push({ f, appeared: true, placeholder: false });
+  return out;
+}
+
+/** An interface keepalived knows from the configuration only: all zero. */
+function absent(name: string): InterfaceFacts {
+  return {
+    name,
+    index: 0,
+    ipv4: [],
+    ipv6: [],
+    mac: null,
+    macBroadcast: null,
+    flags: 0,
+    running: false,
+    mtu: 0,
+    hwType: 0,
+    ipv6Forwarding: false,
+    rpFilter: 0,
+    promoteSecondaries: false,
+    arpIgnore: 0,
+    arpFilter: 0,
+  };
 }
 
 /** One GARP delay group: garp_group blocks in order (0, 1, …), then the default one the global intervals make. */

@@ -43,8 +43,10 @@ export interface DumpedInstance {
   /** `notify_deleted` is set: a reload that removes the instance notifies DELETED. */
   notifyDeleted: boolean;
   flags: DumpFlags;
-  /** The instance's socket (its fd_in and fd_out); -1 or absent without one. */
+  /** The instance's socket (its fd_in and fd_out): -1 while its interface is missing, absent without one. */
   fd?: number;
+  /** Which socket it is on (the same for instances sharing one): the Sockpool section's entries. */
+  socket?: string;
 }
 
 /** What keepalived's JSON says of an instance's configuration that the engine parameters do not carry. */
@@ -283,7 +285,8 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
               : []),
         ]
       : ['   Flags: none']),
-    `   Wantstate = ${st.wantState}`,
+    // keepalived sets the wanted state to FAULT with the state (down_instance, a sync group's fault).
+    `   Wantstate = ${st.state === 'FAULT' ? 'FAULT' : st.wantState}`,
     ...(ctx
       ? [
           '   Number of config faults = 0',
@@ -304,7 +307,8 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
     ...(p.dontTrackPrimary ? ['   VRRP interface tracking disabled'] : []),
     ...(f.skipCheckAdvAddr ? ['   Skip checking advert IP addresses'] : []),
     ...(f.strictMode ? ['   Enforcing strict VRRP compliance'] : []),
-    `   Using src_ip = ${p.primaryAddress}${saddrFromConfig ? ' (from configuration)' : ''}`,
+    // keepalived clears the source when the interface has no address of the family (none yet, or deleted).
+    `   Using src_ip = ${st.fault.address && !saddrFromConfig ? '(none)' : p.primaryAddress}${saddrFromConfig ? ' (from configuration)' : ''}`,
     ...(ctx && !unicast
       ? [
           p.family === 4
@@ -360,9 +364,7 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
           ...(ctx ? [`   Unicast checksum compatibility = ${checksumCompat(c)}`] : []),
         ]
       : []),
-    ...(ctx
-      ? [d.fd !== undefined && d.fd >= 0 ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated']
-      : []),
+    ...(ctx ? [d.fd !== undefined ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated'] : []),
     ...(routes.length > 0 ? ['   Virtual Routes :', ...routes.map((r) => `     ${r.text}`)] : []),
     ...(rules.length > 0 ? ['   Virtual Rules :', ...rules.map((r) => `     ${r.text}`)] : []),
     ...trackedLines(p, 'interface', 'Tracked interfaces', false),
@@ -399,8 +401,9 @@ function readings(d: DumpedInstance, ctx: DataDumpContext): Map<string, TrackerR
       const x = ctx.trackers.processes?.find((y) => y.name === t.name);
       if (x) r.set(t.name, { up: x.up });
     } else if (t.kind === 'interface') {
+      // One that does not exist (dynamic_interfaces) is down.
       const i = ctx.host.interfaces.find((x) => x.name === t.name);
-      if (i) r.set(t.name, { up: (i.flags & 1) !== 0 && i.running });
+      r.set(t.name, { up: i !== undefined && (i.flags & 1) !== 0 && i.running });
     }
   }
   return r;
@@ -415,10 +418,13 @@ function totalPriority(d: DumpedInstance, ctx: DataDumpContext): number {
   return total;
 }
 
-/** keepalived's num_script_if_fault: weight-0 trackers at fault, and the instance's own interface when down. */
+/**
+ * keepalived's num_script_if_fault: weight-0 trackers at fault, the instance's own interface when down, and no
+ * address of the family on it.
+ */
 function faultCount(d: DumpedInstance, ctx: DataDumpContext): number {
   const r = readings(d, ctx);
-  let n = d.status.fault.interface ? 1 : 0;
+  let n = (d.status.fault.interface ? 1 : 0) + (d.status.fault.address ? 1 : 0);
   for (const t of d.params.trackers) if (trackerEffect(t, r.get(t.name) ?? initialReading(t)).fault) n++;
   return n;
 }
@@ -430,7 +436,7 @@ function trackedLines(
   title: string,
   comma: boolean,
 ): string[] {
-  const list = p.trackers.filter((t) => t.kind === kind);
+  const list = p.trackers.filter((t) => t.kind === kind && !t.implicit);
   if (list.length === 0) return [];
   return [
     `   ${title} :`,

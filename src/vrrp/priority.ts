@@ -23,6 +23,11 @@ export interface TrackerDef {
   initialUp?: boolean;
   /** track_file: value before the first reading (keepalived `init_file`, default 0). */
   initialValue?: number;
+  /**
+   * Tracked because the instance puts an address there (a VIP's `dev`), not because the configuration says
+   * track_interface: keepalived follows such an interface with weight 0 but does not list it as tracked.
+   */
+  implicit?: boolean;
 }
 
 /** The latest reading of a tracker: up/down for most kinds, a number for track_file. */

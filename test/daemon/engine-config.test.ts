@@ -210,7 +210,7 @@ vrrp_instance B {
   );
 });
 
-test('an IPv6 instance without a link-local yet: coded VRRP_NO_LINK_LOCAL (start-up waits on the code for DAD)', () => {
+test('an IPv6 instance without a link-local yet is planned unsourced, from :: (it starts in FAULT)', () => {
   const { plan: p } = plan(
     `
 vrrp_instance V6 {
@@ -221,13 +221,12 @@ vrrp_instance V6 {
 `,
     { defaultSource: () => undefined },
   );
-  assert.deepEqual(
-    p.errors.map((e) => [e.code, e.instance]),
-    [['VRRP_NO_LINK_LOCAL', 'V6']],
-  );
+  assert.deepEqual(p.errors, []);
+  assert.equal(p.engine.instances[0]!.primaryAddress, '::');
+  assert.equal(p.wiring.get('V6')!.unsourced, true);
 });
 
-test('an instance without a source address is an error; AH gets its own socket; nopreempt rules are applied', () => {
+test('an instance without a source address is planned unsourced (keepalived: FAULT); AH gets its own socket; nopreempt rules are applied', () => {
   const { plan: p } = plan(
     `
 vrrp_instance NoSrc {
@@ -254,18 +253,19 @@ vrrp_instance Np {
 `,
     { defaultSource: (ifname, family) => (ifname === 'eth0' && family === 4 ? '192.0.2.1' : undefined) },
   );
-  assert.equal(p.errors.length, 1);
-  assert.equal(p.errors[0]!.code, 'VRRP_NO_SOURCE');
-  assert.equal(p.errors[0]!.instance, 'NoSrc');
-  assert.match(p.errors[0]!.message, /\(NoSrc\) no IPv4 address on eth1/);
+  assert.deepEqual(p.errors, []);
   assert.deepEqual(
-    p.engine.instances.map((i) => i.name),
-    ['Ah', 'Np'],
+    p.engine.instances.map((i) => [i.name, i.primaryAddress, p.wiring.get(i.name)!.unsourced]),
+    [
+      ['NoSrc', '0.0.0.0', true],
+      ['Ah', '192.0.2.1', false],
+      ['Np', '192.0.2.1', false],
+    ],
   );
   // AH packets are IP protocol 51: the instance receives on a socket of its own (keepalived's sockpool too).
   assert.equal(p.wiring.get('Ah')!.socket.protocol, 51);
   assert.equal(p.wiring.get('Np')!.socket.protocol, 112);
-  assert.equal(p.engine.instances[1]!.nopreempt, true);
+  assert.equal(p.engine.instances[2]!.nopreempt, true);
 });
 
 test('parts keepalived-ts does not run yet are named in the warnings; static addresses are kept', () => {

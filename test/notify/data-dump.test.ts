@@ -5,7 +5,9 @@
 // samples (addresses moved into the documentation ranges), the meaning cases of test/data/config-cases/ and
 // generated blog-style variants (meaning-generator.ts). Masked: times, socket numbers. Taken out: the lines
 // that are keepalived's or ours alone (src/notify/dumps.ts header, docs/notify-data-dump.md). Documented
-// departures are applied to keepalived's text first, each asserting that it is still seen.
+// departures are applied to keepalived's text first, each asserting that it is still seen. A case with `steps`
+// (dynamic_interfaces, an interface without an address) then changes both labs and compares again, with the
+// notify script's and the FIFO's lines.
 // KATS_DUMP_ALL=1 runs every sample; KATS_DUMP_SEEDS=1-1000 (or 1,5,9, or a mix) sets the generated seeds
 // (default 1); KATS_DUMP_ONLY=TEXT runs the cases whose name holds TEXT (KATS_DUMP_ONLY='generated seed 42'
 // with KATS_DUMP_SEEDS=42 replays one); KATS_DUMP_CONCURRENCY=N runs N cases (pairs of namespaces) at once
@@ -260,10 +262,110 @@ function documentationAddresses(text: string): string {
 /** Instance variants per generated configuration (with 1–3 virtual servers): seeds stay light to run by the 1,000. */
 const GENERATED_INSTANCES = 6;
 
+/** Done to both labs (`ns`: the daemon's namespace, `peer`: the hidden one holding the veth peers). */
+type LabAction = (ns: string, peer: string) => void;
+
 interface Case {
   name: string;
   text: string;
+  /**
+   * After the first comparison: changes made to both labs, each followed by another (interfaces created,
+   * addresses added). The notify script lines (/tmp/notify.sh writes /tmp/notify.log) and the FIFO lines
+   * (/tmp/fifo.sh, /tmp/fifo.log) are compared too, at each step.
+   */
+  steps?: { name: string; act: LabAction }[];
 }
+
+/** A notify script and a FIFO reader that log what they are given, one line each (without times). */
+const NOTIFY_SH = '#!/bin/sh\necho "$*" >> /tmp/notify.log\n';
+const FIFO_SH = '#!/bin/sh\nwhile read l; do echo "$l" >> /tmp/fifo.log; done < "$1"\n';
+
+/**
+ * dynamic_interfaces (docs/config-meaning.md, 'Interfaces that do not exist'): an instance whose interface
+ * (eth9) does not exist yet, in a sync group with one that runs; another on a missing interface with a fixed
+ * unicast source; a missing tracked interface and VIP device. Then eth9 appears without an address, then with
+ * one: keepalived keeps the group in FAULT until then, and the group takes the instance in.
+ */
+const DYNAMIC = `global_defs {
+  dynamic_interfaces
+  notify_fifo /tmp/fifo
+  notify_fifo_script /tmp/fifo.sh
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_2
+  }
+  notify /tmp/notify.sh
+}
+vrrp_instance VI_1 {
+  interface eth9
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100
+  }
+  notify /tmp/notify.sh
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  virtual_ipaddress {
+    192.0.2.101
+  }
+  notify /tmp/notify.sh
+}
+vrrp_instance VI_3 {
+  interface eth1
+  virtual_router_id 53
+  priority 100
+  track_interface {
+    eth7
+  }
+  virtual_ipaddress {
+    198.51.100.100
+    198.51.100.101 dev eth8
+  }
+}
+vrrp_instance VI_4 {
+  interface eth6
+  virtual_router_id 54
+  priority 100
+  unicast_src_ip 192.0.2.1
+  unicast_peer {
+    192.0.2.9
+  }
+  virtual_ipaddress {
+    192.0.2.102
+  }
+  notify /tmp/notify.sh
+}
+`;
+
+/**
+ * Without dynamic_interfaces, an interface with no IPv4 address (eth2): keepalived runs the instance in FAULT
+ * "(no IPv4 address for interface)", with no source, until one is added (docs/config-meaning.md, 'An
+ * interface without an address').
+ */
+const NO_ADDRESS = `vrrp_instance VI_1 {
+  interface eth2
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100
+  }
+  notify /tmp/notify.sh
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  virtual_ipaddress {
+    192.0.2.101
+  }
+}
+`;
 
 function cases(): Case[] {
   const out: Case[] = [
@@ -271,6 +373,49 @@ function cases(): Case[] {
     { name: 'strict with nftables NAME and priority', text: STRICT },
     { name: 'vmac, routes, rules, static addresses, track_process', text: VMAC_ROUTES },
     { name: 'garp groups', text: GARP_GROUPS },
+    {
+      name: 'dynamic_interfaces: a missing interface, then created, then addressed',
+      text: DYNAMIC,
+      steps: [
+        {
+          name: 'eth9 created, no address',
+          act: (ns, peer) => {
+            ip(
+              '-n',
+              ns,
+              'link',
+              'add',
+              'eth9',
+              'address',
+              '02:00:00:00:00:09',
+              'type',
+              'veth',
+              'peer',
+              'name',
+              'eth9p',
+              'netns',
+              peer,
+            );
+            ip('-n', ns, 'link', 'set', 'eth9', 'up');
+            ip('-n', peer, 'link', 'set', 'eth9p', 'up');
+          },
+        },
+        {
+          name: 'eth9 addressed',
+          act: (ns) => ip('-n', ns, 'addr', 'add', '198.51.100.9/24', 'dev', 'eth9'),
+        },
+      ],
+    },
+    {
+      name: 'an interface without an IPv4 address, then addressed',
+      text: NO_ADDRESS,
+      steps: [
+        {
+          name: 'eth2 addressed',
+          act: (ns) => ip('-n', ns, 'addr', 'add', '198.51.100.2/24', 'dev', 'eth2'),
+        },
+      ],
+    },
   ];
   const all = process.env.KATS_DUMP_ALL === '1';
   const lean = [
@@ -310,7 +455,7 @@ function cases(): Case[] {
 }
 
 /** A namespace with lo, eth0 (192.0.2.1/24), eth1 (198.51.100.1/24), eth2 and eth3, each a veth to a hidden peer. */
-function lab(label: string, drop: (() => void)[]): string {
+function lab(label: string, drop: (() => void)[]): { ns: string; peer: string } {
   const ns = createNetns(label);
   const peer = createNetns(`${label}p`);
   // Removed by the case itself once its daemons are gone (a long seed run must not pile them up).
@@ -345,7 +490,7 @@ function lab(label: string, drop: (() => void)[]): string {
     ip('-n', ns, 'link', 'set', dev!, 'up');
     ip('-n', peer, 'link', 'set', `${dev}p`, 'up');
   }
-  return ns;
+  return { ns, peer };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -371,12 +516,24 @@ function startIn(ns: string, tmp: string, argv: string[]): { child: ChildProcess
   return { child, log: () => out };
 }
 
+/**
+ * The pid in a pid file, or null while there is none. A file read while the daemon writes it can be empty:
+ * Number('') is 0, and kill(0, …) would signal this whole process group (the runner, every case's daemons and
+ * their `sh` wrappers, which a USR1 or TERM ends).
+ */
+function pidIn(pidFile: string): number | null {
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 1 ? pid : null;
+}
+
 /** SIGUSR1 to the process in `pidFile`; the new dump's text once written (null if none came). */
 async function takeDump(pidFile: string, dataFile: string): Promise<string | null> {
-  if (!existsSync(pidFile)) return null;
+  const pid = pidIn(pidFile);
+  if (pid === null) return null;
   rmSync(dataFile, { force: true });
   try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGUSR1');
+    process.kill(pid, 'SIGUSR1');
   } catch {
     return null;
   }
@@ -498,19 +655,26 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
     test(c.name, async () => {
       const refTmp = mkdtempSync(join(dir, 'ref-'));
       const oursTmp = mkdtempSync(join(dir, 'ours-'));
-      for (const t of [refTmp, oursTmp]) writeFileSync(join(t, 'keepalived.conf'), c.text);
+      for (const t of [refTmp, oursTmp]) {
+        writeFileSync(join(t, 'keepalived.conf'), c.text);
+        writeFileSync(join(t, 'notify.sh'), NOTIFY_SH, { mode: 0o755 });
+        writeFileSync(join(t, 'fifo.sh'), FIFO_SH, { mode: 0o755 });
+      }
       const conf = '/tmp/keepalived.conf';
       const labs: (() => void)[] = [];
-      const ref = startIn(lab('ddr', labs), refTmp, [
+      const refLab = lab('ddr', labs);
+      const oursLab = lab('ddo', labs);
+      const ref = startIn(refLab.ns, refTmp, [
         REFERENCE_KEEPALIVED,
         ...['-n', '-l', '-P', '-f', conf, '-p', '/tmp/k.pid', '-r', '/tmp/v.pid'],
       ]);
-      const ours = startIn(lab('ddo', labs), oursTmp, [
+      const ours = startIn(oursLab.ns, oursTmp, [
         process.execPath,
         OURS_BIN,
         ...['-n', '-l', '-P', '-f', conf, '-p', '/tmp/k.pid', '-r', '/tmp/v.pid'],
       ]);
-      try {
+      /** Both dumps until they agree (or the time is up), then compared; false when keepalived refused to run. */
+      const compare = async (stage: string): Promise<boolean> => {
         // Until both settle on the same states (and script results): at most 24 s once both have written (the
         // generated configurations start 20 instances; a loaded machine slows our start more than keepalived's).
         let theirs: string[] = [];
@@ -542,7 +706,7 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
         assert.deepEqual(missing, [], 'departures no longer seen in keepalived: remove them');
         if (process.env.KATS_DUMP_OUT) {
           mkdirSync(process.env.KATS_DUMP_OUT, { recursive: true });
-          const base = join(process.env.KATS_DUMP_OUT, c.name.replace(/\W+/g, '_'));
+          const base = join(process.env.KATS_DUMP_OUT, `${c.name}${stage}`.replace(/\W+/g, '_'));
           writeFileSync(`${base}.ref`, `${theirs.join('\n')}\n`);
           writeFileSync(`${base}.ours`, `${mine.join('\n')}\n`);
         }
@@ -555,19 +719,58 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
           );
           const why = /Non-existent interface specified in configuration/;
           assert.equal(why.test(ours.log()), why.test(ref.log()), ours.log());
-          return;
+          return false;
         }
-        assert.ok(theirs.length > 0, `keepalived wrote no dump:\n${ref.log()}`);
-        assert.ok(mine.length > 0, `keepalived-ts wrote no dump:\n${ours.log()}`);
-        assert.ok(mine.join('\n') === theirs.join('\n'), firstDiffs(theirs, mine));
+        assert.ok(theirs.length > 0, `keepalived wrote no dump${stage}:\n${ref.log()}`);
+        assert.ok(mine.length > 0, `keepalived-ts wrote no dump${stage}:\n${ours.log()}`);
+        assert.ok(mine.join('\n') === theirs.join('\n'), `${stage}\n${firstDiffs(theirs, mine)}`);
+        return true;
+      };
+      /**
+       * The notify script's and the FIFO's lines so far, in any order (the scripts run side by side; and the
+       * FIFO order of a sync group's line differs: docs/config-meaning.md), within a few seconds.
+       */
+      const compareNotifies = async (stage: string) => {
+        const lines = (tmp: string, f: string) =>
+          existsSync(join(tmp, f))
+            ? readFileSync(join(tmp, f), 'utf8').split('\n').filter(Boolean).sort()
+            : [];
+        for (const f of ['notify.log', 'fifo.log']) {
+          const end = Date.now() + 5000;
+          while (Date.now() < end && lines(refTmp, f).join() !== lines(oursTmp, f).join()) await sleep(250);
+          assert.deepEqual(lines(oursTmp, f), lines(refTmp, f), `${f}${stage}`);
+        }
+      };
+      try {
+        if (!(await compare(''))) return;
+        if (c.steps) {
+          await compareNotifies('');
+          // keepalived's start-up lines for instances without an interface or an address, in its order.
+          const said = (log: string) =>
+            log
+              .split('\n')
+              .map(
+                (l) =>
+                  /(Configuration specifies interface .*|\(\w+\):? entering FAULT state \(.*)$/.exec(l)?.[1],
+              )
+              .filter((l) => l !== undefined);
+          assert.ok(said(ref.log()).length > 0, ref.log());
+          assert.deepEqual(said(ours.log()), said(ref.log()));
+        }
+        for (const step of c.steps ?? []) {
+          step.act(refLab.ns, refLab.peer);
+          step.act(oursLab.ns, oursLab.peer);
+          await compare(` after ${step.name}`);
+          await compareNotifies(` after ${step.name}`);
+        }
       } finally {
         for (const [d, tmp, pid] of [
           [ref, refTmp, 'k.pid'],
           [ours, oursTmp, 'k.pid'],
         ] as const) {
-          const f = join(tmp, pid);
+          const p = pidIn(join(tmp, pid));
           try {
-            if (existsSync(f)) process.kill(Number(readFileSync(f, 'utf8')), 'SIGTERM');
+            if (p !== null) process.kill(p, 'SIGTERM');
             else d.child.kill('SIGTERM');
           } catch {
             d.child.kill('SIGTERM'); // already gone

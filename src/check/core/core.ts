@@ -18,7 +18,7 @@ import {
   resolveConfig,
   WEIGHT_LIMIT,
 } from './resolve.js';
-import { checkerMailBody, failLines, quorumBody, reasonLine, successLine } from './words.js';
+import { checkerMailBody, failLines, quorumBody, reasonLine, rescheduleLine, successLine } from './words.js';
 
 export interface CheckerCoreOptions {
   /** Seeds the warmup draws and the interval spread, so that a run replays exactly. */
@@ -117,6 +117,8 @@ export interface CheckerStatus {
    * FILE_CHECK: the file's last value.
    */
   lastStatus: number;
+  /** keepalived's last_errno: the last unusual connect()/send() errno the probe met, 0 if none (ProbeOutcome). */
+  lastErrno: number;
 }
 
 export interface RealServerStatus {
@@ -166,6 +168,8 @@ interface Sub {
   failedPath: string | undefined;
   /** MISC_CHECK: keepalived's last_exit_code. */
   lastStatus: number;
+  /** keepalived's last_errno: kept from the first such errno on, never cleared (a reload starts afresh). */
+  lastErrno: number;
 }
 
 interface RsState {
@@ -484,6 +488,7 @@ export class CheckerCore {
             ...(s.failedUrl && s.failedPath !== undefined ? { failedUrl: s.failedPath } : {}),
             ...(s.unit.startUs > 0 ? { lastRanUs: s.unit.startUs } : {}),
             lastStatus: s.lastStatus,
+            lastErrno: s.lastErrno,
           })),
           latency: { ...rs.latency, histogram: [...rs.latency.histogram] },
         });
@@ -577,6 +582,7 @@ export class CheckerCore {
             failedUrl: false,
             failedPath: undefined,
             lastStatus: 0,
+            lastErrno: 0,
           };
           // Mostly one subscriber each: a one-element literal, where push() would reserve 17 slots.
           if (u.subs.length === 0) u.subs = [sub];
@@ -749,6 +755,16 @@ export class CheckerCore {
     const http = spec.kind === 'HTTP_GET' || spec.kind === 'SSL_GET';
     if (spec.kind === 'MISC_CHECK') this.#miscStatus(s, o);
     else if (o.fileValue !== undefined) s.lastStatus = o.fileValue;
+    if (!o.ok && o.connectErrno !== undefined) s.lastErrno = o.connectErrno;
+    // A local failure to connect (not the server's): keepalived logs it and tries again after delay_loop,
+    // counting nothing (words.ts rescheduleLine).
+    if (!o.ok && o.code === 'local-error') {
+      const line = rescheduleLine(spec, s.rs.spec.id);
+      if (line !== null) {
+        out.push({ type: 'log', message: line });
+        return Next.Loop;
+      }
+    }
     if (o.ok && http && s.failedUrl) {
       // keepalived: the URL that failed works again; all URLs are checked once more before the server is up.
       s.failedUrl = false;

@@ -55,6 +55,27 @@ export function failLines(spec: ResolvedChecker, hasRun: boolean, rs: string, vs
  * The line for one failed attempt of a checker that is up (or has not run), or null. `final`: no retry
  * is left; `st.retryIt` is already counted for this attempt when it is not final.
  */
+/**
+ * keepalived's line when a checker's connect() failed at once for a local reason (a socket that cannot be made,
+ * bound or connected, not the server's answer): the attempt is dropped and tried again after delay_loop.
+ * Null for the checkers that count such a failure (UDP_CHECK, and those that do not connect).
+ */
+export function rescheduleLine(spec: ResolvedChecker, rs: string): string | null {
+  switch (spec.kind) {
+    case 'TCP_CHECK':
+      return 'TCP socket bind failed. Rescheduling.';
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return 'WEB socket bind failed. Rescheduling';
+    case 'SMTP_CHECK':
+      return 'SMTP_CHECK socket bind failed. Rescheduling.';
+    case 'DNS_CHECK':
+      return `DNS_CHECK (${rs}) UDP socket bind failed. Rescheduling.`;
+    default:
+      return null;
+  }
+}
+
 export function reasonLine(
   spec: ResolvedChecker,
   st: { hasRun: boolean; retryIt: number },

@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { DNS_TYPES, decodeHeader, encodeQuery, rcodeName } from './dns-wire.js';
 import { PendingReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
-import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
+import { connectCode, down, ms, nowUs, up, where, withErrno } from './outcome.js';
 
 export class DnsProbe implements Probe {
   readonly #target: ProbeTarget;
@@ -38,7 +38,10 @@ export class DnsProbe implements Probe {
       if (typeof fd !== 'number') {
         if (fd.step === 'open') return resolve(down(start, 'local-error', `${fd.op} failed: ${fd.errno}`));
         const code = typeof fd.error === 'string' ? connectCode(fd.error) : 'local-error';
-        return resolve(down(start, code, `DNS query to ${where(t)} not sent: ${fd.error}`));
+        const o = down(start, code, `DNS query to ${where(t)} not sent: ${fd.error}`);
+        // keepalived keeps a connect()'s unusual errno, not a send()'s.
+        const kept = fd.step === 'connect' && code === 'local-error' && typeof fd.error === 'string';
+        return resolve(kept ? withErrno(o, fd.error as string) : o);
       }
       this.#pending.wait(
         fd,

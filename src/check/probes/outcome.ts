@@ -1,4 +1,5 @@
 // Small shared pieces of the probes: the clock, outcome builders and the errno → stable code table.
+import { constants } from 'node:os';
 import type { ProbeOutcome, ProbeTarget } from '../probe.js';
 
 /** Monotonic microseconds (performance.now() is monotonic and cheap). */
@@ -38,6 +39,25 @@ export function connectCode(errno: string, pending = false): string {
     default:
       return pending ? 'connect-failed' : 'local-error';
   }
+}
+
+/** An errno name ('EACCES', or 'E13' for one without a name) as its number; undefined for anything else. */
+export function errnoNumber(name: string): number | undefined {
+  const n = (constants.errno as Record<string, number>)[name];
+  if (n !== undefined) return n;
+  const m = /^E(\d+)$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * A failed outcome carrying keepalived's last_errno (the checker's data dump writes "Last errno = N"). keepalived
+ * keeps the errno of a connect() that fails at once with an errno its connect_fail list does not hold (the
+ * 'local-error' of connectCode) — TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK and DNS_CHECK connect that way —
+ * and, for UDP_CHECK, the errno of any failed connect() or send() (docs/notify-data-dump.md, checker dump).
+ */
+export function withErrno(o: ProbeOutcome, errno: string | undefined): ProbeOutcome {
+  const n = errno === undefined ? undefined : errnoNumber(errno);
+  return o.ok || n === undefined ? o : { ...o, connectErrno: n };
 }
 
 /** `[192.0.2.1]:80` / `[2001:db8::1]:80`, as keepalived prints a checker's address. */

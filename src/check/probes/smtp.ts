@@ -5,7 +5,7 @@
 import { Socket } from 'node:net';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { sockaddrOf } from './native-socket.js';
-import { down, ms, nowUs, up, where } from './outcome.js';
+import { down, ms, nowUs, up, where, withErrno } from './outcome.js';
 import { SmtpDialogue } from './smtp-dialogue.js';
 import { connectTcp } from './tcp.js';
 
@@ -46,7 +46,7 @@ export class SmtpProbe implements Probe {
       );
       this.#abort = () => finish(down(start, 'closed', 'probe closed'));
       cancel = connectTcp(t, this.#sa, timeoutUs, (r) => {
-        if (!r.ok) return finish(down(start, r.code, `SMTP check: ${r.reason}`));
+        if (!r.ok) return finish(withErrno(down(start, r.code, `SMTP check: ${r.reason}`), r.errno));
         if (settled) {
           new Socket({ fd: r.fd }).destroy();
           return;

@@ -16,7 +16,7 @@ import {
   sockaddrOf,
   socketErrorOf,
 } from './native-socket.js';
-import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
+import { connectCode, down, ms, nowUs, up, where, withErrno } from './outcome.js';
 import { EPOLLOUT, type FdReady, probeReactor } from './reactor.js';
 
 /** Why a connect failed. */
@@ -24,6 +24,8 @@ export interface ConnectFailure {
   code: string;
   reason: string;
   timedOut?: boolean;
+  /** connect() failed at once with an errno that is not the server's: keepalived's last_errno (outcome.ts). */
+  errno?: string;
 }
 
 /** A connected socket handed to the caller (SMTP keeps talking on it), or why there is none. */
@@ -117,7 +119,9 @@ export function startConnect(
   if (c === 0) return fd;
   if (c !== EINPROGRESS) {
     closeFd(fd);
-    return { code: connectCode(c), reason: `connect to ${where(target)} failed: ${c}` };
+    const code = connectCode(c);
+    const reason = `connect to ${where(target)} failed: ${c}`;
+    return code === 'local-error' ? { code, reason, errno: c } : { code, reason };
   }
   // A nearby server (loopback, the same host) has usually answered by the time connect() returns: asking
   // again says so (EISCONN: connected; an errno: the pending connect failed) without an epoll registration
@@ -200,7 +204,8 @@ export class TcpProbe implements Probe {
       closeFd(r);
       return Promise.resolve(up(start));
     }
-    if (!(r instanceof PendingConnect)) return Promise.resolve(down(start, r.code, r.reason));
+    if (!(r instanceof PendingConnect))
+      return Promise.resolve(withErrno(down(start, r.code, r.reason), r.errno));
     return new Promise((resolve) => {
       const w = new TcpWait(this, r, start, resolve);
       this.#waiting.add(w);

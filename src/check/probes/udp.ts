@@ -10,7 +10,7 @@
 import type { Checker } from '../../config/model.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { PendingReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
-import { connectCode, down, ms, nowUs, up, where } from './outcome.js';
+import { connectCode, down, ms, nowUs, up, where, withErrno } from './outcome.js';
 
 /** The reply rule compiled from the configuration. */
 export interface ReplySpec {
@@ -106,7 +106,8 @@ export class UdpProbe implements Probe {
           fd.step === 'open'
             ? `${fd.op} failed: ${fd.errno}`
             : `UDP ${fd.step} to ${where(t)} failed: ${fd.error}`;
-        return resolve(down(start, 'local-error', why));
+        const o = down(start, 'local-error', why);
+        return resolve(fd.step !== 'open' && typeof fd.error === 'string' ? withErrno(o, fd.error) : o);
       }
       this.#pending.wait(
         fd,

@@ -100,16 +100,12 @@ export function planInstance(
   const basePriority = i.priority ?? (i.state === 'MASTER' ? 255 : 100);
   const advertIntervalCs = Math.max(1, Math.round((i.advertIntervalUs ?? US_PER_S) / US_PER_CS));
 
-  const src = i.unicastSrcIp ?? ctx.host.defaultSource(i.interface, family, ctx.allVips);
-  if (src === undefined) {
-    return {
-      error: runtimeError(
-        family === 4 ? 'VRRP_NO_SOURCE' : 'VRRP_NO_LINK_LOCAL',
-        `${name} no IPv${family} ${family === 4 ? 'address' : 'link-local address'} on ${i.interface} to send from`,
-        i.name,
-      ),
-    };
-  }
+  // No address to send from (none on the interface yet, or no interface yet under dynamic_interfaces): keepalived
+  // 2.2.7 runs the instance in FAULT, "(no IPv4 address for interface)", with no source ("Using src_ip =
+  // (none)"), until one is added (docs/config-meaning.md, 'An interface without an address'). The family's
+  // any-address stands in for the source meanwhile; the runtime starts the instance in that fault.
+  const found = i.unicastSrcIp ?? ctx.host.defaultSource(i.interface, family, ctx.allVips);
+  const src = found ?? (family === 4 ? '0.0.0.0' : '::');
   // use_vmac (vmac.ts): the instance runs on its VMAC — VIPs, GARP/NA and (unless vmac_xmit_base) adverts —
   // while its default source stays the configured interface's (copied onto an IPv6 VMAC at setup).
   const vmac = ctx.vmacs.get(i.name);
@@ -182,6 +178,7 @@ export function planInstance(
   const wiring: InstanceWiring = {
     name: i.name,
     fixedSource: i.unicastSrcIp !== undefined,
+    unsourced: found === undefined,
     socket: {
       // keepalived 2.2.7 (seen in netns): multicast sockets on the VMAC, unicast ones on the parent, as with
       // vmac_xmit_base (a peer answers our ARP with its parent's MAC, so unicast adverts arrive there).

@@ -59,6 +59,14 @@ export class TrackerCatalog {
       if (trackers.some((t) => t.name === ref.name)) continue;
       trackers.push({ name: ref.name, kind: 'interface', weight: ref.weight ?? 0, reverse: ref.reverse });
     }
+    // A VIP on another interface (`dev`, unless no_track): keepalived 2.2.7 faults the instance while that
+    // interface is down or missing (dynamic_interfaces), weight 0 (docs/config-meaning.md).
+    if (i.useVmac === undefined)
+      for (const v of [...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded]) {
+        if (v.dev === undefined || v.noTrack || v.dev === i.interface) continue;
+        if (trackers.some((t) => t.kind === 'interface' && t.name === v.dev)) continue;
+        trackers.push({ name: v.dev, kind: 'interface', weight: 0, reverse: false, implicit: true });
+      }
     // track_file, track_script, track_process: the entry's weight (and reverse) override the block's own
     // (man5 track_script); weight 0 means FAULT while down (not for track_file: a value).
     const fromBlocks = <D extends Tracked>(

@@ -54,6 +54,11 @@ export interface InstanceWiring {
   socket: SocketKey;
   /** unicast_src_ip / mcast_src_ip given: the source never follows the interface's addresses. */
   fixedSource: boolean;
+  /**
+   * No address to send from when planned (the params carry the family's any-address): the instance starts in
+   * FAULT until its interface has one (engine-plan/instance.ts).
+   */
+  unsourced: boolean;
   rxPolicy: RxPolicy;
   tx: TxOptions;
   notify: NotifyScripts;

@@ -396,3 +396,34 @@ describe('stop', () => {
 });
 
 void RS2;
+
+describe('local connect failures and last_errno (keepalived 2.2.7: test/data/check-dump records both)', () => {
+  const localFail = (errno?: number) => ({
+    ...fail('local-error', 'connect to [192.0.2.10]:80 failed: EACCES'),
+    ...(errno === undefined ? {} : { connectErrno: errno }),
+  });
+
+  test('TCP_CHECK: a local failure is logged and tried again after delay_loop, counting nothing', () => {
+    const c = core(vs(rs('192.0.2.10', tcp('retry 0'))));
+    c.start(0);
+    const r = nextRun(c);
+    const out = c.probeResult(r.probeId, localFail(13), r.at);
+    assert.deepEqual(logs(out), ['TCP socket bind failed. Rescheduling.']);
+    assert.equal(ofType(out, 'realServerDown').length, 0);
+    const st = c.status()[0]!.checkers[0]!;
+    assert.deepEqual([st.up, st.hasRun, st.lastErrno], [true, false, 13]);
+    assert.equal(c.nextDeadline(), r.at + 10 * S);
+  });
+
+  test('UDP_CHECK: a failed connect() or send() counts, and its errno is kept after later successes', () => {
+    const c = core(vs(rs('192.0.2.10', 'UDP_CHECK {\nretry 0\n}')));
+    c.start(0);
+    let r = nextRun(c);
+    const out = c.probeResult(r.probeId, localFail(13), r.at);
+    assert.equal(ofType(out, 'realServerDown').length, 1);
+    r = nextRun(c);
+    c.probeResult(r.probeId, ok(), r.at);
+    const st = c.status()[0]!.checkers[0]!;
+    assert.deepEqual([st.up, st.lastErrno], [true, 13]);
+  });
+});
