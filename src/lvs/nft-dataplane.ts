@@ -25,6 +25,7 @@ import {
   type KernelChain,
   type KernelSet,
   type KernelTables,
+  type KernelTimeout,
   netlinkTableReader,
   recoverAlloc,
   type TableReader,
@@ -35,6 +36,7 @@ import {
   type CtTimeouts,
   ctTimeoutChanges,
   ctTimeoutObjects,
+  ctTimeoutPolicies,
   type DrOptions,
   diffScript,
   drListed,
@@ -109,9 +111,10 @@ function dynMapsOf(s: ServiceSpec): { flows: DynMap; pers: DynMap } {
  * elements; sets declared as `to` declares them when their key length and timeout agree (else
  * re-declared); chains with `to`'s hook when the kernel's agrees (a DR ingress chain on another device is
  * re-created); base chains with `to`'s rules (their rules are fixed by the layout marker) and every other
- * chain with unknown rules, so it is rewritten.
+ * chain with unknown rules, so it is rewritten; `ct timeout` objects with `to`'s body when their protocol
+ * and the timeouts `want` names agree (else replaced).
  */
-function kernelModel(k: KernelTables, to: NftModel): NftModel {
+function kernelModel(k: KernelTables, to: NftModel, want: CtTimeouts | undefined): NftModel {
   const sets = new Map<string, NftSet>();
   for (const [n, ks] of k.sets) {
     const t = to.sets.get(n);
@@ -129,8 +132,26 @@ function kernelModel(k: KernelTables, to: NftModel): NftModel {
     if (t && hookAgrees(t.decl, kc)) chains.set(n, { decl: t.decl, rules: t.decl ? t.rules : ['(kernel)'] });
     else chains.set(n, { decl: kc.hook ? `(kernel hook ${kc.hook.num})` : '', rules: ['(kernel)'] });
   }
-  return { sets, chains };
+  const policies = ctTimeoutPolicies(want);
+  const timeouts = new Map<string, string>();
+  for (const [n, kt] of k.timeouts ?? []) {
+    const body = to.timeouts?.get(n);
+    const p = policies.get(n);
+    timeouts.set(n, body && p && timeoutAgrees(p, kt) ? body : '(kernel)');
+  }
+  return { sets, chains, timeouts };
 }
+
+/** The kernel's object is the policy: same protocol, IPv4 and IPv6 (inet), every named state's timeout. */
+function timeoutAgrees(p: { l4proto: number; states: [number, number][] }, kt: KernelTimeout): boolean {
+  return (
+    kt.l3proto === NFPROTO_INET &&
+    kt.l4proto === p.l4proto &&
+    p.states.every(([st, v]) => kt.states.get(st) === v)
+  );
+}
+
+const NFPROTO_INET = 1;
 
 /** Key length and timeout of a declaration (`typeof` keys are the IPv6 hashed ones: 8 bytes). */
 function setAgrees(t: NftSet, ks: KernelSet): boolean {
@@ -347,9 +368,8 @@ export class NftDataplane implements Dataplane {
       if (bad) return fail(bad);
       const want = canonical(state);
       this.#noteApproximated(want.services);
-      // lvs_flush asks for a clean start, and adoption does not carry conntrack timeout policies yet:
-      // both replace the tables instead (docs/lvs.md, "Adopting the table at start").
-      if (!this.#flushOnStart && ctTimeoutObjects(this.#timeouts).size === 0) {
+      // lvs_flush asks for a clean start: it replaces the tables (docs/lvs.md, "Adopting the table at start").
+      if (!this.#flushOnStart) {
         const adopted = await this.#adopt(want);
         if (adopted) return adopted;
       }
@@ -443,11 +463,13 @@ export class NftDataplane implements Dataplane {
     const prev = this.#alloc;
     this.#alloc = alloc;
     for (const s of want.services) this.#ensureIds(s);
-    const frags = new Map(
-      want.services.map((s) => [s.name, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s))]),
-    );
-    const to = partialModel(frags.values(), true, this.#dr);
-    const from = kernelModel(k, to);
+    const build = () => {
+      const frags = new Map(want.services.map((s) => [s.name, this.#render(s)]));
+      const to = partialModel(frags.values(), true, this.#dr);
+      to.timeouts = ctTimeoutObjects(this.#timeouts);
+      return { frags, to, from: kernelModel(k, to, this.#timeouts) };
+    };
+    let { frags, to, from } = build();
     // Flow entries stay while their server keeps a backend entry; persistence entries while it is in the pool.
     const keep = new Map<DynMap, Set<number>>(ALL_DYN.map((m) => [m, new Set<number>()]));
     for (const s of want.services) {
@@ -484,7 +506,7 @@ export class NftDataplane implements Dataplane {
           stale.set(m, set);
         }
       }
-    const script = diffScript(from, to);
+    let script = diffScript(from, to);
     this.lastScript = script + lines.join('');
     this.lastDrCleanup = { stale: count, deleted: 0, swept: 0, errors: this.lastDrCleanup.errors };
     let r = this.lastScript === '' ? { ok: true as const } : await this.#runner.run(this.lastScript);
@@ -493,6 +515,23 @@ export class NftDataplane implements Dataplane {
       this.lastScript = script;
       count = 0;
       r = script === '' ? { ok: true as const } : await this.#runner.run(script);
+    }
+    const timeouts = this.#timeouts;
+    if (!r.ok && ctTimeoutObjects(timeouts).size > 0) {
+      // A kernel without conntrack timeout policies refuses the objects: the services (and the flows)
+      // matter more, as in start().
+      const why = r.message;
+      this.#timeouts = undefined;
+      ({ frags, to, from } = build());
+      script = diffScript(from, to);
+      this.lastScript = script;
+      count = 0;
+      r = script === '' ? { ok: true as const } : await this.#runner.run(script);
+      if (r.ok)
+        this.#log?.(
+          `lvs_timeouts not applied: this kernel refused conntrack timeout policies (${why}); connections keep the kernel's timeouts`,
+        );
+      else this.#timeouts = timeouts;
     }
     if (!r.ok) {
       this.#log?.(`adopting the nftables tables failed (${r.message}); replacing them`);

@@ -66,7 +66,10 @@ export interface NftChain {
 export interface NftModel {
   sets: Map<string, NftSet>;
   chains: Map<string, NftChain>;
-  /** `ct timeout` objects of the inet table (name → body), created at start only (lvs_timeouts). */
+  /**
+   * `ct timeout` objects of the inet table (name → body; lvs_timeouts). diffScript changes them only when
+   * both models have the map (a start adopting the kernel's tables); otherwise setTimeouts does.
+   */
   timeouts?: Map<string, string>;
 }
 
@@ -86,17 +89,44 @@ export interface CtTimeouts {
  */
 export function ctTimeoutObjects(t: CtTimeouts | undefined): Map<string, string> {
   const out = new Map<string, string>();
+  for (const [name, p] of ctTimeoutPolicies(t)) {
+    const named = p.states.map(([st, v]) => `${STATE_NAME[p.l4proto]?.[st]}: ${v}`).join(', ');
+    out.set(name, `{ protocol ${p.l4proto === 6 ? 'tcp' : 'udp'}; policy = { ${named} }; }`);
+  }
+  return out;
+}
+
+/** conntrack's numbers of the states lvs_timeouts sets (netlink attribute types), by protocol number. */
+const STATE_NAME: Record<number, Record<number, string>> = {
+  6: { 3: 'established', 4: 'fin_wait' },
+  17: { 1: 'unreplied', 2: 'replied' },
+};
+
+/**
+ * The policies of ctTimeoutObjects as numbers (what adoption compares the kernel's objects with): name →
+ * protocol number and [conntrack state attribute, seconds] of each state named.
+ */
+export function ctTimeoutPolicies(
+  t: CtTimeouts | undefined,
+): Map<string, { l4proto: number; states: [number, number][] }> {
+  const out = new Map<string, { l4proto: number; states: [number, number][] }>();
   const pos = (v: number | undefined): v is number => v !== undefined && v > 0;
-  const tcp: string[] = [];
-  if (pos(t?.tcp)) tcp.push(`established: ${t.tcp}`);
-  if (pos(t?.tcpfin)) tcp.push(`fin_wait: ${t.tcpfin}`);
+  const tcp: [number, number][] = [];
+  if (pos(t?.tcp)) tcp.push([3, t.tcp]);
+  if (pos(t?.tcpfin)) tcp.push([4, t.tcpfin]);
   if (tcp.length > 0)
-    out.set(
-      `to_tcp_${pos(t?.tcp) ? t.tcp : 0}_${pos(t?.tcpfin) ? t.tcpfin : 0}`,
-      `{ protocol tcp; policy = { ${tcp.join(', ')} }; }`,
-    );
+    out.set(`to_tcp_${pos(t?.tcp) ? t.tcp : 0}_${pos(t?.tcpfin) ? t.tcpfin : 0}`, {
+      l4proto: 6,
+      states: tcp,
+    });
   if (pos(t?.udp))
-    out.set(`to_udp_${t.udp}`, `{ protocol udp; policy = { unreplied: ${t.udp}, replied: ${t.udp} }; }`);
+    out.set(`to_udp_${t.udp}`, {
+      l4proto: 17,
+      states: [
+        [1, t.udp],
+        [2, t.udp],
+      ],
+    });
   return out;
 }
 
@@ -690,6 +720,29 @@ export function diffScript(from: NftModel, to: NftModel): string {
     names.size > 0 &&
     c.rules.some((r) => [...names].some((n) => r.includes(`@${short(n)} `) || r.endsWith(`@${short(n)}`)));
   const goneSets = new Set([...from.sets.keys()].filter((n) => !to.sets.has(n)));
+  // ct timeout objects (only when both models carry them): a changed or vanished one is deleted once the
+  // chains naming it are flushed (the kernel refuses to delete an object a rule still uses).
+  const objs = from.timeouts && to.timeouts ? { from: from.timeouts, to: to.timeouts } : undefined;
+  const objGone = new Set<string>();
+  const objSwap: string[] = [];
+  const objTail: string[] = [];
+  if (objs) {
+    for (const [n, body] of objs.to) {
+      const o = objs.from.get(n);
+      if (o === undefined) head.push(`add ct timeout inet ${TABLE} ${n} ${body}`);
+      else if (o !== body) {
+        objGone.add(n);
+        objSwap.push(`delete ct timeout inet ${TABLE} ${n}`, `add ct timeout inet ${TABLE} ${n} ${body}`);
+      }
+    }
+    for (const n of objs.from.keys())
+      if (!objs.to.has(n)) {
+        objGone.add(n);
+        objTail.push(`delete ct timeout inet ${TABLE} ${n}`);
+      }
+  }
+  const namesObj = (c: NftChain): boolean =>
+    objGone.size > 0 && c.rules.some((r) => [...objGone].some((n) => r.includes(`"${n}"`)));
   for (const [n, c] of to.chains) {
     const o = from.chains.get(n);
     if (!o) {
@@ -699,7 +752,7 @@ export function diffScript(from: NftModel, to: NftModel): string {
       // Another hook (a DR ingress chain on another device, read back at start): re-created.
       head.push(`delete chain ${qualified(n)}`, addChainCmd(n, c));
       for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
-    } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets)) {
+    } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets) || namesObj(o)) {
       flush.push(`flush chain ${qualified(n)}`);
       for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
     }
@@ -735,6 +788,17 @@ export function diffScript(from: NftModel, to: NftModel): string {
   }
   const setTail: string[] = [];
   for (const [n, o] of from.sets) if (!to.sets.has(n)) setTail.push(`delete ${o.kind} ${qualified(n)}`);
-  const lines = [...head, ...flush, ...delEl, ...setSwap, ...addEl, ...addRules, ...tail, ...setTail];
+  const lines = [
+    ...head,
+    ...flush,
+    ...delEl,
+    ...setSwap,
+    ...objSwap,
+    ...addEl,
+    ...addRules,
+    ...tail,
+    ...setTail,
+    ...objTail,
+  ];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
