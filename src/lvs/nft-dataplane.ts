@@ -33,6 +33,7 @@ import {
 import { type DynMap, dynWhere, type FlowEntry, type FlowReader } from './nft-flows.js';
 import {
   COUNTER_SET,
+  COUNTER_SET_DECL,
   type CtTimeouts,
   ctTimeoutChanges,
   ctTimeoutObjects,
@@ -153,12 +154,15 @@ function timeoutAgrees(p: { l4proto: number; states: [number, number][] }, kt: K
 
 const NFPROTO_INET = 1;
 
-/** Key length and timeout of a declaration (`typeof` keys are the IPv6 hashed ones: 8 bytes). */
+/**
+ * Key length and timeout of a declaration. `typeof` keys: the IPv6 hashed ones (two 32-bit hashes, 8
+ * bytes) and the traffic counter set's (ct state . ct direction . ct mark: 4 + 1 padded to 4 + 4 = 12).
+ */
 function setAgrees(t: NftSet, ks: KernelSet): boolean {
   const timeout = /timeout (\d+)s/.exec(t.decl);
   if ((timeout ? Number(timeout[1]) * 1000 : 0) !== ks.timeoutMs) return false;
   const key = /type ([a-z0-9_ .]+?)(?: :|;)/.exec(t.decl)?.[1];
-  if (!key) return /typeof/.test(t.decl) ? ks.keyLen === 8 : true;
+  if (!key) return ks.keyLen === (/typeof numgen/.test(t.decl) ? 8 : t.decl === COUNTER_SET_DECL ? 12 : -1);
   const len = key.split(' . ').reduce((a, f) => a + (f === 'ipv6_addr' ? 16 : 4), 0);
   return len === ks.keyLen;
 }

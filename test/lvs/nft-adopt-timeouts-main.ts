@@ -65,7 +65,7 @@ async function run(label: string, timeouts: CtTimeouts | undefined, keep = true)
     `${JSON.stringify({
       label,
       adopted: dp.lastAdoption.adopted,
-      script: dp.lastScript.split('\n').filter((l) => /ct timeout/.test(l)),
+      script: dp.lastScript.split('\n').filter((l) => /ct timeout|^delete (set|map) /.test(l)),
       flow: flows.includes(FLOW),
       objects: [...table.matchAll(/ct timeout (\S+) \{[^}]*policy = \{ ([^}]*) \}/gs)].map(
         (m) => `${m[1]}: ${m[2]}`,

@@ -187,7 +187,7 @@ describe('adopting with lvs_timeouts set (namespace)', { skip: !isRoot() && 'nee
     assert.deepEqual(
       get('same').script.filter((l) => !l.startsWith('add rule')),
       [],
-      'no object sent when nothing changed',
+      'nothing changed: no object sent, no set re-declared (the typeof-keyed traffic counter set included)',
     );
     assert.deepEqual(get('same').rules.sort(), ['to_tcp_7200_30', 'to_udp_77']);
     // Changed between runs: new objects, the service chains name them, the old ones are gone.
