@@ -223,6 +223,8 @@ export class NftDataplane implements Dataplane {
   #expireNodestConn: boolean;
   /** lvs_timeouts: conntrack timeout policies of NAT services (dropped if the kernel refuses them). */
   #timeouts: CtTimeouts | undefined;
+  /** lvs_timeouts as configured: the idle timeout of DR flow entries (needs no conntrack support). */
+  #flowTimeouts: CtTimeouts | undefined;
   /** lvs_flush: what an earlier run left is removed before the first programming (once, not on resync). */
   #flushOnStart: boolean;
   #leftoverMarks: readonly number[];
@@ -282,13 +284,14 @@ export class NftDataplane implements Dataplane {
     this.#flows = opts.flows;
     this.#expireNodestConn = opts.expireNodestConn ?? false;
     this.#timeouts = opts.timeouts;
+    this.#flowTimeouts = opts.timeouts;
     this.#flushOnStart = opts.flushOnStart ?? false;
     this.#leftoverMarks = opts.leftoverMarks ?? [];
   }
 
   /** One service's objects with this data plane's interfaces and timeout policies. */
   #render(s: ServiceSpec, weights = this.#sharesFor(s)): Fragment {
-    return renderService(s, this.#alloc, this.#dr, weights, this.#timeouts);
+    return renderService(s, this.#alloc, this.#dr, weights, isDr(s) ? this.#flowTimeouts : this.#timeouts);
   }
 
   /** lvs_flush: the earlier run's tables, then its connections (by the marks its state file names). */
@@ -831,14 +834,19 @@ export class NftDataplane implements Dataplane {
     return this.#serial(async () => {
       const { add, del } = ctTimeoutChanges(this.#timeouts, t);
       const old = this.#timeouts;
+      const oldFlows = this.#flowTimeouts;
       this.#timeouts = t;
-      if (!this.#started || (add.length === 0 && del.length === 0)) return { ok: true };
+      this.#flowTimeouts = t;
+      if (!this.#started) return { ok: true };
+      // The NAT chains' first rules name the objects; DR chains carry the flow timeout (drFlowTimeoutS).
       const frags = new Map(this.#state.services.map((s) => [s.name, this.#render(s)]));
       const chains = diffScript(partialModel(this.#frags.values()), partialModel(frags.values()));
+      if (add.length === 0 && del.length === 0 && chains === '') return { ok: true };
       this.lastScript = [...add, chains.trimEnd(), ...del].filter((l) => l !== '').join('\n') + '\n';
       const r = await this.#runner.run(this.lastScript);
       if (!r.ok) {
         this.#timeouts = old;
+        this.#flowTimeouts = oldFlows;
         return fail({ code: 'LVS_KERNEL', message: `lvs_timeouts: ${r.message}` });
       }
       this.#frags = frags;

@@ -228,6 +228,16 @@ export interface DrOptions {
 
 /** Timeout of a direct-routing flow entry (IPVS's TCP established timeout). */
 export const DR_FLOW_TIMEOUT_S = 900;
+
+/**
+ * The idle timeout a direct-routing service's flow entries get from lvs_timeouts, as IPVS's connection
+ * timeouts would give its connections: `tcp` for a TCP service, `udp` for a UDP one; undefined (the flow
+ * map's DR_FLOW_TIMEOUT_S) when the value is not set.
+ */
+export function drFlowTimeoutS(s: ServiceSpec, t: CtTimeouts | undefined): number | undefined {
+  const v = s.protocol === 'tcp' ? t?.tcp : s.protocol === 'udp' ? t?.udp : undefined;
+  return v !== undefined && v > 0 ? v : undefined;
+}
 /**
  * nft 1.0.6 cannot generate a packet-path update (`update @m { key : meta mark }`) of a map whose key is
  * longer than 16 bytes: it aborts on an internal assertion — through libnftables, the calling process.
@@ -430,7 +440,8 @@ export function renderService(
   slotWeights?: readonly number[],
   timeouts?: CtTimeouts,
 ): Fragment {
-  if (serviceMethod(s) === 'DR' && dr) return renderDrService(s, alloc, dr, slotWeights);
+  if (serviceMethod(s) === 'DR' && dr)
+    return renderDrService(s, alloc, dr, slotWeights, drFlowTimeoutS(s, timeouts));
   const sets = new Map<string, NftSet>();
   const chains = new Map<string, NftChain>();
   const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
@@ -543,6 +554,8 @@ function renderDrService(
   alloc: IdAlloc,
   dr: DrOptions,
   slotWeights?: readonly number[],
+  /** lvs_timeouts' value for the service's protocol (drFlowTimeoutS); without it, the map's default. */
+  flowTimeoutS?: number,
 ): Fragment {
   const id = alloc.services.get(s.name);
   if (id === undefined) throw new Error(`no id for service ${s.name}`);
@@ -599,7 +612,7 @@ function renderDrService(
     : `fwd ${ip} to meta mark map @${n.bkRef} device "${dr.egress}"`;
   // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
   const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
-  const refresh = `update @${n.flows} { ${flow} : meta mark }`;
+  const refresh = `update @${n.flows} { ${flow}${flowTimeoutS ? ` timeout ${flowTimeoutS}s` : ''} : meta mark }`;
   const record = `${refresh}${s.persistence ? ` update @${n.pers} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
   const pick =
     slots.length === 0
