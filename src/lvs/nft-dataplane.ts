@@ -32,6 +32,8 @@ import {
 } from './nft-adopt.js';
 import { type DynMap, dynWhere, type FlowEntry, type FlowReader } from './nft-flows.js';
 import {
+  addDrTableScript,
+  baseModel,
   COUNTER_SET,
   COUNTER_SET_DECL,
   type CtTimeouts,
@@ -39,8 +41,11 @@ import {
   ctTimeoutObjects,
   ctTimeoutPolicies,
   type DrOptions,
+  type DrTable,
   diffScript,
   drListed,
+  drTableName,
+  drTablesFor,
   emptyAlloc,
   type Fragment,
   fullScript,
@@ -52,10 +57,12 @@ import {
   type NftChain,
   type NftModel,
   type NftSet,
+  onlyTables,
   partialModel,
   removeScript,
   renderService,
   TABLE,
+  tableOf,
   unsupported,
 } from './nft-model.js';
 import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
@@ -402,7 +409,7 @@ export class NftDataplane implements Dataplane {
         const frags = new Map(want.services.map((s) => [s.name, this.#render(s)]));
         const model = partialModel(frags.values(), true, this.#dr);
         model.timeouts = ctTimeoutObjects(this.#timeouts);
-        return { frags, script: fullScript(model) };
+        return { frags, script: fullScript(model, drTablesFor(want.services)) };
       };
       let { frags, script } = build();
       this.lastScript = script;
@@ -443,8 +450,12 @@ export class NftDataplane implements Dataplane {
       return undefined;
     }
     this.lastAdoption = { adopted: false, staleFlows: 0 };
-    for (const t of ['inet', 'netdev', 'ip', 'ip6'] as const)
-      if (k.tables.get(t) !== LAYOUT_MARKER) return undefined;
+    // The inet table always exists; a direct-routing table only while a DR service needs it.
+    if (k.tables.get('inet') !== LAYOUT_MARKER) return undefined;
+    for (const t of ['netdev', 'ip', 'ip6'] as const)
+      if (k.tables.has(t) && k.tables.get(t) !== LAYOUT_MARKER) return undefined;
+    const wantTables = drTablesFor(want.services);
+    const present = (t: 'inet' | DrTable) => t === 'inet' || (k.tables.has(t) && wantTables.has(t));
     // Our own numbering while we run (resync); an earlier process's, recovered from its maps, otherwise.
     const alloc = this.#started
       ? {
@@ -458,7 +469,9 @@ export class NftDataplane implements Dataplane {
     const dyn = new Map<DynMap, FlowEntry[]>();
     if (this.#flows)
       for (const m of ALL_DYN) {
-        if (!k.sets.has(m.includes('/') ? m : `dr/${m}`)) continue;
+        const name = m.includes('/') ? m : `dr/${m}`;
+        // A table about to be deleted takes its entries along.
+        if (!k.sets.has(name) || !present(tableOf(name))) continue;
         try {
           const entries = await this.#flows.list(m);
           dyn.set(m, entries);
@@ -472,10 +485,21 @@ export class NftDataplane implements Dataplane {
     for (const s of want.services) this.#ensureIds(s);
     const build = () => {
       const frags = new Map(want.services.map((s) => [s.name, this.#render(s)]));
-      const to = partialModel(frags.values(), true, this.#dr);
+      const to = onlyTables(partialModel(frags.values(), true, this.#dr), wantTables);
       to.timeouts = ctTimeoutObjects(this.#timeouts);
-      return { frags, to, from: kernelModel(k, to, this.#timeouts) };
+      const kept = new Set([...wantTables].filter((t) => k.tables.has(t)));
+      return { frags, to, from: onlyTables(kernelModel(k, to, this.#timeouts), kept) };
     };
+    // Direct-routing tables wanted but absent are created (their objects follow in the diff); those
+    // present but no longer wanted go whole, last.
+    const tablesHead = [...wantTables]
+      .filter((t) => !k.tables.has(t))
+      .map((t) => `add table ${drTableName(t)} { comment "${LAYOUT_MARKER}"; }\n`)
+      .join('');
+    const tablesTail = (['netdev', 'ip', 'ip6'] as const)
+      .filter((t) => k.tables.has(t) && !wantTables.has(t))
+      .map((t) => `delete table ${drTableName(t)}\n`)
+      .join('');
     let { frags, to, from } = build();
     // Flow entries stay while their server keeps a backend entry; persistence entries while it is in the pool.
     const keep = new Map<DynMap, Set<number>>(ALL_DYN.map((m) => [m, new Set<number>()]));
@@ -503,7 +527,8 @@ export class NftDataplane implements Dataplane {
       ['dr/bk6', 'flows6', 'pers6'],
       ['fm4/bk', 'fm4/flows', 'fm4/pers'],
       ['fm6/bk', 'fm6/flows', 'fm6/pers'],
-    ] as const)
+    ] as const) {
+      if (!present(tableOf(bk))) continue;
       for (const key of k.elems.get(bk)?.keys() ?? []) {
         const mark = Number(key);
         if (keep.get(flows)?.has(mark)) continue;
@@ -513,7 +538,9 @@ export class NftDataplane implements Dataplane {
           stale.set(m, set);
         }
       }
-    let script = diffScript(from, to);
+    }
+    const full = (diff: string) => tablesHead + diff + tablesTail;
+    let script = full(diffScript(from, to));
     this.lastScript = script + lines.join('');
     this.lastDrCleanup = { stale: count, deleted: 0, swept: 0, errors: this.lastDrCleanup.errors };
     let r = this.lastScript === '' ? { ok: true as const } : await this.#runner.run(this.lastScript);
@@ -530,7 +557,7 @@ export class NftDataplane implements Dataplane {
       const why = r.message;
       this.#timeouts = undefined;
       ({ frags, to, from } = build());
-      script = diffScript(from, to);
+      script = full(diffScript(from, to));
       this.lastScript = script;
       count = 0;
       r = script === '' ? { ok: true as const } : await this.#runner.run(script);
@@ -612,8 +639,23 @@ export class NftDataplane implements Dataplane {
       }
       const fromModel = partialModel(oldFrags);
       const toModel = partialModel(newFrags.values());
-      const script = diffScript(fromModel, toModel);
+      // A direct-routing table is created with the first service that needs it and deleted with the last.
+      const hadTables = drTablesFor(this.#state.services);
+      const wantTables = drTablesFor(next.services);
+      const base = baseModel(this.#dr);
+      const tablesHead = [...wantTables]
+        .filter((t) => !hadTables.has(t))
+        .map((t) => addDrTableScript(t, base))
+        .join('');
+      const gone = [...hadTables].filter((t) => !wantTables.has(t));
+      const script =
+        tablesHead +
+        diffScript(fromModel, toModel) +
+        gone.map((t) => `delete table ${drTableName(t)}\n`).join('');
       const stale = this.#drStale(names, nextByName);
+      // Entries of a deleted table go with it.
+      for (const m of stale.keys())
+        if ((gone as string[]).includes(tableOf(m.includes('/') ? m : `dr/${m}`))) stale.delete(m);
       let marks = 0;
       for (const m of stale.values()) marks += m.size;
       this.lastDrCleanup = { stale: marks, deleted: 0, swept: 0, errors: [] };
@@ -621,7 +663,8 @@ export class NftDataplane implements Dataplane {
         stale.size > 0 ? await this.#drCleanupLines(stale, DR_INLINE_BUDGET_MS) : { lines: [], count: 0 };
       this.lastScript = script + cleanup.lines.join('');
       this.lastRoute = { route: 'script' };
-      if (cleanup.lines.length === 0 && script !== '') await this.#tryRaw(fromModel, toModel);
+      if (cleanup.lines.length === 0 && script !== '' && tablesHead === '' && gone.length === 0)
+        await this.#tryRaw(fromModel, toModel);
       if (this.lastScript !== '' && this.lastRoute.route === 'script') {
         let r = await this.#runner.run(this.lastScript);
         // A flow entry may have expired and been re-created between the listing and this transaction;

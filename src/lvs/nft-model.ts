@@ -40,6 +40,59 @@ export function qualified(name: string): string {
   if (name.startsWith(FM6)) return `ip6 ${DRM_TABLE} ${name.slice(FM6.length)}`;
   return `inet ${TABLE} ${name}`;
 }
+/** The direct-routing tables: netdev (DR by address), ip and ip6 (DR by fwmark, one per family). */
+export type DrTable = 'netdev' | 'ip' | 'ip6';
+export const ALL_DR_TABLES: ReadonlySet<DrTable> = new Set<DrTable>(['netdev', 'ip', 'ip6']);
+/** The family of the table a model object lives in. */
+export function tableOf(name: string): 'inet' | DrTable {
+  if (name.startsWith(DR)) return 'netdev';
+  if (name.startsWith(FM4)) return 'ip';
+  if (name.startsWith(FM6)) return 'ip6';
+  return 'inet';
+}
+/** The `family name` of a direct-routing table. */
+export const drTableName = (t: DrTable): string => `${t} ${t === 'netdev' ? DR_TABLE : DRM_TABLE}`;
+
+/**
+ * The direct-routing tables `services` need: the netdev table while a DR service matched by address
+ * exists, the `ip` / `ip6` table while a DR service matched by fwmark of that family does. The others are
+ * not created (their ingress and prerouting hooks would see every packet for nothing).
+ */
+export function drTablesFor(services: Iterable<ServiceSpec>): Set<DrTable> {
+  const out = new Set<DrTable>();
+  for (const s of services) if (isDr(s)) out.add(isFwmarkDr(s) ? (s.family === 4 ? 'ip' : 'ip6') : 'netdev');
+  return out;
+}
+
+/** `m` without the objects of the direct-routing tables not in `tables`. */
+export function onlyTables(m: NftModel, tables: ReadonlySet<DrTable>): NftModel {
+  const keep = (n: string) => {
+    const t = tableOf(n);
+    return t === 'inet' || tables.has(t);
+  };
+  return {
+    sets: new Map([...m.sets].filter(([n]) => keep(n))),
+    chains: new Map([...m.chains].filter(([n]) => keep(n))),
+    ...(m.timeouts ? { timeouts: m.timeouts } : {}),
+  };
+}
+
+/**
+ * The commands creating direct-routing table `t` (marked with the layout) and its base objects (shared
+ * maps, base chains and their rules) from `base` (a baseModel); services' objects follow in a diff.
+ */
+export function addDrTableScript(t: DrTable, base: NftModel): string {
+  const m = {
+    sets: [...base.sets].filter(([n]) => tableOf(n) === t),
+    chains: [...base.chains].filter(([n]) => tableOf(n) === t),
+  };
+  const lines = [`add table ${drTableName(t)} { comment "${LAYOUT_MARKER}"; }`];
+  for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
+  for (const [n, set] of m.sets) lines.push(addSetCmd(n, set));
+  for (const [n, c] of m.chains) for (const r of c.rules) lines.push(`add rule ${qualified(n)} ${r}`);
+  return `${lines.join('\n')}\n`;
+}
+
 const short = (name: string): string =>
   /^(dr|fm4|fm6)\//.exec(name) ? name.slice(name.indexOf('/') + 1) : name;
 /** True when a DR service is matched by fwmark (and so lives in the fwmark direct-routing tables). */
@@ -680,8 +733,13 @@ function delElems(name: string, keys: string[]): string[] {
   return out;
 }
 
-/** The transaction creating the table from nothing, removing whatever an earlier run left. */
-export function fullScript(m: NftModel): string {
+/**
+ * The transaction creating the tables from nothing, removing whatever an earlier run left: the inet
+ * table, and of the direct-routing tables those in `drTables` (drTablesFor); `m`'s objects of the others
+ * are left out.
+ */
+export function fullScript(m0: NftModel, drTables: ReadonlySet<DrTable> = ALL_DR_TABLES): string {
+  const m = onlyTables(m0, drTables);
   // The comment marks the layout, so that a restarted run knows it may adopt the table (nft-adopt.ts).
   const marked = `{ comment "${LAYOUT_MARKER}"; }`;
   const lines = [
@@ -689,8 +747,10 @@ export function fullScript(m: NftModel): string {
     `delete table inet ${TABLE}`,
     `add table inet ${TABLE} ${marked}`,
   ];
-  for (const t of [`netdev ${DR_TABLE}`, `ip ${DRM_TABLE}`, `ip6 ${DRM_TABLE}`])
-    lines.push(`add table ${t}`, `delete table ${t}`, `add table ${t} ${marked}`);
+  for (const t of ALL_DR_TABLES) {
+    lines.push(`add table ${drTableName(t)}`, `delete table ${drTableName(t)}`);
+    if (drTables.has(t)) lines.push(`add table ${drTableName(t)} ${marked}`);
+  }
   for (const [n, body] of m.timeouts ?? []) lines.push(`add ct timeout inet ${TABLE} ${n} ${body}`);
   for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
   for (const [n, s] of m.sets) lines.push(addSetCmd(n, s));
