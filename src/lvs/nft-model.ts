@@ -282,14 +282,19 @@ export interface DrOptions {
 /** Timeout of a direct-routing flow entry (IPVS's TCP established timeout). */
 export const DR_FLOW_TIMEOUT_S = 900;
 
+/** IPVS's default UDP timeout (its connections' idle timeout without lvs_timeouts udp). */
+export const DR_UDP_FLOW_TIMEOUT_S = 300;
+
 /**
- * The idle timeout a direct-routing service's flow entries get from lvs_timeouts, as IPVS's connection
- * timeouts would give its connections: `tcp` for a TCP service, `udp` for a UDP one; undefined (the flow
- * map's DR_FLOW_TIMEOUT_S) when the value is not set.
+ * The idle timeout of a direct-routing service's flow entries, as IPVS's connection timeouts would give its
+ * connections: lvs_timeouts `tcp` for a TCP service, `udp` for a UDP one; without the value, IPVS's
+ * default — undefined (the flow map's own DR_FLOW_TIMEOUT_S, IPVS's 900 s) for TCP, DR_UDP_FLOW_TIMEOUT_S
+ * for UDP.
  */
 export function drFlowTimeoutS(s: ServiceSpec, t: CtTimeouts | undefined): number | undefined {
   const v = s.protocol === 'tcp' ? t?.tcp : s.protocol === 'udp' ? t?.udp : undefined;
-  return v !== undefined && v > 0 ? v : undefined;
+  if (v !== undefined && v > 0) return v;
+  return s.protocol === 'udp' ? DR_UDP_FLOW_TIMEOUT_S : undefined;
 }
 /**
  * nft 1.0.6 cannot generate a packet-path update (`update @m { key : meta mark }`) of a map whose key is
@@ -607,7 +612,7 @@ function renderDrService(
   alloc: IdAlloc,
   dr: DrOptions,
   slotWeights?: readonly number[],
-  /** lvs_timeouts' value for the service's protocol (drFlowTimeoutS); without it, the map's default. */
+  /** The flow entries' idle timeout (drFlowTimeoutS); undefined: the map's default. */
   flowTimeoutS?: number,
 ): Fragment {
   const id = alloc.services.get(s.name);

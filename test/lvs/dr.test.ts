@@ -238,7 +238,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     assert.deepEqual(repliesSeen(), [0, 0]);
   });
 
-  it('lvs_timeouts: TCP flow entries expire after the tcp timeout, UDP ones after the udp one', async () => {
+  it('lvs_timeouts: TCP flow entries expire after the tcp timeout, UDP ones after the udp one; else IPVS defaults', async () => {
     const dns = svc({
       name: 'dns',
       protocol: 'udp',
@@ -265,14 +265,18 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     const tcp = entry(40126);
     assert.equal(tcp.timeout, 120);
     assert.ok(tcp.expires > 100 && tcp.expires <= 120, JSON.stringify(tcp));
-    const udpSend = `const s = require('node:dgram').createSocket('udp4');
-      s.bind(40127, '198.51.100.10', () => s.send('x', 53, '${VIP}', () => s.close()));`;
-    assert.equal(nsExec(client, process.execPath, ['-e', udpSend]).status, 0);
+    const udpSend = (sport: number) => `const s = require('node:dgram').createSocket('udp4');
+      s.bind(${sport}, '198.51.100.10', () => s.send('x', 53, '${VIP}', () => s.close()));`;
+    assert.equal(nsExec(client, process.execPath, ['-e', udpSend(40127)]).status, 0);
     const udp = entry(40127);
     assert.equal(udp.timeout, 40);
     assert.ok(udp.expires > 30 && udp.expires <= 40, JSON.stringify(udp));
-    // Without lvs_timeouts again: new flows get the map's 900 s.
+    // Without lvs_timeouts again: IPVS's defaults, 900 s for TCP (the map's own), 300 s for UDP.
     assert.deepEqual(await dp.setTimeouts(undefined), { ok: true });
+    assert.equal(nsExec(client, process.execPath, ['-e', udpSend(40129)]).status, 0);
+    const udpPlain = entry(40129);
+    assert.equal(udpPlain.timeout, 300);
+    assert.ok(udpPlain.expires > 290 && udpPlain.expires <= 300, JSON.stringify(udpPlain));
     res = await runClient(procs, client, { count: 1, sport: 40128 });
     assert.equal(res.errors, 0, res.errs.join());
     const plain = entry(40128);

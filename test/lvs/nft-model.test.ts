@@ -240,7 +240,7 @@ describe('nftables model and transactions', () => {
     );
   });
 
-  it('lvs_timeouts give DR flow entries their idle timeout: tcp for TCP services, udp for UDP ones', () => {
+  it('DR flow entries idle out as IPVS connections: lvs_timeouts tcp for TCP services, udp for UDP ones, else IPVS defaults', () => {
     const dr = (protocol: 'tcp' | 'udp'): ServiceSpec =>
       svc(protocol, {
         protocol,
@@ -254,8 +254,10 @@ describe('nftables model and transactions', () => {
       / update @flows4 \{ ip saddr \. th sport \. ip daddr \. th dport( timeout \d+s)? : meta mark \}/;
     assert.equal(flowUpdate.exec(rules(dr('tcp'), { tcp: 120, udp: 40 }))?.[1], ' timeout 120s');
     assert.equal(flowUpdate.exec(rules(dr('udp'), { tcp: 120, udp: 40 }))?.[1], ' timeout 40s');
-    // Not set for the protocol: the map's own 900 s.
-    assert.equal(flowUpdate.exec(rules(dr('udp'), { tcp: 120 }))?.[1], undefined);
+    // Not set for the protocol: IPVS's defaults, UDP 300 s, TCP the map's own 900 s.
+    assert.equal(flowUpdate.exec(rules(dr('udp'), { tcp: 120 }))?.[1], ' timeout 300s');
+    assert.equal(flowUpdate.exec(rules(dr('udp')))?.[1], ' timeout 300s');
+    assert.equal(flowUpdate.exec(rules(dr('tcp'), { udp: 40 }))?.[1], undefined);
     assert.equal(flowUpdate.exec(rules(dr('tcp')))?.[1], undefined);
   });
 });
