@@ -5,7 +5,7 @@
 import type { Diagnostics } from '../config/diagnostics.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { serviceFromConfig } from './from-config.js';
-import { DR_FLOW_TIMEOUT_S, isDr, unsupported } from './nft-model.js';
+import { DR_FLOW_TIMEOUT_S, drFlowTimeoutS, isDr, unsupported } from './nft-model.js';
 
 /** Interfaces do not matter here: only what the nftables model can express. */
 const ANY_INTERFACES = { ingress: ['any'], egress: 'any' };
@@ -35,19 +35,21 @@ export function noteLvsNotRun(cfg: KeepalivedConfig, diag: Diagnostics, ipvs: ()
 }
 
 /**
- * lvs_timeouts on nftables become conntrack timeout policies of NAT services; direct-routing services
- * pass the director without conntrack, so their flow entries keep their fixed idle timeout (docs/lvs.md).
+ * lvs_timeouts on nftables become conntrack timeout policies of NAT services and the idle timeout of
+ * direct-routing flow entries (`tcp` for TCP, `udp` for UDP); a DR flow entry has no TCP state, so
+ * `tcpfin` does not reach TCP DR services, which is said once per such virtual server (docs/lvs.md).
  */
 export function lvsTimeoutsNotes(
   cfg: KeepalivedConfig,
 ): { message: string; pos: KeepalivedConfig['virtualServers'][number]['pos'] }[] {
-  if (!cfg.globalDefs.lvsTimeouts) return [];
+  const t = cfg.globalDefs.lvsTimeouts;
+  if (!t?.tcpfin) return [];
   const out: { message: string; pos: KeepalivedConfig['virtualServers'][number]['pos'] }[] = [];
   for (const vs of cfg.virtualServers) {
     const made = serviceFromConfig(cfg, vs, undefined);
-    if (made.ok && isDr(made.spec))
+    if (made.ok && isDr(made.spec) && made.spec.protocol === 'tcp')
       out.push({
-        message: `lvs_timeouts do not apply to virtual server ${made.spec.name} on nftables: direct routing has no conntrack entry, its flows expire ${DR_FLOW_TIMEOUT_S} s after their last packet`,
+        message: `lvs_timeouts tcpfin does not apply to virtual server ${made.spec.name} on nftables: a direct-routing flow entry has no TCP state, its flows expire ${drFlowTimeoutS(made.spec, t) ?? DR_FLOW_TIMEOUT_S} s after their last packet`,
         pos: vs.pos,
       });
   }

@@ -18,6 +18,8 @@ const NFT_MSG_GETTABLE = 1;
 const NFT_MSG_GETCHAIN = 4;
 const NFT_MSG_GETSET = 10;
 const NFT_MSG_GETSETELEM = 13;
+const NFT_MSG_GETOBJ = 19;
+const NFT_OBJECT_CT_TIMEOUT = 7;
 const NETLINK_NETFILTER = 12;
 const NLM_F_DUMP = 0x300;
 const NFPROTO_INET = 1;
@@ -40,6 +42,17 @@ export interface KernelSet {
   timeoutMs: number;
 }
 
+/**
+ * A `ct timeout` object of the inet table as read back: protocol numbers and the timeout of each state
+ * (conntrack's attribute numbers: TCP 3 = ESTABLISHED, 4 = FIN_WAIT; UDP 1 = UNREPLIED, 2 = REPLIED), in
+ * seconds. The kernel lists every state, the ones a policy does not name with the defaults they were given.
+ */
+export interface KernelTimeout {
+  l3proto: number;
+  l4proto: number;
+  states: Map<number, number>;
+}
+
 /** Both tables as read back, objects under their model names (`dr/…` for the netdev table). */
 export interface KernelTables {
   /** Comment of each table present (`undefined` value: present without a comment). */
@@ -48,6 +61,8 @@ export interface KernelTables {
   sets: Map<string, KernelSet>;
   /** Elements of the shared static maps (ELEM_LAYOUT) as model text: key → value. */
   elems: Map<string, Map<string, string>>;
+  /** `ct timeout` objects of the inet table by name (absent: not read). */
+  timeouts?: Map<string, KernelTimeout>;
 }
 
 export interface TableReader {
@@ -128,6 +143,32 @@ export function decodeSet(p: Buffer): ({ table: string; name: string } & KernelS
     isMap: fl ? (p.readUInt32BE(fl[0]) & 0x8) !== 0 : false,
     keyLen: kl ? p.readUInt32BE(kl[0]) : 0,
     timeoutMs: to && to[1] === 8 ? Number(p.readBigUInt64BE(to[0])) : 0,
+  };
+}
+
+/** A NEWOBJ message: table, name and, for a `ct timeout` object, its protocols and state timeouts. */
+export function decodeTimeoutObj(p: Buffer): ({ table: string; name: string } & KernelTimeout) | undefined {
+  const a = attrs(p, 4, p.length);
+  const table = cstr(p, a.get(1));
+  const name = cstr(p, a.get(2));
+  const type = a.get(3);
+  const data = a.get(4);
+  if (table === undefined || name === undefined || !type || !data) return undefined;
+  if (p.readUInt32BE(type[0]) !== NFT_OBJECT_CT_TIMEOUT) return undefined;
+  const d = attrs(p, data[0], data[0] + data[1]);
+  const l3 = d.get(1);
+  const l4 = d.get(2);
+  const st = d.get(3);
+  const states = new Map<number, number>();
+  if (st)
+    for (const [t, [off, len]] of attrs(p, st[0], st[0] + st[1]))
+      if (len === 4) states.set(t, p.readUInt32BE(off));
+  return {
+    table,
+    name,
+    l3proto: l3 ? p.readUInt16BE(l3[0]) : 0,
+    l4proto: l4 ? (p[l4[0]] as number) : 0,
+    states,
   };
 }
 
@@ -235,6 +276,14 @@ export function netlinkTableReader(): TableReader {
         for (const s of sets)
           if (s && s.table === name)
             out.sets.set(prefix + s.name, { isMap: s.isMap, keyLen: s.keyLen, timeoutMs: s.timeoutMs });
+        if (kind === 'inet') {
+          out.timeouts = new Map();
+          for (const o of (await dump(NFT_MSG_GETOBJ, Buffer.concat([nfgen(fam), strAttr(1, name)]))).map(
+            decodeTimeoutObj,
+          ))
+            if (o && o.table === name)
+              out.timeouts.set(o.name, { l3proto: o.l3proto, l4proto: o.l4proto, states: o.states });
+        }
         for (const [mname, layout] of Object.entries(ELEM_LAYOUT)) {
           if ((/^(dr|fm4|fm6)\//.exec(mname)?.[0] ?? '') !== prefix || !out.sets.has(mname)) continue;
           const short = mname.slice(prefix.length);

@@ -26,19 +26,27 @@ import {
   type KernelChain,
   type KernelSet,
   type KernelTables,
+  type KernelTimeout,
   netlinkTableReader,
   recoverAlloc,
   type TableReader,
 } from './nft-adopt.js';
 import { type DynMap, dynWhere, type FlowEntry, type FlowReader } from './nft-flows.js';
 import {
+  addDrTableScript,
+  baseModel,
   COUNTER_SET,
+  COUNTER_SET_DECL,
   type CtTimeouts,
   ctTimeoutChanges,
   ctTimeoutObjects,
+  ctTimeoutPolicies,
   type DrOptions,
+  type DrTable,
   diffScript,
   drListed,
+  drTableName,
+  drTablesFor,
   emptyAlloc,
   type Fragment,
   fullScript,
@@ -50,9 +58,12 @@ import {
   type NftChain,
   type NftModel,
   type NftSet,
+  onlyTables,
   partialModel,
   removeScript,
   renderService,
+  TABLE,
+  tableOf,
   unsupported,
 } from './nft-model.js';
 import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
@@ -109,9 +120,10 @@ function dynMapsOf(s: ServiceSpec): { flows: DynMap; pers: DynMap } {
  * elements; sets declared as `to` declares them when their key length and timeout agree (else
  * re-declared); chains with `to`'s hook when the kernel's agrees (a DR ingress chain on another device is
  * re-created); base chains with `to`'s rules (their rules are fixed by the layout marker) and every other
- * chain with unknown rules, so it is rewritten.
+ * chain with unknown rules, so it is rewritten; `ct timeout` objects with `to`'s body when their protocol
+ * and the timeouts `want` names agree (else replaced).
  */
-function kernelModel(k: KernelTables, to: NftModel): NftModel {
+function kernelModel(k: KernelTables, to: NftModel, want: CtTimeouts | undefined): NftModel {
   const sets = new Map<string, NftSet>();
   for (const [n, ks] of k.sets) {
     const t = to.sets.get(n);
@@ -129,15 +141,36 @@ function kernelModel(k: KernelTables, to: NftModel): NftModel {
     if (t && hookAgrees(t.decl, kc)) chains.set(n, { decl: t.decl, rules: t.decl ? t.rules : ['(kernel)'] });
     else chains.set(n, { decl: kc.hook ? `(kernel hook ${kc.hook.num})` : '', rules: ['(kernel)'] });
   }
-  return { sets, chains };
+  const policies = ctTimeoutPolicies(want);
+  const timeouts = new Map<string, string>();
+  for (const [n, kt] of k.timeouts ?? []) {
+    const body = to.timeouts?.get(n);
+    const p = policies.get(n);
+    timeouts.set(n, body && p && timeoutAgrees(p, kt) ? body : '(kernel)');
+  }
+  return { sets, chains, timeouts };
 }
 
-/** Key length and timeout of a declaration (`typeof` keys are the IPv6 hashed ones: 8 bytes). */
+/** The kernel's object is the policy: same protocol, IPv4 and IPv6 (inet), every named state's timeout. */
+function timeoutAgrees(p: { l4proto: number; states: [number, number][] }, kt: KernelTimeout): boolean {
+  return (
+    kt.l3proto === NFPROTO_INET &&
+    kt.l4proto === p.l4proto &&
+    p.states.every(([st, v]) => kt.states.get(st) === v)
+  );
+}
+
+const NFPROTO_INET = 1;
+
+/**
+ * Key length and timeout of a declaration. `typeof` keys: the IPv6 hashed ones (two 32-bit hashes, 8
+ * bytes) and the traffic counter set's (ct state . ct direction . ct mark: 4 + 1 padded to 4 + 4 = 12).
+ */
 function setAgrees(t: NftSet, ks: KernelSet): boolean {
   const timeout = /timeout (\d+)s/.exec(t.decl);
   if ((timeout ? Number(timeout[1]) * 1000 : 0) !== ks.timeoutMs) return false;
   const key = /type ([a-z0-9_ .]+?)(?: :|;)/.exec(t.decl)?.[1];
-  if (!key) return /typeof/.test(t.decl) ? ks.keyLen === 8 : true;
+  if (!key) return ks.keyLen === (/typeof numgen/.test(t.decl) ? 8 : t.decl === COUNTER_SET_DECL ? 12 : -1);
   const len = key.split(' . ').reduce((a, f) => a + (f === 'ipv6_addr' ? 16 : 4), 0);
   return len === ks.keyLen;
 }
@@ -198,6 +231,8 @@ export class NftDataplane implements Dataplane {
   #expireNodestConn: boolean;
   /** lvs_timeouts: conntrack timeout policies of NAT services (dropped if the kernel refuses them). */
   #timeouts: CtTimeouts | undefined;
+  /** lvs_timeouts as configured: the idle timeout of DR flow entries (needs no conntrack support). */
+  #flowTimeouts: CtTimeouts | undefined;
   /** lvs_flush: what an earlier run left is removed before the first programming (once, not on resync). */
   #flushOnStart: boolean;
   #leftoverMarks: readonly number[];
@@ -257,13 +292,14 @@ export class NftDataplane implements Dataplane {
     this.#flows = opts.flows;
     this.#expireNodestConn = opts.expireNodestConn ?? false;
     this.#timeouts = opts.timeouts;
+    this.#flowTimeouts = opts.timeouts;
     this.#flushOnStart = opts.flushOnStart ?? false;
     this.#leftoverMarks = opts.leftoverMarks ?? [];
   }
 
   /** One service's objects with this data plane's interfaces and timeout policies. */
   #render(s: ServiceSpec, weights = this.#sharesFor(s)): Fragment {
-    return renderService(s, this.#alloc, this.#dr, weights, this.#timeouts);
+    return renderService(s, this.#alloc, this.#dr, weights, isDr(s) ? this.#flowTimeouts : this.#timeouts);
   }
 
   /** lvs_flush: the earlier run's tables, then its connections (by the marks its state file names). */
@@ -350,9 +386,8 @@ export class NftDataplane implements Dataplane {
       if (bad) return fail(bad);
       const want = canonical(state);
       this.#noteApproximated(want.services);
-      // lvs_flush asks for a clean start, and adoption does not carry conntrack timeout policies yet:
-      // both replace the tables instead (docs/lvs.md, "Adopting the table at start").
-      if (!this.#flushOnStart && ctTimeoutObjects(this.#timeouts).size === 0) {
+      // lvs_flush asks for a clean start: it replaces the tables (docs/lvs.md, "Adopting the table at start").
+      if (!this.#flushOnStart) {
         const adopted = await this.#adopt(want);
         if (adopted) return adopted;
       }
@@ -378,7 +413,7 @@ export class NftDataplane implements Dataplane {
         const frags = new Map(want.services.map((s) => [s.name, this.#render(s)]));
         const model = partialModel(frags.values(), true, this.#dr);
         model.timeouts = ctTimeoutObjects(this.#timeouts);
-        return { frags, script: fullScript(model) };
+        return { frags, script: fullScript(model, drTablesFor(want.services)) };
       };
       let { frags, script } = build();
       this.lastScript = script;
@@ -419,8 +454,12 @@ export class NftDataplane implements Dataplane {
       return undefined;
     }
     this.lastAdoption = { adopted: false, staleFlows: 0 };
-    for (const t of ['inet', 'netdev', 'ip', 'ip6'] as const)
-      if (k.tables.get(t) !== LAYOUT_MARKER) return undefined;
+    // The inet table always exists; a direct-routing table only while a DR service needs it.
+    if (k.tables.get('inet') !== LAYOUT_MARKER) return undefined;
+    for (const t of ['netdev', 'ip', 'ip6'] as const)
+      if (k.tables.has(t) && k.tables.get(t) !== LAYOUT_MARKER) return undefined;
+    const wantTables = drTablesFor(want.services);
+    const present = (t: 'inet' | DrTable) => t === 'inet' || (k.tables.has(t) && wantTables.has(t));
     // Our own numbering while we run (resync); an earlier process's, recovered from its maps, otherwise.
     const alloc = this.#started
       ? {
@@ -434,7 +473,9 @@ export class NftDataplane implements Dataplane {
     const dyn = new Map<DynMap, FlowEntry[]>();
     if (this.#flows)
       for (const m of ALL_DYN) {
-        if (!k.sets.has(m.includes('/') ? m : `dr/${m}`)) continue;
+        const name = m.includes('/') ? m : `dr/${m}`;
+        // A table about to be deleted takes its entries along.
+        if (!k.sets.has(name) || !present(tableOf(name))) continue;
         try {
           const entries = await this.#flows.list(m);
           dyn.set(m, entries);
@@ -446,11 +487,24 @@ export class NftDataplane implements Dataplane {
     const prev = this.#alloc;
     this.#alloc = alloc;
     for (const s of want.services) this.#ensureIds(s);
-    const frags = new Map(
-      want.services.map((s) => [s.name, renderService(s, this.#alloc, this.#dr, this.#sharesFor(s))]),
-    );
-    const to = partialModel(frags.values(), true, this.#dr);
-    const from = kernelModel(k, to);
+    const build = () => {
+      const frags = new Map(want.services.map((s) => [s.name, this.#render(s)]));
+      const to = onlyTables(partialModel(frags.values(), true, this.#dr), wantTables);
+      to.timeouts = ctTimeoutObjects(this.#timeouts);
+      const kept = new Set([...wantTables].filter((t) => k.tables.has(t)));
+      return { frags, to, from: onlyTables(kernelModel(k, to, this.#timeouts), kept) };
+    };
+    // Direct-routing tables wanted but absent are created (their objects follow in the diff); those
+    // present but no longer wanted go whole, last.
+    const tablesHead = [...wantTables]
+      .filter((t) => !k.tables.has(t))
+      .map((t) => `add table ${drTableName(t)} { comment "${LAYOUT_MARKER}"; }\n`)
+      .join('');
+    const tablesTail = (['netdev', 'ip', 'ip6'] as const)
+      .filter((t) => k.tables.has(t) && !wantTables.has(t))
+      .map((t) => `delete table ${drTableName(t)}\n`)
+      .join('');
+    let { frags, to, from } = build();
     // Flow entries stay while their server keeps a backend entry; persistence entries while it is in the pool.
     const keep = new Map<DynMap, Set<number>>(ALL_DYN.map((m) => [m, new Set<number>()]));
     for (const s of want.services) {
@@ -477,7 +531,8 @@ export class NftDataplane implements Dataplane {
       ['dr/bk6', 'flows6', 'pers6'],
       ['fm4/bk', 'fm4/flows', 'fm4/pers'],
       ['fm6/bk', 'fm6/flows', 'fm6/pers'],
-    ] as const)
+    ] as const) {
+      if (!present(tableOf(bk))) continue;
       for (const key of k.elems.get(bk)?.keys() ?? []) {
         const mark = Number(key);
         if (keep.get(flows)?.has(mark)) continue;
@@ -487,7 +542,9 @@ export class NftDataplane implements Dataplane {
           stale.set(m, set);
         }
       }
-    const script = diffScript(from, to);
+    }
+    const full = (diff: string) => tablesHead + diff + tablesTail;
+    let script = full(diffScript(from, to));
     this.lastScript = script + lines.join('');
     this.lastDrCleanup = { stale: count, deleted: 0, swept: 0, errors: this.lastDrCleanup.errors };
     let r = this.lastScript === '' ? { ok: true as const } : await this.#runner.run(this.lastScript);
@@ -496,6 +553,23 @@ export class NftDataplane implements Dataplane {
       this.lastScript = script;
       count = 0;
       r = script === '' ? { ok: true as const } : await this.#runner.run(script);
+    }
+    const timeouts = this.#timeouts;
+    if (!r.ok && ctTimeoutObjects(timeouts).size > 0) {
+      // A kernel without conntrack timeout policies refuses the objects: the services (and the flows)
+      // matter more, as in start().
+      const why = r.message;
+      this.#timeouts = undefined;
+      ({ frags, to, from } = build());
+      script = full(diffScript(from, to));
+      this.lastScript = script;
+      count = 0;
+      r = script === '' ? { ok: true as const } : await this.#runner.run(script);
+      if (r.ok)
+        this.#log?.(
+          `lvs_timeouts not applied: this kernel refused conntrack timeout policies (${why}); connections keep the kernel's timeouts`,
+        );
+      else this.#timeouts = timeouts;
     }
     if (!r.ok) {
       this.#log?.(`adopting the nftables tables failed (${r.message}); replacing them`);
@@ -569,8 +643,23 @@ export class NftDataplane implements Dataplane {
       }
       const fromModel = partialModel(oldFrags);
       const toModel = partialModel(newFrags.values());
-      const script = diffScript(fromModel, toModel);
+      // A direct-routing table is created with the first service that needs it and deleted with the last.
+      const hadTables = drTablesFor(this.#state.services);
+      const wantTables = drTablesFor(next.services);
+      const base = baseModel(this.#dr);
+      const tablesHead = [...wantTables]
+        .filter((t) => !hadTables.has(t))
+        .map((t) => addDrTableScript(t, base))
+        .join('');
+      const gone = [...hadTables].filter((t) => !wantTables.has(t));
+      const script =
+        tablesHead +
+        diffScript(fromModel, toModel) +
+        gone.map((t) => `delete table ${drTableName(t)}\n`).join('');
       const stale = this.#drStale(names, nextByName);
+      // Entries of a deleted table go with it.
+      for (const m of stale.keys())
+        if ((gone as string[]).includes(tableOf(m.includes('/') ? m : `dr/${m}`))) stale.delete(m);
       let marks = 0;
       for (const m of stale.values()) marks += m.size;
       this.lastDrCleanup = { stale: marks, deleted: 0, swept: 0, errors: [] };
@@ -578,7 +667,8 @@ export class NftDataplane implements Dataplane {
         stale.size > 0 ? await this.#drCleanupLines(stale, DR_INLINE_BUDGET_MS) : { lines: [], count: 0 };
       this.lastScript = script + cleanup.lines.join('');
       this.lastRoute = { route: 'script' };
-      if (cleanup.lines.length === 0 && script !== '') await this.#tryRaw(fromModel, toModel);
+      if (cleanup.lines.length === 0 && script !== '' && tablesHead === '' && gone.length === 0)
+        await this.#tryRaw(fromModel, toModel);
       if (this.lastScript !== '' && this.lastRoute.route === 'script') {
         let r = await this.#runner.run(this.lastScript);
         // A flow entry may have expired and been re-created between the listing and this transaction;
@@ -791,14 +881,19 @@ export class NftDataplane implements Dataplane {
     return this.#serial(async () => {
       const { add, del } = ctTimeoutChanges(this.#timeouts, t);
       const old = this.#timeouts;
+      const oldFlows = this.#flowTimeouts;
       this.#timeouts = t;
-      if (!this.#started || (add.length === 0 && del.length === 0)) return { ok: true };
+      this.#flowTimeouts = t;
+      if (!this.#started) return { ok: true };
+      // The NAT chains' first rules name the objects; DR chains carry the flow timeout (drFlowTimeoutS).
       const frags = new Map(this.#state.services.map((s) => [s.name, this.#render(s)]));
       const chains = diffScript(partialModel(this.#frags.values()), partialModel(frags.values()));
+      if (add.length === 0 && del.length === 0 && chains === '') return { ok: true };
       this.lastScript = [...add, chains.trimEnd(), ...del].filter((l) => l !== '').join('\n') + '\n';
       const r = await this.#runner.run(this.lastScript);
       if (!r.ok) {
         this.#timeouts = old;
+        this.#flowTimeouts = oldFlows;
         return fail({ code: 'LVS_KERNEL', message: `lvs_timeouts: ${r.message}` });
       }
       this.#frags = frags;

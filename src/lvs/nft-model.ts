@@ -40,6 +40,59 @@ export function qualified(name: string): string {
   if (name.startsWith(FM6)) return `ip6 ${DRM_TABLE} ${name.slice(FM6.length)}`;
   return `inet ${TABLE} ${name}`;
 }
+/** The direct-routing tables: netdev (DR by address), ip and ip6 (DR by fwmark, one per family). */
+export type DrTable = 'netdev' | 'ip' | 'ip6';
+export const ALL_DR_TABLES: ReadonlySet<DrTable> = new Set<DrTable>(['netdev', 'ip', 'ip6']);
+/** The family of the table a model object lives in. */
+export function tableOf(name: string): 'inet' | DrTable {
+  if (name.startsWith(DR)) return 'netdev';
+  if (name.startsWith(FM4)) return 'ip';
+  if (name.startsWith(FM6)) return 'ip6';
+  return 'inet';
+}
+/** The `family name` of a direct-routing table. */
+export const drTableName = (t: DrTable): string => `${t} ${t === 'netdev' ? DR_TABLE : DRM_TABLE}`;
+
+/**
+ * The direct-routing tables `services` need: the netdev table while a DR service matched by address
+ * exists, the `ip` / `ip6` table while a DR service matched by fwmark of that family does. The others are
+ * not created (their ingress and prerouting hooks would see every packet for nothing).
+ */
+export function drTablesFor(services: Iterable<ServiceSpec>): Set<DrTable> {
+  const out = new Set<DrTable>();
+  for (const s of services) if (isDr(s)) out.add(isFwmarkDr(s) ? (s.family === 4 ? 'ip' : 'ip6') : 'netdev');
+  return out;
+}
+
+/** `m` without the objects of the direct-routing tables not in `tables`. */
+export function onlyTables(m: NftModel, tables: ReadonlySet<DrTable>): NftModel {
+  const keep = (n: string) => {
+    const t = tableOf(n);
+    return t === 'inet' || tables.has(t);
+  };
+  return {
+    sets: new Map([...m.sets].filter(([n]) => keep(n))),
+    chains: new Map([...m.chains].filter(([n]) => keep(n))),
+    ...(m.timeouts ? { timeouts: m.timeouts } : {}),
+  };
+}
+
+/**
+ * The commands creating direct-routing table `t` (marked with the layout) and its base objects (shared
+ * maps, base chains and their rules) from `base` (a baseModel); services' objects follow in a diff.
+ */
+export function addDrTableScript(t: DrTable, base: NftModel): string {
+  const m = {
+    sets: [...base.sets].filter(([n]) => tableOf(n) === t),
+    chains: [...base.chains].filter(([n]) => tableOf(n) === t),
+  };
+  const lines = [`add table ${drTableName(t)} { comment "${LAYOUT_MARKER}"; }`];
+  for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
+  for (const [n, set] of m.sets) lines.push(addSetCmd(n, set));
+  for (const [n, c] of m.chains) for (const r of c.rules) lines.push(`add rule ${qualified(n)} ${r}`);
+  return `${lines.join('\n')}\n`;
+}
+
 const short = (name: string): string =>
   /^(dr|fm4|fm6)\//.exec(name) ? name.slice(name.indexOf('/') + 1) : name;
 /** True when a DR service is matched by fwmark (and so lives in the fwmark direct-routing tables). */
@@ -66,7 +119,10 @@ export interface NftChain {
 export interface NftModel {
   sets: Map<string, NftSet>;
   chains: Map<string, NftChain>;
-  /** `ct timeout` objects of the inet table (name → body), created at start only (lvs_timeouts). */
+  /**
+   * `ct timeout` objects of the inet table (name → body; lvs_timeouts). diffScript changes them only when
+   * both models have the map (a start adopting the kernel's tables); otherwise setTimeouts does.
+   */
   timeouts?: Map<string, string>;
 }
 
@@ -86,17 +142,44 @@ export interface CtTimeouts {
  */
 export function ctTimeoutObjects(t: CtTimeouts | undefined): Map<string, string> {
   const out = new Map<string, string>();
+  for (const [name, p] of ctTimeoutPolicies(t)) {
+    const named = p.states.map(([st, v]) => `${STATE_NAME[p.l4proto]?.[st]}: ${v}`).join(', ');
+    out.set(name, `{ protocol ${p.l4proto === 6 ? 'tcp' : 'udp'}; policy = { ${named} }; }`);
+  }
+  return out;
+}
+
+/** conntrack's numbers of the states lvs_timeouts sets (netlink attribute types), by protocol number. */
+const STATE_NAME: Record<number, Record<number, string>> = {
+  6: { 3: 'established', 4: 'fin_wait' },
+  17: { 1: 'unreplied', 2: 'replied' },
+};
+
+/**
+ * The policies of ctTimeoutObjects as numbers (what adoption compares the kernel's objects with): name →
+ * protocol number and [conntrack state attribute, seconds] of each state named.
+ */
+export function ctTimeoutPolicies(
+  t: CtTimeouts | undefined,
+): Map<string, { l4proto: number; states: [number, number][] }> {
+  const out = new Map<string, { l4proto: number; states: [number, number][] }>();
   const pos = (v: number | undefined): v is number => v !== undefined && v > 0;
-  const tcp: string[] = [];
-  if (pos(t?.tcp)) tcp.push(`established: ${t.tcp}`);
-  if (pos(t?.tcpfin)) tcp.push(`fin_wait: ${t.tcpfin}`);
+  const tcp: [number, number][] = [];
+  if (pos(t?.tcp)) tcp.push([3, t.tcp]);
+  if (pos(t?.tcpfin)) tcp.push([4, t.tcpfin]);
   if (tcp.length > 0)
-    out.set(
-      `to_tcp_${pos(t?.tcp) ? t.tcp : 0}_${pos(t?.tcpfin) ? t.tcpfin : 0}`,
-      `{ protocol tcp; policy = { ${tcp.join(', ')} }; }`,
-    );
+    out.set(`to_tcp_${pos(t?.tcp) ? t.tcp : 0}_${pos(t?.tcpfin) ? t.tcpfin : 0}`, {
+      l4proto: 6,
+      states: tcp,
+    });
   if (pos(t?.udp))
-    out.set(`to_udp_${t.udp}`, `{ protocol udp; policy = { unreplied: ${t.udp}, replied: ${t.udp} }; }`);
+    out.set(`to_udp_${t.udp}`, {
+      l4proto: 17,
+      states: [
+        [1, t.udp],
+        [2, t.udp],
+      ],
+    });
   return out;
 }
 
@@ -198,6 +281,21 @@ export interface DrOptions {
 
 /** Timeout of a direct-routing flow entry (IPVS's TCP established timeout). */
 export const DR_FLOW_TIMEOUT_S = 900;
+
+/** IPVS's default UDP timeout (its connections' idle timeout without lvs_timeouts udp). */
+export const DR_UDP_FLOW_TIMEOUT_S = 300;
+
+/**
+ * The idle timeout of a direct-routing service's flow entries, as IPVS's connection timeouts would give its
+ * connections: lvs_timeouts `tcp` for a TCP service, `udp` for a UDP one; without the value, IPVS's
+ * default — undefined (the flow map's own DR_FLOW_TIMEOUT_S, IPVS's 900 s) for TCP, DR_UDP_FLOW_TIMEOUT_S
+ * for UDP.
+ */
+export function drFlowTimeoutS(s: ServiceSpec, t: CtTimeouts | undefined): number | undefined {
+  const v = s.protocol === 'tcp' ? t?.tcp : s.protocol === 'udp' ? t?.udp : undefined;
+  if (v !== undefined && v > 0) return v;
+  return s.protocol === 'udp' ? DR_UDP_FLOW_TIMEOUT_S : undefined;
+}
 /**
  * nft 1.0.6 cannot generate a packet-path update (`update @m { key : meta mark }`) of a map whose key is
  * longer than 16 bytes: it aborts on an internal assertion — through libnftables, the calling process.
@@ -414,7 +512,8 @@ export function renderService(
   slotWeights?: readonly number[],
   timeouts?: CtTimeouts,
 ): Fragment {
-  if (serviceMethod(s) === 'DR' && dr) return renderDrService(s, alloc, dr, slotWeights);
+  if (serviceMethod(s) === 'DR' && dr)
+    return renderDrService(s, alloc, dr, slotWeights, drFlowTimeoutS(s, timeouts));
   const sets = new Map<string, NftSet>();
   const chains = new Map<string, NftChain>();
   const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
@@ -527,6 +626,8 @@ function renderDrService(
   alloc: IdAlloc,
   dr: DrOptions,
   slotWeights?: readonly number[],
+  /** The flow entries' idle timeout (drFlowTimeoutS); undefined: the map's default. */
+  flowTimeoutS?: number,
 ): Fragment {
   const id = alloc.services.get(s.name);
   if (id === undefined) throw new Error(`no id for service ${s.name}`);
@@ -583,7 +684,7 @@ function renderDrService(
     : `fwd ${ip} to meta mark map @${n.bkRef} device "${dr.egress}"`;
   // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
   const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
-  const refresh = `update @${n.flows} { ${flow} : meta mark }`;
+  const refresh = `update @${n.flows} { ${flow}${flowTimeoutS ? ` timeout ${flowTimeoutS}s` : ''} : meta mark }`;
   const record = `${refresh}${s.persistence ? ` update @${n.pers} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
   // Traffic counters, just before the packet goes: a scheduled packet (slot or persistence entry) counts
   // as a new connection, one that followed its flow entry as a packet of a known one.
@@ -656,8 +757,13 @@ function delElems(name: string, keys: string[]): string[] {
   return out;
 }
 
-/** The transaction creating the table from nothing, removing whatever an earlier run left. */
-export function fullScript(m: NftModel): string {
+/**
+ * The transaction creating the tables from nothing, removing whatever an earlier run left: the inet
+ * table, and of the direct-routing tables those in `drTables` (drTablesFor); `m`'s objects of the others
+ * are left out.
+ */
+export function fullScript(m0: NftModel, drTables: ReadonlySet<DrTable> = ALL_DR_TABLES): string {
+  const m = onlyTables(m0, drTables);
   // The comment marks the layout, so that a restarted run knows it may adopt the table (nft-adopt.ts).
   const marked = `{ comment "${LAYOUT_MARKER}"; }`;
   const lines = [
@@ -665,8 +771,10 @@ export function fullScript(m: NftModel): string {
     `delete table inet ${TABLE}`,
     `add table inet ${TABLE} ${marked}`,
   ];
-  for (const t of [`netdev ${DR_TABLE}`, `ip ${DRM_TABLE}`, `ip6 ${DRM_TABLE}`])
-    lines.push(`add table ${t}`, `delete table ${t}`, `add table ${t} ${marked}`);
+  for (const t of ALL_DR_TABLES) {
+    lines.push(`add table ${drTableName(t)}`, `delete table ${drTableName(t)}`);
+    if (drTables.has(t)) lines.push(`add table ${drTableName(t)} ${marked}`);
+  }
   for (const [n, body] of m.timeouts ?? []) lines.push(`add ct timeout inet ${TABLE} ${n} ${body}`);
   for (const [n, c] of m.chains) lines.push(addChainCmd(n, c));
   for (const [n, s] of m.sets) lines.push(addSetCmd(n, s));
@@ -709,6 +817,29 @@ export function diffScript(from: NftModel, to: NftModel): string {
     names.size > 0 &&
     c.rules.some((r) => [...names].some((n) => r.includes(`@${short(n)} `) || r.endsWith(`@${short(n)}`)));
   const goneSets = new Set([...from.sets.keys()].filter((n) => !to.sets.has(n)));
+  // ct timeout objects (only when both models carry them): a changed or vanished one is deleted once the
+  // chains naming it are flushed (the kernel refuses to delete an object a rule still uses).
+  const objs = from.timeouts && to.timeouts ? { from: from.timeouts, to: to.timeouts } : undefined;
+  const objGone = new Set<string>();
+  const objSwap: string[] = [];
+  const objTail: string[] = [];
+  if (objs) {
+    for (const [n, body] of objs.to) {
+      const o = objs.from.get(n);
+      if (o === undefined) head.push(`add ct timeout inet ${TABLE} ${n} ${body}`);
+      else if (o !== body) {
+        objGone.add(n);
+        objSwap.push(`delete ct timeout inet ${TABLE} ${n}`, `add ct timeout inet ${TABLE} ${n} ${body}`);
+      }
+    }
+    for (const n of objs.from.keys())
+      if (!objs.to.has(n)) {
+        objGone.add(n);
+        objTail.push(`delete ct timeout inet ${TABLE} ${n}`);
+      }
+  }
+  const namesObj = (c: NftChain): boolean =>
+    objGone.size > 0 && c.rules.some((r) => [...objGone].some((n) => r.includes(`"${n}"`)));
   for (const [n, c] of to.chains) {
     const o = from.chains.get(n);
     if (!o) {
@@ -718,7 +849,7 @@ export function diffScript(from: NftModel, to: NftModel): string {
       // Another hook (a DR ingress chain on another device, read back at start): re-created.
       head.push(`delete chain ${qualified(n)}`, addChainCmd(n, c));
       for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
-    } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets)) {
+    } else if (!sameRules(o, c) || uses(o, redeclared) || uses(o, goneSets) || namesObj(o)) {
       flush.push(`flush chain ${qualified(n)}`);
       for (const r of c.rules) addRules.push(`add rule ${qualified(n)} ${r}`);
     }
@@ -754,6 +885,17 @@ export function diffScript(from: NftModel, to: NftModel): string {
   }
   const setTail: string[] = [];
   for (const [n, o] of from.sets) if (!to.sets.has(n)) setTail.push(`delete ${o.kind} ${qualified(n)}`);
-  const lines = [...head, ...flush, ...delEl, ...setSwap, ...addEl, ...addRules, ...tail, ...setTail];
+  const lines = [
+    ...head,
+    ...flush,
+    ...delEl,
+    ...setSwap,
+    ...objSwap,
+    ...addEl,
+    ...addRules,
+    ...tail,
+    ...setTail,
+    ...objTail,
+  ];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

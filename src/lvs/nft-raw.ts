@@ -184,7 +184,26 @@ export type RawOp =
   | { op: 'rule'; chain: string; modulus: number; offset: number }
   | { op: 'pick'; chain: string; pick: NatPick }
   /** A direct-routing pick rule: `meta l4proto P meta mark set numgen inc mod N offset B`. */
-  | { op: 'drrule'; chain: string; proto: number; modulus: number; offset: number };
+  | { op: 'drrule'; chain: string; proto: number; modulus: number; offset: number }
+  /** A direct-routing pick rule besides the rotation: `meta l4proto P meta mark set 0x0` or a jhash. */
+  | { op: 'drpick'; chain: string; proto: number; pick: DrPick };
+
+/**
+ * A direct-routing service's pick besides the rotation (chain `dr/vs<id>g`, `fm4/…`, `fm6/…`): an empty
+ * pool's `meta mark set 0x0`, or a hash of the source or destination address (and `th sport`).
+ */
+export type DrPick =
+  | { kind: 'none' }
+  | {
+      kind: 'hash';
+      family: 4 | 6;
+      field: 'saddr' | 'daddr';
+      /** sh-port / mh-port: `th sport` joins the hash. */
+      port: boolean;
+      modulus: number;
+      seed: number;
+      offset: number;
+    };
 
 const PICK = /^ct mark set numgen inc mod (\d+) offset (\d+)$/;
 
@@ -331,16 +350,90 @@ function natPickExprs(p: NatPick): Buffer[] {
 const DR_PICK = /^meta l4proto (tcp|udp|sctp) meta mark set numgen inc mod (\d+) offset (\d+)$/;
 const DR_PICK_CHAIN = /^(dr|fm4|fm6)\/vs\d+g$/;
 
+const DR_NONE = /^meta l4proto (tcp|udp|sctp) meta mark set 0x0$/;
+const DR_HASH =
+  /^meta l4proto (tcp|udp|sctp) meta mark set jhash (ip|ip6) (saddr|daddr)( \. th sport)? mod (\d+) seed 0x([0-9a-f]{1,8}) offset (\d+)$/;
+
 /**
- * The raw operation rewriting a direct-routing service's pick chain (`dr/vs<id>g`, `fm4/…`, `fm6/…`) to a
- * rotating pick, or undefined when the chain or the new rule is anything else (then libnftables).
+ * The raw operation rewriting a direct-routing service's pick chain (`dr/vs<id>g`, `fm4/…`, `fm6/…`) to
+ * its new pick (rotation, empty pool or hash), or undefined when the chain or the rule is anything else
+ * (then libnftables).
  */
 function drPickOp(chain: string, from: string[], to: string[]): RawOp | undefined {
   if (!DR_PICK_CHAIN.test(chain) || from.length !== 1 || to.length !== 1) return undefined;
-  const m = DR_PICK.exec(to[0] as string);
-  if (!m) return undefined;
-  const proto = PROTO[m[1] as string] as number;
-  return { op: 'drrule', chain, proto, modulus: Number(m[2]), offset: Number(m[3]) };
+  const rule = to[0] as string;
+  const m = DR_PICK.exec(rule);
+  if (m) {
+    const proto = PROTO[m[1] as string] as number;
+    return { op: 'drrule', chain, proto, modulus: Number(m[2]), offset: Number(m[3]) };
+  }
+  const n = DR_NONE.exec(rule);
+  if (n) return { op: 'drpick', chain, proto: PROTO[n[1] as string] as number, pick: { kind: 'none' } };
+  const h = DR_HASH.exec(rule);
+  if (!h) return undefined;
+  return {
+    op: 'drpick',
+    chain,
+    proto: PROTO[h[1] as string] as number,
+    pick: {
+      kind: 'hash',
+      family: h[2] === 'ip' ? 4 : 6,
+      field: h[3] as 'saddr' | 'daddr',
+      port: h[4] !== undefined,
+      modulus: Number(h[5]),
+      seed: Number.parseInt(h[6] as string, 16),
+      offset: Number(h[7]),
+    },
+  };
+}
+
+/** `meta mark set <register 1>`: meta { NFTA_META_KEY mark (3), NFTA_META_SREG 1 }. */
+const metaMarkSet = (): Buffer => expr('meta', [u32(2, 3), u32(3, 1)]);
+
+/**
+ * The expressions of a direct-routing pick besides the rotation, in nft 1.0.6's order (compared byte for
+ * byte in test/lvs/dr-raw.test.ts): the protocol match (meta l4proto + cmp); then an empty pool's
+ * `immediate { dreg 1, data 0 }`, or the hash: in the netdev table the dependency nft adds for an `ip`/`ip6`
+ * field (`meta { key protocol (1), dreg 1 }` + `cmp` of the ethertype's two bytes, 08 00 or 86 dd; the
+ * `ip`/`ip6` tables need none), the address (and source port) payloads as for NAT, `hash`; last, `meta
+ * mark set`.
+ */
+function drHashPickExprs(netdev: boolean, proto: number, p: DrPick): Buffer[] {
+  const out = metaIs(0x10, proto);
+  if (p.kind === 'none') {
+    out.push(expr('immediate', [u32(1, 1), nest(2, [nlattr(1, Buffer.alloc(4))])]), metaMarkSet());
+    return out;
+  }
+  if (netdev)
+    out.push(
+      expr('meta', [u32(2, 1), u32(1, 1)]),
+      expr('cmp', [
+        u32(1, 1),
+        u32(2, 0),
+        nest(3, [nlattr(1, Buffer.from(p.family === 4 ? [0x08, 0x00] : [0x86, 0xdd]))]),
+      ]),
+    );
+  const alen = p.family === 4 ? 4 : 16;
+  const aoff = (p.family === 4 ? 12 : 8) + (p.field === 'daddr' ? alen : 0);
+  out.push(expr('payload', [u32(1, concatReg(0)), u32(2, 1), u32(3, aoff), u32(4, alen)]));
+  let len = alen;
+  if (p.port) {
+    out.push(expr('payload', [u32(1, concatReg(alen)), u32(2, 2), u32(3, 0), u32(4, 2)]));
+    len += 4;
+  }
+  out.push(
+    expr('hash', [
+      u32(1, 2),
+      u32(2, 1),
+      u32(3, len),
+      u32(4, p.modulus),
+      u32(5, p.seed),
+      u32(6, p.offset),
+      u32(7, 0),
+    ]),
+    metaMarkSet(),
+  );
+  return out;
 }
 
 /**
@@ -391,6 +484,16 @@ export function encodeBatch(
     );
   };
   for (const o of ops) {
+    if (o.op === 'drpick') {
+      const w = where(o.chain);
+      const exprs = drHashPickExprs(w.family === NFPROTO_NETDEV, o.proto, o.pick);
+      push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, [
+        str(1, w.table),
+        str(2, w.short),
+        nest(4, exprs),
+      ]);
+      continue;
+    }
     if (o.op === 'drrule') {
       const w = where(o.chain);
       const attrs = [str(1, w.table), str(2, w.short), drPickExprs(o)];

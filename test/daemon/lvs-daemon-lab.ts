@@ -1,9 +1,11 @@
 // The LVS-NAT set-up the daemon tests share (lvs-nat, lvs-reload-loop, lvs-checker-kill): a director in
 // test/lvs/lab.ts's NatLab whose VIP VRRP holds, a virtual_server with lb_algo rr over the lab's three real
-// servers checked by TCP_CHECK, and the lab torn down after the file's tests.
+// servers checked by TCP_CHECK, and the lab torn down after the file's tests; and the DR tests' configuration
+// (drDaemonConf, by address or fwmark) and fresh-port client (freshClient).
+import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before } from 'node:test';
 import { ip } from '../helpers/netns.js';
-import { NatLab, VIP } from '../lvs/lab.js';
+import { type ClientResult, NatLab, VIP } from '../lvs/lab.js';
 import { killAllRouters } from './router.js';
 
 export interface NatConfOptions {
@@ -73,8 +75,16 @@ export function natDaemonLab(skip: string | false): { lab: NatLab } {
 export const DR_VIP = '198.51.100.100';
 export const DR_REALS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
 
-/** One VRRP instance holding DR_VIP on eth0 (v3, 0.1 s) and an rr DR virtual server over DR_REALS, TCP_CHECKed. */
-export function drDaemonConf(o: { vrid: number; priority: number }): string {
+/**
+ * One VRRP instance holding DR_VIP on eth0 (v3, 0.1 s) and an rr DR virtual server over DR_REALS,
+ * TCP_CHECKed: DR_VIP port 80, or `virtual_server fwmark N` with `fwmark`.
+ */
+export function drDaemonConf(o: { vrid: number; priority: number; fwmark?: number }): string {
+  // A fwmark virtual server's real servers have no port (keepalived clears one, with a warning): TCP_CHECK
+  // is told the port to connect to. keepalived ignores a fwmark virtual server's protocol (warning) and
+  // IPVS serves every protocol; the nftables data plane matches the configured one only (UDP without one),
+  // hence `protocol TCP` here (see the todo in lvs-dr-fwmark.test.ts).
+  const fw = o.fwmark !== undefined;
   return `vrrp_instance VI_1 {
   interface eth0
   virtual_router_id ${o.vrid}
@@ -83,20 +93,76 @@ export function drDaemonConf(o: { vrid: number; priority: number }): string {
   advert_int 0.1
   virtual_ipaddress { ${DR_VIP}/32 }
 }
-virtual_server ${DR_VIP} 80 {
+virtual_server ${fw ? `fwmark ${o.fwmark}` : `${DR_VIP} 80`} {
   delay_loop 1
   lb_algo rr
   lb_kind DR
   protocol TCP
 ${DR_REALS.map(
-  (a) => `  real_server ${a} 80 {
+  (a) => `  real_server ${a}${fw ? '' : ' 80'} {
     weight 1
     TCP_CHECK {
-      connect_timeout 1
+${fw ? '      connect_port 80\n' : ''}      connect_timeout 1
       retry 0
     }
   }`,
 ).join('\n')}
 }
 `;
+}
+
+const freshJs = `
+const net = require('node:net');
+const [vip, base, n] = process.argv.slice(1);
+const names = []; const errs = [];
+(async () => {
+  for (let i = 0; i < Number(n); i++)
+    await new Promise((res) => {
+      let b = '';
+      const c = net.connect({ host: vip, port: 80, localAddress: '198.51.100.10', localPort: Number(base) + i }, () =>
+        c.write('GET / HTTP/1.0\\r\\n\\r\\n'));
+      c.setTimeout(3000, () => { c.destroy(); errs.push('timeout'); res(); });
+      c.on('data', (d) => (b += d));
+      c.on('end', () => { names.push(b.split('\\r\\n\\r\\n').slice(1).join('')); c.end(); res(); });
+      c.on('error', (e) => { errs.push(e.code || e.message); res(); });
+    });
+  console.log(JSON.stringify({ names, errors: errs.length, errs: errs.slice(0, 5) }));
+})();
+`;
+
+/**
+ * Requests from client source ports never used before (from `firstPort` up, below the ephemeral range),
+ * one after the other: each is a new flow for a DR director, so rr over them is exact. A port reused
+ * within a flow's lifetime would follow its earlier DR flow-map entry (as in IPVS) instead.
+ */
+export function freshClient(
+  firstPort: number,
+): (procs: ChildProcess[], ns: string, vip: string, n: number) => Promise<ClientResult> {
+  let nextPort = firstPort;
+  return (procs, ns, vip, n) => {
+    const base = nextPort;
+    nextPort += n;
+    const p = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, '-e', freshJs, vip, String(base), String(n)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    procs.push(p);
+    let out = '';
+    p.stdout?.setEncoding('utf8');
+    p.stdout?.on('data', (d: string) => {
+      out += d;
+    });
+    return new Promise((resolve, reject) =>
+      p.once('exit', (code) => {
+        try {
+          resolve(JSON.parse(out.trim()) as ClientResult);
+        } catch {
+          reject(new Error(`client exited ${code}: ${out}`));
+        }
+      }),
+    );
+  };
 }

@@ -5,11 +5,10 @@
 // it; replies never pass a director (DR). A stopped real server leaves the pool of the director in charge.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { ip, Lab, nsExec } from '../helpers/netns.js';
 import { type ClientResult, counts, runClient, startServer } from '../lvs/lab.js';
-import { DR_REALS, DR_VIP, drDaemonConf } from './lvs-daemon-lab.js';
+import { DR_REALS, DR_VIP, drDaemonConf, freshClient } from './lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from './router.js';
 
 const skip = needsRoot();
@@ -59,54 +58,9 @@ after(() => {
 const get = (n: number, durationMs = 0): Promise<ClientResult> =>
   runClient(procs, client, { count: n, concurrency: 1, target: VIP, from: '198.51.100.10', durationMs });
 
-// Requests from client source ports this test never used before (below the ephemeral range, which get()'s
-// requests draw from), one after the other: each is a new flow for the director, so rr over them is exact.
-// A port reused within a flow's lifetime would follow its earlier DR flow-map entry (as in IPVS) instead.
-let nextPort = 20_000;
-const freshJs = `
-const net = require('node:net');
-const [vip, base, n] = process.argv.slice(1);
-const names = []; const errs = [];
-(async () => {
-  for (let i = 0; i < Number(n); i++)
-    await new Promise((res) => {
-      let b = '';
-      const c = net.connect({ host: vip, port: 80, localAddress: '198.51.100.10', localPort: Number(base) + i }, () =>
-        c.write('GET / HTTP/1.0\\r\\n\\r\\n'));
-      c.setTimeout(3000, () => { c.destroy(); errs.push('timeout'); res(); });
-      c.on('data', (d) => (b += d));
-      c.on('end', () => { names.push(b.split('\\r\\n\\r\\n').slice(1).join('')); c.end(); res(); });
-      c.on('error', (e) => { errs.push(e.code || e.message); res(); });
-    });
-  console.log(JSON.stringify({ names, errors: errs.length, errs: errs.slice(0, 5) }));
-})();
-`;
-function getFresh(n: number): Promise<ClientResult> {
-  const base = nextPort;
-  nextPort += n;
-  const p = spawn(
-    'ip',
-    ['netns', 'exec', client, process.execPath, '-e', freshJs, VIP, String(base), String(n)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  procs.push(p);
-  let out = '';
-  p.stdout?.setEncoding('utf8');
-  p.stdout?.on('data', (d: string) => {
-    out += d;
-  });
-  return new Promise((resolve, reject) =>
-    p.once('exit', (code) => {
-      try {
-        resolve(JSON.parse(out.trim()) as ClientResult);
-      } catch {
-        reject(new Error(`client exited ${code}: ${out}`));
-      }
-    }),
-  );
-}
+// Requests from fresh client ports, one after the other: rr over them is exact (lvs-daemon-lab.ts).
+const fresh = freshClient(20_000);
+const getFresh = (n: number): Promise<ClientResult> => fresh(procs, client, VIP, n);
 
 /** Packets from the VIP seen arriving at a director (DR replies must not). */
 function countReplies(ns: string): void {

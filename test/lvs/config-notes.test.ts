@@ -60,11 +60,15 @@ test('lvs_dataplane ipvs on a kernel without IPVS: one note that nothing will be
   assert.match(n[0]!, /no virtual server will be programmed/);
 });
 
-test('lvs_timeouts without IPVS: a DR virtual server is named (no conntrack there), a NAT one is not', () => {
-  const t = '  lvs_timeouts tcp 7200 udp 60\n';
+test('lvs_timeouts without IPVS: tcpfin names a TCP DR virtual server (its flows have no TCP state); tcp and udp reach DR flows', () => {
+  const t = '  lvs_timeouts tcp 7200 tcpfin 30 udp 60\n';
   const dr = notes(vs('DR', '198.51.100.10 80', t), false);
   assert.equal(dr.length, 1, dr.join('\n'));
-  assert.match(dr[0]!, /lvs_timeouts do not apply to virtual server .* direct routing has no conntrack/);
+  assert.match(
+    dr[0]!,
+    /lvs_timeouts tcpfin does not apply to virtual server .* no TCP state, its flows expire 7200 s/,
+  );
+  assert.deepEqual(notes(vs('DR', '198.51.100.10 80', '  lvs_timeouts tcp 7200 udp 60\n'), false), []);
   assert.deepEqual(notes(vs('NAT', '198.51.100.10 80', t), false), []);
   assert.deepEqual(notes(vs('DR', '198.51.100.10 80', t), true), []);
   assert.deepEqual(notes(vs('DR'), false), []);

@@ -1,8 +1,9 @@
 // An LVS-DR director whose checker process (which programs the data plane) is SIGKILLed and respawned
 // while clients hold connections through it: the respawned checker adopts the tables the dead one left
 // (docs/lvs.md, "Adopting the table at start") and keeps the DR flow map, so every established connection
-// goes on reaching its real server. Replacing the tables instead empties the flow map: the next packet of
-// each connection is scheduled anew (rr) and lands on another server, which resets it.
+// goes on reaching its real server (with lvs_timeouts set, whose objects adoption reads back too).
+// Replacing the tables instead empties the flow map: the next packet of each connection is scheduled anew
+// (rr) and lands on another server, which resets it.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -21,7 +22,8 @@ let client = '';
 let director = '';
 const procs: ChildProcess[] = [];
 
-const conf = drDaemonConf({ vrid: 72, priority: 150 });
+// lvs_timeouts set: the respawned checker adopts all the same (its ct timeout objects are read back too).
+const conf = `global_defs {\n  lvs_timeouts tcp 7200 udp 77\n}\n${drDaemonConf({ vrid: 72, priority: 150 })}`;
 
 /** A server answering each line with its name, on connections that stay open. */
 const lineServerJs = (name: string) => `
@@ -148,6 +150,11 @@ test('LVS-DR: established connections survive a checker SIGKILL and respawn (flo
   await d.waitFor(/Healthcheck child process\(\d+\) died/, 5000, mark);
   await d.waitFor(/nftables: adopted the tables an earlier run left \(0 flow entries/, 20_000, mark);
   assert.ok(flowCount() >= 3, 'the flow entries are still there');
+  const objects = nsExec(director, 'nft', ['list', 'table', 'inet', 'keepalived_ts']).stdout;
+  assert.deepEqual(
+    [...objects.matchAll(/ct timeout (\S+) \{/g)].map((m) => m[1]),
+    ['to_tcp_7200_0', 'to_udp_77'],
+  );
 
   holder.stdin?.write('go\n');
   const { second } = await line(10_000);

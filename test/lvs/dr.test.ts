@@ -238,6 +238,52 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     assert.deepEqual(repliesSeen(), [0, 0]);
   });
 
+  it('lvs_timeouts: TCP flow entries expire after the tcp timeout, UDP ones after the udp one; else IPVS defaults', async () => {
+    const dns = svc({
+      name: 'dns',
+      protocol: 'udp',
+      matches: [{ kind: 'addr', address: VIP, port: 53 }],
+      reals: [0, 1, 2].map((i) => ({ ...real(i), port: 53 })),
+    });
+    assert.deepEqual(await dp.update(st(svc(), dns)), { ok: true });
+    // A reload bringing lvs_timeouts (the start path renders the same rules: nft-model.ts drFlowTimeoutS).
+    assert.deepEqual(await dp.setTimeouts({ tcp: 120, udp: 40 }), { ok: true });
+    /** The flow entry of a client port: its own timeout (absent = the map's 900 s) and what remains of it. */
+    const entry = (sport: number) => {
+      const r = nsExec(director, 'nft', ['-j', 'list', 'map', 'netdev', 'keepalived_ts_dr', 'flows4']);
+      assert.equal(r.status, 0, r.stderr);
+      type Elem = [{ elem: { val: { concat: unknown[] }; timeout?: number; expires: number } }, number];
+      const doc = JSON.parse(r.stdout) as { nftables: { map?: { elem?: Elem[] } }[] };
+      const hit = doc.nftables
+        .flatMap((o) => o.map?.elem ?? [])
+        .find(([e]) => e.elem.val.concat[1] === sport && e.elem.val.concat[2] === VIP);
+      assert.ok(hit, `a flow entry for port ${sport}`);
+      return { timeout: hit[0].elem.timeout, expires: hit[0].elem.expires };
+    };
+    let res = await runClient(procs, client, { count: 1, sport: 40126 });
+    assert.equal(res.errors, 0, res.errs.join());
+    const tcp = entry(40126);
+    assert.equal(tcp.timeout, 120);
+    assert.ok(tcp.expires > 100 && tcp.expires <= 120, JSON.stringify(tcp));
+    const udpSend = (sport: number) => `const s = require('node:dgram').createSocket('udp4');
+      s.bind(${sport}, '198.51.100.10', () => s.send('x', 53, '${VIP}', () => s.close()));`;
+    assert.equal(nsExec(client, process.execPath, ['-e', udpSend(40127)]).status, 0);
+    const udp = entry(40127);
+    assert.equal(udp.timeout, 40);
+    assert.ok(udp.expires > 30 && udp.expires <= 40, JSON.stringify(udp));
+    // Without lvs_timeouts again: IPVS's defaults, 900 s for TCP (the map's own), 300 s for UDP.
+    assert.deepEqual(await dp.setTimeouts(undefined), { ok: true });
+    assert.equal(nsExec(client, process.execPath, ['-e', udpSend(40129)]).status, 0);
+    const udpPlain = entry(40129);
+    assert.equal(udpPlain.timeout, 300);
+    assert.ok(udpPlain.expires > 290 && udpPlain.expires <= 300, JSON.stringify(udpPlain));
+    res = await runClient(procs, client, { count: 1, sport: 40128 });
+    assert.equal(res.errors, 0, res.errs.join());
+    const plain = entry(40128);
+    assert.equal(plain.timeout, undefined);
+    assert.ok(plain.expires > 880 && plain.expires <= 900, JSON.stringify(plain));
+  });
+
   it('refuses DR without interfaces, before touching the kernel', async () => {
     const bare = new NftDataplane(cliRunner({ netns: director }));
     const r = await bare.start(st(svc()));

@@ -2,13 +2,16 @@
 // own text (checked against the raw encoder, whose bytes test/lvs/nft-raw.test.ts compares with nft's),
 // table user data gives the layout comment, and an earlier run's ids and marks are recovered from the
 // shared maps however they had been numbered. The namespace halves: test/lvs/bad-things.test.ts (every
-// restart adopts, no request refused) and test/lvs/dr-respawn.test.ts (DR connections survive).
+// restart adopts, no request refused), test/lvs/dr-respawn.test.ts (DR connections survive), and below:
+// restarts with lvs_timeouts set adopt too, the `ct timeout` objects read back and changed to the new values.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { decodeElems, type KernelTables, recoverAlloc, udataComment } from '../../src/lvs/nft-adopt.js';
 import { allocate, type IdAlloc, isDr, markKey, renderModel } from '../../src/lvs/nft-model.js';
 import { ELEM_LAYOUT, encodeBatch } from '../../src/lvs/nft-raw.js';
+import { isRoot } from '../helpers/netns.js';
+import { outputsPerMode } from './lab.js';
 
 /** The NEWSETELEM payloads (after nlmsghdr) of a raw batch adding `elems` to map `set`. */
 function elemPayloads(set: string, elems: [string, string][]): Buffer[] {
@@ -146,5 +149,59 @@ describe('adopting the tables of an earlier run', () => {
     const merged: ServiceSpec = { ...a, name: 'g', matches: [...a.matches, ...b.matches] };
     const got = recoverAlloc([merged], k, isDr);
     assert.equal(got.services.get('g'), undefined);
+  });
+});
+
+interface Run {
+  label: string;
+  adopted: boolean;
+  script: string[];
+  flow: boolean;
+  objects: string[];
+  rules: string[];
+}
+
+describe('adopting with lvs_timeouts set (namespace)', { skip: !isRoot() && 'needs root' }, () => {
+  it('adopts whatever the timeouts were, keeps the DR flow, and leaves exactly the policies asked for', () => {
+    const [out] = outputsPerMode('adoptto', './nft-adopt-timeouts-main.ts', ['run']);
+    const runs = new Map(
+      (out as string)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Run)
+        .map((r) => [r.label, r]),
+    );
+    const get = (l: string) => runs.get(l) as Run;
+    assert.equal(get('first').adopted, false);
+    const both = [
+      'to_tcp_7200_30: established : 7200, fin_wait : 30',
+      'to_udp_77: unreplied : 77, replied : 77',
+    ];
+    assert.deepEqual(get('first').objects, both);
+    for (const l of ['same', 'changed', 'gone', 'altered']) {
+      assert.equal(get(l).adopted, true, `${l}: adopted`);
+      assert.equal(get(l).flow, true, `${l}: the established DR flow's entry is kept`);
+    }
+    // Same values: the objects stay as they are; only the (rewritten) service chains name them again.
+    assert.deepEqual(get('same').objects, both);
+    assert.deepEqual(
+      get('same').script.filter((l) => !l.startsWith('add rule')),
+      [],
+      'nothing changed: no object sent, no set re-declared (the typeof-keyed traffic counter set included)',
+    );
+    assert.deepEqual(get('same').rules.sort(), ['to_tcp_7200_30', 'to_udp_77']);
+    // Changed between runs: new objects, the service chains name them, the old ones are gone.
+    assert.deepEqual(get('changed').objects, [
+      'to_tcp_3600_0: established : 3600',
+      'to_udp_50: unreplied : 50, replied : 50',
+    ]);
+    assert.deepEqual(get('changed').rules.sort(), ['to_tcp_3600_0', 'to_udp_50']);
+    // Without lvs_timeouts: none left, no rule names one.
+    assert.deepEqual(get('gone').objects, []);
+    assert.deepEqual(get('gone').rules, []);
+    // An object of the right name with other values (made by hand) is replaced, not trusted by its name.
+    assert.deepEqual(get('altered').objects, ['to_udp_50: unreplied : 50, replied : 50']);
+    assert.ok(get('altered').script.includes('delete ct timeout inet keepalived_ts to_udp_50'));
+    assert.deepEqual(get('altered').rules, ['to_udp_50']);
   });
 });

@@ -9,6 +9,7 @@ import {
   fullScript,
   type NftModel,
   renderModel,
+  renderService,
   SLOT_STRIDE,
 } from '../../src/lvs/nft-model.js';
 import {
@@ -178,6 +179,8 @@ function applyScript(m: NftModel, script: string): NftModel {
   return out;
 }
 
+const DRI = { ingress: ['eth0'], egress: 'eth1' };
+
 describe('nftables model and transactions', () => {
   it('renders the dispatch entry, the IPVS-ordered slots and the backend map', () => {
     const m = model({ services: [svc('web')] });
@@ -235,5 +238,26 @@ describe('nftables model and transactions', () => {
       }),
       { numRuns: 80 },
     );
+  });
+
+  it('DR flow entries idle out as IPVS connections: lvs_timeouts tcp for TCP services, udp for UDP ones, else IPVS defaults', () => {
+    const dr = (protocol: 'tcp' | 'udp'): ServiceSpec =>
+      svc(protocol, {
+        protocol,
+        reals: [{ address: '198.51.100.11', port: 80, weight: 1, method: 'DR' }],
+      });
+    const rules = (s: ServiceSpec, t?: { tcp?: number; udp?: number }) => {
+      const f = renderService(s, allocate(emptyAlloc(), { services: [s] }), DRI, undefined, t);
+      return [...f.own.chains.values()].flatMap((c) => c.rules).join('\n');
+    };
+    const flowUpdate =
+      / update @flows4 \{ ip saddr \. th sport \. ip daddr \. th dport( timeout \d+s)? : meta mark \}/;
+    assert.equal(flowUpdate.exec(rules(dr('tcp'), { tcp: 120, udp: 40 }))?.[1], ' timeout 120s');
+    assert.equal(flowUpdate.exec(rules(dr('udp'), { tcp: 120, udp: 40 }))?.[1], ' timeout 40s');
+    // Not set for the protocol: IPVS's defaults, UDP 300 s, TCP the map's own 900 s.
+    assert.equal(flowUpdate.exec(rules(dr('udp'), { tcp: 120 }))?.[1], ' timeout 300s');
+    assert.equal(flowUpdate.exec(rules(dr('udp')))?.[1], ' timeout 300s');
+    assert.equal(flowUpdate.exec(rules(dr('tcp'), { udp: 40 }))?.[1], undefined);
+    assert.equal(flowUpdate.exec(rules(dr('tcp')))?.[1], undefined);
   });
 });
