@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import type { Change, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { netlinkFlowReader } from '../../src/lvs/nft-flows.js';
-import { markKey } from '../../src/lvs/nft-model.js';
+import { LAYOUT_MARKER, markKey } from '../../src/lvs/nft-model.js';
 import { libnftRunner } from '../../src/lvs/nft-runner.js';
 
 const nft = (...args: string[]) => spawnSync('nft', args, { encoding: 'utf8' });
@@ -113,7 +113,7 @@ report('-fw (last DR service)', dp, await dp.apply(del(fw)));
 await dp.stop(true);
 // An earlier version's tables (every DR table present, none used) are adopted, the unused ones deleted.
 for (const t of ['netdev keepalived_ts_dr', 'ip keepalived_ts_drm', 'ip6 keepalived_ts_drm'])
-  nft('add', 'table', ...t.split(' '), '{ comment "keepalived-ts lvs layout 2"; }');
+  nft('add', 'table', ...t.split(' '), `{ comment "${LAYOUT_MARKER}"; }`);
 dp = make();
 report('restart over unused DR tables', dp, await dp.start({ services: [web] }));
 await dp.stop();
