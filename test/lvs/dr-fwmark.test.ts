@@ -11,11 +11,10 @@ import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer, VIP } from './lab.js';
+import { counts, drRealServer, replyCounter, runClient, startServer, VIP, VIP6 } from './lab.js';
 
 const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
 const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
-const VIP6 = '2001:db8:1::100';
 // Real servers of fwmark DR services carry port 0, as keepalived programs them.
 const real = (a: string, weight = 1): RealServerSpec => ({ address: a, port: 0, weight, method: 'DR' });
 const fwm = (fwmark: number, family: 4 | 6, reals: RealServerSpec[]): ServiceSpec => ({
@@ -38,6 +37,7 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
   let director = '';
   const procs: ChildProcess[] = [];
   let dp: NftDataplane;
+  let repliesSeen: () => number[] = () => [];
   const flows = () => cliFlowReader(director);
   before(async () => {
     lab = new Lab('drfwm');
@@ -51,14 +51,7 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
     ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
     const starts: Promise<void>[] = [];
     RS.forEach((addr, i) => {
-      const ns = lab.addHost(`rs${i + 1}`);
-      for (const k of ['all', 'eth0'])
-        for (const kv of ['arp_ignore=1', 'arp_announce=2'])
-          nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${kv}`]);
-      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-      ip('-n', ns, 'addr', 'add', `${RS6[i]}/64`, 'dev', 'eth0', 'nodad');
-      ip('-n', ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
+      const ns = drRealServer(lab, `rs${i + 1}`, addr, { addr: RS6[i]!, vip: VIP6 });
       starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
     });
     await Promise.all(starts);
@@ -70,13 +63,10 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
         'add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }',
         `add rule inet kats_mangle m ip daddr ${VIP} tcp dport 80 meta mark set 7`,
         `add rule inet kats_mangle m ip6 daddr ${VIP6} tcp dport 80 meta mark set 8`,
-        'add table netdev kats_cnt',
-        'add chain netdev kats_cnt c { type filter hook ingress device "eth0" priority -500; policy accept; }',
-        `add rule netdev kats_cnt c ip saddr ${VIP} counter`,
-        `add rule netdev kats_cnt c ip6 saddr ${VIP6} counter`,
       ].join('; '),
     ]);
     assert.equal(r.status, 0, r.stderr);
+    repliesSeen = replyCounter(director, { v4: VIP, v6: VIP6 });
     dp = new NftDataplane(cliRunner({ netns: director }), {
       dr: { ingress: ['eth0'], egress: 'eth0' },
       flows: flows(),
@@ -88,12 +78,6 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
     lab?.close();
   });
 
-  const repliesSeen = (): number[] =>
-    [
-      ...nsExec(director, 'nft', ['list', 'chain', 'netdev', 'kats_cnt', 'c']).stdout.matchAll(
-        /counter packets (\d+)/g,
-      ),
-    ].map((m) => Number(m[1]));
   const markOf = (name: string, addr: string): number => dp.marks().get(`${name}|${addr}|0`) ?? -1;
 
   it('IPv4: rr by fwmark, replies bypass the director; a removed server takes its flows along', async () => {
