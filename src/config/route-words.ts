@@ -58,6 +58,13 @@ function wholeNumber(text: string): number | null {
   return /^\d+$/.test(text) ? Number(text) : null;
 }
 
+/** `set`s the number `arg` of option `w`, or notes on the line that it is none (the line is not programmed). */
+function readNumber(ip: { unreadable?: string }, w: string, arg: string, set: (n: number) => void): void {
+  const n = wholeNumber(arg);
+  if (n === null) ip.unreadable ??= `${w} ${arg} is not a number`;
+  else set(n);
+}
+
 const familyOf = (addr: string): Family => (addr.includes(':') ? 6 : 4);
 
 /** An address with its prefix length as written (the configuration has checked the address). */
@@ -135,11 +142,7 @@ const PROTOCOLS: Record<string, number> = { redirect: 1, kernel: 2, boot: 3, sta
 
 /** Sets `ip`'s field for an option and its argument (outside the next hops). */
 function routeOption(ip: IpRoute, w: string, arg: string): void {
-  const number = (set: (n: number) => void) => {
-    const n = wholeNumber(arg);
-    if (n === null) ip.unreadable ??= `${w} ${arg} is not a number`;
-    else set(n);
-  };
+  const number = (set: (n: number) => void) => readNumber(ip, w, arg, set);
   switch (w) {
     case 'src':
       ip.src = arg;
@@ -248,11 +251,8 @@ export function parseRouteLine(tokens: string[], pos: SourcePos, ctx: ParseCtx):
       if (!inHops) routeOption(ip, w, arg);
       else if (w === 'via' || w === 'gw') current().via = arg;
       else if (w === 'dev') current().dev = arg;
-      else if (w === 'weight') {
-        const n = wholeNumber(arg);
-        if (n === null) ip.unreadable ??= `weight ${arg} is not a number`;
-        else current().weight = n;
-      } else ip.other.push([w, arg]);
+      else if (w === 'weight') readNumber(ip, w, arg, (n) => (current().weight = n));
+      else ip.other.push([w, arg]);
       continue;
     }
     if (dest === undefined) {
@@ -374,11 +374,7 @@ export interface RuleDefaults {
 
 /** Sets `ip`'s field for a flag (arg undefined) or an option and its argument (already checked by the caller). */
 function ruleWord(ip: IpRule, w: string, arg?: string): void {
-  const number = (set: (n: number) => void) => {
-    const n = wholeNumber(arg!);
-    if (n === null) ip.unreadable ??= `${w} ${arg} is not a number`;
-    else set(n);
-  };
+  const number = (set: (n: number) => void) => readNumber(ip, w, arg!, set);
   switch (w) {
     case 'not':
       ip.not = true;
