@@ -10,11 +10,11 @@ import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
-import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, drRealServer, replyCounter, runClient, startServer, VIP, VIP6 } from './lab.js';
+import { isRoot, Lab, nsExec } from '../helpers/netns.js';
+import { counts, DR_RS, DR_RS6, drLan, replyCounter, runClient, VIP, VIP6 } from './lab.js';
 
-const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
-const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
+const RS = DR_RS;
+const RS6 = DR_RS6;
 // Real servers of fwmark DR services carry port 0, as keepalived programs them.
 const real = (a: string, weight = 1): RealServerSpec => ({ address: a, port: 0, weight, method: 'DR' });
 const fwm = (fwmark: number, family: 4 | 6, reals: RealServerSpec[]): ServiceSpec => ({
@@ -41,20 +41,7 @@ describe('LVS-DR for fwmark services through nftables (prerouting −149, dup �
   const flows = () => cliFlowReader(director);
   before(async () => {
     lab = new Lab('drfwm');
-    client = lab.addHost('cl');
-    director = lab.addHost('dir');
-    ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
-    ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
-    const starts: Promise<void>[] = [];
-    RS.forEach((addr, i) => {
-      const ns = drRealServer(lab, `rs${i + 1}`, addr, { addr: RS6[i]!, vip: VIP6 });
-      starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
-    });
-    await Promise.all(starts);
+    ({ client, director } = await drLan(lab, procs));
     // The administrator's marking (mangle prerouting, −150), and a counter of packets from the VIPs
     // reaching the director (DR replies must bypass it).
     const r = nsExec(director, 'nft', [

@@ -9,10 +9,10 @@ import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, drRealServer, replyCounter, runClient, startServer, VIP, VIP6 } from './lab.js';
+import { counts, DR_RS, DR_RS6, drLan, replyCounter, runClient, VIP, VIP6 } from './lab.js';
 
-const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
-const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
+const RS = DR_RS;
+const RS6 = DR_RS6;
 const real = (i: number, weight = 1): RealServerSpec => ({ address: RS[i]!, port: 80, weight, method: 'DR' });
 const real6 = (i: number, weight = 1): RealServerSpec => ({
   address: RS6[i]!,
@@ -42,21 +42,8 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
   let repliesSeen: () => number[] = () => [];
   before(async () => {
     lab = new Lab('lvsdr');
-    client = lab.addHost('drcl');
-    director = lab.addHost('drdir');
-    ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+    ({ client, director } = await drLan(lab, procs, 'dr'));
     ip('-n', client, 'addr', 'add', '198.51.100.20/24', 'dev', 'eth0');
-    ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
-    const starts: Promise<void>[] = [];
-    RS.forEach((addr, i) => {
-      const ns = drRealServer(lab, `drrs${i + 1}`, addr, { addr: RS6[i]!, vip: VIP6 });
-      starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
-    });
-    await Promise.all(starts);
     // Counts IP packets from the VIPs reaching the director: replies must bypass it.
     repliesSeen = replyCounter(director, { v4: VIP, v6: VIP6 });
     dp = new NftDataplane(cliRunner({ netns: director }), {

@@ -164,6 +164,37 @@ export function drRealServer(
   return ns;
 }
 
+/** dr.test.ts's real servers' addresses (IPv4, IPv6), on the client's and director's LAN. */
+export const DR_RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
+export const DR_RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
+
+/**
+ * The dual-stack DR LAN of dr.test.ts and dr-fwmark.test.ts: a client (198.51.100.10, 2001:db8:1::10), a
+ * director (198.51.100.1, 2001:db8:1::1, the VIPs on eth0) and three real servers (DR_RS, DR_RS6: hosts
+ * `${prefix}rs1..3`) each serving HTTP on port 80 with its name rs1..rs3.
+ */
+export async function drLan(
+  lab: Lab,
+  procs: ChildProcess[],
+  prefix = '',
+): Promise<{ client: string; director: string }> {
+  const client = lab.addHost(`${prefix}cl`);
+  const director = lab.addHost(`${prefix}dir`);
+  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+  ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
+  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
+  ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
+  ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
+  await Promise.all(
+    DR_RS.map((addr, i) => {
+      const ns = drRealServer(lab, `${prefix}rs${i + 1}`, addr, { addr: DR_RS6[i]!, vip: VIP6 });
+      return startServer(procs, ns, `rs${i + 1}`, '::', 80);
+    }),
+  );
+  return { client, director };
+}
+
 /**
  * Counts the packets from the VIPs (`ip saddr` / `ip6 saddr`, with `match` after) arriving on a director's
  * eth0, where DR replies must not come: installs the counters, returns their reader (one number a VIP).
