@@ -16,15 +16,16 @@ import { counts, DR_RS, DR_RS6, drLan, replyCounter, runClient, VIP, VIP6 } from
 const RS = DR_RS;
 const RS6 = DR_RS6;
 // Real servers of fwmark DR services carry port 0, as keepalived programs them.
-const real = (a: string, weight = 1): RealServerSpec => ({ address: a, port: 0, weight, method: 'DR' });
-const fwm = (fwmark: number, family: 4 | 6, reals: RealServerSpec[]): ServiceSpec => ({
+const real = (a: string): RealServerSpec => ({ address: a, port: 0, weight: 1, method: 'DR' });
+/** A fwmark service over the real servers at `addrs`. */
+const fwm = (fwmark: number, family: 4 | 6, addrs: string[]): ServiceSpec => ({
   name: `FWM ${fwmark}`,
   family,
   protocol: 'tcp',
   matches: [{ kind: 'fwmark', fwmark }],
   scheduler: 'rr',
   flags: { hashPort: false, fallback: false, onePacket: false },
-  reals,
+  reals: addrs.map(real),
   sorryActive: false,
 });
 const st = (...services: ServiceSpec[]): DataplaneState => ({ services });
@@ -68,18 +69,7 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
   const markOf = (name: string, addr: string): number => dp.marks().get(`${name}|${addr}|0`) ?? -1;
 
   it('IPv4: rr by fwmark, replies bypass the director; a removed server takes its flows along', async () => {
-    assert.deepEqual(
-      await dp.start(
-        st(
-          fwm(
-            7,
-            4,
-            RS.map((a) => real(a)),
-          ),
-        ),
-      ),
-      { ok: true },
-    );
+    assert.deepEqual(await dp.start(st(fwm(7, 4, RS))), { ok: true });
     let res = await runClient(procs, client, { count: 9 });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
@@ -99,20 +89,8 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
     const gone = RS[Number(first.slice(2)) - 1] as string;
     const goneMark = markOf('FWM 7', gone);
     assert.ok((await flows().list('fm4/flows')).some((e) => e.mark === goneMark));
-    assert.deepEqual(
-      await dp.update(
-        st(
-          fwm(
-            7,
-            4,
-            RS.filter((a) => a !== gone).map((a) => real(a)),
-          ),
-        ),
-      ),
-      {
-        ok: true,
-      },
-    );
+    const rest = RS.filter((a) => a !== gone);
+    assert.deepEqual(await dp.update(st(fwm(7, 4, rest))), { ok: true });
     assert.ok(dp.lastDrCleanup.deleted + dp.lastDrCleanup.swept >= 1, JSON.stringify(dp.lastDrCleanup));
     assert.deepEqual(dp.lastDrCleanup.errors, []);
     assert.ok(!(await flows().list('fm4/flows')).some((e) => e.mark === goneMark));
@@ -123,23 +101,7 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
   });
 
   it('IPv6: rr by fwmark, replies bypass the director', async () => {
-    assert.deepEqual(
-      await dp.update(
-        st(
-          fwm(
-            7,
-            4,
-            RS.map((a) => real(a)),
-          ),
-          fwm(
-            8,
-            6,
-            RS6.map((a) => real(a)),
-          ),
-        ),
-      ),
-      { ok: true },
-    );
+    assert.deepEqual(await dp.update(st(fwm(7, 4, RS), fwm(8, 6, RS6))), { ok: true });
     const res = await runClient(procs, client, { count: 9, target: VIP6, from: '2001:db8:1::10' });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
