@@ -84,7 +84,10 @@ const EXPORTER_TO_DUMP: Record<string, string> = {
 };
 const STATE_NAMES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'];
 
-/** Polls /status until `ok` holds of the document (a 200 answer); returns that document. */
+/**
+ * Polls /status until `ok` holds of the document (a 200 answer); returns that document. Ten polls a second,
+ * half the listener's default budget of 20 requests a second: a request right after still gets its answer.
+ */
 async function statusWhen(http: NsHttp, ok: (doc: any) => boolean, ms: number, what: string): Promise<any> {
   let doc = null as any;
   await waitUntil(
@@ -99,6 +102,7 @@ async function statusWhen(http: NsHttp, ok: (doc: any) => boolean, ms: number, w
     },
     ms,
     what,
+    100,
   );
   return doc;
 }
