@@ -4,12 +4,11 @@
 // Runs in a throwaway namespace: this process re-executes itself inside it (`ip netns exec`), since
 // libnftables programs the namespace of the calling thread.
 // Usage (root): node --import tsx bench/lvs-program.ts [smallTx=200]
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DataplaneState, ServiceSpec } from '../src/lvs/dataplane.js';
 import { NftDataplane } from '../src/lvs/nft-dataplane.js';
 import { cliRunner, libnftRunner, type NftRunner } from '../src/lvs/nft-runner.js';
-import { createNetns, deleteNetns } from '../test/helpers/netns.js';
+import { tsxInFreshNetns } from '../test/helpers/netns.js';
 
 const small = Number(process.argv[2] ?? 200);
 
@@ -99,27 +98,11 @@ if (process.env.KATS_LVS_BENCH_INNER) {
 } else {
   const rows: unknown[] = [];
   for (const route of ['cli', 'libnftables']) {
-    const ns = createNetns('lvsprog');
-    try {
-      const r = spawnSync(
-        'ip',
-        [
-          'netns',
-          'exec',
-          ns,
-          process.execPath,
-          '--import',
-          'tsx',
-          fileURLToPath(import.meta.url),
-          String(small),
-        ],
-        { encoding: 'utf8', env: { ...process.env, KATS_LVS_BENCH_INNER: route }, timeout: 300_000 },
-      );
-      if (r.status !== 0) throw new Error(`${route}: ${r.stderr}`);
-      rows.push(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}'));
-    } finally {
-      deleteNetns(ns);
-    }
+    const out = tsxInFreshNetns('lvsprog', fileURLToPath(import.meta.url), [String(small)], {
+      env: { ...process.env, KATS_LVS_BENCH_INNER: route },
+      timeoutMs: 300_000,
+    });
+    rows.push(JSON.parse(out.trim().split('\n').pop() ?? '{}'));
   }
   console.table(rows);
 }

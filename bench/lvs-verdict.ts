@@ -11,7 +11,6 @@
 // Usage (root): node --import tsx bench/lvs-verdict.ts [verdicts=300]
 // KATS_BENCH_RAW=0: element-only changes through libnftables too (the route before raw batches).
 // Figures and decisions: docs/decisions/lvs-verdict-latency.md.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +22,7 @@ import { loadConfig } from '../src/config/load.js';
 import { planChanges } from '../src/lvs/dataplane.js';
 import { NftDataplane } from '../src/lvs/nft-dataplane.js';
 import { libnftRunner } from '../src/lvs/nft-runner.js';
-import { createNetns, deleteNetns } from '../test/helpers/netns.js';
+import { tsxInFreshNetns } from '../test/helpers/netns.js';
 
 const VERDICTS = Number(process.argv[2] ?? 300);
 const VS = Number(process.env.KATS_BENCH_VS ?? 1000);
@@ -319,26 +318,10 @@ async function inner(): Promise<void> {
 
 if (process.env.KATS_LVS_VERDICT_INNER) await inner();
 else {
-  const ns = createNetns('lvsverdict');
-  try {
-    const r = spawnSync(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        process.execPath,
-        '--import',
-        'tsx',
-        fileURLToPath(import.meta.url),
-        String(VERDICTS),
-      ],
-      { encoding: 'utf8', env: { ...process.env, KATS_LVS_VERDICT_INNER: '1' }, timeout: 600_000 },
-    );
-    if (r.status !== 0) throw new Error(r.stderr);
-    const row = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-    for (const [k, v] of Object.entries(row)) console.log(`${k.padEnd(22)} ${v}`);
-  } finally {
-    deleteNetns(ns);
-  }
+  const out = tsxInFreshNetns('lvsverdict', fileURLToPath(import.meta.url), [String(VERDICTS)], {
+    env: { ...process.env, KATS_LVS_VERDICT_INNER: '1' },
+    timeoutMs: 600_000,
+  });
+  const row = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  for (const [k, v] of Object.entries(row)) console.log(`${k.padEnd(22)} ${v}`);
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { VrrpSocket } from '../src/net/vrrp-socket.js';
-import { createNetns, deleteNetns, ip } from '../test/helpers/netns.js';
+import { deleteNetns, ip, linkedPair } from '../test/helpers/netns.js';
 
 const role = process.env.KATS_BENCH_ROLE;
 const packets = Number(process.argv[2] ?? process.env.KATS_BENCH_PACKETS ?? 20000);
@@ -101,18 +101,10 @@ function child(ns: string, childRole: string, family: 4 | 6): Promise<{ done: Pr
 }
 
 async function main(): Promise<void> {
-  const a = createNetns('bna');
-  const b = createNetns('bnb');
+  const [a, b] = linkedPair('bna', 'bnb');
   try {
-    ip('-n', a, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b);
-    for (const [ns, n] of [
-      [a, 1],
-      [b, 2],
-    ] as const) {
-      ip('-n', ns, 'addr', 'add', `192.0.2.${n}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `2001:db8::${n}/64`, 'dev', 'eth0', 'nodad');
-      ip('-n', ns, 'link', 'set', 'eth0', 'up');
-    }
+    ip('-n', a, 'addr', 'add', '2001:db8::1/64', 'dev', 'eth0', 'nodad');
+    ip('-n', b, 'addr', 'add', '2001:db8::2/64', 'dev', 'eth0', 'nodad');
     for (const family of [4, 6] as const) {
       const receiving = await child(b, 'recv', family);
       const [send] = await (await child(a, 'send', family)).done;

@@ -25,6 +25,7 @@ import { resolve } from 'node:path';
 import { serialize } from 'node:v8';
 import { StatusFeed } from '../src/status/feed.js';
 import { newRxStats } from '../src/vrrp/stats.js';
+import { tsxInNetns } from '../test/helpers/netns.js';
 import { AdvertCapture } from './lib/advert-capture.js';
 import { forgetNamespace, installCleanup, trackChild, trackNamespace } from './lib/cleanup.js';
 import { ip, isRoot } from './lib/failover-lab.js';
@@ -102,20 +103,11 @@ const pct = (xs: number[], p: number) => {
 function load(ns: string, args: string[]): { started: Promise<void>; result: Promise<any> } {
   const p = spawn(
     'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      process.execPath,
-      '--import',
-      'tsx',
-      'bench/lib/http-load-main.ts',
-      '127.0.0.1',
-      `${PORT}`,
-      TOKEN,
-      ...args,
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    tsxInNetns(ns, 'bench/lib/http-load-main.ts', ['127.0.0.1', `${PORT}`, TOKEN, ...args]),
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   trackChild(p);
   let out = '';

@@ -1,8 +1,8 @@
 // The typed channel between the daemon's main process and the checker process (Node's IPC pipe, JSON
 // messages). Small on purpose: VRRP state changes go down for ha_suspend, commands for reload, dumps and
 // stop; nothing the VRRP engine waits for comes back (the real servers' status goes on to the status listener).
-import type { ServiceTraffic } from '../lvs/counters.js';
-import type { RealServerEvent, RealServerInfo } from '../status/channel.js';
+import { isMessage } from '../common/ipc-message.js';
+import type { RealServersReport } from '../status/channel.js';
 
 export type ToChecker =
   | { type: 'vrrp'; instance: string; state: string }
@@ -14,16 +14,7 @@ export type ToChecker =
   /** The status listener was turned off (a reload removed metrics_listen). */
   | { type: 'unwatch' };
 
-export type FromChecker =
-  | { type: 'ready'; pid: number }
-  | { type: 'stopped' }
-  | {
-      type: 'realServers';
-      list: RealServerInfo[];
-      atMs: number;
-      events?: RealServerEvent[];
-      traffic?: ServiceTraffic[];
-    };
+export type FromChecker = { type: 'ready'; pid: number } | { type: 'stopped' } | RealServersReport;
 
 /** Set to 1 in a checker process that replaces one that died (its data plane is left alone until re-converged). */
 export const CHECKER_RESPAWNED_ENV = 'KEEPALIVED_TS_CHECKER_RESPAWNED';
@@ -31,14 +22,5 @@ export const CHECKER_RESPAWNED_ENV = 'KEEPALIVED_TS_CHECKER_RESPAWNED';
 /** The argument that makes bin/keepalived-ts run as the checker process (followed by the daemon's argv). */
 export const CHECKER_CHILD_ARG = '--checker-child';
 
-export function isToChecker(m: unknown): m is ToChecker {
-  if (typeof m !== 'object' || m === null) return false;
-  const t = (m as { type?: unknown }).type;
-  return t === 'vrrp' || t === 'reload' || t === 'dump' || t === 'stop' || t === 'watch' || t === 'unwatch';
-}
-
-export function isFromChecker(m: unknown): m is FromChecker {
-  if (typeof m !== 'object' || m === null) return false;
-  const t = (m as { type?: unknown }).type;
-  return t === 'ready' || t === 'stopped' || t === 'realServers';
-}
+export const isToChecker = isMessage<ToChecker>(['vrrp', 'reload', 'dump', 'stop', 'watch', 'unwatch']);
+export const isFromChecker = isMessage<FromChecker>(['ready', 'stopped', 'realServers']);

@@ -140,7 +140,61 @@ export interface VipConfig {
   pos: SourcePos;
 }
 
-/** What the daemon programs for an `ip route` line (route-words.ts reads the words it understands). */
+/** The route types keepalived takes at the head of an `ip route` line. */
+export type RouteType =
+  | 'unicast'
+  | 'blackhole'
+  | 'unreachable'
+  | 'prohibit'
+  | 'throw'
+  | 'local'
+  | 'broadcast'
+  | 'multicast'
+  | 'nat';
+export type RouteScope = 'global' | 'universe' | 'site' | 'link' | 'host' | 'nowhere' | number;
+
+/** An address of a route or rule line, with the prefix length when one is written. */
+export interface LinePrefix {
+  addr: string;
+  family: Family;
+  len?: number;
+}
+
+/** One `nexthop [via A] [dev D] [weight N] [onlink]` of a route (or a hop of `via A or B`). */
+export interface NextHop {
+  via?: string;
+  dev?: string;
+  weight?: number;
+  onlink?: boolean;
+}
+
+/**
+ * Everything keepalived keeps of an `ip route` line, typed (src/config/route-words.ts reads it): the data dump
+ * prints it, and `Route` is the part the daemon programs. A repeated word: the last one counts.
+ */
+export interface IpRoute {
+  type?: RouteType;
+  /** Absent for `default`. */
+  dst?: LinePrefix;
+  src?: string;
+  via?: string;
+  /** The `dev` / `oif` before any `nexthop`. */
+  dev?: string;
+  /** Routing table id (names resolved through iproute2's rt_tables). */
+  table?: number;
+  protocol?: number;
+  scope?: RouteScope;
+  metric?: number;
+  tos?: number;
+  onlink: boolean;
+  nexthops: NextHop[];
+  /** Words keepalived accepts that the dump does not print and the daemon does not program (mtu, realms …). */
+  other: string[][];
+  /** Why a value could not be typed (an unknown table, a number that is none): the line is not programmed. */
+  unreadable?: string;
+}
+
+/** What the daemon programs for an `ip route` line (derived from `IpRoute`, docs/routes.md lists the subset). */
 export interface Route {
   /** From the line's addresses; absent when it has none (the instance's family applies, 4 for static_routes). */
   family?: Family;
@@ -158,12 +212,34 @@ export interface Route {
   prefsrc?: string;
 }
 
+export type RuleAction =
+  | { lookup: number }
+  | { goto: number }
+  | { type: 'blackhole' | 'prohibit' | 'unreachable' };
+
+/** Everything keepalived keeps of an `ip rule` line, typed; `Rule` is the part the daemon programs. */
+export interface IpRule {
+  not: boolean;
+  from?: LinePrefix;
+  to?: LinePrefix;
+  /** `priority` / `preference` / `pref` / `order`, or the one keepalived numbers for a rule without. */
+  priority?: number;
+  tos?: number;
+  fwmark?: { mark: number; mask?: number };
+  iif?: string;
+  oif?: string;
+  action?: RuleAction;
+  /** Words keepalived accepts that the dump does not print and the daemon does not program (sport, realms …). */
+  other: string[][];
+  unreadable?: string;
+}
+
 /** What the daemon programs for an `ip rule` line: the netlink layer's rule, its family absent when no address says. */
 export type Rule = Omit<RuleSpec, 'family'> & { family?: Family };
 
 /** A virtual_routes / static_routes line. */
 export interface RouteConfig {
-  /** The `ip route` words as written. */
+  /** The `ip route` words as written (for messages and the log). */
   words: string[];
   /** Destination as written (or 'default'). */
   destination?: string;
@@ -172,6 +248,7 @@ export interface RouteConfig {
   family?: Family;
   noTrack: boolean;
   pos: SourcePos;
+  ip: IpRoute;
   /** Absent when the line uses words the daemon cannot program yet (a `note:` says which). */
   route?: Route;
 }
@@ -185,6 +262,7 @@ export interface RuleConfig {
   family?: Family;
   noTrack: boolean;
   pos: SourcePos;
+  ip: IpRule;
   /** Absent when the line uses words the daemon cannot program yet (a `note:` says which). */
   rule?: Rule;
 }

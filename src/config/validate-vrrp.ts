@@ -60,13 +60,10 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
         r.pos,
       );
     }
-    // r.dev is the first `dev`/`oif`; the `dev`s after it belong to nexthops and must exist too.
-    const named = r.words.flatMap((w, k) =>
-      w === 'dev' || w === 'oif' ? [{ w, ifname: r.words[k + 1] }] : [],
-    );
-    for (const { w, ifname } of named.slice(1))
-      if (w === 'dev')
-        checkIf(ifname, `WARNING - interface ${ifname} for VROUTE nexthop doesn't exist`, r.pos);
+    // r.dev is the first `dev`/`oif` (checked above); the next hops' other `dev`s must exist too.
+    const hopDevs = r.ip.nexthops.flatMap((h) => (h.dev === undefined ? [] : [h.dev]));
+    for (const ifname of r.ip.dev === undefined ? hopDevs.slice(1) : hopDevs)
+      checkIf(ifname, `WARNING - interface ${ifname} for VROUTE nexthop doesn't exist`, r.pos);
   }
 
   // Interfaces are looked up while parsing in keepalived; a missing one ends VRRP validation there.

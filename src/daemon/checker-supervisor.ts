@@ -6,16 +6,14 @@
 // supervisor's seam (subsystem.ts).
 import { type ChildProcess, fork } from 'node:child_process';
 import { CHECKER_CHILD_ARG, CHECKER_RESPAWNED_ENV, isFromChecker, type ToChecker } from '../check/channel.js';
+import { AfterTurn } from '../common/after-turn.js';
 import type { Logger } from '../common/logger.js';
 import type { RealServerInfo } from '../status/channel.js';
+import { childExecArgv, exitHow, RespawnBackoff, stopChild } from './child-process.js';
 import { removePidFiles, writePidFiles } from './pidfile.js';
 import type { RuntimeError } from './runtime-error.js';
 import type { SnapshotKind, Subsystem } from './subsystem.js';
 
-const FIRST_BACKOFF_MS = 1000;
-const MAX_BACKOFF_MS = 30_000;
-/** A child that ran this long without dying resets the back-off. */
-const STABLE_MS = 60_000;
 /** The checker process gets this long to stop (its omega scripts run with a 1 s grace) before SIGKILL. */
 const CHECKER_STOP_MS = 3000;
 /** After a fatal error in the main process, the checker gets this long. */
@@ -28,12 +26,6 @@ const CHECKER_DATA_FILE = '/tmp/keepalived_check.data';
  * process small made the checker (thousands of short-lived sockets and buffers a second) collect garbage
  * constantly (docs/decisions/checker-scale.md).
  */
-export function checkerExecArgv(daemon: readonly string[]): string[] {
-  return [
-    ...daemon.filter((f) => !f.startsWith('--max-semi-space-size')),
-    `--max-semi-space-size=${CHECKER_SEMI_SPACE_MB}`,
-  ];
-}
 const CHECKER_SEMI_SPACE_MB = 8;
 
 export interface CheckerSupervisorOptions {
@@ -58,11 +50,13 @@ export class CheckerSupervisor implements Subsystem {
   readonly #states = new Map<string, string>();
   #child: ChildProcess | null = null;
   #startedAt = 0;
-  #backoffMs = FIRST_BACKOFF_MS;
-  #respawn: NodeJS.Timeout | null = null;
+  readonly #respawn = new RespawnBackoff();
   #stopping = false;
-  #pending: ToChecker[] = [];
-  #flush: NodeJS.Immediate | null = null;
+  readonly #queued = new AfterTurn<ToChecker>((batch) => {
+    const c = this.#child;
+    if (!c?.connected) return;
+    for (const x of batch) c.send(x, (e) => e && this.#o.log.detail(`checker channel: ${e.message}`));
+  });
   /** Children started so far (for status and tests). */
   starts = 0;
 
@@ -85,7 +79,7 @@ export class CheckerSupervisor implements Subsystem {
     const script = this.#o.script ?? process.argv[1];
     if (script === undefined) return;
     const child = fork(script, [CHECKER_CHILD_ARG, ...this.#o.argv], {
-      execArgv: checkerExecArgv(process.execArgv),
+      execArgv: childExecArgv(process.execArgv, CHECKER_SEMI_SPACE_MB),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, [CHECKER_RESPAWNED_ENV]: this.starts > 0 ? '1' : '0' },
     });
@@ -119,20 +113,13 @@ export class CheckerSupervisor implements Subsystem {
     this.#o.onRealServers?.(null);
     if (this.#o.pidFile && child.pid !== undefined) removePidFiles([this.#o.pidFile], child.pid);
     if (this.#stopping) return;
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const died = `Healthcheck child process(${child.pid}) died (${exitHow(code, signal)})`;
     if (this.#o.dontRespawn) {
-      this.#o.log.error(`Healthcheck child process(${child.pid}) died (${how}): not respawning (-R)`);
+      this.#o.log.error(`${died}: not respawning (-R)`);
       return;
     }
-    if (Date.now() - this.#startedAt >= STABLE_MS) this.#backoffMs = FIRST_BACKOFF_MS;
-    this.#o.log.error(
-      `Healthcheck child process(${child.pid}) died (${how}): Respawning in ${this.#backoffMs / 1000} s`,
-    );
-    this.#respawn = setTimeout(() => {
-      this.#respawn = null;
-      this.#fork();
-    }, this.#backoffMs);
-    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
+    const delayS = this.#respawn.schedule(this.#startedAt, () => this.#fork());
+    this.#o.log.error(`${died}: Respawning in ${delayS} s`);
   }
 
   /** A VRRP instance's new state; sent after the current turn (never inside a takeover's writes). */
@@ -152,30 +139,16 @@ export class CheckerSupervisor implements Subsystem {
   }
 
   #send(m: ToChecker): void {
-    this.#pending.push(m);
-    this.#flush ??= setImmediate(() => {
-      this.#flush = null;
-      const batch = this.#pending;
-      this.#pending = [];
-      const c = this.#child;
-      if (!c?.connected) return;
-      for (const x of batch) c.send(x, (e) => e && this.#o.log.detail(`checker channel: ${e.message}`));
-    });
+    this.#queued.push(m);
   }
 
   /** Asks the child to stop (its omega actions, scripts), then ends it after a few seconds. */
   async stop(o: { fatal?: boolean } = {}): Promise<void> {
-    const timeoutMs = o.fatal ? CHECKER_FATAL_STOP_MS : CHECKER_STOP_MS;
     this.#stopping = true;
-    if (this.#respawn) clearTimeout(this.#respawn);
-    this.#respawn = null;
-    const c = this.#child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    if (c.connected) c.send({ type: 'stop' } satisfies ToChecker);
-    else c.kill('SIGTERM');
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(t);
+    this.#respawn.cancel();
+    await stopChild(this.#child, o.fatal ? CHECKER_FATAL_STOP_MS : CHECKER_STOP_MS, (c) => {
+      if (c.connected) c.send({ type: 'stop' } satisfies ToChecker);
+      else c.kill('SIGTERM');
+    });
   }
 }

@@ -6,10 +6,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Logger } from '../common/logger.js';
 import { isFromStatus, type ListenerSettings, STATUS_CHILD_ARG, type ToStatus } from '../status/channel.js';
+import { childExecArgv, exitHow, RespawnBackoff, stopChild } from './child-process.js';
 
-const FIRST_BACKOFF_MS = 1000;
-const MAX_BACKOFF_MS = 30_000;
-const STABLE_MS = 60_000;
 /** Messages handed to the pipe and not yet written: beyond this, snapshots are dropped. */
 const MAX_IN_FLIGHT = 16;
 /** The listener's young generation (it parses HTTP and builds JSON; the VRRP process keeps 1 MiB). */
@@ -29,8 +27,7 @@ export class StatusSupervisor {
   readonly #o: StatusSupervisorOptions;
   #child: ChildProcess | null = null;
   #startedAt = 0;
-  #backoffMs = FIRST_BACKOFF_MS;
-  #respawn: NodeJS.Timeout | null = null;
+  readonly #respawn = new RespawnBackoff();
   #stopping = false;
   #inFlight = 0;
   #ready = false;
@@ -52,10 +49,7 @@ export class StatusSupervisor {
     const script = this.#o.script ?? process.argv[1];
     if (script === undefined) return;
     const child = fork(script, [STATUS_CHILD_ARG], {
-      execArgv: [
-        ...process.execArgv.filter((f) => !f.startsWith('--max-semi-space-size')),
-        `--max-semi-space-size=${LISTENER_SEMI_SPACE_MB}`,
-      ],
+      execArgv: childExecArgv(process.execArgv, LISTENER_SEMI_SPACE_MB),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
@@ -84,17 +78,10 @@ export class StatusSupervisor {
     this.#child = null;
     this.#ready = false;
     if (this.#stopping) return;
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
-    if (Date.now() - this.#startedAt >= STABLE_MS) this.#backoffMs = FIRST_BACKOFF_MS;
+    const delayS = this.#respawn.schedule(this.#startedAt, () => this.start(), { unref: true });
     this.#o.log.error(
-      `status listener process(${child.pid}) died (${how}): Respawning in ${this.#backoffMs / 1000} s`,
+      `status listener process(${child.pid}) died (${exitHow(code, signal)}): Respawning in ${delayS} s`,
     );
-    this.#respawn = setTimeout(() => {
-      this.#respawn = null;
-      this.start();
-    }, this.#backoffMs);
-    this.#respawn.unref();
-    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
   }
 
   /**
@@ -132,14 +119,7 @@ export class StatusSupervisor {
 
   async stop(timeoutMs: number): Promise<void> {
     this.#stopping = true;
-    if (this.#respawn) clearTimeout(this.#respawn);
-    this.#respawn = null;
-    const c = this.#child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(t);
+    this.#respawn.cancel();
+    await stopChild(this.#child, timeoutMs, (c) => c.kill('SIGTERM'));
   }
 }

@@ -1,9 +1,9 @@
 // Routes and rules as keepalived 2.2.7's data dump writes them (its "Virtual Routes" / "Virtual Rules" lines
-// and the Static Routes / Static Rules sections), from the words of the configuration line: the keepalived
-// words in keepalived's order, tracked routes and rules with `proto 18` / `protocol 18` (RTPROT_KEEPALIVED),
-// a route without an output interface untracked (`no_track`). docs/notify-data-dump.md lists the rules.
-import type { RouteConfig, RuleConfig } from '../config/model.js';
-import { routeTableId } from '../config/route-words.js';
+// and the Static Routes / Static Rules sections), from the typed line the configuration read (model.ts IpRoute /
+// IpRule): keepalived's words in keepalived's order, tracked routes and rules with `proto 18` / `protocol 18`
+// (RTPROT_KEEPALIVED), a route without an output interface untracked (`no_track`). docs/notify-data-dump.md
+// lists the rules.
+import type { LinePrefix, RouteConfig, RouteScope, RuleConfig } from '../config/model.js';
 
 /** One dumped route or rule: its text, and the interface it makes the instance track (null: none). */
 export interface DumpedRoute {
@@ -19,297 +19,83 @@ const SCOPE_NUMBER: Record<string, number> = {
   host: 254,
   nowhere: 255,
 };
-const ROUTE_TYPES = new Set([
-  'unicast',
-  'local',
-  'broadcast',
-  'anycast',
-  'multicast',
-  'blackhole',
-  'unreachable',
-  'prohibit',
-  'throw',
-  'nat',
-]);
-const PROTOCOLS: Record<string, number> = { redirect: 1, kernel: 2, boot: 3, static: 4, keepalived: 18 };
+const RTPROT_KEEPALIVED = 18;
+const MAIN_TABLE = 254;
 
 /** keepalived's ipaddresstos: the address, and `/LEN` when shorter than the full length. */
-function prefixText(p: string): string {
-  const [addr, len] = p.split('/');
-  if (len === undefined) return addr!;
-  const full = addr!.includes(':') ? 128 : 32;
-  return Number(len) === full ? addr! : `${addr}/${Number(len)}`;
+function prefixText(p: LinePrefix): string {
+  return p.len === undefined || p.len === (p.family === 4 ? 32 : 128) ? p.addr : `${p.addr}/${p.len}`;
 }
 
 const inetOf = (a: string) => (a.includes(':') ? 'inet6' : 'inet');
+const scopeNumber = (s: RouteScope) => (typeof s === 'number' ? s : SCOPE_NUMBER[s]);
 
-/** A virtual_routes / static_routes line; null when keepalived would not keep it (no destination). */
-export function dumpRoute(rc: RouteConfig): DumpedRoute | null {
-  const w = rc.words;
-  let op = 'prepend';
-  let type: string | undefined;
-  let dst: string | undefined;
-  let from: string | undefined;
-  let src: string | undefined;
-  let tos: string | undefined;
-  let via: string | undefined;
-  let oif: string | undefined;
-  let table = 254;
-  let protocol: number | undefined;
-  let scope: number | undefined;
-  let metric: number | undefined;
-  let onlink = false;
-  let noTrack = false;
-  let inet6 = false;
-  const nexthops: { via?: string; dev?: string; weight?: number; onlink?: boolean }[] = [];
-  for (let k = 0; k < w.length; k++) {
-    const x = w[k]!;
-    const v = w[k + 1];
-    switch (x) {
-      case 'inet6':
-        inet6 = true;
-        break;
-      case 'inet':
-        break;
-      case 'src':
-        src = v;
-        k++;
-        break;
-      case 'from':
-        from = v;
-        k++;
-        break;
-      case 'via':
-      case 'gw':
-        if (v === 'inet' || v === 'inet6') k++;
-        via = w[++k];
-        break;
-      case 'dev':
-      case 'oif':
-        oif = v;
-        k++;
-        break;
-      case 'table': {
-        const t = v === undefined ? null : routeTableId(v);
-        if (t !== null) table = t;
-        k++;
-        break;
-      }
-      case 'protocol':
-      case 'proto':
-        protocol = v === undefined ? undefined : (PROTOCOLS[v] ?? Number(v));
-        k++;
-        break;
-      case 'scope':
-        scope = v === undefined ? undefined : (SCOPE_NUMBER[v] ?? Number(v));
-        k++;
-        break;
-      case 'metric':
-      case 'priority':
-      case 'preference':
-        metric = Number(v);
-        k++;
-        break;
-      case 'tos':
-      case 'dsfield':
-        tos = v;
-        k++;
-        break;
-      case 'onlink':
-        onlink = true;
-        break;
-      case 'add':
-        op = 'add';
-        break;
-      case 'append':
-        op = 'append';
-        break;
-      case 'prepend':
-        op = 'prepend';
-        break;
-      case 'no_track':
-        noTrack = true;
-        break;
-      case 'or':
-        // keepalived's old form: the via address and this one become two next hops.
-        if (nexthops.length === 0) {
-          nexthops.push(via === undefined ? {} : { via }, ...(v === undefined ? [] : [{ via: v }]));
-          via = undefined;
-        }
-        k++;
-        break;
-      case 'nexthop': {
-        // The rest of the line is next hops: `nexthop [via A] [dev D] [weight N] [onlink]`.
-        let nh: (typeof nexthops)[number] | null = null;
-        for (k++; k < w.length; k++) {
-          const y = w[k]!;
-          if (y === 'nexthop') {
-            if (nh) nexthops.push(nh);
-            nh = {};
-          } else if (y === 'via' || y === 'gw') {
-            nh ??= {};
-            if (w[k + 1] === 'inet' || w[k + 1] === 'inet6') k++;
-            nh.via = w[++k]!;
-          } else if (y === 'dev') {
-            nh ??= {};
-            nh.dev = w[++k]!;
-          } else if (y === 'weight') {
-            nh ??= {};
-            nh.weight = Number(w[++k]);
-          } else if (y === 'onlink') {
-            nh ??= {};
-            nh.onlink = true;
-          } else if (y === 'no_track') noTrack = true;
-        }
-        if (nh) nexthops.push(nh);
-        break;
-      }
-      case 'to':
-        break;
-      default:
-        if (ROUTE_TYPES.has(x) && dst === undefined) {
-          // 2.2.7 writes `add` before a route given a type (blackhole, unreachable …).
-          type = x;
-          op = 'add';
-        } else if (x === 'default') dst = inet6 ? '::/0' : '0.0.0.0/0';
-        else dst = x;
-    }
-  }
-  if (dst === undefined) return null;
-  let tracked = !noTrack;
-  if (tracked) protocol = 18;
-  if (tracked && oif === undefined) tracked = false;
-  let out = `${op} `;
-  if (type !== undefined && type !== 'unicast') out += `${type} `;
-  out += prefixText(dst);
-  if (from !== undefined) out += ` from ${prefixText(from)}`;
-  if (src !== undefined) out += ` src ${src}`;
-  if (tos !== undefined) out += ` tos ${Number(tos)}`;
-  if (via !== undefined) out += ` via ${inetOf(via)} ${via}`;
-  if (oif !== undefined) out += ` dev ${oif}`;
-  if (table !== 254) out += ` table ${table}`;
-  if (protocol !== undefined) out += ` proto ${protocol}`;
-  if (scope !== undefined) out += ` scope ${scope}`;
-  if (metric !== undefined) out += ` metric ${metric}`;
-  if (onlink && !dst.includes(':')) out += ' onlink';
-  for (const nh of nexthops) {
-    out += ' nexthop';
-    if (nh.via !== undefined) out += ` via inet${nh.via.includes(':') ? '6' : ''} ${nh.via}`;
-    if (nh.dev !== undefined) out += ` dev ${nh.dev}`;
-    if (nh.weight !== undefined) out += ` weight ${nh.weight}`;
-    if (nh.onlink) out += ' onlink';
-  }
-  if (!tracked) out += ' no_track';
-  return { text: out, tracks: tracked ? (oif ?? null) : null };
+/** A dump line: the words present, in order, and what the line makes the instance track. */
+function dumped(words: (string | false | undefined)[], tracks: string | null): DumpedRoute {
+  return { text: words.filter((w) => typeof w === 'string').join(' '), tracks };
 }
 
-/** A virtual_rules / static_rules line (the model's words carry the preference keepalived adds). */
+/** A virtual_routes / static_routes line. */
+export function dumpRoute(rc: RouteConfig): DumpedRoute {
+  const { ip } = rc;
+  // Tracked (proto 18) unless no_track; then untracked all the same when no interface names it.
+  const tracks = !rc.noTrack && ip.dev !== undefined ? ip.dev : null;
+  const protocol = rc.noTrack ? ip.protocol : RTPROT_KEEPALIVED;
+  return dumped(
+    [
+      // 2.2.7 writes `add` before a route given a type (blackhole, unreachable …), else `prepend`.
+      ip.type === undefined ? 'prepend' : 'add',
+      ip.type !== undefined && ip.type !== 'unicast' && ip.type,
+      ip.dst ? prefixText(ip.dst) : '0.0.0.0/0',
+      ip.src !== undefined && `src ${ip.src}`,
+      ip.tos !== undefined && `tos ${ip.tos}`,
+      ip.via !== undefined && `via ${inetOf(ip.via)} ${ip.via}`,
+      ip.dev !== undefined && `dev ${ip.dev}`,
+      ip.table !== undefined && ip.table !== MAIN_TABLE && `table ${ip.table}`,
+      protocol !== undefined && `proto ${protocol}`,
+      ip.scope !== undefined && `scope ${scopeNumber(ip.scope)}`,
+      ip.metric !== undefined && `metric ${ip.metric}`,
+      ip.onlink && ip.dst?.family !== 6 && 'onlink',
+      ...ip.nexthops.flatMap((nh) => [
+        'nexthop',
+        nh.via !== undefined && `via ${inetOf(nh.via)} ${nh.via}`,
+        nh.dev !== undefined && `dev ${nh.dev}`,
+        nh.weight !== undefined && `weight ${nh.weight}`,
+        nh.onlink && 'onlink',
+      ]),
+      tracks === null && 'no_track',
+    ],
+    tracks,
+  );
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** A virtual_rules / static_rules line; null when keepalived would not keep it (no action). */
 export function dumpRule(rc: RuleConfig): DumpedRoute | null {
-  const w = rc.words;
-  let from: string | undefined;
-  let to: string | undefined;
-  let priority: number | undefined;
-  let tos = 0;
-  let fwmark: string | undefined;
-  let iif: string | undefined;
-  let oif: string | undefined;
-  let action: string | undefined;
-  let not = false;
-  let inet6 = false;
-  let noTrack = rc.noTrack;
-  let suppress: string | undefined;
-  for (let k = 0; k < w.length; k++) {
-    const x = w[k]!;
-    const v = w[k + 1];
-    switch (x) {
-      case 'inet6':
-        inet6 = true;
-        break;
-      case 'not':
-        not = true;
-        break;
-      case 'from':
-        if (v !== 'all') from = v;
-        k++;
-        break;
-      case 'to':
-        if (v !== 'all') to = v;
-        k++;
-        break;
-      case 'priority':
-      case 'preference':
-      case 'order':
-      case 'pref':
-        priority = Number(v);
-        k++;
-        break;
-      case 'tos':
-      case 'dsfield':
-        tos = Number(v);
-        k++;
-        break;
-      case 'fwmark':
-        fwmark = v;
-        k++;
-        break;
-      case 'iif':
-      case 'dev':
-        iif = v;
-        k++;
-        break;
-      case 'oif':
-        oif = v;
-        k++;
-        break;
-      case 'table':
-      case 'lookup': {
-        const t = v === undefined ? null : routeTableId(v);
-        action = `lookup ${t ?? v}`;
-        k++;
-        break;
-      }
-      case 'goto':
-        action = `goto ${v}`;
-        k++;
-        break;
-      case 'nop':
-        action = 'nop';
-        break;
-      case 'blackhole':
-      case 'prohibit':
-      case 'unreachable':
-        action = `type ${x}`;
-        break;
-      case 'suppress_prefixlen':
-        suppress = v;
-        k++;
-        break;
-      case 'no_track':
-        noTrack = true;
-        break;
-      default:
-        break;
-    }
-  }
+  const { ip, noTrack } = rc;
+  const action = ip.action;
   if (action === undefined) return null;
-  const v6 = inet6 || rc.family === 6;
-  let out = '';
-  if (from === undefined && to === undefined && v6) out += 'inet6 ';
-  if (not) out += 'not ';
-  out += from === undefined ? 'from all' : `from ${prefixText(from)}`;
-  if (to !== undefined) out += ` to ${prefixText(to)}`;
-  if (priority !== undefined) out += ` priority ${priority}`;
-  out += ` tos 0x${tos.toString(16)}`;
-  if (fwmark !== undefined) {
-    const [m, mask] = fwmark.split('/');
-    out += ` fwmark 0x${Number(m).toString(16)}`;
-    if (mask !== undefined && Number(mask) !== 0xffffffff) out += `/0x${Number(mask).toString(16)}`;
-  }
-  if (iif !== undefined) out += ` iif ${iif}`;
-  if (oif !== undefined) out += ` oif ${oif}`;
-  if (suppress !== undefined) out += ` suppress_prefixlen ${suppress}`;
-  if (!noTrack) out += ' protocol 18';
-  out += ` ${action}`;
-  if (noTrack) out += ' no_track';
-  return { text: out, tracks: noTrack ? null : (iif ?? null) };
+  const { fwmark } = ip;
+  return dumped(
+    [
+      ip.not && 'not',
+      ip.from ? `from ${prefixText(ip.from)}` : 'from all',
+      ip.to && `to ${prefixText(ip.to)}`,
+      ip.priority !== undefined && `priority ${ip.priority}`,
+      `tos ${hex(ip.tos ?? 0)}`,
+      fwmark &&
+        `fwmark ${hex(fwmark.mark)}${fwmark.mask !== undefined && fwmark.mask !== 0xffffffff ? `/${hex(fwmark.mask)}` : ''}`,
+      ip.iif !== undefined && `iif ${ip.iif}`,
+      ip.oif !== undefined && `oif ${ip.oif}`,
+      !noTrack && `protocol ${RTPROT_KEEPALIVED}`,
+      'lookup' in action
+        ? `lookup ${action.lookup}`
+        : 'goto' in action
+          ? `goto ${action.goto}`
+          : `type ${action.type}`,
+      noTrack && 'no_track',
+    ],
+    noTrack ? null : (ip.iif ?? null),
+  );
 }

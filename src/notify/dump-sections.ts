@@ -620,7 +620,7 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
         ...[...(c?.virtualIpaddresses ?? []), ...(c?.virtualIpaddressesExcluded ?? [])].map((v) =>
           v.noTrack ? undefined : v.dev,
         ),
-        ...(c?.virtualRoutes ?? []).map((r) => dumpRoute(r)?.tracks),
+        ...(c?.virtualRoutes ?? []).map((r) => dumpRoute(r).tracks),
         ...(c?.virtualRules ?? []).map((r) => dumpRule(r)?.tracks),
       ];
       if (mine.length === 0 && routeIfs.includes(f.name)) mine.push(`     ${i.status.name}, weight 0`);
@@ -770,10 +770,12 @@ export function staticSections(ctx: DataDumpContext): string[][] {
       '------< Static Addresses >------',
       ...c.staticIpaddresses.map((v) => `     ${vipDataText(engineVip(v), { interface: '' }, true, false)}`),
     ]);
-  const routes = c.staticRoutes.flatMap((r) => dumpRoute(r) ?? []);
-  if (routes.length > 0) out.push(['------< Static Routes >------', ...routes.map((r) => `     ${r.text}`)]);
-  const rules = c.staticRules.flatMap((r) => dumpRule(r) ?? []);
-  if (rules.length > 0) out.push(['------< Static Rules >------', ...rules.map((r) => `     ${r.text}`)]);
+  const sections = [
+    ['Static Routes', c.staticRoutes.map(dumpRoute)],
+    ['Static Rules', c.staticRules.flatMap((r) => dumpRule(r) ?? [])],
+  ] as const;
+  for (const [title, lines] of sections)
+    if (lines.length > 0) out.push([`------< ${title} >------`, ...lines.map((r) => `     ${r.text}`)]);
   return out;
 }
 

@@ -256,7 +256,7 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
   const base = c?.interface ?? p.interface;
   const vipLine = (v: VrrpInstanceParams['vips'][number]) =>
     `     ${vipDataText(v, p, vipSet, nftSet, vmac && (v.dev ?? p.interface) === f.vmacIfname ? `@${base}` : '')}`;
-  const routes = (c?.virtualRoutes ?? []).flatMap((r) => dumpRoute(r) ?? []);
+  const routes = (c?.virtualRoutes ?? []).map(dumpRoute);
   const rules = (c?.virtualRules ?? []).flatMap((r) => dumpRule(r) ?? []);
   const ifindex = ctx?.host.interfaces.find((i) => i.name === p.interface)?.index ?? 0;
   const trackerFaults = ctx ? faultCount(d, ctx) : 0;

@@ -4,6 +4,8 @@
 // that move (counters, priorities, timers) — never one message per advert. Up: ready, and log lines.
 // docs/decisions/status-listener.md says why the listener is a process of its own.
 import { fileURLToPath } from 'node:url';
+import type { LatencyStats, RealServerStatus } from '../check/core/core.js';
+import { isMessage } from '../common/ipc-message.js';
 import type { TrackerState } from '../daemon/runtime-observer.js';
 import type { ServiceTraffic } from '../lvs/counters.js';
 
@@ -50,23 +52,13 @@ export interface Transition {
 }
 
 /** A real server as the checker process reports it (src/check/core's RealServerStatus, made compact). */
-export interface RealServerInfo {
-  vs: string;
-  rs: string;
-  alive: boolean;
-  configuredWeight: number;
-  effectiveWeight: number;
-  failedCheckers: number;
+export type RealServerInfo = Pick<
+  RealServerStatus,
+  'vs' | 'rs' | 'alive' | 'configuredWeight' | 'effectiveWeight' | 'failedCheckers'
+> & {
   checkers: { kind: string; up: boolean; hasRun: boolean }[];
-  latency: {
-    count: number;
-    failures: number;
-    lastUs: number;
-    ewmaUs: number;
-    maxUs: number;
-    histogram: number[];
-  };
-}
+  latency: Omit<LatencyStats, 'sumUs'>;
+};
 
 /**
  * A real server's change as the checker core decided it, sent as it happens (not sampled): it entered or
@@ -105,6 +97,16 @@ export interface Tick {
   failovers: BucketCounts;
 }
 
+/** The checker process's report of its real servers, passed on to the listener as it came. */
+export interface RealServersReport {
+  type: 'realServers';
+  list: RealServerInfo[];
+  atMs: number;
+  events?: RealServerEvent[];
+  /** The data plane's traffic counters, when they changed (src/lvs/counters.ts). */
+  traffic?: ServiceTraffic[];
+}
+
 export type ToStatus =
   | {
       type: 'settings';
@@ -114,14 +116,7 @@ export type ToStatus =
   | { type: 'instances'; list: InstanceInfo[] }
   | { type: 'transition'; t: Transition }
   | Tick
-  | {
-      type: 'realServers';
-      list: RealServerInfo[];
-      atMs: number;
-      events?: RealServerEvent[];
-      /** The data plane's traffic counters, when they changed (src/lvs/counters.ts). */
-      traffic?: ServiceTraffic[];
-    }
+  | RealServersReport
   | { type: 'checker'; running: boolean };
 
 export type FromStatus =
@@ -129,24 +124,15 @@ export type FromStatus =
   | { type: 'listening'; address: string }
   | { type: 'log'; level: 'info' | 'error'; text: string };
 
-export function isToStatus(m: unknown): m is ToStatus {
-  if (typeof m !== 'object' || m === null) return false;
-  const t = (m as { type?: unknown }).type;
-  return (
-    t === 'settings' ||
-    t === 'instances' ||
-    t === 'transition' ||
-    t === 'tick' ||
-    t === 'realServers' ||
-    t === 'checker'
-  );
-}
-
-export function isFromStatus(m: unknown): m is FromStatus {
-  if (typeof m !== 'object' || m === null) return false;
-  const t = (m as { type?: unknown }).type;
-  return t === 'ready' || t === 'listening' || t === 'log';
-}
+export const isToStatus = isMessage<ToStatus>([
+  'settings',
+  'instances',
+  'transition',
+  'tick',
+  'realServers',
+  'checker',
+]);
+export const isFromStatus = isMessage<FromStatus>(['ready', 'listening', 'log']);
 
 /** keepalived's VRRP state numbers (its JSON dump and keepalived-exporter's keepalived_vrrp_state). */
 export const STATE_CODE: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98 };

@@ -5,6 +5,7 @@
 // masters' addresses and tracker readings only when they changed. Cost at 1,000 instances:
 // docs/decisions/status-listener.md.
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { AfterTurn } from '../common/after-turn.js';
 import { monotonicUs } from '../common/clock.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { RuntimeObserver, TrackerState } from '../daemon/runtime-observer.js';
@@ -49,8 +50,9 @@ export class StatusFeed implements RuntimeObserver {
   #trackers = '';
   #lastTrackers: TrackerState[] = [];
   readonly #transitions: Transition[] = [];
-  #pending: ToStatus[] = [];
-  #flush: NodeJS.Immediate | null = null;
+  readonly #queued = new AfterTurn<ToStatus>((batch) => {
+    for (const x of batch) this.#send(x);
+  });
   #timer: NodeJS.Timeout | null = null;
   #loop: IntervalHistogram | null = null;
   #ticks = 0;
@@ -149,13 +151,7 @@ export class StatusFeed implements RuntimeObserver {
   }
 
   #queue(m: ToStatus): void {
-    this.#pending.push(m);
-    this.#flush ??= setImmediate(() => {
-      this.#flush = null;
-      const batch = this.#pending;
-      this.#pending = [];
-      for (const x of batch) this.#send(x);
-    });
+    this.#queued.push(m);
   }
 
   // ===== snapshots =====

@@ -234,6 +234,29 @@ interface ChildOutput {
   report?: ParseReport;
 }
 
+/** A generated input's parse: it did not throw, kept the invariants, and stayed within the CPU bound. */
+function assertSound(r: ParseReport, what: string): void {
+  assert.equal(r.threw, undefined, `threw on ${what}`);
+  assert.deepEqual(r.violations, [], `invariants broken on ${what}`);
+  assert.ok(r.cpuMs < MUTANT_BOUND_MS, `took ${r.cpuMs.toFixed(0)} ms CPU on ${what}`);
+}
+
+/** Runs a job's property with its seed and count: the runs, or the failure with its counterexample. */
+async function checkJob<T>(
+  property: fc.IAsyncPropertyWithHooks<T>,
+  job: { seed: number; numRuns: number },
+): Promise<ChildOutput> {
+  const details = await fc.check(property, { seed: job.seed, numRuns: job.numRuns, endOnFailure: false });
+  if (details.failed) {
+    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : '';
+    return {
+      ok: false,
+      failure: `seed ${job.seed}, counterexample ${JSON.stringify(details.counterexample)}: ${cause}`,
+    };
+  }
+  return { ok: true, runs: details.numRuns };
+}
+
 async function runMutationJob(job: MutationJob): Promise<ChildOutput> {
   const seeds = seedFiles().map((f) => ({ name: f, bytes: readFileSync(f) }));
   let n = 0;
@@ -248,21 +271,11 @@ async function runMutationJob(job: MutationJob): Promise<ChildOutput> {
       writeFileSync(file, bytes);
       writeFileSync(job.progressFile, JSON.stringify({ seed: seed.name, mutations, file }));
       const r = await parseAndCheck(file, withHost);
-      assert.equal(r.threw, undefined, `threw on ${file} (from ${seed.name})`);
-      assert.deepEqual(r.violations, [], `invariants broken on ${file}`);
-      assert.ok(r.cpuMs < MUTANT_BOUND_MS, `took ${r.cpuMs.toFixed(0)} ms CPU on ${file}`);
+      assertSound(r, `${file} (from ${seed.name})`);
       rmSync(file);
     },
   );
-  const details = await fc.check(property, { seed: job.seed, numRuns: job.numRuns, endOnFailure: false });
-  if (details.failed) {
-    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : '';
-    return {
-      ok: false,
-      failure: `seed ${job.seed}, counterexample ${JSON.stringify(details.counterexample)}: ${cause}`,
-    };
-  }
-  return { ok: true, runs: details.numRuns };
+  return checkJob(property, job);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -503,21 +516,11 @@ async function runGrammarJob(job: GrammarJob): Promise<ChildOutput> {
       writeFileSync(join(caseDir, 'part2.conf'), part2);
       writeFileSync(job.progressFile, JSON.stringify({ caseDir, main, part1, part2 }));
       const r = await parseAndCheck(join(caseDir, 'main.conf'), withHost);
-      assert.equal(r.threw, undefined, `threw on ${caseDir}`);
-      assert.deepEqual(r.violations, [], `invariants broken on ${caseDir}`);
-      assert.ok(r.cpuMs < MUTANT_BOUND_MS, `took ${r.cpuMs.toFixed(0)} ms CPU on ${caseDir}`);
+      assertSound(r, caseDir);
       rmSync(caseDir, { recursive: true });
     },
   );
-  const details = await fc.check(property, { seed: job.seed, numRuns: job.numRuns, endOnFailure: false });
-  if (details.failed) {
-    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : '';
-    return {
-      ok: false,
-      failure: `seed ${job.seed}, counterexample ${JSON.stringify(details.counterexample)}: ${cause}`,
-    };
-  }
-  return { ok: true, runs: details.numRuns };
+  return checkJob(property, job);
 }
 
 async function childMain(jobFile: string): Promise<void> {

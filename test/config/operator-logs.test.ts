@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OURS_BIN } from '../helpers/keepalived-ref.js';
-import { createNetns, ip, isRoot } from '../helpers/netns.js';
+import { isRoot, linkedPair } from '../helpers/netns.js';
 import { scratch } from '../helpers/scratch.js';
 
 const { dir, namespaces, children } = scratch('kats-logs-');
@@ -70,14 +70,8 @@ function daemon(ns: string, name: string, text: string) {
 test("transition reasons, priority changes and VIPs in keepalived's words", {
   skip: isRoot() ? false : 'needs root',
 }, async () => {
-  const a = createNetns('logsa');
-  const b = createNetns('logsb');
+  const [a, b] = linkedPair('logsa', 'logsb');
   namespaces.push(a, b);
-  ip('-n', a, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b);
-  ip('-n', a, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', b, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
-  ip('-n', a, 'link', 'set', 'eth0', 'up');
-  ip('-n', b, 'link', 'set', 'eth0', 'up');
 
   const ra = daemon(a, 'a', conf(150, true));
   // Lines written in one batch may arrive in separate reads: each awaited line has its waiter set up first.

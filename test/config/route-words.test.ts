@@ -34,9 +34,14 @@ test('ip route words', () => {
     ok: true,
     value: { dev: 'eth0', table: 254 },
   });
+  assert.deepEqual(routeOfWords(['198.51.100.0/24', 'realms', '3']), {
+    ok: false,
+    error: "unsupported word 'realms'",
+  });
+  // A word keepalived refuses: its message.
   assert.deepEqual(routeOfWords(['198.51.100.0/24', 'realm', '3']), {
     ok: false,
-    error: "unsupported word 'realm'",
+    error: 'unknown route keyword realm',
   });
   assert.equal(routeOfWords(['via', '192.0.2.1']).ok, false, 'no destination');
   assert.equal(routeOfWords(['198.51.100.0/24', 'table', 'no-such-table']).ok, false);

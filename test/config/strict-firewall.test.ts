@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { strictRuleset } from '../../src/daemon/strict-firewall.js';
 import { OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
-import { createNetns, ip, isRoot } from '../helpers/netns.js';
+import { createNetns, ip, isRoot, linkedPair } from '../helpers/netns.js';
 import { scratch } from '../helpers/scratch.js';
 
 const hasNft = spawnSync('nft', ['--version']).status === 0;
@@ -35,14 +35,8 @@ vrrp_instance VI_1 {
 
 /** Router and client namespaces on one link: router 192.0.2.1, client 192.0.2.2. */
 function lab(label: string): { router: string; client: string } {
-  const router = createNetns(`${label}r`);
-  const client = createNetns(`${label}c`);
+  const [router, client] = linkedPair(`${label}r`, `${label}c`);
   namespaces.push(router, client);
-  ip('-n', router, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client);
-  ip('-n', router, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', client, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
-  ip('-n', router, 'link', 'set', 'eth0', 'up');
-  ip('-n', client, 'link', 'set', 'eth0', 'up');
   return { router, client };
 }
 

@@ -92,15 +92,12 @@ vrrp_instance VI_2 {
 }`;
   const r1 = start('r1', ns1, conf('192.0.2.1', '192.0.2.2', 200, 100));
   const r2 = start('r2', ns2, conf('192.0.2.2', '192.0.2.1', 100, 200));
-  await settle(
-    [r1, r2],
-    () =>
-      r1.lastState('VI_1') === 'MASTER' &&
-      r2.lastState('VI_1') === 'BACKUP' &&
-      r2.lastState('VI_2') === 'MASTER' &&
-      r1.lastState('VI_2') === 'BACKUP',
+  await settleStates(
     6000,
-    'r1 master of VI_1, r2 master of VI_2',
+    [r1, 'VI_1', 'MASTER'],
+    [r2, 'VI_1', 'BACKUP'],
+    [r2, 'VI_2', 'MASTER'],
+    [r1, 'VI_2', 'BACKUP'],
   );
   await waitUntil(
     () =>

@@ -340,13 +340,21 @@ export async function settle(
   }
 }
 
-/** settle() until each router's last state is the one paired with it (`[r1, 'MASTER'], [r2, 'BACKUP']`). */
-export function settleStates(timeoutMs: number, ...want: [Router, string][]): Promise<void> {
+/**
+ * settle() until each router's last state is the one paired with it (`[r1, 'MASTER'], [r2, 'BACKUP']`), or
+ * that of the instance named (`[r1, 'VI_1', 'MASTER']`).
+ */
+export function settleStates(timeoutMs: number, ...want: ([Router, string] | [Router, string, string])[]) {
+  const states = want.map((w) => ({
+    r: w[0],
+    instance: w.length === 3 ? w[1] : undefined,
+    state: w.at(-1)!,
+  }));
   return settle(
-    want.map(([r]) => r),
-    () => want.every(([r, state]) => r.lastState() === state),
+    [...new Set(states.map((w) => w.r))],
+    () => states.every((w) => w.r.lastState(w.instance) === w.state),
     timeoutMs,
-    want.map(([r, state]) => `${r.name} ${state}`).join(', '),
+    states.map((w) => [w.r.name, w.instance, w.state].filter(Boolean).join(' ')).join(', '),
   );
 }
 

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createNetns, deleteNetns, ip, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, needsRoot, Router, settle, waitUntil } from './router.js';
+import { holds, killAllRouters, needsRoot, Router, settleStates, waitUntil } from './router.js';
 
 const skip = needsRoot();
 const cleanups: (() => void)[] = [];
@@ -82,15 +82,12 @@ test('sync group: a member fault moves both instances to the other router', {
     r1.removeDir();
     r2.removeDir();
   });
-  await settle(
-    [r1, r2],
-    () =>
-      r1.lastState('VI_A') === 'MASTER' &&
-      r1.lastState('VI_B') === 'MASTER' &&
-      r2.lastState('VI_A') === 'BACKUP' &&
-      r2.lastState('VI_B') === 'BACKUP',
+  await settleStates(
     6000,
-    'r1 master of both',
+    [r1, 'VI_A', 'MASTER'],
+    [r1, 'VI_B', 'MASTER'],
+    [r2, 'VI_A', 'BACKUP'],
+    [r2, 'VI_B', 'BACKUP'],
   );
   await waitUntil(
     () => holds(ns1, '192.0.2.100') && holds(ns1, '198.51.100.100', 'eth1'),

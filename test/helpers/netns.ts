@@ -24,6 +24,35 @@ export function nsExec(ns: string, cmd: string, args: string[], timeoutMs = 20_0
   return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
+/** The `ip` arguments that run a TypeScript file (through tsx) with this node inside namespace `ns`. */
+export function tsxInNetns(ns: string, file: string, args: readonly string[] = []): string[] {
+  return ['netns', 'exec', ns, process.execPath, '--import', 'tsx', file, ...args];
+}
+
+/**
+ * Runs a TypeScript file in a namespace of its own (`label`), deleted after the run; returns its stdout and
+ * throws with its stderr when it fails.
+ */
+export function tsxInFreshNetns(
+  label: string,
+  file: string,
+  args: readonly string[],
+  o: { env?: NodeJS.ProcessEnv; timeoutMs: number },
+): string {
+  const ns = createNetns(label);
+  try {
+    const r = spawnSync('ip', tsxInNetns(ns, file, args), {
+      encoding: 'utf8',
+      timeout: o.timeoutMs,
+      ...(o.env ? { env: o.env } : {}),
+    });
+    if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  } finally {
+    deleteNetns(ns);
+  }
+}
+
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
@@ -146,4 +175,22 @@ export function loneRouterNetns(label: string, cleanups: (() => void)[]): { ns: 
   cleanups.push(h.close);
   ip('-n', h.ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
   return h;
+}
+
+/**
+ * Two namespaces on one link (a veth named eth0 on both sides, up): the first 192.0.2.1/24, the second
+ * 192.0.2.2/24. The caller deletes both (deleteNetns, or its scratch list).
+ */
+export function linkedPair(labelA: string, labelB: string): [string, string] {
+  const a = createNetns(labelA);
+  const b = createNetns(labelB);
+  ip('-n', a, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b);
+  for (const [ns, n] of [
+    [a, 1],
+    [b, 2],
+  ] as const) {
+    ip('-n', ns, 'addr', 'add', `192.0.2.${n}/24`, 'dev', 'eth0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  }
+  return [a, b];
 }

@@ -134,7 +134,13 @@ export class VrrpCapture {
     }
   }
 
+  /** Stops capturing; with KATS_SHOW_CAPTURE set, prints every advert seen (to read a failed run). */
   stop(): void {
     if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGKILL');
+    if (!process.env.KATS_SHOW_CAPTURE) return;
+    for (const a of this.adverts)
+      console.log(
+        `  [capture] ${new Date(a.atMs).toISOString()} ${a.src} ttl ${a.ttl} vrid ${a.vrid} prio ${a.priority}`,
+      );
   }
 }

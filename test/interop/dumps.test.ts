@@ -11,27 +11,27 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { dumpJson, jsonDumpLine, type Router, SIGNAL_JSON, sleep, waitUntil } from '../daemon/router.js';
 import { isRoot, Lab } from '../helpers/netns.js';
-import { addHost, referenceInstalled, startPeer, teardown } from './peers.js';
+import {
+  addHost,
+  type InstanceSpec,
+  instanceConf,
+  referenceInstalled,
+  startPeer,
+  teardown,
+} from './peers.js';
 
 const skip = !isRoot() ? 'needs root' : !referenceInstalled() ? 'keepalived not installed' : false;
 
-const conf = (extra: string) => `
-global_defs {
-${extra}
-}
-vrrp_instance VI_1 {
-  interface eth0
-  virtual_router_id 61
-  priority 150
-  advert_int 1
-  authentication {
-    auth_type PASS
-    auth_pass dumpme
-  }
-  virtual_ipaddress {
-    192.0.2.100/24
-  }
-}`;
+/** One VRRPv2 instance with a password (each implementation alone on its LAN, so both MASTER). */
+const SPEC: InstanceSpec = {
+  version: 2,
+  family: 4,
+  unicast: false,
+  vrid: 61,
+  advertIntS: 1,
+  auth: { type: 'PASS', pass: 'dumpme' },
+};
+const conf = (extra: string) => `global_defs {\n${extra}\n}\n${instanceConf(SPEC, 150, '', [])}`;
 
 /** keepalived JSON data keys whose values belong to the moment, not the configuration or state. */
 const PER_RUN = new Set(['last_transition']);

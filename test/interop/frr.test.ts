@@ -247,13 +247,6 @@ async function scenario(SPEC: InstanceSpec, highIsFrr: boolean, label: string): 
     );
   } finally {
     capture?.stop();
-    if (process.env.KATS_SHOW_CAPTURE) {
-      for (const a of capture?.adverts ?? []) {
-        console.log(
-          `  [capture] ${new Date(a.atMs).toISOString()} ${a.src} ttl ${a.ttl} vrid ${a.vrid} prio ${a.priority}`,
-        );
-      }
-    }
     await Promise.all(frrs.map((f) => f.stop()));
     await teardown(lab, routers);
     for (const f of frrs) f.removeDir();

@@ -181,13 +181,6 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
     return { cutFailoverMs, preemptMs, gracefulMs, prioZeroToMasterMs, referenceTtls: kaTtls };
   } finally {
     capture?.stop();
-    if (process.env.KATS_SHOW_CAPTURE) {
-      for (const a of capture?.adverts ?? []) {
-        console.log(
-          `  [capture] ${new Date(a.atMs).toISOString()} ${a.src} ttl ${a.ttl} vrid ${a.vrid} prio ${a.priority}`,
-        );
-      }
-    }
     await teardown(lab, routers);
   }
 }

@@ -10,22 +10,22 @@ import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
-import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer, VIP } from './lab.js';
+import { isRoot, Lab, nsExec } from '../helpers/netns.js';
+import { counts, DR_RS, DR_RS6, drLan, replyCounter, runClient, VIP, VIP6 } from './lab.js';
 
-const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
-const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
-const VIP6 = '2001:db8:1::100';
+const RS = DR_RS;
+const RS6 = DR_RS6;
 // Real servers of fwmark DR services carry port 0, as keepalived programs them.
-const real = (a: string, weight = 1): RealServerSpec => ({ address: a, port: 0, weight, method: 'DR' });
-const fwm = (fwmark: number, family: 4 | 6, reals: RealServerSpec[]): ServiceSpec => ({
+const real = (a: string): RealServerSpec => ({ address: a, port: 0, weight: 1, method: 'DR' });
+/** A fwmark service over the real servers at `addrs`. */
+const fwm = (fwmark: number, family: 4 | 6, addrs: string[]): ServiceSpec => ({
   name: `FWM ${fwmark}`,
   family,
   protocol: 'tcp',
   matches: [{ kind: 'fwmark', fwmark }],
   scheduler: 'rr',
   flags: { hashPort: false, fallback: false, onePacket: false },
-  reals,
+  reals: addrs.map(real),
   sorryActive: false,
 });
 const st = (...services: ServiceSpec[]): DataplaneState => ({ services });
@@ -38,30 +38,11 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
   let director = '';
   const procs: ChildProcess[] = [];
   let dp: NftDataplane;
+  let repliesSeen: () => number[] = () => [];
   const flows = () => cliFlowReader(director);
   before(async () => {
     lab = new Lab('drfwm');
-    client = lab.addHost('cl');
-    director = lab.addHost('dir');
-    ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
-    ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
-    const starts: Promise<void>[] = [];
-    RS.forEach((addr, i) => {
-      const ns = lab.addHost(`rs${i + 1}`);
-      for (const k of ['all', 'eth0'])
-        for (const kv of ['arp_ignore=1', 'arp_announce=2'])
-          nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${kv}`]);
-      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-      ip('-n', ns, 'addr', 'add', `${RS6[i]}/64`, 'dev', 'eth0', 'nodad');
-      ip('-n', ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
-      starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
-    });
-    await Promise.all(starts);
+    ({ client, director } = await drLan(lab, procs));
     // The administrator's marking (mangle prerouting, âˆ’150), and a counter of packets from the VIPs
     // reaching the director (DR replies must bypass it).
     const r = nsExec(director, 'nft', [
@@ -70,13 +51,10 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
         'add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }',
         `add rule inet kats_mangle m ip daddr ${VIP} tcp dport 80 meta mark set 7`,
         `add rule inet kats_mangle m ip6 daddr ${VIP6} tcp dport 80 meta mark set 8`,
-        'add table netdev kats_cnt',
-        'add chain netdev kats_cnt c { type filter hook ingress device "eth0" priority -500; policy accept; }',
-        `add rule netdev kats_cnt c ip saddr ${VIP} counter`,
-        `add rule netdev kats_cnt c ip6 saddr ${VIP6} counter`,
       ].join('; '),
     ]);
     assert.equal(r.status, 0, r.stderr);
+    repliesSeen = replyCounter(director, { v4: VIP, v6: VIP6 });
     dp = new NftDataplane(cliRunner({ netns: director }), {
       dr: { ingress: ['eth0'], egress: 'eth0' },
       flows: flows(),
@@ -88,27 +66,10 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
     lab?.close();
   });
 
-  const repliesSeen = (): number[] =>
-    [
-      ...nsExec(director, 'nft', ['list', 'chain', 'netdev', 'kats_cnt', 'c']).stdout.matchAll(
-        /counter packets (\d+)/g,
-      ),
-    ].map((m) => Number(m[1]));
   const markOf = (name: string, addr: string): number => dp.marks().get(`${name}|${addr}|0`) ?? -1;
 
   it('IPv4: rr by fwmark, replies bypass the director; a removed server takes its flows along', async () => {
-    assert.deepEqual(
-      await dp.start(
-        st(
-          fwm(
-            7,
-            4,
-            RS.map((a) => real(a)),
-          ),
-        ),
-      ),
-      { ok: true },
-    );
+    assert.deepEqual(await dp.start(st(fwm(7, 4, RS))), { ok: true });
     let res = await runClient(procs, client, { count: 9 });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
@@ -129,20 +90,8 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
     const gone = RS[Number(first.slice(2)) - 1] as string;
     const goneMark = markOf('FWM 7', gone);
     assert.ok((await flows().list('fm4/flows')).some((e) => e.mark === goneMark));
-    assert.deepEqual(
-      await dp.update(
-        st(
-          fwm(
-            7,
-            4,
-            RS.filter((a) => a !== gone).map((a) => real(a)),
-          ),
-        ),
-      ),
-      {
-        ok: true,
-      },
-    );
+    const rest = RS.filter((a) => a !== gone);
+    assert.deepEqual(await dp.update(st(fwm(7, 4, rest))), { ok: true });
     assert.ok(dp.lastDrCleanup.deleted + dp.lastDrCleanup.swept >= 1, JSON.stringify(dp.lastDrCleanup));
     assert.deepEqual(dp.lastDrCleanup.errors, []);
     assert.ok(!(await flows().list('fm4/flows')).some((e) => e.mark === goneMark));
@@ -153,23 +102,7 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
   });
 
   it('IPv6: rr by fwmark, replies bypass the director', async () => {
-    assert.deepEqual(
-      await dp.update(
-        st(
-          fwm(
-            7,
-            4,
-            RS.map((a) => real(a)),
-          ),
-          fwm(
-            8,
-            6,
-            RS6.map((a) => real(a)),
-          ),
-        ),
-      ),
-      { ok: true },
-    );
+    assert.deepEqual(await dp.update(st(fwm(7, 4, RS), fwm(8, 6, RS6))), { ok: true });
     const res = await runClient(procs, client, { count: 9, target: VIP6, from: '2001:db8:1::10' });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });

@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { DR_REALS, DR_VIP, drDaemonConf } from '../daemon/lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from '../daemon/router.js';
 import { ip, Lab, nsExec } from '../helpers/netns.js';
+import { drRealServer } from './lab.js';
 
 const skip = needsRoot();
 const VIP = DR_VIP;
@@ -75,15 +76,7 @@ before(async () => {
   ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
   await Promise.all(
     RS.map((addr, i) => {
-      const ns = lab.addHost(`rs${i + 1}`);
-      for (const k of ['all', 'eth0'])
-        for (const [key, v] of [
-          ['arp_ignore', 1],
-          ['arp_announce', 2],
-        ])
-          nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${key}=${v}`]);
-      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
+      const ns = drRealServer(lab, `rs${i + 1}`, addr, undefined, VIP);
       const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', lineServerJs(`rs${i + 1}`)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });

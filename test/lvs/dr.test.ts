@@ -9,11 +9,10 @@ import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer, VIP } from './lab.js';
+import { counts, DR_RS, DR_RS6, drLan, replyCounter, runClient, VIP, VIP6 } from './lab.js';
 
-const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
-const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
-const VIP6 = '2001:db8:1::100';
+const RS = DR_RS;
+const RS6 = DR_RS6;
 const real = (i: number, weight = 1): RealServerSpec => ({ address: RS[i]!, port: 80, weight, method: 'DR' });
 const real6 = (i: number, weight = 1): RealServerSpec => ({
   address: RS6[i]!,
@@ -40,41 +39,13 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
   let director = '';
   const procs: ChildProcess[] = [];
   let dp: NftDataplane;
+  let repliesSeen: () => number[] = () => [];
   before(async () => {
     lab = new Lab('lvsdr');
-    client = lab.addHost('drcl');
-    director = lab.addHost('drdir');
-    ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+    ({ client, director } = await drLan(lab, procs, 'dr'));
     ip('-n', client, 'addr', 'add', '198.51.100.20/24', 'dev', 'eth0');
-    ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
-    const starts: Promise<void>[] = [];
-    RS.forEach((addr, i) => {
-      const ns = lab.addHost(`drrs${i + 1}`);
-      for (const k of [
-        'net.ipv4.conf.all.arp_ignore=1',
-        'net.ipv4.conf.all.arp_announce=2',
-        'net.ipv4.conf.eth0.arp_ignore=1',
-        'net.ipv4.conf.eth0.arp_announce=2',
-      ])
-        nsExec(ns, 'sysctl', ['-qw', k]);
-      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-      // IPv6 has no arp_ignore: Linux answers neighbour solicitations only for addresses on the
-      // interface asked, so the VIP on lo stays silent on eth0.
-      ip('-n', ns, 'addr', 'add', `${RS6[i]}/64`, 'dev', 'eth0', 'nodad');
-      ip('-n', ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
-      starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
-    });
-    await Promise.all(starts);
-    // Counts IP packets from the VIP reaching the director: replies must bypass it.
-    const cnt = nsExec(director, 'nft', [
-      `add table netdev kats_cnt; add chain netdev kats_cnt c { type filter hook ingress device "eth0" priority -500; policy accept; }; add rule netdev kats_cnt c ip saddr ${VIP} counter; add rule netdev kats_cnt c ip6 saddr ${VIP6} counter`,
-    ]);
-    assert.equal(cnt.status, 0, cnt.stderr);
+    // Counts IP packets from the VIPs reaching the director: replies must bypass it.
+    repliesSeen = replyCounter(director, { v4: VIP, v6: VIP6 });
     dp = new NftDataplane(cliRunner({ netns: director }), {
       dr: { ingress: ['eth0'], egress: 'eth0' },
       flows: cliFlowReader(director),
@@ -109,14 +80,6 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 2, rs3: 2 });
   });
-
-  /** Packets from the VIPs (v4, v6) seen arriving at the director: DR replies must bypass it. */
-  const repliesSeen = (): number[] =>
-    [
-      ...nsExec(director, 'nft', ['list', 'chain', 'netdev', 'kats_cnt', 'c']).stdout.matchAll(
-        /counter packets (\d+)/g,
-      ),
-    ].map((m) => Number(m[1]));
 
   /** Marks of the entries of one of the director's dynamic maps. */
   const entryMarks = (map: string): number[] => {

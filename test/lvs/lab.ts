@@ -6,7 +6,15 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConntrackFlusher } from '../../src/lvs/ct-flush.js';
-import { createNetns, deleteNetns, ip, nsExec } from '../helpers/netns.js';
+import {
+  createNetns,
+  deleteNetns,
+  ip,
+  type Lab,
+  nsExec,
+  tsxInFreshNetns,
+  tsxInNetns,
+} from '../helpers/netns.js';
 
 export const VIP = '198.51.100.100';
 export const VIP6 = '2001:db8:1::100';
@@ -105,7 +113,12 @@ export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): 
     opts.target ?? VIP,
     String(opts.sport ?? 0),
   ];
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', clientJs, ...args], {
+  return jsonOfScript<ClientResult>(procs, ns, clientJs, args);
+}
+
+/** Runs a node script (`-e`) in `ns` and resolves with the JSON it prints last (rejects when there is none). */
+export function jsonOfScript<T>(procs: ChildProcess[], ns: string, js: string, args: string[]): Promise<T> {
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', js, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   procs.push(p);
@@ -114,15 +127,97 @@ export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): 
   p.stdout?.on('data', (d: string) => {
     out += d;
   });
-  return new Promise<ClientResult>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     p.once('exit', (code) => {
       try {
-        resolve(JSON.parse(out.trim()) as ClientResult);
+        resolve(JSON.parse(out.trim()) as T);
       } catch {
         reject(new Error(`client exited ${code}: ${out}`));
       }
     });
   });
+}
+
+/**
+ * A real server of a DR LAN (dr.test.ts and the others): `addr/24` on eth0, the VIP on lo, and ARP for the VIP
+ * left to the director (arp_ignore=1, arp_announce=2). With `v6`, the same for IPv6 (nodad): IPv6 has no
+ * arp_ignore, but Linux answers neighbour solicitations only for addresses of the interface asked, so the VIP
+ * on lo stays silent on eth0.
+ */
+export function drRealServer(
+  lab: Lab,
+  name: string,
+  addr: string,
+  v6?: { addr: string; vip: string },
+  vip = VIP,
+): string {
+  const ns = lab.addHost(name);
+  for (const k of ['all', 'eth0'])
+    for (const kv of ['arp_ignore=1', 'arp_announce=2'])
+      nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${kv}`]);
+  ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+  ip('-n', ns, 'addr', 'add', `${vip}/32`, 'dev', 'lo');
+  if (v6) {
+    ip('-n', ns, 'addr', 'add', `${v6.addr}/64`, 'dev', 'eth0', 'nodad');
+    ip('-n', ns, 'addr', 'add', `${v6.vip}/128`, 'dev', 'lo', 'nodad');
+  }
+  return ns;
+}
+
+/** dr.test.ts's real servers' addresses (IPv4, IPv6), on the client's and director's LAN. */
+export const DR_RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
+export const DR_RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
+
+/**
+ * The dual-stack DR LAN of dr.test.ts and dr-fwmark.test.ts: a client (198.51.100.10, 2001:db8:1::10), a
+ * director (198.51.100.1, 2001:db8:1::1, the VIPs on eth0) and three real servers (DR_RS, DR_RS6: hosts
+ * `${prefix}rs1..3`) each serving HTTP on port 80 with its name rs1..rs3.
+ */
+export async function drLan(
+  lab: Lab,
+  procs: ChildProcess[],
+  prefix = '',
+): Promise<{ client: string; director: string }> {
+  const client = lab.addHost(`${prefix}cl`);
+  const director = lab.addHost(`${prefix}dir`);
+  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+  ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
+  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
+  ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
+  ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
+  await Promise.all(
+    DR_RS.map((addr, i) => {
+      const ns = drRealServer(lab, `${prefix}rs${i + 1}`, addr, { addr: DR_RS6[i]!, vip: VIP6 });
+      return startServer(procs, ns, `rs${i + 1}`, '::', 80);
+    }),
+  );
+  return { client, director };
+}
+
+/**
+ * Counts the packets from the VIPs (`ip saddr` / `ip6 saddr`, with `match` after) arriving on a director's
+ * eth0, where DR replies must not come: installs the counters, returns their reader (one number a VIP).
+ */
+export function replyCounter(
+  director: string,
+  vips: { v4: string; v6?: string },
+  match = '',
+): () => number[] {
+  const rules = [
+    'add table netdev kats_cnt',
+    'add chain netdev kats_cnt c { type filter hook ingress device "eth0" priority -500; policy accept; }',
+    `add rule netdev kats_cnt c ip saddr ${vips.v4} ${match} counter`,
+    ...(vips.v6 ? [`add rule netdev kats_cnt c ip6 saddr ${vips.v6} ${match} counter`] : []),
+  ];
+  const r = nsExec(director, 'nft', [rules.join('; ')]);
+  if (r.status !== 0) throw new Error(`reply counter: ${r.stderr}`);
+  return () =>
+    [
+      ...nsExec(director, 'nft', ['list', 'chain', 'netdev', 'kats_cnt', 'c']).stdout.matchAll(
+        /counter packets (\d+)/g,
+      ),
+    ].map((m) => Number(m[1]));
 }
 
 const udpServerJs = (name: string, host: string, port: number): string => `
@@ -321,11 +416,7 @@ const flusherMain = fileURLToPath(new URL('./ct-flush-main.ts', import.meta.url)
 export function nsFlusher(ns: string): ConntrackFlusher {
   return {
     async flush(marks) {
-      const r = spawnSync(
-        'ip',
-        ['netns', 'exec', ns, process.execPath, '--import', 'tsx', flusherMain, ...marks.map(String)],
-        { encoding: 'utf8' },
-      );
+      const r = spawnSync('ip', tsxInNetns(ns, flusherMain, marks.map(String)), { encoding: 'utf8' });
       if (r.status !== 0) return [`flusher exited ${r.status}: ${r.stderr}`];
       return JSON.parse(r.stdout) as string[];
     },
@@ -349,27 +440,7 @@ export function rulesetOf(output: string): string {
  * raw path's ruleset with the libnftables path's this way.
  */
 export function outputsPerMode(label: string, main: string, modes: string[]): string[] {
-  return modes.map((mode) => {
-    const ns = createNetns(label);
-    try {
-      const r = spawnSync(
-        'ip',
-        [
-          'netns',
-          'exec',
-          ns,
-          process.execPath,
-          '--import',
-          'tsx',
-          fileURLToPath(new URL(main, import.meta.url)),
-          mode,
-        ],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
-      if (r.status !== 0) throw new Error(`${main} ${mode} exited ${r.status}: ${r.stderr}`);
-      return r.stdout;
-    } finally {
-      deleteNetns(ns);
-    }
-  });
+  return modes.map((mode) =>
+    tsxInFreshNetns(label, fileURLToPath(new URL(main, import.meta.url)), [mode], { timeoutMs: 60_000 }),
+  );
 }

@@ -4,18 +4,17 @@
 // fwmark rules follow the word order docs/notify-data-dump.md gives (not seen in a real dump yet).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Diagnostics } from '../../src/config/diagnostics.js';
 import type { RouteConfig, RuleConfig } from '../../src/config/model.js';
+import { parseRouteLine, parseRuleLine } from '../../src/config/route-words.js';
 import { dumpRoute, dumpRule } from '../../src/notify/dump-routes.js';
 
 const pos = { file: 'keepalived.conf', line: 1 };
-const route = (line: string): RouteConfig => {
-  const words = line.split(/\s+/);
-  return { words, noTrack: words.includes('no_track'), pos };
-};
-const rule = (line: string, family?: 4 | 6): RuleConfig => {
-  const words = line.split(/\s+/);
-  return { words, noTrack: words.includes('no_track'), pos, ...(family ? { family } : {}) };
-};
+/** The line as the configuration reads it. */
+const route = (line: string): RouteConfig =>
+  parseRouteLine(line.split(/\s+/), pos, { diag: new Diagnostics() })!;
+const rule = (line: string): RuleConfig =>
+  parseRuleLine(line.split(/\s+/), pos, { diag: new Diagnostics() })!;
 
 test('routes: keepalived 2.2.7 words and order, tracked ones with their output interface', () => {
   const cases: [string, string, string | null][] = [

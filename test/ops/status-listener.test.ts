@@ -14,7 +14,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { runConfigTest } from '../../src/daemon/config-test.js';
 import { vrrpInstanceConf } from '../daemon/conf.js';
-import { BIN, dumpJson, jsonDumpLine, Router, settle, waitUntil } from '../daemon/router.js';
+import { BIN, dumpJson, jsonDumpLine, Router, settleStates, waitUntil } from '../daemon/router.js';
 import { isRoot } from '../helpers/netns.js';
 import { RouterLabs, TWO_ROUTERS } from '../helpers/router-lab.js';
 import { NsHttp, parseMetrics } from './ns-http.js';
@@ -84,6 +84,29 @@ const EXPORTER_TO_DUMP: Record<string, string> = {
 };
 const STATE_NAMES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'];
 
+/**
+ * Polls /status until `ok` holds of the document (a 200 answer); returns that document. Ten polls a second,
+ * half the listener's default budget of 20 requests a second: a request right after still gets its answer.
+ */
+async function statusWhen(http: NsHttp, ok: (doc: any) => boolean, ms: number, what: string): Promise<any> {
+  let doc = null as any;
+  await waitUntil(
+    () => {
+      void http.get('/status', AUTH).then(
+        (r) => {
+          if (r.status === 200) doc = JSON.parse(r.body);
+        },
+        () => {},
+      );
+      return doc !== null && ok(doc);
+    },
+    ms,
+    what,
+    100,
+  );
+  return doc;
+}
+
 test('-t accepts metrics_listen and metrics_token and rejects bad values with a located error', () => {
   const file = join(ROOT, 'test/ops/.tmp-metrics.conf');
   try {
@@ -126,28 +149,19 @@ test('metrics, status API, status command, security and a crashed listener', {
   const r1 = new Router('r1', ns1, r1conf);
   const r2 = new Router('r2', ns2, r2conf);
   labs.add(r1, r2);
-  await settle(
-    [r1, r2],
-    () =>
-      r1.lastState('VI_1') === 'MASTER' &&
-      r1.lastState('VI_2') === 'BACKUP' &&
-      r2.lastState('VI_1') === 'BACKUP' &&
-      r2.lastState('VI_2') === 'MASTER',
+  await settleStates(
     15_000,
-    'r1 master of VI_1, r2 master of VI_2',
+    [r1, 'VI_1', 'MASTER'],
+    [r1, 'VI_2', 'BACKUP'],
+    [r2, 'VI_1', 'BACKUP'],
+    [r2, 'VI_2', 'MASTER'],
   );
   // The listener has the states and both real servers' verdicts.
-  let doc = null as any;
-  await waitUntil(
-    () => {
-      void http.get('/status', AUTH).then(
-        (r) => {
-          if (r.status === 200) doc = JSON.parse(r.body);
-        },
-        () => {},
-      );
-      const st = (n: string) => doc?.instances.find((i: any) => i.name === n)?.state;
-      const rs = doc?.virtualServers[0]?.realServers ?? [];
+  const doc = await statusWhen(
+    http,
+    (doc) => {
+      const st = (n: string) => doc.instances.find((i: any) => i.name === n)?.state;
+      const rs = doc.virtualServers[0]?.realServers ?? [];
       return (
         st('VI_1') === 'MASTER' &&
         st('VI_2') === 'BACKUP' &&
@@ -333,17 +347,9 @@ test('metrics, status API, status command, security and a crashed listener', {
       m1,
     );
     await r1.waitFor(/Status listener on 127\.0\.0\.1:9650/, 10_000, m1);
-    let after = null as any;
-    await waitUntil(
-      () => {
-        void http.get('/status', AUTH).then(
-          (r) => {
-            if (r.status === 200) after = JSON.parse(r.body);
-          },
-          () => {},
-        );
-        return after !== null && after.daemon.listenerPid !== pid && after.instances.length === 2;
-      },
+    const after = await statusWhen(
+      http,
+      (doc) => doc.daemon.listenerPid !== pid && doc.instances.length === 2,
       10_000,
       'the new listener answering',
     );

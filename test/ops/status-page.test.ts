@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { vrrpInstanceConf } from '../daemon/conf.js';
-import { Router, settle } from '../daemon/router.js';
+import { Router, settleStates } from '../daemon/router.js';
 import { isRoot } from '../helpers/netns.js';
 import { RouterLabs, TWO_ROUTERS } from '../helpers/router-lab.js';
 
@@ -62,15 +62,7 @@ ${instance('VI_2', 52, 50, '192.0.2.101')}
     `${instance('VI_1', 51, 150, '192.0.2.100')}\n${instance('VI_2', 52, 100, '192.0.2.101')}`,
   );
   labs.add(r1, r2);
-  await settle(
-    [r1, r2],
-    () =>
-      r1.lastState('VI_1') === 'MASTER' &&
-      r1.lastState('VI_2') === 'BACKUP' &&
-      r2.lastState('VI_1') === 'BACKUP',
-    15_000,
-    'r1 master of VI_1, backup of VI_2',
-  );
+  await settleStates(15_000, [r1, 'VI_1', 'MASTER'], [r1, 'VI_2', 'BACKUP'], [r2, 'VI_1', 'BACKUP']);
   await r1.waitFor(/Status listener on 127\.0\.0\.1:9650/, 15_000);
 
   // The browser runs inside r1's namespace (where the listener is); puppeteer talks to it over a pipe.
