@@ -292,6 +292,7 @@ export interface SyncGroup {
   trackScripts: TrackRef[];
   trackFiles: TrackRef[];
   trackProcesses: TrackRef[];
+  trackBfds: TrackRef[];
   notify: NotifyScripts;
   notifyPriorityChanges: boolean;
   smtpAlert?: boolean;
@@ -494,10 +495,37 @@ export interface GarpGroup {
   interfaces: string[];
 }
 
+/** A bfd_instance block (docs/bfd.md): one BFD session to a neighbour, with keepalived's defaults. */
 export interface BfdInstance {
   name: string;
   pos: SourcePos;
-  options: Record<string, string[]>;
+  /** neighbor_ip / neighbour_ip (required: an instance without one is dropped at its end). */
+  neighbor?: string;
+  family?: Family;
+  /** source_ip: the session's outgoing socket is bound to it. */
+  source?: string;
+  /** min_rx (ms with µs resolution in the file): Required Min RX Interval. Default 10 ms. */
+  minRxUs: number;
+  /** min_tx: Desired Min TX Interval while Up. Default 10 ms. */
+  minTxUs: number;
+  /** idle_tx: Desired Min TX Interval while not Up (at least 1 s). Default 1000 ms. */
+  idleTxUs: number;
+  /** multiplier: Detect Mult, 1..255. Default 5. */
+  multiplier: number;
+  /** passive: send nothing until the neighbour is heard. */
+  passive: boolean;
+  /** ttl / hoplimit sent; resolved at the block's end: 255 for IPv4, 64 for IPv6 unless given. */
+  ttl: number;
+  /** max_hops: how far below `ttl` a received TTL may be (255 = no check; -1 in the file means 255). */
+  maxHops: number;
+  /** multihop: RFC 5883 port 4784 instead of 3784. */
+  multihop: boolean;
+  /** weight [reverse]: the default of every track_bfd naming this instance. */
+  weight: number;
+  reverse: boolean;
+  /** `vrrp` / `checker`: which processes hear the session's state (neither given: both). */
+  toVrrp: boolean;
+  toChecker: boolean;
 }
 
 export interface SslConfig {

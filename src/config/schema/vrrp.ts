@@ -426,6 +426,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       -253,
       253,
       (n) => cfg.bfdInstances.some((s) => s.name === n),
+      (n) => cfg.bfdInstances.find((s) => s.name === n),
     ),
     dont_track_primary: flag('dontTrackPrimary'),
     notify_master: script((i: VrrpInstanceConfig, s) => {
@@ -553,7 +554,7 @@ function authKeywords(): KeywordTable<VrrpInstanceConfig> {
   };
 }
 
-export function syncGroupKeywords(): KeywordTable<SyncGroup> {
+export function syncGroupKeywords(cfg: KeepalivedConfig): KeywordTable<SyncGroup> {
   return {
     group: {
       values: {
@@ -582,7 +583,15 @@ export function syncGroupKeywords(): KeywordTable<SyncGroup> {
       -254,
       254,
     ),
-    track_bfd: trackBlock(() => [], 'track bfd', 'track_bfd', -253, 253),
+    track_bfd: trackBlock(
+      (g: SyncGroup) => g.trackBfds,
+      'track bfd',
+      'track_bfd',
+      -253,
+      253,
+      (n) => cfg.bfdInstances.some((s) => s.name === n),
+      (n) => cfg.bfdInstances.find((s) => s.name === n),
+    ),
     notify_master: script((g: SyncGroup, s) => {
       g.notify.master = s;
     }),
