@@ -425,7 +425,8 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       'track_bfd',
       -253,
       253,
-      (n) => cfg.bfdInstances.some((s) => s.name === n),
+      // keepalived's VRRP process knows only the BFD instances that report to it (not `checker` alone).
+      (n) => cfg.bfdInstances.some((s) => s.name === n && s.toVrrp),
       (n) => cfg.bfdInstances.find((s) => s.name === n),
     ),
     dont_track_primary: flag('dontTrackPrimary'),
@@ -589,7 +590,7 @@ export function syncGroupKeywords(cfg: KeepalivedConfig): KeywordTable<SyncGroup
       'track_bfd',
       -253,
       253,
-      (n) => cfg.bfdInstances.some((s) => s.name === n),
+      (n) => cfg.bfdInstances.some((s) => s.name === n && s.toVrrp),
       (n) => cfg.bfdInstances.find((s) => s.name === n),
     ),
     notify_master: script((g: SyncGroup, s) => {
