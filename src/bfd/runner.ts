@@ -254,8 +254,11 @@ export class BfdRunner {
       const log = this.#o.log;
       if (a.to === 'Up') log.info(`(${b.name}) Entering Up state`);
       else if (a.to === 'Down' && a.from === 'Up') {
-        if (a.diag === DIAG.expired)
-          log.warn(`(${b.name}) Expired after ${Math.round(r.session.detectUs / 1000)} ms`);
+        const since = r.session.sinceLastRxUs(monotonicUs());
+        if (a.diag === DIAG.expired && since !== undefined)
+          log.warn(
+            `(${b.name}) Expired after ${Math.floor(since / 1000)} ms (${Math.max(0, since - r.session.detectUs)} usec overdue)`,
+          );
         log.warn(
           `(${b.name}) Entering Down state (Local diagnostic - ${DIAG_TEXT[a.diag]}, Remote diagnostic - ${DIAG_TEXT[r.session.remoteDiag] ?? r.session.remoteDiag})`,
         );

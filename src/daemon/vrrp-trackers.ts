@@ -26,7 +26,11 @@ export class TrackerWiring {
     this.#bfd = bfd;
     // A session's change: every instance tracking it hears it (the engine ignores names it does not track).
     bfd?.subscribe((name, up) => {
-      if (ctx.state === 'running') ctx.handle({ type: 'tracker', name, up });
+      if (ctx.state !== 'running') return;
+      for (const i of ctx.plan.engine.instances)
+        if (i.trackers.some((t) => t.kind === 'bfd' && t.name === name))
+          ctx.log.info(`VRRP_Instance(${i.name}) Tracked BFD instance ${name} is ${up ? 'UP' : 'DOWN'}`);
+      ctx.handle({ type: 'tracker', name, up });
     });
     const log = ctx.log;
     this.#scripts = new ScriptTrackers(
