@@ -282,6 +282,7 @@ describe('BFD interop', { skip }, () => {
       m3,
       3000,
     );
+    t.diagnostic(`Down ${ms} ms after keepalived was killed`);
     assert.ok(
       ms <= DETECT_MS + SLACK_MS,
       `Down ${ms} ms after keepalived died (detection time ${DETECT_MS} ms)`,
