@@ -6,6 +6,8 @@ import type { RealServerEvent, RealServerInfo } from '../status/channel.js';
 
 export type ToChecker =
   | { type: 'vrrp'; instance: string; state: string }
+  /** A BFD session's state, for BFD_CHECK (from the BFD process through the main process). */
+  | { type: 'bfd'; name: string; up: boolean }
   | { type: 'reload' }
   | { type: 'dump'; file: string }
   | { type: 'stop' }
@@ -34,7 +36,15 @@ export const CHECKER_CHILD_ARG = '--checker-child';
 export function isToChecker(m: unknown): m is ToChecker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return t === 'vrrp' || t === 'reload' || t === 'dump' || t === 'stop' || t === 'watch' || t === 'unwatch';
+  return (
+    t === 'vrrp' ||
+    t === 'bfd' ||
+    t === 'reload' ||
+    t === 'dump' ||
+    t === 'stop' ||
+    t === 'watch' ||
+    t === 'unwatch'
+  );
 }
 
 export function isFromChecker(m: unknown): m is FromChecker {

@@ -31,12 +31,15 @@ export interface BfdSupervisorOptions {
   pidFile?: string;
   dontRespawn?: boolean;
   script?: string;
+  /** Told each change of a session that reports to the checker process (BFD_CHECK). */
+  onChecker?: (name: string, up: boolean) => void;
 }
 
 export class BfdSupervisor implements Subsystem, BfdFeed {
   readonly name = 'BFD';
   readonly #o: BfdSupervisorOptions;
   readonly #states = new Map<string, boolean>();
+  readonly #checkerStates = new Map<string, boolean>();
   readonly #subscribers: ((name: string, up: boolean) => void)[] = [];
   #child: ChildProcess | null = null;
   #startedAt = 0;
@@ -83,8 +86,12 @@ export class BfdSupervisor implements Subsystem, BfdFeed {
     }
     this.#o.log.info(`Starting BFD child process, pid=${child.pid}`);
     child.on('message', (m: unknown) => {
-      if (!isFromBfd(m) || m.type !== 'state' || !m.vrrp) return;
-      if (this.#states.get(m.name) === m.up) return;
+      if (!isFromBfd(m) || m.type !== 'state') return;
+      if (m.checker && this.#checkerStates.get(m.name) !== m.up) {
+        this.#checkerStates.set(m.name, m.up);
+        this.#o.onChecker?.(m.name, m.up);
+      }
+      if (!m.vrrp || this.#states.get(m.name) === m.up) return;
       this.#states.set(m.name, m.up);
       // After this turn: the VRRP engine's work never runs inside the channel's callback.
       setImmediate(() => {

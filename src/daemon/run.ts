@@ -145,6 +145,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
           log,
           pidFile: bfdPid,
           dontRespawn: o.dontRespawn,
+          ...(checker ? { onChecker: (name: string, up: boolean) => checker.bfdState(name, up) } : {}),
         })
       : null;
   void serve(config, o, log, pidFiles, checker, status, bfd);
