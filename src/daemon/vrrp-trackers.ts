@@ -78,6 +78,7 @@ export class TrackerWiring {
       scripts: this.#scripts.states(),
       files: this.#files.values(),
       processes: this.#processes.states(),
+      bfds: [...(this.#bfd?.states() ?? [])].map(([name, up]) => ({ name, up })),
     };
   }
 

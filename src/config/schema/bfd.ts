@@ -18,6 +18,8 @@ export const BFD_DEFAULTS = {
 /** Interval ranges in ms (keepalived reads them with 3 decimals: µs resolution). */
 const MS_MAX = Math.floor(4294967295 / 1000);
 const NAME_MAX = 31;
+/** Instances a malformed neighbour address dropped at once: the rest of the block is skipped silently. */
+const dropped = new WeakSet<BfdInstance>();
 
 export function newBfdInstance(name: string, pos: SourcePos): BfdInstance {
   return {
@@ -67,12 +69,19 @@ export function openBfdInstance(
   return b;
 }
 
-/** At the block's end: the checks keepalived makes there; an instance that cannot run is removed. */
-export function closeBfdInstance(cfg: KeepalivedConfig, b: BfdInstance, ctx: ParseCtx): void {
+/**
+ * At the block's end (`pos`: its closing brace, where keepalived reports these): the checks keepalived makes
+ * there; an instance that cannot run is removed.
+ */
+export function closeBfdInstance(cfg: KeepalivedConfig, b: BfdInstance, ctx: ParseCtx, pos: SourcePos): void {
   const drop = (msg: string) => {
-    ctx.diag.error('CONFIG_INVALID_VALUE', msg, b.pos);
+    ctx.diag.error('CONFIG_INVALID_VALUE', msg, pos);
     cfg.bfdInstances = cfg.bfdInstances.filter((x) => x !== b);
   };
+  if (dropped.has(b)) {
+    cfg.bfdInstances = cfg.bfdInstances.filter((x) => x !== b);
+    return;
+  }
   if (b.neighbor === undefined || b.family === undefined)
     return drop(
       `Configuration error: BFD instance ${b.name} has no neighbor address set, disabling instance`,
@@ -96,7 +105,7 @@ export function closeBfdInstance(cfg: KeepalivedConfig, b: BfdInstance, ctx: Par
     ctx.diag.error(
       'CONFIG_VALUE_CLAMPED',
       `BFD instance ${b.name}: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit`,
-      b.pos,
+      pos,
     );
     b.maxHops = b.ttl;
   }
@@ -115,6 +124,7 @@ function line(
   return {
     ...(doc ? { doc } : {}),
     line: (b, tokens, pos, ctx) => {
+      if (dropped.has(b)) return;
       if (needsValue && tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
       set(b, tokens, pos, ctx);
     },
@@ -155,8 +165,7 @@ export function bfdKeywords(): KeywordTable<BfdInstance> {
           `Configuration error: BFD instance ${b.name} has malformed ${tokens[0] === 'neighbour_ip' ? 'neighbour' : 'neighbor'} address ${tokens[1]}, ignoring instance`,
           pos,
         );
-        b.neighbor = undefined;
-        b.family = undefined;
+        dropped.add(b);
         return;
       }
       b.neighbor = r.value.address;

@@ -177,7 +177,7 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
       block: {
         keywords: bfdKeywords,
         open: (c, tokens, pos, ctx) => openBfdInstance(c, tokens, pos, ctx),
-        close: (b: BfdInstance, ctx) => closeBfdInstance(cfg, b, ctx),
+        close: (b: BfdInstance, ctx, pos) => closeBfdInstance(cfg, b, ctx, pos),
       },
     },
     SSL: {
