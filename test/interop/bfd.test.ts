@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Router } from '../daemon/router.js';
-import { isRoot, Lab } from '../helpers/netns.js';
+import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { FRR_DIR } from './frr-peer.js';
-import { addHost, REFERENCE, referenceInstalled, teardown } from './peers.js';
+import { addHost, REFERENCE, referenceInstalled, sysctl, teardown } from './peers.js';
 
 const frrBfdd = () => existsSync(join(FRR_DIR, 'bfdd')) && spawnSync('id', ['-u', 'frr']).status === 0;
 const DETECT_MS = 300;
@@ -71,7 +71,11 @@ async function msUntil(r: Router, re: RegExp, t0: number, from: number, timeoutM
 class FrrBfd {
   readonly dir = mkdtempSync(join(tmpdir(), 'kats-frrbfd-'));
   readonly #procs: ChildProcess[] = [];
-  constructor(readonly ns: string) {
+  /** `peers`: bfdd's `peer …` lines (default: the IPv4 single-hop session to us). */
+  constructor(
+    readonly ns: string,
+    peers = ['peer 192.0.2.1 local-address 192.0.2.2'],
+  ) {
     const d = this.dir;
     writeFileSync(join(d, 'zebra.conf'), `log file ${join(d, 'zebra.log')}\n`);
     writeFileSync(
@@ -79,11 +83,13 @@ class FrrBfd {
       [
         `log file ${join(d, 'bfdd.log')}`,
         'bfd',
-        ' peer 192.0.2.1 local-address 192.0.2.2',
-        '  receive-interval 100',
-        '  transmit-interval 100',
-        '  detect-multiplier 3',
-        ' !',
+        ...peers.flatMap((p) => [
+          ` ${p}`,
+          '  receive-interval 100',
+          '  transmit-interval 100',
+          '  detect-multiplier 3',
+          ' !',
+        ]),
         '!',
         '',
       ].join('\n'),
@@ -123,16 +129,20 @@ class FrrBfd {
       await new Promise((r) => setTimeout(r, 20));
   }
 
-  /** bfdd's own view of the session: 'up', 'down', 'init'… */
-  peerStatus(): string {
+  /** bfdd's own view of its sessions, in its order: 'up', 'down', 'init'… */
+  peerStatuses(): string[] {
     const r = spawnSync('vtysh', ['--vty_socket', this.dir, '-c', 'show bfd peers json'], {
       encoding: 'utf8',
     });
     try {
-      return (JSON.parse(r.stdout) as { status?: string }[])[0]?.status ?? '';
+      return (JSON.parse(r.stdout) as { status?: string }[]).map((p) => p.status ?? '');
     } catch {
-      return '';
+      return [];
     }
+  }
+
+  peerStatus(): string {
+    return this.peerStatuses()[0] ?? '';
   }
 
   kill(daemon: 'bfdd'): number {
@@ -159,14 +169,16 @@ const skip = !isRoot() ? 'needs root' : false;
 
 describe('BFD interop', { skip }, () => {
   const routers: Router[] = [];
-  let lab: Lab | null = null;
+  const labs: Lab[] = [];
   const frrs: FrrBfd[] = [];
   after(async () => {
     for (const f of frrs) f.close();
-    await teardown(lab, routers);
+    await teardown(null, routers);
+    for (const l of labs) l.close();
   });
   const twoHosts = () => {
-    lab = new Lab('bfd');
+    const lab = new Lab('bfd');
+    labs.push(lab);
     return { a: addHost(lab, 'bfda', 4, 1), b: addHost(lab, 'bfdb', 4, 2) };
   };
   const ours = (ns: string) => {
@@ -289,5 +301,54 @@ describe('BFD interop', { skip }, () => {
     );
     await waitAll(ts, TRACK_DOWN, 2000, m3);
     rmSync(bfdPid, { force: true });
+  });
+
+  test('against FRR 8.4 bfdd: an IPv6 session (hop limit 255) and an IPv4 multihop one (port 4784) at once, BFD alone', {
+    skip: frrBfdd() ? false : 'FRR bfdd not installed',
+  }, async () => {
+    const { a, b } = twoHosts();
+    for (const [ns, k] of [
+      [a, 1],
+      [b, 2],
+    ] as const) {
+      sysctl(ns, 'net.ipv6.conf.eth0.accept_dad', '0');
+      ip('-n', ns, 'addr', 'add', `2001:db8::${k}/64`, 'dev', 'eth0', 'nodad');
+    }
+    const frr = new FrrBfd(b, [
+      'peer 2001:db8::1 local-address 2001:db8::2',
+      'peer 192.0.2.1 multihop local-address 192.0.2.2',
+    ]);
+    frrs.push(frr);
+    frr.start('zebra');
+    await frr.waitForZebra();
+    frr.start('bfdd');
+    const conf = `bfd_instance v6 {
+  neighbor_ip 2001:db8::2
+  source_ip 2001:db8::1
+  hoplimit 255
+  min_rx 100
+  min_tx 100
+  multiplier 3
+}
+bfd_instance mh {
+  neighbor_ip 192.0.2.2
+  source_ip 192.0.2.1
+  multihop
+  max_hops 2
+  min_rx 100
+  min_tx 100
+  multiplier 3
+}
+`;
+    // No vrrp_instance: the BFD process alone runs (keepalived does the same).
+    const ts = new Router('ts', a, conf, {
+      extraArgs: ['-b', join(tmpdir(), `kats-bfd-${process.pid}-mh.pid`)],
+    });
+    routers.push(ts);
+    await ts.waitFor(/\(v6\) Entering Up state/, 8000);
+    await ts.waitFor(/\(mh\) Entering Up state/, 8000);
+    for (let k = 0; k < 100 && frr.peerStatuses().some((s) => s !== 'up'); k++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(frr.peerStatuses(), ['up', 'up'], 'bfdd sees both sessions Up');
   });
 });
