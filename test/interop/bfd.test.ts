@@ -207,6 +207,16 @@ describe('BFD interop', { skip }, () => {
     await ts.waitFor(/\(VI_1\) Entering BACKUP STATE/, 2000, m0);
     for (let k = 0; k < 100 && frr.peerStatus() !== 'up'; k++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(frr.peerStatus(), 'up', 'bfdd sees the session Up');
+    // A reload that leaves the session's parameters alone keeps it Up: no Down, no tracker change.
+    const mr = ts.mark();
+    ts.proc.kill('SIGHUP');
+    await ts.waitFor(/Reloading \(BFD\)/, 3000, mr);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.deepEqual(
+      ts.grep(/\(b1\) Entering|Tracked BFD instance b1 is DOWN/, mr).map((l) => l.text),
+      [],
+      'the reload kept the session',
+    );
     // Let the Up rate settle (poll sequence done), then kill bfdd without a word.
     await new Promise((r) => setTimeout(r, 500));
     const m1 = ts.mark();
