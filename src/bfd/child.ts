@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
+import { applyProcessTuning } from '../daemon/process-tuning.js';
 import { type FromBfd, isToBfd } from './channel.js';
 import { BfdRunner } from './runner.js';
 
@@ -84,6 +85,8 @@ export function runBfdChild(o: CliOptions): number {
     }
   });
   runner.apply(config.bfdInstances);
+  // bfd_priority, bfd_rt_priority, … (applied once; a respawned BFD process takes new ones).
+  applyProcessTuning(config.globalDefs.bfdProcess, log, 'bfd');
   send({ type: 'ready', pid: process.pid });
   return 0;
 }

@@ -101,6 +101,8 @@ export interface GlobalDefs {
   vrrpProcess: ProcessTuning;
   /** checker_priority, checker_rt_priority, checker_rlimit_rttime, checker_no_swap, checker_cpu_affinity. */
   checkerProcess: ProcessTuning;
+  /** bfd_priority, bfd_rt_priority, bfd_rlimit_rttime, bfd_no_swap, bfd_cpu_affinity (the BFD process). */
+  bfdProcess: ProcessTuning;
   /** Keywords accepted and range-checked whose effect the daemon does not model yet. */
   other: Record<string, string[]>;
 }
@@ -584,6 +586,7 @@ export function defaultGlobalDefs(): GlobalDefs {
     dynamicInterfaces: false,
     vrrpProcess: { noSwap: false },
     checkerProcess: { noSwap: false },
+    bfdProcess: { noSwap: false },
     other: {},
   };
 }

@@ -217,6 +217,7 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
   for (const [label, p] of [
     ['VRRP', g.vrrpProcess],
     ['Checker', g.checkerProcess],
+    ['BFD', g.bfdProcess],
   ] as const) {
     out.push(
       ` ${label} process priority = ${p.nice ?? 0}`,
@@ -226,13 +227,6 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     if (p.cpuAffinity?.length) out.push(` ${label} CPU Affinity = ${p.cpuAffinity.join(' ')}`);
     out.push(` ${label} realtime limit = ${p.rlimitRttimeUs ?? 10_000}`);
   }
-  out.push(
-    ` BFD process priority = ${num(o, 'bfd_priority', 0)}`,
-    ` BFD don't swap = ${has(o, 'bfd_no_swap')}`,
-    ` BFD realtime priority = ${num(o, 'bfd_rt_priority', 0)}`,
-  );
-  if (o.bfd_cpu_affinity?.length) out.push(` BFD CPU Affinity = ${o.bfd_cpu_affinity.join(' ')}`);
-  out.push(` BFD realtime limit = ${num(o, 'bfd_rlimit_rttime', num(o, 'bfd_rlimit_rtime', 10_000))}`);
   const snmpAll = has(o, 'enable_snmp_keepalived');
   const rfc = has(o, 'enable_snmp_rfc');
   out.push(
