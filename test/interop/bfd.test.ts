@@ -155,12 +155,11 @@ class FrrBfd {
     for (const p of this.#procs) {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     }
-    // Crash-log directories FRR keeps per daemon pid (only ours).
-    for (const daemon of ['zebra', 'bfdd']) {
-      const f = join(this.dir, `${daemon}.pid`);
-      if (existsSync(f))
-        rmSync(`/var/tmp/frr/${daemon}.${readFileSync(f, 'utf8').trim()}`, { recursive: true, force: true });
-    }
+    // Crash-log directories FRR keeps per daemon pid (only ours; `ip netns exec` execs the daemon, so the
+    // spawned pid is the daemon's), left behind by a SIGKILL.
+    for (const p of this.#procs)
+      for (const daemon of ['zebra', 'bfdd'])
+        rmSync(`/var/tmp/frr/${daemon}.${p.pid}`, { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
