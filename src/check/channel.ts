@@ -6,6 +6,8 @@ import type { RealServersReport } from '../status/channel.js';
 
 export type ToChecker =
   | { type: 'vrrp'; instance: string; state: string }
+  /** A BFD session's state, for BFD_CHECK (from the BFD process through the main process). */
+  | { type: 'bfd'; name: string; up: boolean }
   | { type: 'reload' }
   | { type: 'dump'; file: string }
   | { type: 'stop' }
@@ -22,5 +24,13 @@ export const CHECKER_RESPAWNED_ENV = 'KEEPALIVED_TS_CHECKER_RESPAWNED';
 /** The argument that makes bin/keepalived-ts run as the checker process (followed by the daemon's argv). */
 export const CHECKER_CHILD_ARG = '--checker-child';
 
-export const isToChecker = isMessage<ToChecker>(['vrrp', 'reload', 'dump', 'stop', 'watch', 'unwatch']);
+export const isToChecker = isMessage<ToChecker>([
+  'vrrp',
+  'bfd',
+  'reload',
+  'dump',
+  'stop',
+  'watch',
+  'unwatch',
+]);
 export const isFromChecker = isMessage<FromChecker>(['ready', 'stopped', 'realServers']);

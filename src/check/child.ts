@@ -110,6 +110,9 @@ export function runCheckerChild(o: CliOptions): number {
       case 'vrrp':
         runtime.vrrpState(m.instance, m.state);
         break;
+      case 'bfd':
+        runtime.bfdState(m.name, m.up);
+        break;
       case 'reload': {
         log.info(`Reloading (checker): ${o.configFile}`);
         const next = load();

@@ -82,6 +82,8 @@ export class CheckerRuntime {
   #dataPlaneChanged = new Set<string>();
   #dataPlaneFull = true;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
+  /** The BFD sessions' states last heard (BFD_CHECK). */
+  readonly #bfd = new Map<string, boolean>();
   /** Probe attempts finished since start (for status and tests). */
   attempts = 0;
 
@@ -111,6 +113,30 @@ export class CheckerRuntime {
     return rt;
   }
 
+  /**
+   * A BFD session's state (the BFD process's, through the main process): every BFD_CHECK naming it takes
+   * it as a pushed result (docs/bfd.md). Kept, so that a reload's new BFD_CHECKs hear it at once.
+   */
+  bfdState(name: string, up: boolean): void {
+    this.#bfd.set(name, up);
+    if (this.#state === 'running') this.#pushBfd(name);
+  }
+
+  #pushBfd(only?: string): void {
+    const now = monotonicUs();
+    for (const p of this.#core.probes()) {
+      const name = p.spec.config.name;
+      if (p.spec.kind !== 'BFD_CHECK' || name === undefined || (only !== undefined && name !== only))
+        continue;
+      const up = this.#bfd.get(name);
+      if (up === undefined) continue;
+      const outcome: ProbeOutcome = up
+        ? { ok: true, latencyUs: 0 }
+        : { ok: false, latencyUs: 0, code: 'bfd-down', reason: `BFD ${name} is down` };
+      this.#perform(this.#core.pushResult(p.probeId, outcome, now));
+    }
+  }
+
   /** A VRRP instance's new state (ha_suspend). */
   vrrpState(instance: string, state: string): void {
     if (this.#state === 'running') this.#perform(this.#core.vrrpState(instance, state));
@@ -123,6 +149,7 @@ export class CheckerRuntime {
     this.#dataPlane?.reload?.(cfg);
     this.#dataPlaneFull = true;
     this.#perform(this.#core.reload(cfg, monotonicUs()));
+    this.#pushBfd();
     // A reload may change services without any verdict (scheduler, new virtual servers): apply anyway.
     if (this.#dataPlane) this.#dataPlaneQueued ??= setImmediate(() => this.#applyDataPlane());
   }

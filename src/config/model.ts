@@ -101,6 +101,8 @@ export interface GlobalDefs {
   vrrpProcess: ProcessTuning;
   /** checker_priority, checker_rt_priority, checker_rlimit_rttime, checker_no_swap, checker_cpu_affinity. */
   checkerProcess: ProcessTuning;
+  /** bfd_priority, bfd_rt_priority, bfd_rlimit_rttime, bfd_no_swap, bfd_cpu_affinity (the BFD process). */
+  bfdProcess: ProcessTuning;
   /** Keywords accepted and range-checked whose effect the daemon does not model yet. */
   other: Record<string, string[]>;
 }
@@ -370,6 +372,7 @@ export interface SyncGroup {
   trackScripts: TrackRef[];
   trackFiles: TrackRef[];
   trackProcesses: TrackRef[];
+  trackBfds: TrackRef[];
   notify: NotifyScripts;
   notifyPriorityChanges: boolean;
   smtpAlert?: boolean;
@@ -572,10 +575,37 @@ export interface GarpGroup {
   interfaces: string[];
 }
 
+/** A bfd_instance block (docs/bfd.md): one BFD session to a neighbour, with keepalived's defaults. */
 export interface BfdInstance {
   name: string;
   pos: SourcePos;
-  options: Record<string, string[]>;
+  /** neighbor_ip / neighbour_ip (required: an instance without one is dropped at its end). */
+  neighbor?: string;
+  family?: Family;
+  /** source_ip: the session's outgoing socket is bound to it. */
+  source?: string;
+  /** min_rx (ms with µs resolution in the file): Required Min RX Interval. Default 10 ms. */
+  minRxUs: number;
+  /** min_tx: Desired Min TX Interval while Up. Default 10 ms. */
+  minTxUs: number;
+  /** idle_tx: Desired Min TX Interval while not Up (at least 1 s). Default 1000 ms. */
+  idleTxUs: number;
+  /** multiplier: Detect Mult, 1..255. Default 5. */
+  multiplier: number;
+  /** passive: send nothing until the neighbour is heard. */
+  passive: boolean;
+  /** ttl / hoplimit sent; resolved at the block's end: 255 for IPv4, 64 for IPv6 unless given. */
+  ttl: number;
+  /** max_hops: how far below `ttl` a received TTL may be (255 = no check; -1 in the file means 255). */
+  maxHops: number;
+  /** multihop: RFC 5883 port 4784 instead of 3784. */
+  multihop: boolean;
+  /** weight [reverse]: the default of every track_bfd naming this instance. */
+  weight: number;
+  reverse: boolean;
+  /** `vrrp` / `checker`: which processes hear the session's state (neither given: both). */
+  toVrrp: boolean;
+  toChecker: boolean;
 }
 
 export interface SslConfig {
@@ -634,6 +664,7 @@ export function defaultGlobalDefs(): GlobalDefs {
     dynamicInterfaces: false,
     vrrpProcess: { noSwap: false },
     checkerProcess: { noSwap: false },
+    bfdProcess: { noSwap: false },
     other: {},
   };
 }

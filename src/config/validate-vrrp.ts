@@ -313,7 +313,8 @@ function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
  * keepalived 2.2.7 (vrrp_complete_instance): a member of a sync group without sync_group_tracking_weight, or
  * else an address owner, ignores tracking weights — a weighted tracked interface gets weight 0 (sync group:
  * it then faults the instance when down) or is dropped (owner), weighted tracked scripts are dropped, a
- * track_file with the default weight 1 gets weight 0 and one with another weight is dropped; each with
+ * track_file with the default weight 1 gets weight 0 and one with another weight is dropped, and so is a weighted
+ * track_bfd; each with
  * keepalived's message (docs/config-meaning.md).
  */
 function ignoreWeights(cfg: KeepalivedConfig, i: VrrpInstanceConfig, diag: Diagnostics, sync: boolean): void {
@@ -354,6 +355,16 @@ function ignoreWeights(cfg: KeepalivedConfig, i: VrrpInstanceConfig, diag: Diagn
     diag.error(
       'CONFIG_IGNORED_WEIGHT',
       `${name} ignoring tracked file ${file} with weight ${weight} due to ${why}`,
+    );
+    return false;
+  });
+  // Weighted track_bfd entries are dropped (the block's weight when the entry gives none).
+  i.trackBfds = i.trackBfds.filter((t) => {
+    const weight = t.weight ?? cfg.bfdInstances.find((b) => b.name === t.name)?.weight ?? 0;
+    if (!weight) return true;
+    diag.error(
+      'CONFIG_IGNORED_WEIGHT',
+      `${name} ignoring tracked bfd ${t.name} with weight ${weight} due to ${why}`,
     );
     return false;
   });

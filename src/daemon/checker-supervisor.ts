@@ -48,6 +48,7 @@ export class CheckerSupervisor implements Subsystem {
   readonly name = 'checker';
   readonly #o: CheckerSupervisorOptions;
   readonly #states = new Map<string, string>();
+  readonly #bfd = new Map<string, boolean>();
   #child: ChildProcess | null = null;
   #startedAt = 0;
   readonly #respawn = new RespawnBackoff();
@@ -95,6 +96,7 @@ export class CheckerSupervisor implements Subsystem {
       if (isFromChecker(m) && m.type === 'ready') {
         // A new child hears where every VRRP instance stands now.
         for (const [instance, state] of this.#states) this.#send({ type: 'vrrp', instance, state });
+        for (const [name, up] of this.#bfd) this.#send({ type: 'bfd', name, up });
         if (this.#o.onRealServers && (this.#o.realServersWanted?.() ?? true)) this.#send({ type: 'watch' });
       } else if (isFromChecker(m) && m.type === 'realServers') this.#o.onRealServers?.(m);
     });
@@ -126,6 +128,12 @@ export class CheckerSupervisor implements Subsystem {
   vrrpState(instance: string, state: string): void {
     this.#states.set(instance, state);
     this.#send({ type: 'vrrp', instance, state });
+  }
+
+  /** A BFD session's new state, for the BFD_CHECKs (replayed to a new child). */
+  bfdState(name: string, up: boolean): void {
+    this.#bfd.set(name, up);
+    this.#send({ type: 'bfd', name, up });
   }
 
   /** The child re-reads the configuration file itself. */

@@ -190,6 +190,8 @@ export const USAGE = `Usage: keepalived-ts [OPTION...]
   -p, --pid=FILE               Use specified pidfile for parent process
   -r, --vrrp_pid=FILE          Use specified pidfile for VRRP child process
   -c, --checkers_pid=FILE      Use specified pidfile for checkers child process
+  -B, --no_bfd                 Don't run BFD subsystem
+  -b, --bfd_pid=FILE           Use specified pidfile for BFD child process
   -R, --dont-respawn           Don't respawn child processes
   -V, --dont-release-vrrp      Don't remove VRRP VIPs and VROUTEs on daemon stop
   -I, --dont-release-ipvs      Don't remove IPVS topology on daemon stop

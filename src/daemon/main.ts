@@ -1,6 +1,8 @@
 // Process entry: command line → the requested mode: help, version, --signum, the config test / dump, or
 // the daemon (run.ts).
 import { writeFileSync } from 'node:fs';
+import { BFD_CHILD_ARG } from '../bfd/channel.js';
+import { runBfdChild } from '../bfd/child.js';
 import { CHECKER_CHILD_ARG } from '../check/channel.js';
 import { runCheckerChild } from '../check/child.js';
 import { genhashMain } from '../check/genhash.js';
@@ -45,13 +47,16 @@ export function main(argv: string[]): number {
   }
   // The checker process (started by the main process's CheckerSupervisor with the daemon's argv).
   const child = argv[0] === CHECKER_CHILD_ARG;
-  const parsed = parseArgs(child ? argv.slice(1) : argv);
+  // The BFD process (started by the main process's BfdSupervisor with the daemon's argv).
+  const bfdChild = argv[0] === BFD_CHILD_ARG;
+  const parsed = parseArgs(child || bfdChild ? argv.slice(1) : argv);
   if (!parsed.ok) {
     process.stderr.write(`keepalived-ts: ${parsed.error}\n${USAGE}`);
     return 1;
   }
   const o = parsed.options;
   if (child) return runCheckerChild(o);
+  if (bfdChild) return runBfdChild(o);
   if (o.help) {
     process.stdout.write(USAGE);
     return 0;

@@ -59,10 +59,16 @@ export function checkNamespace(
 }
 
 /** keepalived writes its pid files under a directory per namespace; ours live beside, under our name. */
-export function namespacePidFiles(name: string): { main: string; vrrp: string; checkers: string } {
+export function namespacePidFiles(name: string): {
+  main: string;
+  vrrp: string;
+  checkers: string;
+  bfd: string;
+} {
   return {
     main: `/run/keepalived-ts/${name}/keepalived.pid`,
     vrrp: `/run/keepalived-ts/${name}/vrrp.pid`,
     checkers: `/run/keepalived-ts/${name}/checkers.pid`,
+    bfd: `/run/keepalived-ts/${name}/bfd.pid`,
   };
 }

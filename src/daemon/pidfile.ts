@@ -6,6 +6,7 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 export const DEFAULT_PID_FILE = '/run/keepalived-ts.pid';
 export const DEFAULT_VRRP_PID_FILE = '/run/keepalived-ts_vrrp.pid';
 export const DEFAULT_CHECKERS_PID_FILE = '/run/keepalived-ts_checkers.pid';
+export const DEFAULT_BFD_PID_FILE = '/run/keepalived-ts_bfd.pid';
 
 function alive(pid: number): boolean {
   try {

@@ -76,8 +76,12 @@ export interface TuningLog {
 }
 
 /** Which process the keywords belong to: their prefix and the name the log gives it. */
-export type TunedProcess = 'vrrp' | 'checker';
-const LABEL: Record<TunedProcess, string> = { vrrp: 'VRRP process', checker: 'checker process' };
+export type TunedProcess = 'vrrp' | 'checker' | 'bfd';
+const LABEL: Record<TunedProcess, string> = {
+  vrrp: 'VRRP process',
+  checker: 'checker process',
+  bfd: 'BFD process',
+};
 
 /** The thread ids of this process (/proc/self/task), the main thread first; just the main thread if unreadable. */
 export function ownThreads(): number[] {

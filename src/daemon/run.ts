@@ -24,11 +24,13 @@ import { readHostFacts, validateConfig } from '../config/validate.js';
 import { noteLvsNotRun } from '../lvs/config-notes.js';
 import { ipvsPresent } from '../lvs/ipvs-select.js';
 import { type StatusService, statusService } from '../status/service.js';
+import { BfdSupervisor } from './bfd-supervisor.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
 import type { CliOptions } from './cli.js';
 import { checkNamespace, namespacePidFiles } from './netns.js';
 import {
+  DEFAULT_BFD_PID_FILE,
   DEFAULT_CHECKERS_PID_FILE,
   DEFAULT_PID_FILE,
   DEFAULT_VRRP_PID_FILE,
@@ -133,7 +135,20 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
         })
       : null;
   status.setChecker(checker);
-  void serve(config, o, log, pidFiles, checker, status);
+  // The BFD process (src/bfd/child.ts): when bfd_instance blocks exist, unless -B; its sessions' states
+  // reach VRRP's track_bfd trackers through the supervisor (bfd-supervisor.ts).
+  const bfdPid = o.bfdPidFile ?? nsPids?.bfd ?? DEFAULT_BFD_PID_FILE;
+  const bfd =
+    !o.noBfd && config.bfdInstances.length > 0
+      ? new BfdSupervisor({
+          argv: o.bfdPidFile === undefined ? [...argv, '-b', bfdPid] : argv,
+          log,
+          pidFile: bfdPid,
+          dontRespawn: o.dontRespawn,
+          ...(checker ? { onChecker: (name: string, up: boolean) => checker.bfdState(name, up) } : {}),
+        })
+      : null;
+  void serve(config, o, log, pidFiles, checker, status, bfd);
   return EXIT_OK;
 }
 
@@ -144,6 +159,7 @@ async function serve(
   pidFiles: string[],
   checker: CheckerSupervisor | null,
   status: StatusService,
+  bfd: BfdSupervisor | null,
 ): Promise<void> {
   // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP subsystem.
   const vrrp =
@@ -158,11 +174,12 @@ async function serve(
             ...(checker ? { onStateChange: (instance, state) => checker.vrrpState(instance, state) } : {}),
             // The status listener's feed (src/status/feed.ts): transitions at once, a snapshot a second.
             observer: status.feed,
+            ...(bfd ? { bfd } : {}),
           },
           o.recordEvents === undefined ? {} : { recordEvents: o.recordEvents },
         );
   const statusPart = { service: status, source: () => vrrp?.runtime ?? null };
-  await new Supervisor({ cli: o, log, config, pidFiles, vrrp, checker, status: statusPart }).run();
+  await new Supervisor({ cli: o, log, config, pidFiles, vrrp, checker, bfd, status: statusPart }).run();
 }
 
 /**

@@ -37,6 +37,8 @@ export interface SupervisorOptions {
   vrrp: Subsystem | null;
   /** The checker subsystem, when it runs (virtual servers configured, no -P). */
   checker: Subsystem | null;
+  /** The BFD subsystem, when it runs (bfd_instance blocks configured, no -B). */
+  bfd?: Subsystem | null;
   /**
    * The status listener (metrics_listen; src/status/service.ts), fed from the VRRP runtime once it runs
    * (`source`), else told there is none.
@@ -57,12 +59,13 @@ export class Supervisor {
 
   /** In stopping order: VRRP first. */
   #subsystems(): Subsystem[] {
-    return [this.#o.vrrp, this.#o.checker].filter((s): s is Subsystem => s !== null);
+    return [this.#o.vrrp, this.#o.checker, this.#o.bfd ?? null].filter((s): s is Subsystem => s !== null);
   }
 
   /** Installs the handlers, starts the subsystems (checkers first) and keeps running until stopped. */
   async run(): Promise<void> {
     const { log, vrrp, checker, status, config } = this.#o;
+    const bfd = this.#o.bfd ?? null;
     const sd = serviceNotifier(log);
     // An exception no handler expected, from any callback: one line, addresses released, exit 1 (fatal.ts).
     installFatalHandler({
@@ -86,7 +89,7 @@ export class Supervisor {
         log.info(`Stopping (${why})`);
         return vrrp?.stop();
       });
-      await Promise.all([stopped, checker?.stop(), status?.service.stop(STATUS_STOP_MS)]);
+      await Promise.all([stopped, checker?.stop(), bfd?.stop(), status?.service.stop(STATUS_STOP_MS)]);
       removePidFiles(this.#o.pidFiles);
       log.info('Stopped');
       this.#exit(EXIT_OK);
@@ -96,7 +99,7 @@ export class Supervisor {
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => sd.reload(() => this.#reload()));
     const snapshot = (kind: SnapshotKind) => {
-      for (const s of [checker, vrrp]) s?.snapshot(kind);
+      for (const s of [checker, bfd, vrrp]) s?.snapshot(kind);
     };
     process.on('SIGUSR1', () => snapshot('data'));
     process.on('SIGUSR2', () => snapshot('stats'));
@@ -106,10 +109,11 @@ export class Supervisor {
       log.warn('this Node cannot watch real-time signals: the JSON and STATS_CLEAR signals are unavailable');
 
     void checker?.start();
+    void bfd?.start();
     if (!vrrp) {
       // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP engine; keepalived
       // warns when there is nothing at all to run, and idles until stopped — pid files written, signals handled.
-      if (!checker) log.info(NOTHING_TO_RUN);
+      if (!checker && !bfd) log.info(NOTHING_TO_RUN);
       status?.service.attach(null, config);
       sd.ready(checker ? 'Running (checkers only)' : 'Running (nothing configured)');
       // Signal listeners alone do not keep Node's loop alive; a long idle timer does (stop() exits).
@@ -119,7 +123,7 @@ export class Supervisor {
     const errors = await vrrp.start();
     if (errors.length > 0) {
       for (const e of errors) log.error(e.message);
-      await Promise.all([checker?.stop(), status?.service.stop(STATUS_STOP_MS)]);
+      await Promise.all([checker?.stop(), bfd?.stop(), status?.service.stop(STATUS_STOP_MS)]);
       this.#exit(EXIT_FAILURE);
       return;
     }
@@ -148,6 +152,7 @@ export class Supervisor {
     };
     const { checker, vrrp, status } = this.#o;
     void checker?.reload(source);
+    void this.#o.bfd?.reload(source);
     const reloaded = vrrp?.reload(source);
     // The listener describes the configuration last loaded (read once above, when a subsystem asked).
     const next = status && (vrrp || checker) ? source() : null;

@@ -26,6 +26,7 @@ import { AuthType } from '../vrrp/advert.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/engine.js';
 import { newRxStats } from '../vrrp/stats.js';
 import { Announcers } from './announcers.js';
+import type { BfdFeed } from './bfd-supervisor.js';
 import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
@@ -61,6 +62,8 @@ export interface RuntimeOptions {
   onEngine?: (engine: VrrpEngine) => void;
   /** The status listener's feed (runtime-observer.ts). */
   observer?: RuntimeObserver;
+  /** The BFD sessions' states, for track_bfd (bfd-supervisor.ts; absent: no BFD process). */
+  bfd?: BfdFeed;
 }
 
 export type RuntimeStart = { ok: true; runtime: VrrpRuntime } | { ok: false; errors: RuntimeError[] };
@@ -226,7 +229,7 @@ export class VrrpRuntime {
       // (vrrp-actions.ts), the phase's end otherwise (the deadline moved: the master is alive after all).
       onKeenPhase: (active) => (active ? this.#boost.enter() : this.#boost.leave()),
     });
-    this.#trackers = new TrackerWiring(this.#ctx, plan);
+    this.#trackers = new TrackerWiring(this.#ctx, plan, opts.bfd);
     this.#reloader = new ReloadApplier({
       ctx: this.#ctx,
       nl: this.#nl,

@@ -1,4 +1,5 @@
-// The trackers that move VRRP priorities — vrrp_script, track_file, vrrp_track_process — wired to the
+// The trackers that move VRRP priorities — vrrp_script, track_file, vrrp_track_process, and the BFD
+// sessions of track_bfd (their states come from the BFD process: bfd-supervisor.ts) — wired to the
 // engine: their results become engine inputs while the runtime runs (ignored while it starts or stops), their
 // current readings are given to the engine before the instances start and after a reload, and a reload
 // hands each kind its new set (a changed script keeps its OK/KO state, as keepalived does).
@@ -8,6 +9,7 @@ import { ProcessTrackers } from '../track/process-trackers.js';
 import { ScriptTrackers } from '../track/script-trackers.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
+import type { BfdFeed } from './bfd-supervisor.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import type { TrackerState } from './runtime-observer.js';
 import type { VrrpContext } from './vrrp-context.js';
@@ -17,9 +19,19 @@ export class TrackerWiring {
   readonly #scripts: ScriptTrackers;
   readonly #files: FileTrackers;
   readonly #processes: ProcessTrackers;
+  readonly #bfd: BfdFeed | undefined;
 
-  constructor(ctx: VrrpContext, plan: EnginePlan) {
+  constructor(ctx: VrrpContext, plan: EnginePlan, bfd?: BfdFeed) {
     this.#ctx = ctx;
+    this.#bfd = bfd;
+    // A session's change: every instance tracking it hears it (the engine ignores names it does not track).
+    bfd?.subscribe((name, up) => {
+      if (ctx.state !== 'running') return;
+      for (const i of ctx.plan.engine.instances)
+        if (i.trackers.some((t) => t.kind === 'bfd' && t.name === name))
+          ctx.log.info(`VRRP_Instance(${i.name}) Tracked BFD instance ${name} is ${up ? 'UP' : 'DOWN'}`);
+      ctx.handle({ type: 'tracker', name, up });
+    });
     const log = ctx.log;
     this.#scripts = new ScriptTrackers(
       plan.scripts,
@@ -55,6 +67,9 @@ export class TrackerWiring {
       log.info(`VRRP_Track_Process(${name}) ${up ? 'up' : 'down'} at startup: ${count} matching process(es)`);
       if (!up) engine.handle({ type: 'tracker', name, up }, nowUs);
     }
+    // BFD sessions start Down for track_bfd (keepalived): only those already Up need telling.
+    for (const [name, up] of this.#bfd?.states() ?? [])
+      if (up) engine.handle({ type: 'tracker', name, up }, nowUs);
   }
 
   /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */
@@ -63,6 +78,7 @@ export class TrackerWiring {
       scripts: this.#scripts.states(),
       files: this.#files.values(),
       processes: this.#processes.states(),
+      bfds: [...(this.#bfd?.states() ?? [])].map(([name, up]) => ({ name, up })),
     };
   }
 
@@ -107,11 +123,18 @@ export class TrackerWiring {
       out.push(...engine.handle({ type: 'tracker', name, up }, nowUs));
     for (const { name, value } of this.#files.values())
       out.push(...engine.handle({ type: 'trackerValue', name, value }, nowUs));
+    for (const [name, up] of this.#bfd?.states() ?? [])
+      out.push(...engine.handle({ type: 'tracker', name, up }, nowUs));
   }
 
   /** An instance added by a reload: the current values of tracked files it shares with running instances. */
   feedNewInstance(p: VrrpInstanceParams, nowUs: number, out: VrrpAction[]): void {
     const engine = this.#ctx.engine;
+    for (const [name, up] of this.#bfd?.states() ?? []) {
+      if (!p.trackers.some((t) => t.name === name && t.kind === 'bfd')) continue;
+      const event = { type: 'tracker' as const, name, up };
+      out.push(...engine.handle({ type: 'instance', instance: p.name, event }, nowUs));
+    }
     for (const f of this.#files.values()) {
       if (!p.trackers.some((t) => t.name === f.name)) continue;
       const event = { type: 'trackerValue' as const, name: f.name, value: f.value };

@@ -62,7 +62,6 @@ import {
   partialModel,
   removeScript,
   renderService,
-  TABLE,
   tableOf,
   unsupported,
 } from './nft-model.js';

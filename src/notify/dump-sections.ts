@@ -24,6 +24,8 @@ export interface TrackerSnapshot {
   files: { name: string; value: number }[];
   /** vrrp_track_process: quorum held, matching processes counted. */
   processes?: { name: string; up: boolean; count: number }[];
+  /** BFD sessions reporting to VRRP, as the BFD process last said (absent: Down). */
+  bfds?: { name: string; up: boolean }[];
 }
 
 /** One network interface as the kernel shows it (read at dump time: dump-host.ts). */
@@ -221,6 +223,7 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
   for (const [label, p] of [
     ['VRRP', g.vrrpProcess],
     ['Checker', g.checkerProcess],
+    ['BFD', g.bfdProcess],
   ] as const) {
     out.push(
       ` ${label} process priority = ${p.nice ?? 0}`,
@@ -230,13 +233,6 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     if (p.cpuAffinity?.length) out.push(` ${label} CPU Affinity = ${p.cpuAffinity.join(' ')}`);
     out.push(` ${label} realtime limit = ${p.rlimitRttimeUs ?? 10_000}`);
   }
-  out.push(
-    ` BFD process priority = ${num(o, 'bfd_priority', 0)}`,
-    ` BFD don't swap = ${has(o, 'bfd_no_swap')}`,
-    ` BFD realtime priority = ${num(o, 'bfd_rt_priority', 0)}`,
-  );
-  if (o.bfd_cpu_affinity?.length) out.push(` BFD CPU Affinity = ${o.bfd_cpu_affinity.join(' ')}`);
-  out.push(` BFD realtime limit = ${num(o, 'bfd_rlimit_rttime', num(o, 'bfd_rlimit_rtime', 10_000))}`);
   const snmpAll = has(o, 'enable_snmp_keepalived');
   const rfc = has(o, 'enable_snmp_rfc');
   out.push(
@@ -405,6 +401,13 @@ function groupTracks(ctx: DataDumpContext, sg: SyncGroup): string[] {
     return d ? [line(r, d.weight, d.reverse, true)] : [];
   });
   if (files.length) out.push('   Tracked files :', ...files);
+  const bfds = sg.trackBfds.flatMap((r) => {
+    const d = ctx.config.bfdInstances.find((b) => b.name === r.name);
+    if (!d) return [];
+    const reverse = r.weight !== undefined ? r.reverse : d.reverse || r.reverse;
+    return [`     ${r.name}: weight ${r.weight ?? d.weight}${reverse ? ' reverse' : ''}`];
+  });
+  if (bfds.length) out.push('   Tracked BFDs :', ...bfds);
   return out;
 }
 
@@ -510,6 +513,38 @@ export function trackProcessSection(ctx: DataDumpContext, instances: DumpedInsta
       `   Full command = ${t.fullCommand || t.paramMatch !== undefined}`,
     );
     const tracking = trackingLines(instances, t.name, 'process');
+    if (tracking.length) out.push('   Tracking instances :', ...tracking);
+  }
+  return out;
+}
+
+/** "------< VRRP Track BFDs >------": every bfd_instance that reports to VRRP, tracked or not (keepalived's). */
+export function trackBfdSection(ctx: DataDumpContext, instances: DumpedInstance[]): string[] {
+  const known = ctx.config.bfdInstances.filter((b) => b.toVrrp);
+  if (known.length === 0) return [];
+  const out = ['------< VRRP Track BFDs >------'];
+  for (const b of known) {
+    const up = ctx.trackers.bfds?.find((x) => x.name === b.name)?.up ?? false;
+    out.push(
+      ` VRRP Track BFD = ${b.name}`,
+      `   Weight = ${b.weight}${b.reverse ? ' reverse' : ''}`,
+      `   Bfd is ${up ? 'up' : 'down'}`,
+      '   Tracking VRRP instances :',
+    );
+    // keepalived's tracking list writes its own heading when it has entries: the instances' own entries
+    // first, then those a sync group gave its members (it reads the groups after the instances).
+    const own = (i: DumpedInstance) =>
+      ctx.config.vrrpInstances
+        .find((c) => c.name === i.status.name)
+        ?.trackBfds.some((r) => r.name === b.name);
+    const tracking = [
+      ...trackingLines(instances.filter(own), b.name, 'bfd'),
+      ...trackingLines(
+        instances.filter((i) => !own(i)),
+        b.name,
+        'bfd',
+      ),
+    ];
     if (tracking.length) out.push('   Tracking instances :', ...tracking);
   }
   return out;

@@ -26,6 +26,7 @@ import {
   sockpoolSection,
   staticSections,
   syncGroupSection,
+  trackBfdSection,
   trackFileSection,
   trackProcessSection,
 } from './dump-sections.js';
@@ -204,6 +205,7 @@ export function formatDataText(instances: DumpedInstance[], ctx?: DataDumpContex
       scriptSection(ctx, instances),
       trackFileSection(ctx, instances),
       trackProcessSection(ctx, instances),
+      trackBfdSection(ctx, instances),
       interfaceSection(ctx, instances),
     );
   return sections
@@ -367,10 +369,12 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
     ...(ctx ? [d.fd !== undefined ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated'] : []),
     ...(routes.length > 0 ? ['   Virtual Routes :', ...routes.map((r) => `     ${r.text}`)] : []),
     ...(rules.length > 0 ? ['   Virtual Rules :', ...rules.map((r) => `     ${r.text}`)] : []),
-    ...trackedLines(p, 'interface', 'Tracked interfaces', false),
-    ...trackedLines(p, 'script', 'Tracked scripts', false),
-    ...trackedLines(p, 'file', 'Tracked files', true),
-    ...trackedLines(p, 'process', 'Tracked processes', true),
+    ...trackedLines(p, 'interface', 'Tracked interfaces', ''),
+    ...trackedLines(p, 'script', 'Tracked scripts', ''),
+    ...trackedLines(p, 'file', 'Tracked files', ','),
+    ...trackedLines(p, 'process', 'Tracked processes', ','),
+    // A sync group's track_bfd is listed under the group only (keepalived), not under each member.
+    ...trackedLines(p, 'bfd', 'Tracked BFDs', ':', c && ((t) => c.trackBfds.some((r) => r.name === t.name))),
     `   Using smtp notification = ${f.smtpAlert ? 'yes' : 'no'}`,
     `   Notify deleted = ${notifyDeleted ? 'Deleted' : 'Fault'}`,
     ...(ctx && c ? notifyLines(c.notify, ctx.host, true) : []),
@@ -434,13 +438,15 @@ function trackedLines(
   p: VrrpInstanceParams,
   kind: TrackerDef['kind'],
   title: string,
-  comma: boolean,
+  /** What follows the name: nothing, ',' (files, processes) or ':' (BFDs), as keepalived writes each. */
+  sep: '' | ',' | ':',
+  own?: (t: TrackerDef) => boolean,
 ): string[] {
-  const list = p.trackers.filter((t) => t.kind === kind && !t.implicit);
+  const list = p.trackers.filter((t) => t.kind === kind && !t.implicit && (own === undefined || own(t)));
   if (list.length === 0) return [];
   return [
     `   ${title} :`,
-    ...list.map((t) => `     ${t.name}${comma ? ',' : ''} weight ${t.weight}${t.reverse ? ' reverse' : ''}`),
+    ...list.map((t) => `     ${t.name}${sep} weight ${t.weight}${t.reverse ? ' reverse' : ''}`),
   ];
 }
 

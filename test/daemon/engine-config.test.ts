@@ -268,7 +268,7 @@ vrrp_instance Np {
   assert.equal(p.engine.instances[2]!.nopreempt, true);
 });
 
-test('parts keepalived-ts does not run yet are named in the warnings; static addresses are kept', () => {
+test('parts keepalived-ts does not run yet are named in the warnings; static addresses are kept; track_bfd is a tracker', () => {
   const { plan: p } = plan(`
 static_ipaddress {
   192.0.2.50/24 dev eth0
@@ -297,7 +297,13 @@ virtual_server 192.0.2.200 80 {
 `);
   assert.deepEqual(p.errors, []);
   const text = p.warnings.join('\n');
-  assert.match(text, /\(V\) track_bfd is not run yet/);
+  assert.doesNotMatch(text, /track_bfd/, 'track_bfd is run');
+  // track_bfd: a tracker of kind bfd, Down until the BFD process reports the session Up (keepalived).
+  const v = p.engine.instances.find((i) => i.name === 'V');
+  assert.deepEqual(
+    v?.trackers.find((t) => t.kind === 'bfd'),
+    { name: 'b', kind: 'bfd', weight: 0, reverse: false, initialUp: false },
+  );
   assert.doesNotMatch(text, /track_process/, 'track_process is run');
   assert.deepEqual(
     p.processes.map((x) => x.name),

@@ -70,7 +70,11 @@ test('keepalived-ts.conf(5) has every keyword of every block, with ranges, defau
   // A range and a default read from the schema (the int builder; the field of a fresh vrrp_script).
   assert.match(sectionOf(['vrrp_script']) ?? '', /\\fBrise \\fIINTEGER\\fR\nRange: 1\.\.\d+\.\nDefault: 1\./);
   assert.match(sectionOf(['global_defs']) ?? '', /\\fBuse_symlink_paths[^\n]*\n[^\n]*not implemented/);
-  assert.match(sectionOf([]) ?? '', /\\fBbfd_instance[^\n]*\nParsed and checked, but not run/);
+  assert.match(sectionOf([]) ?? '', /\\fBbfd_instance[^\n]*\nImplemented\./);
+  assert.match(
+    sectionOf(['bfd_instance']) ?? '',
+    /\\fBmin_rx \\fIMILLISECONDS\\fR\nRange: 1\.\.4294967 ms, 3 decimal places\.\nDefault: 0\.01 s\./,
+  );
 });
 
 test('both pages render with man -l without a warning', {

@@ -88,8 +88,9 @@ export function createProbeFactory(ctx: ProbeContext, http?: HttpProbeModule): P
         if (!http) return { ok: false, message: HTTP_NOT_BUILT };
         // The core has already given the checker its inherited virtualhost (url > checker > real > virtual).
         return http.createHttpProbe(checker, target, ctx.ssl === undefined ? {} : { ssl: ctx.ssl });
+      // Never polled: its results are the BFD process's session states, pushed (CheckerRuntime.bfdState).
       case 'BFD_CHECK':
-        return { ok: false, message: 'BFD_CHECK is not supported' };
+        return { ok: false, message: 'BFD_CHECK is not polled: its results come from the BFD process' };
     }
   };
 }

@@ -88,10 +88,6 @@ const CARRIED: Record<string, number> = {
   network_namespace: 1,
 };
 
-for (const p of ['bfd']) {
-  for (const s of ['priority', 'no_swap', 'rt_priority', 'cpu_affinity', 'rlimit_rttime', 'rlimit_rtime'])
-    CARRIED[`${p}_${s}`] = s === 'no_swap' ? 0 : 1;
-}
 for (const p of [
   'vrrp_netlink_cmd',
   'vrrp_netlink_monitor',
@@ -162,12 +158,13 @@ function mcastGroup(family: 4 | 6): KeywordDef<GlobalDefs> {
 }
 
 /**
- * The vrrp and checker process keywords (`vrrp_priority`, `checker_priority`, …), with keepalived 2.2.7's
+ * The vrrp, checker and bfd process keywords (`vrrp_priority`, `checker_priority`, …), with keepalived 2.2.7's
  * messages: a bad nice value or CPU id is skipped with an error, a real-time priority out of 1..99 is clamped
  * with a warning. `P_rlimit_rtime` is keepalived's older spelling of `P_rlimit_rttime`.
  */
-function processKeywords(p: 'vrrp' | 'checker'): KeywordTable<GlobalDefs> {
-  const tuning = (g: GlobalDefs) => (p === 'vrrp' ? g.vrrpProcess : g.checkerProcess);
+function processKeywords(p: 'vrrp' | 'checker' | 'bfd'): KeywordTable<GlobalDefs> {
+  const tuning = (g: GlobalDefs) =>
+    p === 'vrrp' ? g.vrrpProcess : p === 'checker' ? g.checkerProcess : g.bfdProcess;
   const rlimit: KeywordDef<GlobalDefs> = {
     doc: { args: 'MICROSECONDS', range: '1..4294967295' },
     line: (g, tokens, pos, ctx) => {
@@ -476,6 +473,7 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     vrrp_startup_delay: seconds('vrrpStartupDelayS', 6, 0, 4294.967295),
     ...processKeywords('vrrp'),
     ...processKeywords('checker'),
+    ...processKeywords('bfd'),
     ...statusListenerKeywords(),
   };
   for (const [kw, min] of Object.entries(CARRIED)) t[kw] ??= carry(min);

@@ -9,6 +9,7 @@ import type {
 } from '../model.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
 import { readInt, readIp } from '../values.js';
+import { bfdKeywords, closeBfdInstance, openBfdInstance } from './bfd.js';
 import { str } from './builders.js';
 import { globalDefsKeywords } from './global.js';
 import { parseVsGroupEntry, virtualServerKeywords } from './lvs.js';
@@ -89,6 +90,7 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
           trackScripts: [],
           trackFiles: [],
           trackProcesses: [],
+          trackBfds: [],
           notify: {},
           notifyPriorityChanges: false,
           syncGroupTrackingWeight: false,
@@ -96,7 +98,7 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
         c.syncGroups.push(g);
         return g;
       },
-      syncGroupKeywords,
+      () => syncGroupKeywords(cfg),
     ),
     track_file: named(
       'track_file',
@@ -174,11 +176,8 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
     bfd_instance: {
       block: {
         keywords: bfdKeywords,
-        open: (c, tokens, pos) => {
-          const b = { name: tokens[1] ?? '', pos, options: {} };
-          c.bfdInstances.push(b);
-          return b;
-        },
+        open: (c, tokens, pos, ctx) => openBfdInstance(c, tokens, pos, ctx),
+        close: (b: BfdInstance, ctx, pos) => closeBfdInstance(cfg, b, ctx, pos),
       },
     },
     SSL: {
@@ -219,35 +218,6 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
       },
     };
   t.vrrp_track_file = t.track_file!;
-  return t;
-}
-
-/** bfd_instance keywords (keepalived's bfd_parser.c); carried as given, BFD itself is not modelled yet. */
-function bfdKeywords(): KeywordTable<BfdInstance> {
-  const t: KeywordTable<BfdInstance> = {};
-  for (const [kw, min] of Object.entries({
-    source_ip: 1,
-    neighbor_ip: 1,
-    neighbour_ip: 1,
-    min_rx: 1,
-    min_tx: 1,
-    idle_tx: 1,
-    multiplier: 1,
-    passive: 0,
-    ttl: 1,
-    hoplimit: 1,
-    max_hops: 1,
-    multihop: 0,
-    weight: 1,
-    vrrp: 0,
-    checker: 0,
-  }))
-    t[kw] = {
-      line: (b, tokens, pos, ctx) => {
-        if (tokens.length - 1 < min) return ctx.diag.missingParameter(kw, pos);
-        b.options[kw] = tokens.slice(1);
-      },
-    };
   return t;
 }
 

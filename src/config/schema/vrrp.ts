@@ -425,7 +425,9 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       'track_bfd',
       -253,
       253,
-      (n) => cfg.bfdInstances.some((s) => s.name === n),
+      // keepalived's VRRP process knows only the BFD instances that report to it (not `checker` alone).
+      (n) => cfg.bfdInstances.some((s) => s.name === n && s.toVrrp),
+      (n) => cfg.bfdInstances.find((s) => s.name === n),
     ),
     dont_track_primary: flag('dontTrackPrimary'),
     notify_master: script((i: VrrpInstanceConfig, s) => {
@@ -553,7 +555,7 @@ function authKeywords(): KeywordTable<VrrpInstanceConfig> {
   };
 }
 
-export function syncGroupKeywords(): KeywordTable<SyncGroup> {
+export function syncGroupKeywords(cfg: KeepalivedConfig): KeywordTable<SyncGroup> {
   return {
     group: {
       values: {
@@ -582,7 +584,15 @@ export function syncGroupKeywords(): KeywordTable<SyncGroup> {
       -254,
       254,
     ),
-    track_bfd: trackBlock(() => [], 'track bfd', 'track_bfd', -253, 253),
+    track_bfd: trackBlock(
+      (g: SyncGroup) => g.trackBfds,
+      'track bfd',
+      'track_bfd',
+      -253,
+      253,
+      (n) => cfg.bfdInstances.some((s) => s.name === n && s.toVrrp),
+      (n) => cfg.bfdInstances.find((s) => s.name === n),
+    ),
     notify_master: script((g: SyncGroup, s) => {
       g.notify.master = s;
     }),

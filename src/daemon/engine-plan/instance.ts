@@ -110,7 +110,6 @@ export function planInstance(
   // while its default source stays the configured interface's (copied onto an IPv6 VMAC at setup).
   const vmac = ctx.vmacs.get(i.name);
   const runIf = vmac?.name ?? i.interface;
-  if (i.trackBfds.length > 0) ctx.warnings.push(`${name} track_bfd is not run yet; ignored`);
   const trackers = ctx.trackers.forInstance(i, name, ctx.warnings);
 
   const resolved = resolveInstanceParams({

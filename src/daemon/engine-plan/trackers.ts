@@ -1,6 +1,7 @@
 // The trackers of each instance (track_interface, track_file, track_script, track_process, its own and its
 // sync group's), and the tracked blocks some instance uses: those are what the daemon runs and watches.
 import type {
+  BfdInstance,
   KeepalivedConfig,
   TrackFile,
   TrackProcess,
@@ -29,8 +30,15 @@ export class TrackerCatalog {
   /** A sync group's track_* entries apply to each member (keepalived vrrp_sync.c). */
   readonly #group = new Map<
     string,
-    { interfaces: TrackRef[]; scripts: TrackRef[]; files: TrackRef[]; processes: TrackRef[] }
+    {
+      interfaces: TrackRef[];
+      scripts: TrackRef[];
+      files: TrackRef[];
+      processes: TrackRef[];
+      bfds: TrackRef[];
+    }
   >();
+  readonly #bfds: Blocks<BfdInstance>;
   readonly #files: Blocks<TrackFile>;
   readonly #scripts: Blocks<VrrpScript>;
   readonly #processes: Blocks<TrackProcess>;
@@ -43,7 +51,10 @@ export class TrackerCatalog {
           scripts: sg.trackScripts,
           files: sg.trackFiles,
           processes: sg.trackProcesses,
+          bfds: sg.trackBfds,
         });
+    // BFD sessions reporting to VRRP (a bfd_instance with only `checker` is not VRRP's).
+    this.#bfds = new Blocks(cfg.bfdInstances.filter((b) => b.toVrrp));
     this.#processes = new Blocks(cfg.trackProcesses.filter((p) => (p.process?.length ?? 0) > 0));
     this.#files = new Blocks(cfg.trackFiles.filter((f) => f.file));
     this.#scripts = new Blocks(cfg.vrrpScripts.filter((v) => v.script && !v.invalid));
@@ -106,6 +117,14 @@ export class TrackerCatalog {
       this.#processes,
       'process',
       'track_process %s names no process to track',
+    );
+    // track_bfd: Down until the BFD process says Up (keepalived starts every tracked BFD down).
+    fromBlocks(
+      [...i.trackBfds, ...(group?.bfds ?? [])],
+      this.#bfds,
+      'bfd',
+      'track_bfd %s is not a BFD instance reporting to VRRP',
+      () => ({ initialUp: false }),
     );
     return trackers;
   }

@@ -117,7 +117,10 @@ describe('probe factory', () => {
     assert.equal(msg({ kind: 'FILE_CHECK', trackFile: 'nope' }), 'track_file nope not found');
     assert.equal(msg({ kind: 'FILE_CHECK' }), 'FILE_CHECK has no track_file specified');
     assert.equal(msg({ kind: 'MISC_CHECK' }), 'MISC_CHECK has no misc_path');
-    assert.equal(msg({ kind: 'BFD_CHECK' }), 'BFD_CHECK is not supported');
+    assert.equal(
+      msg({ kind: 'BFD_CHECK' }),
+      'BFD_CHECK is not polled: its results come from the BFD process',
+    );
   });
 
   it('HTTP_GET/SSL_GET: built exactly when the HTTP module is in the build', async () => {

@@ -1,0 +1,92 @@
+// The BFD process: keepalived's BFD child. Started by the main process (src/daemon/bfd-supervisor.ts) with
+// the daemon's command line; it reads the configuration itself (and again on reload), runs the sessions
+// (runner.ts) and reports their states over the channel. Nothing here shares the VRRP process's event loop.
+// Its log lines carry keepalived's BFD ident (Keepalived_bfd) on syslog.
+import { writeFile } from 'node:fs/promises';
+import { createLogger } from '../common/logger.js';
+import { loadConfig } from '../config/load.js';
+import { readHostFacts, validateConfig } from '../config/validate.js';
+import type { CliOptions } from '../daemon/cli.js';
+import { installFatalHandler } from '../daemon/fatal.js';
+import { applyProcessTuning } from '../daemon/process-tuning.js';
+import { type FromBfd, isToBfd } from './channel.js';
+import { BfdRunner } from './runner.js';
+
+const send = (m: FromBfd) => {
+  if (process.connected) process.send?.(m);
+};
+
+export function runBfdChild(o: CliOptions): number {
+  const log = createLogger({
+    console: o.logConsole,
+    detail: o.logDetail,
+    ident: 'Keepalived_bfd',
+    ...(o.logFacility === undefined ? {} : { facility: o.logFacility }),
+  });
+  const load = () => {
+    const { config, diag } = loadConfig(
+      o.configFile,
+      o.configId === undefined ? {} : { configId: o.configId },
+    );
+    validateConfig(config, diag, { host: readHostFacts() });
+    const code = diag.exitCode();
+    return code === 2 || code === 4 ? null : config;
+  };
+  const config = load();
+  if (!config) {
+    log.error(`BFD: the configuration in ${o.configFile} cannot be run`);
+    log.close();
+    return 1;
+  }
+  const runner = new BfdRunner({
+    log,
+    onState: (b, up) => send({ type: 'state', name: b.name, up, vrrp: b.toVrrp, checker: b.toChecker }),
+  });
+  let stopping = false;
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    runner.stop();
+    send({ type: 'stopped' });
+    log.close();
+    process.exit(code);
+  };
+  installFatalHandler({
+    report: (line) => log.error(line),
+    release: async () => runner.stop(),
+    exit: (code) => {
+      log.close();
+      process.exit(code);
+    },
+  });
+  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGHUP', () => {});
+  process.on('disconnect', () => stop(0));
+  process.on('message', (m: unknown) => {
+    if (!isToBfd(m)) return;
+    switch (m.type) {
+      case 'reload': {
+        log.info(`Reloading (BFD): ${o.configFile}`);
+        const next = load();
+        if (next) runner.apply(next.bfdInstances);
+        else log.error('BFD reload aborted: the new configuration cannot be run');
+        break;
+      }
+      case 'dump':
+        log.info(`Printing BFD data for process(${process.pid}) on signal`);
+        writeFile(m.file, runner.dumpText(), { mode: 0o600 }).catch((e: Error) =>
+          log.error(`cannot write ${m.file}: ${e.message}`),
+        );
+        break;
+      case 'stop':
+        stop(0);
+        break;
+    }
+  });
+  runner.apply(config.bfdInstances);
+  // bfd_priority, bfd_rt_priority, … (applied once; a respawned BFD process takes new ones).
+  applyProcessTuning(config.globalDefs.bfdProcess, log, 'bfd');
+  send({ type: 'ready', pid: process.pid });
+  return 0;
+}
