@@ -3,9 +3,7 @@
 // (runner.ts) and reports their states over the channel. Nothing here shares the VRRP process's event loop.
 // Its log lines carry keepalived's BFD ident (Keepalived_bfd) on syslog.
 import { writeFile } from 'node:fs/promises';
-import { createLogger } from '../common/logger.js';
-import { loadConfig } from '../config/load.js';
-import { readHostFacts, validateConfig } from '../config/validate.js';
+import { childLogger, loadRunnableConfig } from '../daemon/child-start.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { applyProcessTuning } from '../daemon/process-tuning.js';
@@ -17,21 +15,8 @@ const send = (m: FromBfd) => {
 };
 
 export function runBfdChild(o: CliOptions): number {
-  const log = createLogger({
-    console: o.logConsole,
-    detail: o.logDetail,
-    ident: 'Keepalived_bfd',
-    ...(o.logFacility === undefined ? {} : { facility: o.logFacility }),
-  });
-  const load = () => {
-    const { config, diag } = loadConfig(
-      o.configFile,
-      o.configId === undefined ? {} : { configId: o.configId },
-    );
-    validateConfig(config, diag, { host: readHostFacts() });
-    const code = diag.exitCode();
-    return code === 2 || code === 4 ? null : config;
-  };
+  const log = childLogger(o, 'Keepalived_bfd');
+  const load = () => loadRunnableConfig(o);
   const config = load();
   if (!config) {
     log.error(`BFD: the configuration in ${o.configFile} cannot be run`);

@@ -4,10 +4,8 @@
 // Its log lines carry keepalived's checker ident (Keepalived_healthcheckers) on syslog.
 import { writeFile } from 'node:fs/promises';
 import { monotonicUs } from '../common/clock.js';
-import { createLogger } from '../common/logger.js';
-import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import { readHostFacts, validateConfig } from '../config/validate.js';
+import { childLogger, loadRunnableConfig } from '../daemon/child-start.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
@@ -39,21 +37,8 @@ const send = (m: FromChecker) => {
 };
 
 export function runCheckerChild(o: CliOptions): number {
-  const log = createLogger({
-    console: o.logConsole,
-    detail: o.logDetail,
-    ident: 'Keepalived_healthcheckers',
-    ...(o.logFacility === undefined ? {} : { facility: o.logFacility }),
-  });
-  const load = () => {
-    const { config, diag } = loadConfig(
-      o.configFile,
-      o.configId === undefined ? {} : { configId: o.configId },
-    );
-    validateConfig(config, diag, { host: readHostFacts() });
-    const code = diag.exitCode();
-    return code === 2 || code === 4 ? null : config;
-  };
+  const log = childLogger(o, 'Keepalived_healthcheckers');
+  const load = () => loadRunnableConfig(o);
   const config = load();
   if (!config) {
     log.error(`Checker: the configuration in ${o.configFile} cannot be run`);

@@ -7,13 +7,11 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { BFD_CHILD_ARG, isFromBfd, type ToBfd } from '../bfd/channel.js';
 import type { Logger } from '../common/logger.js';
+import { exitHow, RespawnBackoff, stopChild } from './child-process.js';
 import { removePidFiles, writePidFiles } from './pidfile.js';
 import type { RuntimeError } from './runtime-error.js';
 import type { SnapshotKind, Subsystem } from './subsystem.js';
 
-const FIRST_BACKOFF_MS = 1000;
-const MAX_BACKOFF_MS = 30_000;
-const STABLE_MS = 60_000;
 const BFD_STOP_MS = 2000;
 /** keepalived's BFD data dump (SIGUSR1). */
 const BFD_DATA_FILE = '/tmp/keepalived_bfd.data';
@@ -43,8 +41,7 @@ export class BfdSupervisor implements Subsystem, BfdFeed {
   readonly #subscribers: ((name: string, up: boolean) => void)[] = [];
   #child: ChildProcess | null = null;
   #startedAt = 0;
-  #backoffMs = FIRST_BACKOFF_MS;
-  #respawn: NodeJS.Timeout | null = null;
+  readonly #respawn = new RespawnBackoff();
   #stopping = false;
   starts = 0;
 
@@ -107,20 +104,13 @@ export class BfdSupervisor implements Subsystem, BfdFeed {
     this.#child = null;
     if (this.#o.pidFile && child.pid !== undefined) removePidFiles([this.#o.pidFile], child.pid);
     if (this.#stopping) return;
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const how = exitHow(code, signal);
     if (this.#o.dontRespawn) {
       this.#o.log.error(`BFD child process(${child.pid}) died (${how}): not respawning (-R)`);
       return;
     }
-    if (Date.now() - this.#startedAt >= STABLE_MS) this.#backoffMs = FIRST_BACKOFF_MS;
-    this.#o.log.error(
-      `BFD child process(${child.pid}) died (${how}): Respawning in ${this.#backoffMs / 1000} s`,
-    );
-    this.#respawn = setTimeout(() => {
-      this.#respawn = null;
-      this.#fork();
-    }, this.#backoffMs);
-    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
+    const delayS = this.#respawn.schedule(this.#startedAt, () => this.#fork());
+    this.#o.log.error(`BFD child process(${child.pid}) died (${how}): Respawning in ${delayS} s`);
   }
 
   /** The child re-reads the configuration file itself. */
@@ -140,15 +130,10 @@ export class BfdSupervisor implements Subsystem, BfdFeed {
   async stop(o: { fatal?: boolean } = {}): Promise<void> {
     void o;
     this.#stopping = true;
-    if (this.#respawn) clearTimeout(this.#respawn);
-    this.#respawn = null;
-    const c = this.#child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    if (c.connected) c.send({ type: 'stop' } satisfies ToBfd);
-    else c.kill('SIGTERM');
-    const t = setTimeout(() => c.kill('SIGKILL'), BFD_STOP_MS);
-    await exited;
-    clearTimeout(t);
+    this.#respawn.cancel();
+    await stopChild(this.#child, BFD_STOP_MS, (c) => {
+      if (c.connected) c.send({ type: 'stop' } satisfies ToBfd);
+      else c.kill('SIGTERM');
+    });
   }
 }

@@ -1,6 +1,6 @@
-// What the main process's two helper processes (the checker, checker-supervisor.ts; the status listener,
-// status-supervisor.ts) share: their node flags, the back-off of a restart after one dies, and the bounded
-// wait for one to stop.
+// What the main process's helper processes (the checker, checker-supervisor.ts; BFD, bfd-supervisor.ts; the
+// status listener, status-supervisor.ts) share: their node flags, the back-off of a restart after one dies,
+// and the bounded wait for one to stop.
 import type { ChildProcess } from 'node:child_process';
 
 const FIRST_BACKOFF_MS = 1000;
