@@ -2,7 +2,9 @@
 // the first), so a test can prove that an exception in every kind of callback — packet, timer, netlink
 // event, signal — ends in the fatal path (src/daemon/fatal.ts): addresses released, exit 1, one line.
 // Unset (always, outside tests) the check is one comparison with an empty string.
-export type FaultPoint = 'advert' | 'timer' | 'netlink' | 'sighup' | 'signal-json';
+// 'start' throws while the VRRP runtime is built, after the host (VMACs, sockets) is open: the start-up's
+// clean-up path.
+export type FaultPoint = 'advert' | 'timer' | 'netlink' | 'sighup' | 'signal-json' | 'start';
 
 const spec = /^([a-z-]+)(?:@(\d+))?$/.exec(process.env.KEEPALIVED_TS_FAULT ?? '');
 const point = spec?.[1] ?? '';

@@ -261,6 +261,7 @@ export class VrrpRuntime {
     for (const w of host.plan.warnings) log.warn(w);
     let rt: VrrpRuntime;
     try {
+      faultPoint('start');
       rt = new VrrpRuntime(cfg, host, opts);
     } catch (e) {
       await host.close();

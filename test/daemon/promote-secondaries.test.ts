@@ -131,12 +131,18 @@ test('a reload sets the flag for the instances it adds and leaves it on those it
 }, async () => {
   const first = instance('VI_1', 'eth0', 51, '192.0.2.51');
   const second = instance('VI_2', 'eth1', 52, '198.51.100.52');
+  /** Waits (at most 10 s) for `iface`'s flag to read 1: a loaded machine may take longer to start or reload. */
+  const flagSet = async (ns: string, iface: string) => {
+    for (let i = 0; i < 100 && sysctl(ns, iface) !== '1'; i++) await sleep(100);
+  };
   const res = await bothDaemons(first, async (r, file) => {
+    await flagSet(r.ns, 'eth0');
     const before = `eth0 ${sysctl(r.ns, 'eth0')} eth1 ${sysctl(r.ns, 'eth1')}`;
     // The same file for both daemons: written before either reloads (the same text twice).
     writeFileSync(file, second);
     process.kill(r.pid(), 'SIGHUP');
-    await sleep(2000);
+    await flagSet(r.ns, 'eth1');
+    await sleep(500);
     return `${before} | reload: eth0 ${sysctl(r.ns, 'eth0')} eth1 ${sysctl(r.ns, 'eth1')}`;
   });
   assert.deepEqual(

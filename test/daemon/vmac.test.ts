@@ -348,13 +348,25 @@ test('use_vmac: a VMAC left by a killed run is reused (same link), its stale VIP
   await stopRemovesVmac(second, ns);
 });
 
+test('use_vmac without an IPv4 address on the parent: the VMAC is made, the instance waits in FAULT (as 2.2.7)', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const [ns] = lan('vmacnoad', ['r']);
+  const r = start('r', ns, conf(100));
+  await r.waitFor(/\(VI_1\) Entering FAULT STATE/, 10_000);
+  assert.ok(r.grep(/Success creating VMAC interface vrrp\.51/).length === 1, r.log());
+  assert.notEqual(linkOf(ns, VMAC_IF), null, 'the VMAC exists while the instance waits');
+  await stopRemovesVmac(r, ns);
+});
+
 test('use_vmac: a start that fails after the VMACs were made removes them again', {
   skip,
   timeout: 20_000,
 }, async () => {
-  // No IPv4 address on eth0: the instance has no source, the daemon refuses to start.
-  const [ns] = lan('vmacfail', ['r']);
-  const r = start('r', ns, conf(100));
+  // The runtime's construction throws (injected) after the host, VMACs included, was set up.
+  const [ns] = lan('vmacfail', ['r', '192.0.2.1']);
+  const r = start('r', ns, conf(100), { env: { KEEPALIVED_TS_FAULT: 'start' } });
   await r.exited();
   assert.notEqual(r.exitCode, 0, r.log());
   assert.ok(r.grep(/Success creating VMAC interface vrrp\.51/).length === 1, r.log());
