@@ -176,7 +176,7 @@ test('metrics, status API, status command, security and a crashed listener', {
   // A request that sends half its headers and stops: closed after the header timeout (checked at the end).
   const stalled = (async () => {
     const t0 = Date.now();
-    const got = await http.raw('GET /status HTTP/1.1\r\nHost: x\r\n', 15_000);
+    const got = await http.raw('GET /status HTTP/1.1\r\nHost: x\r\n', 30_000);
     return { ms: Date.now() - t0, got };
   })();
 
@@ -329,8 +329,10 @@ test('metrics, status API, status command, security and a crashed listener', {
     await assert.rejects(lan.get('/status', AUTH));
     const s = await stalled;
     assert.match(s.got, /^HTTP\/1\.1 408 /, 'a request without its headers gets no answer but 408');
+    // 5 s and the 1 s check interval; the listener runs at SCHED_IDLE, so a loaded machine delays the
+    // close (12.4 s seen at load 12): the upper bound only says it comes.
     assert.ok(
-      s.ms >= 4000 && s.ms < 12_000,
+      s.ms >= 4000 && s.ms < 30_000,
       `a stalled request is closed after the header timeout: ${s.ms} ms`,
     );
   });
