@@ -2,54 +2,39 @@
 // reader, as the checker has it) whose direct-routing services come and go, then restarts adopting what
 // the run before left; prints, after each step, the tables present (`nft list tables`), whether the start
 // adopted, and the DR flow entry standing for an established connection.
-import { spawnSync } from 'node:child_process';
-import type { Change, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
+import type { Change, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { netlinkFlowReader } from '../../src/lvs/nft-flows.js';
 import { LAYOUT_MARKER, markKey } from '../../src/lvs/nft-model.js';
 import { libnftRunner } from '../../src/lvs/nft-runner.js';
+import { dr as drReal, nat, nftNamespaceSetup, svc } from './fixtures.js';
 
-const nft = (...args: string[]) => spawnSync('nft', args, { encoding: 'utf8' });
-// fwd/dup name an existing device.
-spawnSync('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
-spawnSync('ip', ['link', 'set', 'eth0', 'up']);
-const real = (address: string, port: number, method: 'NAT' | 'DR'): RealServerSpec => ({
-  address,
-  port,
-  weight: 1,
-  method,
-});
-const base = {
-  family: 4 as const,
-  protocol: 'tcp' as const,
-  scheduler: 'rr' as const,
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  sorryActive: false,
-};
+const nft = nftNamespaceSetup();
+const base = { ...svc(''), scheduler: 'rr' as const };
 const web: ServiceSpec = {
   ...base,
   name: 'web',
   matches: [{ kind: 'addr', address: '198.51.100.101', port: 80 }],
-  reals: [real('192.0.2.11', 8080, 'NAT')],
+  reals: [nat('192.0.2.11', 8080)],
 };
 const dr: ServiceSpec = {
   ...base,
   name: 'dr',
   matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
-  reals: [11, 12].map((i) => real(`198.51.100.${i}`, 80, 'DR')),
+  reals: [11, 12].map((i) => drReal(`198.51.100.${i}`, 80)),
 };
 const fw: ServiceSpec = {
   ...base,
   name: 'fw',
   matches: [{ kind: 'fwmark', fwmark: 7 }],
-  reals: [13, 14].map((i) => real(`198.51.100.${i}`, 0, 'DR')),
+  reals: [13, 14].map((i) => drReal(`198.51.100.${i}`, 0)),
 };
 const fw6: ServiceSpec = {
   ...fw,
   name: 'fw6',
   family: 6,
   matches: [{ kind: 'fwmark', fwmark: 8 }],
-  reals: [real('2001:db8::13', 0, 'DR')],
+  reals: [drReal('2001:db8::13', 0)],
 };
 const FLOW = '198.51.100.10 . 40000 . 198.51.100.100 . 80';
 

@@ -1,5 +1,6 @@
 // Service builders shared by the LVS tests (src/lvs/dataplane.ts's ServiceSpec), so each test states only
 // what it changes from one well-known service.
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import type { RealServerSpec, SchedFlags, ServiceSpec } from '../../src/lvs/dataplane.js';
 
 /** Scheduler flags all off. */
@@ -12,6 +13,21 @@ export const nat = (address: string, port: number, weight = 1): RealServerSpec =
   weight,
   method: 'NAT',
 });
+
+/** A direct-routing real server (port 0 in a fwmark service). */
+export const dr = (address: string, port: number, weight = 1): RealServerSpec => ({
+  address,
+  port,
+  weight,
+  method: 'DR',
+});
+
+/** For the `*-main.ts` scripts run in a test namespace: `nft` itself, and an `eth0` that `fwd`/`dup` can name. */
+export function nftNamespaceSetup(): (...args: string[]) => SpawnSyncReturns<string> {
+  spawnSync('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+  spawnSync('ip', ['link', 'set', 'eth0', 'up']);
+  return (...args) => spawnSync('nft', args, { encoding: 'utf8' });
+}
 
 /**
  * A service named `name`: TCP 198.51.100.100:80, wrr over 192.0.2.11:8080 (weight 3) and 192.0.2.12:8080

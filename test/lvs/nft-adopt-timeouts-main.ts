@@ -2,49 +2,34 @@
 // netlink table reader and flow reader, as the checker process has them) on the tables the run before
 // left, with lvs_timeouts the same, changed, gone and back over a hand-altered object. A DR flow entry
 // stands for an established connection. Prints one JSON line per run.
-import { spawnSync } from 'node:child_process';
-import type { RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
+import type { ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { netlinkFlowReader } from '../../src/lvs/nft-flows.js';
 import { type CtTimeouts, markKey } from '../../src/lvs/nft-model.js';
 import { libnftRunner } from '../../src/lvs/nft-runner.js';
+import { dr, nat, nftNamespaceSetup, svc } from './fixtures.js';
 
-const nft = (...args: string[]) => spawnSync('nft', args, { encoding: 'utf8' });
-// fwd names an existing device.
-spawnSync('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
-spawnSync('ip', ['link', 'set', 'eth0', 'up']);
-const real = (address: string, port: number, method: 'NAT' | 'DR'): RealServerSpec => ({
-  address,
-  port,
-  weight: 1,
-  method,
-});
-const base = {
-  family: 4 as const,
-  protocol: 'tcp' as const,
-  scheduler: 'rr' as const,
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  sorryActive: false,
-};
+const nft = nftNamespaceSetup();
+const base = { ...svc(''), scheduler: 'rr' as const };
 const services: ServiceSpec[] = [
   {
     ...base,
     name: 'dr',
     matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
-    reals: [11, 12, 13].map((i) => real(`198.51.100.${i}`, 80, 'DR')),
+    reals: [11, 12, 13].map((i) => dr(`198.51.100.${i}`, 80)),
   },
   {
     ...base,
     name: 'web',
     matches: [{ kind: 'addr', address: '198.51.100.101', port: 80 }],
-    reals: [11, 12].map((i) => real(`192.0.2.${i}`, 8080, 'NAT')),
+    reals: [11, 12].map((i) => nat(`192.0.2.${i}`, 8080)),
   },
   {
     ...base,
     name: 'dns',
     protocol: 'udp',
     matches: [{ kind: 'addr', address: '198.51.100.101', port: 53 }],
-    reals: [11, 12].map((i) => real(`192.0.2.${i}`, 5353, 'NAT')),
+    reals: [11, 12].map((i) => nat(`192.0.2.${i}`, 5353)),
   },
 ];
 const FLOW = '198.51.100.10 . 40000 . 198.51.100.100 . 80';
