@@ -13,10 +13,10 @@ import {
   type VrrpInstanceParams,
   type VrrpInstanceParamsInput,
 } from '../vrrp/instance-params.js';
+import type { TrackerKind } from '../vrrp/priority.js';
 import { planReload } from '../vrrp/reload-plan.js';
 import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
-import type { TrackerKind } from '../vrrp/priority.js';
 import type { VrrpTimerName } from '../vrrp/timers.js';
 import { EventQueue } from './event-queue.js';
 import { MasterLog } from './master-log.js';
