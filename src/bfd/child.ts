@@ -3,11 +3,14 @@
 // (runner.ts) and reports their states over the channel. Nothing here shares the VRRP process's event loop.
 // Its log lines carry keepalived's BFD ident (Keepalived_bfd) on syslog.
 import { writeFile } from 'node:fs/promises';
+import type { KeepalivedConfig } from '../config/model.js';
 import { childLogger, loadRunnableConfig } from '../daemon/child-start.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { applyProcessTuning } from '../daemon/process-tuning.js';
+import { readHostFacts as readDumpHost } from '../notify/dump-host.js';
 import { type FromBfd, isToBfd } from './channel.js';
+import { formatBfdData } from './dump.js';
 import { BfdRunner } from './runner.js';
 
 const send = (m: FromBfd) => {
@@ -17,7 +20,7 @@ const send = (m: FromBfd) => {
 export function runBfdChild(o: CliOptions): number {
   const log = childLogger(o, 'Keepalived_bfd');
   const load = () => loadRunnableConfig(o);
-  const config = load();
+  let config = load();
   if (!config) {
     log.error(`BFD: the configuration in ${o.configFile} cannot be run`);
     log.close();
@@ -27,6 +30,10 @@ export function runBfdChild(o: CliOptions): number {
     log,
     onState: (b, up) => send({ type: 'state', name: b.name, up, vrrp: b.toVrrp, checker: b.toChecker }),
   });
+  const dumpText = () => {
+    const c = config as KeepalivedConfig;
+    return formatBfdData({ config: c, host: readDumpHost(c.globalDefs), ...runner.dumpView() });
+  };
   let stopping = false;
   const stop = (code: number) => {
     if (stopping) return;
@@ -54,13 +61,15 @@ export function runBfdChild(o: CliOptions): number {
       case 'reload': {
         log.info(`Reloading (BFD): ${o.configFile}`);
         const next = load();
-        if (next) runner.apply(next.bfdInstances);
-        else log.error('BFD reload aborted: the new configuration cannot be run');
+        if (next) {
+          config = next;
+          runner.apply(next.bfdInstances);
+        } else log.error('BFD reload aborted: the new configuration cannot be run');
         break;
       }
       case 'dump':
         log.info(`Printing BFD data for process(${process.pid}) on signal`);
-        writeFile(m.file, runner.dumpText(), { mode: 0o600 }).catch((e: Error) =>
+        writeFile(m.file, dumpText(), { mode: 0o600 }).catch((e: Error) =>
           log.error(`cannot write ${m.file}: ${e.message}`),
         );
         break;

@@ -9,6 +9,7 @@ import { monotonicUs } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { BfdInstance } from '../config/model.js';
 import { canonicalIp } from '../config/values.js';
+import type { BfdDumpView } from './dump.js';
 import { DIAG, DIAG_TEXT, decodeControl } from './packet.js';
 import { BfdSession, type SessionAction, type SessionConfig } from './session.js';
 import { type Family, type UdpMeta, UdpSocket } from './udp.js';
@@ -32,6 +33,8 @@ interface Running {
   session: BfdSession;
   out: UdpSocket | null;
   reopen: NodeJS.Timeout | null;
+  /** The last send failed (the data dump's `send error`). */
+  sendError: boolean;
 }
 
 export class BfdRunner {
@@ -68,6 +71,7 @@ export class BfdRunner {
         session: new BfdSession(sessionConfig(b), this.#discriminator(), this.#random),
         out: null,
         reopen: null,
+        sendError: false,
       };
       this.#sessions.set(b.name, r);
       this.#listen(b.family, b.multihop ? BFD_MULTIHOP_PORT : BFD_PORT);
@@ -90,32 +94,21 @@ export class BfdRunner {
     }));
   }
 
-  /** keepalived's BFD data dump, in outline: one block per session. */
-  dumpText(): string {
-    const now = monotonicUs();
-    const lines = ['------< BFD Topology >------'];
-    for (const { cfg: b, session: s } of this.#sessions.values()) {
-      const since = s.sinceLastRxUs(now);
-      lines.push(
-        ` BFD Instance = ${b.name}`,
-        `   Neighbor IP = ${b.neighbor}`,
-        ...(b.source ? [`   Source IP = ${b.source}`] : []),
-        `   Required min RX interval = ${b.minRxUs / 1000} ms`,
-        `   Desired min TX interval = ${b.minTxUs / 1000} ms`,
-        `   Desired idle TX interval = ${b.idleTxUs / 1000} ms`,
-        `   Detection multiplier = ${b.multiplier}`,
-        `   ${b.family === 4 ? 'TTL' : 'hoplimit'} = ${b.ttl}`,
-        `   max_hops = ${b.maxHops}`,
-        `   Passive = ${b.passive ? 'true' : 'false'}`,
-        `   Session state = ${s.state} (local diagnostic - ${DIAG_TEXT[s.localDiag] ?? s.localDiag}, remote diagnostic - ${DIAG_TEXT[s.remoteDiag] ?? s.remoteDiag})`,
-        `   Local discriminator = 0x${s.localDiscr.toString(16).padStart(8, '0')}`,
-        `   Remote discriminator = 0x${s.remoteDiscr.toString(16).padStart(8, '0')}`,
-        `   Transmit interval = ${s.txIntervalUs === Number.POSITIVE_INFINITY ? 'none' : `${s.txIntervalUs} us`}`,
-        `   Detection time = ${s.detectUs} us`,
-        `   Last packet received = ${since === undefined ? 'never' : `${Math.round(since / 1000)} ms ago`}`,
-      );
-    }
-    return `${lines.join('\n')}\n`;
+  /** What the data dump shows of the sessions and sockets (dump.ts), in configuration order. */
+  dumpView(): Pick<BfdDumpView, 'fdIn' | 'sessions' | 'nowUs' | 'wallNowUs'> {
+    const first = this.#listeners.values().next();
+    return {
+      fdIn: first.done ? -1 : first.value.fd,
+      sessions: [...this.#sessions.values()].map((r) => ({
+        cfg: r.cfg,
+        session: r.session,
+        fdOut: r.out?.fd ?? -1,
+        reopening: r.reopen !== null,
+        sendError: r.sendError,
+      })),
+      nowUs: monotonicUs(),
+      wallNowUs: Date.now() * 1000,
+    };
   }
 
   /** Closes every socket and timer; keepalived sends nothing when it stops (the neighbour's timer expires). */
@@ -248,6 +241,7 @@ export class BfdRunner {
     for (const a of actions) {
       if (a.type === 'send') {
         const n = r.out?.sendTo(a.bytes, b.neighbor!, b.multihop ? BFD_MULTIHOP_PORT : BFD_PORT) ?? -1;
+        r.sendError = n < 0;
         if (n < 0) this.#o.log.detail(`(${b.name}) Error sending packet (errno ${-n})`);
         continue;
       }

@@ -179,6 +179,16 @@ export class BfdSession {
     return out;
   }
 
+  /** A periodic packet is scheduled (for dumps). */
+  get sending(): boolean {
+    return this.#nextTxAt !== NEVER;
+  }
+
+  /** The detection timer runs (for dumps). */
+  get expiring(): boolean {
+    return this.#detectAt !== NEVER;
+  }
+
   /** Time since the neighbour was last heard (for dumps), or undefined. */
   sinceLastRxUs(nowUs: number): number | undefined {
     return this.#lastRxAt === NEVER ? undefined : nowUs - this.#lastRxAt;

@@ -1,7 +1,7 @@
 // The trackers that move VRRP priorities — vrrp_script, track_file, vrrp_track_process, and the BFD
 // sessions of track_bfd (their states come from the BFD process: bfd-supervisor.ts) — wired to the
 // engine: their results become engine inputs while the runtime runs (ignored while it starts or stops), their
-// current readings are given to the engine before the instances start and after a reload, and a reload
+// current readings are given (as kind and name: names are per kind) to the engine before the instances start and after a reload, and a reload
 // hands each kind its new set (a changed script keeps its OK/KO state, as keepalived does).
 import type { TrackerSnapshot } from '../notify/dumps.js';
 import { FileTrackers } from '../track/file-trackers.js';
@@ -30,13 +30,13 @@ export class TrackerWiring {
       for (const i of ctx.plan.engine.instances)
         if (i.trackers.some((t) => t.kind === 'bfd' && t.name === name))
           ctx.log.info(`VRRP_Instance(${i.name}) Tracked BFD instance ${name} is ${up ? 'UP' : 'DOWN'}`);
-      ctx.handle({ type: 'tracker', name, up });
+      ctx.handle({ type: 'tracker', kind: 'bfd', name, up });
     });
     const log = ctx.log;
     this.#scripts = new ScriptTrackers(
       plan.scripts,
       (name, up) => {
-        if (ctx.state === 'running') ctx.handle({ type: 'tracker', name, up });
+        if (ctx.state === 'running') ctx.handle({ type: 'tracker', kind: 'script', name, up });
       },
       log,
       plan.scriptUser,
@@ -51,7 +51,7 @@ export class TrackerWiring {
     this.#processes = new ProcessTrackers(
       plan.processes,
       (name, up) => {
-        if (ctx.state === 'running') ctx.handle({ type: 'tracker', name, up });
+        if (ctx.state === 'running') ctx.handle({ type: 'tracker', kind: 'process', name, up });
       },
       log,
     );
@@ -65,11 +65,11 @@ export class TrackerWiring {
     }
     for (const { name, up, count } of this.#processes.states()) {
       log.info(`VRRP_Track_Process(${name}) ${up ? 'up' : 'down'} at startup: ${count} matching process(es)`);
-      if (!up) engine.handle({ type: 'tracker', name, up }, nowUs);
+      if (!up) engine.handle({ type: 'tracker', kind: 'process', name, up }, nowUs);
     }
     // BFD sessions start Down for track_bfd (keepalived): only those already Up need telling.
     for (const [name, up] of this.#bfd?.states() ?? [])
-      if (up) engine.handle({ type: 'tracker', name, up }, nowUs);
+      if (up) engine.handle({ type: 'tracker', kind: 'bfd', name, up }, nowUs);
   }
 
   /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */
@@ -118,13 +118,13 @@ export class TrackerWiring {
     this.#files.reconfigure(plan.files);
     this.#processes.reconfigure(plan.processes);
     for (const { name, up } of this.#scripts.states())
-      out.push(...engine.handle({ type: 'tracker', name, up }, nowUs));
+      out.push(...engine.handle({ type: 'tracker', kind: 'script', name, up }, nowUs));
     for (const { name, up } of this.#processes.states())
-      out.push(...engine.handle({ type: 'tracker', name, up }, nowUs));
+      out.push(...engine.handle({ type: 'tracker', kind: 'process', name, up }, nowUs));
     for (const { name, value } of this.#files.values())
       out.push(...engine.handle({ type: 'trackerValue', name, value }, nowUs));
     for (const [name, up] of this.#bfd?.states() ?? [])
-      out.push(...engine.handle({ type: 'tracker', name, up }, nowUs));
+      out.push(...engine.handle({ type: 'tracker', kind: 'bfd', name, up }, nowUs));
   }
 
   /** An instance added by a reload: the current values of tracked files it shares with running instances. */
@@ -132,11 +132,11 @@ export class TrackerWiring {
     const engine = this.#ctx.engine;
     for (const [name, up] of this.#bfd?.states() ?? []) {
       if (!p.trackers.some((t) => t.name === name && t.kind === 'bfd')) continue;
-      const event = { type: 'tracker' as const, name, up };
+      const event = { type: 'tracker' as const, kind: 'bfd' as const, name, up };
       out.push(...engine.handle({ type: 'instance', instance: p.name, event }, nowUs));
     }
     for (const f of this.#files.values()) {
-      if (!p.trackers.some((t) => t.name === f.name)) continue;
+      if (!p.trackers.some((t) => t.kind === 'file' && t.name === f.name)) continue;
       const event = { type: 'trackerValue' as const, name: f.name, value: f.value };
       out.push(...engine.handle({ type: 'instance', instance: p.name, event }, nowUs));
     }

@@ -108,9 +108,9 @@ export function cmdText(spec: ScriptSpec, host: HostFacts): string {
 /**
  * "------< Global definitions >------" (keepalived's dump_global_data) as the VRRP process or the checker
  * process writes it: the checker has no default interface and leaves the lower-priority GARP settings unset
- * unless global_defs sets them.
+ * unless global_defs sets them; the BFD process writes the checker's lines and the libnftnl version.
  */
-export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' = 'vrrp'): string[] {
+export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' | 'bfd' = 'vrrp'): string[] {
   const vrrp = process === 'vrrp';
   const UNSET = 4294967295;
   const g: GlobalDefs = ctx.config.globalDefs;
@@ -210,7 +210,8 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     );
   out.push(` nftables with${nft.counters ? '' : 'out'} counters`);
   // A build constant of keepalived (the libnftnl it was compiled against): the Debian 2.2.7 package's.
-  if (vrrp) out.push(` libnftnl version ${LIBNFTNL_VERSION}`);
+  // The BFD process writes it too (its global block is otherwise the checker's: docs/bfd.md, 'Dumps').
+  if (vrrp || process === 'bfd') out.push(` libnftnl version ${LIBNFTNL_VERSION}`);
   out.push(
     ` VRRP check unicast_src = ${g.vrrpCheckUnicastSrc}`,
     ` VRRP skip check advert addresses = ${g.vrrpSkipCheckAdvAddr}`,

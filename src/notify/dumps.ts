@@ -12,7 +12,13 @@ import type { AuthTypeCode } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
-import { initialReading, type TrackerDef, type TrackerReading, trackerEffect } from '../vrrp/priority.js';
+import {
+  initialReading,
+  type TrackerDef,
+  type TrackerReading,
+  trackerEffect,
+  trackerKey,
+} from '../vrrp/priority.js';
 import type { VrrpStats } from '../vrrp/stats.js';
 import { dumpRoute, dumpRule } from './dump-routes.js';
 import {
@@ -391,23 +397,28 @@ function checksumCompat(c: VrrpInstanceConfig | undefined): string {
   return w === undefined ? 'no' : w[0] === 'never' ? 'never' : 'config';
 }
 
-/** The readings the dump knows: scripts and files from the daemon, interfaces from the host. */
+/**
+ * The readings the dump knows (by trackerKey): scripts and files from the daemon, interfaces from the host.
+ */
 function readings(d: DumpedInstance, ctx: DataDumpContext): Map<string, TrackerReading> {
   const r = new Map<string, TrackerReading>();
   for (const t of d.params.trackers) {
     if (t.kind === 'script') {
       const s = ctx.trackers.scripts.find((x) => x.name === t.name);
-      if (s) r.set(t.name, { up: s.up });
+      if (s) r.set(trackerKey(t.kind, t.name), { up: s.up });
     } else if (t.kind === 'file') {
       const f = ctx.trackers.files.find((x) => x.name === t.name);
-      if (f) r.set(t.name, { value: f.value });
+      if (f) r.set(trackerKey(t.kind, t.name), { value: f.value });
     } else if (t.kind === 'process') {
       const x = ctx.trackers.processes?.find((y) => y.name === t.name);
-      if (x) r.set(t.name, { up: x.up });
+      if (x) r.set(trackerKey(t.kind, t.name), { up: x.up });
+    } else if (t.kind === 'bfd') {
+      const b = ctx.trackers.bfds?.find((y) => y.name === t.name);
+      if (b) r.set(trackerKey(t.kind, t.name), { up: b.up });
     } else if (t.kind === 'interface') {
       // One that does not exist (dynamic_interfaces) is down.
       const i = ctx.host.interfaces.find((x) => x.name === t.name);
-      r.set(t.name, { up: i !== undefined && (i.flags & 1) !== 0 && i.running });
+      r.set(trackerKey(t.kind, t.name), { up: i !== undefined && (i.flags & 1) !== 0 && i.running });
     }
   }
   return r;
@@ -418,7 +429,8 @@ function totalPriority(d: DumpedInstance, ctx: DataDumpContext): number {
   if (d.params.basePriority === 255) return 255;
   const r = readings(d, ctx);
   let total = d.params.basePriority;
-  for (const t of d.params.trackers) total += trackerEffect(t, r.get(t.name) ?? initialReading(t)).delta;
+  for (const t of d.params.trackers)
+    total += trackerEffect(t, r.get(trackerKey(t.kind, t.name)) ?? initialReading(t)).delta;
   return total;
 }
 
@@ -429,7 +441,8 @@ function totalPriority(d: DumpedInstance, ctx: DataDumpContext): number {
 function faultCount(d: DumpedInstance, ctx: DataDumpContext): number {
   const r = readings(d, ctx);
   let n = (d.status.fault.interface ? 1 : 0) + (d.status.fault.address ? 1 : 0);
-  for (const t of d.params.trackers) if (trackerEffect(t, r.get(t.name) ?? initialReading(t)).fault) n++;
+  for (const t of d.params.trackers)
+    if (trackerEffect(t, r.get(trackerKey(t.kind, t.name)) ?? initialReading(t)).fault) n++;
   return n;
 }
 

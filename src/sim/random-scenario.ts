@@ -98,7 +98,7 @@ export function randomScenario(seed: number, opts: ScenarioOptions = {}): Random
       else if (kind === 2) op = { op: r.chance(0.5) ? 'linkDown' : 'linkUp', router, segment: SEGMENT };
       else if (kind === 3) {
         op = { op: 'priority', router, instance: `VI_${r.pick(vrids)}`, priority: r.pick(PRIORITY_CHOICES) };
-      } else if (kind === 4) op = { op: 'tracker', router, name: 'svc', up: r.chance(0.5) };
+      } else if (kind === 4) op = { op: 'tracker', router, kind: 'script', name: 'svc', up: r.chance(0.5) };
       else if (kind === 5) op = { op: 'crash', router };
       else if (kind === 6) op = { op: 'restart', router };
       else if (kind === 7) op = { op: 'shutdown', router };

@@ -13,6 +13,7 @@ import {
   type VrrpInstanceParams,
   type VrrpInstanceParamsInput,
 } from '../vrrp/instance-params.js';
+import type { TrackerKind } from '../vrrp/priority.js';
 import { planReload } from '../vrrp/reload-plan.js';
 import type { RxPolicy } from '../vrrp/rx-validate.js';
 import type { SyncGroupParams } from '../vrrp/sync-group.js';
@@ -67,7 +68,8 @@ export type SimOp =
   | { op: 'linkDown'; router: string; segment: string }
   | { op: 'linkUp'; router: string; segment: string }
   | { op: 'priority'; router: string; instance: string; priority: number }
-  | { op: 'tracker'; router: string; name: string; up: boolean }
+  /** A tracker of that kind and name (names are per kind) changed on every instance of the router tracking it. */
+  | { op: 'tracker'; router: string; kind: Exclude<TrackerKind, 'file'>; name: string; up: boolean }
   /**
    * SIGHUP with a new configuration: the pure reload plan (src/vrrp/reload-plan.ts) performed on the running
    * engine (its engine steps; the host steps have nothing to do here). A router that is down takes it at its
@@ -425,7 +427,7 @@ export class Simulator {
       }
       case 'tracker': {
         const r = this.router(op.router);
-        if (r.alive) this.#feed(r, { type: 'tracker', name: op.name, up: op.up });
+        if (r.alive) this.#feed(r, { type: 'tracker', kind: op.kind, name: op.name, up: op.up });
         return;
       }
       case 'reload':

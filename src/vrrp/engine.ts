@@ -7,6 +7,7 @@ import type { VrrpAction } from './actions.js';
 import type { VrrpEvent } from './events.js';
 import { VrrpInstance } from './fsm.js';
 import type { VrrpInstanceParams } from './instance-params.js';
+import type { TrackerKind } from './priority.js';
 import { type SyncGroupParams, VrrpSyncGroup } from './sync-group.js';
 import type { VrrpTimerName } from './timers.js';
 
@@ -15,8 +16,12 @@ export type EngineEvent =
   | { type: 'instance'; instance: string; event: VrrpEvent }
   /** A link changed: instances on that interface see interfaceUp/Down, instances tracking it a tracker event. */
   | { type: 'link'; ifname: string; up: boolean }
-  /** A named tracker (vrrp_script, track_process, bfd…) changed, for every instance that tracks it. */
-  | { type: 'tracker'; name: string; up: boolean }
+  /**
+   * A tracker (vrrp_script, track_process, bfd…) changed, for every instance that tracks that kind and name
+   * (names are per kind: a vrrp_script and a bfd_instance may share one).
+   */
+  | { type: 'tracker'; kind: Exclude<TrackerKind, 'file'>; name: string; up: boolean }
+  /** A track_file's new value (kind 'file'). */
   | { type: 'trackerValue'; name: string; value: number }
   | { type: 'startAll' }
   | { type: 'shutdownAll' }
@@ -157,17 +162,20 @@ export class VrrpEngine {
             this.#toInstance(inst.name, { type: event.up ? 'interfaceUp' : 'interfaceDown' }, nowUs, out);
           }
           if (inst.params.trackers.some((t) => t.kind === 'interface' && t.name === event.ifname)) {
-            this.#toInstance(inst.name, { type: 'tracker', name: event.ifname, up: event.up }, nowUs, out);
+            const ev = { type: 'tracker', kind: 'interface', name: event.ifname, up: event.up } as const;
+            this.#toInstance(inst.name, ev, nowUs, out);
           }
         }
         break;
       case 'tracker':
-      case 'trackerValue':
+      case 'trackerValue': {
+        const kind = event.type === 'tracker' ? event.kind : 'file';
         for (const inst of this.#instances.values()) {
-          if (inst.params.trackers.some((t) => t.name === event.name))
+          if (inst.params.trackers.some((t) => t.kind === kind && t.name === event.name))
             this.#toInstance(inst.name, event, nowUs, out);
         }
         break;
+      }
       case 'startAll':
         for (const inst of this.#instances.values())
           this.#toInstance(inst.name, { type: 'start' }, nowUs, out);

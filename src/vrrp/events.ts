@@ -2,6 +2,7 @@
 // recorded to JSON lines and replayed. Time is not part of an event; it travels beside it as `nowUs`.
 import type { RxMeta, VrrpAdvert } from './advert.js';
 import type { VrrpInstanceParams } from './instance-params.js';
+import type { TrackerKind } from './priority.js';
 import type { VrrpTimerName } from './timers.js';
 
 export type VrrpEvent =
@@ -14,9 +15,12 @@ export type VrrpEvent =
   /** The instance's own interface changed state. */
   | { type: 'interfaceUp' }
   | { type: 'interfaceDown' }
-  /** A tracker (by its TrackerDef name) went up/down (interface, script, process, bfd) … */
-  | { type: 'tracker'; name: string; up: boolean }
-  /** … or a track_file produced a new value. */
+  /**
+   * A tracker (by its TrackerDef kind and name: names are per kind) went up/down (interface, script,
+   * process, bfd) …
+   */
+  | { type: 'tracker'; kind: Exclude<TrackerKind, 'file'>; name: string; up: boolean }
+  /** … or a track_file produced a new value (only files have values: the kind is 'file'). */
   | { type: 'trackerValue'; name: string; value: number }
   /** New base (configured) priority, e.g. from a management interface. */
   | { type: 'priority'; priority: number }

@@ -21,7 +21,7 @@ import {
   garpRefreshStart,
 } from './garp-schedule.js';
 import type { JsonValue, VirtualAddress, VrrpInstanceParams, WantedState } from './instance-params.js';
-import { computePriority, type TrackerReading } from './priority.js';
+import { computePriority, type TrackerReading, trackerKey } from './priority.js';
 import {
   csToUs,
   earliestTimer,
@@ -190,11 +190,11 @@ export class VrrpInstance {
         this.#reassess(nowUs, out);
         break;
       case 'tracker':
-        this.#readings.set(event.name, { up: event.up });
+        this.#readings.set(trackerKey(event.kind, event.name), { up: event.up });
         this.#reassess(nowUs, out);
         break;
       case 'trackerValue':
-        this.#readings.set(event.name, { value: event.value });
+        this.#readings.set(trackerKey('file', event.name), { value: event.value });
         this.#reassess(nowUs, out);
         break;
       case 'priority':
@@ -710,9 +710,8 @@ export class VrrpInstance {
     const newVips = [...next.vips, ...next.excludedVips];
     this.#p = next;
     this.#basePriority = next.basePriority;
-    for (const name of [...this.#readings.keys()]) {
-      if (!next.trackers.some((t) => t.name === name)) this.#readings.delete(name);
-    }
+    const kept = new Set(next.trackers.map((t) => trackerKey(t.kind, t.name)));
+    for (const key of [...this.#readings.keys()]) if (!kept.has(key)) this.#readings.delete(key);
     if (this.#state === 'MASTER') {
       // What `from` has and `to` has not, as one action of `type`; its VIPs, or null when nothing differs.
       const change = (

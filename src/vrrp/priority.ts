@@ -30,6 +30,14 @@ export interface TrackerDef {
   implicit?: boolean;
 }
 
+/**
+ * Tracker names are per kind (keepalived keeps one list per kind): a vrrp_script `chk` and a bfd_instance
+ * `chk` are two trackers. Readings and events are keyed by kind and name together.
+ */
+export function trackerKey(kind: TrackerKind, name: string): string {
+  return `${kind}:${name}`;
+}
+
 /** The latest reading of a tracker: up/down for most kinds, a number for track_file. */
 export type TrackerReading = { up: boolean } | { value: number };
 
@@ -76,13 +84,14 @@ export interface PriorityResult {
 export function computePriority(
   basePriority: number,
   defs: readonly TrackerDef[],
+  /** By trackerKey(kind, name). */
   readings: ReadonlyMap<string, TrackerReading>,
   ignoreWeights = false,
 ): PriorityResult {
   let total = basePriority;
   let trackerFault = false;
   for (const def of defs) {
-    const reading = readings.get(def.name) ?? initialReading(def);
+    const reading = readings.get(trackerKey(def.kind, def.name)) ?? initialReading(def);
     const effect = trackerEffect(def, reading);
     if (effect.fault) trackerFault = true;
     if (!ignoreWeights) total += effect.delta;

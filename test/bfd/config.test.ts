@@ -184,3 +184,44 @@ vrrp_sync_group G {
   assert.ok(messages.some((m) => /\(V\) track bfd c not found/.test(m)));
   assert.ok(messages.some((m) => /\(V\) track bfd nope not found/.test(m)));
 });
+
+test('BFD_CHECK: a name that is not a bfd_instance above reporting to checkers drops the checker, located', () => {
+  const { config, messages } = parse(`
+bfd_instance bc {
+  neighbor_ip 192.0.2.4
+  checker
+}
+bfd_instance bv {
+  neighbor_ip 192.0.2.3
+  vrrp
+}
+virtual_server 192.0.2.200 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.201 80 {
+    BFD_CHECK {
+      name nosuch
+    }
+    BFD_CHECK {
+      name bv
+    }
+    BFD_CHECK {
+      name bc
+    }
+    BFD_CHECK {
+    }
+  }
+}
+`);
+  assert.deepEqual(messages, [
+    '([192.0.2.201]:tcp:80) BFD_CHECK - BFD nosuch not configured',
+    '([192.0.2.201]:tcp:80) BFD_CHECK - BFD bv not configured',
+    '([192.0.2.201]:tcp:80) No name has been specified for BFD_CHECKER - skipping',
+  ]);
+  const rs = config.virtualServers[0]?.realServers[0];
+  assert.deepEqual(
+    rs?.checkers.map((c) => [c.kind, c.name]),
+    [['BFD_CHECK', 'bc']],
+  );
+});

@@ -320,3 +320,46 @@ virtual_server 192.0.2.200 80 {
     ['chk'],
   );
 });
+
+test('trackers of different kinds may share a name: each is its own tracker (keepalived keeps one list per kind)', () => {
+  const { plan: p } = plan(`
+vrrp_script chk {
+  script "/bin/true"
+  weight -10
+}
+vrrp_track_process chk {
+  process sshd
+  weight -20
+}
+track_file chk {
+  file /tmp/kats-never-there
+}
+bfd_instance chk {
+  neighbor_ip 192.0.2.9
+}
+vrrp_instance V {
+  interface eth0
+  virtual_router_id 17
+  track_interface { eth1 weight -5 }
+  track_script { chk }
+  track_process { chk }
+  track_file { chk weight 3 }
+  track_bfd { chk weight 7 }
+  track_script { chk weight -99 }
+  virtual_ipaddress { 192.0.2.109 }
+}
+`);
+  assert.deepEqual(p.errors, []);
+  const v = p.engine.instances.find((i) => i.name === 'V');
+  // A repeat of the same kind and name is still dropped (the first wins).
+  assert.deepEqual(
+    v?.trackers.map((t) => [t.kind, t.name, t.weight]),
+    [
+      ['interface', 'eth1', -5],
+      ['file', 'chk', 3],
+      ['script', 'chk', -10],
+      ['process', 'chk', -20],
+      ['bfd', 'chk', 7],
+    ],
+  );
+});

@@ -582,16 +582,6 @@ function normalise(text: string, ours: boolean): string[] {
  * that it is still seen, so that an entry goes when 2.2.7 stops doing it.
  */
 const DEPARTURES: Record<string, { why: string; apply: (lines: string[]) => string[] | null }[]> = {
-  'case meaning-track-bfd.conf': [
-    {
-      why: 'sync-group members held in FAULT by a tracker from the start show Wantstate = FAULT in 2.2.7; ours BACKUP',
-      apply: (lines) => {
-        const at = lines.flatMap((l, i) => (l === '   Wantstate = FAULT' ? [i] : []));
-        if (at.length !== 2) return null;
-        return lines.map((l, i) => (at.includes(i) ? '   Wantstate = BACKUP' : l));
-      },
-    },
-  ],
   'case meaning-sync-weights.conf': [
     {
       why: 'a sync-group member counts an ignored interface weight in 2.2.7 (effective 105, its down timer from 105, lo listed with weight 5); we do not (100, weight 0)',

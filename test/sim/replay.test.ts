@@ -55,7 +55,7 @@ function chaoticRun(seed: number, record?: string): Simulator {
     ],
   });
   sim.at(9_000_000, { op: 'heal', segment: 'lan' });
-  sim.at(11_000_000, { op: 'tracker', router: 'r4', name: 'svc', up: false });
+  sim.at(11_000_000, { op: 'tracker', router: 'r4', kind: 'script', name: 'svc', up: false });
   sim.at(12_000_000, { op: 'priority', router: 'r1', instance: 'VI_2', priority: 50 });
   sim.at(13_000_000, { op: 'crash', router: 'r3' });
   sim.at(16_000_000, { op: 'restart', router: 'r3' });

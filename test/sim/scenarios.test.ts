@@ -147,7 +147,7 @@ test('weight-0 tracker failure on the master: priority 0 reaches the backup, whi
     ['a', 100, 1],
     ['b', 200, 2, { trackers: [{ name: 'chk', kind: 'script', weight: 0, reverse: false }] }],
   ]);
-  sim.at(10_500_000, { op: 'tracker', router: 'b', name: 'chk', up: false });
+  sim.at(10_500_000, { op: 'tracker', router: 'b', kind: 'script', name: 'chk', up: false });
   sim.run(12_000_000);
   assert.deepEqual(last(sim), {
     router: 'a',

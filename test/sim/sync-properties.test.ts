@@ -55,7 +55,7 @@ test('sync groups: one rightful master per VRID and agreeing group members once 
         { op: 'partition', segment, sides: [ids.filter(() => r.chance(0.5)), []] },
         { op: 'heal', segment },
         { op: r.chance(0.5) ? 'linkDown' : 'linkUp', router, segment },
-        { op: 'tracker', router, name: 'svc', up: r.chance(0.5) },
+        { op: 'tracker', router, kind: 'script', name: 'svc', up: r.chance(0.5) },
         { op: 'crash', router },
         { op: 'restart', router },
         { op: 'shutdown', router },

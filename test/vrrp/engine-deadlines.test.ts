@@ -85,7 +85,8 @@ test('nextDeadline equals a scan of every instance after any inputs', () => {
           now += s.dtUs;
           e.handleTimers(now);
         } else if (s.kind === 'link') e.handle({ type: 'link', ifname: s.dev, up: s.up }, now);
-        else if (s.kind === 'tracker') e.handle({ type: 'tracker', name: 'w', up: s.up }, now);
+        else if (s.kind === 'tracker')
+          e.handle({ type: 'tracker', kind: 'script', name: 'w', up: s.up }, now);
         else if (s.kind === 'remove')
           e.handle({ type: 'removeInstance', instance: `VI_${s.k}`, notifyDeleted: false }, now);
         else {

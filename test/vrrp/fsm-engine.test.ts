@@ -1,6 +1,7 @@
 // The daemon-facing engine (engine.ts): event fan-out, timer polling, parameter defaults/corrections.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { VrrpEngine } from '../../src/vrrp/engine.js';
 import { instanceParams, resolveInstanceParams } from '../../src/vrrp/instance-params.js';
 
@@ -38,7 +39,7 @@ test('named tracker events reach every instance that tracks the name, and no oth
   const chk = { trackers: [{ name: 'chk', kind: 'script', weight: 0, reverse: false }] };
   const e = new VrrpEngine({ instances: [p('A', 1, 'eth0', chk), p('B', 2, 'eth0')], syncGroups: [] });
   e.handle({ type: 'startAll' }, 0);
-  e.handle({ type: 'tracker', name: 'chk', up: false }, 5);
+  e.handle({ type: 'tracker', kind: 'script', name: 'chk', up: false }, 5);
   assert.equal(e.instance('A')!.state, 'FAULT');
   assert.equal(e.instance('B')!.state, 'BACKUP');
 });
@@ -109,5 +110,70 @@ test('stats: becoming master and releasing it are counted', () => {
   assert.deepEqual(
     down.filter((a) => a.type === 'stat').map((a) => a.type === 'stat' && a.counter),
     ['SentAdvertisements', 'SentPriZeroPackets', 'ReleasedMaster'],
+  );
+});
+
+// Tracker names are per kind (keepalived keeps one list per kind): a track_interface, vrrp_script,
+// track_process, bfd_instance and track_file all called `chk` are five trackers, each moving the priority by
+// its own reading only.
+test('property: trackers of different kinds with one name move the priority independently', () => {
+  const weights = { interface: -3, script: -10, process: -40, bfd: 20, file: 1 } as const;
+  const kinds = ['interface', 'script', 'process', 'bfd'] as const;
+  const trackers = [
+    ...kinds.map((kind) => ({ name: 'chk', kind, weight: weights[kind], reverse: false })),
+    { name: 'chk', kind: 'file' as const, weight: weights.file, reverse: false },
+  ];
+  const step = fc.oneof(
+    fc.record({ kind: fc.constantFrom(...kinds), up: fc.boolean() }),
+    fc.record({ kind: fc.constant('file' as const), value: fc.integer({ min: -5, max: 5 }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
+      const e = new VrrpEngine({ instances: [p('A', 1, 'eth0', { trackers })], syncGroups: [] });
+      e.handle({ type: 'startAll' }, 0);
+      // What each tracker reads now: every kind starts up (bfd included here: no initialUp), the file at 0.
+      const up = { interface: true, script: true, process: true, bfd: true };
+      let value = 0;
+      let now = 1;
+      for (const s of steps) {
+        if ('up' in s) {
+          e.handle({ type: 'tracker', kind: s.kind, name: 'chk', up: s.up }, now++);
+          up[s.kind] = s.up;
+        } else {
+          e.handle({ type: 'trackerValue', name: 'chk', value: s.value }, now++);
+          value = s.value;
+        }
+        let want = 100 + value * weights.file;
+        for (const k of kinds) {
+          const w = weights[k];
+          if (w > 0 && up[k]) want += w;
+          if (w < 0 && !up[k]) want += w;
+        }
+        assert.equal(e.instance('A')!.effectivePriority, want);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('a tracker event reaches only instances tracking that kind under that name', () => {
+  const e = new VrrpEngine({
+    instances: [
+      p('S', 1, 'eth0', { trackers: [{ name: 'chk', kind: 'script', weight: 0, reverse: false }] }),
+      p('B', 2, 'eth0', { trackers: [{ name: 'chk', kind: 'bfd', weight: 0, reverse: false }] }),
+      p('I', 3, 'eth0', { trackers: [{ name: 'chk', kind: 'interface', weight: 0, reverse: false }] }),
+    ],
+    syncGroups: [],
+  });
+  e.handle({ type: 'startAll' }, 0);
+  e.handle({ type: 'tracker', kind: 'bfd', name: 'chk', up: false }, 5);
+  assert.deepEqual(
+    ['S', 'B', 'I'].map((n) => e.instance(n)!.state),
+    ['BACKUP', 'FAULT', 'BACKUP'],
+  );
+  e.handle({ type: 'link', ifname: 'chk', up: false }, 6);
+  assert.deepEqual(
+    ['S', 'B', 'I'].map((n) => e.instance(n)!.state),
+    ['BACKUP', 'FAULT', 'FAULT'],
   );
 });

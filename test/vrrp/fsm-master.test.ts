@@ -181,13 +181,13 @@ test('trackers: weight-0 failure → FAULT, recovery → BACKUP; weights move th
   d.send({ type: 'start' }, 0);
   d.advanceTo(3_609_375);
   assert.equal(d.instance.state, 'MASTER');
-  d.send({ type: 'tracker', name: 'web', up: false }, 3_700_000);
+  d.send({ type: 'tracker', kind: 'script', name: 'web', up: false }, 3_700_000);
   assert.equal(d.instance.effectivePriority, 70);
   const next = d.advanceTo(4_609_375);
   assert.equal(findAction(next, 'sendAdvert')!.advert.priority, 70);
-  d.send({ type: 'tracker', name: 'chk', up: false }, 5_000_000);
+  d.send({ type: 'tracker', kind: 'script', name: 'chk', up: false }, 5_000_000);
   assert.equal(d.instance.state, 'FAULT');
-  d.send({ type: 'tracker', name: 'chk', up: true }, 6_000_000);
+  d.send({ type: 'tracker', kind: 'script', name: 'chk', up: true }, 6_000_000);
   assert.equal(d.instance.state, 'BACKUP');
   // Effective priority 70: 3 s + 186 × 1e6/256 (726562.5 → 726562).
   assert.equal(d.instance.timerDeadline('masterDown'), 6_000_000 + 3_726_562);

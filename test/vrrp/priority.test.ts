@@ -1,7 +1,12 @@
 // Effective priority from tracker weights (docs/keepalived-semantics.md, 'Priorities and trackers').
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computePriority, type TrackerDef, type TrackerReading } from '../../src/vrrp/priority.js';
+import {
+  computePriority,
+  type TrackerDef,
+  type TrackerReading,
+  trackerKey,
+} from '../../src/vrrp/priority.js';
 
 const script = (name: string, weight: number, reverse = false): TrackerDef => ({
   name,
@@ -9,7 +14,9 @@ const script = (name: string, weight: number, reverse = false): TrackerDef => ({
   weight,
   reverse,
 });
-const readings = (entries: Array<[string, TrackerReading]>) => new Map(entries);
+// Readings are keyed by kind and name: here a value is a track_file's, up/down a vrrp_script's.
+const readings = (entries: Array<[string, TrackerReading]>) =>
+  new Map(entries.map(([n, r]) => [trackerKey('value' in r ? 'file' : 'script', n), r]));
 
 test('positive weight adds while up, negative weight subtracts while down', () => {
   const defs = [script('a', 10), script('b', -30)];

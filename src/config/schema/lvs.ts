@@ -6,6 +6,7 @@ import type {
   Checker,
   CheckerKind,
   HttpUrl,
+  KeepalivedConfig,
   RealServer,
   VirtualServer,
   VirtualServerGroup,
@@ -180,6 +181,14 @@ function common<T>(): KeywordTable<T> {
 /** The virtual server each real server belongs to, for checks made at the real server's close. */
 const serverOf = new WeakMap<RealServer, VirtualServer>();
 
+/** The configuration each virtual server is parsed into: BFD_CHECK looks up the bfd_instances before it. */
+const configOf = new WeakMap<VirtualServer, KeepalivedConfig>();
+
+/** Records the configuration a virtual server belongs to (the root block's opener calls it). */
+export function virtualServerIn(vs: VirtualServer, cfg: KeepalivedConfig): void {
+  configOf.set(vs, cfg);
+}
+
 export function virtualServerKeywords(): KeywordTable<VirtualServer> {
   const t: KeywordTable<VirtualServer> = {
     ...common<VirtualServer>(),
@@ -342,10 +351,53 @@ function newChecker(kind: CheckerKind, pos: SourcePos): Checker {
   return { kind, pos, urls: [], other: NO_OTHER };
 }
 
+/** Checkers dropped before their close (a bad BFD_CHECK name): the rest of the block is not looked at. */
+const droppedEarly = new WeakSet<Checker>();
+
 function dropChecker(c: Checker): void {
   const rs = owners.get(c);
   if (rs) rs.checkers = rs.checkers.filter((x) => x !== c);
 }
+
+/** keepalived's real-server label in checker messages: `[ADDRESS]:PROTOCOL:PORT` ('none' before `protocol`). */
+function rsLabel(c: Checker): string {
+  const rs = owners.get(c);
+  const vs = rs && serverOf.get(rs);
+  return `[${rs?.address ?? ''}]:${vs?.protocol?.toLowerCase() ?? 'none'}:${rs?.port ?? 0}`;
+}
+
+/**
+ * BFD_CHECK `name`: keepalived 2.2.7 drops the whole checker at this line (docs/bfd.md, 'BFD_CHECK') when the
+ * line has no name or several, when no bfd_instance of that name reporting to checkers is configured above it,
+ * when the checker already has a name, or when its real server already has a BFD_CHECK on that session.
+ */
+const bfdCheckName: KeywordDef<Checker> = {
+  doc: { args: 'STRING', field: 'name' },
+  line: (c, tokens, pos, ctx) => {
+    if (droppedEarly.has(c)) return;
+    const name = tokens[1];
+    const rs = owners.get(c);
+    const vs = rs && serverOf.get(rs);
+    const cfg = vs && configOf.get(vs);
+    const why =
+      tokens.length !== 2 || name === undefined
+        ? (['CONFIG_MISSING_PARAMETER', 'No or too many names specified - skipping checker'] as const)
+        : !cfg?.bfdInstances.some((b) => b.name === name && b.toChecker)
+          ? (['CONFIG_TRACK_NOT_FOUND', `BFD ${name} not configured`] as const)
+          : c.name !== undefined
+            ? (['CONFIG_DUPLICATE_TRACK', `BFD ${name} already specified as ${c.name}`] as const)
+            : rs?.checkers.some((x) => x !== c && x.kind === 'BFD_CHECK' && x.name === name)
+              ? (['CONFIG_DUPLICATE_TRACK', `RS already monitoring ${name}`] as const)
+              : undefined;
+    if (why === undefined) {
+      c.name = name;
+      return;
+    }
+    ctx.diag.error(why[0], `(${rsLabel(c)}) BFD_CHECK - ${why[1]}`, pos);
+    droppedEarly.add(c);
+    dropChecker(c);
+  },
+};
 
 function checkerBlock(kind: CheckerKind): KeywordDef<RealServer> {
   return {
@@ -360,7 +412,15 @@ function checkerBlock(kind: CheckerKind): KeywordDef<RealServer> {
       // keepalived completes a checker at its closing brace and blames that line.
       close: (c: Checker, ctx, pos) => {
         c.urls = exactArray(c.urls);
-        if (kind === 'MISC_CHECK' && !c.miscPath) {
+        if (droppedEarly.has(c)) return;
+        if (kind === 'BFD_CHECK' && c.name === undefined) {
+          ctx.diag.error(
+            'CONFIG_MISSING_PARAMETER',
+            `(${rsLabel(c)}) No name has been specified for BFD_CHECKER - skipping`,
+            pos,
+          );
+          dropChecker(c);
+        } else if (kind === 'MISC_CHECK' && !c.miscPath) {
           ctx.diag.error(
             'CONFIG_NO_MISC_PATH',
             'No script path has been specified for MISC_CHECKER - skipping',
@@ -519,7 +579,7 @@ function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
         dynamic: flag('dynamic'),
       };
     case 'BFD_CHECK':
-      return { ...all, name: str('name') };
+      return { ...all, name: bfdCheckName };
   }
 }
 

@@ -12,7 +12,7 @@ import { readInt, readIp } from '../values.js';
 import { bfdKeywords, closeBfdInstance, openBfdInstance } from './bfd.js';
 import { str } from './builders.js';
 import { globalDefsKeywords } from './global.js';
-import { parseVsGroupEntry, virtualServerKeywords } from './lvs.js';
+import { parseVsGroupEntry, virtualServerIn, virtualServerKeywords } from './lvs.js';
 import { addressRouteKeywords } from './static.js';
 import {
   closeVrrpScript,
@@ -138,7 +138,10 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
             return null;
           }
           const vs = openVirtualServer(tokens, pos, ctx);
-          if (vs) c.virtualServers.push(vs);
+          if (vs) {
+            c.virtualServers.push(vs);
+            virtualServerIn(vs, c);
+          }
           return vs;
         },
       },

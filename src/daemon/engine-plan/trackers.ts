@@ -67,7 +67,7 @@ export class TrackerCatalog {
     const trackers: TrackerDef[] = [];
     for (const ref of [...i.trackInterfaces, ...(group?.interfaces ?? [])]) {
       if (ref.name === i.interface) continue; // the instance's own interface is tracked anyway
-      if (trackers.some((t) => t.name === ref.name)) continue;
+      if (trackers.some((t) => t.kind === 'interface' && t.name === ref.name)) continue;
       trackers.push({ name: ref.name, kind: 'interface', weight: ref.weight ?? 0, reverse: ref.reverse });
     }
     // A VIP on another interface (`dev`, unless no_track): keepalived 2.2.7 faults the instance while that
@@ -93,7 +93,8 @@ export class TrackerCatalog {
           warnings.push(`${name} ${missing.replace('%s', ref.name)}; ignored`);
           continue;
         }
-        if (trackers.some((t) => t.name === ref.name)) continue;
+        // Names are per kind (keepalived keeps one list per kind): only the same kind repeats.
+        if (trackers.some((t) => t.kind === kind && t.name === ref.name)) continue;
         blocks.used.set(def.name, def);
         trackers.push({
           name: ref.name,
