@@ -31,7 +31,7 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
         `Warning: Virtual server ${vsLabel(vs, '')}: protocol specified for fwmark - protocol will be ignored`,
       );
       diag.note(
-        'CONFIG_VS_PROTOCOL',
+        'CONFIG_VS_PROTOCOL_IGNORED',
         `protocol ${vs.protocol} of virtual server ${vsLabel(vs, '')} is ignored: a fwmark service forwards TCP, UDP and SCTP packets carrying its mark`,
         vs.protocolPos ?? vs.pos,
       );
