@@ -78,6 +78,8 @@ export type DiagnosticCode =
   | 'CONFIG_VS_METHOD'
   | 'CONFIG_VS_PORT'
   | 'CONFIG_VS_PROTOCOL'
+  /** Where the `protocol` keepalived ignores in a fwmark virtual server is (a note after its warning). */
+  | 'CONFIG_VS_PROTOCOL_IGNORED'
   | 'CONFIG_VS_SCHEDULER';
 
 export interface SourcePos {

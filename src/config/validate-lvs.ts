@@ -10,12 +10,30 @@ export function vsLabel(vs: VirtualServer, protocol: string): string {
   return `[${k.address}]:${protocol}:${k.port ?? 0}`;
 }
 
+/**
+ * True when a virtual server is matched by fwmark alone (a fwmark virtual server, or a group with fwmark
+ * members and no address): keepalived then ignores its protocol (service type 0), with a warning.
+ */
+function byFwmarkOnly(cfg: KeepalivedConfig, vs: VirtualServer): boolean {
+  const k = vs.key;
+  if (k.kind === 'fwmark') return true;
+  if (k.kind !== 'group') return false;
+  const g = cfg.virtualServerGroups.find((x) => x.name === k.group);
+  return !!g && g.entries.some((e) => e.kind === 'fwmark') && !g.entries.some((e) => e.kind !== 'fwmark');
+}
+
 export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
   for (const vs of cfg.virtualServers) {
-    if (vs.key.kind === 'fwmark' && vs.protocol) {
+    if (vs.protocol && byFwmarkOnly(cfg, vs)) {
+      // keepalived's words, unlocated as keepalived prints them; then where the line is, on a note.
       diag.error(
         'CONFIG_VS_PROTOCOL',
         `Warning: Virtual server ${vsLabel(vs, '')}: protocol specified for fwmark - protocol will be ignored`,
+      );
+      diag.note(
+        'CONFIG_VS_PROTOCOL_IGNORED',
+        `protocol ${vs.protocol} of virtual server ${vsLabel(vs, '')} is ignored: a fwmark service forwards TCP, UDP and SCTP packets carrying its mark`,
+        vs.protocolPos ?? vs.pos,
       );
     }
     if (vs.key.kind === 'address' && !vs.protocol) {

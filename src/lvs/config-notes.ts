@@ -4,6 +4,7 @@
 // named on their own `note:` line instead of being found only in the checker's log. No effect on the exit code: keepalived accepts them.
 import type { Diagnostics } from '../config/diagnostics.js';
 import type { KeepalivedConfig } from '../config/model.js';
+import { protocolsOf } from './dataplane.js';
 import { serviceFromConfig } from './from-config.js';
 import { DR_FLOW_TIMEOUT_S, drFlowTimeoutS, isDr, unsupported } from './nft-model.js';
 
@@ -47,9 +48,9 @@ export function lvsTimeoutsNotes(
   const out: { message: string; pos: KeepalivedConfig['virtualServers'][number]['pos'] }[] = [];
   for (const vs of cfg.virtualServers) {
     const made = serviceFromConfig(cfg, vs, undefined);
-    if (made.ok && isDr(made.spec) && made.spec.protocol === 'tcp')
+    if (made.ok && isDr(made.spec) && protocolsOf(made.spec).includes('tcp'))
       out.push({
-        message: `lvs_timeouts tcpfin does not apply to virtual server ${made.spec.name} on nftables: a direct-routing flow entry has no TCP state, its flows expire ${drFlowTimeoutS(made.spec, t) ?? DR_FLOW_TIMEOUT_S} s after their last packet`,
+        message: `lvs_timeouts tcpfin does not apply to virtual server ${made.spec.name} on nftables: a direct-routing flow entry has no TCP state, its flows expire ${drFlowTimeoutS(made.spec, t, 'tcp') ?? DR_FLOW_TIMEOUT_S} s after their last packet`,
         pos: vs.pos,
       });
   }

@@ -32,6 +32,26 @@ export type ServiceMatch =
   | { kind: 'addr'; address: string; port: number }
   | { kind: 'fwmark'; fwmark: number };
 
+/**
+ * The protocols IPVS forwards for a service matched by fwmark: a fwmark service has no protocol of its own
+ * (keepalived ignores a configured one, with a warning) and IPVS schedules every TCP, UDP and SCTP packet
+ * carrying the mark (docs/lvs.md, "fwmark services and protocols").
+ */
+export const FWMARK_PROTOCOLS: readonly L4Proto[] = ['tcp', 'udp', 'sctp'];
+
+/**
+ * True when packets reach the service by fwmark (a fwmark virtual server, or a group with a fwmark
+ * member): its chain then serves every protocol of FWMARK_PROTOCOLS, not only `protocol`.
+ */
+export function anyProtocol(s: Pick<ServiceSpec, 'matches'>): boolean {
+  return s.matches.some((m) => m.kind === 'fwmark');
+}
+
+/** The protocols a service's packets can carry (FWMARK_PROTOCOLS when matched by fwmark). */
+export function protocolsOf(s: Pick<ServiceSpec, 'matches' | 'protocol'>): readonly L4Proto[] {
+  return anyProtocol(s) ? FWMARK_PROTOCOLS : [s.protocol];
+}
+
 /** IPVS service flags keepalived exposes (sh-port/mh-port = hashPort, sh-/mh-fallback = fallback, ops). */
 export interface SchedFlags {
   hashPort: boolean;
@@ -57,6 +77,10 @@ export interface ServiceSpec {
   /** Unique, stable name (e.g. "198.51.100.100:80/tcp", "fwmark:42", "group:web"). */
   name: string;
   family: AddrFamily;
+  /**
+   * The protocol of the address matches (and of the name). A service matched by fwmark forwards every
+   * protocol of FWMARK_PROTOCOLS whatever this says (protocolsOf).
+   */
   protocol: L4Proto;
   /** One entry for a plain virtual_server, several for a virtual_server_group. */
   matches: ServiceMatch[];

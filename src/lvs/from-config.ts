@@ -30,12 +30,16 @@ export type LiveState = ReadonlyMap<string, LiveVs>;
 /** Largest number of addresses a virtual_server_group range may expand to. */
 export const MAX_RANGE = 256;
 
-/** keepalived's name for a virtual server: `addr:port` (`[addr]:port` for IPv6), `FWM n`, or the group name. */
+/**
+ * keepalived's name for a virtual server: `addr:port` (`[addr]:port` for IPv6), `FWM n`, or the group name,
+ * with the protocol — but for a fwmark virtual server, whose protocol keepalived ignores (adding or removing
+ * the keyword must not make it another service; docs/lvs.md, "fwmark services and protocols").
+ */
 export function vsName(vs: VirtualServer): string {
   const p = (vs.protocol ?? 'UDP').toLowerCase();
   const k = vs.key;
   if (k.kind === 'address') return `${k.family === 6 ? `[${k.address}]` : k.address}:${k.port ?? 0}/${p}`;
-  if (k.kind === 'fwmark') return `FWM ${k.fwmark}/v${k.family ?? vs.ipFamily ?? 4}/${p}`;
+  if (k.kind === 'fwmark') return `FWM ${k.fwmark}/v${k.family ?? vs.ipFamily ?? 4}`;
   return `group ${k.group}/${p}`;
 }
 
@@ -142,7 +146,7 @@ export function serviceFromConfig(
 ): { ok: true; spec: ServiceSpec } | { ok: false; errors: DataplaneError[] } {
   const errs: DataplaneError[] = [];
   const name = vsName(vs);
-  const protocol = (vs.protocol ?? 'UDP').toLowerCase() as L4Proto;
+  let protocol = (vs.protocol ?? 'UDP').toLowerCase() as L4Proto;
   let family: AddrFamily;
   let matches: ServiceMatch[];
   let vport = 0;
@@ -155,6 +159,9 @@ export function serviceFromConfig(
     family = k.family ?? vs.ipFamily ?? 4;
     matches = [{ kind: 'fwmark', fwmark: k.fwmark }];
   } else ({ matches, family } = groupMatches(cfg, k.group, errs));
+  // Matched by fwmark alone: keepalived ignores the protocol (service type 0) and IPVS stores TCP for such
+  // a service; a fixed value keeps a reload that adds or removes the keyword from re-creating the service.
+  if (matches.length > 0 && matches.every((m) => m.kind === 'fwmark')) protocol = 'tcp';
   const algo = vs.lbAlgo ?? 'wlc';
   if (!(SCHEDULERS as readonly string[]).includes(algo))
     errs.push({ code: 'LVS_UNSUPPORTED', message: `${name}: scheduler ${algo} is not supported` });

@@ -16,6 +16,7 @@ import {
   EMPTY_STATE,
   matchKey,
   planChanges,
+  protocolsOf,
   realKey,
   type ServiceSpec,
   touchedServices,
@@ -369,7 +370,8 @@ export class NftDataplane implements Dataplane {
     if (!now) this.#alloc.services.delete(old.name);
     const keep = new Set(now ? serversOf(now).map(realKey) : []);
     const flush: number[] = [];
-    const wantFlush = old.protocol !== 'tcp' || this.#expireNodestConn;
+    // Connections of other protocols than TCP (a fwmark service has UDP and SCTP ones too): docs/lvs.md.
+    const wantFlush = protocolsOf(old).some((p) => p !== 'tcp') || this.#expireNodestConn;
     for (const r of serversOf(old))
       if (!keep.has(realKey(r))) {
         const m = this.#alloc.marks.get(markKey(old.name, r));
@@ -917,7 +919,7 @@ export class NftDataplane implements Dataplane {
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
         const marks: number[] = [];
         for (const s of this.#state.services)
-          if (!isDr(s) && (s.protocol !== 'tcp' || this.#expireNodestConn))
+          if (!isDr(s) && (protocolsOf(s).some((p) => p !== 'tcp') || this.#expireNodestConn))
             for (const x of serversOf(s)) {
               const m = this.#alloc.marks.get(markKey(s.name, x));
               if (m !== undefined) marks.push(m);

@@ -4,9 +4,11 @@
 import {
   type AddrFamily,
   activePool,
+  anyProtocol,
   type DataplaneError,
   type DataplaneState,
   type L4Proto,
+  protocolsOf,
   type RealServerSpec,
   realKey,
   type ServiceSpec,
@@ -183,11 +185,27 @@ export function ctTimeoutPolicies(
   return out;
 }
 
-/** The rule giving a NAT service's new connections their timeout policy, if lvs_timeouts names one. */
-function ctTimeoutRule(s: ServiceSpec, t: CtTimeouts | undefined): string | undefined {
-  const name = [...ctTimeoutObjects(t).keys()].find((n) => n.startsWith(`to_${s.protocol}_`));
-  return name ? `ct timeout set "${name}"` : undefined;
+/**
+ * The rules giving a NAT service's new connections their timeout policy, where lvs_timeouts names one
+ * for their protocol: one unconditional rule for a service of one protocol, one per protocol (`meta
+ * l4proto P ct timeout set …`) for a service matched by fwmark, which serves them all.
+ */
+function ctTimeoutRules(s: ServiceSpec, t: CtTimeouts | undefined): string[] {
+  const names = [...ctTimeoutObjects(t).keys()];
+  const out: string[] = [];
+  for (const p of protocolsOf(s)) {
+    const name = names.find((n) => n.startsWith(`to_${p}_`));
+    if (name) out.push(`${anyProtocol(s) ? `meta l4proto ${p} ` : ''}ct timeout set "${name}"`);
+  }
+  return out;
 }
+
+/**
+ * First rule of the chain of a service matched by fwmark: packets of other protocols carrying the mark
+ * (ICMP, …) leave it untouched, as IPVS leaves them (no anonymous set: the adoption at start reads the
+ * table's sets back and would take one for a leftover).
+ */
+export const OTHER_PROTOCOLS_RETURN = 'meta l4proto != tcp meta l4proto != udp meta l4proto != sctp return';
 
 /** Commands adding the timeout objects of `to` that `from` lacks, and deleting those `to` lacks. */
 export function ctTimeoutChanges(
@@ -291,10 +309,15 @@ export const DR_UDP_FLOW_TIMEOUT_S = 300;
  * default — undefined (the flow map's own DR_FLOW_TIMEOUT_S, IPVS's 900 s) for TCP, DR_UDP_FLOW_TIMEOUT_S
  * for UDP.
  */
-export function drFlowTimeoutS(s: ServiceSpec, t: CtTimeouts | undefined): number | undefined {
-  const v = s.protocol === 'tcp' ? t?.tcp : s.protocol === 'udp' ? t?.udp : undefined;
+export function drFlowTimeoutS(
+  s: ServiceSpec,
+  t: CtTimeouts | undefined,
+  /** The flows' protocol: a service matched by fwmark has entries of each (SCTP: IPVS's 900 s). */
+  p: L4Proto = s.protocol,
+): number | undefined {
+  const v = p === 'tcp' ? t?.tcp : p === 'udp' ? t?.udp : undefined;
   if (v !== undefined && v > 0) return v;
-  return s.protocol === 'udp' ? DR_UDP_FLOW_TIMEOUT_S : undefined;
+  return p === 'udp' ? DR_UDP_FLOW_TIMEOUT_S : undefined;
 }
 /**
  * nft 1.0.6 cannot generate a packet-path update (`update @m { key : meta mark }`) of a map whose key is
@@ -336,7 +359,7 @@ export function unsupported(state: DataplaneState, dr?: DrOptions): DataplaneErr
         no(s, 'forwarding method DR needs the data plane to be given its ingress and egress interfaces');
       if (isFwmarkDr(s) && s.matches.some((x) => x.kind !== 'fwmark'))
         no(s, 'a DR service matched by both fwmark and address is not supported');
-      if (s.protocol === 'sctp') no(s, 'DR for SCTP is not yet supported');
+      if (s.protocol === 'sctp' && !anyProtocol(s)) no(s, 'DR for SCTP is not yet supported');
     }
   }
   return errs;
@@ -512,8 +535,7 @@ export function renderService(
   slotWeights?: readonly number[],
   timeouts?: CtTimeouts,
 ): Fragment {
-  if (serviceMethod(s) === 'DR' && dr)
-    return renderDrService(s, alloc, dr, slotWeights, drFlowTimeoutS(s, timeouts));
+  if (serviceMethod(s) === 'DR' && dr) return renderDrService(s, alloc, dr, slotWeights, timeouts);
   const sets = new Map<string, NftSet>();
   const chains = new Map<string, NftChain>();
   const shared: SharedElems = new Map(SHARED_MAPS.map((n) => [n, new Map<string, string>()]));
@@ -530,7 +552,10 @@ export function renderService(
   }
   const recm = shared.get('recm') as Map<string, string>;
   const ip = ipKw(s.family);
-  const l4 = `meta l4proto ${proto(s.protocol)}`;
+  // A fwmark service serves every protocol (protocolsOf): a DNAT to `addr . port` needs its protocol
+  // matched in the same rule, so such rules come once per protocol.
+  const all = anyProtocol(s);
+  const l4s = protocolsOf(s).map((p) => `meta l4proto ${proto(p)}`);
   const pool = activePool(s);
   const markOf = (r: RealServerSpec): number => {
     const k = alloc.marks.get(markKey(s.name, r));
@@ -541,8 +566,7 @@ export function renderService(
   const bk = shared.get(s.family === 4 ? 'bk4' : 'bk6') as Map<string, string>;
   for (const r of pool) bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
   // First, before any terminal persistence rule: the policy attaches only to a connection's first packet.
-  const timeoutRule = ctTimeoutRule(s, timeouts);
-  const rules: string[] = timeoutRule ? [timeoutRule] : [];
+  const rules: string[] = [...(all ? [OTHER_PROTOCOLS_RETURN] : []), ...ctTimeoutRules(s, timeouts)];
   if (s.persistence) {
     const ck = clientKey(s);
     for (const r of pool) {
@@ -553,7 +577,12 @@ export function renderService(
         decl: `{ type ${s.family === 4 ? 'ipv4_addr' : 'ipv6_addr'}; size ${PERSIST_SET_SIZE}; flags dynamic,timeout; timeout ${s.persistence.timeoutS}s; }`,
         elems: new Map(),
       });
-      rules.push(`${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`);
+      for (const l4 of l4s)
+        rules.push(
+          all
+            ? `${l4} ${ck} @${set} ct mark set 0x${mk} dnat ${ip} to ${endpoint(s.family, r)}`
+            : `${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`,
+        );
       chains.set(`r${mk}`, { decl: '', rules: [`update @${set} { ${ck} }`] });
       recm.set(`0x${mk}`, `goto r${mk}`);
     }
@@ -573,12 +602,12 @@ export function renderService(
       ? 'ct mark set 0x0'
       : kind === 'rotate'
         ? `ct mark set numgen inc mod ${slots.length} offset ${base}`
-        : `ct mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ` . ${proto(s.protocol)} sport` : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
+        : `ct mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ` . ${all ? 'th' : proto(s.protocol)} sport` : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
   chains.set(`${chain}g`, { decl: '', rules: [pick] });
   rules.push(
     `jump ${chain}g`,
     'ct mark set ct mark map @slots',
-    `${l4} dnat ${ip} to ct mark map @bk${s.family}`,
+    ...l4s.map((l4) => `${l4} dnat ${ip} to ct mark map @bk${s.family}`),
   );
   chains.set(chain, { decl: '', rules });
   return { own: { sets, chains }, shared };
@@ -626,8 +655,8 @@ function renderDrService(
   alloc: IdAlloc,
   dr: DrOptions,
   slotWeights?: readonly number[],
-  /** The flow entries' idle timeout (drFlowTimeoutS); undefined: the map's default. */
-  flowTimeoutS?: number,
+  /** lvs_timeouts: the flow entries' idle timeout per protocol (drFlowTimeoutS). */
+  timeouts?: CtTimeouts,
 ): Fragment {
   const id = alloc.services.get(s.name);
   if (id === undefined) throw new Error(`no id for service ${s.name}`);
@@ -675,7 +704,10 @@ function renderDrService(
     const r = pool[idx];
     if (r) shared.get(n.slots)?.set(`0x${(base + slot).toString(16)}`, markOf(r));
   });
-  const l4 = `meta l4proto ${proto(s.protocol)}`;
+  // A fwmark service serves every protocol (protocolsOf): the rules that record a flow come once per
+  // protocol, each with that protocol's idle timeout.
+  const all = anyProtocol(s);
+  const protos = protocolsOf(s);
   const flow = drKey(f, `${ip} saddr . th sport . ${ip} daddr . th dport`);
   // netdev: `fwd` (the frame itself goes, MAC addresses rewritten); after routing (fwmark): a copy goes out
   // the same way (`dup`, TTL decremented as a router does) and the original is dropped.
@@ -684,8 +716,12 @@ function renderDrService(
     : `fwd ${ip} to meta mark map @${n.bkRef} device "${dr.egress}"`;
   // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
   const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
-  const refresh = `update @${n.flows} { ${flow}${flowTimeoutS ? ` timeout ${flowTimeoutS}s` : ''} : meta mark }`;
-  const record = `${refresh}${s.persistence ? ` update @${n.pers} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
+  const refreshOf = (p: L4Proto) => {
+    const t = drFlowTimeoutS(s, timeouts, p);
+    return `update @${n.flows} { ${flow}${t ? ` timeout ${t}s` : ''} : meta mark }`;
+  };
+  const recordOf = (p: L4Proto) =>
+    `${refreshOf(p)}${s.persistence ? ` update @${n.pers} { ${pkey} timeout ${s.persistence.timeoutS}s : meta mark }` : ''}`;
   // Traffic counters, just before the packet goes: a scheduled packet (slot or persistence entry) counts
   // as a new connection, one that followed its flow entry as a packet of a known one.
   const count = (kind: number) => `update @${COUNTER_SET} { 0x${kind} . meta mark counter }`;
@@ -698,18 +734,27 @@ function renderDrService(
         ? `meta mark set numgen inc mod ${slots.length} offset ${base}`
         : `meta mark set jhash ${ip} ${kind === 'hash-daddr' ? 'daddr' : 'saddr'}${s.flags.hashPort ? ' . th sport' : ''} mod ${slots.length} seed 0x${HASH_SEED.toString(16)} offset ${base}`;
   const chains = new Map<string, NftChain>();
-  chains.set(`${chain}g`, { decl: '', rules: [`${l4} ${pick}`] });
-  const hit = `${l4} meta mark set ${flow} map @${n.flows}`;
-  // A flow renews its client's persistence entry only while its server is in the pool (`live`): an
-  // inhibited server's entry is deleted and must stay deleted while its connections continue.
-  const rules = s.persistence
-    ? [
-        `${hit} meta mark set meta mark map @live ${record} ${followed}`,
-        `${hit} ${refresh} ${followed}`,
-        `${l4} meta mark set ${pkey} map @${n.pers} ${record} ${scheduled}`,
-      ]
-    : [`${hit} ${record} ${followed}`];
-  rules.push(`jump vs${id}g`, `${l4} meta mark set meta mark map @slots ${record} ${scheduled}`);
+  // All protocols: the chain's first rule lets the others go, so the pick needs no protocol match.
+  chains.set(`${chain}g`, { decl: '', rules: [all ? pick : `meta l4proto ${proto(s.protocol)} ${pick}`] });
+  const rules: string[] = all ? [OTHER_PROTOCOLS_RETURN] : [];
+  for (const p of protos) {
+    const l4 = `meta l4proto ${proto(p)}`;
+    const hit = `${l4} meta mark set ${flow} map @${n.flows}`;
+    // A flow renews its client's persistence entry only while its server is in the pool (`live`): an
+    // inhibited server's entry is deleted and must stay deleted while its connections continue.
+    if (s.persistence)
+      rules.push(
+        `${hit} meta mark set meta mark map @live ${recordOf(p)} ${followed}`,
+        `${hit} ${refreshOf(p)} ${followed}`,
+      );
+    else rules.push(`${hit} ${recordOf(p)} ${followed}`);
+  }
+  if (s.persistence)
+    for (const p of protos)
+      rules.push(`meta l4proto ${proto(p)} meta mark set ${pkey} map @${n.pers} ${recordOf(p)} ${scheduled}`);
+  rules.push(`jump vs${id}g`);
+  for (const p of protos)
+    rules.push(`meta l4proto ${proto(p)} meta mark set meta mark map @slots ${recordOf(p)} ${scheduled}`);
   chains.set(chain, { decl: '', rules });
   return { own: { sets: new Map(), chains }, shared };
 }

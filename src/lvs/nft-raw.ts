@@ -183,9 +183,12 @@ export type RawOp =
   | { op: 'addelem'; set: string; elems: [string, string][] }
   | { op: 'rule'; chain: string; modulus: number; offset: number }
   | { op: 'pick'; chain: string; pick: NatPick }
-  /** A direct-routing pick rule: `meta l4proto P meta mark set numgen inc mod N offset B`. */
+  /**
+   * A direct-routing pick rule: `meta l4proto P meta mark set numgen inc mod N offset B`; proto 0: without
+   * the protocol match (a fwmark service, which serves every protocol).
+   */
   | { op: 'drrule'; chain: string; proto: number; modulus: number; offset: number }
-  /** A direct-routing pick rule besides the rotation: `meta l4proto P meta mark set 0x0` or a jhash. */
+  /** A direct-routing pick rule besides the rotation: `[meta l4proto P] meta mark set 0x0` or a jhash. */
   | { op: 'drpick'; chain: string; proto: number; pick: DrPick };
 
 /**
@@ -266,8 +269,11 @@ export type NatPick =
       kind: 'hash';
       family: 4 | 6;
       field: 'saddr' | 'daddr';
-      /** sh-port / mh-port: the source port of this protocol joins the hash. */
-      port?: 'tcp' | 'udp' | 'sctp';
+      /**
+       * sh-port / mh-port: the source port of this protocol joins the hash; `th`: of whatever transport
+       * protocol the packet has (a fwmark service).
+       */
+      port?: 'tcp' | 'udp' | 'sctp' | 'th';
       modulus: number;
       seed: number;
       offset: number;
@@ -275,7 +281,7 @@ export type NatPick =
 
 const NAT_PICK_CHAIN = /^vs\d+g$/;
 const HASH_PICK =
-  /^ct mark set jhash (ip|ip6) (saddr|daddr)(?: \. (tcp|udp|sctp) sport)? mod (\d+) seed 0x([0-9a-f]{1,8}) offset (\d+)$/;
+  /^ct mark set jhash (ip|ip6) (saddr|daddr)(?: \. (tcp|udp|sctp|th) sport)? mod (\d+) seed 0x([0-9a-f]{1,8}) offset (\d+)$/;
 
 /** The raw operation writing `rule` as the new pick of NAT pick chain `chain`; undefined if not one. */
 function natPickOp(chain: string, rule: string): RawOp | undefined {
@@ -293,7 +299,7 @@ function natPickOp(chain: string, rule: string): RawOp | undefined {
     seed: Number.parseInt(h[5] as string, 16),
     offset: Number(h[6]),
   };
-  if (h[3]) pick.port = h[3] as 'tcp' | 'udp' | 'sctp';
+  if (h[3]) pick.port = h[3] as 'tcp' | 'udp' | 'sctp' | 'th';
   return { op: 'pick', chain, pick };
 }
 
@@ -321,7 +327,8 @@ function natPickExprs(p: NatPick): Buffer[] {
     // immediate { DREG 1, DATA { VALUE 0 } } then ct mark set.
     return [expr('immediate', [u32(1, 1), nest(2, [nlattr(1, Buffer.alloc(4))])]), ctMarkSet()];
   const out = metaIs(0x0f, p.family === 4 ? 2 : 10); // meta nfproto ipv4 / ipv6
-  if (p.port) out.push(...metaIs(0x10, PROTO[p.port] as number)); // meta l4proto
+  // meta l4proto; `th sport` needs no dependency
+  if (p.port && p.port !== 'th') out.push(...metaIs(0x10, PROTO[p.port] as number));
   const alen = p.family === 4 ? 4 : 16;
   const aoff = (p.family === 4 ? 12 : 8) + (p.field === 'daddr' ? alen : 0);
   // payload { DREG, BASE network (1) / transport (2), OFFSET, LEN }
@@ -347,12 +354,13 @@ function natPickExprs(p: NatPick): Buffer[] {
   return out;
 }
 
-const DR_PICK = /^meta l4proto (tcp|udp|sctp) meta mark set numgen inc mod (\d+) offset (\d+)$/;
+// The protocol match is absent from the picks of fwmark services (they serve every protocol): proto 0.
+const DR_PICK = /^(?:meta l4proto (tcp|udp|sctp) )?meta mark set numgen inc mod (\d+) offset (\d+)$/;
 const DR_PICK_CHAIN = /^(dr|fm4|fm6)\/vs\d+g$/;
 
-const DR_NONE = /^meta l4proto (tcp|udp|sctp) meta mark set 0x0$/;
+const DR_NONE = /^(?:meta l4proto (tcp|udp|sctp) )?meta mark set 0x0$/;
 const DR_HASH =
-  /^meta l4proto (tcp|udp|sctp) meta mark set jhash (ip|ip6) (saddr|daddr)( \. th sport)? mod (\d+) seed 0x([0-9a-f]{1,8}) offset (\d+)$/;
+  /^(?:meta l4proto (tcp|udp|sctp) )?meta mark set jhash (ip|ip6) (saddr|daddr)( \. th sport)? mod (\d+) seed 0x([0-9a-f]{1,8}) offset (\d+)$/;
 
 /**
  * The raw operation rewriting a direct-routing service's pick chain (`dr/vs<id>g`, `fm4/…`, `fm6/…`) to
@@ -362,19 +370,17 @@ const DR_HASH =
 function drPickOp(chain: string, from: string[], to: string[]): RawOp | undefined {
   if (!DR_PICK_CHAIN.test(chain) || from.length !== 1 || to.length !== 1) return undefined;
   const rule = to[0] as string;
+  const protoOf = (p: string | undefined): number => (p ? (PROTO[p] as number) : 0);
   const m = DR_PICK.exec(rule);
-  if (m) {
-    const proto = PROTO[m[1] as string] as number;
-    return { op: 'drrule', chain, proto, modulus: Number(m[2]), offset: Number(m[3]) };
-  }
+  if (m) return { op: 'drrule', chain, proto: protoOf(m[1]), modulus: Number(m[2]), offset: Number(m[3]) };
   const n = DR_NONE.exec(rule);
-  if (n) return { op: 'drpick', chain, proto: PROTO[n[1] as string] as number, pick: { kind: 'none' } };
+  if (n) return { op: 'drpick', chain, proto: protoOf(n[1]), pick: { kind: 'none' } };
   const h = DR_HASH.exec(rule);
   if (!h) return undefined;
   return {
     op: 'drpick',
     chain,
-    proto: PROTO[h[1] as string] as number,
+    proto: protoOf(h[1]),
     pick: {
       kind: 'hash',
       family: h[2] === 'ip' ? 4 : 6,
@@ -399,7 +405,7 @@ const metaMarkSet = (): Buffer => expr('meta', [u32(2, 3), u32(3, 1)]);
  * mark set`.
  */
 function drHashPickExprs(netdev: boolean, proto: number, p: DrPick): Buffer[] {
-  const out = metaIs(0x10, proto);
+  const out = proto ? metaIs(0x10, proto) : [];
   if (p.kind === 'none') {
     out.push(expr('immediate', [u32(1, 1), nest(2, [nlattr(1, Buffer.alloc(4))])]), metaMarkSet());
     return out;
@@ -443,9 +449,14 @@ function drHashPickExprs(netdev: boolean, proto: number, p: DrPick): Buffer[] {
  */
 function drPickExprs(o: { proto: number; modulus: number; offset: number }): Buffer {
   const expr = (name: string, data: Buffer[]) => nest(1, [str(1, name), nest(2, data)]);
+  const match = o.proto
+    ? [
+        expr('meta', [be32(2, 16), be32(1, 1)]),
+        expr('cmp', [be32(1, 1), be32(2, 0), nest(3, [nlattr(1, Buffer.from([o.proto]))])]),
+      ]
+    : [];
   return nest(4, [
-    expr('meta', [be32(2, 16), be32(1, 1)]),
-    expr('cmp', [be32(1, 1), be32(2, 0), nest(3, [nlattr(1, Buffer.from([o.proto]))])]),
+    ...match,
     expr('numgen', [be32(1, 1), be32(2, o.modulus), be32(3, 0), be32(4, o.offset)]),
     expr('meta', [be32(2, 3), be32(3, 1)]),
   ]);

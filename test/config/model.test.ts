@@ -583,7 +583,8 @@ virtual_server fwmark 5 {
     const { codes } = parse(
       'virtual_server fwmark 5 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  real_server 192.0.2.1 {\n  }\n}\n',
     );
-    assert.deepEqual(codes, ['CONFIG_VS_PROTOCOL']);
+    // keepalived's warning, then our note locating the ignored keyword.
+    assert.deepEqual(codes, ['CONFIG_VS_PROTOCOL', 'CONFIG_VS_PROTOCOL_IGNORED']);
   });
 });
 

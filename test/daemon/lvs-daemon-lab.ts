@@ -81,9 +81,8 @@ export const DR_REALS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
  */
 export function drDaemonConf(o: { vrid: number; priority: number; fwmark?: number }): string {
   // A fwmark virtual server's real servers have no port (keepalived clears one, with a warning): TCP_CHECK
-  // is told the port to connect to. keepalived ignores a fwmark virtual server's protocol (warning) and
-  // IPVS serves every protocol; the nftables data plane matches the configured one only (UDP without one),
-  // hence `protocol TCP` here (see the todo in lvs-dr-fwmark.test.ts).
+  // is told the port to connect to. It has no `protocol` either: keepalived ignores one (with a warning)
+  // and the service forwards TCP, UDP and SCTP (docs/lvs.md, "fwmark services and protocols").
   const fw = o.fwmark !== undefined;
   return `vrrp_instance VI_1 {
   interface eth0
@@ -97,8 +96,7 @@ virtual_server ${fw ? `fwmark ${o.fwmark}` : `${DR_VIP} 80`} {
   delay_loop 1
   lb_algo rr
   lb_kind DR
-  protocol TCP
-${DR_REALS.map(
+${fw ? '' : '  protocol TCP\n'}${DR_REALS.map(
   (a) => `  real_server ${a}${fw ? '' : ' 80'} {
     weight 1
     TCP_CHECK {

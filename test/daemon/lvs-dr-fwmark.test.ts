@@ -3,12 +3,14 @@
 // administrator marks the VIP's port 80 with an nft mangle rule, and three real servers (VIP on lo,
 // arp_ignore/arp_announce) checked by TCP_CHECK, on one LAN. Requests spread rr over the three through the
 // fwmark DR table (docs/lvs.md, "Forwarding"), replies bypass the director, and a stopped real server
-// leaves the pool.
+// leaves the pool. The virtual server has no `protocol` (keepalived ignores it for fwmark): the mark is
+// set on every packet for the VIP, and UDP datagrams reach the real servers as TCP requests do (before,
+// the data plane took a missing protocol for UDP and refused every TCP request).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { ip, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer } from '../lvs/lab.js';
+import { counts, runClient, startServer, startUdpServer, udpRun } from '../lvs/lab.js';
 import { DR_REALS, DR_VIP, drDaemonConf, freshClient } from './lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from './router.js';
 
@@ -32,10 +34,10 @@ before(async () => {
     [
       'add table inet kats_mangle',
       'add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }',
-      `add rule inet kats_mangle m ip daddr ${VIP} tcp dport 80 meta mark set 7`,
+      `add rule inet kats_mangle m ip daddr ${VIP} meta mark set 7`,
       'add table netdev kats_cnt',
       'add chain netdev kats_cnt c { type filter hook ingress device "eth0" priority -500; policy accept; }',
-      `add rule netdev kats_cnt c ip saddr ${VIP} tcp sport 80 counter`,
+      `add rule netdev kats_cnt c ip saddr ${VIP} th sport 80 counter`,
     ].join('; '),
   ]);
   assert.equal(r.status, 0, r.stderr);
@@ -51,7 +53,11 @@ before(async () => {
           nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${key}=${v}`]);
       ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
       ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-      return startServer(procs, ns, `rs${i + 1}`, '0.0.0.0', 80);
+      // UDP bound to the VIP, so that its answers leave from it.
+      return Promise.all([
+        startServer(procs, ns, `rs${i + 1}`, '0.0.0.0', 80),
+        startUdpServer(procs, ns, `rs${i + 1}`, VIP, 80),
+      ]);
     }),
   );
 });
@@ -87,6 +93,15 @@ test('LVS-DR by fwmark: the daemon spreads marked requests rr, replies bypass it
   assert.equal(drm.status, 0, drm.stderr);
   assert.ok((drm.stdout.match(/ : 0x/g) ?? []).length >= 30, 'flow entries in the fwmark table');
   assert.notEqual(nsExec(director, 'nft', ['list', 'table', 'netdev', 'keepalived_ts_dr']).status, 0);
+  // UDP to the marked VIP: three new flows, each answered by one real server, all three used.
+  const udp: string[] = [];
+  for (const sport of [42001, 42002, 42003]) {
+    const u = await udpRun(procs, client, { count: 2, port: 80, sport, target: VIP });
+    assert.equal(u.errors, 0, JSON.stringify(u));
+    assert.equal(new Set(u.names).size, 1, `one flow, one server: ${u.names}`);
+    udp.push(...u.names);
+  }
+  assert.deepEqual([...new Set(udp)].sort(), ['rs1', 'rs2', 'rs3']);
 
   // A real server stops: TCP_CHECK fails, it leaves the pool, and new requests go to the other two.
   const mark = d.mark();
@@ -101,7 +116,3 @@ test('LVS-DR by fwmark: the daemon spreads marked requests rr, replies bypass it
   // Stopped: its tables are gone.
   assert.notEqual(nsExec(director, 'nft', ['list', 'table', 'ip', 'keepalived_ts_drm']).status, 0);
 });
-
-test.todo(
-  'a fwmark virtual server without `protocol` serves TCP, UDP and SCTP alike, as IPVS does (keepalived ignores the keyword for fwmark): the nftables data plane matches one protocol per service, the configured one or UDP without one, so this file configures `protocol TCP`',
-);

@@ -73,3 +73,37 @@ test('lvs_timeouts without IPVS: tcpfin names a TCP DR virtual server (its flows
   assert.deepEqual(notes(vs('DR', '198.51.100.10 80', t), true), []);
   assert.deepEqual(notes(vs('DR'), false), []);
 });
+
+test('protocol in a fwmark virtual server: keepalived 2.2.7 words (unlocated, exit 5), then a note naming its line; none without it', () => {
+  const file = join(dir, 'f.conf');
+  const run = (text: string) => {
+    writeFileSync(file, text);
+    const { config, diag } = loadConfig(file);
+    validateConfig(config, diag, { host: null });
+    return { lines: diag.list.map((d) => diag.format(d)), exit: diag.exitCode() };
+  };
+  const withProto = run(vs('DR', 'fwmark 7'));
+  assert.ok(
+    withProto.lines.includes(
+      'Warning: Virtual server FWM 7: protocol specified for fwmark - protocol will be ignored',
+    ),
+    withProto.lines.join('\n'),
+  );
+  // `protocol TCP` is line 6 of vs()'s text.
+  assert.ok(
+    withProto.lines.some((l) =>
+      /^note: .*f\.conf:6: protocol TCP of virtual server FWM 7 is ignored: a fwmark service forwards TCP, UDP and SCTP/.test(
+        l,
+      ),
+    ),
+    withProto.lines.join('\n'),
+  );
+  assert.equal(withProto.exit, 5);
+  const without = run(vs('DR', 'fwmark 7').replace('  protocol TCP\n', ''));
+  assert.ok(!without.lines.some((l) => /protocol/.test(l)), without.lines.join('\n'));
+  // A group of fwmarks only is a fwmark service too; one with an address is not.
+  const group = (entries: string) =>
+    run(`virtual_server_group G {\n${entries}}\n${vs('NAT', 'group G')}`).lines.join('\n');
+  assert.match(group('  fwmark 7\n'), /protocol specified for fwmark/);
+  assert.doesNotMatch(group('  fwmark 7\n  198.51.100.10 80\n'), /protocol specified for fwmark/);
+});

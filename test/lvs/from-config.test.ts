@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import type { KeepalivedConfig } from '../../src/config/model.js';
-import { validateState } from '../../src/lvs/dataplane.js';
+import { protocolsOf, validateState } from '../../src/lvs/dataplane.js';
 import { desiredFromConfig, vsName } from '../../src/lvs/from-config.js';
 
 let dir = '';
@@ -91,5 +91,23 @@ describe('desired state from the configuration and checker verdicts', () => {
       [['192.0.2.12', 0]],
     );
     assert.equal(web?.sorryActive, true);
+  });
+  it('a fwmark virtual server is the same service with or without `protocol` (keepalived ignores it there); it serves every protocol', () => {
+    const fw = (proto: string) =>
+      load(
+        `virtual_server fwmark 7 {\n  lb_algo rr\n  lb_kind DR\n${proto}  real_server 198.51.100.11 {\n  }\n}\n`,
+      );
+    const [a, b] = [fw(''), fw('  protocol TCP\n')].map((c) => {
+      const vs = c.virtualServers[0];
+      assert.ok(vs);
+      return { name: vsName(vs), svc: desiredFromConfig(c, new Map()).state.services[0] };
+    });
+    assert.equal(a?.name, 'FWM 7/v4');
+    assert.equal(b?.name, a?.name);
+    assert.ok(a?.svc && b?.svc);
+    assert.deepEqual(protocolsOf(a.svc), ['tcp', 'udp', 'sctp']);
+    assert.deepEqual(protocolsOf(b.svc), ['tcp', 'udp', 'sctp']);
+    // The very same service: a reload adding or removing the keyword changes nothing.
+    assert.deepEqual(a.svc, b.svc);
   });
 });

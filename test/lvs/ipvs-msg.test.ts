@@ -46,6 +46,19 @@ describe('IPVS generic netlink messages', () => {
     assert.equal(hex(m), expected);
   });
 
+  it('a fwmark service is AF + FWMARK, no protocol (IPVS serves every protocol carrying the mark): same bytes whatever protocol the spec says', () => {
+    // 76 bytes: nlmsghdr, genlmsghdr, SERVICE nest { AF 2, FWMARK 7, SCHED "rr", FLAGS 0/~0, TIMEOUT 0, NETMASK ~0 }.
+    const FWM_SERVICE = unhex(`
+      4c000000 25000500 01000000 00000000  01010000  38000100
+      06000100 02000000  08000500 07000000
+      07000600 72720000  0c000700 00000000 ffffffff  08000800 00000000  08000900 ffffffff`);
+    for (const protocol of ['udp', 'tcp', 'sctp'] as const) {
+      const f = service('FWM 7', { protocol, matches: [{ kind: 'fwmark', fwmark: 7 }], scheduler: 'rr' });
+      const m = ipvsMessage(IpvsCmd.NEW_SERVICE, hdr, { service: ipvsService(f, f.matches[0]!) });
+      assert.equal(hex(m), FWM_SERVICE, protocol);
+    }
+  });
+
   it('persistence, granularity, fwmark, flags and IPv6 land in the right attributes', () => {
     const p = ipvsService(
       {

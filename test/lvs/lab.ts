@@ -226,23 +226,59 @@ s.on('message', (m, r) => s.send('${name}', r.port, r.address));
 s.bind(${port}, '${host}', () => console.log('ready'));
 `;
 
-/** Sends `count` datagrams to VIP:port from one fixed source port, one after the other; prints the repliers. */
+/**
+ * Sends `count` datagrams to `target`:port (default the VIP) from one fixed source port, one after the
+ * other; prints the repliers.
+ */
 const udpClientJs = `
 const s = require('node:dgram').createSocket('udp4');
-const [count, port, sport] = process.argv.slice(1).map(Number);
+const [count, port, sport] = process.argv.slice(1, 4).map(Number);
+const target = process.argv[4] || '${VIP}';
 const names = []; let errors = 0;
 s.bind(sport, '198.51.100.10', async () => {
   for (let i = 0; i < count; i++) {
     await new Promise((res) => {
       const t = setTimeout(() => { errors++; s.removeAllListeners('message'); res(); }, 1000);
       s.once('message', (m) => { clearTimeout(t); names.push(String(m)); res(); });
-      s.send('q', port, '${VIP}');
+      s.send('q', port, target);
     });
   }
   console.log(JSON.stringify({ names, errors, errs: [] }));
   s.close();
 });
 `;
+
+/** Starts a UDP server in `ns` answering each datagram with `name`; resolves once it is bound. */
+export function startUdpServer(
+  procs: ChildProcess[],
+  ns: string,
+  name: string,
+  host: string,
+  port: number,
+): Promise<void> {
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', udpServerJs(name, host, port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  return new Promise<void>((resolve, reject) => {
+    p.stdout?.once('data', () => resolve());
+    p.once('exit', (c) => reject(new Error(`udp server exited ${c}`)));
+  });
+}
+
+/** Sends `count` datagrams from 198.51.100.10:`sport` in `ns` to `target`:`port`, one after the other. */
+export function udpRun(
+  procs: ChildProcess[],
+  ns: string,
+  o: { count: number; port: number; sport: number; target?: string },
+): Promise<ClientResult> {
+  return jsonOfScript<ClientResult>(procs, ns, udpClientJs, [
+    String(o.count),
+    String(o.port),
+    String(o.sport),
+    o.target ?? VIP,
+  ]);
+}
 
 export class NatLab {
   client: string;
@@ -335,58 +371,16 @@ export class NatLab {
     await gone;
   }
 
-  /** UDP servers answering their name on 5353 in each real server. */
-  async startUdpServers(): Promise<void> {
+  /** UDP servers answering their name on `port` (default 5353) in each real server. */
+  async startUdpServers(port = 5353): Promise<void> {
     await Promise.all(
-      this.reals.map((ns, i) => {
-        const p = spawn(
-          'ip',
-          ['netns', 'exec', ns, process.execPath, '-e', udpServerJs(`rs${i + 1}`, REALS[i]!, 5353)],
-          {
-            stdio: ['ignore', 'pipe', 'inherit'],
-          },
-        );
-        this.#procs.push(p);
-        return new Promise<void>((resolve, reject) => {
-          p.stdout?.once('data', () => resolve());
-          p.once('exit', (c) => reject(new Error(`udp server exited ${c}`)));
-        });
-      }),
+      this.reals.map((ns, i) => startUdpServer(this.#procs, ns, `rs${i + 1}`, REALS[i]!, port)),
     );
   }
 
   /** Sends `count` datagrams to VIP:`port` from client source port `sport`. */
   udpRun(count: number, port: number, sport: number): Promise<ClientResult> {
-    const p = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        this.client,
-        process.execPath,
-        '-e',
-        udpClientJs,
-        String(count),
-        String(port),
-        String(sport),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    this.#procs.push(p);
-    let out = '';
-    p.stdout?.setEncoding('utf8');
-    p.stdout?.on('data', (d: string) => {
-      out += d;
-    });
-    return new Promise((resolve, reject) => {
-      p.once('exit', (code) => {
-        try {
-          resolve(JSON.parse(out.trim()) as ClientResult);
-        } catch {
-          reject(new Error(`udp client exited ${code}: ${out}`));
-        }
-      });
-    });
+    return udpRun(this.#procs, this.client, { count, port, sport });
   }
 
   #server(ns: string, name: string, host: string, port: number): Promise<void> {

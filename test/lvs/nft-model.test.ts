@@ -260,4 +260,46 @@ describe('nftables model and transactions', () => {
     assert.equal(flowUpdate.exec(rules(dr('tcp'), { udp: 40 }))?.[1], undefined);
     assert.equal(flowUpdate.exec(rules(dr('tcp')))?.[1], undefined);
   });
+  it('a fwmark service serves TCP, UDP and SCTP whatever its protocol: NAT and DR rules per protocol, others left alone', () => {
+    const fw = { matches: [{ kind: 'fwmark' as const, fwmark: 9 }], protocol: 'udp' as const };
+    const rules = (s: ServiceSpec, t?: { tcp?: number; udp?: number }) => {
+      const f = renderService(s, allocate(emptyAlloc(), { services: [s] }), DRI, undefined, t);
+      return [...f.own.chains.values()].flatMap((c) => c.rules);
+    };
+    const nat = rules(svc('n', { ...fw, persistence: { timeoutS: 60, prefixLen: 32 } }), {
+      tcp: 100,
+      udp: 10,
+    });
+    assert.ok(nat.includes('meta l4proto != tcp meta l4proto != udp meta l4proto != sctp return'));
+    for (const p of ['tcp', 'udp', 'sctp']) {
+      assert.ok(nat.includes(`meta l4proto ${p} dnat ip to ct mark map @bk4`), `${p}: ${nat.join('\n')}`);
+      assert.ok(nat.some((r) => r.startsWith(`meta l4proto ${p} ip saddr @p`) && r.includes(' dnat ip to ')));
+    }
+    assert.ok(nat.includes('meta l4proto tcp ct timeout set "to_tcp_100_0"'));
+    assert.ok(nat.includes('meta l4proto udp ct timeout set "to_udp_10"'));
+    // sh-port: the source port of whatever transport protocol.
+    const sh = rules(
+      svc('h', { ...fw, scheduler: 'sh', flags: { hashPort: true, fallback: false, onePacket: false } }),
+    );
+    assert.ok(
+      sh.some((r) => /^ct mark set jhash ip saddr \. th sport mod 256 /.test(r)),
+      sh.join('\n'),
+    );
+    // An address service keeps its one protocol.
+    const one = rules(svc('a'));
+    assert.ok(one.includes('meta l4proto tcp dnat ip to ct mark map @bk4'));
+    assert.ok(!one.some((r) => r.includes('udp') || r.includes('!=')));
+    // DR by fwmark: flows recorded per protocol with its idle timeout; the pick has no protocol match.
+    const dr = rules(
+      svc('d', { ...fw, reals: [{ address: '198.51.100.11', port: 0, weight: 1, method: 'DR' }] }),
+      { tcp: 120 },
+    );
+    assert.ok(dr.includes('meta l4proto != tcp meta l4proto != udp meta l4proto != sctp return'));
+    const slot = (p: string) =>
+      dr.find((r) => r.startsWith(`meta l4proto ${p} meta mark set meta mark map @slots`)) ?? '';
+    assert.match(slot('tcp'), /th dport timeout 120s : meta mark/);
+    assert.match(slot('udp'), /th dport timeout 300s : meta mark/);
+    assert.match(slot('sctp'), /th dport : meta mark/);
+    assert.ok(dr.includes('meta mark set numgen inc mod 1 offset 8192'), dr.join('\n'));
+  });
 });

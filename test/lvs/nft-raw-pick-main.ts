@@ -1,5 +1,6 @@
 // Run inside a test namespace by nft-raw-pick.test.ts: programs a table through libnftables, then applies
-// verdicts that rewrite NAT pick rules — a pool emptied and refilled (rotation and hash schedulers), the
+// verdicts that rewrite NAT pick rules — a pool emptied and refilled (rotation and hash schedulers, a fwmark
+// service's `th sport` hash among them), the
 // sorry server in and out — and a rebalance, with the raw path on (`raw`) or off (`script`); prints the
 // route each change took, what a client sees at two moments, and then `nft list ruleset`.
 import { spawnSync } from 'node:child_process';
@@ -29,6 +30,12 @@ const d6 = {
 } as ServiceSpec;
 const s = { ...svc('s', '198.51.100.4', 80, 'rr', three(8082)), sorry: real('192.0.2.30', 8080) };
 const w = svc('w', '198.51.100.5', 80, 'wlc', three(8083));
+// A fwmark service hashing the source port: `th sport` (it serves every protocol).
+const fh: ServiceSpec = {
+  ...svc('fh', '198.51.100.6', 80, 'sh', three(8084)),
+  matches: [{ kind: 'fwmark', fwmark: 9 }],
+  flags: { ...NO_FLAGS, hashPort: true },
+};
 
 const allDown = (svc: ServiceSpec): Change[] =>
   svc.reals.map((r) => ({ op: 'set-real', name: svc.name, real: { ...r, weight: 0 } }));
@@ -43,6 +50,8 @@ const steps: Change[][] = [
     { op: 'del-real', name: 'd6', address: '2001:db8::10', port: 5353 },
     { op: 'del-real', name: 'd6', address: '2001:db8::11', port: 5353 },
   ], // IPv6 hash → empty
+  allDown(fh), // fwmark hash (th sport) → empty
+  [{ op: 'set-real', name: 'fh', real: real('192.0.2.11', 8084) }], // empty → fwmark hash
 ];
 
 const sh = (...args: string[]) => {
@@ -76,7 +85,7 @@ function who(vip: string): Promise<string> {
 }
 
 const dp = new NftDataplane(libnftRunner(), useRaw ? {} : { raw: false });
-const r0 = await dp.start({ services: [a, h, d6, s, w] });
+const r0 = await dp.start({ services: [a, h, d6, s, w, fh] });
 if (!r0.ok) throw new Error(r0.error.message);
 const routes: string[] = [];
 for (const [i, plan] of steps.entries()) {
