@@ -78,6 +78,13 @@ export class TrackerCatalog {
         if (trackers.some((t) => t.kind === 'interface' && t.name === v.dev)) continue;
         trackers.push({ name: v.dev, kind: 'interface', weight: 0, reverse: false, implicit: true });
       }
+    // So is a virtual route's output interface (`dev`, unless no_track), VMAC or not (docs/config-meaning.md).
+    for (const r of i.virtualRoutes) {
+      const dev = r.noTrack ? undefined : r.ip.dev;
+      if (dev === undefined || dev === i.interface) continue;
+      if (trackers.some((t) => t.kind === 'interface' && t.name === dev)) continue;
+      trackers.push({ name: dev, kind: 'interface', weight: 0, reverse: false, implicit: true });
+    }
     // track_file, track_script, track_process: the entry's weight (and reverse) override the block's own
     // (man5 track_script); weight 0 means FAULT while down (not for track_file: a value).
     const fromBlocks = <D extends Tracked>(
