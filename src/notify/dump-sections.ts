@@ -685,6 +685,8 @@ function configuredInterfaces(cfg: KeepalivedConfig): string[] {
       i.interface,
       ...i.trackInterfaces.map((t) => t.name),
       ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) => v.dev),
+      ...i.virtualRoutes.map((r) => dumpRoute(r).tracks ?? undefined),
+      ...i.virtualRules.map((r) => dumpRule(r)?.tracks ?? undefined),
     );
   for (const g of cfg.syncGroups) names.push(...g.trackInterfaces.map((t) => t.name));
   return [...new Set(names.filter((n): n is string => n !== undefined))];

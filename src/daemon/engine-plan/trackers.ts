@@ -78,10 +78,10 @@ export class TrackerCatalog {
         if (trackers.some((t) => t.kind === 'interface' && t.name === v.dev)) continue;
         trackers.push({ name: v.dev, kind: 'interface', weight: 0, reverse: false, implicit: true });
       }
-    // So is a virtual route's output interface (`dev`, unless no_track), VMAC or not (docs/config-meaning.md).
-    for (const r of i.virtualRoutes) {
-      const dev = r.noTrack ? undefined : r.ip.dev;
-      if (dev === undefined || dev === i.interface) continue;
+    // So are a virtual route's output interface (`dev`) and a virtual rule's input interface (`iif`), unless
+    // no_track, VMAC or not (docs/config-meaning.md).
+    for (const dev of routeDevices(i)) {
+      if (dev === i.interface) continue;
       if (trackers.some((t) => t.kind === 'interface' && t.name === dev)) continue;
       trackers.push({ name: dev, kind: 'interface', weight: 0, reverse: false, implicit: true });
     }
@@ -144,4 +144,16 @@ export class TrackerCatalog {
       processes: [...this.#processes.used.values()],
     };
   }
+}
+
+/**
+ * The interfaces an instance's tracked virtual routes (`dev`) and rules (`iif`, a rule with an action) name:
+ * keepalived 2.2.7 faults the instance while one is down or missing, as for a VIP's device.
+ */
+export function routeDevices(i: VrrpInstanceConfig): string[] {
+  const devs = [
+    ...i.virtualRoutes.map((r) => (r.noTrack ? undefined : r.ip.dev)),
+    ...i.virtualRules.map((r) => (r.noTrack || r.ip.action === undefined ? undefined : r.ip.iif)),
+  ];
+  return [...new Set(devs.filter((d): d is string => d !== undefined))];
 }
