@@ -7,12 +7,14 @@
 // the runtime opens its socket when the interface appears (vrrp-sockets.ts) and brings it up when an address
 // comes (vrrp-links.ts).
 import type { KeepalivedConfig } from '../config/model.js';
+import { routeDevices } from './engine-plan/trackers.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import type { InterfaceTable } from './interface-table.js';
 
 /**
  * keepalived's start-up lines for the instances that start in FAULT for want of an interface or an address:
- * each missing interface the instances name (their own, tracked ones, their VIPs' devices) once, then each
+ * each missing interface the instances name (their own, tracked ones, their VIPs' devices, their tracked
+ * routes' and rules' interfaces) once, then each
  * instance's missing interfaces, then the instances without an address (the order 2.2.7 logs them in).
  */
 export function startFaultLines(cfg: KeepalivedConfig, plan: EnginePlan, table: InterfaceTable): string[] {
@@ -24,6 +26,7 @@ export function startFaultLines(cfg: KeepalivedConfig, plan: EnginePlan, table: 
         ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) =>
           v.noTrack ? undefined : v.dev,
         ),
+        ...routeDevices(i),
       ].filter((n): n is string => n !== undefined && !table.link(n)),
     ),
   ];

@@ -155,8 +155,9 @@ export class VipInstaller {
         const spec = this.#spec(v, ifname);
         if (typeof spec === 'string') return;
         const r = await this.#nl.deleteAddress(spec);
-        // Gone already (link flushed, or removed by hand): nothing to do.
-        if (!r.ok && r.error.code !== 'KA_NETLINK_EADDRNOTAVAIL' && r.error.code !== 'KA_NETLINK_ENOENT') {
+        // Gone already (link flushed, removed by hand, or the interface deleted with it): nothing to do.
+        const gone = ['KA_NETLINK_EADDRNOTAVAIL', 'KA_NETLINK_ENOENT', 'KA_NETLINK_ENODEV'];
+        if (!r.ok && !gone.includes(r.error.code)) {
           this.#log.error(`(${instance}) ${r.error.message}`);
         }
       }, key);
@@ -182,7 +183,11 @@ export class VipInstaller {
           const p = routeRequest(item, (name) => this.#table.link(name)?.index);
           if (!p) return;
           what = `virtual_route '${p.line}'`;
-          if (typeof p.spec === 'string') return this.#log.error(`(${instance}) ${what}: ${p.spec}`);
+          // Removing a route whose interface is gone: the kernel took the route with it.
+          if (typeof p.spec === 'string') {
+            if (add) this.#log.error(`(${instance}) ${what}: ${p.spec}`);
+            return;
+          }
           r = add ? await this.#nl.addRoute(p.spec) : await this.#nl.deleteRoute(p.spec);
         } else {
           const p = ruleRequest(item);
@@ -191,7 +196,9 @@ export class VipInstaller {
           r = add ? await this.#nl.addRule(p.spec) : await this.#nl.deleteRule(p.spec);
         }
         if (r.ok) return;
-        const benign = add ? r.error.code === 'KA_NETLINK_EEXIST' : r.error.code === 'KA_NETLINK_ENOENT';
+        const benign = add
+          ? r.error.code === 'KA_NETLINK_EEXIST'
+          : r.error.code === 'KA_NETLINK_ENOENT' || r.error.code === 'KA_NETLINK_ENODEV';
         if (!benign) this.#log.error(`(${instance}) ${what}: ${r.error.message}`);
       });
     }

@@ -105,7 +105,11 @@ export class ActionExecutor {
         if (r.ok) this.#sendError.delete(a.instance);
         else if (this.#sendError.get(a.instance) !== r.error.code) {
           this.#sendError.set(a.instance, r.error.code);
-          log.error(`(${a.instance}) cannot send advert: ${r.error.message}`);
+          // The interface was deleted under the instance (expected with dynamic_interfaces): keepalived says
+          // so in these words, and so do we, without calling it an error.
+          if (r.error.code === 'KA_SOCKET_ENODEV')
+            log.info(`(${a.instance}): send advert error 19 (No such device)`);
+          else log.error(`(${a.instance}) cannot send advert: ${r.error.message}`);
         }
         break;
       }

@@ -17,7 +17,7 @@ import { monotonicUs } from '../common/clock.js';
 import { type Logger, rateLimited } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { InputWaiting } from '../net/input-waiting.js';
-import type { Netlink } from '../net/netlink.js';
+import type { LinkInfo, Netlink } from '../net/netlink.js';
 import { type DumpedInstance, type DumpFlags, dumpFlagsOf, type TrackerSnapshot } from '../notify/dumps.js';
 import { Notifier } from '../notify/notifier.js';
 import type { VrrpAction } from '../vrrp/actions.js';
@@ -99,6 +99,13 @@ export class VrrpRuntime {
   readonly #table: InterfaceTable;
   /** The links there were at start (the data dump lists them first: dump-sections.ts). */
   readonly #linksAtStart: string[];
+  /** Links deleted while running and not created again, as last heard of (the data dump keeps listing them). */
+  readonly #deletedLinks = new Map<string, LinkInfo>();
+  /**
+   * Per link since start (or since it was last created): seen usable (up with carrier), seen not usable.
+   * keepalived's dump says `Seen up = 1` of a link that went down, and has read its rp_filter once it has.
+   */
+  readonly #linkSeen = new Map<string, { up: boolean; down: boolean }>();
   /** Keeps the process alive while every instance waits for its interface (no socket or timer would). */
   readonly #keepAlive = setInterval(() => {}, 2 ** 30);
   #plan: EnginePlan;
@@ -149,6 +156,7 @@ export class VrrpRuntime {
     this.#table = host.table;
     this.#vmacs = host.vmacs;
     this.#linksAtStart = host.table.names();
+    for (const n of this.#linksAtStart) this.#linkSeen.set(n, { up: host.table.isUp(n), down: false });
     this.#plan = plan;
     this.#keepVipsOnStop = opts.keepVipsOnStop ?? false;
     this.#onStateChange = opts.onStateChange;
@@ -272,6 +280,18 @@ export class VrrpRuntime {
       (ev) => {
         // An interface that comes or goes takes its instances' sockets with it (dynamic-interfaces.ts); they
         // open before the engine hears the link is up.
+        if (ev.kind === 'link') {
+          const { kind: _k, action, ...info } = ev;
+          if (action === 'del') {
+            rt.#deletedLinks.set(ev.name, info);
+            rt.#linkSeen.delete(ev.name);
+          } else {
+            rt.#deletedLinks.delete(ev.name);
+            const usable = info.up && info.carrier;
+            const seen = rt.#linkSeen.get(ev.name) ?? { up: false, down: false };
+            rt.#linkSeen.set(ev.name, { up: seen.up || usable, down: seen.down || !usable });
+          }
+        }
         if (ev.kind === 'link' && rt.#state === 'running') {
           if (ev.action === 'del') {
             rt.#pool.closeOn(ev.name);
@@ -478,6 +498,21 @@ export class VrrpRuntime {
   /** The interfaces there were at start, for the data dump (src/notify/dump-sections.ts). */
   interfacesAtStart(): readonly string[] {
     return this.#linksAtStart;
+  }
+
+  /** What the data dump says of links beyond their current facts: seen up, seen down; their IPv4 addresses. */
+  linkHistory(name: string): { seenUp: boolean; wentDown: boolean; ipv4: string[] } {
+    const seen = this.#linkSeen.get(name);
+    return {
+      seenUp: seen?.up ?? false,
+      wentDown: seen?.down ?? false,
+      ipv4: this.#table.addresses(name, 4).map((a) => a.address),
+    };
+  }
+
+  /** The links deleted while running (and not created again), as last heard of, for the data dump. */
+  deletedInterfaces(): LinkInfo[] {
+    return [...this.#deletedLinks.values()];
   }
 
   /** The vrrp_scripts' OK/KO states and the tracked files' values, for the data dump (src/notify/dumps.ts). */

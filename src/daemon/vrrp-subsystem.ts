@@ -3,7 +3,8 @@
 import { rename, writeFile } from 'node:fs/promises';
 import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import { readHostFacts as readDumpHost } from '../notify/dump-host.js';
+import { deletedFacts, readHostFacts as readDumpHost } from '../notify/dump-host.js';
+import type { InterfaceFacts } from '../notify/dump-sections.js';
 import { type DumpedInstance, formatDataText, formatJson, formatStatsText } from '../notify/dumps.js';
 import { type EventRecorder, recordEngineTo } from '../sim/event-recorder.js';
 import { faultPoint } from './fault-injection.js';
@@ -27,6 +28,8 @@ export class VrrpSubsystem implements Subsystem {
   #recorder: EventRecorder | null = null;
   readonly #log: Logger;
   #runtime: VrrpRuntime | null = null;
+  /** Each interface as the last data dump saw it (a deleted one is listed with its last facts). */
+  readonly #seenInterfaces = new Map<string, InterfaceFacts>();
 
   constructor(config: KeepalivedConfig, opts: RuntimeOptions, o: { recordEvents?: string } = {}) {
     this.#config = config;
@@ -99,12 +102,31 @@ export class VrrpSubsystem implements Subsystem {
     const config = this.#current;
     const trackers = this.#runtime?.trackerSnapshot() ?? { scripts: [], files: [] };
     const host = readDumpHost(config.globalDefs);
-    const atStart = this.#runtime?.interfacesAtStart();
+    const rt = this.#runtime;
+    // What /sys and getifaddrs() do not say: whether a link was seen up, went down, and (getifaddrs lists no
+    // address of a link that is down) the IPv4 addresses it keeps while down.
+    if (rt)
+      host.interfaces = host.interfaces.map((f) => {
+        const h = rt.linkHistory(f.name);
+        const running = (f.flags & 1) !== 0 && f.running;
+        return {
+          ...f,
+          seenUp: running || h.seenUp,
+          wentDown: h.wentDown,
+          ipv4: running || f.ipv4.length > 0 ? f.ipv4 : h.ipv4,
+        };
+      });
+    const atStart = rt?.interfacesAtStart();
+    for (const f of host.interfaces) this.#seenInterfaces.set(f.name, f);
+    const deleted = (this.#runtime?.deletedInterfaces() ?? []).map((l) =>
+      deletedFacts(l, this.#seenInterfaces.get(l.name)),
+    );
     return formatDataText(list, {
       config,
       trackers,
       host,
       ...(atStart === undefined ? {} : { interfacesAtStart: atStart }),
+      ...(deleted.length === 0 ? {} : { deletedInterfaces: deleted }),
     });
   }
 

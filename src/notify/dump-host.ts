@@ -54,6 +54,35 @@ export function readInterfaces(): InterfaceFacts[] {
   return out.sort((a, b) => a.index - b.index);
 }
 
+/**
+ * An interface deleted while the daemon runs, as keepalived 2.2.7 keeps listing it (docs/config-meaning.md,
+ * 'Interfaces that do not exist'): index 0, no addresses, no flags, its MAC, MTU and type as last known
+ * (`last`: the facts an earlier dump read; else the link's own last netlink report), rp_filter 0.
+ */
+export function deletedFacts(
+  link: { name: string; mac: string; mtu: number },
+  last: InterfaceFacts | undefined,
+): InterfaceFacts {
+  const mac = last?.mac ?? (link.mac === '' ? null : link.mac);
+  return {
+    name: link.name,
+    index: 0,
+    ipv4: [],
+    ipv6: [],
+    mac,
+    macBroadcast: last?.macBroadcast ?? (mac === null ? null : 'ff:ff:ff:ff:ff:ff'),
+    flags: 0,
+    running: false,
+    mtu: last?.mtu ?? link.mtu,
+    hwType: last?.hwType ?? (mac === null ? 0 : 1),
+    ipv6Forwarding: false,
+    rpFilter: 0,
+    promoteSecondaries: last?.promoteSecondaries ?? false,
+    arpIgnore: last?.arpIgnore ?? 0,
+    arpFilter: last?.arpFilter ?? 0,
+  };
+}
+
 const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /**

@@ -52,6 +52,10 @@ export interface InterfaceFacts {
   /** net.ipv4.conf.IF.arp_ignore and arp_filter. */
   arpIgnore: number;
   arpFilter: number;
+  /** Seen up (with carrier) since the daemon started or the link was created; by default: up now. */
+  seenUp?: boolean;
+  /** The link went down while the daemon ran: keepalived has read its rp_filter since. */
+  wentDown?: boolean;
 }
 
 /** What the dump needs to know of the host. */
@@ -79,6 +83,11 @@ export interface DataDumpContext {
    * configuration names that did not exist, then those that appeared later). Without it: the host's, by index.
    */
   interfacesAtStart?: readonly string[];
+  /**
+   * Interfaces deleted while the daemon ran (not created again), with their last facts (dump-host.ts
+   * deletedFacts): keepalived keeps listing them where they were.
+   */
+  deletedInterfaces?: readonly InterfaceFacts[];
 }
 
 const IFF_UP = 0x1;
@@ -584,7 +593,7 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
     if (f.mac !== null) out.push(`   MAC = ${f.mac}`, `   MAC broadcast = ${f.macBroadcast ?? ''}`);
     out.push(
       `   State = ${f.flags & IFF_UP ? '' : 'not '}UP, ${f.running ? '' : 'not '}RUNNING${f.flags & IFF_BROADCAST ? '' : ', no broadcast'}${f.flags & IFF_LOOPBACK ? ', loopback' : ''}${f.flags & IFF_POINTOPOINT ? ', point to point' : ''}${f.flags & IFF_NOARP ? ', no arp' : ''}${f.flags & IFF_MULTICAST ? '' : ', no multicast'}`,
-      `   Seen up = ${f.flags & IFF_UP && f.running ? 1 : 0}`,
+      `   Seen up = ${(f.seenUp ?? (f.flags & IFF_UP && f.running)) ? 1 : 0}`,
       '   Delayed state change running = false',
       '   Up debounce timer = 0us',
       '   Down debounce timer = 0us',
@@ -621,7 +630,9 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       (i) => i.params.interface === f.name && i.flags.promoteSecondaries,
     ).length;
     // An interface it learnt of after its start (or only from the configuration) has rp_filter read as well.
-    if (promoting > 0 || arpRead || appeared || placeholder) out.push(`   rp_filter ${f.rpFilter}`);
+    // So has one that went down while it ran (the kernel's notification then carries it).
+    if (promoting > 0 || arpRead || appeared || placeholder || f.wentDown)
+      out.push(`   rp_filter ${f.rpFilter}`);
     out.push(
       `   Original promote_secondaries ${(promoting > 0 || vmacBase !== undefined || appeared) && f.promoteSecondaries ? 1 : 0}`,
       `   Reset promote_secondaries counter ${promoting}`,
@@ -675,6 +686,8 @@ function configuredInterfaces(cfg: KeepalivedConfig): string[] {
       i.interface,
       ...i.trackInterfaces.map((t) => t.name),
       ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) => v.dev),
+      ...i.virtualRoutes.map((r) => dumpRoute(r).tracks ?? undefined),
+      ...i.virtualRules.map((r) => dumpRule(r)?.tracks ?? undefined),
     );
   for (const g of cfg.syncGroups) names.push(...g.trackInterfaces.map((t) => t.name));
   return [...new Set(names.filter((n): n is string => n !== undefined))];
@@ -691,19 +704,34 @@ function listedInterfaces(
   const now = ctx.host.interfaces;
   const atStart = ctx.interfacesAtStart;
   if (atStart === undefined) return now.map((f) => ({ f, appeared: false, placeholder: false }));
+  // A deleted interface stays where it was, with its last facts (and its rp_filter line, as a placeholder's).
+  const gone = new Map((ctx.deletedInterfaces ?? []).map((f) => [f.name, f]));
   const start = new Set(atStart);
-  const out = now.filter((f) => start.has(f.name)).map((f) => ({ f, appeared: false, placeholder: false }));
+  const out: { f: InterfaceFacts; appeared: boolean; placeholder: boolean }[] = [];
+  for (const name of atStart) {
+    const f = now.find((x) => x.name === name);
+    const g = gone.get(name);
+    if (f) out.push({ f, appeared: false, placeholder: false });
+    else if (g) out.push({ f: g, appeared: false, placeholder: true });
+  }
   const named = ctx.config.globalDefs.dynamicInterfaces
     ? configuredInterfaces(ctx.config).filter((n) => !start.has(n))
     : [];
   for (const name of named) {
     const f = now.find((x) => x.name === name);
+    const g = gone.get(name);
     out.push(
-      f ? { f, appeared: true, placeholder: false } : { f: absent(name), appeared: false, placeholder: true },
+      f
+        ? { f, appeared: true, placeholder: false }
+        : g
+          ? { f: g, appeared: true, placeholder: true }
+          : { f: absent(name), appeared: false, placeholder: true },
     );
   }
   for (const f of now)
     if (!start.has(f.name) && !named.includes(f.name)) out.push({ f, appeared: true, placeholder: false });
+  for (const g of gone.values())
+    if (!start.has(g.name) && !named.includes(g.name)) out.push({ f: g, appeared: true, placeholder: true });
   return out;
 }
 

@@ -176,10 +176,16 @@ export class VrrpEngine {
         }
         break;
       }
-      case 'startAll':
+      case 'startAll': {
         for (const inst of this.#instances.values())
           this.#toInstance(inst.name, { type: 'start' }, nowUs, out);
+        // keepalived 2.2.7 notifies the sync groups' start states after every instance's (notify scripts,
+        // FIFO: VI_1, VI_2, then the group; docs/config-meaning.md): the group notifies go last, in order.
+        const group = (a: VrrpAction) => a.type === 'notify' && a.scope === 'GROUP';
+        const last = out.filter(group);
+        if (last.length > 0) out.splice(0, out.length, ...out.filter((a) => !group(a)), ...last);
         break;
+      }
       case 'shutdownAll':
         for (const inst of this.#instances.values())
           this.#toInstance(inst.name, { type: 'shutdown' }, nowUs, out);

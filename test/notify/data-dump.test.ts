@@ -274,6 +274,8 @@ interface Case {
    * (/tmp/fifo.sh, /tmp/fifo.log) are compared too, at each step.
    */
   steps?: { name: string; act: LabAction }[];
+  /** With steps: no instance starts without its interface or an address (keepalived says nothing of it). */
+  quietStart?: boolean;
 }
 
 /** A notify script and a FIFO reader that log what they are given, one line each (without times). */
@@ -344,6 +346,44 @@ vrrp_instance VI_4 {
 `;
 
 /**
+ * dynamic_interfaces with a virtual route's output interface (eth3) and a virtual rule's input interface
+ * (eth2): 2.2.7 follows them as it follows a VIP's device (docs/config-meaning.md, 'Interfaces that do not
+ * exist'): down or deleted, they fault the instance; a deleted interface stays in the dump's Interfaces section
+ * with its last facts; a link that went down keeps `Seen up = 1`, its IPv4 address and shows rp_filter.
+ */
+const ROUTE_DEVICES = `global_defs {
+  dynamic_interfaces
+  notify_fifo /tmp/fifo
+  notify_fifo_script /tmp/fifo.sh
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100
+  }
+  virtual_routes {
+    198.51.100.128/27 dev eth3
+    198.51.100.160/27 dev eth1 no_track
+  }
+  notify /tmp/notify.sh
+}
+vrrp_instance VI_2 {
+  interface eth1
+  virtual_router_id 52
+  priority 100
+  virtual_ipaddress {
+    198.51.100.101
+  }
+  virtual_rules {
+    from 198.51.100.101 iif eth2 table 200 priority 100
+  }
+  notify /tmp/notify.sh
+}
+`;
+
+/**
  * Without dynamic_interfaces, an interface with no IPv4 address (eth2): keepalived runs the instance in FAULT
  * "(no IPv4 address for interface)", with no source, until one is added (docs/config-meaning.md, 'An
  * interface without an address').
@@ -404,6 +444,18 @@ function cases(): Case[] {
           name: 'eth9 addressed',
           act: (ns) => ip('-n', ns, 'addr', 'add', '198.51.100.9/24', 'dev', 'eth9'),
         },
+        { name: 'eth9 deleted', act: (ns) => ip('-n', ns, 'link', 'del', 'eth9') },
+      ],
+    },
+    {
+      name: "dynamic_interfaces: a route's and a rule's interface down, up, deleted",
+      text: ROUTE_DEVICES,
+      quietStart: true,
+      steps: [
+        { name: 'eth3 down', act: (ns) => ip('-n', ns, 'link', 'set', 'eth3', 'down') },
+        { name: 'eth3 up', act: (ns) => ip('-n', ns, 'link', 'set', 'eth3', 'up') },
+        { name: 'eth2 deleted', act: (ns) => ip('-n', ns, 'link', 'del', 'eth2') },
+        { name: 'eth3 deleted', act: (ns) => ip('-n', ns, 'link', 'del', 'eth3') },
       ],
     },
     {
@@ -740,14 +792,16 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
         return true;
       };
       /**
-       * The notify script's and the FIFO's lines so far, in any order (the scripts run side by side; and the
-       * FIFO order of a sync group's line differs: docs/config-meaning.md), within a few seconds.
+       * The notify script's lines so far in any order (the scripts run side by side), and the FIFO's in
+       * keepalived's order (one writer, one reader), within a few seconds.
        */
       const compareNotifies = async (stage: string) => {
-        const lines = (tmp: string, f: string) =>
-          existsSync(join(tmp, f))
-            ? readFileSync(join(tmp, f), 'utf8').split('\n').filter(Boolean).sort()
+        const lines = (tmp: string, f: string) => {
+          const all = existsSync(join(tmp, f))
+            ? readFileSync(join(tmp, f), 'utf8').split('\n').filter(Boolean)
             : [];
+          return f === 'fifo.log' ? all : all.sort();
+        };
         for (const f of ['notify.log', 'fifo.log']) {
           const end = Date.now() + 5000;
           while (Date.now() < end && lines(refTmp, f).join() !== lines(oursTmp, f).join()) await sleep(250);
@@ -767,7 +821,7 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
                   /(Configuration specifies interface .*|\(\w+\):? entering FAULT state \(.*)$/.exec(l)?.[1],
               )
               .filter((l) => l !== undefined);
-          assert.ok(said(ref.log()).length > 0, ref.log());
+          if (!c.quietStart) assert.ok(said(ref.log()).length > 0, ref.log());
           assert.deepEqual(said(ours.log()), said(ref.log()));
         }
         for (const step of c.steps ?? []) {
@@ -776,6 +830,8 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
           await compare(` after ${step.name}`);
           await compareNotifies(` after ${step.name}`);
         }
+        // An interface deleted under an instance is expected here: nothing of it is an error.
+        if (c.steps) assert.doesNotMatch(ours.log(), /ERROR.*ENODEV|ENODEV.*ERROR/, ours.log());
       } finally {
         for (const [d, tmp, pid] of [
           [ref, refTmp, 'k.pid'],

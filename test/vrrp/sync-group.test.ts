@@ -151,3 +151,12 @@ test('two routers: a link failure on one segment moves both VIPs to the other ro
   assert.deepEqual(sim.masterLog.currentMasters(vrKey('lanB', 4, 2)), ['r1']);
   assert.deepEqual(sim.violations, []);
 });
+
+test("at start the group's notify comes after every member's, as keepalived 2.2.7 writes them", () => {
+  const e = engine();
+  // eth0 down before start: VI_1 starts in FAULT, and takes the group (and VI_2) with it.
+  e.handle({ type: 'link', ifname: 'eth0', up: false }, 0);
+  const out = e.handle({ type: 'startAll' }, 0);
+  const order = out.flatMap((a) => (a.type === 'notify' ? [`${a.scope} ${a.name} ${a.state}`] : []));
+  assert.deepEqual(order, ['INSTANCE VI_1 FAULT', 'INSTANCE VI_2 FAULT', 'GROUP G FAULT']);
+});

@@ -14,6 +14,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 export interface ResponseFailure {
   code: string;
   reason: string;
+  /** connect() failed at once for a local reason: keepalived's last_errno (outcome.ts withErrno). */
+  errno?: string;
 }
 
 export interface ReaderOptions {

@@ -35,6 +35,7 @@ import {
   sockaddrOf,
   socketErrorOf,
 } from './native-socket.js';
+import { connectCode, where, withErrno } from './outcome.js';
 import { EPOLLIN, EPOLLOUT, type FdReady, probeReactor } from './reactor.js';
 
 /** What a probe needs beyond the checker block: inherited virtualhosts and the root SSL block. */
@@ -202,10 +203,13 @@ interface Attempt {
  */
 export class UrlAttempt implements Attempt {
   readonly #sock: net.Socket;
+  readonly #target: ProbeTarget;
   readonly #reader: HttpResponseReader;
   readonly #tls: TlsPlan | undefined;
   #settled = false;
   #secure = false;
+  /** TCP connected ('connect' heard): Node clears `connecting` before it reports a failed connect. */
+  #connected = false;
   readonly #sink: AttemptSink;
   readonly #tag: number;
   readonly #onFeed: ((headerDone: boolean) => void) | undefined;
@@ -223,6 +227,7 @@ export class UrlAttempt implements Attempt {
   ) {
     this.#sink = sink;
     this.#tag = tag;
+    this.#target = target;
     this.#compliant = plan.tlsCompliant === true;
     this.#onFeed = onFeed;
     this.#tls = tlsPlan;
@@ -243,6 +248,9 @@ export class UrlAttempt implements Attempt {
       if (target.bindTo !== undefined) opts.localAddress = target.bindTo;
       if (target.bindPort !== undefined) opts.localPort = target.bindPort;
       const s = tls.connect(opts);
+      s.once('connect', () => {
+        this.#connected = true;
+      });
       s.once('secureConnect', () => {
         this.#secure = true;
       });
@@ -265,6 +273,9 @@ export class UrlAttempt implements Attempt {
       if (target.bindTo !== undefined) opts.localAddress = target.bindTo;
       if (target.bindPort !== undefined) opts.localPort = target.bindPort;
       const s = net.connect(opts);
+      s.once('connect', () => {
+        this.#connected = true;
+      });
       s.on('end', () => this.end());
       s.on('error', (e: NodeJS.ErrnoException) => this.error(e));
       this.#sock = s;
@@ -325,6 +336,17 @@ export class UrlAttempt implements Attempt {
       this.#finish(this.#reader.finish());
       return;
     }
+    // Node reports connect()'s own errno with syscall 'connect' while connecting; one outside keepalived's
+    // server failures can only come from connect() itself (a pending connect ends with the server's errnos).
+    const sys = (e as NodeJS.ErrnoException & { syscall?: string }).syscall;
+    if (!this.#connected && (sys === 'connect' || sys === 'bind') && e.code !== undefined) {
+      this.#finish(
+        sys === 'bind'
+          ? { code: 'local-error', reason: `bind failed: ${e.code}` }
+          : immediateConnectFailure(e.code, this.#target, this.#reader),
+      );
+      return;
+    }
     this.#finish(
       classifyError(e, this.#sock.connecting, this.#tls !== undefined && !this.#secure, this.#reader),
     );
@@ -339,6 +361,22 @@ export class UrlAttempt implements Attempt {
     else s.destroy();
     this.#sink.attemptDone(this.#tag, f === null ? null : { ...f, phase });
   }
+}
+
+/**
+ * connect() failed at once with `errno`. keepalived's server failures (outcome.ts connectCode) keep
+ * classifyError's codes; any other errno is a local error: keepalived keeps it as last_errno (the dump's
+ * `Last errno`), logs "WEB socket bind failed. Rescheduling" and tries again after delay_loop without
+ * counting the attempt (check/core words.ts rescheduleLine; docs/probes-http.md).
+ */
+export function immediateConnectFailure(
+  errno: string,
+  target: ProbeTarget,
+  reader: { total: number },
+): ResponseFailure {
+  if (connectCode(errno) !== 'local-error')
+    return classifyError(errnoError('connect', errno, target), true, false, reader);
+  return { code: 'local-error', reason: `connect to ${where(target)} failed: ${errno}`, errno };
 }
 
 /** An errno as classifyError takes it (the shape of Node's socket errors). */
@@ -394,12 +432,17 @@ export class RawHttpAttempt implements Attempt, FdReady {
     const t = this.#target;
     const opened = openSocket(t, { type: SOCK_STREAM });
     if (!('fd' in opened)) {
-      this.#fail(classifyError(errnoError(opened.op, opened.errno, t), true, false, this.#reader));
+      // keepalived: a socket that cannot be made or bound is rescheduled, not counted (as TCP_CHECK, tcp.ts).
+      this.#fail({ code: 'local-error', reason: `${opened.op} failed: ${opened.errno}` });
       return;
     }
     const fd = opened.fd;
     this.#fd = fd;
     let c = connectFd(fd, this.#sa);
+    if (c !== 0 && c !== EINPROGRESS) {
+      this.#fail(immediateConnectFailure(c, t, this.#reader));
+      return;
+    }
     // Asked again at once: a nearby server has usually answered already (see TCP_CHECK, tcp.ts).
     if (c === EINPROGRESS) c = connectFd(fd, this.#sa);
     if (c === 0 || c === 'EISCONN') {
@@ -586,13 +629,18 @@ class RunState implements DeadlineTarget, AttemptSink {
     const latencyUs = Math.round((performance.now() - this.t0) * 1000);
     if (f === null) this.resolve({ ok: true, latencyUs });
     else
-      this.resolve({
-        ok: false,
-        latencyUs,
-        code: f.code,
-        reason: this.plans.length > 1 ? `url ${this.plans[k]!.path}: ${f.reason}` : f.reason,
-        url: this.plans[k]!.path,
-      });
+      this.resolve(
+        withErrno(
+          {
+            ok: false,
+            latencyUs,
+            code: f.code,
+            reason: this.plans.length > 1 ? `url ${this.plans[k]!.path}: ${f.reason}` : f.reason,
+            url: this.plans[k]!.path,
+          },
+          f.errno,
+        ),
+      );
   }
 }
 

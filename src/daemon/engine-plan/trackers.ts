@@ -78,6 +78,13 @@ export class TrackerCatalog {
         if (trackers.some((t) => t.kind === 'interface' && t.name === v.dev)) continue;
         trackers.push({ name: v.dev, kind: 'interface', weight: 0, reverse: false, implicit: true });
       }
+    // So are a virtual route's output interface (`dev`) and a virtual rule's input interface (`iif`), unless
+    // no_track, VMAC or not (docs/config-meaning.md).
+    for (const dev of routeDevices(i)) {
+      if (dev === i.interface) continue;
+      if (trackers.some((t) => t.kind === 'interface' && t.name === dev)) continue;
+      trackers.push({ name: dev, kind: 'interface', weight: 0, reverse: false, implicit: true });
+    }
     // track_file, track_script, track_process: the entry's weight (and reverse) override the block's own
     // (man5 track_script); weight 0 means FAULT while down (not for track_file: a value).
     const fromBlocks = <D extends Tracked>(
@@ -138,4 +145,16 @@ export class TrackerCatalog {
       processes: [...this.#processes.used.values()],
     };
   }
+}
+
+/**
+ * The interfaces an instance's tracked virtual routes (`dev`) and rules (`iif`, a rule with an action) name:
+ * keepalived 2.2.7 faults the instance while one is down or missing, as for a VIP's device.
+ */
+export function routeDevices(i: VrrpInstanceConfig): string[] {
+  const devs = [
+    ...i.virtualRoutes.map((r) => (r.noTrack ? undefined : r.ip.dev)),
+    ...i.virtualRules.map((r) => (r.noTrack || r.ip.action === undefined ? undefined : r.ip.iif)),
+  ];
+  return [...new Set(devs.filter((d): d is string => d !== undefined))];
 }

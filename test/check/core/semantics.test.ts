@@ -415,6 +415,20 @@ describe('local connect failures and last_errno (keepalived 2.2.7: test/data/che
     assert.equal(c.nextDeadline(), r.at + 10 * S);
   });
 
+  test('HTTP_GET and SSL_GET: a local failure is logged and tried again after delay_loop, its errno kept', () => {
+    for (const kind of ['HTTP_GET', 'SSL_GET']) {
+      const c = core(vs(rs('192.0.2.10', `${kind} {\nretry 0\nurl {\npath /\n}\n}`)));
+      c.start(0);
+      const r = nextRun(c);
+      const out = c.probeResult(r.probeId, localFail(22), r.at);
+      assert.deepEqual(logs(out), ['WEB socket bind failed. Rescheduling']);
+      assert.equal(ofType(out, 'realServerDown').length, 0);
+      const st = c.status()[0]!.checkers[0]!;
+      assert.deepEqual([st.up, st.hasRun, st.lastErrno], [true, false, 22]);
+      assert.equal(c.nextDeadline(), r.at + 10 * S);
+    }
+  });
+
   test('UDP_CHECK: a failed connect() or send() counts, and its errno is kept after later successes', () => {
     const c = core(vs(rs('192.0.2.10', 'UDP_CHECK {\nretry 0\n}')));
     c.start(0);

@@ -338,6 +338,44 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
     assert.ok(ms >= 299 && ms < 300 + 1000, `settled after ${ms} ms`);
   });
 
+  test("connect() failing at once: keepalived's server failures are counted, any other errno is a local error with its errno", async () => {
+    // Inside the test's namespace: a prohibit route makes connect() fail at once with EACCES, a blackhole
+    // route with EINVAL (neither is one of keepalived's server failures), an unreachable route with
+    // EHOSTUNREACH (one of them).
+    const routes = [
+      ['prohibit', '192.0.2.77/32'],
+      ['blackhole', '192.0.2.78/32'],
+      ['unreachable', '192.0.2.79/32'],
+    ];
+    for (const [type, dst] of routes) execFileSync('ip', ['-n', ns.name, 'route', 'add', type!, dst!]);
+    try {
+      for (const kind of ['HTTP_GET', 'SSL_GET'] as const) {
+        const at = (addr: string) => run(checker(kind, [url('/')]), 80, 1e6, {}, addr);
+        const prohibited = await at('192.0.2.77');
+        assert.ok(!prohibited.ok, kind);
+        assert.equal(prohibited.code, 'local-error', `${kind} ${prohibited.reason}`);
+        assert.equal(prohibited.connectErrno, 13, kind);
+        assert.match(prohibited.reason, /EACCES/);
+        const holed = await at('192.0.2.78');
+        assert.ok(
+          !holed.ok && holed.code === 'local-error' && holed.connectErrno === 22,
+          `${kind} ${JSON.stringify(holed)}`,
+        );
+        const unreachable = await at('192.0.2.79');
+        assert.ok(
+          !unreachable.ok && unreachable.code === 'unreachable',
+          `${kind} ${JSON.stringify(unreachable)}`,
+        );
+        assert.equal(unreachable.connectErrno, undefined, kind);
+        // A pending connect refused by the server: counted, no errno kept.
+        const refused = await run(checker(kind, [url('/')]), 1, 1e6);
+        assert.ok(!refused.ok && refused.code === 'refused' && refused.connectErrno === undefined, kind);
+      }
+    } finally {
+      for (const [type, dst] of routes) execFileSync('ip', ['-n', ns.name, 'route', 'del', type!, dst!]);
+    }
+  });
+
   test('one probe, many attempts: each attempt gets its own verdict', async () => {
     const script: [(s: net.Socket) => void, string][] = [
       [(s) => s.end('HTTP/1.0 200 OK\r\n\r\nok'), 'ok'],
