@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { KeepalivedConfig } from '../../src/config/model.js';
-import { computePriority, type TrackerDef } from '../../src/vrrp/priority.js';
+import { computePriority, type TrackerDef, trackerKey } from '../../src/vrrp/priority.js';
 import { CASES_DIR, OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { generatedConfig } from './meaning-generator.js';
@@ -113,7 +113,7 @@ function ourMeaning(cfg: KeepalivedConfig, scriptOk: (argv0: string) => boolean)
       if (!s) continue;
       const weight = r.weight ?? s.weight;
       defs.push({ name: r.name, kind: 'script', weight, reverse: r.reverse });
-      readings.set(r.name, { up: scriptOk(s.script?.argv[0] ?? '') });
+      readings.set(trackerKey('script', r.name), { up: scriptOk(s.script?.argv[0] ?? '') });
       tracked.push(`${r.name} weight ${weight}${r.reverse ? ' reverse' : ''}`);
     }
     const strict = i.strictMode ?? cfg.globalDefs.vrrpStrict;
