@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConntrackFlusher } from '../../src/lvs/ct-flush.js';
+import type { ServiceSpec } from '../../src/lvs/dataplane.js';
 import {
   createNetns,
   deleteNetns,
@@ -15,6 +16,7 @@ import {
   tsxInFreshNetns,
   tsxInNetns,
 } from '../helpers/netns.js';
+import { dr, NO_FLAGS } from './fixtures.js';
 
 export const VIP = '198.51.100.100';
 export const VIP6 = '2001:db8:1::100';
@@ -169,15 +171,31 @@ export const DR_RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
 export const DR_RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
 
 /**
- * The dual-stack DR LAN of dr.test.ts and dr-fwmark.test.ts: a client (198.51.100.10, 2001:db8:1::10), a
- * director (198.51.100.1, 2001:db8:1::1, the VIPs on eth0) and three real servers (DR_RS, DR_RS6: hosts
- * `${prefix}rs1..3`) each serving HTTP on port 80 with its name rs1..rs3.
+ * The DR LAN's service `web`: TCP VIP:80, rr over the three DR_RS on port 80, no flags; `over` replaces
+ * whole fields.
+ */
+export const drService = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
+  name: 'web',
+  family: 4,
+  protocol: 'tcp',
+  matches: [{ kind: 'addr', address: VIP, port: 80 }],
+  scheduler: 'rr',
+  flags: { ...NO_FLAGS },
+  reals: DR_RS.map((a) => dr(a, 80)),
+  sorryActive: false,
+  ...over,
+});
+
+/**
+ * The dual-stack DR LAN of dr.test.ts, dr-fwmark.test.ts and dr-traffic.test.ts: a client (198.51.100.10,
+ * 2001:db8:1::10), a director (198.51.100.1, 2001:db8:1::1, the VIPs on eth0) and three real servers
+ * (DR_RS, DR_RS6: hosts `${prefix}rs1..3`, in `reals`) each serving HTTP on port 80 with its name rs1..rs3.
  */
 export async function drLan(
   lab: Lab,
   procs: ChildProcess[],
   prefix = '',
-): Promise<{ client: string; director: string }> {
+): Promise<{ client: string; director: string; reals: string[] }> {
   const client = lab.addHost(`${prefix}cl`);
   const director = lab.addHost(`${prefix}dir`);
   ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
@@ -186,13 +204,11 @@ export async function drLan(
   ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
   ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
   ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
-  await Promise.all(
-    DR_RS.map((addr, i) => {
-      const ns = drRealServer(lab, `${prefix}rs${i + 1}`, addr, { addr: DR_RS6[i]!, vip: VIP6 });
-      return startServer(procs, ns, `rs${i + 1}`, '::', 80);
-    }),
+  const reals = DR_RS.map((addr, i) =>
+    drRealServer(lab, `${prefix}rs${i + 1}`, addr, { addr: DR_RS6[i]!, vip: VIP6 }),
   );
-  return { client, director };
+  await Promise.all(reals.map((ns, i) => startServer(procs, ns, `rs${i + 1}`, '::', 80)));
+  return { client, director, reals };
 }
 
 /**
