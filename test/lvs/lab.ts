@@ -74,6 +74,18 @@ export interface ClientResult {
   errs: string[];
 }
 
+/** Starts `node -e js` in `ns`; resolves at its first output (it is ready), rejects if it exits first. */
+function startScript(procs: ChildProcess[], ns: string, js: string, what: string): Promise<void> {
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', js], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  return new Promise((resolve, reject) => {
+    p.stdout?.once('data', () => resolve());
+    p.once('exit', (c) => reject(new Error(`${what} exited ${c}`)));
+  });
+}
+
 /** Starts `node -e serverJs` in `ns`; resolves once it listens. */
 export function startServer(
   procs: ChildProcess[],
@@ -82,14 +94,7 @@ export function startServer(
   host: string,
   port: number,
 ): Promise<void> {
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', serverJs(name, host, port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  procs.push(p);
-  return new Promise((resolve, reject) => {
-    p.stdout?.once('data', () => resolve());
-    p.once('exit', (c) => reject(new Error(`server ${name} exited ${c}`)));
-  });
+  return startScript(procs, ns, serverJs(name, host, port), `server ${name}`);
 }
 
 export interface ClientOpts {
@@ -272,14 +277,7 @@ export function startUdpServer(
   host: string,
   port: number,
 ): Promise<void> {
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', udpServerJs(name, host, port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  procs.push(p);
-  return new Promise<void>((resolve, reject) => {
-    p.stdout?.once('data', () => resolve());
-    p.once('exit', (c) => reject(new Error(`udp server exited ${c}`)));
-  });
+  return startScript(procs, ns, udpServerJs(name, host, port), 'udp server');
 }
 
 /** Sends `count` datagrams from 198.51.100.10:`sport` in `ns` to `target`:`port`, one after the other. */
