@@ -328,14 +328,7 @@ const zeroToReg1 = (): Buffer => expr('immediate', [u32(1, 1), nest(2, [nlattr(1
  * The address (and source port) payloads concatenated from register 2 on, then `hash` of them into
  * register 1: the jhash pick NAT and direct-routing services share.
  */
-function jhashExprs(p: {
-  family: 4 | 6;
-  field: 'saddr' | 'daddr';
-  port: boolean;
-  modulus: number;
-  seed: number;
-  offset: number;
-}): Buffer[] {
+function jhashExprs(p: Omit<Extract<DrPick, { kind: 'hash' }>, 'kind'>): Buffer[] {
   const alen = p.family === 4 ? 4 : 16;
   const aoff = (p.family === 4 ? 12 : 8) + (p.field === 'daddr' ? alen : 0);
   // payload { DREG, BASE network (1) / transport (2), OFFSET, LEN }
