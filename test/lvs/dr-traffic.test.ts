@@ -11,11 +11,9 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { readNftTraffic, type ServiceTraffic, type Traffic, TrafficLedger } from '../../src/lvs/counters.js';
 import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
-import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
-import { cliFlowReader } from '../../src/lvs/nft-flows.js';
-import { cliRunner } from '../../src/lvs/nft-runner.js';
+import type { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, DR_RS, DR_RS6, drLan, drService, runClient, VIP, VIP6 } from './lab.js';
+import { counts, DR_RS, DR_RS6, drDataplane, drLan, drService, runClient, VIP, VIP6 } from './lab.js';
 
 const RS = DR_RS;
 const RS6 = DR_RS6;
@@ -51,10 +49,7 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
       `add table inet kats_mangle; add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }; add rule inet kats_mangle m ip daddr ${VIP} tcp dport 80 meta mark set 7`,
     ]);
     assert.equal(m.status, 0, m.stderr);
-    dp = new NftDataplane(cliRunner({ netns: director }), {
-      dr: { ingress: ['eth0'], egress: 'eth0' },
-      flows: cliFlowReader(director),
-    });
+    dp = drDataplane(director);
   });
   after(async () => {
     await dp?.stop();

@@ -6,10 +6,20 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
-import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, DR_RS, DR_RS6, drLan, drService, replyCounter, runClient, VIP, VIP6 } from './lab.js';
+import {
+  counts,
+  DR_RS,
+  DR_RS6,
+  drDataplane,
+  drLan,
+  drService,
+  replyCounter,
+  runClient,
+  VIP,
+  VIP6,
+} from './lab.js';
 
 const RS = DR_RS;
 const RS6 = DR_RS6;
@@ -35,10 +45,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     ip('-n', client, 'addr', 'add', '198.51.100.20/24', 'dev', 'eth0');
     // Counts IP packets from the VIPs reaching the director: replies must bypass it.
     repliesSeen = replyCounter(director, { v4: VIP, v6: VIP6 });
-    dp = new NftDataplane(cliRunner({ netns: director }), {
-      dr: { ingress: ['eth0'], egress: 'eth0' },
-      flows: cliFlowReader(director),
-    });
+    dp = drDataplane(director);
   });
   after(async () => {
     await dp?.stop();

@@ -7,6 +7,9 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConntrackFlusher } from '../../src/lvs/ct-flush.js';
 import type { ServiceSpec } from '../../src/lvs/dataplane.js';
+import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
+import { cliFlowReader } from '../../src/lvs/nft-flows.js';
+import { cliRunner } from '../../src/lvs/nft-runner.js';
 import {
   createNetns,
   deleteNetns,
@@ -215,6 +218,13 @@ export async function drLan(
   await Promise.all(reals.map((ns, i) => startServer(procs, ns, `rs${i + 1}`, '::', 80)));
   return { client, director, reals };
 }
+
+/** The nftables data plane of a DR LAN's director: DR in and out on eth0, flows read in its namespace. */
+export const drDataplane = (director: string): NftDataplane =>
+  new NftDataplane(cliRunner({ netns: director }), {
+    dr: { ingress: ['eth0'], egress: 'eth0' },
+    flows: cliFlowReader(director),
+  });
 
 /**
  * Counts the packets from the VIPs (`ip saddr` / `ip6 saddr`, with `match` after) arriving on a director's
