@@ -178,6 +178,19 @@ export function drRealServer(
 export const DR_RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
 export const DR_RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
 
+/** A DR LAN's client (198.51.100.10) and director (198.51.100.1), IPv4 on eth0, as hosts of `lab`. */
+export function drClientDirector(
+  lab: Lab,
+  clientName = 'cl',
+  directorName = 'dir',
+): { client: string; director: string } {
+  const client = lab.addHost(clientName);
+  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+  const director = lab.addHost(directorName);
+  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  return { client, director };
+}
+
 /**
  * The DR LAN's service `web`: TCP VIP:80, rr over the three DR_RS on port 80, no flags; `over` replaces
  * whole fields.
@@ -204,11 +217,8 @@ export async function drLan(
   procs: ChildProcess[],
   prefix = '',
 ): Promise<{ client: string; director: string; reals: string[] }> {
-  const client = lab.addHost(`${prefix}cl`);
-  const director = lab.addHost(`${prefix}dir`);
-  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+  const { client, director } = drClientDirector(lab, `${prefix}cl`, `${prefix}dir`);
   ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
-  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
   ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
   ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
   ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DR_REALS, DR_VIP, drDaemonConf } from '../daemon/lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from '../daemon/router.js';
-import { ip, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer } from '../lvs/lab.js';
+import { Lab } from '../helpers/netns.js';
+import { counts, drClientDirector, drRealServer, runClient, startServer } from '../lvs/lab.js';
 import { browserInNetns, noBrowser } from './netns-browser.js';
 import { NsHttp, parseMetrics } from './ns-http.js';
 
@@ -29,18 +29,10 @@ const closers: (() => Promise<unknown> | undefined)[] = [];
 before(async () => {
   if (skip) return;
   lab = new Lab('drtraf');
-  client = lab.addHost('cl');
-  director = lab.addHost('dir');
-  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
-  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  ({ client, director } = drClientDirector(lab));
   await Promise.all(
     DR_REALS.map((addr, i) => {
-      const ns = lab.addHost(`rs${i + 1}`);
-      for (const k of ['all', 'eth0'])
-        for (const kv of ['arp_ignore=1', 'arp_announce=2'])
-          nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${kv}`]);
-      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${DR_VIP}/32`, 'dev', 'lo');
+      const ns = drRealServer(lab, `rs${i + 1}`, addr, undefined, DR_VIP);
       return startServer(procs, ns, `rs${i + 1}`, '0.0.0.0', 80);
     }),
   );
