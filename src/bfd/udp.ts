@@ -21,7 +21,7 @@ import {
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
 } from '../net/libc.js';
-import { RecvBuffer } from '../net/msghdr.js';
+import { closePolled, RecvBuffer } from '../net/msghdr.js';
 import { socketError } from '../net/net-error.js';
 import { int32, sockaddrIn, sockaddrIn6 } from '../net/sockaddr.js';
 
@@ -152,12 +152,9 @@ export class UdpSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#poll?.close();
+    closePolled(this.#libc, this.fd, this.#poll, this.#recv);
     this.#poll = undefined;
-    this.#libc.close(this.fd);
-    const recv = this.#recv;
     this.#recv = undefined;
-    if (recv) setImmediate(() => recv.free());
   }
 }
 

@@ -4,11 +4,10 @@
 // and handed to whoever follows them — the VRRP runtime's track_bfd trackers (vrrp-trackers.ts) — after the
 // current turn, never inside it. A new child reports every session Down until it comes Up again, as
 // keepalived's BFD process does when it starts.
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { BFD_CHILD_ARG, isFromBfd, type ToBfd } from '../bfd/channel.js';
 import type { Logger } from '../common/logger.js';
-import { exitHow, RespawnBackoff, stopChild } from './child-process.js';
-import { removePidFiles, writePidFiles } from './pidfile.js';
+import { childExited, forkChild, RespawnBackoff, stopChild } from './child-process.js';
 import type { RuntimeError } from './runtime-error.js';
 import type { SnapshotKind, Subsystem } from './subsystem.js';
 
@@ -70,18 +69,17 @@ export class BfdSupervisor implements Subsystem, BfdFeed {
     if (this.#stopping || this.#child) return;
     const script = this.#o.script ?? process.argv[1];
     if (script === undefined) return;
-    const child = fork(script, [BFD_CHILD_ARG, ...this.#o.argv], {
+    const child = forkChild({
+      name: 'BFD',
+      script,
+      args: [BFD_CHILD_ARG, ...this.#o.argv],
       execArgv: process.execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      pidFile: this.#o.pidFile,
+      log: this.#o.log,
     });
     this.#child = child;
     this.#startedAt = Date.now();
     this.starts++;
-    if (this.#o.pidFile && child.pid !== undefined) {
-      const r = writePidFiles([this.#o.pidFile], child.pid);
-      if (!r.ok) this.#o.log.error(r.error);
-    }
-    this.#o.log.info(`Starting BFD child process, pid=${child.pid}`);
     child.on('message', (m: unknown) => {
       if (!isFromBfd(m) || m.type !== 'state') return;
       if (m.checker && this.#checkerStates.get(m.name) !== m.up) {
@@ -95,22 +93,25 @@ export class BfdSupervisor implements Subsystem, BfdFeed {
         for (const fn of this.#subscribers) fn(m.name, m.up);
       });
     });
-    child.on('error', (e) => this.#o.log.error(`BFD child process: ${e.message}`));
     child.on('exit', (code, signal) => this.#exited(child, code, signal));
   }
 
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#child !== child) return;
     this.#child = null;
-    if (this.#o.pidFile && child.pid !== undefined) removePidFiles([this.#o.pidFile], child.pid);
-    if (this.#stopping) return;
-    const how = exitHow(code, signal);
-    if (this.#o.dontRespawn) {
-      this.#o.log.error(`BFD child process(${child.pid}) died (${how}): not respawning (-R)`);
-      return;
-    }
-    const delayS = this.#respawn.schedule(this.#startedAt, () => this.#fork());
-    this.#o.log.error(`BFD child process(${child.pid}) died (${how}): Respawning in ${delayS} s`);
+    childExited({
+      name: 'BFD',
+      child,
+      code,
+      signal,
+      pidFile: this.#o.pidFile,
+      stopping: this.#stopping,
+      dontRespawn: this.#o.dontRespawn,
+      log: this.#o.log,
+      respawn: this.#respawn,
+      startedAt: this.#startedAt,
+      restart: () => this.#fork(),
+    });
   }
 
   /** The child re-reads the configuration file itself. */

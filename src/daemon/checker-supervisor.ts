@@ -4,13 +4,12 @@
 // programmed in the kernel stays while it restarts. Nothing here runs on the VRRP engine's path: state
 // changes are queued and sent after the batch that made them. It is the checker subsystem behind the
 // supervisor's seam (subsystem.ts).
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { CHECKER_CHILD_ARG, CHECKER_RESPAWNED_ENV, isFromChecker, type ToChecker } from '../check/channel.js';
 import { AfterTurn } from '../common/after-turn.js';
 import type { Logger } from '../common/logger.js';
 import type { RealServerInfo } from '../status/channel.js';
-import { childExecArgv, exitHow, RespawnBackoff, stopChild } from './child-process.js';
-import { removePidFiles, writePidFiles } from './pidfile.js';
+import { childExecArgv, childExited, forkChild, RespawnBackoff, stopChild } from './child-process.js';
 import type { RuntimeError } from './runtime-error.js';
 import type { SnapshotKind, Subsystem } from './subsystem.js';
 
@@ -79,19 +78,18 @@ export class CheckerSupervisor implements Subsystem {
     if (this.#stopping || this.#child) return;
     const script = this.#o.script ?? process.argv[1];
     if (script === undefined) return;
-    const child = fork(script, [CHECKER_CHILD_ARG, ...this.#o.argv], {
+    const child = forkChild({
+      name: 'Healthcheck',
+      script,
+      args: [CHECKER_CHILD_ARG, ...this.#o.argv],
       execArgv: childExecArgv(process.execArgv, CHECKER_SEMI_SPACE_MB),
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, [CHECKER_RESPAWNED_ENV]: this.starts > 0 ? '1' : '0' },
+      pidFile: this.#o.pidFile,
+      log: this.#o.log,
     });
     this.#child = child;
     this.#startedAt = Date.now();
     this.starts++;
-    if (this.#o.pidFile && child.pid !== undefined) {
-      const r = writePidFiles([this.#o.pidFile], child.pid);
-      if (!r.ok) this.#o.log.error(r.error);
-    }
-    this.#o.log.info(`Starting Healthcheck child process, pid=${child.pid}`);
     child.on('message', (m: unknown) => {
       if (isFromChecker(m) && m.type === 'ready') {
         // A new child hears where every VRRP instance stands now.
@@ -100,7 +98,6 @@ export class CheckerSupervisor implements Subsystem {
         if (this.#o.onRealServers && (this.#o.realServersWanted?.() ?? true)) this.#send({ type: 'watch' });
       } else if (isFromChecker(m) && m.type === 'realServers') this.#o.onRealServers?.(m);
     });
-    child.on('error', (e) => this.#o.log.error(`Healthcheck child process: ${e.message}`));
     child.on('exit', (code, signal) => this.#exited(child, code, signal));
   }
 
@@ -113,15 +110,19 @@ export class CheckerSupervisor implements Subsystem {
     if (this.#child !== child) return;
     this.#child = null;
     this.#o.onRealServers?.(null);
-    if (this.#o.pidFile && child.pid !== undefined) removePidFiles([this.#o.pidFile], child.pid);
-    if (this.#stopping) return;
-    const died = `Healthcheck child process(${child.pid}) died (${exitHow(code, signal)})`;
-    if (this.#o.dontRespawn) {
-      this.#o.log.error(`${died}: not respawning (-R)`);
-      return;
-    }
-    const delayS = this.#respawn.schedule(this.#startedAt, () => this.#fork());
-    this.#o.log.error(`${died}: Respawning in ${delayS} s`);
+    childExited({
+      name: 'Healthcheck',
+      child,
+      code,
+      signal,
+      pidFile: this.#o.pidFile,
+      stopping: this.#stopping,
+      dontRespawn: this.#o.dontRespawn,
+      log: this.#o.log,
+      respawn: this.#respawn,
+      startedAt: this.#startedAt,
+      restart: () => this.#fork(),
+    });
   }
 
   /** A VRRP instance's new state; sent after the current turn (never inside a takeover's writes). */

@@ -1,7 +1,9 @@
 // What the main process's helper processes (the checker, checker-supervisor.ts; BFD, bfd-supervisor.ts; the
 // status listener, status-supervisor.ts) share: their node flags, the back-off of a restart after one dies,
-// and the bounded wait for one to stop.
-import type { ChildProcess } from 'node:child_process';
+// their start and death in keepalived's log words, and the bounded wait for one to stop.
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Logger } from '../common/logger.js';
+import { removePidFiles, writePidFiles } from './pidfile.js';
 
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -52,4 +54,59 @@ export async function stopChild(c: ChildProcess | null, timeoutMs: number, ask: 
   const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
   await exited;
   clearTimeout(t);
+}
+
+/**
+ * Forks `script` with `args` as the child keepalived calls `<name> child process`: writes its pid file,
+ * logs its start and its errors.
+ */
+export function forkChild(o: {
+  name: string;
+  script: string;
+  args: string[];
+  execArgv: string[];
+  env?: NodeJS.ProcessEnv;
+  pidFile?: string | undefined;
+  log: Logger;
+}): ChildProcess {
+  const child = fork(o.script, o.args, {
+    execArgv: o.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(o.env ? { env: o.env } : {}),
+  });
+  if (o.pidFile && child.pid !== undefined) {
+    const r = writePidFiles([o.pidFile], child.pid);
+    if (!r.ok) o.log.error(r.error);
+  }
+  o.log.info(`Starting ${o.name} child process, pid=${child.pid}`);
+  child.on('error', (e) => o.log.error(`${o.name} child process: ${e.message}`));
+  return child;
+}
+
+/**
+ * After a child's exit: removes its pid file; unless the daemon is stopping, logs the death and, unless
+ * -R (`dontRespawn`), schedules `restart` after the back-off.
+ */
+export function childExited(o: {
+  name: string;
+  child: ChildProcess;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  pidFile?: string | undefined;
+  stopping: boolean;
+  dontRespawn?: boolean | undefined;
+  log: Logger;
+  respawn: RespawnBackoff;
+  startedAt: number;
+  restart: () => void;
+}): void {
+  if (o.pidFile && o.child.pid !== undefined) removePidFiles([o.pidFile], o.child.pid);
+  if (o.stopping) return;
+  const died = `${o.name} child process(${o.child.pid}) died (${exitHow(o.code, o.signal)})`;
+  if (o.dontRespawn) {
+    o.log.error(`${died}: not respawning (-R)`);
+    return;
+  }
+  const delayS = o.respawn.schedule(o.startedAt, o.restart);
+  o.log.error(`${died}: Respawning in ${delayS} s`);
 }

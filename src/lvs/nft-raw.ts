@@ -307,11 +307,11 @@ const u32 = (type: number, v: number): Buffer => be32(type, v);
 const expr = (name: string, data: Buffer[]): Buffer => nest(1, [str(1, name), nest(2, data)]);
 /** `ct mark set <register 1>`: ct { NFTA_CT_KEY mark (3), NFTA_CT_SREG 1 }. */
 const ctMarkSet = (): Buffer => expr('ct', [u32(2, 3), u32(4, 1)]);
-/** meta KEY → register 1, then cmp register 1 == one byte (nft's dependency checks in an inet table). */
-function metaIs(key: number, byte: number): Buffer[] {
+/** meta KEY → register 1, then cmp register 1 == `bytes` (nft's protocol matches and dependency checks). */
+function metaIs(key: number, bytes: number[]): Buffer[] {
   return [
     expr('meta', [u32(2, key), u32(1, 1)]),
-    expr('cmp', [u32(1, 1), u32(2, 0), nest(3, [nlattr(1, Buffer.from([byte]))])]),
+    expr('cmp', [u32(1, 1), u32(2, 0), nest(3, [nlattr(1, Buffer.from(bytes))])]),
   ];
 }
 /**
@@ -321,18 +321,18 @@ function metaIs(key: number, byte: number): Buffer[] {
 const concatReg = (bytes: number): number =>
   (16 + bytes) % 16 === 0 ? 1 + (16 + bytes) / 16 : 8 + (16 + bytes) / 4;
 
-/** The expressions of a pick rule, in nft 1.0.6's order (compared byte for byte in test/lvs/nft-raw.test.ts). */
-function natPickExprs(p: NatPick): Buffer[] {
-  if (p.kind === 'none')
-    // immediate { DREG 1, DATA { VALUE 0 } } then ct mark set.
-    return [expr('immediate', [u32(1, 1), nest(2, [nlattr(1, Buffer.alloc(4))])]), ctMarkSet()];
-  const out = metaIs(0x0f, p.family === 4 ? 2 : 10); // meta nfproto ipv4 / ipv6
-  // meta l4proto; `th sport` needs no dependency
-  if (p.port && p.port !== 'th') out.push(...metaIs(0x10, PROTO[p.port] as number));
+/** `immediate { DREG 1, DATA { VALUE 0 } }`: the empty pool's mark 0 into register 1. */
+const zeroToReg1 = (): Buffer => expr('immediate', [u32(1, 1), nest(2, [nlattr(1, Buffer.alloc(4))])]);
+
+/**
+ * The address (and source port) payloads concatenated from register 2 on, then `hash` of them into
+ * register 1: the jhash pick NAT and direct-routing services share.
+ */
+function jhashExprs(p: Omit<Extract<DrPick, { kind: 'hash' }>, 'kind'>): Buffer[] {
   const alen = p.family === 4 ? 4 : 16;
   const aoff = (p.family === 4 ? 12 : 8) + (p.field === 'daddr' ? alen : 0);
   // payload { DREG, BASE network (1) / transport (2), OFFSET, LEN }
-  out.push(expr('payload', [u32(1, concatReg(0)), u32(2, 1), u32(3, aoff), u32(4, alen)]));
+  const out = [expr('payload', [u32(1, concatReg(0)), u32(2, 1), u32(3, aoff), u32(4, alen)])];
   let len = alen;
   if (p.port) {
     out.push(expr('payload', [u32(1, concatReg(alen)), u32(2, 2), u32(3, 0), u32(4, 2)]));
@@ -349,8 +349,17 @@ function natPickExprs(p: NatPick): Buffer[] {
       u32(6, p.offset),
       u32(7, 0),
     ]),
-    ctMarkSet(),
   );
+  return out;
+}
+
+/** The expressions of a pick rule, in nft 1.0.6's order (compared byte for byte in test/lvs/nft-raw.test.ts). */
+function natPickExprs(p: NatPick): Buffer[] {
+  if (p.kind === 'none') return [zeroToReg1(), ctMarkSet()];
+  const out = metaIs(0x0f, [p.family === 4 ? 2 : 10]); // meta nfproto ipv4 / ipv6
+  // meta l4proto; `th sport` needs no dependency
+  if (p.port && p.port !== 'th') out.push(...metaIs(0x10, [PROTO[p.port] as number]));
+  out.push(...jhashExprs({ ...p, port: p.port !== undefined }), ctMarkSet());
   return out;
 }
 
@@ -405,40 +414,13 @@ const metaMarkSet = (): Buffer => expr('meta', [u32(2, 3), u32(3, 1)]);
  * mark set`.
  */
 function drHashPickExprs(netdev: boolean, proto: number, p: DrPick): Buffer[] {
-  const out = proto ? metaIs(0x10, proto) : [];
+  const out = proto ? metaIs(0x10, [proto]) : [];
   if (p.kind === 'none') {
-    out.push(expr('immediate', [u32(1, 1), nest(2, [nlattr(1, Buffer.alloc(4))])]), metaMarkSet());
+    out.push(zeroToReg1(), metaMarkSet());
     return out;
   }
-  if (netdev)
-    out.push(
-      expr('meta', [u32(2, 1), u32(1, 1)]),
-      expr('cmp', [
-        u32(1, 1),
-        u32(2, 0),
-        nest(3, [nlattr(1, Buffer.from(p.family === 4 ? [0x08, 0x00] : [0x86, 0xdd]))]),
-      ]),
-    );
-  const alen = p.family === 4 ? 4 : 16;
-  const aoff = (p.family === 4 ? 12 : 8) + (p.field === 'daddr' ? alen : 0);
-  out.push(expr('payload', [u32(1, concatReg(0)), u32(2, 1), u32(3, aoff), u32(4, alen)]));
-  let len = alen;
-  if (p.port) {
-    out.push(expr('payload', [u32(1, concatReg(alen)), u32(2, 2), u32(3, 0), u32(4, 2)]));
-    len += 4;
-  }
-  out.push(
-    expr('hash', [
-      u32(1, 2),
-      u32(2, 1),
-      u32(3, len),
-      u32(4, p.modulus),
-      u32(5, p.seed),
-      u32(6, p.offset),
-      u32(7, 0),
-    ]),
-    metaMarkSet(),
-  );
+  if (netdev) out.push(...metaIs(1, p.family === 4 ? [0x08, 0x00] : [0x86, 0xdd]));
+  out.push(...jhashExprs(p), metaMarkSet());
   return out;
 }
 
@@ -448,17 +430,10 @@ function drHashPickExprs(netdev: boolean, proto: number, p: DrPick): Buffer[] {
  * inc, offset }, meta { key mark (3), sreg 1 }.
  */
 function drPickExprs(o: { proto: number; modulus: number; offset: number }): Buffer {
-  const expr = (name: string, data: Buffer[]) => nest(1, [str(1, name), nest(2, data)]);
-  const match = o.proto
-    ? [
-        expr('meta', [be32(2, 16), be32(1, 1)]),
-        expr('cmp', [be32(1, 1), be32(2, 0), nest(3, [nlattr(1, Buffer.from([o.proto]))])]),
-      ]
-    : [];
   return nest(4, [
-    ...match,
-    expr('numgen', [be32(1, 1), be32(2, o.modulus), be32(3, 0), be32(4, o.offset)]),
-    expr('meta', [be32(2, 3), be32(3, 1)]),
+    ...(o.proto ? metaIs(0x10, [o.proto]) : []),
+    expr('numgen', [u32(1, 1), u32(2, o.modulus), u32(3, 0), u32(4, o.offset)]),
+    metaMarkSet(),
   ]);
 }
 

@@ -5,7 +5,7 @@
 //   struct iovec  { void *base @0; size_t len @8 }                               (16 bytes)
 //   struct cmsghdr{ size_t len @0; int level @8; int type @12; data @16 }       (CMSG_ALIGN 8)
 // A wrong offset here writes to the wrong native address, so the layout is fixed in one place.
-import { type Libc, MSG_CTRUNC, MSG_DONTWAIT, MSG_TRUNC, type NativeBlock } from './libc.js';
+import { type Libc, MSG_CTRUNC, MSG_DONTWAIT, MSG_TRUNC, type NativeBlock, type PollHandle } from './libc.js';
 
 const MSGHDR_OFF = 0;
 const IOVEC_OFF = 56;
@@ -96,4 +96,19 @@ export class RecvBuffer {
     this.#freed = true;
     this.#libc.free(this.#block);
   }
+}
+
+/**
+ * Closes a polled socket: stops polling before closing the fd, so libuv never polls a closed descriptor,
+ * and frees the receive buffer only after the loop that may be using it (the one that called us) unwinds.
+ */
+export function closePolled(
+  lib: Libc,
+  fd: number,
+  poll: PollHandle | undefined,
+  recv: RecvBuffer | undefined,
+): void {
+  poll?.close();
+  lib.close(fd);
+  if (recv) setImmediate(() => recv.free());
 }

@@ -31,7 +31,7 @@ import {
   SOCK_NONBLOCK,
   SOL_SOCKET,
 } from './libc.js';
-import { type ControlMessage, type ReceivedDatagram, RecvBuffer } from './msghdr.js';
+import { type ControlMessage, closePolled, type ReceivedDatagram, RecvBuffer } from './msghdr.js';
 import { fail, type NetError, type NetResult, ok, socketError } from './net-error.js';
 import type { DatagramSink } from './prepared-write.js';
 import { int32 } from './sockaddr.js';
@@ -260,17 +260,13 @@ export class RawSocket implements RawSocketPort {
     this.#poll?.ref();
   }
 
-  /** Idempotent. Stops polling before closing the fd, so libuv never polls a closed descriptor. */
+  /** Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#poll?.close();
+    closePolled(this.#libc, this.fd, this.#poll, this.#recv);
     this.#poll = undefined;
-    this.#libc.close(this.fd);
-    // The receive buffer may be in use by the loop that called us; free it after that loop unwinds.
-    const recv = this.#recv;
     this.#recv = undefined;
-    if (recv) setImmediate(() => recv.free());
   }
 }
 

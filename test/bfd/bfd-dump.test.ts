@@ -5,10 +5,11 @@
 // compared), discriminators (random) and the last-seen time (docs/bfd.md, 'Dumps').
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { takeDump } from '../helpers/dump.js';
 import { OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
 import { deleteNetns, ip, isRoot, linkedPair } from '../helpers/netns.js';
 
@@ -92,28 +93,6 @@ function startIn(ns: string, tmp: string, argv: string[]): ChildProcess {
   const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', inner], { stdio: 'ignore' });
   children.push(child);
   return child;
-}
-
-/** SIGUSR1 to the pid in `pidFile`, then the dump once its size holds (null if none came within 5 s). */
-async function takeDump(pidFile: string, dataFile: string): Promise<string | null> {
-  if (!existsSync(pidFile)) return null;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 1) return null;
-  rmSync(dataFile, { force: true });
-  try {
-    process.kill(pid, 'SIGUSR1');
-  } catch {
-    return null;
-  }
-  let size = -1;
-  for (let k = 0; k < 50; k++) {
-    await sleep(100);
-    if (!existsSync(dataFile)) continue;
-    const now = statSync(dataFile).size;
-    if (now > 0 && now === size) return readFileSync(dataFile, 'utf8');
-    size = now;
-  }
-  return null;
 }
 
 function normalise(text: string): string[] {

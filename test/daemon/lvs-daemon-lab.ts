@@ -2,10 +2,10 @@
 // test/lvs/lab.ts's NatLab whose VIP VRRP holds, a virtual_server with lb_algo rr over the lab's three real
 // servers checked by TCP_CHECK, and the lab torn down after the file's tests; and the DR tests' configuration
 // (drDaemonConf, by address or fwmark) and fresh-port client (freshClient).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before } from 'node:test';
 import { ip } from '../helpers/netns.js';
-import { type ClientResult, NatLab, VIP } from '../lvs/lab.js';
+import { type ClientResult, jsonOfScript, NatLab, VIP } from '../lvs/lab.js';
 import { killAllRouters } from './router.js';
 
 export interface NatConfOptions {
@@ -140,27 +140,6 @@ export function freshClient(
   return (procs, ns, vip, n) => {
     const base = nextPort;
     nextPort += n;
-    const p = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, '-e', freshJs, vip, String(base), String(n)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    procs.push(p);
-    let out = '';
-    p.stdout?.setEncoding('utf8');
-    p.stdout?.on('data', (d: string) => {
-      out += d;
-    });
-    return new Promise((resolve, reject) =>
-      p.once('exit', (code) => {
-        try {
-          resolve(JSON.parse(out.trim()) as ClientResult);
-        } catch {
-          reject(new Error(`client exited ${code}: ${out}`));
-        }
-      }),
-    );
+    return jsonOfScript<ClientResult>(procs, ns, freshJs, [vip, String(base), String(n)]);
   };
 }

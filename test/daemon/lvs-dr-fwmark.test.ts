@@ -9,8 +9,16 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { ip, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer, startUdpServer, udpRun } from '../lvs/lab.js';
+import { Lab, nsExec } from '../helpers/netns.js';
+import {
+  counts,
+  drClientDirector,
+  drRealServer,
+  runClient,
+  startServer,
+  startUdpServer,
+  udpRun,
+} from '../lvs/lab.js';
 import { DR_REALS, DR_VIP, drDaemonConf, freshClient } from './lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from './router.js';
 
@@ -25,10 +33,7 @@ const procs: ChildProcess[] = [];
 before(async () => {
   if (skip) return;
   lab = new Lab('drfwm');
-  client = lab.addHost('cl');
-  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
-  director = lab.addHost('d1');
-  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  ({ client, director } = drClientDirector(lab, 'cl', 'd1'));
   // The administrator's marking (mangle prerouting), and a counter of replies reaching the director.
   const r = nsExec(director, 'nft', [
     [
@@ -43,16 +48,8 @@ before(async () => {
   assert.equal(r.status, 0, r.stderr);
   await Promise.all(
     DR_REALS.map((addr, i) => {
-      const ns = lab.addHost(`rs${i + 1}`);
+      const ns = drRealServer(lab, `rs${i + 1}`, addr, undefined, VIP);
       reals.push(ns);
-      for (const k of ['all', 'eth0'])
-        for (const [key, v] of [
-          ['arp_ignore', 1],
-          ['arp_announce', 2],
-        ])
-          nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${key}=${v}`]);
-      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
       // UDP bound to the VIP, so that its answers leave from it.
       return Promise.all([
         startServer(procs, ns, `rs${i + 1}`, '0.0.0.0', 80),

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Router } from '../daemon/router.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
-import { FRR_DIR } from './frr-peer.js';
-import { addHost, REFERENCE, referenceInstalled, sysctl, teardown } from './peers.js';
+import { FRR_DIR, frrDaemonArgv } from './frr-peer.js';
+import { addHost, referenceCommand, referenceInstalled, sysctl, teardown } from './peers.js';
 
 const frrBfdd = () => existsSync(join(FRR_DIR, 'bfdd')) && spawnSync('id', ['-u', 'frr']).status === 0;
 const DETECT_MS = 300;
@@ -100,27 +100,7 @@ class FrrBfd {
   }
 
   start(daemon: 'zebra' | 'bfdd'): void {
-    const d = this.dir;
-    const p = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        this.ns,
-        join(FRR_DIR, daemon),
-        '-f',
-        join(d, `${daemon}.conf`),
-        '-i',
-        join(d, `${daemon}.pid`),
-        '-z',
-        join(d, 'zserv.api'),
-        '--vty_socket',
-        d,
-        '-P',
-        '0',
-      ],
-      { stdio: 'ignore' },
-    );
+    const p = spawn('ip', frrDaemonArgv(this.ns, this.dir, daemon), { stdio: 'ignore' });
     this.#procs.push(p);
   }
 
@@ -242,22 +222,7 @@ describe('BFD interop', { skip }, () => {
     const { a, b } = twoHosts();
     // keepalived runs the mirror configuration: its own VI_1/VI_2 (VRIDs 61/62) tracking its session to us.
     const ka = new Router('ka', b, `${bfdBlock('192.0.2.1', '192.0.2.2')}${vrrpBlocks(61)}`, {
-      command: ({ conf, dir }) => [
-        REFERENCE,
-        '-n',
-        '-l',
-        '-D',
-        '-f',
-        conf,
-        '-p',
-        join(dir, 'k.pid'),
-        '-r',
-        join(dir, 'k_vrrp.pid'),
-        '-c',
-        join(dir, 'k_check.pid'),
-        '-b',
-        join(dir, 'k_bfd.pid'),
-      ],
+      command: (r) => referenceCommand(r, { bfd: true }),
     });
     routers.push(ka);
     const bfdPid = join(tmpdir(), `kats-bfd-${process.pid}-ka.pid`);

@@ -64,6 +64,29 @@ const liveDaemons = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
 let exitHooked = false;
 
+/**
+ * `ip` argv running FRR's `daemon` in namespace `ns` with its configuration (`<daemon>.conf`), pid file,
+ * zebra socket and vty socket in `dir`, no vty TCP port.
+ */
+export function frrDaemonArgv(ns: string, dir: string, daemon: string): string[] {
+  return [
+    'netns',
+    'exec',
+    ns,
+    join(FRR_DIR, daemon),
+    '-f',
+    join(dir, `${daemon}.conf`),
+    '-i',
+    join(dir, `${daemon}.pid`),
+    '-z',
+    join(dir, 'zserv.api'),
+    '--vty_socket',
+    dir,
+    '-P',
+    '0',
+  ];
+}
+
 export class FrrPeer {
   readonly name: string;
   readonly ns: string;
@@ -128,23 +151,7 @@ export class FrrPeer {
   }
 
   #start(daemon: 'zebra' | 'vrrpd'): void {
-    const d = this.dir;
-    const argv = [
-      'netns',
-      'exec',
-      this.ns,
-      join(FRR_DIR, daemon),
-      '-f',
-      join(d, `${daemon}.conf`),
-      '-i',
-      join(d, `${daemon}.pid`),
-      '-z',
-      join(d, 'zserv.api'),
-      '--vty_socket',
-      d,
-      '-P',
-      '0',
-    ];
+    const argv = frrDaemonArgv(this.ns, this.dir, daemon);
     if (!exitHooked) {
       exitHooked = true;
       process.on('exit', () => {

@@ -109,14 +109,20 @@ export function startPeer(
   return new Router(name, ns, conf, { command: referenceCommand });
 }
 
-/** argv for the reference keepalived (VRRP child only) with its pid files in the router's directory. */
-export function referenceCommand({ conf: file, dir }: { conf: string; dir: string }): string[] {
+/**
+ * argv for the reference keepalived with its pid files in the router's directory: the VRRP child only, or
+ * with `bfd` every child the configuration asks for (and the BFD child's pid file).
+ */
+export function referenceCommand(
+  { conf: file, dir }: { conf: string; dir: string },
+  o: { bfd?: boolean } = {},
+): string[] {
   return [
     REFERENCE,
     '-n',
     '-l',
     '-D',
-    '--vrrp',
+    ...(o.bfd ? [] : ['--vrrp']),
     '-f',
     file,
     '-p',
@@ -125,6 +131,7 @@ export function referenceCommand({ conf: file, dir }: { conf: string; dir: strin
     join(dir, 'k_vrrp.pid'),
     '-c',
     join(dir, 'k_check.pid'),
+    ...(o.bfd ? ['-b', join(dir, 'k_bfd.pid')] : []),
   ];
 }
 

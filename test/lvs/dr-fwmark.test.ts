@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
-import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
+import type { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliFlowReader } from '../../src/lvs/nft-flows.js';
-import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, DR_RS, DR_RS6, drLan, replyCounter, runClient, VIP, VIP6 } from './lab.js';
+import { counts, DR_RS, DR_RS6, drDataplane, drLan, replyCounter, runClient, VIP, VIP6 } from './lab.js';
 
 const RS = DR_RS;
 const RS6 = DR_RS6;
@@ -55,10 +54,7 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
     ]);
     assert.equal(r.status, 0, r.stderr);
     repliesSeen = replyCounter(director, { v4: VIP, v6: VIP6 });
-    dp = new NftDataplane(cliRunner({ netns: director }), {
-      dr: { ingress: ['eth0'], egress: 'eth0' },
-      flows: flows(),
-    });
+    dp = drDataplane(director);
   });
   after(async () => {
     await dp?.stop();

@@ -174,6 +174,12 @@ const svc = (over: Partial<ServiceSpec>): ServiceSpec => ({
   ...over,
 });
 
+/** The seed of the hashing picks below ("KATS"). */
+const S = 0x4b415453;
+/** A hashing pick (DR: `port` says whether `th sport` joins; NAT: which protocol's source port, if any). */
+const hash = <P>(family: 4 | 6, field: 'saddr' | 'daddr', port: P, modulus: number, offset: number) =>
+  ({ kind: 'hash', family, field, port, modulus, seed: S, offset }) as const;
+
 describe('raw batches for direct-routing pick rules', () => {
   it('encodes DR pick rules (netdev and fwmark tables) byte for byte as nft does, acknowledgements aside', () => {
     const b = encodeBatch(
@@ -190,9 +196,6 @@ describe('raw batches for direct-routing pick rules', () => {
   });
 
   it('encodes DR empty-pool and hashing picks byte for byte as nft does, acknowledgements aside', () => {
-    const S = 0x4b415453;
-    const hash = (family: 4 | 6, field: 'saddr' | 'daddr', port: boolean, modulus: number, offset: number) =>
-      ({ kind: 'hash', family, field, port, modulus, seed: S, offset }) as const;
     const b = encodeBatch(
       [
         { op: 'flush', chain: 'dr/vs1g' },
@@ -212,58 +215,18 @@ describe('raw batches for direct-routing pick rules', () => {
   });
 
   it('encodes the picks of fwmark services (every protocol: no protocol match) byte for byte as nft does', () => {
-    const S = 0x4b415453;
     const b = encodeBatch(
       [
         { op: 'flush', chain: 'fm4/vs2g' },
         { op: 'drrule', chain: 'fm4/vs2g', proto: 0, modulus: 3, offset: 16384 },
         { op: 'drpick', chain: 'fm4/vs2g', proto: 0, pick: { kind: 'none' } },
-        {
-          op: 'drpick',
-          chain: 'fm4/vs2g',
-          proto: 0,
-          pick: { kind: 'hash', family: 4, field: 'saddr', port: true, modulus: 256, seed: S, offset: 16384 },
-        },
+        { op: 'drpick', chain: 'fm4/vs2g', proto: 0, pick: hash(4, 'saddr', true, 256, 16384) },
         { op: 'flush', chain: 'fm6/vs3g' },
-        {
-          op: 'drpick',
-          chain: 'fm6/vs3g',
-          proto: 0,
-          pick: {
-            kind: 'hash',
-            family: 6,
-            field: 'daddr',
-            port: false,
-            modulus: 4093,
-            seed: S,
-            offset: 24576,
-          },
-        },
-        {
-          op: 'drpick',
-          chain: 'fm6/vs3g',
-          proto: 0,
-          pick: { kind: 'hash', family: 6, field: 'saddr', port: true, modulus: 256, seed: S, offset: 24576 },
-        },
+        { op: 'drpick', chain: 'fm6/vs3g', proto: 0, pick: hash(6, 'daddr', false, 4093, 24576) },
+        { op: 'drpick', chain: 'fm6/vs3g', proto: 0, pick: hash(6, 'saddr', true, 256, 24576) },
         { op: 'flush', chain: 'vs4g' },
-        {
-          op: 'pick',
-          chain: 'vs4g',
-          pick: { kind: 'hash', family: 4, field: 'saddr', port: 'th', modulus: 256, seed: S, offset: 32768 },
-        },
-        {
-          op: 'pick',
-          chain: 'vs4g',
-          pick: {
-            kind: 'hash',
-            family: 6,
-            field: 'saddr',
-            port: 'th',
-            modulus: 4093,
-            seed: S,
-            offset: 32768,
-          },
-        },
+        { op: 'pick', chain: 'vs4g', pick: hash(4, 'saddr', 'th' as const, 256, 32768) },
+        { op: 'pick', chain: 'vs4g', pick: hash(6, 'saddr', 'th' as const, 4093, 32768) },
       ],
       0,
     );

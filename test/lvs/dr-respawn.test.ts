@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DR_REALS, DR_VIP, drDaemonConf } from '../daemon/lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from '../daemon/router.js';
-import { ip, Lab, nsExec } from '../helpers/netns.js';
-import { drRealServer } from './lab.js';
+import { Lab, nsExec } from '../helpers/netns.js';
+import { drClientDirector, drRealServer } from './lab.js';
 
 const skip = needsRoot();
 const VIP = DR_VIP;
@@ -70,10 +70,7 @@ const ask = (c) => new Promise((res) => {
 before(async () => {
   if (skip) return;
   lab = new Lab('drresp');
-  client = lab.addHost('cl');
-  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
-  director = lab.addHost('d1');
-  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  ({ client, director } = drClientDirector(lab, 'cl', 'd1'));
   await Promise.all(
     RS.map((addr, i) => {
       const ns = drRealServer(lab, `rs${i + 1}`, addr, undefined, VIP);

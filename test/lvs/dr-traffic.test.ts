@@ -11,29 +11,16 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { readNftTraffic, type ServiceTraffic, type Traffic, TrafficLedger } from '../../src/lvs/counters.js';
 import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
-import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
-import { cliFlowReader } from '../../src/lvs/nft-flows.js';
-import { cliRunner } from '../../src/lvs/nft-runner.js';
-import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer, VIP, VIP6 } from './lab.js';
+import type { NftDataplane } from '../../src/lvs/nft-dataplane.js';
+import { isRoot, Lab, nsExec } from '../helpers/netns.js';
+import { counts, DR_RS, DR_RS6, drDataplane, drLan, drService, runClient, VIP, VIP6 } from './lab.js';
 
-const RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
-const RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
+const RS = DR_RS;
+const RS6 = DR_RS6;
 const real = (i: number, port = 80): RealServerSpec => ({ address: RS[i]!, port, weight: 1, method: 'DR' });
-const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  name: 'web',
-  family: 4,
-  protocol: 'tcp',
-  matches: [{ kind: 'addr', address: VIP, port: 80 }],
-  scheduler: 'rr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals: [real(0), real(1), real(2)],
-  sorryActive: false,
-  ...over,
-});
 // Real servers of fwmark services carry port 0, as keepalived programs them.
 const fwm = (reals: number[]): ServiceSpec =>
-  svc({ name: 'FWM 7', matches: [{ kind: 'fwmark', fwmark: 7 }], reals: reals.map((i) => real(i, 0)) });
+  drService({ name: 'FWM 7', matches: [{ kind: 'fwmark', fwmark: 7 }], reals: reals.map((i) => real(i, 0)) });
 const st = (...services: ServiceSpec[]): DataplaneState => ({ services });
 const ZERO: Traffic = { inPackets: 0, outPackets: 0, inBytes: 0, outBytes: 0, conns: 0 };
 
@@ -43,48 +30,26 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
   let lab: Lab;
   let client = '';
   let director = '';
-  const reals: string[] = [];
+  let reals: string[] = [];
   const procs: ChildProcess[] = [];
   let dp: NftDataplane;
   const ledger = new TrafficLedger();
   before(async () => {
     lab = new Lab('drctr');
-    client = lab.addHost('cl');
-    director = lab.addHost('dir');
-    ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
-    ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
-    ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
-    ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
-    const starts: Promise<void>[] = [];
-    RS.forEach((addr, i) => {
-      const ns = lab.addHost(`rs${i + 1}`);
-      reals.push(ns);
-      for (const k of ['all', 'eth0'])
-        for (const kv of ['arp_ignore=1', 'arp_announce=2'])
-          nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${kv}`]);
-      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
-      ip('-n', ns, 'addr', 'add', `${RS6[i]}/64`, 'dev', 'eth0', 'nodad');
-      ip('-n', ns, 'addr', 'add', `${VIP6}/128`, 'dev', 'lo', 'nodad');
-      // The independent count: what reaches this server for VIP:80 (all of it came through the director).
+    ({ client, director, reals } = await drLan(lab, procs));
+    // The independent count: what reaches each server for VIP:80 (all of it came through the director).
+    for (const ns of reals) {
       const p = nsExec(ns, 'nft', [
         `add table netdev kats_probe; add chain netdev kats_probe c { type filter hook ingress device "eth0" priority 0; policy accept; }; add rule netdev kats_probe c ip daddr ${VIP} tcp dport 80 counter; add rule netdev kats_probe c ip6 daddr ${VIP6} tcp dport 80 counter`,
       ]);
       assert.equal(p.status, 0, p.stderr);
-      starts.push(startServer(procs, ns, `rs${i + 1}`, '::', 80));
-    });
-    await Promise.all(starts);
+    }
     // The administrator's marking for the fwmark service (mangle prerouting, before its −149 chain).
     const m = nsExec(director, 'nft', [
       `add table inet kats_mangle; add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }; add rule inet kats_mangle m ip daddr ${VIP} tcp dport 80 meta mark set 7`,
     ]);
     assert.equal(m.status, 0, m.stderr);
-    dp = new NftDataplane(cliRunner({ netns: director }), {
-      dr: { ingress: ['eth0'], egress: 'eth0' },
-      flows: cliFlowReader(director),
-    });
+    dp = drDataplane(director);
   });
   after(async () => {
     await dp?.stop();
@@ -182,7 +147,7 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
   });
 
   it('netdev ingress: connections per server, client → server packets and bytes, nothing out', async () => {
-    assert.deepEqual(await dp.start(st(svc())), { ok: true });
+    assert.deepEqual(await dp.start(st(drService())), { ok: true });
     assert.deepEqual(await through('web', 9), { rs1: 3, rs2: 3, rs3: 3 });
     // The service's total is the sum of its servers'.
     const t = (await read()).find((x) => x.service === 'web')!;
@@ -195,7 +160,7 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
     const before = byServer(await read(), 'web').get(RS[0]!)!;
     const oldMark = dp.marks().get(`web|${RS[0]}|80`)!;
     assert.ok(setMarks(['netdev', 'keepalived_ts_dr']).includes(oldMark));
-    assert.deepEqual(await dp.update(st(svc({ reals: [real(1), real(2)] }))), { ok: true });
+    assert.deepEqual(await dp.update(st(drService({ reals: [real(1), real(2)] }))), { ok: true });
     const gone = await read();
     assert.equal(byServer(gone, 'web').get(RS[0]!), undefined, 'not listed while removed');
     assert.ok(gone[0]!.total.conns >= 9, 'the service keeps what the server counted');
@@ -205,7 +170,7 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
       'the old mark’s elements are gone',
     );
     await through('web', 4);
-    assert.deepEqual(await dp.update(st(svc())), { ok: true });
+    assert.deepEqual(await dp.update(st(drService())), { ok: true });
     const newMark = dp.marks().get(`web|${RS[0]}|80`)!;
     assert.notEqual(newMark, oldMark);
     const back = byServer(await read(), 'web').get(RS[0]!)!;
@@ -217,7 +182,7 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
   });
 
   it('persistence: connections that follow a persistence entry are connections too', async () => {
-    assert.deepEqual(await dp.update(st(svc({ persistence: { timeoutS: 30, prefixLen: 24 } }))), {
+    assert.deepEqual(await dp.update(st(drService({ persistence: { timeoutS: 30, prefixLen: 24 } }))), {
       ok: true,
     });
     const answered = await through('web', 5);
@@ -226,7 +191,7 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
 
   it('IPv6 (netdev ingress): the same counters', async () => {
     const reals6 = RS6.map((address) => ({ address, port: 80, weight: 1, method: 'DR' as const }));
-    const web6 = svc({
+    const web6 = drService({
       name: 'web6',
       family: 6,
       matches: [{ kind: 'addr', address: VIP6, port: 80 }],

@@ -6,10 +6,20 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
-import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { ip, isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, DR_RS, DR_RS6, drLan, replyCounter, runClient, VIP, VIP6 } from './lab.js';
+import {
+  counts,
+  DR_RS,
+  DR_RS6,
+  drDataplane,
+  drLan,
+  drService,
+  replyCounter,
+  runClient,
+  VIP,
+  VIP6,
+} from './lab.js';
 
 const RS = DR_RS;
 const RS6 = DR_RS6;
@@ -19,17 +29,6 @@ const real6 = (i: number, weight = 1): RealServerSpec => ({
   port: 80,
   weight,
   method: 'DR',
-});
-const svc = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
-  name: 'web',
-  family: 4,
-  protocol: 'tcp',
-  matches: [{ kind: 'addr', address: VIP, port: 80 }],
-  scheduler: 'rr',
-  flags: { hashPort: false, fallback: false, onePacket: false },
-  reals: [real(0), real(1), real(2)],
-  sorryActive: false,
-  ...over,
 });
 const st = (...services: ServiceSpec[]): DataplaneState => ({ services });
 
@@ -46,10 +45,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     ip('-n', client, 'addr', 'add', '198.51.100.20/24', 'dev', 'eth0');
     // Counts IP packets from the VIPs reaching the director: replies must bypass it.
     repliesSeen = replyCounter(director, { v4: VIP, v6: VIP6 });
-    dp = new NftDataplane(cliRunner({ netns: director }), {
-      dr: { ingress: ['eth0'], egress: 'eth0' },
-      flows: cliFlowReader(director),
-    });
+    dp = drDataplane(director);
   });
   after(async () => {
     await dp?.stop();
@@ -58,7 +54,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
   });
 
   it('spreads connections rr, and replies go from the real servers to the client directly', async () => {
-    assert.deepEqual(await dp.start(st(svc())), { ok: true });
+    assert.deepEqual(await dp.start(st(drService())), { ok: true });
     const res = await runClient(procs, client, { count: 9 });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
@@ -67,7 +63,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
 
   it('wrr proportions; a removed server gets no new connections', async () => {
     assert.deepEqual(
-      await dp.update(st(svc({ scheduler: 'wrr', reals: [real(0, 2), real(1, 1), real(2, 1)] }))),
+      await dp.update(st(drService({ scheduler: 'wrr', reals: [real(0, 2), real(1, 1), real(2, 1)] }))),
       {
         ok: true,
       },
@@ -75,7 +71,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     let res = await runClient(procs, client, { count: 8 });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 4, rs2: 2, rs3: 2 });
-    await dp.update(st(svc({ reals: [real(0), real(2)] })));
+    await dp.update(st(drService({ reals: [real(0), real(2)] })));
     res = await runClient(procs, client, { count: 4 });
     assert.equal(res.errors, 0, res.errs.join());
     assert.deepEqual(counts(res.names), { rs1: 2, rs3: 2 });
@@ -91,7 +87,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
   const markOf = (addr: string): number => dp.marks().get(`web|${addr}|80`) ?? -1;
 
   it('a removed server takes its flow entries along: a reused client port is rescheduled once, cleanly', async () => {
-    assert.deepEqual(await dp.update(st(svc())), { ok: true });
+    assert.deepEqual(await dp.update(st(drService())), { ok: true });
     // One client port, requests one after the other: each new connection reuses the port and so
     // meets the flow entry of the previous one (the server closes first, the client port is free).
     let res = await runClient(procs, client, { count: 3, sport: 40123 });
@@ -106,7 +102,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     assert.ok(entryMarks('flows4').includes(goneMark), 'the flow names the server');
     // That server leaves the pool: its flow entries go in the same change.
     const left = [0, 1, 2].filter((i) => i !== gone);
-    assert.deepEqual(await dp.update(st(svc({ reals: left.map((i) => real(i)) }))), { ok: true });
+    assert.deepEqual(await dp.update(st(drService({ reals: left.map((i) => real(i)) }))), { ok: true });
     assert.ok(dp.lastDrCleanup.deleted + dp.lastDrCleanup.swept >= 1, JSON.stringify(dp.lastDrCleanup));
     assert.deepEqual(dp.lastDrCleanup.errors, []);
     assert.ok(!entryMarks('flows4').includes(goneMark), 'no flow entry names the removed server');
@@ -118,16 +114,19 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
     // Inhibiting keeps the flow entries (established connections continue).
     const stay = Number(res.names[0]!.slice(2)) - 1;
     const stayMark = markOf(RS[stay]!);
-    assert.deepEqual(await dp.update(st(svc({ reals: left.map((i) => real(i, i === stay ? 0 : 1)) }))), {
-      ok: true,
-    });
+    assert.deepEqual(
+      await dp.update(st(drService({ reals: left.map((i) => real(i, i === stay ? 0 : 1)) }))),
+      {
+        ok: true,
+      },
+    );
     assert.ok(entryMarks('flows4').includes(stayMark), 'an inhibited server keeps its flows');
     assert.deepEqual(repliesSeen(), [0, 0]);
   });
 
   it('IPv6: rr spread, removal, replies bypass the director', async () => {
     const svc6 = (reals: RealServerSpec[]) =>
-      svc({ name: 'web6', family: 6, matches: [{ kind: 'addr', address: VIP6, port: 80 }], reals });
+      drService({ name: 'web6', family: 6, matches: [{ kind: 'addr', address: VIP6, port: 80 }], reals });
     assert.deepEqual(await dp.update(st(svc6([real6(0), real6(1), real6(2)]))), { ok: true });
     const v6 = { target: VIP6, from: '2001:db8:1::10' };
     let res = await runClient(procs, client, { count: 9, ...v6 });
@@ -151,7 +150,8 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
   });
 
   it('persistence: a client prefix sticks to one server; inhibiting or removing it moves the prefix', async () => {
-    const pers = (reals: RealServerSpec[]) => svc({ persistence: { timeoutS: 30, prefixLen: 24 }, reals });
+    const pers = (reals: RealServerSpec[]) =>
+      drService({ persistence: { timeoutS: 30, prefixLen: 24 }, reals });
     assert.deepEqual(await dp.update(st(pers([real(0), real(1), real(2)]))), { ok: true });
     const a = await runClient(procs, client, { count: 4, sport: 40125 });
     const b = await runClient(procs, client, { count: 4, from: '198.51.100.20' });
@@ -202,13 +202,13 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
   });
 
   it('lvs_timeouts: TCP flow entries expire after the tcp timeout, UDP ones after the udp one; else IPVS defaults', async () => {
-    const dns = svc({
+    const dns = drService({
       name: 'dns',
       protocol: 'udp',
       matches: [{ kind: 'addr', address: VIP, port: 53 }],
       reals: [0, 1, 2].map((i) => ({ ...real(i), port: 53 })),
     });
-    assert.deepEqual(await dp.update(st(svc(), dns)), { ok: true });
+    assert.deepEqual(await dp.update(st(drService(), dns)), { ok: true });
     // A reload bringing lvs_timeouts (the start path renders the same rules: nft-model.ts drFlowTimeoutS).
     assert.deepEqual(await dp.setTimeouts({ tcp: 120, udp: 40 }), { ok: true });
     /** The flow entry of a client port: its own timeout (absent = the map's 900 s) and what remains of it. */
@@ -249,7 +249,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
 
   it('refuses DR without interfaces, before touching the kernel', async () => {
     const bare = new NftDataplane(cliRunner({ netns: director }));
-    const r = await bare.start(st(svc()));
+    const r = await bare.start(st(drService()));
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.error.code, 'LVS_UNSUPPORTED');
   });

@@ -14,12 +14,12 @@ import { loadConfig } from '../../src/config/load.js';
 import type { DataplaneState } from '../../src/lvs/dataplane.js';
 import { desiredFromConfig } from '../../src/lvs/from-config.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
-import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot, Lab, nsExec } from '../helpers/netns.js';
 import {
   counts,
   DR_RS,
+  drDataplane,
   drLan,
   NatLab,
   REALS,
@@ -113,10 +113,7 @@ describe('fwmark services without `protocol` forward TCP and UDP (nftables)', { 
     );
     markVip(director);
     const replies = replyCounter(director, { v4: VIP });
-    const dp = new NftDataplane(cliRunner({ netns: director }), {
-      dr: { ingress: ['eth0'], egress: 'eth0' },
-      flows: cliFlowReader(director),
-    });
+    const dp = drDataplane(director);
     cleanup.push(() => dp.stop());
     assert.deepEqual(await dp.start(stateOf('DR', DR_RS, '')), { ok: true });
     const tcp = await runClient(procs, client, { count: 6 });

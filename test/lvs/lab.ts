@@ -6,6 +6,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConntrackFlusher } from '../../src/lvs/ct-flush.js';
+import type { ServiceSpec } from '../../src/lvs/dataplane.js';
+import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
+import { cliFlowReader } from '../../src/lvs/nft-flows.js';
+import { cliRunner } from '../../src/lvs/nft-runner.js';
 import {
   createNetns,
   deleteNetns,
@@ -15,6 +19,7 @@ import {
   tsxInFreshNetns,
   tsxInNetns,
 } from '../helpers/netns.js';
+import { dr, NO_FLAGS } from './fixtures.js';
 
 export const VIP = '198.51.100.100';
 export const VIP6 = '2001:db8:1::100';
@@ -72,6 +77,18 @@ export interface ClientResult {
   errs: string[];
 }
 
+/** Starts `node -e js` in `ns`; resolves at its first output (it is ready), rejects if it exits first. */
+function startScript(procs: ChildProcess[], ns: string, js: string, what: string): Promise<void> {
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', js], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  procs.push(p);
+  return new Promise((resolve, reject) => {
+    p.stdout?.once('data', () => resolve());
+    p.once('exit', (c) => reject(new Error(`${what} exited ${c}`)));
+  });
+}
+
 /** Starts `node -e serverJs` in `ns`; resolves once it listens. */
 export function startServer(
   procs: ChildProcess[],
@@ -80,14 +97,7 @@ export function startServer(
   host: string,
   port: number,
 ): Promise<void> {
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', serverJs(name, host, port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  procs.push(p);
-  return new Promise((resolve, reject) => {
-    p.stdout?.once('data', () => resolve());
-    p.once('exit', (c) => reject(new Error(`server ${name} exited ${c}`)));
-  });
+  return startScript(procs, ns, serverJs(name, host, port), `server ${name}`);
 }
 
 export interface ClientOpts {
@@ -168,32 +178,63 @@ export function drRealServer(
 export const DR_RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
 export const DR_RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
 
+/** A DR LAN's client (198.51.100.10) and director (198.51.100.1), IPv4 on eth0, as hosts of `lab`. */
+export function drClientDirector(
+  lab: Lab,
+  clientName = 'cl',
+  directorName = 'dir',
+): { client: string; director: string } {
+  const client = lab.addHost(clientName);
+  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+  const director = lab.addHost(directorName);
+  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  return { client, director };
+}
+
 /**
- * The dual-stack DR LAN of dr.test.ts and dr-fwmark.test.ts: a client (198.51.100.10, 2001:db8:1::10), a
- * director (198.51.100.1, 2001:db8:1::1, the VIPs on eth0) and three real servers (DR_RS, DR_RS6: hosts
- * `${prefix}rs1..3`) each serving HTTP on port 80 with its name rs1..rs3.
+ * The DR LAN's service `web`: TCP VIP:80, rr over the three DR_RS on port 80, no flags; `over` replaces
+ * whole fields.
+ */
+export const drService = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
+  name: 'web',
+  family: 4,
+  protocol: 'tcp',
+  matches: [{ kind: 'addr', address: VIP, port: 80 }],
+  scheduler: 'rr',
+  flags: { ...NO_FLAGS },
+  reals: DR_RS.map((a) => dr(a, 80)),
+  sorryActive: false,
+  ...over,
+});
+
+/**
+ * The dual-stack DR LAN of dr.test.ts, dr-fwmark.test.ts and dr-traffic.test.ts: a client (198.51.100.10,
+ * 2001:db8:1::10), a director (198.51.100.1, 2001:db8:1::1, the VIPs on eth0) and three real servers
+ * (DR_RS, DR_RS6: hosts `${prefix}rs1..3`, in `reals`) each serving HTTP on port 80 with its name rs1..rs3.
  */
 export async function drLan(
   lab: Lab,
   procs: ChildProcess[],
   prefix = '',
-): Promise<{ client: string; director: string }> {
-  const client = lab.addHost(`${prefix}cl`);
-  const director = lab.addHost(`${prefix}dir`);
-  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
+): Promise<{ client: string; director: string; reals: string[] }> {
+  const { client, director } = drClientDirector(lab, `${prefix}cl`, `${prefix}dir`);
   ip('-n', client, 'addr', 'add', '2001:db8:1::10/64', 'dev', 'eth0', 'nodad');
-  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
   ip('-n', director, 'addr', 'add', `${VIP}/32`, 'dev', 'eth0');
   ip('-n', director, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
   ip('-n', director, 'addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad');
-  await Promise.all(
-    DR_RS.map((addr, i) => {
-      const ns = drRealServer(lab, `${prefix}rs${i + 1}`, addr, { addr: DR_RS6[i]!, vip: VIP6 });
-      return startServer(procs, ns, `rs${i + 1}`, '::', 80);
-    }),
+  const reals = DR_RS.map((addr, i) =>
+    drRealServer(lab, `${prefix}rs${i + 1}`, addr, { addr: DR_RS6[i]!, vip: VIP6 }),
   );
-  return { client, director };
+  await Promise.all(reals.map((ns, i) => startServer(procs, ns, `rs${i + 1}`, '::', 80)));
+  return { client, director, reals };
 }
+
+/** The nftables data plane of a DR LAN's director: DR in and out on eth0, flows read in its namespace. */
+export const drDataplane = (director: string): NftDataplane =>
+  new NftDataplane(cliRunner({ netns: director }), {
+    dr: { ingress: ['eth0'], egress: 'eth0' },
+    flows: cliFlowReader(director),
+  });
 
 /**
  * Counts the packets from the VIPs (`ip saddr` / `ip6 saddr`, with `match` after) arriving on a director's
@@ -256,14 +297,7 @@ export function startUdpServer(
   host: string,
   port: number,
 ): Promise<void> {
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', udpServerJs(name, host, port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  procs.push(p);
-  return new Promise<void>((resolve, reject) => {
-    p.stdout?.once('data', () => resolve());
-    p.once('exit', (c) => reject(new Error(`udp server exited ${c}`)));
-  });
+  return startScript(procs, ns, udpServerJs(name, host, port), 'udp server');
 }
 
 /** Sends `count` datagrams from 198.51.100.10:`sport` in `ns` to `target`:`port`, one after the other. */

@@ -21,13 +21,13 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generatedConfig, seedList } from '../config/meaning-generator.js';
+import { pidIn, takeDump } from '../helpers/dump.js';
 import {
   CASES_DIR,
   CORPUS_DIR,
@@ -566,39 +566,6 @@ function startIn(ns: string, tmp: string, argv: string[]): { child: ChildProcess
     out += b.toString();
   });
   return { child, log: () => out };
-}
-
-/**
- * The pid in a pid file, or null while there is none. A file read while the daemon writes it can be empty:
- * Number('') is 0, and kill(0, …) would signal this whole process group (the runner, every case's daemons and
- * their `sh` wrappers, which a USR1 or TERM ends).
- */
-function pidIn(pidFile: string): number | null {
-  if (!existsSync(pidFile)) return null;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 1 ? pid : null;
-}
-
-/** SIGUSR1 to the process in `pidFile`; the new dump's text once written (null if none came). */
-async function takeDump(pidFile: string, dataFile: string): Promise<string | null> {
-  const pid = pidIn(pidFile);
-  if (pid === null) return null;
-  rmSync(dataFile, { force: true });
-  try {
-    process.kill(pid, 'SIGUSR1');
-  } catch {
-    return null;
-  }
-  let size = -1;
-  // Up to 10 s: a loaded machine can take seconds to write 20 instances.
-  for (let k = 0; k < 100; k++) {
-    await sleep(100);
-    if (!existsSync(dataFile)) continue;
-    const now = statSync(dataFile).size;
-    if (now > 0 && now === size) return readFileSync(dataFile, 'utf8');
-    size = now;
-  }
-  return existsSync(dataFile) ? readFileSync(dataFile, 'utf8') : null;
 }
 
 /** Lines keepalived writes that ours does not (dumps.ts header): none left in the sections we run. */

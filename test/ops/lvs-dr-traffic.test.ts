@@ -7,30 +7,16 @@
 // server's connections and the virtual server's total, and still fits a phone.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DR_REALS, DR_VIP, drDaemonConf } from '../daemon/lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from '../daemon/router.js';
-import { ip, Lab, nsExec } from '../helpers/netns.js';
-import { counts, runClient, startServer } from '../lvs/lab.js';
+import { Lab } from '../helpers/netns.js';
+import { counts, drClientDirector, drRealServer, runClient, startServer } from '../lvs/lab.js';
+import { browserInNetns, noBrowser } from './netns-browser.js';
 import { NsHttp, parseMetrics } from './ns-http.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-let puppeteer: { launch: typeof import('puppeteer-core').launch } | null = null;
-try {
-  const m = await import('puppeteer-core');
-  puppeteer = { launch: (o) => m.launch(o) };
-} catch {
-  puppeteer = null;
-}
 const skip = needsRoot();
-const noBrowser = !existsSync(CHROMIUM)
-  ? `no browser: ${CHROMIUM} missing (Debian package chromium; npm test installs it as root)`
-  : !puppeteer
-    ? 'puppeteer-core not installed (npm install)'
-    : false;
 const PORT = 9664;
 const conf = `global_defs {\n  metrics_listen 127.0.0.1:${PORT}\n}\n${drDaemonConf({ vrid: 74, priority: 150 })}`;
 
@@ -43,18 +29,10 @@ const closers: (() => Promise<unknown> | undefined)[] = [];
 before(async () => {
   if (skip) return;
   lab = new Lab('drtraf');
-  client = lab.addHost('cl');
-  director = lab.addHost('dir');
-  ip('-n', client, 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
-  ip('-n', director, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0');
+  ({ client, director } = drClientDirector(lab));
   await Promise.all(
     DR_REALS.map((addr, i) => {
-      const ns = lab.addHost(`rs${i + 1}`);
-      for (const k of ['all', 'eth0'])
-        for (const kv of ['arp_ignore=1', 'arp_announce=2'])
-          nsExec(ns, 'sysctl', ['-qw', `net.ipv4.conf.${k}.${kv}`]);
-      ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'addr', 'add', `${DR_VIP}/32`, 'dev', 'lo');
+      const ns = drRealServer(lab, `rs${i + 1}`, addr, undefined, DR_VIP);
       return startServer(procs, ns, `rs${i + 1}`, '0.0.0.0', 80);
     }),
   );
@@ -134,15 +112,7 @@ test('DR virtual server: connections, packets and bytes on /metrics, /status and
     t.skip(`the page part: ${noBrowser}`);
     return;
   }
-  const shots = mkdtempSync(join(tmpdir(), 'kats-dr-traffic-page-'));
-  const launcher = join(shots, 'chromium-in-netns');
-  writeFileSync(launcher, `#!/bin/sh\nexec ip netns exec ${director} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
-  const browser = await puppeteer!.launch({
-    executablePath: launcher,
-    pipe: true,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-  });
+  const { browser, shots } = await browserInNetns(director, 'dr-traffic-page');
   closers.unshift(() => browser.close());
   const page = await browser.newPage();
   await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2, isMobile: true, hasTouch: true });

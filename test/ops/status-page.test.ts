@@ -4,30 +4,16 @@
 // (priority dropped through a track_file, the peer takes over), names the transition and its reason, and
 // fits a phone's width. Screenshots go to a temporary directory named in the test log.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { vrrpInstanceConf } from '../daemon/conf.js';
 import { Router, settleStates } from '../daemon/router.js';
 import { isRoot } from '../helpers/netns.js';
 import { RouterLabs, TWO_ROUTERS } from '../helpers/router-lab.js';
+import { browserInNetns, noBrowser } from './netns-browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-let puppeteer: { launch: typeof import('puppeteer-core').launch } | null = null;
-try {
-  const m = await import('puppeteer-core');
-  puppeteer = { launch: (o) => m.launch(o) };
-} catch {
-  puppeteer = null;
-}
-const skip = !isRoot()
-  ? 'needs root for network namespaces'
-  : !existsSync(CHROMIUM)
-    ? `no browser: ${CHROMIUM} missing (Debian package chromium; npm test installs it as root)`
-    : !puppeteer
-      ? 'puppeteer-core not installed (npm install)'
-      : false;
+const skip = !isRoot() ? 'needs root for network namespaces' : noBrowser;
 const PORT = 9650;
 
 const labs = new RouterLabs();
@@ -66,15 +52,7 @@ ${instance('VI_2', 52, 50, '192.0.2.101')}
   await r1.waitFor(/Status listener on 127\.0\.0\.1:9650/, 15_000);
 
   // The browser runs inside r1's namespace (where the listener is); puppeteer talks to it over a pipe.
-  const shots = mkdtempSync(join(tmpdir(), 'kats-status-page-'));
-  const launcher = join(shots, 'chromium-in-netns');
-  writeFileSync(launcher, `#!/bin/sh\nexec ip netns exec ${ns1} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
-  const browser = await puppeteer!.launch({
-    executablePath: launcher,
-    pipe: true,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-  });
+  const { browser, shots } = await browserInNetns(ns1, 'status-page');
   labs.closers.push(() => browser.close());
   const page = await browser.newPage();
   await page.setViewport({ width: 1200, height: 800 });
