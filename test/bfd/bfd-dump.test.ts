@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { takeDump } from '../helpers/dump.js';
 import { OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
@@ -87,9 +87,25 @@ after(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A daemon in `ns` with /tmp bound to `tmp` (`ip netns exec` gives it a mount namespace of its own). */
+/**
+ * A daemon in `ns` with /tmp bound to `tmp` (`ip netns exec` gives it a mount namespace of its own). A
+ * program under /tmp (a checkout cloned there) would be hidden by that mount: its directory is bound into
+ * `tmp` at the same place first, and the whole tree mounted over /tmp.
+ */
 function startIn(ns: string, tmp: string, argv: string[]): ChildProcess {
-  const inner = `mount --bind '${tmp}' /tmp && exec ${argv.map((a) => `'${a}'`).join(' ')}`;
+  // The program (and node's script): the first two words; the rest are paths inside the new /tmp.
+  const keep = [
+    ...new Set(
+      argv
+        .slice(0, 2)
+        .filter((a) => a.startsWith('/tmp/'))
+        .map((a) => dirname(dirname(a))),
+    ),
+  ];
+  const binds = keep.map(
+    (d) => `mkdir -p '${tmp}${d.slice(4)}' && mount --bind '${d}' '${tmp}${d.slice(4)}' && `,
+  );
+  const inner = `${binds.join('')}mount ${keep.length > 0 ? '--rbind' : '--bind'} '${tmp}' /tmp && exec ${argv.map((a) => `'${a}'`).join(' ')}`;
   const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', inner], { stdio: 'ignore' });
   children.push(child);
   return child;

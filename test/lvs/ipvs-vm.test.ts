@@ -158,4 +158,40 @@ describe('keepalived-ts on a real IPVS, beside keepalived 2.2.7 (qemu VM)', () =
         .reduce((n, f) => n + Number(f[4]) + Number(f[5]), 0);
     assert.ok(conns(list) >= 4, list);
   });
+
+  it("the status listener's traffic counters are IPVS's own (ipvsadm -Ln --stats --exact)", (t) => {
+    if (skip) return t.skip(skip);
+    const stats = read('ts.traffic.stats.txt');
+    const metrics = read('ts.traffic.metrics.txt');
+    // ipvsadm: the service line, then its servers: -> addr:port Conns InPkts OutPkts InBytes OutBytes.
+    const lines = stats.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('TCP  198.51.100.100:80 '));
+    assert.ok(at >= 0, stats);
+    const kernel = new Map<string, number[]>();
+    for (const l of lines.slice(at + 1)) {
+      const m = /^ {2}-> (\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(l);
+      if (!m) break;
+      kernel.set(m[1]!, m.slice(2, 7).map(Number));
+    }
+    const FIELDS = ['conn', 'in_packets', 'out_packets', 'in_bytes', 'out_bytes'];
+    const ours = new Map<string, number[]>();
+    for (const m of metrics.matchAll(/^keepalived_lvs_rs_(\w+)\{([^}]*)\} (\S+)$/gm)) {
+      const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+      const k = FIELDS.indexOf(m[1]!);
+      if (k < 0 || labels.vip !== '198.51.100.100:80') continue;
+      const v = ours.get(labels.addr!) ?? [0, 0, 0, 0, 0];
+      v[k] = Number(m[3]);
+      ours.set(labels.addr!, v);
+    }
+    assert.ok(kernel.size >= 2, stats);
+    assert.deepEqual(
+      ours,
+      kernel,
+      `metrics:\n${metrics
+        .split('\n')
+        .filter((l) => l.startsWith('keepalived_lvs_rs_'))
+        .join('\n')}\nipvsadm:\n${stats}`,
+    );
+    assert.ok([...kernel.values()].reduce((n, v) => n + v[0]!, 0) >= 4, 'the four requests are counted');
+  });
 });

@@ -431,11 +431,12 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
     const out = await p;
     assert.equal(!out.ok && out.code, 'closed');
     // Let destroyed sockets finish closing (at most 2 s: a loaded machine is slower), then compare.
-    for (let i = 0; i < 40 && (openFds() !== fdsBefore || activeNetHandles() !== handlesBefore); i++)
+    for (let i = 0; i < 40 && (openFds() > fdsBefore || activeNetHandles() > handlesBefore); i++)
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(probeDeadlines.size, 0);
     assert.equal(probeReactor().size, 0);
-    assert.equal(openFds(), fdsBefore);
-    assert.equal(activeNetHandles(), handlesBefore);
+    // Not more than at the start (an earlier test's socket may finish closing meanwhile: one fewer seen).
+    assert.ok(openFds() <= fdsBefore, `fds ${openFds()} > ${fdsBefore}`);
+    assert.ok(activeNetHandles() <= handlesBefore, `handles ${activeNetHandles()} > ${handlesBefore}`);
   });
 });
