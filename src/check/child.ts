@@ -250,6 +250,16 @@ export function runCheckerChild(o: CliOptions): number {
     trafficTimer.unref();
     if (events.length > 0) sendRealServers(true);
   };
+  // Once every checker has run and the data plane holds their verdicts, the C heap that programming grew
+  // (libnftables: one transaction per virtual server that changed) goes back to the kernel (memory.ts).
+  const trimWhenConverged = () => {
+    const t = setInterval(() => {
+      if (!runtime?.status().every((r) => r.checkers.every((c) => c.hasRun))) return;
+      clearInterval(t);
+      void (sink?.settled() ?? Promise.resolve()).then(() => trimMalloc());
+    }, 1000);
+    t.unref();
+  };
   log.info('Starting Healthcheck child process');
   const respawned = process.env[CHECKER_RESPAWNED_ENV] === '1';
   void LvsSink.create(config, {
@@ -258,8 +268,6 @@ export function runCheckerChild(o: CliOptions): number {
     keepOnStop: o.dontReleaseIpvs,
     status: () => runtime?.status() ?? [],
     stateFile: lvsStateFileFor(o.checkersPidFile ?? DEFAULT_CHECKERS_PID_FILE),
-    // The C heap libnftables grew for the first (whole) programming goes back to the kernel (memory.ts).
-    onProgrammed: () => trimMalloc(),
   })
     .then((dataPlane) => {
       sink = dataPlane;
@@ -268,6 +276,7 @@ export function runCheckerChild(o: CliOptions): number {
     })
     .then((rt) => {
       runtime = rt;
+      trimWhenConverged();
       // After start-up (module loading, the first data-plane programming), as the VRRP process does.
       applyProcessTuning(config.globalDefs.checkerProcess, log, 'checker');
       send({ type: 'ready', pid: process.pid });

@@ -68,8 +68,6 @@ export interface LvsSinkOptions {
   status: () => RealServerStatus[];
   /** Where the committed state is written after each transaction, for --lvs-list. */
   stateFile?: string;
-  /** Called once, after the data plane's first programming succeeded. */
-  onProgrammed?: () => void;
 }
 
 /** The nftables programmer: libnftables in process, else the `nft` command; null without either. */
@@ -335,10 +333,8 @@ export class LvsSink implements DataPlaneSink {
         for (const e of this.#dp.lastDrCleanup?.errors ?? [])
           this.#o.log.warn(`data plane (DR flow clean-up): ${e}`);
         if (r.ok) {
-          const first = !this.#started;
           this.#started = true;
           this.#committed();
-          if (first) this.#o.onProgrammed?.();
         }
       }
     } finally {

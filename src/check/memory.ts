@@ -4,7 +4,7 @@
 // collection frees objects, not partly used pages); programming 10,000 destinations through libnftables grows
 // glibc's heap, which glibc does not give back while free chunks sit below live ones. Both are released once,
 // after the event that caused them: a compacting full collection after the configuration is read, malloc_trim
-// after the data plane's first programming.
+// once every checker has run and the data plane holds their verdicts.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { libcLibrary } from '../net/libc.js';

@@ -1,19 +1,12 @@
 // The checker's one-off memory releases (src/check/memory.ts): each must give memory back where the ordinary
-// path keeps it, and the data plane's first programming must be announced once.
+// path keeps it; the checker process (child.ts) runs them once, at start-up.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CheckerCore } from '../../src/check/core/index.js';
-import { LvsSink } from '../../src/check/lvs-sink.js';
 import { compactHeap, trimMalloc } from '../../src/check/memory.js';
-import { loadConfig } from '../../src/config/load.js';
-import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { libcLibrary } from '../../src/net/libc.js';
-import { quietLog } from '../helpers/quiet-log.js';
 
 const MiB = 2 ** 20;
 const oldSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_size;
@@ -59,40 +52,5 @@ describe('checker memory releases', () => {
       before - after > 10 * MiB,
       `RssAnon ${(before / MiB).toFixed(1)} → ${(after / MiB).toFixed(1)} MiB`,
     );
-  });
-
-  it('the sink announces its first successful programming once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kats-ckmem-'));
-    writeFileSync(
-      join(dir, 'k.conf'),
-      'virtual_server 198.51.100.1 80 {\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 192.0.2.11 80 {\n  TCP_CHECK {\n   connect_timeout 1\n  }\n }\n}\n',
-    );
-    const { config } = loadConfig(join(dir, 'k.conf'), { env: {} });
-    rmSync(dir, { recursive: true, force: true });
-    const core = new CheckerCore(config, { seed: 1 });
-    let fail = true;
-    const dp = new NftDataplane({
-      route: 'cli',
-      close() {},
-      run: async () => (fail ? { ok: false, message: 'refused' } : { ok: true }),
-    });
-    let programmed = 0;
-    const sink = new LvsSink(config, dp, {
-      log: quietLog,
-      respawned: false,
-      keepOnStop: false,
-      status: () => core.status(),
-      onProgrammed: () => programmed++,
-    });
-    core.start(1_000_000);
-    sink.apply(core.snapshot());
-    await sink.settled();
-    assert.equal(programmed, 0, 'a failed programming is not announced');
-    fail = false;
-    sink.apply(core.snapshot());
-    await sink.settled();
-    sink.apply(core.snapshot());
-    await sink.settled();
-    assert.equal(programmed, 1);
   });
 });
