@@ -32,6 +32,9 @@ import { CheckerRuntime } from './runtime.js';
 const TRAFFIC_MS = 2000;
 const TRAFFIC_COST_FACTOR = 20;
 
+/** The longest the start-up trim of the C heap waits for every checker to have run (s). */
+const TRIM_WAIT_S = 60;
+
 /** Real-server changes kept while no status listener has asked for them, or between two sends. */
 const MAX_PENDING_EVENTS = 1000;
 
@@ -251,10 +254,13 @@ export function runCheckerChild(o: CliOptions): number {
     if (events.length > 0) sendRealServers(true);
   };
   // Once every checker has run and the data plane holds their verdicts, the C heap that programming grew
-  // (libnftables: one transaction per virtual server that changed) goes back to the kernel (memory.ts).
+  // (libnftables: one transaction per virtual server that changed) goes back to the kernel (memory.ts). A
+  // checker that never runs (ha_suspend on a backup) does not keep this polling: TRIM_WAIT_S at most.
   const trimWhenConverged = () => {
+    let waited = 0;
     const t = setInterval(() => {
-      if (!runtime?.status().every((r) => r.checkers.every((c) => c.hasRun))) return;
+      const converged = runtime?.status().every((r) => r.checkers.every((c) => c.hasRun));
+      if (!converged && ++waited < TRIM_WAIT_S) return;
       clearInterval(t);
       void (sink?.settled() ?? Promise.resolve()).then(() => trimMalloc());
     }, 1000);
