@@ -18,6 +18,7 @@ import { CHECKER_RESPAWNED_ENV, type FromChecker, isToChecker } from './channel.
 import type { CheckAction } from './core/index.js';
 import { formatCheckerData } from './dump.js';
 import { LvsSink } from './lvs-sink.js';
+import { compactHeap, trimMalloc } from './memory.js';
 import { widenPingGroupRange } from './probes/ping.js';
 import { CheckerRuntime } from './runtime.js';
 
@@ -28,6 +29,9 @@ import { CheckerRuntime } from './runtime.js';
  */
 const TRAFFIC_MS = 2000;
 const TRAFFIC_COST_FACTOR = 20;
+
+/** The longest the start-up trim of the C heap waits for every checker to have run (s). */
+const TRIM_WAIT_S = 60;
 
 /** Real-server changes kept while no status listener has asked for them, or between two sends. */
 const MAX_PENDING_EVENTS = 1000;
@@ -45,6 +49,8 @@ export function runCheckerChild(o: CliOptions): number {
     log.close();
     return 1;
   }
+  // The parse's garbage, before any check runs: a one-off compacting collection releases its pages (memory.ts).
+  log.detail(`Checker: heap compacted after reading the configuration (${compactHeap().toFixed(0)} ms)`);
   let runtime: CheckerRuntime | null = null;
   // The configuration the data dump describes: the one last loaded.
   let current = config;
@@ -232,6 +238,19 @@ export function runCheckerChild(o: CliOptions): number {
     trafficTimer.unref();
     if (events.length > 0) sendRealServers(true);
   };
+  // Once every checker has run and the data plane holds their verdicts, the C heap that programming grew
+  // (libnftables: one transaction per virtual server that changed) goes back to the kernel (memory.ts). A
+  // checker that never runs (ha_suspend on a backup) does not keep this polling: TRIM_WAIT_S at most.
+  const trimWhenConverged = () => {
+    let waited = 0;
+    const t = setInterval(() => {
+      const converged = runtime?.status().every((r) => r.checkers.every((c) => c.hasRun));
+      if (!converged && ++waited < TRIM_WAIT_S) return;
+      clearInterval(t);
+      void (sink?.settled() ?? Promise.resolve()).then(() => trimMalloc());
+    }, 1000);
+    t.unref();
+  };
   log.info('Starting Healthcheck child process');
   const respawned = process.env[CHECKER_RESPAWNED_ENV] === '1';
   void LvsSink.create(config, {
@@ -248,6 +267,7 @@ export function runCheckerChild(o: CliOptions): number {
     })
     .then((rt) => {
       runtime = rt;
+      trimWhenConverged();
       // After start-up (module loading, the first data-plane programming), as the VRRP process does.
       applyProcessTuning(config.globalDefs.checkerProcess, log, 'checker');
       send({ type: 'ready', pid: process.pid });
