@@ -3,25 +3,14 @@
 // and the passive role. Pure: no I/O and no clock — every input carries `nowUs`, and the adapter calls
 // timers(nowUs) at nextDeadlineUs(). Outputs are actions: packets to send and state changes
 // (docs/bfd.md, 'The session').
+import type { BfdInstance } from '../config/model.js';
 import { type BfdControl, type BfdState, DIAG, encodeControl } from './packet.js';
 
-export interface SessionConfig {
-  name: string;
-  /** Required Min RX Interval we advertise. */
-  minRxUs: number;
-  /** Desired Min TX Interval while Up. */
-  minTxUs: number;
-  /** Desired Min TX Interval while not Up (RFC 5880 §6.8.3: at least 1 s). */
-  idleTxUs: number;
-  /** Detect Mult. */
-  multiplier: number;
-  /** Sends nothing until the neighbour has been heard (RFC 5880 §6.1). */
-  passive: boolean;
-  /** TTL / hop limit we send with; a received one below ttl − maxHops is discarded. */
-  ttl: number;
-  /** 255: no TTL check. */
-  maxHops: number;
-}
+/** What a session runs by: the bfd_instance's timers and TTL rules (src/config/model.ts, BfdInstance). */
+export type SessionConfig = Pick<
+  BfdInstance,
+  'name' | 'minRxUs' | 'minTxUs' | 'idleTxUs' | 'multiplier' | 'passive' | 'ttl' | 'maxHops'
+>;
 
 export type SessionAction =
   | { type: 'send'; bytes: Uint8Array; packet: BfdControl }
