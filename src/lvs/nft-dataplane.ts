@@ -66,7 +66,8 @@ import {
   tableOf,
   unsupported,
 } from './nft-model.js';
-import { netlinkRawSender, type RawSender, rawOps } from './nft-raw.js';
+import { netlinkRawSender, type RawOp, type RawSender, rawMap, rawOps } from './nft-raw.js';
+import { RETIRE_GRACE_MS, type Retired, retire, retiredCount, splitDue } from './nft-retire.js';
 import type { NftRunner } from './nft-runner.js';
 import { countWeights, isCountBased } from './schedulers.js';
 
@@ -210,6 +211,10 @@ export class NftDataplane implements Dataplane {
   #tables: TableReader | undefined;
   /** How the last start() went: adopted the earlier run's tables (and how many stale flows it deleted). */
   lastAdoption = { adopted: false, staleFlows: 0 };
+  /** Slot and backend elements out of use but kept for a grace period (src/lvs/nft-retire.ts). */
+  #retired: Retired = new Map();
+  #retireMs: number;
+  #retireTimer: NodeJS.Timeout | undefined;
 
   #dr: DrOptions | undefined;
   #log: ((message: string) => void) | undefined;
@@ -275,6 +280,11 @@ export class NftDataplane implements Dataplane {
        * the libnftables runner (both work in this process's namespace); `false` turns it off.
        */
       tables?: TableReader | false;
+      /**
+       * How long a slot or backend element taken out of use stays in the kernel before a later
+       * transaction deletes it (src/lvs/nft-retire.ts); 0 deletes it in the change itself.
+       */
+      retireMs?: number;
     } = {},
   ) {
     this.#runner = runner;
@@ -295,6 +305,59 @@ export class NftDataplane implements Dataplane {
     this.#flowTimeouts = opts.timeouts;
     this.#flushOnStart = opts.flushOnStart ?? false;
     this.#leftoverMarks = opts.leftoverMarks ?? [];
+    this.#retireMs = opts.retireMs ?? RETIRE_GRACE_MS;
+  }
+
+  /** Retired elements still in the kernel (for tests and the dump). */
+  retiredElements(): number {
+    return retiredCount(this.#retired);
+  }
+
+  /**
+   * After a commit: the retired set it left, minus the maps of deleted tables. A timer deletes them once
+   * due, a quarter grace period late so that one transaction takes many.
+   */
+  #setRetired(next: Retired, goneTables: Iterable<string> = []): void {
+    const gone = new Set(goneTables);
+    for (const m of [...next.keys()]) if (gone.has(tableOf(m))) next.delete(m);
+    this.#retired = next;
+    if (next.size === 0) {
+      clearTimeout(this.#retireTimer);
+      this.#retireTimer = undefined;
+      return;
+    }
+    if (this.#retireTimer) return;
+    let due = Number.POSITIVE_INFINITY;
+    for (const els of next.values()) for (const e of els.values()) due = Math.min(due, e.sinceMs);
+    const wait = Math.max(0, due + this.#retireMs - performance.now()) + this.#retireMs / 4;
+    this.#retireTimer = setTimeout(() => {
+      this.#retireTimer = undefined;
+      void this.#serial(() => this.#deleteRetired());
+    }, wait);
+    this.#retireTimer.unref();
+  }
+
+  /**
+   * Deletes the retired elements whose grace period is over, in one transaction of their own. Each is
+   * added (same key and value) before it is deleted, so one already gone (deleted by hand) cannot fail
+   * the others.
+   */
+  async #deleteRetired(): Promise<void> {
+    if (!this.#started || this.#retired.size === 0) return;
+    const { due, rest } = splitDue(this.#retired, performance.now(), this.#retireMs);
+    if (due.size > 0) {
+      const ops: RawOp[] = [];
+      for (const [set, els] of due) ops.push({ op: 'addelem', set, elems: [...els] });
+      for (const [set, els] of due) ops.push({ op: 'delelem', set, keys: [...els.keys()] });
+      const some = partialModel([]);
+      for (const [set, els] of due) for (const [k, v] of els) some.sets.get(set)?.elems.set(k, v);
+      const script = diffScript(partialModel([]), some) + diffScript(some, partialModel([]));
+      const raw = [...due.keys()].every(rawMap) ? this.#raw : undefined;
+      let r = raw ? await raw.send(ops) : await this.#runner.run(script);
+      if (!r.ok && raw) r = await this.#runner.run(script);
+      if (!r.ok) this.#log?.(`nftables: retired elements not deleted (${r.message})`);
+    }
+    this.#setRetired(rest);
   }
 
   /** One service's objects with this data plane's interfaces and timeout policies. */
@@ -434,6 +497,8 @@ export class NftDataplane implements Dataplane {
       if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
       this.#commit(want, frags);
       this.#started = true;
+      // The tables were replaced whole: nothing of theirs is left retired.
+      this.#setRetired(new Map());
       return { ok: true };
     });
   }
@@ -493,7 +558,15 @@ export class NftDataplane implements Dataplane {
       const to = onlyTables(partialModel(frags.values(), true, this.#dr), wantTables);
       to.timeouts = ctTimeoutObjects(this.#timeouts);
       const kept = new Set([...wantTables].filter((t) => k.tables.has(t)));
-      return { frags, to, from: onlyTables(kernelModel(k, to, this.#timeouts), kept) };
+      // Elements the kernel holds beyond the wanted ones may still be reached by the old rules: retired.
+      const rt = retire(
+        onlyTables(kernelModel(k, to, this.#timeouts), kept),
+        to,
+        this.#retired,
+        performance.now(),
+        this.#retireMs,
+      );
+      return { frags, to: rt.to, from: rt.from, retiredCommit: rt.commit };
     };
     // Direct-routing tables wanted but absent are created (their objects follow in the diff); those
     // present but no longer wanted go whole, last.
@@ -505,7 +578,7 @@ export class NftDataplane implements Dataplane {
       .filter((t) => k.tables.has(t) && !wantTables.has(t))
       .map((t) => `delete table ${drTableName(t)}\n`)
       .join('');
-    let { frags, to, from } = build();
+    let { frags, to, from, retiredCommit } = build();
     // Flow entries stay while their server keeps a backend entry; persistence entries while it is in the pool.
     const keep = new Map<DynMap, Set<number>>(ALL_DYN.map((m) => [m, new Set<number>()]));
     for (const s of want.services) {
@@ -561,7 +634,7 @@ export class NftDataplane implements Dataplane {
       // matter more, as in start().
       const why = r.message;
       this.#timeouts = undefined;
-      ({ frags, to, from } = build());
+      ({ frags, to, from, retiredCommit } = build());
       script = full(diffScript(from, to));
       this.lastScript = script;
       count = 0;
@@ -580,6 +653,11 @@ export class NftDataplane implements Dataplane {
     this.lastDrCleanup.deleted = count;
     this.#commit(want, frags);
     this.#started = true;
+    retiredCommit(this.#retired);
+    this.#setRetired(
+      this.#retired,
+      (['netdev', 'ip', 'ip6'] as const).filter((t) => k.tables.has(t) && !wantTables.has(t)),
+    );
     this.lastAdoption = { adopted: true, staleFlows: count };
     this.#log?.(
       `nftables: adopted the tables an earlier run left (${count} flow entries of departed servers deleted)`,
@@ -642,8 +720,15 @@ export class NftDataplane implements Dataplane {
         const s = nextByName.get(n);
         if (s) newFrags.set(n, this.#render(s));
       }
-      const fromModel = partialModel(oldFrags);
-      const toModel = partialModel(newFrags.values());
+      const rt = retire(
+        partialModel(oldFrags),
+        partialModel(newFrags.values()),
+        this.#retired,
+        performance.now(),
+        this.#retireMs,
+      );
+      const fromModel = rt.from;
+      const toModel = rt.to;
       // A direct-routing table is created with the first service that needs it and deleted with the last.
       const hadTables = drTablesFor(this.#state.services);
       const wantTables = drTablesFor(next.services);
@@ -704,6 +789,8 @@ export class NftDataplane implements Dataplane {
       }
       this.#state = next;
       this.#matches = idx;
+      rt.commit(this.#retired);
+      this.#setRetired(this.#retired, gone);
       this.lastFlushErrors = flush.length > 0 && this.#conntrack ? await this.#conntrack.flush(flush) : [];
       return { ok: true };
     });
@@ -849,8 +936,15 @@ export class NftDataplane implements Dataplane {
         if (f) oldFrags.push(f);
         newFrags.set(s.name, this.#render(s, weights));
       }
-      const fromModel = partialModel(oldFrags);
-      const toModel = partialModel(newFrags.values());
+      const rt = retire(
+        partialModel(oldFrags),
+        partialModel(newFrags.values()),
+        this.#retired,
+        performance.now(),
+        this.#retireMs,
+      );
+      const fromModel = rt.from;
+      const toModel = rt.to;
       const script = diffScript(fromModel, toModel);
       this.lastScript = script;
       this.lastRoute = { route: 'script' };
@@ -859,6 +953,8 @@ export class NftDataplane implements Dataplane {
         const r = await this.#runner.run(script);
         if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
       }
+      rt.commit(this.#retired);
+      this.#setRetired(this.#retired);
       for (const { s, sig, weights } of changed) {
         this.#slotWeights.set(s.name, { sig, weights });
         this.#frags.set(s.name, newFrags.get(s.name) as Fragment);
@@ -928,6 +1024,7 @@ export class NftDataplane implements Dataplane {
       }
       this.#commit(EMPTY_STATE, new Map());
       this.#started = false;
+      this.#setRetired(new Map());
       this.#raw?.close();
       this.#tables?.close();
       return { ok: true };

@@ -215,6 +215,9 @@ const PICK = /^ct mark set numgen inc mod (\d+) offset (\d+)$/;
  * plus, at most, the rewritten rotation rule of pick chains (`ct mark set numgen inc mod N offset B`);
  * undefined when anything else differs (then diffScript's libnftables transaction is the way).
  */
+/** Whether raw batches can carry elements of map `set`. */
+export const rawMap = (set: string): boolean => LAYOUT[set] !== undefined;
+
 export function rawOps(from: NftModel, to: NftModel): RawOp[] | undefined {
   const flush: RawOp[] = [];
   const rules: RawOp[] = [];

@@ -13,15 +13,35 @@ import { counts, NatLab } from './lab.js';
 // Runs the built code (npm test builds first; so do the daemon tests).
 const FLIPPER = fileURLToPath(new URL('./flipper-main.mjs', import.meta.url));
 
-/** The programmed pool as the kernel has it: slot count of the pick rule, and the slot → mark entries. */
-function kernelPool(ns: string): { mod: number; slots: number; backends: number } {
+/**
+ * The programmed pool as the kernel has it: the pick rule's slot count, and whether every slot it can
+ * pick maps to a server mark that has a backend. Elements a change took out of use may linger for a
+ * grace period (src/lvs/nft-retire.ts): more slots and backends than the pick reaches are fine.
+ */
+function kernelPool(ns: string): { mod: number; reachable: boolean; slots: number; backends: number } {
   const r = nsExec(ns, 'nft', ['list', 'table', 'inet', 'keepalived_ts']);
   assert.equal(r.status, 0, r.stderr);
-  const mod = Number(/numgen inc mod (\d+) offset/.exec(r.stdout)?.[1] ?? -1);
+  const pick = /numgen inc mod (\d+) offset (\d+)/.exec(r.stdout);
+  const mod = Number(pick?.[1] ?? -1);
+  const offset = Number(pick?.[2] ?? -1);
   const block = (name: string) =>
     /elements = \{([^}]*)\}/.exec(r.stdout.split(`map ${name} {`)[1] ?? '')?.[1] ?? '';
-  const n = (s: string) => (s.trim() === '' ? 0 : s.split(',').length);
-  return { mod, slots: n(block('slots')), backends: n(block('bk4')) };
+  const pairs = (s: string) =>
+    new Map(
+      s
+        .split(',')
+        .map((e) => e.trim().split(/\s*:\s*/))
+        .filter((kv) => kv.length === 2)
+        .map(([k, v]) => [Number(k), v as string]),
+    );
+  const slots = pairs(block('slots'));
+  const backends = pairs(block('bk4'));
+  let reachable = mod > 0;
+  for (let i = 0; i < mod; i++) {
+    const m = slots.get(offset + i);
+    if (m === undefined || !backends.has(Number(m))) reachable = false;
+  }
+  return { mod, reachable, slots: slots.size, backends: backends.size };
 }
 
 describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
@@ -108,23 +128,18 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
       txs += f.txs();
       kills++;
       const k = kernelPool(lab.director);
-      // Either state, whole: 2 servers (2 slots, 2 backends, mod 2) or 3 (3, 3, mod 3).
-      assert.ok(
-        (k.mod === 2 && k.slots === 2 && k.backends === 2) ||
-          (k.mod === 3 && k.slots === 3 && k.backends === 3),
-        `half-written after kill ${kills}: ${JSON.stringify(k)}`,
-      );
+      // Either state, whole: 2 or 3 servers picked, every slot the pick can choose backed by a server.
+      assert.ok((k.mod === 2 || k.mod === 3) && k.reachable, `half-written after kill ${kills}: ${JSON.stringify(k)}`);
       seen.add(String(k.mod));
     }
     const res = await traffic;
     const why = `requests failed across ${kills} kills: ${res.errs.join()}`;
     // Not one request refused. Each restart adopts the table the killed process left (the first too: the
     // flapping test's flipper left one) and sends only the difference, never replacing the table; replacing
-    // it (delete and re-add of the NAT chain in one transaction) refused about one request in 7 runs.
-    // Session 11 saw zero in 44 runs; after session 12's merges two full-suite runs in about seven saw ONE
-    // refused request across the 12 kills (never alone, 10 of 10): an open regression, cause not found yet
-    // (issue 15's note). One is tolerated until it is found; two or more still fail.
-    assert.ok(res.errors <= 1, why);
+    // it (delete and re-add of the NAT chain in one transaction) refused about one request in 7 runs. A slot
+    // or backend deleted in the transaction that stops picking it refused one request in a few thousand
+    // under load (a lookup racing the commit): they are retired instead (src/lvs/nft-retire.ts).
+    assert.equal(res.errors, 0, why);
     assert.equal(adoptions, kills, `${adoptions} of ${kills} restarts adopted the table`);
     assert.ok(kills >= 4, `only ${kills} kills`);
     assert.ok(txs > kills, `transactions were under way: ${txs} in ${kills} runs`);
