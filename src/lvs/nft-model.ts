@@ -339,7 +339,8 @@ export const DR_FLOWS_SIZE = 262144;
 
 function serviceMethod(s: ServiceSpec): 'NAT' | 'DR' | 'TUN' | 'mixed' {
   const ms = new Set([...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => r.method));
-  if (ms.size === 0) return 'NAT';
+  // No server at all (every one removed): the configured method, so a DR service keeps its place.
+  if (ms.size === 0) return s.method ?? 'NAT';
   return ms.size > 1 ? 'mixed' : ([...ms][0] as 'NAT' | 'DR' | 'TUN');
 }
 
