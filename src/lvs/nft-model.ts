@@ -22,7 +22,7 @@ export const DR_TABLE = 'keepalived_ts_dr';
  * The comment of both tables: a restarted back end adopts tables carrying it and replaces any other
  * (docs/lvs.md, "Adopting the table at start"). Bump it whenever a shared object's declaration changes.
  */
-export const LAYOUT_MARKER = 'keepalived-ts lvs layout 3';
+export const LAYOUT_MARKER = 'keepalived-ts lvs layout 4';
 /**
  * The `ip` and `ip6` tables (one name, two families) holding direct-routing services matched by fwmark:
  * a fwmark is set by mangle prerouting (−150), after netdev ingress, so these services are dispatched by a
@@ -405,6 +405,8 @@ const SHARED_MAPS = [
   'slots',
   'bk4',
   'bk6',
+  'bka4',
+  'bka6',
   'dr/svc4',
   'dr/svc6',
   'dr/slots',
@@ -461,6 +463,9 @@ export function baseModel(dr?: DrOptions): NftModel {
   sets.set('slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
   sets.set('bk4', { kind: 'map', decl: '{ type mark : ipv4_addr . inet_service; }', elems: new Map() });
   sets.set('bk6', { kind: 'map', decl: '{ type mark : ipv6_addr . inet_service; }', elems: new Map() });
+  // NAT servers without a port (port 0: the packet's destination port is kept, as IPVS does): address only.
+  sets.set('bka4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
+  sets.set('bka6', { kind: 'map', decl: '{ type mark : ipv6_addr; }', elems: new Map() });
   chains.set('pre', { decl: 'type nat hook prerouting priority dstnat; policy accept;', rules: baseRules() });
   chains.set('out', { decl: 'type nat hook output priority -100; policy accept;', rules: baseRules() });
   // Traffic counters (docs/lvs.md, 'Traffic counters'): the packet path adds one element per conntrack
@@ -563,9 +568,17 @@ export function renderService(
     if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
     return k;
   };
-  // Backend map: conntrack mark → address . port, for every server the service may send to.
+  // Backend map: conntrack mark → address . port, for every server the service may send to; a server
+  // without a port (0: the packet keeps its destination port, IPVS's rule, e.g. under a fwmark spanning
+  // several ports) goes to the address-only map instead.
   const bk = shared.get(s.family === 4 ? 'bk4' : 'bk6') as Map<string, string>;
-  for (const r of pool) bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
+  const bka = shared.get(s.family === 4 ? 'bka4' : 'bka6') as Map<string, string>;
+  for (const r of pool)
+    if (r.port === 0) bka.set(`0x${markOf(r).toString(16)}`, r.address);
+    else bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
+  // The address-only DNAT rule, where a server may have no port: matched by fwmark, or one configured so.
+  const portless = all || [...s.reals, ...(s.sorry ? [s.sorry] : [])].some((r) => r.port === 0);
+  const target = (r: RealServerSpec) => (r.port === 0 ? r.address : endpoint(s.family, r));
   // First, before any terminal persistence rule: the policy attaches only to a connection's first packet.
   const rules: string[] = [...(all ? [OTHER_PROTOCOLS_RETURN] : []), ...ctTimeoutRules(s, timeouts)];
   if (s.persistence) {
@@ -581,8 +594,8 @@ export function renderService(
       for (const l4 of l4s)
         rules.push(
           all
-            ? `${l4} ${ck} @${set} ct mark set 0x${mk} dnat ${ip} to ${endpoint(s.family, r)}`
-            : `${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`,
+            ? `${l4} ${ck} @${set} ct mark set 0x${mk} dnat ${ip} to ${target(r)}`
+            : `${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${target(r)}`,
         );
       chains.set(`r${mk}`, { decl: '', rules: [`update @${set} { ${ck} }`] });
       recm.set(`0x${mk}`, `goto r${mk}`);
@@ -609,6 +622,7 @@ export function renderService(
     `jump ${chain}g`,
     'ct mark set ct mark map @slots',
     ...l4s.map((l4) => `${l4} dnat ${ip} to ct mark map @bk${s.family}`),
+    ...(portless ? [`dnat ${ip} to ct mark map @bka${s.family}`] : []),
   );
   chains.set(chain, { decl: '', rules });
   return { own: { sets, chains }, shared };

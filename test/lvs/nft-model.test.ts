@@ -305,6 +305,8 @@ describe('nftables model and transactions', () => {
       assert.ok(nat.includes(`meta l4proto ${p} dnat ip to ct mark map @bk4`), `${p}: ${nat.join('\n')}`);
       assert.ok(nat.some((r) => r.startsWith(`meta l4proto ${p} ip saddr @p`) && r.includes(' dnat ip to ')));
     }
+    // A server without a port (0) keeps the packet's port: the address-only map and its DNAT rule.
+    assert.ok(nat.includes('dnat ip to ct mark map @bka4'), nat.join('\n'));
     assert.ok(nat.includes('meta l4proto tcp ct timeout set "to_tcp_100_0"'));
     assert.ok(nat.includes('meta l4proto udp ct timeout set "to_udp_10"'));
     // sh-port: the source port of whatever transport protocol.
