@@ -334,6 +334,18 @@ function drKey(f: AddrFamily, fields: string): string {
   return `${h(HASH_SEED + 1)} . ${h(HASH_SEED + 2)}`;
 }
 
+/**
+ * The persistence key of a direct-routing service matched by fwmark: IPVS keys such a template by client
+ * (and granularity) and fwmark, not by address or port, so one client's connections to any port or VIP the
+ * mark covers go to one server. The service is named by its id, carried in the seeds of two jhashes of
+ * the client prefix (nft cannot put a constant into a concatenated lookup key); 64 bits, as drKey's.
+ */
+function fwmarkPersKey(client: string, id: number): string {
+  const h = (k: number) =>
+    `jhash ${client} mod 4294967295 seed 0x${((HASH_SEED + 2 * id + k) >>> 0).toString(16)}`;
+  return `${h(3)} . ${h(4)}`;
+}
+
 /** Element budget of each direct-routing dynamic map (flows, persistence). */
 export const DR_FLOWS_SIZE = 262144;
 
@@ -514,7 +526,12 @@ export function baseModel(dr?: DrOptions): NftModel {
     sets.set(`${p}bk`, { kind: 'map', decl: `{ type mark : ${a}; }`, elems: new Map() });
     const dyn = sets.get(`dr/flows${f}`) as NftSet;
     sets.set(`${p}flows`, { kind: 'map', decl: dyn.decl, elems: new Map() });
-    sets.set(`${p}pers`, { kind: 'map', decl: (sets.get(`dr/pers${f}`) as NftSet).decl, elems: new Map() });
+    // Persistence by client and service (fwmarkPersKey): two hashes in both families.
+    sets.set(`${p}pers`, {
+      kind: 'map',
+      decl: `{ typeof ${HASHED_KEY_TYPE}; size ${DR_FLOWS_SIZE}; flags dynamic,timeout; }`,
+      elems: new Map(),
+    });
     sets.set(`${p}${COUNTER_SET}`, { kind: 'set', decl: DR_COUNTER_SET_DECL, elems: new Map() });
     if (dr)
       chains.set(`${p}pre`, {
@@ -729,8 +746,13 @@ function renderDrService(
   const fwd = fm
     ? `dup to meta mark map @${n.bkRef} device "${dr.egress}" drop`
     : `fwd ${ip} to meta mark map @${n.bkRef} device "${dr.egress}"`;
-  // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
-  const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
+  // Persistence: one entry per client prefix and VIP:port (IPVS's template; client prefix and service
+  // under a fwmark), renewed by every packet.
+  const pkey = !s.persistence
+    ? ''
+    : fm
+      ? fwmarkPersKey(clientKey(s), id)
+      : drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`);
   const refreshOf = (p: L4Proto) => {
     const t = drFlowTimeoutS(s, timeouts, p);
     return `update @${n.flows} { ${flow}${t ? ` timeout ${t}s` : ''} : meta mark }`;
