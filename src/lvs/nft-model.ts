@@ -372,7 +372,6 @@ export function unsupported(state: DataplaneState, dr?: DrOptions): DataplaneErr
         no(s, 'forwarding method DR needs the data plane to be given its ingress and egress interfaces');
       if (isFwmarkDr(s) && s.matches.some((x) => x.kind !== 'fwmark'))
         no(s, 'a DR service matched by both fwmark and address is not supported');
-      if (s.protocol === 'sctp' && !anyProtocol(s)) no(s, 'DR for SCTP is not yet supported');
     }
   }
   return errs;

@@ -47,9 +47,9 @@ test('TUN without IPVS is named with its line; with IPVS, or for NAT, nothing is
   assert.deepEqual(notes(vs('NAT'), false), []);
 });
 
-test('DR on a fwmark service runs on nftables (nothing said), DR for SCTP is named; lvs_dataplane nftables does not ask about IPVS', () => {
+test('DR on a fwmark service and DR for SCTP run on nftables (nothing said); lvs_dataplane nftables does not ask about IPVS', () => {
   assert.deepEqual(notes(vs('DR', 'fwmark 7'), false), []);
-  assert.match(notes(vs('DR').replace('protocol TCP', 'protocol SCTP'), false).join('\n'), /DR for SCTP/);
+  assert.deepEqual(notes(vs('DR').replace('protocol TCP', 'protocol SCTP'), false), []);
   const forced = notes(vs('TUN', '198.51.100.10 80', '  lvs_dataplane nftables\n'), true);
   assert.match(forced.join('\n'), /TUN needs tunnel devices/);
 });
