@@ -31,8 +31,8 @@ function rsLabel(address: string, proto: string, port: number | undefined): stri
  * keepalived's port rules for servers a packet reaches unchanged (DR, TUN: the port cannot change): under
  * a fwmark a configured port is cleared, under an address it is reset to the virtual server's; each with
  * keepalived's unlocated warning (exit code 5). The data plane and the checker core apply the same rule
- * (docs/lvs.md, "fwmark services and protocols"); NAT servers keep their ports. A group with fwmark
- * entries only warns that the port will be ignored.
+ * (docs/lvs.md, "fwmark services and protocols"); NAT servers keep their ports. A group only warns: that
+ * the port will be ignored (fwmark entries), that it does not match an address entry's.
  */
 function portRules(cfg: KeepalivedConfig, vs: VirtualServer, proto: string, diag: Diagnostics): void {
   const vsMethod = vs.lbKind ?? 'NAT';
@@ -68,19 +68,39 @@ function portRules(cfg: KeepalivedConfig, vs: VirtualServer, proto: string, diag
       );
   } else {
     const g = cfg.virtualServerGroups.find((x) => x.name === k.group);
-    if (!g?.entries.some((e) => e.kind === 'fwmark')) return;
+    if (!g) return;
     const label = `[${k.group}]:0`;
-    for (const rs of routed)
-      if (rs.port)
+    const tag = byFwmarkOnly(cfg, vs) ? 'none' : proto;
+    if (g.entries.some((e) => e.kind === 'fwmark')) {
+      for (const rs of routed)
+        if (rs.port)
+          diag.error(
+            'CONFIG_VS_PORT',
+            `WARNING - fwmark virtual server ${label}, real server ${rsLabel(rs.address, tag, rs.port)} has port specified - port will be ignored`,
+          );
+      if (sorryRouted && sorry.port)
         diag.error(
           'CONFIG_VS_PORT',
-          `WARNING - fwmark virtual server ${label}, real server ${rsLabel(rs.address, byFwmarkOnly(cfg, vs) ? 'none' : proto, rs.port)} has port specified - port will be ignored`,
+          `WARNING - fwmark virtual server ${label}, sorry server has port specified - port will be ignored`,
         );
-    if (sorryRouted && sorry.port)
-      diag.error(
-        'CONFIG_VS_PORT',
-        `WARNING - fwmark virtual server ${label}, sorry server has port specified - port will be ignored`,
-      );
+    }
+    // Each address entry (range) against each server: nothing is changed, the mismatch is reported.
+    for (const e of g.entries) {
+      if (e.kind !== 'range' || !e.first) continue;
+      const vport = e.port ?? 0;
+      const where = `${e.last && e.last !== e.first ? `${e.first}-${e.last}` : e.first},${vport}`;
+      for (const rs of routed)
+        if (rs.port && rs.port !== vport)
+          diag.error(
+            'CONFIG_VS_PORT',
+            `virtual server ${label}:[${where}] and real server ${rsLabel(rs.address, tag, rs.port)} ports don't match`,
+          );
+      if (sorryRouted && sorry.port && sorry.port !== vport)
+        diag.error(
+          'CONFIG_VS_PORT',
+          `WARNING - virtual server ${label}, sorry server has port specified - port will be ignored`,
+        );
+    }
   }
 }
 

@@ -161,4 +161,12 @@ test("ports of DR/TUN servers: keepalived 2.2.7's words (unlocated, exit 5) for 
     'WARNING - fwmark virtual server [G1]:0, sorry server has port specified - port will be ignored',
   ]);
   assert.equal(group.exit, 5);
+  const ranges = run(
+    `virtual_server_group G2 {\n  198.51.100.100 80\n  198.51.100.101-103 81\n}\n${block('group G2', 'DR', `  protocol TCP\n  sorry_server 198.51.100.20 80\n${rs('198.51.100.11', '80')}${rs('198.51.100.12')}`)}`,
+  );
+  assert.deepEqual(ranges.lines, [
+    "virtual server [G2]:0:[198.51.100.101-198.51.100.103,81] and real server [198.51.100.11]:tcp:80 ports don't match",
+    'WARNING - virtual server [G2]:0, sorry server has port specified - port will be ignored',
+  ]);
+  assert.equal(ranges.exit, 5);
 });
