@@ -22,6 +22,88 @@ function byFwmarkOnly(cfg: KeepalivedConfig, vs: VirtualServer): boolean {
   return !!g && g.entries.some((e) => e.kind === 'fwmark') && !g.entries.some((e) => e.kind !== 'fwmark');
 }
 
+/** keepalived's name of a real server in its messages: `[addr]:proto:port` (`none` under a fwmark). */
+function rsLabel(address: string, proto: string, port: number | undefined): string {
+  return `[${address}]:${proto}:${port ?? 0}`;
+}
+
+/**
+ * keepalived's port rules for servers a packet reaches unchanged (DR, TUN: the port cannot change): under
+ * a fwmark a configured port is cleared, under an address it is reset to the virtual server's; each with
+ * keepalived's unlocated warning (exit code 5). The data plane and the checker core apply the same rule
+ * (docs/lvs.md, "fwmark services and protocols"); NAT servers keep their ports. A group only warns: that
+ * the port will be ignored (fwmark entries), that it does not match an address entry's.
+ */
+function portRules(cfg: KeepalivedConfig, vs: VirtualServer, proto: string, diag: Diagnostics): void {
+  const vsMethod = vs.lbKind ?? 'NAT';
+  const k = vs.key;
+  const sorry = vs.sorryServer;
+  const sorryRouted = sorry !== undefined && (vs.sorryServerLvsMethod ?? vsMethod) !== 'NAT';
+  const routed = vs.realServers.filter((rs) => (rs.lvsMethod ?? vsMethod) !== 'NAT');
+  if (k.kind === 'fwmark') {
+    for (const rs of routed)
+      if (rs.port)
+        diag.error(
+          'CONFIG_VS_PORT',
+          `WARNING - fwmark virtual server ${vsLabel(vs, '')}, real server ${rsLabel(rs.address, 'none', rs.port)} has port specified - clearing`,
+        );
+    if (sorryRouted && sorry.port)
+      diag.error(
+        'CONFIG_VS_PORT',
+        `WARNING - virtual server ${vsLabel(vs, '')}, sorry server has port specified - clearing`,
+      );
+  } else if (k.kind === 'address') {
+    const vport = k.port ?? 0;
+    const label = vsLabel(vs, proto);
+    for (const rs of routed)
+      if (rs.port && rs.port !== vport)
+        diag.error(
+          'CONFIG_VS_PORT',
+          `WARNING - virtual server ${label} and real server ${rsLabel(rs.address, proto, rs.port)} ports don't match - resetting`,
+        );
+    if (sorryRouted && sorry.port && sorry.port !== vport)
+      diag.error(
+        'CONFIG_VS_PORT',
+        `WARNING - virtual server ${label} and sorry server ports don't match - resetting`,
+      );
+  } else {
+    const g = cfg.virtualServerGroups.find((x) => x.name === k.group);
+    if (!g) return;
+    const label = `[${k.group}]:0`;
+    const tag = byFwmarkOnly(cfg, vs) ? 'none' : proto;
+    if (g.entries.some((e) => e.kind === 'fwmark')) {
+      for (const rs of routed)
+        if (rs.port)
+          diag.error(
+            'CONFIG_VS_PORT',
+            `WARNING - fwmark virtual server ${label}, real server ${rsLabel(rs.address, tag, rs.port)} has port specified - port will be ignored`,
+          );
+      if (sorryRouted && sorry.port)
+        diag.error(
+          'CONFIG_VS_PORT',
+          `WARNING - fwmark virtual server ${label}, sorry server has port specified - port will be ignored`,
+        );
+    }
+    // Each address entry (range) against each server: nothing is changed, the mismatch is reported.
+    for (const e of g.entries) {
+      if (e.kind !== 'range' || !e.first) continue;
+      const vport = e.port ?? 0;
+      const where = `${e.last && e.last !== e.first ? `${e.first}-${e.last}` : e.first},${vport}`;
+      for (const rs of routed)
+        if (rs.port && rs.port !== vport)
+          diag.error(
+            'CONFIG_VS_PORT',
+            `virtual server ${label}:[${where}] and real server ${rsLabel(rs.address, tag, rs.port)} ports don't match`,
+          );
+      if (sorryRouted && sorry.port && sorry.port !== vport)
+        diag.error(
+          'CONFIG_VS_PORT',
+          `WARNING - virtual server ${label}, sorry server has port specified - port will be ignored`,
+        );
+    }
+  }
+}
+
 export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
   for (const vs of cfg.virtualServers) {
     if (vs.protocol && byFwmarkOnly(cfg, vs)) {
@@ -65,6 +147,7 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
       );
       vs.persistenceTimeoutS = 360;
     }
+    portRules(cfg, vs, proto, diag);
     if (
       vs.key.kind === 'group' &&
       !cfg.virtualServerGroups.some((g) => g.name === (vs.key as { group: string }).group)

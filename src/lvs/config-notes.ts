@@ -1,6 +1,6 @@
 // What `-t` and the daemon's start say about virtual servers this host's data plane cannot program: with no
 // IPVS (or `lvs_dataplane nftables`) the nftables data plane runs them, and a few set-ups it cannot express
-// (TUN, DR for SCTP or matched by both fwmark and address, mixed forwarding methods; docs/lvs.md) are
+// (TUN, DR matched by both fwmark and address, mixed forwarding methods; docs/lvs.md) are
 // named on their own `note:` line instead of being found only in the checker's log. No effect on the exit code: keepalived accepts them.
 import type { Diagnostics } from '../config/diagnostics.js';
 import type { KeepalivedConfig } from '../config/model.js';

@@ -91,6 +91,12 @@ export interface ServiceSpec {
   sorry?: RealServerSpec;
   /** True: the sorry server replaces the pool (quorum lost). */
   sorryActive: boolean;
+  /**
+   * The virtual server's forwarding method (lb_kind): what the service is while it has no server at all
+   * (every real server removed), so that it stays where its method puts it (a DR service in the DR tables).
+   * Servers carry their own; absent = NAT.
+   */
+  method?: ForwardMethod;
 }
 
 export interface DataplaneState {
@@ -132,6 +138,7 @@ function canonicalService(s: ServiceSpec): ServiceSpec {
   };
   if (s.persistence) out.persistence = { ...s.persistence };
   if (s.sorry) out.sorry = { ...s.sorry };
+  if (s.method) out.method = s.method;
   return out;
 }
 
@@ -229,6 +236,7 @@ export interface ServiceAttrs {
   scheduler: Scheduler;
   flags: SchedFlags;
   persistence?: Persistence;
+  method?: ForwardMethod;
 }
 
 export type Change =
@@ -259,6 +267,7 @@ function sameReal(a?: RealServerSpec, b?: RealServerSpec): boolean {
 function attrsOf(s: ServiceSpec): ServiceAttrs {
   const a: ServiceAttrs = { scheduler: s.scheduler, flags: { ...s.flags } };
   if (s.persistence) a.persistence = { ...s.persistence };
+  if (s.method) a.method = s.method;
   return a;
 }
 
@@ -289,7 +298,8 @@ export function planChanges(from: DataplaneState, to: DataplaneState): Change[] 
     if (
       o.scheduler !== n.scheduler ||
       !sameFlags(o.flags, n.flags) ||
-      !samePersistence(o.persistence, n.persistence)
+      !samePersistence(o.persistence, n.persistence) ||
+      (o.method ?? 'NAT') !== (n.method ?? 'NAT')
     )
       rest.push({ op: 'set-service', name, attrs: attrsOf(n) });
     const om = new Map(o.matches.map((m) => [matchKey(m), m]));
@@ -351,6 +361,8 @@ export function applyChanges(state: DataplaneState, plan: readonly Change[]): Da
         s.flags = { ...c.attrs.flags };
         if (c.attrs.persistence) s.persistence = { ...c.attrs.persistence };
         else delete s.persistence;
+        if (c.attrs.method) s.method = c.attrs.method;
+        else delete s.method;
         break;
       case 'add-match':
         if (!s.matches.some((m) => matchKey(m) === matchKey(c.match))) s.matches.push({ ...c.match });

@@ -191,6 +191,7 @@ export function serviceFromConfig(
     },
     reals,
     sorryActive: verdict?.sorryActive ?? false,
+    method: vsMethod,
   };
   if (vs.persistenceTimeoutS !== undefined) {
     const prefixLen = prefixFromGranularity(vs.persistenceGranularity, family);

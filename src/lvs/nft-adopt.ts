@@ -345,6 +345,8 @@ export function recoverAlloc(
     'fm6/slots',
     'bk4',
     'bk6',
+    'bka4',
+    'bka6',
     'dr/bk4',
     'dr/bk6',
     'fm4/bk',
@@ -377,7 +379,10 @@ export function recoverAlloc(
     taken.add(id);
     out.services.set(s.name, id);
     const servers = s.sorry ? [...s.reals, s.sorry] : s.reals;
-    const bk = el(names.bk);
+    // NAT servers without a port are in the address-only map (bka4/bka6), as `addr . 0` for the lookup.
+    const bk = dr
+      ? el(names.bk)
+      : new Map([...el(names.bk), ...[...el(`bka${s.family}`)].map(([k, v]) => [k, `${v} . 0`] as const)]);
     const byServer = new Map<string, number>();
     const claim = (r: { address: string; port: number }, mark: number) => {
       if (takenMarks.has(mark) || byServer.has(realKey(r))) return;

@@ -60,8 +60,9 @@ type Field = 'a4' | 'port' | 'u32';
 
 /** Key layout of each map (docs/lvs.md): flows `saddr . sport . daddr . dport`, persistence `client . daddr . dport`. */
 export function layoutOf(map: DynMap): Field[] {
-  // IPv6 keys are two 32-bit hashes (src/lvs/nft-model.ts, HASHED_KEY_TYPE).
-  if (map.endsWith('6') || map.startsWith('fm6/')) return ['u32', 'u32'];
+  // IPv6 keys are two 32-bit hashes (src/lvs/nft-model.ts, HASHED_KEY_TYPE); so are fwmark persistence
+  // keys in both families (client and service, fwmarkPersKey).
+  if (map.endsWith('6') || map.startsWith('fm6/') || map === 'fm4/pers') return ['u32', 'u32'];
   return map.includes('flows') ? ['a4', 'port', 'a4', 'port'] : ['a4', 'a4', 'port'];
 }
 

@@ -22,7 +22,7 @@ export const DR_TABLE = 'keepalived_ts_dr';
  * The comment of both tables: a restarted back end adopts tables carrying it and replaces any other
  * (docs/lvs.md, "Adopting the table at start"). Bump it whenever a shared object's declaration changes.
  */
-export const LAYOUT_MARKER = 'keepalived-ts lvs layout 3';
+export const LAYOUT_MARKER = 'keepalived-ts lvs layout 4';
 /**
  * The `ip` and `ip6` tables (one name, two families) holding direct-routing services matched by fwmark:
  * a fwmark is set by mangle prerouting (−150), after netdev ingress, so these services are dispatched by a
@@ -334,12 +334,25 @@ function drKey(f: AddrFamily, fields: string): string {
   return `${h(HASH_SEED + 1)} . ${h(HASH_SEED + 2)}`;
 }
 
+/**
+ * The persistence key of a direct-routing service matched by fwmark: IPVS keys such a template by client
+ * (and granularity) and fwmark, not by address or port, so one client's connections to any port or VIP the
+ * mark covers go to one server. The service is named by its id, carried in the seeds of two jhashes of
+ * the client prefix (nft cannot put a constant into a concatenated lookup key); 64 bits, as drKey's.
+ */
+function fwmarkPersKey(client: string, id: number): string {
+  const h = (k: number) =>
+    `jhash ${client} mod 4294967295 seed 0x${((HASH_SEED + 2 * id + k) >>> 0).toString(16)}`;
+  return `${h(3)} . ${h(4)}`;
+}
+
 /** Element budget of each direct-routing dynamic map (flows, persistence). */
 export const DR_FLOWS_SIZE = 262144;
 
 function serviceMethod(s: ServiceSpec): 'NAT' | 'DR' | 'TUN' | 'mixed' {
   const ms = new Set([...s.reals, ...(s.sorry ? [s.sorry] : [])].map((r) => r.method));
-  if (ms.size === 0) return 'NAT';
+  // No server at all (every one removed): the configured method, so a DR service keeps its place.
+  if (ms.size === 0) return s.method ?? 'NAT';
   return ms.size > 1 ? 'mixed' : ([...ms][0] as 'NAT' | 'DR' | 'TUN');
 }
 
@@ -359,7 +372,6 @@ export function unsupported(state: DataplaneState, dr?: DrOptions): DataplaneErr
         no(s, 'forwarding method DR needs the data plane to be given its ingress and egress interfaces');
       if (isFwmarkDr(s) && s.matches.some((x) => x.kind !== 'fwmark'))
         no(s, 'a DR service matched by both fwmark and address is not supported');
-      if (s.protocol === 'sctp' && !anyProtocol(s)) no(s, 'DR for SCTP is not yet supported');
     }
   }
   return errs;
@@ -404,6 +416,8 @@ const SHARED_MAPS = [
   'slots',
   'bk4',
   'bk6',
+  'bka4',
+  'bka6',
   'dr/svc4',
   'dr/svc6',
   'dr/slots',
@@ -460,6 +474,9 @@ export function baseModel(dr?: DrOptions): NftModel {
   sets.set('slots', { kind: 'map', decl: '{ type mark : mark; }', elems: new Map() });
   sets.set('bk4', { kind: 'map', decl: '{ type mark : ipv4_addr . inet_service; }', elems: new Map() });
   sets.set('bk6', { kind: 'map', decl: '{ type mark : ipv6_addr . inet_service; }', elems: new Map() });
+  // NAT servers without a port (port 0: the packet's destination port is kept, as IPVS does): address only.
+  sets.set('bka4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
+  sets.set('bka6', { kind: 'map', decl: '{ type mark : ipv6_addr; }', elems: new Map() });
   chains.set('pre', { decl: 'type nat hook prerouting priority dstnat; policy accept;', rules: baseRules() });
   chains.set('out', { decl: 'type nat hook output priority -100; policy accept;', rules: baseRules() });
   // Traffic counters (docs/lvs.md, 'Traffic counters'): the packet path adds one element per conntrack
@@ -508,7 +525,12 @@ export function baseModel(dr?: DrOptions): NftModel {
     sets.set(`${p}bk`, { kind: 'map', decl: `{ type mark : ${a}; }`, elems: new Map() });
     const dyn = sets.get(`dr/flows${f}`) as NftSet;
     sets.set(`${p}flows`, { kind: 'map', decl: dyn.decl, elems: new Map() });
-    sets.set(`${p}pers`, { kind: 'map', decl: (sets.get(`dr/pers${f}`) as NftSet).decl, elems: new Map() });
+    // Persistence by client and service (fwmarkPersKey): two hashes in both families.
+    sets.set(`${p}pers`, {
+      kind: 'map',
+      decl: `{ typeof ${HASHED_KEY_TYPE}; size ${DR_FLOWS_SIZE}; flags dynamic,timeout; }`,
+      elems: new Map(),
+    });
     sets.set(`${p}${COUNTER_SET}`, { kind: 'set', decl: DR_COUNTER_SET_DECL, elems: new Map() });
     if (dr)
       chains.set(`${p}pre`, {
@@ -562,9 +584,17 @@ export function renderService(
     if (k === undefined) throw new Error(`no mark for ${markKey(s.name, r)}`);
     return k;
   };
-  // Backend map: conntrack mark → address . port, for every server the service may send to.
+  // Backend map: conntrack mark → address . port, for every server the service may send to; a server
+  // without a port (0: the packet keeps its destination port, IPVS's rule, e.g. under a fwmark spanning
+  // several ports) goes to the address-only map instead.
   const bk = shared.get(s.family === 4 ? 'bk4' : 'bk6') as Map<string, string>;
-  for (const r of pool) bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
+  const bka = shared.get(s.family === 4 ? 'bka4' : 'bka6') as Map<string, string>;
+  for (const r of pool)
+    if (r.port === 0) bka.set(`0x${markOf(r).toString(16)}`, r.address);
+    else bk.set(`0x${markOf(r).toString(16)}`, `${r.address} . ${r.port}`);
+  // The address-only DNAT rule, where a server may have no port: matched by fwmark, or one configured so.
+  const portless = all || [...s.reals, ...(s.sorry ? [s.sorry] : [])].some((r) => r.port === 0);
+  const target = (r: RealServerSpec) => (r.port === 0 ? r.address : endpoint(s.family, r));
   // First, before any terminal persistence rule: the policy attaches only to a connection's first packet.
   const rules: string[] = [...(all ? [OTHER_PROTOCOLS_RETURN] : []), ...ctTimeoutRules(s, timeouts)];
   if (s.persistence) {
@@ -580,8 +610,8 @@ export function renderService(
       for (const l4 of l4s)
         rules.push(
           all
-            ? `${l4} ${ck} @${set} ct mark set 0x${mk} dnat ${ip} to ${endpoint(s.family, r)}`
-            : `${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${endpoint(s.family, r)}`,
+            ? `${l4} ${ck} @${set} ct mark set 0x${mk} dnat ${ip} to ${target(r)}`
+            : `${ck} @${set} ct mark set 0x${mk} ${l4} dnat ${ip} to ${target(r)}`,
         );
       chains.set(`r${mk}`, { decl: '', rules: [`update @${set} { ${ck} }`] });
       recm.set(`0x${mk}`, `goto r${mk}`);
@@ -608,6 +638,7 @@ export function renderService(
     `jump ${chain}g`,
     'ct mark set ct mark map @slots',
     ...l4s.map((l4) => `${l4} dnat ${ip} to ct mark map @bk${s.family}`),
+    ...(portless ? [`dnat ${ip} to ct mark map @bka${s.family}`] : []),
   );
   chains.set(chain, { decl: '', rules });
   return { own: { sets, chains }, shared };
@@ -714,8 +745,13 @@ function renderDrService(
   const fwd = fm
     ? `dup to meta mark map @${n.bkRef} device "${dr.egress}" drop`
     : `fwd ${ip} to meta mark map @${n.bkRef} device "${dr.egress}"`;
-  // Persistence: one entry per client prefix and VIP:port (IPVS's template), renewed by every packet.
-  const pkey = s.persistence ? drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`) : '';
+  // Persistence: one entry per client prefix and VIP:port (IPVS's template; client prefix and service
+  // under a fwmark), renewed by every packet.
+  const pkey = !s.persistence
+    ? ''
+    : fm
+      ? fwmarkPersKey(clientKey(s), id)
+      : drKey(f, `${clientKey(s)} . ${ip} daddr . th dport`);
   const refreshOf = (p: L4Proto) => {
     const t = drFlowTimeoutS(s, timeouts, p);
     return `update @${n.flows} { ${flow}${t ? ` timeout ${t}s` : ''} : meta mark }`;

@@ -45,6 +45,8 @@ const LAYOUT: Record<string, { key: Field[]; value: Field[] }> = {
   slots: { key: ['mark'], value: ['mark'] },
   bk4: { key: ['mark'], value: ['a4', 'port'] },
   bk6: { key: ['mark'], value: ['a6', 'port'] },
+  bka4: { key: ['mark'], value: ['a4'] },
+  bka6: { key: ['mark'], value: ['a6'] },
   'dr/svc4': { key: ['a4', 'proto', 'port'], value: ['verdict'] },
   'dr/svc6': { key: ['a6', 'proto', 'port'], value: ['verdict'] },
   'dr/slots': { key: ['mark'], value: ['mark'] },

@@ -47,9 +47,9 @@ test('TUN without IPVS is named with its line; with IPVS, or for NAT, nothing is
   assert.deepEqual(notes(vs('NAT'), false), []);
 });
 
-test('DR on a fwmark service runs on nftables (nothing said), DR for SCTP is named; lvs_dataplane nftables does not ask about IPVS', () => {
+test('DR on a fwmark service and DR for SCTP run on nftables (nothing said); lvs_dataplane nftables does not ask about IPVS', () => {
   assert.deepEqual(notes(vs('DR', 'fwmark 7'), false), []);
-  assert.match(notes(vs('DR').replace('protocol TCP', 'protocol SCTP'), false).join('\n'), /DR for SCTP/);
+  assert.deepEqual(notes(vs('DR').replace('protocol TCP', 'protocol SCTP'), false), []);
   const forced = notes(vs('TUN', '198.51.100.10 80', '  lvs_dataplane nftables\n'), true);
   assert.match(forced.join('\n'), /TUN needs tunnel devices/);
 });
@@ -106,4 +106,67 @@ test('protocol in a fwmark virtual server: keepalived 2.2.7 words (unlocated, ex
     run(`virtual_server_group G {\n${entries}}\n${vs('NAT', 'group G')}`).lines.join('\n');
   assert.match(group('  fwmark 7\n'), /protocol specified for fwmark/);
   assert.doesNotMatch(group('  fwmark 7\n  198.51.100.10 80\n'), /protocol specified for fwmark/);
+});
+
+test("ports of DR/TUN servers: keepalived 2.2.7's words (unlocated, exit 5) for a fwmark's real and sorry server, an address's mismatched port, a fwmark group; NAT servers keep theirs silently", () => {
+  const file = join(dir, 'p.conf');
+  const run = (text: string) => {
+    writeFileSync(file, text);
+    const { config, diag } = loadConfig(file);
+    validateConfig(config, diag, { host: null });
+    return { lines: diag.list.map((d) => diag.format(d)), exit: diag.exitCode() };
+  };
+  const block = (key: string, kind: string, body: string) =>
+    `virtual_server ${key} {\n  lb_algo rr\n  lb_kind ${kind}\n${body}}\n`;
+  const rs = (addr: string, port = '', method = '') =>
+    `  real_server ${addr}${port ? ` ${port}` : ''} {\n${method ? `    lvs_method ${method}\n` : ''}    weight 1\n  }\n`;
+  // The lines keepalived 2.2.7 prints for each (`keepalived -t -f FILE -l -D`, checked by hand).
+  const fw = run(
+    block(
+      'fwmark 7',
+      'DR',
+      `  sorry_server 198.51.100.20 80\n${rs('198.51.100.11', '80')}${rs('198.51.100.12')}`,
+    ),
+  );
+  assert.deepEqual(fw.lines, [
+    'WARNING - fwmark virtual server FWM 7, real server [198.51.100.11]:none:80 has port specified - clearing',
+    'WARNING - virtual server FWM 7, sorry server has port specified - clearing',
+  ]);
+  assert.equal(fw.exit, 5);
+  const tun = run(block('fwmark 7', 'NAT', rs('198.51.100.11', '80', 'TUN') + rs('198.51.100.12', '8080')));
+  assert.deepEqual(tun.lines, [
+    'WARNING - fwmark virtual server FWM 7, real server [198.51.100.11]:none:80 has port specified - clearing',
+  ]);
+  const nat = run(
+    block('fwmark 7', 'NAT', `  sorry_server 198.51.100.20 80\n${rs('198.51.100.11', '8080')}`),
+  );
+  assert.deepEqual(nat, { lines: [], exit: 0 });
+  const addr = run(
+    block(
+      '198.51.100.100 80',
+      'DR',
+      `  protocol TCP\n  sorry_server 198.51.100.20 81\n${rs('198.51.100.11', '8080')}${rs('198.51.100.12', '80')}`,
+    ),
+  );
+  assert.deepEqual(addr.lines, [
+    "WARNING - virtual server [198.51.100.100]:tcp:80 and real server [198.51.100.11]:tcp:8080 ports don't match - resetting",
+    "WARNING - virtual server [198.51.100.100]:tcp:80 and sorry server ports don't match - resetting",
+  ]);
+  assert.equal(addr.exit, 5);
+  const group = run(
+    `virtual_server_group G1 {\n  fwmark 7\n}\n${block('group G1', 'DR', `  sorry_server 198.51.100.20 80\n${rs('198.51.100.11', '80')}`)}`,
+  );
+  assert.deepEqual(group.lines, [
+    'WARNING - fwmark virtual server [G1]:0, real server [198.51.100.11]:none:80 has port specified - port will be ignored',
+    'WARNING - fwmark virtual server [G1]:0, sorry server has port specified - port will be ignored',
+  ]);
+  assert.equal(group.exit, 5);
+  const ranges = run(
+    `virtual_server_group G2 {\n  198.51.100.100 80\n  198.51.100.101-103 81\n}\n${block('group G2', 'DR', `  protocol TCP\n  sorry_server 198.51.100.20 80\n${rs('198.51.100.11', '80')}${rs('198.51.100.12')}`)}`,
+  );
+  assert.deepEqual(ranges.lines, [
+    "virtual server [G2]:0:[198.51.100.101-198.51.100.103,81] and real server [198.51.100.11]:tcp:80 ports don't match",
+    'WARNING - virtual server [G2]:0, sorry server has port specified - port will be ignored',
+  ]);
+  assert.equal(ranges.exit, 5);
 });

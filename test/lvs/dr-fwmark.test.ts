@@ -10,7 +10,18 @@ import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/
 import type { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, DR_RS, DR_RS6, drDataplane, drLan, replyCounter, runClient, VIP, VIP6 } from './lab.js';
+import {
+  counts,
+  DR_RS,
+  DR_RS6,
+  drDataplane,
+  drLan,
+  replyCounter,
+  runClient,
+  startServer,
+  VIP,
+  VIP6,
+} from './lab.js';
 
 const RS = DR_RS;
 const RS6 = DR_RS6;
@@ -35,13 +46,14 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
   let lab: Lab;
   let client = '';
   let director = '';
+  let reals: string[] = [];
   const procs: ChildProcess[] = [];
   let dp: NftDataplane;
   let repliesSeen: () => number[] = () => [];
   const flows = () => cliFlowReader(director);
   before(async () => {
     lab = new Lab('drfwm');
-    ({ client, director } = await drLan(lab, procs));
+    ({ client, director, reals } = await drLan(lab, procs));
     // The administrator's marking (mangle prerouting, âˆ’150), and a counter of packets from the VIPs
     // reaching the director (DR replies must bypass it).
     const r = nsExec(director, 'nft', [
@@ -104,6 +116,67 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
     assert.deepEqual(counts(res.names), { rs1: 3, rs2: 3, rs3: 3 });
     assert.deepEqual(repliesSeen(), [0, 0]);
     assert.ok((await flows().list('fm6/flows')).length >= 9);
+  });
+
+  it('persistence keys a client by the fwmark, not the port: its connections to both ports the mark covers reach one server (IPv4, IPv6)', async () => {
+    // Each real server answers on 8080 too; the administrator marks 8080 with the same fwmarks.
+    await Promise.all(reals.map((ns, i) => startServer(procs, ns, `rs${i + 1}`, '::', 8080)));
+    const r = nsExec(director, 'nft', [
+      [
+        `add rule inet kats_mangle m ip daddr ${VIP} tcp dport 8080 meta mark set 7`,
+        `add rule inet kats_mangle m ip6 daddr ${VIP6} tcp dport 8080 meta mark set 8`,
+      ].join('; '),
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const persistent = (s: ServiceSpec): ServiceSpec => ({
+      ...s,
+      persistence: { timeoutS: 60, prefixLen: s.family === 4 ? 32 : 128 },
+    });
+    assert.deepEqual(await dp.update(st(persistent(fwm(7, 4, RS)), persistent(fwm(8, 6, RS6)))), {
+      ok: true,
+    });
+    for (const v6 of [false, true]) {
+      const where = v6 ? { target: VIP6, from: '2001:db8:1::10' } : {};
+      const seen: string[] = [];
+      for (const port of [80, 8080, 80, 8080]) {
+        const res = await runClient(procs, client, { count: 2, port, ...where });
+        assert.equal(res.errors, 0, `${v6 ? 'IPv6' : 'IPv4'} port ${port}: ${res.errs.join()}`);
+        seen.push(...res.names);
+      }
+      assert.equal(new Set(seen).size, 1, `${v6 ? 'IPv6' : 'IPv4'}: one server for the client: ${seen}`);
+      if (v6) continue;
+      // That server leaves: its persistence entry (a hashed key, read back and deleted) goes with it, and
+      // the client is scheduled anew, on both ports.
+      const gone = RS[Number((seen[0] as string).slice(2)) - 1] as string;
+      const goneMark = markOf('FWM 7', gone);
+      assert.ok((await flows().list('fm4/pers')).some((e) => e.mark === goneMark));
+      assert.deepEqual(
+        await dp.update(
+          st(
+            persistent(
+              fwm(
+                7,
+                4,
+                RS.filter((a) => a !== gone),
+              ),
+            ),
+            persistent(fwm(8, 6, RS6)),
+          ),
+        ),
+        { ok: true },
+      );
+      assert.deepEqual(dp.lastDrCleanup.errors, []);
+      assert.ok(!(await flows().list('fm4/pers')).some((e) => e.mark === goneMark));
+      const later: string[] = [];
+      for (const port of [80, 8080]) {
+        const res = await runClient(procs, client, { count: 2, port });
+        assert.equal(res.errors, 0, res.errs.join());
+        later.push(...res.names);
+      }
+      assert.equal(new Set(later).size, 1, `${later}`);
+      assert.notEqual(later[0], seen[0]);
+    }
+    assert.deepEqual(repliesSeen(), [0, 0]);
   });
 
   it('dispatch is by the mark: unmarked packets for the VIP are not forwarded', async () => {

@@ -92,6 +92,29 @@ describe('desired state from the configuration and checker verdicts', () => {
     );
     assert.equal(web?.sorryActive, true);
   });
+  it("a service carries its virtual server's lb_kind, so a DR one whose real servers are all removed stays DR; a NAT fwmark real server without a port gets port 0 (the packet's own)", () => {
+    const cfg = load(CONF);
+    const group = cfg.virtualServers[1];
+    assert.ok(group);
+    const none = desiredFromConfig(cfg, new Map([[vsName(group), { reals: [], sorryActive: false }]]));
+    const web = none.state.services.find((s) => s.name === vsName(group));
+    assert.deepEqual(web?.reals, []);
+    assert.equal(web?.method, 'DR');
+    assert.equal(none.state.services.find((s) => s.name !== vsName(group))?.method, 'NAT');
+    const nat = desiredFromConfig(
+      load(
+        'virtual_server fwmark 9 {\n  lb_algo rr\n  lb_kind NAT\n  real_server 192.0.2.11 {\n  }\n  real_server 192.0.2.12 8080 {\n  }\n}\n',
+      ),
+      new Map(),
+    ).state.services[0];
+    assert.deepEqual(
+      nat?.reals.map((r) => [r.address, r.port]),
+      [
+        ['192.0.2.11', 0],
+        ['192.0.2.12', 8080],
+      ],
+    );
+  });
   it('a fwmark virtual server is the same service with or without `protocol` (keepalived ignores it there); it serves every protocol', () => {
     const fw = (proto: string) =>
       load(

@@ -25,6 +25,7 @@ import {
   REALS,
   replyCounter,
   runClient,
+  startServer,
   startUdpServer,
   udpRun,
   VIP,
@@ -33,13 +34,13 @@ import {
 const skip = !isRoot() && 'needs root';
 
 /** The desired state of one `virtual_server fwmark 9` without `protocol`, parsed from its text. */
-function stateOf(method: 'NAT' | 'DR', reals: string[], port: string): DataplaneState {
+function stateOf(method: 'NAT' | 'DR', reals: string[], port: string, extra = ''): DataplaneState {
   const dir = mkdtempSync(join(tmpdir(), 'kats-fwmp-'));
   try {
     const file = join(dir, 'keepalived.conf');
     writeFileSync(
       file,
-      `virtual_server fwmark 9 {\n  lb_algo rr\n  lb_kind ${method}\n${reals
+      `virtual_server fwmark 9 {\n  lb_algo rr\n  lb_kind ${method}\n${extra}${reals
         .map((a) => `  real_server ${a}${port} {\n    weight 1\n  }\n`)
         .join('')}}\n`,
     );
@@ -100,6 +101,42 @@ describe('fwmark services without `protocol` forward TCP and UDP (nftables)', { 
     // Packets of other protocols carrying the mark are left alone: a ping to the VIP is the director's.
     const ping = nsExec(lab.client, 'ping', ['-c1', '-W2', VIP]);
     assert.equal(ping.status, 0, ping.stdout);
+  });
+
+  it('NAT, real servers without a port: each connection keeps its destination port (IPVS: port 0 = unchanged), with and without persistence', async () => {
+    const lab = new NatLab('fwmp0');
+    cleanup.push(() => lab.close());
+    // Every real server answers on two ports with its name and the port: rs1:80, rs1:8080, …
+    await Promise.all(
+      lab.reals.flatMap((ns, i) =>
+        [80, 8080].map((port) => startServer(procs, ns, `rs${i + 1}:${port}`, '::', port)),
+      ),
+    );
+    markVip(lab.director);
+    const dp = new NftDataplane(cliRunner({ netns: lab.director }));
+    cleanup.push(() => dp.stop());
+    assert.deepEqual(await dp.start(stateOf('NAT', REALS, '')), { ok: true });
+    for (const port of [80, 8080]) {
+      const r = await lab.clientRun({ count: 3, port });
+      assert.equal(r.errors, 0, `port ${port}: ${r.errs.join()}`);
+      assert.deepEqual(
+        names(r.names),
+        ['rs1', 'rs2', 'rs3'].map((n) => `${n}:${port}`),
+      );
+    }
+    // Persistence: one client stays on one server, on whichever port it connects to.
+    assert.deepEqual(await dp.update(stateOf('NAT', REALS, '', '  persistence_timeout 60\n')), { ok: true });
+    const seen: string[] = [];
+    for (const port of [80, 8080, 80, 8080]) {
+      const r = await lab.clientRun({ count: 2, port });
+      assert.equal(r.errors, 0, `port ${port}: ${r.errs.join()}`);
+      assert.ok(
+        r.names.every((n) => n.endsWith(`:${port}`)),
+        `port ${port}: ${r.names}`,
+      );
+      seen.push(...r.names.map((n) => n.split(':')[0] as string));
+    }
+    assert.equal(new Set(seen).size, 1, `one server for the persistent client: ${seen}`);
   });
 
   it('DR: TCP and UDP requests to the marked VIP reach the real servers, replies bypass the director', async () => {

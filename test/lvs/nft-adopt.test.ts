@@ -88,7 +88,7 @@ describe('adopting the tables of an earlier run', () => {
   });
 
   it('reads the table comment from nftnl user data', () => {
-    const c = 'keepalived-ts lvs layout 3';
+    const c = 'keepalived-ts lvs layout 4';
     const ud = Buffer.concat([Buffer.from([0, c.length + 1]), Buffer.from(`${c}\0`)]);
     assert.equal(udataComment(ud), c);
     assert.equal(udataComment(Buffer.from([1, 2, 0x61, 0])), undefined);
@@ -106,14 +106,21 @@ describe('adopting the tables of an earlier run', () => {
       ...svc('FWM 7', '', [real('198.51.100.14', 1, 'DR', 0), real('198.51.100.15', 0, 'DR', 0)]),
       matches: [{ kind: 'fwmark', fwmark: 7 }],
     };
+    // NAT by fwmark, servers without a port: their backends are in the address-only map (bka4).
+    const fwn: ServiceSpec = {
+      ...svc('FWM 8', '', [real('192.0.2.21', 1, 'NAT', 0), real('192.0.2.22', 1, 'NAT', 0)]),
+      matches: [{ kind: 'fwmark', fwmark: 8 }],
+    };
     // The earlier run had numbered things its own way (services and marks added and removed over time).
     const before: IdAlloc = { services: new Map(), marks: new Map(), nextService: 7, nextMark: 0x3f0 };
-    const old = allocate(before, { services: [v6, fw, dr, nat] });
-    const k = kernelOf([nat, dr, v6, fw], old);
+    const old = allocate(before, { services: [v6, fw, dr, nat, fwn] });
+    const k = kernelOf([nat, dr, v6, fw, fwn], old);
+    assert.equal(k.elems.get('bka4')?.size, 2);
     // This run: one NAT server gone, one added; everything else as it was.
     const nat2 = { ...nat, reals: [real('192.0.2.11'), real('192.0.2.13'), real('192.0.2.14')] };
-    const got = recoverAlloc([nat2, dr, v6, fw], k, isDr);
-    for (const s of ['nat', 'dr', 'v6', 'FWM 7']) assert.equal(got.services.get(s), old.services.get(s), s);
+    const got = recoverAlloc([nat2, dr, v6, fw, fwn], k, isDr);
+    for (const s of ['nat', 'dr', 'v6', 'FWM 7', 'FWM 8'])
+      assert.equal(got.services.get(s), old.services.get(s), s);
     for (const [s, r] of [
       ['nat', real('192.0.2.11')],
       ['nat', real('192.0.2.13')],
@@ -123,6 +130,8 @@ describe('adopting the tables of an earlier run', () => {
       ['v6', real('2001:db8:2::11')],
       ['FWM 7', real('198.51.100.14', 1, 'DR', 0)],
       ['FWM 7', real('198.51.100.15', 0, 'DR', 0)],
+      ['FWM 8', real('192.0.2.21', 1, 'NAT', 0)],
+      ['FWM 8', real('192.0.2.22', 1, 'NAT', 0)],
     ] as const)
       assert.equal(got.marks.get(markKey(s, r)), old.marks.get(markKey(s, r)), markKey(s, r));
     assert.equal(

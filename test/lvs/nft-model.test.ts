@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { DataplaneState, ServiceSpec } from '../../src/lvs/dataplane.js';
+import { type DataplaneState, planChanges, type ServiceSpec } from '../../src/lvs/dataplane.js';
 import {
   allocate,
   diffScript,
+  drTablesFor,
   emptyAlloc,
   fullScript,
   type NftModel,
@@ -260,6 +261,35 @@ describe('nftables model and transactions', () => {
     assert.equal(flowUpdate.exec(rules(dr('tcp'), { udp: 40 }))?.[1], undefined);
     assert.equal(flowUpdate.exec(rules(dr('tcp')))?.[1], undefined);
   });
+  it('a DR service whose real servers are all removed stays a DR service (its table, its dispatch entry), not NAT', () => {
+    const dr = (reals: ServiceSpec['reals']): ServiceSpec =>
+      svc('d', {
+        method: 'DR',
+        reals,
+        matches: [{ kind: 'addr', address: '198.51.100.100', port: 80 }],
+      });
+    const full = dr([{ address: '198.51.100.11', port: 80, weight: 1, method: 'DR' }]);
+    const empty = dr([]);
+    for (const s of [full, empty]) {
+      assert.deepEqual([...drTablesFor([s])], ['netdev']);
+      const m = renderModel({ services: [s] }, allocate(emptyAlloc(), { services: [s] }), DRI);
+      assert.equal(m.sets.get('dr/svc4')?.elems.size, 1);
+      assert.equal(m.sets.get('svc4')?.elems.size, 0);
+    }
+    // Without the configured method, an empty service can only be NAT (the earlier behaviour).
+    const { method: _m, ...bare } = empty;
+    assert.deepEqual([...drTablesFor([bare])], []);
+    // A change of lb_kind alone is a set-service that carries the method.
+    const plan = planChanges({ services: [empty] }, { services: [{ ...empty, method: 'NAT' }] });
+    assert.deepEqual(plan, [
+      {
+        op: 'set-service',
+        name: 'd',
+        attrs: { scheduler: empty.scheduler, flags: empty.flags, method: 'NAT' },
+      },
+    ]);
+  });
+
   it('a fwmark service serves TCP, UDP and SCTP whatever its protocol: NAT and DR rules per protocol, others left alone', () => {
     const fw = { matches: [{ kind: 'fwmark' as const, fwmark: 9 }], protocol: 'udp' as const };
     const rules = (s: ServiceSpec, t?: { tcp?: number; udp?: number }) => {
@@ -275,6 +305,8 @@ describe('nftables model and transactions', () => {
       assert.ok(nat.includes(`meta l4proto ${p} dnat ip to ct mark map @bk4`), `${p}: ${nat.join('\n')}`);
       assert.ok(nat.some((r) => r.startsWith(`meta l4proto ${p} ip saddr @p`) && r.includes(' dnat ip to ')));
     }
+    // A server without a port (0) keeps the packet's port: the address-only map and its DNAT rule.
+    assert.ok(nat.includes('dnat ip to ct mark map @bka4'), nat.join('\n'));
     assert.ok(nat.includes('meta l4proto tcp ct timeout set "to_tcp_100_0"'));
     assert.ok(nat.includes('meta l4proto udp ct timeout set "to_udp_10"'));
     // sh-port: the source port of whatever transport protocol.
