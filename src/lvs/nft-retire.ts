@@ -11,6 +11,8 @@ export const REACHABLE_MAPS: ReadonlySet<string> = new Set([
   'slots',
   'bk4',
   'bk6',
+  'bka4',
+  'bka6',
   'dr/slots',
   'dr/bk4',
   'dr/bk6',
