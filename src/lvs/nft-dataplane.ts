@@ -308,7 +308,18 @@ export class NftDataplane implements Dataplane {
     this.#retireMs = opts.retireMs ?? RETIRE_GRACE_MS;
   }
 
-  /** Retired elements still in the kernel (for tests and the dump). */
+  /** The models a change of some services goes between, with retirement (src/lvs/nft-retire.ts) applied. */
+  #models(oldFrags: Fragment[], newFrags: Iterable<Fragment>): ReturnType<typeof retire> {
+    return retire(
+      partialModel(oldFrags),
+      partialModel(newFrags),
+      this.#retired,
+      performance.now(),
+      this.#retireMs,
+    );
+  }
+
+  /** Retired elements still in the kernel (for tests). */
   retiredElements(): number {
     return retiredCount(this.#retired);
   }
@@ -720,13 +731,7 @@ export class NftDataplane implements Dataplane {
         const s = nextByName.get(n);
         if (s) newFrags.set(n, this.#render(s));
       }
-      const rt = retire(
-        partialModel(oldFrags),
-        partialModel(newFrags.values()),
-        this.#retired,
-        performance.now(),
-        this.#retireMs,
-      );
+      const rt = this.#models(oldFrags, newFrags.values());
       const fromModel = rt.from;
       const toModel = rt.to;
       // A direct-routing table is created with the first service that needs it and deleted with the last.
@@ -936,13 +941,7 @@ export class NftDataplane implements Dataplane {
         if (f) oldFrags.push(f);
         newFrags.set(s.name, this.#render(s, weights));
       }
-      const rt = retire(
-        partialModel(oldFrags),
-        partialModel(newFrags.values()),
-        this.#retired,
-        performance.now(),
-        this.#retireMs,
-      );
+      const rt = this.#models(oldFrags, newFrags.values());
       const fromModel = rt.from;
       const toModel = rt.to;
       const script = diffScript(fromModel, toModel);

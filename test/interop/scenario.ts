@@ -135,7 +135,7 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
     const slackMs = Math.max(500, advertMs / 2);
     assert.ok(
       cutFailoverMs < masterDownMs(spec, 200) + slackMs,
-      `link-cut failover took ${cutFailoverMs} ms`,
+      `link-cut failover took ${cutFailoverMs} ms\n${logs()}`,
     );
 
     // 3. Link back: high preempts (it waits one Master_Down_Interval in BACKUP first).

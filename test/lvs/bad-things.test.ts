@@ -129,7 +129,10 @@ describe('LVS bad things', { skip: !isRoot() && 'needs root' }, () => {
       kills++;
       const k = kernelPool(lab.director);
       // Either state, whole: 2 or 3 servers picked, every slot the pick can choose backed by a server.
-      assert.ok((k.mod === 2 || k.mod === 3) && k.reachable, `half-written after kill ${kills}: ${JSON.stringify(k)}`);
+      assert.ok(
+        (k.mod === 2 || k.mod === 3) && k.reachable,
+        `half-written after kill ${kills}: ${JSON.stringify(k)}`,
+      );
       seen.add(String(k.mod));
     }
     const res = await traffic;

@@ -21,6 +21,7 @@ import {
   DR_RS,
   drDataplane,
   drLan,
+  markVip,
   NatLab,
   REALS,
   replyCounter,
@@ -52,18 +53,6 @@ function stateOf(method: 'NAT' | 'DR', reals: string[], port: string, extra = ''
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Marks every packet for the VIP with 9 in the director's mangle prerouting (the administrator's rule). */
-function markVip(director: string): void {
-  const r = nsExec(director, 'nft', [
-    [
-      'add table inet kats_mangle',
-      'add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }',
-      `add rule inet kats_mangle m ip daddr ${VIP} meta mark set 9`,
-    ].join('; '),
-  ]);
-  assert.equal(r.status, 0, r.stderr);
 }
 
 const names = (ns: string[]) => [...new Set(ns)].sort();

@@ -472,3 +472,15 @@ export function outputsPerMode(label: string, main: string, modes: string[]): st
     tsxInFreshNetns(label, fileURLToPath(new URL(main, import.meta.url)), [mode], { timeoutMs: 60_000 }),
   );
 }
+
+/** Marks every packet for the VIP with 9 in the director's mangle prerouting (the administrator's rule). */
+export function markVip(director: string): void {
+  const r = nsExec(director, 'nft', [
+    [
+      'add table inet kats_mangle',
+      'add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }',
+      `add rule inet kats_mangle m ip daddr ${VIP} meta mark set 9`,
+    ].join('; '),
+  ]);
+  if (r.status !== 0) throw new Error(`marking the VIP: ${r.stderr}`);
+}

@@ -221,7 +221,10 @@ describe('data plane with the raw path (fake kernel)', () => {
     assert.deepEqual(t.dp.lastRoute, { route: 'script', rawError: 'nf_tables batch refused: errno 2' });
     assert.equal(t.scripts.length, 2);
     // The same change through libnftables (the slot and backend leaving are retired, not deleted).
-    assert.match(t.scripts[1] as string, /add rule inet keepalived_ts vs1g ct mark set numgen inc mod 1 offset/);
+    assert.match(
+      t.scripts[1] as string,
+      /add rule inet keepalived_ts vs1g ct mark set numgen inc mod 1 offset/,
+    );
     assert.ok(t.logs.some((l) => l.includes('through libnftables')));
     assert.equal(t.dp.committed().services[0]?.reals[1]?.weight, 0);
   });

@@ -15,7 +15,7 @@ import { cliFlowReader } from '../../src/lvs/nft-flows.js';
 import { cliRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot, Lab, nsExec } from '../helpers/netns.js';
 import { dr, NO_FLAGS } from './fixtures.js';
-import { DR_RS, drDataplane, drLan, NatLab, replyCounter, VIP } from './lab.js';
+import { DR_RS, drDataplane, drLan, markVip, NatLab, replyCounter, VIP } from './lab.js';
 
 const PEER = fileURLToPath(new URL('./sctp-peer.py', import.meta.url));
 const python = spawnSync('python3', ['-c', 'pass']).status === 0;
@@ -46,18 +46,6 @@ function associate(
   const out = JSON.parse(r.stdout.trim()) as { from?: string; cookie?: string; error?: string };
   assert.equal(out.error, undefined, `INIT ${sport} → ${target}:${dport}: ${out.error}`);
   return { from: out.from as string, cookie: out.cookie as string };
-}
-
-/** Marks every packet for the VIP with 9 in the director's mangle prerouting (the administrator's rule). */
-function markVip(director: string): void {
-  const r = nsExec(director, 'nft', [
-    [
-      'add table inet kats_mangle',
-      'add chain inet kats_mangle m { type filter hook prerouting priority mangle; policy accept; }',
-      `add rule inet kats_mangle m ip daddr ${VIP} meta mark set 9`,
-    ].join('; '),
-  ]);
-  assert.equal(r.status, 0, r.stderr);
 }
 
 const fwmark9 = (method: 'NAT' | 'DR', addrs: string[]): DataplaneState => ({
