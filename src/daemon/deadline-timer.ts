@@ -67,8 +67,9 @@ export interface DeadlineTimerOptions {
    */
   onKeenWake?: (leftUs: number) => void;
   /**
-   * Called with true at a keen deadline's early wake (before onKeenWake) and with false once that deadline
-   * has fired or been cancelled or re-armed: the stretch in which the process is about to act on a deadline
+   * Called with true at a keen deadline's early wake (before onKeenWake), or when it is armed if it is
+   * KEEN_PHASE_AHEAD_US away or less, and with false once that deadline has fired or been cancelled or
+   * re-armed: the stretch in which the process is about to act on a deadline
    * it must meet to the microsecond (the runtime holds real-time priority over it, takeover-boost.ts).
    */
   onKeenPhase?: (active: boolean) => void;
@@ -90,6 +91,13 @@ export interface KeenTimeline {
 export const KEEN_LEAD_US = 10_000;
 /** The last stretch of a keen deadline, waited on the CPU: longer than a short sleep's wake-up lateness. */
 export const KEEN_SPIN_US = 300;
+/**
+ * A keen deadline this close when armed starts its phase at once, not at its early wake: a backup's
+ * Skew_Time after a priority-0 advert (at most one advert interval; keepalived's 1 s default gives ≤ 1 s,
+ * fast adverts a few ms). A sleeping process's early wake is itself a normal-priority wake-up that a busy
+ * machine can delay by more than such a deadline (docs/decisions/takeover-boost.md).
+ */
+export const KEEN_PHASE_AHEAD_US = 250_000;
 
 export class DeadlineTimer {
   readonly #fire: (nowUs: number) => void;
@@ -183,6 +191,10 @@ export class DeadlineTimer {
     this.#keen = wantKeen ? 'lead' : false;
     this.#waiting = true;
     this.#wakeSource.arm(wantKeen ? atUs - KEEN_LEAD_US : atUs);
+    if (wantKeen && atUs - this.#now() <= KEEN_PHASE_AHEAD_US) {
+      this.#keenActive = true;
+      this.#onKeenPhase?.(true);
+    }
   }
 
   #wake(): void {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { monotonicUs } from '../../src/common/clock.js';
-import { DeadlineTimer, KEEN_LEAD_US } from '../../src/daemon/deadline-timer.js';
+import { DeadlineTimer, KEEN_LEAD_US, KEEN_PHASE_AHEAD_US } from '../../src/daemon/deadline-timer.js';
 
 test('fires once at or after the deadline, with the time it fired', async () => {
   const fired: { atUs: number; nowUs: number }[] = [];
@@ -260,5 +260,19 @@ test('warmFirePath calls the callback once and leaves the armed deadline, its ph
   assert.ok(calls[2]! >= atUs, 'the armed deadline fired, not early');
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(calls.length, 3, 'and once');
+  t.close();
+});
+
+test('a keen deadline armed less than KEEN_PHASE_AHEAD_US ahead starts its phase at once; a farther one at its early wake', () => {
+  const phases: boolean[] = [];
+  const t = new DeadlineTimer(() => {}, { inputWaiting: () => false, onKeenPhase: (a) => phases.push(a) });
+  t.arm(monotonicUs() + KEEN_PHASE_AHEAD_US + 500_000, true);
+  assert.deepEqual(phases, [], 'a Master_Down deadline far off: no phase while it sleeps');
+  t.arm(monotonicUs() + KEEN_PHASE_AHEAD_US / 4, true);
+  assert.deepEqual(phases, [true], 'a Skew_Time deadline: the phase holds through the sleep');
+  t.arm(monotonicUs() + 10_000_000, true);
+  assert.deepEqual(phases, [true, false], 'pushed out by an advert: the phase ends');
+  t.arm(monotonicUs() + 50_000);
+  assert.deepEqual(phases, [true, false], 'a deadline that is not keen has no phase');
   t.close();
 });
