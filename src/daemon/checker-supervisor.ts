@@ -4,12 +4,11 @@
 // programmed in the kernel stays while it restarts. Nothing here runs on the VRRP engine's path: state
 // changes are queued and sent after the batch that made them. It is the checker subsystem behind the
 // supervisor's seam (subsystem.ts).
-import type { ChildProcess } from 'node:child_process';
 import { CHECKER_CHILD_ARG, CHECKER_RESPAWNED_ENV, isFromChecker, type ToChecker } from '../check/channel.js';
 import { AfterTurn } from '../common/after-turn.js';
 import type { Logger } from '../common/logger.js';
 import type { RealServerInfo } from '../status/channel.js';
-import { childExecArgv, childExited, forkChild, RespawnBackoff, stopChild } from './child-process.js';
+import { childExecArgv, SupervisedChild } from './child-process.js';
 import type { RuntimeError } from './runtime-error.js';
 import type { SnapshotKind, Subsystem } from './subsystem.js';
 
@@ -48,81 +47,52 @@ export class CheckerSupervisor implements Subsystem {
   readonly #o: CheckerSupervisorOptions;
   readonly #states = new Map<string, string>();
   readonly #bfd = new Map<string, boolean>();
-  #child: ChildProcess | null = null;
-  #startedAt = 0;
-  readonly #respawn = new RespawnBackoff();
-  #stopping = false;
+  readonly #proc: SupervisedChild;
   readonly #queued = new AfterTurn<ToChecker>((batch) => {
-    const c = this.#child;
-    if (!c?.connected) return;
-    for (const x of batch) c.send(x, (e) => e && this.#o.log.detail(`checker channel: ${e.message}`));
+    for (const x of batch) this.#proc.send(x);
   });
-  /** Children started so far (for status and tests). */
-  starts = 0;
 
   constructor(o: CheckerSupervisorOptions) {
     this.#o = o;
+    this.#proc = new SupervisedChild({
+      name: 'Healthcheck',
+      log: o.log,
+      script: o.script,
+      args: [CHECKER_CHILD_ARG, ...o.argv],
+      execArgv: childExecArgv(process.execArgv, CHECKER_SEMI_SPACE_MB),
+      env: () => ({ ...process.env, [CHECKER_RESPAWNED_ENV]: this.#proc.starts > 0 ? '1' : '0' }),
+      pidFile: o.pidFile,
+      dontRespawn: o.dontRespawn,
+      onMessage: (m) => {
+        if (isFromChecker(m) && m.type === 'ready') {
+          // A new child hears where every VRRP instance stands now.
+          for (const [instance, state] of this.#states) this.#send({ type: 'vrrp', instance, state });
+          for (const [name, up] of this.#bfd) this.#send({ type: 'bfd', name, up });
+          if (o.onRealServers && (o.realServersWanted?.() ?? true)) this.#send({ type: 'watch' });
+        } else if (isFromChecker(m) && m.type === 'realServers') o.onRealServers?.(m);
+      },
+      onExit: () => o.onRealServers?.(null),
+    });
   }
 
   get pid(): number | null {
-    return this.#child?.pid ?? null;
+    return this.#proc.pid;
+  }
+
+  /** Children started so far (for status and tests). */
+  get starts(): number {
+    return this.#proc.starts;
   }
 
   /** Forks the child; a child that fails later is restarted with back-off, so starting never fails. */
   async start(): Promise<readonly RuntimeError[]> {
-    this.#fork();
+    this.#proc.start();
     return [];
-  }
-
-  #fork(): void {
-    if (this.#stopping || this.#child) return;
-    const script = this.#o.script ?? process.argv[1];
-    if (script === undefined) return;
-    const child = forkChild({
-      name: 'Healthcheck',
-      script,
-      args: [CHECKER_CHILD_ARG, ...this.#o.argv],
-      execArgv: childExecArgv(process.execArgv, CHECKER_SEMI_SPACE_MB),
-      env: { ...process.env, [CHECKER_RESPAWNED_ENV]: this.starts > 0 ? '1' : '0' },
-      pidFile: this.#o.pidFile,
-      log: this.#o.log,
-    });
-    this.#child = child;
-    this.#startedAt = Date.now();
-    this.starts++;
-    child.on('message', (m: unknown) => {
-      if (isFromChecker(m) && m.type === 'ready') {
-        // A new child hears where every VRRP instance stands now.
-        for (const [instance, state] of this.#states) this.#send({ type: 'vrrp', instance, state });
-        for (const [name, up] of this.#bfd) this.#send({ type: 'bfd', name, up });
-        if (this.#o.onRealServers && (this.#o.realServersWanted?.() ?? true)) this.#send({ type: 'watch' });
-      } else if (isFromChecker(m) && m.type === 'realServers') this.#o.onRealServers?.(m);
-    });
-    child.on('exit', (code, signal) => this.#exited(child, code, signal));
   }
 
   /** A reload turned the status listener on or off: the child starts or stops reporting its real servers. */
   watchRealServers(on: boolean): void {
-    if (this.#o.onRealServers && this.#child) this.#send({ type: on ? 'watch' : 'unwatch' });
-  }
-
-  #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.#child !== child) return;
-    this.#child = null;
-    this.#o.onRealServers?.(null);
-    childExited({
-      name: 'Healthcheck',
-      child,
-      code,
-      signal,
-      pidFile: this.#o.pidFile,
-      stopping: this.#stopping,
-      dontRespawn: this.#o.dontRespawn,
-      log: this.#o.log,
-      respawn: this.#respawn,
-      startedAt: this.#startedAt,
-      restart: () => this.#fork(),
-    });
+    if (this.#o.onRealServers && this.#proc.child) this.#send({ type: on ? 'watch' : 'unwatch' });
   }
 
   /** A VRRP instance's new state; sent after the current turn (never inside a takeover's writes). */
@@ -153,11 +123,8 @@ export class CheckerSupervisor implements Subsystem {
 
   /** Asks the child to stop (its omega actions, scripts), then ends it after a few seconds. */
   async stop(o: { fatal?: boolean } = {}): Promise<void> {
-    this.#stopping = true;
-    this.#respawn.cancel();
-    await stopChild(this.#child, o.fatal ? CHECKER_FATAL_STOP_MS : CHECKER_STOP_MS, (c) => {
-      if (c.connected) c.send({ type: 'stop' } satisfies ToChecker);
-      else c.kill('SIGTERM');
-    });
+    await this.#proc.stop(o.fatal ? CHECKER_FATAL_STOP_MS : CHECKER_STOP_MS, {
+      type: 'stop',
+    } satisfies ToChecker);
   }
 }

@@ -110,3 +110,103 @@ export function childExited(o: {
   const delayS = o.respawn.schedule(o.startedAt, o.restart);
   o.log.error(`${died}: Respawning in ${delayS} s`);
 }
+
+export interface SupervisedChildOptions {
+  /** keepalived's name of the child in log lines ('Healthcheck', 'BFD'). */
+  name: string;
+  log: Logger;
+  /** The entry script to fork (default: this process's). */
+  script?: string | undefined;
+  args: string[];
+  execArgv: string[];
+  /** The environment of the next child (asked at each fork). */
+  env?: (() => NodeJS.ProcessEnv) | undefined;
+  pidFile?: string | undefined;
+  dontRespawn?: boolean | undefined;
+  onMessage: (m: unknown) => void;
+  /** After a child's exit, before its restart is scheduled. */
+  onExit?: (() => void) | undefined;
+}
+
+/**
+ * One helper process kept running by the main process (the checker's and BFD's supervisors hold one):
+ * forked from the daemon's entry script, restarted with back-off when it dies (not while stopping, not
+ * with -R), stopped by a message and then SIGKILL. What the supervisors differ in is passed in.
+ */
+export class SupervisedChild {
+  readonly #o: SupervisedChildOptions;
+  #child: ChildProcess | null = null;
+  #startedAt = 0;
+  readonly #respawn = new RespawnBackoff();
+  #stopping = false;
+  /** Children started so far. */
+  starts = 0;
+
+  constructor(o: SupervisedChildOptions) {
+    this.#o = o;
+  }
+
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  /** The running child, if any. */
+  get child(): ChildProcess | null {
+    return this.#child;
+  }
+
+  /** Forks the child unless one runs or the daemon is stopping. */
+  start(): void {
+    if (this.#stopping || this.#child) return;
+    const script = this.#o.script ?? process.argv[1];
+    if (script === undefined) return;
+    const child = forkChild({
+      name: this.#o.name,
+      script,
+      args: this.#o.args,
+      execArgv: this.#o.execArgv,
+      ...(this.#o.env ? { env: this.#o.env() } : {}),
+      pidFile: this.#o.pidFile,
+      log: this.#o.log,
+    });
+    this.#child = child;
+    this.#startedAt = Date.now();
+    this.starts++;
+    child.on('message', (m: unknown) => this.#o.onMessage(m));
+    child.on('exit', (code, signal) => {
+      if (this.#child !== child) return;
+      this.#child = null;
+      this.#o.onExit?.();
+      childExited({
+        name: this.#o.name,
+        child,
+        code,
+        signal,
+        pidFile: this.#o.pidFile,
+        stopping: this.#stopping,
+        dontRespawn: this.#o.dontRespawn,
+        log: this.#o.log,
+        respawn: this.#respawn,
+        startedAt: this.#startedAt,
+        restart: () => this.start(),
+      });
+    });
+  }
+
+  /** Sends `m` if the child is connected; a failed send is a detail line (the child may be dying). */
+  send(m: unknown): void {
+    const c = this.#child;
+    if (c?.connected)
+      c.send(m as object, (e) => e && this.#o.log.detail(`${this.#o.name} channel: ${e.message}`));
+  }
+
+  /** No more restarts; sends `stopMessage` (SIGTERM if the channel is gone), SIGKILL after `timeoutMs`. */
+  async stop(timeoutMs: number, stopMessage: object): Promise<void> {
+    this.#stopping = true;
+    this.#respawn.cancel();
+    await stopChild(this.#child, timeoutMs, (c) => {
+      if (c.connected) c.send(stopMessage);
+      else c.kill('SIGTERM');
+    });
+  }
+}
