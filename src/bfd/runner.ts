@@ -260,7 +260,13 @@ export class BfdRunner {
       r.reopen = null;
       this.#perform(r, r.session.reopened(now, true));
     }
+    const detectBefore = r.session.detectUs;
     const res = r.session.receive(p, meta.ttl, now);
+    // keepalived reports every change of the detection time, indented past the instance's name.
+    if (r.session.detectUs !== detectBefore)
+      log.info(
+        `${' '.repeat(r.cfg.name.length + 2)} Detection time is ${r.session.detectUs} us (was ${detectBefore} us)`,
+      );
     if (res.dropped) log.detail(`(${r.cfg.name}) Discarding packet from ${meta.src}: ${res.dropped}`);
     this.#perform(r, res.actions);
     this.#arm();
@@ -271,8 +277,9 @@ export class BfdRunner {
     for (const a of actions) {
       if (a.type === 'send') {
         const n = r.out?.sendTo(a.bytes, b.neighbor!, b.multihop ? BFD_MULTIHOP_PORT : BFD_PORT) ?? -1;
+        // Logged once per run of failures, as keepalived does.
+        if (n < 0 && !r.sendError) this.#o.log.error(`(${b.name}) Error sending packet (errno ${-n})`);
         r.sendError = n < 0;
-        if (n < 0) this.#o.log.detail(`(${b.name}) Error sending packet (errno ${-n})`);
         continue;
       }
       const log = this.#o.log;
