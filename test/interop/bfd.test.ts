@@ -277,6 +277,36 @@ describe('BFD interop', { skip }, () => {
     rmSync(bfdPid, { force: true });
   });
 
+  test('against keepalived 2.2.7: a session whose source address is missing is AdminDown, and the first packet after the address appears brings it Up', {
+    skip: referenceInstalled() ? false : 'keepalived not installed',
+  }, async () => {
+    const { a, b } = twoHosts();
+    const block = (neighbor: string, source: string) =>
+      bfdBlock(neighbor, source).replace('bfd_instance b1', 'bfd_instance late');
+    // Ours binds its send socket to 192.0.2.11, not yet on any interface: the session is disabled.
+    const ts = new Router('ts', a, block('192.0.2.2', '192.0.2.11'), {
+      extraArgs: ['-b', join(tmpdir(), `kats-bfd-${process.pid}-late.pid`)],
+    });
+    routers.push(ts);
+    await ts.waitFor(/\(late\) Unable to open output socket, disabling instance/, 5000);
+    await ts.waitFor(/\(late\) Entering AdminDown state/, 1000);
+    const ka = new Router('ka', b, block('192.0.2.11', '192.0.2.2'), {
+      command: (r) => referenceCommand(r, { bfd: true }),
+    });
+    routers.push(ka);
+    // keepalived's packets cannot reach us yet; once the address is there the next one reopens the socket
+    // (well before the minute's retry) and the session comes Up on both sides.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(
+      ts.grep(/\(late\) Entering Up state/).map((l) => l.text),
+      [],
+    );
+    const m = ts.mark();
+    ip('-n', a, 'addr', 'add', '192.0.2.11/24', 'dev', 'eth0');
+    await ts.waitFor(/\(late\) Entering Up state/, 5000, m);
+    await ka.waitFor(/\(late\) Entering Up state/, 3000);
+  });
+
   test('against FRR 8.4 bfdd: an IPv6 session (hop limit 255) and an IPv4 multihop one (port 4784) at once, BFD alone', {
     skip: frrBfdd() ? false : 'FRR bfdd not installed',
   }, async () => {
