@@ -60,6 +60,19 @@ export class BfdRunner {
         r.cfg = n; // weight / vrrp / checker may change without touching the session
         continue;
       }
+      if (n && samePeer(n, r.cfg)) {
+        // Same name and neighbour, other timers / TTL / passive: the session keeps its state (keepalived).
+        if (n.ttl !== r.cfg.ttl && r.out) {
+          try {
+            r.out.setTtl(n.ttl);
+          } catch (e) {
+            this.#o.log.error(`(${name}) Cannot set the TTL: ${(e as Error).message}`);
+          }
+        }
+        r.cfg = n;
+        r.session.reconfigure(sessionConfig(n));
+        continue;
+      }
       this.#drop(r);
       this.#sessions.delete(name);
     }
@@ -338,12 +351,15 @@ export function sessionConfig(b: BfdInstance): SessionConfig {
   };
 }
 
-/** What a running session is made of: a reload that changes any of it starts the session afresh. */
+/** Nothing of the session changed (weight, vrrp, checker may have). */
 function sameSession(a: BfdInstance, b: BfdInstance): boolean {
-  return (
-    JSON.stringify(sessionConfig(a)) === JSON.stringify(sessionConfig(b)) &&
-    a.neighbor === b.neighbor &&
-    a.source === b.source &&
-    a.multihop === b.multihop
-  );
+  return JSON.stringify(sessionConfig(a)) === JSON.stringify(sessionConfig(b)) && samePeer(a, b);
+}
+
+/**
+ * The same path: a reload that changes the neighbour, the source or the port starts the session afresh
+ * (keepalived would carry the old state over even then); anything else is applied to the running session.
+ */
+function samePeer(a: BfdInstance, b: BfdInstance): boolean {
+  return a.neighbor === b.neighbor && a.source === b.source && a.multihop === b.multihop;
 }

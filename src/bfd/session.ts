@@ -38,7 +38,7 @@ const NEVER = Number.POSITIVE_INFINITY;
 const MIN_IDLE_TX_US = 1_000_000;
 
 export class BfdSession {
-  readonly cfg: SessionConfig;
+  cfg: SessionConfig;
   /** Ours; a new one is drawn each time the session leaves Up (keepalived does). */
   localDiscr: number;
   readonly #random: () => number;
@@ -91,6 +91,18 @@ export class BfdSession {
   start(nowUs: number): SessionAction[] {
     if (this.state !== 'AdminDown' && !this.cfg.passive) this.#nextTxAt = nowUs;
     return this.timers(nowUs);
+  }
+
+  /**
+   * A reload changed the instance's settings: the session keeps its state, timers and discriminators
+   * (keepalived copies them to the reloaded instance of the same name), and a changed `min_rx` or `min_tx`
+   * starts a Poll Sequence so that the neighbour takes the new values (RFC 5880 §6.8.3). The rest applies
+   * from the next packet on.
+   */
+  reconfigure(cfg: SessionConfig): void {
+    const timersChanged = cfg.minRxUs !== this.cfg.minRxUs || cfg.minTxUs !== this.cfg.minTxUs;
+    this.cfg = cfg;
+    if (timersChanged) this.poll = true;
   }
 
   /** The Desired Min TX Interval we advertise now. */

@@ -317,3 +317,23 @@ test('AdminDown (no send socket): silent, deaf, not reported; reopened by the mi
   runUntil(u, 3_001_000);
   assert.equal(u.state, 'Down');
 });
+
+test('a reload that changes min_rx / min_tx keeps the session Up and polls the new values to the neighbour', () => {
+  const s = upSession();
+  s.reconfigure(cfg({ multiplier: 4 }));
+  assert.equal(s.poll, false, 'Detect Mult alone: no Poll Sequence');
+  s.reconfigure(cfg({ multiplier: 4, minTxUs: 200_000, minRxUs: 300_000 }));
+  assert.equal(s.state, 'Up');
+  assert.equal(s.localDiscr, ME);
+  assert.equal(s.poll, true);
+  const p = sent(runUntil(s, 200_000).map((x) => x.action))[0]!;
+  assert.deepEqual(
+    [p.state, p.poll, p.desiredMinTxUs, p.requiredMinRxUs, p.detectMult],
+    ['Up', true, 200_000, 300_000, 4],
+  );
+  // The neighbour's Final ends the sequence and the new values take effect.
+  s.receive(from({ state: 'Up', yourDiscr: ME, final: true, desiredMinTxUs: 100_000 }), 255, 210_000);
+  assert.equal(s.poll, false);
+  assert.equal(s.localTxUs, 200_000);
+  assert.equal(s.detectUs, 3 * 300_000);
+});

@@ -186,16 +186,29 @@ describe('BFD interop', { skip }, () => {
     await ts.waitFor(/\(VI_1\) Entering BACKUP STATE/, 2000, m0);
     for (let k = 0; k < 100 && frr.peerStatus() !== 'up'; k++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(frr.peerStatus(), 'up', 'bfdd sees the session Up');
-    // A reload that leaves the session's parameters alone keeps it Up: no Down, no tracker change.
-    const mr = ts.mark();
-    ts.proc.kill('SIGHUP');
-    await ts.waitFor(/Reloading \(BFD\)/, 3000, mr);
-    await new Promise((r) => setTimeout(r, 700));
-    assert.deepEqual(
-      ts.grep(/\(b1\) Entering|Tracked BFD instance b1 is DOWN/, mr).map((l) => l.text),
-      [],
-      'the reload kept the session',
-    );
+    // A reload that leaves the session's parameters alone keeps it Up: no Down, no tracker change. So does
+    // one that changes min_tx (keepalived keeps the state and polls the new value to bfdd).
+    for (const conf of [null, ts.conf]) {
+      if (conf)
+        writeFileSync(
+          conf,
+          readFileSync(conf, 'utf8')
+            .replace(/min_tx 100/, 'min_tx 120')
+            .replace(/min_rx 100/, 'min_rx 110'),
+        );
+      const mr = ts.mark();
+      ts.proc.kill('SIGHUP');
+      await ts.waitFor(/Reloading \(BFD\)/, 3000, mr);
+      await new Promise((r) => setTimeout(r, 700));
+      assert.deepEqual(
+        ts.grep(/\(b1\) Entering|Tracked BFD instance b1 is DOWN/, mr).map((l) => l.text),
+        [],
+        'the reload kept the session',
+      );
+    }
+    // bfdd answered the Poll: our detection time is now 3 × max(110 ms, bfdd's 100 ms).
+    await ts.waitFor(/Detection time is 330000 us/, 2000);
+    assert.equal(frr.peerStatus(), 'up');
     // Let the Up rate settle (poll sequence done), then kill bfdd without a word.
     await new Promise((r) => setTimeout(r, 500));
     const m1 = ts.mark();
@@ -208,7 +221,8 @@ describe('BFD interop', { skip }, () => {
       3000,
     );
     t.diagnostic(`Down ${ms} ms after bfdd was killed`);
-    assert.ok(ms <= DETECT_MS + SLACK_MS, `Down ${ms} ms after bfdd died (detection time ${DETECT_MS} ms)`);
+    // min_rx 110 since the reload: detection time 330 ms.
+    assert.ok(ms <= 330 + SLACK_MS, `Down ${ms} ms after bfdd died (detection time 330 ms)`);
     await waitAll(ts, TRACK_DOWN, 2000, m1);
     // bfdd back: Up again.
     const m2 = ts.mark();
