@@ -242,10 +242,11 @@ export class BfdRunner {
     let r: Running | undefined;
     for (const x of this.#sessions.values()) {
       if (x.cfg.multihop !== multihop) continue;
+      // By address: the neighbour, and source_ip if set — unless the kernel gave no destination (keepalived).
       if (
         p.yourDiscr !== 0
           ? x.session.localDiscr === p.yourDiscr
-          : x.cfg.neighbor === src && (x.cfg.source === undefined || x.cfg.source === dst)
+          : x.cfg.neighbor === src && (x.cfg.source === undefined || dst === '' || x.cfg.source === dst)
       ) {
         r = x;
         break;
