@@ -248,7 +248,10 @@ describe('BFD interop', { skip }, () => {
     await waitAll(ts, TRACK_UP, 2000, 0);
     await ka.waitFor(/\(b1\) Entering Up state/, 3000);
     await waitAll(ka, TRACK_UP, 2000, 0);
-    await new Promise((r) => setTimeout(r, 500));
+    // The side that goes Up on the other's Init keeps the idle rate until its Poll Sequence ends, up to one
+    // idle interval later (keepalived 2.2.7 and ours alike): wait for the 300 ms detection times.
+    await ts.waitFor(/Detection time is 300000 us/, 3000);
+    await ka.waitFor(/Detection time is 300000 us/, 3000);
 
     // Our BFD process dies: keepalived's session expires and its trackers do what ours did above.
     const k1 = ka.mark();
@@ -271,7 +274,7 @@ describe('BFD interop', { skip }, () => {
     await waitAll(ts, TRACK_UP, 2000, m2);
 
     // keepalived stopped (SIGKILL: nothing said): our session Down within the detection time, trackers follow.
-    await new Promise((r) => setTimeout(r, 500));
+    await ts.waitFor(/Detection time is 300000 us/, 3000, m2);
     const m3 = ts.mark();
     const t3 = Date.now();
     await ka.stop('SIGKILL', 1000);
