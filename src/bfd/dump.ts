@@ -50,12 +50,9 @@ function ctime(ms: number): string {
 
 function sessionLines(v: BfdSessionView, k: number, view: BfdDumpView): string[] {
   const { cfg: b, session: s } = v;
-  // Our session keeps 1 µs as the neighbour's Required Min RX until it is heard (RFC 5880 §6.8.1); keepalived
-  // keeps 0 there. Its remote tx interval and detection times are computed when a packet arrives: 0 until then.
-  const heard = s.remoteMult !== 0;
+  // Our session keeps 1 µs as the neighbour's Required Min RX until it is heard and after the reset (RFC 5880
+  // §6.8.1, §6.8.18); keepalived keeps 0 there until heard.
   const remoteMinRx = s.remoteMinRxUs === 1 ? 0 : s.remoteMinRxUs;
-  const localTx = Math.max(s.desiredMinTxUs, remoteMinRx);
-  const remoteTx = heard ? Math.max(b.minRxUs, s.remoteMinTxUs) : 0;
   const since = s.sinceLastRxUs(view.nowUs);
   let seen = '   last_seen = [never]';
   if (since !== undefined) {
@@ -85,8 +82,7 @@ function sessionLines(v: BfdSessionView, k: number, view: BfdDumpView): string[]
     '   sands_out = [disabled]',
     `   thread_exp ${thread(s.expiring, 4 * k + 2)}`,
     '   sands_exp = [disabled]',
-    // keepalived's reset timer (a session gone Down is reset a detection time later): ours has none.
-    '   thread_rst 0x(nil)',
+    `   thread_rst ${thread(s.resetting, 4 * k + 3)}`,
     '   sands_rst = [disabled]',
     `   send error = ${v.sendError ? 'true' : 'false'}`,
     `   local state = ${s.state}`,
@@ -97,15 +93,15 @@ function sessionLines(v: BfdSessionView, k: number, view: BfdDumpView): string[]
     `   remote diag = ${diag(s.remoteDiag)}`,
     `   remote min tx intv = ${s.remoteMinTxUs} us`,
     `   remote min rx intv = ${remoteMinRx} us`,
-    // Demand mode is not implemented (docs/bfd.md, 'Not done'); a Final is sent at once, never pending.
+    // We never ask for Demand mode; a Final is sent at once, never pending.
     '   local demand = 0',
-    '   remote demand = 0',
+    `   remote demand = ${s.remoteDemand ? 1 : 0}`,
     `   remote detect multiplier = ${s.remoteMult}`,
     `   ${s.poll ? '' : '!'}poll, !final`,
-    `   local tx intv = ${localTx} us`,
-    `   remote tx intv = ${remoteTx} us`,
+    `   local tx intv = ${s.localTxUs} us`,
+    `   remote tx intv = ${s.remoteTxUs} us`,
     `   local detection time = ${s.detectUs} us`,
-    `   remote detection time = ${heard ? b.multiplier * localTx : 0} us`,
+    `   remote detection time = ${s.remoteDetectUs} us`,
     seen,
   ];
 }

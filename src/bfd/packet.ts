@@ -76,22 +76,21 @@ export function encodeControl(c: BfdControl): Uint8Array {
 export type Decoded = { ok: true; packet: BfdControl } | { ok: false; reason: string };
 
 /**
- * Decodes and applies RFC 5880 §6.8.6's session-independent checks: version 1, Length at least 24 (26 with
- * the A bit) and no more than the datagram, Detect Mult and My Discriminator non-zero, Multipoint clear,
- * Your Discriminator non-zero unless the state is Down or AdminDown; also Poll and Final never both set
- * (§4.1). Authentication is not supported: a packet with the A bit is refused (§6.8.6: no authentication
- * in use).
+ * Decodes and applies the session-independent checks keepalived 2.2.7 makes (RFC 5880 §6.8.6 and two of its
+ * own): at least 24 bytes, a Length field equal to the datagram's size, version 1, Detect Mult and My
+ * Discriminator non-zero, Multipoint clear, Your Discriminator non-zero unless the state is Down or
+ * AdminDown, Poll and Final never both set (§4.1), and a diagnostic code of 8 or less. The A bit is left to
+ * the session (BfdSession.receive), which discards such packets after its TTL check, as keepalived does.
  */
 export function decodeControl(bytes: Uint8Array): Decoded {
   if (bytes.length < BFD_PACKET_LEN) return bad(`packet too short: ${bytes.length} bytes`);
   const b0 = bytes[0]!;
   const b1 = bytes[1]!;
+  const length = bytes[3]!;
+  if (length !== bytes.length) return bad(`length field ${length} is not the ${bytes.length}-byte payload`);
   const version = b0 >> 5;
   if (version !== BFD_VERSION) return bad(`unsupported version ${version}`);
   const auth = (b1 & 0x04) !== 0;
-  const length = bytes[3]!;
-  if (length < (auth ? 26 : BFD_PACKET_LEN)) return bad(`length field ${length} too small`);
-  if (length > bytes.length) return bad(`length field ${length} exceeds the ${bytes.length}-byte payload`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const p: BfdControl = {
     diag: b0 & 0x1f,
@@ -115,7 +114,7 @@ export function decodeControl(bytes: Uint8Array): Decoded {
   if (p.yourDiscr === 0 && p.state !== 'Down' && p.state !== 'AdminDown')
     return bad(`your discriminator is zero in state ${p.state}`);
   if (p.poll && p.final) return bad('poll and final both set');
-  if (p.auth) return bad('authentication bit set, but no authentication is in use');
+  if (p.diag > DIAG.reverseConcatenatedDown) return bad(`invalid diagnostic ${p.diag}`);
   return { ok: true, packet: p };
 }
 

@@ -60,6 +60,19 @@ export class BfdRunner {
         r.cfg = n; // weight / vrrp / checker may change without touching the session
         continue;
       }
+      if (n && samePeer(n, r.cfg)) {
+        // Same name and neighbour, other timers / TTL / passive: the session keeps its state (keepalived).
+        if (n.ttl !== r.cfg.ttl && r.out) {
+          try {
+            r.out.setTtl(n.ttl);
+          } catch (e) {
+            this.#o.log.error(`(${name}) Cannot set the TTL: ${(e as Error).message}`);
+          }
+        }
+        r.cfg = n;
+        r.session.reconfigure(sessionConfig(n));
+        continue;
+      }
       this.#drop(r);
       this.#sessions.delete(name);
     }
@@ -68,14 +81,17 @@ export class BfdRunner {
       if (this.#sessions.has(b.name) || b.neighbor === undefined || b.family === undefined) continue;
       const r: Running = {
         cfg: b,
-        session: new BfdSession(sessionConfig(b), this.#discriminator(), this.#random),
+        session: new BfdSession(sessionConfig(b), this.#discriminator(), this.#random, () =>
+          this.#discriminator(),
+        ),
         out: null,
         reopen: null,
         sendError: false,
       };
       this.#sessions.set(b.name, r);
       this.#listen(b.family, b.multihop ? BFD_MULTIHOP_PORT : BFD_PORT);
-      if (this.#openOut(r)) this.#perform(r, r.session.start(now));
+      // No send socket: the session is AdminDown (silent) until one opens (keepalived).
+      this.#perform(r, this.#openOut(r) ? r.session.start(now) : r.session.adminDown());
       // keepalived tells the other processes every session's state when it starts (Down until Up).
       this.#o.onState(b, r.session.state === 'Up');
     }
@@ -160,7 +176,33 @@ export class BfdRunner {
     }
   }
 
+  /** Opens the session's send socket; on failure logs and retries once a minute (keepalived). */
   #openOut(r: Running): boolean {
+    const b = r.cfg;
+    const e = this.#tryOut(r);
+    if (e === null) return true;
+    this.#o.log.error(`(${b.name}) Unable to open output socket, disabling instance: ${e.message}`);
+    this.#retryOut(r);
+    return false;
+  }
+
+  #retryOut(r: Running): void {
+    r.reopen = setTimeout(() => {
+      r.reopen = null;
+      if (this.#stopped || this.#sessions.get(r.cfg.name) !== r) return;
+      const e = this.#tryOut(r);
+      if (e === null) {
+        this.#perform(r, r.session.reopened(monotonicUs(), false));
+        this.#arm();
+      } else {
+        this.#o.log.error(`(${r.cfg.name}) Unable to open output socket: ${e.message}`);
+        this.#retryOut(r);
+      }
+    }, REOPEN_MS);
+  }
+
+  /** The send socket, bound and with its TTL, or the error that prevented it. */
+  #tryOut(r: Running): Error | null {
     const b = r.cfg;
     try {
       const s = UdpSocket.open(b.family!);
@@ -172,20 +214,9 @@ export class BfdRunner {
         throw e;
       }
       r.out = s;
-      return true;
+      return null;
     } catch (e) {
-      this.#o.log.error(
-        `(${b.name}) Unable to open output socket, disabling instance: ${(e as Error).message}`,
-      );
-      r.reopen = setTimeout(() => {
-        r.reopen = null;
-        if (this.#stopped || this.#sessions.get(b.name) !== r) return;
-        if (this.#openOut(r)) {
-          this.#perform(r, r.session.start(monotonicUs()));
-          this.#arm();
-        }
-      }, REOPEN_MS);
-      return false;
+      return e as Error;
     }
   }
 
@@ -210,11 +241,12 @@ export class BfdRunner {
     const dst = meta.dst === '' ? '' : (canonicalIp(meta.dst) ?? meta.dst);
     let r: Running | undefined;
     for (const x of this.#sessions.values()) {
-      if (x.cfg.multihop !== multihop || x.out === null) continue;
+      if (x.cfg.multihop !== multihop) continue;
+      // By address: the neighbour, and source_ip if set — unless the kernel gave no destination (keepalived).
       if (
         p.yourDiscr !== 0
           ? x.session.localDiscr === p.yourDiscr
-          : x.cfg.neighbor === src && (x.cfg.source === undefined || x.cfg.source === dst)
+          : x.cfg.neighbor === src && (x.cfg.source === undefined || dst === '' || x.cfg.source === dst)
       ) {
         r = x;
         break;
@@ -230,7 +262,25 @@ export class BfdRunner {
       log.detail(`(${r.cfg.name}) Discarding packet from ${meta.src}: not the neighbor`);
       return;
     }
-    const res = r.session.receive(p, meta.ttl, monotonicUs());
+    const now = monotonicUs();
+    if (r.out === null) {
+      // A disabled session (no send socket) tries to open one when its neighbour is heard (keepalived).
+      const e = this.#tryOut(r);
+      if (e !== null) {
+        log.detail(`(${r.cfg.name}) Discarding packet from ${meta.src}: session is AdminDown (${e.message})`);
+        return;
+      }
+      if (r.reopen) clearTimeout(r.reopen);
+      r.reopen = null;
+      this.#perform(r, r.session.reopened(now, true));
+    }
+    const detectBefore = r.session.detectUs;
+    const res = r.session.receive(p, meta.ttl, now);
+    // keepalived reports every change of the detection time, indented past the instance's name.
+    if (r.session.detectUs !== detectBefore)
+      log.info(
+        `${' '.repeat(r.cfg.name.length + 2)} Detection time is ${r.session.detectUs} us (was ${detectBefore} us)`,
+      );
     if (res.dropped) log.detail(`(${r.cfg.name}) Discarding packet from ${meta.src}: ${res.dropped}`);
     this.#perform(r, res.actions);
     this.#arm();
@@ -241,8 +291,9 @@ export class BfdRunner {
     for (const a of actions) {
       if (a.type === 'send') {
         const n = r.out?.sendTo(a.bytes, b.neighbor!, b.multihop ? BFD_MULTIHOP_PORT : BFD_PORT) ?? -1;
+        // Logged once per run of failures, as keepalived does.
+        if (n < 0 && !r.sendError) this.#o.log.error(`(${b.name}) Error sending packet (errno ${-n})`);
         r.sendError = n < 0;
-        if (n < 0) this.#o.log.detail(`(${b.name}) Error sending packet (errno ${-n})`);
         continue;
       }
       const log = this.#o.log;
@@ -256,7 +307,8 @@ export class BfdRunner {
         log.warn(
           `(${b.name}) Entering Down state (Local diagnostic - ${DIAG_TEXT[a.diag]}, Remote diagnostic - ${DIAG_TEXT[r.session.remoteDiag] ?? r.session.remoteDiag})`,
         );
-      } else log.detail(`(${b.name}) Entering ${a.to} state`);
+      } else if (a.to === 'AdminDown') log.warn(`(${b.name}) Entering AdminDown state`);
+      else log.detail(`(${b.name}) Entering ${a.to} state`);
       if (a.notify) this.#o.onState(b, a.to === 'Up');
     }
   }
@@ -300,12 +352,15 @@ export function sessionConfig(b: BfdInstance): SessionConfig {
   };
 }
 
-/** What a running session is made of: a reload that changes any of it starts the session afresh. */
+/** Nothing of the session changed (weight, vrrp, checker may have). */
 function sameSession(a: BfdInstance, b: BfdInstance): boolean {
-  return (
-    JSON.stringify(sessionConfig(a)) === JSON.stringify(sessionConfig(b)) &&
-    a.neighbor === b.neighbor &&
-    a.source === b.source &&
-    a.multihop === b.multihop
-  );
+  return JSON.stringify(sessionConfig(a)) === JSON.stringify(sessionConfig(b)) && samePeer(a, b);
+}
+
+/**
+ * The same path: a reload that changes the neighbour, the source or the port starts the session afresh
+ * (keepalived would carry the old state over even then); anything else is applied to the running session.
+ */
+function samePeer(a: BfdInstance, b: BfdInstance): boolean {
+  return a.neighbor === b.neighbor && a.source === b.source && a.multihop === b.multihop;
 }

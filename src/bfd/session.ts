@@ -1,7 +1,8 @@
-// One BFD session in asynchronous mode (RFC 5880 §6): the state machine Down → Init → Up (and AdminDown),
-// negotiated intervals, the detection time, poll/final for timer changes, the slow idle rate while not Up,
-// and the passive role. Pure: no I/O and no clock — every input carries `nowUs`, and the adapter calls
-// timers(nowUs) at nextDeadlineUs(). Outputs are actions: packets to send and state changes
+// One BFD session in asynchronous mode (RFC 5880 §6) with keepalived 2.2.7's timers and corner cases: the
+// state machine Down → Init → Up (and AdminDown while the send socket is missing), the transmit interval and
+// detection time it keeps as variables, poll/final, the reset a detection time after going Down, the
+// neighbour's Demand bit, and the passive role. Pure: no I/O and no clock — every input carries `nowUs`, and
+// the adapter calls timers(nowUs) at nextDeadlineUs(). Outputs are actions: packets to send and state changes
 // (docs/bfd.md, 'The session').
 import type { BfdInstance } from '../config/model.js';
 import { type BfdControl, type BfdState, DIAG, encodeControl } from './packet.js';
@@ -37,133 +38,203 @@ const NEVER = Number.POSITIVE_INFINITY;
 const MIN_IDLE_TX_US = 1_000_000;
 
 export class BfdSession {
-  readonly cfg: SessionConfig;
-  readonly localDiscr: number;
+  cfg: SessionConfig;
+  /** Ours; a new one is drawn each time the session leaves Up (keepalived does). */
+  localDiscr: number;
   readonly #random: () => number;
+  readonly #newDiscr: () => number;
   state: BfdState = 'Down';
   remoteState: BfdState = 'Down';
   remoteDiscr = 0;
   localDiag: number = DIAG.none;
   remoteDiag: number = DIAG.none;
-  /** bfd.RemoteMinRxInterval: 1 µs until heard (RFC 5880 §6.8.1). */
+  /** bfd.RemoteMinRxInterval: 1 µs until heard (RFC 5880 §6.8.1), and again after the reset. */
   remoteMinRxUs = 1;
   remoteMinTxUs = 0;
   remoteMult = 0;
+  /** The neighbour's Demand (D) bit, as last received. */
+  remoteDemand = false;
   /** A Poll Sequence is running: our packets carry P until a Final arrives. */
   poll = false;
-  /** Detection time in force (0 until the neighbour is heard). */
+  /** The interval between our periodic packets before jitter (keepalived's local tx intv). */
+  localTxUs: number;
+  /** The neighbour's interval as we reckon it: max(our Required Min RX, its Desired Min TX); 0 until heard. */
+  remoteTxUs = 0;
+  /** Detection time in force: the neighbour's Detect Mult × remoteTxUs (0 until the neighbour is heard). */
   detectUs = 0;
+  /** The neighbour's detection time as we reckon it: our Detect Mult × localTxUs (0 until heard). */
+  remoteDetectUs = 0;
   #nextTxAt = NEVER;
   #detectAt = NEVER;
+  #resetAt = NEVER;
   #lastRxAt = NEVER;
 
-  /** `random()` in [0, 1) for the transmit jitter (injected: tests are reproducible). */
-  constructor(cfg: SessionConfig, localDiscr: number, random: () => number = Math.random) {
+  /**
+   * `random()` in [0, 1) for the transmit jitter (injected: tests are reproducible); `newDiscr()` draws a
+   * fresh non-zero local discriminator, unique among the process's sessions, when the session leaves Up.
+   */
+  constructor(
+    cfg: SessionConfig,
+    localDiscr: number,
+    random: () => number = Math.random,
+    newDiscr?: () => number,
+  ) {
     if (localDiscr === 0) throw new RangeError('BFD local discriminator must be non-zero');
     this.cfg = cfg;
     this.localDiscr = localDiscr >>> 0;
     this.#random = random;
+    this.#newDiscr = newDiscr ?? (() => (Math.floor(random() * 0xfffffffe) + 1) >>> 0);
+    this.localTxUs = this.#idleTxUs;
   }
 
-  /** Starts the session: an active one sends its first packet now. */
+  /** Starts the session: an active one sends its first packet now; a passive one waits to be heard. */
   start(nowUs: number): SessionAction[] {
-    if (this.#maySend()) this.#nextTxAt = nowUs;
+    if (this.state !== 'AdminDown' && !this.cfg.passive) this.#nextTxAt = nowUs;
     return this.timers(nowUs);
+  }
+
+  /**
+   * A reload changed the instance's settings: the session keeps its state, timers and discriminators
+   * (keepalived copies them to the reloaded instance of the same name), and a changed `min_rx` or `min_tx`
+   * starts a Poll Sequence so that the neighbour takes the new values (RFC 5880 §6.8.3). The rest applies
+   * from the next packet on.
+   */
+  reconfigure(cfg: SessionConfig): void {
+    const timersChanged = cfg.minRxUs !== this.cfg.minRxUs || cfg.minTxUs !== this.cfg.minTxUs;
+    this.cfg = cfg;
+    if (timersChanged) this.poll = true;
   }
 
   /** The Desired Min TX Interval we advertise now. */
   get desiredMinTxUs(): number {
-    return this.state === 'Up' ? this.cfg.minTxUs : Math.max(this.cfg.idleTxUs, MIN_IDLE_TX_US);
+    return this.state === 'Up' ? this.cfg.minTxUs : this.#idleTxUs;
   }
 
-  /** The interval between our periodic packets before jitter (RFC 5880 §6.8.7), or NEVER. */
+  /** The interval between our periodic packets before jitter. */
   get txIntervalUs(): number {
-    if (this.remoteMinRxUs === 0) return NEVER;
-    return Math.max(this.desiredMinTxUs, this.remoteMinRxUs);
+    return this.localTxUs;
   }
 
   /** The earliest time timers() has work to do. */
   nextDeadlineUs(): number {
-    return Math.min(this.#nextTxAt, this.#detectAt);
+    return Math.min(this.#nextTxAt, this.#detectAt, this.#resetAt);
   }
 
-  /** Administratively disables the session: one AdminDown packet is sent (RFC 5880 §6.8.16). */
+  /**
+   * The send socket could not be opened: the session is disabled (AdminDown, diag 7) and sends nothing —
+   * keepalived enters AdminDown only for this, silently, and trackers are not told.
+   */
   adminDown(): SessionAction[] {
     if (this.state === 'AdminDown') return [];
     const out: SessionAction[] = [];
-    const heard = !(this.cfg.passive && this.remoteDiscr === 0);
-    this.#setState('AdminDown', DIAG.adminDown, out);
-    this.#detectAt = NEVER;
+    const from = this.state;
+    this.state = 'AdminDown';
+    this.localDiag = DIAG.adminDown;
     this.#nextTxAt = NEVER;
-    if (heard) out.push(this.#packet(false));
+    this.#resetAt = NEVER;
+    this.#fall();
+    out.push({ type: 'state', from, to: 'AdminDown', diag: DIAG.adminDown, notify: false });
     return out;
   }
 
   /**
+   * The send socket is open again. By the minute's retry: back to Down, silently, and an active session
+   * resumes sending one interval later. Because a packet arrived (`byPacket`): to Init, and the packet is
+   * then given to receive() (keepalived's order).
+   */
+  reopened(nowUs: number, byPacket: boolean): SessionAction[] {
+    if (this.state !== 'AdminDown') return [];
+    if (byPacket) {
+      this.state = 'Init';
+      this.localDiag = DIAG.none;
+      return [{ type: 'state', from: 'AdminDown', to: 'Init', diag: DIAG.none, notify: false }];
+    }
+    this.state = 'Down';
+    if (!this.cfg.passive) this.#nextTxAt = nowUs + this.#jittered(this.localTxUs);
+    return [];
+  }
+
+  /**
    * A decoded packet from the neighbour (decodeControl passed it), with the TTL / hop limit it arrived with
-   * (−1 when unknown). Applies RFC 5880 §6.8.6 from the TTL check on.
+   * (0 or −1 when unknown). Applies RFC 5880 §6.8.6 from the TTL check on, in keepalived's way.
    */
   receive(p: BfdControl, ttl: number, nowUs: number): ReceiveResult {
     const { maxHops, ttl: sentTtl } = this.cfg;
-    // RFC 5881 §5 (GTSM), widened by max_hops as keepalived does; RFC 5883 multihop sessions set max_hops.
-    if (maxHops < 255 && (ttl < 0 || ttl + maxHops < sentTtl))
+    // RFC 5881 §5 (GTSM), widened by max_hops as keepalived does; a TTL the kernel did not report passes.
+    if (maxHops < 255 && ttl > 0 && ttl + maxHops < sentTtl)
       return { actions: [], dropped: `TTL ${ttl} below ${sentTtl - maxHops}` };
     if (p.yourDiscr !== 0 && p.yourDiscr !== this.localDiscr)
       return { actions: [], dropped: `your discriminator ${p.yourDiscr} is not ours` };
+    if (p.auth) return { actions: [], dropped: 'authentication bit set, but no authentication is in use' };
     if (this.state === 'AdminDown') return { actions: [], dropped: 'session is AdminDown' };
     const out: SessionAction[] = [];
-    const oldTx = this.txIntervalUs;
+    const oldTx = this.localTxUs;
     this.remoteDiscr = p.myDiscr;
     this.remoteState = p.state;
     this.remoteDiag = p.diag;
     this.remoteMinRxUs = p.requiredMinRxUs;
     this.remoteMinTxUs = p.desiredMinTxUs;
+    this.remoteDemand = p.demand;
     this.remoteMult = p.detectMult;
     if (p.final) this.poll = false;
+    // The intervals are recomputed while not Up, and while Up only on a Poll or a Final (a Poll Sequence
+    // announces every change). The Up rate needs the neighbour Up too: until then, the idle rate.
+    if (this.state !== 'Up' || p.poll || p.final) {
+      const fast = p.state === 'Up' && (this.state === 'Init' || this.state === 'Up');
+      this.localTxUs = Math.max(fast ? this.cfg.minTxUs : this.#idleTxUs, this.remoteMinRxUs);
+      this.remoteTxUs = Math.max(this.cfg.minRxUs, p.desiredMinTxUs);
+    }
     // Asynchronous mode: Detect Mult received × the agreed interval (RFC 5880 §6.8.4).
-    this.detectUs = p.detectMult * Math.max(this.cfg.minRxUs, p.desiredMinTxUs);
+    this.detectUs = p.detectMult * this.remoteTxUs;
+    this.remoteDetectUs = this.cfg.multiplier * this.localTxUs;
+    // A shorter interval: the next packet is rescheduled one (new) interval from now.
+    if (this.localTxUs < oldTx && this.#nextTxAt !== NEVER)
+      this.#nextTxAt = nowUs + this.#jittered(this.localTxUs);
 
     if (p.state === 'AdminDown') {
-      if (this.state !== 'Down') this.#setState('Down', DIAG.neighborDown, out);
+      if (this.state !== 'Down') this.#down(DIAG.neighborDown, nowUs, out);
     } else if (this.state === 'Down') {
-      if (p.state === 'Down') this.#setState('Init', DIAG.none, out);
-      else if (p.state === 'Init') this.#setState('Up', DIAG.none, out);
+      if (p.state === 'Down') this.#init(nowUs, out);
+      else if (p.state === 'Init') this.#up(nowUs, out);
     } else if (this.state === 'Init') {
-      if (p.state === 'Init' || p.state === 'Up') this.#setState('Up', DIAG.none, out);
-    } else if (this.state === 'Up' && p.state === 'Down') this.#setState('Down', DIAG.neighborDown, out);
+      if (p.state === 'Init' || p.state === 'Up') this.#up(nowUs, out);
+    } else if (this.state === 'Up' && p.state === 'Down') this.#down(DIAG.neighborDown, nowUs, out);
 
+    // The neighbour in Demand mode, both Up: no periodic packets (RFC 5880 §6.6). Otherwise they run, and
+    // any packet heard starts them (a passive session's first one leaves one interval later).
+    if (this.remoteDemand && this.state === 'Up' && this.remoteState === 'Up') this.#nextTxAt = NEVER;
+    else if (this.#nextTxAt === NEVER) this.#nextTxAt = nowUs + this.#jittered(this.localTxUs);
+    // A Poll is answered at once with a Final, which carries our parameters: a Poll of ours still pending
+    // is dropped rather than sent later (RFC 5880 §6.5 allows that).
+    if (p.poll) {
+      this.poll = false;
+      out.push(this.#packet(true));
+    }
     this.#lastRxAt = nowUs;
-    this.#detectAt = nowUs + this.detectUs;
-    // Periodic transmission: a passive session starts now that it has heard the neighbour; a shorter
-    // interval takes effect at once (a longer one at the next packet).
-    const tx = this.txIntervalUs;
-    if (tx === NEVER) this.#nextTxAt = NEVER;
-    else if (this.#nextTxAt === NEVER || (tx < oldTx && this.#nextTxAt > nowUs + tx)) this.#nextTxAt = nowUs;
-    // A Poll is answered at once with a Final (RFC 5880 §6.5), apart from the periodic packets.
-    if (p.poll) out.push(this.#packet(true));
+    // Only Up pushes the detection timer back: an Init session must reach Up within one detection time.
+    if (this.state === 'Up' && this.#detectAt !== NEVER) this.#detectAt = nowUs + this.detectUs;
+    else if (this.state === 'Init' && this.#detectAt === NEVER) this.#detectAt = nowUs + this.detectUs;
     out.push(...this.timers(nowUs));
     return { actions: out };
   }
 
-  /** Whatever is due at `nowUs`: the detection timer, then the periodic packet. */
+  /** Whatever is due at `nowUs`: the reset, the detection timer, then the periodic packet. */
   timers(nowUs: number): SessionAction[] {
     const out: SessionAction[] = [];
+    if (nowUs >= this.#resetAt) {
+      this.#resetAt = NEVER;
+      this.#reset();
+    }
     if (nowUs >= this.#detectAt) {
       this.#detectAt = NEVER;
       // RFC 5880 §6.8.1: no valid packet for a Detection Time ⇒ RemoteDiscr is zeroed; Init/Up go Down.
       this.remoteDiscr = 0;
-      this.remoteState = 'Down';
-      this.remoteMinRxUs = 1;
-      this.poll = false;
-      if (this.state === 'Init' || this.state === 'Up') this.#setState('Down', DIAG.expired, out);
-      if (!this.#maySend()) this.#nextTxAt = NEVER;
-      else if (this.#nextTxAt === NEVER) this.#nextTxAt = nowUs;
+      if (this.state === 'Init' || this.state === 'Up') this.#down(DIAG.expired, nowUs, out);
     }
     if (nowUs >= this.#nextTxAt) {
-      if (this.#maySend()) {
-        out.push(this.#packet(false));
-        this.#nextTxAt = nowUs + this.#jittered(this.txIntervalUs);
-      } else this.#nextTxAt = NEVER;
+      // RFC 5880 §6.8.7: nothing periodic while the neighbour asks for a Required Min RX of 0.
+      if (this.remoteMinRxUs !== 0) out.push(this.#packet(false));
+      this.#nextTxAt = nowUs + this.#jittered(this.localTxUs);
     }
     return out;
   }
@@ -178,45 +249,94 @@ export class BfdSession {
     return this.#detectAt !== NEVER;
   }
 
+  /** The reset timer runs (for dumps). */
+  get resetting(): boolean {
+    return this.#resetAt !== NEVER;
+  }
+
   /** Time since the neighbour was last heard (for dumps), or undefined. */
   sinceLastRxUs(nowUs: number): number | undefined {
     return this.#lastRxAt === NEVER ? undefined : nowUs - this.#lastRxAt;
   }
 
-  #maySend(): boolean {
-    if (this.state === 'AdminDown') return false;
-    // RFC 5880 §6.8.7: a passive system sends nothing while RemoteDiscr is zero.
-    if (this.cfg.passive && this.remoteDiscr === 0) return false;
-    return this.remoteMinRxUs !== 0;
+  get #idleTxUs(): number {
+    return Math.max(this.cfg.idleTxUs, MIN_IDLE_TX_US);
   }
 
-  /** RFC 5880 §6.8.7: reduced by 0–25 %, and by at least 10 % when Detect Mult is 1. */
+  /**
+   * Each interval is shortened by a random 10–25 % (keepalived's jitter, whatever Detect Mult: within RFC
+   * 5880 §6.8.7's 0–25 %, and its 75–90 % rule for Detect Mult 1).
+   */
   #jittered(intervalUs: number): number {
-    if (intervalUs === NEVER) return NEVER;
-    const min = this.cfg.multiplier === 1 ? 0.1 : 0;
-    return Math.max(1, Math.round(intervalUs * (1 - (min + (0.25 - min) * this.#random()))));
+    return Math.max(1, Math.round(intervalUs * (1 - (0.1 + 0.15 * this.#random()))));
   }
 
-  #setState(to: BfdState, diag: number, out: SessionAction[]): void {
+  /** Down or AdminDown: the idle rate, no detection timer. */
+  #fall(): void {
+    this.localTxUs = Math.max(this.#idleTxUs, this.remoteMinRxUs);
+    this.#detectAt = NEVER;
+  }
+
+  #down(diag: number, nowUs: number, out: SessionAction[]): void {
     const from = this.state;
-    if (from === to) return;
-    this.state = to;
+    if (from === 'Up') this.localDiscr = this.#newDiscr() >>> 0;
+    this.state = 'Down';
     this.localDiag = diag;
+    // What was learnt of the neighbour is forgotten a detection time later, unless it is heard again.
+    this.#resetAt = nowUs + this.detectUs;
+    if (this.cfg.passive) this.#nextTxAt = NEVER;
+    // Stopped by the neighbour's Demand mode: periodic packets resume at once, so that it hears of the
+    // failure (RFC 5880 §6.6; keepalived stays silent until the neighbour is heard again).
+    else if (this.#nextTxAt === NEVER) this.#nextTxAt = nowUs;
+    this.#fall();
+    const notify = from === 'Up' && this.remoteState !== 'AdminDown';
+    out.push({ type: 'state', from, to: 'Down', diag, notify });
+  }
+
+  /** Init and Up: no diagnostic, no reset pending, the detection timer runs. */
+  #rise(to: 'Init' | 'Up', nowUs: number, out: SessionAction[]): void {
+    const from = this.state;
+    this.state = to;
+    this.localDiag = DIAG.none;
+    this.#resetAt = NEVER;
+    if (this.#detectAt === NEVER) this.#detectAt = nowUs + this.detectUs;
+    out.push({ type: 'state', from, to, diag: DIAG.none, notify: to === 'Up' });
+  }
+
+  #init(nowUs: number, out: SessionAction[]): void {
+    this.#rise('Init', nowUs, out);
+    if (this.cfg.passive && this.#nextTxAt === NEVER) this.#nextTxAt = nowUs + this.#jittered(this.localTxUs);
+  }
+
+  #up(nowUs: number, out: SessionAction[]): void {
+    this.#rise('Up', nowUs, out);
     // Entering Up changes Desired Min TX from the idle rate: a Poll Sequence tells the neighbour (§6.8.3).
-    if (to === 'Up' && this.cfg.minTxUs !== Math.max(this.cfg.idleTxUs, MIN_IDLE_TX_US)) this.poll = true;
-    if (to !== 'Up') this.poll = false;
-    const notify = to === 'Up' || (from === 'Up' && this.remoteState !== 'AdminDown');
-    out.push({ type: 'state', from, to, diag, notify });
+    if (this.cfg.minTxUs !== this.#idleTxUs) this.poll = true;
+  }
+
+  /**
+   * A detection time after going Down: the neighbour's state, discriminator, diagnostic, Demand bit and
+   * our Poll are forgotten (keepalived), and its Required Min RX returns to 1 (RFC 5880 §6.8.18; keepalived
+   * keeps the last value) so we send at our own idle rate.
+   */
+  #reset(): void {
+    this.remoteState = 'Down';
+    this.remoteDiscr = 0;
+    this.remoteDiag = DIAG.none;
+    this.remoteDemand = false;
+    this.poll = false;
+    this.remoteMinRxUs = 1;
+    this.localTxUs = Math.max(this.#idleTxUs, this.remoteMinRxUs);
   }
 
   #packet(final: boolean): SessionAction {
     const packet: BfdControl = {
       diag: this.localDiag,
       state: this.state,
-      // Poll and Final never together: a Final answers, the Poll goes in the next periodic packet.
       poll: this.poll && !final,
       final,
       cpi: false,
+      // keepalived sends neither authentication, nor Demand mode of its own, nor Echo.
       auth: false,
       demand: false,
       multipoint: false,

@@ -46,20 +46,26 @@ test('the receive checks of RFC 5880 §6.8.6 refuse what they must', () => {
   };
   assert.equal(reason({}), null);
   assert.match(reason({}, (b) => (b[0] = (2 << 5) | 0)) ?? '', /version 2/);
-  assert.match(reason({}, (b) => (b[3] = 23)) ?? '', /too small/);
-  assert.match(reason({}, (b) => (b[3] = 30)) ?? '', /exceeds/);
+  assert.match(reason({}, (b) => (b[3] = 23)) ?? '', /length field 23 is not the 24-byte payload/);
+  assert.match(reason({}, (b) => (b[3] = 30)) ?? '', /length field 30/);
   assert.match(reason({ detectMult: 0 }) ?? '', /multiplier is zero/);
   assert.match(reason({ multipoint: true }) ?? '', /multipoint/);
   assert.match(reason({ myDiscr: 0 }) ?? '', /my discriminator/);
   assert.match(reason({ state: 'Init' }) ?? '', /your discriminator is zero in state Init/);
   assert.equal(reason({ state: 'AdminDown' }), null);
   assert.match(reason({ poll: true, final: true }) ?? '', /poll and final/);
-  assert.match(reason({ auth: true }, (b) => (b[3] = 24)) ?? '', /too small/);
   assert.match(decodeControl(new Uint8Array(10)).ok ? '' : 'short', /short/);
-  // Trailing bytes beyond the Length field are allowed (the field may be less than the payload).
+  // keepalived's own checks: the Length field must be the datagram's size (no trailing bytes), and the
+  // diagnostic a known one (0–8).
   const longer = new Uint8Array(30);
   longer.set(encodeControl(base));
+  assert.match(decodeControl(longer).ok ? '' : 'refused', /refused/);
+  longer[3] = 30;
   assert.equal(decodeControl(longer).ok, true);
+  assert.equal(reason({ diag: 8 }), null);
+  assert.match(reason({ diag: 9 }) ?? '', /invalid diagnostic 9/);
+  // The A bit is the session's to refuse (after its TTL check, as keepalived does).
+  assert.equal(reason({ auth: true }), null);
 });
 
 test('random bytes never make the decoder throw, and what it accepts re-encodes to the same 24 bytes', () => {
@@ -254,11 +260,15 @@ test('a passive peer sends nothing until it hears the other; AdminDown is not re
   run(6_000_000);
   assert.equal(a.s.state, 'Up');
   assert.ok(a.sent.length > 0);
-  // b goes AdminDown: a goes Down (diag 3) but does not notify; then a's detection still runs.
-  const out = b.s.adminDown();
-  const adminPacket = out.find((x) => x.type === 'send');
-  assert.ok(adminPacket && adminPacket.type === 'send');
-  const r = a.s.receive(decodeControl(adminPacket.bytes).ok ? adminPacket.packet : base, 255, 6_000_100);
+  // b says AdminDown: a goes Down (diag 3) but does not notify.
+  const adminPacket: BfdControl = {
+    ...base,
+    state: 'AdminDown',
+    diag: DIAG.adminDown,
+    myDiscr: b.s.localDiscr,
+    yourDiscr: a.s.localDiscr,
+  };
+  const r = a.s.receive(adminPacket, 255, 6_000_100);
   const change = r.actions.find((x) => x.type === 'state');
   assert.ok(change && change.type === 'state');
   assert.equal(change.to, 'Down');
@@ -270,7 +280,9 @@ test('the TTL check follows ttl and max_hops; a packet for another discriminator
   const s = new BfdSession(cfg('t', { ttl: 255, maxHops: 0 }), 9, rng(5));
   s.start(0);
   assert.match(s.receive(base, 254, 10).dropped ?? '', /TTL 254 below 255/);
-  assert.match(s.receive(base, -1, 10).dropped ?? '', /TTL -1/);
+  // A TTL the kernel did not report (0 or −1) passes, as in keepalived.
+  assert.equal(s.receive(base, -1, 10).dropped, undefined);
+  assert.equal(s.receive(base, 0, 10).dropped, undefined);
   assert.equal(s.receive(base, 255, 10).dropped, undefined);
   const m = new BfdSession(cfg('m', { ttl: 255, maxHops: 2 }), 9, rng(5));
   assert.equal(m.receive(base, 253, 10).dropped, undefined);
