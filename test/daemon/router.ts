@@ -3,7 +3,7 @@
 // helpers to read the addresses a namespace holds. Every Router is recorded; killAllRouters() SIGKILLs any
 // still running (tests call it in after hooks and finally blocks; it also runs on process exit).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after } from 'node:test';
@@ -48,6 +48,29 @@ export function cleanupAfter(hook: (fn: () => void) => void = after): (() => voi
     for (const c of cleanups.splice(0).reverse()) c();
   });
   return cleanups;
+}
+
+/** Every process below `pid` (children, their children, …), read from /proc. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      // The parent pid is the 4th field; the 2nd (the command in parentheses) may hold spaces.
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (let todo = [pid]; todo.length > 0; ) {
+    const next = todo.flatMap((p) => children.get(p) ?? []);
+    out.push(...next);
+    todo = next;
+  }
+  return out;
 }
 
 export function killAllRouters(): void {
@@ -208,16 +231,31 @@ export class Router {
 
   /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<number | null> {
-    if (this.running) this.proc.kill(signal);
+    if (signal === 'SIGKILL') this.kill();
+    else if (this.running) this.proc.kill(signal);
     const t = setTimeout(() => this.kill(), timeoutMs);
     await this.#exited;
     clearTimeout(t);
     return this.exitCode;
   }
 
+  /**
+   * SIGKILLs the daemon and every process below it: a killed keepalived's own children (its VRRP, checker
+   * or BFD process) do not always die with it, and one left holding this test's output pipe keeps the test
+   * process from exiting.
+   */
   kill(): void {
+    if (!this.running) return;
     // `ip netns exec` execs the command, so the child pid is the daemon itself.
-    if (this.running) this.proc.kill('SIGKILL');
+    const below = this.proc.pid === undefined ? [] : descendants(this.proc.pid);
+    this.proc.kill('SIGKILL');
+    for (const pid of below) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 
   exited(): Promise<void> {
