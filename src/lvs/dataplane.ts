@@ -336,16 +336,28 @@ export function touchedServices(plan: readonly Change[]): Set<string> {
 export function applyChanges(state: DataplaneState, plan: readonly Change[]): DataplaneState {
   const svcs = new Map(state.services.map((s) => [s.name, s]));
   const copied = new Set<string>();
+  // The real servers of each service a change touches, by realKey (a plan may hold thousands).
+  const realsOf = new Map<string, Map<string, RealServerSpec>>();
+  const reals = (s: ServiceSpec): Map<string, RealServerSpec> => {
+    let m = realsOf.get(s.name);
+    if (!m) {
+      m = new Map(s.reals.map((r) => [realKey(r), r]));
+      realsOf.set(s.name, m);
+    }
+    return m;
+  };
   let renamed = false;
   for (const c of plan) {
     if (c.op === 'add-service') {
       if (!svcs.has(c.service.name)) renamed = true;
       svcs.set(c.service.name, canonicalService(c.service));
       copied.add(c.service.name);
+      realsOf.delete(c.service.name);
       continue;
     }
     if (c.op === 'del-service') {
       if (svcs.delete(c.name)) renamed = true;
+      realsOf.delete(c.name);
       continue;
     }
     let s = svcs.get(c.name);
@@ -372,11 +384,10 @@ export function applyChanges(state: DataplaneState, plan: readonly Change[]): Da
         break;
       case 'add-real':
       case 'set-real':
-        s.reals = s.reals.filter((r) => realKey(r) !== realKey(c.real));
-        s.reals.push({ ...c.real });
+        reals(s).set(realKey(c.real), { ...c.real });
         break;
       case 'del-real':
-        s.reals = s.reals.filter((r) => realKey(r) !== realKey(c));
+        reals(s).delete(realKey(c));
         break;
       case 'set-sorry':
         if (c.sorry) s.sorry = { ...c.sorry };
@@ -387,7 +398,10 @@ export function applyChanges(state: DataplaneState, plan: readonly Change[]): Da
   }
   for (const n of copied) {
     const s = svcs.get(n);
-    if (s) svcs.set(n, canonicalService(s));
+    if (!s) continue;
+    const m = realsOf.get(n);
+    if (m) s.reals = [...m.values()];
+    svcs.set(n, canonicalService(s));
   }
   let services = [...svcs.values()];
   if (renamed) services = services.sort((a, b) => cmp(a.name, b.name));

@@ -538,7 +538,11 @@ export interface RawSender {
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const SO_RCVBUF = 8;
+const SO_SNDBUF = 7;
+const SO_SNDBUFFORCE = 32;
 const SOL_SOCKET = 1;
+/** Below the usual default send buffer (212,992 bytes): a batch this long needs no larger one. */
+const DEFAULT_SNDBUF = 200_000;
 
 /**
  * A NETLINK_NETFILTER socket of this process's network namespace (the one libnftables programs). One
@@ -548,6 +552,8 @@ export function netlinkRawSender(timeoutMs = 2000): RawSender {
   let sock: RawSocket | undefined;
   let seq = Math.floor(Date.now() / 1000) & 0x7fffffff;
   let pending: { want: Set<number>; settle: (r: RawResult) => void } | undefined;
+  /** What the send buffer holds for sure: a longer batch (thousands of elements) raises it first. */
+  let sndbuf = DEFAULT_SNDBUF;
   const open = (): RawSocket | string => {
     if (sock) return sock;
     const r = RawSocket.open(AF_NETLINK, NETLINK_NETFILTER, 'nf_tables');
@@ -595,6 +601,13 @@ export function netlinkRawSender(timeoutMs = 2000): RawSender {
       if (!b) return Promise.resolve({ ok: false, message: 'not encodable' });
       seq = (seq + b.seqs.length + 2) & 0x7fffffff;
       if (b.seqs.length === 0) return Promise.resolve({ ok: true });
+      // A netlink datagram longer than the socket's send buffer is refused (EMSGSIZE); the kernel doubles
+      // the size asked for. As root the system's cap (wmem_max) does not apply (SO_SNDBUFFORCE).
+      if (b.bytes.length + 1024 > sndbuf) {
+        const want = int32(b.bytes.length + 1024);
+        if (s.setsockopt(SOL_SOCKET, SO_SNDBUFFORCE, want).ok || s.setsockopt(SOL_SOCKET, SO_SNDBUF, want).ok)
+          sndbuf = 2 * (b.bytes.length + 1024);
+      }
       return new Promise<RawResult>((resolve) => {
         const timer = setTimeout(() => done({ ok: false, message: 'nf_tables batch: no answer' }), timeoutMs);
         const done = (r: RawResult) => {
