@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { resolveConfig } from '../../src/check/core/resolve.js';
 import { formatCheckerData } from '../../src/check/dump.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { KeepalivedConfig } from '../../src/config/model.js';
@@ -208,6 +209,11 @@ describe("a virtual server's address family, as keepalived 2.2.7 settles it (doc
         vs.realServers.map((r) => r.address),
         [first.split(' ')[0]],
       );
+      // Neither the checkers nor the data plane get the skipped server.
+      assert.deepEqual(
+        resolveConfig(config, { shareProbes: true }).virtualServers[0]?.realServers.map((r) => r.address),
+        [first.split(' ')[0]],
+      );
       const { state, errors } = desiredFromConfig(config, new Map());
       assert.deepEqual(errors, []);
       assert.deepEqual(validateState(state), []);
@@ -253,6 +259,30 @@ describe("a virtual server's address family, as keepalived 2.2.7 settles it (doc
     ]);
     assert.equal(config.virtualServers[0]?.sorryServer, undefined);
     assert.equal(config.virtualServers[0]?.ipFamily, 4);
+    // The sorry server's method is the virtual server's when its line is read: a later `lb_kind TUN`
+    // does not exempt it.
+    const late = loadWithDiag(
+      vsBlock(
+        'fwmark 7',
+        'lb_algo rr',
+        'sorry_server 2001:db8::20',
+        'lb_kind TUN',
+        rs('198.51.100.15', 'lvs_method DR'),
+      ),
+    );
+    assert.deepEqual(errorsOf(late.diag), [
+      "8: Address family of virtual server and sorry server 2001:db8::20 don't match - skipping sorry server.",
+    ]);
+    const tun = load(
+      vsBlock(
+        'fwmark 7',
+        'lb_algo rr',
+        'lb_kind TUN',
+        'sorry_server 2001:db8::20',
+        rs('198.51.100.15', 'lvs_method DR'),
+      ),
+    );
+    assert.equal(tun.virtualServers[0]?.sorryServer?.address, '2001:db8::20');
     // A sorry server alone settles it.
     const alone = load(vsBlock('fwmark 12', 'lb_algo rr', 'lb_kind DR', 'sorry_server 2001:db8::20'));
     assert.equal(alone.virtualServers[0]?.ipFamily, 6);

@@ -207,6 +207,9 @@ export function virtualServerIn(vs: VirtualServer, cfg: KeepalivedConfig): void 
   configOf.set(vs, cfg);
 }
 
+/** The virtual server's lb_kind when its sorry_server line was read: the sorry server's method (keepalived's). */
+const sorryMethodAt = new WeakMap<VirtualServer, string | undefined>();
+
 /**
  * keepalived completes a virtual server at its closing brace: a sorry server that is not tunnelled settles
  * a family nothing has settled or, of the other family, is dropped; a fwmark virtual server still without
@@ -214,7 +217,7 @@ export function virtualServerIn(vs: VirtualServer, cfg: KeepalivedConfig): void 
  */
 export function closeVirtualServer(vs: VirtualServer, ctx: ParseCtx, pos: SourcePos): void {
   const sorry = vs.sorryServer;
-  if (sorry && (vs.sorryServerLvsMethod ?? vs.lbKind) !== 'TUN') {
+  if (sorry && (vs.sorryServerLvsMethod ?? sorryMethodAt.get(vs)) !== 'TUN') {
     const fam = addressFamily(sorry.address);
     const settled = settledFamily(vs);
     if (settled === undefined) vs.ipFamily = fam;
@@ -285,6 +288,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
         vs.sorryServer = port
           ? { address: a.value.address, port: port.value, pos }
           : { address: a.value.address, pos };
+        sorryMethodAt.set(vs, vs.lbKind);
       },
     },
     sorry_server_inhibit: flag('sorryServerInhibit'),
