@@ -545,6 +545,10 @@ export interface VirtualServer {
   sorryServerLvsMethod?: string;
   haSuspend: boolean;
   virtualhost?: string;
+  /**
+   * keepalived's family of a fwmark or group virtual server: `ip_family`, else settled by its servers while
+   * parsing (always set for fwmark ones after parsing; docs/lvs.md, "The address family of a virtual server").
+   */
   ipFamily?: Family;
   smtpAlert?: boolean;
   realServers: RealServer[];

@@ -3,7 +3,8 @@
 // (inhibited ones at weight 0) and whether the sorry server is active; everything else comes from the
 // configuration, with keepalived's defaults (scheduler wlc, forwarding NAT, weight 1).
 import { isIPv4 } from 'node:net';
-import type { KeepalivedConfig, VirtualServer } from '../config/model.js';
+import type { Family, KeepalivedConfig, VirtualServer } from '../config/model.js';
+import { fwmarkFamily } from '../config/vs-family.js';
 import {
   type AddrFamily,
   type DataplaneError,
@@ -33,13 +34,14 @@ export const MAX_RANGE = 256;
 /**
  * keepalived's name for a virtual server: `addr:port` (`[addr]:port` for IPv6), `FWM n`, or the group name,
  * with the protocol — but for a fwmark virtual server, whose protocol keepalived ignores (adding or removing
- * the keyword must not make it another service; docs/lvs.md, "fwmark services and protocols").
+ * the keyword must not make it another service; docs/lvs.md, "fwmark services and protocols"), the address
+ * family keepalived gives it (its servers' when not given; docs/lvs.md, "The address family").
  */
 export function vsName(vs: VirtualServer): string {
   const p = (vs.protocol ?? 'UDP').toLowerCase();
   const k = vs.key;
   if (k.kind === 'address') return `${k.family === 6 ? `[${k.address}]` : k.address}:${k.port ?? 0}/${p}`;
-  if (k.kind === 'fwmark') return `FWM ${k.fwmark}/v${k.family ?? vs.ipFamily ?? 4}`;
+  if (k.kind === 'fwmark') return `FWM ${k.fwmark}/v${fwmarkFamily(vs)}`;
   return `group ${k.group}/${p}`;
 }
 
@@ -68,9 +70,11 @@ function intToV4(n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }
 
+/** `vsFamily`: the virtual server's settled family, which a group's fwmark entries without one take. */
 function groupMatches(
   cfg: KeepalivedConfig,
   name: string,
+  vsFamily: Family | undefined,
   errs: DataplaneError[],
 ): { matches: ServiceMatch[]; family: AddrFamily } {
   const g = cfg.virtualServerGroups.find((x) => x.name === name);
@@ -79,7 +83,7 @@ function groupMatches(
     return { matches: [], family: 4 };
   }
   const matches: ServiceMatch[] = [];
-  let family: AddrFamily = 4;
+  let family: AddrFamily = vsFamily ?? 4;
   for (const e of g.entries) {
     if (e.family) family = e.family;
     if (e.kind === 'fwmark' && e.fwmark !== undefined) matches.push({ kind: 'fwmark', fwmark: e.fwmark });
@@ -156,9 +160,9 @@ export function serviceFromConfig(
     vport = k.port ?? 0;
     matches = [{ kind: 'addr', address: k.address, port: vport }];
   } else if (k.kind === 'fwmark') {
-    family = k.family ?? vs.ipFamily ?? 4;
+    family = fwmarkFamily(vs);
     matches = [{ kind: 'fwmark', fwmark: k.fwmark }];
-  } else ({ matches, family } = groupMatches(cfg, k.group, errs));
+  } else ({ matches, family } = groupMatches(cfg, k.group, vs.ipFamily, errs));
   // Matched by fwmark alone: keepalived ignores the protocol (service type 0) and IPVS stores TCP for such
   // a service; a fixed value keeps a reload that adds or removes the keyword from re-creating the service.
   if (matches.length > 0 && matches.every((m) => m.kind === 'fwmark')) protocol = 'tcp';

@@ -3,10 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { resolveConfig } from '../../src/check/core/resolve.js';
+import { formatCheckerData } from '../../src/check/dump.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { KeepalivedConfig } from '../../src/config/model.js';
 import { protocolsOf, validateState } from '../../src/lvs/dataplane.js';
 import { desiredFromConfig, vsName } from '../../src/lvs/from-config.js';
+import { formatList } from '../../src/lvs/list.js';
+import type { HostFacts } from '../../src/notify/dump-sections.js';
 
 let dir = '';
 before(() => {
@@ -14,10 +18,13 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function load(text: string): KeepalivedConfig {
+function loadWithDiag(text: string): ReturnType<typeof loadConfig> {
   const file = join(dir, 'k.conf');
   writeFileSync(file, text);
-  return loadConfig(file, { configId: 'test', env: {} }).config;
+  return loadConfig(file, { configId: 'test', env: {} });
+}
+function load(text: string): KeepalivedConfig {
+  return loadWithDiag(text).config;
 }
 
 const CONF = `
@@ -132,5 +139,192 @@ describe('desired state from the configuration and checker verdicts', () => {
     assert.deepEqual(protocolsOf(b.svc), ['tcp', 'udp', 'sctp']);
     // The very same service: a reload adding or removing the keyword changes nothing.
     assert.deepEqual(a.svc, b.svc);
+  });
+});
+
+/** One virtual server block: `body` lines inside it, `key` after `virtual_server`. */
+const vsBlock = (key: string, ...body: string[]) =>
+  `virtual_server ${key} {\n${body.map((l) => `  ${l}\n`).join('')}}\n`;
+const rs = (addr: string, ...body: string[]) =>
+  `real_server ${addr} {\n${body.map((l) => `    ${l}\n`).join('')}  }`;
+
+describe("a virtual server's address family, as keepalived 2.2.7 settles it (docs/lvs.md)", () => {
+  /** Errors as `line: text` (the line keepalived names too). */
+  const errorsOf = (d: ReturnType<typeof loadConfig>['diag']) =>
+    d.list.filter((x) => x.severity === 'error').map((x) => `${x.pos?.line ?? '-'}: ${x.message}`);
+
+  it("a fwmark virtual server without a family takes its IPv6 real servers' family: model, data plane, name, list and check dump", () => {
+    const { config, diag } = loadWithDiag(
+      vsBlock('fwmark 7', 'lb_algo rr', 'lb_kind NAT', rs('2001:db8::11 80'), rs('2001:db8::12 80')),
+    );
+    assert.deepEqual(errorsOf(diag), []);
+    const vs = config.virtualServers[0];
+    assert.ok(vs);
+    assert.equal(vs.ipFamily, 6);
+    assert.equal(vsName(vs), 'FWM 7/v6');
+    const { state, errors } = desiredFromConfig(config, new Map());
+    assert.deepEqual(errors, []);
+    assert.deepEqual(validateState(state), []);
+    const svc = state.services[0];
+    assert.equal(svc?.family, 6);
+    assert.deepEqual(
+      svc?.reals.map((r) => r.address),
+      ['2001:db8::11', '2001:db8::12'],
+    );
+    assert.match(formatList(state, new Map(), new Map()), /^FWM {2}7 IPv6 rr$/m);
+    const host: HostFacts = {
+      hostname: 'h',
+      interfaces: [],
+      scriptUidGid: () => '0:0',
+      resolveCommand: (c) => c,
+      nowS: 0,
+      monoNowUs: 0,
+    };
+    const dump = formatCheckerData([], [], { config, host });
+    assert.match(dump, / VS FWMARK = 7\n(?:.*\n)*? {3}Address family = inet6\n/);
+  });
+
+  it("mixed families under a fwmark: the first real server settles it, a later one of the other family is skipped with keepalived's words at its closing brace, and never reaches the data plane", () => {
+    for (const [first, second, fam] of [
+      ['198.51.100.11 80', '2001:db8::12 80', 4],
+      ['2001:db8::11 80', '198.51.100.12 80', 6],
+    ] as const) {
+      const text = vsBlock(
+        'fwmark 7',
+        'lb_algo rr',
+        'lb_kind NAT',
+        rs(first, 'weight 1'),
+        rs(second, 'weight 1'),
+      );
+      const { config, diag } = loadWithDiag(text);
+      const skipped = second.split(' ')[0];
+      // real_server blocks: lines 4-6 and 7-9; keepalived names the second one's `}` (line 9).
+      assert.deepEqual(errorsOf(diag), [
+        `9: Address family of virtual server and real server ${skipped} don't match - skipping real server.`,
+      ]);
+      const vs = config.virtualServers[0];
+      assert.ok(vs);
+      assert.equal(vs.ipFamily, fam);
+      assert.deepEqual(
+        vs.realServers.map((r) => r.address),
+        [first.split(' ')[0]],
+      );
+      // Neither the checkers nor the data plane get the skipped server.
+      assert.deepEqual(
+        resolveConfig(config, { shareProbes: true }).virtualServers[0]?.realServers.map((r) => r.address),
+        [first.split(' ')[0]],
+      );
+      const { state, errors } = desiredFromConfig(config, new Map());
+      assert.deepEqual(errors, []);
+      assert.deepEqual(validateState(state), []);
+      assert.equal(state.services[0]?.family, fam);
+      assert.equal(state.services[0]?.name, `FWM 7/v${fam}`);
+      assert.deepEqual(
+        state.services[0]?.reals.map((r) => r.address),
+        [first.split(' ')[0]],
+      );
+    }
+  });
+
+  it('tunnelled servers may differ (kept); when they agree they give the family, when they mix it is IPv4', () => {
+    const mixed = load(
+      vsBlock('fwmark 9', 'lb_algo rr', 'lb_kind TUN', rs('2001:db8::13'), rs('198.51.100.14')),
+    );
+    assert.equal(mixed.virtualServers[0]?.ipFamily, 4);
+    assert.equal(mixed.virtualServers[0]?.realServers.length, 2);
+    const six = load(
+      vsBlock('fwmark 9', 'lb_algo rr', 'lb_kind TUN', rs('2001:db8::13'), rs('2001:db8::14')),
+    );
+    assert.equal(six.virtualServers[0]?.ipFamily, 6);
+    // A DR real server settles the family; a TUN one of the other family beside it stays.
+    const dr = load(
+      vsBlock(
+        'fwmark 9',
+        'lb_algo rr',
+        'lb_kind TUN',
+        rs('198.51.100.14'),
+        rs('2001:db8::13', 'lvs_method DR'),
+      ),
+    );
+    assert.equal(dr.virtualServers[0]?.ipFamily, 6);
+    assert.equal(dr.virtualServers[0]?.realServers.length, 2);
+  });
+
+  it("a sorry server of the other family is skipped at the virtual server's closing brace, also when it came first", () => {
+    const { config, diag } = loadWithDiag(
+      vsBlock('fwmark 12', 'lb_algo rr', 'lb_kind DR', 'sorry_server 2001:db8::20', rs('198.51.100.15')),
+    );
+    assert.deepEqual(errorsOf(diag), [
+      "7: Address family of virtual server and sorry server 2001:db8::20 don't match - skipping sorry server.",
+    ]);
+    assert.equal(config.virtualServers[0]?.sorryServer, undefined);
+    assert.equal(config.virtualServers[0]?.ipFamily, 4);
+    // The sorry server's method is the virtual server's when its line is read: a later `lb_kind TUN`
+    // does not exempt it.
+    const late = loadWithDiag(
+      vsBlock(
+        'fwmark 7',
+        'lb_algo rr',
+        'sorry_server 2001:db8::20',
+        'lb_kind TUN',
+        rs('198.51.100.15', 'lvs_method DR'),
+      ),
+    );
+    assert.deepEqual(errorsOf(late.diag), [
+      "8: Address family of virtual server and sorry server 2001:db8::20 don't match - skipping sorry server.",
+    ]);
+    const tun = load(
+      vsBlock(
+        'fwmark 7',
+        'lb_algo rr',
+        'lb_kind TUN',
+        'sorry_server 2001:db8::20',
+        rs('198.51.100.15', 'lvs_method DR'),
+      ),
+    );
+    assert.equal(tun.virtualServers[0]?.sorryServer?.address, '2001:db8::20');
+    // A sorry server alone settles it.
+    const alone = load(vsBlock('fwmark 12', 'lb_algo rr', 'lb_kind DR', 'sorry_server 2001:db8::20'));
+    assert.equal(alone.virtualServers[0]?.ipFamily, 6);
+  });
+
+  it('ip_family after a server of the other family is refused; persistence_granularity settles the family first', () => {
+    const { config, diag } = loadWithDiag(
+      vsBlock('fwmark 10', 'lb_algo rr', 'lb_kind NAT', rs('2001:db8::13'), 'ip_family inet'),
+    );
+    assert.deepEqual(errorsOf(diag), [
+      '6: Virtual server specified family inet conflicts with server family',
+    ]);
+    assert.equal(config.virtualServers[0]?.ipFamily, 6);
+    const g = loadWithDiag(
+      vsBlock(
+        'fwmark 11',
+        'lb_algo rr',
+        'lb_kind NAT',
+        'persistence_granularity 255.255.255.0',
+        rs('2001:db8::13'),
+      ),
+    );
+    assert.deepEqual(errorsOf(g.diag), [
+      "6: Address family of virtual server and real server 2001:db8::13 don't match - skipping real server.",
+    ]);
+    assert.equal(g.config.virtualServers[0]?.ipFamily, 4);
+  });
+
+  it("a group's fwmark entries without a family take the real servers' family; a real server of the other family is skipped", () => {
+    const { config, diag } = loadWithDiag(
+      `virtual_server_group G {\n  fwmark 13\n}\n${vsBlock('group G', 'lb_algo rr', 'lb_kind NAT', rs('2001:db8::13'), rs('198.51.100.15'))}`,
+    );
+    assert.deepEqual(errorsOf(diag), [
+      "10: Address family of virtual server and real server 198.51.100.15 don't match - skipping real server.",
+    ]);
+    const { state, errors } = desiredFromConfig(config, new Map());
+    assert.deepEqual(errors, []);
+    assert.deepEqual(validateState(state), []);
+    assert.equal(state.services[0]?.family, 6);
+    assert.deepEqual(
+      state.services[0]?.reals.map((r) => r.address),
+      ['2001:db8::13'],
+    );
   });
 });

@@ -1,6 +1,7 @@
 // LVS side: virtual_server (address+port, fwmark, group), real_server, the checkers, and
 // virtual_server_group. Deprecated aliases resolve to the same handler (lb_algo = lvs_sched,
 // lb_kind = lvs_method; nb_get_retry = retry only inside HTTP_GET/SSL_GET, with a deprecation warning).
+import { isIPv4 } from 'node:net';
 import type { SourcePos } from '../diagnostics.js';
 import type {
   Checker,
@@ -15,6 +16,7 @@ import type {
 import { exactArray, NO_OTHER } from '../model.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
 import { canonicalIp, ipToBytes, readInt, readIp, readPrefix, readUnsigned } from '../values.js';
+import { addressFamily, settledFamily, tunnelledFamily } from '../vs-family.js';
 import {
   boolFlag,
   carry,
@@ -160,6 +162,22 @@ const miscTimeout: KeywordDef<Checker> = {
   },
 };
 
+/**
+ * persistence_granularity; keepalived reads a value with a dot as an IPv4 netmask, else as an IPv6 prefix
+ * length, and a valid one settles a family nothing has settled yet (docs/lvs.md, "The address family").
+ */
+const granularityText = str('persistenceGranularity') as KeywordDef<VirtualServer>;
+const granularity: KeywordDef<VirtualServer> = {
+  ...granularityText,
+  line: (vs, tokens, pos, ctx) => {
+    granularityText.line?.(vs, tokens, pos, ctx);
+    const g = tokens[1];
+    if (g === undefined || vs.persistenceGranularity !== g || settledFamily(vs) !== undefined) return;
+    if (g.includes('.') ? isIPv4(g) : /^\d+$/.test(g) && Number(g) >= 1 && Number(g) <= 128)
+      vs.ipFamily = g.includes('.') ? 4 : 6;
+  },
+};
+
 /** The checker each url block belongs to (to drop a url without a path). */
 const urlOwners = new WeakMap<HttpUrl, Checker>();
 
@@ -187,6 +205,32 @@ const configOf = new WeakMap<VirtualServer, KeepalivedConfig>();
 /** Records the configuration a virtual server belongs to (the root block's opener calls it). */
 export function virtualServerIn(vs: VirtualServer, cfg: KeepalivedConfig): void {
   configOf.set(vs, cfg);
+}
+
+/** The virtual server's lb_kind when its sorry_server line was read: the sorry server's method (keepalived's). */
+const sorryMethodAt = new WeakMap<VirtualServer, string | undefined>();
+
+/**
+ * keepalived completes a virtual server at its closing brace: a sorry server that is not tunnelled settles
+ * a family nothing has settled or, of the other family, is dropped; a fwmark virtual server still without
+ * a family takes its (tunnelled) servers' when they agree, else IPv4 (docs/lvs.md, "The address family").
+ */
+export function closeVirtualServer(vs: VirtualServer, ctx: ParseCtx, pos: SourcePos): void {
+  const sorry = vs.sorryServer;
+  if (sorry && (vs.sorryServerLvsMethod ?? sorryMethodAt.get(vs)) !== 'TUN') {
+    const fam = addressFamily(sorry.address);
+    const settled = settledFamily(vs);
+    if (settled === undefined) vs.ipFamily = fam;
+    else if (settled !== fam) {
+      ctx.diag.error(
+        'CONFIG_RS_FAMILY',
+        `Address family of virtual server and sorry server ${sorry.address} don't match - skipping sorry server.`,
+        pos,
+      );
+      delete vs.sorryServer;
+    }
+  }
+  if (vs.key.kind === 'fwmark' && settledFamily(vs) === undefined) vs.ipFamily = tunnelledFamily(vs);
 }
 
 export function virtualServerKeywords(): KeywordTable<VirtualServer> {
@@ -222,7 +266,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
         vs.persistenceTimeoutS = r.value;
       },
     },
-    persistence_granularity: str('persistenceGranularity'),
+    persistence_granularity: granularity,
     persistence_engine: str('persistenceEngine'),
     omega: flag('omega'),
     quorum: int('quorum', 1, 2147483647),
@@ -244,6 +288,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
         vs.sorryServer = port
           ? { address: a.value.address, port: port.value, pos }
           : { address: a.value.address, pos };
+        sorryMethodAt.set(vs, vs.lbKind);
       },
     },
     sorry_server_inhibit: flag('sorryServerInhibit'),
@@ -251,9 +296,18 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
     ha_suspend: flag('haSuspend'),
     ip_family: {
       line: (vs, tokens, pos, ctx) => {
-        if (tokens[1] === 'inet') vs.ipFamily = 4;
-        else if (tokens[1] === 'inet6') vs.ipFamily = 6;
-        else ctx.diag.error('CONFIG_INVALID_VALUE', `unknown ip_family '${tokens[1] ?? ''}'`, pos);
+        const fam = tokens[1] === 'inet' ? 4 : tokens[1] === 'inet6' ? 6 : undefined;
+        if (fam === undefined)
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `unknown address family ${tokens[1] ?? ''}`, pos);
+        // A family already settled (the address's, or an earlier server's) wins over a later ip_family.
+        const settled = settledFamily(vs);
+        if (settled !== undefined && settled !== fam)
+          return ctx.diag.error(
+            'CONFIG_VS_FAMILY',
+            `Virtual server specified family ${tokens[1]} conflicts with server family`,
+            pos,
+          );
+        vs.ipFamily = fam;
       },
     },
     real_server: {
@@ -282,12 +336,17 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
           serverOf.set(rs, vs);
           return rs;
         },
-        // keepalived checks the families when it completes the real server, at its closing brace.
+        // keepalived checks the families when it completes the real server, at its closing brace: the
+        // first server that is not tunnelled settles an unsettled family (fwmark, group), a later one of
+        // the other family is dropped; a tunnelled one may differ (docs/lvs.md, "The address family").
         close: (rs: RealServer, ctx, pos) => {
           rs.checkers = exactArray(rs.checkers);
           const vs = serverOf.get(rs)!;
-          const vsFamily = vs.key.kind === 'address' ? vs.key.family : vs.ipFamily;
-          if (vsFamily !== undefined && vsFamily !== (rs.address.includes(':') ? 6 : 4)) {
+          if ((rs.lvsMethod ?? vs.lbKind) === 'TUN') return;
+          const fam = addressFamily(rs.address);
+          const settled = settledFamily(vs);
+          if (settled === undefined) vs.ipFamily = fam;
+          else if (settled !== fam) {
             ctx.diag.error(
               'CONFIG_RS_FAMILY',
               `Address family of virtual server and real server ${rs.address} don't match - skipping real server.`,

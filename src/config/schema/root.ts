@@ -12,7 +12,7 @@ import { readInt, readIp } from '../values.js';
 import { bfdKeywords, closeBfdInstance, openBfdInstance } from './bfd.js';
 import { str } from './builders.js';
 import { globalDefsKeywords } from './global.js';
-import { parseVsGroupEntry, virtualServerIn, virtualServerKeywords } from './lvs.js';
+import { closeVirtualServer, parseVsGroupEntry, virtualServerIn, virtualServerKeywords } from './lvs.js';
 import { addressRouteKeywords } from './static.js';
 import {
   closeVrrpScript,
@@ -132,6 +132,7 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
     virtual_server: {
       block: {
         keywords: virtualServerKeywords,
+        close: closeVirtualServer,
         open: (c, tokens, pos, ctx) => {
           if (tokens[1] === undefined) {
             ctx.diag.missingParameter('virtual_server', pos);
