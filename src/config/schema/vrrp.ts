@@ -103,7 +103,6 @@ const ruleBlock = (rules: RuleDefaults): KeywordDef => ({
   },
 });
 
-/** Track lists: `NAME [weight N] [reverse|noreverse]`; `resolve` says whether NAME is known now. */
 /**
  * A track_* block entry, read as keepalived 2.2.7's alloc_track_* do: `NAME [weight N [reverse|noreverse]]`.
  * A second word other than `weight` drops the entry with a warning (so `chk_nginx // 注释` is not tracked);
@@ -193,6 +192,53 @@ function trackBlock(
       },
     },
   };
+}
+
+/** track_bfd names: keepalived's VRRP process knows only the BFD instances that report to it (not `checker` alone). */
+const bfdLookup = (cfg: KeepalivedConfig) => ({
+  known: (n: string) => cfg.bfdInstances.some((s) => s.name === n && s.toVrrp),
+  defaults: (n: string) => cfg.bfdInstances.find((s) => s.name === n),
+});
+
+/** keepalived's tracker blocks, alike in an instance and a sync group: keyword, model list, words, |weight| bound. */
+const TRACKERS = [
+  ['track_interface', 'trackInterfaces', 'tracked interface', 253],
+  ['track_script', 'trackScripts', 'track script', 253],
+  ['track_file', 'trackFiles', 'track file', 254],
+  ['track_process', 'trackProcesses', 'track process', 254],
+  ['track_bfd', 'trackBfds', 'track bfd', 253],
+] as const;
+type TrackList = (typeof TRACKERS)[number][1];
+
+/**
+ * The five tracker blocks; `lookup` gives, per list, whether a name is known now and the tracked
+ * object's own weight and reverse (where the context resolves names: an instance more than a group).
+ */
+function trackBlocks(
+  lookup: Partial<
+    Record<
+      TrackList,
+      {
+        known: (name: string) => boolean;
+        defaults?: (name: string) => { weight: number; reverse: boolean } | undefined;
+      }
+    >
+  >,
+): Record<string, KeywordDef> {
+  return Object.fromEntries(
+    TRACKERS.map(([keyword, list, what, bound]) => [
+      keyword,
+      trackBlock(
+        (x: Record<TrackList, TrackRef[]>) => x[list],
+        what,
+        keyword,
+        -bound,
+        bound,
+        lookup[list]?.known,
+        lookup[list]?.defaults,
+      ),
+    ]),
+  );
 }
 
 export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstanceConfig> {
@@ -387,48 +433,15 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     },
     vmac_xmit_base: flag('vmacXmitBase'),
-    track_interface: trackBlock(
-      (i: VrrpInstanceConfig) => i.trackInterfaces,
-      'tracked interface',
-      'track_interface',
-      -253,
-      253,
-    ),
-    track_script: trackBlock(
-      (i: VrrpInstanceConfig) => i.trackScripts,
-      'track script',
-      'track_script',
-      -253,
-      253,
-      (n) => cfg.vrrpScripts.some((s) => s.name === n),
-      (n) => cfg.vrrpScripts.find((s) => s.name === n),
-    ),
-    track_file: trackBlock(
-      (i: VrrpInstanceConfig) => i.trackFiles,
-      'track file',
-      'track_file',
-      -254,
-      254,
-      (n) => cfg.trackFiles.some((s) => s.name === n),
-    ),
-    track_process: trackBlock(
-      (i: VrrpInstanceConfig) => i.trackProcesses,
-      'track process',
-      'track_process',
-      -254,
-      254,
-      (n) => cfg.trackProcesses.some((s) => s.name === n),
-    ),
-    track_bfd: trackBlock(
-      (i: VrrpInstanceConfig) => i.trackBfds,
-      'track bfd',
-      'track_bfd',
-      -253,
-      253,
-      // keepalived's VRRP process knows only the BFD instances that report to it (not `checker` alone).
-      (n) => cfg.bfdInstances.some((s) => s.name === n && s.toVrrp),
-      (n) => cfg.bfdInstances.find((s) => s.name === n),
-    ),
+    ...trackBlocks({
+      trackScripts: {
+        known: (n) => cfg.vrrpScripts.some((s) => s.name === n),
+        defaults: (n) => cfg.vrrpScripts.find((s) => s.name === n),
+      },
+      trackFiles: { known: (n) => cfg.trackFiles.some((s) => s.name === n) },
+      trackProcesses: { known: (n) => cfg.trackProcesses.some((s) => s.name === n) },
+      trackBfds: bfdLookup(cfg),
+    }),
     dont_track_primary: flag('dontTrackPrimary'),
     notify_master: script((i: VrrpInstanceConfig, s) => {
       i.notify.master = s;
@@ -568,31 +581,7 @@ export function syncGroupKeywords(cfg: KeepalivedConfig): KeywordTable<SyncGroup
         },
       },
     },
-    track_interface: trackBlock(
-      (g: SyncGroup) => g.trackInterfaces,
-      'tracked interface',
-      'track_interface',
-      -253,
-      253,
-    ),
-    track_script: trackBlock((g: SyncGroup) => g.trackScripts, 'track script', 'track_script', -253, 253),
-    track_file: trackBlock((g: SyncGroup) => g.trackFiles, 'track file', 'track_file', -254, 254),
-    track_process: trackBlock(
-      (g: SyncGroup) => g.trackProcesses,
-      'track process',
-      'track_process',
-      -254,
-      254,
-    ),
-    track_bfd: trackBlock(
-      (g: SyncGroup) => g.trackBfds,
-      'track bfd',
-      'track_bfd',
-      -253,
-      253,
-      (n) => cfg.bfdInstances.some((s) => s.name === n && s.toVrrp),
-      (n) => cfg.bfdInstances.find((s) => s.name === n),
-    ),
+    ...trackBlocks({ trackBfds: bfdLookup(cfg) }),
     notify_master: script((g: SyncGroup, s) => {
       g.notify.master = s;
     }),
