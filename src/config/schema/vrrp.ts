@@ -4,6 +4,7 @@ import type { SourcePos } from '../diagnostics.js';
 import type {
   GarpGroup,
   KeepalivedConfig,
+  NotifyScripts,
   SyncGroup,
   TrackFile,
   TrackProcess,
@@ -192,6 +193,26 @@ function trackBlock(
       },
     },
   };
+}
+
+/** The notify scripts an instance and a sync group both have: keyword → their `notify` field. */
+const NOTIFY_SCRIPTS = [
+  ['notify_master', 'master'],
+  ['notify_backup', 'backup'],
+  ['notify_fault', 'fault'],
+  ['notify_stop', 'stop'],
+  ['notify', 'generic'],
+] as const;
+
+function notifyScripts(): Record<string, KeywordDef> {
+  return Object.fromEntries(
+    NOTIFY_SCRIPTS.map(([keyword, field]) => [
+      keyword,
+      script((x: { notify: NotifyScripts }, sc) => {
+        x.notify[field] = sc;
+      }),
+    ]),
+  );
 }
 
 /** track_bfd names: keepalived's VRRP process knows only the BFD instances that report to it (not `checker` alone). */
@@ -443,27 +464,13 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       trackBfds: bfdLookup(cfg),
     }),
     dont_track_primary: flag('dontTrackPrimary'),
-    notify_master: script((i: VrrpInstanceConfig, s) => {
-      i.notify.master = s;
-    }),
-    notify_backup: script((i: VrrpInstanceConfig, s) => {
-      i.notify.backup = s;
-    }),
-    notify_fault: script((i: VrrpInstanceConfig, s) => {
-      i.notify.fault = s;
-    }),
-    notify_stop: script((i: VrrpInstanceConfig, s) => {
-      i.notify.stop = s;
-    }),
+    ...notifyScripts(),
     notify_deleted: {
       quoted: true,
       line: (i, tokens, pos) => {
         i.notify.deleted = { argv: tokens.slice(1), pos };
       },
     },
-    notify: script((i: VrrpInstanceConfig, s) => {
-      i.notify.generic = s;
-    }),
     notify_master_rx_lower_pri: script((i: VrrpInstanceConfig, s) => {
       i.notify.masterRxLowerPri = s;
     }),
@@ -582,21 +589,7 @@ export function syncGroupKeywords(cfg: KeepalivedConfig): KeywordTable<SyncGroup
       },
     },
     ...trackBlocks({ trackBfds: bfdLookup(cfg) }),
-    notify_master: script((g: SyncGroup, s) => {
-      g.notify.master = s;
-    }),
-    notify_backup: script((g: SyncGroup, s) => {
-      g.notify.backup = s;
-    }),
-    notify_fault: script((g: SyncGroup, s) => {
-      g.notify.fault = s;
-    }),
-    notify_stop: script((g: SyncGroup, s) => {
-      g.notify.stop = s;
-    }),
-    notify: script((g: SyncGroup, s) => {
-      g.notify.generic = s;
-    }),
+    ...notifyScripts(),
     smtp_alert: boolFlag('smtpAlert'),
     notify_priority_changes: boolFlag('notifyPriorityChanges'),
     sync_group_tracking_weight: flag('syncGroupTrackingWeight'),
