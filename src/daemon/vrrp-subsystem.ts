@@ -103,8 +103,9 @@ export class VrrpSubsystem implements Subsystem {
     const trackers = this.#runtime?.trackerSnapshot() ?? { scripts: [], files: [] };
     const host = readDumpHost(config.globalDefs);
     const rt = this.#runtime;
-    // What /sys and getifaddrs() do not say: whether a link was seen up, went down, and (getifaddrs lists no
-    // address of a link that is down) the IPv4 addresses it keeps while down.
+    // What /sys and getifaddrs() do not say: whether a link was seen up, was reported on since start, and
+    // (getifaddrs lists no address of a link that is not up and running) the addresses it keeps meanwhile:
+    // IPv4 while down, the IPv6 link-local while up without carrier.
     if (rt)
       host.interfaces = host.interfaces.map((f) => {
         const h = rt.linkHistory(f.name);
@@ -112,11 +113,13 @@ export class VrrpSubsystem implements Subsystem {
         return {
           ...f,
           seenUp: running || h.seenUp,
-          wentDown: h.wentDown,
+          changed: h.changed,
           ipv4: running || f.ipv4.length > 0 ? f.ipv4 : h.ipv4,
+          ipv6: running || f.ipv6.length > 0 ? f.ipv6 : h.ipv6,
         };
       });
     const atStart = rt?.interfacesAtStart();
+    const created = rt?.interfacesCreated();
     for (const f of host.interfaces) this.#seenInterfaces.set(f.name, f);
     const deleted = (this.#runtime?.deletedInterfaces() ?? []).map((l) =>
       deletedFacts(l, this.#seenInterfaces.get(l.name)),
@@ -126,6 +129,7 @@ export class VrrpSubsystem implements Subsystem {
       trackers,
       host,
       ...(atStart === undefined ? {} : { interfacesAtStart: atStart }),
+      ...(created === undefined ? {} : { interfacesCreated: created }),
       ...(deleted.length === 0 ? {} : { deletedInterfaces: deleted }),
     });
   }

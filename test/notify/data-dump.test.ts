@@ -276,6 +276,30 @@ interface Case {
   steps?: { name: string; act: LabAction }[];
   /** With steps: no instance starts without its interface or an address (keepalived says nothing of it). */
   quietStart?: boolean;
+  /** Done to both labs before the daemons start (then a second for the links to settle). */
+  setup?: LabAction;
+}
+
+/** A veth `name` (MAC `mac`) in `ns` to a peer in `peer`, both up. */
+function veth(ns: string, peer: string, name: string, mac: string): void {
+  ip(
+    '-n',
+    ns,
+    'link',
+    'add',
+    name,
+    'address',
+    mac,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    `${name}p`,
+    'netns',
+    peer,
+  );
+  ip('-n', ns, 'link', 'set', name, 'up');
+  ip('-n', peer, 'link', 'set', `${name}p`, 'up');
 }
 
 /** A notify script and a FIFO reader that log what they are given, one line each (without times). */
@@ -407,6 +431,85 @@ vrrp_instance VI_2 {
 }
 `;
 
+/**
+ * Interfaces that come after start, go and come again (docs/notify-data-dump.md, Interfaces): 2.2.7 appends
+ * an interface new to it to its list and keeps it there, deleted (its last facts) or created again (VRID
+ * checked once more); so does an interface it had at start.
+ */
+const PLAIN = `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100
+  }
+}
+`;
+
+/**
+ * dynamic_interfaces with interfaces named but not followed (no_track): a VIP's device, a route's `dev`, the
+ * next hops of a route without a `dev` (2.2.7 cannot track it), a rule's `oif`; and a tracked rule's `oif`,
+ * which 2.2.7 follows as it does `iif`. All missing at start: each is named in the start-up lines and listed
+ * as a placeholder in the Interfaces section; only the tracked one faults the instance.
+ */
+const NO_TRACK_DEVICES = `global_defs {
+  dynamic_interfaces
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100
+    198.51.100.77 dev eth6 no_track
+  }
+  virtual_routes {
+    198.51.100.160/27 nexthop via 192.0.2.254 dev eth7 nexthop via 192.0.2.253 dev eth9
+    198.51.100.192/27 via 192.0.2.254 dev eth5 no_track
+  }
+  virtual_rules {
+    from 192.0.2.100 oif eth8 table 200 no_track
+    from 192.0.2.101 oif eth4 table 201
+  }
+}
+`;
+
+/**
+ * Links that are down when the daemon starts (eth1 under an instance and eth2 set down, eth3 tracked and up
+ * without carrier): `Seen up = 0` until they come up, then 1 for good; rp_filter shown once the kernel has
+ * reported on the link; the IPv6 link-local of a link up without carrier kept.
+ */
+const DOWN_AT_START = `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  track_interface {
+    eth3
+  }
+  virtual_ipaddress {
+    192.0.2.100
+  }
+}
+vrrp_instance VI_2 {
+  interface eth1
+  virtual_router_id 52
+  priority 100
+  virtual_ipaddress {
+    198.51.100.100
+  }
+}
+`;
+
+/** eth1 and eth2 set down, eth3's peer down (eth3 up, no carrier): done or undone. */
+const downLinks =
+  (down: boolean): LabAction =>
+  (ns, peer) => {
+    const how = down ? 'down' : 'up';
+    ip('-n', ns, 'link', 'set', 'eth1', how);
+    ip('-n', ns, 'link', 'set', 'eth2', how);
+    ip('-n', peer, 'link', 'set', 'eth3p', how);
+  };
+
 function cases(): Case[] {
   const out: Case[] = [
     { name: 'every section', text: RICH },
@@ -456,6 +559,58 @@ function cases(): Case[] {
         { name: 'eth3 up', act: (ns) => ip('-n', ns, 'link', 'set', 'eth3', 'up') },
         { name: 'eth2 deleted', act: (ns) => ip('-n', ns, 'link', 'del', 'eth2') },
         { name: 'eth3 deleted', act: (ns) => ip('-n', ns, 'link', 'del', 'eth3') },
+      ],
+    },
+    {
+      name: 'interfaces created after start, deleted, created again',
+      text: PLAIN,
+      quietStart: true,
+      steps: [
+        {
+          name: 'eth5 and eth6 created',
+          act: (ns, peer) => {
+            veth(ns, peer, 'eth5', '02:00:00:00:00:05');
+            veth(ns, peer, 'eth6', '02:00:00:00:00:06');
+          },
+        },
+        {
+          name: 'eth5 and eth2 deleted',
+          act: (ns) => {
+            ip('-n', ns, 'link', 'del', 'eth5');
+            ip('-n', ns, 'link', 'del', 'eth2');
+          },
+        },
+        {
+          name: 'eth5 and eth2 created again',
+          act: (ns, peer) => {
+            veth(ns, peer, 'eth5', '02:00:00:00:00:05');
+            veth(ns, peer, 'eth2', '02:00:00:00:00:03');
+          },
+        },
+      ],
+    },
+    {
+      name: 'dynamic_interfaces: devices of no_track VIPs, routes and rules, a tracked oif',
+      text: NO_TRACK_DEVICES,
+      steps: [
+        {
+          name: 'eth6, eth7 and eth8 created',
+          act: (ns, peer) => {
+            for (const k of [6, 7, 8]) veth(ns, peer, `eth${k}`, `02:00:00:00:00:0${k}`);
+          },
+        },
+      ],
+    },
+    {
+      name: 'links down at start, then up, then down',
+      text: DOWN_AT_START,
+      setup: (ns, peer) => {
+        ip('-n', ns, 'addr', 'add', '198.51.100.2/24', 'dev', 'eth2');
+        downLinks(true)(ns, peer);
+      },
+      steps: [
+        { name: 'links up', act: downLinks(false) },
+        { name: 'links down', act: downLinks(true) },
       ],
     },
     {
@@ -696,6 +851,12 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
       const labs: (() => void)[] = [];
       const refLab = lab('ddr', labs);
       const oursLab = lab('ddo', labs);
+      if (c.setup) {
+        c.setup(refLab.ns, refLab.peer);
+        c.setup(oursLab.ns, oursLab.peer);
+        // A carrier change reaches the link's flags up to a second later (the kernel's link watch).
+        await sleep(1500);
+      }
       const ref = startIn(refLab.ns, refTmp, [
         REFERENCE_KEEPALIVED,
         ...['-n', '-l', '-P', '-f', conf, '-p', '/tmp/k.pid', '-r', '/tmp/v.pid'],
