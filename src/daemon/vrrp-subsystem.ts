@@ -28,6 +28,11 @@ export class VrrpSubsystem implements Subsystem {
   #recorder: EventRecorder | null = null;
   readonly #log: Logger;
   #runtime: VrrpRuntime | null = null;
+  /**
+   * Signals that came while the runtime was starting: answered once it runs, as keepalived's VRRP process
+   * answers a signal once its start-up is done (a dump asked for then is not lost).
+   */
+  readonly #pendingSnapshots = new Set<SnapshotKind>();
   /** Each interface as the last data dump saw it (a deleted one is listed with its last facts). */
   readonly #seenInterfaces = new Map<string, InterfaceFacts>();
 
@@ -50,8 +55,13 @@ export class VrrpSubsystem implements Subsystem {
       ? { ...this.#opts, onEngine: (e) => (this.#recorder = recordEngineTo(e, to)) }
       : this.#opts;
     const r = await VrrpRuntime.start(this.#config, opts);
-    if (!r.ok) return r.errors;
+    if (!r.ok) {
+      this.#pendingSnapshots.clear();
+      return r.errors;
+    }
     this.#runtime = r.runtime;
+    for (const kind of this.#pendingSnapshots) this.snapshot(kind);
+    this.#pendingSnapshots.clear();
     // keepalived's start-up line when some instance does not accept (vrrp_strict, no_accept): strict-firewall.ts.
     if (r.runtime.dumpSnapshot().some((d) => !d.params.accept))
       this.#log.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
@@ -78,11 +88,14 @@ export class VrrpSubsystem implements Subsystem {
   }
 
   snapshot(kind: SnapshotKind): void {
+    if (!this.#runtime) {
+      this.#pendingSnapshots.add(kind);
+      return;
+    }
     const g = this.#config.globalDefs;
     const pid = process.pid;
     switch (kind) {
       case 'data':
-        if (!this.#runtime) return;
         this.#log.info(`Printing VRRP data for process(${pid}) on signal`);
         return this.#dump(g.stateDumpFile ?? '/tmp/keepalived.data', (list) => this.#dataText(list));
       case 'stats':

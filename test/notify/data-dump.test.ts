@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generatedConfig, seedList } from '../config/meaning-generator.js';
-import { pidIn, takeDump } from '../helpers/dump.js';
+import { noDumpFacts, pidIn, takeDump } from '../helpers/dump.js';
 import {
   CASES_DIR,
   CORPUS_DIR,
@@ -915,8 +915,14 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
           return false;
         }
         assert.ok(theirs.length > 0, `keepalived wrote no dump${stage}:\n${ref.log()}`);
-        assert.ok(mine.length > 0, `keepalived-ts wrote no dump${stage}:\n${ours.log()}`);
-        assert.ok(mine.join('\n') === theirs.join('\n'), `${stage}\n${firstDiffs(theirs, mine)}`);
+        assert.ok(
+          mine.length > 0,
+          `keepalived-ts wrote no dump${stage}:\n${ours.log()}\n${noDumpFacts(join(oursTmp, 'k.pid'), join(oursTmp, 'keepalived.data'))}`,
+        );
+        assert.ok(
+          mine.join('\n') === theirs.join('\n'),
+          `${stage}\n${firstDiffs(theirs, mine)}\nkeepalived-ts's log, last lines:\n${ours.log().split('\n').slice(-25).join('\n')}`,
+        );
         return true;
       };
       /**
