@@ -7,7 +7,8 @@
 // that are keepalived's or ours alone (src/notify/dumps.ts header, docs/notify-data-dump.md). Documented
 // departures are applied to keepalived's text first, each asserting that it is still seen. A case with `steps`
 // (dynamic_interfaces, an interface without an address) then changes both labs and compares again, with the
-// notify script's and the FIFO's lines.
+// notify script's and the FIFO's lines; one with `setup` changes both labs before the daemons start (links
+// set down).
 // KATS_DUMP_ALL=1 runs every sample; KATS_DUMP_SEEDS=1-1000 (or 1,5,9, or a mix) sets the generated seeds
 // (default 1); KATS_DUMP_ONLY=TEXT runs the cases whose name holds TEXT (KATS_DUMP_ONLY='generated seed 42'
 // with KATS_DUMP_SEEDS=42 replays one); KATS_DUMP_CONCURRENCY=N runs N cases (pairs of namespaces) at once
@@ -661,8 +662,28 @@ function cases(): Case[] {
   return only ? out.filter((c) => c.name.includes(only)) : out;
 }
 
+/**
+ * `ip -n NS -batch -` with `lines`, without blocking this process: every case's labs are built here while the
+ * other cases wait for their dumps, and a few dozen synchronous `ip` runs on a loaded machine stalled their
+ * timers for seconds (docs/decisions/meaning-variants.md).
+ */
+function ipBatch(ns: string, lines: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['-n', ns, '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`ip -n ${ns} -batch: exit ${code}: ${err}`)),
+    );
+    child.stdin?.end(`${lines.join('\n')}\n`);
+  });
+}
+
 /** A namespace with lo, eth0 (192.0.2.1/24), eth1 (198.51.100.1/24), eth2 and eth3, each a veth to a hidden peer. */
-function lab(label: string, drop: (() => void)[]): { ns: string; peer: string } {
+async function lab(label: string, drop: (() => void)[]): Promise<{ ns: string; peer: string }> {
   const ns = createNetns(label);
   const peer = createNetns(`${label}p`);
   // Removed by the case itself once its daemons are gone (a long seed run must not pile them up).
@@ -671,32 +692,24 @@ function lab(label: string, drop: (() => void)[]): { ns: string; peer: string } 
     deleteNetns(peer);
   });
   // eth2 and eth3 without addresses: keepalived refuses a configuration naming an interface that does not exist.
-  for (const [k, [dev, addr]] of [
+  const devs = [
     ['eth0', '192.0.2.1/24'],
     ['eth1', '198.51.100.1/24'],
     ['eth2', ''],
     ['eth3', ''],
-  ].entries()) {
-    ip(
-      '-n',
-      ns,
-      'link',
-      'add',
-      dev!,
-      'address',
-      `02:00:00:00:00:0${k + 1}`,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `${dev}p`,
-      'netns',
-      peer,
-    );
-    if (addr) ip('-n', ns, 'addr', 'add', addr, 'dev', dev!);
-    ip('-n', ns, 'link', 'set', dev!, 'up');
-    ip('-n', peer, 'link', 'set', `${dev}p`, 'up');
-  }
+  ] as const;
+  await ipBatch(
+    ns,
+    devs.flatMap(([dev, addr], k) => [
+      `link add ${dev} address 02:00:00:00:00:0${k + 1} type veth peer name ${dev}p netns ${peer}`,
+      ...(addr ? [`addr add ${addr} dev ${dev}`] : []),
+      `link set ${dev} up`,
+    ]),
+  );
+  await ipBatch(
+    peer,
+    devs.map(([dev]) => `link set ${dev}p up`),
+  );
   return { ns, peer };
 }
 
@@ -849,8 +862,7 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
       }
       const conf = '/tmp/keepalived.conf';
       const labs: (() => void)[] = [];
-      const refLab = lab('ddr', labs);
-      const oursLab = lab('ddo', labs);
+      const [refLab, oursLab] = await Promise.all([lab('ddr', labs), lab('ddo', labs)]);
       if (c.setup) {
         c.setup(refLab.ns, refLab.peer);
         c.setup(oursLab.ns, oursLab.peer);
@@ -908,7 +920,7 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
           assert.equal(
             ours.child.exitCode,
             ref.child.exitCode,
-            `keepalived refused, we did not:\n${ours.log()}`,
+            `keepalived refused, we did not:\n${ours.log()}\nkeepalived's log:\n${ref.log()}`,
           );
           const why = /Non-existent interface specified in configuration/;
           assert.equal(why.test(ours.log()), why.test(ref.log()), ours.log());
