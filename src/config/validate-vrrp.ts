@@ -43,6 +43,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       a.pos,
     );
   for (const r of cfg.staticRoutes) checkRoute(r);
+  for (const r of cfg.staticRules) checkRule(r);
 
   function checkRoute(r: KeepalivedConfig['staticRoutes'][number]): void {
     if (r.dev !== undefined)
@@ -66,6 +67,12 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       checkIf(ifname, `WARNING - interface ${ifname} for VROUTE nexthop doesn't exist`, r.pos);
   }
 
+  // A rule's `iif` and `oif`, followed or not (no_track): keepalived 2.2.7 looks both up as it reads the line.
+  function checkRule(r: KeepalivedConfig['staticRules'][number]): void {
+    for (const ifname of [r.ip.iif, r.ip.oif])
+      checkIf(ifname, `WARNING - interface ${ifname} for rule doesn't exist`, r.pos);
+  }
+
   // Interfaces are looked up while parsing in keepalived; a missing one ends VRRP validation there.
   for (const i of cfg.vrrpInstances) {
     if (i.interface !== undefined)
@@ -81,6 +88,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
     for (const v of [...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded])
       checkIf(v.dev, `WARNING - interface ${v.dev} for ip address ${v.address} doesn't exist`, v.pos);
     for (const r of i.virtualRoutes) checkRoute(r);
+    for (const r of i.virtualRules) checkRule(r);
   }
   if (missingInterface) {
     diag.warn('CONFIG_BAD_IF', 'Non-existent interface specified in configuration');

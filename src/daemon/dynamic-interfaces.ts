@@ -7,36 +7,39 @@
 // the runtime opens its socket when the interface appears (vrrp-sockets.ts) and brings it up when an address
 // comes (vrrp-links.ts).
 import type { KeepalivedConfig } from '../config/model.js';
-import { routeDevices } from './engine-plan/trackers.js';
+import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
+import { namedDevices } from './engine-plan/trackers.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import type { InterfaceTable } from './interface-table.js';
 
 /**
  * keepalived's start-up lines for the instances that start in FAULT for want of an interface or an address:
- * each missing interface the instances name (their own, tracked ones, their VIPs' devices, their tracked
- * routes' and rules' interfaces) once, then each
- * instance's missing interfaces, then the instances without an address (the order 2.2.7 logs them in).
+ * each missing interface the instances name (their own, tracked ones, their VIPs' devices, their routes' and
+ * rules' interfaces, tracked or not) once; then, interface by interface in keepalived's list (those there are,
+ * by index, then the missing ones), each instance following it with weight 0 (its own, a weight-0 tracked one,
+ * a VIP's device, a tracked route's or rule's) that is down or missing (up, for `reverse`); then the instances
+ * without an address. The order 2.2.7 logs them in.
  */
 export function startFaultLines(cfg: KeepalivedConfig, plan: EnginePlan, table: InterfaceTable): string[] {
-  const named = (i: KeepalivedConfig['vrrpInstances'][number]) => [
-    ...new Set(
-      [
-        i.interface,
-        ...i.trackInterfaces.map((t) => t.name),
-        ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) =>
-          v.noTrack ? undefined : v.dev,
-        ),
-        ...routeDevices(i),
-      ].filter((n): n is string => n !== undefined && !table.link(n)),
-    ),
-  ];
   const planned = cfg.vrrpInstances.filter((i) => plan.wiring.has(i.name));
-  const missing = [...new Set(planned.flatMap(named))];
+  // Named once each: every interface keepalived knows of, followed by an instance or not (no_track).
+  const missing = [...new Set(planned.flatMap((i) => namedDevices(i).filter((n) => !table.link(n))))];
+  const faulted = (p: VrrpInstanceParams, n: string) => {
+    const up = table.isUp(n);
+    if (p.interface === n && !p.dontTrackPrimary && !up) return true;
+    return p.trackers.some(
+      (t) => t.kind === 'interface' && t.name === n && t.weight === 0 && (t.reverse ? up : !up),
+    );
+  };
   return [
     ...missing.map(
       (n) => `Configuration specifies interface ${n} which doesn't currently exist - will use if created`,
     ),
-    ...planned.flatMap((i) => named(i).map((n) => `(${i.name}): entering FAULT state (interface ${n} down)`)),
+    ...[...table.names(), ...missing].flatMap((n) =>
+      plan.engine.instances
+        .filter((p) => plan.wiring.has(p.name) && faulted(p, n))
+        .map((p) => `(${p.name}): entering FAULT state (interface ${n} down)`),
+    ),
     ...planned.flatMap((i) => {
       const p = plan.engine.instances.find((x) => x.name === i.name);
       return plan.wiring.get(i.name)?.unsourced && p

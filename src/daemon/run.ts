@@ -109,6 +109,11 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     o.vrrpPidFile ?? nsPids?.vrrp ?? DEFAULT_VRRP_PID_FILE,
   ];
   if (nsPids) mkdirSync(dirname(nsPids.main), { recursive: true });
+  // From the moment the pid files name this process, a signal may come (a test, an operator's kill -USR1).
+  // Node's default for SIGUSR1 starts its inspector, and SIGUSR2's and SIGHUP's end the process: listeners
+  // now make them wait for the loop, by which time the supervisor's own handlers (installed in this same
+  // turn, supervisor.ts) take them.
+  for (const sig of ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const) process.on(sig, () => {});
   const pid = writePidFiles(pidFiles);
   if (!pid.ok) {
     log.error(pid.error);

@@ -102,10 +102,13 @@ export class VrrpRuntime {
   /** Links deleted while running and not created again, as last heard of (the data dump keeps listing them). */
   readonly #deletedLinks = new Map<string, LinkInfo>();
   /**
-   * Per link since start (or since it was last created): seen usable (up with carrier), seen not usable.
-   * keepalived's dump says `Seen up = 1` of a link that went down, and has read its rp_filter once it has.
+   * Per link since start (or since it was last created): seen usable (up with carrier), reported on by the
+   * kernel since. keepalived's dump says `Seen up = 1` of a link that went down, and has read its rp_filter
+   * once any report of the link came after its start.
    */
-  readonly #linkSeen = new Map<string, { up: boolean; down: boolean }>();
+  readonly #linkSeen = new Map<string, { up: boolean; changed: boolean }>();
+  /** Links created while running (new, or again after being deleted), in the order they first came. */
+  readonly #linksCreated: string[] = [];
   /** Keeps the process alive while every instance waits for its interface (no socket or timer would). */
   readonly #keepAlive = setInterval(() => {}, 2 ** 30);
   #plan: EnginePlan;
@@ -156,7 +159,7 @@ export class VrrpRuntime {
     this.#table = host.table;
     this.#vmacs = host.vmacs;
     this.#linksAtStart = host.table.names();
-    for (const n of this.#linksAtStart) this.#linkSeen.set(n, { up: host.table.isUp(n), down: false });
+    for (const n of this.#linksAtStart) this.#linkSeen.set(n, { up: host.table.isUp(n), changed: false });
     this.#plan = plan;
     this.#keepVipsOnStop = opts.keepVipsOnStop ?? false;
     this.#onStateChange = opts.onStateChange;
@@ -288,8 +291,9 @@ export class VrrpRuntime {
           } else {
             rt.#deletedLinks.delete(ev.name);
             const usable = info.up && info.carrier;
-            const seen = rt.#linkSeen.get(ev.name) ?? { up: false, down: false };
-            rt.#linkSeen.set(ev.name, { up: seen.up || usable, down: seen.down || !usable });
+            const seen = rt.#linkSeen.get(ev.name);
+            if (!seen && !rt.#linksCreated.includes(ev.name)) rt.#linksCreated.push(ev.name);
+            rt.#linkSeen.set(ev.name, { up: (seen?.up ?? false) || usable, changed: true });
           }
         }
         if (ev.kind === 'link' && rt.#state === 'running') {
@@ -500,13 +504,22 @@ export class VrrpRuntime {
     return this.#linksAtStart;
   }
 
-  /** What the data dump says of links beyond their current facts: seen up, seen down; their IPv4 addresses. */
-  linkHistory(name: string): { seenUp: boolean; wentDown: boolean; ipv4: string[] } {
+  /** The interfaces created since start (again, for one deleted), in the order they first came (data dump). */
+  interfacesCreated(): readonly string[] {
+    return this.#linksCreated;
+  }
+
+  /**
+   * What the data dump says of links beyond their current facts: seen up, reported on since start; the
+   * addresses the kernel keeps on a link that is down (getifaddrs() lists none of those).
+   */
+  linkHistory(name: string): { seenUp: boolean; changed: boolean; ipv4: string[]; ipv6: string[] } {
     const seen = this.#linkSeen.get(name);
     return {
       seenUp: seen?.up ?? false,
-      wentDown: seen?.down ?? false,
+      changed: seen?.changed ?? false,
       ipv4: this.#table.addresses(name, 4).map((a) => a.address),
+      ipv6: this.#table.addresses(name, 6).map((a) => a.address),
     };
   }
 

@@ -28,6 +28,11 @@ export class VrrpSubsystem implements Subsystem {
   #recorder: EventRecorder | null = null;
   readonly #log: Logger;
   #runtime: VrrpRuntime | null = null;
+  /**
+   * Signals that came while the runtime was starting: answered once it runs, as keepalived's VRRP process
+   * answers a signal once its start-up is done (a dump asked for then is not lost).
+   */
+  readonly #pendingSnapshots = new Set<SnapshotKind>();
   /** Each interface as the last data dump saw it (a deleted one is listed with its last facts). */
   readonly #seenInterfaces = new Map<string, InterfaceFacts>();
 
@@ -50,8 +55,13 @@ export class VrrpSubsystem implements Subsystem {
       ? { ...this.#opts, onEngine: (e) => (this.#recorder = recordEngineTo(e, to)) }
       : this.#opts;
     const r = await VrrpRuntime.start(this.#config, opts);
-    if (!r.ok) return r.errors;
+    if (!r.ok) {
+      this.#pendingSnapshots.clear();
+      return r.errors;
+    }
     this.#runtime = r.runtime;
+    for (const kind of this.#pendingSnapshots) this.snapshot(kind);
+    this.#pendingSnapshots.clear();
     // keepalived's start-up line when some instance does not accept (vrrp_strict, no_accept): strict-firewall.ts.
     if (r.runtime.dumpSnapshot().some((d) => !d.params.accept))
       this.#log.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
@@ -78,11 +88,14 @@ export class VrrpSubsystem implements Subsystem {
   }
 
   snapshot(kind: SnapshotKind): void {
+    if (!this.#runtime) {
+      this.#pendingSnapshots.add(kind);
+      return;
+    }
     const g = this.#config.globalDefs;
     const pid = process.pid;
     switch (kind) {
       case 'data':
-        if (!this.#runtime) return;
         this.#log.info(`Printing VRRP data for process(${pid}) on signal`);
         return this.#dump(g.stateDumpFile ?? '/tmp/keepalived.data', (list) => this.#dataText(list));
       case 'stats':
@@ -103,8 +116,9 @@ export class VrrpSubsystem implements Subsystem {
     const trackers = this.#runtime?.trackerSnapshot() ?? { scripts: [], files: [] };
     const host = readDumpHost(config.globalDefs);
     const rt = this.#runtime;
-    // What /sys and getifaddrs() do not say: whether a link was seen up, went down, and (getifaddrs lists no
-    // address of a link that is down) the IPv4 addresses it keeps while down.
+    // What /sys and getifaddrs() do not say: whether a link was seen up, was reported on since start, and
+    // (getifaddrs lists no address of a link that is not up and running) the addresses it keeps meanwhile:
+    // IPv4 while down, the IPv6 link-local while up without carrier.
     if (rt)
       host.interfaces = host.interfaces.map((f) => {
         const h = rt.linkHistory(f.name);
@@ -112,11 +126,13 @@ export class VrrpSubsystem implements Subsystem {
         return {
           ...f,
           seenUp: running || h.seenUp,
-          wentDown: h.wentDown,
+          changed: h.changed,
           ipv4: running || f.ipv4.length > 0 ? f.ipv4 : h.ipv4,
+          ipv6: running || f.ipv6.length > 0 ? f.ipv6 : h.ipv6,
         };
       });
     const atStart = rt?.interfacesAtStart();
+    const created = rt?.interfacesCreated();
     for (const f of host.interfaces) this.#seenInterfaces.set(f.name, f);
     const deleted = (this.#runtime?.deletedInterfaces() ?? []).map((l) =>
       deletedFacts(l, this.#seenInterfaces.get(l.name)),
@@ -126,6 +142,7 @@ export class VrrpSubsystem implements Subsystem {
       trackers,
       host,
       ...(atStart === undefined ? {} : { interfacesAtStart: atStart }),
+      ...(created === undefined ? {} : { interfacesCreated: created }),
       ...(deleted.length === 0 ? {} : { deletedInterfaces: deleted }),
     });
   }

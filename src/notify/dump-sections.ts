@@ -12,6 +12,7 @@ import type {
 } from '../config/model.js';
 import { isFileCheck } from '../config/script-security.js';
 import { engineVip } from '../daemon/engine-plan/statics.js';
+import { namedDevices, routeDevices } from '../daemon/engine-plan/trackers.js';
 import { nftSettings } from '../daemon/strict-firewall.js';
 import { AuthType } from '../vrrp/advert.js';
 import { earliestTimer, type TimerTable } from '../vrrp/timers.js';
@@ -54,8 +55,11 @@ export interface InterfaceFacts {
   arpFilter: number;
   /** Seen up (with carrier) since the daemon started or the link was created; by default: up now. */
   seenUp?: boolean;
-  /** The link went down while the daemon ran: keepalived has read its rp_filter since. */
-  wentDown?: boolean;
+  /**
+   * The kernel reported on the link (up, down, carrier …) after the daemon started: keepalived read its
+   * rp_filter, arp_ignore, arp_filter and promote_secondaries from that report.
+   */
+  changed?: boolean;
 }
 
 /** What the dump needs to know of the host. */
@@ -83,6 +87,11 @@ export interface DataDumpContext {
    * configuration names that did not exist, then those that appeared later). Without it: the host's, by index.
    */
   interfacesAtStart?: readonly string[];
+  /**
+   * The interfaces created since start (again, for one that was deleted), in the order they first came:
+   * keepalived appends an interface new to it to its list and keeps it there, deleted or created again.
+   */
+  interfacesCreated?: readonly string[];
   /**
    * Interfaces deleted while the daemon ran (not created again), with their last facts (dump-host.ts
    * deletedFacts): keepalived keeps listing them where they were.
@@ -615,26 +624,27 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
     const arpRead = arpResets > 0 || vmacBase !== undefined;
     // keepalived checks an interface that appears after its start for VRID conflicts, and says so.
     if (appeared) out.push('   Done VRID check');
+    // A report of the link since start carried its IPv4 settings (keepalived reads them from it).
+    const reported = appeared || f.changed === true;
     out.push(
       `   MTU = ${f.mtu}`,
       `   HW Type = ${f.hwType === 772 ? 'LOOPBACK' : f.hwType === 1 ? 'ETHERNET' : `UNKNOWN (${f.hwType})`}`,
       '   NIC netlink status update',
       ...garpLines(garps.find((d) => d.interfaces.includes(f.name))),
       `   Reset ARP config counter ${arpResets}`,
-      `   Original arp_ignore ${arpRead || appeared ? f.arpIgnore : 0}`,
-      `   Original arp_filter ${arpRead || appeared ? f.arpFilter : 0}`,
+      `   Original arp_ignore ${arpRead || reported ? f.arpIgnore : 0}`,
+      `   Original arp_filter ${arpRead || reported ? f.arpFilter : 0}`,
     );
     // keepalived sets promote_secondaries for the instances that ask for it, counting them; the kernel's
     // notification of that change is what first tells it rp_filter (also read for VMACs and their bases).
     const promoting = instances.filter(
       (i) => i.params.interface === f.name && i.flags.promoteSecondaries,
     ).length;
-    // An interface it learnt of after its start (or only from the configuration) has rp_filter read as well.
-    // So has one that went down while it ran (the kernel's notification then carries it).
-    if (promoting > 0 || arpRead || appeared || placeholder || f.wentDown)
-      out.push(`   rp_filter ${f.rpFilter}`);
+    // An interface it learnt of after its start (or only from the configuration) has rp_filter read as well;
+    // so has one the kernel reported on since (down, up, carrier: docs/notify-data-dump.md, Interfaces).
+    if (promoting > 0 || arpRead || reported || placeholder) out.push(`   rp_filter ${f.rpFilter}`);
     out.push(
-      `   Original promote_secondaries ${(promoting > 0 || vmacBase !== undefined || appeared) && f.promoteSecondaries ? 1 : 0}`,
+      `   Original promote_secondaries ${(promoting > 0 || vmacBase !== undefined || reported) && f.promoteSecondaries ? 1 : 0}`,
       `   Reset promote_secondaries counter ${promoting}`,
     );
     // keepalived checks the IPv6 forwarding setting when it sends unsolicited neighbour adverts (an IPv6 master).
@@ -662,13 +672,12 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
           mine.push(`     ${i.status.name}, weight ${w}${(r ? r.reverse : t.reverse) ? ' reverse' : ''}`);
         }
       // The interface of a VIP on another interface (unless no_track), the output interface of a tracked
-      // virtual route, the input interface of a tracked virtual rule.
-      const routeIfs = [
+      // virtual route, the input and output interfaces of a tracked virtual rule.
+      const routeIfs: (string | undefined)[] = [
         ...[...(c?.virtualIpaddresses ?? []), ...(c?.virtualIpaddressesExcluded ?? [])].map((v) =>
           v.noTrack ? undefined : v.dev,
         ),
-        ...(c?.virtualRoutes ?? []).map((r) => dumpRoute(r).tracks),
-        ...(c?.virtualRules ?? []).map((r) => dumpRule(r)?.tracks),
+        ...(c ? routeDevices(c) : []),
       ];
       if (mine.length === 0 && routeIfs.includes(f.name)) mine.push(`     ${i.status.name}, weight 0`);
       tracking.push(...mine);
@@ -680,15 +689,7 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
 
 /** The interfaces a configuration names for its VRRP instances, in about the order keepalived reads them. */
 function configuredInterfaces(cfg: KeepalivedConfig): string[] {
-  const names: (string | undefined)[] = [];
-  for (const i of cfg.vrrpInstances)
-    names.push(
-      i.interface,
-      ...i.trackInterfaces.map((t) => t.name),
-      ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) => v.dev),
-      ...i.virtualRoutes.map((r) => dumpRoute(r).tracks ?? undefined),
-      ...i.virtualRules.map((r) => dumpRule(r)?.tracks ?? undefined),
-    );
+  const names: (string | undefined)[] = cfg.vrrpInstances.flatMap(namedDevices);
   for (const g of cfg.syncGroups) names.push(...g.trackInterfaces.map((t) => t.name));
   return [...new Set(names.filter((n): n is string => n !== undefined))];
 }
@@ -696,7 +697,9 @@ function configuredInterfaces(cfg: KeepalivedConfig): string[] {
 /**
  * The interfaces in keepalived's order: those it found at its start (by index), then those the configuration
  * names that did not exist then (dynamic_interfaces: a placeholder with index 0 until the interface appears),
- * then the others that appeared since. Without the start list, the host's interfaces by index.
+ * then the others in the order they were created since. Each keeps its place when deleted (listed with its
+ * last facts) and when created again (then, like any interface that appeared, VRID-checked: `appeared`).
+ * Without the start list, the host's interfaces by index.
  */
 function listedInterfaces(
   ctx: DataDumpContext,
@@ -706,32 +709,29 @@ function listedInterfaces(
   if (atStart === undefined) return now.map((f) => ({ f, appeared: false, placeholder: false }));
   // A deleted interface stays where it was, with its last facts (and its rp_filter line, as a placeholder's).
   const gone = new Map((ctx.deletedInterfaces ?? []).map((f) => [f.name, f]));
+  const created = new Set(ctx.interfacesCreated ?? []);
   const start = new Set(atStart);
-  const out: { f: InterfaceFacts; appeared: boolean; placeholder: boolean }[] = [];
-  for (const name of atStart) {
-    const f = now.find((x) => x.name === name);
-    const g = gone.get(name);
-    if (f) out.push({ f, appeared: false, placeholder: false });
-    else if (g) out.push({ f: g, appeared: false, placeholder: true });
-  }
   const named = ctx.config.globalDefs.dynamicInterfaces
     ? configuredInterfaces(ctx.config).filter((n) => !start.has(n))
     : [];
-  for (const name of named) {
+  const out: { f: InterfaceFacts; appeared: boolean; placeholder: boolean }[] = [];
+  const listed = new Set<string>();
+  const list = (name: string, appeared: boolean, orAbsent: boolean) => {
+    if (listed.has(name)) return;
     const f = now.find((x) => x.name === name);
     const g = gone.get(name);
-    out.push(
-      f
-        ? { f, appeared: true, placeholder: false }
-        : g
-          ? { f: g, appeared: true, placeholder: true }
-          : { f: absent(name), appeared: false, placeholder: true },
-    );
-  }
-  for (const f of now)
-    if (!start.has(f.name) && !named.includes(f.name)) out.push({ f, appeared: true, placeholder: false });
-  for (const g of gone.values())
-    if (!start.has(g.name) && !named.includes(g.name)) out.push({ f: g, appeared: true, placeholder: true });
+    if (f) out.push({ f, appeared, placeholder: false });
+    else if (g) out.push({ f: g, appeared, placeholder: true });
+    else if (orAbsent) out.push({ f: absent(name), appeared: false, placeholder: true });
+    else return;
+    listed.add(name);
+  };
+  for (const name of atStart) list(name, created.has(name), false);
+  for (const name of named) list(name, created.has(name) || now.some((x) => x.name === name), true);
+  for (const name of ctx.interfacesCreated ?? []) list(name, true, false);
+  // Any the runtime did not report as created (none expected): by index, then the deleted.
+  for (const f of now) list(f.name, true, false);
+  for (const g of gone.values()) list(g.name, true, false);
   return out;
 }
 

@@ -36,6 +36,13 @@ const CASES: [string, string, number | 'runs'][] = [
   ],
   ['a missing instance interface', instance('').replace('eth0', 'eth9'), 2],
   [
+    "a missing rule interface (a no_track rule's oif too)",
+    instance(
+      '  virtual_ipaddress {\n    192.0.2.100\n  }\n  virtual_rules {\n    from 192.0.2.100 oif eth7 table 200 no_track\n  }',
+    ),
+    2,
+  ],
+  [
     'dynamic_interfaces',
     `global_defs {\n  dynamic_interfaces\n}\n${instance('  track_interface {\n    eth9\n  }')}`,
     'runs',

@@ -78,7 +78,7 @@ export class TrackerCatalog {
         if (trackers.some((t) => t.kind === 'interface' && t.name === v.dev)) continue;
         trackers.push({ name: v.dev, kind: 'interface', weight: 0, reverse: false, implicit: true });
       }
-    // So are a virtual route's output interface (`dev`) and a virtual rule's input interface (`iif`), unless
+    // So are a virtual route's output interface (`dev`) and a virtual rule's interfaces (`iif`, `oif`), unless
     // no_track, VMAC or not (docs/config-meaning.md).
     for (const dev of routeDevices(i)) {
       if (dev === i.interface) continue;
@@ -148,13 +148,30 @@ export class TrackerCatalog {
 }
 
 /**
- * The interfaces an instance's tracked virtual routes (`dev`) and rules (`iif`, a rule with an action) name:
- * keepalived 2.2.7 faults the instance while one is down or missing, as for a VIP's device.
+ * The interfaces an instance's tracked virtual routes (`dev`) and rules (`iif` and `oif`, a rule with an
+ * action) name: keepalived 2.2.7 faults the instance while one is down or missing, as for a VIP's device.
  */
 export function routeDevices(i: VrrpInstanceConfig): string[] {
   const devs = [
     ...i.virtualRoutes.map((r) => (r.noTrack ? undefined : r.ip.dev)),
-    ...i.virtualRules.map((r) => (r.noTrack || r.ip.action === undefined ? undefined : r.ip.iif)),
+    ...i.virtualRules.flatMap((r) => (r.noTrack || r.ip.action === undefined ? [] : [r.ip.iif, r.ip.oif])),
+  ];
+  return [...new Set(devs.filter((d): d is string => d !== undefined))];
+}
+
+/**
+ * Every interface an instance names, tracked or not (`no_track`), in the order keepalived reads them: its
+ * own, the tracked ones, its VIPs' devices, its virtual routes' (`dev`, next hops' `dev`) and rules' (`iif`,
+ * `oif`). keepalived knows each of them (with dynamic_interfaces, one missing at start is a placeholder it
+ * names in its start-up lines and its data dump: docs/config-meaning.md, 'Interfaces that do not exist').
+ */
+export function namedDevices(i: VrrpInstanceConfig): string[] {
+  const devs = [
+    i.interface,
+    ...i.trackInterfaces.map((t) => t.name),
+    ...[...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded].map((v) => v.dev),
+    ...i.virtualRoutes.flatMap((r) => [r.ip.dev, ...r.ip.nexthops.map((h) => h.dev)]),
+    ...i.virtualRules.flatMap((r) => (r.ip.action === undefined ? [] : [r.ip.iif, r.ip.oif])),
   ];
   return [...new Set(devs.filter((d): d is string => d !== undefined))];
 }
