@@ -105,6 +105,16 @@ function portRules(cfg: KeepalivedConfig, vs: VirtualServer, proto: string, diag
 }
 
 export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
+  // keepalived 2.2.7 ignores a virtual server without real servers (a sorry server alone does not count),
+  // before any other of these checks, and says so unlocated; -t exits 5.
+  cfg.virtualServers = cfg.virtualServers.filter((vs) => {
+    if (vs.realServers.length > 0) return true;
+    diag.error(
+      'CONFIG_VS_NO_REAL',
+      `Virtual server ${vsLabel(vs, vs.protocol?.toLowerCase() ?? 'none')} has no real servers - ignoring`,
+    );
+    return false;
+  });
   for (const vs of cfg.virtualServers) {
     if (vs.protocol && byFwmarkOnly(cfg, vs)) {
       // keepalived's words, unlocated as keepalived prints them; then where the line is, on a note.
