@@ -7,23 +7,9 @@ import fc from 'fast-check';
 import { type BfdControl, DIAG, decodeControl, encodeControl } from '../../src/bfd/packet.js';
 import { BfdSession, type SessionAction, type SessionConfig } from '../../src/bfd/session.js';
 import { rng } from '../helpers/rng.js';
+import { control } from './fixtures.js';
 
-const base: BfdControl = {
-  diag: 0,
-  state: 'Down',
-  poll: false,
-  final: false,
-  cpi: false,
-  auth: false,
-  demand: false,
-  multipoint: false,
-  detectMult: 3,
-  myDiscr: 0x01020304,
-  yourDiscr: 0,
-  desiredMinTxUs: 1_000_000,
-  requiredMinRxUs: 300_000,
-  requiredMinEchoRxUs: 0,
-};
+const base = control();
 
 test('a Control packet encodes to the RFC 5880 layout and decodes back', () => {
   const p: BfdControl = { ...base, state: 'Up', poll: true, diag: 3, yourDiscr: 0xfffffffe };

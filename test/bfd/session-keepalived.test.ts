@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { type BfdControl, DIAG, decodeControl, encodeControl } from '../../src/bfd/packet.js';
 import { BfdSession, type SessionAction, type SessionConfig } from '../../src/bfd/session.js';
 import { rng } from '../helpers/rng.js';
+import { control } from './fixtures.js';
 
 const PEER = 0x55;
 const ME = 7;
@@ -26,23 +27,8 @@ function cfg(o: Partial<SessionConfig> = {}): SessionConfig {
 }
 
 /** A packet from the neighbour. */
-const from = (o: Partial<BfdControl>): BfdControl => ({
-  diag: 0,
-  state: 'Down',
-  poll: false,
-  final: false,
-  cpi: false,
-  auth: false,
-  demand: false,
-  multipoint: false,
-  detectMult: 3,
-  myDiscr: PEER,
-  yourDiscr: 0,
-  desiredMinTxUs: 1_000_000,
-  requiredMinRxUs: 100_000,
-  requiredMinEchoRxUs: 0,
-  ...o,
-});
+const from = (o: Partial<BfdControl>): BfdControl =>
+  control({ myDiscr: PEER, requiredMinRxUs: 100_000, ...o });
 
 const sent = (a: SessionAction[]) => a.flatMap((x) => (x.type === 'send' ? [x.packet] : []));
 const states = (a: SessionAction[]) => a.flatMap((x) => (x.type === 'state' ? [x] : []));

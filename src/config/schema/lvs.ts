@@ -211,25 +211,43 @@ export function virtualServerIn(vs: VirtualServer, cfg: KeepalivedConfig): void 
 const sorryMethodAt = new WeakMap<VirtualServer, string | undefined>();
 
 /**
+ * A server's address settles the virtual server's family if nothing has; false (with keepalived's message)
+ * when it is of the other family, and the caller skips the server.
+ */
+function settleFamily(
+  vs: VirtualServer,
+  address: string,
+  what: 'real server' | 'sorry server',
+  ctx: ParseCtx,
+  pos: SourcePos,
+): boolean {
+  const fam = addressFamily(address);
+  const settled = settledFamily(vs);
+  if (settled === undefined) vs.ipFamily = fam;
+  else if (settled !== fam) {
+    ctx.diag.error(
+      'CONFIG_RS_FAMILY',
+      `Address family of virtual server and ${what} ${address} don't match - skipping ${what}.`,
+      pos,
+    );
+    return false;
+  }
+  return true;
+}
+
+/**
  * keepalived completes a virtual server at its closing brace: a sorry server that is not tunnelled settles
  * a family nothing has settled or, of the other family, is dropped; a fwmark virtual server still without
  * a family takes its (tunnelled) servers' when they agree, else IPv4 (docs/lvs.md, "The address family").
  */
 export function closeVirtualServer(vs: VirtualServer, ctx: ParseCtx, pos: SourcePos): void {
   const sorry = vs.sorryServer;
-  if (sorry && (vs.sorryServerLvsMethod ?? sorryMethodAt.get(vs)) !== 'TUN') {
-    const fam = addressFamily(sorry.address);
-    const settled = settledFamily(vs);
-    if (settled === undefined) vs.ipFamily = fam;
-    else if (settled !== fam) {
-      ctx.diag.error(
-        'CONFIG_RS_FAMILY',
-        `Address family of virtual server and sorry server ${sorry.address} don't match - skipping sorry server.`,
-        pos,
-      );
-      delete vs.sorryServer;
-    }
-  }
+  if (
+    sorry &&
+    (vs.sorryServerLvsMethod ?? sorryMethodAt.get(vs)) !== 'TUN' &&
+    !settleFamily(vs, sorry.address, 'sorry server', ctx, pos)
+  )
+    delete vs.sorryServer;
   if (vs.key.kind === 'fwmark' && settledFamily(vs) === undefined) vs.ipFamily = tunnelledFamily(vs);
 }
 
@@ -343,17 +361,8 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
           rs.checkers = exactArray(rs.checkers);
           const vs = serverOf.get(rs)!;
           if ((rs.lvsMethod ?? vs.lbKind) === 'TUN') return;
-          const fam = addressFamily(rs.address);
-          const settled = settledFamily(vs);
-          if (settled === undefined) vs.ipFamily = fam;
-          else if (settled !== fam) {
-            ctx.diag.error(
-              'CONFIG_RS_FAMILY',
-              `Address family of virtual server and real server ${rs.address} don't match - skipping real server.`,
-              pos,
-            );
+          if (!settleFamily(vs, rs.address, 'real server', ctx, pos))
             vs.realServers = vs.realServers.filter((r) => r !== rs);
-          }
         },
       },
     },
