@@ -503,12 +503,19 @@ describe('virtual_server', () => {
     );
   });
 
-  test('a real server of the other family is dropped', () => {
+  test('a real server of the other family is dropped, and a virtual server left without one too', () => {
     const { config, codes } = parse(
-      'virtual_server 192.0.2.200 80 {\n  protocol TCP\n  real_server 2001:db8::1 80 {\n  }\n}\n',
+      'virtual_server 192.0.2.200 80 {\n  protocol TCP\n  real_server 2001:db8::1 80 {\n  }\n  real_server 192.0.2.1 80 {\n  }\n}\n' +
+        'virtual_server 192.0.2.201 80 {\n  protocol TCP\n  real_server 2001:db8::1 80 {\n  }\n}\n',
     );
     assert.ok(codes.includes('CONFIG_RS_FAMILY'));
-    assert.deepEqual(config.virtualServers[0]!.realServers, []);
+    // keepalived 2.2.7: "Virtual server [192.0.2.201]:tcp:80 has no real servers - ignoring".
+    assert.ok(codes.includes('CONFIG_VS_NO_REAL'));
+    assert.equal(config.virtualServers.length, 1);
+    assert.deepEqual(
+      config.virtualServers[0]!.realServers.map((r) => r.address),
+      ['192.0.2.1'],
+    );
   });
 
   test('virtual_server_group ranges and fwmark, used by a group virtual server', () => {
