@@ -67,8 +67,9 @@ test('three routers: election, link cut, preemption on return, graceful stop', {
 
   // Cutting r3's link: r3 sees carrier loss (FAULT), r2 (next priority) becomes master and holds the VIP.
   const m2 = r2.mark();
-  const cutAt = Date.now();
+  // Timed from when the cut is done (`ip` may wait on the RTNL lock behind other tests' namespaces).
   ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('r3'), 'down');
+  const cutAt = Date.now();
   const took = await r2.waitFor(MASTER, 5000, m2);
   await r3.waitFor(/\(VI_1\) Entering FAULT STATE/, 3000);
   await waitUntil(() => holds(ns2, VIP), 2000, 'VIP on r2');

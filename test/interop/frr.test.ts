@@ -189,8 +189,9 @@ async function scenario(SPEC: InstanceSpec, highIsFrr: boolean, label: string): 
 
     // 2. Link cut of high: mid takes over.
     marks = peers.map((p) => p.mark());
-    const cutAt = Date.now();
+    // Timed from when the cut is done (`ip` may wait on the RTNL lock behind other tests' namespaces).
     ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('high'), 'down');
+    const cutAt = Date.now();
     const cutTook = (await waitEntered(mid, 'MASTER', marks[1]!, masterDownMs(SPEC, 200) + 3000)) - cutAt;
     if (highIsFrr) {
       // FRR 8.4 vrrpd does not react to carrier loss under its macvlan (FRR issue #16658): it stays Master,
@@ -213,8 +214,8 @@ async function scenario(SPEC: InstanceSpec, highIsFrr: boolean, label: string): 
 
     // 3. Link back: high preempts (FRR, never having left Master, just resumes being heard: mid yields).
     marks = peers.map((p) => p.mark());
-    const upAt = Date.now();
     ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('high'), 'up');
+    const upAt = Date.now();
     const preemptTook = highIsFrr
       ? (await waitEntered(mid, 'BACKUP', marks[1]!, masterDownMs(SPEC, 250) + 5000)) - upAt
       : (await waitEntered(high, 'MASTER', marks[0]!, masterDownMs(SPEC, 250) + 5000)) - upAt;

@@ -123,8 +123,10 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
 
     // 2. Link cut of high on the bridge side.
     let marks = routers.map((r) => r.mark());
-    const cutAt = Date.now();
+    // Timed from when the cut is done: `ip` may wait seconds for the kernel's RTNL lock while other tests'
+    // namespaces are torn down (a CI run measured a 3 s "failover" that was 3 s of `ip`).
     ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('high'), 'down');
+    const cutAt = Date.now();
     const took = await mid.waitFor(entering('MASTER'), masterDownMs(spec, 200) + 3000, marks[1]);
     const cutFailoverMs = msSince(cutAt, took);
     await high.waitFor(entering('FAULT'), 3000, marks[0]);
@@ -140,8 +142,8 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
 
     // 3. Link back: high preempts (it waits one Master_Down_Interval in BACKUP first).
     marks = routers.map((r) => r.mark());
-    const upAt = Date.now();
     ip('-n', lab.bridgeNs, 'link', 'set', lab.portOf('high'), 'up');
+    const upAt = Date.now();
     const back = await high.waitFor(entering('MASTER'), masterDownMs(spec, 250) + 5000, marks[0]);
     const preemptMs = msSince(upAt, back);
     await mid.waitFor(entering('BACKUP'), 3000, marks[1]);
