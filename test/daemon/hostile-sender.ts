@@ -1,6 +1,6 @@
 // Crafted VRRP adverts from inside a test namespace, for test/daemon/hostile.test.ts: run as
 // `ip netns exec NS node --import tsx hostile-sender.ts JSON`. Sends the phases of JSON in order (each: an
-// advert, a rate and a duration) through the project's own VrrpSocket (it writes the IPv4 header), counts
+// advert, a rate and a duration; several lists side by side with `tracks`) through the project's own VrrpSocket (it writes the IPv4 header), counts
 // the adverts it hears from `countFrom` meanwhile, and prints {"sent":N,"heard":M} when done.
 import { VrrpSocket } from '../../src/net/vrrp-socket.js';
 import type { VrrpAdvert } from '../../src/vrrp/advert.js';
@@ -22,6 +22,8 @@ export interface SenderPhase {
 
 export interface SenderJob {
   phases: SenderPhase[];
+  /** Phase lists run side by side from the same start (one process: no start-up skew between them). */
+  tracks?: SenderPhase[][];
   /** Count adverts heard from this address (our router under test). */
   countFrom?: string;
 }
@@ -64,22 +66,25 @@ async function run(job: SenderJob): Promise<void> {
     }
     return s;
   };
-  for (const phase of job.phases) {
-    const sock = socketFor(phase.src);
-    const bytes = advertBytes(phase);
-    const t0 = Date.now();
-    let phaseSent = 0;
-    // Every 10 ms, as many as the rate asks for by then.
-    while (Date.now() - t0 < phase.durationMs) {
-      const due = phase.ratePerS > 0 ? Math.floor(((Date.now() - t0) * phase.ratePerS) / 1000) + 1 : 0;
-      for (; phaseSent < due; phaseSent++) {
-        const r = sock.send(bytes);
-        if (!r.ok) throw new Error(r.error.message);
+  const track = async (phases: SenderPhase[]) => {
+    for (const phase of phases) {
+      const sock = socketFor(phase.src);
+      const bytes = advertBytes(phase);
+      const t0 = Date.now();
+      let phaseSent = 0;
+      // Every 10 ms, as many as the rate asks for by then.
+      while (Date.now() - t0 < phase.durationMs) {
+        const due = phase.ratePerS > 0 ? Math.floor(((Date.now() - t0) * phase.ratePerS) / 1000) + 1 : 0;
+        for (; phaseSent < due; phaseSent++) {
+          const r = sock.send(bytes);
+          if (!r.ok) throw new Error(r.error.message);
+        }
+        await new Promise((r) => setTimeout(r, 10));
       }
-      await new Promise((r) => setTimeout(r, 10));
+      sent += phaseSent;
     }
-    sent += phaseSent;
-  }
+  };
+  await Promise.all((job.tracks ?? [job.phases]).map(track));
   // A moment for the last answers to arrive.
   await new Promise((r) => setTimeout(r, 100));
   process.stdout.write(`${JSON.stringify({ sent, heard })}\n`);

@@ -165,17 +165,20 @@ async function skipCheckCase(impl: Impl): Promise<void> {
   const phase = { src: '192.0.2.2', priority: 200, intervalCs: 10, ratePerS: 20, durationMs: 1000 };
   const changed = { ...phase, addresses: ['192.0.2.250'], durationMs: 1500 };
   const mark = b.mark();
+  // Both VRIDs from one process: the window below is read off VI_2's log, so VI_1's phases must start at
+  // the same moment (two sender processes started up to a second apart under load).
   await Promise.all([
     sendFrom(nsX, {
-      phases: [
-        { ...phase, vrid: 51, addresses: [VIP] },
-        { ...changed, vrid: 51 },
-      ],
-    }),
-    sendFrom(nsX, {
-      phases: [
-        { ...phase, vrid: 52, addresses: ['192.0.2.102'] },
-        { ...changed, vrid: 52 },
+      phases: [],
+      tracks: [
+        [
+          { ...phase, vrid: 51, addresses: [VIP] },
+          { ...changed, vrid: 51 },
+        ],
+        [
+          { ...phase, vrid: 52, addresses: ['192.0.2.102'] },
+          { ...changed, vrid: 52 },
+        ],
       ],
     }),
     sendFrom(nsY, {
