@@ -623,6 +623,43 @@ virtual_server fwmark 5 {
     );
   });
 
+  test('persistence_granularity not fitting the family is refused at its line, as keepalived 2.2.7', () => {
+    const vs = (key: string, lines: string) =>
+      `virtual_server ${key} {\n  lb_algo rr\n  lb_kind NAT\n${lines}}\n`;
+    const { config, diag } = parse(
+      vs(
+        '2001:db8::100 80',
+        '  protocol TCP\n  persistence_granularity 255.255.255.0\n  real_server 2001:db8::1 80 {\n  }\n',
+      ) +
+        vs('fwmark 7', '  real_server 2001:db8::1 80 {\n  }\n  persistence_granularity 255.255.0.0\n') +
+        vs(
+          '192.0.2.100 80',
+          '  protocol TCP\n  persistence_granularity 0x18\n  real_server 192.0.2.1 80 {\n  }\n',
+        ) +
+        vs('fwmark 8', '  persistence_granularity 64\n  real_server 2001:db8::2 80 {\n  }\n'),
+    );
+    assert.deepEqual(
+      diag.list.map((d) => `${d.pos?.line}: ${d.message}`),
+      [
+        "5: invalid number '255.255.255.0'",
+        '5: Invalid IPv6 persistence_granularity specified - 255.255.255.0',
+        "14: invalid number '255.255.0.0'",
+        '14: Invalid IPv6 persistence_granularity specified - 255.255.0.0',
+      ],
+    );
+    // Refused: no granularity and no persistence. Accepted: the C library's numeric IPv4 form, in dotted
+    // quads; a valid one settles the family and makes the service persistent (360 s), as keepalived does.
+    assert.deepEqual(
+      config.virtualServers.map((v) => [v.persistenceGranularity, v.persistenceTimeoutS, v.ipFamily]),
+      [
+        [undefined, undefined, undefined],
+        [undefined, undefined, 6],
+        ['0.0.0.24', 360, undefined],
+        ['64', 360, 6],
+      ],
+    );
+  });
+
   test('a protocol on a fwmark service is ignored with a warning', () => {
     const { codes } = parse(
       'virtual_server fwmark 5 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  real_server 192.0.2.1 {\n  }\n}\n',
