@@ -660,6 +660,25 @@ virtual_server fwmark 5 {
     );
   });
 
+  test('a real_server line without its brace opens that server; the next real_server line is inside it (keepalived 2.2.7)', () => {
+    const { config, diag } = parse(
+      'virtual_server 192.0.2.100 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n' +
+        '  real_server 192.0.2.11 80\n  real_server 192.0.2.12 80 {\n    weight 2\n  }\n}\n',
+    );
+    assert.deepEqual(
+      diag.list.map((d) => `${d.pos?.line}: ${d.message}`),
+      [
+        "6: Missing '{' at beginning of configuration block",
+        "6: Unknown keyword 'real_server'",
+        "6: Unexpected '{' - ignoring",
+      ],
+    );
+    assert.deepEqual(
+      config.virtualServers[0]!.realServers.map((r) => [r.address, r.port, r.weight]),
+      [['192.0.2.11', 80, 2]],
+    );
+  });
+
   test('a protocol on a fwmark service is ignored with a warning', () => {
     const { codes } = parse(
       'virtual_server fwmark 5 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  real_server 192.0.2.1 {\n  }\n}\n',
