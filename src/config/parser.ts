@@ -101,11 +101,24 @@ export function parseBlocks(
   };
   let line: LogicalLine | null = source.next();
   let lastPos: SourcePos = { file: '', line: 0 };
+  // keepalived counts braces as it reads lines, apart from the blocks it parses (a block opened without
+  // its '{' is not counted): a '}' with no '{' open is "Extra '}' found", and the count left at the end
+  // is the missing '}'s. `counted` keeps a line read again from being counted twice.
+  let braceDepth = 0;
+  let counted: LogicalLine | null = null;
   while (line && !ctx.diag.aborted) {
     const pos = { file: line.file, line: line.line };
     lastPos = pos;
     const frame = stack.at(-1)!;
     const text = line.text;
+    if (counted !== line) {
+      counted = line;
+      if (text === '{') braceDepth++;
+      else if (text === '}' && braceDepth-- < 1) {
+        ctx.diag.error('CONFIG_UNEXPECTED_EOB', "Extra '}' found", pos);
+        braceDepth = 0;
+      }
+    }
 
     if (frame.awaitingBrace) {
       if (text === '{') {
@@ -124,10 +137,12 @@ export function parseBlocks(
         line = source.next();
         continue;
       }
-      // keepalived: "Missing '{' at beginning of configuration block"; the block is empty and the
-      // line is read again at the outer level.
+      // keepalived: "Missing '{' at beginning of configuration block"; the block stays open and this
+      // line is its first (so `real_server A` then `real_server B {` is server A, the second line an
+      // unknown keyword in it). A block skipped for a bad opening line is done, the line read again outside.
       ctx.diag.error('CONFIG_MISSING_BOB', "Missing '{' at beginning of configuration block", pos);
-      stack.pop();
+      if (frame.kind === 'skip') stack.pop();
+      else frame.awaitingBrace = false;
       continue;
     }
 
@@ -142,7 +157,8 @@ export function parseBlocks(
     }
 
     if (text === '}') {
-      if (stack.length === 1) ctx.diag.error('CONFIG_UNEXPECTED_EOB', "Extra '}' found", pos);
+      // At the top level keepalived looks '}' up as a keyword (after the count's "Extra '}' found").
+      if (stack.length === 1) ctx.diag.error('CONFIG_UNKNOWN_KEYWORD', "Unknown keyword '}'", pos);
       else {
         stack.pop();
         frame.close?.(frame.target, ctx, pos);

@@ -1,7 +1,8 @@
 // Semantic validation of virtual servers, as keepalived's checker process completes them:
 // defaults with an error for a missing protocol (UDP), scheduler (wlc) and method (NAT).
 import type { Diagnostics } from './diagnostics.js';
-import type { KeepalivedConfig, VirtualServer } from './model.js';
+import type { Family, KeepalivedConfig, VirtualServer } from './model.js';
+import { addressFamily } from './vs-family.js';
 
 export function vsLabel(vs: VirtualServer, protocol: string): string {
   const k = vs.key;
@@ -104,7 +105,55 @@ function portRules(cfg: KeepalivedConfig, vs: VirtualServer, proto: string, diag
   }
 }
 
+/**
+ * keepalived 2.2.7 links each group virtual server to its group before any other check (docs/lvs.md, "The
+ * address family of a virtual server"): one whose group is not defined, or whose family (settled by its
+ * servers, ip_family or persistence_granularity) is not the family of the group's addresses and fwmarks
+ * with a family, is ignored; one still without a family takes the group's. keepalived only logs these
+ * (`-t` prints nothing and exits 0), so ours says them in notes, with keepalived's words.
+ */
+function linkGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
+  cfg.virtualServers = cfg.virtualServers.filter((vs) => {
+    const k = vs.key;
+    if (k.kind !== 'group') return true;
+    const label = `[${k.group}]:0`;
+    const g = cfg.virtualServerGroups.find((x) => x.name === k.group);
+    if (!g) {
+      diag.note(
+        'CONFIG_VS_GROUP',
+        `Virtual server group ${k.group} specified but not configured - ignoring virtual server ${label}`,
+        vs.pos,
+      );
+      return false;
+    }
+    const fams = new Set<Family>();
+    for (const e of g.entries)
+      if (e.kind === 'range' && e.first) fams.add(addressFamily(e.first));
+      else if (e.kind === 'fwmark' && e.family) fams.add(e.family);
+    const groupFam = fams.size === 1 ? [...fams][0] : undefined;
+    if (fams.size === 2 && vs.ipFamily !== undefined) {
+      diag.note(
+        'CONFIG_VSG_FAMILY',
+        `${k.group}: virtual server group with IPv4 & IPv6 doesn't match virtual server ${label} - ignoring`,
+        vs.pos,
+      );
+      return false;
+    }
+    if (groupFam !== undefined && vs.ipFamily !== undefined && vs.ipFamily !== groupFam) {
+      diag.note(
+        'CONFIG_VSG_FAMILY',
+        `${k.group}: address family doesn't match virtual server ${label} - ignoring`,
+        vs.pos,
+      );
+      return false;
+    }
+    if (groupFam !== undefined) vs.ipFamily = groupFam;
+    return true;
+  });
+}
+
 export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
+  linkGroups(cfg, diag);
   // keepalived 2.2.7 ignores a virtual server without real servers (a sorry server alone does not count),
   // before any other of these checks, and says so unlocated; -t exits 5.
   cfg.virtualServers = cfg.virtualServers.filter((vs) => {
@@ -158,14 +207,5 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
       vs.persistenceTimeoutS = 360;
     }
     portRules(cfg, vs, proto, diag);
-    if (
-      vs.key.kind === 'group' &&
-      !cfg.virtualServerGroups.some((g) => g.name === (vs.key as { group: string }).group)
-    ) {
-      diag.error(
-        'CONFIG_VS_GROUP',
-        `Virtual server group ${vs.key.group} specified but not configured - ignoring virtual server`,
-      );
-    }
   }
 }

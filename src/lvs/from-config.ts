@@ -199,8 +199,13 @@ export function serviceFromConfig(
   };
   if (vs.persistenceTimeoutS !== undefined) {
     const prefixLen = prefixFromGranularity(vs.persistenceGranularity, family);
+    // The parser has refused a granularity that does not fit the family, as keepalived does; what is left
+    // here is an IPv4 mask keepalived accepts but whose ones are not contiguous, which ours cannot express.
     if (prefixLen === undefined)
-      errs.push({ code: 'LVS_BAD_PERSISTENCE', message: `${name}: bad persistence_granularity` });
+      errs.push({
+        code: 'LVS_BAD_PERSISTENCE',
+        message: `${name}: persistence_granularity ${vs.persistenceGranularity} is not a netmask of contiguous ones`,
+      });
     else spec.persistence = { timeoutS: vs.persistenceTimeoutS, prefixLen };
   }
   if (vs.sorryServer)

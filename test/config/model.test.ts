@@ -586,6 +586,99 @@ virtual_server fwmark 5 {
     assert.equal(config.virtualServerGroups[0]!.entries.length, 2);
   });
 
+  test("a group virtual server whose family is not its group's is ignored, as keepalived 2.2.7", () => {
+    const rs = (a: string) => `  real_server ${a} 80 {\n  }\n`;
+    const vs = (g: string, body: string) =>
+      `virtual_server group ${g} {\n  lb_algo rr\n  lb_kind NAT\n${body}}\n`;
+    const { config, diag } = parse(
+      'virtual_server_group G6 {\n  2001:db8::100 80\n}\n' +
+        'virtual_server_group GM {\n  192.0.2.100 80\n  2001:db8::100 80\n}\n' +
+        'virtual_server_group GF {\n  fwmark 3 inet6\n}\n' +
+        vs('G6', rs('192.0.2.1')) +
+        vs('GM', rs('192.0.2.1')) +
+        vs('GF', '  ip_family inet\n' + rs('192.0.2.1')) +
+        vs('G6', rs('2001:db8::1')) +
+        vs('GM', '') +
+        vs('NONE', rs('192.0.2.1')),
+    );
+    // keepalived only logs these: notes (no exit-code effect), in its words; then its later check.
+    assert.deepEqual(
+      diag.list.filter((d) => d.severity !== 'info').map((d) => d.code),
+      ['CONFIG_VS_NO_REAL'],
+    );
+    assert.deepEqual(
+      diag.list.filter((d) => d.severity === 'info').map((d) => d.message),
+      [
+        "G6: address family doesn't match virtual server [G6]:0 - ignoring",
+        "GM: virtual server group with IPv4 & IPv6 doesn't match virtual server [GM]:0 - ignoring",
+        "GF: address family doesn't match virtual server [GF]:0 - ignoring",
+        'Virtual server group NONE specified but not configured - ignoring virtual server [NONE]:0',
+      ],
+    );
+    // The matching IPv6 one stays; a mixed group with no family settled stays too (keepalived lets an
+    // all-tunnelled one through), but has no real servers here and goes with keepalived's later check.
+    assert.deepEqual(
+      config.virtualServers.map((v) => [v.key, v.ipFamily]),
+      [[{ kind: 'group', group: 'G6' }, 6]],
+    );
+  });
+
+  test('persistence_granularity not fitting the family is refused at its line, as keepalived 2.2.7', () => {
+    const vs = (key: string, lines: string) =>
+      `virtual_server ${key} {\n  lb_algo rr\n  lb_kind NAT\n${lines}}\n`;
+    const { config, diag } = parse(
+      vs(
+        '2001:db8::100 80',
+        '  protocol TCP\n  persistence_granularity 255.255.255.0\n  real_server 2001:db8::1 80 {\n  }\n',
+      ) +
+        vs('fwmark 7', '  real_server 2001:db8::1 80 {\n  }\n  persistence_granularity 255.255.0.0\n') +
+        vs(
+          '192.0.2.100 80',
+          '  protocol TCP\n  persistence_granularity 0x18\n  real_server 192.0.2.1 80 {\n  }\n',
+        ) +
+        vs('fwmark 8', '  persistence_granularity 64\n  real_server 2001:db8::2 80 {\n  }\n'),
+    );
+    assert.deepEqual(
+      diag.list.map((d) => `${d.pos?.line}: ${d.message}`),
+      [
+        "5: invalid number '255.255.255.0'",
+        '5: Invalid IPv6 persistence_granularity specified - 255.255.255.0',
+        "14: invalid number '255.255.0.0'",
+        '14: Invalid IPv6 persistence_granularity specified - 255.255.0.0',
+      ],
+    );
+    // Refused: no granularity and no persistence. Accepted: the C library's numeric IPv4 form, in dotted
+    // quads; a valid one settles the family and makes the service persistent (360 s), as keepalived does.
+    assert.deepEqual(
+      config.virtualServers.map((v) => [v.persistenceGranularity, v.persistenceTimeoutS, v.ipFamily]),
+      [
+        [undefined, undefined, undefined],
+        [undefined, undefined, 6],
+        ['0.0.0.24', 360, undefined],
+        ['64', 360, 6],
+      ],
+    );
+  });
+
+  test('a real_server line without its brace opens that server; the next real_server line is inside it (keepalived 2.2.7)', () => {
+    const { config, diag } = parse(
+      'virtual_server 192.0.2.100 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n' +
+        '  real_server 192.0.2.11 80\n  real_server 192.0.2.12 80 {\n    weight 2\n  }\n}\n',
+    );
+    assert.deepEqual(
+      diag.list.map((d) => `${d.pos?.line}: ${d.message}`),
+      [
+        "6: Missing '{' at beginning of configuration block",
+        "6: Unknown keyword 'real_server'",
+        "6: Unexpected '{' - ignoring",
+      ],
+    );
+    assert.deepEqual(
+      config.virtualServers[0]!.realServers.map((r) => [r.address, r.port, r.weight]),
+      [['192.0.2.11', 80, 2]],
+    );
+  });
+
   test('a protocol on a fwmark service is ignored with a warning', () => {
     const { codes } = parse(
       'virtual_server fwmark 5 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  real_server 192.0.2.1 {\n  }\n}\n',

@@ -1,7 +1,6 @@
 // LVS side: virtual_server (address+port, fwmark, group), real_server, the checkers, and
 // virtual_server_group. Deprecated aliases resolve to the same handler (lb_algo = lvs_sched,
 // lb_kind = lvs_method; nb_get_retry = retry only inside HTTP_GET/SSL_GET, with a deprecation warning).
-import { isIPv4 } from 'node:net';
 import type { SourcePos } from '../diagnostics.js';
 import type {
   Checker,
@@ -163,18 +162,62 @@ const miscTimeout: KeywordDef<Checker> = {
 };
 
 /**
- * persistence_granularity; keepalived reads a value with a dot as an IPv4 netmask, else as an IPv6 prefix
- * length, and a valid one settles a family nothing has settled yet (docs/lvs.md, "The address family").
+ * An IPv4 netmask as keepalived 2.2.7 reads persistence_granularity's (the C library's numeric IPv4 form:
+ * one to four dot-separated parts in decimal, octal with a leading 0 or hex with 0x, the last part filling
+ * the remaining bytes), in dotted-quad form; undefined when it is not one.
+ */
+export function numericIPv4(s: string): string | undefined {
+  const parts = s.split('.');
+  if (parts.length > 4) return undefined;
+  const nums: number[] = [];
+  for (const p of parts) {
+    const m = /^(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9]\d*))$/.exec(p);
+    if (!m) return undefined;
+    nums.push(
+      m[1] !== undefined
+        ? Number.parseInt(m[1], 16)
+        : m[2] !== undefined
+          ? Number.parseInt(m[2], 8)
+          : Number(m[3]),
+    );
+  }
+  const last = nums.pop()!;
+  if (nums.some((n) => n > 255) || last >= 2 ** (8 * (4 - nums.length))) return undefined;
+  let v = last;
+  nums.forEach((n, i) => {
+    v += n * 2 ** (8 * (3 - i));
+  });
+  return [24, 16, 8, 0].map((sh) => Math.floor(v / 2 ** sh) % 256).join('.');
+}
+
+/**
+ * persistence_granularity, as keepalived 2.2.7 reads it at its line (docs/lvs.md, "The address family"):
+ * in the family settled so far, else IPv6 unless the value has a dot, an IPv6 prefix length 1..128 or an
+ * IPv4 netmask; one that does not fit is refused there with keepalived's words. A valid one settles a
+ * family nothing has settled yet and makes the service persistent (360 s) if persistence_timeout has not.
  */
 const granularityText = str('persistenceGranularity') as KeywordDef<VirtualServer>;
 const granularity: KeywordDef<VirtualServer> = {
   ...granularityText,
   line: (vs, tokens, pos, ctx) => {
-    granularityText.line?.(vs, tokens, pos, ctx);
     const g = tokens[1];
-    if (g === undefined || vs.persistenceGranularity !== g || settledFamily(vs) !== undefined) return;
-    if (g.includes('.') ? isIPv4(g) : /^\d+$/.test(g) && Number(g) >= 1 && Number(g) <= 128)
-      vs.ipFamily = g.includes('.') ? 4 : 6;
+    if (g === undefined) return granularityText.line?.(vs, tokens, pos, ctx);
+    const fam = settledFamily(vs) ?? (g.includes('.') ? 4 : 6);
+    let value: string | undefined;
+    if (fam === 6) {
+      const r = readUnsigned(g, 1, 128);
+      if (r.ok) value = String(r.value);
+      else ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+    } else value = numericIPv4(g);
+    if (value === undefined)
+      return ctx.diag.error(
+        'CONFIG_INVALID_VALUE',
+        `Invalid IPv${fam} persistence_granularity specified - ${g}`,
+        pos,
+      );
+    vs.persistenceGranularity = value;
+    if (settledFamily(vs) === undefined) vs.ipFamily = fam;
+    vs.persistenceTimeoutS ??= 360;
   },
 };
 
