@@ -107,11 +107,16 @@ export class VipInstaller {
     return r.value;
   }
 
-  /** Adds `vips`, recorded as `instance`'s. */
+  /**
+   * Adds `vips`, recorded as `instance`'s. A VIP whose interface does not exist (a `dev` named under
+   * dynamic_interfaces) is not added and not recorded: keepalived 2.2.7 leaves it unset, does not add it when
+   * the interface appears, and its data dump does not call it `set` (docs/notify-data-dump.md).
+   */
   add(instance: string, vips: VirtualAddress[], defaultIf: string): void {
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
-      this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
+      if (this.#table.link(ifname))
+        this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
     }
     this.prepareAdd(instance, vips, defaultIf).write();
   }
@@ -131,6 +136,11 @@ export class VipInstaller {
   }
 
   #writeAdd(instance: string, v: VirtualAddress, ifname: string, sink: DatagramSink | undefined): void {
+    if (!sink && !this.#table.link(ifname)) {
+      // keepalived 2.2.7's words, at its level: a missing interface is no error under dynamic_interfaces.
+      this.#log.info(`Not adding address ${v.address} to ${ifname} since interface doesn't exist`);
+      return;
+    }
     this.#enqueue(async () => {
       const request = this.#encodedAdd(v, ifname);
       if (typeof request === 'string') {
@@ -222,6 +232,11 @@ export class VipInstaller {
   /** Installed VIPs of every instance on `ifname` (to re-add after link up). */
   on(ifname: string): InstalledVip[] {
     return [...this.#installed.values()].filter((x) => x.ifname === ifname);
+  }
+
+  /** Whether `instance` has (address, interface) installed: keepalived's `set` of a VIP in its data dump. */
+  isSet(instance: string, address: string, ifname: string): boolean {
+    return this.#installed.get(this.#key(address, ifname))?.instance === instance;
   }
 
   /** Every installed VIP, by owner (an instance, or the static addresses' owner). */

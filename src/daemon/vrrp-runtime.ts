@@ -18,7 +18,13 @@ import { type Logger, rateLimited } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { InputWaiting } from '../net/input-waiting.js';
 import type { LinkInfo, Netlink } from '../net/netlink.js';
-import { type DumpedInstance, type DumpFlags, dumpFlagsOf, type TrackerSnapshot } from '../notify/dumps.js';
+import {
+  type DumpedInstance,
+  type DumpFlags,
+  dumpFlagsOf,
+  installedVipKey,
+  type TrackerSnapshot,
+} from '../notify/dumps.js';
 import { Notifier } from '../notify/notifier.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
@@ -495,6 +501,11 @@ export class VrrpRuntime {
         notifyDeleted: this.#notifyDeleted.has(i.name),
         flags: this.#dumpFlags.get(i.name) ?? NO_DUMP_FLAGS,
         ...optionalFd(this.#pool.fdOf(i.name), this.#pool.socketOf(i.name)),
+        installedVips: new Set(
+          [...i.params.vips, ...i.params.excludedVips]
+            .filter((v) => this.#vips.isSet(i.name, v.address, v.dev ?? i.params.interface))
+            .map((v) => installedVipKey(v, i.params)),
+        ),
       };
     });
   }

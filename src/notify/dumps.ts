@@ -54,6 +54,16 @@ export interface DumpedInstance {
   fd?: number;
   /** Which socket it is on (the same for instances sharing one): the Sockpool section's entries. */
   socket?: string;
+  /**
+   * The VIPs (installedVipKey) the VIP installer holds as added for this instance: the data dump's `set`.
+   * Absent (a snapshot without an installer): every VIP of a MASTER.
+   */
+  installedVips?: ReadonlySet<string>;
+}
+
+/** A VIP's key in DumpedInstance.installedVips: its address and the interface it goes on. */
+export function installedVipKey(v: VrrpInstanceParams['vips'][number], p: { interface: string }): string {
+  return `${v.address}%${v.dev ?? p.interface}`;
 }
 
 /** What keepalived's JSON says of an instance's configuration that the engine parameters do not carry. */
@@ -262,8 +272,11 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
   // A use_vmac instance runs on its VMAC; keepalived names the VMAC's VIPs `dev VMAC@BASE`.
   const vmac = f.vmacIfname !== '' && c?.useVmac !== undefined;
   const base = c?.interface ?? p.interface;
+  // keepalived's `set` is per address: one whose interface was missing when the VIPs were set is not.
+  const isSet = (v: VrrpInstanceParams['vips'][number]) =>
+    vipSet && (d.installedVips?.has(installedVipKey(v, p)) ?? true);
   const vipLine = (v: VrrpInstanceParams['vips'][number]) =>
-    `     ${vipDataText(v, p, vipSet, nftSet, vmac && (v.dev ?? p.interface) === f.vmacIfname ? `@${base}` : '')}`;
+    `     ${vipDataText(v, p, isSet(v), nftSet, vmac && (v.dev ?? p.interface) === f.vmacIfname ? `@${base}` : '')}`;
   const routes = (c?.virtualRoutes ?? []).map(dumpRoute);
   const rules = (c?.virtualRules ?? []).flatMap((r) => dumpRule(r) ?? []);
   const ifindex = ctx?.host.interfaces.find((i) => i.name === p.interface)?.index ?? 0;

@@ -14,7 +14,7 @@
 // with KATS_DUMP_SEEDS=42 replays one); KATS_DUMP_CONCURRENCY=N runs N cases (pairs of namespaces) at once
 // (default 2); KATS_DUMP_OUT=DIR keeps both texts there. docs/decisions/meaning-variants.md has the command.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -279,6 +279,10 @@ interface Case {
   quietStart?: boolean;
   /** Done to both labs before the daemons start (then a second for the links to settle). */
   setup?: LabAction;
+  /** Compared only once keepalived's dump matches this (the state the case is about), at every stage. */
+  settled?: RegExp;
+  /** Devices whose IPv4 addresses (from the kernel) are compared too, at every stage, when present. */
+  addressesOn?: string[];
 }
 
 /** A veth `name` (MAC `mac`) in `ns` to a peer in `peer`, both up. */
@@ -476,6 +480,24 @@ vrrp_instance VI_1 {
 `;
 
 /**
+ * A MASTER with a no_track VIP on a device that does not exist (dynamic_interfaces): 2.2.7 does not add it
+ * and its dump does not mark it `set`, neither before the device appears nor after (it is not added then).
+ */
+const MASTER_MISSING_VIP_DEVICE = `global_defs {
+  dynamic_interfaces
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100
+    198.51.100.77 dev eth6 no_track
+  }
+}
+`;
+
+/**
  * Links that are down when the daemon starts (eth1 under an instance and eth2 set down, eth3 tracked and up
  * without carrier): `Seen up = 0` until they come up, then 1 for good; rp_filter shown once the kernel has
  * reported on the link; the IPv6 link-local of a link up without carrier kept.
@@ -603,6 +625,19 @@ function cases(): Case[] {
       ],
     },
     {
+      name: 'dynamic_interfaces: a MASTER whose no_track VIP has no device, then the device created',
+      text: MASTER_MISSING_VIP_DEVICE,
+      quietStart: true,
+      settled: /^ {3}State = MASTER$/m,
+      addressesOn: ['eth6'],
+      steps: [
+        {
+          name: 'eth6 created',
+          act: (ns, peer) => veth(ns, peer, 'eth6', '02:00:00:00:00:06'),
+        },
+      ],
+    },
+    {
       name: 'links down at start, then up, then down',
       text: DOWN_AT_START,
       setup: (ns, peer) => {
@@ -711,6 +746,12 @@ async function lab(label: string, drop: (() => void)[]): Promise<{ ns: string; p
     devs.map(([dev]) => `link set ${dev}p up`),
   );
   return { ns, peer };
+}
+
+/** The IPv4 addresses the kernel holds on `dev` in `ns` (none when there is no such device). */
+function ipv4On(ns: string, dev: string): string[] {
+  const r = spawnSync('ip', ['-n', ns, '-4', '-o', 'addr', 'show', 'dev', dev], { encoding: 'utf8' });
+  return [...r.stdout.matchAll(/ inet (\S+)/g)].map((m) => m[1]!).sort();
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -901,7 +942,8 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
             if (applied) theirs = applied;
             else missing.push(d.why);
           }
-          if (theirs.join('\n') === mine.join('\n') && theirs.length > 0) break;
+          const settled = c.settled === undefined || c.settled.test(theirs.join('\n'));
+          if (theirs.join('\n') === mine.join('\n') && theirs.length > 0 && settled) break;
           // A side that has written nothing yet is still starting (a loaded machine): up to 34 s for that.
           if (Date.now() > (theirs.length > 0 && mine.length > 0 ? end : end + 10_000)) break;
           // Both gone (a configuration neither runs: a non-existent interface): nothing more will come.
@@ -931,6 +973,13 @@ describe("the SIGUSR1 data dump is keepalived 2.2.7's, line for line", {
           mine.length > 0,
           `keepalived-ts wrote no dump${stage}:\n${ours.log()}\n${noDumpFacts(join(oursTmp, 'k.pid'), join(oursTmp, 'keepalived.data'))}`,
         );
+        if (c.settled) assert.match(theirs.join('\n'), c.settled, `keepalived's dump${stage}`);
+        for (const dev of c.addressesOn ?? [])
+          assert.deepEqual(
+            ipv4On(oursLab.ns, dev),
+            ipv4On(refLab.ns, dev),
+            `IPv4 addresses on ${dev}${stage} (keepalived's second)`,
+          );
         assert.ok(
           mine.join('\n') === theirs.join('\n'),
           `${stage}\n${firstDiffs(theirs, mine)}\nkeepalived-ts's log, last lines:\n${ours.log().split('\n').slice(-25).join('\n')}`,
