@@ -5,17 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatCheckerData } from '../../src/check/dump.js';
-import type { HostFacts } from '../../src/notify/dump-sections.js';
+import { TEST_HOST } from '../helpers/host-facts.js';
 import { conf, core, fail, nextRun, ok, S } from './core/helpers.js';
 
-const host: HostFacts = {
-  hostname: 'h',
-  interfaces: [],
-  scriptUidGid: () => '0:0',
-  resolveCommand: (c) => c,
-  nowS: 0,
-  monoNowUs: 0,
-};
+const host = TEST_HOST;
 
 const text = (weight: number) => `
 virtual_server 192.0.2.1 80 {

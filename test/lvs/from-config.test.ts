@@ -10,7 +10,7 @@ import type { KeepalivedConfig } from '../../src/config/model.js';
 import { protocolsOf, validateState } from '../../src/lvs/dataplane.js';
 import { desiredFromConfig, vsName } from '../../src/lvs/from-config.js';
 import { formatList } from '../../src/lvs/list.js';
-import type { HostFacts } from '../../src/notify/dump-sections.js';
+import { TEST_HOST } from '../helpers/host-facts.js';
 
 let dir = '';
 before(() => {
@@ -172,15 +172,7 @@ describe("a virtual server's address family, as keepalived 2.2.7 settles it (doc
       ['2001:db8::11', '2001:db8::12'],
     );
     assert.match(formatList(state, new Map(), new Map()), /^FWM {2}7 IPv6 rr$/m);
-    const host: HostFacts = {
-      hostname: 'h',
-      interfaces: [],
-      scriptUidGid: () => '0:0',
-      resolveCommand: (c) => c,
-      nowS: 0,
-      monoNowUs: 0,
-    };
-    const dump = formatCheckerData([], [], { config, host });
+    const dump = formatCheckerData([], [], { config, host: TEST_HOST });
     assert.match(dump, / VS FWMARK = 7\n(?:.*\n)*? {3}Address family = inet6\n/);
   });
 
