@@ -36,10 +36,16 @@ test('an overrun monitor reports ENOBUFS, survives, and still hears the next cha
   const batch = adds.map((a) => `addr add ${a}/32 dev eth0`).join('\n');
   // The agent's loop is held while the changes are made, so the overrun is flagged on the socket before
   // anything reads it: the poll sees EPOLLERR (libuv stops the handle and reports an error status).
-  const blocked = agent.call('block', { ms: 1500 });
+  // Held long enough for `ip` to finish even when it waits on the kernel's RTNL lock behind other tests'
+  // namespace teardown (a CI run: 1.5 s was not enough, the changes were read as they came, no overrun).
+  const BLOCK_MS = 6000;
+  const blocked = agent.call('block', { ms: BLOCK_MS });
   await new Promise((r) => setTimeout(r, 200));
+  const t0 = Date.now();
   const r = spawnSync('ip', ['-n', ns, '-batch', '-'], { input: `${batch}\n`, encoding: 'utf8' });
+  const tookMs = Date.now() - t0;
   assert.equal(r.status, 0, r.stderr);
+  assert.ok(tookMs < BLOCK_MS - 300, `the premise: ip took ${tookMs} ms, longer than the agent was held`);
   await blocked;
   const overrun = await agent.waitEvent((e) => e.event === 'netlinkError', 5000);
   const error = overrun.error as { code: string; errno?: string; message: string };
