@@ -43,29 +43,29 @@ export function retire(
   nowMs: number,
   graceMs: number,
 ): { from: NftModel; to: NftModel; commit: (r: Retired) => void } {
-  const outFrom = copySets(from);
-  const outTo = copySets(to);
+  // Only the sets written below are copied (a Maglev pool's slot map holds thousands of elements).
+  const outFrom = writable(from);
+  const outTo = writable(to);
   const drop: [string, string][] = [];
   const add: [string, string, string][] = [];
   for (const [map, els] of retired) {
-    const f = outFrom.sets.get(map);
-    const t = outTo.sets.get(map);
-    if (!f || !t) continue;
+    const t = to.sets.get(map);
+    if (!t || !from.sets.has(map)) continue;
     const small = els.size <= t.elems.size;
     for (const key of small ? els.keys() : t.elems.keys()) {
       if (!(small ? t.elems.has(key) : els.has(key))) continue;
-      if (!f.elems.has(key)) f.elems.set(key, els.get(key)?.value ?? '');
+      if (!from.sets.get(map)?.elems.has(key)) outFrom.set(map, key, els.get(key)?.value ?? '');
       drop.push([map, key]);
     }
   }
   if (graceMs > 0)
     for (const map of REACHABLE_MAPS) {
       const f = from.sets.get(map);
-      const t = outTo.sets.get(map);
+      const t = to.sets.get(map);
       if (!f || !t) continue;
       for (const [key, value] of f.elems)
         if (!t.elems.has(key)) {
-          t.elems.set(key, value);
+          outTo.set(map, key, value);
           add.push([map, key, value]);
         }
     }
@@ -81,7 +81,7 @@ export function retire(
       m.set(key, { value, sinceMs: nowMs });
     }
   };
-  return { from: outFrom, to: outTo, commit };
+  return { from: outFrom.model, to: outTo.model, commit };
 }
 
 /** The elements of `r` due at `nowMs` (a grace period after they were retired), and the rest of `r`. */
@@ -107,10 +107,26 @@ export function splitDue(
   return { due, rest };
 }
 
-/** A model whose sets (and their element maps) can be changed without touching `m`'s. */
-function copySets(m: NftModel): NftModel {
-  const sets = new Map([...m.sets].map(([n, s]) => [n, { ...s, elems: new Map(s.elems) }]));
-  return { ...m, sets };
+/**
+ * `m` with elements to add: the model shares `m`'s sets until one is written, which is then copied (set and
+ * elements), so `m` itself is never changed.
+ */
+function writable(m: NftModel): { model: NftModel; set: (map: string, key: string, value: string) => void } {
+  const model: NftModel = { ...m, sets: new Map(m.sets) };
+  const copied = new Set<string>();
+  return {
+    model,
+    set(map, key, value) {
+      let s = model.sets.get(map);
+      if (!s) return;
+      if (!copied.has(map)) {
+        s = { ...s, elems: new Map(s.elems) };
+        model.sets.set(map, s);
+        copied.add(map);
+      }
+      s.elems.set(key, value);
+    },
+  };
 }
 
 /** How many elements `r` holds. */
