@@ -56,61 +56,6 @@ export async function stopChild(c: ChildProcess | null, timeoutMs: number, ask: 
   clearTimeout(t);
 }
 
-/**
- * Forks `script` with `args` as the child keepalived calls `<name> child process`: writes its pid file,
- * logs its start and its errors.
- */
-export function forkChild(o: {
-  name: string;
-  script: string;
-  args: string[];
-  execArgv: string[];
-  env?: NodeJS.ProcessEnv;
-  pidFile?: string | undefined;
-  log: Logger;
-}): ChildProcess {
-  const child = fork(o.script, o.args, {
-    execArgv: o.execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    ...(o.env ? { env: o.env } : {}),
-  });
-  if (o.pidFile && child.pid !== undefined) {
-    const r = writePidFiles([o.pidFile], child.pid);
-    if (!r.ok) o.log.error(r.error);
-  }
-  o.log.info(`Starting ${o.name} child process, pid=${child.pid}`);
-  child.on('error', (e) => o.log.error(`${o.name} child process: ${e.message}`));
-  return child;
-}
-
-/**
- * After a child's exit: removes its pid file; unless the daemon is stopping, logs the death and, unless
- * -R (`dontRespawn`), schedules `restart` after the back-off.
- */
-export function childExited(o: {
-  name: string;
-  child: ChildProcess;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  pidFile?: string | undefined;
-  stopping: boolean;
-  dontRespawn?: boolean | undefined;
-  log: Logger;
-  respawn: RespawnBackoff;
-  startedAt: number;
-  restart: () => void;
-}): void {
-  if (o.pidFile && o.child.pid !== undefined) removePidFiles([o.pidFile], o.child.pid);
-  if (o.stopping) return;
-  const died = `${o.name} child process(${o.child.pid}) died (${exitHow(o.code, o.signal)})`;
-  if (o.dontRespawn) {
-    o.log.error(`${died}: not respawning (-R)`);
-    return;
-  }
-  const delayS = o.respawn.schedule(o.startedAt, o.restart);
-  o.log.error(`${died}: Respawning in ${delayS} s`);
-}
-
 export interface SupervisedChildOptions {
   /** keepalived's name of the child in log lines ('Healthcheck', 'BFD'). */
   name: string;
@@ -155,41 +100,44 @@ export class SupervisedChild {
     return this.#child;
   }
 
-  /** Forks the child unless one runs or the daemon is stopping. */
+  /**
+   * Forks the child unless one runs or the daemon is stopping, as the child keepalived calls `<name> child
+   * process`: writes its pid file, logs its start and its errors; after its exit removes the pid file and,
+   * unless stopping, logs the death and (unless -R) starts another after the back-off.
+   */
   start(): void {
     if (this.#stopping || this.#child) return;
-    const script = this.#o.script ?? process.argv[1];
+    const o = this.#o;
+    const script = o.script ?? process.argv[1];
     if (script === undefined) return;
-    const child = forkChild({
-      name: this.#o.name,
-      script,
-      args: this.#o.args,
-      execArgv: this.#o.execArgv,
-      ...(this.#o.env ? { env: this.#o.env() } : {}),
-      pidFile: this.#o.pidFile,
-      log: this.#o.log,
+    const child = fork(script, o.args, {
+      execArgv: o.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(o.env ? { env: o.env() } : {}),
     });
+    if (o.pidFile && child.pid !== undefined) {
+      const r = writePidFiles([o.pidFile], child.pid);
+      if (!r.ok) o.log.error(r.error);
+    }
+    o.log.info(`Starting ${o.name} child process, pid=${child.pid}`);
+    child.on('error', (e) => o.log.error(`${o.name} child process: ${e.message}`));
     this.#child = child;
     this.#startedAt = Date.now();
     this.starts++;
-    child.on('message', (m: unknown) => this.#o.onMessage(m));
+    child.on('message', (m: unknown) => o.onMessage(m));
     child.on('exit', (code, signal) => {
       if (this.#child !== child) return;
       this.#child = null;
-      this.#o.onExit?.();
-      childExited({
-        name: this.#o.name,
-        child,
-        code,
-        signal,
-        pidFile: this.#o.pidFile,
-        stopping: this.#stopping,
-        dontRespawn: this.#o.dontRespawn,
-        log: this.#o.log,
-        respawn: this.#respawn,
-        startedAt: this.#startedAt,
-        restart: () => this.start(),
-      });
+      o.onExit?.();
+      if (o.pidFile && child.pid !== undefined) removePidFiles([o.pidFile], child.pid);
+      if (this.#stopping) return;
+      const died = `${o.name} child process(${child.pid}) died (${exitHow(code, signal)})`;
+      if (o.dontRespawn) {
+        o.log.error(`${died}: not respawning (-R)`);
+        return;
+      }
+      const delayS = this.#respawn.schedule(this.#startedAt, () => this.start());
+      o.log.error(`${died}: Respawning in ${delayS} s`);
     });
   }
 
