@@ -67,10 +67,11 @@ export interface DeadlineTimerOptions {
    */
   onKeenWake?: (leftUs: number) => void;
   /**
-   * Called with true at a keen deadline's early wake (before onKeenWake), or when it is armed if it is
-   * KEEN_PHASE_AHEAD_US away or less, and with false once that deadline has fired or been cancelled or
-   * re-armed: the stretch in which the process is about to act on a deadline
-   * it must meet to the microsecond (the runtime holds real-time priority over it, takeover-boost.ts).
+   * Called with true when the stretch before a keen or punctual deadline begins — a keen one's early wake
+   * (before onKeenWake), or its arming if KEEN_PHASE_AHEAD_US away or less; a punctual one's arming if
+   * PUNCTUAL_PHASE_AHEAD_US away or less, else a wake that long before it — and with false once that
+   * deadline has fired or been cancelled or re-armed: the stretch in which the process is about to act on a
+   * deadline it must meet to the microsecond (the runtime holds real-time priority over it, takeover-boost.ts).
    */
   onKeenPhase?: (active: boolean) => void;
 }
@@ -98,6 +99,19 @@ export const KEEN_SPIN_US = 300;
  * machine can delay by more than such a deadline (docs/decisions/takeover-boost.md).
  */
 export const KEEN_PHASE_AHEAD_US = 250_000;
+/**
+ * A punctual deadline's phase starts this long before it (at once when armed closer): longer than a
+ * normal-priority wake-up's lateness behind busy tasks, which is up to a scheduler tick (4 ms at 250 Hz)
+ * on this kernel (docs/decisions/takeover-boost.md, "Punctual adverts").
+ */
+export const PUNCTUAL_PHASE_AHEAD_US = 10_000;
+
+/**
+ * How a deadline is met. 'plain': a wake at the deadline. 'keen': also an early wake to prepare, the last
+ * stretch waited on the CPU, and a real-time phase (a backup's Master_Down_Interval). 'punctual': the
+ * real-time phase only, without preparation or waiting on the CPU (a master's next advert).
+ */
+export type DeadlineKind = 'plain' | 'keen' | 'punctual';
 
 export class DeadlineTimer {
   readonly #fire: (nowUs: number) => void;
@@ -111,8 +125,13 @@ export class DeadlineTimer {
   #waiting = false;
   #immediate: NodeJS.Immediate | null = null;
   #atUs: number | null = null;
-  /** A keen deadline's phase: the early wake to come ('lead'), then the wait on the CPU ('spin'). */
-  #keen: 'lead' | 'spin' | false = false;
+  /**
+   * A keen deadline's steps: the early wake to come ('lead'), then the wait on the CPU ('spin'); a punctual
+   * deadline's wake that starts its phase ('phase').
+   */
+  #keen: 'lead' | 'spin' | 'phase' | false = false;
+  /** How the armed deadline is met. */
+  #kind: DeadlineKind = 'plain';
   /** The keen deadline onKeenWake was last called for (once per deadline, however often it is re-armed). */
   #keenWokeFor: number | null = null;
   /** The steps of the keen deadline under way (µs, absolute), then of the last one fired. */
@@ -168,48 +187,61 @@ export class DeadlineTimer {
   }
 
   /**
-   * Arms at `atUs` (null: disarm). Re-arming at the same deadline keeps the pending wake.
+   * Arms at `atUs` (null: disarm). Re-arming at the same deadline the same way keeps the pending wake.
    *
-   * `keen`: the deadline is worth a little CPU to meet to the microsecond (a backup's Master_Down_Interval:
+   * 'keen': the deadline is worth a little CPU to meet to the microsecond (a backup's Master_Down_Interval:
    * it runs out only when a master has died). A first wake comes KEEN_LEAD_US early and calls onKeenWake to
    * get ready; a second comes KEEN_SPIN_US early, and the timer waits on the CPU from there, asking
    * inputWaiting between clock reads, and fires in the same call. Why (a process long asleep wakes and runs
    * slowly) and the measurements behind both lengths: docs/decisions/deadline-timer.md. Needs `inputWaiting`
    * and the real clock; costs up to KEEN_SPIN_US of CPU per keen deadline reached.
+   *
+   * 'punctual': only the phase (onKeenPhase) over the last PUNCTUAL_PHASE_AHEAD_US; needs the real clock.
    */
-  arm(atUs: number | null, keen = false): void {
-    const wantKeen = keen && this.#inputWaiting !== undefined && this.#realClock;
-    if (
-      atUs === this.#atUs &&
-      wantKeen === (this.#keen !== false) &&
-      (this.#waiting || this.#immediate !== null)
-    )
-      return;
+  arm(atUs: number | null, kind: DeadlineKind = 'plain'): void {
+    const k: DeadlineKind =
+      !this.#realClock || (kind === 'keen' && this.#inputWaiting === undefined) ? 'plain' : kind;
+    if (atUs === this.#atUs && k === this.#kind && (this.#waiting || this.#immediate !== null)) return;
     this.cancel();
     if (atUs === null) return;
     this.#atUs = atUs;
-    this.#keen = wantKeen ? 'lead' : false;
+    this.#kind = k;
     this.#waiting = true;
-    this.#wakeSource.arm(wantKeen ? atUs - KEEN_LEAD_US : atUs);
-    if (wantKeen && atUs - this.#now() <= KEEN_PHASE_AHEAD_US) {
-      this.#keenActive = true;
-      this.#onKeenPhase?.(true);
+    const aheadUs = atUs - this.#now();
+    if (k === 'keen') {
+      this.#keen = 'lead';
+      this.#wakeSource.arm(atUs - KEEN_LEAD_US);
+      if (aheadUs <= KEEN_PHASE_AHEAD_US) this.#startPhase();
+    } else if (k === 'punctual' && aheadUs > PUNCTUAL_PHASE_AHEAD_US) {
+      this.#keen = 'phase';
+      this.#wakeSource.arm(atUs - PUNCTUAL_PHASE_AHEAD_US);
+    } else {
+      this.#wakeSource.arm(atUs);
+      if (k === 'punctual') this.#startPhase();
     }
+  }
+
+  #startPhase(): void {
+    if (this.#keenActive) return;
+    this.#keenActive = true;
+    this.#onKeenPhase?.(true);
   }
 
   #wake(): void {
     this.#waiting = false;
     const atUs = this.#atUs;
     if (atUs === null) return;
+    if (this.#keen === 'phase') {
+      // A punctual deadline's phase begins; the rest of the way is an ordinary wait.
+      this.#keen = false;
+      this.#startPhase();
+    }
     if (this.#keen === 'lead') {
       // The early wake: prepare, then sleep again until just before the deadline.
       this.#keen = 'spin';
       this.#step(atUs, 'earlyWakeUs');
       const leftUs = atUs - this.#now();
-      if (leftUs > 0 && !this.#keenActive) {
-        this.#keenActive = true;
-        this.#onKeenPhase?.(true);
-      }
+      if (leftUs > 0) this.#startPhase();
       if (leftUs > 0 && this.#keenWokeFor !== atUs) {
         this.#keenWokeFor = atUs;
         this.#onKeenWake?.(leftUs);
@@ -236,7 +268,7 @@ export class DeadlineTimer {
         if (nowUs >= atUs) {
           this.#atUs = null;
           this.#fireAt(atUs, nowUs);
-          this.#endKeenPhase();
+          this.#afterFiring();
           return;
         }
         if (atUs - nowUs > KEEN_SPIN_US) break; // woken too early (a coarse wake source): sleep again
@@ -250,7 +282,7 @@ export class DeadlineTimer {
     if (this.#inputWaiting && !this.#inputWaiting()) {
       this.#atUs = null;
       this.#fireAt(atUs, this.#now());
-      this.#endKeenPhase();
+      this.#afterFiring();
       return;
     }
     // Due — but adverts may be waiting in the socket buffers: after a stall (GC, a busy core) the wake and
@@ -262,12 +294,12 @@ export class DeadlineTimer {
       if (this.#atUs !== atUs) return;
       this.#atUs = null;
       this.#fireAt(atUs, this.#now());
-      this.#endKeenPhase();
+      this.#afterFiring();
     });
   }
 
   /**
-   * Runs the firing path once — #fireAt, #endKeenPhase and the owner's callback — before any deadline needs
+   * Runs the firing path once — #fireAt, #endKeenPhase, #afterFiring and the owner's callback — before any deadline needs
    * it: V8 compiles a function on its first call, and a backup's first firing is its takeover
    * (docs/decisions/deadline-timer.md). The callback is called as for a real firing, with the current time:
    * its owner must ignore a call made before it runs (the runtime warms up before its state is 'running').
@@ -280,8 +312,17 @@ export class DeadlineTimer {
     this.#steps = { atUs: nowUs, earlyWakeUs: null, preparedUs: null, lastWakeUs: null };
     this.#fireAt(nowUs, nowUs);
     this.#endKeenPhase();
+    this.#afterFiring();
     this.#lastKeen = lastKeen;
     this.#steps = steps;
+  }
+
+  /**
+   * A fired deadline's phase ends — unless the firing armed the next deadline (a master's next advert):
+   * that arm() ended it already and may have started the next one's.
+   */
+  #afterFiring(): void {
+    if (this.#atUs === null) this.#endKeenPhase();
   }
 
   #endKeenPhase(): void {
@@ -297,6 +338,7 @@ export class DeadlineTimer {
     this.#immediate = null;
     this.#atUs = null;
     this.#keen = false;
+    this.#kind = 'plain';
     this.#endKeenPhase();
   }
 

@@ -18,6 +18,7 @@ import { removePidFiles } from './pidfile.js';
 import { onSignalNumber } from './rt-signals.js';
 import { serviceNotifier } from './sd-notify.js';
 import type { ConfigSource, SnapshotKind, Subsystem } from './subsystem.js';
+import { normalPriorityNow } from './takeover-boost.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -97,8 +98,12 @@ export class Supervisor {
     // Installed before the subsystems start, so a TERM during startup still stops cleanly.
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => sd.reload(() => this.#reload()));
+    process.on('SIGHUP', () => {
+      normalPriorityNow();
+      sd.reload(() => this.#reload());
+    });
     const snapshot = (kind: SnapshotKind) => {
+      normalPriorityNow();
       for (const s of [checker, bfd, vrrp]) s?.snapshot(kind);
     };
     process.on('SIGUSR1', () => snapshot('data'));

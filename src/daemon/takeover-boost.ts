@@ -1,8 +1,9 @@
 // A takeover's writes — the advert, the VIP install, the gratuitous ARPs — run at real-time priority
 // (SCHED_RR 1, SCHED_RESET_ON_FORK) and return to the normal policy straight after: two system calls per
-// transition to MASTER, nothing at any other time. A takeover on a Master_Down deadline is raised earlier,
-// at the deadline's early wake (deadline-timer.ts onKeenPhase), so that the wake at the end of its sleep and
-// its wait on the CPU are not queued behind other tasks either.
+// transition to MASTER. A takeover on a Master_Down deadline is raised earlier, at the deadline's early wake
+// (deadline-timer.ts onKeenPhase), so that the wake at the end of its sleep and its wait on the CPU are not
+// queued behind other tasks either; a master's next advert likewise over its last 10 ms (a punctual
+// deadline), since a busy host otherwise holds a normal task's wake-up back by up to a scheduler tick.
 //
 // Why: the advert wakes listeners on this host (a VRRP peer in a namespace, a capture, the service behind the
 // VIP), and a socket wake-up puts the woken task on the sender's CPU, where it preempts the sender; a normal
@@ -16,6 +17,18 @@ import { SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR, tuningCalls } from './proce
 
 /** The real-time priority of a boosted takeover: the lowest, above every normal task and below any RT one. */
 export const BOOST_RT_PRIORITY = 1;
+
+/** The boost raised on this thread now, if any: the thread's policy is one per thread, so one record. */
+let raised: TakeoverBoost | null = null;
+
+/**
+ * Back to the normal policy before work that may run long (a reload's configuration read, a data dump): a
+ * deadline's phase may be under way when it starts, and a long run at real-time priority would hold a CPU
+ * from every normal task. The phase does not resume; the next deadline's starts as usual.
+ */
+export function normalPriorityNow(): void {
+  raised?.leave();
+}
 
 export class TakeoverBoost {
   /** 'off': never (real-time already, or refused); 'idle': ready; 'raised': inside a takeover. */
@@ -46,6 +59,7 @@ export class TakeoverBoost {
       return false;
     }
     this.#state = 'raised';
+    raised = this;
     return true;
   }
 
@@ -53,6 +67,7 @@ export class TakeoverBoost {
   leave(): void {
     if (this.#state !== 'raised') return;
     this.#state = 'idle';
+    raised = null;
     tuningCalls().schedSetscheduler(0, SCHED_OTHER, 0);
   }
 }

@@ -31,9 +31,10 @@ import type { RxMeta, VrrpAdvert } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
 import { type EngineEvent, VrrpEngine } from '../vrrp/engine.js';
 import { newRxStats } from '../vrrp/stats.js';
+import type { VrrpTimerName } from '../vrrp/timers.js';
 import { Announcers } from './announcers.js';
 import type { BfdFeed } from './bfd-supervisor.js';
-import { DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
+import { type DeadlineKind, DeadlineTimer, type KeenTimeline } from './deadline-timer.js';
 import type { EnginePlan } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import type { InterfaceTable } from './interface-table.js';
@@ -82,6 +83,15 @@ const NO_DUMP_FLAGS: DumpFlags = {
   promoteSecondaries: false,
   smtpAlert: false,
   vmacIfname: '',
+};
+
+/** How each engine timer is met (deadline-timer.ts). */
+const DEADLINE_KIND: Record<VrrpTimerName, DeadlineKind> = {
+  masterDown: 'keen',
+  advert: 'punctual',
+  garpDelay: 'plain',
+  garpRefresh: 'plain',
+  garpLowerPrio: 'plain',
 };
 
 /** The socket of an instance in the dump: fd and socket key, both absent without one. */
@@ -244,6 +254,7 @@ export class VrrpRuntime {
       // at the end of the sleep, the wait on the CPU and the takeover's first write are then not queued
       // behind whatever else runs on this host. The takeover's own batch ends it after its last GARP
       // (vrrp-actions.ts), the phase's end otherwise (the deadline moved: the master is alive after all).
+      // A master's advert deadline has a phase too (punctual), ended when it fires.
       onKeenPhase: (active) => (active ? this.#boost.enter() : this.#boost.leave()),
     });
     this.#trackers = new TrackerWiring(this.#ctx, plan, opts.bfd);
@@ -460,8 +471,10 @@ export class VrrpRuntime {
   #rearm(): void {
     if (this.#state !== 'running') return this.#timer.cancel();
     const next = this.#engine.nextDeadline();
-    // A Master_Down deadline is met keenly (deadline-timer.ts): it only runs out when a master has died.
-    this.#timer.arm(next?.atUs ?? null, next?.timer === 'masterDown');
+    // A Master_Down deadline is met keenly (deadline-timer.ts): it only runs out when a master has died. A
+    // master's advert punctually: its last stretch at real-time priority, so that a busy host does not hold
+    // the wake-up back by a scheduler tick (docs/decisions/takeover-boost.md, "Punctual adverts").
+    this.#timer.arm(next?.atUs ?? null, next ? DEADLINE_KIND[next.timer] : 'plain');
   }
 
   #onAdvert(instance: string, advert: VrrpAdvert, meta: RxMeta): void {

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { monotonicUs } from '../../src/common/clock.js';
-import { DeadlineTimer, KEEN_LEAD_US, KEEN_PHASE_AHEAD_US } from '../../src/daemon/deadline-timer.js';
+import {
+  DeadlineTimer,
+  KEEN_LEAD_US,
+  KEEN_PHASE_AHEAD_US,
+  PUNCTUAL_PHASE_AHEAD_US,
+} from '../../src/daemon/deadline-timer.js';
 
 test('fires once at or after the deadline, with the time it fired', async () => {
   const fired: { atUs: number; nowUs: number }[] = [];
@@ -96,8 +101,8 @@ test('a keen deadline: onKeenWake once ahead of it, then it fires at the deadlin
       onKeenWake: (leftUs) => wakes.push(leftUs),
     });
     const atUs = monotonicUs() + 20_000;
-    t.arm(atUs, true);
-    t.arm(atUs, true); // re-arming the same keen deadline keeps it (and its one early wake)
+    t.arm(atUs, 'keen');
+    t.arm(atUs, 'keen'); // re-arming the same keen deadline keeps it (and its one early wake)
     const firedAt = await fired;
     t.close();
     assert.ok(firedAt >= atUs, 'never early');
@@ -132,10 +137,10 @@ test('a keen deadline yields to waiting input: the input is read first and can p
     const onMessage = () => {
       pending = false;
       order.push('packet');
-      t.arm(monotonicUs() + 1_000_000, true);
+      t.arm(monotonicUs() + 1_000_000, 'keen');
     };
     sock.on('message', onMessage);
-    t.arm(monotonicUs() + 5_000, true);
+    t.arm(monotonicUs() + 5_000, 'keen');
     await new Promise((r) => setTimeout(r, 40));
     t.close();
     sock.off('message', onMessage);
@@ -154,7 +159,7 @@ test('keen needs inputWaiting and the real clock; otherwise it is a plain deadli
     done = r;
   });
   const t = new DeadlineTimer(() => done(), { onKeenWake: (l) => wakes.push(l) });
-  t.arm(monotonicUs() + 3_000, true);
+  t.arm(monotonicUs() + 3_000, 'keen');
   await fired;
   t.close();
   assert.deepEqual(wakes, [], 'no early wake without inputWaiting');
@@ -179,7 +184,7 @@ test('the keen phase: true before the early wake, false after the deadline fired
         onKeenPhase: (active) => events.push(active ? 'phase on' : 'phase off'),
       },
     );
-    t.arm(monotonicUs() + 20_000, true);
+    t.arm(monotonicUs() + 20_000, 'keen');
     await fired;
     await new Promise((r) => setTimeout(r, 5));
     t.close();
@@ -215,12 +220,12 @@ test('the keen phase ends when its deadline is pushed out or cancelled, and not 
       },
       onKeenPhase: (active) => events.push(active ? 'phase on' : 'phase off'),
     });
-    t.arm(atUs, true);
+    t.arm(atUs, 'keen');
     await Promise.race([wokeUp, new Promise((r) => setTimeout(r, 40))]);
     // Between the early wake and the deadline, as the runtime does after any event:
-    t.arm(atUs, true); // the same keen deadline again: the phase goes on
+    t.arm(atUs, 'keen'); // the same keen deadline again: the phase goes on
     events.push('same re-arm');
-    t.arm(monotonicUs() + 1_000_000, true); // an advert came: the deadline moves out
+    t.arm(monotonicUs() + 1_000_000, 'keen'); // an advert came: the deadline moves out
     events.push('pushed out');
     t.cancel();
     events.push('cancelled');
@@ -266,13 +271,88 @@ test('warmFirePath calls the callback once and leaves the armed deadline, its ph
 test('a keen deadline armed less than KEEN_PHASE_AHEAD_US ahead starts its phase at once; a farther one at its early wake', () => {
   const phases: boolean[] = [];
   const t = new DeadlineTimer(() => {}, { inputWaiting: () => false, onKeenPhase: (a) => phases.push(a) });
-  t.arm(monotonicUs() + KEEN_PHASE_AHEAD_US + 500_000, true);
+  t.arm(monotonicUs() + KEEN_PHASE_AHEAD_US + 500_000, 'keen');
   assert.deepEqual(phases, [], 'a Master_Down deadline far off: no phase while it sleeps');
-  t.arm(monotonicUs() + KEEN_PHASE_AHEAD_US / 4, true);
+  t.arm(monotonicUs() + KEEN_PHASE_AHEAD_US / 4, 'keen');
   assert.deepEqual(phases, [true], 'a Skew_Time deadline: the phase holds through the sleep');
-  t.arm(monotonicUs() + 10_000_000, true);
+  t.arm(monotonicUs() + 10_000_000, 'keen');
   assert.deepEqual(phases, [true, false], 'pushed out by an advert: the phase ends');
   t.arm(monotonicUs() + 50_000);
   assert.deepEqual(phases, [true, false], 'a deadline that is not keen has no phase');
   t.close();
+});
+
+test('a punctual deadline: its phase at once when close, else from a wake PUNCTUAL_PHASE_AHEAD_US before; ends when it fires', async () => {
+  const events: string[] = [];
+  let fired: () => void = () => {};
+  let fires = 0;
+  const t = new DeadlineTimer(
+    () => {
+      fires++;
+      events.push('fired');
+      fired();
+    },
+    {
+      inputWaiting: () => false,
+      onKeenWake: () => events.push('prepare'),
+      onKeenPhase: (a) => events.push(a ? 'phase on' : 'phase off'),
+    },
+  );
+  t.arm(monotonicUs() + PUNCTUAL_PHASE_AHEAD_US / 2, 'punctual');
+  assert.deepEqual(events, ['phase on'], 'an advert due within the phase: real-time from the arming');
+  t.arm(monotonicUs() + 10_000_000, 'punctual');
+  assert.deepEqual(events, ['phase on', 'phase off'], 'moved out: the phase ends until its wake');
+  events.length = 0;
+  const atUs = monotonicUs() + PUNCTUAL_PHASE_AHEAD_US + 30_000;
+  const done = new Promise<void>((r) => {
+    fired = r;
+  });
+  t.arm(atUs, 'punctual');
+  assert.deepEqual(events, [], 'no phase while far off');
+  await new Promise((r) => setTimeout(r, 15));
+  // Unless the machine held this process back past the phase's wake, nothing has happened yet.
+  if (monotonicUs() < atUs - PUNCTUAL_PHASE_AHEAD_US - 2_000) assert.deepEqual(events, []);
+  await done;
+  assert.ok(fires === 1);
+  assert.deepEqual(events, ['phase on', 'fired', 'phase off'], 'the phase covers the firing; no preparation');
+  t.arm(monotonicUs() + PUNCTUAL_PHASE_AHEAD_US / 2, 'punctual');
+  t.arm(monotonicUs() + PUNCTUAL_PHASE_AHEAD_US / 2, 'plain');
+  assert.deepEqual(events.slice(3), ['phase on', 'phase off'], 're-armed plain: the phase ends');
+  t.close();
+});
+
+test('an injected clock never starts a phase', () => {
+  const phases: boolean[] = [];
+  const t = new DeadlineTimer(() => {}, { now: () => 0, onKeenPhase: (a) => phases.push(a) });
+  t.arm(1_000, 'punctual');
+  t.arm(2_000, 'keen');
+  assert.deepEqual(phases, []);
+  t.close();
+});
+
+test('a firing that arms the next punctual deadline (a master’s next advert) keeps the real-time phase on', async () => {
+  const events: string[] = [];
+  let fires = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
+  const t: DeadlineTimer = new DeadlineTimer(
+    () => {
+      fires++;
+      events.push('fired');
+      if (fires < 3) t.arm(monotonicUs() + 2_000, 'punctual');
+      else done();
+    },
+    { inputWaiting: () => false, onKeenPhase: (a) => events.push(a ? 'on' : 'off') },
+  );
+  t.arm(monotonicUs() + 2_000, 'punctual');
+  await finished;
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(events, ['on', 'fired', 'off', 'on', 'fired', 'off', 'on', 'fired', 'off']);
+  // Between two firings the phase is on: after each 'fired' that re-armed, the last word is 'on'.
+  t.arm(monotonicUs() + 2_000, 'punctual');
+  assert.equal(events.at(-1), 'on');
+  t.close();
+  assert.equal(events.at(-1), 'off');
 });

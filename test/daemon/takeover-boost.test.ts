@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { test } from 'node:test';
-import { BOOST_RT_PRIORITY, TakeoverBoost } from '../../src/daemon/takeover-boost.js';
+import { BOOST_RT_PRIORITY, normalPriorityNow, TakeoverBoost } from '../../src/daemon/takeover-boost.js';
 import { isRoot } from '../helpers/netns.js';
 
 const skip = isRoot() ? false : 'needs CAP_SYS_NICE for real-time scheduling';
@@ -44,4 +44,23 @@ test('a real-time process is left alone', () => {
   assert.equal(boost.enter(), false);
   boost.leave();
   assert.deepEqual(sched(), before);
+});
+
+test('normalPriorityNow puts a raised thread back before long work; the next enter raises it again', {
+  skip,
+}, () => {
+  const boost = new TakeoverBoost(false, () => assert.fail('refused'));
+  try {
+    normalPriorityNow();
+    assert.equal(sched().policy, 0, 'nothing raised: nothing to do');
+    assert.equal(boost.enter(), true);
+    assert.equal(sched().policy, 2);
+    normalPriorityNow();
+    assert.equal(sched().policy, 0);
+    boost.leave(); // the phase's own end afterwards is harmless
+    assert.equal(sched().policy, 0);
+    assert.equal(boost.enter(), true);
+  } finally {
+    boost.leave();
+  }
 });
