@@ -44,7 +44,7 @@ import { type RuntimeError, runtimeError } from './runtime-error.js';
 import type { RuntimeObserver, TrackerState } from './runtime-observer.js';
 import { yieldCpuWhileStopping } from './stopping-priority.js';
 import { StrictFirewall } from './strict-firewall.js';
-import { TakeoverBoost } from './takeover-boost.js';
+import { normalPriorityNow, TakeoverBoost } from './takeover-boost.js';
 import { VipInstaller } from './vip-installer.js';
 import { type Vmacs, vmacSpecs } from './vmac.js';
 import { ActionExecutor, zeroFsmStats } from './vrrp-actions.js';
@@ -390,6 +390,9 @@ export class VrrpRuntime {
     this.#state = 'running';
     warmUpTakeover(this.#engine.config);
     this.#handle({ type: 'startAll' });
+    // An instance that starts as master has armed its first advert, so the thread may be real-time now (a
+    // punctual deadline's phase); the preparation below is long work, done at the normal policy.
+    normalPriorityNow();
     this.#takeover.prepareAll();
     this.#trackers.start();
   }
