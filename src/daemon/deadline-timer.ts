@@ -94,11 +94,12 @@ export const KEEN_LEAD_US = 10_000;
 export const KEEN_SPIN_US = 300;
 /**
  * A keen deadline this close when armed starts its phase at once, not at its early wake: a backup's
- * Skew_Time after a priority-0 advert (at most one advert interval; keepalived's 1 s default gives ≤ 1 s,
- * fast adverts a few ms). A sleeping process's early wake is itself a normal-priority wake-up that a busy
- * machine can delay by more than such a deadline (docs/decisions/takeover-boost.md).
+ * Skew_Time after a priority-0 advert (at most one advert interval), and the whole Master_Down_Interval of
+ * adverts 100 ms apart or closer (3 intervals and a Skew_Time: under 400 ms). A sleeping process's early
+ * wake is itself a normal-priority wake-up that a busy machine can delay by more than the margin between two
+ * backups' deadlines (docs/decisions/takeover-boost.md).
  */
-export const KEEN_PHASE_AHEAD_US = 250_000;
+export const KEEN_PHASE_AHEAD_US = 400_000;
 /**
  * A punctual deadline's phase starts this long before it (at once when armed closer): longer than a
  * normal-priority wake-up's lateness behind busy tasks, which is up to a scheduler tick (4 ms at 250 Hz)
