@@ -5,6 +5,7 @@
 // dynamic maps (DR flows and persistence, NAT persistence sets) are never rewritten, so established
 // direct-routing connections keep their flow entries. Decoding is pure and unit-tested.
 import { createNetlink, type NetlinkSocket } from 'netlink';
+import { NETLINK_NETFILTER, NLM_F_DUMP } from '../net/nlmsg.js';
 import { realKey, type ServiceSpec } from './dataplane.js';
 import { addrFromInet } from './ipvs-msg.js';
 import { DR_TABLE, DRM_TABLE, type IdAlloc, isFwmarkDr, markKey, SLOT_STRIDE, TABLE } from './nft-model.js';
@@ -20,8 +21,6 @@ const NFT_MSG_GETSET = 10;
 const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_GETOBJ = 19;
 const NFT_OBJECT_CT_TIMEOUT = 7;
-const NETLINK_NETFILTER = 12;
-const NLM_F_DUMP = 0x300;
 const NFPROTO_INET = 1;
 const NFPROTO_IPV4 = 2;
 const NFPROTO_NETDEV = 5;

@@ -4,14 +4,30 @@
 // proportion to the table; this batch needs no cache. The batch is atomic like libnftables' (the kernel
 // commits all of it or none). Anything this file cannot encode returns undefined and the caller sends the
 // libnftables script instead. Message layout and the comparison with nft: docs/lvs.md ("Raw element batches").
-import { AF_NETLINK } from '../net/libc.js';
+import {
+  AF_NETLINK,
+  NETLINK_CAP_ACK,
+  SO_RCVBUF,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
+  SOL_NETLINK,
+  SOL_SOCKET,
+} from '../net/libc.js';
 import { nlattr } from '../net/netlink-messages.js';
+import {
+  NETLINK_NETFILTER,
+  NLA_F_NESTED,
+  NLM_F_ACK,
+  NLM_F_APPEND,
+  NLM_F_CREATE,
+  NLM_F_REQUEST,
+  NLMSG_ERROR,
+} from '../net/nlmsg.js';
 import { RawSocket } from '../net/raw-socket.js';
 import { forEachKernelMessage } from '../net/rtnl-socket.js';
 import { int32, sockaddrNl } from '../net/sockaddr.js';
 import { DR_TABLE, DRM_TABLE, type NftModel, TABLE } from './nft-model.js';
 
-const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
 export const NFNL_MSG_BATCH_BEGIN = 0x10;
 export const NFNL_MSG_BATCH_END = 0x11;
@@ -19,12 +35,6 @@ const NFT_MSG_NEWRULE = 6;
 const NFT_MSG_DELRULE = 8;
 const NFT_MSG_NEWSETELEM = 12;
 const NFT_MSG_DELSETELEM = 14;
-const NLM_F_REQUEST = 0x1;
-const NLM_F_ACK = 0x4;
-const NLM_F_CREATE = 0x400;
-const NLM_F_APPEND = 0x800;
-const NLA_F_NESTED = 0x8000;
-const NLMSG_ERROR = 2;
 const NFPROTO_INET = 1;
 const NFPROTO_IPV4 = 2;
 const NFPROTO_NETDEV = 5;
@@ -535,12 +545,6 @@ export interface RawSender {
   close(): void;
 }
 
-const SOL_NETLINK = 270;
-const NETLINK_CAP_ACK = 10;
-const SO_RCVBUF = 8;
-const SO_SNDBUF = 7;
-const SO_SNDBUFFORCE = 32;
-const SOL_SOCKET = 1;
 /** Below the usual default send buffer (212,992 bytes): a batch this long needs no larger one. */
 const DEFAULT_SNDBUF = 200_000;
 
