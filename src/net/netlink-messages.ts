@@ -69,6 +69,11 @@ export function nlattr(type: number, payload: Uint8Array): Buffer {
   return b;
 }
 
+/** A string attribute: the text NUL-terminated, as the kernel reads names. */
+export function nlattrString(type: number, s: string): Buffer {
+  return nlattr(type, Buffer.from(`${s}\0`));
+}
+
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const IFLA_MACVLAN_MODE = 1;
