@@ -6,8 +6,9 @@
 // *request*, Ethernet broadcast, sender = target = VIP, target hardware address ff:ff:ff:ff:ff:ff; the NA is
 // 86 bytes, IPv6 source = the VIP itself, destination ff02::1 (33:33:00:00:00:01), hop limit 255, flags
 // Override (Router only when forwarding), one target link-layer address option.
+
+import { internetChecksum } from '../vrrp/checksum.js';
 import { parseIp, parseMac } from './inet.js';
-import { internetChecksum } from './ipv4-header.js';
 import { ETH_P_ARP, ETH_P_IPV6, IPPROTO_ICMPV6, ifNameToIndex } from './libc.js';
 import { fail, type NetResult, ok } from './net-error.js';
 import type { DatagramSink, PreparedWrite } from './prepared-write.js';
