@@ -14,8 +14,9 @@ export class RouterLabs {
   readonly closers: (() => void | Promise<void>)[] = [];
   readonly #labs: Lab[] = [];
 
-  constructor() {
-    after(() => this.close());
+  /** `hook`: when to close — after the file (default) or afterEach for a lab per test. */
+  constructor(hook: (fn: () => Promise<void>) => void = after) {
+    hook(() => this.close());
   }
 
   /**
