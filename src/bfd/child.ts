@@ -4,7 +4,7 @@
 // Its log lines carry keepalived's BFD ident (Keepalived_bfd) on syslog.
 import { writeFile } from 'node:fs/promises';
 import type { KeepalivedConfig } from '../config/model.js';
-import { childLogger, loadRunnableConfig } from '../daemon/child-start.js';
+import { childLogger, loadRunnableConfig, sendToParent, startingConfig } from '../daemon/child-start.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { applyProcessTuning } from '../daemon/process-tuning.js';
@@ -13,19 +13,13 @@ import { type FromBfd, isToBfd } from './channel.js';
 import { formatBfdData } from './dump.js';
 import { BfdRunner } from './runner.js';
 
-const send = (m: FromBfd) => {
-  if (process.connected) process.send?.(m);
-};
+const send: (m: FromBfd) => void = sendToParent;
 
 export function runBfdChild(o: CliOptions): number {
   const log = childLogger(o, 'Keepalived_bfd');
   const load = () => loadRunnableConfig(o);
-  let config = load();
-  if (!config) {
-    log.error(`BFD: the configuration in ${o.configFile} cannot be run`);
-    log.close();
-    return 1;
-  }
+  let config = startingConfig(o, log, 'BFD');
+  if (!config) return 1;
   const runner = new BfdRunner({
     log,
     onState: (b, up) => send({ type: 'state', name: b.name, up, vrrp: b.toVrrp, checker: b.toChecker }),

@@ -6,10 +6,14 @@ import { formatIpv4, formatIpv6, parseIp } from '../net/inet.js';
 import {
   AF_INET,
   AF_INET6,
+  EADDRINUSE,
+  EAGAIN,
+  EINTR,
   IP_PKTINFO,
   IP_TTL,
   IPPROTO_IP,
   IPPROTO_IPV6,
+  IPPROTO_UDP,
   IPV6_HOPLIMIT,
   IPV6_PKTINFO,
   IPV6_RECVHOPLIMIT,
@@ -19,20 +23,15 @@ import {
   libc,
   type PollHandle,
   SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SOCK_NONBLOCK,
 } from '../net/libc.js';
-import { closePolled, RecvBuffer } from '../net/msghdr.js';
+import { type ControlMessage, closePolled, findCmsg, MAX_PER_WAKE, RecvBuffer } from '../net/msghdr.js';
 import { socketError } from '../net/net-error.js';
 import { int32, sockaddrIn, sockaddrIn6 } from '../net/sockaddr.js';
 
-const SOCK_DGRAM = 2;
-const IPPROTO_UDP = 17;
 const IP_RECVTTL = 12;
 const IPV6_V6ONLY = 26;
-const EAGAIN = 11;
-const EINTR = 4;
-const EADDRINUSE = 98;
-const MAX_PER_WAKE = 64;
 
 export type Family = 4 | 6;
 
@@ -166,30 +165,27 @@ function sockaddrFor(family: Family, address: string, port: number): Uint8Array 
   return family === 4 ? sockaddrIn(p.bytes, port) : sockaddrIn6(p.bytes, 0, port);
 }
 
-type Cmsg = { level: number; type: number; data: Uint8Array };
-const find = (c: Cmsg[], level: number, type: number) =>
-  c.find((m) => m.level === level && m.type === type)?.data;
 const int = (b: Uint8Array | undefined) =>
   b && b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getInt32(0, true) : -1;
 
-function meta4(name: Uint8Array, control: Cmsg[]): UdpMeta | undefined {
+function meta4(name: Uint8Array, control: ControlMessage[]): UdpMeta | undefined {
   if (name.length < 8) return undefined;
-  const info = find(control, IPPROTO_IP, IP_PKTINFO); // { int ifindex; in_addr spec_dst; in_addr addr }
+  const info = findCmsg(control, IPPROTO_IP, IP_PKTINFO); // { int ifindex; in_addr spec_dst; in_addr addr }
   return {
     src: formatIpv4(name, 4),
     srcPort: (name[2]! << 8) | name[3]!,
     dst: info && info.length >= 12 ? formatIpv4(info, 8) : '',
-    ttl: int(find(control, IPPROTO_IP, IP_TTL)),
+    ttl: int(findCmsg(control, IPPROTO_IP, IP_TTL)),
   };
 }
 
-function meta6(name: Uint8Array, control: Cmsg[]): UdpMeta | undefined {
+function meta6(name: Uint8Array, control: ControlMessage[]): UdpMeta | undefined {
   if (name.length < 24) return undefined;
-  const info = find(control, IPPROTO_IPV6, IPV6_PKTINFO); // { in6_addr; int ifindex }
+  const info = findCmsg(control, IPPROTO_IPV6, IPV6_PKTINFO); // { in6_addr; int ifindex }
   return {
     src: formatIpv6(name, 8),
     srcPort: (name[2]! << 8) | name[3]!,
     dst: info && info.length >= 16 ? formatIpv6(info, 0) : '',
-    ttl: int(find(control, IPPROTO_IPV6, IPV6_HOPLIMIT)),
+    ttl: int(findCmsg(control, IPPROTO_IPV6, IPV6_HOPLIMIT)),
   };
 }

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { monotonicUs } from '../common/clock.js';
 import type { KeepalivedConfig } from '../config/model.js';
-import { childLogger, loadRunnableConfig } from '../daemon/child-start.js';
+import { childLogger, loadRunnableConfig, sendToParent, startingConfig } from '../daemon/child-start.js';
 import type { CliOptions } from '../daemon/cli.js';
 import { installFatalHandler } from '../daemon/fatal.js';
 import { DEFAULT_CHECKERS_PID_FILE } from '../daemon/pidfile.js';
@@ -36,19 +36,13 @@ const TRIM_WAIT_S = 60;
 /** Real-server changes kept while no status listener has asked for them, or between two sends. */
 const MAX_PENDING_EVENTS = 1000;
 
-const send = (m: FromChecker) => {
-  if (process.connected) process.send?.(m);
-};
+const send: (m: FromChecker) => void = sendToParent;
 
 export function runCheckerChild(o: CliOptions): number {
   const log = childLogger(o, 'Keepalived_healthcheckers');
   const load = () => loadRunnableConfig(o);
-  const config = load();
-  if (!config) {
-    log.error(`Checker: the configuration in ${o.configFile} cannot be run`);
-    log.close();
-    return 1;
-  }
+  const config = startingConfig(o, log, 'Checker');
+  if (!config) return 1;
   // The parse's garbage, before any check runs: a one-off compacting collection releases its pages (memory.ts).
   log.detail(`Checker: heap compacted after reading the configuration (${compactHeap().toFixed(0)} ms)`);
   let runtime: CheckerRuntime | null = null;

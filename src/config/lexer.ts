@@ -54,31 +54,7 @@ export function tokenize(text: string): { tokens: string[]; unmatchedQuote: bool
     const t = text.trim();
     return { tokens: t === '' ? [] : t.split(/[ \t\f\n\r\v]+/), unmatchedQuote: false };
   }
-  const tokens: string[] = [];
-  let i = 0;
-  let unmatchedQuote = false;
-  while (i < text.length) {
-    while (i < text.length && isBlank(text[i])) i++;
-    if (i >= text.length) break;
-    let tok = '';
-    while (i < text.length && !isBlank(text[i])) {
-      if (text[i] === '"') {
-        const end = text.indexOf('"', i + 1);
-        if (end < 0) {
-          unmatchedQuote = true;
-          tok += text.slice(i + 1);
-          i = text.length;
-          break;
-        }
-        tok += text.slice(i + 1, end);
-        i = end + 1;
-      } else {
-        tok += text[i];
-        i++;
-      }
-    }
-    tokens.push(tok);
-  }
+  const { tokens, unmatchedQuote } = splitWords(text, readPlainWord);
   // keepalived reads a lone trailing backslash as part of the word before it ("51 \\" is "51\\"),
   // so a stray continuation mark makes that value invalid rather than silently vanishing.
   if (tokens.length > 1 && tokens.at(-1) === '\\') {
@@ -86,6 +62,50 @@ export function tokenize(text: string): { tokens: string[]; unmatchedQuote: bool
     tokens[tokens.length - 1] += '\\';
   }
   return { tokens, unmatchedQuote };
+}
+
+/** One word read at `start`: its text, the index after it, and whether it left a quote open. */
+interface Word {
+  text: string;
+  end: number;
+  unmatchedQuote: boolean;
+}
+
+/** Splits `text` on blanks, each word read by `readWord` (the two tokenisers differ only there). */
+function splitWords(
+  text: string,
+  readWord: (text: string, start: number) => Word,
+): { tokens: string[]; unmatchedQuote: boolean } {
+  const tokens: string[] = [];
+  let i = 0;
+  let unmatchedQuote = false;
+  while (i < text.length) {
+    while (i < text.length && isBlank(text[i])) i++;
+    if (i >= text.length) break;
+    const w = readWord(text, i);
+    tokens.push(w.text);
+    if (w.unmatchedQuote) unmatchedQuote = true;
+    i = w.end;
+  }
+  return { tokens, unmatchedQuote };
+}
+
+/** A word of tokenize(): up to a blank; a `"…"` run is taken as it is, without its quotes. */
+function readPlainWord(text: string, start: number): Word {
+  let tok = '';
+  let i = start;
+  while (i < text.length && !isBlank(text[i])) {
+    if (text[i] === '"') {
+      const end = text.indexOf('"', i + 1);
+      if (end < 0) return { text: tok + text.slice(i + 1), end: text.length, unmatchedQuote: true };
+      tok += text.slice(i + 1, end);
+      i = end + 1;
+    } else {
+      tok += text[i];
+      i++;
+    }
+  }
+  return { text: tok, end: i, unmatchedQuote: false };
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {
@@ -105,40 +125,37 @@ const SIMPLE_ESCAPES: Record<string, string> = {
  * (`\a \b \E \f \n \r \t \v`, `\nnn` octal, `\xXX` hex, `\cC` control, `\C` = C).
  */
 export function tokenizeQuoted(text: string): { tokens: string[]; unmatchedQuote: boolean } {
-  const tokens: string[] = [];
-  let i = 0;
-  let unmatchedQuote = false;
+  return splitWords(text, readScriptWord);
+}
+
+/** A word of tokenizeQuoted(): `"` and `'` quote, pieces concatenate, escapes decoded outside `'…'`. */
+function readScriptWord(text: string, start: number): Word {
+  let i = start;
+  let tok = '';
+  let quote: string | null = null;
   while (i < text.length) {
-    while (i < text.length && isBlank(text[i])) i++;
-    if (i >= text.length) break;
-    let tok = '';
-    let quote: string | null = null;
-    while (i < text.length) {
-      const ch = text[i]!;
-      if (quote === null && isBlank(ch)) break;
-      if (quote === null && (ch === '"' || ch === "'")) {
-        quote = ch;
-        i++;
-        continue;
-      }
-      if (quote !== null && ch === quote) {
-        quote = null;
-        i++;
-        continue;
-      }
-      if (ch === '\\' && quote !== "'" && i + 1 < text.length) {
-        const [decoded, used] = decodeEscape(text, i + 1);
-        tok += decoded;
-        i += 1 + used;
-        continue;
-      }
-      tok += ch;
+    const ch = text[i]!;
+    if (quote === null && isBlank(ch)) break;
+    if (quote === null && (ch === '"' || ch === "'")) {
+      quote = ch;
       i++;
+      continue;
     }
-    if (quote !== null) unmatchedQuote = true;
-    tokens.push(tok);
+    if (quote !== null && ch === quote) {
+      quote = null;
+      i++;
+      continue;
+    }
+    if (ch === '\\' && quote !== "'" && i + 1 < text.length) {
+      const [decoded, used] = decodeEscape(text, i + 1);
+      tok += decoded;
+      i += 1 + used;
+      continue;
+    }
+    tok += ch;
+    i++;
   }
-  return { tokens, unmatchedQuote };
+  return { text: tok, end: i, unmatchedQuote: quote !== null };
 }
 
 /** Decodes the escape whose letter starts at `at`; returns the text and how many characters it used. */

@@ -3,10 +3,16 @@
 // (docs/operating.md). Node has no AF_UNIX datagram socket, so the socket goes through libc (koffi); nothing is
 // loaded and nothing is sent when NOTIFY_SOCKET is unset. The pings run on a plain timer of this process's
 // event loop: when the loop wedges they stop, and systemd restarts the service.
-import { AF_UNIX_PATH_MAX, libc, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../net/libc.js';
+import {
+  AF_UNIX,
+  AF_UNIX_PATH_MAX,
+  libc,
+  MSG_DONTWAIT,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+} from '../net/libc.js';
 
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
 /** offsetof(struct sockaddr_un, sun_path): the family is a 16-bit field. */
 const SUN_PATH_OFFSET = 2;
 

@@ -14,11 +14,11 @@ import { AuthType, advertToEncode } from '../vrrp/advert.js';
 import { passAuthDataHex } from '../vrrp/auth.js';
 import { encodeAdvert } from '../vrrp/packet.js';
 import { isMulticastAddr, parseIpShared } from '../vrrp/packet-addr.js';
+import { IPPROTO_AH } from '../vrrp/packet-ip.js';
 import { type RxValidateResult, validateAdvert } from '../vrrp/rx-validate.js';
 import { countRxResult, newRxStats, type VrrpStats } from '../vrrp/stats.js';
 import { type InstanceWiring, socketKeyString } from './engine-plan/types.js';
 
-const IPPROTO_AH = 51;
 const AH_LENGTH = 24;
 const AH_SEQ_LAST = 0xfffffffd;
 

@@ -5,14 +5,12 @@
 // expire_nodest_conn=1 behaviour (the next packet is rescheduled and the new server resets it).
 // The message encoding is pure; ConntrackFlusher sends it in the namespace of this process.
 import { createNetlink, type NetlinkSocket } from 'netlink';
+import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_REQUEST } from '../net/nlmsg.js';
 
-const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_CTNETLINK = 1;
 const IPCTNL_MSG_CT_DELETE = 2;
 const CTA_MARK = 8;
 const CTA_MARK_MASK = 21;
-const NLM_F_REQUEST = 0x1;
-const NLM_F_ACK = 0x4;
 
 /** Message type of a conntrack delete. */
 export const CT_DELETE_TYPE = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;

@@ -5,6 +5,8 @@
 // dynamic maps (DR flows and persistence, NAT persistence sets) are never rewritten, so established
 // direct-routing connections keep their flow entries. Decoding is pure and unit-tested.
 import { createNetlink, type NetlinkSocket } from 'netlink';
+import { nlattrString } from '../net/netlink-messages.js';
+import { NETLINK_NETFILTER, NLM_F_DUMP } from '../net/nlmsg.js';
 import { realKey, type ServiceSpec } from './dataplane.js';
 import { addrFromInet } from './ipvs-msg.js';
 import { DR_TABLE, DRM_TABLE, type IdAlloc, isFwmarkDr, markKey, SLOT_STRIDE, TABLE } from './nft-model.js';
@@ -20,8 +22,6 @@ const NFT_MSG_GETSET = 10;
 const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_GETOBJ = 19;
 const NFT_OBJECT_CT_TIMEOUT = 7;
-const NETLINK_NETFILTER = 12;
-const NLM_F_DUMP = 0x300;
 const NFPROTO_INET = 1;
 const NFPROTO_IPV4 = 2;
 const NFPROTO_NETDEV = 5;
@@ -234,14 +234,6 @@ export function decodeElems(payloads: readonly Buffer[], layout: { key: ElemFiel
   return out;
 }
 
-function strAttr(type: number, s: string): Buffer {
-  const v = Buffer.from(`${s}\0`);
-  const b = Buffer.alloc((4 + v.length + 3) & ~3);
-  b.writeUInt16LE(4 + v.length, 0);
-  b.writeUInt16LE(type, 2);
-  v.copy(b, 4);
-  return b;
-}
 const nfgen = (family: number) => Buffer.from([family, 0, 0, 0]);
 const msgType = (cmd: number) => (NFNL_SUBSYS_NFTABLES << 8) | cmd;
 
@@ -270,7 +262,7 @@ export function netlinkTableReader(): TableReader {
         out.tables.set(kind, t.comment);
         for (const c of (await dump(NFT_MSG_GETCHAIN, nfgen(fam))).map(decodeChain))
           if (c && c.table === name) out.chains.set(prefix + c.name, c.hook ? { hook: c.hook } : {});
-        const sets = (await dump(NFT_MSG_GETSET, Buffer.concat([nfgen(fam), strAttr(1, name)]))).map(
+        const sets = (await dump(NFT_MSG_GETSET, Buffer.concat([nfgen(fam), nlattrString(1, name)]))).map(
           decodeSet,
         );
         for (const s of sets)
@@ -278,9 +270,9 @@ export function netlinkTableReader(): TableReader {
             out.sets.set(prefix + s.name, { isMap: s.isMap, keyLen: s.keyLen, timeoutMs: s.timeoutMs });
         if (kind === 'inet') {
           out.timeouts = new Map();
-          for (const o of (await dump(NFT_MSG_GETOBJ, Buffer.concat([nfgen(fam), strAttr(1, name)]))).map(
-            decodeTimeoutObj,
-          ))
+          for (const o of (
+            await dump(NFT_MSG_GETOBJ, Buffer.concat([nfgen(fam), nlattrString(1, name)]))
+          ).map(decodeTimeoutObj))
             if (o && o.table === name)
               out.timeouts.set(o.name, { l3proto: o.l3proto, l4proto: o.l4proto, states: o.states });
         }
@@ -289,7 +281,7 @@ export function netlinkTableReader(): TableReader {
           const short = mname.slice(prefix.length);
           const msgs = await dump(
             NFT_MSG_GETSETELEM,
-            Buffer.concat([nfgen(fam), strAttr(1, name), strAttr(2, short)]),
+            Buffer.concat([nfgen(fam), nlattrString(1, name), nlattrString(2, short)]),
           );
           out.elems.set(mname, decodeElems(msgs, layout));
         }

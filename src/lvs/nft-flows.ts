@@ -7,13 +7,13 @@
 // `nft -j list map` run in that namespace. Decoding is pure and unit-tested.
 import { spawn } from 'node:child_process';
 import { createNetlink, type NetlinkSocket } from 'netlink';
+import { nlattrString } from '../net/netlink-messages.js';
+import { NETLINK_NETFILTER, NLM_F_DUMP } from '../net/nlmsg.js';
 import { DR_TABLE, DRM_TABLE } from './nft-model.js';
 
-const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFT_MSG_GETSETELEM = 13;
 const NFPROTO_NETDEV = 5;
-const NLM_F_DUMP = 0x300;
 /**
  * How long a dump may take before the clean-up gives up on it (the change itself then goes ahead; the
  * entries stay until they expire). Reading 30,000 flows costs ~0.3 s of CPU here.
@@ -68,16 +68,7 @@ export function layoutOf(map: DynMap): Field[] {
 
 /** The request payload: nfgenmsg (netdev, version 0, res_id 0) + NFTA_SET_ELEM_LIST_TABLE / _SET. */
 export function getSetElemPayload(table: string, set: string, family = NFPROTO_NETDEV): Uint8Array {
-  const attr = (type: number, s: string): Buffer => {
-    const v = Buffer.from(`${s}\0`);
-    const len = 4 + v.length;
-    const b = Buffer.alloc((len + 3) & ~3);
-    b.writeUInt16LE(len, 0);
-    b.writeUInt16LE(type, 2);
-    v.copy(b, 4);
-    return b;
-  };
-  return Buffer.concat([Buffer.from([family, 0, 0, 0]), attr(1, table), attr(2, set)]);
+  return Buffer.concat([Buffer.from([family, 0, 0, 0]), nlattrString(1, table), nlattrString(2, set)]);
 }
 
 /**

@@ -4,14 +4,30 @@
 // proportion to the table; this batch needs no cache. The batch is atomic like libnftables' (the kernel
 // commits all of it or none). Anything this file cannot encode returns undefined and the caller sends the
 // libnftables script instead. Message layout and the comparison with nft: docs/lvs.md ("Raw element batches").
-import { AF_NETLINK } from '../net/libc.js';
-import { nlattr } from '../net/netlink-messages.js';
+import {
+  AF_NETLINK,
+  NETLINK_CAP_ACK,
+  SO_RCVBUF,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
+  SOL_NETLINK,
+  SOL_SOCKET,
+} from '../net/libc.js';
+import { nlattr, nlattrString } from '../net/netlink-messages.js';
+import {
+  NETLINK_NETFILTER,
+  NLA_F_NESTED,
+  NLM_F_ACK,
+  NLM_F_APPEND,
+  NLM_F_CREATE,
+  NLM_F_REQUEST,
+  NLMSG_ERROR,
+} from '../net/nlmsg.js';
 import { RawSocket } from '../net/raw-socket.js';
 import { forEachKernelMessage } from '../net/rtnl-socket.js';
 import { int32, sockaddrNl } from '../net/sockaddr.js';
 import { DR_TABLE, DRM_TABLE, type NftModel, TABLE } from './nft-model.js';
 
-const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
 export const NFNL_MSG_BATCH_BEGIN = 0x10;
 export const NFNL_MSG_BATCH_END = 0x11;
@@ -19,12 +35,6 @@ const NFT_MSG_NEWRULE = 6;
 const NFT_MSG_DELRULE = 8;
 const NFT_MSG_NEWSETELEM = 12;
 const NFT_MSG_DELSETELEM = 14;
-const NLM_F_REQUEST = 0x1;
-const NLM_F_ACK = 0x4;
-const NLM_F_CREATE = 0x400;
-const NLM_F_APPEND = 0x800;
-const NLA_F_NESTED = 0x8000;
-const NLMSG_ERROR = 2;
 const NFPROTO_INET = 1;
 const NFPROTO_IPV4 = 2;
 const NFPROTO_NETDEV = 5;
@@ -69,7 +79,6 @@ export { LAYOUT as ELEM_LAYOUT };
 export type ElemField = Field;
 
 const nest = (type: number, parts: Uint8Array[]): Buffer => nlattr(type | NLA_F_NESTED, Buffer.concat(parts));
-const str = (type: number, s: string): Buffer => nlattr(type, Buffer.from(`${s}\0`));
 function be32(type: number, v: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeInt32BE(v | 0, 0);
@@ -133,7 +142,7 @@ function dataAttr(type: number, layout: Field[], text: string): Buffer | undefin
     const m = /^goto ([A-Za-z0-9_]+)$/.exec(text);
     if (!m) return undefined;
     // NFTA_DATA_VERDICT { NFTA_VERDICT_CODE, NFTA_VERDICT_CHAIN }
-    return nest(type, [nest(2, [be32(1, NFT_GOTO), str(2, m[1] as string)])]);
+    return nest(type, [nest(2, [be32(1, NFT_GOTO), nlattrString(2, m[1] as string)])]);
   }
   const parts = text.split(' . ');
   if (parts.length !== layout.length) return undefined;
@@ -309,7 +318,7 @@ function natPickOp(chain: string, rule: string): RawOp | undefined {
 }
 
 const u32 = (type: number, v: number): Buffer => be32(type, v);
-const expr = (name: string, data: Buffer[]): Buffer => nest(1, [str(1, name), nest(2, data)]);
+const expr = (name: string, data: Buffer[]): Buffer => nest(1, [nlattrString(1, name), nest(2, data)]);
 /** `ct mark set <register 1>`: ct { NFTA_CT_KEY mark (3), NFTA_CT_SREG 1 }. */
 const ctMarkSet = (): Buffer => expr('ct', [u32(2, 3), u32(4, 1)]);
 /** meta KEY → register 1, then cmp register 1 == `bytes` (nft's protocol matches and dependency checks). */
@@ -479,21 +488,21 @@ export function encodeBatch(
       const w = where(o.chain);
       const exprs = drHashPickExprs(w.family === NFPROTO_NETDEV, o.proto, o.pick);
       push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, [
-        str(1, w.table),
-        str(2, w.short),
+        nlattrString(1, w.table),
+        nlattrString(2, w.short),
         nest(4, exprs),
       ]);
       continue;
     }
     if (o.op === 'drrule') {
       const w = where(o.chain);
-      const attrs = [str(1, w.table), str(2, w.short), drPickExprs(o)];
+      const attrs = [nlattrString(1, w.table), nlattrString(2, w.short), drPickExprs(o)];
       push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, attrs);
       continue;
     }
     if (o.op === 'flush' || o.op === 'rule' || o.op === 'pick') {
       const w = where(o.chain);
-      const head = [str(1, w.table), str(2, w.short)];
+      const head = [nlattrString(1, w.table), nlattrString(2, w.short)];
       if (o.op === 'flush') push(NFT_MSG_DELRULE, 0, w.family, head);
       else if (o.op === 'pick')
         push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, [
@@ -503,10 +512,10 @@ export function encodeBatch(
       else {
         // numgen { dreg 1, modulus, type inc (0), offset } then ct { key mark (3), sreg 1 }
         const numgen = nest(1, [
-          str(1, 'numgen'),
+          nlattrString(1, 'numgen'),
           nest(2, [be32(1, 1), be32(2, o.modulus), be32(3, 0), be32(4, o.offset)]),
         ]);
-        const ct = nest(1, [str(1, 'ct'), nest(2, [be32(2, 3), be32(4, 1)])]);
+        const ct = nest(1, [nlattrString(1, 'ct'), nest(2, [be32(2, 3), be32(4, 1)])]);
         push(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, w.family, [...head, nest(4, [numgen, ct])]);
       }
       continue;
@@ -517,7 +526,7 @@ export function encodeBatch(
     for (let i = 0; i < items.length; i += ELEMS_PER_MSG) {
       const list = elemList(o.set, items.slice(i, i + ELEMS_PER_MSG));
       if (!list) return undefined;
-      const attrs = [str(1, w.table), str(2, w.short), list];
+      const attrs = [nlattrString(1, w.table), nlattrString(2, w.short), list];
       if (o.op === 'delelem') push(NFT_MSG_DELSETELEM, 0, w.family, attrs);
       else push(NFT_MSG_NEWSETELEM, NLM_F_CREATE, w.family, attrs);
     }
@@ -535,12 +544,6 @@ export interface RawSender {
   close(): void;
 }
 
-const SOL_NETLINK = 270;
-const NETLINK_CAP_ACK = 10;
-const SO_RCVBUF = 8;
-const SO_SNDBUF = 7;
-const SO_SNDBUFFORCE = 32;
-const SOL_SOCKET = 1;
 /** Below the usual default send buffer (212,992 bytes): a batch this long needs no larger one. */
 const DEFAULT_SNDBUF = 200_000;
 

@@ -6,9 +6,10 @@
 // *request*, Ethernet broadcast, sender = target = VIP, target hardware address ff:ff:ff:ff:ff:ff; the NA is
 // 86 bytes, IPv6 source = the VIP itself, destination ff02::1 (33:33:00:00:00:01), hop limit 255, flags
 // Override (Router only when forwarding), one target link-layer address option.
+
+import { internetChecksum } from '../vrrp/checksum.js';
 import { parseIp, parseMac } from './inet.js';
-import { internetChecksum } from './ipv4-header.js';
-import { ETH_P_ARP, ETH_P_IPV6, ifNameToIndex } from './libc.js';
+import { ETH_P_ARP, ETH_P_IPV6, IPPROTO_ICMPV6, ifNameToIndex } from './libc.js';
 import { fail, type NetResult, ok } from './net-error.js';
 import type { DatagramSink, PreparedWrite } from './prepared-write.js';
 import { RawSocket } from './raw-socket.js';
@@ -38,7 +39,6 @@ const ICMPV6_NEIGHBOR_ADVERT = 136;
 const ND_OPT_TARGET_LL_ADDR = 2;
 const NA_FLAG_ROUTER = 0x80;
 const NA_FLAG_OVERRIDE = 0x20;
-const IPPROTO_ICMPV6 = 58;
 
 function ethernetHeader(frame: Uint8Array, dst: Uint8Array, src: Uint8Array, ethertype: number): void {
   frame.set(dst.subarray(0, 6), 0);

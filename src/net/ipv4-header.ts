@@ -4,8 +4,7 @@
 // with the source address, so the sender must fix the source itself anyway; writing it into the header
 // makes the packet on the wire exactly the one whose checksum was computed.
 
-export const IPV4_HEADER_LEN = 20;
-export const VRRP_IPV4_TOS = 0xc0;
+import { IPV4_MIN_HEADER_LENGTH, IPV4_TOS_NETWORK_CONTROL, writeIpv4Header } from '../vrrp/packet-ip.js';
 
 export interface Ipv4HeaderFields {
   src: Uint8Array;
@@ -13,32 +12,23 @@ export interface Ipv4HeaderFields {
   protocol: number;
   payloadLength: number;
   ttl: number;
+  /** Default 0xc0, as keepalived. */
   tos?: number;
   id?: number;
 }
 
-/** RFC 1071 ones'-complement sum of 16-bit words, folded and complemented. */
-export function internetChecksum(bytes: Uint8Array, initial = 0): number {
-  let sum = initial;
-  for (let i = 0; i + 1 < bytes.length; i += 2) sum += ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
-  if (bytes.length % 2 === 1) sum += (bytes[bytes.length - 1] ?? 0) << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 /** A 20-byte header: version 4, IHL 5, no options, DF clear, fragment offset 0, header checksum filled. */
 export function buildIpv4Header(f: Ipv4HeaderFields): Uint8Array {
-  const h = new Uint8Array(IPV4_HEADER_LEN);
-  const v = new DataView(h.buffer);
-  h[0] = 0x45;
-  h[1] = f.tos ?? VRRP_IPV4_TOS;
-  v.setUint16(2, IPV4_HEADER_LEN + f.payloadLength, false);
-  v.setUint16(4, (f.id ?? 0) & 0xffff, false);
-  v.setUint16(6, 0, false);
-  h[8] = f.ttl;
-  h[9] = f.protocol;
-  h.set(f.src.subarray(0, 4), 12);
-  h.set(f.dst.subarray(0, 4), 16);
-  v.setUint16(10, internetChecksum(h), false);
+  const h = new Uint8Array(IPV4_MIN_HEADER_LENGTH);
+  writeIpv4Header(h, 0, {
+    tos: f.tos ?? IPV4_TOS_NETWORK_CONTROL,
+    totalLength: IPV4_MIN_HEADER_LENGTH + f.payloadLength,
+    id: f.id ?? 0,
+    fragmentField: 0,
+    ttl: f.ttl,
+    protocol: f.protocol,
+    src: f.src.subarray(0, 4),
+    dst: f.dst.subarray(0, 4),
+  });
   return h;
 }

@@ -3,11 +3,14 @@
 // loads the FFI. Constants are Linux values (identical on x86-64 and arm64).
 import koffi from 'koffi';
 
+export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_PACKET = 17;
 export const AF_NETLINK = 16;
 export const NETLINK_ROUTE = 0;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
@@ -18,13 +21,24 @@ export const MSG_TRUNC = 0x20;
 export const MSG_CTRUNC = 0x08;
 
 export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+/** SO_SNDBUF / SO_RCVBUF past the rmem_max / wmem_max caps (needs CAP_NET_ADMIN). */
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
 export const SO_BINDTODEVICE = 25;
 /** Kernel receive timestamps as struct timespec (CLOCK_REALTIME) in an SCM_TIMESTAMPNS cmsg (same number). */
 export const SO_TIMESTAMPNS = 35;
 
+export const SOL_NETLINK = 270;
+/** Acknowledgements without a copy of the request. */
+export const NETLINK_CAP_ACK = 10;
+
 export const IPPROTO_IP = 0;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_UDP = 17;
 export const IPPROTO_IPV6 = 41;
+export const IPPROTO_ICMPV6 = 58;
 export const IP_TOS = 1;
 export const IP_TTL = 2;
 export const IP_HDRINCL = 3;
@@ -51,6 +65,11 @@ export const ETH_P_ALL = 0x0003;
 export const ETH_P_IP = 0x0800;
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_IPV6 = 0x86dd;
+
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EADDRINUSE = 98;
+export const EINPROGRESS = 115;
 
 /** A native memory block and an ArrayBuffer view over it, for msghdr/iovec/cmsg built in JS. */
 export interface NativeBlock {

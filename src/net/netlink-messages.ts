@@ -5,6 +5,7 @@ import { rt } from 'netlink';
 import { type AddressFamily, formatIp, formatMac } from './inet.js';
 import type { NetError, NetErrorCode } from './net-error.js';
 import type { AddressInfo, AddressScope, LinkInfo, MacvlanMode, NetlinkEvent } from './netlink-types.js';
+import { NLA_F_NESTED } from './nlmsg.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -68,10 +69,14 @@ export function nlattr(type: number, payload: Uint8Array): Buffer {
   return b;
 }
 
+/** A string attribute: the text NUL-terminated, as the kernel reads names. */
+export function nlattrString(type: number, s: string): Buffer {
+  return nlattr(type, Buffer.from(`${s}\0`));
+}
+
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const IFLA_MACVLAN_MODE = 1;
-const NLA_F_NESTED = 0x8000;
 
 /** IFLA_LINKINFO payload for a macvlan in `mode`. */
 export function macvlanLinkInfo(mode: MacvlanMode): Buffer {

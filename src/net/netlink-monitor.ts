@@ -7,8 +7,9 @@ import type { NetError, NetResult } from './net-error.js';
 import { ok } from './net-error.js';
 import { eventOf } from './netlink-messages.js';
 import type { NetlinkEvent } from './netlink-types.js';
+import { NLMSG_HDRLEN } from './nlmsg.js';
 import type { RawSocket } from './raw-socket.js';
-import { forEachKernelMessage, NLMSG_HDRLEN, openRtnlSocket } from './rtnl-socket.js';
+import { forEachKernelMessage, openRtnlSocket } from './rtnl-socket.js';
 
 export type NetlinkEventHandler = (e: NetlinkEvent) => void;
 

@@ -16,6 +16,8 @@ import {
   AF_INET6,
   AF_NETLINK,
   AF_PACKET,
+  EAGAIN,
+  EINTR,
   IP_PKTINFO,
   IPPROTO_IP,
   IPPROTO_IPV6,
@@ -29,16 +31,13 @@ import {
   SO_TIMESTAMPNS,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
+  SOCK_RAW,
   SOL_SOCKET,
 } from './libc.js';
-import { type ControlMessage, closePolled, type ReceivedDatagram, RecvBuffer } from './msghdr.js';
+import { closePolled, findCmsg, MAX_PER_WAKE, type ReceivedDatagram, RecvBuffer } from './msghdr.js';
 import { fail, type NetError, type NetResult, ok, socketError } from './net-error.js';
 import type { DatagramSink } from './prepared-write.js';
 import { int32 } from './sockaddr.js';
-
-const EAGAIN = 11;
-const EINTR = 4;
-const MAX_PER_WAKE = 64;
 
 /** Received on an AF_PACKET socket: the whole link-layer frame plus sockaddr_ll facts. */
 export interface FrameMeta {
@@ -99,7 +98,7 @@ export class RawSocket implements RawSocketPort {
     } catch (e) {
       return fail('KA_SOCKET_OS', `koffi call failed: ${(e as Error).message}`);
     }
-    const fd = lib.socket(domain, 3 /* SOCK_RAW */ | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    const fd = lib.socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0) return { ok: false, error: socketError('socket', lib.errno(), label) };
     const s = new RawSocket(lib, fd, domain, label);
     const recvOpts: [number, number][] =
@@ -296,10 +295,6 @@ export function arrivalOf(d: ReceivedDatagram, clock: ClockPair): number | undef
   const ageUs = clock.realtimeUs - atUs;
   if (ageUs < 0 || ageUs > MAX_PLAUSIBLE_AGE_US) return undefined;
   return clock.monotonicUs - ageUs;
-}
-
-function findCmsg(control: ControlMessage[], level: number, type: number): Uint8Array | undefined {
-  return control.find((c) => c.level === level && c.type === type)?.data;
 }
 
 /** IPv4 raw sockets deliver the IP header; IP_PKTINFO adds { int ifindex; in_addr spec_dst; in_addr addr }. */

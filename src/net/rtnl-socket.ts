@@ -1,15 +1,18 @@
 // What the two rtnetlink sockets (rtnl-writer.ts for requests, netlink-monitor.ts for notifications) share:
 // opening one on koffi with a large receive buffer, and walking the messages of a datagram from the kernel.
-import { AF_NETLINK, NETLINK_ROUTE, SOL_SOCKET } from './libc.js';
+import {
+  AF_NETLINK,
+  NETLINK_CAP_ACK,
+  NETLINK_ROUTE,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SOL_NETLINK,
+  SOL_SOCKET,
+} from './libc.js';
 import { type NetError, type NetResult, ok } from './net-error.js';
+import { NLMSG_HDRLEN } from './nlmsg.js';
 import { RawSocket } from './raw-socket.js';
 import { int32, sockaddrNl } from './sockaddr.js';
-
-export const NLMSG_HDRLEN = 16;
-const SO_RCVBUFFORCE = 33;
-const SO_RCVBUF = 8;
-const SOL_NETLINK = 270;
-const NETLINK_CAP_ACK = 10;
 
 export interface RtnlSocketOptions {
   label: string;

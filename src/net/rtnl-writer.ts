@@ -7,16 +7,12 @@
 // (NLMSG_ERROR, errno 0 for success) come back on the socket and settle the promise write() returned.
 import { errnoName, fail, type NetError, type NetResult, ok } from './net-error.js';
 import { netlinkErrnoError } from './netlink-messages.js';
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from './nlmsg.js';
 import type { DatagramSink } from './prepared-write.js';
 import type { RawSocket } from './raw-socket.js';
-import { forEachKernelMessage, NLMSG_HDRLEN, openRtnlSocket } from './rtnl-socket.js';
+import { forEachKernelMessage, openRtnlSocket } from './rtnl-socket.js';
 import { sockaddrNl } from './sockaddr.js';
 
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-const NLM_F_REQUEST = 0x1;
-const NLM_F_ACK = 0x4;
-const NLM_F_DUMP = 0x300;
 /** Room for the answers of a few thousand requests written in one turn (a big sync group's takeover). */
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const ENOBUFS = 105;

@@ -3,10 +3,7 @@
 // + severity — so each line keeps its own severity (keepalived logs errors as LOG_ERR, most as LOG_INFO), which
 // a single logger(1) child could not do. Node has no AF_UNIX datagram sockets; koffi gives us socket/sendto.
 // The socket is non-blocking: a stalled syslog daemon loses lines rather than stalling VRRP.
-import { AF_UNIX_PATH_MAX, libc, SOCK_CLOEXEC, SOCK_NONBLOCK } from './libc.js';
-
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
+import { AF_UNIX, AF_UNIX_PATH_MAX, libc, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK } from './libc.js';
 
 export const LOG_DAEMON = 3;
 export const LOG_LOCAL0 = 16;

@@ -7,8 +7,10 @@
 // Multicast loopback is off on both: we must not hear our own adverts.
 import type { IpFamily, RxMeta } from '../vrrp/advert.js';
 import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6, VRRP_PROTOCOL, VRRP_TTL } from '../vrrp/advert.js';
+import { internetChecksum } from '../vrrp/checksum.js';
+import { IPV4_MIN_HEADER_LENGTH } from '../vrrp/packet-ip.js';
 import { formatIp, isMulticast, parseIp } from './inet.js';
-import { buildIpv4Header, IPV4_HEADER_LEN, internetChecksum } from './ipv4-header.js';
+import { buildIpv4Header } from './ipv4-header.js';
 import {
   AF_INET,
   AF_INET6,
@@ -238,7 +240,7 @@ export class VrrpSocket implements VrrpTransport {
       packet[5] = this.#ipId & 0xff;
       packet[10] = 0;
       packet[11] = 0;
-      const sum = internetChecksum(packet.subarray(0, IPV4_HEADER_LEN));
+      const sum = internetChecksum(packet.subarray(0, IPV4_MIN_HEADER_LENGTH));
       packet[10] = sum >> 8;
       packet[11] = sum & 0xff;
     }
@@ -343,7 +345,7 @@ export class VrrpSocket implements VrrpTransport {
     if (this.family === 6) return this.#sock.onMessage((b, m) => handler(b, withName(m)), onError);
     return this.#sock.onMessage((b, m) => {
       const ihl = ((b[0] ?? 0) & 0x0f) * 4;
-      if (ihl < IPV4_HEADER_LEN || b.length < ihl) return;
+      if (ihl < IPV4_MIN_HEADER_LENGTH || b.length < ihl) return;
       handler(b.subarray(ihl), withName(m), b.subarray(0, ihl));
     }, onError);
   }

@@ -44,9 +44,8 @@ export const IPV6_OFF_DST = 24;
 
 export const IPPROTO_AH = 51;
 
-/** IPv4 header fields as received, enough to rebuild the same header byte for byte. */
-export interface Ipv4HeaderFields {
-  headerLength: number;
+/** The IPv4 header fields a sender chooses; version, length and checksum follow from them. */
+interface Ipv4HeaderChoices {
   tos: number;
   totalLength: number;
   id: number;
@@ -54,6 +53,11 @@ export interface Ipv4HeaderFields {
   fragmentField: number;
   ttl: number;
   protocol: number;
+}
+
+/** IPv4 header fields as received, enough to rebuild the same header byte for byte. */
+export interface Ipv4HeaderFields extends Ipv4HeaderChoices {
+  headerLength: number;
   headerChecksum: number;
   src: string;
   dst: string;
@@ -89,13 +93,8 @@ export function parseIpv4Header(bytes: Uint8Array): Ipv4HeaderFields | null {
   };
 }
 
-export interface Ipv4HeaderSpec {
-  tos: number;
-  totalLength: number;
-  id: number;
-  fragmentField: number;
-  ttl: number;
-  protocol: number;
+/** What writeIpv4Header() writes: the sender's choices and the addresses as bytes. */
+export interface Ipv4HeaderSpec extends Ipv4HeaderChoices {
   src: Uint8Array;
   dst: Uint8Array;
 }

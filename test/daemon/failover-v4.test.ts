@@ -1,9 +1,10 @@
 // keepalived-ts as a real daemon on a LAN of network namespaces (bridge + veth), VRRPv3 over IPv4 multicast
 // with a 100 ms advert interval: election, link cut, preemption on return, graceful stop.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { ip, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, needsRoot, Router, settle, settleStates, waitUntil } from './router.js';
+import { test } from 'node:test';
+import { ip } from '../helpers/netns.js';
+import { RouterLabs } from '../helpers/router-lab.js';
+import { holds, needsRoot, Router, settle, settleStates, waitUntil } from './router.js';
 
 const skip = needsRoot();
 const VIP = '192.0.2.100';
@@ -26,14 +27,7 @@ vrrp_instance VI_1 {
 `;
 }
 
-const routers: Router[] = [];
-let lab: Lab | null = null;
-after(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  lab?.close();
-  for (const r of routers) r.removeDir();
-});
+const labs = new RouterLabs();
 
 const MASTER = /\(VI_1\) Entering MASTER STATE/;
 const BACKUP = /\(VI_1\) Entering BACKUP STATE/;
@@ -42,17 +36,12 @@ test('three routers: election, link cut, preemption on return, graceful stop', {
   skip,
   timeout: 40_000,
 }, async () => {
-  lab = new Lab('dv4');
-  const hosts = ['r1', 'r2', 'r3'].map((h, k) => {
-    const ns = lab!.addHost(h);
-    ip('-n', ns, 'addr', 'add', `192.0.2.${k + 1}/24`, 'dev', 'eth0');
-    return ns;
-  });
-  const [ns1, ns2, ns3] = hosts as [string, string, string];
+  const { lab, ns } = labs.openLab('dv4', { r1: '192.0.2.1/24', r2: '192.0.2.2/24', r3: '192.0.2.3/24' });
+  const { r1: ns1, r2: ns2, r3: ns3 } = ns;
   const r1 = new Router('r1', ns1, conf(50));
   const r2 = new Router('r2', ns2, conf(150));
   const r3 = new Router('r3', ns3, conf(200));
-  routers.push(r1, r2, r3);
+  labs.add(r1, r2, r3);
 
   // Election: the highest priority wins, the others end in backup (one that started earlier may have been
   // master until the higher one appeared); only the master holds the VIP.

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { emptyConfig } from '../../src/config/model.js';
 import { announcePacing } from '../../src/daemon/engine-plan/statics.js';
-import { ip, Lab } from '../helpers/netns.js';
+import { openLan } from '../helpers/router-lab.js';
 import { vrrpInstanceConf } from './conf.js';
 import { cleanupAfter, needsRoot, Router, waitUntil } from './router.js';
 
@@ -23,11 +23,9 @@ test('pacing: global intervals, garp_group overrides per interface', () => {
 });
 
 test('gratuitous ARPs are spaced by vrrp_garp_interval', { skip, timeout: 20_000 }, async () => {
-  const lab = new Lab('dgp');
+  const { lab, ns } = openLan('dgp', { r1: '192.0.2.1/24', c: null });
   cleanups.push(() => lab.close());
-  const ns1 = lab.addHost('r1');
-  const client = lab.addHost('c');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const { r1: ns1, c: client } = ns;
   const stamps: number[] = [];
   let ready = false;
   const dump: ChildProcess = spawn(

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ip, Lab, loneRouterNetns } from '../helpers/netns.js';
+import { ip, loneRouterNetns } from '../helpers/netns.js';
+import { openLan, TWO_ROUTERS } from '../helpers/router-lab.js';
 import { sysctl } from '../interop/peers.js';
 import { daemonConf, vrrpInstanceConf } from './conf.js';
 import {
@@ -134,12 +135,9 @@ test('the advert source follows the interface’s primary IPv4 address', {
   skip,
   timeout: 20_000,
 }, async () => {
-  const lab = new Lab('dsrc');
+  const { lab, ns } = openLan('dsrc', TWO_ROUTERS);
   cleanups.push(() => lab.close());
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const { r1: ns1, r2: ns2 } = ns;
   const conf = (priority: number) => (dir: string) =>
     `
 global_defs {
@@ -165,9 +163,9 @@ test('the IPv6 advert source follows the link-local when it is replaced', {
   skip,
   timeout: 20_000,
 }, async () => {
-  const lab = new Lab('dsrc6');
+  const { lab, ns } = openLan('dsrc6', { r1: null, r2: null });
   cleanups.push(() => lab.close());
-  const nss = [lab.addHost('r1'), lab.addHost('r2')];
+  const nss = [ns.r1, ns.r2];
   for (const ns of nss) {
     // No DAD: the link-local is usable as soon as the link is up.
     sysctl(ns, 'net.ipv6.conf.eth0.accept_dad', '0');

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { counts } from '../lvs/lab.js';
+import { counts, untilServed } from '../lvs/lab.js';
 import { natDaemonConf, natDaemonLab } from './lvs-daemon-lab.js';
 import { needsRoot, Router } from './router.js';
 
@@ -25,8 +25,7 @@ test('checker SIGKILLed three times under traffic: no request fails, the respawn
   const pidFile = join(mkdtempSync(join(tmpdir(), 'kats-lvskill-')), 'checkers.pid');
   const d = new Router('dir', nat.lab.director, conf, { extraArgs: ['-c', pidFile] });
   await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
-  for (let k = 0; k < 50 && (await nat.lab.clientRun({ count: 1 })).errors > 0; k++)
-    await new Promise((r) => setTimeout(r, 200));
+  await untilServed(() => nat.lab.clientRun({ count: 1 }));
   const traffic = nat.lab.clientRun({ durationMs: 15_000, concurrency: 4 });
   const t0 = Date.now();
   let kills = 0;

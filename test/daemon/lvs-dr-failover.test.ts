@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { ip, Lab } from '../helpers/netns.js';
-import { type ClientResult, counts, drRealServer, replyCounter, runClient, startServer } from '../lvs/lab.js';
+import {
+  type ClientResult,
+  counts,
+  drRealServer,
+  replyCounter,
+  runClient,
+  startServer,
+  untilServed,
+} from '../lvs/lab.js';
 import { DR_REALS, DR_VIP, drDaemonConf, freshClient } from './lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from './router.js';
 
@@ -71,7 +79,7 @@ test('two LVS-DR directors under VRRP: the service survives the master', {
   const d2 = new Router('d2', d2ns, conf(100));
   await d1.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
   await d2.waitFor(/\(VI_1\) Entering BACKUP STATE/, 10_000);
-  for (let k = 0; k < 50 && (await get(1)).errors > 0; k++) await new Promise((r) => setTimeout(r, 200));
+  await untilServed(() => get(1));
   let r = await getFresh(30);
   assert.equal(r.errors, 0, JSON.stringify(r.errs));
   // rr over 30 new flows: exactly a third each.

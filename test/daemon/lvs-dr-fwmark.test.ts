@@ -18,6 +18,7 @@ import {
   startServer,
   startUdpServer,
   udpRun,
+  untilServed,
 } from '../lvs/lab.js';
 import { DR_REALS, DR_VIP, drDaemonConf, freshClient } from './lvs-daemon-lab.js';
 import { killAllRouters, needsRoot, Router } from './router.js';
@@ -79,7 +80,7 @@ test('LVS-DR by fwmark: the daemon spreads marked requests rr, replies bypass it
   const d = new Router('d1', director, drDaemonConf({ vrid: 73, priority: 150, fwmark: 7 }));
   await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
   // The checker programs the table once the real servers have been checked.
-  for (let k = 0; k < 50 && (await get(1)).errors > 0; k++) await new Promise((r) => setTimeout(r, 200));
+  await untilServed(() => get(1));
   let r = await fresh(procs, client, VIP, 30);
   assert.equal(r.errors, 0, JSON.stringify(r.errs));
   // rr over 30 new flows: exactly a third each.

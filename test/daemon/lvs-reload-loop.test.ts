@@ -5,7 +5,7 @@
 // reload runs are merged, so fewer reloads than signals run; many must have.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { counts } from '../lvs/lab.js';
+import { counts, untilServed } from '../lvs/lab.js';
 import { natDaemonConf, natDaemonLab } from './lvs-daemon-lab.js';
 import { needsRoot, Router } from './router.js';
 
@@ -21,8 +21,7 @@ test('1,000 SIGHUPs under traffic: no request fails, the daemon keeps reloading 
 }, async () => {
   const d = new Router('dir', nat.lab.director, conf);
   await d.waitFor(/\(VI_1\) Entering MASTER STATE/, 10_000);
-  for (let k = 0; k < 50 && (await nat.lab.clientRun({ count: 1 })).errors > 0; k++)
-    await new Promise((r) => setTimeout(r, 200));
+  await untilServed(() => nat.lab.clientRun({ count: 1 }));
   const mark = d.mark();
   const traffic = nat.lab.clientRun({ durationMs: 12_000, concurrency: 4 });
   const pid = d.proc.pid as number;

@@ -2,13 +2,13 @@
 // VRRPv2 with PASS authentication (including the counters a wrong password produces), and with IPsec AH.
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { ip, Lab } from '../helpers/netns.js';
+import { ip, type Lab } from '../helpers/netns.js';
+import { RouterLabs } from '../helpers/router-lab.js';
 import { vrrpInstanceConf } from './conf.js';
 import {
   dumpedInstance,
   holds,
   jsonDumpLine,
-  killAllRouters,
   needsRoot,
   Router,
   settle,
@@ -20,27 +20,23 @@ import {
 const skip = needsRoot();
 const MASTER = (i = 'VI_1') => new RegExp(`\\(${i}\\) Entering MASTER STATE`);
 
+const labs = new RouterLabs(afterEach);
+/** The LAN of the test running. */
 let lab: Lab | null = null;
-const routers: Router[] = [];
-afterEach(() => {
-  killAllRouters();
-  lab?.close();
-  lab = null;
-  for (const r of routers.splice(0)) r.removeDir();
-});
 
+/** A LAN of `n` hosts r1…rn at 192.0.2.1…n/24; their namespaces in that order. */
 function hosts(label: string, n: number): string[] {
-  lab = new Lab(label);
-  return Array.from({ length: n }, (_, k) => {
-    const ns = lab!.addHost(`r${k + 1}`);
-    ip('-n', ns, 'addr', 'add', `192.0.2.${k + 1}/24`, 'dev', 'eth0');
-    return ns;
-  });
+  const opened = labs.openLab(
+    label,
+    Object.fromEntries(Array.from({ length: n }, (_, k) => [`r${k + 1}`, `192.0.2.${k + 1}/24`])),
+  );
+  lab = opened.lab;
+  return Object.values(opened.ns);
 }
 
 function start(name: string, ns: string, conf: string | ((dir: string) => string)): Router {
   const r = new Router(name, ns, conf);
-  routers.push(r);
+  labs.add(r);
   return r;
 }
 

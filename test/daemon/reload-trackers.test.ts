@@ -4,19 +4,12 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { ip, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, needsRoot, Router, settle, waitUntil } from './router.js';
+import { test } from 'node:test';
+import { RouterLabs, TWO_ROUTERS } from '../helpers/router-lab.js';
+import { holds, needsRoot, Router, settle, waitUntil } from './router.js';
 
 const skip = needsRoot();
-let lab: Lab | null = null;
-const routers: Router[] = [];
-after(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  lab?.close();
-  for (const r of routers) r.removeDir();
-});
+const labs = new RouterLabs();
 
 const VIP = { VI_1: '192.0.2.100', VI_2: '192.0.2.101' } as const;
 
@@ -52,15 +45,11 @@ test('SIGHUP and vrrp_scripts: newly tracked failing script, changed command, ne
   skip,
   timeout: 40_000,
 }, async () => {
-  lab = new Lab('drtr');
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const { r1: ns1, r2: ns2 } = labs.open('drtr', TWO_ROUTERS);
   const failing = { chk_down: '/bin/false' };
   const r1 = new Router('r1', ns1, conf(200, failing, { VI_2: ['chk_down'] }));
   const r2 = new Router('r2', ns2, conf(100, {}, {}));
-  routers.push(r1, r2);
+  labs.add(r1, r2);
   const masters = (vi1: Router, vi2: Router) => () =>
     vi1.lastState('VI_1') === 'MASTER' &&
     vi2.lastState('VI_2') === 'MASTER' &&

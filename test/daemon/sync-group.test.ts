@@ -3,23 +3,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { createNetns, deleteNetns, ip, Lab } from '../helpers/netns.js';
-import { holds, killAllRouters, needsRoot, Router, settleStates, waitUntil } from './router.js';
+import { test } from 'node:test';
+import { createNetns, deleteNetns, ip } from '../helpers/netns.js';
+import { RouterLabs, TWO_ROUTERS } from '../helpers/router-lab.js';
+import { holds, needsRoot, Router, settleStates, waitUntil } from './router.js';
 
 const skip = needsRoot();
-const cleanups: (() => void)[] = [];
-after(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
-const routers: Router[] = [];
+const labs = new RouterLabs();
 
 /** A second LAN: a bridge namespace and an `eth1` veth from each host onto it; returns the port names. */
 function secondLan(hosts: string[]): { bridgeNs: string; ports: string[] } {
   const bridgeNs = createNetns('sgb');
-  cleanups.push(() => deleteNetns(bridgeNs));
+  labs.closers.push(() => deleteNetns(bridgeNs));
   ip('-n', bridgeNs, 'link', 'add', 'br0', 'type', 'bridge');
   ip('-n', bridgeNs, 'link', 'set', 'br0', 'up');
   const ports = hosts.map((ns, k) => {
@@ -66,22 +61,13 @@ test('sync group: a member fault moves both instances to the other router', {
   skip,
   timeout: 20_000,
 }, async () => {
-  const lab = new Lab('dsg');
-  cleanups.push(() => lab.close());
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
+  const { r1: ns1, r2: ns2 } = labs.open('dsg', TWO_ROUTERS);
   const lanB = secondLan([ns1, ns2]);
-  for (const [k, ns] of [ns1, ns2].entries()) {
-    ip('-n', ns, 'addr', 'add', `192.0.2.${k + 1}/24`, 'dev', 'eth0');
+  for (const [k, ns] of [ns1, ns2].entries())
     ip('-n', ns, 'addr', 'add', `198.51.100.${k + 1}/24`, 'dev', 'eth1');
-  }
   const r1 = new Router('r1', ns1, conf(200));
   const r2 = new Router('r2', ns2, conf(100));
-  routers.push(r1, r2);
-  cleanups.push(() => {
-    r1.removeDir();
-    r2.removeDir();
-  });
+  labs.add(r1, r2);
   await settleStates(
     6000,
     [r1, 'VI_A', 'MASTER'],

@@ -8,12 +8,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterEach, test } from 'node:test';
 import { eui64LinkLocal, vmacAddress } from '../../src/daemon/vmac.js';
-import { ip, Lab, nsExec } from '../helpers/netns.js';
+import { ip, type Lab, nsExec } from '../helpers/netns.js';
+import { RouterLabs } from '../helpers/router-lab.js';
 import { REFERENCE, referenceCommand } from '../interop/peers.js';
 import {
   addressesOf,
   holds,
-  killAllRouters,
   needsRoot,
   Router,
   type RouterOptions,
@@ -45,28 +45,18 @@ vrrp_instance VI_1 {
 `;
 }
 
-const routers: Router[] = [];
+const labs = new RouterLabs(afterEach);
+/** The LAN of the test running. */
 let lab: Lab | null = null;
-afterEach(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  lab?.close();
-  lab = null;
-  for (const r of routers.splice(0)) r.removeDir();
-});
 
 /** A LAN for one test: a host per `[label, IPv4 address on eth0 (/24)]`, or `[label]` for none. */
 function lan<const H extends readonly (readonly [string, string?])[]>(
   name: string,
   ...hosts: H
 ): { [K in keyof H]: string } {
-  const l = new Lab(name);
-  lab = l;
-  return hosts.map(([label, address]) => {
-    const ns = l.addHost(label);
-    if (address) ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
-    return ns;
-  }) as { [K in keyof H]: string };
+  const opened = labs.openLab(name, Object.fromEntries(hosts.map(([h, a]) => [h, a ? `${a}/24` : null])));
+  lab = opened.lab;
+  return hosts.map(([label]) => opened.ns[label]) as { [K in keyof H]: string };
 }
 
 /** True once the LAN's bridge has learnt `mac` on `host`'s port. */
@@ -77,7 +67,7 @@ function learntOn(mac: string, host: string): boolean {
 /** A router the test's cleanup stops and removes. */
 function start(name: string, ns: string, text: string, opts?: RouterOptions): Router {
   const r = new Router(name, ns, text, opts);
-  routers.push(r);
+  labs.add(r);
   return r;
 }
 
@@ -85,6 +75,18 @@ function start(name: string, ns: string, text: string, opts?: RouterOptions): Ro
 const startKeepalived = (ns: string, text: string) =>
   start('keepalived', ns, text, { command: referenceCommand });
 const skipKa = skip || (!existsSync(REFERENCE) ? 'reference keepalived not installed' : false);
+
+/** A lower-priority keepalived-ts `ts` beside the keepalived master `ka` settles as backup, never master. */
+async function staysBackupBeside(ts: Router, ka: Router): Promise<void> {
+  await settle(
+    [ts, ka],
+    () => ts.lastState() === 'BACKUP' && ka.lastState() === 'MASTER',
+    10_000,
+    'keepalived master, keepalived-ts backup',
+    500,
+  );
+  assert.equal(ts.grep(/Entering MASTER STATE/).length, 0, ts.log());
+}
 
 /** Stops `r` cleanly; its VMAC on `ns` goes with it. */
 async function stopRemovesVmac(r: Router, ns: string, ifname = VMAC_IF): Promise<void> {
@@ -311,14 +313,7 @@ test('use_vmac with unicast peers: adverts on the parent (as keepalived 2.2.7), 
   await handOver(ts, ka, ns2, VIP, VMAC_IF);
   // And the other way: a lower-priority keepalived-ts must hear keepalived's unicast adverts to stay backup.
   const ts2 = start('ts2', ns1, unicast(50, '192.0.2.1', '192.0.2.2'));
-  await settle(
-    [ts2, ka],
-    () => ts2.lastState() === 'BACKUP' && ka.lastState() === 'MASTER',
-    10_000,
-    'keepalived master, keepalived-ts backup',
-    500,
-  );
-  assert.equal(ts2.grep(/Entering MASTER STATE/).length, 0, ts2.log());
+  await staysBackupBeside(ts2, ka);
   assert.ok(!holds(ns1, VIP, VMAC_IF));
 });
 
@@ -389,14 +384,7 @@ test('use_vmac IPv6 interop with keepalived 2.2.7: each hears the other from its
   await handOver(ts, ka, ns2, VIP6, ifname);
   // A lower-priority keepalived-ts must hear keepalived's adverts on its own VMAC to stay backup.
   const ts2 = start('ts2', ns1, conf6(50));
-  await settle(
-    [ts2, ka],
-    () => ts2.lastState() === 'BACKUP' && ka.lastState() === 'MASTER',
-    10_000,
-    'keepalived master, keepalived-ts backup',
-    500,
-  );
-  assert.equal(ts2.grep(/Entering MASTER STATE/).length, 0, ts2.log());
+  await staysBackupBeside(ts2, ka);
 });
 
 /** Starts one use_vmac router, then reloads it with a second use_vmac instance (VRID 52) added. */

@@ -4,12 +4,12 @@
 // with and without it (KEEPALIVED_TS_COLD_TAKEOVER) take over alternately, and the warm ones must write
 // their takeover sooner after the Master_Down deadline (docs/decisions/takeover-warm-up.md).
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { rehearseInstanceTakeover, warmUpTakeover } from '../../src/daemon/warm-up.js';
 import { VrrpEngine } from '../../src/vrrp/engine.js';
 import { resolveInstanceParams } from '../../src/vrrp/instance-params.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { killAllRouters, Router } from './router.js';
+import { cleanupAfter, Router } from './router.js';
 
 const params = (
   name: string,
@@ -59,11 +59,7 @@ test('rehearsing one instance before its deadline reads its params and changes n
   assert.equal(JSON.stringify(engine.instances().map((i) => i.status())), status);
 });
 
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const cleanups = cleanupAfter();
 
 /** Trials per side: alternating, so that the machine's load falls on both alike. */
 const TRIALS = 4;

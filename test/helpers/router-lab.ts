@@ -14,8 +14,9 @@ export class RouterLabs {
   readonly closers: (() => void | Promise<void>)[] = [];
   readonly #labs: Lab[] = [];
 
-  constructor() {
-    after(() => this.close());
+  /** `hook`: when to close — after the file (default) or afterEach for a lab per test. */
+  constructor(hook: (fn: () => Promise<void>) => void = after) {
+    hook(() => this.close());
   }
 
   /**
@@ -32,17 +33,9 @@ export class RouterLabs {
     label: string,
     hosts: Record<K, string | string[] | null>,
   ): { lab: Lab; ns: Record<K, string> } {
-    const lab = new Lab(label);
-    this.#labs.push(lab);
-    const ns = {} as Record<K, string>;
-    for (const name of Object.keys(hosts) as K[]) {
-      ns[name] = lab.addHost(name);
-      const address = hosts[name];
-      if (address === null) continue;
-      const [addr, ...words] = typeof address === 'string' ? [address] : address;
-      ip('-n', ns[name], 'addr', 'add', addr!, 'dev', 'eth0', ...words);
-    }
-    return { lab, ns };
+    const opened = openLan(label, hosts);
+    this.#labs.push(opened.lab);
+    return opened;
   }
 
   /** Routers the test started, for their logs and their directories. */
@@ -58,6 +51,23 @@ export class RouterLabs {
     for (const l of this.#labs.splice(0)) l.close();
     for (const r of this.routers.splice(0)) r.removeDir();
   }
+}
+
+/** A Lab as RouterLabs.openLab() makes it, for a file that closes it itself (a cleanupAfter list). */
+export function openLan<K extends string>(
+  label: string,
+  hosts: Record<K, string | string[] | null>,
+): { lab: Lab; ns: Record<K, string> } {
+  const lab = new Lab(label);
+  const ns = {} as Record<K, string>;
+  for (const name of Object.keys(hosts) as K[]) {
+    ns[name] = lab.addHost(name);
+    const address = hosts[name];
+    if (address === null) continue;
+    const [addr, ...words] = typeof address === 'string' ? [address] : address;
+    ip('-n', ns[name], 'addr', 'add', addr!, 'dev', 'eth0', ...words);
+  }
+  return { lab, ns };
 }
 
 /** Two routers on one LAN, the most common lab. */

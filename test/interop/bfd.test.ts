@@ -61,6 +61,9 @@ async function waitAll(r: Router, res: RegExp[], timeoutMs: number, from: number
   for (const re of res) await r.waitFor(re, timeoutMs, from);
 }
 
+/** Session b1 going Down because its detection time ran out. */
+const DETECTION_DOWN = /\(b1\) Entering Down state \(Local diagnostic - Control Detection Time Expired/;
+
 /** Milliseconds from `t0` to the first line at or after `from` matching `re` (its own stamp if it has one). */
 async function msUntil(r: Router, re: RegExp, t0: number, from: number, timeoutMs: number): Promise<number> {
   const l = await r.waitFor(re, timeoutMs, from);
@@ -213,13 +216,7 @@ describe('BFD interop', { skip }, () => {
     await new Promise((r) => setTimeout(r, 500));
     const m1 = ts.mark();
     const t0 = frr.kill('bfdd');
-    const ms = await msUntil(
-      ts,
-      /\(b1\) Entering Down state \(Local diagnostic - Control Detection Time Expired/,
-      t0,
-      m1,
-      3000,
-    );
+    const ms = await msUntil(ts, DETECTION_DOWN, t0, m1, 3000);
     t.diagnostic(`Down ${ms} ms after bfdd was killed`);
     // min_rx 110 since the reload: detection time 330 ms.
     assert.ok(ms <= 330 + SLACK_MS, `Down ${ms} ms after bfdd died (detection time 330 ms)`);
@@ -258,11 +255,7 @@ describe('BFD interop', { skip }, () => {
     const m1 = ts.mark();
     process.kill(Number(readFileSync(bfdPid, 'utf8').trim()), 'SIGKILL');
     const t1 = Date.now();
-    await ka.waitFor(
-      /\(b1\) Entering Down state \(Local diagnostic - Control Detection Time Expired/,
-      3000,
-      k1,
-    );
+    await ka.waitFor(DETECTION_DOWN, 3000, k1);
     assert.ok(Date.now() - t1 <= DETECT_MS + SLACK_MS + 1000, 'keepalived detected our loss');
     await waitAll(ka, TRACK_DOWN, 2000, k1);
     // Ours is respawned (1 s back-off). VRRP still holds the session Up; the new process reports it Down first,
@@ -278,13 +271,7 @@ describe('BFD interop', { skip }, () => {
     const m3 = ts.mark();
     const t3 = Date.now();
     await ka.stop('SIGKILL', 1000);
-    const ms = await msUntil(
-      ts,
-      /\(b1\) Entering Down state \(Local diagnostic - Control Detection Time Expired/,
-      t3,
-      m3,
-      3000,
-    );
+    const ms = await msUntil(ts, DETECTION_DOWN, t3, m3, 3000);
     t.diagnostic(`Down ${ms} ms after keepalived was killed`);
     assert.ok(
       ms <= DETECT_MS + SLACK_MS,

@@ -7,7 +7,7 @@ import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { netlinkFlowReader } from '../../src/lvs/nft-flows.js';
 import { LAYOUT_MARKER, markKey } from '../../src/lvs/nft-model.js';
 import { libnftRunner } from '../../src/lvs/nft-runner.js';
-import { dr as drReal, nat, nftNamespaceSetup, svc } from './fixtures.js';
+import { addDrFlow, DR_FLOW, dr as drReal, nat, nftNamespaceSetup, svc } from './fixtures.js';
 
 const nft = nftNamespaceSetup();
 const base = { ...svc(''), scheduler: 'rr' as const };
@@ -36,7 +36,6 @@ const fw6: ServiceSpec = {
   matches: [{ kind: 'fwmark', fwmark: 8 }],
   reals: [drReal('2001:db8::13', 0)],
 };
-const FLOW = '198.51.100.10 . 40000 . 198.51.100.100 . 80';
 
 const make = () =>
   new NftDataplane(libnftRunner(), {
@@ -52,7 +51,7 @@ const report = (label: string, dp: NftDataplane, ok: { ok: boolean }) => {
     .sort();
   const flows = nft('list', 'map', 'netdev', 'keepalived_ts_dr', 'flows4');
   process.stdout.write(
-    `${JSON.stringify({ label, tables, adopted: dp.lastAdoption.adopted, flow: flows.stdout.includes(FLOW) })}\n`,
+    `${JSON.stringify({ label, tables, adopted: dp.lastAdoption.adopted, flow: flows.stdout.includes(DR_FLOW) })}\n`,
   );
 };
 const add = (s: ServiceSpec): Change[] => [{ op: 'add-service', service: s }];
@@ -74,15 +73,7 @@ report('+fw6', dp, await dp.apply(add(fw6)));
 report('-fw6', dp, await dp.apply(del(fw6)));
 // An established connection of the address DR service.
 const mark = dp.marks().get(markKey('dr', { address: '198.51.100.12', port: 80 }));
-const added = nft(
-  'add',
-  'element',
-  'netdev',
-  'keepalived_ts_dr',
-  'flows4',
-  `{ ${FLOW} : 0x${mark?.toString(16)} }`,
-);
-if (added.status !== 0) throw new Error(added.stderr);
+addDrFlow(nft, mark);
 report('-fw', dp, await dp.apply(del(fw)));
 await dp.stop(true);
 // Restarts adopting what the run before left: the DR table kept with its flow, one added, one dropped.

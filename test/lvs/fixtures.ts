@@ -29,6 +29,23 @@ export function nftNamespaceSetup(): (...args: string[]) => SpawnSyncReturns<str
   return (...args) => spawnSync('nft', args, { encoding: 'utf8' });
 }
 
+/** The established DR connection the `*-main.ts` scripts plant: client 198.51.100.10:40000 → 198.51.100.100:80. */
+export const DR_FLOW = '198.51.100.10 . 40000 . 198.51.100.100 . 80';
+
+/** Adds DR_FLOW to the DR table's flows4 map naming `mark` (a real server's), as the packet path would. */
+export function addDrFlow(nft: ReturnType<typeof nftNamespaceSetup>, mark: number | undefined): void {
+  if (mark === undefined) throw new Error('no mark for the DR server');
+  const added = nft(
+    'add',
+    'element',
+    'netdev',
+    'keepalived_ts_dr',
+    'flows4',
+    `{ ${DR_FLOW} : 0x${mark.toString(16)} }`,
+  );
+  if (added.status !== 0) throw new Error(added.stderr);
+}
+
 /**
  * A service named `name`: TCP 198.51.100.100:80, wrr over 192.0.2.11:8080 (weight 3) and 192.0.2.12:8080
  * (weight 1), NAT, no sorry server; `over` replaces whole fields.

@@ -77,6 +77,15 @@ export interface ClientResult {
   errs: string[];
 }
 
+/**
+ * Sends `once` (one request) until one is answered without error, at most `tries` times `gapMs` apart: the
+ * service has come up (VRRP took the VIP, the checker programmed the data plane). It does not fail: the
+ * test's own requests that follow say whether it is up.
+ */
+export async function untilServed(once: () => Promise<ClientResult>, tries = 50, gapMs = 200): Promise<void> {
+  for (let k = 0; k < tries && (await once()).errors > 0; k++) await new Promise((r) => setTimeout(r, gapMs));
+}
+
 /** Starts `node -e js` in `ns`; resolves at its first output (it is ready), rejects if it exits first. */
 function startScript(procs: ChildProcess[], ns: string, js: string, what: string): Promise<void> {
   const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', js], {

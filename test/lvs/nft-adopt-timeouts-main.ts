@@ -7,7 +7,7 @@ import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { netlinkFlowReader } from '../../src/lvs/nft-flows.js';
 import { type CtTimeouts, markKey } from '../../src/lvs/nft-model.js';
 import { libnftRunner } from '../../src/lvs/nft-runner.js';
-import { dr, nat, nftNamespaceSetup, svc } from './fixtures.js';
+import { addDrFlow, DR_FLOW, dr, nat, nftNamespaceSetup, svc } from './fixtures.js';
 
 const nft = nftNamespaceSetup();
 const base = { ...svc(''), scheduler: 'rr' as const };
@@ -32,7 +32,6 @@ const services: ServiceSpec[] = [
     reals: [11, 12].map((i) => nat(`192.0.2.${i}`, 5353)),
   },
 ];
-const FLOW = '198.51.100.10 . 40000 . 198.51.100.100 . 80';
 
 async function run(label: string, timeouts: CtTimeouts | undefined, keep = true): Promise<NftDataplane> {
   const logs: string[] = [];
@@ -51,7 +50,7 @@ async function run(label: string, timeouts: CtTimeouts | undefined, keep = true)
       label,
       adopted: dp.lastAdoption.adopted,
       script: dp.lastScript.split('\n').filter((l) => /ct timeout|^delete (set|map) /.test(l)),
-      flow: flows.includes(FLOW),
+      flow: flows.includes(DR_FLOW),
       objects: [...table.matchAll(/ct timeout (\S+) \{[^}]*policy = \{ ([^}]*) \}/gs)].map(
         (m) => `${m[1]}: ${m[2]}`,
       ),
@@ -66,16 +65,7 @@ async function run(label: string, timeouts: CtTimeouts | undefined, keep = true)
 const first = await run('first', { tcp: 7200, tcpfin: 30, udp: 77 });
 // An established DR connection of the first run: its flow entry names one of the service's servers.
 const mark = first.marks().get(markKey('dr', { address: '198.51.100.12', port: 80 }));
-if (mark === undefined) throw new Error('no mark for the DR server');
-const added = nft(
-  'add',
-  'element',
-  'netdev',
-  'keepalived_ts_dr',
-  'flows4',
-  `{ ${FLOW} : 0x${mark.toString(16)} }`,
-);
-if (added.status !== 0) throw new Error(added.stderr);
+addDrFlow(nft, mark);
 await run('same', { tcp: 7200, tcpfin: 30, udp: 77 });
 await run('changed', { tcp: 3600, udp: 50 });
 await run('gone', undefined);

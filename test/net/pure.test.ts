@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { formatIpv6, parseIp, parseIpv4, parseIpv6, parseMac } from '../../src/net/inet.js';
-import { buildIpv4Header, internetChecksum } from '../../src/net/ipv4-header.js';
+import { buildIpv4Header } from '../../src/net/ipv4-header.js';
 import { SO_TIMESTAMPNS, SOL_SOCKET } from '../../src/net/libc.js';
 import { socketError } from '../../src/net/net-error.js';
 import { macvlanLinkInfo, netlinkError } from '../../src/net/netlink.js';
 import { arrivalOf } from '../../src/net/raw-socket.js';
+import { internetChecksum } from '../../src/vrrp/checksum.js';
 
 test('IPv6 formatting is RFC 5952 canonical (WHATWG URL serializer as the oracle) and round-trips', () => {
   fc.assert(

@@ -3,7 +3,7 @@
 // RFC 5798 §7.1 receive checks depend on.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { internetChecksum } from '../../src/net/ipv4-header.js';
+import { internetChecksum } from '../../src/vrrp/checksum.js';
 import { ip, isRoot, Lab } from '../helpers/netns.js';
 import { Agent } from './agent-client.js';
 

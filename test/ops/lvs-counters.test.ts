@@ -65,32 +65,26 @@ interface S {
   inBytes: number;
   outBytes: number;
 }
-/** IPVS_*_ATTR_STATS (nest 10): conns and packets u32, bytes u64, then the rates (u32). */
-const stats32 = (s: S) =>
-  attr(
-    10,
+/**
+ * IPVS_*_ATTR_STATS (nest 10): conns and packets u32, bytes u64, then the rates (u32); IPVS_*_ATTR_STATS64
+ * (nest 12): the same attributes, all u64.
+ */
+function stats(nest: 10 | 12, s: S): Uint8Array {
+  const count = nest === 10 ? (v: number) => u32(v) : u64;
+  return attr(
+    nest,
     cat(
-      attr(1, u32(s.conns)),
-      attr(2, u32(s.inPackets)),
-      attr(3, u32(s.outPackets)),
+      attr(1, count(s.conns)),
+      attr(2, count(s.inPackets)),
+      attr(3, count(s.outPackets)),
       attr(4, u64(s.inBytes)),
       attr(5, u64(s.outBytes)),
-      ...[6, 7, 8, 9, 10].map((t) => attr(t, u32(7))),
+      ...[6, 7, 8, 9, 10].map((t) => attr(t, count(7))),
     ),
   );
-/** IPVS_*_ATTR_STATS64 (nest 12): all u64. */
-const stats64 = (s: S) =>
-  attr(
-    12,
-    cat(
-      attr(1, u64(s.conns)),
-      attr(2, u64(s.inPackets)),
-      attr(3, u64(s.outPackets)),
-      attr(4, u64(s.inBytes)),
-      attr(5, u64(s.outBytes)),
-      ...[6, 7, 8, 9, 10].map((t) => attr(t, u64(7))),
-    ),
-  );
+}
+const stats32 = (s: S) => stats(10, s);
+const stats64 = (s: S) => stats(12, s);
 /** genlmsghdr (cmd, version 1, reserved) then the attributes. */
 const genl = (cmd: number, ...as: Uint8Array[]) => cat(new Uint8Array([cmd, 1, 0, 0]), ...as);
 

@@ -6,22 +6,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { serviceNotifier, sockaddrUn, watchdogIntervalMs } from '../../src/daemon/sd-notify.js';
 import { daemonConf } from '../daemon/conf.js';
-import { killAllRouters, Router } from '../daemon/router.js';
+import { cleanupAfter, Router } from '../daemon/router.js';
 import { isRoot, loneRouterNetns } from '../helpers/netns.js';
 import { NotifyListener } from './notify-listener.js';
 
-const cleanups: (() => void)[] = [];
+const cleanups = cleanupAfter();
 /** The listener is a python3 script (Node has no AF_UNIX datagram socket). */
 const noPython =
   spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'python3 not installed';
 const daemonSkip = isRoot() ? noPython : 'needs root for network namespaces';
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
 
 const quiet = { info: () => {}, warn: (m: string) => assert.fail(`unexpected warning: ${m}`) };
 

@@ -5,9 +5,10 @@
 // without metrics_listen stops it. VRRP does not notice any of it.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { after, test } from 'node:test';
-import { killAllRouters, Router, settle, waitUntil } from '../daemon/router.js';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { test } from 'node:test';
+import { Router, settle, waitUntil } from '../daemon/router.js';
+import { isRoot } from '../helpers/netns.js';
+import { RouterLabs } from '../helpers/router-lab.js';
 import { NsHttp } from './ns-http.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
@@ -17,16 +18,7 @@ const TOKEN_1 = 'reload-token-one-0123456789';
 const TOKEN_2 = 'reload-token-two-0123456789';
 const auth = (t: string) => ({ Authorization: `Bearer ${t}` });
 
-const routers: Router[] = [];
-const helpers: NsHttp[] = [];
-let lab: Lab | null = null;
-after(() => {
-  if (process.env.KATS_SHOW_LOGS) for (const r of routers) console.log(r.log());
-  killAllRouters();
-  for (const h of helpers) h.close();
-  lab?.close();
-  for (const r of routers) r.removeDir();
-});
+const labs = new RouterLabs();
 
 const conf = (globals: string) => `
 global_defs {
@@ -78,15 +70,16 @@ async function expectStatus(h: NsHttp, headers: Record<string, string>, code: nu
 }
 
 test('SIGHUP applies metrics_listen and metrics_token', { skip, timeout: 90_000 }, async () => {
-  lab = new Lab('strl');
-  const ns = lab.addHost('r1');
-  ip('-n', ns, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
+  const { r1: ns } = labs.open('strl', { r1: '192.0.2.1/24' });
   const a = new NsHttp(ns, '127.0.0.1', PORT_A);
   const b = new NsHttp(ns, '127.0.0.1', PORT_B);
-  helpers.push(a, b);
+  labs.closers.push(
+    () => a.close(),
+    () => b.close(),
+  );
   await Promise.all([a.ready, b.ready]);
   const r1 = new Router('r1', ns, conf(''));
-  routers.push(r1);
+  labs.add(r1);
   await settle([r1], () => r1.lastState('VI_1') === 'MASTER', 15_000, 'r1 master');
   const m0 = r1.mark();
   const reload = (globals: string) => {

@@ -4,22 +4,19 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import type { VrrpScript } from '../../src/config/model.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
 import { ScriptTrackers, ScriptVerdict } from '../../src/track/script-trackers.js';
-import { holds, killAllRouters, Router, settle, sleep, waitUntil } from '../daemon/router.js';
-import { ip, isRoot, Lab } from '../helpers/netns.js';
+import { cleanupAfter, holds, Router, settle, sleep, waitUntil } from '../daemon/router.js';
+import { isRoot } from '../helpers/netns.js';
 import { quietLog } from '../helpers/quiet-log.js';
+import { openLan, TWO_ROUTERS } from '../helpers/router-lab.js';
 
 const skip = isRoot() ? false : 'needs root for network namespaces';
-const cleanups: (() => void)[] = [];
-after(() => {
-  killAllRouters();
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const cleanups = cleanupAfter();
 
 test('rise/fall: consecutive results change the state; an interruption restarts the count', () => {
   const v = new ScriptVerdict(2, 3, true);
@@ -85,12 +82,9 @@ test('a failing vrrp_script lowers the master below its peer; recovery takes the
   skip,
   timeout: 30_000,
 }, async () => {
-  const lab = new Lab('dscr');
+  const { lab, ns } = openLan('dscr', TWO_ROUTERS);
   cleanups.push(() => lab.close());
-  const ns1 = lab.addHost('r1');
-  const ns2 = lab.addHost('r2');
-  ip('-n', ns1, 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0');
-  ip('-n', ns2, 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  const { r1: ns1, r2: ns2 } = ns;
   const flagDir = mkdtempSync(join(tmpdir(), 'kats-flag-'));
   cleanups.push(() => rmSync(flagDir, { recursive: true, force: true }));
   const flag = join(flagDir, 'healthy');

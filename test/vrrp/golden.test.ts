@@ -16,23 +16,12 @@ import { decodeAdvert, encodeAdvert, spiOfAddress } from '../../src/vrrp/packet.
 import { parseIp } from '../../src/vrrp/packet-addr.js';
 import { IPV6_HEADER_LENGTH } from '../../src/vrrp/packet-ip.js';
 import { type RxPolicy, validateAdvert } from '../../src/vrrp/rx-validate.js';
-
-interface Expected {
-  family: IpFamily;
-  version: 2 | 3;
-  vrid: number;
-  priority: number;
-  advertIntervalCs: number;
-  authType: number;
-  password?: string;
-  addresses: string[];
-  unicastPeers?: string[];
-}
+import type { CaptureExpected } from '../data/vrrp-captures/format.js';
 
 interface Capture {
   case: string;
   daemon: string;
-  expect: Expected[];
+  expect: CaptureExpected[];
   packets: string[];
 }
 

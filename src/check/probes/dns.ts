@@ -5,9 +5,10 @@
 // success (answers are not required), any other RCODE a failure. An ICMP error (port unreachable) makes the
 // read fail: a failure. docs/probes.md, "DNS_CHECK".
 import { randomInt } from 'node:crypto';
+import { SOCK_DGRAM } from '../../net/libc.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { DNS_TYPES, decodeHeader, encodeQuery, rcodeName } from './dns-wire.js';
-import { PendingReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
+import { PendingReply, sendDatagram, sockaddrOf } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where, withErrno } from './outcome.js';
 
 export class DnsProbe implements Probe {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Checker, SslConfig } from '../../config/model.js';
+import { EINPROGRESS, SOCK_STREAM } from '../../net/libc.js';
 import type { Probe, ProbeFactory, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { type Deadline, type DeadlineTarget, type DeadlineWheel, probeDeadlines } from './http-deadline.js';
 import {
@@ -27,10 +28,8 @@ import {
 import {
   closeFd,
   connectFd,
-  EINPROGRESS,
   openSocket,
   recvFd,
-  SOCK_STREAM,
   sendFd,
   sockaddrOf,
   socketErrorOf,

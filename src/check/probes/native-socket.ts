@@ -7,6 +7,9 @@ import { parseIpv4, parseIpv6 } from '../../net/inet.js';
 import {
   AF_INET,
   AF_INET6,
+  EAGAIN,
+  EINPROGRESS,
+  EINTR,
   libcLibrary,
   SO_BINDTODEVICE,
   SOCK_CLOEXEC,
@@ -19,19 +22,11 @@ import type { ProbeOutcome, ProbeTarget } from '../probe.js';
 import { type Deadline, type DeadlineTarget, probeDeadlines } from './http-deadline.js';
 import { EPOLLIN, type FdReady, probeReactor } from './reactor.js';
 
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_ICMPV6 = 58;
 const SO_REUSEADDR = 2;
 const SO_ERROR = 4;
 const SO_MARK = 36;
 const IP_RECVERR = 11;
 const IPV6_RECVERR = 25;
-
-export const EAGAIN = 11;
-export const EINTR = 4;
-export const EINPROGRESS = 115;
 
 interface Bound {
   socket: (d: number, t: number, p: number) => number;

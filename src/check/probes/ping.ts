@@ -7,15 +7,9 @@
 // checker starts, and widenPingGroupRange() below does the same (docs/probes.md, "PING_CHECK").
 // keepalived's PING_CHECK takes no bindto / bind_if / fwmark: none are applied here either.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, SOCK_DGRAM } from '../../net/libc.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
-import {
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  PendingReply,
-  SOCK_DGRAM,
-  sendDatagram,
-  sockaddrOf,
-} from './native-socket.js';
+import { PendingReply, sendDatagram, sockaddrOf } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up } from './outcome.js';
 
 const ECHO_REQUEST = [8, 128] as const;

@@ -5,17 +5,11 @@
 // waiting when the server answered at once (loopback, the same host), else one epoll registration on the
 // probes' shared reactor and a deadline on their shared timing wheel; no stream object, no libuv handle or
 // timer of its own, no closure per attempt on the quick path (docs/probes.md, "TCP_CHECK").
+
+import { EINPROGRESS, SOCK_STREAM } from '../../net/libc.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
 import { type Deadline, type DeadlineTarget, probeDeadlines } from './http-deadline.js';
-import {
-  closeFd,
-  connectFd,
-  EINPROGRESS,
-  openSocket,
-  SOCK_STREAM,
-  sockaddrOf,
-  socketErrorOf,
-} from './native-socket.js';
+import { closeFd, connectFd, openSocket, sockaddrOf, socketErrorOf } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where, withErrno } from './outcome.js';
 import { EPOLLOUT, type FdReady, probeReactor } from './reactor.js';
 

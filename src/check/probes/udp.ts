@@ -8,8 +8,9 @@
 //   the first min(reply length, data length) bytes, X nibbles matching anything.
 // docs/probes.md, "UDP_CHECK".
 import type { Checker } from '../../config/model.js';
+import { SOCK_DGRAM } from '../../net/libc.js';
 import type { Probe, ProbeOutcome, ProbeTarget } from '../probe.js';
-import { PendingReply, SOCK_DGRAM, sendDatagram, sockaddrOf } from './native-socket.js';
+import { PendingReply, sendDatagram, sockaddrOf } from './native-socket.js';
 import { connectCode, down, ms, nowUs, up, where, withErrno } from './outcome.js';
 
 /** The reply rule compiled from the configuration. */

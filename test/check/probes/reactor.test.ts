@@ -9,11 +9,11 @@ import {
   connectFd,
   openSocket,
   recvFd,
-  SOCK_DGRAM,
   sendFd,
   sockaddrOf,
 } from '../../../src/check/probes/native-socket.js';
 import { EPOLLIN, probeReactor } from '../../../src/check/probes/reactor.js';
+import { SOCK_DGRAM } from '../../../src/net/libc.js';
 import { canUseNetns, enterLab, type NetnsLab } from './lab.js';
 
 const skip = canUseNetns() ? false : 'needs root for network namespaces';

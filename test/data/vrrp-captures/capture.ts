@@ -10,20 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ip, Lab, nsExec } from '../../helpers/netns.js';
 import { tcpdumpIn } from '../../interop/capture.js';
+import type { CaptureExpected } from './format.js';
 
 const outDir = dirname(fileURLToPath(import.meta.url));
-
-interface Expected {
-  family: 4 | 6;
-  version: 2 | 3;
-  vrid: number;
-  priority: number;
-  advertIntervalCs: number;
-  authType: number;
-  password?: string;
-  addresses: string[];
-  unicastPeers?: string[];
-}
 
 interface CaptureCase {
   name: string;
@@ -32,7 +21,7 @@ interface CaptureCase {
   config: string;
   packetCount: number;
   /** Further daemon config (FRR: zebra + vrrpd) or setup done before start. */
-  expect: Expected[];
+  expect: CaptureExpected[];
 }
 
 function keepalivedConf(body: string): string {
