@@ -180,8 +180,8 @@ export function drRealServer(
  * (1-2 s after the link comes up, longer when kworkers wait for a CPU), and a neighbour solicitation whose
  * packet's source is not an address of the outgoing interface — the director forwarding a client's packet,
  * a DR real server answering from the VIP on lo — is sent from that link-local address, or not at all
- * while it is tentative: such a first contact waited ~2 s here (measured: 2.04 s, 10 ms once DAD was done),
- * enough for an occasional 3 s client timeout in a loaded run.
+ * while it is tentative: such a first contact waited ~2 s here (measured: 2.04 s, 10 ms once DAD was done;
+ * docs/lvs.md, "IPv6 first contact and DAD").
  */
 export async function ipv6Settled(namespaces: readonly string[], timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
