@@ -24,6 +24,7 @@ import { netlinkFlusher } from '../lvs/ct-flush.js';
 import { type Dataplane, type DataplaneState, planChanges, type ServiceSpec } from '../lvs/dataplane.js';
 import { desiredFromConfig, type LiveVs, serviceFromConfig, vsName } from '../lvs/from-config.js';
 import { IpvsDataplane } from '../lvs/ipvs-dataplane.js';
+import { serviceKeys } from '../lvs/ipvs-msg.js';
 import { modprobeIpvs, selectDataplane } from '../lvs/ipvs-select.js';
 import { NftDataplane } from '../lvs/nft-dataplane.js';
 import { netlinkFlowReader } from '../lvs/nft-flows.js';
@@ -46,6 +47,12 @@ export interface LvsStateFile {
   marks: [string, number][];
   /** Absent in files written before IPVS was a back end: nftables. */
   dataplane?: 'ipvs' | 'nftables';
+  /**
+   * IPVS: services that may be in the kernel beyond `state` — an earlier run's not yet reconciled, or
+   * those the transaction in flight adds. Written before that transaction is sent, so a run killed during
+   * it leaves a file naming all it may have left (docs/lvs.md, "The IPVS back end").
+   */
+  unsettled?: ServiceSpec[];
 }
 
 /** What the sink needs of a back end: NftDataplane and IpvsDataplane both fit. */
@@ -123,6 +130,11 @@ function readStateFile(file: string): LvsStateFile | undefined {
   }
 }
 
+/** The IPVS services an earlier run's state file names as possibly in the kernel (none for nftables). */
+export function ipvsLeftovers(file: LvsStateFile): ServiceSpec[] {
+  return file.dataplane === 'ipvs' ? [...file.state.services, ...(file.unsettled ?? [])] : [];
+}
+
 export class LvsSink implements DataPlaneSink {
   #cfg: KeepalivedConfig;
   readonly #dp: SinkDataplane;
@@ -144,12 +156,16 @@ export class LvsSink implements DataPlaneSink {
   #reported = new Set<string>();
 
   #rebalancer: NodeJS.Timeout | null = null;
+  /** IPVS: services that may be in the kernel beyond the committed state (LvsStateFile.unsettled). */
+  #unsettled: ServiceSpec[];
 
-  constructor(cfg: KeepalivedConfig, dp: SinkDataplane, o: LvsSinkOptions) {
+  /** `leftovers`: IPVS services an earlier run's state file names, until start() has reconciled them. */
+  constructor(cfg: KeepalivedConfig, dp: SinkDataplane, o: LvsSinkOptions, leftovers: ServiceSpec[] = []) {
     this.#cfg = cfg;
     this.#dp = dp;
     this.#kind = dp instanceof IpvsDataplane ? 'ipvs' : 'nftables';
     this.#o = o;
+    this.#unsettled = this.#kind === 'ipvs' ? [...leftovers] : [];
     this.#index(cfg);
     this.#startAfterMs = o.respawned ? Date.now() + RESPAWN_CONVERGE_MS : 0;
   }
@@ -173,15 +189,16 @@ export class LvsSink implements DataPlaneSink {
       }
       o.log.info(`LVS data plane: ${sel.kind === 'ipvs' ? 'IPVS' : 'nftables'}: ${sel.reason}`);
       if (sel.kind === 'ipvs') {
-        const leftovers = o.stateFile ? readStateFile(o.stateFile) : undefined;
+        const file = o.stateFile ? readStateFile(o.stateFile) : undefined;
+        const leftovers = file ? ipvsLeftovers(file) : [];
         const dp = new IpvsDataplane({
           log: (m) => o.log.info(m),
           flushOnStart: g.lvsFlush,
           ...(g.lvsFlushOnStop ? { flushOnStop: g.lvsFlushOnStop } : {}),
           ...(g.lvsTimeouts ? { timeouts: g.lvsTimeouts } : {}),
-          ...(leftovers?.dataplane === 'ipvs' ? { leftovers: leftovers.state } : {}),
+          ...(leftovers.length > 0 ? { leftovers: { services: leftovers } } : {}),
         });
-        return new LvsSink(cfg, dp, o);
+        return new LvsSink(cfg, dp, o, leftovers);
       }
     }
     const runner = nftRunner(o.log);
@@ -309,7 +326,10 @@ export class LvsSink implements DataPlaneSink {
           this.#changed.clear();
           const { state, errors } = desiredFromConfig(this.#cfg, this.#live);
           this.#report(errors);
+          this.#beforeAdding(state.services);
           r = this.#started ? await this.#dp.update(state) : await this.#dp.start(state);
+          // a started IPVS back end has deleted the earlier run's services it no longer wants
+          if (r.ok && !this.#started) this.#unsettled = [];
         } else {
           // Only the changed virtual servers: their services against what is committed for them.
           const olds: ServiceSpec[] = [];
@@ -327,8 +347,10 @@ export class LvsSink implements DataPlaneSink {
             else this.#report(made.errors);
           }
           this.#changed.clear();
+          this.#beforeAdding(news);
           r = await this.#dp.apply(planChanges({ services: olds }, { services: news }));
         }
+        if (r.ok) this.#settleAdded();
         if (!r.ok) this.#o.log.error(`data plane: ${r.error.message}`);
         for (const e of this.#dp.lastDrCleanup?.errors ?? [])
           this.#o.log.warn(`data plane (DR flow clean-up): ${e}`);
@@ -366,17 +388,50 @@ export class LvsSink implements DataPlaneSink {
     return r.traffic;
   }
 
+  /**
+   * IPVS, before a transaction towards `services`: those occupying a service key that neither the committed
+   * state nor the unsettled list holds are added to the latter and the state file is written at once, so a
+   * run killed while programming them leaves them named for the next start to delete (nftables needs no
+   * such list: its tables are adopted or replaced whole).
+   */
+  #beforeAdding(services: readonly ServiceSpec[]): void {
+    if (this.#kind !== 'ipvs' || !this.#o.stateFile) return;
+    let unsettled: Set<string> | undefined;
+    const fresh = services.filter((s) => {
+      const old = this.#dp.service(s.name);
+      const held = new Set(old ? serviceKeys(old) : []);
+      const keys = serviceKeys(s).filter((k) => !held.has(k));
+      if (keys.length === 0) return false;
+      unsettled ??= new Set(this.#unsettled.flatMap(serviceKeys));
+      return keys.some((k) => !unsettled?.has(k));
+    });
+    if (fresh.length === 0) return;
+    this.#unsettled.push(...fresh);
+    this.#writeState(true);
+  }
+
+  /** After a transaction that succeeded: unsettled services now held by the committed state are settled. */
+  #settleAdded(): void {
+    if (this.#unsettled.length === 0) return;
+    const held = new Set(this.#dp.committed().services.flatMap(serviceKeys));
+    // the next write of the state file (after this transaction) leaves them out
+    this.#unsettled = this.#unsettled.filter((s) => serviceKeys(s).some((k) => !held.has(k)));
+  }
+
   #stateTimer: NodeJS.Timeout | null = null;
   #stateWrittenAt = 0;
 
-  #writeState(): void {
+  /** `ahead`: written before the first programming too (the unsettled services alone). */
+  #writeState(ahead = false): void {
+    if (this.#stateTimer && ahead) clearTimeout(this.#stateTimer);
     this.#stateTimer = null;
     this.#stateWrittenAt = Date.now();
-    if (!this.#o.stateFile || !this.#started) return;
+    if (!this.#o.stateFile || (!this.#started && !ahead)) return;
     const file: LvsStateFile = {
       state: this.#dp.committed(),
       marks: [...this.#dp.marks()],
       dataplane: this.#kind,
+      ...(this.#unsettled.length > 0 ? { unsettled: this.#unsettled } : {}),
     };
     try {
       writeFileSync(this.#o.stateFile, JSON.stringify(file), { mode: 0o600 });

@@ -332,6 +332,11 @@ export function serviceKey(s: IpvsService): string {
   return s.fwmark !== undefined ? `${s.af}|fwm|${s.fwmark}` : `${s.af}|${s.protocol}|${s.address}|${s.port}`;
 }
 
+/** The IPVS service keys a service occupies (one per match). */
+export function serviceKeys(s: ServiceSpec): string[] {
+  return s.matches.map((m) => serviceKey(ipvsService(s, m)));
+}
+
 export function destKey(d: { address: string; port: number }): string {
   return `${d.address}|${d.port}`;
 }

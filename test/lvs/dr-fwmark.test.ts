@@ -16,6 +16,7 @@ import {
   DR_RS6,
   drDataplane,
   drLan,
+  ipv6Settled,
   replyCounter,
   runClient,
   startServer,
@@ -110,6 +111,7 @@ describe('LVS-DR for fwmark services through nftables (prerouting âˆ’149, dup â€
   });
 
   it('IPv6: rr by fwmark, replies bypass the director', async () => {
+    await ipv6Settled([...lab.hosts.values()]);
     assert.deepEqual(await dp.update(st(fwm(7, 4, RS), fwm(8, 6, RS6))), { ok: true });
     const res = await runClient(procs, client, { count: 9, target: VIP6, from: '2001:db8:1::10' });
     assert.equal(res.errors, 0, res.errs.join());

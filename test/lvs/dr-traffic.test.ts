@@ -13,7 +13,18 @@ import { readNftTraffic, type ServiceTraffic, type Traffic, TrafficLedger } from
 import type { DataplaneState, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import type { NftDataplane } from '../../src/lvs/nft-dataplane.js';
 import { isRoot, Lab, nsExec } from '../helpers/netns.js';
-import { counts, DR_RS, DR_RS6, drDataplane, drLan, drService, runClient, VIP, VIP6 } from './lab.js';
+import {
+  counts,
+  DR_RS,
+  DR_RS6,
+  drDataplane,
+  drLan,
+  drService,
+  ipv6Settled,
+  runClient,
+  VIP,
+  VIP6,
+} from './lab.js';
 
 const RS = DR_RS;
 const RS6 = DR_RS6;
@@ -190,6 +201,7 @@ describe('traffic counters of DR services (netdev ingress and fwmark)', {
   });
 
   it('IPv6 (netdev ingress): the same counters', async () => {
+    await ipv6Settled([...lab.hosts.values()]);
     const reals6 = RS6.map((address) => ({ address, port: 80, weight: 1, method: 'DR' as const }));
     const web6 = drService({
       name: 'web6',

@@ -15,6 +15,7 @@ import {
   drDataplane,
   drLan,
   drService,
+  ipv6Settled,
   replyCounter,
   runClient,
   VIP,
@@ -125,6 +126,7 @@ describe('LVS-DR through nftables (netdev ingress fwd)', { skip: !isRoot() && 'n
   });
 
   it('IPv6: rr spread, removal, replies bypass the director', async () => {
+    await ipv6Settled([...lab.hosts.values()]);
     const svc6 = (reals: RealServerSpec[]) =>
       drService({ name: 'web6', family: 6, matches: [{ kind: 'addr', address: VIP6, port: 80 }], reals });
     assert.deepEqual(await dp.update(st(svc6([real6(0), real6(1), real6(2)]))), { ok: true });

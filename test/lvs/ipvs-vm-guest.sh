@@ -24,17 +24,26 @@ nsx c ip addr add 198.51.100.10/24 dev eth0; nsx c ip link set eth0 up
 nsx d ip addr add 198.51.100.1/24 dev eth0
 for v in 100 101 102 103 104 105; do nsx d ip addr add 198.51.100.$v/32 dev eth0; done
 nsx d ip -6 addr add 2001:db8:1::100/64 dev eth0 nodad
+nsx d ip -6 addr add 2001:db8:1::101/128 dev eth0 nodad
+nsx c ip -6 addr add 2001:db8:1::10/64 dev eth0 nodad
 nsx d ip addr add 192.0.2.1/24 dev eth1
+nsx d ip -6 addr add 2001:db8:2::1/64 dev eth1 nodad
 nsx d ip link set eth0 up; nsx d ip link set eth1 up
 nsx d sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv4/vs/conntrack'
-mkdir -p /tmp/www
-echo ok > /tmp/www/index.html
+nsx d sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding'
+# The administrator's marking for the IPv6 fwmark service (fwmark 11): TCP to [2001:db8:1::101]:80.
+nsx d nft 'add table ip6 kvm; add chain ip6 kvm pre { type filter hook prerouting priority mangle; policy accept; }; add rule ip6 kvm pre ip6 daddr 2001:db8:1::101 tcp dport 80 meta mark set 11' \
+  || echo "nft: the IPv6 mark rule could not be added"
 for i in 1 2 3; do
   ip link add eth0 netns r$i type veth peer name rv$i && ip link set rv$i master br0 up
   nsx r$i ip addr add 192.0.2.1$i/24 dev eth0; nsx r$i ip link set eth0 up
   nsx r$i ip route add default via 192.0.2.1
+  nsx r$i ip -6 addr add 2001:db8:2::1$i/64 dev eth0 nodad
+  nsx r$i ip -6 route add default via 2001:db8:2::1
+  # each real server's page names it (the IPv6 fwmark traffic's spread is read from the answers)
+  mkdir -p /tmp/www$i; echo r$i > /tmp/www$i/index.html
 done
-start_rs() { ip netns exec r$1 "$BB" httpd -f -p "${2:-80}" -h /tmp/www & echo $! > /tmp/r$1.${2:-80}.pid; }
+start_rs() { ip netns exec r$1 "$BB" httpd -f -p "${2:-80}" -h /tmp/www$1 & echo $! > /tmp/r$1.${2:-80}.pid; }
 stop_rs() { kill "$(cat /tmp/r$1.${2:-80}.pid)"; }
 for i in 1 2 3; do start_rs $i; done
 start_rs 3 443
@@ -45,7 +54,9 @@ say "namespaces and real servers up"
 # taking over when the only live server fails and a server that never answers (.101), the default
 # scheduler and protocol (.102), a group of two addresses and a fwmark with lc (.103/.104/fwmark 9), SCTP
 # with lblc (.105), a fwmark DR/TUN service with sh-port,sh-fallback (fwmark 7), an IPv6 UDP service with
-# mh, mh-port and a /64 persistence (2001:db8:1::100), a UDP service with ops, and lvs_timeouts.
+# mh, mh-port and a /64 persistence (2001:db8:1::100), a UDP service with ops, lvs_timeouts, and a fwmark
+# service whose real servers are IPv6 (so is the service: docs/lvs.md, "The address family of a virtual
+# server"), TCP_CHECKed over IPv6, taking the director's marked TCP to [2001:db8:1::101]:80.
 cat > /tmp/main.conf <<'EOF'
 global_defs {
   router_id ipvs_vm
@@ -141,6 +152,18 @@ virtual_server 198.51.100.100 53 {
   real_server 192.0.2.11 53 {
   }
 }
+virtual_server fwmark 11 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  real_server 2001:db8:2::11 80 {
+    TCP_CHECK { connect_timeout 1 }
+  }
+  real_server 2001:db8:2::12 80 {
+    weight 2
+    TCP_CHECK { connect_timeout 1 }
+  }
+}
 EOF
 # A small configuration for the start/stop rules (no checkers: every server is up at once).
 small() { # small EXTRA_GLOBAL_LINES
@@ -168,6 +191,52 @@ virtual_server 198.51.100.106 80 {
 }
 EOF
 small "  lvs_flush_on_stop" > /tmp/flushstop.conf
+# Crash leftovers: the daemon runs crash1 and is SIGKILLed, then crash2 starts on what it left: .100 edited
+# (scheduler, weights, one server swapped), .106 and the IPv6 fwmark 12 no longer configured, .107 new.
+cat > /tmp/crash1.conf <<'EOF'
+global_defs {
+  router_id ipvs_vm_crash
+}
+virtual_server 198.51.100.100 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 192.0.2.11 80 {
+  }
+  real_server 192.0.2.12 80 {
+  }
+}
+virtual_server 198.51.100.106 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 192.0.2.11 80 {
+  }
+}
+virtual_server fwmark 12 {
+  lb_algo rr
+  real_server 2001:db8:2::13 80 {
+  }
+}
+EOF
+cat > /tmp/crash2.conf <<'EOF'
+global_defs {
+  router_id ipvs_vm_crash
+}
+virtual_server 198.51.100.100 80 {
+  lb_algo wrr
+  protocol TCP
+  real_server 192.0.2.11 80 {
+    weight 2
+  }
+  real_server 192.0.2.13 80 {
+  }
+}
+virtual_server 198.51.100.107 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 192.0.2.12 80 {
+  }
+}
+EOF
 
 # ------------------------------------------------------------------------------------------ helpers
 table() { nsx d ipvsadm -Ln; }
@@ -218,9 +287,11 @@ foreign() { # a service that is not ours, and a stale copy of one of ours with a
   nsx d ipvsadm -a -t 198.51.100.200:25 -r 192.0.2.21:25 -m
 }
 
-p_started() { has '^TCP  198.51.100.101:80' && ! has '192.0.2.13:8080' && has '192.0.2.12:80 .*Masq    1 '; }
-p_rs2down() { has '127.0.0.1:80' && has '192.0.2.12:80 .*Masq    0 ' && ! grep -A3 '^TCP  198.51.100.101:80' <<<"$T" | grep -q '192.0.2.12'; }
-p_rs2up() { ! has '127.0.0.1:80' && has '192.0.2.12:80 .*Masq    1 '; }
+p_started() { has '^TCP  198.51.100.101:80' && ! has '192.0.2.13:8080' && has '192.0.2.12:80 .*Masq    1 ' \
+  && has '^FWM  11 IPv6 rr' && has '\[2001:db8:2::11\]:80 ' && has '\[2001:db8:2::12\]:80 '; }
+p_rs2down() { has '127.0.0.1:80' && has '192.0.2.12:80 .*Masq    0 ' && ! grep -A3 '^TCP  198.51.100.101:80' <<<"$T" | grep -q '192.0.2.12' \
+  && ! has '\[2001:db8:2::12\]:80 '; }
+p_rs2up() { ! has '127.0.0.1:80' && has '192.0.2.12:80 .*Masq    1 ' && has '\[2001:db8:2::12\]:80 '; }
 p_small() { has '^TCP  198.51.100.100:80 rr'; }
 p_small2() { p_small && has '^TCP  198.51.100.106:80 rr'; }
 p_small_fixed() { p_small && ! has '192.0.2.99' && ! has '198.51.100.106'; }
@@ -244,6 +315,8 @@ run_main() { # run_main IMPL
   local okn=0
   for i in 1 2 3 4; do nsx c curl -s -m 3 -o /dev/null http://198.51.100.100/ && okn=$((okn+1)); done
   echo $okn > "$OUT/$impl.traffic.ok"
+  # and through the IPv6 fwmark service: the answering servers' names, one a line (rr: two each)
+  for i in 1 2 3 4; do nsx c curl -g -s -m 3 'http://[2001:db8:1::101]/' || echo failed; done > "$OUT/$impl.traffic6.txt"
   snap $impl traffic list
   if [ $impl = ts ]; then
     # the checker reads the counters every 2 s while a listener runs; nothing flows now, so both agree
@@ -268,9 +341,46 @@ run_main() { # run_main IMPL
   nsx d ipvsadm -C
 }
 
+# the block (service line and its servers) of the service whose line starts with $1
+blk() { awk -v s="$1" 'substr($0, 1, 1) != " " { p = index($0, s) == 1 } p' <<<"$T"; }
+# crash1's services (after the respawn, with or without the stray server the killed checker half added)
+p_crash1() { has '^TCP  198.51.100.106:80 rr' && has '^FWM  12 IPv6 rr' && has '\[2001:db8:2::13\]:80 ' \
+  && blk 'TCP  198.51.100.100:80 rr' | grep -q '192.0.2.12:80'; }
+# a new checker process (its pid file names another pid)
+respawned() { local p; p=$(cat "$TSLIST" 2>/dev/null); [ -n "$p" ] && [ "$p" != "$CPID0" ]; }
+p_crash1_fixed() { p_crash1 && ! has '192.0.2.99' && respawned; }
+p_crash1_ka() { p_crash1 && respawned && sleep 2; }
+# crash2 exactly (ours) / crash2's services there (keepalived 2.2.7: what it does with the rest is recorded)
+p_crash2() { has '^TCP  198.51.100.100:80 wrr' && has '^TCP  198.51.100.107:80 rr' && has '192.0.2.13:80 .*Masq    1 ' \
+  && has '192.0.2.11:80 .*Masq    2 ' && ! has '198.51.100.106' && ! has 'FWM  12' && ! blk 'TCP  198.51.100.100:80' | grep -q '192.0.2.12:80'; }
+p_crash2_ka() { has '^TCP  198.51.100.107:80 rr' && has '192.0.2.13:80' && sleep 2; }
+run_crash() { # run_crash IMPL
+  local impl=$1 pred
+  foreign
+  PIDTAG=crash start_impl $impl /tmp/crash1.conf
+  settle p_crash1; snap $impl crash-start
+  # the checker process SIGKILLed after it had half made a change: its parent respawns it, same configuration
+  nsx d ipvsadm -a -t 198.51.100.100:80 -r 192.0.2.99:80 -m
+  CPID0=$(cat "$TSLIST"); kill -KILL "$CPID0"
+  pred=p_crash1_fixed; [ $impl = ka ] && pred=p_crash1_ka
+  settle $pred; snap $impl crash-respawn
+  # the whole daemon SIGKILLed (both stopped first: neither sees the other go), then started with crash2
+  local pids; pids="$(cat "$TSLIST") $(cat "$PIDFILE")"
+  kill -STOP $pids; kill -KILL $pids
+  wait $JOB 2>/dev/null
+  sleep 1; snap $impl crash-killed
+  PIDTAG=crash start_impl $impl /tmp/crash2.conf
+  pred=p_crash2; [ $impl = ka ] && pred=p_crash2_ka
+  settle $pred; snap $impl crash-restart
+  stop_impl; snap $impl crash-stopped
+  nsx d ipvsadm -C
+}
+
 say "keepalived $(keepalived --version 2>&1 | head -1)"
 run_main ka
+run_crash ka
 say "keepalived-ts"
 run_main ts
+run_crash ts
 say "done"
 echo "ELAPSED $(el)"

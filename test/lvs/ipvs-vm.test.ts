@@ -4,7 +4,9 @@
 // `keepalived-ts -C` (dist/, built by `npm test`) and records `ipvsadm -Ln` after each phase. Here the
 // tables are compared: services by address/port and fwmark, schedulers and flags, persistence, weights,
 // forwarding methods, inhibit_on_failure, the sorry server, a real server stopped and started, lvs_timeouts,
-// stop with and without -I, lvs_flush, lvs_flush_on_stop; and `keepalived-ts --lvs-list` beside ipvsadm.
+// stop with and without -I, lvs_flush, lvs_flush_on_stop, an IPv6 fwmark service with traffic through it,
+// the checker and then the whole daemon SIGKILLed and restarted on what they left (crash leftovers); and
+// `keepalived-ts --lvs-list` beside ipvsadm.
 // Connection counters are left out of the keepalived/keepalived-ts comparison (the first run's connections
 // are still in IPVS's table during the second) and compared exactly between --lvs-list and ipvsadm instead.
 import assert from 'node:assert/strict';
@@ -87,7 +89,27 @@ function blocks(text: string): Map<string, string[]> {
   return m;
 }
 
-const PHASES = ['start', 'rs2down', 'rs2up', 'traffic', 'stopped', 'flush-start', 'keep-I', 'flush-stop'];
+const PHASES = [
+  'start',
+  'rs2down',
+  'rs2up',
+  'traffic',
+  'stopped',
+  'flush-start',
+  'keep-I',
+  'flush-stop',
+  'crash-start',
+];
+
+/** A table's blocks as sorted [service, destinations without counters] pairs (order-free comparison). */
+const sortedBlocks = (text: string): [string, string[]][] =>
+  [...blocks(text).entries()]
+    .map(([k, v]): [string, string[]] => [
+      k,
+      v.map((l) => l.trim().split(/\s+/).slice(0, 4).join(' ')).sort(),
+    ])
+    .sort(([a], [b]) => a.localeCompare(b));
+const FOREIGN: [string, string[]] = ['TCP  198.51.100.200:25 rr', ['-> 192.0.2.21:25 Masq 1']];
 
 describe('keepalived-ts on a real IPVS, beside keepalived 2.2.7 (qemu VM)', () => {
   it('keepalived 2.2.7 programmed what the configuration says (the reference is meaningful)', (t) => {
@@ -99,6 +121,7 @@ describe('keepalived-ts on a real IPVS, beside keepalived 2.2.7 (qemu VM)', () =
       'FWM  7 sh (sh-fallback,sh-port)',
       'SCTP 198.51.100.105:9 lblc',
       'UDP  198.51.100.100:53 rr ops',
+      'FWM  11 IPv6 rr',
     ])
       assert.ok(start.includes(line), `keepalived's table lacks ${line}:\n${start}`);
     assert.match(read('ka.rs2down.txt'), /127\.0\.0\.1:80/);
@@ -138,6 +161,75 @@ describe('keepalived-ts on a real IPVS, beside keepalived 2.2.7 (qemu VM)', () =
     assert.match(theirs, /TCP {2}198\.51\.100\.100:80 wrr/);
     assert.match(theirs, /192\.0\.2\.99:80/);
     assert.match(theirs, /TCP {2}198\.51\.100\.106:80 rr/);
+  });
+
+  it('an IPv6 fwmark service (family from its real servers) takes marked IPv6 traffic, rr, in both', (t) => {
+    if (skip) return t.skip(skip);
+    for (const impl of ['ka', 'ts']) {
+      const start = read(`${impl}.start.txt`);
+      const fwm = blocks(start).get('FWM  11 IPv6 rr') ?? [];
+      assert.deepEqual(
+        fwm.map((l) => l.trim().split(/\s+/).slice(0, 4).join(' ')).sort(),
+        ['-> [2001:db8:2::11]:80 Masq 1', '-> [2001:db8:2::12]:80 Masq 2'],
+        `${impl}: ${start}`,
+      );
+      // four requests to the marked [2001:db8:1::101]:80, each answered by the server it was sent to
+      const answers = read(`${impl}.traffic6.txt`).trim().split('\n').sort();
+      assert.deepEqual(answers, ['r1', 'r1', 'r2', 'r2'], `${impl}: ${answers.join(' ')}`);
+    }
+  });
+
+  it('a SIGKILLed checker, respawned, ends on exactly the configured table (a half-made change undone)', (t) => {
+    if (skip) return t.skip(skip);
+    // crash-start is compared with keepalived's above; the stray 192.0.2.99 was added before the kill
+    assert.deepEqual(sortedBlocks(read('ts.crash-respawn.txt')), sortedBlocks(read('ts.crash-start.txt')));
+    assert.doesNotMatch(read('ts.crash-respawn.txt'), /192\.0\.2\.99/);
+  });
+
+  it('a SIGKILLed daemon leaves its table; a restart with a changed configuration ends on exactly that one', (t) => {
+    if (skip) return t.skip(skip);
+    // SIGKILL runs no clean-up: everything stays, in both
+    for (const impl of ['ka', 'ts'])
+      assert.deepEqual(
+        sortedBlocks(read(`${impl}.crash-killed.txt`)),
+        sortedBlocks(read(`${impl}.crash-respawn.txt`)),
+        impl,
+      );
+    // ours: crash2's services exactly (.100 edited in place, .106 and FWM 12 of the dead run deleted), the
+    // foreign service untouched; and on stop only the foreign one stays
+    assert.deepEqual(sortedBlocks(read('ts.crash-restart.txt')), [
+      ['TCP  198.51.100.100:80 wrr', ['-> 192.0.2.11:80 Masq 2', '-> 192.0.2.13:80 Masq 1']],
+      ['TCP  198.51.100.107:80 rr', ['-> 192.0.2.12:80 Masq 1']],
+      FOREIGN,
+    ]);
+    assert.deepEqual(sortedBlocks(read('ts.crash-stopped.txt')), [FOREIGN]);
+  });
+
+  it('keepalived 2.2.7 after the same crashes keeps every leftover (recorded: the reference differs here)', (t) => {
+    if (skip) return t.skip(skip);
+    // its respawned checker ignores EEXIST: the stray server stays
+    assert.match(read('ka.crash-respawn.txt'), /192\.0\.2\.99:80/);
+    // restarted with crash2: .100 keeps its scheduler, weights and servers and gains .13; the services
+    // crash2 no longer has stay; on stop it deletes only what crash2 configures, so they stay for good
+    assert.deepEqual(sortedBlocks(read('ka.crash-restart.txt')), [
+      ['FWM  12 IPv6 rr', ['-> [2001:db8:2::13]:80 Masq 1']],
+      [
+        'TCP  198.51.100.100:80 rr',
+        [
+          '-> 192.0.2.11:80 Masq 1',
+          '-> 192.0.2.12:80 Masq 1',
+          '-> 192.0.2.13:80 Masq 1',
+          '-> 192.0.2.99:80 Masq 1',
+        ],
+      ],
+      ['TCP  198.51.100.106:80 rr', ['-> 192.0.2.11:80 Masq 1']],
+      ['TCP  198.51.100.107:80 rr', ['-> 192.0.2.12:80 Masq 1']],
+      FOREIGN,
+    ]);
+    assert.deepEqual(
+      sortedBlocks(read('ka.crash-stopped.txt')).map(([k]) => k),
+      ['FWM  12 IPv6 rr', 'TCP  198.51.100.106:80 rr', 'TCP  198.51.100.200:25 rr'],
+    );
   });
 
   it('keepalived-ts --lvs-list prints what ipvsadm -Ln prints for our services, counters included', (t) => {

@@ -183,6 +183,28 @@ export function drRealServer(
   return ns;
 }
 
+/**
+ * Resolves once no address in `namespaces` is tentative (IPv6 duplicate address detection done), at most
+ * `timeoutMs`. Our addresses are added `nodad`, but each interface's link-local address goes through DAD
+ * (1-2 s after the link comes up, longer when kworkers wait for a CPU), and a neighbour solicitation whose
+ * packet's source is not an address of the outgoing interface — the director forwarding a client's packet,
+ * a DR real server answering from the VIP on lo — is sent from that link-local address, or not at all
+ * while it is tentative: such a first contact waited ~2 s here (measured: 2.04 s, 10 ms once DAD was done;
+ * docs/lvs.md, "IPv6 first contact and DAD").
+ */
+export async function ipv6Settled(namespaces: readonly string[], timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const left = namespaces.filter(
+      (ns) => ip('-n', ns, '-6', '-o', 'addr', 'show', 'tentative').trim() !== '',
+    );
+    if (left.length === 0) return;
+    if (Date.now() > end)
+      throw new Error(`IPv6 addresses still tentative after ${timeoutMs} ms in ${left.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** dr.test.ts's real servers' addresses (IPv4, IPv6), on the client's and director's LAN. */
 export const DR_RS = ['198.51.100.11', '198.51.100.12', '198.51.100.13'];
 export const DR_RS6 = ['2001:db8:1::11', '2001:db8:1::12', '2001:db8:1::13'];
@@ -220,6 +242,7 @@ export const drService = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
  * The dual-stack DR LAN of dr.test.ts, dr-fwmark.test.ts and dr-traffic.test.ts: a client (198.51.100.10,
  * 2001:db8:1::10), a director (198.51.100.1, 2001:db8:1::1, the VIPs on eth0) and three real servers
  * (DR_RS, DR_RS6: hosts `${prefix}rs1..3`, in `reals`) each serving HTTP on port 80 with its name rs1..rs3.
+ * Its IPv6 is usable once ipv6Settled(lab's hosts) has resolved.
  */
 export async function drLan(
   lab: Lab,
@@ -386,6 +409,11 @@ export class NatLab {
     const ns = createNetns(label);
     this.#ns.push(ns);
     return ns;
+  }
+
+  /** Resolves once no IPv6 address of the lab is tentative (see ipv6Settled): before IPv6 traffic. */
+  ipv6Settled(): Promise<void> {
+    return ipv6Settled([this.client, this.director, ...this.reals]);
   }
 
   /** Starts the HTTP servers (rs1..rs3 on 8080, sorry on the director's 127.0.0.1:8081); resolves when all listen. */

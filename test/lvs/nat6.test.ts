@@ -23,6 +23,7 @@ describe('LVS-NAT over IPv6', { skip: !isRoot() && 'needs root' }, () => {
   before(async () => {
     lab = new NatLab();
     await lab.startServers();
+    await lab.ipv6Settled();
     dp = new NftDataplane(cliRunner({ netns: lab.director }));
   });
   after(async () => {
