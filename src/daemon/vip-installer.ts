@@ -141,17 +141,26 @@ export class VipInstaller {
       this.#log.info(`Not adding address ${v.address} to ${ifname} since interface doesn't exist`);
       return;
     }
+    const key = this.#key(v.address, ifname);
+    // The record add() made for this very request: a failure un-records it, not a later add's record.
+    const record = sink ? undefined : this.#installed.get(key);
+    const failed = () => {
+      if (record !== undefined && this.#installed.get(key) === record) this.#installed.delete(key);
+    };
     this.#enqueue(async () => {
       const request = this.#encodedAdd(v, ifname);
       if (typeof request === 'string') {
         // A rehearsal's failure is the real write's to report.
         if (!sink) this.#log.error(`(${instance}) cannot add VIP: ${request}`);
+        failed();
         return;
       }
       const r = await this.#nl.prepare(request).write(sink);
-      // Already there (we were master before a restart, or an admin added it): it is ours now.
+      // Already there (we were master before a restart, or an admin added it): it is ours now. Any other
+      // refusal leaves it not installed: keepalived 2.2.7 clears the address's `set` (its data dump).
       if (!r.ok && r.error.code !== 'KA_NETLINK_EEXIST') {
         this.#log.error(`(${instance}) ${r.error.message}`);
+        failed();
       }
     });
   }
