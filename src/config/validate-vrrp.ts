@@ -68,9 +68,34 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
   }
 
   // A rule's `iif` and `oif`, followed or not (no_track): keepalived 2.2.7 looks both up as it reads the line.
+  // A missing one drops the rule there, before it is given a preference: no "Rule has no preference" line
+  // for it, and its number goes to the next rule of its family.
   function checkRule(r: KeepalivedConfig['staticRules'][number]): void {
+    const before = missingInterface;
+    missingInterface = false;
     for (const ifname of [r.ip.iif, r.ip.oif])
-      checkIf(ifname, `WARNING - interface ${ifname} for rule doesn't exist`, r.pos);
+      if (!missingInterface) checkIf(ifname, `WARNING - interface ${ifname} for rule doesn't exist`, r.pos);
+    if (missingInterface) unnumber(r);
+    missingInterface ||= before;
+  }
+
+  function unnumber(r: KeepalivedConfig['staticRules'][number]): void {
+    const samePos = (a: { file: string; line: number } | undefined, b: { file: string; line: number }) =>
+      a !== undefined && a.file === b.file && a.line === b.line;
+    const k = diag.list.findIndex((d) => d.code === 'CONFIG_RULE_PREFERENCE' && samePos(d.pos, r.pos));
+    if (k < 0) return;
+    diag.list.splice(k, 1);
+    const family = r.family ?? 4;
+    const rules = [...cfg.staticRules, ...cfg.vrrpInstances.flatMap((i) => i.virtualRules)];
+    for (const d of diag.list.slice(k)) {
+      if (d.code !== 'CONFIG_RULE_PREFERENCE') continue;
+      const later = rules.find((x) => samePos(d.pos, x.pos));
+      if (!later || (later.family ?? 4) !== family || later.ip.priority === undefined) continue;
+      const n = later.ip.priority + 1;
+      d.message = d.message.replace(/setting to \d+/, `setting to ${n}`);
+      later.ip.priority = n;
+      later.words[later.words.length - 1] = String(n);
+    }
   }
 
   // Interfaces are looked up while parsing in keepalived; a missing one ends VRRP validation there.

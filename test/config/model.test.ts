@@ -846,3 +846,50 @@ describe('notify scripts with a trailing comment', () => {
     assert.equal(p.diag.exitCode(), 0);
   });
 });
+
+describe('rules without a preference (keepalived 2.2.7 numbers them per family)', () => {
+  const host = { interfaces: new Set(['lo', 'eth0']) };
+  const rules = (lines: string[]) =>
+    instance(
+      `  priority 100\n  virtual_ipaddress {\n    192.0.2.100\n  }\n  virtual_rules {\n${lines.map((l) => `    ${l}\n`).join('')}  }`,
+    );
+  const prefs = (d: Diagnostics) =>
+    d.list
+      .filter((x) => x.code === 'CONFIG_RULE_PREFERENCE' || x.code === 'CONFIG_BAD_IF')
+      .map((x) => `${x.pos?.line ?? '-'} ${x.message}`);
+
+  test('IPv4 and IPv6 rules count down from 16384 each', () => {
+    const { config } = parse(
+      rules(['from 2001:db8::1 table 100', 'from 192.0.2.100 table 100', 'from 2001:db8::2 table 100']),
+    );
+    assert.deepEqual(
+      config.vrrpInstances[0]!.virtualRules.map((r) => r.ip.priority),
+      [16384, 16384, 16383],
+    );
+  });
+
+  test('a rule whose iif or oif (or dev) does not exist is dropped before it is numbered', () => {
+    const file = join(dir, `c${n++}.conf`);
+    writeFileSync(
+      file,
+      rules([
+        'from 192.0.2.100 iif eth9 table 100',
+        'from 192.0.2.101 table 100',
+        'from 192.0.2.102 dev eth8 table 100',
+        'from 2001:db8::1 table 100',
+        'from 192.0.2.103 table 100',
+      ]),
+    );
+    const { config, diag } = loadConfig(file, { configId: 'test', env: {} });
+    validateConfig(config, diag, { host });
+    // keepalived 2.2.7 -t on the same rules (its order differs: it reads the interfaces as it parses).
+    assert.deepEqual(prefs(diag), [
+      '10 Rule has no preference specified - setting to 16384. This is probably not what you want.',
+      '12 Rule has no preference specified - setting to 16384. This is probably not what you want.',
+      '13 Rule has no preference specified - setting to 16383. This is probably not what you want.',
+      "9 WARNING - interface eth9 for rule doesn't exist",
+      "11 WARNING - interface eth8 for rule doesn't exist",
+      '- Non-existent interface specified in configuration',
+    ]);
+  });
+});
