@@ -152,6 +152,8 @@ export class Diagnostics {
 
   #aborted = false;
   readonly #seen = new Set<Severity>();
+  /** The top-level keyword (`virtual_server`, `vrrp_instance` …) in whose block parsing stopped. */
+  abortedIn: string | undefined;
 
   /** True once a diagnostic has stopped parsing (checked once per line, so kept, not searched). */
   get aborted(): boolean {

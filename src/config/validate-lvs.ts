@@ -148,6 +148,16 @@ function linkGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
       return false;
     }
     if (groupFam !== undefined) vs.ipFamily = groupFam;
+    else if (
+      vs.ipFamily === undefined &&
+      g.entries.some((e) => e.kind === 'fwmark' && e.family === undefined)
+    )
+      // Nothing decides: the group's fwmarks have no family, nor has the virtual server (IPv4 then).
+      diag.note(
+        'CONFIG_VSG_FAMILY',
+        `${k.group}: Virtual server ${label} address family cannot be determined, defaulting to IPv4`,
+        vs.pos,
+      );
     return true;
   });
 }

@@ -623,6 +623,22 @@ virtual_server fwmark 5 {
     );
   });
 
+  test('a group of fwmarks without a family: "address family cannot be determined", as keepalived 2.2.7 logs', () => {
+    const { config, diag } = parse(
+      'virtual_server_group GF {\n  fwmark 3\n  fwmark 4\n}\n' +
+        'virtual_server_group G4 {\n  fwmark 5 inet\n}\n' +
+        'virtual_server group GF {\n  lb_kind TUN\n  real_server 192.0.2.1 80 {\n  }\n}\n' +
+        'virtual_server group G4 {\n  lb_kind TUN\n  real_server 192.0.2.1 80 {\n  }\n}\n',
+    );
+    assert.deepEqual(
+      diag.list
+        .filter((d) => d.code === 'CONFIG_VSG_FAMILY')
+        .map((d) => [d.severity, d.message, d.pos?.line]),
+      [['info', 'GF: Virtual server [GF]:0 address family cannot be determined, defaulting to IPv4', 8]],
+    );
+    assert.equal(config.virtualServers.length, 2);
+  });
+
   test('persistence_granularity not fitting the family is refused at its line, as keepalived 2.2.7', () => {
     const vs = (key: string, lines: string) =>
       `virtual_server ${key} {\n  lb_algo rr\n  lb_kind NAT\n${lines}}\n`;
@@ -890,6 +906,33 @@ describe('rules without a preference (keepalived 2.2.7 numbers them per family)'
       "9 WARNING - interface eth9 for rule doesn't exist",
       "11 WARNING - interface eth8 for rule doesn't exist",
       '- Non-existent interface specified in configuration',
+    ]);
+  });
+});
+
+describe('after a keyword misses its parameter (exit 2), keepalived 2.2.7 completes nothing after it', () => {
+  const noReal = 'virtual_server 192.0.2.100 80 {\n  protocol TCP\n}\n';
+  const noVrid = 'vrrp_instance VI_0 {\n  interface eth0\n  priority 100\n}\n';
+  const messages = (d: Diagnostics) => d.list.map((x) => x.message.replace(/ at word position.*/, ''));
+
+  test('a stop in a virtual server: neither its checks of virtual servers nor of instances', () => {
+    const { diag } = parse(
+      `${noVrid}${noReal}virtual_server 192.0.2.101 80 {\n  delay_loop\n  real_server 192.0.2.5 80 {\n  }\n}\n`,
+    );
+    assert.equal(diag.exitCode(), 2);
+    assert.deepEqual(messages(diag), [
+      '*** Configuration line starting `delay_loop` is missing a parameter after keyword `delay_loop`',
+    ]);
+  });
+
+  test('a stop in an instance: after the checks of virtual servers, before those of instances', () => {
+    const { diag } = parse(
+      `${noReal}${noVrid}vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id\n}\n`,
+    );
+    assert.equal(diag.exitCode(), 2);
+    assert.deepEqual(messages(diag), [
+      '*** Configuration line starting `virtual_router_id` is missing a parameter after keyword `virtual_router_id`',
+      'Virtual server [192.0.2.100]:tcp:80 has no real servers - ignoring',
     ]);
   });
 });
