@@ -168,14 +168,28 @@ export class Diagnostics {
     return ExitCode.ok;
   }
 
-  /** keepalived's format: `(FILE: Line N) msg` when several files are involved, else `(Line N) msg`. */
+  /** The main file: its absolute path, and the name it was given by (`-f`), which keepalived prints. */
+  mainFile: { abs: string; given: string } | undefined;
+  readonly #firstPass = new Set<string>();
+
+  /**
+   * A line keepalived 2.2.7 reads in its first pass over the file (the top level and global_defs): its
+   * messages there say `(Line N)` for a single file; its checker and VRRP processes read the file again
+   * from a copy that names it, and say `(FILE: Line N)` (docs/config-meaning.md, 'Where a message points').
+   */
+  firstPass(pos: SourcePos): void {
+    this.#firstPass.add(`${pos.file}:${pos.line}`);
+  }
+
+  /** keepalived's format: `(FILE: Line N) msg`, or `(Line N) msg` in its first pass over a single file. */
   format(d: Diagnostic): string {
     // Notes are our own additions where keepalived is silent; they name the place in a form that is
     // not keepalived's, so tools that read keepalived's report see what keepalived would say.
     if (d.severity === 'info')
       return d.pos ? `note: ${d.pos.file}:${d.pos.line}: ${d.message}` : `note: ${d.message}`;
     if (!d.pos) return d.message;
-    const where = this.files.size > 1 ? `${d.pos.file}: Line ${d.pos.line}` : `Line ${d.pos.line}`;
-    return `(${where}) ${d.message}`;
+    const named = this.files.size > 1 || !this.#firstPass.has(`${d.pos.file}:${d.pos.line}`);
+    const file = d.pos.file === this.mainFile?.abs ? this.mainFile.given : d.pos.file;
+    return `(${named ? `${file}: Line ${d.pos.line}` : `Line ${d.pos.line}`}) ${d.message}`;
   }
 }

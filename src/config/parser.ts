@@ -114,6 +114,7 @@ export function parseBlocks(
     const frame = stack.at(-1)!;
     const text = line.text;
     if (stack.length === 1) top = tokenize(text).tokens[0] ?? '';
+    if (stack.length === 1 || top === 'global_defs') ctx.diag.firstPass(pos);
     if (counted !== line) {
       counted = line;
       if (text === '{') braceDepth++;

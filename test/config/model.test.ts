@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Diagnostics } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -756,7 +756,9 @@ test('real servers and checkers that carry nothing share one frozen `other`; arr
 
 describe('blog-style configurations mean what keepalived 2.2.7 makes of them (issue 13)', () => {
   const vip = '  virtual_ipaddress {\n    192.0.2.1\n  }';
-  const messages = (p: Parsed) => p.diag.list.map((d) => p.diag.format(d));
+  // keepalived's VRRP process names the file (it reads a copy that does): `(FILE: Line N)`.
+  const messages = (p: Parsed) =>
+    p.diag.list.map((d) => p.diag.format(d).replace(/^\(\/[^:]*: Line /, '(FILE: Line '));
 
   test('an invalid priority is 100 with "Priority not valid!", even on a MASTER', () => {
     for (const v of ['0', '256', '300', 'abc', '-5', '1.5']) {
@@ -764,7 +766,7 @@ describe('blog-style configurations mean what keepalived 2.2.7 makes of them (is
       assert.equal(p.config.vrrpInstances[0]!.priority, 100, v);
       assert.ok(
         messages(p).includes(
-          '(Line 5) (VI_1) Priority not valid! must be between 1 & 255. Using default 100',
+          '(FILE: Line 5) (VI_1) Priority not valid! must be between 1 & 255. Using default 100',
         ),
         `${v}: ${messages(p).join(' | ')}`,
       );
@@ -795,7 +797,7 @@ describe('blog-style configurations mean what keepalived 2.2.7 makes of them (is
       false,
     );
     assert.deepEqual(p.config.vrrpInstances[0]!.trackScripts, []);
-    assert.ok(messages(p).includes('(Line 8) (VI_1) unknown track script option // - ignoring'));
+    assert.ok(messages(p).includes('(FILE: Line 8) (VI_1) unknown track script option // - ignoring'));
   });
 
   test('vrrp_strict keeps unicast peers', () => {
@@ -816,7 +818,9 @@ describe('blog-style configurations mean what keepalived 2.2.7 makes of them (is
       ['192.0.2.101/32'],
     );
     assert.ok(
-      messages(p).includes('(Line 5) Invalid address prefix len 33 for address 192.0.2.101/33 - using 32'),
+      messages(p).includes(
+        '(FILE: Line 5) Invalid address prefix len 33 for address 192.0.2.101/33 - using 32',
+      ),
     );
   });
 
@@ -935,4 +939,25 @@ describe('after a keyword misses its parameter (exit 2), keepalived 2.2.7 comple
       'Virtual server [192.0.2.100]:tcp:80 has no real servers - ignoring',
     ]);
   });
+});
+
+test('where a message points: (Line N) in global_defs and at the top level, (FILE: Line N) elsewhere, FILE as given', () => {
+  const file = join(dir, `c${n++}.conf`);
+  writeFileSync(
+    file,
+    'bogus_top\nglobal_defs {\n  bogus_global\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  bogus_vrrp\n}\n' +
+      'virtual_server 192.0.2.100 80 {\n  bogus_vs\n  real_server 192.0.2.5 80 {\n  }\n}\n',
+  );
+  const given = relative(process.cwd(), file);
+  const { diag } = loadConfig(given, { configId: 'test', env: {} });
+  // keepalived 2.2.7 -t on the same file (each of its passes repeats the top-level line; a set hides that).
+  assert.deepEqual(
+    diag.list.filter((d) => d.code === 'CONFIG_UNKNOWN_KEYWORD').map((d) => diag.format(d)),
+    [
+      "(Line 1) Unknown keyword 'bogus_top'",
+      "(Line 3) Unknown keyword 'bogus_global'",
+      `(${given}: Line 8) Unknown keyword 'bogus_vrrp'`,
+      `(${given}: Line 11) Unknown keyword 'bogus_vs'`,
+    ],
+  );
 });
