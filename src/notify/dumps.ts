@@ -425,7 +425,9 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
     ...(ctx ? [d.fd !== undefined ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated'] : []),
     ...(routes.length > 0 ? ['   Virtual Routes :', ...routes.map((r) => `     ${r.text}`)] : []),
     ...(rules.length > 0 ? ['   Virtual Rules :', ...rules.map((r) => `     ${r.text}`)] : []),
-    ...trackedLines(p, 'interface', 'Tracked interfaces', ''),
+    ...trackedLines(p, 'interface', 'Tracked interfaces', '', undefined, (t) =>
+      c?.trackInterfaces.some((r) => r.name === t.name && r.weightListedAsZero) ? 0 : t.weight,
+    ),
     ...trackedLines(p, 'script', 'Tracked scripts', ''),
     ...trackedLines(p, 'file', 'Tracked files', ','),
     ...trackedLines(p, 'process', 'Tracked processes', ','),
@@ -504,12 +506,14 @@ function trackedLines(
   /** What follows the name: nothing, ',' (files, processes) or ':' (BFDs), as keepalived writes each. */
   sep: '' | ',' | ':',
   own?: (t: TrackerDef) => boolean,
+  /** The weight listed (a sync-group member's interface: 0, though it applies). */
+  listed: (t: TrackerDef) => number = (t) => t.weight,
 ): string[] {
   const list = p.trackers.filter((t) => t.kind === kind && !t.implicit && (own === undefined || own(t)));
   if (list.length === 0) return [];
   return [
     `   ${title} :`,
-    ...list.map((t) => `     ${t.name}${sep} weight ${t.weight}${t.reverse ? ' reverse' : ''}`),
+    ...list.map((t) => `     ${t.name}${sep} weight ${listed(t)}${t.reverse ? ' reverse' : ''}`),
   ];
 }
 
