@@ -6,6 +6,7 @@
 // on link down unless keep_addr_on_down).
 
 import type { Logger } from '../common/logger.js';
+import { vipBroadcast } from '../net/inet.js';
 import { ok } from '../net/net-error.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
@@ -62,7 +63,9 @@ export class VipInstaller {
     const o = v.options ?? {};
     const spec: AddressSpec = { ifindex: link.index, address: v.address, prefixLen: v.prefixLen };
     if (typeof o.label === 'string') spec.label = o.label;
-    if (typeof o.broadcast === 'string') spec.broadcast = o.broadcast;
+    // `brd +` is the subnet's broadcast, `brd -` none (keepalived computes them; the kernel takes an address).
+    const brd = typeof o.broadcast === 'string' ? vipBroadcast(o.broadcast, v.address, v.prefixLen) : null;
+    if (brd !== null) spec.broadcast = brd;
     if (typeof o.scope === 'string') spec.scope = o.scope as AddressSpec['scope'];
     // keepalived adds IPv6 VIPs without duplicate address detection, so they are usable at once.
     if (familyOf(v) === 6) spec.nodad = true;

@@ -8,6 +8,7 @@
 // section with the fields we hold.
 import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
 import { nftSettings } from '../daemon/strict-firewall.js';
+import { vipBroadcast } from '../net/inet.js';
 import type { AuthTypeCode } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
@@ -530,7 +531,7 @@ export function vipDataText(
   const full = v6 ? 128 : 32;
   const addr = v.prefixLen === full ? v.address : `${v.address}/${v.prefixLen}`;
   let out = addr;
-  const brd = typeof o.broadcast === 'string' ? broadcastOf(o.broadcast, v.address, v.prefixLen) : null;
+  const brd = typeof o.broadcast === 'string' ? vipBroadcast(o.broadcast, v.address, v.prefixLen) : null;
   if (!v6 && brd) out += ` brd ${brd}`;
   out += ` dev ${v.dev ?? p.interface}${devSuffix}`;
   out += ` scope ${typeof o.scope === 'string' ? o.scope : 'global'}`;
@@ -554,17 +555,6 @@ export function vipDataText(
   if (set) out += ' set';
   if (nftSet) out += ' nftable_set';
   return out;
-}
-
-/** `brd +` is the subnet's broadcast address, `brd -` none; otherwise the address given. */
-function broadcastOf(b: string, address: string, len: number): string | null {
-  if (b === '-') return null;
-  if (b !== '+') return b;
-  if (len >= 31) return null;
-  const n = address.split('.').reduce((a, x) => (a << 8) | Number(x), 0) >>> 0;
-  const host = len === 0 ? 0xffffffff : (1 << (32 - len)) - 1;
-  const bc = (n | host) >>> 0;
-  return [24, 16, 8, 0].map((sh) => (bc >>> sh) & 255).join('.');
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

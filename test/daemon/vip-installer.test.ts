@@ -78,3 +78,30 @@ test("a refused add does not un-record a later add's record of the same address"
   await vips.idle(1000);
   assert.equal(vips.isSet('VI_1', '192.0.2.100', 'eth0'), true);
 });
+
+test('`brd +` is the subnet broadcast, `brd -` none, as keepalived adds them (before, `+` failed the add)', async () => {
+  const specs: AddressSpec[] = [];
+  const nl = scriptedNetlink(new Map());
+  const encode = nl.encodeAddress.bind(nl);
+  nl.encodeAddress = (add, s) => {
+    specs.push(s);
+    return encode(add, s);
+  };
+  const vips = new VipInstaller(nl, table(), quietLog);
+  vips.add(
+    'VI_1',
+    [
+      { address: '192.0.2.100', prefixLen: 24, options: { broadcast: '+' } },
+      { address: '192.0.2.101', prefixLen: 24, options: { broadcast: '-' } },
+      { address: '192.0.2.102', prefixLen: 32, options: { broadcast: '+' } },
+      { address: '192.0.2.103', prefixLen: 24, options: { broadcast: '192.0.2.127' } },
+    ],
+    'eth0',
+  );
+  await vips.idle(1000);
+  assert.deepEqual(
+    specs.map((s) => s.broadcast),
+    ['192.0.2.255', undefined, undefined, '192.0.2.127'],
+  );
+  assert.equal(vips.isSet('VI_1', '192.0.2.100', 'eth0'), true);
+});
