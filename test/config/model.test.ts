@@ -961,3 +961,21 @@ test('where a message points: (Line N) in global_defs and at the top level, (FIL
     ],
   );
 });
+
+test("an address owner without `state` wants MASTER; vrrp_strict flags an owner's `state BACKUP` (keepalived 2.2.7)", () => {
+  const own = (extra: string, strict = false) =>
+    parse(
+      `${strict ? 'global_defs {\n  vrrp_strict\n}\n' : ''}${instance(`${extra}  priority 255\n  preempt_delay 5\n  virtual_ipaddress {\n    192.0.2.1\n  }`)}`,
+    );
+  const plain = own('');
+  assert.deepEqual(
+    plain.diag.list.map((d) => d.message),
+    ['(VI_1) Warning - preempt delay will not work with initial state MASTER - clearing'],
+  );
+  const strict = own('  state BACKUP\n', true);
+  assert.ok(
+    strict.diag.list.some((d) => d.message === '(VI_1) State MASTER must match being address owner'),
+    strict.diag.list.map((d) => d.message).join(' | '),
+  );
+  assert.equal(strict.config.vrrpInstances[0]!.state, 'MASTER');
+});

@@ -364,3 +364,21 @@ vrrp_instance V {
     ],
   );
 });
+
+test('an address owner without `state` starts wanting MASTER (keepalived 2.2.7), others BACKUP', () => {
+  const inst = (name: string, vrid: number, body: string) =>
+    `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${vrid}\n${body}  virtual_ipaddress { 192.0.2.${vrid} }\n}\n`;
+  const { plan: p } = plan(
+    inst('O', 1, '  priority 255\n') +
+      inst('B', 2, '  priority 100\n') +
+      inst('S', 3, '  state BACKUP\n  priority 255\n'),
+  );
+  assert.deepEqual(
+    p.engine.instances.map((i) => [i.name, i.initialState]),
+    [
+      ['O', 'MASTER'],
+      ['B', 'BACKUP'],
+      ['S', 'BACKUP'],
+    ],
+  );
+});
