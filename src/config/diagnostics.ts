@@ -181,14 +181,16 @@ export class Diagnostics {
     this.#firstPass.add(`${pos.file}:${pos.line}`);
   }
 
-  /** keepalived's format: `(FILE: Line N) msg`, or `(Line N) msg` in its first pass over a single file. */
+  /** keepalived's format: `(FILE: Line N) msg`, or `(Line N) msg` for the main file in its first pass. */
   format(d: Diagnostic): string {
     // Notes are our own additions where keepalived is silent; they name the place in a form that is
     // not keepalived's, so tools that read keepalived's report see what keepalived would say.
     if (d.severity === 'info')
       return d.pos ? `note: ${d.pos.file}:${d.pos.line}: ${d.message}` : `note: ${d.message}`;
     if (!d.pos) return d.message;
-    const named = this.files.size > 1 || !this.#firstPass.has(`${d.pos.file}:${d.pos.line}`);
+    // Bare only for the main file in the first pass (even when it includes others, which are named).
+    const main = this.mainFile === undefined ? this.files.size <= 1 : d.pos.file === this.mainFile.abs;
+    const named = !main || !this.#firstPass.has(`${d.pos.file}:${d.pos.line}`);
     const file = d.pos.file === this.mainFile?.abs ? this.mainFile.given : d.pos.file;
     return `(${named ? `${file}: Line ${d.pos.line}` : `Line ${d.pos.line}`}) ${d.message}`;
   }

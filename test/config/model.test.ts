@@ -979,3 +979,19 @@ test("an address owner without `state` wants MASTER; vrrp_strict flags an owner'
   );
   assert.equal(strict.config.vrrpInstances[0]!.state, 'MASTER');
 });
+
+test('with an include: the main file bare in the first pass, an included file named by its absolute path (2.2.7: as the include wrote it)', () => {
+  const sub = mkdtempSync(join(dir, 'inc-'));
+  writeFileSync(join(sub, 'part.conf'), 'vrrp_instance VI_1 {\n  interface eth0\n  bogus_in_part\n}\n');
+  const main = join(sub, 'main.conf');
+  writeFileSync(main, 'global_defs {\n  bogus_global\n}\ninclude part.conf\n');
+  const given = relative(process.cwd(), main);
+  const { diag } = loadConfig(given, { configId: 'test', env: {} });
+  assert.deepEqual(
+    diag.list.filter((d) => d.code === 'CONFIG_UNKNOWN_KEYWORD').map((d) => diag.format(d)),
+    [
+      "(Line 2) Unknown keyword 'bogus_global'",
+      `(${join(sub, 'part.conf')}: Line 3) Unknown keyword 'bogus_in_part'`,
+    ],
+  );
+});
