@@ -152,6 +152,8 @@ export class Diagnostics {
 
   #aborted = false;
   readonly #seen = new Set<Severity>();
+  /** The top-level keyword (`virtual_server`, `vrrp_instance` …) in whose block parsing stopped. */
+  abortedIn: string | undefined;
 
   /** True once a diagnostic has stopped parsing (checked once per line, so kept, not searched). */
   get aborted(): boolean {
@@ -166,14 +168,30 @@ export class Diagnostics {
     return ExitCode.ok;
   }
 
-  /** keepalived's format: `(FILE: Line N) msg` when several files are involved, else `(Line N) msg`. */
+  /** The main file: its absolute path, and the name it was given by (`-f`), which keepalived prints. */
+  mainFile: { abs: string; given: string } | undefined;
+  readonly #firstPass = new Set<string>();
+
+  /**
+   * A line keepalived 2.2.7 reads in its first pass over the file (the top level and global_defs): its
+   * messages there say `(Line N)` for a single file; its checker and VRRP processes read the file again
+   * from a copy that names it, and say `(FILE: Line N)` (docs/config-meaning.md, 'Where a message points').
+   */
+  firstPass(pos: SourcePos): void {
+    this.#firstPass.add(`${pos.file}:${pos.line}`);
+  }
+
+  /** keepalived's format: `(FILE: Line N) msg`, or `(Line N) msg` for the main file in its first pass. */
   format(d: Diagnostic): string {
     // Notes are our own additions where keepalived is silent; they name the place in a form that is
     // not keepalived's, so tools that read keepalived's report see what keepalived would say.
     if (d.severity === 'info')
       return d.pos ? `note: ${d.pos.file}:${d.pos.line}: ${d.message}` : `note: ${d.message}`;
     if (!d.pos) return d.message;
-    const where = this.files.size > 1 ? `${d.pos.file}: Line ${d.pos.line}` : `Line ${d.pos.line}`;
-    return `(${where}) ${d.message}`;
+    // Bare only for the main file in the first pass (even when it includes others, which are named).
+    const main = this.mainFile === undefined ? this.files.size <= 1 : d.pos.file === this.mainFile.abs;
+    const named = !main || !this.#firstPass.has(`${d.pos.file}:${d.pos.line}`);
+    const file = d.pos.file === this.mainFile?.abs ? this.mainFile.given : d.pos.file;
+    return `(${named ? `${file}: Line ${d.pos.line}` : `Line ${d.pos.line}`}) ${d.message}`;
   }
 }

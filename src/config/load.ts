@@ -1,5 +1,6 @@
 // Entry point of the configuration layer: text files in, one typed model and its diagnostics out.
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Diagnostics } from './diagnostics.js';
 import { emptyConfig, type KeepalivedConfig } from './model.js';
 import { parseBlocks } from './parser.js';
@@ -24,6 +25,7 @@ export function defaultConfigId(): string {
 /** Parses a configuration file (and its includes). Never throws on any input. */
 export function loadConfig(file: string, opts: LoadOptions = {}): LoadResult {
   const diag = new Diagnostics();
+  diag.mainFile = { abs: resolve(file), given: file };
   const config = emptyConfig();
   const readerOpts = { configId: opts.configId ?? defaultConfigId(), env: opts.env ?? process.env };
   const reader = new LineReader(file, diag, readerOpts);

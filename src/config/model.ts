@@ -274,6 +274,12 @@ export interface TrackRef {
   weight?: number;
   reverse: boolean;
   pos: SourcePos;
+  /**
+   * A sync-group member's tracked interface whose weight keepalived 2.2.7 says it ignores: it lists weight 0
+   * under the instance, yet the weight still applies (docs/config-meaning.md, 'Address owners and sync-group
+   * members ignore weights').
+   */
+  weightListedAsZero?: boolean;
 }
 
 export interface UnicastPeer {

@@ -106,11 +106,15 @@ export function parseBlocks(
   // is the missing '}'s. `counted` keeps a line read again from being counted twice.
   let braceDepth = 0;
   let counted: LogicalLine | null = null;
+  // The top-level keyword whose block (or line) is being read: where an abort happened (Diagnostics.abortedIn).
+  let top = '';
   while (line && !ctx.diag.aborted) {
     const pos = { file: line.file, line: line.line };
     lastPos = pos;
     const frame = stack.at(-1)!;
     const text = line.text;
+    if (stack.length === 1) top = tokenize(text).tokens[0] ?? '';
+    if (stack.length === 1 || top === 'global_defs') ctx.diag.firstPass(pos);
     if (counted !== line) {
       counted = line;
       if (text === '{') braceDepth++;
@@ -234,6 +238,7 @@ export function parseBlocks(
     }
     line = source.next();
   }
+  if (ctx.diag.aborted) ctx.diag.abortedIn ??= top;
   // A skip frame waiting for its '{' at EOF counts as opened: fix awaiting frames first.
   const open = stack.length - 1;
   if (open > 0 && !ctx.diag.aborted) {

@@ -350,6 +350,7 @@ const RULE_ARG = new Set([
   'order',
   'fwmark',
   'iif',
+  'dev',
   'oif',
   'tos',
   'dsfield',
@@ -367,9 +368,12 @@ const RULE_ARG = new Set([
 ]);
 const RULE_FLAGS = new Set(['not', 'no_track', 'unicast', 'blackhole', 'unreachable', 'prohibit', 'l3mdev']);
 
-/** keepalived numbers rules that lack a preference downwards from 16384, and warns about it. */
+/**
+ * keepalived numbers rules that lack a preference downwards from 16384, one count per family (a rule without
+ * an address is IPv4), and warns about it.
+ */
 export interface RuleDefaults {
-  nextPreference: number;
+  nextPreference: { 4: number; 6: number };
 }
 
 /** Sets `ip`'s field for a flag (arg undefined) or an option and its argument (already checked by the caller). */
@@ -412,6 +416,8 @@ function ruleWord(ip: IpRule, w: string, arg?: string): void {
       return;
     }
     case 'iif':
+    case 'dev':
+      // keepalived takes `dev` for `iif` in a rule.
       ip.iif = arg;
       return;
     case 'oif':
@@ -467,17 +473,19 @@ export function parseRuleLine(
       return null;
     }
     if (w === 'preference' || w === 'priority' || w === 'pref' || w === 'order') hasPreference = true;
-    if (w === 'iif' || w === 'oif') line.dev = arg;
+    if (w === 'iif' || w === 'dev' || w === 'oif') line.dev = arg;
     ruleWord(ip, w, arg);
   }
   if (!hasPreference && defaults) {
+    const family = line.family ?? 4;
+    const n = defaults.nextPreference[family]--;
     ctx.diag.warn(
       'CONFIG_RULE_PREFERENCE',
-      `Rule has no preference specified - setting to ${defaults.nextPreference}. This is probably not what you want.`,
+      `Rule has no preference specified - setting to ${n}. This is probably not what you want.`,
       pos,
     );
-    ip.priority = defaults.nextPreference;
-    line.words.push('preference', String(defaults.nextPreference--));
+    ip.priority = n;
+    line.words.push('preference', String(n));
   }
   const rule = programmedRule(ip);
   if (rule.ok) line.rule = rule.value;

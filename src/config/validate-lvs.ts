@@ -4,10 +4,16 @@ import type { Diagnostics } from './diagnostics.js';
 import type { Family, KeepalivedConfig, VirtualServer } from './model.js';
 import { addressFamily } from './vs-family.js';
 
+/**
+ * A group virtual server's number among those of its group, in file order (keepalived 2.2.7 numbers them
+ * when it links them to their groups and writes it as the port: `[G]:1` is the second one of group G).
+ */
+const groupSeq = new WeakMap<VirtualServer, number>();
+
 export function vsLabel(vs: VirtualServer, protocol: string): string {
   const k = vs.key;
   if (k.kind === 'fwmark') return `FWM ${k.fwmark}`;
-  if (k.kind === 'group') return `group ${k.group}`;
+  if (k.kind === 'group') return `[${k.group}]:${groupSeq.get(vs) ?? 0}`;
   return `[${k.address}]:${protocol}:${k.port ?? 0}`;
 }
 
@@ -148,12 +154,29 @@ function linkGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
       return false;
     }
     if (groupFam !== undefined) vs.ipFamily = groupFam;
+    else if (
+      vs.ipFamily === undefined &&
+      g.entries.some((e) => e.kind === 'fwmark' && e.family === undefined)
+    )
+      // Nothing decides: the group's fwmarks have no family, nor has the virtual server (IPv4 then).
+      diag.note(
+        'CONFIG_VSG_FAMILY',
+        `${k.group}: Virtual server ${label} address family cannot be determined, defaulting to IPv4`,
+        vs.pos,
+      );
     return true;
   });
 }
 
 export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
   linkGroups(cfg, diag);
+  const counts = new Map<string, number>();
+  for (const vs of cfg.virtualServers)
+    if (vs.key.kind === 'group') {
+      const n = counts.get(vs.key.group) ?? 0;
+      groupSeq.set(vs, n);
+      counts.set(vs.key.group, n + 1);
+    }
   // keepalived 2.2.7 ignores a virtual server without real servers (a sorry server alone does not count),
   // before any other of these checks, and says so unlocated; -t exits 5.
   cfg.virtualServers = cfg.virtualServers.filter((vs) => {

@@ -68,9 +68,34 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
   }
 
   // A rule's `iif` and `oif`, followed or not (no_track): keepalived 2.2.7 looks both up as it reads the line.
+  // A missing one drops the rule there, before it is given a preference: no "Rule has no preference" line
+  // for it, and its number goes to the next rule of its family.
   function checkRule(r: KeepalivedConfig['staticRules'][number]): void {
+    const before = missingInterface;
+    missingInterface = false;
     for (const ifname of [r.ip.iif, r.ip.oif])
-      checkIf(ifname, `WARNING - interface ${ifname} for rule doesn't exist`, r.pos);
+      if (!missingInterface) checkIf(ifname, `WARNING - interface ${ifname} for rule doesn't exist`, r.pos);
+    if (missingInterface) unnumber(r);
+    missingInterface ||= before;
+  }
+
+  function unnumber(r: KeepalivedConfig['staticRules'][number]): void {
+    const samePos = (a: { file: string; line: number } | undefined, b: { file: string; line: number }) =>
+      a !== undefined && a.file === b.file && a.line === b.line;
+    const k = diag.list.findIndex((d) => d.code === 'CONFIG_RULE_PREFERENCE' && samePos(d.pos, r.pos));
+    if (k < 0) return;
+    diag.list.splice(k, 1);
+    const family = r.family ?? 4;
+    const rules = [...cfg.staticRules, ...cfg.vrrpInstances.flatMap((i) => i.virtualRules)];
+    for (const d of diag.list.slice(k)) {
+      if (d.code !== 'CONFIG_RULE_PREFERENCE') continue;
+      const later = rules.find((x) => samePos(d.pos, x.pos));
+      if (!later || (later.family ?? 4) !== family || later.ip.priority === undefined) continue;
+      const n = later.ip.priority + 1;
+      d.message = d.message.replace(/setting to \d+/, `setting to ${n}`);
+      later.ip.priority = n;
+      later.words[later.words.length - 1] = String(n);
+    }
   }
 
   // Interfaces are looked up while parsing in keepalived; a missing one ends VRRP validation there.
@@ -185,9 +210,10 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
 
     // Strict mode (vrrp_strict / strict_mode).
     if (strict) {
-      if (i.state === 'MASTER' && priority !== 255) {
+      // Either way: an explicit state that is not the owner's (2.2.7 then takes the owner's).
+      if (i.state !== undefined && (i.state === 'MASTER') !== (priority === 255)) {
         diag.error('CONFIG_STRICT', `${name} State MASTER must match being address owner`);
-        i.state = 'BACKUP';
+        i.state = priority === 255 ? 'MASTER' : 'BACKUP';
       }
       if (
         (i.garpLowerPrioRepeat ?? g.vrrpGarpLowerPrioRepeat ?? 0) > 0 &&
@@ -215,7 +241,8 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       i.accept = false;
     }
 
-    // Preemption.
+    // Preemption. Without `state`, keepalived wants MASTER for the address owner, BACKUP otherwise.
+    const wantsMaster = (i.state ?? (priority === 255 ? 'MASTER' : 'BACKUP')) === 'MASTER';
     if (i.nopreempt && priority === 255) {
       diag.error(
         'CONFIG_PREEMPT',
@@ -233,7 +260,7 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       if (i.nopreempt) {
         diag.error('CONFIG_PREEMPT', `${name} preempt_delay is incompatible with nopreempt mode - resetting`);
         delete i.preemptDelayUs;
-      } else if (i.state === 'MASTER') {
+      } else if (wantsMaster) {
         diag.error(
           'CONFIG_PREEMPT',
           `${name} Warning - preempt delay will not work with initial state MASTER - clearing`,
@@ -319,8 +346,8 @@ function validateSyncGroups(cfg: KeepalivedConfig, diag: Diagnostics): void {
 
 /**
  * keepalived 2.2.7 (vrrp_complete_instance): a member of a sync group without sync_group_tracking_weight, or
- * else an address owner, ignores tracking weights — a weighted tracked interface gets weight 0 (sync group:
- * it then faults the instance when down) or is dropped (owner), weighted tracked scripts are dropped, a
+ * else an address owner, ignores tracking weights — a weighted tracked interface is listed with weight 0 (sync group:
+ * the weight still applies in 2.2.7, so it keeps it) or is dropped (owner), weighted tracked scripts are dropped, a
  * track_file with the default weight 1 gets weight 0 and one with another weight is dropped, and so is a weighted
  * track_bfd; each with
  * keepalived's message (docs/config-meaning.md).
@@ -335,7 +362,9 @@ function ignoreWeights(cfg: KeepalivedConfig, i: VrrpInstanceConfig, diag: Diagn
       `${name} ignoring ${t.name} tracked interface ${sync ? 'weight ' : ''}due to ${sync ? 'SYNC group' : 'address owner'}`,
     );
     if (!sync) return false;
-    t.weight = 0;
+    // 2.2.7 zeroes the weight on the instance's list only; the interface's own record keeps it, and that is
+    // the one that changes the priority: the weight applies, the interface never faults the instance.
+    t.weightListedAsZero = true;
     return true;
   });
   i.trackScripts = i.trackScripts.filter((t) => {

@@ -41,7 +41,19 @@ export interface ValidateOptions {
   host: HostFacts | null;
 }
 
+/** The top-level blocks keepalived 2.2.7's checker pass reads (its first pass after global_defs). */
+const CHECKER_BLOCKS = new Set(['virtual_server', 'virtual_server_group', 'SSL']);
+
 export function validateConfig(cfg: KeepalivedConfig, diag: Diagnostics, opts: ValidateOptions): void {
+  if (diag.aborted) {
+    // keepalived 2.2.7 stops where a keyword misses its parameter and completes nothing after: a stop in
+    // global_defs or a checker block ends it before its checks of virtual servers; a stop in a VRRP block
+    // comes after them (its checker pass reads the whole file first) and before its checks of instances.
+    const inVrrp =
+      diag.abortedIn !== undefined && !CHECKER_BLOCKS.has(diag.abortedIn) && diag.abortedIn !== 'global_defs';
+    if (inVrrp) validateLvs(cfg, diag);
+    return;
+  }
   validateLvs(cfg, diag);
   if (opts.host && cfg.virtualServers.length > 0) checkScripts(cfg, diag, 'checker');
   // keepalived checks script security over the instances as parsed, before it drops the ones it cannot run

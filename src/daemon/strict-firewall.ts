@@ -128,15 +128,20 @@ export class StrictFirewall {
   readonly #log: Logger;
   readonly #table: string;
   readonly #priority: number;
-  readonly #held = new Map<string, DroppedVip[]>();
+  /** instance → its dropped VIPs by `address%ifname` (keepalived's per-address `nftable_set`). */
+  readonly #held = new Map<string, Map<string, DroppedVip>>();
   #running: Promise<void> | null = null;
   #dirty = false;
   #touched = false;
 
-  constructor(log: Logger, table = NFT_DEFAULT_TABLE, priority = -1) {
+  /** Applies an nft script (`nft -f -`; a test gives its own). */
+  readonly #nft: (script: string) => Promise<string | null>;
+
+  constructor(log: Logger, table = NFT_DEFAULT_TABLE, priority = -1, nft = runNft) {
     this.#log = log;
     this.#table = table;
     this.#priority = priority;
+    this.#nft = nft;
   }
 
   /** The firewall global_defs asks for (`nftables NAME`, `nftables_priority N`), fixed for the run. */
@@ -145,18 +150,39 @@ export class StrictFirewall {
     return new StrictFirewall(log, s.table ?? NFT_DEFAULT_TABLE, s.priority);
   }
 
-  /** keepalived: "(VI_1) setting firewall drop rule". */
+  /**
+   * keepalived: "(VI_1) setting firewall drop rule". Adds `vips` to what is dropped for `instance` (a reload
+   * of a master adds only the new ones; those it had stay).
+   */
   drop(instance: string, vips: DroppedVip[]): void {
     this.#log.info(`(${instance}) setting firewall drop rule`);
-    this.#held.set(instance, vips);
+    const held = this.#held.get(instance) ?? new Map<string, DroppedVip>();
+    this.#held.set(instance, held);
+    for (const v of vips) held.set(`${v.address}%${v.ifname}`, v);
     this.#schedule();
   }
 
-  /** keepalived: "(VI_1) removing firewall drop rule". */
-  undrop(instance: string): void {
-    if (!this.#held.delete(instance)) return;
+  /**
+   * keepalived: "(VI_1) removing firewall drop rule". Without `vips`, everything `instance` dropped (it left
+   * MASTER); with them, only those (a reload removed them) — keepalived takes a removed address out of the set.
+   */
+  undrop(instance: string, vips?: DroppedVip[]): void {
+    const held = this.#held.get(instance);
+    if (!held) return;
+    if (vips === undefined) this.#held.delete(instance);
+    else {
+      let changed = false;
+      for (const v of vips) changed = held.delete(`${v.address}%${v.ifname}`) || changed;
+      if (!changed) return;
+      if (held.size === 0) this.#held.delete(instance);
+    }
     this.#log.info(`(${instance}) removing firewall drop rule`);
     this.#schedule();
+  }
+
+  /** The VIPs (`address%ifname`) dropped for `instance`: the data dump's `nftable_set`. */
+  dropped(instance: string): ReadonlySet<string> {
+    return new Set(this.#held.get(instance)?.keys());
   }
 
   #schedule(): void {
@@ -169,7 +195,8 @@ export class StrictFirewall {
     while (this.#dirty) {
       this.#dirty = false;
       this.#touched = true;
-      const err = await runNft(strictRuleset(this.#table, [...this.#held.values()].flat(), this.#priority));
+      const vips = [...this.#held.values()].flatMap((m) => [...m.values()]);
+      const err = await this.#nft(strictRuleset(this.#table, vips, this.#priority));
       if (err) this.#log.error(`cannot set the strict-mode firewall (nftables): ${err}`);
     }
     this.#running = null;
@@ -180,7 +207,7 @@ export class StrictFirewall {
     this.#held.clear();
     if (this.#running) await this.#running;
     if (!this.#touched) return;
-    const err = await runNft(strictRulesetRemoval(this.#table));
+    const err = await this.#nft(strictRulesetRemoval(this.#table));
     if (err) this.#log.error(`cannot remove the strict-mode firewall (nftables): ${err}`);
   }
 }

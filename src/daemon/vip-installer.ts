@@ -6,6 +6,7 @@
 // on link down unless keep_addr_on_down).
 
 import type { Logger } from '../common/logger.js';
+import { vipBroadcast } from '../net/inet.js';
 import { ok } from '../net/net-error.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
@@ -62,7 +63,9 @@ export class VipInstaller {
     const o = v.options ?? {};
     const spec: AddressSpec = { ifindex: link.index, address: v.address, prefixLen: v.prefixLen };
     if (typeof o.label === 'string') spec.label = o.label;
-    if (typeof o.broadcast === 'string') spec.broadcast = o.broadcast;
+    // `brd +` is the subnet's broadcast, `brd -` none (keepalived computes them; the kernel takes an address).
+    const brd = typeof o.broadcast === 'string' ? vipBroadcast(o.broadcast, v.address, v.prefixLen) : null;
+    if (brd !== null) spec.broadcast = brd;
     if (typeof o.scope === 'string') spec.scope = o.scope as AddressSpec['scope'];
     // keepalived adds IPv6 VIPs without duplicate address detection, so they are usable at once.
     if (familyOf(v) === 6) spec.nodad = true;
@@ -141,17 +144,26 @@ export class VipInstaller {
       this.#log.info(`Not adding address ${v.address} to ${ifname} since interface doesn't exist`);
       return;
     }
+    const key = this.#key(v.address, ifname);
+    // The record add() made for this very request: a failure un-records it, not a later add's record.
+    const record = sink ? undefined : this.#installed.get(key);
+    const failed = () => {
+      if (record !== undefined && this.#installed.get(key) === record) this.#installed.delete(key);
+    };
     this.#enqueue(async () => {
       const request = this.#encodedAdd(v, ifname);
       if (typeof request === 'string') {
         // A rehearsal's failure is the real write's to report.
         if (!sink) this.#log.error(`(${instance}) cannot add VIP: ${request}`);
+        failed();
         return;
       }
       const r = await this.#nl.prepare(request).write(sink);
-      // Already there (we were master before a restart, or an admin added it): it is ours now.
+      // Already there (we were master before a restart, or an admin added it): it is ours now. Any other
+      // refusal leaves it not installed: keepalived 2.2.7 clears the address's `set` (its data dump).
       if (!r.ok && r.error.code !== 'KA_NETLINK_EEXIST') {
         this.#log.error(`(${instance}) ${r.error.message}`);
+        failed();
       }
     });
   }

@@ -5,6 +5,7 @@
 // the one place where transitions are watched from outside the engine.
 import type { Notifier } from '../notify/notifier.js';
 import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
+import { PRIORITY_OWNER } from '../vrrp/advert.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import type { Announcers } from './announcers.js';
 import type { StrictFirewall } from './strict-firewall.js';
@@ -121,7 +122,8 @@ export class ActionExecutor {
         // keepalived's order: addresses, then routes (which may use them as source), then rules.
         ctx.vips.addRoutes(a.instance, 'route', a.routes);
         ctx.vips.addRoutes(a.instance, 'rule', a.rules);
-        if (!p.accept)
+        // keepalived sets no drop rule for an address owner, even with no_accept.
+        if (!p.accept && p.basePriority !== PRIORITY_OWNER)
           firewall.drop(
             a.instance,
             a.vips.map((v) => ({ address: v.address, ifname: v.dev ?? p.interface })),
@@ -135,7 +137,11 @@ export class ActionExecutor {
         ctx.vips.removeRoutes(a.instance, 'rule', a.rules);
         ctx.vips.removeRoutes(a.instance, 'route', a.routes);
         ctx.vips.remove(a.instance, a.vips, p.interface);
-        firewall.undrop(a.instance);
+        // Leaving MASTER these are all its VIPs; a reload of a master names only those it removed.
+        firewall.undrop(
+          a.instance,
+          a.vips.map((v) => ({ address: v.address, ifname: v.dev ?? p.interface })),
+        );
         break;
       }
       case 'sendGarp': {

@@ -522,6 +522,7 @@ export class VrrpRuntime {
             .filter((v) => this.#vips.isSet(i.name, v.address, v.dev ?? i.params.interface))
             .map((v) => installedVipKey(v, i.params)),
         ),
+        firewallVips: this.#firewall.dropped(i.name),
       };
     });
   }

@@ -104,7 +104,9 @@ export class VrrpSubsystem implements Subsystem {
       case 'json':
         faultPoint('signal-json');
         this.#log.info(`Printing VRRP as json for process(${pid}) on signal`);
-        return this.#dump(g.jsonDumpFile ?? '/tmp/keepalived.json', formatJson);
+        return this.#dump(g.jsonDumpFile ?? '/tmp/keepalived.json', (list) =>
+          formatJson(list, this.#current),
+        );
       case 'clearStats':
         this.#log.info('Clearing VRRP statistics on signal');
         return this.#runtime?.clearStats();

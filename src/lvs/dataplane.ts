@@ -63,6 +63,16 @@ export interface Persistence {
   timeoutS: number;
   /** Client address prefix length that shares a template (32 / 128 = one client address). */
   prefixLen: number;
+  /**
+   * IPv4 only: the netmask (a 32-bit number) when its ones are not contiguous — keepalived 2.2.7 takes any
+   * (`persistence_granularity 24` is 0.0.0.24) and IPVS applies it as is; `prefixLen` is then 32 and unused.
+   */
+  mask?: number;
+}
+
+/** The IPv4 netmask a persistence applies to the client address (docs/lvs.md, Persistence). */
+export function persistenceMask4(p: Persistence): number {
+  return p.mask ?? (p.prefixLen === 0 ? 0 : (0xffffffff << (32 - p.prefixLen)) >>> 0);
 }
 
 export interface RealServerSpec {
@@ -223,7 +233,10 @@ export function validateState(state: DataplaneState): DataplaneError[] {
     }
     if (s.sorry) errs.push(...checkEndpoint(s.family, s.sorry, `service ${s.name} sorry server`));
     const p = s.persistence;
-    if (p && (!(p.timeoutS >= 1) || p.prefixLen < 0 || p.prefixLen > (s.family === 4 ? 32 : 128)))
+    const badMask =
+      p?.mask !== undefined &&
+      (s.family !== 4 || !Number.isInteger(p.mask) || p.mask < 0 || p.mask > 0xffffffff);
+    if (p && (!(p.timeoutS >= 1) || p.prefixLen < 0 || p.prefixLen > (s.family === 4 ? 32 : 128) || badMask))
       errs.push({ code: 'LVS_BAD_PERSISTENCE', message: `service ${s.name}: bad persistence` });
   }
   return errs;
@@ -256,7 +269,7 @@ function sameFlags(a: SchedFlags, b: SchedFlags): boolean {
 
 function samePersistence(a?: Persistence, b?: Persistence): boolean {
   if (!a || !b) return a === b;
-  return a.timeoutS === b.timeoutS && a.prefixLen === b.prefixLen;
+  return a.timeoutS === b.timeoutS && a.prefixLen === b.prefixLen && a.mask === b.mask;
 }
 
 function sameReal(a?: RealServerSpec, b?: RealServerSpec): boolean {

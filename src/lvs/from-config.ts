@@ -49,18 +49,26 @@ function method(v: string | undefined): ForwardMethod {
   return v === 'DR' || v === 'TUN' ? v : 'NAT';
 }
 
-function prefixFromGranularity(g: string | undefined, fam: AddrFamily): number | undefined {
-  if (g === undefined) return fam === 4 ? 32 : 128;
+/**
+ * The client key of persistence_granularity: a prefix length, or for IPv4 a netmask whose ones are not
+ * contiguous (keepalived 2.2.7 takes any: `24` is 0.0.0.24), kept as the mask; undefined when unreadable.
+ */
+function granularityKey(
+  g: string | undefined,
+  fam: AddrFamily,
+): { prefixLen: number; mask?: number } | undefined {
+  if (g === undefined) return { prefixLen: fam === 4 ? 32 : 128 };
   if (fam === 6) {
     const n = Number(g);
-    return Number.isInteger(n) && n >= 1 && n <= 128 ? n : undefined;
+    return Number.isInteger(n) && n >= 1 && n <= 128 ? { prefixLen: n } : undefined;
   }
   if (!isIPv4(g)) return undefined;
   const v = g.split('.').reduce((a, o) => a * 256 + Number(o), 0);
   let len = 0;
   while (len < 32 && v & (2 ** (31 - len))) len++;
-  // A mask must be contiguous ones.
-  return (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0) === v ? len : undefined;
+  return (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0) === v
+    ? { prefixLen: len }
+    : { prefixLen: 32, mask: v };
 }
 
 function v4ToInt(a: string): number {
@@ -198,15 +206,14 @@ export function serviceFromConfig(
     method: vsMethod,
   };
   if (vs.persistenceTimeoutS !== undefined) {
-    const prefixLen = prefixFromGranularity(vs.persistenceGranularity, family);
-    // The parser has refused a granularity that does not fit the family, as keepalived does; what is left
-    // here is an IPv4 mask keepalived accepts but whose ones are not contiguous, which ours cannot express.
-    if (prefixLen === undefined)
+    const key = granularityKey(vs.persistenceGranularity, family);
+    // The parser has refused a granularity that does not fit the family, as keepalived does.
+    if (key === undefined)
       errs.push({
         code: 'LVS_BAD_PERSISTENCE',
-        message: `${name}: persistence_granularity ${vs.persistenceGranularity} is not a netmask of contiguous ones`,
+        message: `${name}: persistence_granularity ${vs.persistenceGranularity} is not a netmask of its family`,
       });
-    else spec.persistence = { timeoutS: vs.persistenceTimeoutS, prefixLen };
+    else spec.persistence = { timeoutS: vs.persistenceTimeoutS, ...key };
   }
   if (vs.sorryServer)
     spec.sorry = {

@@ -3,7 +3,14 @@
 // recorded in docs/lvs.md (section "IPVS generic netlink"). Sending them (and resolving the family id) is
 // the job of an adapter; this kernel has no IPVS, so only the bytes are tested here.
 import { isIPv4 } from 'node:net';
-import type { ForwardMethod, L4Proto, RealServerSpec, ServiceMatch, ServiceSpec } from './dataplane.js';
+import {
+  type ForwardMethod,
+  type L4Proto,
+  persistenceMask4,
+  type RealServerSpec,
+  type ServiceMatch,
+  type ServiceSpec,
+} from './dataplane.js';
 
 export const IPVS_GENL_NAME = 'IPVS';
 export const IPVS_GENL_VERSION = 1;
@@ -112,8 +119,8 @@ export function ipvsService(s: ServiceSpec, m: ServiceMatch): IpvsService {
   if (s.flags.hashPort) flags |= SvcFlag.SCHED2;
   if (s.flags.onePacket) flags |= SvcFlag.ONEPACKET;
   const full = s.family === 4 ? 32 : 128;
-  const plen = s.persistence?.prefixLen ?? full;
-  const netmask = s.family === 4 ? (plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0) : plen;
+  const persistence = s.persistence ?? { timeoutS: 0, prefixLen: full };
+  const netmask = s.family === 4 ? persistenceMask4(persistence) : persistence.prefixLen;
   const base = {
     af: s.family,
     scheduler: s.scheduler,

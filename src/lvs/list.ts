@@ -6,6 +6,7 @@ import {
   type DataplaneState,
   type ForwardMethod,
   listedServers,
+  persistenceMask4,
   type ServiceMatch,
   type ServiceSpec,
 } from './dataplane.js';
@@ -92,8 +93,8 @@ function forwardName(method: ForwardMethod): string {
   return method === 'DR' ? 'Route' : 'Tunnel';
 }
 
-function maskText(prefixLen: number): string {
-  const m = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
+/** An IPv4 netmask (a 32-bit number) as ipvsadm writes it. */
+function maskText(m: number): string {
   return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
 }
 
@@ -184,9 +185,10 @@ export function formatList(
     let head = `${name} ${s.scheduler}${schedFlags(s)}`;
     if (s.persistence) {
       head += ` persistent ${s.persistence.timeoutS}`;
-      const full = s.family === 4 ? 32 : 128;
-      if (s.persistence.prefixLen !== full)
-        head += ` mask ${s.family === 4 ? maskText(s.persistence.prefixLen) : s.persistence.prefixLen}`;
+      if (s.family === 4) {
+        const m = persistenceMask4(s.persistence);
+        if (m !== 0xffffffff) head += ` mask ${maskText(m)}`;
+      } else if (s.persistence.prefixLen !== 128) head += ` mask ${s.persistence.prefixLen}`;
     }
     if (s.flags.onePacket) head += ' ops';
     lines.push(head);

@@ -8,6 +8,7 @@ import {
   type DataplaneError,
   type DataplaneState,
   type L4Proto,
+  persistenceMask4,
   protocolsOf,
   type RealServerSpec,
   realKey,
@@ -278,6 +279,13 @@ function maskText(f: AddrFamily, prefixLen: number): string {
 
 function clientKey(s: ServiceSpec): string {
   const full = s.family === 4 ? 32 : 128;
+  if (s.family === 4 && s.persistence?.mask !== undefined) {
+    // A netmask whose ones are not contiguous (keepalived takes any): the same bitwise and.
+    const m = persistenceMask4(s.persistence);
+    return m === 0xffffffff
+      ? 'ip saddr'
+      : `ip saddr & ${[24, 16, 8, 0].map((b) => (m >>> b) & 0xff).join('.')}`;
+  }
   const p = s.persistence?.prefixLen ?? full;
   return p >= full ? `${ipKw(s.family)} saddr` : `${ipKw(s.family)} saddr & ${maskText(s.family, p)}`;
 }

@@ -95,3 +95,17 @@ export function parseMac(text: string): Uint8Array | undefined {
 export function formatMac(b: Uint8Array): string {
   return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 }
+
+/**
+ * A VIP's `brd` as keepalived applies it: `+` is the subnet's broadcast address (none for /31 and /32), `-`
+ * none; otherwise the address given.
+ */
+export function vipBroadcast(brd: string, address: string, prefixLen: number): string | null {
+  if (brd === '-') return null;
+  if (brd !== '+') return brd;
+  if (prefixLen >= 31) return null;
+  const n = address.split('.').reduce((a, x) => (a << 8) | Number(x), 0) >>> 0;
+  const host = prefixLen === 0 ? 0xffffffff : (1 << (32 - prefixLen)) - 1;
+  const bc = (n | host) >>> 0;
+  return [24, 16, 8, 0].map((sh) => (bc >>> sh) & 255).join('.');
+}

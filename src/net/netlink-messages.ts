@@ -39,8 +39,13 @@ export function netlinkError(op: string, e: unknown): NetError {
 /** A request the kernel refused with `errno` (its name: 'EEXIST'), as a coded error value. */
 export function netlinkErrnoError(op: string, errno: string): NetError {
   const code = netlinkCodes[errno] ?? 'KA_NETLINK_OS';
+  // EACCES is also what an IPv6 address add gets on a device whose IPv6 is disabled.
   const hint =
-    code === 'KA_NETLINK_EPERM' ? ' (changing links, addresses and routes needs CAP_NET_ADMIN)' : '';
+    errno === 'EACCES'
+      ? ' (IPv6 disabled on the device, or no CAP_NET_ADMIN)'
+      : code === 'KA_NETLINK_EPERM'
+        ? ' (changing links, addresses and routes needs CAP_NET_ADMIN)'
+        : '';
   return { code, message: `${op} failed: ${errno}${hint}`, errno };
 }
 

@@ -647,10 +647,15 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       `   Original promote_secondaries ${(promoting > 0 || vmacBase !== undefined || reported) && f.promoteSecondaries ? 1 : 0}`,
       `   Reset promote_secondaries counter ${promoting}`,
     );
-    // keepalived checks the IPv6 forwarding setting when it sends unsolicited neighbour adverts (an IPv6 master).
+    // keepalived checks the IPv6 forwarding setting when it sends unsolicited neighbour adverts: a master's
+    // IPv6 VIPs (excluded ones too, an IPv4 instance's as well) on this interface, added or not.
     if (
       instances.some(
-        (i) => i.params.family === 6 && i.params.interface === f.name && i.status.state === 'MASTER',
+        (i) =>
+          i.status.state === 'MASTER' &&
+          [...i.params.vips, ...i.params.excludedVips].some(
+            (v) => v.address.includes(':') && (v.dev ?? i.params.interface) === f.name,
+          ),
       )
     )
       out.push(

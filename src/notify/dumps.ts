@@ -8,6 +8,7 @@
 // section with the fields we hold.
 import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
 import { nftSettings } from '../daemon/strict-firewall.js';
+import { vipBroadcast } from '../net/inet.js';
 import type { AuthTypeCode } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
@@ -59,6 +60,30 @@ export interface DumpedInstance {
    * Absent (a snapshot without an installer): every VIP of a MASTER.
    */
   installedVips?: ReadonlySet<string>;
+  /**
+   * The VIPs (installedVipKey) the no_accept firewall drops for this instance: the dump's `nftable_set`.
+   * Absent (a snapshot without a firewall): every VIP of a non-accepting MASTER, when a table is configured.
+   */
+  firewallVips?: ReadonlySet<string>;
+}
+
+type Vip = VrrpInstanceParams['vips'][number];
+
+/**
+ * Whether a VIP is `set` (added to the kernel) and `nftable_set` (in the no_accept firewall's set), per
+ * address as keepalived 2.2.7 marks them (format_ipaddress): what the VIP installer and the firewall hold.
+ */
+function vipMarks(d: DumpedInstance, nftTable: boolean): (v: Vip) => { set: boolean; nft: boolean } {
+  const master = d.status.state === 'MASTER';
+  const p = d.params;
+  const nftAll = master && !p.accept && p.basePriority !== 255 && nftTable;
+  return (v) => {
+    const key = installedVipKey(v, p);
+    return {
+      set: master && (d.installedVips?.has(key) ?? true),
+      nft: d.firewallVips?.has(key) ?? nftAll,
+    };
+  };
 }
 
 /** A VIP's key in DumpedInstance.installedVips: its address and the interface it goes on. */
@@ -123,18 +148,24 @@ export function formatStatsText(instances: DumpedInstance[]): string {
   return out;
 }
 
-/** A VIP as keepalived's dumps print it: `192.0.2.100/24 dev eth0 scope global[ set]`. */
-function vipText(v: VrrpInstanceParams['vips'][number], p: VrrpInstanceParams, set: boolean): string {
-  const scope = typeof v.options?.scope === 'string' ? v.options.scope : 'global';
-  return `${v.address}/${v.prefixLen} dev ${v.dev ?? p.interface} scope ${scope}${set ? ' set' : ''}`;
-}
-
 const seconds = (us: number) => us / 1_000_000;
 
-export function formatJson(instances: DumpedInstance[]): string {
-  const list = instances.map(({ status: st, params: p, stats: s, authType, authPassword, ...more }) => {
+/**
+ * The JSON dump. `config`, when at hand, says whether a firewall table is configured (for a snapshot that does
+ * not say which VIPs the firewall drops) and which VMAC's base each `dev VMAC@BASE` names.
+ */
+export function formatJson(instances: DumpedInstance[], config?: KeepalivedConfig): string {
+  const nftTable = config !== undefined && nftSettings(config.globalDefs).table !== null;
+  const list = instances.map((d) => {
+    const { status: st, params: p, stats: s, authType, authPassword, ...more } = d;
+    // keepalived's vipset: the instance set its VIPs on becoming MASTER (whether each add succeeded or not).
     const vipSet = st.state === 'MASTER';
     const f = more.flags;
+    const marks = vipMarks(d, nftTable);
+    const vipString = (v: Vip) => {
+      const m = marks(v);
+      return vipDataText(v, p, m.set, m.nft, vmacSuffix(d, config, v));
+    };
     return {
       data: {
         iname: st.name,
@@ -168,8 +199,8 @@ export function formatJson(instances: DumpedInstance[]): string {
         version: p.version,
         smtp_alert: f.smtpAlert,
         notify_deleted: more.notifyDeleted,
-        vips: p.vips.map((v) => vipText(v, p, vipSet)),
-        evips: p.excludedVips.map((v) => vipText(v, p, vipSet)),
+        vips: p.vips.map(vipString),
+        evips: p.excludedVips.map(vipString),
         auth_type: authType,
         ...(authType === AuthType.pass ? { auth_data: authPassword } : {}),
         // keepalived-ts
@@ -245,12 +276,19 @@ function masterDownTimerUs(d: DumpedInstance, inGroup: boolean): number {
   return p.downTimerAdverts * masterCs * 10_000 + skew;
 }
 
+/** `@BASE` after a VIP on the instance's VMAC (keepalived's `dev VMAC@BASE`), else ''. */
+function vmacSuffix(d: DumpedInstance, config: KeepalivedConfig | undefined, v: Vip): string {
+  const c = config?.vrrpInstances.find((i) => i.name === d.status.name);
+  const f = d.flags;
+  if (f.vmacIfname === '' || c?.useVmac === undefined) return '';
+  return (v.dev ?? d.params.interface) === f.vmacIfname ? `@${c.interface}` : '';
+}
+
 /** One instance's lines of the VRRP Topology section. */
 function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): string[] {
   const { status: st, params: p, authType, authPassword, lastTransitionS, notifyDeleted, flags: f } = d;
   const c = ctx?.config.vrrpInstances.find((i) => i.name === st.name);
   const g = ctx?.config.globalDefs;
-  const vipSet = st.state === 'MASTER';
   const unicast = p.unicastPeers.length > 0;
   const unicastConfigured = unicast || (c?.unicastPeers.length ?? 0) > 0;
   const saddrFromConfig = c?.unicastSrcIp !== undefined;
@@ -267,16 +305,16 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
     p.nopreempt ||
     f.vmacIfname !== '';
   const group = ctx?.config.syncGroups.find((sg) => sg.members.some((m) => m.name === st.name));
-  const nftSet =
-    vipSet && !p.accept && ctx !== undefined && nftSettings(ctx.config.globalDefs).table !== null;
+  const marks = vipMarks(d, ctx !== undefined && nftSettings(ctx.config.globalDefs).table !== null);
   // A use_vmac instance runs on its VMAC; keepalived names the VMAC's VIPs `dev VMAC@BASE`.
   const vmac = f.vmacIfname !== '' && c?.useVmac !== undefined;
   const base = c?.interface ?? p.interface;
-  // keepalived's `set` is per address: one whose interface was missing when the VIPs were set is not.
-  const isSet = (v: VrrpInstanceParams['vips'][number]) =>
-    vipSet && (d.installedVips?.has(installedVipKey(v, p)) ?? true);
-  const vipLine = (v: VrrpInstanceParams['vips'][number]) =>
-    `     ${vipDataText(v, p, isSet(v), nftSet, vmac && (v.dev ?? p.interface) === f.vmacIfname ? `@${base}` : '')}`;
+  // keepalived's `set` and `nftable_set` are per address: one whose interface was missing when the VIPs were
+  // set, or that the kernel refused, is not `set`.
+  const vipLine = (v: Vip) => {
+    const m = marks(v);
+    return `     ${vipDataText(v, p, m.set, m.nft, vmacSuffix(d, ctx?.config, v))}`;
+  };
   const routes = (c?.virtualRoutes ?? []).map(dumpRoute);
   const rules = (c?.virtualRules ?? []).flatMap((r) => dumpRule(r) ?? []);
   const ifindex = ctx?.host.interfaces.find((i) => i.name === p.interface)?.index ?? 0;
@@ -388,7 +426,9 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
     ...(ctx ? [d.fd !== undefined ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated'] : []),
     ...(routes.length > 0 ? ['   Virtual Routes :', ...routes.map((r) => `     ${r.text}`)] : []),
     ...(rules.length > 0 ? ['   Virtual Rules :', ...rules.map((r) => `     ${r.text}`)] : []),
-    ...trackedLines(p, 'interface', 'Tracked interfaces', ''),
+    ...trackedLines(p, 'interface', 'Tracked interfaces', '', undefined, (t) =>
+      c?.trackInterfaces.some((r) => r.name === t.name && r.weightListedAsZero) ? 0 : t.weight,
+    ),
     ...trackedLines(p, 'script', 'Tracked scripts', ''),
     ...trackedLines(p, 'file', 'Tracked files', ','),
     ...trackedLines(p, 'process', 'Tracked processes', ','),
@@ -467,12 +507,14 @@ function trackedLines(
   /** What follows the name: nothing, ',' (files, processes) or ':' (BFDs), as keepalived writes each. */
   sep: '' | ',' | ':',
   own?: (t: TrackerDef) => boolean,
+  /** The weight listed (a sync-group member's interface: 0, though it applies). */
+  listed: (t: TrackerDef) => number = (t) => t.weight,
 ): string[] {
   const list = p.trackers.filter((t) => t.kind === kind && !t.implicit && (own === undefined || own(t)));
   if (list.length === 0) return [];
   return [
     `   ${title} :`,
-    ...list.map((t) => `     ${t.name}${sep} weight ${t.weight}${t.reverse ? ' reverse' : ''}`),
+    ...list.map((t) => `     ${t.name}${sep} weight ${listed(t)}${t.reverse ? ' reverse' : ''}`),
   ];
 }
 
@@ -489,7 +531,7 @@ export function vipDataText(
   const full = v6 ? 128 : 32;
   const addr = v.prefixLen === full ? v.address : `${v.address}/${v.prefixLen}`;
   let out = addr;
-  const brd = typeof o.broadcast === 'string' ? broadcastOf(o.broadcast, v.address, v.prefixLen) : null;
+  const brd = typeof o.broadcast === 'string' ? vipBroadcast(o.broadcast, v.address, v.prefixLen) : null;
   if (!v6 && brd) out += ` brd ${brd}`;
   out += ` dev ${v.dev ?? p.interface}${devSuffix}`;
   out += ` scope ${typeof o.scope === 'string' ? o.scope : 'global'}`;
@@ -513,17 +555,6 @@ export function vipDataText(
   if (set) out += ' set';
   if (nftSet) out += ' nftable_set';
   return out;
-}
-
-/** `brd +` is the subnet's broadcast address, `brd -` none; otherwise the address given. */
-function broadcastOf(b: string, address: string, len: number): string | null {
-  if (b === '-') return null;
-  if (b !== '+') return b;
-  if (len >= 31) return null;
-  const n = address.split('.').reduce((a, x) => (a << 8) | Number(x), 0) >>> 0;
-  const host = len === 0 ? 0xffffffff : (1 << (32 - len)) - 1;
-  const bc = (n | host) >>> 0;
-  return [24, 16, 8, 0].map((sh) => (bc >>> sh) & 255).join('.');
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

@@ -28,6 +28,11 @@ export interface TrackerDef {
    * track_interface: keepalived follows such an interface with weight 0 but does not list it as tracked.
    */
   implicit?: boolean;
+  /**
+   * The weight applies even on a sync-group member that ignores tracking weights: keepalived 2.2.7 says it
+   * ignores a member's weighted tracked interface, yet applies its weight (docs/config-meaning.md).
+   */
+  weightInSyncGroup?: boolean;
 }
 
 /**
@@ -94,7 +99,7 @@ export function computePriority(
     const reading = readings.get(trackerKey(def.kind, def.name)) ?? initialReading(def);
     const effect = trackerEffect(def, reading);
     if (effect.fault) trackerFault = true;
-    if (!ignoreWeights) total += effect.delta;
+    if (!ignoreWeights || def.weightInSyncGroup) total += effect.delta;
   }
   // The owner keeps 255 whatever its trackers say (trackers can neither lower nor raise to 255).
   if (basePriority === PRIORITY_OWNER) return { effective: PRIORITY_OWNER, trackerFault };

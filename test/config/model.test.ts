@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Diagnostics } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -623,6 +623,22 @@ virtual_server fwmark 5 {
     );
   });
 
+  test('a group of fwmarks without a family: "address family cannot be determined", as keepalived 2.2.7 logs', () => {
+    const { config, diag } = parse(
+      'virtual_server_group GF {\n  fwmark 3\n  fwmark 4\n}\n' +
+        'virtual_server_group G4 {\n  fwmark 5 inet\n}\n' +
+        'virtual_server group GF {\n  lb_kind TUN\n  real_server 192.0.2.1 80 {\n  }\n}\n' +
+        'virtual_server group G4 {\n  lb_kind TUN\n  real_server 192.0.2.1 80 {\n  }\n}\n',
+    );
+    assert.deepEqual(
+      diag.list
+        .filter((d) => d.code === 'CONFIG_VSG_FAMILY')
+        .map((d) => [d.severity, d.message, d.pos?.line]),
+      [['info', 'GF: Virtual server [GF]:0 address family cannot be determined, defaulting to IPv4', 8]],
+    );
+    assert.equal(config.virtualServers.length, 2);
+  });
+
   test('persistence_granularity not fitting the family is refused at its line, as keepalived 2.2.7', () => {
     const vs = (key: string, lines: string) =>
       `virtual_server ${key} {\n  lb_algo rr\n  lb_kind NAT\n${lines}}\n`;
@@ -740,7 +756,9 @@ test('real servers and checkers that carry nothing share one frozen `other`; arr
 
 describe('blog-style configurations mean what keepalived 2.2.7 makes of them (issue 13)', () => {
   const vip = '  virtual_ipaddress {\n    192.0.2.1\n  }';
-  const messages = (p: Parsed) => p.diag.list.map((d) => p.diag.format(d));
+  // keepalived's VRRP process names the file (it reads a copy that does): `(FILE: Line N)`.
+  const messages = (p: Parsed) =>
+    p.diag.list.map((d) => p.diag.format(d).replace(/^\(\/[^:]*: Line /, '(FILE: Line '));
 
   test('an invalid priority is 100 with "Priority not valid!", even on a MASTER', () => {
     for (const v of ['0', '256', '300', 'abc', '-5', '1.5']) {
@@ -748,7 +766,7 @@ describe('blog-style configurations mean what keepalived 2.2.7 makes of them (is
       assert.equal(p.config.vrrpInstances[0]!.priority, 100, v);
       assert.ok(
         messages(p).includes(
-          '(Line 5) (VI_1) Priority not valid! must be between 1 & 255. Using default 100',
+          '(FILE: Line 5) (VI_1) Priority not valid! must be between 1 & 255. Using default 100',
         ),
         `${v}: ${messages(p).join(' | ')}`,
       );
@@ -779,7 +797,7 @@ describe('blog-style configurations mean what keepalived 2.2.7 makes of them (is
       false,
     );
     assert.deepEqual(p.config.vrrpInstances[0]!.trackScripts, []);
-    assert.ok(messages(p).includes('(Line 8) (VI_1) unknown track script option // - ignoring'));
+    assert.ok(messages(p).includes('(FILE: Line 8) (VI_1) unknown track script option // - ignoring'));
   });
 
   test('vrrp_strict keeps unicast peers', () => {
@@ -800,7 +818,9 @@ describe('blog-style configurations mean what keepalived 2.2.7 makes of them (is
       ['192.0.2.101/32'],
     );
     assert.ok(
-      messages(p).includes('(Line 5) Invalid address prefix len 33 for address 192.0.2.101/33 - using 32'),
+      messages(p).includes(
+        '(FILE: Line 5) Invalid address prefix len 33 for address 192.0.2.101/33 - using 32',
+      ),
     );
   });
 
@@ -845,4 +865,133 @@ describe('notify scripts with a trailing comment', () => {
     assert.deepEqual(p.codes, ['CONFIG_SCRIPT_USER']);
     assert.equal(p.diag.exitCode(), 0);
   });
+});
+
+describe('rules without a preference (keepalived 2.2.7 numbers them per family)', () => {
+  const host = { interfaces: new Set(['lo', 'eth0']) };
+  const rules = (lines: string[]) =>
+    instance(
+      `  priority 100\n  virtual_ipaddress {\n    192.0.2.100\n  }\n  virtual_rules {\n${lines.map((l) => `    ${l}\n`).join('')}  }`,
+    );
+  const prefs = (d: Diagnostics) =>
+    d.list
+      .filter((x) => x.code === 'CONFIG_RULE_PREFERENCE' || x.code === 'CONFIG_BAD_IF')
+      .map((x) => `${x.pos?.line ?? '-'} ${x.message}`);
+
+  test('IPv4 and IPv6 rules count down from 16384 each', () => {
+    const { config } = parse(
+      rules(['from 2001:db8::1 table 100', 'from 192.0.2.100 table 100', 'from 2001:db8::2 table 100']),
+    );
+    assert.deepEqual(
+      config.vrrpInstances[0]!.virtualRules.map((r) => r.ip.priority),
+      [16384, 16384, 16383],
+    );
+  });
+
+  test('a rule whose iif or oif (or dev) does not exist is dropped before it is numbered', () => {
+    const file = join(dir, `c${n++}.conf`);
+    writeFileSync(
+      file,
+      rules([
+        'from 192.0.2.100 iif eth9 table 100',
+        'from 192.0.2.101 table 100',
+        'from 192.0.2.102 dev eth8 table 100',
+        'from 2001:db8::1 table 100',
+        'from 192.0.2.103 table 100',
+      ]),
+    );
+    const { config, diag } = loadConfig(file, { configId: 'test', env: {} });
+    validateConfig(config, diag, { host });
+    // keepalived 2.2.7 -t on the same rules (its order differs: it reads the interfaces as it parses).
+    assert.deepEqual(prefs(diag), [
+      '10 Rule has no preference specified - setting to 16384. This is probably not what you want.',
+      '12 Rule has no preference specified - setting to 16384. This is probably not what you want.',
+      '13 Rule has no preference specified - setting to 16383. This is probably not what you want.',
+      "9 WARNING - interface eth9 for rule doesn't exist",
+      "11 WARNING - interface eth8 for rule doesn't exist",
+      '- Non-existent interface specified in configuration',
+    ]);
+  });
+});
+
+describe('after a keyword misses its parameter (exit 2), keepalived 2.2.7 completes nothing after it', () => {
+  const noReal = 'virtual_server 192.0.2.100 80 {\n  protocol TCP\n}\n';
+  const noVrid = 'vrrp_instance VI_0 {\n  interface eth0\n  priority 100\n}\n';
+  const messages = (d: Diagnostics) => d.list.map((x) => x.message.replace(/ at word position.*/, ''));
+
+  test('a stop in a virtual server: neither its checks of virtual servers nor of instances', () => {
+    const { diag } = parse(
+      `${noVrid}${noReal}virtual_server 192.0.2.101 80 {\n  delay_loop\n  real_server 192.0.2.5 80 {\n  }\n}\n`,
+    );
+    assert.equal(diag.exitCode(), 2);
+    assert.deepEqual(messages(diag), [
+      '*** Configuration line starting `delay_loop` is missing a parameter after keyword `delay_loop`',
+    ]);
+  });
+
+  test('a stop in an instance: after the checks of virtual servers, before those of instances', () => {
+    const { diag } = parse(
+      `${noReal}${noVrid}vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id\n}\n`,
+    );
+    assert.equal(diag.exitCode(), 2);
+    assert.deepEqual(messages(diag), [
+      '*** Configuration line starting `virtual_router_id` is missing a parameter after keyword `virtual_router_id`',
+      'Virtual server [192.0.2.100]:tcp:80 has no real servers - ignoring',
+    ]);
+  });
+});
+
+test('where a message points: (Line N) in global_defs and at the top level, (FILE: Line N) elsewhere, FILE as given', () => {
+  const file = join(dir, `c${n++}.conf`);
+  writeFileSync(
+    file,
+    'bogus_top\nglobal_defs {\n  bogus_global\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  bogus_vrrp\n}\n' +
+      'virtual_server 192.0.2.100 80 {\n  bogus_vs\n  real_server 192.0.2.5 80 {\n  }\n}\n',
+  );
+  const given = relative(process.cwd(), file);
+  const { diag } = loadConfig(given, { configId: 'test', env: {} });
+  // keepalived 2.2.7 -t on the same file (each of its passes repeats the top-level line; a set hides that).
+  assert.deepEqual(
+    diag.list.filter((d) => d.code === 'CONFIG_UNKNOWN_KEYWORD').map((d) => diag.format(d)),
+    [
+      "(Line 1) Unknown keyword 'bogus_top'",
+      "(Line 3) Unknown keyword 'bogus_global'",
+      `(${given}: Line 8) Unknown keyword 'bogus_vrrp'`,
+      `(${given}: Line 11) Unknown keyword 'bogus_vs'`,
+    ],
+  );
+});
+
+test("an address owner without `state` wants MASTER; vrrp_strict flags an owner's `state BACKUP` (keepalived 2.2.7)", () => {
+  const own = (extra: string, strict = false) =>
+    parse(
+      `${strict ? 'global_defs {\n  vrrp_strict\n}\n' : ''}${instance(`${extra}  priority 255\n  preempt_delay 5\n  virtual_ipaddress {\n    192.0.2.1\n  }`)}`,
+    );
+  const plain = own('');
+  assert.deepEqual(
+    plain.diag.list.map((d) => d.message),
+    ['(VI_1) Warning - preempt delay will not work with initial state MASTER - clearing'],
+  );
+  const strict = own('  state BACKUP\n', true);
+  assert.ok(
+    strict.diag.list.some((d) => d.message === '(VI_1) State MASTER must match being address owner'),
+    strict.diag.list.map((d) => d.message).join(' | '),
+  );
+  assert.equal(strict.config.vrrpInstances[0]!.state, 'MASTER');
+});
+
+test('with an include: the main file bare in the first pass, an included file named by its absolute path (2.2.7: as the include wrote it)', () => {
+  const sub = mkdtempSync(join(dir, 'inc-'));
+  writeFileSync(join(sub, 'part.conf'), 'vrrp_instance VI_1 {\n  interface eth0\n  bogus_in_part\n}\n');
+  const main = join(sub, 'main.conf');
+  writeFileSync(main, 'global_defs {\n  bogus_global\n}\ninclude part.conf\n');
+  const given = relative(process.cwd(), main);
+  const { diag } = loadConfig(given, { configId: 'test', env: {} });
+  assert.deepEqual(
+    diag.list.filter((d) => d.code === 'CONFIG_UNKNOWN_KEYWORD').map((d) => diag.format(d)),
+    [
+      "(Line 2) Unknown keyword 'bogus_global'",
+      `(${join(sub, 'part.conf')}: Line 3) Unknown keyword 'bogus_in_part'`,
+    ],
+  );
 });

@@ -8,9 +8,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { strictRuleset } from '../../src/daemon/strict-firewall.js';
+import { StrictFirewall, strictRuleset } from '../../src/daemon/strict-firewall.js';
 import { OURS_BIN, REFERENCE_KEEPALIVED, referenceAvailable } from '../helpers/keepalived-ref.js';
 import { createNetns, ip, isRoot, linkedPair } from '../helpers/netns.js';
+import { quietLog } from '../helpers/quiet-log.js';
 import { scratch } from '../helpers/scratch.js';
 
 const hasNft = spawnSync('nft', ['--version']).status === 0;
@@ -142,4 +143,28 @@ describe('vrrp_strict firewall', { skip, concurrency: 3 }, () => {
     assert.equal(applied.status, 0, String(applied.stderr));
     assert.equal(ruleset(mine), reference);
   });
+});
+
+// What the firewall holds, per instance and address (the data dump's nftable_set), through a master's reload.
+test('the drop set is per address: a reload of a master adds the new VIPs and takes out the removed ones', async () => {
+  const scripts: string[] = [];
+  const fw = new StrictFirewall(quietLog, 'keepalived', -1, async (s) => {
+    scripts.push(s);
+    return null;
+  });
+  const v = (address: string) => ({ address, ifname: 'eth0' });
+  fw.drop('VI_1', [v('192.0.2.100'), v('192.0.2.101')]);
+  fw.drop('VI_2', [v('192.0.2.110')]);
+  // Reload: 192.0.2.101 removed, 192.0.2.102 added (the engine's removeVips and addVips of the difference).
+  fw.undrop('VI_1', [v('192.0.2.101')]);
+  fw.drop('VI_1', [v('192.0.2.102')]);
+  assert.deepEqual([...fw.dropped('VI_1')], ['192.0.2.100%eth0', '192.0.2.102%eth0']);
+  // Leaving MASTER: all of them.
+  fw.undrop('VI_2', [v('192.0.2.110')]);
+  assert.deepEqual([...fw.dropped('VI_2')], []);
+  // The table is rewritten once the batch is done, with what is held then.
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(scripts.length, 1);
+  assert.match(scripts[0]!, /elements = \{ 192\.0\.2\.100, 192\.0\.2\.102 \}/);
+  assert.doesNotMatch(scripts[0]!, /192\.0\.2\.110/);
 });

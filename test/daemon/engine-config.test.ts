@@ -188,9 +188,10 @@ vrrp_instance B {
     a!.trackers.map((t) => [t.name, t.kind, t.weight]),
     [
       ['eth1', 'interface', 0],
-      // A sync-group member without sync_group_tracking_weight: keepalived 2.2.7 sets the weight to 0
-      // ("ignoring lo tracked interface weight due to SYNC group"; docs/config-meaning.md).
-      ['lo', 'interface', 0],
+      // A sync-group member without sync_group_tracking_weight: keepalived 2.2.7 says "ignoring lo tracked
+      // interface weight due to SYNC group" and lists weight 0, yet the weight applies (seen in a namespace:
+      // docs/config-meaning.md), so it stays.
+      ['lo', 'interface', 5],
     ],
     'instance entries first; the group entry for eth1 does not duplicate it',
   );
@@ -360,6 +361,24 @@ vrrp_instance V {
       ['script', 'chk', -10],
       ['process', 'chk', -20],
       ['bfd', 'chk', 7],
+    ],
+  );
+});
+
+test('an address owner without `state` starts wanting MASTER (keepalived 2.2.7), others BACKUP', () => {
+  const inst = (name: string, vrid: number, body: string) =>
+    `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${vrid}\n${body}  virtual_ipaddress { 192.0.2.${vrid} }\n}\n`;
+  const { plan: p } = plan(
+    inst('O', 1, '  priority 255\n') +
+      inst('B', 2, '  priority 100\n') +
+      inst('S', 3, '  state BACKUP\n  priority 255\n'),
+  );
+  assert.deepEqual(
+    p.engine.instances.map((i) => [i.name, i.initialState]),
+    [
+      ['O', 'MASTER'],
+      ['B', 'BACKUP'],
+      ['S', 'BACKUP'],
     ],
   );
 });

@@ -7,9 +7,11 @@ import { resolveConfig } from '../../src/check/core/resolve.js';
 import { formatCheckerData } from '../../src/check/dump.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { KeepalivedConfig } from '../../src/config/model.js';
-import { protocolsOf, validateState } from '../../src/lvs/dataplane.js';
+import { protocolsOf, type ServiceSpec, validateState } from '../../src/lvs/dataplane.js';
 import { desiredFromConfig, vsName } from '../../src/lvs/from-config.js';
+import { ipvsService } from '../../src/lvs/ipvs-msg.js';
 import { formatList } from '../../src/lvs/list.js';
+import { allocate, emptyAlloc, renderService } from '../../src/lvs/nft-model.js';
 import { TEST_HOST } from '../helpers/host-facts.js';
 
 let dir = '';
@@ -318,5 +320,44 @@ describe("a virtual server's address family, as keepalived 2.2.7 settles it (doc
       state.services[0]?.reals.map((r) => r.address),
       ['2001:db8::13'],
     );
+  });
+});
+
+describe('persistence_granularity: any IPv4 netmask keepalived 2.2.7 accepts is applied as it is', () => {
+  it('`24` (0.0.0.24) and 255.0.255.0: the client address and-ed with that mask, in nft, IPVS and the listing', () => {
+    const vs = (addr: string, g: string) =>
+      `virtual_server ${addr} 80 {\n  lb_kind NAT\n  protocol TCP\n  persistence_granularity ${g}\n  real_server 192.0.2.11 80 {\n  }\n}\n`;
+    const { state, errors } = desiredFromConfig(
+      load(
+        vs('198.51.100.100', '24') +
+          vs('198.51.100.101', '255.0.255.0') +
+          vs('198.51.100.102', '255.255.0.0'),
+      ),
+      new Map(),
+    );
+    assert.deepEqual(errors, []);
+    assert.deepEqual(validateState(state), []);
+    assert.deepEqual(
+      state.services.map((s) => s.persistence),
+      [
+        { timeoutS: 360, prefixLen: 32, mask: 24 },
+        { timeoutS: 360, prefixLen: 32, mask: 0xff00ff00 },
+        { timeoutS: 360, prefixLen: 16 },
+      ],
+    );
+    const [odd, holes, plain] = state.services;
+    assert.ok(odd && holes && plain);
+    const rulesOf = (s: ServiceSpec) => {
+      const f = renderService(s, allocate(emptyAlloc(), { services: [s] }), undefined);
+      return [...f.own.chains.values()].flatMap((c) => c.rules).join('\n');
+    };
+    assert.match(rulesOf(odd), /ip saddr & 0\.0\.0\.24 /);
+    assert.match(rulesOf(holes), /ip saddr & 255\.0\.255\.0 /);
+    assert.match(rulesOf(plain), /ip saddr & 255\.255\.0\.0 /);
+    const m = odd.matches[0]!;
+    assert.equal(ipvsService(odd, m).netmask, 24);
+    assert.equal(ipvsService(holes, m).netmask, 0xff00ff00);
+    assert.match(formatList(state, new Map(), new Map()), /persistent 360 mask 0\.0\.0\.24$/m);
+    assert.match(formatList(state, new Map(), new Map()), /persistent 360 mask 255\.0\.255\.0$/m);
   });
 });

@@ -91,6 +91,8 @@ test('OS failures become stable codes; EPERM names the capability', () => {
   assert.equal(netlinkError('add', new Error('Request rejected: EEXIST')).code, 'KA_NETLINK_EEXIST');
   assert.equal(netlinkError('del', new Error('Request rejected: ESRCH')).code, 'KA_NETLINK_ENOENT');
   assert.match(netlinkError('add', new Error('Request rejected: EPERM')).message, /CAP_NET_ADMIN/);
+  // An IPv6 address on a device with IPv6 disabled is refused with EACCES: not a capability problem only.
+  assert.match(netlinkError('add', new Error('Request rejected: EACCES')).message, /IPv6 disabled/);
   assert.equal(netlinkError('get', new Error('Timeout has been reached')).code, 'KA_NETLINK_TIMEOUT');
   assert.equal(netlinkError('get', new Error('weird')).code, 'KA_NETLINK_OS');
 });

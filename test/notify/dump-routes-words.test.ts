@@ -283,7 +283,7 @@ test('property: a rule line the configuration accepts dumps as keepalived 2.2.7 
   fc.assert(
     fc.property(ruleCase, ({ words, dumped }) => {
       const diag = new Diagnostics();
-      const rc = parseRuleLine(words, pos, { diag }, { nextPreference: 16384 });
+      const rc = parseRuleLine(words, pos, { diag }, { nextPreference: { 4: 16384, 6: 16384 } });
       assert.ok(rc, `accepted: ${words.join(' ')} ${JSON.stringify(diag.list)}`);
       assert.deepEqual(dumpRule(rc), dumped, words.join(' '));
     }),

@@ -102,3 +102,21 @@ test('initial state: up unless init_fail; sync-group members can ignore weights'
     true,
   );
 });
+
+test("a sync-group member ignores weights, except a tracked interface's (2.2.7 applies it though it says it ignores it)", () => {
+  const iface = (name: string, weight: number) => ({
+    name,
+    kind: 'interface' as const,
+    weight,
+    reverse: false,
+    weightInSyncGroup: true,
+  });
+  const r = new Map([['interface:eth3', { up: false }]]);
+  assert.equal(computePriority(100, [iface('eth3', -5)], r, true).effective, 95);
+  assert.equal(
+    computePriority(100, [{ ...iface('eth3', -5), weightInSyncGroup: false }], r, true).effective,
+    100,
+  );
+  // Down with a weight: no fault.
+  assert.equal(computePriority(100, [iface('eth3', -5)], r, true).trackerFault, false);
+});

@@ -49,7 +49,7 @@ function named<T>(
 }
 
 export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConfig> {
-  const rules = { nextPreference: 16384 };
+  const rules = { nextPreference: { 4: 16384, 6: 16384 } };
   const instanceNames = new Set<string>();
   const t: KeywordTable<KeepalivedConfig> = {
     global_defs: {

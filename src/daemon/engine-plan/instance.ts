@@ -120,7 +120,8 @@ export function planInstance(
     interface: runIf,
     basePriority,
     advertIntervalCs,
-    initialState: i.state ?? 'BACKUP',
+    // Without `state` keepalived wants MASTER for the address owner (it becomes MASTER at once).
+    initialState: i.state ?? (basePriority === 255 ? 'MASTER' : 'BACKUP'),
     nopreempt: i.nopreempt,
     preemptDelayUs: i.preemptDelayUs ?? 0,
     downTimerAdverts: i.downTimerAdverts ?? g.vrrpDownTimerAdverts,

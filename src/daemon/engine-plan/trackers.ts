@@ -68,7 +68,13 @@ export class TrackerCatalog {
     for (const ref of [...i.trackInterfaces, ...(group?.interfaces ?? [])]) {
       if (ref.name === i.interface) continue; // the instance's own interface is tracked anyway
       if (trackers.some((t) => t.kind === 'interface' && t.name === ref.name)) continue;
-      trackers.push({ name: ref.name, kind: 'interface', weight: ref.weight ?? 0, reverse: ref.reverse });
+      trackers.push({
+        name: ref.name,
+        kind: 'interface',
+        weight: ref.weight ?? 0,
+        reverse: ref.reverse,
+        ...(ref.weightListedAsZero ? { weightInSyncGroup: true } : {}),
+      });
     }
     // A VIP on another interface (`dev`, unless no_track): keepalived 2.2.7 faults the instance while that
     // interface is down or missing (dynamic_interfaces), weight 0 (docs/config-meaning.md).
