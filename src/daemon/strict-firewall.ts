@@ -151,11 +151,11 @@ export class StrictFirewall {
   }
 
   /**
-   * keepalived: "(VI_1) setting firewall drop rule". Adds `vips` to what is dropped for `instance` (a reload
+   * keepalived (under -D, as 2.2.7 logs it): "(VI_1) setting firewall drop rule". Adds `vips` to what is dropped for `instance` (a reload
    * of a master adds only the new ones; those it had stay).
    */
   drop(instance: string, vips: DroppedVip[]): void {
-    this.#log.info(`(${instance}) setting firewall drop rule`);
+    this.#log.detail(`(${instance}) setting firewall drop rule`);
     const held = this.#held.get(instance) ?? new Map<string, DroppedVip>();
     this.#held.set(instance, held);
     for (const v of vips) held.set(`${v.address}%${v.ifname}`, v);
@@ -163,7 +163,7 @@ export class StrictFirewall {
   }
 
   /**
-   * keepalived: "(VI_1) removing firewall drop rule". Without `vips`, everything `instance` dropped (it left
+   * keepalived (under -D): "(VI_1) removing firewall drop rule". Without `vips`, everything `instance` dropped (it left
    * MASTER); with them, only those (a reload removed them) — keepalived takes a removed address out of the set.
    */
   undrop(instance: string, vips?: DroppedVip[]): void {
@@ -176,7 +176,7 @@ export class StrictFirewall {
       if (!changed) return;
       if (held.size === 0) this.#held.delete(instance);
     }
-    this.#log.info(`(${instance}) removing firewall drop rule`);
+    this.#log.detail(`(${instance}) removing firewall drop rule`);
     this.#schedule();
   }
 

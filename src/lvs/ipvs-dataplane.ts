@@ -5,6 +5,7 @@
 // their keys or in `leftovers`), so a restarted or respawned checker does not cut established connections.
 // Detection: available() resolves the "IPVS" family; kernels without IPVS answer ENOENT. docs/lvs.md, "IPVS".
 import { createNetlink, type NetlinkSocket } from 'netlink';
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../net/nlmsg.js';
 import {
   applyChanges,
   type Change,
@@ -39,9 +40,6 @@ import {
 const NETLINK_GENERIC = 16;
 const GENL_ID_CTRL = 0x10;
 const CTRL_ATTR_FAMILY_ID = 1;
-const NLM_F_REQUEST = 0x1;
-const NLM_F_ACK = 0x4;
-const NLM_F_DUMP = 0x300;
 
 /** The family id from a CTRL_CMD_NEWFAMILY reply's payload (after nlmsghdr). */
 export function familyIdFromReply(payload: Uint8Array): number | undefined {

@@ -3,6 +3,7 @@
 // recorded in docs/lvs.md (section "IPVS generic netlink"). Sending them (and resolving the family id) is
 // the job of an adapter; this kernel has no IPVS, so only the bytes are tested here.
 import { isIPv4 } from 'node:net';
+import { NLA_F_NESTED, NLM_F_ACK, NLM_F_REQUEST } from '../net/nlmsg.js';
 import {
   type ForwardMethod,
   type L4Proto,
@@ -80,10 +81,6 @@ export const FwdMethod = { MASQ: 0, LOCALNODE: 1, TUNNEL: 2, DROUTE: 3, BYPASS: 
 const AF_INET = 2;
 const AF_INET6 = 10;
 const IPPROTO: Record<L4Proto, number> = { tcp: 6, udp: 17, sctp: 132 };
-export const NLM_F_REQUEST = 0x1;
-export const NLM_F_ACK = 0x4;
-export const NLM_F_DUMP = 0x300;
-const NLA_F_NESTED = 0x8000;
 
 /** An IPVS service as the kernel identifies and configures it. */
 export interface IpvsService {

@@ -74,7 +74,7 @@ async function runOurs(strict: boolean, label: string) {
   const pid = join(dir, `${label}.pid`);
   const d = start(
     router,
-    [process.execPath, OURS_BIN, '-n', '-l', '-f', file, '-p', pid, '-r', `${pid}.v`],
+    [process.execPath, OURS_BIN, '-n', '-l', '-D', '-f', file, '-p', pid, '-r', `${pid}.v`],
     /Entering MASTER STATE/,
   );
   assert.ok(await d.seen, d.output());
@@ -167,4 +167,20 @@ test('the drop set is per address: a reload of a master adds the new VIPs and ta
   assert.equal(scripts.length, 1);
   assert.match(scripts[0]!, /elements = \{ 192\.0\.2\.100, 192\.0\.2\.102 \}/);
   assert.doesNotMatch(scripts[0]!, /192\.0\.2\.110/);
+});
+
+test("the drop rule's lines are logged under -D only, as keepalived 2.2.7 logs them", () => {
+  const lines: string[] = [];
+  const log = {
+    ...quietLog,
+    info: (m: string) => lines.push(`info ${m}`),
+    detail: (m: string) => lines.push(`detail ${m}`),
+  };
+  const fw = new StrictFirewall(log, 'keepalived', -1, async () => null);
+  fw.drop('VI_1', [{ address: '192.0.2.100', ifname: 'eth0' }]);
+  fw.undrop('VI_1');
+  assert.deepEqual(lines, [
+    'detail (VI_1) setting firewall drop rule',
+    'detail (VI_1) removing firewall drop rule',
+  ]);
 });
