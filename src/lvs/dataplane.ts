@@ -4,6 +4,7 @@
 // I/O. The checker core decides which real servers are live and whether the sorry server is active;
 // this module only describes the result. See docs/lvs.md.
 import { isIP } from 'node:net';
+import { ipv4Netmask } from '../net/inet.js';
 
 export type L4Proto = 'tcp' | 'udp' | 'sctp';
 export type AddrFamily = 4 | 6;
@@ -72,7 +73,7 @@ export interface Persistence {
 
 /** The IPv4 netmask a persistence applies to the client address (docs/lvs.md, Persistence). */
 export function persistenceMask4(p: Persistence): number {
-  return p.mask ?? (p.prefixLen === 0 ? 0 : (0xffffffff << (32 - p.prefixLen)) >>> 0);
+  return p.mask ?? ipv4Netmask(p.prefixLen);
 }
 
 export interface RealServerSpec {

@@ -5,6 +5,7 @@
 import { isIPv4 } from 'node:net';
 import type { Family, KeepalivedConfig, VirtualServer } from '../config/model.js';
 import { fwmarkFamily } from '../config/vs-family.js';
+import { ipv4FromNumber, ipv4Netmask, ipv4ToNumber } from '../net/inet.js';
 import {
   type AddrFamily,
   type DataplaneError,
@@ -63,19 +64,10 @@ function granularityKey(
     return Number.isInteger(n) && n >= 1 && n <= 128 ? { prefixLen: n } : undefined;
   }
   if (!isIPv4(g)) return undefined;
-  const v = g.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const v = ipv4ToNumber(g);
   let len = 0;
   while (len < 32 && v & (2 ** (31 - len))) len++;
-  return (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0) === v
-    ? { prefixLen: len }
-    : { prefixLen: 32, mask: v };
-}
-
-function v4ToInt(a: string): number {
-  return a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
-}
-function intToV4(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  return ipv4Netmask(len) === v ? { prefixLen: len } : { prefixLen: 32, mask: v };
 }
 
 /** `vsFamily`: the virtual server's settled family, which a group's fwmark entries without one take. */
@@ -98,8 +90,8 @@ function groupMatches(
     else if (e.kind === 'range' && e.first) {
       const last = e.last ?? e.first;
       if (isIPv4(e.first) && isIPv4(last)) {
-        const a = v4ToInt(e.first);
-        const b = v4ToInt(last);
+        const a = ipv4ToNumber(e.first);
+        const b = ipv4ToNumber(last);
         if (b < a || b - a >= MAX_RANGE) {
           errs.push({
             code: 'LVS_UNSUPPORTED',
@@ -107,7 +99,8 @@ function groupMatches(
           });
           continue;
         }
-        for (let i = a; i <= b; i++) matches.push({ kind: 'addr', address: intToV4(i), port: e.port ?? 0 });
+        for (let i = a; i <= b; i++)
+          matches.push({ kind: 'addr', address: ipv4FromNumber(i), port: e.port ?? 0 });
       } else if (e.first === last) {
         family = 6;
         matches.push({ kind: 'addr', address: e.first, port: e.port ?? 0 });

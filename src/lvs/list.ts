@@ -2,6 +2,7 @@
 // Pure: the connection counts come in as a map from conntrack mark (one per service × server, see
 // nft-model.ts) to counts, parsed from conntrack's table by parseConntrack. Layout facts: docs/lvs.md.
 import { isIPv4 } from 'node:net';
+import { ipv4FromNumber } from '../net/inet.js';
 import {
   type DataplaneState,
   type ForwardMethod,
@@ -93,11 +94,6 @@ function forwardName(method: ForwardMethod): string {
   return method === 'DR' ? 'Route' : 'Tunnel';
 }
 
-/** An IPv4 netmask (a 32-bit number) as ipvsadm writes it. */
-function maskText(m: number): string {
-  return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
-}
-
 function schedFlags(s: ServiceSpec): string {
   const f: string[] = [];
   const name = s.scheduler === 'sh' || s.scheduler === 'mh' ? s.scheduler : '';
@@ -187,7 +183,7 @@ export function formatList(
       head += ` persistent ${s.persistence.timeoutS}`;
       if (s.family === 4) {
         const m = persistenceMask4(s.persistence);
-        if (m !== 0xffffffff) head += ` mask ${maskText(m)}`;
+        if (m !== 0xffffffff) head += ` mask ${ipv4FromNumber(m)}`;
       } else if (s.persistence.prefixLen !== 128) head += ` mask ${s.persistence.prefixLen}`;
     }
     if (s.flags.onePacket) head += ' ops';

@@ -1,6 +1,7 @@
 // The nftables back end's pure half: desired LVS state → the named objects of one table
 // (`table inet keepalived_ts`), and two such object sets → one `nft -f` transaction that changes only
 // what differs. No I/O here; src/lvs/nft-dataplane.ts runs the scripts. Layout and reasons: docs/lvs.md.
+import { ipv4FromNumber, ipv4Netmask } from '../net/inet.js';
 import {
   type AddrFamily,
   activePool,
@@ -265,10 +266,7 @@ function endpoint(f: AddrFamily, r: { address: string; port: number }): string {
 }
 
 function maskText(f: AddrFamily, prefixLen: number): string {
-  if (f === 4) {
-    const m = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
-    return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
-  }
+  if (f === 4) return ipv4FromNumber(ipv4Netmask(prefixLen));
   const groups: string[] = [];
   for (let g = 0; g < 8; g++) {
     const bits = Math.max(0, Math.min(16, prefixLen - g * 16));
@@ -278,16 +276,13 @@ function maskText(f: AddrFamily, prefixLen: number): string {
 }
 
 function clientKey(s: ServiceSpec): string {
-  const full = s.family === 4 ? 32 : 128;
-  if (s.family === 4 && s.persistence?.mask !== undefined) {
-    // A netmask whose ones are not contiguous (keepalived takes any): the same bitwise and.
-    const m = persistenceMask4(s.persistence);
-    return m === 0xffffffff
-      ? 'ip saddr'
-      : `ip saddr & ${[24, 16, 8, 0].map((b) => (m >>> b) & 0xff).join('.')}`;
+  if (s.family === 4) {
+    // Any netmask, its ones contiguous or not (keepalived takes any): a bitwise and.
+    const m = s.persistence ? persistenceMask4(s.persistence) : 0xffffffff;
+    return m === 0xffffffff ? 'ip saddr' : `ip saddr & ${ipv4FromNumber(m)}`;
   }
-  const p = s.persistence?.prefixLen ?? full;
-  return p >= full ? `${ipKw(s.family)} saddr` : `${ipKw(s.family)} saddr & ${maskText(s.family, p)}`;
+  const p = s.persistence?.prefixLen ?? 128;
+  return p >= 128 ? 'ip6 saddr' : `ip6 saddr & ${maskText(6, p)}`;
 }
 
 function baseRules(): string[] {

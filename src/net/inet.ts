@@ -96,6 +96,21 @@ export function formatMac(b: Uint8Array): string {
   return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/** A dotted-quad IPv4 address (valid: isIPv4) as an unsigned 32-bit number. */
+export function ipv4ToNumber(text: string): number {
+  return text.split('.').reduce((n, x) => n * 256 + Number(x), 0);
+}
+
+/** An unsigned 32-bit number as a dotted-quad IPv4 address. */
+export function ipv4FromNumber(n: number): string {
+  return [24, 16, 8, 0].map((sh) => (n >>> sh) & 255).join('.');
+}
+
+/** The IPv4 netmask of a prefix length (0–32), as an unsigned 32-bit number. */
+export function ipv4Netmask(prefixLen: number): number {
+  return prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
+}
+
 /**
  * A VIP's `brd` as keepalived applies it: `+` is the subnet's broadcast address (none for /31 and /32), `-`
  * none; otherwise the address given.
@@ -104,8 +119,5 @@ export function vipBroadcast(brd: string, address: string, prefixLen: number): s
   if (brd === '-') return null;
   if (brd !== '+') return brd;
   if (prefixLen >= 31) return null;
-  const n = address.split('.').reduce((a, x) => (a << 8) | Number(x), 0) >>> 0;
-  const host = prefixLen === 0 ? 0xffffffff : (1 << (32 - prefixLen)) - 1;
-  const bc = (n | host) >>> 0;
-  return [24, 16, 8, 0].map((sh) => (bc >>> sh) & 255).join('.');
+  return ipv4FromNumber((ipv4ToNumber(address) | ~ipv4Netmask(prefixLen)) >>> 0);
 }

@@ -3,7 +3,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { formatIpv6, parseIp, parseIpv4, parseIpv6, parseMac } from '../../src/net/inet.js';
+import {
+  formatIpv6,
+  ipv4FromNumber,
+  ipv4Netmask,
+  ipv4ToNumber,
+  parseIp,
+  parseIpv4,
+  parseIpv6,
+  parseMac,
+  vipBroadcast,
+} from '../../src/net/inet.js';
 import { buildIpv4Header } from '../../src/net/ipv4-header.js';
 import { SO_TIMESTAMPNS, SOL_SOCKET } from '../../src/net/libc.js';
 import { socketError } from '../../src/net/net-error.js';
@@ -118,4 +128,22 @@ test('arrival time: the kernel timestamp (CLOCK_REALTIME) moved onto the monoton
   // From the future, or over a second old: the wall clock was stepped; the timestamp is not used.
   assert.equal(arrivalOf(datagram([stamp(1_700_000_001n, 0n)]), clock), undefined);
   assert.equal(arrivalOf(datagram([stamp(1_699_999_990n, 0n)]), clock), undefined);
+});
+
+test('IPv4 addresses as 32-bit numbers: round trip, netmasks, a VIP broadcast', () => {
+  fc.assert(
+    fc.property(fc.ipV4(), (a) => {
+      const n = ipv4ToNumber(a);
+      assert.ok(n >= 0 && n <= 0xffffffff);
+      assert.equal(ipv4FromNumber(n), a);
+    }),
+  );
+  assert.equal(ipv4ToNumber('255.255.255.255'), 0xffffffff);
+  assert.deepEqual(
+    [0, 1, 24, 31, 32].map((p) => ipv4FromNumber(ipv4Netmask(p))),
+    ['0.0.0.0', '128.0.0.0', '255.255.255.0', '255.255.255.254', '255.255.255.255'],
+  );
+  assert.equal(vipBroadcast('+', '198.51.100.77', 26), '198.51.100.127');
+  assert.equal(vipBroadcast('+', '192.0.2.1', 0), '255.255.255.255');
+  assert.equal(vipBroadcast('+', '192.0.2.1', 31), null);
 });
