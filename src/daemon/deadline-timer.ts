@@ -300,8 +300,8 @@ export class DeadlineTimer {
   }
 
   /**
-   * Runs the firing path once — #fireAt, #endKeenPhase, #afterFiring and the owner's callback — before any deadline needs
-   * it: V8 compiles a function on its first call, and a backup's first firing is its takeover
+   * Runs the firing path once — #fireAt, #endKeenPhase, #afterFiring and the owner's callback — before any
+   * deadline needs it: V8 compiles a function on its first call, and a backup's first firing is its takeover
    * (docs/decisions/deadline-timer.md). The callback is called as for a real firing, with the current time:
    * its owner must ignore a call made before it runs (the runtime warms up before its state is 'running').
    * Changes nothing.

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from '../common/logger.js';
 import type { GlobalDefs } from '../config/model.js';
+import { addressOn } from '../net/inet.js';
 
 /** keepalived's nftables settings for VRRP (global_defs; docs/config-strict-firewall.md). */
 export interface NftSettings {
@@ -151,31 +152,29 @@ export class StrictFirewall {
   }
 
   /**
-   * keepalived (under -D, as 2.2.7 logs it): "(VI_1) setting firewall drop rule". Adds `vips` to what is dropped for `instance` (a reload
-   * of a master adds only the new ones; those it had stay).
+   * keepalived (under -D, as 2.2.7 logs it): "(VI_1) setting firewall drop rule". Adds `vips` to what is
+   * dropped for `instance` (a reload of a master adds only the new ones; those it had stay).
    */
   drop(instance: string, vips: DroppedVip[]): void {
     this.#log.detail(`(${instance}) setting firewall drop rule`);
     const held = this.#held.get(instance) ?? new Map<string, DroppedVip>();
     this.#held.set(instance, held);
-    for (const v of vips) held.set(`${v.address}%${v.ifname}`, v);
+    for (const v of vips) held.set(addressOn(v.address, v.ifname), v);
     this.#schedule();
   }
 
   /**
-   * keepalived (under -D): "(VI_1) removing firewall drop rule". Without `vips`, everything `instance` dropped (it left
-   * MASTER); with them, only those (a reload removed them) — keepalived takes a removed address out of the set.
+   * keepalived (under -D): "(VI_1) removing firewall drop rule". Takes `vips` out of what is dropped for
+   * `instance`: all of them when it leaves MASTER, those a reload removed otherwise — keepalived takes a
+   * removed address out of the set.
    */
-  undrop(instance: string, vips?: DroppedVip[]): void {
+  undrop(instance: string, vips: DroppedVip[]): void {
     const held = this.#held.get(instance);
     if (!held) return;
-    if (vips === undefined) this.#held.delete(instance);
-    else {
-      let changed = false;
-      for (const v of vips) changed = held.delete(`${v.address}%${v.ifname}`) || changed;
-      if (!changed) return;
-      if (held.size === 0) this.#held.delete(instance);
-    }
+    let changed = false;
+    for (const v of vips) changed = held.delete(addressOn(v.address, v.ifname)) || changed;
+    if (!changed) return;
+    if (held.size === 0) this.#held.delete(instance);
     this.#log.detail(`(${instance}) removing firewall drop rule`);
     this.#schedule();
   }

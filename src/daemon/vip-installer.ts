@@ -6,7 +6,7 @@
 // on link down unless keep_addr_on_down).
 
 import type { Logger } from '../common/logger.js';
-import { vipBroadcast } from '../net/inet.js';
+import { addressOn, vipBroadcast } from '../net/inet.js';
 import { ok } from '../net/net-error.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
 import type { AddressSpec } from '../net/netlink-types.js';
@@ -51,10 +51,6 @@ export class VipInstaller {
     this.#nl = nl;
     this.#table = table;
     this.#log = log;
-  }
-
-  #key(address: string, ifname: string): string {
-    return `${address}%${ifname}`;
   }
 
   #spec(v: VirtualAddress, ifname: string): AddressSpec | string {
@@ -119,7 +115,7 @@ export class VipInstaller {
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
       if (this.#table.link(ifname))
-        this.#installed.set(this.#key(v.address, ifname), { instance, vip: v, ifname });
+        this.#installed.set(addressOn(v.address, ifname), { instance, vip: v, ifname });
     }
     this.prepareAdd(instance, vips, defaultIf).write();
   }
@@ -144,7 +140,7 @@ export class VipInstaller {
       this.#log.info(`Not adding address ${v.address} to ${ifname} since interface doesn't exist`);
       return;
     }
-    const key = this.#key(v.address, ifname);
+    const key = addressOn(v.address, ifname);
     // The record add() made for this very request: a failure un-records it, not a later add's record.
     const record = sink ? undefined : this.#installed.get(key);
     const failed = () => {
@@ -171,7 +167,7 @@ export class VipInstaller {
   remove(instance: string, vips: VirtualAddress[], defaultIf: string): void {
     for (const v of vips) {
       const ifname = v.dev ?? defaultIf;
-      const key = this.#key(v.address, ifname);
+      const key = addressOn(v.address, ifname);
       this.#installed.delete(key);
       this.#enqueue(async () => {
         const spec = this.#spec(v, ifname);
@@ -228,17 +224,17 @@ export class VipInstaller {
 
   /** The installed VIP at (address, interface), if one of ours. */
   owner(address: string, ifname: string): InstalledVip | undefined {
-    return this.#installed.get(this.#key(address, ifname));
+    return this.#installed.get(addressOn(address, ifname));
   }
 
   /** True while a deletion of ours for this address is pending or was just answered. */
   busy(address: string, ifname: string): boolean {
-    return this.#busy.has(this.#key(address, ifname));
+    return this.#busy.has(addressOn(address, ifname));
   }
 
   /** Forget an address the kernel removed (so a later re-add is recorded afresh). */
   forget(address: string, ifname: string): void {
-    this.#installed.delete(this.#key(address, ifname));
+    this.#installed.delete(addressOn(address, ifname));
   }
 
   /** Installed VIPs of every instance on `ifname` (to re-add after link up). */
@@ -248,7 +244,7 @@ export class VipInstaller {
 
   /** Whether `instance` has (address, interface) installed: keepalived's `set` of a VIP in its data dump. */
   isSet(instance: string, address: string, ifname: string): boolean {
-    return this.#installed.get(this.#key(address, ifname))?.instance === instance;
+    return this.#installed.get(addressOn(address, ifname))?.instance === instance;
   }
 
   /** Every installed VIP, by owner (an instance, or the static addresses' owner). */

@@ -8,7 +8,7 @@ import type { FsmCounterName, VrrpAction } from '../vrrp/actions.js';
 import { PRIORITY_OWNER } from '../vrrp/advert.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
 import type { Announcers } from './announcers.js';
-import type { StrictFirewall } from './strict-firewall.js';
+import type { DroppedVip, StrictFirewall } from './strict-firewall.js';
 import type { TakeoverBoost } from './takeover-boost.js';
 import type { VrrpContext } from './vrrp-context.js';
 
@@ -16,6 +16,11 @@ import type { VrrpContext } from './vrrp-context.js';
 function vipList(vips: readonly { address: string; prefixLen: number }[]): string {
   const named = vips.slice(0, 16).map((v) => `${v.address}/${v.prefixLen}`);
   return vips.length > 16 ? `${named.join(', ')} and ${vips.length - 16} more` : named.join(', ') || 'none';
+}
+
+/** The firewall's view of an instance's VIPs: each on its `dev`, else on the instance's interface. */
+function droppedVips(vips: VrrpInstanceParams['vips'], p: VrrpInstanceParams): DroppedVip[] {
+  return vips.map((v) => ({ address: v.address, ifname: v.dev ?? p.interface }));
 }
 
 export const zeroFsmStats = (): Record<FsmCounterName, number> => ({
@@ -123,11 +128,7 @@ export class ActionExecutor {
         ctx.vips.addRoutes(a.instance, 'route', a.routes);
         ctx.vips.addRoutes(a.instance, 'rule', a.rules);
         // keepalived sets no drop rule for an address owner, even with no_accept.
-        if (!p.accept && p.basePriority !== PRIORITY_OWNER)
-          firewall.drop(
-            a.instance,
-            a.vips.map((v) => ({ address: v.address, ifname: v.dev ?? p.interface })),
-          );
+        if (!p.accept && p.basePriority !== PRIORITY_OWNER) firewall.drop(a.instance, droppedVips(a.vips, p));
         break;
       }
       case 'removeVips': {
@@ -138,10 +139,7 @@ export class ActionExecutor {
         ctx.vips.removeRoutes(a.instance, 'route', a.routes);
         ctx.vips.remove(a.instance, a.vips, p.interface);
         // Leaving MASTER these are all its VIPs; a reload of a master names only those it removed.
-        firewall.undrop(
-          a.instance,
-          a.vips.map((v) => ({ address: v.address, ifname: v.dev ?? p.interface })),
-        );
+        firewall.undrop(a.instance, droppedVips(a.vips, p));
         break;
       }
       case 'sendGarp': {

@@ -96,6 +96,14 @@ export function formatMac(b: Uint8Array): string {
   return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * An address on an interface as text, `address%ifname` (the zone notation of a scoped IPv6 address): the key
+ * under which the VIP installer and the no_accept firewall hold a VIP, and the data dump finds it there.
+ */
+export function addressOn(address: string, ifname: string): string {
+  return `${address}%${ifname}`;
+}
+
 /** A dotted-quad IPv4 address (valid: isIPv4) as an unsigned 32-bit number. */
 export function ipv4ToNumber(text: string): number {
   return text.split('.').reduce((n, x) => n * 256 + Number(x), 0);

@@ -8,7 +8,7 @@
 // section with the fields we hold.
 import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
 import { nftSettings } from '../daemon/strict-firewall.js';
-import { vipBroadcast } from '../net/inet.js';
+import { addressOn, vipBroadcast } from '../net/inet.js';
 import type { AuthTypeCode } from '../vrrp/advert.js';
 import { AuthType } from '../vrrp/advert.js';
 import type { InstanceStatus } from '../vrrp/fsm.js';
@@ -88,7 +88,7 @@ function vipMarks(d: DumpedInstance, nftTable: boolean): (v: Vip) => { set: bool
 
 /** A VIP's key in DumpedInstance.installedVips: its address and the interface it goes on. */
 export function installedVipKey(v: VrrpInstanceParams['vips'][number], p: { interface: string }): string {
-  return `${v.address}%${v.dev ?? p.interface}`;
+  return addressOn(v.address, v.dev ?? p.interface);
 }
 
 /** What keepalived's JSON says of an instance's configuration that the engine parameters do not carry. */

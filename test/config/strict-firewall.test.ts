@@ -178,7 +178,7 @@ test("the drop rule's lines are logged under -D only, as keepalived 2.2.7 logs t
   };
   const fw = new StrictFirewall(log, 'keepalived', -1, async () => null);
   fw.drop('VI_1', [{ address: '192.0.2.100', ifname: 'eth0' }]);
-  fw.undrop('VI_1');
+  fw.undrop('VI_1', [{ address: '192.0.2.100', ifname: 'eth0' }]);
   assert.deepEqual(lines, [
     'detail (VI_1) setting firewall drop rule',
     'detail (VI_1) removing firewall drop rule',
