@@ -162,9 +162,10 @@ export function formatJson(instances: DumpedInstance[], config?: KeepalivedConfi
     const vipSet = st.state === 'MASTER';
     const f = more.flags;
     const marks = vipMarks(d, nftTable);
+    const c = config?.vrrpInstances.find((i) => i.name === st.name);
     const vipString = (v: Vip) => {
       const m = marks(v);
-      return vipDataText(v, p, m.set, m.nft, vmacSuffix(d, config, v));
+      return vipDataText(v, p, m.set, m.nft, vmacSuffix(d, c, v));
     };
     return {
       data: {
@@ -277,8 +278,7 @@ function masterDownTimerUs(d: DumpedInstance, inGroup: boolean): number {
 }
 
 /** `@BASE` after a VIP on the instance's VMAC (keepalived's `dev VMAC@BASE`), else ''. */
-function vmacSuffix(d: DumpedInstance, config: KeepalivedConfig | undefined, v: Vip): string {
-  const c = config?.vrrpInstances.find((i) => i.name === d.status.name);
+function vmacSuffix(d: DumpedInstance, c: VrrpInstanceConfig | undefined, v: Vip): string {
   const f = d.flags;
   if (f.vmacIfname === '' || c?.useVmac === undefined) return '';
   return (v.dev ?? d.params.interface) === f.vmacIfname ? `@${c.interface}` : '';
@@ -313,7 +313,7 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
   // set, or that the kernel refused, is not `set`.
   const vipLine = (v: Vip) => {
     const m = marks(v);
-    return `     ${vipDataText(v, p, m.set, m.nft, vmacSuffix(d, ctx?.config, v))}`;
+    return `     ${vipDataText(v, p, m.set, m.nft, vmacSuffix(d, c, v))}`;
   };
   const routes = (c?.virtualRoutes ?? []).map(dumpRoute);
   const rules = (c?.virtualRules ?? []).flatMap((r) => dumpRule(r) ?? []);
