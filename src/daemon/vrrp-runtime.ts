@@ -86,6 +86,9 @@ const NO_DUMP_FLAGS: DumpFlags = {
 };
 
 /** How each engine timer is met (deadline-timer.ts). */
+/** An advert timer firing this late (µs) is logged under -D (see #onTimer). */
+const LATE_ADVERT_US = 50_000;
+
 const DEADLINE_KIND: Record<VrrpTimerName, DeadlineKind> = {
   masterDown: 'keen',
   advert: 'punctual',
@@ -444,7 +447,14 @@ export class VrrpRuntime {
     // says when the writes were done, so only then is the clock read after them — not on every advert.
     const k = this.#timer.lastKeen;
     const keen = k !== null && k !== this.#keenLogged ? k : null;
-    this.#observer?.timerFired(this.#engine.nextDeadline(), nowUs);
+    const due = this.#engine.nextDeadline();
+    this.#observer?.timerFired(due, nowUs);
+    // A master's advert this late lets a backup's Master_Down run out: under -D, say so, with the lateness —
+    // the first thing to read when a peer took over from a master that was alive.
+    if (due?.timer === 'advert' && nowUs - due.atUs >= LATE_ADVERT_US)
+      this.#log.detail(
+        `(${due.instance}) advert timer fired ${((nowUs - due.atUs) / 1000).toFixed(1)} ms late`,
+      );
     this.#actions.perform(this.#engine.handleTimers(this.#engineTime(nowUs)));
     const writtenUs = keen === null ? 0 : monotonicUs();
     this.#rearm();

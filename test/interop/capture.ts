@@ -134,6 +134,30 @@ export class VrrpCapture {
     }
   }
 
+  /**
+   * For a failure message: per source (priority > 0), the silences between its adverts longer than `gapMs`
+   * and its last advert, in wall-clock time like the daemons' logs — whether a peer's adverts reached this
+   * interface when a backup declared the master dead.
+   */
+  silences(gapMs: number): string {
+    const out: string[] = [];
+    const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+    for (const src of new Set(this.adverts.map((a) => a.src))) {
+      const seen = this.adverts.filter((a) => a.src === src && a.priority > 0);
+      if (seen.length === 0) continue;
+      const gaps: string[] = [];
+      for (let k = 1; k < seen.length; k++) {
+        const d = seen[k]!.atMs - seen[k - 1]!.atMs;
+        if (d > gapMs) gaps.push(`${d.toFixed(0)} ms before ${clock(seen[k]!.atMs)}`);
+      }
+      out.push(
+        `${src}: ${seen.length} adverts ${clock(seen[0]!.atMs)}–${clock(seen.at(-1)!.atMs)}, ` +
+          `silences over ${gapMs} ms: ${gaps.length ? gaps.join(', ') : 'none'}`,
+      );
+    }
+    return out.join('\n');
+  }
+
   /** Stops capturing; with KATS_SHOW_CAPTURE set, prints every advert seen (to read a failed run). */
   stop(): void {
     if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGKILL');

@@ -9,9 +9,11 @@
 //   4. SIGTERM to high: its priority-0 advert makes mid take over after Skew_Time (< advert_int + 200 ms).
 // Priorities are far apart so that after the priority-0 advert mid's Skew_Time ends well before low's.
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { addressesOf, type Router, sleep } from '../daemon/router.js';
 import { ip, Lab } from '../helpers/netns.js';
-import { VrrpCapture } from './capture.js';
+import { tcpdumpIn, VrrpCapture } from './capture.js';
 import {
   addHost,
   holders,
@@ -60,11 +62,20 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
   const lab = new Lab(label);
   const routers: Router[] = [];
   let capture: VrrpCapture | null = null;
+  let pcaps: ChildProcess[] = [];
   try {
     const nss = LABELS.map((l, k) => addHost(lab, l, spec.family, k + 1));
     // On mid's own eth0: the time the priority-0 advert reaches the node that must take over.
     capture = new VrrpCapture(nss[1]!, 'eth0');
     await capture.ready();
+    // KATS_PCAP=DIR: every host's eth0 is also written to DIR/<label>-<host>.pcap, to read a failed run.
+    const pcapDir = process.env.KATS_PCAP;
+    if (pcapDir) {
+      pcaps = nss.map((ns, k) =>
+        tcpdumpIn(ns, ['-i', 'eth0', '-U', '-w', join(pcapDir, `${label}-${LABELS[k]}.pcap`)], 'ignore'),
+      );
+      await sleep(500);
+    }
     const addrs = LABELS.map((_, k) => hostAddr(spec.family, k + 1));
     for (const [k, l] of LABELS.entries()) {
       const conf = instanceConf(
@@ -79,7 +90,9 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
     const [nsHigh, nsMid] = nss as [string, string, string];
     const vip = vipOf(spec.family);
     const advertMs = spec.advertIntS * 1000;
-    const logs = () => routers.map((r) => r.log()).join('\n');
+    // The daemons' logs, then what mid's eth0 received: whether a peer's silence was on the wire.
+    const logs = () =>
+      `${routers.map((r) => r.log()).join('\n')}\n[adverts on mid's eth0] ${capture?.silences(advertMs * 1.5)}`;
     const onlyOn = async (ns: string, what: string, timeoutMs: number) => {
       await pollUntil(
         () => {
@@ -183,6 +196,7 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
     return { cutFailoverMs, preemptMs, gracefulMs, prioZeroToMasterMs, referenceTtls: kaTtls };
   } finally {
     capture?.stop();
+    for (const p of pcaps) p.kill('SIGINT');
     await teardown(lab, routers);
   }
 }

@@ -19,9 +19,16 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    # A checker that has read what it needs closes the connection mid-body: not worth a traceback.
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def http_on(port, root, tls=False):
     handler = lambda *a, **k: Quiet(*a, directory=root, **k)  # noqa: E731
-    srv = http.server.ThreadingHTTPServer(('127.0.0.1', port), handler)
+    srv = QuietServer(('127.0.0.1', port), handler)
     if tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(CERT, KEY)
