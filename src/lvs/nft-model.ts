@@ -24,7 +24,7 @@ export const DR_TABLE = 'keepalived_ts_dr';
  * The comment of both tables: a restarted back end adopts tables carrying it and replaces any other
  * (docs/lvs.md, "Adopting the table at start"). Bump it whenever a shared object's declaration changes.
  */
-export const LAYOUT_MARKER = 'keepalived-ts lvs layout 4';
+export const LAYOUT_MARKER = 'keepalived-ts lvs layout 5';
 /**
  * The `ip` and `ip6` tables (one name, two families) holding direct-routing services matched by fwmark:
  * a fwmark is set by mangle prerouting (−150), after netdev ingress, so these services are dispatched by a
@@ -460,6 +460,11 @@ export const DR_SCHEDULED = 1;
 /** The `family table` of each direct-routing counter set, as nft names them (netdev, fwmark v4, fwmark v6). */
 export const DR_COUNTER_TABLES = [`netdev ${DR_TABLE}`, `ip ${DRM_TABLE}`, `ip6 ${DRM_TABLE}`] as const;
 
+/** VRRP adverts (IP protocol 112, both families) bypass conntrack. */
+export const VRRP_NOTRACK_RULE = 'meta l4proto 112 notrack';
+/** VRRPv2 adverts behind an AH header, to VRRP's IPv4 multicast group only (other AH is IPsec's). */
+export const VRRP_AH_NOTRACK_RULE = 'ip daddr 224.0.0.18 meta l4proto 51 notrack';
+
 /** The table without any service: shared maps (empty) and base chains. */
 export function baseModel(dr?: DrOptions): NftModel {
   const sets = new Map<string, NftSet>();
@@ -480,6 +485,19 @@ export function baseModel(dr?: DrOptions): NftModel {
   // NAT servers without a port (port 0: the packet's destination port is kept, as IPVS does): address only.
   sets.set('bka4', { kind: 'map', decl: '{ type mark : ipv4_addr; }', elems: new Map() });
   sets.set('bka6', { kind: 'map', decl: '{ type mark : ipv6_addr; }', elems: new Map() });
+  // VRRP outside conntrack: this table turns connection tracking on in the namespace, and a table filled by
+  // the traffic it serves (or by the checks) drops packets that need a new entry — VRRP's never reach one
+  // that lasts (no replies, never assured, the first an early drop evicts). Untracked, adverts get through
+  // whatever the table holds. Protocol 112, and AH (51) only to VRRP's IPv4 group (docs/lvs.md, "VRRP is
+  // not tracked").
+  for (const [name, hook] of [
+    ['vrrpin', 'prerouting'],
+    ['vrrpout', 'output'],
+  ] as const)
+    chains.set(name, {
+      decl: `type filter hook ${hook} priority raw; policy accept;`,
+      rules: [VRRP_NOTRACK_RULE, VRRP_AH_NOTRACK_RULE],
+    });
   chains.set('pre', { decl: 'type nat hook prerouting priority dstnat; policy accept;', rules: baseRules() });
   chains.set('out', { decl: 'type nat hook output priority -100; policy accept;', rules: baseRules() });
   // Traffic counters (docs/lvs.md, 'Traffic counters'): the packet path adds one element per conntrack

@@ -54,6 +54,11 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
   let r = await get(30);
   assert.equal(r.errors, 0, JSON.stringify(r.errs));
   assert.deepEqual(counts(r.names), { rs1: 10, rs2: 10, rs3: 10 });
+  // The table turned connection tracking on here; the director's adverts stay out of it (nft-model.ts
+  // VRRP_NOTRACK_RULE), so a full conntrack table cannot drop them.
+  const ct = nsExec(nat.lab.director, 'cat', ['/proc/net/nf_conntrack']).stdout;
+  assert.match(ct, /^ipv4 +2 tcp +6 .*sport=8080/m, 'the NAT connections are tracked');
+  assert.doesNotMatch(ct, /^ipv[46] +\d+ \S+ +112 /m, `no VRRP entry in conntrack:\n${ct}`);
   // What an operator types instead of ipvsadm -Ln, in the daemon's namespace.
   const list = nsExec(nat.lab.director, process.execPath, [BIN, '--lvs-list', '-c', pidFile]);
   assert.equal(list.status, 0, list.stderr);

@@ -94,6 +94,22 @@ export function addHost(lab: Lab, label: string, family: 4 | 6, k: number): stri
   return ns;
 }
 
+/**
+ * One ping between every pair of hosts, so that each has the others' link-layer addresses before any daemon
+ * starts. A node taking over in unicast mode otherwise resolves its peers first (an ARP or ND exchange before
+ * its first advert), and on a loaded test machine that exchange's softirq work can wait behind other tests'
+ * long enough for a bystander's Master_Down to run out: the scenarios judge VRRP, which on a real LAN finds
+ * its peers resolved or resolves them in well under a millisecond.
+ */
+export function resolveNeighbours(nss: string[], addrs: string[], family: 4 | 6): void {
+  for (let a = 0; a < nss.length; a++)
+    for (let b = a + 1; b < nss.length; b++) {
+      const ping = ['ping', `-${family}`, '-c1', '-W5', addrs[b]!];
+      const r = spawnSync('ip', ['netns', 'exec', nss[a]!, ...ping], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${nss[a]} cannot ping ${addrs[b]}: ${r.stdout}${r.stderr}`);
+    }
+}
+
 export function sysctl(ns: string, key: string, value: string): void {
   execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${key}=${value}`], { stdio: 'ignore' });
 }

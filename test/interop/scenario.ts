@@ -24,6 +24,7 @@ import {
   instanceConf,
   msSince,
   pollUntil,
+  resolveNeighbours,
   startPeer,
   teardown,
   vipOf,
@@ -77,6 +78,7 @@ export async function runScenario(spec: InstanceSpec, highImpl: Impl, label: str
       await sleep(500);
     }
     const addrs = LABELS.map((_, k) => hostAddr(spec.family, k + 1));
+    resolveNeighbours(nss, addrs, spec.family);
     for (const [k, l] of LABELS.entries()) {
       const conf = instanceConf(
         spec,

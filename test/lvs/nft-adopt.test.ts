@@ -88,7 +88,7 @@ describe('adopting the tables of an earlier run', () => {
   });
 
   it('reads the table comment from nftnl user data', () => {
-    const c = 'keepalived-ts lvs layout 4';
+    const c = 'keepalived-ts lvs layout 5';
     const ud = Buffer.concat([Buffer.from([0, c.length + 1]), Buffer.from(`${c}\0`)]);
     assert.equal(udataComment(ud), c);
     assert.equal(udataComment(Buffer.from([1, 2, 0x61, 0])), undefined);
