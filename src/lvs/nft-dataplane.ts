@@ -55,6 +55,7 @@ import {
   isDr,
   isFwmarkDr,
   LAYOUT_MARKER,
+  localFlowsScript,
   markKey,
   type NftChain,
   type NftModel,
@@ -218,6 +219,8 @@ export class NftDataplane implements Dataplane {
 
   #dr: DrOptions | undefined;
   #log: ((message: string) => void) | undefined;
+  /** The kernel refused localFlowsScript once: not tried again. */
+  #localFlowsRefused = false;
   #warned = new Set<string>();
 
   #noteApproximated(services: Iterable<ServiceSpec>): void {
@@ -457,61 +460,82 @@ export class NftDataplane implements Dataplane {
 
   start(state: DataplaneState): Promise<DataplaneResult> {
     return this.#serial(async () => {
-      const bad = validateState(state)[0] ?? unsupported(state, this.#dr)[0];
-      if (bad) return fail(bad);
-      const want = canonical(state);
-      this.#noteApproximated(want.services);
-      // lvs_flush asks for a clean start: it replaces the tables (docs/lvs.md, "Adopting the table at start").
-      if (!this.#flushOnStart) {
-        const adopted = await this.#adopt(want);
-        if (adopted) return adopted;
-      }
-      const prevAlloc = this.#alloc;
-      this.#alloc = emptyAlloc();
-      this.#alloc.nextService = prevAlloc.nextService;
-      this.#alloc.nextMark = prevAlloc.nextMark;
-      for (const s of want.services) {
-        // Keep earlier ids where known, so conntrack marks of live connections stay meaningful.
-        const id = prevAlloc.services.get(s.name);
-        if (id !== undefined) this.#alloc.services.set(s.name, id);
-        for (const r of serversOf(s)) {
-          const m = prevAlloc.marks.get(markKey(s.name, r));
-          if (m !== undefined) this.#alloc.marks.set(markKey(s.name, r), m);
-        }
-        this.#ensureIds(s);
-      }
-      if (this.#flushOnStart) {
-        const f = await this.#flushLeftovers();
-        if (!f.ok) return f;
-      }
-      const build = () => {
-        const frags = new Map(want.services.map((s) => [s.name, this.#render(s)]));
-        const model = partialModel(frags.values(), true, this.#dr);
-        model.timeouts = ctTimeoutObjects(this.#timeouts);
-        return { frags, script: fullScript(model, drTablesFor(want.services)) };
-      };
-      let { frags, script } = build();
-      this.lastScript = script;
-      let r = await this.#runner.run(script);
-      if (!r.ok && ctTimeoutObjects(this.#timeouts).size > 0) {
-        // A kernel without conntrack timeout policies refuses the objects: the services matter more.
-        const why = r.message;
-        this.#timeouts = undefined;
-        ({ frags, script } = build());
-        this.lastScript = script;
-        r = await this.#runner.run(script);
-        if (r.ok)
-          this.#log?.(
-            `lvs_timeouts not applied: this kernel refused conntrack timeout policies (${why}); connections keep the kernel's timeouts`,
-          );
-      }
-      if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
-      this.#commit(want, frags);
-      this.#started = true;
-      // The tables were replaced whole: nothing of theirs is left retired.
-      this.#setRetired(new Map());
-      return { ok: true };
+      const r = await this.#start(state);
+      if (r.ok) await this.#shortenLocalFlows();
+      return r;
     });
+  }
+
+  /**
+   * The director's own TCP connections (its health checks) leave conntrack soon after they close
+   * (localFlowsScript; docs/lvs.md, "The director's own connections"). A kernel without conntrack timeout
+   * policies refuses it: said once, the services run all the same.
+   */
+  async #shortenLocalFlows(): Promise<void> {
+    if (this.#localFlowsRefused) return;
+    const r = await this.#runner.run(localFlowsScript());
+    if (r.ok) return;
+    this.#localFlowsRefused = true;
+    this.#log?.(
+      `nftables: the director's own TCP connections keep conntrack's default TIME_WAIT of 120 s (${r.message}); thousands of checks a second can fill the conntrack table`,
+    );
+  }
+
+  async #start(state: DataplaneState): Promise<DataplaneResult> {
+    const bad = validateState(state)[0] ?? unsupported(state, this.#dr)[0];
+    if (bad) return fail(bad);
+    const want = canonical(state);
+    this.#noteApproximated(want.services);
+    // lvs_flush asks for a clean start: it replaces the tables (docs/lvs.md, "Adopting the table at start").
+    if (!this.#flushOnStart) {
+      const adopted = await this.#adopt(want);
+      if (adopted) return adopted;
+    }
+    const prevAlloc = this.#alloc;
+    this.#alloc = emptyAlloc();
+    this.#alloc.nextService = prevAlloc.nextService;
+    this.#alloc.nextMark = prevAlloc.nextMark;
+    for (const s of want.services) {
+      // Keep earlier ids where known, so conntrack marks of live connections stay meaningful.
+      const id = prevAlloc.services.get(s.name);
+      if (id !== undefined) this.#alloc.services.set(s.name, id);
+      for (const r of serversOf(s)) {
+        const m = prevAlloc.marks.get(markKey(s.name, r));
+        if (m !== undefined) this.#alloc.marks.set(markKey(s.name, r), m);
+      }
+      this.#ensureIds(s);
+    }
+    if (this.#flushOnStart) {
+      const f = await this.#flushLeftovers();
+      if (!f.ok) return f;
+    }
+    const build = () => {
+      const frags = new Map(want.services.map((s) => [s.name, this.#render(s)]));
+      const model = partialModel(frags.values(), true, this.#dr);
+      model.timeouts = ctTimeoutObjects(this.#timeouts);
+      return { frags, script: fullScript(model, drTablesFor(want.services)) };
+    };
+    let { frags, script } = build();
+    this.lastScript = script;
+    let r = await this.#runner.run(script);
+    if (!r.ok && ctTimeoutObjects(this.#timeouts).size > 0) {
+      // A kernel without conntrack timeout policies refuses the objects: the services matter more.
+      const why = r.message;
+      this.#timeouts = undefined;
+      ({ frags, script } = build());
+      this.lastScript = script;
+      r = await this.#runner.run(script);
+      if (r.ok)
+        this.#log?.(
+          `lvs_timeouts not applied: this kernel refused conntrack timeout policies (${why}); connections keep the kernel's timeouts`,
+        );
+    }
+    if (!r.ok) return fail({ code: 'LVS_KERNEL', message: r.message });
+    this.#commit(want, frags);
+    this.#started = true;
+    // The tables were replaced whole: nothing of theirs is left retired.
+    this.#setRetired(new Map());
+    return { ok: true };
   }
 
   /**

@@ -885,9 +885,37 @@ export function fullScript(m0: NftModel, drTables: ReadonlySet<DrTable> = ALL_DR
   return `${lines.join('\n')}\n`;
 }
 
-/** The transaction removing the table (no error if it is already gone). */
+/**
+ * The table shortening conntrack's memory of the director's own TCP connections: this namespace tracks
+ * connections once the inet table exists, and each check's connection would stay 120 s in TIME_WAIT —
+ * 1.2 million entries at 10,000 checks a second, over the 262,144 the kernel holds, after which new ones
+ * (checks, clients) are dropped. A policy for connections opened here ends TIME_WAIT and CLOSE after
+ * LOCAL_FLOW_CLOSED_S; connections through the director keep the kernel's timeouts. A table of its own,
+ * replaced whole at each start (it holds no state): the LVS tables' layout and adoption stay as they are,
+ * and a kernel without timeout policies refuses this one alone (docs/lvs.md, "The director's own
+ * connections").
+ */
+export const CT_TABLE = 'keepalived_ts_ct';
+/** Seconds a closed connection opened on the director stays in conntrack (TIME_WAIT and CLOSE). */
+export const LOCAL_FLOW_CLOSED_S = 2;
+
+export function localFlowsScript(): string {
+  const t = `inet ${CT_TABLE}`;
+  const policy = `time_wait: ${LOCAL_FLOW_CLOSED_S}, close: ${LOCAL_FLOW_CLOSED_S}`;
+  return [
+    `add table ${t}`,
+    `delete table ${t}`,
+    `add table ${t}`,
+    `add ct timeout ${t} local_tcp { protocol tcp; policy = { ${policy} }; }`,
+    `add chain ${t} out { type filter hook output priority filter; policy accept; }`,
+    `add rule ${t} out ct state new meta l4proto tcp ct timeout set "local_tcp"`,
+    '',
+  ].join('\n');
+}
+
+/** The transaction removing the tables (no error if they are already gone). */
 export function removeScript(): string {
-  return [`inet ${TABLE}`, `netdev ${DR_TABLE}`, `ip ${DRM_TABLE}`, `ip6 ${DRM_TABLE}`]
+  return [`inet ${TABLE}`, `netdev ${DR_TABLE}`, `ip ${DRM_TABLE}`, `ip6 ${DRM_TABLE}`, `inet ${CT_TABLE}`]
     .map((t) => `add table ${t}\ndelete table ${t}\n`)
     .join('');
 }

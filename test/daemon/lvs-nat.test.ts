@@ -59,6 +59,22 @@ test('LVS-NAT under VRRP: spread, failure, sorry server, recovery, clean stop', 
   const ct = nsExec(nat.lab.director, 'cat', ['/proc/net/nf_conntrack']).stdout;
   assert.match(ct, /^ipv4 +2 tcp +6 .*sport=8080/m, 'the NAT connections are tracked');
   assert.doesNotMatch(ct, /^ipv[46] +\d+ \S+ +112 /m, `no VRRP entry in conntrack:\n${ct}`);
+  // The director's own connections (its TCP_CHECKs, dport 8080 in their original direction; the clients'
+  // is 80) leave conntrack 2 s after they close, not 120 s (nft-model.ts localFlowsScript).
+  const checks: string[] = [];
+  await until(
+    "a check's connection in conntrack",
+    async () => {
+      const now = nsExec(nat.lab.director, 'cat', ['/proc/net/nf_conntrack']).stdout;
+      checks.push(
+        ...now.split('\n').filter((l) => /^ipv4 .* dst=192\.0\.2\.1\d sport=\d+ dport=8080 /.test(l)),
+      );
+      return checks.some((l) => /(TIME_WAIT|CLOSE) /.test(l));
+    },
+    5000,
+  );
+  for (const l of checks.filter((x) => /(TIME_WAIT|CLOSE) /.test(x)))
+    assert.ok(Number(/^ipv4 +2 tcp +6 (\d+) /.exec(l)?.[1]) <= 2, `a closed check's entry lives ≤ 2 s: ${l}`);
   // What an operator types instead of ipvsadm -Ln, in the daemon's namespace.
   const list = nsExec(nat.lab.director, process.execPath, [BIN, '--lvs-list', '-c', pidFile]);
   assert.equal(list.status, 0, list.stderr);

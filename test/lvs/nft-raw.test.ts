@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Change, RealServerSpec, ServiceSpec } from '../../src/lvs/dataplane.js';
 import { NftDataplane } from '../../src/lvs/nft-dataplane.js';
-import { allocate, emptyAlloc, type NftModel, partialModel, renderService } from '../../src/lvs/nft-model.js';
+import {
+  allocate,
+  emptyAlloc,
+  localFlowsScript,
+  type NftModel,
+  partialModel,
+  renderService,
+} from '../../src/lvs/nft-model.js';
 import { encodeBatch, type RawOp, type RawSender, rawOps } from '../../src/lvs/nft-raw.js';
 import type { NftRunner } from '../../src/lvs/nft-runner.js';
 import { isRoot } from '../helpers/netns.js';
@@ -172,7 +179,8 @@ describe('data plane with the raw path (fake kernel)', () => {
     const runner: NftRunner = {
       route: 'libnftables',
       run: async (script) => {
-        scripts.push(script);
+        // The table of the director's own connections is sent apart at each start: not counted here.
+        if (script !== localFlowsScript()) scripts.push(script);
         return { ok: true };
       },
       close() {},
