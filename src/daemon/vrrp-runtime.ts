@@ -85,10 +85,10 @@ const NO_DUMP_FLAGS: DumpFlags = {
   vmacIfname: '',
 };
 
-/** How each engine timer is met (deadline-timer.ts). */
 /** An advert timer firing this late (µs) is logged under -D (see #onTimer). */
 const LATE_ADVERT_US = 50_000;
 
+/** How each engine timer is met (deadline-timer.ts). */
 const DEADLINE_KIND: Record<VrrpTimerName, DeadlineKind> = {
   masterDown: 'keen',
   advert: 'punctual',

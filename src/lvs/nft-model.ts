@@ -885,6 +885,11 @@ export function fullScript(m0: NftModel, drTables: ReadonlySet<DrTable> = ALL_DR
   return `${lines.join('\n')}\n`;
 }
 
+/** The table of the conntrack policy for the director's own connections (localFlowsScript). */
+export const CT_TABLE = 'keepalived_ts_ct';
+/** Seconds a closed connection opened on the director stays in conntrack (TIME_WAIT and CLOSE). */
+export const LOCAL_FLOW_CLOSED_S = 2;
+
 /**
  * The table shortening conntrack's memory of the director's own TCP connections: this namespace tracks
  * connections once the inet table exists, and each check's connection would stay 120 s in TIME_WAIT —
@@ -895,10 +900,6 @@ export function fullScript(m0: NftModel, drTables: ReadonlySet<DrTable> = ALL_DR
  * and a kernel without timeout policies refuses this one alone (docs/lvs.md, "The director's own
  * connections").
  */
-export const CT_TABLE = 'keepalived_ts_ct';
-/** Seconds a closed connection opened on the director stays in conntrack (TIME_WAIT and CLOSE). */
-export const LOCAL_FLOW_CLOSED_S = 2;
-
 export function localFlowsScript(): string {
   const t = `inet ${CT_TABLE}`;
   const policy = `time_wait: ${LOCAL_FLOW_CLOSED_S}, close: ${LOCAL_FLOW_CLOSED_S}`;
