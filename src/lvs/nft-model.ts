@@ -1,7 +1,7 @@
 // The nftables back end's pure half: desired LVS state → the named objects of one table
 // (`table inet keepalived_ts`), and two such object sets → one `nft -f` transaction that changes only
 // what differs. No I/O here; src/lvs/nft-dataplane.ts runs the scripts. Layout and reasons: docs/lvs.md.
-import { ipv4FromNumber, ipv4Netmask } from '../net/inet.js';
+import { ipv4FromNumber } from '../net/inet.js';
 import {
   type AddrFamily,
   activePool,
@@ -265,8 +265,8 @@ function endpoint(f: AddrFamily, r: { address: string; port: number }): string {
   return f === 4 ? `${r.address}:${r.port}` : `[${r.address}]:${r.port}`;
 }
 
-function maskText(f: AddrFamily, prefixLen: number): string {
-  if (f === 4) return ipv4FromNumber(ipv4Netmask(prefixLen));
+/** An IPv6 netmask of a prefix length, as nft reads it (IPv4 masks: persistenceMask4). */
+function ipv6MaskText(prefixLen: number): string {
   const groups: string[] = [];
   for (let g = 0; g < 8; g++) {
     const bits = Math.max(0, Math.min(16, prefixLen - g * 16));
@@ -282,7 +282,7 @@ function clientKey(s: ServiceSpec): string {
     return m === 0xffffffff ? 'ip saddr' : `ip saddr & ${ipv4FromNumber(m)}`;
   }
   const p = s.persistence?.prefixLen ?? 128;
-  return p >= 128 ? 'ip6 saddr' : `ip6 saddr & ${maskText(6, p)}`;
+  return p >= 128 ? 'ip6 saddr' : `ip6 saddr & ${ipv6MaskText(p)}`;
 }
 
 function baseRules(): string[] {
