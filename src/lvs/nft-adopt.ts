@@ -6,7 +6,16 @@
 // direct-routing connections keep their flow entries. Decoding is pure and unit-tested.
 import { createNetlink, type NetlinkSocket } from 'netlink';
 import { nlattrString } from '../net/netlink-messages.js';
-import { NETLINK_NETFILTER, NLM_F_DUMP } from '../net/nlmsg.js';
+import {
+  NETLINK_NETFILTER,
+  NFNL_SUBSYS_NFTABLES,
+  NFPROTO_INET,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
+  NFPROTO_NETDEV,
+  NFT_MSG_GETSETELEM,
+  NLM_F_DUMP,
+} from '../net/nlmsg.js';
 import { realKey, type ServiceSpec } from './dataplane.js';
 import { addrFromInet } from './ipvs-msg.js';
 import { DR_TABLE, DRM_TABLE, type IdAlloc, isFwmarkDr, markKey, SLOT_STRIDE, TABLE } from './nft-model.js';
@@ -15,17 +24,11 @@ export { LAYOUT_MARKER } from './nft-model.js';
 
 import { ELEM_LAYOUT, type ElemField } from './nft-raw.js';
 
-const NFNL_SUBSYS_NFTABLES = 10;
 const NFT_MSG_GETTABLE = 1;
 const NFT_MSG_GETCHAIN = 4;
 const NFT_MSG_GETSET = 10;
-const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_GETOBJ = 19;
 const NFT_OBJECT_CT_TIMEOUT = 7;
-const NFPROTO_INET = 1;
-const NFPROTO_IPV4 = 2;
-const NFPROTO_NETDEV = 5;
-const NFPROTO_IPV6 = 10;
 const PROTO_NAME: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 const VERDICT: Record<number, string> = { [-3]: 'jump', [-4]: 'goto' };
 

@@ -2,6 +2,7 @@
 // kernel is never read back), and sends each change set as one atomic transaction through an NftRunner.
 // A change touching one service costs in proportion to that service, not to the whole table.
 
+import { NFPROTO_INET } from '../net/nlmsg.js';
 import type { CounterKey } from './counters.js';
 import type { ConntrackFlusher } from './ct-flush.js';
 import {
@@ -161,8 +162,6 @@ function timeoutAgrees(p: { l4proto: number; states: [number, number][] }, kt: K
     p.states.every(([st, v]) => kt.states.get(st) === v)
   );
 }
-
-const NFPROTO_INET = 1;
 
 /**
  * Key length and timeout of a declaration. `typeof` keys: the IPv6 hashed ones (two 32-bit hashes, 8

@@ -8,12 +8,15 @@
 import { spawn } from 'node:child_process';
 import { createNetlink, type NetlinkSocket } from 'netlink';
 import { nlattrString } from '../net/netlink-messages.js';
-import { NETLINK_NETFILTER, NLM_F_DUMP } from '../net/nlmsg.js';
+import {
+  NETLINK_NETFILTER,
+  NFNL_SUBSYS_NFTABLES,
+  NFPROTO_NETDEV,
+  NFT_MSG_GETSETELEM,
+  NLM_F_DUMP,
+} from '../net/nlmsg.js';
 import { DR_TABLE, DRM_TABLE } from './nft-model.js';
 
-const NFNL_SUBSYS_NFTABLES = 10;
-const NFT_MSG_GETSETELEM = 13;
-const NFPROTO_NETDEV = 5;
 /**
  * How long a dump may take before the clean-up gives up on it (the change itself then goes ahead; the
  * entries stay until they expire). Reading 30,000 flows costs ~0.3 s of CPU here.

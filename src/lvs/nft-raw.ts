@@ -16,6 +16,11 @@ import {
 import { nlattr, nlattrString } from '../net/netlink-messages.js';
 import {
   NETLINK_NETFILTER,
+  NFNL_SUBSYS_NFTABLES,
+  NFPROTO_INET,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
+  NFPROTO_NETDEV,
   NLA_F_NESTED,
   NLM_F_ACK,
   NLM_F_APPEND,
@@ -28,17 +33,12 @@ import { forEachKernelMessage } from '../net/rtnl-socket.js';
 import { int32, sockaddrNl } from '../net/sockaddr.js';
 import { DR_TABLE, DRM_TABLE, type NftModel, TABLE } from './nft-model.js';
 
-const NFNL_SUBSYS_NFTABLES = 10;
 export const NFNL_MSG_BATCH_BEGIN = 0x10;
 export const NFNL_MSG_BATCH_END = 0x11;
 const NFT_MSG_NEWRULE = 6;
 const NFT_MSG_DELRULE = 8;
 const NFT_MSG_NEWSETELEM = 12;
 const NFT_MSG_DELSETELEM = 14;
-const NFPROTO_INET = 1;
-const NFPROTO_IPV4 = 2;
-const NFPROTO_NETDEV = 5;
-const NFPROTO_IPV6 = 10;
 const NFT_GOTO = -4;
 /** Elements per message: the element list is one attribute, whose length is 16 bits. */
 const ELEMS_PER_MSG = 512;

@@ -18,3 +18,11 @@ export const NLA_F_NESTED = 0x8000;
 
 /** The netlink protocol of nf_tables and conntrack messages (socket(AF_NETLINK, …, NETLINK_NETFILTER)). */
 export const NETLINK_NETFILTER = 12;
+
+/** nf_tables over NETLINK_NETFILTER: its subsystem (a message type's high byte) and address families. */
+export const NFNL_SUBSYS_NFTABLES = 10;
+export const NFT_MSG_GETSETELEM = 13;
+export const NFPROTO_INET = 1;
+export const NFPROTO_IPV4 = 2;
+export const NFPROTO_NETDEV = 5;
+export const NFPROTO_IPV6 = 10;
