@@ -223,7 +223,7 @@ function vsLines(
   const family = k.kind === 'group' ? (c.ipFamily ?? 4) : (k.family ?? c.ipFamily ?? 4);
   const sched = c.lbAlgo ?? 'wlc';
   const flags = c.lbKindOptions;
-  const has = (f: string) => flags.includes(f) || c.other[f] !== undefined;
+  const has = (f: string) => flags.includes(f) || c.schedulerFlags.includes(f);
   const lines = [
     ' ------< Virtual server >------',
     k.kind === 'group'

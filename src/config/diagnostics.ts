@@ -44,6 +44,8 @@ export type DiagnosticCode =
   | 'CONFIG_MISSING_EOB'
   | 'CONFIG_MISSING_PARAMETER'
   | 'CONFIG_NOT_RUN'
+  /** A keyword accepted for compatibility whose effect this version does not implement. */
+  | 'CONFIG_NO_EFFECT'
   | 'CONFIG_NO_MISC_PATH'
   | 'CONFIG_NO_SCRIPT'
   | 'CONFIG_NO_URL'

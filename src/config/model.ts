@@ -88,6 +88,26 @@ export interface GlobalDefs {
   statsDumpFile?: string;
   jsonDumpFile?: string;
   dynamicInterfaces: boolean;
+  /** `dynamic_interfaces allow_if_changes`: an interface may be deleted and created again with another index. */
+  dynamicInterfacesAllowIfChanges: boolean;
+  /** Every checker failure is logged, not only the ones that change a real server's state (per checker: log_all_failures). */
+  checkerLogAllFailures: boolean;
+  /** Notify scripts and the FIFO hear each real server's state at start, not only its changes. */
+  rsInitNotifies: boolean;
+  /** Script paths are shown (and checked) as given, not with their symbolic links resolved. */
+  useSymlinkPaths: boolean;
+  /** `vrrp_notify_priority_changes`: the default of every instance's `notify_priority_changes`. */
+  vrrpNotifyPriorityChanges: boolean;
+  /** `script_user` named a user or group that does not exist: no default script user at all. */
+  scriptUserInvalid?: boolean;
+  /** `nftables [TABLE]`: the firewall table for no_accept/strict drops (default name `keepalived`). */
+  nftablesTable?: string;
+  /** `nftables_priority N`: the priority of that table's base chains (an integer; else keepalived's -1). */
+  nftablesPriority?: number;
+  /** `nftables_ifindex`: the drop rules match the interface by index, not name. */
+  nftablesIfindex: boolean;
+  /** `nftables_counters`: the drop rules count what they match. */
+  nftablesCounters: boolean;
   /**
    * keepalived-ts: `metrics_listen ADDRESS:PORT`, where the status listener (Prometheus /metrics, /status, the
    * page at /) listens; absent = no listener (docs/operating.md, 'Watching it run').
@@ -362,7 +382,8 @@ export interface VrrpInstanceConfig {
   garpLowerPrioDelayS?: number;
   garpLowerPrioRepeat?: number;
   notify: NotifyScripts;
-  notifyPriorityChanges: boolean;
+  /** Unset: global_defs vrrp_notify_priority_changes decides (keepalived applies it when the instance is complete). */
+  notifyPriorityChanges?: boolean;
   smtpAlert?: boolean;
   promoteSecondaries: boolean;
   v3ChecksumAsV2?: boolean;
@@ -444,6 +465,13 @@ export interface HttpUrl {
   virtualhost?: string;
   regex?: string;
   regexNoMatch: boolean;
+  /** `regex_options`, `regex_min_offset`, `regex_max_offset`, `regex_stack`: their words, read when the regex is compiled. */
+  regexOptions?: string[];
+  regexMinOffset?: string[];
+  regexMaxOffset?: string[];
+  regexStack?: string[];
+  /** SSL_GET: end each connection with a TLS close_notify (also settable on the checker). */
+  tlsCompliant?: boolean;
   pos: SourcePos;
 }
 
@@ -470,6 +498,8 @@ export interface Checker {
   enableSni?: boolean;
   sniName?: string;
   fastRecovery?: boolean;
+  /** SSL_GET: end each connection with a TLS close_notify (every url). */
+  tlsCompliant?: boolean;
   // MISC
   miscPath?: ScriptSpec;
   miscTimeoutUs?: number;
@@ -529,6 +559,13 @@ export interface VirtualServer {
   lbAlgo?: string;
   lbKind?: string;
   lbKindOptions: string[];
+  /**
+   * Scheduler flags given as keywords of their own (`ops`, `hashed`, `flag-1`…`flag-3`, `sh-port`,
+   * `sh-fallback`, `mh-port`, `mh-fallback`), in the order given; `lb_algo`'s own words are in lbKindOptions.
+   */
+  schedulerFlags: string[];
+  /** `weight` on the virtual server: the weight of its real servers that set none (default 1). */
+  weight?: number;
   protocol?: 'TCP' | 'UDP' | 'SCTP';
   protocolPos?: SourcePos;
   persistenceTimeoutS?: number;
@@ -645,6 +682,9 @@ export interface KeepalivedConfig {
   root: Record<string, string[]>;
 }
 
+/** keepalived's firewall table when `nftables` names none (and for vrrp_strict without `nftables`). */
+export const NFT_DEFAULT_TABLE = 'keepalived';
+
 export function defaultGlobalDefs(): GlobalDefs {
   return {
     notificationEmails: [],
@@ -672,6 +712,13 @@ export function defaultGlobalDefs(): GlobalDefs {
     lvsFlush: false,
     lvsDataplane: 'auto',
     dynamicInterfaces: false,
+    dynamicInterfacesAllowIfChanges: false,
+    checkerLogAllFailures: false,
+    rsInitNotifies: false,
+    useSymlinkPaths: false,
+    vrrpNotifyPriorityChanges: false,
+    nftablesIfindex: false,
+    nftablesCounters: false,
     vrrpProcess: { noSwap: false },
     checkerProcess: { noSwap: false },
     bfdProcess: { noSwap: false },

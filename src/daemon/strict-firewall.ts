@@ -5,7 +5,7 @@
 // advert path (after the batch that changed it), and deletes the tables on stop.
 import { spawn } from 'node:child_process';
 import type { Logger } from '../common/logger.js';
-import type { GlobalDefs } from '../config/model.js';
+import { type GlobalDefs, NFT_DEFAULT_TABLE } from '../config/model.js';
 import { addressOn } from '../net/inet.js';
 
 /** keepalived's nftables settings for VRRP (global_defs; docs/config-strict-firewall.md). */
@@ -20,20 +20,15 @@ export interface NftSettings {
   counters: boolean;
 }
 
-export const NFT_DEFAULT_TABLE = 'keepalived';
+export { NFT_DEFAULT_TABLE };
 
 /** The settings global_defs gives; the firewall always needs a table, so a no_accept instance uses the default. */
 export function nftSettings(g: GlobalDefs): NftSettings {
-  const o = g.other;
-  const named = o.nftables;
-  const table =
-    named !== undefined ? (named[0] ?? NFT_DEFAULT_TABLE) : g.vrrpStrict ? NFT_DEFAULT_TABLE : null;
-  const prio = Number(o.nftables_priority?.[0]);
   return {
-    table,
-    priority: o.nftables_priority !== undefined && Number.isInteger(prio) ? prio : -1,
-    ifindex: o.nftables_ifindex !== undefined,
-    counters: o.nftables_counters !== undefined,
+    table: g.nftablesTable ?? (g.vrrpStrict ? NFT_DEFAULT_TABLE : null),
+    priority: g.nftablesPriority ?? -1,
+    ifindex: g.nftablesIfindex,
+    counters: g.nftablesCounters,
   };
 }
 

@@ -170,12 +170,12 @@ export function serviceFromConfig(
   const algo = vs.lbAlgo ?? 'wlc';
   if (!(SCHEDULERS as readonly string[]).includes(algo))
     errs.push({ code: 'LVS_UNSUPPORTED', message: `${name}: scheduler ${algo} is not supported` });
-  const has = (...keys: string[]) => keys.some((x) => x in vs.other);
+  const has = (...keys: string[]) => keys.some((x) => vs.schedulerFlags.includes(x));
   const vsMethod = method(vs.lbKind);
   const reals: RealServerSpec[] = [];
   for (const rs of vs.realServers) {
     const port = realPort(vs, rs.port, rs.lvsMethod, vport);
-    let weight = rs.weight ?? 1;
+    let weight = rs.weight ?? vs.weight ?? 1;
     if (verdict) {
       const v = verdict.reals.find((r) => r.address === rs.address && r.port === port);
       if (!v) continue;

@@ -15,6 +15,15 @@ const read = (path: string): string => {
   }
 };
 
+/** Whether the link is a virtual one (created by software: veth, macvlan, bridge …), not a device's. */
+function isVirtual(sysPath: string): boolean {
+  try {
+    return realpathSync(sysPath).includes('/devices/virtual/');
+  } catch {
+    return false;
+  }
+}
+
 /** Every interface of this namespace, in index order. */
 export function readInterfaces(): InterfaceFacts[] {
   let names: string[] = [];
@@ -49,6 +58,7 @@ export function readInterfaces(): InterfaceFacts[] {
       promoteSecondaries: read(`/proc/sys/net/ipv4/conf/${name}/promote_secondaries`) === '1',
       arpIgnore: Number(read(`/proc/sys/net/ipv4/conf/${name}/arp_ignore`) || 0),
       arpFilter: Number(read(`/proc/sys/net/ipv4/conf/${name}/arp_filter`) || 0),
+      changeableType: hwType !== 772 && isVirtual(base),
     });
   }
   return out.sort((a, b) => a.index - b.index);
@@ -80,6 +90,7 @@ export function deletedFacts(
     promoteSecondaries: last?.promoteSecondaries ?? false,
     arpIgnore: last?.arpIgnore ?? 0,
     arpFilter: last?.arpFilter ?? 0,
+    changeableType: last?.changeableType ?? false,
   };
 }
 
@@ -117,12 +128,12 @@ export function readHostFacts(g: GlobalDefs): HostFacts {
     hostname: hostname(),
     interfaces: readInterfaces(),
     scriptUidGid: (own) => {
-      if (own === undefined && global === undefined && g.other.script_user !== undefined) return null;
+      if (own === undefined && global === undefined && g.scriptUserInvalid) return null;
       const id = resolveIdentity(own, global);
       if (id === null) return '0:0';
       return 'error' in id ? null : `${id.uid}:${id.gid}`;
     },
-    resolveCommand: (cmd) => resolveCommand(cmd, g.other.use_symlink_paths !== undefined),
+    resolveCommand: (cmd) => resolveCommand(cmd, g.useSymlinkPaths),
     nowS: Date.now() / 1000,
     monoNowUs: monotonicUs(),
   };

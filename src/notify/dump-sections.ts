@@ -53,6 +53,12 @@ export interface InterfaceFacts {
   /** net.ipv4.conf.IF.arp_ignore and arp_filter. */
   arpIgnore: number;
   arpFilter: number;
+  /**
+   * A link of a kind the kernel can create and delete (veth, macvlan, bridge …: a virtual link other than
+   * loopback), which keepalived marks as one whose type may change; shown with dynamic_interfaces
+   * allow_if_changes.
+   */
+  changeableType?: boolean;
   /** Seen up (with carrier) since the daemon started or the link was created; by default: up now. */
   seenUp?: boolean;
   /**
@@ -155,12 +161,11 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
   out.push(` Default smtp_alert = ${onOff(g.smtpAlert)}`);
   out.push(` Default smtp_alert_vrrp = ${onOff(g.smtpAlertVrrp)}`);
   out.push(` Default smtp_alert_checker = ${onOff(g.smtpAlertChecker)}`);
-  out.push(` Checkers log all failures = ${has(o, 'checker_log_all_failures')}`);
+  out.push(` Checkers log all failures = ${g.checkerLogAllFailures}`);
   out.push(' No test config before reload');
   out.push(` Dynamic interfaces = ${g.dynamicInterfaces}`);
-  if (g.dynamicInterfaces)
-    out.push(` Allow interface changes = ${o.dynamic_interfaces?.[0] === 'allow_if_changes'}`);
-  if (has(o, 'no_email_faults')) out.push(' Send emails for fault transitions = off');
+  if (g.dynamicInterfaces) out.push(` Allow interface changes = ${g.dynamicInterfacesAllowIfChanges}`);
+  if (g.noEmailFaults) out.push(' Send emails for fault transitions = off');
   if (vrrp) out.push(` Default interface = ${o.default_interface?.[0] ?? 'eth0'}`);
   out.push(` Disable local IGMP = ${has(o, 'disable_local_igmp') ? 'yes' : 'no'}`);
   if (g.lvsSyncDaemon) {
@@ -169,9 +174,9 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     out.push(` LVS syncd interface = ${s.interface}`, ` LVS syncd syncid = ${s.syncId ?? 0}`);
   }
   out.push(` LVS flush = ${g.lvsFlush}`);
-  const flushOnStop = o.lvs_flush_on_stop ?? o.lvs_flush_onstop;
+  const flushOnStop = g.lvsFlushOnStop;
   out.push(
-    ` LVS flush on stop = ${flushOnStop === undefined ? 'disabled' : flushOnStop[0] === 'VS' ? 'VS' : 'full'}`,
+    ` LVS flush on stop = ${flushOnStop === undefined ? 'disabled' : flushOnStop === 'vs' ? 'VS' : 'full'}`,
   );
   // keepalived leaves the default out when global_defs script_user names no user.
   const defaultUidGid = host.scriptUidGid(undefined);
@@ -189,7 +194,7 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
   fifo('VRRP notify fifo', g.vrrpNotifyFifo, g.vrrpNotifyFifoScript);
   fifo('LVS notify fifo', g.lvsNotifyFifo, g.lvsNotifyFifoScript);
   out.push(` FIFO write vrrp states on reload = ${has(o, 'fifo_write_vrrp_states_on_reload')}`);
-  out.push(` VRRP notify priority changes = ${has(o, 'vrrp_notify_priority_changes')}`);
+  out.push(` VRRP notify priority changes = ${g.vrrpNotifyPriorityChanges}`);
   out.push(` VRRP IPv4 mcast group = ${g.vrrpMcastGroup4}`, ` VRRP IPv6 mcast group = ${g.vrrpMcastGroup6}`);
   const delayS = g.vrrpGarpMasterDelayS;
   out.push(
@@ -277,8 +282,8 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
       ` ${k}_rcv_bufs = ${num(o, `${k}_rcv_bufs`, 0)}`,
       ` ${k}_rcv_bufs_force = ${has(o, `${k}_rcv_bufs_force`) ? 1 : 0}`,
     );
-  out.push(` rs_init_notifies = ${has(o, 'rs_init_notifies') ? 1 : 0}`);
-  out.push(` no_checker_emails = ${has(o, 'no_checker_emails') ? 1 : 0}`);
+  out.push(` rs_init_notifies = ${g.rsInitNotifies ? 1 : 0}`);
+  out.push(` no_checker_emails = ${g.noCheckerEmails ? 1 : 0}`);
   const policy = o.vrrp_rx_bufs_policy?.[0];
   if (policy === 'MTU' || policy === 'ADVERT') out.push(` rx_bufs_policy = ${policy}`);
   else if (policy !== undefined && Number.isInteger(Number(policy)))
@@ -607,6 +612,8 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       '   Up debounce timer = 0us',
       '   Down debounce timer = 0us',
     );
+    if (ctx.config.globalDefs.dynamicInterfacesAllowIfChanges && f.changeableType)
+      out.push('   Interface type/base can be changed');
     const vmacBase = vmacs.get(f.name);
     if (vmacBase !== undefined) {
       const b = ctx.host.interfaces.find((x) => x.name === vmacBase);

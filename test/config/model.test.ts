@@ -749,7 +749,9 @@ test('real servers and checkers that carry nothing share one frozen `other`; arr
   assert.deepEqual(a!.other, {});
   // A block that carries a keyword has its own.
   assert.deepEqual(c!.other, { snmp_name: ['x'] });
-  assert.deepEqual(c!.checkers[0]!.other, { tls_compliant: [] });
+  // tls_compliant is a typed field, not carried: that checker keeps the shared one.
+  assert.equal(c!.checkers[0]!.tlsCompliant, true);
+  assert.equal(c!.checkers[0]!.other, a!.checkers[0]!.other);
   assert.deepEqual(a!.other, {}, 'the shared one untouched');
   assert.deepEqual(a!.checkers[0]!.urls[0]!.statusCodes, [{ from: 200, to: 200 }]);
 });

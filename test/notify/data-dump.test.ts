@@ -162,6 +162,36 @@ vrrp_instance VI_1 {
 }
 `;
 
+/** Global flags the dump shows (each once read from the wrong place), and the global notify_priority_changes default. */
+const GLOBAL_FLAGS = `global_defs {
+  router_id flags
+  no_email_faults
+  no_checker_emails
+  checker_log_all_failures
+  rs_init_notifies
+  vrrp_notify_priority_changes
+  lvs_flush_on_stop VS
+  dynamic_interfaces allow_if_changes
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 62
+  priority 150
+  virtual_ipaddress {
+    192.0.2.101/24
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 63
+  priority 150
+  notify_priority_changes false
+  virtual_ipaddress {
+    192.0.2.102/24
+  }
+}
+`;
+
 /**
  * VMACs (one with vmac_xmit_base), virtual and static routes and rules, static addresses, a tracked process
  * that never runs (2.2.7 in a network namespace gets no process events, so it counts none: a process that
@@ -635,6 +665,7 @@ function cases(): Case[] {
     // addressesOn: the `brd +` VIP must be in the kernel (keepalived-ts failed to add it before).
     { name: 'every section', text: RICH, settled: ALL_MASTER, addressesOn: ['eth0'] },
     { name: 'strict with nftables NAME and priority', text: STRICT, settled: ALL_MASTER },
+    { name: 'global flags and the notify_priority_changes default', text: GLOBAL_FLAGS, settled: ALL_MASTER },
     { name: 'vmac, routes, rules, static addresses, track_process', text: VMAC_ROUTES, settled: ALL_MASTER },
     { name: 'garp groups', text: GARP_GROUPS, settled: ALL_MASTER },
     {

@@ -69,7 +69,7 @@ test('keepalived-ts.conf(5) has every keyword of every block, with ranges, defau
   assert.ok(count > 300, `only ${count} keywords`);
   // A range and a default read from the schema (the int builder; the field of a fresh vrrp_script).
   assert.match(sectionOf(['vrrp_script']) ?? '', /\\fBrise \\fIINTEGER\\fR\nRange: 1\.\.\d+\.\nDefault: 1\./);
-  assert.match(sectionOf(['global_defs']) ?? '', /\\fBuse_symlink_paths[^\n]*\n[^\n]*not implemented/);
+  assert.match(sectionOf(['global_defs']) ?? '', /\\fBenable_snmp_vrrp[^\n]*\n[^\n]*not implemented/);
   assert.match(sectionOf([]) ?? '', /\\fBbfd_instance[^\n]*\nImplemented\./);
   assert.match(
     sectionOf(['bfd_instance']) ?? '',

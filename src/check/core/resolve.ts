@@ -149,8 +149,7 @@ export function vsIds(cfg: KeepalivedConfig): string[] {
 
 export function resolveConfig(cfg: KeepalivedConfig, opts: ResolveOptions): ResolvedConfig {
   const ids = vsIds(cfg);
-  const other = cfg.globalDefs.other;
-  const checkerLogAllFailures = other.checker_log_all_failures !== undefined;
+  const checkerLogAllFailures = cfg.globalDefs.checkerLogAllFailures;
   const vips = new Map<string, string[]>();
   for (const inst of cfg.vrrpInstances) {
     for (const a of [...inst.virtualIpaddresses, ...inst.virtualIpaddressesExcluded]) {
@@ -168,7 +167,7 @@ export function resolveConfig(cfg: KeepalivedConfig, opts: ResolveOptions): Reso
   );
   return {
     virtualServers,
-    rsInitNotifies: other.rs_init_notifies !== undefined,
+    rsInitNotifies: cfg.globalDefs.rsInitNotifies,
     checkerLogAllFailures,
     noCheckerEmails: g.noCheckerEmails === true,
   };
@@ -184,8 +183,7 @@ function resolveVs(
 ): ResolvedVirtualServer {
   const proto = protoName(vs);
   const vsPort = vs.key.kind === 'address' ? (vs.key.port ?? 0) : 0;
-  const vsWeightRaw = Number(vs.other.weight?.[0] ?? 1);
-  const vsWeight = Number.isInteger(vsWeightRaw) && vsWeightRaw >= 0 ? vsWeightRaw : 1;
+  const vsWeight = vs.weight ?? 1;
   const suspendInstances =
     vs.haSuspend && vs.key.kind === 'address' ? [...(vips.get(vs.key.address) ?? [])].sort() : [];
   const portFor = (port: number | undefined, method: string | undefined): number => {

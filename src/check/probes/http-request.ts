@@ -105,11 +105,6 @@ export interface UrlRegex {
   maxOffset: number;
 }
 
-/** Keywords the parser carries untyped on the url block (regex_options, regex_min/max_offset). */
-function carried(url: HttpUrl, key: string): string[] | undefined {
-  return (url as HttpUrl & { other?: Record<string, string[]> }).other?.[key];
-}
-
 function offset(v: string[] | undefined): number | null {
   if (v === undefined) return 0;
   const s = v[0];
@@ -121,16 +116,16 @@ function offset(v: string[] | undefined): number | null {
 export function compileUrlRegex(url: HttpUrl): UrlRegex | undefined | string {
   if (url.regex === undefined) return undefined;
   let flags = '';
-  for (const o of carried(url, 'regex_options') ?? []) {
+  for (const o of url.regexOptions ?? []) {
     const f = REGEX_FLAGS[o];
     if (f === undefined) continue; // keepalived ignores unknown option names
     if (f === null) return `regex_options '${o}' is not supported by keepalived-ts (JavaScript regex)`;
     if (!flags.includes(f)) flags += f;
   }
-  const min = offset(carried(url, 'regex_min_offset'));
-  const max = offset(carried(url, 'regex_max_offset'));
+  const min = offset(url.regexMinOffset);
+  const max = offset(url.regexMaxOffset);
   if (min === null || max === null) return 'invalid regex_min_offset / regex_max_offset';
-  const hasMax = carried(url, 'regex_max_offset') !== undefined;
+  const hasMax = url.regexMaxOffset !== undefined;
   let re: RegExp;
   try {
     // 'g' so that lastIndex starts the search at the minimum offset while lookbehind still sees before it.

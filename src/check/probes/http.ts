@@ -62,11 +62,6 @@ export interface TlsPlan {
   verify: boolean;
 }
 
-/** A flag keyword the parser carries untyped on a url block (`tls_compliant`). */
-function carriedFlag(u: object, key: string): boolean {
-  return (u as { other?: Record<string, string[]> }).other?.[key] !== undefined;
-}
-
 /** One shared read buffer for plain sockets: reads are consumed synchronously, copies kept where needed. */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
@@ -97,7 +92,7 @@ export function createHttpProbe(
       verify: (ctx.verify ?? 'with-ca') === 'with-ca' && ctx.ssl?.ca !== undefined,
     };
   }
-  const compliant = checker.other.tls_compliant !== undefined;
+  const compliant = checker.tlsCompliant === true;
   const plans: UrlPlan[] = [];
   for (const u of checker.urls) {
     // keepalived drops a url block without a path ("url has no path - ignoring").
@@ -117,7 +112,7 @@ export function createHttpProbe(
       },
       servername: sni,
       verifyName: sni ?? vhost,
-      tlsCompliant: compliant || carriedFlag(u, 'tls_compliant'),
+      tlsCompliant: compliant || u.tlsCompliant === true,
     });
   }
   if (plans.length === 0) return { ok: false, message: 'HTTP/SSL_GET checker has no url with a path' };

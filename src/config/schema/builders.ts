@@ -110,7 +110,28 @@ export function boolFlag(set: Setter<boolean> | string, value = true): KeywordDe
   };
 }
 
-/** Accepted and carried in `other` (keywords whose effect the daemon does not model yet). */
+/**
+ * The keyword's words after it, as given, into a typed `string[]` field: for values whose reading keepalived
+ * defers to where they are used (a regex option list, an offset checked when the regex is compiled).
+ * Presence alone means set. `minArgs` as carry().
+ */
+export function words(set: string, minArgs = 0): KeywordDef {
+  return {
+    doc: doc(set, minArgs > 0 ? { args: 'ARG...' } : {}),
+    line: (target, tokens, pos, ctx) => {
+      if (tokens.length - 1 < minArgs) {
+        ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a parameter`, pos);
+        return;
+      }
+      target[set] = tokens.slice(1);
+    },
+  };
+}
+
+/**
+ * Accepted and carried in `other` (keywords whose effect the daemon does not model yet): `-t` and the daemon's
+ * start say so on a `note:` line, so that an operator never takes silence for the setting taking effect.
+ */
 export function carry(minArgs = 0): KeywordDef {
   return {
     doc: { carried: true, ...(minArgs > 0 ? { args: 'ARG...' } : {}) },
@@ -119,6 +140,11 @@ export function carry(minArgs = 0): KeywordDef {
         ctx.diag.error('CONFIG_MISSING_PARAMETER', `${tokens[0]} requires a parameter`, pos);
         return;
       }
+      ctx.diag.note(
+        'CONFIG_NO_EFFECT',
+        `${tokens[0]} is accepted for compatibility but not implemented by keepalived-ts: it has no effect`,
+        pos,
+      );
       // A block starts with the shared, frozen NO_OTHER (model.ts): its own object at the first write.
       if (!target.other || target.other === NO_OTHER) target.other = {};
       target.other[tokens[0]!] = tokens.slice(1);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 // global_defs { … } keywords (keepalived's core/global_parser.c keyword set; behaviour from man5).
-import type { GlobalDefs } from '../model.js';
+import { type GlobalDefs, NFT_DEFAULT_TABLE } from '../model.js';
 import type { KeywordDef, KeywordTable } from '../parser.js';
 import { groupExists, userExists } from '../script-security.js';
 import { isMulticast, readIp } from '../values.js';
@@ -22,9 +22,7 @@ import { boolFlag, carry, deprecated, flag, int, script, seconds, str, timerUs }
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
 const CARRIED: Record<string, number> = {
-  checker_log_all_failures: 0,
   set_supplementary_groups: 0,
-  use_symlink_paths: 0,
   startup_script: 1,
   startup_script_timeout: 1,
   shutdown_script: 1,
@@ -37,18 +35,12 @@ const CARRIED: Record<string, number> = {
   disable_local_igmp: 0,
   vmac_prefix: 1,
   vmac_addr_prefix: 1,
-  vrrp_notify_priority_changes: 0,
   fifo_write_vrrp_states_on_reload: 0,
   vrrp_iptables: 0,
   vrrp_ipsets: 0,
-  nftables: 0,
-  nftables_priority: 1,
-  nftables_ifindex: 0,
-  nftables_counters: 0,
   nftables_ipvs: 0,
   nftables_ipvs_priority: 1,
   nftables_ipvs_start_fwmark: 1,
-  rs_init_notifies: 0,
   process_names: 0,
   process_name: 1,
   vrrp_process_name: 1,
@@ -83,7 +75,6 @@ const CARRIED: Record<string, number> = {
   json_version: 1,
   iproute_usr_dir: 1,
   iproute_etc_dir: 1,
-  vrrp_startup_delay: 1,
   linkbeat_use_polling: 0,
   network_namespace: 1,
 };
@@ -395,8 +386,8 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
         const [user, group] = tokens[1].includes(':') ? tokens[1].split(':', 2) : [tokens[1], tokens[2]];
         // keepalived takes a second word as the group, so `script_user root // x` fails on group '//'.
         if (!userExists(user!) || (group !== undefined && !groupExists(group))) {
-          // Kept in `other`: keepalived then has no default script user (its data dump leaves the line out).
-          g.other.script_user = tokens.slice(1);
+          // keepalived then has no default script user (its data dump leaves the line out).
+          g.scriptUserInvalid = true;
           return ctx.diag.error('CONFIG_SCRIPT_USER', 'Error setting global script uid/gid', pos);
         }
         g.scriptUser = group ? { user: user!, group } : { user: user! };
@@ -469,7 +460,29 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     state_dump_file: str('stateDumpFile'),
     stats_dump_file: str('statsDumpFile'),
     json_dump_file: str('jsonDumpFile'),
-    dynamic_interfaces: flag('dynamicInterfaces'),
+    dynamic_interfaces: {
+      doc: { args: '[allow_if_changes]', field: 'dynamicInterfaces' },
+      line: (g, tokens, pos, ctx) => {
+        const opt = tokens[1];
+        if (opt !== undefined && opt !== 'allow_if_changes')
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `Unknown dynamic_interfaces option '${opt}'`, pos);
+        g.dynamicInterfaces = true;
+        g.dynamicInterfacesAllowIfChanges = opt !== undefined;
+      },
+    },
+    checker_log_all_failures: boolFlag('checkerLogAllFailures'),
+    rs_init_notifies: boolFlag('rsInitNotifies'),
+    use_symlink_paths: flag('useSymlinkPaths'),
+    vrrp_notify_priority_changes: boolFlag('vrrpNotifyPriorityChanges'),
+    nftables: {
+      doc: { args: '[TABLE]', field: 'nftablesTable' },
+      line: (g, tokens) => {
+        g.nftablesTable = tokens[1] ?? NFT_DEFAULT_TABLE;
+      },
+    },
+    nftables_priority: int('nftablesPriority', -2147483648, 2147483647),
+    nftables_ifindex: flag('nftablesIfindex'),
+    nftables_counters: flag('nftablesCounters'),
     vrrp_startup_delay: seconds('vrrpStartupDelayS', 6, 0, 4294.967295),
     ...processKeywords('vrrp'),
     ...processKeywords('checker'),

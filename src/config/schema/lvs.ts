@@ -27,6 +27,7 @@ import {
   str,
   timerUs,
   userGroup,
+  words,
 } from './builders.js';
 
 export const SCHEDULERS = new Set([
@@ -410,21 +411,45 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
       },
     },
   };
-  for (const kw of [
-    'snmp_name',
-    'ops',
-    'hashed',
-    'flag-1',
-    'flag-2',
-    'flag-3',
-    'sh-port',
-    'sh-fallback',
-    'mh-port',
-    'mh-fallback',
-    'weight',
-  ])
-    t[kw] = carry();
+  t.snmp_name = carry();
+  for (const kw of SCHEDULER_FLAGS) t[kw] = schedulerFlag(kw);
+  t.weight = {
+    doc: { args: 'INTEGER', range: '1..2147483647', field: 'weight' },
+    line: (vs, tokens, pos, ctx) => {
+      if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+      const r = readInt(tokens[1], 1, 2147483647);
+      if (!r.ok)
+        return ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `Virtual server weight ${tokens[1]} is outside range 1-2147483647`,
+          pos,
+        );
+      vs.weight = r.value;
+    },
+  };
   return t;
+}
+
+/** Scheduler flags written as keywords of their own inside a virtual_server block. */
+const SCHEDULER_FLAGS = [
+  'ops',
+  'hashed',
+  'flag-1',
+  'flag-2',
+  'flag-3',
+  'sh-port',
+  'sh-fallback',
+  'mh-port',
+  'mh-fallback',
+] as const;
+
+function schedulerFlag(kw: string): KeywordDef<VirtualServer> {
+  return {
+    doc: { field: 'schedulerFlags' },
+    line: (vs) => {
+      if (!vs.schedulerFlags.includes(kw)) vs.schedulerFlags.push(kw);
+    },
+  };
 }
 
 export function realServerKeywords(): KeywordTable<RealServer> {
@@ -610,7 +635,7 @@ function checkerKeywords(kind: CheckerKind): KeywordTable<Checker> {
         fast_recovery: flag('fastRecovery'),
         enable_sni: flag('enableSni'),
         sni_name: str('sniName'),
-        tls_compliant: carry(),
+        tls_compliant: flag('tlsCompliant'),
       };
     case 'TCP_CHECK':
     case 'PING_CHECK':
@@ -733,11 +758,11 @@ function urlKeywords(): KeywordTable<HttpUrl> {
     virtualhost: str('virtualhost'),
     regex: str('regex'),
     regex_no_match: flag('regexNoMatch'),
-    regex_options: carry(),
-    regex_min_offset: carry(1),
-    regex_max_offset: carry(1),
-    regex_stack: carry(1),
-    tls_compliant: carry(),
+    regex_options: words('regexOptions'),
+    regex_min_offset: words('regexMinOffset', 1),
+    regex_max_offset: words('regexMaxOffset', 1),
+    regex_stack: words('regexStack', 1),
+    tls_compliant: flag('tlsCompliant'),
   };
 }
 

@@ -233,6 +233,7 @@ function openVirtualServer(
   const base = {
     pos,
     lbKindOptions: [],
+    schedulerFlags: [],
     alpha: false,
     omega: false,
     quorum: 1,

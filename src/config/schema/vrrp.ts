@@ -47,7 +47,6 @@ function newInstance(name: string, pos: SourcePos): VrrpInstanceConfig {
     trackBfds: [],
     dontTrackPrimary: false,
     notify: {},
-    notifyPriorityChanges: false,
     promoteSecondaries: false,
     other: {},
   };

@@ -141,7 +141,7 @@ export function planInstance(
     trackers,
     dontTrackPrimary: i.dontTrackPrimary,
     accept: i.accept ?? (!strict || basePriority === 255),
-    notifyPriorityChanges: i.notifyPriorityChanges,
+    notifyPriorityChanges: i.notifyPriorityChanges ?? g.vrrpNotifyPriorityChanges,
   });
   for (const n of resolved.notes) ctx.warnings.push(`${name} ${n}`);
 

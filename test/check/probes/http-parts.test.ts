@@ -90,9 +90,7 @@ describe('keepalived response rules', () => {
   });
 
   test('regex offsets: keepalived drops them when min > max', () => {
-    const r = compileUrlRegex(
-      url('/', { regex: 'x', other: { regex_min_offset: ['9'], regex_max_offset: ['3'] } }),
-    );
+    const r = compileUrlRegex(url('/', { regex: 'x', regexMinOffset: ['9'], regexMaxOffset: ['3'] }));
     assert.ok(r && typeof r !== 'string');
     assert.deepEqual([r.minOffset, r.maxOffset], [0, -1]);
     assert.equal(typeof compileUrlRegex(url('/', { regex: '(' })), 'string');

@@ -219,15 +219,15 @@ describe('HTTP_GET probe', { skip: !isRoot() && 'needs root for a network namesp
     assert.equal(await ok({ regex: 'status: broken', regexNoMatch: true }), true);
     assert.equal(await ok({ regex: 'all good', regexNoMatch: true }), false);
     const at = BODY.indexOf('all good');
-    assert.equal(await ok({ regex: 'all good', other: { regex_min_offset: [String(at)] } }), true);
-    assert.equal(await ok({ regex: 'all good', other: { regex_min_offset: [String(at + 1)] } }), false);
-    assert.equal(await ok({ regex: 'all good', other: { regex_max_offset: [String(at)] } }), true);
-    assert.equal(await ok({ regex: 'all good', other: { regex_max_offset: [String(at - 1)] } }), false);
-    assert.equal(await ok({ regex: 'ALL GOOD', other: { regex_options: ['caseless'] } }), true);
+    assert.equal(await ok({ regex: 'all good', regexMinOffset: [String(at)] }), true);
+    assert.equal(await ok({ regex: 'all good', regexMinOffset: [String(at + 1)] }), false);
+    assert.equal(await ok({ regex: 'all good', regexMaxOffset: [String(at)] }), true);
+    assert.equal(await ok({ regex: 'all good', regexMaxOffset: [String(at - 1)] }), false);
+    assert.equal(await ok({ regex: 'ALL GOOD', regexOptions: ['caseless'] }), true);
     const r = await run(checker('HTTP_GET', [url('/', { regex: 'nope' })]));
     assert.equal(!r.ok && r.code, 'regex');
     const bad = createHttpProbe(
-      checker('HTTP_GET', [url('/', { regex: 'a', other: { regex_options: ['ungreedy'] } })]),
+      checker('HTTP_GET', [url('/', { regex: 'a', regexOptions: ['ungreedy'] })]),
       target(port),
     );
     assert.equal(bad.ok, false);

@@ -1,0 +1,194 @@
+// Keywords keepalived-ts accepts for compatibility but does not implement are the only ones kept untyped in a
+// block's `other`, and each gets a `note:` line; every keyword the daemon acts on has a typed field.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { resolveConfig } from '../../src/check/core/resolve.js';
+import { compileUrlRegex } from '../../src/check/probes/http-request.js';
+import { loadConfig } from '../../src/config/load.js';
+import { validateConfig } from '../../src/config/validate.js';
+import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
+import { nftSettings } from '../../src/daemon/strict-firewall.js';
+import { serviceFromConfig } from '../../src/lvs/from-config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kats-carried-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+function load(text: string) {
+  const file = join(dir, `c${n++}.conf`);
+  writeFileSync(file, text);
+  const { config, diag } = loadConfig(file, { configId: 'x', env: {} });
+  validateConfig(config, diag, { host: { interfaces: new Set(['lo', 'eth0']) } });
+  return { config, diag };
+}
+
+const INSTANCE = `vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  priority 100
+  virtual_ipaddress {
+    192.0.2.10
+  }
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 2
+  priority 100
+  notify_priority_changes false
+  virtual_ipaddress {
+    192.0.2.11
+  }
+}
+`;
+
+test('keywords the daemon acts on are typed: nothing lands in `other`, no note', () => {
+  const { config, diag } = load(`global_defs {
+  checker_log_all_failures
+  rs_init_notifies
+  use_symlink_paths
+  vrrp_notify_priority_changes
+  dynamic_interfaces allow_if_changes
+  nftables kats
+  nftables_priority -7
+  nftables_ifindex
+  nftables_counters
+}
+${INSTANCE}
+virtual_server 192.0.2.10 80 {
+  protocol TCP
+  lb_algo sh
+  sh-port
+  ops
+  weight 7
+  real_server 192.0.2.20 80 {
+    SSL_GET {
+      tls_compliant
+      url {
+        path /
+        regex "o+k"
+        regex_options caseless
+        regex_min_offset 2
+        regex_max_offset 9
+        tls_compliant
+      }
+    }
+  }
+  real_server 192.0.2.21 80 {
+    weight 3
+    TCP_CHECK {
+    }
+  }
+}
+`);
+  assert.deepEqual(
+    diag.list.filter((d) => d.code === 'CONFIG_NO_EFFECT'),
+    [],
+  );
+  const g = config.globalDefs;
+  assert.deepEqual(g.other, {});
+  assert.equal(g.checkerLogAllFailures, true);
+  assert.equal(g.rsInitNotifies, true);
+  assert.equal(g.useSymlinkPaths, true);
+  assert.equal(g.dynamicInterfacesAllowIfChanges, true);
+  assert.deepEqual(nftSettings(g), { table: 'kats', priority: -7, ifindex: true, counters: true });
+  const vs = config.virtualServers[0]!;
+  assert.deepEqual(vs.other, {});
+  assert.deepEqual(vs.schedulerFlags, ['sh-port', 'ops']);
+  const made = serviceFromConfig(config, vs, undefined);
+  assert.ok(made.ok);
+  assert.equal(made.spec.flags.hashPort, true);
+  assert.equal(made.spec.flags.onePacket, true);
+  // The virtual server's weight is the default of a real server that sets none.
+  assert.deepEqual(
+    made.spec.reals.map((r) => r.weight),
+    [7, 3],
+  );
+  const resolved = resolveConfig(config, { shareProbes: true });
+  assert.equal(resolved.checkerLogAllFailures, true);
+  assert.equal(resolved.rsInitNotifies, true);
+  assert.deepEqual(
+    resolved.virtualServers[0]!.realServers.map((r) => r.weight),
+    [7, 3],
+  );
+  const ck = vs.realServers[0]!.checkers[0]!;
+  assert.equal(ck.tlsCompliant, true);
+  assert.deepEqual(ck.other, {});
+  const url = ck.urls[0]!;
+  assert.equal(url.tlsCompliant, true);
+  const re = compileUrlRegex(url);
+  assert.ok(re !== undefined && typeof re !== 'string');
+  assert.equal(re.re.flags.includes('i'), true);
+  assert.equal(re.minOffset, 2);
+  assert.equal(re.maxOffset, 9);
+});
+
+test('vrrp_notify_priority_changes is the default of every instance that does not set its own', () => {
+  for (const [globalLine, want] of [
+    ['vrrp_notify_priority_changes', [true, false]],
+    ['vrrp_notify_priority_changes false', [false, false]],
+    ['', [false, false]],
+  ] as const) {
+    // After the instances too: keepalived applies it when an instance is complete, after the whole file.
+    const { config, diag } = load(`${INSTANCE}global_defs {\n  ${globalLine}\n}\n`);
+    assert.deepEqual(
+      diag.list.filter((d) => d.severity === 'error'),
+      [],
+    );
+    const p = buildEnginePlan(config, { defaultSource: () => '192.0.2.1' });
+    assert.deepEqual(
+      p.engine.instances.map((i) => i.notifyPriorityChanges),
+      want,
+      globalLine,
+    );
+  }
+});
+
+test('a keyword accepted without effect is carried and named on a note line with its place', () => {
+  const { config, diag } = load(`global_defs {
+  enable_snmp_vrrp
+  vrrp_garp_extra_if 30
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  priority 100
+  track_src_ip
+  virtual_ipaddress {
+    192.0.2.10
+  }
+}
+`);
+  const notes = diag.list.filter((d) => d.code === 'CONFIG_NO_EFFECT');
+  assert.deepEqual(
+    notes.map((d) => [d.severity, d.pos?.line, d.message.split(' ')[0]]),
+    [
+      ['info', 2, 'enable_snmp_vrrp'],
+      ['info', 3, 'vrrp_garp_extra_if'],
+      ['info', 9, 'track_src_ip'],
+    ],
+  );
+  assert.match(
+    diag.format(notes[0]!),
+    /^note: .*c\d+\.conf:2: enable_snmp_vrrp is accepted .* it has no effect$/,
+  );
+  assert.deepEqual(config.globalDefs.other, { enable_snmp_vrrp: [], vrrp_garp_extra_if: ['30'] });
+  assert.equal(diag.exitCode(), 0, 'a note changes no exit code');
+});
+
+test('virtual_server weight is range-checked as keepalived 2.2.7 does', () => {
+  for (const [line, ok] of [
+    ['weight 0', false],
+    ['weight abc', false],
+    ['weight 65535', true],
+  ] as const) {
+    const { config, diag } = load(
+      `virtual_server 192.0.2.10 80 {\n  protocol TCP\n  ${line}\n  real_server 192.0.2.20 80 {\n  }\n}\n`,
+    );
+    const errs = diag.list.filter((d) => d.pos?.line === 3);
+    assert.equal(errs.length === 0, ok, `${line}: ${errs.map((d) => d.message)}`);
+    if (!ok) assert.match(errs[0]!.message, /^Virtual server weight .* is outside range 1-2147483647$/);
+    assert.equal(config.virtualServers[0]!.weight, ok ? 65535 : undefined);
+  }
+});
