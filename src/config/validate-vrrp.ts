@@ -137,6 +137,12 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       diag.error('CONFIG_NO_VRID', `${name} the virtual router id must be set`);
       continue;
     }
+    // keepalived 2.2.7 has no default for an instance's interface (default_interface does not apply; unicast
+    // needs one too): its VRRP process stops on this, and so does ours (docs/config-meaning.md).
+    if (i.interface === undefined) {
+      diag.error('CONFIG_BAD_IF', `${name} Unknown interface!`);
+      continue;
+    }
     // A VMAC gets promote_secondaries when it is made; keepalived leaves the parent interface alone.
     if (i.promoteSecondaries && i.useVmac) {
       diag.error(

@@ -86,7 +86,7 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   // keepalived's VRRP process stops on an interface the configuration names and this host lacks (unless
   // dynamic_interfaces), and the daemon exits 2 (docs/config-meaning.md, "Interfaces that do not exist").
   if (!o.checkOnly && diag.list.some((d) => d.code === 'CONFIG_BAD_IF')) {
-    log.error('Stopped: a non-existent interface is specified in the configuration');
+    log.error('Stopped: an instance has no interface, or one that does not exist on this host');
     log.close();
     return EXIT_CONFIG_IF;
   }

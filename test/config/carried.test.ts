@@ -192,3 +192,27 @@ test('virtual_server weight is range-checked as keepalived 2.2.7 does', () => {
     assert.equal(config.virtualServers[0]!.weight, ok ? 65535 : undefined);
   }
 });
+
+test('an instance without an interface is 2.2.7\'s "Unknown interface!" error, default_interface or not', () => {
+  for (const globals of ['', 'global_defs {\n  default_interface eth0\n}\n']) {
+    const { config, diag } = load(`${globals}vrrp_instance A {
+  virtual_router_id 1
+  priority 100
+  unicast_src_ip 192.0.2.5
+  unicast_peer {
+    192.0.2.6
+  }
+  virtual_ipaddress {
+    192.0.2.1
+  }
+}
+`);
+    const errs = diag.list.filter((d) => d.severity === 'error');
+    assert.deepEqual(
+      errs.map((d) => [d.code, d.message, d.pos]),
+      [['CONFIG_BAD_IF', '(A) Unknown interface!', undefined]],
+    );
+    assert.equal(diag.exitCode(), 5);
+    assert.equal(config.vrrpInstances.length, 0, 'not run');
+  }
+});
