@@ -98,6 +98,12 @@ export interface GlobalDefs {
   useSymlinkPaths: boolean;
   /** `vrrp_notify_priority_changes`: the default of every instance's `notify_priority_changes`. */
   vrrpNotifyPriorityChanges: boolean;
+  /** Run before anything starts, waited for up to startupScriptTimeoutS (src/daemon/lifecycle-scripts.ts). */
+  startupScript?: ScriptSpec;
+  startupScriptTimeoutS: number;
+  /** Run after everything has stopped, waited for up to shutdownScriptTimeoutS. */
+  shutdownScript?: ScriptSpec;
+  shutdownScriptTimeoutS: number;
   /** `script_user` named a user or group that does not exist: no default script user at all. */
   scriptUserInvalid?: boolean;
   /** `nftables [TABLE]`: the firewall table for no_accept/strict drops (default name `keepalived`). */
@@ -719,6 +725,8 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpNotifyPriorityChanges: false,
     nftablesIfindex: false,
     nftablesCounters: false,
+    startupScriptTimeoutS: 10,
+    shutdownScriptTimeoutS: 10,
     vrrpProcess: { noSwap: false },
     checkerProcess: { noSwap: false },
     bfdProcess: { noSwap: false },

@@ -95,6 +95,27 @@ function allScripts(cfg: KeepalivedConfig, side: ScriptSide): NamedScript[] {
   return out;
 }
 
+/**
+ * startup_script / shutdown_script running as root without enable_script_security: 2.2.7's line of its own
+ * for them, and `-t` exits 6 as for other scripts (seen with 2.2.7).
+ */
+export function checkLifecycleScripts(cfg: KeepalivedConfig, diag: Diagnostics): void {
+  const gd = cfg.globalDefs;
+  if (gd.enableScriptSecurity) return;
+  const defaultUserIsRoot = gd.scriptUser
+    ? gd.scriptUser.user === 'root' || gd.scriptUser.user === '0'
+    : !userExists('keepalived_script');
+  const asRoot = [gd.startupScript, gd.shutdownScript].some(
+    (s) => s !== undefined && (s.user ? s.user === 'root' || s.user === '0' : defaultUserIsRoot),
+  );
+  if (asRoot)
+    diag.add(
+      'security',
+      'CONFIG_SCRIPT_SECURITY',
+      'SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.',
+    );
+}
+
 export function checkScripts(cfg: KeepalivedConfig, diag: Diagnostics, side: ScriptSide): void {
   const gd = cfg.globalDefs;
   const defaultUserIsRoot = gd.scriptUser

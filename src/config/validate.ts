@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Diagnostics } from './diagnostics.js';
 import type { KeepalivedConfig } from './model.js';
-import { checkScripts } from './script-security.js';
+import { checkLifecycleScripts, checkScripts } from './script-security.js';
 import { validateLvs } from './validate-lvs.js';
 import { type HostFacts, validateVrrp } from './validate-vrrp.js';
 
@@ -61,4 +61,5 @@ export function validateConfig(cfg: KeepalivedConfig, diag: Diagnostics, opts: V
   const parsedInstances = cfg.vrrpInstances.length;
   const vrrpComplete = validateVrrp(cfg, diag, opts.host);
   if (opts.host && vrrpComplete && parsedInstances > 0) checkScripts(cfg, diag, 'vrrp');
+  if (opts.host) checkLifecycleScripts(cfg, diag);
 }

@@ -28,6 +28,7 @@ import { BfdSupervisor } from './bfd-supervisor.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
 import type { CliOptions } from './cli.js';
+import { runLifecycleScript } from './lifecycle-scripts.js';
 import { checkNamespace, namespacePidFiles } from './netns.js';
 import {
   DEFAULT_BFD_PID_FILE,
@@ -166,6 +167,29 @@ async function serve(
   status: StatusService,
   bfd: BfdSupervisor | null,
 ): Promise<void> {
+  // global_defs startup_script: before any subsystem starts, waited for (lifecycle-scripts.ts). A stop asked
+  // for meanwhile ends the wait and the daemon, as the supervisor's own stop does once it runs.
+  if (config.globalDefs.startupScript) {
+    const cut = new AbortController();
+    const early = (sig: NodeJS.Signals) => {
+      cut.abort();
+      earlyStop = sig;
+    };
+    let earlyStop: NodeJS.Signals | null = null;
+    process.once('SIGTERM', early);
+    process.once('SIGINT', early);
+    await runLifecycleScript(config.globalDefs, 'startup', log, cut.signal);
+    process.off('SIGTERM', early);
+    process.off('SIGINT', early);
+    if (earlyStop !== null) {
+      log.info(`Stopping (${earlyStop})`);
+      await runLifecycleScript(config.globalDefs, 'shutdown', log);
+      removePidFiles(pidFiles);
+      log.info('Stopped');
+      log.close();
+      process.exit(EXIT_OK);
+    }
+  }
   // -C, or nothing for VRRP to run (an empty file, only virtual_server blocks): no VRRP subsystem.
   const vrrp =
     o.checkOnly || config.vrrpInstances.length === 0

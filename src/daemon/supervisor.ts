@@ -6,7 +6,7 @@
 
 import type { Logger } from '../common/logger.js';
 import { loadConfig } from '../config/load.js';
-import type { KeepalivedConfig } from '../config/model.js';
+import type { GlobalDefs, KeepalivedConfig } from '../config/model.js';
 import { NOTHING_TO_RUN } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { FeedSource } from '../status/feed.js';
@@ -14,6 +14,7 @@ import type { StatusService } from '../status/service.js';
 import type { CliOptions } from './cli.js';
 import { installFatalHandler } from './fatal.js';
 import { faultPoint } from './fault-injection.js';
+import { runLifecycleScript } from './lifecycle-scripts.js';
 import { removePidFiles } from './pidfile.js';
 import { onSignalNumber } from './rt-signals.js';
 import { serviceNotifier } from './sd-notify.js';
@@ -53,9 +54,12 @@ const STATUS_STOP_MS = 2000;
 export class Supervisor {
   readonly #o: SupervisorOptions;
   #stopping = false;
+  /** global_defs of the configuration last loaded (the shutdown script is its). */
+  #globals: GlobalDefs;
 
   constructor(o: SupervisorOptions) {
     this.#o = o;
+    this.#globals = o.config.globalDefs;
   }
 
   /** In stopping order: VRRP first. */
@@ -93,6 +97,8 @@ export class Supervisor {
       await Promise.all([stopped, checker?.stop(), bfd?.stop(), status?.service.stop(STATUS_STOP_MS)]);
       removePidFiles(this.#o.pidFiles);
       log.info('Stopped');
+      // global_defs shutdown_script, of the configuration last loaded: after everything has stopped.
+      await runLifecycleScript(this.#globals, 'shutdown', log);
       this.#exit(EXIT_OK);
     };
     // Installed before the subsystems start, so a TERM during startup still stops cleanly.
@@ -152,7 +158,10 @@ export class Supervisor {
       if (code === 2 || code === 4) {
         log.error('reload aborted: the new configuration cannot be run');
         loaded = { config: null };
-      } else loaded = { config: next.config };
+      } else {
+        loaded = { config: next.config };
+        this.#globals = next.config.globalDefs;
+      }
       return loaded.config;
     };
     const { checker, vrrp, status } = this.#o;

@@ -23,10 +23,6 @@ import { boolFlag, carry, deprecated, flag, int, script, seconds, str, timerUs }
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
 const CARRIED: Record<string, number> = {
   set_supplementary_groups: 0,
-  startup_script: 1,
-  startup_script_timeout: 1,
-  shutdown_script: 1,
-  shutdown_script_timeout: 1,
   vrrp_garp_extra_if: 1,
   vrrp_vmac_garp_intvl: 1,
   vrrp_delay_after_boot: 0,
@@ -471,6 +467,10 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
       },
     },
     checker_log_all_failures: boolFlag('checkerLogAllFailures'),
+    startup_script: script('startupScript'),
+    startup_script_timeout: int('startupScriptTimeoutS', 1, 1000),
+    shutdown_script: script('shutdownScript'),
+    shutdown_script_timeout: int('shutdownScriptTimeoutS', 1, 1000),
     rs_init_notifies: boolFlag('rsInitNotifies'),
     use_symlink_paths: flag('useSymlinkPaths'),
     vrrp_notify_priority_changes: boolFlag('vrrpNotifyPriorityChanges'),
