@@ -98,6 +98,10 @@ export interface GlobalDefs {
   useSymlinkPaths: boolean;
   /** `vrrp_notify_priority_changes`: the default of every instance's `notify_priority_changes`. */
   vrrpNotifyPriorityChanges: boolean;
+  /** After a reload, the sync groups' and the non-MASTER instances' states are written to the notify FIFOs again. */
+  fifoWriteVrrpStatesOnReload: boolean;
+  /** Log adverts of VRIDs no instance on the receiving interface has (rate-limited). */
+  logUnknownVrids: boolean;
   /** Run before anything starts, waited for up to startupScriptTimeoutS (src/daemon/lifecycle-scripts.ts). */
   startupScript?: ScriptSpec;
   startupScriptTimeoutS: number;
@@ -725,6 +729,8 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpNotifyPriorityChanges: false,
     nftablesIfindex: false,
     nftablesCounters: false,
+    logUnknownVrids: false,
+    fifoWriteVrrpStatesOnReload: false,
     startupScriptTimeoutS: 10,
     shutdownScriptTimeoutS: 10,
     vrrpProcess: { noSwap: false },

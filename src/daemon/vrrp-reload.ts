@@ -106,6 +106,7 @@ export class ReloadApplier {
     const added = new Set<string>();
     for (const s of steps) this.#step(s, cfg, plan, now, out, added);
     ctx.perform(out);
+    if (cfg.globalDefs.fifoWriteVrrpStatesOnReload) this.#statesToFifos(added);
     ctx.rearm();
     ctx.log.info('Reload finished');
   }
@@ -188,6 +189,23 @@ export class ReloadApplier {
             ...engine.handle({ type: 'instance', instance: s.instance, event: { type: 'start' } }, now),
           );
         return;
+    }
+  }
+
+  /**
+   * fifo_write_vrrp_states_on_reload, as 2.2.7's vrrp_init_state does it at a reload: each sync group's
+   * state, then each instance's that is not MASTER (a master that stays one writes nothing there), to the
+   * FIFOs only; instances and groups the reload added announce themselves as at a start.
+   */
+  #statesToFifos(added: Set<string>): void {
+    const { ctx, notifier } = this.#x;
+    for (const g of ctx.engine.groups()) {
+      if (g.state === 'INIT' || g.state === 'STOP' || g.members.every((m) => added.has(m.name))) continue;
+      notifier.fifoOnly({ scope: 'GROUP', name: g.name, state: g.state, priority: 0 });
+    }
+    for (const i of ctx.engine.instances()) {
+      if (added.has(i.name) || (i.state !== 'BACKUP' && i.state !== 'FAULT')) continue;
+      notifier.fifoOnly({ scope: 'INSTANCE', name: i.name, state: i.state, priority: i.effectivePriority });
     }
   }
 

@@ -156,6 +156,8 @@ export class VrrpRuntime {
   #notifyDeleted: Set<string>;
   /** For the JSON dump: configuration flags the engine does not carry, and when each instance last moved. */
   #dumpFlags: Map<string, DumpFlags>;
+  /** global_defs log_unknown_vrids (follows reloads). */
+  #logUnknownVrids: boolean;
   readonly #lastTransitionS = new Map<string, number>();
   /** The time of the engine's latest input (µs): inputs never go back before it. */
   #lastEngineUs = 0;
@@ -189,11 +191,13 @@ export class VrrpRuntime {
       log.info(m),
     );
     this.#notifyDeleted = withNotifyDeleted(cfg);
+    this.#logUnknownVrids = cfg.globalDefs.logUnknownVrids;
     this.#dumpFlags = dumpFlagsOf(cfg, new Map(vmacSpecs(cfg).map((v) => [v.instance, v.name])));
     this.#engine = new VrrpEngine(plan.engine);
     const dropped = rateLimited((m) => log.detail(m));
     // An address-list mismatch is logged without -D, in keepalived's words (docs/hostile-network.md).
     const droppedForAddresses = rateLimited((m) => log.info(m));
+    const unknownVrid = rateLimited((m) => log.info(m));
     this.#pool = new VrrpSocketPool(
       (instance, advert, meta) => this.#onAdvert(instance, advert, meta),
       (instance, r) =>
@@ -202,6 +206,12 @@ export class VrrpRuntime {
           : dropped(`${instance}/${r.counter}`, `(${instance}) dropped advert: ${r.counter}: ${r.reason}`),
       (e) => this.#log.error(e.message),
       (instance) => this.#engine.instance(instance)?.followedMaster ?? null,
+      // log_unknown_vrids: keepalived's line for every such advert; here at most one a second per interface
+      // and VRID, so that a flood of them cannot flood the log.
+      (ifname, vrid) => {
+        if (this.#logUnknownVrids)
+          unknownVrid(`${ifname}/${vrid}`, `Unknown VRID(${vrid}) received on interface(${ifname}). ignoring...`);
+      },
     );
     this.#vips = new VipInstaller(this.#nl, this.#table, log);
     this.#firewall = StrictFirewall.of(log, cfg.globalDefs);
@@ -276,6 +286,7 @@ export class VrrpRuntime {
         this.#promote.update(promoteInterfaces(next));
         this.#plan = { ...this.#plan, scripts: p.scripts, files: p.files, processes: p.processes };
         this.#notifyDeleted = withNotifyDeleted(next);
+        this.#logUnknownVrids = next.globalDefs.logUnknownVrids;
         this.#dumpFlags = dumpFlagsOf(next, new Map(vmacSpecs(next).map((v) => [v.instance, v.name])));
       },
       notifyDeleted: () => this.#notifyDeleted,

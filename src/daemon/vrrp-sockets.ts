@@ -62,6 +62,7 @@ export class VrrpSocketPool {
   readonly #onReject: RejectHandler;
   readonly #onError: (e: NetError) => void;
   readonly #followedMaster: (instance: string) => string | null;
+  readonly #onUnknownVrid: (ifname: string, vrid: number) => void;
 
   /** `followedMaster`: the master an instance follows as BACKUP, for skip_check_adv_addr (rx-validate.ts). */
   constructor(
@@ -69,11 +70,13 @@ export class VrrpSocketPool {
     onReject: RejectHandler,
     onError: (e: NetError) => void,
     followedMaster: (instance: string) => string | null = () => null,
+    onUnknownVrid: (ifname: string, vrid: number) => void = () => {},
   ) {
     this.#onAdvert = onAdvert;
     this.#onReject = onReject;
     this.#onError = onError;
     this.#followedMaster = followedMaster;
+    this.#onUnknownVrid = onUnknownVrid;
   }
 
   /**
@@ -188,11 +191,11 @@ export class VrrpSocketPool {
     // socket share it, a packet of the other kind is the sibling's — when the sibling has that VRID; if only
     // this socket has it, the packet came to the wrong kind of destination and is counted here (DstAddrErrors).
     const dst = parseIpShared(meta.dstAddr, meta.family);
-    if (dst && isMulticastAddr(dst, meta.family) === slot.unicast) {
-      const sibling = this.#siblingOf(slot);
-      if (sibling && (vrid === null || sibling.byVrid.has(vrid))) return;
-    }
+    const sibling = dst && isMulticastAddr(dst, meta.family) === slot.unicast ? this.#siblingOf(slot) : undefined;
+    if (sibling && (vrid === null || sibling.byVrid.has(vrid))) return;
     const targets = vrid === null ? [...slot.byVrid.values()].flat() : (slot.byVrid.get(vrid) ?? []);
+    // A VRID no instance here has: said once, by the socket of the packet's own kind (both sockets see it).
+    if (vrid !== null && targets.length === 0 && !sibling) this.#onUnknownVrid(slot.ifname, vrid);
     for (const w of targets) {
       const ah = w.tx.authType === AuthType.ah;
       const policy = ah ? { ...w.rxPolicy, ahMinSeq: (this.#ahSeq.get(w.name) ?? 0) + 1 } : w.rxPolicy;

@@ -193,7 +193,7 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
   fifo('Global notify fifo', g.notifyFifo, g.notifyFifoScript);
   fifo('VRRP notify fifo', g.vrrpNotifyFifo, g.vrrpNotifyFifoScript);
   fifo('LVS notify fifo', g.lvsNotifyFifo, g.lvsNotifyFifoScript);
-  out.push(` FIFO write vrrp states on reload = ${has(o, 'fifo_write_vrrp_states_on_reload')}`);
+  out.push(` FIFO write vrrp states on reload = ${g.fifoWriteVrrpStatesOnReload}`);
   out.push(` VRRP notify priority changes = ${g.vrrpNotifyPriorityChanges}`);
   out.push(` VRRP IPv4 mcast group = ${g.vrrpMcastGroup4}`, ` VRRP IPv6 mcast group = ${g.vrrpMcastGroup6}`);
   const delayS = g.vrrpGarpMasterDelayS;
@@ -294,7 +294,7 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     ` umask = 0${(umask !== undefined && /^[0-7]+$/.test(umask) ? Number.parseInt(umask, 8) : 0o177).toString(8)}`,
   );
   if (g.vrrpStartupDelayS > 0) out.push(` vrrp_startup_delay = ${g.vrrpStartupDelayS}`);
-  if (has(o, 'log_unknown_vrids')) out.push(' log_unknown_vrids');
+  if (g.logUnknownVrids) out.push(' log_unknown_vrids');
   if (o.vmac_prefix?.[0] !== undefined) out.push(` VMAC prefix = ${o.vmac_prefix[0]}`);
   if (o.vmac_addr_prefix?.[0] !== undefined) out.push(` VMAC address prefix = ${o.vmac_addr_prefix[0]}`);
   return out;

@@ -116,6 +116,11 @@ export class Notifier {
     if (alert) this.#mailer!.post(alert);
   }
 
+  /** The FIFO line alone (no script, no mail): fifo_write_vrrp_states_on_reload's restatement. */
+  fifoOnly(e: NotifyEvent): void {
+    this.#fifos.write(fifoLine(e));
+  }
+
   /**
    * Resolves when no notify script is running any more, or after `timeoutMs`: a stopping daemon gives the
    * scripts it just started (notify_stop, the generic notify's STOP) that long before close() ends them.

@@ -271,3 +271,41 @@ ${vrrpInstanceConf({ vrid: 59, priority, vips: ['192.0.2.106/24'] })}`;
   await settleStates(5000, [r1, 'MASTER'], [r2, 'BACKUP']);
   await waitUntil(() => holds(ns1, '192.0.2.106') && !holds(ns2, '192.0.2.106'), 2000, 'VIP back on r1 only');
 });
+
+test('log_unknown_vrids: an advert of a VRID no instance has is logged once a second at most; off by default', {
+  skip,
+  timeout: 20_000,
+}, async () => {
+  const [ns1, ns2] = hosts('duv', 2) as [string, string];
+  // r1 has a multicast (VRID 51) and a unicast (VRID 53) instance on eth0: two sockets that both see every
+  // VRRP packet; r2's multicast VRID 52 is unknown to r1, r1's 51 unknown to r2.
+  const conf = (global: string, mcastVrid: number, self: string, peer: string) => `${global}
+${vrrpInstanceConf({ vrid: mcastVrid, priority: 200 })}
+${vrrpInstanceConf({
+  name: 'VI_2',
+  vrid: 53,
+  vips: ['192.0.2.101/24'],
+  extra: `unicast_src_ip ${self}\n  unicast_peer {\n    ${peer}\n  }`,
+})}`;
+  const r1 = start('r1', ns1, conf('global_defs {\n  log_unknown_vrids\n}', 51, '192.0.2.1', '192.0.2.2'));
+  const r2 = start('r2', ns2, conf('', 52, '192.0.2.2', '192.0.2.1'));
+  await r1.waitFor(MASTER(), 5000);
+  await r2.waitFor(MASTER(), 5000);
+  const m1 = r1.mark();
+  // 0.1 s adverts: some 25 from VRID 52 in this time, each seen by both of r1's sockets.
+  await sleep(2500);
+  const lines = r1.grep(/Unknown VRID/, m1);
+  assert.ok(lines.length >= 2 && lines.length <= 4, r1.log());
+  for (const l of lines) {
+    const m =
+      /Unknown VRID\(52\) received on interface\(eth0\)\. ignoring\.\.\.(?: \((\d+) more since last report\))?$/.exec(
+        l.text,
+      );
+    assert.ok(m, l.text);
+    // Ten adverts a second, each seen by both sockets: counted once each (not 19 held back), by one socket.
+    assert.ok(Number(m[1] ?? 0) <= 12, l.text);
+  }
+  for (let k = 1; k < lines.length; k++)
+    assert.ok(lines[k]!.rxMs - lines[k - 1]!.rxMs >= 900, 'one a second, not one per socket or advert');
+  assert.equal(r2.grep(/Unknown VRID/).length, 0, 'off unless configured');
+});

@@ -1,0 +1,91 @@
+// global_defs fifo_write_vrrp_states_on_reload: after a reload the notify FIFO hears each sync group's state
+// and each instance's that is not MASTER (a master that stays one is not restated: 2.2.7's vrrp_init_state).
+// The same scenario runs against the reference keepalived, so the expected lines are 2.2.7's.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { referenceAvailable } from '../helpers/keepalived-ref.js';
+import { ip, isRoot, loneRouterNetns } from '../helpers/netns.js';
+import { type Impl, killProcessesIn, startPeer } from '../interop/peers.js';
+import { vrrpInstanceConf } from './conf.js';
+import { cleanupAfter, waitUntil } from './router.js';
+
+const cleanups = cleanupAfter();
+
+/** A sync group G of VI_1 and VI_3 (both MASTER), and VI_2 in FAULT (its tracked eth8 is down). */
+function conf(dir: string, restate: boolean): string {
+  return `global_defs {
+  vrrp_notify_fifo ${join(dir, 'fifo')}
+  ${restate ? 'fifo_write_vrrp_states_on_reload' : ''}
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_3
+  }
+}
+${vrrpInstanceConf({ name: 'VI_1', vrid: 51, priority: 150 })}
+${vrrpInstanceConf({ name: 'VI_3', vrid: 53, priority: 150, vips: ['192.0.2.103/24'] })}
+${vrrpInstanceConf({ name: 'VI_2', vrid: 52, priority: 120, vips: ['192.0.2.101/24'], extra: 'track_interface {\n    eth8\n  }' })}`;
+}
+
+async function linesAfterReload(impl: Impl, label: string, restate: boolean): Promise<string[]> {
+  const h = loneRouterNetns(label, cleanups);
+  cleanups.push(() => killProcessesIn(h.ns));
+  ip('-n', h.ns, 'link', 'add', 'eth8', 'type', 'veth', 'peer', 'name', 'eth7');
+  let out = '';
+  let reader: ChildProcess | null = null;
+  const r = startPeer(impl, `${label}r`, h.ns, (dir) => {
+    const fifo = join(dir, 'fifo');
+    out = join(dir, 'out');
+    execFileSync('mkfifo', [fifo]);
+    // keepalived closes and opens its FIFO again at a reload: a reader that opens it again after each EOF.
+    reader = spawn('sh', ['-c', `while true; do cat ${fifo}; done >> ${out}`], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    return conf(dir, restate);
+  });
+  cleanups.push(() => {
+    if (reader?.pid) process.kill(-reader.pid, 'SIGKILL');
+    r.removeDir();
+  });
+  const read = () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n') : []);
+  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+  await r.waitFor(/\(VI_3\) Entering MASTER STATE/, 8000);
+  await waitUntil(() => read().includes('GROUP "G" MASTER 0'), 3000, 'the group MASTER line');
+  await new Promise((res) => setTimeout(res, 500));
+  const before = read().length;
+  const m = r.mark();
+  r.proc.kill('SIGHUP');
+  await r.waitFor(/Reload (finished|complete)/, 5000, m);
+  await new Promise((res) => setTimeout(res, 1000));
+  const after = read().slice(before);
+  await r.stop('SIGTERM', 8000);
+  return after;
+}
+
+for (const impl of ['ts', 'ka'] as const) {
+  const skip = !isRoot()
+    ? 'needs root for network namespaces'
+    : impl === 'ka' && !referenceAvailable()
+      ? 'the reference keepalived is not installed'
+      : false;
+  describe(`fifo_write_vrrp_states_on_reload (${impl === 'ts' ? 'keepalived-ts' : 'keepalived'})`, {
+    skip,
+  }, () => {
+    test('with it: the group and the FAULT instance are restated, the masters are not', {
+      timeout: 30_000,
+    }, async () => {
+      assert.deepEqual(await linesAfterReload(impl, `fr${impl}y`, true), [
+        'GROUP "G" MASTER 0',
+        'INSTANCE "VI_2" FAULT 120',
+      ]);
+    });
+    test('without it: a reload writes nothing', { timeout: 30_000 }, async () => {
+      assert.deepEqual(await linesAfterReload(impl, `fr${impl}n`, false), []);
+    });
+  });
+}
