@@ -210,7 +210,10 @@ export class VrrpRuntime {
       // and VRID, so that a flood of them cannot flood the log.
       (ifname, vrid) => {
         if (this.#logUnknownVrids)
-          unknownVrid(`${ifname}/${vrid}`, `Unknown VRID(${vrid}) received on interface(${ifname}). ignoring...`);
+          unknownVrid(
+            `${ifname}/${vrid}`,
+            `Unknown VRID(${vrid}) received on interface(${ifname}). ignoring...`,
+          );
       },
     );
     this.#vips = new VipInstaller(this.#nl, this.#table, log);

@@ -191,7 +191,8 @@ export class VrrpSocketPool {
     // socket share it, a packet of the other kind is the sibling's — when the sibling has that VRID; if only
     // this socket has it, the packet came to the wrong kind of destination and is counted here (DstAddrErrors).
     const dst = parseIpShared(meta.dstAddr, meta.family);
-    const sibling = dst && isMulticastAddr(dst, meta.family) === slot.unicast ? this.#siblingOf(slot) : undefined;
+    const sibling =
+      dst && isMulticastAddr(dst, meta.family) === slot.unicast ? this.#siblingOf(slot) : undefined;
     if (sibling && (vrid === null || sibling.byVrid.has(vrid))) return;
     const targets = vrid === null ? [...slot.byVrid.values()].flat() : (slot.byVrid.get(vrid) ?? []);
     // A VRID no instance here has: said once, by the socket of the packet's own kind (both sockets see it).
