@@ -179,17 +179,24 @@ export class VrrpEngine {
       case 'startAll': {
         for (const inst of this.#instances.values())
           this.#toInstance(inst.name, { type: 'start' }, nowUs, out);
-        // keepalived 2.2.7 notifies the sync groups' start states after every instance's (notify scripts,
-        // FIFO: VI_1, VI_2, then the group; docs/config-meaning.md): the group notifies go last, in order.
+        // keepalived 2.2.7's order of the start notifies (scripts, FIFO; docs/keepalived-semantics.md): the
+        // instances found faulty while it sets up first, then the sync groups, then the others.
+        // The notifies change places among themselves; every other action keeps its own.
+        const rank = (a: VrrpAction) =>
+          a.type !== 'notify' ? -1 : a.scope === 'GROUP' ? 1 : a.state === 'FAULT' ? 0 : 2;
+        const notifies = out.filter((a) => rank(a) >= 0).sort((a, b) => rank(a) - rank(b));
+        for (let k = 0, n = 0; k < out.length; k++) if (rank(out[k]!) >= 0) out[k] = notifies[n++]!;
+        break;
+      }
+      case 'shutdownAll': {
+        for (const inst of this.#instances.values())
+          this.#toInstance(inst.name, { type: 'shutdown' }, nowUs, out);
+        // 2.2.7 stops every instance (STOP notifies) before it reports the groups' STOP.
         const group = (a: VrrpAction) => a.type === 'notify' && a.scope === 'GROUP';
         const last = out.filter(group);
         if (last.length > 0) out.splice(0, out.length, ...out.filter((a) => !group(a)), ...last);
         break;
       }
-      case 'shutdownAll':
-        for (const inst of this.#instances.values())
-          this.#toInstance(inst.name, { type: 'shutdown' }, nowUs, out);
-        break;
       case 'addInstance':
         this.#add(event.params);
         break;

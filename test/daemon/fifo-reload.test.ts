@@ -1,6 +1,8 @@
-// global_defs fifo_write_vrrp_states_on_reload: after a reload the notify FIFO hears each sync group's state
-// and each instance's that is not MASTER (a master that stays one is not restated: 2.2.7's vrrp_init_state).
-// The same scenario runs against the reference keepalived, so the expected lines are 2.2.7's.
+// The notify FIFO's lines at start, at a reload and at stop, in 2.2.7's order: at start the instances found
+// faulty, then the sync groups, then the others; with fifo_write_vrrp_states_on_reload a reload restates
+// each group and each instance that is not MASTER (a master that stays one is not: 2.2.7's vrrp_init_state);
+// at stop every instance before the groups. The same scenario runs against the reference keepalived, so the
+// expected lines are 2.2.7's.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,7 +33,11 @@ ${vrrpInstanceConf({ name: 'VI_3', vrid: 53, priority: 150, vips: ['192.0.2.103/
 ${vrrpInstanceConf({ name: 'VI_2', vrid: 52, priority: 120, vips: ['192.0.2.101/24'], extra: 'track_interface {\n    eth8\n  }' })}`;
 }
 
-async function linesAfterReload(impl: Impl, label: string, restate: boolean): Promise<string[]> {
+async function fifoLines(
+  impl: Impl,
+  label: string,
+  restate: boolean,
+): Promise<{ start: string[]; reload: string[]; stop: string[] }> {
   const h = loneRouterNetns(label, cleanups);
   cleanups.push(() => killProcessesIn(h.ns));
   ip('-n', h.ns, 'link', 'add', 'eth8', 'type', 'veth', 'peer', 'name', 'eth7');
@@ -62,9 +68,11 @@ async function linesAfterReload(impl: Impl, label: string, restate: boolean): Pr
   r.proc.kill('SIGHUP');
   await r.waitFor(/Reload (finished|complete)/, 5000, m);
   await new Promise((res) => setTimeout(res, 1000));
-  const after = read().slice(before);
+  const reload = read().slice(before);
+  const stopAt = read().length;
   await r.stop('SIGTERM', 8000);
-  return after;
+  await waitUntil(() => read().length >= stopAt + 4, 3000, 'the STOP lines');
+  return { start: read().slice(0, 4), reload, stop: read().slice(stopAt) };
 }
 
 for (const impl of ['ts', 'ka'] as const) {
@@ -79,13 +87,23 @@ for (const impl of ['ts', 'ka'] as const) {
     test('with it: the group and the FAULT instance are restated, the masters are not', {
       timeout: 30_000,
     }, async () => {
-      assert.deepEqual(await linesAfterReload(impl, `fr${impl}y`, true), [
-        'GROUP "G" MASTER 0',
+      const lines = await fifoLines(impl, `fr${impl}y`, true);
+      assert.deepEqual(lines.start, [
         'INSTANCE "VI_2" FAULT 120',
+        'GROUP "G" BACKUP 0',
+        'INSTANCE "VI_1" BACKUP 150',
+        'INSTANCE "VI_3" BACKUP 150',
+      ]);
+      assert.deepEqual(lines.reload, ['GROUP "G" MASTER 0', 'INSTANCE "VI_2" FAULT 120']);
+      assert.deepEqual(lines.stop, [
+        'INSTANCE "VI_1" STOP 150',
+        'INSTANCE "VI_3" STOP 150',
+        'INSTANCE "VI_2" STOP 120',
+        'GROUP "G" STOP 0',
       ]);
     });
     test('without it: a reload writes nothing', { timeout: 30_000 }, async () => {
-      assert.deepEqual(await linesAfterReload(impl, `fr${impl}n`, false), []);
+      assert.deepEqual((await fifoLines(impl, `fr${impl}n`, false)).reload, []);
     });
   });
 }
