@@ -8,9 +8,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { referenceAvailable } from '../helpers/keepalived-ref.js';
-import { ip, isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { type Impl, killProcessesIn, startPeer } from '../interop/peers.js';
+import { ip, loneRouterNetns } from '../helpers/netns.js';
+import { type Impl, implName, implSkip, killProcessesIn, startPeer } from '../interop/peers.js';
 import { vrrpInstanceConf } from './conf.js';
 import { cleanupAfter, waitUntil } from './router.js';
 
@@ -76,12 +75,8 @@ async function fifoLines(
 }
 
 for (const impl of ['ts', 'ka'] as const) {
-  const skip = !isRoot()
-    ? 'needs root for network namespaces'
-    : impl === 'ka' && !referenceAvailable()
-      ? 'the reference keepalived is not installed'
-      : false;
-  describe(`fifo_write_vrrp_states_on_reload (${impl === 'ts' ? 'keepalived-ts' : 'keepalived'})`, {
+  const skip = implSkip(impl);
+  describe(`fifo_write_vrrp_states_on_reload (${implName(impl)})`, {
     skip,
   }, () => {
     test('with it: the group and the FAULT instance are restated, the masters are not', {

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { referenceAvailable } from '../helpers/keepalived-ref.js';
-import { isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { type Impl, killProcessesIn, startPeer } from '../interop/peers.js';
+import { loneRouterNetns } from '../helpers/netns.js';
+import { type Impl, implName, implSkip, killProcessesIn, startPeer } from '../interop/peers.js';
 import { daemonConf } from './conf.js';
 import { cleanupAfter, waitUntil } from './router.js';
 
@@ -44,12 +43,8 @@ const trace = (dir: string) =>
   existsSync(join(dir, 'trace')) ? readFileSync(join(dir, 'trace'), 'utf8').trim().split('\n') : [];
 
 for (const impl of ['ts', 'ka'] as const) {
-  const skip = !isRoot()
-    ? 'needs root for network namespaces'
-    : impl === 'ka' && !referenceAvailable()
-      ? 'the reference keepalived is not installed'
-      : false;
-  describe(`startup and shutdown scripts (${impl === 'ts' ? 'keepalived-ts' : 'keepalived'})`, {
+  const skip = implSkip(impl);
+  describe(`startup and shutdown scripts (${implName(impl)})`, {
     skip,
   }, () => {
     test('a startup script that outlives its timeout is killed, VRRP starts after it; shutdown runs last', {

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { referenceAvailable } from '../helpers/keepalived-ref.js';
-import { isRoot, loneRouterNetns } from '../helpers/netns.js';
-import { type Impl, killProcessesIn, startPeer } from '../interop/peers.js';
+import { loneRouterNetns } from '../helpers/netns.js';
+import { type Impl, implName, implSkip, killProcessesIn, startPeer } from '../interop/peers.js';
 import { daemonConf } from './conf.js';
 import { cleanupAfter, type Router, waitUntil } from './router.js';
 
@@ -63,12 +62,8 @@ async function masterWithScript(impl: Impl, label: string): Promise<{ r: Router;
 }
 
 for (const impl of ['ts', 'ka'] as const) {
-  const skip = !isRoot()
-    ? 'needs root for network namespaces'
-    : impl === 'ka' && !referenceAvailable()
-      ? 'the reference keepalived is not installed'
-      : false;
-  describe(`notify scripts and the daemon's end (${impl === 'ts' ? 'keepalived-ts' : 'keepalived'})`, {
+  const skip = implSkip(impl);
+  describe(`notify scripts and the daemon's end (${implName(impl)})`, {
     skip,
   }, () => {
     test('SIGTERM: notify_stop finishes, a still-running notify script is ended', {

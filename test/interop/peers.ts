@@ -29,6 +29,12 @@ export function interopSkip(...also: Need[]): string | false {
 export type Impl = 'ts' | 'ka';
 export const implName = (i: Impl) => (i === 'ts' ? 'keepalived-ts' : 'keepalived');
 
+/** Why a test of `impl` alone in a namespace cannot run here (root; the reference for 'ka'), or false. */
+export function implSkip(impl: Impl): string | false {
+  if (!isRoot()) return 'needs root for network namespaces';
+  return impl === 'ka' && !referenceInstalled() ? 'the reference keepalived is not installed' : false;
+}
+
 export interface InstanceSpec {
   version: 2 | 3;
   family: 4 | 6;
