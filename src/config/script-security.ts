@@ -102,13 +102,8 @@ function allScripts(cfg: KeepalivedConfig, side: ScriptSide): NamedScript[] {
 export function checkLifecycleScripts(cfg: KeepalivedConfig, diag: Diagnostics): void {
   const gd = cfg.globalDefs;
   if (gd.enableScriptSecurity) return;
-  const defaultUserIsRoot = gd.scriptUser
-    ? gd.scriptUser.user === 'root' || gd.scriptUser.user === '0'
-    : !userExists('keepalived_script');
-  const asRoot = [gd.startupScript, gd.shutdownScript].some(
-    (s) => s !== undefined && (s.user ? s.user === 'root' || s.user === '0' : defaultUserIsRoot),
-  );
-  if (asRoot)
+  const asRoot = rootTest(gd);
+  if ([gd.startupScript, gd.shutdownScript].some((s) => s !== undefined && asRoot(s)))
     diag.add(
       'security',
       'CONFIG_SCRIPT_SECURITY',
@@ -116,11 +111,16 @@ export function checkLifecycleScripts(cfg: KeepalivedConfig, diag: Diagnostics):
     );
 }
 
+/** Whether a script runs as root: its own user, else script_user, else root unless keepalived_script exists. */
+function rootTest(gd: KeepalivedConfig['globalDefs']): (spec: ScriptSpec) => boolean {
+  const isRoot = (u: string) => u === 'root' || u === '0';
+  const defaultUserIsRoot = gd.scriptUser ? isRoot(gd.scriptUser.user) : !userExists('keepalived_script');
+  return (spec) => (spec.user ? isRoot(spec.user) : defaultUserIsRoot);
+}
+
 export function checkScripts(cfg: KeepalivedConfig, diag: Diagnostics, side: ScriptSide): void {
   const gd = cfg.globalDefs;
-  const defaultUserIsRoot = gd.scriptUser
-    ? gd.scriptUser.user === 'root' || gd.scriptUser.user === '0'
-    : !userExists('keepalived_script');
+  const asRoot = rootTest(gd);
   let violation = false;
   const disabled = new Set<string>();
   for (const { spec, trackName } of allScripts(cfg, side)) {
@@ -137,8 +137,7 @@ export function checkScripts(cfg: KeepalivedConfig, diag: Diagnostics, side: Scr
       }
       continue;
     }
-    const runsAsRoot = spec.user ? spec.user === 'root' || spec.user === '0' : defaultUserIsRoot;
-    if (runsAsRoot && !gd.enableScriptSecurity) violation = true;
+    if (asRoot(spec) && !gd.enableScriptSecurity) violation = true;
   }
   if (disabled.size > 0) cfg.vrrpScripts = cfg.vrrpScripts.filter((s) => !disabled.has(s.name));
   if (violation)
