@@ -171,8 +171,9 @@ vrrp_instance A {
   );
   assert.match(
     diag.format(notes[0]!),
-    /^note: .*c\d+\.conf:2: enable_snmp_vrrp is accepted .* it has no effect$/,
+    /^note: .*c\d+\.conf:2: enable_snmp_vrrp is accepted .* it has no effect; metrics_listen serves .*$/,
   );
+  assert.match(notes[1]!.message, /it has no effect$/, 'a hint only where there is an alternative');
   assert.deepEqual(config.globalDefs.other, { enable_snmp_vrrp: [], vrrp_garp_extra_if: ['30'] });
   assert.equal(diag.exitCode(), 0, 'a note changes no exit code');
 });

@@ -128,6 +128,15 @@ export function words(set: string, minArgs = 0): KeywordDef {
   };
 }
 
+/** What serves instead, for the families of carried keywords that have an alternative here. */
+function insteadOf(keyword: string): string {
+  if (/snmp|traps/.test(keyword))
+    return '; metrics_listen serves the same states and counters as Prometheus metrics and JSON (docs/operating.md)';
+  if (/dbus/.test(keyword))
+    return '; the status API (metrics_listen, docs/operating.md) shows the instances and their states';
+  return '';
+}
+
 /**
  * Accepted and carried in `other` (keywords whose effect the daemon does not model yet): `-t` and the daemon's
  * start say so on a `note:` line, so that an operator never takes silence for the setting taking effect.
@@ -142,7 +151,7 @@ export function carry(minArgs = 0): KeywordDef {
       }
       ctx.diag.note(
         'CONFIG_NO_EFFECT',
-        `${tokens[0]} is accepted for compatibility but not implemented by keepalived-ts: it has no effect`,
+        `${tokens[0]} is accepted for compatibility but not implemented by keepalived-ts: it has no effect${insteadOf(tokens[0]!)}`,
         pos,
       );
       // A block starts with the shared, frozen NO_OTHER (model.ts): its own object at the first write.
