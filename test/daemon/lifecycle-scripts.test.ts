@@ -68,6 +68,23 @@ for (const impl of ['ts', 'ka'] as const) {
       assert.deepEqual(trace(r.dir), ['start a b', 'stop']);
     });
 
+    if (impl === 'ts')
+      test('a stop while the startup script runs ends it and the daemon; the shutdown script still runs', {
+        timeout: 20_000,
+      }, async () => {
+        const r = router(impl, `ls${impl}c`, (t) => `sleep 8\necho start-done >> ${t}`);
+        await r.waitFor(/Running startup script/, 8000);
+        await new Promise((res) => setTimeout(res, 500));
+        const t0 = Date.now();
+        await r.stop('SIGTERM', 8000);
+        assert.ok(Date.now() - t0 < 3000, 'without waiting for the script to end');
+        assert.equal(r.exitCode, 0, r.log());
+        assert.equal(r.grep(/startup script cut short/).length, 1, r.log());
+        assert.equal(r.grep(/Entering (BACKUP|MASTER) STATE/).length, 0, 'VRRP never started');
+        await waitUntil(() => trace(r.dir).includes('stop'), 3000, 'the shutdown script ran');
+        assert.ok(!trace(r.dir).includes('start-done'), r.log());
+      });
+
     test('a startup script that fails: its status is logged and VRRP starts anyway', {
       timeout: 20_000,
     }, async () => {
