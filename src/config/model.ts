@@ -100,6 +100,8 @@ export interface GlobalDefs {
   vrrpNotifyPriorityChanges: boolean;
   /** After a reload, the sync groups' and the non-MASTER instances' states are written to the notify FIFOs again. */
   fifoWriteVrrpStatesOnReload: boolean;
+  /** `default_interface`: where a static_ipaddress without `dev` goes (keepalived's default: eth0). */
+  defaultInterface?: string;
   /** Log adverts of VRIDs no instance on the receiving interface has (rate-limited). */
   logUnknownVrids: boolean;
   /** Run before anything starts, waited for up to startupScriptTimeoutS (src/daemon/lifecycle-scripts.ts). */
@@ -691,6 +693,9 @@ export interface KeepalivedConfig {
   /** Root-level single keywords (net_namespace, instance, use_pid_dir …). */
   root: Record<string, string[]>;
 }
+
+/** keepalived's default interface when default_interface names none (DFLT_INT). */
+export const DEFAULT_INTERFACE = 'eth0';
 
 /** keepalived's firewall table when `nftables` names none (and for vrrp_strict without `nftables`). */
 export const NFT_DEFAULT_TABLE = 'keepalived';

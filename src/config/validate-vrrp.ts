@@ -3,7 +3,7 @@
 // clearing incompatible options, dropping what cannot work — and says so.
 import { US_PER_CS, US_PER_S } from '../common/units.js';
 import type { Diagnostics } from './diagnostics.js';
-import type { KeepalivedConfig, VrrpInstanceConfig } from './model.js';
+import { DEFAULT_INTERFACE, type KeepalivedConfig, type VrrpInstanceConfig } from './model.js';
 
 export interface HostFacts {
   /** Interface names present on this host (network namespace). */
@@ -36,12 +36,25 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
     }
   };
 
-  for (const a of cfg.staticIpaddresses)
-    checkIf(
-      a.dev,
-      `WARNING - interface ${a.dev} for ip address ${a.address}${a.prefixLength !== (a.family === 4 ? 32 : 128) ? `/${a.prefixLength}` : ''} doesn't exist`,
-      a.pos,
-    );
+  for (const a of cfg.staticIpaddresses) {
+    const text = `${a.address}${a.prefixLength !== (a.family === 4 ? 32 : 128) ? `/${a.prefixLength}` : ''}`;
+    if (a.dev === undefined) {
+      // keepalived puts a static address without `dev` on the default interface (default_interface, else
+      // eth0); when that interface does not exist, the address is a fatal error (seen with 2.2.7).
+      const dflt = g.defaultInterface ?? DEFAULT_INTERFACE;
+      if (host && !g.dynamicInterfaces && !host.interfaces.has(dflt)) {
+        diag.fatal(
+          'CONFIG_BAD_IF',
+          `Static address ${text} requires either an interface or default interface must exist`,
+          a.pos,
+        );
+        missingInterface = true;
+        continue;
+      }
+      a.dev = dflt;
+    }
+    checkIf(a.dev, `WARNING - interface ${a.dev} for ip address ${text} doesn't exist`, a.pos);
+  }
   for (const r of cfg.staticRoutes) checkRoute(r);
   for (const r of cfg.staticRules) checkRule(r);
 

@@ -2,13 +2,14 @@
 // VRRP Sockpool, VRRP Sync groups, VRRP Scripts, VRRP Track files and Interfaces, in keepalived 2.2.7's words
 // and order (docs/notify-data-dump.md lists the lines, and those we write differently or not at all). Pure:
 // the configuration, the trackers' states and the host's facts come in; dumps.ts joins the sections.
-import type {
-  GlobalDefs,
-  KeepalivedConfig,
-  ScriptSpec,
-  SyncGroup,
-  TrackRef,
-  VrrpInstanceConfig,
+import {
+  DEFAULT_INTERFACE,
+  type GlobalDefs,
+  type KeepalivedConfig,
+  type ScriptSpec,
+  type SyncGroup,
+  type TrackRef,
+  type VrrpInstanceConfig,
 } from '../config/model.js';
 import { isFileCheck } from '../config/script-security.js';
 import { engineVip } from '../daemon/engine-plan/statics.js';
@@ -166,7 +167,7 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
   out.push(` Dynamic interfaces = ${g.dynamicInterfaces}`);
   if (g.dynamicInterfaces) out.push(` Allow interface changes = ${g.dynamicInterfacesAllowIfChanges}`);
   if (g.noEmailFaults) out.push(' Send emails for fault transitions = off');
-  if (vrrp) out.push(` Default interface = ${o.default_interface?.[0] ?? 'eth0'}`);
+  if (vrrp) out.push(` Default interface = ${g.defaultInterface ?? DEFAULT_INTERFACE}`);
   out.push(` Disable local IGMP = ${has(o, 'disable_local_igmp') ? 'yes' : 'no'}`);
   if (g.lvsSyncDaemon) {
     const s = g.lvsSyncDaemon;

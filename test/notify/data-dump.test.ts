@@ -162,7 +162,10 @@ vrrp_instance VI_1 {
 }
 `;
 
-/** Global flags the dump shows (each once read from the wrong place), and the global notify_priority_changes default. */
+/**
+ * Global flags the dump shows (each once read from the wrong place), the global notify_priority_changes default,
+ * and a static address without `dev` (on the default interface, eth0).
+ */
 const GLOBAL_FLAGS = `global_defs {
   router_id flags
   no_email_faults
@@ -172,6 +175,9 @@ const GLOBAL_FLAGS = `global_defs {
   vrrp_notify_priority_changes
   lvs_flush_on_stop VS
   dynamic_interfaces allow_if_changes
+}
+static_ipaddress {
+  198.51.100.70/24
 }
 vrrp_instance VI_1 {
   interface eth0
