@@ -413,7 +413,8 @@ export interface SyncGroup {
   trackProcesses: TrackRef[];
   trackBfds: TrackRef[];
   notify: NotifyScripts;
-  notifyPriorityChanges: boolean;
+  /** Unset: its members keep their own or the global default; set: the default of members that set none. */
+  notifyPriorityChanges?: boolean;
   smtpAlert?: boolean;
   syncGroupTrackingWeight: boolean;
 }

@@ -403,7 +403,8 @@ export function syncGroupSection(ctx: DataDumpContext, instances: DumpedInstance
     out.push(
       `   Using smtp notification = ${(sg.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false) ? 'yes' : 'no'}`,
     );
-    if (sg.notifyPriorityChanges) out.push('   Notify priority changes = yes');
+    if (sg.notifyPriorityChanges !== undefined)
+      out.push(`   Notify priority changes = ${sg.notifyPriorityChanges ? 'yes' : 'no'}`);
     out.push(...groupTracks(ctx, sg));
     out.push(...notifyLines(sg.notify, ctx.host, false));
   }

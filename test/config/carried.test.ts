@@ -145,6 +145,30 @@ test('vrrp_notify_priority_changes is the default of every instance that does no
   }
 });
 
+test("a sync group's notify_priority_changes comes before the global default for its members", () => {
+  const { config } = load(`global_defs {
+  vrrp_notify_priority_changes
+}
+vrrp_sync_group G {
+  group {
+    A
+    B
+  }
+  notify_priority_changes false
+}
+${INSTANCE.replace('vrrp_instance B {', 'vrrp_instance C {\n  interface eth0\n  virtual_router_id 3\n  priority 100\n  virtual_ipaddress {\n    192.0.2.12\n  }\n}\nvrrp_instance B {')}`);
+  const p = buildEnginePlan(config, { defaultSource: () => '192.0.2.1' });
+  // A: the group's false; B: its own false; C (no group): the global true.
+  assert.deepEqual(
+    p.engine.instances.map((i) => [i.name, i.notifyPriorityChanges]),
+    [
+      ['A', false],
+      ['C', true],
+      ['B', false],
+    ],
+  );
+});
+
 test('a keyword accepted without effect is carried and named on a note line with its place', () => {
   const { config, diag } = load(`global_defs {
   enable_snmp_vrrp

@@ -163,8 +163,8 @@ vrrp_instance VI_1 {
 `;
 
 /**
- * Global flags the dump shows (each once read from the wrong place), the global notify_priority_changes default,
- * and a static address without `dev` (on the default interface, eth0).
+ * Global flags the dump shows (each once read from the wrong place), the notify_priority_changes defaults (a
+ * sync group's before the global one), and a static address without `dev` (on the default interface, eth0).
  */
 const GLOBAL_FLAGS = `global_defs {
   router_id flags
@@ -178,6 +178,21 @@ const GLOBAL_FLAGS = `global_defs {
 }
 static_ipaddress {
   198.51.100.70/24
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_3
+  }
+  notify_priority_changes false
+}
+vrrp_instance VI_3 {
+  interface eth0
+  virtual_router_id 64
+  priority 150
+  virtual_ipaddress {
+    192.0.2.103/24
+  }
 }
 vrrp_instance VI_1 {
   interface eth0

@@ -92,7 +92,6 @@ export function rootKeywords(cfg: KeepalivedConfig): KeywordTable<KeepalivedConf
           trackProcesses: [],
           trackBfds: [],
           notify: {},
-          notifyPriorityChanges: false,
           syncGroupTrackingWeight: false,
         };
         c.syncGroups.push(g);

@@ -4,7 +4,7 @@
 // daemon runs (trackers.ts) and the configuration-wide parts (statics.ts). Pure: facts about the host come in
 // through `HostAddressing`.
 import { US_PER_S } from '../../common/units.js';
-import type { KeepalivedConfig, NotifyScripts } from '../../config/model.js';
+import type { KeepalivedConfig, NotifyScripts, SyncGroup } from '../../config/model.js';
 import { vrrpMailPlan } from '../../notify/mail/vrrp-alerts.js';
 import type { VrrpInstanceParams } from '../../vrrp/instance-params.js';
 import type { SyncGroupParams } from '../../vrrp/sync-group.js';
@@ -19,6 +19,13 @@ import type { EnginePlan, HostAddressing, InstanceWiring } from './types.js';
  * Builds the engine parameters and runtime wiring. Call after validateConfig (which settles version,
  * family, priority and the advert interval the way keepalived's vrrp_complete_instance does).
  */
+/** Each instance's sync group: the first that lists it (keepalived keeps an instance in one group). */
+function groupsByMember(cfg: KeepalivedConfig): Map<string, SyncGroup> {
+  const out = new Map<string, SyncGroup>();
+  for (const g of cfg.syncGroups) for (const m of g.members) if (!out.has(m.name)) out.set(m.name, g);
+  return out;
+}
+
 export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): EnginePlan {
   const g = cfg.globalDefs;
   const warnings: string[] = [];
@@ -31,6 +38,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     vmacs: new Map(vmacSpecs(cfg).map((v) => [v.instance, v])),
     trackers,
     warnings,
+    groupOf: groupsByMember(cfg),
   };
   const instances: VrrpInstanceParams[] = [];
   const wiring = new Map<string, InstanceWiring>();

@@ -4,7 +4,7 @@
 // (vrrp_garp_*, vrrp_lower_prio_no_advert …), strict mode forces lower_prio_no_advert and turns accept off
 // for non-owners, vrrp_min_garp means one GARP and no second block.
 import { US_PER_CS, US_PER_S } from '../../common/units.js';
-import type { GlobalDefs, NotifyScripts, VrrpInstanceConfig } from '../../config/model.js';
+import type { GlobalDefs, NotifyScripts, SyncGroup, VrrpInstanceConfig } from '../../config/model.js';
 import type { AuthTypeCode, IpFamily, VrrpVersion } from '../../vrrp/advert.js';
 import { AuthType, VRRP_PROTOCOL } from '../../vrrp/advert.js';
 import { resolveInstanceParams, type VrrpInstanceParams } from '../../vrrp/instance-params.js';
@@ -27,6 +27,8 @@ export interface InstanceContext {
   trackers: TrackerCatalog;
   /** Collects what the daemon ignores or does differently, one line each. */
   warnings: string[];
+  /** The sync group each grouped instance belongs to. */
+  groupOf: ReadonlyMap<string, SyncGroup>;
 }
 
 function authCode(t: 'PASS' | 'AH' | undefined): AuthTypeCode {
@@ -141,7 +143,9 @@ export function planInstance(
     trackers,
     dontTrackPrimary: i.dontTrackPrimary,
     accept: i.accept ?? (!strict || basePriority === 255),
-    notifyPriorityChanges: i.notifyPriorityChanges ?? g.vrrpNotifyPriorityChanges,
+    // Unset on the instance: its sync group's, else global_defs' (keepalived's vrrp_complete_instance).
+    notifyPriorityChanges:
+      i.notifyPriorityChanges ?? ctx.groupOf.get(i.name)?.notifyPriorityChanges ?? g.vrrpNotifyPriorityChanges,
   });
   for (const n of resolved.notes) ctx.warnings.push(`${name} ${n}`);
 
