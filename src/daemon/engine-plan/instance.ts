@@ -145,7 +145,9 @@ export function planInstance(
     accept: i.accept ?? (!strict || basePriority === 255),
     // Unset on the instance: its sync group's, else global_defs' (keepalived's vrrp_complete_instance).
     notifyPriorityChanges:
-      i.notifyPriorityChanges ?? ctx.groupOf.get(i.name)?.notifyPriorityChanges ?? g.vrrpNotifyPriorityChanges,
+      i.notifyPriorityChanges ??
+      ctx.groupOf.get(i.name)?.notifyPriorityChanges ??
+      g.vrrpNotifyPriorityChanges,
   });
   for (const n of resolved.notes) ctx.warnings.push(`${name} ${n}`);
 
