@@ -455,12 +455,13 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     json_dump_file: str('jsonDumpFile'),
     dynamic_interfaces: {
       doc: { args: '[allow_if_changes]', field: 'dynamicInterfaces' },
+      // keepalived turns dynamic interfaces on before it looks at the option, even a wrong one.
       line: (g, tokens, pos, ctx) => {
         const opt = tokens[1];
-        if (opt !== undefined && opt !== 'allow_if_changes')
-          return ctx.diag.error('CONFIG_INVALID_VALUE', `Unknown dynamic_interfaces option '${opt}'`, pos);
         g.dynamicInterfaces = true;
-        g.dynamicInterfacesAllowIfChanges = opt !== undefined;
+        if (opt === 'allow_if_changes') g.dynamicInterfacesAllowIfChanges = true;
+        else if (opt !== undefined)
+          ctx.diag.error('CONFIG_INVALID_VALUE', `Unknown dynamic_interfaces option '${opt}'`, pos);
       },
     },
     checker_log_all_failures: boolFlag('checkerLogAllFailures'),
