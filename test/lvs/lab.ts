@@ -35,7 +35,8 @@ s.listen(${port}, '${host}', () => console.log('ready'));
 /** Runs `count` HTTP requests to the VIP from `from`, `concurrency` at a time; prints {names, errors}. */
 export const clientJs = `
 const http = require('node:http');
-const [count, conc, from, port, ms, target, sport] = process.argv.slice(1).map((x, i) => (i === 2 || i === 5 ? x : Number(x)));
+const [count, conc, from, port, ms, target, sport, portBase] = process.argv.slice(1).map((x, i) => (i === 2 || i === 5 ? x : Number(x)));
+let nextPort = portBase;
 const names = []; let errors = 0; const errs = [];
 const deadline = ms > 0 ? Date.now() + ms : Infinity;
 let started = 0;
@@ -56,7 +57,8 @@ function onePort() {
 function one() {
   if (sport) return onePort();
   return new Promise((res) => {
-    const q = http.get({ host: target, port, path: '/', localAddress: from, localPort: sport || undefined, agent: false, timeout: 3000 }, (r) => {
+    const localPort = sport || (portBase ? nextPort++ : undefined);
+    const q = http.get({ host: target, port, path: '/', localAddress: from, localPort, agent: false, timeout: 3000 }, (r) => {
       let b = ''; r.on('data', (d) => (b += d));
       // A fixed source port is reused at once: end with a reset, so the client keeps no TIME_WAIT.
       r.on('end', () => { names.push(b); res(); });
@@ -121,8 +123,23 @@ export interface ClientOpts {
   sport?: number;
 }
 
+/**
+ * Source ports of counted runs: handed out in sequence, so that no two connections of one test file share a
+ * port. A port the kernel picks at bind time is random and can repeat one used a moment before (the client
+ * keeps no TIME_WAIT: the server closes first), and a direct-routing director then sends that connection
+ * where its flow entry points, as it must, which spoils a test counting the scheduler's choices.
+ */
+let nextClientPort = 20000 + Math.floor(Math.random() * 20000);
+
 /** Runs the HTTP client in `ns` against the VIP. */
 export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): Promise<ClientResult> {
+  const counted = !opts.sport && (opts.count ?? 0) > 0 && !((opts.durationMs ?? 0) > 0);
+  let portBase = 0;
+  if (counted) {
+    if (nextClientPort + (opts.count ?? 0) > 60000) nextClientPort = 20000;
+    portBase = nextClientPort;
+    nextClientPort += opts.count ?? 0;
+  }
   const args = [
     String(opts.count ?? 0),
     String(opts.concurrency ?? 1),
@@ -131,6 +148,7 @@ export function runClient(procs: ChildProcess[], ns: string, opts: ClientOpts): 
     String(opts.durationMs ?? 0),
     opts.target ?? VIP,
     String(opts.sport ?? 0),
+    String(portBase),
   ];
   return jsonOfScript<ClientResult>(procs, ns, clientJs, args);
 }
