@@ -183,7 +183,7 @@ export class VrrpEngine {
         // instances found faulty while it sets up first, then the sync groups, then the others.
         // The notifies change places among themselves; every other action keeps its own.
         const rank = (a: VrrpAction) =>
-          a.type !== 'notify' ? -1 : a.scope === 'GROUP' ? 1 : a.state === 'FAULT' ? 0 : 2;
+          a.type !== 'notify' ? -1 : isGroupNotify(a) ? 1 : a.state === 'FAULT' ? 0 : 2;
         const notifies = out.filter((a) => rank(a) >= 0).sort((a, b) => rank(a) - rank(b));
         for (let k = 0, n = 0; k < out.length; k++) if (rank(out[k]!) >= 0) out[k] = notifies[n++]!;
         break;
@@ -192,9 +192,8 @@ export class VrrpEngine {
         for (const inst of this.#instances.values())
           this.#toInstance(inst.name, { type: 'shutdown' }, nowUs, out);
         // 2.2.7 stops every instance (STOP notifies) before it reports the groups' STOP.
-        const group = (a: VrrpAction) => a.type === 'notify' && a.scope === 'GROUP';
-        const last = out.filter(group);
-        if (last.length > 0) out.splice(0, out.length, ...out.filter((a) => !group(a)), ...last);
+        const last = out.filter(isGroupNotify);
+        if (last.length > 0) out.splice(0, out.length, ...out.filter((a) => !isGroupNotify(a)), ...last);
         break;
       }
       case 'addInstance':
@@ -269,4 +268,9 @@ export class VrrpEngine {
 interface DeadlineItem extends HeapItem {
   instance: string;
   timer: VrrpTimerName;
+}
+
+/** A sync group's notify action (the start and stop orders place them among the instances'). */
+function isGroupNotify(a: VrrpAction): boolean {
+  return a.type === 'notify' && a.scope === 'GROUP';
 }
