@@ -1,28 +1,15 @@
 // Keywords keepalived-ts accepts for compatibility but does not implement are the only ones kept untyped in a
 // block's `other`, and each gets a `note:` line; every keyword the daemon acts on has a typed field.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { resolveConfig } from '../../src/check/core/resolve.js';
 import { compileUrlRegex } from '../../src/check/probes/http-request.js';
-import { loadConfig } from '../../src/config/load.js';
-import { validateConfig } from '../../src/config/validate.js';
 import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
 import { nftSettings } from '../../src/daemon/strict-firewall.js';
 import { serviceFromConfig } from '../../src/lvs/from-config.js';
+import { configLoader } from '../helpers/config-text.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kats-carried-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-function load(text: string) {
-  const file = join(dir, `c${n++}.conf`);
-  writeFileSync(file, text);
-  const { config, diag } = loadConfig(file, { configId: 'x', env: {} });
-  validateConfig(config, diag, { host: { interfaces: new Set(['lo', 'eth0']) } });
-  return { config, diag };
-}
+const load = configLoader('kats-carried-');
 
 const INSTANCE = `vrrp_instance A {
   interface eth0

@@ -1,19 +1,13 @@
 // The config model → engine parameters mapping (src/daemon/engine-plan/build.ts), on real config files run
 // through the real loader and validator.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { Diagnostics } from '../../src/config/diagnostics.js';
-import { loadConfig } from '../../src/config/load.js';
-import { validateConfig } from '../../src/config/validate.js';
+import { test } from 'node:test';
 import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
 import { type HostAddressing, socketKeyString } from '../../src/daemon/engine-plan/types.js';
 import { AuthType } from '../../src/vrrp/advert.js';
+import { configLoader } from '../helpers/config-text.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kats-engcfg-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const load = configLoader('kats-engcfg-', ['lo', 'eth0', 'eth1']);
 
 const host: HostAddressing = {
   defaultSource: (ifname, family) =>
@@ -26,13 +20,9 @@ const host: HostAddressing = {
         : undefined,
 };
 
-let n = 0;
 function plan(text: string, h: HostAddressing = host) {
-  const file = join(dir, `c${n++}.conf`);
-  writeFileSync(file, text);
-  const { config, diag } = loadConfig(file, { configId: 'x', env: {} });
-  validateConfig(config, diag, { host: { interfaces: new Set(['lo', 'eth0', 'eth1']) } });
-  return { plan: buildEnginePlan(config, h), diag: diag as Diagnostics };
+  const { config, diag } = load(text);
+  return { plan: buildEnginePlan(config, h), diag };
 }
 
 test('global_defs defaults flow into instance parameters; instance keywords override them', () => {

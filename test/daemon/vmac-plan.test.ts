@@ -1,32 +1,20 @@
 // use_vmac without a network: the VRRP MACs (RFC 5798 §7.3), default names, the EUI-64 fallback link-local,
 // and how the engine plan puts an instance on its VMAC (real config files through the real loader).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { loadConfig } from '../../src/config/load.js';
-import { validateConfig } from '../../src/config/validate.js';
+import { test } from 'node:test';
 import { buildEnginePlan } from '../../src/daemon/engine-plan/build.js';
 import type { HostAddressing } from '../../src/daemon/engine-plan/types.js';
 import { defaultVmacName, eui64LinkLocal, vmacAddress, vmacSpecs } from '../../src/daemon/vmac.js';
+import { configLoader } from '../helpers/config-text.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kats-vmacplan-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const loadText = configLoader('kats-vmacplan-');
 
 const host: HostAddressing = {
   defaultSource: (ifname, family) =>
     ifname === 'eth0' ? (family === 4 ? '192.0.2.1' : 'fe80::1') : undefined,
 };
 
-let n = 0;
-function load(text: string) {
-  const file = join(dir, `c${n++}.conf`);
-  writeFileSync(file, text);
-  const { config, diag } = loadConfig(file, { configId: 'x', env: {} });
-  validateConfig(config, diag, { host: { interfaces: new Set(['lo', 'eth0']) } });
-  return config;
-}
+const load = (text: string) => loadText(text).config;
 
 test('VRRP MACs and names: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6), vrrp.VRID', () => {
   assert.equal(vmacAddress(4, 1), '00:00:5e:00:01:01');
