@@ -370,6 +370,18 @@ export interface VrrpInstanceConfig {
   unicastTtl?: number;
   mcastDstIp?: string;
   checkUnicastSrc?: boolean;
+  /**
+   * A unicast keyword was given (unicast_src_ip, unicast_peer, check_unicast_src, old_unicast_checksum,
+   * unicast_fault_no_peer): without a peer keepalived 2.2.7 warns and uses multicast, or with
+   * `unicastFaultNoPeer` holds the instance in FAULT (docs/keepalived-semantics.md, 'Unicast').
+   */
+  unicastConfigured?: boolean;
+  unicastFaultNoPeer?: boolean;
+  /**
+   * old_unicast_checksum: VRRPv3 IPv4 unicast checksums as keepalived 1.3.6 and older computed them (over the
+   * multicast group, not the peer): `config` always, `never` not even when a peer is seen using them.
+   */
+  oldUnicastChecksum?: 'config' | 'never';
   useVmac?: { name?: string; mac?: string };
   useVmacPos?: SourcePos;
   vmacXmitBase: boolean;

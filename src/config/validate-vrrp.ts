@@ -250,6 +250,14 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       // (docs/config-meaning.md).
     }
 
+    // A unicast keyword without a peer: 2.2.7 warns and uses multicast, unless unicast_fault_no_peer asks for
+    // FAULT instead (the engine plan's configFault; docs/keepalived-semantics.md, 'Unicast').
+    if (i.unicastConfigured && i.unicastPeers.length === 0 && !i.unicastFaultNoPeer)
+      diag.warn(
+        'CONFIG_DEPRECATED',
+        `${name} A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`,
+      );
+
     // keepalived 2.2.7: an explicit `accept` on a strict VRRPv2 non-owner is reset (RFC 3768 has no accept
     // mode), so such a master drops traffic to its VIPs like any strict one (docs/config-meaning.md).
     if (i.accept === true && priority !== 255 && strict && version === 2) {

@@ -215,6 +215,7 @@ export class VrrpRuntime {
             `Unknown VRID(${vrid}) received on interface(${ifname}). ignoring...`,
           );
       },
+      (instance) => log.info(`(${instance}) Setting unicast VRRPv3 checksum to old version`),
     );
     this.#vips = new VipInstaller(this.#nl, this.#table, log);
     this.#firewall = StrictFirewall.of(log, cfg.globalDefs);
@@ -547,6 +548,7 @@ export class VrrpRuntime {
             .map((v) => installedVipKey(v, i.params)),
         ),
         firewallVips: this.#firewall.dropped(i.name),
+        oldChecksumAuto: this.#pool.oldChecksumAuto(i.name),
       };
     });
   }

@@ -63,6 +63,13 @@ export class VrrpSocketPool {
   readonly #onError: (e: NetError) => void;
   readonly #followedMaster: (instance: string) => string | null;
   readonly #onUnknownVrid: (ifname: string, vrid: number) => void;
+  readonly #onOldChecksum: (instance: string) => void;
+  /**
+   * Instances that heard a VRRPv3 unicast advert with keepalived 1.3.6's checksum and now send that form too
+   * (2.2.7's automatic compatibility; docs/vrrp-adverts.md, 'Checksums'). Kept over a reload: the peer is the
+   * same old keepalived, which would reject our adverts in the meantime.
+   */
+  readonly #oldChecksum = new Set<string>();
 
   /** `followedMaster`: the master an instance follows as BACKUP, for skip_check_adv_addr (rx-validate.ts). */
   constructor(
@@ -71,12 +78,19 @@ export class VrrpSocketPool {
     onError: (e: NetError) => void,
     followedMaster: (instance: string) => string | null = () => null,
     onUnknownVrid: (ifname: string, vrid: number) => void = () => {},
+    onOldChecksum: (instance: string) => void = () => {},
   ) {
     this.#onAdvert = onAdvert;
     this.#onReject = onReject;
     this.#onError = onError;
     this.#followedMaster = followedMaster;
     this.#onUnknownVrid = onUnknownVrid;
+    this.#onOldChecksum = onOldChecksum;
+  }
+
+  /** The instance switched to the old unicast checksum on hearing it (the data dump's "auto"). */
+  oldChecksumAuto(name: string): boolean {
+    return this.#oldChecksum.has(name);
   }
 
   /**
@@ -205,6 +219,15 @@ export class VrrpSocketPool {
       if (stats) countRxResult(stats, result);
       if (result.ok) {
         if (ah && result.ahSeq !== null) this.#ahSeq.set(w.name, result.ahSeq);
+        if (
+          result.checksumForm === 'pseudo-header-group' &&
+          w.tx.checksumForm !== 'pseudo-header-group' &&
+          !this.#oldChecksum.has(w.name)
+        ) {
+          this.#oldChecksum.add(w.name);
+          this.#encodedAdverts.delete(w.name);
+          this.#onOldChecksum(w.name);
+        }
         this.#onAdvert(w.name, result.advert, meta);
       } else this.#onReject(w.name, result);
     }
@@ -256,6 +279,7 @@ export class VrrpSocketPool {
     this.#wiring.delete(name);
     this.#ahSeq.delete(name);
     this.#encodedAdverts.delete(name);
+    this.#oldChecksum.delete(name);
     this.stats.delete(name);
     if (!slot || !w) return;
     const vrid = w.rxPolicy.vrid;
@@ -368,7 +392,8 @@ export class VrrpSocketPool {
         family: a.family,
         srcAddr: a.srcAddr,
         dstAddr: dst,
-        checksumForm: w.tx.checksumForm,
+        checksumForm: this.#oldChecksum.has(w.name) ? 'pseudo-header-group' : w.tx.checksumForm,
+        checksumGroup: w.tx.checksumGroup,
       });
       byDst.set(dst, { contentKey, bytes });
       return ok(bytes);

@@ -371,7 +371,7 @@ export function sockpoolSection(instances: DumpedInstance[], ctx?: DataDumpConte
 
 const ownFault = (m: DumpedInstance) =>
   m.status.state === 'FAULT' &&
-  (m.status.fault.interface || m.status.fault.tracker || m.status.fault.address);
+  (m.status.fault.interface || m.status.fault.tracker || m.status.fault.address || m.status.fault.config);
 
 /** A group's state as keepalived sums it: FAULT if a member is, else BACKUP if one is, else MASTER. */
 function groupState(members: DumpedInstance[]): string {

@@ -65,6 +65,8 @@ export interface DumpedInstance {
    * Absent (a snapshot without a firewall): every VIP of a non-accepting MASTER, when a table is configured.
    */
   firewallVips?: ReadonlySet<string>;
+  /** Switched to the old VRRPv3 unicast checksum on hearing a peer use it (the dump's compatibility "auto"). */
+  oldChecksumAuto?: boolean;
 }
 
 type Vip = VrrpInstanceParams['vips'][number];
@@ -290,7 +292,8 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
   const c = ctx?.config.vrrpInstances.find((i) => i.name === st.name);
   const g = ctx?.config.globalDefs;
   const unicast = p.unicastPeers.length > 0;
-  const unicastConfigured = unicast || (c?.unicastPeers.length ?? 0) > 0;
+  const unicastConfigured = unicast || c?.unicastConfigured === true;
+  const faultNoPeers = c?.unicastFaultNoPeer === true;
   const saddrFromConfig = c?.unicastSrcIp !== undefined;
   const checkUnicastSrc =
     (c?.checkUnicastSrc ?? g?.vrrpCheckUnicastSrc ?? false) ||
@@ -342,13 +345,15 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
             : unicastConfigured
               ? ['     Unicast config option specified but using multicast']
               : []),
+          ...(faultNoPeers ? ['     If unicast go to fault state if no peers'] : []),
         ]
       : ['   Flags: none']),
     // keepalived sets the wanted state to FAULT with the state (down_instance, a sync group's fault).
-    `   Wantstate = ${st.state === 'FAULT' ? 'FAULT' : st.wantState}`,
+    // A configuration fault (unicast_fault_no_peer) leaves it as configured.
+    `   Wantstate = ${st.state === 'FAULT' && !p.configFault ? 'FAULT' : st.wantState}`,
     ...(ctx
       ? [
-          '   Number of config faults = 0',
+          `   Number of config faults = ${p.configFault ? 1 : 0}`,
           `   Number of interface and track script faults = ${trackerFaults}`,
           '   Number of track scripts init = 0',
         ]
@@ -420,7 +425,7 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
             const cp = c?.unicastPeers.find((x) => x.address === a);
             return `     ${a} min_ttl ${cp?.minTtl ?? 0} max_ttl ${cp?.maxTtl ?? 255}`;
           }),
-          ...(ctx ? [`   Unicast checksum compatibility = ${checksumCompat(c)}`] : []),
+          ...(ctx ? [`   Unicast checksum compatibility = ${checksumCompat(c, d)}`] : []),
         ]
       : []),
     ...(ctx ? [d.fd !== undefined ? `   fd_in ${d.fd}, fd_out ${d.fd}` : '   No sockets allocated'] : []),
@@ -445,9 +450,8 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
 }
 
 /** `old_unicast_checksum [never]` (keepalived's unicast_chksum_compat). */
-function checksumCompat(c: VrrpInstanceConfig | undefined): string {
-  const w = c?.other.old_unicast_checksum;
-  return w === undefined ? 'no' : w[0] === 'never' ? 'never' : 'config';
+function checksumCompat(c: VrrpInstanceConfig | undefined, d: DumpedInstance): string {
+  return c?.oldUnicastChecksum ?? (d.oldChecksumAuto ? 'auto' : 'no');
 }
 
 /**
@@ -493,7 +497,9 @@ function totalPriority(d: DumpedInstance, ctx: DataDumpContext): number {
  */
 function faultCount(d: DumpedInstance, ctx: DataDumpContext): number {
   const r = readings(d, ctx);
-  let n = (d.status.fault.interface ? 1 : 0) + (d.status.fault.address ? 1 : 0);
+  // 2.2.7 counts a configuration fault here too (besides its own "config faults" line).
+  let n =
+    (d.status.fault.interface ? 1 : 0) + (d.status.fault.address ? 1 : 0) + (d.status.fault.config ? 1 : 0);
   for (const t of d.params.trackers)
     if (trackerEffect(t, r.get(trackerKey(t.kind, t.name)) ?? initialReading(t)).fault) n++;
   return n;

@@ -187,7 +187,7 @@ export const ROW_HEAD = [
 ] as const;
 export const ROW_FIELDS = ROW_HEAD.length + COUNTERS.length;
 
-export const FAULT_BITS = { interface: 1, tracker: 2, group: 4, address: 8 } as const;
+export const FAULT_BITS = { interface: 1, tracker: 2, group: 4, address: 8, config: 16 } as const;
 
 /** Advert send lateness buckets (seconds): how long after its deadline an advert timer fired. */
 export const LATENESS_BOUNDS = [

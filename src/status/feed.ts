@@ -215,7 +215,8 @@ export class StatusFeed implements RuntimeObserver {
       (st.fault.interface ? FAULT_BITS.interface : 0) |
       (st.fault.tracker ? FAULT_BITS.tracker : 0) |
       (st.fault.group ? FAULT_BITS.group : 0) |
-      (st.fault.address ? FAULT_BITS.address : 0);
+      (st.fault.address ? FAULT_BITS.address : 0) |
+      (st.fault.config ? FAULT_BITS.config : 0);
     rows[o + 7] = d.lastTransitionS;
     for (let j = 0; j < TIMER_ORDER.length; j++) {
       const at = st.timers[TIMER_ORDER[j]!];

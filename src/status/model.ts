@@ -72,7 +72,7 @@ export interface StatusInstance {
     up: boolean | null;
     value: number | null;
   }[];
-  fault: { interface: boolean; tracker: boolean; group: boolean; address: boolean };
+  fault: { interface: boolean; tracker: boolean; group: boolean; address: boolean; config: boolean };
   lastTransition: { at: string; from: string | null; to: string; reason: string | null } | null;
   transitions: { at: string; from: string; to: string; reason: string }[];
   counters: Record<CounterName, number>;
@@ -283,6 +283,7 @@ export class StatusModel {
         tracker: (faults & FAULT_BITS.tracker) !== 0,
         group: (faults & FAULT_BITS.group) !== 0,
         address: (faults & FAULT_BITS.address) !== 0,
+        config: (faults & FAULT_BITS.config) !== 0,
       },
       lastTransition: last
         ? { at: iso(last.atMs), from: last.from, to: last.to, reason: last.reason }

@@ -3,7 +3,10 @@
 //  - v3 over IPv6 (RFC 9568 §5.2.8): with the IPv6 pseudo-header (RFC 8200 §8.1).
 //  - v3 over IPv4: RFC 5798 §5.2.8 includes the IPv4 pseudo-header (keepalived's and FRR's default); RFC 9568 and
 //    Cisco/Juniper compute it over the VRRP message only (keepalived 2.4's `v3_checksum_as_v2`).
-// Receivers of v3/IPv4 accept either and report which matched, so an operator can see what the peer uses.
+//  - v3 over IPv4 unicast as keepalived 1.3.6 and older sent it: the pseudo-header with the multicast group as
+//    its destination instead of the peer (2.2.7's `old_unicast_checksum`; docs/vrrp-adverts.md).
+// Receivers of v3/IPv4 accept either of the first two and report which matched, so an operator can see what the
+// peer uses; the third only when the caller gives the group (a unicast instance that allows it).
 import type { IpFamily, VrrpVersion } from './advert.js';
 import { VRRP_PROTOCOL } from './advert.js';
 
@@ -11,7 +14,7 @@ import { VRRP_PROTOCOL } from './advert.js';
 export const VRRP_CHECKSUM_OFFSET = 6;
 
 /** How the checksum of a VRRP message was (or is to be) computed. */
-export type ChecksumForm = 'pseudo-header' | 'vrrp-only';
+export type ChecksumForm = 'pseudo-header' | 'vrrp-only' | 'pseudo-header-group';
 
 export interface ChecksumContext {
   version: VrrpVersion;
@@ -19,6 +22,8 @@ export interface ChecksumContext {
   /** Source and destination addresses as bytes (4 or 16); only read for the pseudo-header form. */
   src: Uint8Array;
   dst: Uint8Array;
+  /** The multicast group, for the 'pseudo-header-group' form (v3/IPv4 unicast only). */
+  group?: Uint8Array;
 }
 
 /**
@@ -71,7 +76,12 @@ export function computeVrrpChecksum(
   length = vrrp.length - offset,
 ): number {
   const effective = effectiveForm(ctx, form);
-  const base = effective === 'pseudo-header' ? pseudoHeaderSum(ctx.family, ctx.src, ctx.dst, length) : 0;
+  const base =
+    effective === 'pseudo-header'
+      ? pseudoHeaderSum(ctx.family, ctx.src, ctx.dst, length)
+      : effective === 'pseudo-header-group'
+        ? pseudoHeaderSum(ctx.family, ctx.src, ctx.group ?? ctx.dst, length)
+        : 0;
   return finishChecksum(sumWords(vrrp, offset, offset + length, base, offset + VRRP_CHECKSUM_OFFSET));
 }
 
@@ -83,7 +93,8 @@ function effectiveForm(ctx: ChecksumContext, form: ChecksumForm): ChecksumForm {
 
 /**
  * Verifies the checksum found in the message. Returns the form that matched, or null. For v3/IPv4 the
- * pseudo-header form is tried first (keepalived's and FRR's default), then the RFC 9568 form.
+ * pseudo-header form is tried first (keepalived's and FRR's default), then the RFC 9568 form, then (with
+ * `ctx.group`) the old unicast form.
  */
 export function verifyVrrpChecksum(
   vrrp: Uint8Array,
@@ -97,5 +108,9 @@ export function verifyVrrpChecksum(
   const withPseudo = finishChecksum(plainSum + pseudoHeaderSum(ctx.family, ctx.src, ctx.dst, length));
   if (withPseudo === found) return 'pseudo-header';
   if (ctx.family === 4 && finishChecksum(plainSum) === found) return 'vrrp-only';
+  if (ctx.family === 4 && ctx.group !== undefined) {
+    const withGroup = finishChecksum(plainSum + pseudoHeaderSum(4, ctx.src, ctx.group, length));
+    if (withGroup === found) return 'pseudo-header-group';
+  }
   return null;
 }

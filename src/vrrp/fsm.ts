@@ -53,7 +53,7 @@ export interface InstanceStatus {
   /** Priority in the last advert accepted from the master (0 until one is; keepalived's master_priority). */
   masterPriority: number;
   /** `address`: the interface has no address of its own to send from (sourceAddress event with null). */
-  fault: { interface: boolean; tracker: boolean; group: boolean; address: boolean };
+  fault: { interface: boolean; tracker: boolean; group: boolean; address: boolean; config: boolean };
   timers: TimerTable;
 }
 
@@ -124,7 +124,12 @@ export class VrrpInstance {
   }
   /** Faulted for a reason of its own (interface, tracker), ignoring the sync group. */
   get ownFault(): boolean {
-    return (!this.#ifUp && !this.#p.dontTrackPrimary) || this.#trackerFault || this.#noSource;
+    return (
+      (!this.#ifUp && !this.#p.dontTrackPrimary) ||
+      this.#trackerFault ||
+      this.#noSource ||
+      this.#p.configFault
+    );
   }
   /**
    * The master this BACKUP follows: the source of the last advert it accepted, null in other states. With
@@ -161,6 +166,7 @@ export class VrrpInstance {
         tracker: this.#trackerFault,
         group: this.#groupFault,
         address: this.#noSource,
+        config: this.#p.configFault,
       },
       timers: { ...this.#timers },
     };

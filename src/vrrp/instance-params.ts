@@ -66,6 +66,11 @@ export interface VrrpInstanceParams {
   trackers: TrackerDef[];
   /** keepalived `dont_track_primary`: the instance's own interface going down does not cause FAULT. */
   dontTrackPrimary: boolean;
+  /**
+   * keepalived's configuration faults (`unicast_fault_no_peer` without a peer): the instance cannot run, so it
+   * stays in FAULT for as long as this configuration is loaded (docs/keepalived-semantics.md, 'Unicast').
+   */
+  configFault: boolean;
   /** `accept` mode; informational to the FSM (the daemon sets firewall rules). */
   accept: boolean;
   /** keepalived `notify_priority_changes`: emit MASTER_PRIORITY / BACKUP_PRIORITY notifies. */
@@ -130,6 +135,7 @@ export function resolveInstanceParams(input: VrrpInstanceParamsInput): ResolvedP
     garpLowerPrioRepeat: input.garpLowerPrioRepeat ?? garpMasterRepeat,
     trackers: input.trackers ?? [],
     dontTrackPrimary: input.dontTrackPrimary ?? false,
+    configFault: input.configFault ?? false,
     accept: input.accept ?? true,
     notifyPriorityChanges: input.notifyPriorityChanges ?? false,
   };

@@ -250,6 +250,8 @@ export interface EncodeOptions {
   withIpHeader?: boolean;
   /** v3 over IPv4 only: 'pseudo-header' (keepalived/FRR default) or 'vrrp-only' (RFC 9568, v3_checksum_as_v2). */
   checksumForm?: ChecksumForm;
+  /** The multicast group the 'pseudo-header-group' form sums (old_unicast_checksum). */
+  checksumGroup?: string;
   /** IPv4 header fields; defaults: TOS 0xc0, id 0, no flags, TTL 255 (RFC 9568 §5.1.1.3). */
   ipv4?: { tos?: number; id?: number; fragmentField?: number; ttl?: number };
   /**
@@ -327,9 +329,10 @@ export function encodeAdvert(advert: VrrpAdvert, opts: EncodeOptions): Buffer {
     check(a !== null, () => `bad address ${advert.addresses[i]}`);
     out.set(a!, vrrpOffset + VRRP_OFF_ADDRESSES + i * addrLength);
   }
+  const group = opts.checksumGroup === undefined ? undefined : parseIpShared(opts.checksumGroup, family);
   const sum = computeVrrpChecksum(
     out,
-    { version, family, src: src!, dst: dst! },
+    { version, family, src: src!, dst: dst!, ...(group ? { group } : {}) },
     opts.checksumForm,
     vrrpOffset,
     vrrpLength,

@@ -68,6 +68,11 @@ export interface RxPolicy {
   /** The bytes start with the IP header (IPv4 raw socket) rather than the VRRP header. */
   withIpHeader: boolean;
   /**
+   * v3/IPv4 unicast: the multicast group whose pseudo-header keepalived 1.3.6 and older summed (checksum.ts
+   * 'pseudo-header-group'); such adverts are accepted. Absent: not accepted (old_unicast_checksum never).
+   */
+  oldChecksumGroup?: string;
+  /**
    * AH anti-replay, opt-in: when set, an AH sequence number below it fails authentication. The caller keeps the
    * last accepted `ahSeq` + 1 here.
    */
@@ -78,7 +83,10 @@ export type RxValidateResult =
   | {
       ok: true;
       advert: VrrpAdvert;
-      /** Which checksum form matched ('vrrp-only' for v2, 'pseudo-header' for v3/IPv6, either for v3/IPv4). */
+      /**
+       * Which checksum form matched ('vrrp-only' for v2, 'pseudo-header' for v3/IPv6, either for v3/IPv4, or
+       * 'pseudo-header-group' for an old keepalived's v3/IPv4 unicast).
+       */
       checksumForm: ChecksumForm;
       /**
        * Advertised addresses differ from the configured VIPs, accepted because the check was skipped
@@ -223,9 +231,11 @@ export function validateAdvert(
   const dst = parseIpShared(dstText, family);
   if (!src || !dst)
     return reject('ChecksumErrors', `cannot form the pseudo-header from ${srcText} → ${dstText}`);
+  const group =
+    policy.oldChecksumGroup === undefined ? undefined : parseIpShared(policy.oldChecksumGroup, family);
   const checksumForm = verifyVrrpChecksum(
     bytes,
-    { version: advert.version, family, src, dst },
+    { version: advert.version, family, src, dst, ...(group ? { group } : {}) },
     packet.vrrpOffset,
     packet.vrrpLength,
   );

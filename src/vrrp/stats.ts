@@ -94,7 +94,7 @@ export function countRxResult(stats: VrrpStats, result: RxValidateResult): void 
   stats.RcvdAdvertisements++;
   if (result.advert.priority === 0) stats.RcvdPriZeroPackets++;
   if (result.advert.version === 3 && result.packet.family === 4) {
-    if (result.checksumForm === 'pseudo-header') stats.RcvdV3ChecksumWithPseudoHeader++;
+    if (result.checksumForm !== 'vrrp-only') stats.RcvdV3ChecksumWithPseudoHeader++;
     else stats.RcvdV3ChecksumWithoutPseudoHeader++;
   }
 }

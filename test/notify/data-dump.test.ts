@@ -214,6 +214,68 @@ vrrp_instance VI_2 {
 `;
 
 /**
+ * Unicast keywords without a peer (multicast, or FAULT with unicast_fault_no_peer) and the VRRPv3 unicast
+ * checksum compatibility settings (config, never; a peer that never answers, so no "auto").
+ */
+const UNICAST_KEYWORDS = `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 71
+  priority 150
+  unicast_src_ip 192.0.2.1
+  virtual_ipaddress {
+    192.0.2.111/24
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 72
+  priority 150
+  unicast_fault_no_peer
+  virtual_ipaddress {
+    192.0.2.112/24
+  }
+}
+vrrp_instance VI_3 {
+  interface eth0
+  virtual_router_id 73
+  priority 150
+  version 3
+  old_unicast_checksum
+  unicast_peer {
+    192.0.2.250
+  }
+  virtual_ipaddress {
+    192.0.2.113/24
+  }
+}
+vrrp_instance VI_4 {
+  interface eth0
+  virtual_router_id 74
+  priority 150
+  version 3
+  old_unicast_checksum never
+  unicast_peer {
+    192.0.2.250
+  }
+  virtual_ipaddress {
+    192.0.2.114/24
+  }
+}
+vrrp_instance VI_5 {
+  interface eth0
+  virtual_router_id 75
+  priority 150
+  version 3
+  unicast_peer {
+    192.0.2.250
+  }
+  virtual_ipaddress {
+    192.0.2.115/24
+  }
+}
+`;
+
+/**
  * VMACs (one with vmac_xmit_base), virtual and static routes and rules, static addresses, a tracked process
  * that never runs (2.2.7 in a network namespace gets no process events, so it counts none: a process that
  * exists would differ).
@@ -689,6 +751,11 @@ function cases(): Case[] {
     { name: 'global flags and the notify_priority_changes default', text: GLOBAL_FLAGS, settled: ALL_MASTER },
     { name: 'vmac, routes, rules, static addresses, track_process', text: VMAC_ROUTES, settled: ALL_MASTER },
     { name: 'garp groups', text: GARP_GROUPS, settled: ALL_MASTER },
+    {
+      name: 'unicast keywords without peers; unicast checksum compatibility',
+      text: UNICAST_KEYWORDS,
+      settled: ALL_MASTER,
+    },
     {
       name: 'VIPs the kernel refuses; no_accept without a table; an address owner with no_accept',
       text: REFUSED_VIPS,

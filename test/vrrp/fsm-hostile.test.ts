@@ -93,6 +93,7 @@ test('the interface losing its last address: a master sends priority 0, drops it
     tracker: false,
     group: false,
     address: true,
+    config: false,
   });
   // Nothing is armed: FAULT waits for the address.
   assert.equal(d.instance.nextDeadline(), null);
@@ -191,4 +192,24 @@ test('a VIP deleted in a sync group: every master member sends priority 0; the g
     engine.instances().map((i) => i.state),
     ['MASTER', 'MASTER'],
   );
+});
+
+test('a configuration fault (unicast_fault_no_peer without a peer): FAULT from the start, for good', () => {
+  const d = new InstanceDriver({
+    name: 'VI_1',
+    vrid: 51,
+    primaryAddress: '192.0.2.10',
+    vips: VIP,
+    basePriority: 150,
+    configFault: true,
+  });
+  d.send({ type: 'start' }, 0);
+  assert.equal(d.instance.state, 'FAULT');
+  // Neither the link nor the address coming (back) nor time brings it up.
+  d.send({ type: 'link', up: true }, 1_000_000);
+  d.send({ type: 'sourceAddress', address: '192.0.2.10' }, 1_000_000);
+  d.advanceTo(20_000_000);
+  assert.equal(d.instance.state, 'FAULT');
+  assert.equal(d.instance.status().fault.config, true);
+  assert.equal(d.instance.status().wantState, 'BACKUP');
 });

@@ -341,6 +341,29 @@ describe('10. checksum', () => {
     assert.equal(stats.RcvdV3ChecksumWithoutPseudoHeader, 2);
     assert.equal(stats.RcvdAdvertisements, 3);
   });
+  test('v3/IPv4 unicast with the group in the pseudo-header (keepalived ≤ 1.3.6): only where allowed', () => {
+    const old = ucast('192.0.2.2', 255, { checksumForm: 'pseudo-header-group', checksumGroup: GROUP4 });
+    const metaU: RxMeta = { ...meta4, srcAddr: '192.0.2.2', dstAddr: SRC };
+    // The form differs from the peer-addressed one (else the test would prove nothing).
+    assert.notDeepEqual(old, ucast('192.0.2.2'));
+    expectReject(validateAdvert(old, metaU, unicastPolicy), 'ChecksumErrors');
+    const r = expectOk(validateAdvert(old, metaU, { ...unicastPolicy, oldChecksumGroup: GROUP4 }));
+    assert.equal(r.checksumForm, 'pseudo-header-group');
+    // The normal form is still accepted beside it, and reported as such.
+    const now = expectOk(
+      validateAdvert(ucast('192.0.2.2'), metaU, { ...unicastPolicy, oldChecksumGroup: GROUP4 }),
+    );
+    assert.equal(now.checksumForm, 'pseudo-header');
+    // Another group in the old pseudo-header does not pass.
+    const other = ucast('192.0.2.2', 255, {
+      checksumForm: 'pseudo-header-group',
+      checksumGroup: '224.0.0.19',
+    });
+    expectReject(
+      validateAdvert(other, metaU, { ...unicastPolicy, oldChecksumGroup: GROUP4 }),
+      'ChecksumErrors',
+    );
+  });
   test('v3/IPv4 pseudo-header checksum computed for another destination fails', () => {
     const b = v3({}, { dstAddr: '224.0.0.19' });
     // Keep the header's destination 224.0.0.18: only the checksum disagrees.

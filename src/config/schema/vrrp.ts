@@ -378,6 +378,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       values: {
         open: (i: VrrpInstanceConfig, _t, pos) => {
           i.unicastPeerPos = pos;
+          i.unicastConfigured = true;
           return i;
         },
         value: (i: VrrpInstanceConfig, tokens, pos, ctx) => {
@@ -441,7 +442,21 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
         i.mcastDstIp = a.value.address;
       },
     },
-    check_unicast_src: flag('checkUnicastSrc'),
+    check_unicast_src: unicastWord(flag('checkUnicastSrc')),
+    unicast_fault_no_peer: unicastWord(flag('unicastFaultNoPeer')),
+    old_unicast_checksum: unicastWord({
+      doc: { args: '[never]', field: 'oldUnicastChecksum' },
+      line: (i, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) i.oldUnicastChecksum = 'config';
+        else if (tokens[1] === 'never') i.oldUnicastChecksum = 'never';
+        else
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `(${i.name}) Unknown old_unicast_chksum mode ${tokens[1]} - ignoring`,
+            pos,
+          );
+      },
+    }),
     use_vmac: {
       line: (i, tokens, pos) => {
         i.useVmac = {};
@@ -515,8 +530,6 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     debug: 0,
     timer_expired_backup: 0,
     no_virtual_ipaddress: 0,
-    unicast_fault_no_peer: 0,
-    old_unicast_checksum: 0,
     track_src_ip: 0,
     use_vmac_addr: 0,
     use_ipvlan: 0,
@@ -528,10 +541,22 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
   return t;
 }
 
+/** A keyword keepalived 2.2.7 counts as "unicast configured", whatever its value (model.ts `unicastConfigured`). */
+function unicastWord(def: KeywordDef<VrrpInstanceConfig>): KeywordDef<VrrpInstanceConfig> {
+  return {
+    ...def,
+    line: (i, tokens, pos, ctx) => {
+      i.unicastConfigured = true;
+      def.line!(i, tokens, pos, ctx);
+    },
+  };
+}
+
 function srcIp(): KeywordDef<VrrpInstanceConfig> {
   return {
     doc: { args: 'ADDRESS' },
     line: (i, tokens, pos, ctx) => {
+      if (tokens[0] === 'unicast_src_ip') i.unicastConfigured = true;
       if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
       const a = readIp(tokens[1]);
       if (!a.ok)

@@ -114,6 +114,10 @@ export function planInstance(
   const runIf = vmac?.name ?? i.interface;
   const trackers = ctx.trackers.forInstance(i, name, ctx.warnings);
 
+  // unicast_fault_no_peer with no peer: FAULT for as long as this configuration is loaded (keepalived's
+  // configuration fault), instead of 2.2.7's default fall-back to multicast (validate-vrrp.ts warns of that).
+  const noPeerFault = i.unicastFaultNoPeer === true && i.unicastPeers.length === 0;
+  if (noPeerFault) ctx.warnings.push(`${name} Cannot use unicast without any peers - going to fault state`);
   const resolved = resolveInstanceParams({
     name: i.name,
     vrid: i.vrid,
@@ -142,6 +146,7 @@ export function planInstance(
     ...garpTiming(i, g),
     trackers,
     dontTrackPrimary: i.dontTrackPrimary,
+    configFault: noPeerFault,
     accept: i.accept ?? (!strict || basePriority === 255),
     // Unset on the instance: its sync group's, else global_defs' (keepalived's vrrp_complete_instance).
     notifyPriorityChanges:
@@ -175,10 +180,21 @@ export function planInstance(
     skipCheckAdvAddr: i.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
     withIpHeader: family === 4,
   };
+  // VRRPv3 IPv4 unicast with keepalived 1.3.6 and older (docs/vrrp-adverts.md, 'Checksums'): their adverts are
+  // accepted unless `old_unicast_checksum never`, and `old_unicast_checksum` sends that form from the start
+  // (without it the socket pool switches at the first such advert, as 2.2.7 does).
+  const oldChecksum = unicast && version === 3 && family === 4;
+  if (oldChecksum && i.oldUnicastChecksum !== 'never') rxPolicy.oldChecksumGroup = g.vrrpMcastGroup4;
   const tx: TxOptions = {
     authType,
     authPassword,
-    checksumForm: (i.v3ChecksumAsV2 ?? g.v3ChecksumAsV2) ? 'vrrp-only' : 'pseudo-header',
+    checksumForm:
+      oldChecksum && i.oldUnicastChecksum === 'config'
+        ? 'pseudo-header-group'
+        : (i.v3ChecksumAsV2 ?? g.v3ChecksumAsV2)
+          ? 'vrrp-only'
+          : 'pseudo-header',
+    checksumGroup: g.vrrpMcastGroup4,
   };
   if (i.unicastTtl !== undefined) tx.unicastTtl = i.unicastTtl;
   const wiring: InstanceWiring = {

@@ -43,8 +43,10 @@ export function socketKeyString(k: SocketKey): string {
 export interface TxOptions {
   authType: AuthTypeCode;
   authPassword: string;
-  /** v3 over IPv4 only (v3_checksum_as_v2 → 'vrrp-only'). */
+  /** v3 over IPv4 only (v3_checksum_as_v2 → 'vrrp-only'; old_unicast_checksum → 'pseudo-header-group'). */
   checksumForm: ChecksumForm;
+  /** The IPv4 multicast group (vrrp_mcast_group4) the 'pseudo-header-group' form sums. */
+  checksumGroup: string;
   /** keepalived `unicast_ttl`. */
   unicastTtl?: number;
 }
