@@ -206,7 +206,7 @@ test('a configuration fault (unicast_fault_no_peer without a peer): FAULT from t
   d.send({ type: 'start' }, 0);
   assert.equal(d.instance.state, 'FAULT');
   // Neither the link nor the address coming (back) nor time brings it up.
-  d.send({ type: 'link', up: true }, 1_000_000);
+  d.send({ type: 'interfaceUp' }, 1_000_000);
   d.send({ type: 'sourceAddress', address: '192.0.2.10' }, 1_000_000);
   d.advanceTo(20_000_000);
   assert.equal(d.instance.state, 'FAULT');
