@@ -370,6 +370,11 @@ export interface VrrpInstanceConfig {
   unicastTtl?: number;
   mcastDstIp?: string;
   checkUnicastSrc?: boolean;
+  /**
+   * track_src_ip: FAULT while the unicast_src_ip / mcast_src_ip address is missing from the interface; without
+   * one of those it has no effect (docs/keepalived-semantics.md, 'Advert source address').
+   */
+  trackSrcIp?: boolean;
   useVmac?: { name?: string; mac?: string };
   useVmacPos?: SourcePos;
   vmacXmitBase: boolean;

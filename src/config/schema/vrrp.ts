@@ -442,6 +442,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     },
     check_unicast_src: flag('checkUnicastSrc'),
+    track_src_ip: flag('trackSrcIp'),
     use_vmac: {
       line: (i, tokens, pos) => {
         i.useVmac = {};
@@ -517,7 +518,6 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     no_virtual_ipaddress: 0,
     unicast_fault_no_peer: 0,
     old_unicast_checksum: 0,
-    track_src_ip: 0,
     use_vmac_addr: 0,
     use_ipvlan: 0,
     garp_extra_if: 1,
