@@ -6,6 +6,7 @@
 // at start is a FAULT there (the source cannot be bound) that the address's later arrival does not end. The
 // expectations say which implementation does what.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { ip, loneRouterNetns } from '../helpers/netns.js';
 import { type Impl, implName, implSkip, killProcessesIn, startPeer } from '../interop/peers.js';
@@ -18,6 +19,15 @@ const SRC = '192.0.2.1';
 // A /32 VIP: not a secondary of SRC's /24, so the kernel does not take it away with SRC.
 const VIP = '192.0.2.100';
 
+function conf(track: boolean): string {
+  const extra = [
+    `unicast_src_ip ${SRC}`,
+    'unicast_peer {\n    192.0.2.2\n  }',
+    ...(track ? ['track_src_ip'] : []),
+  ].join('\n  ');
+  return vrrpInstanceConf({ priority: 150, vips: [`${VIP}/32`], extra });
+}
+
 /** A lone router (eth0: 192.0.2.1/24, or 192.0.2.5/24 only with `absent`) running VI_1 with SRC fixed. */
 function router(impl: Impl, label: string, track: boolean, absent = false): { r: Router; ns: string } {
   const h = loneRouterNetns(label, cleanups);
@@ -26,17 +36,7 @@ function router(impl: Impl, label: string, track: boolean, absent = false): { r:
     ip('-n', h.ns, 'addr', 'del', `${SRC}/24`, 'dev', 'eth0');
     ip('-n', h.ns, 'addr', 'add', '192.0.2.5/24', 'dev', 'eth0');
   }
-  const extra = [
-    `unicast_src_ip ${SRC}`,
-    'unicast_peer {\n    192.0.2.2\n  }',
-    ...(track ? ['track_src_ip'] : []),
-  ].join('\n  ');
-  const r = startPeer(
-    impl,
-    `${label}r`,
-    h.ns,
-    vrrpInstanceConf({ priority: 150, vips: [`${VIP}/32`], extra }),
-  );
+  const r = startPeer(impl, `${label}r`, h.ns, conf(track));
   cleanups.push(() => r.removeDir());
   return { r, ns: h.ns };
 }
@@ -109,3 +109,27 @@ for (const impl of ['ts', 'ka'] as const) {
     });
   });
 }
+
+describe('track_src_ip across reloads (keepalived-ts)', { skip: implSkip('ts') }, () => {
+  test('a reload that takes it away ends the FAULT; one that brings it back starts it again', {
+    timeout: 30_000,
+  }, async () => {
+    const { r, ns } = router('ts', 'trktsr', true);
+    await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+    const del = r.mark();
+    ip('-n', ns, 'addr', 'del', `${SRC}/24`, 'dev', 'eth0');
+    await r.waitFor(/\(VI_1\) Entering FAULT STATE/, 3000, del);
+    const off = r.mark();
+    writeFileSync(r.conf, conf(false));
+    r.proc.kill('SIGHUP');
+    await r.waitFor(/Reload finished/, 5000, off);
+    await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 3000, off);
+    await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000, off);
+    const on = r.mark();
+    writeFileSync(r.conf, conf(true));
+    r.proc.kill('SIGHUP');
+    await r.waitFor(/Reload finished/, 5000, on);
+    await r.waitFor(/\(VI_1\) Entering FAULT STATE/, 3000, on);
+    await waitUntil(() => !holds(ns, VIP), 3000, 'the VIP removed');
+  });
+});
