@@ -382,6 +382,11 @@ export interface VrrpInstanceConfig {
    * multicast group, not the peer): `config` always, `never` not even when a peer is seen using them.
    */
   oldUnicastChecksum?: 'config' | 'never';
+  /**
+   * track_src_ip: FAULT while the unicast_src_ip / mcast_src_ip address is missing from the interface; without
+   * one of those it has no effect (docs/keepalived-semantics.md, 'Advert source address').
+   */
+  trackSrcIp?: boolean;
   useVmac?: { name?: string; mac?: string };
   useVmacPos?: SourcePos;
   vmacXmitBase: boolean;

@@ -59,7 +59,7 @@ export class LinkFollower {
 
   /**
    * After a reload: interfaces newly tracked (or of new instances) start being followed; the engine hears of
-   * the ones that are down (before new instances start).
+   * the ones that are down (before new instances start), and of configured sources tracked and missing.
    */
   followNew(nowUs: number, out: VrrpAction[]): void {
     const { engine, table } = this.#ctx;
@@ -71,6 +71,11 @@ export class LinkFollower {
         if (!up) out.push(...engine.handle({ type: 'link', ifname: n, up: false }, nowUs));
       }
     }
+    this.trackSources((instance, address) =>
+      out.push(
+        ...engine.handle({ type: 'instance', instance, event: { type: 'sourceAddress', address } }, nowUs),
+      ),
+    );
   }
 
   onNetlink(ev: NetlinkEvent): void {
@@ -98,8 +103,40 @@ export class LinkFollower {
       ifname !== undefined &&
       (ctx.vips.owner(ev.address, ifname) !== undefined || ctx.vips.busy(ev.address, ifname)) &&
       !/^fe[89ab]/i.test(ev.address);
-    if (!ours) this.#followSource(ev.index);
+    if (!ours) {
+      this.#followSource(ev.index);
+      if (ifname !== undefined) this.trackSources(this.#toEngine, ifname);
+    }
   }
+
+  /**
+   * track_src_ip (docs/keepalived-semantics.md, 'Advert source address'): an instance whose configured source
+   * address has left its interface is told so (FAULT; a master first sends priority 0 and drops its VIPs), and
+   * told again when the address is back (it comes up: BACKUP, then the usual election). Only instances whose
+   * view differs are told, through `tell`; `ifname` limits the look to that interface's instances. Called on
+   * address events, at start, after a reload and after a resync. An instance with a fixed source that no
+   * longer tracks it (a reload took track_src_ip away) leaves that fault: nothing else clears it.
+   */
+  trackSources(tell: (instance: string, address: string | null) => void, ifname?: string): void {
+    const { engine, plan, table, log } = this.#ctx;
+    for (const inst of engine.instances()) {
+      const w = plan.wiring.get(inst.name);
+      if (!w?.fixedSource) continue;
+      const t = w.trackedSource;
+      if (ifname !== undefined && t?.ifname !== ifname) continue;
+      const missing =
+        t !== null && !table.addresses(t.ifname, inst.params.family).some((a) => a.address === t.address);
+      if (missing === inst.status().fault.address) continue;
+      // 2.2.7's words where it logs one (its start without the address); ours for the return.
+      if (missing) log.info(`(${inst.name}): entering FAULT state (src address not configured)`);
+      else if (t) log.info(`(${inst.name}) src address ${t.address} is back on ${t.ifname}`);
+      tell(inst.name, missing ? null : inst.params.primaryAddress);
+    }
+  }
+
+  /** A sourceAddress input for the engine, performed at once. */
+  readonly #toEngine = (instance: string, address: string | null): void =>
+    this.#ctx.handle({ type: 'instance', instance, event: { type: 'sourceAddress', address } });
 
   #allVips(): Set<string> {
     const out = new Set<string>();
@@ -199,6 +236,7 @@ export class LinkFollower {
       ctx.handle({ type: 'link', ifname, up });
       if (up) this.#reinstallOn(ifname);
     }
+    this.trackSources(this.#toEngine);
   }
 
   /** The kernel flushes IPv6 addresses on link down: a master puts its VIPs on that link back. */

@@ -382,6 +382,10 @@ export class VrrpRuntime {
           { type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: null } },
           now,
         );
+    // track_src_ip: a configured source missing from its interface is a FAULT until it comes (vrrp-links.ts).
+    this.#links.trackSources((instance, address) =>
+      this.#engine.handle({ type: 'instance', instance, event: { type: 'sourceAddress', address } }, now),
+    );
     this.#trackers.feedAtStart(now);
     // keepalived starts by removing its VIPs (a previous run may have died as master): a backup must not
     // hold them. Only addresses actually present are touched.

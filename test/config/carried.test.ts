@@ -165,7 +165,7 @@ vrrp_instance A {
   interface eth0
   virtual_router_id 1
   priority 100
-  track_src_ip
+  unicast_fault_no_peer
   virtual_ipaddress {
     192.0.2.10
   }
@@ -177,7 +177,7 @@ vrrp_instance A {
     [
       ['info', 2, 'enable_snmp_vrrp'],
       ['info', 3, 'vrrp_garp_extra_if'],
-      ['info', 9, 'track_src_ip'],
+      ['info', 9, 'unicast_fault_no_peer'],
     ],
   );
   assert.match(
@@ -187,6 +187,41 @@ vrrp_instance A {
   assert.match(notes[1]!.message, /it has no effect$/, 'a hint only where there is an alternative');
   assert.deepEqual(config.globalDefs.other, { enable_snmp_vrrp: [], vrrp_garp_extra_if: ['30'] });
   assert.equal(diag.exitCode(), 0, 'a note changes no exit code');
+});
+
+test('track_src_ip is typed, and tracks the source only of an instance that fixes one', () => {
+  const inst = (name: string, vrid: number, lines: string) => `vrrp_instance ${name} {
+  interface eth0
+  virtual_router_id ${vrid}
+  priority 100
+  ${lines}
+  virtual_ipaddress {
+    192.0.2.${vrid + 10}
+  }
+}
+`;
+  const { config, diag } = load(
+    inst('U', 1, 'unicast_src_ip 192.0.2.5\n  unicast_peer {\n    192.0.2.6\n  }\n  track_src_ip') +
+      inst('M', 2, 'mcast_src_ip 192.0.2.7\n  track_src_ip') +
+      inst('N', 3, 'track_src_ip') +
+      inst('F', 4, 'unicast_src_ip 192.0.2.5\n  unicast_peer {\n    192.0.2.6\n  }'),
+  );
+  assert.deepEqual(diag.list, []);
+  assert.deepEqual(
+    config.vrrpInstances.map((i) => [i.name, i.trackSrcIp ?? false, i.other]),
+    [
+      ['U', true, {}],
+      ['M', true, {}],
+      ['N', true, {}],
+      ['F', false, {}],
+    ],
+  );
+  // keepalived clears the flag where the source is the interface's (N); F does not ask for it.
+  const p = buildEnginePlan(config, { defaultSource: () => '192.0.2.1' });
+  assert.deepEqual(
+    ['U', 'M', 'N', 'F'].map((n) => p.wiring.get(n)?.trackedSource),
+    [{ address: '192.0.2.5', ifname: 'eth0' }, { address: '192.0.2.7', ifname: 'eth0' }, null, null],
+  );
 });
 
 test('virtual_server weight is range-checked as keepalived 2.2.7 does', () => {

@@ -457,6 +457,7 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
           );
       },
     }),
+    track_src_ip: flag('trackSrcIp'),
     use_vmac: {
       line: (i, tokens, pos) => {
         i.useVmac = {};
@@ -530,7 +531,6 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     debug: 0,
     timer_expired_backup: 0,
     no_virtual_ipaddress: 0,
-    track_src_ip: 0,
     use_vmac_addr: 0,
     use_ipvlan: 0,
     garp_extra_if: 1,

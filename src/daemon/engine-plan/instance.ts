@@ -201,6 +201,12 @@ export function planInstance(
     name: i.name,
     fixedSource: i.unicastSrcIp !== undefined,
     unsourced: found === undefined,
+    // keepalived clears track_src_ip on an instance without unicast_src_ip / mcast_src_ip. Its IPv4 source
+    // is looked for on the configured interface even under use_vmac; an IPv6 one on the VMAC (vmac.ts).
+    trackedSource:
+      i.trackSrcIp && i.unicastSrcIp !== undefined
+        ? { address: i.unicastSrcIp, ifname: family === 4 ? i.interface : runIf }
+        : null,
     socket: {
       // keepalived 2.2.7 (seen in netns): multicast sockets on the VMAC, unicast ones on the parent, as with
       // vmac_xmit_base (a peer answers our ARP with its parent's MAC, so unicast adverts arrive there).

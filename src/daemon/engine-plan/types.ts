@@ -61,6 +61,11 @@ export interface InstanceWiring {
    * FAULT until its interface has one (engine-plan/instance.ts).
    */
   unsourced: boolean;
+  /**
+   * track_src_ip with a fixed source: the instance is in FAULT while `address` is not on `ifname` (the
+   * configured interface; for IPv6 under use_vmac the VMAC, which carries it). Null otherwise.
+   */
+  trackedSource: { address: string; ifname: string } | null;
   rxPolicy: RxPolicy;
   tx: TxOptions;
   notify: NotifyScripts;
