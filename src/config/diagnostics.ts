@@ -74,6 +74,8 @@ export type DiagnosticCode =
   | 'CONFIG_UNMATCHED_QUOTE'
   | 'CONFIG_VALUE_CLAMPED'
   | 'CONFIG_VIPS_EXCEED_PACKET'
+  /** A VRRPv3 or strict instance without a VIP: keepalived 2.2.7's VRRP process stops (VRRP_STOPPING_CODES). */
+  | 'CONFIG_VIP_REQUIRED'
   | 'CONFIG_VIP_FAMILY'
   | 'CONFIG_VSG_FAMILY'
   | 'CONFIG_VS_FAMILY'
@@ -85,6 +87,17 @@ export type DiagnosticCode =
   /** Where the `protocol` keepalived ignores in a fwmark virtual server is (a note after its warning). */
   | 'CONFIG_VS_PROTOCOL_IGNORED'
   | 'CONFIG_VS_SCHEDULER';
+
+/**
+ * Diagnostics on which keepalived 2.2.7's VRRP process stops with a configuration error and the daemon exits 2,
+ * though `-t` exits 5 (docs/config-meaning.md, 'Instances keepalived refuses to run'): an instance without
+ * an interface, or with one this host lacks; without a VRID; VRRPv3 or strict without a VIP.
+ */
+export const VRRP_STOPPING_CODES: ReadonlySet<DiagnosticCode> = new Set([
+  'CONFIG_BAD_IF',
+  'CONFIG_NO_VRID',
+  'CONFIG_VIP_REQUIRED',
+]);
 
 export interface SourcePos {
   file: string;

@@ -49,6 +49,8 @@ export interface GlobalDefs {
   enableScriptSecurity: boolean;
   vrrpVersion: 2 | 3;
   vrrpMcastGroup4: string;
+  /** vmac_prefix: what a VMAC's default name starts with instead of `vrrp` (src/daemon/vmac.ts). */
+  vmacPrefix?: string;
   vrrpMcastGroup6: string;
   vrrpGarpMasterDelayS: number;
   vrrpGarpMasterRepeat: number;
@@ -156,6 +158,9 @@ export interface ProcessTuning {
   cpuAffinity?: number[];
 }
 
+/** An IPv6 lifetime of "forever" (the kernel's INFINITY_LIFE_TIME). */
+export const IPV6_LIFETIME_FOREVER = 0xffffffff;
+
 export interface VipConfig {
   /** Address in canonical text form. */
   address: string;
@@ -169,7 +174,13 @@ export interface VipConfig {
   noDad: boolean;
   noTrack: boolean;
   useVmac: boolean;
-  /** The rest of the options, kept as given (home, mngtmpaddr, noprefixroute, autojoin, preferred_lft …). */
+  /**
+   * IPv6 only: the preferred lifetime it is added with, in seconds (IPV6_LIFETIME_FOREVER: forever). Without
+   * `preferred_lft`, keepalived's default: 0 ("deprecated": never chosen as a source address) for a /128,
+   * forever otherwise (docs/keepalived-semantics.md, 'IPv6 VIPs are deprecated').
+   */
+  preferredLft?: number;
+  /** The rest of the options, kept as given (home, mngtmpaddr, noprefixroute, autojoin …). */
   flags: string[];
   pos: SourcePos;
 }

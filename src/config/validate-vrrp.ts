@@ -296,9 +296,13 @@ export function validateVrrp(cfg: KeepalivedConfig, diag: Diagnostics, host: Hos
       }
     }
 
+    // VRRPv3 and strict mode need a VIP: 2.2.7 drops such an instance and its VRRP process stops.
     if (i.virtualIpaddresses.length === 0) {
-      if (strict) diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is required`);
-      else diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is sensible`);
+      if (strict || version === 3) {
+        diag.error('CONFIG_VIP_REQUIRED', `${name} No VIP specified; at least one is required`);
+        continue;
+      }
+      diag.error('CONFIG_NO_VIP', `${name} No VIP specified; at least one is sensible`);
     }
     const syncNoWeights = syncWithoutWeights.has(i.name);
     if (syncNoWeights || priority === 255) ignoreWeights(cfg, i, diag, syncNoWeights);

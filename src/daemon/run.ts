@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLogger, type Logger } from '../common/logger.js';
+import { VRRP_STOPPING_CODES } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { noteBlocksNotRun } from '../config/not-run.js';
@@ -84,10 +85,16 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   // The diagnostics carry keepalived's own wording (and their own "WARNING -" where keepalived has one).
   for (const d of diag.list) log.info(diag.format(d));
   const code = diag.exitCode();
-  // keepalived's VRRP process stops on an interface the configuration names and this host lacks (unless
-  // dynamic_interfaces), and the daemon exits 2 (docs/config-meaning.md, "Interfaces that do not exist").
-  if (!o.checkOnly && diag.list.some((d) => d.code === 'CONFIG_BAD_IF')) {
-    log.error('Stopped: an instance has no interface, or one that does not exist on this host');
+  // keepalived's VRRP process stops on an instance it cannot run (no interface, or one this host lacks unless
+  // dynamic_interfaces; no VRID; VRRPv3 or strict without a VIP), and the daemon exits 2
+  // (docs/config-meaning.md, "Instances keepalived refuses to run").
+  const stop = o.checkOnly ? undefined : diag.list.find((d) => VRRP_STOPPING_CODES.has(d.code));
+  if (stop) {
+    log.error(
+      stop.code === 'CONFIG_BAD_IF'
+        ? 'Stopped: an instance has no interface, or one that does not exist on this host'
+        : `Stopped: keepalived does not run this configuration: ${stop.message}`,
+    );
     log.close();
     return EXIT_CONFIG_IF;
   }

@@ -6,6 +6,7 @@
 // on link down unless keep_addr_on_down).
 
 import type { Logger } from '../common/logger.js';
+import { IPV6_LIFETIME_FOREVER } from '../config/model.js';
 import { addressOn, vipBroadcast } from '../net/inet.js';
 import { ok } from '../net/net-error.js';
 import type { EncodedRequest, Netlink } from '../net/netlink.js';
@@ -66,6 +67,9 @@ export class VipInstaller {
     // keepalived adds IPv6 VIPs without duplicate address detection, so they are usable at once.
     if (familyOf(v) === 6) spec.nodad = true;
     if (Array.isArray(o.flags) && o.flags.includes('noprefixroute')) spec.noprefixroute = true;
+    // IPv6: a /128 is deprecated by default (VipConfig.preferredLft), so the host never sends from it.
+    if (typeof o.preferredLft === 'number' && o.preferredLft !== IPV6_LIFETIME_FOREVER)
+      spec.preferredLft = o.preferredLft;
     return spec;
   }
 

@@ -59,27 +59,46 @@ export function vmacAddress(family: IpFamily, vrid: number): string {
   return `00:00:5e:00:0${family === 6 ? 2 : 1}:${hex2(vrid)}`;
 }
 
-/** keepalived's default VMAC name. */
-export function defaultVmacName(vrid: number): string {
-  return `vrrp.${vrid}`;
+/** The longest interface name the kernel takes (IFNAMSIZ less its NUL). */
+const IFNAME_MAX = 15;
+
+/**
+ * keepalived's default VMAC name, `PREFIX[TAG].VRID` (PREFIX: vmac_prefix, else `vrrp`): a name too long for
+ * the kernel loses the end of its prefix, never the VRID.
+ */
+export function defaultVmacName(vrid: number, prefix = 'vrrp', tag = ''): string {
+  const tail = `${tag}.${vrid}`;
+  return `${prefix.slice(0, Math.max(0, IFNAME_MAX - tail.length))}${tail}`;
 }
 
 /**
  * A default name not yet `taken`, as keepalived 2.2.7 picks them (seen in a namespace, instances in config
- * order): `vrrp.VRID`; else for IPv6 `vrrp6.VRID`; else `vrrp1.VRID`, `vrrp2.VRID`, …
+ * order): `vrrp.VRID`; else for IPv6 `vrrp6.VRID`; else `vrrp1.VRID`, `vrrp2.VRID`, … (`vrrp` being the
+ * vmac_prefix when one is set).
  */
-function freeDefaultName(vrid: number, family: IpFamily, taken: ReadonlySet<string>): string {
-  const first = [defaultVmacName(vrid), ...(family === 6 ? [`vrrp6.${vrid}`] : [])];
+function freeDefaultName(
+  vrid: number,
+  family: IpFamily,
+  taken: ReadonlySet<string>,
+  prefix?: string,
+): string {
+  const first = [
+    defaultVmacName(vrid, prefix),
+    ...(family === 6 ? [defaultVmacName(vrid, prefix, '6')] : []),
+  ];
   for (const name of first) if (!taken.has(name)) return name;
-  for (let n = 1; ; n++) if (!taken.has(`vrrp${n}.${vrid}`)) return `vrrp${n}.${vrid}`;
+  for (let n = 1; ; n++) {
+    const name = defaultVmacName(vrid, prefix, String(n));
+    if (!taken.has(name)) return name;
+  }
 }
 
-function specOf(i: VrrpInstanceConfig, taken: ReadonlySet<string>): VmacSpec | undefined {
+function specOf(i: VrrpInstanceConfig, taken: ReadonlySet<string>, prefix?: string): VmacSpec | undefined {
   if (!i.useVmac || i.vrid === undefined || i.interface === undefined) return undefined;
   const family: IpFamily = i.family ?? i.virtualIpaddresses[0]?.family ?? 4;
   const spec: VmacSpec = {
     instance: i.name,
-    name: i.useVmac.name ?? freeDefaultName(i.vrid, family, taken),
+    name: i.useVmac.name ?? freeDefaultName(i.vrid, family, taken, prefix),
     parent: i.interface,
     family,
     vrid: i.vrid,
@@ -97,7 +116,7 @@ export function vmacSpecs(cfg: KeepalivedConfig): VmacSpec[] {
   for (const i of cfg.vrrpInstances) if (i.useVmac?.name) taken.add(i.useVmac.name);
   const out: VmacSpec[] = [];
   for (const i of cfg.vrrpInstances) {
-    const spec = specOf(i, taken);
+    const spec = specOf(i, taken, cfg.globalDefs.vmacPrefix);
     if (!spec) continue;
     taken.add(spec.name);
     out.push(spec);

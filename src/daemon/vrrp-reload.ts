@@ -8,6 +8,7 @@ import type { KeepalivedConfig } from '../config/model.js';
 import type { Netlink } from '../net/netlink.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { VrrpAction } from '../vrrp/actions.js';
+import { orderStartNotifies } from '../vrrp/engine.js';
 import { planReload, type ReloadInput, type ReloadStep, sameSyncGroups } from '../vrrp/reload-plan.js';
 import { buildEnginePlan } from './engine-plan/build.js';
 import type { EnginePlan, InstanceWiring } from './engine-plan/types.js';
@@ -104,7 +105,13 @@ export class ReloadApplier {
     const now = ctx.engineTime();
     const out: VrrpAction[] = [];
     const added = new Set<string>();
-    for (const s of steps) this.#step(s, cfg, plan, now, out, added);
+    let startsFrom = -1;
+    for (const s of steps) {
+      if (s.step === 'start' && startsFrom < 0) startsFrom = out.length;
+      this.#step(s, cfg, plan, now, out, added);
+    }
+    // Instances (and their new sync groups) the reload added announce themselves in the order of a start.
+    if (startsFrom >= 0) orderStartNotifies(out, startsFrom);
     ctx.perform(out);
     if (cfg.globalDefs.fifoWriteVrrpStatesOnReload) this.#statesToFifos(added);
     ctx.rearm();

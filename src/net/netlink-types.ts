@@ -44,6 +44,8 @@ export interface AddressSpec {
   nodad?: boolean;
   /** Do not create the prefix route (keepalived `noprefixroute`). */
   noprefixroute?: boolean;
+  /** IPv6: preferred lifetime in seconds (0: deprecated); valid stays forever. Absent: both forever. */
+  preferredLft?: number;
 }
 
 export interface RouteSpec {

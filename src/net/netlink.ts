@@ -150,6 +150,9 @@ export class Netlink {
     const attrs: rt.AddressAttrs = p.family === 4 ? { local: bytes, address: bytes } : { address: bytes };
     if (Object.keys(flags).length) attrs.flags = flags;
     if (s.label !== undefined) attrs.label = s.label;
+    // IFA_CACHEINFO: a preferred lifetime of 0 is the kernel's "deprecated"; valid stays forever.
+    if (s.preferredLft !== undefined && p.family === 6)
+      attrs.cacheInfo = { ifaPrefered: s.preferredLft, ifaValid: 0xffffffff, cstamp: 0, tstamp: 0 };
     if (s.broadcast !== undefined) {
       const b = parseIp(s.broadcast);
       if (b?.family !== 4) return fail('KA_NETLINK_BAD_ADDRESS', `bad broadcast ${s.broadcast}`);

@@ -296,7 +296,7 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
   );
   if (g.vrrpStartupDelayS > 0) out.push(` vrrp_startup_delay = ${g.vrrpStartupDelayS}`);
   if (g.logUnknownVrids) out.push(' log_unknown_vrids');
-  if (o.vmac_prefix?.[0] !== undefined) out.push(` VMAC prefix = ${o.vmac_prefix[0]}`);
+  if (g.vmacPrefix !== undefined) out.push(` VMAC prefix = ${g.vmacPrefix}`);
   if (o.vmac_addr_prefix?.[0] !== undefined) out.push(` VMAC address prefix = ${o.vmac_addr_prefix[0]}`);
   return out;
 }
@@ -598,8 +598,9 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
   const out = ['------< Interfaces >------'];
   for (const { f, appeared, placeholder } of listedInterfaces(ctx)) {
     const v4 = f.ipv4.find((a) => !vips.has(a));
-    // keepalived keeps an interface's IPv6 link-local address only (its advert source).
-    const v6 = f.ipv6.find((a) => /^fe80:/i.test(a));
+    // keepalived keeps an interface's IPv6 link-local address only (its advert source), never a VIP (a
+    // VMAC's is the one copied from its base interface, not a link-local VIP on it).
+    const v6 = f.ipv6.find((a) => /^fe80:/i.test(a) && !vips.has(a));
     out.push(
       ` Name = ${f.name}`,
       `   index = ${f.index}${f.index ? '' : ' (deleted)'}`,
@@ -657,14 +658,21 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
       `   Reset promote_secondaries counter ${promoting}`,
     );
     // keepalived checks the IPv6 forwarding setting when it sends unsolicited neighbour adverts: a master's
-    // IPv6 VIPs (excluded ones too, an IPv4 instance's as well) on this interface, added or not.
+    // IPv6 VIPs (excluded ones too, an IPv4 instance's as well) on this interface, added or not; for VIPs on
+    // a VMAC, on its base interface instead (seen with 2.2.7).
+    const vmacBaseOf = (i: DumpedInstance) =>
+      i.flags.vmacIfname === ''
+        ? undefined
+        : ctx.config.vrrpInstances.find((x) => x.name === i.status.name)?.interface;
     if (
       instances.some(
         (i) =>
           i.status.state === 'MASTER' &&
-          [...i.params.vips, ...i.params.excludedVips].some(
-            (v) => v.address.includes(':') && (v.dev ?? i.params.interface) === f.name,
-          ),
+          [...i.params.vips, ...i.params.excludedVips].some((v) => {
+            if (!v.address.includes(':')) return false;
+            const on = v.dev ?? i.params.interface;
+            return on === i.flags.vmacIfname ? vmacBaseOf(i) === f.name : on === f.name;
+          }),
       )
     )
       out.push(

@@ -6,7 +6,7 @@
 // keepalived's keys, then keepalived-ts's own (camelCase: the RFC 6527 counter names, the master's address)
 // for what keepalived does not dump. The .data text is keepalived's "Format not stable" (man5) topology
 // section with the fields we hold.
-import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+import { IPV6_LIFETIME_FOREVER, type KeepalivedConfig, type VrrpInstanceConfig } from '../config/model.js';
 import { nftSettings } from '../daemon/strict-firewall.js';
 import { addressOn, vipBroadcast } from '../net/inet.js';
 import type { AuthTypeCode } from '../vrrp/advert.js';
@@ -549,14 +549,13 @@ export function vipDataText(
   for (const f of ['mngtmpaddr', 'noprefixroute', 'autojoin']) if (flags.includes(f)) out += ` ${f}`;
   if (o.noTrack === true) out += ' no_track';
   if (v6) {
-    const i = flags.indexOf('preferred_lft');
-    const lft = i >= 0 ? flags[i + 1] : undefined;
+    const lft = typeof o.preferredLft === 'number' ? o.preferredLft : IPV6_LIFETIME_FOREVER;
     out +=
-      flags.includes('deprecated') || lft === '0'
+      lft === 0
         ? ' deprecated'
-        : lft && lft !== 'forever'
-          ? ` preferred_lft ${lft}`
-          : ' preferred_lft forever';
+        : lft === IPV6_LIFETIME_FOREVER
+          ? ' preferred_lft forever'
+          : ` preferred_lft ${lft}`;
   }
   if (set) out += ' set';
   if (nftSet) out += ' nftable_set';

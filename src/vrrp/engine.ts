@@ -177,15 +177,10 @@ export class VrrpEngine {
         break;
       }
       case 'startAll': {
+        const from = out.length;
         for (const inst of this.#instances.values())
           this.#toInstance(inst.name, { type: 'start' }, nowUs, out);
-        // keepalived 2.2.7's order of the start notifies (scripts, FIFO; docs/keepalived-semantics.md): the
-        // instances found faulty while it sets up first, then the sync groups, then the others.
-        // The notifies change places among themselves; every other action keeps its own.
-        const rank = (a: VrrpAction) =>
-          a.type !== 'notify' ? -1 : isGroupNotify(a) ? 1 : a.state === 'FAULT' ? 0 : 2;
-        const notifies = out.filter((a) => rank(a) >= 0).sort((a, b) => rank(a) - rank(b));
-        for (let k = 0, n = 0; k < out.length; k++) if (rank(out[k]!) >= 0) out[k] = notifies[n++]!;
+        orderStartNotifies(out, from);
         break;
       }
       case 'shutdownAll': {
@@ -271,6 +266,22 @@ interface DeadlineItem extends HeapItem {
 }
 
 /** A sync group's notify action (the start and stop orders place them among the instances'). */
+/**
+ * keepalived 2.2.7's order of the notifies of instances starting (scripts, FIFO; docs/keepalived-semantics.md),
+ * at start and for those a reload adds: the instances found faulty while it sets up first, then the sync
+ * groups, then the others. Among out[from..] the notifies change places among themselves; every other action
+ * keeps its own.
+ */
+export function orderStartNotifies(out: VrrpAction[], from = 0): void {
+  const rank = (a: VrrpAction) =>
+    a.type !== 'notify' ? -1 : isGroupNotify(a) ? 1 : a.state === 'FAULT' ? 0 : 2;
+  const notifies = out
+    .slice(from)
+    .filter((a) => rank(a) >= 0)
+    .sort((a, b) => rank(a) - rank(b));
+  for (let k = from, n = 0; k < out.length; k++) if (rank(out[k]!) >= 0) out[k] = notifies[n++]!;
+}
+
 function isGroupNotify(a: VrrpAction): boolean {
   return a.type === 'notify' && a.scope === 'GROUP';
 }

@@ -165,7 +165,7 @@ vrrp_instance A {
   interface eth0
   virtual_router_id 1
   priority 100
-  unicast_fault_no_peer
+  use_vmac_addr
   virtual_ipaddress {
     192.0.2.10
   }
@@ -177,7 +177,7 @@ vrrp_instance A {
     [
       ['info', 2, 'enable_snmp_vrrp'],
       ['info', 3, 'vrrp_garp_extra_if'],
-      ['info', 9, 'unicast_fault_no_peer'],
+      ['info', 9, 'use_vmac_addr'],
     ],
   );
   assert.match(

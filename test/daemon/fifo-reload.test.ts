@@ -5,7 +5,7 @@
 // expected lines are 2.2.7's.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ip, loneRouterNetns } from '../helpers/netns.js';
@@ -32,10 +32,31 @@ ${vrrpInstanceConf({ name: 'VI_3', vrid: 53, priority: 150, vips: ['192.0.2.103/
 ${vrrpInstanceConf({ name: 'VI_2', vrid: 52, priority: 120, vips: ['192.0.2.101/24'], extra: 'track_interface {\n    eth8\n  }' })}`;
 }
 
+/** Only VI_2 at first (`added` false); the reload adds the group G of VI_1 and VI_3 (`added` true). */
+function lonelyConf(dir: string, added: boolean): string {
+  return `global_defs {
+  vrrp_notify_fifo ${join(dir, 'fifo')}
+}
+${vrrpInstanceConf({ name: 'VI_2', vrid: 52, priority: 120, vips: ['192.0.2.101/24'] })}
+${
+  added
+    ? `vrrp_sync_group G {
+  group {
+    VI_1
+    VI_3
+  }
+}
+${vrrpInstanceConf({ name: 'VI_1', vrid: 51, priority: 150 })}
+${vrrpInstanceConf({ name: 'VI_3', vrid: 53, priority: 150, vips: ['192.0.2.103/24'] })}`
+    : ''
+}`;
+}
+
 async function fifoLines(
   impl: Impl,
   label: string,
   restate: boolean,
+  addedByReload = false,
 ): Promise<{ start: string[]; reload: string[]; stop: string[] }> {
   const h = loneRouterNetns(label, cleanups);
   cleanups.push(() => killProcessesIn(h.ns));
@@ -51,22 +72,25 @@ async function fifoLines(
       stdio: 'ignore',
       detached: true,
     });
-    return conf(dir, restate);
+    return addedByReload ? lonelyConf(dir, false) : conf(dir, restate);
   });
   cleanups.push(() => {
     if (reader?.pid) process.kill(-reader.pid, 'SIGKILL');
     r.removeDir();
   });
   const read = () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n') : []);
-  await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
-  await r.waitFor(/\(VI_3\) Entering MASTER STATE/, 8000);
-  await waitUntil(() => read().includes('GROUP "G" MASTER 0'), 3000, 'the group MASTER line');
+  if (!addedByReload) {
+    await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 8000);
+    await r.waitFor(/\(VI_3\) Entering MASTER STATE/, 8000);
+    await waitUntil(() => read().includes('GROUP "G" MASTER 0'), 3000, 'the group MASTER line');
+  } else await r.waitFor(/\(VI_2\) Entering MASTER STATE/, 8000);
   await new Promise((res) => setTimeout(res, 500));
   const before = read().length;
+  if (addedByReload) writeFileSync(r.conf, lonelyConf(r.dir, true));
   const m = r.mark();
   r.proc.kill('SIGHUP');
   await r.waitFor(/Reload (finished|complete)/, 5000, m);
-  await new Promise((res) => setTimeout(res, 1000));
+  await new Promise((res) => setTimeout(res, addedByReload ? 4500 : 1000));
   const reload = read().slice(before);
   const stopAt = read().length;
   await r.stop('SIGTERM', 8000);
@@ -99,6 +123,22 @@ for (const impl of ['ts', 'ka'] as const) {
     });
     test('without it: a reload writes nothing', { timeout: 30_000 }, async () => {
       assert.deepEqual((await fifoLines(impl, `fr${impl}n`, false)).reload, []);
+    });
+    test('a sync group and its members added by a reload: the group first, as at a start', {
+      timeout: 30_000,
+    }, async () => {
+      const lines = await fifoLines(impl, `fr${impl}a`, false, true);
+      assert.deepEqual(lines.reload.slice(0, 3), [
+        'GROUP "G" BACKUP 0',
+        'INSTANCE "VI_1" BACKUP 150',
+        'INSTANCE "VI_3" BACKUP 150',
+      ]);
+      // Then the members become MASTER together (in the order their timers ran), the group last.
+      assert.deepEqual(lines.reload.slice(3, 5).sort(), [
+        'INSTANCE "VI_1" MASTER 150',
+        'INSTANCE "VI_3" MASTER 150',
+      ]);
+      assert.deepEqual(lines.reload.slice(5), ['GROUP "G" MASTER 0']);
     });
   });
 }

@@ -134,7 +134,7 @@ ${conf('VI_2', 100, ['192.0.2.110'], 52)}
   // Both gone; in their place two new instances in a new sync group, which go MASTER together.
   writeFileSync(
     r.conf,
-    `global_defs {\n  notify_fifo ${join(r.dir, 'fifo')}\n}\n${conf('VI_3', 100, [], 53)}${conf('VI_4', 100, [], 54)}
+    `global_defs {\n  notify_fifo ${join(r.dir, 'fifo')}\n}\n${conf('VI_3', 100, ['192.0.2.130'], 53)}${conf('VI_4', 100, ['192.0.2.140'], 54)}
 vrrp_sync_group G {\n  group {\n    VI_3\n    VI_4\n  }\n}\n`,
   );
   const m = r.mark();
@@ -146,11 +146,12 @@ vrrp_sync_group G {\n  group {\n    VI_3\n    VI_4\n  }\n}\n`,
   const lines = text.trim().split('\n');
   assert.deepEqual(lines.slice(0, 2), ['INSTANCE "VI_1" DELETED 100', 'INSTANCE "VI_2" FAULT 100']);
   await waitUntil(() => existsSync(join(r.dir, 'deleted.out')), 2000, "notify_deleted's script ran");
-  // The rest in the engine's order: both start BACKUP, the group reports BACKUP, both go MASTER together.
+  // The rest in 2.2.7's start order (test/daemon/fifo-reload.test.ts): the group's BACKUP, both instances',
+  // then both go MASTER together.
   assert.deepEqual(lines.slice(2), [
+    'GROUP "G" BACKUP 0',
     'INSTANCE "VI_3" BACKUP 100',
     'INSTANCE "VI_4" BACKUP 100',
-    'GROUP "G" BACKUP 0',
     'INSTANCE "VI_4" MASTER 100',
     'INSTANCE "VI_3" MASTER 100',
     'GROUP "G" MASTER 0',

@@ -21,6 +21,7 @@ test('VRRP MACs and names: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6
   assert.equal(vmacAddress(4, 51), '00:00:5e:00:01:33');
   assert.equal(vmacAddress(6, 255), '00:00:5e:00:02:ff');
   assert.equal(defaultVmacName(7), 'vrrp.7');
+  assert.equal(defaultVmacName(255, 'k'), 'k.255');
 });
 
 test('EUI-64 link-local from a MAC flips the universal/local bit and inserts ff:fe (RFC 4291 appendix A)', () => {
@@ -76,6 +77,29 @@ vrrp_instance ${name} {
   assert.deepEqual(
     specs.map((s) => s.name),
     ['vrrp.51', 'vrrp1.51', 'vrrp6.51', 'vrrp2.51'],
+  );
+});
+
+test('vmac_prefix replaces vrrp; a name too long keeps its VRID and tag and loses the end of the prefix', () => {
+  const inst = (name: string, ifname: string, vip: string) => `
+vrrp_instance ${name} {
+  interface ${ifname}
+  virtual_router_id 51
+  use_vmac
+  virtual_ipaddress { ${vip} }
+}`;
+  const specs = vmacSpecs(
+    load(
+      'global_defs {\n  vmac_prefix kats-long-prefix\n}\n' +
+        inst('A', 'eth0', '192.0.2.100/24') +
+        inst('B', 'eth1', '198.51.100.100/24') +
+        inst('C', 'eth1', '2001:db8::5/64') +
+        inst('D', 'eth0', '2001:db8:1::5/64'),
+    ),
+  );
+  assert.deepEqual(
+    specs.map((s) => s.name),
+    ['kats-long-pr.51', 'kats-long-p1.51', 'kats-long-p6.51', 'kats-long-p2.51'],
   );
 });
 

@@ -275,6 +275,40 @@ vrrp_instance VI_5 {
 }
 `;
 
+/** vmac_prefix longer than a name can hold: default VMAC names keep the VRID and lose the prefix's end. */
+const VMAC_PREFIX = `global_defs {
+  vmac_prefix kats-long-prefix
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 81
+  priority 150
+  use_vmac
+  virtual_ipaddress {
+    192.0.2.121/24
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 81
+  priority 150
+  use_vmac
+  virtual_ipaddress {
+    fe80::81
+    2001:db8::81/64
+  }
+}
+vrrp_instance VI_3 {
+  interface eth1
+  virtual_router_id 81
+  priority 150
+  use_vmac
+  virtual_ipaddress {
+    198.51.100.121/24
+  }
+}
+`;
+
 /**
  * VMACs (one with vmac_xmit_base), virtual and static routes and rules, static addresses, a tracked process
  * that never runs (2.2.7 in a network namespace gets no process events, so it counts none: a process that
@@ -751,6 +785,7 @@ function cases(): Case[] {
     { name: 'global flags and the notify_priority_changes default', text: GLOBAL_FLAGS, settled: ALL_MASTER },
     { name: 'vmac, routes, rules, static addresses, track_process', text: VMAC_ROUTES, settled: ALL_MASTER },
     { name: 'garp groups', text: GARP_GROUPS, settled: ALL_MASTER },
+    { name: 'vmac_prefix, cut to fit', text: VMAC_PREFIX, settled: ALL_MASTER },
     {
       name: 'unicast keywords without peers; unicast checksum compatibility',
       text: UNICAST_KEYWORDS,

@@ -1,7 +1,7 @@
 // Address-like block lines: virtual/static IP addresses, and `ip route` / `ip rule` lines.
 
 import type { SourcePos } from '../diagnostics.js';
-import type { VipConfig } from '../model.js';
+import { IPV6_LIFETIME_FOREVER, type VipConfig } from '../model.js';
 import type { ParseCtx } from '../parser.js';
 import { readIp, readPrefix, readUnsigned } from '../values.js';
 
@@ -104,6 +104,18 @@ export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: Parse
           else vip.peer = b.value.address;
           break;
         }
+        case 'preferred_lft': {
+          const n =
+            arg === 'forever'
+              ? { ok: true as const, value: IPV6_LIFETIME_FOREVER }
+              : readUnsigned(arg, 0, 0xffffffff);
+          if (n.ok) vip.preferredLft = n.value;
+          else {
+            ctx.diag.error('CONFIG_INVALID_NUMBER', n.error, pos);
+            ctx.diag.error('CONFIG_INVALID_VALUE', `preferred_lft ${arg} is invalid`, pos);
+          }
+          break;
+        }
         default:
           vip.flags.push(w, arg);
       }
@@ -120,6 +132,9 @@ export function parseVirtualAddress(tokens: string[], pos: SourcePos, ctx: Parse
       );
     }
   }
+  // keepalived's default for IPv6: a /128 is added deprecated, so that it is never a source address.
+  if (vip.family === 6 && vip.preferredLft === undefined)
+    vip.preferredLft = vip.prefixLength === 128 ? 0 : IPV6_LIFETIME_FOREVER;
   return vip;
 }
 

@@ -27,7 +27,6 @@ const CARRIED: Record<string, number> = {
   vrrp_vmac_garp_intvl: 1,
   vrrp_delay_after_boot: 0,
   disable_local_igmp: 0,
-  vmac_prefix: 1,
   vmac_addr_prefix: 1,
   vrrp_iptables: 0,
   vrrp_ipsets: 0,
@@ -391,6 +390,20 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     vrrp_mcast_group4: mcastGroup(4),
     vrrp_mcast_group6: mcastGroup(6),
     vrrp_garp_master_delay: int('vrrpGarpMasterDelayS', 0, 86400),
+    vmac_prefix: {
+      doc: { args: 'PREFIX', field: 'vmacPrefix' },
+      line: (g, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        // keepalived 2.2.7 keeps the first one.
+        if (g.vmacPrefix !== undefined)
+          return ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `vmac prefix has already been specified - ignoring ${tokens[1]}`,
+            pos,
+          );
+        g.vmacPrefix = tokens[1];
+      },
+    },
     vrrp_garp_master_repeat: int('vrrpGarpMasterRepeat', 0, 2147483647),
     vrrp_garp_master_refresh: int('vrrpGarpMasterRefreshS', 0, 86400),
     vrrp_garp_master_refresh_repeat: int('vrrpGarpMasterRefreshRepeat', 0, 2147483647),

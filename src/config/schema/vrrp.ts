@@ -458,6 +458,19 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     }),
     track_src_ip: flag('trackSrcIp'),
+    // An IPv6 (so VRRPv3) instance even without an IPv6 address to say so (keepalived 2.2.7's native_ipv6).
+    native_ipv6: {
+      doc: { field: 'family' },
+      line: (i, _tokens, pos, ctx) => {
+        if (i.family === 4)
+          return ctx.diag.error(
+            'CONFIG_VIP_FAMILY',
+            `(${i.name}) Cannot specify native_ipv6 with IPv4 addresses`,
+            pos,
+          );
+        i.family = 6;
+      },
+    },
     use_vmac: {
       line: (i, tokens, pos) => {
         i.useVmac = {};
@@ -527,7 +540,6 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
   };
   for (const [kw, min] of Object.entries({
     vrf: 1,
-    native_ipv6: 0,
     debug: 0,
     timer_expired_backup: 0,
     no_virtual_ipaddress: 0,

@@ -14,6 +14,7 @@ export function engineVip(v: VipConfig): VirtualAddress {
   if (v.scope !== undefined) options.scope = v.scope;
   if (v.peer !== undefined) options.peer = v.peer;
   if (v.flags.length > 0) options.flags = [...v.flags];
+  if (v.family === 6 && v.preferredLft !== undefined) options.preferredLft = v.preferredLft;
   const out: VirtualAddress = { address: v.address, prefixLen: v.prefixLength, options };
   if (v.dev !== undefined) out.dev = v.dev;
   return out;
