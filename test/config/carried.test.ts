@@ -41,6 +41,7 @@ test('keywords the daemon acts on are typed: nothing lands in `other`, no note',
   nftables_priority -7
   nftables_ifindex
   nftables_counters
+  umask 022
 }
 ${INSTANCE}
 virtual_server 192.0.2.10 80 {
@@ -79,6 +80,7 @@ virtual_server 192.0.2.10 80 {
   assert.equal(g.rsInitNotifies, true);
   assert.equal(g.useSymlinkPaths, true);
   assert.equal(g.dynamicInterfacesAllowIfChanges, true);
+  assert.equal(g.umask, 0o22);
   assert.deepEqual(nftSettings(g), { table: 'kats', priority: -7, ifindex: true, counters: true });
   const vs = config.virtualServers[0]!;
   assert.deepEqual(vs.other, {});
@@ -165,7 +167,7 @@ vrrp_instance A {
   interface eth0
   virtual_router_id 1
   priority 100
-  unicast_fault_no_peer
+  native_ipv6
   virtual_ipaddress {
     192.0.2.10
   }
@@ -177,7 +179,7 @@ vrrp_instance A {
     [
       ['info', 2, 'enable_snmp_vrrp'],
       ['info', 3, 'vrrp_garp_extra_if'],
-      ['info', 9, 'unicast_fault_no_peer'],
+      ['info', 9, 'native_ipv6'],
     ],
   );
   assert.match(
