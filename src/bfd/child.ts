@@ -2,7 +2,7 @@
 // the daemon's command line; it reads the configuration itself (and again on reload), runs the sessions
 // (runner.ts) and reports their states over the channel. Nothing here shares the VRRP process's event loop.
 // Its log lines carry keepalived's BFD ident (Keepalived_bfd) on syslog.
-import { writeFile } from 'node:fs/promises';
+import { writeDataFile } from '../common/file-mask.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { childLogger, loadRunnableConfig, sendToParent, startingConfig } from '../daemon/child-start.js';
 import type { CliOptions } from '../daemon/cli.js';
@@ -63,7 +63,7 @@ export function runBfdChild(o: CliOptions): number {
       }
       case 'dump':
         log.info(`Printing BFD data for process(${process.pid}) on signal`);
-        writeFile(m.file, dumpText(), { mode: 0o600 }).catch((e: Error) =>
+        writeDataFile(m.file, dumpText()).catch((e: Error) =>
           log.error(`cannot write ${m.file}: ${e.message}`),
         );
         break;

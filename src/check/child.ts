@@ -2,8 +2,8 @@
 // with the daemon's own command line; it reads the configuration itself (and again on reload, as each
 // keepalived child does), runs the checker runtime, and ends when told to stop or when its parent is gone.
 // Its log lines carry keepalived's checker ident (Keepalived_healthcheckers) on syslog.
-import { writeFile } from 'node:fs/promises';
 import { monotonicUs } from '../common/clock.js';
+import { writeDataFile } from '../common/file-mask.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { childLogger, loadRunnableConfig, sendToParent, startingConfig } from '../daemon/child-start.js';
 import type { CliOptions } from '../daemon/cli.js';
@@ -117,14 +117,13 @@ export function runCheckerChild(o: CliOptions): number {
         break;
       }
       case 'dump':
-        writeFile(
+        writeDataFile(
           m.file,
           formatCheckerData(runtime.status(), runtime.snapshot(), {
             config: current,
             host: readHostFacts4Dump(current.globalDefs),
             clock: { wallUs: Date.now() * 1000, coreUs: monotonicUs() },
           }),
-          { mode: 0o600 },
         ).catch((e: Error) => log.error(`cannot write ${m.file}: ${e.message}`));
         break;
       case 'stop':

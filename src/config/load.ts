@@ -11,6 +11,8 @@ export interface LoadOptions {
   /** `-i`: the config id for `@ID` lines; default the host name up to its first dot. */
   configId?: string;
   env?: Record<string, string | undefined>;
+  /** `-u` was given: global_defs `umask` is not read, as in keepalived 2.2.7. */
+  umaskFromCli?: boolean;
 }
 
 export interface LoadResult {
@@ -29,6 +31,9 @@ export function loadConfig(file: string, opts: LoadOptions = {}): LoadResult {
   const config = emptyConfig();
   const readerOpts = { configId: opts.configId ?? defaultConfigId(), env: opts.env ?? process.env };
   const reader = new LineReader(file, diag, readerOpts);
-  parseBlocks(reader, rootKeywords(config), config, { diag });
+  parseBlocks(reader, rootKeywords(config), config, {
+    diag,
+    ...(opts.umaskFromCli ? { umaskFromCli: true } : {}),
+  });
   return { config, diag };
 }

@@ -70,6 +70,11 @@ export interface GlobalDefs {
   v3ChecksumAsV2: boolean;
   vrrpOwnerIgnoreAdverts: boolean;
   vrrpStartupDelayS: number;
+  /**
+   * `umask MASK`: the file creation mask (permission bits, 0 to 0777) for the files the daemon creates and the
+   * scripts it starts (src/common/file-mask.ts); unset keeps keepalived's 0177, and `-u` overrides it.
+   */
+  umask?: number;
   notifyFifo?: string;
   notifyFifoScript?: ScriptSpec;
   vrrpNotifyFifo?: string;

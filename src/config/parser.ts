@@ -6,6 +6,8 @@ import type { LogicalLine } from './reader.js';
 
 export interface ParseCtx {
   diag: Diagnostics;
+  /** `-u` was given: global_defs `umask` is not read (keepalived 2.2.7 ignores it then). */
+  umaskFromCli?: boolean;
 }
 
 /** A keyword with a plain handler: gets the tokens (keyword first). */

@@ -1,11 +1,12 @@
 // What the checker and BFD processes do first, alike: a logger under their keepalived ident, and the
 // configuration read from the file themselves (at start and on reload), with the daemon's own verdict on it;
 // and how they talk to the main process.
+import { applyFileMask } from '../common/file-mask.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
-import type { CliOptions } from './cli.js';
+import { type CliOptions, loadOptions } from './cli.js';
 
 /** The child's logger: the daemon's console, detail and facility settings under `ident`. */
 export function childLogger(o: CliOptions, ident: string): Logger {
@@ -19,7 +20,9 @@ export function childLogger(o: CliOptions, ident: string): Logger {
 
 /** The configuration file read and checked; null when it cannot be run (the exit codes -t gives 2 and 4). */
 export function loadRunnableConfig(o: CliOptions): KeepalivedConfig | null {
-  const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
+  const { config, diag } = loadConfig(o.configFile, loadOptions(o));
+  // As keepalived's children, each reads global_defs umask itself, at start and at each reload.
+  applyFileMask(o.umask, config.globalDefs.umask);
   validateConfig(config, diag, { host: readHostFacts() });
   const code = diag.exitCode();
   return code === 2 || code === 4 ? null : config;

@@ -1,5 +1,6 @@
 // keepalived's command line: the same short and long options, so existing unit files and scripts
 // can call keepalived-ts unchanged. Parsing is pure; errors are values.
+import { readNumericMask } from '../common/file-mask.js';
 
 export interface CliOptions {
   configFile: string;
@@ -34,6 +35,10 @@ export interface CliOptions {
   lvsList: boolean;
   /** keepalived-ts: write the VRRP engine's inputs and outputs to this file as JSON lines. */
   recordEvents?: string;
+  /** `-u MASK`: the file creation mask, over global_defs `umask` (src/common/file-mask.ts). */
+  umask?: number;
+  /** A `-u` value 2.2.7 refuses: its message, printed once; the mask then stays 0177 or the keyword's. */
+  umaskError?: string;
 }
 
 export type CliResult = { ok: true; options: CliOptions } | { ok: false; error: string };
@@ -106,8 +111,28 @@ export const SPECS: Spec[] = [
   ignored('a', 'address-monitoring', 'none'),
   ignored('m', 'core-dump', 'none'),
   ignored('M', 'core-dump-pattern', 'optional'),
-  ignored('u', 'umask', 'required'),
+  {
+    short: 'u',
+    long: 'umask',
+    arg: 'required',
+    set: (o, v) => {
+      const m = readNumericMask(v!);
+      if (m === null) o.umaskError = `Invalid --umask option ${v}`;
+      else {
+        o.umask = m;
+        delete o.umaskError;
+      }
+    },
+  },
 ];
+
+/** The configuration's load options from the command line: -i, and whether -u was given. */
+export function loadOptions(o: CliOptions): { configId?: string; umaskFromCli?: boolean } {
+  return {
+    ...(o.configId === undefined ? {} : { configId: o.configId }),
+    ...(o.umask === undefined ? {} : { umaskFromCli: true }),
+  };
+}
 
 export function defaultOptions(): CliOptions {
   return {
@@ -196,6 +221,7 @@ export const USAGE = `Usage: keepalived-ts [OPTION...]
   -V, --dont-release-vrrp      Don't remove VRRP VIPs and VROUTEs on daemon stop
   -I, --dont-release-ipvs      Don't remove IPVS topology on daemon stop
   -s, --namespace=NAME         Run in network namespace NAME
+  -u, --umask=MASK             umask for file creation (in numeric form)
       --signum=SIGFUNC         Return signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON
       --dump-conf              Print the resolved configuration as JSON and exit
       --lvs-list               Print the running daemon's virtual servers as ipvsadm -Ln does (-c PIDFILE names it)

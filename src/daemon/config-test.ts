@@ -14,8 +14,12 @@ export interface ConfigTestResult {
   config: KeepalivedConfig;
 }
 
-export function runConfigTest(file: string, configId?: string): ConfigTestResult {
-  const { config, diag } = loadConfig(file, configId === undefined ? {} : { configId });
+/** `umaskFromCli`: -u was given, so global_defs umask is not read (as 2.2.7). */
+export function runConfigTest(file: string, configId?: string, umaskFromCli = false): ConfigTestResult {
+  const { config, diag } = loadConfig(file, {
+    ...(configId === undefined ? {} : { configId }),
+    ...(umaskFromCli ? { umaskFromCli } : {}),
+  });
   validateConfig(config, diag, { host: readHostFacts() });
   noteBlocksNotRun(config, diag);
   noteLvsNotRun(config, diag, ipvsPresent);

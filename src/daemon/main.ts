@@ -6,6 +6,7 @@ import { runBfdChild } from '../bfd/child.js';
 import { CHECKER_CHILD_ARG } from '../check/channel.js';
 import { runCheckerChild } from '../check/child.js';
 import { genhashMain } from '../check/genhash.js';
+import { DEFAULT_UMASK, setFileMask } from '../common/file-mask.js';
 import { lvsListMain } from '../lvs/lvs-list.js';
 import { STATUS_CHILD_ARG } from '../status/channel.js';
 import { parseArgs, USAGE } from './cli.js';
@@ -55,8 +56,13 @@ export function main(argv: string[]): number {
     return 1;
   }
   const o = parsed.options;
+  // keepalived's mask from the start, or -u's (src/common/file-mask.ts): the children inherit it and apply
+  // global_defs umask themselves.
+  setFileMask(o.umask ?? DEFAULT_UMASK);
   if (child) return runCheckerChild(o);
   if (bfdChild) return runBfdChild(o);
+  // 2.2.7 says so on stderr and goes on with the mask it had.
+  if (o.umaskError) process.stderr.write(`${o.umaskError}\n`);
   if (o.help) {
     process.stdout.write(USAGE);
     return 0;
@@ -81,9 +87,10 @@ export function main(argv: string[]): number {
     return 0;
   }
   if (o.configTest || o.dumpConf) {
-    const r = runConfigTest(o.configFile, o.configId);
+    const r = runConfigTest(o.configFile, o.configId, o.umask !== undefined);
     const report = r.lines.map((l) => `${l}\n`).join('');
-    if (o.configTestOutput) writeFileSync(o.configTestOutput, report);
+    // rw-r--r-- less the mask, as 2.2.7 creates it.
+    if (o.configTestOutput) writeFileSync(o.configTestOutput, report, { mode: 0o644 });
     else process.stderr.write(report);
     if (o.dumpConf) process.stdout.write(`${JSON.stringify(r.config, null, 2)}\n`);
     return r.exitCode;

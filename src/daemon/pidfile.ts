@@ -1,7 +1,9 @@
 // keepalived's pid files (-p for the main process, -r for the VRRP process). keepalived-ts is one process,
 // so both hold the same pid. A pid file naming a live keepalived process means another daemon runs: refuse to
-// start; a pid since reused by some other program is stale.
+// start; a pid since reused by some other program is stale. A pid file is created rw-r--r-- whatever the
+// umask, as keepalived's (src/common/file-mask.ts).
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { PID_FILE_MODE, withBitsKept } from '../common/file-mask.js';
 
 export const DEFAULT_PID_FILE = '/run/keepalived-ts.pid';
 export const DEFAULT_VRRP_PID_FILE = '/run/keepalived-ts_vrrp.pid';
@@ -46,7 +48,7 @@ export function writePidFiles(files: string[], pid = process.pid): PidFileResult
   }
   for (const f of files) {
     try {
-      writeFileSync(f, `${pid}\n`);
+      withBitsKept(PID_FILE_MODE, () => writeFileSync(f, `${pid}\n`, { mode: PID_FILE_MODE }));
     } catch (e) {
       return { ok: false, error: `cannot write pid file ${f}: ${(e as Error).message}` };
     }

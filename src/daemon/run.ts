@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { applyFileMask, PID_DIR_MODE, withBitsKept } from '../common/file-mask.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { VRRP_STOPPING_CODES } from '../config/diagnostics.js';
 import { loadConfig } from '../config/load.js';
@@ -28,7 +29,7 @@ import { type StatusService, statusService } from '../status/service.js';
 import { BfdSupervisor } from './bfd-supervisor.js';
 import { missingCapabilities } from './capabilities.js';
 import { CheckerSupervisor } from './checker-supervisor.js';
-import type { CliOptions } from './cli.js';
+import { type CliOptions, loadOptions } from './cli.js';
 import { runLifecycleScript } from './lifecycle-scripts.js';
 import { checkNamespace, namespacePidFiles } from './netns.js';
 import {
@@ -78,7 +79,9 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
   });
   log.info(`Starting keepalived-ts v${version}, pid ${process.pid}`);
   log.info(`Configuration file ${o.configFile}`);
-  const { config, diag } = loadConfig(o.configFile, o.configId === undefined ? {} : { configId: o.configId });
+  const { config, diag } = loadConfig(o.configFile, loadOptions(o));
+  // global_defs umask, unless -u (src/common/file-mask.ts): before any file is made or script started.
+  applyFileMask(o.umask, config.globalDefs.umask);
   validateConfig(config, diag, { host: readHostFacts() });
   noteBlocksNotRun(config, diag);
   noteLvsNotRun(config, diag, ipvsPresent);
@@ -116,7 +119,11 @@ export function runDaemon(o: CliOptions, argv: string[], version: string): numbe
     o.pidFile ?? nsPids?.main ?? DEFAULT_PID_FILE,
     o.vrrpPidFile ?? nsPids?.vrrp ?? DEFAULT_VRRP_PID_FILE,
   ];
-  if (nsPids) mkdirSync(dirname(nsPids.main), { recursive: true });
+  // rwxr-xr-x whatever the umask, as keepalived makes its pid directories.
+  if (nsPids)
+    withBitsKept(PID_DIR_MODE, () =>
+      mkdirSync(dirname(nsPids.main), { recursive: true, mode: PID_DIR_MODE }),
+    );
   // From the moment the pid files name this process, a signal may come (a test, an operator's kill -USR1).
   // Node's default for SIGUSR1 starts its inspector, and SIGUSR2's and SIGHUP's end the process: listeners
   // now make them wait for the loop, by which time the supervisor's own handlers (installed in this same

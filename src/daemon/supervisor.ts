@@ -4,6 +4,7 @@
 // its priority-0 adverts let a backup take over at once), HUP reloads each, USR1/USR2/JSON/STATS_CLEAR ask
 // each for a snapshot. An exception nobody expected ends the daemon after a bounded release (fatal.ts).
 
+import { applyFileMask } from '../common/file-mask.js';
 import type { Logger } from '../common/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { GlobalDefs, KeepalivedConfig } from '../config/model.js';
@@ -11,7 +12,7 @@ import { NOTHING_TO_RUN } from '../config/not-run.js';
 import { readHostFacts, validateConfig } from '../config/validate.js';
 import type { FeedSource } from '../status/feed.js';
 import type { StatusService } from '../status/service.js';
-import type { CliOptions } from './cli.js';
+import { type CliOptions, loadOptions } from './cli.js';
 import { installFatalHandler } from './fatal.js';
 import { faultPoint } from './fault-injection.js';
 import { runLifecycleScript } from './lifecycle-scripts.js';
@@ -151,7 +152,9 @@ export class Supervisor {
     const source: ConfigSource = () => {
       if (loaded) return loaded.config;
       log.info(`Reloading (SIGHUP): ${cli.configFile}`);
-      const next = loadConfig(cli.configFile, cli.configId === undefined ? {} : { configId: cli.configId });
+      const next = loadConfig(cli.configFile, loadOptions(cli));
+      // A reload's umask applies from now on; without the keyword the mask stays (src/common/file-mask.ts).
+      applyFileMask(cli.umask, next.config.globalDefs.umask);
       validateConfig(next.config, next.diag, { host: readHostFacts() });
       for (const d of next.diag.list) log.info(next.diag.format(d));
       const code = next.diag.exitCode();

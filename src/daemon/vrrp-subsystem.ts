@@ -1,6 +1,6 @@
 // The VRRP subsystem behind the supervisor's seam (subsystem.ts): starts the runtime (vrrp-runtime.ts),
 // hands it re-read configurations, writes keepalived's signal dumps from its snapshot, stops it.
-import { rename, writeFile } from 'node:fs/promises';
+import { writeDataFile } from '../common/file-mask.js';
 import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { deletedFacts, readHostFacts as readDumpHost } from '../notify/dump-host.js';
@@ -150,12 +150,12 @@ export class VrrpSubsystem implements Subsystem {
   }
 
   /**
-   * keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does, readable by
-   * root only, asynchronously (libuv's pool), off the advert path.
+   * keepalived's signal dumps, in its formats (src/notify/dumps.ts); written as keepalived does (through a
+   * temporary file, mode 0666 less the umask: 0600 by default; src/common/file-mask.ts), asynchronously (libuv's pool), off the advert path.
    */
   #dump(file: string, format: (list: DumpedInstance[]) => string): void {
     if (!this.#runtime) return;
-    writeFileAtomic(file, format(this.#runtime.dumpSnapshot())).catch((e: Error) =>
+    writeDataFile(file, format(this.#runtime.dumpSnapshot())).catch((e: Error) =>
       this.#log.error(`cannot write ${file}: ${e.message}`),
     );
   }
@@ -165,13 +165,4 @@ export class VrrpSubsystem implements Subsystem {
     else await this.#runtime?.stop();
     await this.#recorder?.close();
   }
-}
-
-/** Writes through a temporary file and a rename, so a reader never sees half a dump; mode 0600 as keepalived. */
-let dumpsWritten = 0;
-async function writeFileAtomic(file: string, text: string): Promise<void> {
-  // One temporary file per dump: two signals in quick succession must not write into the same one.
-  const tmp = `${file}.${process.pid}.${++dumpsWritten}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
 }

@@ -1,7 +1,10 @@
 // The sections of the SIGUSR1 data dump (/tmp/keepalived.data) around the VRRP Topology: Global definitions,
 // VRRP Sockpool, VRRP Sync groups, VRRP Scripts, VRRP Track files and Interfaces, in keepalived 2.2.7's words
-// and order (docs/notify-data-dump.md lists the lines, and those we write differently or not at all). Pure:
-// the configuration, the trackers' states and the host's facts come in; dumps.ts joins the sections.
+// and order (docs/notify-data-dump.md lists the lines, and those we write differently or not at all). Pure
+// but for the umask line (the process's mask): the configuration, the trackers' states and the host's facts
+// come in; dumps.ts joins the sections.
+
+import { fileMask } from '../common/file-mask.js';
 import {
   DEFAULT_INTERFACE,
   type GlobalDefs,
@@ -290,10 +293,8 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
   else if (policy !== undefined && Number.isInteger(Number(policy)))
     out.push(` rx_bufs_size = ${Number(policy)}`);
   out.push(` rx_bufs_multiples = ${num(o, 'vrrp_rx_bufs_multiplier', 3)}`);
-  const umask = o.umask?.[0];
-  out.push(
-    ` umask = 0${(umask !== undefined && /^[0-7]+$/.test(umask) ? Number.parseInt(umask, 8) : 0o177).toString(8)}`,
-  );
+  // The mask in force in this process (-u, else the last umask read; src/common/file-mask.ts), as 2.2.7's.
+  out.push(` umask = 0${fileMask().toString(8)}`);
   if (g.vrrpStartupDelayS > 0) out.push(` vrrp_startup_delay = ${g.vrrpStartupDelayS}`);
   if (g.logUnknownVrids) out.push(' log_unknown_vrids');
   if (g.vmacPrefix !== undefined) out.push(` VMAC prefix = ${g.vmacPrefix}`);

@@ -1,8 +1,11 @@
 // Fire-and-forget scripts and notify FIFOs, shared by the VRRP notifier and the checker subsystem. Scripts
 // start through the one script runner (src/common/script-runner.ts) and are never awaited; a failure to start
 // is logged. A FIFO is created when missing and opened non-blocking, so a write never waits for a reader.
+// As keepalived's, a FIFO it creates is rw-r--r-- less the umask (0600 by default) and removed when closed;
+// one that was there already keeps its mode and stays.
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { fifoMode } from '../common/file-mask.js';
 import type { Logger } from '../common/logger.js';
 import type { UserRef } from '../common/script-identity.js';
 import { ownUser, ScriptRunner } from '../common/script-runner.js';
@@ -44,7 +47,7 @@ export class ScriptLauncher {
 
 export class FifoWriter {
   readonly #log: Logger;
-  readonly #fds: { path: string; fd: number }[] = [];
+  readonly #fds: { path: string; fd: number; created: boolean }[] = [];
 
   constructor(paths: string[], log: Logger) {
     this.#log = log;
@@ -54,17 +57,25 @@ export class FifoWriter {
   #open(path: string): void {
     try {
       let isFile = false;
+      let created = false;
       try {
         isFile = statSync(path).isFile();
       } catch {
-        const r = spawnSync('mkfifo', ['-m', '0600', path]);
+        // mkfifo -m sets the mode itself (not left to the umask).
+        const r = spawnSync('mkfifo', ['-m', fifoMode().toString(8), path]);
         if (r.status !== 0) throw new Error(`mkfifo failed: ${r.stderr?.toString().trim()}`);
+        created = true;
       }
       // A regular file is appended to (handy for tests and for plain logging).
       const flags = isFile
         ? constants.O_WRONLY | constants.O_APPEND
         : constants.O_RDWR | constants.O_NONBLOCK;
-      this.#fds.push({ path, fd: openSync(path, flags) });
+      try {
+        this.#fds.push({ path, fd: openSync(path, flags), created });
+      } catch (e) {
+        if (created) unlinkSync(path);
+        throw e;
+      }
     } catch (e) {
       this.#log.error(`cannot open notify FIFO ${path}: ${(e as Error).message}`);
     }
@@ -86,6 +97,13 @@ export class FifoWriter {
         closeSync(f.fd);
       } catch {
         // closed already
+      }
+      if (f.created) {
+        try {
+          unlinkSync(f.path);
+        } catch {
+          // removed by someone else
+        }
       }
     }
     this.#fds.length = 0;

@@ -2,9 +2,11 @@
 // instance tracking it (priority.ts). keepalived watches the file with inotify; we watch its directory with
 // fs.watch (inotify underneath) so that a file created, replaced (rename) or rewritten is re-read. A missing
 // file or text that is not an integer reads as 0. `init_file [VALUE] [overwrite]` writes VALUE at startup
-// when the file is missing (always with overwrite). A reload hands over the new set (reconfigure).
-import { existsSync, type FSWatcher, readFileSync, watch, writeFileSync } from 'node:fs';
+// when the file is missing (always with overwrite), mode 0666 less the umask as keepalived's data files
+// (src/common/file-mask.ts). A reload hands over the new set (reconfigure).
+import { existsSync, type FSWatcher, readFileSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { writeDataFileSync } from '../common/file-mask.js';
 import type { Logger } from '../common/logger.js';
 import type { TrackFile } from '../config/model.js';
 
@@ -46,7 +48,7 @@ export class FileTrackers {
   #setUp(def: TrackFile, path: string): Watched {
     if (def.initFile && (def.initFile.overwrite || !existsSync(path))) {
       try {
-        writeFileSync(path, `${def.initFile.value}\n`);
+        writeDataFileSync(path, `${def.initFile.value}\n`);
       } catch (e) {
         this.#log.error(`track_file ${def.name}: cannot write ${path}: ${(e as Error).message}`);
       }

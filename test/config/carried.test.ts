@@ -41,6 +41,7 @@ test('keywords the daemon acts on are typed: nothing lands in `other`, no note',
   nftables_priority -7
   nftables_ifindex
   nftables_counters
+  umask 022
 }
 ${INSTANCE}
 virtual_server 192.0.2.10 80 {
@@ -79,6 +80,7 @@ virtual_server 192.0.2.10 80 {
   assert.equal(g.rsInitNotifies, true);
   assert.equal(g.useSymlinkPaths, true);
   assert.equal(g.dynamicInterfacesAllowIfChanges, true);
+  assert.equal(g.umask, 0o22);
   assert.deepEqual(nftSettings(g), { table: 'kats', priority: -7, ifindex: true, counters: true });
   const vs = config.virtualServers[0]!;
   assert.deepEqual(vs.other, {});

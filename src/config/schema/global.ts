@@ -17,6 +17,7 @@ function resolvesHost(s: string): boolean {
 }
 
 import { availableParallelism } from 'node:os';
+import { readNumericMask } from '../../common/file-mask.js';
 import { readInt } from '../values.js';
 import { boolFlag, carry, deprecated, flag, int, script, seconds, str, timerUs } from './builders.js';
 
@@ -40,7 +41,6 @@ const CARRIED: Record<string, number> = {
   lvs_process_name: 1,
   bfd_process_name: 1,
   min_auto_priority_delay: 1,
-  umask: 1,
   vrrp_rx_bufs_policy: 1,
   vrrp_rx_bufs_multiplier: 1,
   snmp_socket: 1,
@@ -91,6 +91,69 @@ function lvsFlushOnStop(): KeywordDef<GlobalDefs> {
       if (v === undefined) g.lvsFlushOnStop = 'all';
       else if (v === 'VS') g.lvsFlushOnStop = 'vs';
       else ctx.diag.error('CONFIG_INVALID_VALUE', `${tokens[0]}: unknown option ${v}`, pos);
+    },
+  };
+}
+
+/** The symbolic bits of `umask` (IRUSR … IXOTH), as stat.h names them. */
+const UMASK_BITS: Record<string, number> = {
+  IRUSR: 0o400,
+  IWUSR: 0o200,
+  IXUSR: 0o100,
+  IRGRP: 0o040,
+  IWGRP: 0o020,
+  IXGRP: 0o010,
+  IROTH: 0o004,
+  IWOTH: 0o002,
+  IXOTH: 0o001,
+};
+
+/**
+ * `umask MASK`: a number (`022`, `18`, `0x12`; 0 to 0777) or bits joined by `|` (`IWGRP|IWOTH`, or
+ * `IWGRP | IWOTH` over several words), with 2.2.7's messages for what it refuses; a refused value leaves the
+ * mask as it was. With `-u`, the keyword is not read at all (docs/keepalived-semantics.md, "File modes and
+ * umask").
+ */
+function umaskKeyword(): KeywordDef<GlobalDefs> {
+  return {
+    doc: { args: 'MASK', range: '0..0777, or IRUSR|IWUSR|IXUSR|IRGRP|…|IXOTH', field: 'umask' },
+    line: (g, tokens, pos, ctx) => {
+      const first = tokens[1];
+      if (first === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+      if (ctx.umaskFromCli)
+        return ctx.diag.note(
+          'CONFIG_NO_EFFECT',
+          'umask command line option specified, ignoring config option',
+          pos,
+        );
+      const bad = (m: string) => ctx.diag.error('CONFIG_INVALID_VALUE', m, pos);
+      if (/^[0-9]/.test(first)) {
+        if (tokens.length > 2) return bad('Extra parameter(s) to umask option');
+        const v = readNumericMask(first);
+        if (v === null) return bad(`invalid umask value ${first}`);
+        g.umask = v;
+        return;
+      }
+      // Five-letter bit names, each after a `|` but the first; a `|` may stand alone or touch a name.
+      let bits = 0;
+      let needOr = false;
+      for (const word of tokens.slice(1)) {
+        for (let p = 0; p < word.length; ) {
+          if (needOr) {
+            if (word[p] !== '|') return bad(`Invalid umask syntax ${word}`);
+            needOr = false;
+            p++;
+            continue;
+          }
+          const bit = UMASK_BITS[word.slice(p, p + 5)];
+          if (bit === undefined) return bad(`Unknown umask bit ${word.slice(p)}`);
+          bits |= bit;
+          p += 5;
+          needOr = true;
+        }
+      }
+      if (!needOr) return bad('umask missing bit value');
+      g.umask = bits;
     },
   };
 }
@@ -479,6 +542,7 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     },
     checker_log_all_failures: boolFlag('checkerLogAllFailures'),
     log_unknown_vrids: flag('logUnknownVrids'),
+    umask: umaskKeyword(),
     default_interface: str('defaultInterface'),
     fifo_write_vrrp_states_on_reload: flag('fifoWriteVrrpStatesOnReload'),
     startup_script: script('startupScript'),
