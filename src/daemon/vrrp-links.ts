@@ -116,9 +116,10 @@ export class LinkFollower {
    * track_src_ip (docs/keepalived-semantics.md, 'Advert source address'): an instance whose configured source
    * address has left its interface is told so (FAULT; a master first sends priority 0 and drops its VIPs), and
    * told again when the address is back (it comes up: BACKUP, then the usual election). Only instances whose
-   * view differs are told, through `tell`; `ifname` limits the look to that interface's instances. Called on
-   * address events, at start, after a reload and after a resync. An instance with a fixed source that no
-   * longer tracks it (a reload took track_src_ip away) leaves that fault: nothing else clears it.
+   * view differs are told, through `tell`; `ifname` limits the look to that interface's instances (not for
+   * instances waiting for their source's bind). Called on address events, at start, after a reload and after
+   * a resync. An instance with a fixed source that no longer tracks it (a reload took track_src_ip away)
+   * leaves that fault: nothing else clears it.
    */
   trackSources(tell: (instance: string, address: string | null) => void, ifname?: string): void {
     const { engine, plan, table, log, pool } = this.#ctx;
@@ -146,9 +147,12 @@ export class LinkFollower {
   }
 
   /** At start or when a reload adds an instance: says why its socket waits for its source, if it does. */
-  noteUnbound(instance: string, address: string): void {
-    const e = this.#ctx.pool.waitingForSource(instance);
-    if (e) this.#ctx.log.info(`(${instance}) ${e.message}: source ${address} not usable yet, waiting for it`);
+  noteUnbound(instance: string): void {
+    const x = this.#ctx.pool.waitingForSource(instance);
+    if (x)
+      this.#ctx.log.info(
+        `(${instance}) ${x.error.message}: source ${x.address} not usable yet, waiting for it`,
+      );
   }
 
   /**
@@ -158,10 +162,8 @@ export class LinkFollower {
    */
   #retryBind(instance: string): boolean {
     const { pool, table, log } = this.#ctx;
-    if (!pool.waitingForSource(instance)) return false;
-    const inst = this.#ctx.engine.instance(instance);
-    if (!inst) return true;
-    const address = inst.params.primaryAddress;
+    const address = pool.waitingForSource(instance)?.address;
+    if (address === undefined) return false;
     if (!table.names().some((n) => table.addresses(n, 6).some((a) => a.address === address))) return true;
     const r = pool.retry(instance);
     if (!r.ok) {

@@ -152,7 +152,7 @@ export class ReloadApplier {
         }
         ctx.log.info(`(${s.instance}) added by the reload: starting`);
         // An IPv6 source that cannot be bound yet: the instance starts in FAULT (followLinks) and waits for it.
-        this.#x.links.noteUnbound(s.instance, p.primaryAddress);
+        this.#x.links.noteUnbound(s.instance);
         ctx.plan.wiring.set(s.instance, w);
         this.#x.actions.added(s.instance);
         out.push(...engine.handle({ type: 'addInstance', params: p }, now));

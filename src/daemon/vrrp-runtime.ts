@@ -366,7 +366,7 @@ export class VrrpRuntime {
       if (!r.ok) errors.push(runtimeError(r.error.code, `(${p.name}) ${r.error.message}`, p.name));
       // A source that cannot be bound yet is not a reason to refuse the daemon: that instance starts in FAULT
       // and comes up once the address is usable (vrrp-links.ts trackSources; docs/hostile-network.md).
-      else this.#links.noteUnbound(p.name, p.primaryAddress);
+      else this.#links.noteUnbound(p.name);
     }
     return errors;
   }

@@ -186,9 +186,13 @@ export class VrrpSocketPool {
     return errors;
   }
 
-  /** The bind failure of an instance waiting for its source address (undefined: it is not waiting for it). */
-  waitingForSource(name: string): NetError | undefined {
-    return this.#pending.get(name)?.source;
+  /**
+   * An instance waiting for its source address: the address its socket is to be bound to and the bind's
+   * failure (undefined: it is not waiting for it).
+   */
+  waitingForSource(name: string): { address: string; error: NetError } | undefined {
+    const x = this.#pending.get(name);
+    return x?.source ? { address: x.srcAddr, error: x.source } : undefined;
   }
 
   /**
