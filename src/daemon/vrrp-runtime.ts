@@ -335,7 +335,12 @@ export class VrrpRuntime {
           if (ev.action === 'del') {
             rt.#pool.closeOn(ev.name);
             rt.#announcers.forget(ev.name);
-          } else for (const e of rt.#pool.openOn(ev.name)) log.error(e.message);
+          } else {
+            const opened = rt.#pool.openOn(ev.name);
+            for (const e of opened.errors) log.error(e.message);
+            // Its IPv6 source not bindable yet: FAULT until it is (vrrp-links.ts trackSources).
+            for (const name of opened.waiting) rt.#links.noteUnbound(name);
+          }
         }
         rt.#links.onNetlink(ev);
       },

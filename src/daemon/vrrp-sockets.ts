@@ -171,19 +171,21 @@ export class VrrpSocketPool {
 
   /**
    * An interface appeared: the instances waiting for it get their sockets (counters and AH sequence kept).
-   * Returns the failures (the instance keeps waiting).
+   * Returns the failures (the instance keeps waiting) and the instances now waiting for their source instead
+   * (waitingForSource; those already waiting for it are left to retry).
    */
-  openOn(ifname: string): NetError[] {
+  openOn(ifname: string): { errors: NetError[]; waiting: string[] } {
     const errors: NetError[] = [];
+    const waiting: string[] = [];
     for (const [name, x] of [...this.#pending])
-      if (x.w.socket.ifname === ifname) {
+      if (x.w.socket.ifname === ifname && !x.source) {
         const r = this.add(x.w, x.srcAddr);
         if (!r.ok) {
           this.#pending.set(name, x);
           errors.push(r.error);
-        }
+        } else if (this.#pending.has(name)) waiting.push(name);
       }
-    return errors;
+    return { errors, waiting };
   }
 
   /**

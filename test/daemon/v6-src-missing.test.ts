@@ -149,6 +149,29 @@ describe('IPv6 source missing (keepalived-ts only)', { skip: implSkip('ts') }, (
     await comesUp(r, ns, 'VI_1', '2001:db8::101', add);
   });
 
+  test('dynamic_interfaces: the interface created later, its source later still', {
+    timeout: 40_000,
+  }, async () => {
+    // VI_1 on eth1, which does not exist at start: when it is created its socket waits for the source.
+    const conf = `global_defs {\n  dynamic_interfaces\n}\n${healthy}${unicast().replace('interface eth0', 'interface eth1')}`;
+    const { r, ns } = router('ts', 'tsd', conf);
+    await r.waitFor(/\(VI_OK\) Entering MASTER STATE/, 8000);
+    await r.waitFor(/\(VI_1\) Entering FAULT STATE/, 3000);
+    const made = r.mark();
+    ip('-n', ns, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1p');
+    ip('-n', ns, 'link', 'set', 'eth1p', 'up');
+    ip('-n', ns, 'link', 'set', 'eth1', 'up');
+    await r.waitFor(/\(VI_1\) bind \(vrrp eth1\) failed: EADDRNOTAVAIL/, 3000, made);
+    await sleep(1000);
+    assert.equal(r.grep(/\(VI_1\) Entering (BACKUP|MASTER) STATE/, made).length, 0, r.log());
+    assert.equal(r.lastState('VI_1'), 'FAULT');
+    const add = r.mark();
+    ip('-n', ns, '-6', 'addr', 'add', `${UNICAST_SRC}/64`, 'dev', 'eth1', 'nodad');
+    await r.waitFor(/\(VI_1\) Entering BACKUP STATE/, 5000, add);
+    await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000, add);
+    await waitUntil(() => holds(ns, '2001:db8::101', 'eth1'), 3000, 'the VIP set');
+  });
+
   test('with track_src_ip: absent at start, added, deleted, added', { timeout: 40_000 }, async () => {
     const { r, ns } = router('ts', 'tsk', healthy + unicast(['track_src_ip']));
     await staysFault(r, ns, 'VI_1', '2001:db8::101', 500);
