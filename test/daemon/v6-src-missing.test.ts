@@ -5,6 +5,8 @@
 // 2.2.7 runs the same configurations: its unicast instance stays in FAULT after the address arrives (nothing
 // retries its bind), and its multicast one, whose socket is not bound to the source, becomes MASTER at once
 // while every advert fails (EINVAL) until the address arrives. The expectations say which does what.
+// keepalived-ts alone: a reload adding such an instance, an interface created later (dynamic_interfaces), and
+// track_src_ip after the late bind (a runtime deletion is a FAULT with it, nothing without it).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
