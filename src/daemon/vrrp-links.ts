@@ -84,6 +84,9 @@ export class LinkFollower {
     if (ctx.state !== 'running') return;
     faultPoint('netlink');
     if (ev.kind === 'link') {
+      // The runtime has just opened the sockets of a (re)created interface; one may wait for its IPv6 source
+      // (vrrp-sockets.ts): FAULT before the link's state reaches the engine.
+      if (ev.action === 'new') this.trackSources(this.#toEngine, ev.name);
       const prev = this.#linkUp.get(ev.name);
       if (prev === undefined) return;
       const up = ev.action === 'new' && ev.up && ev.carrier;
@@ -113,25 +116,62 @@ export class LinkFollower {
    * track_src_ip (docs/keepalived-semantics.md, 'Advert source address'): an instance whose configured source
    * address has left its interface is told so (FAULT; a master first sends priority 0 and drops its VIPs), and
    * told again when the address is back (it comes up: BACKUP, then the usual election). Only instances whose
-   * view differs are told, through `tell`; `ifname` limits the look to that interface's instances. Called on
-   * address events, at start, after a reload and after a resync. An instance with a fixed source that no
-   * longer tracks it (a reload took track_src_ip away) leaves that fault: nothing else clears it.
+   * view differs are told, through `tell`; `ifname` limits the look to that interface's instances (not for
+   * instances waiting for their source's bind). Called on address events, at start, after a reload and after
+   * a resync. An instance with a fixed source that no longer tracks it (a reload took track_src_ip away)
+   * leaves that fault: nothing else clears it.
    */
   trackSources(tell: (instance: string, address: string | null) => void, ifname?: string): void {
-    const { engine, plan, table, log } = this.#ctx;
+    const { engine, plan, table, log, pool } = this.#ctx;
     for (const inst of engine.instances()) {
       const w = plan.wiring.get(inst.name);
-      if (!w?.fixedSource) continue;
+      // An IPv6 instance whose socket waits for its source (docs/hostile-network.md, 'A source address
+      // missing at start') is in FAULT until the bind succeeds, with or without track_src_ip. The kernel
+      // binds an address found on any interface, so it is tried on every address event, wherever.
+      const waited = pool.waitingForSource(inst.name) !== undefined;
+      const unbound = waited && this.#retryBind(inst.name);
+      if (!w || !(w.fixedSource || unbound)) continue;
       const t = w.trackedSource;
-      if (ifname !== undefined && t?.ifname !== ifname) continue;
+      if (ifname !== undefined && t?.ifname !== ifname && !waited) continue;
       const missing =
-        t !== null && !table.addresses(t.ifname, inst.params.family).some((a) => a.address === t.address);
+        unbound ||
+        (t !== null && !table.addresses(t.ifname, inst.params.family).some((a) => a.address === t.address));
       if (missing === inst.status().fault.address) continue;
+      // A default (followed) source's FAULT is #followSource's to end.
+      if (!missing && !w.fixedSource) continue;
       // 2.2.7's words where it logs one (its start without the address); ours for the return.
       if (missing) log.info(`(${inst.name}): entering FAULT state (src address not configured)`);
       else if (t) log.info(`(${inst.name}) src address ${t.address} is back on ${t.ifname}`);
       tell(inst.name, missing ? null : inst.params.primaryAddress);
     }
+  }
+
+  /** At start or when a reload adds an instance: says why its socket waits for its source, if it does. */
+  noteUnbound(instance: string): void {
+    const x = this.#ctx.pool.waitingForSource(instance);
+    if (x)
+      this.#ctx.log.info(
+        `(${instance}) ${x.error.message}: source ${x.address} not usable yet, waiting for it`,
+      );
+  }
+
+  /**
+   * An instance waiting for its IPv6 source: its bind is tried again when the interface table lists the
+   * address (a tentative one too: the bind then fails until DAD ends, whose netlink report brings us back
+   * here). True while it still waits.
+   */
+  #retryBind(instance: string): boolean {
+    const { pool, table, log } = this.#ctx;
+    const address = pool.waitingForSource(instance)?.address;
+    if (address === undefined) return false;
+    if (!table.names().some((n) => table.addresses(n, 6).some((a) => a.address === address))) return true;
+    const r = pool.retry(instance);
+    if (!r.ok) {
+      log.error(`(${instance}) ${r.error.message}`);
+      return true;
+    }
+    if (r.value) log.info(`(${instance}) socket bound to source ${address}`);
+    return !r.value;
   }
 
   /** A sourceAddress input for the engine, performed at once. */
@@ -208,12 +248,16 @@ export class LinkFollower {
       // A tentative link-local after the address came back: up again now, on the same source until DAD ends.
       if (src === undefined && faulted) src = p.primaryAddress;
       if (src === undefined || (src === p.primaryAddress && !faulted)) continue;
-      if (p.family === 6 && src !== p.primaryAddress) {
+      // A socket still waiting for its source (vrrp-sockets.ts) is tried again too; while it waits the
+      // instance stays in FAULT (trackSources, which runs after this).
+      const unbound = ctx.pool.waitingForSource(p.name) !== undefined;
+      if (p.family === 6 && (src !== p.primaryAddress || unbound)) {
         const r = ctx.pool.rebind(w, src);
         if (!r.ok) {
           ctx.log.error(`(${p.name}) cannot send from ${src}: ${r.error.message}`);
           continue;
         }
+        if (ctx.pool.waitingForSource(p.name)) continue;
       }
       // (From the any-address: the instance had none yet, engine-plan/instance.ts.)
       if (src !== p.primaryAddress && p.primaryAddress !== '0.0.0.0' && p.primaryAddress !== '::')

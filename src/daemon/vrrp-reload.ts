@@ -158,6 +158,8 @@ export class ReloadApplier {
           return;
         }
         ctx.log.info(`(${s.instance}) added by the reload: starting`);
+        // An IPv6 source that cannot be bound yet: the instance starts in FAULT (followLinks) and waits for it.
+        this.#x.links.noteUnbound(s.instance);
         ctx.plan.wiring.set(s.instance, w);
         this.#x.actions.added(s.instance);
         out.push(...engine.handle({ type: 'addInstance', params: p }, now));

@@ -335,7 +335,12 @@ export class VrrpRuntime {
           if (ev.action === 'del') {
             rt.#pool.closeOn(ev.name);
             rt.#announcers.forget(ev.name);
-          } else for (const e of rt.#pool.openOn(ev.name)) log.error(e.message);
+          } else {
+            const opened = rt.#pool.openOn(ev.name);
+            for (const e of opened.errors) log.error(e.message);
+            // Its IPv6 source not bindable yet: FAULT until it is (vrrp-links.ts trackSources).
+            for (const name of opened.waiting) rt.#links.noteUnbound(name);
+          }
         }
         rt.#links.onNetlink(ev);
       },
@@ -364,6 +369,9 @@ export class VrrpRuntime {
       const w = this.#plan.wiring.get(p.name)!;
       const r = this.#pool.add(w, p.primaryAddress);
       if (!r.ok) errors.push(runtimeError(r.error.code, `(${p.name}) ${r.error.message}`, p.name));
+      // A source that cannot be bound yet is not a reason to refuse the daemon: that instance starts in FAULT
+      // and comes up once the address is usable (vrrp-links.ts trackSources; docs/hostile-network.md).
+      else this.#links.noteUnbound(p.name);
     }
     return errors;
   }
@@ -382,7 +390,8 @@ export class VrrpRuntime {
           { type: 'instance', instance: p.name, event: { type: 'sourceAddress', address: null } },
           now,
         );
-    // track_src_ip: a configured source missing from its interface is a FAULT until it comes (vrrp-links.ts).
+    // track_src_ip: a configured source missing from its interface is a FAULT until it comes; so is an IPv6
+    // source that cannot be bound yet (vrrp-links.ts).
     this.#links.trackSources((instance, address) =>
       this.#engine.handle({ type: 'instance', instance, event: { type: 'sourceAddress', address } }, now),
     );

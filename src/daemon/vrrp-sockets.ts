@@ -27,6 +27,15 @@ export type AdvertHandler = (instance: string, advert: VrrpAdvert, meta: RxMeta)
 /** Every rejected packet, for the detail log. */
 export type RejectHandler = (instance: string, result: Extract<RxValidateResult, { ok: false }>) => void;
 
+/** An instance without a socket: waiting for its interface, or (IPv6) for its source to be bindable. */
+interface Pending {
+  w: InstanceWiring;
+  srcAddr: string;
+  key: string;
+  /** The bind's failure, when the instance waits for its source (EADDRNOTAVAIL). */
+  source?: NetError;
+}
+
 interface Slot {
   key: string;
   ifname: string;
@@ -46,8 +55,10 @@ export class VrrpSocketPool {
    * Instances whose interface does not exist (yet): dynamic_interfaces, or an interface deleted under a running
    * instance. Their socket opens when the interface appears (openOn); keepalived keeps such a sockpool entry
    * with fd -1 (docs/config-meaning.md, 'Interfaces that do not exist').
+   * Also IPv6 instances whose source cannot be bound yet (not on the host, or tentative): their socket opens
+   * when the address is usable (retry; docs/hostile-network.md, 'A source address missing at start').
    */
-  readonly #pending = new Map<string, { w: InstanceWiring; srcAddr: string; key: string }>();
+  readonly #pending = new Map<string, Pending>();
   /**
    * keepalived's one AH Sequence Number counter per instance, for sending and receiving: each advert sent
    * carries counter + 1; an AH advert is accepted only above the counter, which then takes its number. So a
@@ -95,7 +106,8 @@ export class VrrpSocketPool {
 
   /**
    * Opens (or joins) the socket of an instance. `srcAddr` is the instance's advert source. On an interface that
-   * does not exist the instance waits for it, socketless (openOn).
+   * does not exist the instance waits for it, socketless (openOn); so does an IPv6 instance whose source the
+   * kernel will not bind yet (EADDRNOTAVAIL: not on the host, or still tentative), until retry() succeeds.
    */
   add(w: InstanceWiring, srcAddr: string): NetResult<void> {
     const s = w.socket;
@@ -115,8 +127,14 @@ export class VrrpSocketPool {
       };
       if (w.tx.unicastTtl !== undefined) opts.unicastTtl = w.tx.unicastTtl;
       const opened = VrrpSocket.open(opts);
-      if (!opened.ok && opened.error.code === 'KA_SOCKET_ENODEV') {
-        this.#pending.set(w.name, { w, srcAddr, key });
+      const waitFor = !opened.ok && waitingReason(opened.error, s.family);
+      if (!opened.ok && waitFor) {
+        this.#pending.set(w.name, {
+          w,
+          srcAddr,
+          key,
+          ...(waitFor === 'source' ? { source: opened.error } : {}),
+        });
         this.#wiring.set(w.name, w);
         if (!this.stats.has(w.name)) this.stats.set(w.name, newRxStats());
         return ok(undefined);
@@ -153,19 +171,45 @@ export class VrrpSocketPool {
 
   /**
    * An interface appeared: the instances waiting for it get their sockets (counters and AH sequence kept).
-   * Returns the failures (the instance keeps waiting).
+   * Returns the failures (the instance keeps waiting) and the instances now waiting for their source instead
+   * (waitingForSource; those already waiting for it are left to retry).
    */
-  openOn(ifname: string): NetError[] {
+  openOn(ifname: string): { errors: NetError[]; waiting: string[] } {
     const errors: NetError[] = [];
+    const waiting: string[] = [];
     for (const [name, x] of [...this.#pending])
-      if (x.w.socket.ifname === ifname) {
+      if (x.w.socket.ifname === ifname && !x.source) {
         const r = this.add(x.w, x.srcAddr);
         if (!r.ok) {
           this.#pending.set(name, x);
           errors.push(r.error);
-        }
+        } else if (this.#pending.has(name)) waiting.push(name);
       }
-    return errors;
+    return { errors, waiting };
+  }
+
+  /**
+   * An instance waiting for its source address: the address its socket is to be bound to and the bind's
+   * failure (undefined: it is not waiting for it).
+   */
+  waitingForSource(name: string): { address: string; error: NetError } | undefined {
+    const x = this.#pending.get(name);
+    return x?.source ? { address: x.srcAddr, error: x.source } : undefined;
+  }
+
+  /**
+   * Tries again to open the socket of an instance waiting for its source (the address arrived or finished
+   * DAD); true when it has its socket now. A failure other than the address's absence is returned.
+   */
+  retry(name: string): NetResult<boolean> {
+    const x = this.#pending.get(name);
+    if (!x?.source) return ok(!x);
+    const r = this.add(x.w, x.srcAddr);
+    if (!r.ok) {
+      this.#pending.set(name, x);
+      return r;
+    }
+    return ok(!this.#pending.has(name));
   }
 
   /**
@@ -444,6 +488,17 @@ export class VrrpSocketPool {
     this.#slotOf.clear();
     this.#pending.clear();
   }
+}
+
+/**
+ * Why an instance whose socket did not open waits instead of failing: no such interface (yet), or an IPv6
+ * source the kernel refuses to bind for now — an address not on the host or still tentative (DAD running)
+ * gives EADDRNOTAVAIL (docs/linux-sockets.md, 'Addresses'). IPv4 sockets are not bound to their source.
+ */
+function waitingReason(e: NetError, family: 4 | 6): 'interface' | 'source' | false {
+  if (e.code === 'KA_SOCKET_ENODEV') return 'interface';
+  if (e.code === 'KA_SOCKET_EADDRNOTAVAIL' && family === 6) return 'source';
+  return false;
 }
 
 /** The IPv4 packet as the kernel delivered it (the socket hands header and payload over separately). */
