@@ -6,6 +6,7 @@ import type { Netlink, NetlinkEvent } from '../net/netlink.js';
 import type { VrrpAction } from '../vrrp/actions.js';
 import { PRIORITY_OWNER } from '../vrrp/advert.js';
 import type { VrrpInstanceParams } from '../vrrp/instance-params.js';
+import type { InstanceWiring } from './engine-plan/types.js';
 import { faultPoint } from './fault-injection.js';
 import { InterfaceTable } from './interface-table.js';
 import { STATIC_OWNER, type VrrpContext } from './vrrp-context.js';
@@ -36,6 +37,10 @@ function linksOf(p: VrrpInstanceParams): string[] {
 }
 
 export class LinkFollower {
+  /** IPv4 unicast instances (name/address) whose unicast_src_ip the host has had since they started. */
+  readonly #v4SourceSeen = new Set<string>();
+  /** IPv4 unicast instances in FAULT waiting for their unicast_src_ip to appear (#v4SourceAbsent). */
+  readonly #v4Awaiting = new Set<string>();
   readonly #ctx: VrrpContext;
   readonly #nl: Netlink;
   /** Interfaces the engine cares about → last state. */
@@ -132,9 +137,20 @@ export class LinkFollower {
       const unbound = waited && this.#retryBind(inst.name);
       if (!w || !(w.fixedSource || unbound)) continue;
       const t = w.trackedSource;
-      if (ifname !== undefined && t?.ifname !== ifname && !waited) continue;
+      // IPv4 unicast from an address the host has not had since the instance started: FAULT until it comes.
+      const absent = this.#v4SourceAbsent(inst.name, inst.params, w);
+      if (
+        ifname !== undefined &&
+        t?.ifname !== ifname &&
+        !waited &&
+        !absent &&
+        !this.#v4Awaiting.has(inst.name)
+      )
+        continue;
+      if (!absent) this.#v4Awaiting.delete(inst.name);
       const missing =
         unbound ||
+        absent ||
         (t !== null && !table.addresses(t.ifname, inst.params.family).some((a) => a.address === t.address));
       if (missing === inst.status().fault.address) continue;
       // A default (followed) source's FAULT is #followSource's to end.
@@ -142,8 +158,28 @@ export class LinkFollower {
       // 2.2.7's words where it logs one (its start without the address); ours for the return.
       if (missing) log.info(`(${inst.name}): entering FAULT state (src address not configured)`);
       else if (t) log.info(`(${inst.name}) src address ${t.address} is back on ${t.ifname}`);
+      else log.info(`(${inst.name}) src address ${inst.params.primaryAddress} is now on this host`);
       tell(inst.name, missing ? null : inst.params.primaryAddress);
     }
+  }
+
+  /**
+   * An IPv4 unicast instance's unicast_src_ip that no interface of the host has had since the instance started
+   * (docs/hostile-network.md, 'A source address missing at start'): its peers' adverts, sent to that address,
+   * would never reach it, so it would be MASTER beside theirs. Once seen, a later deletion is track_src_ip's
+   * business, as in 2.2.7.
+   */
+  #v4SourceAbsent(name: string, p: VrrpInstanceParams, w: InstanceWiring): boolean {
+    if (p.family !== 4 || p.unicastPeers.length === 0 || !w.fixedSource) return false;
+    const key = `${name}/${p.primaryAddress}`;
+    if (this.#v4SourceSeen.has(key)) return false;
+    const table = this.#ctx.table;
+    if (table.names().some((n) => table.addresses(n, 4).some((a) => a.address === p.primaryAddress))) {
+      this.#v4SourceSeen.add(key);
+      return false;
+    }
+    this.#v4Awaiting.add(name);
+    return true;
   }
 
   /** At start or when a reload adds an instance: says why its socket waits for its source, if it does. */
