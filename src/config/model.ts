@@ -61,6 +61,13 @@ export interface GlobalDefs {
   vrrpGarpIntervalUs: number;
   vrrpGnaIntervalUs: number;
   vrrpMinGarp: boolean;
+  /**
+   * vrrp_garp_extra_if SECONDS [all]: a master's periodic GARP/NA on its other interfaces, for instances
+   * without garp_extra_if (0: off; docs/keepalived-semantics.md, 'GARP and unsolicited NA').
+   */
+  vrrpGarpExtraIfS: number;
+  /** `all` on vrrp_garp_extra_if: every other interface, not only VMACs made for single addresses. */
+  vrrpGarpExtraIfAll: boolean;
   vrrpDownTimerAdverts: number;
   vrrpLowerPrioNoAdvert: boolean;
   vrrpHigherPrioSendAdvert: boolean;
@@ -426,6 +433,10 @@ export interface VrrpInstanceConfig {
   garpMasterRefreshRepeat?: number;
   garpLowerPrioDelayS?: number;
   garpLowerPrioRepeat?: number;
+  /** garp_extra_if SECONDS (0..86400); unset: global_defs vrrp_garp_extra_if (with its `all`). */
+  garpExtraIfS?: number;
+  /** `all` seen on a garp_extra_if line (kept even when that line's time was invalid, as 2.2.7 does). */
+  garpExtraIfAll?: boolean;
   notify: NotifyScripts;
   /** Unset: global_defs vrrp_notify_priority_changes decides (keepalived applies it when the instance is complete). */
   notifyPriorityChanges?: boolean;
@@ -749,6 +760,8 @@ export function defaultGlobalDefs(): GlobalDefs {
     vrrpGarpIntervalUs: 0,
     vrrpGnaIntervalUs: 0,
     vrrpMinGarp: false,
+    vrrpGarpExtraIfS: 0,
+    vrrpGarpExtraIfAll: false,
     vrrpDownTimerAdverts: 3,
     vrrpLowerPrioNoAdvert: false,
     vrrpHigherPrioSendAdvert: false,

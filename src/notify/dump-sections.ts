@@ -210,9 +210,8 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     ` Gratuitous ARP lower priority repeat = ${g.vrrpGarpLowerPrioRepeat ?? (vrrp ? g.vrrpGarpMasterRepeat : UNSET)}`,
     ` Num adverts before down = ${g.vrrpDownTimerAdverts}`,
   );
-  const extraIf = o.vrrp_garp_extra_if;
   out.push(
-    ` Gratuitous ARP for each secondary ${extraIf?.includes('all') ? 'i/f' : 'VMAC'} = ${Number(extraIf?.[0]) || 0}s`,
+    ` Gratuitous ARP for each secondary ${g.vrrpGarpExtraIfAll ? 'i/f' : 'VMAC'} = ${g.vrrpGarpExtraIfS}s`,
   );
   out.push(
     ` Send advert after receive lower priority advert = ${!g.vrrpLowerPrioNoAdvert}`,

@@ -23,6 +23,7 @@ import {
 import type { VrrpStats } from '../vrrp/stats.js';
 import { dumpRoute, dumpRule } from './dump-routes.js';
 import {
+  ctimeText,
   type DataDumpContext,
   garpDelaySection,
   globalSection,
@@ -387,6 +388,13 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
     `   Gratuitous ARP lower priority delay = ${Math.floor(p.garpLowerPrioDelayUs / 1_000_000)}`,
     `   Gratuitous ARP lower priority repeat = ${p.garpLowerPrioRepeat}`,
     `   Down timer adverts = ${p.downTimerAdverts}`,
+    // garp_extra_if: only kept when `all` found an extra interface (instance-plan), hence always "i/f".
+    ...(p.garpExtraIfUs > 0
+      ? [
+          `   Gratuitous ARP for each secondary i/f = ${p.garpExtraIfUs / 1_000_000}`,
+          `   Next gratuitous ARP for such secondary = ${extraGarpText(st.extraGarpAtUs, ctx)}`,
+        ]
+      : []),
     `   Send advert after receive lower priority advert = ${!p.lowerPrioNoAdvert}`,
     `   Send advert after receive higher priority advert = ${p.higherPrioSendAdvert}`,
     `   Virtual Router ID = ${p.vrid}`,
@@ -564,6 +572,17 @@ export function vipDataText(
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * The next garp_extra_if deadline as keepalived writes it, "SECONDS.MICROS (Www Mmm dd hh:mm:ss yyyy.MICROS)"
+ * in wall-clock time; before the instance first became master (or after a reload) keepalived's is 0, the epoch.
+ */
+function extraGarpText(atUs: number | null, ctx: DataDumpContext | undefined): string {
+  const wallUs = atUs === null || !ctx ? 0 : Math.round(ctx.host.nowS * 1e6 + (atUs - ctx.host.monoNowUs));
+  const whole = Math.floor(wallUs / 1e6);
+  const us = String(wallUs - whole * 1e6).padStart(6, '0');
+  return `${whole}.${us} (${ctimeText(whole)}.${us})`;
+}
 
 /** keepalived's "SECONDS.MICROS (Www Mmm dd hh:mm:ss.micros yyyy)", local time as ctime writes it. */
 function transitionText(s: number): string {

@@ -12,6 +12,7 @@ import { PRIORITY_OWNER, PRIORITY_STOP } from './advert.js';
 import type { VrrpEvent } from './events.js';
 import { compareAddresses } from './fsm-address.js';
 import {
+  garpExtraOnAdvert,
   garpForAdded,
   garpOnBecomeMaster,
   garpOnDelayTimer,
@@ -55,6 +56,11 @@ export interface InstanceStatus {
   /** `address`: the interface has no address of its own to send from (sourceAddress event with null). */
   fault: { interface: boolean; tracker: boolean; group: boolean; address: boolean; config: boolean };
   timers: TimerTable;
+  /**
+   * garp_extra_if: when the next extra-interface GARP is due (checked at each advert while MASTER); kept after
+   * leaving MASTER, null until first set (keepalived's dump shows both).
+   */
+  extraGarpAtUs: number | null;
 }
 
 /**
@@ -95,6 +101,8 @@ export class VrrpInstance {
   #followed: string | null = null;
   /** A lower-priority advert is answered (advert, GARPs, notify) at most once per advert interval: not before. */
   #lowerAnswerAtUs = 0;
+  /** garp_extra_if deadline (garp-schedule.ts garpExtraOnAdvert); not a timer: the advert tick checks it. */
+  #extraGarpAtUs: number | null = null;
 
   constructor(params: VrrpInstanceParams) {
     this.name = params.name;
@@ -169,6 +177,7 @@ export class VrrpInstance {
         config: this.#p.configFault,
       },
       timers: { ...this.#timers },
+      extraGarpAtUs: this.#extraGarpAtUs,
     };
   }
 
@@ -302,6 +311,7 @@ export class VrrpInstance {
         // RFC 3768 §6.4.3 "If the Adver_Timer fires": send an advert, reset the timer.
         if (this.#state !== 'MASTER') return;
         this.#sendAdvert(this.#effective, out);
+        this.#garpExtra(nowUs, out);
         this.#arm('advert', nowUs + csToUs(p.advertIntervalCs), out);
         return;
       case 'garpDelay':
@@ -425,9 +435,19 @@ export class VrrpInstance {
     if (garp.nextAtUs !== null) this.#arm('garpDelay', garp.nextAtUs, out);
     const refreshAt = garpRefreshStart(p, nowUs);
     if (refreshAt !== null) this.#arm('garpRefresh', refreshAt, out);
+    // garp_extra_if: the interval runs from becoming master.
+    if (p.garpExtraIfUs > 0) this.#extraGarpAtUs = nowUs + p.garpExtraIfUs;
     this.#arm('advert', nowUs + csToUs(p.advertIntervalCs), out);
     this.#notify('MASTER', out);
     this.#stat('BecomeMaster', out);
+  }
+
+  /** keepalived garp_extra_if, at a master's advert tick: the extra interfaces' GARPs once the interval ran. */
+  #garpExtra(nowUs: number, out: VrrpAction[]): void {
+    const step = garpExtraOnAdvert(this.#p, this.#extraGarpAtUs, nowUs);
+    if (step === null) return;
+    out.push(...step.actions);
+    this.#extraGarpAtUs = step.nextAtUs;
   }
 
   /** Leaving MASTER for anything: stop advertising, drop the addresses. */
@@ -716,6 +736,9 @@ export class VrrpInstance {
     const newVips = [...next.vips, ...next.excludedVips];
     this.#p = next;
     this.#basePriority = next.basePriority;
+    // keepalived builds a new instance at a reload without its garp_extra_if deadline: a master sends the
+    // extra GARPs at its first advert after the reload.
+    this.#extraGarpAtUs = null;
     const kept = new Set(next.trackers.map((t) => trackerKey(t.kind, t.name)));
     for (const key of [...this.#readings.keys()]) if (!kept.has(key)) this.#readings.delete(key);
     if (this.#state === 'MASTER') {

@@ -4,6 +4,8 @@
 //                    if garp_master_refresh > 0, garp_master_refresh_repeat copies every refresh interval.
 //   lower-priority advert while master: garp_lower_prio_repeat copies at once, a second block after
 //                    garp_lower_prio_delay (defaults: the garp_master_* values).
+//   garp_extra_if:   while master, one copy for the first address on each extra interface at the first
+//                    advert sent after the interval has run since becoming master (or since the last one).
 // RFC 3768 §6.4.2 only asks for one gratuitous ARP per VIP on becoming master; the rest is keepalived's.
 import type { VrrpAction } from './actions.js';
 import type { VrrpInstanceParams } from './instance-params.js';
@@ -63,4 +65,19 @@ export function garpOnLowerPrioTimer(p: VrrpInstanceParams): GarpStep {
 /** On reload while master: GARP only the newly added addresses (as keepalived does). */
 export function garpForAdded(p: VrrpInstanceParams, added: string[]): VrrpAction[] {
   return garp(p, p.garpMasterRepeat, added);
+}
+
+/**
+ * A master's advert tick (keepalived garp_extra_if): once the deadline is reached, one GARP/NA per extra
+ * interface and the next deadline. keepalived compares strictly, but its ticks always run a little after
+ * their time, so the advert due at the deadline carries the GARP; `>=` gives that on exact (simulated) time
+ * too. A null deadline (none since the configuration was loaded) counts as reached. Null when nothing is due.
+ */
+export function garpExtraOnAdvert(
+  p: VrrpInstanceParams,
+  dueAtUs: number | null,
+  nowUs: number,
+): { actions: VrrpAction[]; nextAtUs: number } | null {
+  if (p.garpExtraIfUs <= 0 || (dueAtUs !== null && nowUs < dueAtUs)) return null;
+  return { actions: garp(p, 1, p.garpExtraAddresses), nextAtUs: nowUs + p.garpExtraIfUs };
 }

@@ -62,6 +62,14 @@ export interface VrrpInstanceParams {
   garpMasterRefreshRepeat: number;
   garpLowerPrioDelayUs: number;
   garpLowerPrioRepeat: number;
+  /**
+   * keepalived garp_extra_if: while MASTER, one GARP/NA for each of `garpExtraAddresses` at the first advert
+   * sent after this interval has run (0: off). The plan clears it when there is no extra interface
+   * (docs/keepalived-semantics.md, 'GARP and unsolicited NA').
+   */
+  garpExtraIfUs: number;
+  /** The first VIP / excluded VIP on each extra interface (its `dev`), in configuration order. */
+  garpExtraAddresses: string[];
   /** Trackers (track_interface/script/file/process/bfd) with their weights. */
   trackers: TrackerDef[];
   /** keepalived `dont_track_primary`: the instance's own interface going down does not cause FAULT. */
@@ -133,6 +141,8 @@ export function resolveInstanceParams(input: VrrpInstanceParamsInput): ResolvedP
     // man5: garp_lower_prio_delay defaults to garp_master_delay, garp_lower_prio_repeat to garp_master_repeat.
     garpLowerPrioDelayUs: input.garpLowerPrioDelayUs ?? garpMasterDelayUs,
     garpLowerPrioRepeat: input.garpLowerPrioRepeat ?? garpMasterRepeat,
+    garpExtraIfUs: input.garpExtraIfUs ?? 0,
+    garpExtraAddresses: input.garpExtraAddresses ?? [],
     trackers: input.trackers ?? [],
     dontTrackPrimary: input.dontTrackPrimary ?? false,
     configFault: input.configFault ?? false,

@@ -161,7 +161,7 @@ ${INSTANCE.replace('vrrp_instance B {', 'vrrp_instance C {\n  interface eth0\n  
 test('a keyword accepted without effect is carried and named on a note line with its place', () => {
   const { config, diag } = load(`global_defs {
   enable_snmp_vrrp
-  vrrp_garp_extra_if 30
+  linkbeat_use_polling
 }
 vrrp_instance A {
   interface eth0
@@ -178,7 +178,7 @@ vrrp_instance A {
     notes.map((d) => [d.severity, d.pos?.line, d.message.split(' ')[0]]),
     [
       ['info', 2, 'enable_snmp_vrrp'],
-      ['info', 3, 'vrrp_garp_extra_if'],
+      ['info', 3, 'linkbeat_use_polling'],
       ['info', 9, 'use_vmac_addr'],
     ],
   );
@@ -187,7 +187,7 @@ vrrp_instance A {
     /^note: .*c\d+\.conf:2: enable_snmp_vrrp is accepted .* it has no effect; metrics_listen serves .*$/,
   );
   assert.match(notes[1]!.message, /it has no effect$/, 'a hint only where there is an alternative');
-  assert.deepEqual(config.globalDefs.other, { enable_snmp_vrrp: [], vrrp_garp_extra_if: ['30'] });
+  assert.deepEqual(config.globalDefs.other, { enable_snmp_vrrp: [], linkbeat_use_polling: [] });
   assert.equal(diag.exitCode(), 0, 'a note changes no exit code');
 });
 

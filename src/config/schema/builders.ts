@@ -3,7 +3,7 @@ import type { SourcePos } from '../diagnostics.js';
 import { NO_OTHER, type ScriptSpec } from '../model.js';
 import type { KeywordDef, KeywordDoc, ParseCtx } from '../parser.js';
 import { groupExists, userExists } from '../script-security.js';
-import { type Read, readBool, readDecimalScaled, readInt, readTimerUs } from '../values.js';
+import { type Read, readBool, readDecimalScaled, readInt, readTimerUs, readUnsigned } from '../values.js';
 
 type Setter<T> = (target: any, value: T, pos: SourcePos) => void;
 
@@ -253,6 +253,68 @@ export function deprecated(message: string, then?: KeywordDef): KeywordDef {
     line: (target, tokens, pos, ctx) => {
       ctx.diag.warn('CONFIG_DEPRECATED', message, pos);
       then?.line?.(target, tokens, pos, ctx);
+    },
+  };
+}
+
+/**
+ * garp_extra_if / vrrp_garp_extra_if `SECONDS [all]` and their deprecated spellings (vmac_garp_intvl,
+ * vrrp_vmac_garp_intvl), read as keepalived 2.2.7 reads them: words in any order, the last number wins, `all`
+ * sticks even when the line is then rejected; a bad word or no number ignores the line's time
+ * (docs/keepalived-semantics.md, 'GARP and unsolicited NA').
+ */
+export function garpExtraIf(opts: {
+  min: number;
+  /** The keyword's current spelling, named by the deprecated one's warning. */
+  current: string;
+  /** "(VI_1): " for an instance, "" in global_defs. */
+  prefix: (target: any) => string;
+  set: (target: any, seconds: number) => void;
+  setAll: (target: any) => void;
+  field: string;
+  deprecated?: boolean;
+}): KeywordDef {
+  return {
+    doc: {
+      args: 'SECONDS [all]',
+      range: `${opts.min}..86400`,
+      field: opts.field,
+      deprecated: opts.deprecated,
+    },
+    line: (target, tokens, pos, ctx) => {
+      const kw = tokens[0]!;
+      if (opts.deprecated)
+        ctx.diag.warn(
+          'CONFIG_DEPRECATED',
+          `Keyword "${kw}" is deprecated - please use "${opts.current}"`,
+          pos,
+        );
+      let seconds: number | undefined;
+      for (const word of tokens.slice(1)) {
+        if (word === 'all') {
+          opts.setAll(target);
+          continue;
+        }
+        const r = readUnsigned(word, opts.min, 86400);
+        if (!r.ok) {
+          ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `${opts.prefix(target)}${kw} '${word}' invalid - ignoring`,
+            pos,
+          );
+          return;
+        }
+        seconds = r.value;
+      }
+      // The global keyword takes 0 as "no time" too (its range starts at 1).
+      if (seconds === undefined || (opts.min > 0 && seconds === 0))
+        return ctx.diag.error(
+          'CONFIG_INVALID_VALUE',
+          `${opts.prefix(target)}${kw} specified without time - ignoring`,
+          pos,
+        );
+      opts.set(target, seconds);
     },
   };
 }

@@ -19,13 +19,39 @@ function resolvesHost(s: string): boolean {
 import { availableParallelism } from 'node:os';
 import { readNumericMask } from '../../common/file-mask.js';
 import { readInt } from '../values.js';
-import { boolFlag, carry, deprecated, flag, int, script, seconds, str, timerUs } from './builders.js';
+import {
+  boolFlag,
+  carry,
+  deprecated,
+  flag,
+  garpExtraIf,
+  int,
+  script,
+  seconds,
+  str,
+  timerUs,
+} from './builders.js';
+
+/** vrrp_garp_extra_if SECONDS [all]: the default for instances without garp_extra_if. */
+function globalGarpExtraIf(isDeprecated: boolean): KeywordDef<GlobalDefs> {
+  return garpExtraIf({
+    min: 1,
+    current: 'vrrp_garp_extra_if',
+    prefix: () => '',
+    set: (g: GlobalDefs, s) => {
+      g.vrrpGarpExtraIfS = s;
+    },
+    setAll: (g: GlobalDefs) => {
+      g.vrrpGarpExtraIfAll = true;
+    },
+    field: 'vrrpGarpExtraIfS',
+    deprecated: isDeprecated,
+  });
+}
 
 /** Keywords accepted and carried in `other`, with the minimum argument count. */
 const CARRIED: Record<string, number> = {
   set_supplementary_groups: 0,
-  vrrp_garp_extra_if: 1,
-  vrrp_vmac_garp_intvl: 1,
   vrrp_delay_after_boot: 0,
   disable_local_igmp: 0,
   vmac_addr_prefix: 1,
@@ -472,6 +498,9 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     vrrp_garp_master_refresh_repeat: int('vrrpGarpMasterRefreshRepeat', 0, 2147483647),
     vrrp_garp_lower_prio_delay: int('vrrpGarpLowerPrioDelayS', 0, 86400),
     vrrp_garp_lower_prio_repeat: int('vrrpGarpLowerPrioRepeat', 0, 2147483647),
+    vrrp_garp_extra_if: globalGarpExtraIf(false),
+    // Deprecated since 2.2.2 (its first spelling), same meaning.
+    vrrp_vmac_garp_intvl: globalGarpExtraIf(true),
     // keepalived 2.2.7 rejects 0 here: "number '0' outside range [0.000001, 4294.967295]".
     vrrp_garp_interval: timerUs('vrrpGarpIntervalUs', 0.000001),
     vrrp_gna_interval: timerUs('vrrpGnaIntervalUs', 0.000001),

@@ -18,7 +18,7 @@ import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
 import { groupExists, userExists } from '../script-security.js';
 import { readInt, readIp, readTimerUs, readUnsigned } from '../values.js';
 import { parseRouteLine, parseRuleLine, parseVirtualAddress, type RuleDefaults } from './addresses.js';
-import { boolFlag, carry, deprecated, flag, int, script, str, timerUs } from './builders.js';
+import { boolFlag, carry, deprecated, flag, garpExtraIf, int, script, str, timerUs } from './builders.js';
 
 /** keepalived's VRRP_PRIO_DFL: what an invalid `priority` becomes. */
 const DEFAULT_PRIORITY = 100;
@@ -510,6 +510,9 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     garp_master_refresh_repeat: int('garpMasterRefreshRepeat', 0, 2147483647),
     garp_lower_prio_delay: int('garpLowerPrioDelayS', 0, 86400),
     garp_lower_prio_repeat: int('garpLowerPrioRepeat', 0, 2147483647),
+    garp_extra_if: instanceGarpExtraIf(false),
+    // Deprecated since 2.2.2 (its first spelling), same meaning.
+    vmac_garp_intvl: instanceGarpExtraIf(true),
     lower_prio_no_advert: boolFlag('lowerPrioNoAdvert'),
     higher_prio_send_advert: boolFlag('higherPrioSendAdvert'),
     owner_ignore_adverts: flag('ownerIgnoreAdverts'),
@@ -545,12 +548,27 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     no_virtual_ipaddress: 0,
     use_vmac_addr: 0,
     use_ipvlan: 0,
-    garp_extra_if: 1,
-    vmac_garp_intvl: 1,
     kernel_rx_buf_size: 1,
   }))
     t[kw] ??= carry(min);
   return t;
+}
+
+/** garp_extra_if SECONDS [all]: over global_defs' vrrp_garp_extra_if (0 turns it off for this instance). */
+function instanceGarpExtraIf(isDeprecated: boolean): KeywordDef<VrrpInstanceConfig> {
+  return garpExtraIf({
+    min: 0,
+    current: 'garp_extra_if',
+    prefix: (i: VrrpInstanceConfig) => `(${i.name}): `,
+    set: (i: VrrpInstanceConfig, s) => {
+      i.garpExtraIfS = s;
+    },
+    setAll: (i: VrrpInstanceConfig) => {
+      i.garpExtraIfAll = true;
+    },
+    field: 'garpExtraIfS',
+    deprecated: isDeprecated,
+  });
 }
 
 /** A keyword keepalived 2.2.7 counts as "unicast configured", whatever its value (model.ts `unicastConfigured`). */

@@ -81,6 +81,37 @@ function garpTiming(i: VrrpInstanceConfig, g: GlobalDefs) {
 }
 
 /**
+ * keepalived garp_extra_if (instance over global_defs; docs/keepalived-semantics.md, 'GARP and unsolicited
+ * NA'): the interval and the first address on each "extra" interface — one other than the instance's own that
+ * holds a VIP or excluded VIP (`dev`). 2.2.7 also counts VMACs it makes for single addresses (use_vmac_addr,
+ * not implemented here), so without `all` nothing is extra and the interval is cleared, as it is when no
+ * interface is extra. The instance's own interface gets one too with vmac_xmit_base, as in 2.2.7.
+ */
+function garpExtra(
+  i: VrrpInstanceConfig,
+  g: GlobalDefs,
+  runIf: string,
+  xmitBase: boolean,
+): { garpExtraIfUs: number; garpExtraAddresses: string[] } {
+  const own = i.garpExtraIfS !== undefined;
+  const seconds = own ? i.garpExtraIfS! : g.vrrpGarpExtraIfS;
+  // `all` from a rejected instance line still counts (2.2.7 sets its flag before judging the time).
+  const all = i.garpExtraIfAll === true || (!own && g.vrrpGarpExtraIfAll);
+  const vips = [...i.virtualIpaddresses, ...i.virtualIpaddressesExcluded];
+  const anyExtra = vips.some((v) => (v.dev ?? runIf) !== runIf);
+  if (seconds <= 0 || !all || !anyExtra) return { garpExtraIfUs: 0, garpExtraAddresses: [] };
+  const seen = new Set<string>();
+  const addresses: string[] = [];
+  for (const v of vips) {
+    const ifname = v.dev ?? runIf;
+    if (seen.has(ifname) || (ifname === runIf && !xmitBase)) continue;
+    seen.add(ifname);
+    addresses.push(v.address);
+  }
+  return { garpExtraIfUs: seconds * US_PER_S, garpExtraAddresses: addresses };
+}
+
+/**
  * The engine parameters and wiring of one instance, or why it cannot run. Call after validateConfig (which
  * settles version, family, priority and the advert interval the way keepalived's vrrp_complete_instance does).
  */
@@ -144,6 +175,8 @@ export function planInstance(
     higherPrioSendAdvert: i.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert,
     ownerIgnoreAdverts: i.ownerIgnoreAdverts ?? g.vrrpOwnerIgnoreAdverts,
     ...garpTiming(i, g),
+    // vmac_xmit_base counts only with use_vmac and without strict mode (2.2.7 clears it otherwise).
+    ...garpExtra(i, g, runIf, vmac !== undefined && vmac.xmitBase && !strict),
     trackers,
     dontTrackPrimary: i.dontTrackPrimary,
     configFault: noPeerFault,
