@@ -299,7 +299,13 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
   const checkUnicastSrc =
     (c?.checkUnicastSrc ?? g?.vrrpCheckUnicastSrc ?? false) ||
     (c?.unicastPeers.some((x) => x.minTtl !== undefined || x.maxTtl !== undefined) ?? false);
+  // garp_extra_if's `all` is one of keepalived's instance flags (set from global_defs when the instance has no
+  // garp_extra_if), so it makes "Flags:" without a line of its own, extra interface or not.
+  const garpAllIf =
+    c?.garpExtraIfAll === true ||
+    (c !== undefined && c.garpExtraIfS === undefined && g?.vrrpGarpExtraIfAll === true);
   const anyFlag =
+    garpAllIf ||
     unicastConfigured ||
     p.dontTrackPrimary ||
     f.skipCheckAdvAddr ||

@@ -394,6 +394,65 @@ vrrp_instance VI_1 {
 }
 `;
 
+/**
+ * garp_extra_if: the global default (with `all`) and instances over it — one with a VIP on eth1 (the lines),
+ * one with its own interval but no `all`, one with no other interface (both cleared: no lines), one with 0.
+ */
+const GARP_EXTRA_IF = `global_defs {
+  vrrp_garp_extra_if 30 all
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 91
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100
+    198.51.100.100 dev eth1
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 92
+  priority 100
+  garp_extra_if 5
+  virtual_ipaddress {
+    192.0.2.101
+    198.51.100.101 dev eth1
+  }
+}
+vrrp_instance VI_3 {
+  interface eth0
+  virtual_router_id 93
+  priority 100
+  vmac_garp_intvl 7 all
+  virtual_ipaddress {
+    192.0.2.102
+  }
+}
+vrrp_instance VI_4 {
+  interface eth0
+  virtual_router_id 94
+  priority 100
+  garp_extra_if 0
+  virtual_ipaddress {
+    192.0.2.103
+    198.51.100.103 dev eth1
+  }
+}
+vrrp_instance VI_5 {
+  interface eth0
+  virtual_router_id 95
+  priority 100
+  garp_extra_if 12 all
+  virtual_ipaddress_excluded {
+    198.51.100.105 dev eth1
+  }
+  virtual_ipaddress {
+    192.0.2.105
+  }
+}
+`;
+
 /** IPv4 literals outside the documentation ranges moved into 198.51.100.0/24 (and IPv6 into 2001:db8::/32). */
 function documentationAddresses(text: string): string {
   const v4 = new Map<string, string>();
@@ -785,6 +844,7 @@ function cases(): Case[] {
     { name: 'global flags and the notify_priority_changes default', text: GLOBAL_FLAGS, settled: ALL_MASTER },
     { name: 'vmac, routes, rules, static addresses, track_process', text: VMAC_ROUTES, settled: ALL_MASTER },
     { name: 'garp groups', text: GARP_GROUPS, settled: ALL_MASTER },
+    { name: 'garp_extra_if', text: GARP_EXTRA_IF, settled: ALL_MASTER },
     { name: 'vmac_prefix, cut to fit', text: VMAC_PREFIX, settled: ALL_MASTER },
     {
       name: 'unicast keywords without peers; unicast checksum compatibility',
@@ -1089,6 +1149,7 @@ function normalise(text: string, ours: boolean): string[] {
       .replace(/^( {3}Last transition = ).*$/, '$1<time>')
       .replace(/^( {3}Read timeout = )\d.*$/, '$1<time>')
       .replace(/^( G(ARP|NA) next time )[1-9].*$/, '$1<time>')
+      .replace(/^( {3}Next gratuitous ARP for such secondary = )[1-9].*$/, '$1<time>')
       // A vrrp_script's run state at the instant of the dump (keepalived: `running` while a run is in flight).
       .replace(/^( {3}State = )(running|idle)$/, '$1<run state>')
       .replace(/(IPv6 forwarding\. Last checked ).*$/, '$1<time>')
