@@ -6,8 +6,9 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import koffi from 'koffi';
 
-const SYS_pidfd_open = process.arch === 'arm64' ? 434 : 434;
-const SYS_pidfd_getfd = process.arch === 'arm64' ? 438 : 438;
+// Same numbers on x86-64 and arm64 (syscalls added since 5.1 share one table).
+const SYS_pidfd_open = 434;
+const SYS_pidfd_getfd = 438;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 
