@@ -118,6 +118,14 @@ export interface GlobalDefs {
   defaultInterface?: string;
   /** Log adverts of VRIDs no instance on the receiving interface has (rate-limited). */
   logUnknownVrids: boolean;
+  /**
+   * `vrrp_rx_bufs_policy`: what each instance adds to its VRRP socket's receive buffer — its interface's MTU
+   * or its advert's length (times vrrpRxBufsMultiplier), or a number of bytes. Unset: nothing, the kernel's
+   * default buffer (docs/linux-sockets.md, 'Receive buffers').
+   */
+  vrrpRxBufsPolicy?: 'MTU' | 'ADVERT' | number;
+  /** `vrrp_rx_bufs_multiplier` (1..4294967295, default 3). */
+  vrrpRxBufsMultiplier: number;
   /** Run before anything starts, waited for up to startupScriptTimeoutS (src/daemon/lifecycle-scripts.ts). */
   startupScript?: ScriptSpec;
   startupScriptTimeoutS: number;
@@ -391,6 +399,8 @@ export interface VrrpInstanceConfig {
   unicastPeers: UnicastPeer[];
   unicastPeerPos?: SourcePos;
   unicastTtl?: number;
+  /** `kernel_rx_buf_size`: bytes this instance adds to its socket's receive buffer, whatever the policy (0: unset). */
+  kernelRxBufSize?: number;
   mcastDstIp?: string;
   checkUnicastSrc?: boolean;
   /**
@@ -782,6 +792,7 @@ export function defaultGlobalDefs(): GlobalDefs {
     nftablesIfindex: false,
     nftablesCounters: false,
     logUnknownVrids: false,
+    vrrpRxBufsMultiplier: 3,
     fifoWriteVrrpStatesOnReload: false,
     startupScriptTimeoutS: 10,
     shutdownScriptTimeoutS: 10,

@@ -216,6 +216,8 @@ export class VrrpRuntime {
           );
       },
       (instance) => log.info(`(${instance}) Setting unicast VRRPv3 checksum to old version`),
+      // vrrp_rx_bufs_policy MTU counts the instance's interface's MTU (docs/linux-sockets.md, 'Receive buffers').
+      (ifname) => this.#table.link(ifname)?.mtu,
     );
     this.#vips = new VipInstaller(this.#nl, this.#table, log);
     this.#firewall = StrictFirewall.of(log, cfg.globalDefs);
@@ -343,6 +345,8 @@ export class VrrpRuntime {
           }
         }
         rt.#links.onNetlink(ev);
+        // An MTU change (or a link's arrival, now in the table) resizes the sockets that count its MTU.
+        if (ev.kind === 'link' && ev.action !== 'del' && rt.#state === 'running') rt.#pool.resizeOn(ev.name);
       },
       (e) => {
         log.error(`${e.message} (link events may have been lost; re-reading links and addresses)`);
@@ -555,6 +559,7 @@ export class VrrpRuntime {
         notifyDeleted: this.#notifyDeleted.has(i.name),
         flags: this.#dumpFlags.get(i.name) ?? NO_DUMP_FLAGS,
         ...optionalFd(this.#pool.fdOf(i.name), this.#pool.socketOf(i.name)),
+        rxBufSize: this.#pool.rxBufOf(i.name),
         installedVips: new Set(
           [...i.params.vips, ...i.params.excludedVips]
             .filter((v) => this.#vips.isSet(i.name, v.address, v.dev ?? i.params.interface))

@@ -4,6 +4,7 @@
 // Sending encodes the engine's AdvertToSend (encodeAdvert) and writes one copy per unicast peer or one to the
 // group; for IPv4 VrrpSocket writes our own IP header (TOS 0xc0, TTL 255), for IPv6 the kernel checksums.
 // VRRPv2 with auth_type AH runs on its own IP-protocol-51 socket and sends whole packets built here.
+import { readFileSync } from 'node:fs';
 import type { NetError, NetResult } from '../net/net-error.js';
 import { fail, ok } from '../net/net-error.js';
 import type { DatagramSink, PreparedWrite } from '../net/prepared-write.js';
@@ -44,6 +45,8 @@ interface Slot {
   /** (interface, family, IP protocol) shared with the sibling socket of the other mode, if any. */
   pairKey: string;
   byVrid: Map<number, InstanceWiring[]>;
+  /** The receive buffer asked for: its instances' shares summed (#sizeRxBuf); 0 while the kernel's default. */
+  rxBuf: number;
 }
 
 export class VrrpSocketPool {
@@ -75,6 +78,7 @@ export class VrrpSocketPool {
   readonly #followedMaster: (instance: string) => string | null;
   readonly #onUnknownVrid: (ifname: string, vrid: number) => void;
   readonly #onOldChecksum: (instance: string) => void;
+  readonly #mtuOf: (ifname: string) => number | undefined;
   /**
    * Instances that heard a VRRPv3 unicast advert with keepalived 1.3.6's checksum and now send that form too
    * (2.2.7's automatic compatibility; docs/vrrp-adverts.md, 'Checksums'). Kept over a reload: the peer is the
@@ -90,7 +94,9 @@ export class VrrpSocketPool {
     followedMaster: (instance: string) => string | null = () => null,
     onUnknownVrid: (ifname: string, vrid: number) => void = () => {},
     onOldChecksum: (instance: string) => void = () => {},
+    mtuOf: (ifname: string) => number | undefined = () => undefined,
   ) {
+    this.#mtuOf = mtuOf;
     this.#onAdvert = onAdvert;
     this.#onReject = onReject;
     this.#onError = onError;
@@ -147,6 +153,7 @@ export class VrrpSocketPool {
         unicast: s.unicast,
         pairKey,
         byVrid: new Map(),
+        rxBuf: 0,
       };
       const started = created.sock.onMessage(
         (payload, meta, hdr) => this.#receive(created, payload, meta, hdr),
@@ -166,7 +173,42 @@ export class VrrpSocketPool {
     this.#slotOf.set(w.name, slot);
     this.#wiring.set(w.name, w);
     if (!this.stats.has(w.name)) this.stats.set(w.name, newRxStats());
+    this.#sizeRxBuf(slot);
     return ok(undefined);
+  }
+
+  /**
+   * Sizes a socket's receive buffer as 2.2.7 does: the sum of its instances' shares (kernel_rx_buf_size,
+   * vrrp_rx_bufs_policy), none of them: left at the kernel's default. 2.2.7 sums over the instances before it
+   * opens the socket and opens every socket afresh at a reload; here the socket stays open and is sized again
+   * whenever an instance joins, leaves or changes, or the MTU it counts changes (resizeOn), so it ends at the
+   * same size (docs/linux-sockets.md, 'Receive buffers').
+   */
+  #sizeRxBuf(slot: Slot): void {
+    let sum = 0;
+    for (const list of slot.byVrid.values())
+      for (const w of list)
+        sum += 'bytes' in w.rxBuf ? w.rxBuf.bytes : w.rxBuf.mtuTimes * (this.#mtuOf(w.rxBuf.ifname) ?? 0);
+    if (sum === slot.rxBuf) return;
+    // Back to nothing (a reload took the keywords away): the default a fresh socket would have had.
+    const r = slot.sock.setReceiveBuffer(sum > 0 ? sum : defaultReceiveBuffer());
+    if (!r.ok)
+      this.#onError({ ...r.error, message: `vrrp set receive socket buffer size: ${r.error.message}` });
+    slot.rxBuf = sum;
+  }
+
+  /** An interface's MTU may have changed: the sockets whose instances count it are sized again. */
+  resizeOn(ifname: string): void {
+    for (const slot of this.#slots.values())
+      if (
+        [...slot.byVrid.values()].some((l) => l.some((w) => 'ifname' in w.rxBuf && w.rxBuf.ifname === ifname))
+      )
+        this.#sizeRxBuf(slot);
+  }
+
+  /** The receive buffer an instance's socket asked for (0: the kernel's default), the dump's "Rx buf size". */
+  rxBufOf(name: string): number {
+    return this.#slotOf.get(name)?.rxBuf ?? 0;
   }
 
   /**
@@ -296,6 +338,7 @@ export class VrrpSocketPool {
     );
     this.#wiring.set(w.name, w);
     this.#encodedAdverts.delete(w.name); // auth and checksum form come from the wiring
+    this.#sizeRxBuf(slot);
     return true;
   }
 
@@ -330,7 +373,7 @@ export class VrrpSocketPool {
     const list = (slot.byVrid.get(vrid) ?? []).filter((x) => x.name !== name);
     if (list.length > 0) slot.byVrid.set(vrid, list);
     else slot.byVrid.delete(vrid);
-    if (slot.byVrid.size > 0) return;
+    if (slot.byVrid.size > 0) return this.#sizeRxBuf(slot);
     slot.sock.close();
     this.#slots.delete(slot.key);
     this.#listFds();
@@ -488,6 +531,23 @@ export class VrrpSocketPool {
     this.#slotOf.clear();
     this.#pending.clear();
   }
+}
+
+let rmemDefault: number | undefined;
+
+/**
+ * What to ask for to get back a fresh socket's buffer, net.core.rmem_default (the kernel doubles what it is
+ * asked for). Read once; 212992 is the kernel's own default.
+ */
+function defaultReceiveBuffer(): number {
+  if (rmemDefault === undefined) {
+    try {
+      rmemDefault = Number(readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim()) || 212992;
+    } catch {
+      rmemDefault = 212992;
+    }
+  }
+  return Math.floor(rmemDefault / 2);
 }
 
 /**

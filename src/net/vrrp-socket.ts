@@ -28,6 +28,7 @@ import {
   IPV6_UNICAST_HOPS,
   ifNameToIndex,
   SO_BINDTODEVICE,
+  SO_RCVBUF,
   SOL_SOCKET,
 } from './libc.js';
 import { fail, type NetError, type NetResult, ok } from './net-error.js';
@@ -205,6 +206,15 @@ export class VrrpSocket implements VrrpTransport {
   /** The IPv4 source written into headers, or the IPv6 source the socket is bound to, if any. */
   get srcAddr(): string | undefined {
     return this.#src ? formatIp(this.#src) : undefined;
+  }
+
+  /**
+   * Asks for a receive buffer of `bytes` (SO_RCVBUF: the kernel caps it at net.core.rmem_max, then doubles it
+   * for its bookkeeping). Not SO_RCVBUFFORCE: 2.2.7 stays under the cap too (docs/linux-sockets.md,
+   * 'Receive buffers').
+   */
+  setReceiveBuffer(bytes: number): NetResult<void> {
+    return this.#sock.setsockopt(SOL_SOCKET, SO_RCVBUF, Math.min(bytes, 0x7fffffff));
   }
 
   /** IPv4 only: change the source written into future headers (the interface's primary address moved). */

@@ -287,11 +287,10 @@ export function globalSection(ctx: DataDumpContext, process: 'vrrp' | 'checker' 
     );
   out.push(` rs_init_notifies = ${g.rsInitNotifies ? 1 : 0}`);
   out.push(` no_checker_emails = ${g.noCheckerEmails ? 1 : 0}`);
-  const policy = o.vrrp_rx_bufs_policy?.[0];
+  const policy = g.vrrpRxBufsPolicy;
   if (policy === 'MTU' || policy === 'ADVERT') out.push(` rx_bufs_policy = ${policy}`);
-  else if (policy !== undefined && Number.isInteger(Number(policy)))
-    out.push(` rx_bufs_size = ${Number(policy)}`);
-  out.push(` rx_bufs_multiples = ${num(o, 'vrrp_rx_bufs_multiplier', 3)}`);
+  else if (policy !== undefined) out.push(` rx_bufs_size = ${policy}`);
+  out.push(` rx_bufs_multiples = ${g.vrrpRxBufsMultiplier}`);
   // The mask in force in this process (-u, else the last umask read; src/common/file-mask.ts), as 2.2.7's.
   out.push(` umask = 0${fileMask().toString(8)}`);
   if (g.vrrpStartupDelayS > 0) out.push(` vrrp_startup_delay = ${g.vrrpStartupDelayS}`);
@@ -359,7 +358,7 @@ export function sockpoolSection(instances: DumpedInstance[], ctx?: DataDumpConte
       `   Protocol = ${list[0]!.authType === AuthType.ah ? 'AH' : 'VRRP'}`,
       `   Type = ${unicast ? 'Unicast' : 'Multicast'}`,
       ...(unicast ? [`   Address = ${p.primaryAddress}`] : []),
-      '   Rx buf size = 0',
+      `   Rx buf size = ${list[0]!.rxBufSize ?? 0}`,
       '   VRRP instances',
       ...[...list]
         .sort((a, b) => a.params.vrid - b.params.vrid)

@@ -56,6 +56,8 @@ export interface DumpedInstance {
   fd?: number;
   /** Which socket it is on (the same for instances sharing one): the Sockpool section's entries. */
   socket?: string;
+  /** The receive buffer its socket asked for (the instances' sum; 0: the kernel's default), its "Rx buf size". */
+  rxBufSize?: number;
   /**
    * The VIPs (installedVipKey) the VIP installer holds as added for this instance: the data dump's `set`.
    * Absent (a snapshot without an installer): every VIP of a MASTER.
@@ -102,6 +104,8 @@ export interface DumpFlags {
   smtpAlert: boolean;
   /** The use_vmac interface, '' without one. */
   vmacIfname: string;
+  /** `kernel_rx_buf_size` (0: not set): the dump's "Kernel rx buffer size". */
+  kernelRxBufSize?: number;
 }
 
 /** DumpFlags of every instance, as keepalived resolves them (instance setting, else the global one). */
@@ -116,6 +120,7 @@ export function dumpFlagsOf(cfg: KeepalivedConfig, vmacNames: Map<string, string
         promoteSecondaries: i.promoteSecondaries,
         smtpAlert: i.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
         vmacIfname: vmacNames.get(i.name) ?? '',
+        kernelRxBufSize: i.kernelRxBufSize ?? 0,
       },
     ]),
   );
@@ -423,6 +428,7 @@ function topologyLines(d: DumpedInstance, ctx: DataDumpContext | undefined): str
       : p.version === 2
         ? ['   Authentication type = none']
         : []),
+    ...(f.kernelRxBufSize ? [`   Kernel rx buffer size = ${f.kernelRxBufSize}`] : []),
     ...(p.vips.length > 0 ? [`   Virtual IP (${p.vips.length}):`, ...p.vips.map(vipLine)] : []),
     ...(p.excludedVips.length > 0 ? ['   Virtual IP Excluded :', ...p.excludedVips.map(vipLine)] : []),
     ...(unicast

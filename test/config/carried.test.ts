@@ -42,8 +42,10 @@ test('keywords the daemon acts on are typed: nothing lands in `other`, no note',
   nftables_ifindex
   nftables_counters
   umask 022
+  vrrp_rx_bufs_policy ADVERT
+  vrrp_rx_bufs_multiplier 5
 }
-${INSTANCE}
+${INSTANCE.replace('virtual_router_id 1\n', 'virtual_router_id 1\n  kernel_rx_buf_size 65536\n')}
 virtual_server 192.0.2.10 80 {
   protocol TCP
   lb_algo sh
@@ -81,6 +83,10 @@ virtual_server 192.0.2.10 80 {
   assert.equal(g.useSymlinkPaths, true);
   assert.equal(g.dynamicInterfacesAllowIfChanges, true);
   assert.equal(g.umask, 0o22);
+  assert.equal(g.vrrpRxBufsPolicy, 'ADVERT');
+  assert.equal(g.vrrpRxBufsMultiplier, 5);
+  assert.equal(config.vrrpInstances[0]!.kernelRxBufSize, 65536);
+  assert.deepEqual(config.vrrpInstances[0]!.other, {});
   assert.deepEqual(nftSettings(g), { table: 'kats', priority: -7, ifindex: true, counters: true });
   const vs = config.virtualServers[0]!;
   assert.deepEqual(vs.other, {});

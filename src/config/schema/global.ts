@@ -18,7 +18,7 @@ function resolvesHost(s: string): boolean {
 
 import { availableParallelism } from 'node:os';
 import { readNumericMask } from '../../common/file-mask.js';
-import { readInt } from '../values.js';
+import { readInt, readUnsigned } from '../values.js';
 import {
   boolFlag,
   carry,
@@ -67,8 +67,6 @@ const CARRIED: Record<string, number> = {
   lvs_process_name: 1,
   bfd_process_name: 1,
   min_auto_priority_delay: 1,
-  vrrp_rx_bufs_policy: 1,
-  vrrp_rx_bufs_multiplier: 1,
   snmp_socket: 1,
   enable_traps: 0,
   enable_snmp_vrrp: 0,
@@ -117,6 +115,63 @@ function lvsFlushOnStop(): KeywordDef<GlobalDefs> {
       if (v === undefined) g.lvsFlushOnStop = 'all';
       else if (v === 'VS') g.lvsFlushOnStop = 'vs';
       else ctx.diag.error('CONFIG_INVALID_VALUE', `${tokens[0]}: unknown option ${v}`, pos);
+    },
+  };
+}
+
+/**
+ * `vrrp_rx_bufs_policy MTU|ADVERT|BYTES …`, as 2.2.7 reads it: the words of every such line add up; a size
+ * beats MTU/ADVERT and MTU beats ADVERT, each conflict reported. A word that is neither MTU nor ADVERT is
+ * taken as a size, but 2.2.7 reads the number from the first word whatever the position (so `MTU 4096` is
+ * refused as "Invalid vrrp_rx_bufs_policy 4096"); kept, as -t reports the same lines.
+ */
+function rxBufsPolicy(): KeywordDef<GlobalDefs> {
+  return {
+    doc: { args: 'MTU|ADVERT|BYTES', field: 'vrrpRxBufsPolicy' },
+    line: (g, tokens, pos, ctx) => {
+      const bad = (m: string) => ctx.diag.error('CONFIG_INVALID_VALUE', m, pos);
+      if (tokens.length < 2) return bad('vrrp_rx_bufs_policy missing');
+      let mtu = g.vrrpRxBufsPolicy === 'MTU';
+      let advert = g.vrrpRxBufsPolicy === 'ADVERT';
+      let size = typeof g.vrrpRxBufsPolicy === 'number' ? g.vrrpRxBufsPolicy : undefined;
+      for (const word of tokens.slice(1)) {
+        if (word.toUpperCase() === 'MTU') mtu = true;
+        else if (word.toUpperCase() === 'ADVERT') advert = true;
+        else {
+          const r = readUnsigned(tokens[1], 0, 0xffffffff);
+          if (r.ok) size = r.value;
+          else {
+            ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+            bad(`Invalid vrrp_rx_bufs_policy ${word}`);
+          }
+        }
+      }
+      if (size !== undefined && (mtu || advert)) {
+        bad('Cannot set vrrp_rx_bufs_policy size and policy, ignoring policy');
+        mtu = advert = false;
+      } else if (mtu && advert) {
+        bad('Cannot set both vrrp_rx_bufs_policy MTU and ADVERT, ignoring ADVERT');
+        advert = false;
+      }
+      const policy = size ?? (mtu ? 'MTU' : advert ? 'ADVERT' : undefined);
+      if (policy !== undefined) g.vrrpRxBufsPolicy = policy;
+    },
+  };
+}
+
+/** `vrrp_rx_bufs_multiplier N`: exactly one number, 1..4294967295 (2.2.7's words when not). */
+function rxBufsMultiplier(): KeywordDef<GlobalDefs> {
+  return {
+    doc: { args: 'INTEGER', range: '1..4294967295', field: 'vrrpRxBufsMultiplier' },
+    line: (g, tokens, pos, ctx) => {
+      if (tokens.length !== 2)
+        return ctx.diag.error('CONFIG_INVALID_VALUE', 'Invalid vrrp_rx_bufs_multiplier', pos);
+      const r = readUnsigned(tokens[1], 1, 0xffffffff);
+      if (r.ok) g.vrrpRxBufsMultiplier = r.value;
+      else {
+        ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+        ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid vrrp_rx_bufs_multiplier ${tokens[1]}`, pos);
+      }
     },
   };
 }
@@ -571,6 +626,8 @@ export function globalDefsKeywords(): KeywordTable<GlobalDefs> {
     },
     checker_log_all_failures: boolFlag('checkerLogAllFailures'),
     log_unknown_vrids: flag('logUnknownVrids'),
+    vrrp_rx_bufs_policy: rxBufsPolicy(),
+    vrrp_rx_bufs_multiplier: rxBufsMultiplier(),
     umask: umaskKeyword(),
     default_interface: str('defaultInterface'),
     fifo_write_vrrp_states_on_reload: flag('fifoWriteVrrpStatesOnReload'),

@@ -430,6 +430,20 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
       },
     },
     unicast_ttl: int('unicastTtl', 0, 255),
+    // Bytes this instance adds to its socket's receive buffer (docs/linux-sockets.md, 'Receive buffers').
+    kernel_rx_buf_size: {
+      doc: { args: 'BYTES', range: '0..4294967295', field: 'kernelRxBufSize' },
+      line: (i, tokens, pos, ctx) => {
+        const r = tokens.length === 2 ? readUnsigned(tokens[1], 0, 0xffffffff) : undefined;
+        if (r?.ok) {
+          if (r.value > 0) i.kernelRxBufSize = r.value;
+          else delete i.kernelRxBufSize;
+          return;
+        }
+        if (r) ctx.diag.error('CONFIG_INVALID_NUMBER', r.error, pos);
+        ctx.diag.error('CONFIG_INVALID_VALUE', `(${i.name}) invalid kernel_rx_buf_size specified`, pos);
+      },
+    },
     mcast_dst_ip: {
       line: (i, tokens, pos, ctx) => {
         const a = readIp(tokens[1]);
@@ -548,7 +562,6 @@ export function vrrpInstanceKeywords(env: VrrpParseEnv): KeywordTable<VrrpInstan
     no_virtual_ipaddress: 0,
     use_vmac_addr: 0,
     use_ipvlan: 0,
-    kernel_rx_buf_size: 1,
   }))
     t[kw] ??= carry(min);
   return t;

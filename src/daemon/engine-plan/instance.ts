@@ -15,7 +15,7 @@ import { type RuntimeError, runtimeError } from '../runtime-error.js';
 import type { VmacSpec } from '../vmac.js';
 import { engineVip } from './statics.js';
 import type { TrackerCatalog } from './trackers.js';
-import type { HostAddressing, InstanceWiring, TxOptions } from './types.js';
+import type { HostAddressing, InstanceWiring, RxBufShare, TxOptions } from './types.js';
 
 /** What every instance's plan reads besides its own block. */
 export interface InstanceContext {
@@ -252,6 +252,38 @@ export function planInstance(
     rxPolicy,
     tx,
     notify: notifyOf(i.notify),
+    rxBuf: rxBufShare(i, g, { family, version, ah: authType === AuthType.ah, ifname: runIf }),
   };
   return { params: resolved.params, wiring };
+}
+
+/**
+ * An instance's share of its socket's receive buffer, in 2.2.7's order: its kernel_rx_buf_size, else the
+ * vrrp_rx_bufs_policy size, else the multiplier times its advert's length (ADVERT) or its interface's MTU (MTU),
+ * else nothing (docs/linux-sockets.md, 'Receive buffers').
+ */
+export function rxBufShare(
+  i: VrrpInstanceConfig,
+  g: GlobalDefs,
+  o: { family: IpFamily; version: VrrpVersion; ah: boolean; ifname: string },
+): RxBufShare {
+  const policy = g.vrrpRxBufsPolicy;
+  if (i.kernelRxBufSize) return { bytes: i.kernelRxBufSize };
+  if (typeof policy === 'number') return { bytes: policy };
+  if (policy === 'ADVERT') return { bytes: g.vrrpRxBufsMultiplier * advertLength(i, o) };
+  if (policy === 'MTU') return { mtuTimes: g.vrrpRxBufsMultiplier, ifname: o.ifname };
+  return { bytes: 0 };
+}
+
+/**
+ * The length of the instance's advert as its socket reads it (2.2.7's vrrp_adv_len): the VRRP header, VRRPv2's
+ * authentication data, the addresses, and for IPv4 the IP header (and the AH header under auth_type AH).
+ */
+function advertLength(
+  i: VrrpInstanceConfig,
+  o: { family: IpFamily; version: VrrpVersion; ah: boolean },
+): number {
+  const n = i.virtualIpaddresses.length;
+  if (o.family === 6) return 8 + 16 * n;
+  return 8 + (o.version === 2 ? 8 : 0) + 4 * n + 20 + (o.ah ? 24 : 0);
 }

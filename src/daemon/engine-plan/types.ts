@@ -69,7 +69,16 @@ export interface InstanceWiring {
   rxPolicy: RxPolicy;
   tx: TxOptions;
   notify: NotifyScripts;
+  /** What the instance adds to its socket's receive buffer (instance.ts rxBufShare). */
+  rxBuf: RxBufShare;
 }
+
+/**
+ * An instance's share of its VRRP socket's receive buffer, as 2.2.7 sums them per socket (docs/linux-sockets.md,
+ * 'Receive buffers'): a number of bytes (0: nothing), or a multiple of an interface's MTU, read when the socket
+ * is sized (and again when that MTU changes).
+ */
+export type RxBufShare = { bytes: number } | { mtuTimes: number; ifname: string };
 
 export interface EnginePlan {
   engine: EngineConfig;
