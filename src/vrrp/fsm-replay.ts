@@ -7,7 +7,8 @@
 // failure recorded by the daemon (or a simulator run) becomes a deterministic test. A later `config` record
 // starts a fresh engine (the recorded process restarted).
 import type { VrrpAction } from './actions.js';
-import { type EngineConfig, type EngineRecord, VrrpEngine } from './engine.js';
+import { type EngineConfig, type EngineEvent, type EngineRecord, VrrpEngine } from './engine.js';
+import { instanceParams } from './instance-params.js';
 
 export type ReplayRecord = { kind: 'config'; config: EngineConfig } | EngineRecord;
 
@@ -57,21 +58,36 @@ export type ReplayResult =
       actual?: VrrpAction[];
     };
 
+/**
+ * A recording made before a parameter existed lacks it: each recorded instance's parameters get the defaults
+ * of those it does not carry (instanceParams), so an old recording replays as the same configuration.
+ */
+function current(config: EngineConfig): EngineConfig {
+  return { ...config, instances: config.instances.map((p) => instanceParams(p)) };
+}
+
+function currentEvent(e: EngineEvent): EngineEvent {
+  if (e.type === 'addInstance') return { ...e, params: instanceParams(e.params) };
+  if (e.type === 'instance' && e.event.type === 'reload')
+    return { ...e, event: { ...e.event, params: instanceParams(e.event.params) } };
+  return e;
+}
+
 /** Feeds the recorded inputs to a fresh engine and compares each output with the recorded one. */
 export function replay(records: readonly ReplayRecord[]): ReplayResult {
   const first = records[0];
   if (first?.kind !== 'config') return { ok: false, code: 'no-config', index: 0 };
-  let engine = new VrrpEngine(first.config);
+  let engine = new VrrpEngine(current(first.config));
   let inputs = 0;
   let pending: VrrpAction[] | null = null;
   for (let i = 1; i < records.length; i++) {
     const rec = records[i]!;
     if (rec.kind === 'config') {
       // A restart of the recorded process: a fresh engine from here on.
-      engine = new VrrpEngine(rec.config);
+      engine = new VrrpEngine(current(rec.config));
       pending = null;
     } else if (rec.kind === 'in') {
-      pending = engine.handle(rec.event, rec.nowUs);
+      pending = engine.handle(currentEvent(rec.event), rec.nowUs);
       inputs++;
     } else {
       const actual = pending ?? [];

@@ -20,8 +20,15 @@ export function ip(...args: string[]): string {
 
 /** Runs a command inside namespace `ns`; returns status, stdout and stderr, never throws. */
 export function nsExec(ns: string, cmd: string, args: string[], timeoutMs = 20_000) {
-  const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: timeoutMs });
-  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  // A large buffer: /proc/net/nf_conntrack after a few seconds of load is past spawnSync's 1 MiB default, which
+  // ends the read with ENOBUFS and a null status.
+  const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const stderr = (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '');
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr };
 }
 
 /** The `ip` arguments that run a TypeScript file (through tsx) with this node inside namespace `ns`. */
