@@ -11,7 +11,14 @@ import { SIGNAL_JSON } from '../../src/daemon/run.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/v8-tuning.js';
 import { REPO_ROOT } from '../helpers/keepalived-ref.js';
 import { loneRouterNetns } from '../helpers/netns.js';
-import { type Impl, implName, implSkip, killProcessesIn, referenceCommand } from '../interop/peers.js';
+import {
+  daemonArgs,
+  type Impl,
+  implName,
+  implSkip,
+  killProcessesIn,
+  referenceCommand,
+} from '../interop/peers.js';
 import { vrrpInstanceConf } from './conf.js';
 import { BIN, cleanupAfter, Router, waitUntil } from './router.js';
 
@@ -73,23 +80,7 @@ function start(impl: Impl, label: string, globals: string, args: string[]): Rout
         dir,
         impl === 'ka'
           ? [...referenceCommand({ conf: file, dir }), ...args]
-          : [
-              process.execPath,
-              ...DAEMON_NODE_FLAGS,
-              BIN,
-              '-n',
-              '-l',
-              '-D',
-              '-f',
-              file,
-              '-p',
-              join(dir, 'k.pid'),
-              '-r',
-              join(dir, 'k_vrrp.pid'),
-              '-c',
-              join(dir, 'k_check.pid'),
-              ...args,
-            ],
+          : [process.execPath, ...DAEMON_NODE_FLAGS, BIN, ...daemonArgs({ conf: file, dir }), ...args],
       ),
   });
   cleanups.push(() => r.removeDir());

@@ -58,7 +58,8 @@ vrrp_instance PLAIN {
 }
 `;
 
-test('default names as keepalived 2.2.7 picks them: vrrp.VRID, then vrrp6.VRID for IPv6, then vrrpN.VRID', () => {
+/** The default VMAC names of four VRID 51 instances (IPv4 and IPv6 on eth0 and eth1), after `globals`. */
+function fourDefaultNames(globals = ''): string[] {
   const inst = (name: string, ifname: string, vip: string) => `
 vrrp_instance ${name} {
   interface ${ifname}
@@ -66,41 +67,26 @@ vrrp_instance ${name} {
   use_vmac
   virtual_ipaddress { ${vip} }
 }`;
-  const specs = vmacSpecs(
-    load(
-      inst('A', 'eth0', '192.0.2.100/24') +
-        inst('B', 'eth1', '198.51.100.100/24') +
-        inst('C', 'eth1', '2001:db8::5/64') +
-        inst('D', 'eth0', '2001:db8:1::5/64'),
-    ),
-  );
-  assert.deepEqual(
-    specs.map((s) => s.name),
-    ['vrrp.51', 'vrrp1.51', 'vrrp6.51', 'vrrp2.51'],
-  );
+  const text =
+    globals +
+    inst('A', 'eth0', '192.0.2.100/24') +
+    inst('B', 'eth1', '198.51.100.100/24') +
+    inst('C', 'eth1', '2001:db8::5/64') +
+    inst('D', 'eth0', '2001:db8:1::5/64');
+  return vmacSpecs(load(text)).map((s) => s.name);
+}
+
+test('default names as keepalived 2.2.7 picks them: vrrp.VRID, then vrrp6.VRID for IPv6, then vrrpN.VRID', () => {
+  assert.deepEqual(fourDefaultNames(), ['vrrp.51', 'vrrp1.51', 'vrrp6.51', 'vrrp2.51']);
 });
 
 test('vmac_prefix replaces vrrp; a name too long keeps its VRID and tag and loses the end of the prefix', () => {
-  const inst = (name: string, ifname: string, vip: string) => `
-vrrp_instance ${name} {
-  interface ${ifname}
-  virtual_router_id 51
-  use_vmac
-  virtual_ipaddress { ${vip} }
-}`;
-  const specs = vmacSpecs(
-    load(
-      'global_defs {\n  vmac_prefix kats-long-prefix\n}\n' +
-        inst('A', 'eth0', '192.0.2.100/24') +
-        inst('B', 'eth1', '198.51.100.100/24') +
-        inst('C', 'eth1', '2001:db8::5/64') +
-        inst('D', 'eth0', '2001:db8:1::5/64'),
-    ),
-  );
-  assert.deepEqual(
-    specs.map((s) => s.name),
-    ['kats-long-pr.51', 'kats-long-p1.51', 'kats-long-p6.51', 'kats-long-p2.51'],
-  );
+  assert.deepEqual(fourDefaultNames('global_defs {\n  vmac_prefix kats-long-prefix\n}\n'), [
+    'kats-long-pr.51',
+    'kats-long-p1.51',
+    'kats-long-p6.51',
+    'kats-long-p2.51',
+  ]);
 });
 
 test('vmacSpecs: default and given names and MACs, family, vmac_xmit_base; instances without use_vmac skipped', () => {

@@ -141,10 +141,21 @@ export function referenceCommand(
 ): string[] {
   return [
     REFERENCE,
+    ...(o.bfd ? [] : ['--vrrp']),
+    ...daemonArgs({ conf: file, dir }),
+    ...(o.bfd ? ['-b', join(dir, 'k_bfd.pid')] : []),
+  ];
+}
+
+/**
+ * The flags either implementation starts with here: in the foreground, logging to the console with detail,
+ * the configuration `conf`, and its pid files in `dir`.
+ */
+export function daemonArgs({ conf: file, dir }: { conf: string; dir: string }): string[] {
+  return [
     '-n',
     '-l',
     '-D',
-    ...(o.bfd ? [] : ['--vrrp']),
     '-f',
     file,
     '-p',
@@ -153,7 +164,6 @@ export function referenceCommand(
     join(dir, 'k_vrrp.pid'),
     '-c',
     join(dir, 'k_check.pid'),
-    ...(o.bfd ? ['-b', join(dir, 'k_bfd.pid')] : []),
   ];
 }
 

@@ -12,9 +12,9 @@ import { instanceParams, type VrrpInstanceParamsInput } from '../../src/vrrp/ins
 const VIP = [{ address: '192.0.2.100', prefixLen: 24 }];
 const adverts = (acts: VrrpAction[]) => acts.filter((a) => a.type === 'sendAdvert');
 
-/** Priority 150, advert_int 1 s, master after its first down timer (3 s + 414062 µs). */
-function master(over: Partial<VrrpInstanceParamsInput> = {}): InstanceDriver {
-  const d = new InstanceDriver({
+/** Priority 150, advert_int 1 s, not started. */
+function driver(over: Partial<VrrpInstanceParamsInput> = {}): InstanceDriver {
+  return new InstanceDriver({
     name: 'VI_1',
     vrid: 51,
     primaryAddress: '192.0.2.10',
@@ -23,6 +23,11 @@ function master(over: Partial<VrrpInstanceParamsInput> = {}): InstanceDriver {
     garpLowerPrioRepeat: 0,
     ...over,
   });
+}
+
+/** Priority 150, advert_int 1 s, master after its first down timer (3 s + 414062 µs). */
+function master(over: Partial<VrrpInstanceParamsInput> = {}): InstanceDriver {
+  const d = driver(over);
   d.send({ type: 'start' }, 0);
   d.advanceTo(3_414_062);
   assert.equal(d.instance.state, 'MASTER');
@@ -195,14 +200,7 @@ test('a VIP deleted in a sync group: every master member sends priority 0; the g
 });
 
 test('a configuration fault (unicast_fault_no_peer without a peer): FAULT from the start, for good', () => {
-  const d = new InstanceDriver({
-    name: 'VI_1',
-    vrid: 51,
-    primaryAddress: '192.0.2.10',
-    vips: VIP,
-    basePriority: 150,
-    configFault: true,
-  });
+  const d = driver({ configFault: true });
   d.send({ type: 'start' }, 0);
   assert.equal(d.instance.state, 'FAULT');
   // Neither the link nor the address coming (back) nor time brings it up.
