@@ -47,6 +47,12 @@ export class InterfaceTable {
     return l?.up === true && l.carrier;
   }
 
+  /** Whether `address` is on `ifname`, or with no `ifname` on any interface of the host. */
+  hasAddress(address: string, ifname?: string): boolean {
+    if (ifname === undefined) return this.#addrs.some((a) => a.address === address);
+    return this.addresses(ifname).some((a) => a.address === address);
+  }
+
   addresses(ifname: string, family?: IpFamily): AddressInfo[] {
     const l = this.link(ifname);
     if (!l) return [];

@@ -39,8 +39,6 @@ function linksOf(p: VrrpInstanceParams): string[] {
 export class LinkFollower {
   /** IPv4 unicast instances (name/address) whose unicast_src_ip the host has had since they started. */
   readonly #v4SourceSeen = new Set<string>();
-  /** IPv4 unicast instances in FAULT waiting for their unicast_src_ip to appear (#v4SourceAbsent). */
-  readonly #v4Awaiting = new Set<string>();
   readonly #ctx: VrrpContext;
   readonly #nl: Netlink;
   /** Interfaces the engine cares about → last state. */
@@ -138,20 +136,11 @@ export class LinkFollower {
       if (!w || !(w.fixedSource || unbound)) continue;
       const t = w.trackedSource;
       // IPv4 unicast from an address the host has not had since the instance started: FAULT until it comes.
-      const absent = this.#v4SourceAbsent(inst.name, inst.params, w);
-      if (
-        ifname !== undefined &&
-        t?.ifname !== ifname &&
-        !waited &&
-        !absent &&
-        !this.#v4Awaiting.has(inst.name)
-      )
-        continue;
-      if (!absent) this.#v4Awaiting.delete(inst.name);
-      const missing =
-        unbound ||
-        absent ||
-        (t !== null && !table.addresses(t.ifname, inst.params.family).some((a) => a.address === t.address));
+      const awaited = this.#v4AwaitedKey(inst.name, inst.params, w);
+      const absent = awaited !== null && !table.hasAddress(inst.params.primaryAddress);
+      if (awaited !== null && !absent) this.#v4SourceSeen.add(awaited);
+      if (ifname !== undefined && t?.ifname !== ifname && !waited && awaited === null) continue;
+      const missing = unbound || absent || (t !== null && !table.hasAddress(t.address, t.ifname));
       if (missing === inst.status().fault.address) continue;
       // A default (followed) source's FAULT is #followSource's to end.
       if (!missing && !w.fixedSource) continue;
@@ -164,22 +153,15 @@ export class LinkFollower {
   }
 
   /**
-   * An IPv4 unicast instance's unicast_src_ip that no interface of the host has had since the instance started
-   * (docs/hostile-network.md, 'A source address missing at start'): its peers' adverts, sent to that address,
-   * would never reach it, so it would be MASTER beside theirs. Once seen, a later deletion is track_src_ip's
-   * business, as in 2.2.7.
+   * An IPv4 unicast instance whose unicast_src_ip no interface of the host has had since the instance started
+   * (docs/hostile-network.md, 'A source address missing at start'): its key in #v4SourceSeen, else null. Its
+   * peers' adverts, sent to that address, would never reach it, so it would be MASTER beside theirs. Once seen,
+   * a later deletion is track_src_ip's business, as in 2.2.7.
    */
-  #v4SourceAbsent(name: string, p: VrrpInstanceParams, w: InstanceWiring): boolean {
-    if (p.family !== 4 || p.unicastPeers.length === 0 || !w.fixedSource) return false;
+  #v4AwaitedKey(name: string, p: VrrpInstanceParams, w: InstanceWiring): string | null {
+    if (p.family !== 4 || p.unicastPeers.length === 0 || !w.fixedSource) return null;
     const key = `${name}/${p.primaryAddress}`;
-    if (this.#v4SourceSeen.has(key)) return false;
-    const table = this.#ctx.table;
-    if (table.names().some((n) => table.addresses(n, 4).some((a) => a.address === p.primaryAddress))) {
-      this.#v4SourceSeen.add(key);
-      return false;
-    }
-    this.#v4Awaiting.add(name);
-    return true;
+    return this.#v4SourceSeen.has(key) ? null : key;
   }
 
   /** At start or when a reload adds an instance: says why its socket waits for its source, if it does. */
@@ -200,7 +182,7 @@ export class LinkFollower {
     const { pool, table, log } = this.#ctx;
     const address = pool.waitingForSource(instance)?.address;
     if (address === undefined) return false;
-    if (!table.names().some((n) => table.addresses(n, 6).some((a) => a.address === address))) return true;
+    if (!table.hasAddress(address)) return true;
     const r = pool.retry(instance);
     if (!r.ok) {
       log.error(`(${instance}) ${r.error.message}`);

@@ -404,7 +404,7 @@ export class VrrpRuntime {
     // hold them. Only addresses actually present are touched.
     for (const p of this.#plan.engine.instances) {
       const present = [...p.vips, ...p.excludedVips].filter((v) =>
-        this.#table.addresses(v.dev ?? p.interface).some((a) => a.address === v.address),
+        this.#table.hasAddress(v.address, v.dev ?? p.interface),
       );
       if (present.length > 0) {
         this.#log.info(`(${p.name}) removing VIPs left from an earlier run`);

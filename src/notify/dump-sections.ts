@@ -659,10 +659,6 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
     // keepalived checks the IPv6 forwarding setting when it sends unsolicited neighbour adverts: a master's
     // IPv6 VIPs (excluded ones too, an IPv4 instance's as well) on this interface, added or not; for VIPs on
     // a VMAC, on its base interface instead (seen with 2.2.7).
-    const vmacBaseOf = (i: DumpedInstance) =>
-      i.flags.vmacIfname === ''
-        ? undefined
-        : ctx.config.vrrpInstances.find((x) => x.name === i.status.name)?.interface;
     if (
       instances.some(
         (i) =>
@@ -670,7 +666,7 @@ export function interfaceSection(ctx: DataDumpContext, instances: DumpedInstance
           [...i.params.vips, ...i.params.excludedVips].some((v) => {
             if (!v.address.includes(':')) return false;
             const on = v.dev ?? i.params.interface;
-            return on === i.flags.vmacIfname ? vmacBaseOf(i) === f.name : on === f.name;
+            return on === i.flags.vmacIfname ? vmacs.get(on) === f.name : on === f.name;
           }),
       )
     )

@@ -269,9 +269,9 @@ export function garpExtraIf(opts: {
   current: string;
   /** "(VI_1): " for an instance, "" in global_defs. */
   prefix: (target: any) => string;
-  set: (target: any, seconds: number) => void;
-  setAll: (target: any) => void;
+  /** The fields set: the seconds, and `all` (true). */
   field: string;
+  allField: string;
   deprecated?: boolean;
 }): KeywordDef {
   return {
@@ -292,7 +292,7 @@ export function garpExtraIf(opts: {
       let seconds: number | undefined;
       for (const word of tokens.slice(1)) {
         if (word === 'all') {
-          opts.setAll(target);
+          target[opts.allField] = true;
           continue;
         }
         const r = readUnsigned(word, opts.min, 86400);
@@ -314,7 +314,7 @@ export function garpExtraIf(opts: {
           `${opts.prefix(target)}${kw} specified without time - ignoring`,
           pos,
         );
-      opts.set(target, seconds);
+      target[opts.field] = seconds;
     },
   };
 }

@@ -38,13 +38,8 @@ function globalGarpExtraIf(isDeprecated: boolean): KeywordDef<GlobalDefs> {
     min: 1,
     current: 'vrrp_garp_extra_if',
     prefix: () => '',
-    set: (g: GlobalDefs, s) => {
-      g.vrrpGarpExtraIfS = s;
-    },
-    setAll: (g: GlobalDefs) => {
-      g.vrrpGarpExtraIfAll = true;
-    },
     field: 'vrrpGarpExtraIfS',
+    allField: 'vrrpGarpExtraIfAll',
     deprecated: isDeprecated,
   });
 }

@@ -573,13 +573,8 @@ function instanceGarpExtraIf(isDeprecated: boolean): KeywordDef<VrrpInstanceConf
     min: 0,
     current: 'garp_extra_if',
     prefix: (i: VrrpInstanceConfig) => `(${i.name}): `,
-    set: (i: VrrpInstanceConfig, s) => {
-      i.garpExtraIfS = s;
-    },
-    setAll: (i: VrrpInstanceConfig) => {
-      i.garpExtraIfAll = true;
-    },
     field: 'garpExtraIfS',
+    allField: 'garpExtraIfAll',
     deprecated: isDeprecated,
   });
 }
