@@ -106,11 +106,28 @@ export const KEEN_PHASE_AHEAD_US = 400_000;
  * on this kernel (docs/decisions/takeover-boost.md, "Punctual adverts").
  */
 export const PUNCTUAL_PHASE_AHEAD_US = 10_000;
+/**
+ * A punctual deadline's last stretch is waited on the CPU too, so that the send is not held back by the
+ * wake-up itself (an idle CPU's exit, or a non-preemptible kernel section of the task it interrupts): at most
+ * PUNCTUAL_SPIN_MAX_US, and at most PUNCTUAL_SPIN_SHARE of the time since the previous punctual firing — so
+ * waiting on the CPU for adverts never costs more than 1 % of a CPU, whatever the instances and intervals
+ * (docs/decisions/takeover-boost.md, "Punctual adverts: the last stretch on the CPU").
+ */
+export const PUNCTUAL_SPIN_MAX_US = 300;
+export const PUNCTUAL_SPIN_SHARE = 0.01;
+/** A shorter share is not worth a second wake-up: the deadline is slept to. */
+export const PUNCTUAL_SPIN_MIN_US = 20;
+
+/** The wait on the CPU (µs, 0: none) of a punctual deadline at atUs, the previous one having fired at lastUs. */
+export function punctualSpinUs(atUs: number, lastUs: number): number {
+  const spinUs = Math.min(PUNCTUAL_SPIN_MAX_US, PUNCTUAL_SPIN_SHARE * (atUs - lastUs));
+  return spinUs >= PUNCTUAL_SPIN_MIN_US ? Math.floor(spinUs) : 0;
+}
 
 /**
  * How a deadline is met. 'plain': a wake at the deadline. 'keen': also an early wake to prepare, the last
  * stretch waited on the CPU, and a real-time phase (a backup's Master_Down_Interval). 'punctual': the
- * real-time phase only, without preparation or waiting on the CPU (a master's next advert).
+ * real-time phase and a short, budgeted wait on the CPU, without preparation (a master's next advert).
  */
 export type DeadlineKind = 'plain' | 'keen' | 'punctual';
 
@@ -133,6 +150,10 @@ export class DeadlineTimer {
   #keen: 'lead' | 'spin' | 'phase' | false = false;
   /** How the armed deadline is met. */
   #kind: DeadlineKind = 'plain';
+  /** How long before the armed deadline the wait on the CPU begins (µs; 0: none). */
+  #spinUs = 0;
+  /** When the last punctual deadline fired (µs): the base of the next one's spin budget. */
+  #lastPunctualUs: number | null = null;
   /** The keen deadline onKeenWake was last called for (once per deadline, however often it is re-armed). */
   #keenWokeFor: number | null = null;
   /** The steps of the keen deadline under way (µs, absolute), then of the last one fired. */
@@ -184,6 +205,7 @@ export class DeadlineTimer {
       };
       this.#steps = null;
     }
+    if (this.#kind === 'punctual') this.#lastPunctualUs = nowUs;
     this.#fire(nowUs);
   }
 
@@ -208,7 +230,9 @@ export class DeadlineTimer {
     this.#atUs = atUs;
     this.#kind = k;
     this.#waiting = true;
-    const aheadUs = atUs - this.#now();
+    const nowUs = this.#now();
+    const aheadUs = atUs - nowUs;
+    this.#spinUs = k === 'keen' ? KEEN_SPIN_US : k === 'punctual' ? this.#punctualSpin(atUs, nowUs) : 0;
     if (k === 'keen') {
       this.#keen = 'lead';
       this.#wakeSource.arm(atUs - KEEN_LEAD_US);
@@ -217,9 +241,20 @@ export class DeadlineTimer {
       this.#keen = 'phase';
       this.#wakeSource.arm(atUs - PUNCTUAL_PHASE_AHEAD_US);
     } else {
-      this.#wakeSource.arm(atUs);
       if (k === 'punctual') this.#startPhase();
+      this.#sleepToSpin(atUs);
     }
+  }
+
+  /** The wait on the CPU of a punctual deadline; it needs inputWaiting (the spin asks it). */
+  #punctualSpin(atUs: number, nowUs: number): number {
+    return this.#inputWaiting === undefined ? 0 : punctualSpinUs(atUs, this.#lastPunctualUs ?? nowUs);
+  }
+
+  /** Sleeps until the wait on the CPU begins, or to the deadline when there is none. */
+  #sleepToSpin(atUs: number): void {
+    if (this.#spinUs > 0) this.#keen = 'spin';
+    this.#wakeSource.arm(atUs - this.#spinUs);
   }
 
   #startPhase(): void {
@@ -233,9 +268,15 @@ export class DeadlineTimer {
     const atUs = this.#atUs;
     if (atUs === null) return;
     if (this.#keen === 'phase') {
-      // A punctual deadline's phase begins; the rest of the way is an ordinary wait.
+      // A punctual deadline's phase begins; then a sleep to its wait on the CPU.
       this.#keen = false;
       this.#startPhase();
+      if (this.#spinUs > 0 && atUs - this.#now() > this.#spinUs) {
+        this.#waiting = true;
+        this.#sleepToSpin(atUs);
+        return;
+      }
+      if (this.#spinUs > 0) this.#keen = 'spin';
     }
     if (this.#keen === 'lead') {
       // The early wake: prepare, then sleep again until just before the deadline.
@@ -254,7 +295,7 @@ export class DeadlineTimer {
       }
       if (atUs - this.#now() > KEEN_SPIN_US) {
         this.#waiting = true;
-        this.#wakeSource.arm(atUs - KEEN_SPIN_US);
+        this.#sleepToSpin(atUs);
         return;
       }
     }
@@ -262,7 +303,7 @@ export class DeadlineTimer {
       // Wait on the CPU for the last stretch; any input goes back to the loop first (an advert re-arms the
       // timer; anything else, and the wake source brings us back at the deadline).
       this.#keen = false;
-      this.#step(atUs, 'lastWakeUs');
+      if (this.#kind === 'keen') this.#step(atUs, 'lastWakeUs');
       for (;;) {
         if (this.#inputWaiting()) break;
         const nowUs = this.#now();
@@ -272,7 +313,7 @@ export class DeadlineTimer {
           this.#afterFiring();
           return;
         }
-        if (atUs - nowUs > KEEN_SPIN_US) break; // woken too early (a coarse wake source): sleep again
+        if (atUs - nowUs > this.#spinUs) break; // woken too early (a coarse wake source): sleep again
       }
     }
     if (this.#now() < atUs) {

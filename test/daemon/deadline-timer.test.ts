@@ -7,6 +7,9 @@ import {
   KEEN_LEAD_US,
   KEEN_PHASE_AHEAD_US,
   PUNCTUAL_PHASE_AHEAD_US,
+  PUNCTUAL_SPIN_MAX_US,
+  PUNCTUAL_SPIN_MIN_US,
+  punctualSpinUs,
 } from '../../src/daemon/deadline-timer.js';
 
 test('fires once at or after the deadline, with the time it fired', async () => {
@@ -355,4 +358,85 @@ test('a firing that arms the next punctual deadline (a master’s next advert) k
   assert.equal(events.at(-1), 'on');
   t.close();
   assert.equal(events.at(-1), 'off');
+});
+
+test('a punctual deadline’s wait on the CPU: 1 % of the time since the previous one, at most PUNCTUAL_SPIN_MAX_US', () => {
+  assert.equal(punctualSpinUs(10_000, 0), 100, 'adverts 10 ms apart: 100 µs');
+  assert.equal(punctualSpinUs(1_010_000, 10_000), PUNCTUAL_SPIN_MAX_US, 'adverts 1 s apart: the cap');
+  assert.equal(punctualSpinUs(5_003_900, 5_000_000), 39, '255 instances at 1 s, 3.9 ms apart: 39 µs');
+  assert.equal(punctualSpinUs(5_001_900, 5_000_000), 0, '510 at 1 s: too short to be worth a wake');
+  assert.equal(punctualSpinUs(PUNCTUAL_SPIN_MIN_US * 100, 0), PUNCTUAL_SPIN_MIN_US);
+  assert.equal(punctualSpinUs(PUNCTUAL_SPIN_MIN_US * 100 - 1, 0), 0);
+  // Whatever the spacing, waiting on the CPU takes at most 1 % of the time between firings.
+  for (const gapUs of [1, 999, 2_000, 10_000, 29_999, 30_000, 1e6, 1e9])
+    assert.ok(punctualSpinUs(gapUs, 0) <= gapUs / 100, `gap ${gapUs}`);
+});
+
+test('a punctual deadline waits its last stretch on the CPU, asking for input, and never fires early', async () => {
+  const N = 10;
+  const deadlines: number[] = [];
+  const fired: number[] = [];
+  /** Deadlines whose wait on the CPU began before them (the first question came early). */
+  let spun = 0;
+  let askedFor = -1;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
+  const t: DeadlineTimer = new DeadlineTimer(
+    (nowUs) => {
+      fired.push(nowUs);
+      if (fired.length === N) return done();
+      deadlines.push(nowUs + 20_000);
+      t.arm(deadlines.at(-1)!, 'punctual');
+    },
+    {
+      inputWaiting: () => {
+        const atUs = deadlines.at(-1)!;
+        if (askedFor !== atUs && monotonicUs() < atUs) spun++;
+        askedFor = atUs;
+        return false;
+      },
+    },
+  );
+  deadlines.push(monotonicUs() + 20_000);
+  t.arm(deadlines[0]!, 'punctual');
+  await finished;
+  for (let i = 0; i < N; i++) assert.ok(fired[i]! >= deadlines[i]!, `firing ${i} never early`);
+  // Each had a budget of 1 % of 20 ms: its wake came that much early unless the machine held this process
+  // back by more, which a busy test machine may do to some of them but not to all ten.
+  assert.ok(spun >= 1, `${spun} of ${N} deadlines waited on the CPU`);
+  t.close();
+});
+
+test('input during a punctual deadline’s wait on the CPU goes to the loop first; the deadline still fires once, never early', async () => {
+  let asked = 0;
+  const fired: number[] = [];
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
+  let atUs = 0;
+  const t: DeadlineTimer = new DeadlineTimer(
+    (nowUs) => {
+      fired.push(nowUs);
+      if (fired.length === 1) {
+        atUs = nowUs + 50_000;
+        t.arm(atUs, 'punctual');
+      } else done();
+    },
+    {
+      inputWaiting: () => {
+        asked++;
+        return fired.length === 1; // a packet waits all through the second deadline's stretch
+      },
+    },
+  );
+  t.arm(monotonicUs() + 20_000, 'punctual');
+  await finished;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(fired.length, 2);
+  assert.ok(fired[1]! >= atUs, 'never early');
+  assert.ok(asked >= 2);
+  t.close();
 });
