@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ip, loneRouterNetns } from '../helpers/netns.js';
-import { type Impl, implName, implSkip, killProcessesIn, startPeer } from '../interop/peers.js';
+import { implName, implSkip, killProcessesIn, startPeer } from '../interop/peers.js';
 import { vrrpInstanceConf } from './conf.js';
 import { cleanupAfter, holds, waitUntil } from './router.js';
 

@@ -176,7 +176,7 @@ export function planInstance(
     ownerIgnoreAdverts: i.ownerIgnoreAdverts ?? g.vrrpOwnerIgnoreAdverts,
     ...garpTiming(i, g),
     // vmac_xmit_base counts only with use_vmac and without strict mode (2.2.7 clears it otherwise).
-    ...garpExtra(i, g, runIf, vmac !== undefined && vmac.xmitBase && !strict),
+    ...garpExtra(i, g, runIf, vmac?.xmitBase === true && !strict),
     trackers,
     dontTrackPrimary: i.dontTrackPrimary,
     configFault: noPeerFault,
