@@ -14,10 +14,10 @@
 // The phases run apart so that each one's CPU and jitter are its own on this 2-core machine.
 // Usage (root): node --import tsx bench/checkers-10k.ts   (KATS_BENCH_SERVERS=10000, KATS_BENCH_WINDOW_S=30,
 // KATS_BENCH_PHASES=off,on,haproxy, KATS_BENCH_NODE_FLAGS, KATS_BENCH_GLOBAL_DEFS='a;b', KATS_BENCH_VARIANTS='a;b|c',
-// KATS_BENCH_ROUNDS=1, KATS_BENCH_HOOK='cmd'). Figures and decisions: docs/decisions/checker-scale.md.
+// KATS_BENCH_ROUNDS=1, KATS_BENCH_HOOK='cmd', KATS_BENCH_DAEMON_LOG=file). Figures and decisions: docs/decisions/checker-scale.md.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdvertCapture } from './lib/advert-capture.js';
@@ -37,6 +37,8 @@ const HAPROXY_BIN = '/usr/sbin/haproxy';
 /** Every wait is bounded; the whole run too. */
 const VARIANTS = (process.env.KATS_BENCH_VARIANTS ?? process.env.KATS_BENCH_GLOBAL_DEFS ?? '').split('|');
 const ROUNDS = Math.max(1, Math.floor(envNumber('KATS_BENCH_ROUNDS', 1)));
+/** Every line the daemon logs, each prefixed with its phase, appended to this file (for -D or --trace-gc runs). */
+const DAEMON_LOG = process.env.KATS_BENCH_DAEMON_LOG;
 const RUN_LIMIT_MS = ((WINDOW_S * 2 + 150) * VARIANTS.length * ROUNDS + WINDOW_S + 90) * 1000;
 
 if (SERVERS > 250 * 250) throw new Error('KATS_BENCH_SERVERS: at most 62,500 (127.1.x.y addressing)');
@@ -492,6 +494,7 @@ async function runKats(
     ns,
     katsArgv(conf, ['-p', f('main.pid'), '-r', f('vrrp.pid'), '-c', f('check.pid')]),
     (l) => {
+      if (DAEMON_LOG) appendFileSync(DAEMON_LOG, `${withCheckers ? 'on' : 'off'} ${l}\n`);
       if (/\(VI_1\) Entering MASTER STATE/.test(l)) master = true;
       if (/Removing service/.test(l)) removals++;
       if (counting) {
