@@ -256,7 +256,14 @@ export function runCheckerChild(o: CliOptions): number {
     .then((dataPlane) => {
       sink = dataPlane;
       if (!dataPlane) log.error('virtual_server: no data plane to program; health checks run alone');
-      return CheckerRuntime.start(config, { log, observe, ...(dataPlane ? { dataPlane } : {}) });
+      // notify_fifo_script: started here only when no VRRP process runs (run.ts starts one for instances).
+      const globalFifoScript = o.checkOnly || config.vrrpInstances.length === 0;
+      return CheckerRuntime.start(config, {
+        log,
+        observe,
+        globalFifoScript,
+        ...(dataPlane ? { dataPlane } : {}),
+      });
     })
     .then((rt) => {
       runtime = rt;

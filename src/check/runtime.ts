@@ -8,7 +8,8 @@ import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { Mailer } from '../notify/mail/mailer.js';
 import { mailSettings, realServerAlert, routerIdOf, virtualServerAlert } from '../notify/mail/message.js';
-import { FifoWriter, ScriptLauncher } from '../notify/script-launcher.js';
+import { type FifoPlan, NotifyFifos } from '../notify/notify-fifos.js';
+import { ScriptLauncher } from '../notify/script-launcher.js';
 import {
   type CheckAction,
   CheckerCore,
@@ -38,6 +39,31 @@ export interface CheckerRuntimeOptions {
   stopScriptsGraceMs?: number;
   /** Sees each action that changes what the data plane should hold, as it is performed (status listener). */
   observe?: (a: CheckAction) => void;
+  /**
+   * Whether this process starts notify_fifo_script for notify_fifo: when no VRRP process runs (-C, or no
+   * vrrp_instance); otherwise the VRRP process has started it (checkerFifoPlan).
+   */
+  globalFifoScript?: boolean;
+}
+
+/**
+ * The checker's notify FIFOs: notify_fifo and lvs_notify_fifo, and the scripts reading them —
+ * lvs_notify_fifo_script always, notify_fifo_script only when `globalFifoScript`. keepalived 2.2.7 starts
+ * notify_fifo_script in each of its processes, so two copies share the FIFO's lines between them when both
+ * run; one copy reads them all here (docs/keepalived-semantics.md, "Notify FIFOs").
+ */
+export function checkerFifoPlan(cfg: KeepalivedConfig, globalFifoScript: boolean): FifoPlan {
+  const g = cfg.globalDefs;
+  const scripts: FifoPlan['scripts'] = [];
+  if (globalFifoScript && g.notifyFifo && g.notifyFifoScript)
+    scripts.push({ fifo: g.notifyFifo, script: g.notifyFifoScript });
+  if (g.lvsNotifyFifo && g.lvsNotifyFifoScript)
+    scripts.push({ fifo: g.lvsNotifyFifo, script: g.lvsNotifyFifoScript });
+  return {
+    fifos: [...new Set([g.notifyFifo, g.lvsNotifyFifo].filter((p): p is string => !!p))],
+    scripts,
+    ...(g.scriptUser ? { scriptUser: g.scriptUser } : {}),
+  };
 }
 
 /** Actions after which the data plane must hear the new desired state. */
@@ -65,7 +91,8 @@ export class CheckerRuntime {
   readonly #core: CheckerCore;
   readonly #factory: ProbeFactory;
   readonly #scripts: ScriptLauncher;
-  readonly #fifos: FifoWriter;
+  readonly #fifos: NotifyFifos;
+  readonly #globalFifoScript: boolean;
   readonly #dataPlane: DataPlaneSink | undefined;
   readonly #probes = new Map<number, ProbeSlot>();
   readonly #stopGraceMs: number;
@@ -93,8 +120,9 @@ export class CheckerRuntime {
     this.#core = new CheckerCore(cfg, { seed: o.seed ?? Date.now() >>> 0 });
     const g = cfg.globalDefs;
     this.#scripts = new ScriptLauncher(o.log, g.scriptUser);
-    const fifos = [g.notifyFifo, g.lvsNotifyFifo].filter((p): p is string => p !== undefined);
-    this.#fifos = new FifoWriter(fifos, o.log);
+    this.#globalFifoScript = o.globalFifoScript ?? false;
+    this.#fifos = new NotifyFifos(o.log);
+    this.#fifos.open(checkerFifoPlan(cfg, this.#globalFifoScript));
     this.#dataPlane = o.dataPlane;
     this.#mailer = new Mailer(mailSettings(g), o.log);
     this.#routerId = routerIdOf(g);
@@ -146,6 +174,8 @@ export class CheckerRuntime {
     if (this.#state !== 'running') return;
     this.#mailer.configure(mailSettings(cfg.globalDefs));
     this.#routerId = routerIdOf(cfg.globalDefs);
+    // As 2.2.7's checker: the FIFOs are made again and their scripts restarted, before the reload's lines.
+    this.#fifos.open(checkerFifoPlan(cfg, this.#globalFifoScript));
     this.#dataPlane?.reload?.(cfg);
     this.#dataPlaneFull = true;
     this.#perform(this.#core.reload(cfg, monotonicUs()));
@@ -191,7 +221,11 @@ export class CheckerRuntime {
     this.#perform(this.#core.stop(monotonicUs()), true);
     for (const s of this.#probes.values()) s.probe.close();
     this.#probes.clear();
-    await Promise.all([this.#scripts.settle(this.#stopGraceMs), this.#mailer.idle(this.#stopGraceMs)]);
+    await Promise.all([
+      this.#scripts.settle(this.#stopGraceMs),
+      this.#fifos.settle(this.#stopGraceMs),
+      this.#mailer.idle(this.#stopGraceMs),
+    ]);
     this.#scripts.close();
     this.#fifos.close();
     await this.#dataPlane?.close();

@@ -184,6 +184,12 @@ export class ReloadApplier {
       case 'trackers':
         this.#x.trackers.reconfigure(plan, now, out);
         this.#x.adopt(cfg, plan);
+        // As 2.2.7: the FIFOs are made again and their scripts restarted, before the reload's notifications.
+        this.#x.notifier.reopenFifos({
+          fifos: plan.notifyFifos,
+          scripts: plan.fifoScripts,
+          ...(plan.scriptUser ? { scriptUser: plan.scriptUser } : {}),
+        });
         this.#x.notifier.setScripts(
           new Map([...ctx.plan.wiring].map(([n, w]) => [n, w.notify])),
           plan.groupNotify,

@@ -3,14 +3,14 @@
 // the generic `notify` with 4 more args (INSTANCE|GROUP, name, state, priority), then one line on each notify
 // FIFO (`INSTANCE "VI_1" MASTER 100`). Scripts are spawned detached in their own process group and never
 // awaited: nothing on the advert path waits for them.
-import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../common/logger.js';
 import type { UserRef } from '../common/script-identity.js';
 import type { NotifyScripts, ScriptSpec } from '../config/model.js';
 import type { NotifyState } from '../vrrp/actions.js';
 import { MailProcess } from './mail/mail-process.js';
 import { VrrpMailAlerts, type VrrpMailPlan } from './mail/vrrp-alerts.js';
-import { FifoWriter, ScriptLauncher } from './script-launcher.js';
+import { type FifoPlan, NotifyFifos } from './notify-fifos.js';
+import { ScriptLauncher } from './script-launcher.js';
 
 export interface NotifyEvent {
   scope: 'INSTANCE' | 'GROUP';
@@ -59,9 +59,8 @@ export function genericArgv(scripts: NotifyScripts, e: NotifyEvent): string[] | 
 export class Notifier {
   #instances: Map<string, NotifyScripts>;
   #groups: Map<string, NotifyScripts>;
-  readonly #fifos: FifoWriter;
+  readonly #fifos: NotifyFifos;
   readonly #scripts: ScriptLauncher;
-  readonly #fifoReaders: ChildProcess[] = [];
   readonly #log: Logger;
   /** smtp_alert (docs/notify-mail.md): which notifications mail, and the mailer process that sends them. */
   readonly #mailAlerts: VrrpMailAlerts;
@@ -82,15 +81,16 @@ export class Notifier {
     this.#instances = instances;
     this.#groups = groups;
     this.#scripts = new ScriptLauncher(log, scriptUser);
-    this.#fifos = new FifoWriter(fifos, log);
-    // keepalived starts each *_fifo_script with the FIFO's path as its last argument and stops it on exit.
-    for (const f of fifoScripts) {
-      const child = this.#scripts.run([...f.script.argv, f.fifo], f.script);
-      if (child) this.#fifoReaders.push(child);
-    }
+    this.#fifos = new NotifyFifos(log);
+    this.#fifos.open({ fifos, scripts: fifoScripts, ...(scriptUser ? { scriptUser } : {}) });
   }
 
-  /** Reload: new scripts for the same FIFOs, and the new mail plan (undefined: unchanged). */
+  /** Reload: the FIFOs closed and opened again, their scripts restarted (notify-fifos.ts). */
+  reopenFifos(plan: FifoPlan): void {
+    this.#fifos.open(plan);
+  }
+
+  /** Reload: new notify scripts, and the new mail plan (undefined: unchanged). */
   setScripts(
     instances: Map<string, NotifyScripts>,
     groups: Map<string, NotifyScripts>,
@@ -123,17 +123,17 @@ export class Notifier {
 
   /**
    * Resolves when no notify script is running any more, or after `timeoutMs`: a stopping daemon gives the
-   * scripts it just started (notify_stop, the generic notify's STOP) that long before close() ends them.
+   * scripts it just started (notify_stop, the generic notify's STOP) that long before close() ends them, and
+   * its FIFOs' readers as long to drain the closed FIFOs (notify-fifos.ts).
    */
   settle(timeoutMs: number): Promise<void> {
-    return this.#scripts.settle(timeoutMs);
+    return Promise.all([this.#scripts.settle(timeoutMs), this.#fifos.settle(timeoutMs)]).then(() => {});
   }
 
   close(): void {
     this.#mailer?.close(MAILER_STOP_GRACE_MS);
     this.#mailer = null;
     this.#scripts.close();
-    this.#fifoReaders.length = 0;
     this.#fifos.close();
   }
 }

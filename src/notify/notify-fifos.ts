@@ -1,0 +1,60 @@
+// The notify FIFOs of one process and the *_fifo_scripts that read them. As keepalived 2.2.7's: each script
+// starts with its FIFO's path as its last argument and runs until the process stops; at a reload the
+// scripts are stopped (SIGTERM to their groups), the FIFOs closed — removed when this process made them —
+// and both made again from the new configuration, so a changed path, script, script_user or umask takes
+// effect at the reload (docs/keepalived-semantics.md, "Notify FIFOs").
+
+import type { Logger } from '../common/logger.js';
+import type { UserRef } from '../common/script-identity.js';
+import type { ScriptSpec } from '../config/model.js';
+import { FifoWriter, ScriptLauncher } from './script-launcher.js';
+
+/** What one process opens: its FIFOs, and the scripts started to read them. */
+export interface FifoPlan {
+  fifos: string[];
+  scripts: { fifo: string; script: ScriptSpec }[];
+  scriptUser?: UserRef;
+}
+
+export class NotifyFifos {
+  readonly #log: Logger;
+  #writer: FifoWriter | null = null;
+  /** The FIFO scripts' own launcher: a stop's wait for notify scripts does not wait for these readers. */
+  #readers: ScriptLauncher | null = null;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Closes what is open, then opens the plan's FIFOs and starts their scripts. */
+  open(plan: FifoPlan): void {
+    this.close();
+    this.#writer = new FifoWriter(plan.fifos, this.#log);
+    if (plan.scripts.length === 0) return;
+    this.#readers = new ScriptLauncher(this.#log, plan.scriptUser);
+    for (const f of plan.scripts)
+      this.#readers.run([...f.script.argv, f.fifo], f.script, 'notify FIFO script');
+  }
+
+  write(line: string): void {
+    this.#writer?.write(line);
+  }
+
+  /**
+   * At a stop, once its last lines are written: the FIFOs are closed, so a reader that loops until end of
+   * file drains them and ends; resolves when the readers have, or after `timeoutMs` (close() then ends them).
+   */
+  settle(timeoutMs: number): Promise<void> {
+    this.#writer?.close();
+    this.#writer = null;
+    return this.#readers?.settle(timeoutMs) ?? Promise.resolve();
+  }
+
+  /** Stops the scripts and closes the FIFOs (each removed if this process made it). */
+  close(): void {
+    this.#readers?.close();
+    this.#readers = null;
+    this.#writer?.close();
+    this.#writer = null;
+  }
+}
