@@ -117,3 +117,28 @@ test('random reloads under a running network: one rightful master each, the new 
     assert.ok(groupedChecks > 50, `only ${groupedChecks} checks with sync groups`);
   }
 });
+
+// Found by the reload campaign (seed 164 of 1..3000): a router that started with no instance on a segment got
+// one there by a reload, and the simulator kept it off the segment, so it never heard the master and became a
+// second master. Segment membership now follows the configuration a reload brings.
+test('a reload that gives a router its first instance on a segment lets it hear that segment', () => {
+  const sim = new Simulator({ seed: 164 });
+  sim.addSegment('lan', { delayUs: 200 });
+  const vi = (host: number, basePriority: number): SimInstanceSpec => ({
+    name: 'VI_1',
+    vrid: 1,
+    segment: 'lan',
+    basePriority,
+    primaryAddress: `192.0.2.${host}`,
+    vips: [{ address: '198.51.100.10', prefixLen: 24 }],
+  });
+  sim.addRouter({ id: 'b', instances: [] });
+  sim.addRouter({ id: 'c', instances: [vi(3, 183)] });
+  sim.run(10_000_000);
+  sim.at(10_000_001, { op: 'reload', router: 'b', spec: { id: 'b', instances: [vi(2, 78)] } });
+  sim.run(10_000_000 + SETTLE_US);
+  const key = vrKey('lan', 4, 1);
+  assert.deepEqual(sim.masterLog.currentMasters(key), ['c']);
+  assert.equal(sim.router('b').instance('VI_1').state, 'BACKUP');
+  assert.deepEqual(checkElection(sim, key), []);
+});
