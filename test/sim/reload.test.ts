@@ -85,7 +85,16 @@ test('random reloads under a running network: one rightful master each, the new 
         for (const inst of got) {
           keys.add(vrKey('lan', 4, inst.params.vrid));
           const held = [...(r.vips.get(inst.name) ?? [])].sort();
-          const p = instanceParams({ ...want.find((s) => s.name === inst.name)!, interface: 'lan' });
+          const { segment: _segment, ...wanted } = want.find((s) => s.name === inst.name)!;
+          const p = instanceParams({ ...wanted, interface: 'lan' });
+          // The reloaded engine holds exactly what a fresh start with the new configuration would, and its
+          // configuration says so too (engine.config: updates in place, not only additions and removals).
+          assert.deepEqual(inst.params, p, `${at}: ${r.id}/${inst.name} parameters as a fresh start`);
+          assert.deepEqual(
+            r.engine.config.instances.find((q) => q.name === inst.name),
+            p,
+            `${at}: ${r.id}/${inst.name} in engine.config`,
+          );
           const configured = [...p.vips, ...p.excludedVips].map((v) => v.address).sort();
           assert.deepEqual(
             held,
