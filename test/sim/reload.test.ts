@@ -6,10 +6,12 @@
 // master holds exactly its configured VIPs while every other instance holds none. `SIM_SEED=<n>` replays one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkElection, contenders } from '../../src/sim/invariants.js';
+import { checkElection, contenders, transitionsAfter } from '../../src/sim/invariants.js';
 import { Prng } from '../../src/sim/prng.js';
+import { buildSimulation, chaosMaxDelayUs, randomScenario, SEGMENT } from '../../src/sim/random-scenario.js';
 import { type SimInstanceSpec, type SimRouterSpec, Simulator, vrKey } from '../../src/sim/simulator.js';
 import { instanceParams } from '../../src/vrrp/instance-params.js';
+import { csToUs } from '../../src/vrrp/timers.js';
 
 const VRIDS = [1, 2, 3, 4];
 const ROUTERS = ['a', 'b', 'c'];
@@ -179,4 +181,38 @@ test('a reload that gives a router its first instance on a segment lets it hear 
   assert.deepEqual(sim.masterLog.currentMasters(key), ['c']);
   assert.equal(sim.router('b').instance('VI_1').state, 'BACKUP');
   assert.deepEqual(checkElection(sim, key), []);
+});
+
+// SIGHUP with the configuration unchanged is a no-op for the network: after a random chaos scenario has settled
+// (src/sim/random-scenario.ts, without runtime priority changes, which a reload rightly undoes), every router
+// reloads its own configuration in turn; no mastership moves, every instance keeps its state and effective
+// priority (tracker states included), and every router keeps exactly its VIPs.
+test('a reload with the same configuration changes nothing', () => {
+  const picture = (sim: Simulator) =>
+    sim.routers().map((r) => ({
+      states: r.engine.instances().map((i) => `${i.name} ${i.state} ${i.effectivePriority}`),
+      vips: [...r.vips].map(([name, set]) => `${name}: ${[...set].sort().join(' ')}`).sort(),
+    }));
+  let checked = 0;
+  for (const seed of only !== null ? [only] : Array.from({ length: 600 }, (_, i) => 90_000 + i)) {
+    const s = randomScenario(seed, { maxRouters: 6 });
+    if (s.ops.some((o) => o.op.op === 'priority')) continue;
+    const sim = buildSimulation(s);
+    const advUs = csToUs(s.advertIntervalCs);
+    const settled = s.stableFromUs + chaosMaxDelayUs(s) + 2 * s.maxMasterDownUs + 2 * advUs;
+    sim.run(settled);
+    const before = picture(sim);
+    let at = settled + 1;
+    for (const spec of s.routers) {
+      sim.at(at, { op: 'reload', router: spec.id, spec });
+      at += Math.floor(advUs / 3) + 1;
+    }
+    sim.run(at + 3 * s.maxMasterDownUs);
+    const where = `seed ${seed} (SIM_SEED=${seed})`;
+    for (const v of s.vrids)
+      assert.equal(transitionsAfter(sim, vrKey(SEGMENT, 4, v), settled), 0, `${where}: VRID ${v} moved`);
+    assert.deepEqual(picture(sim), before, where);
+    checked++;
+  }
+  if (only === null) assert.ok(checked > 250, `only ${checked} scenarios`);
 });
