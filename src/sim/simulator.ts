@@ -252,12 +252,18 @@ export class Simulator {
     if (this.#routers.has(spec.id)) throw new RangeError(`duplicate router ${spec.id}`);
     const r = new SimRouter(spec);
     this.#routers.set(r.id, r);
-    for (const seg of new Set(r.segmentOf.values())) {
-      if (!this.#segments.has(seg)) this.addSegment(seg);
-      this.#segments.get(seg)!.members.push(r.id);
-    }
+    this.#join(r);
     if (startAtUs !== null) this.at(startAtUs, { op: 'start', router: r.id });
     return r;
+  }
+
+  /** Makes the router a member of every segment its instances are on (at its start and after a reload). */
+  #join(r: SimRouter): void {
+    for (const seg of new Set(r.segmentOf.values())) {
+      if (!this.#segments.has(seg)) this.addSegment(seg);
+      const members = this.#segments.get(seg)!.members;
+      if (!members.includes(r.id)) members.push(r.id);
+    }
   }
 
   router(id: string): SimRouter {
@@ -441,6 +447,7 @@ export class Simulator {
     if (!r.alive) {
       for (const name of r.keyOf.keys()) r.unindex(name);
       r.config = r.configure(spec);
+      this.#join(r);
       return;
     }
     const socket = (p: VrrpInstanceParams) => ({ unicast: p.unicastPeers.length > 0, group: '' });
@@ -450,6 +457,8 @@ export class Simulator {
     // Indexes of the running instances stay until their stop has been performed (its actions name them).
     const old = new Map([...r.keyOf].map(([n, k]) => [n, { key: k, segment: r.segmentOf.get(n)! }]));
     const next = r.configure(spec);
+    // An instance on a segment the router had none on before hears that segment from now on.
+    this.#join(r);
     const steps = planReload({
       running,
       notifyDeleted: new Set(),

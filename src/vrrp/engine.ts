@@ -252,6 +252,9 @@ export class VrrpEngine {
     if (!inst) return;
     const before = inst.state;
     out.push(...inst.handle(event, nowUs));
+    // A reload's new parameters are the configuration now, as addInstance/removeInstance keep it.
+    if (event.type === 'reload')
+      this.config.instances = this.config.instances.map((p) => (p.name === name ? inst.params : p));
     const group = this.#groupOf.get(name);
     if (group) {
       group.afterMemberEvent(inst, before, nowUs, out, event.type);

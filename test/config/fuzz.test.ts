@@ -499,7 +499,7 @@ const lineArb: fc.Arbitrary<string> = fc.oneof(
   },
 );
 
-const fileArb = fc.array(lineArb, { maxLength: 40 }).map((lines) => `${lines.join('\n')}\n`);
+const fileArb = fc.array(lineArb, { maxLength: 40, size: 'max' }).map((lines) => `${lines.join('\n')}\n`);
 
 async function runGrammarJob(job: GrammarJob): Promise<ChildOutput> {
   let n = 0;

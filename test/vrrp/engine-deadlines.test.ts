@@ -70,7 +70,7 @@ const step = fc.oneof(
 
 test('nextDeadline equals a scan of every instance after any inputs', () => {
   fc.assert(
-    fc.property(fc.array(step, { maxLength: 120 }), fc.boolean(), (steps, grouped) => {
+    fc.property(fc.array(step, { maxLength: 120, size: 'max' }), fc.boolean(), (steps, grouped) => {
       const instances = Array.from({ length: N }, (_, k) => vi(k + 1, 50 + 20 * k, grouped && k < 2));
       const e = new VrrpEngine({
         instances,

@@ -128,7 +128,7 @@ test('property: trackers of different kinds with one name move the priority inde
     fc.record({ kind: fc.constant('file' as const), value: fc.integer({ min: -5, max: 5 }) }),
   );
   fc.assert(
-    fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
+    fc.property(fc.array(step, { maxLength: 30, size: 'max' }), (steps) => {
       const e = new VrrpEngine({ instances: [p('A', 1, 'eth0', { trackers })], syncGroups: [] });
       e.handle({ type: 'startAll' }, 0);
       // What each tracker reads now: every kind starts up (bfd included here: no initialUp), the file at 0.
