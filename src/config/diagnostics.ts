@@ -82,6 +82,7 @@ export type DiagnosticCode =
   | 'CONFIG_VS_GROUP'
   | 'CONFIG_VS_METHOD'
   | 'CONFIG_VS_NO_REAL'
+  | 'CONFIG_VS_OPS'
   | 'CONFIG_VS_PORT'
   | 'CONFIG_VS_PROTOCOL'
   /** Where the `protocol` keepalived ignores in a fwmark virtual server is (a note after its warning). */

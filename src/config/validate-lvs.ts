@@ -29,6 +29,15 @@ function byFwmarkOnly(cfg: KeepalivedConfig, vs: VirtualServer): boolean {
   return !!g && g.entries.some((e) => e.kind === 'fwmark') && !g.entries.some((e) => e.kind !== 'fwmark');
 }
 
+/** Matched by address: an address virtual server, or a group with at least one address entry. */
+function byAddress(cfg: KeepalivedConfig, vs: VirtualServer): boolean {
+  const k = vs.key;
+  if (k.kind === 'address') return true;
+  if (k.kind !== 'group') return false;
+  const g = cfg.virtualServerGroups.find((x) => x.name === k.group);
+  return !!g && g.entries.some((e) => e.kind !== 'fwmark');
+}
+
 /** keepalived's name of a real server in its messages: `[addr]:proto:port` (`none` under a fwmark). */
 function rsLabel(address: string, proto: string, port: number | undefined): string {
   return `[${address}]:${proto}:${port ?? 0}`;
@@ -200,12 +209,23 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
         vs.protocolPos ?? vs.pos,
       );
     }
-    if (vs.key.kind === 'address' && !vs.protocol) {
-      diag.error(
-        'CONFIG_VS_PROTOCOL',
-        `Virtual server ${vsLabel(vs, 'none')}: no protocol set - defaulting to UDP`,
-      );
-      vs.protocol = 'UDP';
+    // An address virtual server, or a group with an address entry (keepalived 2.2.7's check_data.c): no
+    // protocol is UDP, and one-packet scheduling is for UDP only (IPVS would take it for TCP or SCTP too).
+    if (byAddress(cfg, vs)) {
+      if (!vs.protocol) {
+        diag.error(
+          'CONFIG_VS_PROTOCOL',
+          `Virtual server ${vsLabel(vs, 'none')}: no protocol set - defaulting to UDP`,
+        );
+        vs.protocol = 'UDP';
+      }
+      if (vs.schedulerFlags.includes('ops') && vs.protocol.toUpperCase() !== 'UDP') {
+        diag.error(
+          'CONFIG_VS_OPS',
+          `Virtual server ${vsLabel(vs, vs.protocol.toLowerCase())}: one packet scheduling requires UDP - resetting`,
+        );
+        vs.schedulerFlags = vs.schedulerFlags.filter((f) => f !== 'ops');
+      }
     }
     const proto = (vs.protocol ?? 'tcp').toLowerCase();
     if (!vs.lbKind) {
@@ -230,5 +250,12 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
       vs.persistenceTimeoutS = 360;
     }
     portRules(cfg, vs, proto, diag);
+    for (const rs of vs.realServers)
+      if ((rs.lthreshold ?? 0) > (rs.uthreshold ?? 0))
+        diag.note(
+          'CONFIG_NOT_RUN',
+          `real server ${rs.address} of virtual server ${vsLabel(vs, proto)}: lthreshold ${rs.lthreshold} is above uthreshold ${rs.uthreshold ?? 0} (0 = no limit), which IPVS refuses; as with keepalived 2.2.7 the server is checked but never enters the table`,
+          rs.pos,
+        );
   }
 }

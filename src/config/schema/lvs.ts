@@ -443,10 +443,24 @@ const SCHEDULER_FLAGS = [
   'mh-fallback',
 ] as const;
 
+/**
+ * keepalived 2.2.7 (lbflags_handler) reads a flag against the scheduler set so far: `ops` and `flag-N`
+ * always count; `sh-port`/`sh-fallback` only under `sh` and `mh-port`/`mh-fallback` only under `mh` (the
+ * other pair, and `hashed`, are then dropped silently); under any other scheduler, or before `lb_algo`, every
+ * other flag is dropped with `<flag> only applies to sh scheduler - ignoring`. So `lb_algo lc` then
+ * `sh-port` programs no flag, and `sh-port` before `lb_algo sh` neither.
+ */
 function schedulerFlag(kw: string): KeywordDef<VirtualServer> {
   return {
     doc: { field: 'schedulerFlags' },
-    line: (vs) => {
+    line: (vs, _tokens, pos, ctx) => {
+      const always = kw === 'ops' || kw.startsWith('flag-');
+      if (!always) {
+        const sched = vs.lbAlgo ?? '';
+        if (sched !== 'sh' && sched !== 'mh')
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `${kw} only applies to sh scheduler - ignoring`, pos);
+        if (!kw.startsWith(`${sched}-`)) return;
+      }
       if (!vs.schedulerFlags.includes(kw)) vs.schedulerFlags.push(kw);
     },
   };
