@@ -82,6 +82,17 @@ export interface RealServerSpec {
   /** 0 = inhibited (quiescent): listed, gets no new connections, existing ones continue. */
   weight: number;
   method: ForwardMethod;
+  /**
+   * IPVS's connection limits (real_server `uthreshold`/`lthreshold`; absent = 0, no limit). The IPVS back
+   * end programs them; the nftables back end has no per-server connection limit and ignores them.
+   */
+  uThreshold?: number;
+  lThreshold?: number;
+  /**
+   * The sorry server only (`sorry_server_inhibit`): listed at weight 0 while the pool serves, as keepalived
+   * programs it, instead of absent.
+   */
+  inhibit?: boolean;
 }
 
 export interface ServiceSpec {
@@ -160,10 +171,30 @@ export function activePool(s: ServiceSpec): RealServerSpec[] {
   return [...s.reals].filter((r) => r.weight > 0).sort((a, b) => cmp(realKey(a), realKey(b)));
 }
 
-/** The servers an `ipvsadm -L` listing shows: the sorry server alone while active, else all real servers. */
+/**
+ * The servers an `ipvsadm -L` listing shows, as keepalived 2.2.7 programs them: while the sorry server is
+ * active, it and the real servers still in the pool — the inhibit_on_failure ones, at weight 0 (keepalived's
+ * quorum loss removes a live server through the same call as a failure, so an inhibited one stays at weight
+ * 0); otherwise every real server, and a sorry server with sorry_server_inhibit at weight 0. A sorry server
+ * that is also a real server is listed once.
+ */
 export function listedServers(s: ServiceSpec): RealServerSpec[] {
-  if (s.sorryActive && s.sorry) return [s.sorry];
-  return [...s.reals].sort((a, b) => cmp(realKey(a), realKey(b)));
+  const out = new Map<string, RealServerSpec>();
+  for (const r of s.reals) out.set(realKey(r), s.sorryActive && s.sorry ? { ...r, weight: 0 } : r);
+  if (s.sorry && s.sorryActive) out.set(realKey(s.sorry), s.sorry);
+  else if (s.sorry?.inhibit && !out.has(realKey(s.sorry)))
+    out.set(realKey(s.sorry), { ...s.sorry, weight: 0 });
+  return [...out.values()].sort((a, b) => cmp(realKey(a), realKey(b)));
+}
+
+/**
+ * The port of a server in the IPVS service of one match, as keepalived 2.2.7 programs it: a NAT server keeps
+ * its own; a DR or TUN server, whose packets are not rewritten, takes the match's port — each address entry
+ * of a virtual_server_group its own, a fwmark 0.
+ */
+export function memberPort(m: ServiceMatch, r: RealServerSpec): number {
+  if (r.method === 'NAT') return r.port;
+  return m.kind === 'fwmark' ? 0 : m.port;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -275,7 +306,15 @@ function samePersistence(a?: Persistence, b?: Persistence): boolean {
 
 function sameReal(a?: RealServerSpec, b?: RealServerSpec): boolean {
   if (!a || !b) return a === b;
-  return a.address === b.address && a.port === b.port && a.weight === b.weight && a.method === b.method;
+  return (
+    a.address === b.address &&
+    a.port === b.port &&
+    a.weight === b.weight &&
+    a.method === b.method &&
+    (a.uThreshold ?? 0) === (b.uThreshold ?? 0) &&
+    (a.lThreshold ?? 0) === (b.lThreshold ?? 0) &&
+    !!a.inhibit === !!b.inhibit
+  );
 }
 
 function attrsOf(s: ServiceSpec): ServiceAttrs {

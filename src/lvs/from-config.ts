@@ -181,7 +181,21 @@ export function serviceFromConfig(
       if (!v) continue;
       weight = v.weight;
     }
-    reals.push({ address: rs.address, port, weight, method: method(rs.lvsMethod ?? vs.lbKind) });
+    // IPVS refuses a destination whose lower threshold is above its upper one (ERANGE; 0 = no limit, so any
+    // lthreshold without an uthreshold): keepalived 2.2.7 logs the refusal and the server never enters the
+    // table, though its checker runs and counts towards quorum. Left out here as well, on both back ends.
+    const u = rs.uthreshold ?? 0;
+    const l = rs.lthreshold ?? 0;
+    if (l > u) continue;
+    const spec: RealServerSpec = {
+      address: rs.address,
+      port,
+      weight,
+      method: method(rs.lvsMethod ?? vs.lbKind),
+    };
+    if (u) spec.uThreshold = u;
+    if (l) spec.lThreshold = l;
+    reals.push(spec);
   }
   const spec: ServiceSpec = {
     name,
@@ -214,6 +228,7 @@ export function serviceFromConfig(
       port: realPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
       weight: 1,
       method: method(vs.sorryServerLvsMethod ?? vsMethod),
+      ...(vs.sorryServerInhibit ? { inhibit: true } : {}),
     };
   return errs.length > 0 ? { ok: false, errors: errs } : { ok: true, spec };
 }

@@ -7,6 +7,8 @@ import { NLA_F_NESTED, NLM_F_ACK, NLM_F_REQUEST } from '../net/nlmsg.js';
 import {
   type ForwardMethod,
   type L4Proto,
+  listedServers,
+  memberPort,
   persistenceMask4,
   type RealServerSpec,
   type ServiceMatch,
@@ -130,15 +132,16 @@ export function ipvsService(s: ServiceSpec, m: ServiceMatch): IpvsService {
     : { ...base, protocol: s.protocol, address: m.address, port: m.port };
 }
 
-export function ipvsDest(af: 4 | 6, r: RealServerSpec, thresholds = { upper: 0, lower: 0 }): IpvsDest {
+/** The IPVS destination of `r` (in the service of match `m`: memberPort; without one, its own port). */
+export function ipvsDest(af: 4 | 6, r: RealServerSpec, m?: ServiceMatch): IpvsDest {
   return {
     af,
     address: r.address,
-    port: r.port,
+    port: m ? memberPort(m, r) : r.port,
     method: r.method,
     weight: r.weight,
-    uThreshold: thresholds.upper,
-    lThreshold: thresholds.lower,
+    uThreshold: r.uThreshold ?? 0,
+    lThreshold: r.lThreshold ?? 0,
   };
 }
 
@@ -367,14 +370,22 @@ function sameDest(a: IpvsDest, b: IpvsDest): boolean {
 /** IPVS services by serviceKey, each with its destinations by destKey. */
 export type IpvsView = Map<string, { svc: IpvsService; dests: Map<string, IpvsDest> }>;
 
-/** What `services` look like in IPVS: one service per match; an active sorry server is the only destination. */
+/**
+ * What `services` look like in IPVS: one service per match, holding the servers listedServers gives (while
+ * the sorry server is active, it and the inhibited real servers at weight 0), each at its memberPort.
+ */
 export function ipvsView(services: readonly ServiceSpec[]): IpvsView {
   const out: IpvsView = new Map();
   for (const s of services) {
-    const listed = s.sorryActive && s.sorry ? [s.sorry] : s.reals;
+    const listed = listedServers(s);
     for (const m of s.matches) {
       const svc = ipvsService(s, m);
-      const dests = new Map(listed.map((r) => [destKey(r), ipvsDest(s.family, r)]));
+      const dests = new Map(
+        listed.map((r) => {
+          const d = ipvsDest(s.family, r, m);
+          return [destKey(d), d];
+        }),
+      );
       out.set(serviceKey(svc), { svc, dests });
     }
   }

@@ -7,6 +7,7 @@ import {
   type DataplaneState,
   type ForwardMethod,
   listedServers,
+  memberPort,
   persistenceMask4,
   type ServiceMatch,
   type ServiceSpec,
@@ -188,9 +189,11 @@ export function formatList(
     }
     if (s.flags.onePacket) head += ' ops';
     lines.push(head);
-    const servers = [...listedServers(s)].sort((a, b) => cmpAddr(a.address, b.address) || a.port - b.port);
+    const servers = [...listedServers(s)].sort(
+      (a, b) => cmpAddr(a.address, b.address) || memberPort(m, a) - memberPort(m, b),
+    );
     for (const r of servers) {
-      let d = addrPort(s.family, r.address, r.port);
+      let d = addrPort(s.family, r.address, memberPort(m, r));
       if (s.family === 4) d = d.slice(0, 28);
       const mark = marks.get(markKey(s.name, r));
       const c = memberCounts(s, m, (mark !== undefined && counts.get(mark)) || ZERO);

@@ -1,0 +1,248 @@
+// Cases the IPVS differential (test/lvs/ipvs-diff.test.ts, opt-in, keepalived 2.2.7 beside keepalived-ts
+// in a VM) found, each fixed and held here without the VM: the configuration is parsed and turned into what
+// IPVS is sent (ipvsView: the services and destinations of the kernel table) and what --lvs-list prints.
+// Each case says what keepalived 2.2.7's table held for the same text (recorded in the VM).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { validateConfig } from '../../src/config/validate.js';
+import { desiredFromConfig, type LiveState } from '../../src/lvs/from-config.js';
+import { ipvsView } from '../../src/lvs/ipvs-msg.js';
+import { formatList } from '../../src/lvs/list.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kats-ipvs-diff-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Parsed and validated, as -t and the daemon's start see it. */
+function load(text: string) {
+  const file = join(dir, 'k.conf');
+  writeFileSync(file, text);
+  const r = loadConfig(file, { configId: 'test', env: {} });
+  validateConfig(r.config, r.diag, { host: null });
+  return r;
+}
+
+/** The kernel table as `ipvsadm -Ln` shows its structure: `service flags` → sorted `addr:port method weight u l`. */
+function table(text: string, live: LiveState = new Map()): Record<string, string[]> {
+  const { config } = load(text);
+  const { state, errors } = desiredFromConfig(config, live);
+  assert.deepEqual(errors, []);
+  const out: Record<string, string[]> = {};
+  for (const [k, { svc, dests }] of ipvsView(state.services))
+    out[`${k} ${svc.scheduler} flags=${svc.flags}`] = [...dests.values()]
+      .map((d) => `${d.address}:${d.port} ${d.method} ${d.weight} ${d.uThreshold} ${d.lThreshold}`)
+      .sort();
+  return out;
+}
+
+const messages = (text: string) =>
+  load(text)
+    .diag.list.filter((d) => d.severity !== 'info')
+    .map((d) => d.message);
+
+describe('differences the IPVS differential found (keepalived 2.2.7 is the reference)', () => {
+  it('sh-port / sh-fallback count only under sh, mh-port / mh-fallback only under mh, as read at their line', () => {
+    // seed 4 and 5: `lb_algo dh` + `sh-port` and `lb_algo lc` + `sh-port` were listed `(flag-2)` here and
+    // without a flag by keepalived; `lb_algo mh` + `sh-fallback` was `(mh-fallback)` here, nothing there
+    const text = `
+virtual_server 198.51.100.4 80 {
+  lb_algo lc
+  sh-port
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.11 80 {
+  }
+}
+virtual_server 198.51.100.5 80 {
+  lb_algo mh
+  sh-fallback
+  mh-port
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.11 80 {
+  }
+}
+virtual_server 198.51.100.6 80 {
+  sh-port
+  lb_algo sh
+  sh-fallback
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.11 80 {
+  }
+}
+`;
+    const { config } = load(text);
+    assert.deepEqual(
+      config.virtualServers.map((v) => v.schedulerFlags),
+      [[], ['mh-port'], ['sh-fallback']],
+    );
+    // keepalived's words, at the line (the mh/sh cross-over is silent)
+    assert.deepEqual(messages(text), [
+      'sh-port only applies to sh scheduler - ignoring',
+      'sh-port only applies to sh scheduler - ignoring',
+    ]);
+    const t = table(text);
+    // SCHED1 0x8 = *-fallback, SCHED2 0x10 = *-port
+    assert.deepEqual(Object.keys(t).sort(), [
+      '4|tcp|198.51.100.4|80 lc flags=0',
+      '4|tcp|198.51.100.5|80 mh flags=16',
+      '4|tcp|198.51.100.6|80 sh flags=8',
+    ]);
+  });
+
+  it('a group with an address entry: no protocol is UDP, and ops is reset unless UDP', () => {
+    // seed 6: a TCP group with `ops` was listed `ops` here, without by keepalived (IPVS takes the flag)
+    const text = `
+virtual_server_group G {
+  198.51.100.6 9002
+}
+virtual_server group G {
+  lb_algo nq
+  ops
+  protocol TCP
+  lb_kind NAT
+  real_server 192.0.2.11 80 {
+  }
+}
+virtual_server_group H {
+  198.51.100.7 9002
+  fwmark 71
+}
+virtual_server group H {
+  lb_algo rr
+  lb_kind NAT
+  real_server 192.0.2.11 80 {
+  }
+}
+virtual_server fwmark 81 {
+  lb_algo rr
+  ops
+  lb_kind NAT
+  real_server 192.0.2.11 80 {
+  }
+}
+`;
+    assert.deepEqual(messages(text), [
+      'Virtual server [G]:0: one packet scheduling requires UDP - resetting',
+      'Virtual server [H]:0: no protocol set - defaulting to UDP',
+    ]);
+    const { config } = load(text);
+    assert.deepEqual(
+      config.virtualServers.map((v) => [v.protocol, v.schedulerFlags]),
+      [
+        ['TCP', []],
+        ['UDP', []],
+        [undefined, ['ops']],
+      ],
+    );
+    // a fwmark service keeps ops (IPVS one-packet scheduling of every protocol carrying the mark)
+    assert.ok(Object.keys(table(text)).includes('4|fwm|81 rr flags=4'), JSON.stringify(table(text)));
+  });
+
+  it('uthreshold / lthreshold are programmed; lthreshold above uthreshold keeps the server out, as IPVS refuses it', () => {
+    // seed 1: the thresholds were never sent here (ipvsadm -Ln --thresholds: 0 0), and the server with
+    // `lthreshold 10` alone (IPVS: ERANGE, lower above upper) was in our table and not in keepalived's
+    const text = `
+virtual_server 198.51.100.1 80 {
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.11 80 {
+    uthreshold 5000
+    lthreshold 10
+  }
+  real_server 192.0.2.12 80 {
+    uthreshold 100
+  }
+  real_server 192.0.2.13 80 {
+    lthreshold 10
+  }
+}
+`;
+    assert.deepEqual(table(text), {
+      '4|tcp|198.51.100.1|80 wrr flags=0': ['192.0.2.11:80 NAT 1 5000 10', '192.0.2.12:80 NAT 1 100 0'],
+    });
+    const notes = load(text).diag.list.filter((d) => d.severity === 'info');
+    assert.match(
+      notes.map((d) => d.message).join('\n'),
+      /192\.0\.2\.13 .*lthreshold 10 is above uthreshold 0/,
+    );
+  });
+
+  it("a DR or TUN server of a group takes each address entry's port, and 0 under its fwmark entries", () => {
+    // seed 4 and 6: listed `192.0.2.11:0 Route` here under the address member, `192.0.2.11:9003 Route` by
+    // keepalived (ipvs_group_cmd sets a non-NAT destination's port to the member's)
+    const text = `
+virtual_server_group G {
+  198.51.100.4 9003
+  198.51.100.5 9004
+  fwmark 43
+}
+virtual_server group G {
+  lb_algo mh
+  lb_kind NAT
+  protocol TCP
+  sorry_server 192.0.2.99 80
+  sorry_server_lvs_method TUN
+  real_server 192.0.2.11 3306 {
+    lvs_method DR
+  }
+  real_server 192.0.2.13 8080 {
+  }
+}
+`;
+    assert.deepEqual(table(text), {
+      '4|tcp|198.51.100.4|9003 mh flags=0': ['192.0.2.11:9003 DR 1 0 0', '192.0.2.13:8080 NAT 1 0 0'],
+      '4|tcp|198.51.100.5|9004 mh flags=0': ['192.0.2.11:9004 DR 1 0 0', '192.0.2.13:8080 NAT 1 0 0'],
+      '4|fwm|43 mh flags=0': ['192.0.2.11:0 DR 1 0 0', '192.0.2.13:8080 NAT 1 0 0'],
+    });
+    // and the sorry server (TUN) the same way once active
+    const live: LiveState = new Map([['group G/tcp', { reals: [], sorryActive: true }]]);
+    assert.deepEqual(table(text, live)['4|tcp|198.51.100.5|9004 mh flags=0'], ['192.0.2.99:9004 TUN 1 0 0']);
+    const { config } = load(text);
+    const list = formatList(desiredFromConfig(config, new Map()).state, new Map(), new Map());
+    assert.match(list, /TCP {2}198\.51\.100\.5:9004 mh\n {2}-> 192\.0\.2\.11:9004 +Route/);
+    assert.match(list, /FWM {2}43 mh\n {2}-> 192\.0\.2\.11:0 +Route/);
+  });
+
+  it('quorum lost: inhibited servers stay at weight 0 beside the sorry server; sorry_server_inhibit lists it at 0 while out', () => {
+    // seed 5: `quorum 10` with inhibit_on_failure servers up and sorry_server_inhibit: keepalived listed the
+    // inhibited servers at weight 0 and the sorry server at 1; here the sorry server stood alone
+    const text = `
+virtual_server 198.51.100.5 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  quorum 10
+  sorry_server 192.0.2.99 80
+  sorry_server_inhibit
+  real_server 192.0.2.11 80 {
+    inhibit_on_failure
+  }
+  real_server 192.0.2.12 80 {
+  }
+}
+`;
+    // what the checker core hands over once quorum is lost (src/check/core: inhibited servers at weight 0)
+    const lost: LiveState = new Map([
+      ['198.51.100.5:80/tcp', { reals: [{ address: '192.0.2.11', port: 80, weight: 0 }], sorryActive: true }],
+    ]);
+    assert.deepEqual(table(text, lost), {
+      '4|tcp|198.51.100.5|80 rr flags=0': ['192.0.2.11:80 NAT 0 0 0', '192.0.2.99:80 NAT 1 0 0'],
+    });
+    assert.deepEqual(table(text), {
+      '4|tcp|198.51.100.5|80 rr flags=0': [
+        '192.0.2.11:80 NAT 1 0 0',
+        '192.0.2.12:80 NAT 1 0 0',
+        '192.0.2.99:80 NAT 0 0 0',
+      ],
+    });
+  });
+});
