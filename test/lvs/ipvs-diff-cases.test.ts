@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { validateConfig } from '../../src/config/validate.js';
+import { readHostFacts, validateConfig } from '../../src/config/validate.js';
 import { desiredFromConfig, type LiveState } from '../../src/lvs/from-config.js';
 import { ipvsView } from '../../src/lvs/ipvs-msg.js';
 import { formatList } from '../../src/lvs/list.js';
@@ -244,5 +244,22 @@ virtual_server 198.51.100.5 80 {
         '192.0.2.99:80 NAT 0 0 0',
       ],
     });
+  });
+
+  it('a MISC_CHECK run as root without script security: the checker\'s words, "check scripts"', (t) => {
+    // every seed with a MISC_CHECK: keepalived 2.2.7's checker process says "check scripts are being
+    // executed" (check_data.c); we printed its VRRP process's "scripts are being executed"
+    const file = join(dir, 'misc.conf');
+    writeFileSync(
+      file,
+      `global_defs {\n  script_user root\n}\nvirtual_server 198.51.100.1 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 192.0.2.11 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n    }\n  }\n}\n`,
+    );
+    const r = loadConfig(file, { configId: 'test', env: {} });
+    validateConfig(r.config, r.diag, { host: readHostFacts() });
+    const sec = r.diag.list.filter((d) => d.code === 'CONFIG_SCRIPT_SECURITY').map((d) => d.message);
+    if (sec.length === 0) return t.skip('/bin/true is not found here');
+    assert.deepEqual(sec, [
+      'SECURITY VIOLATION - check scripts are being executed but script_security not enabled.',
+    ]);
   });
 });

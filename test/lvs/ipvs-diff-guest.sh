@@ -2,7 +2,7 @@
 # checkout directory and a directory of generated configurations (b<N>.conf, each several seeds' virtual
 # servers, test/lvs/vs-generator.ts). Each file is run by keepalived 2.2.7 (`keepalived -C`) and then by
 # keepalived-ts (`bin/keepalived-ts -C`, built dist/) in one namespace of the guest's IPVS; once the table
-# has settled (the same on four reads 2 s apart) `ipvsadm -Ln`, `-Ln --persistent-conn` and `-Ln
+# has settled (the same on four reads 3 s apart) `ipvsadm -Ln`, `-Ln --persistent-conn` and `-Ln
 # --thresholds` go to $IPVS_VM_OUT/<impl>.<file>.txt, and after the daemon's stop the table again
 # (<impl>.<file>.stopped.txt). The host compares; this script only records. Nothing sends traffic, so the
 # connection counters are 0 in both runs.
@@ -30,8 +30,8 @@ nsx ip link set eth0 up
 
 table() { nsx ipvsadm -Ln; }
 full() { table; echo "--- persistent-conn"; nsx ipvsadm -Ln --persistent-conn; echo "--- thresholds"; nsx ipvsadm -Ln --thresholds; }
-SETTLE_S=${SETTLE_S:-180}
-# READY (a command) first, then the table the same on four reads 2 s apart
+SETTLE_S=${SETTLE_S:-300}
+# READY (a command) first, then the table the same on four reads 3 s apart
 settle() {
   local ready=$1 end=$(( $(date +%s) + SETTLE_S )) prev="" same=0 cur
   until $ready; do
@@ -41,7 +41,7 @@ settle() {
   while [ "$(date +%s)" -le $end ]; do
     cur=$(full)
     if [ "$cur" = "$prev" ]; then same=$((same + 1)); [ $same -ge 3 ] && return 0; else same=0; fi
-    prev=$cur; sleep 2
+    prev=$cur; sleep 3
   done
   echo "settle: the table never held still"; return 1
 }

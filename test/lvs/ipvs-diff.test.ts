@@ -117,6 +117,7 @@ describe('generated virtual servers on a real IPVS: keepalived-ts beside keepali
         return t.skip(`the IPVS VM could not be started (exit ${r.status})`);
       assert.equal(r.status, 0, `VM run failed (exit ${r.status}):\n${log.slice(-4000)}`);
       const diffs: string[] = [];
+      const notes: string[] = [];
       const unsettled = readdirSync(out).filter((f) => f.endsWith('.unsettled'));
       if (unsettled.length) diffs.push(`not settled: ${unsettled.join(' ')}`);
       batches.forEach((b, i) => {
@@ -154,10 +155,18 @@ describe('generated virtual servers on a real IPVS: keepalived-ts beside keepali
             diffs.push(`seed ${s} (${name}):\n${lines.join('\n')}\n  configuration:\n${conf}`);
           }
         }
-        const ks = read('ka', '.stopped').trim();
-        const os = read('ts', '.stopped').trim();
-        if (ks !== os) diffs.push(`${name} after stop:\n  keepalived 2.2.7:\n${ks}\n  keepalived-ts:\n${os}`);
+        // After stop ours leaves nothing. keepalived 2.2.7 leaves the members of a group mixing address and
+        // fwmark entries (without destinations): a 2.2.7 bug (docs/lvs.md), shown but not counted.
+        const left = (impl: string) =>
+          read(impl, '.stopped')
+            .split('\n')
+            .filter((l) => l && !/^(IP Virtual Server|Prot |\s+-> RemoteAddress)/.test(l));
+        const ours = left('ts');
+        if (ours.length) diffs.push(`${name} after stop, keepalived-ts left:\n${ours.join('\n')}`);
+        const theirs = left('ka');
+        if (theirs.length) notes.push(`${name}: keepalived 2.2.7 left after stop: ${theirs.join(' | ')}`);
       });
+      if (notes.length) console.log(notes.join('\n'));
       console.log(
         diffs.length
           ? `${diffs.length} difference(s) over ${seeds.length} seeds:\n\n${diffs.join('\n\n')}`

@@ -53,7 +53,10 @@ export function seedBlocks(seed: number): string[] {
     } else if (kind === 'v4') lines.push(`virtual_server 198.51.100.${seed} ${port} {${tail()}`);
     else if (kind === 'v6') lines.push(`virtual_server 2001:db8:1::${seed} ${port} {${tail()}`);
     else lines.push(`virtual_server fwmark ${seed * 10 + j} {${tail()}`);
-    kw('delay_loop', pick(['1', '2', '1']));
+    // not 1 s: under emulation a MISC_CHECK spawn costs keepalived-ts's checker (node) tens of
+    // milliseconds of the one guest CPU, and dozens of checkers a second starve it (the table then takes
+    // minutes to settle); every check still resolves within a few seconds of the start
+    kw('delay_loop', pick(['3', '5', '3']));
     if (kind === 'fwm6' && r() < 0.4) kw('ip_family', 'inet6');
     const algo = pick([
       'rr',
@@ -140,7 +143,8 @@ export function seedBlocks(seed: number): string[] {
           lines.push(`            misc_path "/bin/sh -c 'exit ${pick(['2', '3', '7', '1', '0'])}'"`);
           lines.push(`            misc_dynamic${tail()}`);
         }
-        lines.push('            misc_timeout 5');
+        // generous: a probe under emulation on a loaded host can take seconds (the result, not the time, is compared)
+        lines.push('            misc_timeout 30');
         lines.push(`            retry ${pick(['0', '1'])}`);
         lines.push('            delay_before_retry 1');
         lines.push('        }');
