@@ -250,6 +250,12 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
       vs.persistenceTimeoutS = 360;
     }
     portRules(cfg, vs, proto, diag);
+    if (vs.key.kind === 'group' && vs.persistenceGranularity !== undefined)
+      diag.note(
+        'CONFIG_NOT_RUN',
+        `persistence_granularity ${vs.persistenceGranularity} of virtual server ${vsLabel(vs, proto)} is not applied: keepalived 2.2.7 programs every member of a group with the full address mask (the group is persistent, per client address)`,
+        vs.pos,
+      );
     for (const rs of vs.realServers)
       if ((rs.lthreshold ?? 0) > (rs.uthreshold ?? 0))
         diag.note(

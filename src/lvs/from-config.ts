@@ -213,7 +213,11 @@ export function serviceFromConfig(
     method: vsMethod,
   };
   if (vs.persistenceTimeoutS !== undefined) {
-    const key = granularityKey(vs.persistenceGranularity, family);
+    // keepalived 2.2.7 (and every release since) programs each member of a virtual_server_group with the
+    // full netmask: it resets the member's mask with its family (ipvs_group_cmd), so a group's
+    // persistence_granularity never reaches IPVS — though it still makes the group persistent. Kept so
+    // (docs/lvs.md, "Generated configurations beside keepalived 2.2.7"); -t says so on a note.
+    const key = granularityKey(k.kind === 'group' ? undefined : vs.persistenceGranularity, family);
     // The parser has refused a granularity that does not fit the family, as keepalived does.
     if (key === undefined)
       errs.push({

@@ -262,4 +262,54 @@ virtual_server 198.51.100.5 80 {
       'SECURITY VIOLATION - check scripts are being executed but script_security not enabled.',
     ]);
   });
+
+  it("a group's persistence_granularity makes it persistent but every member keeps the full mask, as 2.2.7 programs it", () => {
+    // seed 11: `persistence_granularity 255.255.0.0` in a group without persistence_timeout: keepalived
+    // listed `UDP 198.51.100.11:9002 mh persistent 360` (no mask), we added `mask 255.255.0.0`
+    const text = `
+virtual_server_group G {
+  198.51.100.11 9002
+  fwmark 112
+}
+virtual_server group G {
+  lb_algo mh
+  lb_kind NAT
+  protocol UDP
+  persistence_granularity 255.255.0.0
+  real_server 192.0.2.11 9002 {
+  }
+}
+virtual_server 198.51.100.12 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  persistence_granularity 255.255.0.0
+  real_server 192.0.2.11 80 {
+  }
+}
+`;
+    const { config } = load(text);
+    const { state } = desiredFromConfig(config, new Map());
+    const view = [...ipvsView(state.services).values()].map(({ svc }) => [
+      svc.fwmark ?? svc.address,
+      svc.timeoutS,
+      svc.netmask.toString(16),
+    ]);
+    // the IPv4 netmask as a number (255.255.0.0)
+    assert.deepEqual(
+      view.sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      [
+        [112, 360, 'ffffffff'],
+        ['198.51.100.11', 360, 'ffffffff'],
+        ['198.51.100.12', 360, 'ffff0000'],
+      ],
+    );
+    const notes = load(text)
+      .diag.list.filter((d) => d.severity === 'info')
+      .map((d) => d.message);
+    assert.match(
+      notes.join('\n'),
+      /persistence_granularity 255\.255\.0\.0 of virtual server \[G\]:0 is not applied/,
+    );
+  });
 });
