@@ -312,4 +312,39 @@ virtual_server 198.51.100.12 80 {
       /persistence_granularity 255\.255\.0\.0 of virtual server \[G\]:0 is not applied/,
     );
   });
+
+  it("a virtual server's inhibit_on_failure and alpha take no argument: set whatever follows; a real server's refuse a non-boolean", () => {
+    // seed 22: `inhibit_on_failure // 注释` on the virtual server: keepalived inhibits (its failed servers
+    // stay at weight 0); we refused the line, so they were removed
+    const text = `
+virtual_server 198.51.100.6 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  inhibit_on_failure // note
+  alpha false
+  real_server 192.0.2.11 80 {
+    alpha // x
+    inhibit_on_failure maybe
+  }
+  real_server 192.0.2.12 80 {
+    inhibit_on_failure false
+  }
+}
+`;
+    const { config } = load(text);
+    const vs = config.virtualServers[0]!;
+    assert.deepEqual([vs.inhibitOnFailure, vs.alpha], [true, true]);
+    assert.deepEqual(
+      vs.realServers.map((r) => [r.alpha, r.inhibitOnFailure]),
+      [
+        [undefined, undefined],
+        [undefined, false],
+      ],
+    );
+    assert.deepEqual(messages(text), [
+      'Invalid alpha parameter //',
+      'Invalid inhibit_on_failure parameter maybe',
+    ]);
+  });
 });

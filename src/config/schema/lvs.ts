@@ -14,7 +14,7 @@ import type {
 } from '../model.js';
 import { exactArray, NO_OTHER } from '../model.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
-import { canonicalIp, ipToBytes, readInt, readIp, readPrefix, readUnsigned } from '../values.js';
+import { canonicalIp, ipToBytes, readBool, readInt, readIp, readPrefix, readUnsigned } from '../values.js';
 import { addressFamily, settledFamily, tunnelledFamily } from '../vs-family.js';
 import {
   boolFlag,
@@ -295,9 +295,35 @@ export function closeVirtualServer(vs: VirtualServer, ctx: ParseCtx, pos: Source
   if (vs.key.kind === 'fwmark' && settledFamily(vs) === undefined) vs.ipFamily = tunnelledFamily(vs);
 }
 
+/**
+ * A real server's `alpha` / `inhibit_on_failure`: an optional true/false (keepalived 2.2.7's
+ * check_true_false); another word is refused with keepalived's `Invalid <keyword> parameter <word>` and the
+ * line ignored.
+ */
+function rsBool(kw: string, set: 'alpha' | 'inhibitOnFailure'): KeywordDef<RealServer> {
+  return {
+    doc: { args: '[true|false]', field: set },
+    line: (rs, tokens, pos, ctx) => {
+      const v = tokens[1];
+      if (v === undefined) {
+        rs[set] = true;
+        return;
+      }
+      const r = readBool(v);
+      if (!r.ok) return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid ${kw} parameter ${v}`, pos);
+      rs[set] = r.value;
+    },
+  };
+}
+
 export function virtualServerKeywords(): KeywordTable<VirtualServer> {
   const t: KeywordTable<VirtualServer> = {
     ...common<VirtualServer>(),
+    // keepalived 2.2.7 sets these two on a virtual server whatever follows them (vs_alpha_handler,
+    // vs_inhibit_handler read no argument): `inhibit_on_failure false` or `inhibit_on_failure // note`
+    // still inhibits (found by the IPVS differential: its real servers stayed at weight 0 there)
+    alpha: flag('alpha'),
+    inhibit_on_failure: flag('inhibitOnFailure'),
     lb_algo: sched,
     lvs_sched: sched,
     lb_kind: method as KeywordDef<VirtualServer>,
@@ -469,6 +495,8 @@ function schedulerFlag(kw: string): KeywordDef<VirtualServer> {
 export function realServerKeywords(): KeywordTable<RealServer> {
   const t: KeywordTable<RealServer> = {
     ...common<RealServer>(),
+    alpha: rsBool('alpha', 'alpha'),
+    inhibit_on_failure: rsBool('inhibit_on_failure', 'inhibitOnFailure'),
     weight: int('weight', 0, 65535),
     lvs_method: method as KeywordDef<RealServer>,
     notify_up: script('notifyUp'),
