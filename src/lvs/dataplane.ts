@@ -88,6 +88,8 @@ export interface RealServerSpec {
    */
   uThreshold?: number;
   lThreshold?: number;
+  /** A TUN server's encapsulation (IPVS's tunnel type, GUE port, checksum flag); absent = ipip. */
+  tunnel?: { type: 'ipip' | 'gue' | 'gre'; port: number; csum: 'nocsum' | 'csum' | 'remcsum' };
   /**
    * The sorry server only (`sorry_server_inhibit`): listed at weight 0 while the pool serves, as keepalived
    * programs it, instead of absent.
@@ -304,6 +306,12 @@ function samePersistence(a?: Persistence, b?: Persistence): boolean {
   return a.timeoutS === b.timeoutS && a.prefixLen === b.prefixLen && a.mask === b.mask;
 }
 
+/** A TUN server's encapsulation as one comparable string ('' for ipip, the default). */
+export function tunnelKey(r: RealServerSpec): string {
+  const t = r.method === 'TUN' ? r.tunnel : undefined;
+  return !t || (t.type === 'ipip' && t.csum === 'nocsum') ? '' : `${t.type}/${t.port}/${t.csum}`;
+}
+
 function sameReal(a?: RealServerSpec, b?: RealServerSpec): boolean {
   if (!a || !b) return a === b;
   return (
@@ -313,6 +321,7 @@ function sameReal(a?: RealServerSpec, b?: RealServerSpec): boolean {
     a.method === b.method &&
     (a.uThreshold ?? 0) === (b.uThreshold ?? 0) &&
     (a.lThreshold ?? 0) === (b.lThreshold ?? 0) &&
+    tunnelKey(a) === tunnelKey(b) &&
     !!a.inhibit === !!b.inhibit
   );
 }

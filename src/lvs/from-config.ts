@@ -193,6 +193,10 @@ export function serviceFromConfig(
       weight,
       method: method(rs.lvsMethod ?? vs.lbKind),
     };
+    // keepalived 2.2.7 gives a real server the virtual server's tunnel options unless its own lvs_method set some
+    const tunnel = rs.tunnel ?? vs.tunnel;
+    if (spec.method === 'TUN' && tunnel && (tunnel.type !== 'ipip' || tunnel.csum !== 'nocsum'))
+      spec.tunnel = { ...tunnel };
     if (u) spec.uThreshold = u;
     if (l) spec.lThreshold = l;
     reals.push(spec);
@@ -234,5 +238,9 @@ export function serviceFromConfig(
       method: method(vs.sorryServerLvsMethod ?? vsMethod),
       ...(vs.sorryServerInhibit ? { inhibit: true } : {}),
     };
+  if (spec.sorry?.method === 'TUN') {
+    const t = vs.sorryServerTunnel ?? vs.tunnel;
+    if (t && (t.type !== 'ipip' || t.csum !== 'nocsum')) spec.sorry.tunnel = { ...t };
+  }
   return errs.length > 0 ? { ok: false, errors: errs } : { ok: true, spec };
 }

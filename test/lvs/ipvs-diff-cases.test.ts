@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { readHostFacts, validateConfig } from '../../src/config/validate.js';
 import { desiredFromConfig, type LiveState } from '../../src/lvs/from-config.js';
-import { ipvsView } from '../../src/lvs/ipvs-msg.js';
+import { IpvsCmd, type IpvsDest, ipvsMessage, ipvsView } from '../../src/lvs/ipvs-msg.js';
 import { formatList } from '../../src/lvs/list.js';
 
 let dir = '';
@@ -346,5 +346,63 @@ virtual_server 198.51.100.6 80 {
       'Invalid alpha parameter //',
       'Invalid inhibit_on_failure parameter maybe',
     ]);
+  });
+
+  it("TUN's tunnel options (type, GUE port, checksum) reach IPVS, for real and sorry servers, as keepalived sends them", () => {
+    // generator's tunnel options: keepalived 2.2.7 programs `type gue port 6080 csum` (ipvsadm -Ln
+    // --tun-info); we parsed the options and sent plain ipip
+    const text = `
+virtual_server 198.51.100.30 80 {
+  lb_algo rr
+  lb_kind TUN type gue port 6080 csum
+  protocol TCP
+  quorum 5
+  sorry_server 192.0.2.99 80
+  sorry_server_lvs_method TUN type gre nocsum
+  real_server 192.0.2.11 80 {
+  }
+  real_server 192.0.2.12 80 {
+    lvs_method TUN type gre csum
+  }
+  real_server 192.0.2.13 80 {
+    lvs_method TUN type gre remcsum
+  }
+  real_server 192.0.2.14 80 {
+    lvs_method DR
+  }
+}
+`;
+    // the remcsum line is refused (gre): that server keeps the virtual server's options
+    assert.deepEqual(messages(text), ['gre tunnels do not support remote checksum option.']);
+    const { config } = load(text);
+    const dests = (live: LiveState) => {
+      const { state } = desiredFromConfig(config, live);
+      return [...ipvsView(state.services).values()][0]!.dests;
+    };
+    const tun = (d: IpvsDest | undefined) => d && [d.method, d.tunType, d.tunPort, d.tunFlags];
+    const up = dests(new Map());
+    assert.deepEqual(tun(up.get('192.0.2.11|80')), ['TUN', 1, 6080, 1]);
+    assert.deepEqual(tun(up.get('192.0.2.12|80')), ['TUN', 2, 0, 1]);
+    assert.deepEqual(tun(up.get('192.0.2.13|80')), ['TUN', 1, 6080, 1]);
+    assert.deepEqual(tun(up.get('192.0.2.14|80')), ['DR', undefined, undefined, undefined]);
+    const sorry = dests(new Map([['198.51.100.30:80/tcp', { reals: [], sorryActive: true }]]));
+    assert.deepEqual(tun(sorry.get('192.0.2.99|80')), ['TUN', 2, 0, 0]);
+    // on the wire: TUN_TYPE (13, u8), TUN_PORT (14, u16 network order; gue only), TUN_FLAGS (15, u16; not ipip)
+    const svc = [...ipvsView(desiredFromConfig(config, new Map()).state.services).values()][0]!.svc;
+    const msg = ipvsMessage(
+      IpvsCmd.NEW_DEST,
+      { familyId: 30, seq: 1 },
+      { service: svc, dest: up.get('192.0.2.11|80')! },
+    );
+    const hex = Buffer.from(msg).toString('hex');
+    assert.ok(hex.includes('05000d0001000000'), 'TUN_TYPE gue');
+    assert.ok(hex.includes('06000e0017c00000'), 'TUN_PORT 6080');
+    assert.ok(hex.includes('06000f0001000000'), 'TUN_FLAGS csum');
+    const plain = ipvsMessage(
+      IpvsCmd.NEW_DEST,
+      { familyId: 30, seq: 1 },
+      { service: svc, dest: up.get('192.0.2.14|80')! },
+    );
+    assert.ok(!Buffer.from(plain).toString('hex').includes('05000d00'), 'no tunnel attributes for DR');
   });
 });

@@ -2,8 +2,8 @@
 # checkout directory and a directory of generated configurations (b<N>.conf, each several seeds' virtual
 # servers, test/lvs/vs-generator.ts). Each file is run by keepalived 2.2.7 (`keepalived -C`) and then by
 # keepalived-ts (`bin/keepalived-ts -C`, built dist/) in one namespace of the guest's IPVS; once the table
-# has settled (the same on four reads 3 s apart) `ipvsadm -Ln`, `-Ln --persistent-conn` and `-Ln
-# --thresholds` go to $IPVS_VM_OUT/<impl>.<file>.txt, and after the daemon's stop the table again
+# has settled (the same on four reads 3 s apart) `ipvsadm -Ln`, `-Ln --persistent-conn`, `-Ln
+# --thresholds` and `-Ln --tun-info` go to $IPVS_VM_OUT/<impl>.<file>.txt, and after the daemon's stop the table again
 # (<impl>.<file>.stopped.txt). The host compares; this script only records. Nothing sends traffic, so the
 # connection counters are 0 in both runs.
 set -u
@@ -29,7 +29,10 @@ nsx ip -6 addr add 2001:db8:2::1/64 dev eth0 nodad
 nsx ip link set eth0 up
 
 table() { nsx ipvsadm -Ln; }
-full() { table; echo "--- persistent-conn"; nsx ipvsadm -Ln --persistent-conn; echo "--- thresholds"; nsx ipvsadm -Ln --thresholds; }
+full() {
+  table; echo "--- persistent-conn"; nsx ipvsadm -Ln --persistent-conn; echo "--- thresholds"; nsx ipvsadm -Ln --thresholds
+  echo "--- tun-info"; nsx ipvsadm -Ln --tun-info
+}
 SETTLE_S=${SETTLE_S:-300}
 # READY (a command) first, then the table the same on four reads 3 s apart
 settle() {

@@ -131,7 +131,7 @@ describe('generated virtual servers on a real IPVS: keepalived-ts beside keepali
         const ts = sections(read('ts'));
         for (const s of [...b, 'other' as const]) {
           const lines: string[] = [];
-          for (const sec of ['list', 'persistent-conn', 'thresholds']) {
+          for (const sec of ['list', 'persistent-conn', 'thresholds', 'tun-info']) {
             const a = bySeed(ka.get(sec) ?? []).get(s) ?? [];
             const o = bySeed(ts.get(sec) ?? []).get(s) ?? [];
             if (a.join('\n\n') === o.join('\n\n')) continue;

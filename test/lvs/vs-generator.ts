@@ -3,7 +3,7 @@
 // UDP, SCTP or no protocol, every IPVS scheduler with its flags, NAT/DR/TUN, persistence with and without a
 // granularity, weights (0, odd and out-of-range ones), inhibit_on_failure at both levels, sorry servers with
 // sorry_server_inhibit and sorry_server_lvs_method, quorum and hysteresis, alpha and omega, virtualhost,
-// uthreshold/lthreshold, and real servers with and without checkers. The only checkers are MISC_CHECKs whose
+// uthreshold/lthreshold, TUN's tunnel options, flag-N/hashed, persistence_engine sip, ha_suspend, and real servers with and without checkers. The only checkers are MISC_CHECKs whose
 // result is known at once in the guest (/bin/true up, /bin/false down, `sh -c 'exit N'` with misc_dynamic a
 // weight of N-2), so the settled table depends on nothing but the configuration. Blog noise: `//`, `#` and
 // `!` comments after values, odd numbers. No line lacks its parameter (that stops keepalived's parsing, and
@@ -35,6 +35,18 @@ export function seedBlocks(seed: number): string[] {
   const r = rng(seed * 7919);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const tail = () => pick(TAILS);
+  /** TUN's options (IPVS's tunnel type, port and checksum flags), mostly none. */
+  const tunnel = () =>
+    pick([
+      '',
+      '',
+      '',
+      ' type ipip',
+      ' type gue port 6080',
+      ' type gre',
+      ' type gue port 6080 csum',
+      ' type gre nocsum',
+    ]);
   const out: string[] = [`# ---- seed ${seed}`];
   const ports = [80, 443, 53, 8080, 25, 3306, 5060].sort(() => r() - 0.5);
   const n = 1 + Math.floor(r() * 3);
@@ -84,8 +96,9 @@ export function seedBlocks(seed: number): string[] {
       if (r() < 0.5) kw('mh-fallback');
     }
     if (r() < 0.15) kw('ops');
+    if (r() < 0.1) kw(pick(['flag-1', 'flag-2', 'flag-3', 'hashed']));
     const lbKind = pick(['NAT', 'NAT', 'DR', 'DR', 'TUN', '']);
-    if (lbKind) kw(pick(['lb_kind', 'lb_kind', 'lvs_method']), lbKind);
+    if (lbKind) kw(pick(['lb_kind', 'lb_kind', 'lvs_method']), lbKind === 'TUN' ? `TUN${tunnel()}` : lbKind);
     const proto = pick(['TCP', 'TCP', 'TCP', 'UDP', 'SCTP', 'tcp', '']);
     // an address service without protocol is UDP (with an error); one by fwmark ignores it (with a warning)
     if (proto && (kind.startsWith('fwm') ? r() < 0.3 : true)) kw('protocol', proto);
@@ -104,6 +117,8 @@ export function seedBlocks(seed: number): string[] {
     if (r() < 0.15) kw('alpha');
     if (r() < 0.1) kw('omega');
     if (r() < 0.15) kw('virtualhost', pick(['www.example.com', 'example.org']));
+    if (r() < 0.08) kw('persistence_engine', 'sip');
+    if (r() < 0.08) kw('ha_suspend');
     if (r() < 0.1) kw('weight', pick(['2', '5', '0']));
     let quorum = false;
     if (r() < 0.3) {
@@ -117,7 +132,10 @@ export function seedBlocks(seed: number): string[] {
       const sorryAddr = fam === 6 ? '2001:db8:2::99' : '192.0.2.99';
       kw('sorry_server', `${sorryAddr}${r() < 0.8 ? ` ${pick(['80', '8080', String(port)])}` : ''}`);
       if (r() < 0.4) kw('sorry_server_inhibit');
-      if (r() < 0.2) kw('sorry_server_lvs_method', pick(['NAT', 'DR', 'TUN']));
+      if (r() < 0.2) {
+        const m = pick(['NAT', 'DR', 'TUN']);
+        kw('sorry_server_lvs_method', m === 'TUN' ? `TUN${tunnel()}` : m);
+      }
     }
     const reals = Math.floor(r() * 4) + (r() < 0.1 ? 0 : 1);
     for (let k = 1; k <= reals; k++) {
@@ -129,7 +147,10 @@ export function seedBlocks(seed: number): string[] {
       const rk = (k2: string, v = '') => lines.push(`        ${k2}${v === '' ? '' : ` ${v}`}${tail()}`);
       if (r() < 0.7) rk('weight', pick(['1', '2', '3', '0', '10', '100', '65535', '256']));
       if (r() < 0.2) rk('inhibit_on_failure');
-      if (r() < 0.15) rk('lvs_method', pick(['NAT', 'DR', 'TUN']));
+      if (r() < 0.15) {
+        const m = pick(['NAT', 'DR', 'TUN']);
+        rk('lvs_method', m === 'TUN' ? `TUN${tunnel()}` : m);
+      }
       if (r() < 0.1) rk('alpha');
       if (r() < 0.1) rk('uthreshold', pick(['100', '0', '5000']));
       if (r() < 0.1) rk('lthreshold', pick(['10', '0']));

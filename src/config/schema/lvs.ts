@@ -8,6 +8,7 @@ import type {
   HttpUrl,
   KeepalivedConfig,
   RealServer,
+  TunnelOptions,
   VirtualServer,
   VirtualServerGroup,
   VirtualServerGroupEntry,
@@ -74,11 +75,35 @@ const method: KeywordDef<VirtualServer | RealServer> = {
       );
       canonical = 'NAT';
     }
+    const tunnel = METHODS.has(v)
+      ? tunnelOptions(tokens, 'realServers' in vs ? 'virtual' : 'real', pos, ctx)
+      : undefined;
     if ('realServers' in vs) {
       vs.lbKind = canonical;
       vs.lbKindOptions = tokens.slice(2);
     } else vs.lvsMethod = canonical;
-    if (METHODS.has(v)) tunnelOptions(tokens, 'realServers' in vs ? 'virtual' : 'real', pos, ctx);
+    // options that do not read leave the earlier ones (keepalived 2.2.7 returns before storing them)
+    if (tunnel) vs.tunnel = tunnel;
+  },
+};
+
+/** `sorry_server_lvs_method`: the same reading as a real server's lvs_method (keepalived's "sorry" server). */
+const sorryMethod: KeywordDef<VirtualServer> = {
+  doc: { args: 'NAT|DR|TUN', field: 'sorryServerLvsMethod' },
+  line: (vs, tokens, pos, ctx) => {
+    const v = tokens[1];
+    if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+    if (!vs.sorryServer)
+      return ctx.diag.error('CONFIG_INVALID_VALUE', 'sorry_server forwarding used without sorry_server', pos);
+    if (!METHODS.has(v))
+      return ctx.diag.error(
+        'CONFIG_INVALID_VALUE',
+        `PARSER : unknown [${v}] routing method for sorry server.`,
+        pos,
+      );
+    vs.sorryServerLvsMethod = v;
+    const tunnel = tunnelOptions(tokens, 'sorry', pos, ctx);
+    if (tunnel) vs.sorryServerTunnel = tunnel;
   },
 };
 
@@ -87,50 +112,41 @@ const method: KeywordDef<VirtualServer | RealServer> = {
  * `nocsum|csum|remcsum`), whatever the method, and reports the first it cannot read — so a trailing
  * `// comment` is "Invalid tunnel option //" (docs/config-meaning.md). The method stays set.
  */
-function tunnelOptions(tokens: string[], sType: string, pos: SourcePos, ctx: ParseCtx): void {
-  let type = 'ipip';
+function tunnelOptions(
+  tokens: string[],
+  sType: string,
+  pos: SourcePos,
+  ctx: ParseCtx,
+): TunnelOptions | undefined {
+  let type: TunnelOptions['type'] = 'ipip';
   let port = 0;
-  let csum = 'nocsum';
+  let csum: TunnelOptions['csum'] = 'nocsum';
+  const fail = (message: string): undefined => {
+    ctx.diag.error('CONFIG_INVALID_VALUE', message, pos);
+    return undefined;
+  };
   for (let i = 2; i < tokens.length; i++) {
     const w = tokens[i]!;
     const next = tokens[i + 1];
     if (w === 'type') {
-      if (next === undefined)
-        return ctx.diag.error('CONFIG_INVALID_VALUE', `Missing tunnel type for ${sType} server.`, pos);
+      if (next === undefined) return fail(`Missing tunnel type for ${sType} server.`);
       if (next !== 'ipip' && next !== 'gue' && next !== 'gre')
-        return ctx.diag.error(
-          'CONFIG_INVALID_VALUE',
-          `Unknown tunnel type ${next} for ${sType} server.`,
-          pos,
-        );
+        return fail(`Unknown tunnel type ${next} for ${sType} server.`);
       type = next;
       i++;
     } else if (w === 'port') {
-      if (next === undefined)
-        return ctx.diag.error('CONFIG_INVALID_VALUE', `Missing port for ${sType} server gue tunnel.`, pos);
+      if (next === undefined) return fail(`Missing port for ${sType} server gue tunnel.`);
       const n = /^\d+$/.test(next) ? Number(next) : 0;
-      if (n < 1 || n > 65535)
-        return ctx.diag.error(
-          'CONFIG_INVALID_VALUE',
-          `Invalid gue tunnel port ${next} for ${sType} server.`,
-          pos,
-        );
+      if (n < 1 || n > 65535) return fail(`Invalid gue tunnel port ${next} for ${sType} server.`);
       port = n;
       i++;
     } else if (w === 'nocsum' || w === 'csum' || w === 'remcsum') csum = w;
-    else
-      return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid tunnel option ${w} for ${sType} server.`, pos);
+    else return fail(`Invalid tunnel option ${w} for ${sType} server.`);
   }
-  if ((type === 'gue') !== (port !== 0))
-    return ctx.diag.error(
-      'CONFIG_INVALID_VALUE',
-      'gue tunnels require port, otherwise cannot have port.',
-      pos,
-    );
-  if (type === 'ipip' && csum !== 'nocsum')
-    return ctx.diag.error('CONFIG_INVALID_VALUE', 'ipip tunnels do not support checksum option.', pos);
-  if (type === 'gre' && csum === 'remcsum')
-    ctx.diag.error('CONFIG_INVALID_VALUE', 'gre tunnels do not support remote checksum option.', pos);
+  if ((type === 'gue') !== (port !== 0)) return fail('gue tunnels require port, otherwise cannot have port.');
+  if (type === 'ipip' && csum !== 'nocsum') return fail('ipip tunnels do not support checksum option.');
+  if (type === 'gre' && csum === 'remcsum') return fail('gre tunnels do not support remote checksum option.');
+  return { type, port, csum };
 }
 
 /**
@@ -380,7 +396,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
       },
     },
     sorry_server_inhibit: flag('sorryServerInhibit'),
-    sorry_server_lvs_method: str('sorryServerLvsMethod'),
+    sorry_server_lvs_method: sorryMethod,
     ha_suspend: flag('haSuspend'),
     ip_family: {
       line: (vs, tokens, pos, ctx) => {
