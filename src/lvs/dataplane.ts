@@ -69,6 +69,11 @@ export interface Persistence {
    * (`persistence_granularity 24` is 0.0.0.24) and IPVS applies it as is; `prefixLen` is then 32 and unused.
    */
   mask?: number;
+  /**
+   * `persistence_engine` (IPVS's `sip`): sent as the service's persistence engine on IPVS; the nftables back
+   * end has none and ignores it.
+   */
+  engine?: string;
 }
 
 /** The IPv4 netmask a persistence applies to the client address (docs/lvs.md, Persistence). */
@@ -303,7 +308,9 @@ function sameFlags(a: SchedFlags, b: SchedFlags): boolean {
 
 function samePersistence(a?: Persistence, b?: Persistence): boolean {
   if (!a || !b) return a === b;
-  return a.timeoutS === b.timeoutS && a.prefixLen === b.prefixLen && a.mask === b.mask;
+  return (
+    a.timeoutS === b.timeoutS && a.prefixLen === b.prefixLen && a.mask === b.mask && a.engine === b.engine
+  );
 }
 
 /** A TUN server's encapsulation as one comparable string ('' for ipip, the default). */

@@ -228,7 +228,13 @@ export function serviceFromConfig(
         code: 'LVS_BAD_PERSISTENCE',
         message: `${name}: persistence_granularity ${vs.persistenceGranularity} is not a netmask of its family`,
       });
-    else spec.persistence = { timeoutS: vs.persistenceTimeoutS, ...key };
+    else
+      spec.persistence = {
+        timeoutS: vs.persistenceTimeoutS,
+        ...key,
+        // keepalived 2.2.7 sends the engine with a persistent service only (ipvs_set_srule)
+        ...(vs.persistenceEngine ? { engine: vs.persistenceEngine } : {}),
+      };
   }
   if (vs.sorryServer)
     spec.sorry = {

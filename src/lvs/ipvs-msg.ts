@@ -137,6 +137,7 @@ export function ipvsService(s: ServiceSpec, m: ServiceMatch): IpvsService {
     flags,
     timeoutS: s.persistence?.timeoutS ?? 0,
     netmask,
+    ...(s.persistence?.engine ? { peName: s.persistence.engine } : {}),
   };
   return m.kind === 'fwmark'
     ? { ...base, fwmark: m.fwmark }

@@ -186,6 +186,7 @@ export function formatList(
         const m = persistenceMask4(s.persistence);
         if (m !== 0xffffffff) head += ` mask ${ipv4FromNumber(m)}`;
       } else if (s.persistence.prefixLen !== 128) head += ` mask ${s.persistence.prefixLen}`;
+      if (s.persistence.engine) head += ` pe ${s.persistence.engine}`;
     }
     if (s.flags.onePacket) head += ' ops';
     lines.push(head);
