@@ -193,8 +193,8 @@ export function serviceFromConfig(
       weight,
       method: method(rs.lvsMethod ?? vs.lbKind),
     };
-    // keepalived 2.2.7 gives a real server the virtual server's tunnel options unless its own lvs_method set some
-    const tunnel = rs.tunnel ?? vs.tunnel;
+    // the real server's own options, or the virtual server's as they were at its real_server line (parser)
+    const tunnel = rs.tunnel;
     if (spec.method === 'TUN' && tunnel && (tunnel.type !== 'ipip' || tunnel.csum !== 'nocsum'))
       spec.tunnel = { ...tunnel };
     if (u) spec.uThreshold = u;

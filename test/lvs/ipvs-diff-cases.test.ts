@@ -405,4 +405,31 @@ virtual_server 198.51.100.30 80 {
     );
     assert.ok(!Buffer.from(plain).toString('hex').includes('05000d00'), 'no tunnel attributes for DR');
   });
+
+  it('a real server takes the lb_kind (and tunnel options) its virtual server has at its real_server line', () => {
+    // keepalived 2.2.7's alloc_rs copies them: a later lb_kind does not reach earlier servers, unless none
+    // was set before them (then they take the final one at the end of the block)
+    const text = `
+virtual_server 198.51.100.31 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 192.0.2.10 80 {
+  }
+  lb_kind TUN type gue port 6080
+  real_server 192.0.2.11 80 {
+  }
+  lb_kind DR
+  real_server 192.0.2.12 80 {
+  }
+}
+`;
+    const { config } = load(text);
+    const { state } = desiredFromConfig(config, new Map());
+    const d = [...ipvsView(state.services).values()][0]!.dests;
+    assert.deepEqual([...d.values()].map((x) => [x.address, x.method, x.tunType]).sort(), [
+      ['192.0.2.10', 'DR', undefined],
+      ['192.0.2.11', 'TUN', 1],
+      ['192.0.2.12', 'DR', undefined],
+    ]);
+  });
 });

@@ -428,6 +428,11 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
             return null;
           }
           const rs: RealServer = { address: a.value.address, pos, checkers: [], other: NO_OTHER };
+          // keepalived 2.2.7 copies the virtual server's forwarding method and tunnel options into a real
+          // server when its line is read (alloc_rs): an lb_kind written later does not reach it, unless
+          // none was set yet (then the final one applies)
+          if (vs.lbKind !== undefined) rs.lvsMethod = vs.lbKind;
+          if (vs.tunnel) rs.tunnel = { ...vs.tunnel };
           if (tokens[2] !== undefined) {
             const p = readInt(tokens[2], 0, 65535);
             if (!p.ok) {
