@@ -432,4 +432,18 @@ virtual_server 198.51.100.31 80 {
       ['192.0.2.12', 'DR', undefined],
     ]);
   });
+
+  it('words after the { of a top-level line are read in the second pass: their messages name the file', () => {
+    // `virtual_server fwmark 61 { // 注释`: 2.2.7 says `(FILE: Line 1) Unknown keyword '//'` (its checker
+    // reads the block); we said `(Line 1)`, as for the opening words themselves
+    const text =
+      'virtual_server 198.51.100.1 80 { // x\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 192.0.2.11 80 {\n  }\n}\nfoo bar\n';
+    const { diag } = load(text);
+    assert.deepEqual(
+      diag.list
+        .filter((d) => d.severity === 'error')
+        .map((d) => diag.format(d).replace(/^\(\S*k\.conf:/, '(FILE:')),
+      ["(FILE: Line 1) Unknown keyword '//'", "(Line 8) Unknown keyword 'foo'"],
+    );
+  });
 });
