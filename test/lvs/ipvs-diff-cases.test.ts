@@ -446,4 +446,15 @@ virtual_server 198.51.100.31 80 {
       ["(FILE: Line 1) Unknown keyword '//'", "(Line 8) Unknown keyword 'foo'"],
     );
   });
+
+  it("a bad persistence_timeout or virtual server weight: the number reader's line, then the keyword's", () => {
+    const text =
+      'virtual_server 198.51.100.1 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  weight 0\n  persistence_timeout 1.5\n  real_server 192.0.2.11 80 {\n  }\n}\n';
+    assert.deepEqual(messages(text), [
+      "number '0' outside range [1, 2147483647]",
+      'Virtual server weight 0 is outside range 1-2147483647',
+      "invalid number '1.5'",
+      'persistence_timeout invalid',
+    ]);
+  });
 });

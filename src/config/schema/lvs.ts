@@ -366,7 +366,11 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
           return;
         }
         const r = readInt(tokens[1], 1, 2678400);
-        if (!r.ok) return ctx.diag.error('CONFIG_INVALID_VALUE', `persistence_timeout ${r.error}`, pos);
+        // keepalived 2.2.7: the number reader's own line, then the handler's
+        if (!r.ok) {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          return ctx.diag.error('CONFIG_INVALID_VALUE', 'persistence_timeout invalid', pos);
+        }
         vs.persistenceTimeoutS = r.value;
       },
     },
@@ -465,6 +469,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
     line: (vs, tokens, pos, ctx) => {
       if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
       const r = readInt(tokens[1], 1, 2147483647);
+      if (!r.ok) ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
       if (!r.ok)
         return ctx.diag.error(
           'CONFIG_INVALID_VALUE',
