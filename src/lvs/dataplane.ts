@@ -229,12 +229,15 @@ export const WEIGHT_MAX = 2147483647;
 
 function checkEndpoint(
   fam: AddrFamily,
-  r: { address: string; port: number },
+  r: { address: string; port: number; method?: ForwardMethod },
   what: string,
 ): DataplaneError[] {
   const e: DataplaneError[] = [];
-  if (isIP(r.address) !== fam)
-    e.push({ code: 'LVS_BAD_ADDRESS', message: `${what}: ${r.address} is not IPv${fam}` });
+  // a tunnelled server may be of the other family (IPVS's destination address family; keepalived 2.2.7
+  // keeps such a server under a virtual server of the other family)
+  const own = isIP(r.address);
+  const ok = r.method === 'TUN' ? own === 4 || own === 6 : own === fam;
+  if (!ok) e.push({ code: 'LVS_BAD_ADDRESS', message: `${what}: ${r.address} is not IPv${fam}` });
   if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535)
     e.push({ code: 'LVS_BAD_PORT', message: `${what}: bad port ${r.port}` });
   return e;

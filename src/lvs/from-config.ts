@@ -17,6 +17,7 @@ import {
   type Scheduler,
   type ServiceMatch,
   type ServiceSpec,
+  validateState,
 } from './dataplane.js';
 
 /** What the checker core says about one virtual server. */
@@ -248,5 +249,7 @@ export function serviceFromConfig(
     const t = vs.sorryServerTunnel ?? vs.tunnel;
     if (t && (t.type !== 'ipip' || t.csum !== 'nocsum')) spec.sorry.tunnel = { ...t };
   }
+  // a service the data plane would refuse is left out alone, not with every other one
+  if (errs.length === 0) errs.push(...validateState({ services: [spec] }));
   return errs.length > 0 ? { ok: false, errors: errs } : { ok: true, spec };
 }

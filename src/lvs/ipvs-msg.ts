@@ -147,7 +147,8 @@ export function ipvsService(s: ServiceSpec, m: ServiceMatch): IpvsService {
 /** The IPVS destination of `r` (in the service of match `m`: memberPort; without one, its own port). */
 export function ipvsDest(af: 4 | 6, r: RealServerSpec, m?: ServiceMatch): IpvsDest {
   return {
-    af,
+    // a tunnelled server may be of the other family: its own goes in ADDR_FAMILY
+    af: r.method === 'TUN' ? (isIPv4(r.address) ? 4 : 6) : af,
     address: r.address,
     port: m ? memberPort(m, r) : r.port,
     method: r.method,

@@ -194,8 +194,10 @@ export function formatList(
       (a, b) => cmpAddr(a.address, b.address) || memberPort(m, a) - memberPort(m, b),
     );
     for (const r of servers) {
-      let d = addrPort(s.family, r.address, memberPort(m, r));
-      if (s.family === 4) d = d.slice(0, 28);
+      // a tunnelled server may be of the other family: ipvsadm prints each address in its own
+      const fam = isIPv4(r.address) ? 4 : 6;
+      let d = addrPort(fam, r.address, memberPort(m, r));
+      if (fam === 4) d = d.slice(0, 28);
       const mark = marks.get(markKey(s.name, r));
       const c = memberCounts(s, m, (mark !== undefined && counts.get(mark)) || ZERO);
       lines.push(

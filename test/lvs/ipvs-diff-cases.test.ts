@@ -457,4 +457,74 @@ virtual_server 198.51.100.31 80 {
       'persistence_timeout invalid',
     ]);
   });
+
+  it('a tunnelled real server of the other family is programmed with its own family (it blocked every service)', () => {
+    // seed 1 (second generator): an IPv6 UDP service with IPv4 TUN real servers; keepalived 2.2.7 lists
+    // `192.0.2.11:80 Tunnel` under `[2001:db8:1::1]:80`; our data plane refused the state as a whole
+    // ("192.0.2.11 is not IPv6") and programmed nothing at all
+    const text = `
+virtual_server 2001:db8:1::1 80 {
+  lb_algo sh
+  lb_kind TUN
+  protocol UDP
+  real_server 192.0.2.11 80 {
+  }
+  real_server 2001:db8:2::13 80 {
+  }
+}
+virtual_server 198.51.100.1 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.11 80 {
+  }
+}
+`;
+    const { config } = load(text);
+    const { state, errors } = desiredFromConfig(config, new Map());
+    assert.deepEqual(errors, []);
+    const view = ipvsView(state.services);
+    const v6 = [...view.values()].find((v) => v.svc.af === 6)!;
+    assert.deepEqual([...v6.dests.values()].map((d) => [d.address, d.af, d.method]).sort(), [
+      ['192.0.2.11', 4, 'TUN'],
+      ['2001:db8:2::13', 6, 'TUN'],
+    ]);
+    const list = formatList(state, new Map(), new Map());
+    assert.match(list, /\n {2}-> 192\.0\.2\.11:80 +Tunnel/);
+  });
+
+  it('persistence_engine sip goes with a persistent service (PE_NAME), listed `pe sip` before `ops`', () => {
+    // seeds 13, 17, 18 (second generator): keepalived listed `FWM  171 IPv6 wrr persistent 360 pe sip ops`
+    const text = `
+virtual_server 198.51.100.17 5060 {
+  lb_algo wrr
+  lb_kind NAT
+  protocol UDP
+  ops
+  persistence_timeout 360
+  persistence_engine sip
+  real_server 192.0.2.11 5060 {
+  }
+}
+virtual_server 198.51.100.18 5060 {
+  lb_algo wrr
+  lb_kind NAT
+  protocol UDP
+  persistence_engine sip
+  real_server 192.0.2.11 5060 {
+  }
+}
+`;
+    const { config } = load(text);
+    const { state } = desiredFromConfig(config, new Map());
+    const svcs = [...ipvsView(state.services).values()].map((v) => [v.svc.address, v.svc.peName]);
+    assert.deepEqual(svcs.sort(), [
+      ['198.51.100.17', 'sip'],
+      ['198.51.100.18', undefined],
+    ]);
+    assert.match(
+      formatList(state, new Map(), new Map()),
+      /UDP {2}198\.51\.100\.17:5060 wrr persistent 360 pe sip ops\n/,
+    );
+  });
 });
