@@ -145,7 +145,12 @@ export class Diagnostics {
       return;
     }
     const cur = this.secondPassPiece;
-    const named = pos !== undefined && cur !== undefined && cur.file === pos.file && cur.line === pos.line;
+    const named =
+      severity !== 'info' &&
+      pos !== undefined &&
+      cur !== undefined &&
+      cur.file === pos.file &&
+      cur.line === pos.line;
     this.list.push(
       pos ? { code, severity, message, pos, ...(named ? { named: true } : {}) } : { code, severity, message },
     );
