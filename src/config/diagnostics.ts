@@ -85,6 +85,7 @@ export type DiagnosticCode =
   | 'CONFIG_VS_OPS'
   | 'CONFIG_VS_PORT'
   | 'CONFIG_VS_PROTOCOL'
+  | 'CONFIG_VS_QUORUM'
   /** Where the `protocol` keepalived ignores in a fwmark virtual server is (a note after its warning). */
   | 'CONFIG_VS_PROTOCOL_IGNORED'
   | 'CONFIG_VS_SCHEDULER';

@@ -242,6 +242,25 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
       );
       vs.lbAlgo = 'wlc';
     }
+    // keepalived 2.2.7 (check_data.c): a quorum above the real servers' total configured weight could never
+    // be met and is reduced to it; a hysteresis not below the quorum is set to quorum - 1 (unsigned: a quorum
+    // reduced to 0 gets 4294967295, as 2.2.7's arithmetic gives)
+    const weightSum = vs.realServers.reduce((n, rs) => n + (rs.weight ?? vs.weight ?? 1), 0);
+    if (vs.quorum > weightSum) {
+      diag.error(
+        'CONFIG_VS_QUORUM',
+        `Warning - quorum ${vs.quorum} for ${vsLabel(vs, proto)} exceeds total weight of real servers ${weightSum}, reducing quorum to ${weightSum}`,
+      );
+      vs.quorum = weightSum;
+    }
+    if (vs.hysteresis >= vs.quorum) {
+      const h = (vs.quorum - 1) >>> 0;
+      diag.error(
+        'CONFIG_VS_QUORUM',
+        `Virtual server ${vsLabel(vs, proto)}: hysteresis ${vs.hysteresis} >= quorum ${vs.quorum}; setting hysteresis to ${h}`,
+      );
+      vs.hysteresis = h;
+    }
     if (vs.key.kind === 'address' && (vs.key.port ?? 0) === 0 && vs.persistenceTimeoutS === undefined) {
       diag.error(
         'CONFIG_VS_PORT',

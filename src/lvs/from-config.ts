@@ -119,8 +119,25 @@ function groupMatches(
  */
 function realPort(vs: VirtualServer, port: number | undefined, m: string | undefined, vport: number): number {
   const nat = (m ?? vs.lbKind ?? 'NAT') === 'NAT';
-  if (vs.key.kind === 'address') return nat && port !== undefined ? port : vport;
+  // keepalived 2.2.7 reads a port of 0 as none, and gives a NAT real server without one the service's port
+  if (vs.key.kind === 'address') return nat && port ? port : vport;
   return nat ? (port ?? 0) : 0;
+}
+
+/**
+ * The sorry server's port: as a real server's, but for a NAT one without a port, which keepalived 2.2.7
+ * leaves at 0 under an address virtual server too (its port fix-up covers only a routed sorry server);
+ * IPVS then uses the packet's own port, so only the listing shows it (`192.0.2.99:0 Masq`).
+ */
+function sorryPort(
+  vs: VirtualServer,
+  port: number | undefined,
+  m: string | undefined,
+  vport: number,
+): number {
+  const nat = (m ?? vs.lbKind ?? 'NAT') === 'NAT';
+  if (nat) return port ?? 0;
+  return realPort(vs, port, m, vport);
 }
 
 /**
@@ -240,7 +257,7 @@ export function serviceFromConfig(
   if (vs.sorryServer)
     spec.sorry = {
       address: vs.sorryServer.address,
-      port: realPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
+      port: sorryPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
       weight: 1,
       method: method(vs.sorryServerLvsMethod ?? vsMethod),
       ...(vs.sorryServerInhibit ? { inhibit: true } : {}),

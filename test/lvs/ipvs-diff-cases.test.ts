@@ -356,7 +356,7 @@ virtual_server 198.51.100.30 80 {
   lb_algo rr
   lb_kind TUN type gue port 6080 csum
   protocol TCP
-  quorum 5
+  quorum 4
   sorry_server 192.0.2.99 80
   sorry_server_lvs_method TUN type gre nocsum
   real_server 192.0.2.11 80 {
@@ -526,5 +526,70 @@ virtual_server 198.51.100.18 5060 {
       formatList(state, new Map(), new Map()),
       /UDP {2}198\.51\.100\.17:5060 wrr persistent 360 pe sip ops\n/,
     );
+  });
+
+  it('quorum above the total weight is reduced to it; hysteresis not below quorum is quorum - 1; bad values as 2.2.7 reads them', () => {
+    // seed 25 (second generator): `quorum 0` (read as 1) with `hysteresis 2`: keepalived set hysteresis to
+    // 0 and kept quorum up (its live server in the pool); we started with quorum down, the sorry server alone
+    const text = `
+virtual_server 198.51.100.25 80 {
+  lb_algo dh
+  lb_kind NAT
+  protocol UDP
+  quorum 0
+  hysteresis 2
+  sorry_server 192.0.2.99 8080
+  real_server 192.0.2.12 8080 {
+  }
+}
+virtual_server 198.51.100.26 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol UDP
+  quorum 10
+  hysteresis -1
+  real_server 192.0.2.12 80 {
+    weight 3
+  }
+}
+`;
+    assert.deepEqual(messages(text), [
+      "number '0' outside range [1, 4294967295]",
+      'Quorum 0 must be in [1, 4294967295]. Setting to 1.',
+      "negative number '-1'",
+      'Hysteresis -1 must be in [0, 4294967295] - ignoring',
+      'Virtual server [198.51.100.25]:udp:80: hysteresis 2 >= quorum 1; setting hysteresis to 0',
+      'Warning - quorum 10 for [198.51.100.26]:udp:80 exceeds total weight of real servers 3, reducing quorum to 3',
+    ]);
+    const { config } = load(text);
+    assert.deepEqual(
+      config.virtualServers.map((v) => [v.quorum, v.hysteresis]),
+      [
+        [1, 0],
+        [3, 0],
+      ],
+    );
+  });
+
+  it('a NAT sorry server without a port stays at port 0 under an address virtual server; a NAT real server takes the service port', () => {
+    // seed 21 (second generator): `sorry_server 192.0.2.99` on a NAT UDP :25 service: keepalived listed
+    // `192.0.2.99:0 Masq`, we `192.0.2.99:25`; a real server's port 0 is none (the service's port)
+    const text = `
+virtual_server 198.51.100.21 25 {
+  lb_algo lblc
+  lb_kind NAT
+  protocol UDP
+  sorry_server 192.0.2.99
+  real_server 192.0.2.11 0 {
+  }
+}
+`;
+    const { config } = load(text);
+    const lost: LiveState = new Map([['198.51.100.21:25/udp', { reals: [], sorryActive: true }]]);
+    assert.deepEqual(table(text, lost), {
+      '4|udp|198.51.100.21|25 lblc flags=0': ['192.0.2.99:0 NAT 1 0 0'],
+    });
+    assert.deepEqual(table(text), { '4|udp|198.51.100.21|25 lblc flags=0': ['192.0.2.11:25 NAT 1 0 0'] });
+    assert.equal(config.virtualServers.length, 1);
   });
 });

@@ -377,8 +377,40 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
     persistence_granularity: granularity,
     persistence_engine: str('persistenceEngine'),
     omega: flag('omega'),
-    quorum: int('quorum', 1, 2147483647),
-    hysteresis: int('hysteresis', 0, 2147483647),
+    // keepalived 2.2.7: the number reader's line, then its own; a bad quorum is 1, a bad hysteresis ignored
+    quorum: {
+      doc: { args: 'N', field: 'quorum', range: '1..4294967295' },
+      line: (vs, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const r = readUnsigned(tokens[1], 1, 4294967295);
+        if (r.ok) vs.quorum = r.value;
+        else {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `Quorum ${tokens[1]} must be in [1, 4294967295]. Setting to 1.`,
+            pos,
+          );
+          vs.quorum = 1;
+        }
+      },
+    },
+    hysteresis: {
+      doc: { args: 'N', field: 'hysteresis', range: '0..4294967295' },
+      line: (vs, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const r = readUnsigned(tokens[1], 0, 4294967295);
+        if (r.ok) vs.hysteresis = r.value;
+        else {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `Hysteresis ${tokens[1]} must be in [0, 4294967295] - ignoring`,
+            pos,
+          );
+        }
+      },
+    },
     quorum_up: script('quorumUp'),
     quorum_down: script('quorumDown'),
     sorry_server: {
