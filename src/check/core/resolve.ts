@@ -77,6 +77,11 @@ export interface ResolvedVirtualServer {
   sorry?: { id: string; address: string; port: number; inhibit: boolean };
   /** With ha_suspend: the VRRP instances carrying the address; checks run only while one is MASTER. */
   suspendInstances: string[];
+  /**
+   * With ha_suspend on an address virtual server no VRRP instance carries: its address, whose presence on
+   * the host decides (keepalived 2.2.7 runs such checkers only while the address is on an interface).
+   */
+  suspendAddress?: string;
   realServers: ResolvedRealServer[];
 }
 
@@ -240,6 +245,9 @@ function resolveVs(
     smtpAlert: smtp.mail && (vs.smtpAlert ?? smtp.dflt ?? false),
     ...(sorry ? { sorry } : {}),
     suspendInstances,
+    ...(vs.haSuspend && vs.key.kind === 'address' && suspendInstances.length === 0
+      ? { suspendAddress: vs.key.address }
+      : {}),
     realServers,
   };
 }
