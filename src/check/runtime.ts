@@ -3,6 +3,7 @@
 // performed; after every batch that changed a virtual server, the desired state handed to the data plane.
 // It runs in the checker process (src/check/child.ts), never beside the VRRP engine.
 
+import { networkInterfaces } from 'node:os';
 import { monotonicUs } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
@@ -117,7 +118,7 @@ export class CheckerRuntime {
   private constructor(cfg: KeepalivedConfig, factory: ProbeFactory, o: CheckerRuntimeOptions) {
     this.#log = o.log;
     this.#factory = factory;
-    this.#core = new CheckerCore(cfg, { seed: o.seed ?? Date.now() >>> 0 });
+    this.#core = new CheckerCore(cfg, { seed: o.seed ?? Date.now() >>> 0, hostHasAddress });
     const g = cfg.globalDefs;
     this.#scripts = new ScriptLauncher(o.log, g.scriptUser);
     this.#globalFifoScript = o.globalFifoScript ?? false;
@@ -338,4 +339,10 @@ export class CheckerRuntime {
       if (this.#state === 'running') this.#perform(this.#core.timer(monotonicUs()));
     }, delayMs);
   }
+}
+
+/** Is `address` on one of this network namespace's interfaces (ha_suspend without a VRRP instance). */
+function hostHasAddress(address: string): boolean {
+  const want = address.toLowerCase();
+  return Object.values(networkInterfaces()).some((l) => l?.some((a) => a.address.toLowerCase() === want));
 }

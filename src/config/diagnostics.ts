@@ -82,8 +82,10 @@ export type DiagnosticCode =
   | 'CONFIG_VS_GROUP'
   | 'CONFIG_VS_METHOD'
   | 'CONFIG_VS_NO_REAL'
+  | 'CONFIG_VS_OPS'
   | 'CONFIG_VS_PORT'
   | 'CONFIG_VS_PROTOCOL'
+  | 'CONFIG_VS_QUORUM'
   /** Where the `protocol` keepalived ignores in a fwmark virtual server is (a note after its warning). */
   | 'CONFIG_VS_PROTOCOL_IGNORED'
   | 'CONFIG_VS_SCHEDULER';
@@ -110,6 +112,8 @@ export interface Diagnostic {
   message: string;
   /** Absent for messages that concern the whole configuration. */
   pos?: SourcePos;
+  /** Said while reading a piece of a first-pass line that keepalived reads in its second pass (named). */
+  named?: boolean;
 }
 
 /** Enough for any real file's problems; a hostile one gets this many and a note. */
@@ -141,8 +145,22 @@ export class Diagnostics {
         });
       return;
     }
-    this.list.push(pos ? { code, severity, message, pos } : { code, severity, message });
+    const cur = this.secondPassPiece;
+    const named =
+      severity !== 'info' &&
+      pos !== undefined &&
+      cur !== undefined &&
+      cur.file === pos.file &&
+      cur.line === pos.line;
+    this.list.push(
+      pos ? { code, severity, message, pos, ...(named ? { named: true } : {}) } : { code, severity, message },
+    );
   }
+  /**
+   * Set by the parser while it reads the rest of a top-level line after its `{` (`virtual_server … { // x`):
+   * keepalived reads that piece in its checker's or VRRP process's pass, whose messages name the file.
+   */
+  secondPassPiece: SourcePos | undefined;
   error(code: DiagnosticCode, message: string, pos?: SourcePos): void {
     this.add('error', code, message, pos);
   }
@@ -205,7 +223,7 @@ export class Diagnostics {
     if (!d.pos) return d.message;
     // Bare only for the main file in the first pass (even when it includes others, which are named).
     const main = this.mainFile === undefined ? this.files.size <= 1 : d.pos.file === this.mainFile.abs;
-    const named = !main || !this.#firstPass.has(`${d.pos.file}:${d.pos.line}`);
+    const named = d.named || !main || !this.#firstPass.has(`${d.pos.file}:${d.pos.line}`);
     const file = d.pos.file === this.mainFile?.abs ? this.mainFile.given : d.pos.file;
     return `(${named ? `${file}: Line ${d.pos.line}` : `Line ${d.pos.line}`}) ${d.message}`;
   }

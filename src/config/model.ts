@@ -592,12 +592,22 @@ export interface Checker {
   other: Record<string, string[]>;
 }
 
+/** IPVS's tunnel encapsulation of a TUN server (`lvs_method TUN type gue port 6080 csum`). */
+export interface TunnelOptions {
+  type: 'ipip' | 'gue' | 'gre';
+  /** The GUE port (gue only; 0 otherwise). */
+  port: number;
+  csum: 'nocsum' | 'csum' | 'remcsum';
+}
+
 export interface RealServer {
   address: string;
   port?: number;
   pos: SourcePos;
   weight?: number;
   lvsMethod?: string;
+  /** The tunnel options of its own `lvs_method` line, when they were valid. */
+  tunnel?: TunnelOptions;
   inhibitOnFailure?: boolean;
   notifyUp?: ScriptSpec;
   notifyDown?: ScriptSpec;
@@ -626,6 +636,8 @@ export interface VirtualServer {
   lbAlgo?: string;
   lbKind?: string;
   lbKindOptions: string[];
+  /** The tunnel options of `lb_kind`/`lvs_method`, when they were valid (the default for its servers). */
+  tunnel?: TunnelOptions;
   /**
    * Scheduler flags given as keywords of their own (`ops`, `hashed`, `flag-1`…`flag-3`, `sh-port`,
    * `sh-fallback`, `mh-port`, `mh-fallback`), in the order given; `lb_algo`'s own words are in lbKindOptions.
@@ -653,6 +665,8 @@ export interface VirtualServer {
   sorryServer?: { address: string; port?: number; pos: SourcePos };
   sorryServerInhibit: boolean;
   sorryServerLvsMethod?: string;
+  /** The tunnel options of `sorry_server_lvs_method`, when they were valid. */
+  sorryServerTunnel?: TunnelOptions;
   haSuspend: boolean;
   virtualhost?: string;
   /**

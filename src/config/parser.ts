@@ -116,7 +116,10 @@ export function parseBlocks(
     const frame = stack.at(-1)!;
     const text = line.text;
     if (stack.length === 1) top = tokenize(text).tokens[0] ?? '';
-    if (stack.length === 1 || top === 'global_defs') ctx.diag.firstPass(pos);
+    if (stack.length === 1 || top === 'global_defs') {
+      ctx.diag.firstPass(pos);
+      ctx.diag.secondPassPiece = undefined;
+    } else ctx.diag.secondPassPiece = pos;
     if (counted !== line) {
       counted = line;
       if (text === '{') braceDepth++;
@@ -240,6 +243,7 @@ export function parseBlocks(
     }
     line = source.next();
   }
+  ctx.diag.secondPassPiece = undefined;
   if (ctx.diag.aborted) ctx.diag.abortedIn ??= top;
   // A skip frame waiting for its '{' at EOF counts as opened: fix awaiting frames first.
   const open = stack.length - 1;

@@ -144,6 +144,7 @@ export function checkScripts(cfg: KeepalivedConfig, diag: Diagnostics, side: Scr
     diag.add(
       'security',
       'CONFIG_SCRIPT_SECURITY',
-      'SECURITY VIOLATION - scripts are being executed but script_security not enabled.',
+      // keepalived 2.2.7's checker process says "check scripts" (check_data.c), its VRRP process "scripts"
+      `SECURITY VIOLATION - ${side === 'checker' ? 'check ' : ''}scripts are being executed but script_security not enabled.`,
     );
 }

@@ -29,6 +29,15 @@ function byFwmarkOnly(cfg: KeepalivedConfig, vs: VirtualServer): boolean {
   return !!g && g.entries.some((e) => e.kind === 'fwmark') && !g.entries.some((e) => e.kind !== 'fwmark');
 }
 
+/** Matched by address: an address virtual server, or a group with at least one address entry. */
+function byAddress(cfg: KeepalivedConfig, vs: VirtualServer): boolean {
+  const k = vs.key;
+  if (k.kind === 'address') return true;
+  if (k.kind !== 'group') return false;
+  const g = cfg.virtualServerGroups.find((x) => x.name === k.group);
+  return !!g && g.entries.some((e) => e.kind !== 'fwmark');
+}
+
 /** keepalived's name of a real server in its messages: `[addr]:proto:port` (`none` under a fwmark). */
 function rsLabel(address: string, proto: string, port: number | undefined): string {
   return `[${address}]:${proto}:${port ?? 0}`;
@@ -200,12 +209,23 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
         vs.protocolPos ?? vs.pos,
       );
     }
-    if (vs.key.kind === 'address' && !vs.protocol) {
-      diag.error(
-        'CONFIG_VS_PROTOCOL',
-        `Virtual server ${vsLabel(vs, 'none')}: no protocol set - defaulting to UDP`,
-      );
-      vs.protocol = 'UDP';
+    // An address virtual server, or a group with an address entry (keepalived 2.2.7's check_data.c): no
+    // protocol is UDP, and one-packet scheduling is for UDP only (IPVS would take it for TCP or SCTP too).
+    if (byAddress(cfg, vs)) {
+      if (!vs.protocol) {
+        diag.error(
+          'CONFIG_VS_PROTOCOL',
+          `Virtual server ${vsLabel(vs, 'none')}: no protocol set - defaulting to UDP`,
+        );
+        vs.protocol = 'UDP';
+      }
+      if (vs.schedulerFlags.includes('ops') && vs.protocol.toUpperCase() !== 'UDP') {
+        diag.error(
+          'CONFIG_VS_OPS',
+          `Virtual server ${vsLabel(vs, vs.protocol.toLowerCase())}: one packet scheduling requires UDP - resetting`,
+        );
+        vs.schedulerFlags = vs.schedulerFlags.filter((f) => f !== 'ops');
+      }
     }
     const proto = (vs.protocol ?? 'tcp').toLowerCase();
     if (!vs.lbKind) {
@@ -222,6 +242,25 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
       );
       vs.lbAlgo = 'wlc';
     }
+    // keepalived 2.2.7 (check_data.c): a quorum above the real servers' total configured weight could never
+    // be met and is reduced to it; a hysteresis not below the quorum is set to quorum - 1 (unsigned: a quorum
+    // reduced to 0 gets 4294967295, as 2.2.7's arithmetic gives)
+    const weightSum = vs.realServers.reduce((n, rs) => n + (rs.weight ?? vs.weight ?? 1), 0);
+    if (vs.quorum > weightSum) {
+      diag.error(
+        'CONFIG_VS_QUORUM',
+        `Warning - quorum ${vs.quorum} for ${vsLabel(vs, proto)} exceeds total weight of real servers ${weightSum}, reducing quorum to ${weightSum}`,
+      );
+      vs.quorum = weightSum;
+    }
+    if (vs.hysteresis >= vs.quorum) {
+      const h = (vs.quorum - 1) >>> 0;
+      diag.error(
+        'CONFIG_VS_QUORUM',
+        `Virtual server ${vsLabel(vs, proto)}: hysteresis ${vs.hysteresis} >= quorum ${vs.quorum}; setting hysteresis to ${h}`,
+      );
+      vs.hysteresis = h;
+    }
     if (vs.key.kind === 'address' && (vs.key.port ?? 0) === 0 && vs.persistenceTimeoutS === undefined) {
       diag.error(
         'CONFIG_VS_PORT',
@@ -230,5 +269,18 @@ export function validateLvs(cfg: KeepalivedConfig, diag: Diagnostics): void {
       vs.persistenceTimeoutS = 360;
     }
     portRules(cfg, vs, proto, diag);
+    if (vs.key.kind === 'group' && vs.persistenceGranularity !== undefined)
+      diag.note(
+        'CONFIG_NOT_RUN',
+        `persistence_granularity ${vs.persistenceGranularity} of virtual server ${vsLabel(vs, proto)} is not applied: keepalived 2.2.7 programs every member of a group with the full address mask (the group is persistent, per client address)`,
+        vs.pos,
+      );
+    for (const rs of vs.realServers)
+      if ((rs.lthreshold ?? 0) > (rs.uthreshold ?? 0))
+        diag.note(
+          'CONFIG_NOT_RUN',
+          `real server ${rs.address} of virtual server ${vsLabel(vs, proto)}: lthreshold ${rs.lthreshold} is above uthreshold ${rs.uthreshold ?? 0} (0 = no limit), which IPVS refuses; as with keepalived 2.2.7 the server is checked but never enters the table`,
+          rs.pos,
+        );
   }
 }

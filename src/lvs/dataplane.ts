@@ -69,6 +69,11 @@ export interface Persistence {
    * (`persistence_granularity 24` is 0.0.0.24) and IPVS applies it as is; `prefixLen` is then 32 and unused.
    */
   mask?: number;
+  /**
+   * `persistence_engine` (IPVS's `sip`): sent as the service's persistence engine on IPVS; the nftables back
+   * end has none and ignores it.
+   */
+  engine?: string;
 }
 
 /** The IPv4 netmask a persistence applies to the client address (docs/lvs.md, Persistence). */
@@ -82,6 +87,19 @@ export interface RealServerSpec {
   /** 0 = inhibited (quiescent): listed, gets no new connections, existing ones continue. */
   weight: number;
   method: ForwardMethod;
+  /**
+   * IPVS's connection limits (real_server `uthreshold`/`lthreshold`; absent = 0, no limit). The IPVS back
+   * end programs them; the nftables back end has no per-server connection limit and ignores them.
+   */
+  uThreshold?: number;
+  lThreshold?: number;
+  /** A TUN server's encapsulation (IPVS's tunnel type, GUE port, checksum flag); absent = ipip. */
+  tunnel?: { type: 'ipip' | 'gue' | 'gre'; port: number; csum: 'nocsum' | 'csum' | 'remcsum' };
+  /**
+   * The sorry server only (`sorry_server_inhibit`): listed at weight 0 while the pool serves, as keepalived
+   * programs it, instead of absent.
+   */
+  inhibit?: boolean;
 }
 
 export interface ServiceSpec {
@@ -160,10 +178,30 @@ export function activePool(s: ServiceSpec): RealServerSpec[] {
   return [...s.reals].filter((r) => r.weight > 0).sort((a, b) => cmp(realKey(a), realKey(b)));
 }
 
-/** The servers an `ipvsadm -L` listing shows: the sorry server alone while active, else all real servers. */
+/**
+ * The servers an `ipvsadm -L` listing shows, as keepalived 2.2.7 programs them: while the sorry server is
+ * active, it and the real servers still in the pool — the inhibit_on_failure ones, at weight 0 (keepalived's
+ * quorum loss removes a live server through the same call as a failure, so an inhibited one stays at weight
+ * 0); otherwise every real server, and a sorry server with sorry_server_inhibit at weight 0. A sorry server
+ * that is also a real server is listed once.
+ */
 export function listedServers(s: ServiceSpec): RealServerSpec[] {
-  if (s.sorryActive && s.sorry) return [s.sorry];
-  return [...s.reals].sort((a, b) => cmp(realKey(a), realKey(b)));
+  const out = new Map<string, RealServerSpec>();
+  for (const r of s.reals) out.set(realKey(r), s.sorryActive && s.sorry ? { ...r, weight: 0 } : r);
+  if (s.sorry && s.sorryActive) out.set(realKey(s.sorry), s.sorry);
+  else if (s.sorry?.inhibit && !out.has(realKey(s.sorry)))
+    out.set(realKey(s.sorry), { ...s.sorry, weight: 0 });
+  return [...out.values()].sort((a, b) => cmp(realKey(a), realKey(b)));
+}
+
+/**
+ * The port of a server in the IPVS service of one match, as keepalived 2.2.7 programs it: a NAT server keeps
+ * its own; a DR or TUN server, whose packets are not rewritten, takes the match's port — each address entry
+ * of a virtual_server_group its own, a fwmark 0.
+ */
+export function memberPort(m: ServiceMatch, r: RealServerSpec): number {
+  if (r.method === 'NAT') return r.port;
+  return m.kind === 'fwmark' ? 0 : m.port;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -191,12 +229,15 @@ export const WEIGHT_MAX = 2147483647;
 
 function checkEndpoint(
   fam: AddrFamily,
-  r: { address: string; port: number },
+  r: { address: string; port: number; method?: ForwardMethod },
   what: string,
 ): DataplaneError[] {
   const e: DataplaneError[] = [];
-  if (isIP(r.address) !== fam)
-    e.push({ code: 'LVS_BAD_ADDRESS', message: `${what}: ${r.address} is not IPv${fam}` });
+  // a tunnelled server may be of the other family (IPVS's destination address family; keepalived 2.2.7
+  // keeps such a server under a virtual server of the other family)
+  const own = isIP(r.address);
+  const ok = r.method === 'TUN' ? own === 4 || own === 6 : own === fam;
+  if (!ok) e.push({ code: 'LVS_BAD_ADDRESS', message: `${what}: ${r.address} is not IPv${fam}` });
   if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535)
     e.push({ code: 'LVS_BAD_PORT', message: `${what}: bad port ${r.port}` });
   return e;
@@ -270,12 +311,29 @@ function sameFlags(a: SchedFlags, b: SchedFlags): boolean {
 
 function samePersistence(a?: Persistence, b?: Persistence): boolean {
   if (!a || !b) return a === b;
-  return a.timeoutS === b.timeoutS && a.prefixLen === b.prefixLen && a.mask === b.mask;
+  return (
+    a.timeoutS === b.timeoutS && a.prefixLen === b.prefixLen && a.mask === b.mask && a.engine === b.engine
+  );
+}
+
+/** A TUN server's encapsulation as one comparable string ('' for ipip, the default). */
+export function tunnelKey(r: RealServerSpec): string {
+  const t = r.method === 'TUN' ? r.tunnel : undefined;
+  return !t || (t.type === 'ipip' && t.csum === 'nocsum') ? '' : `${t.type}/${t.port}/${t.csum}`;
 }
 
 function sameReal(a?: RealServerSpec, b?: RealServerSpec): boolean {
   if (!a || !b) return a === b;
-  return a.address === b.address && a.port === b.port && a.weight === b.weight && a.method === b.method;
+  return (
+    a.address === b.address &&
+    a.port === b.port &&
+    a.weight === b.weight &&
+    a.method === b.method &&
+    (a.uThreshold ?? 0) === (b.uThreshold ?? 0) &&
+    (a.lThreshold ?? 0) === (b.lThreshold ?? 0) &&
+    tunnelKey(a) === tunnelKey(b) &&
+    !!a.inhibit === !!b.inhibit
+  );
 }
 
 function attrsOf(s: ServiceSpec): ServiceAttrs {

@@ -17,6 +17,7 @@ import {
   type Scheduler,
   type ServiceMatch,
   type ServiceSpec,
+  validateState,
 } from './dataplane.js';
 
 /** What the checker core says about one virtual server. */
@@ -118,8 +119,25 @@ function groupMatches(
  */
 function realPort(vs: VirtualServer, port: number | undefined, m: string | undefined, vport: number): number {
   const nat = (m ?? vs.lbKind ?? 'NAT') === 'NAT';
-  if (vs.key.kind === 'address') return nat && port !== undefined ? port : vport;
+  // keepalived 2.2.7 reads a port of 0 as none, and gives a NAT real server without one the service's port
+  if (vs.key.kind === 'address') return nat && port ? port : vport;
   return nat ? (port ?? 0) : 0;
+}
+
+/**
+ * The sorry server's port: as a real server's, but for a NAT one without a port, which keepalived 2.2.7
+ * leaves at 0 under an address virtual server too (its port fix-up covers only a routed sorry server);
+ * IPVS then uses the packet's own port, so only the listing shows it (`192.0.2.99:0 Masq`).
+ */
+function sorryPort(
+  vs: VirtualServer,
+  port: number | undefined,
+  m: string | undefined,
+  vport: number,
+): number {
+  const nat = (m ?? vs.lbKind ?? 'NAT') === 'NAT';
+  if (nat) return port ?? 0;
+  return realPort(vs, port, m, vport);
 }
 
 /**
@@ -181,7 +199,25 @@ export function serviceFromConfig(
       if (!v) continue;
       weight = v.weight;
     }
-    reals.push({ address: rs.address, port, weight, method: method(rs.lvsMethod ?? vs.lbKind) });
+    // IPVS refuses a destination whose lower threshold is above its upper one (ERANGE; 0 = no limit, so any
+    // lthreshold without an uthreshold): keepalived 2.2.7 logs the refusal and the server never enters the
+    // table, though its checker runs and counts towards quorum. Left out here as well, on both back ends.
+    const u = rs.uthreshold ?? 0;
+    const l = rs.lthreshold ?? 0;
+    if (l > u) continue;
+    const spec: RealServerSpec = {
+      address: rs.address,
+      port,
+      weight,
+      method: method(rs.lvsMethod ?? vs.lbKind),
+    };
+    // the real server's own options, or the virtual server's as they were at its real_server line (parser)
+    const tunnel = rs.tunnel;
+    if (spec.method === 'TUN' && tunnel && (tunnel.type !== 'ipip' || tunnel.csum !== 'nocsum'))
+      spec.tunnel = { ...tunnel };
+    if (u) spec.uThreshold = u;
+    if (l) spec.lThreshold = l;
+    reals.push(spec);
   }
   const spec: ServiceSpec = {
     name,
@@ -199,21 +235,38 @@ export function serviceFromConfig(
     method: vsMethod,
   };
   if (vs.persistenceTimeoutS !== undefined) {
-    const key = granularityKey(vs.persistenceGranularity, family);
+    // keepalived 2.2.7 (and every release since) programs each member of a virtual_server_group with the
+    // full netmask: it resets the member's mask with its family (ipvs_group_cmd), so a group's
+    // persistence_granularity never reaches IPVS — though it still makes the group persistent. Kept so
+    // (docs/lvs.md, "Generated configurations beside keepalived 2.2.7"); -t says so on a note.
+    const key = granularityKey(k.kind === 'group' ? undefined : vs.persistenceGranularity, family);
     // The parser has refused a granularity that does not fit the family, as keepalived does.
     if (key === undefined)
       errs.push({
         code: 'LVS_BAD_PERSISTENCE',
         message: `${name}: persistence_granularity ${vs.persistenceGranularity} is not a netmask of its family`,
       });
-    else spec.persistence = { timeoutS: vs.persistenceTimeoutS, ...key };
+    else
+      spec.persistence = {
+        timeoutS: vs.persistenceTimeoutS,
+        ...key,
+        // keepalived 2.2.7 sends the engine with a persistent service only (ipvs_set_srule)
+        ...(vs.persistenceEngine ? { engine: vs.persistenceEngine } : {}),
+      };
   }
   if (vs.sorryServer)
     spec.sorry = {
       address: vs.sorryServer.address,
-      port: realPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
+      port: sorryPort(vs, vs.sorryServer.port, vs.sorryServerLvsMethod, vport),
       weight: 1,
       method: method(vs.sorryServerLvsMethod ?? vsMethod),
+      ...(vs.sorryServerInhibit ? { inhibit: true } : {}),
     };
+  if (spec.sorry?.method === 'TUN') {
+    const t = vs.sorryServerTunnel ?? vs.tunnel;
+    if (t && (t.type !== 'ipip' || t.csum !== 'nocsum')) spec.sorry.tunnel = { ...t };
+  }
+  // a service the data plane would refuse is left out alone, not with every other one
+  if (errs.length === 0) errs.push(...validateState({ services: [spec] }));
   return errs.length > 0 ? { ok: false, errors: errs } : { ok: true, spec };
 }

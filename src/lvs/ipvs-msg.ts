@@ -7,6 +7,8 @@ import { NLA_F_NESTED, NLM_F_ACK, NLM_F_REQUEST } from '../net/nlmsg.js';
 import {
   type ForwardMethod,
   type L4Proto,
+  listedServers,
+  memberPort,
   persistenceMask4,
   type RealServerSpec,
   type ServiceMatch,
@@ -66,7 +68,14 @@ const DEST_ATTR = {
   INACT_CONNS: 8,
   PERSIST_CONNS: 9,
   ADDR_FAMILY: 11,
+  TUN_TYPE: 13,
+  TUN_PORT: 14,
+  TUN_FLAGS: 15,
 } as const;
+
+/** IPVS's tunnel types (IP_VS_CONN_F_TUNNEL_TYPE_*) and encapsulation flags (IP_VS_TUNNEL_ENCAP_FLAG_*). */
+const TUN_TYPE = { ipip: 0, gue: 1, gre: 2 } as const;
+const TUN_FLAG = { nocsum: 0, csum: 1, remcsum: 2 } as const;
 
 export const SvcFlag = {
   PERSISTENT: 0x1,
@@ -106,6 +115,10 @@ export interface IpvsDest {
   weight: number;
   uThreshold: number;
   lThreshold: number;
+  /** TUN only: IPVS's tunnel type (0 ipip, 1 gue, 2 gre), GUE port, encapsulation flags. */
+  tunType?: number;
+  tunPort?: number;
+  tunFlags?: number;
 }
 
 /** The IPVS service for one match of a data-plane service (a group gives one IPVS service per member). */
@@ -124,21 +137,31 @@ export function ipvsService(s: ServiceSpec, m: ServiceMatch): IpvsService {
     flags,
     timeoutS: s.persistence?.timeoutS ?? 0,
     netmask,
+    ...(s.persistence?.engine ? { peName: s.persistence.engine } : {}),
   };
   return m.kind === 'fwmark'
     ? { ...base, fwmark: m.fwmark }
     : { ...base, protocol: s.protocol, address: m.address, port: m.port };
 }
 
-export function ipvsDest(af: 4 | 6, r: RealServerSpec, thresholds = { upper: 0, lower: 0 }): IpvsDest {
+/** The IPVS destination of `r` (in the service of match `m`: memberPort; without one, its own port). */
+export function ipvsDest(af: 4 | 6, r: RealServerSpec, m?: ServiceMatch): IpvsDest {
   return {
-    af,
+    // a tunnelled server may be of the other family: its own goes in ADDR_FAMILY
+    af: r.method === 'TUN' ? (isIPv4(r.address) ? 4 : 6) : af,
     address: r.address,
-    port: r.port,
+    port: m ? memberPort(m, r) : r.port,
     method: r.method,
     weight: r.weight,
-    uThreshold: thresholds.upper,
-    lThreshold: thresholds.lower,
+    uThreshold: r.uThreshold ?? 0,
+    lThreshold: r.lThreshold ?? 0,
+    ...(r.method === 'TUN'
+      ? {
+          tunType: TUN_TYPE[r.tunnel?.type ?? 'ipip'],
+          tunPort: r.tunnel?.type === 'gue' ? r.tunnel.port : 0,
+          tunFlags: TUN_FLAG[r.tunnel?.csum ?? 'nocsum'],
+        }
+      : {}),
   };
 }
 
@@ -260,6 +283,13 @@ function writeDest(w: Writer, d: IpvsDest): void {
   w.attr(DEST_ATTR.WEIGHT, () => w.u32(d.weight));
   w.attr(DEST_ATTR.U_THRESH, () => w.u32(d.uThreshold));
   w.attr(DEST_ATTR.L_THRESH, () => w.u32(d.lThreshold));
+  // a tunnelled destination's encapsulation, as keepalived 2.2.7 sends it: the type always, the GUE port
+  // for gue, the checksum flags unless ipip
+  if (d.method === 'TUN' && d.tunType !== undefined) {
+    w.attr(DEST_ATTR.TUN_TYPE, () => w.u8(d.tunType ?? 0));
+    if (d.tunType === TUN_TYPE.gue) w.attr(DEST_ATTR.TUN_PORT, () => w.u16(d.tunPort ?? 0, true));
+    if (d.tunType !== TUN_TYPE.ipip) w.attr(DEST_ATTR.TUN_FLAGS, () => w.u16(d.tunFlags ?? 0));
+  }
 }
 
 export interface MsgHeader {
@@ -360,21 +390,33 @@ function sameDest(a: IpvsDest, b: IpvsDest): boolean {
     a.weight === b.weight &&
     a.method === b.method &&
     a.uThreshold === b.uThreshold &&
-    a.lThreshold === b.lThreshold
+    a.lThreshold === b.lThreshold &&
+    (a.method !== 'TUN' ||
+      ((a.tunType ?? 0) === (b.tunType ?? 0) &&
+        (a.tunPort ?? 0) === (b.tunPort ?? 0) &&
+        (a.tunFlags ?? 0) === (b.tunFlags ?? 0)))
   );
 }
 
 /** IPVS services by serviceKey, each with its destinations by destKey. */
 export type IpvsView = Map<string, { svc: IpvsService; dests: Map<string, IpvsDest> }>;
 
-/** What `services` look like in IPVS: one service per match; an active sorry server is the only destination. */
+/**
+ * What `services` look like in IPVS: one service per match, holding the servers listedServers gives (while
+ * the sorry server is active, it and the inhibited real servers at weight 0), each at its memberPort.
+ */
 export function ipvsView(services: readonly ServiceSpec[]): IpvsView {
   const out: IpvsView = new Map();
   for (const s of services) {
-    const listed = s.sorryActive && s.sorry ? [s.sorry] : s.reals;
+    const listed = listedServers(s);
     for (const m of s.matches) {
       const svc = ipvsService(s, m);
-      const dests = new Map(listed.map((r) => [destKey(r), ipvsDest(s.family, r)]));
+      const dests = new Map(
+        listed.map((r) => {
+          const d = ipvsDest(s.family, r, m);
+          return [destKey(d), d];
+        }),
+      );
       out.set(serviceKey(svc), { svc, dests });
     }
   }
@@ -566,6 +608,13 @@ export function parseDestReply(payload: Uint8Array, svcAf: 4 | 6): IpvsDestReply
     weight: u32(a.get(DEST_ATTR.WEIGHT)),
     uThreshold: u32(a.get(DEST_ATTR.U_THRESH)),
     lThreshold: u32(a.get(DEST_ATTR.L_THRESH)),
+    ...(a.has(DEST_ATTR.TUN_TYPE)
+      ? {
+          tunType: a.get(DEST_ATTR.TUN_TYPE)?.[0] ?? 0,
+          tunPort: u16(a.get(DEST_ATTR.TUN_PORT), true),
+          tunFlags: u16(a.get(DEST_ATTR.TUN_FLAGS)),
+        }
+      : {}),
     activeConns: u32(a.get(DEST_ATTR.ACTIVE_CONNS)),
     inactConns: u32(a.get(DEST_ATTR.INACT_CONNS)),
     persistConns: u32(a.get(DEST_ATTR.PERSIST_CONNS)),

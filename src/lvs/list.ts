@@ -7,6 +7,7 @@ import {
   type DataplaneState,
   type ForwardMethod,
   listedServers,
+  memberPort,
   persistenceMask4,
   type ServiceMatch,
   type ServiceSpec,
@@ -185,13 +186,18 @@ export function formatList(
         const m = persistenceMask4(s.persistence);
         if (m !== 0xffffffff) head += ` mask ${ipv4FromNumber(m)}`;
       } else if (s.persistence.prefixLen !== 128) head += ` mask ${s.persistence.prefixLen}`;
+      if (s.persistence.engine) head += ` pe ${s.persistence.engine}`;
     }
     if (s.flags.onePacket) head += ' ops';
     lines.push(head);
-    const servers = [...listedServers(s)].sort((a, b) => cmpAddr(a.address, b.address) || a.port - b.port);
+    const servers = [...listedServers(s)].sort(
+      (a, b) => cmpAddr(a.address, b.address) || memberPort(m, a) - memberPort(m, b),
+    );
     for (const r of servers) {
-      let d = addrPort(s.family, r.address, r.port);
-      if (s.family === 4) d = d.slice(0, 28);
+      // a tunnelled server may be of the other family: ipvsadm prints each address in its own
+      const fam = isIPv4(r.address) ? 4 : 6;
+      let d = addrPort(fam, r.address, memberPort(m, r));
+      if (fam === 4) d = d.slice(0, 28);
       const mark = marks.get(markKey(s.name, r));
       const c = memberCounts(s, m, (mark !== undefined && counts.get(mark)) || ZERO);
       lines.push(

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { LvsStateFile } from '../check/lvs-sink.js';
 import { readConnCounts } from './conntrack.js';
-import { type DataplaneState, listedServers } from './dataplane.js';
+import { type DataplaneState, listedServers, memberPort } from './dataplane.js';
 import { IpvsDataplane, type IpvsKernelService } from './ipvs-dataplane.js';
 import { destKey, ipvsService, serviceKey } from './ipvs-msg.js';
 import { type ConnCounts, formatList, memberKey } from './list.js';
@@ -71,7 +71,9 @@ export function countsFromIpvs(
       marks.set(markKey(s.name, r), mark);
       const c: ConnCounts = { active: 0, inactive: 0, byMember: new Map() };
       for (const m of s.matches) {
-        const d = kernel.get(serviceKey(ipvsService(s, m)))?.get(destKey(r));
+        const d = kernel
+          .get(serviceKey(ipvsService(s, m)))
+          ?.get(destKey({ address: r.address, port: memberPort(m, r) }));
         const own = { active: d?.activeConns ?? 0, inactive: d?.inactConns ?? 0 };
         c.active += own.active;
         c.inactive += own.inactive;

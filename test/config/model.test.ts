@@ -601,10 +601,11 @@ virtual_server fwmark 5 {
         vs('GM', '') +
         vs('NONE', rs('192.0.2.1')),
     );
-    // keepalived only logs these: notes (no exit-code effect), in its words; then its later check.
+    // keepalived only logs these: notes (no exit-code effect), in its words; then its later checks (the
+    // G6 group has an address entry and no protocol: UDP, with keepalived's error).
     assert.deepEqual(
       diag.list.filter((d) => d.severity !== 'info').map((d) => d.code),
-      ['CONFIG_VS_NO_REAL'],
+      ['CONFIG_VS_NO_REAL', 'CONFIG_VS_PROTOCOL'],
     );
     assert.deepEqual(
       diag.list.filter((d) => d.severity === 'info').map((d) => d.message),

@@ -104,14 +104,16 @@ describe('IPVS generic netlink messages', () => {
     );
   });
 
-  it('plans only the IPVS commands a change needs; an active sorry server is the only destination', () => {
+  it('plans only the IPVS commands a change needs; an active sorry server replaces the pool', () => {
     const down = { ...web, reals: [{ ...web.reals[0]!, weight: 0 }] };
     assert.deepEqual(
       ipvsRequests([web], [down]).map((r) => r.cmd),
       [IpvsCmd.SET_DEST],
     );
+    // quorum lost: the checker core hands over no live server but the inhibit_on_failure ones at weight 0
     const sorry = {
       ...web,
+      reals: [],
       sorry: { address: '127.0.0.1', port: 80, weight: 1, method: 'NAT' as const },
       sorryActive: true,
     };
@@ -121,6 +123,25 @@ describe('IPVS generic netlink messages', () => {
         [IpvsCmd.DEL_DEST, '192.0.2.11'],
         [IpvsCmd.NEW_DEST, '127.0.0.1'],
       ],
+    );
+    // an inhibited server stays listed at weight 0 beside the active sorry server, as keepalived 2.2.7
+    // leaves it (its quorum loss goes through the same call as a failure: EDITDEST to weight 0)
+    assert.deepEqual(
+      ipvsRequests([web], [{ ...sorry, reals: [{ ...web.reals[0]!, weight: 0 }] }]).map((r) => [
+        r.cmd,
+        r.body.dest?.address,
+        r.body.dest?.weight,
+      ]),
+      [
+        [IpvsCmd.NEW_DEST, '127.0.0.1', 1],
+        [IpvsCmd.SET_DEST, '192.0.2.11', 0],
+      ],
+    );
+    // sorry_server_inhibit: the sorry server is listed at weight 0 while the pool serves
+    const inh = { ...web, sorry: { ...sorry.sorry, inhibit: true }, sorryActive: false };
+    assert.deepEqual(
+      ipvsRequests([web], [inh]).map((r) => [r.cmd, r.body.dest?.address, r.body.dest?.weight]),
+      [[IpvsCmd.NEW_DEST, '127.0.0.1', 0]],
     );
     assert.deepEqual(
       ipvsRequests([], [web]).map((r) => r.cmd),

@@ -89,7 +89,8 @@ describe('ipvsadm -Ln listing', () => {
         'UDP  [2001:db8::53]:53 rr',
         '  -> [::1]:53                     Masq    1      0          0         ',
         'FWM  7 sh (sh-fallback,sh-port)',
-        '  -> 192.0.2.21:25                Route   1      0          0         ',
+        // a DR server of a fwmark service: IPVS's port is 0 whatever the spec carries (memberPort)
+        '  -> 192.0.2.21:0                 Route   1      0          0         ',
         '',
       ].join('\n'),
     );

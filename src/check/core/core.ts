@@ -42,6 +42,12 @@ export interface CheckerCoreOptions {
    * report is ignored (default 1 s). The probe contract says this never happens.
    */
   watchdogGraceUs?: number;
+  /**
+   * Is this address on one of the host's interfaces: for ha_suspend virtual servers no VRRP instance
+   * carries, whose checkers keepalived 2.2.7 runs only while their address is there (asked at start and on
+   * reload; absent: such checkers always run).
+   */
+  hostHasAddress?: (address: string) => boolean;
 }
 
 /**
@@ -228,7 +234,8 @@ function newLatency(): LatencyStats {
 }
 
 export class CheckerCore {
-  readonly #opts: Required<CheckerCoreOptions>;
+  readonly #opts: Required<Omit<CheckerCoreOptions, 'hostHasAddress'>> &
+    Pick<CheckerCoreOptions, 'hostHasAddress'>;
   readonly #rng: Prng;
   #cfg: ResolvedConfig;
   #vss: VsState[] = [];
@@ -251,6 +258,7 @@ export class CheckerCore {
       slowStartUs: Math.max(0, options.slowStartUs ?? 0),
       slowStartSteps: Math.max(1, Math.floor(options.slowStartSteps ?? 10)),
       watchdogGraceUs: options.watchdogGraceUs ?? 1_000_000,
+      ...(options.hostHasAddress ? { hostHasAddress: options.hostHasAddress } : {}),
     };
     this.#rng = new Prng(options.seed);
     this.#cfg = resolveConfig(config, { shareProbes: this.#opts.shareProbes });
@@ -604,7 +612,10 @@ export class CheckerCore {
   }
 
   #isSuspended(spec: ResolvedVirtualServer): boolean {
-    if (spec.suspendInstances.length === 0) return false;
+    if (spec.suspendInstances.length === 0) {
+      const has = this.#opts.hostHasAddress;
+      return spec.suspendAddress !== undefined && has !== undefined && !has(spec.suspendAddress);
+    }
     return !spec.suspendInstances.some((i) => this.#vrrp.get(i) === 'MASTER');
   }
 

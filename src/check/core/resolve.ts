@@ -77,6 +77,11 @@ export interface ResolvedVirtualServer {
   sorry?: { id: string; address: string; port: number; inhibit: boolean };
   /** With ha_suspend: the VRRP instances carrying the address; checks run only while one is MASTER. */
   suspendInstances: string[];
+  /**
+   * With ha_suspend on an address virtual server no VRRP instance carries: its address, whose presence on
+   * the host decides (keepalived 2.2.7 runs such checkers only while the address is on an interface).
+   */
+  suspendAddress?: string;
   realServers: ResolvedRealServer[];
 }
 
@@ -188,7 +193,8 @@ function resolveVs(
     vs.haSuspend && vs.key.kind === 'address' ? [...(vips.get(vs.key.address) ?? [])].sort() : [];
   const portFor = (port: number | undefined, method: string | undefined): number => {
     const nat = (method ?? vs.lbKind ?? 'NAT') === 'NAT';
-    if (vs.key.kind === 'address') return nat && port !== undefined ? port : vsPort;
+    // a port of 0 is none (keepalived 2.2.7); a NAT real server without one takes the service's
+    if (vs.key.kind === 'address') return nat && port ? port : vsPort;
     return nat ? (port ?? 0) : 0;
   };
   const seen = new Set<string>();
@@ -217,7 +223,9 @@ function resolveVs(
   const ss = vs.sorryServer;
   const sorry = ss
     ? (() => {
-        const p = portFor(ss.port, vs.sorryServerLvsMethod);
+        // a NAT sorry server keeps its own port, 0 without one (keepalived's fix-up is for routed ones)
+        const nat = (vs.sorryServerLvsMethod ?? vs.lbKind ?? 'NAT') === 'NAT';
+        const p = nat ? (ss.port ?? 0) : portFor(ss.port, vs.sorryServerLvsMethod);
         return {
           id: trio(ss.address, proto, p),
           address: ss.address,
@@ -237,6 +245,9 @@ function resolveVs(
     smtpAlert: smtp.mail && (vs.smtpAlert ?? smtp.dflt ?? false),
     ...(sorry ? { sorry } : {}),
     suspendInstances,
+    ...(vs.haSuspend && vs.key.kind === 'address' && suspendInstances.length === 0
+      ? { suspendAddress: vs.key.address }
+      : {}),
     realServers,
   };
 }

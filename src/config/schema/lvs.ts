@@ -8,13 +8,14 @@ import type {
   HttpUrl,
   KeepalivedConfig,
   RealServer,
+  TunnelOptions,
   VirtualServer,
   VirtualServerGroup,
   VirtualServerGroupEntry,
 } from '../model.js';
 import { exactArray, NO_OTHER } from '../model.js';
 import type { KeywordDef, KeywordTable, ParseCtx } from '../parser.js';
-import { canonicalIp, ipToBytes, readInt, readIp, readPrefix, readUnsigned } from '../values.js';
+import { canonicalIp, ipToBytes, readBool, readInt, readIp, readPrefix, readUnsigned } from '../values.js';
 import { addressFamily, settledFamily, tunnelledFamily } from '../vs-family.js';
 import {
   boolFlag,
@@ -74,11 +75,35 @@ const method: KeywordDef<VirtualServer | RealServer> = {
       );
       canonical = 'NAT';
     }
+    const tunnel = METHODS.has(v)
+      ? tunnelOptions(tokens, 'realServers' in vs ? 'virtual' : 'real', pos, ctx)
+      : undefined;
     if ('realServers' in vs) {
       vs.lbKind = canonical;
       vs.lbKindOptions = tokens.slice(2);
     } else vs.lvsMethod = canonical;
-    if (METHODS.has(v)) tunnelOptions(tokens, 'realServers' in vs ? 'virtual' : 'real', pos, ctx);
+    // options that do not read leave the earlier ones (keepalived 2.2.7 returns before storing them)
+    if (tunnel) vs.tunnel = tunnel;
+  },
+};
+
+/** `sorry_server_lvs_method`: the same reading as a real server's lvs_method (keepalived's "sorry" server). */
+const sorryMethod: KeywordDef<VirtualServer> = {
+  doc: { args: 'NAT|DR|TUN', field: 'sorryServerLvsMethod' },
+  line: (vs, tokens, pos, ctx) => {
+    const v = tokens[1];
+    if (v === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+    if (!vs.sorryServer)
+      return ctx.diag.error('CONFIG_INVALID_VALUE', 'sorry_server forwarding used without sorry_server', pos);
+    if (!METHODS.has(v))
+      return ctx.diag.error(
+        'CONFIG_INVALID_VALUE',
+        `PARSER : unknown [${v}] routing method for sorry server.`,
+        pos,
+      );
+    vs.sorryServerLvsMethod = v;
+    const tunnel = tunnelOptions(tokens, 'sorry', pos, ctx);
+    if (tunnel) vs.sorryServerTunnel = tunnel;
   },
 };
 
@@ -87,50 +112,41 @@ const method: KeywordDef<VirtualServer | RealServer> = {
  * `nocsum|csum|remcsum`), whatever the method, and reports the first it cannot read — so a trailing
  * `// comment` is "Invalid tunnel option //" (docs/config-meaning.md). The method stays set.
  */
-function tunnelOptions(tokens: string[], sType: string, pos: SourcePos, ctx: ParseCtx): void {
-  let type = 'ipip';
+function tunnelOptions(
+  tokens: string[],
+  sType: string,
+  pos: SourcePos,
+  ctx: ParseCtx,
+): TunnelOptions | undefined {
+  let type: TunnelOptions['type'] = 'ipip';
   let port = 0;
-  let csum = 'nocsum';
+  let csum: TunnelOptions['csum'] = 'nocsum';
+  const fail = (message: string): undefined => {
+    ctx.diag.error('CONFIG_INVALID_VALUE', message, pos);
+    return undefined;
+  };
   for (let i = 2; i < tokens.length; i++) {
     const w = tokens[i]!;
     const next = tokens[i + 1];
     if (w === 'type') {
-      if (next === undefined)
-        return ctx.diag.error('CONFIG_INVALID_VALUE', `Missing tunnel type for ${sType} server.`, pos);
+      if (next === undefined) return fail(`Missing tunnel type for ${sType} server.`);
       if (next !== 'ipip' && next !== 'gue' && next !== 'gre')
-        return ctx.diag.error(
-          'CONFIG_INVALID_VALUE',
-          `Unknown tunnel type ${next} for ${sType} server.`,
-          pos,
-        );
+        return fail(`Unknown tunnel type ${next} for ${sType} server.`);
       type = next;
       i++;
     } else if (w === 'port') {
-      if (next === undefined)
-        return ctx.diag.error('CONFIG_INVALID_VALUE', `Missing port for ${sType} server gue tunnel.`, pos);
+      if (next === undefined) return fail(`Missing port for ${sType} server gue tunnel.`);
       const n = /^\d+$/.test(next) ? Number(next) : 0;
-      if (n < 1 || n > 65535)
-        return ctx.diag.error(
-          'CONFIG_INVALID_VALUE',
-          `Invalid gue tunnel port ${next} for ${sType} server.`,
-          pos,
-        );
+      if (n < 1 || n > 65535) return fail(`Invalid gue tunnel port ${next} for ${sType} server.`);
       port = n;
       i++;
     } else if (w === 'nocsum' || w === 'csum' || w === 'remcsum') csum = w;
-    else
-      return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid tunnel option ${w} for ${sType} server.`, pos);
+    else return fail(`Invalid tunnel option ${w} for ${sType} server.`);
   }
-  if ((type === 'gue') !== (port !== 0))
-    return ctx.diag.error(
-      'CONFIG_INVALID_VALUE',
-      'gue tunnels require port, otherwise cannot have port.',
-      pos,
-    );
-  if (type === 'ipip' && csum !== 'nocsum')
-    return ctx.diag.error('CONFIG_INVALID_VALUE', 'ipip tunnels do not support checksum option.', pos);
-  if (type === 'gre' && csum === 'remcsum')
-    ctx.diag.error('CONFIG_INVALID_VALUE', 'gre tunnels do not support remote checksum option.', pos);
+  if ((type === 'gue') !== (port !== 0)) return fail('gue tunnels require port, otherwise cannot have port.');
+  if (type === 'ipip' && csum !== 'nocsum') return fail('ipip tunnels do not support checksum option.');
+  if (type === 'gre' && csum === 'remcsum') return fail('gre tunnels do not support remote checksum option.');
+  return { type, port, csum };
 }
 
 /**
@@ -295,9 +311,35 @@ export function closeVirtualServer(vs: VirtualServer, ctx: ParseCtx, pos: Source
   if (vs.key.kind === 'fwmark' && settledFamily(vs) === undefined) vs.ipFamily = tunnelledFamily(vs);
 }
 
+/**
+ * A real server's `alpha` / `inhibit_on_failure`: an optional true/false (keepalived 2.2.7's
+ * check_true_false); another word is refused with keepalived's `Invalid <keyword> parameter <word>` and the
+ * line ignored.
+ */
+function rsBool(kw: string, set: 'alpha' | 'inhibitOnFailure'): KeywordDef<RealServer> {
+  return {
+    doc: { args: '[true|false]', field: set },
+    line: (rs, tokens, pos, ctx) => {
+      const v = tokens[1];
+      if (v === undefined) {
+        rs[set] = true;
+        return;
+      }
+      const r = readBool(v);
+      if (!r.ok) return ctx.diag.error('CONFIG_INVALID_VALUE', `Invalid ${kw} parameter ${v}`, pos);
+      rs[set] = r.value;
+    },
+  };
+}
+
 export function virtualServerKeywords(): KeywordTable<VirtualServer> {
   const t: KeywordTable<VirtualServer> = {
     ...common<VirtualServer>(),
+    // keepalived 2.2.7 sets these two on a virtual server whatever follows them (vs_alpha_handler,
+    // vs_inhibit_handler read no argument): `inhibit_on_failure false` or `inhibit_on_failure // note`
+    // still inhibits (found by the IPVS differential: its real servers stayed at weight 0 there)
+    alpha: flag('alpha'),
+    inhibit_on_failure: flag('inhibitOnFailure'),
     lb_algo: sched,
     lvs_sched: sched,
     lb_kind: method as KeywordDef<VirtualServer>,
@@ -324,15 +366,51 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
           return;
         }
         const r = readInt(tokens[1], 1, 2678400);
-        if (!r.ok) return ctx.diag.error('CONFIG_INVALID_VALUE', `persistence_timeout ${r.error}`, pos);
+        // keepalived 2.2.7: the number reader's own line, then the handler's
+        if (!r.ok) {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          return ctx.diag.error('CONFIG_INVALID_VALUE', 'persistence_timeout invalid', pos);
+        }
         vs.persistenceTimeoutS = r.value;
       },
     },
     persistence_granularity: granularity,
     persistence_engine: str('persistenceEngine'),
     omega: flag('omega'),
-    quorum: int('quorum', 1, 2147483647),
-    hysteresis: int('hysteresis', 0, 2147483647),
+    // keepalived 2.2.7: the number reader's line, then its own; a bad quorum is 1, a bad hysteresis ignored
+    quorum: {
+      doc: { args: 'N', field: 'quorum', range: '1..4294967295' },
+      line: (vs, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const r = readUnsigned(tokens[1], 1, 4294967295);
+        if (r.ok) vs.quorum = r.value;
+        else {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `Quorum ${tokens[1]} must be in [1, 4294967295]. Setting to 1.`,
+            pos,
+          );
+          vs.quorum = 1;
+        }
+      },
+    },
+    hysteresis: {
+      doc: { args: 'N', field: 'hysteresis', range: '0..4294967295' },
+      line: (vs, tokens, pos, ctx) => {
+        if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
+        const r = readUnsigned(tokens[1], 0, 4294967295);
+        if (r.ok) vs.hysteresis = r.value;
+        else {
+          ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
+          ctx.diag.error(
+            'CONFIG_INVALID_VALUE',
+            `Hysteresis ${tokens[1]} must be in [0, 4294967295] - ignoring`,
+            pos,
+          );
+        }
+      },
+    },
     quorum_up: script('quorumUp'),
     quorum_down: script('quorumDown'),
     sorry_server: {
@@ -354,7 +432,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
       },
     },
     sorry_server_inhibit: flag('sorryServerInhibit'),
-    sorry_server_lvs_method: str('sorryServerLvsMethod'),
+    sorry_server_lvs_method: sorryMethod,
     ha_suspend: flag('haSuspend'),
     ip_family: {
       line: (vs, tokens, pos, ctx) => {
@@ -386,6 +464,11 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
             return null;
           }
           const rs: RealServer = { address: a.value.address, pos, checkers: [], other: NO_OTHER };
+          // keepalived 2.2.7 copies the virtual server's forwarding method and tunnel options into a real
+          // server when its line is read (alloc_rs): an lb_kind written later does not reach it, unless
+          // none was set yet (then the final one applies)
+          if (vs.lbKind !== undefined) rs.lvsMethod = vs.lbKind;
+          if (vs.tunnel) rs.tunnel = { ...vs.tunnel };
           if (tokens[2] !== undefined) {
             const p = readInt(tokens[2], 0, 65535);
             if (!p.ok) {
@@ -418,6 +501,7 @@ export function virtualServerKeywords(): KeywordTable<VirtualServer> {
     line: (vs, tokens, pos, ctx) => {
       if (tokens[1] === undefined) return ctx.diag.missingParameter(tokens[0]!, pos);
       const r = readInt(tokens[1], 1, 2147483647);
+      if (!r.ok) ctx.diag.error('CONFIG_INVALID_VALUE', r.error, pos);
       if (!r.ok)
         return ctx.diag.error(
           'CONFIG_INVALID_VALUE',
@@ -443,10 +527,24 @@ const SCHEDULER_FLAGS = [
   'mh-fallback',
 ] as const;
 
+/**
+ * keepalived 2.2.7 (lbflags_handler) reads a flag against the scheduler set so far: `ops` and `flag-N`
+ * always count; `sh-port`/`sh-fallback` only under `sh` and `mh-port`/`mh-fallback` only under `mh` (the
+ * other pair, and `hashed`, are then dropped silently); under any other scheduler, or before `lb_algo`, every
+ * other flag is dropped with `<flag> only applies to sh scheduler - ignoring`. So `lb_algo lc` then
+ * `sh-port` programs no flag, and `sh-port` before `lb_algo sh` neither.
+ */
 function schedulerFlag(kw: string): KeywordDef<VirtualServer> {
   return {
     doc: { field: 'schedulerFlags' },
-    line: (vs) => {
+    line: (vs, _tokens, pos, ctx) => {
+      const always = kw === 'ops' || kw.startsWith('flag-');
+      if (!always) {
+        const sched = vs.lbAlgo ?? '';
+        if (sched !== 'sh' && sched !== 'mh')
+          return ctx.diag.error('CONFIG_INVALID_VALUE', `${kw} only applies to sh scheduler - ignoring`, pos);
+        if (!kw.startsWith(`${sched}-`)) return;
+      }
       if (!vs.schedulerFlags.includes(kw)) vs.schedulerFlags.push(kw);
     },
   };
@@ -455,6 +553,8 @@ function schedulerFlag(kw: string): KeywordDef<VirtualServer> {
 export function realServerKeywords(): KeywordTable<RealServer> {
   const t: KeywordTable<RealServer> = {
     ...common<RealServer>(),
+    alpha: rsBool('alpha', 'alpha'),
+    inhibit_on_failure: rsBool('inhibit_on_failure', 'inhibitOnFailure'),
     weight: int('weight', 0, 65535),
     lvs_method: method as KeywordDef<RealServer>,
     notify_up: script('notifyUp'),

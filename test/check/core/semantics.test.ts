@@ -282,6 +282,37 @@ describe('quorum and the sorry server', () => {
   });
 });
 
+describe('ha_suspend without a VRRP instance carrying the address (keepalived 2.2.7: the host decides)', () => {
+  // found by the IPVS differential (seeds 7, 41, 60 of the second generator): 2.2.7 runs the checkers only
+  // while the address is on an interface; with it absent they never run and the servers stay as they started
+  const text = vs(rs('192.0.2.10', tcp()), 'ha_suspend');
+  for (const [present, word] of [
+    [false, 'Deactivating'],
+    [true, 'Activating'],
+  ] as const)
+    test(`address ${present ? 'on' : 'not on'} the host: ${word.toLowerCase()}`, () => {
+      const asked: string[] = [];
+      const c = core(text, {
+        hostHasAddress: (a) => {
+          asked.push(a);
+          return present;
+        },
+      });
+      const start = c.start(0);
+      assert.ok(
+        logs(start).includes(`${word} healthchecker for service ${RS1} for VS ${VS}`),
+        logs(start).join('\n'),
+      );
+      assert.ok(asked.includes('192.0.2.100'));
+      const at = c.nextDeadline()!;
+      assert.equal(probeIds(c.timer(at)).length, present ? 1 : 0);
+    });
+  test('without the host lookup (tests, and the behaviour before) such checkers run', () => {
+    const c = core(text);
+    assert.ok(logs(c.start(0)).includes(`Activating healthchecker for service ${RS1} for VS ${VS}`));
+  });
+});
+
 describe('ha_suspend', () => {
   const text = `
 vrrp_instance VI_1 {
