@@ -101,6 +101,13 @@ export class ReloadApplier {
       return;
     }
     for (const w of plan.warnings) ctx.log.warn(w);
+    // As 2.2.7: the FIFOs are made again and their scripts restarted before any of the reload's notifications
+    // (a removed instance's DELETED or FAULT too: 2.2.7 opens them before it compares the configurations).
+    this.#x.notifier.reopenFifos({
+      fifos: plan.notifyFifos,
+      scripts: plan.fifoScripts,
+      ...(plan.scriptUser ? { scriptUser: plan.scriptUser } : {}),
+    });
     const steps = planReload(reloadInput(ctx, plan, this.#x.notifyDeleted()));
     const now = ctx.engineTime();
     const out: VrrpAction[] = [];
@@ -184,12 +191,6 @@ export class ReloadApplier {
       case 'trackers':
         this.#x.trackers.reconfigure(plan, now, out);
         this.#x.adopt(cfg, plan);
-        // As 2.2.7: the FIFOs are made again and their scripts restarted, before the reload's notifications.
-        this.#x.notifier.reopenFifos({
-          fifos: plan.notifyFifos,
-          scripts: plan.fifoScripts,
-          ...(plan.scriptUser ? { scriptUser: plan.scriptUser } : {}),
-        });
         this.#x.notifier.setScripts(
           new Map([...ctx.plan.wiring].map(([n, w]) => [n, w.notify])),
           plan.groupNotify,

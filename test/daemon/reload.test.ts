@@ -115,7 +115,7 @@ ${conf('VI_2', 100, ['192.0.2.110'], 52)}
   await r.waitFor(/\(VI_1\) Entering MASTER STATE/, 5000);
   await r.waitFor(/\(VI_2\) Entering MASTER STATE/, 5000);
   await waitUntil(() => holds(h.ns, '192.0.2.100') && holds(h.ns, '192.0.2.110'), 2000, 'both VIPs');
-  const fifo = openSync(join(r.dir, 'fifo'), constants.O_RDONLY | constants.O_NONBLOCK);
+  let fifo = openSync(join(r.dir, 'fifo'), constants.O_RDONLY | constants.O_NONBLOCK);
   cleanups.push(() => closeSync(fifo));
   /** FIFO text read so far (non-blocking: nothing available yet is not an error). */
   let text = '';
@@ -140,6 +140,10 @@ vrrp_sync_group G {\n  group {\n    VI_3\n    VI_4\n  }\n}\n`,
   const m = r.mark();
   r.proc.kill('SIGHUP');
   await r.waitFor(/Reload finished/, 3000, m);
+  // As 2.2.7, a reload makes the FIFO again (docs/keepalived-semantics.md, "Notify FIFOs"): the reader opens
+  // the new one; the reload's lines wait in it (the daemon holds it open).
+  closeSync(fifo);
+  fifo = openSync(join(r.dir, 'fifo'), constants.O_RDONLY | constants.O_NONBLOCK);
   await r.waitFor(/VRRP_Group\(G\) Syncing instances to MASTER state/, 3000, m);
   await waitUntil(() => !holds(h.ns, '192.0.2.100') && !holds(h.ns, '192.0.2.110'), 2000, 'VIPs removed');
   await waitUntil(() => drain().trim().split('\n').length >= 8, 2000, 'reload FIFO lines');
