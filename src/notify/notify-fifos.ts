@@ -19,7 +19,7 @@ export interface FifoPlan {
 export class NotifyFifos {
   readonly #log: Logger;
   #writer: FifoWriter | null = null;
-  /** The FIFO scripts' own launcher: a stop's wait for notify scripts does not wait for these readers. */
+  /** The FIFO scripts' own launcher: a reload stops them without touching notify scripts in flight. */
   #readers: ScriptLauncher | null = null;
 
   constructor(log: Logger) {
