@@ -9,7 +9,7 @@ import type { Logger } from '../common/logger.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import { Mailer } from '../notify/mail/mailer.js';
 import { mailSettings, realServerAlert, routerIdOf, virtualServerAlert } from '../notify/mail/message.js';
-import { type FifoPlan, NotifyFifos } from '../notify/notify-fifos.js';
+import { type FifoPlan, fifoPlan, NotifyFifos } from '../notify/notify-fifos.js';
 import { ScriptLauncher } from '../notify/script-launcher.js';
 import {
   type CheckAction,
@@ -55,16 +55,7 @@ export interface CheckerRuntimeOptions {
  */
 export function checkerFifoPlan(cfg: KeepalivedConfig, globalFifoScript: boolean): FifoPlan {
   const g = cfg.globalDefs;
-  const scripts: FifoPlan['scripts'] = [];
-  if (globalFifoScript && g.notifyFifo && g.notifyFifoScript)
-    scripts.push({ fifo: g.notifyFifo, script: g.notifyFifoScript });
-  if (g.lvsNotifyFifo && g.lvsNotifyFifoScript)
-    scripts.push({ fifo: g.lvsNotifyFifo, script: g.lvsNotifyFifoScript });
-  return {
-    fifos: [...new Set([g.notifyFifo, g.lvsNotifyFifo].filter((p): p is string => !!p))],
-    scripts,
-    ...(g.scriptUser ? { scriptUser: g.scriptUser } : {}),
-  };
+  return fifoPlan(g, { fifo: g.lvsNotifyFifo, script: g.lvsNotifyFifoScript }, globalFifoScript);
 }
 
 /** Actions after which the data plane must hear the new desired state. */

@@ -103,11 +103,7 @@ export class ReloadApplier {
     for (const w of plan.warnings) ctx.log.warn(w);
     // As 2.2.7: the FIFOs are made again and their scripts restarted before any of the reload's notifications
     // (a removed instance's DELETED or FAULT too: 2.2.7 opens them before it compares the configurations).
-    this.#x.notifier.reopenFifos({
-      fifos: plan.notifyFifos,
-      scripts: plan.fifoScripts,
-      ...(plan.scriptUser ? { scriptUser: plan.scriptUser } : {}),
-    });
+    this.#x.notifier.reopenFifos(plan.fifos);
     const steps = planReload(reloadInput(ctx, plan, this.#x.notifyDeleted()));
     const now = ctx.engineTime();
     const out: VrrpAction[] = [];

@@ -227,9 +227,8 @@ export class VrrpRuntime {
     this.#notifier = new Notifier(
       scripts,
       plan.groupNotify,
-      plan.notifyFifos,
+      plan.fifos,
       log,
-      plan.fifoScripts,
       plan.scriptUser,
       plan.mail ?? null,
     );

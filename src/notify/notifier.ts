@@ -69,9 +69,8 @@ export class Notifier {
   constructor(
     instances: Map<string, NotifyScripts>,
     groups: Map<string, NotifyScripts>,
-    fifos: string[],
+    fifos: FifoPlan,
     log: Logger,
-    fifoScripts: { fifo: string; script: ScriptSpec }[] = [],
     scriptUser?: UserRef,
     mail: VrrpMailPlan | null = null,
   ) {
@@ -82,7 +81,7 @@ export class Notifier {
     this.#groups = groups;
     this.#scripts = new ScriptLauncher(log, scriptUser);
     this.#fifos = new NotifyFifos(log);
-    this.#fifos.open({ fifos, scripts: fifoScripts, ...(scriptUser ? { scriptUser } : {}) });
+    this.#fifos.open(fifos);
   }
 
   /** Reload: the FIFOs closed and opened again, their scripts restarted (notify-fifos.ts). */

@@ -6,7 +6,7 @@
 
 import type { Logger } from '../common/logger.js';
 import type { UserRef } from '../common/script-identity.js';
-import type { ScriptSpec } from '../config/model.js';
+import type { GlobalDefs, ScriptSpec } from '../config/model.js';
 import { FifoWriter, ScriptLauncher } from './script-launcher.js';
 
 /** What one process opens: its FIFOs, and the scripts started to read them. */
@@ -14,6 +14,28 @@ export interface FifoPlan {
   fifos: string[];
   scripts: { fifo: string; script: ScriptSpec }[];
   scriptUser?: UserRef;
+}
+
+/**
+ * One process's FIFOs: the global notify_fifo and its own (vrrp_notify_fifo, lvs_notify_fifo), the same path
+ * written once, with the scripts that read them — the global FIFO's when `globalScript` (the process that
+ * starts it), the own FIFO's unless it is the global FIFO's path (ignored then, as keepalived does).
+ */
+export function fifoPlan(
+  g: GlobalDefs,
+  own: { fifo: string | undefined; script: ScriptSpec | undefined },
+  globalScript: boolean,
+): FifoPlan {
+  const scripts: FifoPlan['scripts'] = [];
+  if (globalScript && g.notifyFifo && g.notifyFifoScript)
+    scripts.push({ fifo: g.notifyFifo, script: g.notifyFifoScript });
+  if (own.fifo && own.script && own.fifo !== g.notifyFifo)
+    scripts.push({ fifo: own.fifo, script: own.script });
+  return {
+    fifos: [...new Set([g.notifyFifo, own.fifo].filter((f): f is string => !!f))],
+    scripts,
+    ...(g.scriptUser ? { scriptUser: g.scriptUser } : {}),
+  };
 }
 
 export class NotifyFifos {

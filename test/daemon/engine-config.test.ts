@@ -193,10 +193,10 @@ vrrp_instance B {
   assert.deepEqual(p.wiring.get('A')!.notify.master?.argv, ['/bin/echo', 'a']);
   assert.deepEqual(p.wiring.get('A')!.notify.generic?.argv, ['/bin/true']);
   assert.deepEqual(p.groupNotify.get('G')!.master?.argv, ['/bin/true', 'group']);
-  assert.deepEqual(p.notifyFifos, ['/tmp/f1']);
+  assert.deepEqual(p.fifos.fifos, ['/tmp/f1']);
   // The same FIFO named twice is written and read once (the vrrp_ one is ignored, as keepalived does).
   assert.deepEqual(
-    p.fifoScripts.map((f) => [f.fifo, f.script.argv]),
+    p.fifos.scripts.map((f) => [f.fifo, f.script.argv]),
     [['/tmp/f1', ['/bin/reader', 'x']]],
   );
 });

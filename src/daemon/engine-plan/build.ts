@@ -66,7 +66,7 @@ export function buildEnginePlan(cfg: KeepalivedConfig, host: HostAddressing): En
     engine: { instances, syncGroups },
     wiring,
     groupNotify,
-    ...planFifos(g),
+    fifos: planFifos(g),
     statics,
     pacing: announcePacing(cfg),
     ...trackers.used(),

@@ -1,6 +1,8 @@
 // The parts of the engine plan that belong to the whole configuration rather than one instance: static
 // addresses, routes and rules, announcement pacing, notify FIFOs and their scripts.
+
 import type { GlobalDefs, KeepalivedConfig, VipConfig } from '../../config/model.js';
+import { type FifoPlan, fifoPlan } from '../../notify/notify-fifos.js';
 import type { JsonValue, VirtualAddress } from '../../vrrp/instance-params.js';
 import type { AnnouncePacing } from '../announcers.js';
 import { planRoutes, planRules } from '../route-spec.js';
@@ -57,14 +59,7 @@ export function planStatics(cfg: KeepalivedConfig, warnings: string[]): EnginePl
   return { addresses, routes: planRoutes(cfg.staticRoutes, 4), rules: planRules(cfg.staticRules, 4) };
 }
 
-/** notify_fifo and vrrp_notify_fifo (one path written once, as keepalived does) and their reader scripts. */
-export function planFifos(g: GlobalDefs): Pick<EnginePlan, 'notifyFifos' | 'fifoScripts'> {
-  const notifyFifos = [...new Set([g.notifyFifo, g.vrrpNotifyFifo].filter((f): f is string => !!f))];
-  const fifoScripts: EnginePlan['fifoScripts'] = [];
-  if (g.notifyFifo && g.notifyFifoScript)
-    fifoScripts.push({ fifo: g.notifyFifo, script: g.notifyFifoScript });
-  if (g.vrrpNotifyFifo && g.vrrpNotifyFifoScript && g.vrrpNotifyFifo !== g.notifyFifo) {
-    fifoScripts.push({ fifo: g.vrrpNotifyFifo, script: g.vrrpNotifyFifoScript });
-  }
-  return { notifyFifos, fifoScripts };
+/** notify_fifo and vrrp_notify_fifo and their reader scripts (notify-fifos.ts fifoPlan). */
+export function planFifos(g: GlobalDefs): FifoPlan {
+  return fifoPlan(g, { fifo: g.vrrpNotifyFifo, script: g.vrrpNotifyFifoScript }, true);
 }

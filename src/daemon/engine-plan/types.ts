@@ -1,7 +1,9 @@
 // What the daemon runs, as buildEnginePlan (build.ts) makes it from the validated configuration: the VRRP
 // engine's configuration and, beside it, what the Linux runtime needs and the engine does not.
-import type { NotifyScripts, ScriptSpec, TrackFile, TrackProcess, VrrpScript } from '../../config/model.js';
+
+import type { NotifyScripts, TrackFile, TrackProcess, VrrpScript } from '../../config/model.js';
 import type { VrrpMailPlan } from '../../notify/mail/vrrp-alerts.js';
+import type { FifoPlan } from '../../notify/notify-fifos.js';
 import type { AuthTypeCode, IpFamily, VRRP_PROTOCOL } from '../../vrrp/advert.js';
 import type { ChecksumForm } from '../../vrrp/checksum.js';
 import type { EngineConfig } from '../../vrrp/engine.js';
@@ -86,10 +88,8 @@ export interface EnginePlan {
   wiring: Map<string, InstanceWiring>;
   /** By sync group name. */
   groupNotify: Map<string, NotifyScripts>;
-  /** notify_fifo and vrrp_notify_fifo (deduplicated: the same path is written once, as keepalived does). */
-  notifyFifos: string[];
-  /** notify_fifo_script / vrrp_notify_fifo_script: started with their FIFO's path as last argument. */
-  fifoScripts: { fifo: string; script: ScriptSpec }[];
+  /** notify_fifo and vrrp_notify_fifo, and notify_fifo_script / vrrp_notify_fifo_script (planFifos). */
+  fifos: FifoPlan;
   /** vrrp_script blocks some instance or sync group tracks: the daemon runs these. */
   scripts: VrrpScript[];
   /** track_file blocks some instance or sync group tracks: the daemon watches these. */
